@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make run      build whatever is missing, boot the test kernel, show vm_mvc working
+#   make check    the same set-up, then every test; ends with "N passed, N failed"
+#
+# DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
+# KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
+# The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
+# default ~/.cache/vm_mvc; see README.md.
+
+DEBUG ?= 0
+FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
+export KDIR VM_MVC_CACHE
+
+SCRIPTS := $(CURDIR)/scripts
+
+.PHONY: all modules run check check-debug clippy fmt fmt-check kernel toolchain clean
+
+all: modules
+
+toolchain:
+	@$(SCRIPTS)/toolchain.sh >/dev/null
+
+kernel: toolchain
+	@$(SCRIPTS)/in-toolchain.sh $(SCRIPTS)/kdir.sh $(FLAVOUR) >/dev/null
+
+modules:
+	@$(SCRIPTS)/in-toolchain.sh $(SCRIPTS)/kmake.sh $(FLAVOUR) modules
+
+clippy:
+	@$(SCRIPTS)/in-toolchain.sh $(SCRIPTS)/kmake.sh $(FLAVOUR) modules CLIPPY=1
+
+fmt fmt-check:
+	@$(SCRIPTS)/in-toolchain.sh $(SCRIPTS)/rustfmt.sh $(FLAVOUR) $@
+
+run:
+	@$(SCRIPTS)/guest.sh $(FLAVOUR) run
+
+check:
+	@$(SCRIPTS)/guest.sh $(FLAVOUR) check
+
+check-debug:
+	@$(MAKE) --no-print-directory check DEBUG=1
+
+clean:
+	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; \
+	else $(SCRIPTS)/in-toolchain.sh $(SCRIPTS)/kmake.sh $(FLAVOUR) clean; fi
+	rm -rf build

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the modules and the guest image, then boots the test kernel in QEMU
+# with the console in OUT/console.log.  Runs inside the toolchain.
+# Usage: guest-boot.sh FLAVOUR run|check OUT
+#
+# QEMU uses TCG unless a short KVM probe boot succeeds (on some machines a
+# KVM guest hangs in the firmware); VM_MVC_ACCEL=tcg|kvm overrides the probe.
+. "$(dirname "$0")/lib.sh"
+
+flavour=$1 mode=$2 out=$3
+kdir=$("$TOP/scripts/kdir.sh" "$flavour")
+bzimage=$kdir/arch/x86/boot/bzImage
+
+build_modules() {
+	: >"$out/modules.log"
+	quietly "$out/modules.log" make -C "$kdir" M="$TOP" LLVM=1 -j"$(nproc)" modules
+	grep -E 'warning:|error:' "$out/modules.log" >&2 || true
+}
+timed "building the modules against $kdir" build_modules
+
+make_image() {
+	local busybox=${BUSYBOX:-$(command -v busybox)}
+	[ -x "$busybox" ] || die "no busybox (install busybox-static or set BUSYBOX)"
+	! llvm-readelf -d "$busybox" 2>/dev/null | grep -q NEEDED ||
+		die "$busybox is dynamically linked; the guest needs busybox-static"
+	BUSYBOX=$busybox TOP=$TOP "$kdir/usr/gen_init_cpio" -o "$out/initramfs.cpio" \
+		"$TOP/scripts/guest/initramfs.spec"
+}
+timed "making the guest image with usr/gen_init_cpio" make_image
+
+# Boots the image once.  Usage: boot ACCEL MODE TIMEOUT LOG
+boot() {
+	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max
+	cmdline="console=ttyS0 panic=-1 vmmvc_mode=$bootmode"
+	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on"
+	[ "$accel" = kvm ] && cpu=host
+	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
+		-smp 2 -m 2048 -no-reboot -display none -monitor none -serial stdio \
+		-kernel "$bzimage" -initrd "$out/initramfs.cpio" -append "$cmdline" \
+		</dev/null >"$console" 2>&1
+}
+
+choose_accel() {
+	if [ -n "${VM_MVC_ACCEL:-}" ]; then
+		echo "$VM_MVC_ACCEL"
+		return
+	fi
+	local probe=$DATA/kvm-probe-$(key_of "$bzimage" "$(uname -r)")
+	if [ ! -f "$probe" ]; then
+		if [ -w /dev/kvm ] && boot kvm probe 20 "$out/kvm-probe.log" &&
+			grep -q 'vm_mvc-guest: end probe' "$out/kvm-probe.log"; then
+			echo kvm >"$probe"
+		else
+			echo tcg >"$probe"
+		fi
+	fi
+	cat "$probe"
+}
+accel=$(choose_accel)
+
+case $flavour/$mode in
+debug/*) limit=${VM_MVC_TIMEOUT:-1800} ;;
+*) limit=${VM_MVC_TIMEOUT:-900} ;;
+esac
+console=$out/console.log
+rm -f "$out/timeout"
+log "booting the $flavour kernel ($accel, time limit $limit s); console: $console"
+start=$SECONDS
+if [ "$mode" = run ]; then
+	: >"$console"
+	boot "$accel" run "$limit" "$console" &
+	pid=$!
+	tail -n +1 --pid=$pid -F "$console" 2>/dev/null
+	wait $pid || rc=$?
+else
+	boot "$accel" check "$limit" "$console" || rc=$?
+fi
+rc=${rc:-0}
+log "guest ran for $((SECONDS - start)) s"
+case $rc in
+0) ;;
+124 | 137) echo "$limit" >"$out/timeout"; log "guest timed out after $limit s" ;;
+*) log "QEMU exited with status $rc" ;;
+esac
+[ "$mode" = check ] || [ "$rc" = 0 ]

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# `make run` and `make check`: sets up whatever is missing (toolchain, kernel,
+# modules, guest image), runs the host tests (check only), boots the guest
+# and, for check, reports every result and the summary line.
+# Usage: guest.sh FLAVOUR run|check
+. "$(dirname "$0")/lib.sh"
+
+flavour=$1 mode=$2
+out=${VM_MVC_BUILD_DIR:-$TOP/build}/$flavour
+mkdir -p "$out"
+start=$SECONDS
+
+"$TOP/scripts/toolchain.sh" >/dev/null
+
+: >"$out/host-results"
+if [ "$mode" = check ]; then
+	"$TOP/scripts/host-tests.sh" "$out/host-results"
+fi
+
+"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/guest-boot.sh" "$flavour" "$mode" "$out"
+status=0
+if [ "$mode" = check ]; then
+	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/results.sh" "$flavour" "$out" || status=$?
+fi
+log "make $mode ($flavour) took $((SECONDS - start)) s"
+exit $status

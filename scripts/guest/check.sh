@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# In-guest test runner for `make check`.  Loading each module runs its KUnit
+# suites (KTAP on the console); the in-guest suites print KTAP themselves.
+. /guest/ktap.sh
+
+# Later loads of a module must not run its KUnit suites again: a glob that
+# matches no suite keeps KUnit quiet.
+kunit_quiet() { echo "no_suite.no_case" >/sys/module/kunit/parameters/filter_glob; }
+kunit_loud() { echo "*.*" >/sys/module/kunit/parameters/filter_glob; }
+
+# The first load runs every KUnit suite of vm_mvc.
+insmod /modules/vm_mvc.ko
+loaded=$?
+
+
+ktap_suite vm_mvc_module 3
+ktap_case insmod_vm_mvc test $loaded -eq 0
+ktap_case rmmod_vm_mvc sh -c 'rmmod vm_mvc && ! grep -q "^vm_mvc " /proc/modules'
+kunit_quiet
+ktap_case reload_vm_mvc sh -c 'insmod /modules/vm_mvc.ko && grep -q "^vm_mvc .* Live " /proc/modules'
+kunit_loud
+ktap_end

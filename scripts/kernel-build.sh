@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the test kernel for a flavour (base or debug) and prints its build
+# directory, which is also the KDIR for the out-of-tree modules.
+#
+# The config is tinyconfig plus the committed fragments, merged with the
+# kernel's own merge_config.sh; every requested option is then checked.  The
+# build directory is keyed by source version, fragment contents and toolchain
+# versions: an unchanged key is never rebuilt.  Runs inside the toolchain.
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:-base}
+fragments=("$TOP/scripts/kconfig/base.config")
+case $flavour in
+base) ;;
+debug) fragments+=("$TOP/scripts/kconfig/debug.config") ;;
+*) die "unknown kernel flavour '$flavour' (base or debug)" ;;
+esac
+
+src=$("$TOP/scripts/kernel-source.sh")
+toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
+key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions")
+out=$DATA/kbuild-$flavour-$key
+
+if [ -f "$out/.built" ]; then
+	log "reusing $flavour kernel $out"
+	echo "$out"
+	exit 0
+fi
+
+# Fails, naming each option that Kconfig dropped or changed.
+verify_config() {
+	local config=$1 missing=() line opt
+	shift
+	for frag in "$@"; do
+		while IFS= read -r line; do
+			case $line in
+			CONFIG_*=*)
+				grep -qxF "$line" "$config" || missing+=("$line")
+				;;
+			"# CONFIG_"*" is not set")
+				opt=${line#\# }
+				opt=${opt%% *}
+				! grep -q "^$opt=" "$config" || missing+=("$line")
+				;;
+			esac
+		done <"$frag"
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		printf 'Kconfig dropped requested options:\n' >&2
+		printf '  %s\n' "${missing[@]}" >&2
+		return 1
+	fi
+}
+
+configure() {
+	make -C "$src" O="$out" LLVM=1 tinyconfig >/dev/null
+	(cd "$src" && scripts/kconfig/merge_config.sh -m -O "$out" \
+		"$out/.config" "${fragments[@]}") >/dev/null
+	make -C "$src" O="$out" LLVM=1 olddefconfig >/dev/null
+	verify_config "$out/.config" "${fragments[@]}"
+	make -C "$src" O="$out" LLVM=1 rustavailable >/dev/null
+}
+
+rm -rf "$out"
+mkdir -p "$out"
+timed "configuring $flavour kernel in $out" configure
+timed "building $flavour kernel (about 10 min on 2 cores)" \
+	make -C "$src" O="$out" LLVM=1 -j"$(nproc)" bzImage modules \
+	>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log"; die "kernel build failed (log: $out/build.log)"; }
+[ -x "$out/usr/gen_init_cpio" ] || die "the kernel build made no usr/gen_init_cpio"
+touch "$out/.built"
+echo "$out"

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the build-and-boot scripts; sourced, never run.
+#
+# Everything expensive lives in the cache directory, outside the clone, under
+# names that carry the key of what produced it: a changed input gets a new
+# directory and an unchanged one is reused.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${VM_MVC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vm_mvc}
+# Build artefacts shared with the build root; mounted at the same path inside it.
+DATA=$CACHE/data
+KERNEL_SERIES=7.3
+mkdir -p "$DATA"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs "$@" and reports how long it took under the label $STEP.
+timed() {
+	local step=$1 start=$SECONDS
+	shift
+	log "$step ..."
+	"$@"
+	log "$step done in $((SECONDS - start)) s"
+}
+
+# Short content hash of files and strings, used as a cache key.
+key_of() {
+	local item
+	for item in "$@"; do
+		if [ -f "$item" ]; then cat "$item"; else printf '%s\n' "$item"; fi
+	done | sha256sum | cut -c1-16
+}
+
+# Runs "$@" with its output appended to the log file $1; on failure shows the
+# end of the log and stops.
+quietly() {
+	local logfile=$1
+	shift
+	"$@" >>"$logfile" 2>&1 || {
+		tail -n 30 "$logfile" >&2
+		die "'$1' failed (full log: $logfile)"
+	}
+}

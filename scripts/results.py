@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Judges a `make check` run from the guest console log.
+
+KTAP (from the KUnit suites at insmod and from the in-guest tests) is parsed
+by the kernel's own tools/testing/kunit/kunit.py, one KTAP document at a
+time.  The whole log is also scanned for what must never appear: panics,
+oopses, warnings, sanitizer and lockdep reports, failed module loads.  The
+last line printed is "N passed, N failed[, N skipped]".
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PRINTK_PREFIX = re.compile(r'^\[\s*\d+\.\d+\] ')
+TOP_LEVEL_KTAP = re.compile(r'^KTAP version \d+$')
+KUNIT_SUMMARY = re.compile(r'Ran (\d+) tests?: (.*)$')
+GUEST_BEGIN = 'vm_mvc-guest: begin check'
+GUEST_END = 'vm_mvc-guest: end check'
+
+# (pattern, what it means); each match fails the run.
+FORBIDDEN = [
+    (re.compile(r'Kernel panic'), 'kernel panic'),
+    (re.compile(r'\bBUG:'), 'kernel BUG'),
+    (re.compile(r'\bOops\b'), 'oops'),
+    (re.compile(r'\bWARNING:'), 'kernel warning'),
+    (re.compile(r'\bUBSAN:'), 'UBSAN report'),
+    (re.compile(r'KASAN'), 'KASAN report'),
+    (re.compile(r'possible (circular|recursive) locking|inconsistent lock state|'
+                r'lockdep'), 'lockdep report'),
+    (re.compile(r'Call Trace:'), 'stack trace'),
+    (re.compile(r'unreferenced object 0x'), 'kmemleak report'),
+    (re.compile(r'insmod: can\'t insert|modprobe: can\'t load'), 'failed module load'),
+    (re.compile(r'^\s*not ok \d+'), 'failed test'),
+]
+# Lines that mention a forbidden word but report nothing wrong.
+BENIGN = [
+    re.compile(r'KernelAddressSanitizer initialized'),
+    re.compile(r'kasan: '),
+    re.compile(r'Lock dependency validator|lockdep: |\.\.\. MAX_LOCK'),
+    re.compile(r'# SKIP'),
+]
+
+
+def strip_prefix(line):
+    return PRINTK_PREFIX.sub('', line.rstrip('\n'))
+
+
+def ktap_documents(lines):
+    """Splits the lines of the tests into KTAP documents, one per header."""
+    docs, current = [], None
+    for line in lines:
+        if TOP_LEVEL_KTAP.match(strip_prefix(line)):
+            current = []
+            docs.append(current)
+        if current is not None:
+            current.append(line)
+    return docs
+
+
+def parse_counts(text):
+    """Reads kunit.py's "Ran N tests: passed: X, failed: Y" line."""
+    counts = {'passed': 0, 'failed': 0, 'skipped': 0}
+    match = None
+    for line in text.splitlines():
+        match = KUNIT_SUMMARY.search(line) or match
+    if not match:
+        counts['failed'] = 1
+        return counts
+    for part in match.group(2).split(','):
+        name, _, value = part.strip().partition(': ')
+        value = int(value or 0)
+        if name == 'passed':
+            counts['passed'] += value
+        elif name == 'skipped':
+            counts['skipped'] += value
+        else:  # failed, crashed, errors
+            counts['failed'] += value
+    return counts
+
+
+def run_kunit_parse(kunit, doc):
+    with tempfile.NamedTemporaryFile('w', suffix='.ktap') as f:
+        f.writelines(doc)
+        f.flush()
+        proc = subprocess.run([sys.executable, kunit, 'parse', f.name],
+                              capture_output=True, text=True, check=False)
+    out = proc.stdout + proc.stderr
+    print(out, end='')
+    return parse_counts(out)
+
+
+def scan(lines):
+    """Returns the excerpts of the log that fail the run."""
+    problems = []
+    for i, line in enumerate(lines):
+        text = strip_prefix(line)
+        if any(b.search(text) for b in BENIGN):
+            continue
+        for pattern, what in FORBIDDEN:
+            if pattern.search(text):
+                start, end = max(0, i - 3), min(len(lines), i + 12)
+                problems.append((what, ''.join(lines[start:end])))
+                break
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument('--kunit', required=True, help='path of kunit.py')
+    ap.add_argument('--out', required=True, type=Path,
+                    help='folder with console.log and host-results')
+    args = ap.parse_args()
+
+    console = args.out / 'console.log'
+    lines = console.read_text(errors='replace').splitlines(keepends=True)
+    total = {'passed': 0, 'failed': 0, 'skipped': 0}
+    failures = []
+
+    host = (args.out / 'host-results').read_text().split() or ['0', '0', '0']
+    for key, value in zip(('passed', 'failed', 'skipped'), host):
+        total[key] += int(value)
+    if int(host[1]):
+        failures.append(('host tests failed', 'see build/*/host-tests.log\n'))
+
+    texts = [strip_prefix(l) for l in lines]
+    begin = texts.index(GUEST_BEGIN) if GUEST_BEGIN in texts else None
+    if (args.out / 'timeout').exists():
+        failures.append(('guest timed out', ''.join(lines[-20:])))
+    elif begin is None or GUEST_END not in texts:
+        failures.append(('guest did not finish its tests', ''.join(lines[-30:])))
+
+    docs = ktap_documents(lines[begin:]) if begin is not None else []
+    for doc in docs:
+        for key, value in run_kunit_parse(args.kunit, doc).items():
+            total[key] += value
+    if begin is not None and not docs:
+        failures.append(('no KTAP output from the guest', ''.join(lines[-30:])))
+
+    failures += scan(lines)
+    for what, excerpt in failures:
+        print(f'\n*** FAILED: {what} (from {console}):\n{excerpt}', end='')
+    if failures and total['failed'] == 0:
+        total['failed'] = 1  # a broken run is never reported as green
+
+    summary = f"{total['passed']} passed, {total['failed']} failed"
+    if total['skipped']:
+        summary += f", {total['skipped']} skipped"
+    print(summary)
+    return 1 if failures or total['failed'] else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
