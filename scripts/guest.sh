@@ -13,9 +13,10 @@ start=$SECONDS
 
 "$TOP/scripts/toolchain.sh" >/dev/null
 
-: >"$out/host-results"
+rm -f "$out"/*-results
 if [ "$mode" = check ]; then
 	"$TOP/scripts/host-tests.sh" "$out/host-results"
+	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/lint.sh" "$flavour" "$out/lint-results"
 fi
 
 "$TOP/scripts/in-toolchain.sh" "$TOP/scripts/guest-boot.sh" "$flavour" "$mode" "$out"

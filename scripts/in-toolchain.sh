@@ -13,7 +13,26 @@ if [ "$root" = host ]; then
 fi
 
 cwd=$PWD
+# Also a user's own kernel tree (KDIR=) with, for an O= build, its source
+# tree, and an output folder given with VM_MVC_BUILD_DIR.
+mounts=("$TOP" "$DATA")
+if [ -n "${KDIR:-}" ]; then
+	KDIR=$(cd "$KDIR" && pwd -P)
+	mounts+=("$KDIR")
+	[ ! -L "$KDIR/source" ] || mounts+=("$(readlink -f "$KDIR/source")")
+fi
+if [ -n "${VM_MVC_BUILD_DIR:-}" ]; then
+	mkdir -p "$VM_MVC_BUILD_DIR"
+	VM_MVC_BUILD_DIR=$(cd "$VM_MVC_BUILD_DIR" && pwd -P)
+	mounts+=("$VM_MVC_BUILD_DIR")
+fi
+# The settings the scripts read, passed through the clean environment.
+passenv=()
+for var in KDIR VM_MVC_ACCEL VM_MVC_TIMEOUT VM_MVC_BUILD_DIR BUSYBOX; do
+	[ -z "${!var:-}" ] || passenv+=("$var=${!var}")
+done
 export TOP DATA CACHE
+export MOUNTS="${mounts[*]}" PASSENV="${passenv[*]}"
 exec unshare --mount --propagation private /bin/bash -s "$root" "$cwd" "$@" <<'INNER'
 set -euo pipefail
 root=$1 cwd=$2
@@ -21,12 +40,12 @@ shift 2
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
-for dir in "$TOP" "$DATA"; do
+for dir in $MOUNTS; do
 	mkdir -p "$root$dir"
 	mount --bind "$dir" "$root$dir"
 done
 exec chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	LANG=C.UTF-8 VM_MVC_CACHE="$CACHE" VM_MVC_IN_BUILDROOT=1 \
+	LANG=C.UTF-8 VM_MVC_CACHE="$CACHE" $PASSENV \
 	/bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
 INNER

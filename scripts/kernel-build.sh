@@ -18,6 +18,7 @@ debug) fragments+=("$TOP/scripts/kconfig/debug.config") ;;
 esac
 
 src=$("$TOP/scripts/kernel-source.sh")
+lock "kbuild-$flavour"
 toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
 key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions")
 out=$DATA/kbuild-$flavour-$key

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pkg=linux-source-$KERNEL_SERIES
+lock kernel-source
 tarball=$(ls -1 "$DATA"/$pkg-*.tar.xz 2>/dev/null | sort -V | tail -n1 || true)
 if [ -z "$tarball" ]; then
 	version=$(apt-cache policy "$pkg" | awk '/Candidate:/ {print $2}')
@@ -17,6 +18,7 @@ if [ -z "$tarball" ]; then
 	[ -n "$version" ] && [ "$version" != "(none)" ] ||
 		die "$pkg is not in the configured apt sources (trixie-backports)"
 	tmp=$(mktemp -d)
+	chmod 755 "$tmp" # apt's sandbox user writes the download there
 	timed "downloading $pkg $version" \
 		sh -c "cd '$tmp' && apt-get download -qq '$pkg=$version'"
 	dpkg-deb -x "$tmp"/*.deb "$tmp/x"

@@ -44,3 +44,10 @@ quietly() {
 		die "'$1' failed (full log: $logfile)"
 	}
 }
+
+# Serialises the callers of one cache step (two `make` runs at once must not
+# build the same thing twice into one directory).  Held until the script exits.
+lock() {
+	exec {lock_fd}>"$DATA/.$1.lock"
+	flock "$lock_fd"
+}

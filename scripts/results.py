@@ -113,7 +113,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--kunit', required=True, help='path of kunit.py')
     ap.add_argument('--out', required=True, type=Path,
-                    help='folder with console.log and host-results')
+                    help='folder with console.log and the *-results counts')
     args = ap.parse_args()
 
     console = args.out / 'console.log'
@@ -121,11 +121,14 @@ def main():
     total = {'passed': 0, 'failed': 0, 'skipped': 0}
     failures = []
 
-    host = (args.out / 'host-results').read_text().split() or ['0', '0', '0']
-    for key, value in zip(('passed', 'failed', 'skipped'), host):
-        total[key] += int(value)
-    if int(host[1]):
-        failures.append(('host tests failed', 'see build/*/host-tests.log\n'))
+    # Counts of the checks run outside the guest: host tests, lint.
+    for results in sorted(args.out.glob('*-results')):
+        counts = results.read_text().split() or ['0', '0', '0']
+        for key, value in zip(('passed', 'failed', 'skipped'), counts):
+            total[key] += int(value)
+        if int(counts[1]):
+            failures.append((f'{results.name[:-8]} checks failed',
+                             f'see the logs in {args.out}\n'))
 
     texts = [strip_prefix(l) for l in lines]
     begin = texts.index(GUEST_BEGIN) if GUEST_BEGIN in texts else None

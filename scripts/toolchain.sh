@@ -11,7 +11,7 @@
 
 PACKAGES="rustc rust-src bindgen clang lld llvm libclang-dev make flex bison bc
 libelf-dev libssl-dev cpio xz-utils gcc libc6-dev busybox-static kmod python3
-qemu-system-x86 ca-certificates"
+rustfmt rust-clippy perl qemu-system-x86 ca-certificates"
 
 version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
@@ -76,6 +76,7 @@ main() {
 	fi
 	[ "$(id -u)" = 0 ] || die "the build root needs root (debootstrap, chroot)"
 	local root
+	lock buildroot
 	root=$CACHE/buildroot-$(key_of trixie $PACKAGES)
 	if [ -d "$root" ]; then
 		log "reusing build root $root"
