@@ -3,15 +3,91 @@
  * vm_mvc - read, write or zero a partial page of a file's page cache.
  *
  * The Linux counterpart of the AIX kernel service of the same name, for
- * filesystems written in C; see Documentation/vm_mvc.rst.
+ * filesystems written in C; see Documentation/vm_mvc.rst for the rules,
+ * every error number and the locking.  Rust modules use
+ * rust/vm_mvc_client.rs, a safe wrapper over the same functions.
  */
 #ifndef _VM_MVC_H
 #define _VM_MVC_H
+
+#include <linux/types.h>
+
+struct folio;
+struct inode;
+
+/* A memory object: one file's page cache, named by vm_mvc_sid_attach(). */
+typedef long vmid_t;
+/* A page of a memory object, in PAGE_SIZE units (the page-cache index). */
+typedef long vpn_t;
 
 /* Commands, with the values of AIX <sys/vmuser.h>. */
 #define VM_MVC_ZERO	1	/* zero m1 bytes */
 #define VM_MVC_READ	2	/* copy m1 -> m2 */
 #define VM_MVC_WRITE	3	/* copy m2 -> m1 */
 #define VM_MVC_PROTZERO	4	/* zero m1 bytes and write-protect the page */
+
+/* struct xmem.aspace_id, as in AIX <sys/xmem.h>. */
+#define XMEM_PROC	0	/* a pinned user buffer */
+#define XMEM_GLOBAL	(-1)	/* a kernel buffer (kmalloc or vmalloc) */
+#define XMEM_INVAL	(-2)	/* not attached */
+
+/* vm_mvc_xmattach() flags; the first two are AIX's segflag values. */
+#define USER_ADSPACE		0	/* a user buffer of current->mm, pinned */
+#define SYS_ADSPACE		1	/* a kernel buffer, not pinned */
+#define VM_MVC_XMEM_READONLY	2	/* user: pin for reading; m2 only a source */
+#define VM_MVC_XMEM_LONGTERM	4	/* user: FOLL_LONGTERM, may outlive the syscall */
+
+/**
+ * struct xmem - cross-memory descriptor of a buffer (m2).
+ * @aspace_id: XMEM_INVAL before vm_mvc_xmattach() and after
+ *	vm_mvc_xmdetach(); XMEM_PROC or XMEM_GLOBAL while attached.
+ * @uaddr: first byte of the attached buffer.
+ * @len: length of the attached buffer in bytes.
+ * @priv: vm_mvc's record of the pinned pages; not for the caller.
+ *
+ * Initialise with XMEM_INIT.  A descriptor belongs to the caller, which
+ * must not copy it while attached nor use it from two threads at once
+ * while attaching or detaching.
+ */
+struct xmem {
+	long aspace_id;
+	unsigned long uaddr;
+	unsigned long len;
+	void *priv;
+};
+
+#define XMEM_INIT { .aspace_id = XMEM_INVAL }
+
+/* The AIX entry point: (sid, pno) is looked up, locked and released. */
+int vm_mvc(vmid_t sid, vpn_t pno, int pgoffs, int count, int cmd,
+	   struct xmem *xmemdp, void *ptr);
+
+/* The same on a folio the caller holds locked; pno must be inside it. */
+int vm_mvc_folio(struct folio *folio, vpn_t pno, int pgoffs, int count,
+		 int cmd, struct xmem *xmemdp, void *ptr);
+
+/* The same on any byte range of a locked folio, large folios included. */
+int vm_mvc_folio_range(struct folio *folio, size_t offset, size_t count,
+		       int cmd, struct xmem *xmemdp, void *ptr);
+
+/*
+ * AIX vm_makep: finds or creates the folio of (sid, pno), returned locked
+ * and with a reference (folio_unlock() and folio_put() it); a new folio is
+ * !uptodate.  ERR_PTR(-errno) on failure.
+ */
+struct folio *vm_makep(vmid_t sid, vpn_t pno);
+
+/* Names @inode's page cache; holds an inode reference until detach. */
+vmid_t vm_mvc_sid_attach(struct inode *inode);
+int vm_mvc_sid_detach(vmid_t sid);
+
+/* Attaches (and for user buffers pins) @len bytes at @addr to @dp. */
+int vm_mvc_xmattach(void *addr, size_t len, struct xmem *dp, int flags);
+int vm_mvc_xmdetach(struct xmem *dp);
+
+/* The AIX names. */
+#define xmattach(addr, count, dp, segflag) \
+	vm_mvc_xmattach((addr), (count), (dp), (segflag))
+#define xmdetach(dp) vm_mvc_xmdetach(dp)
 
 #endif /* _VM_MVC_H */

@@ -11,4 +11,129 @@
  */
 
 #include <linux/module.h>
-#include <vm_mvc.h>
+#include "vm_mvc_helpers.h"
+
+struct folio *vm_mvc_filemap_get_folio(struct address_space *mapping, pgoff_t index)
+{
+	return filemap_get_folio(mapping, index);
+}
+
+struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index)
+{
+	return filemap_grab_folio(mapping, index);
+}
+
+void vm_mvc_folio_get(struct folio *folio)
+{
+	folio_get(folio);
+}
+
+void vm_mvc_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+void vm_mvc_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+bool vm_mvc_folio_test_locked(const struct folio *folio)
+{
+	return folio_test_locked(folio);
+}
+
+bool vm_mvc_folio_test_uptodate(const struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+bool vm_mvc_folio_test_dirty(const struct folio *folio)
+{
+	return folio_test_dirty(folio);
+}
+
+void vm_mvc_folio_mark_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+void vm_mvc_folio_clear_uptodate(struct folio *folio)
+{
+	folio_clear_uptodate(folio);
+}
+
+bool vm_mvc_folio_maybe_dma_pinned(struct folio *folio)
+{
+	return folio_maybe_dma_pinned(folio);
+}
+
+loff_t vm_mvc_folio_pos(const struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+size_t vm_mvc_folio_size(const struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+unsigned int vm_mvc_folio_order(const struct folio *folio)
+{
+	return folio_order(folio);
+}
+
+struct page *vm_mvc_folio_page(struct folio *folio, unsigned long n)
+{
+	return folio_page(folio, n);
+}
+
+struct folio *vm_mvc_page_folio(struct page *page)
+{
+	return page_folio(page);
+}
+
+void *vm_mvc_kmap_local_page(struct page *page)
+{
+	return kmap_local_page(page);
+}
+
+void vm_mvc_kunmap_local(const void *addr)
+{
+	kunmap_local(addr);
+}
+
+void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length)
+{
+	folio_zero_range(folio, start, length);
+}
+
+void vm_mvc_flush_dcache_folio(struct folio *folio)
+{
+	flush_dcache_folio(folio);
+}
+
+void vm_mvc_mapping_set_large_folios(struct address_space *mapping)
+{
+	mapping_set_large_folios(mapping);
+}
+
+bool vm_mvc_virt_addr_valid(const void *addr)
+{
+	return virt_addr_valid(addr);
+}
+
+void vm_mvc_put_page(struct page *page)
+{
+	put_page(page);
+}
+
+/* The C ABI of include/vm_mvc.h, implemented in rust/abi.rs. */
+EXPORT_SYMBOL_GPL(vm_mvc);
+EXPORT_SYMBOL_GPL(vm_mvc_folio);
+EXPORT_SYMBOL_GPL(vm_mvc_folio_range);
+EXPORT_SYMBOL_GPL(vm_makep);
+EXPORT_SYMBOL_GPL(vm_mvc_sid_attach);
+EXPORT_SYMBOL_GPL(vm_mvc_sid_detach);
+EXPORT_SYMBOL_GPL(vm_mvc_xmattach);
+EXPORT_SYMBOL_GPL(vm_mvc_xmdetach);

@@ -6,9 +6,37 @@
 //! that handle end-of-file, holes and fragments page by page.  See
 //! `Documentation/vm_mvc.rst`.
 
-use kernel::prelude::*;
+use kernel::{debugfs, prelude::*};
 
+pub mod abi;
 mod command;
+mod folio;
+mod inode;
+mod mvc;
+mod sid;
+mod stats;
+mod xmem;
+
+/// Bindgen's view of include/vm_mvc.h, vm_mvc_helpers.h and the few kernel
+/// declarations the kernel's own bindings lack (see rust/Kbuild).
+#[allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    improper_ctypes,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn
+)]
+mod sys {
+    use kernel::bindings::*;
+    use kernel::ffi;
+    // Generated next to this file by rust/Kbuild.
+    include!("vm_mvc_bindings_generated.rs");
+}
 
 module! {
     type: VmMvcModule,
@@ -18,11 +46,27 @@ module! {
     license: "GPL",
 }
 
-struct VmMvcModule;
+struct VmMvcModule {
+    // Dropped before `_dir`: the file goes before its directory.
+    _stats: Pin<KBox<debugfs::File<&'static stats::Stats>>>,
+    _dir: debugfs::Dir,
+}
 
 impl kernel::Module for VmMvcModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        sid::init();
+        let dir = debugfs::Dir::new(c"vm_mvc");
+        let stats = KBox::pin_init(dir.read_only_file(c"stats", stats::get()), GFP_KERNEL)?;
         pr_info!("loaded\n");
-        Ok(VmMvcModule)
+        Ok(VmMvcModule {
+            _stats: stats,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for VmMvcModule {
+    fn drop(&mut self) {
+        sid::detach_all();
     }
 }

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Page-cache folios: a counted reference, the folio lock, and the byte-range
+//! operations vm_mvc performs on a locked folio.
+//!
+//! Linux 7.3's Rust has no folio type, so this file wraps `struct folio` once
+//! and keeps every raw call in one place.  Byte ranges are checked against
+//! the folio's size here, before the C helpers (`folio_zero_range` and
+//! `kmap_local_page` on `folio_page`) see them: those `BUG` on bad input.
+//!
+//! C header: [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h)
+
+use crate::sys;
+use core::{mem::ManuallyDrop, ops::Deref, ptr::NonNull};
+use kernel::{
+    bindings,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque, //
+};
+
+/// A folio of a file's page cache.
+///
+/// # Invariants
+///
+/// Instances are only created from pointers to live folios (see
+/// [`Folio::from_raw`]), so `self.0` is a valid `struct folio`.
+#[repr(transparent)]
+pub(crate) struct Folio(Opaque<bindings::folio>);
+
+// SAFETY: The folio reference count is atomic; `folio_get` and `folio_put`
+// may be called from any thread, and a `Folio` is only reachable while a
+// reference is held (type invariant).
+unsafe impl AlwaysRefCounted for Folio {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a valid folio with a reference held (type invariant).
+        unsafe { sys::vm_mvc_folio_get(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up the reference it holds on `obj`.
+        unsafe { sys::vm_mvc_folio_put(obj.cast().as_ptr()) };
+    }
+}
+
+// SAFETY: A folio is a kernel object that any thread may use; every method
+// that reads or changes state either uses atomic flags or requires the
+// folio lock, which is not tied to a thread.
+unsafe impl Send for Folio {}
+// SAFETY: See `Send`; shared use is what the page cache does all day.
+unsafe impl Sync for Folio {}
+
+impl Folio {
+    /// Borrows a folio from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a folio on which the caller holds a reference for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::folio) -> &'a Self {
+        // SAFETY: `Folio` is a transparent wrapper of `struct folio`, and the
+        // caller guarantees the folio stays alive for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw `struct folio` pointer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::folio {
+        self.0.get()
+    }
+
+    /// Page-cache index of the folio's first page.
+    pub(crate) fn index(&self) -> usize {
+        // SAFETY: `self` is a valid folio (type invariant).
+        let pos = unsafe { sys::vm_mvc_folio_pos(self.as_ptr()) };
+        // CAST: `folio_pos` is `index << PAGE_SHIFT`, so it is not negative.
+        pos as usize / PAGE_SIZE
+    }
+
+    /// Size of the folio in bytes (`PAGE_SIZE << order`).
+    pub(crate) fn size(&self) -> usize {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_size(self.as_ptr()) }
+    }
+
+    /// Allocation order of the folio; 0 for a single page.
+    pub(crate) fn order(&self) -> u32 {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_order(self.as_ptr()) }
+    }
+
+    /// Whether page-cache index `index` lies in this folio.
+    pub(crate) fn contains(&self, index: usize) -> bool {
+        let first = self.index();
+        index >= first && index - first < self.size() / PAGE_SIZE
+    }
+
+    /// Whether the folio holds valid data for all its bytes.
+    pub(crate) fn is_uptodate(&self) -> bool {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_test_uptodate(self.as_ptr()) }
+    }
+
+    /// Whether the folio is dirty (must be written back).
+    pub(crate) fn is_dirty(&self) -> bool {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_test_dirty(self.as_ptr()) }
+    }
+
+    /// Whether somebody holds the folio lock.
+    pub(crate) fn is_locked(&self) -> bool {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_test_locked(self.as_ptr()) }
+    }
+
+    /// Whether the folio may be pinned by `pin_user_pages` (FOLL_PIN).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn maybe_dma_pinned(&self) -> bool {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_maybe_dma_pinned(self.as_ptr()) }
+    }
+
+    /// Takes the folio lock, sleeping until it is free.
+    pub(crate) fn lock(this: ARef<Self>) -> FolioLock {
+        // SAFETY: `this` is a valid folio with a reference held.
+        unsafe { sys::vm_mvc_folio_lock(this.as_ptr()) };
+        // INVARIANT: The lock was just taken and the reference moves in.
+        FolioLock {
+            folio: ManuallyDrop::new(this),
+        }
+    }
+}
+
+/// A folio whose lock is held for as long as the borrow lasts.
+///
+/// Under the folio lock, `folio->mapping` cannot change and truncation
+/// cannot remove the folio from its mapping.
+///
+/// # Invariants
+///
+/// The folio lock is held by the current context for the lifetime of every
+/// `&LockedFolio`.
+#[repr(transparent)]
+pub(crate) struct LockedFolio(Folio);
+
+impl Deref for LockedFolio {
+    type Target = Folio;
+
+    fn deref(&self) -> &Folio {
+        &self.0
+    }
+}
+
+/// Where a page-sized piece of a locked folio is mapped into the kernel.
+///
+/// # Invariants
+///
+/// `addr` is the kernel address of byte `offset` of `page`, valid for
+/// reading and writing `len` bytes for the lifetime `'a` of the mapping,
+/// and `offset + len <= PAGE_SIZE`.
+pub(crate) struct MappedPiece<'a> {
+    page: *mut bindings::page,
+    addr: *mut u8,
+    offset: usize,
+    len: usize,
+    _mapping: core::marker::PhantomData<&'a LockedFolio>,
+}
+
+impl MappedPiece<'_> {
+    /// The `struct page` this piece belongs to.
+    pub(crate) fn page(&self) -> *mut bindings::page {
+        self.page
+    }
+
+    /// Kernel address of the piece's first byte.
+    pub(crate) fn addr(&self) -> *mut u8 {
+        self.addr
+    }
+
+    /// Offset of the piece's first byte in its page.
+    pub(crate) fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Length of the piece in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl LockedFolio {
+    /// Borrows a folio that the caller holds locked.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a folio on which the caller holds a reference and the
+    /// lock for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::folio) -> &'a Self {
+        // SAFETY: `LockedFolio` is a transparent wrapper of `Folio`, itself
+        // one of `struct folio`; the caller guarantees lock and reference.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The address space the folio belongs to; null once truncated.
+    ///
+    /// Stable while the folio is locked (type invariant): truncation clears
+    /// it only under the lock.
+    pub(crate) fn mapping(&self) -> *mut bindings::address_space {
+        // SAFETY: `self` is a valid folio; the field is not written while
+        // the lock is held, so the read does not race.
+        unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.mapping }
+    }
+
+    /// Checks that `offset..offset + len` lies inside the folio.
+    fn check_range(&self, offset: usize, len: usize) -> Result<usize> {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.size() {
+            return Err(EINVAL);
+        }
+        Ok(end)
+    }
+
+    /// Waits until writeback of the folio has finished if the backing device
+    /// needs stable pages, so that bytes are not changed under the I/O.
+    pub(crate) fn wait_stable(&self) {
+        // SAFETY: `self` is a valid, locked folio (type invariant).
+        unsafe { bindings::folio_wait_stable(self.as_ptr()) };
+    }
+
+    /// Zeroes `len` bytes at `offset` and flushes the data cache.
+    pub(crate) fn zero(&self, offset: usize, len: usize) -> Result {
+        self.check_range(offset, len)?;
+        // SAFETY: `self` is locked (type invariant) and the range was
+        // checked against the folio's size, so `zero_user_segments` does not BUG.
+        unsafe { sys::vm_mvc_folio_zero_range(self.as_ptr(), offset, len) };
+        Ok(())
+    }
+
+    /// Marks the folio dirty so that writeback saves the bytes changed.
+    pub(crate) fn mark_dirty(&self) {
+        // SAFETY: `self` is a valid, locked folio (type invariant); its
+        // mapping cannot be released while it is locked.
+        unsafe { bindings::folio_mark_dirty(self.as_ptr()) };
+    }
+
+    /// Flushes the data cache after the kernel wrote through its mapping.
+    pub(crate) fn flush_dcache(&self) {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_flush_dcache_folio(self.as_ptr()) };
+    }
+
+    /// Write-protects and cleans every shared user mapping of the folio.
+    ///
+    /// Returns how many page-table entries were writable or dirty.  Their
+    /// dirty bits are gone after this, so a non-zero result must be kept by
+    /// marking the folio dirty, as `pagecache_isize_extended` does.
+    pub(crate) fn mkclean(&self) -> usize {
+        // SAFETY: `folio_mkclean` requires the folio lock, held by the type
+        // invariant.
+        let cleaned = unsafe { sys::folio_mkclean(self.as_ptr()) };
+        // CAST: a count of page-table entries; never negative.
+        cleaned.max(0) as usize
+    }
+
+    /// Maps each base page of `offset..offset + len` in turn and calls `f`
+    /// with the mapped piece and the piece's position in the range.
+    ///
+    /// A large folio is mapped one page at a time, since `kmap_local_page`
+    /// maps a single page on configurations with highmem.
+    pub(crate) fn for_each_piece(
+        &self,
+        offset: usize,
+        len: usize,
+        mut f: impl FnMut(&MappedPiece<'_>, usize) -> Result,
+    ) -> Result {
+        let end = self.check_range(offset, len)?;
+        let mut pos = offset;
+        while pos < end {
+            let in_page = pos % PAGE_SIZE;
+            let piece_len = (PAGE_SIZE - in_page).min(end - pos);
+            // SAFETY: `pos < end <= folio_size`, so page `pos / PAGE_SIZE` is
+            // inside the folio, which stays alive and locked (type invariant).
+            let page = unsafe { sys::vm_mvc_folio_page(self.as_ptr(), pos / PAGE_SIZE) };
+            // SAFETY: `page` belongs to the live folio; the mapping is undone
+            // below, in reverse order of any mapping `f` makes.
+            let base = unsafe { sys::vm_mvc_kmap_local_page(page) }.cast::<u8>();
+            // INVARIANT: `base` maps the whole page and `in_page + piece_len
+            // <= PAGE_SIZE`; the piece only lives during the call to `f`.
+            let piece = MappedPiece {
+                page,
+                // SAFETY: `in_page < PAGE_SIZE`, inside the mapped page.
+                addr: unsafe { base.add(in_page) },
+                offset: in_page,
+                len: piece_len,
+                _mapping: core::marker::PhantomData,
+            };
+            let result = f(&piece, pos - offset);
+            // SAFETY: `base` came from `kmap_local_page` just above, and `f`
+            // has returned, so its own local mappings are gone.
+            unsafe { sys::vm_mvc_kunmap_local(base.cast()) };
+            result?;
+            pos += piece_len;
+        }
+        Ok(())
+    }
+}
+
+/// The folio lock, held with a reference to the folio; unlocking and
+/// dropping the reference happen on drop.
+///
+/// # Invariants
+///
+/// The current context holds the lock of `folio` and the reference `folio`
+/// carries.
+pub(crate) struct FolioLock {
+    folio: ManuallyDrop<ARef<Folio>>,
+}
+
+impl FolioLock {
+    /// Takes over a folio returned locked and referenced by the kernel.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a folio whose lock and one reference the caller owns
+    /// and hands over.
+    pub(crate) unsafe fn from_raw_locked(ptr: NonNull<bindings::folio>) -> Self {
+        // SAFETY: The caller hands over one reference.
+        let folio = unsafe { ARef::from_raw(ptr.cast::<Folio>()) };
+        // INVARIANT: The caller hands over the lock as well.
+        Self {
+            folio: ManuallyDrop::new(folio),
+        }
+    }
+
+    /// Gives the lock and the reference to the caller, as a raw pointer.
+    pub(crate) fn into_raw(self) -> *mut bindings::folio {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the reference is
+        // moved out exactly once.
+        let folio = unsafe { ManuallyDrop::take(&mut this.folio) };
+        ARef::into_raw(folio).as_ptr().cast()
+    }
+}
+
+impl Deref for FolioLock {
+    type Target = LockedFolio;
+
+    fn deref(&self) -> &LockedFolio {
+        // SAFETY: The lock and a reference are held for as long as `self`
+        // lives (type invariant).
+        unsafe { LockedFolio::from_raw(self.folio.as_ptr()) }
+    }
+}
+
+impl Drop for FolioLock {
+    fn drop(&mut self) {
+        // SAFETY: The lock is held (type invariant) and released once, here.
+        unsafe { bindings::folio_unlock(self.folio.as_ptr()) };
+        // SAFETY: `self.folio` is not used after this; dropping it puts the
+        // reference after the unlock, as C callers do.
+        unsafe { ManuallyDrop::drop(&mut self.folio) };
+    }
+}
+
+/// Maps `page` into the kernel for the duration of `f`.
+///
+/// # Safety
+///
+/// `page` is a valid page on which the caller holds a reference or pin for
+/// the duration of the call.
+pub(crate) unsafe fn with_page_mapped<R>(
+    page: *mut bindings::page,
+    f: impl FnOnce(*mut u8) -> R,
+) -> R {
+    // SAFETY: The caller keeps `page` alive; unmapped below.
+    let base = unsafe { sys::vm_mvc_kmap_local_page(page) }.cast::<u8>();
+    let result = f(base);
+    // SAFETY: `base` came from `kmap_local_page` above and `f` has returned.
+    unsafe { sys::vm_mvc_kunmap_local(base.cast()) };
+    result
+}

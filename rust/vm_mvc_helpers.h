@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the Rust side of vm_mvc sees of C, through bindgen (rust/Kbuild):
+ * the public ABI (to check the Rust definitions against it), one-line
+ * forwarders to static inline kernel functions (vm_mvc_helpers.c), and
+ * the headers of the few exported functions and constants that the
+ * kernel's own Rust bindings lack.
+ */
+#ifndef _VM_MVC_HELPERS_H
+#define _VM_MVC_HELPERS_H
+
+#include <linux/fcntl.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mount.h>
+#include <linux/pagemap.h>
+#include <linux/rmap.h>
+#include <linux/shmem_fs.h>
+#include <vm_mvc.h>
+
+struct folio *vm_mvc_filemap_get_folio(struct address_space *mapping, pgoff_t index);
+struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index);
+void vm_mvc_folio_get(struct folio *folio);
+void vm_mvc_folio_put(struct folio *folio);
+void vm_mvc_folio_lock(struct folio *folio);
+bool vm_mvc_folio_test_locked(const struct folio *folio);
+bool vm_mvc_folio_test_uptodate(const struct folio *folio);
+bool vm_mvc_folio_test_dirty(const struct folio *folio);
+void vm_mvc_folio_mark_uptodate(struct folio *folio);
+void vm_mvc_folio_clear_uptodate(struct folio *folio);
+bool vm_mvc_folio_maybe_dma_pinned(struct folio *folio);
+loff_t vm_mvc_folio_pos(const struct folio *folio);
+size_t vm_mvc_folio_size(const struct folio *folio);
+unsigned int vm_mvc_folio_order(const struct folio *folio);
+struct page *vm_mvc_folio_page(struct folio *folio, unsigned long n);
+struct folio *vm_mvc_page_folio(struct page *page);
+void *vm_mvc_kmap_local_page(struct page *page);
+void vm_mvc_kunmap_local(const void *addr);
+void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length);
+void vm_mvc_flush_dcache_folio(struct folio *folio);
+void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
+bool vm_mvc_virt_addr_valid(const void *addr);
+void vm_mvc_put_page(struct page *page);
+
+#endif /* _VM_MVC_HELPERS_H */
