@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The consistency check behind fsck.toyfs.  Read-only.
+//!
+//! Passes, each in its own file: the inode table and every block map
+//! ([`inodes`]), directory entries, link counts and reachability
+//! ([`directories`]), and the bitmap and free counts against what the first
+//! two found ([`accounting`]).
+
+mod accounting;
+mod directories;
+pub mod finding;
+mod inodes;
+
+use std::io;
+
+use crate::constants::SUPERBLOCK_SIZE;
+use crate::device::BlockDevice;
+use crate::superblock::{FsState, Superblock};
+pub use finding::{EntryName, Finding};
+
+/// Totals of a checked filesystem, for the summary line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// Clean or dirty, as the superblock says.
+    pub state: FsState,
+    /// Inodes in the table.
+    pub inode_count: u32,
+    /// Inodes in use.
+    pub inodes_in_use: u32,
+    /// In-use regular files.
+    pub regular_files: u32,
+    /// In-use directories.
+    pub directories: u32,
+    /// Blocks in the filesystem.
+    pub block_count: u32,
+    /// Blocks marked in use in the bitmap.
+    pub blocks_in_use: u32,
+}
+
+/// What a check found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Every inconsistency, in the order found.
+    pub findings: Vec<Finding>,
+    /// Totals; `None` when the superblock could not be used.
+    pub summary: Option<Summary>,
+}
+
+impl Report {
+    /// Whether nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// Checks the filesystem on `device`.  An `Err` is an I/O failure, not damage.
+pub fn check<D: BlockDevice + ?Sized>(device: &D) -> io::Result<Report> {
+    let fatal = |finding| {
+        Ok(Report {
+            findings: vec![finding],
+            summary: None,
+        })
+    };
+    let device_bytes = device.size()?;
+    if device_bytes < SUPERBLOCK_SIZE as u64 {
+        return fatal(Finding::NoSuperblock { device_bytes });
+    }
+    let mut bytes = [0u8; SUPERBLOCK_SIZE];
+    device.read_at(0, &mut bytes)?;
+    let superblock = match Superblock::decode(&bytes) {
+        Ok(superblock) => superblock,
+        Err(error) => return fatal(Finding::Superblock(error)),
+    };
+    let geometry = superblock.geometry;
+    if device_bytes < geometry.byte_size() {
+        return fatal(Finding::ImageTruncated {
+            device_bytes,
+            filesystem_bytes: geometry.byte_size(),
+        });
+    }
+
+    let mut findings = Vec::new();
+    let table = inodes::check_inodes(device, &geometry, &mut findings)?;
+    directories::check_directories(device, &geometry, &table, &mut findings)?;
+    let bitmap = accounting::check_accounting(device, &superblock, &table, &mut findings)?;
+
+    let in_use = || table.records.iter().filter(|record| record.in_use);
+    let count_type = |file_type| {
+        in_use()
+            .filter(|record| record.inode.file_type() == Some(file_type))
+            .count() as u32
+    };
+    let summary = Summary {
+        state: superblock.state,
+        inode_count: geometry.inode_count(),
+        inodes_in_use: in_use().count() as u32,
+        regular_files: count_type(crate::inode::FileType::Regular),
+        directories: count_type(crate::inode::FileType::Directory),
+        block_count: geometry.block_count(),
+        blocks_in_use: geometry.block_count() - bitmap.count_free(),
+    };
+    Ok(Report {
+        findings,
+        summary: Some(summary),
+    })
+}

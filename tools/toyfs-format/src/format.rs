@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Writes an empty filesystem: what mkfs.toyfs does.
+
+use crate::bitmap::Bitmap;
+use crate::constants::{BITMAP_START, ROOT_INO, SUPERBLOCK_BLOCK};
+use crate::device::BlockDevice;
+use crate::dirent::new_dir_block;
+use crate::error::FsError;
+use crate::geometry::Geometry;
+use crate::inode::{FileType, Inode, Timestamp};
+use crate::superblock::{FsState, Superblock};
+
+/// Owner, permissions and time of the root directory mkfs creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RootAttributes {
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Permission bits.
+    pub permissions: u16,
+    /// atime, mtime and ctime.
+    pub time: Timestamp,
+}
+
+/// Bytes zeroed per write, so a large inode table is not one huge buffer.
+const ZERO_CHUNK: usize = 1 << 20;
+
+/// Lays `geometry` out on `device`: zeroed metadata, a bitmap with the
+/// metadata and the root directory's block, the root inode and its block,
+/// and last the superblock, so an interrupted mkfs leaves no valid magic
+/// over half-written metadata.  Data blocks other than the root's are not
+/// touched: the bitmap says they are free.
+pub fn format<D: BlockDevice + ?Sized>(
+    device: &mut D,
+    geometry: &Geometry,
+    root: RootAttributes,
+) -> Result<Superblock, FsError> {
+    let device_bytes = device.size()?;
+    if device_bytes < geometry.byte_size() {
+        return Err(FsError::DeviceTooSmall {
+            device_bytes,
+            filesystem_bytes: geometry.byte_size(),
+        });
+    }
+    // The superblock's block is zeroed too: an old superblock must not survive.
+    let metadata_end = geometry.block_offset(geometry.first_data_block());
+    let zeros = vec![0u8; ZERO_CHUNK];
+    let mut offset = geometry.block_offset(SUPERBLOCK_BLOCK);
+    while offset < metadata_end {
+        let len = (metadata_end - offset).min(ZERO_CHUNK as u64) as usize;
+        device.write_at(offset, &zeros[..len])?;
+        offset += len as u64;
+    }
+
+    let root_block = geometry.first_data_block();
+    device.write_at(
+        geometry.block_offset(root_block),
+        &new_dir_block(geometry.block_size(), ROOT_INO, ROOT_INO),
+    )?;
+    let mut inode = Inode::new(FileType::Directory, root.permissions, root.time);
+    inode.uid = root.uid;
+    inode.gid = root.gid;
+    inode.nlink = 2;
+    inode.size = u64::from(geometry.block_size());
+    inode.blocks = 1;
+    inode.direct[0] = root_block;
+    let inode_offset = geometry
+        .inode_offset(ROOT_INO)
+        .ok_or(FsError::InodeOutOfRange(ROOT_INO))?;
+    device.write_at(inode_offset, &inode.encode())?;
+
+    let mut bitmap = Bitmap::new(geometry);
+    bitmap.set(root_block);
+    device.write_at(geometry.block_offset(BITMAP_START), bitmap.as_bytes())?;
+
+    let superblock = Superblock::new(
+        *geometry,
+        geometry.data_block_count() - 1,
+        geometry.inode_count() - 1,
+        FsState::Clean,
+    );
+    device.write_at(
+        geometry.block_offset(SUPERBLOCK_BLOCK),
+        &superblock.encode(),
+    )?;
+    Ok(superblock)
+}

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Little-endian fields at fixed byte offsets.
+//!
+//! Every on-disk structure is encoded field by field through these helpers
+//! instead of transmuting packed structs, so the layout is exactly what
+//! Documentation/toyfs.rst lists, on any host, without `unsafe`.  Callers
+//! pass buffers of the structure's fixed size, so an out-of-bounds offset is
+//! a bug in this crate and panics like any slice index.
+
+fn array<const N: usize>(bytes: &[u8], offset: usize) -> [u8; N] {
+    let mut field = [0u8; N];
+    field.copy_from_slice(&bytes[offset..offset + N]);
+    field
+}
+
+/// Reads a `u16` at `offset`.
+pub fn get_u16(bytes: &[u8], offset: usize) -> u16 {
+    u16::from_le_bytes(array(bytes, offset))
+}
+
+/// Reads a `u32` at `offset`.
+pub fn get_u32(bytes: &[u8], offset: usize) -> u32 {
+    u32::from_le_bytes(array(bytes, offset))
+}
+
+/// Reads a `u64` at `offset`.
+pub fn get_u64(bytes: &[u8], offset: usize) -> u64 {
+    u64::from_le_bytes(array(bytes, offset))
+}
+
+/// Reads an `i64` at `offset`.
+pub fn get_i64(bytes: &[u8], offset: usize) -> i64 {
+    i64::from_le_bytes(array(bytes, offset))
+}
+
+/// Writes a `u16` at `offset`.
+pub fn put_u16(bytes: &mut [u8], offset: usize, value: u16) {
+    bytes[offset..offset + 2].copy_from_slice(&value.to_le_bytes());
+}
+
+/// Writes a `u32` at `offset`.
+pub fn put_u32(bytes: &mut [u8], offset: usize, value: u32) {
+    bytes[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+/// Writes a `u64` at `offset`.
+pub fn put_u64(bytes: &mut [u8], offset: usize, value: u64) {
+    bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+/// Writes an `i64` at `offset`.
+pub fn put_i64(bytes: &mut [u8], offset: usize, value: i64) {
+    bytes[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_little_endian_at_their_offsets() {
+        let mut buf = [0u8; 24];
+        put_u16(&mut buf, 0, 0x0102);
+        put_u32(&mut buf, 2, 0x0304_0506);
+        put_u64(&mut buf, 6, 0x0708_090a_0b0c_0d0e);
+        put_i64(&mut buf, 14, -2);
+        assert_eq!(&buf[0..2], &[0x02, 0x01]);
+        assert_eq!(&buf[2..6], &[0x06, 0x05, 0x04, 0x03]);
+        assert_eq!(
+            &buf[6..14],
+            &[0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08, 0x07]
+        );
+        assert_eq!(
+            &buf[14..22],
+            &[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
+        );
+        assert_eq!(get_u16(&buf, 0), 0x0102);
+        assert_eq!(get_u32(&buf, 2), 0x0304_0506);
+        assert_eq!(get_u64(&buf, 6), 0x0708_090a_0b0c_0d0e);
+        assert_eq!(get_i64(&buf, 14), -2);
+    }
+}

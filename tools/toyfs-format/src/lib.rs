@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The toyfs on-disk format (Documentation/toyfs.rst), version 1.
+//!
+//! Layout structures with explicit little-endian encoding, the validation
+//! rules a reader must apply, a small writer ([`Filesystem`], [`format`])
+//! and the consistency checker behind fsck.toyfs ([`check`]).
+
+pub mod bitmap;
+pub mod block_map;
+pub mod block_walk;
+pub mod check;
+pub mod constants;
+pub mod crc32c;
+pub mod device;
+pub mod dirent;
+pub mod error;
+pub mod filesystem;
+pub mod format;
+pub mod geometry;
+pub mod inode;
+pub mod le;
+pub mod superblock;
+
+pub use device::{BlockDevice, FileDevice, MemoryDevice};
+pub use error::FsError;
+pub use filesystem::Filesystem;
+pub use format::{format, RootAttributes};
+pub use geometry::{Geometry, GeometryError};
+pub use inode::{FileType, Inode, Timestamp};
+pub use superblock::{FsState, Superblock};

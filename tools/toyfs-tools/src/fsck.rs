@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+//! fsck.toyfs: options, the check, the report and the exit status.
+//!
+//! ```text
+//! fsck.toyfs [-n] [-f] [-v] DEVICE
+//! ```
+//!
+//! It only checks; it never writes.  `-n` (read-only) is accepted for
+//! fsck(8) compatibility and is what every run does; repair options (`-p`,
+//! `-a`, `-y`) are refused.  Exit status as e2fsck: 0 clean, 4 errors left
+//! uncorrected, 8 operational error (DEVICE cannot be opened or read),
+//! 16 usage error.
+
+use std::fmt;
+use std::fs::File;
+use std::path::PathBuf;
+
+use toyfs_format::check::{check, Report};
+use toyfs_format::{FileDevice, FsState};
+
+/// No inconsistency found.
+pub const EXIT_CLEAN: i32 = 0;
+/// Inconsistencies found and, as fsck.toyfs does not repair, left.
+pub const EXIT_ERRORS_UNCORRECTED: i32 = 4;
+/// DEVICE could not be opened or read.
+pub const EXIT_OPERATIONAL_ERROR: i32 = 8;
+/// Bad command line.
+pub const EXIT_USAGE: i32 = 16;
+
+/// Usage text for `-h` and after a usage error.
+pub const USAGE: &str = "usage: fsck.toyfs [-n] [-f] [-v] DEVICE
+  -n  read-only (the only mode: fsck.toyfs never writes)
+  -f  check even if clean (always done)
+  -v  print totals for a clean filesystem too";
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsckOptions {
+    /// `-v`.
+    pub verbose: bool,
+    /// The image file or block device.
+    pub device: PathBuf,
+}
+
+/// A bad command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FsckUsageError {
+    /// `-h`.
+    HelpRequested,
+    /// `-p`, `-a` or `-y`: repair, which is not implemented.
+    RepairRequested(String),
+    /// An option that does not exist.
+    UnknownOption(String),
+    /// No DEVICE.
+    MissingDevice,
+    /// More than one DEVICE.
+    ExtraArgument(String),
+}
+
+impl fmt::Display for FsckUsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HelpRequested => write!(f, "{USAGE}"),
+            Self::RepairRequested(option) => write!(
+                f,
+                "option {option} asks for repair, which fsck.toyfs does not do; it only checks (-n)"
+            ),
+            Self::UnknownOption(option) => write!(f, "unknown option \"{option}\""),
+            Self::MissingDevice => write!(f, "no DEVICE given"),
+            Self::ExtraArgument(argument) => write!(f, "unexpected argument \"{argument}\""),
+        }
+    }
+}
+
+/// Parses the arguments after the program name.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<FsckOptions, FsckUsageError> {
+    let mut verbose = false;
+    let mut device = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-n" | "-f" => {}
+            "-v" => verbose = true,
+            "-h" | "--help" => return Err(FsckUsageError::HelpRequested),
+            "-p" | "-a" | "-y" => return Err(FsckUsageError::RepairRequested(arg)),
+            "--" => {
+                for rest in args.by_ref() {
+                    set_device(&mut device, rest)?;
+                }
+            }
+            option if option.starts_with('-') && option.len() > 1 => {
+                return Err(FsckUsageError::UnknownOption(arg))
+            }
+            _ => set_device(&mut device, arg)?,
+        }
+    }
+    Ok(FsckOptions {
+        verbose,
+        device: device.ok_or(FsckUsageError::MissingDevice)?,
+    })
+}
+
+fn set_device(device: &mut Option<PathBuf>, arg: String) -> Result<(), FsckUsageError> {
+    if device.is_some() {
+        return Err(FsckUsageError::ExtraArgument(arg));
+    }
+    *device = Some(PathBuf::from(arg));
+    Ok(())
+}
+
+/// The lines fsck prints for a report, and its exit status.
+pub fn render(device: &str, report: &Report, verbose: bool) -> (Vec<String>, i32) {
+    let mut lines: Vec<String> = report
+        .findings
+        .iter()
+        .map(|finding| format!("{device}: {finding}"))
+        .collect();
+    if let Some(summary) = &report.summary {
+        if summary.state == FsState::Dirty {
+            lines.push(format!("{device}: was not cleanly unmounted"));
+        }
+        if verbose || !report.is_clean() {
+            lines.push(format!(
+                "{device}: {}/{} inodes ({} files, {} directories), {}/{} blocks",
+                summary.inodes_in_use,
+                summary.inode_count,
+                summary.regular_files,
+                summary.directories,
+                summary.blocks_in_use,
+                summary.block_count,
+            ));
+        }
+    }
+    if report.is_clean() {
+        lines.push(format!("{device}: clean"));
+        (lines, EXIT_CLEAN)
+    } else {
+        lines.push(format!(
+            "{device}: {} errors found, left uncorrected",
+            report.findings.len()
+        ));
+        (lines, EXIT_ERRORS_UNCORRECTED)
+    }
+}
+
+/// The whole program; returns the exit status.
+pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
+    let options = match parse_args(args) {
+        Ok(options) => options,
+        Err(FsckUsageError::HelpRequested) => {
+            println!("{USAGE}");
+            return EXIT_CLEAN;
+        }
+        Err(error) => {
+            eprintln!("fsck.toyfs: {error}\n{USAGE}");
+            return EXIT_USAGE;
+        }
+    };
+    let name = options.device.display().to_string();
+    let report = File::open(&options.device)
+        .map(FileDevice::new)
+        .and_then(|device| check(&device));
+    match report {
+        Ok(report) => {
+            let (lines, status) = render(&name, &report, options.verbose);
+            for line in lines {
+                println!("{line}");
+            }
+            status
+        }
+        Err(error) => {
+            eprintln!("fsck.toyfs: {name}: {error}");
+            EXIT_OPERATIONAL_ERROR
+        }
+    }
+}
