@@ -29,6 +29,11 @@ impl MemoryDevice {
         }
     }
 
+    /// An image holding `bytes`.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self { bytes }
+    }
+
     /// The image bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes

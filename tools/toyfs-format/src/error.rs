@@ -28,6 +28,8 @@ pub enum FsError {
     InodeFree(u32),
     /// A directory operation on something else.
     NotADirectory(u32),
+    /// A hard link to something other than a regular file.
+    NotARegularFile(u32),
     /// A name that cannot be a directory entry.
     InvalidName(NameError),
     /// The name is already in the directory.
@@ -80,6 +82,7 @@ impl fmt::Display for FsError {
             Self::InodeOutOfRange(ino) => write!(f, "inode {ino} is out of range"),
             Self::InodeFree(ino) => write!(f, "inode {ino} is free"),
             Self::NotADirectory(ino) => write!(f, "inode {ino} is not a directory"),
+            Self::NotARegularFile(ino) => write!(f, "inode {ino} is not a regular file"),
             Self::InvalidName(error) => write!(f, "{error}"),
             Self::NameExists => write!(f, "the name already exists"),
             Self::NoSpace => write!(f, "no free block"),

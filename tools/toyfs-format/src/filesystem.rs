@@ -5,6 +5,8 @@
 //! and for images prepared on the host) and to read them back; it follows
 //! the same allocation rules the kernel side must keep, which fsck checks.
 
+use std::collections::HashSet;
+
 use crate::bitmap::Bitmap;
 use crate::block_map::{slot_of, MapSlot, PointerSite};
 use crate::block_walk::judge_pointer;
@@ -55,6 +57,11 @@ impl<D: BlockDevice> Filesystem<D> {
     /// The layout.
     pub fn geometry(&self) -> &Geometry {
         &self.superblock.geometry
+    }
+
+    /// The device, for inspection.
+    pub fn device(&self) -> &D {
+        &self.device
     }
 
     /// The superblock as it will be written at the next flush.
@@ -155,6 +162,19 @@ impl<D: BlockDevice> Filesystem<D> {
             }
         }
         Err(FsError::NoFreeInodes)
+    }
+
+    /// Undoes [`Self::allocate_inode`] when a later step of a creation fails.
+    fn release_inode(&mut self, ino: u32) -> Result<(), FsError> {
+        self.write_inode(ino, &Inode::default())?;
+        self.superblock.free_inodes += 1;
+        Ok(())
+    }
+
+    /// Undoes [`Self::allocate_block`] when a later step of a creation fails.
+    fn release_block(&mut self, block: u32) {
+        self.bitmap.clear(block);
+        self.superblock.free_blocks += 1;
     }
 
     fn checked_pointer(&self, ino: u32, site: PointerSite, block: u32) -> Result<u32, FsError> {
@@ -308,14 +328,24 @@ impl<D: BlockDevice> Filesystem<D> {
     /// Writes `data` at byte `offset` of regular file or directory `ino`,
     /// allocating only the blocks the bytes land in: everything skipped
     /// over stays a hole.  Extends the size when writing past it.
+    /// Refuses with `NoSpace`, changing nothing, when the blocks the write
+    /// needs are not all free.
     pub fn write(&mut self, ino: u32, offset: u64, data: &[u8]) -> Result<(), FsError> {
         let mut inode = self.read_in_use_inode(ino)?;
-        let end = offset + data.len() as u64;
+        if data.is_empty() {
+            return Ok(());
+        }
+        let end = offset.saturating_add(data.len() as u64);
         let maximum = self.geometry().max_file_size();
         if end > maximum {
             return Err(FsError::FileTooLarge { end, maximum });
         }
         let block_size = u64::from(self.geometry().block_size());
+        let needed =
+            self.blocks_needed(ino, &inode, offset / block_size, (end - 1) / block_size)?;
+        if needed > u64::from(self.superblock.free_blocks) {
+            return Err(FsError::NoSpace);
+        }
         let mut position = offset;
         while position < end {
             let file_block = position / block_size;
@@ -332,6 +362,48 @@ impl<D: BlockDevice> Filesystem<D> {
         inode.mtime = self.now;
         inode.ctime = self.now;
         self.write_inode(ino, &inode)
+    }
+
+    /// Blocks a write over file blocks `first..=last` allocates: each hole's
+    /// data block and each missing indirect block on the way to it.
+    fn blocks_needed(
+        &self,
+        ino: u32,
+        inode: &Inode,
+        first: u64,
+        last: u64,
+    ) -> Result<u64, FsError> {
+        /// An indirect block the write would create.
+        #[derive(PartialEq, Eq, Hash)]
+        enum NewIndirect {
+            Single,
+            Double,
+            DoubleEntry(u32),
+        }
+        let mut new_indirect = HashSet::new();
+        let mut needed = 0;
+        for file_block in first..=last {
+            if self.map_block(ino, inode, file_block)?.is_some() {
+                continue;
+            }
+            needed += 1;
+            match slot_of(file_block, self.geometry().pointers_per_block()) {
+                Some(MapSlot::Single(_)) if inode.single_indirect == 0 => {
+                    new_indirect.insert(NewIndirect::Single);
+                }
+                Some(MapSlot::Double { outer, .. }) => {
+                    let double = inode.double_indirect;
+                    if double == 0 {
+                        new_indirect.insert(NewIndirect::Double);
+                    }
+                    if double == 0 || self.indirect_entry(ino, double, outer)? == 0 {
+                        new_indirect.insert(NewIndirect::DoubleEntry(outer));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(needed + new_indirect.len() as u64)
     }
 
     /// Reads up to `len` bytes at `offset`, stopping at the size; holes read as zeros.
@@ -425,8 +497,28 @@ impl<D: BlockDevice> Filesystem<D> {
         let mut inode = Inode::new(FileType::Regular, permissions, self.now);
         inode.nlink = 1;
         let ino = self.allocate_inode(&inode)?;
-        self.add_entry(dir, name, ino, FileType::Regular)?;
+        if let Err(error) = self.add_entry(dir, name, ino, FileType::Regular) {
+            self.release_inode(ino)?;
+            return Err(error);
+        }
         Ok(ino)
+    }
+
+    /// Adds another name for regular file `ino` in `dir` (a hard link).
+    pub fn link(&mut self, dir: u32, name: &[u8], ino: u32) -> Result<(), FsError> {
+        self.check_new_name(dir, name)?;
+        let mut inode = self.read_in_use_inode(ino)?;
+        if inode.file_type() != Some(FileType::Regular) {
+            // Hard links to directories would break the tree fsck checks.
+            return Err(FsError::NotARegularFile(ino));
+        }
+        inode.nlink = inode
+            .nlink
+            .checked_add(1)
+            .ok_or(FsError::TooManyLinks(ino))?;
+        inode.ctime = self.now;
+        self.add_entry(dir, name, ino, FileType::Regular)?;
+        self.write_inode(ino, &inode)
     }
 
     /// Creates directory `name` in `dir`, with "." and "..".
@@ -440,7 +532,13 @@ impl<D: BlockDevice> Filesystem<D> {
         let mut inode = Inode::new(FileType::Directory, permissions, self.now);
         inode.nlink = 2;
         let ino = self.allocate_inode(&inode)?;
-        let block = self.allocate_block()?;
+        let block = match self.allocate_block() {
+            Ok(block) => block,
+            Err(error) => {
+                self.release_inode(ino)?;
+                return Err(error);
+            }
+        };
         self.write_block(
             block,
             &new_dir_block(self.geometry().block_size(), ino, dir),
@@ -449,7 +547,11 @@ impl<D: BlockDevice> Filesystem<D> {
         inode.blocks = 1;
         inode.size = u64::from(self.geometry().block_size());
         self.write_inode(ino, &inode)?;
-        self.add_entry(dir, name, ino, FileType::Directory)?;
+        if let Err(error) = self.add_entry(dir, name, ino, FileType::Directory) {
+            self.release_block(block);
+            self.release_inode(ino)?;
+            return Err(error);
+        }
         // Re-read: add_entry may have grown the parent.
         let mut grown = self.read_inode(dir)?;
         grown.nlink = parent.nlink;

@@ -174,3 +174,95 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use toyfs_format::check::{Finding, Summary};
+
+    fn parse(list: &[&str]) -> Result<FsckOptions, FsckUsageError> {
+        parse_args(list.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn parses_the_command_line() {
+        assert_eq!(
+            parse(&["-n", "img"]),
+            Ok(FsckOptions {
+                verbose: false,
+                device: "img".into()
+            })
+        );
+        assert_eq!(
+            parse(&["-f", "-v", "--", "-img"]),
+            Ok(FsckOptions {
+                verbose: true,
+                device: "-img".into()
+            })
+        );
+        assert_eq!(parse(&[]), Err(FsckUsageError::MissingDevice));
+        assert_eq!(
+            parse(&["a", "b"]),
+            Err(FsckUsageError::ExtraArgument("b".into()))
+        );
+        assert_eq!(
+            parse(&["-y", "a"]),
+            Err(FsckUsageError::RepairRequested("-y".into()))
+        );
+        assert_eq!(
+            parse(&["-a", "a"]),
+            Err(FsckUsageError::RepairRequested("-a".into()))
+        );
+        assert_eq!(
+            parse(&["-q", "a"]),
+            Err(FsckUsageError::UnknownOption("-q".into()))
+        );
+        assert_eq!(parse(&["-h"]), Err(FsckUsageError::HelpRequested));
+    }
+
+    fn summary(state: FsState) -> Summary {
+        Summary {
+            state,
+            inode_count: 16,
+            inodes_in_use: 3,
+            regular_files: 2,
+            directories: 1,
+            block_count: 64,
+            blocks_in_use: 9,
+        }
+    }
+
+    #[test]
+    fn renders_clean_and_damaged_reports() {
+        let clean = Report {
+            findings: vec![],
+            summary: Some(summary(FsState::Clean)),
+        };
+        assert_eq!(
+            render("img", &clean, false),
+            (vec!["img: clean".to_string()], EXIT_CLEAN)
+        );
+        let (lines, status) = render("img", &clean, true);
+        assert_eq!(
+            lines[0],
+            "img: 3/16 inodes (2 files, 1 directories), 9/64 blocks"
+        );
+        assert_eq!(status, EXIT_CLEAN);
+
+        let dirty = Report {
+            findings: vec![Finding::BlockMarkedButUnused { block: 40 }],
+            summary: Some(summary(FsState::Dirty)),
+        };
+        let (lines, status) = render("img", &dirty, false);
+        assert_eq!(
+            lines,
+            [
+                "img: block 40 is marked in use but no inode uses it",
+                "img: was not cleanly unmounted",
+                "img: 3/16 inodes (2 files, 1 directories), 9/64 blocks",
+                "img: 1 errors found, left uncorrected",
+            ]
+        );
+        assert_eq!(status, EXIT_ERRORS_UNCORRECTED);
+    }
+}

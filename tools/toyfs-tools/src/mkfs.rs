@@ -387,3 +387,140 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    fn options(list: &[&str]) -> MkfsOptions {
+        parse_args(args(list)).unwrap()
+    }
+
+    #[test]
+    fn parses_options_and_positionals() {
+        assert_eq!(
+            options(&["img"]),
+            MkfsOptions {
+                block_size: 1024,
+                inode_count: None,
+                quiet: false,
+                device: "img".into(),
+                size: None
+            }
+        );
+        assert_eq!(
+            options(&["-b", "4096", "-N", "77", "-q", "img", "8M"]),
+            MkfsOptions {
+                block_size: 4096,
+                inode_count: Some(77),
+                quiet: true,
+                device: "img".into(),
+                size: Some(SizeArg::Bytes(8 << 20))
+            }
+        );
+        assert_eq!(options(&["--", "-img", "10"]).device, PathBuf::from("-img"));
+        assert_eq!(options(&["img", "10"]).size, Some(SizeArg::Blocks(10)));
+    }
+
+    #[test]
+    fn refuses_bad_command_lines() {
+        let error = |list: &[&str]| parse_args(args(list)).unwrap_err().to_string();
+        assert_eq!(error(&[]), "no DEVICE given");
+        assert_eq!(error(&["-b"]), "option -b needs a value");
+        assert_eq!(error(&["-N"]), "option -N needs a value");
+        assert_eq!(
+            error(&["-b", "1k", "img"]),
+            "block size: \"1k\" is not a number"
+        );
+        assert_eq!(
+            error(&["-b", "99999999999", "img"]),
+            "block size 99999999999 is larger than 4294967295"
+        );
+        assert_eq!(error(&["img", "10x"]), "size: \"10x\" is not a number");
+        assert_eq!(error(&["-v", "img"]), "unknown option \"-v\"");
+        assert_eq!(error(&["a", "1", "b"]), "unexpected argument \"b\"");
+        assert!(matches!(
+            parse_args(args(&["-h"])),
+            Err(MkfsError::HelpRequested)
+        ));
+    }
+
+    #[test]
+    fn plans_from_size_or_device() {
+        let geometry = plan(&options(&["img", "1M"]), Target::Missing).unwrap();
+        assert_eq!(
+            (geometry.block_count(), geometry.inode_count()),
+            (1024, 256)
+        );
+        let geometry = plan(&options(&["-b", "512", "img"]), Target::File(1_000_000)).unwrap();
+        assert_eq!(
+            geometry.block_count(),
+            1953,
+            "a partial last block is dropped"
+        );
+        let geometry = plan(&options(&["img"]), Target::BlockDevice(64 << 20)).unwrap();
+        assert_eq!(
+            (geometry.block_count(), geometry.inode_count()),
+            (65536, 16384)
+        );
+        // Tiny filesystems get as many inodes as fit, up to 16.
+        assert_eq!(
+            plan(&options(&["-b", "512", "img", "4"]), Target::Missing)
+                .unwrap()
+                .inode_count(),
+            4
+        );
+        assert_eq!(
+            plan(&options(&["img", "20"]), Target::Missing)
+                .unwrap()
+                .inode_count(),
+            16
+        );
+    }
+
+    #[test]
+    fn plan_refusals() {
+        let refuse = |list: &[&str], target| plan(&options(list), target).unwrap_err().to_string();
+        assert_eq!(
+            refuse(&["img", "2M"], Target::BlockDevice(1 << 20)),
+            "the device holds 1048576 bytes, fewer than the 2097152 asked for"
+        );
+        assert_eq!(
+            refuse(&["img"], Target::Missing),
+            "img is empty or does not exist: give a SIZE"
+        );
+        assert_eq!(
+            refuse(&["img"], Target::File(0)),
+            "img is empty or does not exist: give a SIZE"
+        );
+        assert_eq!(
+            refuse(&["-b", "4096", "img", "4294967296"], Target::Missing),
+            "4294967296 blocks is more than the 4294967295 a 32-bit block number can name"
+        );
+        assert_eq!(
+            refuse(&["-b", "4096", "img", "6K"], Target::Missing),
+            "size 6144 bytes is not a multiple of the block size 4096"
+        );
+        assert_eq!(
+            refuse(&["-b", "3000", "img", "6K"], Target::Missing),
+            "block size 3000 is not a power of two"
+        );
+        assert_eq!(
+            refuse(&["-N", "9", "-b", "512", "img", "4"], Target::Missing),
+            "9 inodes do not fit: the inode table would leave no block for the root directory (at most 4)"
+        );
+    }
+
+    #[test]
+    fn default_inode_count_is_one_per_4k_at_least_16() {
+        assert_eq!(default_inode_count(1024, 1024), 256);
+        assert_eq!(default_inode_count(1024, 32), 16);
+        assert_eq!(default_inode_count(512, 4), 4);
+        // 16 TiB: one inode per block, capped by the 32-bit inode number.
+        assert_eq!(default_inode_count(4096, u32::MAX), u32::MAX);
+    }
+}
