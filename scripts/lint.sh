@@ -32,7 +32,7 @@ clippy_clean() {
 
 checkpatch_clean() {
 	local files
-	mapfile -t files < <(cd "$TOP" && find rust samples include -name '*.[ch]' | sort)
+	mapfile -t files < <(cd "$TOP" && find rust samples include -name '*.[ch]' ! -name '*.mod.c' | sort)
 	[ ${#files[@]} -eq 0 ] && return 0
 	(cd "$TOP" && perl "$src/scripts/checkpatch.pl" --no-tree --strict --quiet -f "${files[@]}")
 }

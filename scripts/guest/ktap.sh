@@ -5,14 +5,20 @@
 #   ktap_suite NAME COUNT    starts a suite of COUNT cases
 #   ktap_case NAME CMD...    runs CMD, reports it; its output becomes diagnostics
 #   ktap_skip NAME REASON    reports a skipped case
+#
+# Lines go through /dev/kmsg, so they reach the console in order with the
+# kernel's own messages (KUnit's KTAP among them), which the console prints
+# asynchronously.  The command line sets printk.devkmsg=on: no rate limit.
+
+say() { echo "$*" >/dev/kmsg; }
 
 ktap_suite() {
 	ktap_number=0
-	echo "KTAP version 1"
-	echo "1..1"
-	echo "    KTAP version 1"
-	echo "    # Subtest: $1"
-	echo "    1..$2"
+	say "KTAP version 1"
+	say "1..1"
+	say "    KTAP version 1"
+	say "    # Subtest: $1"
+	say "    1..$2"
 	ktap_suite_name=$1
 	ktap_suite_failed=0
 }
@@ -23,25 +29,25 @@ ktap_case() {
 	ktap_number=$((ktap_number + 1))
 	out=$("$@" 2>&1)
 	rc=$?
-	[ -z "$out" ] || echo "$out" | sed 's/^/    # /'
+	[ -z "$out" ] || echo "$out" | while IFS= read -r line; do say "    # $line"; done
 	if [ $rc -eq 0 ]; then
-		echo "    ok $ktap_number $name"
+		say "    ok $ktap_number $name"
 	else
-		echo "    # $name: exit status $rc"
-		echo "    not ok $ktap_number $name"
+		say "    # $name: exit status $rc"
+		say "    not ok $ktap_number $name"
 		ktap_suite_failed=1
 	fi
 }
 
 ktap_skip() {
 	ktap_number=$((ktap_number + 1))
-	echo "    ok $ktap_number $1 # SKIP $2"
+	say "    ok $ktap_number $1 # SKIP $2"
 }
 
 ktap_end() {
 	if [ $ktap_suite_failed -eq 0 ]; then
-		echo "ok 1 $ktap_suite_name"
+		say "ok 1 $ktap_suite_name"
 	else
-		echo "not ok 1 $ktap_suite_name"
+		say "not ok 1 $ktap_suite_name"
 	fi
 }
