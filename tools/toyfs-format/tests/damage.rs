@@ -756,3 +756,21 @@ fn directory_graph_damage() {
     });
     assert_eq!(findings(&device), expected);
 }
+
+#[test]
+fn stale_bytes_past_the_end_of_the_file() {
+    let (mut device, files) = populated(BLOCK_SIZE);
+    let block = data_block(&device, files.small, 0);
+    // "small" is 100 bytes; a byte at 700 is what a truncate that forgot to
+    // zero the tail would leave, and a later extension would expose.
+    let offset = block_offset(&device, block) + 700;
+    device.bytes_mut()[offset] = 0xaa;
+    assert_eq!(
+        findings(&device),
+        [Finding::TailNotZero {
+            ino: files.small,
+            block,
+            offset: 700
+        }]
+    );
+}

@@ -221,3 +221,89 @@ fn opening_refuses_a_truncated_device_and_a_bad_superblock() {
         Err(FsError::Superblock(_))
     ));
 }
+
+#[test]
+fn truncate_down_into_a_block_then_extend_exposes_only_zeros() {
+    for block_size in BLOCK_SIZES {
+        let bs = u64::from(block_size);
+        let device = empty(block_size, 4096, 16);
+        let mut fs = Filesystem::open(device, NOW).unwrap();
+        let file = fs.create(ROOT_INO, b"f", 0o644).unwrap();
+        let free_before = fs.superblock().free_blocks;
+        // Into the double-indirect range: 12 + P + 5 data blocks.
+        let length = (12 + bs / 4 + 5) * bs;
+        fs.write(file, 0, &vec![0xaa; length as usize]).unwrap();
+        let new_size = 7 * bs + 13;
+        fs.truncate(file, new_size).unwrap();
+        let inode = fs.read_inode(file).unwrap();
+        assert_eq!((inode.size, inode.blocks), (new_size, 8));
+        assert_eq!((inode.single_indirect, inode.double_indirect), (0, 0));
+        assert_eq!(fs.superblock().free_blocks, free_before - 8);
+        assert_eq!(
+            fs.read(file, 0, usize::MAX).unwrap(),
+            vec![0xaa; new_size as usize]
+        );
+        // The classic stale-data bug: growing again must not bring 0xaa back.
+        fs.write(file, 10 * bs, b"x").unwrap();
+        let grown = fs
+            .read(file, new_size, (10 * bs - new_size) as usize)
+            .unwrap();
+        assert_eq!(grown.len() as u64, 10 * bs - new_size);
+        let stale = grown.iter().position(|&byte| byte != 0);
+        assert_eq!(stale, None, "block size {block_size}");
+        fs.truncate(file, 20 * bs).unwrap();
+        assert!(fs
+            .read(file, 10 * bs + 1, usize::MAX)
+            .unwrap()
+            .iter()
+            .all(|&byte| byte == 0));
+        let device = fs.close().unwrap();
+        assert_eq!(findings(&device), [], "block size {block_size}");
+    }
+}
+
+#[test]
+fn truncate_keeps_indirect_blocks_that_still_cover_data() {
+    let device = empty(1024, 2048, 16);
+    let mut fs = Filesystem::open(device, NOW).unwrap();
+    let file = fs.create(ROOT_INO, b"f", 0o644).unwrap();
+    // Blocks 0, 20 and 268 + 300: direct, single and double indirect.
+    for file_block in [0u64, 20, 568] {
+        fs.write(file, file_block * 1024, b"data").unwrap();
+    }
+    assert_eq!(fs.read_inode(file).unwrap().blocks, 6);
+    // Cut inside the double-indirect range before the range of the
+    // single-indirect block holding 568 (524..780): that block and its data
+    // go, the double-indirect block stays.
+    fs.truncate(file, 500 * 1024).unwrap();
+    let inode = fs.read_inode(file).unwrap();
+    assert_eq!(inode.blocks, 4);
+    assert_ne!(inode.double_indirect, 0);
+    fs.truncate(file, 21 * 1024 - 1).unwrap();
+    let inode = fs.read_inode(file).unwrap();
+    assert_eq!((inode.blocks, inode.double_indirect), (3, 0));
+    assert_eq!(fs.read(file, 20 * 1024, 10).unwrap(), b"data\0\0\0\0\0\0");
+    let device = fs.close().unwrap();
+    assert_eq!(findings(&device), []);
+}
+
+#[test]
+fn truncate_to_zero_frees_everything() {
+    let (device, files) = populated(2048);
+    let mut fs = Filesystem::open(device, NOW).unwrap();
+    let free_before = fs.superblock().free_blocks;
+    fs.truncate(files.sparse, 0).unwrap();
+    let inode = fs.read_inode(files.sparse).unwrap();
+    assert_eq!(inode.blocks, 0);
+    assert_eq!(inode.direct, [0; 12]);
+    assert_eq!(fs.superblock().free_blocks, free_before + 7);
+    assert!(matches!(
+        fs.truncate(files.dir, 0),
+        Err(FsError::NotARegularFile(_))
+    ));
+    assert!(matches!(
+        fs.truncate(files.small, u64::MAX),
+        Err(FsError::FileTooLarge { .. })
+    ));
+    assert_eq!(findings(&fs.close().unwrap()), []);
+}

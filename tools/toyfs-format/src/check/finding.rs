@@ -126,6 +126,16 @@ pub enum Finding {
         /// The file size.
         size: u64,
     },
+    /// A nonzero byte past EOF in a regular file's last block: what a
+    /// later extension of the file would expose.
+    TailNotZero {
+        /// The inode.
+        ino: u32,
+        /// The last block.
+        block: u32,
+        /// File offset of the first nonzero byte past EOF.
+        offset: u64,
+    },
     /// The inode's `blocks` differs from the blocks its map holds.
     BlockCount {
         /// The inode.
@@ -323,6 +333,10 @@ impl fmt::Display for Finding {
             } => write!(
                 f,
                 "inode {ino} {site} = {block} holds file block {file_block}, at or past the end of the file (size {size})"
+            ),
+            Self::TailNotZero { ino, block, offset } => write!(
+                f,
+                "inode {ino} block {block}: byte at file offset {offset}, past the end of the file, is not zero"
             ),
             Self::BlockCount {
                 ino,

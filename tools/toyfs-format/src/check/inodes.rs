@@ -119,6 +119,8 @@ fn check_inode<D: BlockDevice + ?Sized>(
     // Indirect blocks already reported past EOF: their entries are too, silently.
     let mut past_eof_indirect = HashSet::new();
     let mut dir_blocks = Vec::new();
+    // The block holding the last byte, whose tail past EOF must be zero.
+    let mut eof_block = None;
     walk_block_map(device, geometry, inode, |pointer| {
         if let Err(why) = pointer.verdict {
             findings.push(Finding::BadPointer {
@@ -162,6 +164,9 @@ fn check_inode<D: BlockDevice + ?Sized>(
             if is_directory {
                 dir_blocks.push((file_block, pointer.block));
             }
+            if file_block + 1 == blocks_within_size {
+                eof_block = Some(pointer.block);
+            }
         }
         true
     })?;
@@ -181,6 +186,20 @@ fn check_inode<D: BlockDevice + ?Sized>(
             if present.next_if_eq(&file_block).is_none() {
                 findings.push(Finding::DirectoryHole { ino, file_block });
             }
+        }
+    }
+    let tail_start = (inode.size % u64::from(geometry.block_size())) as usize;
+    if let (Some(block), Some(FileType::Regular), true, true) =
+        (eof_block, inode.file_type(), size_is_valid, tail_start != 0)
+    {
+        let mut bytes = vec![0u8; geometry.block_size() as usize];
+        device.read_at(geometry.block_offset(block), &mut bytes)?;
+        if let Some(position) = bytes[tail_start..].iter().position(|&byte| byte != 0) {
+            findings.push(Finding::TailNotZero {
+                ino,
+                block,
+                offset: inode.size + position as u64,
+            });
         }
     }
     record.dir_blocks = dir_blocks;
