@@ -202,3 +202,184 @@ pub unsafe extern "C" fn vm_mvc_xmdetach(dp: *mut sys::xmem) -> c_int {
     // SAFETY: The caller's guarantee.
     from_result(|| unsafe { xmem::detach(dp) }.map(|()| 0))
 }
+
+#[kunit_tests(vm_mvc_abi)]
+mod tests {
+    use super::*;
+    use crate::{
+        folio::FolioLock,
+        test_fixture::{file_with_pages, pattern, UserMemory},
+    };
+    use core::ptr::null_mut;
+    use kernel::page::PAGE_SIZE;
+
+    // CAST: small `#define`s of include/vm_mvc.h.
+    const READ: c_int = sys::VM_MVC_READ as c_int;
+    const WRITE: c_int = sys::VM_MVC_WRITE as c_int;
+    const ZERO: c_int = sys::VM_MVC_ZERO as c_int;
+    const USER: c_int = sys::USER_ADSPACE as c_int;
+    const KERNEL: c_int = sys::SYS_ADSPACE as c_int;
+    const INVAL: isize = sys::XMEM_INVAL as isize;
+
+    /// A descriptor as `XMEM_INIT` makes it.
+    fn descriptor() -> sys::xmem {
+        sys::xmem {
+            aspace_id: INVAL,
+            ..Default::default()
+        }
+    }
+
+    /// `vm_mvc_xmattach` of `len` bytes at `addr`, as a C caller would.
+    fn xmattach(addr: usize, len: usize, dp: Option<&mut sys::xmem>, flags: c_int) -> c_int {
+        let dp = dp.map_or(null_mut(), core::ptr::from_mut);
+        // SAFETY: The tests pass kernel buffers that outlive the descriptor
+        // and detach before dropping them; `dp` is null or the test's own.
+        unsafe { vm_mvc_xmattach(addr as *mut c_void, len, dp, flags) }
+    }
+
+    /// `vm_mvc_xmdetach`, as a C caller would.
+    fn xmdetach(dp: Option<&mut sys::xmem>) -> c_int {
+        let dp = dp.map_or(null_mut(), core::ptr::from_mut);
+        // SAFETY: `dp` is null or the test's own descriptor, not in use.
+        unsafe { vm_mvc_xmdetach(dp) }
+    }
+
+    /// `vm_mvc` with an optional descriptor, as a C caller would.
+    fn call(
+        sid: isize,
+        pno: isize,
+        off: c_int,
+        n: c_int,
+        cmd: c_int,
+        dp: Option<&mut sys::xmem>,
+        ptr: usize,
+    ) -> c_int {
+        let dp = dp.map_or(null_mut(), core::ptr::from_mut);
+        // SAFETY: Process context; `dp` is null or the test's own.
+        unsafe { vm_mvc(sid, pno, off, n, cmd, dp, ptr as *mut c_void) }
+    }
+
+    /// `vm_makep`, with the folio taken over on success.
+    fn makep(sid: isize, pno: isize) -> Result<FolioLock> {
+        // SAFETY: Process context.
+        let folio = kernel::error::from_err_ptr(unsafe { vm_makep(sid, pno) })?;
+        let folio = NonNull::new(folio).ok_or(ENOMEM)?;
+        // SAFETY: `vm_makep` returned the folio locked and referenced.
+        Ok(unsafe { FolioLock::from_raw_locked(folio) })
+    }
+
+    #[test]
+    fn descriptor_goes_from_inval_to_attached_and_back() -> Result {
+        let buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let addr = buf.as_ptr() as usize;
+        let mut dp = descriptor();
+        assert_eq!(xmattach(addr, 64, Some(&mut dp), KERNEL), 0);
+        assert_eq!(dp.aspace_id, sys::XMEM_GLOBAL as isize);
+        assert_eq!((dp.uaddr, dp.len), (addr, 64));
+        assert!(!dp.priv_.is_null());
+        assert_eq!(xmattach(addr, 64, Some(&mut dp), KERNEL), EBUSY.to_errno());
+        assert_eq!(xmdetach(Some(&mut dp)), 0);
+        assert_eq!(dp.aspace_id, INVAL);
+        assert!(dp.priv_.is_null());
+        assert_eq!(xmdetach(Some(&mut dp)), EINVAL.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn bad_attach_arguments_leave_the_descriptor_unattached() -> Result {
+        let buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let addr = buf.as_ptr() as usize;
+        let mut dp = descriptor();
+        let cases = [
+            (64, 8, EINVAL),
+            (0, KERNEL, EINVAL),
+            (64, KERNEL | 4, EINVAL),
+        ];
+        for (len, flags, err) in cases {
+            assert_eq!(xmattach(addr, len, Some(&mut dp), flags), err.to_errno());
+            assert_eq!(dp.aspace_id, INVAL);
+        }
+        assert_eq!(xmattach(addr, 64, None, KERNEL), EINVAL.to_errno());
+        assert_eq!(xmdetach(None), EINVAL.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn user_descriptor_round_trip_through_the_c_abi() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let baseline = stats::get().pins_live();
+        let user = UserMemory::anonymous(2)?;
+        let mut dp = descriptor();
+        let addr = user.addr(PAGE_SIZE - 10);
+        assert_eq!(xmattach(addr, 100, Some(&mut dp), USER), 0);
+        assert_eq!(dp.aspace_id, sys::XMEM_PROC as isize);
+        assert_eq!(call(sid.0, 0, 7, 100, READ, Some(&mut dp), addr), 0);
+        let past_the_end = call(sid.0, 0, 0, 100, WRITE, Some(&mut dp), addr + 1);
+        assert_eq!(past_the_end, EFAULT.to_errno());
+        assert_eq!(xmdetach(Some(&mut dp)), 0);
+        assert_eq!(stats::get().pins_live(), baseline);
+        let mut seen = [0u8; 100];
+        user.load(PAGE_SIZE - 10, &mut seen)?;
+        assert!(seen.iter().enumerate().all(|(i, &b)| b == pattern(7 + i)));
+        // A detached descriptor names no buffer.
+        let ret = call(sid.0, 0, 0, 1, READ, Some(&mut dp), addr);
+        assert_eq!(ret, EINVAL.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn errors_come_back_as_negative_errnos_and_are_counted() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let (calls, einval) = stats::get().calls_and_errors(9, EINVAL);
+        assert_eq!(call(sid.0, 0, 0, 1, 9, None, 0), -22);
+        assert_eq!(
+            stats::get().calls_and_errors(9, EINVAL),
+            (calls + 1, einval + 1)
+        );
+        assert_eq!(call(0, 0, 0, 1, ZERO, None, 0), -9);
+        assert_eq!(call(sid.0, 3, 0, 1, ZERO, None, 0), -2);
+        assert_eq!(call(sid.0, 0, 0, 1, READ, None, 0), -22);
+        // SAFETY: A null inode is refused before use.
+        assert_eq!(unsafe { vm_mvc_sid_attach(null_mut()) }, -22);
+        // SAFETY: Process context.
+        assert_eq!(unsafe { vm_mvc_sid_detach(0) }, -9);
+        Ok(())
+    }
+
+    #[test]
+    fn folio_entries_refuse_null_and_unlocked_folios() -> Result {
+        let (_fs, file, _sid) = file_with_pages(1, pattern)?;
+        file.clean(0)?;
+        let folio = file.folio(0).ok_or(ENOENT)?;
+        for raw in [null_mut(), folio.as_ptr()] {
+            // SAFETY: Null or a referenced folio; vm_mvc checks null and the
+            // lock before anything else.
+            let page = unsafe { vm_mvc_folio(raw, 0, 0, 1, ZERO, null_mut(), null_mut()) };
+            assert_eq!(page, -22);
+            // SAFETY: As above.
+            let range = unsafe { vm_mvc_folio_range(raw, 0, 1, ZERO, null_mut(), null_mut()) };
+            assert_eq!(range, -22);
+        }
+        assert!(!folio.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn makep_finds_or_creates_a_locked_folio() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let created = makep(sid.0, 4)?;
+        assert!(!created.is_uptodate() && created.is_locked() && created.contains(4));
+        drop(created);
+        let existing = makep(sid.0, 0)?;
+        assert!(existing.is_uptodate() && existing.is_locked());
+        drop(existing);
+        let mut page = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        file.read(0, &mut page)?;
+        assert!(page.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        assert_eq!(makep(sid.0, -1).err(), Some(EINVAL));
+        assert_eq!(makep(0, 0).err(), Some(EBADF));
+        assert_eq!(makep(sid.0, isize::MAX).err(), Some(EFBIG));
+        assert!(file.folio(5).is_none());
+        Ok(())
+    }
+}

@@ -52,17 +52,6 @@ unsafe impl Send for Folio {}
 unsafe impl Sync for Folio {}
 
 impl Folio {
-    /// Borrows a folio from a raw pointer.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` points to a folio on which the caller holds a reference for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::folio) -> &'a Self {
-        // SAFETY: `Folio` is a transparent wrapper of `struct folio`, and the
-        // caller guarantees the folio stays alive for `'a`.
-        unsafe { &*ptr.cast() }
-    }
-
     /// The raw `struct folio` pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::folio {
         self.0.get()

@@ -60,9 +60,7 @@ impl InodeRef {
     /// Inode number, for messages.
     pub(crate) fn ino(&self) -> u64 {
         // SAFETY: The inode is alive (type invariant); `i_ino` is fixed.
-        let ino = unsafe { (*self.as_ptr()).i_ino };
-        // CAST: `i_ino` is an unsigned long or u64, never wider than 64 bits.
-        ino as u64
+        unsafe { (*self.as_ptr()).i_ino }
     }
 
     /// Whether page `index` lies below the filesystem's maximum file size.

@@ -223,3 +223,684 @@ pub(crate) fn make_page(sid: isize, pno: isize) -> Result<crate::folio::FolioLoc
     folio.wait_stable();
     Ok(folio)
 }
+
+#[kunit_tests(vm_mvc_commands)]
+mod tests {
+    use super::*;
+    use crate::{
+        sys,
+        test_fixture::{file_with_pages, kernel_attachment, pattern, KThread, UserMemory},
+        xmem::AttachFlags,
+    };
+    use kernel::sync::atomic::{Atomic, Relaxed};
+
+    // CAST: the AIX command values are 1 to 4.
+    const ZERO: i32 = sys::VM_MVC_ZERO as i32;
+    const READ: i32 = sys::VM_MVC_READ as i32;
+    const WRITE: i32 = sys::VM_MVC_WRITE as i32;
+    const PROTZERO: i32 = sys::VM_MVC_PROTZERO as i32;
+    const PAGE: i32 = PAGE_SIZE as i32;
+
+    /// A kernel buffer of `len` bytes, each `fill`.
+    fn filled(len: usize, fill: u8) -> Result<KVec<u8>> {
+        Ok(KVec::from_elem(fill, len, GFP_KERNEL)?)
+    }
+
+    /// Page `pno` of the test file, read through the filesystem.
+    fn page_of(file: &crate::test_fixture::TestFile, pno: usize) -> Result<KVec<u8>> {
+        let mut page = filled(PAGE_SIZE, 0)?;
+        file.read(pno * PAGE_SIZE, &mut page)?;
+        Ok(page)
+    }
+
+    /// Whether `page` holds `pattern` at `pno` everywhere except `hole`,
+    /// where it holds `inside(i)`.
+    fn page_is(
+        page: &[u8],
+        pno: usize,
+        hole: core::ops::Range<usize>,
+        inside: impl Fn(usize) -> u8,
+    ) -> bool {
+        page.iter().enumerate().all(|(i, &b)| {
+            if hole.contains(&i) {
+                b == inside(i)
+            } else {
+                b == pattern(pno * PAGE_SIZE + i)
+            }
+        })
+    }
+
+    /// Zeroes (or protect-zeroes) `len` bytes at `off` of page 1 and checks
+    /// the bytes and the dirty bit.
+    fn zeroes(cmd: i32, off: usize, len: usize) -> Result {
+        let (_fs, file, sid) = file_with_pages(3, pattern)?;
+        file.clean(1)?;
+        by_sid(sid.0, 1, off as i32, len as i32, cmd, Err(EINVAL))?;
+        assert!(page_is(&page_of(&file, 1)?, 1, off..off + len, |_| 0));
+        assert!(page_is(&page_of(&file, 0)?, 0, 0..0, |_| 0));
+        assert!(page_is(&page_of(&file, 2)?, 2, 0..0, |_| 0));
+        assert!(file.folio(1).ok_or(ENOENT)?.is_dirty());
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `off` of page 1 into the middle of a kernel
+    /// buffer and checks the buffer, its guard bytes and the page.
+    fn reads(off: usize, len: usize) -> Result {
+        let (_fs, file, sid) = file_with_pages(3, pattern)?;
+        file.clean(1)?;
+        let mut buf = filled(len + 64, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start() + 32;
+        by_sid(
+            sid.0,
+            1,
+            off as i32,
+            len as i32,
+            READ,
+            Ok(Buffer::new(&attachment, at)),
+        )?;
+        drop(attachment);
+        assert!(buf[..32].iter().all(|&b| b == 0xee));
+        assert!(buf[32 + len..].iter().all(|&b| b == 0xee));
+        let expected = (0..len).map(|i| pattern(PAGE_SIZE + off + i));
+        assert!(buf[32..32 + len].iter().copied().eq(expected));
+        assert!(page_is(&page_of(&file, 1)?, 1, 0..0, |_| 0));
+        assert!(!file.folio(1).ok_or(ENOENT)?.is_dirty());
+        Ok(())
+    }
+
+    /// Writes `len` bytes from a kernel buffer to `off` of page 1 and checks
+    /// the page, its neighbours and the dirty bit.
+    fn writes(off: usize, len: usize) -> Result {
+        let (_fs, file, sid) = file_with_pages(3, pattern)?;
+        file.clean(1)?;
+        let mut buf = KVec::with_capacity(len, GFP_KERNEL)?;
+        for i in 0..len {
+            buf.push((i % 7) as u8 + 0x80, GFP_KERNEL)?;
+        }
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
+        by_sid(
+            sid.0,
+            1,
+            off as i32,
+            len as i32,
+            WRITE,
+            Ok(Buffer::new(&attachment, at)),
+        )?;
+        let page = page_of(&file, 1)?;
+        assert!(page_is(&page, 1, off..off + len, |i| ((i - off) % 7) as u8 + 0x80));
+        assert!(page_is(&page_of(&file, 2)?, 2, 0..0, |_| 0));
+        assert!(file.folio(1).ok_or(ENOENT)?.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn zero_one_byte_at_start() -> Result {
+        zeroes(ZERO, 0, 1)
+    }
+
+    #[test]
+    fn zero_odd_count_in_middle() -> Result {
+        zeroes(ZERO, 1001, 333)
+    }
+
+    #[test]
+    fn zero_tail_of_page() -> Result {
+        zeroes(ZERO, PAGE_SIZE - 77, 77)
+    }
+
+    #[test]
+    fn zero_whole_page() -> Result {
+        zeroes(ZERO, 0, PAGE_SIZE)
+    }
+
+    #[test]
+    fn protzero_one_byte_at_start() -> Result {
+        zeroes(PROTZERO, 0, 1)
+    }
+
+    #[test]
+    fn protzero_odd_count_in_middle() -> Result {
+        zeroes(PROTZERO, 2049, 511)
+    }
+
+    #[test]
+    fn protzero_tail_of_page() -> Result {
+        zeroes(PROTZERO, PAGE_SIZE - 1, 1)
+    }
+
+    #[test]
+    fn protzero_whole_page() -> Result {
+        zeroes(PROTZERO, 0, PAGE_SIZE)
+    }
+
+    #[test]
+    fn read_one_byte_at_start() -> Result {
+        reads(0, 1)
+    }
+
+    #[test]
+    fn read_odd_count_in_middle() -> Result {
+        reads(777, 1231)
+    }
+
+    #[test]
+    fn read_tail_of_page() -> Result {
+        reads(PAGE_SIZE - 13, 13)
+    }
+
+    #[test]
+    fn read_whole_page() -> Result {
+        reads(0, PAGE_SIZE)
+    }
+
+    #[test]
+    fn write_one_byte_at_start() -> Result {
+        writes(0, 1)
+    }
+
+    #[test]
+    fn write_odd_count_in_middle() -> Result {
+        writes(99, 3001)
+    }
+
+    #[test]
+    fn write_tail_of_page() -> Result {
+        writes(PAGE_SIZE - 1, 1)
+    }
+
+    #[test]
+    fn write_whole_page() -> Result {
+        writes(0, PAGE_SIZE)
+    }
+
+    /// Calls every command with bad arguments and checks that the call
+    /// fails with `err` and changes neither page 1 nor the buffer.
+    fn rejects(err: Error, call: impl Fn(isize, i32, Result<Buffer<'_>>) -> Result) -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        file.clean(1)?;
+        let mut buf = filled(PAGE_SIZE, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        for cmd in [ZERO, READ, WRITE, PROTZERO] {
+            let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+            assert_eq!(call(sid.0, cmd, buffer), Err(err));
+        }
+        drop(attachment);
+        assert!(buf.iter().all(|&b| b == 0xee));
+        assert!(page_is(&page_of(&file, 1)?, 1, 0..0, |_| 0));
+        assert!(!file.folio(1).ok_or(ENOENT)?.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn range_crossing_the_page_is_einval() -> Result {
+        rejects(EINVAL, |sid, cmd, buf| by_sid(sid, 1, 1, PAGE, cmd, buf))?;
+        rejects(EINVAL, |sid, cmd, buf| by_sid(sid, 1, PAGE, 1, cmd, buf))
+    }
+
+    #[test]
+    fn negative_offset_count_or_page_is_einval() -> Result {
+        rejects(EINVAL, |sid, cmd, buf| by_sid(sid, 1, -1, 10, cmd, buf))?;
+        rejects(EINVAL, |sid, cmd, buf| by_sid(sid, 1, 0, -10, cmd, buf))?;
+        rejects(EINVAL, |sid, cmd, buf| by_sid(sid, -1, 0, 10, cmd, buf))
+    }
+
+    #[test]
+    fn unknown_command_is_einval() -> Result {
+        rejects(EINVAL, |sid, _, buf| by_sid(sid, 1, 0, 10, 0, buf))?;
+        rejects(EINVAL, |sid, _, buf| by_sid(sid, 1, 0, 10, 5, buf))
+    }
+
+    #[test]
+    fn never_issued_sids_are_ebadf() -> Result {
+        for bad in [0, -1, 1 << 20, isize::MAX] {
+            rejects(EBADF, |_, cmd, buf| by_sid(bad, 1, 0, 10, cmd, buf))?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn detached_sid_is_ebadf() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let old = sid.0;
+        sid::detach(old)?;
+        assert_eq!(by_sid(old, 1, 0, 10, ZERO, Err(EINVAL)), Err(EBADF));
+        assert!(page_is(&page_of(&file, 1)?, 1, 0..0, |_| 0));
+        Ok(())
+    }
+
+    #[test]
+    fn buffer_range_outside_the_attachment_is_efault() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        file.clean(1)?;
+        let mut buf = filled(256, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let start = attachment.start();
+        for cmd in [READ, WRITE] {
+            for (addr, count) in [(start - 1, 10), (start + 250, 10), (start + 256, 1)] {
+                let buffer = Ok(Buffer::new(&attachment, addr));
+                assert_eq!(by_sid(sid.0, 1, 0, count, cmd, buffer), Err(EFAULT));
+            }
+        }
+        drop(attachment);
+        assert!(buf.iter().all(|&b| b == 0xee));
+        assert!(page_is(&page_of(&file, 1)?, 1, 0..0, |_| 0));
+        assert!(!file.folio(1).ok_or(ENOENT)?.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn read_or_write_without_buffer_is_einval() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        file.clean(1)?;
+        for cmd in [READ, WRITE] {
+            assert_eq!(by_sid(sid.0, 1, 0, 10, cmd, Err(EINVAL)), Err(EINVAL));
+        }
+        assert!(!file.folio(1).ok_or(ENOENT)?.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn count_zero_checks_arguments_and_changes_nothing() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        file.clean(1)?;
+        let mut buf = filled(16, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        for cmd in [ZERO, READ, WRITE, PROTZERO] {
+            let at = attachment.start();
+            by_sid(sid.0, 1, 100, 0, cmd, Ok(Buffer::new(&attachment, at)))?;
+            // Not cached: count 0 does not look the page up.
+            by_sid(sid.0, 9, 0, 0, cmd, Ok(Buffer::new(&attachment, at)))?;
+            let buffer = Ok(Buffer::new(&attachment, at));
+            assert_eq!(by_sid(0, 1, 0, 0, cmd, buffer), Err(EBADF));
+            let buffer = Ok(Buffer::new(&attachment, at));
+            assert_eq!(by_sid(sid.0, 1, PAGE + 1, 0, cmd, buffer), Err(EINVAL));
+        }
+        drop(attachment);
+        assert!(buf.iter().all(|&b| b == 0xee));
+        assert!(page_is(&page_of(&file, 1)?, 1, 0..0, |_| 0));
+        assert!(!file.folio(1).ok_or(ENOENT)?.is_dirty());
+        assert!(file.folio(9).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn page_not_in_cache_is_enoent_and_not_created() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let mut buf = filled(64, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        for cmd in [ZERO, READ, WRITE, PROTZERO] {
+            let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+            assert_eq!(by_sid(sid.0, 5, 0, 64, cmd, buffer), Err(ENOENT));
+        }
+        drop(attachment);
+        assert!(file.folio(5).is_none());
+        assert!(buf.iter().all(|&b| b == 0xee));
+        Ok(())
+    }
+
+    #[test]
+    fn read_of_page_not_uptodate_is_enodata() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        // A new folio past the data: created locked and !uptodate.
+        let folio = make_page(sid.0, 3)?;
+        drop(folio);
+        let mut buf = filled(64, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+        assert_eq!(by_sid(sid.0, 3, 0, 64, READ, buffer), Err(ENODATA));
+        drop(attachment);
+        assert!(buf.iter().all(|&b| b == 0xee));
+        assert!(!file.folio(3).ok_or(ENOENT)?.is_uptodate());
+        Ok(())
+    }
+
+    #[test]
+    fn locked_folio_entry_fills_a_new_folio_and_leaves_it_not_uptodate() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let folio = make_page(sid.0, 2)?;
+        assert!(!folio.is_uptodate());
+        let mut data = filled(100, 0x5a)?;
+        let attachment = kernel_attachment(&mut data)?;
+        let at = attachment.start();
+        on_locked_folio_page(&folio, 2, 10, 100, WRITE, Ok(Buffer::new(&attachment, at)))?;
+        on_locked_folio_page(&folio, 2, 110, PAGE - 110, ZERO, Err(EINVAL))?;
+        on_locked_folio_page(&folio, 2, 0, 10, ZERO, Err(EINVAL))?;
+        // READ needs no uptodate folio here: the caller is filling it.
+        let mut back = filled(100, 0)?;
+        let readback = kernel_attachment(&mut back)?;
+        let at = readback.start();
+        on_locked_folio_page(&folio, 2, 10, 100, READ, Ok(Buffer::new(&readback, at)))?;
+        drop(readback);
+        assert!(back.iter().all(|&b| b == 0x5a));
+        assert!(!folio.is_uptodate() && folio.is_dirty());
+        let mut page = filled(PAGE_SIZE, 0xff)?;
+        drop(folio);
+        file.peek(2, 0, &mut page)?;
+        assert!(page
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == if (10..110).contains(&i) { 0x5a } else { 0 }));
+        Ok(())
+    }
+
+    #[test]
+    fn locked_folio_entry_rejects_pages_outside_the_folio() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let folio = make_page(sid.0, 2)?;
+        for pno in [1, 3, -1] {
+            assert_eq!(
+                on_locked_folio_page(&folio, pno, 0, 1, ZERO, Err(EINVAL)),
+                Err(EINVAL)
+            );
+        }
+        assert!(!folio.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn folio_range_entry_checks_the_folio_size() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let folio = make_page(sid.0, 2)?;
+        let size = folio.size();
+        assert_eq!(
+            on_locked_folio(&folio, 0, size + 1, ZERO, Err(EINVAL)),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            on_locked_folio(&folio, size, 1, ZERO, Err(EINVAL)),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            on_locked_folio(&folio, usize::MAX, 2, ZERO, Err(EINVAL)),
+            Err(EINVAL)
+        );
+        assert!(!folio.is_dirty());
+        on_locked_folio(&folio, 0, size, ZERO, Err(EINVAL))?;
+        assert!(folio.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn only_modifying_commands_dirty_the_folio() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let mut buf = filled(8, 0x11)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        for (cmd, dirties) in [(READ, false), (WRITE, true), (ZERO, true), (PROTZERO, true)] {
+            file.clean(0)?;
+            let at = attachment.start();
+            by_sid(sid.0, 0, 8, 8, cmd, Ok(Buffer::new(&attachment, at)))?;
+            let folio = file.folio(0).ok_or(ENOENT)?;
+            assert_eq!(folio.is_dirty(), dirties);
+            assert!(folio.is_uptodate());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn large_folio_is_addressed_per_base_page() -> Result {
+        let fs = crate::test_fixture::RamFs::new()?;
+        let file = fs.create(c"large")?;
+        // One order-4 folio (64 KiB) over pages 0 to 15.
+        file.insert_large_folio(4, pattern)?;
+        let sid = file.attach()?;
+        let folio = file.folio(5).ok_or(ENOENT)?;
+        assert!(folio.order() >= 2);
+        assert!(folio.index() == 0 && folio.contains(5) && folio.contains(6));
+        drop(folio);
+        file.clean(5)?;
+        // Zero the end of page 5 and write the start of page 6: bytes land in
+        // the right base pages of the one folio.
+        by_sid(sid.0, 5, PAGE - 100, 100, ZERO, Err(EINVAL))?;
+        let mut buf = filled(50, 0xab)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
+        by_sid(sid.0, 6, 0, 50, WRITE, Ok(Buffer::new(&attachment, at)))?;
+        // The AIX boundary is the base page's, not the folio's.
+        let buffer = Ok(Buffer::new(&attachment, at));
+        assert_eq!(by_sid(sid.0, 5, PAGE - 10, 20, WRITE, buffer), Err(EINVAL));
+        let mut got = filled(2 * PAGE_SIZE, 0)?;
+        file.read(5 * PAGE_SIZE, &mut got)?;
+        assert!(got.iter().enumerate().all(|(i, &b)| {
+            b == match i {
+                i if (PAGE_SIZE - 100..PAGE_SIZE).contains(&i) => 0,
+                i if (PAGE_SIZE..PAGE_SIZE + 50).contains(&i) => 0xab,
+                i => pattern(5 * PAGE_SIZE + i),
+            }
+        }));
+        assert!(file.folio(5).ok_or(ENOENT)?.is_dirty());
+        // READ of page 15, the folio's last, from its last byte.
+        let mut last = filled(1, 0)?;
+        let one = kernel_attachment(&mut last)?;
+        by_sid(
+            sid.0,
+            15,
+            PAGE - 1,
+            1,
+            READ,
+            Ok(Buffer::new(&one, one.start())),
+        )?;
+        drop(one);
+        assert_eq!(last[0], pattern(16 * PAGE_SIZE - 1));
+        // The folio-wide entry covers several base pages in one call.
+        let folio = file.lock(5)?;
+        on_locked_folio(
+            &folio,
+            5 * PAGE_SIZE + PAGE_SIZE / 2,
+            2 * PAGE_SIZE,
+            ZERO,
+            Err(EINVAL),
+        )?;
+        drop(folio);
+        file.read(5 * PAGE_SIZE, &mut got)?;
+        assert!(got[PAGE_SIZE / 2..].iter().all(|&b| b == 0));
+        let mut head = got[..PAGE_SIZE / 2].iter().enumerate();
+        assert!(head.all(|(i, &b)| b == pattern(5 * PAGE_SIZE + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn truncating_into_a_large_folio_leaves_only_pages_below_the_size() -> Result {
+        let fs = crate::test_fixture::RamFs::new()?;
+        let file = fs.create(c"large")?;
+        file.insert_large_folio(4, pattern)?;
+        let sid = file.attach()?;
+        // Cut the file in the middle of page 5: the folio is split or kept
+        // and zeroed past the new size, as truncate_inode_partial_folio does.
+        file.truncate(5 * PAGE_SIZE + 100)?;
+        let mut buf = filled(PAGE_SIZE, 0)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        for pno in 0..16 {
+            let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+            match by_sid(sid.0, pno, 0, PAGE, READ, buffer) {
+                Ok(()) => {
+                    assert!(pno <= 5 || file.folio(pno as usize).is_some());
+                    let page = pno as usize * PAGE_SIZE;
+                    let valid = (0..PAGE_SIZE).filter(|i| page + i < 5 * PAGE_SIZE + 100);
+                    assert!(valid.into_iter().all(|i| buf[i] == pattern(page + i)));
+                    let past = (0..PAGE_SIZE).filter(|i| page + i >= 5 * PAGE_SIZE + 100);
+                    assert!(past.into_iter().all(|i| buf[i] == 0));
+                }
+                Err(e) => assert!(e == ENOENT && pno > 5),
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_write_protects_a_live_shared_mapping() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let user = UserMemory::shared(&file, 2)?;
+        user.store(PAGE_SIZE + 8, b"stored by user")?;
+        assert!(user.writable_now(PAGE_SIZE));
+        let before = crate::stats::get().write_protected_total();
+        by_sid(sid.0, 1, 0, 8, PROTZERO, Err(EINVAL))?;
+        assert!(!user.writable_now(PAGE_SIZE));
+        assert!(crate::stats::get().write_protected_total() > before);
+        // The user still sees the data, zeroes included, and the folio kept
+        // the dirty state the mapping had.
+        let mut seen = [0xffu8; 22];
+        user.load(PAGE_SIZE, &mut seen)?;
+        assert_eq!(&seen[..8], &[0; 8]);
+        assert_eq!(&seen[8..], b"stored by user");
+        assert!(file.folio(1).ok_or(ENOENT)?.is_dirty());
+        // The next store faults and makes the page writable again.
+        user.store(PAGE_SIZE, b"again")?;
+        assert!(user.writable_now(PAGE_SIZE));
+        // Page 0 was never touched by PROTZERO.
+        let mut page0 = [0u8; 4];
+        user.load(0, &mut page0)?;
+        assert!(page0.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        Ok(())
+    }
+
+    #[test]
+    fn user_buffer_spanning_three_pages_unaligned() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let user = UserMemory::anonymous(4)?;
+        let len = 3 * PAGE_SIZE - 200;
+        let attachment = user.attach(100, len, AttachFlags::USER)?;
+        // Three READs whose destinations cross the user page boundaries.
+        for (k, at) in [
+            (0usize, 100),
+            (0, PAGE_SIZE - 1000),
+            (1, 2 * PAGE_SIZE - 150),
+        ]
+        .iter()
+        {
+            let buffer = Ok(Buffer::new(&attachment, user.addr(*at)));
+            by_sid(sid.0, *k as isize, 0, PAGE, READ, buffer)?;
+            let mut got = filled(PAGE_SIZE, 0)?;
+            user.load(*at, &mut got)?;
+            assert!(got
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == pattern(k * PAGE_SIZE + i)));
+        }
+        // And a WRITE back from across a boundary, of the copy of page 0
+        // that the second READ left at PAGE_SIZE - 1000.
+        let buffer = Ok(Buffer::new(&attachment, user.addr(PAGE_SIZE - 1000)));
+        by_sid(sid.0, 1, 0, PAGE, WRITE, buffer)?;
+        assert!(page_is(&page_of(&file, 1)?, 1, 0..PAGE_SIZE, pattern));
+        Ok(())
+    }
+
+    #[test]
+    fn kmalloc_and_vmalloc_buffers() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let mut kbuf = filled(PAGE_SIZE, 0)?;
+        let katt = kernel_attachment(&mut kbuf)?;
+        by_sid(
+            sid.0,
+            0,
+            0,
+            PAGE,
+            READ,
+            Ok(Buffer::new(&katt, katt.start())),
+        )?;
+        drop(katt);
+        assert!(kbuf.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        // A vmalloc buffer of three pages, used across a page boundary.
+        let mut vbuf = VVec::from_elem(0x3cu8, 3 * PAGE_SIZE, GFP_KERNEL)?;
+        // SAFETY: `vbuf` stays alive and untouched while attached.
+        let vatt = unsafe { Attachment::kernel(vbuf.as_mut_ptr() as usize, vbuf.len()) }?;
+        let at = vatt.start() + PAGE_SIZE + 100;
+        by_sid(sid.0, 0, 0, PAGE, WRITE, Ok(Buffer::new(&vatt, at)))?;
+        drop(vatt);
+        assert!(page_of(&file, 0)?.iter().all(|&b| b == 0x3c));
+        Ok(())
+    }
+
+    #[test]
+    fn buffer_that_maps_the_page_itself() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let user = UserMemory::shared(&file, 1)?;
+        let attachment = user.attach(0, PAGE_SIZE, AttachFlags::USER)?;
+        // WRITE bytes 0..1000 of the page onto bytes 500..1500 of itself:
+        // overlapping ranges of one page, copied as memmove would.
+        by_sid(
+            sid.0,
+            0,
+            500,
+            1000,
+            WRITE,
+            Ok(Buffer::new(&attachment, user.addr(0))),
+        )?;
+        // READ bytes 600..700 onto 550..650 of the same page.
+        by_sid(
+            sid.0,
+            0,
+            600,
+            100,
+            READ,
+            Ok(Buffer::new(&attachment, user.addr(550))),
+        )?;
+        drop(attachment);
+        let page = page_of(&file, 0)?;
+        let expected = |i: usize| match i {
+            550..650 => pattern(i + 50 - 500),
+            500..1500 => pattern(i - 500),
+            _ => pattern(i),
+        };
+        assert!(page.iter().enumerate().all(|(i, &b)| b == expected(i)));
+        Ok(())
+    }
+
+    #[test]
+    fn read_into_read_only_buffer_is_eacces() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let user = UserMemory::anonymous(1)?;
+        user.store(0, &[0x77; 16])?;
+        let flags = AttachFlags::from_raw(sys::VM_MVC_XMEM_READONLY as i32)?;
+        let attachment = user.attach(0, 16, flags)?;
+        let buffer = Ok(Buffer::new(&attachment, user.addr(0)));
+        assert_eq!(by_sid(sid.0, 0, 0, 16, READ, buffer), Err(EACCES));
+        // A read-only buffer can still be the source of a WRITE.
+        by_sid(
+            sid.0,
+            0,
+            0,
+            16,
+            WRITE,
+            Ok(Buffer::new(&attachment, user.addr(0))),
+        )?;
+        let mut seen = [0u8; 16];
+        user.load(0, &mut seen)?;
+        assert_eq!(seen, [0x77; 16]);
+        Ok(())
+    }
+
+    #[test]
+    fn concurrent_truncate_gives_only_success_or_enoent() -> Result {
+        let (_fs, file, sid) = file_with_pages(4, pattern)?;
+        let failures = Atomic::new(0u32);
+        let other = Atomic::new(0u32);
+        let (mut ok, mut enoent) = (0u32, 0u32);
+        let mut buf = filled(PAGE_SIZE, 0)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        KThread::run(
+            || {
+                if file.truncate(0).is_err() || file.fill_pages(4, pattern).is_err() {
+                    failures.add(1, Relaxed);
+                }
+            },
+            || {
+                for i in 0..2000usize {
+                    let cmd = [READ, WRITE, ZERO, PROTZERO][i % 4];
+                    let at = attachment.start();
+                    let pno = (i % 4) as isize;
+                    match by_sid(sid.0, pno, 0, PAGE, cmd, Ok(Buffer::new(&attachment, at))) {
+                        Ok(()) => ok += 1,
+                        Err(e) if e == ENOENT => enoent += 1,
+                        Err(_) => other.add(1, Relaxed),
+                    }
+                }
+            },
+        )?;
+        assert_eq!(other.load(Relaxed), 0);
+        assert_eq!(failures.load(Relaxed), 0);
+        assert_eq!(ok + enoent, 2000);
+        Ok(())
+    }
+}

@@ -230,3 +230,79 @@ pub(crate) fn detach(sid: isize) -> Result {
     stats::sid_detached();
     Ok(())
 }
+
+#[kunit_tests(vm_mvc_sid)]
+mod tests {
+    use super::*;
+    use crate::test_fixture::RamFs;
+
+    /// The inode's reference count.
+    fn refs(inode: NonNull<bindings::inode>) -> i32 {
+        // SAFETY: The test's open file keeps the inode alive; the counter is
+        // an `atomic_t`, read once.
+        unsafe { core::ptr::read_volatile(&(*inode.as_ptr()).i_count.counter) }
+    }
+
+    #[test]
+    fn each_attach_names_the_inode_with_a_new_positive_sid() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        let (a, b) = (file.attach()?, file.attach()?);
+        assert!(a.0 > 0 && b.0 > 0 && a.0 != b.0);
+        assert_eq!(lookup(a.0)?.as_ptr(), file.inode().as_ptr());
+        assert_eq!(lookup(b.0)?.as_ptr(), file.inode().as_ptr());
+        Ok(())
+    }
+
+    #[test]
+    fn attach_holds_one_inode_reference_until_detach() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        let before = refs(file.inode());
+        let live = crate::stats::get().sids_live();
+        let sid = file.attach()?;
+        assert_eq!(refs(file.inode()), before + 1);
+        assert_eq!(crate::stats::get().sids_live(), live + 1);
+        drop(lookup(sid.0)?);
+        assert_eq!(refs(file.inode()), before + 1);
+        detach(sid.0)?;
+        assert_eq!(refs(file.inode()), before);
+        assert_eq!(crate::stats::get().sids_live(), live);
+        Ok(())
+    }
+
+    #[test]
+    fn detached_sid_is_rejected_and_cannot_be_detached_twice() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        let sid = file.attach()?;
+        detach(sid.0)?;
+        assert_eq!(lookup(sid.0).err(), Some(EBADF));
+        assert_eq!(detach(sid.0), Err(EBADF));
+        Ok(())
+    }
+
+    #[test]
+    fn reused_slot_does_not_revive_an_old_sid() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        let old = file.attach()?;
+        detach(old.0)?;
+        // The allocator hands out the lowest free slot: the old one.
+        let new = file.attach()?;
+        assert_eq!(old.0 & INDEX_MASK, new.0 & INDEX_MASK);
+        assert_ne!(old.0, new.0);
+        assert_eq!(lookup(old.0).err(), Some(EBADF));
+        assert_eq!(detach(old.0), Err(EBADF));
+        assert!(lookup(new.0).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_sids_are_ebadf() {
+        for sid in [0, -1, isize::MIN, 1 << INDEX_BITS, INDEX_MASK + 1] {
+            assert_eq!(lookup(sid).err(), Some(EBADF));
+            assert_eq!(detach(sid), Err(EBADF));
+        }
+    }
+}

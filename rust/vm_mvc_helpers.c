@@ -23,6 +23,11 @@ struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t i
 	return filemap_grab_folio(mapping, index);
 }
 
+struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order)
+{
+	return folio_alloc(gfp, order);
+}
+
 void vm_mvc_folio_get(struct folio *folio)
 {
 	folio_get(folio);

@@ -22,6 +22,7 @@
 
 struct folio *vm_mvc_filemap_get_folio(struct address_space *mapping, pgoff_t index);
 struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index);
+struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order);
 void vm_mvc_folio_get(struct folio *folio);
 void vm_mvc_folio_put(struct folio *folio);
 void vm_mvc_folio_lock(struct folio *folio);

@@ -9,12 +9,17 @@
 use kernel::{debugfs, prelude::*};
 
 pub mod abi;
+#[cfg(CONFIG_KUNIT)]
+mod client_tests;
 mod command;
 mod folio;
 mod inode;
 mod mvc;
 mod sid;
 mod stats;
+#[cfg(CONFIG_KUNIT)]
+mod test_fixture;
+pub mod vm_mvc_client;
 mod xmem;
 
 /// Bindgen's view of include/vm_mvc.h, vm_mvc_helpers.h and the few kernel

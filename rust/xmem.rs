@@ -425,3 +425,142 @@ pub(crate) unsafe fn detach(dp: *mut sys::xmem) -> Result {
     };
     Ok(())
 }
+
+#[kunit_tests(vm_mvc_xmem)]
+mod tests {
+    use super::*;
+    use crate::test_fixture::{kernel_attachment, RamFs, UserMemory};
+
+    fn pins_live() -> u64 {
+        stats::get().pins_live()
+    }
+
+    #[test]
+    fn pins_go_back_to_baseline_after_detach() -> Result {
+        let baseline = pins_live();
+        let user = UserMemory::anonymous(4)?;
+        // 100 bytes into page 0 up to 100 bytes into page 3: four pages.
+        let attachment = user.attach(100, 3 * PAGE_SIZE, AttachFlags::USER)?;
+        assert_eq!(pins_live(), baseline + 4);
+        drop(attachment);
+        assert_eq!(pins_live(), baseline);
+        Ok(())
+    }
+
+    #[test]
+    fn buffer_with_unmapped_page_is_efault_and_unpinned() -> Result {
+        let baseline = pins_live();
+        let user = UserMemory::anonymous(3)?;
+        user.unmap_page(1)?;
+        assert!(user
+            .attach(10, 3 * PAGE_SIZE - 20, AttachFlags::USER)
+            .is_err());
+        assert_eq!(pins_live(), baseline);
+        // The page before the hole alone still attaches.
+        drop(user.attach(0, PAGE_SIZE, AttachFlags::USER)?);
+        assert_eq!(pins_live(), baseline);
+        Ok(())
+    }
+
+    #[test]
+    fn shared_file_page_is_pinned_only_while_attached() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"pinned")?;
+        file.fill_pages(1, |_| 1)?;
+        let user = UserMemory::shared(&file, 1)?;
+        let folio = file.folio(0).ok_or(ENOENT)?;
+        let attachment = user.attach(0, 64, AttachFlags::USER)?;
+        assert!(folio.maybe_dma_pinned());
+        drop(attachment);
+        assert!(!folio.maybe_dma_pinned());
+        Ok(())
+    }
+
+    #[test]
+    fn long_term_pins_refuse_dirty_tracked_shared_file_mappings() -> Result {
+        let baseline = pins_live();
+        let long_term = AttachFlags::from_raw(sys::VM_MVC_XMEM_LONGTERM as c_int)?;
+        // Anonymous memory: a long-term pin is fine.
+        let anon = UserMemory::anonymous(2)?;
+        drop(anon.attach(0, 2 * PAGE_SIZE, long_term)?);
+        // ramfs mappings have page_mkwrite, so writes need dirty tracking:
+        // a long-term writable pin is refused, a short-term one is not.
+        let fs = RamFs::new()?;
+        let file = fs.create(c"shared")?;
+        file.fill_pages(2, |_| 2)?;
+        let shared = UserMemory::shared(&file, 2)?;
+        assert_eq!(
+            shared.attach(0, 2 * PAGE_SIZE, long_term).err(),
+            Some(EFAULT)
+        );
+        assert_eq!(pins_live(), baseline);
+        drop(shared.attach(0, 2 * PAGE_SIZE, AttachFlags::USER)?);
+        // A read-only long-term pin writes nothing, so it is allowed.
+        let flags = (sys::VM_MVC_XMEM_LONGTERM | sys::VM_MVC_XMEM_READONLY) as c_int;
+        drop(shared.attach(0, PAGE_SIZE, AttachFlags::from_raw(flags)?)?);
+        assert_eq!(pins_live(), baseline);
+        Ok(())
+    }
+
+    /// `Attachment::kernel`, keeping only the error.
+    fn kernel_error(start: usize, len: usize) -> Option<Error> {
+        // SAFETY: The tests pass a buffer they keep alive, or extents that
+        // are refused before any memory is touched; the attachment is
+        // dropped at once.
+        unsafe { Attachment::kernel(start, len) }.err()
+    }
+
+    #[test]
+    fn kernel_buffers_must_be_kernel_memory() -> Result {
+        let buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let start = buf.as_ptr() as usize;
+        assert_eq!(kernel_error(start, 0), Some(EINVAL));
+        assert_eq!(kernel_error(0, 64), Some(EFAULT));
+        assert_eq!(kernel_error(0x10000, 64), Some(EFAULT));
+        assert_eq!(kernel_error(usize::MAX - 8, 64), Some(EFAULT));
+        assert_eq!(kernel_error(start, MAX_LEN + 1), Some(EINVAL));
+        assert_eq!(kernel_error(start, 64), None);
+        Ok(())
+    }
+
+    #[test]
+    fn user_buffers_outside_user_space_are_efault() -> Result {
+        let buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let _user = UserMemory::anonymous(1)?;
+        let kernel_address = buf.as_ptr() as usize;
+        assert_eq!(
+            Attachment::user(kernel_address, 64, AttachFlags::USER).err(),
+            Some(EFAULT)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn locate_accepts_exactly_the_attached_bytes() -> Result {
+        let mut buf = KVec::from_elem(0u8, 100, GFP_KERNEL)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let start = attachment.start();
+        assert_eq!(attachment.locate(start, 100), Ok(0));
+        assert_eq!(attachment.locate(start + 99, 1), Ok(99));
+        assert_eq!(attachment.locate(start + 100, 0), Ok(100));
+        assert_eq!(attachment.locate(start + 100, 1), Err(EFAULT));
+        assert_eq!(attachment.locate(start - 1, 1), Err(EFAULT));
+        assert_eq!(attachment.locate(start + 1, usize::MAX), Err(EFAULT));
+        Ok(())
+    }
+
+    #[test]
+    fn attach_flags_are_checked() {
+        let user_only = (sys::VM_MVC_XMEM_READONLY | sys::VM_MVC_XMEM_LONGTERM) as c_int;
+        assert_eq!(AttachFlags::from_raw(0), Ok(AttachFlags::USER));
+        assert_eq!(
+            AttachFlags::from_raw(sys::SYS_ADSPACE as c_int),
+            Ok(AttachFlags::KERNEL)
+        );
+        assert!(AttachFlags::from_raw(user_only).is_ok());
+        assert_eq!(AttachFlags::from_raw(8), Err(EINVAL));
+        assert_eq!(AttachFlags::from_raw(-1), Err(EINVAL));
+        let kernel_long_term = (sys::SYS_ADSPACE | sys::VM_MVC_XMEM_LONGTERM) as c_int;
+        assert_eq!(AttachFlags::from_raw(kernel_long_term), Err(EINVAL));
+    }
+}

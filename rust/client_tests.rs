@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Checks of rust/vm_mvc_client.rs, the wrapper other Rust modules include:
+//! its copy of `struct xmem` against bindgen's, and its calls against the
+//! real exports.
+
+use crate::{sys, vm_mvc_client::RawXmem};
+use core::mem::{offset_of, size_of};
+use kernel::prelude::*;
+
+const _: () = {
+    assert!(size_of::<RawXmem>() == size_of::<sys::xmem>());
+    assert!(offset_of!(RawXmem, aspace_id) == offset_of!(sys::xmem, aspace_id));
+    assert!(offset_of!(RawXmem, uaddr) == offset_of!(sys::xmem, uaddr));
+    assert!(offset_of!(RawXmem, len) == offset_of!(sys::xmem, len));
+    assert!(offset_of!(RawXmem, priv_) == offset_of!(sys::xmem, priv_));
+};
+
+#[kunit_tests(vm_mvc_client)]
+mod tests {
+    use crate::{
+        folio::FolioLock,
+        test_fixture::{file_with_pages, pattern, RamFs, UserMemory},
+        vm_mvc_client::{mvc_locked_folio, KernelBuffer, Op, Sid, UserBuffer},
+    };
+    use core::ptr::NonNull;
+    use kernel::{page::PAGE_SIZE, prelude::*};
+
+    #[test]
+    fn every_op_through_the_wrapper() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"client")?;
+        file.fill_pages(1, pattern)?;
+        // SAFETY: The open file holds a reference on its inode.
+        let sid = unsafe { Sid::attach(file.inode().as_ptr()) }?;
+        let mut buf = KVec::from_elem(0u8, 32, GFP_KERNEL)?;
+        let kernel = KernelBuffer::attach(&mut buf)?;
+        sid.mvc(
+            0,
+            100,
+            16,
+            Op::Read {
+                to: &kernel,
+                at: 16,
+            },
+        )?;
+        sid.mvc(
+            0,
+            0,
+            16,
+            Op::Write {
+                from: &kernel,
+                at: 16,
+            },
+        )?;
+        sid.mvc(0, 16, 4, Op::Zero)?;
+        sid.mvc(0, 20, 4, Op::ProtZero)?;
+        assert_eq!(sid.mvc(0, PAGE_SIZE, 1, Op::Zero), Err(EINVAL));
+        assert_eq!(
+            sid.mvc(0, 0, 33, Op::Read { to: &kernel, at: 0 }),
+            Err(EFAULT)
+        );
+        assert_eq!(sid.mvc(7, 0, 1, Op::Zero), Err(ENOENT));
+        let made = NonNull::new(sid.make_page(7)?).ok_or(ENOMEM)?;
+        // SAFETY: `make_page` returned the folio locked and referenced.
+        let made = unsafe { FolioLock::from_raw_locked(made) };
+        assert!(made.contains(7) && !made.is_uptodate());
+        drop(made);
+        drop(kernel);
+        assert!(buf[16..]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(100 + i)));
+        let mut page = KVec::from_elem(0u8, 32, GFP_KERNEL)?;
+        file.read(0, &mut page)?;
+        assert!(page[..16]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(100 + i)));
+        assert!(page[16..24].iter().all(|&b| b == 0));
+        assert!(page[24..]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(24 + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn user_buffers_and_locked_folios_through_the_wrapper() -> Result {
+        let (_fs, file, _sid) = file_with_pages(1, pattern)?;
+        let user = UserMemory::anonymous(1)?;
+        user.store(0, &[9; 8])?;
+        let read_only = UserBuffer::attach(user.addr(0), 8, true)?;
+        let op = Op::Read {
+            to: &read_only,
+            at: 0,
+        };
+        let folio = file.lock(0)?;
+        // SAFETY: `folio` is locked and referenced by this test.
+        let refused = unsafe { mvc_locked_folio(folio.as_ptr(), 0, 0, 8, op) };
+        assert_eq!(refused, Err(EACCES));
+        let op = Op::Write {
+            from: &read_only,
+            at: 0,
+        };
+        // SAFETY: As above.
+        unsafe { mvc_locked_folio(folio.as_ptr(), 0, 8, 8, op) }?;
+        drop(folio);
+        let mut page = [0u8; 16];
+        file.read(0, &mut page)?;
+        assert!(page[..8].iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        assert_eq!(&page[8..], &[9; 8]);
+        Ok(())
+    }
+}

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Files, sids and user memory for the KUnit suites.
+//!
+//! Test files live on a private ramfs mount: ramfs is the plain page cache
+//! (`simple_write_begin`, `noop_dirty_folio`, pages never evicted), so a
+//! folio found, created, dirtied or cleaned by a test stays as the test
+//! left it, and `vm_makep`'s `FGP_CREAT` is how ramfs itself creates folios.
+//! User memory comes from a user address space attached to the test thread
+//! (`kunit_attach_mm`, as `kunit_vm_mmap` does).
+
+use crate::{
+    folio::{Folio, FolioLock},
+    inode::InodeRef,
+    sid, sys,
+    xmem::{AttachFlags, Attachment},
+};
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    ffi::c_void,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::aref::ARef,
+    uaccess::{UserPtr, UserSlice}, //
+};
+
+/// A private ramfs mount, unmounted on drop.
+///
+/// # Invariants
+///
+/// `mnt` is a mount made by `kern_mount` that this instance owns.
+pub(crate) struct RamFs {
+    mnt: NonNull<bindings::vfsmount>,
+}
+
+impl RamFs {
+    /// Mounts a new ramfs instance.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: The name is a NUL-terminated string; ramfs is built in,
+        // so the reference `get_fs_type` takes is on no module.
+        let fs_type = unsafe { sys::get_fs_type(c"ramfs".as_char_ptr()) };
+        if fs_type.is_null() {
+            return Err(ENODEV);
+        }
+        // SAFETY: `fs_type` is a registered filesystem type.
+        let mnt = kernel::error::from_err_ptr(unsafe { sys::kern_mount(fs_type) })?;
+        // INVARIANT: `kern_mount` returned a mount, now ours.
+        Ok(Self {
+            mnt: NonNull::new(mnt).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Creates and opens `name` for reading and writing.
+    pub(crate) fn create(&self, name: &CStr) -> Result<TestFile> {
+        let root = bindings::path {
+            mnt: self.mnt.as_ptr(),
+            // SAFETY: The mount is alive (type invariant).
+            dentry: unsafe { (*self.mnt.as_ptr()).mnt_root },
+        };
+        // CAST: open flags and mode are small constants.
+        let flags = (sys::O_RDWR | sys::O_CREAT | sys::O_EXCL) as i32;
+        // SAFETY: `root` names the mount's root; `name` is NUL-terminated.
+        let file = unsafe { sys::file_open_root(&root, name.as_char_ptr(), flags, 0o600) };
+        let file = kernel::error::from_err_ptr(file)?;
+        // INVARIANT: `file_open_root` returned an open file, now ours.
+        Ok(TestFile {
+            file: NonNull::new(file).ok_or(ENOMEM)?,
+        })
+    }
+}
+
+impl Drop for RamFs {
+    fn drop(&mut self) {
+        // SAFETY: The mount is ours (type invariant); open files keep the
+        // super block alive until they are released.
+        unsafe { sys::kern_unmount(self.mnt.as_ptr()) };
+    }
+}
+
+/// An open test file, released on drop.
+///
+/// # Invariants
+///
+/// `file` is an open file this instance holds a reference on.
+pub(crate) struct TestFile {
+    file: NonNull<bindings::file>,
+}
+
+// SAFETY: A `struct file` may be used from any thread; the race test
+// truncates from a second one.
+unsafe impl Send for TestFile {}
+// SAFETY: See `Send`; the methods go through the VFS, which locks.
+unsafe impl Sync for TestFile {}
+
+impl TestFile {
+    /// The raw file pointer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::file {
+        self.file.as_ptr()
+    }
+
+    /// The file's inode.
+    pub(crate) fn inode(&self) -> NonNull<bindings::inode> {
+        // SAFETY: The file is open (type invariant); `f_inode` is fixed.
+        let inode = unsafe { (*self.as_ptr()).f_inode };
+        // SAFETY: An open file always has an inode.
+        unsafe { NonNull::new_unchecked(inode) }
+    }
+
+    /// The file's page cache.
+    pub(crate) fn mapping(&self) -> *mut bindings::address_space {
+        // SAFETY: The inode is alive while the file is open.
+        unsafe { (*self.inode().as_ptr()).i_mapping }
+    }
+
+    /// Lets the page cache use large folios for this (still empty) file.
+    pub(crate) fn enable_large_folios(&self) {
+        // SAFETY: The mapping is alive; no folio has been added yet, as
+        // `mapping_set_large_folios` requires.
+        unsafe { sys::vm_mvc_mapping_set_large_folios(self.mapping()) };
+    }
+
+    /// Puts one folio of `1 << order` pages at index 0 of the (empty) file,
+    /// filled by `fill(byte_index)` and uptodate, and sets the file size to
+    /// its end: a large folio as `__filemap_get_folio` would create it with
+    /// `fgf_set_order`, which ramfs's `simple_write_begin` does not ask for.
+    pub(crate) fn insert_large_folio(&self, order: u32, fill: impl Fn(usize) -> u8) -> Result {
+        self.enable_large_folios();
+        self.truncate(PAGE_SIZE << order)?;
+        // SAFETY: Allocating a folio has no preconditions.
+        let folio = unsafe { sys::vm_mvc_folio_alloc(bindings::GFP_KERNEL, order) };
+        let folio = NonNull::new(folio).ok_or(ENOMEM)?;
+        // SAFETY: The allocation reference moves in.
+        let folio = unsafe { ARef::from_raw(folio.cast::<Folio>()) };
+        // SAFETY: The folio is new and not in any mapping; on success
+        // `filemap_add_folio` returns it locked and in the page cache.
+        let ret = unsafe {
+            bindings::filemap_add_folio(self.mapping(), folio.as_ptr(), 0, bindings::GFP_KERNEL)
+        };
+        kernel::error::to_result(ret)?;
+        // SAFETY: `filemap_add_folio` locked the folio; the lock is ours,
+        // and a second reference (the page cache holds its own) goes with it.
+        let locked = unsafe { FolioLock::from_raw_locked(ARef::into_raw(folio).cast()) };
+        locked.for_each_piece(0, locked.size(), |piece, done| {
+            for i in 0..piece.len() {
+                // SAFETY: the piece is mapped for `piece.len()` bytes.
+                unsafe { piece.addr().add(i).write_volatile(fill(done + i)) };
+            }
+            Ok(())
+        })?;
+        locked.flush_dcache();
+        // SAFETY: Every byte of the locked folio was just written.
+        unsafe { sys::vm_mvc_folio_mark_uptodate(locked.as_ptr()) };
+        locked.mark_dirty();
+        Ok(())
+    }
+
+    /// Writes `data` at byte `pos` through the filesystem (`kernel_write`).
+    pub(crate) fn write(&self, pos: usize, data: &[u8]) -> Result {
+        // CAST: test offsets are small.
+        let mut pos = pos as bindings::loff_t;
+        // SAFETY: The file is open for writing; `data` is readable.
+        let n = unsafe {
+            bindings::kernel_write(self.as_ptr(), data.as_ptr().cast(), data.len(), &mut pos)
+        };
+        if n < 0 {
+            // CAST: a negative errno.
+            return Err(Error::from_errno(n as i32));
+        }
+        if n.unsigned_abs() != data.len() {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Reads `buf.len()` bytes at byte `pos` through the filesystem
+    /// (`kernel_read`), an oracle independent of vm_mvc's folio code.
+    pub(crate) fn read(&self, pos: usize, buf: &mut [u8]) -> Result {
+        // CAST: test offsets are small.
+        let mut pos = pos as bindings::loff_t;
+        // SAFETY: The file is open for reading; `buf` is writable.
+        let n = unsafe {
+            bindings::kernel_read(self.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), &mut pos)
+        };
+        if n < 0 {
+            // CAST: a negative errno.
+            return Err(Error::from_errno(n as i32));
+        }
+        if n.unsigned_abs() != buf.len() {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    /// Sets the file size, dropping the page cache past it (`vfs_truncate`).
+    pub(crate) fn truncate(&self, len: usize) -> Result {
+        // SAFETY: The file is open, so `f_path` is valid.
+        let ret = unsafe {
+            bindings::vfs_truncate(
+                &(*self.as_ptr()).__bindgen_anon_1.f_path,
+                len as bindings::loff_t,
+            )
+        };
+        kernel::error::to_result(ret)
+    }
+
+    /// Writes `pages` pages filled by `fill(byte_index)` from page 0 on.
+    pub(crate) fn fill_pages(&self, pages: usize, fill: impl Fn(usize) -> u8) -> Result {
+        let mut data = KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?;
+        for page in 0..pages {
+            data.clear();
+            for i in 0..PAGE_SIZE {
+                data.push(fill(page * PAGE_SIZE + i), GFP_KERNEL)?;
+            }
+            self.write(page * PAGE_SIZE, &data)?;
+        }
+        Ok(())
+    }
+
+    /// The folio holding page `index`, if cached; never creates one.
+    pub(crate) fn folio(&self, index: usize) -> Option<ARef<Folio>> {
+        self.hold().find_folio(index).ok()
+    }
+
+    /// Reads `buf.len()` bytes of page `index` at `offset` straight from
+    /// the page cache, for folios that are not uptodate (which a read
+    /// through the filesystem would fill first).
+    pub(crate) fn peek(&self, index: usize, offset: usize, buf: &mut [u8]) -> Result {
+        let folio = Folio::lock(self.hold().find_folio(index)?);
+        let start = (index - folio.index()) * PAGE_SIZE + offset;
+        folio.for_each_piece(start, buf.len(), |piece, done| {
+            for (i, byte) in buf[done..done + piece.len()].iter_mut().enumerate() {
+                // SAFETY: the piece is mapped for `piece.len()` bytes.
+                *byte = unsafe { piece.addr().add(i).read_volatile() };
+            }
+            Ok(())
+        })
+    }
+
+    /// Locks the folio of page `index` (which must be cached).
+    pub(crate) fn lock(&self, index: usize) -> Result<FolioLock> {
+        Ok(Folio::lock(self.hold().find_folio(index)?))
+    }
+
+    /// Cleans the folio of page `index`, as writeback would.
+    pub(crate) fn clean(&self, index: usize) -> Result {
+        let folio = self.lock(index)?;
+        // SAFETY: The folio is locked, as `folio_clear_dirty_for_io` needs.
+        unsafe { sys::folio_clear_dirty_for_io(folio.as_ptr()) };
+        Ok(())
+    }
+
+    /// A new reference on the file's inode.
+    pub(crate) fn hold(&self) -> InodeRef {
+        // SAFETY: The open file holds a reference on its inode.
+        unsafe { InodeRef::hold(self.inode()) }
+    }
+
+    /// Attaches the file and returns a sid detached on drop.
+    pub(crate) fn attach(&self) -> Result<TestSid> {
+        // SAFETY: The open file holds a reference on its inode.
+        let sid = unsafe { sid::attach(self.inode()) }?;
+        Ok(TestSid(sid))
+    }
+}
+
+impl Drop for TestFile {
+    fn drop(&mut self) {
+        // SAFETY: This instance holds a reference (type invariant); the
+        // test thread is a kernel thread, which must release synchronously
+        // for the unmount that follows.
+        unsafe { bindings::__fput_sync(self.as_ptr()) };
+    }
+}
+
+/// A sid detached on drop.
+pub(crate) struct TestSid(pub(crate) isize);
+
+impl Drop for TestSid {
+    fn drop(&mut self) {
+        // A test may have detached it already; then this is `EBADF`.
+        let _ = sid::detach(self.0);
+    }
+}
+
+/// A private ramfs with one file of `pages` pages filled by `fill`, and its
+/// sid.
+pub(crate) fn file_with_pages(
+    pages: usize,
+    fill: impl Fn(usize) -> u8,
+) -> Result<(RamFs, TestFile, TestSid)> {
+    let fs = RamFs::new()?;
+    let file = fs.create(c"data")?;
+    file.fill_pages(pages, fill)?;
+    let sid = file.attach()?;
+    Ok((fs, file, sid))
+}
+
+/// The byte pattern most tests write: never zero, differs per page.
+pub(crate) fn pattern(i: usize) -> u8 {
+    // CAST: keeps the low bits on purpose.
+    (i % 251) as u8 + 1
+}
+
+/// A range of the test thread's user address space, unmapped on drop.
+pub(crate) struct UserMemory {
+    addr: usize,
+    len: usize,
+}
+
+impl UserMemory {
+    fn map(file: *mut bindings::file, pages: usize, flags: u32) -> Result<Self> {
+        // SAFETY: Gives the kernel test thread a user address space if it
+        // has none; it is torn down when the thread exits.
+        kernel::error::to_result(unsafe { bindings::kunit_attach_mm() })?;
+        let len = pages * PAGE_SIZE;
+        // CAST: small constants.
+        let prot = (sys::PROT_READ | sys::PROT_WRITE) as usize;
+        // SAFETY: `file` is null or an open file; the mm is the thread's.
+        let addr = unsafe { bindings::vm_mmap(file, 0, len, prot, flags as usize, 0) };
+        if addr > usize::MAX - 4095 {
+            // CAST: `IS_ERR_VALUE`: a negative errno.
+            return Err(Error::from_errno(addr as isize as i32));
+        }
+        Ok(Self { addr, len })
+    }
+
+    /// `pages` pages of private anonymous memory.
+    pub(crate) fn anonymous(pages: usize) -> Result<Self> {
+        Self::map(
+            core::ptr::null_mut(),
+            pages,
+            sys::MAP_PRIVATE | sys::MAP_ANONYMOUS,
+        )
+    }
+
+    /// A shared mapping of the first `pages` pages of `file`.
+    pub(crate) fn shared(file: &TestFile, pages: usize) -> Result<Self> {
+        Self::map(file.as_ptr(), pages, sys::MAP_SHARED)
+    }
+
+    /// Address of byte `offset` of the range.
+    pub(crate) fn addr(&self, offset: usize) -> usize {
+        self.addr + offset
+    }
+
+    /// Stores `data` at `offset` as the user would (`copy_to_user`).
+    pub(crate) fn store(&self, offset: usize, data: &[u8]) -> Result {
+        UserSlice::new(UserPtr::from_addr(self.addr(offset)), data.len())
+            .writer()
+            .write_slice(data)
+    }
+
+    /// Loads `buf.len()` bytes at `offset` as the user would.
+    pub(crate) fn load(&self, offset: usize, buf: &mut [u8]) -> Result {
+        UserSlice::new(UserPtr::from_addr(self.addr(offset)), buf.len())
+            .reader()
+            .read_slice(buf)
+    }
+
+    /// Unmaps one page of the range (to make a hole in it).
+    pub(crate) fn unmap_page(&self, page: usize) -> Result {
+        // SAFETY: The range is this test's mapping.
+        let ret = unsafe { bindings::vm_munmap(self.addr(page * PAGE_SIZE), PAGE_SIZE) };
+        kernel::error::to_result(ret)
+    }
+
+    /// Whether the page at `offset` is mapped writable right now, without
+    /// faulting (`get_user_pages_fast_only` with FOLL_WRITE).
+    pub(crate) fn writable_now(&self, offset: usize) -> bool {
+        let mut page: *mut bindings::page = core::ptr::null_mut();
+        // SAFETY: One page pointer of room; GUP-fast only walks the tables.
+        let got = unsafe {
+            bindings::get_user_pages_fast_only(
+                self.addr(offset) & !(PAGE_SIZE - 1),
+                1,
+                bindings::FOLL_WRITE,
+                &mut page,
+            )
+        };
+        if got == 1 {
+            // SAFETY: GUP took a page reference, dropped here.
+            unsafe { sys::vm_mvc_put_page(page) };
+        }
+        got == 1
+    }
+
+    /// Attaches `len` bytes at `offset` as a user buffer.
+    pub(crate) fn attach(
+        &self,
+        offset: usize,
+        len: usize,
+        flags: AttachFlags,
+    ) -> Result<Attachment> {
+        Attachment::user(self.addr(offset), len, flags)
+    }
+}
+
+impl Drop for UserMemory {
+    fn drop(&mut self) {
+        // SAFETY: The range is this test's mapping; a failure leaves it to
+        // the address space's teardown.
+        let _ = unsafe { bindings::vm_munmap(self.addr, self.len) };
+    }
+}
+
+/// A kernel buffer attachment over `buf`.
+pub(crate) fn kernel_attachment(buf: &mut [u8]) -> Result<Attachment> {
+    // SAFETY: The test keeps `buf` alive and untouched while it copies.
+    unsafe { Attachment::kernel(buf.as_mut_ptr() as usize, buf.len()) }
+}
+
+/// A kernel thread running `body` until it is stopped.
+///
+/// # Invariants
+///
+/// `task` is a started kthread whose function only returns once
+/// `kthread_should_stop()`, so `kthread_stop` may be called on it.
+pub(crate) struct KThread {
+    task: NonNull<bindings::task_struct>,
+}
+
+/// What a [`KThread`] runs: `body` again and again until stopped.
+struct ThreadBody<F> {
+    body: F,
+}
+
+/// The kthread function of [`KThread`].
+///
+/// # Safety
+///
+/// `data` points to a `ThreadBody<F>` that stays alive until the thread is
+/// stopped.
+unsafe extern "C" fn thread_main<F: FnMut()>(data: *mut c_void) -> i32 {
+    // SAFETY: `data` is the `ThreadBody` that `KThread::run` keeps alive
+    // until `kthread_stop` has returned.
+    let body = unsafe { &mut *data.cast::<ThreadBody<F>>() };
+    // SAFETY: Called from the kthread itself.
+    while !unsafe { bindings::kthread_should_stop() } {
+        (body.body)();
+        kernel::task::might_sleep();
+    }
+    0
+}
+
+impl KThread {
+    /// Runs `body` in a new kthread until the returned guard's `stop`; the
+    /// thread borrows `body` for that long.
+    pub(crate) fn run<F: FnMut() + Send, R>(body: F, main: impl FnOnce() -> R) -> Result<R> {
+        let mut body = ThreadBody { body };
+        // SAFETY: `thread_main::<F>` matches `body`'s type; the format is a
+        // plain NUL-terminated name.
+        let task = unsafe {
+            bindings::kthread_create_on_node(
+                Some(thread_main::<F>),
+                (&raw mut body).cast(),
+                bindings::NUMA_NO_NODE,
+                c"vm_mvc_test".as_char_ptr(),
+            )
+        };
+        let task = NonNull::new(kernel::error::from_err_ptr(task)?).ok_or(ENOMEM)?;
+        // INVARIANT: the task was created, is started now, and its function
+        // loops until asked to stop.
+        let thread = KThread { task };
+        // SAFETY: A new kthread waits to be woken once.
+        unsafe { bindings::wake_up_process(thread.task.as_ptr()) };
+        let result = main();
+        drop(thread);
+        // `body` outlives the thread: `drop(thread)` waited for it to end.
+        drop(body);
+        Ok(result)
+    }
+}
+
+impl Drop for KThread {
+    fn drop(&mut self) {
+        // SAFETY: The thread runs until stopped (type invariant).
+        unsafe { bindings::kthread_stop(self.task.as_ptr()) };
+    }
+}

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe Rust access to vm_mvc from another module.
+//!
+//! Kernel modules cannot share Rust types, so a Rust filesystem reaches
+//! vm_mvc through its C ABI (include/vm_mvc.h), like a C one.  This file is
+//! that ABI wrapped once: include it in the client crate with
+//!
+//! ```ignore
+//! #[path = "../../rust/vm_mvc_client.rs"]
+//! mod vm_mvc_client;
+//! ```
+//!
+//! and build the client in the same Kbuild pass as vm_mvc (so that modpost
+//! sees the exports).  The vm_mvc module compiles this file too, and checks
+//! the layout of [`RawXmem`] and every declaration below against bindgen's
+//! reading of the header; see Documentation/vm_mvc.rst.
+
+use core::marker::PhantomData;
+use kernel::{
+    bindings,
+    error::{from_err_ptr, to_result},
+    ffi::{c_int, c_long, c_void},
+    prelude::*,
+};
+
+/// `struct xmem` of include/vm_mvc.h.
+#[repr(C)]
+pub struct RawXmem {
+    /// `XMEM_INVAL`, `XMEM_PROC` or `XMEM_GLOBAL`.
+    pub aspace_id: c_long,
+    /// First byte of the attached buffer.
+    pub uaddr: usize,
+    /// Length of the attached buffer.
+    pub len: usize,
+    /// vm_mvc's record of the attachment.
+    pub priv_: *mut c_void,
+}
+
+/// `XMEM_INVAL`: a descriptor that is not attached.
+const XMEM_INVAL: c_long = -2;
+/// `USER_ADSPACE`.
+const USER_ADSPACE: c_int = 0;
+/// `SYS_ADSPACE`.
+const SYS_ADSPACE: c_int = 1;
+/// `VM_MVC_XMEM_READONLY`.
+const XMEM_READONLY: c_int = 2;
+
+// The C ABI; the vm_mvc crate compiles these next to bindgen's own
+// declarations, and `clashing_extern_declarations` fails its warning-free
+// build if they differ.  `struct folio` and `struct inode` contain types
+// that are zero-sized on some configurations, hence the config-dependent
+// `improper_ctypes` (as in rust/bindings).
+#[allow(improper_ctypes)]
+extern "C" {
+    fn vm_mvc(
+        sid: c_long,
+        pno: c_long,
+        pgoffs: c_int,
+        count: c_int,
+        cmd: c_int,
+        xmemdp: *mut RawXmem,
+        ptr: *mut c_void,
+    ) -> c_int;
+    fn vm_mvc_folio(
+        folio: *mut bindings::folio,
+        pno: c_long,
+        pgoffs: c_int,
+        count: c_int,
+        cmd: c_int,
+        xmemdp: *mut RawXmem,
+        ptr: *mut c_void,
+    ) -> c_int;
+    fn vm_makep(sid: c_long, pno: c_long) -> *mut bindings::folio;
+    fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> c_long;
+    fn vm_mvc_sid_detach(sid: c_long) -> c_int;
+    fn vm_mvc_xmattach(addr: *mut c_void, len: usize, dp: *mut RawXmem, flags: c_int) -> c_int;
+    fn vm_mvc_xmdetach(dp: *mut RawXmem) -> c_int;
+}
+
+/// A vm_mvc command with its operands.
+#[derive(Clone, Copy)]
+pub enum Op<'a> {
+    /// Zero the bytes (`VM_MVC_ZERO`).
+    Zero,
+    /// Zero the bytes and write-protect the page's user mappings
+    /// (`VM_MVC_PROTZERO`).
+    ProtZero,
+    /// Copy the bytes to the buffer, from byte `at` of it (`VM_MVC_READ`).
+    Read {
+        /// The receiving buffer.
+        to: &'a dyn Buffer,
+        /// Offset in the buffer.
+        at: usize,
+    },
+    /// Copy the bytes from the buffer, from byte `at` of it
+    /// (`VM_MVC_WRITE`).
+    Write {
+        /// The source buffer.
+        from: &'a dyn Buffer,
+        /// Offset in the buffer.
+        at: usize,
+    },
+}
+
+impl Op<'_> {
+    /// The raw command, descriptor and buffer address for the C call.
+    fn raw(&self) -> (c_int, *mut RawXmem, *mut c_void) {
+        let (no_xmem, no_ptr) = (core::ptr::null_mut(), core::ptr::null_mut());
+        match *self {
+            Op::Zero => (1, no_xmem, no_ptr),
+            Op::ProtZero => (4, no_xmem, no_ptr),
+            Op::Read { to, at } => (2, to.descriptor(), to.address(at)),
+            Op::Write { from, at } => (3, from.descriptor(), from.address(at)),
+        }
+    }
+}
+
+/// A buffer attached for vm_mvc (m2).
+pub trait Buffer {
+    /// The attached descriptor.
+    fn descriptor(&self) -> *mut RawXmem;
+    /// The address of byte `at` of the buffer (checked by vm_mvc).
+    fn address(&self, at: usize) -> *mut c_void;
+}
+
+/// An attached descriptor, detached on drop.
+struct Descriptor(RawXmem);
+
+impl Descriptor {
+    /// Attaches `len` bytes at `addr` with vm_mvc_xmattach `flags`.
+    ///
+    /// # Safety
+    ///
+    /// For `SYS_ADSPACE`, the memory stays allocated until the descriptor
+    /// is dropped.
+    unsafe fn attach(addr: *mut c_void, len: usize, flags: c_int) -> Result<Self> {
+        let mut raw = RawXmem {
+            aspace_id: XMEM_INVAL,
+            uaddr: 0,
+            len: 0,
+            priv_: core::ptr::null_mut(),
+        };
+        // SAFETY: `raw` is a fresh descriptor; the caller keeps a kernel
+        // buffer allocated.  vm_mvc does not keep the descriptor's address,
+        // so it may move once attached.
+        to_result(unsafe { vm_mvc_xmattach(addr, len, &mut raw, flags) })?;
+        Ok(Self(raw))
+    }
+
+    /// The descriptor for a vm_mvc call, which only reads it.
+    fn raw(&self) -> *mut RawXmem {
+        core::ptr::from_ref(&self.0).cast_mut()
+    }
+
+    /// Address of byte `at` of the buffer.
+    fn address(&self, at: usize) -> *mut c_void {
+        self.0.uaddr.wrapping_add(at) as *mut c_void
+    }
+}
+
+impl Drop for Descriptor {
+    fn drop(&mut self) {
+        // SAFETY: The descriptor is attached and no call uses it (every
+        // `Op` borrowing it has ended).
+        unsafe { vm_mvc_xmdetach(&mut self.0) };
+    }
+}
+
+/// A kernel buffer attached for the lifetime `'a` of its borrow.
+pub struct KernelBuffer<'a> {
+    descriptor: Descriptor,
+    _buffer: PhantomData<&'a mut [u8]>,
+}
+
+impl<'a> KernelBuffer<'a> {
+    /// Attaches `buf` (kmalloc or vmalloc memory).
+    pub fn attach(buf: &'a mut [u8]) -> Result<Self> {
+        let (addr, len) = (buf.as_mut_ptr().cast(), buf.len());
+        // SAFETY: `buf` is borrowed for `'a`, as long as the descriptor.
+        let descriptor = unsafe { Descriptor::attach(addr, len, SYS_ADSPACE) }?;
+        Ok(Self {
+            descriptor,
+            _buffer: PhantomData,
+        })
+    }
+}
+
+impl Buffer for KernelBuffer<'_> {
+    fn descriptor(&self) -> *mut RawXmem {
+        self.descriptor.raw()
+    }
+
+    fn address(&self, at: usize) -> *mut c_void {
+        self.descriptor.address(at)
+    }
+}
+
+/// A pinned buffer of the current process, unpinned on drop.
+pub struct UserBuffer {
+    descriptor: Descriptor,
+}
+
+impl UserBuffer {
+    /// Pins `len` bytes at user address `addr`; `read_only` buffers can
+    /// only be the source of [`Op::Write`].
+    pub fn attach(addr: usize, len: usize, read_only: bool) -> Result<Self> {
+        let flags = if read_only {
+            USER_ADSPACE | XMEM_READONLY
+        } else {
+            USER_ADSPACE
+        };
+        // SAFETY: User memory is pinned by vm_mvc, not borrowed.
+        let descriptor = unsafe { Descriptor::attach(addr as *mut c_void, len, flags) }?;
+        Ok(Self { descriptor })
+    }
+}
+
+impl Buffer for UserBuffer {
+    fn descriptor(&self) -> *mut RawXmem {
+        self.descriptor.raw()
+    }
+
+    fn address(&self, at: usize) -> *mut c_void {
+        self.descriptor.address(at)
+    }
+}
+
+/// A file attached to vm_mvc (an AIX sid); detached on drop.
+pub struct Sid(c_long);
+
+impl Sid {
+    /// Attaches `inode`'s page cache.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is an inode the caller holds a reference on for the call.
+    pub unsafe fn attach(inode: *mut bindings::inode) -> Result<Self> {
+        // SAFETY: The caller's guarantee.
+        let sid = unsafe { vm_mvc_sid_attach(inode) };
+        if sid < 0 {
+            // CAST: a negative errno.
+            return Err(Error::from_errno(sid as c_int));
+        }
+        Ok(Self(sid))
+    }
+
+    /// The raw sid, for C code.
+    pub fn raw(&self) -> c_long {
+        self.0
+    }
+
+    /// `vm_mvc(sid, pno, offset, len, op)`: works on `len` bytes at
+    /// `offset` of page `pno` if it is in the page cache.
+    pub fn mvc(&self, pno: usize, offset: usize, len: usize, op: Op<'_>) -> Result {
+        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
+        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
+        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        let (cmd, xmem, ptr) = op.raw();
+        // SAFETY: Process context; the descriptor, if any, is attached and
+        // borrowed by `op` for the call.
+        to_result(unsafe { vm_mvc(self.0, pno, offset, len, cmd, xmem, ptr) })
+    }
+
+    /// `vm_makep`: the folio of page `pno`, found or created, locked and
+    /// referenced.  The caller owns the lock and the reference.
+    pub fn make_page(&self, pno: usize) -> Result<*mut bindings::folio> {
+        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
+        // SAFETY: Process context.
+        from_err_ptr(unsafe { vm_makep(self.0, pno) })
+    }
+}
+
+impl Drop for Sid {
+    fn drop(&mut self) {
+        // SAFETY: Process context; the sid was attached by `attach`.
+        unsafe { vm_mvc_sid_detach(self.0) };
+    }
+}
+
+/// `vm_mvc_folio`: [`Sid::mvc`] on page `pno` of a folio the caller holds
+/// locked, with no uptodate requirement.
+///
+/// # Safety
+///
+/// `folio` is a folio the caller holds locked and referenced for the call.
+pub unsafe fn mvc_locked_folio(
+    folio: *mut bindings::folio,
+    pno: usize,
+    offset: usize,
+    len: usize,
+    op: Op<'_>,
+) -> Result {
+    let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
+    let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
+    let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+    let (cmd, xmem, ptr) = op.raw();
+    // SAFETY: The caller holds the folio locked; the descriptor, if any, is
+    // attached and borrowed by `op` for the call.
+    to_result(unsafe { vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
+}
