@@ -31,7 +31,9 @@ FORBIDDEN = [
     (re.compile(r'\bUBSAN:'), 'UBSAN report'),
     (re.compile(r'KASAN'), 'KASAN report'),
     (re.compile(r'possible (circular|recursive) locking|inconsistent lock state|'
-                r'lockdep'), 'lockdep report'),
+                r'lockdep is turned off|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|'
+                r'held lock freed|lock held when returning to user space'),
+     'lockdep report'),
     (re.compile(r'Call Trace:'), 'stack trace'),
     (re.compile(r'unreferenced object 0x'), 'kmemleak report'),
     (re.compile(r'insmod: can\'t insert|modprobe: can\'t load'), 'failed module load'),
@@ -41,7 +43,6 @@ FORBIDDEN = [
 BENIGN = [
     re.compile(r'KernelAddressSanitizer initialized'),
     re.compile(r'kasan: '),
-    re.compile(r'Lock dependency validator|lockdep: |\.\.\. MAX_LOCK'),
     re.compile(r'# SKIP'),
 ]
 
