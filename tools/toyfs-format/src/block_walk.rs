@@ -65,6 +65,29 @@ impl fmt::Display for BadPointer {
     }
 }
 
+/// A bad pointer, located: what fsck reports and what the reader refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PointerFault {
+    /// The inode whose map holds it.
+    pub ino: u32,
+    /// Where the pointer is.
+    pub site: PointerSite,
+    /// Its value.
+    pub block: u32,
+    /// What is wrong.
+    pub why: BadPointer,
+}
+
+impl fmt::Display for PointerFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "inode {} {} = {}: {}",
+            self.ino, self.site, self.block, self.why
+        )
+    }
+}
+
 /// One nonzero pointer met by the walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pointer {

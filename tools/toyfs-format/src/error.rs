@@ -3,8 +3,7 @@
 
 use std::{fmt, io};
 
-use crate::block_map::PointerSite;
-use crate::block_walk::BadPointer;
+use crate::block_walk::PointerFault;
 use crate::dirent::{DirBlockError, NameError};
 use crate::superblock::SuperblockError;
 
@@ -46,16 +45,7 @@ pub enum FsError {
         maximum: u64,
     },
     /// A block pointer that may not be followed.
-    BadPointer {
-        /// The inode.
-        ino: u32,
-        /// Where the pointer is.
-        site: PointerSite,
-        /// Its value.
-        block: u32,
-        /// Why it is bad.
-        why: BadPointer,
-    },
+    BadPointer(PointerFault),
     /// A directory block whose entry chain is broken.
     BrokenDirectory {
         /// The directory.
@@ -93,12 +83,7 @@ impl fmt::Display for FsError {
                     "a write ending at {end} is past the largest file size {maximum}"
                 )
             }
-            Self::BadPointer {
-                ino,
-                site,
-                block,
-                why,
-            } => write!(f, "inode {ino} {site} = {block}: {why}"),
+            Self::BadPointer(fault) => write!(f, "{fault}"),
             Self::BrokenDirectory { ino, error } => write!(f, "directory {ino}: {error}"),
             Self::TooManyLinks(ino) => write!(f, "inode {ino} has 65535 links already"),
         }

@@ -11,7 +11,7 @@ use crate::bitmap::Bitmap;
 use crate::block_map::{
     double_indirect_first_block, single_indirect_first_block, slot_of, MapSlot, PointerSite,
 };
-use crate::block_walk::judge_pointer;
+use crate::block_walk::{judge_pointer, PointerFault};
 use crate::constants::{
     BITMAP_START, DIRECT_POINTERS, INODE_SIZE, SUPERBLOCK_BLOCK, SUPERBLOCK_SIZE,
 };
@@ -184,11 +184,13 @@ impl<D: BlockDevice> Filesystem<D> {
 
     fn checked_pointer(&self, ino: u32, site: PointerSite, block: u32) -> Result<u32, FsError> {
         if block != 0 {
-            judge_pointer(self.geometry(), block).map_err(|why| FsError::BadPointer {
-                ino,
-                site,
-                block,
-                why,
+            judge_pointer(self.geometry(), block).map_err(|why| {
+                FsError::BadPointer(PointerFault {
+                    ino,
+                    site,
+                    block,
+                    why,
+                })
             })?;
         }
         Ok(block)

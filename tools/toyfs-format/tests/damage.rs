@@ -7,7 +7,7 @@ mod support;
 
 use support::*;
 use toyfs_format::block_map::PointerSite;
-use toyfs_format::block_walk::BadPointer;
+use toyfs_format::block_walk::{BadPointer, PointerFault};
 use toyfs_format::check::{check, EntryName, Finding};
 use toyfs_format::constants::ROOT_INO;
 use toyfs_format::dirent::{ChainError, DirBlockError, NameError};
@@ -165,12 +165,12 @@ fn pointers_out_of_range_or_into_metadata() {
     assert_eq!(
         findings(&device),
         [
-            Finding::BadPointer {
+            Finding::BadPointer(PointerFault {
                 ino: files.small,
                 site: PointerSite::Direct(0),
                 block: 2048,
                 why: BadPointer::OutOfRange
-            },
+            }),
             Finding::BlockCount {
                 ino: files.small,
                 stored: 1,
@@ -186,12 +186,12 @@ fn pointers_out_of_range_or_into_metadata() {
     let report = findings(&device);
     assert_eq!(
         report[0],
-        Finding::BadPointer {
+        Finding::BadPointer(PointerFault {
             ino: files.sparse,
             site: PointerSite::SingleIndirect,
             block: 9,
             why: BadPointer::IntoMetadata
-        }
+        })
     );
     // The real single-indirect block and the data block under it are now leaked.
     assert!(report.contains(&Finding::BlockMarkedButUnused { block: single }));
@@ -208,7 +208,7 @@ fn a_bad_pointer_inside_an_indirect_block() {
     assert_eq!(
         findings(&device),
         [
-            Finding::BadPointer {
+            Finding::BadPointer(PointerFault {
                 ino: files.sparse,
                 site: PointerSite::IndirectEntry {
                     indirect_block: single,
@@ -216,7 +216,7 @@ fn a_bad_pointer_inside_an_indirect_block() {
                 },
                 block: u32::MAX,
                 why: BadPointer::OutOfRange
-            },
+            }),
             Finding::BlockCount {
                 ino: files.sparse,
                 stored: 7,
@@ -280,7 +280,7 @@ fn loops_in_indirect_blocks() {
     device.bytes_mut()[entry..entry + 4].copy_from_slice(&double.to_le_bytes());
     assert_eq!(
         findings(&device),
-        [Finding::BadPointer {
+        [Finding::BadPointer(PointerFault {
             ino: files.sparse,
             site: PointerSite::IndirectEntry {
                 indirect_block: double,
@@ -288,7 +288,7 @@ fn loops_in_indirect_blocks() {
             },
             block: double,
             why: BadPointer::Loop
-        }]
+        })]
     );
 
     // The single-indirect block under it naming the double-indirect block.
@@ -303,7 +303,7 @@ fn loops_in_indirect_blocks() {
     device.bytes_mut()[entry..entry + 4].copy_from_slice(&double.to_le_bytes());
     assert_eq!(
         findings(&device),
-        [Finding::BadPointer {
+        [Finding::BadPointer(PointerFault {
             ino: files.sparse,
             site: PointerSite::IndirectEntry {
                 indirect_block: single,
@@ -311,7 +311,7 @@ fn loops_in_indirect_blocks() {
             },
             block: double,
             why: BadPointer::Loop
-        }]
+        })]
     );
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::block_map::PointerSite;
-use crate::block_walk::BadPointer;
+use crate::block_walk::PointerFault;
 use crate::dirent::{DirBlockError, NameError};
 use crate::inode::{FileType, InodeProblem};
 use crate::superblock::SuperblockError;
@@ -92,16 +92,7 @@ pub enum Finding {
         problem: InodeProblem,
     },
     /// A block pointer that is out of range, into metadata or a loop.
-    BadPointer {
-        /// The inode.
-        ino: u32,
-        /// Where the pointer is.
-        site: PointerSite,
-        /// Its value.
-        block: u32,
-        /// What is wrong.
-        why: BadPointer,
-    },
+    BadPointer(PointerFault),
     /// A block used twice, by the same inode or by two.
     DoubleReference {
         /// The block.
@@ -309,12 +300,7 @@ impl fmt::Display for Finding {
                 write!(f, "root inode 1 has mode {mode:#o}, not a directory")
             }
             Self::InodeField { ino, problem } => write!(f, "inode {ino}: {problem}"),
-            Self::BadPointer {
-                ino,
-                site,
-                block,
-                why,
-            } => write!(f, "inode {ino} {site} = {block}: {why}"),
+            Self::BadPointer(fault) => write!(f, "{fault}"),
             Self::DoubleReference {
                 block,
                 first_ino,

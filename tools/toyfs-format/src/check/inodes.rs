@@ -6,7 +6,7 @@ use std::io;
 
 use super::finding::Finding;
 use crate::block_map::PointerSite;
-use crate::block_walk::{walk_block_map, BlockRole};
+use crate::block_walk::{walk_block_map, BlockRole, PointerFault};
 use crate::constants::{INODE_SIZE, ROOT_INO};
 use crate::device::BlockDevice;
 use crate::geometry::Geometry;
@@ -123,12 +123,12 @@ fn check_inode<D: BlockDevice + ?Sized>(
     let mut eof_block = None;
     walk_block_map(device, geometry, inode, |pointer| {
         if let Err(why) = pointer.verdict {
-            findings.push(Finding::BadPointer {
+            findings.push(Finding::BadPointer(PointerFault {
                 ino,
                 site: pointer.site,
                 block: pointer.block,
                 why,
-            });
+            }));
             return false;
         }
         if let Some(&first_ino) = owners.get(&pointer.block) {
