@@ -9,6 +9,9 @@ if [ ! -f "$TOP/tools/Cargo.toml" ]; then
 	echo "0 0 0" >"$results"
 	exit 0
 fi
+# rustup's cargo, also when the caller's PATH lacks it (CI's environment).
+PATH=$PATH:${CARGO_HOME:-${HOME:-/root}/.cargo}/bin
+command -v cargo >/dev/null || die "host tests need cargo (the machine's rustup toolchain)"
 logfile=${results%/*}/host-tests.log
 status=0
 cargo_test() { (cd "$TOP/tools" && cargo test --workspace) >"$logfile" 2>&1 || status=$?; }

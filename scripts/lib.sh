@@ -8,7 +8,7 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${VM_MVC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vm_mvc}
+CACHE=${VM_MVC_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/vm_mvc}
 # Build artefacts shared with the build root; mounted at the same path inside it.
 DATA=$CACHE/data
 KERNEL_SERIES=7.3
