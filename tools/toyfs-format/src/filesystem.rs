@@ -150,8 +150,14 @@ impl<D: BlockDevice> Filesystem<D> {
             .bitmap
             .first_free_from(self.geometry().first_data_block())
             .ok_or(FsError::NoSpace)?;
+        // A bitmap with free bits but a zero free count is damaged: refuse
+        // rather than let the count wrap.
+        self.superblock.free_blocks = self
+            .superblock
+            .free_blocks
+            .checked_sub(1)
+            .ok_or(FsError::NoSpace)?;
         self.bitmap.set(block);
-        self.superblock.free_blocks -= 1;
         self.write_block(block, &vec![0u8; self.geometry().block_size() as usize])?;
         Ok(block)
     }
@@ -160,8 +166,12 @@ impl<D: BlockDevice> Filesystem<D> {
     fn allocate_inode(&mut self, inode: &Inode) -> Result<u32, FsError> {
         for ino in 1..=self.geometry().inode_count() {
             if self.read_inode(ino)?.is_free() {
+                self.superblock.free_inodes = self
+                    .superblock
+                    .free_inodes
+                    .checked_sub(1)
+                    .ok_or(FsError::NoFreeInodes)?;
                 self.write_inode(ino, inode)?;
-                self.superblock.free_inodes -= 1;
                 return Ok(ino);
             }
         }
@@ -171,7 +181,7 @@ impl<D: BlockDevice> Filesystem<D> {
     /// Undoes [`Self::allocate_inode`] when a later step of a creation fails.
     fn release_inode(&mut self, ino: u32) -> Result<(), FsError> {
         self.write_inode(ino, &Inode::default())?;
-        self.superblock.free_inodes += 1;
+        self.superblock.free_inodes = self.superblock.free_inodes.saturating_add(1);
         Ok(())
     }
 
@@ -179,7 +189,7 @@ impl<D: BlockDevice> Filesystem<D> {
     /// creation fails, and frees blocks past EOF in [`Self::truncate`].
     fn release_block(&mut self, block: u32) {
         self.bitmap.clear(block);
-        self.superblock.free_blocks += 1;
+        self.superblock.free_blocks = self.superblock.free_blocks.saturating_add(1);
     }
 
     fn checked_pointer(&self, ino: u32, site: PointerSite, block: u32) -> Result<u32, FsError> {
@@ -259,7 +269,7 @@ impl<D: BlockDevice> Filesystem<D> {
         match self.indirect_entry(ino, indirect_block, index)? {
             0 => {
                 let block = self.allocate_block()?;
-                inode.blocks += 1;
+                inode.blocks = inode.blocks.saturating_add(1);
                 let mut bytes = self.read_block(indirect_block)?;
                 put_u32(&mut bytes, 4 * index as usize, block);
                 self.write_block(indirect_block, &bytes)?;
@@ -279,7 +289,7 @@ impl<D: BlockDevice> Filesystem<D> {
     ) -> Result<u32, FsError> {
         if self.checked_pointer(ino, site, *field)? == 0 {
             *field = self.allocate_block()?;
-            *blocks += 1;
+            *blocks = blocks.saturating_add(1);
         }
         Ok(*field)
     }
@@ -392,7 +402,7 @@ impl<D: BlockDevice> Filesystem<D> {
                 self.checked_pointer(ino, PointerSite::Direct(index), inode.direct[index])?;
             if block != 0 {
                 self.release_block(block);
-                inode.blocks -= 1;
+                inode.blocks = inode.blocks.saturating_sub(1);
                 inode.direct[index] = 0;
             }
         }
@@ -456,7 +466,7 @@ impl<D: BlockDevice> Filesystem<D> {
                 (0, _) => false,
                 (_, 1) => {
                     self.release_block(child);
-                    inode.blocks -= 1;
+                    inode.blocks = inode.blocks.saturating_sub(1);
                     true
                 }
                 _ => self.free_indirect_from(ino, inode, child, level - 1, child_first, keep)?,
@@ -467,7 +477,7 @@ impl<D: BlockDevice> Filesystem<D> {
         }
         if first >= keep {
             self.release_block(block);
-            inode.blocks -= 1;
+            inode.blocks = inode.blocks.saturating_sub(1);
             return Ok(true);
         }
         self.write_block(block, &bytes)?;

@@ -774,3 +774,34 @@ fn stale_bytes_past_the_end_of_the_file() {
         }]
     );
 }
+
+#[test]
+fn an_entry_in_the_place_of_dot_is_still_checked() {
+    // The "." of "sub" renamed "x": a missing ".", and an ordinary entry
+    // "x" naming "sub" from inside itself.
+    let (mut device, files) = populated(BLOCK_SIZE);
+    let offset = entry_offset(&device, files.sub, b".");
+    device.bytes_mut()[offset + 8] = b'x';
+    assert_eq!(
+        findings(&device),
+        [
+            Finding::DotEntry {
+                dir: files.sub,
+                which: ".",
+                found_name: Some(name("x")),
+                found_ino: files.sub,
+                expected_ino: files.sub
+            },
+            Finding::DirectoryLinkedTwice {
+                ino: files.sub,
+                first_parent: files.dir,
+                other_parent: files.sub
+            },
+            Finding::LinkCount {
+                ino: files.sub,
+                stored: 2,
+                counted: 3
+            },
+        ]
+    );
+}

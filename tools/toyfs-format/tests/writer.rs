@@ -307,3 +307,19 @@ fn truncate_to_zero_frees_everything() {
     ));
     assert_eq!(findings(&fs.close().unwrap()), []);
 }
+
+#[test]
+fn a_zero_free_count_is_trusted_over_the_bitmap() {
+    let (mut device, _) = populated(1024);
+    support::edit_superblock(&mut device, |bytes| bytes[20..24].fill(0));
+    let mut fs = Filesystem::open(device, NOW).unwrap();
+    let free_inodes = fs.superblock().free_inodes;
+    assert!(matches!(
+        fs.mkdir(ROOT_INO, b"d", 0o755),
+        Err(FsError::NoSpace)
+    ));
+    assert!(matches!(fs.write(2, 5000, b"x"), Err(FsError::NoSpace)));
+    // The inode mkdir took was given back.
+    assert_eq!(fs.superblock().free_inodes, free_inodes);
+    assert_eq!(fs.lookup(ROOT_INO, b"d").unwrap(), None);
+}

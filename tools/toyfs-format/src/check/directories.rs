@@ -76,30 +76,37 @@ fn check_directory<D: BlockDevice + ?Sized>(
                 continue;
             }
         };
-        let mut ordinary = &entries[..];
         if file_block == 0 {
-            check_dot(dir, entries.first(), dir, findings);
-            if let Some(dotdot) = entries.get(1).filter(|entry| entry.name == b"..") {
-                links.dotdot.insert(dir, dotdot.ino);
-            }
-            ordinary = entries.get(2..).unwrap_or(&[]);
+            check_dot(dir, entries.first(), findings);
         }
-        for entry in ordinary.iter().filter(|entry| entry.ino != 0) {
-            check_entry(table, dir, entry, &mut names, links, findings);
+        for (index, entry) in entries.iter().enumerate() {
+            // The first two places of a directory belong to "." and "..".  An
+            // entry there that is not named so is reported (by check_dot, or
+            // in check_tree for ".."), then checked as an ordinary entry: it
+            // may be the only name of some file.
+            match (file_block, index, &entry.name[..]) {
+                (0, 0, b".") => continue,
+                (0, 1, b"..") => {
+                    links.dotdot.insert(dir, entry.ino);
+                    continue;
+                }
+                _ if entry.ino == 0 => continue,
+                _ => check_entry(table, dir, entry, &mut names, links, findings),
+            }
         }
     }
     Ok(())
 }
 
-/// Checks that `entry` is "." naming `expected_ino`.
-fn check_dot(dir: u32, entry: Option<&DirEntry>, expected_ino: u32, findings: &mut Vec<Finding>) {
+/// Checks that `entry`, the first of the directory, is "." naming `dir`.
+fn check_dot(dir: u32, entry: Option<&DirEntry>, findings: &mut Vec<Finding>) {
     let is_right = entry.is_some_and(|entry| {
         entry.name == b"."
-            && entry.ino == expected_ino
+            && entry.ino == dir
             && entry.file_type == dirent_type(FileType::Directory)
     });
     if !is_right {
-        findings.push(dot_finding(dir, ".", entry, expected_ino));
+        findings.push(dot_finding(dir, ".", entry, dir));
     }
 }
 
