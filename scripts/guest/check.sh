@@ -13,6 +13,14 @@ kunit_loud() { echo "*.*" >/sys/module/kunit/parameters/filter_glob; }
 insmod /modules/vm_mvc.ko
 loaded=$?
 
+# The C client's KUnit suite (vm_mvc_c_client) runs at its insmod; it uses
+# vm_mvc's exports, so it comes after vm_mvc and goes before vm_mvc's rmmod.
+insmod /modules/vm_mvc_c_client.ko
+client_loaded=$?
+ktap_suite vm_mvc_c_client_module 2
+ktap_case insmod_vm_mvc_c_client test $client_loaded -eq 0
+ktap_case rmmod_vm_mvc_c_client rmmod vm_mvc_c_client
+ktap_end
 
 ktap_suite vm_mvc_module 3
 ktap_case insmod_vm_mvc test $loaded -eq 0
