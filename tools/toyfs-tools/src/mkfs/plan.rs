@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+//! From the options and what is at DEVICE to a layout, or a refusal.
+
+use toyfs_format::constants::MIN_BLOCK_COUNT;
+use toyfs_format::geometry::{max_inodes, validate_block_size};
+use toyfs_format::Geometry;
+
+use super::{MkfsError, MkfsOptions};
+use crate::size::SizeArg;
+
+/// Default bytes of filesystem per inode.
+const BYTES_PER_INODE: u64 = 4096;
+/// Fewest inodes made by default, space permitting.
+const MIN_DEFAULT_INODES: u32 = 16;
+
+/// What is at DEVICE before mkfs touches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing yet: a new image file.
+    Missing,
+    /// A regular file of this many bytes.
+    File(u64),
+    /// A block device of this many bytes.
+    BlockDevice(u64),
+}
+
+/// The default inode count: one per 4 KiB, at least 16, at most what fits.
+pub fn default_inode_count(block_size: u32, block_count: u32) -> u32 {
+    let by_size = u64::from(block_count) * u64::from(block_size) / BYTES_PER_INODE;
+    let wanted = by_size.clamp(u64::from(MIN_DEFAULT_INODES), u64::from(u32::MAX)) as u32;
+    wanted.min(max_inodes(block_size, block_count))
+}
+
+/// Turns the options and what is at DEVICE into a layout, refusing
+/// anything that does not make a valid filesystem.
+pub fn plan(options: &MkfsOptions, target: Target) -> Result<Geometry, MkfsError> {
+    let block_size = options.block_size;
+    validate_block_size(block_size).map_err(MkfsError::Geometry)?;
+    let blocks = match options.size {
+        Some(SizeArg::Blocks(blocks)) => blocks,
+        Some(SizeArg::Bytes(bytes)) => {
+            if bytes % u64::from(block_size) != 0 {
+                return Err(MkfsError::SizeNotBlockMultiple { bytes, block_size });
+            }
+            bytes / u64::from(block_size)
+        }
+        None => match target {
+            Target::Missing | Target::File(0) | Target::BlockDevice(0) => {
+                return Err(MkfsError::SizeUnknown(options.device.clone()))
+            }
+            // A device that is not a whole number of blocks loses its tail.
+            Target::File(bytes) | Target::BlockDevice(bytes) => bytes / u64::from(block_size),
+        },
+    };
+    let block_count = u32::try_from(blocks).map_err(|_| MkfsError::TooManyBlocks(blocks))?;
+    if let Target::BlockDevice(device_bytes) = target {
+        let filesystem_bytes = blocks * u64::from(block_size);
+        if filesystem_bytes > device_bytes {
+            return Err(MkfsError::DeviceTooSmall {
+                device_bytes,
+                filesystem_bytes,
+            });
+        }
+    }
+    let inode_count = match options.inode_count {
+        Some(count) => count,
+        None if block_count >= MIN_BLOCK_COUNT => default_inode_count(block_size, block_count),
+        // Too few blocks: Geometry::new says so before it looks at inodes.
+        None => 1,
+    };
+    Geometry::new(block_size, block_count, inode_count).map_err(MkfsError::Geometry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mkfs::parse_args;
+
+    fn options(list: &[&str]) -> MkfsOptions {
+        parse_args(list.iter().map(|arg| arg.to_string())).unwrap()
+    }
+
+    #[test]
+    fn plans_from_size_or_device() {
+        let geometry = plan(&options(&["img", "1M"]), Target::Missing).unwrap();
+        assert_eq!(
+            (geometry.block_count(), geometry.inode_count()),
+            (1024, 256)
+        );
+        let geometry = plan(&options(&["-b", "512", "img"]), Target::File(1_000_000)).unwrap();
+        assert_eq!(
+            geometry.block_count(),
+            1953,
+            "a partial last block is dropped"
+        );
+        let geometry = plan(&options(&["img"]), Target::BlockDevice(64 << 20)).unwrap();
+        assert_eq!(
+            (geometry.block_count(), geometry.inode_count()),
+            (65536, 16384)
+        );
+        // Tiny filesystems get as many inodes as fit, up to 16.
+        assert_eq!(
+            plan(&options(&["-b", "512", "img", "4"]), Target::Missing)
+                .unwrap()
+                .inode_count(),
+            4
+        );
+        assert_eq!(
+            plan(&options(&["img", "20"]), Target::Missing)
+                .unwrap()
+                .inode_count(),
+            16
+        );
+    }
+
+    #[test]
+    fn plan_refusals() {
+        let refuse = |list: &[&str], target| plan(&options(list), target).unwrap_err().to_string();
+        assert_eq!(
+            refuse(&["img", "2M"], Target::BlockDevice(1 << 20)),
+            "the device holds 1048576 bytes, fewer than the 2097152 asked for"
+        );
+        assert_eq!(
+            refuse(&["img"], Target::Missing),
+            "img is empty or does not exist: give a SIZE"
+        );
+        assert_eq!(
+            refuse(&["img"], Target::File(0)),
+            "img is empty or does not exist: give a SIZE"
+        );
+        assert_eq!(
+            refuse(&["-b", "4096", "img", "4294967296"], Target::Missing),
+            "4294967296 blocks is more than the 4294967295 a 32-bit block number can name"
+        );
+        assert_eq!(
+            refuse(&["-b", "4096", "img", "6K"], Target::Missing),
+            "size 6144 bytes is not a multiple of the block size 4096"
+        );
+        assert_eq!(
+            refuse(&["-b", "3000", "img", "6K"], Target::Missing),
+            "block size 3000 is not a power of two"
+        );
+        assert_eq!(
+            refuse(&["-N", "9", "-b", "512", "img", "4"], Target::Missing),
+            "9 inodes do not fit: the inode table would leave no block for the root directory (at most 4)"
+        );
+    }
+
+    #[test]
+    fn default_inode_count_is_one_per_4k_at_least_16() {
+        assert_eq!(default_inode_count(1024, 1024), 256);
+        assert_eq!(default_inode_count(1024, 32), 16);
+        assert_eq!(default_inode_count(512, 4), 4);
+        // 16 TiB: one inode per block, capped by the 32-bit inode number.
+        assert_eq!(default_inode_count(4096, u32::MAX), u32::MAX);
+    }
+}
