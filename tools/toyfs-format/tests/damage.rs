@@ -22,6 +22,20 @@ fn name(text: &str) -> EntryName {
     EntryName(text.as_bytes().to_vec())
 }
 
+/// What follows from one block pointer of `ino` no longer being followed:
+/// the inode's `blocks` is one more than its map holds, and the block it
+/// named is marked in use with no user.
+fn pointer_lost(ino: u32, stored_blocks: u32, block: u32) -> (Finding, Finding) {
+    (
+        Finding::BlockCount {
+            ino,
+            stored: stored_blocks,
+            actual: stored_blocks - 1,
+        },
+        Finding::BlockMarkedButUnused { block },
+    )
+}
+
 fn fatal(device: &MemoryDevice) -> Finding {
     let report = check(device).unwrap();
     assert_eq!(report.summary, None, "a fatal finding stops the check");
@@ -162,6 +176,7 @@ fn pointers_out_of_range_or_into_metadata() {
     let (mut device, files) = populated(BLOCK_SIZE);
     let block = data_block(&device, files.small, 0);
     edit_inode(&mut device, files.small, |inode| inode.direct[0] = 2048);
+    let lost = pointer_lost(files.small, 1, block);
     assert_eq!(
         findings(&device),
         [
@@ -171,12 +186,8 @@ fn pointers_out_of_range_or_into_metadata() {
                 block: 2048,
                 why: BadPointer::OutOfRange
             }),
-            Finding::BlockCount {
-                ino: files.small,
-                stored: 1,
-                actual: 0
-            },
-            Finding::BlockMarkedButUnused { block },
+            lost.0,
+            lost.1,
         ]
     );
 
@@ -205,6 +216,7 @@ fn a_bad_pointer_inside_an_indirect_block() {
     // Entry 8 of the single-indirect block holds file block 20.
     let entry = block_offset(&device, single) + 8 * 4;
     device.bytes_mut()[entry..entry + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let lost = pointer_lost(files.sparse, 7, data);
     assert_eq!(
         findings(&device),
         [
@@ -217,12 +229,8 @@ fn a_bad_pointer_inside_an_indirect_block() {
                 block: u32::MAX,
                 why: BadPointer::OutOfRange
             }),
-            Finding::BlockCount {
-                ino: files.sparse,
-                stored: 7,
-                actual: 6
-            },
-            Finding::BlockMarkedButUnused { block: data },
+            lost.0,
+            lost.1,
         ]
     );
 }
@@ -233,6 +241,7 @@ fn a_block_used_by_two_files() {
     let shared = data_block(&device, files.small, 0);
     let own = data_block(&device, files.nested, 0);
     edit_inode(&mut device, files.nested, |inode| inode.direct[0] = shared);
+    let lost = pointer_lost(files.nested, 1, own);
     assert_eq!(
         findings(&device),
         [
@@ -242,12 +251,8 @@ fn a_block_used_by_two_files() {
                 ino: files.nested,
                 site: PointerSite::Direct(0)
             },
-            Finding::BlockCount {
-                ino: files.nested,
-                stored: 1,
-                actual: 0
-            },
-            Finding::BlockMarkedButUnused { block: own },
+            lost.0,
+            lost.1,
         ]
     );
 }
