@@ -8,7 +8,7 @@
 //! checked against bindgen's reading of the header: a differing type fails
 //! the build.
 
-use crate::{mvc, mvc::Buffer, sid, stats, sys, xmem, xmem::AttachFlags};
+use crate::{folio::LockedFolio, mvc, mvc::Buffer, sid, stats, sys, xmem, xmem::AttachFlags};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -45,6 +45,29 @@ unsafe fn buffer<'a>(xmemdp: *mut sys::xmem, ptr: *mut c_void) -> Result<Buffer<
     // SAFETY: The caller's guarantee.
     let attachment = unsafe { xmem::attachment(xmemdp) }?;
     Ok(Buffer::new(attachment, ptr as usize))
+}
+
+/// Runs `f` on a caller's locked folio and the buffer a call names;
+/// `EINVAL` for a null folio.
+///
+/// # Safety
+///
+/// `folio` is null or a folio the caller holds locked and referenced for
+/// the call; `xmemdp` as for [`buffer`].
+unsafe fn with_locked_folio(
+    folio: *mut bindings::folio,
+    xmemdp: *mut sys::xmem,
+    ptr: *mut c_void,
+    f: impl FnOnce(&LockedFolio, Result<Buffer<'_>>) -> Result,
+) -> Result {
+    if folio.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: The caller holds the folio locked and referenced.
+    let folio = unsafe { LockedFolio::from_raw(folio) };
+    // SAFETY: The caller's guarantee on `xmemdp`.
+    let buffer = unsafe { buffer(xmemdp, ptr) };
+    f(folio, buffer)
 }
 
 /// Counts a call in debugfs and converts its result for C.
@@ -91,14 +114,11 @@ pub unsafe extern "C" fn vm_mvc_folio(
     xmemdp: *mut sys::xmem,
     ptr: *mut c_void,
 ) -> c_int {
-    let result = if folio.is_null() {
-        Err(EINVAL)
-    } else {
-        // SAFETY: The caller holds the folio locked and referenced.
-        let folio = unsafe { crate::folio::LockedFolio::from_raw(folio) };
-        // SAFETY: The caller's guarantee on `xmemdp`.
-        let buffer = unsafe { buffer(xmemdp, ptr) };
-        mvc::on_locked_folio_page(folio, pno, pgoffs, count, cmd, buffer)
+    // SAFETY: The caller's guarantees on `folio` and `xmemdp`.
+    let result = unsafe {
+        with_locked_folio(folio, xmemdp, ptr, |folio, buffer| {
+            mvc::on_locked_folio_page(folio, pno, pgoffs, count, cmd, buffer)
+        })
     };
     finish(cmd, usize::try_from(count).unwrap_or(0), result)
 }
@@ -117,14 +137,11 @@ pub unsafe extern "C" fn vm_mvc_folio_range(
     xmemdp: *mut sys::xmem,
     ptr: *mut c_void,
 ) -> c_int {
-    let result = if folio.is_null() {
-        Err(EINVAL)
-    } else {
-        // SAFETY: The caller holds the folio locked and referenced.
-        let folio = unsafe { crate::folio::LockedFolio::from_raw(folio) };
-        // SAFETY: The caller's guarantee on `xmemdp`.
-        let buffer = unsafe { buffer(xmemdp, ptr) };
-        mvc::on_locked_folio(folio, offset, count, cmd, buffer)
+    // SAFETY: The caller's guarantees on `folio` and `xmemdp`.
+    let result = unsafe {
+        with_locked_folio(folio, xmemdp, ptr, |folio, buffer| {
+            mvc::on_locked_folio(folio, offset, count, cmd, buffer)
+        })
     };
     finish(cmd, count, result)
 }

@@ -848,6 +848,24 @@ mod tests {
     }
 
     #[test]
+    fn pinned_user_pages_are_dirtied_on_detach_only_after_receiving_data() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        // The user buffer is a shared mapping of page 1 of the file itself.
+        let user = UserMemory::shared(&file, 2)?;
+        for (cmd, receives) in [(WRITE, false), (READ, true)] {
+            let attachment = user.attach(PAGE_SIZE, 64, AttachFlags::USER)?;
+            // Pinning for write faulted the page writable and dirtied it.
+            file.clean(1)?;
+            let buffer = Ok(Buffer::new(&attachment, user.addr(PAGE_SIZE)));
+            by_sid(sid.0, 0, 0, 64, cmd, buffer)?;
+            assert!(!file.folio(1).ok_or(ENOENT)?.is_dirty());
+            drop(attachment);
+            assert_eq!(file.folio(1).ok_or(ENOENT)?.is_dirty(), receives);
+        }
+        Ok(())
+    }
+
+    #[test]
     fn read_into_read_only_buffer_is_eacces() -> Result {
         let (_fs, _file, sid) = file_with_pages(1, pattern)?;
         let user = UserMemory::anonymous(1)?;

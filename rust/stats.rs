@@ -198,3 +198,47 @@ impl fmt::Debug for Stats {
         )
     }
 }
+
+#[kunit_tests(vm_mvc_stats)]
+mod tests {
+    use super::*;
+    use kernel::{prelude::fmt, str::CString};
+
+    /// The debugfs text of the counters now.
+    fn text() -> Result<CString> {
+        CString::try_from_fmt(fmt!("{:?}", get()))
+    }
+
+    #[test]
+    fn calls_bytes_and_errors_are_counted_per_command() -> Result {
+        let (calls, enoent) = get().calls_and_errors(2, ENOENT);
+        record_call(2, 100, &Ok(()));
+        record_call(2, 7, &Err(ENOENT));
+        record_call(2, 7, &Err(EIO));
+        assert_eq!(get().calls_and_errors(2, ENOENT), (calls + 3, enoent + 1));
+        let (_, other) = get().calls_and_errors(2, EIO);
+        assert!(other >= 1);
+        Ok(())
+    }
+
+    #[test]
+    fn debugfs_text_names_every_counter() -> Result {
+        record_call(1, 5, &Err(EINVAL));
+        let text = text()?;
+        let text = core::str::from_utf8(text.to_bytes()).map_err(|_| EINVAL)?;
+        for name in [
+            "zero: calls ",
+            "read: calls ",
+            "write: calls ",
+            "protzero: calls ",
+            "invalid_cmd: calls ",
+            " EINVAL ",
+            "protzero_ptes_write_protected: ",
+            "sids: attached ",
+            "user_pages: pinned ",
+        ] {
+            assert!(text.contains(name));
+        }
+        Ok(())
+    }
+}
