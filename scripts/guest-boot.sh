@@ -24,7 +24,7 @@ make_image() {
 	[ -x "$busybox" ] || die "no busybox (install busybox-static or set BUSYBOX)"
 	! llvm-readelf -d "$busybox" 2>/dev/null | grep -q NEEDED ||
 		die "$busybox is dynamically linked; the guest needs busybox-static"
-	BUSYBOX=$busybox TOP=$TOP "$kdir/usr/gen_init_cpio" -o "$out/initramfs.cpio" \
+	BUSYBOX=$busybox TOP=$TOP TOOLS=$(toyfs_tools_dir) "$kdir/usr/gen_init_cpio" -o "$out/initramfs.cpio" \
 		"$TOP/scripts/guest/initramfs.spec"
 }
 timed "making the guest image with usr/gen_init_cpio" make_image

@@ -22,6 +22,9 @@ ktap_case insmod_vm_mvc_c_client test $client_loaded -eq 0
 ktap_case rmmod_vm_mvc_c_client rmmod vm_mvc_c_client
 ktap_end
 
+# toyfs uses vm_mvc's exports: its tests run while vm_mvc is loaded.
+/guest/toyfs-tests.sh
+
 ktap_suite vm_mvc_module 3
 ktap_case insmod_vm_mvc test $loaded -eq 0
 ktap_case rmmod_vm_mvc sh -c 'rmmod vm_mvc && ! grep -q "^vm_mvc " /proc/modules'
