@@ -34,6 +34,9 @@ boot() {
 	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max
 	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on vmmvc_mode=$bootmode"
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on"
+	# An unknown NAME=VALUE parameter reaches /init as an environment
+	# variable: the length of the randomized toyfs run.
+	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
 	[ "$accel" = kvm ] && cpu=host
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
 		-smp 2 -m 2048 -no-reboot -display none -monitor none -serial stdio \

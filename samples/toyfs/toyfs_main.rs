@@ -52,13 +52,13 @@ module! {
 }
 
 struct ToyfsModule {
-    _fs_type: Pin<KBox<vfs::FsType>>,
+    _registration: vfs::FsRegistration,
 }
 
 impl kernel::Module for ToyfsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         Ok(Self {
-            _fs_type: vfs::FsType::register(module)?,
+            _registration: vfs::FsRegistration::register(module)?,
         })
     }
 }

@@ -435,39 +435,45 @@ pub(crate) fn truncate_setsize(inode: &Inode, size: u64) {
 }
 
 /// The `file_system_type` to register, pinned for as long as registered.
-pub(crate) struct FsType(Opaque<bindings::file_system_type>);
+struct FsType(Opaque<bindings::file_system_type>);
 
-// SAFETY: The VFS serialises access to the registered structure.
+// SAFETY: Written only by `FsRegistration::register` before the structure
+// is registered; after that the VFS serialises access to it.
 unsafe impl Sync for FsType {}
-// SAFETY: Only its address is shared; it is not tied to a thread.
-unsafe impl Send for FsType {}
 
-impl FsType {
+/// The `file_system_type` of toyfs.  Static, because it holds the lock
+/// class keys of toyfs superblocks, which lockdep requires to be static.
+static FS_TYPE: FsType = FsType(Opaque::new(bindings::file_system_type {
+    fs_flags: bindings::FS_REQUIRES_DEV as c_int,
+    init_fs_context: Some(init_fs_context),
+    kill_sb: Some(kill_sb),
+    ..pin_init::zeroed()
+}));
+
+/// The registration of filesystem type `toyfs`; unregistered on drop.
+pub(crate) struct FsRegistration(());
+
+impl FsRegistration {
     /// Registers filesystem type `toyfs` owned by `module`.
-    pub(crate) fn register(module: &'static ThisModule) -> Result<Pin<KBox<Self>>> {
-        let fs_type = KBox::pin(
-            FsType(Opaque::new(bindings::file_system_type {
-                name: c"toyfs".as_char_ptr(),
-                fs_flags: bindings::FS_REQUIRES_DEV as c_int,
-                init_fs_context: Some(init_fs_context),
-                kill_sb: Some(kill_sb),
-                owner: module.as_ptr(),
-                ..pin_init::zeroed()
-            })),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: The structure is pinned and lives until `Drop`
-        // unregisters it.
-        to_result(unsafe { bindings::register_filesystem(fs_type.0.get()) })?;
-        Ok(fs_type)
+    pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
+        let fs_type = FS_TYPE.0.get();
+        // SAFETY: Module init runs once, before anything else can see
+        // `FS_TYPE`: the name and owner are not known in a constant.
+        unsafe {
+            (*fs_type).name = c"toyfs".as_char_ptr();
+            (*fs_type).owner = module.as_ptr();
+        }
+        // SAFETY: `FS_TYPE` is static and set up.
+        to_result(unsafe { bindings::register_filesystem(fs_type) })?;
+        Ok(Self(()))
     }
 }
 
-impl Drop for FsType {
+impl Drop for FsRegistration {
     fn drop(&mut self) {
         // SAFETY: Registered by `register`; module exit has no mounts left
         // (each holds a module reference).
-        unsafe { bindings::unregister_filesystem(self.0.get()) };
+        unsafe { bindings::unregister_filesystem(FS_TYPE.0.get()) };
     }
 }
 
