@@ -415,6 +415,11 @@ pub(crate) fn encode_inode_attrs(raw: &mut [u8], attrs: &InodeAttrs) {
     put_u32(raw, I_CTIME_NSEC, attrs.ctime.1);
 }
 
+/// Sets the size of an inode.
+pub(crate) fn set_inode_size(raw: &mut [u8], size: u64) {
+    put_u64(raw, I_SIZE, size);
+}
+
 /// The blocks count of an inode.
 pub(crate) fn inode_blocks(raw: &[u8]) -> u32 {
     get_u32(raw, I_BLOCKS)

@@ -479,6 +479,71 @@ impl<'a> Meta<'a> {
         Err(ENOSPC)
     }
 
+    /// Takes free inode `ino` for a new file of `mode` with `nlink` links;
+    /// a directory gets `dir_block`, already filled, as its one block.
+    fn claim_inode(&mut self, ino: u32, mode: u16, nlink: u16, dir_block: Option<u32>) -> Result {
+        let (mut table, offset) = self.inode_buffer(ino)?;
+        let raw = &mut table.data_mut()[offset..offset + INODE_SIZE];
+        raw.fill(0);
+        put_u16(raw, 0, mode);
+        put_u16(raw, 2, nlink);
+        if let Some(block) = dir_block {
+            format::set_inode_size(raw, u64::from(self.geometry.block_size));
+            put_u32(raw, InodePointer::Direct(0).offset(), block);
+            format::set_inode_blocks(raw, 1);
+        }
+        table.mark_dirty();
+        self.counts.free_inodes -= 1;
+        Ok(())
+    }
+
+    /// Whether directory `dir` holds no entry but "." and "..".
+    fn is_empty_dir(&self, dir: &Inode) -> Result<bool> {
+        for n in 0..self.geometry.block_of(dir.size()) {
+            let data = Buffer::read(self.sb, self.dir_block(dir, n)?)?;
+            for entry in DirEntries::new(data.data()) {
+                let entry = entry.map_err(|rule| corrupt(dir.ino(), rule))?;
+                if entry.ino != 0 && entry.name != b"." && entry.name != b".." {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes the entry `name` of inode `ino` from `dir`.
+    fn remove_entry(&self, dir: &Inode, name: &[u8], ino: u32) -> Result {
+        let found = self.find_entry(dir, name)?.ok_or(ENOENT)?;
+        if found.ino != ino {
+            return Err(corrupt(
+                dir.ino(),
+                "entry names another inode than its dentry",
+            ));
+        }
+        let mut data = Buffer::read(self.sb, found.block)?;
+        let bytes = data.data_mut();
+        match found.previous {
+            // Merged into the previous entry of the block.
+            Some(previous) => {
+                let rec_len = usize::from(get_u16(bytes, previous + 4)) + found.rec_len;
+                format::set_rec_len(bytes, previous, rec_len);
+            }
+            None => format::clear_entry_ino(bytes, found.offset),
+        }
+        data.mark_dirty();
+        Ok(())
+    }
+
+    /// Points the existing entry `name` of `dir` at `ino`.
+    fn retarget_entry(&self, dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
+        let found = self.find_entry(dir, name)?.ok_or(ENOENT)?;
+        let mut data = Buffer::read(self.sb, found.block)?;
+        put_u32(data.data_mut(), found.offset, ino);
+        data.data_mut()[found.offset + 7] = file_type;
+        data.mark_dirty();
+        Ok(())
+    }
+
     /// The block of directory block `n`; directories have no holes.
     fn dir_block(&self, dir: &Inode, n: u64) -> Result<u32> {
         match self.lookup(dir.ino(), n)? {
@@ -675,13 +740,7 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
         // The entry first: it is what may fail for want of a block, and
         // then the inode is still free.
         meta.add_entry(dir, name, ino, DIRENT_REGULAR)?;
-        let (mut table, offset) = meta.inode_buffer(ino)?;
-        let raw = &mut table.data_mut()[offset..offset + INODE_SIZE];
-        raw.fill(0);
-        put_u16(raw, 0, mode);
-        put_u16(raw, 2, 1);
-        table.mark_dirty();
-        meta.counts.free_inodes -= 1;
+        meta.claim_inode(ino, mode, 1, None)?;
         ino
     };
     dir.touch_mtime_ctime();
@@ -691,34 +750,143 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
     Ok(inode)
 }
 
+/// `mkdir`: a new directory `name` in `dir` with `mode`, holding "." and
+/// "..".
+pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(ENAMETOOLONG);
+    }
+    if dir.nlink() >= u32::from(u16::MAX) {
+        return Err(EMLINK);
+    }
+    let sb = dir.sb();
+    let ino = {
+        let mut meta = Meta::lock(sb);
+        if meta.find_entry(dir, name)?.is_some() {
+            return Err(EEXIST);
+        }
+        let ino = meta.find_free_inode()?;
+        let block = meta.alloc_block()?;
+        let mut data = Buffer::read(sb, block)?;
+        let block_bytes = meta.geometry.block_bytes();
+        format::write_entry(data.data_mut(), 0, ino, 12, DIRENT_DIRECTORY, b".");
+        format::write_entry(
+            data.data_mut(),
+            12,
+            dir.ino(),
+            block_bytes - 12,
+            DIRENT_DIRECTORY,
+            b"..",
+        );
+        data.mark_dirty();
+        if let Err(err) = meta.add_entry(dir, name, ino, DIRENT_DIRECTORY) {
+            // No room for the entry: the new block goes back.
+            meta.free_block(ino, block)?;
+            return Err(err);
+        }
+        meta.claim_inode(ino, mode, 2, Some(block))?;
+        ino
+    };
+    // The new directory's ".." names `dir`.
+    dir.inc_link();
+    dir.touch_mtime_ctime();
+    dir.mark_dirty();
+    let inode = sb.iget(ino)?;
+    inode.init_times_now();
+    Ok(inode)
+}
+
 /// `unlink`: removes the entry `name` of `victim` from `dir`.
 pub(crate) fn unlink(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
-    {
-        let meta = Meta::lock(dir.sb());
-        let found = meta.find_entry(dir, name)?.ok_or(ENOENT)?;
-        if found.ino != victim.ino() {
-            return Err(corrupt(
-                dir.ino(),
-                "entry names another inode than its dentry",
-            ));
-        }
-        let mut data = Buffer::read(dir.sb(), found.block)?;
-        let bytes = data.data_mut();
-        match found.previous {
-            // Merged into the previous entry of the block.
-            Some(previous) => {
-                let rec_len = usize::from(get_u16(bytes, previous + 4)) + found.rec_len;
-                format::set_rec_len(bytes, previous, rec_len);
-            }
-            None => format::clear_entry_ino(bytes, found.offset),
-        }
-        data.mark_dirty();
-    }
+    Meta::lock(dir.sb()).remove_entry(dir, name, victim.ino())?;
     dir.touch_mtime_ctime();
     dir.mark_dirty();
     victim.touch_ctime();
     victim.drop_link();
     victim.mark_dirty();
+    Ok(())
+}
+
+/// `rmdir`: removes the empty directory `victim`, named `name` in `dir`.
+pub(crate) fn rmdir(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
+    {
+        let meta = Meta::lock(dir.sb());
+        if !meta.is_empty_dir(victim)? {
+            return Err(ENOTEMPTY);
+        }
+        meta.remove_entry(dir, name, victim.ino())?;
+    }
+    dir.drop_link();
+    dir.touch_mtime_ctime();
+    dir.mark_dirty();
+    victim.clear_links();
+    victim.touch_ctime();
+    victim.mark_dirty();
+    Ok(())
+}
+
+/// `rename` (no flags): `moved`, named `old_name` in `old_dir`, becomes
+/// `new_name` in `new_dir`, replacing `target` if that name exists.
+pub(crate) fn rename(
+    old_dir: &Inode,
+    old_name: &[u8],
+    moved: &Inode,
+    new_dir: &Inode,
+    new_name: &[u8],
+    target: Option<&Inode>,
+) -> Result {
+    if new_name.len() > MAX_NAME_LEN {
+        return Err(ENAMETOOLONG);
+    }
+    let is_dir = moved.is_dir();
+    let changes_parent = is_dir && old_dir.ino() != new_dir.ino();
+    if changes_parent && target.is_none() && new_dir.nlink() >= u32::from(u16::MAX) {
+        return Err(EMLINK);
+    }
+    let file_type = if is_dir {
+        DIRENT_DIRECTORY
+    } else {
+        DIRENT_REGULAR
+    };
+    {
+        let mut meta = Meta::lock(old_dir.sb());
+        match target {
+            Some(target) => {
+                if target.is_dir() && !meta.is_empty_dir(target)? {
+                    return Err(ENOTEMPTY);
+                }
+                meta.retarget_entry(new_dir, new_name, moved.ino(), file_type)?;
+            }
+            // The new entry first: it is what may fail for want of a
+            // block, and then nothing has changed.
+            None => meta.add_entry(new_dir, new_name, moved.ino(), file_type)?,
+        }
+        meta.remove_entry(old_dir, old_name, moved.ino())?;
+        if changes_parent {
+            meta.retarget_entry(moved, b"..", new_dir.ino(), DIRENT_DIRECTORY)?;
+        }
+    }
+    if let Some(target) = target {
+        if target.is_dir() {
+            target.clear_links();
+            // Its ".." named `new_dir`.
+            new_dir.drop_link();
+        } else {
+            target.drop_link();
+        }
+        target.touch_ctime();
+        target.mark_dirty();
+    }
+    if changes_parent {
+        old_dir.drop_link();
+        new_dir.inc_link();
+    }
+    moved.touch_ctime();
+    moved.mark_dirty();
+    for dir in [old_dir, new_dir] {
+        dir.touch_mtime_ctime();
+        dir.mark_dirty();
+    }
     Ok(())
 }
 
@@ -739,6 +907,9 @@ pub(crate) fn readdir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
             let entry = entry.map_err(|rule| corrupt(dir.ino(), rule))?;
             if entry.offset < within {
                 continue;
+            }
+            if entry.ino > geometry.inode_count {
+                return Err(corrupt(dir.ino(), "entry names an inode out of range"));
             }
             if entry.ino != 0
                 && !emitter.emit(entry.name, entry.ino, entry.file_type == DIRENT_DIRECTORY)

@@ -260,6 +260,18 @@ impl Inode {
         unsafe { bindings::simple_inode_init_ts(self.as_ptr()) };
     }
 
+    /// Adds one link (`inc_nlink`).
+    pub(crate) fn inc_link(&self) {
+        // SAFETY: The inode is live; callers hold the inode lock.
+        unsafe { bindings::inc_nlink(self.as_ptr()) };
+    }
+
+    /// Drops every link (`clear_nlink`): a removed directory.
+    pub(crate) fn clear_links(&self) {
+        // SAFETY: The inode is live; callers hold the inode lock.
+        unsafe { bindings::clear_nlink(self.as_ptr()) };
+    }
+
     /// Drops one link (`drop_nlink`).
     pub(crate) fn drop_link(&self) {
         // SAFETY: The inode is live; callers hold the inode lock.
@@ -733,6 +745,9 @@ const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
     lookup: Some(lookup),
     create: Some(create),
     unlink: Some(unlink),
+    mkdir: Some(mkdir),
+    rmdir: Some(rmdir),
+    rename: Some(rename),
     setattr: Some(setattr),
     ..pin_init::zeroed()
 };
@@ -819,6 +834,85 @@ unsafe extern "C" fn unlink(dir: *mut bindings::inode, dentry: *mut bindings::de
     let (dir, name, victim) =
         unsafe { (inode(dir), dentry_name(dentry), inode((*dentry).d_inode)) };
     from_result(|| fs::unlink(dir, name, victim).map(|()| 0))
+}
+
+/// The VFS's `mkdir` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `mkdir`.
+unsafe extern "C" fn mkdir(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+) -> *mut bindings::dentry {
+    // SAFETY: The VFS passes our locked directory and a negative dentry.
+    let (dir_ref, name) = unsafe { (inode(dir), dentry_name(dentry)) };
+    let mode = S_IFDIR | (mode & 0o7777);
+    match fs::mkdir(dir_ref, name, mode) {
+        Ok(new) => {
+            // SAFETY: As in `create`.
+            unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, mode) };
+            new.mark_dirty();
+            // SAFETY: `d_instantiate` takes the inode reference; null
+            // means the dentry given is used.
+            unsafe { bindings::d_instantiate(dentry, new.into_raw()) };
+            core::ptr::null_mut()
+        }
+        Err(err) => err.to_ptr(),
+    }
+}
+
+/// The VFS's `rmdir` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `rmdir`.
+unsafe extern "C" fn rmdir(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> c_int {
+    // SAFETY: The VFS passes our locked directory and a positive dentry
+    // whose inode it holds locked.
+    let (dir, name, victim) =
+        unsafe { (inode(dir), dentry_name(dentry), inode((*dentry).d_inode)) };
+    from_result(|| fs::rmdir(dir, name, victim).map(|()| 0))
+}
+
+/// The VFS's `rename` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `rename`.
+unsafe extern "C" fn rename(
+    _idmap: *mut bindings::mnt_idmap,
+    old_dir: *mut bindings::inode,
+    old_dentry: *mut bindings::dentry,
+    new_dir: *mut bindings::inode,
+    new_dentry: *mut bindings::dentry,
+    flags: c_uint,
+) -> c_int {
+    if flags != 0 {
+        // RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT are not
+        // implemented.
+        return EINVAL.to_errno();
+    }
+    // SAFETY: The VFS passes our two directories, locked, the dentry of
+    // the inode to move and the (maybe negative) new dentry, with the
+    // inodes involved locked.
+    let (old_dir, old_name, moved, new_dir, new_name, target) = unsafe {
+        let target = (*new_dentry).d_inode;
+        (
+            inode(old_dir),
+            dentry_name(old_dentry),
+            inode((*old_dentry).d_inode),
+            inode(new_dir),
+            dentry_name(new_dentry),
+            (!target.is_null()).then(|| inode(target)),
+        )
+    };
+    from_result(|| fs::rename(old_dir, old_name, moved, new_dir, new_name, target).map(|()| 0))
 }
 
 /// The VFS's `setattr` for toyfs.

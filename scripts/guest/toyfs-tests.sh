@@ -104,6 +104,27 @@ create_lookup_readdir_unlink() {
 	! echo x >$mnt/$(printf 'n%.0s' $(seq 1 256)) 2>/dev/null
 }
 
+mkdir_rename_rmdir_keep_links_right() {
+	mkdir $mnt/d1 && mkdir $mnt/d1/d2 || return 1
+	echo one >$mnt/d1/f && echo two >$mnt/g || return 1
+	[ "$(stat -c %h $mnt/d1)" = 3 ] || return 1
+	! rmdir $mnt/d1 2>/dev/null || return 1
+	# Across directories, then over an existing file.
+	mv $mnt/d1/f $mnt/d1/d2/f && mv $mnt/g $mnt/d1/d2/f || return 1
+	[ "$(cat $mnt/d1/d2/f)" = two ] && [ ! -e $mnt/g ] || return 1
+	# A directory changes parent: its ".." and both link counts follow.
+	mv $mnt/d1/d2 $mnt/d3 || return 1
+	[ "$(stat -c %h $mnt/d1)" = 2 ] || return 1
+	[ "$(stat -c %i $mnt/d3/..)" = "$(stat -c %i $mnt)" ] || return 1
+	umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt || return 1
+	# Enough subdirectories to grow d3 past one block, then none.
+	for i in $(seq 1 60); do mkdir $mnt/d3/subdirectory-$i || return 1; done
+	[ "$(stat -c %h $mnt/d3)" = 62 ] || return 1
+	for i in $(seq 1 60); do rmdir $mnt/d3/subdirectory-$i || return 1; done
+	rm $mnt/d3/f && rmdir $mnt/d3 $mnt/d1 || return 1
+	umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt
+}
+
 remount_keeps_bytes_and_fsck_is_clean() {
 	(cd $mnt && md5sum * >/tmp/sums) || return 1
 	umount $mnt || return 1
@@ -148,7 +169,7 @@ counters_show_vm_mvc_did_the_partial_pages() {
 	done
 }
 
-ktap_suite toyfs 15
+ktap_suite toyfs 16
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -160,6 +181,7 @@ ktap_case truncate_into_block_then_extend_shows_zeros truncate_into_block_then_e
 ktap_case mmap_store_into_hole_is_read_back mmap_store_into_hole_is_read_back
 ktap_case mmap_store_past_eof_not_exposed_by_extend mmap_store_past_eof_not_exposed_by_extend
 ktap_case create_lookup_readdir_unlink create_lookup_readdir_unlink
+ktap_case mkdir_rename_rmdir_keep_links_right mkdir_rename_rmdir_keep_links_right
 ktap_case bad_superblocks_are_refused bad_superblocks_are_refused
 ktap_case remount_keeps_bytes_and_fsck_is_clean remount_keeps_bytes_and_fsck_is_clean
 ktap_case full_disk_gives_enospc_and_stays_consistent full_disk_gives_enospc_and_stays_consistent
