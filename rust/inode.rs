@@ -73,6 +73,13 @@ impl InodeRef {
         (index as u64) < max_pages
     }
 
+    /// Whether the page cache is shmem's (tmpfs, `shmem_file_setup`), which
+    /// creates its folios only through `shmem_get_folio`.
+    pub(crate) fn is_shmem(&self) -> bool {
+        // SAFETY: The mapping is alive while the inode is (type invariant).
+        unsafe { sys::shmem_mapping(self.mapping()) }
+    }
+
     /// Looks up the folio holding page `index`, without creating it.
     ///
     /// `ENOENT` if the page is not in the page cache (AIX: "not mapped to a

@@ -210,11 +210,15 @@ pub(crate) fn on_locked_folio(
 /// caller fills it (e.g. with [`on_locked_folio_page`]) and marks it.
 ///
 /// `EINVAL` for a negative `pno`, `EFBIG` past the filesystem's maximum file
-/// size, `EBADF` for a bad sid, `ENOMEM`.
+/// size, `EBADF` for a bad sid, `EOPNOTSUPP` for a shmem (tmpfs) file, whose
+/// folios only shmem may create, `ENOMEM`.
 pub(crate) fn make_page(sid: isize, pno: isize) -> Result<crate::folio::FolioLock> {
     kernel::task::might_sleep();
     let index = page_index(pno)?;
     let file = sid::lookup(sid)?;
+    if file.is_shmem() {
+        return Err(EOPNOTSUPP);
+    }
     if !file.index_in_range(index) {
         return Err(EFBIG);
     }

@@ -101,7 +101,7 @@ enum Memory {
     Kernel,
     /// Pinned user pages, covering the buffer from its first page on.
     User {
-        pages: KVec<*mut bindings::page>,
+        pages: KVVec<*mut bindings::page>,
         writable: bool,
     },
 }
@@ -175,7 +175,8 @@ impl Attachment {
         }
         let first_page = start & !(PAGE_SIZE - 1);
         let nr_pages = (start - first_page + len).div_ceil(PAGE_SIZE);
-        let mut pages = KVec::with_capacity(nr_pages, GFP_KERNEL)?;
+        // Up to 2^19 + 1 pointers: kvmalloc, not kmalloc.
+        let mut pages = KVVec::with_capacity(nr_pages, GFP_KERNEL)?;
         let mut gup_flags = 0;
         if !flags.read_only {
             gup_flags |= bindings::FOLL_WRITE;
