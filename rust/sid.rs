@@ -65,6 +65,8 @@ static REGISTRY: Registry = Registry {
 pub(crate) fn init() {
     // SAFETY: Module init runs once, before anything else can reach the
     // registry; the xarray memory is static.
+    //
+    // INVARIANT: the xarray is initialised, empty, and allocating from 1.
     unsafe { bindings::xa_init_flags(REGISTRY.xa.get(), bindings::XA_FLAGS_ALLOC1) };
 }
 
