@@ -739,6 +739,9 @@ mod tests {
         user.store(PAGE_SIZE + 8, b"stored by user")?;
         assert!(user.writable_now(PAGE_SIZE));
         let before = crate::stats::get().write_protected_total();
+        // A count of 0 protects nothing.
+        by_sid(sid.0, 1, 0, 0, PROTZERO, Err(EINVAL))?;
+        assert!(user.writable_now(PAGE_SIZE));
         by_sid(sid.0, 1, 0, 8, PROTZERO, Err(EINVAL))?;
         assert!(!user.writable_now(PAGE_SIZE));
         assert!(crate::stats::get().write_protected_total() > before);
@@ -756,6 +759,28 @@ mod tests {
         let mut page0 = [0u8; 4];
         user.load(0, &mut page0)?;
         assert!(page0.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_write_protects_every_page_of_a_large_folio() -> Result {
+        let fs = crate::test_fixture::RamFs::new()?;
+        let file = fs.create(c"large")?;
+        file.insert_large_folio(4, pattern)?;
+        let sid = file.attach()?;
+        let user = UserMemory::shared(&file, 16)?;
+        user.store(3 * PAGE_SIZE, b"three")?;
+        user.store(10 * PAGE_SIZE, b"ten")?;
+        assert!(user.writable_now(3 * PAGE_SIZE) && user.writable_now(10 * PAGE_SIZE));
+        // Zero 16 bytes of page 10: the whole folio loses write permission,
+        // while only page 10's bytes change.
+        by_sid(sid.0, 10, 0, 16, PROTZERO, Err(EINVAL))?;
+        assert!(!user.writable_now(3 * PAGE_SIZE) && !user.writable_now(10 * PAGE_SIZE));
+        let mut seen = [0u8; 16];
+        user.load(10 * PAGE_SIZE, &mut seen)?;
+        assert_eq!(seen, [0; 16]);
+        user.load(3 * PAGE_SIZE, &mut seen[..5])?;
+        assert_eq!(&seen[..5], b"three");
         Ok(())
     }
 
