@@ -228,7 +228,7 @@ pub(crate) fn make_page(sid: isize, pno: isize) -> Result<crate::folio::FolioLoc
     Ok(folio)
 }
 
-#[kunit_tests(vm_mvc_commands)]
+#[kunit_tests(vm_mvc_service)]
 mod tests {
     use super::*;
     use crate::{
