@@ -72,6 +72,7 @@ impl Folio {
     }
 
     /// Allocation order of the folio; 0 for a single page.
+    #[cfg(CONFIG_KUNIT)]
     pub(crate) fn order(&self) -> u32 {
         // SAFETY: `self` is a valid folio (type invariant).
         unsafe { sys::vm_mvc_folio_order(self.as_ptr()) }
@@ -90,6 +91,7 @@ impl Folio {
     }
 
     /// Whether the folio is dirty (must be written back).
+    #[cfg(CONFIG_KUNIT)]
     pub(crate) fn is_dirty(&self) -> bool {
         // SAFETY: `self` is a valid folio (type invariant).
         unsafe { sys::vm_mvc_folio_test_dirty(self.as_ptr()) }

@@ -63,11 +63,6 @@ void vm_mvc_folio_mark_uptodate(struct folio *folio)
 	folio_mark_uptodate(folio);
 }
 
-void vm_mvc_folio_clear_uptodate(struct folio *folio)
-{
-	folio_clear_uptodate(folio);
-}
-
 bool vm_mvc_folio_maybe_dma_pinned(struct folio *folio)
 {
 	return folio_maybe_dma_pinned(folio);
