@@ -8,5 +8,4 @@ for module in /modules/*.ko; do
 	[ "$module" = /modules/vm_mvc.ko ] || insmod "$module"
 done
 grep -e vm_mvc -e toyfs /proc/modules
-grep -e vm_mvc -e toyfs /proc/kallsyms | grep -c ' [Tt] '
 cat /sys/kernel/debug/vm_mvc/stats 2>/dev/null
