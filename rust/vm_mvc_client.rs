@@ -117,7 +117,14 @@ impl Op<'_> {
 }
 
 /// A buffer attached for vm_mvc (m2).
-pub trait Buffer {
+///
+/// # Safety
+///
+/// vm_mvc dereferences what [`Buffer::descriptor`] returns, so an
+/// implementation must return a pointer to a descriptor attached with
+/// `vm_mvc_xmattach` that stays attached, and is not detached by anybody
+/// else, for as long as the implementing value is borrowed.
+pub unsafe trait Buffer {
     /// The attached descriptor.
     fn descriptor(&self) -> *mut RawXmem;
     /// The address of byte `at` of the buffer (checked by vm_mvc).
@@ -186,7 +193,8 @@ impl<'a> KernelBuffer<'a> {
     }
 }
 
-impl Buffer for KernelBuffer<'_> {
+// SAFETY: `descriptor` is attached from `attach` until drop.
+unsafe impl Buffer for KernelBuffer<'_> {
     fn descriptor(&self) -> *mut RawXmem {
         self.descriptor.raw()
     }
@@ -216,7 +224,8 @@ impl UserBuffer {
     }
 }
 
-impl Buffer for UserBuffer {
+// SAFETY: `descriptor` is attached from `attach` until drop.
+unsafe impl Buffer for UserBuffer {
     fn descriptor(&self) -> *mut RawXmem {
         self.descriptor.raw()
     }
