@@ -113,6 +113,11 @@ void vm_mvc_flush_dcache_folio(struct folio *folio)
 	flush_dcache_folio(folio);
 }
 
+void vm_mvc_flush_dcache_page(struct page *page)
+{
+	flush_dcache_page(page);
+}
+
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping)
 {
 	mapping_set_large_folios(mapping);

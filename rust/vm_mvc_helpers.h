@@ -40,6 +40,7 @@ void *vm_mvc_kmap_local_page(struct page *page);
 void vm_mvc_kunmap_local(const void *addr);
 void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length);
 void vm_mvc_flush_dcache_folio(struct folio *folio);
+void vm_mvc_flush_dcache_page(struct page *page);
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
 bool vm_mvc_virt_addr_valid(const void *addr);
 void vm_mvc_put_page(struct page *page);

@@ -299,6 +299,14 @@ impl Attachment {
                             })
                         };
                     }
+                    if dir == Direction::ToBuffer {
+                        // The user reads the bytes through its own mapping of
+                        // the page: flush the kernel alias, as
+                        // `memcpy_to_page` does.
+                        //
+                        // SAFETY: `page` is pinned until the attachment drops.
+                        unsafe { sys::vm_mvc_flush_dcache_page(page) };
+                    }
                     done += n;
                 }
             }
