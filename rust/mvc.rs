@@ -959,6 +959,62 @@ mod tests {
     }
 
     #[test]
+    fn folio_truncated_while_waiting_for_its_lock_is_enoent() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let folio = file.folio(1).ok_or(ENOENT)?;
+        let locked = file.lock(1)?;
+        // 0 until the call returned, then 1 for success or the errno.
+        let result = Atomic::new(0i32);
+        let started = Atomic::new(false);
+        let (result_ref, mapping) = (&result, file.mapping());
+        let (waited, removed) = KThread::run(
+            || {
+                if started.xchg(true, Relaxed) {
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(1) };
+                    return;
+                }
+                let ret = by_sid(sid.0, 1, 0, 16, ZERO, Err(EINVAL));
+                result.store(ret.map_or_else(|e| e.to_errno(), |()| 1), Relaxed);
+            },
+            move || {
+                // Let the kthread find the folio and sleep on its lock.
+                for _ in 0..2000 {
+                    if locked.has_waiters() {
+                        break;
+                    }
+                    // SAFETY: Sleeping in the test thread.
+                    unsafe { kernel::bindings::msleep(1) };
+                }
+                let waited = locked.has_waiters() && result_ref.load(Relaxed) == 0;
+                // Truncate the folio out of the page cache under its lock,
+                // as truncate_inode_pages does, then let the call go on.
+                // SAFETY: The folio is locked and belongs to `mapping`.
+                let removed = unsafe {
+                    kernel::bindings::generic_error_remove_folio(mapping, locked.as_ptr())
+                };
+                drop(locked);
+                (waited, removed)
+            },
+        )?;
+        assert!(waited);
+        assert_eq!(removed, 0);
+        assert_eq!(result.load(Relaxed), ENOENT.to_errno());
+        assert!(file.folio(1).is_none());
+        // The call left the truncated folio alone: nothing zeroed.
+        let orphan = Folio::lock(folio);
+        orphan.for_each_piece(0, 16, |piece, done| {
+            for i in 0..piece.len() {
+                // SAFETY: The piece is mapped for `piece.len()` bytes.
+                let b = unsafe { piece.addr().add(i).read_volatile() };
+                assert_eq!(b, pattern(PAGE_SIZE + done + i));
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    #[test]
     fn concurrent_truncate_gives_only_success_or_enoent() -> Result {
         let (_fs, file, sid) = file_with_pages(4, pattern)?;
         let failures = Atomic::new(0u32);

@@ -58,6 +58,11 @@ bool vm_mvc_folio_test_dirty(const struct folio *folio)
 	return folio_test_dirty(folio);
 }
 
+bool vm_mvc_folio_test_waiters(const struct folio *folio)
+{
+	return folio_test_waiters(folio);
+}
+
 void vm_mvc_folio_mark_uptodate(struct folio *folio)
 {
 	folio_mark_uptodate(folio);

@@ -29,6 +29,7 @@ void vm_mvc_folio_lock(struct folio *folio);
 bool vm_mvc_folio_test_locked(const struct folio *folio);
 bool vm_mvc_folio_test_uptodate(const struct folio *folio);
 bool vm_mvc_folio_test_dirty(const struct folio *folio);
+bool vm_mvc_folio_test_waiters(const struct folio *folio);
 void vm_mvc_folio_mark_uptodate(struct folio *folio);
 bool vm_mvc_folio_maybe_dma_pinned(struct folio *folio);
 loff_t vm_mvc_folio_pos(const struct folio *folio);
