@@ -472,6 +472,28 @@ mod tests {
     }
 
     #[test]
+    fn failed_attach_leaves_no_page_pinned() -> Result {
+        // The same as above, seen on the pages themselves rather than on
+        // vm_mvc's own counter: file pages 0 and 2 around a hole.
+        let fs = RamFs::new()?;
+        let file = fs.create(c"holed")?;
+        file.fill_pages(3, |_| 3)?;
+        let user = UserMemory::shared(&file, 3)?;
+        user.unmap_page(1)?;
+        let folios = [file.folio(0).ok_or(ENOENT)?, file.folio(2).ok_or(ENOENT)?];
+        let attached = user.attach(0, PAGE_SIZE, AttachFlags::USER)?;
+        assert!(folios[0].maybe_dma_pinned());
+        drop(attached);
+        // Page 0 is pinned before GUP stops at the hole, then unpinned.
+        assert_eq!(
+            user.attach(10, 3 * PAGE_SIZE - 20, AttachFlags::USER).err(),
+            Some(EFAULT)
+        );
+        assert!(folios.iter().all(|folio| !folio.maybe_dma_pinned()));
+        Ok(())
+    }
+
+    #[test]
     fn shared_file_page_is_pinned_only_while_attached() -> Result {
         let fs = RamFs::new()?;
         let file = fs.create(c"pinned")?;
