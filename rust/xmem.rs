@@ -175,6 +175,9 @@ impl Attachment {
         }
         let first_page = start & !(PAGE_SIZE - 1);
         let nr_pages = (start - first_page + len).div_ceil(PAGE_SIZE);
+        // GUP fails a range whose page-rounded end wraps with `EOVERFLOW`;
+        // like any range that is not user memory, it is `EFAULT` here.
+        first_page.checked_add(nr_pages * PAGE_SIZE).ok_or(EFAULT)?;
         // Up to 2^19 + 1 pointers: kvmalloc, not kmalloc.
         let mut pages = KVVec::with_capacity(nr_pages, GFP_KERNEL)?;
         let mut gup_flags = 0;
@@ -563,6 +566,12 @@ mod tests {
             Attachment::user(kernel_address, 64, AttachFlags::USER).err(),
             Some(EFAULT)
         );
+        // The last page of the address space: its page-rounded end wraps.
+        let top = usize::MAX - PAGE_SIZE + 1;
+        for (start, len) in [(top, 16), (top + 100, PAGE_SIZE - 100)] {
+            let attached = Attachment::user(start, len, AttachFlags::USER);
+            assert_eq!(attached.err(), Some(EFAULT));
+        }
         Ok(())
     }
 
