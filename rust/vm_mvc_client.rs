@@ -71,6 +71,14 @@ extern "C" {
         xmemdp: *mut RawXmem,
         ptr: *mut c_void,
     ) -> c_int;
+    fn vm_mvc_folio_range(
+        folio: *mut bindings::folio,
+        offset: usize,
+        count: usize,
+        cmd: c_int,
+        xmemdp: *mut RawXmem,
+        ptr: *mut c_void,
+    ) -> c_int;
     fn vm_makep(sid: c_long, pno: c_long) -> *mut bindings::folio;
     fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> c_long;
     fn vm_mvc_sid_detach(sid: c_long) -> c_int;
@@ -307,4 +315,23 @@ pub unsafe fn mvc_locked_folio(
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
     // attached and borrowed by `op` for the call.
     to_result(unsafe { vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
+}
+
+/// `vm_mvc_folio_range`: `op` on bytes `offset..offset + len` of a folio
+/// the caller holds locked, bounded by the folio's size rather than a
+/// base page's (for working on a whole large folio at once).
+///
+/// # Safety
+///
+/// `folio` is a folio the caller holds locked and referenced for the call.
+pub unsafe fn mvc_locked_folio_range(
+    folio: *mut bindings::folio,
+    offset: usize,
+    len: usize,
+    op: Op<'_>,
+) -> Result {
+    let (cmd, xmem, ptr) = op.raw();
+    // SAFETY: The caller holds the folio locked; the descriptor, if any, is
+    // attached and borrowed by `op` for the call.
+    to_result(unsafe { vm_mvc_folio_range(folio, offset, len, cmd, xmem, ptr) })
 }
