@@ -72,6 +72,7 @@ impl Folio {
     }
 
     /// Allocation order of the folio; 0 for a single page.
+    #[cfg(CONFIG_KUNIT)]
     pub(crate) fn order(&self) -> u32 {
         // SAFETY: `self` is a valid folio (type invariant).
         unsafe { sys::vm_mvc_folio_order(self.as_ptr()) }
@@ -90,9 +91,17 @@ impl Folio {
     }
 
     /// Whether the folio is dirty (must be written back).
+    #[cfg(CONFIG_KUNIT)]
     pub(crate) fn is_dirty(&self) -> bool {
         // SAFETY: `self` is a valid folio (type invariant).
         unsafe { sys::vm_mvc_folio_test_dirty(self.as_ptr()) }
+    }
+
+    /// Whether a task sleeps waiting for the folio (its lock, writeback).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn has_waiters(&self) -> bool {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_test_waiters(self.as_ptr()) }
     }
 
     /// Whether somebody holds the folio lock.

@@ -73,6 +73,13 @@ impl InodeRef {
         (index as u64) < max_pages
     }
 
+    /// Whether the page cache is shmem's (tmpfs, `shmem_file_setup`), which
+    /// creates its folios only through `shmem_get_folio`.
+    pub(crate) fn is_shmem(&self) -> bool {
+        // SAFETY: The mapping is alive while the inode is (type invariant).
+        unsafe { sys::shmem_mapping(self.mapping()) }
+    }
+
     /// Looks up the folio holding page `index`, without creating it.
     ///
     /// `ENOENT` if the page is not in the page cache (AIX: "not mapped to a
@@ -94,6 +101,15 @@ impl InodeRef {
         // SAFETY: `filemap_grab_folio` returned the folio locked and with a
         // reference, both of which move in.
         Ok(unsafe { FolioLock::from_raw_locked(folio) })
+    }
+}
+
+impl Clone for InodeRef {
+    /// Takes another reference on the inode (`ihold`).
+    fn clone(&self) -> Self {
+        // SAFETY: `self` owns a reference (type invariant), so the count is
+        // above zero for the duration of the call.
+        unsafe { Self::hold(self.inode) }
     }
 }
 

@@ -79,6 +79,11 @@ impl<'a> Request<'a> {
                 let cleaned = folio.mkclean();
                 stats::write_protected(cleaned);
                 folio.zero(offset, self.len)?;
+                if cleaned > 0 {
+                    // Keep the dirty state the page-table entries reported,
+                    // as `pagecache_isize_extended` does.
+                    folio.mark_dirty();
+                }
             }
             (Command::Read, Some((buffer, at))) => {
                 folio.for_each_piece(offset, self.len, |piece, done| {
@@ -93,9 +98,12 @@ impl<'a> Request<'a> {
             }
             (Command::Read | Command::Write, None) => return Err(EINVAL),
         }
-        if self.cmd != Command::Read {
-            // The filesystem marks the folio uptodate when all of it is
-            // valid; vm_mvc only changed some bytes.
+        // The filesystem marks the folio uptodate when all of it is valid;
+        // vm_mvc only changed some bytes.  A folio that is not uptodate is
+        // being filled (`read_folio`, `write_begin`): it holds nothing to
+        // write back yet, `__folio_mark_dirty` warns about dirtying it, and
+        // the filesystem dirties it once it is uptodate (`write_end`).
+        if self.cmd != Command::Read && folio.is_uptodate() {
             folio.mark_dirty();
         }
         Ok(())
@@ -210,11 +218,15 @@ pub(crate) fn on_locked_folio(
 /// caller fills it (e.g. with [`on_locked_folio_page`]) and marks it.
 ///
 /// `EINVAL` for a negative `pno`, `EFBIG` past the filesystem's maximum file
-/// size, `EBADF` for a bad sid, `ENOMEM`.
+/// size, `EBADF` for a bad sid, `EOPNOTSUPP` for a shmem (tmpfs) file, whose
+/// folios only shmem may create, `ENOMEM`.
 pub(crate) fn make_page(sid: isize, pno: isize) -> Result<crate::folio::FolioLock> {
     kernel::task::might_sleep();
     let index = page_index(pno)?;
     let file = sid::lookup(sid)?;
+    if file.is_shmem() {
+        return Err(EOPNOTSUPP);
+    }
     if !file.index_in_range(index) {
         return Err(EFBIG);
     }
@@ -224,7 +236,7 @@ pub(crate) fn make_page(sid: isize, pno: isize) -> Result<crate::folio::FolioLoc
     Ok(folio)
 }
 
-#[kunit_tests(vm_mvc_commands)]
+#[kunit_tests(vm_mvc_service)]
 mod tests {
     use super::*;
     use crate::{
@@ -574,7 +586,9 @@ mod tests {
         on_locked_folio_page(&folio, 2, 10, 100, READ, Ok(Buffer::new(&readback, at)))?;
         drop(readback);
         assert!(back.iter().all(|&b| b == 0x5a));
-        assert!(!folio.is_uptodate() && folio.is_dirty());
+        // Neither marked uptodate nor dirtied: a folio being filled is the
+        // filesystem's to mark (and dirtying it warns in the page cache).
+        assert!(!folio.is_uptodate() && !folio.is_dirty());
         let mut page = filled(PAGE_SIZE, 0xff)?;
         drop(folio);
         file.peek(2, 0, &mut page)?;
@@ -601,7 +615,7 @@ mod tests {
 
     #[test]
     fn folio_range_entry_checks_the_folio_size() -> Result {
-        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
         let folio = make_page(sid.0, 2)?;
         let size = folio.size();
         assert_eq!(
@@ -618,7 +632,37 @@ mod tests {
         );
         assert!(!folio.is_dirty());
         on_locked_folio(&folio, 0, size, ZERO, Err(EINVAL))?;
+        // Zeroed, but not uptodate, so not dirtied.
+        assert!(!folio.is_dirty() && !folio.is_uptodate());
+        drop(folio);
+        // An uptodate folio is.
+        file.clean(0)?;
+        let folio = file.lock(0)?;
+        on_locked_folio(&folio, 0, folio.size(), ZERO, Err(EINVAL))?;
         assert!(folio.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn commands_never_dirty_a_folio_that_is_not_uptodate() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        // A folio created locked and !uptodate, as `read_folio` gets it.
+        drop(make_page(sid.0, 3)?);
+        let mut buf = filled(16, 0x42)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
+        for cmd in [ZERO, PROTZERO, WRITE] {
+            by_sid(sid.0, 3, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            let folio = file.lock(3)?;
+            on_locked_folio_page(&folio, 3, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            on_locked_folio(&folio, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            // `__folio_mark_dirty` warns about a dirty !uptodate folio.
+            assert!(!folio.is_dirty() && !folio.is_uptodate());
+        }
+        // The bytes did change: the filesystem filling the folio sees them.
+        let mut seen = filled(16, 0)?;
+        file.peek(3, 8, &mut seen)?;
+        assert!(seen.iter().all(|&b| b == 0x42));
         Ok(())
     }
 
@@ -735,6 +779,9 @@ mod tests {
         user.store(PAGE_SIZE + 8, b"stored by user")?;
         assert!(user.writable_now(PAGE_SIZE));
         let before = crate::stats::get().write_protected_total();
+        // A count of 0 protects nothing.
+        by_sid(sid.0, 1, 0, 0, PROTZERO, Err(EINVAL))?;
+        assert!(user.writable_now(PAGE_SIZE));
         by_sid(sid.0, 1, 0, 8, PROTZERO, Err(EINVAL))?;
         assert!(!user.writable_now(PAGE_SIZE));
         assert!(crate::stats::get().write_protected_total() > before);
@@ -752,6 +799,28 @@ mod tests {
         let mut page0 = [0u8; 4];
         user.load(0, &mut page0)?;
         assert!(page0.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_write_protects_every_page_of_a_large_folio() -> Result {
+        let fs = crate::test_fixture::RamFs::new()?;
+        let file = fs.create(c"large")?;
+        file.insert_large_folio(4, pattern)?;
+        let sid = file.attach()?;
+        let user = UserMemory::shared(&file, 16)?;
+        user.store(3 * PAGE_SIZE, b"three")?;
+        user.store(10 * PAGE_SIZE, b"ten")?;
+        assert!(user.writable_now(3 * PAGE_SIZE) && user.writable_now(10 * PAGE_SIZE));
+        // Zero 16 bytes of page 10: the whole folio loses write permission,
+        // while only page 10's bytes change.
+        by_sid(sid.0, 10, 0, 16, PROTZERO, Err(EINVAL))?;
+        assert!(!user.writable_now(3 * PAGE_SIZE) && !user.writable_now(10 * PAGE_SIZE));
+        let mut seen = [0u8; 16];
+        user.load(10 * PAGE_SIZE, &mut seen)?;
+        assert_eq!(seen, [0; 16]);
+        user.load(3 * PAGE_SIZE, &mut seen[..5])?;
+        assert_eq!(&seen[..5], b"three");
         Ok(())
     }
 
@@ -886,6 +955,62 @@ mod tests {
         let mut seen = [0u8; 16];
         user.load(0, &mut seen)?;
         assert_eq!(seen, [0x77; 16]);
+        Ok(())
+    }
+
+    #[test]
+    fn folio_truncated_while_waiting_for_its_lock_is_enoent() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let folio = file.folio(1).ok_or(ENOENT)?;
+        let locked = file.lock(1)?;
+        // 0 until the call returned, then 1 for success or the errno.
+        let result = Atomic::new(0i32);
+        let started = Atomic::new(false);
+        let (result_ref, mapping) = (&result, file.mapping());
+        let (waited, removed) = KThread::run(
+            || {
+                if started.xchg(true, Relaxed) {
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(1) };
+                    return;
+                }
+                let ret = by_sid(sid.0, 1, 0, 16, ZERO, Err(EINVAL));
+                result.store(ret.map_or_else(|e| e.to_errno(), |()| 1), Relaxed);
+            },
+            move || {
+                // Let the kthread find the folio and sleep on its lock.
+                for _ in 0..2000 {
+                    if locked.has_waiters() {
+                        break;
+                    }
+                    // SAFETY: Sleeping in the test thread.
+                    unsafe { kernel::bindings::msleep(1) };
+                }
+                let waited = locked.has_waiters() && result_ref.load(Relaxed) == 0;
+                // Truncate the folio out of the page cache under its lock,
+                // as truncate_inode_pages does, then let the call go on.
+                // SAFETY: The folio is locked and belongs to `mapping`.
+                let removed = unsafe {
+                    kernel::bindings::generic_error_remove_folio(mapping, locked.as_ptr())
+                };
+                drop(locked);
+                (waited, removed)
+            },
+        )?;
+        assert!(waited);
+        assert_eq!(removed, 0);
+        assert_eq!(result.load(Relaxed), ENOENT.to_errno());
+        assert!(file.folio(1).is_none());
+        // The call left the truncated folio alone: nothing zeroed.
+        let orphan = Folio::lock(folio);
+        orphan.for_each_piece(0, 16, |piece, done| {
+            for i in 0..piece.len() {
+                // SAFETY: The piece is mapped for `piece.len()` bytes.
+                let b = unsafe { piece.addr().add(i).read_volatile() };
+                assert_eq!(b, pattern(PAGE_SIZE + done + i));
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 

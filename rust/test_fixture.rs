@@ -155,22 +155,26 @@ impl TestFile {
         Ok(())
     }
 
-    /// Writes `data` at byte `pos` through the filesystem (`kernel_write`).
-    pub(crate) fn write(&self, pos: usize, data: &[u8]) -> Result {
-        // CAST: test offsets are small.
-        let mut pos = pos as bindings::loff_t;
-        // SAFETY: The file is open for writing; `data` is readable.
-        let n = unsafe {
-            bindings::kernel_write(self.as_ptr(), data.as_ptr().cast(), data.len(), &mut pos)
-        };
+    /// Checks the result of a `kernel_write` or `kernel_read` of `len` bytes.
+    fn transferred(n: isize, len: usize) -> Result {
         if n < 0 {
             // CAST: a negative errno.
             return Err(Error::from_errno(n as i32));
         }
-        if n.unsigned_abs() != data.len() {
+        if n.unsigned_abs() != len {
             return Err(EIO);
         }
         Ok(())
+    }
+
+    /// Writes `data` at byte `pos` through the filesystem (`kernel_write`).
+    pub(crate) fn write(&self, pos: usize, data: &[u8]) -> Result {
+        // CAST: test offsets are small.
+        let mut pos = pos as bindings::loff_t;
+        let (ptr, len) = (data.as_ptr().cast(), data.len());
+        // SAFETY: The file is open for writing; `data` is readable.
+        let n = unsafe { bindings::kernel_write(self.as_ptr(), ptr, len, &mut pos) };
+        Self::transferred(n, len)
     }
 
     /// Reads `buf.len()` bytes at byte `pos` through the filesystem
@@ -178,18 +182,10 @@ impl TestFile {
     pub(crate) fn read(&self, pos: usize, buf: &mut [u8]) -> Result {
         // CAST: test offsets are small.
         let mut pos = pos as bindings::loff_t;
+        let (ptr, len) = (buf.as_mut_ptr().cast(), buf.len());
         // SAFETY: The file is open for reading; `buf` is writable.
-        let n = unsafe {
-            bindings::kernel_read(self.as_ptr(), buf.as_mut_ptr().cast(), buf.len(), &mut pos)
-        };
-        if n < 0 {
-            // CAST: a negative errno.
-            return Err(Error::from_errno(n as i32));
-        }
-        if n.unsigned_abs() != buf.len() {
-            return Err(EIO);
-        }
-        Ok(())
+        let n = unsafe { bindings::kernel_read(self.as_ptr(), ptr, len, &mut pos) };
+        Self::transferred(n, len)
     }
 
     /// Sets the file size, dropping the page cache past it (`vfs_truncate`).

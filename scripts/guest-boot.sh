@@ -32,7 +32,8 @@ timed "making the guest image with usr/gen_init_cpio" make_image
 # Boots the image once.  Usage: boot ACCEL MODE TIMEOUT LOG
 boot() {
 	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max
-	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on vmmvc_mode=$bootmode"
+	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
+	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on tsc=reliable vmmvc_mode=$bootmode"
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on"
 	# An unknown NAME=VALUE parameter reaches /init as an environment
 	# variable: the length of the randomized toyfs run.

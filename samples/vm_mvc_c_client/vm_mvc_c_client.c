@@ -143,6 +143,8 @@ static void c_zero_and_absent_page(struct kunit *test)
 	/* A hole of the shmem file: not in the page cache, and not created. */
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 2, 0, 1, VM_MVC_ZERO, NULL, NULL),
 			-ENOENT);
+	/* Only shmem may create shmem folios. */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(vm_makep(ctx->sid, 2)), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(filemap_get_folio(mapping, 2)), -ENOENT);
 }
 

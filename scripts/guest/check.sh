@@ -22,6 +22,12 @@ ktap_case insmod_vm_mvc_c_client test $client_loaded -eq 0
 ktap_case rmmod_vm_mvc_c_client rmmod vm_mvc_c_client
 ktap_end
 
+# The counters of every call above, in debugfs.
+ktap_suite vm_mvc_debugfs 1
+ktap_case stats_count_the_calls sh -c \
+	'grep -E "^zero: calls [1-9]" /sys/kernel/debug/vm_mvc/stats && grep "^user_pages: .* live 0$" /sys/kernel/debug/vm_mvc/stats'
+ktap_end
+
 # toyfs uses vm_mvc's exports: its tests run while vm_mvc is loaded.
 /guest/toyfs-tests.sh
 

@@ -8,7 +8,6 @@ for module in /modules/*.ko; do
 	[ "$module" = /modules/vm_mvc.ko ] || insmod "$module"
 done
 grep -e vm_mvc -e toyfs /proc/modules
-grep -e vm_mvc -e toyfs /proc/kallsyms | grep -c ' [Tt] '
 cat /sys/kernel/debug/vm_mvc/stats 2>/dev/null
 # toyfs on a ramdisk: a sparse file written and read back through vm_mvc.
 mkfs.toyfs -q /dev/ram0
