@@ -725,8 +725,14 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
     dir.sb().iget(ino).map(Some)
 }
 
-/// `create`: a new regular file `name` in `dir` with `mode`.
-pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
+/// Creates the inode of a new entry `name` in `dir`: under the metadata
+/// lock, `fill` gets a free inode number, adds the entry and claims the
+/// inode; `EEXIST` if the name is taken.
+fn new_inode(
+    dir: &Inode,
+    name: &[u8],
+    fill: impl FnOnce(&mut Meta<'_>, u32) -> Result,
+) -> Result<InodeRef> {
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
     }
@@ -737,10 +743,7 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
             return Err(EEXIST);
         }
         let ino = meta.find_free_inode()?;
-        // The entry first: it is what may fail for want of a block, and
-        // then the inode is still free.
-        meta.add_entry(dir, name, ino, DIRENT_REGULAR)?;
-        meta.claim_inode(ino, mode, 1, None)?;
+        fill(&mut meta, ino)?;
         ino
     };
     dir.touch_mtime_ctime();
@@ -750,24 +753,25 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
     Ok(inode)
 }
 
+/// `create`: a new regular file `name` in `dir` with `mode`.
+pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
+    new_inode(dir, name, |meta, ino| {
+        // The entry first: it is what may fail for want of a block, and
+        // then the inode is still free.
+        meta.add_entry(dir, name, ino, DIRENT_REGULAR)?;
+        meta.claim_inode(ino, mode, 1, None)
+    })
+}
+
 /// `mkdir`: a new directory `name` in `dir` with `mode`, holding "." and
 /// "..".
 pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
-    if name.len() > MAX_NAME_LEN {
-        return Err(ENAMETOOLONG);
-    }
     if dir.nlink() >= u32::from(u16::MAX) {
         return Err(EMLINK);
     }
-    let sb = dir.sb();
-    let ino = {
-        let mut meta = Meta::lock(sb);
-        if meta.find_entry(dir, name)?.is_some() {
-            return Err(EEXIST);
-        }
-        let ino = meta.find_free_inode()?;
+    let inode = new_inode(dir, name, |meta, ino| {
         let block = meta.alloc_block()?;
-        let mut data = Buffer::read(sb, block)?;
+        let mut data = Buffer::read(meta.sb, block)?;
         let block_bytes = meta.geometry.block_bytes();
         format::write_entry(data.data_mut(), 0, ino, 12, DIRENT_DIRECTORY, b".");
         format::write_entry(
@@ -784,15 +788,11 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
             meta.free_block(ino, block)?;
             return Err(err);
         }
-        meta.claim_inode(ino, mode, 2, Some(block))?;
-        ino
-    };
+        meta.claim_inode(ino, mode, 2, Some(block))
+    })?;
     // The new directory's ".." names `dir`.
     dir.inc_link();
-    dir.touch_mtime_ctime();
     dir.mark_dirty();
-    let inode = sb.iget(ino)?;
-    inode.init_times_now();
     Ok(inode)
 }
 
@@ -974,6 +974,36 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     Ok(())
 }
 
+/// A block of a folio that starts inside the file.
+struct FolioBlock {
+    /// Offset of the block in the page.
+    offset: usize,
+    /// File block number.
+    n: u64,
+    /// Bytes of the block inside the file.
+    valid: usize,
+}
+
+/// The blocks of `folio` that start inside a file of `size` bytes.
+fn blocks_inside(
+    folio: &LockedFolio<'_>,
+    geometry: &Geometry,
+    size: u64,
+) -> impl Iterator<Item = FolioBlock> {
+    let block_size = geometry.block_bytes();
+    let start = folio.pos();
+    let geometry = *geometry;
+    (0..PAGE_SIZE)
+        .step_by(block_size)
+        .map(move |offset| (offset, start + offset as u64))
+        .take_while(move |&(_, pos)| pos < size)
+        .map(move |(offset, pos)| FolioBlock {
+            offset,
+            n: geometry.block_of(pos),
+            valid: (size - pos).min(block_size as u64) as usize,
+        })
+}
+
 /// Fills a locked folio from the disk: data blocks with vm_mvc WRITE from
 /// their buffer heads, holes inside the file with PROTZERO, and everything
 /// past the end of the file with ZERO.
@@ -981,32 +1011,29 @@ pub(crate) fn fill_folio(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
     let block_size = geometry.block_bytes();
-    let size = inode.size();
-    let start = folio.pos();
-    for offset in (0..PAGE_SIZE).step_by(block_size) {
-        let pos = start + offset as u64;
-        if pos >= size {
-            return folio.mvc(offset, PAGE_SIZE - offset, Op::Zero);
-        }
-        let block = Meta::lock(sb).lookup(inode.ino(), geometry.block_of(pos))?;
-        if block == 0 {
-            folio.mvc(offset, block_size, Op::ProtZero)?;
+    // End of the bytes filled so far.
+    let mut filled = 0;
+    for block in blocks_inside(folio, &geometry, inode.size()) {
+        let number = Meta::lock(sb).lookup(inode.ino(), block.n)?;
+        if number == 0 {
+            folio.mvc(block.offset, block_size, Op::ProtZero)?;
+            filled = block.offset + block_size;
             continue;
         }
-        let valid = (size - pos).min(block_size as u64) as usize;
-        let mut data = Buffer::read(sb, block)?;
+        let mut data = Buffer::read(sb, number)?;
         let buffer = KernelBuffer::attach(data.data_mut())?;
         folio.mvc(
-            offset,
-            valid,
+            block.offset,
+            block.valid,
             Op::Write {
                 from: &buffer,
                 at: 0,
             },
         )?;
-        if valid < block_size {
-            return folio.mvc(offset + valid, PAGE_SIZE - offset - valid, Op::Zero);
-        }
+        filled = block.offset + block.valid;
+    }
+    if filled < PAGE_SIZE {
+        folio.mvc(filled, PAGE_SIZE - filled, Op::Zero)?;
     }
     Ok(())
 }
@@ -1156,17 +1183,8 @@ pub(crate) fn is_inside_eof(inode: &Inode, folio: &LockedFolio<'_>) -> bool {
 pub(crate) fn write_folio(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
-    let block_size = geometry.block_bytes();
-    let size = inode.size();
-    let start = folio.pos();
-    let mut scratch = KVec::from_elem(0u8, block_size, GFP_KERNEL)?;
-    for offset in (0..PAGE_SIZE).step_by(block_size) {
-        let pos = start + offset as u64;
-        if pos >= size {
-            break;
-        }
-        let valid = (size - pos).min(block_size as u64) as usize;
-        let n = geometry.block_of(pos);
+    let mut scratch = KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?;
+    for FolioBlock { offset, n, valid } in blocks_inside(folio, &geometry, inode.size()) {
         let mut block = Meta::lock(sb).lookup(inode.ino(), n)?;
         if block == 0 {
             let buffer = KernelBuffer::attach(&mut scratch)?;
