@@ -646,9 +646,26 @@ pub(crate) fn mount(sb: &SuperBlock) -> Result {
     if sb.is_read_only() {
         return Ok(());
     }
+    start_writing(sb)
+}
+
+/// Recomputes the free counts (the superblock's may be stale) and writes
+/// the dirty state: the filesystem is about to change.
+fn start_writing(sb: &SuperBlock) -> Result {
     let mut meta = Meta::lock(sb);
     meta.recount()?;
     meta.write_superblock(STATE_DIRTY, true)
+}
+
+/// `mount -o remount`: going read-only writes the clean state (the VFS
+/// caller has synced everything), going read-write starts as a mount
+/// does.
+pub(crate) fn remount(sb: &SuperBlock, read_only: bool) -> Result {
+    match (sb.is_read_only(), read_only) {
+        (false, true) => unmount(sb),
+        (true, false) => start_writing(sb),
+        _ => Ok(()),
+    }
 }
 
 /// Unmounts: writes the exact counts and the clean state.

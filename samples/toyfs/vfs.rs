@@ -527,7 +527,7 @@ const FS_CONTEXT_OPS: sys::fs_context_operations = sys::fs_context_operations {
     parse_param: None,
     parse_monolithic: None,
     get_tree: Some(get_tree),
-    reconfigure: None,
+    reconfigure: Some(reconfigure),
 };
 
 /// The VFS's `init_fs_context` for toyfs.
@@ -552,6 +552,36 @@ unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
 unsafe extern "C" fn get_tree(fc: *mut sys::fs_context) -> c_int {
     // SAFETY: The VFS's fs_context; `fill_super` is called with it.
     unsafe { sys::get_tree_bdev(fc, Some(fill_super)) }
+}
+
+/// `SB_RDONLY` of include/linux/fs/super_types.h, `BIT(0)`, which
+/// bindgen does not expand.
+const SB_RDONLY: c_uint = 1;
+
+/// The VFS's `reconfigure` for toyfs: `mount -o remount,ro|rw`.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `reconfigure`.
+unsafe extern "C" fn reconfigure(fc: *mut sys::fs_context) -> c_int {
+    // SAFETY: The VFS reconfigures a mounted toyfs superblock, `fc->root`
+    // its root, with `s_umount` held exclusively.
+    let (raw, flags, mask) = unsafe { ((*(*fc).root).d_sb, (*fc).sb_flags, (*fc).sb_flags_mask) };
+    if mask & SB_RDONLY == 0 {
+        return 0;
+    }
+    // SAFETY: As above.
+    let sb = unsafe { SuperBlock::from_raw(raw) };
+    let read_only = flags & SB_RDONLY != 0;
+    from_result(|| {
+        if read_only && !sb.is_read_only() {
+            // Everything reaches the disk before the clean state does.
+            // SAFETY: `s_umount` is held, as `sync_filesystem` needs.
+            to_result(unsafe { bindings::sync_filesystem(raw) })?;
+        }
+        fs::remount(sb, read_only).map(|()| 0)
+    })
 }
 
 /// The VFS's `fill_super` for toyfs.

@@ -125,10 +125,27 @@ mkdir_rename_rmdir_keep_links_right() {
 	umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt
 }
 
+# fsck finds no damage and the clean state.
+fsck_clean() {
+	out=$(fsck.toyfs -n $dev) || { echo "$out"; return 1; }
+	echo "$out"
+	! echo "$out" | grep -q 'not cleanly unmounted'
+}
+
+remount_read_only_and_back() {
+	echo before >$mnt/remount || return 1
+	mount -o remount,ro $mnt || return 1
+	! echo after 2>/dev/null >$mnt/remount || return 1
+	# Read-only: the disk holds everything, in the clean state.
+	fsck_clean || return 1
+	mount -o remount,rw $mnt && echo after >$mnt/remount || return 1
+	[ "$(cat $mnt/remount)" = after ] && rm $mnt/remount || return 1
+	umount $mnt && fsck_clean && mount -t toyfs $dev $mnt
+}
+
 remount_keeps_bytes_and_fsck_is_clean() {
 	(cd $mnt && md5sum * >/tmp/sums) || return 1
-	umount $mnt || return 1
-	fsck.toyfs -n $dev || return 1
+	umount $mnt && fsck_clean || return 1
 	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums)
 }
 
@@ -169,7 +186,7 @@ counters_show_vm_mvc_did_the_partial_pages() {
 	done
 }
 
-ktap_suite toyfs 16
+ktap_suite toyfs 17
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -183,6 +200,7 @@ ktap_case mmap_store_past_eof_not_exposed_by_extend mmap_store_past_eof_not_expo
 ktap_case create_lookup_readdir_unlink create_lookup_readdir_unlink
 ktap_case mkdir_rename_rmdir_keep_links_right mkdir_rename_rmdir_keep_links_right
 ktap_case bad_superblocks_are_refused bad_superblocks_are_refused
+ktap_case remount_read_only_and_back remount_read_only_and_back
 ktap_case remount_keeps_bytes_and_fsck_is_clean remount_keeps_bytes_and_fsck_is_clean
 ktap_case full_disk_gives_enospc_and_stays_consistent full_disk_gives_enospc_and_stays_consistent
 ktap_case randomized_operations randomized_operations
