@@ -4,13 +4,14 @@
 #   make check    the same set-up, then every test; ends with "N passed, N failed"
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
+# TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
 # default ~/.cache/vm_mvc; see README.md.
 
 DEBUG ?= 0
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
-export KDIR VM_MVC_CACHE
+export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS
 
 SCRIPTS := $(CURDIR)/scripts
 

@@ -24,7 +24,7 @@ make_image() {
 	[ -x "$busybox" ] || die "no busybox (install busybox-static or set BUSYBOX)"
 	! llvm-readelf -d "$busybox" 2>/dev/null | grep -q NEEDED ||
 		die "$busybox is dynamically linked; the guest needs busybox-static"
-	BUSYBOX=$busybox TOP=$TOP "$kdir/usr/gen_init_cpio" -o "$out/initramfs.cpio" \
+	BUSYBOX=$busybox TOP=$TOP TOOLS=$(toyfs_tools_dir) "$kdir/usr/gen_init_cpio" -o "$out/initramfs.cpio" \
 		"$TOP/scripts/guest/initramfs.spec"
 }
 timed "making the guest image with usr/gen_init_cpio" make_image
@@ -37,6 +37,9 @@ boot() {
 	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
 	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on tsc=reliable vmmvc_mode=$bootmode"
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on"
+	# An unknown NAME=VALUE parameter reaches /init as an environment
+	# variable: the length of the randomized toyfs run.
+	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
 	[ "$accel" = kvm ] && cpu=host
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
 		-smp 2 -m 2048 -no-reboot -display none -monitor none -serial stdio \

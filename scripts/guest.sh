@@ -20,6 +20,17 @@ if [ "$mode" = check ] && [ -z "${VM_MVC_GUEST_ONLY:-}" ]; then
 	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/lint.sh" "$flavour" "$out/lint-results"
 fi
 
+# The guest's tools/ binaries, static so that they run on busybox alone;
+# built on the host, where cargo is (rustup's, as for the host tests).
+build_guest_tools() {
+	local logfile=$out/guest-tools.log
+	(cd "$TOP/tools" && PATH=$PATH:${CARGO_HOME:-${HOME:-/root}/.cargo}/bin \
+		RUSTFLAGS="-C target-feature=+crt-static" \
+		cargo build --release --target x86_64-unknown-linux-gnu) >"$logfile" 2>&1 ||
+		{ tail -n 20 "$logfile" >&2; die "building the guest tools failed (log: $logfile)"; }
+}
+timed "building the static guest tools (cargo, tools/)" build_guest_tools
+
 "$TOP/scripts/in-toolchain.sh" "$TOP/scripts/guest-boot.sh" "$flavour" "$mode" "$out"
 status=0
 if [ "$mode" = check ]; then

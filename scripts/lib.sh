@@ -51,3 +51,7 @@ lock() {
 	exec {lock_fd}>"$DATA/.$1.lock"
 	flock "$lock_fd"
 }
+
+# Where scripts/guest.sh builds the statically linked tools/ binaries that
+# go into the guest image (mkfs.toyfs, fsck.toyfs, toyfs-stress).
+toyfs_tools_dir() { echo "$TOP/tools/target/x86_64-unknown-linux-gnu/release"; }

@@ -28,6 +28,9 @@ ktap_case stats_count_the_calls sh -c \
 	'grep -E "^zero: calls [1-9]" /sys/kernel/debug/vm_mvc/stats && grep "^user_pages: .* live 0$" /sys/kernel/debug/vm_mvc/stats'
 ktap_end
 
+# toyfs uses vm_mvc's exports: its tests run while vm_mvc is loaded.
+/guest/toyfs-tests.sh
+
 ktap_suite vm_mvc_module 3
 ktap_case insmod_vm_mvc test $loaded -eq 0
 ktap_case rmmod_vm_mvc sh -c 'rmmod vm_mvc && ! grep -q "^vm_mvc " /proc/modules'

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C side of toyfs.
+ *
+ * Rust reaches the kernel only through bindgen's view of it, and static
+ * inline functions have no symbol to link against.  Each helper here
+ * forwards to one such inline with the same signature and no logic of its
+ * own, in the manner of rust/helpers/ (which out-of-tree modules cannot
+ * extend).  toyfs exports nothing.
+ */
+
+#include "toyfs_helpers.h"
+
+struct buffer_head *toyfs_sb_bread(struct super_block *sb, sector_t block)
+{
+	return sb_bread(sb, block);
+}
+
+void toyfs_brelse(struct buffer_head *bh)
+{
+	brelse(bh);
+}
+
+void toyfs_mark_inode_dirty(struct inode *inode)
+{
+	mark_inode_dirty(inode);
+}
+
+loff_t toyfs_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+void toyfs_i_size_write(struct inode *inode, loff_t i_size)
+{
+	i_size_write(inode, i_size);
+}
+
+uid_t toyfs_i_uid_read(const struct inode *inode)
+{
+	return i_uid_read(inode);
+}
+
+gid_t toyfs_i_gid_read(const struct inode *inode)
+{
+	return i_gid_read(inode);
+}
+
+void toyfs_i_uid_write(struct inode *inode, uid_t uid)
+{
+	i_uid_write(inode, uid);
+}
+
+void toyfs_i_gid_write(struct inode *inode, gid_t gid)
+{
+	i_gid_write(inode, gid);
+}
+
+struct timespec64 toyfs_inode_get_atime(const struct inode *inode)
+{
+	return inode_get_atime(inode);
+}
+
+struct timespec64 toyfs_inode_get_mtime(const struct inode *inode)
+{
+	return inode_get_mtime(inode);
+}
+
+struct timespec64 toyfs_inode_get_ctime(const struct inode *inode)
+{
+	return inode_get_ctime(inode);
+}
+
+struct timespec64 toyfs_inode_set_atime_to_ts(struct inode *inode, struct timespec64 ts)
+{
+	return inode_set_atime_to_ts(inode, ts);
+}
+
+struct timespec64 toyfs_inode_set_mtime_to_ts(struct inode *inode, struct timespec64 ts)
+{
+	return inode_set_mtime_to_ts(inode, ts);
+}
+
+void toyfs_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void toyfs_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+struct inode *toyfs_file_inode(const struct file *f)
+{
+	return file_inode(f);
+}
+
+void toyfs_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+ssize_t toyfs_generic_write_sync(struct kiocb *iocb, ssize_t count)
+{
+	return generic_write_sync(iocb, count);
+}
+
+bool toyfs_dir_emit(struct dir_context *ctx, const char *name, int namelen,
+		    u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, namelen, ino, type);
+}
+
+struct folio *toyfs_write_begin_get_folio(const struct kiocb *iocb,
+					  struct address_space *mapping,
+					  pgoff_t index, size_t len)
+{
+	return write_begin_get_folio(iocb, mapping, index, len);
+}
+
+struct inode *toyfs_folio_inode(struct folio *folio)
+{
+	return folio_inode(folio);
+}
+
+loff_t toyfs_folio_pos(const struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+bool toyfs_folio_test_uptodate(const struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+void toyfs_folio_mark_uptodate(struct folio *folio)
+{
+	folio_mark_uptodate(folio);
+}
+
+void toyfs_folio_start_writeback(struct folio *folio)
+{
+	folio_start_writeback(folio);
+}
+
+void toyfs_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+void toyfs_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+struct folio *toyfs_page_folio(struct page *page)
+{
+	return page_folio(page);
+}
+
+void toyfs_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+void toyfs_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+enum inode_state_flags_enum toyfs_inode_state_read_once(struct inode *inode)
+{
+	return inode_state_read_once(inode);
+}
+
+loff_t toyfs_bdev_nr_bytes(struct block_device *bdev)
+{
+	return bdev_nr_bytes(bdev);
+}
+
+bool toyfs_sb_rdonly(const struct super_block *sb)
+{
+	return sb_rdonly(sb);
+}
+
+void toyfs_mapping_set_error(struct address_space *mapping, int error)
+{
+	mapping_set_error(mapping, error);
+}

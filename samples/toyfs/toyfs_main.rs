@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! toyfs: a small disk-backed filesystem whose partial-page work (end of
+//! file, holes, truncation, mmap) goes through vm_mvc.
+//!
+//! Its blocks (512 to 4096 bytes, 1024 by default) are smaller than a page,
+//! so most pages of a file are made of several blocks, some data, some
+//! holes, some past the end of the file.  Documentation/toyfs.rst describes
+//! the format and which vm_mvc call each case uses.
+
+use kernel::prelude::*;
+
+mod format;
+mod fs;
+mod vfs;
+
+/// The vm_mvc C ABI, wrapped once (rust/vm_mvc_client.rs).  toyfs uses
+/// kernel buffers and locked folios only, not the user-buffer half.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../rust/vm_mvc_client.rs"]
+mod vm_mvc_client;
+
+/// Bindgen's view of toyfs_helpers.h: the forwarders, and the buffer-head
+/// and fs_context declarations the kernel's own bindings lack (see Kbuild).
+#[allow(
+    clippy::all,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    improper_ctypes,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn
+)]
+mod sys {
+    use kernel::bindings::*;
+    use kernel::ffi;
+    // Generated next to this file by Kbuild.
+    include!("toyfs_bindings_generated.rs");
+}
+
+module! {
+    type: ToyfsModule,
+    name: "toyfs",
+    authors: ["vm_mvc developers"],
+    description: "Sample disk-backed filesystem using vm_mvc for partial pages",
+    license: "GPL",
+}
+
+struct ToyfsModule {
+    _registration: vfs::FsRegistration,
+}
+
+impl kernel::Module for ToyfsModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        Ok(Self {
+            _registration: vfs::FsRegistration::register(module)?,
+        })
+    }
+}
