@@ -64,16 +64,17 @@ def target_of(size):
 def print_percall(title, rows, extra=""):
     print(f"\n{title}")
     print(f"  {'entry':<10} {'cmd':<9} {'size':>5} {extra}{'vm_mvc ns':>10} "
-          f"{'baseline ns':>12} {'ratio':>7}  target")
+          f"{'baseline ns':>12} {'ratio':>7} {'min ratio':>9}  target (median ratio)")
     for r in rows:
         size = int(r["size"])
         ratio = float(r["ratio"])
         limit = target_of(size)
         goal = f"<= {limit:.2f} {verdict(ratio, limit)}" if limit else ""
         lead = f"{r[extra.split()[0]]:>{len(extra) - 1}} " if extra else ""
+        min_ratio = float(r["min_ns"]) / max(float(r["baseline_min_ns"]), 0.1)
         print(f"  {r['entry']:<10} {r['cmd']:<9} {size:>5} {lead}"
               f"{float(r['ns']):>10.1f} {float(r['baseline_ns']):>12.1f} "
-              f"{ratio:>7.3f}  {goal}")
+              f"{ratio:>7.3f} {min_ratio:>9.3f}  {goal}")
 
 
 def summary(tables):
@@ -215,6 +216,9 @@ def main():
                 or "skipped" in note:
             print(f"  {note}")
 
+    for old in os.listdir(out):
+        if old.endswith((".csv", ".svg")):
+            os.remove(os.path.join(out, old))
     for name, rows in tables.items():
         write_csv(os.path.join(out, f"{name}.csv"), rows)
 
@@ -227,8 +231,9 @@ def main():
                       "vs copy_to/from_user under the folio lock", tables["user"])
     if "profile" in tables:
         print("\nWhere a 64-byte READ's time goes (1), loop overhead subtracted")
+        print(f"  {'step':<24} {'median ns':>9} {'min ns':>9}")
         for r in tables["profile"]:
-            print(f"  {r['step']:<24} {float(r['ns']):>9.1f} ns")
+            print(f"  {r['step']:<24} {float(r['ns']):>9.1f} {float(r['min_ns']):>9.1f}")
     if "bandwidth" in tables:
         print("\nBandwidth (2): vm_mvc READ vs memcpy of the same bytes")
         print(f"  {'order':>5} {'request':>8} {'entry':<12} {'vm_mvc MB/s':>11} "

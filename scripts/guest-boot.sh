@@ -35,6 +35,8 @@ boot() {
 	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
 	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on tsc=reliable vmmvc_mode=$bootmode"
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on"
+	# make bench VM_MVC_BENCH_TABLES=percall,profile: only those tables.
+	[ -z "${VM_MVC_BENCH_TABLES:-}" ] || cmdline+=" vmmvc_bench=$VM_MVC_BENCH_TABLES"
 	[ "$accel" = kvm ] && cpu=host
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
 		-smp 2 -m 2048 -no-reboot -display none -monitor none -serial stdio \
