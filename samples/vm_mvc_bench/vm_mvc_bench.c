@@ -74,6 +74,7 @@ enum variant {
 	P_CALL,		/* one out-of-line call of an empty function */
 	P_ATOMIC,	/* one atomic add to a shared counter */
 	P_WAIT_STABLE,	/* folio_wait_stable() of a locked folio */
+	P_FORWARDED,	/* the baseline's READ through vm_mvc's out-of-line calls */
 };
 
 struct bench_file {
@@ -300,6 +301,128 @@ static noinline void empty_call(void *p)
 	barrier();
 }
 
+/*
+ * The calls a vm_mvc READ by sid makes into C (rust/vm_mvc_helpers.c
+ * forwarders and the kernel's rust_helper_* wrappers), as out-of-line C
+ * functions around the same inline helpers: what the call structure alone
+ * costs, without the Rust code between the calls.
+ */
+static noinline void fw_might_resched(void)
+{
+	might_resched();
+}
+
+static noinline void fw_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+static noinline void fw_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+static noinline s64 fw_atomic64_read(const atomic64_t *v)
+{
+	return atomic64_read(v);
+}
+
+static noinline void fw_atomic64_add(s64 i, atomic64_t *v)
+{
+	atomic64_add(i, v);
+}
+
+static noinline struct folio *fw_get_folio(struct address_space *mapping,
+					   pgoff_t index)
+{
+	return filemap_get_folio(mapping, index);
+}
+
+static noinline void fw_folio_lock(struct folio *folio)
+{
+	folio_lock(folio);
+}
+
+static noinline loff_t fw_folio_pos(const struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+static noinline size_t fw_folio_size(const struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+static noinline bool fw_folio_uptodate(const struct folio *folio)
+{
+	return folio_test_uptodate(folio);
+}
+
+static noinline struct page *fw_folio_page(struct folio *folio, unsigned long n)
+{
+	return folio_page(folio, n);
+}
+
+static noinline void *fw_kmap(struct page *page)
+{
+	return kmap_local_page(page);
+}
+
+static noinline void fw_kunmap(const void *addr)
+{
+	kunmap_local(addr);
+}
+
+static noinline void fw_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}
+
+/* A 64-byte READ of page @index with the calls of a vm_mvc READ by sid. */
+static int forwarded_read(struct bench *b, pgoff_t index)
+{
+	struct inode *inode = file_inode(b->f->file);
+	struct folio *folio;
+	void *kaddr;
+	loff_t pos;
+
+	fw_might_resched();
+	fw_rcu_read_lock();
+	if (fw_atomic64_read(&bench_counter) < 0) {
+		fw_rcu_read_unlock();
+		return -EBADF;
+	}
+	ihold(inode);
+	fw_rcu_read_unlock();
+	folio = fw_get_folio(b->f->mapping, index);
+	if (IS_ERR(folio)) {
+		iput(inode);
+		return PTR_ERR(folio);
+	}
+	fw_folio_lock(folio);
+	pos = fw_folio_pos(folio);
+	if (index << PAGE_SHIFT < pos ||
+	    index << PAGE_SHIFT >= pos + fw_folio_size(folio) ||
+	    !fw_folio_uptodate(folio)) {
+		folio_unlock(folio);
+		fw_folio_put(folio);
+		iput(inode);
+		return -EINVAL;
+	}
+	pos = (index << PAGE_SHIFT) - fw_folio_pos(folio);
+	if (pos + 64 > fw_folio_size(folio))
+		pos = 0;
+	kaddr = fw_kmap(fw_folio_page(folio, pos >> PAGE_SHIFT));
+	memcpy(b->kbuf, kaddr, 64);
+	fw_kunmap(kaddr);
+	folio_unlock(folio);
+	fw_folio_put(folio);
+	iput(inode);
+	fw_atomic64_add(1, &bench_counter);
+	fw_atomic64_add(64, &bench_counter);
+	return 0;
+}
+
 /* The profile steps; a call returning other than expected is -EIO. */
 static int run_profile(struct bench *b, enum variant v, unsigned int n)
 {
@@ -358,6 +481,10 @@ static int run_profile(struct bench *b, enum variant v, unsigned int n)
 	case P_WAIT_STABLE:
 		for (i = 0; i < n; i++)
 			folio_wait_stable(b->held);
+		break;
+	case P_FORWARDED:
+		for (i = 0; i < n && !ret; i++)
+			ret = forwarded_read(b, i % HOT_PAGES);
 		break;
 	default:
 		for (i = 0; i < n; i++)
@@ -557,6 +684,7 @@ static int table_profile(struct bench *b)
 		{ "vm_mvc_folio_read64", V_FOLIO },
 		{ "baseline_read64", V_BASE },
 		{ "baseline_folio_read64", V_FOLIO_BASE },
+		{ "forwarded_read64", P_FORWARDED },
 		{ "vm_mvc_badcmd", P_BADCMD },
 		{ "vm_mvc_folio_count0", P_COUNT0_FOLIO },
 		{ "vm_mvc_count0", P_COUNT0_SID },
