@@ -169,6 +169,7 @@ pub unsafe extern "C" fn vm_makep(sid: sys::vmid_t, pno: sys::vpn_t) -> *mut bin
 /// reference on for the call.
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> sys::vmid_t {
+    kernel::task::might_sleep();
     from_result(|| {
         let inode = NonNull::new(inode).ok_or(EINVAL)?;
         // SAFETY: The caller holds a reference on the inode.
@@ -184,6 +185,7 @@ pub unsafe extern "C" fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> sys::
 /// inode reference).
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_sid_detach(sid: sys::vmid_t) -> c_int {
+    kernel::task::might_sleep();
     from_result(|| sid::detach(sid).map(|()| 0))
 }
 
@@ -200,6 +202,7 @@ pub unsafe extern "C" fn vm_mvc_xmattach(
     dp: *mut sys::xmem,
     flags: c_int,
 ) -> c_int {
+    kernel::task::might_sleep();
     from_result(|| {
         let flags = AttachFlags::from_raw(flags)?;
         // SAFETY: The caller's guarantees on `dp` and the kernel buffer.
@@ -216,6 +219,7 @@ pub unsafe extern "C" fn vm_mvc_xmattach(
 /// vm_mvc call uses concurrently.
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_xmdetach(dp: *mut sys::xmem) -> c_int {
+    kernel::task::might_sleep();
     // SAFETY: The caller's guarantee.
     from_result(|| unsafe { xmem::detach(dp) }.map(|()| 0))
 }

@@ -21,7 +21,9 @@ mod tests {
     use crate::{
         folio::FolioLock,
         test_fixture::{file_with_pages, pattern, RamFs, UserMemory},
-        vm_mvc_client::{mvc_locked_folio, KernelBuffer, Op, Sid, UserBuffer},
+        vm_mvc_client::{
+            mvc_locked_folio, mvc_locked_folio_range, KernelBuffer, Op, Sid, UserBuffer,
+        },
     };
     use core::ptr::NonNull;
     use kernel::{page::PAGE_SIZE, prelude::*};
@@ -105,10 +107,19 @@ mod tests {
         };
         // SAFETY: As above.
         unsafe { mvc_locked_folio(folio.as_ptr(), 0, 8, 8, op) }?;
+        // The folio-wide entry: bounded by the folio, not the base page.
+        let size = folio.size();
+        // SAFETY: As above.
+        unsafe { mvc_locked_folio_range(folio.as_ptr(), 4, 2, Op::Zero) }?;
+        // SAFETY: As above.
+        let past = unsafe { mvc_locked_folio_range(folio.as_ptr(), size, 1, Op::Zero) };
+        assert_eq!(past, Err(EINVAL));
         drop(folio);
         let mut page = [0u8; 16];
         file.read(0, &mut page)?;
-        assert!(page[..8].iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        assert!(page[..4].iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        assert_eq!(&page[4..6], &[0; 2]);
+        assert_eq!((page[6], page[7]), (pattern(6), pattern(7)));
         assert_eq!(&page[8..], &[9; 8]);
         Ok(())
     }

@@ -97,6 +97,13 @@ impl Folio {
         unsafe { sys::vm_mvc_folio_test_dirty(self.as_ptr()) }
     }
 
+    /// Whether a task sleeps waiting for the folio (its lock, writeback).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn has_waiters(&self) -> bool {
+        // SAFETY: `self` is a valid folio (type invariant).
+        unsafe { sys::vm_mvc_folio_test_waiters(self.as_ptr()) }
+    }
+
     /// Whether somebody holds the folio lock.
     pub(crate) fn is_locked(&self) -> bool {
         // SAFETY: `self` is a valid folio (type invariant).

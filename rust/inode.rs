@@ -104,6 +104,15 @@ impl InodeRef {
     }
 }
 
+impl Clone for InodeRef {
+    /// Takes another reference on the inode (`ihold`).
+    fn clone(&self) -> Self {
+        // SAFETY: `self` owns a reference (type invariant), so the count is
+        // above zero for the duration of the call.
+        unsafe { Self::hold(self.inode) }
+    }
+}
+
 impl Drop for InodeRef {
     fn drop(&mut self) {
         // SAFETY: This instance owns one reference (type invariant); `iput`

@@ -79,6 +79,11 @@ impl<'a> Request<'a> {
                 let cleaned = folio.mkclean();
                 stats::write_protected(cleaned);
                 folio.zero(offset, self.len)?;
+                if cleaned > 0 {
+                    // Keep the dirty state the page-table entries reported,
+                    // as `pagecache_isize_extended` does.
+                    folio.mark_dirty();
+                }
             }
             (Command::Read, Some((buffer, at))) => {
                 folio.for_each_piece(offset, self.len, |piece, done| {
@@ -93,9 +98,12 @@ impl<'a> Request<'a> {
             }
             (Command::Read | Command::Write, None) => return Err(EINVAL),
         }
-        if self.cmd != Command::Read {
-            // The filesystem marks the folio uptodate when all of it is
-            // valid; vm_mvc only changed some bytes.
+        // The filesystem marks the folio uptodate when all of it is valid;
+        // vm_mvc only changed some bytes.  A folio that is not uptodate is
+        // being filled (`read_folio`, `write_begin`): it holds nothing to
+        // write back yet, `__folio_mark_dirty` warns about dirtying it, and
+        // the filesystem dirties it once it is uptodate (`write_end`).
+        if self.cmd != Command::Read && folio.is_uptodate() {
             folio.mark_dirty();
         }
         Ok(())
@@ -578,7 +586,9 @@ mod tests {
         on_locked_folio_page(&folio, 2, 10, 100, READ, Ok(Buffer::new(&readback, at)))?;
         drop(readback);
         assert!(back.iter().all(|&b| b == 0x5a));
-        assert!(!folio.is_uptodate() && folio.is_dirty());
+        // Neither marked uptodate nor dirtied: a folio being filled is the
+        // filesystem's to mark (and dirtying it warns in the page cache).
+        assert!(!folio.is_uptodate() && !folio.is_dirty());
         let mut page = filled(PAGE_SIZE, 0xff)?;
         drop(folio);
         file.peek(2, 0, &mut page)?;
@@ -605,7 +615,7 @@ mod tests {
 
     #[test]
     fn folio_range_entry_checks_the_folio_size() -> Result {
-        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
         let folio = make_page(sid.0, 2)?;
         let size = folio.size();
         assert_eq!(
@@ -622,7 +632,37 @@ mod tests {
         );
         assert!(!folio.is_dirty());
         on_locked_folio(&folio, 0, size, ZERO, Err(EINVAL))?;
+        // Zeroed, but not uptodate, so not dirtied.
+        assert!(!folio.is_dirty() && !folio.is_uptodate());
+        drop(folio);
+        // An uptodate folio is.
+        file.clean(0)?;
+        let folio = file.lock(0)?;
+        on_locked_folio(&folio, 0, folio.size(), ZERO, Err(EINVAL))?;
         assert!(folio.is_dirty());
+        Ok(())
+    }
+
+    #[test]
+    fn commands_never_dirty_a_folio_that_is_not_uptodate() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        // A folio created locked and !uptodate, as `read_folio` gets it.
+        drop(make_page(sid.0, 3)?);
+        let mut buf = filled(16, 0x42)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
+        for cmd in [ZERO, PROTZERO, WRITE] {
+            by_sid(sid.0, 3, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            let folio = file.lock(3)?;
+            on_locked_folio_page(&folio, 3, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            on_locked_folio(&folio, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            // `__folio_mark_dirty` warns about a dirty !uptodate folio.
+            assert!(!folio.is_dirty() && !folio.is_uptodate());
+        }
+        // The bytes did change: the filesystem filling the folio sees them.
+        let mut seen = filled(16, 0)?;
+        file.peek(3, 8, &mut seen)?;
+        assert!(seen.iter().all(|&b| b == 0x42));
         Ok(())
     }
 
@@ -915,6 +955,62 @@ mod tests {
         let mut seen = [0u8; 16];
         user.load(0, &mut seen)?;
         assert_eq!(seen, [0x77; 16]);
+        Ok(())
+    }
+
+    #[test]
+    fn folio_truncated_while_waiting_for_its_lock_is_enoent() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let folio = file.folio(1).ok_or(ENOENT)?;
+        let locked = file.lock(1)?;
+        // 0 until the call returned, then 1 for success or the errno.
+        let result = Atomic::new(0i32);
+        let started = Atomic::new(false);
+        let (result_ref, mapping) = (&result, file.mapping());
+        let (waited, removed) = KThread::run(
+            || {
+                if started.xchg(true, Relaxed) {
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(1) };
+                    return;
+                }
+                let ret = by_sid(sid.0, 1, 0, 16, ZERO, Err(EINVAL));
+                result.store(ret.map_or_else(|e| e.to_errno(), |()| 1), Relaxed);
+            },
+            move || {
+                // Let the kthread find the folio and sleep on its lock.
+                for _ in 0..2000 {
+                    if locked.has_waiters() {
+                        break;
+                    }
+                    // SAFETY: Sleeping in the test thread.
+                    unsafe { kernel::bindings::msleep(1) };
+                }
+                let waited = locked.has_waiters() && result_ref.load(Relaxed) == 0;
+                // Truncate the folio out of the page cache under its lock,
+                // as truncate_inode_pages does, then let the call go on.
+                // SAFETY: The folio is locked and belongs to `mapping`.
+                let removed = unsafe {
+                    kernel::bindings::generic_error_remove_folio(mapping, locked.as_ptr())
+                };
+                drop(locked);
+                (waited, removed)
+            },
+        )?;
+        assert!(waited);
+        assert_eq!(removed, 0);
+        assert_eq!(result.load(Relaxed), ENOENT.to_errno());
+        assert!(file.folio(1).is_none());
+        // The call left the truncated folio alone: nothing zeroed.
+        let orphan = Folio::lock(folio);
+        orphan.for_each_piece(0, 16, |piece, done| {
+            for i in 0..piece.len() {
+                // SAFETY: The piece is mapped for `piece.len()` bytes.
+                let b = unsafe { piece.addr().add(i).read_volatile() };
+                assert_eq!(b, pattern(PAGE_SIZE + done + i));
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 

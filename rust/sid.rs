@@ -186,16 +186,14 @@ pub(crate) fn lookup(sid: isize) -> Result<InodeRef> {
     if found.is_null() {
         return Err(EBADF);
     }
-    // SAFETY: Entries are freed only after an RCU grace period that follows
-    // their removal, and the RCU read lock is held.
+    // SAFETY: Entries are freed, and their inode reference dropped, only
+    // after an RCU grace period that follows their removal, and the RCU
+    // read lock is held: the entry and the reference it owns are alive.
     let entry = unsafe { &*found };
     if entry.sid.load(Relaxed) != sid {
         return Err(EBADF);
     }
-    // SAFETY: The registry's reference on the inode is dropped only after a
-    // grace period that this read-side section delays, so the inode is
-    // referenced now.
-    Ok(unsafe { InodeRef::hold(NonNull::new_unchecked(entry.inode.as_ptr())) })
+    Ok(entry.inode.clone())
 }
 
 /// Detaches `sid`: it names nothing afterwards, and the registry's inode

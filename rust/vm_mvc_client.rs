@@ -71,6 +71,14 @@ extern "C" {
         xmemdp: *mut RawXmem,
         ptr: *mut c_void,
     ) -> c_int;
+    fn vm_mvc_folio_range(
+        folio: *mut bindings::folio,
+        offset: usize,
+        count: usize,
+        cmd: c_int,
+        xmemdp: *mut RawXmem,
+        ptr: *mut c_void,
+    ) -> c_int;
     fn vm_makep(sid: c_long, pno: c_long) -> *mut bindings::folio;
     fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> c_long;
     fn vm_mvc_sid_detach(sid: c_long) -> c_int;
@@ -117,7 +125,14 @@ impl Op<'_> {
 }
 
 /// A buffer attached for vm_mvc (m2).
-pub trait Buffer {
+///
+/// # Safety
+///
+/// vm_mvc dereferences what [`Buffer::descriptor`] returns, so an
+/// implementation must return a pointer to a descriptor attached with
+/// `vm_mvc_xmattach` that stays attached, and is not detached by anybody
+/// else, for as long as the implementing value is borrowed.
+pub unsafe trait Buffer {
     /// The attached descriptor.
     fn descriptor(&self) -> *mut RawXmem;
     /// The address of byte `at` of the buffer (checked by vm_mvc).
@@ -186,7 +201,8 @@ impl<'a> KernelBuffer<'a> {
     }
 }
 
-impl Buffer for KernelBuffer<'_> {
+// SAFETY: `descriptor` is attached from `attach` until drop.
+unsafe impl Buffer for KernelBuffer<'_> {
     fn descriptor(&self) -> *mut RawXmem {
         self.descriptor.raw()
     }
@@ -216,7 +232,8 @@ impl UserBuffer {
     }
 }
 
-impl Buffer for UserBuffer {
+// SAFETY: `descriptor` is attached from `attach` until drop.
+unsafe impl Buffer for UserBuffer {
     fn descriptor(&self) -> *mut RawXmem {
         self.descriptor.raw()
     }
@@ -298,4 +315,23 @@ pub unsafe fn mvc_locked_folio(
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
     // attached and borrowed by `op` for the call.
     to_result(unsafe { vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
+}
+
+/// `vm_mvc_folio_range`: `op` on bytes `offset..offset + len` of a folio
+/// the caller holds locked, bounded by the folio's size rather than a
+/// base page's (for working on a whole large folio at once).
+///
+/// # Safety
+///
+/// `folio` is a folio the caller holds locked and referenced for the call.
+pub unsafe fn mvc_locked_folio_range(
+    folio: *mut bindings::folio,
+    offset: usize,
+    len: usize,
+    op: Op<'_>,
+) -> Result {
+    let (cmd, xmem, ptr) = op.raw();
+    // SAFETY: The caller holds the folio locked; the descriptor, if any, is
+    // attached and borrowed by `op` for the call.
+    to_result(unsafe { vm_mvc_folio_range(folio, offset, len, cmd, xmem, ptr) })
 }

@@ -58,6 +58,11 @@ bool vm_mvc_folio_test_dirty(const struct folio *folio)
 	return folio_test_dirty(folio);
 }
 
+bool vm_mvc_folio_test_waiters(const struct folio *folio)
+{
+	return folio_test_waiters(folio);
+}
+
 void vm_mvc_folio_mark_uptodate(struct folio *folio)
 {
 	folio_mark_uptodate(folio);
@@ -111,6 +116,11 @@ void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length)
 void vm_mvc_flush_dcache_folio(struct folio *folio)
 {
 	flush_dcache_folio(folio);
+}
+
+void vm_mvc_flush_dcache_page(struct page *page)
+{
+	flush_dcache_page(page);
 }
 
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping)

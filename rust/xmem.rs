@@ -175,6 +175,9 @@ impl Attachment {
         }
         let first_page = start & !(PAGE_SIZE - 1);
         let nr_pages = (start - first_page + len).div_ceil(PAGE_SIZE);
+        // GUP fails a range whose page-rounded end wraps with `EOVERFLOW`;
+        // like any range that is not user memory, it is `EFAULT` here.
+        first_page.checked_add(nr_pages * PAGE_SIZE).ok_or(EFAULT)?;
         // Up to 2^19 + 1 pointers: kvmalloc, not kmalloc.
         let mut pages = KVVec::with_capacity(nr_pages, GFP_KERNEL)?;
         let mut gup_flags = 0;
@@ -298,6 +301,14 @@ impl Attachment {
                                 move_bytes(folio_bytes, base.add(in_page), n, dir)
                             })
                         };
+                    }
+                    if dir == Direction::ToBuffer {
+                        // The user reads the bytes through its own mapping of
+                        // the page: flush the kernel alias, as
+                        // `memcpy_to_page` does.
+                        //
+                        // SAFETY: `page` is pinned until the attachment drops.
+                        unsafe { sys::vm_mvc_flush_dcache_page(page) };
                     }
                     done += n;
                 }
@@ -464,6 +475,28 @@ mod tests {
     }
 
     #[test]
+    fn failed_attach_leaves_no_page_pinned() -> Result {
+        // The same as above, seen on the pages themselves rather than on
+        // vm_mvc's own counter: file pages 0 and 2 around a hole.
+        let fs = RamFs::new()?;
+        let file = fs.create(c"holed")?;
+        file.fill_pages(3, |_| 3)?;
+        let user = UserMemory::shared(&file, 3)?;
+        user.unmap_page(1)?;
+        let folios = [file.folio(0).ok_or(ENOENT)?, file.folio(2).ok_or(ENOENT)?];
+        let attached = user.attach(0, PAGE_SIZE, AttachFlags::USER)?;
+        assert!(folios[0].maybe_dma_pinned());
+        drop(attached);
+        // Page 0 is pinned before GUP stops at the hole, then unpinned.
+        assert_eq!(
+            user.attach(10, 3 * PAGE_SIZE - 20, AttachFlags::USER).err(),
+            Some(EFAULT)
+        );
+        assert!(folios.iter().all(|folio| !folio.maybe_dma_pinned()));
+        Ok(())
+    }
+
+    #[test]
     fn shared_file_page_is_pinned_only_while_attached() -> Result {
         let fs = RamFs::new()?;
         let file = fs.create(c"pinned")?;
@@ -533,6 +566,12 @@ mod tests {
             Attachment::user(kernel_address, 64, AttachFlags::USER).err(),
             Some(EFAULT)
         );
+        // The last page of the address space: its page-rounded end wraps.
+        let top = usize::MAX - PAGE_SIZE + 1;
+        for (start, len) in [(top, 16), (top + 100, PAGE_SIZE - 100)] {
+            let attached = Attachment::user(start, len, AttachFlags::USER);
+            assert_eq!(attached.err(), Some(EFAULT));
+        }
         Ok(())
     }
 
