@@ -2,6 +2,8 @@
 #
 #   make run      build whatever is missing, boot the test kernel, show vm_mvc working
 #   make check    the same set-up, then every test; ends with "N passed, N failed"
+#   make bench    the same set-up on the base kernel, then the benchmark
+#                 (Documentation/performance.rst); results in build/bench/
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
@@ -15,7 +17,7 @@ export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all modules run check check-debug clippy fmt fmt-check kernel toolchain clean
+.PHONY: all modules run check check-debug bench clippy fmt fmt-check kernel toolchain clean
 
 all: modules
 
@@ -42,6 +44,10 @@ check:
 
 check-debug:
 	@$(MAKE) --no-print-directory check DEBUG=1
+
+# Always the base kernel: the debug kernel's checks would be measured too.
+bench:
+	@$(SCRIPTS)/guest.sh base bench
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; \

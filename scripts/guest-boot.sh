@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Builds the modules and the guest image, then boots the test kernel in QEMU
 # with the console in OUT/console.log.  Runs inside the toolchain.
-# Usage: guest-boot.sh FLAVOUR run|check OUT
+# Usage: guest-boot.sh FLAVOUR run|check|bench OUT
 #
 # QEMU uses TCG unless a short KVM probe boot succeeds (on some machines a
 # KVM guest hangs in the firmware); VM_MVC_ACCEL=tcg|kvm overrides the probe.
@@ -31,13 +31,17 @@ timed "making the guest image with usr/gen_init_cpio" make_image
 
 # Boots the image once.  Usage: boot ACCEL MODE TIMEOUT LOG
 boot() {
-	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max
+	# 4-level paging: the common path (under KASAN an early-boot interrupt
+	# once hit a wild access with TCG's LA57).
+	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max,la57=off
 	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
 	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on tsc=reliable vmmvc_mode=$bootmode"
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on"
 	# An unknown NAME=VALUE parameter reaches /init as an environment
 	# variable: the length of the randomized toyfs run.
 	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
+	# make bench VM_MVC_BENCH_TABLES=percall,profile: only those tables.
+	[ -z "${VM_MVC_BENCH_TABLES:-}" ] || cmdline+=" vmmvc_bench=$VM_MVC_BENCH_TABLES"
 	[ "$accel" = kvm ] && cpu=host
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
 		-smp 2 -m 2048 -no-reboot -display none -monitor none -serial stdio \
@@ -62,6 +66,7 @@ choose_accel() {
 	cat "$probe"
 }
 accel=$(choose_accel)
+echo "$accel" >"$out/accel"
 
 case $flavour/$mode in
 debug/*) limit=${VM_MVC_TIMEOUT:-1800} ;;
@@ -78,7 +83,7 @@ if [ "$mode" = run ]; then
 	tail -n +1 --pid=$pid -F "$console" 2>/dev/null
 	wait $pid || rc=$?
 else
-	boot "$accel" check "$limit" "$console" || rc=$?
+	boot "$accel" "$mode" "$limit" "$console" || rc=$?
 fi
 rc=${rc:-0}
 log "guest ran for $((SECONDS - start)) s"

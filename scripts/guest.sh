@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# `make run` and `make check`: sets up whatever is missing (toolchain, kernel,
-# modules, guest image), runs the host tests (check only), boots the guest
-# and, for check, reports every result and the summary line.
-# Usage: guest.sh FLAVOUR run|check
+# `make run`, `make check` and `make bench`: sets up whatever is missing
+# (toolchain, kernel, modules, guest image), runs the host tests (check
+# only), boots the guest and, for check, reports every result and the
+# summary line; for bench, writes the CSV files, tables and plots.
+# Usage: guest.sh FLAVOUR run|check|bench
 . "$(dirname "$0")/lib.sh"
 
 flavour=$1 mode=$2
 out=${VM_MVC_BUILD_DIR:-$TOP/build}/$flavour
+[ "$mode" != bench ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/bench
 mkdir -p "$out"
 start=$SECONDS
 
@@ -35,6 +37,9 @@ timed "building the static guest tools (cargo, tools/)" build_guest_tools
 status=0
 if [ "$mode" = check ]; then
 	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/results.sh" "$flavour" "$out" || status=$?
+fi
+if [ "$mode" = bench ]; then
+	"$TOP/scripts/bench-report.sh" "$out" || status=$?
 fi
 log "make $mode ($flavour) took $((SECONDS - start)) s"
 exit $status
