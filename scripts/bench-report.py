@@ -10,6 +10,7 @@ Usage: bench-report.py OUT   (reads OUT/console.log and OUT/accel)
 import csv
 import os
 import re
+import statistics
 import sys
 
 LINE = re.compile(r"vm_mvc_bench: (.*)$")
@@ -19,9 +20,20 @@ PAIR = re.compile(r"(\w+)=(\S+)")
 TARGET_4K = 1.05
 TARGET_64 = 1.15
 TARGET_BW = 0.9
+TARGET_FS = 0.9
+
+# Filesystem table (3): the rows in order, as (op, request) with a label.
+FS_ROWS = [("write", 4096, "seq write 4 KiB"), ("read_cold", 4096, "seq read cold 4 KiB"),
+           ("read_hot", 4096, "seq read hot 4 KiB"), ("write", 1048576, "seq write 1 MiB"),
+           ("read_cold", 1048576, "seq read cold 1 MiB"),
+           ("read_hot", 1048576, "seq read hot 1 MiB"),
+           ("sparse_cold", 1048576, "sparse read cold 1 MiB"),
+           ("sparse_hot", 1048576, "sparse read hot 1 MiB"),
+           ("randwrite", 1024, "random write 1 KiB")]
+FS_NAMES = ["toyfs", "ext2", "tmpfs"]
 
 CMDS = ["READ", "WRITE", "ZERO", "PROTZERO"]
-KNOWN = {"percall", "user", "profile", "bandwidth", "order", "sids"}
+KNOWN = {"percall", "user", "profile", "bandwidth", "order", "sids", "fs"}
 
 
 def parse(console):
@@ -78,6 +90,52 @@ def print_percall(title, rows, extra=""):
               f"{ratio:>7.3f} {min_ratio:>9.3f}  {goal}")
 
 
+def fs_medians(rows):
+    """The filesystem table's rows: [(label, op, req, {fs: median MB/s}, rounds)],
+    in FS_ROWS order; a filesystem without a result for a row is missing."""
+    out = []
+    for op, req, label in FS_ROWS:
+        mbps, rounds = {}, 0
+        for fs in FS_NAMES:
+            sel = [float(r["mbps"]) for r in rows
+                   if r["fs"] == fs and r["op"] == op and int(r["req"]) == req]
+            if sel:
+                mbps[fs] = statistics.median(sel)
+                rounds = max(rounds, len(sel))
+        if mbps:
+            out.append((label, op, req, mbps, rounds))
+    return out
+
+
+def fs_ratio(mbps):
+    if "toyfs" in mbps and mbps.get("ext2"):
+        return mbps["toyfs"] / mbps["ext2"]
+    return None
+
+
+def print_fs(out, rows):
+    medians = fs_medians(rows)
+    rounds = max((m[4] for m in medians), default=0)
+    print(f"\nFilesystem throughput (3): MB/s, median of {rounds} rounds; "
+          "64 MiB file, ramdisks with 1 KiB blocks (toyfs, ext2); writes include fsync")
+    print(f"  {'row':<24} " + " ".join(f"{fs:>8}" for fs in FS_NAMES) +
+          f" {'toyfs/ext2':>10}  target")
+    with open(os.path.join(out, "fs-median.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["row", "op", "req"] + [f"{fs}_mbps" for fs in FS_NAMES] +
+                   ["toyfs_ext2_ratio"])
+        for label, op, req, mbps, _ in medians:
+            ratio = fs_ratio(mbps)
+            cells = " ".join(f"{mbps[fs]:>8.0f}" if fs in mbps else f"{'-':>8}"
+                             for fs in FS_NAMES)
+            goal = (f"{ratio:>10.3f}  >= {TARGET_FS} {verdict(ratio, TARGET_FS, True)}"
+                    if ratio is not None else f"{'-':>10}")
+            print(f"  {label:<24} {cells} {goal}")
+            w.writerow([label, op, req] + [f"{mbps[fs]:.1f}" if fs in mbps else ""
+                                           for fs in FS_NAMES] +
+                       [f"{ratio:.3f}" if ratio is not None else ""])
+
+
 def summary(tables):
     """Counts of targets met and missed in the per-call and bandwidth tables."""
     met = missed = 0
@@ -93,6 +151,13 @@ def summary(tables):
             met += 1
         else:
             missed += 1
+    for _, _, _, mbps, _ in fs_medians(tables.get("fs", [])):
+        ratio = fs_ratio(mbps)
+        if ratio is not None:
+            if ratio >= TARGET_FS:
+                met += 1
+            else:
+                missed += 1
     return met, missed
 
 
@@ -101,6 +166,7 @@ def plots(out, tables, platform):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         print("\nno matplotlib: no plots (the tables and CSV files are written)")
         return []
@@ -191,6 +257,32 @@ def plots(out, tables, platform):
             ax.legend(fontsize=7, ncol=2)
         fig.suptitle(f"vm_mvc scaling ({platform})")
         save(fig, "scaling.svg")
+
+    medians = fs_medians(tables.get("fs", []))
+    if medians:
+        fig, ax = plt.subplots(figsize=(11, 5), constrained_layout=True)
+        xs = range(len(medians))
+        width = 0.8 / len(FS_NAMES)
+        for i, fs in enumerate(FS_NAMES):
+            offset = (i - (len(FS_NAMES) - 1) / 2) * width
+            ax.bar([x + offset for x in xs], [m[3].get(fs, 0) for m in medians], width,
+                   label=fs)
+        for x, m in zip(xs, medians):
+            ratio = fs_ratio(m[3])
+            if ratio is not None:
+                top = max(m[3].values())
+                ax.annotate(f"{ratio:.2f}", (x, top), ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(list(xs), [m[0].replace(" ", "\n", 2) for m in medians], fontsize=8)
+        ax.set_yscale("log")
+        plain = matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+        ax.set_ylabel("MB/s (log scale)")
+        ax.set_title("Filesystem throughput, 64 MiB file, 1 KiB blocks on ramdisks; "
+                     f"toyfs/ext2 above the bars ({platform})")
+        ax.grid(True, axis="y", alpha=0.3)
+        ax.legend()
+        save(fig, "fs.svg")
     return made
 
 
@@ -211,7 +303,7 @@ def main():
         print("  QEMU TCG emulates every instruction: the ratios below are emulated,")
         print("  not native; User-Mode Linux (ARCH=um) would run the same code natively.")
     for note in notes:
-        if note.startswith(("platform", "stats", "end")) or "failed" in note \
+        if note.startswith(("platform", "stats", "end", "fs ")) or "failed" in note \
                 or "skipped" in note:
             print(f"  {note}")
 
@@ -242,9 +334,10 @@ def main():
             print(f"  {r['order']:>5} {r['request']:>8} {r['entry']:<12} "
                   f"{r['vm_mvc_mbps']:>11} {r['memcpy_mbps']:>11} {ratio:>6.3f}  "
                   f">= {TARGET_BW} {verdict(ratio, TARGET_BW, True)}")
-    print("\nFilesystem throughput (3): not measured yet (needs toyfs)")
+    if "fs" in tables:
+        print_fs(out, tables["fs"])
     for name in sorted(set(tables) - KNOWN):
-        # A table this script does not know yet (part 3 to come): raw rows.
+        # A table this script does not know: raw rows.
         print(f"\n{name}")
         for r in tables[name]:
             print("  " + " ".join(f"{k}={v}" for k, v in r.items() if k != "table"))
@@ -256,7 +349,10 @@ def main():
 
     made = plots(out, tables, platform)
     met, missed = summary(tables)
-    print(f"\nCSV: {', '.join(sorted(f'{out}/{n}.csv' for n in tables))}")
+    csvs = [f"{out}/{n}.csv" for n in tables]
+    if "fs" in tables:
+        csvs.append(f"{out}/fs-median.csv")
+    print(f"\nCSV: {', '.join(sorted(csvs))}")
     if made:
         print(f"plots: {', '.join(made)}")
     print(f"targets: {met} met, {missed} missed ({platform})")

@@ -4,7 +4,7 @@
 # suites, then the benchmark module, and runs each table by writing its
 # name to debugfs.  The module prints "vm_mvc_bench: ..." lines on the
 # console; scripts/bench-report.py reads them from the console log.
-# Part 3 (toyfs vs ext2 vs tmpfs) is to be added as one more table here.
+# The table "fs" (part 3: toyfs vs ext2 vs tmpfs) is fsbench.sh.
 run=/sys/kernel/debug/vm_mvc_bench/run
 
 echo "no_suite.no_case" >/sys/module/kunit/parameters/filter_glob
@@ -18,7 +18,11 @@ echo "vm_mvc_bench: platform cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(s
 sleep 3
 # vmmvc_bench=a,b on the kernel command line (VM_MVC_BENCH_TABLES) picks tables.
 tables=$(sed -n 's/.*vmmvc_bench=\([a-z,]*\).*/\1/p' /proc/cmdline | tr , ' ')
-for table in ${tables:-percall profile user bandwidth order sids}; do
+for table in ${tables:-percall profile user bandwidth order sids fs}; do
+	if [ "$table" = fs ]; then
+		/guest/fsbench.sh
+		continue
+	fi
 	echo "$table" >"$run" ||
 		echo "vm_mvc_bench: table=$table failed" >/dev/kmsg
 done

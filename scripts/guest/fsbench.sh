@@ -1,0 +1,102 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# In-guest filesystem table of `make bench` (issue 5, part 3): the same
+# workload on toyfs, ext2 and tmpfs, toyfs and ext2 each on its own brd
+# ramdisk with 1 KiB blocks (guest-boot.sh sizes the ramdisks for bench
+# mode).  /bin/fsbench (tools/fsbench) does the timed I/O; each result is one
+# "vm_mvc_bench: table=fs fs=... op=... req=... round=... bytes=... ns=...
+# mbps=..." line on the console, and scripts/bench-report.py takes the
+# median over the rounds.  Run by bench.sh with vm_mvc loaded.
+#
+# Per round and filesystem: sequential write of a 64 MiB file (fsync
+# included), cold read (after drop_caches; not on tmpfs) and hot read,
+# with 4 KiB and then 1 MiB requests; random 1 KiB overwrites of that
+# file from a cold cache, fsync included; read of a 64 MiB file that is
+# holes but for 1 KiB at every 8 MiB, cold and hot.
+size=64M
+randwrites=16384
+rounds=5
+
+note() { echo "vm_mvc_bench: $*" >/dev/kmsg; }
+drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+# vm_mvc's calls so far, per command: "read write zero protzero".
+mvc_calls() {
+	awk '$1 ~ /^(read|write|zero|protzero):$/ { n[$1] = $3 }
+		END { print n["read:"], n["write:"], n["zero:"], n["protzero:"] }' \
+		/sys/kernel/debug/vm_mvc/stats
+}
+
+# Runs fsbench and prints its result as a table line.  Usage: measure FS OP
+# REQUEST ROUND FSBENCH-ARGS...
+measure() {
+	fs=$1 op=$2 req=$3 round=$4 result=
+	shift 4
+	if result=$(fsbench "$@"); then
+		note "table=fs fs=$fs op=$op req=$req round=$round $result"
+	else
+		note "table=fs fs=$fs op=$op req=$req round=$round failed"
+	fi
+}
+
+# One round on the filesystem mounted at /mnt/$1; $2 is "disk" or "mem".
+round() {
+	fs=$1 kind=$2 r=$3 file=/mnt/$1/file
+	for req in 4096 1048576; do
+		rm -f "$file"
+		drop_caches
+		measure "$fs" write "$req" "$r" write "$file" "$size" "$req"
+		if [ "$kind" = disk ]; then
+			drop_caches
+			measure "$fs" read_cold "$req" "$r" read "$file" "$req"
+		fi
+		measure "$fs" read_hot "$req" "$r" read "$file" "$req"
+		if [ "$req" = 4096 ]; then
+			drop_caches
+			measure "$fs" randwrite 1024 "$r" randwrite "$file" "$randwrites"
+		fi
+	done
+	rm -f "$file"
+	fsbench sparse "$file" "$size" || note "table=fs fs=$fs sparse file failed"
+	if [ "$kind" = disk ]; then
+		drop_caches
+		measure "$fs" sparse_cold 1048576 "$r" read "$file" 1048576
+	fi
+	measure "$fs" sparse_hot 1048576 "$r" read "$file" 1048576
+	rm -f "$file"
+	sync
+}
+
+mkdir -p /mnt/toyfs /mnt/ext2 /mnt/tmpfs
+if ! insmod /modules/toyfs.ko; then
+	note "table=fs failed: insmod toyfs"
+	exit 0
+fi
+if ! { mkfs.toyfs -q -b 1024 /dev/ram0 && mount -t toyfs /dev/ram0 /mnt/toyfs &&
+	mke2fs -q -b 1024 /dev/ram1 >/dev/null && mount -t ext2 /dev/ram1 /mnt/ext2 &&
+	mount -t tmpfs -o size=256m tmpfs /mnt/tmpfs; }; then
+	note "table=fs failed: making or mounting the filesystems"
+	umount /mnt/toyfs /mnt/ext2 /mnt/tmpfs 2>/dev/null
+	rmmod toyfs
+	exit 0
+fi
+calls_before=$(mvc_calls)
+note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites rounds=$rounds"
+r=1
+while [ "$r" -le "$rounds" ]; do
+	round toyfs disk "$r"
+	round ext2 disk "$r"
+	round tmpfs mem "$r"
+	r=$((r + 1))
+done
+# What toyfs asked of vm_mvc over the whole table (calls per command).
+# shellcheck disable=SC2086,SC2046 # two lists of four numbers
+set -- $calls_before $(mvc_calls)
+note "fs vm_mvc_calls_by_toyfs read=$(($5 - $1)) write=$(($6 - $2)) zero=$(($7 - $3)) protzero=$(($8 - $4))"
+umount /mnt/toyfs /mnt/ext2 /mnt/tmpfs
+# The benchmark must leave a consistent toyfs behind.
+if fsck.toyfs -n /dev/ram0 >/tmp/fsck.log 2>&1; then
+	note "fs fsck.toyfs clean"
+else
+	note "table=fs fsck.toyfs failed: $(tr '\n' ' ' </tmp/fsck.log)"
+fi
+rmmod toyfs

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `fsbench`: the timed I/O of the filesystem table of `make bench`
+//! (scripts/guest/fsbench.sh), one workload per run.  Busybox's `date` has no
+//! sub-second clock, so the timing is done here, with the monotonic clock,
+//! around the system calls only.  Prints `bytes=N ns=T mbps=M` (MB/s is
+//! 10^6 bytes per second, as in the other tables).
+//!
+//! ```text
+//! fsbench write FILE SIZE REQUEST   create FILE, write SIZE bytes in REQUEST-byte
+//!                                   write(2) calls, fsync; fsync is timed
+//! fsbench read FILE REQUEST         read FILE to its end in REQUEST-byte reads
+//! fsbench sparse FILE SIZE          create FILE of SIZE bytes, holes but for
+//!                                   1 KiB at every 8 MiB, fsync (not timed)
+//! fsbench randwrite FILE COUNT      COUNT 1 KiB overwrites at 1 KiB-aligned
+//!                                   offsets of FILE (fixed seed), then fsync
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "usage: fsbench write FILE SIZE REQUEST | read FILE REQUEST | \
+sparse FILE SIZE | randwrite FILE COUNT";
+
+/// Granule of the sparse file's data and of the random overwrites.
+const KIB: u64 = 1024;
+/// Distance between the written pieces of the sparse file.
+const SPARSE_STRIDE: u64 = 8 << 20;
+
+/// A byte count, plain or with a K, M or G suffix (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, shift) = match text.as_bytes().last() {
+        Some(b'K') => (&text[..text.len() - 1], 10),
+        Some(b'M') => (&text[..text.len() - 1], 20),
+        Some(b'G') => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_shl(shift).filter(|v| v >> shift == n))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("not a positive size: {text}"))
+}
+
+/// A buffer of `len` bytes of a nonzero pattern (no all-zero block).
+fn pattern(len: u64) -> Result<Vec<u8>, String> {
+    let len = usize::try_from(len).map_err(|_| format!("request too large: {len}"))?;
+    Ok((0..len).map(|i| (i % 251) as u8 + 1).collect())
+}
+
+fn report(bytes: u64, start: Instant) {
+    let ns = start.elapsed().as_nanos().max(1);
+    println!(
+        "bytes={bytes} ns={ns} mbps={}",
+        u128::from(bytes) * 1000 / ns
+    );
+}
+
+fn create(path: &str) -> Result<File, String> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+fn write(path: &str, size: u64, request: u64) -> Result<(), String> {
+    let buf = pattern(request.min(size))?;
+    let start = Instant::now();
+    let mut file = create(path)?;
+    let mut done = 0;
+    while done < size {
+        let n = (size - done).min(request) as usize;
+        file.write_all(&buf[..n])
+            .map_err(|e| format!("{path}: write at {done}: {e}"))?;
+        done += n as u64;
+    }
+    file.sync_all().map_err(|e| format!("{path}: fsync: {e}"))?;
+    report(size, start);
+    Ok(())
+}
+
+fn read(path: &str, request: u64) -> Result<(), String> {
+    let mut buf = vec![0u8; usize::try_from(request).map_err(|_| "request too large")?];
+    let start = Instant::now();
+    let mut file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut done = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => done += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("{path}: read at {done}: {e}")),
+        }
+    }
+    report(done, start);
+    Ok(())
+}
+
+fn sparse(path: &str, size: u64) -> Result<(), String> {
+    let buf = pattern(KIB)?;
+    let mut file = create(path)?;
+    file.set_len(size)
+        .map_err(|e| format!("{path}: truncate: {e}"))?;
+    let mut offset = 0;
+    while offset + KIB <= size {
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.write_all(&buf))
+            .map_err(|e| format!("{path}: write at {offset}: {e}"))?;
+        offset += SPARSE_STRIDE;
+    }
+    file.sync_all().map_err(|e| format!("{path}: fsync: {e}"))
+}
+
+fn randwrite(path: &str, count: u64) -> Result<(), String> {
+    let buf = pattern(KIB)?;
+    let start = Instant::now();
+    let mut file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("{path}: {e}"))?;
+    let blocks = file.metadata().map_err(|e| format!("{path}: {e}"))?.len() / KIB;
+    if blocks == 0 {
+        return Err(format!("{path}: smaller than 1 KiB"));
+    }
+    // xorshift64, fixed seed: the same offsets on every filesystem and run.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..count {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let offset = (state % blocks) * KIB;
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.write_all(&buf))
+            .map_err(|e| format!("{path}: write at {offset}: {e}"))?;
+    }
+    file.sync_all().map_err(|e| format!("{path}: fsync: {e}"))?;
+    report(count * KIB, start);
+    Ok(())
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["write", path, size, request] => write(path, parse_size(size)?, parse_size(request)?),
+        ["read", path, request] => read(path, parse_size(request)?),
+        ["sparse", path, size] => sparse(path, parse_size(size)?),
+        ["randwrite", path, count] => randwrite(path, parse_size(count)?),
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fsbench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("4K"), Ok(4096));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("M").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn pattern_has_no_zero_byte() {
+        assert!(pattern(4096).unwrap().iter().all(|&b| b != 0));
+    }
+}
