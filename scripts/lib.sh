@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared settings for the build-and-boot scripts; sourced, never run.
 #
 # Everything expensive lives in the cache directory, outside the clone, under

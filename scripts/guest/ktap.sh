@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
 # KTAP output for in-guest tests, parsed with the KUnit ones by
 # tools/testing/kunit/kunit.py.  Sourced by the guest test scripts.
 #
