@@ -6,6 +6,8 @@
 #                 (Documentation/performance.rst); results in build/bench/
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
+# VM_MVC_ONLY=part,part runs only those parts of the guest tests
+# (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
@@ -13,7 +15,7 @@
 
 DEBUG ?= 0
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
-export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS
+export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY
 
 SCRIPTS := $(CURDIR)/scripts
 
