@@ -74,7 +74,8 @@ choose_accel() {
 		echo "$VM_MVC_ACCEL"
 		return
 	fi
-	local probe=$DATA/kvm-probe-$(key_of "$bzimage" "$(uname -r)")
+	local probe
+	probe=$DATA/kvm-probe-$(key_of "$bzimage" "$(uname -r)")
 	if [ ! -f "$probe" ]; then
 		if [ -w /dev/kvm ] && boot kvm probe 20 "$out/kvm-probe.log" &&
 			grep -q 'vm_mvc-guest: end probe' "$out/kvm-probe.log"; then
