@@ -9,13 +9,14 @@
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
+# CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
 # default ~/.cache/vm_mvc; see README.md.
 
 DEBUG ?= 0
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
-export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY
+export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY CORRUPT_FLIP_IMAGES
 
 SCRIPTS := $(CURDIR)/scripts
 

@@ -62,18 +62,18 @@ impl Outcome {
         }
     }
 
-    /// Whether an operation on `path` (or below it) failed with a
-    /// corruption errno.
-    fn saw_corruption_at(&self, path: &Path) -> bool {
+    /// Whether an operation on `path` (or below it) failed with one of
+    /// `errnos`.
+    fn saw_error_at(&self, path: &Path, errnos: &[i32]) -> bool {
         let path = format!(" {}", path.display());
         self.errors.iter().any(|line| {
             let at_path = line
                 .match_indices(&path)
                 .any(|(at, _)| matches!(line.as_bytes().get(at + path.len()), Some(b':' | b'/')));
             at_path
-                && ["(os error 117)", "(os error 5)", "(os error 40)"]
+                && errnos
                     .iter()
-                    .any(|errno| line.ends_with(errno))
+                    .any(|errno| line.ends_with(&format!("(os error {errno})")))
         })
     }
 }
@@ -87,17 +87,24 @@ const READ_ERRORS: &[i32] = &[EUCLEAN, EIO, ELOOP];
 pub fn exercise(mount: &Path, reference: &Reference, damage: Option<&Damage>) -> Outcome {
     let mut outcome = Outcome::default();
     walk(mount, reference, &mut outcome);
-    if let Some(Expect::Fails(path)) = damage.map(|damage| damage.expect) {
+    if let Some(Expect::Fails(path) | Expect::VfsLoop(path)) = damage.map(|damage| damage.expect) {
         probe(&mount.join(path), reference, &mut outcome);
     }
     let write_errors_before = outcome.errors.len();
     write_phase(mount, &mut outcome);
     match damage.map(|damage| damage.expect) {
         Some(Expect::Fails(path)) => {
-            if !outcome.saw_corruption_at(&mount.join(path)) {
+            if !outcome.saw_error_at(&mount.join(path), &[EUCLEAN, EIO]) {
                 outcome
                     .violations
-                    .push(format!("no EUCLEAN/EIO/ELOOP on the damaged /{path}"));
+                    .push(format!("no EUCLEAN or EIO on the damaged /{path}"));
+            }
+        }
+        Some(Expect::VfsLoop(path)) => {
+            if !outcome.saw_error_at(&mount.join(path), &[ELOOP]) {
+                outcome
+                    .violations
+                    .push(format!("no ELOOP on the looping /{path}"));
             }
         }
         Some(Expect::WriteFails) => {

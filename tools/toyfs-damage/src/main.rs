@@ -4,7 +4,8 @@
 //! ```text
 //! toyfs-damage make IMAGE                 the source image (4 MiB)
 //! toyfs-damage list                       the named damages
-//! toyfs-damage info NAME                  expect=refused|mounts, fsck=WORDS
+//! toyfs-damage info NAME                  expect=refused|mounts, fsck=WORDS,
+//!                                         message=REGEX (kernel log)
 //! toyfs-damage apply NAME IMAGE           applies a named damage in place
 //! toyfs-damage flip SOURCE OUT SEED N     image N of SEED from SOURCE
 //! toyfs-damage exercise MOUNT IMAGE [NAME]
@@ -50,6 +51,7 @@ fn run(args: &[&str]) -> Result<bool> {
             let mounts = damage.expect != Expect::Refused;
             println!("expect={}", if mounts { "mounts" } else { "refused" });
             println!("fsck={}", damage.fsck_says);
+            println!("message={}", damage.message().unwrap_or_default());
         }
         ["apply", name, path] => {
             let mut image = Image::new(read_image(path)?)?;

@@ -15,9 +15,11 @@ pub enum Expect {
     /// The mount fails with `EINVAL` and a message.
     Refused,
     /// The image mounts; some operation on the path (stat, read,
-    /// readdir) fails with `EUCLEAN`, `EIO` or, for directory loops that
-    /// the VFS finds first, `ELOOP`.
+    /// readdir) fails with `EUCLEAN` or `EIO`.
     Fails(&'static str),
+    /// The image mounts; the lookup of the path, a directory named below
+    /// itself, fails with the VFS's `ELOOP` before toyfs sees anything.
+    VfsLoop(&'static str),
     /// The image mounts and reads; writes that allocate fail with
     /// `EUCLEAN`.
     WriteFails,
@@ -40,6 +42,19 @@ pub struct Damage {
 }
 
 impl Damage {
+    /// A regular expression for the kernel log line the damage must
+    /// produce (ratelimited), if any.
+    pub fn message(&self) -> Option<&'static str> {
+        match self.expect {
+            Expect::Refused => Some("toyfs: (not a valid toyfs superblock|device of)"),
+            Expect::Fails(_) | Expect::WriteFails | Expect::SecondUnlinkFails(..) => {
+                Some("toyfs: [a-z0-9]+: corrupted: inode")
+            }
+            Expect::VfsLoop(_) => Some("VFS: Lookup of .* would have caused loop"),
+            Expect::Undetected => None,
+        }
+    }
+
     /// Applies the damage; returns a line saying what changed.
     pub fn apply(&self, image: &mut Image) -> Result<String> {
         (self.apply)(image)
@@ -344,7 +359,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "directory_names_its_ancestor",
-        expect: Expect::Fails("dir/sub/deep"),
+        expect: Expect::VfsLoop("dir/sub/deep"),
         fsck_says: "is named in directory",
         apply: |image| {
             let dir = image.ino("dir")?;
