@@ -7,13 +7,14 @@
 # EUCLEAN/EIO and a ratelimited message, every page read must be exactly
 # the blocks its map names (never another file's, never a free block),
 # writes must not crash, the unmount must succeed and fsck.toyfs must name
-# the damage.  Then the seeded byte-flipper: CORRUPT_FLIP_IMAGES images
+# the damage.  The device is a loop device over a file of exactly the
+# image's size (1 MiB).  Then the seeded byte-flipper: CORRUPT_FLIP_IMAGES images
 # per seed, any outcome but a crash, hang, foreign read or splat.
 . /guest/ktap.sh
 
-dev=/dev/ram2
 mnt=/mnt/corrupt
 work=/tmp/corrupt
+backing=$work/device.img
 source_image=$work/source.img
 image=$work/damaged.img
 # Seconds one image may take (mount, walk, read, write, unmount) before it
@@ -27,8 +28,12 @@ mkdir -p $mnt $work
 log_since_mark() { dmesg | sed -n "\\|corrupt-tests: $1\$|,\$p"; }
 mark() { echo "corrupt-tests: $1" >/dev/kmsg; }
 
-# Writes $1 to the ramdisk, all of it: the image is exactly its size.
-to_device() { dd if="$1" of=$dev bs=1M 2>/dev/null; }
+# Writes image $1 to the device, through its page cache.
+to_device() { dd if="$1" of="$dev" bs=64k 2>/dev/null; }
+
+attach_loop_device() {
+	cp $source_image $backing && dev=$(losetup -f) && losetup "$dev" $backing && echo "$dev"
+}
 
 named_damage() {
 	name=$1
@@ -39,13 +44,13 @@ named_damage() {
 	cp $source_image $image && toyfs-damage apply "$name" $image && to_device $image || return 1
 	mark "$name"
 	if [ "$expect" = refused ]; then
-		if mount -t toyfs $dev $mnt; then
+		if mount -t toyfs "$dev" $mnt; then
 			echo "mounted an image that must be refused"
 			umount $mnt
 			return 1
 		fi
 	else
-		mount -t toyfs $dev $mnt || return 1
+		mount -t toyfs "$dev" $mnt || return 1
 		timeout $limit toyfs-damage exercise $mnt $image "$name"
 		status=$?
 		umount $mnt || { echo "umount failed"; return 1; }
@@ -71,7 +76,7 @@ flip_batch() {
 		toyfs-damage flip $source_image $image "$seed" $n >$work/flips || return 1
 		to_device $image || return 1
 		mark "seed $seed image $n"
-		if mount -t toyfs $dev $mnt 2>/dev/null; then
+		if mount -t toyfs "$dev" $mnt 2>/dev/null; then
 			mounted=$((mounted + 1))
 			if ! timeout $limit toyfs-damage exercise $mnt $image >$work/outcome; then
 				failed=$((failed + 1))
@@ -94,15 +99,18 @@ flip_batch() {
 }
 
 damages=$(toyfs-damage list)
-count=$(( $(echo "$damages" | wc -l) + 3 + $(echo $flip_seeds | wc -w) ))
+count=$(( $(echo "$damages" | wc -l) + 4 + $(echo $flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
+# Not in a subshell (ktap_case): $dev is set here.
+attach_loop_device >$work/dev && dev=$(cat $work/dev)
+ktap_case attach_loop_device test -b "$dev"
 for name in $damages; do
 	ktap_case "$name" named_damage "$name"
 done
 for seed in $flip_seeds; do
 	ktap_case "flipper_seed_$seed" flip_batch "$seed"
 done
-ktap_case rmmod_toyfs rmmod toyfs
+ktap_case rmmod_toyfs_detach_loop sh -c "rmmod toyfs && losetup -d $dev"
 ktap_end

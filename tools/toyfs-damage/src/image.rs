@@ -2,8 +2,8 @@
 //! The source image every damage starts from, and the raw edits a damage
 //! makes to it behind the format's back.
 //!
-//! The image fills a default brd ramdisk (4 MiB, 1 KiB blocks), so that
-//! the device is exactly the image and nothing past it can be read.
+//! The image is 1 MiB of 1 KiB blocks; the guest test puts it on a loop
+//! device of exactly its size, so that nothing past it can be read.
 
 use toyfs_format::bitmap::Bitmap;
 use toyfs_format::constants::{BITMAP_START, INODE_SIZE, ROOT_INO, SUPERBLOCK_SIZE};
@@ -19,8 +19,9 @@ use crate::pattern::pattern;
 
 /// Block size of the source image.
 pub const BLOCK_SIZE: u32 = 1024;
-/// Blocks of the source image: 4 MiB, the size of a default brd ramdisk.
-pub const BLOCK_COUNT: u32 = 4096;
+/// Blocks of the source image: 1 MiB, small enough to copy hundreds of
+/// times under an emulated debug kernel.
+pub const BLOCK_COUNT: u32 = 1024;
 /// Inodes of the source image.
 pub const INODE_COUNT: u32 = 128;
 /// Files in `/many`.
