@@ -21,7 +21,13 @@ image=$work/damaged.img
 # counts as a hang.  Generous: TCG under KASAN is slow.
 limit=120
 flip_seeds=${CORRUPT_FLIP_SEEDS:-"1 2 3"}
-flip_images=${CORRUPT_FLIP_IMAGES:-100}
+# Images per seed: about 2 minutes of flipping in all, measured at 0.4 s
+# an image on the base kernel and 1.5 s on the debug kernel under TCG.
+if grep -q panic_on_warn=1 /proc/cmdline; then
+	flip_images=${CORRUPT_FLIP_IMAGES:-25}
+else
+	flip_images=${CORRUPT_FLIP_IMAGES:-100}
+fi
 mkdir -p $mnt $work
 
 # The kernel log since the marker line of the current case.
