@@ -5,6 +5,7 @@
 
 use toyfs_format::constants::SUPERBLOCK_SIZE;
 use toyfs_format::le::{get_u32, put_u16, put_u32};
+use toyfs_format::Inode;
 
 use crate::error::{Result, ToolError};
 use crate::image::{many_name, Image, INODE_COUNT};
@@ -81,6 +82,18 @@ const SB_FIRST_DATA_BLOCK: usize = 48;
 const DE_INO: usize = 0;
 const DE_REC_LEN: usize = 4;
 const DE_NAME: usize = 8;
+
+/// Rewrites the inode of `path` after `edit`, described as `what`.
+fn edit_inode_of(
+    image: &mut Image,
+    path: &str,
+    what: String,
+    edit: impl FnOnce(&mut Inode),
+) -> Result<String> {
+    let ino = image.ino(path)?;
+    image.edit_inode(ino, edit);
+    Ok(format!("/{path} (inode {ino}) {what}"))
+}
 
 fn set_direct(image: &mut Image, path: &str, index: usize, block: u32) -> Result<String> {
     let ino = image.ino(path)?;
@@ -283,10 +296,10 @@ pub static DAMAGES: &[Damage] = &[
         expect: Expect::Fails("small"),
         fsck_says: "larger than the block map can address",
         apply: |image| {
-            let ino = image.ino("small")?;
             let size = image.geometry.max_file_size() + 1;
-            image.edit_inode(ino, |inode| inode.size = size);
-            Ok(format!("/small (inode {ino}) size = {size}"))
+            edit_inode_of(image, "small", format!("size = {size}"), |inode| {
+                inode.size = size
+            })
         },
     },
     Damage {
@@ -294,9 +307,9 @@ pub static DAMAGES: &[Damage] = &[
         expect: Expect::Fails("dir"),
         fsck_says: "is not a positive multiple of the block size",
         apply: |image| {
-            let ino = image.ino("dir")?;
-            image.edit_inode(ino, |inode| inode.size = 1000);
-            Ok(format!("/dir (inode {ino}) size = 1000"))
+            edit_inode_of(image, "dir", "size = 1000".into(), |inode| {
+                inode.size = 1000
+            })
         },
     },
     Damage {
@@ -304,10 +317,10 @@ pub static DAMAGES: &[Damage] = &[
         expect: Expect::Fails("dir/sub"),
         fsck_says: "has a hole at block",
         apply: |image| {
-            let ino = image.ino("dir/sub")?;
             let size = 3 * u64::from(image.geometry.block_size());
-            image.edit_inode(ino, |inode| inode.size = size);
-            Ok(format!("/dir/sub (inode {ino}) size = {size}"))
+            edit_inode_of(image, "dir/sub", format!("size = {size}"), |inode| {
+                inode.size = size
+            })
         },
     },
     Damage {
@@ -374,29 +387,28 @@ pub static DAMAGES: &[Damage] = &[
         expect: Expect::Fails("small"),
         fsck_says: "is neither a regular file nor a directory",
         apply: |image| {
-            let ino = image.ino("small")?;
-            image.edit_inode(ino, |inode| inode.mode = 0o120_777);
-            Ok(format!("/small (inode {ino}) mode = 0120777"))
+            edit_inode_of(
+                image,
+                "small",
+                format!("mode = {:#o}", 0o120_777),
+                |inode| inode.mode = 0o120_777,
+            )
         },
     },
     Damage {
         name: "zero_link_count",
         expect: Expect::Fails("small"),
         fsck_says: "nlink is 0",
-        apply: |image| {
-            let ino = image.ino("small")?;
-            image.edit_inode(ino, |inode| inode.nlink = 0);
-            Ok(format!("/small (inode {ino}) nlink = 0"))
-        },
+        apply: |image| edit_inode_of(image, "small", "nlink = 0".into(), |inode| inode.nlink = 0),
     },
     Damage {
         name: "link_count_too_low",
         expect: Expect::SecondUnlinkFails("hardlink", "dir/nested"),
         fsck_says: "nlink is 1, counted 2",
         apply: |image| {
-            let ino = image.ino("dir/nested")?;
-            image.edit_inode(ino, |inode| inode.nlink = 1);
-            Ok(format!("/dir/nested = /hardlink (inode {ino}) nlink = 1"))
+            edit_inode_of(image, "dir/nested", "nlink = 1".into(), |inode| {
+                inode.nlink = 1
+            })
         },
     },
     Damage {
@@ -404,9 +416,9 @@ pub static DAMAGES: &[Damage] = &[
         expect: Expect::Fails("pages"),
         fsck_says: "says 4294967295 blocks",
         apply: |image| {
-            let ino = image.ino("pages")?;
-            image.edit_inode(ino, |inode| inode.blocks = u32::MAX);
-            Ok(format!("/pages (inode {ino}) blocks = {}", u32::MAX))
+            edit_inode_of(image, "pages", format!("blocks = {}", u32::MAX), |inode| {
+                inode.blocks = u32::MAX
+            })
         },
     },
 ];
