@@ -105,7 +105,7 @@ flip_batch() {
 }
 
 damages=$(toyfs-damage list)
-count=$(( $(echo "$damages" | wc -l) + 4 + $(echo $flip_seeds | wc -w) ))
+count=$(( $(echo "$damages" | wc -l) + 4 + $(echo "$flip_seeds" | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
