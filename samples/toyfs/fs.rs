@@ -576,8 +576,9 @@ impl<'a> Meta<'a> {
         Ok(true)
     }
 
-    /// Removes the entry `name` of inode `ino` from `dir`.
-    fn remove_entry(&self, dir: &Inode, name: &[u8], ino: u32) -> Result {
+    /// The entry `name` of `dir`, which the dentry cache says names
+    /// inode `ino`.
+    fn entry_of(&self, dir: &Inode, name: &[u8], ino: u32) -> Result<FoundEntry> {
         let found = self.find_entry(dir, name)?.ok_or(ENOENT)?;
         if found.ino != ino {
             return Err(corrupt(
@@ -586,6 +587,12 @@ impl<'a> Meta<'a> {
                 "entry names another inode than its dentry",
             ));
         }
+        Ok(found)
+    }
+
+    /// Removes the entry `name` of inode `ino` from `dir`.
+    fn remove_entry(&self, dir: &Inode, name: &[u8], ino: u32) -> Result {
+        let found = self.entry_of(dir, name, ino)?;
         let mut data = Buffer::read(self.sb, found.block)?;
         let bytes = data.data_mut();
         match found.previous {
@@ -964,6 +971,12 @@ pub(crate) fn rename(
     }
     {
         let mut meta = Meta::lock(old_dir.sb());
+        // What a damaged directory can fail is found before the first
+        // change, so that the rename then fails having done nothing.
+        meta.entry_of(old_dir, old_name, moved.ino())?;
+        if changes_parent && meta.find_entry(moved, b"..")?.is_none() {
+            return Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""));
+        }
         match target {
             Some(target) => {
                 if target.is_dir() && !meta.is_empty_dir(target)? {
