@@ -132,6 +132,21 @@ pub fn exercise(mount: &Path, reference: &Reference, damage: Option<&Damage>) ->
                 )),
             }
         }
+        Some(Expect::RenameFails(from, to)) => {
+            match fs::rename(mount.join(from), mount.join(to)) {
+                Err(error) if error.raw_os_error() == Some(EUCLEAN) => outcome
+                    .errors
+                    .push(format!("rename /{from} /{to}: {error}")),
+                other => outcome
+                    .violations
+                    .push(format!("rename /{from} to /{to}: {other:?}, not EUCLEAN")),
+            }
+            if fs::symlink_metadata(mount.join(from)).is_err() {
+                outcome
+                    .violations
+                    .push(format!("the failed rename removed /{from}"));
+            }
+        }
         Some(Expect::Undetected | Expect::Refused) | None => {}
     }
     outcome

@@ -26,6 +26,9 @@ pub enum Expect {
     WriteFails,
     /// Unlinking both names of the inode: the second fails with `EUCLEAN`.
     SecondUnlinkFails(&'static str, &'static str),
+    /// Renaming the first path to the second fails with `EUCLEAN` and
+    /// changes nothing.
+    RenameFails(&'static str, &'static str),
     /// Not detectable without a whole-filesystem scan (fsck's job): the
     /// kernel reads exactly the blocks the damaged maps name.
     Undetected,
@@ -48,9 +51,10 @@ impl Damage {
     pub fn message(&self) -> Option<&'static str> {
         match self.expect {
             Expect::Refused => Some("toyfs: (not a valid toyfs superblock|device of)"),
-            Expect::Fails(_) | Expect::WriteFails | Expect::SecondUnlinkFails(..) => {
-                Some("toyfs: [a-z0-9]+: corrupted: inode")
-            }
+            Expect::Fails(_)
+            | Expect::WriteFails
+            | Expect::SecondUnlinkFails(..)
+            | Expect::RenameFails(..) => Some("toyfs: [a-z0-9]+: corrupted: inode"),
             Expect::VfsLoop(_) => Some("VFS: Lookup of .* would have caused loop"),
             Expect::Undetected => None,
         }
@@ -381,6 +385,12 @@ pub static DAMAGES: &[Damage] = &[
                 entry[7] = 2;
             })
         },
+    },
+    Damage {
+        name: "directory_without_dotdot",
+        expect: Expect::RenameFails("dir/sub", "many/sub"),
+        fsck_says: "no \"..\" entry",
+        apply: |image| edit_entry(image, "dir/sub", "..", |entry| entry[DE_NAME + 1] = b'x'),
     },
     Damage {
         name: "bad_inode_mode",

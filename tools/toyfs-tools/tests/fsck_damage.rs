@@ -89,6 +89,7 @@ named_damages!(
     entry_rec_len_past_block,
     entry_name_with_slash,
     directory_names_its_ancestor,
+    directory_without_dotdot,
     bad_inode_mode,
     zero_link_count,
     link_count_too_low,
