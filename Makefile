@@ -11,6 +11,7 @@
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
 # QEMU's monitor: a flat profile per filesystem benchmark row, profile.txt.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
+# CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
 # default ~/.cache/vm_mvc; see README.md.
@@ -18,6 +19,7 @@
 DEBUG ?= 0
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
 export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY VM_MVC_PROFILE
+export CORRUPT_FLIP_IMAGES
 
 SCRIPTS := $(CURDIR)/scripts
 

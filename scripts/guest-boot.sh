@@ -40,6 +40,8 @@ boot() {
 	# An unknown NAME=VALUE parameter reaches /init as an environment
 	# variable: the length of the randomized toyfs run.
 	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
+	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
+	[ -z "${CORRUPT_FLIP_IMAGES:-}" ] || cmdline+=" CORRUPT_FLIP_IMAGES=$CORRUPT_FLIP_IMAGES"
 	# make check VM_MVC_ONLY=toyfs,module: only those parts (check.sh).
 	[ -z "${VM_MVC_ONLY:-}" ] || cmdline+=" vmmvc_only=$VM_MVC_ONLY"
 	# make bench VM_MVC_BENCH_TABLES=percall,profile: only those tables.

@@ -389,6 +389,16 @@ pub(crate) fn parse_inode(raw: &[u8], geometry: &Geometry) -> Result<InodeAttrs,
         ctime: (get_u64(raw, I_CTIME_SEC) as i64, nsec(I_CTIME_NSEC)?),
         blocks: get_u32(raw, I_BLOCKS),
     };
+    // An in-use inode that a directory entry leads to has a link (a
+    // directory two: its entry and its "."): with none, eviction would
+    // free an inode that is still named, and `drop_nlink` would warn.
+    let min_links = if kind == S_IFDIR { 2 } else { 1 };
+    if attrs.nlink < min_links {
+        return Err("link count below 1 (2 for a directory)");
+    }
+    if attrs.blocks > geometry.data_blocks() {
+        return Err("blocks count larger than the data blocks");
+    }
     if attrs.size > geometry.max_file_size() {
         return Err("size larger than the block map can address");
     }

@@ -20,7 +20,7 @@ use crate::{
     },
     vfs::{
         attach_sid, toyfs_err, truncate_setsize, Buffer, DirEmitter, Inode, InodeRef, LockedFolio,
-        SuperBlock, PAGE_SIZE,
+        LogLimit, SuperBlock, PAGE_SIZE,
     },
     vm_mvc_client::{KernelBuffer, Op},
 };
@@ -48,6 +48,8 @@ pub(crate) struct SbInfo {
     /// The metadata lock and the free counts it protects.
     #[pin]
     counts: Mutex<Counts>,
+    /// The ratelimit of the corruption messages about this filesystem.
+    errors: LogLimit,
 }
 
 impl SbInfo {
@@ -60,6 +62,7 @@ impl SbInfo {
                 free_inodes: disk.free_inodes,
                 alloc_hint: (0, 0),
             }),
+            errors: LogLimit::new(),
         }? Error)
     }
 }
@@ -73,10 +76,13 @@ pub(crate) struct Stat {
     pub(crate) free_inodes: u32,
 }
 
-/// Logs a broken rule of the format met in inode `ino` and returns
-/// `EUCLEAN` (`EFSCORRUPTED`).
-fn corrupt(ino: u32, rule: &str) -> Error {
-    toyfs_err!("inode {}: {}\n", ino, rule);
+/// Logs (ratelimited per filesystem) a broken rule of the format met in
+/// inode `ino` of `sb`, 0 for none, and returns `EUCLEAN`
+/// (`EFSCORRUPTED`).
+fn corrupt(sb: &SuperBlock, ino: u32, rule: &str) -> Error {
+    if sb.info().errors.allow() {
+        kernel::pr_err!("{}: corrupted: inode {}: {}\n", sb.id(), ino, rule);
+    }
     EUCLEAN
 }
 
@@ -123,19 +129,58 @@ impl<'a> Meta<'a> {
     /// The inode-table buffer holding inode `ino` and its offset there.
     fn inode_buffer(&self, ino: u32) -> Result<(Buffer, usize)> {
         if ino == 0 || ino > self.geometry.inode_count {
-            return Err(corrupt(ino, "inode number out of range"));
+            return Err(corrupt(self.sb, ino, "inode number out of range"));
         }
         let (block, offset) = self.geometry.inode_location(ino);
         Ok((Buffer::read(self.sb, block)?, offset))
     }
 
-    /// Checks a nonzero pointer read from inode `ino` or its indirect
-    /// blocks before it is followed.
+    /// Checks a pointer read from inode `ino` or its indirect blocks
+    /// before it is followed: 0 (a hole), or a data block that the bitmap
+    /// marks in use.  A pointer into free space would expose what a
+    /// deleted file left there; one into metadata, the inode table.
     fn check_pointer(&self, ino: u32, block: u32) -> Result<u32> {
-        if block != 0 && !self.geometry.is_data_block(block) {
-            return Err(corrupt(ino, "block pointer outside the data blocks"));
+        if block == 0 {
+            return Ok(0);
+        }
+        if !self.geometry.is_data_block(block) {
+            return Err(corrupt(
+                self.sb,
+                ino,
+                "block pointer outside the data blocks",
+            ));
+        }
+        if !self.is_marked_used(block)? {
+            return Err(corrupt(self.sb, ino, "block pointer names a free block"));
         }
         Ok(block)
+    }
+
+    /// `check_pointer` for an entry of an indirect block, which must not
+    /// name one of the indirect blocks `above` it on its path (a loop
+    /// would read pointers as data, or free an indirect block twice).
+    fn check_entry(&self, ino: u32, block: u32, above: &[u32]) -> Result<u32> {
+        if block != 0 && above.contains(&block) {
+            return Err(corrupt(
+                self.sb,
+                ino,
+                "indirect block names itself or an indirect block above it",
+            ));
+        }
+        self.check_pointer(ino, block)
+    }
+
+    /// The bitmap block and bit of data block `block`.
+    fn bitmap_bit(&self, block: u32) -> Result<(Buffer, usize)> {
+        let shift = self.geometry.bitmap_shift();
+        let bitmap = Buffer::read(self.sb, 1 + (block >> shift))?;
+        Ok((bitmap, (block & ((1 << shift) - 1)) as usize))
+    }
+
+    /// Whether the bitmap marks data block `block` in use.
+    fn is_marked_used(&self, block: u32) -> Result<bool> {
+        let (bitmap, bit) = self.bitmap_bit(block)?;
+        Ok(bitmap.data()[bit / 8] & (1 << (bit % 8)) != 0)
     }
 
     /// The block holding file block `n` of inode `ino`, 0 for a hole.
@@ -147,12 +192,15 @@ impl<'a> Meta<'a> {
         let mut pointer =
             self.check_pointer(ino, get_u32(table.data(), offset + path.root.offset()))?;
         drop(table);
-        for &entry in &path.entries[..path.depth] {
+        let mut above = [0u32; 2];
+        for (level, &entry) in path.entries[..path.depth].iter().enumerate() {
             if pointer == 0 {
                 return Ok(0);
             }
+            above[level] = pointer;
             let indirect = Buffer::read(self.sb, pointer)?;
-            pointer = self.check_pointer(ino, get_u32(indirect.data(), 4 * entry))?;
+            pointer =
+                self.check_entry(ino, get_u32(indirect.data(), 4 * entry), &above[..=level])?;
         }
         Ok(pointer)
     }
@@ -178,10 +226,12 @@ impl<'a> Meta<'a> {
             let mut pointer =
                 self.check_pointer(ino, get_u32(table.data(), offset + path.root.offset()))?;
             let mut level = 0;
+            let mut above = [0u32; 2];
             while level < path.depth && pointer != 0 {
+                above[level] = pointer;
                 let indirect = Buffer::read(self.sb, pointer)?;
-                pointer =
-                    self.check_pointer(ino, get_u32(indirect.data(), 4 * path.entries[level]))?;
+                let entry = get_u32(indirect.data(), 4 * path.entries[level]);
+                pointer = self.check_entry(ino, entry, &above[..=level])?;
                 level += 1;
             }
             if pointer != 0 {
@@ -241,7 +291,11 @@ impl<'a> Meta<'a> {
             // CAST: a byte offset in a block of at most 4096 bytes.
             let block = index * bits_per_block + 8 * byte as u32 + bit;
             if !self.geometry.is_data_block(block) {
-                return Err(corrupt(0, "bitmap: a metadata or padding bit is clear"));
+                return Err(corrupt(
+                    self.sb,
+                    0,
+                    "bitmap: a metadata or padding bit is clear",
+                ));
             }
             let mut data = Buffer::read(self.sb, block)?;
             data.data_mut().fill(0);
@@ -259,12 +313,10 @@ impl<'a> Meta<'a> {
     /// Marks data block `block` free.
     fn free_block(&mut self, ino: u32, block: u32) -> Result {
         self.check_pointer(ino, block)?;
-        let shift = self.geometry.bitmap_shift();
-        let mut bitmap = Buffer::read(self.sb, 1 + (block >> shift))?;
-        let bit = (block & ((1 << shift) - 1)) as usize;
+        let (mut bitmap, bit) = self.bitmap_bit(block)?;
         let byte = &mut bitmap.data_mut()[bit / 8];
         if *byte & (1 << (bit % 8)) == 0 {
-            return Err(corrupt(ino, "block freed twice"));
+            return Err(corrupt(self.sb, ino, "block freed twice"));
         }
         *byte &= !(1 << (bit % 8));
         bitmap.mark_dirty();
@@ -290,9 +342,12 @@ impl<'a> Meta<'a> {
                 allocated += 1;
                 new = true;
             }
-            for &entry in &path.entries[..path.depth] {
+            let mut above = [0u32; 2];
+            for (level, &entry) in path.entries[..path.depth].iter().enumerate() {
+                above[level] = pointer;
                 let mut indirect = Buffer::read(self.sb, pointer)?;
-                let next = self.check_pointer(ino, get_u32(indirect.data(), 4 * entry))?;
+                let next =
+                    self.check_entry(ino, get_u32(indirect.data(), 4 * entry), &above[..=level])?;
                 if next == 0 {
                     pointer = self.alloc_block()?;
                     put_u32(indirect.data_mut(), 4 * entry, pointer);
@@ -308,7 +363,7 @@ impl<'a> Meta<'a> {
         })();
         // Whatever was allocated is in the map: count it, also on error.
         if allocated > 0 {
-            let blocks = format::inode_blocks(&table.data()[offset..]) + allocated;
+            let blocks = format::inode_blocks(&table.data()[offset..]).saturating_add(allocated);
             format::set_inode_blocks(&mut table.data_mut()[offset..], blocks);
             table.mark_dirty();
             inode.set_blocks(blocks, self.geometry.block_size);
@@ -337,10 +392,13 @@ impl<'a> Meta<'a> {
     /// Frees what pointer `block` (data at `depth` 0, else an indirect
     /// block of `depth` levels covering file blocks from `first`) holds
     /// at or past file block `eof`; true if `block` itself was freed.
+    /// `above` are the indirect blocks on the path to `block`.
+    #[expect(clippy::too_many_arguments)]
     fn prune(
         &mut self,
         ino: u32,
         block: u32,
+        above: &[u32],
         depth: u32,
         first: u64,
         eof: u64,
@@ -349,8 +407,15 @@ impl<'a> Meta<'a> {
         if block == 0 {
             return Ok(false);
         }
-        self.check_pointer(ino, block)?;
+        self.check_entry(ino, block, above)?;
         if depth > 0 {
+            // The path to the children: `above`, then `block` (depth is at
+            // most 2, so `above` holds at most one block here).
+            let mut path = [0u32; 2];
+            let levels = above.len().min(1);
+            path[..levels].copy_from_slice(&above[..levels]);
+            path[levels] = block;
+            let path = &path[..=levels];
             let p = self.geometry.pointers_per_block();
             let span = if depth == 2 { p } else { 1 };
             let mut indirect = Buffer::read(self.sb, block)?;
@@ -360,7 +425,7 @@ impl<'a> Meta<'a> {
                     continue;
                 }
                 let child = get_u32(indirect.data(), 4 * entry);
-                if self.prune(ino, child, depth - 1, child_first, eof, freed)? {
+                if self.prune(ino, child, path, depth - 1, child_first, eof, freed)? {
                     put_u32(indirect.data_mut(), 4 * entry, 0);
                     indirect.mark_dirty();
                 }
@@ -395,7 +460,7 @@ impl<'a> Meta<'a> {
         for (root, depth, first) in roots {
             let at = offset + root.offset();
             let block = get_u32(table.data(), at);
-            match self.prune(ino, block, depth, first, eof, &mut freed) {
+            match self.prune(ino, block, &[], depth, first, eof, &mut freed) {
                 Ok(true) => put_u32(table.data_mut(), at, 0),
                 Ok(false) => {}
                 Err(err) => {
@@ -510,7 +575,7 @@ impl<'a> Meta<'a> {
             format::set_inode_blocks(raw, 1);
         }
         table.mark_dirty();
-        self.counts.free_inodes -= 1;
+        self.counts.free_inodes = self.counts.free_inodes.saturating_sub(1);
         Ok(())
     }
 
@@ -519,7 +584,7 @@ impl<'a> Meta<'a> {
         for n in 0..self.geometry.block_of(dir.size()) {
             let data = Buffer::read(self.sb, self.dir_block(dir, n)?)?;
             for entry in DirEntries::new(data.data()) {
-                let entry = entry.map_err(|rule| corrupt(dir.ino(), rule))?;
+                let entry = entry.map_err(|rule| corrupt(dir.sb(), dir.ino(), rule))?;
                 if entry.ino != 0 && entry.name != b"." && entry.name != b".." {
                     return Ok(false);
                 }
@@ -528,15 +593,23 @@ impl<'a> Meta<'a> {
         Ok(true)
     }
 
-    /// Removes the entry `name` of inode `ino` from `dir`.
-    fn remove_entry(&self, dir: &Inode, name: &[u8], ino: u32) -> Result {
+    /// The entry `name` of `dir`, which the dentry cache says names
+    /// inode `ino`.
+    fn entry_of(&self, dir: &Inode, name: &[u8], ino: u32) -> Result<FoundEntry> {
         let found = self.find_entry(dir, name)?.ok_or(ENOENT)?;
         if found.ino != ino {
             return Err(corrupt(
+                dir.sb(),
                 dir.ino(),
                 "entry names another inode than its dentry",
             ));
         }
+        Ok(found)
+    }
+
+    /// Removes the entry `name` of inode `ino` from `dir`.
+    fn remove_entry(&self, dir: &Inode, name: &[u8], ino: u32) -> Result {
+        let found = self.entry_of(dir, name, ino)?;
         let mut data = Buffer::read(self.sb, found.block)?;
         let bytes = data.data_mut();
         match found.previous {
@@ -564,7 +637,7 @@ impl<'a> Meta<'a> {
     /// The block of directory block `n`; directories have no holes.
     fn dir_block(&self, dir: &Inode, n: u64) -> Result<u32> {
         match self.lookup(dir.ino(), n)? {
-            0 => Err(corrupt(dir.ino(), "hole in a directory")),
+            0 => Err(corrupt(dir.sb(), dir.ino(), "hole in a directory")),
             block => Ok(block),
         }
     }
@@ -576,10 +649,14 @@ impl<'a> Meta<'a> {
             let data = Buffer::read(self.sb, block)?;
             let mut previous = None;
             for entry in DirEntries::new(data.data()) {
-                let entry = entry.map_err(|rule| corrupt(dir.ino(), rule))?;
+                let entry = entry.map_err(|rule| corrupt(dir.sb(), dir.ino(), rule))?;
                 if entry.ino != 0 && entry.name == name {
                     if entry.ino > self.geometry.inode_count {
-                        return Err(corrupt(dir.ino(), "entry names an inode out of range"));
+                        return Err(corrupt(
+                            dir.sb(),
+                            dir.ino(),
+                            "entry names an inode out of range",
+                        ));
                     }
                     return Ok(Some(FoundEntry {
                         block,
@@ -608,7 +685,7 @@ impl<'a> Meta<'a> {
             // rec_len) or an unused entry to reuse, and the room.
             let mut slot = None;
             for entry in DirEntries::new(data.data()) {
-                let entry = entry.map_err(|rule| corrupt(dir.ino(), rule))?;
+                let entry = entry.map_err(|rule| corrupt(dir.sb(), dir.ino(), rule))?;
                 if entry.ino == 0 && entry.rec_len >= needed {
                     slot = Some((None, entry.offset, entry.rec_len));
                     break;
@@ -720,9 +797,9 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<InodeAttrs> {
     let (table, offset) = meta.inode_buffer(ino)?;
     let raw = &table.data()[offset..offset + INODE_SIZE];
     if get_u16(raw, 0) == 0 {
-        return Err(corrupt(ino, "a directory entry names a free inode"));
+        return Err(corrupt(sb, ino, "a directory entry names a free inode"));
     }
-    format::parse_inode(raw, &meta.geometry).map_err(|rule| corrupt(ino, rule))
+    format::parse_inode(raw, &meta.geometry).map_err(|rule| corrupt(sb, ino, rule))
 }
 
 /// `write_inode`: the VFS attributes into the inode table.
@@ -832,6 +909,7 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
 
 /// `unlink`: removes the entry `name` of `victim` from `dir`.
 pub(crate) fn unlink(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
+    check_has_link(victim)?;
     Meta::lock(dir.sb()).remove_entry(dir, name, victim.ino())?;
     dir.touch_mtime_ctime();
     dir.mark_dirty();
@@ -839,6 +917,29 @@ pub(crate) fn unlink(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
     victim.drop_link();
     victim.mark_dirty();
     Ok(())
+}
+
+/// Fails with `EUCLEAN` if `inode` has no link left to drop: two entries
+/// named an inode whose count said one (a damaged link count that only
+/// fsck can see), and the first unlink dropped it.
+fn check_has_link(inode: &Inode) -> Result {
+    if inode.nlink() == 0 {
+        return Err(corrupt(
+            inode.sb(),
+            inode.ino(),
+            "entry names an inode without links",
+        ));
+    }
+    Ok(())
+}
+
+/// Drops the link that a removed subdirectory's ".." gave `dir`, never
+/// below the 2 of an empty directory, as ext4's `ext4_dec_count` does: a
+/// damaged count must not let an in-use directory reach 0 links.
+fn drop_subdir_link(dir: &Inode) {
+    if dir.nlink() > 2 {
+        dir.drop_link();
+    }
 }
 
 /// `rmdir`: removes the empty directory `victim`, named `name` in `dir`.
@@ -850,7 +951,7 @@ pub(crate) fn rmdir(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
         }
         meta.remove_entry(dir, name, victim.ino())?;
     }
-    dir.drop_link();
+    drop_subdir_link(dir);
     dir.touch_mtime_ctime();
     dir.mark_dirty();
     victim.clear_links();
@@ -882,8 +983,17 @@ pub(crate) fn rename(
     } else {
         DIRENT_REGULAR
     };
+    if let Some(target) = target {
+        check_has_link(target)?;
+    }
     {
         let mut meta = Meta::lock(old_dir.sb());
+        // What a damaged directory can fail is found before the first
+        // change, so that the rename then fails having done nothing.
+        meta.entry_of(old_dir, old_name, moved.ino())?;
+        if changes_parent && meta.find_entry(moved, b"..")?.is_none() {
+            return Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""));
+        }
         match target {
             Some(target) => {
                 if target.is_dir() && !meta.is_empty_dir(target)? {
@@ -904,7 +1014,7 @@ pub(crate) fn rename(
         if target.is_dir() {
             target.clear_links();
             // Its ".." named `new_dir`.
-            new_dir.drop_link();
+            drop_subdir_link(new_dir);
         } else {
             target.drop_link();
         }
@@ -912,7 +1022,7 @@ pub(crate) fn rename(
         target.mark_dirty();
     }
     if changes_parent {
-        old_dir.drop_link();
+        drop_subdir_link(old_dir);
         new_dir.inc_link();
     }
     moved.touch_ctime();
@@ -938,12 +1048,16 @@ pub(crate) fn readdir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
         let block = Meta::lock(dir.sb()).dir_block(dir, n)?;
         let data = Buffer::read(dir.sb(), block)?;
         for entry in DirEntries::new(data.data()) {
-            let entry = entry.map_err(|rule| corrupt(dir.ino(), rule))?;
+            let entry = entry.map_err(|rule| corrupt(dir.sb(), dir.ino(), rule))?;
             if entry.offset < within {
                 continue;
             }
             if entry.ino > geometry.inode_count {
-                return Err(corrupt(dir.ino(), "entry names an inode out of range"));
+                return Err(corrupt(
+                    dir.sb(),
+                    dir.ino(),
+                    "entry names an inode out of range",
+                ));
             }
             if entry.ino != 0
                 && !emitter.emit(entry.name, entry.ino, entry.file_type == DIRENT_DIRECTORY)

@@ -119,6 +119,16 @@ impl SuperBlock {
         unsafe { &*(*self.as_ptr()).s_fs_info.cast::<fs::SbInfo>() }
     }
 
+    /// The device name (`s_id`), for messages.
+    pub(crate) fn id(&self) -> &kernel::str::BStr {
+        // SAFETY: `s_id` is set before `fill_super` and never changes.
+        let id = unsafe { &(*self.as_ptr()).s_id };
+        // SAFETY: `c_char` and `u8` have the same size and alignment.
+        let bytes = unsafe { core::slice::from_raw_parts(id.as_ptr().cast::<u8>(), id.len()) };
+        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        kernel::str::BStr::from_bytes(&bytes[..len])
+    }
+
     /// Whether the filesystem is mounted read-only.
     pub(crate) fn is_read_only(&self) -> bool {
         // SAFETY: The superblock is live (type invariant).
@@ -489,32 +499,55 @@ impl Drop for FsRegistration {
     }
 }
 
-/// Whether a message may be logged now: at most `BURST` in each
-/// `INTERVAL_NS`, as `printk_ratelimit` does, so that a damaged image or a
-/// bad mount loop cannot flood the log.
-pub(crate) fn log_allowed() -> bool {
-    use core::sync::atomic::{AtomicI64, AtomicU32, Ordering::Relaxed};
+/// A log ratelimit: at most `BURST` messages in each `INTERVAL_NS`, as
+/// `printk_ratelimit` allows, so that a damaged image or a bad mount loop
+/// cannot flood the log.  One for mount-time messages (`MOUNT_LOG`), one
+/// per mounted filesystem for the corruption it meets (as ext4's
+/// `s_err_ratelimit_state`), so that one damaged filesystem cannot hide
+/// another's errors.
+pub(crate) struct LogLimit {
+    window_start: core::sync::atomic::AtomicI64,
+    logged: core::sync::atomic::AtomicU32,
+}
+
+impl LogLimit {
     const INTERVAL_NS: i64 = 5_000_000_000;
     const BURST: u32 = 10;
-    static WINDOW_START: AtomicI64 = AtomicI64::new(i64::MIN);
-    static LOGGED: AtomicU32 = AtomicU32::new(0);
-    // SAFETY: `ktime_get` may be called from any context.
-    let now = unsafe { bindings::ktime_get() };
-    let start = WINDOW_START.load(Relaxed);
-    if now.saturating_sub(start) >= INTERVAL_NS
-        && WINDOW_START
-            .compare_exchange(start, now, Relaxed, Relaxed)
-            .is_ok()
-    {
-        LOGGED.store(0, Relaxed);
+
+    /// A limit with a full burst available.
+    pub(crate) const fn new() -> Self {
+        Self {
+            window_start: core::sync::atomic::AtomicI64::new(i64::MIN),
+            logged: core::sync::atomic::AtomicU32::new(0),
+        }
     }
-    LOGGED.fetch_add(1, Relaxed) < BURST
+
+    /// Whether a message may be logged now.
+    pub(crate) fn allow(&self) -> bool {
+        use core::sync::atomic::Ordering::Relaxed;
+        // SAFETY: `ktime_get` may be called from any context.
+        let now = unsafe { bindings::ktime_get() };
+        let start = self.window_start.load(Relaxed);
+        if now.saturating_sub(start) >= Self::INTERVAL_NS
+            && self
+                .window_start
+                .compare_exchange(start, now, Relaxed, Relaxed)
+                .is_ok()
+        {
+            self.logged.store(0, Relaxed);
+        }
+        self.logged.fetch_add(1, Relaxed) < Self::BURST
+    }
 }
+
+/// The limit of messages logged before a filesystem is mounted, or about
+/// no filesystem in particular.
+pub(crate) static MOUNT_LOG: LogLimit = LogLimit::new();
 
 /// Logs a ratelimited error about the filesystem.
 macro_rules! toyfs_err {
     ($($arg:tt)*) => {
-        if $crate::vfs::log_allowed() {
+        if $crate::vfs::MOUNT_LOG.allow() {
             kernel::pr_err!($($arg)*);
         }
     };

@@ -43,6 +43,8 @@ fi
 
 # toyfs uses vm_mvc's exports: its tests run while vm_mvc is loaded.
 part toyfs && /guest/toyfs-tests.sh
+# toyfs on damaged images (named damages and the seeded byte-flipper).
+part corrupt && /guest/corrupt-tests.sh
 
 if part module; then
 	ktap_suite vm_mvc_module 3

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The source image every damage starts from, and the raw edits a damage
+//! makes to it behind the format's back.
+//!
+//! The image is 1 MiB of 1 KiB blocks; the guest test puts it on a loop
+//! device of exactly its size, so that nothing past it can be read.
+
+use toyfs_format::bitmap::Bitmap;
+use toyfs_format::constants::{BITMAP_START, INODE_SIZE, ROOT_INO, SUPERBLOCK_SIZE};
+use toyfs_format::crc32c::crc32c;
+use toyfs_format::dirent::parse_dir_block;
+use toyfs_format::superblock::CHECKSUM_OFFSET;
+use toyfs_format::{
+    format, BlockDevice, Filesystem, Geometry, Inode, MemoryDevice, RootAttributes, Timestamp,
+};
+
+use crate::error::{Result, ToolError};
+use crate::pattern::pattern;
+
+/// Block size of the source image.
+pub const BLOCK_SIZE: u32 = 1024;
+/// Blocks of the source image: 1 MiB, small enough to copy hundreds of
+/// times under an emulated debug kernel.
+pub const BLOCK_COUNT: u32 = 1024;
+/// Inodes of the source image.
+pub const INODE_COUNT: u32 = 128;
+/// Files in `/many`.
+pub const MANY_FILES: usize = 40;
+
+const TIME: Timestamp = Timestamp {
+    sec: 1_750_000_000,
+    nsec: 0,
+};
+
+/// Byte ranges written to each regular file of the source image.
+pub const FILES: &[(&str, &[(u64, u64)])] = &[
+    // Part of one block.
+    ("small", &[(0, 100)]),
+    // Ten blocks over three pages, the last one partial.
+    ("pages", &[(0, 10_000)]),
+    // Direct and single-indirect blocks, then a hole, then two blocks
+    // under the double-indirect block (file block 268 is its first).
+    ("big", &[(0, 14 * 1024), (300 * 1024, 302 * 1024)]),
+    ("dir/nested", &[(0, 3000)]),
+    ("dir/sub/deep", &[(0, 5000)]),
+];
+
+/// The name of file `index` of `/many`; long, so that the directory
+/// takes two blocks.
+pub fn many_name(index: usize) -> String {
+    format!("entry-with-a-longer-name-{index:02}")
+}
+
+/// Builds the source image: the files of [`FILES`] filled with their
+/// [`pattern`], `/hardlink` naming `/dir/nested`, and [`MANY_FILES`]
+/// files of 200 bytes in `/many`.
+pub fn make_source() -> Result<MemoryDevice> {
+    let geometry = Geometry::new(BLOCK_SIZE, BLOCK_COUNT, INODE_COUNT)
+        .map_err(|error| ToolError(error.to_string()))?;
+    let mut device = MemoryDevice::new(geometry.byte_size() as usize);
+    let root = RootAttributes {
+        uid: 0,
+        gid: 0,
+        permissions: 0o755,
+        time: TIME,
+    };
+    format(&mut device, &geometry, root)?;
+    let mut fs = Filesystem::open(device, TIME)?;
+    let dir = fs.mkdir(ROOT_INO, b"dir", 0o755)?;
+    fs.mkdir(dir, b"sub", 0o755)?;
+    for (path, ranges) in FILES {
+        let (parent, name) = match path.rsplit_once('/') {
+            Some((parent, name)) => (resolve(&fs, parent)?, name),
+            None => (ROOT_INO, *path),
+        };
+        let ino = fs.create(parent, name.as_bytes(), 0o644)?;
+        for &(start, end) in *ranges {
+            fs.write(ino, start, &pattern(ino, start, (end - start) as usize))?;
+        }
+    }
+    let nested = resolve(&fs, "dir/nested")?;
+    fs.link(ROOT_INO, b"hardlink", nested)?;
+    let many = fs.mkdir(ROOT_INO, b"many", 0o755)?;
+    for index in 0..MANY_FILES {
+        let ino = fs.create(many, many_name(index).as_bytes(), 0o644)?;
+        fs.write(ino, 0, &pattern(ino, 0, 200))?;
+    }
+    Ok(fs.close()?)
+}
+
+/// The inode of `path` (relative to the root, `/`-separated).
+pub fn resolve<D: BlockDevice>(fs: &Filesystem<D>, path: &str) -> Result<u32> {
+    let mut ino = ROOT_INO;
+    for name in path.split('/').filter(|name| !name.is_empty()) {
+        ino = fs
+            .lookup(ino, name.as_bytes())?
+            .ok_or_else(|| ToolError(format!("no {path} in the image")))?;
+    }
+    Ok(ino)
+}
+
+/// An image being damaged: its bytes, and what the undamaged format says
+/// about them (read before the edit that breaks it).
+pub struct Image {
+    /// The bytes.
+    pub device: MemoryDevice,
+    /// The layout from the superblock.
+    pub geometry: Geometry,
+}
+
+impl Image {
+    /// Opens `device`, which must still hold a readable superblock.
+    pub fn new(device: MemoryDevice) -> Result<Self> {
+        let geometry = *Filesystem::open(device.clone(), TIME)?.geometry();
+        Ok(Self { device, geometry })
+    }
+
+    fn fs(&self) -> Result<Filesystem<MemoryDevice>> {
+        Ok(Filesystem::open(self.device.clone(), TIME)?)
+    }
+
+    /// The inode number of `path`.
+    pub fn ino(&self, path: &str) -> Result<u32> {
+        resolve(&self.fs()?, path)
+    }
+
+    /// Inode `ino` as stored.
+    pub fn inode(&self, ino: u32) -> Inode {
+        let offset = self.inode_offset(ino);
+        let mut bytes = [0u8; INODE_SIZE];
+        bytes.copy_from_slice(&self.device.bytes()[offset..offset + INODE_SIZE]);
+        Inode::decode(&bytes)
+    }
+
+    /// Rewrites inode `ino` after `edit`.
+    pub fn edit_inode(&mut self, ino: u32, edit: impl FnOnce(&mut Inode)) {
+        let mut inode = self.inode(ino);
+        edit(&mut inode);
+        let offset = self.inode_offset(ino);
+        self.device.bytes_mut()[offset..offset + INODE_SIZE].copy_from_slice(&inode.encode());
+    }
+
+    fn inode_offset(&self, ino: u32) -> usize {
+        self.geometry
+            .inode_offset(ino)
+            .expect("inode numbers come from the image's own directories") as usize
+    }
+
+    /// The block holding file block `file_block` of `ino` (0 for a hole).
+    pub fn block_of(&self, ino: u32, file_block: u64) -> Result<u32> {
+        let fs = self.fs()?;
+        let inode = fs.read_inode(ino)?;
+        Ok(fs.map_block(ino, &inode, file_block)?.unwrap_or(0))
+    }
+
+    /// The bytes of block `block`.
+    pub fn block_mut(&mut self, block: u32) -> &mut [u8] {
+        let start = self.geometry.block_offset(block) as usize;
+        let len = self.geometry.block_size() as usize;
+        &mut self.device.bytes_mut()[start..start + len]
+    }
+
+    /// Byte offset in the image of the entry `name` of directory `dir`.
+    pub fn entry_offset(&self, dir: u32, name: &str) -> Result<usize> {
+        let block_size = self.geometry.block_size();
+        let size = self.inode(dir).blocks_within_size(block_size);
+        for file_block in 0..size {
+            let start = self.geometry.block_offset(self.block_of(dir, file_block)?) as usize;
+            let bytes = &self.device.bytes()[start..start + block_size as usize];
+            let entries = parse_dir_block(bytes)
+                .map_err(|error| ToolError(format!("directory {dir}: {error}")))?;
+            if let Some(entry) = entries.iter().find(|entry| entry.name == name.as_bytes()) {
+                return Ok(start + entry.offset);
+            }
+        }
+        Err(ToolError(format!("no entry {name} in directory {dir}")))
+    }
+
+    /// The bitmap as stored.
+    pub fn bitmap(&self) -> Bitmap {
+        let start = self.geometry.block_offset(BITMAP_START) as usize;
+        let len = (self.geometry.bitmap_blocks() * self.geometry.block_size()) as usize;
+        Bitmap::from_bytes(
+            self.device.bytes()[start..start + len].to_vec(),
+            self.geometry.block_count(),
+        )
+    }
+
+    /// Sets bitmap bit `block` to `used`, leaving the free count alone.
+    pub fn set_bitmap_bit(&mut self, block: u32, used: bool) {
+        let byte = self.geometry.block_offset(BITMAP_START) as usize + block as usize / 8;
+        let mask = 1u8 << (block % 8);
+        let bytes = self.device.bytes_mut();
+        if used {
+            bytes[byte] |= mask;
+        } else {
+            bytes[byte] &= !mask;
+        }
+    }
+
+    /// The first data block the bitmap marks free.
+    pub fn first_free_block(&self) -> Option<u32> {
+        self.bitmap()
+            .first_free_from(self.geometry.first_data_block())
+    }
+
+    /// Edits the superblock bytes; with `reseal` the checksum is
+    /// recomputed, so that the edited field is what a reader trips on.
+    pub fn edit_superblock(&mut self, reseal: bool, edit: impl FnOnce(&mut [u8])) {
+        let bytes = &mut self.device.bytes_mut()[..SUPERBLOCK_SIZE];
+        edit(bytes);
+        if reseal {
+            reseal_superblock(bytes);
+        }
+    }
+}
+
+/// Recomputes the checksum of the superblock bytes `bytes`.
+pub fn reseal_superblock(bytes: &mut [u8]) {
+    let checksum = crc32c(&bytes[..CHECKSUM_OFFSET]);
+    bytes[CHECKSUM_OFFSET..CHECKSUM_OFFSET + 4].copy_from_slice(&checksum.to_le_bytes());
+}

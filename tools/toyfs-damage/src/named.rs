@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The named damages: one broken rule of Documentation/toyfs.rst each,
+//! applied to the source image of [`crate::image`], with what the kernel
+//! must do about it and what fsck.toyfs must say.
+
+use toyfs_format::constants::SUPERBLOCK_SIZE;
+use toyfs_format::le::{get_u32, put_u16, put_u32};
+use toyfs_format::Inode;
+
+use crate::error::{Result, ToolError};
+use crate::image::{many_name, Image, INODE_COUNT};
+
+/// What the kernel must do with a damaged image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The mount fails with `EINVAL` and a message.
+    Refused,
+    /// The image mounts; some operation on the path (stat, read,
+    /// readdir) fails with `EUCLEAN` or `EIO`.
+    Fails(&'static str),
+    /// The image mounts; the lookup of the path, a directory named below
+    /// itself, fails with the VFS's `ELOOP` before toyfs sees anything.
+    VfsLoop(&'static str),
+    /// The image mounts and reads; writes that allocate fail with
+    /// `EUCLEAN`.
+    WriteFails,
+    /// Unlinking both names of the inode: the second fails with `EUCLEAN`.
+    SecondUnlinkFails(&'static str, &'static str),
+    /// Renaming the first path to the second fails with `EUCLEAN` and
+    /// changes nothing.
+    RenameFails(&'static str, &'static str),
+    /// Not detectable without a whole-filesystem scan (fsck's job): the
+    /// kernel reads exactly the blocks the damaged maps name.
+    Undetected,
+}
+
+/// One named damage.
+pub struct Damage {
+    /// Its name on the command line and in the test report.
+    pub name: &'static str,
+    /// What the kernel must do.
+    pub expect: Expect,
+    /// Words of fsck.toyfs's report for it.
+    pub fsck_says: &'static str,
+    apply: fn(&mut Image) -> Result<String>,
+}
+
+impl Damage {
+    /// A regular expression for the kernel log line the damage must
+    /// produce (ratelimited), if any.
+    pub fn message(&self) -> Option<&'static str> {
+        match self.expect {
+            Expect::Refused => Some("toyfs: (not a valid toyfs superblock|device of)"),
+            Expect::Fails(_)
+            | Expect::WriteFails
+            | Expect::SecondUnlinkFails(..)
+            | Expect::RenameFails(..) => Some("toyfs: [a-z0-9]+: corrupted: inode"),
+            Expect::VfsLoop(_) => Some("VFS: Lookup of .* would have caused loop"),
+            Expect::Undetected => None,
+        }
+    }
+
+    /// Applies the damage; returns a line saying what changed.
+    pub fn apply(&self, image: &mut Image) -> Result<String> {
+        (self.apply)(image)
+    }
+}
+
+/// Finds the damage called `name`.
+pub fn find(name: &str) -> Result<&'static Damage> {
+    DAMAGES
+        .iter()
+        .find(|damage| damage.name == name)
+        .ok_or_else(|| {
+            ToolError(format!(
+                "no damage named {name:?} (see `toyfs-damage list`)"
+            ))
+        })
+}
+
+// Superblock offsets (Documentation/toyfs.rst, "Superblock").
+const SB_BLOCK_COUNT: usize = 12;
+const SB_FREE_BLOCKS: usize = 20;
+const SB_FIRST_DATA_BLOCK: usize = 48;
+// Directory entry offsets.
+const DE_INO: usize = 0;
+const DE_REC_LEN: usize = 4;
+const DE_NAME: usize = 8;
+
+/// Rewrites the inode of `path` after `edit`, described as `what`.
+fn edit_inode_of(
+    image: &mut Image,
+    path: &str,
+    what: String,
+    edit: impl FnOnce(&mut Inode),
+) -> Result<String> {
+    let ino = image.ino(path)?;
+    image.edit_inode(ino, edit);
+    Ok(format!("/{path} (inode {ino}) {what}"))
+}
+
+fn set_direct(image: &mut Image, path: &str, index: usize, block: u32) -> Result<String> {
+    let ino = image.ino(path)?;
+    image.edit_inode(ino, |inode| inode.direct[index] = block);
+    Ok(format!("/{path} (inode {ino}) direct[{index}] = {block}"))
+}
+
+/// Sets entry `index` of indirect block `indirect` of `path` to `block`.
+fn set_entry(image: &mut Image, path: &str, indirect: u32, index: usize, block: u32) -> String {
+    put_u32(image.block_mut(indirect), 4 * index, block);
+    format!("/{path}: entry {index} of indirect block {indirect} = {block}")
+}
+
+fn single_indirect(image: &Image, path: &str) -> Result<u32> {
+    Ok(image.inode(image.ino(path)?).single_indirect)
+}
+
+/// The first single-indirect block under the double-indirect block.
+fn double_indirect_child(image: &mut Image, path: &str) -> Result<(u32, u32)> {
+    let double = image.inode(image.ino(path)?).double_indirect;
+    let child = get_u32(image.block_mut(double), 0);
+    Ok((double, child))
+}
+
+fn edit_entry(
+    image: &mut Image,
+    dir: &str,
+    name: &str,
+    edit: impl FnOnce(&mut [u8]),
+) -> Result<String> {
+    let dir_ino = image.ino(dir)?;
+    let offset = image.entry_offset(dir_ino, name)?;
+    edit(&mut image.device.bytes_mut()[offset..]);
+    Ok(format!("/{dir} (inode {dir_ino}): entry {name}"))
+}
+
+fn edit_sb(image: &mut Image, reseal: bool, at: usize, value: u32) -> String {
+    image.edit_superblock(reseal, |bytes| put_u32(bytes, at, value));
+    format!("superblock offset {at} = {value}, resealed: {reseal}")
+}
+
+/// Every named damage, in the order the guest test runs them (the
+/// refused mounts first: their messages share one ratelimit).
+pub static DAMAGES: &[Damage] = &[
+    Damage {
+        name: "bad_magic",
+        expect: Expect::Refused,
+        fsck_says: "bad magic",
+        apply: |image| {
+            image.edit_superblock(false, |bytes| bytes[..4].copy_from_slice(b"XOYF"));
+            Ok("superblock magic = \"XOYF\"".into())
+        },
+    },
+    Damage {
+        name: "bad_checksum",
+        expect: Expect::Refused,
+        fsck_says: "superblock checksum",
+        apply: |image| {
+            let free = get_u32(&image.device.bytes()[..SUPERBLOCK_SIZE], SB_FREE_BLOCKS);
+            Ok(edit_sb(image, false, SB_FREE_BLOCKS, free ^ 1))
+        },
+    },
+    Damage {
+        name: "layout_field_differs",
+        expect: Expect::Refused,
+        fsck_says: "but the sizes imply",
+        apply: |image| {
+            let first = image.geometry.first_data_block();
+            Ok(edit_sb(image, true, SB_FIRST_DATA_BLOCK, first + 1))
+        },
+    },
+    Damage {
+        name: "device_smaller_than_filesystem",
+        expect: Expect::Refused,
+        fsck_says: "the device holds",
+        // Twice the blocks: the bitmap still fits one block, so the
+        // layout fields stay right and only the device is too small.
+        apply: |image| {
+            let count = image.geometry.block_count();
+            Ok(edit_sb(image, true, SB_BLOCK_COUNT, 2 * count))
+        },
+    },
+    Damage {
+        name: "free_count_too_large",
+        expect: Expect::Refused,
+        fsck_says: "that can be free",
+        apply: |image| {
+            let data = image.geometry.data_block_count();
+            Ok(edit_sb(image, true, SB_FREE_BLOCKS, data))
+        },
+    },
+    Damage {
+        name: "pointer_out_of_range",
+        expect: Expect::Fails("pages"),
+        fsck_says: "past the end of the filesystem",
+        apply: |image| {
+            let past = image.geometry.block_count() + 5;
+            set_direct(image, "pages", 1, past)
+        },
+    },
+    Damage {
+        name: "pointer_into_bitmap",
+        expect: Expect::Fails("small"),
+        fsck_says: "points into the superblock, bitmap or inode table",
+        apply: |image| set_direct(image, "small", 0, 1),
+    },
+    Damage {
+        name: "pointer_into_inode_table",
+        expect: Expect::Fails("pages"),
+        fsck_says: "points into the superblock, bitmap or inode table",
+        apply: |image| {
+            let table = image.geometry.inode_table_start();
+            set_direct(image, "pages", 2, table)
+        },
+    },
+    Damage {
+        name: "indirect_entry_out_of_range",
+        expect: Expect::Fails("big"),
+        fsck_says: "past the end of the filesystem",
+        apply: |image| {
+            let single = single_indirect(image, "big")?;
+            Ok(set_entry(image, "big", single, 0, 0xffff_fff0))
+        },
+    },
+    Damage {
+        name: "indirect_entry_into_metadata",
+        expect: Expect::Fails("big"),
+        fsck_says: "points into the superblock, bitmap or inode table",
+        apply: |image| {
+            let (double, _) = double_indirect_child(image, "big")?;
+            let table = image.geometry.inode_table_start();
+            Ok(set_entry(image, "big", double, 0, table))
+        },
+    },
+    Damage {
+        name: "pointer_to_free_block",
+        expect: Expect::Fails("small"),
+        fsck_says: "but marked free",
+        apply: |image| {
+            let free = image
+                .first_free_block()
+                .ok_or_else(|| ToolError("the image has no free block".into()))?;
+            set_direct(image, "small", 0, free)
+        },
+    },
+    Damage {
+        name: "used_block_marked_free",
+        expect: Expect::Fails("pages"),
+        fsck_says: "but marked free",
+        apply: |image| {
+            let block = image.block_of(image.ino("pages")?, 0)?;
+            image.set_bitmap_bit(block, false);
+            Ok(format!(
+                "bitmap bit of block {block} (/pages block 0) cleared"
+            ))
+        },
+    },
+    Damage {
+        name: "pointer_to_another_files_block",
+        expect: Expect::Undetected,
+        fsck_says: "is already used by inode",
+        apply: |image| {
+            let block = image.block_of(image.ino("pages")?, 0)?;
+            set_direct(image, "small", 0, block)
+        },
+    },
+    Damage {
+        name: "metadata_bit_clear",
+        expect: Expect::WriteFails,
+        fsck_says: "is marked free in the bitmap",
+        apply: |image| {
+            let table = image.geometry.inode_table_start();
+            image.set_bitmap_bit(table, false);
+            Ok(format!("bitmap bit of inode-table block {table} cleared"))
+        },
+    },
+    Damage {
+        name: "indirect_names_itself",
+        expect: Expect::Fails("big"),
+        fsck_says: "(loop)",
+        // Entry 5 is file block 17, a hole inside the file.
+        apply: |image| {
+            let single = single_indirect(image, "big")?;
+            Ok(set_entry(image, "big", single, 5, single))
+        },
+    },
+    Damage {
+        name: "indirect_names_its_parent",
+        expect: Expect::Fails("big"),
+        fsck_says: "(loop)",
+        // Entry 5 of the first block under the double-indirect block is
+        // file block 273, a hole inside the file.
+        apply: |image| {
+            let (double, child) = double_indirect_child(image, "big")?;
+            Ok(set_entry(image, "big", child, 5, double))
+        },
+    },
+    Damage {
+        name: "size_beyond_block_map",
+        expect: Expect::Fails("small"),
+        fsck_says: "larger than the block map can address",
+        apply: |image| {
+            let size = image.geometry.max_file_size() + 1;
+            edit_inode_of(image, "small", format!("size = {size}"), |inode| {
+                inode.size = size
+            })
+        },
+    },
+    Damage {
+        name: "directory_size_not_block_multiple",
+        expect: Expect::Fails("dir"),
+        fsck_says: "is not a positive multiple of the block size",
+        apply: |image| {
+            edit_inode_of(image, "dir", "size = 1000".into(), |inode| {
+                inode.size = 1000
+            })
+        },
+    },
+    Damage {
+        name: "directory_size_past_its_blocks",
+        expect: Expect::Fails("dir/sub"),
+        fsck_says: "has a hole at block",
+        apply: |image| {
+            let size = 3 * u64::from(image.geometry.block_size());
+            edit_inode_of(image, "dir/sub", format!("size = {size}"), |inode| {
+                inode.size = size
+            })
+        },
+    },
+    Damage {
+        name: "entry_names_free_inode",
+        expect: Expect::Fails("dir/nested"),
+        fsck_says: "names free inode",
+        apply: |image| {
+            edit_entry(image, "dir", "nested", |entry| {
+                put_u32(entry, DE_INO, INODE_COUNT)
+            })
+        },
+    },
+    Damage {
+        name: "entry_inode_out_of_range",
+        expect: Expect::Fails("small"),
+        fsck_says: "out of range",
+        apply: |image| {
+            edit_entry(image, "", "small", |entry| {
+                put_u32(entry, DE_INO, INODE_COUNT + 10)
+            })
+        },
+    },
+    Damage {
+        name: "entry_rec_len_unaligned",
+        expect: Expect::Fails("many"),
+        fsck_says: "is not a multiple of 4",
+        apply: |image| {
+            edit_entry(image, "many", &many_name(3), |entry| {
+                let rec_len = u16::from_le_bytes([entry[DE_REC_LEN], entry[DE_REC_LEN + 1]]);
+                put_u16(entry, DE_REC_LEN, rec_len + 2);
+            })
+        },
+    },
+    Damage {
+        name: "entry_rec_len_past_block",
+        expect: Expect::Fails("many"),
+        fsck_says: "runs past the end of the block",
+        apply: |image| {
+            edit_entry(image, "many", &many_name(0), |entry| {
+                put_u16(entry, DE_REC_LEN, 2048)
+            })
+        },
+    },
+    Damage {
+        name: "entry_name_with_slash",
+        expect: Expect::Fails("many"),
+        fsck_says: "contains the byte 0x2f",
+        apply: |image| edit_entry(image, "many", &many_name(5), |entry| entry[DE_NAME] = b'/'),
+    },
+    Damage {
+        name: "directory_names_its_ancestor",
+        expect: Expect::VfsLoop("dir/sub/deep"),
+        fsck_says: "is named in directory",
+        apply: |image| {
+            let dir = image.ino("dir")?;
+            edit_entry(image, "dir/sub", "deep", |entry| {
+                put_u32(entry, DE_INO, dir);
+                entry[7] = 2;
+            })
+        },
+    },
+    Damage {
+        name: "directory_without_dotdot",
+        expect: Expect::RenameFails("dir/sub", "many/sub"),
+        fsck_says: "no \"..\" entry",
+        apply: |image| edit_entry(image, "dir/sub", "..", |entry| entry[DE_NAME + 1] = b'x'),
+    },
+    Damage {
+        name: "bad_inode_mode",
+        expect: Expect::Fails("small"),
+        fsck_says: "is neither a regular file nor a directory",
+        apply: |image| {
+            edit_inode_of(
+                image,
+                "small",
+                format!("mode = {:#o}", 0o120_777),
+                |inode| inode.mode = 0o120_777,
+            )
+        },
+    },
+    Damage {
+        name: "zero_link_count",
+        expect: Expect::Fails("small"),
+        fsck_says: "nlink is 0",
+        apply: |image| edit_inode_of(image, "small", "nlink = 0".into(), |inode| inode.nlink = 0),
+    },
+    Damage {
+        name: "link_count_too_low",
+        expect: Expect::SecondUnlinkFails("hardlink", "dir/nested"),
+        fsck_says: "nlink is 1, counted 2",
+        apply: |image| {
+            edit_inode_of(image, "dir/nested", "nlink = 1".into(), |inode| {
+                inode.nlink = 1
+            })
+        },
+    },
+    Damage {
+        name: "blocks_count_too_large",
+        expect: Expect::Fails("pages"),
+        fsck_says: "says 4294967295 blocks",
+        apply: |image| {
+            edit_inode_of(image, "pages", format!("blocks = {}", u32::MAX), |inode| {
+                inode.blocks = u32::MAX
+            })
+        },
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_refusals_come_first() {
+        for (index, damage) in DAMAGES.iter().enumerate() {
+            assert!(DAMAGES[..index]
+                .iter()
+                .all(|other| other.name != damage.name));
+            if damage.expect == Expect::Refused {
+                assert!(DAMAGES[..index]
+                    .iter()
+                    .all(|other| other.expect == Expect::Refused));
+            }
+        }
+        assert!(find("no_such_damage").is_err());
+    }
+}
