@@ -148,7 +148,11 @@ impl TestDev {
         let sid = unsafe { Sid::attach(inode) }?;
         // CAST: `isize` has at most 64 bits.
         args.sid = sid.raw() as i64;
-        if let Err(err) = writer.write(&args.sid) {
+        let written = writer
+            .write(&args.fd)
+            .and_then(|()| writer.write(&args.reserved))
+            .and_then(|()| writer.write(&args.sid));
+        if let Err(err) = written {
             // The sid is dropped, so detached: nothing leaks.
             drop(sids);
             return Err(err);
