@@ -102,7 +102,16 @@ fn mvc_thread(shared: &Shared, seed: u64) -> Outcome {
                 .map_err(|e| format!("attach: {}", errno_name(e)))
         })
         .collect::<Result<Vec<i64>, String>>()?;
-    let buffer = Mapping::anonymous(2 * PAGE_SIZE, Prot::ReadWrite).map_err(|e| e.to_string())?;
+    // Buffers: anonymous memory, or the first pages of the shared files
+    // themselves, so that pinning them faults into toyfs (page_mkwrite)
+    // and a call may copy between a page and a mapping of that very page.
+    let anonymous =
+        Mapping::anonymous(2 * PAGE_SIZE, Prot::ReadWrite).map_err(|e| e.to_string())?;
+    let mut buffers = vec![anonymous];
+    for file in &files {
+        let mapping = Mapping::shared(file, MIN_SIZE as usize, Prot::ReadWrite);
+        buffers.push(mapping.map_err(|e| format!("mmap: {e}"))?);
+    }
     let mut rng = Rng::new(seed);
     let pages = MAX_SIZE as usize / PAGE_SIZE + 2;
     while !shared.stop.load(Ordering::Relaxed) {
@@ -110,6 +119,11 @@ fn mvc_thread(shared: &Shared, seed: u64) -> Outcome {
         let cmd = [ZERO, READ, WRITE, PROTZERO][rng.index(4)];
         let pgoffs = rng.index(PAGE_SIZE);
         let count = rng.index(PAGE_SIZE - pgoffs + 1);
+        let buffer = &buffers[if rng.below(4) == 0 {
+            1 + rng.index(FILES)
+        } else {
+            0
+        }];
         let at = rng.index(PAGE_SIZE);
         let args = MvcArgs::new(
             sids[index],
@@ -118,7 +132,7 @@ fn mvc_thread(shared: &Shared, seed: u64) -> Outcome {
             count as i32,
             cmd,
         )
-        .with_buffer(&buffer, at, PAGE_SIZE);
+        .with_buffer(buffer, at, PAGE_SIZE);
         // `None`: success, or a page that is not cached (or was truncated
         // while vm_mvc waited for its lock), or, for READ, not uptodate.
         let (args, fails_with) = match rng.below(50) {
