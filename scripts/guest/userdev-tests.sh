@@ -31,7 +31,7 @@ ktap_end
 concurrent_io_and_vm_mvc() {
 	seed=$(($(date +%s) % 100000))
 	mkdir -p $mnt/single || return 1
-	vm_mvc-usertest concurrency $mnt 0 $seed -- \
+	vm_mvc-usertest concurrency $mnt 10 $seed -- \
 		toyfs-stress run $seed "${USERDEV_STRESS_OPS:-1000}" $mnt/single
 }
 

@@ -200,23 +200,26 @@ pub fn run(dir: &str, seconds: u64, seed: u64, command: &[String]) -> Outcome {
             threads.push(scope.spawn(move || file_thread(shared, seed + i)));
             threads.push(scope.spawn(move || mvc_thread(shared, seed + 100 + i)));
         }
-        // Until the command ends (or, without one, SECONDS pass), or a
+        // Until the command has ended and SECONDS have passed, or a
         // thread fails.
-        let status = loop {
+        let mut status = None;
+        loop {
             std::thread::sleep(Duration::from_millis(100));
             if threads.iter().any(|t| t.is_finished()) {
-                break None;
+                break;
             }
-            match child.as_mut() {
-                Some(child) => match child.try_wait() {
-                    Ok(Some(status)) => break Some(Ok(status)),
+            if let (Some(child), None) = (child.as_mut(), &status) {
+                match child.try_wait() {
+                    Ok(Some(exit)) => status = Some(Ok(exit)),
                     Ok(None) => {}
-                    Err(e) => break Some(Err(e.to_string())),
-                },
-                None if start.elapsed() >= Duration::from_secs(seconds) => break None,
-                None => {}
+                    Err(e) => status = Some(Err(e.to_string())),
+                }
             }
-        };
+            let command_done = child.is_none() || status.is_some();
+            if command_done && start.elapsed() >= Duration::from_secs(seconds) {
+                break;
+            }
+        }
         shared.stop.store(true, Ordering::Relaxed);
         let results: Vec<Outcome> = threads
             .into_iter()

@@ -89,3 +89,17 @@ impl Counters {
         Ok(now)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::number_after;
+
+    #[test]
+    fn numbers_are_read_after_their_keys() {
+        let stats = "sids: attached 7 detached 5 live 2\nprotzero_ptes_write_protected: 3\n";
+        assert_eq!(number_after(stats, "live "), Ok(2));
+        assert_eq!(number_after(stats, "protzero_ptes_write_protected"), Ok(3));
+        assert!(number_after(stats, "missing").is_err());
+        assert!(number_after("live x", "live ").is_err());
+    }
+}

@@ -169,3 +169,19 @@ impl AsRawFd for TestDev {
         self.file.as_raw_fd()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_and_numbers_match_the_modules_uapi() {
+        // samples/vm_mvc_testdev/uapi.rs: no padding, 64-bit fields aligned.
+        assert_eq!(std::mem::size_of::<AttachArgs>(), 16);
+        assert_eq!(std::mem::size_of::<MvcArgs>(), 56);
+        assert_eq!(std::mem::offset_of!(MvcArgs, buf), 32);
+        // _IOWR('|', 0x90, 16) and _IOW('|', 0x93, 56) as the C macros make them.
+        assert_eq!(ATTACH, 0xc010_7c90);
+        assert_eq!(MVC, 0x4038_7c93);
+    }
+}

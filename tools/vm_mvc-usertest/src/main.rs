@@ -9,7 +9,7 @@
 //!     runs one of them
 //! vm_mvc-usertest concurrency DIR SECONDS SEED [-- COMMAND...]
 //!     threads doing read/write/truncate/mmap on files in DIR while others
-//!     call vm_mvc on them, for SECONDS, or while COMMAND runs (case 4)
+//!     call vm_mvc on them, for SECONDS and while COMMAND runs (case 4)
 //! vm_mvc-usertest faults FILE ROUNDS SEED
 //!     attach, READ/WRITE/ZERO with user buffers and detach, ROUNDS times,
 //!     with fault injection enabled for this task (case 1)
