@@ -46,6 +46,12 @@ pub(crate) const MVC: u32 = _IOW::<MvcArgs>(IOCTL_TYPE, 0x93);
 /// `MvcArgs::flags`: attach the buffer read-only (`VM_MVC_XMEM_READONLY`),
 /// so that it can only be the source of a WRITE.
 pub(crate) const MVC_BUF_READONLY: u32 = 1;
+/// `MvcArgs::flags`: sleep [`PAUSE_MS`] between attaching the buffer and
+/// calling vm_mvc, so that another thread can unmap the buffer while it is
+/// attached (pinned).
+pub(crate) const MVC_PAUSE_AFTER_ATTACH: u32 = 2;
+/// The length of that pause, in milliseconds.
+pub(crate) const PAUSE_MS: i64 = 200;
 
 /// The argument of [`ATTACH`].
 #[repr(C)]
@@ -73,7 +79,7 @@ pub(crate) struct MvcArgs {
     pub(crate) count: i32,
     /// Passed to vm_mvc unchecked.
     pub(crate) cmd: i32,
-    /// [`MVC_BUF_READONLY`] or 0.
+    /// [`MVC_BUF_READONLY`], [`MVC_PAUSE_AFTER_ATTACH`], or 0.
     pub(crate) flags: u32,
     /// Start of the user buffer.
     pub(crate) buf: u64,

@@ -29,6 +29,10 @@ use kernel::{
     new_mutex,
     prelude::*,
     sync::Mutex,
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -182,7 +186,7 @@ impl TestDev {
 fn mvc(user: UserPtr) -> Result {
     let mut reader = UserSlice::new(user, core::mem::size_of::<uapi::MvcArgs>()).reader();
     let args = uapi::MvcArgs::read(&mut reader)?;
-    if args.flags & !uapi::MVC_BUF_READONLY != 0 {
+    if args.flags & !(uapi::MVC_BUF_READONLY | uapi::MVC_PAUSE_AFTER_ATTACH) != 0 {
         return Err(EINVAL);
     }
     let read_only = args.flags & uapi::MVC_BUF_READONLY != 0;
@@ -197,6 +201,9 @@ fn mvc(user: UserPtr) -> Result {
         0 => None,
         _ => Some(UserBuffer::attach(buf, buf_len, read_only)?),
     };
+    if args.flags & uapi::MVC_PAUSE_AFTER_ATTACH != 0 {
+        fsleep(Delta::from_millis(uapi::PAUSE_MS));
+    }
     let buffer = buffer.as_ref().map(|b| b as &dyn vm_mvc_client::Buffer);
     vm_mvc_client::mvc_raw(sid, pno, args.pgoffs, args.count, args.cmd, buffer, ptr)
 }

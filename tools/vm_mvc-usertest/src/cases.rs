@@ -326,6 +326,54 @@ fn buffer_unmapped_by_another_thread() -> Outcome {
     fx.finish()
 }
 
+/// Runs `args` (with a pause after the attach) in a thread, unmaps the
+/// buffer as soon as it is pinned, and returns the call's result and
+/// whether the unmap happened while the pages were still pinned.
+fn call_and_unmap_while_pinned(
+    fx: &Fixture,
+    args: MvcArgs,
+    buffer: &Mapping,
+) -> Result<(Result<(), i32>, bool), String> {
+    std::thread::scope(|scope| {
+        let caller = scope.spawn(|| fx.mvc(args.paused()));
+        while Counters::user_pages_live()? == 0 && !caller.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        buffer.unmap().map_err(|e| e.to_string())?;
+        let during = Counters::user_pages_live()? > 0;
+        let result = caller
+            .join()
+            .map_err(|_| "the caller panicked".to_string())?;
+        Ok((result, during))
+    })
+}
+
+fn buffer_unmapped_while_attached() -> Outcome {
+    let mut fx = Fixture::new("unmap_attached")?;
+    // READ into pages that are no longer mapped: they are pinned, so the
+    // copy lands in them, and they are freed when unpinned.
+    let buffer = sentinel_buffer(2)?;
+    let args =
+        MvcArgs::new(fx.sid, 1, 0, PAGE_SIZE as i32, READ).with_buffer(&buffer, 10, PAGE_SIZE);
+    let (result, during) = call_and_unmap_while_pinned(&fx, args, &buffer)?;
+    println!("READ: {result:?}, unmapped while pinned: {during}");
+    if let Err(e) = result {
+        return Err(format!("READ: {}", errno_name(e)));
+    }
+    // WRITE from pages that are no longer mapped: the file receives what
+    // the pages held when they were pinned.
+    let buffer = sentinel_buffer(2)?;
+    let args =
+        MvcArgs::new(fx.sid, 2, 0, PAGE_SIZE as i32, WRITE).with_buffer(&buffer, 10, PAGE_SIZE);
+    let (result, during) = call_and_unmap_while_pinned(&fx, args, &buffer)?;
+    println!("WRITE: {result:?}, unmapped while pinned: {during}");
+    if let Err(e) = result {
+        return Err(format!("WRITE: {}", errno_name(e)));
+    }
+    fx.model[2 * PAGE_SIZE..3 * PAGE_SIZE].fill(SENTINEL);
+    fx.finish()
+}
+
 fn huge_counts_are_einval() -> Outcome {
     let fx = Fixture::new("huge")?;
     let buffer = sentinel_buffer(2)?;
@@ -504,7 +552,7 @@ fn bad_ioctl_arguments() -> Outcome {
         EINVAL,
     )?;
     let mut bad_flags = MvcArgs::new(fx.sid, 0, 0, 8, ZERO);
-    bad_flags.flags = 2;
+    bad_flags.flags = 4;
     expect_errno("unknown flags", fx.mvc(bad_flags), EINVAL)?;
     fx.check_file("bad ioctls")?;
     fx.finish()
@@ -606,6 +654,10 @@ pub const CASES: &[Case] = &[
     (
         "buffer_unmapped_by_another_thread",
         buffer_unmapped_by_another_thread,
+    ),
+    (
+        "buffer_unmapped_while_attached",
+        buffer_unmapped_while_attached,
     ),
     ("huge_counts_are_einval", huge_counts_are_einval),
     ("bad_sids_are_ebadf", bad_sids_are_ebadf),

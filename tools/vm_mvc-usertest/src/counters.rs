@@ -61,6 +61,14 @@ impl Counters {
         })
     }
 
+    /// vm_mvc's user pages pinned now, read without folding vmstat (for
+    /// polling).
+    pub fn user_pages_live() -> Result<u64, String> {
+        let stats = fs::read_to_string(STATS).map_err(|e| format!("{STATS}: {e}"))?;
+        let line = stats.lines().find(|line| line.starts_with("user_pages:"));
+        number_after(line.ok_or("no user_pages line")?, "live ")
+    }
+
     /// Pages vm_mvc pinned since `self`.
     pub fn pinned_since(&self) -> Result<u64, String> {
         Ok(Self::now()?.user_pages_pinned - self.user_pages_pinned)

@@ -20,6 +20,9 @@ pub const PROTZERO: i32 = 4;
 
 /// `MvcArgs::flags`: attach the buffer read-only.
 pub const BUF_READONLY: u32 = 1;
+/// `MvcArgs::flags`: the device sleeps 200 ms between attaching the buffer
+/// and calling vm_mvc.
+pub const PAUSE_AFTER_ATTACH: u32 = 2;
 
 /// `_IOC(dir, '|', nr, size)` of asm-generic/ioctl.h.
 const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
@@ -108,7 +111,15 @@ impl MvcArgs {
     /// The same with the buffer attached read-only.
     pub fn read_only(self) -> Self {
         Self {
-            flags: BUF_READONLY,
+            flags: self.flags | BUF_READONLY,
+            ..self
+        }
+    }
+
+    /// The same with a pause between attaching the buffer and the call.
+    pub fn paused(self) -> Self {
+        Self {
+            flags: self.flags | PAUSE_AFTER_ATTACH,
             ..self
         }
     }
