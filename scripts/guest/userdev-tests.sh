@@ -36,10 +36,11 @@ concurrent_io_and_vm_mvc() {
 }
 
 ktap_suite vm_mvc_concurrency 5
-ktap_case insmod_toyfs insmod /modules/toyfs.ko
+ktap_case toyfs_loaded sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case mkfs_and_mount sh -c "mkfs.toyfs -q $dev && mount -t toyfs $dev $mnt"
 ktap_case concurrent_io_and_vm_mvc concurrent_io_and_vm_mvc
 ktap_case umount_and_fsck_clean sh -c "umount $mnt && fsck.toyfs -n $dev"
+# Unloaded for the last suite, which unloads vm_mvc.
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
 
