@@ -8,6 +8,8 @@
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
+# VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
+# QEMU's monitor: a flat profile per filesystem benchmark row, profile.txt.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
@@ -15,7 +17,7 @@
 
 DEBUG ?= 0
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
-export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY
+export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY VM_MVC_PROFILE
 
 SCRIPTS := $(CURDIR)/scripts
 

@@ -256,7 +256,7 @@ impl Attachment {
     ///
     /// Source and destination may overlap: a user buffer may be an mmap of
     /// the folio itself.  A pinned page that is the piece's own page is
-    /// reached through the piece's mapping, and copies are `memmove`s.
+    /// reached through the piece's mapping, and overlapping copies are `memmove`s.
     pub(crate) fn copy(&self, offset: usize, piece: &MappedPiece<'_>, dir: Direction) -> Result {
         let end = offset.checked_add(piece.len()).ok_or(EFAULT)?;
         if end > self.len {
@@ -340,8 +340,17 @@ unsafe fn move_bytes(folio_bytes: *mut u8, buffer: *mut u8, len: usize, dir: Dir
         Direction::ToBuffer => (folio_bytes, buffer),
         Direction::FromBuffer => (buffer, folio_bytes),
     };
-    // SAFETY: The caller guarantees both ranges; `ptr::copy` is `memmove`.
-    unsafe { ptr::copy(from, to, len) };
+    // Only a buffer that maps the folio itself can overlap it; every other
+    // copy takes `memcpy`, faster than `memmove` (which checks direction and
+    // copies in a loop on x86).
+    if (from as usize).abs_diff(to as usize) >= len {
+        // SAFETY: The caller guarantees both ranges, which are `len` or more
+        // bytes apart: they do not overlap.
+        unsafe { ptr::copy_nonoverlapping(from, to, len) };
+    } else {
+        // SAFETY: The caller guarantees both ranges; `ptr::copy` is `memmove`.
+        unsafe { ptr::copy(from, to, len) };
+    }
 }
 
 impl Drop for Attachment {

@@ -49,10 +49,24 @@ boot() {
 	# for bench: the toyfs tests count on the 4 MiB default.
 	[ "$bootmode" != bench ] || cmdline+=" brd.rd_size=98304"
 	[ "$accel" = kvm ] && cpu=host
+	# make bench VM_MVC_PROFILE=1: QEMU's monitor on a socket, sampled by
+	# profile-sample.py while the guest runs (the guest has no perf).
+	local monitor=none sampler=
+	if [ -n "${VM_MVC_PROFILE:-}" ] && [ "$bootmode" = bench ]; then
+		cmdline+=" vmmvc_profile=1"
+		monitor=unix:$out/monitor.sock,server=on,wait=off
+		rm -f "$out/monitor.sock"
+		python3 "$TOP/scripts/profile-sample.py" "$out/monitor.sock" "$console" \
+			"$out/profile.samples" &
+		sampler=$!
+	fi
+	local rc=0
 	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
-		-smp 2 -m 2048 -no-reboot -display none -monitor none -serial stdio \
+		-smp 2 -m 2048 -no-reboot -display none -monitor "$monitor" -serial stdio \
 		-kernel "$bzimage" -initrd "$out/initramfs.cpio" -append "$cmdline" \
-		</dev/null >"$console" 2>&1
+		</dev/null >"$console" 2>&1 || rc=$?
+	[ -z "$sampler" ] || wait "$sampler" || true
+	return $rc
 }
 
 choose_accel() {
@@ -60,7 +74,8 @@ choose_accel() {
 		echo "$VM_MVC_ACCEL"
 		return
 	fi
-	local probe=$DATA/kvm-probe-$(key_of "$bzimage" "$(uname -r)")
+	local probe
+	probe=$DATA/kvm-probe-$(key_of "$bzimage" "$(uname -r)")
 	if [ ! -f "$probe" ]; then
 		if [ -w /dev/kvm ] && boot kvm probe 20 "$out/kvm-probe.log" &&
 			grep -q 'vm_mvc-guest: end probe' "$out/kvm-probe.log"; then

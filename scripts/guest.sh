@@ -40,6 +40,10 @@ if [ "$mode" = check ]; then
 fi
 if [ "$mode" = bench ]; then
 	"$TOP/scripts/bench-report.sh" "$out" || status=$?
+	if [ -n "${VM_MVC_PROFILE:-}" ]; then
+		"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/profile-report.sh" "$flavour" "$out" ||
+			status=$?
+	fi
 fi
 log "make $mode ($flavour) took $((SECONDS - start)) s"
 exit $status

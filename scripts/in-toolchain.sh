@@ -28,7 +28,7 @@ if [ -n "${VM_MVC_BUILD_DIR:-}" ]; then
 fi
 # The settings the scripts read, passed through the clean environment.
 passenv=()
-for var in KDIR VM_MVC_ACCEL VM_MVC_TIMEOUT VM_MVC_BUILD_DIR VM_MVC_BENCH_TABLES VM_MVC_ONLY BUSYBOX \
+for var in KDIR VM_MVC_ACCEL VM_MVC_TIMEOUT VM_MVC_BUILD_DIR VM_MVC_BENCH_TABLES VM_MVC_ONLY VM_MVC_PROFILE BUSYBOX \
 	TOYFS_STRESS_OPS; do
 	[ -z "${!var:-}" ] || passenv+=("$var=${!var}")
 done

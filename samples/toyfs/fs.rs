@@ -34,6 +34,10 @@ use kernel::{
 pub(crate) struct Counts {
     free_blocks: u32,
     free_inodes: u32,
+    /// The bitmap block and byte of the last block allocation, where the
+    /// next search starts: a growing file then finds its next block at
+    /// once instead of rescanning the full start of the bitmap.
+    alloc_hint: (u32, usize),
 }
 
 /// The in-memory state of a mounted filesystem (`s_fs_info`).
@@ -54,6 +58,7 @@ impl SbInfo {
             counts <- new_mutex!(Counts {
                 free_blocks: disk.free_blocks,
                 free_inodes: disk.free_inodes,
+                alloc_hint: (0, 0),
             }),
         }? Error)
     }
@@ -216,11 +221,22 @@ impl<'a> Meta<'a> {
             return Err(ENOSPC);
         }
         let bits_per_block = 8 * self.geometry.block_size;
-        for index in 0..self.geometry.bitmap_blocks {
+        let bitmap_blocks = self.geometry.bitmap_blocks;
+        let (hint_index, hint_byte) = self.counts.alloc_hint;
+        // The hint's bitmap block from the hint's byte, the others in turn,
+        // then the hint's block again from its start.
+        for step in 0..=bitmap_blocks {
+            let mut index = hint_index + step;
+            if index >= bitmap_blocks {
+                index -= bitmap_blocks;
+            }
+            let start = if step == 0 { hint_byte } else { 0 };
             let mut bitmap = Buffer::read(self.sb, 1 + index)?;
-            let Some(byte) = bitmap.data().iter().position(|&byte| byte != 0xff) else {
+            let from_start = bitmap.data().get(start..).unwrap_or_default();
+            let Some(found) = from_start.iter().position(|&byte| byte != 0xff) else {
                 continue;
             };
+            let byte = start + found;
             let bit = (!bitmap.data()[byte]).trailing_zeros();
             // CAST: a byte offset in a block of at most 4096 bytes.
             let block = index * bits_per_block + 8 * byte as u32 + bit;
@@ -233,6 +249,7 @@ impl<'a> Meta<'a> {
             bitmap.data_mut()[byte] |= 1 << bit;
             bitmap.mark_dirty();
             self.counts.free_blocks -= 1;
+            self.counts.alloc_hint = (index, byte);
             return Ok(block);
         }
         toyfs_err!("free block count says free, bitmap says full\n");
@@ -1200,10 +1217,12 @@ pub(crate) fn is_inside_eof(inode: &Inode, folio: &LockedFolio<'_>) -> bool {
 pub(crate) fn write_folio(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
-    let mut scratch = KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?;
     for FolioBlock { offset, n, valid } in blocks_inside(folio, &geometry, inode.size()) {
         let mut block = Meta::lock(sb).lookup(inode.ino(), n)?;
         if block == 0 {
+            // Only a hole needs the scratch copy (to see whether it is
+            // still all zeroes); most folios have none.
+            let mut scratch = KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?;
             let buffer = KernelBuffer::attach(&mut scratch)?;
             folio.mvc(offset, valid, Op::Read { to: &buffer, at: 0 })?;
             drop(buffer);

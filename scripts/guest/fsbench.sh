@@ -31,12 +31,19 @@ mvc_calls() {
 measure() {
 	fs=$1 op=$2 req=$3 round=$4 result=
 	shift 4
+	phase "fs=$fs op=$op req=$req"
 	if result=$(fsbench "$@"); then
 		note "table=fs fs=$fs op=$op req=$req round=$round $result"
 	else
 		note "table=fs fs=$fs op=$op req=$req round=$round failed"
 	fi
+	phase other
 }
+
+# make bench VM_MVC_PROFILE=1: the host samples the vCPUs and files each
+# sample under the last phase announced here (scripts/profile-sample.py).
+profiling=$(sed -n 's/.*vmmvc_profile=\([0-9]\).*/\1/p' /proc/cmdline)
+phase() { [ -z "$profiling" ] || echo "vm_mvc_profile: phase $*" >/dev/kmsg; }
 
 # One round on the filesystem mounted at /mnt/$1; $2 is "disk" or "mem".
 round() {
@@ -79,6 +86,9 @@ if ! { mkfs.toyfs -q -b 1024 /dev/ram0 && mount -t toyfs /dev/ram0 /mnt/toyfs &&
 	rmmod toyfs
 	exit 0
 fi
+# The modules' symbols, for profile-report.py (the kernel's are in System.map).
+[ -z "$profiling" ] || grep -E '\[(toyfs|vm_mvc)\]$' /proc/kallsyms |
+	while read -r line; do echo "vm_mvc_profile: ksym $line" >/dev/kmsg; done
 calls_before=$(mvc_calls)
 note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites rounds=$rounds"
 r=1
