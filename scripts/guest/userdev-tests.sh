@@ -32,7 +32,7 @@ concurrent_io_and_vm_mvc() {
 	seed=$(($(date +%s) % 100000))
 	mkdir -p $mnt/single || return 1
 	vm_mvc-usertest concurrency $mnt 10 $seed -- \
-		toyfs-stress run $seed "${USERDEV_STRESS_OPS:-1000}" $mnt/single
+		toyfs-stress run $seed 1000 $mnt/single
 }
 
 ktap_suite vm_mvc_concurrency 5
