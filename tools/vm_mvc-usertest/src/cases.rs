@@ -351,26 +351,19 @@ fn call_and_unmap_while_pinned(
 fn buffer_unmapped_while_attached() -> Outcome {
     let mut fx = Fixture::new("unmap_attached")?;
     // READ into pages that are no longer mapped: they are pinned, so the
-    // copy lands in them, and they are freed when unpinned.
-    let buffer = sentinel_buffer(2)?;
-    let args =
-        MvcArgs::new(fx.sid, 1, 0, PAGE_SIZE as i32, READ).with_buffer(&buffer, 10, PAGE_SIZE);
-    let (result, during) = call_and_unmap_while_pinned(&fx, args, &buffer)?;
-    println!("READ: {result:?}, unmapped while pinned: {during}");
-    if let Err(e) = result {
-        return Err(format!("READ: {}", errno_name(e)));
+    // copy lands in them, and they are freed when unpinned.  WRITE from
+    // such pages: the file receives what they held when they were pinned.
+    for (name, cmd, pno) in [("READ", READ, 1), ("WRITE", WRITE, 2)] {
+        let buffer = sentinel_buffer(2)?;
+        let args = MvcArgs::new(fx.sid, pno as i64, 0, PAGE_SIZE as i32, cmd);
+        let args = args.with_buffer(&buffer, 10, PAGE_SIZE);
+        let (result, during) = call_and_unmap_while_pinned(&fx, args, &buffer)?;
+        println!("{name}: {result:?}, unmapped while pinned: {during}");
+        result.map_err(|e| format!("{name}: {}", errno_name(e)))?;
+        if cmd == WRITE {
+            fx.model[pno * PAGE_SIZE..(pno + 1) * PAGE_SIZE].fill(SENTINEL);
+        }
     }
-    // WRITE from pages that are no longer mapped: the file receives what
-    // the pages held when they were pinned.
-    let buffer = sentinel_buffer(2)?;
-    let args =
-        MvcArgs::new(fx.sid, 2, 0, PAGE_SIZE as i32, WRITE).with_buffer(&buffer, 10, PAGE_SIZE);
-    let (result, during) = call_and_unmap_while_pinned(&fx, args, &buffer)?;
-    println!("WRITE: {result:?}, unmapped while pinned: {during}");
-    if let Err(e) = result {
-        return Err(format!("WRITE: {}", errno_name(e)));
-    }
-    fx.model[2 * PAGE_SIZE..3 * PAGE_SIZE].fill(SENTINEL);
     fx.finish()
 }
 
