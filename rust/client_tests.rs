@@ -22,7 +22,7 @@ mod tests {
         folio::FolioLock,
         test_fixture::{file_with_pages, pattern, RamFs, UserMemory},
         vm_mvc_client::{
-            mvc_locked_folio, mvc_locked_folio_range, KernelBuffer, Op, Sid, UserBuffer,
+            mvc_locked_folio, mvc_locked_folio_range, mvc_raw, KernelBuffer, Op, Sid, UserBuffer,
         },
     };
     use core::ptr::NonNull;
@@ -121,6 +121,30 @@ mod tests {
         assert_eq!(&page[4..6], &[0; 2]);
         assert_eq!((page[6], page[7]), (pattern(6), pattern(7)));
         assert_eq!(&page[8..], &[9; 8]);
+        Ok(())
+    }
+
+    #[test]
+    fn raw_calls_get_vm_mvcs_own_checks() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let user = UserMemory::anonymous(1)?;
+        let buffer = UserBuffer::attach(user.addr(0), 64, false)?;
+        // Values the typed wrapper cannot express reach vm_mvc as given.
+        let (zero, read) = (1, 2);
+        assert_eq!(mvc_raw(sid.0, -1, 0, 1, zero, None, 0), Err(EINVAL));
+        assert_eq!(mvc_raw(sid.0, 0, -1, 1, zero, None, 0), Err(EINVAL));
+        assert_eq!(mvc_raw(sid.0, 0, 0, -1, zero, None, 0), Err(EINVAL));
+        assert_eq!(mvc_raw(sid.0, 0, 0, 1, 9, None, 0), Err(EINVAL));
+        assert_eq!(mvc_raw(-5, 0, 0, 1, zero, None, 0), Err(EBADF));
+        assert_eq!(mvc_raw(sid.0, 0, 0, 1, read, None, 0), Err(EINVAL));
+        let past_the_end = user.addr(60);
+        let ret = mvc_raw(sid.0, 0, 0, 8, read, Some(&buffer), past_the_end);
+        assert_eq!(ret, Err(EFAULT));
+        mvc_raw(sid.0, 0, 3, 8, read, Some(&buffer), user.addr(10))?;
+        drop(buffer);
+        let mut seen = [0u8; 8];
+        user.load(10, &mut seen)?;
+        assert!(seen.iter().enumerate().all(|(i, &b)| b == pattern(3 + i)));
         Ok(())
     }
 }

@@ -288,6 +288,27 @@ impl Sid {
     }
 }
 
+/// `vm_mvc` with every argument exactly as the caller got it, for a test
+/// harness that forwards untrusted values (samples/vm_mvc_testdev forwards
+/// user space's) so that vm_mvc itself checks each one and returns its own
+/// errno: any `sid`, negative `pno`, `pgoffs` and `count`, unknown `cmd`,
+/// and a buffer address `ptr` that need not lie inside `buffer`.
+pub fn mvc_raw(
+    sid: c_long,
+    pno: c_long,
+    pgoffs: c_int,
+    count: c_int,
+    cmd: c_int,
+    buffer: Option<&dyn Buffer>,
+    ptr: usize,
+) -> Result {
+    let xmem = buffer.map_or(core::ptr::null_mut(), |buffer| buffer.descriptor());
+    // SAFETY: Process context; the descriptor, if any, is attached and
+    // borrowed for the call (`Buffer`'s guarantee).  vm_mvc checks the
+    // other arguments, `ptr` against the descriptor's range among them.
+    to_result(unsafe { vm_mvc(sid, pno, pgoffs, count, cmd, xmem, ptr as *mut c_void) })
+}
+
 impl Drop for Sid {
     fn drop(&mut self) {
         // SAFETY: Process context; the sid was attached by `attach`.

@@ -46,6 +46,10 @@ part toyfs && /guest/toyfs-tests.sh
 # toyfs on damaged images (named damages and the seeded byte-flipper).
 part corrupt && /guest/corrupt-tests.sh
 
+# vm_mvc with user buffers through a test device; ends by unloading vm_mvc
+# (a leaked sid) and loading it again, so it runs with toyfs unloaded.
+part userdev && /guest/userdev-tests.sh
+
 if part module; then
 	ktap_suite vm_mvc_module 3
 	ktap_case insmod_vm_mvc test $loaded -eq 0

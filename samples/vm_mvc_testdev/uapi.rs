@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The ioctls of `/dev/vm_mvc_testdev` and their arguments.
+//!
+//! Every argument is a `#[repr(C)]` struct of fixed-size integers with no
+//! padding, read from (and for ATTACH written back to) the address passed
+//! as the ioctl argument; tools/vm_mvc-usertest declares the same layout.
+//!
+//! | ioctl | argument | does |
+//! | --- | --- | --- |
+//! | `ATTACH` `_IOWR('|', 0x90, AttachArgs)` | `fd` in, `sid` out | `vm_mvc_sid_attach` on the regular file behind `fd` |
+//! | `DETACH` `_IOW('|', 0x91, i64)` | a sid | `vm_mvc_sid_detach` of a sid this open file attached |
+//! | `LEAK` `_IOW('|', 0x92, i64)` | a sid | forgets a sid this open file attached, leaving it attached |
+//! | `MVC` `_IOW('|', 0x93, MvcArgs)` | a call | `vm_mvc` with a user buffer attached for the call |
+//!
+//! Errors: `EPERM` without `CAP_SYS_ADMIN` (open and every ioctl),
+//! `ENOTTY` for another ioctl number, `EFAULT` if the argument cannot be
+//! copied; ATTACH: `EBADF` for a bad fd, `EINVAL` if it is not a regular
+//! file, then vm_mvc's errnos; DETACH and LEAK: `EBADF` for a sid this open
+//! file did not attach (or already detached or leaked); MVC: the errnos of
+//! `vm_mvc_xmattach` for the buffer, then those of `vm_mvc`
+//! (Documentation/vm_mvc.rst).
+
+use kernel::{
+    ioctl::{
+        _IOW,
+        _IOWR, //
+    },
+    prelude::*,
+    uaccess::UserSliceReader, //
+};
+
+/// The ioctl type of the kernel's samples (ioctl-number.rst: `'|'` 80-9F).
+const IOCTL_TYPE: u32 = b'|' as u32;
+
+/// Attaches the file behind a descriptor; writes the sid back.
+pub(crate) const ATTACH: u32 = _IOWR::<AttachArgs>(IOCTL_TYPE, 0x90);
+/// Detaches a sid this open file attached.
+pub(crate) const DETACH: u32 = _IOW::<i64>(IOCTL_TYPE, 0x91);
+/// Leaves a sid attached after this open file is closed: for the test of
+/// vm_mvc's warning about sids still attached at unload, and nothing else.
+pub(crate) const LEAK: u32 = _IOW::<i64>(IOCTL_TYPE, 0x92);
+/// Calls vm_mvc.
+pub(crate) const MVC: u32 = _IOW::<MvcArgs>(IOCTL_TYPE, 0x93);
+
+/// `MvcArgs::flags`: attach the buffer read-only (`VM_MVC_XMEM_READONLY`),
+/// so that it can only be the source of a WRITE.
+pub(crate) const MVC_BUF_READONLY: u32 = 1;
+/// `MvcArgs::flags`: sleep [`PAUSE_MS`] between attaching the buffer and
+/// calling vm_mvc, so that another thread can unmap the buffer while it is
+/// attached (pinned).
+pub(crate) const MVC_PAUSE_AFTER_ATTACH: u32 = 2;
+/// The length of that pause, in milliseconds.
+pub(crate) const PAUSE_MS: i64 = 200;
+
+/// The argument of [`ATTACH`].
+#[repr(C)]
+pub(crate) struct AttachArgs {
+    /// In: a file descriptor of the calling process.
+    pub(crate) fd: i32,
+    /// Zero.
+    pub(crate) reserved: u32,
+    /// Out: the sid.
+    pub(crate) sid: i64,
+}
+
+/// The argument of [`MVC`]: `vm_mvc(sid, pno, pgoffs, count, cmd, xmem,
+/// ptr)`, where `xmem` describes `buf_len` bytes at `buf`, attached (and
+/// pinned) for the call, or is a null descriptor if `buf_len` is 0.
+#[repr(C)]
+pub(crate) struct MvcArgs {
+    /// Passed to vm_mvc unchecked.
+    pub(crate) sid: i64,
+    /// Passed to vm_mvc unchecked.
+    pub(crate) pno: i64,
+    /// Passed to vm_mvc unchecked.
+    pub(crate) pgoffs: i32,
+    /// Passed to vm_mvc unchecked.
+    pub(crate) count: i32,
+    /// Passed to vm_mvc unchecked.
+    pub(crate) cmd: i32,
+    /// [`MVC_BUF_READONLY`], [`MVC_PAUSE_AFTER_ATTACH`], or 0.
+    pub(crate) flags: u32,
+    /// Start of the user buffer.
+    pub(crate) buf: u64,
+    /// Length of the user buffer; 0 for no buffer.
+    pub(crate) buf_len: u64,
+    /// The address vm_mvc copies at (`ptr`), normally inside the buffer.
+    pub(crate) ptr: u64,
+}
+
+impl AttachArgs {
+    /// Reads the argument from user space.
+    pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {
+        Ok(Self {
+            fd: reader.read()?,
+            reserved: reader.read()?,
+            sid: reader.read()?,
+        })
+    }
+}
+
+impl MvcArgs {
+    /// Reads the argument from user space.
+    pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {
+        Ok(Self {
+            sid: reader.read()?,
+            pno: reader.read()?,
+            pgoffs: reader.read()?,
+            count: reader.read()?,
+            cmd: reader.read()?,
+            flags: reader.read()?,
+            buf: reader.read()?,
+            buf_len: reader.read()?,
+            ptr: reader.read()?,
+        })
+    }
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! vm_mvc_testdev: vm_mvc for user space, for tests only.
+//!
+//! A misc device, `/dev/vm_mvc_testdev`, through which a guest test program
+//! attaches files to vm_mvc and calls `vm_mvc` with *user* buffers: the
+//! path on which vm_mvc pins user pages, which no filesystem of this
+//! project exercises from user space.  Arguments reach vm_mvc as user space
+//! wrote them, so vm_mvc's own checks meet every bad value.  The ioctls are
+//! described in `uapi.rs` and Documentation/testing.rst.
+//!
+//! Only `CAP_SYS_ADMIN` may open the device or call it (`EPERM`), whatever
+//! the mode of its node: a root test harness, never loaded by the product.
+//! The sids an open file attached are detached when it is released, except
+//! one handed to the LEAK ioctl, which stays attached until vm_mvc is
+//! unloaded (the test of vm_mvc's warning about leaked sids).
+
+use kernel::{
+    bindings,
+    fs::{
+        File,
+        LocalFile, //
+    },
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    new_mutex,
+    prelude::*,
+    sync::Mutex,
+    time::{
+        delay::fsleep,
+        Delta, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
+};
+
+mod uapi;
+
+/// The vm_mvc C ABI, wrapped once (rust/vm_mvc_client.rs).  The test
+/// device uses user buffers and raw calls, not kernel buffers or folios.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../rust/vm_mvc_client.rs"]
+mod vm_mvc_client;
+
+use vm_mvc_client::{Sid, UserBuffer};
+
+module! {
+    type: TestDevModule,
+    name: "vm_mvc_testdev",
+    authors: ["vm_mvc developers"],
+    description: "Test device: vm_mvc with user buffers from user space (tests only)",
+    license: "GPL",
+}
+
+#[pin_data]
+struct TestDevModule {
+    #[pin]
+    _misc: MiscDeviceRegistration<TestDev>,
+}
+
+impl kernel::InPlaceModule for TestDevModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let options = MiscDeviceOptions {
+            name: c"vm_mvc_testdev",
+        };
+        try_pin_init!(Self {
+            _misc <- MiscDeviceRegistration::register(options),
+        })
+    }
+}
+
+/// Whether the calling task has `CAP_SYS_ADMIN`; `EPERM` if not.
+fn check_admin() -> Result {
+    // CAST: a small capability number.
+    let cap = bindings::CAP_SYS_ADMIN as i32;
+    // SAFETY: `capable` only reads the current task's credentials.
+    if unsafe { bindings::capable(cap) } {
+        Ok(())
+    } else {
+        Err(EPERM)
+    }
+}
+
+/// One open file of the device: the sids it attached.
+#[pin_data]
+struct TestDev {
+    #[pin]
+    sids: Mutex<KVec<Sid>>,
+}
+
+#[vtable]
+impl MiscDevice for TestDev {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        check_admin()?;
+        KBox::try_pin_init(
+            try_pin_init!(TestDev {
+                sids <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    fn ioctl(me: Pin<&TestDev>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        check_admin()?;
+        let user = UserPtr::from_addr(arg);
+        match cmd {
+            uapi::ATTACH => me.attach(user)?,
+            uapi::DETACH => drop(me.take_sid(user)?),
+            uapi::LEAK => {
+                let sid = me.take_sid(user)?;
+                pr_info!("leaving sid {} attached on purpose\n", sid.raw());
+                core::mem::forget(sid);
+            }
+            uapi::MVC => mvc(user)?,
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}
+
+impl TestDev {
+    /// ATTACH: attaches the regular file behind the caller's descriptor
+    /// and writes the sid back.
+    fn attach(&self, user: UserPtr) -> Result {
+        let size = core::mem::size_of::<uapi::AttachArgs>();
+        let (mut reader, mut writer) = UserSlice::new(user, size).reader_writer();
+        let mut args = uapi::AttachArgs::read(&mut reader)?;
+        if args.reserved != 0 {
+            return Err(EINVAL);
+        }
+        let fd = u32::try_from(args.fd).map_err(|_| EBADF)?;
+        let file = LocalFile::fget(fd)?;
+        // SAFETY: The file is referenced for the whole function, and an
+        // open file's inode pointer is set for its lifetime.
+        let inode = unsafe { (*file.as_ptr()).f_inode };
+        // SAFETY: As above: the inode lives as long as the file.
+        let mode = u32::from(unsafe { (*inode).i_mode });
+        if mode & bindings::S_IFMT != bindings::S_IFREG {
+            return Err(EINVAL);
+        }
+        // Room first, so that a failed allocation leaves nothing attached.
+        let mut sids = self.sids.lock();
+        sids.reserve(1, GFP_KERNEL)?;
+        // SAFETY: The open file holds a reference on its inode.
+        let sid = unsafe { Sid::attach(inode) }?;
+        // CAST: `isize` has at most 64 bits.
+        args.sid = sid.raw() as i64;
+        let written = writer
+            .write(&args.fd)
+            .and_then(|()| writer.write(&args.reserved))
+            .and_then(|()| writer.write(&args.sid));
+        if let Err(err) = written {
+            // The sid is dropped, so detached: nothing leaks.
+            drop(sids);
+            return Err(err);
+        }
+        sids.push_within_capacity(sid).map_err(|_| ENOMEM)?;
+        Ok(())
+    }
+
+    /// DETACH and LEAK: removes a sid this open file attached from its
+    /// list and returns it; `EBADF` for any other sid.
+    fn take_sid(&self, user: UserPtr) -> Result<Sid> {
+        let raw: i64 = UserSlice::new(user, core::mem::size_of::<i64>())
+            .reader()
+            .read()?;
+        let mut sids = self.sids.lock();
+        let index = sids
+            .iter()
+            // CAST: `isize` has at most 64 bits.
+            .position(|sid| sid.raw() as i64 == raw)
+            .ok_or(EBADF)?;
+        sids.remove(index).map_err(|_| EBADF)
+    }
+}
+
+/// MVC: attaches (pins) the user buffer for the call, calls vm_mvc with
+/// the raw arguments, detaches (unpins).
+fn mvc(user: UserPtr) -> Result {
+    let mut reader = UserSlice::new(user, core::mem::size_of::<uapi::MvcArgs>()).reader();
+    let args = uapi::MvcArgs::read(&mut reader)?;
+    if args.flags & !(uapi::MVC_BUF_READONLY | uapi::MVC_PAUSE_AFTER_ATTACH) != 0 {
+        return Err(EINVAL);
+    }
+    let read_only = args.flags & uapi::MVC_BUF_READONLY != 0;
+    let buf = usize::try_from(args.buf).map_err(|_| EFAULT)?;
+    let buf_len = usize::try_from(args.buf_len).map_err(|_| EINVAL)?;
+    let ptr = usize::try_from(args.ptr).map_err(|_| EFAULT)?;
+    // A 32-bit kernel's `long` cannot hold every 64-bit value: such a sid
+    // names nothing and such a page number is no page.
+    let sid = isize::try_from(args.sid).map_err(|_| EBADF)?;
+    let pno = isize::try_from(args.pno).map_err(|_| EINVAL)?;
+    let buffer = match buf_len {
+        0 => None,
+        _ => Some(UserBuffer::attach(buf, buf_len, read_only)?),
+    };
+    if args.flags & uapi::MVC_PAUSE_AFTER_ATTACH != 0 {
+        fsleep(Delta::from_millis(uapi::PAUSE_MS));
+    }
+    let buffer = buffer.as_ref().map(|b| b as &dyn vm_mvc_client::Buffer);
+    vm_mvc_client::mvc_raw(sid, pno, args.pgoffs, args.count, args.cmd, buffer, ptr)
+}
