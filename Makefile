@@ -5,8 +5,8 @@
 #   make bench    the same set-up on the base kernel, then the benchmark
 #                 (Documentation/performance.rst); results in build/bench/
 #   make soak     the debug kernel runs the randomized toyfs tester for
-#                 TOYFS_SOAK_SEEDS (4) seeds x TOYFS_SOAK_OPS (250000)
-#                 operations; ends with "N passed, N failed" (about an hour)
+#                 TOYFS_SOAK_SEEDS (8) seeds x TOYFS_SOAK_OPS (125000)
+#                 operations; ends with "N passed, N failed" (an hour or more)
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
