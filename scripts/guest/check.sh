@@ -51,6 +51,9 @@ fi
 # toyfs uses vm_mvc's exports: its tests run while vm_mvc is loaded.
 part toyfs && /guest/toyfs-tests.sh
 
+# Unloads and reloads vm_mvc and toyfs (KUnit quiet); leaves vm_mvc loaded.
+part lifecycle && /guest/lifecycle.sh
+
 if part module; then
 	ktap_suite vm_mvc_module 3
 	ktap_case insmod_vm_mvc test $loaded -eq 0
