@@ -54,6 +54,9 @@ part toyfs && /guest/toyfs-tests.sh
 # Unloads and reloads vm_mvc and toyfs (KUnit quiet); leaves vm_mvc loaded.
 part lifecycle && /guest/lifecycle.sh
 
+# toyfs under failslab and fail_page_alloc (debug kernel; skipped otherwise).
+part faults && /guest/faults.sh
+
 if part module; then
 	ktap_suite vm_mvc_module 3
 	ktap_case insmod_vm_mvc test $loaded -eq 0
