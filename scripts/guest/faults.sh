@@ -62,37 +62,61 @@ manifest_holds() {
 	return $bad
 }
 
+# A fresh toyfs on the whole ramdisk: brd allocates a page when a sector is
+# first written, so it is written once here and the "disk" never fails;
+# what fails is toyfs's and the kernel's own allocations.
+fresh_mount() {
+	dd if=/dev/zero of=$dev bs=65536 2>/dev/null
+	mkfs.toyfs -q $dev && mount -t toyfs $dev $mnt && mkdir $mnt/work
+}
+
+# Unmounts, wants a clean fsck, mounts, checks the manifest $1, unmounts.
+remount_and_check() {
+	umount $mnt && fsck_clean || return 1
+	mount -t toyfs $dev $mnt || return 1
+	manifest_holds "$1"
+	held=$?
+	umount $mnt && fsck_clean && [ $held -eq 0 ]
+}
+
 # One workload: $1 seed, $2 failslab percent, $3 fail_page_alloc percent.
 faults_round() {
 	manifest=/tmp/faults-$1
 	rm -rf "$manifest" "$manifest.d"
-	# brd allocates a page when a sector is first written: written once
-	# here, so that the "disk" never fails; what fails is toyfs's and the
-	# kernel's own allocations.
-	dd if=/dev/zero of=$dev bs=65536 2>/dev/null
-	mkfs.toyfs -q $dev && mount -t toyfs $dev $mnt && mkdir $mnt/work || return 1
+	fresh_mount || return 1
 	inject failslab "$2" && inject fail_page_alloc "$3" || return 1
 	toyfs-stress faults "$1" "$ops" $mnt/work "$manifest"
 	status=$?
 	inject_off
 	sync
-	umount $mnt || return 1
-	[ $status -eq 0 ] && fsck_clean || return 1
-	mount -t toyfs $dev $mnt || return 1
-	manifest_holds "$manifest"
+	[ $status -eq 0 ] || { umount $mnt; return 1; }
+	remount_and_check "$manifest"
+}
+
+# Each fault point of each call in turn (fail-nth): the knobs with
+# probability 0 only choose which allocations count as fault points.
+every_fault_point_of_each_call() {
+	manifest=/tmp/fail-nth
+	rm -rf "$manifest" "$manifest.d"
+	fresh_mount || return 1
+	inject failslab 0 && inject fail_page_alloc 0 || return 1
+	toyfs-stress fail-nth $mnt/work "$manifest"
 	status=$?
-	umount $mnt && fsck_clean && [ $status -eq 0 ]
+	sync
+	[ $status -eq 0 ] || { umount $mnt; return 1; }
+	remount_and_check "$manifest"
 }
 
 # name:seed:failslab percent:fail_page_alloc percent.  The higher rates fail
 # most operations (little stays certain); the lower ones leave files to
 # check after the remount.
 cases="slab_1_percent:1:1:0 slab_10_percent:2:10:0 page_10_percent:3:0:10 page_40_percent:4:0:40 slab_and_page_3_percent:5:3:3"
-ktap_suite toyfs_faults 7
+ktap_suite toyfs_faults 8
 if [ ! -e $debugfs/failslab ] || [ ! -e $debugfs/fail_page_alloc ]; then
 	reason="no failslab/fail_page_alloc in debugfs (debug kernel only)"
 	ktap_skip insmod_toyfs "$reason"
 	for spec in $cases; do ktap_skip "${spec%%:*}" "$reason"; done
+	ktap_skip every_fault_point_of_each_call "$reason"
 	ktap_skip rmmod_toyfs "$reason"
 	ktap_end
 	exit 0
@@ -102,5 +126,6 @@ for spec in $cases; do
 	set -- $(echo "$spec" | tr : ' ')
 	ktap_case "$1" faults_round "$2" "$3" "$4"
 done
+ktap_case every_fault_point_of_each_call every_fault_point_of_each_call
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

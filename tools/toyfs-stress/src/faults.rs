@@ -33,12 +33,12 @@ const MAX_SIZE: usize = 48 * 1024;
 /// Files that may exist at once; their buffers are allocated up front.
 const MAX_FILES: usize = 24;
 
-const ENOMEM: i32 = 12;
-const EIO: i32 = 5;
-const ENOSPC: i32 = 28;
+pub(crate) const ENOMEM: i32 = 12;
+pub(crate) const EIO: i32 = 5;
+pub(crate) const ENOSPC: i32 = 28;
 
 /// The errors an allocation failure may honestly surface as.
-fn tolerated(err: &io::Error) -> bool {
+pub(crate) fn tolerated(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(ENOMEM | EIO | ENOSPC))
 }
 
@@ -353,29 +353,47 @@ impl Workload {
     }
 
     /// With injection off: every certain file must fsync, then the
-    /// manifest and one reference file per certain file are written.
+    /// manifest is written.
     fn finish(&self, manifest: &str) -> Outcome {
-        let refs = format!("{manifest}.d");
-        fs::create_dir_all(&refs).map_err(|err| format!("{refs}: {err}"))?;
-        let mut out = String::new();
-        for (number, file) in self.files.iter().enumerate() {
+        for file in &self.files {
             Self::open(&file.path)
                 .and_then(|opened| opened.sync_all())
                 .map_err(|err| format!("fsync {} with injection off: {err}", file.path))?;
-            let reference = format!("{refs}/{number}");
-            fs::write(&reference, &file.data).map_err(|err| format!("{reference}: {err}"))?;
-            out += &format!("file {} {reference}\n", file.path);
         }
-        for path in &self.absent {
-            out += &format!("absent {path}\n");
-        }
-        for path in &self.dirs {
-            out += &format!("dir {path}\n");
-        }
-        File::create(manifest)
-            .and_then(|mut file| file.write_all(out.as_bytes()))
-            .map_err(|err| format!("{manifest}: {err}"))
+        let files: Vec<_> = self
+            .files
+            .iter()
+            .map(|file| (file.path.as_str(), file.data.as_slice()))
+            .collect();
+        write_manifest(manifest, &files, &self.absent, &self.dirs)
     }
+}
+
+/// Writes `manifest` (format in the module comment), with one reference
+/// file per entry of `files` in the directory `manifest.d`.
+pub(crate) fn write_manifest(
+    manifest: &str,
+    files: &[(&str, &[u8])],
+    absent: &[String],
+    dirs: &[String],
+) -> Outcome {
+    let refs = format!("{manifest}.d");
+    fs::create_dir_all(&refs).map_err(|err| format!("{refs}: {err}"))?;
+    let mut out = String::new();
+    for (number, (path, data)) in files.iter().enumerate() {
+        let reference = format!("{refs}/{number}");
+        fs::write(&reference, data).map_err(|err| format!("{reference}: {err}"))?;
+        out += &format!("file {path} {reference}\n");
+    }
+    for path in absent {
+        out += &format!("absent {path}\n");
+    }
+    for path in dirs {
+        out += &format!("dir {path}\n");
+    }
+    File::create(manifest)
+        .and_then(|mut file| file.write_all(out.as_bytes()))
+        .map_err(|err| format!("{manifest}: {err}"))
 }
 
 /// Runs `ops` operations under injection in `dir` (which must exist), then

@@ -13,10 +13,14 @@
 //!     OPS seeded file and directory operations in DIR with fault
 //!     injection on for this process, then MANIFEST for the check after
 //!     remount (src/faults.rs)
+//! toyfs-stress fail-nth DIR MANIFEST
+//!     every fault point of each of a set of file and directory calls
+//!     failed in turn (src/fail_nth.rs), then MANIFEST
 //! ```
 //!
 //! A failure prints the seed and the operation number, and exits with 1.
 
+mod fail_nth;
 mod faults;
 mod mapping;
 
@@ -314,9 +318,13 @@ fn main() -> ExitCode {
             );
             Ok(())
         })(),
+        Some("fail-nth") if args.len() == 4 => (|| {
+            println!("{}", fail_nth::run(&args[2], &args[3])?);
+            Ok(())
+        })(),
         _ => Err(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | run SEED OPS DIR [DEVICE] \
-                  | faults SEED OPS DIR MANIFEST"
+                  | faults SEED OPS DIR MANIFEST | fail-nth DIR MANIFEST"
                 .into(),
         ),
     };
