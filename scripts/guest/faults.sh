@@ -6,14 +6,16 @@
 # task-filter), a few probabilities, one KTAP case each.  Each case then
 # switches injection off, unmounts, wants a clean fsck, mounts again and
 # checks the workload's manifest: every file none of whose operations failed
-# holds exactly what was written, every removed name is gone.  Runs with
-# vm_mvc loaded and toyfs not; leaves them so.
+# holds exactly what was written, every removed name is gone.  One more
+# case fails every fault point of a set of calls in turn (fail-nth).  Runs
+# with vm_mvc loaded and toyfs not; leaves them so.
 . /guest/ktap.sh
 
 dev=/dev/ram0
 mnt=/mnt/toyfs
 debugfs=/sys/kernel/debug
-ops=${TOYFS_FAULT_OPS:-400}
+# Operations per rate: enough to fail most calls at the higher rates.
+ops=400
 mkdir -p $mnt
 
 # Sets one fault type ($1: failslab or fail_page_alloc) to fail $2 percent

@@ -14,6 +14,7 @@ cycles=50
 mkdir -p $mnt
 
 kunit_quiet() { echo "no_suite.no_case" >/sys/module/kunit/parameters/filter_glob; }
+kunit_loud() { echo "*.*" >/sys/module/kunit/parameters/filter_glob; }
 live() { grep -q "^$1 .* Live " /proc/modules; }
 loaded() { grep -q "^$1 " /proc/modules; }
 # Active objects of a slab cache (/proc/slabinfo needs CONFIG_SLUB_DEBUG).
@@ -96,3 +97,5 @@ else
 fi
 ktap_case reload_vm_mvc sh -c 'insmod /modules/vm_mvc.ko && grep -q "^vm_mvc .* Live " /proc/modules'
 ktap_end
+# Later parts' modules run their KUnit suites again.
+kunit_loud
