@@ -3,8 +3,9 @@
 //! turn (`/proc/thread-self/fail-nth`, Documentation/fault-injection:
 //! "Systematic faults using fail-nth").
 //!
-//! For each operation (create, mkdir, rename, rename over a file, unlink,
-//! rmdir, an extending write, a shrinking truncate, fsync) and each
+//! For each operation (create, create growing its directory, mkdir, rename,
+//! rename over a file, unlink, rmdir, an extending write, a shrinking
+//! truncate, fsync) and each
 //! N = 1, 2, ...: the objects are set up, the N-th fault point of the call
 //! is made to fail, and the outcome checked: a call that fails returns
 //! `ENOMEM`, `EIO` or `ENOSPC` and changes nothing; one that succeeds
@@ -188,6 +189,40 @@ impl Operation for Create {
     }
     fn check(&mut self, outcome: &io::Result<usize>) -> Check {
         expect_file(&self.path, outcome.as_ref().ok().map(|_| &[][..]))
+    }
+}
+
+/// A create that needs a new directory block: the directory is made
+/// again each round with three entries of long names, which fill its
+/// first block.
+struct CreateInFullDir {
+    dir: String,
+}
+
+impl CreateInFullDir {
+    fn entry(&self, number: u32) -> String {
+        format!("{}/{}{number}", self.dir, "n".repeat(250))
+    }
+}
+
+impl Operation for CreateInFullDir {
+    fn name(&self) -> &'static str {
+        "create growing its directory"
+    }
+    fn set_up(&mut self) -> Check {
+        for number in 0..4 {
+            clear(&self.entry(number))?;
+        }
+        clear(&self.dir)?;
+        fs::create_dir(&self.dir).map_err(|err| format!("mkdir {}: {err}", self.dir))?;
+        (0..3).try_for_each(|number| put(&self.entry(number), b""))
+    }
+    fn call(&mut self) -> io::Result<usize> {
+        File::create_new(self.entry(3)).map(|_| 0)
+    }
+    fn check(&mut self, outcome: &io::Result<usize>) -> Check {
+        (0..3).try_for_each(|number| expect_file(&self.entry(number), Some(b"")))?;
+        expect_file(&self.entry(3), outcome.as_ref().ok().map(|_| &[][..]))
     }
 }
 
@@ -410,6 +445,7 @@ pub(crate) fn run(dir: &str, manifest: &str) -> Result<String, String> {
         Box::new(Create {
             path: path("created"),
         }),
+        Box::new(CreateInFullDir { dir: path("full") }),
         Box::new(Mkdir {
             parent: sub.clone(),
             path: format!("{sub}/made"),
