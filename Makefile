@@ -4,6 +4,9 @@
 #   make check    the same set-up, then every test; ends with "N passed, N failed"
 #   make bench    the same set-up on the base kernel, then the benchmark
 #                 (Documentation/performance.rst); results in build/bench/
+#   make soak     the debug kernel runs the randomized toyfs tester for
+#                 TOYFS_SOAK_SEEDS (8) seeds x TOYFS_SOAK_OPS (125000)
+#                 operations; ends with "N passed, N failed" (an hour or more)
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
@@ -20,10 +23,11 @@ DEBUG ?= 0
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
 export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY VM_MVC_PROFILE
 export CORRUPT_FLIP_IMAGES
+export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all modules run check check-debug bench clippy fmt fmt-check kernel toolchain clean
+.PHONY: all modules run check check-debug soak bench clippy fmt fmt-check kernel toolchain clean
 
 all: modules
 
@@ -50,6 +54,11 @@ check:
 
 check-debug:
 	@$(MAKE) --no-print-directory check DEBUG=1
+
+# Always the debug kernel: the soak is there to find what KASAN, lockdep
+# and kmemleak see only after many operations.
+soak:
+	@$(SCRIPTS)/guest.sh debug soak
 
 # Always the base kernel: the debug kernel's checks would be measured too.
 bench:

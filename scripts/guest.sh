@@ -4,12 +4,15 @@
 # (toolchain, kernel, modules, guest image), runs the host tests (check
 # only), boots the guest and, for check, reports every result and the
 # summary line; for bench, writes the CSV files, tables and plots.
-# Usage: guest.sh FLAVOUR run|check|bench
+# `make soak` is a check of its own (results and summary line) whose guest
+# runs only the long randomized toyfs run (scripts/guest/soak.sh).
+# Usage: guest.sh FLAVOUR run|check|bench|soak
 . "$(dirname "$0")/lib.sh"
 
 flavour=$1 mode=$2
 out=${VM_MVC_BUILD_DIR:-$TOP/build}/$flavour
 [ "$mode" != bench ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/bench
+[ "$mode" != soak ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/soak
 mkdir -p "$out"
 start=$SECONDS
 
@@ -35,7 +38,7 @@ timed "building the static guest tools (cargo, tools/)" build_guest_tools
 
 "$TOP/scripts/in-toolchain.sh" "$TOP/scripts/guest-boot.sh" "$flavour" "$mode" "$out"
 status=0
-if [ "$mode" = check ]; then
+if [ "$mode" = check ] || [ "$mode" = soak ]; then
 	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/results.sh" "$flavour" "$out" || status=$?
 fi
 if [ "$mode" = bench ]; then

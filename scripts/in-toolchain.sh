@@ -29,7 +29,8 @@ fi
 # The settings the scripts read, passed through the clean environment.
 passenv=()
 for var in KDIR VM_MVC_ACCEL VM_MVC_TIMEOUT VM_MVC_BUILD_DIR VM_MVC_BENCH_TABLES VM_MVC_ONLY \
-	VM_MVC_PROFILE BUSYBOX TOYFS_STRESS_OPS CORRUPT_FLIP_IMAGES; do
+	VM_MVC_PROFILE BUSYBOX TOYFS_STRESS_OPS CORRUPT_FLIP_IMAGES TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS \
+	TOYFS_SOAK_FIRST_SEED; do
 	[ -z "${!var:-}" ] || passenv+=("$var=${!var}")
 done
 export TOP DATA CACHE

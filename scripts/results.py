@@ -19,8 +19,9 @@ from pathlib import Path
 PRINTK_PREFIX = re.compile(r'^\[\s*\d+\.\d+\] ')
 TOP_LEVEL_KTAP = re.compile(r'^KTAP version \d+$')
 KUNIT_SUMMARY = re.compile(r'Ran (\d+) tests?: (.*)$')
-GUEST_BEGIN = 'vm_mvc-guest: begin check'
-GUEST_END = 'vm_mvc-guest: end check'
+# `make check` or `make soak` (the same judgement, another guest script).
+GUEST_BEGIN = re.compile(r'^vm_mvc-guest: begin (check|soak)$')
+GUEST_END = re.compile(r'^vm_mvc-guest: end (check|soak)$')
 
 # (pattern, what it means); each match fails the run.
 FORBIDDEN = [
@@ -132,10 +133,10 @@ def main():
                              f'see the logs in {args.out}\n'))
 
     texts = [strip_prefix(l) for l in lines]
-    begin = texts.index(GUEST_BEGIN) if GUEST_BEGIN in texts else None
+    begin = next((i for i, t in enumerate(texts) if GUEST_BEGIN.match(t)), None)
     if (args.out / 'timeout').exists():
         failures.append(('guest timed out', ''.join(lines[-20:])))
-    elif begin is None or GUEST_END not in texts:
+    elif begin is None or not any(GUEST_END.match(t) for t in texts):
         failures.append(('guest did not finish its tests', ''.join(lines[-30:])))
 
     docs = ktap_documents(lines[begin:]) if begin is not None else []

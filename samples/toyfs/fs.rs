@@ -579,6 +579,15 @@ impl<'a> Meta<'a> {
         Ok(())
     }
 
+    /// Gives inode `ino` back: its 128 bytes become zero (free).
+    fn release_inode(&mut self, ino: u32) -> Result {
+        let (mut table, offset) = self.inode_buffer(ino)?;
+        table.data_mut()[offset..offset + INODE_SIZE].fill(0);
+        table.mark_dirty();
+        self.counts.free_inodes += 1;
+        Ok(())
+    }
+
     /// Whether directory `dir` holds no entry but "." and "..".
     fn is_empty_dir(&self, dir: &Inode) -> Result<bool> {
         for n in 0..self.geometry.block_of(dir.size()) {
@@ -820,11 +829,7 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 pub(crate) fn delete_inode(inode: &Inode) -> Result {
     let mut meta = Meta::lock(inode.sb());
     meta.truncate_blocks(inode, 0, false)?;
-    let (mut table, offset) = meta.inode_buffer(inode.ino())?;
-    table.data_mut()[offset..offset + INODE_SIZE].fill(0);
-    table.mark_dirty();
-    meta.counts.free_inodes += 1;
-    Ok(())
+    meta.release_inode(inode.ino())
 }
 
 /// `lookup`: the inode named `name` in `dir`, if any.
@@ -838,28 +843,43 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<InodeRef>> {
 
 /// Creates the inode of a new entry `name` in `dir`: under the metadata
 /// lock, `fill` gets a free inode number, adds the entry and claims the
-/// inode; `EEXIST` if the name is taken.
+/// inode, and returns the block it gave a new directory; `EEXIST` if the
+/// name is taken.  If the VFS inode cannot be had then (`iget`: no memory,
+/// or the inode table unreadable), the entry, inode and block go back, so
+/// that a failed create or mkdir changes nothing.
 fn new_inode(
     dir: &Inode,
     name: &[u8],
-    fill: impl FnOnce(&mut Meta<'_>, u32) -> Result,
+    fill: impl FnOnce(&mut Meta<'_>, u32) -> Result<Option<u32>>,
 ) -> Result<InodeRef> {
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
     }
     let sb = dir.sb();
-    let ino = {
+    let (ino, dir_block) = {
         let mut meta = Meta::lock(sb);
         if meta.find_entry(dir, name)?.is_some() {
             return Err(EEXIST);
         }
         let ino = meta.find_free_inode()?;
-        fill(&mut meta, ino)?;
-        ino
+        (ino, fill(&mut meta, ino)?)
+    };
+    let inode = match sb.iget(ino) {
+        Ok(inode) => inode,
+        Err(err) => {
+            // The blocks involved were all just written and are in the
+            // buffer cache: taking the changes back needs no allocation.
+            let mut meta = Meta::lock(sb);
+            meta.remove_entry(dir, name, ino)?;
+            if let Some(block) = dir_block {
+                meta.free_block(ino, block)?;
+            }
+            meta.release_inode(ino)?;
+            return Err(err);
+        }
     };
     dir.touch_mtime_ctime();
     dir.mark_dirty();
-    let inode = sb.iget(ino)?;
     inode.init_times_now();
     Ok(inode)
 }
@@ -870,7 +890,8 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
         // The entry first: it is what may fail for want of a block, and
         // then the inode is still free.
         meta.add_entry(dir, name, ino, DIRENT_REGULAR)?;
-        meta.claim_inode(ino, mode, 1, None)
+        meta.claim_inode(ino, mode, 1, None)?;
+        Ok(None)
     })
 }
 
@@ -882,7 +903,13 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
     }
     let inode = new_inode(dir, name, |meta, ino| {
         let block = meta.alloc_block()?;
-        let mut data = Buffer::read(meta.sb, block)?;
+        let mut data = match Buffer::read(meta.sb, block) {
+            Ok(data) => data,
+            Err(err) => {
+                meta.free_block(ino, block)?;
+                return Err(err);
+            }
+        };
         let block_bytes = meta.geometry.block_bytes();
         format::write_entry(data.data_mut(), 0, ino, 12, DIRENT_DIRECTORY, b".");
         format::write_entry(
@@ -899,7 +926,8 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16) -> Result<InodeRef> {
             meta.free_block(ino, block)?;
             return Err(err);
         }
-        meta.claim_inode(ino, mode, 2, Some(block))
+        meta.claim_inode(ino, mode, 2, Some(block))?;
+        Ok(Some(block))
     })?;
     // The new directory's ".." names `dir`.
     dir.inc_link();

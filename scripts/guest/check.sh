@@ -18,6 +18,13 @@ part() {
 	return 1
 }
 
+# Debug kernel: kmemleak must report a leak planted on purpose, or the scan
+# at the end of the run (init) proves nothing.  First, before any of our
+# modules allocates: the self-test clears what it reports.
+if part kmemleak && [ -e /sys/kernel/debug/kmemleak ]; then
+	/guest/kmemleak.sh selftest
+fi
+
 # The first load runs every KUnit suite of vm_mvc (part "kunit").
 part kunit || kunit_quiet
 insmod /modules/vm_mvc.ko
@@ -49,6 +56,12 @@ part corrupt && /guest/corrupt-tests.sh
 # vm_mvc with user buffers through a test device; ends by unloading vm_mvc
 # (a leaked sid) and loading it again, so it runs with toyfs unloaded.
 part userdev && /guest/userdev-tests.sh
+
+# Unloads and reloads vm_mvc and toyfs (KUnit quiet); leaves vm_mvc loaded.
+part lifecycle && /guest/lifecycle.sh
+
+# toyfs under failslab and fail_page_alloc (debug kernel; skipped otherwise).
+part faults && /guest/faults.sh
 
 if part module; then
 	ktap_suite vm_mvc_module 3

@@ -9,10 +9,19 @@
 //!     OPS seeded random operations on files in DIR, every read checked
 //!     against an in-memory model; with DEVICE, DIR is also unmounted and
 //!     mounted again (mount -t toyfs DEVICE DIR) now and then
+//! toyfs-stress faults SEED OPS DIR MANIFEST
+//!     OPS seeded file and directory operations in DIR with fault
+//!     injection on for this process, then MANIFEST for the check after
+//!     remount (src/faults.rs)
+//! toyfs-stress fail-nth DIR MANIFEST
+//!     every fault point of each of a set of file and directory calls
+//!     failed in turn (src/fail_nth.rs), then MANIFEST
 //! ```
 //!
 //! A failure prints the seed and the operation number, and exits with 1.
 
+mod fail_nth;
+mod faults;
 mod mapping;
 
 use mapping::Mapping;
@@ -300,8 +309,23 @@ fn main() -> ExitCode {
             }
             result
         })(),
+        Some("faults") if args.len() == 6 => (|| {
+            let seed = number(args.get(2), "SEED")?;
+            let ops = number(args.get(3), "OPS")?;
+            println!(
+                "toyfs-stress: {}",
+                faults::run(seed, ops, &args[4], &args[5])?
+            );
+            Ok(())
+        })(),
+        Some("fail-nth") if args.len() == 4 => (|| {
+            println!("{}", fail_nth::run(&args[2], &args[3])?);
+            Ok(())
+        })(),
         _ => Err(
-            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | run SEED OPS DIR [DEVICE]".into(),
+            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | run SEED OPS DIR [DEVICE] \
+                  | faults SEED OPS DIR MANIFEST | fail-nth DIR MANIFEST"
+                .into(),
         ),
     };
     match result {
