@@ -149,6 +149,18 @@ remount_keeps_bytes_and_fsck_is_clean() {
 	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums)
 }
 
+# alloc_block resumes where the previous allocation ended; blocks freed
+# below that point must still be found once the rest of the disk is full.
+freed_blocks_below_the_last_allocation_are_reused() {
+	remount || return 1
+	dd if=/dev/zero of=$mnt/early bs=4096 count=64 2>/dev/null || return 1
+	dd if=/dev/zero of=$mnt/rest bs=4096 count=2000 2>/dev/null
+	[ "$(stat -f -c %f $mnt)" -le 1 ] || return 1
+	rm $mnt/early || return 1
+	dd if=/dev/zero of=$mnt/again bs=4096 count=60 conv=fsync 2>&1 || return 1
+	rm $mnt/rest $mnt/again && umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt
+}
+
 full_disk_gives_enospc_and_stays_consistent() {
 	out=$(dd if=/dev/zero of=$mnt/fill bs=4096 count=2000 2>&1)
 	echo "$out" | tail -n 2
@@ -186,7 +198,7 @@ counters_show_vm_mvc_did_the_partial_pages() {
 	done
 }
 
-ktap_suite toyfs 17
+ktap_suite toyfs 18
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -202,6 +214,7 @@ ktap_case mkdir_rename_rmdir_keep_links_right mkdir_rename_rmdir_keep_links_righ
 ktap_case bad_superblocks_are_refused bad_superblocks_are_refused
 ktap_case remount_read_only_and_back remount_read_only_and_back
 ktap_case remount_keeps_bytes_and_fsck_is_clean remount_keeps_bytes_and_fsck_is_clean
+ktap_case freed_blocks_below_the_last_allocation_are_reused freed_blocks_below_the_last_allocation_are_reused
 ktap_case full_disk_gives_enospc_and_stays_consistent full_disk_gives_enospc_and_stays_consistent
 ktap_case randomized_operations randomized_operations
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
