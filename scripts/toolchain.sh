@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Provides the kernel toolchain: rustc >= 1.85 with rust-src, bindgen >= 0.71.1,
-# clang/lld/llvm >= 17, the kernel build tools, busybox and QEMU.
+# clang/lld/llvm >= 17, the kernel build tools, busybox and QEMU; and the
+# filesystem developer's tools the guest borrows from the build root
+# (xfs_io, fio, stress-ng, e2fsprogs) and Sphinx for `make htmldocs`.
 #
 # The host is used when it already has a suitable set.  Otherwise a Debian
 # trixie build root is made with debootstrap in the cache and everything runs
@@ -11,7 +13,8 @@
 
 PACKAGES="rustc rust-src bindgen clang lld llvm libclang-dev make flex bison bc
 libelf-dev libssl-dev cpio xz-utils gcc libc6-dev busybox-static kmod python3
-rustfmt rust-clippy perl qemu-system-x86 ca-certificates"
+rustfmt rust-clippy perl qemu-system-x86 ca-certificates
+xfsprogs fio stress-ng e2fsprogs python3-sphinx"
 
 version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
