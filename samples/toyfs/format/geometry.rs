@@ -367,7 +367,10 @@ mod tests {
         assert_eq!(geometry.blocks_for(u64::MAX), (u64::MAX >> 10) + 1);
         assert_eq!(geometry.bitmap_position(8191), (0, 8191));
         assert_eq!(geometry.bitmap_position(8192), (1, 0));
-        assert_eq!(geometry.inode_location(1), (geometry.inode_table_start(), 0));
+        assert_eq!(
+            geometry.inode_location(1),
+            (geometry.inode_table_start(), 0)
+        );
         assert_eq!(
             geometry.inode_location(9),
             (geometry.inode_table_start() + 1, 0)

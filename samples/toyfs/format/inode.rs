@@ -485,7 +485,9 @@ mod tests {
         directory.size = 1024;
         directory.nlink = 1;
         assert_eq!(
-            directory.reader_problem(&geometry).map(|problem| problem.rule()),
+            directory
+                .reader_problem(&geometry)
+                .map(|problem| problem.rule()),
             Some("link count below 1 (2 for a directory)")
         );
         directory.nlink = 2;
