@@ -30,7 +30,10 @@ mod meta;
 mod mount;
 mod namei;
 mod ops;
+mod read;
 mod vfs;
+mod write;
+mod writeback;
 
 /// The vm_mvc C ABI, wrapped once (rust/vm_mvc_client.rs).  toyfs uses
 /// kernel buffers and locked folios only, not the user-buffer half.

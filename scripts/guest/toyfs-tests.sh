@@ -151,11 +151,16 @@ remount_keeps_bytes_and_fsck_is_clean() {
 
 # alloc_block resumes where the previous allocation ended; blocks freed
 # below that point must still be found once the rest of the disk is full.
+# Whether the disk is full: a write allocates the blocks of its page all
+# or none, so fewer blocks are free than a page of 1 KiB blocks needs with
+# its indirect blocks (4 + 2).
+disk_is_full() { [ "$(stat -f -c %f $mnt)" -lt 6 ]; }
+
 freed_blocks_below_the_last_allocation_are_reused() {
 	remount || return 1
 	dd if=/dev/zero of=$mnt/early bs=4096 count=64 2>/dev/null || return 1
 	dd if=/dev/zero of=$mnt/rest bs=4096 count=2000 2>/dev/null
-	[ "$(stat -f -c %f $mnt)" -le 1 ] || return 1
+	disk_is_full || return 1
 	rm $mnt/early || return 1
 	dd if=/dev/zero of=$mnt/again bs=4096 count=60 conv=fsync 2>&1 || return 1
 	rm $mnt/rest $mnt/again && umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt
@@ -165,7 +170,7 @@ full_disk_gives_enospc_and_stays_consistent() {
 	out=$(dd if=/dev/zero of=$mnt/fill bs=4096 count=2000 2>&1)
 	echo "$out" | tail -n 2
 	echo "$out" | grep -q 'No space left' || return 1
-	[ "$(stat -f -c %f $mnt)" -le 1 ] || return 1
+	disk_is_full || return 1
 	# A hole page of a full disk cannot get its block through mmap.
 	truncate -s 65536 $mnt/fill-hole || return 1
 	! toyfs-stress mmap-store $mnt/fill-hole 40000 1 2>/dev/null || return 1
@@ -189,13 +194,19 @@ randomized_operations() {
 	toyfs-stress run $seed "${TOYFS_STRESS_OPS:-50000}" $mnt $dev
 }
 
+# vm_mvc zeroes the partial pieces (holes, past the end of the file, the
+# edges of new blocks) and nothing moves data through it: whole blocks go
+# by bio between the disk and the file's folios, so its READ and WRITE
+# counts stay where they were.
 counters_show_vm_mvc_did_the_partial_pages() {
-	for cmd in zero read write protzero; do
+	for cmd in zero read write; do
 		after=$(mvc_calls $cmd)
 		before=$(eval echo "\$before_$cmd")
 		echo "vm_mvc $cmd calls: $before -> $after"
-		[ "$after" -gt "$before" ] || return 1
 	done
+	[ "$(mvc_calls zero)" -gt "$before_zero" ] &&
+		[ "$(mvc_calls read)" -eq "$before_read" ] &&
+		[ "$(mvc_calls write)" -eq "$before_write" ]
 }
 
 ktap_suite toyfs 18

@@ -4,7 +4,7 @@
 //! and mmap.
 
 use super::raw::inode;
-use crate::{file, inode::write_inode, sys, vfs::LockedFolio};
+use crate::{file, inode::write_inode, sys, vfs::LockedFolio, write};
 use kernel::{
     bindings,
     error::{from_result, to_result},
@@ -48,7 +48,10 @@ pub(crate) unsafe extern "C" fn setattr(
     })
 }
 
-/// The VFS's `fsync` for toyfs.
+/// The VFS's `fsync` for toyfs: the file's dirty data is written and
+/// waited for (an I/O error on it is reported here, from the file's own
+/// mapping), then its inode and the metadata in the buffer cache, and the
+/// device's write cache is flushed.
 ///
 /// # Safety
 ///
@@ -66,8 +69,11 @@ pub(crate) unsafe extern "C" fn fsync(
         // SAFETY: As above.
         let inode = unsafe { inode(sys::toyfs_file_inode(file)) };
         write_inode(inode, true)?;
-        // SAFETY: The superblock of an open file has its block device.
-        to_result(unsafe { bindings::sync_blockdev((*inode.sb().as_ptr()).s_bdev) })?;
+        let bdev = inode.sb().bdev();
+        // SAFETY: The device of a mounted filesystem is open.
+        to_result(unsafe { bindings::sync_blockdev(bdev) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::blkdev_issue_flush(bdev) })?;
         Ok(0)
     })
 }
@@ -75,52 +81,14 @@ pub(crate) unsafe extern "C" fn fsync(
 pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations {
     llseek: Some(bindings::generic_file_llseek),
     read_iter: Some(bindings::generic_file_read_iter),
-    write_iter: Some(write_iter),
+    write_iter: Some(bindings::generic_file_write_iter),
     mmap: Some(mmap),
     open: Some(bindings::generic_file_open),
     fsync: Some(fsync),
     splice_read: Some(bindings::filemap_splice_read),
+    splice_write: Some(bindings::iter_file_splice_write),
     ..pin_init::zeroed()
 };
-
-/// The VFS's `write_iter` for toyfs.
-///
-/// # Safety
-///
-/// Called only by the VFS, with the arguments its operation table
-/// documents for `write_iter`.
-unsafe extern "C" fn write_iter(
-    iocb: *mut bindings::kiocb,
-    from: *mut bindings::iov_iter,
-) -> isize {
-    // SAFETY: The VFS passes a kiocb of an open file of ours.
-    let raw = unsafe { sys::toyfs_file_inode((*iocb).ki_filp) };
-    // SAFETY: As above.
-    let inode = unsafe { inode(raw) };
-    // SAFETY: As above; the lock is released below on every path.
-    unsafe { sys::toyfs_inode_lock(raw) };
-    let result = (|| -> Result<isize> {
-        // SAFETY: The inode is locked, as `generic_write_checks` needs.
-        let count = unsafe { bindings::generic_write_checks(iocb, from) };
-        if count <= 0 {
-            return to_result(count as c_int).map(|()| 0);
-        }
-        // SAFETY: As above.
-        let pos = unsafe { (*iocb).ki_pos } as u64;
-        file::prepare_extend(inode, pos)?;
-        // SAFETY: As above.
-        Ok(unsafe { bindings::__generic_file_write_iter(iocb, from) })
-    })();
-    // SAFETY: Locked above.
-    unsafe { sys::toyfs_inode_unlock(raw) };
-    match result {
-        // SAFETY: The write is done and the inode unlocked, as
-        // `generic_write_sync` needs.
-        Ok(written) if written > 0 => unsafe { sys::toyfs_generic_write_sync(iocb, written) },
-        Ok(written) => written,
-        Err(err) => err.to_errno() as isize,
-    }
-}
 
 /// The VFS's `mmap` for toyfs.
 ///
@@ -144,7 +112,9 @@ const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
     ..pin_init::zeroed()
 };
 
-/// The VFS's `page_mkwrite` for toyfs.
+/// The VFS's `page_mkwrite` for toyfs: under the `invalidate_lock`
+/// (shared), so that a truncation or a hole punched cannot free the
+/// blocks it gives the folio before the store lands.
 ///
 /// # Safety
 ///
@@ -163,6 +133,7 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
         sys::toyfs_sb_start_pagefault((*raw).i_sb);
         bindings::file_update_time(file);
     }
+    let invalidate = inode.lock_invalidate_shared();
     // SAFETY: The page is referenced by the fault.
     let folio = unsafe { sys::toyfs_page_folio(page) };
     // SAFETY: As above; unlocked below unless handed locked to the fault.
@@ -175,9 +146,8 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
     } else {
         // SAFETY: Locked and referenced until we return.
         let locked = unsafe { LockedFolio::from_raw(folio) };
-        match file::page_mkwrite(inode, &locked) {
+        match write::page_mkwrite(inode, &locked) {
             Ok(()) => {
-                locked.mark_dirty();
                 // SAFETY: Locked; stable pages must be waited for before the
                 // store.
                 unsafe { bindings::folio_wait_stable(folio) };
@@ -191,6 +161,7 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
         // SAFETY: Locked above and not handed on.
         unsafe { bindings::folio_unlock(folio) };
     }
+    drop(invalidate);
     // SAFETY: Started above.
     unsafe { sys::toyfs_sb_end_pagefault((*raw).i_sb) };
     ret

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writeback: the dirty blocks of each folio inside the file go by bio
+//! straight from the folio to the device, a run of blocks contiguous on
+//! disk in one bio, also across folios.  Blocks that are not dirty are not
+//! written; bytes past the end of the file are zeroed in the folio first.
+
+use crate::{
+    format::geometry::Geometry,
+    inode::{BlockMap, Run},
+    vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio},
+    vm_mvc_client::Op,
+};
+use kernel::prelude::*;
+
+/// One writeback pass over a file's dirty folios.
+pub(crate) struct Writer<'a> {
+    inode: &'a Inode,
+    geometry: Geometry,
+    batch: BioBatch<'a>,
+}
+
+/// What became of a folio given to [`Writer::write_folio`].
+pub(crate) enum Outcome {
+    /// Under writeback, or written already.
+    Written,
+    /// Nothing was written and the folio is to be dirtied again (no
+    /// memory: nothing is lost).
+    Redirty,
+}
+
+impl<'a> Writer<'a> {
+    /// A writeback pass over `inode`.
+    pub(crate) fn new(inode: &'a Inode) -> Self {
+        let sb = inode.sb();
+        Self {
+            inode,
+            geometry: sb.info().geometry,
+            batch: BioBatch::new(sb, Direction::Write),
+        }
+    }
+
+    /// Writes the dirty blocks of `folio`, locked by `writeback_iter` with
+    /// its dirty bit cleared; the caller unlocks it.
+    pub(crate) fn write_folio(&mut self, folio: &LockedFolio<'_>) -> Result<Outcome> {
+        let size = self.inode.size();
+        if folio.pos() >= size {
+            // Wholly past the end (a truncation is under way): nothing to
+            // write, and truncation removes it.
+            return Ok(Outcome::Written);
+        }
+        let shift = self.geometry.block_shift();
+        let state = match folio.state_or_attach(shift) {
+            Ok(state) => state,
+            Err(err) if err == ENOMEM => return Ok(Outcome::Redirty),
+            Err(err) => return Err(err),
+        };
+        let inside = self
+            .geometry
+            .blocks_for(size - folio.pos())
+            .min(state.blocks() as u64) as usize;
+        zero_past_eof(folio, state, size);
+        // Blocks past the end of the file are not written.
+        state.clear_dirty(inside, state.blocks() - inside);
+        state.begin_write();
+        folio.start_writeback();
+        let result = self.write_dirty(folio, state, inside);
+        if state.finish_write(1) {
+            folio.end_writeback();
+        }
+        match result {
+            Err(err) if err == ENOMEM => Ok(Outcome::Redirty),
+            Err(err) => Err(err),
+            Ok(()) => Ok(Outcome::Written),
+        }
+    }
+
+    /// Adds the dirty blocks among the first `inside` of `folio` to the
+    /// batch, clearing their dirty bits; a hole among them (stored by
+    /// `page_mkwrite` before a damaged map lost it) gets a block first.
+    /// On error, the blocks not yet under way stay dirty.
+    fn write_dirty(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        state: &FolioState,
+        inside: usize,
+    ) -> Result {
+        let block_size = self.geometry.block_bytes();
+        let first = folio.pos() >> self.geometry.block_shift();
+        let mut k = 0;
+        while k < inside {
+            if !state.is_dirty(k) {
+                k += 1;
+                continue;
+            }
+            let mut todo = 1;
+            while k + todo < inside && state.is_dirty(k + todo) {
+                todo += 1;
+            }
+            let n = first + k as u64;
+            let run = {
+                let mut map = BlockMap::lock(self.inode)?;
+                match map.lookup_run(n, todo as u64)? {
+                    Run::Hole { count } => {
+                        map.allocate(n..n + count, |_| ())?;
+                        map.lookup_run(n, count)?
+                    }
+                    run => run,
+                }
+            };
+            let Run::Data {
+                first: block,
+                count,
+            } = run
+            else {
+                return Err(EIO);
+            };
+            // CAST: at most `todo`, a block count of the folio.
+            let count = count as usize;
+            state.clear_dirty(k, count);
+            state.add_write(count * block_size);
+            self.batch
+                .add(folio, k * block_size, count * block_size, block);
+            k += count;
+        }
+        Ok(())
+    }
+}
+
+/// ZEROes the bytes of `folio` past the end of a file of `size` bytes,
+/// leaving the folio's dirty state alone: mmap may have stored there, and
+/// those bytes must neither reach the disk nor be seen by a later mapper
+/// (as `block_write_full_folio` and `iomap_writeback_handle_eof` do).
+///
+/// vm_mvc's ZERO marks an uptodate folio dirty; until vm_mvc 2's
+/// `VM_MVC_NODIRTY` is here, the folio's state tells `dirty_folio` to
+/// leave the folio clean meanwhile (the folio is locked, so no other
+/// dirtying can come in between).
+fn zero_past_eof(folio: &LockedFolio<'_>, state: &FolioState, size: u64) {
+    let end = folio.pos() + folio.size() as u64;
+    if size >= end {
+        return;
+    }
+    // CAST: an offset in the folio.
+    let offset = (size - folio.pos()) as usize;
+    state.set_quiet(true);
+    // A locked folio and a range inside it: vm_mvc has nothing to refuse.
+    let _ = folio.mvc(offset, folio.size() - offset, Op::Zero);
+    state.set_quiet(false);
+}
