@@ -55,12 +55,13 @@ impl<'a> BioBatch<'a> {
         let sector = u64::from(block) << shift;
         let end = sector + (len as u64 >> 9);
         if let Some((bio, next)) = self.open {
-            // SAFETY: `bio` is ours until submitted; the folio is locked.
-            if next == sector
-                && unsafe { bindings::bio_add_folio(bio.as_ptr(), folio.as_ptr(), len, offset) }
-            {
-                self.open = Some((bio, end));
-                return;
+            if next == sector {
+                // SAFETY: `bio` is ours until submitted; the folio is
+                // locked and referenced.
+                if unsafe { bindings::bio_add_folio(bio.as_ptr(), folio.as_ptr(), len, offset) } {
+                    self.open = Some((bio, end));
+                    return;
+                }
             }
             self.submit();
         }
