@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Changes of a regular file as a whole: its size (`setattr`).
+//! A regular file as a whole: its size (`setattr`), `fallocate`,
+//! `SEEK_HOLE`/`SEEK_DATA` and FIEMAP.
 
 use crate::{
-    inode::BlockMap,
-    vfs::{truncate_setsize, with_folio, Inode},
+    inode::{BlockMap, Run},
+    vfs::{
+        lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, zero_blocks,
+        Inode, PAGE_SIZE,
+    },
     vm_mvc_client::Op,
     write::zero_gap,
 };
+use core::ops::Range;
 use kernel::prelude::*;
 
 /// `setattr` of the size, under the inode's lock and its
@@ -46,4 +51,251 @@ fn zero_eof_block_tail(inode: &Inode, size: u64) -> Result {
         let offset = (size - folio.pos()) as usize;
         folio.mvc(offset, (block_end - size) as usize, Op::Zero)
     })
+}
+
+/// `fallocate` modes toyfs implements.
+pub(crate) const KEEP_SIZE: u32 = 0x01;
+/// Frees the blocks of the range: it reads as zeros.
+pub(crate) const PUNCH_HOLE: u32 = 0x02;
+/// The range reads as zeros, with blocks allocated.
+pub(crate) const ZERO_RANGE: u32 = 0x10;
+
+/// `fallocate(mode, offset, len)`, under the inode's lock: allocation
+/// (0, or `KEEP_SIZE` inside the file), `PUNCH_HOLE | KEEP_SIZE` and
+/// `ZERO_RANGE` (with or without `KEEP_SIZE`).  toyfs keeps no block past
+/// the end of a file, so `KEEP_SIZE` allocation past it is `EOPNOTSUPP`.
+pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
+    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0
+        || (mode & PUNCH_HOLE != 0 && mode != PUNCH_HOLE | KEEP_SIZE)
+    {
+        return Err(EOPNOTSUPP);
+    }
+    let end = offset.checked_add(len).ok_or(EFBIG)?;
+    let size = inode.size();
+    if mode == KEEP_SIZE && end > size {
+        return Err(EOPNOTSUPP);
+    }
+    let _invalidate = inode.lock_invalidate();
+    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+        punch(inode, offset, end.min(size))?;
+    }
+    if mode & PUNCH_HOLE == 0 {
+        let end = if mode & KEEP_SIZE != 0 {
+            end.min(size)
+        } else {
+            end
+        };
+        if let Err(err) = allocate_zeroed(inode, offset, end) {
+            // Blocks allocated past the end of the file go back.
+            BlockMap::lock(inode)?.truncate(inode.size())?;
+            return Err(err);
+        }
+        if end > size {
+            truncate_setsize(inode, end);
+            zero_gap(inode, size, end);
+        }
+    }
+    inode.touch_mtime_ctime();
+    inode.mark_dirty();
+    Ok(())
+}
+
+/// Makes bytes `offset..end` (inside the file) read as zeros and frees
+/// the blocks wholly inside them.  The bytes of a block that stays (at
+/// either edge) are ZEROed through the page cache, read if need be; the
+/// page cache of the freed blocks goes: whole pages by
+/// `truncate_pagecache_range`, the freed blocks of a page that stays by
+/// vm_mvc PROTZERO (its mappings are write-protected, so the next store
+/// faults and `page_mkwrite` gives the block back) with their dirty bits
+/// cleared, so that writeback does not allocate them again.
+fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
+    if offset >= end {
+        return Ok(());
+    }
+    let geometry = inode.sb().info().geometry;
+    let block_size = u64::from(geometry.block_size());
+    let first_whole = geometry.blocks_for(offset);
+    let end_whole = geometry.block_of(end);
+    // The edges: bytes in blocks that stay (one range if the punch is
+    // inside one block).
+    let head = offset..end.min(first_whole * block_size);
+    let tail = (end_whole * block_size).max(offset)..end;
+    zero_in_place(inode, head.clone())?;
+    if tail != head {
+        zero_in_place(inode, tail)?;
+    }
+    if first_whole >= end_whole {
+        return Ok(());
+    }
+    // The whole blocks: whole pages leave the page cache, the rest of a
+    // page is forgotten in place.
+    let whole = first_whole * block_size..end_whole * block_size;
+    let page = PAGE_SIZE as u64;
+    let pages = whole.start.next_multiple_of(page)..whole.end - whole.end % page;
+    if pages.start < pages.end {
+        truncate_pagecache_range(inode, pages.start, pages.end - 1);
+        forget_freed_bytes(inode, whole.start..pages.start)?;
+        forget_freed_bytes(inode, pages.end..whole.end)?;
+    } else {
+        // Within two pages at most: split at the page boundary.
+        let boundary = whole.start.next_multiple_of(page).min(whole.end);
+        forget_freed_bytes(inode, whole.start..boundary)?;
+        forget_freed_bytes(inode, boundary..whole.end)?;
+    }
+    BlockMap::lock(inode)?.free_range(first_whole..end_whole)
+}
+
+/// ZEROes bytes `range` of a block that stays allocated, through the page
+/// cache (the block is read if need be) so that the zeros reach the disk.
+fn zero_in_place(inode: &Inode, range: Range<u64>) -> Result {
+    if range.start >= range.end {
+        return Ok(());
+    }
+    let geometry = inode.sb().info().geometry;
+    if BlockMap::lock(inode)?.lookup(geometry.block_of(range.start))? == 0 {
+        // A hole reads as zeros already.
+        return Ok(());
+    }
+    with_folio(inode, range.start, |folio| {
+        // CAST: offsets within the folio.
+        let offset = (range.start - folio.pos()) as usize;
+        folio.mvc(offset, (range.end - range.start) as usize, Op::Zero)
+    })
+}
+
+/// Bytes `range` (whole blocks, within one page) are about to lose their
+/// blocks: in a cached folio they become zeros with vm_mvc PROTZERO, and
+/// their blocks clean.
+fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
+    if range.start >= range.end {
+        return Ok(());
+    }
+    let Some(folio) = lock_cached_folio(inode, range.start) else {
+        return Ok(());
+    };
+    folio.wait_writeback();
+    // CAST: offsets within the folio.
+    let offset = (range.start - folio.pos()) as usize;
+    let len = (range.end - range.start) as usize;
+    if folio.is_uptodate() {
+        folio.mvc(offset, len, Op::ProtZero)?;
+    } else {
+        folio.mvc(offset, len, Op::Zero)?;
+    }
+    if let Some(state) = folio.state() {
+        let shift = state.block_shift();
+        state.clear_dirty(offset >> shift, len >> shift);
+    }
+    Ok(())
+}
+
+/// Allocates the holes of bytes `offset..end`, their blocks zeroed on the
+/// disk before anybody can read them (the caller holds the
+/// `invalidate_lock`, so no folio of the range is instantiated meanwhile).
+fn allocate_zeroed(inode: &Inode, offset: u64, end: u64) -> Result {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    let range = geometry.block_of(offset)..geometry.blocks_for(end);
+    let mut n = range.start;
+    while n < range.end {
+        // A chunk of 64 blocks at a time, so that the new ones fit a mask
+        // and the map is not locked across the zeroing I/O.
+        let chunk = n..(n + 64).min(range.end);
+        let mut new = 0u64;
+        BlockMap::lock(inode)?.allocate(chunk.clone(), |m| new |= 1 << (m - chunk.start))?;
+        let mut k = 0u64;
+        while k < 64 && new >> k != 0 {
+            if new & (1 << k) == 0 {
+                k += 1;
+                continue;
+            }
+            let mut count = 1;
+            while k + count < 64 && new & (1 << (k + count)) != 0 {
+                count += 1;
+            }
+            // New blocks of one allocation need not be contiguous on
+            // disk: they are zeroed a disk run at a time.
+            let run = BlockMap::lock(inode)?.lookup_run(chunk.start + k, count)?;
+            let Run::Data { first, count } = run else {
+                return Err(EIO);
+            };
+            // CAST: at most 64.
+            zero_blocks(sb, first, count as u32)?;
+            k += count;
+        }
+        n = chunk.end;
+    }
+    Ok(())
+}
+
+/// `SEEK_DATA` or `SEEK_HOLE` from `offset`: the next byte in a block
+/// (data), or in a hole or at the end of the file (hole); `ENXIO` at or
+/// past the end.
+pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u64> {
+    let size = inode.size();
+    if offset >= size {
+        return Err(ENXIO);
+    }
+    let geometry = inode.sb().info().geometry;
+    let end = geometry.blocks_for(size);
+    let map = BlockMap::lock(inode)?;
+    let mut n = geometry.block_of(offset);
+    while n < end {
+        let run = map.lookup_run(n, end - n)?;
+        let found = matches!(run, Run::Data { .. }) == data;
+        if found {
+            return Ok((n * u64::from(geometry.block_size())).max(offset));
+        }
+        n += run.count();
+    }
+    if data {
+        Err(ENXIO)
+    } else {
+        Ok(size)
+    }
+}
+
+/// FIEMAP: calls `extent(logical, physical, length, last)` with each run
+/// of blocks of bytes `start..start + len` (in bytes); stops when it
+/// returns true.
+pub(crate) fn fiemap(
+    inode: &Inode,
+    start: u64,
+    len: u64,
+    mut extent: impl FnMut(u64, u64, u64, bool) -> Result<bool>,
+) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let block_size = u64::from(geometry.block_size());
+    let end = geometry
+        .blocks_for(inode.size())
+        .min(geometry.blocks_for(start.saturating_add(len)));
+    let map = BlockMap::lock(inode)?;
+    let mut n = geometry.block_of(start);
+    let mut pending: Option<(u64, u32, u64)> = None;
+    while n < end {
+        let run = map.lookup_run(n, end - n)?;
+        if let Run::Data { first, count } = run {
+            if let Some((logical, physical, blocks)) = pending.take() {
+                if extent(
+                    logical * block_size,
+                    u64::from(physical) * block_size,
+                    blocks * block_size,
+                    false,
+                )? {
+                    return Ok(());
+                }
+            }
+            pending = Some((n, first, count));
+        }
+        n += run.count();
+    }
+    if let Some((logical, physical, blocks)) = pending {
+        extent(
+            logical * block_size,
+            u64::from(physical) * block_size,
+            blocks * block_size,
+            true,
+        )?;
+    }
+    Ok(())
 }

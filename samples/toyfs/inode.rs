@@ -459,18 +459,25 @@ impl<'a> BlockMap<'a> {
 
     /// Frees what pointer `block` (data at `depth` 0, else an indirect
     /// block of `depth` levels covering file blocks from `first`) holds
-    /// at or past file block `eof`; true if `block` itself was freed.
-    /// `above` are the indirect blocks on the path to `block`.
+    /// among file blocks `free`; true if `block` itself was freed (all it
+    /// covers is in `free`).  `above` are the indirect blocks on the path
+    /// to `block`.
     fn prune(
         &mut self,
         block: u32,
         above: &[u32],
         depth: u32,
         first: u64,
-        eof: u64,
+        free: &Range<u64>,
         freer: &mut Freer,
     ) -> Result<bool> {
-        if block == 0 {
+        let p = u64::from(self.geometry.pointers_per_block());
+        let cover = match depth {
+            0 => 1,
+            1 => p,
+            _ => p * p,
+        };
+        if block == 0 || first + cover <= free.start || first >= free.end {
             return Ok(false);
         }
         let (sb, ino) = (self.sb, self.ino());
@@ -483,22 +490,21 @@ impl<'a> BlockMap<'a> {
             path[..levels].copy_from_slice(&above[..levels]);
             path[levels] = block;
             let path = &path[..=levels];
-            let p = u64::from(self.geometry.pointers_per_block());
-            let span = if depth == 2 { p } else { 1 };
+            let span = cover / p;
             let buffer = Buffer::read(sb, block)?;
             for entry in 0..p as usize {
                 let child_first = first + entry as u64 * span;
-                if child_first + span <= eof {
+                if child_first + span <= free.start || child_first >= free.end {
                     continue;
                 }
                 let child = get_u32(buffer.lock().data(), 4 * entry);
-                if self.prune(child, path, depth - 1, child_first, eof, freer)? {
+                if self.prune(child, path, depth - 1, child_first, free, freer)? {
                     put_u32(buffer.lock().data_mut(), 4 * entry, 0);
                     buffer.mark_dirty();
                 }
             }
         }
-        if first >= eof {
+        if free.start <= first && first + cover <= free.end {
             // An indirect block, or a directory's block, was metadata in
             // the buffer cache: a dirty copy must not be written later
             // over what the block holds by then.
@@ -514,12 +520,18 @@ impl<'a> BlockMap<'a> {
     /// (`Filesystem::truncate` of tools/toyfs-format).
     pub(crate) fn truncate(&mut self, size: u64) -> Result {
         let eof = self.geometry.blocks_for(size);
+        self.free_range(eof..self.geometry.max_file_blocks())
+    }
+
+    /// Frees the blocks of file blocks `free` (a hole punched), and the
+    /// indirect blocks that held only them.
+    pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
         let blocks_before = self.disk.blocks;
         let mut freer = Freer::default();
         let mut result = Ok(());
         for (root, depth, first) in inode_pointers(self.geometry.pointers_per_block()) {
             let block = self.disk.pointer(root);
-            match self.prune(block, &[], depth, first, eof, &mut freer) {
+            match self.prune(block, &[], depth, first, &free, &mut freer) {
                 Ok(true) => *self.disk.pointer_mut(root) = 0,
                 Ok(false) => {}
                 Err(err) => {

@@ -301,3 +301,19 @@ void toyfs_memalloc_nofs_restore(unsigned int flags)
 {
 	memalloc_nofs_restore(flags);
 }
+
+struct folio *toyfs_filemap_lock_folio(struct address_space *mapping,
+				       pgoff_t index)
+{
+	return filemap_lock_folio(mapping, index);
+}
+
+void toyfs_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+void toyfs_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}

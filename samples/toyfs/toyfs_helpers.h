@@ -12,6 +12,8 @@
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
 #include <linux/crc32.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/mm.h>
@@ -36,6 +38,8 @@ struct timespec64 toyfs_inode_set_atime_to_ts(struct inode *inode, struct timesp
 struct timespec64 toyfs_inode_set_mtime_to_ts(struct inode *inode, struct timespec64 ts);
 void toyfs_inode_lock(struct inode *inode);
 void toyfs_inode_unlock(struct inode *inode);
+void toyfs_inode_lock_shared(struct inode *inode);
+void toyfs_inode_unlock_shared(struct inode *inode);
 struct inode *toyfs_file_inode(const struct file *f);
 void toyfs_file_accessed(struct file *file);
 ssize_t toyfs_generic_write_sync(struct kiocb *iocb, ssize_t count);
@@ -81,6 +85,8 @@ void toyfs_filemap_invalidate_lock(struct address_space *mapping);
 void toyfs_filemap_invalidate_unlock(struct address_space *mapping);
 void toyfs_filemap_invalidate_lock_shared(struct address_space *mapping);
 void toyfs_filemap_invalidate_unlock_shared(struct address_space *mapping);
+struct folio *toyfs_filemap_lock_folio(struct address_space *mapping,
+				       pgoff_t index);
 struct folio *toyfs_read_mapping_folio(struct address_space *mapping,
 				       pgoff_t index, struct file *file);
 

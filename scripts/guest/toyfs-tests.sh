@@ -209,7 +209,12 @@ counters_show_vm_mvc_did_the_partial_pages() {
 		[ "$(mvc_calls write)" -eq "$before_write" ]
 }
 
-ktap_suite toyfs 18
+# fallocate, SEEK_HOLE/SEEK_DATA, FIEMAP, hard links and RENAME_NOREPLACE
+# (tools/toyfs-probe checks each against what it must do), then fsck.
+probe() { toyfs-probe "$1" $mnt && remount && fsck_clean; }
+fsck_clean() { umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt; }
+
+ktap_suite toyfs 26
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -228,6 +233,14 @@ ktap_case remount_keeps_bytes_and_fsck_is_clean remount_keeps_bytes_and_fsck_is_
 ktap_case freed_blocks_below_the_last_allocation_are_reused freed_blocks_below_the_last_allocation_are_reused
 ktap_case full_disk_gives_enospc_and_stays_consistent full_disk_gives_enospc_and_stays_consistent
 ktap_case randomized_operations randomized_operations
+ktap_case punch_hole_reads_zeros_and_frees_blocks probe punch
+ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
+ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range
+ktap_case allocate_fills_holes_and_grows probe allocate
+ktap_case seek_data_and_hole_follow_the_map probe seek
+ktap_case fiemap_reports_the_runs probe fiemap
+ktap_case hard_links_share_the_inode probe links
+ktap_case rename_noreplace_refuses_a_taken_name probe rename
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev && rmmod toyfs"
 ktap_end

@@ -147,6 +147,12 @@ impl LockedFolio<'_> {
         unsafe { bindings::folio_end_read(self.folio, uptodate) };
     }
 
+    /// Waits for the folio's writeback, if any, to end.
+    pub(crate) fn wait_writeback(&self) {
+        // SAFETY: The folio is locked and referenced (type invariant).
+        unsafe { bindings::folio_wait_writeback(self.folio) };
+    }
+
     /// Starts writeback of the folio.
     pub(crate) fn start_writeback(&self) {
         // SAFETY: The folio is locked with its dirty bit cleared for I/O.
@@ -219,6 +225,51 @@ pub(crate) fn with_folio(
         sys::toyfs_folio_put(folio);
     }
     result
+}
+
+/// A cached folio, locked and referenced until dropped.
+pub(crate) struct CachedFolio(LockedFolio<'static>);
+
+impl core::ops::Deref for CachedFolio {
+    type Target = LockedFolio<'static>;
+
+    fn deref(&self) -> &LockedFolio<'static> {
+        &self.0
+    }
+}
+
+impl Drop for CachedFolio {
+    fn drop(&mut self) {
+        // SAFETY: Locked and referenced by `lock_cached_folio`.
+        unsafe {
+            bindings::folio_unlock(self.0.folio);
+            sys::toyfs_folio_put(self.0.folio);
+        }
+    }
+}
+
+/// The folio of `inode` holding byte `pos`, locked, if it is cached
+/// (`filemap_lock_folio`; nothing is read).
+pub(crate) fn lock_cached_folio(inode: &Inode, pos: u64) -> Option<CachedFolio> {
+    // SAFETY: The inode is live, its mapping too.
+    let mapping = unsafe { (*inode.as_ptr()).i_mapping };
+    // CAST: page numbers of toyfs files fit `usize`.
+    let index = (pos / PAGE_SIZE as u64) as usize;
+    // SAFETY: As above; the folio comes back locked and referenced, or an
+    // error.
+    let folio = unsafe { sys::toyfs_filemap_lock_folio(mapping, index) };
+    kernel::error::from_err_ptr(folio).ok()?;
+    // SAFETY: Locked and referenced until `CachedFolio` is dropped.
+    Some(CachedFolio(unsafe { LockedFolio::from_raw(folio) }))
+}
+
+/// `truncate_pagecache_range`: the page cache of bytes `start..=end`
+/// (whole pages) goes, mappings included.
+pub(crate) fn truncate_pagecache_range(inode: &Inode, start: u64, end: u64) {
+    // SAFETY: The inode is live; the caller holds its lock and the
+    // `invalidate_lock`.
+    // CAST: offsets below the largest file.
+    unsafe { bindings::truncate_pagecache_range(inode.as_ptr(), start as i64, end as i64) };
 }
 
 /// `pagecache_isize_extended`: the file grew from `from` to `to` bytes.

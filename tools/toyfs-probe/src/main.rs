@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+//! toyfs-probe: checks, in the guest, that toyfs's `fallocate`,
+//! `SEEK_HOLE`/`SEEK_DATA`, FIEMAP, hard links and `RENAME_NOREPLACE` do
+//! what they must, against the bytes a plain model of the file says it
+//! holds.  Each subcommand runs one group of checks in a directory of a
+//! mounted toyfs and exits 1, naming the first that failed.
+//!
+//! Usage: toyfs-probe punch|zero-range|allocate|seek|fiemap|links|rename|punch-mapped DIR
+
+mod sys;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::process::ExitCode;
+
+type Check = Result<(), String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+/// The byte a pattern file holds at `offset` (never 0).
+fn pattern(offset: u64) -> u8 {
+    (offset % 251) as u8 + 1
+}
+
+/// A file of `len` pattern bytes, written and synced.
+fn pattern_file(path: &Path, len: u64) -> Result<(File, Vec<u8>), String> {
+    let model: Vec<u8> = (0..len).map(pattern).collect();
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("create {}: {e}", path.display()))?;
+    file.write_all(&model).map_err(|e| format!("write: {e}"))?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    Ok((file, model))
+}
+
+/// Checks the file's bytes against the model.
+fn same(file: &mut File, model: &[u8], what: &str) -> Check {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("{what}: read: {e}"))?;
+    ensure!(
+        bytes.len() == model.len(),
+        "{what}: {} bytes, expected {}",
+        bytes.len(),
+        model.len()
+    );
+    if let Some(at) = (0..model.len()).find(|&i| bytes[i] != model[i]) {
+        return Err(format!(
+            "{what}: byte {at} is {}, expected {}",
+            bytes[at], model[at]
+        ));
+    }
+    Ok(())
+}
+
+/// Empties the page cache, so that the next read comes from the disk.
+fn drop_caches() -> Check {
+    fs::write("/proc/sys/vm/drop_caches", "3").map_err(|e| format!("drop_caches: {e}"))
+}
+
+/// Allocated bytes of the file, from `st_blocks` after a sync.
+fn allocated(file: &File) -> Result<u64, String> {
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    Ok(file.metadata().map_err(|e| e.to_string())?.blocks() * 512)
+}
+
+/// The filesystem's block size (`st_blksize`).
+fn block_size(dir: &Path) -> Result<u64, String> {
+    Ok(fs::metadata(dir).map_err(|e| e.to_string())?.blksize())
+}
+
+/// Punched ranges read as zeros, from the cache and from the disk, whole
+/// blocks inside them are freed, and the bytes around them are intact.
+fn punch(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let len = 64 * 1024 + 123;
+    // (offset, length) in bytes: one byte, inside one block, across two
+    // blocks, whole blocks, across a page, to the end and past it.
+    let cases = [
+        (5, 1),
+        (b + 10, b / 2),
+        (2 * b - 7, 20),
+        (4 * b, 2 * b),
+        (4096 - b / 2, 3 * b + b / 2),
+        (3 * 4096 + 1, 4 * 4096 - 1),
+        (len - 300, 1000),
+    ];
+    for (cached, &(offset, count)) in [true, false]
+        .iter()
+        .flat_map(|c| cases.iter().map(move |x| (*c, x)))
+    {
+        let path = dir.join("punch");
+        let (mut file, mut model) = pattern_file(&path, len)?;
+        let before = allocated(&file)?;
+        if !cached {
+            drop_caches()?;
+        }
+        sys::fallocate_file(&file, sys::PUNCH_HOLE | sys::KEEP_SIZE, offset, count)
+            .map_err(|e| format!("punch {offset}+{count}: {e}"))?;
+        let end = (offset + count).min(len);
+        model[offset as usize..end as usize].fill(0);
+        let what = format!("punch {offset}+{count} (cached {cached})");
+        same(&mut file, &model, &what)?;
+        drop_caches()?;
+        same(&mut file, &model, &format!("{what}, from disk"))?;
+        let whole = (end / b).saturating_sub(offset.div_ceil(b)) * b;
+        let after = allocated(&file)?;
+        ensure!(
+            before - after >= whole,
+            "{what}: {before} bytes allocated before, {after} after, {whole} bytes of whole blocks punched"
+        );
+        ensure!(
+            file.metadata().map_err(|e| e.to_string())?.len() == len,
+            "{what}: size changed"
+        );
+    }
+    Ok(())
+}
+
+/// A punched block of a page that stays mapped comes back when a store
+/// lands there: the store is kept, the rest of the block reads as zeros.
+fn punch_mapped(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    if b >= 4096 {
+        return Ok(());
+    }
+    let path = dir.join("punch-mapped");
+    let len = 4 * 4096;
+    let (mut file, mut model) = pattern_file(&path, len)?;
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+    map.store(10, b"xy");
+    model[10..12].copy_from_slice(b"xy");
+    // One block in the middle of page 1, which stays mapped.
+    let hole = 4096 + b;
+    sys::fallocate_file(&file, sys::PUNCH_HOLE | sys::KEEP_SIZE, hole, b)
+        .map_err(|e| format!("punch: {e}"))?;
+    model[hole as usize..(hole + b) as usize].fill(0);
+    ensure!(
+        map.load(hole as usize, b as usize).iter().all(|&x| x == 0),
+        "punched bytes not zero in the mapping"
+    );
+    map.store(hole as usize + 3, b"after");
+    model[hole as usize + 3..hole as usize + 8].copy_from_slice(b"after");
+    map.sync().map_err(|e| format!("msync: {e}"))?;
+    drop(map);
+    same(
+        &mut file,
+        &model,
+        "store into a punched block of a mapped page",
+    )?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
+}
+
+/// ZERO_RANGE zeroes and keeps (or grows) the size; the blocks stay
+/// allocated.
+fn zero_range(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("zero-range");
+    let len = 32 * 1024 + 77;
+    let (mut file, mut model) = pattern_file(&path, len)?;
+    let (offset, count) = (b / 2, 5 * b);
+    sys::fallocate_file(&file, sys::ZERO_RANGE | sys::KEEP_SIZE, offset, count)
+        .map_err(|e| format!("zero range: {e}"))?;
+    model[offset as usize..(offset + count) as usize].fill(0);
+    same(&mut file, &model, "zero range")?;
+    drop_caches()?;
+    same(&mut file, &model, "zero range, from disk")?;
+    let data = sys::seek(&file, 0, false).map_err(|e| format!("SEEK_HOLE: {e}"))?;
+    ensure!(data == len, "zero range left a hole at {data}");
+    // Without KEEP_SIZE past the end: the file grows, with zeros.
+    sys::fallocate_file(&file, sys::ZERO_RANGE, len - 10, 3 * b)
+        .map_err(|e| format!("zero range past the end: {e}"))?;
+    model.truncate(len as usize - 10);
+    model.resize((len - 10 + 3 * b) as usize, 0);
+    same(&mut file, &model, "zero range past the end")?;
+    drop_caches()?;
+    same(&mut file, &model, "zero range past the end, from disk")
+}
+
+/// Allocation fills holes with zeroed blocks and can grow the file;
+/// KEEP_SIZE past the end is refused (toyfs keeps no block past the end);
+/// unknown modes are refused.
+fn allocate(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("allocate");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    file.set_len(20 * b).map_err(|e| e.to_string())?;
+    ensure!(allocated(&file)? == 0, "a truncated-up file has blocks");
+    sys::fallocate_file(&file, sys::KEEP_SIZE, 2 * b, 3 * b)
+        .map_err(|e| format!("allocate: {e}"))?;
+    ensure!(allocated(&file)? >= 3 * b, "allocation allocated nothing");
+    ensure!(
+        sys::seek(&file, 0, true).map_err(|e| e.to_string())? == 2 * b,
+        "SEEK_DATA misses the allocated blocks"
+    );
+    sys::fallocate_file(&file, 0, 19 * b, 4 * b)
+        .map_err(|e| format!("allocate past the end: {e}"))?;
+    ensure!(
+        file.metadata().map_err(|e| e.to_string())?.len() == 23 * b,
+        "allocation did not grow the file"
+    );
+    let refused = sys::fallocate_file(&file, sys::KEEP_SIZE, 22 * b, 4 * b);
+    ensure!(
+        refused.as_ref().err().and_then(|e| e.raw_os_error()) == Some(95),
+        "KEEP_SIZE past the end: {refused:?}, expected EOPNOTSUPP"
+    );
+    let refused = sys::fallocate_file(&file, sys::COLLAPSE_RANGE, 0, b);
+    ensure!(
+        refused.as_ref().err().and_then(|e| e.raw_os_error()) == Some(95),
+        "COLLAPSE_RANGE: {refused:?}, expected EOPNOTSUPP"
+    );
+    let mut file = file;
+    same(&mut file, &vec![0u8; (23 * b) as usize], "allocated blocks")?;
+    drop_caches()?;
+    same(
+        &mut file,
+        &vec![0u8; (23 * b) as usize],
+        "allocated blocks, from disk",
+    )
+}
+
+/// SEEK_DATA and SEEK_HOLE find the blocks of a sparse file.
+fn seek(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("seek");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    // Data in blocks 3 and 4, and 10; size 12 blocks + 5 bytes.
+    file.seek(SeekFrom::Start(3 * b + 1))
+        .map_err(|e| e.to_string())?;
+    file.write_all(&vec![7u8; (b + 10) as usize])
+        .map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(10 * b))
+        .map_err(|e| e.to_string())?;
+    file.write_all(b"x").map_err(|e| e.to_string())?;
+    file.set_len(12 * b + 5).map_err(|e| e.to_string())?;
+    let size = 12 * b + 5;
+    let expect = [
+        (0, true, Some(3 * b)),
+        (3 * b + 7, true, Some(3 * b + 7)),
+        (5 * b, true, Some(10 * b)),
+        (11 * b, true, None),
+        (0, false, Some(0)),
+        (3 * b, false, Some(5 * b)),
+        (10 * b, false, Some(11 * b)),
+        (12 * b, false, Some(size)),
+        (size, false, None),
+        (size + 100, true, None),
+    ];
+    for (offset, data, want) in expect {
+        let got = sys::seek(&file, offset, data);
+        let got = match got {
+            Ok(pos) => Some(pos),
+            Err(e) if e.raw_os_error() == Some(6) => None,
+            Err(e) => return Err(format!("seek {offset} data {data}: {e}")),
+        };
+        ensure!(
+            got == want,
+            "seek {} from {offset}: {got:?}, expected {want:?}",
+            if data { "data" } else { "hole" }
+        );
+    }
+    Ok(())
+}
+
+/// FIEMAP reports one extent a run of blocks, in order, the last marked.
+fn fiemap(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("fiemap");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    file.write_all(&vec![1u8; (2 * b) as usize])
+        .map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(8 * b))
+        .map_err(|e| e.to_string())?;
+    file.write_all(&vec![2u8; (3 * b) as usize])
+        .map_err(|e| e.to_string())?;
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    ensure!(!extents.is_empty(), "FIEMAP found no extent");
+    let mut covered = 0;
+    for (i, &(logical, physical, length, flags)) in extents.iter().enumerate() {
+        ensure!(
+            length > 0 && length % b == 0 && physical % b == 0,
+            "extent {i}: {logical} {physical} {length}"
+        );
+        ensure!(
+            (flags & sys::FIEMAP_EXTENT_LAST != 0) == (i + 1 == extents.len()),
+            "extent {i}: LAST flag wrong"
+        );
+        ensure!(
+            logical < 2 * b || logical >= 8 * b,
+            "extent {i} maps the hole"
+        );
+        covered += length;
+    }
+    ensure!(
+        covered == 5 * b,
+        "extents cover {covered} bytes, expected {}",
+        5 * b
+    );
+    ensure!(extents[0].0 == 0, "first extent at {}", extents[0].0);
+    Ok(())
+}
+
+/// Hard links share the inode and its data; the data goes with the last.
+fn links(dir: &Path) -> Check {
+    let a = dir.join("link-a");
+    let b = dir.join("link-b");
+    let _ = fs::remove_file(&b);
+    fs::write(&a, b"shared bytes").map_err(|e| e.to_string())?;
+    fs::hard_link(&a, &b).map_err(|e| format!("link: {e}"))?;
+    let (ma, mb) = (
+        fs::metadata(&a).map_err(|e| e.to_string())?,
+        fs::metadata(&b).map_err(|e| e.to_string())?,
+    );
+    ensure!(
+        ma.ino() == mb.ino() && ma.nlink() == 2,
+        "link: inodes {} {}, nlink {}",
+        ma.ino(),
+        mb.ino(),
+        ma.nlink()
+    );
+    let exists = fs::hard_link(&a, &b);
+    ensure!(
+        exists.as_ref().err().and_then(|e| e.raw_os_error()) == Some(17),
+        "link to an existing name: {exists:?}"
+    );
+    let dir_link = fs::hard_link(dir, dir.join("dir-link"));
+    ensure!(dir_link.is_err(), "a directory got a hard link");
+    fs::remove_file(&a).map_err(|e| e.to_string())?;
+    ensure!(
+        fs::read(&b).map_err(|e| e.to_string())? == b"shared bytes",
+        "data lost with the first name"
+    );
+    ensure!(
+        fs::metadata(&b).map_err(|e| e.to_string())?.nlink() == 1,
+        "nlink not back to 1"
+    );
+    Ok(())
+}
+
+/// RENAME_NOREPLACE moves to a free name and refuses a taken one.
+fn rename(dir: &Path) -> Check {
+    let (a, b, c) = (dir.join("rn-a"), dir.join("rn-b"), dir.join("rn-c"));
+    fs::write(&a, b"a").map_err(|e| e.to_string())?;
+    fs::write(&b, b"b").map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(&c);
+    let taken = sys::rename_noreplace(&a, &b);
+    ensure!(
+        taken.as_ref().err().and_then(|e| e.raw_os_error()) == Some(17),
+        "onto a taken name: {taken:?}"
+    );
+    ensure!(
+        fs::read(&b).map_err(|e| e.to_string())? == b"b",
+        "the taken name changed"
+    );
+    sys::rename_noreplace(&a, &c).map_err(|e| format!("to a free name: {e}"))?;
+    ensure!(
+        !a.exists() && fs::read(&c).map_err(|e| e.to_string())? == b"a",
+        "rename to a free name"
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(what), Some(dir)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: toyfs-probe punch|punch-mapped|zero-range|allocate|seek|fiemap|links|rename DIR");
+        return ExitCode::from(2);
+    };
+    let dir = Path::new(dir);
+    let result = match what.as_str() {
+        "punch" => punch(dir),
+        "punch-mapped" => punch_mapped(dir),
+        "zero-range" => zero_range(dir),
+        "allocate" => allocate(dir),
+        "seek" => seek(dir),
+        "fiemap" => fiemap(dir),
+        "links" => links(dir),
+        "rename" => rename(dir),
+        _ => Err(format!("unknown check {what}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("toyfs-probe {what}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The system calls std does not offer, from the C library std links.
+
+use std::ffi::{c_char, c_int, c_long, c_ulong, c_void, CString};
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+extern "C" {
+    fn fallocate(fd: c_int, mode: c_int, offset: i64, len: i64) -> c_int;
+    fn lseek(fd: c_int, offset: i64, whence: c_int) -> i64;
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
+    fn renameat2(
+        olddirfd: c_int,
+        oldpath: *const c_char,
+        newdirfd: c_int,
+        newpath: *const c_char,
+        flags: c_int,
+    ) -> c_int;
+    fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> *mut c_void;
+    fn munmap(addr: *mut c_void, len: usize) -> c_int;
+    fn msync(addr: *mut c_void, len: usize, flags: c_int) -> c_int;
+}
+
+/// `FALLOC_FL_KEEP_SIZE`.
+pub const KEEP_SIZE: c_int = 1;
+/// `FALLOC_FL_PUNCH_HOLE`.
+pub const PUNCH_HOLE: c_int = 2;
+/// `FALLOC_FL_ZERO_RANGE`.
+pub const ZERO_RANGE: c_int = 0x10;
+/// `FALLOC_FL_COLLAPSE_RANGE`, which toyfs does not implement.
+pub const COLLAPSE_RANGE: c_int = 0x08;
+
+const SEEK_DATA: c_int = 3;
+const SEEK_HOLE: c_int = 4;
+const AT_FDCWD: c_int = -100;
+const RENAME_NOREPLACE: c_int = 1;
+/// `FS_IOC_FIEMAP`, `_IOWR('f', 11, struct fiemap)`.
+const FS_IOC_FIEMAP: c_ulong = 0xc020_660b;
+const FIEMAP_FLAG_SYNC: u32 = 1;
+/// `FIEMAP_EXTENT_LAST`.
+pub const FIEMAP_EXTENT_LAST: u32 = 1;
+
+fn check(ret: c_int) -> io::Result<()> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `fallocate(2)`.
+pub fn fallocate_file(file: &File, mode: c_int, offset: u64, len: u64) -> io::Result<()> {
+    // SAFETY: A valid descriptor and plain integers.
+    check(unsafe { fallocate(file.as_raw_fd(), mode, offset as i64, len as i64) })
+}
+
+/// `lseek(2)` with `SEEK_DATA` (`data`) or `SEEK_HOLE`.
+pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<u64> {
+    let whence = if data { SEEK_DATA } else { SEEK_HOLE };
+    // SAFETY: A valid descriptor and plain integers.
+    let ret = unsafe { lseek(file.as_raw_fd(), offset as i64, whence) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ret as u64)
+}
+
+/// One FIEMAP extent: logical, physical, length, flags.
+pub type Extent = (u64, u64, u64, u32);
+
+/// The file's extents by `FS_IOC_FIEMAP` (synced first), at most 64.
+pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
+    const MAX: usize = 64;
+    // struct fiemap (32 bytes) then MAX struct fiemap_extent (56 bytes).
+    let mut buf = vec![0u64; (32 + 56 * MAX) / 8];
+    buf[1] = u64::MAX; // fm_length
+    buf[2] = u64::from(FIEMAP_FLAG_SYNC) | ((MAX as u64) << 40); // fm_flags, fm_extent_count
+                                                                 // SAFETY: A valid descriptor and a buffer of the size the request
+                                                                 // describes (fm_extent_count extents).
+    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, buf.as_mut_ptr()) })?;
+    let mapped = (buf[2] >> 32) as u32 as usize;
+    Ok((0..mapped.min(MAX))
+        .map(|i| {
+            let e = 4 + 7 * i;
+            (buf[e], buf[e + 1], buf[e + 2], buf[e + 5] as u32)
+        })
+        .collect())
+}
+
+/// `renameat2(old, new, RENAME_NOREPLACE)`.
+pub fn rename_noreplace(old: &Path, new: &Path) -> io::Result<()> {
+    let old = CString::new(old.as_os_str().as_bytes())?;
+    let new = CString::new(new.as_os_str().as_bytes())?;
+    // SAFETY: Two NUL-terminated paths that live across the call.
+    check(unsafe {
+        renameat2(
+            AT_FDCWD,
+            old.as_ptr(),
+            AT_FDCWD,
+            new.as_ptr(),
+            RENAME_NOREPLACE,
+        )
+    })
+}
+
+/// A shared writable mapping of a file, unmapped on drop.
+pub struct Mapping {
+    addr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    /// Maps `len` bytes of `file` from offset 0.
+    pub fn new(file: &File, len: usize) -> io::Result<Self> {
+        // SAFETY: A new mapping chosen by the kernel; PROT_READ|PROT_WRITE,
+        // MAP_SHARED.
+        let addr = unsafe { mmap(std::ptr::null_mut(), len, 3, 1, file.as_raw_fd(), 0) };
+        if addr as c_long == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            addr: addr.cast(),
+            len,
+        })
+    }
+
+    /// Stores `bytes` at `offset`.
+    pub fn store(&self, offset: usize, bytes: &[u8]) {
+        assert!(offset + bytes.len() <= self.len);
+        for (i, &b) in bytes.iter().enumerate() {
+            // SAFETY: Inside the mapping (checked above); volatile, as the
+            // kernel may look at the page meanwhile.
+            unsafe { self.addr.add(offset + i).write_volatile(b) };
+        }
+    }
+
+    /// Loads `len` bytes at `offset`.
+    pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
+        assert!(offset + len <= self.len);
+        (0..len)
+            // SAFETY: Inside the mapping (checked above).
+            .map(|i| unsafe { self.addr.add(offset + i).read_volatile() })
+            .collect()
+    }
+
+    /// `msync(MS_SYNC)` of the whole mapping.
+    pub fn sync(&self) -> io::Result<()> {
+        // SAFETY: The mapping is ours.
+        check(unsafe { msync(self.addr.cast(), self.len, 4) })
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: Mapped by `new`, unmapped once.
+        unsafe { munmap(self.addr.cast(), self.len) };
+    }
+}
