@@ -142,7 +142,30 @@ fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
         forget_freed_bytes(inode, whole.start..boundary)?;
         forget_freed_bytes(inode, boundary..whole.end)?;
     }
+    // vm_mvc's PROTZERO, or a store before it, dirtied whole folios:
+    // the freed blocks must be clean, or writeback allocates them again.
+    clean_freed(inode, whole);
     BlockMap::lock(inode)?.free_range(first_whole..end_whole)
+}
+
+/// Clears the dirty bits of the blocks of bytes `range` in the folios
+/// still cached.
+fn clean_freed(inode: &Inode, range: Range<u64>) {
+    let mut pos = range.start;
+    while pos < range.end {
+        let Some(folio) = lock_cached_folio(inode, pos) else {
+            pos = (pos + 1).next_multiple_of(PAGE_SIZE as u64);
+            continue;
+        };
+        let end = (folio.pos() + folio.size() as u64).min(range.end);
+        if let Some(state) = folio.state() {
+            let shift = state.block_shift();
+            // CAST: offsets within the folio.
+            let first = ((pos - folio.pos()) >> shift) as usize;
+            state.clear_dirty(first, ((end - pos) >> shift) as usize);
+        }
+        pos = end;
+    }
 }
 
 /// ZEROes bytes `range` of a block that stays allocated, through the page
@@ -181,10 +204,6 @@ fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
         folio.mvc(offset, len, Op::ProtZero)?;
     } else {
         folio.mvc(offset, len, Op::Zero)?;
-    }
-    if let Some(state) = folio.state() {
-        let shift = state.block_shift();
-        state.clear_dirty(offset >> shift, len >> shift);
     }
     Ok(())
 }

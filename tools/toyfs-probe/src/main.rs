@@ -268,7 +268,7 @@ fn seek(dir: &Path) -> Check {
         (0, false, Some(0)),
         (3 * b, false, Some(5 * b)),
         (10 * b, false, Some(11 * b)),
-        (12 * b, false, Some(size)),
+        (12 * b, false, Some(12 * b)),
         (size, false, None),
         (size + 100, true, None),
     ];

@@ -84,9 +84,10 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
     // struct fiemap (32 bytes) then MAX struct fiemap_extent (56 bytes).
     let mut buf = vec![0u64; (32 + 56 * MAX) / 8];
     buf[1] = u64::MAX; // fm_length
-    buf[2] = u64::from(FIEMAP_FLAG_SYNC) | ((MAX as u64) << 40); // fm_flags, fm_extent_count
-                                                                 // SAFETY: A valid descriptor and a buffer of the size the request
-                                                                 // describes (fm_extent_count extents).
+    buf[2] = u64::from(FIEMAP_FLAG_SYNC); // fm_flags; fm_mapped_extents above
+    buf[3] = MAX as u64; // fm_extent_count; fm_reserved above
+                         // SAFETY: A valid descriptor and a buffer of the size the request
+                         // describes (fm_extent_count extents).
     check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, buf.as_mut_ptr()) })?;
     let mapped = (buf[2] >> 32) as u32 as usize;
     Ok((0..mapped.min(MAX))
