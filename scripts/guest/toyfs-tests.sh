@@ -213,7 +213,63 @@ counters_show_vm_mvc_did_the_partial_pages() {
 # (tools/toyfs-probe checks each against what it must do), then fsck.
 probe() { toyfs-probe "$1" $mnt && umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt; }
 
-ktap_suite toyfs 26
+# Compaction migrates toyfs's folios (issue 12: without migrate_folio
+# the fallback warned, fatal with panic_on_warn).
+compaction_migrates_toyfs_folios() {
+	for i in 1 2 3 4; do
+		dd if=/tmp/pattern of=$mnt/compact-$i bs=4096 count=32 2>/dev/null || return 1
+	done
+	sync && echo 1 >/proc/sys/vm/drop_caches && cat $mnt/compact-* >/dev/null || return 1
+	mark=$(dmesg | wc -l)
+	echo 1 >/proc/sys/vm/compact_memory
+	if dmesg | tail -n +"$((mark + 1))" | grep -E 'migrate_folio|WARNING'; then
+		return 1
+	fi
+	for i in 1 2 3 4; do
+		cmp /tmp/pattern $mnt/compact-$i || return 1
+		rm $mnt/compact-$i
+	done
+}
+
+# An I/O error writing one file is reported by fsync of that file and
+# not of another (fail_make_request fails the device's bios while armed).
+fsync_reports_a_write_error_on_its_own_file() {
+	knobs=/sys/kernel/debug/fail_make_request
+	echo 100 >$knobs/probability && echo -1 >$knobs/times &&
+		echo 0 >$knobs/verbose && echo 0 >$knobs/interval || return 1
+	toyfs-probe fsync-error $mnt /sys/block/${dev#/dev/}/make-it-fail
+	status=$?
+	echo 0 >$knobs/probability
+	[ $status -eq 0 ] && umount $mnt && fsck.toyfs -n $dev >/dev/null
+	status=$?
+	mount -t toyfs $dev $mnt && [ $status -eq 0 ]
+}
+
+# A device whose logical blocks are 4 KiB (4Kn) mounts a toyfs of 4 KiB
+# blocks (issue 12: sb_set_blocksize(512) refused it), and refuses one of
+# 1 KiB blocks with a message.
+mounts_on_a_4kn_device() {
+	image=/tmp/4kn.img
+	for block in 4096 1024; do
+		rm -f $image && dd if=/dev/zero of=$image bs=1M count=8 2>/dev/null &&
+			mkfs.toyfs -q -b $block $image && loop=$(losetup -f) &&
+			losetup "$loop" $image && toyfs-probe loop-block-size "$loop" 4096 || return 1
+		mkdir -p /mnt/4kn
+		if [ $block = 4096 ]; then
+			mount -t toyfs "$loop" /mnt/4kn && cp /tmp/pattern /mnt/4kn/p &&
+				umount /mnt/4kn && mount -t toyfs "$loop" /mnt/4kn &&
+				cmp /tmp/pattern /mnt/4kn/p && umount /mnt/4kn
+		else
+			! mount -t toyfs "$loop" /mnt/4kn 2>/dev/null &&
+				dmesg | tail -n 5 | grep -q 'cannot use block size 1024'
+		fi
+		status=$?
+		losetup -d "$loop"
+		[ $status -eq 0 ] || return 1
+	done
+}
+
+ktap_suite toyfs 32
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -240,6 +296,12 @@ ktap_case seek_data_and_hole_follow_the_map probe seek
 ktap_case fiemap_reports_the_runs probe fiemap
 ktap_case hard_links_share_the_inode probe links
 ktap_case rename_noreplace_refuses_a_taken_name probe rename
+ktap_case mmap_store_past_eof_is_zeroed_at_writeback probe eof-tail
+ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
+ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
+ktap_case compaction_migrates_toyfs_folios compaction_migrates_toyfs_folios
+ktap_case fsync_reports_a_write_error_on_its_own_file fsync_reports_a_write_error_on_its_own_file
+ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev && rmmod toyfs"
 ktap_end

@@ -5,13 +5,16 @@
 //! holds.  Each subcommand runs one group of checks in a directory of a
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
-//! Usage: toyfs-probe punch|zero-range|allocate|seek|fiemap|links|rename|punch-mapped DIR
+//! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
+//! zero-range, allocate, seek, fiemap, links, rename, eof-tail,
+//! extend-race, splice; `toyfs-probe fsync-error DIR MAKE-IT-FAIL`;
+//! `toyfs-probe loop-block-size DEVICE SIZE`.
 
 mod sys;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -392,6 +395,143 @@ fn rename(dir: &Path) -> Check {
     Ok(())
 }
 
+/// Bytes past the end of a file stored through a mapping neither reach
+/// the file nor show in a later mapping: writeback zeroes the folio's
+/// tail past the end (issue 12: it did not).
+fn eof_tail(dir: &Path) -> Check {
+    let path = dir.join("eof-tail");
+    let len = 4096 + 100;
+    let (mut file, mut model) = pattern_file(&path, len)?;
+    {
+        let map = sys::Mapping::new(&file, 8192).map_err(|e| format!("mmap: {e}"))?;
+        map.store(len as usize + 5, b"garbage past the end");
+        map.sync().map_err(|e| format!("msync: {e}"))?;
+    }
+    // A new mapping of the end-of-file page, while it is still cached.
+    let map = sys::Mapping::new(&file, 8192).map_err(|e| format!("mmap: {e}"))?;
+    let tail = map.load(len as usize, 8192 - len as usize);
+    ensure!(
+        tail.iter().all(|&b| b == 0),
+        "a new mapping sees bytes past the end of the file"
+    );
+    drop(map);
+    file.set_len(len + 200).map_err(|e| e.to_string())?;
+    model.resize(len as usize + 200, 0);
+    same(
+        &mut file,
+        &model,
+        "bytes past the old end after truncate up",
+    )?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
+}
+
+/// An mmap store past the end racing a write that extends the file never
+/// becomes file data: the bytes between the old end and the write read
+/// as zeros (issue 12: the old end-of-file page was zeroed before the size
+/// grew, so a store in between became data).
+fn extend_race(dir: &Path) -> Check {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let path = dir.join("extend-race");
+    for round in 0..200u64 {
+        let old = 1000 + (round % 7) * 300;
+        let (file, _) = pattern_file(&path, old)?;
+        let map = sys::Mapping::new(&file, 4096).map_err(|e| format!("mmap: {e}"))?;
+        let stop = AtomicBool::new(false);
+        let write_at = old + 1500;
+        std::thread::scope(|scope| -> Check {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    map.store(old as usize + 100, &[0xee; 64]);
+                }
+            });
+            let result = file
+                .write_at(b"end", write_at)
+                .map_err(|e| format!("pwrite: {e}"));
+            stop.store(true, Ordering::Relaxed);
+            result.map(|_| ())
+        })?;
+        drop(map);
+        let mut bytes = vec![0u8; (write_at - old) as usize];
+        file.read_at(&mut bytes, old).map_err(|e| e.to_string())?;
+        if let Some(at) = bytes.iter().position(|&b| b != 0) {
+            return Err(format!(
+                "round {round}: byte {} between the old end and the write is {}",
+                old + at as u64,
+                bytes[at]
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `copy_file_range` and `sendfile` into a toyfs file (they need
+/// `splice_write`; issue 12: they failed with EINVAL).
+fn splice(dir: &Path) -> Check {
+    let (source, model) = pattern_file(&dir.join("splice-from"), 70_000)?;
+    let mut to = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join("splice-to"))
+        .map_err(|e| e.to_string())?;
+    let mut done = 0;
+    while done < model.len() {
+        let n = sys::copy_range(&source, &to, done as u64, model.len() - done)
+            .map_err(|e| format!("copy_file_range: {e}"))?;
+        ensure!(n > 0, "copy_file_range copied nothing");
+        done += n;
+    }
+    let copied = done;
+    let mut expect = model[..copied].to_vec();
+    same(&mut to, &expect, "copy_file_range")?;
+    to.set_len(0).map_err(|e| e.to_string())?;
+    to.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    let sent = sys::send_file(&source, &to, model.len()).map_err(|e| format!("sendfile: {e}"))?;
+    ensure!(sent > 0, "sendfile sent nothing");
+    expect = model[..sent].to_vec();
+    same(&mut to, &expect, "sendfile")?;
+    drop_caches()?;
+    same(&mut to, &expect, "sendfile, from disk")
+}
+
+/// An I/O error writing one file's data is reported by fsync of that
+/// file, not of another (issue 12: data went through the block device's
+/// cache, whose error any fsync could take).  `make_it_fail` is the
+/// device's `make-it-fail` file; fail_make_request must be armed.
+fn fsync_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let (a, b) = (dir.join("fsync-error-a"), dir.join("fsync-error-b"));
+    let mut fa = File::create(&a).map_err(|e| e.to_string())?;
+    let mut fb = File::create(&b).map_err(|e| e.to_string())?;
+    fa.sync_all().map_err(|e| e.to_string())?;
+    fb.sync_all().map_err(|e| e.to_string())?;
+    fa.write_all(&[1u8; 8192]).map_err(|e| e.to_string())?;
+    fb.write_all(&[2u8; 8192]).map_err(|e| e.to_string())?;
+    fs::write(make_it_fail, "1").map_err(|e| format!("make-it-fail: {e}"))?;
+    let failed = fa.sync_all();
+    fs::write(make_it_fail, "0").map_err(|e| format!("make-it-fail: {e}"))?;
+    ensure!(
+        failed.as_ref().err().and_then(|e| e.raw_os_error()) == Some(5),
+        "fsync of the failed file: {failed:?}, expected EIO"
+    );
+    fb.sync_all()
+        .map_err(|e| format!("fsync of the other file: {e}"))?;
+    drop_caches()?;
+    same(
+        &mut File::open(&b).map_err(|e| e.to_string())?,
+        &[2u8; 8192],
+        "the other file's data",
+    )
+}
+
+/// Sets the logical block size of loop device `device` (a 4Kn disk).
+fn loop_block_size(device: &Path, size: &str) -> Check {
+    let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
+    let device = File::open(device).map_err(|e| format!("{}: {e}", device.display()))?;
+    sys::set_loop_block_size(&device, size).map_err(|e| format!("LOOP_SET_BLOCK_SIZE: {e}"))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(what), Some(dir)) = (args.get(1), args.get(2)) else {
@@ -408,6 +548,17 @@ fn main() -> ExitCode {
         "fiemap" => fiemap(dir),
         "links" => links(dir),
         "rename" => rename(dir),
+        "eof-tail" => eof_tail(dir),
+        "extend-race" => extend_race(dir),
+        "splice" => splice(dir),
+        "fsync-error" => match args.get(3) {
+            Some(file) => fsync_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe fsync-error DIR MAKE-IT-FAIL".into()),
+        },
+        "loop-block-size" => match args.get(3) {
+            Some(size) => loop_block_size(dir, size),
+            None => Err("usage: toyfs-probe loop-block-size DEVICE SIZE".into()),
+        },
         _ => Err(format!("unknown check {what}")),
     };
     match result {

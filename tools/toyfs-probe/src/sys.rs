@@ -9,6 +9,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 extern "C" {
+    fn copy_file_range(
+        fd_in: c_int,
+        off_in: *mut i64,
+        fd_out: c_int,
+        off_out: *mut i64,
+        len: usize,
+        flags: u32,
+    ) -> isize;
+    fn sendfile(out_fd: c_int, in_fd: c_int, offset: *mut i64, count: usize) -> isize;
     fn fallocate(fd: c_int, mode: c_int, offset: i64, len: i64) -> c_int;
     fn lseek(fd: c_int, offset: i64, whence: c_int) -> i64;
     fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
@@ -98,6 +107,44 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
         .collect())
 }
 
+/// `copy_file_range(2)` of `len` bytes at `offset` of both files.
+pub fn copy_range(from: &File, to: &File, offset: u64, len: usize) -> io::Result<usize> {
+    let (mut off_in, mut off_out) = (offset as i64, offset as i64);
+    // SAFETY: Valid descriptors and offsets that live across the call.
+    let ret = unsafe {
+        copy_file_range(
+            from.as_raw_fd(),
+            &mut off_in,
+            to.as_raw_fd(),
+            &mut off_out,
+            len,
+            0,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ret as usize)
+}
+
+/// `sendfile(2)` of `len` bytes from offset 0 of `from` to `to`'s position.
+pub fn send_file(from: &File, to: &File, len: usize) -> io::Result<usize> {
+    let mut offset = 0i64;
+    // SAFETY: Valid descriptors and an offset that lives across the call.
+    let ret = unsafe { sendfile(to.as_raw_fd(), from.as_raw_fd(), &mut offset, len) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ret as usize)
+}
+
+/// `LOOP_SET_BLOCK_SIZE`: the logical block size of a loop device.
+pub fn set_loop_block_size(device: &File, size: u64) -> io::Result<()> {
+    const LOOP_SET_BLOCK_SIZE: c_ulong = 0x4c09;
+    // SAFETY: A valid descriptor; the argument is a plain integer.
+    check(unsafe { ioctl(device.as_raw_fd(), LOOP_SET_BLOCK_SIZE, size as c_ulong) })
+}
+
 /// `renameat2(old, new, RENAME_NOREPLACE)`.
 pub fn rename_noreplace(old: &Path, new: &Path) -> io::Result<()> {
     let old = CString::new(old.as_os_str().as_bytes())?;
@@ -160,6 +207,10 @@ impl Mapping {
         check(unsafe { msync(self.addr.cast(), self.len, 4) })
     }
 }
+
+// SAFETY: The mapping is plain memory; the threads that share it use
+// volatile accesses.
+unsafe impl Sync for Mapping {}
 
 impl Drop for Mapping {
     fn drop(&mut self) {
