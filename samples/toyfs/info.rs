@@ -10,7 +10,7 @@
 //! I/O.
 
 use crate::{
-    format::{geometry::Geometry, superblock::Superblock},
+    format::{geometry::Geometry, inode::Inode as DiskInode, superblock::Superblock},
     vfs::{Buffer, RateLimit},
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
@@ -71,19 +71,31 @@ impl SbInfo {
 /// The in-memory state of a toyfs inode, next to its VFS inode.
 #[pin_data]
 pub(crate) struct InodeInfo {
-    /// Serialises the changes of the inode's block map (its pointers, its
-    /// indirect blocks, its blocks count), and orders the lookups in it
-    /// against them.  Taken under the folio lock, never across a vm_mvc
-    /// call by `(sid, pno)`.
+    /// The roots of the inode's block map: its pointers and blocks count
+    /// (the other fields are unused), read from the inode table by `iget`
+    /// and written back when they change (`inode::BlockMap`), as ext2 keeps
+    /// `i_data` in memory.  The lock serialises the changes of the map (and
+    /// of its indirect blocks), and orders the lookups against them.
+    /// Taken under the folio lock, never across a vm_mvc call by
+    /// `(sid, pno)`.
     #[pin]
-    pub(crate) map_lock: Mutex<()>,
+    pub(crate) map: Mutex<DiskInode>,
 }
 
 impl InodeInfo {
     /// The state of a new inode.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(InodeInfo {
-            map_lock <- new_mutex!(()),
+            map <- new_mutex!(DiskInode::default()),
         })
+    }
+
+    /// Takes the map's roots from the inode as read from the disk.
+    pub(crate) fn load_map(&self, disk: &DiskInode) {
+        let mut map = self.map.lock();
+        map.direct = disk.direct;
+        map.single_indirect = disk.single_indirect;
+        map.double_indirect = disk.double_indirect;
+        map.blocks = disk.blocks;
     }
 }

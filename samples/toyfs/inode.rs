@@ -80,27 +80,20 @@ pub(crate) struct BlockMap<'a> {
     inode: &'a Inode,
     sb: &'a SuperBlock,
     geometry: Geometry,
-    slot: InodeSlot,
-    /// The inode's own pointers and blocks count as on disk; changed here
-    /// and written back by `store`.
-    disk: DiskInode,
-    _lock: MutexGuard<'a, ()>,
+    /// The inode's own pointers and blocks count (`InodeInfo::map`);
+    /// changed here and written back to the inode table by `store`.
+    disk: MutexGuard<'a, DiskInode>,
 }
 
 impl<'a> BlockMap<'a> {
     /// Locks the block map of `inode`.
     pub(crate) fn lock(inode: &'a Inode) -> Result<Self> {
-        let lock = inode.info().map_lock.lock();
         let sb = inode.sb();
-        let slot = InodeSlot::read(sb, inode.ino())?;
-        let disk = slot.get();
         Ok(Self {
             inode,
             sb,
             geometry: sb.info().geometry,
-            slot,
-            disk,
-            _lock: lock,
+            disk: inode.info().map.lock(),
         })
     }
 
@@ -354,7 +347,7 @@ impl<'a> BlockMap<'a> {
         }
         // Whatever was allocated is in the map: count it, also on error.
         if self.disk.blocks != blocks_before {
-            self.store();
+            result = result.and(self.store());
         }
         result
     }
@@ -445,9 +438,9 @@ impl<'a> BlockMap<'a> {
     }
 
     /// Writes the inode's pointers and blocks count back to its slot.
-    fn store(&self) {
+    fn store(&self) -> Result {
         let disk = &self.disk;
-        self.slot.update(|inode| {
+        InodeSlot::read(self.sb, self.ino())?.update(|inode| {
             inode.direct = disk.direct;
             inode.single_indirect = disk.single_indirect;
             inode.double_indirect = disk.double_indirect;
@@ -455,6 +448,7 @@ impl<'a> BlockMap<'a> {
         });
         self.inode
             .set_blocks(disk.blocks, self.geometry.block_size());
+        Ok(())
     }
 
     /// Frees what pointer `block` (data at `depth` 0, else an indirect
@@ -540,11 +534,11 @@ impl<'a> BlockMap<'a> {
                 }
             }
         }
-        let flushed = freer.flush(self.sb, self.ino());
+        let mut result = result.and(freer.flush(self.sb, self.ino()));
         if self.disk.blocks != blocks_before {
-            self.store();
+            result = result.and(self.store());
         }
-        result.and(flushed)
+        result
     }
 }
 

@@ -31,6 +31,7 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
     };
     // On error, dropping `new` gives it back (`iget_failed`).
     let disk = read_inode(sb, ino)?;
+    new.info().load_map(&disk);
     let ops = if disk.mode & S_IFMT == S_IFREG {
         InodeOps {
             inode: &FILE_INODE_OPS,

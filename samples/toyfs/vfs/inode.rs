@@ -296,6 +296,12 @@ impl NewInode {
         Self(inode)
     }
 
+    /// toyfs's state of the new inode, to fill before `set_up`.
+    pub(crate) fn info(&self) -> &InodeInfo {
+        // SAFETY: The inode came from `alloc_inode` (type invariant).
+        unsafe { &(*container(self.0.as_ptr())).info }
+    }
+
     /// Fills the inode from its on-disk fields, gives it `ops`, and
     /// unlocks it for everyone (`unlock_new_inode`).
     pub(crate) fn set_up(self, disk: &DiskInode, ops: &InodeOps, block_size: u32) -> InodeRef {
