@@ -217,7 +217,7 @@ probe() { toyfs-probe "$1" $mnt && umount $mnt && fsck.toyfs -n $dev && mount -t
 # the fallback warned, fatal with panic_on_warn).
 compaction_migrates_toyfs_folios() {
 	for i in 1 2 3 4 5 6 7 8; do
-		dd if=/dev/urandom of=$mnt/compact-$i bs=64k count=16 2>/dev/null || return 1
+		dd if=/dev/urandom of=$mnt/compact-$i bs=64k count=4 2>/dev/null || return 1
 	done
 	drop_caches && cat $mnt/compact-* >/dev/null || return 1
 	# Free every other page of the cache: the folios left are scattered.
