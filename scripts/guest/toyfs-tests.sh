@@ -216,22 +216,9 @@ probe() { toyfs-probe "$1" $mnt && umount $mnt && fsck.toyfs -n $dev && mount -t
 # Compaction migrates toyfs's folios (issue 12: without migrate_folio
 # the fallback warned, fatal with panic_on_warn).
 compaction_migrates_toyfs_folios() {
-	for i in 1 2 3 4 5 6 7 8; do
-		dd if=/dev/urandom of=$mnt/compact-$i bs=64k count=4 2>/dev/null || return 1
-	done
-	drop_caches && cat $mnt/compact-* >/dev/null || return 1
-	# Free every other page of the cache: the folios left are scattered.
-	for i in 2 4 6 8; do rm $mnt/compact-$i; done
-	md5sum $mnt/compact-* >/tmp/compact.md5 || return 1
 	mark=$(dmesg | wc -l)
-	migrated=$(awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat)
-	echo 1 >/proc/sys/vm/compact_memory
-	now=$(awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat)
-	echo "pages migrated: $((now - migrated))"
-	if dmesg | tail -n +"$((mark + 1))" | grep -E 'migrate_folio|WARNING'; then
-		return 1
-	fi
-	md5sum -c /tmp/compact.md5 >/dev/null && rm $mnt/compact-*
+	toyfs-probe compaction $mnt || return 1
+	! dmesg | tail -n +"$((mark + 1))" | grep -E 'migrate_folio|WARNING'
 }
 
 # An I/O error writing one file is reported by fsync of that file and

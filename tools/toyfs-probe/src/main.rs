@@ -7,7 +7,8 @@
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
 //! zero-range, allocate, seek, fiemap, links, rename, eof-tail,
-//! extend-race, splice; `toyfs-probe fsync-error DIR MAKE-IT-FAIL`;
+//! extend-race, splice, compaction; `toyfs-probe fsync-error DIR
+//! MAKE-IT-FAIL`;
 //! `toyfs-probe loop-block-size DEVICE SIZE`.
 
 mod sys;
@@ -536,6 +537,60 @@ fn fsync_error(dir: &Path, make_it_fail: &Path) -> Check {
     )
 }
 
+/// A counter of /proc/vmstat.
+fn vmstat(name: &str) -> Result<u64, String> {
+    let text = fs::read_to_string("/proc/vmstat").map_err(|e| e.to_string())?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .ok_or(format!("no {name} in /proc/vmstat"))
+}
+
+/// Compaction migrates toyfs's folios, and their bytes survive (issue 12:
+/// without `migrate_folio` the kernel's fallback warned, fatal with
+/// `panic_on_warn`).  Most free memory is taken first, so that the file's
+/// folios land low in memory, then given back, so that compaction moves
+/// them up.
+fn compaction(dir: &Path) -> Check {
+    let meminfo = fs::read_to_string("/proc/meminfo").map_err(|e| e.to_string())?;
+    let free_kb: u64 = meminfo
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("MemFree:")?
+                .trim()
+                .strip_suffix(" kB")?
+                .parse()
+                .ok()
+        })
+        .ok_or("no MemFree")?;
+    let hog_len = (free_kb.saturating_sub(192 * 1024) * 1024) as usize;
+    let mut hog = vec![0u8; hog_len];
+    for page in hog.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    let mut files = Vec::new();
+    for i in 0..8 {
+        let (file, model) = pattern_file(&dir.join(format!("compact-{i}")), 256 * 1024 + i * 1000)?;
+        files.push((file, model));
+    }
+    drop_caches()?;
+    for (file, model) in files.iter_mut() {
+        same(file, model, "before compaction")?;
+    }
+    drop(hog);
+    let before = vmstat("pgmigrate_success")?;
+    fs::write("/proc/sys/vm/compact_memory", "1").map_err(|e| format!("compact_memory: {e}"))?;
+    let migrated = vmstat("pgmigrate_success")? - before;
+    println!("pages migrated: {migrated}");
+    ensure!(migrated > 0, "compaction migrated nothing");
+    for (file, model) in files.iter_mut() {
+        same(file, model, "after compaction")?;
+    }
+    for i in 0..8 {
+        fs::remove_file(dir.join(format!("compact-{i}"))).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Sets the logical block size of loop device `device` (a 4Kn disk).
 fn loop_block_size(device: &Path, size: &str) -> Check {
     let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
@@ -562,6 +617,7 @@ fn main() -> ExitCode {
         "eof-tail" => eof_tail(dir),
         "extend-race" => extend_race(dir),
         "splice" => splice(dir),
+        "compaction" => compaction(dir),
         "fsync-error" => match args.get(3) {
             Some(file) => fsync_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe fsync-error DIR MAKE-IT-FAIL".into()),
