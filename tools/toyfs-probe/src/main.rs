@@ -537,19 +537,35 @@ fn fsync_error(dir: &Path, make_it_fail: &Path) -> Check {
     )
 }
 
-/// A counter of /proc/vmstat.
-fn vmstat(name: &str) -> Result<u64, String> {
-    let text = fs::read_to_string("/proc/vmstat").map_err(|e| e.to_string())?;
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .ok_or(format!("no {name} in /proc/vmstat"))
+/// The page frame numbers behind `pages` pages of a mapping from
+/// `addr` (/proc/self/pagemap; 0 for a page not present).
+fn frames(addr: usize, pages: usize) -> Result<Vec<u64>, String> {
+    let mut pagemap = File::open("/proc/self/pagemap").map_err(|e| format!("pagemap: {e}"))?;
+    let mut entries = vec![0u8; 8 * pages];
+    pagemap
+        .seek(SeekFrom::Start((addr / 4096 * 8) as u64))
+        .map_err(|e| e.to_string())?;
+    pagemap
+        .read_exact(&mut entries)
+        .map_err(|e| format!("pagemap: {e}"))?;
+    Ok(entries
+        .chunks(8)
+        .map(|entry| {
+            let entry = u64::from_le_bytes(entry.try_into().unwrap_or([0; 8]));
+            if entry >> 63 == 1 {
+                entry & ((1 << 55) - 1)
+            } else {
+                0
+            }
+        })
+        .collect())
 }
 
 /// Compaction migrates toyfs's folios, and their bytes survive (issue 12:
 /// without `migrate_folio` the kernel's fallback warned, fatal with
-/// `panic_on_warn`).  Most free memory is taken first, so that the file's
+/// `panic_on_warn`).  Most free memory is taken first, so that the files'
 /// folios land low in memory, then given back, so that compaction moves
-/// them up.
+/// them up; the page frames behind a mapping of the files show it did.
 fn compaction(dir: &Path) -> Check {
     let meminfo = fs::read_to_string("/proc/meminfo").map_err(|e| e.to_string())?;
     let free_kb: u64 = meminfo
@@ -567,21 +583,39 @@ fn compaction(dir: &Path) -> Check {
     for page in hog.chunks_mut(4096) {
         page[0] = 1;
     }
+    let len = 256 * 1024;
     let mut files = Vec::new();
     for i in 0..8 {
-        let (file, model) = pattern_file(&dir.join(format!("compact-{i}")), 256 * 1024 + i * 1000)?;
-        files.push((file, model));
+        files.push(pattern_file(&dir.join(format!("compact-{i}")), len)?);
     }
     drop_caches()?;
+    let mut maps = Vec::new();
     for (file, model) in files.iter_mut() {
         same(file, model, "before compaction")?;
+        let map = sys::Mapping::new(file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+        for page in 0..len as usize / 4096 {
+            map.load(page * 4096, 1);
+        }
+        maps.push(map);
     }
     drop(hog);
-    let before = vmstat("pgmigrate_success")?;
+    let pages = len as usize / 4096;
+    let before: Vec<Vec<u64>> = maps
+        .iter()
+        .map(|m| frames(m.addr(), pages))
+        .collect::<Result<_, _>>()?;
     fs::write("/proc/sys/vm/compact_memory", "1").map_err(|e| format!("compact_memory: {e}"))?;
-    let migrated = vmstat("pgmigrate_success")? - before;
-    println!("pages migrated: {migrated}");
-    ensure!(migrated > 0, "compaction migrated nothing");
+    let mut moved = 0;
+    for (map, before) in maps.iter().zip(&before) {
+        for page in 0..pages {
+            map.load(page * 4096, 1);
+        }
+        let after = frames(map.addr(), pages)?;
+        moved += before.iter().zip(&after).filter(|(a, b)| a != b).count();
+    }
+    println!("toyfs pages migrated: {moved}");
+    ensure!(moved > 0, "compaction moved no page of the toyfs files");
+    drop(maps);
     for (file, model) in files.iter_mut() {
         same(file, model, "after compaction")?;
     }

@@ -201,6 +201,11 @@ impl Mapping {
             .collect()
     }
 
+    /// The mapping's first address.
+    pub fn addr(&self) -> usize {
+        self.addr as usize
+    }
+
     /// `msync(MS_SYNC)` of the whole mapping.
     pub fn sync(&self) -> io::Result<()> {
         // SAFETY: The mapping is ours.
