@@ -37,6 +37,7 @@ extern "C" {
         off: i64,
     ) -> *mut c_void;
     fn munmap(addr: *mut c_void, len: usize) -> c_int;
+    fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
     fn msync(addr: *mut c_void, len: usize, flags: c_int) -> c_int;
 }
 
@@ -159,6 +160,21 @@ pub fn rename_noreplace(old: &Path, new: &Path) -> io::Result<()> {
             RENAME_NOREPLACE,
         )
     })
+}
+
+/// Gives back the page at `page` (`MADV_DONTNEED`), of memory the caller
+/// owns and no longer reads.
+pub fn drop_page(page: &mut [u8]) -> io::Result<()> {
+    // SAFETY: The caller's page-aligned range, which it owns; the kernel
+    // maps zero pages back in if it is touched again.
+    check(unsafe { madvise(page.as_mut_ptr().cast(), page.len(), 4) })
+}
+
+/// Asks for base pages in `range` (`MADV_NOHUGEPAGE`), so that giving one
+/// back frees it.
+pub fn no_huge_pages(range: &mut [u8]) -> io::Result<()> {
+    // SAFETY: The caller's page-aligned range; advice only.
+    check(unsafe { madvise(range.as_mut_ptr().cast(), range.len(), 15) })
 }
 
 /// A shared writable mapping of a file, unmapped on drop.
