@@ -7,6 +7,9 @@
 #   make soak     the debug kernel runs the randomized toyfs tester for
 #                 TOYFS_SOAK_SEEDS (8) seeds x TOYFS_SOAK_OPS (125000)
 #                 operations; ends with "N passed, N failed" (an hour or more)
+#   make shell    boots the test kernel with the modules loaded and a toyfs
+#                 mounted, a shell on the terminal (Debian's bash, xfs_io,
+#                 fio, stress-ng); leaving the shell powers the guest off
 #   make htmldocs Documentation/ with Sphinx (-W) into build/html
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
@@ -28,8 +31,8 @@ export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all modules run check check-debug soak bench clippy fmt fmt-check htmldocs kernel \
-	toolchain clean
+.PHONY: all modules run shell check check-debug soak bench clippy fmt fmt-check htmldocs \
+	kernel toolchain clean
 
 all: modules
 
@@ -53,6 +56,9 @@ htmldocs:
 
 run:
 	@$(SCRIPTS)/guest.sh $(FLAVOUR) run
+
+shell:
+	@$(SCRIPTS)/guest.sh $(FLAVOUR) shell
 
 check:
 	@$(SCRIPTS)/guest.sh $(FLAVOUR) check
