@@ -29,8 +29,18 @@ make_image() {
 	[ -x "$busybox" ] || die "no busybox (install busybox-static or set BUSYBOX)"
 	! llvm-readelf -d "$busybox" 2>/dev/null | grep -q NEEDED ||
 		die "$busybox is dynamically linked; the guest needs busybox-static"
+	# tests/ (the xfs_io cases, fio's job file) goes whole to /guest/tests.
+	local spec=$out/initramfs.spec path
+	cp "$TOP/scripts/guest/initramfs.spec" "$spec"
+	(cd "$TOP" && find tests | sort) | while read -r path; do
+		if [ -d "$TOP/$path" ]; then
+			echo "dir /guest/$path 0755 0 0"
+		else
+			echo "file /guest/$path $TOP/$path $(stat -c %a "$TOP/$path") 0 0"
+		fi
+	done >>"$spec"
 	BUSYBOX=$busybox TOP=$TOP TOOLS=$(toyfs_tools_dir) "$kdir/usr/gen_init_cpio" \
-		-o "$out/initramfs.cpio" "$TOP/scripts/guest/initramfs.spec"
+		-o "$out/initramfs.cpio" "$spec"
 }
 timed "making the guest image with usr/gen_init_cpio" make_image
 
@@ -47,6 +57,8 @@ boot() {
 	# An unknown NAME=VALUE parameter reaches /init as an environment
 	# variable: the length of the randomized toyfs run.
 	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
+	# How long fio and stress-ng run, each (guest/torture.sh).
+	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
 	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
 	[ -z "${CORRUPT_FLIP_IMAGES:-}" ] || cmdline+=" CORRUPT_FLIP_IMAGES=$CORRUPT_FLIP_IMAGES"
 	# make soak TOYFS_SOAK_SEEDS=8 TOYFS_SOAK_OPS=125000 (scripts/guest/soak.sh).
