@@ -10,7 +10,11 @@
 //! I/O.
 
 use crate::{
-    format::{geometry::Geometry, inode::Inode as DiskInode, superblock::Superblock},
+    format::{
+        geometry::Geometry,
+        inode::Inode as DiskInode,
+        superblock::{FsState, Superblock},
+    },
     vfs::{Buffer, RateLimit},
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
@@ -25,8 +29,12 @@ pub(crate) struct Allocator {
     /// past the last allocation, so that a growing file finds its next
     /// block at once instead of rescanning the start of the bitmap.
     pub(crate) hint: u32,
+    /// Whether the counts above are exact: read from a cleanly unmounted
+    /// superblock, or recounted.
+    pub(crate) counts_exact: bool,
     /// One bit per inode (inode `ino` is bit `ino - 1`), set if in use;
-    /// built when the filesystem is mounted read-write.
+    /// built from the inode table when the first inode is allocated (or at
+    /// a recount), empty before.
     pub(crate) inodes_in_use: KVec<u64>,
     /// Whether the bitmap marks a metadata block or a padding bit free
     /// (found at mount): then no block is allocated.
@@ -60,6 +68,7 @@ impl SbInfo {
                 free_blocks: disk.free_blocks,
                 free_inodes: disk.free_inodes,
                 hint: disk.geometry.first_data_block(),
+                counts_exact: disk.state == FsState::Clean,
                 inodes_in_use: KVec::new(),
                 bitmap_damaged: false,
             }),

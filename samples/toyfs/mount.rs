@@ -87,20 +87,23 @@ pub(crate) fn mount(sb: &SuperBlock) -> Result {
     start_writing(sb)
 }
 
-/// Recomputes the free counts (the superblock's may be stale) and which
-/// inodes are in use, and writes the dirty state: the filesystem is about
-/// to change.
+/// Writes the dirty state: the filesystem is about to change.  The free
+/// counts of a superblock that was not cleanly unmounted may be stale:
+/// they are recomputed from the bitmap and the inode table first (those of
+/// a clean one are exact, and kept).
 fn start_writing(sb: &SuperBlock) -> Result {
-    let free_blocks = balloc::count_free(sb);
     let bitmap_damaged = !balloc::reserved_bits_set(sb);
-    let (inodes_in_use, free_inodes) = ialloc::scan_inode_table(sb)?;
-    {
+    let exact = sb.info().alloc.lock().counts_exact;
+    if !exact {
+        let free_blocks = balloc::count_free(sb);
+        let (inodes_in_use, free_inodes) = ialloc::scan_inode_table(sb)?;
         let mut alloc = sb.info().alloc.lock();
         alloc.free_blocks = free_blocks;
         alloc.free_inodes = free_inodes;
         alloc.inodes_in_use = inodes_in_use;
-        alloc.bitmap_damaged = bitmap_damaged;
+        alloc.counts_exact = true;
     }
+    sb.info().alloc.lock().bitmap_damaged = bitmap_damaged;
     write_superblock(sb, FsState::Dirty, true)
 }
 
