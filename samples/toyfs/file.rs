@@ -75,6 +75,10 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
     if mode == KEEP_SIZE && end > size {
         return Err(EOPNOTSUPP);
     }
+    if mode & KEEP_SIZE == 0 && end > size {
+        // RLIMIT_FSIZE (with SIGXFSZ) and the largest file, as a write.
+        inode.check_new_size(end)?;
+    }
     let _invalidate = inode.lock_invalidate();
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
         punch(inode, offset, end.min(size))?;

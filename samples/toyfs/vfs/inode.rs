@@ -135,6 +135,15 @@ impl Inode {
         unsafe { sys::toyfs_i_size_write(self.as_ptr(), size as i64) };
     }
 
+    /// Whether the file may grow to `size` bytes (`inode_newsize_ok`: the
+    /// largest file, and the caller's `RLIMIT_FSIZE`, which sends
+    /// `SIGXFSZ`).
+    pub(crate) fn check_new_size(&self, size: u64) -> Result {
+        // SAFETY: The inode is live.
+        // CAST: `vfs_fallocate` bounded the size by `s_maxbytes`.
+        kernel::error::to_result(unsafe { bindings::inode_newsize_ok(self.as_ptr(), size as i64) })
+    }
+
     /// Its link count.
     pub(crate) fn nlink(&self) -> u32 {
         // SAFETY: The inode is live.
