@@ -72,10 +72,10 @@ round() {
 	# odd sizes each followed by fsync, and write/truncate-down/extend
 	# cycles (odd sizes: partial blocks and pages at every end of file).
 	drop_caches
-	measure "$fs" appendsync odd "$r" appendsync "$file" "$appends"
+	measure "$fs" appendsync 0 "$r" appendsync "$file" "$appends"
 	rm -f "$file"
 	drop_caches
-	measure "$fs" trunccycle odd "$r" trunccycle "$file" "$cycles"
+	measure "$fs" trunccycle 0 "$r" trunccycle "$file" "$cycles"
 	rm -f "$file"
 	fsbench sparse "$file" "$size" || note "table=fs fs=$fs sparse file failed"
 	if [ "$kind" = disk ]; then
