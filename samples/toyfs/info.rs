@@ -17,6 +17,7 @@ use crate::{
     },
     vfs::{Buffer, RateLimit},
 };
+use core::sync::atomic::AtomicU64;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// The allocator's state, exact in memory while mounted.
@@ -89,6 +90,10 @@ pub(crate) struct InodeInfo {
     /// `(sid, pno)`.
     #[pin]
     pub(crate) map: Mutex<DiskInode>,
+    /// Counts the times blocks of the map were freed (changed under the
+    /// map's lock), so that a mapping remembered across folios by
+    /// writeback is known to be stale.
+    pub(crate) map_generation: AtomicU64,
 }
 
 impl InodeInfo {
@@ -96,6 +101,7 @@ impl InodeInfo {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(InodeInfo {
             map <- new_mutex!(DiskInode::default()),
+            map_generation: AtomicU64::new(0),
         })
     }
 

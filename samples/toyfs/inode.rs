@@ -22,7 +22,7 @@ use crate::{
     meta::{check_entry, check_pointer, corrupt, is_sound, InodeSlot},
     vfs::{clean_bdev_aliases, Buffer, Inode, SuperBlock},
 };
-use core::ops::Range;
+use core::{ops::Range, sync::atomic::Ordering};
 use kernel::{prelude::*, sync::MutexGuard};
 
 /// A run of file blocks.
@@ -216,6 +216,12 @@ impl<'a> BlockMap<'a> {
         }
     }
 
+    /// The generation of the map (`InodeInfo::map_generation`), read
+    /// under its lock.
+    pub(crate) fn generation(&self) -> u64 {
+        self.inode.info().map_generation.load(Ordering::Acquire)
+    }
+
     /// The disk block of file block `n`, 0 for a hole.
     pub(crate) fn lookup(&self, n: u64) -> Result<u32> {
         Ok(match self.lookup_run(n, 1)? {
@@ -239,17 +245,16 @@ impl<'a> BlockMap<'a> {
                     double_counted |= double == Some(0);
                     k + 1 + u64::from(double_missing)
                 }
-                _ => {
-                    let mut holes = 0;
-                    let mut m = n;
-                    while m < n + k {
-                        let run = self.lookup_run(m, n + k - m)?;
-                        if let Run::Hole { count } = run {
-                            holes += count;
-                        }
-                        m += run.count();
-                    }
-                    holes
+                Container::Direct { index } => self.disk.direct[index..index + k as usize]
+                    .iter()
+                    .filter(|&&pointer| pointer == 0)
+                    .count() as u64,
+                Container::Indirect { block, index, .. } => {
+                    let buffer = Buffer::read(self.sb, block)?;
+                    let entries = buffer.lock();
+                    (index..index + k as usize)
+                        .filter(|&i| get_u32(entries.data(), 4 * i) == 0)
+                        .count() as u64
                 }
             };
             n += k;
@@ -257,15 +262,15 @@ impl<'a> BlockMap<'a> {
         u32::try_from(missing).map_err(|_| ENOSPC)
     }
 
-    /// Where the allocation for file block `n` should look first: just
-    /// past the block before it, else just past the last allocation.
-    fn goal(&self, n: u64) -> Result<u32> {
-        if n > 0 {
-            if let Run::Data { first, .. } = self.lookup_run(n - 1, 1)? {
-                return Ok(first + 1);
-            }
+    /// Where the allocation of a run of holes should look first when
+    /// nothing before it in its container says (ext2's `ext2_find_near`
+    /// looks back the same way): just past the container's own block, else
+    /// just past the last allocation.
+    fn fallback_goal(&self, container: &Container) -> u32 {
+        match *container {
+            Container::Indirect { block, .. } => block + 1,
+            _ => self.sb.info().alloc.lock().hint,
         }
-        Ok(self.sb.info().alloc.lock().hint)
     }
 
     /// Allocates one block of `reservation` at `goal` for an indirect
@@ -332,7 +337,8 @@ impl<'a> BlockMap<'a> {
             return Ok(());
         }
         let mut reservation = balloc::reserve(self.sb, needed)?;
-        let mut goal = self.goal(range.start)?;
+        // 0: not known yet (`allocate_in_container` finds it).
+        let mut goal = 0;
         let blocks_before = self.disk.blocks;
         let mut result = Ok(());
         let mut n = range.start;
@@ -364,6 +370,21 @@ impl<'a> BlockMap<'a> {
     ) -> Result<u64> {
         let (container, span) = self.container(n)?;
         let k = span.min(end - n) as usize;
+        if *goal == 0 {
+            // The pointer before the range in its container, if any.
+            let before = match container {
+                Container::Direct { index } if index > 0 => self.disk.direct[index - 1],
+                Container::Indirect { block, index, .. } if index > 0 => {
+                    get_u32(Buffer::read(self.sb, block)?.lock().data(), 4 * (index - 1))
+                }
+                _ => 0,
+            };
+            *goal = if before != 0 {
+                before + 1
+            } else {
+                self.fallback_goal(&container)
+            };
+        }
         let container = self.fill_missing(container, reservation, goal)?;
         let (sb, ino) = (self.sb, self.ino());
         // Assigns runs of new blocks to the holes among `k` pointers.
@@ -520,6 +541,12 @@ impl<'a> BlockMap<'a> {
     /// Frees the blocks of file blocks `free` (a hole punched), and the
     /// indirect blocks that held only them.
     pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
+        // Before any block is freed: writeback's remembered mappings are
+        // stale from now on.
+        self.inode
+            .info()
+            .map_generation
+            .fetch_add(1, Ordering::AcqRel);
         let blocks_before = self.disk.blocks;
         let mut freer = Freer::default();
         let mut result = Ok(());

@@ -11,6 +11,7 @@ use crate::{
     vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio},
     vm_mvc_client::Op,
 };
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// One writeback pass over a file's dirty folios.
@@ -18,6 +19,12 @@ pub(crate) struct Writer<'a> {
     inode: &'a Inode,
     geometry: Geometry,
     batch: BioBatch<'a>,
+    /// The last run of blocks mapped, for the folios that follow: the
+    /// map's generation then, its first file block, first disk block and
+    /// length.  A folio is locked when its blocks are looked up here, and
+    /// freeing blocks bumps the generation first, so a remembered run that
+    /// still has the current generation names blocks still allocated.
+    cached: Option<(u64, u64, u32, u64)>,
 }
 
 /// What became of a folio given to [`Writer::write_folio`].
@@ -37,7 +44,37 @@ impl<'a> Writer<'a> {
             inode,
             geometry: sb.info().geometry,
             batch: BioBatch::new(sb, Direction::Write),
+            cached: None,
         }
+    }
+
+    /// The disk blocks of dirty file blocks `n..n + todo` (inside the
+    /// file; `ahead` more may be mapped for the folios to come): the first
+    /// and how many are contiguous from it.  A hole among them (stored by
+    /// `page_mkwrite` before a damaged map lost it) gets a block first.
+    fn map(&mut self, n: u64, todo: u64, ahead: u64) -> Result<(u32, u64)> {
+        let generation = self.inode.info().map_generation.load(Ordering::Acquire);
+        if let Some((cached_generation, start, first, count)) = self.cached {
+            if cached_generation == generation && (start..start + count).contains(&n) {
+                let skip = n - start;
+                // CAST: `skip` is below a run's length, a block count.
+                return Ok((first + skip as u32, (count - skip).min(todo)));
+            }
+        }
+        let mut map = BlockMap::lock(self.inode)?;
+        let generation = map.generation();
+        let run = match map.lookup_run(n, todo.max(ahead.min(256)))? {
+            Run::Hole { .. } => {
+                map.allocate(n..n + todo, |_| ())?;
+                map.lookup_run(n, todo)?
+            }
+            run => run,
+        };
+        let Run::Data { first, count } = run else {
+            return Err(EIO);
+        };
+        self.cached = Some((generation, n, first, count));
+        Ok((first, count.min(todo)))
     }
 
     /// Writes the dirty blocks of `folio`, locked by `writeback_iter` with
@@ -98,23 +135,11 @@ impl<'a> Writer<'a> {
                 todo += 1;
             }
             let n = first + k as u64;
-            let run = {
-                let mut map = BlockMap::lock(self.inode)?;
-                match map.lookup_run(n, todo as u64)? {
-                    Run::Hole { count } => {
-                        map.allocate(n..n + count, |_| ())?;
-                        map.lookup_run(n, count)?
-                    }
-                    run => run,
-                }
-            };
-            let Run::Data {
-                first: block,
-                count,
-            } = run
-            else {
-                return Err(EIO);
-            };
+            let ahead = self
+                .geometry
+                .blocks_for(self.inode.size())
+                .saturating_sub(n);
+            let (block, count) = self.map(n, todo as u64, ahead)?;
             // CAST: at most `todo`, a block count of the folio.
             let count = count as usize;
             state.clear_dirty(k, count);
