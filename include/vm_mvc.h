@@ -6,6 +6,11 @@
  * filesystems written in C; see Documentation/vm_mvc.rst for the rules,
  * every error number and the locking.  Rust modules use
  * rust/vm_mvc_client.rs, a safe wrapper over the same functions.
+ *
+ * This is the native Linux API: every function returns 0 (or a sid, or a
+ * folio) on success and a NEGATIVE errno on failure, as kernel functions
+ * do.  AIX returns positive errnos: code ported from AIX that tests
+ * "rc == ENOENT" must not call these functions directly.
  */
 #ifndef _VM_MVC_H
 #define _VM_MVC_H
@@ -15,7 +20,7 @@
 struct folio;
 struct inode;
 
-/* A memory object: one file's page cache, named by vm_mvc_sid_attach(). */
+/* A memory object: one file's page cache, named by vm_mvc_sid_create(). */
 typedef long vmid_t;
 /* A page of a memory object, in PAGE_SIZE units (the page-cache index). */
 typedef long vpn_t;
@@ -25,6 +30,17 @@ typedef long vpn_t;
 #define VM_MVC_READ	2	/* copy m1 -> m2 */
 #define VM_MVC_WRITE	3	/* copy m2 -> m1 */
 #define VM_MVC_PROTZERO	4	/* zero m1 bytes and write-protect the page */
+#define VM_MVC_CMD_MASK	0xff	/* the command bits of cmd */
+
+/*
+ * Flags or-ed into cmd.  By default ZERO, WRITE and PROTZERO mark an
+ * uptodate folio dirty, as a store marks an AIX page modified.
+ * VM_MVC_NODIRTY leaves the folio's dirty state to the caller: zeroing
+ * the EOF tail during writeback, or dirtying only the caller's own blocks
+ * (buffer heads, iomap).  PROTZERO still keeps the dirty bits it takes
+ * from the page-table entries.
+ */
+#define VM_MVC_NODIRTY	0x100
 
 /* struct xmem.aspace_id, as in AIX <sys/xmem.h>. */
 #define XMEM_PROC	0	/* a pinned user buffer */
@@ -58,7 +74,11 @@ struct xmem {
 
 #define XMEM_INIT { .aspace_id = XMEM_INVAL }
 
-/* The AIX entry point: (sid, pno) is looked up, locked and released. */
+/*
+ * The AIX entry point: (sid, pno) is looked up, locked and released; the
+ * folio must be uptodate (-ENODATA).  Safe even against a concurrent
+ * eviction of the inode (see Documentation/vm_mvc.rst).
+ */
 int vm_mvc(vmid_t sid, vpn_t pno, int pgoffs, int count, int cmd,
 	   struct xmem *xmemdp, void *ptr);
 
@@ -71,15 +91,22 @@ int vm_mvc_folio_range(struct folio *folio, size_t offset, size_t count,
 		       int cmd, struct xmem *xmemdp, void *ptr);
 
 /*
- * AIX vm_makep: finds or creates the folio of (sid, pno), returned locked
- * and with a reference (folio_unlock() and folio_put() it); a new folio is
- * !uptodate.  ERR_PTR(-errno) on failure.
+ * Like AIX vm_makep, with a Linux contract: finds or creates the folio of
+ * (sid, pno), returned locked and with a reference (folio_unlock() and
+ * folio_put() it); a new folio is !uptodate and the caller fills it with
+ * vm_mvc_folio().  The caller keeps the inode from eviction for the call.
+ * ERR_PTR(-errno) on failure.
  */
-struct folio *vm_makep(vmid_t sid, vpn_t pno);
+struct folio *vm_mvc_makep(vmid_t sid, vpn_t pno);
 
-/* Names @inode's page cache; holds an inode reference until detach. */
-vmid_t vm_mvc_sid_attach(struct inode *inode);
-int vm_mvc_sid_detach(vmid_t sid);
+/*
+ * AIX vms_create/vms_delete: a sid names @inode's page cache, without
+ * holding a reference on it.  Create when the inode is set up, keep the
+ * sid in the inode's private info, and delete it in ->evict_inode before
+ * truncate_inode_pages_final().  Delete is O(1) and never sleeps.
+ */
+vmid_t vm_mvc_sid_create(struct inode *inode);
+int vm_mvc_sid_delete(vmid_t sid);
 
 /* Attaches (and for user buffers pins) @len bytes at @addr to @dp. */
 int vm_mvc_xmattach(void *addr, size_t len, struct xmem *dp, int flags);

@@ -29,9 +29,9 @@ macro_rules! check_signature {
 check_signature!(vm_mvc);
 check_signature!(vm_mvc_folio);
 check_signature!(vm_mvc_folio_range);
-check_signature!(vm_makep);
-check_signature!(vm_mvc_sid_attach);
-check_signature!(vm_mvc_sid_detach);
+check_signature!(vm_mvc_makep);
+check_signature!(vm_mvc_sid_create);
+check_signature!(vm_mvc_sid_delete);
 check_signature!(vm_mvc_xmattach);
 check_signature!(vm_mvc_xmdetach);
 
@@ -146,47 +146,48 @@ pub unsafe extern "C" fn vm_mvc_folio_range(
     finish(cmd, count, result)
 }
 
-/// AIX `vm_makep`; see [`mvc::make_page`].  Returns the folio locked and
+/// `vm_mvc_makep`; see [`mvc::make_page`].  Returns the folio locked and
 /// referenced, or `ERR_PTR(-errno)`.
 ///
 /// # Safety
 ///
-/// Process context.
+/// Process context.  If `sid` is live, the caller keeps its inode alive and
+/// away from eviction for the call.
 #[no_mangle]
-pub unsafe extern "C" fn vm_makep(sid: sys::vmid_t, pno: sys::vpn_t) -> *mut bindings::folio {
-    match mvc::make_page(sid, pno) {
+pub unsafe extern "C" fn vm_mvc_makep(sid: sys::vmid_t, pno: sys::vpn_t) -> *mut bindings::folio {
+    // SAFETY: The caller's guarantee.
+    match unsafe { mvc::make_page(sid, pno) } {
         Ok(folio) => folio.into_raw(),
         Err(err) => err.to_ptr(),
     }
 }
 
-/// Attaches `inode`'s page cache and returns its sid, or a negative errno
-/// (`EINVAL` for a null inode).
+/// Creates a sid naming `inode`'s page cache and returns it, or a negative
+/// errno (`EINVAL` for a null inode); see [`sid::create`].
 ///
 /// # Safety
 ///
-/// Process context.  `inode` is null or an inode the caller holds a
-/// reference on for the call.
+/// Process context.  `inode` is null or an inode alive for the call, and
+/// the caller deletes the sid before the inode's page cache is truncated
+/// for eviction.
 #[no_mangle]
-pub unsafe extern "C" fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> sys::vmid_t {
+pub unsafe extern "C" fn vm_mvc_sid_create(inode: *mut bindings::inode) -> sys::vmid_t {
     kernel::task::might_sleep();
     from_result(|| {
         let inode = NonNull::new(inode).ok_or(EINVAL)?;
-        // SAFETY: The caller holds a reference on the inode.
-        unsafe { sid::attach(inode) }
+        // SAFETY: The caller's guarantee.
+        unsafe { sid::create(inode) }
     })
 }
 
-/// Detaches `sid`; 0, or `-EBADF` if it is not attached.
+/// Deletes `sid`; 0, or `-EBADF` if it is not live.  Never sleeps.
 ///
 /// # Safety
 ///
-/// Process context (it waits for an RCU grace period and may drop the last
-/// inode reference).
+/// Any context that may take a spinlock (not a hard interrupt).
 #[no_mangle]
-pub unsafe extern "C" fn vm_mvc_sid_detach(sid: sys::vmid_t) -> c_int {
-    kernel::task::might_sleep();
-    from_result(|| sid::detach(sid).map(|()| 0))
+pub unsafe extern "C" fn vm_mvc_sid_delete(sid: sys::vmid_t) -> c_int {
+    from_result(|| sid::delete(sid).map(|()| 0))
 }
 
 /// Attaches `len` bytes at `addr` to `dp`; see [`xmem::attach`].
@@ -228,7 +229,7 @@ pub unsafe extern "C" fn vm_mvc_xmdetach(dp: *mut sys::xmem) -> c_int {
 mod tests {
     use super::*;
     use crate::{
-        folio::FolioLock,
+        folio::FolioGuard,
         test_fixture::{file_with_pages, pattern, UserMemory},
     };
     use core::ptr::null_mut;
@@ -280,13 +281,13 @@ mod tests {
         unsafe { vm_mvc(sid, pno, off, n, cmd, dp, ptr as *mut c_void) }
     }
 
-    /// `vm_makep`, with the folio taken over on success.
-    fn makep(sid: isize, pno: isize) -> Result<FolioLock> {
-        // SAFETY: Process context.
-        let folio = kernel::error::from_err_ptr(unsafe { vm_makep(sid, pno) })?;
+    /// `vm_mvc_makep`, with the folio taken over on success.
+    fn makep(sid: isize, pno: isize) -> Result<FolioGuard> {
+        // SAFETY: Process context; the tests keep their files open.
+        let folio = kernel::error::from_err_ptr(unsafe { vm_mvc_makep(sid, pno) })?;
         let folio = NonNull::new(folio).ok_or(ENOMEM)?;
-        // SAFETY: `vm_makep` returned the folio locked and referenced.
-        Ok(unsafe { FolioLock::from_raw_locked(folio) })
+        // SAFETY: `vm_mvc_makep` returned the folio locked and referenced.
+        Ok(unsafe { FolioGuard::from_raw_locked(folio) })
     }
 
     #[test]
@@ -361,9 +362,10 @@ mod tests {
         assert_eq!(call(sid.0, 3, 0, 1, ZERO, None, 0), -2);
         assert_eq!(call(sid.0, 0, 0, 1, READ, None, 0), -22);
         // SAFETY: A null inode is refused before use.
-        assert_eq!(unsafe { vm_mvc_sid_attach(null_mut()) }, -22);
+        assert_eq!(unsafe { vm_mvc_sid_create(null_mut()) }, -22);
         // SAFETY: Process context.
-        assert_eq!(unsafe { vm_mvc_sid_detach(0) }, -9);
+        assert_eq!(unsafe { vm_mvc_sid_delete(0) }, -9);
+        assert_eq!(call(sid.0, 0, 0, 1, ZERO | 0x200, None, 0), -22);
         Ok(())
     }
 

@@ -19,7 +19,7 @@ const _: () = {
 #[kunit_tests(vm_mvc_client)]
 mod tests {
     use crate::{
-        folio::FolioLock,
+        folio::FolioGuard,
         test_fixture::{file_with_pages, pattern, RamFs, UserMemory},
         vm_mvc_client::{
             mvc_locked_folio, mvc_locked_folio_range, mvc_raw, KernelBuffer, Op, Sid, UserBuffer,
@@ -33,8 +33,9 @@ mod tests {
         let fs = RamFs::new()?;
         let file = fs.create(c"client")?;
         file.fill_pages(1, pattern)?;
-        // SAFETY: The open file holds a reference on its inode.
-        let sid = unsafe { Sid::attach(file.inode().as_ptr()) }?;
+        // SAFETY: The open file keeps the inode alive; the sid is deleted
+        // below, before the file is closed.
+        let sid = unsafe { Sid::create(file.inode().as_ptr()) }?;
         let mut buf = KVec::from_elem(0u8, 32, GFP_KERNEL)?;
         let kernel = KernelBuffer::attach(&mut buf)?;
         sid.mvc(
@@ -55,7 +56,9 @@ mod tests {
                 at: 16,
             },
         )?;
-        sid.mvc(0, 16, 4, Op::Zero)?;
+        file.clean(0)?;
+        sid.mvc(0, 16, 4, Op::Zero.nodirty())?;
+        assert!(!file.folio(0).ok_or(ENOENT)?.is_dirty());
         sid.mvc(0, 20, 4, Op::ProtZero)?;
         assert_eq!(sid.mvc(0, PAGE_SIZE, 1, Op::Zero), Err(EINVAL));
         assert_eq!(
@@ -63,11 +66,19 @@ mod tests {
             Err(EFAULT)
         );
         assert_eq!(sid.mvc(7, 0, 1, Op::Zero), Err(ENOENT));
-        let made = NonNull::new(sid.make_page(7)?).ok_or(ENOMEM)?;
+        // SAFETY: The open file keeps the inode alive.
+        let made = NonNull::new(unsafe { sid.make_page(7) }?).ok_or(ENOMEM)?;
         // SAFETY: `make_page` returned the folio locked and referenced.
-        let made = unsafe { FolioLock::from_raw_locked(made) };
+        let made = unsafe { FolioGuard::from_raw_locked(made) };
         assert!(made.contains(7) && !made.is_uptodate());
         drop(made);
+        // Not uptodate: by sid every command refuses it.
+        assert_eq!(sid.mvc(7, 0, 1, Op::Zero), Err(ENODATA));
+        // SAFETY: Created above, deleted once.
+        unsafe { sid.delete() }?;
+        assert_eq!(sid.mvc(0, 0, 1, Op::Zero), Err(EBADF));
+        // SAFETY: As above; a second delete is refused.
+        assert_eq!(unsafe { sid.delete() }, Err(EBADF));
         drop(kernel);
         assert!(buf[16..]
             .iter()
@@ -97,6 +108,7 @@ mod tests {
             to: &read_only,
             at: 0,
         };
+        file.clean(0)?;
         let folio = file.lock(0)?;
         // SAFETY: `folio` is locked and referenced by this test.
         let refused = unsafe { mvc_locked_folio(folio.as_ptr(), 0, 0, 8, op) };
@@ -106,7 +118,11 @@ mod tests {
             at: 0,
         };
         // SAFETY: As above.
+        unsafe { mvc_locked_folio(folio.as_ptr(), 0, 8, 8, op.nodirty()) }?;
+        assert!(!folio.is_dirty());
+        // SAFETY: As above.
         unsafe { mvc_locked_folio(folio.as_ptr(), 0, 8, 8, op) }?;
+        assert!(folio.is_dirty());
         // The folio-wide entry: bounded by the folio, not the base page.
         let size = folio.size();
         // SAFETY: As above.

@@ -5,13 +5,15 @@
 //! Test files live on a private ramfs mount: ramfs is the plain page cache
 //! (`simple_write_begin`, `noop_dirty_folio`, pages never evicted), so a
 //! folio found, created, dirtied or cleaned by a test stays as the test
-//! left it, and `vm_makep`'s `FGP_CREAT` is how ramfs itself creates folios.
+//! left it, and `vm_mvc_makep`'s `FGP_CREAT` is how ramfs itself creates
+//! folios.  The mount's `evict_inode` deletes the sid a test keeps in
+//! `i_private`, as a filesystem using vm_mvc does.
 //! User memory comes from a user address space attached to the test thread
 //! (`kunit_attach_mm`, as `kunit_vm_mmap` does).
 
 use crate::{
-    folio::{Folio, FolioLock},
-    inode::InodeRef,
+    folio::{Folio, FolioGuard},
+    mapping::Mapping,
     sid, sys,
     xmem::{AttachFlags, Attachment},
 };
@@ -25,6 +27,36 @@ use kernel::{
     uaccess::{UserPtr, UserSlice}, //
 };
 
+/// The `evict_inode` of the test mounts: deletes the sid kept in
+/// `i_private` (if any) before the page cache goes, as the rule for
+/// filesystems says, then does what `evict` does without one.
+///
+/// # Safety
+///
+/// Called only by the VFS, for an inode being evicted.
+unsafe extern "C" fn evict_deleting_sid(inode: *mut bindings::inode) {
+    // SAFETY: The VFS evicts a live inode; nobody else uses it now.
+    let sid = unsafe { (*inode).i_private } as isize;
+    if sid != 0 {
+        // A test may have deleted it already: then `EBADF`.
+        let _ = sid::delete(sid);
+    }
+    // SAFETY: As above: what `evict` does for a filesystem without
+    // `evict_inode`.
+    unsafe {
+        bindings::truncate_inode_pages_final(&mut (*inode).i_data);
+        bindings::clear_inode(inode);
+    }
+}
+
+/// ramfs's super operations plus [`evict_deleting_sid`].
+static EVICTING_OPS: bindings::super_operations = bindings::super_operations {
+    statfs: Some(bindings::simple_statfs),
+    drop_inode: Some(bindings::inode_just_drop),
+    evict_inode: Some(evict_deleting_sid),
+    ..pin_init::zeroed()
+};
+
 /// A private ramfs mount, unmounted on drop.
 ///
 /// # Invariants
@@ -35,7 +67,8 @@ pub(crate) struct RamFs {
 }
 
 impl RamFs {
-    /// Mounts a new ramfs instance.
+    /// Mounts a new ramfs instance whose `evict_inode` deletes the sid a
+    /// test keeps in `i_private`.
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: The name is a NUL-terminated string; ramfs is built in,
         // so the reference `get_fs_type` takes is on no module.
@@ -45,21 +78,35 @@ impl RamFs {
         }
         // SAFETY: `fs_type` is a registered filesystem type.
         let mnt = kernel::error::from_err_ptr(unsafe { sys::kern_mount(fs_type) })?;
+        let mnt = NonNull::new(mnt).ok_or(ENOMEM)?;
+        // SAFETY: The mount is new and private: no inode but the root's
+        // exists, and nothing else uses the super block; the operations are
+        // ramfs's plus an `evict_inode` that ends as `evict` would.
+        unsafe { (*(*mnt.as_ptr()).mnt_sb).s_op = &EVICTING_OPS };
         // INVARIANT: `kern_mount` returned a mount, now ours.
-        Ok(Self {
-            mnt: NonNull::new(mnt).ok_or(ENOMEM)?,
-        })
+        Ok(Self { mnt })
     }
 
     /// Creates and opens `name` for reading and writing.
     pub(crate) fn create(&self, name: &CStr) -> Result<TestFile> {
+        // CAST: open flags are small constants.
+        self.open((sys::O_RDWR | sys::O_CREAT | sys::O_EXCL) as i32, name)
+    }
+
+    /// Creates and opens an unnamed file (`O_TMPFILE`), evicted when the
+    /// returned file is dropped.
+    pub(crate) fn tmpfile(&self) -> Result<TestFile> {
+        // CAST: open flags are small constants.
+        self.open((sys::O_RDWR | sys::O_TMPFILE) as i32, c".")
+    }
+
+    /// Opens `name` in the root with `flags`, mode 0600.
+    fn open(&self, flags: i32, name: &CStr) -> Result<TestFile> {
         let root = bindings::path {
             mnt: self.mnt.as_ptr(),
             // SAFETY: The mount is alive (type invariant).
             dentry: unsafe { (*self.mnt.as_ptr()).mnt_root },
         };
-        // CAST: open flags and mode are small constants.
-        let flags = (sys::O_RDWR | sys::O_CREAT | sys::O_EXCL) as i32;
         // SAFETY: `root` names the mount's root; `name` is NUL-terminated.
         let file = unsafe { sys::file_open_root(&root, name.as_char_ptr(), flags, 0o600) };
         let file = kernel::error::from_err_ptr(file)?;
@@ -113,6 +160,13 @@ impl TestFile {
         unsafe { (*self.inode().as_ptr()).i_mapping }
     }
 
+    /// The file's page cache, for lookups.
+    pub(crate) fn page_cache(&self) -> Mapping<'_> {
+        // SAFETY: The open file keeps the inode, and so its page cache,
+        // alive for the borrow; an open regular file has a page cache.
+        unsafe { Mapping::from_raw(NonNull::new_unchecked(self.mapping())) }
+    }
+
     /// Lets the page cache use large folios for this (still empty) file.
     pub(crate) fn enable_large_folios(&self) {
         // SAFETY: The mapping is alive; no folio has been added yet, as
@@ -140,7 +194,7 @@ impl TestFile {
         kernel::error::to_result(ret)?;
         // SAFETY: `filemap_add_folio` locked the folio; the lock is ours,
         // and a second reference (the page cache holds its own) goes with it.
-        let locked = unsafe { FolioLock::from_raw_locked(ARef::into_raw(folio).cast()) };
+        let locked = unsafe { FolioGuard::from_raw_locked(ARef::into_raw(folio).cast()) };
         locked.for_each_piece(0, locked.size(), |piece, done| {
             for i in 0..piece.len() {
                 // SAFETY: the piece is mapped for `piece.len()` bytes.
@@ -215,14 +269,14 @@ impl TestFile {
 
     /// The folio holding page `index`, if cached; never creates one.
     pub(crate) fn folio(&self, index: usize) -> Option<ARef<Folio>> {
-        self.hold().find_folio(index).ok()
+        self.page_cache().find_folio(index).ok()
     }
 
     /// Reads `buf.len()` bytes of page `index` at `offset` straight from
     /// the page cache, for folios that are not uptodate (which a read
     /// through the filesystem would fill first).
     pub(crate) fn peek(&self, index: usize, offset: usize, buf: &mut [u8]) -> Result {
-        let folio = Folio::lock(self.hold().find_folio(index)?);
+        let folio = Folio::lock(self.page_cache().find_folio(index)?);
         let start = (index - folio.index()) * PAGE_SIZE + offset;
         folio.for_each_piece(start, buf.len(), |piece, done| {
             for (i, byte) in buf[done..done + piece.len()].iter_mut().enumerate() {
@@ -234,8 +288,8 @@ impl TestFile {
     }
 
     /// Locks the folio of page `index` (which must be cached).
-    pub(crate) fn lock(&self, index: usize) -> Result<FolioLock> {
-        Ok(Folio::lock(self.hold().find_folio(index)?))
+    pub(crate) fn lock(&self, index: usize) -> Result<FolioGuard> {
+        Ok(Folio::lock(self.page_cache().find_folio(index)?))
     }
 
     /// Cleans the folio of page `index`, as writeback would.
@@ -246,17 +300,25 @@ impl TestFile {
         Ok(())
     }
 
-    /// A new reference on the file's inode.
-    pub(crate) fn hold(&self) -> InodeRef {
-        // SAFETY: The open file holds a reference on its inode.
-        unsafe { InodeRef::hold(self.inode()) }
+    /// Creates a sid for the file, deleted on drop.
+    pub(crate) fn create_sid(&self) -> Result<TestSid> {
+        // SAFETY: The open file keeps its inode alive; `TestSid` deletes
+        // the sid, and it is dropped before the file it was made from (or
+        // the test deletes it), so before the inode can be evicted.
+        let sid = unsafe { sid::create(self.inode()) }?;
+        Ok(TestSid(sid))
     }
 
-    /// Attaches the file and returns a sid detached on drop.
-    pub(crate) fn attach(&self) -> Result<TestSid> {
-        // SAFETY: The open file holds a reference on its inode.
-        let sid = unsafe { sid::attach(self.inode()) }?;
-        Ok(TestSid(sid))
+    /// Creates a sid kept in the inode's `i_private`, as a filesystem keeps
+    /// one in its inode info: eviction deletes it.
+    pub(crate) fn create_inode_sid(&self) -> Result<isize> {
+        // SAFETY: The open file keeps its inode alive; the mount's
+        // `evict_inode` deletes the sid before the page cache goes.
+        let sid = unsafe { sid::create(self.inode()) }?;
+        // SAFETY: The inode is alive; the test owns `i_private` of its
+        // files, which ramfs does not use.
+        unsafe { (*self.inode().as_ptr()).i_private = sid as *mut c_void };
+        Ok(sid)
     }
 }
 
@@ -269,13 +331,13 @@ impl Drop for TestFile {
     }
 }
 
-/// A sid detached on drop.
+/// A sid deleted on drop.
 pub(crate) struct TestSid(pub(crate) isize);
 
 impl Drop for TestSid {
     fn drop(&mut self) {
-        // A test may have detached it already; then this is `EBADF`.
-        let _ = sid::detach(self.0);
+        // A test may have deleted it already; then this is `EBADF`.
+        let _ = sid::delete(self.0);
     }
 }
 
@@ -288,7 +350,7 @@ pub(crate) fn file_with_pages(
     let fs = RamFs::new()?;
     let file = fs.create(c"data")?;
     file.fill_pages(pages, fill)?;
-    let sid = file.attach()?;
+    let sid = file.create_sid()?;
     Ok((fs, file, sid))
 }
 

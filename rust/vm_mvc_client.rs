@@ -39,6 +39,13 @@ pub struct RawXmem {
 
 /// `XMEM_INVAL`: a descriptor that is not attached.
 const XMEM_INVAL: c_long = -2;
+/// The raw commands, `VM_MVC_ZERO` to `VM_MVC_PROTZERO`.
+const ZERO: c_int = 1;
+const READ: c_int = 2;
+const WRITE: c_int = 3;
+const PROTZERO: c_int = 4;
+/// `VM_MVC_NODIRTY`.
+const NODIRTY: c_int = 0x100;
 /// `USER_ADSPACE`.
 const USER_ADSPACE: c_int = 0;
 /// `SYS_ADSPACE`.
@@ -79,9 +86,9 @@ extern "C" {
         xmemdp: *mut RawXmem,
         ptr: *mut c_void,
     ) -> c_int;
-    fn vm_makep(sid: c_long, pno: c_long) -> *mut bindings::folio;
-    fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> c_long;
-    fn vm_mvc_sid_detach(sid: c_long) -> c_int;
+    fn vm_mvc_makep(sid: c_long, pno: c_long) -> *mut bindings::folio;
+    fn vm_mvc_sid_create(inode: *mut bindings::inode) -> c_long;
+    fn vm_mvc_sid_delete(sid: c_long) -> c_int;
     fn vm_mvc_xmattach(addr: *mut c_void, len: usize, dp: *mut RawXmem, flags: c_int) -> c_int;
     fn vm_mvc_xmdetach(dp: *mut RawXmem) -> c_int;
 }
@@ -111,16 +118,43 @@ pub enum Op<'a> {
     },
 }
 
-impl Op<'_> {
+impl<'a> Op<'a> {
+    /// The same command with `VM_MVC_NODIRTY`: the folio's dirty state is
+    /// left to the caller (PROTZERO still keeps the dirty bits it takes
+    /// from the page tables).
+    pub fn nodirty(self) -> Cmd<'a> {
+        Cmd {
+            op: self,
+            nodirty: true,
+        }
+    }
+}
+
+/// An [`Op`] and its flags; an `Op` alone is a `Cmd` that dirties.
+#[derive(Clone, Copy)]
+pub struct Cmd<'a> {
+    op: Op<'a>,
+    nodirty: bool,
+}
+
+impl<'a> From<Op<'a>> for Cmd<'a> {
+    fn from(op: Op<'a>) -> Self {
+        Self { op, nodirty: false }
+    }
+}
+
+impl Cmd<'_> {
     /// The raw command, descriptor and buffer address for the C call.
     fn raw(&self) -> (c_int, *mut RawXmem, *mut c_void) {
         let (no_xmem, no_ptr) = (core::ptr::null_mut(), core::ptr::null_mut());
-        match *self {
-            Op::Zero => (1, no_xmem, no_ptr),
-            Op::ProtZero => (4, no_xmem, no_ptr),
-            Op::Read { to, at } => (2, to.descriptor(), to.address(at)),
-            Op::Write { from, at } => (3, from.descriptor(), from.address(at)),
-        }
+        let (cmd, xmem, ptr) = match self.op {
+            Op::Zero => (ZERO, no_xmem, no_ptr),
+            Op::ProtZero => (PROTZERO, no_xmem, no_ptr),
+            Op::Read { to, at } => (READ, to.descriptor(), to.address(at)),
+            Op::Write { from, at } => (WRITE, from.descriptor(), from.address(at)),
+        };
+        let flags = if self.nodirty { NODIRTY } else { 0 };
+        (cmd | flags, xmem, ptr)
     }
 }
 
@@ -243,18 +277,27 @@ unsafe impl Buffer for UserBuffer {
     }
 }
 
-/// A file attached to vm_mvc (an AIX sid); detached on drop.
+/// A sid: names a file's page cache (AIX `vms_create`), without holding a
+/// reference on the inode.
+///
+/// A filesystem creates one when it sets an inode up, keeps it in its
+/// inode info, and deletes it in `->evict_inode` before the page cache is
+/// truncated ([`Sid::delete`]).  A call with a deleted sid fails with
+/// `EBADF`; a call racing the eviction is safe (Documentation/vm_mvc.rst).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sid(c_long);
 
 impl Sid {
-    /// Attaches `inode`'s page cache.
+    /// Creates a sid naming `inode`'s page cache (`vm_mvc_sid_create`).
     ///
     /// # Safety
     ///
-    /// `inode` is an inode the caller holds a reference on for the call.
-    pub unsafe fn attach(inode: *mut bindings::inode) -> Result<Self> {
+    /// `inode` is alive for the call, and the caller deletes the sid (with
+    /// [`Sid::delete`]) before the inode's page cache is truncated for
+    /// eviction.
+    pub unsafe fn create(inode: *mut bindings::inode) -> Result<Self> {
         // SAFETY: The caller's guarantee.
-        let sid = unsafe { vm_mvc_sid_attach(inode) };
+        let sid = unsafe { vm_mvc_sid_create(inode) };
         if sid < 0 {
             // CAST: a negative errno.
             return Err(Error::from_errno(sid as c_int));
@@ -262,29 +305,57 @@ impl Sid {
         Ok(Self(sid))
     }
 
-    /// The raw sid, for C code.
+    /// The sid of a raw value (as kept in an inode's private field).  A
+    /// value that names no live sid makes every call fail with `EBADF`.
+    pub fn from_raw(raw: c_long) -> Self {
+        Self(raw)
+    }
+
+    /// The raw sid, for C code or an inode's private field.
     pub fn raw(&self) -> c_long {
         self.0
     }
 
-    /// `vm_mvc(sid, pno, offset, len, op)`: works on `len` bytes at
-    /// `offset` of page `pno` if it is in the page cache.
-    pub fn mvc(&self, pno: usize, offset: usize, len: usize, op: Op<'_>) -> Result {
+    /// Deletes the sid (`vm_mvc_sid_delete`); `EBADF` if it is not live.
+    /// Never sleeps.
+    ///
+    /// # Safety
+    ///
+    /// The caller created the sid and nobody else deletes it.
+    pub unsafe fn delete(self) -> Result {
+        // SAFETY: The caller owns the sid.
+        to_result(unsafe { vm_mvc_sid_delete(self.0) })
+    }
+
+    /// `vm_mvc(sid, pno, offset, len, cmd)`: works on `len` bytes at
+    /// `offset` of page `pno` if it is in the page cache and uptodate.
+    pub fn mvc<'a>(
+        &self,
+        pno: usize,
+        offset: usize,
+        len: usize,
+        cmd: impl Into<Cmd<'a>>,
+    ) -> Result {
         let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
         let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
         let len = c_int::try_from(len).map_err(|_| EINVAL)?;
-        let (cmd, xmem, ptr) = op.raw();
+        let (cmd, xmem, ptr) = cmd.into().raw();
         // SAFETY: Process context; the descriptor, if any, is attached and
-        // borrowed by `op` for the call.
+        // borrowed by `cmd` for the call.
         to_result(unsafe { vm_mvc(self.0, pno, offset, len, cmd, xmem, ptr) })
     }
 
-    /// `vm_makep`: the folio of page `pno`, found or created, locked and
-    /// referenced.  The caller owns the lock and the reference.
-    pub fn make_page(&self, pno: usize) -> Result<*mut bindings::folio> {
+    /// `vm_mvc_makep`: the folio of page `pno`, found or created, locked
+    /// and referenced.  The caller owns the lock and the reference.
+    ///
+    /// # Safety
+    ///
+    /// The caller keeps the inode alive and away from eviction for the
+    /// call.
+    pub unsafe fn make_page(&self, pno: usize) -> Result<*mut bindings::folio> {
         let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
-        // SAFETY: Process context.
-        from_err_ptr(unsafe { vm_makep(self.0, pno) })
+        // SAFETY: Process context; the caller's guarantee on the inode.
+        from_err_ptr(unsafe { vm_mvc_makep(self.0, pno) })
     }
 }
 
@@ -309,32 +380,25 @@ pub fn mvc_raw(
     to_result(unsafe { vm_mvc(sid, pno, pgoffs, count, cmd, xmem, ptr as *mut c_void) })
 }
 
-impl Drop for Sid {
-    fn drop(&mut self) {
-        // SAFETY: Process context; the sid was attached by `attach`.
-        unsafe { vm_mvc_sid_detach(self.0) };
-    }
-}
-
 /// `vm_mvc_folio`: [`Sid::mvc`] on page `pno` of a folio the caller holds
 /// locked, with no uptodate requirement.
 ///
 /// # Safety
 ///
 /// `folio` is a folio the caller holds locked and referenced for the call.
-pub unsafe fn mvc_locked_folio(
+pub unsafe fn mvc_locked_folio<'a>(
     folio: *mut bindings::folio,
     pno: usize,
     offset: usize,
     len: usize,
-    op: Op<'_>,
+    cmd: impl Into<Cmd<'a>>,
 ) -> Result {
     let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
     let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
     let len = c_int::try_from(len).map_err(|_| EINVAL)?;
-    let (cmd, xmem, ptr) = op.raw();
+    let (cmd, xmem, ptr) = cmd.into().raw();
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
-    // attached and borrowed by `op` for the call.
+    // attached and borrowed by `cmd` for the call.
     to_result(unsafe { vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
 }
 
@@ -345,14 +409,14 @@ pub unsafe fn mvc_locked_folio(
 /// # Safety
 ///
 /// `folio` is a folio the caller holds locked and referenced for the call.
-pub unsafe fn mvc_locked_folio_range(
+pub unsafe fn mvc_locked_folio_range<'a>(
     folio: *mut bindings::folio,
     offset: usize,
     len: usize,
-    op: Op<'_>,
+    cmd: impl Into<Cmd<'a>>,
 ) -> Result {
-    let (cmd, xmem, ptr) = op.raw();
+    let (cmd, xmem, ptr) = cmd.into().raw();
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
-    // attached and borrowed by `op` for the call.
+    // attached and borrowed by `cmd` for the call.
     to_result(unsafe { vm_mvc_folio_range(folio, offset, len, cmd, xmem, ptr) })
 }

@@ -20,7 +20,6 @@
 #include <linux/shmem_fs.h>
 #include <vm_mvc.h>
 
-struct folio *vm_mvc_filemap_get_folio(struct address_space *mapping, pgoff_t index);
 struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index);
 struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order);
 void vm_mvc_folio_get(struct folio *folio);
@@ -32,7 +31,6 @@ bool vm_mvc_folio_test_dirty(const struct folio *folio);
 bool vm_mvc_folio_test_waiters(const struct folio *folio);
 void vm_mvc_folio_mark_uptodate(struct folio *folio);
 bool vm_mvc_folio_maybe_dma_pinned(struct folio *folio);
-loff_t vm_mvc_folio_pos(const struct folio *folio);
 size_t vm_mvc_folio_size(const struct folio *folio);
 unsigned int vm_mvc_folio_order(const struct folio *folio);
 struct page *vm_mvc_folio_page(struct folio *folio, unsigned long n);

@@ -13,7 +13,7 @@ pub mod abi;
 mod client_tests;
 mod command;
 mod folio;
-mod inode;
+mod mapping;
 mod mvc;
 mod sid;
 mod stats;
@@ -72,6 +72,6 @@ impl kernel::Module for VmMvcModule {
 
 impl Drop for VmMvcModule {
     fn drop(&mut self) {
-        sid::detach_all();
+        sid::free_all();
     }
 }

@@ -19,7 +19,7 @@ use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings,
     error::{from_result, to_result},
-    ffi::{c_char, c_int, c_uint, c_void},
+    ffi::{c_char, c_int, c_long, c_uint, c_void},
     prelude::*,
     types::Opaque,
 };
@@ -148,9 +148,8 @@ impl SuperBlock {
         }
         // SAFETY: A new, locked inode whose reference is ours.
         let new = unsafe { Inode::from_raw(inode.as_ptr()) };
-        match fs::read_inode(self, ino) {
-            Ok(attrs) => {
-                new.set_up(&attrs);
+        match fs::read_inode(self, ino).and_then(|attrs| new.set_up(&attrs)) {
+            Ok(()) => {
                 // SAFETY: The inode is new and set up.
                 unsafe { bindings::unlock_new_inode(inode.as_ptr()) };
                 // INVARIANT: set up above, referenced.
@@ -316,7 +315,10 @@ impl Inode {
 
     /// Fills a new inode from its on-disk attributes and picks its
     /// operations by type.
-    fn set_up(&self, attrs: &InodeAttrs) {
+    ///
+    /// A regular file gets its vm_mvc sid, kept in `i_private` and deleted
+    /// by `evict_inode`; `ENOMEM` (or `ENOSPC`) without one.
+    fn set_up(&self, attrs: &InodeAttrs) -> Result {
         let inode = self.as_ptr();
         let ts = |(sec, nsec): (i64, u32)| bindings::timespec64 {
             tv_sec: sec,
@@ -343,6 +345,24 @@ impl Inode {
         }
         let geometry = self.sb().info().geometry;
         self.set_blocks(attrs.blocks, geometry.block_size);
+        if attrs.mode & S_IFMT == S_IFREG {
+            // SAFETY: The inode is alive; `evict_inode` deletes the sid
+            // before it truncates the page cache.
+            let sid = unsafe { vm_mvc_client::Sid::create(inode) }?;
+            // SAFETY: The inode is new and locked; toyfs keeps nothing
+            // else in `i_private`.
+            unsafe { (*inode).i_private = sid.raw() as *mut c_void };
+        }
+        Ok(())
+    }
+
+    /// The vm_mvc sid of a regular file, created with the inode; any other
+    /// inode has none, and every call with it fails (`EBADF`).
+    pub(crate) fn sid(&self) -> vm_mvc_client::Sid {
+        // SAFETY: `i_private` is set before the inode is unlocked and only
+        // read afterwards.
+        let raw = unsafe { (*self.as_ptr()).i_private };
+        vm_mvc_client::Sid::from_raw(raw as c_long)
     }
 }
 
@@ -440,12 +460,6 @@ impl LockedFolio<'_> {
         // cannot race.
         unsafe { bindings::folio_mark_dirty(self.folio) };
     }
-}
-
-/// Attaches an inode's page cache to vm_mvc for one operation.
-pub(crate) fn attach_sid(inode: &Inode) -> Result<vm_mvc_client::Sid> {
-    // SAFETY: `&Inode` is a live inode that the caller references.
-    unsafe { vm_mvc_client::Sid::attach(inode.as_ptr()) }
 }
 
 /// Truncates the page cache to the inode's new size (`truncate_setsize`,
@@ -741,6 +755,10 @@ unsafe extern "C" fn write_inode(
 unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
     // SAFETY: The VFS evicts a live inode of ours; nobody else uses it.
     let inode = unsafe { inode(raw) };
+    // The sid goes before the page cache (Documentation/vm_mvc.rst); a
+    // directory, or an inode whose set-up failed, has none (`EBADF`).
+    // SAFETY: Created by `set_up` and deleted only here.
+    let _ = unsafe { inode.sid().delete() };
     // SAFETY: As above: the page cache goes first, as in every evict.
     unsafe { bindings::truncate_inode_pages_final(&mut (*raw).i_data) };
     if inode.nlink() == 0 {

@@ -50,7 +50,7 @@ static int client_init(struct kunit *test)
 		ctx->buf[i] = pattern(i);
 	KUNIT_ASSERT_EQ(test, kernel_write(ctx->file, ctx->buf, PAGE_SIZE, &pos),
 			(ssize_t)PAGE_SIZE);
-	ctx->sid = vm_mvc_sid_attach(file_inode(ctx->file));
+	ctx->sid = vm_mvc_sid_create(file_inode(ctx->file));
 	KUNIT_ASSERT_GT(test, ctx->sid, 0);
 	test->priv = ctx;
 	return 0;
@@ -60,7 +60,7 @@ static void client_exit(struct kunit *test)
 {
 	struct client_ctx *ctx = test->priv;
 
-	KUNIT_EXPECT_EQ(test, vm_mvc_sid_detach(ctx->sid), 0);
+	KUNIT_EXPECT_EQ(test, vm_mvc_sid_delete(ctx->sid), 0);
 	fput(ctx->file);
 }
 
@@ -144,7 +144,7 @@ static void c_zero_and_absent_page(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 2, 0, 1, VM_MVC_ZERO, NULL, NULL),
 			-ENOENT);
 	/* Only shmem may create shmem folios. */
-	KUNIT_EXPECT_EQ(test, PTR_ERR(vm_makep(ctx->sid, 2)), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(vm_mvc_makep(ctx->sid, 2)), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(filemap_get_folio(mapping, 2)), -ENOENT);
 }
 

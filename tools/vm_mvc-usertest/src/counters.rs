@@ -2,7 +2,7 @@
 //! Pin and sid counters: the kernel's (/proc/vmstat) and vm_mvc's
 //! (/sys/kernel/debug/vm_mvc/stats).  A test reads them before and after
 //! and fails unless every page pinned was released and every sid it
-//! attached detached.
+//! it created deleted.
 
 use std::fs;
 
@@ -90,7 +90,7 @@ impl Counters {
         }
         if now.sids_live != self.sids_live {
             return Err(format!(
-                "{} sids attached, {} before",
+                "{} sids live, {} before",
                 now.sids_live, self.sids_live
             ));
         }
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn numbers_are_read_after_their_keys() {
-        let stats = "sids: attached 7 detached 5 live 2\nprotzero_ptes_write_protected: 3\n";
+        let stats = "sids: created 7 deleted 5 live 2\nprotzero_ptes_write_protected: 3\n";
         assert_eq!(number_after(stats, "live "), Ok(2));
         assert_eq!(number_after(stats, "protzero_ptes_write_protected"), Ok(3));
         assert!(number_after(stats, "missing").is_err());

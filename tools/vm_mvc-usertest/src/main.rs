@@ -14,7 +14,7 @@
 //!     attach, READ/WRITE/ZERO with user buffers and detach, ROUNDS times,
 //!     with fault injection enabled for this task (case 1)
 //! vm_mvc-usertest leak FILE
-//!     attaches FILE, leaves its sid attached and prints it (case 5)
+//!     creates a sid for FILE, leaves it live and prints it (case 5)
 //! ```
 //!
 //! A failure prints what went wrong and exits with 1.
