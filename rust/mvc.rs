@@ -667,18 +667,28 @@ mod tests {
         let mut buf = filled(16, 0x42)?;
         let attachment = kernel_attachment(&mut buf)?;
         let at = attachment.start();
-        for cmd in [ZERO, PROTZERO, READ, WRITE] {
+        let mut back = filled(16, 0)?;
+        let readback = kernel_attachment(&mut back)?;
+        let back_at = readback.start();
+        for (cmd, attached, at) in [
+            (ZERO, &attachment, at),
+            (PROTZERO, &attachment, at),
+            (WRITE, &attachment, at),
+            (READ, &readback, back_at),
+        ] {
             let folio = file.lock(3)?;
-            on_locked_folio_page(&folio, 3, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
-            on_locked_folio(&folio, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            on_locked_folio_page(&folio, 3, 8, 16, cmd, Ok(Buffer::new(attached, at)))?;
+            on_locked_folio(&folio, 8, 16, cmd, Ok(Buffer::new(attached, at)))?;
             // `__folio_mark_dirty` warns about a dirty !uptodate folio.
             assert!(!folio.is_dirty() && !folio.is_uptodate());
         }
-        drop(attachment);
-        // The bytes did change: the filesystem filling the folio sees them.
+        drop((attachment, readback));
+        // The bytes did change: the filesystem filling the folio sees them,
+        // and READ got them.
         let mut seen = filled(16, 0)?;
         file.peek(3, 8, &mut seen)?;
         assert!(seen.iter().all(|&b| b == 0x42));
+        assert!(back.iter().all(|&b| b == 0x42));
         Ok(())
     }
 

@@ -61,9 +61,11 @@ static EVICTING_OPS: bindings::super_operations = bindings::super_operations {
 ///
 /// # Invariants
 ///
-/// `mnt` is a mount made by `kern_mount` that this instance owns.
+/// `mnt` is a mount made by `kern_mount` that this instance owns, and
+/// `ramfs_ops` the super operations it had before [`EVICTING_OPS`].
 pub(crate) struct RamFs {
     mnt: NonNull<bindings::vfsmount>,
+    ramfs_ops: *const bindings::super_operations,
 }
 
 impl RamFs {
@@ -79,12 +81,15 @@ impl RamFs {
         // SAFETY: `fs_type` is a registered filesystem type.
         let mnt = kernel::error::from_err_ptr(unsafe { sys::kern_mount(fs_type) })?;
         let mnt = NonNull::new(mnt).ok_or(ENOMEM)?;
+        // SAFETY: The mount is alive.
+        let s_op = unsafe { &raw mut (*(*mnt.as_ptr()).mnt_sb).s_op };
         // SAFETY: The mount is new and private: no inode but the root's
-        // exists, and nothing else uses the super block; the operations are
-        // ramfs's plus an `evict_inode` that ends as `evict` would.
-        unsafe { (*(*mnt.as_ptr()).mnt_sb).s_op = &EVICTING_OPS };
+        // exists, and nothing but `sync` (which reads `s_op` once) looks at
+        // the super block; the operations are ramfs's plus an `evict_inode`
+        // that ends as `evict` would.
+        let ramfs_ops = unsafe { s_op.replace(&EVICTING_OPS) };
         // INVARIANT: `kern_mount` returned a mount, now ours.
-        Ok(Self { mnt })
+        Ok(Self { mnt, ramfs_ops })
     }
 
     /// Creates and opens `name` for reading and writing.
@@ -119,6 +124,13 @@ impl RamFs {
 
 impl Drop for RamFs {
     fn drop(&mut self) {
+        // The super block dies after the unmount, in a work item when the
+        // caller is a kthread (`mntput`): give it ramfs's operations back,
+        // which do not live in this module, before it may be unloaded.
+        // The test files are gone, and their sids with them.
+        //
+        // SAFETY: The mount is ours and alive (type invariant).
+        unsafe { (*(*self.mnt.as_ptr()).mnt_sb).s_op = self.ramfs_ops };
         // SAFETY: The mount is ours (type invariant); open files keep the
         // super block alive until they are released.
         unsafe { sys::kern_unmount(self.mnt.as_ptr()) };
