@@ -47,11 +47,19 @@ typedef long vpn_t;
 #define XMEM_GLOBAL	(-1)	/* a kernel buffer (kmalloc or vmalloc) */
 #define XMEM_INVAL	(-2)	/* not attached */
 
-/* vm_mvc_xmattach() flags; the first two are AIX's segflag values. */
+/*
+ * vm_mvc_xmattach() flags.  The first two are AIX's segflag values; then
+ * the direction, at least one of which is required: a SOURCE is read by
+ * VM_MVC_WRITE (a user source is pinned without FOLL_WRITE, so a PROT_READ
+ * mapping works and copy-on-write is not broken), a DEST is written by
+ * VM_MVC_READ (pinned with FOLL_WRITE).  A call in a direction the buffer
+ * was not attached for is -EACCES.
+ */
 #define USER_ADSPACE		0	/* a user buffer of current->mm, pinned */
-#define SYS_ADSPACE		1	/* a kernel buffer, not pinned */
-#define VM_MVC_XMEM_READONLY	2	/* user: pin for reading; m2 only a source */
-#define VM_MVC_XMEM_LONGTERM	4	/* user: FOLL_LONGTERM, may outlive the syscall */
+#define SYS_ADSPACE		1	/* a kernel buffer: no pin, no allocation */
+#define VM_MVC_XMEM_SOURCE	2	/* m2 is read (VM_MVC_WRITE) */
+#define VM_MVC_XMEM_LONGTERM	4	/* user: FOLL_LONGTERM, charged to RLIMIT_MEMLOCK */
+#define VM_MVC_XMEM_DEST	8	/* m2 is written (VM_MVC_READ) */
 
 /**
  * struct xmem - cross-memory descriptor of a buffer (m2).
@@ -59,16 +67,19 @@ typedef long vpn_t;
  *	vm_mvc_xmdetach(); XMEM_PROC or XMEM_GLOBAL while attached.
  * @uaddr: first byte of the attached buffer.
  * @len: length of the attached buffer in bytes.
- * @priv: vm_mvc's record of the pinned pages; not for the caller.
+ * @flags: the vm_mvc_xmattach() flags.
+ * @priv: vm_mvc's record of the pinned pages (NULL for a kernel buffer);
+ *	not for the caller.
  *
  * Initialise with XMEM_INIT.  A descriptor belongs to the caller, which
- * must not copy it while attached nor use it from two threads at once
- * while attaching or detaching.
+ * must not change or copy it while attached nor use it from two threads
+ * at once while attaching or detaching.
  */
 struct xmem {
 	long aspace_id;
 	unsigned long uaddr;
 	unsigned long len;
+	int flags;
 	void *priv;
 };
 
@@ -108,13 +119,11 @@ struct folio *vm_mvc_makep(vmid_t sid, vpn_t pno);
 vmid_t vm_mvc_sid_create(struct inode *inode);
 int vm_mvc_sid_delete(vmid_t sid);
 
-/* Attaches (and for user buffers pins) @len bytes at @addr to @dp. */
+/*
+ * Attaches (and for user buffers pins) @len bytes at @addr to @dp.  A
+ * kernel buffer's attach and detach allocate nothing and never sleep.
+ */
 int vm_mvc_xmattach(void *addr, size_t len, struct xmem *dp, int flags);
 int vm_mvc_xmdetach(struct xmem *dp);
-
-/* The AIX names. */
-#define xmattach(addr, count, dp, segflag) \
-	vm_mvc_xmattach((addr), (count), (dp), (segflag))
-#define xmdetach(dp) vm_mvc_xmdetach(dp)
 
 #endif /* _VM_MVC_H */

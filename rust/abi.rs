@@ -8,7 +8,7 @@
 //! checked against bindgen's reading of the header: a differing type fails
 //! the build.
 
-use crate::{folio::LockedFolio, mvc, mvc::Buffer, sid, stats, sys, xmem, xmem::AttachFlags};
+use crate::{folio::LockedFolio, mvc, mvc::Buffer, sid, stats, sys, xmem};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -35,16 +35,23 @@ check_signature!(vm_mvc_sid_delete);
 check_signature!(vm_mvc_xmattach);
 check_signature!(vm_mvc_xmdetach);
 
-/// The buffer a call names, or why it cannot be used.
+/// Runs `f` with the buffer a call names, or why it cannot be used.
 ///
 /// # Safety
 ///
 /// `xmemdp` is null or a descriptor that is not attached, or attached and
-/// not detached during `'a`.
-unsafe fn buffer<'a>(xmemdp: *mut sys::xmem, ptr: *mut c_void) -> Result<Buffer<'a>> {
+/// not detached during the call.
+unsafe fn with_buffer<R>(
+    xmemdp: *mut sys::xmem,
+    ptr: *mut c_void,
+    f: impl FnOnce(Result<Buffer<'_>>) -> R,
+) -> R {
     // SAFETY: The caller's guarantee.
-    let attachment = unsafe { xmem::attachment(xmemdp) }?;
-    Ok(Buffer::new(attachment, ptr as usize))
+    let attached = unsafe { xmem::attachment(xmemdp) };
+    f(match &attached {
+        Ok(attachment) => Ok(Buffer::new(attachment, ptr as usize)),
+        Err(err) => Err(*err),
+    })
 }
 
 /// Runs `f` on a caller's locked folio and the buffer a call names;
@@ -53,7 +60,7 @@ unsafe fn buffer<'a>(xmemdp: *mut sys::xmem, ptr: *mut c_void) -> Result<Buffer<
 /// # Safety
 ///
 /// `folio` is null or a folio the caller holds locked and referenced for
-/// the call; `xmemdp` as for [`buffer`].
+/// the call; `xmemdp` as for [`with_buffer`].
 unsafe fn with_locked_folio(
     folio: *mut bindings::folio,
     xmemdp: *mut sys::xmem,
@@ -66,8 +73,7 @@ unsafe fn with_locked_folio(
     // SAFETY: The caller holds the folio locked and referenced.
     let folio = unsafe { LockedFolio::from_raw(folio) };
     // SAFETY: The caller's guarantee on `xmemdp`.
-    let buffer = unsafe { buffer(xmemdp, ptr) };
-    f(folio, buffer)
+    unsafe { with_buffer(xmemdp, ptr, |buffer| f(folio, buffer)) }
 }
 
 /// Counts a call in debugfs and converts its result for C.
@@ -93,8 +99,11 @@ pub unsafe extern "C" fn vm_mvc(
     ptr: *mut c_void,
 ) -> c_int {
     // SAFETY: The caller's guarantee on `xmemdp`.
-    let buffer = unsafe { buffer(xmemdp, ptr) };
-    let result = mvc::by_sid(sid, pno, pgoffs, count, cmd, buffer);
+    let result = unsafe {
+        with_buffer(xmemdp, ptr, |buffer| {
+            mvc::by_sid(sid, pno, pgoffs, count, cmd, buffer)
+        })
+    };
     finish(cmd, usize::try_from(count).unwrap_or(0), result)
 }
 
@@ -194,8 +203,9 @@ pub unsafe extern "C" fn vm_mvc_sid_delete(sid: sys::vmid_t) -> c_int {
 ///
 /// # Safety
 ///
-/// Process context.  `dp` is null or a descriptor the caller owns; a kernel
-/// buffer (`SYS_ADSPACE`) stays allocated until detach.
+/// `dp` is null or a descriptor the caller owns.  A user buffer
+/// (`USER_ADSPACE`): process context.  A kernel buffer (`SYS_ADSPACE`):
+/// any context; it stays allocated until detach.
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_xmattach(
     addr: *mut c_void,
@@ -203,24 +213,19 @@ pub unsafe extern "C" fn vm_mvc_xmattach(
     dp: *mut sys::xmem,
     flags: c_int,
 ) -> c_int {
-    kernel::task::might_sleep();
-    from_result(|| {
-        let flags = AttachFlags::from_raw(flags)?;
-        // SAFETY: The caller's guarantees on `dp` and the kernel buffer.
-        unsafe { xmem::attach(dp, addr as usize, len, flags) }?;
-        Ok(0)
-    })
+    // SAFETY: The caller's guarantees on `dp` and the kernel buffer.
+    from_result(|| unsafe { xmem::attach(dp, addr as usize, len, flags) }.map(|()| 0))
 }
 
 /// Detaches `dp`, unpinning a user buffer; `-EINVAL` if not attached.
 ///
 /// # Safety
 ///
-/// Process context.  `dp` is null or a descriptor the caller owns and no
-/// vm_mvc call uses concurrently.
+/// `dp` is null or a descriptor the caller owns and no vm_mvc call uses
+/// concurrently.  A user buffer: process context (unpinning may lock the
+/// pages).  A kernel buffer: any context.
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_xmdetach(dp: *mut sys::xmem) -> c_int {
-    kernel::task::might_sleep();
     // SAFETY: The caller's guarantee.
     from_result(|| unsafe { xmem::detach(dp) }.map(|()| 0))
 }
@@ -239,8 +244,9 @@ mod tests {
     const READ: c_int = sys::VM_MVC_READ as c_int;
     const WRITE: c_int = sys::VM_MVC_WRITE as c_int;
     const ZERO: c_int = sys::VM_MVC_ZERO as c_int;
-    const USER: c_int = sys::USER_ADSPACE as c_int;
-    const KERNEL: c_int = sys::SYS_ADSPACE as c_int;
+    const BOTH_WAYS: c_int = (sys::VM_MVC_XMEM_SOURCE | sys::VM_MVC_XMEM_DEST) as c_int;
+    const USER: c_int = sys::USER_ADSPACE as c_int | BOTH_WAYS;
+    const KERNEL: c_int = sys::SYS_ADSPACE as c_int | BOTH_WAYS;
     const INVAL: isize = sys::XMEM_INVAL as isize;
 
     /// A descriptor as `XMEM_INIT` makes it.
@@ -297,8 +303,9 @@ mod tests {
         let mut dp = descriptor();
         assert_eq!(xmattach(addr, 64, Some(&mut dp), KERNEL), 0);
         assert_eq!(dp.aspace_id, sys::XMEM_GLOBAL as isize);
-        assert_eq!((dp.uaddr, dp.len), (addr, 64));
-        assert!(!dp.priv_.is_null());
+        assert_eq!((dp.uaddr, dp.len, dp.flags), (addr, 64, KERNEL));
+        // A kernel buffer needs no record: the descriptor is all of it.
+        assert!(dp.priv_.is_null());
         assert_eq!(xmattach(addr, 64, Some(&mut dp), KERNEL), EBUSY.to_errno());
         assert_eq!(xmdetach(Some(&mut dp)), 0);
         assert_eq!(dp.aspace_id, INVAL);
@@ -313,7 +320,8 @@ mod tests {
         let addr = buf.as_ptr() as usize;
         let mut dp = descriptor();
         let cases = [
-            (64, 8, EINVAL),
+            (64, KERNEL | 16, EINVAL),
+            (64, sys::SYS_ADSPACE as c_int, EINVAL),
             (0, KERNEL, EINVAL),
             (64, KERNEL | 4, EINVAL),
         ];
@@ -323,6 +331,27 @@ mod tests {
         }
         assert_eq!(xmattach(addr, 64, None, KERNEL), EINVAL.to_errno());
         assert_eq!(xmdetach(None), EINVAL.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn kernel_buffers_attach_and_detach_in_atomic_context() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let mut buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let addr = buf.as_mut_ptr() as usize;
+        let mut dp = descriptor();
+        // An allocation or a sleep here is a "sleeping function called from
+        // invalid context" splat with CONFIG_DEBUG_ATOMIC_SLEEP.
+        let rcu = kernel::sync::rcu::read_lock();
+        let attached = xmattach(addr, 64, Some(&mut dp), KERNEL);
+        drop(rcu);
+        assert_eq!(attached, 0);
+        assert_eq!(call(sid.0, 0, 0, 64, READ, Some(&mut dp), addr), 0);
+        let rcu = kernel::sync::rcu::read_lock();
+        let detached = xmdetach(Some(&mut dp));
+        drop(rcu);
+        assert_eq!(detached, 0);
+        assert!(buf.iter().enumerate().all(|(i, &b)| b == pattern(i)));
         Ok(())
     }
 

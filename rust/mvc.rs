@@ -17,7 +17,7 @@ use crate::{
     command::{Cmd, Command, PageRange},
     folio::{FolioGuard, LockedFolio},
     sid, stats,
-    xmem::{Attachment, Direction},
+    xmem::{Attachment, BufferRange, Direction},
 };
 use kernel::{page::PAGE_SIZE, prelude::*};
 
@@ -39,28 +39,29 @@ impl<'a> Buffer<'a> {
 struct Request<'a> {
     cmd: Cmd,
     len: usize,
-    /// The buffer and the offset in it, for READ and WRITE.
-    buffer: Option<(&'a Attachment, usize)>,
+    /// The bytes of the buffer, for READ and WRITE.
+    buffer: Option<BufferRange<'a>>,
 }
 
 impl<'a> Request<'a> {
     /// The prologue of every entry point: checks the context, decodes `cmd`
     /// and checks the buffer against it.  READ and WRITE need a buffer
-    /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`), and
-    /// READ one that may receive data (`EACCES`).  ZERO and PROTZERO ignore
+    /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`),
+    /// attached for their direction (`EACCES`).  ZERO and PROTZERO ignore
     /// the buffer.
     fn new(cmd: i32, len: usize, buffer: Result<Buffer<'a>>) -> Result<Self> {
         kernel::task::might_sleep();
         let cmd = Cmd::from_raw(cmd)?;
-        let buffer = match cmd.command {
+        let dir = match cmd.command {
             Command::Zero | Command::ProtZero => None,
-            Command::Read | Command::Write => {
+            Command::Read => Some(Direction::ToBuffer),
+            Command::Write => Some(Direction::FromBuffer),
+        };
+        let buffer = match dir {
+            None => None,
+            Some(dir) => {
                 let Buffer { attachment, addr } = buffer?;
-                let offset = attachment.locate(addr, len)?;
-                if cmd.command == Command::Read && !attachment.can_receive() {
-                    return Err(EACCES);
-                }
-                Some((attachment, offset))
+                Some(attachment.locate(addr, len, dir)?)
             }
         };
         Ok(Self { cmd, len, buffer })
@@ -88,15 +89,9 @@ impl<'a> Request<'a> {
                 stored_through_mappings = cleaned > 0;
                 folio.zero(offset, self.len)?;
             }
-            (Command::Read, Some((buffer, at))) => {
-                folio.for_each_piece(offset, self.len, |piece, done| {
-                    buffer.copy(at + done, piece, Direction::ToBuffer)
-                })?;
-            }
-            (Command::Write, Some((buffer, at))) => {
-                folio.for_each_piece(offset, self.len, |piece, done| {
-                    buffer.copy(at + done, piece, Direction::FromBuffer)
-                })?;
+            (Command::Read, Some(range)) => range.copy(folio, offset)?,
+            (Command::Write, Some(range)) => {
+                range.copy(folio, offset)?;
                 folio.flush_dcache();
             }
             (Command::Read | Command::Write, None) => return Err(EINVAL),
@@ -242,7 +237,10 @@ mod tests {
         test_fixture::{file_with_pages, kernel_attachment, pattern, KThread, UserMemory},
         xmem::AttachFlags,
     };
-    use kernel::sync::atomic::{Atomic, Relaxed};
+    use kernel::{
+        sync::atomic::{Atomic, Relaxed},
+        uaccess::{UserPtr, UserSlice},
+    };
 
     // CAST: the AIX command values are 1 to 4.
     const ZERO: i32 = sys::VM_MVC_ZERO as i32;
@@ -889,6 +887,149 @@ mod tests {
         Ok(())
     }
 
+    /// Stores `data` at `addr` of the test thread's address space from a
+    /// kthread, while `main` runs; returns what `main` returned and whether
+    /// the store succeeded.
+    fn store_from_kthread<R>(
+        addr: usize,
+        data: &'static [u8],
+        main: impl FnOnce(&Atomic<bool>) -> R,
+    ) -> Result<(R, bool)> {
+        let mm = kernel::current!().mm().ok_or(EINVAL)?.as_raw() as usize;
+        let (started, stored, ok) = (Atomic::new(false), Atomic::new(false), Atomic::new(false));
+        let result = KThread::run(
+            || {
+                if started.xchg(true, Relaxed) {
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(1) };
+                    return;
+                }
+                let mm = mm as *mut kernel::bindings::mm_struct;
+                // SAFETY: The test thread's address space outlives the
+                // kthread, which has none of its own.
+                unsafe { kernel::bindings::kthread_use_mm(mm) };
+                let mut writer = UserSlice::new(UserPtr::from_addr(addr), data.len()).writer();
+                ok.store(writer.write_slice(data).is_ok(), Relaxed);
+                // SAFETY: Taken just above.
+                unsafe { kernel::bindings::kthread_unuse_mm(mm) };
+                stored.store(true, Relaxed);
+            },
+            || main(&stored),
+        )?;
+        Ok((result, ok.load(Relaxed)))
+    }
+
+    /// Waits (a bounded while) for `cond`.
+    fn wait_until(cond: impl Fn() -> bool) -> bool {
+        for _ in 0..2000 {
+            if cond() {
+                return true;
+            }
+            // SAFETY: Sleeping in the test thread.
+            unsafe { kernel::bindings::msleep(1) };
+        }
+        cond()
+    }
+
+    /// Reads `buf.len()` bytes at `offset` of a folio the caller holds
+    /// locked.
+    fn peek_locked(folio: &crate::folio::LockedFolio, offset: usize, buf: &mut [u8]) -> Result {
+        folio.for_each_piece(offset, buf.len(), |piece, done| {
+            for (i, byte) in buf[done..done + piece.len()].iter_mut().enumerate() {
+                // SAFETY: The piece is mapped for `piece.len()` bytes.
+                *byte = unsafe { piece.addr().add(i).read_volatile() };
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn protzero_holds_stores_off_with_a_page_mkwrite_that_locks() -> Result {
+        // ramfs's mappings use `filemap_page_mkwrite`, which locks the folio.
+        let (_fs, file, _sid) = file_with_pages(1, pattern)?;
+        let user = UserMemory::shared(&file, 1)?;
+        user.store(0, b"x")?;
+        let folio = file.lock(0)?;
+        on_locked_folio_page(&folio, 0, 0, 8, PROTZERO, Err(EINVAL))?;
+        let ((waited, writable, unchanged), ok) =
+            store_from_kthread(user.addr(0), b"late", |stored| {
+                // The store faults into `page_mkwrite`, which waits for the
+                // folio lock with the entry still read-only.
+                let waited = wait_until(|| folio.has_waiters()) && !stored.load(Relaxed);
+                let writable = user.writable_now(0);
+                let mut seen = [0xffu8; 8];
+                let unchanged = peek_locked(&folio, 0, &mut seen).is_ok() && seen == [0; 8];
+                drop(folio);
+                wait_until(|| stored.load(Relaxed));
+                (waited, writable, unchanged)
+            })?;
+        assert!(waited && !writable && unchanged && ok);
+        let mut seen = [0u8; 8];
+        user.load(0, &mut seen)?;
+        assert_eq!(&seen, b"late\0\0\0\0");
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_without_page_mkwrite_lets_stores_through() -> Result {
+        // shmem has no `page_mkwrite`: the write fault makes the entry
+        // writable before it waits for the folio lock (mm/memory.c,
+        // wp_page_shared), so PROTZERO holds no store off.
+        let file = crate::test_fixture::TestFile::shmem(1)?;
+        file.write(0, &[0x5a; 64])?;
+        let sid = file.create_sid()?;
+        let user = UserMemory::shared(&file, 1)?;
+        user.store(0, b"x")?;
+        let folio = file.lock(0)?;
+        on_locked_folio_page(&folio, 0, 0, 8, PROTZERO, Err(EINVAL))?;
+        assert!(!user.writable_now(0));
+        let ((waited, writable, landed), ok) =
+            store_from_kthread(user.addr(0), b"late", |stored| {
+                let waited = wait_until(|| folio.has_waiters());
+                let writable = user.writable_now(0);
+                // A second store lands at once, the folio lock still held.
+                let landed = writable && user.store(4, b"now!").is_ok() && {
+                    let mut seen = [0u8; 4];
+                    peek_locked(&folio, 4, &mut seen).is_ok() && &seen == b"now!"
+                };
+                drop(folio);
+                wait_until(|| stored.load(Relaxed));
+                (waited, writable, landed)
+            })?;
+        assert!(waited && writable && landed && ok);
+        drop(sid);
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_does_not_stop_a_pin_taken_before() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let user = UserMemory::shared(&file, 2)?;
+        // A writable pin of page 0, taken before PROTZERO (as a driver's
+        // DMA buffer or an O_DIRECT read would hold one).
+        let pinned = user.attach(0, 64, AttachFlags::USER_DEST)?;
+        by_sid(sid.0, 0, 0, 64, PROTZERO, Err(EINVAL))?;
+        assert!(!user.writable_now(0));
+        // Writing through the pin still changes the page.
+        by_sid(
+            sid.0,
+            1,
+            0,
+            64,
+            READ,
+            Ok(Buffer::new(&pinned, user.addr(0))),
+        )?;
+        assert!(!user.writable_now(0));
+        drop(pinned);
+        let mut page = [0u8; 64];
+        file.read(0, &mut page)?;
+        assert!(page
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(PAGE_SIZE + i)));
+        Ok(())
+    }
+
     #[test]
     fn protzero_write_protects_every_page_of_a_large_folio() -> Result {
         let fs = crate::test_fixture::RamFs::new()?;
@@ -960,7 +1101,13 @@ mod tests {
         // A vmalloc buffer of three pages, used across a page boundary.
         let mut vbuf = VVec::from_elem(0x3cu8, 3 * PAGE_SIZE, GFP_KERNEL)?;
         // SAFETY: `vbuf` stays alive and untouched while attached.
-        let vatt = unsafe { Attachment::kernel(vbuf.as_mut_ptr() as usize, vbuf.len()) }?;
+        let vatt = unsafe {
+            Attachment::kernel(
+                vbuf.as_mut_ptr() as usize,
+                vbuf.len(),
+                crate::xmem::Access::BOTH,
+            )
+        }?;
         let at = vatt.start() + PAGE_SIZE + 100;
         by_sid(sid.0, 0, 0, PAGE, WRITE, Ok(Buffer::new(&vatt, at)))?;
         drop(vatt);
@@ -1022,26 +1169,90 @@ mod tests {
     }
 
     #[test]
-    fn read_into_read_only_buffer_is_eacces() -> Result {
-        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+    fn a_buffer_is_used_only_in_the_direction_attached_for() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
         let user = UserMemory::anonymous(1)?;
         user.store(0, &[0x77; 16])?;
-        let flags = AttachFlags::from_raw(sys::VM_MVC_XMEM_READONLY as i32)?;
-        let attachment = user.attach(0, 16, flags)?;
-        let buffer = Ok(Buffer::new(&attachment, user.addr(0)));
+        let source = user.attach(0, 16, AttachFlags::USER_SOURCE)?;
+        let buffer = Ok(Buffer::new(&source, user.addr(0)));
         assert_eq!(by_sid(sid.0, 0, 0, 16, READ, buffer), Err(EACCES));
-        // A read-only buffer can still be the source of a WRITE.
         by_sid(
             sid.0,
             0,
             0,
             16,
             WRITE,
-            Ok(Buffer::new(&attachment, user.addr(0))),
+            Ok(Buffer::new(&source, user.addr(0))),
         )?;
+        let dest = user.attach(0, 16, AttachFlags::USER_DEST)?;
+        let buffer = Ok(Buffer::new(&dest, user.addr(0)));
+        assert_eq!(by_sid(sid.0, 0, 16, 16, WRITE, buffer), Err(EACCES));
+        by_sid(sid.0, 0, 32, 16, READ, Ok(Buffer::new(&dest, user.addr(0))))?;
+        drop((source, dest));
         let mut seen = [0u8; 16];
         user.load(0, &mut seen)?;
-        assert_eq!(seen, [0x77; 16]);
+        assert!(seen.iter().enumerate().all(|(i, &b)| b == pattern(32 + i)));
+        let mut page = [0u8; 32];
+        file.read(0, &mut page)?;
+        assert_eq!(&page[..16], &[0x77; 16]);
+        assert!(page[16..]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(16 + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_read_only_mapping_is_a_source() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let user = UserMemory::shared_read_only(&file, 2)?;
+        // FOLL_WRITE would fail on a PROT_READ mapping: only a source pins.
+        assert_eq!(user.attach(0, 64, AttachFlags::USER).err(), Some(EFAULT));
+        let source = user.attach(PAGE_SIZE, 64, AttachFlags::USER_SOURCE)?;
+        // Page 1's first bytes onto page 0.
+        by_sid(
+            sid.0,
+            0,
+            0,
+            64,
+            WRITE,
+            Ok(Buffer::new(&source, user.addr(PAGE_SIZE))),
+        )?;
+        drop(source);
+        let mut page = [0u8; 64];
+        file.read(0, &mut page)?;
+        assert!(page
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(PAGE_SIZE + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_source_pin_breaks_no_cow_and_dirties_nothing() -> Result {
+        let (_fs, file, _sid) = file_with_pages(1, pattern)?;
+        // A private mapping maps the file's own page until a write copies
+        // it: pinning a source must not be that write.
+        let private = UserMemory::private(&file, 1)?;
+        let mut byte = [0u8; 1];
+        private.load(0, &mut byte)?;
+        let folio = file.folio(0).ok_or(ENOENT)?;
+        let source = private.attach(0, 64, AttachFlags::USER_SOURCE)?;
+        assert!(folio.maybe_dma_pinned());
+        drop(source);
+        // A destination does break it: the pin lands on the private copy.
+        let dest = private.attach(0, 64, AttachFlags::USER_DEST)?;
+        assert!(!folio.maybe_dma_pinned());
+        drop(dest);
+        // A shared mapping pinned as a source runs no `page_mkwrite`.
+        file.clean(0)?;
+        let shared = UserMemory::shared(&file, 1)?;
+        let source = shared.attach(0, 64, AttachFlags::USER_SOURCE)?;
+        assert!(!folio.is_dirty());
+        drop(source);
+        assert!(!folio.is_dirty());
+        drop(shared.attach(0, 64, AttachFlags::USER_DEST)?);
+        assert!(folio.is_dirty());
         Ok(())
     }
 

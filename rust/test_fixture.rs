@@ -15,7 +15,7 @@ use crate::{
     folio::{Folio, FolioGuard},
     mapping::Mapping,
     sid, sys,
-    xmem::{AttachFlags, Attachment},
+    xmem::{Access, AttachFlags, Attachment},
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -153,6 +153,22 @@ unsafe impl Send for TestFile {}
 unsafe impl Sync for TestFile {}
 
 impl TestFile {
+    /// A new shmem file of `pages` pages (`shmem_file_setup`, as a C driver
+    /// gets one): a page cache with no `page_mkwrite`.
+    pub(crate) fn shmem(pages: usize) -> Result<Self> {
+        // CAST: test sizes are small.
+        let size = (pages * PAGE_SIZE) as bindings::loff_t;
+        // SAFETY: The name is a NUL-terminated string.
+        let file = unsafe {
+            sys::shmem_file_setup(c"vm_mvc_test".as_char_ptr(), size, Default::default())
+        };
+        let file = kernel::error::from_err_ptr(file)?;
+        // INVARIANT: `shmem_file_setup` returned an open file, now ours.
+        Ok(Self {
+            file: NonNull::new(file).ok_or(ENOMEM)?,
+        })
+    }
+
     /// The raw file pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::file {
         self.file.as_ptr()
@@ -380,12 +396,16 @@ pub(crate) struct UserMemory {
 
 impl UserMemory {
     fn map(file: *mut bindings::file, pages: usize, flags: u32) -> Result<Self> {
+        Self::map_prot(file, pages, sys::PROT_READ | sys::PROT_WRITE, flags)
+    }
+
+    fn map_prot(file: *mut bindings::file, pages: usize, prot: u32, flags: u32) -> Result<Self> {
         // SAFETY: Gives the kernel test thread a user address space if it
         // has none; it is torn down when the thread exits.
         kernel::error::to_result(unsafe { bindings::kunit_attach_mm() })?;
         let len = pages * PAGE_SIZE;
         // CAST: small constants.
-        let prot = (sys::PROT_READ | sys::PROT_WRITE) as usize;
+        let prot = prot as usize;
         // SAFETY: `file` is null or an open file; the mm is the thread's.
         let addr = unsafe { bindings::vm_mmap(file, 0, len, prot, flags as usize, 0) };
         if addr > usize::MAX - 4095 {
@@ -407,6 +427,17 @@ impl UserMemory {
     /// A shared mapping of the first `pages` pages of `file`.
     pub(crate) fn shared(file: &TestFile, pages: usize) -> Result<Self> {
         Self::map(file.as_ptr(), pages, sys::MAP_SHARED)
+    }
+
+    /// A shared `PROT_READ` mapping of the first `pages` pages of `file`.
+    pub(crate) fn shared_read_only(file: &TestFile, pages: usize) -> Result<Self> {
+        Self::map_prot(file.as_ptr(), pages, sys::PROT_READ, sys::MAP_SHARED)
+    }
+
+    /// A private (copy-on-write) mapping of the first `pages` pages of
+    /// `file`.
+    pub(crate) fn private(file: &TestFile, pages: usize) -> Result<Self> {
+        Self::map(file.as_ptr(), pages, sys::MAP_PRIVATE)
     }
 
     /// Address of byte `offset` of the range.
@@ -477,7 +508,7 @@ impl Drop for UserMemory {
 /// A kernel buffer attachment over `buf`.
 pub(crate) fn kernel_attachment(buf: &mut [u8]) -> Result<Attachment> {
     // SAFETY: The test keeps `buf` alive and untouched while it copies.
-    unsafe { Attachment::kernel(buf.as_mut_ptr() as usize, buf.len()) }
+    unsafe { Attachment::kernel(buf.as_mut_ptr() as usize, buf.len(), Access::BOTH) }
 }
 
 /// A kernel thread running `body` until it is stopped.

@@ -4,18 +4,29 @@
 //!
 //! Kernel modules cannot share Rust types, so a Rust filesystem reaches
 //! vm_mvc through its C ABI (include/vm_mvc.h), like a C one.  This file is
-//! that ABI wrapped once: include it in the client crate with
+//! that ABI wrapped once.  Every prototype, constant and the layout of
+//! `struct xmem` come from the header through bindgen: the client's Kbuild
+//! includes rust/vm_mvc_client.mk, and its crate root has
 //!
 //! ```ignore
+//! /// include/vm_mvc.h as bindgen reads it (rust/vm_mvc_client.mk).
+//! #[allow(dead_code, improper_ctypes, missing_docs, non_camel_case_types,
+//!     non_upper_case_globals, unreachable_pub, clippy::all,
+//!     clippy::undocumented_unsafe_blocks)]
+//! mod vm_mvc_abi {
+//!     use kernel::bindings::*;
+//!     use kernel::ffi;
+//!     include!("vm_mvc_abi_generated.rs");
+//! }
 //! #[path = "../../rust/vm_mvc_client.rs"]
 //! mod vm_mvc_client;
 //! ```
 //!
-//! and build the client in the same Kbuild pass as vm_mvc (so that modpost
-//! sees the exports).  The vm_mvc module compiles this file too, and checks
-//! the layout of [`RawXmem`] and every declaration below against bindgen's
-//! reading of the header; see Documentation/vm_mvc.rst.
+//! The client is built in the same Kbuild pass as vm_mvc (so that modpost
+//! sees the exports).  The vm_mvc module compiles this file too, against
+//! its own bindgen output; see Documentation/vm_mvc.rst.
 
+use crate::vm_mvc_abi as abi;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
@@ -25,73 +36,20 @@ use kernel::{
 };
 
 /// `struct xmem` of include/vm_mvc.h.
-#[repr(C)]
-pub struct RawXmem {
-    /// `XMEM_INVAL`, `XMEM_PROC` or `XMEM_GLOBAL`.
-    pub aspace_id: c_long,
-    /// First byte of the attached buffer.
-    pub uaddr: usize,
-    /// Length of the attached buffer.
-    pub len: usize,
-    /// vm_mvc's record of the attachment.
-    pub priv_: *mut c_void,
-}
+pub type RawXmem = abi::xmem;
 
-/// `XMEM_INVAL`: a descriptor that is not attached.
-const XMEM_INVAL: c_long = -2;
-/// The raw commands, `VM_MVC_ZERO` to `VM_MVC_PROTZERO`.
-const ZERO: c_int = 1;
-const READ: c_int = 2;
-const WRITE: c_int = 3;
-const PROTZERO: c_int = 4;
-/// `VM_MVC_NODIRTY`.
-const NODIRTY: c_int = 0x100;
-/// `USER_ADSPACE`.
-const USER_ADSPACE: c_int = 0;
-/// `SYS_ADSPACE`.
-const SYS_ADSPACE: c_int = 1;
-/// `VM_MVC_XMEM_READONLY`.
-const XMEM_READONLY: c_int = 2;
-
-// The C ABI; the vm_mvc crate compiles these next to bindgen's own
-// declarations, and `clashing_extern_declarations` fails its warning-free
-// build if they differ.  `struct folio` and `struct inode` contain types
-// that are zero-sized on some configurations, hence the config-dependent
-// `improper_ctypes` (as in rust/bindings).
-#[allow(improper_ctypes)]
-extern "C" {
-    fn vm_mvc(
-        sid: c_long,
-        pno: c_long,
-        pgoffs: c_int,
-        count: c_int,
-        cmd: c_int,
-        xmemdp: *mut RawXmem,
-        ptr: *mut c_void,
-    ) -> c_int;
-    fn vm_mvc_folio(
-        folio: *mut bindings::folio,
-        pno: c_long,
-        pgoffs: c_int,
-        count: c_int,
-        cmd: c_int,
-        xmemdp: *mut RawXmem,
-        ptr: *mut c_void,
-    ) -> c_int;
-    fn vm_mvc_folio_range(
-        folio: *mut bindings::folio,
-        offset: usize,
-        count: usize,
-        cmd: c_int,
-        xmemdp: *mut RawXmem,
-        ptr: *mut c_void,
-    ) -> c_int;
-    fn vm_mvc_makep(sid: c_long, pno: c_long) -> *mut bindings::folio;
-    fn vm_mvc_sid_create(inode: *mut bindings::inode) -> c_long;
-    fn vm_mvc_sid_delete(sid: c_long) -> c_int;
-    fn vm_mvc_xmattach(addr: *mut c_void, len: usize, dp: *mut RawXmem, flags: c_int) -> c_int;
-    fn vm_mvc_xmdetach(dp: *mut RawXmem) -> c_int;
-}
+// CAST: small `#define`s of include/vm_mvc.h, typed by bindgen as `u32`
+// or `i32`.
+const ZERO: c_int = abi::VM_MVC_ZERO as c_int;
+const READ: c_int = abi::VM_MVC_READ as c_int;
+const WRITE: c_int = abi::VM_MVC_WRITE as c_int;
+const PROTZERO: c_int = abi::VM_MVC_PROTZERO as c_int;
+const NODIRTY: c_int = abi::VM_MVC_NODIRTY as c_int;
+const USER_ADSPACE: c_int = abi::USER_ADSPACE as c_int;
+const SYS_ADSPACE: c_int = abi::SYS_ADSPACE as c_int;
+const SOURCE: c_int = abi::VM_MVC_XMEM_SOURCE as c_int;
+const DEST: c_int = abi::VM_MVC_XMEM_DEST as c_int;
+const XMEM_INVAL: c_long = abi::XMEM_INVAL as c_long;
 
 /// A vm_mvc command with its operands.
 #[derive(Clone, Copy)]
@@ -186,14 +144,12 @@ impl Descriptor {
     unsafe fn attach(addr: *mut c_void, len: usize, flags: c_int) -> Result<Self> {
         let mut raw = RawXmem {
             aspace_id: XMEM_INVAL,
-            uaddr: 0,
-            len: 0,
-            priv_: core::ptr::null_mut(),
+            ..Default::default()
         };
         // SAFETY: `raw` is a fresh descriptor; the caller keeps a kernel
         // buffer allocated.  vm_mvc does not keep the descriptor's address,
         // so it may move once attached.
-        to_result(unsafe { vm_mvc_xmattach(addr, len, &mut raw, flags) })?;
+        to_result(unsafe { abi::vm_mvc_xmattach(addr, len, &mut raw, flags) })?;
         Ok(Self(raw))
     }
 
@@ -212,22 +168,37 @@ impl Drop for Descriptor {
     fn drop(&mut self) {
         // SAFETY: The descriptor is attached and no call uses it (every
         // `Op` borrowing it has ended).
-        unsafe { vm_mvc_xmdetach(&mut self.0) };
+        unsafe { abi::vm_mvc_xmdetach(&mut self.0) };
     }
 }
 
-/// A kernel buffer attached for the lifetime `'a` of its borrow.
+/// A kernel buffer attached for the lifetime `'a` of its borrow.  Attaching
+/// allocates nothing and never sleeps.
 pub struct KernelBuffer<'a> {
     descriptor: Descriptor,
     _buffer: PhantomData<&'a mut [u8]>,
 }
 
 impl<'a> KernelBuffer<'a> {
-    /// Attaches `buf` (kmalloc or vmalloc memory).
+    /// Attaches `buf` (kmalloc or vmalloc memory) both ways: the source of
+    /// [`Op::Write`] and the destination of [`Op::Read`].
     pub fn attach(buf: &'a mut [u8]) -> Result<Self> {
         let (addr, len) = (buf.as_mut_ptr().cast(), buf.len());
-        // SAFETY: `buf` is borrowed for `'a`, as long as the descriptor.
-        let descriptor = unsafe { Descriptor::attach(addr, len, SYS_ADSPACE) }?;
+        // SAFETY: `buf` is borrowed mutably for `'a`, as long as the
+        // descriptor.
+        let descriptor = unsafe { Descriptor::attach(addr, len, SYS_ADSPACE | SOURCE | DEST) }?;
+        Ok(Self {
+            descriptor,
+            _buffer: PhantomData,
+        })
+    }
+
+    /// Attaches `buf` as a source only: vm_mvc never writes it.
+    pub fn source(buf: &'a [u8]) -> Result<Self> {
+        let (addr, len) = (buf.as_ptr().cast_mut().cast(), buf.len());
+        // SAFETY: `buf` is borrowed for `'a`, as long as the descriptor, and
+        // a source is only read.
+        let descriptor = unsafe { Descriptor::attach(addr, len, SYS_ADSPACE | SOURCE) }?;
         Ok(Self {
             descriptor,
             _buffer: PhantomData,
@@ -246,22 +217,34 @@ unsafe impl Buffer for KernelBuffer<'_> {
     }
 }
 
+/// Which ways vm_mvc may move data through a user buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Only read: the source of [`Op::Write`], pinned without
+    /// `FOLL_WRITE` (a `PROT_READ` mapping works, no copy-on-write breaks).
+    Source,
+    /// Only written: the destination of [`Op::Read`].
+    Dest,
+    /// Both.
+    Both,
+}
+
 /// A pinned buffer of the current process, unpinned on drop.
 pub struct UserBuffer {
     descriptor: Descriptor,
 }
 
 impl UserBuffer {
-    /// Pins `len` bytes at user address `addr`; `read_only` buffers can
-    /// only be the source of [`Op::Write`].
-    pub fn attach(addr: usize, len: usize, read_only: bool) -> Result<Self> {
-        let flags = if read_only {
-            USER_ADSPACE | XMEM_READONLY
-        } else {
-            USER_ADSPACE
+    /// Pins `len` bytes at user address `addr` for `access`.
+    pub fn attach(addr: usize, len: usize, access: Access) -> Result<Self> {
+        let direction = match access {
+            Access::Source => SOURCE,
+            Access::Dest => DEST,
+            Access::Both => SOURCE | DEST,
         };
+        let (addr, flags) = (addr as *mut c_void, USER_ADSPACE | direction);
         // SAFETY: User memory is pinned by vm_mvc, not borrowed.
-        let descriptor = unsafe { Descriptor::attach(addr as *mut c_void, len, flags) }?;
+        let descriptor = unsafe { Descriptor::attach(addr, len, flags) }?;
         Ok(Self { descriptor })
     }
 }
@@ -297,7 +280,7 @@ impl Sid {
     /// eviction.
     pub unsafe fn create(inode: *mut bindings::inode) -> Result<Self> {
         // SAFETY: The caller's guarantee.
-        let sid = unsafe { vm_mvc_sid_create(inode) };
+        let sid = unsafe { abi::vm_mvc_sid_create(inode) };
         if sid < 0 {
             // CAST: a negative errno.
             return Err(Error::from_errno(sid as c_int));
@@ -324,7 +307,7 @@ impl Sid {
     /// The caller created the sid and nobody else deletes it.
     pub unsafe fn delete(self) -> Result {
         // SAFETY: The caller owns the sid.
-        to_result(unsafe { vm_mvc_sid_delete(self.0) })
+        to_result(unsafe { abi::vm_mvc_sid_delete(self.0) })
     }
 
     /// `vm_mvc(sid, pno, offset, len, cmd)`: works on `len` bytes at
@@ -342,7 +325,7 @@ impl Sid {
         let (cmd, xmem, ptr) = cmd.into().raw();
         // SAFETY: Process context; the descriptor, if any, is attached and
         // borrowed by `cmd` for the call.
-        to_result(unsafe { vm_mvc(self.0, pno, offset, len, cmd, xmem, ptr) })
+        to_result(unsafe { abi::vm_mvc(self.0, pno, offset, len, cmd, xmem, ptr) })
     }
 
     /// `vm_mvc_makep`: the folio of page `pno`, found or created, locked
@@ -355,7 +338,7 @@ impl Sid {
     pub unsafe fn make_page(&self, pno: usize) -> Result<*mut bindings::folio> {
         let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
         // SAFETY: Process context; the caller's guarantee on the inode.
-        from_err_ptr(unsafe { vm_mvc_makep(self.0, pno) })
+        from_err_ptr(unsafe { abi::vm_mvc_makep(self.0, pno) })
     }
 }
 
@@ -377,7 +360,7 @@ pub fn mvc_raw(
     // SAFETY: Process context; the descriptor, if any, is attached and
     // borrowed for the call (`Buffer`'s guarantee).  vm_mvc checks the
     // other arguments, `ptr` against the descriptor's range among them.
-    to_result(unsafe { vm_mvc(sid, pno, pgoffs, count, cmd, xmem, ptr as *mut c_void) })
+    to_result(unsafe { abi::vm_mvc(sid, pno, pgoffs, count, cmd, xmem, ptr as *mut c_void) })
 }
 
 /// `vm_mvc_folio`: [`Sid::mvc`] on page `pno` of a folio the caller holds
@@ -399,7 +382,7 @@ pub unsafe fn mvc_locked_folio<'a>(
     let (cmd, xmem, ptr) = cmd.into().raw();
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
     // attached and borrowed by `cmd` for the call.
-    to_result(unsafe { vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
+    to_result(unsafe { abi::vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
 }
 
 /// `vm_mvc_folio_range`: `op` on bytes `offset..offset + len` of a folio
@@ -418,5 +401,5 @@ pub unsafe fn mvc_locked_folio_range<'a>(
     let (cmd, xmem, ptr) = cmd.into().raw();
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
     // attached and borrowed by `cmd` for the call.
-    to_result(unsafe { vm_mvc_folio_range(folio, offset, len, cmd, xmem, ptr) })
+    to_result(unsafe { abi::vm_mvc_folio_range(folio, offset, len, cmd, xmem, ptr) })
 }

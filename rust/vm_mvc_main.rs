@@ -43,6 +43,11 @@ mod sys {
     include!("vm_mvc_bindings_generated.rs");
 }
 
+/// What rust/vm_mvc_client.rs calls `vm_mvc_abi`: in a client crate,
+/// bindgen's reading of include/vm_mvc.h; here the module's own, which
+/// includes it.
+use sys as vm_mvc_abi;
+
 module! {
     type: VmMvcModule,
     name: "vm_mvc",

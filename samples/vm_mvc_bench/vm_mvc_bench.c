@@ -51,6 +51,8 @@ MODULE_PARM_DESC(bw_mib, "MiB of cached pages swept by the bandwidth table");
 
 #define MAX_ROUNDS	31
 #define HOT_PAGES	8		/* calls cycle through pages 0..7 */
+/* The bench buffers are read and written. */
+#define BOTH_WAYS	(VM_MVC_XMEM_SOURCE | VM_MVC_XMEM_DEST)
 #define RING_SIZE	SZ_2M		/* bandwidth destination, reused */
 
 enum variant {
@@ -59,7 +61,7 @@ enum variant {
 	V_FOLIO,	/* vm_mvc_folio() on a folio held locked throughout */
 	V_FOLIO_BASE,	/* the helper alone on the same held folio */
 	V_USER_ONCE,	/* vm_mvc(sid, ...) with a user xmem attached once */
-	V_USER_EACH,	/* xmattach + vm_mvc + xmdetach on a user buffer */
+	V_USER_EACH,	/* vm_mvc_xmattach + vm_mvc + vm_mvc_xmdetach on a user buffer */
 	V_USER_BASE,	/* lookup + lock + copy_{to,from}_user + unlock + put */
 	/* The steps of a call, for the profile table (each against V_NOP). */
 	V_NOP,		/* the loop alone */
@@ -284,11 +286,11 @@ static int user_each(struct bench *b, pgoff_t index, int size, int cmd)
 	struct xmem xm = XMEM_INIT;
 	int ret, ret2;
 
-	ret = xmattach((void *)b->ubuf, size, &xm, USER_ADSPACE);
+	ret = vm_mvc_xmattach((void *)b->ubuf, size, &xm, USER_ADSPACE | BOTH_WAYS);
 	if (ret)
 		return ret;
 	ret = vm_mvc(b->sid, index, 0, size, cmd, &xm, (void *)b->ubuf);
-	ret2 = xmdetach(&xm);
+	ret2 = vm_mvc_xmdetach(&xm);
 	return ret ? ret : ret2;
 }
 
@@ -753,7 +755,7 @@ static int table_user(struct bench *b)
 		ret = -EFAULT;
 		goto out_unmap;
 	}
-	ret = xmattach((void *)b->ubuf, PAGE_SIZE, &b->uxm, USER_ADSPACE);
+	ret = vm_mvc_xmattach((void *)b->ubuf, PAGE_SIZE, &b->uxm, USER_ADSPACE | BOTH_WAYS);
 	if (ret)
 		goto out_unmap;
 	for (c = 0; !ret && c < ARRAY_SIZE(ucmds); c++)
@@ -764,8 +766,8 @@ static int table_user(struct bench *b)
 		for (s = 0; !ret && s < ARRAY_SIZE(sizes); s++)
 			ret = pair(b, "table=user", "user_each", V_USER_EACH,
 				   V_USER_BASE, ucmds[c], sizes[s]);
-	if (xmdetach(&b->uxm))
-		pr_err("xmdetach of the user buffer failed\n");
+	if (vm_mvc_xmdetach(&b->uxm))
+		pr_err("vm_mvc_xmdetach of the user buffer failed\n");
 out_unmap:
 	vm_munmap(b->ubuf, PAGE_SIZE);
 out_file:
@@ -826,7 +828,7 @@ static int bw_row(struct bench *b, struct bench_file *f, void **addrs,
 	u32 rem;
 	int ret;
 
-	ret = xmattach(dst, RING_SIZE, &xm, SYS_ADSPACE);
+	ret = vm_mvc_xmattach(dst, RING_SIZE, &xm, SYS_ADSPACE | BOTH_WAYS);
 	if (ret)
 		return ret;
 	/* Round 0 is the warm-up of both. */
@@ -844,8 +846,8 @@ static int bw_row(struct bench *b, struct bench_file *f, void **addrs,
 			tb[r - 1] = base_ns;
 		}
 	}
-	if (xmdetach(&xm))
-		pr_err("xmdetach of the ring failed\n");
+	if (vm_mvc_xmdetach(&xm))
+		pr_err("vm_mvc_xmdetach of the ring failed\n");
 	if (ret) {
 		pr_err("bandwidth: vm_mvc READ failed: %d\n", ret);
 		return ret;
@@ -1037,15 +1039,15 @@ static int run_table(unsigned int t)
 		ret = -ENOMEM;
 		goto out_unmount;
 	}
-	ret = xmattach(b.kbuf, PAGE_SIZE, &b.kxm, SYS_ADSPACE);
+	ret = vm_mvc_xmattach(b.kbuf, PAGE_SIZE, &b.kxm, SYS_ADSPACE | BOTH_WAYS);
 	if (ret)
 		goto out_free;
 	pr_info("begin table=%s iters=%u rounds=%u\n", tables[t].name, iters, rounds);
 	ret = tables[t].run(&b);
 	pr_info("end table=%s status=%d seconds=%llu\n", tables[t].name, ret,
 		div_u64(ktime_get_ns() - start, NSEC_PER_SEC));
-	if (xmdetach(&b.kxm))
-		pr_err("xmdetach of the kernel buffer failed\n");
+	if (vm_mvc_xmdetach(&b.kxm))
+		pr_err("vm_mvc_xmdetach of the kernel buffer failed\n");
 out_free:
 	kfree(b.kbuf);
 out_unmount:

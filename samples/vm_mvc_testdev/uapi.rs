@@ -46,9 +46,14 @@ pub(crate) const LEAK: u32 = _IOW::<i64>(IOCTL_TYPE, 0x92);
 /// Calls vm_mvc.
 pub(crate) const MVC: u32 = _IOW::<MvcArgs>(IOCTL_TYPE, 0x93);
 
-/// `MvcArgs::flags`: attach the buffer read-only (`VM_MVC_XMEM_READONLY`),
-/// so that it can only be the source of a WRITE.
-pub(crate) const MVC_BUF_READONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a source only
+/// (`VM_MVC_XMEM_SOURCE`, pinned without `FOLL_WRITE`), so that it can
+/// only be the source of a WRITE.  Without this or [`MVC_BUF_DEST_ONLY`]
+/// the buffer is attached both ways.
+pub(crate) const MVC_BUF_SOURCE_ONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a destination only
+/// (`VM_MVC_XMEM_DEST`), so that it can only receive a READ.
+pub(crate) const MVC_BUF_DEST_ONLY: u32 = 4;
 /// `MvcArgs::flags`: sleep [`PAUSE_MS`] between attaching the buffer and
 /// calling vm_mvc, so that another thread can unmap the buffer while it is
 /// attached (pinned).
@@ -82,7 +87,8 @@ pub(crate) struct MvcArgs {
     pub(crate) count: i32,
     /// Passed to vm_mvc unchecked.
     pub(crate) cmd: i32,
-    /// [`MVC_BUF_READONLY`], [`MVC_PAUSE_AFTER_ATTACH`], or 0.
+    /// [`MVC_BUF_SOURCE_ONLY`] or [`MVC_BUF_DEST_ONLY`], and
+    /// [`MVC_PAUSE_AFTER_ATTACH`], or 0.
     pub(crate) flags: u32,
     /// Start of the user buffer.
     pub(crate) buf: u64,

@@ -46,13 +46,31 @@ use kernel::{
 
 mod uapi;
 
+/// include/vm_mvc.h as bindgen reads it (rust/vm_mvc_client.mk), for the
+/// wrapper below.
+#[allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    improper_ctypes,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    unreachable_pub
+)]
+mod vm_mvc_abi {
+    use kernel::bindings::*;
+    use kernel::ffi;
+    include!("vm_mvc_abi_generated.rs");
+}
+
 /// The vm_mvc C ABI, wrapped once (rust/vm_mvc_client.rs).  The test
 /// device uses user buffers and raw calls, not kernel buffers or folios.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../rust/vm_mvc_client.rs"]
 mod vm_mvc_client;
 
-use vm_mvc_client::{Sid, UserBuffer};
+use vm_mvc_client::{Access, Sid, UserBuffer};
 
 module! {
     type: TestDevModule,
@@ -213,10 +231,19 @@ impl TestDev {
 fn mvc(user: UserPtr) -> Result {
     let mut reader = UserSlice::new(user, core::mem::size_of::<uapi::MvcArgs>()).reader();
     let args = uapi::MvcArgs::read(&mut reader)?;
-    if args.flags & !(uapi::MVC_BUF_READONLY | uapi::MVC_PAUSE_AFTER_ATTACH) != 0 {
+    let known = uapi::MVC_BUF_SOURCE_ONLY | uapi::MVC_BUF_DEST_ONLY | uapi::MVC_PAUSE_AFTER_ATTACH;
+    if args.flags & !known != 0 {
         return Err(EINVAL);
     }
-    let read_only = args.flags & uapi::MVC_BUF_READONLY != 0;
+    let access = match (
+        args.flags & uapi::MVC_BUF_SOURCE_ONLY != 0,
+        args.flags & uapi::MVC_BUF_DEST_ONLY != 0,
+    ) {
+        (false, false) => Access::Both,
+        (true, false) => Access::Source,
+        (false, true) => Access::Dest,
+        (true, true) => return Err(EINVAL),
+    };
     let buf = usize::try_from(args.buf).map_err(|_| EFAULT)?;
     let buf_len = usize::try_from(args.buf_len).map_err(|_| EINVAL)?;
     let ptr = usize::try_from(args.ptr).map_err(|_| EFAULT)?;
@@ -226,7 +253,7 @@ fn mvc(user: UserPtr) -> Result {
     let pno = isize::try_from(args.pno).map_err(|_| EINVAL)?;
     let buffer = match buf_len {
         0 => None,
-        _ => Some(UserBuffer::attach(buf, buf_len, read_only)?),
+        _ => Some(UserBuffer::attach(buf, buf_len, access)?),
     };
     if args.flags & uapi::MVC_PAUSE_AFTER_ATTACH != 0 {
         fsleep(Delta::from_millis(uapi::PAUSE_MS));

@@ -175,7 +175,14 @@ fn write_from_a_read_only_buffer() -> Outcome {
     let buffer = Mapping::shared(&source, PAGE_SIZE, Prot::Read).map_err(|e| e.to_string())?;
     let args =
         MvcArgs::new(fx.sid, 1, 0, PAGE_SIZE as i32, WRITE).with_buffer(&buffer, 0, PAGE_SIZE);
-    fx.done("write from a read-only mapping", args.read_only())?;
+    // Attached both ways (FOLL_WRITE), a PROT_READ mapping refuses the pin.
+    fx.refused(
+        "write from a read-only mapping pinned for writing",
+        args,
+        EFAULT,
+    )?;
+    // As a source, it is pinned for reading only.
+    fx.done("write from a read-only mapping", args.source_only())?;
     fx.model[PAGE_SIZE..2 * PAGE_SIZE].copy_from_slice(&data);
     drop(buffer);
     let _ = fs::remove_file(path);
@@ -283,8 +290,16 @@ fn read_only_mapping_as_read_target() -> Outcome {
     let args = MvcArgs::new(fx.sid, 0, 0, 64, READ).with_buffer(&buffer, 0, 64);
     // Pinned for writing, as a READ target needs: the mapping refuses.
     fx.refused("read into a read-only mapping", args, EFAULT)?;
-    // Pinned read-only on request: READ may not copy into it.
-    fx.refused("read into a read-only buffer", args.read_only(), EACCES)?;
+    // Attached as a source only: READ may not copy into it.
+    fx.refused("read into a source-only buffer", args.source_only(), EACCES)?;
+    // And a destination only may not be the source of a WRITE.
+    let writable = Mapping::anonymous(PAGE_SIZE, Prot::ReadWrite).map_err(|e| e.to_string())?;
+    let write = MvcArgs::new(fx.sid, 0, 0, 64, WRITE).with_buffer(&writable, 0, 64);
+    fx.refused(
+        "write from a destination-only buffer",
+        write.dest_only(),
+        EACCES,
+    )?;
     check_filled(&buffer, 0, 64, 0, "read-only mapping")?;
     fx.finish()
 }

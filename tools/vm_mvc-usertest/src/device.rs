@@ -18,8 +18,10 @@ pub const WRITE: i32 = 3;
 /// `VM_MVC_PROTZERO`.
 pub const PROTZERO: i32 = 4;
 
-/// `MvcArgs::flags`: attach the buffer read-only.
-pub const BUF_READONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a source only (no FOLL_WRITE).
+pub const BUF_SOURCE_ONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a destination only.
+pub const BUF_DEST_ONLY: u32 = 4;
 /// `MvcArgs::flags`: the device sleeps 200 ms between attaching the buffer
 /// and calling vm_mvc.
 pub const PAUSE_AFTER_ATTACH: u32 = 2;
@@ -67,7 +69,7 @@ pub struct MvcArgs {
     pub count: i32,
     /// The command.
     pub cmd: i32,
-    /// [`BUF_READONLY`] or 0.
+    /// [`BUF_SOURCE_ONLY`] or [`BUF_DEST_ONLY`], [`PAUSE_AFTER_ATTACH`], or 0.
     pub flags: u32,
     /// Start of the buffer attached for the call.
     pub buf: u64,
@@ -108,10 +110,18 @@ impl MvcArgs {
         }
     }
 
-    /// The same with the buffer attached read-only.
-    pub fn read_only(self) -> Self {
+    /// The same with the buffer attached as a source only.
+    pub fn source_only(self) -> Self {
         Self {
-            flags: self.flags | BUF_READONLY,
+            flags: self.flags | BUF_SOURCE_ONLY,
+            ..self
+        }
+    }
+
+    /// The same with the buffer attached as a destination only.
+    pub fn dest_only(self) -> Self {
+        Self {
+            flags: self.flags | BUF_DEST_ONLY,
             ..self
         }
     }
