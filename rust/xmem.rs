@@ -729,6 +729,63 @@ mod tests {
         Ok(())
     }
 
+    /// Drops `CAP_IPC_LOCK` from this test's kthread and sets its
+    /// `RLIMIT_MEMLOCK` to `pages` pages: a KUnit case runs in a kthread of
+    /// its own, which ends with the case.
+    fn limit_memlock(pages: usize) -> Result {
+        // SAFETY: Copies the current task's credentials.
+        let new = unsafe { bindings::prepare_creds() };
+        if new.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `new` is ours until `commit_creds` takes it.
+        unsafe { (*new).cap_effective.val &= !(1u64 << bindings::CAP_IPC_LOCK) };
+        // SAFETY: `new` came from `prepare_creds` on this task.
+        unsafe { bindings::commit_creds(new) };
+        let task = kernel::current!().as_ptr();
+        // SAFETY: A kthread has a signal struct of its own, and this one
+        // is the only thread using it.
+        unsafe {
+            (*(*task).signal).rlim[bindings::RLIMIT_MEMLOCK as usize].rlim_cur = pages * PAGE_SIZE
+        };
+        Ok(())
+    }
+
+    /// Pages charged to this task's address space's `locked_vm`.
+    fn locked_vm() -> usize {
+        let mm = kernel::current!()
+            .mm()
+            .map_or(ptr::null_mut(), |mm| mm.as_raw());
+        if mm.is_null() {
+            return 0;
+        }
+        // SAFETY: The task's address space is alive; the counter is read
+        // once (it changes under the mmap lock, not ours to take).
+        unsafe { ptr::read_volatile(&(*mm).__bindgen_anon_1.locked_vm) }
+    }
+
+    #[test]
+    fn long_term_pins_are_charged_to_rlimit_memlock() -> Result {
+        let baseline = pins_live();
+        let user = UserMemory::anonymous(8)?;
+        limit_memlock(4)?;
+        let before = locked_vm();
+        let long_term = AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG | DEST_FLAG)?;
+        let held = user.attach(100, 2 * PAGE_SIZE, long_term)?;
+        assert_eq!(locked_vm(), before + 3);
+        // 3 + 2 pages would pass the limit of 4: refused, nothing pinned.
+        assert_eq!(user.attach(0, 2 * PAGE_SIZE, long_term).err(), Some(ENOMEM));
+        assert_eq!((locked_vm(), pins_live()), (before + 3, baseline + 3));
+        let one_more = user.attach(0, PAGE_SIZE, long_term)?;
+        assert_eq!(locked_vm(), before + 4);
+        // Short-term pins are not charged.
+        let short = user.attach(0, 8 * PAGE_SIZE, AttachFlags::USER)?;
+        assert_eq!(locked_vm(), before + 4);
+        drop((held, one_more, short));
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
+        Ok(())
+    }
+
     /// `Attachment::kernel`, keeping only the error.
     fn kernel_error(start: usize, len: usize) -> Option<Error> {
         // SAFETY: The tests pass a buffer they keep alive, or extents that

@@ -23,6 +23,12 @@
 #define V_CLIENT	0x01000000	/* the names are AIX's, the values this header's */
 #define V_INTRSEG	0x02000000
 
+/* AIX returns errnos positive: the AIX form of a native -errno. */
+static inline int aix_errno(int native)
+{
+	return -native;
+}
+
 /*
  * vms_create - create the client segment of @gn and store its id in *@vmid.
  * Call it when the inode is set up and keep the id for the inode's life;
@@ -36,10 +42,10 @@ static inline int vms_create(vmid_t *vmid, int type, struct inode *gn,
 	vmid_t sid;
 
 	if (!vmid || (type & ~V_INTRSEG) != V_CLIENT)
-		return EINVAL;
+		return aix_errno(-EINVAL);
 	sid = vm_mvc_sid_create(gn);
 	if (sid < 0)
-		return (int)-sid;
+		return aix_errno((int)sid);
 	*vmid = sid;
 	return 0;
 }
@@ -51,7 +57,7 @@ static inline int vms_create(vmid_t *vmid, int type, struct inode *gn,
  */
 static inline int vms_delete(vmid_t vmid)
 {
-	return vm_mvc_sid_delete(vmid) ? EINVAL : 0;
+	return vm_mvc_sid_delete(vmid) ? aix_errno(-EINVAL) : 0;
 }
 
 /*
@@ -64,8 +70,9 @@ static inline int vms_delete(vmid_t vmid)
 static inline int aix_vm_mvc(vmid_t sid, vpn_t pno, int pgoffs, int count,
 			     int cmd, struct xmem *xmemdp, void *ptr)
 {
-	return -vm_mvc(sid, pno, pgoffs, count, cmd, xmemdp, ptr);
+	return aix_errno(vm_mvc(sid, pno, pgoffs, count, cmd, xmemdp, ptr));
 }
+
 #define vm_mvc aix_vm_mvc
 
 /*

@@ -569,7 +569,7 @@ fn bad_ioctl_arguments() -> Outcome {
         EINVAL,
     )?;
     let mut bad_flags = MvcArgs::new(fx.sid, 0, 0, 8, ZERO);
-    bad_flags.flags = 4;
+    bad_flags.flags = 8;
     expect_errno("unknown flags", fx.mvc(bad_flags), EINVAL)?;
     fx.check_file("bad ioctls")?;
     fx.finish()

@@ -17,6 +17,8 @@ pub const READ: i32 = 2;
 pub const WRITE: i32 = 3;
 /// `VM_MVC_PROTZERO`.
 pub const PROTZERO: i32 = 4;
+/// `VM_MVC_NODIRTY`, or-ed into a command.
+pub const NODIRTY: i32 = 0x100;
 
 /// `MvcArgs::flags`: attach the buffer as a source only (no FOLL_WRITE).
 pub const BUF_SOURCE_ONLY: u32 = 1;
