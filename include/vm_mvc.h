@@ -19,6 +19,7 @@
 
 struct folio;
 struct inode;
+struct iov_iter;
 
 /* A memory object: one file's page cache, named by vm_mvc_sid_create(). */
 typedef long vmid_t;
@@ -100,6 +101,22 @@ int vm_mvc_folio(struct folio *folio, vpn_t pno, int pgoffs, int count,
 /* The same on any byte range of a locked folio, large folios included. */
 int vm_mvc_folio_range(struct folio *folio, size_t offset, size_t count,
 		       int cmd, struct xmem *xmemdp, void *ptr);
+
+/*
+ * The Linux-native m2: VM_MVC_READ (into an ITER_DEST iterator) or
+ * VM_MVC_WRITE (from an ITER_SOURCE one), or-ed with VM_MVC_NODIRTY, of
+ * @count bytes of a page, with no xmem.  Returns the bytes copied (fewer
+ * than @count only if a user buffer faulted part-way; the iterator
+ * advances by as many) or a negative errno.  By sid, READ takes no folio
+ * lock and WRITE faults the source in before it locks, so a user buffer
+ * may be a mapping of the very page.  On a locked folio nothing faults:
+ * fault the buffer in before locking (fault_in_iov_iter_readable() or
+ * _writeable()); a buffer that is not resident gives a short copy.
+ */
+ssize_t vm_mvc_iter(vmid_t sid, vpn_t pno, int pgoffs, int count, int cmd,
+		    struct iov_iter *iter);
+ssize_t vm_mvc_folio_iter(struct folio *folio, size_t offset, size_t count,
+			  int cmd, struct iov_iter *iter);
 
 /*
  * Like AIX vm_makep, with a Linux contract: finds or creates the folio of

@@ -8,7 +8,7 @@
 //! checked against bindgen's reading of the header: a differing type fails
 //! the build.
 
-use crate::{folio::LockedFolio, mvc, mvc::Buffer, sid, stats, sys, xmem};
+use crate::{folio::LockedFolio, iter, mvc, mvc::Buffer, sid, stats, sys, xmem};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -29,6 +29,8 @@ macro_rules! check_signature {
 check_signature!(vm_mvc);
 check_signature!(vm_mvc_folio);
 check_signature!(vm_mvc_folio_range);
+check_signature!(vm_mvc_iter);
+check_signature!(vm_mvc_folio_iter);
 check_signature!(vm_mvc_makep);
 check_signature!(vm_mvc_sid_create);
 check_signature!(vm_mvc_sid_delete);
@@ -153,6 +155,62 @@ pub unsafe extern "C" fn vm_mvc_folio_range(
         })
     };
     finish(cmd, count, result)
+}
+
+/// Counts an iterator call in debugfs and converts its result for C.
+fn finish_iter(cmd: c_int, result: Result<usize>) -> isize {
+    let copied = *result.as_ref().unwrap_or(&0);
+    stats::record_call(cmd, copied, &result.map(|_| ()));
+    match result {
+        // CAST: at most a folio's size.
+        Ok(copied) => copied as isize,
+        Err(err) => err.to_errno() as isize,
+    }
+}
+
+/// `vm_mvc_iter`; see [`iter::by_sid`].
+///
+/// # Safety
+///
+/// Process context.  `iter` is null or a valid iterator that nobody else
+/// uses during the call, whose buffers are valid.
+#[no_mangle]
+pub unsafe extern "C" fn vm_mvc_iter(
+    sid: sys::vmid_t,
+    pno: sys::vpn_t,
+    pgoffs: c_int,
+    count: c_int,
+    cmd: c_int,
+    iter: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: The caller's guarantee.
+    finish_iter(cmd, unsafe {
+        iter::by_sid(sid, pno, pgoffs, count, cmd, iter)
+    })
+}
+
+/// `vm_mvc_folio_iter`; see [`iter::on_locked_folio`].
+///
+/// # Safety
+///
+/// Process context.  `folio` is null or a folio the caller holds locked
+/// and referenced for the call; `iter` as for [`vm_mvc_iter`].
+#[no_mangle]
+pub unsafe extern "C" fn vm_mvc_folio_iter(
+    folio: *mut bindings::folio,
+    offset: usize,
+    count: usize,
+    cmd: c_int,
+    iter: *mut bindings::iov_iter,
+) -> isize {
+    let result = if folio.is_null() {
+        Err(EINVAL)
+    } else {
+        // SAFETY: The caller holds the folio locked and referenced, and
+        // its guarantee on `iter`.
+        unsafe { iter::on_locked_folio(LockedFolio::from_raw(folio), offset, count, cmd, iter) }
+    };
+    finish_iter(cmd, result)
 }
 
 /// `vm_mvc_makep`; see [`mvc::make_page`].  Returns the folio locked and

@@ -11,8 +11,8 @@ mod tests {
         folio::FolioGuard,
         test_fixture::{file_with_pages, pattern, RamFs, UserMemory},
         vm_mvc_client::{
-            mvc_locked_folio, mvc_locked_folio_range, mvc_raw, Access, KernelBuffer, Op, Sid,
-            UserBuffer,
+            locked_folio_read_iter, locked_folio_write_iter, mvc_locked_folio,
+            mvc_locked_folio_range, mvc_raw, Access, Dirtying, KernelBuffer, Op, Sid, UserBuffer,
         },
     };
     use core::ptr::NonNull;
@@ -151,6 +151,45 @@ mod tests {
         let mut seen = [0u8; 8];
         user.load(10, &mut seen)?;
         assert!(seen.iter().enumerate().all(|(i, &b)| b == pattern(3 + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn iterators_through_the_wrapper() -> Result {
+        use crate::test_fixture::{IterDir, TestIter};
+        use kernel::iov::{IovIterDest, IovIterSource};
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let sid = Sid::from_raw(sid.0);
+        let mut out = KVec::from_elem(0u8, 20, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut out], IterDir::Dest)?;
+        // SAFETY: Built as an `ITER_DEST` iterator over the test's buffer.
+        let dest = unsafe { IovIterDest::from_raw(it.as_raw()) };
+        assert_eq!(sid.read_iter(0, 5, 20, dest), Ok(20));
+        assert_eq!(sid.read_iter(0, 5, 1, dest), Err(EFAULT));
+        let mut data = KVec::from_elem(0x3cu8, 20, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut data], IterDir::Source)?;
+        // SAFETY: Built as an `ITER_SOURCE` iterator over the test's data.
+        let source = unsafe { IovIterSource::from_raw(it.as_raw()) };
+        file.clean(0)?;
+        assert_eq!(sid.write_iter(0, 100, 10, source, Dirtying::Leave), Ok(10));
+        assert!(!file.folio(0).ok_or(ENOENT)?.is_dirty());
+        let folio = file.lock(0)?;
+        // SAFETY: `folio` is locked and referenced by this test.
+        let wrote =
+            unsafe { locked_folio_write_iter(folio.as_ptr(), 110, 10, source, Dirtying::Dirty) };
+        assert_eq!(wrote, Ok(10));
+        assert!(folio.is_dirty());
+        let mut back = KVec::from_elem(0u8, 20, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut back], IterDir::Dest)?;
+        // SAFETY: As above, for reading.
+        let dest = unsafe { IovIterDest::from_raw(it.as_raw()) };
+        // SAFETY: `folio` is locked and referenced by this test.
+        let read = unsafe { locked_folio_read_iter(folio.as_ptr(), 100, 20, dest) };
+        assert_eq!(read, Ok(20));
+        drop(folio);
+        drop(it);
+        assert!(back.iter().all(|&b| b == 0x3c));
+        assert!(out.iter().enumerate().all(|(i, &b)| b == pattern(5 + i)));
         Ok(())
     }
 }

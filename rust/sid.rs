@@ -55,6 +55,7 @@ use kernel::{
     ffi::c_void,
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{Atomic, Relaxed},
         rcu,
     },
@@ -263,28 +264,54 @@ pub(crate) fn check(sid: isize) -> Result {
     live_entry(&rcu::read_lock(), sid).map(|_| ())
 }
 
-/// Locks the folio holding page `index` of the file `sid` names, with no
-/// reference on the inode; the argument for a call racing eviction is in
-/// the module documentation above.
+/// A folio found through a sid: referenced, not locked, and the page cache
+/// the sid named, for the check after locking.
+pub(crate) struct Found {
+    folio: ARef<Folio>,
+    /// Compared with `folio->mapping`, never dereferenced.
+    mapping: *mut bindings::address_space,
+}
+
+/// Looks up the folio holding page `index` of the file `sid` names, with
+/// no reference on the inode; the argument for a call racing eviction is
+/// in the module documentation above.
 ///
 /// `EBADF` if `sid` is not live; `ENOENT` if the page is not in the page
-/// cache, or was truncated (or invalidated) while the lock was awaited.
-pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<FolioGuard> {
-    let (folio, mapping) = {
-        let rcu = rcu::read_lock();
-        let entry = live_entry(&rcu, sid)?;
-        // SAFETY: The entry was live under this RCU read-side section, so
-        // the inode's memory stays valid until the section ends (point 1
-        // of the module documentation); the mapping does not outlive it.
-        let mapping = unsafe { Mapping::from_raw(entry.mapping) };
-        (mapping.find_folio(index)?, mapping.as_ptr())
-    };
-    let folio = Folio::lock(folio);
-    // Point 2: only a folio still in the sid's page cache is the page.
-    if folio.mapping() != mapping {
-        return Err(ENOENT);
+/// cache.
+pub(crate) fn find_folio(sid: isize, index: usize) -> Result<Found> {
+    let rcu = rcu::read_lock();
+    let entry = live_entry(&rcu, sid)?;
+    // SAFETY: The entry was live under this RCU read-side section, so the
+    // inode's memory stays valid until the section ends (point 1 of the
+    // module documentation); the mapping does not outlive it.
+    let mapping = unsafe { Mapping::from_raw(entry.mapping) };
+    Ok(Found {
+        folio: mapping.find_folio(index)?,
+        mapping: mapping.as_ptr(),
+    })
+}
+
+impl Found {
+    /// The folio, referenced: its bytes may be read without the lock, as
+    /// `filemap_read` does, though truncation may take it away meanwhile.
+    pub(crate) fn folio(&self) -> &Folio {
+        &self.folio
     }
-    Ok(folio)
+
+    /// Locks the folio; `ENOENT` if truncation (or invalidation) took it
+    /// out of the sid's page cache while the lock was awaited (point 2).
+    pub(crate) fn lock(self) -> Result<FolioGuard> {
+        let folio = Folio::lock(self.folio);
+        if folio.mapping() != self.mapping {
+            return Err(ENOENT);
+        }
+        Ok(folio)
+    }
+}
+
+/// [`find_folio`], then [`Found::lock`].
+pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<FolioGuard> {
+    find_folio(sid, index)?.lock()
 }
 
 /// The page cache `sid` names.

@@ -579,3 +579,134 @@ impl Drop for KThread {
         unsafe { bindings::kthread_stop(self.task.as_ptr()) };
     }
 }
+
+/// Which way a test iterator goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IterDir {
+    /// `ITER_DEST`: vm_mvc copies into it (READ).
+    Dest,
+    /// `ITER_SOURCE`: vm_mvc copies from it (WRITE).
+    Source,
+}
+
+impl IterDir {
+    fn raw(self) -> u32 {
+        match self {
+            IterDir::Dest => bindings::ITER_DEST,
+            IterDir::Source => bindings::ITER_SOURCE,
+        }
+    }
+}
+
+/// An `iov_iter` over test memory, with the segment array it points to
+/// (on the heap, so the value may move).
+pub(crate) struct TestIter {
+    iter: bindings::iov_iter,
+    dir: IterDir,
+    _kvecs: KVec<bindings::kvec>,
+    _bvecs: KVec<bindings::bio_vec>,
+    _iovecs: KVec<bindings::iovec>,
+}
+
+impl TestIter {
+    fn empty(dir: IterDir) -> Self {
+        Self {
+            // SAFETY: `iov_iter` is plain data, and all zeroes is a valid
+            // (empty) one; the constructors initialise it.
+            iter: unsafe { core::mem::zeroed() },
+            dir,
+            _kvecs: KVec::new(),
+            _bvecs: KVec::new(),
+            _iovecs: KVec::new(),
+        }
+    }
+
+    /// ITER_KVEC over kernel buffers, which the test keeps alive and
+    /// untouched while the iterator is used.
+    pub(crate) fn kvec(bufs: &mut [&mut [u8]], dir: IterDir) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        let mut count = 0;
+        for buf in bufs.iter_mut() {
+            count += buf.len();
+            let seg = bindings::kvec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            this._kvecs.push(seg, GFP_KERNEL)?;
+        }
+        let (segs, nr) = (this._kvecs.as_ptr(), this._kvecs.len());
+        // SAFETY: The segments live on the heap as long as `this`.
+        unsafe { bindings::iov_iter_kvec(&mut this.iter, dir.raw(), segs, nr, count) };
+        Ok(this)
+    }
+
+    /// ITER_BVEC over `(page, offset, len)` pieces of pages the test keeps.
+    pub(crate) fn bvec(
+        pieces: &[(&kernel::page::Page, usize, usize)],
+        dir: IterDir,
+    ) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        let mut count = 0;
+        for &(page, offset, len) in pieces {
+            count += len;
+            // CAST: offsets and lengths inside a page.
+            let seg = bindings::bio_vec {
+                bv_page: page.as_ptr(),
+                bv_len: len as u32,
+                bv_offset: offset as u32,
+            };
+            this._bvecs.push(seg, GFP_KERNEL)?;
+        }
+        let (segs, nr) = (this._bvecs.as_ptr(), this._bvecs.len());
+        // SAFETY: The segments live on the heap as long as `this`.
+        unsafe { bindings::iov_iter_bvec(&mut this.iter, dir.raw(), segs, nr, count) };
+        Ok(this)
+    }
+
+    /// ITER_IOVEC over `(address, len)` ranges of the test's user memory.
+    pub(crate) fn iovec(ranges: &[(usize, usize)], dir: IterDir) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        let mut count = 0;
+        for &(addr, len) in ranges {
+            count += len;
+            let seg = bindings::iovec {
+                iov_base: addr as *mut c_void,
+                iov_len: len,
+            };
+            this._iovecs.push(seg, GFP_KERNEL)?;
+        }
+        let (segs, nr) = (this._iovecs.as_ptr(), this._iovecs.len());
+        // SAFETY: The segments live on the heap as long as `this`; user
+        // addresses are checked by the copies.
+        unsafe { bindings::iov_iter_init(&mut this.iter, dir.raw(), segs, nr, count) };
+        Ok(this)
+    }
+
+    /// ITER_UBUF over `len` bytes of user memory at `addr`.
+    pub(crate) fn ubuf(addr: usize, len: usize, dir: IterDir) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        // CAST: the direction constants are 0 and 1.
+        let dir_raw = dir.raw() as i32;
+        // SAFETY: `this.iter` is ours; the address is checked by access_ok.
+        let ret =
+            unsafe { bindings::import_ubuf(dir_raw, addr as *mut c_void, len, &mut this.iter) };
+        kernel::error::to_result(ret)?;
+        Ok(this)
+    }
+
+    /// The iterator, for a vm_mvc call.
+    pub(crate) fn as_raw(&mut self) -> *mut bindings::iov_iter {
+        &mut self.iter
+    }
+
+    /// Bytes left in the iterator.
+    pub(crate) fn count(&mut self) -> usize {
+        let raw = self.as_raw();
+        match self.dir {
+            // SAFETY: Built above as an `ITER_DEST` iterator.
+            IterDir::Dest => unsafe { kernel::iov::IovIterDest::from_raw(raw) }.len(),
+            // SAFETY: Built above as an `ITER_SOURCE` iterator.
+            IterDir::Source => unsafe { kernel::iov::IovIterSource::from_raw(raw) }.len(),
+        }
+    }
+}

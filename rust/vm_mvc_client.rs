@@ -32,6 +32,7 @@ use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
     ffi::{c_int, c_long, c_void},
+    iov::{IovIterDest, IovIterSource},
     prelude::*,
 };
 
@@ -340,6 +341,110 @@ impl Sid {
         // SAFETY: Process context; the caller's guarantee on the inode.
         from_err_ptr(unsafe { abi::vm_mvc_makep(self.0, pno) })
     }
+}
+
+/// Whether a WRITE through an iterator dirties the folio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dirtying {
+    /// Mark the (uptodate) folio dirty, the default.
+    Dirty,
+    /// `VM_MVC_NODIRTY`: leave the dirty state to the caller.
+    Leave,
+}
+
+impl Dirtying {
+    /// The raw WRITE command.
+    fn write_cmd(self) -> c_int {
+        match self {
+            Dirtying::Dirty => WRITE,
+            Dirtying::Leave => WRITE | NODIRTY,
+        }
+    }
+}
+
+/// The bytes copied of an iterator call, or its error.
+fn copied(ret: isize) -> Result<usize> {
+    // CAST: a negative errno, or a count of at most a folio's bytes.
+    usize::try_from(ret).map_err(|_| Error::from_errno(ret as c_int))
+}
+
+impl Sid {
+    /// `vm_mvc_iter` READ: copies `len` bytes at `offset` of page `pno`
+    /// into `dest`, which advances, with no folio lock (a user buffer may
+    /// map the very page).  The bytes copied: fewer than `len` only if a
+    /// user buffer faulted part-way.
+    pub fn read_iter(
+        &self,
+        pno: usize,
+        offset: usize,
+        len: usize,
+        dest: &mut IovIterDest<'_>,
+    ) -> Result<usize> {
+        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
+        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
+        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: Process context; `dest` is a valid `ITER_DEST` iterator,
+        // borrowed for the call.
+        copied(unsafe { abi::vm_mvc_iter(self.0, pno, offset, len, READ, dest.as_raw()) })
+    }
+
+    /// `vm_mvc_iter` WRITE: copies `len` bytes of `source`, which advances,
+    /// to `offset` of page `pno`, faulting the source in before it locks
+    /// the folio.  The bytes copied, as for [`Sid::read_iter`].
+    pub fn write_iter(
+        &self,
+        pno: usize,
+        offset: usize,
+        len: usize,
+        source: &mut IovIterSource<'_>,
+        dirtying: Dirtying,
+    ) -> Result<usize> {
+        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
+        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
+        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        let cmd = dirtying.write_cmd();
+        // SAFETY: Process context; `source` is a valid `ITER_SOURCE`
+        // iterator, borrowed for the call.
+        copied(unsafe { abi::vm_mvc_iter(self.0, pno, offset, len, cmd, source.as_raw()) })
+    }
+}
+
+/// `vm_mvc_folio_iter` READ: bytes `offset..offset + len` of a folio the
+/// caller holds locked into `dest`, with page faults disabled (fault a user
+/// buffer in before locking); the bytes copied.
+///
+/// # Safety
+///
+/// `folio` is a folio the caller holds locked and referenced for the call.
+pub unsafe fn locked_folio_read_iter(
+    folio: *mut bindings::folio,
+    offset: usize,
+    len: usize,
+    dest: &mut IovIterDest<'_>,
+) -> Result<usize> {
+    // SAFETY: The caller holds the folio; `dest` is a valid `ITER_DEST`
+    // iterator, borrowed for the call.
+    copied(unsafe { abi::vm_mvc_folio_iter(folio, offset, len, READ, dest.as_raw()) })
+}
+
+/// `vm_mvc_folio_iter` WRITE: `len` bytes of `source` to `offset` of a
+/// folio the caller holds locked, with page faults disabled; the bytes
+/// copied.
+///
+/// # Safety
+///
+/// `folio` is a folio the caller holds locked and referenced for the call.
+pub unsafe fn locked_folio_write_iter(
+    folio: *mut bindings::folio,
+    offset: usize,
+    len: usize,
+    source: &mut IovIterSource<'_>,
+    dirtying: Dirtying,
+) -> Result<usize> {
+    let cmd = dirtying.write_cmd();
+    // SAFETY: The caller holds the folio; `source` is a valid
+    // `ITER_SOURCE` iterator, borrowed for the call.
+    copied(unsafe { abi::vm_mvc_folio_iter(folio, offset, len, cmd, source.as_raw()) })
 }
 
 /// `vm_mvc` with every argument exactly as the caller got it, for a test

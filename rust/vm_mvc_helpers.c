@@ -128,10 +128,17 @@ void vm_mvc_put_page(struct page *page)
 	put_page(page);
 }
 
+bool vm_mvc_fatal_signal_pending(struct task_struct *p)
+{
+	return fatal_signal_pending(p);
+}
+
 /* The C ABI of include/vm_mvc.h, implemented in rust/abi.rs. */
 EXPORT_SYMBOL_GPL(vm_mvc);
 EXPORT_SYMBOL_GPL(vm_mvc_folio);
 EXPORT_SYMBOL_GPL(vm_mvc_folio_range);
+EXPORT_SYMBOL_GPL(vm_mvc_iter);
+EXPORT_SYMBOL_GPL(vm_mvc_folio_iter);
 EXPORT_SYMBOL_GPL(vm_mvc_makep);
 EXPORT_SYMBOL_GPL(vm_mvc_sid_create);
 EXPORT_SYMBOL_GPL(vm_mvc_sid_delete);

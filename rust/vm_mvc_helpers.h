@@ -17,7 +17,9 @@
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
+#include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
+#include <linux/uio.h>
 #include <vm_mvc.h>
 
 struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index);
@@ -43,5 +45,6 @@ void vm_mvc_flush_dcache_page(struct page *page);
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
 bool vm_mvc_virt_addr_valid(const void *addr);
 void vm_mvc_put_page(struct page *page);
+bool vm_mvc_fatal_signal_pending(struct task_struct *p);
 
 #endif /* _VM_MVC_HELPERS_H */
