@@ -8,7 +8,16 @@
 //! checked against bindgen's reading of the header: a differing type fails
 //! the build.
 
-use crate::{folio::LockedFolio, iter, mvc, mvc::Buffer, sid, stats, sys, xmem};
+use crate::{
+    folio::{Folio, LockedFolio},
+    iter,
+    mvc,
+    mvc::Buffer,
+    sid,
+    stats,
+    sys,
+    xmem, //
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -56,6 +65,26 @@ unsafe fn with_buffer<R>(
     })
 }
 
+/// The folio a `vm_mvc_folio*` call names: `EINVAL` if it is null or
+/// unlocked.  That somebody holds the lock is all that can be checked; that
+/// the caller does is its contract.
+///
+/// # Safety
+///
+/// `folio` is null or a folio the caller holds locked and referenced for
+/// `'a`.
+unsafe fn locked_folio<'a>(folio: *mut bindings::folio) -> Result<&'a LockedFolio> {
+    if folio.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: The caller holds a reference.
+    if !unsafe { Folio::from_raw(folio) }.is_locked() {
+        return Err(EINVAL);
+    }
+    // SAFETY: The caller holds the lock and a reference for `'a`.
+    Ok(unsafe { LockedFolio::from_raw(folio) })
+}
+
 /// Runs `f` on a caller's locked folio and the buffer a call names;
 /// `EINVAL` for a null folio.
 ///
@@ -69,11 +98,8 @@ unsafe fn with_locked_folio(
     ptr: *mut c_void,
     f: impl FnOnce(&LockedFolio, Result<Buffer<'_>>) -> Result,
 ) -> Result {
-    if folio.is_null() {
-        return Err(EINVAL);
-    }
     // SAFETY: The caller holds the folio locked and referenced.
-    let folio = unsafe { LockedFolio::from_raw(folio) };
+    let folio = unsafe { locked_folio(folio) }?;
     // SAFETY: The caller's guarantee on `xmemdp`.
     unsafe { with_buffer(xmemdp, ptr, |buffer| f(folio, buffer)) }
 }
@@ -203,13 +229,11 @@ pub unsafe extern "C" fn vm_mvc_folio_iter(
     cmd: c_int,
     iter: *mut bindings::iov_iter,
 ) -> isize {
-    let result = if folio.is_null() {
-        Err(EINVAL)
-    } else {
-        // SAFETY: The caller holds the folio locked and referenced, and
-        // its guarantee on `iter`.
-        unsafe { iter::on_locked_folio(LockedFolio::from_raw(folio), offset, count, cmd, iter) }
-    };
+    // SAFETY: The caller holds the folio locked and referenced.
+    let result = unsafe { locked_folio(folio) }.and_then(|folio| {
+        // SAFETY: The caller's guarantee on `iter`.
+        unsafe { iter::on_locked_folio(folio, offset, count, cmd, iter) }
+    });
     finish_iter(cmd, result)
 }
 

@@ -52,6 +52,18 @@ unsafe impl Send for Folio {}
 unsafe impl Sync for Folio {}
 
 impl Folio {
+    /// Borrows a folio.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a folio on which the caller holds a reference for
+    /// `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::folio) -> &'a Self {
+        // SAFETY: `Folio` is a transparent wrapper of `struct folio`; the
+        // caller keeps it referenced.
+        unsafe { &*ptr.cast() }
+    }
+
     /// The raw `struct folio` pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::folio {
         self.0.get()

@@ -204,7 +204,7 @@ fn write_by_sid(
 /// of a folio the caller holds locked, into or out of `iter`, with page
 /// faults disabled.
 ///
-/// `EINVAL` if the folio is not locked or the range passes its end, and
+/// `EINVAL` if the range passes the folio's end, and
 /// the errors of [`Iter::new`]; `EFAULT` if a user buffer is not resident
 /// at its first byte.  No uptodate requirement: the caller may be filling
 /// the folio; a folio that is not uptodate is never dirtied.
@@ -220,7 +220,7 @@ pub(crate) unsafe fn on_locked_folio(
     iter: *mut bindings::iov_iter,
 ) -> Result<usize> {
     let end = offset.checked_add(count).ok_or(EINVAL)?;
-    if end > folio.size() || !folio.is_locked() {
+    if end > folio.size() {
         return Err(EINVAL);
     }
     // SAFETY: The caller's guarantee.

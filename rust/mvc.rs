@@ -163,8 +163,8 @@ pub(crate) fn by_sid(
 /// addressed.
 ///
 /// No uptodate requirement: the caller may be filling the folio.  `EINVAL`
-/// if the folio is not locked or `pno` is not in it, otherwise the argument
-/// errors of [`by_sid`].
+/// if `pno` is not in the folio, otherwise the argument errors of
+/// [`by_sid`].
 pub(crate) fn on_locked_folio_page(
     folio: &LockedFolio,
     pno: isize,
@@ -176,15 +176,15 @@ pub(crate) fn on_locked_folio_page(
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
-    if !folio.is_locked() || !folio.contains(index) {
+    if !folio.contains(index) {
         return Err(EINVAL);
     }
     request.run(folio, offset_in_folio(folio, index, range))
 }
 
 /// Runs `cmd` on any byte range of a locked folio: the folio-wide entry
-/// point for large folios.  `EINVAL` if the range passes the folio's end or
-/// the folio is not locked, otherwise the argument errors of [`by_sid`].
+/// point for large folios.  `EINVAL` if the range passes the folio's end,
+/// otherwise the argument errors of [`by_sid`].
 pub(crate) fn on_locked_folio(
     folio: &LockedFolio,
     offset: usize,
@@ -193,7 +193,7 @@ pub(crate) fn on_locked_folio(
     buffer: Result<Buffer<'_>>,
 ) -> Result {
     let end = offset.checked_add(count).ok_or(EINVAL)?;
-    if end > folio.size() || !folio.is_locked() {
+    if end > folio.size() {
         return Err(EINVAL);
     }
     Request::new(cmd, count, buffer)?.run(folio, offset)
@@ -1157,7 +1157,8 @@ mod tests {
         let user = UserMemory::shared(&file, 2)?;
         for (cmd, receives) in [(WRITE, false), (READ, true)] {
             let attachment = user.attach(PAGE_SIZE, 64, AttachFlags::USER)?;
-            // Pinning for write faulted the page writable and dirtied it.
+            // Pinned both ways, so for writing: that faulted the page
+            // writable and dirtied it.
             file.clean(1)?;
             let buffer = Ok(Buffer::new(&attachment, user.addr(PAGE_SIZE)));
             by_sid(sid.0, 0, 0, 64, cmd, buffer)?;

@@ -81,6 +81,15 @@ fn command_slot(cmd: i32) -> usize {
     }
 }
 
+/// Slot of `err` in `CommandStats::errors`: its place in [`ERRNOS`], or
+/// the last slot for any other error.
+fn errno_slot(err: Error) -> usize {
+    ERRNOS
+        .iter()
+        .position(|(known, _)| *known == err)
+        .unwrap_or(ERRNOS.len())
+}
+
 /// Counts one call of raw command `cmd` over `bytes` bytes and its result.
 pub(crate) fn record_call(cmd: i32, bytes: usize, result: &Result) {
     let stats = &STATS.commands[command_slot(cmd)];
@@ -88,13 +97,7 @@ pub(crate) fn record_call(cmd: i32, bytes: usize, result: &Result) {
     match result {
         // CAST: `usize` is 64 bits on every Linux target with Rust, or less.
         Ok(()) => stats.bytes.add(bytes as u64, Relaxed),
-        Err(err) => {
-            let slot = ERRNOS
-                .iter()
-                .position(|(known, _)| known == err)
-                .unwrap_or(ERRNOS.len());
-            stats.errors[slot].add(1, Relaxed);
-        }
+        Err(err) => stats.errors[errno_slot(*err)].add(1, Relaxed),
     }
 }
 
@@ -149,11 +152,8 @@ impl Stats {
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn calls_and_errors(&self, cmd: i32, err: Error) -> (u64, u64) {
         let stats = &self.commands[command_slot(cmd)];
-        let slot = ERRNOS
-            .iter()
-            .position(|(known, _)| *known == err)
-            .unwrap_or(ERRNOS.len());
-        (stats.calls.load(Relaxed), stats.errors[slot].load(Relaxed))
+        let errors = stats.errors[errno_slot(err)].load(Relaxed);
+        (stats.calls.load(Relaxed), errors)
     }
 }
 

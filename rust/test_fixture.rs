@@ -545,8 +545,9 @@ unsafe extern "C" fn thread_main<F: FnMut()>(data: *mut c_void) -> i32 {
 }
 
 impl KThread {
-    /// Runs `body` in a new kthread until the returned guard's `stop`; the
-    /// thread borrows `body` for that long.
+    /// Runs `body` again and again in a new kthread while `main` runs in
+    /// the caller, then stops the thread and returns what `main` returned;
+    /// the thread borrows `body` for that long.
     pub(crate) fn run<F: FnMut() + Send, R>(body: F, main: impl FnOnce() -> R) -> Result<R> {
         let mut body = ThreadBody { body };
         // SAFETY: `thread_main::<F>` matches `body`'s type; the format is a
