@@ -37,7 +37,7 @@ use kernel::{
     bindings,
     iov::{IovIterDest, IovIterSource},
     page::PAGE_SIZE,
-    prelude::*,
+    prelude::*, //
 };
 
 /// A caller's iterator, checked against the command.

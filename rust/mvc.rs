@@ -16,10 +16,14 @@
 use crate::{
     command::{Cmd, Command, PageRange},
     folio::{FolioGuard, LockedFolio},
-    sid, stats,
-    xmem::{Attachment, BufferRange, Direction},
+    sid,
+    stats,
+    xmem::{Attachment, BufferRange, Direction}, //
 };
-use kernel::{page::PAGE_SIZE, prelude::*};
+use kernel::{
+    page::PAGE_SIZE,
+    prelude::*, //
+};
 
 /// The buffer (m2) of a call: an attached descriptor and the address in it.
 #[derive(Clone, Copy)]

@@ -43,7 +43,7 @@ use kernel::{
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
-    },
+    }, //
 };
 
 /// Which way a copy goes.
