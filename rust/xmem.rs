@@ -244,9 +244,9 @@ impl Attachment {
     /// Describes `len` bytes of kernel memory at `start`.
     ///
     /// `EINVAL` for a length of 0 or above `INT_MAX`; `EFAULT` unless the
-    /// first and last bytes are both in the kernel's linear map or both in
-    /// vmalloc space (what kmalloc and vmalloc hand out).  Allocates
-    /// nothing and never sleeps.
+    /// first and last bytes are both in the kernel's linear map, or the
+    /// whole range is mapped vmalloc space (what kmalloc and vmalloc hand
+    /// out).  Allocates nothing and never sleeps.
     ///
     /// # Safety
     ///
@@ -262,7 +262,7 @@ impl Attachment {
         // SAFETY: As above.
         let vmalloc =
             unsafe { bindings::is_vmalloc_addr(first_ptr) && bindings::is_vmalloc_addr(last_ptr) };
-        if !linear && !vmalloc {
+        if !linear && !(vmalloc && vmalloc_range_mapped(start, last)) {
             return Err(EFAULT);
         }
         // INVARIANT: the caller keeps the buffer allocated.
@@ -472,6 +472,25 @@ impl BufferRange<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether every page of vmalloc space from `start` to `last` is mapped:
+/// two vmalloc areas are apart by an unmapped guard page, so a range with
+/// its ends in two areas is not one buffer.
+fn vmalloc_range_mapped(start: usize, last: usize) -> bool {
+    let mut page = start & !(PAGE_SIZE - 1);
+    while page <= last {
+        // SAFETY: `page` is in vmalloc space; the walk reads page tables
+        // only, under their own locking, and never sleeps.
+        if unsafe { bindings::vmalloc_to_page(page as *const c_void) }.is_null() {
+            return false;
+        }
+        match page.checked_add(PAGE_SIZE) {
+            Some(next) => page = next,
+            None => break,
+        }
+    }
+    true
 }
 
 /// Checks a buffer's extent and returns the address of its last byte.
@@ -804,6 +823,17 @@ mod tests {
         assert_eq!(kernel_error(usize::MAX - 8, 64), Some(EFAULT));
         assert_eq!(kernel_error(start, MAX_LEN + 1), Some(EINVAL));
         assert_eq!(kernel_error(start, 64), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_kernel_range_past_a_vmalloc_area_is_efault() -> Result {
+        let area = VVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        let start = area.as_ptr() as usize;
+        assert_eq!(kernel_error(start, PAGE_SIZE), None);
+        // One page more runs into the area's guard page: both ends are
+        // vmalloc addresses, but not every page between them is mapped.
+        assert_eq!(kernel_error(start, 2 * PAGE_SIZE), Some(EFAULT));
         Ok(())
     }
 
