@@ -262,7 +262,7 @@ impl Attachment {
         // SAFETY: As above.
         let vmalloc =
             unsafe { bindings::is_vmalloc_addr(first_ptr) && bindings::is_vmalloc_addr(last_ptr) };
-        if !linear && !(vmalloc && vmalloc_range_mapped(start, last)) {
+        if !(linear || (vmalloc && vmalloc_range_mapped(start, last))) {
             return Err(EFAULT);
         }
         // INVARIANT: the caller keeps the buffer allocated.
