@@ -443,14 +443,14 @@ mod tests {
         assert_eq!(call(sid.0, 0, 600, 100, READ, &mut it), Ok(100));
         drop(user);
         let user = UserMemory::shared(&file, 1)?;
-        // WRITE bytes 0..1000 onto 2000..3000.
-        let mut it = TestIter::ubuf(user.addr(0), 1000, IterDir::Source)?;
-        assert_eq!(call(sid.0, 0, 2000, 1000, WRITE, &mut it), Ok(1000));
+        // WRITE bytes 1000..1900 onto 2000..2900.
+        let mut it = TestIter::ubuf(user.addr(1000), 900, IterDir::Source)?;
+        assert_eq!(call(sid.0, 0, 2000, 900, WRITE, &mut it), Ok(900));
         let page = file_bytes(&file, 0, PAGE_SIZE)?;
         assert!(page.iter().enumerate().all(|(i, &b)| b
             == match i {
                 550..650 => pattern(i + 50),
-                2000..3000 => pattern(i - 2000),
+                2000..2900 => pattern(i - 1000),
                 _ => pattern(i),
             }));
         Ok(())
