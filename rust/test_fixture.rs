@@ -23,7 +23,10 @@ use kernel::{
     ffi::c_void,
     page::PAGE_SIZE,
     prelude::*,
-    sync::aref::ARef,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    },
     uaccess::{UserPtr, UserSlice}, //
 };
 
@@ -57,6 +60,29 @@ static EVICTING_OPS: bindings::super_operations = bindings::super_operations {
     ..pin_init::zeroed()
 };
 
+/// The super blocks of live test mounts, whose `s_op` is
+/// [`EVICTING_OPS`], and ramfs's own operations (the same for every ramfs
+/// mount).  A test that fails an assertion ends its kthread at once,
+/// without dropping its mount; module exit ([`restore_leaked_mounts`])
+/// gives those mounts ramfs's operations back, which do not live in this
+/// module.
+static EVICTING_SBS: [Atomic<usize>; 64] = [const { Atomic::new(0) }; 64];
+static RAMFS_OPS: Atomic<usize> = Atomic::new(0);
+
+/// Gives every test mount still alive ramfs's operations back; called from
+/// module exit, when no test runs.
+pub(crate) fn restore_leaked_mounts() {
+    let ramfs_ops = RAMFS_OPS.load(Relaxed) as *const bindings::super_operations;
+    for slot in EVICTING_SBS.iter() {
+        let sb = slot.xchg(0, Relaxed) as *mut bindings::super_block;
+        if !sb.is_null() {
+            // SAFETY: A mount still registered was leaked by a failed test,
+            // so it and its super block are alive forever.
+            unsafe { (*sb).s_op = ramfs_ops };
+        }
+    }
+}
+
 /// A private ramfs mount, unmounted on drop.
 ///
 /// # Invariants
@@ -82,12 +108,23 @@ impl RamFs {
         let mnt = kernel::error::from_err_ptr(unsafe { sys::kern_mount(fs_type) })?;
         let mnt = NonNull::new(mnt).ok_or(ENOMEM)?;
         // SAFETY: The mount is alive.
-        let s_op = unsafe { &raw mut (*(*mnt.as_ptr()).mnt_sb).s_op };
+        let sb = unsafe { (*mnt.as_ptr()).mnt_sb };
+        let registered = EVICTING_SBS
+            .iter()
+            .any(|slot| slot.cmpxchg(0, sb as usize, Relaxed).is_ok());
+        if !registered {
+            // SAFETY: The mount is ours and unused.
+            unsafe { sys::kern_unmount(mnt.as_ptr()) };
+            return Err(EBUSY);
+        }
+        // SAFETY: The mount is alive.
+        let s_op = unsafe { &raw mut (*sb).s_op };
         // SAFETY: The mount is new and private: no inode but the root's
         // exists, and nothing but `sync` (which reads `s_op` once) looks at
         // the super block; the operations are ramfs's plus an `evict_inode`
         // that ends as `evict` would.
         let ramfs_ops = unsafe { s_op.replace(&EVICTING_OPS) };
+        RAMFS_OPS.store(ramfs_ops as usize, Relaxed);
         // INVARIANT: `kern_mount` returned a mount, now ours.
         Ok(Self { mnt, ramfs_ops })
     }
@@ -130,7 +167,12 @@ impl Drop for RamFs {
         // The test files are gone, and their sids with them.
         //
         // SAFETY: The mount is ours and alive (type invariant).
-        unsafe { (*(*self.mnt.as_ptr()).mnt_sb).s_op = self.ramfs_ops };
+        let sb = unsafe { (*self.mnt.as_ptr()).mnt_sb };
+        // SAFETY: As above.
+        unsafe { (*sb).s_op = self.ramfs_ops };
+        for slot in EVICTING_SBS.iter() {
+            let _ = slot.cmpxchg(sb as usize, 0, Relaxed);
+        }
         // SAFETY: The mount is ours (type invariant); open files keep the
         // super block alive until they are released.
         unsafe { sys::kern_unmount(self.mnt.as_ptr()) };

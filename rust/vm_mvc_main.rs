@@ -78,6 +78,8 @@ impl kernel::Module for VmMvcModule {
 
 impl Drop for VmMvcModule {
     fn drop(&mut self) {
+        #[cfg(CONFIG_KUNIT)]
+        test_fixture::restore_leaked_mounts();
         sid::free_all();
     }
 }
