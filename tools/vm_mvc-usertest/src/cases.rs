@@ -316,12 +316,20 @@ fn buffer_unmapped_by_another_thread() -> Outcome {
             std::thread::yield_now();
             buffer.unmap()
         });
-        for round in 0..400 {
+        // Calls until one has started after the unmap ended, however the
+        // two threads are scheduled: that one finds the buffer gone.
+        let mut round = 0;
+        loop {
+            let unmapped = unmapper.is_finished();
             let args = if round % 2 == 0 { read } else { write };
             match fx.mvc(args) {
                 Ok(()) => outcomes[0] += 1,
                 Err(EFAULT) => outcomes[1] += 1,
                 Err(e) => return Err(format!("round {round}: {}", errno_name(e))),
+            }
+            round += 1;
+            if unmapped {
+                break;
             }
         }
         unmapper
