@@ -14,9 +14,7 @@ use crate::{
     format::geometry::Geometry,
     inode::BlockMap,
     read::read_block,
-    vfs::{
-        attach_sid, pagecache_isize_extended, toyfs_err, FolioState, Inode, LockedFolio, PAGE_SIZE,
-    },
+    vfs::{pagecache_isize_extended, toyfs_err, FolioState, Inode, LockedFolio, PAGE_SIZE},
     vm_mvc_client::Op,
 };
 use core::ops::Range;
@@ -205,16 +203,16 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
     }
     let end = to.min(block_end);
     // CAST: a page number and offsets within a page.
-    let result = attach_sid(inode).and_then(|sid| {
-        sid.mvc(
-            (from / page_size) as usize,
-            (from % page_size) as usize,
-            (end - from) as usize,
-            Op::Zero,
-        )
-    });
+    let result = inode.sid().mvc(
+        (from / page_size) as usize,
+        (from % page_size) as usize,
+        (end - from) as usize,
+        Op::Zero,
+    );
     match result {
-        Err(err) if err != ENOENT => {
+        // Not cached, or not uptodate (a failed read, which `read_folio`
+        // redoes with the new size): nothing cached to zero.
+        Err(err) if err != ENOENT && err != ENODATA => {
             toyfs_err!(
                 "inode {}: zeroing past the old end: {:?}\n",
                 inode.ino(),

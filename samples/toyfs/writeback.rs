@@ -96,7 +96,7 @@ impl<'a> Writer<'a> {
             .geometry
             .blocks_for(size - folio.pos())
             .min(state.blocks() as u64) as usize;
-        zero_past_eof(folio, state, size);
+        zero_past_eof(folio, size);
         // Blocks past the end of the file are not written.
         state.clear_dirty(inside, state.blocks() - inside);
         state.begin_write();
@@ -153,23 +153,17 @@ impl<'a> Writer<'a> {
 }
 
 /// ZEROes the bytes of `folio` past the end of a file of `size` bytes,
-/// leaving the folio's dirty state alone: mmap may have stored there, and
-/// those bytes must neither reach the disk nor be seen by a later mapper
-/// (as `block_write_full_folio` and `iomap_writeback_handle_eof` do).
-///
-/// vm_mvc's ZERO marks an uptodate folio dirty; until vm_mvc 2's
-/// `VM_MVC_NODIRTY` is here, the folio's state tells `dirty_folio` to
-/// leave the folio clean meanwhile (the folio is locked, so no other
-/// dirtying can come in between).
-fn zero_past_eof(folio: &LockedFolio<'_>, state: &FolioState, size: u64) {
+/// leaving the folio's dirty state alone (`VM_MVC_NODIRTY`): mmap may have
+/// stored there, and those bytes must neither reach the disk nor be seen
+/// by a later mapper (as `block_write_full_folio` and
+/// `iomap_writeback_handle_eof` do).
+fn zero_past_eof(folio: &LockedFolio<'_>, size: u64) {
     let end = folio.pos() + folio.size() as u64;
     if size >= end {
         return;
     }
     // CAST: an offset in the folio.
     let offset = (size - folio.pos()) as usize;
-    state.set_quiet(true);
     // A locked folio and a range inside it: vm_mvc has nothing to refuse.
-    let _ = folio.mvc(offset, folio.size() - offset, Op::Zero);
-    state.set_quiet(false);
+    let _ = folio.mvc(offset, folio.size() - offset, Op::Zero.nodirty());
 }

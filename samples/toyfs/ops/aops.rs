@@ -78,8 +78,9 @@ unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
 
 /// `dirty_folio`: marks every block of the folio dirty, then the folio
 /// (`iomap_dirty_folio`): a store through a mapping, or vm_mvc changing an
-/// uptodate folio, may have touched any of its blocks.  While writeback
-/// zeroes the bytes past the end of the file, the folio stays clean.
+/// uptodate folio, may have touched any of its blocks.  (Writeback zeroes
+/// the bytes past the end of the file with `VM_MVC_NODIRTY`, which does
+/// not come here.)
 ///
 /// # Safety
 ///
@@ -92,9 +93,6 @@ unsafe extern "C" fn dirty_folio(
     // SAFETY: The caller holds the folio locked, or mapped (so its state
     // is neither attached nor freed meanwhile).
     if let Some(state) = unsafe { state_of(folio) } {
-        if state.is_quiet() {
-            return false;
-        }
         state.set_dirty(0, state.blocks());
     }
     // SAFETY: As above.

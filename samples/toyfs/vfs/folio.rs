@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Locked page-cache folios of toyfs files, and the file-wide page-cache
-//! calls (vm_mvc's sid, `truncate_setsize`).
+//! calls (`truncate_setsize`, `truncate_pagecache_range`).
 
 use super::{folio_state::FolioState, Inode, PAGE_SIZE};
 use crate::{
     sys,
-    vm_mvc_client::{self, Op},
+    vm_mvc_client::{self, Cmd},
 };
 use core::marker::PhantomData;
 use kernel::{bindings, prelude::*};
@@ -76,9 +76,9 @@ impl LockedFolio<'_> {
 
     /// Runs the vm_mvc command `op` on `len` bytes at `offset` of the
     /// folio, through `vm_mvc_folio_range` (the caller holds the lock).
-    pub(crate) fn mvc(&self, offset: usize, len: usize, op: Op<'_>) -> Result {
+    pub(crate) fn mvc<'a>(&self, offset: usize, len: usize, cmd: impl Into<Cmd<'a>>) -> Result {
         // SAFETY: The folio is locked and referenced (type invariant).
-        unsafe { vm_mvc_client::mvc_locked_folio_range(self.folio, offset, len, op) }
+        unsafe { vm_mvc_client::mvc_locked_folio_range(self.folio, offset, len, cmd) }
     }
 
     /// Whether every byte of the folio is valid.
@@ -190,12 +190,6 @@ pub(crate) unsafe fn detach_state(folio: *mut bindings::folio) {
         // detached once.
         drop(unsafe { KBox::from_raw(state.cast::<FolioState>()) });
     }
-}
-
-/// Attaches an inode's page cache to vm_mvc for one operation.
-pub(crate) fn attach_sid(inode: &Inode) -> Result<vm_mvc_client::Sid> {
-    // SAFETY: `&Inode` is a live inode that the caller references.
-    unsafe { vm_mvc_client::Sid::attach(inode.as_ptr()) }
 }
 
 /// Calls `f` with the folio of `inode` holding byte `pos`, read if not

@@ -13,7 +13,7 @@
 //! release) dirty; an I/O completion runs while the folio is locked for
 //! reading or under writeback, so the state outlives every user.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use kernel::bindings;
 
 /// Words of each per-block bitmap: one bit per block of the largest folio
@@ -99,9 +99,6 @@ pub(crate) struct FolioState {
     /// Bytes whose write is in flight, plus one while writeback is still
     /// adding blocks.
     write_pending: AtomicUsize,
-    /// Set while writeback zeroes bytes past the end of the file, which
-    /// must not dirty the folio (see `writeback::zero_past_eof`).
-    quiet: AtomicBool,
 }
 
 impl FolioState {
@@ -116,7 +113,6 @@ impl FolioState {
             new: BlockBits::new(),
             read_pending: AtomicUsize::new(0),
             write_pending: AtomicUsize::new(0),
-            quiet: AtomicBool::new(false),
         };
         if uptodate {
             state.uptodate.set(0, blocks);
@@ -176,16 +172,6 @@ impl FolioState {
     /// Forgets which blocks were just allocated.
     pub(crate) fn clear_new(&self) {
         self.new.clear(0, self.blocks);
-    }
-
-    /// Whether a change of the folio's bytes now must leave it clean.
-    pub(crate) fn is_quiet(&self) -> bool {
-        self.quiet.load(Ordering::Acquire)
-    }
-
-    /// Sets whether a change of the folio's bytes must leave it clean.
-    pub(crate) fn set_quiet(&self, quiet: bool) {
-        self.quiet.store(quiet, Ordering::Release);
     }
 
     /// Starts a read of the folio: the bias that keeps it from ending

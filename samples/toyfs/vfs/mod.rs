@@ -22,8 +22,8 @@ pub(crate) use bio::{read_and_wait, BioBatch, Direction};
 pub(crate) use buffer::Buffer;
 pub(crate) use dir_emitter::DirEmitter;
 pub(crate) use folio::{
-    attach_sid, detach_state, lock_cached_folio, pagecache_isize_extended, state_of,
-    truncate_pagecache_range, truncate_setsize, with_folio, LockedFolio,
+    detach_state, lock_cached_folio, pagecache_isize_extended, state_of, truncate_pagecache_range,
+    truncate_setsize, with_folio, LockedFolio,
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
 pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeOps, InodeRef};
