@@ -6,8 +6,9 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, seek, fiemap, links, rename, eof-tail,
-//! extend-race, splice, compaction; `toyfs-probe fsync-error DIR
+//! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
+//! truncate-split, links, rename, eof-tail, extend-race, splice,
+//! compaction; `toyfs-probe fsync-error DIR
 //! MAKE-IT-FAIL`;
 //! `toyfs-probe loop-block-size DEVICE SIZE`.
 
@@ -334,6 +335,85 @@ fn fiemap(dir: &Path) -> Check {
     );
     ensure!(extents[0].0 == 0, "first extent at {}", extents[0].0);
     Ok(())
+}
+
+/// FIEMAP whose extents land in a shared mapping of the same file: the
+/// copy to user space faults into the file (`read_folio`, then
+/// `page_mkwrite`), which must not wait for a lock that FIEMAP holds.
+fn fiemap_mapped(dir: &Path) -> Check {
+    let path = dir.join("fiemap-mapped");
+    let len = 4 * 4096;
+    let (file, _) = pattern_file(&path, len)?;
+    drop_caches()?;
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+    // The request at the end of page 0 (stored, so page 0 is read), the
+    // extents on page 1, which is not cached: the first extent's copy
+    // faults.
+    let mapped = sys::fiemap_into(&file, &map, 4096 - 32, 8)
+        .map_err(|e| format!("FIEMAP into the file's own mapping: {e}"))?;
+    ensure!(mapped >= 1, "FIEMAP found no extent");
+    Ok(())
+}
+
+/// Holes punched in a cached page stay holes at writeback: punching a
+/// second block of the page must not give the first its block back.
+fn punch_holes(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("punch-holes");
+    let (file, _) = pattern_file(&path, 4 * b)?;
+    let before = allocated(&file)?;
+    for offset in [0, 2 * b] {
+        sys::fallocate_file(&file, sys::PUNCH_HOLE | sys::KEEP_SIZE, offset, b)
+            .map_err(|e| format!("punch {offset}+{b}: {e}"))?;
+    }
+    let after = allocated(&file)?;
+    ensure!(
+        after + 2 * b == before,
+        "{after} bytes allocated after punching 2 of 4 blocks, {before} before"
+    );
+    for cached in [true, false] {
+        if !cached {
+            drop_caches()?;
+        }
+        let data = sys::seek(&file, 0, true).map_err(|e| format!("SEEK_DATA: {e}"))?;
+        ensure!(
+            data == b,
+            "SEEK_DATA from 0 gave {data}, expected {b} (cached {cached})"
+        );
+        let hole = sys::seek(&file, b, false).map_err(|e| format!("SEEK_HOLE: {e}"))?;
+        ensure!(
+            hole == 2 * b,
+            "SEEK_HOLE from {b} gave {hole}, expected {} (cached {cached})",
+            2 * b
+        );
+    }
+    Ok(())
+}
+
+/// A folio without block state that vm_mvc then changes is written back
+/// whole: a large folio split by a truncation loses its state, and the
+/// zeroed tail of the new last block, after a second truncation, must
+/// reach the disk, so that growing the file shows zeros there.
+fn truncate_split(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("truncate-split");
+    let (mut file, mut model) = pattern_file(&path, 64 * 1024)?;
+    // Block- and page-aligned, inside the first 64 KiB: a large folio
+    // there is split.
+    file.set_len(40 * 1024)
+        .map_err(|e| format!("truncate to 40 KiB: {e}"))?;
+    let size = b + b / 2 - 5;
+    file.set_len(size)
+        .map_err(|e| format!("truncate to {size}: {e}"))?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    drop_caches()?;
+    file.set_len(2 * b)
+        .map_err(|e| format!("truncate up to {}: {e}", 2 * b))?;
+    model.truncate(size as usize);
+    model.resize(2 * b as usize, 0);
+    same(&mut file, &model, "grown again after a truncation into a block")?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
 }
 
 /// Hard links share the inode and its data; the data goes with the last.
@@ -669,6 +749,9 @@ fn main() -> ExitCode {
         "allocate" => allocate(dir),
         "seek" => seek(dir),
         "fiemap" => fiemap(dir),
+        "fiemap-mapped" => fiemap_mapped(dir),
+        "punch-holes" => punch_holes(dir),
+        "truncate-split" => truncate_split(dir),
         "links" => links(dir),
         "rename" => rename(dir),
         "eof-tail" => eof_tail(dir),

@@ -108,6 +108,22 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
         .collect())
 }
 
+/// `FS_IOC_FIEMAP` with the request in a shared mapping of a file, at
+/// byte `offset` of it: the header is stored there, the extents (at most
+/// `max`) land right after it; returns how many extents were mapped.
+pub fn fiemap_into(file: &File, map: &Mapping, offset: usize, max: usize) -> io::Result<u32> {
+    let mut header = [0u8; 32];
+    header[8..16].copy_from_slice(&u64::MAX.to_ne_bytes()); // fm_length
+    header[24..28].copy_from_slice(&(max as u32).to_ne_bytes()); // fm_extent_count
+    assert!(offset + 32 + 56 * max <= map.len);
+    map.store(offset, &header);
+    // SAFETY: A valid descriptor; the request and its `max` extents lie
+    // inside the mapping (asserted above), which stays mapped meanwhile.
+    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, (map.addr() + offset) as *mut u64) })?;
+    let mapped = map.load(offset + 20, 4);
+    Ok(u32::from_ne_bytes([mapped[0], mapped[1], mapped[2], mapped[3]]))
+}
+
 /// `copy_file_range(2)` of `len` bytes at `offset` of both files.
 pub fn copy_range(from: &File, to: &File, offset: u64, len: usize) -> io::Result<usize> {
     let (mut off_in, mut off_out) = (offset as i64, offset as i64);
