@@ -7,7 +7,7 @@ use crate::{
     inode::{BlockMap, Run},
     vfs::{
         lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, zero_blocks,
-        Inode, PAGE_SIZE,
+        Inode, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::zero_gap,
@@ -49,8 +49,32 @@ fn zero_eof_block_tail(inode: &Inode, size: u64) -> Result {
     with_folio(inode, size, |folio| {
         // CAST: offsets within the folio.
         let offset = (size - folio.pos()) as usize;
-        folio.mvc(offset, (block_end - size) as usize, Op::Zero)
+        zero_and_dirty(
+            folio,
+            offset,
+            (block_end - size) as usize,
+            geometry.block_shift(),
+        )
     })
+}
+
+/// ZEROes bytes `offset..offset + len` of `folio` (uptodate; blocks of
+/// `1 << shift` bytes) and marks dirty exactly the blocks they touch: vm_mvc with `VM_MVC_NODIRTY`, then
+/// the folio's block state and the folio.  Writeback writes those blocks
+/// and no other (vm_mvc's own dirtying would mark every block of the
+/// folio).  Without memory for a block state the folio is dirtied alone,
+/// which writeback takes as every block dirty.
+fn zero_and_dirty(folio: &LockedFolio<'_>, offset: usize, len: usize, shift: u32) -> Result {
+    if len == 0 {
+        return Ok(());
+    }
+    folio.mvc(offset, len, Op::Zero.nodirty())?;
+    if let Ok(state) = folio.state_or_attach(shift) {
+        let first = offset >> shift;
+        state.set_dirty(first, ((offset + len - 1) >> shift) - first + 1);
+    }
+    folio.mark_dirty();
+    Ok(())
 }
 
 /// `fallocate` modes toyfs implements.
@@ -146,14 +170,17 @@ fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
         forget_freed_bytes(inode, whole.start..boundary)?;
         forget_freed_bytes(inode, boundary..whole.end)?;
     }
-    // vm_mvc's PROTZERO, or a store before it, dirtied whole folios:
-    // the freed blocks must be clean, or writeback allocates them again.
+    // A store before the punch dirtied whole folios, and a large folio
+    // partly inside the range kept its bytes' dirty bits: the freed
+    // blocks must be clean, and out of any writeback, before they go.
     clean_freed(inode, whole);
     BlockMap::lock(inode)?.free_range(first_whole..end_whole)
 }
 
 /// Clears the dirty bits of the blocks of bytes `range` in the folios
-/// still cached.
+/// still cached, then waits for any writeback of those folios: a
+/// writeback that picked the blocks up before must be done before they
+/// are freed and given to another file.
 fn clean_freed(inode: &Inode, range: Range<u64>) {
     let mut pos = range.start;
     while pos < range.end {
@@ -168,6 +195,7 @@ fn clean_freed(inode: &Inode, range: Range<u64>) {
             let first = ((pos - folio.pos()) >> shift) as usize;
             state.clear_dirty(first, ((end - pos) >> shift) as usize);
         }
+        folio.wait_writeback();
         pos = end;
     }
 }
@@ -186,13 +214,21 @@ fn zero_in_place(inode: &Inode, range: Range<u64>) -> Result {
     with_folio(inode, range.start, |folio| {
         // CAST: offsets within the folio.
         let offset = (range.start - folio.pos()) as usize;
-        folio.mvc(offset, (range.end - range.start) as usize, Op::Zero)
+        zero_and_dirty(
+            folio,
+            offset,
+            (range.end - range.start) as usize,
+            geometry.block_shift(),
+        )
     })
 }
 
 /// Bytes `range` (whole blocks, within one page) are about to lose their
-/// blocks: in a cached folio they become zeros with vm_mvc PROTZERO, and
-/// their blocks clean.
+/// blocks: in a cached folio they become zeros with vm_mvc PROTZERO
+/// (`VM_MVC_NODIRTY`: the dirty bits it takes from the page tables still
+/// dirty the folio, hence every block), and their blocks clean, under
+/// one hold of the folio lock and after any writeback of it, so that no
+/// writeback can pick them up before they are freed.
 fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
     if range.start >= range.end {
         return Ok(());
@@ -205,9 +241,13 @@ fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
     let offset = (range.start - folio.pos()) as usize;
     let len = (range.end - range.start) as usize;
     if folio.is_uptodate() {
-        folio.mvc(offset, len, Op::ProtZero)?;
+        folio.mvc(offset, len, Op::ProtZero.nodirty())?;
     } else {
-        folio.mvc(offset, len, Op::Zero)?;
+        folio.mvc(offset, len, Op::Zero.nodirty())?;
+    }
+    if let Some(state) = folio.state() {
+        let shift = state.block_shift();
+        state.clear_dirty(offset >> shift, len >> shift);
     }
     Ok(())
 }
@@ -292,11 +332,13 @@ pub(crate) fn fiemap(
     let end = geometry
         .blocks_for(inode.size())
         .min(geometry.blocks_for(start.saturating_add(len)));
-    let map = BlockMap::lock(inode)?;
     let mut n = geometry.block_of(start);
     let mut pending: Option<(u64, u32, u64)> = None;
     while n < end {
-        let run = map.lookup_run(n, end - n)?;
+        // The map lock only for the lookup: `extent` copies to user
+        // memory, whose fault may be into this very file (`read_folio`,
+        // `page_mkwrite`), which takes the map lock.
+        let run = BlockMap::lock(inode)?.lookup_run(n, end - n)?;
         if let Run::Data { first, count } = run {
             if let Some((logical, physical, blocks)) = pending.take() {
                 if extent(

@@ -112,7 +112,11 @@ impl<'a> Reader<'a> {
             let n = first + k as u64;
             if k as u64 >= inside {
                 // Past the end of the file: zeros to the end of the folio.
-                folio.mvc(k * block_size, (blocks - k) * block_size, Op::Zero)?;
+                folio.mvc(
+                    k * block_size,
+                    (blocks - k) * block_size,
+                    Op::Zero.nodirty(),
+                )?;
                 state.set_uptodate(k, blocks - k);
                 break;
             }
@@ -138,7 +142,7 @@ impl<'a> Reader<'a> {
             let count = run.count() as usize;
             match run {
                 Run::Hole { .. } => {
-                    folio.mvc(k * block_size, count * block_size, Op::Zero)?;
+                    folio.mvc(k * block_size, count * block_size, Op::Zero.nodirty())?;
                     state.set_uptodate(k, count);
                 }
                 Run::Data { first: block, .. } => {
@@ -178,7 +182,7 @@ pub(crate) fn read_block(inode: &Inode, folio: &LockedFolio<'_>, k: usize, block
     let start = folio.pos() + offset as u64;
     let valid = inode.size().saturating_sub(start).min(block_size as u64) as usize;
     if valid < block_size {
-        folio.mvc(offset + valid, block_size - valid, Op::Zero)?;
+        folio.mvc(offset + valid, block_size - valid, Op::Zero.nodirty())?;
     }
     Ok(())
 }

@@ -67,17 +67,17 @@ pub(crate) fn prepare_write(
         }
         if state.is_new(k) {
             if from > start {
-                folio.mvc(start, from - start, Op::Zero)?;
+                folio.mvc(start, from - start, Op::Zero.nodirty())?;
             }
             if to < end {
-                folio.mvc(to, end - to, Op::Zero)?;
+                folio.mvc(to, end - to, Op::Zero.nodirty())?;
             }
             continue;
         }
         let block = map.lookup(first + k as u64)?;
         if block == 0 {
             // Past the end of the file, where nothing is stored: zeros.
-            folio.mvc(start, block_size, Op::Zero)?;
+            folio.mvc(start, block_size, Op::Zero.nodirty())?;
         } else {
             read_block(inode, folio, k, block)?;
         }
@@ -117,7 +117,7 @@ pub(crate) fn finish_write(
             if state.is_new(k) {
                 let start = (k * block_size).max(from + accepted);
                 let end = ((k + 1) * block_size).min(to);
-                if start < end && folio.mvc(start, end - start, Op::Zero).is_err() {
+                if start < end && folio.mvc(start, end - start, Op::Zero.nodirty()).is_err() {
                     // vm_mvc cannot fail on a locked folio with a valid
                     // range; should it, the block stays as it was.
                     toyfs_err!("inode {}: zeroing a new block failed\n", inode.ino());
@@ -187,8 +187,11 @@ pub(crate) fn size_extended(inode: &Inode, from: u64, to: u64) {
 /// bytes between the old end of file `from` and `to`: when the old
 /// end-of-file block reaches `to`, or ends its page, no hole block appears
 /// and the kernel zeroes nothing; vm_mvc ZEROes those bytes of the old
-/// end-of-file block by `(sid, pno)` (`ENOENT`: not cached, and on disk
-/// they are zero already).
+/// end-of-file block by `(sid, pno)` (`ENOENT`: not cached).  The folio's
+/// dirty state stays (`VM_MVC_NODIRTY`): on disk those bytes are zero
+/// already (writeback zeroes past the end of the file, truncation writes
+/// the zeroed tail), so only the cached copy can differ, and only where a
+/// store through a mapping dirtied the folio anyway.
 pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
     let geometry = inode.sb().info().geometry;
     let block_size = u64::from(geometry.block_size());
@@ -207,7 +210,7 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
         (from / page_size) as usize,
         (from % page_size) as usize,
         (end - from) as usize,
-        Op::Zero,
+        Op::Zero.nodirty(),
     );
     match result {
         // Not cached, or not uptodate (a failed read, which `read_folio`

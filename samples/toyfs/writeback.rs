@@ -48,33 +48,36 @@ impl<'a> Writer<'a> {
         }
     }
 
-    /// The disk blocks of dirty file blocks `n..n + todo` (inside the
-    /// file; `ahead` more may be mapped for the folios to come): the first
-    /// and how many are contiguous from it.  A hole among them (stored by
-    /// `page_mkwrite` before a damaged map lost it) gets a block first.
-    fn map(&mut self, n: u64, todo: u64, ahead: u64) -> Result<(u32, u64)> {
+    /// Where dirty file blocks `n..n + todo` (inside the file; `ahead`
+    /// more may be mapped for the folios to come) go: the first disk block
+    /// and how many are contiguous from it, or, for a hole, how many
+    /// blocks it spans.
+    fn map(&mut self, n: u64, todo: u64, ahead: u64) -> Result<Run> {
         let generation = self.inode.info().map_generation.load(Ordering::Acquire);
         if let Some((cached_generation, start, first, count)) = self.cached {
             if cached_generation == generation && (start..start + count).contains(&n) {
                 let skip = n - start;
-                // CAST: `skip` is below a run's length, a block count.
-                return Ok((first + skip as u32, (count - skip).min(todo)));
+                return Ok(Run::Data {
+                    // CAST: `skip` is below a run's length, a block count.
+                    first: first + skip as u32,
+                    count: (count - skip).min(todo),
+                });
             }
         }
-        let mut map = BlockMap::lock(self.inode)?;
+        let map = BlockMap::lock(self.inode)?;
         let generation = map.generation();
-        let run = match map.lookup_run(n, todo.max(ahead.min(256)))? {
-            Run::Hole { .. } => {
-                map.allocate(n..n + todo, |_| ())?;
-                map.lookup_run(n, todo)?
+        Ok(match map.lookup_run(n, todo.max(ahead.min(256)))? {
+            Run::Data { first, count } => {
+                self.cached = Some((generation, n, first, count));
+                Run::Data {
+                    first,
+                    count: count.min(todo),
+                }
             }
-            run => run,
-        };
-        let Run::Data { first, count } = run else {
-            return Err(EIO);
-        };
-        self.cached = Some((generation, n, first, count));
-        Ok((first, count.min(todo)))
+            Run::Hole { count } => Run::Hole {
+                count: count.min(todo),
+            },
+        })
     }
 
     /// Writes the dirty blocks of `folio`, locked by `writeback_iter` with
@@ -87,7 +90,7 @@ impl<'a> Writer<'a> {
             return Ok(Outcome::Written);
         }
         let shift = self.geometry.block_shift();
-        let state = match folio.state_or_attach(shift) {
+        let state = match folio.state_or_attach_for_writeback(shift) {
             Ok(state) => state,
             Err(err) if err == ENOMEM => return Ok(Outcome::Redirty),
             Err(err) => return Err(err),
@@ -113,8 +116,11 @@ impl<'a> Writer<'a> {
     }
 
     /// Adds the dirty blocks among the first `inside` of `folio` to the
-    /// batch, clearing their dirty bits; a hole among them (stored by
-    /// `page_mkwrite` before a damaged map lost it) gets a block first.
+    /// batch, clearing their dirty bits.  A hole among them stays a hole
+    /// and clean, as iomap's writeback skips holes: its bytes are zeros no
+    /// store made, since every path that stores into a hole allocates it
+    /// first (`write_begin`, `page_mkwrite`), and a folio is dirtied as a
+    /// whole (a store through a mapping, a folio without block state).
     /// On error, the blocks not yet under way stay dirty.
     fn write_dirty(
         &mut self,
@@ -139,13 +145,15 @@ impl<'a> Writer<'a> {
                 .geometry
                 .blocks_for(self.inode.size())
                 .saturating_sub(n);
-            let (block, count) = self.map(n, todo as u64, ahead)?;
+            let run = self.map(n, todo as u64, ahead)?;
             // CAST: at most `todo`, a block count of the folio.
-            let count = count as usize;
+            let count = run.count() as usize;
             state.clear_dirty(k, count);
-            state.add_write(count * block_size);
-            self.batch
-                .add(folio, k * block_size, count * block_size, block);
+            if let Run::Data { first: block, .. } = run {
+                state.add_write(count * block_size);
+                self.batch
+                    .add(folio, k * block_size, count * block_size, block);
+            }
             k += count;
         }
         Ok(())

@@ -123,6 +123,17 @@ impl LockedFolio<'_> {
     /// folio) if it has none, for blocks of `1 << block_shift` bytes.
     /// The allocation does not recurse into filesystems (a NOFS scope).
     pub(crate) fn state_or_attach(&self, block_shift: u32) -> Result<&FolioState> {
+        self.state_or_attach_as(block_shift, self.is_dirty())
+    }
+
+    /// [`Self::state_or_attach`] for writeback, which is given only dirty
+    /// folios, their dirty flag already cleared for I/O: a folio without
+    /// state gets every block dirty (as iomap's writeback takes it).
+    pub(crate) fn state_or_attach_for_writeback(&self, block_shift: u32) -> Result<&FolioState> {
+        self.state_or_attach_as(block_shift, true)
+    }
+
+    fn state_or_attach_as(&self, block_shift: u32, dirty: bool) -> Result<&FolioState> {
         if let Some(state) = self.state() {
             return Ok(state);
         }
@@ -130,7 +141,7 @@ impl LockedFolio<'_> {
         let state = {
             let _nofs = NofsScope::enter();
             KBox::new(
-                FolioState::new(blocks, block_shift, self.is_uptodate(), self.is_dirty()),
+                FolioState::new(blocks, block_shift, self.is_uptodate(), dirty),
                 GFP_KERNEL,
             )?
         };

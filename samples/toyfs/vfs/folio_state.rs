@@ -7,7 +7,8 @@
 //! and writes still in flight.
 //!
 //! A folio without state has every block as uptodate and as dirty as the
-//! folio itself.  The state is attached under the folio lock and freed by
+//! folio itself (at writeback, whose folios had their dirty flag cleared
+//! for I/O, every block dirty).  The state is attached under the folio lock and freed by
 //! `release_folio` or a whole-folio `invalidate_folio`, which the page
 //! cache calls with the folio locked and neither under writeback nor (for
 //! release) dirty; an I/O completion runs while the folio is locked for
