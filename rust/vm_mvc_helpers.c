@@ -133,6 +133,26 @@ bool vm_mvc_fatal_signal_pending(struct task_struct *p)
 	return fatal_signal_pending(p);
 }
 
+void __percpu *vm_mvc_alloc_percpu(size_t size, size_t align)
+{
+	return __alloc_percpu(size, align);
+}
+
+u64 *vm_mvc_get_cpu_ptr(u64 __percpu *counters)
+{
+	return get_cpu_ptr(counters);
+}
+
+void vm_mvc_put_cpu_ptr(u64 __percpu *counters)
+{
+	put_cpu_ptr(counters);
+}
+
+u64 *vm_mvc_per_cpu_ptr(u64 __percpu *counter, unsigned int cpu)
+{
+	return per_cpu_ptr(counter, cpu);
+}
+
 /* The C ABI of include/vm_mvc.h, implemented in rust/abi.rs. */
 EXPORT_SYMBOL_GPL(vm_mvc);
 EXPORT_SYMBOL_GPL(vm_mvc_folio);

@@ -16,6 +16,7 @@
 #include <linux/mman.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/percpu.h>
 #include <linux/rmap.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
@@ -46,5 +47,9 @@ void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
 bool vm_mvc_virt_addr_valid(const void *addr);
 void vm_mvc_put_page(struct page *page);
 bool vm_mvc_fatal_signal_pending(struct task_struct *p);
+void __percpu *vm_mvc_alloc_percpu(size_t size, size_t align);
+u64 *vm_mvc_get_cpu_ptr(u64 __percpu *counters);
+void vm_mvc_put_cpu_ptr(u64 __percpu *counters);
+u64 *vm_mvc_per_cpu_ptr(u64 __percpu *counter, unsigned int cpu);
 
 #endif /* _VM_MVC_HELPERS_H */
