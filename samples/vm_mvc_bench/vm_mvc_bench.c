@@ -51,6 +51,9 @@ MODULE_PARM_DESC(rounds, "timed rounds per figure (the median is reported)");
 static unsigned int bw_mib = 256;
 module_param(bw_mib, uint, 0644);
 MODULE_PARM_DESC(bw_mib, "MiB of cached pages swept by the bandwidth table");
+static bool bw_large = true;
+module_param(bw_large, bool, 0644);
+MODULE_PARM_DESC(bw_large, "bandwidth table: also the rows of order-9 folios");
 
 #define MAX_ROUNDS	31
 #define HOT_PAGES	8		/* calls cycle through pages 0..7 */
@@ -874,6 +877,8 @@ static int table_bandwidth(struct bench *b)
 		goto out_free;
 	}
 	for (row = 0; row < ARRAY_SIZE(rows); row++) {
+		if (rows[row].order && !bw_large)
+			continue;
 		if (!f.file || order != rows[row].order) {
 			if (f.file)
 				bench_file_close(&f);
