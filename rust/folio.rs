@@ -379,6 +379,52 @@ impl Drop for FolioGuard {
     }
 }
 
+/// A locked folio found by a page-cache lookup of one of its pages.
+///
+/// The lookup proves that the page lies in the folio, so the page's byte
+/// offset in it needs no check; derefs to the [`LockedFolio`].
+///
+/// # Invariants
+///
+/// Page-cache index `index` lies in `folio`.  It stays there while the
+/// folio is locked and referenced: a split needs the lock and freezes the
+/// reference count, and truncation does not move a folio.
+pub(crate) struct LockedPage {
+    folio: FolioGuard,
+    index: usize,
+}
+
+impl LockedPage {
+    /// Pairs a locked folio with one of its pages.
+    ///
+    /// # Safety
+    ///
+    /// Page-cache index `index` lies in `folio`.
+    pub(crate) unsafe fn new(folio: FolioGuard, index: usize) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self { folio, index }
+    }
+
+    /// Byte offset of the page in the folio.
+    #[inline]
+    pub(crate) fn offset_in_folio(&self) -> usize {
+        // The page lies in the folio (type invariant): `index >= first` and
+        // `(index - first) * PAGE_SIZE < folio_size`, so neither operation
+        // wraps.
+        self.index
+            .wrapping_sub(self.folio.index())
+            .wrapping_mul(PAGE_SIZE)
+    }
+}
+
+impl Deref for LockedPage {
+    type Target = LockedFolio;
+
+    fn deref(&self) -> &LockedFolio {
+        &self.folio
+    }
+}
+
 /// Maps `page` into the kernel for the duration of `f`.
 ///
 /// # Safety

@@ -160,7 +160,7 @@ pub(crate) fn by_sid(
     if !folio.is_uptodate() {
         return Err(ENODATA);
     }
-    request.run(&folio, offset_in_folio(&folio, index, range))
+    request.run(&folio, folio.offset_in_folio() + range.offset())
 }
 
 /// [`by_sid`] on a folio the caller holds locked, page `pno` of which is

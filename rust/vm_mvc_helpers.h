@@ -23,6 +23,14 @@
 #include <linux/uio.h>
 #include <vm_mvc.h>
 
+/*
+ * __filemap_get_folio() flags, which bindgen cannot read (they are casts):
+ * a lookup that locks the folio only if it is free, so it never sleeps.
+ */
+enum {
+	VM_MVC_FGP_TRYLOCK = (__force unsigned int)(FGP_LOCK | FGP_NOWAIT),
+};
+
 struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index);
 struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order);
 void vm_mvc_folio_get(struct folio *folio);
