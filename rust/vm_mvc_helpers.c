@@ -103,6 +103,16 @@ void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length)
 	folio_zero_range(folio, start, length);
 }
 
+void vm_mvc_memcpy_from_folio(char *to, struct folio *folio, size_t offset, size_t len)
+{
+	memcpy_from_folio(to, folio, offset, len);
+}
+
+void vm_mvc_memcpy_to_folio(struct folio *folio, size_t offset, const char *from, size_t len)
+{
+	memcpy_to_folio(folio, offset, from, len);
+}
+
 void vm_mvc_flush_dcache_folio(struct folio *folio)
 {
 	flush_dcache_folio(folio);

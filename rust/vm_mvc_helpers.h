@@ -49,6 +49,8 @@ struct folio *vm_mvc_page_folio(struct page *page);
 void *vm_mvc_kmap_local_page(struct page *page);
 void vm_mvc_kunmap_local(const void *addr);
 void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length);
+void vm_mvc_memcpy_from_folio(char *to, struct folio *folio, size_t offset, size_t len);
+void vm_mvc_memcpy_to_folio(struct folio *folio, size_t offset, const char *from, size_t len);
 void vm_mvc_flush_dcache_folio(struct folio *folio);
 void vm_mvc_flush_dcache_page(struct page *page);
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
