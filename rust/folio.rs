@@ -230,6 +230,7 @@ impl LockedFolio {
 
     /// Bytes `offset..offset + len` of the folio, checked once here;
     /// `EINVAL` if they pass the folio's end.
+    #[inline]
     pub(crate) fn range(&self, offset: usize, len: usize) -> Result<FolioRange<'_>> {
         let end = offset.checked_add(len).ok_or(EINVAL)?;
         if end > self.size() {
@@ -245,6 +246,7 @@ impl LockedFolio {
 
     /// Bytes `range` of page-cache page `index`; `EINVAL` if the page is
     /// not in the folio.
+    #[inline]
     pub(crate) fn page_range(&self, index: usize, range: PageRange) -> Result<FolioRange<'_>> {
         if !self.contains(index) {
             return Err(EINVAL);
@@ -341,6 +343,7 @@ impl<'a> FolioRange<'a> {
     ///
     /// `to` is kernel memory valid for writing `len` bytes that does not
     /// overlap the range's bytes.
+    #[inline]
     pub(crate) unsafe fn copy_to_kernel(&self, to: *mut u8) {
         // SAFETY: The range lies inside the locked folio (type invariants);
         // the caller guarantees `to`.
@@ -356,6 +359,7 @@ impl<'a> FolioRange<'a> {
     ///
     /// `from` is kernel memory valid for reading `len` bytes that does not
     /// overlap the range's bytes.
+    #[inline]
     pub(crate) unsafe fn copy_from_kernel(&self, from: *const u8) {
         // SAFETY: The range lies inside the locked folio (type invariants);
         // the caller guarantees `from`.

@@ -84,7 +84,7 @@ impl Mapping<'_> {
         let folio = unsafe {
             bindings::__filemap_get_folio_mpol(self.as_ptr(), index, 0, 0, core::ptr::null_mut())
         };
-        let folio = NonNull::new(from_err_ptr(folio)?).ok_or(ENOENT)?;
+        let folio = folio_or_error(folio)?;
         // SAFETY: The lookup returned a reference, which moves in.
         Ok(unsafe { ARef::from_raw(folio.cast::<Folio>()) })
     }
@@ -112,7 +112,7 @@ impl Mapping<'_> {
                 core::ptr::null_mut(),
             )
         };
-        let folio = NonNull::new(from_err_ptr(folio)?).ok_or(ENOENT)?;
+        let folio = folio_or_error(folio)?;
         // SAFETY: The lock and the reference move in.
         let folio = unsafe { FolioGuard::from_raw_locked(folio) };
         // SAFETY: With `FGP_LOCK` the lookup returns the folio that holds
@@ -138,4 +138,19 @@ impl Mapping<'_> {
         // reference, both of which move in.
         Ok(unsafe { FolioGuard::from_raw_locked(folio) })
     }
+}
+
+/// The folio a page-cache lookup returned, or its error: `IS_ERR` and
+/// `PTR_ERR` inline (`kernel::error::from_err_ptr` makes two calls), and
+/// `ENOENT` for null.
+#[inline]
+fn folio_or_error(ptr: *mut bindings::folio) -> Result<NonNull<bindings::folio>> {
+    // CAST: `MAX_ERRNO` is 4095.
+    let errno = (ptr as isize).wrapping_neg();
+    if (1..=bindings::MAX_ERRNO as isize).contains(&errno) {
+        // CAST: an error pointer is `-errno`, with `1 <= errno <=
+        // MAX_ERRNO`.
+        return Err(Error::from_errno(-(errno as i32)));
+    }
+    NonNull::new(ptr).ok_or(ENOENT)
 }

@@ -135,6 +135,7 @@ impl<'a> Request<'a> {
 }
 
 /// Page-cache index of AIX page number `pno`; `EINVAL` if negative.
+#[inline]
 fn page_index(pno: isize) -> Result<usize> {
     usize::try_from(pno).map_err(|_| EINVAL)
 }
@@ -152,6 +153,7 @@ fn page_index(pno: isize) -> Result<usize> {
 /// filling it failed: bytes written now would be lost to the next
 /// `read_folio`).  A count of 0 checks all of that except the page lookup
 /// and returns 0.
+#[inline]
 pub(crate) fn by_sid(
     sid: isize,
     pno: isize,
@@ -179,6 +181,7 @@ pub(crate) fn by_sid(
 /// No uptodate requirement: the caller may be filling the folio.  `EINVAL`
 /// if `pno` is not in the folio, otherwise the argument errors of
 /// [`by_sid`].
+#[inline]
 pub(crate) fn on_locked_folio_page(
     folio: &LockedFolio,
     pno: isize,

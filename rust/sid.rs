@@ -237,12 +237,14 @@ fn sid_of(generation: usize, index: usize) -> isize {
 }
 
 /// The generation a sid carries.
+#[inline]
 fn generation_of(sid: isize) -> usize {
     // CAST: called on positive sids only (see `slot`).
     (sid as usize) >> INDEX_BITS
 }
 
 /// The slot of `sid`, or `EBADF` for a value no create ever returns.
+#[inline]
 fn slot(sid: isize) -> Result<usize> {
     let index = sid & INDEX_MASK;
     if sid <= 0 || index == 0 {
@@ -256,6 +258,7 @@ fn slot(sid: isize) -> Result<usize> {
 ///
 /// `EBADF` if `sid` is not live: never handed out, deleted, or its slot
 /// reused by a later create (the generation differs).
+#[inline]
 fn live_entry(_rcu: &rcu::Guard, sid: isize) -> Result<&Entry> {
     let index = slot(sid)?;
     // SAFETY: The registry is initialised; lookups under RCU are what

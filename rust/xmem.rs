@@ -108,6 +108,7 @@ impl AttachFlags {
     /// Decodes the flags of include/vm_mvc.h: `EINVAL` for unknown bits,
     /// for neither `VM_MVC_XMEM_SOURCE` nor `VM_MVC_XMEM_DEST`, and for
     /// `VM_MVC_XMEM_LONGTERM` on a kernel buffer.
+    #[inline]
     pub(crate) fn from_raw(flags: c_int) -> Result<Self> {
         if flags & !(KERNEL_FLAG | SOURCE_FLAG | DEST_FLAG | LONGTERM_FLAG) != 0 {
             return Err(EINVAL);
@@ -349,6 +350,7 @@ impl Attachment {
     /// The bytes `addr..addr + count` of the buffer, for a copy in
     /// direction `dir`: `EFAULT` if they are not inside the buffer,
     /// `EACCES` if the buffer was not attached for that direction.
+    #[inline]
     pub(crate) fn locate(
         &self,
         addr: usize,
@@ -463,6 +465,7 @@ impl BufferRange<'_> {
     /// overlapped the folio bytes, the bytes would be `memcpy`'s, not
     /// `memmove`'s.  A pinned user buffer may be a mapping of the very page
     /// and is copied piece by piece as `memmove` would.
+    #[inline]
     pub(crate) fn copy(&self, range: FolioRange<'_>) -> Result {
         if range.len() != self.len {
             return Err(EINVAL);
@@ -625,6 +628,7 @@ impl Deref for Attached<'_> {
 /// `dp` is null or points to a `struct xmem` that is either not attached or
 /// was attached by [`attach`], not detached since and not changed by the
 /// caller, and is not detached during `'a`.
+#[inline]
 pub(crate) unsafe fn attachment<'a>(dp: *const sys::xmem) -> Result<Attached<'a>> {
     // SAFETY: The caller guarantees `dp` is null or valid.
     let descriptor = unsafe { dp.as_ref() }.ok_or(EINVAL)?;
