@@ -79,7 +79,7 @@ enum variant {
 	P_RCU,		/* rcu_read_lock + rcu_read_unlock */
 	P_CALL,		/* one out-of-line call of an empty function */
 	P_ATOMIC,	/* one atomic add to a shared counter */
-	P_PERCPU,	/* one this_cpu_add to a per-CPU counter */
+	P_PERCPU,	/* one this_cpu_add to a per-CPU counter (irqs saved off x86) */
 	P_WAIT_STABLE,	/* folio_wait_stable() of a locked folio */
 	P_FORWARDED,	/* the baseline's READ through vm_mvc's out-of-line calls */
 };
@@ -315,7 +315,8 @@ static noinline void empty_call(void *p)
  * call structure alone costs, without the Rust code between the calls.
  * Since vm_mvc 2 a sid takes no inode reference: the lookup is an RCU
  * read section around the registry's xa_load and a page-cache lookup that
- * locks the folio if it is free; statistics are per-CPU adds.
+ * locks the folio if it is free; statistics are two adds to this CPU's
+ * counters with preemption disabled (get_cpu_ptr .. put_cpu_ptr).
  */
 static noinline void fw_might_resched(void)
 {
@@ -348,9 +349,22 @@ static noinline void fw_folio_put(struct folio *folio)
 	folio_put(folio);
 }
 
-static noinline void fw_this_cpu_add(u64 __percpu *counter, u64 n)
+/* This CPU's counters of the forwarded calls. */
+struct fw_counts {
+	u64 calls;
+	u64 bytes;
+};
+
+static DEFINE_PER_CPU(struct fw_counts, fw_counts);
+
+static noinline struct fw_counts *fw_get_cpu_ptr(struct fw_counts __percpu *counts)
 {
-	this_cpu_add(*counter, n);
+	return get_cpu_ptr(counts);
+}
+
+static noinline void fw_put_cpu_ptr(struct fw_counts __percpu *counts)
+{
+	put_cpu_ptr(counts);
 }
 
 /* A registry of one entry, looked up as vm_mvc looks a sid up. */
@@ -360,7 +374,6 @@ struct fw_entry {
 };
 
 static DEFINE_XARRAY(fw_registry);
-static DEFINE_PER_CPU(u64, fw_counts[2]);
 #define FW_SLOT		1
 #define FW_GENERATION	7
 
@@ -368,6 +381,7 @@ static DEFINE_PER_CPU(u64, fw_counts[2]);
 static int forwarded_read(struct bench *b, pgoff_t index)
 {
 	struct fw_entry *entry;
+	struct fw_counts *counts;
 	struct folio *folio;
 	size_t offset;
 
@@ -391,8 +405,10 @@ static int forwarded_read(struct bench *b, pgoff_t index)
 	fw_memcpy_from_folio(b->kbuf, folio, offset, 64);
 	folio_unlock(folio);
 	fw_folio_put(folio);
-	fw_this_cpu_add(&fw_counts[0], 1);
-	fw_this_cpu_add(&fw_counts[1], 64);
+	counts = fw_get_cpu_ptr(&fw_counts);
+	counts->calls++;
+	counts->bytes += 64;
+	fw_put_cpu_ptr(&fw_counts);
 	return 0;
 }
 
@@ -453,7 +469,7 @@ static int run_profile(struct bench *b, enum variant v, unsigned int n)
 		break;
 	case P_PERCPU:
 		for (i = 0; i < n; i++)
-			this_cpu_add(fw_counts[0], 64);
+			this_cpu_add(fw_counts.bytes, 64);
 		break;
 	case P_WAIT_STABLE:
 		for (i = 0; i < n; i++)
