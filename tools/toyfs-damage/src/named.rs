@@ -309,7 +309,7 @@ pub static DAMAGES: &[Damage] = &[
     Damage {
         name: "directory_size_not_block_multiple",
         expect: Expect::Fails("dir"),
-        fsck_says: "is not a positive multiple of the block size",
+        fsck_says: "is not a positive multiple of the block (fragment) size",
         apply: |image| {
             edit_inode_of(image, "dir", "size = 1000".into(), |inode| {
                 inode.size = 1000

@@ -62,6 +62,10 @@ impl fmt::Display for SuperblockError {
             Self::ReservedNotZero { offset } => {
                 write!(f, "superblock reserved byte at offset {offset} is not zero")
             }
+            Self::UnknownFeatures(bits) => write!(
+                f,
+                "superblock feature_incompat has bits {bits:#x} this tool does not know"
+            ),
         }
     }
 }
