@@ -129,7 +129,9 @@ impl Geometry {
             return extent.fragment;
         }
         let compressed = if extent.compressed { COMPRESSED_BIT } else { 0 };
-        compressed | ((extent.count - 1) & COUNT_MASK) << COUNT_SHIFT | extent.fragment & FRAGMENT_MASK
+        compressed
+            | ((extent.count - 1) & COUNT_MASK) << COUNT_SHIFT
+            | extent.fragment & FRAGMENT_MASK
     }
 
     /// The whole plain block `block` as an extent.
@@ -176,8 +178,8 @@ impl Geometry {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::features::Features;
+    use super::*;
 
     fn fragmented() -> Geometry {
         Geometry::with_features(4096, 1024, 64, Features::compressed(512)).unwrap()
@@ -227,7 +229,10 @@ mod tests {
         let whole = geometry.whole_block(100);
         assert_eq!(geometry.encode_pointer(whole), 7 << 28 | 800);
         assert!(whole.is_whole_block(&geometry));
-        assert_eq!(geometry.judge_whole_block_pointer(7 << 28 | 800), Ok(Some(100)));
+        assert_eq!(
+            geometry.judge_whole_block_pointer(7 << 28 | 800),
+            Ok(Some(100))
+        );
     }
 
     #[test]

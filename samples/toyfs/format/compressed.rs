@@ -116,7 +116,11 @@ impl CompressedHeader {
 /// Whether `compressed_len` bytes of LZ4 data for a block of `length`
 /// bytes are worth storing compressed: they take fewer fragments than the
 /// plain block.  Returns the fragments they take if so.
-pub fn fragments_if_smaller(geometry: &Geometry, compressed_len: usize, length: u32) -> Option<u32> {
+pub fn fragments_if_smaller(
+    geometry: &Geometry,
+    compressed_len: usize,
+    length: u32,
+) -> Option<u32> {
     let stored = u32::try_from(HEADER_SIZE + compressed_len).ok()?;
     let compressed = geometry.fragments_for(stored);
     (compressed < geometry.fragments_for(length)).then_some(compressed)
@@ -168,10 +172,7 @@ mod tests {
             })
         );
         assert!(parse(508, 100).is_ok());
-        assert_eq!(
-            parse(10, 0),
-            Err(CompressedError::BadLength { length: 0 })
-        );
+        assert_eq!(parse(10, 0), Err(CompressedError::BadLength { length: 0 }));
         assert_eq!(
             parse(10, 4097),
             Err(CompressedError::BadLength { length: 4097 })

@@ -156,7 +156,8 @@ impl Geometry {
             });
         }
         let fragment_shift = features.fragment_shift(block_size);
-        if features.has_fragments() && u64::from(block_count) << fragment_shift > u64::from(MAX_FRAGMENTS)
+        if features.has_fragments()
+            && u64::from(block_count) << fragment_shift > u64::from(MAX_FRAGMENTS)
         {
             return Err(GeometryError::TooManyFragments {
                 block_count,

@@ -186,7 +186,10 @@ impl Superblock {
             (52, ROOT_INO),
             (56, INODE_SIZE as u32),
             (FEATURES_OFFSET, g.features().incompat()),
-            (FRAGMENT_SIZE_OFFSET, g.features().fragment_size.unwrap_or(0)),
+            (
+                FRAGMENT_SIZE_OFFSET,
+                g.features().fragment_size.unwrap_or(0),
+            ),
             (DEFAULT_FLAGS_OFFSET, g.features().default_flags),
         ] {
             put_u32(&mut bytes, offset, value);
@@ -262,7 +265,11 @@ impl Superblock {
         // The root directory always holds one inode and one data block.
         let free_blocks = get_u32(bytes, 20);
         // The root directory holds at least one fragment.
-        check_free_count("free_blocks", free_blocks, geometry.data_fragment_count() - 1)?;
+        check_free_count(
+            "free_blocks",
+            free_blocks,
+            geometry.data_fragment_count() - 1,
+        )?;
         let free_inodes = get_u32(bytes, 24);
         check_free_count("free_inodes", free_inodes, geometry.inode_count() - 1)?;
         if let Some(offset) = RESERVED.clone().find(|&offset| bytes[offset] != 0) {

@@ -35,7 +35,9 @@ pub(super) fn check_accounting<D: BlockDevice + ?Sized>(
     let fragments = geometry.has_fragments();
     for unit in geometry.first_data_fragment()..geometry.fragment_count() {
         match (table.owners.get(&unit), bitmap.is_set(unit), fragments) {
-            (Some(&ino), false, false) => findings.push(Finding::BlockInUseButFree { block: unit, ino }),
+            (Some(&ino), false, false) => {
+                findings.push(Finding::BlockInUseButFree { block: unit, ino })
+            }
             (None, true, false) => findings.push(Finding::BlockMarkedButUnused { block: unit }),
             (Some(&ino), false, true) => findings.push(Finding::FragmentInUseButFree {
                 fragment: unit,

@@ -112,7 +112,10 @@ fn check_compressed<D: BlockDevice + ?Sized>(
             plain,
         });
     }
-    if run[header.stored_len() as usize..].iter().any(|&byte| byte != 0) {
+    if run[header.stored_len() as usize..]
+        .iter()
+        .any(|&byte| byte != 0)
+    {
         findings.push(Finding::CompressedPaddingNotZero { ino, file_block });
     }
     if decompress {

@@ -6,8 +6,8 @@ use std::io;
 
 use super::finding::{EntryName, Finding};
 use super::inodes::InodeTable;
-use crate::constants::ROOT_INO;
 use crate::address::Extent;
+use crate::constants::ROOT_INO;
 use crate::device::BlockDevice;
 use crate::dirent::{dirent_type, parse_dir_block, validate_name, DirEntry};
 use crate::geometry::Geometry;

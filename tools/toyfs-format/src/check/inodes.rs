@@ -215,13 +215,7 @@ fn check_inode<D: BlockDevice + ?Sized>(
     }
     if size_is_valid {
         check_stored_blocks(
-            device,
-            geometry,
-            ino,
-            inode.size,
-            &stored,
-            decompress,
-            findings,
+            device, geometry, ino, inode.size, &stored, decompress, findings,
         )?;
     }
     record.dir_blocks = dir_blocks;

@@ -133,7 +133,8 @@ impl<D: BlockDevice> Filesystem<D> {
                 file_block,
                 error,
             };
-            let (header, data) = CompressedHeader::parse(&bytes, self.geometry()).map_err(corrupt)?;
+            let (header, data) =
+                CompressedHeader::parse(&bytes, self.geometry()).map_err(corrupt)?;
             bytes = lz4::decompress(data, usize::from(header.length)).map_err(corrupt)?;
         }
         bytes.resize(block_size, 0);
@@ -180,7 +181,8 @@ impl<D: BlockDevice> Filesystem<D> {
             .and_then(|data| Some((fragments_if_smaller(&geometry, data.len(), length)?, data)))
         {
             Some((count, data)) => {
-                let mut run = vec![0u8; (count as usize) << geometry.fragment_size().trailing_zeros()];
+                let mut run =
+                    vec![0u8; (count as usize) << geometry.fragment_size().trailing_zeros()];
                 let header = CompressedHeader {
                     // CAST: fewer bytes than a block, which is at most 4096.
                     compressed_len: data.len() as u16,
@@ -333,7 +335,9 @@ impl<D: BlockDevice> Filesystem<D> {
             } else {
                 match self.checked_indirect(ino, site, raw)? {
                     0 => false,
-                    child => self.free_indirect_from(ino, inode, child, level - 1, child_first, keep)?,
+                    child => {
+                        self.free_indirect_from(ino, inode, child, level - 1, child_first, keep)?
+                    }
                 }
             };
             if freed {

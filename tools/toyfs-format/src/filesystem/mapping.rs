@@ -112,9 +112,8 @@ impl<D: BlockDevice> Filesystem<D> {
         let Some(slot) = slot_of(file_block, self.geometry().pointers_per_block()) else {
             return Ok(None);
         };
-        let single = |this: &Self, pointer| {
-            this.checked_indirect(ino, PointerSite::SingleIndirect, pointer)
-        };
+        let single =
+            |this: &Self, pointer| this.checked_indirect(ino, PointerSite::SingleIndirect, pointer);
         Ok(match slot {
             MapSlot::Direct(index) => Some(PointerPlace::Direct(index)),
             MapSlot::Single(index) => match single(self, inode.single_indirect)? {
@@ -215,7 +214,9 @@ impl<D: BlockDevice> Filesystem<D> {
                 inode.blocks = inode
                     .blocks
                     .saturating_add(self.geometry().fragments_per_block());
-                let pointer = self.geometry().encode_pointer(self.geometry().whole_block(block));
+                let pointer = self
+                    .geometry()
+                    .encode_pointer(self.geometry().whole_block(block));
                 Ok((block, Some(pointer)))
             }
             block => Ok((block, None)),
@@ -239,8 +240,12 @@ impl<D: BlockDevice> Filesystem<D> {
         match slot {
             MapSlot::Direct(index) => Ok(PointerPlace::Direct(index)),
             MapSlot::Single(index) => {
-                let (single, new) =
-                    self.ensure_indirect(ino, inode, PointerSite::SingleIndirect, inode.single_indirect)?;
+                let (single, new) = self.ensure_indirect(
+                    ino,
+                    inode,
+                    PointerSite::SingleIndirect,
+                    inode.single_indirect,
+                )?;
                 if let Some(pointer) = new {
                     inode.single_indirect = pointer;
                 }
@@ -250,8 +255,12 @@ impl<D: BlockDevice> Filesystem<D> {
                 })
             }
             MapSlot::Double { outer, inner } => {
-                let (double, new) =
-                    self.ensure_indirect(ino, inode, PointerSite::DoubleIndirect, inode.double_indirect)?;
+                let (double, new) = self.ensure_indirect(
+                    ino,
+                    inode,
+                    PointerSite::DoubleIndirect,
+                    inode.double_indirect,
+                )?;
                 if let Some(pointer) = new {
                     inode.double_indirect = pointer;
                 }

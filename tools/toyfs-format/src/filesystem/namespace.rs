@@ -2,8 +2,8 @@
 //! Names: directory lookups and entries, files, hard links, directories.
 
 use super::Filesystem;
-use crate::device::BlockDevice;
 use crate::address::Extent;
+use crate::device::BlockDevice;
 use crate::dirent::{
     dirent_type, entry_size, init_empty_dir_block, insert_entry, new_dir_block, parse_dir_block,
     validate_name,

@@ -9,7 +9,8 @@ use super::MkfsError;
 use crate::size::{parse_count, parse_size, SizeArg};
 
 /// Usage text for `-h` and after a usage error.
-pub const USAGE: &str = "usage: mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
+pub const USAGE: &str =
+    "usage: mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
   -b BLOCK_SIZE  512, 1024 (default), 2048 or 4096 bytes
   -f FRAG        allocate in fragments of FRAG bytes, BLOCK_SIZE/8 to BLOCK_SIZE
                  (the FRAGMENTS feature: a file's last block takes only the

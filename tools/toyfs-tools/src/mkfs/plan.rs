@@ -188,7 +188,10 @@ mod tests {
         assert_eq!(default_inode_count(1024, 32, &Features::NONE), 16);
         assert_eq!(default_inode_count(512, 4, &Features::NONE), 4);
         // 16 TiB: one inode per block, capped by the 32-bit inode number.
-        assert_eq!(default_inode_count(4096, u32::MAX, &Features::NONE), u32::MAX);
+        assert_eq!(
+            default_inode_count(4096, u32::MAX, &Features::NONE),
+            u32::MAX
+        );
     }
 
     #[test]
