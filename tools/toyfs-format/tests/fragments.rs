@@ -9,25 +9,14 @@ use toyfs_format::address::Extent;
 use toyfs_format::check::check_with;
 use toyfs_format::constants::ROOT_INO;
 use toyfs_format::features::Features;
-use toyfs_format::{
-    format, Filesystem, FsError, Geometry, MemoryDevice, RootAttributes, Timestamp,
-};
+use toyfs_format::{Filesystem, FsError, MemoryDevice};
 
-const NOW: Timestamp = Timestamp {
-    sec: 1_750_000_000,
-    nsec: 0,
-};
+mod support;
+
+use support::{empty_with, NOW};
 
 fn image(block_size: u32, block_count: u32, features: Features) -> Filesystem<MemoryDevice> {
-    let geometry = Geometry::with_features(block_size, block_count, 256, features).unwrap();
-    let mut device = MemoryDevice::new(geometry.byte_size() as usize);
-    let root = RootAttributes {
-        uid: 0,
-        gid: 0,
-        permissions: 0o755,
-        time: NOW,
-    };
-    format(&mut device, &geometry, root).unwrap();
+    let device = empty_with(block_size, block_count, 256, features);
     Filesystem::open(device, NOW).unwrap()
 }
 
