@@ -9,6 +9,10 @@
 #                 operations; ends with "N passed, N failed" (an hour or more)
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
+# UML=1 uses the User-Mode Linux kernel (ARCH=um): kernel code runs natively
+# in a host process, so `make bench UML=1` gives native figures (QEMU's are
+# emulated) and `make check UML=1` is the quick loop; the tests it cannot
+# run there (large folios, GUP-fast) are reported skipped.
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
@@ -20,7 +24,17 @@
 # default ~/.cache/vm_mvc; see README.md.
 
 DEBUG ?= 0
+UML ?= 0
+ifneq ($(filter 1 y yes,$(UML)),)
+ifneq ($(filter 1 y yes,$(DEBUG)),)
+$(error there is no debug User-Mode Linux kernel: UML=1 or DEBUG=1, not both)
+endif
+FLAVOUR := uml
+BENCH_FLAVOUR := uml
+else
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
+BENCH_FLAVOUR := base
+endif
 export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS VM_MVC_ONLY VM_MVC_PROFILE
 export CORRUPT_FLIP_IMAGES
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
@@ -60,9 +74,10 @@ check-debug:
 soak:
 	@$(SCRIPTS)/guest.sh debug soak
 
-# Always the base kernel: the debug kernel's checks would be measured too.
+# Always the base kernel (QEMU, or UML=1): the debug kernel's checks would
+# be measured too.
 bench:
-	@$(SCRIPTS)/guest.sh base bench
+	@$(SCRIPTS)/guest.sh $(BENCH_FLAVOUR) bench
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; \

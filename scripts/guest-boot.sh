@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Builds the modules and the guest image, then boots the test kernel in QEMU
-# with the console in OUT/console.log.  Runs inside the toolchain.
+# (or, for a User-Mode Linux kernel, runs it as a process) with the console
+# in OUT/console.log.  Runs inside the toolchain.
 # Usage: guest-boot.sh FLAVOUR run|check|bench OUT
 #
 # QEMU uses TCG unless a short KVM probe boot succeeds (on some machines a
@@ -11,10 +12,13 @@
 flavour=$1 mode=$2 out=$3
 kdir=$("$TOP/scripts/kdir.sh" "$flavour")
 bzimage=$kdir/arch/x86/boot/bzImage
+mapfile -t kvars < <(kbuild_vars "$kdir")
+uml=
+[[ " ${kvars[*]} " != *" ARCH=um "* ]] || uml=$kdir/linux
 
 build_modules() {
 	: >"$out/modules.log"
-	quietly "$out/modules.log" make -C "$kdir" M="$TOP" LLVM=1 -j"$(nproc)" modules
+	quietly "$out/modules.log" make -C "$kdir" M="$TOP" "${kvars[@]}" -j"$(nproc)" modules
 	grep -E 'warning:|error:' "$out/modules.log" >&2 || true
 }
 timed "building the modules against $kdir" build_modules
@@ -29,13 +33,11 @@ make_image() {
 }
 timed "making the guest image with usr/gen_init_cpio" make_image
 
-# Boots the image once.  Usage: boot ACCEL MODE TIMEOUT LOG
-boot() {
-	# 4-level paging: the common path (under KASAN an early-boot interrupt
-	# once hit a wild access with TCG's LA57).
-	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max,la57=off
-	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
-	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on tsc=reliable vmmvc_mode=$bootmode"
+# The kernel command line's settings for the guest scripts, for QEMU and
+# UML alike.  Usage: guest_cmdline MODE
+guest_cmdline() {
+	local bootmode=$1 cmdline
+	cmdline="panic=-1 oops=panic printk.devkmsg=on vmmvc_mode=$bootmode"
 	# slab_debug=F: SLUB's consistency checks, and no per-CPU sheaves, whose
 	# stale pointers hide leaks from kmemleak (scripts/guest/kmemleak.sh).
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on slab_debug=F"
@@ -57,6 +59,16 @@ boot() {
 	# instead of 4 MiB; brd allocates a page when it is first written.  Only
 	# for bench: the toyfs tests count on the 4 MiB default.
 	[ "$bootmode" != bench ] || cmdline+=" brd.rd_size=98304"
+	echo "$cmdline"
+}
+
+# Boots the image once in QEMU.  Usage: boot ACCEL MODE TIMEOUT LOG
+boot() {
+	# 4-level paging: the common path (under KASAN an early-boot interrupt
+	# once hit a wild access with TCG's LA57).
+	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max,la57=off
+	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
+	cmdline="console=ttyS0 tsc=reliable $(guest_cmdline "$bootmode")"
 	[ "$accel" = kvm ] && cpu=host
 	# make bench VM_MVC_PROFILE=1: QEMU's monitor on a socket, sampled by
 	# profile-sample.py while the guest runs (the guest has no perf).
@@ -78,7 +90,27 @@ boot() {
 	return $rc
 }
 
+# Runs the User-Mode Linux kernel once: a host process, with the same
+# image (initrd=) and guest scripts as QEMU.  One CPU (ncpus=2 needs
+# seccomp=on, and a clang-built UML then panics at once); the console on
+# stdout; slab_nomerge keeps buffer_head's own line in /proc/slabinfo, which
+# the toyfs tests read.  The memory is a file in /dev/shm.  On a panic UML
+# aborts: no core file.  Usage: boot_uml MODE TIMEOUT LOG
+boot_uml() {
+	local bootmode=$1 limit=$2 console=$3 rc=0 cmdline
+	cmdline="mem=2048M initrd=$out/initramfs.cpio con=null con0=null,fd:1 slab_nomerge"
+	cmdline+=" $(guest_cmdline "$bootmode")"
+	# shellcheck disable=SC2086 # the command line is words
+	(ulimit -c 0 && exec timeout -k 5 "$limit" "$uml" $cmdline) </dev/null >"$console" 2>&1 ||
+		rc=$?
+	return $rc
+}
+
 choose_accel() {
+	if [ -n "$uml" ]; then
+		echo uml
+		return
+	fi
 	if [ -n "${VM_MVC_ACCEL:-}" ]; then
 		echo "$VM_MVC_ACCEL"
 		return
@@ -108,20 +140,23 @@ console=$out/console.log
 rm -f "$out/timeout"
 log "booting the $flavour kernel ($accel, time limit $limit s); console: $console"
 start=$SECONDS
+guest() {
+	if [ -n "$uml" ]; then boot_uml "$@"; else boot "$accel" "$@"; fi
+}
 if [ "$mode" = run ]; then
 	: >"$console"
-	boot "$accel" run "$limit" "$console" &
+	guest run "$limit" "$console" &
 	pid=$!
 	tail -n +1 --pid=$pid -F "$console" 2>/dev/null
 	wait $pid || rc=$?
 else
-	boot "$accel" "$mode" "$limit" "$console" || rc=$?
+	guest "$mode" "$limit" "$console" || rc=$?
 fi
 rc=${rc:-0}
 log "guest ran for $((SECONDS - start)) s"
 case $rc in
 0) ;;
 124 | 137) echo "$limit" >"$out/timeout"; log "guest timed out after $limit s" ;;
-*) log "QEMU exited with status $rc" ;;
+*) log "the guest ($accel) exited with status $rc" ;;
 esac
 [ "$mode" = check ] || [ "$mode" = soak ] || [ "$rc" = 0 ]

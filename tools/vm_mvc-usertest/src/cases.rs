@@ -289,6 +289,10 @@ fn read_only_mapping_as_read_target() -> Outcome {
     fx.finish()
 }
 
+/// Bound of `buffer_unmapped_by_another_thread`'s calls: the unmapper had
+/// many scheduler ticks to run by then.
+const MAX_RACING_CALLS: usize = 1_000_000;
+
 fn buffer_unmapped_by_another_thread() -> Outcome {
     let fx = Fixture::new("racing_unmap")?;
     let buffer = sentinel_buffer(2)?;
@@ -301,7 +305,17 @@ fn buffer_unmapped_by_another_thread() -> Outcome {
             std::thread::yield_now();
             buffer.unmap()
         });
-        for round in 0..400 {
+        // At least 400 calls, and on until one started after the unmap: on
+        // one CPU (User-Mode Linux) the unmapper may only run once the
+        // caller is preempted, after many calls.
+        let mut calls_after_unmap = 0;
+        for round in 0..MAX_RACING_CALLS {
+            if unmapper.is_finished() {
+                if round >= 400 && calls_after_unmap > 0 {
+                    break;
+                }
+                calls_after_unmap += 1;
+            }
             let args = if round % 2 == 0 { read } else { write };
             match fx.mvc(args) {
                 Ok(()) => outcomes[0] += 1,
