@@ -27,10 +27,12 @@ uml)
 esac
 
 src=$("$TOP/scripts/kernel-source.sh")
-lock "kbuild-$flavour"
 toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
 key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions" "${keyextra[@]}")
 out=$DATA/kbuild-$flavour-$key
+# Per key: a built kernel is not kept waiting by the build of another key
+# (another clone's fragments) of the same flavour.
+lock "kbuild-$flavour-$key"
 
 if [ -f "$out/.built" ]; then
 	log "reusing $flavour kernel $out"
