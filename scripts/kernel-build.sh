@@ -30,8 +30,8 @@ src=$("$TOP/scripts/kernel-source.sh")
 toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
 key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions" "${keyextra[@]}")
 out=$DATA/kbuild-$flavour-$key
-# Per key: a built kernel is not kept waiting by the build of another key
-# (another clone's fragments) of the same flavour.
+# One lock per build directory: a run that reuses a built kernel never waits
+# for the build of another key (another branch's fragments).
 lock "kbuild-$flavour-$key"
 
 if [ -f "$out/.built" ]; then
