@@ -985,6 +985,9 @@ mod tests {
 
     #[test]
     fn protzero_without_page_mkwrite_lets_stores_through() -> Result {
+        if crate::test_fixture::skip_without_gup_fast() {
+            return Ok(());
+        }
         // shmem has no `page_mkwrite`: the write fault makes the entry
         // writable before it waits for the folio lock (mm/memory.c,
         // wp_page_shared), so PROTZERO holds no store off.
