@@ -23,6 +23,8 @@
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
 # QEMU's monitor: a flat profile per filesystem benchmark row, profile.txt.
+# VM_MVC_BENCH_TABLES=percall,profile (bench) runs only those tables, and
+# VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0 sets vm_mvc_bench's parameters.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
@@ -43,6 +45,7 @@ FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
 BENCH_FLAVOUR := base
 endif
 export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS TORTURE_SECONDS VM_MVC_ONLY VM_MVC_PROFILE
+export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS
 export CORRUPT_FLIP_IMAGES
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
 
