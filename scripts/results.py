@@ -4,12 +4,17 @@
 
 KTAP (from the KUnit suites at insmod and from the in-guest tests) is parsed
 by the kernel's own tools/testing/kunit/kunit.py, one KTAP document at a
-time.  The whole log is also scanned for what must never appear: panics,
-oopses, warnings, sanitizer and lockdep reports, failed module loads.  The
-last line printed is "N passed, N failed[, N skipped]".
+time.  Every suite that started in the log ("# Subtest: NAME") must be in
+what kunit.py reports, or the run fails: a suite lost between the console
+and the report would otherwise count neither as passed nor as failed.  The
+whole log is also scanned for what must never appear: panics, oopses,
+warnings, sanitizer and lockdep reports, failed module loads.  The last line
+printed is "N passed, N failed[, N skipped]".
 """
 
 import argparse
+import json
+import os
 import re
 import subprocess
 import sys
@@ -19,6 +24,7 @@ from pathlib import Path
 PRINTK_PREFIX = re.compile(r'^\[\s*\d+\.\d+\] ')
 TOP_LEVEL_KTAP = re.compile(r'^KTAP version \d+$')
 KUNIT_SUMMARY = re.compile(r'Ran (\d+) tests?: (.*)$')
+SUITE_START = re.compile(r'^\s*# Subtest: (\S+)\s*$')
 # `make check` or `make soak` (the same judgement, another guest script).
 GUEST_BEGIN = re.compile(r'^vm_mvc-guest: begin (check|soak)$')
 GUEST_END = re.compile(r'^vm_mvc-guest: end (check|soak)$')
@@ -85,15 +91,46 @@ def parse_counts(text):
     return counts
 
 
+def reported_suites(root):
+    """The names of the suites in kunit.py's JSON report: its groups, and the
+    top-level entries without cases (a suite cut short before any case)."""
+    names = {case['name'] for case in root.get('test_cases', [])}
+    groups = list(root.get('sub_groups', []))
+    while groups:
+        group = groups.pop()
+        names.add(group['name'])
+        groups += group.get('sub_groups', [])
+    return names
+
+
 def run_kunit_parse(kunit, doc):
-    with tempfile.NamedTemporaryFile('w', suffix='.ktap') as f:
-        f.writelines(doc)
-        f.flush()
-        proc = subprocess.run([sys.executable, kunit, 'parse', f.name],
+    """Parses one KTAP document; returns its counts and the suites reported."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ktap = os.path.join(tmp, 'doc.ktap')
+        report = os.path.join(tmp, 'report.json')
+        with open(ktap, 'w') as f:
+            f.writelines(doc)
+        proc = subprocess.run([sys.executable, kunit, 'parse', f'--json={report}', ktap],
                               capture_output=True, text=True, check=False)
+        try:
+            with open(report) as f:
+                suites = reported_suites(json.load(f))
+        except (OSError, ValueError):
+            suites = set()
     out = proc.stdout + proc.stderr
-    print(out, end='')
-    return parse_counts(out)
+    print('\n'.join(l for l in out.splitlines()
+                    if 'Test results stored in' not in l), end='\n' if out else '')
+    return parse_counts(out), suites
+
+
+def started_suites(lines):
+    """The suites that started in the log, in order, each once."""
+    names = []
+    for line in lines:
+        match = SUITE_START.match(strip_prefix(line))
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    return names
 
 
 def scan(lines):
@@ -140,11 +177,20 @@ def main():
         failures.append(('guest did not finish its tests', ''.join(lines[-30:])))
 
     docs = ktap_documents(lines[begin:]) if begin is not None else []
+    reported = set()
     for doc in docs:
-        for key, value in run_kunit_parse(args.kunit, doc).items():
+        counts, suites = run_kunit_parse(args.kunit, doc)
+        reported |= suites
+        for key, value in counts.items():
             total[key] += value
     if begin is not None and not docs:
         failures.append(('no KTAP output from the guest', ''.join(lines[-30:])))
+    started = started_suites(lines[begin:]) if begin is not None else []
+    for name in started:
+        if name not in reported:
+            failures.append((f'suite {name} started but is absent from the report',
+                             ''.join(l for l in lines[begin:]
+                                     if name in l)[-3000:]))
 
     failures += scan(lines)
     for what, excerpt in failures:

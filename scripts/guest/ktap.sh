@@ -6,12 +6,19 @@
 #   ktap_suite NAME COUNT    starts a suite of COUNT cases
 #   ktap_case NAME CMD...    runs CMD, reports it; its output becomes diagnostics
 #   ktap_skip NAME REASON    reports a skipped case
+#   kunit_quiet, kunit_loud  the KUnit suites of modules loaded next: none, all
 #
 # Lines go through /dev/kmsg, so they reach the console in order with the
 # kernel's own messages (KUnit's KTAP among them), which the console prints
 # asynchronously.  The command line sets printk.devkmsg=on: no rate limit.
 
 say() { echo "$*" >/dev/kmsg; }
+
+# KUnit's filter_glob for the modules loaded next.  printf, not echo: the
+# parameter keeps a trailing newline, and "*.*\n" matches no test name, so
+# with echo every later suite was silently dropped (vm_mvc_c_client's).
+kunit_quiet() { printf 'no_suite.no_case' >/sys/module/kunit/parameters/filter_glob; }
+kunit_loud() { printf '*.*' >/sys/module/kunit/parameters/filter_glob; }
 
 ktap_suite() {
 	ktap_number=0

@@ -13,8 +13,6 @@ mnt=/mnt/toyfs
 cycles=50
 mkdir -p $mnt
 
-kunit_quiet() { echo "no_suite.no_case" >/sys/module/kunit/parameters/filter_glob; }
-kunit_loud() { echo "*.*" >/sys/module/kunit/parameters/filter_glob; }
 live() { grep -q "^$1 .* Live " /proc/modules; }
 loaded() { grep -q "^$1 " /proc/modules; }
 # Active objects of a slab cache (/proc/slabinfo needs CONFIG_SLUB_DEBUG).

@@ -85,7 +85,7 @@ sid_left_attached_is_released_at_unload() {
 ktap_suite vm_mvc_unload 2
 ktap_case sid_left_attached_is_released_at_unload sid_left_attached_is_released_at_unload
 # Loaded again for the parts that follow; its KUnit suites ran already.
-echo "no_suite.no_case" >/sys/module/kunit/parameters/filter_glob
+kunit_quiet
 ktap_case reload_vm_mvc sh -c 'insmod /modules/vm_mvc.ko && grep -q "^vm_mvc .* Live " /proc/modules'
-echo "*.*" >/sys/module/kunit/parameters/filter_glob
+kunit_loud
 ktap_end
