@@ -10,10 +10,17 @@
 //!     every read checked against a model (src/run.rs, src/options.rs);
 //!     with DEVICE, DIR is unmounted, checked and mounted again between
 //!     rounds
+//! toyfs-stress eof-race DIR ROUNDS
+//!     stores through a mapping past the end of a file while another
+//!     thread extends it: none may become file data (src/eof_race.rs)
 //! toyfs-stress faults SEED OPS DIR MANIFEST
 //!     OPS seeded file and directory operations in DIR with fault
 //!     injection on for this process, then MANIFEST for the check after
 //!     remount (src/faults.rs)
+//! toyfs-stress io-errors DIR DEVICE MANIFEST
+//!     the device's writes fail (fail_make_request) during the fsync of
+//!     one file: it must report EIO, other files nothing, and MANIFEST
+//!     lists the files that must survive (src/io_errors.rs)
 //! toyfs-stress fail-nth DIR MANIFEST
 //!     every fault point of each of a set of file and directory calls
 //!     failed in turn (src/fail_nth.rs), then MANIFEST
@@ -22,8 +29,10 @@
 //! A failure prints the seed, the thread and the operation number, and the
 //! command line that runs it again, and exits with 1.
 
+mod eof_race;
 mod fail_nth;
 mod faults;
+mod io_errors;
 mod mapping;
 mod model;
 mod options;
@@ -78,13 +87,26 @@ fn main() -> ExitCode {
             );
             Ok(())
         })(),
+        Some("eof-race") if args.len() == 4 => (|| {
+            let rounds = number(args.get(3), "ROUNDS")?;
+            println!("toyfs-stress: {}", eof_race::run(&args[2], rounds)?);
+            Ok(())
+        })(),
+        Some("io-errors") if args.len() == 5 => (|| {
+            println!(
+                "toyfs-stress: {}",
+                io_errors::run(&args[2], &args[3], &args[4])?
+            );
+            Ok(())
+        })(),
         Some("fail-nth") if args.len() == 4 => (|| {
             println!("{}", fail_nth::run(&args[2], &args[3])?);
             Ok(())
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | {} \
-             | faults SEED OPS DIR MANIFEST | fail-nth DIR MANIFEST",
+             | eof-race DIR ROUNDS | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | fail-nth DIR MANIFEST",
             options::USAGE
         )),
     };
