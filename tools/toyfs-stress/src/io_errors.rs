@@ -11,11 +11,13 @@
 //! MANIFEST (src/faults.rs's format) lists them for the caller's check.
 //! While the device fails, only one call runs: the fsync (or fdatasync)
 //! of one victim, which must fail with `EIO`.  One victim overwrites
-//! blocks it has (data I/O only), the other is new (allocation as well).
+//! blocks it has (data I/O only), one is new (allocation as well), one is
+//! dirtied through a mapping and synced with `msync(MS_SYNC)`.
 //! Periodic writeback is held off meanwhile, so that no other dirty file
 //! is written while the device fails.
 
 use crate::faults::{write_manifest, EIO};
+use crate::mapping::Mapping;
 use crate::rng::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -169,6 +171,13 @@ pub fn run(dir: &str, device: &str, manifest: &str) -> Result<String, String> {
         &fresh_path,
         "fdatasync",
     )?;
+    let mapped_path = format!("{dir}/victim-mapped");
+    let mapped = create(&mapped_path)?;
+    put(&mapped, &mapped_path, 0, &vec![0x77; 20_000])?;
+    must_sync(&mapped, &mapped_path, "before the errors")?;
+    let map = Mapping::new(&mapped, 20_000).map_err(|err| format!("mmap {mapped_path}: {err}"))?;
+    map.store(5000, &[0x88; 7000]);
+    must_be_eio(device.failing(|| map.sync())?, &mapped_path, "msync")?;
 
     // The error was reported; the files that had none report none.
     for (file, path) in &others {
@@ -188,7 +197,8 @@ pub fn run(dir: &str, device: &str, manifest: &str) -> Result<String, String> {
     write_manifest(manifest, &files, &[], &[])?;
     drop(settings);
     Ok(format!(
-        "fsync and fdatasync of the two victims failed with EIO; {} other files synced without error",
+        "fsync, fdatasync and msync of the three victims failed with EIO; \
+         {} other files synced without error",
         expected.len()
     ))
 }
