@@ -7,6 +7,7 @@
 #   make soak     the debug kernel runs the randomized toyfs tester for
 #                 TOYFS_SOAK_SEEDS (8) seeds x TOYFS_SOAK_OPS (125000)
 #                 operations; ends with "N passed, N failed" (an hour or more)
+#   make htmldocs Documentation/ with Sphinx (-W) into build/html
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
@@ -31,7 +32,8 @@ export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all modules run check check-debug soak bench clippy fmt fmt-check kernel toolchain clean
+.PHONY: all modules run check check-debug soak bench clippy fmt fmt-check htmldocs kernel \
+	toolchain clean
 
 all: modules
 
@@ -49,6 +51,9 @@ clippy:
 
 fmt fmt-check:
 	@$(SCRIPTS)/in-toolchain.sh $(SCRIPTS)/rustfmt.sh $(FLAVOUR) $@
+
+htmldocs:
+	@$(SCRIPTS)/in-toolchain.sh $(SCRIPTS)/htmldocs.sh
 
 run:
 	@$(SCRIPTS)/guest.sh $(FLAVOUR) run

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The kernel's style gates, as named checks for `make check`: rustfmt with
-# the kernel's config, a warning-free CLIPPY=1 build, and checkpatch on the C
-# files.  Runs inside the toolchain; prints one "ok"/"not ok" line a check
+# the kernel's config, a warning-free CLIPPY=1 build, checkpatch on the C
+# files, and the Sphinx build of Documentation/ with -W (`make htmldocs`).  Runs inside the toolchain; prints one "ok"/"not ok" line a check
 # and writes "passed failed skipped" to $2.  Usage: lint.sh FLAVOUR RESULTS
 . "$(dirname "$0")/lib.sh"
 
@@ -40,4 +40,5 @@ checkpatch_clean() {
 check rustfmt "$TOP/scripts/rustfmt.sh" "$flavour" fmt-check
 check clippy clippy_clean
 check checkpatch checkpatch_clean
+check htmldocs "$TOP/scripts/htmldocs.sh"
 echo "$passed $failed 0" >"$results"

@@ -30,7 +30,7 @@ host_is_suitable() {
 	version_at_least "$v" 17 || return 1
 	local tool
 	for tool in ld.lld llvm-ar make flex bison bc cpio python3 \
-		qemu-system-x86_64 busybox; do
+		qemu-system-x86_64 busybox sphinx-build; do
 		command -v "$tool" >/dev/null || return 1
 	done
 	busybox --list >/dev/null 2>&1 || return 1

@@ -188,3 +188,8 @@ void toyfs_mapping_set_error(struct address_space *mapping, int error)
 {
 	mapping_set_error(mapping, error);
 }
+
+void toyfs_ratelimit_default_init(struct ratelimit_state *rs)
+{
+	ratelimit_default_init(rs);
+}

@@ -10,10 +10,12 @@
 
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
+#include <linux/crc32.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/ratelimit.h>
 #include <linux/statfs.h>
 
 struct buffer_head *toyfs_sb_bread(struct super_block *sb, sector_t block);
@@ -54,5 +56,6 @@ enum inode_state_flags_enum toyfs_inode_state_read_once(struct inode *inode);
 loff_t toyfs_bdev_nr_bytes(struct block_device *bdev);
 bool toyfs_sb_rdonly(const struct super_block *sb);
 void toyfs_mapping_set_error(struct address_space *mapping, int error);
+void toyfs_ratelimit_default_init(struct ratelimit_state *rs);
 
 #endif /* _TOYFS_HELPERS_H */

@@ -7,11 +7,29 @@
 //! so most pages of a file are made of several blocks, some data, some
 //! holes, some past the end of the file.  Documentation/toyfs.rst describes
 //! the format and which vm_mvc call each case uses.
+//!
+//! The files follow ext2's split: `balloc` (blocks), `ialloc` (inodes),
+//! `inode` (inodes on disk and block maps), `dir` (entries), `namei`
+//! (names), `file` (data in the page cache) and `mount` (the superblock),
+//! all safe code under the lock of `meta`, over `format` (the on-disk
+//! format) and `vfs` (safe wrappers of kernel objects).  `ops` holds the
+//! VFS operation tables and their trampolines, on top of everything.
 
 use kernel::prelude::*;
 
+mod balloc;
+mod dir;
+mod file;
+/// The on-disk format, shared with tools/toyfs-format (which tests it).
+#[allow(dead_code, unreachable_pub)]
 mod format;
-mod fs;
+mod ialloc;
+mod info;
+mod inode;
+mod meta;
+mod mount;
+mod namei;
+mod ops;
 mod vfs;
 
 /// The vm_mvc C ABI, wrapped once (rust/vm_mvc_client.rs).  toyfs uses
@@ -52,13 +70,16 @@ module! {
 }
 
 struct ToyfsModule {
-    _registration: vfs::FsRegistration,
+    _registration: ops::FsRegistration,
 }
 
 impl kernel::Module for ToyfsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         Ok(Self {
-            _registration: vfs::FsRegistration::register(module)?,
+            _registration: {
+                vfs::init_mount_log();
+                ops::FsRegistration::register(module)?
+            },
         })
     }
 }

@@ -1,146 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
-//! One inode: 128 bytes in the inode table.
-//!
-//! ```text
-//! offset size field
-//!      0    2 mode               POSIX type and permission bits; 0 = free inode
-//!      2    2 nlink
-//!      4    4 uid
-//!      8    4 gid
-//!     12    4 flags              0 in version 1
-//!     16    8 size               bytes
-//!     24    8 atime_sec          signed seconds since the epoch
-//!     32    8 mtime_sec
-//!     40    8 ctime_sec
-//!     48    4 atime_nsec         0..=999_999_999
-//!     52    4 mtime_nsec
-//!     56    4 ctime_nsec
-//!     60    4 blocks             blocks allocated: data and indirect
-//!     64   48 direct[12]         block of file blocks 0..12; 0 = hole
-//!    112    4 single_indirect    block of pointers to file blocks 12..12+P
-//!    116    4 double_indirect    block of pointers to single-indirect blocks
-//!    120    8 reserved           zero
-//! ```
-//!
-//! A free inode (mode 0) is 128 zero bytes.
+//! Inodes (defined in samples/toyfs/format/inode.rs), the clock, and
+//! their messages.
 
 use std::fmt;
 
-use crate::constants::{DIRECT_POINTERS, INODE_SIZE};
+pub use crate::disk::inode::*;
+
 use crate::geometry::Geometry;
-use crate::le::{get_i64, get_u16, get_u32, get_u64, put_i64, put_u16, put_u32, put_u64};
 
-/// Mask of the file type bits of `mode`.
-pub const S_IFMT: u16 = 0o170_000;
-/// File type bits of a regular file.
-pub const S_IFREG: u16 = 0o100_000;
-/// File type bits of a directory.
-pub const S_IFDIR: u16 = 0o040_000;
-
-/// The file types version 1 stores.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileType {
-    /// `S_IFREG`.
-    Regular,
-    /// `S_IFDIR`.
-    Directory,
-}
-
-impl FileType {
-    /// The type encoded in `mode`, if it is one toyfs stores.
-    pub fn from_mode(mode: u16) -> Option<Self> {
-        match mode & S_IFMT {
-            S_IFREG => Some(Self::Regular),
-            S_IFDIR => Some(Self::Directory),
-            _ => None,
-        }
-    }
-
-    /// The `S_IF*` bits of this type.
-    pub fn mode_bits(self) -> u16 {
-        match self {
-            Self::Regular => S_IFREG,
-            Self::Directory => S_IFDIR,
-        }
+impl Inode {
+    /// Everything wrong with the fields of an in-use inode, in field order.
+    pub fn problems(&self, geometry: &Geometry) -> Vec<InodeProblem> {
+        self.field_problems(geometry).collect()
     }
 }
 
-/// Seconds and nanoseconds since the epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Timestamp {
-    /// Seconds, negative before 1970.
-    pub sec: i64,
-    /// Nanoseconds, below one billion in a valid inode.
-    pub nsec: u32,
-}
-
-/// A decoded inode.  Decoding never fails; [`Inode::problems`] validates.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Inode {
-    /// Type and permission bits; 0 for a free inode.
-    pub mode: u16,
-    /// Directory entries naming it (plus "." and subdirectories' ".." for a directory).
-    pub nlink: u16,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Must be 0 in version 1.
-    pub flags: u32,
-    /// Length in bytes.
-    pub size: u64,
-    /// Last access.
-    pub atime: Timestamp,
-    /// Last data change.
-    pub mtime: Timestamp,
-    /// Last inode change.
-    pub ctime: Timestamp,
-    /// Blocks allocated to the file: data blocks and indirect blocks.
-    pub blocks: u32,
-    /// Blocks of file blocks 0..12; 0 is a hole.
-    pub direct: [u32; DIRECT_POINTERS],
-    /// Block of pointers to the next `block_size / 4` file blocks; 0 is a hole.
-    pub single_indirect: u32,
-    /// Block of pointers to single-indirect blocks; 0 is a hole.
-    pub double_indirect: u32,
-    /// Must be 0 in version 1.
-    pub reserved: u64,
-}
-
-/// Something wrong with an inode's own fields (block pointers are checked
-/// by the block-map walk, which knows where each one points).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InodeProblem {
-    /// A mode with a file type other than regular or directory.
-    UnknownFileType {
-        /// The mode.
-        mode: u16,
-    },
-    /// Nonzero `flags`.
-    FlagsNotZero(u32),
-    /// Nonzero reserved bytes.
-    ReservedNotZero,
-    /// A nanosecond field of a billion or more.
-    NsecOutOfRange {
-        /// `atime`, `mtime` or `ctime`.
-        field: &'static str,
-        /// The value.
-        nsec: u32,
-    },
-    /// A size beyond what the block map can address.
-    SizeTooLarge {
-        /// The size.
-        size: u64,
-        /// Largest addressable size.
-        maximum: u64,
-    },
-    /// A directory whose size is not a whole number of blocks, or is 0.
-    DirectorySize {
-        /// The size.
-        size: u64,
-        /// The block size.
-        block_size: u32,
-    },
+impl Timestamp {
+    /// The current wall-clock time.
+    pub fn now() -> Self {
+        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(since) => Self {
+                sec: since.as_secs() as i64,
+                nsec: since.subsec_nanos(),
+            },
+            // A clock before 1970: store it as negative seconds plus positive nanoseconds.
+            Err(error) => {
+                let before = error.duration();
+                let nsec = before.subsec_nanos();
+                Self {
+                    sec: -(before.as_secs() as i64) - i64::from(nsec != 0),
+                    nsec: if nsec == 0 { 0 } else { NSEC_PER_SEC - nsec },
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Display for InodeProblem {
@@ -165,272 +58,15 @@ impl fmt::Display for InodeProblem {
                 f,
                 "directory size {size} is not a positive multiple of the block size {block_size}"
             ),
-        }
-    }
-}
-
-const NSEC_PER_SEC: u32 = 1_000_000_000;
-
-impl Timestamp {
-    /// The current wall-clock time.
-    pub fn now() -> Self {
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-            Ok(since) => Self {
-                sec: since.as_secs() as i64,
-                nsec: since.subsec_nanos(),
-            },
-            // A clock before 1970: store it as negative seconds plus positive nanoseconds.
-            Err(error) => {
-                let before = error.duration();
-                let nsec = before.subsec_nanos();
-                Self {
-                    sec: -(before.as_secs() as i64) - i64::from(nsec != 0),
-                    nsec: if nsec == 0 { 0 } else { NSEC_PER_SEC - nsec },
-                }
+            Self::Free => write!(f, "the inode is free (mode 0)"),
+            Self::TooFewLinks { nlink, minimum } => {
+                write!(f, "link count {nlink} is below {minimum}")
             }
+            Self::BlocksTooLarge { blocks, maximum } => write!(
+                f,
+                "blocks count {blocks} is larger than the {maximum} data blocks"
+            ),
         }
     }
 }
 
-impl Inode {
-    /// Decodes the 128 on-disk bytes.
-    pub fn decode(bytes: &[u8; INODE_SIZE]) -> Self {
-        let mut direct = [0u32; DIRECT_POINTERS];
-        for (index, pointer) in direct.iter_mut().enumerate() {
-            *pointer = get_u32(bytes, 64 + 4 * index);
-        }
-        Self {
-            mode: get_u16(bytes, 0),
-            nlink: get_u16(bytes, 2),
-            uid: get_u32(bytes, 4),
-            gid: get_u32(bytes, 8),
-            flags: get_u32(bytes, 12),
-            size: get_u64(bytes, 16),
-            atime: Timestamp {
-                sec: get_i64(bytes, 24),
-                nsec: get_u32(bytes, 48),
-            },
-            mtime: Timestamp {
-                sec: get_i64(bytes, 32),
-                nsec: get_u32(bytes, 52),
-            },
-            ctime: Timestamp {
-                sec: get_i64(bytes, 40),
-                nsec: get_u32(bytes, 56),
-            },
-            blocks: get_u32(bytes, 60),
-            direct,
-            single_indirect: get_u32(bytes, 112),
-            double_indirect: get_u32(bytes, 116),
-            reserved: get_u64(bytes, 120),
-        }
-    }
-
-    /// Encodes to the 128 on-disk bytes.
-    pub fn encode(&self) -> [u8; INODE_SIZE] {
-        let mut bytes = [0u8; INODE_SIZE];
-        put_u16(&mut bytes, 0, self.mode);
-        put_u16(&mut bytes, 2, self.nlink);
-        put_u32(&mut bytes, 4, self.uid);
-        put_u32(&mut bytes, 8, self.gid);
-        put_u32(&mut bytes, 12, self.flags);
-        put_u64(&mut bytes, 16, self.size);
-        put_i64(&mut bytes, 24, self.atime.sec);
-        put_i64(&mut bytes, 32, self.mtime.sec);
-        put_i64(&mut bytes, 40, self.ctime.sec);
-        put_u32(&mut bytes, 48, self.atime.nsec);
-        put_u32(&mut bytes, 52, self.mtime.nsec);
-        put_u32(&mut bytes, 56, self.ctime.nsec);
-        put_u32(&mut bytes, 60, self.blocks);
-        for (index, pointer) in self.direct.iter().enumerate() {
-            put_u32(&mut bytes, 64 + 4 * index, *pointer);
-        }
-        put_u32(&mut bytes, 112, self.single_indirect);
-        put_u32(&mut bytes, 116, self.double_indirect);
-        put_u64(&mut bytes, 120, self.reserved);
-        bytes
-    }
-
-    /// A new inode of `file_type` with permission bits `permissions`, all
-    /// three times `now`, no blocks and size 0.
-    pub fn new(file_type: FileType, permissions: u16, now: Timestamp) -> Self {
-        Self {
-            mode: file_type.mode_bits() | (permissions & !S_IFMT),
-            atime: now,
-            mtime: now,
-            ctime: now,
-            ..Self::default()
-        }
-    }
-
-    /// Whether the inode is free (mode 0).
-    pub fn is_free(&self) -> bool {
-        self.mode == 0
-    }
-
-    /// The file type, if the mode holds one toyfs stores.
-    pub fn file_type(&self) -> Option<FileType> {
-        FileType::from_mode(self.mode)
-    }
-
-    /// File blocks that hold bytes below `size`: `ceil(size / block_size)`.
-    pub fn blocks_within_size(&self, block_size: u32) -> u64 {
-        self.size.div_ceil(u64::from(block_size))
-    }
-
-    /// Everything wrong with the fields of an in-use inode, in field order.
-    pub fn problems(&self, geometry: &Geometry) -> Vec<InodeProblem> {
-        let mut problems = Vec::new();
-        let file_type = self.file_type();
-        if file_type.is_none() {
-            problems.push(InodeProblem::UnknownFileType { mode: self.mode });
-        }
-        if self.flags != 0 {
-            problems.push(InodeProblem::FlagsNotZero(self.flags));
-        }
-        for (field, time) in [
-            ("atime", self.atime),
-            ("mtime", self.mtime),
-            ("ctime", self.ctime),
-        ] {
-            if time.nsec >= NSEC_PER_SEC {
-                problems.push(InodeProblem::NsecOutOfRange {
-                    field,
-                    nsec: time.nsec,
-                });
-            }
-        }
-        if self.size > geometry.max_file_size() {
-            problems.push(InodeProblem::SizeTooLarge {
-                size: self.size,
-                maximum: geometry.max_file_size(),
-            });
-        }
-        let block_size = geometry.block_size();
-        if file_type == Some(FileType::Directory)
-            && (self.size == 0 || self.size % u64::from(block_size) != 0)
-        {
-            problems.push(InodeProblem::DirectorySize {
-                size: self.size,
-                block_size,
-            });
-        }
-        if self.reserved != 0 {
-            problems.push(InodeProblem::ReservedNotZero);
-        }
-        problems
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Inode {
-        let mut inode = Inode::new(
-            FileType::Regular,
-            0o644,
-            Timestamp {
-                sec: -5,
-                nsec: 999_999_999,
-            },
-        );
-        inode.nlink = 3;
-        inode.uid = 1000;
-        inode.gid = 100;
-        inode.size = 0x1_0000_0001;
-        inode.mtime.sec = 1_700_000_000;
-        inode.ctime.nsec = 7;
-        inode.blocks = 9;
-        inode.direct = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-        inode.single_indirect = 13;
-        inode.double_indirect = 14;
-        inode
-    }
-
-    #[test]
-    fn round_trips() {
-        let inode = sample();
-        assert_eq!(Inode::decode(&inode.encode()), inode);
-        let free = Inode::default();
-        assert_eq!(free.encode(), [0u8; INODE_SIZE]);
-        assert!(Inode::decode(&[0u8; INODE_SIZE]).is_free());
-    }
-
-    #[test]
-    fn encodes_the_documented_offsets() {
-        let bytes = sample().encode();
-        assert_eq!(get_u16(&bytes, 0), 0o100_644);
-        assert_eq!(get_u16(&bytes, 2), 3);
-        assert_eq!(get_u32(&bytes, 4), 1000);
-        assert_eq!(get_u32(&bytes, 8), 100);
-        assert_eq!(&bytes[16..24], &[1, 0, 0, 0, 1, 0, 0, 0]);
-        assert_eq!(get_i64(&bytes, 24), -5);
-        assert_eq!(get_i64(&bytes, 32), 1_700_000_000);
-        assert_eq!(get_u32(&bytes, 48), 999_999_999);
-        assert_eq!(get_u32(&bytes, 56), 7);
-        assert_eq!(get_u32(&bytes, 60), 9);
-        assert_eq!(get_u32(&bytes, 64), 1);
-        assert_eq!(get_u32(&bytes, 108), 12);
-        assert_eq!(get_u32(&bytes, 112), 13);
-        assert_eq!(get_u32(&bytes, 116), 14);
-    }
-
-    #[test]
-    fn a_valid_inode_has_no_problems() {
-        let geometry = Geometry::new(1024, 1024, 64).unwrap();
-        let mut inode = sample();
-        inode.atime.nsec = 0;
-        inode.size = geometry.max_file_size();
-        assert_eq!(inode.problems(&geometry), []);
-        let mut directory = Inode::new(FileType::Directory, 0o755, Timestamp::default());
-        directory.size = 2048;
-        assert_eq!(directory.problems(&geometry), []);
-    }
-
-    #[test]
-    fn reports_every_bad_field() {
-        let geometry = Geometry::new(1024, 1024, 64).unwrap();
-        let inode = Inode {
-            mode: 0o120_777,
-            flags: 4,
-            atime: Timestamp {
-                sec: 0,
-                nsec: 1_000_000_000,
-            },
-            size: geometry.max_file_size() + 1,
-            reserved: 1,
-            ..Inode::default()
-        };
-        assert_eq!(
-            inode.problems(&geometry),
-            [
-                InodeProblem::UnknownFileType { mode: 0o120_777 },
-                InodeProblem::FlagsNotZero(4),
-                InodeProblem::NsecOutOfRange {
-                    field: "atime",
-                    nsec: 1_000_000_000
-                },
-                InodeProblem::SizeTooLarge {
-                    size: geometry.max_file_size() + 1,
-                    maximum: geometry.max_file_size()
-                },
-                InodeProblem::ReservedNotZero,
-            ]
-        );
-        for size in [0, 1000, 1025] {
-            let directory = Inode {
-                mode: S_IFDIR | 0o755,
-                size,
-                ..Inode::default()
-            };
-            assert_eq!(
-                directory.problems(&geometry),
-                [InodeProblem::DirectorySize {
-                    size,
-                    block_size: 1024
-                }]
-            );
-        }
-    }
-}

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The toyfs on-disk format (Documentation/toyfs.rst), version 1.
 //!
-//! Layout structures with explicit little-endian encoding, the validation
-//! rules a reader must apply, a small writer ([`Filesystem`], [`format`])
+//! Layout structures with explicit little-endian encoding and the
+//! validation rules a reader must apply (samples/toyfs/format, shared with
+//! the kernel module), a small writer ([`Filesystem`], [`format`])
 //! and the consistency checker behind fsck.toyfs ([`check`]).
+
+/// The format itself, shared with the kernel module: pure `core` code.
+#[path = "../../../samples/toyfs/format/mod.rs"]
+mod disk;
 
 pub mod bitmap;
 pub mod block_map;
 pub mod block_walk;
 pub mod check;
-pub mod constants;
+pub use disk::constants;
 pub mod crc32c;
 pub mod device;
 pub mod dirent;
@@ -18,7 +23,7 @@ pub mod filesystem;
 pub mod format;
 pub mod geometry;
 pub mod inode;
-pub mod le;
+pub use disk::le;
 pub mod superblock;
 
 pub use device::{BlockDevice, FileDevice, MemoryDevice};

@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Which pointer of the block map holds a file block.
+//!
+//! With `P = block_size / 4` pointers per indirect block, file block `n` is
+//! held by `direct[n]` for `n < 12`, by entry `n - 12` of the single-indirect
+//! block for `n < 12 + P`, and by entry `(n - 12 - P) % P` of the
+//! single-indirect block named by entry `(n - 12 - P) / P` of the
+//! double-indirect block for `n < 12 + P + P * P`.
+
+use super::constants::DIRECT_POINTERS;
+
+/// The pointer path to one file block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapSlot {
+    /// `direct[index]`.
+    Direct(usize),
+    /// Entry `index` of the single-indirect block.
+    Single(u32),
+    /// Entry `inner` of the block named by entry `outer` of the double-indirect block.
+    Double {
+        /// Entry of the double-indirect block.
+        outer: u32,
+        /// Entry of the single-indirect block it names.
+        inner: u32,
+    },
+}
+
+/// The slot holding `file_block`, or `None` past the largest file.
+pub fn slot_of(file_block: u64, pointers_per_block: u32) -> Option<MapSlot> {
+    let per_block = u64::from(pointers_per_block);
+    if file_block < DIRECT_POINTERS as u64 {
+        return Some(MapSlot::Direct(file_block as usize));
+    }
+    let after_direct = file_block - DIRECT_POINTERS as u64;
+    if after_direct < per_block {
+        return Some(MapSlot::Single(after_direct as u32));
+    }
+    let after_single = after_direct - per_block;
+    // Shifts and masks, not divisions: `pointers_per_block` is a power of
+    // two, and a division would be guarded by a panic in the kernel.
+    let shift = pointers_per_block.trailing_zeros();
+    if after_single >> shift < per_block {
+        return Some(MapSlot::Double {
+            outer: (after_single >> shift) as u32,
+            inner: (after_single & (per_block - 1)) as u32,
+        });
+    }
+    None
+}
+
+/// One of the pointers stored in the inode itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InodePointer {
+    /// `direct[index]`.
+    Direct(usize),
+    /// `single_indirect`.
+    SingleIndirect,
+    /// `double_indirect`.
+    DoubleIndirect,
+}
+
+impl MapSlot {
+    /// The inode's pointer that the path to the slot starts from.
+    pub fn inode_pointer(self) -> InodePointer {
+        match self {
+            Self::Direct(index) => InodePointer::Direct(index),
+            Self::Single(_) => InodePointer::SingleIndirect,
+            Self::Double { .. } => InodePointer::DoubleIndirect,
+        }
+    }
+
+    /// The entries to follow in the indirect blocks below the inode's
+    /// pointer, outermost first: none, one or two.
+    pub fn indirect_entries(self) -> ([u32; 2], usize) {
+        match self {
+            Self::Direct(_) => ([0, 0], 0),
+            Self::Single(index) => ([index, 0], 1),
+            Self::Double { outer, inner } => ([outer, inner], 2),
+        }
+    }
+}
+
+/// Every pointer of the inode with the levels of indirect blocks below
+/// it (0 for a data block) and the first file block it covers.
+pub fn inode_pointers(pointers_per_block: u32) -> impl Iterator<Item = (InodePointer, u32, u64)> {
+    Iterator::chain(
+        (0..DIRECT_POINTERS).map(|index| (InodePointer::Direct(index), 0, index as u64)),
+        [
+            (
+                InodePointer::SingleIndirect,
+                1,
+                single_indirect_first_block(),
+            ),
+            (
+                InodePointer::DoubleIndirect,
+                2,
+                double_indirect_first_block(pointers_per_block),
+            ),
+        ],
+    )
+}
+
+/// First file block covered by the single-indirect block.
+pub fn single_indirect_first_block() -> u64 {
+    DIRECT_POINTERS as u64
+}
+
+/// First file block covered by the double-indirect block.
+pub fn double_indirect_first_block(pointers_per_block: u32) -> u64 {
+    DIRECT_POINTERS as u64 + u64::from(pointers_per_block)
+}
+
+/// Where a block pointer is stored, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PointerSite {
+    /// `direct[index]` of the inode.
+    Direct(usize),
+    /// The inode's `single_indirect`.
+    SingleIndirect,
+    /// The inode's `double_indirect`.
+    DoubleIndirect,
+    /// Entry `index` of indirect block `indirect_block`.
+    IndirectEntry {
+        /// The indirect block holding the pointer.
+        indirect_block: u32,
+        /// Its entry.
+        index: u32,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_at_every_boundary() {
+        let p = 256;
+        assert_eq!(slot_of(0, p), Some(MapSlot::Direct(0)));
+        assert_eq!(slot_of(11, p), Some(MapSlot::Direct(11)));
+        assert_eq!(slot_of(12, p), Some(MapSlot::Single(0)));
+        assert_eq!(slot_of(267, p), Some(MapSlot::Single(255)));
+        assert_eq!(
+            slot_of(268, p),
+            Some(MapSlot::Double { outer: 0, inner: 0 })
+        );
+        assert_eq!(
+            slot_of(268 + 257, p),
+            Some(MapSlot::Double { outer: 1, inner: 1 })
+        );
+        let last = 12 + 256 + 256 * 256 - 1;
+        assert_eq!(
+            slot_of(last, p),
+            Some(MapSlot::Double {
+                outer: 255,
+                inner: 255
+            })
+        );
+        assert_eq!(slot_of(last + 1, p), None);
+        assert_eq!(double_indirect_first_block(p), 268);
+        assert_eq!(single_indirect_first_block(), 12);
+    }
+
+    #[test]
+    fn paths_start_at_the_inode_pointer() {
+        let p = 256;
+        let double = slot_of(268 + 257, p).unwrap();
+        assert_eq!(double.inode_pointer(), InodePointer::DoubleIndirect);
+        assert_eq!(double.indirect_entries(), ([1, 1], 2));
+        let single = slot_of(20, p).unwrap();
+        assert_eq!(single.inode_pointer(), InodePointer::SingleIndirect);
+        assert_eq!(single.indirect_entries(), ([8, 0], 1));
+        assert_eq!(
+            slot_of(3, p).unwrap().inode_pointer(),
+            InodePointer::Direct(3)
+        );
+        let pointers: Vec<_> = inode_pointers(p).collect();
+        assert_eq!(pointers.len(), 14);
+        assert_eq!(pointers[11], (InodePointer::Direct(11), 0, 11));
+        assert_eq!(pointers[12], (InodePointer::SingleIndirect, 1, 12));
+        assert_eq!(pointers[13], (InodePointer::DoubleIndirect, 2, 268));
+    }
+}

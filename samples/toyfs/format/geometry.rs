@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Where everything is: the layout that block size, block count and inode
+//! count determine.
+//!
+//! ```text
+//! block 0                      superblock
+//! 1 .. 1+bitmap_blocks          block bitmap, one bit per block of the image
+//! .. +inode_table_blocks        inode table, inode_count inodes of 128 bytes
+//! first_data_block .. end       data: file blocks, directory blocks, indirect blocks
+//! ```
+
+use super::constants::{
+    BITMAP_START, DIRECT_POINTERS, INODE_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_COUNT, MIN_BLOCK_SIZE,
+    POINTER_SIZE,
+};
+
+/// A validated layout.  Construct it with [`Geometry::new`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    block_size: u32,
+    block_count: u32,
+    inode_count: u32,
+    bitmap_blocks: u32,
+    inode_table_blocks: u32,
+}
+
+/// Why a block size, block count and inode count do not make a toyfs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GeometryError {
+    /// The block size is not a power of two.
+    BlockSizeNotPowerOfTwo(u32),
+    /// The block size is a power of two outside 512..=4096.
+    BlockSizeOutOfRange(u32),
+    /// Fewer blocks than superblock, bitmap, one inode-table block and the
+    /// root directory need.
+    TooFewBlocks {
+        /// Blocks asked for.
+        block_count: u32,
+        /// Fewest blocks that hold the metadata and the root directory.
+        minimum: u32,
+    },
+    /// An inode count of zero: there would be no root directory.
+    NoInodes,
+    /// The inode table would leave no block for the root directory.
+    TooManyInodes {
+        /// Inodes asked for.
+        inode_count: u32,
+        /// Most inodes that fit with this block size and block count.
+        maximum: u32,
+    },
+}
+
+impl GeometryError {
+    /// The rule broken, in a few words, for a log message.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::BlockSizeNotPowerOfTwo(_) | Self::BlockSizeOutOfRange(_) => {
+                "block size is not a power of two in 512..=4096"
+            }
+            Self::TooFewBlocks { .. } => "fewer than 4 blocks",
+            Self::NoInodes => "inode count is 0",
+            Self::TooManyInodes { .. } => "inode table leaves no data block",
+        }
+    }
+}
+
+/// Checks that `block_size` is a power of two in 512..=4096.
+pub fn validate_block_size(block_size: u32) -> Result<(), GeometryError> {
+    if !block_size.is_power_of_two() {
+        return Err(GeometryError::BlockSizeNotPowerOfTwo(block_size));
+    }
+    if !(MIN_BLOCK_SIZE..=MAX_BLOCK_SIZE).contains(&block_size) {
+        return Err(GeometryError::BlockSizeOutOfRange(block_size));
+    }
+    Ok(())
+}
+
+/// Blocks of bitmap that `block_count` bits need.
+fn bitmap_blocks_for(block_size: u32, block_count: u32) -> u32 {
+    // At most 2^32 / 4096 bits per block: always fits in u32.
+    // A shift, not a division: the block size is a power of two.
+    let shift = block_size.trailing_zeros() + 3;
+    ((u64::from(block_count) + (1 << shift) - 1) >> shift) as u32
+}
+
+/// Most inodes whose table leaves one data block for the root directory.
+///
+/// `block_size` must be valid and `block_count >= MIN_BLOCK_COUNT`.
+pub fn max_inodes(block_size: u32, block_count: u32) -> u32 {
+    let table_blocks =
+        u64::from(block_count) - 1 - u64::from(bitmap_blocks_for(block_size, block_count)) - 1;
+    let fitting = table_blocks * u64::from(block_size) / INODE_SIZE as u64;
+    fitting.min(u64::from(u32::MAX)) as u32
+}
+
+impl Geometry {
+    /// Lays out a filesystem, or says precisely why it cannot be laid out.
+    pub fn new(block_size: u32, block_count: u32, inode_count: u32) -> Result<Self, GeometryError> {
+        validate_block_size(block_size)?;
+        if block_count < MIN_BLOCK_COUNT {
+            return Err(GeometryError::TooFewBlocks {
+                block_count,
+                minimum: MIN_BLOCK_COUNT,
+            });
+        }
+        if inode_count == 0 {
+            return Err(GeometryError::NoInodes);
+        }
+        // Never 0: four or more blocks always leave one for the inode table.
+        let maximum = max_inodes(block_size, block_count);
+        if inode_count > maximum {
+            return Err(GeometryError::TooManyInodes {
+                inode_count,
+                maximum,
+            });
+        }
+        let inode_table_blocks =
+            (u64::from(inode_count) * INODE_SIZE as u64 + u64::from(block_size) - 1)
+                >> block_size.trailing_zeros();
+        // CAST: fewer than `block_count` (`inode_count <= maximum`).
+        let inode_table_blocks = inode_table_blocks as u32;
+        Ok(Self {
+            block_size,
+            block_count,
+            inode_count,
+            bitmap_blocks: bitmap_blocks_for(block_size, block_count),
+            inode_table_blocks,
+        })
+    }
+
+    /// Bytes per block.
+    pub fn block_size(&self) -> u32 {
+        self.block_size
+    }
+
+    /// Blocks in the filesystem, metadata included.
+    pub fn block_count(&self) -> u32 {
+        self.block_count
+    }
+
+    /// Inodes in the inode table; valid inode numbers are `1..=inode_count`.
+    pub fn inode_count(&self) -> u32 {
+        self.inode_count
+    }
+
+    /// Blocks of the block bitmap.
+    pub fn bitmap_blocks(&self) -> u32 {
+        self.bitmap_blocks
+    }
+
+    /// First block of the inode table.
+    pub fn inode_table_start(&self) -> u32 {
+        BITMAP_START + self.bitmap_blocks
+    }
+
+    /// Blocks of the inode table.
+    pub fn inode_table_blocks(&self) -> u32 {
+        self.inode_table_blocks
+    }
+
+    /// First block that may be referenced by an inode; everything before it
+    /// is metadata.
+    pub fn first_data_block(&self) -> u32 {
+        self.inode_table_start() + self.inode_table_blocks
+    }
+
+    /// Blocks available for file data, directories and indirect blocks.
+    pub fn data_block_count(&self) -> u32 {
+        self.block_count - self.first_data_block()
+    }
+
+    /// Byte offset of block `block` in the image.
+    pub fn block_offset(&self, block: u32) -> u64 {
+        u64::from(block) * u64::from(self.block_size)
+    }
+
+    /// Bytes of the whole filesystem.
+    pub fn byte_size(&self) -> u64 {
+        self.block_offset(self.block_count)
+    }
+
+    /// Byte offset of inode `ino` in the image, if `ino` is in `1..=inode_count`.
+    pub fn inode_offset(&self, ino: u32) -> Option<u64> {
+        if ino == 0 || ino > self.inode_count {
+            return None;
+        }
+        Some(self.block_offset(self.inode_table_start()) + u64::from(ino - 1) * INODE_SIZE as u64)
+    }
+
+    /// Block pointers in one indirect block.
+    pub fn pointers_per_block(&self) -> u32 {
+        self.block_size / POINTER_SIZE
+    }
+
+    /// File blocks the block map can address: direct, single and double indirect.
+    pub fn max_file_blocks(&self) -> u64 {
+        let per_block = u64::from(self.pointers_per_block());
+        DIRECT_POINTERS as u64 + per_block + per_block * per_block
+    }
+
+    /// Largest file size in bytes.
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_blocks() * u64::from(self.block_size)
+    }
+
+    /// Whether `block` may be named by a block pointer: inside the
+    /// filesystem and not metadata.
+    pub fn is_data_block(&self, block: u32) -> bool {
+        block >= self.first_data_block() && block < self.block_count
+    }
+
+    /// Bytes per block as a `usize`.
+    pub fn block_bytes(&self) -> usize {
+        self.block_size as usize
+    }
+
+    /// `log2(block_size)`: the block size is a power of two, so byte
+    /// offsets are split into blocks with shifts and masks (no division
+    /// that the compiler would guard with a panic).
+    pub fn block_shift(&self) -> u32 {
+        self.block_size.trailing_zeros()
+    }
+
+    /// The file block holding byte `pos`.
+    pub fn block_of(&self, pos: u64) -> u64 {
+        pos >> self.block_shift()
+    }
+
+    /// The offset of byte `pos` in its block.
+    pub fn offset_in_block(&self, pos: u64) -> u64 {
+        pos & (u64::from(self.block_size) - 1)
+    }
+
+    /// Blocks needed for `bytes` bytes.
+    pub fn blocks_for(&self, bytes: u64) -> u64 {
+        self.block_of(bytes) + u64::from(self.offset_in_block(bytes) != 0)
+    }
+
+    /// `log2(8 * block_size)`: the blocks one bitmap block covers.
+    pub fn bitmap_shift(&self) -> u32 {
+        self.block_shift() + 3
+    }
+
+    /// The bitmap block (counted from [`BITMAP_START`]) and the bit in it
+    /// that stand for block `block`.
+    pub fn bitmap_position(&self, block: u32) -> (u32, usize) {
+        let shift = self.bitmap_shift();
+        // CAST: a bit index in a block of at most 4096 bytes.
+        (block >> shift, (block & ((1 << shift) - 1)) as usize)
+    }
+
+    /// `log2(pointers_per_block)`.
+    pub fn pointers_shift(&self) -> u32 {
+        self.block_shift() - 2
+    }
+
+    /// Block and byte offset in it of inode `ino`, which must be in
+    /// `1..=inode_count`.
+    pub fn inode_location(&self, ino: u32) -> (u32, usize) {
+        let byte = u64::from(ino - 1) * INODE_SIZE as u64;
+        // CAST: the table has fewer than 2^32 blocks (checked in `new`)
+        // and an offset in a block is below 4096.
+        (
+            self.inode_table_start() + self.block_of(byte) as u32,
+            self.offset_in_block(byte) as usize,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_of_a_one_mebibyte_filesystem_with_1k_blocks() {
+        let geometry = Geometry::new(1024, 1024, 256).unwrap();
+        assert_eq!(geometry.bitmap_blocks(), 1);
+        assert_eq!(geometry.inode_table_start(), 2);
+        assert_eq!(geometry.inode_table_blocks(), 32);
+        assert_eq!(geometry.first_data_block(), 34);
+        assert_eq!(geometry.data_block_count(), 990);
+        assert_eq!(geometry.inode_offset(1), Some(2048));
+        assert_eq!(geometry.inode_offset(256), Some(2048 + 255 * 128));
+        assert_eq!(geometry.inode_offset(0), None);
+        assert_eq!(geometry.inode_offset(257), None);
+        assert!(!geometry.is_data_block(33));
+        assert!(geometry.is_data_block(34));
+        assert!(geometry.is_data_block(1023));
+        assert!(!geometry.is_data_block(1024));
+    }
+
+    #[test]
+    fn bitmap_grows_by_one_block_per_8_block_size_blocks() {
+        assert_eq!(Geometry::new(512, 4096, 4).unwrap().bitmap_blocks(), 1);
+        assert_eq!(Geometry::new(512, 4097, 4).unwrap().bitmap_blocks(), 2);
+        assert_eq!(
+            Geometry::new(4096, u32::MAX, 4).unwrap().bitmap_blocks(),
+            131_072
+        );
+    }
+
+    #[test]
+    fn max_file_size_per_block_size() {
+        let max = |size| Geometry::new(size, 64, 1).unwrap().max_file_size();
+        assert_eq!(max(512), (12 + 128 + 128 * 128) * 512);
+        assert_eq!(max(1024), (12 + 256 + 256 * 256) * 1024);
+        assert_eq!(max(4096), (12 + 1024 + 1024 * 1024) * 4096);
+    }
+
+    #[test]
+    fn block_size_must_be_a_power_of_two_in_range() {
+        for bad in [0, 1000, 1536, 4095] {
+            assert_eq!(
+                Geometry::new(bad, 64, 1),
+                Err(GeometryError::BlockSizeNotPowerOfTwo(bad))
+            );
+        }
+        for bad in [1, 256, 8192, 65536] {
+            assert_eq!(
+                Geometry::new(bad, 64, 1),
+                Err(GeometryError::BlockSizeOutOfRange(bad))
+            );
+        }
+        for good in [512, 1024, 2048, 4096] {
+            assert!(Geometry::new(good, 64, 1).is_ok());
+        }
+    }
+
+    #[test]
+    fn smallest_filesystem_is_four_blocks() {
+        assert_eq!(
+            Geometry::new(1024, 3, 1),
+            Err(GeometryError::TooFewBlocks {
+                block_count: 3,
+                minimum: 4
+            })
+        );
+        let smallest = Geometry::new(1024, 4, 8).unwrap();
+        assert_eq!(smallest.first_data_block(), 3);
+        assert_eq!(smallest.data_block_count(), 1);
+    }
+
+    #[test]
+    fn inode_count_must_be_positive_and_fit() {
+        assert_eq!(Geometry::new(1024, 64, 0), Err(GeometryError::NoInodes));
+        // 64 blocks: superblock, 1 bitmap block, 1 root block leave 61 blocks of 8 inodes.
+        assert_eq!(max_inodes(1024, 64), 61 * 8);
+        assert!(Geometry::new(1024, 64, 61 * 8).is_ok());
+        assert_eq!(
+            Geometry::new(1024, 64, 61 * 8 + 1),
+            Err(GeometryError::TooManyInodes {
+                inode_count: 61 * 8 + 1,
+                maximum: 61 * 8
+            })
+        );
+    }
+
+    #[test]
+    fn splits_offsets_and_finds_bits_and_inodes() {
+        let geometry = Geometry::new(1024, 20000, 256).unwrap();
+        assert_eq!(geometry.block_of(1023), 0);
+        assert_eq!(geometry.block_of(1024), 1);
+        assert_eq!(geometry.offset_in_block(5000), 5000 - 4096);
+        assert_eq!(geometry.blocks_for(0), 0);
+        assert_eq!(geometry.blocks_for(1), 1);
+        assert_eq!(geometry.blocks_for(2048), 2);
+        assert_eq!(geometry.blocks_for(u64::MAX), (u64::MAX >> 10) + 1);
+        assert_eq!(geometry.bitmap_position(8191), (0, 8191));
+        assert_eq!(geometry.bitmap_position(8192), (1, 0));
+        assert_eq!(
+            geometry.inode_location(1),
+            (geometry.inode_table_start(), 0)
+        );
+        assert_eq!(
+            geometry.inode_location(9),
+            (geometry.inode_table_start() + 1, 0)
+        );
+        assert_eq!(
+            geometry.inode_location(10),
+            (geometry.inode_table_start() + 1, 128)
+        );
+        assert_eq!(geometry.pointers_shift(), 8);
+    }
+}

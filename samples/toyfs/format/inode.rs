@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+//! One inode: 128 bytes in the inode table.
+//!
+//! ```text
+//! offset size field
+//!      0    2 mode               POSIX type and permission bits; 0 = free inode
+//!      2    2 nlink
+//!      4    4 uid
+//!      8    4 gid
+//!     12    4 flags              0 in version 1
+//!     16    8 size               bytes
+//!     24    8 atime_sec          signed seconds since the epoch
+//!     32    8 mtime_sec
+//!     40    8 ctime_sec
+//!     48    4 atime_nsec         0..=999_999_999
+//!     52    4 mtime_nsec
+//!     56    4 ctime_nsec
+//!     60    4 blocks             blocks allocated: data and indirect
+//!     64   48 direct[12]         block of file blocks 0..12; 0 = hole
+//!    112    4 single_indirect    block of pointers to file blocks 12..12+P
+//!    116    4 double_indirect    block of pointers to single-indirect blocks
+//!    120    8 reserved           zero
+//! ```
+//!
+//! A free inode (mode 0) is 128 zero bytes.
+
+use super::block_map::InodePointer;
+use super::constants::{DIRECT_POINTERS, INODE_SIZE};
+use super::geometry::Geometry;
+use super::le::{get_i64, get_u16, get_u32, get_u64, put_i64, put_u16, put_u32, put_u64};
+
+/// Mask of the file type bits of `mode`.
+pub const S_IFMT: u16 = 0o170_000;
+/// File type bits of a regular file.
+pub const S_IFREG: u16 = 0o100_000;
+/// File type bits of a directory.
+pub const S_IFDIR: u16 = 0o040_000;
+
+/// The file types version 1 stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileType {
+    /// `S_IFREG`.
+    Regular,
+    /// `S_IFDIR`.
+    Directory,
+}
+
+impl FileType {
+    /// The type encoded in `mode`, if it is one toyfs stores.
+    pub fn from_mode(mode: u16) -> Option<Self> {
+        match mode & S_IFMT {
+            S_IFREG => Some(Self::Regular),
+            S_IFDIR => Some(Self::Directory),
+            _ => None,
+        }
+    }
+
+    /// The `S_IF*` bits of this type.
+    pub fn mode_bits(self) -> u16 {
+        match self {
+            Self::Regular => S_IFREG,
+            Self::Directory => S_IFDIR,
+        }
+    }
+}
+
+/// Seconds and nanoseconds since the epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timestamp {
+    /// Seconds, negative before 1970.
+    pub sec: i64,
+    /// Nanoseconds, below one billion in a valid inode.
+    pub nsec: u32,
+}
+
+/// A decoded inode.  Decoding never fails; [`Inode::field_problems`] validates.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inode {
+    /// Type and permission bits; 0 for a free inode.
+    pub mode: u16,
+    /// Directory entries naming it (plus "." and subdirectories' ".." for a directory).
+    pub nlink: u16,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Must be 0 in version 1.
+    pub flags: u32,
+    /// Length in bytes.
+    pub size: u64,
+    /// Last access.
+    pub atime: Timestamp,
+    /// Last data change.
+    pub mtime: Timestamp,
+    /// Last inode change.
+    pub ctime: Timestamp,
+    /// Blocks allocated to the file: data blocks and indirect blocks.
+    pub blocks: u32,
+    /// Blocks of file blocks 0..12; 0 is a hole.
+    pub direct: [u32; DIRECT_POINTERS],
+    /// Block of pointers to the next `block_size / 4` file blocks; 0 is a hole.
+    pub single_indirect: u32,
+    /// Block of pointers to single-indirect blocks; 0 is a hole.
+    pub double_indirect: u32,
+    /// Must be 0 in version 1.
+    pub reserved: u64,
+}
+
+/// Something wrong with an inode's own fields (block pointers are checked
+/// by the block-map walk, which knows where each one points).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InodeProblem {
+    /// A mode with a file type other than regular or directory.
+    UnknownFileType {
+        /// The mode.
+        mode: u16,
+    },
+    /// Nonzero `flags`.
+    FlagsNotZero(u32),
+    /// Nonzero reserved bytes.
+    ReservedNotZero,
+    /// A nanosecond field of a billion or more.
+    NsecOutOfRange {
+        /// `atime`, `mtime` or `ctime`.
+        field: &'static str,
+        /// The value.
+        nsec: u32,
+    },
+    /// A size beyond what the block map can address.
+    SizeTooLarge {
+        /// The size.
+        size: u64,
+        /// Largest addressable size.
+        maximum: u64,
+    },
+    /// A directory whose size is not a whole number of blocks, or is 0.
+    DirectorySize {
+        /// The size.
+        size: u64,
+        /// The block size.
+        block_size: u32,
+    },
+    /// A free inode (mode 0) where an in-use one was expected.
+    Free,
+    /// Fewer links than the entry naming it implies.
+    TooFewLinks {
+        /// The link count.
+        nlink: u16,
+        /// 1, or 2 for a directory.
+        minimum: u16,
+    },
+    /// More blocks than the filesystem's data blocks.
+    BlocksTooLarge {
+        /// The blocks count.
+        blocks: u32,
+        /// The data blocks.
+        maximum: u32,
+    },
+}
+
+/// Nanoseconds in a second: the bound of a valid nanosecond field.
+pub const NSEC_PER_SEC: u32 = 1_000_000_000;
+
+impl Inode {
+    /// Decodes the 128 on-disk bytes.
+    pub fn decode(bytes: &[u8; INODE_SIZE]) -> Self {
+        let mut direct = [0u32; DIRECT_POINTERS];
+        for (index, pointer) in direct.iter_mut().enumerate() {
+            *pointer = get_u32(bytes, 64 + 4 * index);
+        }
+        Self {
+            mode: get_u16(bytes, 0),
+            nlink: get_u16(bytes, 2),
+            uid: get_u32(bytes, 4),
+            gid: get_u32(bytes, 8),
+            flags: get_u32(bytes, 12),
+            size: get_u64(bytes, 16),
+            atime: Timestamp {
+                sec: get_i64(bytes, 24),
+                nsec: get_u32(bytes, 48),
+            },
+            mtime: Timestamp {
+                sec: get_i64(bytes, 32),
+                nsec: get_u32(bytes, 52),
+            },
+            ctime: Timestamp {
+                sec: get_i64(bytes, 40),
+                nsec: get_u32(bytes, 56),
+            },
+            blocks: get_u32(bytes, 60),
+            direct,
+            single_indirect: get_u32(bytes, 112),
+            double_indirect: get_u32(bytes, 116),
+            reserved: get_u64(bytes, 120),
+        }
+    }
+
+    /// Encodes to the 128 on-disk bytes.
+    pub fn encode(&self) -> [u8; INODE_SIZE] {
+        let mut bytes = [0u8; INODE_SIZE];
+        put_u16(&mut bytes, 0, self.mode);
+        put_u16(&mut bytes, 2, self.nlink);
+        put_u32(&mut bytes, 4, self.uid);
+        put_u32(&mut bytes, 8, self.gid);
+        put_u32(&mut bytes, 12, self.flags);
+        put_u64(&mut bytes, 16, self.size);
+        put_i64(&mut bytes, 24, self.atime.sec);
+        put_i64(&mut bytes, 32, self.mtime.sec);
+        put_i64(&mut bytes, 40, self.ctime.sec);
+        put_u32(&mut bytes, 48, self.atime.nsec);
+        put_u32(&mut bytes, 52, self.mtime.nsec);
+        put_u32(&mut bytes, 56, self.ctime.nsec);
+        put_u32(&mut bytes, 60, self.blocks);
+        for (index, pointer) in self.direct.iter().enumerate() {
+            put_u32(&mut bytes, 64 + 4 * index, *pointer);
+        }
+        put_u32(&mut bytes, 112, self.single_indirect);
+        put_u32(&mut bytes, 116, self.double_indirect);
+        put_u64(&mut bytes, 120, self.reserved);
+        bytes
+    }
+
+    /// A new inode of `file_type` with permission bits `permissions`, all
+    /// three times `now`, no blocks and size 0.
+    pub fn new(file_type: FileType, permissions: u16, now: Timestamp) -> Self {
+        Self {
+            mode: file_type.mode_bits() | (permissions & !S_IFMT),
+            atime: now,
+            mtime: now,
+            ctime: now,
+            ..Self::default()
+        }
+    }
+
+    /// The inode's own pointer `pointer`.
+    pub fn pointer(&self, pointer: InodePointer) -> u32 {
+        match pointer {
+            InodePointer::Direct(index) => self.direct[index],
+            InodePointer::SingleIndirect => self.single_indirect,
+            InodePointer::DoubleIndirect => self.double_indirect,
+        }
+    }
+
+    /// The inode's own pointer `pointer`, to change.
+    pub fn pointer_mut(&mut self, pointer: InodePointer) -> &mut u32 {
+        match pointer {
+            InodePointer::Direct(index) => &mut self.direct[index],
+            InodePointer::SingleIndirect => &mut self.single_indirect,
+            InodePointer::DoubleIndirect => &mut self.double_indirect,
+        }
+    }
+
+    /// Whether the inode is free (mode 0).
+    pub fn is_free(&self) -> bool {
+        self.mode == 0
+    }
+
+    /// The file type, if the mode holds one toyfs stores.
+    pub fn file_type(&self) -> Option<FileType> {
+        FileType::from_mode(self.mode)
+    }
+
+    /// File blocks that hold bytes below `size`: `ceil(size / block_size)`.
+    pub fn blocks_within_size(&self, block_size: u32) -> u64 {
+        self.size.div_ceil(u64::from(block_size))
+    }
+
+    /// Everything wrong with the fields of an in-use inode, in field order.
+    pub fn field_problems(&self, geometry: &Geometry) -> impl Iterator<Item = InodeProblem> {
+        let file_type = self.file_type();
+        let nsec = |field, time: Timestamp| {
+            (time.nsec >= NSEC_PER_SEC).then_some(InodeProblem::NsecOutOfRange {
+                field,
+                nsec: time.nsec,
+            })
+        };
+        let block_size = geometry.block_size();
+        [
+            file_type
+                .is_none()
+                .then_some(InodeProblem::UnknownFileType { mode: self.mode }),
+            (self.flags != 0).then_some(InodeProblem::FlagsNotZero(self.flags)),
+            nsec("atime", self.atime),
+            nsec("mtime", self.mtime),
+            nsec("ctime", self.ctime),
+            (self.size > geometry.max_file_size()).then_some(InodeProblem::SizeTooLarge {
+                size: self.size,
+                maximum: geometry.max_file_size(),
+            }),
+            (file_type == Some(FileType::Directory)
+                && (self.size == 0 || geometry.offset_in_block(self.size) != 0))
+                .then_some(InodeProblem::DirectorySize {
+                    size: self.size,
+                    block_size,
+                }),
+            (self.reserved != 0).then_some(InodeProblem::ReservedNotZero),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The first reason a reader that finds the inode through a directory
+    /// entry must refuse it: a problem of its fields, a free inode, a link
+    /// count below what the entry implies (eviction would free an inode
+    /// that is still named), or more blocks than there are.  fsck counts
+    /// links and blocks itself; the kernel cannot, so it checks these at
+    /// `iget`.
+    pub fn reader_problem(&self, geometry: &Geometry) -> Option<InodeProblem> {
+        if self.is_free() {
+            return Some(InodeProblem::Free);
+        }
+        if let Some(problem) = self.field_problems(geometry).next() {
+            return Some(problem);
+        }
+        let minimum = if self.file_type() == Some(FileType::Directory) {
+            2
+        } else {
+            1
+        };
+        if self.nlink < minimum {
+            return Some(InodeProblem::TooFewLinks {
+                nlink: self.nlink,
+                minimum,
+            });
+        }
+        if self.blocks > geometry.data_block_count() {
+            return Some(InodeProblem::BlocksTooLarge {
+                blocks: self.blocks,
+                maximum: geometry.data_block_count(),
+            });
+        }
+        None
+    }
+}
+
+impl InodeProblem {
+    /// The rule broken, in a few words, for a log message.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::UnknownFileType { .. } => "mode is neither a regular file nor a directory",
+            Self::FlagsNotZero(_) | Self::ReservedNotZero => "nonzero flags or reserved bytes",
+            Self::NsecOutOfRange { .. } => "nanoseconds of a billion or more",
+            Self::SizeTooLarge { .. } => "size larger than the block map can address",
+            Self::DirectorySize { .. } => "directory size is 0 or not a multiple of the block size",
+            Self::Free => "a directory entry names a free inode",
+            Self::TooFewLinks { .. } => "link count below 1 (2 for a directory)",
+            Self::BlocksTooLarge { .. } => "blocks count larger than the data blocks",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Inode {
+        let mut inode = Inode::new(
+            FileType::Regular,
+            0o644,
+            Timestamp {
+                sec: -5,
+                nsec: 999_999_999,
+            },
+        );
+        inode.nlink = 3;
+        inode.uid = 1000;
+        inode.gid = 100;
+        inode.size = 0x1_0000_0001;
+        inode.mtime.sec = 1_700_000_000;
+        inode.ctime.nsec = 7;
+        inode.blocks = 9;
+        inode.direct = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        inode.single_indirect = 13;
+        inode.double_indirect = 14;
+        inode
+    }
+
+    #[test]
+    fn round_trips() {
+        let inode = sample();
+        assert_eq!(Inode::decode(&inode.encode()), inode);
+        let free = Inode::default();
+        assert_eq!(free.encode(), [0u8; INODE_SIZE]);
+        assert!(Inode::decode(&[0u8; INODE_SIZE]).is_free());
+    }
+
+    #[test]
+    fn encodes_the_documented_offsets() {
+        let bytes = sample().encode();
+        assert_eq!(get_u16(&bytes, 0), 0o100_644);
+        assert_eq!(get_u16(&bytes, 2), 3);
+        assert_eq!(get_u32(&bytes, 4), 1000);
+        assert_eq!(get_u32(&bytes, 8), 100);
+        assert_eq!(&bytes[16..24], &[1, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(get_i64(&bytes, 24), -5);
+        assert_eq!(get_i64(&bytes, 32), 1_700_000_000);
+        assert_eq!(get_u32(&bytes, 48), 999_999_999);
+        assert_eq!(get_u32(&bytes, 56), 7);
+        assert_eq!(get_u32(&bytes, 60), 9);
+        assert_eq!(get_u32(&bytes, 64), 1);
+        assert_eq!(get_u32(&bytes, 108), 12);
+        assert_eq!(get_u32(&bytes, 112), 13);
+        assert_eq!(get_u32(&bytes, 116), 14);
+    }
+
+    #[test]
+    fn a_valid_inode_has_no_problems() {
+        let geometry = Geometry::new(1024, 1024, 64).unwrap();
+        let mut inode = sample();
+        inode.atime.nsec = 0;
+        inode.size = geometry.max_file_size();
+        assert_eq!(inode.field_problems(&geometry).collect::<Vec<_>>(), []);
+        let mut directory = Inode::new(FileType::Directory, 0o755, Timestamp::default());
+        directory.size = 2048;
+        assert_eq!(directory.field_problems(&geometry).collect::<Vec<_>>(), []);
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let geometry = Geometry::new(1024, 1024, 64).unwrap();
+        let inode = Inode {
+            mode: 0o120_777,
+            flags: 4,
+            atime: Timestamp {
+                sec: 0,
+                nsec: 1_000_000_000,
+            },
+            size: geometry.max_file_size() + 1,
+            reserved: 1,
+            ..Inode::default()
+        };
+        assert_eq!(
+            inode.field_problems(&geometry).collect::<Vec<_>>(),
+            [
+                InodeProblem::UnknownFileType { mode: 0o120_777 },
+                InodeProblem::FlagsNotZero(4),
+                InodeProblem::NsecOutOfRange {
+                    field: "atime",
+                    nsec: 1_000_000_000
+                },
+                InodeProblem::SizeTooLarge {
+                    size: geometry.max_file_size() + 1,
+                    maximum: geometry.max_file_size()
+                },
+                InodeProblem::ReservedNotZero,
+            ]
+        );
+        for size in [0, 1000, 1025] {
+            let directory = Inode {
+                mode: S_IFDIR | 0o755,
+                size,
+                ..Inode::default()
+            };
+            assert_eq!(
+                directory.field_problems(&geometry).collect::<Vec<_>>(),
+                [InodeProblem::DirectorySize {
+                    size,
+                    block_size: 1024
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn a_reader_refuses_free_unlinked_and_overfull_inodes() {
+        let geometry = Geometry::new(1024, 1024, 64).unwrap();
+        assert_eq!(
+            Inode::default().reader_problem(&geometry),
+            Some(InodeProblem::Free)
+        );
+        let mut inode = sample();
+        inode.atime.nsec = 0;
+        inode.size = 0;
+        inode.blocks = 0;
+        assert_eq!(inode.reader_problem(&geometry), None);
+        inode.nlink = 0;
+        assert_eq!(
+            inode.reader_problem(&geometry),
+            Some(InodeProblem::TooFewLinks {
+                nlink: 0,
+                minimum: 1
+            })
+        );
+        let mut directory = Inode::new(FileType::Directory, 0o755, Timestamp::default());
+        directory.size = 1024;
+        directory.nlink = 1;
+        assert_eq!(
+            directory
+                .reader_problem(&geometry)
+                .map(|problem| problem.rule()),
+            Some("link count below 1 (2 for a directory)")
+        );
+        directory.nlink = 2;
+        directory.blocks = geometry.data_block_count() + 1;
+        assert!(matches!(
+            directory.reader_problem(&geometry),
+            Some(InodeProblem::BlocksTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn pointers_by_name() {
+        let mut inode = sample();
+        assert_eq!(inode.pointer(InodePointer::Direct(2)), 3);
+        assert_eq!(inode.pointer(InodePointer::SingleIndirect), 13);
+        *inode.pointer_mut(InodePointer::DoubleIndirect) = 99;
+        assert_eq!(inode.double_indirect, 99);
+    }
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The filesystem type, mounting (`fs_context`, `fill_super`), and the
+//! superblock operations of toyfs.
+
+use super::{namei::iget, raw::inode};
+use crate::{
+    format::constants::{MAGIC, MAX_NAME_LEN, ROOT_INO},
+    info::SbInfo,
+    inode::{delete_inode, write_inode as store_inode},
+    mount, sys,
+    vfs::{toyfs_err, Buffer, SuperBlock},
+};
+use kernel::{
+    bindings,
+    error::{from_result, to_result},
+    ffi::{c_int, c_uint},
+    prelude::*,
+    types::Opaque,
+};
+
+/// The `file_system_type` to register, pinned for as long as registered.
+struct FsType(Opaque<bindings::file_system_type>);
+
+// SAFETY: Written only by `FsRegistration::register` before the structure
+// is registered; after that the VFS serialises access to it.
+unsafe impl Sync for FsType {}
+
+/// The `file_system_type` of toyfs.  Static, because it holds the lock
+/// class keys of toyfs superblocks, which lockdep requires to be static.
+static FS_TYPE: FsType = FsType(Opaque::new(bindings::file_system_type {
+    fs_flags: bindings::FS_REQUIRES_DEV as c_int,
+    init_fs_context: Some(init_fs_context),
+    kill_sb: Some(kill_sb),
+    ..pin_init::zeroed()
+}));
+
+/// The registration of filesystem type `toyfs`; unregistered on drop.
+pub(crate) struct FsRegistration(());
+
+impl FsRegistration {
+    /// Registers filesystem type `toyfs` owned by `module`.
+    pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
+        let fs_type = FS_TYPE.0.get();
+        // SAFETY: Module init runs once, before anything else can see
+        // `FS_TYPE`: the name and owner are not known in a constant.
+        unsafe {
+            (*fs_type).name = c"toyfs".as_char_ptr();
+            (*fs_type).owner = module.as_ptr();
+        }
+        // SAFETY: `FS_TYPE` is static and set up.
+        to_result(unsafe { bindings::register_filesystem(fs_type) })?;
+        Ok(Self(()))
+    }
+}
+
+impl Drop for FsRegistration {
+    fn drop(&mut self) {
+        // SAFETY: Registered by `register`; module exit has no mounts left
+        // (each holds a module reference).
+        unsafe { bindings::unregister_filesystem(FS_TYPE.0.get()) };
+    }
+}
+
+const FS_CONTEXT_OPS: sys::fs_context_operations = sys::fs_context_operations {
+    free: None,
+    dup: None,
+    parse_param: None,
+    parse_monolithic: None,
+    get_tree: Some(get_tree),
+    reconfigure: Some(reconfigure),
+};
+
+/// The VFS's `init_fs_context` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `init_fs_context`.
+unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
+    let fc = fc.cast::<sys::fs_context>();
+    // SAFETY: The VFS passes a new fs_context that we may set up.
+    unsafe { (*fc).ops = &FS_CONTEXT_OPS };
+    0
+}
+
+/// The VFS's `get_tree` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `get_tree`.
+unsafe extern "C" fn get_tree(fc: *mut sys::fs_context) -> c_int {
+    // SAFETY: The VFS's fs_context; `fill_super` is called with it.
+    unsafe { sys::get_tree_bdev(fc, Some(fill_super)) }
+}
+
+/// `SB_RDONLY` of include/linux/fs/super_types.h, `BIT(0)`, which
+/// bindgen does not expand.
+const SB_RDONLY: c_uint = 1;
+
+/// The VFS's `reconfigure` for toyfs: `mount -o remount,ro|rw`.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `reconfigure`.
+unsafe extern "C" fn reconfigure(fc: *mut sys::fs_context) -> c_int {
+    // SAFETY: The VFS reconfigures a mounted toyfs superblock, `fc->root`
+    // its root, with `s_umount` held exclusively.
+    let (raw, flags, mask) = unsafe { ((*(*fc).root).d_sb, (*fc).sb_flags, (*fc).sb_flags_mask) };
+    if mask & SB_RDONLY == 0 {
+        return 0;
+    }
+    // SAFETY: As above.
+    let sb = unsafe { SuperBlock::from_raw(raw) };
+    let read_only = flags & SB_RDONLY != 0;
+    from_result(|| {
+        if read_only && !sb.is_read_only() {
+            // Everything reaches the disk before the clean state does.
+            // SAFETY: `s_umount` is held, as `sync_filesystem` needs.
+            to_result(unsafe { bindings::sync_filesystem(raw) })?;
+        }
+        mount::remount(sb, read_only).map(|()| 0)
+    })
+}
+
+/// The VFS's `fill_super` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `fill_super`.
+unsafe extern "C" fn fill_super(
+    sb: *mut bindings::super_block,
+    _fc: *mut sys::fs_context,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: `get_tree_bdev` passes a new superblock with its block
+        // device open and `s_umount` held.
+        let bdev_bytes = unsafe { sys::toyfs_bdev_nr_bytes((*sb).s_bdev) };
+        // SAFETY: Same superblock; 512 is a valid logical block size.
+        if unsafe { bindings::sb_set_blocksize(sb, 512) } == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: The block size is set; the superblock is not visible to
+        // anyone else yet.  `s_fs_info` is still null, so only `Buffer`
+        // may be used on it below, not `info`.
+        let probe = unsafe { SuperBlock::from_raw(sb) };
+        let disk = {
+            let block0 = Buffer::read(probe, 0)?;
+            mount::parse_mount_superblock(block0.data(), bdev_bytes as u64)?
+        };
+        // SAFETY: As above; the block size was validated by the parser.
+        if unsafe { bindings::sb_set_blocksize(sb, disk.geometry.block_size() as c_int) } == 0 {
+            toyfs_err!(
+                "the device cannot use block size {}\n",
+                disk.geometry.block_size()
+            );
+            return Err(EINVAL);
+        }
+        let info = KBox::pin_init(SbInfo::new(disk), GFP_KERNEL)?;
+        // SAFETY: `kill_sb` turns the pointer back into the box, whatever
+        // happens next.  The box is never moved out of.
+        unsafe {
+            (*sb).s_fs_info = KBox::into_raw(Pin::into_inner_unchecked(info)).cast();
+            (*sb).s_magic = MAGIC as usize;
+            (*sb).s_op = &SUPER_OPS;
+            (*sb).s_maxbytes = disk.geometry.max_file_size() as i64;
+            (*sb).s_time_gran = 1;
+        }
+        // SAFETY: `s_fs_info` is set: the type invariants hold.
+        let sb_ref = unsafe { SuperBlock::from_raw(sb) };
+        mount::mount(sb_ref)?;
+        let root = iget(sb_ref, ROOT_INO)?;
+        if !root.is_dir() {
+            toyfs_err!("the root inode is not a directory\n");
+            return Err(EUCLEAN);
+        }
+        // SAFETY: `d_make_root` consumes the reference, also on failure.
+        let dentry = unsafe { bindings::d_make_root(root.into_raw()) };
+        if dentry.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: The superblock is ours until `fill_super` returns.
+        unsafe { (*sb).s_root = dentry };
+        Ok(0)
+    })
+}
+
+/// The VFS's `kill_sb` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `kill_sb`.
+unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
+    // SAFETY: The VFS ends the superblock; `s_fs_info` is read before
+    // `kill_block_super`, which no longer needs it once it returns.
+    let info = unsafe { (*sb).s_fs_info.cast::<SbInfo>() };
+    // SAFETY: As above.
+    unsafe { bindings::kill_block_super(sb) };
+    if !info.is_null() {
+        // SAFETY: Set from `KBox::into_raw` in `fill_super`; dropped once.
+        drop(unsafe { KBox::from_raw(info) });
+    }
+}
+
+const SUPER_OPS: bindings::super_operations = bindings::super_operations {
+    write_inode: Some(write_inode),
+    evict_inode: Some(evict_inode),
+    put_super: Some(put_super),
+    sync_fs: Some(sync_fs),
+    statfs: Some(statfs),
+    ..pin_init::zeroed()
+};
+
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `write_inode`.
+unsafe extern "C" fn write_inode(
+    raw: *mut bindings::inode,
+    wbc: *mut bindings::writeback_control,
+) -> c_int {
+    // SAFETY: The VFS writes a live inode of ours.
+    let inode = unsafe { inode(raw) };
+    // SAFETY: `wbc` is valid for the call.
+    let sync = unsafe { (*wbc).sync_mode } == bindings::writeback_sync_modes_WB_SYNC_ALL;
+    from_result(|| store_inode(inode, sync).map(|()| 0))
+}
+
+/// The VFS's `evict_inode` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `evict_inode`.
+unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
+    // SAFETY: The VFS evicts a live inode of ours; nobody else uses it.
+    let inode = unsafe { inode(raw) };
+    // SAFETY: As above: the page cache goes first, as in every evict.
+    unsafe { bindings::truncate_inode_pages_final(&mut (*raw).i_data) };
+    if inode.nlink() == 0 {
+        if let Err(err) = delete_inode(inode) {
+            toyfs_err!("inode {}: freeing failed: {:?}\n", inode.ino(), err);
+        }
+    }
+    // SAFETY: As above.
+    unsafe { bindings::clear_inode(raw) };
+}
+
+/// The VFS's `put_super` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `put_super`.
+unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
+    // SAFETY: The VFS ends a superblock that `fill_super` set up.
+    let sb = unsafe { SuperBlock::from_raw(sb) };
+    if let Err(err) = mount::unmount(sb) {
+        toyfs_err!("writing the clean superblock failed: {:?}\n", err);
+    }
+}
+
+/// The VFS's `sync_fs` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `sync_fs`.
+unsafe extern "C" fn sync_fs(sb: *mut bindings::super_block, wait: c_int) -> c_int {
+    // SAFETY: The VFS syncs a superblock that `fill_super` set up.
+    let sb = unsafe { SuperBlock::from_raw(sb) };
+    from_result(|| mount::sync_fs(sb, wait != 0).map(|()| 0))
+}
+
+/// The VFS's `statfs` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `statfs`.
+unsafe extern "C" fn statfs(dentry: *mut bindings::dentry, buf: *mut bindings::kstatfs) -> c_int {
+    // SAFETY: The VFS passes a dentry of ours and a buffer to fill.
+    let (sb, buf) = unsafe {
+        (
+            SuperBlock::from_raw((*dentry).d_sb),
+            &mut *buf.cast::<sys::kstatfs>(),
+        )
+    };
+    let stat = mount::statfs(sb);
+    buf.f_type = MAGIC as isize;
+    buf.f_bsize = stat.block_size as isize;
+    buf.f_blocks = stat.blocks.into();
+    buf.f_bfree = stat.free_blocks.into();
+    buf.f_bavail = stat.free_blocks.into();
+    buf.f_files = stat.inodes.into();
+    buf.f_ffree = stat.free_inodes.into();
+    buf.f_namelen = MAX_NAME_LEN as isize;
+    0
+}

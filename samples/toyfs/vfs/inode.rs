@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Inodes of toyfs: the VFS inode and the references to it.
+
+use super::SuperBlock;
+use crate::{
+    format::inode::{Inode as DiskInode, Timestamp, S_IFDIR, S_IFMT},
+    sys,
+};
+use core::ptr::NonNull;
+use kernel::{bindings, types::Opaque};
+
+/// A toyfs inode.
+///
+/// # Invariants
+///
+/// The inode is live and belongs to a toyfs superblock.
+#[repr(transparent)]
+pub(crate) struct Inode(Opaque<bindings::inode>);
+
+impl Inode {
+    /// # Safety
+    ///
+    /// `ptr` satisfies the type invariants for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::inode) -> &'a Self {
+        // SAFETY: `Inode` is a transparent wrapper; the caller's guarantee.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw inode.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::inode {
+        self.0.get()
+    }
+
+    /// Its superblock.
+    pub(crate) fn sb(&self) -> &SuperBlock {
+        // SAFETY: A live toyfs inode's superblock is a live toyfs
+        // superblock (type invariant).
+        unsafe { SuperBlock::from_raw((*self.as_ptr()).i_sb) }
+    }
+
+    /// Its inode number.
+    pub(crate) fn ino(&self) -> u32 {
+        // SAFETY: `i_ino` does not change for a live inode.
+        let ino = unsafe { (*self.as_ptr()).i_ino };
+        // CAST: toyfs inode numbers are `u32` (set by `iget`).
+        ino as u32
+    }
+
+    /// Its mode.
+    pub(crate) fn mode(&self) -> u16 {
+        // SAFETY: The inode is live; `i_mode` is read as `inode_permission`
+        // does.
+        unsafe { (*self.as_ptr()).i_mode }
+    }
+
+    /// Whether it is a directory.
+    pub(crate) fn is_dir(&self) -> bool {
+        self.mode() & S_IFMT == S_IFDIR
+    }
+
+    /// Its size (`i_size_read`).
+    pub(crate) fn size(&self) -> u64 {
+        // SAFETY: The inode is live.
+        let size = unsafe { sys::toyfs_i_size_read(self.as_ptr()) };
+        // CAST: sizes are never negative.
+        size as u64
+    }
+
+    /// Sets its size (`i_size_write`); the caller holds the inode lock.
+    pub(crate) fn set_size(&self, size: u64) {
+        // SAFETY: The inode is live; the caller serialises size updates.
+        // CAST: sizes are below the largest file, far from `i64::MAX`.
+        unsafe { sys::toyfs_i_size_write(self.as_ptr(), size as i64) };
+    }
+
+    /// Its link count.
+    pub(crate) fn nlink(&self) -> u32 {
+        // SAFETY: The inode is live.
+        unsafe { (*self.as_ptr()).__bindgen_anon_1.i_nlink }
+    }
+
+    /// Sets its allocated blocks from the on-disk count in units of `B`.
+    pub(crate) fn set_blocks(&self, blocks: u32, block_size: u32) {
+        // SAFETY: The inode is live; callers hold the filesystem lock,
+        // which serialises the block counts.
+        unsafe { (*self.as_ptr()).i_blocks = u64::from(blocks) * u64::from(block_size / 512) };
+    }
+
+    /// Marks the inode dirty so that `write_inode` saves it.
+    pub(crate) fn mark_dirty(&self) {
+        // SAFETY: The inode is live.
+        unsafe { sys::toyfs_mark_inode_dirty(self.as_ptr()) };
+    }
+
+    /// Sets mtime and ctime to now (a change of contents or entries).
+    pub(crate) fn touch_mtime_ctime(&self) {
+        // SAFETY: The inode is live.
+        unsafe {
+            let now = bindings::inode_set_ctime_current(self.as_ptr());
+            sys::toyfs_inode_set_mtime_to_ts(self.as_ptr(), now);
+        }
+    }
+
+    /// Sets ctime to now.
+    pub(crate) fn touch_ctime(&self) {
+        // SAFETY: The inode is live.
+        unsafe { bindings::inode_set_ctime_current(self.as_ptr()) };
+    }
+
+    /// Sets atime, mtime and ctime of a new inode to now.
+    pub(crate) fn init_times_now(&self) {
+        // SAFETY: The inode is live.
+        unsafe { bindings::simple_inode_init_ts(self.as_ptr()) };
+    }
+
+    /// Adds one link (`inc_nlink`).
+    pub(crate) fn inc_link(&self) {
+        // SAFETY: The inode is live; callers hold the inode lock.
+        unsafe { bindings::inc_nlink(self.as_ptr()) };
+    }
+
+    /// Drops every link (`clear_nlink`): a removed directory.
+    pub(crate) fn clear_links(&self) {
+        // SAFETY: The inode is live; callers hold the inode lock.
+        unsafe { bindings::clear_nlink(self.as_ptr()) };
+    }
+
+    /// Drops one link (`drop_nlink`).
+    pub(crate) fn drop_link(&self) {
+        // SAFETY: The inode is live; callers hold the inode lock.
+        unsafe { bindings::drop_nlink(self.as_ptr()) };
+    }
+
+    /// Stores the VFS attributes in `disk`, leaving its block map and
+    /// blocks count (which the allocator keeps on disk) as they are.
+    pub(crate) fn store_attrs(&self, disk: &mut DiskInode) {
+        let inode = self.as_ptr();
+        let ts = |t: bindings::timespec64| Timestamp {
+            sec: t.tv_sec,
+            // CAST: nanoseconds are below a billion.
+            nsec: t.tv_nsec as u32,
+        };
+        // SAFETY: The inode is live; the fields are read as `stat` does.
+        unsafe {
+            disk.mode = (*inode).i_mode;
+            // CAST: toyfs never links more than `u16::MAX`.
+            disk.nlink = (*inode).__bindgen_anon_1.i_nlink as u16;
+            disk.uid = sys::toyfs_i_uid_read(inode);
+            disk.gid = sys::toyfs_i_gid_read(inode);
+            disk.atime = ts(sys::toyfs_inode_get_atime(inode));
+            disk.mtime = ts(sys::toyfs_inode_get_mtime(inode));
+            disk.ctime = ts(sys::toyfs_inode_get_ctime(inode));
+        }
+        disk.size = self.size();
+    }
+}
+
+/// The operation tables of one kind of inode.
+pub(crate) struct InodeOps {
+    /// `i_op`.
+    pub(crate) inode: &'static bindings::inode_operations,
+    /// `i_fop`.
+    pub(crate) file: &'static bindings::file_operations,
+    /// `i_mapping->a_ops`, for inodes whose data is in the page cache.
+    pub(crate) mapping: Option<&'static bindings::address_space_operations>,
+}
+
+/// A new VFS inode from `iget_locked`, locked (`I_NEW`), to fill from
+/// the disk; dropped unfilled, it is given back with `iget_failed`.
+///
+/// # Invariants
+///
+/// The pointer is a new, locked toyfs inode on which this value holds a
+/// reference.
+pub(crate) struct NewInode(NonNull<bindings::inode>);
+
+impl NewInode {
+    /// # Safety
+    ///
+    /// `inode` satisfies the type invariants; the reference is handed over.
+    pub(crate) unsafe fn from_raw(inode: NonNull<bindings::inode>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self(inode)
+    }
+
+    /// Fills the inode from its on-disk fields, gives it `ops`, and
+    /// unlocks it for everyone (`unlock_new_inode`).
+    pub(crate) fn set_up(self, disk: &DiskInode, ops: &InodeOps, block_size: u32) -> InodeRef {
+        let inode = self.0.as_ptr();
+        let ts = |t: Timestamp| bindings::timespec64 {
+            tv_sec: t.sec,
+            tv_nsec: t.nsec as isize,
+        };
+        // SAFETY: The inode is new and locked (I_NEW): nobody else sees it.
+        unsafe {
+            (*inode).i_mode = disk.mode;
+            bindings::set_nlink(inode, disk.nlink.into());
+            sys::toyfs_i_uid_write(inode, disk.uid);
+            sys::toyfs_i_gid_write(inode, disk.gid);
+            // CAST: `reader_problem` bounded the size by the largest file.
+            sys::toyfs_i_size_write(inode, disk.size as i64);
+            sys::toyfs_inode_set_atime_to_ts(inode, ts(disk.atime));
+            sys::toyfs_inode_set_mtime_to_ts(inode, ts(disk.mtime));
+            bindings::inode_set_ctime_to_ts(inode, ts(disk.ctime));
+            (*inode).i_op = ops.inode;
+            (*inode).__bindgen_anon_3.i_fop = ops.file;
+            if let Some(mapping) = ops.mapping {
+                (*(*inode).i_mapping).a_ops = mapping;
+            }
+        }
+        let raw = self.0;
+        core::mem::forget(self);
+        // SAFETY: The reference moves from `self` to the result.
+        let set_up = unsafe { InodeRef::from_raw(raw) };
+        set_up.set_blocks(disk.blocks, block_size);
+        // SAFETY: The inode is new and set up.
+        unsafe { bindings::unlock_new_inode(raw.as_ptr()) };
+        set_up
+    }
+}
+
+impl Drop for NewInode {
+    fn drop(&mut self) {
+        // SAFETY: The inode is new and locked; `iget_failed` drops our
+        // reference (type invariant).
+        unsafe { bindings::iget_failed(self.0.as_ptr()) };
+    }
+}
+
+/// A reference to an inode, dropped with `iput`.
+///
+/// # Invariants
+///
+/// The pointer is a live toyfs inode on which this value holds a reference.
+pub(crate) struct InodeRef(NonNull<bindings::inode>);
+
+impl InodeRef {
+    /// # Safety
+    ///
+    /// `inode` is a live toyfs inode; the caller hands its reference over.
+    pub(crate) unsafe fn from_raw(inode: NonNull<bindings::inode>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self(inode)
+    }
+
+    /// Gives the reference away to a VFS call that consumes it.
+    pub(crate) fn into_raw(self) -> *mut bindings::inode {
+        let inode = self.0.as_ptr();
+        core::mem::forget(self);
+        inode
+    }
+}
+
+impl core::ops::Deref for InodeRef {
+    type Target = Inode;
+
+    fn deref(&self) -> &Inode {
+        // SAFETY: A referenced toyfs inode (type invariant).
+        unsafe { Inode::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for InodeRef {
+    fn drop(&mut self) {
+        // SAFETY: The reference is ours (type invariant).
+        unsafe { bindings::iput(self.0.as_ptr()) };
+    }
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The superblock of a mounted toyfs.
+
+use super::inode::{InodeRef, NewInode};
+use crate::{info::SbInfo, sys};
+use core::ptr::NonNull;
+use kernel::{bindings, prelude::*, str::CStr, types::Opaque};
+
+///
+/// # Invariants
+///
+/// The superblock is live, its block size is set, and `s_fs_info` points to
+/// its `SbInfo` for as long as a `&SuperBlock` exists.
+#[repr(transparent)]
+pub(crate) struct SuperBlock(Opaque<bindings::super_block>);
+
+impl SuperBlock {
+    /// # Safety
+    ///
+    /// `ptr` satisfies the type invariants for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::super_block) -> &'a Self {
+        // SAFETY: `SuperBlock` is a transparent wrapper; the caller's
+        // guarantee.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw superblock.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::super_block {
+        self.0.get()
+    }
+
+    /// The in-memory filesystem state.
+    pub(crate) fn info(&self) -> &SbInfo {
+        // SAFETY: `s_fs_info` points to the `SbInfo`, which lives as long
+        // as the superblock (type invariant).
+        unsafe { &*(*self.as_ptr()).s_fs_info.cast::<SbInfo>() }
+    }
+
+    /// The device name (`s_id`), for messages.
+    pub(crate) fn id(&self) -> &kernel::str::BStr {
+        // SAFETY: `s_id` is set before `fill_super` and never changes.
+        let id = unsafe { &(*self.as_ptr()).s_id };
+        // SAFETY: `c_char` and `u8` have the same size and alignment.
+        let bytes = unsafe { core::slice::from_raw_parts(id.as_ptr().cast::<u8>(), id.len()) };
+        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        kernel::str::BStr::from_bytes(&bytes[..len])
+    }
+
+    /// The device name (`s_id`) as a C string, for C callees that print it.
+    pub(crate) fn id_cstr(&self) -> &CStr {
+        // SAFETY: `s_id` is set before `fill_super`, never changes, and is
+        // NUL-terminated within its array (`strscpy`/`snprintf`).
+        unsafe { CStr::from_char_ptr((*self.as_ptr()).s_id.as_ptr()) }
+    }
+
+    /// Whether the filesystem is mounted read-only.
+    pub(crate) fn is_read_only(&self) -> bool {
+        // SAFETY: The superblock is live (type invariant).
+        unsafe { sys::toyfs_sb_rdonly(self.as_ptr()) }
+    }
+
+    /// The VFS inode `ino` (`iget_locked`): cached, or new and locked for
+    /// the caller to fill from the disk.
+    pub(crate) fn iget_locked(&self, ino: u32) -> Result<Iget> {
+        // SAFETY: The superblock is live (type invariant).
+        let inode = unsafe { bindings::iget_locked(self.as_ptr(), ino.into()) };
+        let inode = NonNull::new(inode).ok_or(ENOMEM)?;
+        // SAFETY: `iget_locked` returned a referenced inode.
+        let state = unsafe { sys::toyfs_inode_state_read_once(inode.as_ptr()) };
+        if state & bindings::inode_state_flags_enum_I_NEW == 0 {
+            // SAFETY: A cached toyfs inode, referenced.
+            return Ok(Iget::Cached(unsafe { InodeRef::from_raw(inode) }));
+        }
+        // SAFETY: A new, locked inode whose reference is ours.
+        Ok(Iget::New(unsafe { NewInode::from_raw(inode) }))
+    }
+}
+
+/// What `iget_locked` found.
+pub(crate) enum Iget {
+    /// An inode in use, set up.
+    Cached(InodeRef),
+    /// A new inode to fill.
+    New(NewInode),
+}
