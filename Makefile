@@ -14,8 +14,8 @@
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
 # QEMU's monitor: a flat profile per filesystem benchmark row, profile.txt.
-# TOYFS_STRESS_OPS=N sets the length of the randomized toyfs runs (50000
-# for 1 KiB blocks, a quarter for the others); TOYFS_STRESS_SEED=N their
+# TOYFS_STRESS_OPS=N sets the length of the randomized toyfs runs (30000
+# for 1 KiB blocks, a fifth for the others); TOYFS_STRESS_SEED=N their
 # seed (1), printed with the command line that replays a failure.
 # TOYFS_RUN_GAPS=1 runs the cases skipped for a known toyfs bug or missing
 # feature (scripts/guest/toyfs-common.sh), to see whether a fix passes them.

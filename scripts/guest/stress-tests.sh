@@ -10,7 +10,7 @@
 # compacted.  Part "stress" of check.sh; runs with vm_mvc loaded and
 # toyfs not, and leaves them so.
 #
-# TOYFS_STRESS_SEED (1) seeds every run; TOYFS_STRESS_OPS (50000) is the
+# TOYFS_STRESS_SEED (1) seeds every run; TOYFS_STRESS_OPS (30000) is the
 # length of the 1 KiB row, the other runs do a fifth of it.  A failure
 # prints the command line that replays it.
 . /guest/ktap.sh
@@ -18,7 +18,7 @@
 
 mnt=/mnt/stress
 seed=${TOYFS_STRESS_SEED:-1}
-ops=${TOYFS_STRESS_OPS:-50000}
+ops=${TOYFS_STRESS_OPS:-30000}
 # The debug kernel (KASAN, lockdep) is several times slower per operation
 # (toyfs's 18 ms against ext2's 6 ms): a fifth there.  The soak is for
 # long runs.
