@@ -12,13 +12,16 @@
 //! While the device fails, only one call runs: the fsync (or fdatasync)
 //! of one victim, which must fail with `EIO`.  One victim overwrites
 //! blocks it has (data I/O only), one is new (allocation as well), one is
-//! dirtied through a mapping and synced with `msync(MS_SYNC)`.
+//! dirtied through a mapping and synced with `msync(MS_SYNC)`.  Then a
+//! read of an evicted file while the device fails must fail with `EIO`
+//! (not return zeros), and return the file's bytes once it works again.
 //! Periodic writeback is held off meanwhile, so that no other dirty file
 //! is written while the device fails.
 
 use crate::faults::{write_manifest, EIO};
 use crate::mapping::Mapping;
 use crate::rng::Rng;
+use crate::worker::read_upto;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -127,6 +130,12 @@ fn write_set(
     Ok(open)
 }
 
+/// Drops the clean caches (the fsynced files'), so that the next read of
+/// them goes to the disk.
+fn drop_clean_caches() -> Outcome {
+    write_knob("/proc/sys/vm/drop_caches", "3")
+}
+
 /// Runs the test; returns a summary for the log.
 pub fn run(dir: &str, device: &str, manifest: &str) -> Result<String, String> {
     let name = device.rsplit('/').next().unwrap_or(device);
@@ -179,6 +188,31 @@ pub fn run(dir: &str, device: &str, manifest: &str) -> Result<String, String> {
     map.store(5000, &[0x88; 7000]);
     must_be_eio(device.failing(|| map.sync())?, &mapped_path, "msync")?;
 
+    // A read that fails must say so, not return zeros or stale bytes; the
+    // same read afterwards returns the data.
+    let read_path = &expected[1].0;
+    let reader = File::open(read_path).map_err(|err| format!("open {read_path}: {err}"))?;
+    drop_clean_caches()?;
+    match device.failing(|| read_upto(&reader, 0, SIZES[1]))? {
+        Err(err) if err.raw_os_error() == Some(EIO) => (),
+        Err(err) => {
+            return Err(format!(
+                "read of {read_path} with the device failing: {err}, expected EIO"
+            ))
+        }
+        Ok(got) => {
+            return Err(format!(
+                "read of {read_path} with the device failing returned {} bytes, expected EIO",
+                got.len()
+            ))
+        }
+    }
+    match read_upto(&reader, 0, SIZES[1]) {
+        Ok(got) if got == expected[1].1 => (),
+        Ok(_) => return Err(format!("{read_path} reads other bytes after a failed read")),
+        Err(err) => return Err(format!("read of {read_path} after a failed read: {err}")),
+    }
+
     // The error was reported; the files that had none report none.
     for (file, path) in &others {
         must_sync(file, path, "dirty while another file's writes failed")?;
@@ -197,7 +231,7 @@ pub fn run(dir: &str, device: &str, manifest: &str) -> Result<String, String> {
     write_manifest(manifest, &files, &[], &[])?;
     drop(settings);
     Ok(format!(
-        "fsync, fdatasync and msync of the three victims failed with EIO; \
+        "fsync, fdatasync and msync of the three victims and a read failed with EIO; \
          {} other files synced without error",
         expected.len()
     ))
