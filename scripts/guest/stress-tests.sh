@@ -104,6 +104,26 @@ eof_race_toyfs() {
 	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
 }
 
+# A store through a mapping kept writable across an extension, into a
+# block of the old last page that the file did not have, must fault and
+# get the block (toyfs-stress live-extend), with blocks smaller than a page.
+live_extend_ext2() {
+	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
+	toyfs-stress live-extend $mnt/live
+	rc=$?
+	umount $mnt && [ $rc -eq 0 ]
+}
+
+live_extend_toyfs() {
+	for bs in 512 1024 2048; do
+		mkfs.toyfs -q -b $bs /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
+		echo "$bs-byte blocks:"
+		toyfs-stress live-extend $mnt/live
+		rc=$?
+		umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ] || return 1
+	done
+}
+
 compact_ext2() {
 	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
 	compact_under_load toyfs-stress run $threads --fstype ext2 "$seed" "$short" $mnt
@@ -118,7 +138,7 @@ compact_toyfs() {
 	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
 }
 
-ktap_suite toyfs_stress 13
+ktap_suite toyfs_stress 15
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case model_on_tmpfs model_on_tmpfs
 ktap_case model_on_ext2 model_on_ext2
@@ -129,6 +149,8 @@ ktap_case toyfs_blocks_4096 toyfs_row 4096 /dev/ram5 "$short"
 toyfs_case toyfs_fallocate fallocate toyfs_feature_run --fallocate punch,zero,keep
 toyfs_case toyfs_seek_hole_data seek_holes toyfs_feature_run --seek 1024
 toyfs_case eof_race_toyfs eof_race eof_race_toyfs
+ktap_case live_extend_ext2 live_extend_ext2
+ktap_case live_extend_toyfs live_extend_toyfs
 ktap_case compact_memory_ext2 compact_ext2
 toyfs_case compact_memory_toyfs compact_memory compact_toyfs
 ktap_case rmmod_toyfs rmmod toyfs

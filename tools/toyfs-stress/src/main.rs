@@ -13,6 +13,9 @@
 //! toyfs-stress eof-race DIR ROUNDS
 //!     stores through a mapping past the end of a file while another
 //!     thread extends it: none may become file data (src/eof_race.rs)
+//! toyfs-stress live-extend FILE
+//!     a store through a mapping kept writable across an extension must
+//!     fault and get its block (src/live_extend.rs)
 //! toyfs-stress faults SEED OPS DIR MANIFEST
 //!     OPS seeded file and directory operations in DIR with fault
 //!     injection on for this process, then MANIFEST for the check after
@@ -33,6 +36,7 @@ mod eof_race;
 mod fail_nth;
 mod faults;
 mod io_errors;
+mod live_extend;
 mod mapping;
 mod model;
 mod options;
@@ -92,6 +96,10 @@ fn main() -> ExitCode {
             println!("toyfs-stress: {}", eof_race::run(&args[2], rounds)?);
             Ok(())
         })(),
+        Some("live-extend") if args.len() == 3 => (|| {
+            println!("toyfs-stress: {}", live_extend::run(&args[2])?);
+            Ok(())
+        })(),
         Some("io-errors") if args.len() == 5 => (|| {
             println!(
                 "toyfs-stress: {}",
@@ -105,7 +113,7 @@ fn main() -> ExitCode {
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | {} \
-             | eof-race DIR ROUNDS | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | eof-race DIR ROUNDS | live-extend FILE | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | fail-nth DIR MANIFEST",
             options::USAGE
         )),
