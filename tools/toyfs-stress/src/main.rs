@@ -13,7 +13,7 @@
 //! toyfs-stress eof-race DIR ROUNDS
 //!     stores through a mapping past the end of a file while another
 //!     thread extends it: none may become file data (src/eof_race.rs)
-//! toyfs-stress live-extend FILE
+//! toyfs-stress live-extend FILE [--allocates-at-fault]
 //!     a store through a mapping kept writable across an extension must
 //!     fault and get its block (src/live_extend.rs)
 //! toyfs-stress faults SEED OPS DIR MANIFEST
@@ -96,8 +96,13 @@ fn main() -> ExitCode {
             println!("toyfs-stress: {}", eof_race::run(&args[2], rounds)?);
             Ok(())
         })(),
-        Some("live-extend") if args.len() == 3 => (|| {
-            println!("toyfs-stress: {}", live_extend::run(&args[2])?);
+        Some("live-extend") if (3..=4).contains(&args.len()) => (|| {
+            let at_fault = match args.get(3).map(String::as_str) {
+                None => false,
+                Some("--allocates-at-fault") => true,
+                Some(other) => return Err(format!("live-extend: unknown option {other}")),
+            };
+            println!("toyfs-stress: {}", live_extend::run(&args[2], at_fault)?);
             Ok(())
         })(),
         Some("io-errors") if args.len() == 5 => (|| {
@@ -113,7 +118,7 @@ fn main() -> ExitCode {
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | {} \
-             | eof-race DIR ROUNDS | live-extend FILE | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | eof-race DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | fail-nth DIR MANIFEST",
             options::USAGE
         )),
