@@ -7,6 +7,11 @@
 #   make soak     the debug kernel runs the randomized toyfs tester for
 #                 TOYFS_SOAK_SEEDS (8) seeds x TOYFS_SOAK_OPS (125000)
 #                 operations; ends with "N passed, N failed" (an hour or more)
+#   make shell    boots the test kernel with the modules loaded and a toyfs
+#                 mounted, a shell on the terminal (Debian's bash, xfs_io,
+#                 fio, stress-ng); leaving the shell powers the guest off
+#   make torture  fio with verification and stress-ng on toyfs, longer than
+#                 in make check: TORTURE_SECONDS (600) each; DEBUG=1 too
 #   make htmldocs Documentation/ with Sphinx (-W) into build/html
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
@@ -19,6 +24,7 @@
 # seed (1), printed with the command line that replays a failure.
 # TOYFS_RUN_GAPS=1 runs the cases skipped for a known toyfs bug or missing
 # feature (scripts/guest/toyfs-common.sh), to see whether a fix passes them.
+# TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
@@ -26,14 +32,14 @@
 
 DEBUG ?= 0
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
-export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS VM_MVC_ONLY VM_MVC_PROFILE
+export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS VM_MVC_ONLY VM_MVC_PROFILE
 export CORRUPT_FLIP_IMAGES
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
 
 SCRIPTS := $(CURDIR)/scripts
 
-.PHONY: all modules run check check-debug soak bench clippy fmt fmt-check htmldocs kernel \
-	toolchain clean
+.PHONY: all modules run shell check check-debug soak torture bench clippy fmt fmt-check htmldocs \
+	kernel toolchain clean
 
 all: modules
 
@@ -58,11 +64,22 @@ htmldocs:
 run:
 	@$(SCRIPTS)/guest.sh $(FLAVOUR) run
 
+shell:
+	@$(SCRIPTS)/guest.sh $(FLAVOUR) shell
+
 check:
 	@$(SCRIPTS)/guest.sh $(FLAVOUR) check
 
 check-debug:
 	@$(MAKE) --no-print-directory check DEBUG=1
+
+# Only the guest's torture part (scripts/guest/torture.sh), for longer;
+# the guest's time limit leaves 15 minutes beyond the two runs.
+torture:
+	@seconds=$${TORTURE_SECONDS:-600}; \
+	VM_MVC_GUEST_ONLY=1 VM_MVC_ONLY=torture TORTURE_SECONDS=$$seconds \
+	VM_MVC_TIMEOUT=$${VM_MVC_TIMEOUT:-$$((2 * seconds + 900))} \
+		$(SCRIPTS)/guest.sh $(FLAVOUR) check
 
 # Always the debug kernel: the soak is there to find what KASAN, lockdep
 # and kmemleak see only after many operations.

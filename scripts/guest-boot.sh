@@ -2,7 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # Builds the modules and the guest image, then boots the test kernel in QEMU
 # with the console in OUT/console.log.  Runs inside the toolchain.
-# Usage: guest-boot.sh FLAVOUR run|check|bench OUT
+# Usage: guest-boot.sh FLAVOUR run|check|bench|soak|shell OUT
+#
+# `run` and `shell` have the console in the file only: the demo, or the
+# interactive shell, is on the guest's second serial port (ttyS1), which is
+# the terminal.  VM_MVC_GUEST_ROOT, when set, is the Debian root that QEMU
+# shares read-only over virtio-9p (mount tag "debian"; guest/debian.sh).
 #
 # QEMU uses TCG unless a short KVM probe boot succeeds (on some machines a
 # KVM guest hangs in the firmware); VM_MVC_ACCEL=tcg|kvm overrides the probe.
@@ -24,8 +29,18 @@ make_image() {
 	[ -x "$busybox" ] || die "no busybox (install busybox-static or set BUSYBOX)"
 	! llvm-readelf -d "$busybox" 2>/dev/null | grep -q NEEDED ||
 		die "$busybox is dynamically linked; the guest needs busybox-static"
-	BUSYBOX=$busybox TOP=$TOP TOOLS=$(toyfs_tools_dir) "$kdir/usr/gen_init_cpio" -o "$out/initramfs.cpio" \
-		"$TOP/scripts/guest/initramfs.spec"
+	# tests/ (the xfs_io cases, fio's job file) goes whole to /guest/tests.
+	local spec=$out/initramfs.spec path
+	cp "$TOP/scripts/guest/initramfs.spec" "$spec"
+	(cd "$TOP" && find tests | sort) | while read -r path; do
+		if [ -d "$TOP/$path" ]; then
+			echo "dir /guest/$path 0755 0 0"
+		else
+			echo "file /guest/$path $TOP/$path $(stat -c %a "$TOP/$path") 0 0"
+		fi
+	done >>"$spec"
+	BUSYBOX=$busybox TOP=$TOP TOOLS=$(toyfs_tools_dir) "$kdir/usr/gen_init_cpio" \
+		-o "$out/initramfs.cpio" "$spec"
 }
 timed "making the guest image with usr/gen_init_cpio" make_image
 
@@ -46,6 +61,8 @@ boot() {
 	# make check TOYFS_RUN_GAPS=1: the cases skipped for a known toyfs gap
 	# run anyway (scripts/guest/toyfs-common.sh).
 	[ -z "${TOYFS_RUN_GAPS:-}" ] || cmdline+=" TOYFS_RUN_GAPS=$TOYFS_RUN_GAPS"
+	# How long fio and stress-ng run, each (guest/torture.sh).
+	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
 	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
 	[ -z "${CORRUPT_FLIP_IMAGES:-}" ] || cmdline+=" CORRUPT_FLIP_IMAGES=$CORRUPT_FLIP_IMAGES"
 	# make soak TOYFS_SOAK_SEEDS=8 TOYFS_SOAK_OPS=125000 (scripts/guest/soak.sh).
@@ -62,6 +79,14 @@ boot() {
 	# for bench: the toyfs tests count on the 4 MiB default.
 	[ "$bootmode" != bench ] || cmdline+=" brd.rd_size=98304"
 	[ "$accel" = kvm ] && cpu=host
+	# make shell: the size of the terminal, for the guest's ttyS1.
+	local rows_cols
+	if [ "$bootmode" = shell ] && rows_cols=$(stty size 2>/dev/null); then
+		cmdline+=" vmmvc_tty=${rows_cols/ /x}"
+	fi
+	local share=()
+	[ -z "${VM_MVC_GUEST_ROOT:-}" ] || share=(-virtfs
+		"local,path=$VM_MVC_GUEST_ROOT,mount_tag=debian,security_model=none,readonly=on")
 	# make bench VM_MVC_PROFILE=1: QEMU's monitor on a socket, sampled by
 	# profile-sample.py while the guest runs (the guest has no perf).
 	local monitor=none sampler=
@@ -73,11 +98,29 @@ boot() {
 			"$out/profile.samples" &
 		sampler=$!
 	fi
+	local qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m 2048 -no-reboot
+		-display none -kernel "$bzimage" -initrd "$out/initramfs.cpio" -append "$cmdline"
+		"${share[@]}")
 	local rc=0
-	timeout -k 5 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
-		-smp 2 -m 2048 -no-reboot -display none -monitor "$monitor" -serial stdio \
-		-kernel "$bzimage" -initrd "$out/initramfs.cpio" -append "$cmdline" \
-		</dev/null >"$console" 2>&1 || rc=$?
+	case $bootmode in
+	run)
+		timeout -k 5 "$limit" "${qemu[@]}" -monitor none -serial "file:$console" \
+			-serial stdio </dev/null || rc=$?
+		;;
+	shell)
+		# No time limit, and the terminal stays QEMU's (timeout would put
+		# it in a background process group).  Ctrl-C goes to the guest;
+		# Ctrl-A x stops QEMU.
+		: >"$console"
+		"${qemu[@]}" -serial "file:$console" \
+			-chardev stdio,id=term,mux=on,signal=off -serial chardev:term \
+			-mon chardev=term || rc=$?
+		;;
+	*)
+		timeout -k 5 "$limit" "${qemu[@]}" -monitor "$monitor" -serial stdio \
+			</dev/null >"$console" 2>&1 || rc=$?
+		;;
+	esac
 	[ -z "$sampler" ] || wait "$sampler" || true
 	return $rc
 }
@@ -103,6 +146,7 @@ accel=$(choose_accel)
 echo "$accel" >"$out/accel"
 
 case $flavour/$mode in
+*/shell) limit=none ;;
 # One million randomized operations under KASAN and TCG: about an hour.
 */soak) limit=${VM_MVC_TIMEOUT:-10800} ;;
 debug/*) limit=${VM_MVC_TIMEOUT:-1800} ;;
@@ -110,22 +154,30 @@ debug/*) limit=${VM_MVC_TIMEOUT:-1800} ;;
 esac
 console=$out/console.log
 rm -f "$out/timeout"
-log "booting the $flavour kernel ($accel, time limit $limit s); console: $console"
+limit_text="time limit $limit s"
+[ "$mode" != shell ] || limit_text="no time limit"
+log "booting the $flavour kernel ($accel, $limit_text); console: $console"
 start=$SECONDS
-if [ "$mode" = run ]; then
-	: >"$console"
-	boot "$accel" run "$limit" "$console" &
-	pid=$!
-	tail -n +1 --pid=$pid -F "$console" 2>/dev/null
-	wait $pid || rc=$?
-else
-	boot "$accel" "$mode" "$limit" "$console" || rc=$?
-fi
-rc=${rc:-0}
+rc=0
+boot "$accel" "$mode" "$limit" "$console" || rc=$?
 log "guest ran for $((SECONDS - start)) s"
 case $rc in
 0) ;;
 124 | 137) echo "$limit" >"$out/timeout"; log "guest timed out after $limit s" ;;
 *) log "QEMU exited with status $rc" ;;
 esac
-[ "$mode" = check ] || [ "$mode" = soak ] || [ "$rc" = 0 ]
+case $mode in
+check | soak) ;; # results.py judges the console
+run | shell)
+	# The console was kept off the terminal; shown when something went wrong.
+	# What results.py fails a check on (its FORBIDDEN), in short.
+	problems='Kernel panic|BUG:|Oops|WARNING:|UBSAN:|Call Trace:|unreferenced object|'
+	problems+="insmod: can't insert|\\] +not ok [0-9]|vm_mvc-guest: $mode failed"
+	problem=$(grep -m1 -E "$problems" "$console" || true)
+	if [ "$rc" != 0 ] || [ -n "$problem" ] || ! grep -q "vm_mvc-guest: end $mode" "$console"; then
+		tail -n 60 "$console" >&2
+		die "the guest's $mode failed${problem:+ (console: $problem)}; console: $console"
+	fi
+	;;
+*) [ "$rc" = 0 ] ;;
+esac

@@ -6,17 +6,22 @@
 # summary line; for bench, writes the CSV files, tables and plots.
 # `make soak` is a check of its own (results and summary line) whose guest
 # runs only the long randomized toyfs run (scripts/guest/soak.sh).
-# Usage: guest.sh FLAVOUR run|check|bench|soak
+# `make shell` boots to an interactive shell (scripts/guest/shell.sh).
+# Usage: guest.sh FLAVOUR run|check|bench|soak|shell
 . "$(dirname "$0")/lib.sh"
 
 flavour=$1 mode=$2
 out=${VM_MVC_BUILD_DIR:-$TOP/build}/$flavour
 [ "$mode" != bench ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/bench
 [ "$mode" != soak ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/soak
+[ "$mode" != shell ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/shell-$flavour
 mkdir -p "$out"
 start=$SECONDS
 
 "$TOP/scripts/toolchain.sh" >/dev/null
+# The Debian userspace the guest mounts over virtio-9p (xfs_io, fio, ...).
+VM_MVC_GUEST_ROOT=$("$TOP/scripts/guest-root.sh")
+export VM_MVC_GUEST_ROOT
 
 rm -f "$out"/*-results
 # VM_MVC_GUEST_ONLY=1 runs only the guest (CI's second kernel flavour).

@@ -14,7 +14,10 @@ fi
 
 cwd=$PWD
 # Also a user's own kernel tree (KDIR=) with, for an O= build, its source
-# tree, and an output folder given with VM_MVC_BUILD_DIR.
+# tree, an output folder given with VM_MVC_BUILD_DIR, and the guest's Debian
+# root (scripts/guest-root.sh), which QEMU shares with the guest.  Each is
+# bound alone, without what is mounted below it: shared as the guest root,
+# the build root is the bare tree, not the clone or /proc mounted into it.
 mounts=("$TOP" "$DATA")
 if [ -n "${KDIR:-}" ]; then
 	KDIR=$(cd "$KDIR" && pwd -P)
@@ -26,16 +29,19 @@ if [ -n "${VM_MVC_BUILD_DIR:-}" ]; then
 	VM_MVC_BUILD_DIR=$(cd "$VM_MVC_BUILD_DIR" && pwd -P)
 	mounts+=("$VM_MVC_BUILD_DIR")
 fi
+[ -z "${VM_MVC_GUEST_ROOT:-}" ] || mounts+=("$VM_MVC_GUEST_ROOT")
 # The settings the scripts read, passed through the clean environment.
 passenv=()
-for var in KDIR VM_MVC_ACCEL VM_MVC_TIMEOUT VM_MVC_BUILD_DIR VM_MVC_BENCH_TABLES VM_MVC_ONLY \
-	VM_MVC_PROFILE BUSYBOX TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS CORRUPT_FLIP_IMAGES \
-	TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED; do
+for var in KDIR VM_MVC_ACCEL VM_MVC_TIMEOUT VM_MVC_BUILD_DIR VM_MVC_GUEST_ROOT VM_MVC_BENCH_TABLES \
+	VM_MVC_ONLY VM_MVC_PROFILE BUSYBOX TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS \
+	TORTURE_SECONDS CORRUPT_FLIP_IMAGES TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED; do
 	[ -z "${!var:-}" ] || passenv+=("$var=${!var}")
 done
 export TOP DATA CACHE
 export MOUNTS="${mounts[*]}" PASSENV="${passenv[*]}"
-exec unshare --mount --propagation private /bin/bash -s "$root" "$cwd" "$@" <<'INNER'
+# The script is an argument, not standard input: `make shell` passes the
+# terminal through to QEMU.
+inner=$(cat <<'INNER'
 set -euo pipefail
 root=$1 cwd=$2
 shift 2
@@ -51,3 +57,5 @@ exec chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
 	LANG=C.UTF-8 VM_MVC_CACHE="$CACHE" $PASSENV \
 	/bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
 INNER
+)
+exec unshare --mount --propagation private /bin/bash -c "$inner" in-toolchain "$root" "$cwd" "$@"

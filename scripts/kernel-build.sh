@@ -18,10 +18,12 @@ debug) fragments+=("$TOP/scripts/kconfig/debug.config") ;;
 esac
 
 src=$("$TOP/scripts/kernel-source.sh")
-lock "kbuild-$flavour"
 toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
 key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions")
 out=$DATA/kbuild-$flavour-$key
+# One lock per build directory: a run that reuses a built kernel never waits
+# for the build of another key (another branch's fragments).
+lock "kbuild-$flavour-$key"
 
 if [ -f "$out/.built" ]; then
 	log "reusing $flavour kernel $out"

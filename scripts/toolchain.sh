@@ -10,11 +10,13 @@
 # inside it, so the host's libc is never upgraded.  Prints "host" or the build
 # root path.  A second run only checks a stamp.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/debian-root.sh"
 
+# The words, in this order, are the build root's cache key (key_of).
 PACKAGES="rustc rust-src bindgen clang lld llvm libclang-dev make flex bison bc
 libelf-dev libssl-dev cpio xz-utils gcc libc6-dev busybox-static kmod python3
 rustfmt rust-clippy perl qemu-system-x86 ca-certificates
-xfsprogs fio stress-ng e2fsprogs python3-sphinx"
+$GUEST_PACKAGES python3-sphinx"
 
 version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
@@ -36,55 +38,18 @@ host_is_suitable() {
 	busybox --list >/dev/null 2>&1 || return 1
 }
 
-# The Debian mirror the host's apt already uses; the project names none.
-debian_mirror() {
-	if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
-	local m
-	m=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-	[ -n "$m" ] || m=$(awk '$1 == "deb" && $3 !~ /security/ {print $2; exit}' \
-		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
-	[ -n "$m" ] || die "no Debian mirror in the host's apt sources; set DEBIAN_MIRROR"
-	echo "$m"
-}
-
-make_buildroot() {
-	local root=$1 mirror
-	mirror=$(debian_mirror)
-	command -v debootstrap >/dev/null || {
-		log "installing debootstrap on the host"
-		apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null
-	}
-	rm -rf "$root.tmp"
-	: >"$root.log"
-	timed "debootstrap trixie into $root" \
-		quietly "$root.log" debootstrap --variant=minbase trixie "$root.tmp" "$mirror"
-	cat >"$root.tmp/etc/apt/sources.list" <<-SRC
-	deb $mirror trixie main
-	deb $mirror trixie-backports main
-	SRC
-	cp /etc/resolv.conf "$root.tmp/etc/resolv.conf" 2>/dev/null || true
-	timed "installing the toolchain packages in the build root" \
-		quietly "$root.log" chroot "$root.tmp" /bin/sh -c "apt-get update -qq &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends $(echo $PACKAGES)"
-	chroot "$root.tmp" apt-get clean
-	mv "$root.tmp" "$root"
-}
-
 main() {
 	if host_is_suitable; then
 		echo host
 		return
 	fi
-	[ "$(id -u)" = 0 ] || die "the build root needs root (debootstrap, chroot)"
 	local root
 	lock buildroot
 	root=$CACHE/buildroot-$(key_of trixie $PACKAGES)
 	if [ -d "$root" ]; then
 		log "reusing build root $root"
 	else
-		make_buildroot "$root"
+		make_debian_root "$root" $PACKAGES
 	fi
 	echo "$root"
 }

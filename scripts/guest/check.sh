@@ -60,6 +60,40 @@ part stress && /guest/stress-tests.sh
 # toyfs.
 part ioerrors && /guest/io-error-tests.sh
 
+# The parts with Debian's userspace (debian.sh), toyfs loaded for them
+# (KUnit quiet) and unloaded after, as the parts before leave it:
+# partial_page, the xfs_io cases of tests/xfs_io on toyfs, ext2 and
+# tmpfs; torture, fio with verification and stress-ng on toyfs.
+#
+# On the debug kernel they run only when named (make check DEBUG=1
+# VM_MVC_ONLY=partial_page,torture, make torture DEBUG=1): under KASAN
+# and TCG they take longer than the rest of the suite, past CI's budget.
+if part partial_page || part torture; then
+	if [ -z "$only" ] && [ -e /sys/kernel/debug/kmemleak ]; then
+		reason="debug kernel: too slow for the whole suite; run make check DEBUG=1 VM_MVC_ONLY=partial_page,torture"
+		ktap_suite debian_userspace 2
+		ktap_skip partial_page "$reason"
+		ktap_skip torture "$reason"
+		ktap_end
+	elif [ -n "$VMMVC_DEBIAN" ]; then
+		. /guest/debian.sh
+		kunit_quiet
+		insmod /modules/toyfs.ko
+		kunit_loud
+		part partial_page && in_debian /opt/guest/partial-page-cases.sh
+		# TORTURE_SECONDS (kernel command line): how long fio and stress-ng run.
+		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" /opt/guest/torture.sh
+		# Nothing left mounted or held: the parts after load toyfs again.
+		ktap_suite debian_parts_cleanup 1
+		ktap_case rmmod_toyfs rmmod toyfs
+		ktap_end
+	else
+		ktap_suite debian_userspace 1
+		ktap_skip debian_root "QEMU shared no Debian root (scripts/guest-root.sh)"
+		ktap_end
+	fi
+fi
+
 # vm_mvc with user buffers through a test device; ends by unloading vm_mvc
 # (a leaked sid) and loading it again, so it runs with toyfs unloaded.
 part userdev && /guest/userdev-tests.sh

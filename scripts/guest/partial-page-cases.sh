@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The partial-page cases of tests/xfs_io (xfs_io scripts with golden
+# output) on toyfs at every block size and, as the reference, on ext2
+# and tmpfs, in one boot: one KTAP suite per filesystem, one case per
+# script, and an fsck of each disk filesystem at the end.  Runs in the
+# Debian chroot (debian.sh), from check.sh.
+#
+# A case that needs what the filesystem lacks (fallocate modes, SEEK_HOLE)
+# is skipped with its reason; so is a (case, filesystem) pair listed in
+# tests/xfs_io/known-bugs, whose reason names the bug.  Everything else must
+# print exactly its .out file.
+. /opt/guest/ktap.sh
+cases_dir=/opt/guest/tests/xfs_io
+# FSTYP:BLOCK_SIZE; tmpfs has the page size.
+filesystems=(toyfs:512 toyfs:1024 toyfs:4096 ext2:1024 tmpfs:4096)
+[ -z "${PARTIAL_PAGE_FILESYSTEMS:-}" ] || read -ra filesystems <<<"$PARTIAL_PAGE_FILESYSTEMS"
+mapfile -t cases < <(cd $cases_dir && ls | grep -v -e '\.' -e '^known-bugs$')
+work=/tmp/partial-page
+mkdir -p $work
+
+# The reason a known bug skips CASE on FSTYP:BLOCK_SIZE, if one does.
+known_bug() {
+	local case=$1 fs=$2 pattern reason
+	while read -r name pattern reason; do
+		case $name in '' | '#'*) continue ;; esac
+		# shellcheck disable=SC2053 # the pattern is a glob on purpose
+		[ "$name" = "$case" ] && [[ $fs == $pattern ]] && { echo "$reason"; return 0; }
+	done <$cases_dir/known-bugs
+	return 1
+}
+
+# Shows what differs from the golden output (and the case's stderr).
+compare() {
+	local case=$1 out=$2
+	diff -u "$cases_dir/$case.out" "$out" && [ ! -s "$out.err" ] && return 0
+	[ ! -s "$out.err" ] || { echo "stderr:"; cat "$out.err"; }
+	return 1
+}
+
+mkfs_and_mount() { # FSTYP BLOCK_SIZE DEV MNT
+	case $1 in
+	toyfs) mkfs.toyfs -q -b "$2" "$3" ;;
+	ext2 | ext4) "mkfs.$1" -q -F -b "$2" "$3" ;;
+	tmpfs) mount -t tmpfs -o size=16m tmpfs "$4"; return ;;
+	esac && mount -t "$1" "$3" "$4"
+}
+
+fsck_clean() { # FSTYP DEV
+	case $1 in
+	toyfs) fsck.toyfs -n "$2" ;;
+	ext2 | ext4) e2fsck -f -n "$2" ;;
+	esac
+}
+
+for spec in "${filesystems[@]}"; do
+	fstyp=${spec%:*} bs=${spec#*:}
+	suite=partial_page_${fstyp}_$bs
+	mnt=/mnt/$suite dev=none
+	mkdir -p "$mnt"
+	if [ "$fstyp" != tmpfs ]; then
+		# Small: toyfs's mount time grows with the square of its blocks.
+		truncate -s 16M "$work/$suite.img"
+		dev=$(losetup --find --show "$work/$suite.img")
+	fi
+	count=${#cases[@]}
+	[ "$fstyp" = tmpfs ] || count=$((count + 1))
+	ktap_suite "$suite" "$count"
+	if ! out=$(mkfs_and_mount "$fstyp" "$bs" "$dev" "$mnt" 2>&1); then
+		for case in "${cases[@]}"; do
+			ktap_case "${case//-/_}" sh -c 'echo "$1"; exit 1' - "mkfs or mount failed: $out"
+		done
+		ktap_end
+		continue
+	fi
+	for case in "${cases[@]}"; do
+		name=${case//-/_}
+		if reason=$(known_bug "$case" "$spec"); then
+			ktap_skip "$name" "$reason"
+			continue
+		fi
+		out=$work/$suite-$case
+		rm -f "$out.notrun"
+		mkdir -p "$mnt/$case"
+		rc=0 start=$(date +%s%N)
+		(cd $cases_dir && TEST_DIR=$mnt/$case TEST_DEV=$dev TEST_MNT=$mnt FSTYP=$fstyp \
+			NOTRUN=$out.notrun timeout 300 bash "./$case" >"$out" 2>"$out.err") || rc=$?
+		say "    # $name: $((($(date +%s%N) - start) / 1000000)) ms"
+		if [ -s "$out.notrun" ]; then
+			ktap_skip "$name" "$(cat "$out.notrun")"
+		elif [ $rc -ne 0 ]; then
+			ktap_case "$name" sh -c 'cat "$1" "$1.err"; echo "exit status $2"; exit 1' - "$out" $rc
+		else
+			ktap_case "$name" compare "$case" "$out"
+		fi
+	done
+	umount "$mnt"
+	if [ "$fstyp" != tmpfs ]; then
+		ktap_case fsck fsck_clean "$fstyp" "$dev"
+		losetup -d "$dev"
+		rm -f "$work/$suite.img"
+	fi
+	ktap_end
+done

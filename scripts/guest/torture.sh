@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# fio with crc32c verification (tests/fio/verify.fio) and stress-ng's
+# filesystem stressors with --verify on a toyfs of 1 KiB blocks, bounded in
+# time, then fsck.toyfs.  One KTAP case for fio, one per stressor (as
+# stress-ng reports it: passed, failed, or skipped with its reason), one
+# for the fsck.  Runs in the Debian chroot (debian.sh), from check.sh;
+# TORTURE_SECONDS (default 15) bounds fio and stress-ng each.
+. /opt/guest/ktap.sh
+seconds=${TORTURE_SECONDS:-15}
+block_size=${TORTURE_BLOCK_SIZE:-1024}
+work=/tmp/torture mnt=/mnt/torture
+# Stressors of stress-ng's filesystem class (and mmap, readahead, seek)
+# that move file data or change sizes and names; --verify checks the data
+# where the stressor can.  Each with one worker, two for hdd.
+# (copy-file is not among them: it wants files of 128 MiB at least.)
+stressors=(hdd:2 seek:1 mmap:1 fsize:1 filerace:1 iomix:1 metamix:1 readahead:1
+	sync-file:1 fallocate:1 fpunch:1 dentry:1 dir:1 rename:1)
+# What a stressor needs that a filesystem may lack: fsize expects
+# fallocate past RLIMIT_FSIZE to fail with EFBIG, and fails the same way
+# on ext2, which has no fallocate either.
+needs_fallocate=" fsize "
+mkdir -p $work $mnt
+
+ktap_suite toyfs_torture $((${#stressors[@]} + 3))
+# 64 MiB: the files below fit, and toyfs mounts it in a second (its mount
+# time grows with the square of the block count).
+truncate -s 64M $work/toyfs.img
+dev=$(losetup --find --show $work/toyfs.img)
+ktap_case mkfs_and_mount sh -c "mkfs.toyfs -q -b $block_size $dev && mount -t toyfs $dev $mnt"
+
+fio_verify() {
+	mkdir -p $mnt/fio
+	FIO_DIR=$mnt/fio FIO_RUNTIME=$seconds fio --output=$work/fio.log \
+		/opt/guest/tests/fio/verify.fio
+	local rc=$?
+	# The jobs' lines and any error; the whole log only on failure.
+	grep -E '^[a-z0-9-]+: \(groupid|err=|verify|bad|crc' $work/fio.log
+	[ $rc -eq 0 ] || cat $work/fio.log
+	return $rc
+}
+ktap_case fio_verify fio_verify
+
+# fallocate(2) on toyfs: "not supported" is the answer until it has it.
+missing=
+probe=$mnt/.fallocate-probe
+if xfs_io -f -c "falloc 0 4096" $probe 2>&1 | grep -q "not supported"; then
+	missing="fallocate"
+fi
+rm -f $probe
+
+args=()
+for s in "${stressors[@]}"; do
+	name=${s%:*}
+	[ -n "$missing" ] && [[ $needs_fallocate == *" $name "* ]] && continue
+	args+=("--$name" "${s#*:}")
+done
+mkdir -p $mnt/stress-ng
+# --hdd-write-size below a page; files of 2 MiB: all fit at once.
+(cd $work && stress-ng --temp-path $mnt/stress-ng --verify --timeout "${seconds}s" \
+	--hdd-bytes 2M --hdd-write-size 1536 --hdd-opts wr-rnd,rd-rnd \
+	--mmap-file --mmap-bytes 2M --seek-size 2M --fallocate-bytes 2M \
+	--fpunch-bytes 2M --iomix-bytes 2M --sync-file-bytes 2M \
+	--readahead-bytes 2M \
+	--metrics-brief "${args[@]}" >$work/stress-ng.log 2>&1)
+status=$?
+# "passed: N: hdd (2) seek (1) ..." and the same for failed and skipped.
+listed() {
+	sed -n "s/.*] $1: [0-9]*: //p" $work/stress-ng.log | tr ' ' '\n' | grep -v '^(' | grep .
+}
+passed=$(listed passed) failed=$(listed failed) skipped=$(listed skipped)
+for s in "${stressors[@]}"; do
+	name=${s%:*}
+	if [ -n "$missing" ] && [[ $needs_fallocate == *" $name "* ]]; then
+		ktap_skip "stress_ng_${name//-/_}" "needs $missing, which toyfs lacks"
+	elif grep -qx -- "$name" <<<"$failed"; then
+		ktap_case "stress_ng_${name//-/_}" sh -c \
+			"grep -e '$name' -e 'fail' $work/stress-ng.log; exit 1"
+	elif grep -qx -- "$name" <<<"$skipped"; then
+		reason=$(grep -m1 "$name: .*skipp\|$name: .*not supported\|$name: .*not implemented" \
+			$work/stress-ng.log | sed 's/.*\] //')
+		ktap_skip "stress_ng_${name//-/_}" "stress-ng skipped it: ${reason:-no reason given}"
+	elif grep -qx -- "$name" <<<"$passed"; then
+		ktap_case "stress_ng_${name//-/_}" true
+	else
+		ktap_case "stress_ng_${name//-/_}" sh -c \
+			"echo 'stress-ng (status $status) reported nothing on $name'; tail -n 30 $work/stress-ng.log; exit 1"
+	fi
+done
+
+ktap_case umount_and_fsck sh -c "umount $mnt && fsck.toyfs -n $dev"
+losetup -d "$dev"
+rm -f $work/toyfs.img
+ktap_end
