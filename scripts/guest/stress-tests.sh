@@ -6,9 +6,10 @@
 # their own and on one shared file, files past the double-indirect start,
 # mappings kept across truncates and extensions.  Each run unmounts, runs
 # fsck.toyfs and mounts every 4000 operations and at its end; after it,
-# an unmount and a clean fsck.  Then the same load while memory is
-# compacted.  Part "stress" of check.sh; runs with vm_mvc loaded and
-# toyfs not, and leaves them so.
+# an unmount and a clean fsck.  Then stores past the end racing with
+# extensions, a live mapping across an extension, and the randomized load
+# while memory is compacted.  Part "stress" of check.sh; runs with vm_mvc
+# loaded and toyfs not, and leaves them so.
 #
 # TOYFS_STRESS_SEED (1) seeds every run; TOYFS_STRESS_OPS (30000) is the
 # length of the 1 KiB row, the other runs do a fifth of it.  A failure
