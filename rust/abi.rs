@@ -8,7 +8,16 @@
 //! checked against bindgen's reading of the header: a differing type fails
 //! the build.
 
-use crate::{folio::LockedFolio, mvc, mvc::Buffer, sid, stats, sys, xmem, xmem::AttachFlags};
+use crate::{
+    folio::{Folio, LockedFolio},
+    iter,
+    mvc,
+    mvc::Buffer,
+    sid,
+    stats,
+    sys,
+    xmem, //
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -29,22 +38,51 @@ macro_rules! check_signature {
 check_signature!(vm_mvc);
 check_signature!(vm_mvc_folio);
 check_signature!(vm_mvc_folio_range);
-check_signature!(vm_makep);
-check_signature!(vm_mvc_sid_attach);
-check_signature!(vm_mvc_sid_detach);
+check_signature!(vm_mvc_iter);
+check_signature!(vm_mvc_folio_iter);
+check_signature!(vm_mvc_makep);
+check_signature!(vm_mvc_sid_create);
+check_signature!(vm_mvc_sid_delete);
 check_signature!(vm_mvc_xmattach);
 check_signature!(vm_mvc_xmdetach);
 
-/// The buffer a call names, or why it cannot be used.
+/// Runs `f` with the buffer a call names, or why it cannot be used.
 ///
 /// # Safety
 ///
 /// `xmemdp` is null or a descriptor that is not attached, or attached and
-/// not detached during `'a`.
-unsafe fn buffer<'a>(xmemdp: *mut sys::xmem, ptr: *mut c_void) -> Result<Buffer<'a>> {
+/// not detached during the call.
+unsafe fn with_buffer<R>(
+    xmemdp: *mut sys::xmem,
+    ptr: *mut c_void,
+    f: impl FnOnce(Result<Buffer<'_>>) -> R,
+) -> R {
     // SAFETY: The caller's guarantee.
-    let attachment = unsafe { xmem::attachment(xmemdp) }?;
-    Ok(Buffer::new(attachment, ptr as usize))
+    let attached = unsafe { xmem::attachment(xmemdp) };
+    f(match &attached {
+        Ok(attachment) => Ok(Buffer::new(attachment, ptr as usize)),
+        Err(err) => Err(*err),
+    })
+}
+
+/// The folio a `vm_mvc_folio*` call names: `EINVAL` if it is null or
+/// unlocked.  That somebody holds the lock is all that can be checked; that
+/// the caller does is its contract.
+///
+/// # Safety
+///
+/// `folio` is null or a folio the caller holds locked and referenced for
+/// `'a`.
+unsafe fn locked_folio<'a>(folio: *mut bindings::folio) -> Result<&'a LockedFolio> {
+    if folio.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: The caller holds a reference.
+    if !unsafe { Folio::from_raw(folio) }.is_locked() {
+        return Err(EINVAL);
+    }
+    // SAFETY: The caller holds the lock and a reference for `'a`.
+    Ok(unsafe { LockedFolio::from_raw(folio) })
 }
 
 /// Runs `f` on a caller's locked folio and the buffer a call names;
@@ -53,21 +91,17 @@ unsafe fn buffer<'a>(xmemdp: *mut sys::xmem, ptr: *mut c_void) -> Result<Buffer<
 /// # Safety
 ///
 /// `folio` is null or a folio the caller holds locked and referenced for
-/// the call; `xmemdp` as for [`buffer`].
+/// the call; `xmemdp` as for [`with_buffer`].
 unsafe fn with_locked_folio(
     folio: *mut bindings::folio,
     xmemdp: *mut sys::xmem,
     ptr: *mut c_void,
     f: impl FnOnce(&LockedFolio, Result<Buffer<'_>>) -> Result,
 ) -> Result {
-    if folio.is_null() {
-        return Err(EINVAL);
-    }
     // SAFETY: The caller holds the folio locked and referenced.
-    let folio = unsafe { LockedFolio::from_raw(folio) };
+    let folio = unsafe { locked_folio(folio) }?;
     // SAFETY: The caller's guarantee on `xmemdp`.
-    let buffer = unsafe { buffer(xmemdp, ptr) };
-    f(folio, buffer)
+    unsafe { with_buffer(xmemdp, ptr, |buffer| f(folio, buffer)) }
 }
 
 /// Counts a call in debugfs and converts its result for C.
@@ -93,8 +127,11 @@ pub unsafe extern "C" fn vm_mvc(
     ptr: *mut c_void,
 ) -> c_int {
     // SAFETY: The caller's guarantee on `xmemdp`.
-    let buffer = unsafe { buffer(xmemdp, ptr) };
-    let result = mvc::by_sid(sid, pno, pgoffs, count, cmd, buffer);
+    let result = unsafe {
+        with_buffer(xmemdp, ptr, |buffer| {
+            mvc::by_sid(sid, pno, pgoffs, count, cmd, buffer)
+        })
+    };
     finish(cmd, usize::try_from(count).unwrap_or(0), result)
 }
 
@@ -146,55 +183,111 @@ pub unsafe extern "C" fn vm_mvc_folio_range(
     finish(cmd, count, result)
 }
 
-/// AIX `vm_makep`; see [`mvc::make_page`].  Returns the folio locked and
+/// Counts an iterator call in debugfs and converts its result for C.
+fn finish_iter(cmd: c_int, result: Result<usize>) -> isize {
+    let copied = *result.as_ref().unwrap_or(&0);
+    stats::record_call(cmd, copied, &result.map(|_| ()));
+    match result {
+        // CAST: at most a folio's size.
+        Ok(copied) => copied as isize,
+        Err(err) => err.to_errno() as isize,
+    }
+}
+
+/// `vm_mvc_iter`; see [`iter::by_sid`].
+///
+/// # Safety
+///
+/// Process context.  `iter` is null or a valid iterator that nobody else
+/// uses during the call, whose buffers are valid.
+#[no_mangle]
+pub unsafe extern "C" fn vm_mvc_iter(
+    sid: sys::vmid_t,
+    pno: sys::vpn_t,
+    pgoffs: c_int,
+    count: c_int,
+    cmd: c_int,
+    iter: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: The caller's guarantee.
+    finish_iter(cmd, unsafe {
+        iter::by_sid(sid, pno, pgoffs, count, cmd, iter)
+    })
+}
+
+/// `vm_mvc_folio_iter`; see [`iter::on_locked_folio`].
+///
+/// # Safety
+///
+/// Process context.  `folio` is null or a folio the caller holds locked
+/// and referenced for the call; `iter` as for [`vm_mvc_iter`].
+#[no_mangle]
+pub unsafe extern "C" fn vm_mvc_folio_iter(
+    folio: *mut bindings::folio,
+    offset: usize,
+    count: usize,
+    cmd: c_int,
+    iter: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: The caller holds the folio locked and referenced.
+    let result = unsafe { locked_folio(folio) }.and_then(|folio| {
+        // SAFETY: The caller's guarantee on `iter`.
+        unsafe { iter::on_locked_folio(folio, offset, count, cmd, iter) }
+    });
+    finish_iter(cmd, result)
+}
+
+/// `vm_mvc_makep`; see [`mvc::make_page`].  Returns the folio locked and
 /// referenced, or `ERR_PTR(-errno)`.
 ///
 /// # Safety
 ///
-/// Process context.
+/// Process context.  If `sid` is live, the caller keeps its inode alive and
+/// away from eviction for the call.
 #[no_mangle]
-pub unsafe extern "C" fn vm_makep(sid: sys::vmid_t, pno: sys::vpn_t) -> *mut bindings::folio {
-    match mvc::make_page(sid, pno) {
+pub unsafe extern "C" fn vm_mvc_makep(sid: sys::vmid_t, pno: sys::vpn_t) -> *mut bindings::folio {
+    // SAFETY: The caller's guarantee.
+    match unsafe { mvc::make_page(sid, pno) } {
         Ok(folio) => folio.into_raw(),
         Err(err) => err.to_ptr(),
     }
 }
 
-/// Attaches `inode`'s page cache and returns its sid, or a negative errno
-/// (`EINVAL` for a null inode).
+/// Creates a sid naming `inode`'s page cache and returns it, or a negative
+/// errno (`EINVAL` for a null inode); see [`sid::create`].
 ///
 /// # Safety
 ///
-/// Process context.  `inode` is null or an inode the caller holds a
-/// reference on for the call.
+/// Process context.  `inode` is null or an inode alive for the call, and
+/// the caller deletes the sid before the inode's page cache is truncated
+/// for eviction.
 #[no_mangle]
-pub unsafe extern "C" fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> sys::vmid_t {
+pub unsafe extern "C" fn vm_mvc_sid_create(inode: *mut bindings::inode) -> sys::vmid_t {
     kernel::task::might_sleep();
     from_result(|| {
         let inode = NonNull::new(inode).ok_or(EINVAL)?;
-        // SAFETY: The caller holds a reference on the inode.
-        unsafe { sid::attach(inode) }
+        // SAFETY: The caller's guarantee.
+        unsafe { sid::create(inode) }
     })
 }
 
-/// Detaches `sid`; 0, or `-EBADF` if it is not attached.
+/// Deletes `sid`; 0, or `-EBADF` if it is not live.  Never sleeps.
 ///
 /// # Safety
 ///
-/// Process context (it waits for an RCU grace period and may drop the last
-/// inode reference).
+/// Any context that may take a spinlock (not a hard interrupt).
 #[no_mangle]
-pub unsafe extern "C" fn vm_mvc_sid_detach(sid: sys::vmid_t) -> c_int {
-    kernel::task::might_sleep();
-    from_result(|| sid::detach(sid).map(|()| 0))
+pub unsafe extern "C" fn vm_mvc_sid_delete(sid: sys::vmid_t) -> c_int {
+    from_result(|| sid::delete(sid).map(|()| 0))
 }
 
 /// Attaches `len` bytes at `addr` to `dp`; see [`xmem::attach`].
 ///
 /// # Safety
 ///
-/// Process context.  `dp` is null or a descriptor the caller owns; a kernel
-/// buffer (`SYS_ADSPACE`) stays allocated until detach.
+/// `dp` is null or a descriptor the caller owns.  A user buffer
+/// (`USER_ADSPACE`): process context.  A kernel buffer (`SYS_ADSPACE`):
+/// any context; it stays allocated until detach.
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_xmattach(
     addr: *mut c_void,
@@ -202,24 +295,19 @@ pub unsafe extern "C" fn vm_mvc_xmattach(
     dp: *mut sys::xmem,
     flags: c_int,
 ) -> c_int {
-    kernel::task::might_sleep();
-    from_result(|| {
-        let flags = AttachFlags::from_raw(flags)?;
-        // SAFETY: The caller's guarantees on `dp` and the kernel buffer.
-        unsafe { xmem::attach(dp, addr as usize, len, flags) }?;
-        Ok(0)
-    })
+    // SAFETY: The caller's guarantees on `dp` and the kernel buffer.
+    from_result(|| unsafe { xmem::attach(dp, addr as usize, len, flags) }.map(|()| 0))
 }
 
 /// Detaches `dp`, unpinning a user buffer; `-EINVAL` if not attached.
 ///
 /// # Safety
 ///
-/// Process context.  `dp` is null or a descriptor the caller owns and no
-/// vm_mvc call uses concurrently.
+/// `dp` is null or a descriptor the caller owns and no vm_mvc call uses
+/// concurrently.  A user buffer: process context (unpinning may lock the
+/// pages).  A kernel buffer: any context.
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_xmdetach(dp: *mut sys::xmem) -> c_int {
-    kernel::task::might_sleep();
     // SAFETY: The caller's guarantee.
     from_result(|| unsafe { xmem::detach(dp) }.map(|()| 0))
 }
@@ -228,7 +316,7 @@ pub unsafe extern "C" fn vm_mvc_xmdetach(dp: *mut sys::xmem) -> c_int {
 mod tests {
     use super::*;
     use crate::{
-        folio::FolioLock,
+        folio::FolioGuard,
         test_fixture::{file_with_pages, pattern, UserMemory},
     };
     use core::ptr::null_mut;
@@ -238,8 +326,9 @@ mod tests {
     const READ: c_int = sys::VM_MVC_READ as c_int;
     const WRITE: c_int = sys::VM_MVC_WRITE as c_int;
     const ZERO: c_int = sys::VM_MVC_ZERO as c_int;
-    const USER: c_int = sys::USER_ADSPACE as c_int;
-    const KERNEL: c_int = sys::SYS_ADSPACE as c_int;
+    const BOTH_WAYS: c_int = (sys::VM_MVC_XMEM_SOURCE | sys::VM_MVC_XMEM_DEST) as c_int;
+    const USER: c_int = sys::USER_ADSPACE as c_int | BOTH_WAYS;
+    const KERNEL: c_int = sys::SYS_ADSPACE as c_int | BOTH_WAYS;
     const INVAL: isize = sys::XMEM_INVAL as isize;
 
     /// A descriptor as `XMEM_INIT` makes it.
@@ -280,13 +369,13 @@ mod tests {
         unsafe { vm_mvc(sid, pno, off, n, cmd, dp, ptr as *mut c_void) }
     }
 
-    /// `vm_makep`, with the folio taken over on success.
-    fn makep(sid: isize, pno: isize) -> Result<FolioLock> {
-        // SAFETY: Process context.
-        let folio = kernel::error::from_err_ptr(unsafe { vm_makep(sid, pno) })?;
+    /// `vm_mvc_makep`, with the folio taken over on success.
+    fn makep(sid: isize, pno: isize) -> Result<FolioGuard> {
+        // SAFETY: Process context; the tests keep their files open.
+        let folio = kernel::error::from_err_ptr(unsafe { vm_mvc_makep(sid, pno) })?;
         let folio = NonNull::new(folio).ok_or(ENOMEM)?;
-        // SAFETY: `vm_makep` returned the folio locked and referenced.
-        Ok(unsafe { FolioLock::from_raw_locked(folio) })
+        // SAFETY: `vm_mvc_makep` returned the folio locked and referenced.
+        Ok(unsafe { FolioGuard::from_raw_locked(folio) })
     }
 
     #[test]
@@ -296,8 +385,9 @@ mod tests {
         let mut dp = descriptor();
         assert_eq!(xmattach(addr, 64, Some(&mut dp), KERNEL), 0);
         assert_eq!(dp.aspace_id, sys::XMEM_GLOBAL as isize);
-        assert_eq!((dp.uaddr, dp.len), (addr, 64));
-        assert!(!dp.priv_.is_null());
+        assert_eq!((dp.uaddr, dp.len, dp.flags), (addr, 64, KERNEL));
+        // A kernel buffer needs no record: the descriptor is all of it.
+        assert!(dp.priv_.is_null());
         assert_eq!(xmattach(addr, 64, Some(&mut dp), KERNEL), EBUSY.to_errno());
         assert_eq!(xmdetach(Some(&mut dp)), 0);
         assert_eq!(dp.aspace_id, INVAL);
@@ -312,7 +402,8 @@ mod tests {
         let addr = buf.as_ptr() as usize;
         let mut dp = descriptor();
         let cases = [
-            (64, 8, EINVAL),
+            (64, KERNEL | 16, EINVAL),
+            (64, sys::SYS_ADSPACE as c_int, EINVAL),
             (0, KERNEL, EINVAL),
             (64, KERNEL | 4, EINVAL),
         ];
@@ -322,6 +413,27 @@ mod tests {
         }
         assert_eq!(xmattach(addr, 64, None, KERNEL), EINVAL.to_errno());
         assert_eq!(xmdetach(None), EINVAL.to_errno());
+        Ok(())
+    }
+
+    #[test]
+    fn kernel_buffers_attach_and_detach_in_atomic_context() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let mut buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let addr = buf.as_mut_ptr() as usize;
+        let mut dp = descriptor();
+        // An allocation or a sleep here is a "sleeping function called from
+        // invalid context" splat with CONFIG_DEBUG_ATOMIC_SLEEP.
+        let rcu = kernel::sync::rcu::read_lock();
+        let attached = xmattach(addr, 64, Some(&mut dp), KERNEL);
+        drop(rcu);
+        assert_eq!(attached, 0);
+        assert_eq!(call(sid.0, 0, 0, 64, READ, Some(&mut dp), addr), 0);
+        let rcu = kernel::sync::rcu::read_lock();
+        let detached = xmdetach(Some(&mut dp));
+        drop(rcu);
+        assert_eq!(detached, 0);
+        assert!(buf.iter().enumerate().all(|(i, &b)| b == pattern(i)));
         Ok(())
     }
 
@@ -361,9 +473,10 @@ mod tests {
         assert_eq!(call(sid.0, 3, 0, 1, ZERO, None, 0), -2);
         assert_eq!(call(sid.0, 0, 0, 1, READ, None, 0), -22);
         // SAFETY: A null inode is refused before use.
-        assert_eq!(unsafe { vm_mvc_sid_attach(null_mut()) }, -22);
+        assert_eq!(unsafe { vm_mvc_sid_create(null_mut()) }, -22);
         // SAFETY: Process context.
-        assert_eq!(unsafe { vm_mvc_sid_detach(0) }, -9);
+        assert_eq!(unsafe { vm_mvc_sid_delete(0) }, -9);
+        assert_eq!(call(sid.0, 0, 0, 1, ZERO | 0x200, None, 0), -22);
         Ok(())
     }
 

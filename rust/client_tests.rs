@@ -1,28 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Checks of rust/vm_mvc_client.rs, the wrapper other Rust modules include:
-//! its copy of `struct xmem` against bindgen's, and its calls against the
-//! real exports.
+//! Checks of rust/vm_mvc_client.rs, the wrapper other Rust modules include,
+//! against the real exports.
 
-use crate::{sys, vm_mvc_client::RawXmem};
-use core::mem::{offset_of, size_of};
 use kernel::prelude::*;
-
-const _: () = {
-    assert!(size_of::<RawXmem>() == size_of::<sys::xmem>());
-    assert!(offset_of!(RawXmem, aspace_id) == offset_of!(sys::xmem, aspace_id));
-    assert!(offset_of!(RawXmem, uaddr) == offset_of!(sys::xmem, uaddr));
-    assert!(offset_of!(RawXmem, len) == offset_of!(sys::xmem, len));
-    assert!(offset_of!(RawXmem, priv_) == offset_of!(sys::xmem, priv_));
-};
 
 #[kunit_tests(vm_mvc_client)]
 mod tests {
     use crate::{
-        folio::FolioLock,
+        folio::FolioGuard,
         test_fixture::{file_with_pages, pattern, RamFs, UserMemory},
         vm_mvc_client::{
-            mvc_locked_folio, mvc_locked_folio_range, mvc_raw, KernelBuffer, Op, Sid, UserBuffer,
+            locked_folio_read_iter, locked_folio_write_iter, mvc_locked_folio,
+            mvc_locked_folio_range, mvc_raw, Access, Dirtying, KernelBuffer, Op, Sid, UserBuffer,
         },
     };
     use core::ptr::NonNull;
@@ -33,8 +23,9 @@ mod tests {
         let fs = RamFs::new()?;
         let file = fs.create(c"client")?;
         file.fill_pages(1, pattern)?;
-        // SAFETY: The open file holds a reference on its inode.
-        let sid = unsafe { Sid::attach(file.inode().as_ptr()) }?;
+        // SAFETY: The open file keeps the inode alive; the sid is deleted
+        // below, before the file is closed.
+        let sid = unsafe { Sid::create(file.inode().as_ptr()) }?;
         let mut buf = KVec::from_elem(0u8, 32, GFP_KERNEL)?;
         let kernel = KernelBuffer::attach(&mut buf)?;
         sid.mvc(
@@ -55,7 +46,9 @@ mod tests {
                 at: 16,
             },
         )?;
-        sid.mvc(0, 16, 4, Op::Zero)?;
+        file.clean(0)?;
+        sid.mvc(0, 16, 4, Op::Zero.nodirty())?;
+        assert!(!file.folio(0).ok_or(ENOENT)?.is_dirty());
         sid.mvc(0, 20, 4, Op::ProtZero)?;
         assert_eq!(sid.mvc(0, PAGE_SIZE, 1, Op::Zero), Err(EINVAL));
         assert_eq!(
@@ -63,11 +56,19 @@ mod tests {
             Err(EFAULT)
         );
         assert_eq!(sid.mvc(7, 0, 1, Op::Zero), Err(ENOENT));
-        let made = NonNull::new(sid.make_page(7)?).ok_or(ENOMEM)?;
+        // SAFETY: The open file keeps the inode alive.
+        let made = NonNull::new(unsafe { sid.make_page(7) }?).ok_or(ENOMEM)?;
         // SAFETY: `make_page` returned the folio locked and referenced.
-        let made = unsafe { FolioLock::from_raw_locked(made) };
+        let made = unsafe { FolioGuard::from_raw_locked(made) };
         assert!(made.contains(7) && !made.is_uptodate());
         drop(made);
+        // Not uptodate: by sid every command refuses it.
+        assert_eq!(sid.mvc(7, 0, 1, Op::Zero), Err(ENODATA));
+        // SAFETY: Created above, deleted once.
+        unsafe { sid.delete() }?;
+        assert_eq!(sid.mvc(0, 0, 1, Op::Zero), Err(EBADF));
+        // SAFETY: As above; a second delete is refused.
+        assert_eq!(unsafe { sid.delete() }, Err(EBADF));
         drop(kernel);
         assert!(buf[16..]
             .iter()
@@ -92,11 +93,12 @@ mod tests {
         let (_fs, file, _sid) = file_with_pages(1, pattern)?;
         let user = UserMemory::anonymous(1)?;
         user.store(0, &[9; 8])?;
-        let read_only = UserBuffer::attach(user.addr(0), 8, true)?;
+        let read_only = UserBuffer::attach(user.addr(0), 8, Access::Source)?;
         let op = Op::Read {
             to: &read_only,
             at: 0,
         };
+        file.clean(0)?;
         let folio = file.lock(0)?;
         // SAFETY: `folio` is locked and referenced by this test.
         let refused = unsafe { mvc_locked_folio(folio.as_ptr(), 0, 0, 8, op) };
@@ -106,7 +108,11 @@ mod tests {
             at: 0,
         };
         // SAFETY: As above.
+        unsafe { mvc_locked_folio(folio.as_ptr(), 0, 8, 8, op.nodirty()) }?;
+        assert!(!folio.is_dirty());
+        // SAFETY: As above.
         unsafe { mvc_locked_folio(folio.as_ptr(), 0, 8, 8, op) }?;
+        assert!(folio.is_dirty());
         // The folio-wide entry: bounded by the folio, not the base page.
         let size = folio.size();
         // SAFETY: As above.
@@ -128,7 +134,7 @@ mod tests {
     fn raw_calls_get_vm_mvcs_own_checks() -> Result {
         let (_fs, _file, sid) = file_with_pages(1, pattern)?;
         let user = UserMemory::anonymous(1)?;
-        let buffer = UserBuffer::attach(user.addr(0), 64, false)?;
+        let buffer = UserBuffer::attach(user.addr(0), 64, Access::Both)?;
         // Values the typed wrapper cannot express reach vm_mvc as given.
         let (zero, read) = (1, 2);
         assert_eq!(mvc_raw(sid.0, -1, 0, 1, zero, None, 0), Err(EINVAL));
@@ -145,6 +151,45 @@ mod tests {
         let mut seen = [0u8; 8];
         user.load(10, &mut seen)?;
         assert!(seen.iter().enumerate().all(|(i, &b)| b == pattern(3 + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn iterators_through_the_wrapper() -> Result {
+        use crate::test_fixture::{IterDir, TestIter};
+        use kernel::iov::{IovIterDest, IovIterSource};
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let sid = Sid::from_raw(sid.0);
+        let mut out = KVec::from_elem(0u8, 20, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut out], IterDir::Dest)?;
+        // SAFETY: Built as an `ITER_DEST` iterator over the test's buffer.
+        let dest = unsafe { IovIterDest::from_raw(it.as_raw()) };
+        assert_eq!(sid.read_iter(0, 5, 20, dest), Ok(20));
+        assert_eq!(sid.read_iter(0, 5, 1, dest), Err(EFAULT));
+        let mut data = KVec::from_elem(0x3cu8, 20, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut data], IterDir::Source)?;
+        // SAFETY: Built as an `ITER_SOURCE` iterator over the test's data.
+        let source = unsafe { IovIterSource::from_raw(it.as_raw()) };
+        file.clean(0)?;
+        assert_eq!(sid.write_iter(0, 100, 10, source, Dirtying::Leave), Ok(10));
+        assert!(!file.folio(0).ok_or(ENOENT)?.is_dirty());
+        let folio = file.lock(0)?;
+        // SAFETY: `folio` is locked and referenced by this test.
+        let wrote =
+            unsafe { locked_folio_write_iter(folio.as_ptr(), 110, 10, source, Dirtying::Dirty) };
+        assert_eq!(wrote, Ok(10));
+        assert!(folio.is_dirty());
+        let mut back = KVec::from_elem(0u8, 20, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut back], IterDir::Dest)?;
+        // SAFETY: As above, for reading.
+        let dest = unsafe { IovIterDest::from_raw(it.as_raw()) };
+        // SAFETY: `folio` is locked and referenced by this test.
+        let read = unsafe { locked_folio_read_iter(folio.as_ptr(), 100, 20, dest) };
+        assert_eq!(read, Ok(20));
+        drop(folio);
+        drop(it);
+        assert!(back.iter().all(|&b| b == 0x3c));
+        assert!(out.iter().enumerate().all(|(i, &b)| b == pattern(5 + i)));
         Ok(())
     }
 }

@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The four vm_mvc commands and the byte range of one page they act on.
+//! The four vm_mvc commands, their flags, and the byte range of one page
+//! they act on.
 
-use kernel::page::PAGE_SIZE;
-use kernel::prelude::*;
+use crate::sys;
+use kernel::{
+    page::PAGE_SIZE,
+    prelude::*, //
+};
+
+// CAST: small positive `#define`s of include/vm_mvc.h.
+const CMD_MASK: i32 = sys::VM_MVC_CMD_MASK as i32;
+const NODIRTY: i32 = sys::VM_MVC_NODIRTY as i32;
 
 /// What a vm_mvc call does to the page (m1) and the buffer (m2).
 ///
@@ -22,15 +30,50 @@ pub(crate) enum Command {
 }
 
 impl Command {
-    /// Decodes a raw command; anything but the four AIX values is `EINVAL`.
-    pub(crate) fn from_raw(cmd: i32) -> Result<Self> {
+    /// Decodes the command bits of a raw `cmd`; anything but the four AIX
+    /// values is `EINVAL`.
+    fn from_bits(cmd: i32) -> Result<Self> {
+        // CAST: the AIX values of include/vm_mvc.h, small `#define`s.
+        const ZERO: i32 = sys::VM_MVC_ZERO as i32;
+        const READ: i32 = sys::VM_MVC_READ as i32;
+        const WRITE: i32 = sys::VM_MVC_WRITE as i32;
+        const PROTZERO: i32 = sys::VM_MVC_PROTZERO as i32;
         match cmd {
-            1 => Ok(Self::Zero),
-            2 => Ok(Self::Read),
-            3 => Ok(Self::Write),
-            4 => Ok(Self::ProtZero),
+            ZERO => Ok(Self::Zero),
+            READ => Ok(Self::Read),
+            WRITE => Ok(Self::Write),
+            PROTZERO => Ok(Self::ProtZero),
             _ => Err(EINVAL),
         }
+    }
+
+    /// Whether the command changes the page's bytes.
+    pub(crate) fn changes_page(self) -> bool {
+        self != Self::Read
+    }
+}
+
+/// A decoded `cmd` argument: the command and its flags.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cmd {
+    /// What to do.
+    pub(crate) command: Command,
+    /// Whether a command that changes the page dirties its folio (the
+    /// default; `VM_MVC_NODIRTY` clears it).
+    pub(crate) dirty: bool,
+}
+
+impl Cmd {
+    /// Decodes a raw `cmd`: a command in the low byte, `VM_MVC_NODIRTY`
+    /// above it; anything else is `EINVAL`.
+    pub(crate) fn from_raw(cmd: i32) -> Result<Self> {
+        if cmd & !(CMD_MASK | NODIRTY) != 0 {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            command: Command::from_bits(cmd & CMD_MASK)?,
+            dirty: cmd & NODIRTY == 0,
+        })
     }
 }
 
@@ -77,18 +120,43 @@ impl PageRange {
 mod tests {
     use super::*;
 
-    #[test]
-    fn decodes_the_four_aix_commands() {
-        assert_eq!(Command::from_raw(1), Ok(Command::Zero));
-        assert_eq!(Command::from_raw(2), Ok(Command::Read));
-        assert_eq!(Command::from_raw(3), Ok(Command::Write));
-        assert_eq!(Command::from_raw(4), Ok(Command::ProtZero));
+    /// The command of a raw `cmd`, if it decodes.
+    fn command(cmd: i32) -> Result<Command> {
+        Cmd::from_raw(cmd).map(|cmd| cmd.command)
     }
 
     #[test]
-    fn rejects_unknown_commands() {
-        for cmd in [0, 5, -1, i32::MIN, i32::MAX] {
-            assert_eq!(Command::from_raw(cmd), Err(EINVAL));
+    fn decodes_the_four_aix_commands() {
+        assert_eq!(command(1), Ok(Command::Zero));
+        assert_eq!(command(2), Ok(Command::Read));
+        assert_eq!(command(3), Ok(Command::Write));
+        assert_eq!(command(4), Ok(Command::ProtZero));
+        assert!((1..=4).all(|cmd| Cmd::from_raw(cmd).is_ok_and(|cmd| cmd.dirty)));
+    }
+
+    #[test]
+    fn nodirty_is_a_flag_on_any_command() {
+        for cmd in 1..=4 {
+            let flagged = Cmd::from_raw(cmd | NODIRTY);
+            assert_eq!(flagged.map(|c| c.dirty), Ok(false));
+            assert_eq!(flagged.map(|c| c.command), command(cmd));
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_commands_and_flags() {
+        for cmd in [
+            0,
+            5,
+            0xff,
+            -1,
+            i32::MIN,
+            i32::MAX,
+            NODIRTY,
+            1 | 0x200,
+            1 | 0x1000_0000,
+        ] {
+            assert_eq!(Cmd::from_raw(cmd), Err(EINVAL));
         }
     }
 

@@ -52,17 +52,37 @@ unsafe impl Send for Folio {}
 unsafe impl Sync for Folio {}
 
 impl Folio {
+    /// Borrows a folio.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to a folio on which the caller holds a reference for
+    /// `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::folio) -> &'a Self {
+        // SAFETY: `Folio` is a transparent wrapper of `struct folio`; the
+        // caller keeps it referenced.
+        unsafe { &*ptr.cast() }
+    }
+
     /// The raw `struct folio` pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::folio {
         self.0.get()
     }
 
-    /// Page-cache index of the folio's first page.
+    /// Page-cache index of the folio's first page (`folio->index`, which
+    /// unlike `folio_pos` does not overflow on 32-bit).
     pub(crate) fn index(&self) -> usize {
-        // SAFETY: `self` is a valid folio (type invariant).
-        let pos = unsafe { sys::vm_mvc_folio_pos(self.as_ptr()) };
-        // CAST: `folio_pos` is `index << PAGE_SHIFT`, so it is not negative.
-        pos as usize / PAGE_SIZE
+        // SAFETY: `self` is a valid folio (type invariant); the index of a
+        // page-cache folio changes only under its lock or while frozen (a
+        // split), and callers use it on folios they hold locked or that
+        // they only compare.
+        unsafe {
+            (*self.as_ptr())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_2
+                .index
+        }
     }
 
     /// Size of the folio in bytes (`PAGE_SIZE << order`).
@@ -118,11 +138,11 @@ impl Folio {
     }
 
     /// Takes the folio lock, sleeping until it is free.
-    pub(crate) fn lock(this: ARef<Self>) -> FolioLock {
+    pub(crate) fn lock(this: ARef<Self>) -> FolioGuard {
         // SAFETY: `this` is a valid folio with a reference held.
         unsafe { sys::vm_mvc_folio_lock(this.as_ptr()) };
         // INVARIANT: The lock was just taken and the reference moves in.
-        FolioLock {
+        FolioGuard {
             folio: ManuallyDrop::new(this),
         }
     }
@@ -302,18 +322,18 @@ impl LockedFolio {
     }
 }
 
-/// The folio lock, held with a reference to the folio; unlocking and
-/// dropping the reference happen on drop.
+/// Owns the folio lock and a reference to the folio, and releases both on
+/// drop; derefs to the [`LockedFolio`] it guards.
 ///
 /// # Invariants
 ///
 /// The current context holds the lock of `folio` and the reference `folio`
 /// carries.
-pub(crate) struct FolioLock {
+pub(crate) struct FolioGuard {
     folio: ManuallyDrop<ARef<Folio>>,
 }
 
-impl FolioLock {
+impl FolioGuard {
     /// Takes over a folio returned locked and referenced by the kernel.
     ///
     /// # Safety
@@ -339,7 +359,7 @@ impl FolioLock {
     }
 }
 
-impl Deref for FolioLock {
+impl Deref for FolioGuard {
     type Target = LockedFolio;
 
     fn deref(&self) -> &LockedFolio {
@@ -349,7 +369,7 @@ impl Deref for FolioLock {
     }
 }
 
-impl Drop for FolioLock {
+impl Drop for FolioGuard {
     fn drop(&mut self) {
         // SAFETY: The lock is held (type invariant) and released once, here.
         unsafe { bindings::folio_unlock(self.folio.as_ptr()) };

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The four vm_mvc commands, for both entry points.
+//! The four vm_mvc commands, for every entry point.
 //!
 //! [`by_sid`] is AIX's `vm_mvc`: it looks the page up without creating it,
-//! locks its folio, checks after locking that truncation did not take the
-//! folio away, requires READ's source to be uptodate, and unlocks.
-//! [`on_locked_folio`] is the same work on a folio the caller holds locked,
+//! locks its folio (the sid registry checks, under the lock, that
+//! truncation did not take the folio away), requires the folio to be
+//! uptodate, does the work and unlocks.  [`on_locked_folio_page`] and
+//! [`on_locked_folio`] do the same work on a folio the caller holds locked,
 //! for a filesystem filling a !uptodate folio in `read_folio` or
 //! `write_begin`: no lookup, no locking, no uptodate requirement.
 //!
@@ -13,12 +14,16 @@
 //! fails changes neither the page nor the buffer.
 
 use crate::{
-    command::{Command, PageRange},
-    folio::{Folio, LockedFolio},
-    sid, stats,
-    xmem::{Attachment, Direction},
+    command::{Cmd, Command, PageRange},
+    folio::{FolioGuard, LockedFolio},
+    sid,
+    stats,
+    xmem::{Attachment, BufferRange, Direction}, //
 };
-use kernel::{page::PAGE_SIZE, prelude::*};
+use kernel::{
+    page::PAGE_SIZE,
+    prelude::*, //
+};
 
 /// The buffer (m2) of a call: an attached descriptor and the address in it.
 #[derive(Clone, Copy)]
@@ -34,29 +39,33 @@ impl<'a> Buffer<'a> {
     }
 }
 
-/// A checked request: the command, its bytes in the folio and in the buffer.
+/// A checked call: the command, its bytes in the folio and in the buffer.
 struct Request<'a> {
-    cmd: Command,
+    cmd: Cmd,
     len: usize,
-    /// The buffer and the offset in it, for READ and WRITE.
-    buffer: Option<(&'a Attachment, usize)>,
+    /// The bytes of the buffer, for READ and WRITE.
+    buffer: Option<BufferRange<'a>>,
 }
 
 impl<'a> Request<'a> {
-    /// Checks the buffer against the command: READ and WRITE need one
-    /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`), and
-    /// READ needs one that may receive data (`EACCES`).  ZERO and PROTZERO
-    /// ignore the buffer.
-    fn new(cmd: Command, len: usize, buffer: Result<Buffer<'a>>) -> Result<Self> {
-        let buffer = match cmd {
+    /// The prologue of every entry point: checks the context, decodes `cmd`
+    /// and checks the buffer against it.  READ and WRITE need a buffer
+    /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`),
+    /// attached for their direction (`EACCES`).  ZERO and PROTZERO ignore
+    /// the buffer.
+    fn new(cmd: i32, len: usize, buffer: Result<Buffer<'a>>) -> Result<Self> {
+        kernel::task::might_sleep();
+        let cmd = Cmd::from_raw(cmd)?;
+        let dir = match cmd.command {
             Command::Zero | Command::ProtZero => None,
-            Command::Read | Command::Write => {
+            Command::Read => Some(Direction::ToBuffer),
+            Command::Write => Some(Direction::FromBuffer),
+        };
+        let buffer = match dir {
+            None => None,
+            Some(dir) => {
                 let Buffer { attachment, addr } = buffer?;
-                let offset = attachment.locate(addr, len)?;
-                if cmd == Command::Read && !attachment.can_receive() {
-                    return Err(EACCES);
-                }
-                Some((attachment, offset))
+                Some(attachment.locate(addr, len, dir)?)
             }
         };
         Ok(Self { cmd, len, buffer })
@@ -67,33 +76,26 @@ impl<'a> Request<'a> {
         if self.len == 0 {
             return Ok(());
         }
-        if self.cmd != Command::Read {
+        let command = self.cmd.command;
+        if command.changes_page() {
             folio.wait_stable();
         }
-        match (self.cmd, self.buffer) {
+        // Whether the page-table entries reported stores (PROTZERO).
+        let mut stored_through_mappings = false;
+        match (command, self.buffer) {
             (Command::Zero, _) => folio.zero(offset, self.len)?,
             (Command::ProtZero, _) => {
                 // Protect first: a store through a mapping after this point
-                // faults, and `page_mkwrite` waits for the folio lock, so no
-                // store slips in between zeroing and protecting.
+                // faults, and a `page_mkwrite` that takes the folio lock
+                // waits for it (Documentation/vm_mvc.rst, PROTZERO).
                 let cleaned = folio.mkclean();
                 stats::write_protected(cleaned);
+                stored_through_mappings = cleaned > 0;
                 folio.zero(offset, self.len)?;
-                if cleaned > 0 {
-                    // Keep the dirty state the page-table entries reported,
-                    // as `pagecache_isize_extended` does.
-                    folio.mark_dirty();
-                }
             }
-            (Command::Read, Some((buffer, at))) => {
-                folio.for_each_piece(offset, self.len, |piece, done| {
-                    buffer.copy(at + done, piece, Direction::ToBuffer)
-                })?;
-            }
-            (Command::Write, Some((buffer, at))) => {
-                folio.for_each_piece(offset, self.len, |piece, done| {
-                    buffer.copy(at + done, piece, Direction::FromBuffer)
-                })?;
+            (Command::Read, Some(range)) => range.copy(folio, offset)?,
+            (Command::Write, Some(range)) => {
+                range.copy(folio, offset)?;
                 folio.flush_dcache();
             }
             (Command::Read | Command::Write, None) => return Err(EINVAL),
@@ -103,7 +105,11 @@ impl<'a> Request<'a> {
         // being filled (`read_folio`, `write_begin`): it holds nothing to
         // write back yet, `__folio_mark_dirty` warns about dirtying it, and
         // the filesystem dirties it once it is uptodate (`write_end`).
-        if self.cmd != Command::Read && folio.is_uptodate() {
+        // `folio_mkclean` moved the dirty bits of the page-table entries
+        // out of them: they are kept even with VM_MVC_NODIRTY, as
+        // `folio_clear_dirty_for_io` and `pagecache_isize_extended` do.
+        let dirty = command.changes_page() && self.cmd.dirty;
+        if (dirty || stored_through_mappings) && folio.is_uptodate() {
             folio.mark_dirty();
         }
         Ok(())
@@ -114,7 +120,7 @@ impl<'a> Request<'a> {
 ///
 /// For a large folio the page is one of several; the AIX boundary rule is
 /// the base page's, checked by [`PageRange`].
-fn offset_in_folio(folio: &Folio, index: usize, range: PageRange) -> usize {
+fn offset_in_folio(folio: &LockedFolio, index: usize, range: PageRange) -> usize {
     (index - folio.index()) * PAGE_SIZE + range.offset()
 }
 
@@ -124,16 +130,18 @@ fn page_index(pno: isize) -> Result<usize> {
 }
 
 /// AIX `vm_mvc`: runs `cmd` on `count` bytes at `pgoffs` of page `pno` of
-/// the file attached as `sid`.
+/// the file named by `sid`.
 ///
-/// Errors, all before anything changes: `EINVAL` for an unknown command, a
-/// negative `pno`, `pgoffs` or `count`, a range crossing the end of the
-/// page, or no attached buffer for READ/WRITE; `EFAULT` if the buffer range
-/// is not inside the attached buffer; `EACCES` for READ into a read-only
-/// buffer; `EBADF` if `sid` is not attached; `ENOENT` if the page is not in
-/// the page cache or was truncated while vm_mvc waited for its lock;
-/// `ENODATA` for READ of a folio that is not uptodate.  A count of 0 checks
-/// all of that except the page lookup and returns 0.
+/// Errors, all before anything changes: `EINVAL` for an unknown command or
+/// flag, a negative `pno`, `pgoffs` or `count`, a range crossing the end of
+/// the page, or no attached buffer for READ/WRITE; `EFAULT` if the buffer
+/// range is not inside the attached buffer; `EACCES` for READ into a
+/// read-only buffer; `EBADF` if `sid` is not live; `ENOENT` if the page is
+/// not in the page cache or was truncated while vm_mvc waited for its lock;
+/// `ENODATA` if its folio is not uptodate (somebody is filling it, or
+/// filling it failed: bytes written now would be lost to the next
+/// `read_folio`).  A count of 0 checks all of that except the page lookup
+/// and returns 0.
 pub(crate) fn by_sid(
     sid: isize,
     pno: isize,
@@ -142,38 +150,25 @@ pub(crate) fn by_sid(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
-    kernel::task::might_sleep();
-    let cmd = Command::from_raw(cmd)?;
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
-    let file = sid::lookup(sid)?;
     if range.len() == 0 {
-        return Ok(());
+        return sid::check(sid);
     }
-    loop {
-        let folio = Folio::lock(file.find_folio(index)?);
-        if folio.mapping() != file.mapping() {
-            // Truncated (or invalidated) while we slept on the lock.
-            return Err(ENOENT);
-        }
-        if !folio.contains(index) {
-            // Split while we slept: look the page up again.
-            continue;
-        }
-        if cmd == Command::Read && !folio.is_uptodate() {
-            return Err(ENODATA);
-        }
-        return request.run(&folio, offset_in_folio(&folio, index, range));
+    let folio = sid::lock_folio(sid, index)?;
+    if !folio.is_uptodate() {
+        return Err(ENODATA);
     }
+    request.run(&folio, offset_in_folio(&folio, index, range))
 }
 
 /// [`by_sid`] on a folio the caller holds locked, page `pno` of which is
 /// addressed.
 ///
 /// No uptodate requirement: the caller may be filling the folio.  `EINVAL`
-/// if the folio is not locked or `pno` is not in it, otherwise the argument
-/// errors of [`by_sid`].
+/// if `pno` is not in the folio, otherwise the argument errors of
+/// [`by_sid`].
 pub(crate) fn on_locked_folio_page(
     folio: &LockedFolio,
     pno: isize,
@@ -182,20 +177,18 @@ pub(crate) fn on_locked_folio_page(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
-    kernel::task::might_sleep();
-    let cmd = Command::from_raw(cmd)?;
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
-    if !folio.is_locked() || !folio.contains(index) {
+    if !folio.contains(index) {
         return Err(EINVAL);
     }
     request.run(folio, offset_in_folio(folio, index, range))
 }
 
 /// Runs `cmd` on any byte range of a locked folio: the folio-wide entry
-/// point for large folios.  `EINVAL` if the range passes the folio's end or
-/// the folio is not locked, otherwise the argument errors of [`by_sid`].
+/// point for large folios.  `EINVAL` if the range passes the folio's end,
+/// otherwise the argument errors of [`by_sid`].
 pub(crate) fn on_locked_folio(
     folio: &LockedFolio,
     offset: usize,
@@ -203,34 +196,38 @@ pub(crate) fn on_locked_folio(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
-    kernel::task::might_sleep();
-    let cmd = Command::from_raw(cmd)?;
     let end = offset.checked_add(count).ok_or(EINVAL)?;
-    if end > folio.size() || !folio.is_locked() {
+    if end > folio.size() {
         return Err(EINVAL);
     }
-    let request = Request::new(cmd, count, buffer)?;
-    request.run(folio, offset)
+    Request::new(cmd, count, buffer)?.run(folio, offset)
 }
 
-/// AIX `vm_makep`: the folio of page `pno` of `sid`, found or created, and
-/// returned locked with a reference.  A created folio is not uptodate; the
-/// caller fills it (e.g. with [`on_locked_folio_page`]) and marks it.
+/// AIX-like `vm_makep`: the folio of page `pno` of `sid`, found or created,
+/// and returned locked with a reference.  A created folio is not uptodate;
+/// the caller fills it (e.g. with [`on_locked_folio_page`]) and marks it.
 ///
-/// `EINVAL` for a negative `pno`, `EFBIG` past the filesystem's maximum file
-/// size, `EBADF` for a bad sid, `EOPNOTSUPP` for a shmem (tmpfs) file, whose
-/// folios only shmem may create, `ENOMEM`.
-pub(crate) fn make_page(sid: isize, pno: isize) -> Result<crate::folio::FolioLock> {
+/// `EINVAL` for a negative `pno`, `EBADF` for a sid that is not live,
+/// `EOPNOTSUPP` for a shmem (tmpfs) file, whose folios only shmem may
+/// create, `EFBIG` past the filesystem's maximum file size, `ENOMEM`.
+///
+/// # Safety
+///
+/// If `sid` is live, the caller keeps its inode alive and away from
+/// eviction for the call (a reference, or a lock that excludes eviction).
+pub(crate) unsafe fn make_page(sid: isize, pno: isize) -> Result<FolioGuard> {
     kernel::task::might_sleep();
     let index = page_index(pno)?;
-    let file = sid::lookup(sid)?;
-    if file.is_shmem() {
+    // SAFETY: The caller's guarantee.
+    let mapping = unsafe { sid::mapping(sid) }?;
+    if mapping.is_shmem() {
         return Err(EOPNOTSUPP);
     }
-    if !file.index_in_range(index) {
+    if !mapping.index_in_range(index) {
         return Err(EFBIG);
     }
-    let folio = file.grab_folio(index)?;
+    // SAFETY: The caller keeps the inode away from eviction.
+    let folio = unsafe { mapping.grab_folio(index) }?;
     // FGP_STABLE: the caller is about to write the bytes.
     folio.wait_stable();
     Ok(folio)
@@ -244,14 +241,24 @@ mod tests {
         test_fixture::{file_with_pages, kernel_attachment, pattern, KThread, UserMemory},
         xmem::AttachFlags,
     };
-    use kernel::sync::atomic::{Atomic, Relaxed};
+    use kernel::{
+        sync::atomic::{Atomic, Relaxed},
+        uaccess::{UserPtr, UserSlice},
+    };
 
     // CAST: the AIX command values are 1 to 4.
     const ZERO: i32 = sys::VM_MVC_ZERO as i32;
     const READ: i32 = sys::VM_MVC_READ as i32;
     const WRITE: i32 = sys::VM_MVC_WRITE as i32;
     const PROTZERO: i32 = sys::VM_MVC_PROTZERO as i32;
+    const NODIRTY: i32 = sys::VM_MVC_NODIRTY as i32;
     const PAGE: i32 = PAGE_SIZE as i32;
+
+    /// [`make_page`] on a test file, which the test keeps open.
+    fn makep(sid: isize, pno: isize) -> Result<FolioGuard> {
+        // SAFETY: The test's open file keeps the inode alive.
+        unsafe { make_page(sid, pno) }
+    }
 
     /// A kernel buffer of `len` bytes, each `fill`.
     fn filled(len: usize, fill: u8) -> Result<KVec<u8>> {
@@ -473,10 +480,10 @@ mod tests {
     }
 
     #[test]
-    fn detached_sid_is_ebadf() -> Result {
+    fn deleted_sid_is_ebadf() -> Result {
         let (_fs, file, sid) = file_with_pages(2, pattern)?;
         let old = sid.0;
-        sid::detach(old)?;
+        sid::delete(old)?;
         assert_eq!(by_sid(old, 1, 0, 10, ZERO, Err(EINVAL)), Err(EBADF));
         assert!(page_is(&page_of(&file, 1)?, 1, 0..0, |_| 0));
         Ok(())
@@ -553,25 +560,36 @@ mod tests {
     }
 
     #[test]
-    fn read_of_page_not_uptodate_is_enodata() -> Result {
+    fn by_sid_every_command_on_a_folio_not_uptodate_is_enodata() -> Result {
         let (_fs, file, sid) = file_with_pages(1, pattern)?;
-        // A new folio past the data: created locked and !uptodate.
-        let folio = make_page(sid.0, 3)?;
-        drop(folio);
+        // A folio past the data, created locked and !uptodate and left so,
+        // as after a failed `read_folio`, or AIX's vm_makep and unlock:
+        // bytes written now would be lost to the next `read_folio`.
+        drop(makep(sid.0, 3)?);
+        let mut before = filled(64, 0)?;
+        file.peek(3, 0, &mut before)?;
         let mut buf = filled(64, 0xee)?;
         let attachment = kernel_attachment(&mut buf)?;
-        let buffer = Ok(Buffer::new(&attachment, attachment.start()));
-        assert_eq!(by_sid(sid.0, 3, 0, 64, READ, buffer), Err(ENODATA));
+        for cmd in [ZERO, READ, WRITE, PROTZERO] {
+            for cmd in [cmd, cmd | NODIRTY] {
+                let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+                assert_eq!(by_sid(sid.0, 3, 0, 64, cmd, buffer), Err(ENODATA));
+            }
+        }
         drop(attachment);
         assert!(buf.iter().all(|&b| b == 0xee));
-        assert!(!file.folio(3).ok_or(ENOENT)?.is_uptodate());
+        let mut after = filled(64, 0)?;
+        file.peek(3, 0, &mut after)?;
+        assert!(before == after);
+        let folio = file.folio(3).ok_or(ENOENT)?;
+        assert!(!folio.is_uptodate() && !folio.is_dirty());
         Ok(())
     }
 
     #[test]
     fn locked_folio_entry_fills_a_new_folio_and_leaves_it_not_uptodate() -> Result {
         let (_fs, file, sid) = file_with_pages(1, pattern)?;
-        let folio = make_page(sid.0, 2)?;
+        let folio = makep(sid.0, 2)?;
         assert!(!folio.is_uptodate());
         let mut data = filled(100, 0x5a)?;
         let attachment = kernel_attachment(&mut data)?;
@@ -602,7 +620,7 @@ mod tests {
     #[test]
     fn locked_folio_entry_rejects_pages_outside_the_folio() -> Result {
         let (_fs, _file, sid) = file_with_pages(1, pattern)?;
-        let folio = make_page(sid.0, 2)?;
+        let folio = makep(sid.0, 2)?;
         for pno in [1, 3, -1] {
             assert_eq!(
                 on_locked_folio_page(&folio, pno, 0, 1, ZERO, Err(EINVAL)),
@@ -616,7 +634,7 @@ mod tests {
     #[test]
     fn folio_range_entry_checks_the_folio_size() -> Result {
         let (_fs, file, sid) = file_with_pages(1, pattern)?;
-        let folio = make_page(sid.0, 2)?;
+        let folio = makep(sid.0, 2)?;
         let size = folio.size();
         assert_eq!(
             on_locked_folio(&folio, 0, size + 1, ZERO, Err(EINVAL)),
@@ -644,25 +662,35 @@ mod tests {
     }
 
     #[test]
-    fn commands_never_dirty_a_folio_that_is_not_uptodate() -> Result {
+    fn locked_entries_fill_a_folio_not_uptodate_without_dirtying_it() -> Result {
         let (_fs, file, sid) = file_with_pages(1, pattern)?;
         // A folio created locked and !uptodate, as `read_folio` gets it.
-        drop(make_page(sid.0, 3)?);
+        drop(makep(sid.0, 3)?);
         let mut buf = filled(16, 0x42)?;
         let attachment = kernel_attachment(&mut buf)?;
         let at = attachment.start();
-        for cmd in [ZERO, PROTZERO, WRITE] {
-            by_sid(sid.0, 3, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+        let mut back = filled(16, 0)?;
+        let readback = kernel_attachment(&mut back)?;
+        let back_at = readback.start();
+        for (cmd, attached, at) in [
+            (ZERO, &attachment, at),
+            (PROTZERO, &attachment, at),
+            (WRITE, &attachment, at),
+            (READ, &readback, back_at),
+        ] {
             let folio = file.lock(3)?;
-            on_locked_folio_page(&folio, 3, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
-            on_locked_folio(&folio, 8, 16, cmd, Ok(Buffer::new(&attachment, at)))?;
+            on_locked_folio_page(&folio, 3, 8, 16, cmd, Ok(Buffer::new(attached, at)))?;
+            on_locked_folio(&folio, 8, 16, cmd, Ok(Buffer::new(attached, at)))?;
             // `__folio_mark_dirty` warns about a dirty !uptodate folio.
             assert!(!folio.is_dirty() && !folio.is_uptodate());
         }
-        // The bytes did change: the filesystem filling the folio sees them.
+        drop((attachment, readback));
+        // The bytes did change: the filesystem filling the folio sees them,
+        // and READ got them.
         let mut seen = filled(16, 0)?;
         file.peek(3, 8, &mut seen)?;
         assert!(seen.iter().all(|&b| b == 0x42));
+        assert!(back.iter().all(|&b| b == 0x42));
         Ok(())
     }
 
@@ -683,12 +711,42 @@ mod tests {
     }
 
     #[test]
+    fn nodirty_changes_the_bytes_and_leaves_the_dirty_state_alone() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let mut buf = filled(8, 0x11)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
+        for (cmd, byte) in [(WRITE, 0x11), (ZERO, 0), (PROTZERO, 0)] {
+            for (entry, off) in [(0, 8), (1, 16), (2, 24)] {
+                file.write(off, &[0x77; 8])?;
+                file.clean(0)?;
+                let buffer = Ok(Buffer::new(&attachment, at));
+                let cmd = cmd | NODIRTY;
+                match entry {
+                    0 => by_sid(sid.0, 0, off as i32, 8, cmd, buffer)?,
+                    1 => on_locked_folio_page(&*file.lock(0)?, 0, off as i32, 8, cmd, buffer)?,
+                    _ => on_locked_folio(&*file.lock(0)?, off, 8, cmd, buffer)?,
+                }
+                assert!(!file.folio(0).ok_or(ENOENT)?.is_dirty());
+                let mut seen = [0xeeu8; 8];
+                file.read(off, &mut seen)?;
+                assert_eq!(seen, [byte; 8]);
+            }
+        }
+        // Nor does it clean a dirty folio.
+        file.write(0, &[1])?;
+        by_sid(sid.0, 0, 0, 8, ZERO | NODIRTY, Err(EINVAL))?;
+        assert!(file.folio(0).ok_or(ENOENT)?.is_dirty());
+        Ok(())
+    }
+
+    #[test]
     fn large_folio_is_addressed_per_base_page() -> Result {
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         // One order-4 folio (64 KiB) over pages 0 to 15.
         file.insert_large_folio(4, pattern)?;
-        let sid = file.attach()?;
+        let sid = file.create_sid()?;
         let folio = file.folio(5).ok_or(ENOENT)?;
         assert!(folio.order() >= 2);
         assert!(folio.index() == 0 && folio.contains(5) && folio.contains(6));
@@ -749,7 +807,7 @@ mod tests {
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         file.insert_large_folio(4, pattern)?;
-        let sid = file.attach()?;
+        let sid = file.create_sid()?;
         // Clean first, as writeback would: ramfs never accounts a dirty
         // folio (noop_dirty_folio), but the split below "cleans" the dirty
         // pages past the new size with accounting (mm/huge_memory.c,
@@ -765,7 +823,10 @@ mod tests {
             let buffer = Ok(Buffer::new(&attachment, attachment.start()));
             match by_sid(sid.0, pno, 0, PAGE, READ, buffer) {
                 Ok(()) => {
-                    assert!(pno <= 5 || file.folio(pno as usize).is_some());
+                    // A page past the new size is there only if the folio
+                    // holding the new last page was kept whole.
+                    let kept = file.folio(5).is_some_and(|f| f.contains(pno as usize));
+                    assert!(pno <= 5 || kept);
                     let page = pno as usize * PAGE_SIZE;
                     let valid = (0..PAGE_SIZE).filter(|i| page + i < 5 * PAGE_SIZE + 100);
                     assert!(valid.into_iter().all(|i| buf[i] == pattern(page + i)));
@@ -791,13 +852,11 @@ mod tests {
         by_sid(sid.0, 1, 0, 8, PROTZERO, Err(EINVAL))?;
         assert!(!user.writable_now(PAGE_SIZE));
         assert!(crate::stats::get().write_protected_total() > before);
-        // The user still sees the data, zeroes included, and the folio kept
-        // the dirty state the mapping had.
+        // The user still sees the data, zeroes included.
         let mut seen = [0xffu8; 22];
         user.load(PAGE_SIZE, &mut seen)?;
         assert_eq!(&seen[..8], &[0; 8]);
         assert_eq!(&seen[8..], b"stored by user");
-        assert!(file.folio(1).ok_or(ENOENT)?.is_dirty());
         // The next store faults and makes the page writable again.
         user.store(PAGE_SIZE, b"again")?;
         assert!(user.writable_now(PAGE_SIZE));
@@ -809,11 +868,178 @@ mod tests {
     }
 
     #[test]
+    fn protzero_nodirty_keeps_the_dirty_bits_of_the_page_tables() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let user = UserMemory::shared(&file, 2)?;
+        // A store through the mapping: its page-table entry is dirty.
+        // Cleaning ramfs's folio (no writeback, so no `folio_mkclean`)
+        // leaves that the only record of the store.
+        user.store(PAGE_SIZE + 100, b"stored")?;
+        file.clean(1)?;
+        by_sid(sid.0, 1, 0, 8, PROTZERO | NODIRTY, Err(EINVAL))?;
+        // `folio_mkclean` took the dirty bit out of the entry: it moved to
+        // the folio, or the store would be lost to writeback.
+        assert!(file.folio(1).ok_or(ENOENT)?.is_dirty());
+        assert!(!user.writable_now(PAGE_SIZE));
+        // No store since: nothing to keep, and NODIRTY dirties nothing.
+        file.clean(1)?;
+        by_sid(sid.0, 1, 8, 8, PROTZERO | NODIRTY, Err(EINVAL))?;
+        assert!(!file.folio(1).ok_or(ENOENT)?.is_dirty());
+        let mut seen = [0xffu8; 16];
+        user.load(PAGE_SIZE, &mut seen)?;
+        assert_eq!(seen, [0; 16]);
+        Ok(())
+    }
+
+    /// Stores `data` at `addr` of the test thread's address space from a
+    /// kthread, while `main` runs; returns what `main` returned and whether
+    /// the store succeeded.
+    fn store_from_kthread<R>(
+        addr: usize,
+        data: &'static [u8],
+        main: impl FnOnce(&Atomic<bool>) -> R,
+    ) -> Result<(R, bool)> {
+        let mm = kernel::current!().mm().ok_or(EINVAL)?.as_raw() as usize;
+        let (started, stored, ok) = (Atomic::new(false), Atomic::new(false), Atomic::new(false));
+        let result = KThread::run(
+            || {
+                if started.xchg(true, Relaxed) {
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(1) };
+                    return;
+                }
+                let mm = mm as *mut kernel::bindings::mm_struct;
+                // SAFETY: The test thread's address space outlives the
+                // kthread, which has none of its own.
+                unsafe { kernel::bindings::kthread_use_mm(mm) };
+                let mut writer = UserSlice::new(UserPtr::from_addr(addr), data.len()).writer();
+                ok.store(writer.write_slice(data).is_ok(), Relaxed);
+                // SAFETY: Taken just above.
+                unsafe { kernel::bindings::kthread_unuse_mm(mm) };
+                stored.store(true, Relaxed);
+            },
+            || main(&stored),
+        )?;
+        Ok((result, ok.load(Relaxed)))
+    }
+
+    /// Waits (a bounded while) for `cond`.
+    fn wait_until(cond: impl Fn() -> bool) -> bool {
+        for _ in 0..2000 {
+            if cond() {
+                return true;
+            }
+            // SAFETY: Sleeping in the test thread.
+            unsafe { kernel::bindings::msleep(1) };
+        }
+        cond()
+    }
+
+    /// Reads `buf.len()` bytes at `offset` of a folio the caller holds
+    /// locked.
+    fn peek_locked(folio: &crate::folio::LockedFolio, offset: usize, buf: &mut [u8]) -> Result {
+        folio.for_each_piece(offset, buf.len(), |piece, done| {
+            for (i, byte) in buf[done..done + piece.len()].iter_mut().enumerate() {
+                // SAFETY: The piece is mapped for `piece.len()` bytes.
+                *byte = unsafe { piece.addr().add(i).read_volatile() };
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn protzero_holds_stores_off_with_a_page_mkwrite_that_locks() -> Result {
+        // ramfs's mappings use `filemap_page_mkwrite`, which locks the folio.
+        let (_fs, file, _sid) = file_with_pages(1, pattern)?;
+        let user = UserMemory::shared(&file, 1)?;
+        user.store(0, b"x")?;
+        let folio = file.lock(0)?;
+        on_locked_folio_page(&folio, 0, 0, 8, PROTZERO, Err(EINVAL))?;
+        let ((waited, writable, unchanged), ok) =
+            store_from_kthread(user.addr(0), b"late", |stored| {
+                // The store faults into `page_mkwrite`, which waits for the
+                // folio lock with the entry still read-only.
+                let waited = wait_until(|| folio.has_waiters()) && !stored.load(Relaxed);
+                let writable = user.writable_now(0);
+                let mut seen = [0xffu8; 8];
+                let unchanged = peek_locked(&folio, 0, &mut seen).is_ok() && seen == [0; 8];
+                drop(folio);
+                wait_until(|| stored.load(Relaxed));
+                (waited, writable, unchanged)
+            })?;
+        assert!(waited && !writable && unchanged && ok);
+        let mut seen = [0u8; 8];
+        user.load(0, &mut seen)?;
+        assert_eq!(&seen, b"late\0\0\0\0");
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_without_page_mkwrite_lets_stores_through() -> Result {
+        // shmem has no `page_mkwrite`: the write fault makes the entry
+        // writable before it waits for the folio lock (mm/memory.c,
+        // wp_page_shared), so PROTZERO holds no store off.
+        let file = crate::test_fixture::TestFile::shmem(1)?;
+        file.write(0, &[0x5a; 64])?;
+        let sid = file.create_sid()?;
+        let user = UserMemory::shared(&file, 1)?;
+        user.store(0, b"x")?;
+        let folio = file.lock(0)?;
+        on_locked_folio_page(&folio, 0, 0, 8, PROTZERO, Err(EINVAL))?;
+        assert!(!user.writable_now(0));
+        let ((waited, writable, landed), ok) =
+            store_from_kthread(user.addr(0), b"late", |stored| {
+                let waited = wait_until(|| folio.has_waiters());
+                let writable = user.writable_now(0);
+                // A second store lands at once, the folio lock still held.
+                let landed = writable && user.store(4, b"now!").is_ok() && {
+                    let mut seen = [0u8; 4];
+                    peek_locked(&folio, 4, &mut seen).is_ok() && &seen == b"now!"
+                };
+                drop(folio);
+                wait_until(|| stored.load(Relaxed));
+                (waited, writable, landed)
+            })?;
+        assert!(waited && writable && landed && ok);
+        drop(sid);
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_does_not_stop_a_pin_taken_before() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let user = UserMemory::shared(&file, 2)?;
+        // A writable pin of page 0, taken before PROTZERO (as a driver's
+        // DMA buffer or an O_DIRECT read would hold one).
+        let pinned = user.attach(0, 64, AttachFlags::USER_DEST)?;
+        by_sid(sid.0, 0, 0, 64, PROTZERO, Err(EINVAL))?;
+        assert!(!user.writable_now(0));
+        // Writing through the pin still changes the page.
+        by_sid(
+            sid.0,
+            1,
+            0,
+            64,
+            READ,
+            Ok(Buffer::new(&pinned, user.addr(0))),
+        )?;
+        assert!(!user.writable_now(0));
+        drop(pinned);
+        let mut page = [0u8; 64];
+        file.read(0, &mut page)?;
+        assert!(page
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(PAGE_SIZE + i)));
+        Ok(())
+    }
+
+    #[test]
     fn protzero_write_protects_every_page_of_a_large_folio() -> Result {
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         file.insert_large_folio(4, pattern)?;
-        let sid = file.attach()?;
+        let sid = file.create_sid()?;
         let user = UserMemory::shared(&file, 16)?;
         user.store(3 * PAGE_SIZE, b"three")?;
         user.store(10 * PAGE_SIZE, b"ten")?;
@@ -879,7 +1105,13 @@ mod tests {
         // A vmalloc buffer of three pages, used across a page boundary.
         let mut vbuf = VVec::from_elem(0x3cu8, 3 * PAGE_SIZE, GFP_KERNEL)?;
         // SAFETY: `vbuf` stays alive and untouched while attached.
-        let vatt = unsafe { Attachment::kernel(vbuf.as_mut_ptr() as usize, vbuf.len()) }?;
+        let vatt = unsafe {
+            Attachment::kernel(
+                vbuf.as_mut_ptr() as usize,
+                vbuf.len(),
+                crate::xmem::Access::BOTH,
+            )
+        }?;
         let at = vatt.start() + PAGE_SIZE + 100;
         by_sid(sid.0, 0, 0, PAGE, WRITE, Ok(Buffer::new(&vatt, at)))?;
         drop(vatt);
@@ -929,7 +1161,8 @@ mod tests {
         let user = UserMemory::shared(&file, 2)?;
         for (cmd, receives) in [(WRITE, false), (READ, true)] {
             let attachment = user.attach(PAGE_SIZE, 64, AttachFlags::USER)?;
-            // Pinning for write faulted the page writable and dirtied it.
+            // Pinned both ways, so for writing: that faulted the page
+            // writable and dirtied it.
             file.clean(1)?;
             let buffer = Ok(Buffer::new(&attachment, user.addr(PAGE_SIZE)));
             by_sid(sid.0, 0, 0, 64, cmd, buffer)?;
@@ -941,26 +1174,90 @@ mod tests {
     }
 
     #[test]
-    fn read_into_read_only_buffer_is_eacces() -> Result {
-        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+    fn a_buffer_is_used_only_in_the_direction_attached_for() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
         let user = UserMemory::anonymous(1)?;
         user.store(0, &[0x77; 16])?;
-        let flags = AttachFlags::from_raw(sys::VM_MVC_XMEM_READONLY as i32)?;
-        let attachment = user.attach(0, 16, flags)?;
-        let buffer = Ok(Buffer::new(&attachment, user.addr(0)));
+        let source = user.attach(0, 16, AttachFlags::USER_SOURCE)?;
+        let buffer = Ok(Buffer::new(&source, user.addr(0)));
         assert_eq!(by_sid(sid.0, 0, 0, 16, READ, buffer), Err(EACCES));
-        // A read-only buffer can still be the source of a WRITE.
         by_sid(
             sid.0,
             0,
             0,
             16,
             WRITE,
-            Ok(Buffer::new(&attachment, user.addr(0))),
+            Ok(Buffer::new(&source, user.addr(0))),
         )?;
+        let dest = user.attach(0, 16, AttachFlags::USER_DEST)?;
+        let buffer = Ok(Buffer::new(&dest, user.addr(0)));
+        assert_eq!(by_sid(sid.0, 0, 16, 16, WRITE, buffer), Err(EACCES));
+        by_sid(sid.0, 0, 32, 16, READ, Ok(Buffer::new(&dest, user.addr(0))))?;
+        drop((source, dest));
         let mut seen = [0u8; 16];
         user.load(0, &mut seen)?;
-        assert_eq!(seen, [0x77; 16]);
+        assert!(seen.iter().enumerate().all(|(i, &b)| b == pattern(32 + i)));
+        let mut page = [0u8; 32];
+        file.read(0, &mut page)?;
+        assert_eq!(&page[..16], &[0x77; 16]);
+        assert!(page[16..]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(16 + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_read_only_mapping_is_a_source() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        let user = UserMemory::shared_read_only(&file, 2)?;
+        // FOLL_WRITE would fail on a PROT_READ mapping: only a source pins.
+        assert_eq!(user.attach(0, 64, AttachFlags::USER).err(), Some(EFAULT));
+        let source = user.attach(PAGE_SIZE, 64, AttachFlags::USER_SOURCE)?;
+        // Page 1's first bytes onto page 0.
+        by_sid(
+            sid.0,
+            0,
+            0,
+            64,
+            WRITE,
+            Ok(Buffer::new(&source, user.addr(PAGE_SIZE))),
+        )?;
+        drop(source);
+        let mut page = [0u8; 64];
+        file.read(0, &mut page)?;
+        assert!(page
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(PAGE_SIZE + i)));
+        Ok(())
+    }
+
+    #[test]
+    fn a_source_pin_breaks_no_cow_and_dirties_nothing() -> Result {
+        let (_fs, file, _sid) = file_with_pages(1, pattern)?;
+        // A private mapping maps the file's own page until a write copies
+        // it: pinning a source must not be that write.
+        let private = UserMemory::private(&file, 1)?;
+        let mut byte = [0u8; 1];
+        private.load(0, &mut byte)?;
+        let folio = file.folio(0).ok_or(ENOENT)?;
+        let source = private.attach(0, 64, AttachFlags::USER_SOURCE)?;
+        assert!(folio.maybe_dma_pinned());
+        drop(source);
+        // A destination does break it: the pin lands on the private copy.
+        let dest = private.attach(0, 64, AttachFlags::USER_DEST)?;
+        assert!(!folio.maybe_dma_pinned());
+        drop(dest);
+        // A shared mapping pinned as a source runs no `page_mkwrite`.
+        file.clean(0)?;
+        let shared = UserMemory::shared(&file, 1)?;
+        let source = shared.attach(0, 64, AttachFlags::USER_SOURCE)?;
+        assert!(!folio.is_dirty());
+        drop(source);
+        assert!(!folio.is_dirty());
+        drop(shared.attach(0, 64, AttachFlags::USER_DEST)?);
+        assert!(folio.is_dirty());
         Ok(())
     }
 
@@ -1008,7 +1305,7 @@ mod tests {
         assert_eq!(result.load(Relaxed), ENOENT.to_errno());
         assert!(file.folio(1).is_none());
         // The call left the truncated folio alone: nothing zeroed.
-        let orphan = Folio::lock(folio);
+        let orphan = crate::folio::Folio::lock(folio);
         orphan.for_each_piece(0, 16, |piece, done| {
             for i in 0..piece.len() {
                 // SAFETY: The piece is mapped for `piece.len()` bytes.
@@ -1021,13 +1318,13 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_truncate_gives_only_success_or_enoent() -> Result {
+    fn concurrent_truncate_gives_the_data_or_enoent() -> Result {
         let (_fs, file, sid) = file_with_pages(4, pattern)?;
         let failures = Atomic::new(0u32);
-        let other = Atomic::new(0u32);
-        let (mut ok, mut enoent) = (0u32, 0u32);
+        let (mut ok, mut enoent, mut other, mut wrong_data) = (0u32, 0u32, 0u32, 0u32);
         let mut buf = filled(PAGE_SIZE, 0)?;
         let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
         KThread::run(
             || {
                 if file.truncate(0).is_err() || file.fill_pages(4, pattern).is_err() {
@@ -1035,21 +1332,116 @@ mod tests {
                 }
             },
             || {
-                for i in 0..2000usize {
-                    let cmd = [READ, WRITE, ZERO, PROTZERO][i % 4];
-                    let at = attachment.start();
-                    let pno = (i % 4) as isize;
-                    match by_sid(sid.0, pno, 0, PAGE, cmd, Ok(Buffer::new(&attachment, at))) {
+                // Until both outcomes were seen: the race did happen.
+                for i in 0..200_000usize {
+                    if i >= 2000 && ok > 0 && enoent > 0 {
+                        break;
+                    }
+                    let pno = (i / 2) % 4;
+                    let result = if i % 2 == 0 {
+                        by_sid(sid.0, pno as isize, 0, 64, ZERO, Err(EINVAL))
+                    } else {
+                        let buffer = Ok(Buffer::new(&attachment, at));
+                        by_sid(sid.0, pno as isize, 0, PAGE, READ, buffer).inspect(|()| {
+                            // SAFETY: The buffer is this thread's; the READ
+                            // that wrote it has returned.
+                            let got =
+                                unsafe { core::slice::from_raw_parts(at as *const u8, PAGE_SIZE) };
+                            // Bytes 0..64 may have been zeroed since the
+                            // page was written; the rest is the page's.
+                            let expect = |i: usize| pattern(pno * PAGE_SIZE + i);
+                            let bad = got
+                                .iter()
+                                .enumerate()
+                                .any(|(i, &b)| b != expect(i) && (i >= 64 || b != 0));
+                            wrong_data += u32::from(bad);
+                        })
+                    };
+                    match result {
                         Ok(()) => ok += 1,
                         Err(e) if e == ENOENT => enoent += 1,
-                        Err(_) => other.add(1, Relaxed),
+                        Err(_) => other += 1,
                     }
                 }
             },
         )?;
-        assert_eq!(other.load(Relaxed), 0);
+        assert_eq!((other, wrong_data), (0, 0));
         assert_eq!(failures.load(Relaxed), 0);
-        assert_eq!(ok + enoent, 2000);
+        assert!(ok > 0 && enoent > 0);
+        Ok(())
+    }
+
+    #[test]
+    fn calls_racing_eviction_reach_the_page_or_fail_cleanly() -> Result {
+        let fs = crate::test_fixture::RamFs::new()?;
+        // The sid the kthread calls with: a live one, then the stale one
+        // of the file just evicted; 0 before the first.
+        let current = Atomic::new(0isize);
+        let (ok, enoent, ebadf, other) = (
+            Atomic::new(0u32),
+            Atomic::new(0u32),
+            Atomic::new(0u32),
+            Atomic::new(0u32),
+        );
+        let mut buf = filled(64, 0)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let wait_for = |counter: &Atomic<u32>, from: u32| {
+            for _ in 0..1000 {
+                if counter.load(Relaxed) > from {
+                    break;
+                }
+                // SAFETY: Sleeping in the test thread.
+                unsafe { kernel::bindings::msleep(1) };
+            }
+        };
+        let rounds = KThread::run(
+            || {
+                let sid = current.load(Relaxed);
+                if sid == 0 {
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(1) };
+                    return;
+                }
+                for cmd in [ZERO, READ, WRITE, PROTZERO] {
+                    let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+                    let counter = match by_sid(sid, 1, 0, 64, cmd, buffer) {
+                        Ok(()) => &ok,
+                        Err(e) if e == ENOENT => &enoent,
+                        Err(e) if e == EBADF => &ebadf,
+                        Err(_) => &other,
+                    };
+                    counter.add(1, Relaxed);
+                }
+            },
+            || -> Result<u32> {
+                let mut rounds = 0;
+                for _ in 0..100 {
+                    let victim = fs.tmpfile()?;
+                    victim.fill_pages(2, pattern)?;
+                    current.store(victim.create_inode_sid()?, Relaxed);
+                    wait_for(&ok, ok.load(Relaxed));
+                    // The last reference: evicted now, while the kthread
+                    // calls; `evict_inode` deletes the sid first.
+                    drop(victim);
+                    // The slot is free: the next file likely gets it, and
+                    // the stale sid must not reach that file.
+                    let bystander = fs.tmpfile()?;
+                    bystander.fill_pages(2, |i| pattern(i + 1))?;
+                    let _bystander_sid = bystander.create_inode_sid()?;
+                    wait_for(&ebadf, ebadf.load(Relaxed));
+                    let mut page = filled(2 * PAGE_SIZE, 0)?;
+                    bystander.read(0, &mut page)?;
+                    if page.iter().enumerate().any(|(i, &b)| b != pattern(i + 1)) {
+                        return Err(EUCLEAN);
+                    }
+                    rounds += 1;
+                }
+                Ok(rounds)
+            },
+        )??;
+        assert_eq!(rounds, 100);
+        assert_eq!(other.load(Relaxed), 0);
+        assert!(ok.load(Relaxed) > 0 && ebadf.load(Relaxed) > 0);
         Ok(())
     }
 }

@@ -1,52 +1,100 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The sid registry: AIX segment ids for files' page caches.
+//! The sid registry: AIX segment ids naming files' page caches.
 //!
-//! `attach` takes an inode reference and hands out a sid; `detach` drops it.
+//! As an AIX client filesystem calls `vms_create` when it sets a gnode up
+//! and keeps the segment id in `gn_seg` until `vms_delete`, a Linux
+//! filesystem creates one sid per inode when it sets the inode up, keeps it
+//! in its inode info, and deletes it from `->evict_inode`, before
+//! `truncate_inode_pages_final`.  A sid holds no reference on its inode, a
+//! call by sid takes none, and delete is O(1) and never sleeps.
+//!
 //! A sid is `generation << INDEX_BITS | index`: `index` is the slot in an
-//! xarray, and `generation` grows with every attach, so a sid whose slot was
-//! detached and reused names nothing and is rejected (`EBADF`) instead of
-//! reaching somebody else's file.
+//! xarray, and `generation` grows with every create, so a sid whose slot
+//! was deleted and reused names nothing and is rejected (`EBADF`) instead
+//! of reaching another file.
 //!
-//! Lookups are lock-free: `xa_load` under the RCU read lock, then `ihold` on
-//! the inode.  That is safe because `detach` erases the slot, waits for an
-//! RCU grace period and only then drops the registry's inode reference, so a
-//! reader that found the entry still sees the inode referenced.
+//! Why a call racing eviction is safe, with no reference and no wait
+//! (Documentation/vm_mvc.rst says the same for users):
+//!
+//! 1. A lookup runs under the RCU read lock: `xa_load` of the slot, the
+//!    generation check, and the page-cache lookup of the folio, which takes
+//!    a folio reference.  Delete erases the slot and frees the entry after a
+//!    grace period (`kvfree_call_rcu`).  Eviction deletes the sid before it
+//!    truncates the page cache and frees the inode, and the VFS frees inode
+//!    memory only after a grace period (RCU path walk relies on it).  So a
+//!    lookup that still finds the entry runs in a read-side section that
+//!    began before the inode was queued for freeing: the entry, the inode
+//!    and its `address_space` stay valid memory until the section ends,
+//!    whatever eviction does meanwhile.
+//! 2. After the section the caller holds only a folio reference, and locks
+//!    the folio.  Truncation removes a folio from its mapping under the
+//!    folio lock and clears `folio->mapping`, and a removed folio is never
+//!    added to another mapping while referenced.  So if, under the lock,
+//!    `folio->mapping` still equals the mapping the sid named, the folio is
+//!    in that file's page cache; and `truncate_inode_pages_final` locks
+//!    every folio it removes, so eviction cannot finish, nor the inode be
+//!    freed, until the call unlocks.  Otherwise the call fails with
+//!    `ENOENT` having touched only the folio it holds a reference on.
+//!
+//! Creating a folio (`vm_mvc_makep`) is different: a folio added after
+//! `truncate_inode_pages_final` would outlive the inode, so that call needs
+//! the caller to keep the inode from eviction.
+//!
+//! The registry uses the raw xarray API because `kernel::xarray` has
+//! neither allocation of free indices nor lookups under RCU.
 
-use crate::{inode::InodeRef, stats};
+use crate::{
+    folio::{Folio, FolioGuard},
+    mapping::Mapping,
+    stats,
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     ffi::c_void,
     prelude::*,
     sync::{
+        aref::ARef,
         atomic::{Atomic, Relaxed},
         rcu,
     },
     types::Opaque, //
 };
 
-/// Bits of a sid that hold the xarray slot.
-const INDEX_BITS: u32 = 20;
+/// Bits of a sid that hold the xarray slot: 2^32 - 1 slots on 64-bit, as
+/// many as a 32-bit `pgoff_t`-sized xarray index allows; 2^20 - 1 where a
+/// `vmid_t` (C `long`) has 32 bits.
+const INDEX_BITS: u32 = if usize::BITS == 64 { 32 } else { 20 };
 /// Mask of the slot bits of a sid.
-const INDEX_MASK: isize = (1 << INDEX_BITS) - 1;
-/// Mask of the generation: a sid stays positive in a `vmid_t` (C `long`).
+const INDEX_MASK: isize = ((1usize << INDEX_BITS) - 1) as isize;
+/// The largest slot.
+// CAST: `INDEX_BITS <= 32`.
+const INDEX_MAX: u32 = INDEX_MASK as u32;
+/// Mask of the generation: a sid stays positive in a `vmid_t`.
 const GENERATION_MASK: usize = (1 << (usize::BITS - 1 - INDEX_BITS)) - 1;
 
-/// One attached file.
+/// One live sid.
+#[repr(C)]
 struct Entry {
-    /// The sid handed out; 0 until `attach` has chosen the slot.
+    /// Frees the entry a grace period after delete.
+    rcu: bindings::kvfree_rcu_head,
+    /// The sid handed out; 0 until `create` has chosen the slot.
     sid: Atomic<isize>,
-    /// The registry's reference on the file.
-    inode: InodeRef,
+    /// The page cache the sid names.
+    mapping: NonNull<bindings::address_space>,
+    /// The inode number, for the unload warning, which must not touch the
+    /// inode.
+    ino: u64,
 }
 
-/// The registry of attached files.
+/// The registry of live sids.
 ///
 /// # Invariants
 ///
-/// After [`Registry::init`], `xa` is an initialised allocating xarray whose
-/// entries are `KBox<Entry>` pointers, each owned by the registry.
+/// After [`init`], `xa` is an initialised allocating xarray whose entries
+/// are `KBox<Entry>` pointers (kmalloc memory), each owned by the registry
+/// until it is erased and handed to `kvfree_call_rcu`.
 struct Registry {
     xa: Opaque<bindings::xarray>,
     generation: Atomic<usize>,
@@ -70,11 +118,12 @@ pub(crate) fn init() {
     unsafe { bindings::xa_init_flags(REGISTRY.xa.get(), bindings::XA_FLAGS_ALLOC1) };
 }
 
-/// Detaches every sid still attached; called once from module exit.
+/// Frees every sid still live; called once from module exit.
 ///
-/// Callers that never detached leaked an inode reference that would make
-/// the file system's unmount complain; each is named in a warning.
-pub(crate) fn detach_all() {
+/// A filesystem that never deleted a sid broke the lifetime rule, and its
+/// inode may be gone: each such sid is named in a warning, with the inode
+/// number recorded at create, and freed without touching the inode.
+pub(crate) fn free_all() {
     let mut index: usize = 0;
     loop {
         // SAFETY: The registry is initialised; `xa_find` takes the RCU read
@@ -83,7 +132,7 @@ pub(crate) fn detach_all() {
             bindings::xa_find(
                 REGISTRY.xa.get(),
                 &mut index,
-                INDEX_MASK as usize,
+                INDEX_MAX as usize,
                 bindings::XA_PRESENT,
             )
         };
@@ -91,12 +140,13 @@ pub(crate) fn detach_all() {
             break;
         }
         // SAFETY: Entries are `Entry` boxes owned by the registry (type
-        // invariant); nothing else can detach during module exit.
-        let sid = unsafe { &*found.cast::<Entry>() }.sid.load(Relaxed);
-        // SAFETY: As above: the entry is alive until it is detached.
-        let ino = unsafe { &*found.cast::<Entry>() }.inode.ino();
-        pr_warn!("sid {sid} (inode {ino}) still attached at unload; detaching it\n");
-        if detach(sid).is_err() {
+        // invariant); nothing else can delete during module exit.
+        let entry = unsafe { &*found.cast::<Entry>() };
+        let (sid, ino) = (entry.sid.load(Relaxed), entry.ino);
+        pr_warn!(
+            "sid {sid} (inode {ino}) still live at unload; freed without touching the inode\n"
+        );
+        if delete(sid).is_err() {
             break;
         }
     }
@@ -104,31 +154,46 @@ pub(crate) fn detach_all() {
     unsafe { bindings::xa_destroy(REGISTRY.xa.get()) };
 }
 
-/// Attaches `inode`'s page cache and returns its new sid.
+/// Creates a sid naming `inode`'s page cache.
 ///
-/// Each call hands out a new sid with its own inode reference.  `ENOSPC`
-/// when 2^20 - 1 sids are attached, `ENOMEM` without memory.
+/// Each call hands out a new sid.  `ENOSPC` when every slot is taken,
+/// `ENOMEM` without memory.
 ///
 /// # Safety
 ///
-/// `inode` points to an inode on which the caller holds a reference for
-/// the duration of the call.
-pub(crate) unsafe fn attach(inode: NonNull<bindings::inode>) -> Result<isize> {
+/// `inode` is alive for the call, and the caller deletes the sid before
+/// the inode's page cache is truncated for eviction (the rule of
+/// Documentation/vm_mvc.rst).
+pub(crate) unsafe fn create(inode: NonNull<bindings::inode>) -> Result<isize> {
+    // SAFETY: The caller's guarantee.
+    unsafe { create_in(inode, 1) }
+}
+
+/// [`create`] with a slot of at least `min_index`.
+///
+/// # Safety
+///
+/// As for [`create`].
+unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<isize> {
+    // SAFETY: The inode is alive (the caller's guarantee); `i_mapping` and
+    // `i_ino` are set before an inode is handed to a filesystem's users.
+    let (mapping, ino) = unsafe { ((*inode.as_ptr()).i_mapping, (*inode.as_ptr()).i_ino) };
+    let mapping = NonNull::new(mapping).ok_or(EINVAL)?;
     let generation = REGISTRY.generation.fetch_add(1, Relaxed) & GENERATION_MASK;
     let entry = KBox::new(
         Entry {
+            rcu: Default::default(),
             sid: Atomic::new(0),
-            // SAFETY: The caller holds a reference for the duration.
-            inode: unsafe { InodeRef::hold(inode) },
+            mapping,
+            ino,
         },
         GFP_KERNEL,
     )?;
     let raw = KBox::into_raw(entry);
     let mut index: u32 = 0;
     let limit = bindings::xa_limit {
-        min: 1,
-        // CAST: `INDEX_MASK` fits in 20 bits.
-        max: INDEX_MASK as u32,
+        min: min_index,
+        max: INDEX_MAX,
     };
     // SAFETY: The registry is initialised; the lock is taken around
     // `__xa_alloc`, which may drop and retake it to allocate.
@@ -154,56 +219,125 @@ pub(crate) unsafe fn attach(inode: NonNull<bindings::inode>) -> Result<isize> {
         });
     }
     // CAST: the generation leaves the sign bit clear, so the sid is
-    // positive; `index` has at most 20 bits.
+    // positive; `index` has at most `INDEX_BITS` bits.
     let sid = ((generation << INDEX_BITS) as isize) | index as isize;
-    // SAFETY: `raw` is the registry's entry, alive until detached, which
+    // SAFETY: `raw` is the registry's entry, alive until deleted, which
     // needs the sid this function has not yet returned.
     unsafe { &*raw }.sid.store(sid, Relaxed);
-    stats::sid_attached();
+    stats::sid_created();
     Ok(sid)
 }
 
-/// The slot of `sid`, or `EBADF` for a value no attach ever returns.
+/// The slot of `sid`, or `EBADF` for a value no create ever returns.
 fn slot(sid: isize) -> Result<usize> {
     let index = sid & INDEX_MASK;
     if sid <= 0 || index == 0 {
         return Err(EBADF);
     }
-    // CAST: `index` is positive and below 2^20.
+    // CAST: `index` is positive and has at most `INDEX_BITS` bits.
     Ok(index as usize)
 }
 
-/// Takes a reference on the file attached as `sid`.
+/// The live entry of `sid`, for as long as the RCU read lock is held.
 ///
-/// `EBADF` if `sid` is not attached: never handed out, detached, or its
-/// slot reused by a later attach (the generation differs).
-pub(crate) fn lookup(sid: isize) -> Result<InodeRef> {
+/// `EBADF` if `sid` is not live: never handed out, deleted, or its slot
+/// reused by a later create (the generation differs).
+fn live_entry(_rcu: &rcu::Guard, sid: isize) -> Result<&Entry> {
     let index = slot(sid)?;
-    let _rcu = rcu::read_lock();
     // SAFETY: The registry is initialised; lookups under RCU are what
     // `xa_load` is for.
     let found = unsafe { bindings::xa_load(REGISTRY.xa.get(), index) }.cast::<Entry>();
     if found.is_null() {
         return Err(EBADF);
     }
-    // SAFETY: Entries are freed, and their inode reference dropped, only
-    // after an RCU grace period that follows their removal, and the RCU
-    // read lock is held: the entry and the reference it owns are alive.
+    // SAFETY: Entries are freed only a grace period after their removal,
+    // and the RCU read lock is held for the borrow.
     let entry = unsafe { &*found };
     if entry.sid.load(Relaxed) != sid {
         return Err(EBADF);
     }
-    Ok(entry.inode.clone())
+    Ok(entry)
 }
 
-/// Detaches `sid`: it names nothing afterwards, and the registry's inode
-/// reference is dropped once no lookup can still be using the entry.
+/// `Ok` if `sid` is live, `EBADF` if not.
+pub(crate) fn check(sid: isize) -> Result {
+    live_entry(&rcu::read_lock(), sid).map(|_| ())
+}
+
+/// A folio found through a sid: referenced, not locked, and the page cache
+/// the sid named, for the check after locking.
+pub(crate) struct Found {
+    folio: ARef<Folio>,
+    /// Compared with `folio->mapping`, never dereferenced.
+    mapping: *mut bindings::address_space,
+}
+
+/// Looks up the folio holding page `index` of the file `sid` names, with
+/// no reference on the inode; the argument for a call racing eviction is
+/// in the module documentation above.
 ///
-/// `EBADF` if `sid` is not attached.
-pub(crate) fn detach(sid: isize) -> Result {
+/// `EBADF` if `sid` is not live; `ENOENT` if the page is not in the page
+/// cache.
+pub(crate) fn find_folio(sid: isize, index: usize) -> Result<Found> {
+    let rcu = rcu::read_lock();
+    let entry = live_entry(&rcu, sid)?;
+    // SAFETY: The entry was live under this RCU read-side section, so the
+    // inode's memory stays valid until the section ends (point 1 of the
+    // module documentation); the mapping does not outlive it.
+    let mapping = unsafe { Mapping::from_raw(entry.mapping) };
+    Ok(Found {
+        folio: mapping.find_folio(index)?,
+        mapping: mapping.as_ptr(),
+    })
+}
+
+impl Found {
+    /// The folio, referenced: its bytes may be read without the lock, as
+    /// `filemap_read` does, though truncation may take it away meanwhile.
+    pub(crate) fn folio(&self) -> &Folio {
+        &self.folio
+    }
+
+    /// Locks the folio; `ENOENT` if truncation (or invalidation) took it
+    /// out of the sid's page cache while the lock was awaited (point 2).
+    pub(crate) fn lock(self) -> Result<FolioGuard> {
+        let folio = Folio::lock(self.folio);
+        if folio.mapping() != self.mapping {
+            return Err(ENOENT);
+        }
+        Ok(folio)
+    }
+}
+
+/// [`find_folio`], then [`Found::lock`].
+pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<FolioGuard> {
+    find_folio(sid, index)?.lock()
+}
+
+/// The page cache `sid` names.
+///
+/// `EBADF` if `sid` is not live.
+///
+/// # Safety
+///
+/// If `sid` is live, the caller keeps its inode alive and away from
+/// eviction for `'a` (a reference, or a lock that excludes eviction).
+pub(crate) unsafe fn mapping<'a>(sid: isize) -> Result<Mapping<'a>> {
+    let rcu = rcu::read_lock();
+    let entry = live_entry(&rcu, sid)?;
+    // SAFETY: The sid is live, so its inode was not yet evicted when the
+    // entry was read, and the caller keeps it alive for `'a`.
+    Ok(unsafe { Mapping::from_raw(entry.mapping) })
+}
+
+/// Deletes `sid`: it names nothing afterwards.  O(1); never sleeps, so it
+/// may be called under a spinlock.
+///
+/// `EBADF` if `sid` is not live.
+pub(crate) fn delete(sid: isize) -> Result {
     let index = slot(sid)?;
     // SAFETY: The registry is initialised; the entry is checked and erased
-    // under the xarray lock so two detaches cannot both erase it.
+    // under the xarray lock so two deletes cannot both erase it.
     let removed = unsafe {
         bindings::xa_lock(REGISTRY.xa.get());
         let found = bindings::xa_load(REGISTRY.xa.get(), index).cast::<Entry>();
@@ -221,20 +355,19 @@ pub(crate) fn detach(sid: isize) -> Result {
     if removed.is_null() {
         return Err(EBADF);
     }
-    // Lock-free readers may still hold the entry; wait them out.
-    // SAFETY: Process context; no lock is held.
-    unsafe { bindings::synchronize_rcu() };
-    // SAFETY: The entry left the xarray and every reader is done with it,
-    // so the box is ours; dropping it drops the inode reference.
-    drop(unsafe { KBox::from_raw(removed) });
-    stats::sid_detached();
+    // SAFETY: The entry left the xarray, so it is ours; lookups that found
+    // it before may still read it under RCU, so it is freed after a grace
+    // period, by slab code (no callback into this module).  It is kmalloc
+    // memory and its `rcu` field is the first.
+    unsafe { bindings::kvfree_call_rcu(&raw mut (*removed).rcu, removed.cast()) };
+    stats::sid_deleted();
     Ok(())
 }
 
 #[kunit_tests(vm_mvc_sid)]
 mod tests {
     use super::*;
-    use crate::test_fixture::RamFs;
+    use crate::test_fixture::{pattern, RamFs};
 
     /// The inode's reference count.
     fn refs(inode: NonNull<bindings::inode>) -> i32 {
@@ -244,65 +377,130 @@ mod tests {
     }
 
     #[test]
-    fn each_attach_names_the_inode_with_a_new_positive_sid() -> Result {
+    fn each_create_names_the_page_cache_with_a_new_positive_sid() -> Result {
         let fs = RamFs::new()?;
         let file = fs.create(c"f")?;
-        let (a, b) = (file.attach()?, file.attach()?);
+        file.fill_pages(1, pattern)?;
+        let (a, b) = (file.create_sid()?, file.create_sid()?);
         assert!(a.0 > 0 && b.0 > 0 && a.0 != b.0);
-        assert_eq!(lookup(a.0)?.as_ptr(), file.inode().as_ptr());
-        assert_eq!(lookup(b.0)?.as_ptr(), file.inode().as_ptr());
+        for sid in [a.0, b.0] {
+            let folio = lock_folio(sid, 0)?;
+            assert_eq!(folio.mapping(), file.mapping());
+            // SAFETY: The test's open file keeps the inode alive.
+            assert_eq!(unsafe { mapping(sid) }?.as_ptr(), file.mapping());
+        }
         Ok(())
     }
 
     #[test]
-    fn attach_holds_one_inode_reference_until_detach() -> Result {
+    fn sids_take_no_inode_reference() -> Result {
         let fs = RamFs::new()?;
         let file = fs.create(c"f")?;
+        file.fill_pages(1, pattern)?;
         let before = refs(file.inode());
         let live = crate::stats::get().sids_live();
-        let sid = file.attach()?;
-        assert_eq!(refs(file.inode()), before + 1);
+        let sid = file.create_sid()?;
         assert_eq!(crate::stats::get().sids_live(), live + 1);
-        drop(lookup(sid.0)?);
-        assert_eq!(refs(file.inode()), before + 1);
-        detach(sid.0)?;
+        drop(lock_folio(sid.0, 0)?);
+        assert_eq!(refs(file.inode()), before);
+        delete(sid.0)?;
         assert_eq!(refs(file.inode()), before);
         assert_eq!(crate::stats::get().sids_live(), live);
         Ok(())
     }
 
     #[test]
-    fn detached_sid_is_rejected_and_cannot_be_detached_twice() -> Result {
+    fn deleted_sid_is_rejected_and_cannot_be_deleted_twice() -> Result {
         let fs = RamFs::new()?;
         let file = fs.create(c"f")?;
-        let sid = file.attach()?;
-        detach(sid.0)?;
-        assert_eq!(lookup(sid.0).err(), Some(EBADF));
-        assert_eq!(detach(sid.0), Err(EBADF));
+        file.fill_pages(1, pattern)?;
+        let sid = file.create_sid()?;
+        delete(sid.0)?;
+        assert_eq!(check(sid.0), Err(EBADF));
+        assert_eq!(lock_folio(sid.0, 0).err(), Some(EBADF));
+        // SAFETY: The test's open file keeps the inode alive.
+        assert_eq!(unsafe { mapping(sid.0) }.err(), Some(EBADF));
+        assert_eq!(delete(sid.0), Err(EBADF));
         Ok(())
     }
 
     #[test]
     fn reused_slot_does_not_revive_an_old_sid() -> Result {
         let fs = RamFs::new()?;
-        let file = fs.create(c"f")?;
-        let old = file.attach()?;
-        detach(old.0)?;
-        // The allocator hands out the lowest free slot: the old one.
-        let new = file.attach()?;
+        let (old_file, new_file) = (fs.create(c"old")?, fs.create(c"new")?);
+        new_file.fill_pages(1, pattern)?;
+        let old = old_file.create_sid()?;
+        delete(old.0)?;
+        // The allocator hands out the lowest free slot: the old one, now
+        // naming another file.
+        let new = new_file.create_sid()?;
         assert_eq!(old.0 & INDEX_MASK, new.0 & INDEX_MASK);
         assert_ne!(old.0, new.0);
-        assert_eq!(lookup(old.0).err(), Some(EBADF));
-        assert_eq!(detach(old.0), Err(EBADF));
-        assert!(lookup(new.0).is_ok());
+        assert_eq!(lock_folio(old.0, 0).err(), Some(EBADF));
+        assert_eq!(delete(old.0), Err(EBADF));
+        assert_eq!(lock_folio(new.0, 0)?.mapping(), new_file.mapping());
         Ok(())
     }
 
     #[test]
     fn malformed_sids_are_ebadf() {
-        for sid in [0, -1, isize::MIN, 1 << INDEX_BITS, INDEX_MASK + 1] {
-            assert_eq!(lookup(sid).err(), Some(EBADF));
-            assert_eq!(detach(sid), Err(EBADF));
+        for sid in [0, -1, isize::MIN, INDEX_MASK + 1, 1 << INDEX_BITS] {
+            assert_eq!(check(sid), Err(EBADF));
+            assert_eq!(delete(sid), Err(EBADF));
         }
+    }
+
+    #[test]
+    fn delete_never_sleeps() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        let sid = file.create_sid()?;
+        // Under the RCU read lock a grace-period wait (synchronize_rcu)
+        // would deadlock, and any sleep is a "sleeping function called
+        // from invalid context" splat with CONFIG_DEBUG_ATOMIC_SLEEP.
+        let rcu = rcu::read_lock();
+        let deleted = delete(sid.0);
+        drop(rcu);
+        deleted?;
+        assert_eq!(check(sid.0), Err(EBADF));
+        Ok(())
+    }
+
+    #[test]
+    fn slots_above_2_to_the_31_work_on_64_bit() -> Result {
+        if usize::BITS < 64 {
+            return Ok(());
+        }
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        file.fill_pages(1, pattern)?;
+        let high = 1u32 << 31;
+        // SAFETY: The test's open file keeps the inode alive; the sid is
+        // deleted below, before the file is closed.
+        let sid = unsafe { create_in(file.inode(), high) }?;
+        assert!(sid > 0);
+        assert!(sid & INDEX_MASK >= high as isize);
+        assert_eq!(lock_folio(sid, 0)?.mapping(), file.mapping());
+        delete(sid)?;
+        assert_eq!(check(sid), Err(EBADF));
+        Ok(())
+    }
+
+    #[test]
+    fn many_sids_come_and_go() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        let live = crate::stats::get().sids_live();
+        let mut sids = KVec::with_capacity(10_000, GFP_KERNEL)?;
+        for _ in 0..10_000 {
+            sids.push(file.create_sid()?, GFP_KERNEL)?;
+        }
+        assert_eq!(crate::stats::get().sids_live(), live + 10_000);
+        for sid in sids.iter() {
+            delete(sid.0)?;
+        }
+        assert!(sids.iter().all(|sid| check(sid.0) == Err(EBADF)));
+        assert_eq!(crate::stats::get().sids_live(), live);
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@
 //! back to zero.  The counters are relaxed atomics: they are statistics,
 //! not synchronisation.
 
-use crate::command::Command;
+use crate::command::{Cmd, Command};
 use core::fmt;
 use kernel::{
     prelude::*,
@@ -50,8 +50,8 @@ pub(crate) struct Stats {
     /// ZERO, READ, WRITE, PROTZERO, then calls with an unknown command.
     commands: [CommandStats; 5],
     write_protected: Atomic<u64>,
-    sids_attached: Atomic<u64>,
-    sids_detached: Atomic<u64>,
+    sids_created: Atomic<u64>,
+    sids_deleted: Atomic<u64>,
     pages_pinned: Atomic<u64>,
     pages_unpinned: Atomic<u64>,
 }
@@ -59,8 +59,8 @@ pub(crate) struct Stats {
 static STATS: Stats = Stats {
     commands: [const { CommandStats::new() }; 5],
     write_protected: Atomic::new(0),
-    sids_attached: Atomic::new(0),
-    sids_detached: Atomic::new(0),
+    sids_created: Atomic::new(0),
+    sids_deleted: Atomic::new(0),
     pages_pinned: Atomic::new(0),
     pages_unpinned: Atomic::new(0),
 };
@@ -70,15 +70,24 @@ pub(crate) fn get() -> &'static Stats {
     &STATS
 }
 
-/// Slot of a raw command value in `Stats::commands`.
+/// Slot of a raw command value (flags included) in `Stats::commands`.
 fn command_slot(cmd: i32) -> usize {
-    match Command::from_raw(cmd) {
+    match Cmd::from_raw(cmd).map(|cmd| cmd.command) {
         Ok(Command::Zero) => 0,
         Ok(Command::Read) => 1,
         Ok(Command::Write) => 2,
         Ok(Command::ProtZero) => 3,
         Err(_) => 4,
     }
+}
+
+/// Slot of `err` in `CommandStats::errors`: its place in [`ERRNOS`], or
+/// the last slot for any other error.
+fn errno_slot(err: Error) -> usize {
+    ERRNOS
+        .iter()
+        .position(|(known, _)| *known == err)
+        .unwrap_or(ERRNOS.len())
 }
 
 /// Counts one call of raw command `cmd` over `bytes` bytes and its result.
@@ -88,13 +97,7 @@ pub(crate) fn record_call(cmd: i32, bytes: usize, result: &Result) {
     match result {
         // CAST: `usize` is 64 bits on every Linux target with Rust, or less.
         Ok(()) => stats.bytes.add(bytes as u64, Relaxed),
-        Err(err) => {
-            let slot = ERRNOS
-                .iter()
-                .position(|(known, _)| known == err)
-                .unwrap_or(ERRNOS.len());
-            stats.errors[slot].add(1, Relaxed);
-        }
+        Err(err) => stats.errors[errno_slot(*err)].add(1, Relaxed),
     }
 }
 
@@ -104,14 +107,14 @@ pub(crate) fn write_protected(entries: usize) {
     STATS.write_protected.add(entries as u64, Relaxed);
 }
 
-/// Counts an attached sid.
-pub(crate) fn sid_attached() {
-    STATS.sids_attached.add(1, Relaxed);
+/// Counts a created sid.
+pub(crate) fn sid_created() {
+    STATS.sids_created.add(1, Relaxed);
 }
 
-/// Counts a detached sid.
-pub(crate) fn sid_detached() {
-    STATS.sids_detached.add(1, Relaxed);
+/// Counts a deleted sid.
+pub(crate) fn sid_deleted() {
+    STATS.sids_deleted.add(1, Relaxed);
 }
 
 /// Counts user pages pinned for an xmem descriptor.
@@ -133,10 +136,10 @@ impl Stats {
         self.pages_pinned.load(Relaxed).wrapping_sub(unpinned)
     }
 
-    /// Sids attached now.
+    /// Sids live now.
     pub(crate) fn sids_live(&self) -> u64 {
-        let detached = self.sids_detached.load(Relaxed);
-        self.sids_attached.load(Relaxed).wrapping_sub(detached)
+        let deleted = self.sids_deleted.load(Relaxed);
+        self.sids_created.load(Relaxed).wrapping_sub(deleted)
     }
 
     /// Page-table entries write-protected by PROTZERO so far.
@@ -149,11 +152,8 @@ impl Stats {
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn calls_and_errors(&self, cmd: i32, err: Error) -> (u64, u64) {
         let stats = &self.commands[command_slot(cmd)];
-        let slot = ERRNOS
-            .iter()
-            .position(|(known, _)| *known == err)
-            .unwrap_or(ERRNOS.len());
-        (stats.calls.load(Relaxed), stats.errors[slot].load(Relaxed))
+        let errors = stats.errors[errno_slot(err)].load(Relaxed);
+        (stats.calls.load(Relaxed), errors)
     }
 }
 
@@ -184,9 +184,9 @@ impl fmt::Debug for Stats {
         )?;
         writeln!(
             f,
-            "sids: attached {} detached {} live {}",
-            self.sids_attached.load(Relaxed),
-            self.sids_detached.load(Relaxed),
+            "sids: created {} deleted {} live {}",
+            self.sids_created.load(Relaxed),
+            self.sids_deleted.load(Relaxed),
             self.sids_live()
         )?;
         writeln!(
@@ -234,7 +234,7 @@ mod tests {
             "invalid_cmd: calls ",
             " EINVAL ",
             "protzero_ptes_write_protected: ",
-            "sids: attached ",
+            "sids: created ",
             "user_pages: pinned ",
         ] {
             assert!(text.contains(name));

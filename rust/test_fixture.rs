@@ -5,15 +5,17 @@
 //! Test files live on a private ramfs mount: ramfs is the plain page cache
 //! (`simple_write_begin`, `noop_dirty_folio`, pages never evicted), so a
 //! folio found, created, dirtied or cleaned by a test stays as the test
-//! left it, and `vm_makep`'s `FGP_CREAT` is how ramfs itself creates folios.
+//! left it, and `vm_mvc_makep`'s `FGP_CREAT` is how ramfs itself creates
+//! folios.  The mount's `evict_inode` deletes the sid a test keeps in
+//! `i_private`, as a filesystem using vm_mvc does.
 //! User memory comes from a user address space attached to the test thread
 //! (`kunit_attach_mm`, as `kunit_vm_mmap` does).
 
 use crate::{
-    folio::{Folio, FolioLock},
-    inode::InodeRef,
+    folio::{Folio, FolioGuard},
+    mapping::Mapping,
     sid, sys,
-    xmem::{AttachFlags, Attachment},
+    xmem::{Access, AttachFlags, Attachment},
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -21,21 +23,80 @@ use kernel::{
     ffi::c_void,
     page::PAGE_SIZE,
     prelude::*,
-    sync::aref::ARef,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    },
     uaccess::{UserPtr, UserSlice}, //
 };
+
+/// The `evict_inode` of the test mounts: deletes the sid kept in
+/// `i_private` (if any) before the page cache goes, as the rule for
+/// filesystems says, then does what `evict` does without one.
+///
+/// # Safety
+///
+/// Called only by the VFS, for an inode being evicted.
+unsafe extern "C" fn evict_deleting_sid(inode: *mut bindings::inode) {
+    // SAFETY: The VFS evicts a live inode; nobody else uses it now.
+    let sid = unsafe { (*inode).i_private } as isize;
+    if sid != 0 {
+        // A test may have deleted it already: then `EBADF`.
+        let _ = sid::delete(sid);
+    }
+    // SAFETY: As above: what `evict` does for a filesystem without
+    // `evict_inode`.
+    unsafe {
+        bindings::truncate_inode_pages_final(&mut (*inode).i_data);
+        bindings::clear_inode(inode);
+    }
+}
+
+/// ramfs's super operations plus [`evict_deleting_sid`].
+static EVICTING_OPS: bindings::super_operations = bindings::super_operations {
+    statfs: Some(bindings::simple_statfs),
+    drop_inode: Some(bindings::inode_just_drop),
+    evict_inode: Some(evict_deleting_sid),
+    ..pin_init::zeroed()
+};
+
+/// The super blocks of live test mounts, whose `s_op` is
+/// [`EVICTING_OPS`], and ramfs's own operations (the same for every ramfs
+/// mount).  A test that fails an assertion ends its kthread at once,
+/// without dropping its mount; module exit ([`restore_leaked_mounts`])
+/// gives those mounts ramfs's operations back, which do not live in this
+/// module.
+static EVICTING_SBS: [Atomic<usize>; 64] = [const { Atomic::new(0) }; 64];
+static RAMFS_OPS: Atomic<usize> = Atomic::new(0);
+
+/// Gives every test mount still alive ramfs's operations back; called from
+/// module exit, when no test runs.
+pub(crate) fn restore_leaked_mounts() {
+    let ramfs_ops = RAMFS_OPS.load(Relaxed) as *const bindings::super_operations;
+    for slot in EVICTING_SBS.iter() {
+        let sb = slot.xchg(0, Relaxed) as *mut bindings::super_block;
+        if !sb.is_null() {
+            // SAFETY: A mount still registered was leaked by a failed test,
+            // so it and its super block are alive forever.
+            unsafe { (*sb).s_op = ramfs_ops };
+        }
+    }
+}
 
 /// A private ramfs mount, unmounted on drop.
 ///
 /// # Invariants
 ///
-/// `mnt` is a mount made by `kern_mount` that this instance owns.
+/// `mnt` is a mount made by `kern_mount` that this instance owns, and
+/// `ramfs_ops` the super operations it had before [`EVICTING_OPS`].
 pub(crate) struct RamFs {
     mnt: NonNull<bindings::vfsmount>,
+    ramfs_ops: *const bindings::super_operations,
 }
 
 impl RamFs {
-    /// Mounts a new ramfs instance.
+    /// Mounts a new ramfs instance whose `evict_inode` deletes the sid a
+    /// test keeps in `i_private`.
     pub(crate) fn new() -> Result<Self> {
         // SAFETY: The name is a NUL-terminated string; ramfs is built in,
         // so the reference `get_fs_type` takes is on no module.
@@ -45,21 +106,49 @@ impl RamFs {
         }
         // SAFETY: `fs_type` is a registered filesystem type.
         let mnt = kernel::error::from_err_ptr(unsafe { sys::kern_mount(fs_type) })?;
+        let mnt = NonNull::new(mnt).ok_or(ENOMEM)?;
+        // SAFETY: The mount is alive.
+        let sb = unsafe { (*mnt.as_ptr()).mnt_sb };
+        let registered = EVICTING_SBS
+            .iter()
+            .any(|slot| slot.cmpxchg(0, sb as usize, Relaxed).is_ok());
+        if !registered {
+            // SAFETY: The mount is ours and unused.
+            unsafe { sys::kern_unmount(mnt.as_ptr()) };
+            return Err(EBUSY);
+        }
+        // SAFETY: The mount is alive.
+        let s_op = unsafe { &raw mut (*sb).s_op };
+        // SAFETY: The mount is new and private: no inode but the root's
+        // exists, and nothing but `sync` (which reads `s_op` once) looks at
+        // the super block; the operations are ramfs's plus an `evict_inode`
+        // that ends as `evict` would.
+        let ramfs_ops = unsafe { s_op.replace(&EVICTING_OPS) };
+        RAMFS_OPS.store(ramfs_ops as usize, Relaxed);
         // INVARIANT: `kern_mount` returned a mount, now ours.
-        Ok(Self {
-            mnt: NonNull::new(mnt).ok_or(ENOMEM)?,
-        })
+        Ok(Self { mnt, ramfs_ops })
     }
 
     /// Creates and opens `name` for reading and writing.
     pub(crate) fn create(&self, name: &CStr) -> Result<TestFile> {
+        // CAST: open flags are small constants.
+        self.open((sys::O_RDWR | sys::O_CREAT | sys::O_EXCL) as i32, name)
+    }
+
+    /// Creates and opens an unnamed file (`O_TMPFILE`), evicted when the
+    /// returned file is dropped.
+    pub(crate) fn tmpfile(&self) -> Result<TestFile> {
+        // CAST: open flags are small constants.
+        self.open((sys::O_RDWR | sys::O_TMPFILE) as i32, c".")
+    }
+
+    /// Opens `name` in the root with `flags`, mode 0600.
+    fn open(&self, flags: i32, name: &CStr) -> Result<TestFile> {
         let root = bindings::path {
             mnt: self.mnt.as_ptr(),
             // SAFETY: The mount is alive (type invariant).
             dentry: unsafe { (*self.mnt.as_ptr()).mnt_root },
         };
-        // CAST: open flags and mode are small constants.
-        let flags = (sys::O_RDWR | sys::O_CREAT | sys::O_EXCL) as i32;
         // SAFETY: `root` names the mount's root; `name` is NUL-terminated.
         let file = unsafe { sys::file_open_root(&root, name.as_char_ptr(), flags, 0o600) };
         let file = kernel::error::from_err_ptr(file)?;
@@ -72,6 +161,18 @@ impl RamFs {
 
 impl Drop for RamFs {
     fn drop(&mut self) {
+        // The super block dies after the unmount, in a work item when the
+        // caller is a kthread (`mntput`): give it ramfs's operations back,
+        // which do not live in this module, before it may be unloaded.
+        // The test files are gone, and their sids with them.
+        //
+        // SAFETY: The mount is ours and alive (type invariant).
+        let sb = unsafe { (*self.mnt.as_ptr()).mnt_sb };
+        // SAFETY: As above.
+        unsafe { (*sb).s_op = self.ramfs_ops };
+        for slot in EVICTING_SBS.iter() {
+            let _ = slot.cmpxchg(sb as usize, 0, Relaxed);
+        }
         // SAFETY: The mount is ours (type invariant); open files keep the
         // super block alive until they are released.
         unsafe { sys::kern_unmount(self.mnt.as_ptr()) };
@@ -94,6 +195,22 @@ unsafe impl Send for TestFile {}
 unsafe impl Sync for TestFile {}
 
 impl TestFile {
+    /// A new shmem file of `pages` pages (`shmem_file_setup`, as a C driver
+    /// gets one): a page cache with no `page_mkwrite`.
+    pub(crate) fn shmem(pages: usize) -> Result<Self> {
+        // CAST: test sizes are small.
+        let size = (pages * PAGE_SIZE) as bindings::loff_t;
+        // SAFETY: The name is a NUL-terminated string.
+        let file = unsafe {
+            sys::shmem_file_setup(c"vm_mvc_test".as_char_ptr(), size, Default::default())
+        };
+        let file = kernel::error::from_err_ptr(file)?;
+        // INVARIANT: `shmem_file_setup` returned an open file, now ours.
+        Ok(Self {
+            file: NonNull::new(file).ok_or(ENOMEM)?,
+        })
+    }
+
     /// The raw file pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::file {
         self.file.as_ptr()
@@ -111,6 +228,13 @@ impl TestFile {
     pub(crate) fn mapping(&self) -> *mut bindings::address_space {
         // SAFETY: The inode is alive while the file is open.
         unsafe { (*self.inode().as_ptr()).i_mapping }
+    }
+
+    /// The file's page cache, for lookups.
+    pub(crate) fn page_cache(&self) -> Mapping<'_> {
+        // SAFETY: The open file keeps the inode, and so its page cache,
+        // alive for the borrow; an open regular file has a page cache.
+        unsafe { Mapping::from_raw(NonNull::new_unchecked(self.mapping())) }
     }
 
     /// Lets the page cache use large folios for this (still empty) file.
@@ -140,7 +264,7 @@ impl TestFile {
         kernel::error::to_result(ret)?;
         // SAFETY: `filemap_add_folio` locked the folio; the lock is ours,
         // and a second reference (the page cache holds its own) goes with it.
-        let locked = unsafe { FolioLock::from_raw_locked(ARef::into_raw(folio).cast()) };
+        let locked = unsafe { FolioGuard::from_raw_locked(ARef::into_raw(folio).cast()) };
         locked.for_each_piece(0, locked.size(), |piece, done| {
             for i in 0..piece.len() {
                 // SAFETY: the piece is mapped for `piece.len()` bytes.
@@ -215,14 +339,14 @@ impl TestFile {
 
     /// The folio holding page `index`, if cached; never creates one.
     pub(crate) fn folio(&self, index: usize) -> Option<ARef<Folio>> {
-        self.hold().find_folio(index).ok()
+        self.page_cache().find_folio(index).ok()
     }
 
     /// Reads `buf.len()` bytes of page `index` at `offset` straight from
     /// the page cache, for folios that are not uptodate (which a read
     /// through the filesystem would fill first).
     pub(crate) fn peek(&self, index: usize, offset: usize, buf: &mut [u8]) -> Result {
-        let folio = Folio::lock(self.hold().find_folio(index)?);
+        let folio = Folio::lock(self.page_cache().find_folio(index)?);
         let start = (index - folio.index()) * PAGE_SIZE + offset;
         folio.for_each_piece(start, buf.len(), |piece, done| {
             for (i, byte) in buf[done..done + piece.len()].iter_mut().enumerate() {
@@ -234,8 +358,8 @@ impl TestFile {
     }
 
     /// Locks the folio of page `index` (which must be cached).
-    pub(crate) fn lock(&self, index: usize) -> Result<FolioLock> {
-        Ok(Folio::lock(self.hold().find_folio(index)?))
+    pub(crate) fn lock(&self, index: usize) -> Result<FolioGuard> {
+        Ok(Folio::lock(self.page_cache().find_folio(index)?))
     }
 
     /// Cleans the folio of page `index`, as writeback would.
@@ -246,17 +370,25 @@ impl TestFile {
         Ok(())
     }
 
-    /// A new reference on the file's inode.
-    pub(crate) fn hold(&self) -> InodeRef {
-        // SAFETY: The open file holds a reference on its inode.
-        unsafe { InodeRef::hold(self.inode()) }
+    /// Creates a sid for the file, deleted on drop.
+    pub(crate) fn create_sid(&self) -> Result<TestSid> {
+        // SAFETY: The open file keeps its inode alive; `TestSid` deletes
+        // the sid, and it is dropped before the file it was made from (or
+        // the test deletes it), so before the inode can be evicted.
+        let sid = unsafe { sid::create(self.inode()) }?;
+        Ok(TestSid(sid))
     }
 
-    /// Attaches the file and returns a sid detached on drop.
-    pub(crate) fn attach(&self) -> Result<TestSid> {
-        // SAFETY: The open file holds a reference on its inode.
-        let sid = unsafe { sid::attach(self.inode()) }?;
-        Ok(TestSid(sid))
+    /// Creates a sid kept in the inode's `i_private`, as a filesystem keeps
+    /// one in its inode info: eviction deletes it.
+    pub(crate) fn create_inode_sid(&self) -> Result<isize> {
+        // SAFETY: The open file keeps its inode alive; the mount's
+        // `evict_inode` deletes the sid before the page cache goes.
+        let sid = unsafe { sid::create(self.inode()) }?;
+        // SAFETY: The inode is alive; the test owns `i_private` of its
+        // files, which ramfs does not use.
+        unsafe { (*self.inode().as_ptr()).i_private = sid as *mut c_void };
+        Ok(sid)
     }
 }
 
@@ -269,13 +401,13 @@ impl Drop for TestFile {
     }
 }
 
-/// A sid detached on drop.
+/// A sid deleted on drop.
 pub(crate) struct TestSid(pub(crate) isize);
 
 impl Drop for TestSid {
     fn drop(&mut self) {
-        // A test may have detached it already; then this is `EBADF`.
-        let _ = sid::detach(self.0);
+        // A test may have deleted it already; then this is `EBADF`.
+        let _ = sid::delete(self.0);
     }
 }
 
@@ -288,7 +420,7 @@ pub(crate) fn file_with_pages(
     let fs = RamFs::new()?;
     let file = fs.create(c"data")?;
     file.fill_pages(pages, fill)?;
-    let sid = file.attach()?;
+    let sid = file.create_sid()?;
     Ok((fs, file, sid))
 }
 
@@ -306,12 +438,16 @@ pub(crate) struct UserMemory {
 
 impl UserMemory {
     fn map(file: *mut bindings::file, pages: usize, flags: u32) -> Result<Self> {
+        Self::map_prot(file, pages, sys::PROT_READ | sys::PROT_WRITE, flags)
+    }
+
+    fn map_prot(file: *mut bindings::file, pages: usize, prot: u32, flags: u32) -> Result<Self> {
         // SAFETY: Gives the kernel test thread a user address space if it
         // has none; it is torn down when the thread exits.
         kernel::error::to_result(unsafe { bindings::kunit_attach_mm() })?;
         let len = pages * PAGE_SIZE;
         // CAST: small constants.
-        let prot = (sys::PROT_READ | sys::PROT_WRITE) as usize;
+        let prot = prot as usize;
         // SAFETY: `file` is null or an open file; the mm is the thread's.
         let addr = unsafe { bindings::vm_mmap(file, 0, len, prot, flags as usize, 0) };
         if addr > usize::MAX - 4095 {
@@ -333,6 +469,17 @@ impl UserMemory {
     /// A shared mapping of the first `pages` pages of `file`.
     pub(crate) fn shared(file: &TestFile, pages: usize) -> Result<Self> {
         Self::map(file.as_ptr(), pages, sys::MAP_SHARED)
+    }
+
+    /// A shared `PROT_READ` mapping of the first `pages` pages of `file`.
+    pub(crate) fn shared_read_only(file: &TestFile, pages: usize) -> Result<Self> {
+        Self::map_prot(file.as_ptr(), pages, sys::PROT_READ, sys::MAP_SHARED)
+    }
+
+    /// A private (copy-on-write) mapping of the first `pages` pages of
+    /// `file`.
+    pub(crate) fn private(file: &TestFile, pages: usize) -> Result<Self> {
+        Self::map(file.as_ptr(), pages, sys::MAP_PRIVATE)
     }
 
     /// Address of byte `offset` of the range.
@@ -403,7 +550,7 @@ impl Drop for UserMemory {
 /// A kernel buffer attachment over `buf`.
 pub(crate) fn kernel_attachment(buf: &mut [u8]) -> Result<Attachment> {
     // SAFETY: The test keeps `buf` alive and untouched while it copies.
-    unsafe { Attachment::kernel(buf.as_mut_ptr() as usize, buf.len()) }
+    unsafe { Attachment::kernel(buf.as_mut_ptr() as usize, buf.len(), Access::BOTH) }
 }
 
 /// A kernel thread running `body` until it is stopped.
@@ -440,8 +587,9 @@ unsafe extern "C" fn thread_main<F: FnMut()>(data: *mut c_void) -> i32 {
 }
 
 impl KThread {
-    /// Runs `body` in a new kthread until the returned guard's `stop`; the
-    /// thread borrows `body` for that long.
+    /// Runs `body` again and again in a new kthread while `main` runs in
+    /// the caller, then stops the thread and returns what `main` returned;
+    /// the thread borrows `body` for that long.
     pub(crate) fn run<F: FnMut() + Send, R>(body: F, main: impl FnOnce() -> R) -> Result<R> {
         let mut body = ThreadBody { body };
         // SAFETY: `thread_main::<F>` matches `body`'s type; the format is a
@@ -472,5 +620,136 @@ impl Drop for KThread {
     fn drop(&mut self) {
         // SAFETY: The thread runs until stopped (type invariant).
         unsafe { bindings::kthread_stop(self.task.as_ptr()) };
+    }
+}
+
+/// Which way a test iterator goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IterDir {
+    /// `ITER_DEST`: vm_mvc copies into it (READ).
+    Dest,
+    /// `ITER_SOURCE`: vm_mvc copies from it (WRITE).
+    Source,
+}
+
+impl IterDir {
+    fn raw(self) -> u32 {
+        match self {
+            IterDir::Dest => bindings::ITER_DEST,
+            IterDir::Source => bindings::ITER_SOURCE,
+        }
+    }
+}
+
+/// An `iov_iter` over test memory, with the segment array it points to
+/// (on the heap, so the value may move).
+pub(crate) struct TestIter {
+    iter: bindings::iov_iter,
+    dir: IterDir,
+    _kvecs: KVec<bindings::kvec>,
+    _bvecs: KVec<bindings::bio_vec>,
+    _iovecs: KVec<bindings::iovec>,
+}
+
+impl TestIter {
+    fn empty(dir: IterDir) -> Self {
+        Self {
+            // SAFETY: `iov_iter` is plain data, and all zeroes is a valid
+            // (empty) one; the constructors initialise it.
+            iter: unsafe { core::mem::zeroed() },
+            dir,
+            _kvecs: KVec::new(),
+            _bvecs: KVec::new(),
+            _iovecs: KVec::new(),
+        }
+    }
+
+    /// ITER_KVEC over kernel buffers, which the test keeps alive and
+    /// untouched while the iterator is used.
+    pub(crate) fn kvec(bufs: &mut [&mut [u8]], dir: IterDir) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        let mut count = 0;
+        for buf in bufs.iter_mut() {
+            count += buf.len();
+            let seg = bindings::kvec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            this._kvecs.push(seg, GFP_KERNEL)?;
+        }
+        let (segs, nr) = (this._kvecs.as_ptr(), this._kvecs.len());
+        // SAFETY: The segments live on the heap as long as `this`.
+        unsafe { bindings::iov_iter_kvec(&mut this.iter, dir.raw(), segs, nr, count) };
+        Ok(this)
+    }
+
+    /// ITER_BVEC over `(page, offset, len)` pieces of pages the test keeps.
+    pub(crate) fn bvec(
+        pieces: &[(&kernel::page::Page, usize, usize)],
+        dir: IterDir,
+    ) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        let mut count = 0;
+        for &(page, offset, len) in pieces {
+            count += len;
+            // CAST: offsets and lengths inside a page.
+            let seg = bindings::bio_vec {
+                bv_page: page.as_ptr(),
+                bv_len: len as u32,
+                bv_offset: offset as u32,
+            };
+            this._bvecs.push(seg, GFP_KERNEL)?;
+        }
+        let (segs, nr) = (this._bvecs.as_ptr(), this._bvecs.len());
+        // SAFETY: The segments live on the heap as long as `this`.
+        unsafe { bindings::iov_iter_bvec(&mut this.iter, dir.raw(), segs, nr, count) };
+        Ok(this)
+    }
+
+    /// ITER_IOVEC over `(address, len)` ranges of the test's user memory.
+    pub(crate) fn iovec(ranges: &[(usize, usize)], dir: IterDir) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        let mut count = 0;
+        for &(addr, len) in ranges {
+            count += len;
+            let seg = bindings::iovec {
+                iov_base: addr as *mut c_void,
+                iov_len: len,
+            };
+            this._iovecs.push(seg, GFP_KERNEL)?;
+        }
+        let (segs, nr) = (this._iovecs.as_ptr(), this._iovecs.len());
+        // SAFETY: The segments live on the heap as long as `this`; user
+        // addresses are checked by the copies.
+        unsafe { bindings::iov_iter_init(&mut this.iter, dir.raw(), segs, nr, count) };
+        Ok(this)
+    }
+
+    /// ITER_UBUF over `len` bytes of user memory at `addr`.
+    pub(crate) fn ubuf(addr: usize, len: usize, dir: IterDir) -> Result<Self> {
+        let mut this = Self::empty(dir);
+        // CAST: the direction constants are 0 and 1.
+        let dir_raw = dir.raw() as i32;
+        // SAFETY: `this.iter` is ours; the address is checked by access_ok.
+        let ret =
+            unsafe { bindings::import_ubuf(dir_raw, addr as *mut c_void, len, &mut this.iter) };
+        kernel::error::to_result(ret)?;
+        Ok(this)
+    }
+
+    /// The iterator, for a vm_mvc call.
+    pub(crate) fn as_raw(&mut self) -> *mut bindings::iov_iter {
+        &mut self.iter
+    }
+
+    /// Bytes left in the iterator.
+    pub(crate) fn count(&mut self) -> usize {
+        let raw = self.as_raw();
+        match self.dir {
+            // SAFETY: Built above as an `ITER_DEST` iterator.
+            IterDir::Dest => unsafe { kernel::iov::IovIterDest::from_raw(raw) }.len(),
+            // SAFETY: Built above as an `ITER_SOURCE` iterator.
+            IterDir::Source => unsafe { kernel::iov::IovIterSource::from_raw(raw) }.len(),
+        }
     }
 }

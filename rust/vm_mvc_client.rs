@@ -4,87 +4,53 @@
 //!
 //! Kernel modules cannot share Rust types, so a Rust filesystem reaches
 //! vm_mvc through its C ABI (include/vm_mvc.h), like a C one.  This file is
-//! that ABI wrapped once: include it in the client crate with
+//! that ABI wrapped once.  Every prototype, constant and the layout of
+//! `struct xmem` come from the header through bindgen: the client's Kbuild
+//! includes rust/vm_mvc_client.mk, and its crate root has
 //!
 //! ```ignore
+//! /// include/vm_mvc.h as bindgen reads it (rust/vm_mvc_client.mk).
+//! #[allow(dead_code, improper_ctypes, missing_docs, non_camel_case_types,
+//!     non_upper_case_globals, unreachable_pub, clippy::all,
+//!     clippy::undocumented_unsafe_blocks)]
+//! mod vm_mvc_abi {
+//!     use kernel::bindings::*;
+//!     use kernel::ffi;
+//!     include!("vm_mvc_abi_generated.rs");
+//! }
 //! #[path = "../../rust/vm_mvc_client.rs"]
 //! mod vm_mvc_client;
 //! ```
 //!
-//! and build the client in the same Kbuild pass as vm_mvc (so that modpost
-//! sees the exports).  The vm_mvc module compiles this file too, and checks
-//! the layout of [`RawXmem`] and every declaration below against bindgen's
-//! reading of the header; see Documentation/vm_mvc.rst.
+//! The client is built in the same Kbuild pass as vm_mvc (so that modpost
+//! sees the exports).  The vm_mvc module compiles this file too, against
+//! its own bindgen output; see Documentation/vm_mvc.rst.
 
+use crate::vm_mvc_abi as abi;
 use core::marker::PhantomData;
 use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
     ffi::{c_int, c_long, c_void},
+    iov::{IovIterDest, IovIterSource},
     prelude::*,
 };
 
 /// `struct xmem` of include/vm_mvc.h.
-#[repr(C)]
-pub struct RawXmem {
-    /// `XMEM_INVAL`, `XMEM_PROC` or `XMEM_GLOBAL`.
-    pub aspace_id: c_long,
-    /// First byte of the attached buffer.
-    pub uaddr: usize,
-    /// Length of the attached buffer.
-    pub len: usize,
-    /// vm_mvc's record of the attachment.
-    pub priv_: *mut c_void,
-}
+pub type RawXmem = abi::xmem;
 
-/// `XMEM_INVAL`: a descriptor that is not attached.
-const XMEM_INVAL: c_long = -2;
-/// `USER_ADSPACE`.
-const USER_ADSPACE: c_int = 0;
-/// `SYS_ADSPACE`.
-const SYS_ADSPACE: c_int = 1;
-/// `VM_MVC_XMEM_READONLY`.
-const XMEM_READONLY: c_int = 2;
-
-// The C ABI; the vm_mvc crate compiles these next to bindgen's own
-// declarations, and `clashing_extern_declarations` fails its warning-free
-// build if they differ.  `struct folio` and `struct inode` contain types
-// that are zero-sized on some configurations, hence the config-dependent
-// `improper_ctypes` (as in rust/bindings).
-#[allow(improper_ctypes)]
-extern "C" {
-    fn vm_mvc(
-        sid: c_long,
-        pno: c_long,
-        pgoffs: c_int,
-        count: c_int,
-        cmd: c_int,
-        xmemdp: *mut RawXmem,
-        ptr: *mut c_void,
-    ) -> c_int;
-    fn vm_mvc_folio(
-        folio: *mut bindings::folio,
-        pno: c_long,
-        pgoffs: c_int,
-        count: c_int,
-        cmd: c_int,
-        xmemdp: *mut RawXmem,
-        ptr: *mut c_void,
-    ) -> c_int;
-    fn vm_mvc_folio_range(
-        folio: *mut bindings::folio,
-        offset: usize,
-        count: usize,
-        cmd: c_int,
-        xmemdp: *mut RawXmem,
-        ptr: *mut c_void,
-    ) -> c_int;
-    fn vm_makep(sid: c_long, pno: c_long) -> *mut bindings::folio;
-    fn vm_mvc_sid_attach(inode: *mut bindings::inode) -> c_long;
-    fn vm_mvc_sid_detach(sid: c_long) -> c_int;
-    fn vm_mvc_xmattach(addr: *mut c_void, len: usize, dp: *mut RawXmem, flags: c_int) -> c_int;
-    fn vm_mvc_xmdetach(dp: *mut RawXmem) -> c_int;
-}
+// CAST: small `#define`s of include/vm_mvc.h, typed by bindgen as `u32`
+// or `i32`.
+const ZERO: c_int = abi::VM_MVC_ZERO as c_int;
+const READ: c_int = abi::VM_MVC_READ as c_int;
+const WRITE: c_int = abi::VM_MVC_WRITE as c_int;
+const PROTZERO: c_int = abi::VM_MVC_PROTZERO as c_int;
+const NODIRTY: c_int = abi::VM_MVC_NODIRTY as c_int;
+const USER_ADSPACE: c_int = abi::USER_ADSPACE as c_int;
+const SYS_ADSPACE: c_int = abi::SYS_ADSPACE as c_int;
+const SOURCE: c_int = abi::VM_MVC_XMEM_SOURCE as c_int;
+const DEST: c_int = abi::VM_MVC_XMEM_DEST as c_int;
+const XMEM_INVAL: c_long = abi::XMEM_INVAL as c_long;
 
 /// A vm_mvc command with its operands.
 #[derive(Clone, Copy)]
@@ -111,16 +77,43 @@ pub enum Op<'a> {
     },
 }
 
-impl Op<'_> {
+impl<'a> Op<'a> {
+    /// The same command with `VM_MVC_NODIRTY`: the folio's dirty state is
+    /// left to the caller (PROTZERO still keeps the dirty bits it takes
+    /// from the page tables).
+    pub fn nodirty(self) -> Cmd<'a> {
+        Cmd {
+            op: self,
+            nodirty: true,
+        }
+    }
+}
+
+/// An [`Op`] and its flags; an `Op` alone is a `Cmd` that dirties.
+#[derive(Clone, Copy)]
+pub struct Cmd<'a> {
+    op: Op<'a>,
+    nodirty: bool,
+}
+
+impl<'a> From<Op<'a>> for Cmd<'a> {
+    fn from(op: Op<'a>) -> Self {
+        Self { op, nodirty: false }
+    }
+}
+
+impl Cmd<'_> {
     /// The raw command, descriptor and buffer address for the C call.
     fn raw(&self) -> (c_int, *mut RawXmem, *mut c_void) {
         let (no_xmem, no_ptr) = (core::ptr::null_mut(), core::ptr::null_mut());
-        match *self {
-            Op::Zero => (1, no_xmem, no_ptr),
-            Op::ProtZero => (4, no_xmem, no_ptr),
-            Op::Read { to, at } => (2, to.descriptor(), to.address(at)),
-            Op::Write { from, at } => (3, from.descriptor(), from.address(at)),
-        }
+        let (cmd, xmem, ptr) = match self.op {
+            Op::Zero => (ZERO, no_xmem, no_ptr),
+            Op::ProtZero => (PROTZERO, no_xmem, no_ptr),
+            Op::Read { to, at } => (READ, to.descriptor(), to.address(at)),
+            Op::Write { from, at } => (WRITE, from.descriptor(), from.address(at)),
+        };
+        let flags = if self.nodirty { NODIRTY } else { 0 };
+        (cmd | flags, xmem, ptr)
     }
 }
 
@@ -152,14 +145,12 @@ impl Descriptor {
     unsafe fn attach(addr: *mut c_void, len: usize, flags: c_int) -> Result<Self> {
         let mut raw = RawXmem {
             aspace_id: XMEM_INVAL,
-            uaddr: 0,
-            len: 0,
-            priv_: core::ptr::null_mut(),
+            ..Default::default()
         };
         // SAFETY: `raw` is a fresh descriptor; the caller keeps a kernel
         // buffer allocated.  vm_mvc does not keep the descriptor's address,
         // so it may move once attached.
-        to_result(unsafe { vm_mvc_xmattach(addr, len, &mut raw, flags) })?;
+        to_result(unsafe { abi::vm_mvc_xmattach(addr, len, &mut raw, flags) })?;
         Ok(Self(raw))
     }
 
@@ -178,22 +169,37 @@ impl Drop for Descriptor {
     fn drop(&mut self) {
         // SAFETY: The descriptor is attached and no call uses it (every
         // `Op` borrowing it has ended).
-        unsafe { vm_mvc_xmdetach(&mut self.0) };
+        unsafe { abi::vm_mvc_xmdetach(&mut self.0) };
     }
 }
 
-/// A kernel buffer attached for the lifetime `'a` of its borrow.
+/// A kernel buffer attached for the lifetime `'a` of its borrow.  Attaching
+/// allocates nothing and never sleeps.
 pub struct KernelBuffer<'a> {
     descriptor: Descriptor,
     _buffer: PhantomData<&'a mut [u8]>,
 }
 
 impl<'a> KernelBuffer<'a> {
-    /// Attaches `buf` (kmalloc or vmalloc memory).
+    /// Attaches `buf` (kmalloc or vmalloc memory) both ways: the source of
+    /// [`Op::Write`] and the destination of [`Op::Read`].
     pub fn attach(buf: &'a mut [u8]) -> Result<Self> {
         let (addr, len) = (buf.as_mut_ptr().cast(), buf.len());
-        // SAFETY: `buf` is borrowed for `'a`, as long as the descriptor.
-        let descriptor = unsafe { Descriptor::attach(addr, len, SYS_ADSPACE) }?;
+        // SAFETY: `buf` is borrowed mutably for `'a`, as long as the
+        // descriptor.
+        let descriptor = unsafe { Descriptor::attach(addr, len, SYS_ADSPACE | SOURCE | DEST) }?;
+        Ok(Self {
+            descriptor,
+            _buffer: PhantomData,
+        })
+    }
+
+    /// Attaches `buf` as a source only: vm_mvc never writes it.
+    pub fn source(buf: &'a [u8]) -> Result<Self> {
+        let (addr, len) = (buf.as_ptr().cast_mut().cast(), buf.len());
+        // SAFETY: `buf` is borrowed for `'a`, as long as the descriptor, and
+        // a source is only read.
+        let descriptor = unsafe { Descriptor::attach(addr, len, SYS_ADSPACE | SOURCE) }?;
         Ok(Self {
             descriptor,
             _buffer: PhantomData,
@@ -212,22 +218,34 @@ unsafe impl Buffer for KernelBuffer<'_> {
     }
 }
 
+/// Which ways vm_mvc may move data through a user buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Only read: the source of [`Op::Write`], pinned without
+    /// `FOLL_WRITE` (a `PROT_READ` mapping works, no copy-on-write breaks).
+    Source,
+    /// Only written: the destination of [`Op::Read`].
+    Dest,
+    /// Both.
+    Both,
+}
+
 /// A pinned buffer of the current process, unpinned on drop.
 pub struct UserBuffer {
     descriptor: Descriptor,
 }
 
 impl UserBuffer {
-    /// Pins `len` bytes at user address `addr`; `read_only` buffers can
-    /// only be the source of [`Op::Write`].
-    pub fn attach(addr: usize, len: usize, read_only: bool) -> Result<Self> {
-        let flags = if read_only {
-            USER_ADSPACE | XMEM_READONLY
-        } else {
-            USER_ADSPACE
+    /// Pins `len` bytes at user address `addr` for `access`.
+    pub fn attach(addr: usize, len: usize, access: Access) -> Result<Self> {
+        let direction = match access {
+            Access::Source => SOURCE,
+            Access::Dest => DEST,
+            Access::Both => SOURCE | DEST,
         };
+        let (addr, flags) = (addr as *mut c_void, USER_ADSPACE | direction);
         // SAFETY: User memory is pinned by vm_mvc, not borrowed.
-        let descriptor = unsafe { Descriptor::attach(addr as *mut c_void, len, flags) }?;
+        let descriptor = unsafe { Descriptor::attach(addr, len, flags) }?;
         Ok(Self { descriptor })
     }
 }
@@ -243,18 +261,27 @@ unsafe impl Buffer for UserBuffer {
     }
 }
 
-/// A file attached to vm_mvc (an AIX sid); detached on drop.
+/// A sid: names a file's page cache (AIX `vms_create`), without holding a
+/// reference on the inode.
+///
+/// A filesystem creates one when it sets an inode up, keeps it in its
+/// inode info, and deletes it in `->evict_inode` before the page cache is
+/// truncated ([`Sid::delete`]).  A call with a deleted sid fails with
+/// `EBADF`; a call racing the eviction is safe (Documentation/vm_mvc.rst).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sid(c_long);
 
 impl Sid {
-    /// Attaches `inode`'s page cache.
+    /// Creates a sid naming `inode`'s page cache (`vm_mvc_sid_create`).
     ///
     /// # Safety
     ///
-    /// `inode` is an inode the caller holds a reference on for the call.
-    pub unsafe fn attach(inode: *mut bindings::inode) -> Result<Self> {
+    /// `inode` is alive for the call, and the caller deletes the sid (with
+    /// [`Sid::delete`]) before the inode's page cache is truncated for
+    /// eviction.
+    pub unsafe fn create(inode: *mut bindings::inode) -> Result<Self> {
         // SAFETY: The caller's guarantee.
-        let sid = unsafe { vm_mvc_sid_attach(inode) };
+        let sid = unsafe { abi::vm_mvc_sid_create(inode) };
         if sid < 0 {
             // CAST: a negative errno.
             return Err(Error::from_errno(sid as c_int));
@@ -262,30 +289,162 @@ impl Sid {
         Ok(Self(sid))
     }
 
-    /// The raw sid, for C code.
+    /// The sid of a raw value (as kept in an inode's private field).  A
+    /// value that names no live sid makes every call fail with `EBADF`.
+    pub fn from_raw(raw: c_long) -> Self {
+        Self(raw)
+    }
+
+    /// The raw sid, for C code or an inode's private field.
     pub fn raw(&self) -> c_long {
         self.0
     }
 
-    /// `vm_mvc(sid, pno, offset, len, op)`: works on `len` bytes at
-    /// `offset` of page `pno` if it is in the page cache.
-    pub fn mvc(&self, pno: usize, offset: usize, len: usize, op: Op<'_>) -> Result {
+    /// Deletes the sid (`vm_mvc_sid_delete`); `EBADF` if it is not live.
+    /// Never sleeps.
+    ///
+    /// # Safety
+    ///
+    /// The caller created the sid and nobody else deletes it.
+    pub unsafe fn delete(self) -> Result {
+        // SAFETY: The caller owns the sid.
+        to_result(unsafe { abi::vm_mvc_sid_delete(self.0) })
+    }
+
+    /// `vm_mvc(sid, pno, offset, len, cmd)`: works on `len` bytes at
+    /// `offset` of page `pno` if it is in the page cache and uptodate.
+    pub fn mvc<'a>(
+        &self,
+        pno: usize,
+        offset: usize,
+        len: usize,
+        cmd: impl Into<Cmd<'a>>,
+    ) -> Result {
         let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
         let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
         let len = c_int::try_from(len).map_err(|_| EINVAL)?;
-        let (cmd, xmem, ptr) = op.raw();
+        let (cmd, xmem, ptr) = cmd.into().raw();
         // SAFETY: Process context; the descriptor, if any, is attached and
-        // borrowed by `op` for the call.
-        to_result(unsafe { vm_mvc(self.0, pno, offset, len, cmd, xmem, ptr) })
+        // borrowed by `cmd` for the call.
+        to_result(unsafe { abi::vm_mvc(self.0, pno, offset, len, cmd, xmem, ptr) })
     }
 
-    /// `vm_makep`: the folio of page `pno`, found or created, locked and
-    /// referenced.  The caller owns the lock and the reference.
-    pub fn make_page(&self, pno: usize) -> Result<*mut bindings::folio> {
+    /// `vm_mvc_makep`: the folio of page `pno`, found or created, locked
+    /// and referenced.  The caller owns the lock and the reference.
+    ///
+    /// # Safety
+    ///
+    /// The caller keeps the inode alive and away from eviction for the
+    /// call.
+    pub unsafe fn make_page(&self, pno: usize) -> Result<*mut bindings::folio> {
         let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
-        // SAFETY: Process context.
-        from_err_ptr(unsafe { vm_makep(self.0, pno) })
+        // SAFETY: Process context; the caller's guarantee on the inode.
+        from_err_ptr(unsafe { abi::vm_mvc_makep(self.0, pno) })
     }
+}
+
+/// Whether a WRITE through an iterator dirties the folio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dirtying {
+    /// Mark the (uptodate) folio dirty, the default.
+    Dirty,
+    /// `VM_MVC_NODIRTY`: leave the dirty state to the caller.
+    Leave,
+}
+
+impl Dirtying {
+    /// The raw WRITE command.
+    fn write_cmd(self) -> c_int {
+        match self {
+            Dirtying::Dirty => WRITE,
+            Dirtying::Leave => WRITE | NODIRTY,
+        }
+    }
+}
+
+/// The bytes copied of an iterator call, or its error.
+fn copied(ret: isize) -> Result<usize> {
+    // CAST: a negative errno, or a count of at most a folio's bytes.
+    usize::try_from(ret).map_err(|_| Error::from_errno(ret as c_int))
+}
+
+impl Sid {
+    /// `vm_mvc_iter` READ: copies `len` bytes at `offset` of page `pno`
+    /// into `dest`, which advances, with no folio lock (a user buffer may
+    /// map the very page).  The bytes copied: fewer than `len` only if a
+    /// user buffer faulted part-way.
+    pub fn read_iter(
+        &self,
+        pno: usize,
+        offset: usize,
+        len: usize,
+        dest: &mut IovIterDest<'_>,
+    ) -> Result<usize> {
+        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
+        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
+        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: Process context; `dest` is a valid `ITER_DEST` iterator,
+        // borrowed for the call.
+        copied(unsafe { abi::vm_mvc_iter(self.0, pno, offset, len, READ, dest.as_raw()) })
+    }
+
+    /// `vm_mvc_iter` WRITE: copies `len` bytes of `source`, which advances,
+    /// to `offset` of page `pno`, faulting the source in before it locks
+    /// the folio.  The bytes copied, as for [`Sid::read_iter`].
+    pub fn write_iter(
+        &self,
+        pno: usize,
+        offset: usize,
+        len: usize,
+        source: &mut IovIterSource<'_>,
+        dirtying: Dirtying,
+    ) -> Result<usize> {
+        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
+        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
+        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        let cmd = dirtying.write_cmd();
+        // SAFETY: Process context; `source` is a valid `ITER_SOURCE`
+        // iterator, borrowed for the call.
+        copied(unsafe { abi::vm_mvc_iter(self.0, pno, offset, len, cmd, source.as_raw()) })
+    }
+}
+
+/// `vm_mvc_folio_iter` READ: bytes `offset..offset + len` of a folio the
+/// caller holds locked into `dest`, with page faults disabled (fault a user
+/// buffer in before locking); the bytes copied.
+///
+/// # Safety
+///
+/// `folio` is a folio the caller holds locked and referenced for the call.
+pub unsafe fn locked_folio_read_iter(
+    folio: *mut bindings::folio,
+    offset: usize,
+    len: usize,
+    dest: &mut IovIterDest<'_>,
+) -> Result<usize> {
+    // SAFETY: The caller holds the folio; `dest` is a valid `ITER_DEST`
+    // iterator, borrowed for the call.
+    copied(unsafe { abi::vm_mvc_folio_iter(folio, offset, len, READ, dest.as_raw()) })
+}
+
+/// `vm_mvc_folio_iter` WRITE: `len` bytes of `source` to `offset` of a
+/// folio the caller holds locked, with page faults disabled; the bytes
+/// copied.
+///
+/// # Safety
+///
+/// `folio` is a folio the caller holds locked and referenced for the call.
+pub unsafe fn locked_folio_write_iter(
+    folio: *mut bindings::folio,
+    offset: usize,
+    len: usize,
+    source: &mut IovIterSource<'_>,
+    dirtying: Dirtying,
+) -> Result<usize> {
+    let cmd = dirtying.write_cmd();
+    // SAFETY: The caller holds the folio; `source` is a valid
+    // `ITER_SOURCE` iterator, borrowed for the call.
+    copied(unsafe { abi::vm_mvc_folio_iter(folio, offset, len, cmd, source.as_raw()) })
 }
 
 /// `vm_mvc` with every argument exactly as the caller got it, for a test
@@ -306,14 +465,7 @@ pub fn mvc_raw(
     // SAFETY: Process context; the descriptor, if any, is attached and
     // borrowed for the call (`Buffer`'s guarantee).  vm_mvc checks the
     // other arguments, `ptr` against the descriptor's range among them.
-    to_result(unsafe { vm_mvc(sid, pno, pgoffs, count, cmd, xmem, ptr as *mut c_void) })
-}
-
-impl Drop for Sid {
-    fn drop(&mut self) {
-        // SAFETY: Process context; the sid was attached by `attach`.
-        unsafe { vm_mvc_sid_detach(self.0) };
-    }
+    to_result(unsafe { abi::vm_mvc(sid, pno, pgoffs, count, cmd, xmem, ptr as *mut c_void) })
 }
 
 /// `vm_mvc_folio`: [`Sid::mvc`] on page `pno` of a folio the caller holds
@@ -322,20 +474,20 @@ impl Drop for Sid {
 /// # Safety
 ///
 /// `folio` is a folio the caller holds locked and referenced for the call.
-pub unsafe fn mvc_locked_folio(
+pub unsafe fn mvc_locked_folio<'a>(
     folio: *mut bindings::folio,
     pno: usize,
     offset: usize,
     len: usize,
-    op: Op<'_>,
+    cmd: impl Into<Cmd<'a>>,
 ) -> Result {
     let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
     let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
     let len = c_int::try_from(len).map_err(|_| EINVAL)?;
-    let (cmd, xmem, ptr) = op.raw();
+    let (cmd, xmem, ptr) = cmd.into().raw();
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
-    // attached and borrowed by `op` for the call.
-    to_result(unsafe { vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
+    // attached and borrowed by `cmd` for the call.
+    to_result(unsafe { abi::vm_mvc_folio(folio, pno, offset, len, cmd, xmem, ptr) })
 }
 
 /// `vm_mvc_folio_range`: `op` on bytes `offset..offset + len` of a folio
@@ -345,14 +497,14 @@ pub unsafe fn mvc_locked_folio(
 /// # Safety
 ///
 /// `folio` is a folio the caller holds locked and referenced for the call.
-pub unsafe fn mvc_locked_folio_range(
+pub unsafe fn mvc_locked_folio_range<'a>(
     folio: *mut bindings::folio,
     offset: usize,
     len: usize,
-    op: Op<'_>,
+    cmd: impl Into<Cmd<'a>>,
 ) -> Result {
-    let (cmd, xmem, ptr) = op.raw();
+    let (cmd, xmem, ptr) = cmd.into().raw();
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
-    // attached and borrowed by `op` for the call.
-    to_result(unsafe { vm_mvc_folio_range(folio, offset, len, cmd, xmem, ptr) })
+    // attached and borrowed by `cmd` for the call.
+    to_result(unsafe { abi::vm_mvc_folio_range(folio, offset, len, cmd, xmem, ptr) })
 }

@@ -13,11 +13,6 @@
 #include <linux/module.h>
 #include "vm_mvc_helpers.h"
 
-struct folio *vm_mvc_filemap_get_folio(struct address_space *mapping, pgoff_t index)
-{
-	return filemap_get_folio(mapping, index);
-}
-
 struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index)
 {
 	return filemap_grab_folio(mapping, index);
@@ -71,11 +66,6 @@ void vm_mvc_folio_mark_uptodate(struct folio *folio)
 bool vm_mvc_folio_maybe_dma_pinned(struct folio *folio)
 {
 	return folio_maybe_dma_pinned(folio);
-}
-
-loff_t vm_mvc_folio_pos(const struct folio *folio)
-{
-	return folio_pos(folio);
 }
 
 size_t vm_mvc_folio_size(const struct folio *folio)
@@ -138,12 +128,19 @@ void vm_mvc_put_page(struct page *page)
 	put_page(page);
 }
 
+bool vm_mvc_fatal_signal_pending(struct task_struct *p)
+{
+	return fatal_signal_pending(p);
+}
+
 /* The C ABI of include/vm_mvc.h, implemented in rust/abi.rs. */
 EXPORT_SYMBOL_GPL(vm_mvc);
 EXPORT_SYMBOL_GPL(vm_mvc_folio);
 EXPORT_SYMBOL_GPL(vm_mvc_folio_range);
-EXPORT_SYMBOL_GPL(vm_makep);
-EXPORT_SYMBOL_GPL(vm_mvc_sid_attach);
-EXPORT_SYMBOL_GPL(vm_mvc_sid_detach);
+EXPORT_SYMBOL_GPL(vm_mvc_iter);
+EXPORT_SYMBOL_GPL(vm_mvc_folio_iter);
+EXPORT_SYMBOL_GPL(vm_mvc_makep);
+EXPORT_SYMBOL_GPL(vm_mvc_sid_create);
+EXPORT_SYMBOL_GPL(vm_mvc_sid_delete);
 EXPORT_SYMBOL_GPL(vm_mvc_xmattach);
 EXPORT_SYMBOL_GPL(vm_mvc_xmdetach);

@@ -17,10 +17,11 @@
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
+#include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
+#include <linux/uio.h>
 #include <vm_mvc.h>
 
-struct folio *vm_mvc_filemap_get_folio(struct address_space *mapping, pgoff_t index);
 struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index);
 struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order);
 void vm_mvc_folio_get(struct folio *folio);
@@ -32,7 +33,6 @@ bool vm_mvc_folio_test_dirty(const struct folio *folio);
 bool vm_mvc_folio_test_waiters(const struct folio *folio);
 void vm_mvc_folio_mark_uptodate(struct folio *folio);
 bool vm_mvc_folio_maybe_dma_pinned(struct folio *folio);
-loff_t vm_mvc_folio_pos(const struct folio *folio);
 size_t vm_mvc_folio_size(const struct folio *folio);
 unsigned int vm_mvc_folio_order(const struct folio *folio);
 struct page *vm_mvc_folio_page(struct folio *folio, unsigned long n);
@@ -45,5 +45,6 @@ void vm_mvc_flush_dcache_page(struct page *page);
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
 bool vm_mvc_virt_addr_valid(const void *addr);
 void vm_mvc_put_page(struct page *page);
+bool vm_mvc_fatal_signal_pending(struct task_struct *p);
 
 #endif /* _VM_MVC_HELPERS_H */

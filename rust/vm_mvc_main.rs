@@ -13,7 +13,8 @@ pub mod abi;
 mod client_tests;
 mod command;
 mod folio;
-mod inode;
+mod iter;
+mod mapping;
 mod mvc;
 mod sid;
 mod stats;
@@ -42,6 +43,11 @@ mod sys {
     // Generated next to this file by rust/Kbuild.
     include!("vm_mvc_bindings_generated.rs");
 }
+
+/// What rust/vm_mvc_client.rs calls `vm_mvc_abi`: in a client crate,
+/// bindgen's reading of include/vm_mvc.h; here the module's own, which
+/// includes it.
+use sys as vm_mvc_abi;
 
 module! {
     type: VmMvcModule,
@@ -72,6 +78,8 @@ impl kernel::Module for VmMvcModule {
 
 impl Drop for VmMvcModule {
     fn drop(&mut self) {
-        sid::detach_all();
+        #[cfg(CONFIG_KUNIT)]
+        test_fixture::restore_leaked_mounts();
+        sid::free_all();
     }
 }

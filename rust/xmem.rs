@@ -2,32 +2,48 @@
 
 //! Cross-memory descriptors (AIX `struct xmem`): the buffer m2 of vm_mvc.
 //!
+//! Attaching says which way data flows: the buffer is a source (of WRITE),
+//! a destination (of READ), or both.  A call in a direction the buffer was
+//! not attached for is `EACCES`.
+//!
 //! A user buffer is pinned when it is attached (`pin_user_pages_fast`, the
-//! AIX `xmattach` plus `xmempin`), so copies under the folio lock never
-//! fault: a buffer that is an mmap of the very page being copied cannot
-//! deadlock on the folio lock, and the copy goes through the kernel mapping
-//! of the pinned page.  Detaching unpins with
+//! AIX `xmattach` plus `xmempin`), with `FOLL_WRITE` only for a
+//! destination: a source may be a `PROT_READ` mapping, and pinning it
+//! breaks no copy-on-write and runs no `page_mkwrite`.  Copies under the
+//! folio lock then never fault: a buffer that is an mmap of the very page
+//! being copied cannot deadlock on the folio lock, and the copy goes
+//! through the kernel mapping of the pinned page.  Detaching unpins with
 //! `unpin_user_pages_dirty_lock`, dirtying the pages only if vm_mvc copied
 //! data into them.
 //!
 //! Pins are short-term by default, for a descriptor attached and detached
-//! within one system call.  `VM_MVC_XMEM_LONGTERM` asks for `FOLL_LONGTERM`
-//! for descriptors kept across system calls; the kernel refuses such a
-//! writable pin of a shared mapping of a file that needs dirty tracking
-//! (mm/gup.c `writable_file_mapping_allowed`), and so does attach, with
-//! `EFAULT`.
+//! within one system call.  `VM_MVC_XMEM_LONGTERM` asks for
+//! `FOLL_LONGTERM` for descriptors kept across system calls; such pins are
+//! charged to the process's `RLIMIT_MEMLOCK` (`account_locked_vm`, as
+//! io_uring and RDMA do) and refused beyond it with `ENOMEM`, as `mlock`
+//! refuses.  The kernel refuses a writable long-term pin of a shared
+//! mapping of a file that needs dirty tracking (mm/gup.c
+//! `writable_file_mapping_allowed`), and so does attach, with `EFAULT`.
 //!
 //! A kernel buffer (kmalloc or vmalloc, AIX `SYS_ADSPACE`) is used through
-//! its kernel address without pinning.
+//! its kernel address: attaching it checks the address once and writes the
+//! descriptor, with no pin and no allocation, so it never sleeps.
 
-use crate::{folio, folio::MappedPiece, stats, sys};
-use core::ptr;
+use crate::{
+    folio::{self, LockedFolio, MappedPiece},
+    stats, sys,
+};
+use core::{ops::Deref, ptr};
 use kernel::{
     bindings,
     ffi::{c_int, c_void},
+    mm::Mm,
     page::PAGE_SIZE,
     prelude::*,
-    sync::atomic::{Atomic, Relaxed}, //
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    }, //
 };
 
 /// Which way a copy goes.
@@ -45,54 +61,153 @@ const XMEM_PROC: isize = sys::XMEM_PROC as isize;
 const XMEM_GLOBAL: isize = sys::XMEM_GLOBAL as isize;
 const XMEM_INVAL: isize = sys::XMEM_INVAL as isize;
 
+// CAST: the flags of include/vm_mvc.h, small positive `#define`s.
+const KERNEL_FLAG: c_int = sys::SYS_ADSPACE as c_int;
+const SOURCE_FLAG: c_int = sys::VM_MVC_XMEM_SOURCE as c_int;
+const DEST_FLAG: c_int = sys::VM_MVC_XMEM_DEST as c_int;
+const LONGTERM_FLAG: c_int = sys::VM_MVC_XMEM_LONGTERM as c_int;
+
 /// The largest buffer one descriptor can describe, as AIX's `int count`.
 const MAX_LEN: usize = i32::MAX as usize;
+
+/// Which ways data may flow through an attached buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Access {
+    /// The buffer may be read: the source of a WRITE.
+    source: bool,
+    /// The buffer may be written: the destination of a READ.
+    dest: bool,
+}
+
+impl Access {
+    /// Both ways.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) const BOTH: Self = Self {
+        source: true,
+        dest: true,
+    };
+
+    /// Whether a copy in direction `dir` may use the buffer.
+    pub(crate) fn allows(self, dir: Direction) -> bool {
+        match dir {
+            Direction::ToBuffer => self.dest,
+            Direction::FromBuffer => self.source,
+        }
+    }
+}
 
 /// How an attach should treat the buffer (`vm_mvc_xmattach` flags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct AttachFlags {
     kernel: bool,
-    read_only: bool,
+    access: Access,
     long_term: bool,
 }
 
 impl AttachFlags {
-    /// Decodes the flags of include/vm_mvc.h; `EINVAL` for unknown bits and
-    /// for the user-only bits on a kernel buffer.
+    /// Decodes the flags of include/vm_mvc.h: `EINVAL` for unknown bits,
+    /// for neither `VM_MVC_XMEM_SOURCE` nor `VM_MVC_XMEM_DEST`, and for
+    /// `VM_MVC_XMEM_LONGTERM` on a kernel buffer.
     pub(crate) fn from_raw(flags: c_int) -> Result<Self> {
-        let known = sys::SYS_ADSPACE | sys::VM_MVC_XMEM_READONLY | sys::VM_MVC_XMEM_LONGTERM;
-        // CAST: the flag constants are small positive `#define`s.
-        let known = known as c_int;
-        if flags & !known != 0 {
+        if flags & !(KERNEL_FLAG | SOURCE_FLAG | DEST_FLAG | LONGTERM_FLAG) != 0 {
             return Err(EINVAL);
         }
-        let has = |bit: u32| flags & bit as c_int != 0;
         let this = Self {
-            kernel: has(sys::SYS_ADSPACE),
-            read_only: has(sys::VM_MVC_XMEM_READONLY),
-            long_term: has(sys::VM_MVC_XMEM_LONGTERM),
+            kernel: flags & KERNEL_FLAG != 0,
+            access: Access {
+                source: flags & SOURCE_FLAG != 0,
+                dest: flags & DEST_FLAG != 0,
+            },
+            long_term: flags & LONGTERM_FLAG != 0,
         };
-        if this.kernel && (this.read_only || this.long_term) {
+        if !(this.access.source || this.access.dest) || (this.kernel && this.long_term) {
             return Err(EINVAL);
         }
         Ok(this)
     }
 
-    /// A kernel buffer.
+    /// A kernel buffer, both ways.
     #[cfg(CONFIG_KUNIT)]
     pub(crate) const KERNEL: Self = Self {
         kernel: true,
-        read_only: false,
+        access: Access {
+            source: true,
+            dest: true,
+        },
         long_term: false,
     };
 
-    /// A user buffer, pinned for reading and writing for a short time.
+    /// A user buffer, pinned both ways (`FOLL_WRITE`) for a short time.
     #[cfg(CONFIG_KUNIT)]
     pub(crate) const USER: Self = Self {
         kernel: false,
-        read_only: false,
+        access: Access {
+            source: true,
+            dest: true,
+        },
         long_term: false,
     };
+
+    /// A user buffer that is only a source, pinned without `FOLL_WRITE`.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) const USER_SOURCE: Self = Self {
+        kernel: false,
+        access: Access {
+            source: true,
+            dest: false,
+        },
+        long_term: false,
+    };
+
+    /// A user buffer that is only a destination.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) const USER_DEST: Self = Self {
+        kernel: false,
+        access: Access {
+            source: false,
+            dest: true,
+        },
+        long_term: false,
+    };
+}
+
+/// Pinned user pages.
+///
+/// # Invariants
+///
+/// Every entry of `pages` is a page pinned by this value; `charged` is the
+/// address space charged `charged_pages` pages of `RLIMIT_MEMLOCK` by it,
+/// if any.  Both are released on drop.
+struct Pinned {
+    pages: KVVec<*mut bindings::page>,
+    charged: Option<ARef<Mm>>,
+    charged_pages: usize,
+    /// Data was copied into the pages, so they are dirty on detach.
+    received: Atomic<bool>,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if !self.pages.is_empty() {
+            let received = self.received.load(Relaxed);
+            // SAFETY: Every entry of `pages` is a page pinned by this value
+            // (type invariant), unpinned once, here.
+            unsafe {
+                bindings::unpin_user_pages_dirty_lock(
+                    self.pages.as_mut_ptr(),
+                    self.pages.len(),
+                    received,
+                )
+            };
+            stats::pages_unpinned(self.pages.len());
+        }
+        if let Some(mm) = &self.charged {
+            // SAFETY: `mm` was charged `charged_pages` by this value (type
+            // invariant) and is kept alive by the reference; the charge
+            // goes back once, here.
+            unsafe { bindings::account_locked_vm(mm.as_raw(), self.charged_pages, false) };
+        }
+    }
 }
 
 /// The memory behind an attachment.
@@ -100,10 +215,7 @@ enum Memory {
     /// A kernel buffer, addressed directly.
     Kernel,
     /// Pinned user pages, covering the buffer from its first page on.
-    User {
-        pages: KVVec<*mut bindings::page>,
-        writable: bool,
-    },
+    User(Pinned),
 }
 
 /// An attached buffer.
@@ -112,35 +224,35 @@ enum Memory {
 ///
 /// - For `Memory::Kernel`, `start..start + len` is kernel memory (linear
 ///   map or vmalloc) that the attacher keeps allocated until detach.
-/// - For `Memory::User`, `pages[i]` is the pinned page holding user bytes
-///   `(start & PAGE_MASK) + i * PAGE_SIZE ..`, and there are enough pages to
-///   cover `start..start + len`; they stay pinned until drop.
+/// - For `Memory::User`, page `i` of the pinned pages holds user bytes
+///   `(start & PAGE_MASK) + i * PAGE_SIZE ..`, and there are enough pages
+///   to cover `start..start + len`.
 pub(crate) struct Attachment {
     start: usize,
     len: usize,
+    access: Access,
     memory: Memory,
-    /// Data was copied into the user pages, so they are dirty on detach.
-    received: Atomic<bool>,
 }
 
 // SAFETY: The pinned pages and the kernel buffer may be used from any
 // thread; `received` is atomic.
 unsafe impl Send for Attachment {}
-// SAFETY: See `Send`; `copy` only reads the fields.
+// SAFETY: See `Send`; copies only read the fields.
 unsafe impl Sync for Attachment {}
 
 impl Attachment {
     /// Describes `len` bytes of kernel memory at `start`.
     ///
-    /// `EFAULT` unless the first and last bytes are both in the kernel's
-    /// linear map or both in vmalloc space (what kmalloc and vmalloc hand
-    /// out).
+    /// `EINVAL` for a length of 0 or above `INT_MAX`; `EFAULT` unless the
+    /// first and last bytes are both in the kernel's linear map, or the
+    /// whole range is mapped vmalloc space (what kmalloc and vmalloc hand
+    /// out).  Allocates nothing and never sleeps.
     ///
     /// # Safety
     ///
     /// The buffer stays allocated, and nobody else accesses it while vm_mvc
     /// copies, until the attachment is dropped.
-    pub(crate) unsafe fn kernel(start: usize, len: usize) -> Result<Self> {
+    pub(crate) unsafe fn kernel(start: usize, len: usize, access: Access) -> Result<Self> {
         let last = check_extent(start, len)?;
         let (first_ptr, last_ptr) = (start as *const c_void, last as *const c_void);
         // SAFETY: Classifying addresses reads no memory.
@@ -150,70 +262,83 @@ impl Attachment {
         // SAFETY: As above.
         let vmalloc =
             unsafe { bindings::is_vmalloc_addr(first_ptr) && bindings::is_vmalloc_addr(last_ptr) };
-        if !linear && !vmalloc {
+        if !(linear || (vmalloc && vmalloc_range_mapped(start, last))) {
             return Err(EFAULT);
         }
         // INVARIANT: the caller keeps the buffer allocated.
         Ok(Self {
             start,
             len,
+            access,
             memory: Memory::Kernel,
-            received: Atomic::new(false),
         })
     }
 
-    /// Pins `len` bytes of the current process's memory at `start`.
+    /// Pins `len` bytes of the current process's memory at `start`, for
+    /// writing only if the buffer is a destination.
     ///
     /// `EFAULT` if there is no user address space, if any page of the range
-    /// is not mapped (or not writable, unless read-only), or for a long-term
-    /// writable pin of a dirty-tracked shared file mapping; `ENOMEM` without
-    /// memory.  Nothing stays pinned on failure.
+    /// is not mapped (or, for a destination, not writable), or for a
+    /// long-term writable pin of a dirty-tracked shared file mapping;
+    /// `ENOMEM` without memory, or for a long-term pin beyond
+    /// `RLIMIT_MEMLOCK`.  Nothing stays pinned or charged on failure.
     pub(crate) fn user(start: usize, len: usize, flags: AttachFlags) -> Result<Self> {
+        kernel::task::might_sleep();
         check_extent(start, len)?;
-        if kernel::current!().mm().is_none() {
-            return Err(EFAULT);
-        }
+        let current = kernel::current!();
+        let mm = current.mm().ok_or(EFAULT)?;
         let first_page = start & !(PAGE_SIZE - 1);
         let nr_pages = (start - first_page + len).div_ceil(PAGE_SIZE);
         // GUP fails a range whose page-rounded end wraps with `EOVERFLOW`;
         // like any range that is not user memory, it is `EFAULT` here.
         first_page.checked_add(nr_pages * PAGE_SIZE).ok_or(EFAULT)?;
-        // Up to 2^19 + 1 pointers: kvmalloc, not kmalloc.
-        let mut pages = KVVec::with_capacity(nr_pages, GFP_KERNEL)?;
+        let mut pinned = Pinned {
+            pages: KVVec::new(),
+            charged: None,
+            charged_pages: 0,
+            received: Atomic::new(false),
+        };
         let mut gup_flags = 0;
-        if !flags.read_only {
+        if flags.access.dest {
             gup_flags |= bindings::FOLL_WRITE;
         }
         if flags.long_term {
             gup_flags |= bindings::FOLL_LONGTERM;
+            let mm: ARef<Mm> = ARef::from(&**mm);
+            // SAFETY: `mm` is referenced; `account_locked_vm` takes its
+            // mmap lock itself.
+            let ret = unsafe { bindings::account_locked_vm(mm.as_raw(), nr_pages, true) };
+            kernel::error::to_result(ret)?;
+            // INVARIANT: charged here, uncharged by `Pinned::drop`.
+            pinned.charged = Some(mm);
+            pinned.charged_pages = nr_pages;
         }
+        // Up to 2^19 + 1 pointers: kvmalloc, not kmalloc.
+        pinned.pages.reserve(nr_pages, GFP_KERNEL)?;
         // CAST: `len <= MAX_LEN` so `nr_pages` fits in an int.
         let wanted = nr_pages as c_int;
         // SAFETY: `pages` has room for `nr_pages` pointers; GUP checks that
         // the range is user memory of `current->mm`, which exists.
         let ret = unsafe {
-            bindings::pin_user_pages_fast(first_page, wanted, gup_flags, pages.as_mut_ptr())
+            bindings::pin_user_pages_fast(first_page, wanted, gup_flags, pinned.pages.as_mut_ptr())
         };
-        let pinned = usize::try_from(ret).map_err(|_| Error::from_errno(ret))?;
-        // SAFETY: `pin_user_pages_fast` wrote `pinned <= nr_pages` entries.
-        unsafe { pages.inc_len(pinned) };
-        stats::pages_pinned(pinned);
-        let memory = Memory::User {
-            pages,
-            writable: !flags.read_only,
-        };
-        // INVARIANT: if fewer pages than needed were pinned, the value is
-        // dropped at once, which unpins what was pinned.
-        let this = Self {
-            start,
-            len,
-            memory,
-            received: Atomic::new(false),
-        };
-        if pinned < nr_pages {
+        let got = usize::try_from(ret).map_err(|_| Error::from_errno(ret))?;
+        // SAFETY: `pin_user_pages_fast` wrote `got <= nr_pages` entries.
+        //
+        // INVARIANT: they are pinned, and unpinned when `pinned` drops, at
+        // once if fewer than needed were pinned.
+        unsafe { pinned.pages.inc_len(got) };
+        stats::pages_pinned(got);
+        if got < nr_pages {
             return Err(EFAULT);
         }
-        Ok(this)
+        // INVARIANT: the pages cover the buffer from its first page on.
+        Ok(Self {
+            start,
+            len,
+            access: flags.access,
+            memory: Memory::User(pinned),
+        })
     }
 
     /// First byte of the buffer.
@@ -221,34 +346,30 @@ impl Attachment {
         self.start
     }
 
-    /// Length of the buffer in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the buffer is kernel memory.
-    pub(crate) fn is_kernel(&self) -> bool {
-        matches!(self.memory, Memory::Kernel)
-    }
-
-    /// Whether vm_mvc may copy data into the buffer (it is not a read-only
-    /// pin).
-    pub(crate) fn can_receive(&self) -> bool {
-        match &self.memory {
-            Memory::Kernel => true,
-            Memory::User { writable, .. } => *writable,
-        }
-    }
-
-    /// Offset in the buffer of address `addr` for a copy of `count` bytes;
-    /// `EFAULT` if `addr..addr + count` is not inside the buffer.
-    pub(crate) fn locate(&self, addr: usize, count: usize) -> Result<usize> {
+    /// The bytes `addr..addr + count` of the buffer, for a copy in
+    /// direction `dir`: `EFAULT` if they are not inside the buffer,
+    /// `EACCES` if the buffer was not attached for that direction.
+    pub(crate) fn locate(
+        &self,
+        addr: usize,
+        count: usize,
+        dir: Direction,
+    ) -> Result<BufferRange<'_>> {
         let offset = addr.checked_sub(self.start).ok_or(EFAULT)?;
         let end = offset.checked_add(count).ok_or(EFAULT)?;
         if end > self.len {
             return Err(EFAULT);
         }
-        Ok(offset)
+        if !self.access.allows(dir) {
+            return Err(EACCES);
+        }
+        // INVARIANT: `end <= self.len` was checked above.
+        Ok(BufferRange {
+            attachment: self,
+            offset,
+            len: count,
+            dir,
+        })
     }
 
     /// Copies between a mapped piece of a folio and the buffer bytes from
@@ -256,34 +377,34 @@ impl Attachment {
     ///
     /// Source and destination may overlap: a user buffer may be an mmap of
     /// the folio itself.  A pinned page that is the piece's own page is
-    /// reached through the piece's mapping, and overlapping copies are `memmove`s.
-    pub(crate) fn copy(&self, offset: usize, piece: &MappedPiece<'_>, dir: Direction) -> Result {
-        let end = offset.checked_add(piece.len()).ok_or(EFAULT)?;
-        if end > self.len {
-            return Err(EFAULT);
-        }
-        if dir == Direction::ToBuffer {
-            if !self.can_receive() {
-                return Err(EACCES);
-            }
-            self.received.store(true, Relaxed);
-        }
+    /// reached through the piece's mapping (on highmem, a second
+    /// `kmap_local_page` of it would be another address), and overlapping
+    /// copies are `memmove`s.
+    ///
+    /// # Safety
+    ///
+    /// `offset + piece.len() <= self.len`.
+    unsafe fn copy_piece(&self, offset: usize, piece: &MappedPiece<'_>, dir: Direction) {
         match &self.memory {
             Memory::Kernel => {
                 let buffer = (self.start + offset) as *mut u8;
-                // SAFETY: `offset + len <= self.len`, so the bytes are in the
-                // attached kernel buffer (type invariant), and the piece is
-                // mapped for `len` bytes (its invariant).
+                // SAFETY: `offset + len <= self.len` (the caller's
+                // guarantee), so the bytes are in the attached kernel buffer
+                // (type invariant), and the piece is mapped for `len` bytes
+                // (its invariant).
                 unsafe { move_bytes(piece.addr(), buffer, piece.len(), dir) };
             }
-            Memory::User { pages, .. } => {
+            Memory::User(pinned) => {
                 let first_page = self.start & !(PAGE_SIZE - 1);
                 let mut done = 0;
                 while done < piece.len() {
                     let pos = self.start - first_page + offset + done;
                     let in_page = pos % PAGE_SIZE;
                     let n = (PAGE_SIZE - in_page).min(piece.len() - done);
-                    let page = *pages.get(pos / PAGE_SIZE).ok_or(EFAULT)?;
+                    // SAFETY: `pos < start - first_page + len` (the caller's
+                    // guarantee), and the pinned pages cover that (type
+                    // invariant).
+                    let page = unsafe { *pinned.pages.get_unchecked(pos / PAGE_SIZE) };
                     // SAFETY: `done + n <= piece.len()`, inside the mapping.
                     let folio_bytes = unsafe { piece.addr().add(done) };
                     if page == piece.page() {
@@ -314,8 +435,62 @@ impl Attachment {
                 }
             }
         }
+    }
+}
+
+/// Bytes of an attached buffer that a call copies, checked once by
+/// [`Attachment::locate`].
+///
+/// # Invariants
+///
+/// `offset + len <= attachment.len`, and the attachment was attached for
+/// direction `dir`.
+#[derive(Clone, Copy)]
+pub(crate) struct BufferRange<'a> {
+    attachment: &'a Attachment,
+    offset: usize,
+    len: usize,
+    dir: Direction,
+}
+
+impl BufferRange<'_> {
+    /// Copies between the range and `len` bytes at `offset` of a locked
+    /// folio, in the range's direction.
+    pub(crate) fn copy(&self, folio: &LockedFolio, offset: usize) -> Result {
+        let attachment = self.attachment;
+        folio.for_each_piece(offset, self.len, |piece, done| {
+            // SAFETY: `done + piece.len() <= self.len` (`for_each_piece`),
+            // and `self.offset + self.len <= attachment.len` (type
+            // invariant).
+            unsafe { attachment.copy_piece(self.offset + done, piece, self.dir) };
+            Ok(())
+        })?;
+        if self.dir == Direction::ToBuffer {
+            if let Memory::User(pinned) = &attachment.memory {
+                pinned.received.store(true, Relaxed);
+            }
+        }
         Ok(())
     }
+}
+
+/// Whether every page of vmalloc space from `start` to `last` is mapped:
+/// two vmalloc areas are apart by an unmapped guard page, so a range with
+/// its ends in two areas is not one buffer.
+fn vmalloc_range_mapped(start: usize, last: usize) -> bool {
+    let mut page = start & !(PAGE_SIZE - 1);
+    while page <= last {
+        // SAFETY: `page` is in vmalloc space; the walk reads page tables
+        // only, under their own locking, and never sleeps.
+        if unsafe { bindings::vmalloc_to_page(page as *const c_void) }.is_null() {
+            return false;
+        }
+        match page.checked_add(PAGE_SIZE) {
+            Some(next) => page = next,
+            None => break,
+        }
+    }
+    true
 }
 
 /// Checks a buffer's extent and returns the address of its last byte.
@@ -353,59 +528,66 @@ unsafe fn move_bytes(folio_bytes: *mut u8, buffer: *mut u8, len: usize, dir: Dir
     }
 }
 
-impl Drop for Attachment {
-    fn drop(&mut self) {
-        if let Memory::User { pages, .. } = &mut self.memory {
-            let received = self.received.load(Relaxed);
-            // SAFETY: Every entry of `pages` is a page pinned by this
-            // attachment (type invariant), unpinned once, here.
-            unsafe {
-                bindings::unpin_user_pages_dirty_lock(pages.as_mut_ptr(), pages.len(), received)
-            };
-            stats::pages_unpinned(pages.len());
-        }
-    }
-}
-
 /// Attaches a buffer to a C descriptor (`vm_mvc_xmattach`).
 ///
 /// `EBUSY` if the descriptor is already attached (AIX requires
-/// `XMEM_INVAL`), `EINVAL` for bad flags or a length of 0 or above
-/// `INT_MAX`, and the errors of [`Attachment::user`] and
-/// [`Attachment::kernel`].  The descriptor is unchanged on failure.
+/// `XMEM_INVAL`), `EINVAL` for a null descriptor, and the errors of
+/// [`AttachFlags::from_raw`], [`Attachment::user`] and
+/// [`Attachment::kernel`].  The descriptor is unchanged on failure.  A
+/// kernel buffer allocates nothing: the descriptor is the whole record.
 ///
 /// # Safety
 ///
-/// `dp` points to a `struct xmem` that the caller owns for the call.  For a
-/// kernel buffer, the memory at `addr` stays allocated until detach.
+/// `dp` is null or points to a `struct xmem` that the caller owns for the
+/// call.  For a kernel buffer, the memory at `addr` stays allocated until
+/// detach.
 pub(crate) unsafe fn attach(
     dp: *mut sys::xmem,
     addr: usize,
     len: usize,
-    flags: AttachFlags,
+    raw_flags: c_int,
 ) -> Result {
     // SAFETY: The caller owns `*dp`.
     let descriptor = unsafe { dp.as_mut() }.ok_or(EINVAL)?;
+    let flags = AttachFlags::from_raw(raw_flags)?;
     if descriptor.aspace_id != XMEM_INVAL {
         return Err(EBUSY);
     }
-    let attachment = if flags.kernel {
+    let (aspace_id, record) = if flags.kernel {
         // SAFETY: The caller keeps the kernel buffer allocated.
-        unsafe { Attachment::kernel(addr, len) }?
+        unsafe { Attachment::kernel(addr, len, flags.access) }?;
+        (XMEM_GLOBAL, ptr::null_mut())
     } else {
-        Attachment::user(addr, len, flags)?
+        let attachment = KBox::new(Attachment::user(addr, len, flags)?, GFP_KERNEL)?;
+        (XMEM_PROC, KBox::into_raw(attachment).cast())
     };
-    let aspace_id = if attachment.is_kernel() {
-        XMEM_GLOBAL
-    } else {
-        XMEM_PROC
+    *descriptor = sys::xmem {
+        aspace_id,
+        uaddr: addr,
+        len,
+        flags: raw_flags,
+        priv_: record,
     };
-    let attachment = KBox::new(attachment, GFP_KERNEL)?;
-    descriptor.aspace_id = aspace_id;
-    descriptor.uaddr = attachment.start();
-    descriptor.len = attachment.len();
-    descriptor.priv_ = KBox::into_raw(attachment).cast();
     Ok(())
+}
+
+/// The attachment behind a C descriptor, for one call.
+pub(crate) enum Attached<'a> {
+    /// A kernel buffer, described by the descriptor alone.
+    Kernel(Attachment),
+    /// A user buffer, recorded by [`attach`].
+    User(&'a Attachment),
+}
+
+impl Deref for Attached<'_> {
+    type Target = Attachment;
+
+    fn deref(&self) -> &Attachment {
+        match self {
+            Attached::Kernel(attachment) => attachment,
+            Attached::User(attachment) => attachment,
+        }
+    }
 }
 
 /// The attachment behind a C descriptor; `EINVAL` if it is not attached.
@@ -413,21 +595,38 @@ pub(crate) unsafe fn attach(
 /// # Safety
 ///
 /// `dp` is null or points to a `struct xmem` that is either not attached or
-/// was attached by [`attach`] and not detached since, and is not detached
-/// during `'a`.
-pub(crate) unsafe fn attachment<'a>(dp: *const sys::xmem) -> Result<&'a Attachment> {
+/// was attached by [`attach`], not detached since and not changed by the
+/// caller, and is not detached during `'a`.
+pub(crate) unsafe fn attachment<'a>(dp: *const sys::xmem) -> Result<Attached<'a>> {
     // SAFETY: The caller guarantees `dp` is null or valid.
     let descriptor = unsafe { dp.as_ref() }.ok_or(EINVAL)?;
-    if ![XMEM_PROC, XMEM_GLOBAL].contains(&descriptor.aspace_id) || descriptor.priv_.is_null() {
-        return Err(EINVAL);
+    match descriptor.aspace_id {
+        XMEM_GLOBAL => {
+            let flags = AttachFlags::from_raw(descriptor.flags)?;
+            // INVARIANT: `attach` checked the extent, the caller keeps the
+            // buffer allocated until detach, and the descriptor unchanged.
+            Ok(Attached::Kernel(Attachment {
+                start: descriptor.uaddr,
+                len: descriptor.len,
+                access: flags.access,
+                memory: Memory::Kernel,
+            }))
+        }
+        XMEM_PROC if !descriptor.priv_.is_null() => {
+            // SAFETY: An attached user descriptor's `priv` is the
+            // attachment box made by `attach`, alive until `detach` (the
+            // caller's guarantee).
+            Ok(Attached::User(unsafe {
+                &*descriptor.priv_.cast::<Attachment>()
+            }))
+        }
+        _ => Err(EINVAL),
     }
-    // SAFETY: An attached descriptor's `priv` is the attachment box made by
-    // `attach`, alive until `detach` (caller's guarantee).
-    Ok(unsafe { &*descriptor.priv_.cast::<Attachment>() })
 }
 
 /// Detaches a C descriptor (`vm_mvc_xmdetach`): unpins a user buffer and
 /// resets the descriptor to `XMEM_INVAL`.  `EINVAL` if it is not attached.
+/// A kernel buffer's detach frees nothing and never sleeps.
 ///
 /// # Safety
 ///
@@ -435,14 +634,18 @@ pub(crate) unsafe fn attachment<'a>(dp: *const sys::xmem) -> Result<&'a Attachme
 /// concurrently.
 pub(crate) unsafe fn detach(dp: *mut sys::xmem) -> Result {
     // SAFETY: The caller's guarantee, as for `attachment`.
-    unsafe { attachment(dp) }?;
+    let attached = unsafe { attachment(dp) }?;
+    if let Attached::User(attachment) = attached {
+        // SAFETY: The box was made by `attach`; the descriptor gives it up
+        // here, and nothing else refers to it.
+        drop(unsafe { KBox::from_raw(ptr::from_ref(attachment).cast_mut()) });
+    }
     // SAFETY: `attachment` checked that `dp` is non-null and attached.
-    let descriptor = unsafe { &mut *dp };
-    // SAFETY: The box was made by `attach`; the descriptor gives it up here.
-    drop(unsafe { KBox::from_raw(descriptor.priv_.cast::<Attachment>()) });
-    *descriptor = sys::xmem {
-        aspace_id: XMEM_INVAL,
-        ..Default::default()
+    unsafe {
+        *dp = sys::xmem {
+            aspace_id: XMEM_INVAL,
+            ..Default::default()
+        }
     };
     Ok(())
 }
@@ -522,7 +725,7 @@ mod tests {
     #[test]
     fn long_term_pins_refuse_dirty_tracked_shared_file_mappings() -> Result {
         let baseline = pins_live();
-        let long_term = AttachFlags::from_raw(sys::VM_MVC_XMEM_LONGTERM as c_int)?;
+        let long_term = AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG | DEST_FLAG)?;
         // Anonymous memory: a long-term pin is fine.
         let anon = UserMemory::anonymous(2)?;
         drop(anon.attach(0, 2 * PAGE_SIZE, long_term)?);
@@ -538,10 +741,67 @@ mod tests {
         );
         assert_eq!(pins_live(), baseline);
         drop(shared.attach(0, 2 * PAGE_SIZE, AttachFlags::USER)?);
-        // A read-only long-term pin writes nothing, so it is allowed.
-        let flags = (sys::VM_MVC_XMEM_LONGTERM | sys::VM_MVC_XMEM_READONLY) as c_int;
-        drop(shared.attach(0, PAGE_SIZE, AttachFlags::from_raw(flags)?)?);
+        // A source's long-term pin writes nothing, so it is allowed.
+        let flags = AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG)?;
+        drop(shared.attach(0, PAGE_SIZE, flags)?);
         assert_eq!(pins_live(), baseline);
+        Ok(())
+    }
+
+    /// Drops `CAP_IPC_LOCK` from this test's kthread and sets its
+    /// `RLIMIT_MEMLOCK` to `pages` pages: a KUnit case runs in a kthread of
+    /// its own, which ends with the case.
+    fn limit_memlock(pages: usize) -> Result {
+        // SAFETY: Copies the current task's credentials.
+        let new = unsafe { bindings::prepare_creds() };
+        if new.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `new` is ours until `commit_creds` takes it.
+        unsafe { (*new).cap_effective.val &= !(1u64 << bindings::CAP_IPC_LOCK) };
+        // SAFETY: `new` came from `prepare_creds` on this task.
+        unsafe { bindings::commit_creds(new) };
+        let task = kernel::current!().as_ptr();
+        // SAFETY: A kthread has a signal struct of its own, and this one
+        // is the only thread using it.
+        unsafe {
+            (*(*task).signal).rlim[bindings::RLIMIT_MEMLOCK as usize].rlim_cur = pages * PAGE_SIZE
+        };
+        Ok(())
+    }
+
+    /// Pages charged to this task's address space's `locked_vm`.
+    fn locked_vm() -> usize {
+        let mm = kernel::current!()
+            .mm()
+            .map_or(ptr::null_mut(), |mm| mm.as_raw());
+        if mm.is_null() {
+            return 0;
+        }
+        // SAFETY: The task's address space is alive; the counter is read
+        // once (it changes under the mmap lock, not ours to take).
+        unsafe { ptr::read_volatile(&(*mm).__bindgen_anon_1.locked_vm) }
+    }
+
+    #[test]
+    fn long_term_pins_are_charged_to_rlimit_memlock() -> Result {
+        let baseline = pins_live();
+        let user = UserMemory::anonymous(8)?;
+        limit_memlock(4)?;
+        let before = locked_vm();
+        let long_term = AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG | DEST_FLAG)?;
+        let held = user.attach(100, 2 * PAGE_SIZE, long_term)?;
+        assert_eq!(locked_vm(), before + 3);
+        // 3 + 2 pages would pass the limit of 4: refused, nothing pinned.
+        assert_eq!(user.attach(0, 2 * PAGE_SIZE, long_term).err(), Some(ENOMEM));
+        assert_eq!((locked_vm(), pins_live()), (before + 3, baseline + 3));
+        let one_more = user.attach(0, PAGE_SIZE, long_term)?;
+        assert_eq!(locked_vm(), before + 4);
+        // Short-term pins are not charged.
+        let short = user.attach(0, 8 * PAGE_SIZE, AttachFlags::USER)?;
+        assert_eq!(locked_vm(), before + 4);
+        drop((held, one_more, short));
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
         Ok(())
     }
 
@@ -550,7 +810,7 @@ mod tests {
         // SAFETY: The tests pass a buffer they keep alive, or extents that
         // are refused before any memory is touched; the attachment is
         // dropped at once.
-        unsafe { Attachment::kernel(start, len) }.err()
+        unsafe { Attachment::kernel(start, len, Access::BOTH) }.err()
     }
 
     #[test]
@@ -563,6 +823,17 @@ mod tests {
         assert_eq!(kernel_error(usize::MAX - 8, 64), Some(EFAULT));
         assert_eq!(kernel_error(start, MAX_LEN + 1), Some(EINVAL));
         assert_eq!(kernel_error(start, 64), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_kernel_range_past_a_vmalloc_area_is_efault() -> Result {
+        let area = VVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        let start = area.as_ptr() as usize;
+        assert_eq!(kernel_error(start, PAGE_SIZE), None);
+        // One page more runs into the area's guard page: both ends are
+        // vmalloc addresses, but not every page between them is mapped.
+        assert_eq!(kernel_error(start, 2 * PAGE_SIZE), Some(EFAULT));
         Ok(())
     }
 
@@ -589,27 +860,58 @@ mod tests {
         let mut buf = KVec::from_elem(0u8, 100, GFP_KERNEL)?;
         let attachment = kernel_attachment(&mut buf)?;
         let start = attachment.start();
-        assert_eq!(attachment.locate(start, 100), Ok(0));
-        assert_eq!(attachment.locate(start + 99, 1), Ok(99));
-        assert_eq!(attachment.locate(start + 100, 0), Ok(100));
-        assert_eq!(attachment.locate(start + 100, 1), Err(EFAULT));
-        assert_eq!(attachment.locate(start - 1, 1), Err(EFAULT));
-        assert_eq!(attachment.locate(start + 1, usize::MAX), Err(EFAULT));
+        let dir = Direction::ToBuffer;
+        let at = |addr: usize, count: usize| attachment.locate(addr, count, dir).map(|r| r.offset);
+        assert_eq!(at(start, 100), Ok(0));
+        assert_eq!(at(start + 99, 1), Ok(99));
+        assert_eq!(at(start + 100, 0), Ok(100));
+        assert_eq!(at(start + 100, 1), Err(EFAULT));
+        assert_eq!(at(start - 1, 1), Err(EFAULT));
+        assert_eq!(at(start + 1, usize::MAX), Err(EFAULT));
+        Ok(())
+    }
+
+    #[test]
+    fn locate_refuses_the_direction_not_attached_for() -> Result {
+        let user = UserMemory::anonymous(1)?;
+        let source = user.attach(0, 64, AttachFlags::USER_SOURCE)?;
+        let dest = user.attach(0, 64, AttachFlags::USER_DEST)?;
+        let addr = user.addr(0);
+        let refused = |a: &Attachment, dir| a.locate(addr, 8, dir).err();
+        assert_eq!(refused(&source, Direction::ToBuffer), Some(EACCES));
+        assert_eq!(refused(&source, Direction::FromBuffer), None);
+        assert_eq!(refused(&dest, Direction::FromBuffer), Some(EACCES));
+        assert_eq!(refused(&dest, Direction::ToBuffer), None);
+        // The range is checked first: EFAULT wins.
+        let far = source.locate(addr + 64, 8, Direction::ToBuffer).err();
+        assert_eq!(far, Some(EFAULT));
         Ok(())
     }
 
     #[test]
     fn attach_flags_are_checked() {
-        let user_only = (sys::VM_MVC_XMEM_READONLY | sys::VM_MVC_XMEM_LONGTERM) as c_int;
-        assert_eq!(AttachFlags::from_raw(0), Ok(AttachFlags::USER));
         assert_eq!(
-            AttachFlags::from_raw(sys::SYS_ADSPACE as c_int),
-            Ok(AttachFlags::KERNEL)
+            AttachFlags::from_raw(SOURCE_FLAG | DEST_FLAG),
+            Ok(AttachFlags::USER)
         );
-        assert!(AttachFlags::from_raw(user_only).is_ok());
-        assert_eq!(AttachFlags::from_raw(8), Err(EINVAL));
-        assert_eq!(AttachFlags::from_raw(-1), Err(EINVAL));
-        let kernel_long_term = (sys::SYS_ADSPACE | sys::VM_MVC_XMEM_LONGTERM) as c_int;
-        assert_eq!(AttachFlags::from_raw(kernel_long_term), Err(EINVAL));
+        assert_eq!(
+            AttachFlags::from_raw(SOURCE_FLAG),
+            Ok(AttachFlags::USER_SOURCE)
+        );
+        assert_eq!(AttachFlags::from_raw(DEST_FLAG), Ok(AttachFlags::USER_DEST));
+        let kernel = KERNEL_FLAG | SOURCE_FLAG | DEST_FLAG;
+        assert_eq!(AttachFlags::from_raw(kernel), Ok(AttachFlags::KERNEL));
+        assert!(AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG).is_ok());
+        // No direction, unknown bits, a long-term kernel buffer.
+        for bad in [
+            0,
+            KERNEL_FLAG,
+            LONGTERM_FLAG,
+            16 | SOURCE_FLAG,
+            -1,
+            kernel | LONGTERM_FLAG,
+        ] {
+            assert_eq!(AttachFlags::from_raw(bad), Err(EINVAL));
+        }
     }
 }

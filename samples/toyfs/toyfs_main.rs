@@ -32,6 +32,24 @@ mod namei;
 mod ops;
 mod vfs;
 
+/// include/vm_mvc.h as bindgen reads it (rust/vm_mvc_client.mk), for the
+/// wrapper below.
+#[allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    improper_ctypes,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    unreachable_pub
+)]
+mod vm_mvc_abi {
+    use kernel::bindings::*;
+    use kernel::ffi;
+    include!("vm_mvc_abi_generated.rs");
+}
+
 /// The vm_mvc C ABI, wrapped once (rust/vm_mvc_client.rs).  toyfs uses
 /// kernel buffers and locked folios only, not the user-buffer half.
 #[allow(dead_code, unreachable_pub)]

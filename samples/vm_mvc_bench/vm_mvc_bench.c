@@ -37,7 +37,6 @@
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <linux/workqueue.h>
 #include <vm_mvc.h>
 
 static unsigned int iters = 10000;
@@ -52,8 +51,9 @@ MODULE_PARM_DESC(bw_mib, "MiB of cached pages swept by the bandwidth table");
 
 #define MAX_ROUNDS	31
 #define HOT_PAGES	8		/* calls cycle through pages 0..7 */
+/* The bench buffers are read and written. */
+#define BOTH_WAYS	(VM_MVC_XMEM_SOURCE | VM_MVC_XMEM_DEST)
 #define RING_SIZE	SZ_2M		/* bandwidth destination, reused */
-#define DETACH_WORKERS	256
 
 enum variant {
 	V_SID,		/* vm_mvc(sid, pno, ...) with a kernel xmem */
@@ -61,7 +61,7 @@ enum variant {
 	V_FOLIO,	/* vm_mvc_folio() on a folio held locked throughout */
 	V_FOLIO_BASE,	/* the helper alone on the same held folio */
 	V_USER_ONCE,	/* vm_mvc(sid, ...) with a user xmem attached once */
-	V_USER_EACH,	/* xmattach + vm_mvc + xmdetach on a user buffer */
+	V_USER_EACH,	/* vm_mvc_xmattach + vm_mvc + vm_mvc_xmdetach on a user buffer */
 	V_USER_BASE,	/* lookup + lock + copy_{to,from}_user + unlock + put */
 	/* The steps of a call, for the profile table (each against V_NOP). */
 	V_NOP,		/* the loop alone */
@@ -153,7 +153,7 @@ static int add_folio(struct address_space *mapping, pgoff_t index,
 
 /*
  * Creates @name on the bench mount with @nr folios of @order (their kernel
- * addresses in @addrs if not NULL) and attaches it.  The folios live until
+ * addresses in @addrs if not NULL) and creates its sid.  The folios live until
  * the mount goes.
  */
 static int bench_file_open(struct bench *b, struct bench_file *f,
@@ -179,7 +179,7 @@ static int bench_file_open(struct bench *b, struct bench_file *f,
 			cond_resched();
 	}
 	if (!ret) {
-		f->sid = vm_mvc_sid_attach(file_inode(f->file));
+		f->sid = vm_mvc_sid_create(file_inode(f->file));
 		if (f->sid <= 0)
 			ret = f->sid ? (int)f->sid : -EINVAL;
 	}
@@ -193,8 +193,8 @@ static int bench_file_open(struct bench *b, struct bench_file *f,
 
 static void bench_file_close(struct bench_file *f)
 {
-	if (f->sid > 0 && vm_mvc_sid_detach(f->sid))
-		pr_err("detaching sid %ld failed\n", f->sid);
+	if (f->sid > 0 && vm_mvc_sid_delete(f->sid))
+		pr_err("deleting sid %ld failed\n", f->sid);
 	fput(f->file);
 }
 
@@ -286,11 +286,11 @@ static int user_each(struct bench *b, pgoff_t index, int size, int cmd)
 	struct xmem xm = XMEM_INIT;
 	int ret, ret2;
 
-	ret = xmattach((void *)b->ubuf, size, &xm, USER_ADSPACE);
+	ret = vm_mvc_xmattach((void *)b->ubuf, size, &xm, USER_ADSPACE | BOTH_WAYS);
 	if (ret)
 		return ret;
 	ret = vm_mvc(b->sid, index, 0, size, cmd, &xm, (void *)b->ubuf);
-	ret2 = xmdetach(&xm);
+	ret2 = vm_mvc_xmdetach(&xm);
 	return ret ? ret : ret2;
 }
 
@@ -755,7 +755,7 @@ static int table_user(struct bench *b)
 		ret = -EFAULT;
 		goto out_unmap;
 	}
-	ret = xmattach((void *)b->ubuf, PAGE_SIZE, &b->uxm, USER_ADSPACE);
+	ret = vm_mvc_xmattach((void *)b->ubuf, PAGE_SIZE, &b->uxm, USER_ADSPACE | BOTH_WAYS);
 	if (ret)
 		goto out_unmap;
 	for (c = 0; !ret && c < ARRAY_SIZE(ucmds); c++)
@@ -766,8 +766,8 @@ static int table_user(struct bench *b)
 		for (s = 0; !ret && s < ARRAY_SIZE(sizes); s++)
 			ret = pair(b, "table=user", "user_each", V_USER_EACH,
 				   V_USER_BASE, ucmds[c], sizes[s]);
-	if (xmdetach(&b->uxm))
-		pr_err("xmdetach of the user buffer failed\n");
+	if (vm_mvc_xmdetach(&b->uxm))
+		pr_err("vm_mvc_xmdetach of the user buffer failed\n");
 out_unmap:
 	vm_munmap(b->ubuf, PAGE_SIZE);
 out_file:
@@ -828,7 +828,7 @@ static int bw_row(struct bench *b, struct bench_file *f, void **addrs,
 	u32 rem;
 	int ret;
 
-	ret = xmattach(dst, RING_SIZE, &xm, SYS_ADSPACE);
+	ret = vm_mvc_xmattach(dst, RING_SIZE, &xm, SYS_ADSPACE | BOTH_WAYS);
 	if (ret)
 		return ret;
 	/* Round 0 is the warm-up of both. */
@@ -846,8 +846,8 @@ static int bw_row(struct bench *b, struct bench_file *f, void **addrs,
 			tb[r - 1] = base_ns;
 		}
 	}
-	if (xmdetach(&xm))
-		pr_err("xmdetach of the ring failed\n");
+	if (vm_mvc_xmdetach(&xm))
+		pr_err("vm_mvc_xmdetach of the ring failed\n");
 	if (ret) {
 		pr_err("bandwidth: vm_mvc READ failed: %d\n", ret);
 		return ret;
@@ -948,61 +948,19 @@ static int table_order(struct bench *b)
 	return ret;
 }
 
-struct detach_work {
-	struct work_struct work;
-	vmid_t *sids;
-	unsigned long nr, first;
-	atomic_t *errors;
-};
-
-static void detach_fn(struct work_struct *work)
+/* Deletes @nr sids (each delete is O(1) and never waits). */
+static void delete_many(vmid_t *sids, unsigned long nr)
 {
-	struct detach_work *w = container_of(work, struct detach_work, work);
-	unsigned long i;
+	unsigned long i, errors = 0;
 
-	for (i = w->first; i < w->nr; i += DETACH_WORKERS)
-		if (vm_mvc_sid_detach(w->sids[i]))
-			atomic_inc(w->errors);
+	for (i = 0; i < nr; i++)
+		if (vm_mvc_sid_delete(sids[i]))
+			errors++;
+	if (errors)
+		pr_err("%lu sids failed to delete\n", errors);
 }
 
-/*
- * Detaches @nr sids.  Each detach waits for an RCU grace period, so many
- * workers detach at once and share the grace periods.
- */
-static void detach_many(vmid_t *sids, unsigned long nr)
-{
-	struct workqueue_struct *wq = NULL;
-	struct detach_work *works = NULL;
-	atomic_t errors = ATOMIC_INIT(0);
-	unsigned long i;
-
-	if (nr >= DETACH_WORKERS) {
-		wq = alloc_workqueue("vm_mvc_bench", WQ_UNBOUND, DETACH_WORKERS);
-		works = kcalloc(DETACH_WORKERS, sizeof(*works), GFP_KERNEL);
-	}
-	if (wq && works) {
-		for (i = 0; i < DETACH_WORKERS; i++) {
-			INIT_WORK(&works[i].work, detach_fn);
-			works[i].sids = sids;
-			works[i].nr = nr;
-			works[i].first = i;
-			works[i].errors = &errors;
-			queue_work(wq, &works[i].work);
-		}
-		flush_workqueue(wq);
-	} else {
-		for (i = 0; i < nr; i++)
-			if (vm_mvc_sid_detach(sids[i]))
-				atomic_inc(&errors);
-	}
-	if (wq)
-		destroy_workqueue(wq);
-	kfree(works);
-	if (atomic_read(&errors))
-		pr_err("%d sids failed to detach\n", atomic_read(&errors));
-}
-
-/* Part 4b: per-call cost with 1, 1k and 100k sids attached. */
+/* Part 4b: per-call cost with 1, 1k and 100k sids live. */
 static int table_sids(struct bench *b)
 {
 	static const unsigned long counts[] = { 1, 1000, 100000 };
@@ -1024,7 +982,7 @@ static int table_sids(struct bench *b)
 	for (k = 0; !ret && k < ARRAY_SIZE(counts); k++) {
 		/* The file's own sid plus nfill more on the same inode. */
 		while (nfill + 1 < counts[k]) {
-			vmid_t sid = vm_mvc_sid_attach(file_inode(f.file));
+			vmid_t sid = vm_mvc_sid_create(file_inode(f.file));
 
 			if (sid <= 0) {
 				ret = sid ? (int)sid : -EINVAL;
@@ -1045,8 +1003,8 @@ static int table_sids(struct bench *b)
 					   cmds[c], sizes_short[s]);
 	}
 	if (ret)
-		pr_err("sids: failed with %lu extra sids attached: %d\n", nfill, ret);
-	detach_many(fill, nfill);
+		pr_err("sids: failed with %lu extra sids live: %d\n", nfill, ret);
+	delete_many(fill, nfill);
 	bench_file_close(&f);
 out_free:
 	kvfree(fill);
@@ -1081,15 +1039,15 @@ static int run_table(unsigned int t)
 		ret = -ENOMEM;
 		goto out_unmount;
 	}
-	ret = xmattach(b.kbuf, PAGE_SIZE, &b.kxm, SYS_ADSPACE);
+	ret = vm_mvc_xmattach(b.kbuf, PAGE_SIZE, &b.kxm, SYS_ADSPACE | BOTH_WAYS);
 	if (ret)
 		goto out_free;
 	pr_info("begin table=%s iters=%u rounds=%u\n", tables[t].name, iters, rounds);
 	ret = tables[t].run(&b);
 	pr_info("end table=%s status=%d seconds=%llu\n", tables[t].name, ret,
 		div_u64(ktime_get_ns() - start, NSEC_PER_SEC));
-	if (xmdetach(&b.kxm))
-		pr_err("xmdetach of the kernel buffer failed\n");
+	if (vm_mvc_xmdetach(&b.kxm))
+		pr_err("vm_mvc_xmdetach of the kernel buffer failed\n");
 out_free:
 	kfree(b.kbuf);
 out_unmount:

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vm_mvc_c_client - a C user of vm_mvc, and the KUnit suite that proves
- * include/vm_mvc.h serves a C filesystem: it compiles, links against the
- * GPL exports, and the calls behave as Documentation/vm_mvc.rst says.
+ * vm_mvc_c_client - a C user of vm_mvc written as code ported from AIX
+ * would be: through the AIX porting headers <sys/vmuser.h> and
+ * <sys/xmem.h> (include/aix), with AIX's positive errnos and XMEM_SUCC /
+ * XMEM_FAIL, and the native calls it still needs from <vm_mvc.h>
+ * (negative errnos).  Its KUnit suite proves both serve a C filesystem:
+ * they compile, link against the GPL exports, and the calls behave as
+ * Documentation/vm_mvc.rst says.
  *
  * The file is a shmem file, the kind a C driver gets from
  * shmem_file_setup(); the user mapping comes from kunit_vm_mmap().
@@ -17,7 +21,8 @@
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <vm_mvc.h>
+#include <sys/vmuser.h>
+#include <sys/xmem.h>
 
 #define PAGES 4
 
@@ -50,7 +55,8 @@ static int client_init(struct kunit *test)
 		ctx->buf[i] = pattern(i);
 	KUNIT_ASSERT_EQ(test, kernel_write(ctx->file, ctx->buf, PAGE_SIZE, &pos),
 			(ssize_t)PAGE_SIZE);
-	ctx->sid = vm_mvc_sid_attach(file_inode(ctx->file));
+	KUNIT_ASSERT_EQ(test, vms_create(&ctx->sid, V_CLIENT, file_inode(ctx->file),
+					 PAGES * PAGE_SIZE, 0, 0), 0);
 	KUNIT_ASSERT_GT(test, ctx->sid, 0);
 	test->priv = ctx;
 	return 0;
@@ -60,7 +66,8 @@ static void client_exit(struct kunit *test)
 {
 	struct client_ctx *ctx = test->priv;
 
-	KUNIT_EXPECT_EQ(test, vm_mvc_sid_detach(ctx->sid), 0);
+	KUNIT_EXPECT_EQ(test, vms_delete(ctx->sid), 0);
+	KUNIT_EXPECT_EQ(test, vms_delete(ctx->sid), EINVAL);
 	fput(ctx->file);
 }
 
@@ -84,17 +91,19 @@ static void c_write_then_read_kernel_buffer(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	memset(data, 0xa5, sizeof(data));
 	memset(back, 0, sizeof(back));
-	KUNIT_ASSERT_EQ(test, xmattach(data, sizeof(data), &xm, SYS_ADSPACE), 0);
+	KUNIT_ASSERT_EQ(test, xmattach(data, sizeof(data), &xm, SYS_ADSPACE), XMEM_SUCC);
 	KUNIT_EXPECT_EQ(test, xm.aspace_id, (long)XMEM_GLOBAL);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, 1000, sizeof(data),
 				     VM_MVC_WRITE, &xm, data), 0);
-	KUNIT_EXPECT_EQ(test, xmdetach(&xm), 0);
+	KUNIT_EXPECT_EQ(test, xmdetach(&xm), XMEM_SUCC);
 	KUNIT_EXPECT_EQ(test, xm.aspace_id, (long)XMEM_INVAL);
+	KUNIT_EXPECT_EQ(test, xmdetach(&xm), XMEM_FAIL);
 
-	KUNIT_ASSERT_EQ(test, xmattach(back, sizeof(back), &xm, SYS_ADSPACE), 0);
+	KUNIT_ASSERT_EQ(test, xmattach(back, sizeof(back), &xm, SYS_ADSPACE), XMEM_SUCC);
+	KUNIT_EXPECT_EQ(test, xmattach(back, sizeof(back), &xm, SYS_ADSPACE), XMEM_FAIL);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, 1000, sizeof(back),
 				     VM_MVC_READ, &xm, back), 0);
-	KUNIT_EXPECT_EQ(test, xmdetach(&xm), 0);
+	KUNIT_EXPECT_EQ(test, xmdetach(&xm), XMEM_SUCC);
 	KUNIT_EXPECT_MEMEQ(test, back, data, sizeof(data));
 
 	read_page0(test, ctx, page);
@@ -105,6 +114,7 @@ static void c_write_then_read_kernel_buffer(struct kunit *test)
 	}
 }
 
+/* AIX's errnos are positive: "rc == EINVAL" works as on AIX. */
 static void c_bad_arguments_change_nothing(struct kunit *test)
 {
 	struct client_ctx *ctx = test->priv;
@@ -113,14 +123,16 @@ static void c_bad_arguments_change_nothing(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, PAGE_SIZE - 1, 2, VM_MVC_ZERO,
-				     NULL, NULL), -EINVAL);
+				     NULL, NULL), EINVAL);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, -1, 2, VM_MVC_ZERO, NULL, NULL),
-			-EINVAL);
-	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, 0, 2, 0, NULL, NULL), -EINVAL);
+			EINVAL);
+	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, 0, 2, 0, NULL, NULL), EINVAL);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, 0, 2, VM_MVC_READ, NULL, NULL),
-			-EINVAL);
+			EINVAL);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid + 1, 0, 0, 2, VM_MVC_ZERO, NULL, NULL),
-			-EBADF);
+			EBADF);
+	KUNIT_EXPECT_EQ(test, vms_create(&ctx->sid, 0, file_inode(ctx->file), 0, 0, 0),
+			EINVAL);
 	read_page0(test, ctx, page);
 	for (i = 0; i < PAGE_SIZE; i++)
 		KUNIT_ASSERT_EQ(test, page[i], pattern(i));
@@ -142,12 +154,13 @@ static void c_zero_and_absent_page(struct kunit *test)
 
 	/* A hole of the shmem file: not in the page cache, and not created. */
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 2, 0, 1, VM_MVC_ZERO, NULL, NULL),
-			-ENOENT);
-	/* Only shmem may create shmem folios. */
-	KUNIT_EXPECT_EQ(test, PTR_ERR(vm_makep(ctx->sid, 2)), -EOPNOTSUPP);
+			ENOENT);
+	/* Only shmem may create shmem folios (a native call: -errno). */
+	KUNIT_EXPECT_EQ(test, PTR_ERR(vm_mvc_makep(ctx->sid, 2)), -EOPNOTSUPP);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(filemap_get_folio(mapping, 2)), -ENOENT);
 }
 
+/* The locked-folio entries are native only: negative errnos. */
 static void c_locked_folio_entry_points(struct kunit *test)
 {
 	struct client_ctx *ctx = test->priv;
@@ -221,13 +234,13 @@ static void c_user_buffer_pinned_with_xmattach(struct kunit *test)
 			     MAP_PRIVATE | MAP_ANONYMOUS, 0);
 	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap failed");
 	addr += PAGE_SIZE - 100;	/* straddles the two pages */
-	KUNIT_ASSERT_EQ(test, xmattach((void *)addr, 200, &xm, USER_ADSPACE), 0);
+	KUNIT_ASSERT_EQ(test, xmattach((void *)addr, 200, &xm, USER_ADSPACE), XMEM_SUCC);
 	KUNIT_EXPECT_EQ(test, xm.aspace_id, (long)XMEM_PROC);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, 50, 200, VM_MVC_READ, &xm,
 				     (void *)addr), 0);
 	KUNIT_EXPECT_EQ(test, vm_mvc(ctx->sid, 0, 50, 200, VM_MVC_READ, &xm,
-				     (void *)(addr + 1)), -EFAULT);
-	KUNIT_EXPECT_EQ(test, xmdetach(&xm), 0);
+				     (void *)(addr + 1)), EFAULT);
+	KUNIT_EXPECT_EQ(test, xmdetach(&xm), XMEM_SUCC);
 	KUNIT_ASSERT_EQ(test, copy_from_user(seen, (void __user *)addr, 200), 0);
 	for (i = 0; i < 200; i++)
 		KUNIT_ASSERT_EQ(test, seen[i], pattern(50 + i));

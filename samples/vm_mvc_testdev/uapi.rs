@@ -3,21 +3,22 @@
 //! The ioctls of `/dev/vm_mvc_testdev` and their arguments.
 //!
 //! Every argument is a `#[repr(C)]` struct of fixed-size integers with no
-//! padding, read from (and for ATTACH written back to) the address passed
+//! padding, read from (and for SID_CREATE written back to) the address passed
 //! as the ioctl argument; tools/vm_mvc-usertest declares the same layout.
 //!
 //! | ioctl | argument | does |
 //! | --- | --- | --- |
-//! | `ATTACH` `_IOWR('|', 0x90, AttachArgs)` | `fd` in, `sid` out | `vm_mvc_sid_attach` on the regular file behind `fd` |
-//! | `DETACH` `_IOW('|', 0x91, i64)` | a sid | `vm_mvc_sid_detach` of a sid this open file attached |
-//! | `LEAK` `_IOW('|', 0x92, i64)` | a sid | forgets a sid this open file attached, leaving it attached |
+//! | `SID_CREATE` `_IOWR('|', 0x90, SidCreateArgs)` | `fd` in, `sid` out | `vm_mvc_sid_create` on the regular file behind `fd`, whose reference the device keeps |
+//! | `SID_DELETE` `_IOW('|', 0x91, i64)` | a sid | `vm_mvc_sid_delete` of a sid this open file created, then drops the file reference |
+//! | `LEAK` `_IOW('|', 0x92, i64)` | a sid | drops the file reference of a sid this open file created, leaving the sid live |
 //! | `MVC` `_IOW('|', 0x93, MvcArgs)` | a call | `vm_mvc` with a user buffer attached for the call |
 //!
 //! Errors: `EPERM` without `CAP_SYS_ADMIN` (open and every ioctl),
 //! `ENOTTY` for another ioctl number, `EFAULT` if the argument cannot be
-//! copied; ATTACH: `EBADF` for a bad fd, `EINVAL` if it is not a regular
-//! file, then vm_mvc's errnos; DETACH and LEAK: `EBADF` for a sid this open
-//! file did not attach (or already detached or leaked); MVC: the errnos of
+//! copied; SID_CREATE: `EBADF` for a bad fd, `EINVAL` if it is not a
+//! regular file, then vm_mvc's errnos; SID_DELETE and LEAK: `EBADF` for a
+//! sid this open file did not create (or already deleted or leaked); MVC:
+//! the errnos of
 //! `vm_mvc_xmattach` for the buffer, then those of `vm_mvc`
 //! (Documentation/vm_mvc.rst).
 
@@ -33,19 +34,26 @@ use kernel::{
 /// The ioctl type of the kernel's samples (ioctl-number.rst: `'|'` 80-9F).
 const IOCTL_TYPE: u32 = b'|' as u32;
 
-/// Attaches the file behind a descriptor; writes the sid back.
-pub(crate) const ATTACH: u32 = _IOWR::<AttachArgs>(IOCTL_TYPE, 0x90);
-/// Detaches a sid this open file attached.
-pub(crate) const DETACH: u32 = _IOW::<i64>(IOCTL_TYPE, 0x91);
-/// Leaves a sid attached after this open file is closed: for the test of
-/// vm_mvc's warning about sids still attached at unload, and nothing else.
+/// Creates a sid for the file behind a descriptor; writes the sid back.
+pub(crate) const SID_CREATE: u32 = _IOWR::<SidCreateArgs>(IOCTL_TYPE, 0x90);
+/// Deletes a sid this open file created.
+pub(crate) const SID_DELETE: u32 = _IOW::<i64>(IOCTL_TYPE, 0x91);
+/// Leaves a sid live with no reference on its file: for the test of
+/// vm_mvc's warning about sids still live at unload, and nothing else.
+/// Once the file's inode is evicted the sid breaks vm_mvc's lifetime rule:
+/// no call may use it then.
 pub(crate) const LEAK: u32 = _IOW::<i64>(IOCTL_TYPE, 0x92);
 /// Calls vm_mvc.
 pub(crate) const MVC: u32 = _IOW::<MvcArgs>(IOCTL_TYPE, 0x93);
 
-/// `MvcArgs::flags`: attach the buffer read-only (`VM_MVC_XMEM_READONLY`),
-/// so that it can only be the source of a WRITE.
-pub(crate) const MVC_BUF_READONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a source only
+/// (`VM_MVC_XMEM_SOURCE`, pinned without `FOLL_WRITE`), so that it can
+/// only be the source of a WRITE.  Without this or [`MVC_BUF_DEST_ONLY`]
+/// the buffer is attached both ways.
+pub(crate) const MVC_BUF_SOURCE_ONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a destination only
+/// (`VM_MVC_XMEM_DEST`), so that it can only receive a READ.
+pub(crate) const MVC_BUF_DEST_ONLY: u32 = 4;
 /// `MvcArgs::flags`: sleep [`PAUSE_MS`] between attaching the buffer and
 /// calling vm_mvc, so that another thread can unmap the buffer while it is
 /// attached (pinned).
@@ -53,9 +61,9 @@ pub(crate) const MVC_PAUSE_AFTER_ATTACH: u32 = 2;
 /// The length of that pause, in milliseconds.
 pub(crate) const PAUSE_MS: i64 = 200;
 
-/// The argument of [`ATTACH`].
+/// The argument of [`SID_CREATE`].
 #[repr(C)]
-pub(crate) struct AttachArgs {
+pub(crate) struct SidCreateArgs {
     /// In: a file descriptor of the calling process.
     pub(crate) fd: i32,
     /// Zero.
@@ -79,7 +87,8 @@ pub(crate) struct MvcArgs {
     pub(crate) count: i32,
     /// Passed to vm_mvc unchecked.
     pub(crate) cmd: i32,
-    /// [`MVC_BUF_READONLY`], [`MVC_PAUSE_AFTER_ATTACH`], or 0.
+    /// [`MVC_BUF_SOURCE_ONLY`] or [`MVC_BUF_DEST_ONLY`], and
+    /// [`MVC_PAUSE_AFTER_ATTACH`], or 0.
     pub(crate) flags: u32,
     /// Start of the user buffer.
     pub(crate) buf: u64,
@@ -89,7 +98,7 @@ pub(crate) struct MvcArgs {
     pub(crate) ptr: u64,
 }
 
-impl AttachArgs {
+impl SidCreateArgs {
     /// Reads the argument from user space.
     pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {
         Ok(Self {

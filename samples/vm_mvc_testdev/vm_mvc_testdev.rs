@@ -3,7 +3,7 @@
 //! vm_mvc_testdev: vm_mvc for user space, for tests only.
 //!
 //! A misc device, `/dev/vm_mvc_testdev`, through which a guest test program
-//! attaches files to vm_mvc and calls `vm_mvc` with *user* buffers: the
+//! creates sids for files and calls `vm_mvc` with *user* buffers: the
 //! path on which vm_mvc pins user pages, which no filesystem of this
 //! project exercises from user space.  Arguments reach vm_mvc as user space
 //! wrote them, so vm_mvc's own checks meet every bad value.  The ioctls are
@@ -11,10 +11,15 @@
 //!
 //! Only `CAP_SYS_ADMIN` may open the device or call it (`EPERM`), whatever
 //! the mode of its node: a root test harness, never loaded by the product.
-//! The sids an open file attached are detached when it is released, except
-//! one handed to the LEAK ioctl, which stays attached until vm_mvc is
-//! unloaded (the test of vm_mvc's warning about leaked sids).
+//! A sid holds no inode reference, so the device keeps a reference on the
+//! file of each sid it created, and deletes the sid before dropping it:
+//! the rule a filesystem follows by deleting its sids in `evict_inode`.
+//! The sids an open file created are deleted when it is released, except
+//! one handed to the LEAK ioctl, which stays live, its file reference
+//! dropped, until vm_mvc is unloaded (the test of vm_mvc's warning about
+//! leaked sids, which breaks that rule on purpose).
 
+use core::mem::ManuallyDrop;
 use kernel::{
     bindings,
     fs::{
@@ -28,7 +33,7 @@ use kernel::{
     },
     new_mutex,
     prelude::*,
-    sync::Mutex,
+    sync::{aref::ARef, Mutex},
     time::{
         delay::fsleep,
         Delta, //
@@ -41,13 +46,31 @@ use kernel::{
 
 mod uapi;
 
+/// include/vm_mvc.h as bindgen reads it (rust/vm_mvc_client.mk), for the
+/// wrapper below.
+#[allow(
+    clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    improper_ctypes,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    unreachable_pub
+)]
+mod vm_mvc_abi {
+    use kernel::bindings::*;
+    use kernel::ffi;
+    include!("vm_mvc_abi_generated.rs");
+}
+
 /// The vm_mvc C ABI, wrapped once (rust/vm_mvc_client.rs).  The test
 /// device uses user buffers and raw calls, not kernel buffers or folios.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../rust/vm_mvc_client.rs"]
 mod vm_mvc_client;
 
-use vm_mvc_client::{Sid, UserBuffer};
+use vm_mvc_client::{Access, Sid, UserBuffer};
 
 module! {
     type: TestDevModule,
@@ -86,11 +109,36 @@ fn check_admin() -> Result {
     }
 }
 
-/// One open file of the device: the sids it attached.
+/// A sid this device created, and a reference on the file it names that
+/// keeps the inode from eviction while the sid lives.
+struct OwnedSid {
+    sid: Sid,
+    _file: ARef<File>,
+}
+
+impl OwnedSid {
+    /// Drops the file reference and leaves the sid live.
+    fn leak(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the file reference is moved
+        // out (and dropped) exactly once; only the `Copy` sid is left.
+        drop(unsafe { core::ptr::read(&this._file) });
+    }
+}
+
+impl Drop for OwnedSid {
+    fn drop(&mut self) {
+        // SAFETY: Created by this device and deleted once, here, before
+        // the file reference goes (fields drop after `drop`).
+        let _ = unsafe { self.sid.delete() };
+    }
+}
+
+/// One open file of the device: the sids it created.
 #[pin_data]
 struct TestDev {
     #[pin]
-    sids: Mutex<KVec<Sid>>,
+    sids: Mutex<KVec<OwnedSid>>,
 }
 
 #[vtable]
@@ -111,12 +159,12 @@ impl MiscDevice for TestDev {
         check_admin()?;
         let user = UserPtr::from_addr(arg);
         match cmd {
-            uapi::ATTACH => me.attach(user)?,
-            uapi::DETACH => drop(me.take_sid(user)?),
+            uapi::SID_CREATE => me.create_sid(user)?,
+            uapi::SID_DELETE => drop(me.take_sid(user)?),
             uapi::LEAK => {
-                let sid = me.take_sid(user)?;
-                pr_info!("leaving sid {} attached on purpose\n", sid.raw());
-                core::mem::forget(sid);
+                let owned = me.take_sid(user)?;
+                pr_info!("leaving sid {} live on purpose\n", owned.sid.raw());
+                owned.leak();
             }
             uapi::MVC => mvc(user)?,
             _ => return Err(ENOTTY),
@@ -126,48 +174,45 @@ impl MiscDevice for TestDev {
 }
 
 impl TestDev {
-    /// ATTACH: attaches the regular file behind the caller's descriptor
-    /// and writes the sid back.
-    fn attach(&self, user: UserPtr) -> Result {
-        let size = core::mem::size_of::<uapi::AttachArgs>();
+    /// SID_CREATE: creates a sid for the regular file behind the caller's
+    /// descriptor and writes it back.
+    fn create_sid(&self, user: UserPtr) -> Result {
+        let size = core::mem::size_of::<uapi::SidCreateArgs>();
         let (mut reader, mut writer) = UserSlice::new(user, size).reader_writer();
-        let mut args = uapi::AttachArgs::read(&mut reader)?;
+        let mut args = uapi::SidCreateArgs::read(&mut reader)?;
         if args.reserved != 0 {
             return Err(EINVAL);
         }
         let fd = u32::try_from(args.fd).map_err(|_| EBADF)?;
-        let file = LocalFile::fget(fd)?;
-        // SAFETY: The file is referenced for the whole function, and an
-        // open file's inode pointer is set for its lifetime.
+        // SAFETY: An ioctl makes no `fdget_pos` call.
+        let file = unsafe { LocalFile::assume_no_fdget_pos(LocalFile::fget(fd)?) };
+        // SAFETY: The file is referenced, and an open file's inode pointer
+        // is set for its lifetime.
         let inode = unsafe { (*file.as_ptr()).f_inode };
         // SAFETY: As above: the inode lives as long as the file.
         let mode = u32::from(unsafe { (*inode).i_mode });
         if mode & bindings::S_IFMT != bindings::S_IFREG {
             return Err(EINVAL);
         }
-        // Room first, so that a failed allocation leaves nothing attached.
+        // Room first, so that a failed allocation leaves no sid behind.
         let mut sids = self.sids.lock();
         sids.reserve(1, GFP_KERNEL)?;
-        // SAFETY: The open file holds a reference on its inode.
-        let sid = unsafe { Sid::attach(inode) }?;
+        // SAFETY: The file reference moved into `OwnedSid` keeps the inode
+        // alive, and `OwnedSid` deletes the sid before dropping it.
+        let sid = unsafe { Sid::create(inode) }?;
+        let owned = OwnedSid { sid, _file: file };
         // CAST: `isize` has at most 64 bits.
         args.sid = sid.raw() as i64;
-        let written = writer
-            .write(&args.fd)
-            .and_then(|()| writer.write(&args.reserved))
-            .and_then(|()| writer.write(&args.sid));
-        if let Err(err) = written {
-            // The sid is dropped, so detached: nothing leaks.
-            drop(sids);
-            return Err(err);
-        }
-        sids.push_within_capacity(sid).map_err(|_| ENOMEM)?;
+        writer.write(&args.fd)?;
+        writer.write(&args.reserved)?;
+        writer.write(&args.sid)?;
+        sids.push_within_capacity(owned).map_err(|_| ENOMEM)?;
         Ok(())
     }
 
-    /// DETACH and LEAK: removes a sid this open file attached from its
+    /// SID_DELETE and LEAK: removes a sid this open file created from its
     /// list and returns it; `EBADF` for any other sid.
-    fn take_sid(&self, user: UserPtr) -> Result<Sid> {
+    fn take_sid(&self, user: UserPtr) -> Result<OwnedSid> {
         let raw: i64 = UserSlice::new(user, core::mem::size_of::<i64>())
             .reader()
             .read()?;
@@ -175,7 +220,7 @@ impl TestDev {
         let index = sids
             .iter()
             // CAST: `isize` has at most 64 bits.
-            .position(|sid| sid.raw() as i64 == raw)
+            .position(|owned| owned.sid.raw() as i64 == raw)
             .ok_or(EBADF)?;
         sids.remove(index).map_err(|_| EBADF)
     }
@@ -186,10 +231,19 @@ impl TestDev {
 fn mvc(user: UserPtr) -> Result {
     let mut reader = UserSlice::new(user, core::mem::size_of::<uapi::MvcArgs>()).reader();
     let args = uapi::MvcArgs::read(&mut reader)?;
-    if args.flags & !(uapi::MVC_BUF_READONLY | uapi::MVC_PAUSE_AFTER_ATTACH) != 0 {
+    let known = uapi::MVC_BUF_SOURCE_ONLY | uapi::MVC_BUF_DEST_ONLY | uapi::MVC_PAUSE_AFTER_ATTACH;
+    if args.flags & !known != 0 {
         return Err(EINVAL);
     }
-    let read_only = args.flags & uapi::MVC_BUF_READONLY != 0;
+    let access = match (
+        args.flags & uapi::MVC_BUF_SOURCE_ONLY != 0,
+        args.flags & uapi::MVC_BUF_DEST_ONLY != 0,
+    ) {
+        (false, false) => Access::Both,
+        (true, false) => Access::Source,
+        (false, true) => Access::Dest,
+        (true, true) => return Err(EINVAL),
+    };
     let buf = usize::try_from(args.buf).map_err(|_| EFAULT)?;
     let buf_len = usize::try_from(args.buf_len).map_err(|_| EINVAL)?;
     let ptr = usize::try_from(args.ptr).map_err(|_| EFAULT)?;
@@ -199,7 +253,7 @@ fn mvc(user: UserPtr) -> Result {
     let pno = isize::try_from(args.pno).map_err(|_| EINVAL)?;
     let buffer = match buf_len {
         0 => None,
-        _ => Some(UserBuffer::attach(buf, buf_len, read_only)?),
+        _ => Some(UserBuffer::attach(buf, buf_len, access)?),
     };
     if args.flags & uapi::MVC_PAUSE_AFTER_ATTACH != 0 {
         fsleep(Delta::from_millis(uapi::PAUSE_MS));

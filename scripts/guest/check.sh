@@ -62,7 +62,7 @@ part ioerrors && /guest/io-error-tests.sh
 
 # The parts with Debian's userspace (debian.sh), toyfs loaded for them
 # (KUnit quiet) and unloaded after, as the parts before leave it:
-# partial_page, the xfs_io cases of tests/xfs_io on toyfs, ext2 and
+# partial_page, the xfs_io cases of tests/xfs_io on toyfs, ext2, ext4 and
 # tmpfs; torture, fio with verification and stress-ng on toyfs.
 #
 # On the debug kernel they run only when named (make check DEBUG=1

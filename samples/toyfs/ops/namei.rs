@@ -44,7 +44,7 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
             mapping: None,
         }
     };
-    Ok(new.set_up(&disk, &ops, sb.info().geometry.block_size()))
+    new.set_up(&disk, &ops, sb.info().geometry.block_size())
 }
 
 const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {

@@ -240,6 +240,10 @@ unsafe extern "C" fn write_inode(
 unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
     // SAFETY: The VFS evicts a live inode of ours; nobody else uses it.
     let inode = unsafe { inode(raw) };
+    // The sid goes before the page cache (Documentation/vm_mvc.rst); a
+    // directory, or an inode whose set-up failed, has none (`EBADF`).
+    // SAFETY: Created by `NewInode::set_up` and deleted only here.
+    let _ = unsafe { inode.sid().delete() };
     // SAFETY: As above: the page cache goes first, as in every evict.
     unsafe { bindings::truncate_inode_pages_final(&mut (*raw).i_data) };
     if inode.nlink() == 0 {

@@ -75,12 +75,6 @@ impl LockedFolio<'_> {
     }
 }
 
-/// Attaches an inode's page cache to vm_mvc for one operation.
-pub(crate) fn attach_sid(inode: &Inode) -> Result<vm_mvc_client::Sid> {
-    // SAFETY: `&Inode` is a live inode that the caller references.
-    unsafe { vm_mvc_client::Sid::attach(inode.as_ptr()) }
-}
-
 /// Truncates the page cache to the inode's new size (`truncate_setsize`,
 /// which also calls `pagecache_isize_extended` when growing).
 pub(crate) fn truncate_setsize(inode: &Inode, size: u64) {

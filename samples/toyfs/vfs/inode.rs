@@ -8,7 +8,12 @@ use crate::{
     sys,
 };
 use core::ptr::NonNull;
-use kernel::{bindings, types::Opaque};
+use kernel::{
+    bindings,
+    ffi::{c_long, c_void},
+    prelude::*,
+    types::Opaque, //
+};
 
 /// A toyfs inode.
 ///
@@ -154,6 +159,15 @@ impl Inode {
         }
         disk.size = self.size();
     }
+
+    /// The vm_mvc sid of a regular file, created by [`NewInode::set_up`];
+    /// any other inode has none, and every call with it fails (`EBADF`).
+    pub(crate) fn sid(&self) -> crate::vm_mvc_client::Sid {
+        // SAFETY: `i_private` is set before the inode is unlocked and only
+        // read afterwards.
+        let raw = unsafe { (*self.as_ptr()).i_private };
+        crate::vm_mvc_client::Sid::from_raw(raw as c_long)
+    }
 }
 
 /// The operation tables of one kind of inode.
@@ -185,8 +199,15 @@ impl NewInode {
     }
 
     /// Fills the inode from its on-disk fields, gives it `ops`, and
-    /// unlocks it for everyone (`unlock_new_inode`).
-    pub(crate) fn set_up(self, disk: &DiskInode, ops: &InodeOps, block_size: u32) -> InodeRef {
+    /// unlocks it for everyone (`unlock_new_inode`).  An inode whose data
+    /// is in the page cache gets its vm_mvc sid, kept in `i_private` and
+    /// deleted by `evict_inode`; `ENOMEM` (or `ENOSPC`) without one.
+    pub(crate) fn set_up(
+        self,
+        disk: &DiskInode,
+        ops: &InodeOps,
+        block_size: u32,
+    ) -> Result<InodeRef> {
         let inode = self.0.as_ptr();
         let ts = |t: Timestamp| bindings::timespec64 {
             tv_sec: t.sec,
@@ -209,6 +230,14 @@ impl NewInode {
                 (*(*inode).i_mapping).a_ops = mapping;
             }
         }
+        if ops.mapping.is_some() {
+            // SAFETY: The inode is alive; `evict_inode` deletes the sid
+            // before it truncates the page cache.
+            let sid = unsafe { crate::vm_mvc_client::Sid::create(inode) }?;
+            // SAFETY: The inode is new and locked; toyfs keeps nothing
+            // else in `i_private`.
+            unsafe { (*inode).i_private = sid.raw() as *mut c_void };
+        }
         let raw = self.0;
         core::mem::forget(self);
         // SAFETY: The reference moves from `self` to the result.
@@ -216,7 +245,7 @@ impl NewInode {
         set_up.set_blocks(disk.blocks, block_size);
         // SAFETY: The inode is new and set up.
         unsafe { bindings::unlock_new_inode(raw.as_ptr()) };
-        set_up
+        Ok(set_up)
     }
 }
 

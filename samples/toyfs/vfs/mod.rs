@@ -18,7 +18,7 @@ mod super_block;
 
 pub(crate) use buffer::Buffer;
 pub(crate) use dir_emitter::DirEmitter;
-pub(crate) use folio::{attach_sid, truncate_setsize, LockedFolio};
+pub(crate) use folio::{truncate_setsize, LockedFolio};
 pub(crate) use inode::{Inode, InodeOps, InodeRef};
 pub(crate) use ratelimit::{init_mount_log, toyfs_err, RateLimit, MOUNT_LOG};
 pub(crate) use super_block::{Iget, SuperBlock};

@@ -186,7 +186,10 @@ mod tests {
         assert_eq!(parse_dir_block(&block).unwrap()[0].ino, 0);
         set_entry_target(&mut block, 36, 9, DIRENT_TYPE_DIRECTORY);
         let last = parse_dir_block(&block).unwrap()[2].clone();
-        assert_eq!((last.ino, last.file_type, &last.name[..]), (9, 2, &b"bb"[..]));
+        assert_eq!(
+            (last.ino, last.file_type, &last.name[..]),
+            (9, 2, &b"bb"[..])
+        );
         block[36 + 8] = b'/';
         let bad = dir_entries(&block).nth(2).unwrap().unwrap();
         assert_eq!(bad.name_problem(), Some(NameError::ForbiddenByte(b'/')));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Case 3 of issue 6: vm_mvc with user buffers from user space.  Each case
-//! works on a tmpfs file of [`PAGES`] cached pages attached through the
+//! works on a tmpfs file of [`PAGES`] cached pages with a sid created through the
 //! test device, and ends by checking that the file holds exactly what the
 //! successful calls wrote, every pin was released and every sid detached.
 //! Failing calls must return their documented errno and change nothing:
@@ -26,7 +26,7 @@ fn pattern(i: usize) -> u8 {
     (i.wrapping_mul(7) + 3) as u8 ^ (i >> 12) as u8
 }
 
-/// A test file attached to vm_mvc, its expected bytes, and the counters
+/// A test file with a vm_mvc sid, its expected bytes, and the counters
 /// before the case.
 struct Fixture {
     dev: TestDev,
@@ -51,8 +51,8 @@ impl Fixture {
         let dev =
             TestDev::open().map_err(|e| format!("open {}: {}", device::PATH, errno_name(e)))?;
         let sid = dev
-            .attach(&file)
-            .map_err(|e| format!("attach: {}", errno_name(e)))?;
+            .create_sid(&file)
+            .map_err(|e| format!("sid create: {}", errno_name(e)))?;
         Ok(Self {
             dev,
             path,
@@ -107,8 +107,8 @@ impl Fixture {
     /// Detaches, and checks the file and the counters.
     fn finish(self) -> Outcome {
         self.dev
-            .detach(self.sid)
-            .map_err(|e| format!("detach: {}", errno_name(e)))?;
+            .delete_sid(self.sid)
+            .map_err(|e| format!("sid delete: {}", errno_name(e)))?;
         self.check_file("at the end")?;
         drop(self.dev);
         let _ = fs::remove_file(&self.path);
@@ -175,7 +175,14 @@ fn write_from_a_read_only_buffer() -> Outcome {
     let buffer = Mapping::shared(&source, PAGE_SIZE, Prot::Read).map_err(|e| e.to_string())?;
     let args =
         MvcArgs::new(fx.sid, 1, 0, PAGE_SIZE as i32, WRITE).with_buffer(&buffer, 0, PAGE_SIZE);
-    fx.done("write from a read-only mapping", args.read_only())?;
+    // Attached both ways (FOLL_WRITE), a PROT_READ mapping refuses the pin.
+    fx.refused(
+        "write from a read-only mapping pinned for writing",
+        args,
+        EFAULT,
+    )?;
+    // As a source, it is pinned for reading only.
+    fx.done("write from a read-only mapping", args.source_only())?;
     fx.model[PAGE_SIZE..2 * PAGE_SIZE].copy_from_slice(&data);
     drop(buffer);
     let _ = fs::remove_file(path);
@@ -283,8 +290,16 @@ fn read_only_mapping_as_read_target() -> Outcome {
     let args = MvcArgs::new(fx.sid, 0, 0, 64, READ).with_buffer(&buffer, 0, 64);
     // Pinned for writing, as a READ target needs: the mapping refuses.
     fx.refused("read into a read-only mapping", args, EFAULT)?;
-    // Pinned read-only on request: READ may not copy into it.
-    fx.refused("read into a read-only buffer", args.read_only(), EACCES)?;
+    // Attached as a source only: READ may not copy into it.
+    fx.refused("read into a source-only buffer", args.source_only(), EACCES)?;
+    // And a destination only may not be the source of a WRITE.
+    let writable = Mapping::anonymous(PAGE_SIZE, Prot::ReadWrite).map_err(|e| e.to_string())?;
+    let write = MvcArgs::new(fx.sid, 0, 0, 64, WRITE).with_buffer(&writable, 0, 64);
+    fx.refused(
+        "write from a destination-only buffer",
+        write.dest_only(),
+        EACCES,
+    )?;
     check_filled(&buffer, 0, 64, 0, "read-only mapping")?;
     fx.finish()
 }
@@ -301,12 +316,20 @@ fn buffer_unmapped_by_another_thread() -> Outcome {
             std::thread::yield_now();
             buffer.unmap()
         });
-        for round in 0..400 {
+        // Calls until one has started after the unmap ended, however the
+        // two threads are scheduled: that one finds the buffer gone.
+        let mut round = 0;
+        loop {
+            let unmapped = unmapper.is_finished();
             let args = if round % 2 == 0 { read } else { write };
             match fx.mvc(args) {
                 Ok(()) => outcomes[0] += 1,
                 Err(EFAULT) => outcomes[1] += 1,
                 Err(e) => return Err(format!("round {round}: {}", errno_name(e))),
+            }
+            round += 1;
+            if unmapped {
+                break;
             }
         }
         unmapper
@@ -397,11 +420,11 @@ fn bad_sids_are_ebadf() -> Outcome {
         .read(true)
         .open(&fx.path)
         .map_err(|e| e.to_string())?;
-    let detached = fx.dev.attach(&other).map_err(errno_name)?;
-    fx.dev.detach(detached).map_err(errno_name)?;
+    let deleted = fx.dev.create_sid(&other).map_err(errno_name)?;
+    fx.dev.delete_sid(deleted).map_err(errno_name)?;
     // The allocator reuses the lowest free slot: a new sid in the old
     // slot must not revive the old one.
-    let reused = fx.dev.attach(&other).map_err(errno_name)?;
+    let reused = fx.dev.create_sid(&other).map_err(errno_name)?;
     let bad = [
         0,
         -1,
@@ -409,7 +432,7 @@ fn bad_sids_are_ebadf() -> Outcome {
         i64::MAX,
         1 << 20,
         fx.sid + (1 << 40),
-        detached,
+        deleted,
     ];
     for sid in bad {
         for cmd in [ZERO, PROTZERO] {
@@ -420,18 +443,18 @@ fn bad_sids_are_ebadf() -> Outcome {
             )?;
         }
         expect_errno(
-            &format!("detach of sid {sid:#x}"),
-            fx.dev.detach(sid),
+            &format!("delete of sid {sid:#x}"),
+            fx.dev.delete_sid(sid),
             EBADF,
         )?;
     }
-    fx.dev.detach(reused).map_err(errno_name)?;
-    expect_errno("second detach", fx.dev.detach(reused), EBADF)?;
-    // A sid another open file attached cannot be detached through this one.
+    fx.dev.delete_sid(reused).map_err(errno_name)?;
+    expect_errno("second delete", fx.dev.delete_sid(reused), EBADF)?;
+    // A sid another open file created cannot be deleted through this one.
     let dev2 = TestDev::open().map_err(errno_name)?;
     expect_errno(
-        "detach through another open file",
-        dev2.detach(fx.sid),
+        "delete through another open file",
+        dev2.delete_sid(fx.sid),
         EBADF,
     )?;
     expect_errno("leak through another open file", dev2.leak(fx.sid), EBADF)?;
@@ -522,47 +545,56 @@ fn read_and_write_need_a_buffer() -> Outcome {
 fn bad_ioctl_arguments() -> Outcome {
     let fx = Fixture::new("ioctl")?;
     let fd = fx.dev.as_raw_fd();
-    for request in [device::ATTACH, device::DETACH, device::LEAK, device::MVC] {
+    for request in [
+        device::SID_CREATE,
+        device::SID_DELETE,
+        device::LEAK,
+        device::MVC,
+    ] {
         expect_errno("null argument", ioctl_raw(fd, request, 0), EFAULT)?;
         let addr = unmapped_range(PAGE_SIZE).map_err(|e| e.to_string())?;
         expect_errno("unmapped argument", ioctl_raw(fd, request, addr), EFAULT)?;
     }
     expect_errno("unknown ioctl", ioctl_raw(fd, device::MVC + 1, 0), ENOTTY)?;
-    expect_errno("attach of a bad fd", fx.dev.attach_fd(-1), EBADF)?;
-    expect_errno("attach of a closed fd", fx.dev.attach_fd(999), EBADF)?;
+    expect_errno("sid create of a bad fd", fx.dev.create_sid_fd(-1), EBADF)?;
+    expect_errno(
+        "sid create of a closed fd",
+        fx.dev.create_sid_fd(999),
+        EBADF,
+    )?;
     let dir = File::open("/tmp").map_err(|e| e.to_string())?;
-    expect_errno("attach of a directory", fx.dev.attach(&dir), EINVAL)?;
+    expect_errno("sid create of a directory", fx.dev.create_sid(&dir), EINVAL)?;
     let null = File::open("/dev/null").map_err(|e| e.to_string())?;
-    expect_errno("attach of a device", fx.dev.attach(&null), EINVAL)?;
-    let mut args = device::AttachArgs {
+    expect_errno("sid create of a device", fx.dev.create_sid(&null), EINVAL)?;
+    let mut args = device::SidCreateArgs {
         fd: fx.file.as_raw_fd(),
         reserved: 1,
         sid: 0,
     };
     expect_errno(
-        "attach with reserved bits",
-        ioctl_ptr(&fx.dev, device::ATTACH, &mut args),
+        "sid create with reserved bits",
+        ioctl_ptr(&fx.dev, device::SID_CREATE, &mut args),
         EINVAL,
     )?;
     let mut bad_flags = MvcArgs::new(fx.sid, 0, 0, 8, ZERO);
-    bad_flags.flags = 4;
+    bad_flags.flags = 8;
     expect_errno("unknown flags", fx.mvc(bad_flags), EINVAL)?;
     fx.check_file("bad ioctls")?;
     fx.finish()
 }
 
-fn release_detaches_the_sids() -> Outcome {
+fn release_deletes_the_sids() -> Outcome {
     let before = Counters::now()?;
     let path = "/tmp/vm_mvc-usertest-release";
     fs::write(path, [1u8; 100]).map_err(|e| e.to_string())?;
     let file = File::open(path).map_err(|e| e.to_string())?;
     let dev = TestDev::open().map_err(errno_name)?;
     for _ in 0..5 {
-        dev.attach(&file).map_err(errno_name)?;
+        dev.create_sid(&file).map_err(errno_name)?;
     }
-    let attached = Counters::now()?.sids_live - before.sids_live;
-    if attached != 5 {
-        return Err(format!("{attached} sids live after 5 attaches"));
+    let created = Counters::now()?.sids_live - before.sids_live;
+    if created != 5 {
+        return Err(format!("{created} sids live after 5 creates"));
     }
     drop(dev);
     let _ = fs::remove_file(path);
@@ -576,8 +608,8 @@ pub fn probe_unprivileged() -> Outcome {
     let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
     let dev = TestDev::open().map_err(errno_name)?;
     crate::sys::become_user(65534).map_err(|e| format!("setuid: {e}"))?;
-    expect_errno("attach", dev.attach(&file), EPERM)?;
-    expect_errno("detach", dev.detach(1), EPERM)?;
+    expect_errno("sid create", dev.create_sid(&file), EPERM)?;
+    expect_errno("sid delete", dev.delete_sid(1), EPERM)?;
     expect_errno("leak", dev.leak(1), EPERM)?;
     expect_errno("mvc", dev.mvc(MvcArgs::new(1, 0, 0, 1, ZERO)), EPERM)?;
     expect_errno("open", TestDev::open().map(drop), EPERM)?;
@@ -663,6 +695,6 @@ pub const CASES: &[Case] = &[
     ),
     ("read_and_write_need_a_buffer", read_and_write_need_a_buffer),
     ("bad_ioctl_arguments", bad_ioctl_arguments),
-    ("release_detaches_the_sids", release_detaches_the_sids),
+    ("release_deletes_the_sids", release_deletes_the_sids),
     ("non_root_gets_eperm", non_root_gets_eperm),
 ];

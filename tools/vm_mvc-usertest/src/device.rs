@@ -17,9 +17,13 @@ pub const READ: i32 = 2;
 pub const WRITE: i32 = 3;
 /// `VM_MVC_PROTZERO`.
 pub const PROTZERO: i32 = 4;
+/// `VM_MVC_NODIRTY`, or-ed into a command.
+pub const NODIRTY: i32 = 0x100;
 
-/// `MvcArgs::flags`: attach the buffer read-only.
-pub const BUF_READONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a source only (no FOLL_WRITE).
+pub const BUF_SOURCE_ONLY: u32 = 1;
+/// `MvcArgs::flags`: attach the buffer as a destination only.
+pub const BUF_DEST_ONLY: u32 = 4;
 /// `MvcArgs::flags`: the device sleeps 200 ms between attaching the buffer
 /// and calling vm_mvc.
 pub const PAUSE_AFTER_ATTACH: u32 = 2;
@@ -31,19 +35,19 @@ const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
 const WRITE_DIR: u32 = 1;
 const READ_WRITE_DIR: u32 = 3;
 
-/// ATTACH.
-pub const ATTACH: u32 = ioc(READ_WRITE_DIR, 0x90, std::mem::size_of::<AttachArgs>());
-/// DETACH.
-pub const DETACH: u32 = ioc(WRITE_DIR, 0x91, 8);
+/// SID_CREATE.
+pub const SID_CREATE: u32 = ioc(READ_WRITE_DIR, 0x90, std::mem::size_of::<SidCreateArgs>());
+/// SID_DELETE.
+pub const SID_DELETE: u32 = ioc(WRITE_DIR, 0x91, 8);
 /// LEAK.
 pub const LEAK: u32 = ioc(WRITE_DIR, 0x92, 8);
 /// MVC.
 pub const MVC: u32 = ioc(WRITE_DIR, 0x93, std::mem::size_of::<MvcArgs>());
 
-/// The argument of ATTACH.
+/// The argument of SID_CREATE.
 #[repr(C)]
 #[derive(Default)]
-pub struct AttachArgs {
+pub struct SidCreateArgs {
     /// In: the file descriptor.
     pub fd: i32,
     /// Zero.
@@ -67,7 +71,7 @@ pub struct MvcArgs {
     pub count: i32,
     /// The command.
     pub cmd: i32,
-    /// [`BUF_READONLY`] or 0.
+    /// [`BUF_SOURCE_ONLY`] or [`BUF_DEST_ONLY`], [`PAUSE_AFTER_ATTACH`], or 0.
     pub flags: u32,
     /// Start of the buffer attached for the call.
     pub buf: u64,
@@ -108,10 +112,18 @@ impl MvcArgs {
         }
     }
 
-    /// The same with the buffer attached read-only.
-    pub fn read_only(self) -> Self {
+    /// The same with the buffer attached as a source only.
+    pub fn source_only(self) -> Self {
         Self {
-            flags: self.flags | BUF_READONLY,
+            flags: self.flags | BUF_SOURCE_ONLY,
+            ..self
+        }
+    }
+
+    /// The same with the buffer attached as a destination only.
+    pub fn dest_only(self) -> Self {
+        Self {
+            flags: self.flags | BUF_DEST_ONLY,
             ..self
         }
     }
@@ -141,28 +153,28 @@ impl TestDev {
         Ok(Self { file })
     }
 
-    /// Attaches the file behind `fd`; its sid.
-    pub fn attach_fd(&self, fd: i32) -> Result<i64, i32> {
-        let mut args = AttachArgs {
+    /// Creates a sid for the file behind `fd`; the sid.
+    pub fn create_sid_fd(&self, fd: i32) -> Result<i64, i32> {
+        let mut args = SidCreateArgs {
             fd,
-            ..AttachArgs::default()
+            ..SidCreateArgs::default()
         };
-        ioctl_ptr(&self.file, ATTACH, &mut args)?;
+        ioctl_ptr(&self.file, SID_CREATE, &mut args)?;
         Ok(args.sid)
     }
 
-    /// Attaches `file`; its sid.
-    pub fn attach(&self, file: &File) -> Result<i64, i32> {
-        self.attach_fd(file.as_raw_fd())
+    /// Creates a sid for `file`; the sid.
+    pub fn create_sid(&self, file: &File) -> Result<i64, i32> {
+        self.create_sid_fd(file.as_raw_fd())
     }
 
-    /// Detaches a sid this open file attached.
-    pub fn detach(&self, sid: i64) -> Result<(), i32> {
+    /// Deletes a sid this open file created.
+    pub fn delete_sid(&self, sid: i64) -> Result<(), i32> {
         let mut sid = sid;
-        ioctl_ptr(&self.file, DETACH, &mut sid)
+        ioctl_ptr(&self.file, SID_DELETE, &mut sid)
     }
 
-    /// Leaves a sid attached after close.
+    /// Leaves a sid live, its file reference dropped.
     pub fn leak(&self, sid: i64) -> Result<(), i32> {
         let mut sid = sid;
         ioctl_ptr(&self.file, LEAK, &mut sid)
@@ -188,11 +200,11 @@ mod tests {
     #[test]
     fn layouts_and_numbers_match_the_modules_uapi() {
         // samples/vm_mvc_testdev/uapi.rs: no padding, 64-bit fields aligned.
-        assert_eq!(std::mem::size_of::<AttachArgs>(), 16);
+        assert_eq!(std::mem::size_of::<SidCreateArgs>(), 16);
         assert_eq!(std::mem::size_of::<MvcArgs>(), 56);
         assert_eq!(std::mem::offset_of!(MvcArgs, buf), 32);
         // _IOWR('|', 0x90, 16) and _IOW('|', 0x93, 56) as the C macros make them.
-        assert_eq!(ATTACH, 0xc010_7c90);
+        assert_eq!(SID_CREATE, 0xc010_7c90);
         assert_eq!(MVC, 0x4038_7c93);
     }
 }

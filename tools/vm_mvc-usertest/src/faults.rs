@@ -4,7 +4,7 @@
 //! fail_page_alloc knobs with `task-filter`; this program marks only
 //! itself (`make-it-fail`), only around the calls under test, and checks
 //! that each call either worked or failed with ENOMEM and changed nothing.
-//! Also: `leak`, which leaves a sid attached for the unload test (case 5).
+//! Also: `leak`, which leaves a sid live for the unload test (case 5).
 
 use crate::counters::Counters;
 use crate::device::{MvcArgs, TestDev, READ, WRITE, ZERO};
@@ -14,7 +14,7 @@ use crate::{errno_name, Outcome};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{FileExt, MetadataExt};
 
-/// vm_mvc calls per attached sid.
+/// vm_mvc calls per sid.
 const CALLS_PER_ROUND: usize = 8;
 
 /// This task's `make-it-fail`, opened before injection starts: opening a
@@ -54,12 +54,12 @@ impl Drop for Injection {
 /// Counts of outcomes.
 #[derive(Default)]
 struct Tally {
-    attach_enomem: usize,
+    create_enomem: usize,
     calls_ok: usize,
     calls_enomem: usize,
 }
 
-/// One round with injection on: attach, a few calls, detach.  Returns the
+/// One round with injection on: sid create, a few calls, sid delete.  Returns the
 /// first unexpected result; `model` follows the successful calls.
 fn round(
     dev: &TestDev,
@@ -69,13 +69,13 @@ fn round(
     rng: &mut Rng,
     tally: &mut Tally,
 ) -> Outcome {
-    let sid = match dev.attach(file) {
+    let sid = match dev.create_sid(file) {
         Ok(sid) => sid,
         Err(ENOMEM) => {
-            tally.attach_enomem += 1;
+            tally.create_enomem += 1;
             return Ok(());
         }
-        Err(e) => return Err(format!("attach: {}", errno_name(e))),
+        Err(e) => return Err(format!("sid create: {}", errno_name(e))),
     };
     let pages = model.len() / PAGE_SIZE;
     for _ in 0..CALLS_PER_ROUND {
@@ -110,8 +110,8 @@ fn round(
             Err(e) => return Err(format!("{args:?}: {}", errno_name(e))),
         }
     }
-    dev.detach(sid)
-        .map_err(|e| format!("detach: {}", errno_name(e)))
+    dev.delete_sid(sid)
+        .map_err(|e| format!("sid delete: {}", errno_name(e)))
 }
 
 /// Runs `rounds` rounds on `path` (a file of whole pages, all cached).
@@ -147,23 +147,23 @@ pub fn run(path: &str, rounds: usize, seed: u64) -> Outcome {
     }
     drop(dev);
     println!(
-        "{rounds} rounds: {} attaches failed with ENOMEM; {} calls worked, {} failed with ENOMEM",
-        tally.attach_enomem, tally.calls_ok, tally.calls_enomem
+        "{rounds} rounds: {} sid creates failed with ENOMEM; {} calls worked, {} failed with ENOMEM",
+        tally.create_enomem, tally.calls_ok, tally.calls_enomem
     );
-    if tally.calls_ok == 0 || tally.attach_enomem + tally.calls_enomem == 0 {
+    if tally.calls_ok == 0 || tally.create_enomem + tally.calls_enomem == 0 {
         return Err("expected both successes and injected failures".into());
     }
     before.check_balanced().map(|_| ())
 }
 
-/// Attaches `path`, leaves the sid attached, and prints it and the inode.
+/// Creates a sid for `path`, leaves it live, and prints it and the inode.
 pub fn leak(path: &str) -> Outcome {
     let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
     let ino = file.metadata().map_err(|e| e.to_string())?.ino();
     let dev = TestDev::open().map_err(|e| format!("open the device: {}", errno_name(e)))?;
     let sid = dev
-        .attach(&file)
-        .map_err(|e| format!("attach: {}", errno_name(e)))?;
+        .create_sid(&file)
+        .map_err(|e| format!("sid create: {}", errno_name(e)))?;
     dev.leak(sid)
         .map_err(|e| format!("leak: {}", errno_name(e)))?;
     println!("sid {sid} inode {ino}");

@@ -14,7 +14,10 @@
 //!     attach, READ/WRITE/ZERO with user buffers and detach, ROUNDS times,
 //!     with fault injection enabled for this task (case 1)
 //! vm_mvc-usertest leak FILE
-//!     attaches FILE, leaves its sid attached and prints it (case 5)
+//!     creates a sid for FILE, leaves it live and prints it (case 5)
+//! vm_mvc-usertest mvc FILE PNO PGOFFS COUNT CMD[,nodirty] [FILL]
+//!     one vm_mvc call by the sid of FILE (zero, protzero, read, write);
+//!     WRITE copies COUNT bytes of FILL, READ prints the bytes in hex
 //! ```
 //!
 //! A failure prints what went wrong and exits with 1.
@@ -24,6 +27,7 @@ mod concurrency;
 mod counters;
 mod device;
 mod faults;
+mod one_call;
 mod rng;
 mod sys;
 
@@ -105,6 +109,17 @@ fn run(args: &[String]) -> Outcome {
             number(args.get(4), "SEED")?,
         ),
         Some("leak") if args.len() == 3 => faults::leak(&args[2]),
+        Some("mvc") if (7..=8).contains(&args.len()) => one_call::run(
+            &args[2],
+            number(args.get(3), "PNO")?,
+            number(args.get(4), "PGOFFS")?,
+            number(args.get(5), "COUNT")?,
+            &args[6],
+            args.get(7).map_or(Ok(0), |fill| {
+                u8::from_str_radix(fill.trim_start_matches("0x"), 16)
+                    .map_err(|_| "FILL: expected a hex byte".to_string())
+            })?,
+        ),
         _ => Err("usage: see the comment at the top of tools/vm_mvc-usertest/src/main.rs".into()),
     }
 }

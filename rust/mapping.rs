@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A file's page cache (`struct address_space`) and the folio lookups
+//! vm_mvc makes in it: AIX's memory object behind a sid.
+
+use crate::{
+    folio::{Folio, FolioGuard},
+    sys,
+};
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::aref::ARef, //
+};
+
+/// A file's page cache whose memory stays valid for `'a`.
+///
+/// The inode may be under eviction: a sid's lookup runs under the RCU read
+/// lock, which keeps the memory of an inode evicted meanwhile (see
+/// [`crate::sid`]).  Lookups are safe then; creating a folio is not, hence
+/// [`Mapping::grab_folio`] is `unsafe`.
+///
+/// # Invariants
+///
+/// `ptr` points to the `address_space` of an inode (and the inode to its
+/// super block) whose memory stays valid for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mapping<'a> {
+    ptr: NonNull<bindings::address_space>,
+    _alive: PhantomData<&'a bindings::address_space>,
+}
+
+impl Mapping<'_> {
+    /// Borrows a page cache.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` points to the `address_space` of an inode whose memory stays
+    /// valid for `'a`.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::address_space>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self {
+            ptr,
+            _alive: PhantomData,
+        }
+    }
+
+    /// The raw pointer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::address_space {
+        self.ptr.as_ptr()
+    }
+
+    /// Whether page `index` lies below the filesystem's maximum file size.
+    pub(crate) fn index_in_range(&self, index: usize) -> bool {
+        // SAFETY: The memory of the mapping, its host inode and that inode's
+        // super block is valid (type invariant); `s_maxbytes` is set at
+        // mount.
+        let max_bytes = unsafe { (*(*(*self.as_ptr()).host).i_sb).s_maxbytes };
+        // CAST: `s_maxbytes` is a positive `loff_t`.
+        let max_pages = (max_bytes as u64).div_ceil(PAGE_SIZE as u64);
+        (index as u64) < max_pages
+    }
+
+    /// Whether the page cache is shmem's (tmpfs, `shmem_file_setup`), which
+    /// creates its folios only through `shmem_get_folio`.
+    pub(crate) fn is_shmem(&self) -> bool {
+        // SAFETY: The mapping's memory is valid (type invariant);
+        // `shmem_mapping` only compares its `a_ops`.
+        unsafe { sys::shmem_mapping(self.as_ptr()) }
+    }
+
+    /// Looks up the folio holding page `index`, without creating it and
+    /// without sleeping (so also under the RCU read lock).
+    ///
+    /// `ENOENT` if the page is not in the page cache (AIX: "not mapped to a
+    /// real frame"); shadow, swap and DAX entries count as absent.
+    pub(crate) fn find_folio(&self, index: usize) -> Result<ARef<Folio>> {
+        // SAFETY: The mapping's memory is valid (type invariant); without
+        // FGP flags `__filemap_get_folio_mpol` is `filemap_get_folio`, an
+        // RCU lookup that takes a folio reference and never sleeps.
+        let folio = unsafe {
+            bindings::__filemap_get_folio_mpol(self.as_ptr(), index, 0, 0, core::ptr::null_mut())
+        };
+        let folio = NonNull::new(from_err_ptr(folio)?).ok_or(ENOENT)?;
+        // SAFETY: The lookup returned a reference, which moves in.
+        Ok(unsafe { ARef::from_raw(folio.cast::<Folio>()) })
+    }
+
+    /// Finds or creates the folio holding page `index`, locked
+    /// (`filemap_grab_folio`: FGP_LOCK | FGP_ACCESSED | FGP_CREAT).
+    ///
+    /// # Safety
+    ///
+    /// The inode is not being evicted (the caller holds a reference on it,
+    /// or otherwise keeps eviction away): a folio added after
+    /// `truncate_inode_pages_final` would outlive the inode.
+    pub(crate) unsafe fn grab_folio(&self, index: usize) -> Result<FolioGuard> {
+        // SAFETY: The mapping is valid (type invariant) and not torn down
+        // (the caller's guarantee).
+        let folio = unsafe { sys::vm_mvc_filemap_grab_folio(self.as_ptr(), index) };
+        let folio = NonNull::new(from_err_ptr(folio)?).ok_or(ENOMEM)?;
+        // SAFETY: `filemap_grab_folio` returned the folio locked and with a
+        // reference, both of which move in.
+        Ok(unsafe { FolioGuard::from_raw_locked(folio) })
+    }
+}
