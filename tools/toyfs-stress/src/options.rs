@@ -5,7 +5,7 @@
 
 /// `run [OPTIONS] SEED OPS DIR [DEVICE]`.
 pub const USAGE: &str = "run [--threads N] [--shared N] [--block-size B] [--max-size BYTES] \
-[--fallocate punch,zero,keep] [--seek GRANULE] [--eof-pollution] [--folio-max BYTES] [--fstype TYPE] [--fsck PROGRAM] \
+[--fallocate punch,zero,keep] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--folio-max BYTES] [--fstype TYPE] [--fsck PROGRAM] \
 SEED OPS DIR [DEVICE]";
 
 /// What `toyfs-stress run` does.
@@ -41,6 +41,10 @@ pub struct Options {
     /// Stores through mappings past the end of the file, which must read as
     /// zero once the file grows over them.
     pub eof_pollution: bool,
+    /// `chattr +c`/`-c` (`FS_IOC_SETFLAGS` toggling `FS_COMPR_FL`) on the
+    /// files of the threads: the flag sticks, across remounts too, and
+    /// the bytes never change.
+    pub chattr_compress: bool,
     /// The largest folio the page cache may give the files: a write fault
     /// may allocate blocks for all of it (ext4's large folios).
     pub folio_max: u64,
@@ -73,6 +77,7 @@ impl Options {
             allocate: false,
             seek: None,
             eof_pollution: false,
+            chattr_compress: false,
             folio_max: 4096,
             fstype: "toyfs".into(),
             fsck: None,
@@ -87,6 +92,7 @@ impl Options {
                 "--max-size" => options.max_size = number(args.next(), arg)?,
                 "--seek" => options.seek = Some(number(args.next(), arg)?),
                 "--eof-pollution" => options.eof_pollution = true,
+                "--chattr-compress" => options.chattr_compress = true,
                 "--folio-max" => options.folio_max = number(args.next(), arg)?,
                 "--fstype" => options.fstype = args.next().ok_or("--fstype: missing")?.clone(),
                 "--fsck" => options.fsck = Some(args.next().ok_or("--fsck: missing")?.clone()),
@@ -170,6 +176,9 @@ impl Options {
         if self.eof_pollution {
             line += " --eof-pollution";
         }
+        if self.chattr_compress {
+            line += " --chattr-compress";
+        }
         if self.folio_max != 4096 {
             line += &format!(" --folio-max {}", self.folio_max);
         }
@@ -208,7 +217,8 @@ mod tests {
     #[test]
     fn replay_parses_to_the_same_run() {
         let options = parse(
-            "--threads 3 --shared 2 --fallocate punch,keep --seek 4096 --eof-pollution --folio-max 65536 \
+            "--threads 3 --shared 2 --fallocate punch,keep --seek 4096 --eof-pollution --chattr-compress \
+             --folio-max 65536 \
              --fstype ext2 9 1000 /mnt /dev/ram2",
         )
         .unwrap();
@@ -217,6 +227,7 @@ mod tests {
         assert_eq!(again.replay(), line);
         assert!(again.punch && !again.zero && again.allocate);
         assert_eq!(again.seek, Some(4096));
+        assert!(again.eof_pollution && again.chattr_compress);
         assert!(parse("--fallocate nope 1 2 /d").is_err());
         assert!(parse("1 2").is_err());
         assert!(parse("--block-size 1000 1 2 /d").is_err());

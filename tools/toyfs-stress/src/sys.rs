@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The raw x86-64 Linux system calls std does not offer: mmap, msync,
-//! fallocate and the SEEK_DATA/SEEK_HOLE whences of lseek (the workspace
-//! uses no external crates, so no libc).
+//! fallocate, the SEEK_DATA/SEEK_HOLE whences of lseek and the inode flags
+//! ioctls (the workspace uses no external crates, so no libc).
 
 use std::fs::File;
 use std::io;
@@ -10,6 +10,7 @@ use std::os::fd::AsRawFd;
 pub(crate) const SYS_LSEEK: usize = 8;
 pub(crate) const SYS_MMAP: usize = 9;
 pub(crate) const SYS_MUNMAP: usize = 11;
+const SYS_IOCTL: usize = 16;
 pub(crate) const SYS_MSYNC: usize = 26;
 const SYS_FALLOCATE: usize = 285;
 
@@ -22,6 +23,13 @@ pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
 pub const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
 /// Zeroes the range.
 pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+
+/// `FS_IOC_GETFLAGS` and `FS_IOC_SETFLAGS` (include/uapi/linux/fs.h):
+/// encoded with a `long`, but every filesystem reads and writes an `int`.
+const FS_IOC_GETFLAGS: usize = 0x8008_6601;
+const FS_IOC_SETFLAGS: usize = 0x4008_6602;
+/// The inode flag `chattr +c` sets: compress the file's data.
+pub const FS_COMPR_FL: u32 = 0x0000_0004;
 
 const SEEK_DATA: usize = 3;
 const SEEK_HOLE: usize = 4;
@@ -90,3 +98,23 @@ pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<Option<u64>> {
 }
 
 const ENXIO: i32 = 6;
+
+/// The file's inode flags (`FS_IOC_GETFLAGS`, what `lsattr` shows).
+pub fn inode_flags(file: &File) -> io::Result<u32> {
+    let fd = file.as_raw_fd() as usize;
+    let mut flags: u32 = 0;
+    let ptr = &mut flags as *mut u32 as usize;
+    // SAFETY: `ptr` points to an int that lives across the call, which is
+    // all the kernel writes.
+    check(unsafe { syscall(SYS_IOCTL, [fd, FS_IOC_GETFLAGS, ptr, 0, 0, 0]) })?;
+    Ok(flags)
+}
+
+/// Sets the file's inode flags (`FS_IOC_SETFLAGS`, what `chattr` does).
+pub fn set_inode_flags(file: &File, flags: u32) -> io::Result<()> {
+    let fd = file.as_raw_fd() as usize;
+    let ptr = &flags as *const u32 as usize;
+    // SAFETY: `ptr` points to an int that lives across the call; the
+    // kernel only reads it.
+    check(unsafe { syscall(SYS_IOCTL, [fd, FS_IOC_SETFLAGS, ptr, 0, 0, 0]) }).map(|_| ())
+}

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! One thread of `toyfs-stress run` on files of its own: seeded random
 //! writes, reads, truncates, stores and loads through mappings that stay
-//! mapped across truncates and extensions, syncs, `fallocate`, and
-//! `SEEK_DATA`/`SEEK_HOLE`, every result checked against the model
+//! mapped across truncates and extensions, syncs, `fallocate`,
+//! `SEEK_DATA`/`SEEK_HOLE`, and `chattr +c`/`-c`, every result checked
+//! against the model
 //! (src/model.rs).  Offsets cluster where the block map changes: the first
 //! blocks, the start of the indirect and of the double-indirect blocks,
 //! and the end of the file.
@@ -68,6 +69,8 @@ struct Slot {
     model: FileModel,
     /// Mapped once and kept across truncates and extensions.
     map: Option<Mapping>,
+    /// Whether the file has `FS_COMPR_FL` (with `--chattr-compress`).
+    compressed: bool,
     /// The last operations on the file but reads, for the message of a
     /// failure.
     history: VecDeque<String>,
@@ -101,6 +104,7 @@ impl<'a> Worker<'a> {
                     options.folio_max,
                 ),
                 map: None,
+                compressed: false,
                 history: VecDeque::new(),
             })
             .collect();
@@ -112,10 +116,14 @@ impl<'a> Worker<'a> {
             done: 0,
         };
         worker.open()?;
-        for slot in &worker.slots {
+        for slot in &mut worker.slots {
             slot.file()
                 .set_len(0)
                 .map_err(|err| format!("truncate {}: {err}", slot.path))?;
+            if options.chattr_compress {
+                // A new file may inherit the flag (a filesystem's default).
+                slot.compressed = slot.compr_flag()?;
+            }
         }
         Ok(worker)
     }
@@ -251,6 +259,7 @@ impl<'a> Worker<'a> {
                 self.check_all("after drop_caches")
             }
             85 | 86 => self.check_file(index, "check"),
+            87 | 88 if options.chattr_compress => self.chattr_compress(index),
             _ => {
                 let offset = self.rng.below(size + 100);
                 self.read(index, offset, 4096, "read")
@@ -270,6 +279,13 @@ impl<'a> Worker<'a> {
                 "{what}: {} has size {size}, expected {}",
                 slot.path,
                 slot.model.size()
+            ));
+        }
+        if self.options.chattr_compress && slot.compr_flag()? != slot.compressed {
+            return Err(format!(
+                "{what}: {} has lost its chattr {}c",
+                slot.path,
+                if slot.compressed { '+' } else { '-' }
             ));
         }
         self.read(index, 0, size as usize + 100, what)
@@ -443,6 +459,34 @@ impl<'a> Worker<'a> {
         slot.model.check_seek_hole(offset, hole, next)
     }
 
+    /// `chattr +c` or `-c`: the flag must be what it was set to, and only
+    /// it changes; the bytes stay (the checks of later reads).
+    fn chattr_compress(&mut self, index: usize) -> Outcome {
+        let slot = &mut self.slots[index];
+        let failed = |err: io::Error| format!("FS_IOC_SETFLAGS of {}: {err}", slot.path);
+        let flags = sys::inode_flags(slot.file()).map_err(failed)?;
+        if (flags & sys::FS_COMPR_FL != 0) != slot.compressed {
+            return Err(format!(
+                "{}: flags {flags:#x}, but chattr {}c was the last",
+                slot.path,
+                if slot.compressed { '+' } else { '-' }
+            ));
+        }
+        sys::set_inode_flags(slot.file(), flags ^ sys::FS_COMPR_FL).map_err(failed)?;
+        let now = sys::inode_flags(slot.file()).map_err(failed)?;
+        if now != flags ^ sys::FS_COMPR_FL {
+            return Err(format!(
+                "{}: flags {flags:#x} set to {:#x} read back as {now:#x}",
+                slot.path,
+                flags ^ sys::FS_COMPR_FL
+            ));
+        }
+        slot.compressed = !slot.compressed;
+        let what = format!("chattr {}c", if slot.compressed { '+' } else { '-' });
+        self.note(index, what);
+        Ok(())
+    }
+
     /// The file's live mapping, made if there is none.
     fn mapping(&mut self, index: usize) -> Result<&Mapping, String> {
         let len = mapping_len(self.options);
@@ -459,5 +503,12 @@ impl<'a> Worker<'a> {
 impl Slot {
     fn file(&self) -> &File {
         self.file.as_ref().expect("files are open between rounds")
+    }
+
+    /// Whether the file has `FS_COMPR_FL` now.
+    fn compr_flag(&self) -> Result<bool, String> {
+        sys::inode_flags(self.file())
+            .map(|flags| flags & sys::FS_COMPR_FL != 0)
+            .map_err(|err| format!("FS_IOC_GETFLAGS of {}: {err}", self.path))
     }
 }
