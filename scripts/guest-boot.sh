@@ -58,8 +58,12 @@ guest_cmdline() {
 	# stale pointers hide leaks from kmemleak (scripts/guest/kmemleak.sh).
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on slab_debug=F"
 	# An unknown NAME=VALUE parameter reaches /init as an environment
-	# variable: the length of the randomized toyfs run.
+	# variable: the length and the seed of the randomized toyfs runs.
 	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
+	[ -z "${TOYFS_STRESS_SEED:-}" ] || cmdline+=" TOYFS_STRESS_SEED=$TOYFS_STRESS_SEED"
+	# make check TOYFS_RUN_GAPS=1: the cases skipped for a known toyfs gap
+	# run anyway (scripts/guest/toyfs-common.sh).
+	[ -z "${TOYFS_RUN_GAPS:-}" ] || cmdline+=" TOYFS_RUN_GAPS=$TOYFS_RUN_GAPS"
 	# How long fio and stress-ng run, each (guest/torture.sh).
 	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
 	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
