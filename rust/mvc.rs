@@ -749,6 +749,9 @@ mod tests {
 
     #[test]
     fn large_folio_is_addressed_per_base_page() -> Result {
+        if crate::test_fixture::skip_without_large_folios() {
+            return Ok(());
+        }
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         // One order-4 folio (64 KiB) over pages 0 to 15.
@@ -811,6 +814,9 @@ mod tests {
 
     #[test]
     fn truncating_into_a_large_folio_leaves_only_pages_below_the_size() -> Result {
+        if crate::test_fixture::skip_without_large_folios() {
+            return Ok(());
+        }
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         file.insert_large_folio(4, pattern)?;
@@ -848,6 +854,9 @@ mod tests {
 
     #[test]
     fn protzero_write_protects_a_live_shared_mapping() -> Result {
+        if crate::test_fixture::skip_without_gup_fast() {
+            return Ok(());
+        }
         let (_fs, file, sid) = file_with_pages(2, pattern)?;
         let user = UserMemory::shared(&file, 2)?;
         user.store(PAGE_SIZE + 8, b"stored by user")?;
@@ -983,6 +992,9 @@ mod tests {
 
     #[test]
     fn protzero_without_page_mkwrite_lets_stores_through() -> Result {
+        if crate::test_fixture::skip_without_gup_fast() {
+            return Ok(());
+        }
         // shmem has no `page_mkwrite`: the write fault makes the entry
         // writable before it waits for the folio lock (mm/memory.c,
         // wp_page_shared), so PROTZERO holds no store off.
@@ -1043,6 +1055,11 @@ mod tests {
 
     #[test]
     fn protzero_write_protects_every_page_of_a_large_folio() -> Result {
+        if crate::test_fixture::skip_without_large_folios()
+            || crate::test_fixture::skip_without_gup_fast()
+        {
+            return Ok(());
+        }
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         file.insert_large_folio(4, pattern)?;
