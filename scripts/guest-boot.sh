@@ -74,6 +74,9 @@ boot() {
 	[ -z "${VM_MVC_ONLY:-}" ] || cmdline+=" vmmvc_only=$VM_MVC_ONLY"
 	# make bench VM_MVC_BENCH_TABLES=percall,profile: only those tables.
 	[ -z "${VM_MVC_BENCH_TABLES:-}" ] || cmdline+=" vmmvc_bench=$VM_MVC_BENCH_TABLES"
+	# make bench VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0: vm_mvc_bench's
+	# module parameters, for shorter runs.
+	[ -z "${VM_MVC_BENCH_ARGS:-}" ] || cmdline+=" vmmvc_bench_args=$VM_MVC_BENCH_ARGS"
 	# The filesystem table's 64 MiB files (fsbench.sh): 96 MiB ramdisks
 	# instead of 4 MiB; brd allocates a page when it is first written.  Only
 	# for bench: the toyfs tests count on the 4 MiB default.
