@@ -20,7 +20,17 @@ PAIR = re.compile(r"(\w+)=(\S+)")
 TARGET_4K = 1.05
 TARGET_64 = 1.15
 TARGET_BW = 0.9
-TARGET_FS = 0.9
+TARGET_FS = 1.0
+# Issue 12: toyfs >= 1.15x ext2 on the 1 MiB sequential rows (large folios).
+TARGET_FS_SEQ_1M = 1.15
+
+
+def fs_target(op, req):
+    """The toyfs/ext2 target of a filesystem row."""
+    if req == 1048576 and op in ("write", "read_cold", "read_hot"):
+        return TARGET_FS_SEQ_1M
+    return TARGET_FS
+
 
 # Filesystem table (3): the rows in order, as (op, request) with a label.
 FS_ROWS = [("write", 4096, "seq write 4 KiB"), ("read_cold", 4096, "seq read cold 4 KiB"),
@@ -29,7 +39,9 @@ FS_ROWS = [("write", 4096, "seq write 4 KiB"), ("read_cold", 4096, "seq read col
            ("read_hot", 1048576, "seq read hot 1 MiB"),
            ("sparse_cold", 1048576, "sparse read cold 1 MiB"),
            ("sparse_hot", 1048576, "sparse read hot 1 MiB"),
-           ("randwrite", 1024, "random write 1 KiB")]
+           ("randwrite", 1024, "random write 1 KiB"),
+           ("appendsync", 0, "odd appends + fsync"),
+           ("trunccycle", 0, "write/truncate cycles")]
 FS_NAMES = ["toyfs", "ext2", "tmpfs"]
 
 CMDS = ["READ", "WRITE", "ZERO", "PROTZERO"]
@@ -128,7 +140,8 @@ def print_fs(out, rows):
             ratio = fs_ratio(mbps)
             cells = " ".join(f"{mbps[fs]:>8.0f}" if fs in mbps else f"{'-':>8}"
                              for fs in FS_NAMES)
-            goal = (f"{ratio:>10.3f}  >= {TARGET_FS} {verdict(ratio, TARGET_FS, True)}"
+            target = fs_target(op, req)
+            goal = (f"{ratio:>10.3f}  >= {target} {verdict(ratio, target, True)}"
                     if ratio is not None else f"{'-':>10}")
             print(f"  {label:<24} {cells} {goal}")
             w.writerow([label, op, req] + [f"{mbps[fs]:.1f}" if fs in mbps else ""
@@ -151,10 +164,10 @@ def summary(tables):
             met += 1
         else:
             missed += 1
-    for _, _, _, mbps, _ in fs_medians(tables.get("fs", [])):
+    for _, op, req, mbps, _ in fs_medians(tables.get("fs", [])):
         ratio = fs_ratio(mbps)
         if ratio is not None:
-            if ratio >= TARGET_FS:
+            if ratio >= fs_target(op, req):
                 met += 1
             else:
                 missed += 1

@@ -2,117 +2,191 @@
 
 //! Block allocation: the bitmap and the free-block count (ext2's
 //! balloc.c).
+//!
+//! The bitmap blocks stay in memory for the whole mount (`SbInfo::bitmap`)
+//! and their bits are read and written as atomics, so that a pointer can
+//! be checked against the bitmap without a lock, and the allocator's lock
+//! never waits for I/O.  An allocation first reserves all the blocks it
+//! may need (all or none: `ENOSPC`), then takes runs of contiguous free
+//! blocks from a goal on.
 
 use crate::{
-    format::constants::BITMAP_START,
-    meta::{corrupt, Meta},
-    vfs::{toyfs_err, Buffer},
+    format::geometry::Geometry,
+    meta::corrupt,
+    vfs::{toyfs_err, SuperBlock},
 };
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
-impl Meta<'_> {
-    /// The bitmap block and bit of data block `block`.
-    fn bitmap_bit(&self, block: u32) -> Result<(Buffer, usize)> {
-        let (index, bit) = self.geometry.bitmap_position(block);
-        Ok((Buffer::read(self.sb, BITMAP_START + index)?, bit))
-    }
+/// The byte of the bitmap holding block `block`'s bit, and the bit's mask.
+fn bit_of<'a>(sb: &'a SuperBlock, block: u32) -> (&'a core::sync::atomic::AtomicU8, u8) {
+    let info = sb.info();
+    let (index, bit) = info.geometry.bitmap_position(block);
+    // The bitmap covers every block below `block_count`, which callers
+    // check first (`is_data_block`).
+    let byte = &info.bitmap[index as usize].atomic_bytes()[bit / 8];
+    (byte, 1 << (bit % 8))
+}
 
-    /// Whether the bitmap marks data block `block` in use.
-    pub(crate) fn is_marked_used(&self, block: u32) -> Result<bool> {
-        let (bitmap, bit) = self.bitmap_bit(block)?;
-        Ok(bitmap.data()[bit / 8] & (1 << (bit % 8)) != 0)
-    }
+/// Whether the bitmap marks data block `block` in use.
+pub(crate) fn is_in_use(sb: &SuperBlock, block: u32) -> bool {
+    let (byte, mask) = bit_of(sb, block);
+    byte.load(Ordering::Acquire) & mask != 0
+}
 
-    /// Fails with `ENOSPC` unless `needed` blocks are free.
-    pub(crate) fn reserve(&self, needed: u32) -> Result {
-        if needed > self.counts.free_blocks {
-            return Err(ENOSPC);
-        }
-        Ok(())
-    }
+/// Marks the bitmap block holding block `block`'s bit dirty.
+fn mark_bitmap_dirty(sb: &SuperBlock, block: u32) {
+    let info = sb.info();
+    let (index, _) = info.geometry.bitmap_position(block);
+    info.bitmap[index as usize].mark_dirty();
+}
 
-    /// Allocates a data block, zeroed on disk ("a writer zeroes what it
-    /// allocates"), and marks it in use.
-    pub(crate) fn alloc_block(&mut self) -> Result<u32> {
-        if self.counts.free_blocks == 0 {
-            return Err(ENOSPC);
-        }
-        let bits_per_block = 8 * self.geometry.block_size();
-        let bitmap_blocks = self.geometry.bitmap_blocks();
-        let (hint_index, hint_byte) = self.counts.alloc_hint;
-        // The hint's bitmap block from the hint's byte, the others in turn,
-        // then the hint's block again from its start.
-        for step in 0..=bitmap_blocks {
-            let mut index = hint_index + step;
-            if index >= bitmap_blocks {
-                index -= bitmap_blocks;
-            }
-            let start = if step == 0 { hint_byte } else { 0 };
-            let mut bitmap = Buffer::read(self.sb, BITMAP_START + index)?;
-            let from_start = bitmap.data().get(start..).unwrap_or_default();
-            let Some(found) = from_start.iter().position(|&byte| byte != 0xff) else {
+/// Blocks set aside for one allocation; those not taken go back to the
+/// free count on drop.
+pub(crate) struct Reservation<'a> {
+    sb: &'a SuperBlock,
+    left: u32,
+}
+
+/// Sets aside `count` free blocks, or fails with `ENOSPC` having set
+/// aside none.
+pub(crate) fn reserve(sb: &SuperBlock, count: u32) -> Result<Reservation<'_>> {
+    let mut alloc = sb.info().alloc.lock();
+    if count > alloc.free_blocks {
+        return Err(ENOSPC);
+    }
+    alloc.free_blocks -= count;
+    Ok(Reservation { sb, left: count })
+}
+
+/// The first free data block at or after `goal`, wrapping around to the
+/// first data block.
+fn find_free(sb: &SuperBlock, geometry: &Geometry, goal: u32) -> Option<u32> {
+    let (first, end) = (geometry.first_data_block(), geometry.block_count());
+    let goal = if (first..end).contains(&goal) {
+        goal
+    } else {
+        first
+    };
+    let search = |from: u32, to: u32| {
+        let mut block = from;
+        while block < to {
+            let (byte, mask) = bit_of(sb, block);
+            let bits = byte.load(Ordering::Acquire);
+            if bits == 0xff && mask == 1 && block + 8 <= to {
+                // A whole byte in use: the next 8 blocks at once.
+                block += 8;
                 continue;
-            };
-            let byte = start + found;
-            let bit = (!bitmap.data()[byte]).trailing_zeros();
-            // CAST: a byte offset in a block of at most 4096 bytes.
-            let block = index * bits_per_block + 8 * byte as u32 + bit;
-            if !self.geometry.is_data_block(block) {
-                return Err(corrupt(
-                    self.sb,
-                    0,
-                    "bitmap: a metadata or padding bit is clear",
-                ));
             }
-            let mut data = Buffer::read(self.sb, block)?;
-            data.data_mut().fill(0);
-            data.mark_dirty();
-            bitmap.data_mut()[byte] |= 1 << bit;
-            bitmap.mark_dirty();
-            self.counts.free_blocks -= 1;
-            self.counts.alloc_hint = (index, byte);
-            return Ok(block);
-        }
-        toyfs_err!("free block count says free, bitmap says full\n");
-        Err(ENOSPC)
-    }
-
-    /// Marks data block `block` free.
-    pub(crate) fn free_block(&mut self, ino: u32, block: u32) -> Result {
-        self.check_pointer(ino, block)?;
-        let (mut bitmap, bit) = self.bitmap_bit(block)?;
-        let byte = &mut bitmap.data_mut()[bit / 8];
-        if *byte & (1 << (bit % 8)) == 0 {
-            return Err(corrupt(self.sb, ino, "block freed twice"));
-        }
-        *byte &= !(1 << (bit % 8));
-        bitmap.mark_dirty();
-        self.counts.free_blocks += 1;
-        Ok(())
-    }
-
-    /// Recounts the free blocks and inodes from the bitmap and the inode
-    /// table (the counts of a dirty superblock may be stale).
-    pub(crate) fn recount(&mut self) -> Result {
-        let geometry = self.geometry;
-        let mut free_blocks = 0;
-        let mut block = geometry.first_data_block();
-        while block < geometry.block_count() {
-            let (index, _) = geometry.bitmap_position(block);
-            let bitmap = Buffer::read(self.sb, BITMAP_START + index)?;
-            let end = geometry
-                .block_count()
-                .min((index + 1) << geometry.bitmap_shift());
-            for b in block..end {
-                let (_, bit) = geometry.bitmap_position(b);
-                if bitmap.data()[bit / 8] & (1 << (bit % 8)) == 0 {
-                    free_blocks += 1;
-                }
+            if bits & mask == 0 {
+                return Some(block);
             }
-            block = end;
+            block += 1;
         }
-        self.counts.free_blocks = free_blocks;
-        self.counts.free_inodes = self.count_free_inodes()?;
-        Ok(())
+        None
+    };
+    search(goal, end).or_else(|| search(first, goal))
+}
+
+impl Reservation<'_> {
+    /// Takes up to `max` contiguous free blocks of the reservation, from
+    /// the first free one at or after `goal`: `(first, count)`.
+    pub(crate) fn take_run(&mut self, goal: u32, max: u32) -> Result<(u32, u32)> {
+        let sb = self.sb;
+        let geometry = sb.info().geometry;
+        let want = max.min(self.left);
+        if want == 0 {
+            return Err(ENOSPC);
+        }
+        let mut alloc = sb.info().alloc.lock();
+        if alloc.bitmap_damaged {
+            return Err(corrupt(sb, 0, "bitmap: a metadata or padding bit is clear"));
+        }
+        let Some(first) = find_free(sb, &geometry, goal) else {
+            toyfs_err!(
+                "{}: free block count says free, bitmap says full\n",
+                sb.id()
+            );
+            return Err(ENOSPC);
+        };
+        let mut count = 0;
+        while count < want
+            && first + count < geometry.block_count()
+            && !is_in_use(sb, first + count)
+        {
+            let (byte, mask) = bit_of(sb, first + count);
+            byte.fetch_or(mask, Ordering::AcqRel);
+            if count == 0 || geometry.bitmap_position(first + count).1 == 0 {
+                mark_bitmap_dirty(sb, first + count);
+            }
+            count += 1;
+        }
+        alloc.hint = first + count;
+        self.left -= count;
+        Ok((first, count))
     }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.left > 0 {
+            self.sb.info().alloc.lock().free_blocks += self.left;
+        }
+    }
+}
+
+/// Marks data blocks `first..first + count` of inode `ino` free.
+pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result {
+    let geometry = sb.info().geometry;
+    let mut alloc = sb.info().alloc.lock();
+    for block in first..first + count {
+        if !geometry.is_data_block(block) {
+            return Err(corrupt(sb, ino, "block pointer outside the data blocks"));
+        }
+        let (byte, mask) = bit_of(sb, block);
+        if byte.fetch_and(!mask, Ordering::AcqRel) & mask == 0 {
+            return Err(corrupt(sb, ino, "block freed twice"));
+        }
+        if block == first || geometry.bitmap_position(block).1 == 0 {
+            mark_bitmap_dirty(sb, block);
+        }
+        alloc.free_blocks += 1;
+    }
+    Ok(())
+}
+
+/// Whether the bitmap marks every metadata block, and every padding bit
+/// past the last block, in use, as the format requires.
+pub(crate) fn reserved_bits_set(sb: &SuperBlock) -> bool {
+    let geometry = sb.info().geometry;
+    let bits = u64::from(geometry.bitmap_blocks()) << geometry.bitmap_shift();
+    let padding = u64::from(geometry.block_count())..bits;
+    (0..geometry.first_data_block()).all(|block| is_in_use(sb, block))
+        // CAST: below the bitmap's bits, at most 2^32 + 2^15.
+        && padding.into_iter().all(|bit| {
+            let (index, bit) = (bit >> geometry.bitmap_shift(), bit & ((1 << geometry.bitmap_shift()) - 1));
+            let byte = &sb.info().bitmap[index as usize].atomic_bytes()[bit as usize / 8];
+            byte.load(Ordering::Acquire) & (1 << (bit % 8)) != 0
+        })
+}
+
+/// The free data blocks according to the bitmap (the count of a dirty
+/// superblock may be stale): its zero bits from the first data block to
+/// the last block, a byte at a time.
+pub(crate) fn count_free(sb: &SuperBlock) -> u32 {
+    let geometry = sb.info().geometry;
+    let (first, end) = (geometry.first_data_block(), geometry.block_count());
+    let mut free = 0;
+    let mut block = first;
+    while block < end {
+        let (byte, mask) = bit_of(sb, block);
+        if mask == 1 && block + 8 <= end {
+            free += (!byte.load(Ordering::Acquire)).count_ones();
+            block += 8;
+        } else {
+            free += u32::from(byte.load(Ordering::Acquire) & mask == 0);
+            block += 1;
+        }
+    }
+    free
 }

@@ -1,302 +1,366 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! File data in the page cache: reading and writing folios, write_begin
-//! and write_end, page faults and size changes; every partial-page part is
-//! a vm_mvc call (the table at the end of Documentation/toyfs.rst says
-//! which one for which case).
+//! A regular file as a whole: its size (`setattr`), `fallocate`,
+//! `SEEK_HOLE`/`SEEK_DATA` and FIEMAP.
 
 use crate::{
-    format::geometry::Geometry,
-    meta::Meta,
-    vfs::{toyfs_err, truncate_setsize, Buffer, Inode, LockedFolio, PAGE_SIZE},
-    vm_mvc_client::{KernelBuffer, Op},
+    inode::{BlockMap, Run},
+    vfs::{
+        lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, zero_blocks,
+        Inode, LockedFolio, PAGE_SIZE,
+    },
+    vm_mvc_client::Op,
+    write::zero_gap,
 };
+use core::ops::Range;
 use kernel::prelude::*;
 
-/// Runs vm_mvc command `op` on page bytes `from % PAGE_SIZE` to the end
-/// of the page holding byte `from`, by `(sid, pno)`; a page that is not
-/// cached (`ENOENT`) has nothing to change.
-fn mvc_page_tail(inode: &Inode, from: u64, op: Op<'_>) -> Result {
-    let offset = (from % PAGE_SIZE as u64) as usize;
-    if offset == 0 {
-        return Ok(());
-    }
-    // CAST: page numbers of toyfs files fit `usize`.
-    match inode.sid().mvc(
-        (from / PAGE_SIZE as u64) as usize,
-        offset,
-        PAGE_SIZE - offset,
-        op,
-    ) {
-        // Not cached, or not uptodate (a failed read): `read_folio` zeroes
-        // past the end of the file when it fills the page.
-        Err(err) if err == ENOENT || err == ENODATA => Ok(()),
-        result => result,
-    }
-}
-
-/// Before a write at `pos` past the end of the file: the bytes of the old
-/// end-of-file page past the old size (which an mmap store may have
-/// changed) become zeros, and the page is write-protected, since its
-/// blocks past the old size become holes inside the file.
-pub(crate) fn prepare_extend(inode: &Inode, pos: u64) -> Result {
-    let size = inode.size();
-    if pos <= size {
-        return Ok(());
-    }
-    mvc_page_tail(inode, size, Op::ProtZero)
-}
-
-/// `setattr` of the size.
+/// `setattr` of the size, under the inode's lock and its
+/// `invalidate_lock` (no folio is instantiated meanwhile).
 pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     let old = inode.size();
+    let _invalidate = inode.lock_invalidate();
     if size < old {
-        // The new end-of-file page past the new size: vm_mvc ZERO.
-        mvc_page_tail(inode, size, Op::Zero)?;
+        zero_eof_block_tail(inode, size)?;
         truncate_setsize(inode, size);
-        Meta::lock(inode.sb()).truncate_blocks(inode, size, true)?;
+        BlockMap::lock(inode)?.truncate(size)?;
     } else {
+        // `truncate_setsize` calls `pagecache_isize_extended`.
         truncate_setsize(inode, size);
-        // The old end-of-file page past the old size: zeros, and
-        // write-protected for the holes it now has inside the file.
-        mvc_page_tail(inode, old, Op::ProtZero)?;
+        zero_gap(inode, old, size);
     }
     inode.touch_mtime_ctime();
     Ok(())
 }
 
-/// A block of a folio that starts inside the file.
-struct FolioBlock {
-    /// Offset of the block in the page.
-    offset: usize,
-    /// File block number.
-    n: u64,
-    /// Bytes of the block inside the file.
-    valid: usize,
-}
-
-/// The blocks of `folio` that start inside a file of `size` bytes.
-fn blocks_inside(
-    folio: &LockedFolio<'_>,
-    geometry: &Geometry,
-    size: u64,
-) -> impl Iterator<Item = FolioBlock> {
-    let block_size = geometry.block_bytes();
-    let start = folio.pos();
-    let geometry = *geometry;
-    (0..PAGE_SIZE)
-        .step_by(block_size)
-        .map(move |offset| (offset, start + offset as u64))
-        .take_while(move |&(_, pos)| pos < size)
-        .map(move |(offset, pos)| FolioBlock {
-            offset,
-            n: geometry.block_of(pos),
-            valid: (size - pos).min(block_size as u64) as usize,
-        })
-}
-
-/// Fills a locked folio from the disk: data blocks with vm_mvc WRITE from
-/// their buffer heads, holes inside the file with PROTZERO, and everything
-/// past the end of the file with ZERO.
-pub(crate) fn fill_folio(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
-    let sb = inode.sb();
-    let geometry = sb.info().geometry;
-    let block_size = geometry.block_bytes();
-    // End of the bytes filled so far.
-    let mut filled = 0;
-    for block in blocks_inside(folio, &geometry, inode.size()) {
-        let number = Meta::lock(sb).lookup(inode.ino(), block.n)?;
-        if number == 0 {
-            folio.mvc(block.offset, block_size, Op::ProtZero)?;
-            filled = block.offset + block_size;
-            continue;
-        }
-        let mut data = Buffer::read(sb, number)?;
-        let buffer = KernelBuffer::attach(data.data_mut())?;
-        folio.mvc(
-            block.offset,
-            block.valid,
-            Op::Write {
-                from: &buffer,
-                at: 0,
-            },
-        )?;
-        filled = block.offset + block.valid;
-    }
-    if filled < PAGE_SIZE {
-        folio.mvc(filled, PAGE_SIZE - filled, Op::Zero)?;
-    }
-    Ok(())
-}
-
-/// The file blocks of the folio's bytes `from..to`.
-fn blocks_of(
-    folio: &LockedFolio<'_>,
-    geometry: &Geometry,
-    from: usize,
-    to: usize,
-) -> core::ops::Range<u64> {
-    let first = geometry.block_of(folio.pos());
-    first + geometry.block_of(from as u64)..first + geometry.blocks_for(to as u64)
-}
-
-/// `write_begin` for `len` bytes at `pos`: allocates the holes the write
-/// covers (all or none), reads the folio if the write does not cover all
-/// of it, and zeroes what the write leaves of each new block.
-pub(crate) fn prepare_write(
-    inode: &Inode,
-    folio: &LockedFolio<'_>,
-    pos: u64,
-    len: usize,
-) -> Result {
+/// Before a truncation to `size`: the bytes of the new last block past
+/// `size` become zeros through the page cache (the block is read if it is
+/// not cached), and that block dirty, so that they reach the disk (as
+/// `iomap_truncate_page` and `block_truncate_page` do): the format keeps
+/// the bytes past the end of the file zero, and a later extension shows
+/// them.
+fn zero_eof_block_tail(inode: &Inode, size: u64) -> Result {
     let geometry = inode.sb().info().geometry;
-    let from = (pos - folio.pos()) as usize;
-    let to = from + len;
+    let tail = geometry.offset_in_block(size);
+    if tail == 0 || BlockMap::lock(inode)?.lookup(geometry.block_of(size))? == 0 {
+        return Ok(());
+    }
+    let block_end = size - tail + u64::from(geometry.block_size());
+    with_folio(inode, size, |folio| {
+        // CAST: offsets within the folio.
+        let offset = (size - folio.pos()) as usize;
+        zero_and_dirty(
+            folio,
+            offset,
+            (block_end - size) as usize,
+            geometry.block_shift(),
+        )
+    })
+}
+
+/// ZEROes bytes `offset..offset + len` of `folio` (uptodate; blocks of
+/// `1 << shift` bytes) and marks dirty exactly the blocks they touch: vm_mvc with `VM_MVC_NODIRTY`, then
+/// the folio's block state and the folio.  Writeback writes those blocks
+/// and no other (vm_mvc's own dirtying would mark every block of the
+/// folio).  Without memory for a block state the folio is dirtied alone,
+/// which writeback takes as every block dirty.
+fn zero_and_dirty(folio: &LockedFolio<'_>, offset: usize, len: usize, shift: u32) -> Result {
     if len == 0 {
         return Ok(());
     }
-    let new = Meta::lock(inode.sb()).map_range(inode, blocks_of(folio, &geometry, from, to));
-    let new = match new {
-        Ok(new) => new,
-        Err(err) => {
-            trim_failed_write(inode, u64::MAX);
-            return Err(err);
-        }
-    };
-    let result = zero_new_blocks(inode, folio, new, from, to);
-    if result.is_err() {
-        trim_failed_write(inode, u64::MAX);
-    }
-    result
-}
-
-/// The rest of `prepare_write` once the blocks are mapped: reads the folio
-/// unless the write covers all of it, then zeroes the bytes of each new
-/// block (bit `k` of `new`) that the write does not cover.
-fn zero_new_blocks(
-    inode: &Inode,
-    folio: &LockedFolio<'_>,
-    new: u32,
-    from: usize,
-    to: usize,
-) -> Result {
-    let geometry = inode.sb().info().geometry;
-    let block_size = geometry.block_bytes();
-    if !folio.is_uptodate() && (from != 0 || to != PAGE_SIZE) {
-        fill_folio(inode, folio)?;
-        folio.mark_uptodate();
-    }
-    let first_block = geometry.block_of(from as u64) as usize;
-    for k in 0..geometry.blocks_for(to as u64) as usize - first_block {
-        if new & (1 << k) == 0 {
-            continue;
-        }
-        let block_start = (first_block + k) * block_size;
-        let block_end = block_start + block_size;
-        if from > block_start {
-            folio.mvc(block_start, from - block_start, Op::Zero)?;
-        }
-        if to < block_end {
-            folio.mvc(to, block_end - to, Op::Zero)?;
-        }
-    }
-    Ok(())
-}
-
-/// `write_end`: `copied` of `len` bytes at `pos` reached the folio.
-/// Returns the bytes accepted: none if a folio that is not uptodate got a
-/// short copy (the rest of it was never read).
-pub(crate) fn finish_write(
-    inode: &Inode,
-    folio: &LockedFolio<'_>,
-    pos: u64,
-    len: usize,
-    copied: usize,
-) -> usize {
-    if !folio.is_uptodate() {
-        if copied < len {
-            return 0;
-        }
-        folio.mark_uptodate();
-    }
-    if copied == 0 {
-        return 0;
+    folio.mvc(offset, len, Op::Zero.nodirty())?;
+    if let Ok(state) = folio.state_or_attach(shift) {
+        let first = offset >> shift;
+        state.set_dirty(first, ((offset + len - 1) >> shift) - first + 1);
     }
     folio.mark_dirty();
-    let end = pos + copied as u64;
-    if end > inode.size() {
-        inode.set_size(end);
-        inode.mark_dirty();
-    }
-    copied
-}
-
-/// After a write that meant to reach `end`: frees the blocks that
-/// `write_begin` allocated past the end of the file if the write fell
-/// short of them, as the format forbids blocks past the end.
-pub(crate) fn trim_failed_write(inode: &Inode, end: u64) {
-    let size = inode.size();
-    if end <= size {
-        return;
-    }
-    if let Err(err) = Meta::lock(inode.sb()).truncate_blocks(inode, size, false) {
-        toyfs_err!(
-            "inode {}: freeing after a short write: {:?}\n",
-            inode.ino(),
-            err
-        );
-    }
-}
-
-/// `page_mkwrite`: gives every hole of the page inside the file a block,
-/// all or none (`ENOSPC`), before the page becomes writable.  The bytes of
-/// those blocks are zeros already: `read_folio` PROTZERO'd them.
-pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
-    let size = inode.size();
-    if folio.pos() >= size {
-        return Err(EFAULT);
-    }
-    let geometry = inode.sb().info().geometry;
-    let inside = ((size - folio.pos()).min(PAGE_SIZE as u64)) as usize;
-    Meta::lock(inode.sb()).map_range(inode, blocks_of(folio, &geometry, 0, inside))?;
     Ok(())
 }
 
-/// Whether writeback has anything of the folio to write.
-pub(crate) fn is_inside_eof(inode: &Inode, folio: &LockedFolio<'_>) -> bool {
-    folio.pos() < inode.size()
+/// `fallocate` modes toyfs implements.
+pub(crate) const KEEP_SIZE: u32 = 0x01;
+/// Frees the blocks of the range: it reads as zeros.
+pub(crate) const PUNCH_HOLE: u32 = 0x02;
+/// The range reads as zeros, with blocks allocated.
+pub(crate) const ZERO_RANGE: u32 = 0x10;
+
+/// `fallocate(mode, offset, len)`, under the inode's lock: allocation
+/// (0, or `KEEP_SIZE` inside the file), `PUNCH_HOLE | KEEP_SIZE` and
+/// `ZERO_RANGE` (with or without `KEEP_SIZE`).  toyfs keeps no block past
+/// the end of a file, so `KEEP_SIZE` allocation past it is `EOPNOTSUPP`.
+pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
+    if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0
+        || (mode & PUNCH_HOLE != 0 && mode != PUNCH_HOLE | KEEP_SIZE)
+    {
+        return Err(EOPNOTSUPP);
+    }
+    let end = offset.checked_add(len).ok_or(EFBIG)?;
+    let size = inode.size();
+    if mode == KEEP_SIZE && end > size {
+        return Err(EOPNOTSUPP);
+    }
+    if mode & KEEP_SIZE == 0 && end > size {
+        // RLIMIT_FSIZE (with SIGXFSZ) and the largest file, as a write.
+        inode.check_new_size(end)?;
+    }
+    let _invalidate = inode.lock_invalidate();
+    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+        punch(inode, offset, end.min(size))?;
+    }
+    if mode & PUNCH_HOLE == 0 {
+        let end = if mode & KEEP_SIZE != 0 {
+            end.min(size)
+        } else {
+            end
+        };
+        if let Err(err) = allocate_zeroed(inode, offset, end) {
+            // Blocks allocated past the end of the file go back.
+            BlockMap::lock(inode)?.truncate(inode.size())?;
+            return Err(err);
+        }
+        if end > size {
+            truncate_setsize(inode, end);
+            zero_gap(inode, size, end);
+        }
+    }
+    inode.touch_mtime_ctime();
+    inode.mark_dirty();
+    Ok(())
 }
 
-/// Writeback of a locked folio: each block's bytes inside the file are
-/// copied to its buffer head with vm_mvc READ, the rest of the last block
-/// is written as zeros.  A hole whose bytes are all zero stays a hole; one
-/// that is not gets a block first.
-pub(crate) fn write_folio(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
+/// Makes bytes `offset..end` (inside the file) read as zeros and frees
+/// the blocks wholly inside them.  The bytes of a block that stays (at
+/// either edge) are ZEROed through the page cache, read if need be; the
+/// page cache of the freed blocks goes: whole pages by
+/// `truncate_pagecache_range`, the freed blocks of a page that stays by
+/// vm_mvc PROTZERO (its mappings are write-protected, so the next store
+/// faults and `page_mkwrite` gives the block back) with their dirty bits
+/// cleared, so that writeback does not allocate them again.
+fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
+    if offset >= end {
+        return Ok(());
+    }
+    let geometry = inode.sb().info().geometry;
+    let block_size = u64::from(geometry.block_size());
+    let first_whole = geometry.blocks_for(offset);
+    let end_whole = geometry.block_of(end);
+    // The edges: bytes in blocks that stay (one range if the punch is
+    // inside one block).
+    let head = offset..end.min(first_whole * block_size);
+    let tail = (end_whole * block_size).max(offset)..end;
+    zero_in_place(inode, head.clone())?;
+    if tail != head {
+        zero_in_place(inode, tail)?;
+    }
+    if first_whole >= end_whole {
+        return Ok(());
+    }
+    // The whole blocks: whole pages leave the page cache, the rest of a
+    // page is forgotten in place.
+    let whole = first_whole * block_size..end_whole * block_size;
+    let page = PAGE_SIZE as u64;
+    let pages = whole.start.next_multiple_of(page)..whole.end - whole.end % page;
+    if pages.start < pages.end {
+        truncate_pagecache_range(inode, pages.start, pages.end - 1);
+        forget_freed_bytes(inode, whole.start..pages.start)?;
+        forget_freed_bytes(inode, pages.end..whole.end)?;
+    } else {
+        // Within two pages at most: split at the page boundary.
+        let boundary = whole.start.next_multiple_of(page).min(whole.end);
+        forget_freed_bytes(inode, whole.start..boundary)?;
+        forget_freed_bytes(inode, boundary..whole.end)?;
+    }
+    // A store before the punch dirtied whole folios, and a large folio
+    // partly inside the range kept its bytes' dirty bits: the freed
+    // blocks must be clean, and out of any writeback, before they go.
+    clean_freed(inode, whole);
+    BlockMap::lock(inode)?.free_range(first_whole..end_whole)
+}
+
+/// Clears the dirty bits of the blocks of bytes `range` in the folios
+/// still cached, then waits for any writeback of those folios: a
+/// writeback that picked the blocks up before must be done before they
+/// are freed and given to another file.
+fn clean_freed(inode: &Inode, range: Range<u64>) {
+    let mut pos = range.start;
+    while pos < range.end {
+        let Some(folio) = lock_cached_folio(inode, pos) else {
+            pos = (pos + 1).next_multiple_of(PAGE_SIZE as u64);
+            continue;
+        };
+        let end = (folio.pos() + folio.size() as u64).min(range.end);
+        if let Some(state) = folio.state() {
+            let shift = state.block_shift();
+            // CAST: offsets within the folio.
+            let first = ((pos - folio.pos()) >> shift) as usize;
+            state.clear_dirty(first, ((end - pos) >> shift) as usize);
+        }
+        folio.wait_writeback();
+        pos = end;
+    }
+}
+
+/// ZEROes bytes `range` of a block that stays allocated, through the page
+/// cache (the block is read if need be) so that the zeros reach the disk.
+fn zero_in_place(inode: &Inode, range: Range<u64>) -> Result {
+    if range.start >= range.end {
+        return Ok(());
+    }
+    let geometry = inode.sb().info().geometry;
+    if BlockMap::lock(inode)?.lookup(geometry.block_of(range.start))? == 0 {
+        // A hole reads as zeros already.
+        return Ok(());
+    }
+    with_folio(inode, range.start, |folio| {
+        // CAST: offsets within the folio.
+        let offset = (range.start - folio.pos()) as usize;
+        zero_and_dirty(
+            folio,
+            offset,
+            (range.end - range.start) as usize,
+            geometry.block_shift(),
+        )
+    })
+}
+
+/// Bytes `range` (whole blocks, within one page) are about to lose their
+/// blocks: in a cached folio they become zeros with vm_mvc PROTZERO
+/// (`VM_MVC_NODIRTY`: the dirty bits it takes from the page tables still
+/// dirty the folio, hence every block), and their blocks clean, under
+/// one hold of the folio lock and after any writeback of it, so that no
+/// writeback can pick them up before they are freed.
+fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
+    if range.start >= range.end {
+        return Ok(());
+    }
+    let Some(folio) = lock_cached_folio(inode, range.start) else {
+        return Ok(());
+    };
+    folio.wait_writeback();
+    // CAST: offsets within the folio.
+    let offset = (range.start - folio.pos()) as usize;
+    let len = (range.end - range.start) as usize;
+    if folio.is_uptodate() {
+        folio.mvc(offset, len, Op::ProtZero.nodirty())?;
+    } else {
+        folio.mvc(offset, len, Op::Zero.nodirty())?;
+    }
+    if let Some(state) = folio.state() {
+        let shift = state.block_shift();
+        state.clear_dirty(offset >> shift, len >> shift);
+    }
+    Ok(())
+}
+
+/// Allocates the holes of bytes `offset..end`, their blocks zeroed on the
+/// disk before anybody can read them (the caller holds the
+/// `invalidate_lock`, so no folio of the range is instantiated meanwhile).
+fn allocate_zeroed(inode: &Inode, offset: u64, end: u64) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
-    for FolioBlock { offset, n, valid } in blocks_inside(folio, &geometry, inode.size()) {
-        let mut block = Meta::lock(sb).lookup(inode.ino(), n)?;
-        if block == 0 {
-            // Only a hole needs the scratch copy (to see whether it is
-            // still all zeroes); most folios have none.
-            let mut scratch = KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?;
-            let buffer = KernelBuffer::attach(&mut scratch)?;
-            folio.mvc(offset, valid, Op::Read { to: &buffer, at: 0 })?;
-            drop(buffer);
-            if scratch[..valid].iter().all(|&byte| byte == 0) {
+    let range = geometry.block_of(offset)..geometry.blocks_for(end);
+    let mut n = range.start;
+    while n < range.end {
+        // A chunk of 64 blocks at a time, so that the new ones fit a mask
+        // and the map is not locked across the zeroing I/O.
+        let chunk = n..(n + 64).min(range.end);
+        let mut new = 0u64;
+        BlockMap::lock(inode)?.allocate(chunk.clone(), |m| new |= 1 << (m - chunk.start))?;
+        let mut k = 0u64;
+        while k < 64 && new >> k != 0 {
+            if new & (1 << k) == 0 {
+                k += 1;
                 continue;
             }
-            let mut meta = Meta::lock(sb);
-            meta.map_range(inode, n..n + 1)?;
-            block = meta.lookup(inode.ino(), n)?;
+            let mut count = 1;
+            while k + count < 64 && new & (1 << (k + count)) != 0 {
+                count += 1;
+            }
+            // New blocks of one allocation need not be contiguous on
+            // disk: they are zeroed a disk run at a time.
+            let run = BlockMap::lock(inode)?.lookup_run(chunk.start + k, count)?;
+            let Run::Data { first, count } = run else {
+                return Err(EIO);
+            };
+            // CAST: at most 64.
+            zero_blocks(sb, first, count as u32)?;
+            k += count;
         }
-        let mut data = Buffer::read(sb, block)?;
-        {
-            let buffer = KernelBuffer::attach(data.data_mut())?;
-            folio.mvc(offset, valid, Op::Read { to: &buffer, at: 0 })?;
+        n = chunk.end;
+    }
+    Ok(())
+}
+
+/// `SEEK_DATA` or `SEEK_HOLE` from `offset`: the next byte in a block
+/// (data), or in a hole or at the end of the file (hole); `ENXIO` at or
+/// past the end.
+pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u64> {
+    let size = inode.size();
+    if offset >= size {
+        return Err(ENXIO);
+    }
+    let geometry = inode.sb().info().geometry;
+    let end = geometry.blocks_for(size);
+    let map = BlockMap::lock(inode)?;
+    let mut n = geometry.block_of(offset);
+    while n < end {
+        let run = map.lookup_run(n, end - n)?;
+        let found = matches!(run, Run::Data { .. }) == data;
+        if found {
+            return Ok((n * u64::from(geometry.block_size())).max(offset));
         }
-        data.data_mut()[valid..].fill(0);
-        data.mark_dirty();
+        n += run.count();
+    }
+    if data {
+        Err(ENXIO)
+    } else {
+        Ok(size)
+    }
+}
+
+/// FIEMAP: calls `extent(logical, physical, length, last)` with each run
+/// of blocks of bytes `start..start + len` (in bytes); stops when it
+/// returns true.
+pub(crate) fn fiemap(
+    inode: &Inode,
+    start: u64,
+    len: u64,
+    mut extent: impl FnMut(u64, u64, u64, bool) -> Result<bool>,
+) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let block_size = u64::from(geometry.block_size());
+    let end = geometry
+        .blocks_for(inode.size())
+        .min(geometry.blocks_for(start.saturating_add(len)));
+    let mut n = geometry.block_of(start);
+    let mut pending: Option<(u64, u32, u64)> = None;
+    while n < end {
+        // The map lock only for the lookup: `extent` copies to user
+        // memory, whose fault may be into this very file (`read_folio`,
+        // `page_mkwrite`), which takes the map lock.
+        let run = BlockMap::lock(inode)?.lookup_run(n, end - n)?;
+        if let Run::Data { first, count } = run {
+            if let Some((logical, physical, blocks)) = pending.take() {
+                if extent(
+                    logical * block_size,
+                    u64::from(physical) * block_size,
+                    blocks * block_size,
+                    false,
+                )? {
+                    return Ok(());
+                }
+            }
+            pending = Some((n, first, count));
+        }
+        n += run.count();
+    }
+    if let Some((logical, physical, blocks)) = pending {
+        extent(
+            logical * block_size,
+            u64::from(physical) * block_size,
+            blocks * block_size,
+            true,
+        )?;
     }
     Ok(())
 }

@@ -1,93 +1,122 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Inode allocation: free inodes of the inode table and their count
-//! (ext2's ialloc.c).
+//! (ext2's ialloc.c).  Which inodes are in use is kept in memory while
+//! mounted read-write (`Allocator::inodes_in_use`), built from the inode
+//! table at mount, so that finding a free inode reads nothing under the
+//! allocator's lock.
 
 use crate::{
     format::{
         constants::{INODE_SIZE, ROOT_INO},
         inode::Inode as DiskInode,
     },
-    meta::Meta,
-    vfs::Buffer,
+    meta::InodeSlot,
+    vfs::{Buffer, SuperBlock},
 };
 use kernel::prelude::*;
 
-impl Meta<'_> {
-    /// Calls `found` with each inode number and its inode of the table,
-    /// in order, until it returns true; returns whether one did.
-    fn scan_inodes(&self, mut found: impl FnMut(u32, &DiskInode) -> bool) -> Result<bool> {
-        let geometry = self.geometry;
-        let per_block = geometry.block_bytes() / INODE_SIZE;
-        for index in 0..geometry.inode_table_blocks() {
-            let table = Buffer::read(self.sb, geometry.inode_table_start() + index)?;
-            for slot in 0..per_block {
-                // CAST: inode numbers fit `u32` (the table has inode_count).
-                let ino = (index as usize * per_block + slot + 1) as u32;
-                if ino > geometry.inode_count() {
-                    return Ok(false);
-                }
-                let mut raw = [0u8; INODE_SIZE];
-                raw.copy_from_slice(&table.data()[slot * INODE_SIZE..(slot + 1) * INODE_SIZE]);
-                if found(ino, &DiskInode::decode(&raw)) {
-                    return Ok(true);
-                }
+/// Reads the inode table: one bit per inode in use, and the free count.
+pub(crate) fn scan_inode_table(sb: &SuperBlock) -> Result<(KVec<u64>, u32)> {
+    let geometry = sb.info().geometry;
+    let count = geometry.inode_count() as usize;
+    let mut in_use = KVec::from_elem(0u64, count.div_ceil(64), GFP_KERNEL)?;
+    let mut free = 0;
+    let per_block = geometry.block_bytes() / INODE_SIZE;
+    for index in 0..geometry.inode_table_blocks() {
+        let table = Buffer::read(sb, geometry.inode_table_start() + index)?;
+        let table = table.lock();
+        for slot in 0..per_block {
+            let n = index as usize * per_block + slot;
+            if n >= count {
+                break;
+            }
+            let mut raw = [0u8; INODE_SIZE];
+            raw.copy_from_slice(&table.data()[slot * INODE_SIZE..(slot + 1) * INODE_SIZE]);
+            if DiskInode::decode(&raw).is_free() {
+                free += 1;
+            } else {
+                in_use[n / 64] |= 1 << (n % 64);
             }
         }
-        Ok(false)
     }
+    Ok((in_use, free))
+}
 
-    /// The free inodes of the inode table.
-    pub(crate) fn count_free_inodes(&self) -> Result<u32> {
-        let mut free = 0;
-        self.scan_inodes(|_, inode| {
-            free += u32::from(inode.is_free());
-            false
-        })?;
-        Ok(free)
-    }
-
-    /// A free inode number, or `ENOSPC`.
-    pub(crate) fn find_free_inode(&self) -> Result<u32> {
-        let mut free = 0;
-        if self.scan_inodes(|ino, inode| {
-            free = ino;
-            ino != ROOT_INO && inode.is_free()
-        })? {
-            return Ok(free);
+/// Takes a free inode number (in memory only, until `claim`), or fails
+/// with `ENOSPC`.
+pub(crate) fn take(sb: &SuperBlock) -> Result<u32> {
+    if sb.info().alloc.lock().inodes_in_use.is_empty() {
+        // The first allocation since mount: which inodes are in use is read
+        // from the inode table, without the allocator's lock (I/O).  An
+        // inode freed meanwhile may stay marked in use until the next
+        // mount; that only keeps it from being reused.
+        let (in_use, _) = scan_inode_table(sb)?;
+        let mut alloc = sb.info().alloc.lock();
+        if alloc.inodes_in_use.is_empty() {
+            alloc.inodes_in_use = in_use;
         }
-        Err(ENOSPC)
     }
+    let mut alloc = sb.info().alloc.lock();
+    let count = sb.info().geometry.inode_count() as usize;
+    let found = alloc
+        .inodes_in_use
+        .iter()
+        .enumerate()
+        .find_map(|(word, &bits)| {
+            let n = word * 64 + (!bits).trailing_zeros() as usize;
+            (bits != !0 && n < count).then_some(n)
+        })
+        .ok_or(ENOSPC)?;
+    // CAST: below `inode_count`, a `u32`.
+    let ino = found as u32 + 1;
+    if ino == ROOT_INO {
+        // The root is always in use: a damaged table said otherwise.
+        return Err(ENOSPC);
+    }
+    alloc.inodes_in_use[found / 64] |= 1 << (found % 64);
+    alloc.free_inodes = alloc.free_inodes.saturating_sub(1);
+    Ok(ino)
+}
 
-    /// Takes free inode `ino` for a new file of `mode` with `nlink` links;
-    /// a directory gets `dir_block`, already filled, as its one block.
-    pub(crate) fn claim_inode(
-        &mut self,
-        ino: u32,
-        mode: u16,
-        nlink: u16,
-        dir_block: Option<u32>,
-    ) -> Result {
-        let mut slot = self.inode_slot(ino)?;
-        let mut inode = DiskInode {
+/// Gives inode number `ino`, taken but not claimed, back.
+pub(crate) fn put_back(sb: &SuperBlock, ino: u32) {
+    let n = (ino - 1) as usize;
+    let mut alloc = sb.info().alloc.lock();
+    if let Some(word) = alloc.inodes_in_use.get_mut(n / 64) {
+        *word &= !(1 << (n % 64));
+    }
+    alloc.free_inodes += 1;
+}
+
+/// Writes taken inode `ino` as a new file of `mode` with `nlink` links; a
+/// directory gets `dir_block`, already filled, as its one block.
+pub(crate) fn claim(
+    sb: &SuperBlock,
+    ino: u32,
+    mode: u16,
+    nlink: u16,
+    dir_block: Option<u32>,
+) -> Result {
+    let block_size = sb.info().geometry.block_size();
+    InodeSlot::read(sb, ino)?.update(|inode| {
+        *inode = DiskInode {
             mode,
             nlink,
             ..DiskInode::default()
         };
         if let Some(block) = dir_block {
-            inode.size = u64::from(self.geometry.block_size());
+            inode.size = u64::from(block_size);
             inode.direct[0] = block;
             inode.blocks = 1;
         }
-        slot.set(&inode);
-        self.counts.free_inodes = self.counts.free_inodes.saturating_sub(1);
-        Ok(())
-    }
+    });
+    Ok(())
+}
 
-    /// Gives inode `ino` back: its 128 bytes become zero (free).
-    pub(crate) fn release_inode(&mut self, ino: u32) -> Result {
-        self.inode_slot(ino)?.set(&DiskInode::default());
-        self.counts.free_inodes += 1;
-        Ok(())
-    }
+/// Gives inode `ino` back: its 128 bytes become zero (free).
+pub(crate) fn free_inode(sb: &SuperBlock, ino: u32) -> Result {
+    InodeSlot::read(sb, ino)?.update(|inode| *inode = DiskInode::default());
+    put_back(sb, ino);
+    Ok(())
 }

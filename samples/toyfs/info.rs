@@ -1,22 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The in-memory state of a mounted toyfs (`s_fs_info`): its geometry,
-//! the metadata lock with the free counts it protects, and the ratelimit
-//! of its error messages.
+//! The in-memory state of a mounted toyfs (`s_fs_info`) and of each of its
+//! inodes.
+//!
+//! Locks, from outer to inner: a folio lock, an inode's `map_lock`, a
+//! buffer lock, the filesystem's `alloc` lock.  `alloc` guards only memory
+//! (the bitmap blocks stay in memory for the whole mount and their bits
+//! are atomics), so no lock of the whole filesystem is ever held across
+//! I/O.
 
-use crate::{format::geometry::Geometry, format::superblock::Superblock, vfs::RateLimit};
+use crate::{
+    format::{
+        geometry::Geometry,
+        inode::Inode as DiskInode,
+        superblock::{FsState, Superblock},
+    },
+    vfs::{Buffer, RateLimit},
+};
+use core::sync::atomic::AtomicU64;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
-/// The free counts, kept exact in memory while mounted.
-pub(crate) struct Counts {
-    /// Free data blocks.
+/// The allocator's state, exact in memory while mounted.
+pub(crate) struct Allocator {
+    /// Free data blocks, less those reserved by allocations under way.
     pub(crate) free_blocks: u32,
     /// Free inodes.
     pub(crate) free_inodes: u32,
-    /// The bitmap block and byte of the last block allocation, where the
-    /// next search starts: a growing file then finds its next block at
-    /// once instead of rescanning the full start of the bitmap.
-    pub(crate) alloc_hint: (u32, usize),
+    /// Where the next search for a block without a goal starts: just
+    /// past the last allocation, so that a growing file finds its next
+    /// block at once instead of rescanning the start of the bitmap.
+    pub(crate) hint: u32,
+    /// Whether the counts above are exact: read from a cleanly unmounted
+    /// superblock, or recounted.
+    pub(crate) counts_exact: bool,
+    /// One bit per inode (inode `ino` is bit `ino - 1`), set if in use;
+    /// built from the inode table when the first inode is allocated (or at
+    /// a recount), empty before.
+    pub(crate) inodes_in_use: KVec<u64>,
+    /// Whether the bitmap marks a metadata block or a padding bit free
+    /// (found at mount): then no block is allocated.
+    pub(crate) bitmap_damaged: bool,
 }
 
 /// The in-memory state of a mounted filesystem (`s_fs_info`).
@@ -24,9 +47,11 @@ pub(crate) struct Counts {
 pub(crate) struct SbInfo {
     /// The layout, fixed at mkfs time.
     pub(crate) geometry: Geometry,
-    /// The metadata lock and the free counts it protects.
+    /// The bitmap blocks, read at mount and kept for its duration.
+    pub(crate) bitmap: KVec<Buffer>,
+    /// The allocator.
     #[pin]
-    pub(crate) counts: Mutex<Counts>,
+    pub(crate) alloc: Mutex<Allocator>,
     /// The ratelimit of the corruption messages about this filesystem
     /// (as ext4's `s_err_ratelimit_state`), so that one damaged
     /// filesystem cannot hide another's errors.
@@ -35,16 +60,57 @@ pub(crate) struct SbInfo {
 }
 
 impl SbInfo {
-    /// The state for a superblock read from the disk.
-    pub(crate) fn new(disk: Superblock) -> impl PinInit<Self, Error> {
+    /// The state for a superblock read from the disk and its bitmap.
+    pub(crate) fn new(disk: Superblock, bitmap: KVec<Buffer>) -> impl PinInit<Self, Error> {
         try_pin_init!(SbInfo {
             geometry: disk.geometry,
-            counts <- new_mutex!(Counts {
+            bitmap,
+            alloc <- new_mutex!(Allocator {
                 free_blocks: disk.free_blocks,
                 free_inodes: disk.free_inodes,
-                alloc_hint: (0, 0),
+                hint: disk.geometry.first_data_block(),
+                counts_exact: disk.state == FsState::Clean,
+                inodes_in_use: KVec::new(),
+                bitmap_damaged: false,
             }),
             errors <- RateLimit::new(),
         }? Error)
+    }
+}
+
+/// The in-memory state of a toyfs inode, next to its VFS inode.
+#[pin_data]
+pub(crate) struct InodeInfo {
+    /// The roots of the inode's block map: its pointers and blocks count
+    /// (the other fields are unused), read from the inode table by `iget`
+    /// and written back when they change (`inode::BlockMap`), as ext2 keeps
+    /// `i_data` in memory.  The lock serialises the changes of the map (and
+    /// of its indirect blocks), and orders the lookups against them.
+    /// Taken under the folio lock, never across a vm_mvc call by
+    /// `(sid, pno)`.
+    #[pin]
+    pub(crate) map: Mutex<DiskInode>,
+    /// Counts the times blocks of the map were freed (changed under the
+    /// map's lock), so that a mapping remembered across folios by
+    /// writeback is known to be stale.
+    pub(crate) map_generation: AtomicU64,
+}
+
+impl InodeInfo {
+    /// The state of a new inode.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(InodeInfo {
+            map <- new_mutex!(DiskInode::default()),
+            map_generation: AtomicU64::new(0),
+        })
+    }
+
+    /// Takes the map's roots from the inode as read from the disk.
+    pub(crate) fn load_map(&self, disk: &DiskInode) {
+        let mut map = self.map.lock();
+        map.direct = disk.direct;
+        map.single_indirect = disk.single_indirect;
+        map.double_indirect = disk.double_indirect;
+        map.blocks = disk.blocks;
     }
 }

@@ -1,178 +1,502 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Inodes on disk and their block maps: reading, writing and freeing
-//! inodes, finding, allocating and freeing the blocks of a file (ext2's
+//! inodes; finding, allocating and freeing the blocks of a file (ext2's
 //! inode.c).
+//!
+//! A map is walked a container at a time (the inode's direct pointers, or
+//! one last-level indirect block), so that a run of contiguous blocks, or
+//! of holes, costs one walk.  Changes happen under the inode's
+//! `map_lock`, which [`BlockMap`] holds.
 
 use crate::{
+    balloc::{self, Reservation},
     format::{
-        block_map::{inode_pointers, slot_of},
+        block_map::{inode_pointers, slot_of, MapSlot},
+        constants::DIRECT_POINTERS,
+        geometry::Geometry,
         inode::Inode as DiskInode,
         le::{get_u32, put_u32},
     },
-    meta::{corrupt, Meta},
-    vfs::{Buffer, Inode, SuperBlock, PAGE_SIZE},
+    ialloc,
+    meta::{check_entry, check_pointer, corrupt, is_sound, InodeSlot},
+    vfs::{clean_bdev_aliases, Buffer, Inode, SuperBlock},
 };
-use kernel::prelude::*;
+use core::{ops::Range, sync::atomic::Ordering};
+use kernel::{prelude::*, sync::MutexGuard};
 
-impl Meta<'_> {
-    /// The block holding file block `n` of inode `ino`, 0 for a hole.
-    pub(crate) fn lookup(&self, ino: u32, n: u64) -> Result<u32> {
-        let Some(slot) = slot_of(n, self.geometry.pointers_per_block()) else {
-            return Ok(0);
-        };
-        let inode = self.inode_slot(ino)?.get();
-        let mut pointer = self.check_pointer(ino, inode.pointer(slot.inode_pointer()))?;
-        let (entries, depth) = slot.indirect_entries();
-        let mut above = [0u32; 2];
-        for (level, &entry) in entries[..depth].iter().enumerate() {
-            if pointer == 0 {
-                return Ok(0);
-            }
-            above[level] = pointer;
-            let indirect = Buffer::read(self.sb, pointer)?;
-            pointer = self.check_entry(
-                ino,
-                get_u32(indirect.data(), 4 * entry as usize),
-                &above[..=level],
-            )?;
+/// A run of file blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Run {
+    /// `count` blocks of holes.
+    Hole {
+        /// Blocks.
+        count: u64,
+    },
+    /// `count` blocks stored contiguously from disk block `first`.
+    Data {
+        /// First disk block.
+        first: u32,
+        /// Blocks.
+        count: u64,
+    },
+}
+
+impl Run {
+    /// Blocks of the run.
+    pub(crate) fn count(&self) -> u64 {
+        match *self {
+            Run::Hole { count } | Run::Data { count, .. } => count,
         }
-        Ok(pointer)
+    }
+}
+
+/// Where the pointers of a file block and those after it live.
+#[derive(Clone, Copy)]
+enum Container {
+    /// The inode's direct pointers, from `index`.
+    Direct { index: usize },
+    /// Entries of the last-level indirect block `block` from `index`;
+    /// `above` are the indirect blocks on its path, itself last.
+    Indirect {
+        block: u32,
+        index: usize,
+        above: [u32; 2],
+        levels: usize,
+    },
+    /// No indirect block holds them yet: the single-indirect block is
+    /// missing (`double` is `None`), or the double-indirect block
+    /// (`Some(0)`), or the single-indirect block that entry `outer` of
+    /// double-indirect block `double` would name.
+    Missing {
+        double: Option<u32>,
+        outer: u32,
+        index: usize,
+    },
+}
+
+/// The block map of an inode, locked (`InodeInfo::map_lock`).
+pub(crate) struct BlockMap<'a> {
+    inode: &'a Inode,
+    sb: &'a SuperBlock,
+    geometry: Geometry,
+    /// The inode's own pointers and blocks count (`InodeInfo::map`);
+    /// changed here and written back to the inode table by `store`.
+    disk: MutexGuard<'a, DiskInode>,
+}
+
+impl<'a> BlockMap<'a> {
+    /// Locks the block map of `inode`.
+    pub(crate) fn lock(inode: &'a Inode) -> Result<Self> {
+        let sb = inode.sb();
+        Ok(Self {
+            inode,
+            sb,
+            geometry: sb.info().geometry,
+            disk: inode.info().map.lock(),
+        })
     }
 
-    /// Blocks (data and indirect) that mapping file blocks `range` of
-    /// inode `ino` would allocate; an indirect block missing for several
-    /// of them is counted once.
-    pub(crate) fn missing_blocks(&self, ino: u32, range: core::ops::Range<u64>) -> Result<u32> {
-        // A missing indirect block: (its pointer in the inode, its level,
-        // the outer entry leading to it).
-        // No allocation under the metadata lock (reclaim may evict a toyfs
-        // inode, which takes it): a range is at most one page, 8 blocks,
-        // and each block adds at most 2 indirect blocks.
-        let mut counted = [(None, 0usize, 0u32); 2 * PAGE_SIZE / 512];
-        let mut counted_len = 0;
-        if range.end.saturating_sub(range.start) > (PAGE_SIZE / 512) as u64 {
-            return Err(EINVAL);
-        }
-        let mut missing = 0;
-        let inode = self.inode_slot(ino)?.get();
-        for n in range {
-            let slot = slot_of(n, self.geometry.pointers_per_block()).ok_or(EFBIG)?;
-            let root = slot.inode_pointer();
-            let (entries, depth) = slot.indirect_entries();
-            let mut pointer = self.check_pointer(ino, inode.pointer(root))?;
-            let mut level = 0;
-            let mut above = [0u32; 2];
-            while level < depth && pointer != 0 {
-                above[level] = pointer;
-                let indirect = Buffer::read(self.sb, pointer)?;
-                let entry = get_u32(indirect.data(), 4 * entries[level] as usize);
-                pointer = self.check_entry(ino, entry, &above[..=level])?;
-                level += 1;
-            }
-            if pointer != 0 {
-                continue;
-            }
-            // Levels `level..depth` lack their indirect block, then data.
-            for missing_level in level..depth {
-                let outer = if missing_level == 0 { 0 } else { entries[0] };
-                let key = (Some(root), missing_level, outer);
-                if !counted[..counted_len].contains(&key) {
-                    counted[counted_len] = key;
-                    counted_len += 1;
-                    missing += 1;
-                }
-            }
-            missing += 1;
-        }
-        Ok(missing)
+    fn ino(&self) -> u32 {
+        self.inode.ino()
     }
 
-    /// The block of file block `n` of `inode`, allocated (with the
-    /// indirect blocks on its path) if it is a hole; true if the data
-    /// block is new.  The caller has reserved the blocks.
-    pub(crate) fn map(&mut self, inode: &Inode, n: u64) -> Result<(u32, bool)> {
-        let ino = inode.ino();
-        let slot = slot_of(n, self.geometry.pointers_per_block()).ok_or(EFBIG)?;
-        let mut table = self.inode_slot(ino)?;
-        let mut disk = table.get();
-        let mut allocated = 0;
-        let mut result = (|| -> Result<(u32, bool)> {
-            let root = slot.inode_pointer();
-            let mut pointer = self.check_pointer(ino, disk.pointer(root))?;
-            let mut new = false;
-            if pointer == 0 {
-                pointer = self.alloc_block()?;
-                *disk.pointer_mut(root) = pointer;
-                allocated += 1;
-                new = true;
-            }
-            let (entries, depth) = slot.indirect_entries();
-            let mut above = [0u32; 2];
-            for (level, &entry) in entries[..depth].iter().enumerate() {
-                let at = 4 * entry as usize;
-                above[level] = pointer;
-                let mut indirect = Buffer::read(self.sb, pointer)?;
-                let next = self.check_entry(ino, get_u32(indirect.data(), at), &above[..=level])?;
-                if next == 0 {
-                    pointer = self.alloc_block()?;
-                    put_u32(indirect.data_mut(), at, pointer);
-                    indirect.mark_dirty();
-                    allocated += 1;
-                    new = true;
+    /// The container of file block `n` and how many file blocks from `n`
+    /// on it holds; `EFBIG` past the largest file.
+    fn container(&self, n: u64) -> Result<(Container, u64)> {
+        let p = self.geometry.pointers_per_block();
+        let slot = slot_of(n, p).ok_or(EFBIG)?;
+        let (sb, ino) = (self.sb, self.ino());
+        let rest = |index: u32| u64::from(p - index);
+        Ok(match slot {
+            MapSlot::Direct(index) => (
+                Container::Direct { index },
+                (DIRECT_POINTERS - index) as u64,
+            ),
+            MapSlot::Single(index) => {
+                let root = check_pointer(sb, ino, self.disk.single_indirect)?;
+                let container = if root == 0 {
+                    Container::Missing {
+                        double: None,
+                        outer: 0,
+                        index: index as usize,
+                    }
                 } else {
-                    pointer = next;
-                    new = false;
+                    Container::Indirect {
+                        block: root,
+                        index: index as usize,
+                        above: [root, 0],
+                        levels: 1,
+                    }
+                };
+                (container, rest(index))
+            }
+            MapSlot::Double { outer, inner } => {
+                let double = check_pointer(sb, ino, self.disk.double_indirect)?;
+                let single = if double == 0 {
+                    0
+                } else {
+                    let buffer = Buffer::read(sb, double)?;
+                    let entry = get_u32(buffer.lock().data(), 4 * outer as usize);
+                    check_entry(sb, ino, entry, &[double])?
+                };
+                let container = if single == 0 {
+                    Container::Missing {
+                        double: Some(double),
+                        outer,
+                        index: inner as usize,
+                    }
+                } else {
+                    Container::Indirect {
+                        block: single,
+                        index: inner as usize,
+                        above: [double, single],
+                        levels: 2,
+                    }
+                };
+                (container, rest(inner))
+            }
+        })
+    }
+
+    /// The run of file blocks from `n` on, at most `max` (> 0) long:
+    /// holes, or blocks contiguous on disk.  Only block `n`'s pointer
+    /// fails the lookup if it breaks a rule; a later one ends the run.
+    pub(crate) fn lookup_run(&self, n: u64, max: u64) -> Result<Run> {
+        let (container, span) = match self.container(n) {
+            Ok(found) => found,
+            // Past the largest file: nothing is stored there.
+            Err(err) if err == EFBIG => return Ok(Run::Hole { count: max }),
+            Err(err) => return Err(err),
+        };
+        let max = max.min(span) as usize;
+        let (sb, ino) = (self.sb, self.ino());
+        // `pointer(k)` is the raw pointer `k` of the run, `check` checks
+        // one as `check_entry` does, for the indirect blocks `above`.
+        let run = |pointer: &dyn Fn(usize) -> u32, above: &[u32]| -> Result<Run> {
+            let first = check_entry(sb, ino, pointer(0), above)?;
+            let mut count = 1;
+            while count < max {
+                let next = pointer(count);
+                if !is_sound(sb, next, above) {
+                    break;
+                }
+                let follows = if first == 0 {
+                    next == 0
+                } else {
+                    // CAST: `count` is below a block's pointers.
+                    next != 0 && next == first.wrapping_add(count as u32)
+                };
+                if !follows {
+                    break;
+                }
+                count += 1;
+            }
+            let count = count as u64;
+            Ok(if first == 0 {
+                Run::Hole { count }
+            } else {
+                Run::Data { first, count }
+            })
+        };
+        match container {
+            Container::Direct { index } => run(&|k| self.disk.direct[index + k], &[]),
+            Container::Indirect {
+                block,
+                index,
+                above,
+                levels,
+            } => {
+                let buffer = Buffer::read(sb, block)?;
+                let entries = buffer.lock();
+                let data = entries.data();
+                run(&|k| get_u32(data, 4 * (index + k)), &above[..levels])
+            }
+            Container::Missing { .. } => Ok(Run::Hole { count: max as u64 }),
+        }
+    }
+
+    /// The generation of the map (`InodeInfo::map_generation`), read
+    /// under its lock.
+    pub(crate) fn generation(&self) -> u64 {
+        self.inode.info().map_generation.load(Ordering::Acquire)
+    }
+
+    /// The disk block of file block `n`, 0 for a hole.
+    pub(crate) fn lookup(&self, n: u64) -> Result<u32> {
+        Ok(match self.lookup_run(n, 1)? {
+            Run::Data { first, .. } => first,
+            Run::Hole { .. } => 0,
+        })
+    }
+
+    /// Blocks (data and indirect) that allocating the holes of file
+    /// blocks `range` would take.
+    pub(crate) fn count_missing(&self, range: Range<u64>) -> Result<u32> {
+        let mut missing = 0u64;
+        let mut double_counted = false;
+        let mut n = range.start;
+        while n < range.end {
+            let (container, span) = self.container(n)?;
+            let k = span.min(range.end - n);
+            missing += match container {
+                Container::Missing { double, .. } => {
+                    let double_missing = double == Some(0) && !double_counted;
+                    double_counted |= double == Some(0);
+                    k + 1 + u64::from(double_missing)
+                }
+                Container::Direct { index } => self.disk.direct[index..index + k as usize]
+                    .iter()
+                    .filter(|&&pointer| pointer == 0)
+                    .count() as u64,
+                Container::Indirect { block, index, .. } => {
+                    let buffer = Buffer::read(self.sb, block)?;
+                    let entries = buffer.lock();
+                    (index..index + k as usize)
+                        .filter(|&i| get_u32(entries.data(), 4 * i) == 0)
+                        .count() as u64
+                }
+            };
+            n += k;
+        }
+        u32::try_from(missing).map_err(|_| ENOSPC)
+    }
+
+    /// Where the allocation of a run of holes should look first when
+    /// nothing before it in its container says (ext2's `ext2_find_near`
+    /// looks back the same way): just past the container's own block, else
+    /// just past the last allocation.
+    fn fallback_goal(&self, container: &Container) -> u32 {
+        match *container {
+            Container::Indirect { block, .. } => block + 1,
+            _ => self.sb.info().alloc.lock().hint,
+        }
+    }
+
+    /// Allocates one block of `reservation` at `goal` for an indirect
+    /// block, zeroed in the buffer cache without being read.
+    fn new_indirect(&mut self, reservation: &mut Reservation<'_>, goal: &mut u32) -> Result<u32> {
+        let (block, _) = reservation.take_run(*goal, 1)?;
+        self.disk.blocks = self.disk.blocks.saturating_add(1);
+        *goal = block + 1;
+        drop(Buffer::zeroed(self.sb, block)?);
+        Ok(block)
+    }
+
+    /// Creates the indirect blocks a `Missing` container lacks.
+    fn fill_missing(
+        &mut self,
+        container: Container,
+        reservation: &mut Reservation<'_>,
+        goal: &mut u32,
+    ) -> Result<Container> {
+        let Container::Missing {
+            double,
+            outer,
+            index,
+        } = container
+        else {
+            return Ok(container);
+        };
+        let Some(double) = double else {
+            let block = self.new_indirect(reservation, goal)?;
+            self.disk.single_indirect = block;
+            return Ok(Container::Indirect {
+                block,
+                index,
+                above: [block, 0],
+                levels: 1,
+            });
+        };
+        let double = if double == 0 {
+            let block = self.new_indirect(reservation, goal)?;
+            self.disk.double_indirect = block;
+            block
+        } else {
+            double
+        };
+        let single = self.new_indirect(reservation, goal)?;
+        let buffer = Buffer::read(self.sb, double)?;
+        put_u32(buffer.lock().data_mut(), 4 * outer as usize, single);
+        buffer.mark_dirty();
+        Ok(Container::Indirect {
+            block: single,
+            index,
+            above: [double, single],
+            levels: 2,
+        })
+    }
+
+    /// Allocates the holes among file blocks `range`, all or none
+    /// (`ENOSPC`), calling `new` with each file block that got a new data
+    /// block.  New data blocks are neither read nor zeroed on disk: the
+    /// caller makes their folio bytes whole and dirty.
+    pub(crate) fn allocate(&mut self, range: Range<u64>, mut new: impl FnMut(u64)) -> Result {
+        let needed = self.count_missing(range.clone())?;
+        if needed == 0 {
+            return Ok(());
+        }
+        let mut reservation = balloc::reserve(self.sb, needed)?;
+        // 0: not known yet (`allocate_in_container` finds it).
+        let mut goal = 0;
+        let blocks_before = self.disk.blocks;
+        let mut result = Ok(());
+        let mut n = range.start;
+        while n < range.end {
+            match self.allocate_in_container(n, range.end, &mut reservation, &mut goal, &mut new) {
+                Ok(k) => n += k,
+                Err(err) => {
+                    result = Err(err);
+                    break;
                 }
             }
-            Ok((pointer, new))
-        })();
-        // Whatever was allocated is in the map: count it, also on error.
-        if allocated > 0 {
-            disk.blocks = disk.blocks.saturating_add(allocated);
-            table.set(&disk);
-            inode.set_blocks(disk.blocks, self.geometry.block_size());
         }
-        if let Ok((_, new)) = &mut result {
-            // Only the data block's own freshness matters to the caller.
-            *new = *new && allocated > 0;
+        // Whatever was allocated is in the map: count it, also on error.
+        if self.disk.blocks != blocks_before {
+            result = result.and(self.store());
         }
         result
     }
 
-    /// Allocates the holes among file blocks `range` of `inode`, all or
-    /// none (`ENOSPC`); returns a bit per block of the range that is new.
-    pub(crate) fn map_range(&mut self, inode: &Inode, range: core::ops::Range<u64>) -> Result<u32> {
-        let needed = self.missing_blocks(inode.ino(), range.clone())?;
-        self.reserve(needed)?;
-        let mut new = 0;
-        for (k, n) in range.enumerate() {
-            if self.map(inode, n)?.1 {
-                new |= 1 << k;
-            }
+    /// `allocate` for the container of file block `n`, up to `end`;
+    /// returns the file blocks it covered.
+    fn allocate_in_container(
+        &mut self,
+        n: u64,
+        end: u64,
+        reservation: &mut Reservation<'_>,
+        goal: &mut u32,
+        new: &mut impl FnMut(u64),
+    ) -> Result<u64> {
+        let (container, span) = self.container(n)?;
+        let k = span.min(end - n) as usize;
+        if *goal == 0 {
+            // The pointer before the range in its container, if any.
+            let before = match container {
+                Container::Direct { index } if index > 0 => self.disk.direct[index - 1],
+                Container::Indirect { block, index, .. } if index > 0 => {
+                    get_u32(Buffer::read(self.sb, block)?.lock().data(), 4 * (index - 1))
+                }
+                _ => 0,
+            };
+            *goal = if before != 0 {
+                before + 1
+            } else {
+                self.fallback_goal(&container)
+            };
         }
-        Ok(new)
+        let container = self.fill_missing(container, reservation, goal)?;
+        let (sb, ino) = (self.sb, self.ino());
+        // Assigns runs of new blocks to the holes among `k` pointers.
+        let mut assign = |pointers: &mut dyn FnMut(usize, Option<u32>) -> Result<u32>,
+                          blocks: &mut u32|
+         -> Result {
+            let mut j = 0;
+            while j < k {
+                let current = pointers(j, None)?;
+                if current != 0 {
+                    *goal = current + 1;
+                    j += 1;
+                    continue;
+                }
+                let mut holes = 1;
+                while j + holes < k && pointers(j + holes, None)? == 0 {
+                    holes += 1;
+                }
+                // CAST: at most a container's pointers.
+                let (first, count) = reservation.take_run(*goal, holes as u32)?;
+                for i in 0..count as usize {
+                    // CAST: `i` is below `count`, a `u32`.
+                    pointers(j + i, Some(first + i as u32))?;
+                    new(n + (j + i) as u64);
+                }
+                *blocks = blocks.saturating_add(count);
+                *goal = first + count;
+                j += count as usize;
+            }
+            Ok(())
+        };
+        let mut blocks = self.disk.blocks;
+        match container {
+            Container::Direct { index } => {
+                let direct = &mut self.disk.direct;
+                assign(
+                    &mut |j, set| {
+                        if let Some(block) = set {
+                            direct[index + j] = block;
+                        }
+                        check_pointer(sb, ino, direct[index + j])
+                    },
+                    &mut blocks,
+                )?;
+            }
+            Container::Indirect {
+                block,
+                index,
+                above,
+                levels,
+            } => {
+                let buffer = Buffer::read(sb, block)?;
+                let mut entries = buffer.lock();
+                let result = assign(
+                    &mut |j, set| {
+                        let at = 4 * (index + j);
+                        if let Some(block) = set {
+                            put_u32(entries.data_mut(), at, block);
+                        }
+                        check_entry(sb, ino, get_u32(entries.data(), at), &above[..levels])
+                    },
+                    &mut blocks,
+                );
+                drop(entries);
+                buffer.mark_dirty();
+                result?;
+            }
+            Container::Missing { .. } => return Err(EINVAL),
+        }
+        self.disk.blocks = blocks;
+        Ok(k as u64)
+    }
+
+    /// Writes the inode's pointers and blocks count back to its slot.
+    fn store(&self) -> Result {
+        let disk = &self.disk;
+        InodeSlot::read(self.sb, self.ino())?.update(|inode| {
+            inode.direct = disk.direct;
+            inode.single_indirect = disk.single_indirect;
+            inode.double_indirect = disk.double_indirect;
+            inode.blocks = disk.blocks;
+        });
+        self.inode
+            .set_blocks(disk.blocks, self.geometry.block_size());
+        Ok(())
     }
 
     /// Frees what pointer `block` (data at `depth` 0, else an indirect
     /// block of `depth` levels covering file blocks from `first`) holds
-    /// at or past file block `eof`; true if `block` itself was freed.
-    /// `above` are the indirect blocks on the path to `block`.
-    #[expect(clippy::too_many_arguments)]
+    /// among file blocks `free`; true if `block` itself was freed (all it
+    /// covers is in `free`).  `above` are the indirect blocks on the path
+    /// to `block`.
     fn prune(
         &mut self,
-        ino: u32,
         block: u32,
         above: &[u32],
         depth: u32,
         first: u64,
-        eof: u64,
-        freed: &mut u32,
+        free: &Range<u64>,
+        freer: &mut Freer,
     ) -> Result<bool> {
-        if block == 0 {
+        let p = u64::from(self.geometry.pointers_per_block());
+        let cover = match depth {
+            0 => 1,
+            1 => p,
+            _ => p * p,
+        };
+        if block == 0 || first + cover <= free.start || first >= free.end {
             return Ok(false);
         }
-        self.check_entry(ino, block, above)?;
+        let (sb, ino) = (self.sb, self.ino());
+        check_entry(sb, ino, block, above)?;
         if depth > 0 {
             // The path to the children: `above`, then `block` (depth is at
             // most 2, so `above` holds at most one block here).
@@ -181,44 +505,55 @@ impl Meta<'_> {
             path[..levels].copy_from_slice(&above[..levels]);
             path[levels] = block;
             let path = &path[..=levels];
-            let p = u64::from(self.geometry.pointers_per_block());
-            let span = if depth == 2 { p } else { 1 };
-            let mut indirect = Buffer::read(self.sb, block)?;
+            let span = cover / p;
+            let buffer = Buffer::read(sb, block)?;
             for entry in 0..p as usize {
                 let child_first = first + entry as u64 * span;
-                if child_first + span <= eof {
+                if child_first + span <= free.start || child_first >= free.end {
                     continue;
                 }
-                let child = get_u32(indirect.data(), 4 * entry);
-                if self.prune(ino, child, path, depth - 1, child_first, eof, freed)? {
-                    put_u32(indirect.data_mut(), 4 * entry, 0);
-                    indirect.mark_dirty();
+                let child = get_u32(buffer.lock().data(), 4 * entry);
+                if self.prune(child, path, depth - 1, child_first, free, freer)? {
+                    put_u32(buffer.lock().data_mut(), 4 * entry, 0);
+                    buffer.mark_dirty();
                 }
             }
         }
-        if first >= eof {
-            self.free_block(ino, block)?;
-            *freed += 1;
+        if free.start <= first && first + cover <= free.end {
+            // An indirect block, or a directory's block, was metadata in
+            // the buffer cache: a dirty copy must not be written later
+            // over what the block holds by then.
+            let metadata = depth > 0 || self.inode.is_dir();
+            freer.free(sb, ino, block, metadata)?;
+            self.disk.blocks = self.disk.blocks.saturating_sub(1);
             return Ok(true);
         }
         Ok(false)
     }
 
-    /// Frees every block of `inode` at or past the end of a file of
-    /// `size` bytes (`Filesystem::truncate` of tools/toyfs-format), and
-    /// with `zero_tail` zeroes the on-disk bytes of the new last block
-    /// past `size`.
-    pub(crate) fn truncate_blocks(&mut self, inode: &Inode, size: u64, zero_tail: bool) -> Result {
-        let ino = inode.ino();
+    /// Frees every block at or past the end of a file of `size` bytes
+    /// (`Filesystem::truncate` of tools/toyfs-format).
+    pub(crate) fn truncate(&mut self, size: u64) -> Result {
         let eof = self.geometry.blocks_for(size);
-        let mut table = self.inode_slot(ino)?;
-        let mut disk = table.get();
-        let mut freed = 0;
+        self.free_range(eof..self.geometry.max_file_blocks())
+    }
+
+    /// Frees the blocks of file blocks `free` (a hole punched), and the
+    /// indirect blocks that held only them.
+    pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
+        // Before any block is freed: writeback's remembered mappings are
+        // stale from now on.
+        self.inode
+            .info()
+            .map_generation
+            .fetch_add(1, Ordering::AcqRel);
+        let blocks_before = self.disk.blocks;
+        let mut freer = Freer::default();
         let mut result = Ok(());
         for (root, depth, first) in inode_pointers(self.geometry.pointers_per_block()) {
-            let block = disk.pointer(root);
-            match self.prune(ino, block, &[], depth, first, eof, &mut freed) {
-                Ok(true) => *disk.pointer_mut(root) = 0,
+            let block = self.disk.pointer(root);
+            match self.prune(block, &[], depth, first, &free, &mut freer) {
+                Ok(true) => *self.disk.pointer_mut(root) = 0,
                 Ok(false) => {}
                 Err(err) => {
                     result = Err(err);
@@ -226,31 +561,49 @@ impl Meta<'_> {
                 }
             }
         }
-        if freed > 0 {
-            disk.blocks = disk.blocks.saturating_sub(freed);
-            table.set(&disk);
-            inode.set_blocks(disk.blocks, self.geometry.block_size());
+        let mut result = result.and(freer.flush(self.sb, self.ino()));
+        if self.disk.blocks != blocks_before {
+            result = result.and(self.store());
         }
-        drop(table);
-        result?;
-        let tail = self.geometry.offset_in_block(size) as usize;
-        if zero_tail && tail != 0 {
-            let block = self.lookup(ino, self.geometry.block_of(size))?;
-            if block != 0 {
-                let mut last = Buffer::read(self.sb, block)?;
-                last.data_mut()[tail..].fill(0);
-                last.mark_dirty();
+        result
+    }
+}
+
+/// Frees blocks a run at a time.
+#[derive(Default)]
+struct Freer {
+    /// The run gathered so far: first block, count, whether metadata.
+    run: Option<(u32, u32, bool)>,
+}
+
+impl Freer {
+    fn free(&mut self, sb: &SuperBlock, ino: u32, block: u32, metadata: bool) -> Result {
+        if let Some((first, count, kind)) = &mut self.run {
+            if *first + *count == block && *kind == metadata {
+                *count += 1;
+                return Ok(());
             }
         }
+        self.flush(sb, ino)?;
+        self.run = Some((block, 1, metadata));
         Ok(())
+    }
+
+    fn flush(&mut self, sb: &SuperBlock, ino: u32) -> Result {
+        let Some((first, count, metadata)) = self.run.take() else {
+            return Ok(());
+        };
+        if metadata {
+            clean_bdev_aliases(sb, first, count);
+        }
+        balloc::free_run(sb, ino, first, count)
     }
 }
 
 /// Reads and validates inode `ino`.
 pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
-    let meta = Meta::lock(sb);
-    let inode = meta.inode_slot(ino)?.get();
-    if let Some(problem) = inode.reader_problem(&meta.geometry) {
+    let inode = InodeSlot::read(sb, ino)?.get();
+    if let Some(problem) = inode.reader_problem(&sb.info().geometry) {
         return Err(corrupt(sb, ino, problem.rule()));
     }
     Ok(inode)
@@ -258,11 +611,8 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
 
 /// `write_inode`: the VFS attributes into the inode table.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
-    let meta = Meta::lock(inode.sb());
-    let mut slot = meta.inode_slot(inode.ino())?;
-    let mut disk = slot.get();
-    inode.store_attrs(&mut disk);
-    slot.set(&disk);
+    let slot = InodeSlot::read(inode.sb(), inode.ino())?;
+    slot.update(|disk| inode.store_attrs(disk));
     if sync {
         slot.sync()?;
     }
@@ -272,7 +622,6 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// Frees an evicted inode without links: its blocks, then the inode
 /// itself (128 zero bytes).
 pub(crate) fn delete_inode(inode: &Inode) -> Result {
-    let mut meta = Meta::lock(inode.sb());
-    meta.truncate_blocks(inode, 0, false)?;
-    meta.release_inode(inode.ino())
+    BlockMap::lock(inode)?.truncate(0)?;
+    ialloc::free_inode(inode.sb(), inode.ino())
 }

@@ -5,11 +5,13 @@
 //! ops/super_ops.rs).
 
 use crate::{
+    balloc,
     format::{
-        constants::{SUPERBLOCK_BLOCK, SUPERBLOCK_SIZE},
+        constants::{BITMAP_START, SUPERBLOCK_BLOCK, SUPERBLOCK_SIZE},
+        geometry::Geometry,
         superblock::{FsState, Superblock},
     },
-    meta::Meta,
+    ialloc,
     vfs::{crc32c, toyfs_err, Buffer, SuperBlock},
 };
 use kernel::prelude::*;
@@ -57,23 +59,33 @@ pub(crate) fn parse_mount_superblock(block0: &[u8], device_bytes: u64) -> Result
     Ok(disk)
 }
 
-impl Meta<'_> {
-    /// Writes the superblock with the free counts and `state`.
-    fn write_superblock(&self, state: FsState, sync: bool) -> Result {
-        let superblock = Superblock {
-            geometry: self.geometry,
-            free_blocks: self.counts.free_blocks,
-            free_inodes: self.counts.free_inodes,
+/// Writes the superblock with the free counts and `state`.
+fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
+    let superblock = {
+        let alloc = sb.info().alloc.lock();
+        Superblock {
+            geometry: sb.info().geometry,
+            free_blocks: alloc.free_blocks,
+            free_inodes: alloc.free_inodes,
             state,
-        };
-        let mut block0 = Buffer::read(self.sb, SUPERBLOCK_BLOCK)?;
-        block0.data_mut()[..SUPERBLOCK_SIZE].copy_from_slice(&superblock.encode_with(crc32c));
-        block0.mark_dirty();
-        if sync {
-            block0.sync()?;
         }
-        Ok(())
+    };
+    let block0 = Buffer::read(sb, SUPERBLOCK_BLOCK)?;
+    block0.lock().data_mut()[..SUPERBLOCK_SIZE].copy_from_slice(&superblock.encode_with(crc32c));
+    block0.mark_dirty();
+    if sync {
+        block0.sync()?;
     }
+    Ok(())
+}
+
+/// Reads the bitmap blocks, to keep for the mount.
+pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVec<Buffer>> {
+    let mut bitmap = KVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;
+    for index in 0..geometry.bitmap_blocks() {
+        bitmap.push(Buffer::read(sb, BITMAP_START + index)?, GFP_KERNEL)?;
+    }
+    Ok(bitmap)
 }
 
 /// Mounts: a read-write mount recomputes the free counts and writes the
@@ -85,12 +97,24 @@ pub(crate) fn mount(sb: &SuperBlock) -> Result {
     start_writing(sb)
 }
 
-/// Recomputes the free counts (the superblock's may be stale) and writes
-/// the dirty state: the filesystem is about to change.
+/// Writes the dirty state: the filesystem is about to change.  The free
+/// counts of a superblock that was not cleanly unmounted may be stale:
+/// they are recomputed from the bitmap and the inode table first (those of
+/// a clean one are exact, and kept).
 fn start_writing(sb: &SuperBlock) -> Result {
-    let mut meta = Meta::lock(sb);
-    meta.recount()?;
-    meta.write_superblock(FsState::Dirty, true)
+    let bitmap_damaged = !balloc::reserved_bits_set(sb);
+    let exact = sb.info().alloc.lock().counts_exact;
+    if !exact {
+        let free_blocks = balloc::count_free(sb);
+        let (inodes_in_use, free_inodes) = ialloc::scan_inode_table(sb)?;
+        let mut alloc = sb.info().alloc.lock();
+        alloc.free_blocks = free_blocks;
+        alloc.free_inodes = free_inodes;
+        alloc.inodes_in_use = inodes_in_use;
+        alloc.counts_exact = true;
+    }
+    sb.info().alloc.lock().bitmap_damaged = bitmap_damaged;
+    write_superblock(sb, FsState::Dirty, true)
 }
 
 /// `mount -o remount`: going read-only writes the clean state (the VFS
@@ -109,7 +133,7 @@ pub(crate) fn unmount(sb: &SuperBlock) -> Result {
     if sb.is_read_only() {
         return Ok(());
     }
-    Meta::lock(sb).write_superblock(FsState::Clean, true)
+    write_superblock(sb, FsState::Clean, true)
 }
 
 /// `sync_fs`: the counts reach the disk; the state stays dirty while
@@ -118,17 +142,18 @@ pub(crate) fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
     if sb.is_read_only() {
         return Ok(());
     }
-    Meta::lock(sb).write_superblock(FsState::Dirty, wait)
+    write_superblock(sb, FsState::Dirty, wait)
 }
 
 /// `statfs`.
 pub(crate) fn statfs(sb: &SuperBlock) -> Stat {
-    let meta = Meta::lock(sb);
+    let geometry = sb.info().geometry;
+    let alloc = sb.info().alloc.lock();
     Stat {
-        block_size: meta.geometry.block_size(),
-        blocks: meta.geometry.block_count(),
-        free_blocks: meta.counts.free_blocks,
-        inodes: meta.geometry.inode_count(),
-        free_inodes: meta.counts.free_inodes,
+        block_size: geometry.block_size(),
+        blocks: geometry.block_count(),
+        free_blocks: alloc.free_blocks,
+        inodes: geometry.inode_count(),
+        free_inodes: alloc.free_inodes,
     }
 }

@@ -4,12 +4,14 @@
 //! namei.c), over the directory operations of dir.rs.
 
 use crate::{
+    balloc, dir,
     format::{
         constants::MAX_NAME_LEN,
         dirent::{init_dir_block, DIRENT_TYPE_DIRECTORY, DIRENT_TYPE_REGULAR},
     },
-    meta::{corrupt, Meta},
-    vfs::{Buffer, Inode, InodeRef, SuperBlock},
+    ialloc,
+    meta::corrupt,
+    vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, SuperBlock},
 };
 use kernel::prelude::*;
 
@@ -19,46 +21,46 @@ pub(crate) type Iget = fn(&SuperBlock, u32) -> Result<InodeRef>;
 
 /// `lookup`: the inode number named `name` in `dir`, if any.
 pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<u32>> {
-    Ok(Meta::lock(dir.sb())
-        .find_entry(dir, name)?
-        .map(|found| found.ino))
+    Ok(dir::find_entry(dir, name)?.map(|found| found.ino))
 }
 
-/// Creates the inode of a new entry `name` in `dir`: under the metadata
-/// lock, `fill` gets a free inode number, adds the entry and claims the
-/// inode, and returns the block it gave a new directory; `EEXIST` if the
-/// name is taken.  If the VFS inode cannot be had then (`iget`: no memory,
-/// or the inode table unreadable), the entry, inode and block go back, so
-/// that a failed create or mkdir changes nothing.
+/// Creates the inode of a new entry `name` in `dir`: takes a free inode
+/// number, then `fill` adds the entry and writes the inode, returning the
+/// block it gave a new directory; `EEXIST` if the name is taken.  If the
+/// VFS inode cannot be had then (`iget`: no memory, or the inode table
+/// unreadable), the entry, inode and block go back, so that a failed
+/// create or mkdir changes nothing.
 fn new_inode(
     dir: &Inode,
     name: &[u8],
     iget: Iget,
-    fill: impl FnOnce(&mut Meta<'_>, u32) -> Result<Option<u32>>,
+    fill: impl FnOnce(u32) -> Result<Option<u32>>,
 ) -> Result<InodeRef> {
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
     }
     let sb = dir.sb();
-    let (ino, dir_block) = {
-        let mut meta = Meta::lock(sb);
-        if meta.find_entry(dir, name)?.is_some() {
-            return Err(EEXIST);
+    if dir::find_entry(dir, name)?.is_some() {
+        return Err(EEXIST);
+    }
+    let ino = ialloc::take(sb)?;
+    let dir_block = match fill(ino) {
+        Ok(block) => block,
+        Err(err) => {
+            ialloc::put_back(sb, ino);
+            return Err(err);
         }
-        let ino = meta.find_free_inode()?;
-        (ino, fill(&mut meta, ino)?)
     };
     let inode = match iget(sb, ino) {
         Ok(inode) => inode,
         Err(err) => {
             // The blocks involved were all just written and are in the
             // buffer cache: taking the changes back needs no allocation.
-            let mut meta = Meta::lock(sb);
-            meta.remove_entry(dir, name, ino)?;
+            dir::remove(dir, name, ino)?;
             if let Some(block) = dir_block {
-                meta.free_block(ino, block)?;
+                balloc::free_run(sb, ino, block, 1)?;
             }
-            meta.release_inode(ino)?;
+            ialloc::free_inode(sb, ino)?;
             return Err(err);
         }
     };
@@ -70,11 +72,14 @@ fn new_inode(
 
 /// `create`: a new regular file `name` in `dir` with `mode`.
 pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<InodeRef> {
-    new_inode(dir, name, iget, |meta, ino| {
+    new_inode(dir, name, iget, |ino| {
         // The entry first: it is what may fail for want of a block, and
         // then the inode is still free.
-        meta.add_entry(dir, name, ino, DIRENT_TYPE_REGULAR)?;
-        meta.claim_inode(ino, mode, 1, None)?;
+        dir::add(dir, name, ino, DIRENT_TYPE_REGULAR)?;
+        if let Err(err) = ialloc::claim(dir.sb(), ino, mode, 1, None) {
+            dir::remove(dir, name, ino)?;
+            return Err(err);
+        }
         Ok(None)
     })
 }
@@ -85,23 +90,25 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
     if dir.nlink() >= u32::from(u16::MAX) {
         return Err(EMLINK);
     }
-    let inode = new_inode(dir, name, iget, |meta, ino| {
-        let block = meta.alloc_block()?;
-        let mut data = match Buffer::read(meta.sb, block) {
-            Ok(data) => data,
-            Err(err) => {
-                meta.free_block(ino, block)?;
-                return Err(err);
-            }
+    let sb = dir.sb();
+    let inode = new_inode(dir, name, iget, |ino| {
+        let block = {
+            let mut reservation = balloc::reserve(sb, 1)?;
+            let goal = sb.info().alloc.lock().hint;
+            reservation.take_run(goal, 1)?.0
         };
-        init_dir_block(data.data_mut(), ino, dir.ino());
-        data.mark_dirty();
-        if let Err(err) = meta.add_entry(dir, name, ino, DIRENT_TYPE_DIRECTORY) {
+        let filled = Buffer::zeroed(sb, block).map(|buffer| {
+            init_dir_block(buffer.lock().data_mut(), ino, dir.ino());
+            buffer.mark_dirty();
+        });
+        let added = filled.and_then(|()| dir::add(dir, name, ino, DIRENT_TYPE_DIRECTORY));
+        if let Err(err) = added {
             // No room for the entry: the new block goes back.
-            meta.free_block(ino, block)?;
+            clean_bdev_aliases(sb, block, 1);
+            balloc::free_run(sb, ino, block, 1)?;
             return Err(err);
         }
-        meta.claim_inode(ino, mode, 2, Some(block))?;
+        ialloc::claim(sb, ino, mode, 2, Some(block))?;
         Ok(Some(block))
     })?;
     // The new directory's ".." names `dir`.
@@ -110,10 +117,28 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
     Ok(inode)
 }
 
+/// `link`: a new entry `name` in `dir` for the regular file `inode`.
+pub(crate) fn link(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
+    if name.len() > MAX_NAME_LEN {
+        return Err(ENAMETOOLONG);
+    }
+    if inode.nlink() >= u32::from(u16::MAX) {
+        return Err(EMLINK);
+    }
+    check_has_link(inode)?;
+    dir::add(dir, name, inode.ino(), DIRENT_TYPE_REGULAR)?;
+    inode.inc_link();
+    inode.touch_ctime();
+    inode.mark_dirty();
+    dir.touch_mtime_ctime();
+    dir.mark_dirty();
+    Ok(())
+}
+
 /// `unlink`: removes the entry `name` of `victim` from `dir`.
 pub(crate) fn unlink(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
     check_has_link(victim)?;
-    Meta::lock(dir.sb()).remove_entry(dir, name, victim.ino())?;
+    dir::remove(dir, name, victim.ino())?;
     dir.touch_mtime_ctime();
     dir.mark_dirty();
     victim.touch_ctime();
@@ -147,13 +172,10 @@ fn drop_subdir_link(dir: &Inode) {
 
 /// `rmdir`: removes the empty directory `victim`, named `name` in `dir`.
 pub(crate) fn rmdir(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
-    {
-        let meta = Meta::lock(dir.sb());
-        if !meta.is_empty_dir(victim)? {
-            return Err(ENOTEMPTY);
-        }
-        meta.remove_entry(dir, name, victim.ino())?;
+    if !dir::is_empty_dir(victim)? {
+        return Err(ENOTEMPTY);
     }
+    dir::remove(dir, name, victim.ino())?;
     drop_subdir_link(dir);
     dir.touch_mtime_ctime();
     dir.mark_dirty();
@@ -163,7 +185,8 @@ pub(crate) fn rmdir(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
     Ok(())
 }
 
-/// `rename` (no flags): `moved`, named `old_name` in `old_dir`, becomes
+/// `rename` (no flags but `RENAME_NOREPLACE`, whose check the VFS
+/// makes): `moved`, named `old_name` in `old_dir`, becomes
 /// `new_name` in `new_dir`, replacing `target` if that name exists.
 pub(crate) fn rename(
     old_dir: &Inode,
@@ -189,29 +212,26 @@ pub(crate) fn rename(
     if let Some(target) = target {
         check_has_link(target)?;
     }
-    {
-        let mut meta = Meta::lock(old_dir.sb());
-        // What a damaged directory can fail is found before the first
-        // change, so that the rename then fails having done nothing.
-        meta.entry_of(old_dir, old_name, moved.ino())?;
-        if changes_parent && meta.find_entry(moved, b"..")?.is_none() {
-            return Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""));
-        }
-        match target {
-            Some(target) => {
-                if target.is_dir() && !meta.is_empty_dir(target)? {
-                    return Err(ENOTEMPTY);
-                }
-                meta.retarget_entry(new_dir, new_name, moved.ino(), file_type)?;
+    // What a damaged directory can fail is found before the first
+    // change, so that the rename then fails having done nothing.
+    dir::entry_of(old_dir, old_name, moved.ino())?;
+    if changes_parent && dir::find_entry(moved, b"..")?.is_none() {
+        return Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""));
+    }
+    match target {
+        Some(target) => {
+            if target.is_dir() && !dir::is_empty_dir(target)? {
+                return Err(ENOTEMPTY);
             }
-            // The new entry first: it is what may fail for want of a
-            // block, and then nothing has changed.
-            None => meta.add_entry(new_dir, new_name, moved.ino(), file_type)?,
+            dir::retarget(new_dir, new_name, moved.ino(), file_type)?;
         }
-        meta.remove_entry(old_dir, old_name, moved.ino())?;
-        if changes_parent {
-            meta.retarget_entry(moved, b"..", new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
-        }
+        // The new entry first: it is what may fail for want of a block,
+        // and then nothing has changed.
+        None => dir::add(new_dir, new_name, moved.ino(), file_type)?,
+    }
+    dir::remove(old_dir, old_name, moved.ino())?;
+    if changes_parent {
+        dir::retarget(moved, b"..", new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
     }
     if let Some(target) = target {
         if target.is_dir() {

@@ -193,3 +193,127 @@ void toyfs_ratelimit_default_init(struct ratelimit_state *rs)
 {
 	ratelimit_default_init(rs);
 }
+
+struct buffer_head *toyfs_sb_getblk(struct super_block *sb, sector_t block)
+{
+	return sb_getblk(sb, block);
+}
+
+void toyfs_lock_buffer(struct buffer_head *bh)
+{
+	lock_buffer(bh);
+}
+
+void toyfs_set_buffer_uptodate(struct buffer_head *bh)
+{
+	set_buffer_uptodate(bh);
+}
+
+size_t toyfs_folio_size(const struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+bool toyfs_folio_test_dirty(const struct folio *folio)
+{
+	return folio_test_dirty(folio);
+}
+
+void toyfs_folio_cancel_dirty(struct folio *folio)
+{
+	folio_cancel_dirty(folio);
+}
+
+void toyfs_folio_attach_private(struct folio *folio, void *data)
+{
+	folio_attach_private(folio, data);
+}
+
+void *toyfs_folio_detach_private(struct folio *folio)
+{
+	return folio_detach_private(folio);
+}
+
+void *toyfs_folio_get_private(struct folio *folio)
+{
+	return folio_get_private(folio);
+}
+
+struct bio *toyfs_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
+			    blk_opf_t opf, gfp_t gfp_mask)
+{
+	return bio_alloc(bdev, nr_vecs, opf, gfp_mask);
+}
+
+void toyfs_bio_first_folio(struct folio_iter *fi, struct bio *bio, int i)
+{
+	bio_first_folio(fi, bio, i);
+}
+
+void toyfs_bio_next_folio(struct folio_iter *fi, struct bio *bio)
+{
+	bio_next_folio(fi, bio);
+}
+
+struct folio *toyfs_readahead_folio(struct readahead_control *ractl)
+{
+	return readahead_folio(ractl);
+}
+
+void toyfs_mapping_set_folio_order_range(struct address_space *mapping,
+					 unsigned int min, unsigned int max)
+{
+	mapping_set_folio_order_range(mapping, min, max);
+}
+
+void toyfs_filemap_invalidate_lock(struct address_space *mapping)
+{
+	filemap_invalidate_lock(mapping);
+}
+
+void toyfs_filemap_invalidate_unlock(struct address_space *mapping)
+{
+	filemap_invalidate_unlock(mapping);
+}
+
+void toyfs_filemap_invalidate_lock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_lock_shared(mapping);
+}
+
+void toyfs_filemap_invalidate_unlock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_unlock_shared(mapping);
+}
+
+struct folio *toyfs_read_mapping_folio(struct address_space *mapping,
+				       pgoff_t index, struct file *file)
+{
+	return read_mapping_folio(mapping, index, file);
+}
+
+unsigned int toyfs_memalloc_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void toyfs_memalloc_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
+}
+
+struct folio *toyfs_filemap_lock_folio(struct address_space *mapping,
+				       pgoff_t index)
+{
+	return filemap_lock_folio(mapping, index);
+}
+
+void toyfs_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+void toyfs_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}

@@ -8,14 +8,18 @@
 #ifndef _TOYFS_HELPERS_H
 #define _TOYFS_HELPERS_H
 
+#include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
 #include <linux/crc32.h>
+#include <linux/falloc.h>
+#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/ratelimit.h>
+#include <linux/sched/mm.h>
 #include <linux/statfs.h>
 
 struct buffer_head *toyfs_sb_bread(struct super_block *sb, sector_t block);
@@ -34,6 +38,8 @@ struct timespec64 toyfs_inode_set_atime_to_ts(struct inode *inode, struct timesp
 struct timespec64 toyfs_inode_set_mtime_to_ts(struct inode *inode, struct timespec64 ts);
 void toyfs_inode_lock(struct inode *inode);
 void toyfs_inode_unlock(struct inode *inode);
+void toyfs_inode_lock_shared(struct inode *inode);
+void toyfs_inode_unlock_shared(struct inode *inode);
 struct inode *toyfs_file_inode(const struct file *f);
 void toyfs_file_accessed(struct file *file);
 ssize_t toyfs_generic_write_sync(struct kiocb *iocb, ssize_t count);
@@ -57,5 +63,31 @@ loff_t toyfs_bdev_nr_bytes(struct block_device *bdev);
 bool toyfs_sb_rdonly(const struct super_block *sb);
 void toyfs_mapping_set_error(struct address_space *mapping, int error);
 void toyfs_ratelimit_default_init(struct ratelimit_state *rs);
+unsigned int toyfs_memalloc_nofs_save(void);
+void toyfs_memalloc_nofs_restore(unsigned int flags);
+struct buffer_head *toyfs_sb_getblk(struct super_block *sb, sector_t block);
+void toyfs_lock_buffer(struct buffer_head *bh);
+void toyfs_set_buffer_uptodate(struct buffer_head *bh);
+size_t toyfs_folio_size(const struct folio *folio);
+bool toyfs_folio_test_dirty(const struct folio *folio);
+void toyfs_folio_cancel_dirty(struct folio *folio);
+void toyfs_folio_attach_private(struct folio *folio, void *data);
+void *toyfs_folio_detach_private(struct folio *folio);
+void *toyfs_folio_get_private(struct folio *folio);
+struct bio *toyfs_bio_alloc(struct block_device *bdev, unsigned short nr_vecs,
+			    blk_opf_t opf, gfp_t gfp_mask);
+void toyfs_bio_first_folio(struct folio_iter *fi, struct bio *bio, int i);
+void toyfs_bio_next_folio(struct folio_iter *fi, struct bio *bio);
+struct folio *toyfs_readahead_folio(struct readahead_control *ractl);
+void toyfs_mapping_set_folio_order_range(struct address_space *mapping,
+					 unsigned int min, unsigned int max);
+void toyfs_filemap_invalidate_lock(struct address_space *mapping);
+void toyfs_filemap_invalidate_unlock(struct address_space *mapping);
+void toyfs_filemap_invalidate_lock_shared(struct address_space *mapping);
+void toyfs_filemap_invalidate_unlock_shared(struct address_space *mapping);
+struct folio *toyfs_filemap_lock_folio(struct address_space *mapping,
+				       pgoff_t index);
+struct folio *toyfs_read_mapping_folio(struct address_space *mapping,
+				       pgoff_t index, struct file *file);
 
 #endif /* _TOYFS_HELPERS_H */

@@ -30,7 +30,10 @@ mod meta;
 mod mount;
 mod namei;
 mod ops;
+mod read;
 mod vfs;
+mod write;
+mod writeback;
 
 /// include/vm_mvc.h as bindgen reads it (rust/vm_mvc_client.mk), for the
 /// wrapper below.

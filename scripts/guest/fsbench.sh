@@ -12,9 +12,14 @@
 # included), cold read (after drop_caches; not on tmpfs) and hot read,
 # with 4 KiB and then 1 MiB requests; random 1 KiB overwrites of that
 # file from a cold cache, fsync included; read of a 64 MiB file that is
-# holes but for 1 KiB at every 8 MiB, cold and hot.
+# holes but for 1 KiB at every 8 MiB, cold and hot; 2048 appends of odd
+# sizes (1 to 3 KiB) each followed by fsync; 2048 cycles of an odd-sized
+# write at the end, a truncate down into a block and one up past the next
+# page.
 size=64M
 randwrites=16384
+appends=2048
+cycles=2048
 rounds=5
 
 note() { echo "vm_mvc_bench: $*" >/dev/kmsg; }
@@ -62,6 +67,15 @@ round() {
 			measure "$fs" randwrite 1024 "$r" randwrite "$file" "$randwrites"
 		fi
 	done
+	rm -f "$file"
+	# Partial-page-heavy rows, where vm_mvc is on toyfs's path: appends of
+	# odd sizes each followed by fsync, and write/truncate-down/extend
+	# cycles (odd sizes: partial blocks and pages at every end of file).
+	drop_caches
+	measure "$fs" appendsync 0 "$r" appendsync "$file" "$appends"
+	rm -f "$file"
+	drop_caches
+	measure "$fs" trunccycle 0 "$r" trunccycle "$file" "$cycles"
 	rm -f "$file"
 	fsbench sparse "$file" "$size" || note "table=fs fs=$fs sparse file failed"
 	if [ "$kind" = disk ]; then

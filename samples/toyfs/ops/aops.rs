@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The address-space operations of regular files: reading, writing and
-//! writing back their folios.
+//! writing back their folios, and the life of each folio's block state.
 
 use super::raw::inode;
-use crate::{file, sys, vfs::LockedFolio, vfs::PAGE_SIZE};
+use crate::{
+    read::Reader,
+    sys,
+    vfs::{detach_state, state_of, LockedFolio},
+    write,
+    writeback::{Outcome, Writer},
+};
 use kernel::{
     bindings,
     error::from_result,
@@ -14,10 +20,16 @@ use kernel::{
 pub(crate) const ADDRESS_SPACE_OPS: bindings::address_space_operations =
     bindings::address_space_operations {
         read_folio: Some(read_folio),
+        readahead: Some(readahead),
         writepages: Some(writepages),
         dirty_folio: Some(dirty_folio),
         write_begin: Some(write_begin),
         write_end: Some(write_end),
+        invalidate_folio: Some(invalidate_folio),
+        release_folio: Some(release_folio),
+        migrate_folio: Some(bindings::filemap_migrate_folio),
+        is_partially_uptodate: Some(is_partially_uptodate),
+        error_remove_folio: Some(bindings::generic_error_remove_folio),
         ..pin_init::zeroed()
     };
 
@@ -29,31 +41,46 @@ pub(crate) const ADDRESS_SPACE_OPS: bindings::address_space_operations =
 /// documents for `read_folio`.
 unsafe extern "C" fn read_folio(_file: *mut bindings::file, folio: *mut bindings::folio) -> c_int {
     // SAFETY: The page cache passes a locked, referenced, !uptodate folio
-    // of one of our files.
+    // of one of our files; its lock goes to the read, which ends it.
     let (locked, inode) = unsafe {
         (
             LockedFolio::from_raw(folio),
             inode(sys::toyfs_folio_inode(folio)),
         )
     };
-    let result = file::fill_folio(inode, &locked);
-    if result.is_ok() {
-        locked.mark_uptodate();
-    }
-    // SAFETY: `read_folio` unlocks the folio on every path.
-    unsafe { bindings::folio_unlock(folio) };
-    from_result(|| result.map(|()| 0))
+    let mut reader = Reader::new(inode);
+    from_result(|| reader.read_folio(locked).map(|()| 0))
 }
 
-/// `dirty_folio`: `filemap_dirty_folio`, but never for a folio that is not
-/// uptodate.
+/// The VFS's `readahead` for toyfs.
 ///
-/// vm_mvc marks the folio dirty on every ZERO, PROTZERO and WRITE, also
-/// through `vm_mvc_folio` while `read_folio` or `write_begin` is filling a
-/// !uptodate folio from the disk.  Such a folio holds nothing to write
-/// back yet, and `__folio_mark_dirty` warns about dirtying it (which
-/// `panic_on_warn` makes fatal); `write_end` and `page_mkwrite` dirty it
-/// again once it is uptodate.
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `readahead`.
+unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
+    // SAFETY: Readahead of one of our files.
+    let inode = unsafe { inode((*(*rac).mapping).host) };
+    let mut reader = Reader::new(inode);
+    loop {
+        // SAFETY: `readahead_folio` hands out the folios to read, locked
+        // (the page cache holds their references), null at the end.
+        let folio = unsafe { sys::toyfs_readahead_folio(rac) };
+        if folio.is_null() {
+            break;
+        }
+        // SAFETY: As above; the read ends each folio, unlocking it.
+        // Readahead is a hint: a folio that fails is left !uptodate, and
+        // `read_folio` reports the error when it is needed.
+        let _ = reader.read_folio(unsafe { LockedFolio::from_raw(folio) });
+    }
+}
+
+/// `dirty_folio`: marks every block of the folio dirty, then the folio
+/// (`iomap_dirty_folio`): a store through a mapping, or vm_mvc changing an
+/// uptodate folio, may have touched any of its blocks.  (Writeback zeroes
+/// the bytes past the end of the file with `VM_MVC_NODIRTY`, which does
+/// not come here.)
 ///
 /// # Safety
 ///
@@ -63,12 +90,88 @@ unsafe extern "C" fn dirty_folio(
     mapping: *mut bindings::address_space,
     folio: *mut bindings::folio,
 ) -> bool {
-    // SAFETY: The caller holds the folio locked or otherwise stable.
-    if !unsafe { sys::toyfs_folio_test_uptodate(folio) } {
-        return false;
+    // SAFETY: The caller holds the folio locked, or mapped (so its state
+    // is neither attached nor freed meanwhile).
+    if let Some(state) = unsafe { state_of(folio) } {
+        state.set_dirty(0, state.blocks());
     }
     // SAFETY: As above.
     unsafe { bindings::filemap_dirty_folio(mapping, folio) }
+}
+
+/// `invalidate_folio`: a whole folio leaving the page cache loses its
+/// block state (`iomap_invalidate_folio`); blocks wholly invalidated in
+/// part of a folio (a hole punched, a truncation) are no longer dirty.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `invalidate_folio`.
+unsafe extern "C" fn invalidate_folio(folio: *mut bindings::folio, offset: usize, len: usize) {
+    // SAFETY: The folio is locked and referenced by the caller.
+    let size = unsafe { sys::toyfs_folio_size(folio) };
+    if offset == 0 && len == size {
+        // SAFETY: As above; writeback has been waited for.
+        unsafe {
+            sys::toyfs_folio_cancel_dirty(folio);
+            detach_state(folio);
+        }
+        return;
+    }
+    // SAFETY: As above.
+    if let Some(state) = unsafe { state_of(folio) } {
+        let block_size = size / state.blocks();
+        let first = offset.div_ceil(block_size);
+        let end = (offset + len) / block_size;
+        if first < end {
+            state.clear_dirty(first, end - first);
+        }
+    }
+}
+
+/// `release_folio`: a clean folio's block state goes (`iomap_release_folio`).
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `release_folio`.
+unsafe extern "C" fn release_folio(folio: *mut bindings::folio, _gfp: bindings::gfp_t) -> bool {
+    // SAFETY: The folio is locked and referenced by the caller, and not
+    // under writeback.
+    unsafe {
+        if sys::toyfs_folio_test_dirty(folio) {
+            return false;
+        }
+        detach_state(folio);
+    }
+    true
+}
+
+/// `is_partially_uptodate`: whether bytes `from..from + count` of the
+/// folio are in uptodate blocks, so that `read` may copy them from a
+/// folio that is not wholly uptodate.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `is_partially_uptodate`.
+unsafe extern "C" fn is_partially_uptodate(
+    folio: *mut bindings::folio,
+    from: usize,
+    count: usize,
+) -> bool {
+    // SAFETY: The folio is locked by the caller.
+    let (state, size) = unsafe { (state_of(folio), sys::toyfs_folio_size(folio)) };
+    let Some(state) = state else {
+        return false;
+    };
+    let block_size = size / state.blocks();
+    let to = (from + count).min(size);
+    if from >= to {
+        return false;
+    }
+    let first = from / block_size;
+    state.is_uptodate(first, (to - 1) / block_size + 1 - first)
 }
 
 /// The VFS's `write_begin` for toyfs.
@@ -87,7 +190,7 @@ unsafe extern "C" fn write_begin(
 ) -> c_int {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
-    let index = pos as u64 / PAGE_SIZE as u64;
+    let index = pos as u64 / bindings::PAGE_SIZE as u64;
     // SAFETY: As above.
     let folio =
         unsafe { sys::toyfs_write_begin_get_folio(iocb, mapping, index as usize, len as usize) };
@@ -97,18 +200,25 @@ unsafe extern "C" fn write_begin(
     // SAFETY: `write_begin_get_folio` returns the folio locked and
     // referenced; on error we release both below.
     let locked = unsafe { LockedFolio::from_raw(folio) };
-    match file::prepare_write(inode, &locked, pos as u64, len as usize) {
+    // The write stays inside the folio.
+    let len = (len as usize).min(locked.size() - (pos as u64 - locked.pos()) as usize);
+    match write::prepare_write(inode, &locked, pos as u64, len) {
         Ok(()) => {
             // SAFETY: Handed to `write_end` locked and referenced.
             unsafe { *foliop = folio };
             0
         }
         Err(err) => {
+            if let Some(state) = locked.state() {
+                state.clear_new();
+            }
             // SAFETY: Ours, see above.
             unsafe {
                 bindings::folio_unlock(folio);
                 sys::toyfs_folio_put(folio);
             }
+            // Blocks allocated past the end of the file go back.
+            write::after_write(inode, inode.size(), pos as u64, pos as u64 + len as u64);
             err.to_errno()
         }
     }
@@ -132,13 +242,14 @@ unsafe extern "C" fn write_end(
     // SAFETY: `generic_perform_write` passes the folio `write_begin`
     // returned, locked and referenced, of our mapping, inode locked.
     let (inode, locked) = unsafe { (inode((*mapping).host), LockedFolio::from_raw(folio)) };
-    let copied = file::finish_write(inode, &locked, pos as u64, len as usize, copied as usize);
+    let old_size = inode.size();
+    let copied = write::finish_write(inode, &locked, pos as u64, len as usize, copied as usize);
     // SAFETY: Ours since `write_begin`.
     unsafe {
         bindings::folio_unlock(folio);
         sys::toyfs_folio_put(folio);
     }
-    file::trim_failed_write(inode, pos as u64 + u64::from(len));
+    write::after_write(inode, old_size, pos as u64, pos as u64 + u64::from(len));
     // CAST: at most `len`.
     copied as c_int
 }
@@ -155,6 +266,7 @@ unsafe extern "C" fn writepages(
 ) -> c_int {
     // SAFETY: Writeback of our mapping.
     let inode = unsafe { inode((*mapping).host) };
+    let mut writer = Writer::new(inode);
     let mut folio = core::ptr::null_mut();
     let mut error: c_int = 0;
     loop {
@@ -167,21 +279,20 @@ unsafe extern "C" fn writepages(
         }
         // SAFETY: As above; unlocked below.
         let locked = unsafe { LockedFolio::from_raw(folio) };
-        if file::is_inside_eof(inode, &locked) {
-            // SAFETY: The folio is locked and its dirty bit cleared.
-            unsafe { sys::toyfs_folio_start_writeback(folio) };
-            error = match file::write_folio(inode, &locked) {
-                Ok(()) => 0,
-                Err(err) => {
-                    // SAFETY: The mapping is ours.
-                    unsafe { sys::toyfs_mapping_set_error(mapping, err.to_errno()) };
-                    err.to_errno()
-                }
-            };
-            // SAFETY: Started above.  The bytes are in the buffer heads,
-            // which are written with the block device's own writeback.
-            unsafe { bindings::folio_end_writeback(folio) };
-        }
+        error = match writer.write_folio(&locked) {
+            Ok(Outcome::Written) => 0,
+            Ok(Outcome::Redirty) => {
+                // No memory: the folio stays dirty, and nothing is lost.
+                // SAFETY: Locked, its dirty bit cleared by `writeback_iter`.
+                unsafe { bindings::folio_redirty_for_writepage(wbc, folio) };
+                0
+            }
+            Err(err) => {
+                // SAFETY: The mapping is ours.
+                unsafe { sys::toyfs_mapping_set_error(mapping, err.to_errno()) };
+                err.to_errno()
+            }
+        };
         // SAFETY: Locked by `writeback_iter`.
         unsafe { bindings::folio_unlock(folio) };
     }

@@ -4,7 +4,13 @@
 //! and mmap.
 
 use super::raw::inode;
-use crate::{file, inode::write_inode, sys, vfs::LockedFolio};
+use crate::{
+    file::{self},
+    inode::write_inode,
+    sys,
+    vfs::LockedFolio,
+    write,
+};
 use kernel::{
     bindings,
     error::{from_result, to_result},
@@ -14,6 +20,7 @@ use kernel::{
 
 pub(crate) const FILE_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
     setattr: Some(setattr),
+    fiemap: Some(fiemap),
     ..pin_init::zeroed()
 };
 
@@ -48,7 +55,10 @@ pub(crate) unsafe extern "C" fn setattr(
     })
 }
 
-/// The VFS's `fsync` for toyfs.
+/// The VFS's `fsync` for toyfs: the file's dirty data is written and
+/// waited for (an I/O error on it is reported here, from the file's own
+/// mapping), then its inode and the metadata in the buffer cache, and the
+/// device's write cache is flushed.
 ///
 /// # Safety
 ///
@@ -66,61 +76,27 @@ pub(crate) unsafe extern "C" fn fsync(
         // SAFETY: As above.
         let inode = unsafe { inode(sys::toyfs_file_inode(file)) };
         write_inode(inode, true)?;
-        // SAFETY: The superblock of an open file has its block device.
-        to_result(unsafe { bindings::sync_blockdev((*inode.sb().as_ptr()).s_bdev) })?;
+        let bdev = inode.sb().bdev();
+        // SAFETY: The device of a mounted filesystem is open.
+        to_result(unsafe { bindings::sync_blockdev(bdev) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::blkdev_issue_flush(bdev) })?;
         Ok(0)
     })
 }
 
 pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations {
-    llseek: Some(bindings::generic_file_llseek),
+    llseek: Some(llseek),
     read_iter: Some(bindings::generic_file_read_iter),
-    write_iter: Some(write_iter),
+    fallocate: Some(fallocate),
+    write_iter: Some(bindings::generic_file_write_iter),
     mmap: Some(mmap),
     open: Some(bindings::generic_file_open),
     fsync: Some(fsync),
     splice_read: Some(bindings::filemap_splice_read),
+    splice_write: Some(bindings::iter_file_splice_write),
     ..pin_init::zeroed()
 };
-
-/// The VFS's `write_iter` for toyfs.
-///
-/// # Safety
-///
-/// Called only by the VFS, with the arguments its operation table
-/// documents for `write_iter`.
-unsafe extern "C" fn write_iter(
-    iocb: *mut bindings::kiocb,
-    from: *mut bindings::iov_iter,
-) -> isize {
-    // SAFETY: The VFS passes a kiocb of an open file of ours.
-    let raw = unsafe { sys::toyfs_file_inode((*iocb).ki_filp) };
-    // SAFETY: As above.
-    let inode = unsafe { inode(raw) };
-    // SAFETY: As above; the lock is released below on every path.
-    unsafe { sys::toyfs_inode_lock(raw) };
-    let result = (|| -> Result<isize> {
-        // SAFETY: The inode is locked, as `generic_write_checks` needs.
-        let count = unsafe { bindings::generic_write_checks(iocb, from) };
-        if count <= 0 {
-            return to_result(count as c_int).map(|()| 0);
-        }
-        // SAFETY: As above.
-        let pos = unsafe { (*iocb).ki_pos } as u64;
-        file::prepare_extend(inode, pos)?;
-        // SAFETY: As above.
-        Ok(unsafe { bindings::__generic_file_write_iter(iocb, from) })
-    })();
-    // SAFETY: Locked above.
-    unsafe { sys::toyfs_inode_unlock(raw) };
-    match result {
-        // SAFETY: The write is done and the inode unlocked, as
-        // `generic_write_sync` needs.
-        Ok(written) if written > 0 => unsafe { sys::toyfs_generic_write_sync(iocb, written) },
-        Ok(written) => written,
-        Err(err) => err.to_errno() as isize,
-    }
-}
 
 /// The VFS's `mmap` for toyfs.
 ///
@@ -144,7 +120,9 @@ const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
     ..pin_init::zeroed()
 };
 
-/// The VFS's `page_mkwrite` for toyfs.
+/// The VFS's `page_mkwrite` for toyfs: under the `invalidate_lock`
+/// (shared), so that a truncation or a hole punched cannot free the
+/// blocks it gives the folio before the store lands.
 ///
 /// # Safety
 ///
@@ -163,6 +141,7 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
         sys::toyfs_sb_start_pagefault((*raw).i_sb);
         bindings::file_update_time(file);
     }
+    let invalidate = inode.lock_invalidate_shared();
     // SAFETY: The page is referenced by the fault.
     let folio = unsafe { sys::toyfs_page_folio(page) };
     // SAFETY: As above; unlocked below unless handed locked to the fault.
@@ -175,9 +154,8 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
     } else {
         // SAFETY: Locked and referenced until we return.
         let locked = unsafe { LockedFolio::from_raw(folio) };
-        match file::page_mkwrite(inode, &locked) {
+        match write::page_mkwrite(inode, &locked) {
             Ok(()) => {
-                locked.mark_dirty();
                 // SAFETY: Locked; stable pages must be waited for before the
                 // store.
                 unsafe { bindings::folio_wait_stable(folio) };
@@ -191,7 +169,109 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
         // SAFETY: Locked above and not handed on.
         unsafe { bindings::folio_unlock(folio) };
     }
+    drop(invalidate);
     // SAFETY: Started above.
     unsafe { sys::toyfs_sb_end_pagefault((*raw).i_sb) };
     ret
+}
+
+/// The VFS's `llseek` for toyfs files: `SEEK_DATA` and `SEEK_HOLE` follow
+/// the block map, the rest is `generic_file_llseek`.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `llseek`.
+unsafe extern "C" fn llseek(file: *mut bindings::file, offset: i64, whence: c_int) -> i64 {
+    let data = match whence as u32 {
+        bindings::SEEK_DATA => true,
+        bindings::SEEK_HOLE => false,
+        // SAFETY: The VFS's arguments, passed on.
+        _ => return unsafe { bindings::generic_file_llseek(file, offset, whence) },
+    };
+    if offset < 0 {
+        return ENXIO.to_errno().into();
+    }
+    // SAFETY: The VFS passes an open file of ours.
+    let raw = unsafe { sys::toyfs_file_inode(file) };
+    // SAFETY: As above.
+    let inode = unsafe { inode(raw) };
+    // SAFETY: As above; unlocked below.
+    unsafe { sys::toyfs_inode_lock_shared(raw) };
+    // CAST: `offset` is not negative.
+    let found = file::seek_hole_data(inode, offset as u64, data);
+    // SAFETY: Locked above.
+    unsafe { sys::toyfs_inode_unlock_shared(raw) };
+    match found {
+        // SAFETY: The file is open; `s_maxbytes` bounds the position.
+        // CAST: positions below the largest file.
+        Ok(pos) => unsafe { bindings::vfs_setpos(file, pos as i64, (*(*raw).i_sb).s_maxbytes) },
+        Err(err) => err.to_errno().into(),
+    }
+}
+
+/// The VFS's `fallocate` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `fallocate`.
+unsafe extern "C" fn fallocate(
+    file: *mut bindings::file,
+    mode: c_int,
+    offset: i64,
+    len: i64,
+) -> isize {
+    // SAFETY: The VFS passes an open file of ours, checked for writing.
+    let raw = unsafe { sys::toyfs_file_inode(file) };
+    // SAFETY: As above.
+    let inode = unsafe { inode(raw) };
+    // SAFETY: As above; unlocked below.
+    unsafe { sys::toyfs_inode_lock(raw) };
+    let result = (|| {
+        // SAFETY: The inode is locked, as `file_modified` needs.
+        to_result(unsafe { bindings::file_modified(file) })?;
+        // CAST: `vfs_fallocate` checked both for negative values.
+        file::fallocate(inode, mode as u32, offset as u64, len as u64)
+    })();
+    // SAFETY: Locked above.
+    unsafe { sys::toyfs_inode_unlock(raw) };
+    match result {
+        Ok(()) => 0,
+        Err(err) => err.to_errno() as isize,
+    }
+}
+
+/// The VFS's `fiemap` for toyfs: one extent a run of contiguous blocks.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `fiemap`.
+unsafe extern "C" fn fiemap(
+    raw: *mut bindings::inode,
+    info: *mut bindings::fiemap_extent_info,
+    start: u64,
+    mut len: u64,
+) -> c_int {
+    // SAFETY: The VFS passes our inode and the caller's extent buffer.
+    let inode = unsafe { inode(raw) };
+    let info = info.cast::<sys::fiemap_extent_info>();
+    from_result(|| {
+        // SAFETY: As above.
+        to_result(unsafe { sys::fiemap_prep(raw, info, start, &mut len, 0) })?;
+        // SAFETY: As above; unlocked below.
+        unsafe { sys::toyfs_inode_lock_shared(raw) };
+        let result = file::fiemap(inode, start, len, |logical, physical, length, last| {
+            let flags = if last { sys::FIEMAP_EXTENT_LAST } else { 0 };
+            // SAFETY: As above.
+            let full =
+                unsafe { sys::fiemap_fill_next_extent(info, logical, physical, length, flags) };
+            to_result(full.min(0))?;
+            Ok(full == 1)
+        });
+        // SAFETY: Locked above.
+        unsafe { sys::toyfs_inode_unlock_shared(raw) };
+        result.map(|()| 0)
+    })
 }

@@ -31,6 +31,7 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
     };
     // On error, dropping `new` gives it back (`iget_failed`).
     let disk = read_inode(sb, ino)?;
+    new.info().load_map(&disk);
     let ops = if disk.mode & S_IFMT == S_IFREG {
         InodeOps {
             inode: &FILE_INODE_OPS,
@@ -50,6 +51,7 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
 const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
     lookup: Some(lookup),
     create: Some(create),
+    link: Some(link),
     unlink: Some(unlink),
     mkdir: Some(mkdir),
     rmdir: Some(rmdir),
@@ -125,6 +127,33 @@ unsafe extern "C" fn create(
     })
 }
 
+/// The VFS's `link` for toyfs: a new name for an existing regular file.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `link`.
+unsafe extern "C" fn link(
+    old_dentry: *mut bindings::dentry,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+) -> c_int {
+    // SAFETY: The VFS passes a positive dentry whose inode it holds
+    // locked, our locked directory and a negative dentry in it.
+    let (raw, dir, name) = unsafe { ((*old_dentry).d_inode, inode(dir), dentry_name(dentry)) };
+    // SAFETY: As above.
+    let target = unsafe { inode(raw) };
+    from_result(|| {
+        namei::link(target, dir, name)?;
+        // SAFETY: The dentry gets a reference of its own on the inode.
+        unsafe {
+            bindings::ihold(raw);
+            bindings::d_instantiate(dentry, raw);
+        }
+        Ok(0)
+    })
+}
+
 /// The VFS's `unlink` for toyfs.
 ///
 /// # Safety
@@ -196,9 +225,10 @@ unsafe extern "C" fn rename(
     new_dentry: *mut bindings::dentry,
     flags: c_uint,
 ) -> c_int {
-    if flags != 0 {
-        // RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT are not
-        // implemented.
+    // RENAME_NOREPLACE needs nothing of the filesystem: the VFS has
+    // checked that the new name is free.  RENAME_EXCHANGE and
+    // RENAME_WHITEOUT are not implemented.
+    if flags & !bindings::RENAME_NOREPLACE != 0 {
         return EINVAL.to_errno();
     }
     // SAFETY: The VFS passes our two directories, locked, the dentry of

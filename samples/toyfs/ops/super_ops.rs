@@ -9,7 +9,7 @@ use crate::{
     info::SbInfo,
     inode::{delete_inode, write_inode as store_inode},
     mount, sys,
-    vfs::{toyfs_err, Buffer, SuperBlock},
+    vfs::{self, toyfs_err, Buffer, SuperBlock},
 };
 use kernel::{
     bindings,
@@ -139,8 +139,10 @@ unsafe extern "C" fn fill_super(
         // SAFETY: `get_tree_bdev` passes a new superblock with its block
         // device open and `s_umount` held.
         let bdev_bytes = unsafe { sys::toyfs_bdev_nr_bytes((*sb).s_bdev) };
-        // SAFETY: Same superblock; 512 is a valid logical block size.
-        if unsafe { bindings::sb_set_blocksize(sb, 512) } == 0 {
+        // SAFETY: Same superblock.  The device's own logical block size
+        // (512 or more: 4096 on a 4Kn disk) is enough to read the
+        // superblock, which is at its start.
+        if unsafe { bindings::sb_min_blocksize(sb, 512) } == 0 {
             return Err(EINVAL);
         }
         // SAFETY: The block size is set; the superblock is not visible to
@@ -149,7 +151,8 @@ unsafe extern "C" fn fill_super(
         let probe = unsafe { SuperBlock::from_raw(sb) };
         let disk = {
             let block0 = Buffer::read(probe, 0)?;
-            mount::parse_mount_superblock(block0.data(), bdev_bytes as u64)?
+            let bytes = block0.lock();
+            mount::parse_mount_superblock(bytes.data(), bdev_bytes as u64)?
         };
         // SAFETY: As above; the block size was validated by the parser.
         if unsafe { bindings::sb_set_blocksize(sb, disk.geometry.block_size() as c_int) } == 0 {
@@ -159,7 +162,8 @@ unsafe extern "C" fn fill_super(
             );
             return Err(EINVAL);
         }
-        let info = KBox::pin_init(SbInfo::new(disk), GFP_KERNEL)?;
+        let bitmap = mount::read_bitmap(probe, &disk.geometry)?;
+        let info = KBox::pin_init(SbInfo::new(disk, bitmap), GFP_KERNEL)?;
         // SAFETY: `kill_sb` turns the pointer back into the box, whatever
         // happens next.  The box is never moved out of.
         unsafe {
@@ -206,7 +210,30 @@ unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
     }
 }
 
+/// The VFS's `alloc_inode` for toyfs: the VFS inode with toyfs's state.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `alloc_inode`.
+unsafe extern "C" fn alloc_inode(_sb: *mut bindings::super_block) -> *mut bindings::inode {
+    vfs::alloc_inode().unwrap_or(core::ptr::null_mut())
+}
+
+/// The VFS's `free_inode` for toyfs.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `free_inode`.
+unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
+    // SAFETY: The VFS frees an inode of `alloc_inode` after its last use.
+    unsafe { vfs::free_inode(inode) };
+}
+
 const SUPER_OPS: bindings::super_operations = bindings::super_operations {
+    alloc_inode: Some(alloc_inode),
+    free_inode: Some(free_inode),
     write_inode: Some(write_inode),
     evict_inode: Some(evict_inode),
     put_super: Some(put_super),

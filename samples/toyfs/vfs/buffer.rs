@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Buffer heads of the filesystem's device: the blocks of metadata.
+//! Buffer heads of the filesystem's device: the blocks of metadata
+//! (bitmap, inode table, indirect and directory blocks).  File data never
+//! goes through them; it moves by bio between the device and the file's
+//! folios.
+//!
+//! A block's bytes are reached only with the buffer locked
+//! (`lock_buffer`), or as atomics: a damaged image may name one block
+//! twice (two directories, or a directory and an indirect block), and two
+//! threads must then never hold `&mut [u8]` to the same bytes.
 
 use super::SuperBlock;
 use crate::sys;
-use core::ptr::NonNull;
+use core::{ptr::NonNull, sync::atomic::AtomicU8};
 use kernel::{error::to_result, prelude::*};
 
 /// A buffer head of the filesystem's device, released on drop.
@@ -17,33 +25,71 @@ pub(crate) struct Buffer {
     len: usize,
 }
 
+// SAFETY: A buffer head reference may be used and released by any thread;
+// its bytes are reached only under the buffer lock or as atomics.
+unsafe impl Send for Buffer {}
+
+// SAFETY: As above: `&Buffer` gives no unsynchronised access to the bytes.
+unsafe impl Sync for Buffer {}
+
 impl Buffer {
+    /// # Safety
+    ///
+    /// `bh` is null or a referenced, uptodate buffer head whose reference
+    /// the caller hands over.
+    unsafe fn from_raw(bh: *mut sys::buffer_head) -> Result<Self> {
+        let bh = NonNull::new(bh).ok_or(EIO)?;
+        // SAFETY: The caller's guarantee.
+        let len = unsafe { (*bh.as_ptr()).b_size };
+        // INVARIANT: the caller's guarantee.
+        Ok(Self { bh, len })
+    }
+
     /// Reads block `block` of the device (`sb_bread`); `EIO` if it cannot.
     pub(crate) fn read(sb: &SuperBlock, block: u32) -> Result<Self> {
         // SAFETY: `sb` is a live superblock with a block device and its
         // block size set (type invariant of `SuperBlock`).
         let bh = unsafe { sys::toyfs_sb_bread(sb.as_ptr(), block.into()) };
-        let bh = NonNull::new(bh).ok_or(EIO)?;
-        // SAFETY: `sb_bread` returned a referenced buffer head.
-        let len = unsafe { (*bh.as_ptr()).b_size };
-        // INVARIANT: `sb_bread` returns referenced, uptodate buffers.
-        Ok(Self { bh, len })
+        // SAFETY: `sb_bread` returns null or a referenced, uptodate buffer.
+        unsafe { Self::from_raw(bh) }
     }
 
-    /// The block's bytes.
-    pub(crate) fn data(&self) -> &[u8] {
-        // SAFETY: `b_data` points to `len` bytes that stay mapped while the
-        // buffer is referenced (type invariant); writers of metadata
-        // blocks hold the filesystem lock, of data blocks the folio lock.
-        unsafe { core::slice::from_raw_parts((*self.bh.as_ptr()).b_data.cast::<u8>(), self.len) }
-    }
-
-    /// The block's bytes, to change; `mark_dirty` then schedules the write.
-    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: As in `data`; `&mut self` makes this the only slice
-        // through this handle.
+    /// The buffer of block `block`, all zeros, without reading it: a new
+    /// block of metadata ("a writer zeroes what it allocates").
+    pub(crate) fn zeroed(sb: &SuperBlock, block: u32) -> Result<Self> {
+        // SAFETY: As in `read`.
+        let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
+        let bh = NonNull::new(bh).ok_or(ENOMEM)?;
+        // SAFETY: `sb_getblk` returned a referenced buffer head; its bytes
+        // are written under its lock, then it is uptodate.
         unsafe {
-            core::slice::from_raw_parts_mut((*self.bh.as_ptr()).b_data.cast::<u8>(), self.len)
+            sys::toyfs_lock_buffer(bh.as_ptr());
+            let len = (*bh.as_ptr()).b_size;
+            core::ptr::write_bytes((*bh.as_ptr()).b_data.cast::<u8>(), 0, len);
+            sys::toyfs_set_buffer_uptodate(bh.as_ptr());
+            sys::unlock_buffer(bh.as_ptr());
+        }
+        // SAFETY: Referenced and now uptodate.
+        let buffer = unsafe { Self::from_raw(bh.as_ptr()) }?;
+        buffer.mark_dirty();
+        Ok(buffer)
+    }
+
+    /// Locks the buffer for access to its bytes.
+    pub(crate) fn lock(&self) -> BufferGuard<'_> {
+        // SAFETY: The buffer head is referenced (type invariant).
+        unsafe { sys::toyfs_lock_buffer(self.bh.as_ptr()) };
+        BufferGuard { buffer: self }
+    }
+
+    /// The block's bytes as atomics, for a block only ever reached this way
+    /// (the bitmap): no lock needed.
+    pub(crate) fn atomic_bytes(&self) -> &[AtomicU8] {
+        // SAFETY: `b_data` points to `len` bytes that stay mapped while the
+        // buffer is referenced (type invariant).  `AtomicU8` has the layout
+        // of `u8`, and the callers reach these bytes only as atomics.
+        unsafe {
+            core::slice::from_raw_parts((*self.bh.as_ptr()).b_data.cast::<AtomicU8>(), self.len)
         }
     }
 
@@ -53,7 +99,8 @@ impl Buffer {
         unsafe { sys::mark_buffer_dirty(self.bh.as_ptr()) };
     }
 
-    /// Writes the buffer now and waits (`sync_dirty_buffer`).
+    /// Writes the buffer now and waits (`sync_dirty_buffer`); the caller
+    /// does not hold it locked.
     pub(crate) fn sync(&self) -> Result {
         // SAFETY: The buffer head is referenced (type invariant).
         to_result(unsafe { sys::sync_dirty_buffer(self.bh.as_ptr()) })
@@ -65,5 +112,45 @@ impl Drop for Buffer {
         // SAFETY: The reference taken by `sb_bread` is ours (type
         // invariant) and dropped once.
         unsafe { sys::toyfs_brelse(self.bh.as_ptr()) };
+    }
+}
+
+/// A buffer locked by [`Buffer::lock`]; unlocked on drop.
+///
+/// # Invariants
+///
+/// The caller of `lock` holds the buffer lock for the guard's life.
+pub(crate) struct BufferGuard<'a> {
+    buffer: &'a Buffer,
+}
+
+impl BufferGuard<'_> {
+    /// The block's bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        let buffer = self.buffer;
+        // SAFETY: `b_data` points to `len` bytes that stay mapped while the
+        // buffer is referenced; the buffer lock (type invariant) keeps
+        // every other toyfs access out.
+        unsafe {
+            core::slice::from_raw_parts((*buffer.bh.as_ptr()).b_data.cast::<u8>(), buffer.len)
+        }
+    }
+
+    /// The block's bytes, to change; `Buffer::mark_dirty` then schedules
+    /// the write.
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        let buffer = self.buffer;
+        // SAFETY: As in `data`; `&mut self` makes this the only slice
+        // through this lock.
+        unsafe {
+            core::slice::from_raw_parts_mut((*buffer.bh.as_ptr()).b_data.cast::<u8>(), buffer.len)
+        }
+    }
+}
+
+impl Drop for BufferGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Locked by `Buffer::lock` (type invariant).
+        unsafe { sys::unlock_buffer(self.buffer.bh.as_ptr()) };
     }
 }

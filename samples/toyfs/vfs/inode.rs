@@ -2,9 +2,10 @@
 
 //! Inodes of toyfs: the VFS inode and the references to it.
 
-use super::SuperBlock;
+use super::{SuperBlock, MAX_FOLIO_BLOCKS};
 use crate::{
     format::inode::{Inode as DiskInode, Timestamp, S_IFDIR, S_IFMT},
+    info::InodeInfo,
     sys,
 };
 use core::ptr::NonNull;
@@ -14,6 +15,59 @@ use kernel::{
     prelude::*,
     types::Opaque, //
 };
+
+/// A toyfs inode in memory: the VFS inode and toyfs's own state, in one
+/// allocation (`alloc_inode`), as ext2's `ext2_inode_info`.
+#[pin_data]
+#[repr(C)]
+struct ToyfsInode {
+    #[pin]
+    vfs: Opaque<bindings::inode>,
+    #[pin]
+    info: InodeInfo,
+}
+
+/// Allocates a VFS inode with toyfs's state next to it (`alloc_inode`).
+pub(crate) fn alloc_inode() -> Result<*mut bindings::inode> {
+    let inode = KBox::pin_init(
+        pin_init!(ToyfsInode {
+            // SAFETY: `inode_init_once` initialises a whole new inode.
+            vfs <- Opaque::ffi_init(|inode| unsafe { bindings::inode_init_once(inode) }),
+            info <- InodeInfo::new(),
+        }),
+        GFP_KERNEL,
+    )?;
+    // SAFETY: `free_inode` turns the pointer back into the box; the box is
+    // never moved out of.
+    let inode = KBox::into_raw(unsafe { Pin::into_inner_unchecked(inode) });
+    // SAFETY: `inode` points to a live `ToyfsInode`.
+    Ok(unsafe { (*inode).vfs.get() })
+}
+
+/// The `ToyfsInode` holding VFS inode `inode`.
+///
+/// # Safety
+///
+/// `inode` was returned by `alloc_inode`.
+unsafe fn container(inode: *mut bindings::inode) -> *mut ToyfsInode {
+    // SAFETY: `vfs` is a field of `ToyfsInode` at this offset.
+    unsafe {
+        inode
+            .cast::<u8>()
+            .sub(core::mem::offset_of!(ToyfsInode, vfs))
+            .cast()
+    }
+}
+
+/// Frees an inode of `alloc_inode` (`free_inode`).
+///
+/// # Safety
+///
+/// `inode` was returned by `alloc_inode` and is no longer used.
+pub(crate) unsafe fn free_inode(inode: *mut bindings::inode) {
+    // SAFETY: The caller's guarantee: the box of `alloc_inode`.
+    drop(unsafe { KBox::from_raw(container(inode)) });
+}
 
 /// A toyfs inode.
 ///
@@ -35,6 +89,13 @@ impl Inode {
     /// The raw inode.
     pub(crate) fn as_ptr(&self) -> *mut bindings::inode {
         self.0.get()
+    }
+
+    /// toyfs's state of the inode.
+    pub(crate) fn info(&self) -> &InodeInfo {
+        // SAFETY: Every toyfs inode comes from `alloc_inode` (the type
+        // invariant and `SUPER_OPS`), so it lives in a `ToyfsInode`.
+        unsafe { &(*container(self.as_ptr())).info }
     }
 
     /// Its superblock.
@@ -77,6 +138,15 @@ impl Inode {
         // SAFETY: The inode is live; the caller serialises size updates.
         // CAST: sizes are below the largest file, far from `i64::MAX`.
         unsafe { sys::toyfs_i_size_write(self.as_ptr(), size as i64) };
+    }
+
+    /// Whether the file may grow to `size` bytes (`inode_newsize_ok`: the
+    /// largest file, and the caller's `RLIMIT_FSIZE`, which sends
+    /// `SIGXFSZ`).
+    pub(crate) fn check_new_size(&self, size: u64) -> Result {
+        // SAFETY: The inode is live.
+        // CAST: `vfs_fallocate` bounded the size by `s_maxbytes`.
+        kernel::error::to_result(unsafe { bindings::inode_newsize_ok(self.as_ptr(), size as i64) })
     }
 
     /// Its link count.
@@ -170,6 +240,57 @@ impl Inode {
     }
 }
 
+/// The `invalidate_lock` of an inode's mapping, held; released on drop.
+pub(crate) struct InvalidateGuard<'a> {
+    inode: &'a Inode,
+    shared: bool,
+}
+
+impl Inode {
+    /// Takes the mapping's `invalidate_lock` exclusively: no folio of the
+    /// file is instantiated, nor mapped writable, meanwhile.
+    pub(crate) fn lock_invalidate(&self) -> InvalidateGuard<'_> {
+        // SAFETY: The inode and its mapping are live.
+        unsafe { sys::toyfs_filemap_invalidate_lock((*self.as_ptr()).i_mapping) };
+        InvalidateGuard {
+            inode: self,
+            shared: false,
+        }
+    }
+
+    /// Takes the mapping's `invalidate_lock` shared (page faults).
+    pub(crate) fn lock_invalidate_shared(&self) -> InvalidateGuard<'_> {
+        // SAFETY: The inode and its mapping are live.
+        unsafe { sys::toyfs_filemap_invalidate_lock_shared((*self.as_ptr()).i_mapping) };
+        InvalidateGuard {
+            inode: self,
+            shared: true,
+        }
+    }
+}
+
+impl Drop for InvalidateGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Taken by `lock_invalidate*` in the same mode.
+        unsafe {
+            let mapping = (*self.inode.as_ptr()).i_mapping;
+            if self.shared {
+                sys::toyfs_filemap_invalidate_unlock_shared(mapping);
+            } else {
+                sys::toyfs_filemap_invalidate_unlock(mapping);
+            }
+        }
+    }
+}
+
+/// The largest folio order the page cache may use for a file of blocks
+/// of `block_size` bytes: as many blocks as a folio's state can track
+/// (`MAX_FOLIO_BLOCKS`); the page cache lowers it to its own limit.
+fn max_folio_order(block_size: u32) -> u32 {
+    let bytes = MAX_FOLIO_BLOCKS * block_size as usize;
+    (bytes / bindings::PAGE_SIZE).max(1).ilog2()
+}
+
 /// The operation tables of one kind of inode.
 pub(crate) struct InodeOps {
     /// `i_op`.
@@ -196,6 +317,12 @@ impl NewInode {
     pub(crate) unsafe fn from_raw(inode: NonNull<bindings::inode>) -> Self {
         // INVARIANT: the caller's guarantee.
         Self(inode)
+    }
+
+    /// toyfs's state of the new inode, to fill before `set_up`.
+    pub(crate) fn info(&self) -> &InodeInfo {
+        // SAFETY: The inode came from `alloc_inode` (type invariant).
+        unsafe { &(*container(self.0.as_ptr())).info }
     }
 
     /// Fills the inode from its on-disk fields, gives it `ops`, and
@@ -228,6 +355,11 @@ impl NewInode {
             (*inode).__bindgen_anon_3.i_fop = ops.file;
             if let Some(mapping) = ops.mapping {
                 (*(*inode).i_mapping).a_ops = mapping;
+                // Large folios need THP (not on User-Mode Linux).
+                if cfg!(CONFIG_TRANSPARENT_HUGEPAGE) {
+                    let order = max_folio_order(block_size);
+                    sys::toyfs_mapping_set_folio_order_range((*inode).i_mapping, 0, order);
+                }
             }
         }
         if ops.mapping.is_some() {

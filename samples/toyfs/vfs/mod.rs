@@ -9,25 +9,57 @@
 //! above both this and the logic.  Nothing here imports the logic but the
 //! type of `s_fs_info` (info.rs).
 
+mod bio;
 mod buffer;
 mod dir_emitter;
 mod folio;
+mod folio_state;
 mod inode;
 mod ratelimit;
 mod super_block;
 
+pub(crate) use bio::{read_and_wait, BioBatch, Direction};
 pub(crate) use buffer::Buffer;
 pub(crate) use dir_emitter::DirEmitter;
-pub(crate) use folio::{truncate_setsize, LockedFolio};
-pub(crate) use inode::{Inode, InodeOps, InodeRef};
+pub(crate) use folio::{
+    detach_state, lock_cached_folio, pagecache_isize_extended, state_of, truncate_pagecache_range,
+    truncate_setsize, with_folio, LockedFolio,
+};
+pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
+pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeOps, InodeRef};
 pub(crate) use ratelimit::{init_mount_log, toyfs_err, RateLimit, MOUNT_LOG};
 pub(crate) use super_block::{Iget, SuperBlock};
 
 use crate::sys;
-use kernel::bindings;
+use kernel::{bindings, prelude::*};
 
 /// Bytes of a base page.
 pub(crate) const PAGE_SIZE: usize = bindings::PAGE_SIZE;
+
+/// Drops the buffer cache's copies of blocks `first..first + count` of
+/// the device of `sb` (`clean_bdev_aliases`): blocks of metadata just
+/// freed, whose dirty copies must not reach the disk later over what the
+/// blocks hold by then.
+pub(crate) fn clean_bdev_aliases(sb: &SuperBlock, first: u32, count: u32) {
+    // SAFETY: The device is open for the superblock's life.
+    unsafe { sys::clean_bdev_aliases(sb.bdev(), first.into(), count.into()) };
+}
+
+/// Writes zeros over blocks `first..first + count` of the device of `sb`
+/// and waits (`blkdev_issue_zeroout`): blocks allocated for `fallocate`.
+pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
+    let shift = sb.block_shift() - 9;
+    // SAFETY: The device is open for the superblock's life.
+    kernel::error::to_result(unsafe {
+        bindings::blkdev_issue_zeroout(
+            sb.bdev(),
+            u64::from(first) << shift,
+            u64::from(count) << shift,
+            bindings::GFP_KERNEL,
+            0,
+        )
+    })
+}
 
 /// CRC-32C of `bytes` as the superblock's checksum defines it (initial
 /// value all ones, result inverted), by the kernel's `crc32c()`.

@@ -54,6 +54,20 @@ impl SuperBlock {
         unsafe { CStr::from_char_ptr((*self.as_ptr()).s_id.as_ptr()) }
     }
 
+    /// `log2` of the block size (`s_blocksize_bits`).
+    pub(crate) fn block_shift(&self) -> u32 {
+        // SAFETY: The block size is set and does not change (type
+        // invariant).
+        unsafe { (*self.as_ptr()).s_blocksize_bits.into() }
+    }
+
+    /// The block device (`s_bdev`), open for the superblock's life.
+    pub(crate) fn bdev(&self) -> *mut bindings::block_device {
+        // SAFETY: The superblock is live; `s_bdev` is set for its life
+        // (FS_REQUIRES_DEV).
+        unsafe { (*self.as_ptr()).s_bdev }
+    }
+
     /// Whether the filesystem is mounted read-only.
     pub(crate) fn is_read_only(&self) -> bool {
         // SAFETY: The superblock is live (type invariant).

@@ -13,6 +13,13 @@
 //!                                   1 KiB at every 8 MiB, fsync (not timed)
 //! fsbench randwrite FILE COUNT      COUNT 1 KiB overwrites at 1 KiB-aligned
 //!                                   offsets of FILE (fixed seed), then fsync
+//! fsbench appendsync FILE COUNT     create FILE, COUNT appends of odd sizes
+//!                                   (1 to 3 KiB and some bytes), fsync after
+//!                                   each: partial blocks at every end of file
+//! fsbench trunccycle FILE COUNT     create FILE, COUNT cycles of: write 5 KiB
+//!                                   and some bytes at its end, truncate it down
+//!                                   into a block, extend it past the next page
+//!                                   with truncate; fsync at the end
 //! ```
 
 use std::fs::{File, OpenOptions};
@@ -21,7 +28,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "usage: fsbench write FILE SIZE REQUEST | read FILE REQUEST | \
-sparse FILE SIZE | randwrite FILE COUNT";
+sparse FILE SIZE | randwrite FILE COUNT | appendsync FILE COUNT | trunccycle FILE COUNT";
 
 /// Granule of the sparse file's data and of the random overwrites.
 const KIB: u64 = 1024;
@@ -142,6 +149,57 @@ fn randwrite(path: &str, count: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// The size of append or write number `i`: an odd number of bytes from
+/// 1 KiB to 3 KiB, never a multiple of the block size.
+fn odd_size(i: u64) -> u64 {
+    1024 + (((i * 1237) % 2048) | 1)
+}
+
+fn appendsync(path: &str, count: u64) -> Result<(), String> {
+    let buf = pattern(4 * KIB)?;
+    let start = Instant::now();
+    let mut file = create(path)?;
+    let mut done = 0;
+    for i in 0..count {
+        let n = odd_size(i) as usize;
+        file.write_all(&buf[..n])
+            .and_then(|_| file.sync_data())
+            .map_err(|e| format!("{path}: append at {done}: {e}"))?;
+        done += n as u64;
+    }
+    report(done, start);
+    Ok(())
+}
+
+fn trunccycle(path: &str, count: u64) -> Result<(), String> {
+    let buf = pattern(8 * KIB)?;
+    let start = Instant::now();
+    let mut file = create(path)?;
+    let mut size = 0u64;
+    let mut done = 0;
+    for i in 0..count {
+        let n = 5 * KIB + odd_size(i) % 1000;
+        file.seek(SeekFrom::Start(size))
+            .and_then(|_| file.write_all(&buf[..n as usize]))
+            .map_err(|e| format!("{path}: write at {size}: {e}"))?;
+        done += n;
+        // Down into the middle of a block, then up past the next page.
+        let down = size + n - odd_size(i + 1) % 3000 - 1;
+        let up = down + 4096 + odd_size(i + 2) % 1500;
+        file.set_len(down)
+            .and_then(|_| file.set_len(up))
+            .map_err(|e| format!("{path}: truncate {down} {up}: {e}"))?;
+        size = up;
+        if size > 48 << 20 {
+            file.set_len(0).map_err(|e| format!("{path}: truncate 0: {e}"))?;
+            size = 0;
+        }
+    }
+    file.sync_all().map_err(|e| format!("{path}: fsync: {e}"))?;
+    report(done, start);
+    Ok(())
+}
+
 fn run(args: &[String]) -> Result<(), String> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
@@ -149,6 +207,8 @@ fn run(args: &[String]) -> Result<(), String> {
         ["read", path, request] => read(path, parse_size(request)?),
         ["sparse", path, size] => sparse(path, parse_size(size)?),
         ["randwrite", path, count] => randwrite(path, parse_size(count)?),
+        ["appendsync", path, count] => appendsync(path, parse_size(count)?),
+        ["trunccycle", path, count] => trunccycle(path, parse_size(count)?),
         _ => Err(USAGE.to_string()),
     }
 }
@@ -176,6 +236,14 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("M").is_err());
         assert!(parse_size("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn odd_sizes_are_never_whole_blocks() {
+        for i in 0..10_000 {
+            let n = odd_size(i);
+            assert!((1025..4100).contains(&n) && n % 512 != 0, "{i}: {n}");
+        }
     }
 
     #[test]

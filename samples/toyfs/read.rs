@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Reading file data into the page cache: `read_folio` and `readahead`
+//! move whole blocks by bio straight from the device into the file's
+//! folios; vm_mvc ZEROes what no block backs (holes, and everything past
+//! the end of the file, the EOF block's tail included).
+//!
+//! Only the blocks not yet uptodate are read (a folio partly written by
+//! `write_begin` keeps its other blocks), and a run of blocks contiguous
+//! on disk is mapped with one walk and read with one bio, also across
+//! folios in readahead.
+
+use crate::{
+    format::geometry::Geometry,
+    inode::{BlockMap, Run},
+    vfs::{read_and_wait, BioBatch, Direction, FolioState, Inode, LockedFolio},
+    vm_mvc_client::Op,
+};
+use kernel::prelude::*;
+
+/// One read of one or more folios of a file.
+pub(crate) struct Reader<'a> {
+    inode: &'a Inode,
+    geometry: Geometry,
+    batch: BioBatch<'a>,
+    /// The last run mapped: its first file block and the run, reused by
+    /// the folios that follow it.
+    cached: Option<(u64, Run)>,
+}
+
+impl<'a> Reader<'a> {
+    /// A read of folios of `inode`.
+    pub(crate) fn new(inode: &'a Inode) -> Self {
+        let sb = inode.sb();
+        Self {
+            inode,
+            geometry: sb.info().geometry,
+            batch: BioBatch::new(sb, Direction::Read),
+            cached: None,
+        }
+    }
+
+    /// The run of file blocks from `n` on, at most `max` long; it maps
+    /// ahead up to `ahead` blocks (inside the file) for the folios to come.
+    fn run_at(&mut self, n: u64, max: u64, ahead: u64) -> Result<Run> {
+        if let Some((start, run)) = self.cached {
+            if (start..start + run.count()).contains(&n) {
+                let skip = n - start;
+                let count = (run.count() - skip).min(max);
+                return Ok(match run {
+                    Run::Hole { .. } => Run::Hole { count },
+                    // CAST: `skip` is below the run's length, a block count.
+                    Run::Data { first, .. } => Run::Data {
+                        first: first + skip as u32,
+                        count,
+                    },
+                });
+            }
+        }
+        let run = BlockMap::lock(self.inode)?.lookup_run(n, max.max(ahead.min(256)))?;
+        self.cached = Some((n, run));
+        Ok(match run {
+            Run::Hole { count } => Run::Hole {
+                count: count.min(max),
+            },
+            Run::Data { first, count } => Run::Data {
+                first,
+                count: count.min(max),
+            },
+        })
+    }
+
+    /// Reads the blocks of the locked `folio` that are not uptodate.  The
+    /// folio's read ends, unlocking it, once they all are: here or in the
+    /// bio's completion.  An error (a damaged map, no memory) is returned
+    /// after the blocks already under way are accounted for.
+    pub(crate) fn read_folio(&mut self, folio: LockedFolio<'_>) -> Result {
+        let shift = self.geometry.block_shift();
+        let (result, end) = match folio.state_or_attach(shift) {
+            Err(err) => (Err(err), Some(false)),
+            Ok(state) => {
+                state.begin_read();
+                let result = self.fill(&folio, state);
+                let end = state
+                    .finish_read(1)
+                    .then(|| state.is_uptodate(0, state.blocks()));
+                (result, end)
+            }
+        };
+        if let Some(uptodate) = end {
+            folio.end_read(uptodate);
+        }
+        result
+    }
+
+    /// `read_folio`'s work on each block, under the read's bias.
+    fn fill(&mut self, folio: &LockedFolio<'_>, state: &FolioState) -> Result {
+        let geometry = self.geometry;
+        let shift = geometry.block_shift();
+        let block_size = geometry.block_bytes();
+        let blocks = state.blocks();
+        let first = folio.pos() >> shift;
+        let size = self.inode.size();
+        let inside = geometry.blocks_for(size).saturating_sub(first);
+        let mut failed = None;
+        let mut k = 0;
+        while k < blocks {
+            if state.is_uptodate(k, 1) {
+                k += 1;
+                continue;
+            }
+            let n = first + k as u64;
+            if k as u64 >= inside {
+                // Past the end of the file: zeros to the end of the folio.
+                folio.mvc(
+                    k * block_size,
+                    (blocks - k) * block_size,
+                    Op::Zero.nodirty(),
+                )?;
+                state.set_uptodate(k, blocks - k);
+                break;
+            }
+            let mut todo = 1;
+            while k + todo < blocks
+                && ((k + todo) as u64) < inside
+                && !state.is_uptodate(k + todo, 1)
+            {
+                todo += 1;
+            }
+            let run = match self.run_at(n, todo as u64, inside - k as u64) {
+                Ok(run) => run,
+                Err(err) => {
+                    // A damaged pointer fails its block only: the other
+                    // blocks of a large folio are still read, and `read`
+                    // finds them uptodate (`is_partially_uptodate`).
+                    failed = failed.or(Some(err));
+                    k += 1;
+                    continue;
+                }
+            };
+            // CAST: at most `todo`, a block count of the folio.
+            let count = run.count() as usize;
+            match run {
+                Run::Hole { .. } => {
+                    folio.mvc(k * block_size, count * block_size, Op::Zero.nodirty())?;
+                    state.set_uptodate(k, count);
+                }
+                Run::Data { first: block, .. } => {
+                    let eof_in_run =
+                        (k + count) as u64 == inside && geometry.offset_in_block(size) != 0;
+                    // The end-of-file block is read apart, to ZERO its
+                    // bytes past the end of the file.
+                    let whole = count - usize::from(eof_in_run);
+                    if whole > 0 {
+                        state.add_read(whole * block_size);
+                        self.batch
+                            .add(folio, k * block_size, whole * block_size, block);
+                    }
+                    if eof_in_run {
+                        let last = k + whole;
+                        // CAST: `whole` is below the run's length.
+                        read_block(self.inode, folio, last, block + whole as u32)?;
+                        state.set_uptodate(last, 1);
+                    }
+                }
+            }
+            k += count;
+        }
+        failed.map_or(Ok(()), Err)
+    }
+}
+
+/// Reads block `k` of the locked `folio` of `inode` from disk block
+/// `block`, and waits; of the file's last block, ZEROes the bytes past the
+/// end of the file (which an older writer, or a damaged image, may have
+/// left non-zero on disk).
+pub(crate) fn read_block(inode: &Inode, folio: &LockedFolio<'_>, k: usize, block: u32) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let block_size = geometry.block_bytes();
+    let offset = k * block_size;
+    read_and_wait(inode.sb(), folio, offset, block_size, block)?;
+    let start = folio.pos() + offset as u64;
+    let valid = inode.size().saturating_sub(start).min(block_size as u64) as usize;
+    if valid < block_size {
+        folio.mvc(offset + valid, block_size - valid, Op::Zero.nodirty())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writing file data into the page cache: `write_begin` and `write_end`
+//! of buffered writes, and `page_mkwrite` of shared mappings.
+//!
+//! A write allocates the holes it covers (all or none), reads only the
+//! blocks it covers in part and that are not uptodate, and has vm_mvc
+//! ZERO what it leaves of a block it allocated (the block is written
+//! whole at writeback, so it is never read nor zeroed on disk).  The
+//! blocks it covers become uptodate and dirty one by one, in the folio's
+//! state.
+
+use crate::{
+    format::geometry::Geometry,
+    inode::BlockMap,
+    read::read_block,
+    vfs::{pagecache_isize_extended, toyfs_err, FolioState, Inode, LockedFolio, PAGE_SIZE},
+    vm_mvc_client::Op,
+};
+use core::ops::Range;
+use kernel::prelude::*;
+
+/// The blocks of a folio that bytes `from..to` of it touch.
+fn blocks_touched(geometry: &Geometry, from: usize, to: usize) -> Range<usize> {
+    let shift = geometry.block_shift();
+    from >> shift..(to + geometry.block_bytes() - 1) >> shift
+}
+
+/// `write_begin` for `len` bytes at `pos` of `folio`: allocates the holes
+/// the write covers (all or none, `ENOSPC`), ZEROes what it leaves of the
+/// new blocks, and reads the blocks it covers in part.
+pub(crate) fn prepare_write(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    pos: u64,
+    len: usize,
+) -> Result {
+    if len == 0 {
+        return Ok(());
+    }
+    let geometry = inode.sb().info().geometry;
+    let shift = geometry.block_shift();
+    let block_size = geometry.block_bytes();
+    let state = folio.state_or_attach(shift)?;
+    let from = (pos - folio.pos()) as usize;
+    let to = from + len;
+    let blocks = blocks_touched(&geometry, from, to);
+    let first = folio.pos() >> shift;
+    let map = {
+        let mut map = BlockMap::lock(inode)?;
+        map.allocate(
+            first + blocks.start as u64..first + blocks.end as u64,
+            // CAST: a block of this folio.
+            |n| state.set_new((n - first) as usize, 1),
+        )?;
+        map
+    };
+    // Only the first and the last block can be covered in part.
+    let edges = [blocks.start, blocks.end - 1];
+    for (i, &k) in edges.iter().enumerate() {
+        if i == 1 && edges[0] == edges[1] {
+            break;
+        }
+        let (start, end) = (k * block_size, (k + 1) * block_size);
+        if (from <= start && to >= end) || state.is_uptodate(k, 1) {
+            continue;
+        }
+        if state.is_new(k) {
+            if from > start {
+                folio.mvc(start, from - start, Op::Zero.nodirty())?;
+            }
+            if to < end {
+                folio.mvc(to, end - to, Op::Zero.nodirty())?;
+            }
+            continue;
+        }
+        let block = map.lookup(first + k as u64)?;
+        if block == 0 {
+            // Past the end of the file, where nothing is stored: zeros.
+            folio.mvc(start, block_size, Op::Zero.nodirty())?;
+        } else {
+            read_block(inode, folio, k, block)?;
+        }
+        state.set_uptodate(k, 1);
+    }
+    Ok(())
+}
+
+/// `write_end`: `copied` of `len` bytes at `pos` reached `folio`.
+/// Returns the bytes accepted; the file grows to cover them (`i_size`
+/// under the folio lock, as `generic_write_end`).
+pub(crate) fn finish_write(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    pos: u64,
+    len: usize,
+    copied: usize,
+) -> usize {
+    let geometry = inode.sb().info().geometry;
+    let block_size = geometry.block_bytes();
+    let Some(state) = folio.state() else {
+        return 0;
+    };
+    let from = (pos - folio.pos()) as usize;
+    let to = from + len;
+    let mut accepted = copied;
+    if copied < len {
+        // A block the copy stopped inside keeps its other bytes only if
+        // they were valid already (read, or zeroed as new).
+        let stop = from + copied;
+        let k = stop / block_size;
+        if stop % block_size != 0 && !state.is_uptodate(k, 1) && !state.is_new(k) {
+            accepted = (k * block_size).saturating_sub(from);
+        }
+        // The rest of a new block becomes zeros: it is written whole.
+        for k in blocks_touched(&geometry, from, to) {
+            if state.is_new(k) {
+                let start = (k * block_size).max(from + accepted);
+                let end = ((k + 1) * block_size).min(to);
+                if start < end && folio.mvc(start, end - start, Op::Zero.nodirty()).is_err() {
+                    // vm_mvc cannot fail on a locked folio with a valid
+                    // range; should it, the block stays as it was.
+                    toyfs_err!("inode {}: zeroing a new block failed\n", inode.ino());
+                }
+            }
+        }
+    }
+    let mut dirty = blocks_touched(&geometry, from, from + accepted);
+    for k in blocks_touched(&geometry, from, to) {
+        if state.is_new(k) {
+            dirty = dirty.start.min(k)..dirty.end.max(k + 1);
+        }
+    }
+    state.clear_new();
+    if !dirty.is_empty() {
+        if state.set_uptodate(dirty.start, dirty.len()) {
+            folio.mark_uptodate();
+        }
+        state.set_dirty(dirty.start, dirty.len());
+        folio.mark_dirty();
+    }
+    let end = pos + accepted as u64;
+    if accepted > 0 && end > inode.size() {
+        inode.set_size(end);
+    }
+    accepted
+}
+
+/// After `write_end` unlocked the folio: a file that grew from `old_size`
+/// through a write at `pos` gets its inode dirtied (not under the folio
+/// lock: `__mark_inode_dirty` may write the inode) and the bytes between
+/// the old end and the write zeroed ([`size_extended`]); blocks that
+/// `write_begin` allocated past the end of the file are freed if the
+/// write fell short of them, as the format forbids blocks past the end.
+pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64) {
+    let size = inode.size();
+    if size > old_size {
+        size_extended(inode, old_size, pos.min(size));
+        inode.mark_dirty();
+    }
+    if end > size {
+        if let Err(err) = BlockMap::lock(inode).and_then(|mut map| map.truncate(size)) {
+            toyfs_err!(
+                "inode {}: freeing after a short write: {:?}\n",
+                inode.ino(),
+                err
+            );
+        }
+    }
+}
+
+/// The file grew from `from` bytes to at least `to` (after `i_size`
+/// grew): the bytes of the old end-of-file page past `from` and before
+/// `to` must read as zeros, but an mmap store past the old end may have
+/// changed them.  `pagecache_isize_extended` write-protects that page
+/// and zeroes them when the page gets a new hole block; [`zero_gap`] does
+/// the rest.
+pub(crate) fn size_extended(inode: &Inode, from: u64, to: u64) {
+    if from >= to {
+        return;
+    }
+    pagecache_isize_extended(inode, from, to);
+    zero_gap(inode, from, to);
+}
+
+/// What `pagecache_isize_extended(inode, from, to)` leaves of zeroing the
+/// bytes between the old end of file `from` and `to`: when the old
+/// end-of-file block reaches `to`, or ends its page, no hole block appears
+/// and the kernel zeroes nothing; vm_mvc ZEROes those bytes of the old
+/// end-of-file block by `(sid, pno)` (`ENOENT`: not cached).  The folio's
+/// dirty state stays (`VM_MVC_NODIRTY`): on disk those bytes are zero
+/// already (writeback zeroes past the end of the file, truncation writes
+/// the zeroed tail), so only the cached copy can differ, and only where a
+/// store through a mapping dirtied the folio anyway.
+pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
+    let geometry = inode.sb().info().geometry;
+    let block_size = u64::from(geometry.block_size());
+    let page_size = PAGE_SIZE as u64;
+    if from >= to || from % block_size == 0 {
+        return;
+    }
+    let block_end = from - from % block_size + block_size;
+    let kernel_zeroes = block_size < page_size && to > block_end && block_end % page_size != 0;
+    if kernel_zeroes {
+        return;
+    }
+    let end = to.min(block_end);
+    // CAST: a page number and offsets within a page.
+    let result = inode.sid().mvc(
+        (from / page_size) as usize,
+        (from % page_size) as usize,
+        (end - from) as usize,
+        Op::Zero.nodirty(),
+    );
+    match result {
+        // Not cached, or not uptodate (a failed read, which `read_folio`
+        // redoes with the new size): nothing cached to zero.
+        Err(err) if err != ENOENT && err != ENODATA => {
+            toyfs_err!(
+                "inode {}: zeroing past the old end: {:?}\n",
+                inode.ino(),
+                err
+            )
+        }
+        _ => {}
+    }
+}
+
+/// `page_mkwrite`: gives every hole of the folio inside the file a block,
+/// all or none (`ENOSPC`), before the folio becomes writable, and marks
+/// the folio's blocks dirty.  The bytes of those blocks are zeros already:
+/// `read_folio` ZEROed them.
+pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
+    let size = inode.size();
+    if folio.pos() >= size {
+        return Err(EFAULT);
+    }
+    let geometry = inode.sb().info().geometry;
+    let shift = geometry.block_shift();
+    let state = folio.state_or_attach(shift)?;
+    let first = folio.pos() >> shift;
+    let inside = geometry
+        .blocks_for(size - folio.pos())
+        .min(state.blocks() as u64);
+    BlockMap::lock(inode)?.allocate(first..first + inside, |_| ())?;
+    mark_all_dirty(folio, state);
+    Ok(())
+}
+
+/// Marks every block of `folio` dirty, and the folio.
+fn mark_all_dirty(folio: &LockedFolio<'_>, state: &FolioState) {
+    state.set_dirty(0, state.blocks());
+    folio.mark_dirty();
+}

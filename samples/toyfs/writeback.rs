@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writeback: the dirty blocks of each folio inside the file go by bio
+//! straight from the folio to the device, a run of blocks contiguous on
+//! disk in one bio, also across folios.  Blocks that are not dirty are not
+//! written; bytes past the end of the file are zeroed in the folio first.
+
+use crate::{
+    format::geometry::Geometry,
+    inode::{BlockMap, Run},
+    vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio},
+    vm_mvc_client::Op,
+};
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+
+/// One writeback pass over a file's dirty folios.
+pub(crate) struct Writer<'a> {
+    inode: &'a Inode,
+    geometry: Geometry,
+    batch: BioBatch<'a>,
+    /// The last run of blocks mapped, for the folios that follow: the
+    /// map's generation then, its first file block, first disk block and
+    /// length.  A folio is locked when its blocks are looked up here, and
+    /// freeing blocks bumps the generation first, so a remembered run that
+    /// still has the current generation names blocks still allocated.
+    cached: Option<(u64, u64, u32, u64)>,
+}
+
+/// What became of a folio given to [`Writer::write_folio`].
+pub(crate) enum Outcome {
+    /// Under writeback, or written already.
+    Written,
+    /// Nothing was written and the folio is to be dirtied again (no
+    /// memory: nothing is lost).
+    Redirty,
+}
+
+impl<'a> Writer<'a> {
+    /// A writeback pass over `inode`.
+    pub(crate) fn new(inode: &'a Inode) -> Self {
+        let sb = inode.sb();
+        Self {
+            inode,
+            geometry: sb.info().geometry,
+            batch: BioBatch::new(sb, Direction::Write),
+            cached: None,
+        }
+    }
+
+    /// Where dirty file blocks `n..n + todo` (inside the file; `ahead`
+    /// more may be mapped for the folios to come) go: the first disk block
+    /// and how many are contiguous from it, or, for a hole, how many
+    /// blocks it spans.
+    fn map(&mut self, n: u64, todo: u64, ahead: u64) -> Result<Run> {
+        let generation = self.inode.info().map_generation.load(Ordering::Acquire);
+        if let Some((cached_generation, start, first, count)) = self.cached {
+            if cached_generation == generation && (start..start + count).contains(&n) {
+                let skip = n - start;
+                return Ok(Run::Data {
+                    // CAST: `skip` is below a run's length, a block count.
+                    first: first + skip as u32,
+                    count: (count - skip).min(todo),
+                });
+            }
+        }
+        let map = BlockMap::lock(self.inode)?;
+        let generation = map.generation();
+        Ok(match map.lookup_run(n, todo.max(ahead.min(256)))? {
+            Run::Data { first, count } => {
+                self.cached = Some((generation, n, first, count));
+                Run::Data {
+                    first,
+                    count: count.min(todo),
+                }
+            }
+            Run::Hole { count } => Run::Hole {
+                count: count.min(todo),
+            },
+        })
+    }
+
+    /// Writes the dirty blocks of `folio`, locked by `writeback_iter` with
+    /// its dirty bit cleared; the caller unlocks it.
+    pub(crate) fn write_folio(&mut self, folio: &LockedFolio<'_>) -> Result<Outcome> {
+        let size = self.inode.size();
+        if folio.pos() >= size {
+            // Wholly past the end (a truncation is under way): nothing to
+            // write, and truncation removes it.
+            return Ok(Outcome::Written);
+        }
+        let shift = self.geometry.block_shift();
+        let state = match folio.state_or_attach_for_writeback(shift) {
+            Ok(state) => state,
+            Err(err) if err == ENOMEM => return Ok(Outcome::Redirty),
+            Err(err) => return Err(err),
+        };
+        let inside = self
+            .geometry
+            .blocks_for(size - folio.pos())
+            .min(state.blocks() as u64) as usize;
+        zero_past_eof(folio, size);
+        // Blocks past the end of the file are not written.
+        state.clear_dirty(inside, state.blocks() - inside);
+        state.begin_write();
+        folio.start_writeback();
+        let result = self.write_dirty(folio, state, inside);
+        if state.finish_write(1) {
+            folio.end_writeback();
+        }
+        match result {
+            Err(err) if err == ENOMEM => Ok(Outcome::Redirty),
+            Err(err) => Err(err),
+            Ok(()) => Ok(Outcome::Written),
+        }
+    }
+
+    /// Adds the dirty blocks among the first `inside` of `folio` to the
+    /// batch, clearing their dirty bits.  A hole among them stays a hole
+    /// and clean, as iomap's writeback skips holes: its bytes are zeros no
+    /// store made, since every path that stores into a hole allocates it
+    /// first (`write_begin`, `page_mkwrite`), and a folio is dirtied as a
+    /// whole (a store through a mapping, a folio without block state).
+    /// On error, the blocks not yet under way stay dirty.
+    fn write_dirty(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        state: &FolioState,
+        inside: usize,
+    ) -> Result {
+        let block_size = self.geometry.block_bytes();
+        let first = folio.pos() >> self.geometry.block_shift();
+        let mut k = 0;
+        while k < inside {
+            if !state.is_dirty(k) {
+                k += 1;
+                continue;
+            }
+            let mut todo = 1;
+            while k + todo < inside && state.is_dirty(k + todo) {
+                todo += 1;
+            }
+            let n = first + k as u64;
+            let ahead = self
+                .geometry
+                .blocks_for(self.inode.size())
+                .saturating_sub(n);
+            let run = self.map(n, todo as u64, ahead)?;
+            // CAST: at most `todo`, a block count of the folio.
+            let count = run.count() as usize;
+            state.clear_dirty(k, count);
+            if let Run::Data { first: block, .. } = run {
+                state.add_write(count * block_size);
+                self.batch
+                    .add(folio, k * block_size, count * block_size, block);
+            }
+            k += count;
+        }
+        Ok(())
+    }
+}
+
+/// ZEROes the bytes of `folio` past the end of a file of `size` bytes,
+/// leaving the folio's dirty state alone (`VM_MVC_NODIRTY`): mmap may have
+/// stored there, and those bytes must neither reach the disk nor be seen
+/// by a later mapper (as `block_write_full_folio` and
+/// `iomap_writeback_handle_eof` do).
+fn zero_past_eof(folio: &LockedFolio<'_>, size: u64) {
+    let end = folio.pos() + folio.size() as u64;
+    if size >= end {
+        return;
+    }
+    // CAST: an offset in the folio.
+    let offset = (size - folio.pos()) as usize;
+    // A locked folio and a range inside it: vm_mvc has nothing to refuse.
+    let _ = folio.mvc(offset, folio.size() - offset, Op::Zero.nodirty());
+}

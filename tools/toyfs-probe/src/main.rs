@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: GPL-2.0
+//! toyfs-probe: checks, in the guest, that toyfs's `fallocate`,
+//! `SEEK_HOLE`/`SEEK_DATA`, FIEMAP, hard links and `RENAME_NOREPLACE` do
+//! what they must, against the bytes a plain model of the file says it
+//! holds.  Each subcommand runs one group of checks in a directory of a
+//! mounted toyfs and exits 1, naming the first that failed.
+//!
+//! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
+//! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
+//! truncate-split, links, rename, eof-tail, extend-race, splice,
+//! compaction; `toyfs-probe fsync-error DIR
+//! MAKE-IT-FAIL`;
+//! `toyfs-probe loop-block-size DEVICE SIZE`.
+
+mod sys;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+use std::process::ExitCode;
+
+type Check = Result<(), String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+/// The byte a pattern file holds at `offset` (never 0).
+fn pattern(offset: u64) -> u8 {
+    (offset % 251) as u8 + 1
+}
+
+/// A file of `len` pattern bytes, written and synced.
+fn pattern_file(path: &Path, len: u64) -> Result<(File, Vec<u8>), String> {
+    let model: Vec<u8> = (0..len).map(pattern).collect();
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("create {}: {e}", path.display()))?;
+    file.write_all(&model).map_err(|e| format!("write: {e}"))?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    Ok((file, model))
+}
+
+/// Checks the file's bytes against the model.
+fn same(file: &mut File, model: &[u8], what: &str) -> Check {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("{what}: read: {e}"))?;
+    ensure!(
+        bytes.len() == model.len(),
+        "{what}: {} bytes, expected {}",
+        bytes.len(),
+        model.len()
+    );
+    if let Some(at) = (0..model.len()).find(|&i| bytes[i] != model[i]) {
+        return Err(format!(
+            "{what}: byte {at} is {}, expected {}",
+            bytes[at], model[at]
+        ));
+    }
+    Ok(())
+}
+
+/// Empties the page cache, so that the next read comes from the disk.
+fn drop_caches() -> Check {
+    fs::write("/proc/sys/vm/drop_caches", "3").map_err(|e| format!("drop_caches: {e}"))
+}
+
+/// Allocated bytes of the file, from `st_blocks` after a sync.
+fn allocated(file: &File) -> Result<u64, String> {
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    Ok(file.metadata().map_err(|e| e.to_string())?.blocks() * 512)
+}
+
+/// The filesystem's block size (`st_blksize`).
+fn block_size(dir: &Path) -> Result<u64, String> {
+    Ok(fs::metadata(dir).map_err(|e| e.to_string())?.blksize())
+}
+
+/// Punched ranges read as zeros, from the cache and from the disk, whole
+/// blocks inside them are freed, and the bytes around them are intact.
+fn punch(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let len = 64 * 1024 + 123;
+    // (offset, length) in bytes: one byte, inside one block, across two
+    // blocks, whole blocks, across a page, to the end and past it.
+    let cases = [
+        (5, 1),
+        (b + 10, b / 2),
+        (2 * b - 7, 20),
+        (4 * b, 2 * b),
+        (4096 - b / 2, 3 * b + b / 2),
+        (3 * 4096 + 1, 4 * 4096 - 1),
+        (len - 300, 1000),
+    ];
+    for (cached, &(offset, count)) in [true, false]
+        .iter()
+        .flat_map(|c| cases.iter().map(move |x| (*c, x)))
+    {
+        let path = dir.join("punch");
+        let (mut file, mut model) = pattern_file(&path, len)?;
+        let before = allocated(&file)?;
+        if !cached {
+            drop_caches()?;
+        }
+        sys::fallocate_file(&file, sys::PUNCH_HOLE | sys::KEEP_SIZE, offset, count)
+            .map_err(|e| format!("punch {offset}+{count}: {e}"))?;
+        let end = (offset + count).min(len);
+        model[offset as usize..end as usize].fill(0);
+        let what = format!("punch {offset}+{count} (cached {cached})");
+        same(&mut file, &model, &what)?;
+        drop_caches()?;
+        same(&mut file, &model, &format!("{what}, from disk"))?;
+        let whole = (end / b).saturating_sub(offset.div_ceil(b)) * b;
+        let after = allocated(&file)?;
+        ensure!(
+            before - after >= whole,
+            "{what}: {before} bytes allocated before, {after} after, {whole} bytes of whole blocks punched"
+        );
+        ensure!(
+            file.metadata().map_err(|e| e.to_string())?.len() == len,
+            "{what}: size changed"
+        );
+    }
+    Ok(())
+}
+
+/// A punched block of a page that stays mapped comes back when a store
+/// lands there: the store is kept, the rest of the block reads as zeros.
+fn punch_mapped(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    if b >= 4096 {
+        return Ok(());
+    }
+    let path = dir.join("punch-mapped");
+    let len = 4 * 4096;
+    let (mut file, mut model) = pattern_file(&path, len)?;
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+    map.store(10, b"xy");
+    model[10..12].copy_from_slice(b"xy");
+    // One block in the middle of page 1, which stays mapped.
+    let hole = 4096 + b;
+    sys::fallocate_file(&file, sys::PUNCH_HOLE | sys::KEEP_SIZE, hole, b)
+        .map_err(|e| format!("punch: {e}"))?;
+    model[hole as usize..(hole + b) as usize].fill(0);
+    ensure!(
+        map.load(hole as usize, b as usize).iter().all(|&x| x == 0),
+        "punched bytes not zero in the mapping"
+    );
+    map.store(hole as usize + 3, b"after");
+    model[hole as usize + 3..hole as usize + 8].copy_from_slice(b"after");
+    map.sync().map_err(|e| format!("msync: {e}"))?;
+    drop(map);
+    same(
+        &mut file,
+        &model,
+        "store into a punched block of a mapped page",
+    )?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
+}
+
+/// ZERO_RANGE zeroes and keeps (or grows) the size; the blocks stay
+/// allocated.
+fn zero_range(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("zero-range");
+    let len = 32 * 1024 + 77;
+    let (mut file, mut model) = pattern_file(&path, len)?;
+    let (offset, count) = (b / 2, 5 * b);
+    sys::fallocate_file(&file, sys::ZERO_RANGE | sys::KEEP_SIZE, offset, count)
+        .map_err(|e| format!("zero range: {e}"))?;
+    model[offset as usize..(offset + count) as usize].fill(0);
+    same(&mut file, &model, "zero range")?;
+    drop_caches()?;
+    same(&mut file, &model, "zero range, from disk")?;
+    let data = sys::seek(&file, 0, false).map_err(|e| format!("SEEK_HOLE: {e}"))?;
+    ensure!(data == len, "zero range left a hole at {data}");
+    // Without KEEP_SIZE past the end: the file grows, with zeros.
+    sys::fallocate_file(&file, sys::ZERO_RANGE, len - 10, 3 * b)
+        .map_err(|e| format!("zero range past the end: {e}"))?;
+    model.truncate(len as usize - 10);
+    model.resize((len - 10 + 3 * b) as usize, 0);
+    same(&mut file, &model, "zero range past the end")?;
+    drop_caches()?;
+    same(&mut file, &model, "zero range past the end, from disk")
+}
+
+/// Allocation fills holes with zeroed blocks and can grow the file;
+/// KEEP_SIZE past the end is refused (toyfs keeps no block past the end);
+/// unknown modes are refused.
+fn allocate(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("allocate");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    file.set_len(20 * b).map_err(|e| e.to_string())?;
+    ensure!(allocated(&file)? == 0, "a truncated-up file has blocks");
+    sys::fallocate_file(&file, sys::KEEP_SIZE, 2 * b, 3 * b)
+        .map_err(|e| format!("allocate: {e}"))?;
+    ensure!(allocated(&file)? >= 3 * b, "allocation allocated nothing");
+    ensure!(
+        sys::seek(&file, 0, true).map_err(|e| e.to_string())? == 2 * b,
+        "SEEK_DATA misses the allocated blocks"
+    );
+    sys::fallocate_file(&file, 0, 19 * b, 4 * b)
+        .map_err(|e| format!("allocate past the end: {e}"))?;
+    ensure!(
+        file.metadata().map_err(|e| e.to_string())?.len() == 23 * b,
+        "allocation did not grow the file"
+    );
+    let refused = sys::fallocate_file(&file, sys::KEEP_SIZE, 22 * b, 4 * b);
+    ensure!(
+        refused.as_ref().err().and_then(|e| e.raw_os_error()) == Some(95),
+        "KEEP_SIZE past the end: {refused:?}, expected EOPNOTSUPP"
+    );
+    let refused = sys::fallocate_file(&file, sys::COLLAPSE_RANGE, 0, b);
+    ensure!(
+        refused.as_ref().err().and_then(|e| e.raw_os_error()) == Some(95),
+        "COLLAPSE_RANGE: {refused:?}, expected EOPNOTSUPP"
+    );
+    let mut file = file;
+    same(&mut file, &vec![0u8; (23 * b) as usize], "allocated blocks")?;
+    drop_caches()?;
+    same(
+        &mut file,
+        &vec![0u8; (23 * b) as usize],
+        "allocated blocks, from disk",
+    )
+}
+
+/// SEEK_DATA and SEEK_HOLE find the blocks of a sparse file.
+fn seek(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("seek");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    // Data in blocks 3 and 4, and 10; size 12 blocks + 5 bytes.
+    file.seek(SeekFrom::Start(3 * b + 1))
+        .map_err(|e| e.to_string())?;
+    file.write_all(&vec![7u8; (b + 10) as usize])
+        .map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(10 * b))
+        .map_err(|e| e.to_string())?;
+    file.write_all(b"x").map_err(|e| e.to_string())?;
+    file.set_len(12 * b + 5).map_err(|e| e.to_string())?;
+    let size = 12 * b + 5;
+    let expect = [
+        (0, true, Some(3 * b)),
+        (3 * b + 7, true, Some(3 * b + 7)),
+        (5 * b, true, Some(10 * b)),
+        (11 * b, true, None),
+        (0, false, Some(0)),
+        (3 * b, false, Some(5 * b)),
+        (10 * b, false, Some(11 * b)),
+        (12 * b, false, Some(12 * b)),
+        (size, false, None),
+        (size + 100, true, None),
+    ];
+    for (offset, data, want) in expect {
+        let got = sys::seek(&file, offset, data);
+        let got = match got {
+            Ok(pos) => Some(pos),
+            Err(e) if e.raw_os_error() == Some(6) => None,
+            Err(e) => return Err(format!("seek {offset} data {data}: {e}")),
+        };
+        ensure!(
+            got == want,
+            "seek {} from {offset}: {got:?}, expected {want:?}",
+            if data { "data" } else { "hole" }
+        );
+    }
+    Ok(())
+}
+
+/// FIEMAP reports one extent a run of blocks, in order, the last marked.
+fn fiemap(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("fiemap");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    file.write_all(&vec![1u8; (2 * b) as usize])
+        .map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(8 * b))
+        .map_err(|e| e.to_string())?;
+    file.write_all(&vec![2u8; (3 * b) as usize])
+        .map_err(|e| e.to_string())?;
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    ensure!(!extents.is_empty(), "FIEMAP found no extent");
+    let mut covered = 0;
+    for (i, &(logical, physical, length, flags)) in extents.iter().enumerate() {
+        ensure!(
+            length > 0 && length % b == 0 && physical % b == 0,
+            "extent {i}: {logical} {physical} {length}"
+        );
+        ensure!(
+            (flags & sys::FIEMAP_EXTENT_LAST != 0) == (i + 1 == extents.len()),
+            "extent {i}: LAST flag wrong"
+        );
+        ensure!(
+            logical < 2 * b || logical >= 8 * b,
+            "extent {i} maps the hole"
+        );
+        covered += length;
+    }
+    ensure!(
+        covered == 5 * b,
+        "extents cover {covered} bytes, expected {}",
+        5 * b
+    );
+    ensure!(extents[0].0 == 0, "first extent at {}", extents[0].0);
+    Ok(())
+}
+
+/// FIEMAP whose extents land in a shared mapping of the same file: the
+/// copy to user space faults into the file (`read_folio`, then
+/// `page_mkwrite`), which must not wait for a lock that FIEMAP holds.
+fn fiemap_mapped(dir: &Path) -> Check {
+    let path = dir.join("fiemap-mapped");
+    let len = 4 * 4096;
+    let (file, _) = pattern_file(&path, len)?;
+    drop_caches()?;
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+    // The request at the end of page 0 (stored, so page 0 is read), the
+    // extents on page 1, which is not cached: the first extent's copy
+    // faults.
+    let mapped = sys::fiemap_into(&file, &map, 4096 - 32, 8)
+        .map_err(|e| format!("FIEMAP into the file's own mapping: {e}"))?;
+    ensure!(mapped >= 1, "FIEMAP found no extent");
+    Ok(())
+}
+
+/// Holes punched in a cached page stay holes at writeback: punching a
+/// second block of the page must not give the first its block back.
+fn punch_holes(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("punch-holes");
+    let (file, _) = pattern_file(&path, 4 * b)?;
+    let before = allocated(&file)?;
+    for offset in [0, 2 * b] {
+        sys::fallocate_file(&file, sys::PUNCH_HOLE | sys::KEEP_SIZE, offset, b)
+            .map_err(|e| format!("punch {offset}+{b}: {e}"))?;
+    }
+    let after = allocated(&file)?;
+    ensure!(
+        after + 2 * b == before,
+        "{after} bytes allocated after punching 2 of 4 blocks, {before} before"
+    );
+    for cached in [true, false] {
+        if !cached {
+            drop_caches()?;
+        }
+        let data = sys::seek(&file, 0, true).map_err(|e| format!("SEEK_DATA: {e}"))?;
+        ensure!(
+            data == b,
+            "SEEK_DATA from 0 gave {data}, expected {b} (cached {cached})"
+        );
+        let hole = sys::seek(&file, b, false).map_err(|e| format!("SEEK_HOLE: {e}"))?;
+        ensure!(
+            hole == 2 * b,
+            "SEEK_HOLE from {b} gave {hole}, expected {} (cached {cached})",
+            2 * b
+        );
+    }
+    Ok(())
+}
+
+/// A folio without block state that vm_mvc then changes is written back
+/// whole: a large folio split by a truncation loses its state, and the
+/// zeroed tail of the new last block, after a second truncation, must
+/// reach the disk, so that growing the file shows zeros there.
+fn truncate_split(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("truncate-split");
+    let (mut file, mut model) = pattern_file(&path, 64 * 1024)?;
+    // Block- and page-aligned, inside the first 64 KiB: a large folio
+    // there is split.
+    file.set_len(40 * 1024)
+        .map_err(|e| format!("truncate to 40 KiB: {e}"))?;
+    let size = b + b / 2 - 5;
+    file.set_len(size)
+        .map_err(|e| format!("truncate to {size}: {e}"))?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    drop_caches()?;
+    file.set_len(2 * b)
+        .map_err(|e| format!("truncate up to {}: {e}", 2 * b))?;
+    model.truncate(size as usize);
+    model.resize(2 * b as usize, 0);
+    same(&mut file, &model, "grown again after a truncation into a block")?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
+}
+
+/// Hard links share the inode and its data; the data goes with the last.
+fn links(dir: &Path) -> Check {
+    let a = dir.join("link-a");
+    let b = dir.join("link-b");
+    let _ = fs::remove_file(&b);
+    fs::write(&a, b"shared bytes").map_err(|e| e.to_string())?;
+    fs::hard_link(&a, &b).map_err(|e| format!("link: {e}"))?;
+    let (ma, mb) = (
+        fs::metadata(&a).map_err(|e| e.to_string())?,
+        fs::metadata(&b).map_err(|e| e.to_string())?,
+    );
+    ensure!(
+        ma.ino() == mb.ino() && ma.nlink() == 2,
+        "link: inodes {} {}, nlink {}",
+        ma.ino(),
+        mb.ino(),
+        ma.nlink()
+    );
+    let exists = fs::hard_link(&a, &b);
+    ensure!(
+        exists.as_ref().err().and_then(|e| e.raw_os_error()) == Some(17),
+        "link to an existing name: {exists:?}"
+    );
+    let dir_link = fs::hard_link(dir, dir.join("dir-link"));
+    ensure!(dir_link.is_err(), "a directory got a hard link");
+    fs::remove_file(&a).map_err(|e| e.to_string())?;
+    ensure!(
+        fs::read(&b).map_err(|e| e.to_string())? == b"shared bytes",
+        "data lost with the first name"
+    );
+    ensure!(
+        fs::metadata(&b).map_err(|e| e.to_string())?.nlink() == 1,
+        "nlink not back to 1"
+    );
+    Ok(())
+}
+
+/// RENAME_NOREPLACE moves to a free name and refuses a taken one.
+fn rename(dir: &Path) -> Check {
+    let (a, b, c) = (dir.join("rn-a"), dir.join("rn-b"), dir.join("rn-c"));
+    fs::write(&a, b"a").map_err(|e| e.to_string())?;
+    fs::write(&b, b"b").map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(&c);
+    let taken = sys::rename_noreplace(&a, &b);
+    ensure!(
+        taken.as_ref().err().and_then(|e| e.raw_os_error()) == Some(17),
+        "onto a taken name: {taken:?}"
+    );
+    ensure!(
+        fs::read(&b).map_err(|e| e.to_string())? == b"b",
+        "the taken name changed"
+    );
+    sys::rename_noreplace(&a, &c).map_err(|e| format!("to a free name: {e}"))?;
+    ensure!(
+        !a.exists() && fs::read(&c).map_err(|e| e.to_string())? == b"a",
+        "rename to a free name"
+    );
+    Ok(())
+}
+
+/// Bytes past the end of a file stored through a mapping neither reach
+/// the file nor show in a later mapping: writeback zeroes the folio's
+/// tail past the end (issue 12: it did not).
+fn eof_tail(dir: &Path) -> Check {
+    let path = dir.join("eof-tail");
+    let len = 4096 + 100;
+    let (mut file, mut model) = pattern_file(&path, len)?;
+    {
+        let map = sys::Mapping::new(&file, 8192).map_err(|e| format!("mmap: {e}"))?;
+        map.store(len as usize + 5, b"garbage past the end");
+        map.sync().map_err(|e| format!("msync: {e}"))?;
+    }
+    // A new mapping of the end-of-file page, while it is still cached.
+    let map = sys::Mapping::new(&file, 8192).map_err(|e| format!("mmap: {e}"))?;
+    let tail = map.load(len as usize, 8192 - len as usize);
+    ensure!(
+        tail.iter().all(|&b| b == 0),
+        "a new mapping sees bytes past the end of the file"
+    );
+    drop(map);
+    file.set_len(len + 200).map_err(|e| e.to_string())?;
+    model.resize(len as usize + 200, 0);
+    same(
+        &mut file,
+        &model,
+        "bytes past the old end after truncate up",
+    )?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
+}
+
+/// An mmap store past the end racing a write that extends the file either
+/// is zeroed (it landed before the file grew) or has a block (it landed
+/// after, through `page_mkwrite` at the new size), checked before any
+/// writeback.  Issue 12: the old end-of-file page was zeroed and made
+/// writable before the size grew, so a store in between landed in a page
+/// whose hole blocks `page_mkwrite` had not allocated (writeback then had
+/// to, and could fail with ENOSPC).
+fn extend_race(dir: &Path) -> Check {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let b = block_size(dir)?;
+    if b >= 4096 {
+        // No hole block appears inside a page.
+        return Ok(());
+    }
+    let path = dir.join("extend-race");
+    for round in 0..200u64 {
+        let old = 1000 + (round % 7) * 300;
+        let (file, _) = pattern_file(&path, old)?;
+        let map = sys::Mapping::new(&file, 4096).map_err(|e| format!("mmap: {e}"))?;
+        let stop = AtomicBool::new(false);
+        let write_at = old + 1500;
+        let store_at = old.next_multiple_of(b) + 100;
+        std::thread::scope(|scope| -> Check {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    map.store(store_at as usize, &[0xee; 64]);
+                }
+            });
+            let result = file
+                .write_at(b"end", write_at)
+                .map_err(|e| format!("pwrite: {e}"));
+            stop.store(true, Ordering::Relaxed);
+            result.map(|_| ())
+        })?;
+        drop(map);
+        let mut bytes = vec![0u8; (write_at - old) as usize];
+        file.read_at(&mut bytes, old).map_err(|e| e.to_string())?;
+        let Some(at) = bytes.iter().position(|&b| b != 0) else {
+            continue;
+        };
+        let at = old + at as u64;
+        let hole = sys::seek(&file, at, false).map_err(|e| format!("SEEK_HOLE: {e}"))?;
+        ensure!(
+            hole > at,
+            "round {round}: byte {at} was stored through the mapping but its block is a hole"
+        );
+    }
+    Ok(())
+}
+
+/// `copy_file_range` and `sendfile` into a toyfs file (they need
+/// `splice_write`; issue 12: they failed with EINVAL).
+fn splice(dir: &Path) -> Check {
+    let (source, model) = pattern_file(&dir.join("splice-from"), 70_000)?;
+    let mut to = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join("splice-to"))
+        .map_err(|e| e.to_string())?;
+    let mut done = 0;
+    while done < model.len() {
+        let n = sys::copy_range(&source, &to, done as u64, model.len() - done)
+            .map_err(|e| format!("copy_file_range: {e}"))?;
+        ensure!(n > 0, "copy_file_range copied nothing");
+        done += n;
+    }
+    let copied = done;
+    let mut expect = model[..copied].to_vec();
+    same(&mut to, &expect, "copy_file_range")?;
+    to.set_len(0).map_err(|e| e.to_string())?;
+    to.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    let sent = sys::send_file(&source, &to, model.len()).map_err(|e| format!("sendfile: {e}"))?;
+    ensure!(sent > 0, "sendfile sent nothing");
+    expect = model[..sent].to_vec();
+    same(&mut to, &expect, "sendfile")?;
+    drop_caches()?;
+    same(&mut to, &expect, "sendfile, from disk")
+}
+
+/// An I/O error writing one file's data is reported by fsync of that
+/// file, not of another (issue 12: data went through the block device's
+/// cache, whose error any fsync could take).  `make_it_fail` is the
+/// device's `make-it-fail` file; fail_make_request must be armed.
+fn fsync_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let (a, b) = (dir.join("fsync-error-a"), dir.join("fsync-error-b"));
+    let mut fa = File::create(&a).map_err(|e| e.to_string())?;
+    let mut fb = File::create(&b).map_err(|e| e.to_string())?;
+    fa.sync_all().map_err(|e| e.to_string())?;
+    fb.sync_all().map_err(|e| e.to_string())?;
+    fa.write_all(&[1u8; 8192]).map_err(|e| e.to_string())?;
+    fb.write_all(&[2u8; 8192]).map_err(|e| e.to_string())?;
+    fs::write(make_it_fail, "1").map_err(|e| format!("make-it-fail: {e}"))?;
+    let failed = fa.sync_all();
+    fs::write(make_it_fail, "0").map_err(|e| format!("make-it-fail: {e}"))?;
+    ensure!(
+        failed.as_ref().err().and_then(|e| e.raw_os_error()) == Some(5),
+        "fsync of the failed file: {failed:?}, expected EIO"
+    );
+    fb.sync_all()
+        .map_err(|e| format!("fsync of the other file: {e}"))?;
+    drop_caches()?;
+    same(
+        &mut File::open(&b).map_err(|e| e.to_string())?,
+        &[2u8; 8192],
+        "the other file's data",
+    )
+}
+
+/// The page frame numbers behind `pages` pages of a mapping from
+/// `addr` (/proc/self/pagemap; 0 for a page not present).
+fn frames(addr: usize, pages: usize) -> Result<Vec<u64>, String> {
+    let mut pagemap = File::open("/proc/self/pagemap").map_err(|e| format!("pagemap: {e}"))?;
+    let mut entries = vec![0u8; 8 * pages];
+    pagemap
+        .seek(SeekFrom::Start((addr / 4096 * 8) as u64))
+        .map_err(|e| e.to_string())?;
+    pagemap
+        .read_exact(&mut entries)
+        .map_err(|e| format!("pagemap: {e}"))?;
+    Ok(entries
+        .chunks(8)
+        .map(|entry| {
+            let entry = u64::from_le_bytes(entry.try_into().unwrap_or([0; 8]));
+            if entry >> 63 == 1 {
+                entry & ((1 << 55) - 1)
+            } else {
+                0
+            }
+        })
+        .collect())
+}
+
+/// Compaction migrates toyfs's folios, and their bytes survive (issue 12:
+/// without `migrate_folio` the kernel's fallback warned, fatal with
+/// `panic_on_warn`).  Most free memory is taken first, then every other
+/// page of it is given back: compaction then finds partly free pageblocks
+/// to move the files' folios into (it does not move pages into wholly free
+/// ones).  The page frames behind a mapping of the files show whether it
+/// did; the bytes must be intact, and the caller checks the log.
+fn compaction(dir: &Path) -> Check {
+    let meminfo = fs::read_to_string("/proc/meminfo").map_err(|e| e.to_string())?;
+    let free_kb: u64 = meminfo
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("MemFree:")?
+                .trim()
+                .strip_suffix(" kB")?
+                .parse()
+                .ok()
+        })
+        .ok_or("no MemFree")?;
+    let hog_len = (free_kb.saturating_sub(128 * 1024) * 1024) as usize & !0xfff;
+    let mut hog = vec![0u8; hog_len + 4096];
+    let start = hog.as_ptr() as usize;
+    let aligned =
+        (start.next_multiple_of(4096) - start)..(start.next_multiple_of(4096) - start + hog_len);
+    sys::no_huge_pages(&mut hog[aligned.clone()]).map_err(|e| format!("madvise: {e}"))?;
+    for page in hog[aligned.clone()].chunks_mut(4096) {
+        page[0] = 1;
+    }
+    let len = 256 * 1024;
+    let mut files = Vec::new();
+    for i in 0..8 {
+        files.push(pattern_file(&dir.join(format!("compact-{i}")), len)?);
+    }
+    drop_caches()?;
+    let mut maps = Vec::new();
+    for (file, model) in files.iter_mut() {
+        same(file, model, "before compaction")?;
+        let map = sys::Mapping::new(file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+        for page in 0..len as usize / 4096 {
+            map.load(page * 4096, 1);
+        }
+        maps.push(map);
+    }
+    for page in hog[aligned.clone()].chunks_mut(4096).step_by(2) {
+        sys::drop_page(page).map_err(|e| format!("madvise: {e}"))?;
+    }
+    let hog_addr = start + aligned.start;
+    let hog_pages = (hog_len / 4096).min(4096);
+    let hog_before = frames(hog_addr, hog_pages)?;
+    let pages = len as usize / 4096;
+    let before: Vec<Vec<u64>> = maps
+        .iter()
+        .map(|m| frames(m.addr(), pages))
+        .collect::<Result<_, _>>()?;
+    fs::write("/proc/sys/vm/compact_memory", "1").map_err(|e| format!("compact_memory: {e}"))?;
+    let mut moved = 0;
+    for (map, before) in maps.iter().zip(&before) {
+        for page in 0..pages {
+            map.load(page * 4096, 1);
+        }
+        let after = frames(map.addr(), pages)?;
+        moved += before.iter().zip(&after).filter(|(a, b)| a != b).count();
+    }
+    let hog_after = frames(hog_addr, hog_pages)?;
+    let hog_moved = hog_before
+        .iter()
+        .zip(&hog_after)
+        .filter(|(a, b)| a != b && **a != 0)
+        .count();
+    drop(hog);
+    println!(
+        "toyfs pages migrated: {moved} of {} (anonymous: {hog_moved} of {hog_pages})",
+        maps.len() * pages
+    );
+    // Not asserted: in the test kernel compaction moved no page at all (the
+    // anonymous control either) in every run so far.  When it moves toyfs
+    // folios, the check below and the WARN check of the caller see them.
+    drop(maps);
+    for (file, model) in files.iter_mut() {
+        same(file, model, "after compaction")?;
+    }
+    for i in 0..8 {
+        fs::remove_file(dir.join(format!("compact-{i}"))).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Sets the logical block size of loop device `device` (a 4Kn disk).
+fn loop_block_size(device: &Path, size: &str) -> Check {
+    let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
+    let device = File::open(device).map_err(|e| format!("{}: {e}", device.display()))?;
+    sys::set_loop_block_size(&device, size).map_err(|e| format!("LOOP_SET_BLOCK_SIZE: {e}"))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(what), Some(dir)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: toyfs-probe punch|punch-mapped|zero-range|allocate|seek|fiemap|links|rename DIR");
+        return ExitCode::from(2);
+    };
+    let dir = Path::new(dir);
+    let result = match what.as_str() {
+        "punch" => punch(dir),
+        "punch-mapped" => punch_mapped(dir),
+        "zero-range" => zero_range(dir),
+        "allocate" => allocate(dir),
+        "seek" => seek(dir),
+        "fiemap" => fiemap(dir),
+        "fiemap-mapped" => fiemap_mapped(dir),
+        "punch-holes" => punch_holes(dir),
+        "truncate-split" => truncate_split(dir),
+        "links" => links(dir),
+        "rename" => rename(dir),
+        "eof-tail" => eof_tail(dir),
+        "extend-race" => extend_race(dir),
+        "splice" => splice(dir),
+        "compaction" => compaction(dir),
+        "fsync-error" => match args.get(3) {
+            Some(file) => fsync_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe fsync-error DIR MAKE-IT-FAIL".into()),
+        },
+        "loop-block-size" => match args.get(3) {
+            Some(size) => loop_block_size(dir, size),
+            None => Err("usage: toyfs-probe loop-block-size DEVICE SIZE".into()),
+        },
+        _ => Err(format!("unknown check {what}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("toyfs-probe {what}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

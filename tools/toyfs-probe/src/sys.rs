@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The system calls std does not offer, from the C library std links.
+
+use std::ffi::{c_char, c_int, c_long, c_ulong, c_void, CString};
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+extern "C" {
+    fn copy_file_range(
+        fd_in: c_int,
+        off_in: *mut i64,
+        fd_out: c_int,
+        off_out: *mut i64,
+        len: usize,
+        flags: u32,
+    ) -> isize;
+    fn sendfile(out_fd: c_int, in_fd: c_int, offset: *mut i64, count: usize) -> isize;
+    fn fallocate(fd: c_int, mode: c_int, offset: i64, len: i64) -> c_int;
+    fn lseek(fd: c_int, offset: i64, whence: c_int) -> i64;
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
+    fn renameat2(
+        olddirfd: c_int,
+        oldpath: *const c_char,
+        newdirfd: c_int,
+        newpath: *const c_char,
+        flags: c_int,
+    ) -> c_int;
+    fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> *mut c_void;
+    fn munmap(addr: *mut c_void, len: usize) -> c_int;
+    fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
+    fn msync(addr: *mut c_void, len: usize, flags: c_int) -> c_int;
+}
+
+/// `FALLOC_FL_KEEP_SIZE`.
+pub const KEEP_SIZE: c_int = 1;
+/// `FALLOC_FL_PUNCH_HOLE`.
+pub const PUNCH_HOLE: c_int = 2;
+/// `FALLOC_FL_ZERO_RANGE`.
+pub const ZERO_RANGE: c_int = 0x10;
+/// `FALLOC_FL_COLLAPSE_RANGE`, which toyfs does not implement.
+pub const COLLAPSE_RANGE: c_int = 0x08;
+
+const SEEK_DATA: c_int = 3;
+const SEEK_HOLE: c_int = 4;
+const AT_FDCWD: c_int = -100;
+const RENAME_NOREPLACE: c_int = 1;
+/// `FS_IOC_FIEMAP`, `_IOWR('f', 11, struct fiemap)`.
+const FS_IOC_FIEMAP: c_ulong = 0xc020_660b;
+const FIEMAP_FLAG_SYNC: u32 = 1;
+/// `FIEMAP_EXTENT_LAST`.
+pub const FIEMAP_EXTENT_LAST: u32 = 1;
+
+fn check(ret: c_int) -> io::Result<()> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `fallocate(2)`.
+pub fn fallocate_file(file: &File, mode: c_int, offset: u64, len: u64) -> io::Result<()> {
+    // SAFETY: A valid descriptor and plain integers.
+    check(unsafe { fallocate(file.as_raw_fd(), mode, offset as i64, len as i64) })
+}
+
+/// `lseek(2)` with `SEEK_DATA` (`data`) or `SEEK_HOLE`.
+pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<u64> {
+    let whence = if data { SEEK_DATA } else { SEEK_HOLE };
+    // SAFETY: A valid descriptor and plain integers.
+    let ret = unsafe { lseek(file.as_raw_fd(), offset as i64, whence) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ret as u64)
+}
+
+/// One FIEMAP extent: logical, physical, length, flags.
+pub type Extent = (u64, u64, u64, u32);
+
+/// The file's extents by `FS_IOC_FIEMAP` (synced first), at most 64.
+pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
+    const MAX: usize = 64;
+    // struct fiemap (32 bytes) then MAX struct fiemap_extent (56 bytes).
+    let mut buf = vec![0u64; (32 + 56 * MAX) / 8];
+    buf[1] = u64::MAX; // fm_length
+    buf[2] = u64::from(FIEMAP_FLAG_SYNC); // fm_flags; fm_mapped_extents above
+    buf[3] = MAX as u64; // fm_extent_count; fm_reserved above
+                         // SAFETY: A valid descriptor and a buffer of the size the request
+                         // describes (fm_extent_count extents).
+    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, buf.as_mut_ptr()) })?;
+    let mapped = (buf[2] >> 32) as u32 as usize;
+    Ok((0..mapped.min(MAX))
+        .map(|i| {
+            let e = 4 + 7 * i;
+            (buf[e], buf[e + 1], buf[e + 2], buf[e + 5] as u32)
+        })
+        .collect())
+}
+
+/// `FS_IOC_FIEMAP` with the request in a shared mapping of a file, at
+/// byte `offset` of it: the header is stored there, the extents (at most
+/// `max`) land right after it; returns how many extents were mapped.
+pub fn fiemap_into(file: &File, map: &Mapping, offset: usize, max: usize) -> io::Result<u32> {
+    let mut header = [0u8; 32];
+    header[8..16].copy_from_slice(&u64::MAX.to_ne_bytes()); // fm_length
+    header[24..28].copy_from_slice(&(max as u32).to_ne_bytes()); // fm_extent_count
+    assert!(offset + 32 + 56 * max <= map.len);
+    map.store(offset, &header);
+    // SAFETY: A valid descriptor; the request and its `max` extents lie
+    // inside the mapping (asserted above), which stays mapped meanwhile.
+    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, (map.addr() + offset) as *mut u64) })?;
+    let mapped = map.load(offset + 20, 4);
+    Ok(u32::from_ne_bytes([mapped[0], mapped[1], mapped[2], mapped[3]]))
+}
+
+/// `copy_file_range(2)` of `len` bytes at `offset` of both files.
+pub fn copy_range(from: &File, to: &File, offset: u64, len: usize) -> io::Result<usize> {
+    let (mut off_in, mut off_out) = (offset as i64, offset as i64);
+    // SAFETY: Valid descriptors and offsets that live across the call.
+    let ret = unsafe {
+        copy_file_range(
+            from.as_raw_fd(),
+            &mut off_in,
+            to.as_raw_fd(),
+            &mut off_out,
+            len,
+            0,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ret as usize)
+}
+
+/// `sendfile(2)` of `len` bytes from offset 0 of `from` to `to`'s position.
+pub fn send_file(from: &File, to: &File, len: usize) -> io::Result<usize> {
+    let mut offset = 0i64;
+    // SAFETY: Valid descriptors and an offset that lives across the call.
+    let ret = unsafe { sendfile(to.as_raw_fd(), from.as_raw_fd(), &mut offset, len) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ret as usize)
+}
+
+/// `LOOP_SET_BLOCK_SIZE`: the logical block size of a loop device.
+pub fn set_loop_block_size(device: &File, size: u64) -> io::Result<()> {
+    const LOOP_SET_BLOCK_SIZE: c_ulong = 0x4c09;
+    // SAFETY: A valid descriptor; the argument is a plain integer.
+    check(unsafe { ioctl(device.as_raw_fd(), LOOP_SET_BLOCK_SIZE, size as c_ulong) })
+}
+
+/// `renameat2(old, new, RENAME_NOREPLACE)`.
+pub fn rename_noreplace(old: &Path, new: &Path) -> io::Result<()> {
+    let old = CString::new(old.as_os_str().as_bytes())?;
+    let new = CString::new(new.as_os_str().as_bytes())?;
+    // SAFETY: Two NUL-terminated paths that live across the call.
+    check(unsafe {
+        renameat2(
+            AT_FDCWD,
+            old.as_ptr(),
+            AT_FDCWD,
+            new.as_ptr(),
+            RENAME_NOREPLACE,
+        )
+    })
+}
+
+/// Gives back the page at `page` (`MADV_DONTNEED`), of memory the caller
+/// owns and no longer reads.
+pub fn drop_page(page: &mut [u8]) -> io::Result<()> {
+    // SAFETY: The caller's page-aligned range, which it owns; the kernel
+    // maps zero pages back in if it is touched again.
+    check(unsafe { madvise(page.as_mut_ptr().cast(), page.len(), 4) })
+}
+
+/// Asks for base pages in `range` (`MADV_NOHUGEPAGE`), so that giving one
+/// back frees it.
+pub fn no_huge_pages(range: &mut [u8]) -> io::Result<()> {
+    // SAFETY: The caller's page-aligned range; advice only.
+    check(unsafe { madvise(range.as_mut_ptr().cast(), range.len(), 15) })
+}
+
+/// A shared writable mapping of a file, unmapped on drop.
+pub struct Mapping {
+    addr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    /// Maps `len` bytes of `file` from offset 0.
+    pub fn new(file: &File, len: usize) -> io::Result<Self> {
+        // SAFETY: A new mapping chosen by the kernel; PROT_READ|PROT_WRITE,
+        // MAP_SHARED.
+        let addr = unsafe { mmap(std::ptr::null_mut(), len, 3, 1, file.as_raw_fd(), 0) };
+        if addr as c_long == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            addr: addr.cast(),
+            len,
+        })
+    }
+
+    /// Stores `bytes` at `offset`.
+    pub fn store(&self, offset: usize, bytes: &[u8]) {
+        assert!(offset + bytes.len() <= self.len);
+        for (i, &b) in bytes.iter().enumerate() {
+            // SAFETY: Inside the mapping (checked above); volatile, as the
+            // kernel may look at the page meanwhile.
+            unsafe { self.addr.add(offset + i).write_volatile(b) };
+        }
+    }
+
+    /// Loads `len` bytes at `offset`.
+    pub fn load(&self, offset: usize, len: usize) -> Vec<u8> {
+        assert!(offset + len <= self.len);
+        (0..len)
+            // SAFETY: Inside the mapping (checked above).
+            .map(|i| unsafe { self.addr.add(offset + i).read_volatile() })
+            .collect()
+    }
+
+    /// The mapping's first address.
+    pub fn addr(&self) -> usize {
+        self.addr as usize
+    }
+
+    /// `msync(MS_SYNC)` of the whole mapping.
+    pub fn sync(&self) -> io::Result<()> {
+        // SAFETY: The mapping is ours.
+        check(unsafe { msync(self.addr.cast(), self.len, 4) })
+    }
+}
+
+// SAFETY: The mapping is plain memory; the threads that share it use
+// volatile accesses.
+unsafe impl Sync for Mapping {}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: Mapped by `new`, unmapped once.
+        unsafe { munmap(self.addr.cast(), self.len) };
+    }
+}
