@@ -44,7 +44,7 @@ if [ ! -e /sys/kernel/debug/fail_make_request ] || [ ! -e /sys/block/ram6/make-i
 	ktap_skip write_errors_toyfs "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
-	toyfs_case write_errors_toyfs io_errors on_toyfs
+	ktap_case write_errors_toyfs on_toyfs
 fi
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

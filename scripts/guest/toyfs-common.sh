@@ -29,17 +29,14 @@ manifest_holds() {
 	return $bad
 }
 
-# Cases that fail on toyfs today because of a known bug or a missing
-# feature (issue 12, branch toyfs-io), and pass on ext2 or tmpfs: each is
-# reported as skipped with its reason, never left out.  A line goes when
-# toyfs-io lands the fix or the feature, and the case runs from then on.
+# Cases that fail on toyfs because of a known bug or a missing feature,
+# and pass on ext2 or tmpfs: a line `GAP) echo "REASON" ;;` each, and
+# the case goes through toyfs_case, reported as skipped with its reason,
+# never left out.  The line goes with the fix, and the case runs from
+# then on.  None today: issue 12's fixes closed migrate_folio, fallocate,
+# SEEK_DATA/SEEK_HOLE, the extending-write race and fsync's write errors.
 toyfs_gap() {
 	case $1 in
-	compact_memory) echo "toyfs has no migrate_folio: migrating its folios WARNs (issue 12 item 3)" ;;
-	fallocate) echo "toyfs has no fallocate yet: PUNCH_HOLE, ZERO_RANGE, KEEP_SIZE (issue 12 item 4)" ;;
-	seek_holes) echo "toyfs reports no holes to SEEK_HOLE/SEEK_DATA yet, generic_file_llseek (issue 12 item 4)" ;;
-	eof_race) echo "an extending write zeroes the old last page before it raises i_size: a store past the end in between becomes file data (issue 12 item 3)" ;;
-	io_errors) echo "toyfs's fsync reports the block device's write errors, on any file, and loses metadata (issue 12 item 3)" ;;
 	*) return 1 ;;
 	esac
 }

@@ -5,7 +5,7 @@
 
 /// `run [OPTIONS] SEED OPS DIR [DEVICE]`.
 pub const USAGE: &str = "run [--threads N] [--shared N] [--block-size B] [--max-size BYTES] \
-[--fallocate punch,zero,keep] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--folio-max BYTES] [--fstype TYPE] [--fsck PROGRAM] \
+[--fallocate punch,zero,keep|keep-inside] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--folio-max BYTES] [--fstype TYPE] [--fsck PROGRAM] \
 SEED OPS DIR [DEVICE]";
 
 /// What `toyfs-stress run` does.
@@ -35,6 +35,11 @@ pub struct Options {
     pub zero: bool,
     /// `fallocate(0)` and `fallocate(FALLOC_FL_KEEP_SIZE)`.
     pub allocate: bool,
+    /// Whether `fallocate(FALLOC_FL_KEEP_SIZE)` allocates past the end of
+    /// the file (mode `keep`); without (mode `keep-inside`, toyfs, which
+    /// keeps no block past the end) it must fail with `EOPNOTSUPP` there
+    /// and change nothing.
+    pub keep_past_end: bool,
     /// `SEEK_DATA`/`SEEK_HOLE` checked: `None` not used, `Some(0)` only
     /// for soundness, `Some(g)` also precise to granules of `g` bytes.
     pub seek: Option<u64>,
@@ -75,6 +80,7 @@ impl Options {
             punch: false,
             zero: false,
             allocate: false,
+            keep_past_end: true,
             seek: None,
             eof_pollution: false,
             chattr_compress: false,
@@ -102,6 +108,10 @@ impl Options {
                             "punch" => options.punch = true,
                             "zero" => options.zero = true,
                             "keep" => options.allocate = true,
+                            "keep-inside" => {
+                                options.allocate = true;
+                                options.keep_past_end = false;
+                            }
                             _ => return Err(format!("--fallocate: unknown mode {mode}")),
                         }
                     }
@@ -161,7 +171,8 @@ impl Options {
         let modes: Vec<&str> = [
             (self.punch, "punch"),
             (self.zero, "zero"),
-            (self.allocate, "keep"),
+            (self.allocate && self.keep_past_end, "keep"),
+            (self.allocate && !self.keep_past_end, "keep-inside"),
         ]
         .iter()
         .filter(|(on, _)| *on)
@@ -228,6 +239,10 @@ mod tests {
         assert!(again.punch && !again.zero && again.allocate);
         assert_eq!(again.seek, Some(4096));
         assert!(again.eof_pollution && again.chattr_compress);
+        assert!(again.keep_past_end);
+        let inside = parse("--fallocate zero,keep-inside 1 2 /d").unwrap();
+        assert!(inside.allocate && !inside.keep_past_end);
+        assert!(inside.replay().contains("--fallocate zero,keep-inside "));
         assert!(parse("--fallocate nope 1 2 /d").is_err());
         assert!(parse("1 2").is_err());
         assert!(parse("--block-size 1000 1 2 /d").is_err());

@@ -98,6 +98,8 @@ pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<Option<u64>> {
 }
 
 const ENXIO: i32 = 6;
+/// The operation is not supported (`fallocate` modes a filesystem lacks).
+pub const EOPNOTSUPP: i32 = 95;
 
 /// The file's inode flags (`FS_IOC_GETFLAGS`, what `lsattr` shows).
 pub fn inode_flags(file: &File) -> io::Result<u32> {

@@ -422,6 +422,20 @@ impl<'a> Worker<'a> {
             _ => mode,
         };
         let slot = &mut self.slots[index];
+        if flags == sys::FALLOC_FL_KEEP_SIZE && !options.keep_past_end && offset + len > size {
+            // A filesystem that keeps no block past the end refuses, and
+            // nothing changes (the reads after check the bytes).
+            return match sys::fallocate(slot.file(), flags, offset, len) {
+                Err(err) if err.raw_os_error() == Some(sys::EOPNOTSUPP) => {
+                    self.note(index, format!("fallocate({flags:#x}) {len} at {offset}: EOPNOTSUPP"));
+                    Ok(())
+                }
+                other => Err(format!(
+                    "fallocate({flags:#x}, {offset}, {len}) of {} (size {size}): {other:?}, expected EOPNOTSUPP",
+                    slot.path
+                )),
+            };
+        }
         sys::fallocate(slot.file(), flags, offset, len).map_err(|err| {
             format!(
                 "fallocate({flags:#x}, {offset}, {len}) of {}: {err}",
