@@ -114,7 +114,10 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
             end
         };
         if let Err(err) = allocate_zeroed(inode, offset, end) {
-            // Blocks allocated past the end of the file go back.
+            // Blocks allocated past the end of the file go back; the map's
+            // roots may not have reached the inode table (`write_inode`
+            // stores them).
+            inode.mark_dirty();
             BlockMap::lock(inode)?.truncate(inode.size())?;
             return Err(err);
         }

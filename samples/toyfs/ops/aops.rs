@@ -219,8 +219,11 @@ unsafe extern "C" fn write_begin(
                 bindings::folio_unlock(folio);
                 sys::toyfs_folio_put(folio);
             }
-            // Blocks allocated past the end of the file go back.
+            // Blocks allocated past the end of the file go back; the map's
+            // roots may have changed without reaching the inode table
+            // (`write_inode` stores them).
             write::after_write(inode, inode.size(), pos as u64, pos as u64 + len as u64);
+            inode.mark_dirty();
             err.to_errno()
         }
     }
