@@ -15,11 +15,21 @@
 #   make htmldocs Documentation/ with Sphinx (-W) into build/html
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
+# UML=1 uses the User-Mode Linux kernel (ARCH=um): kernel code runs natively
+# in a host process, so `make bench UML=1` gives native figures (QEMU's are
+# emulated) and `make check UML=1` is the quick loop; the tests it cannot
+# run there (large folios, GUP-fast) are reported skipped.
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
 # QEMU's monitor: a flat profile per filesystem benchmark row, profile.txt.
-# TOYFS_STRESS_OPS=N sets the length of the randomized toyfs run (50000).
+# VM_MVC_BENCH_TABLES=percall,profile (bench) runs only those tables, and
+# VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0 sets vm_mvc_bench's parameters.
+# TOYFS_STRESS_OPS=N sets the length of the randomized toyfs runs (30000
+# for 1 KiB blocks, a fifth for the others); TOYFS_STRESS_SEED=N their
+# seed (1), printed with the command line that replays a failure.
+# TOYFS_RUN_GAPS=1 runs the cases skipped for a known toyfs bug or missing
+# feature (scripts/guest/toyfs-common.sh), to see whether a fix passes them.
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
@@ -27,8 +37,20 @@
 # default ~/.cache/vm_mvc; see README.md.
 
 DEBUG ?= 0
+UML ?= 0
+ifneq ($(filter 1 y yes,$(UML)),)
+ifneq ($(filter 1 y yes,$(DEBUG)),)
+$(error there is no debug User-Mode Linux kernel: UML=1 or DEBUG=1, not both)
+endif
+FLAVOUR := uml
+BENCH_FLAVOUR := uml
+else
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
-export KDIR VM_MVC_CACHE TOYFS_STRESS_OPS TORTURE_SECONDS VM_MVC_ONLY VM_MVC_PROFILE
+BENCH_FLAVOUR := base
+endif
+export KDIR VM_MVC_CACHE VM_MVC_ONLY VM_MVC_PROFILE
+export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS
+export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS
 export CORRUPT_FLIP_IMAGES
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
 
@@ -82,9 +104,10 @@ torture:
 soak:
 	@$(SCRIPTS)/guest.sh debug soak
 
-# Always the base kernel: the debug kernel's checks would be measured too.
+# Always the base kernel (QEMU, or UML=1): the debug kernel's checks would
+# be measured too.
 bench:
-	@$(SCRIPTS)/guest.sh base bench
+	@$(SCRIPTS)/guest.sh $(BENCH_FLAVOUR) bench
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; \

@@ -52,6 +52,7 @@ check_signature!(vm_mvc_xmdetach);
 ///
 /// `xmemdp` is null or a descriptor that is not attached, or attached and
 /// not detached during the call.
+#[inline]
 unsafe fn with_buffer<R>(
     xmemdp: *mut sys::xmem,
     ptr: *mut c_void,
@@ -105,9 +106,13 @@ unsafe fn with_locked_folio(
 }
 
 /// Counts a call in debugfs and converts its result for C.
+#[inline]
 fn finish(cmd: c_int, count: usize, result: Result) -> c_int {
     stats::record_call(cmd, count, &result);
-    from_result(|| result.map(|()| 0))
+    match result {
+        Ok(()) => 0,
+        Err(err) => err.to_errno(),
+    }
 }
 
 /// AIX `vm_mvc`; see [`mvc::by_sid`] and Documentation/vm_mvc.rst.

@@ -32,6 +32,7 @@ pub(crate) enum Command {
 impl Command {
     /// Decodes the command bits of a raw `cmd`; anything but the four AIX
     /// values is `EINVAL`.
+    #[inline]
     fn from_bits(cmd: i32) -> Result<Self> {
         // CAST: the AIX values of include/vm_mvc.h, small `#define`s.
         const ZERO: i32 = sys::VM_MVC_ZERO as i32;
@@ -66,6 +67,7 @@ pub(crate) struct Cmd {
 impl Cmd {
     /// Decodes a raw `cmd`: a command in the low byte, `VM_MVC_NODIRTY`
     /// above it; anything else is `EINVAL`.
+    #[inline]
     pub(crate) fn from_raw(cmd: i32) -> Result<Self> {
         if cmd & !(CMD_MASK | NODIRTY) != 0 {
             return Err(EINVAL);
@@ -94,6 +96,7 @@ impl PageRange {
     /// Negative values and ranges that cross the end of the page are `EINVAL`,
     /// as AIX says for an m1 object that "crosses page boundary".  An empty
     /// range is valid.
+    #[inline]
     pub(crate) fn new(pgoffs: i32, count: i32) -> Result<Self> {
         let offset = usize::try_from(pgoffs).map_err(|_| EINVAL)?;
         let len = usize::try_from(count).map_err(|_| EINVAL)?;

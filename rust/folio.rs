@@ -10,7 +10,7 @@
 //!
 //! C header: [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h)
 
-use crate::sys;
+use crate::{command::PageRange, sys};
 use core::{mem::ManuallyDrop, ops::Deref, ptr::NonNull};
 use kernel::{
     bindings,
@@ -228,13 +228,37 @@ impl LockedFolio {
         unsafe { (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.mapping }
     }
 
-    /// Checks that `offset..offset + len` lies inside the folio.
-    fn check_range(&self, offset: usize, len: usize) -> Result<usize> {
+    /// Bytes `offset..offset + len` of the folio, checked once here;
+    /// `EINVAL` if they pass the folio's end.
+    #[inline]
+    pub(crate) fn range(&self, offset: usize, len: usize) -> Result<FolioRange<'_>> {
         let end = offset.checked_add(len).ok_or(EINVAL)?;
         if end > self.size() {
             return Err(EINVAL);
         }
-        Ok(end)
+        // INVARIANT: `offset + len <= folio_size` was checked above.
+        Ok(FolioRange {
+            folio: self,
+            offset,
+            len,
+        })
+    }
+
+    /// Bytes `range` of page-cache page `index`; `EINVAL` if the page is
+    /// not in the folio.
+    #[inline]
+    pub(crate) fn page_range(&self, index: usize, range: PageRange) -> Result<FolioRange<'_>> {
+        if !self.contains(index) {
+            return Err(EINVAL);
+        }
+        // The page is in the folio, so neither operation wraps.
+        let page_offset = index.wrapping_sub(self.index()).wrapping_mul(PAGE_SIZE);
+        // INVARIANT: the page lies in the folio and `range` in the page.
+        Ok(FolioRange {
+            folio: self,
+            offset: page_offset + range.offset(),
+            len: range.len(),
+        })
     }
 
     /// Waits until writeback of the folio has finished if the backing device
@@ -242,15 +266,6 @@ impl LockedFolio {
     pub(crate) fn wait_stable(&self) {
         // SAFETY: `self` is a valid, locked folio (type invariant).
         unsafe { bindings::folio_wait_stable(self.as_ptr()) };
-    }
-
-    /// Zeroes `len` bytes at `offset` and flushes the data cache.
-    pub(crate) fn zero(&self, offset: usize, len: usize) -> Result {
-        self.check_range(offset, len)?;
-        // SAFETY: `self` is locked (type invariant) and the range was
-        // checked against the folio's size, so `zero_user_segments` does not BUG.
-        unsafe { sys::vm_mvc_folio_zero_range(self.as_ptr(), offset, len) };
-        Ok(())
     }
 
     /// Marks the folio dirty so that writeback saves the bytes changed.
@@ -279,25 +294,98 @@ impl LockedFolio {
         cleaned.max(0) as usize
     }
 
-    /// Maps each base page of `offset..offset + len` in turn and calls `f`
-    /// with the mapped piece and the piece's position in the range.
+    /// [`FolioRange::for_each_piece`] of bytes `offset..offset + len`;
+    /// `EINVAL` if they pass the folio's end.
+    pub(crate) fn for_each_piece(
+        &self,
+        offset: usize,
+        len: usize,
+        f: impl FnMut(&MappedPiece<'_>, usize) -> Result,
+    ) -> Result {
+        self.range(offset, len)?.for_each_piece(f)
+    }
+}
+
+/// A byte range of a locked folio, checked against the folio's size once,
+/// when it is made; the operations on it check nothing again.
+///
+/// # Invariants
+///
+/// `offset + len <= folio_size(folio)`.
+#[derive(Clone, Copy)]
+pub(crate) struct FolioRange<'a> {
+    folio: &'a LockedFolio,
+    offset: usize,
+    len: usize,
+}
+
+impl<'a> FolioRange<'a> {
+    /// The folio.
+    pub(crate) fn folio(&self) -> &'a LockedFolio {
+        self.folio
+    }
+
+    /// Number of bytes in the range.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Zeroes the bytes and flushes the data cache.
+    pub(crate) fn zero(&self) {
+        // SAFETY: The folio is locked and the range lies inside it (type
+        // invariants), so `zero_user_segments` does not BUG.
+        unsafe { sys::vm_mvc_folio_zero_range(self.folio.as_ptr(), self.offset, self.len) };
+    }
+
+    /// Copies the bytes into kernel memory at `to` (`memcpy_from_folio`).
+    ///
+    /// # Safety
+    ///
+    /// `to` is kernel memory valid for writing `len` bytes that does not
+    /// overlap the range's bytes.
+    #[inline]
+    pub(crate) unsafe fn copy_to_kernel(&self, to: *mut u8) {
+        // SAFETY: The range lies inside the locked folio (type invariants);
+        // the caller guarantees `to`.
+        unsafe {
+            sys::vm_mvc_memcpy_from_folio(to.cast(), self.folio.as_ptr(), self.offset, self.len)
+        };
+    }
+
+    /// Copies kernel memory at `from` into the bytes and flushes the data
+    /// cache (`memcpy_to_folio`).
+    ///
+    /// # Safety
+    ///
+    /// `from` is kernel memory valid for reading `len` bytes that does not
+    /// overlap the range's bytes.
+    #[inline]
+    pub(crate) unsafe fn copy_from_kernel(&self, from: *const u8) {
+        // SAFETY: The range lies inside the locked folio (type invariants);
+        // the caller guarantees `from`.
+        unsafe {
+            sys::vm_mvc_memcpy_to_folio(self.folio.as_ptr(), self.offset, from.cast(), self.len)
+        };
+    }
+
+    /// Maps each base page of the range in turn and calls `f` with the
+    /// mapped piece and the piece's position in the range.
     ///
     /// A large folio is mapped one page at a time, since `kmap_local_page`
     /// maps a single page on configurations with highmem.
     pub(crate) fn for_each_piece(
         &self,
-        offset: usize,
-        len: usize,
         mut f: impl FnMut(&MappedPiece<'_>, usize) -> Result,
     ) -> Result {
-        let end = self.check_range(offset, len)?;
+        let (offset, end) = (self.offset, self.offset + self.len);
         let mut pos = offset;
         while pos < end {
             let in_page = pos % PAGE_SIZE;
             let piece_len = (PAGE_SIZE - in_page).min(end - pos);
-            // SAFETY: `pos < end <= folio_size`, so page `pos / PAGE_SIZE` is
-            // inside the folio, which stays alive and locked (type invariant).
-            let page = unsafe { sys::vm_mvc_folio_page(self.as_ptr(), pos / PAGE_SIZE) };
+            // SAFETY: `pos < end <= folio_size` (type invariant), so page
+            // `pos / PAGE_SIZE` is inside the folio, which stays alive and
+            // locked for `'a`.
+            let page = unsafe { sys::vm_mvc_folio_page(self.folio.as_ptr(), pos / PAGE_SIZE) };
             // SAFETY: `page` belongs to the live folio; the mapping is undone
             // below, in reverse order of any mapping `f` makes.
             let base = unsafe { sys::vm_mvc_kmap_local_page(page) }.cast::<u8>();
@@ -376,6 +464,65 @@ impl Drop for FolioGuard {
         // SAFETY: `self.folio` is not used after this; dropping it puts the
         // reference after the unlock, as C callers do.
         unsafe { ManuallyDrop::drop(&mut self.folio) };
+    }
+}
+
+/// A locked folio found by a page-cache lookup of one of its pages.
+///
+/// The lookup proves that the page lies in the folio, so the page's byte
+/// offset in it needs no check; derefs to the [`LockedFolio`].
+///
+/// # Invariants
+///
+/// Page-cache index `index` lies in `folio`.  It stays there while the
+/// folio is locked and referenced: a split needs the lock and freezes the
+/// reference count, and truncation does not move a folio.
+pub(crate) struct LockedPage {
+    folio: FolioGuard,
+    index: usize,
+}
+
+impl LockedPage {
+    /// Pairs a locked folio with one of its pages.
+    ///
+    /// # Safety
+    ///
+    /// Page-cache index `index` lies in `folio`.
+    pub(crate) unsafe fn new(folio: FolioGuard, index: usize) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self { folio, index }
+    }
+
+    /// Byte offset of the page in the folio.
+    #[inline]
+    pub(crate) fn offset_in_folio(&self) -> usize {
+        // The page lies in the folio (type invariant): `index >= first` and
+        // `(index - first) * PAGE_SIZE < folio_size`, so neither operation
+        // wraps.
+        self.index
+            .wrapping_sub(self.folio.index())
+            .wrapping_mul(PAGE_SIZE)
+    }
+
+    /// Bytes `range` of the page: inside the folio by construction, with
+    /// no check.
+    #[inline]
+    pub(crate) fn range(&self, range: PageRange) -> FolioRange<'_> {
+        // INVARIANT: the page lies in the folio (type invariant) and `range`
+        // in the page (`PageRange`'s), so the range ends inside the folio.
+        FolioRange {
+            folio: &self.folio,
+            offset: self.offset_in_folio() + range.offset(),
+            len: range.len(),
+        }
+    }
+}
+
+impl Deref for LockedPage {
+    type Target = LockedFolio;
+
+    fn deref(&self) -> &LockedFolio {
+        &self.folio
     }
 }
 

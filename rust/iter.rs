@@ -183,7 +183,7 @@ fn write_by_sid(
             return if done > 0 { Ok(done) } else { Err(ENODATA) };
         }
         folio.wait_stable();
-        let offset = (index - folio.index()) * PAGE_SIZE + range.offset() + done;
+        let offset = folio.offset_in_folio() + range.offset() + done;
         // SAFETY: The folio is locked; `offset + bytes` lies inside it;
         // `source` is an `ITER_SOURCE` iterator; the copy does not fault.
         let copied = unsafe {

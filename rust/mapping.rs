@@ -4,7 +4,7 @@
 //! vm_mvc makes in it: AIX's memory object behind a sid.
 
 use crate::{
-    folio::{Folio, FolioGuard},
+    folio::{Folio, FolioGuard, LockedPage},
     sys,
 };
 use core::{marker::PhantomData, ptr::NonNull};
@@ -84,9 +84,41 @@ impl Mapping<'_> {
         let folio = unsafe {
             bindings::__filemap_get_folio_mpol(self.as_ptr(), index, 0, 0, core::ptr::null_mut())
         };
-        let folio = NonNull::new(from_err_ptr(folio)?).ok_or(ENOENT)?;
+        let folio = folio_or_error(folio)?;
         // SAFETY: The lookup returned a reference, which moves in.
         Ok(unsafe { ARef::from_raw(folio.cast::<Folio>()) })
+    }
+
+    /// Looks up the folio holding page `index` and locks it if its lock is
+    /// free, without sleeping (so also under the RCU read lock): one
+    /// `__filemap_get_folio` with `FGP_LOCK | FGP_NOWAIT`, which checks
+    /// under the lock that truncation did not take the folio away.
+    ///
+    /// `ENOENT` if the page is not in the page cache, `EAGAIN` if somebody
+    /// holds the folio's lock.
+    #[inline]
+    pub(crate) fn trylock_folio(&self, index: usize) -> Result<LockedPage> {
+        // CAST: `FGP_LOCK | FGP_NOWAIT`, a small `fgf_t` bit mask.
+        const TRYLOCK: bindings::fgf_t = sys::VM_MVC_FGP_TRYLOCK as bindings::fgf_t;
+        // SAFETY: The mapping's memory is valid (type invariant); with these
+        // flags `__filemap_get_folio_mpol` neither creates a folio nor
+        // sleeps, and returns the folio referenced and locked.
+        let folio = unsafe {
+            bindings::__filemap_get_folio_mpol(
+                self.as_ptr(),
+                index,
+                TRYLOCK,
+                0,
+                core::ptr::null_mut(),
+            )
+        };
+        let folio = folio_or_error(folio)?;
+        // SAFETY: The lock and the reference move in.
+        let folio = unsafe { FolioGuard::from_raw_locked(folio) };
+        // SAFETY: With `FGP_LOCK` the lookup returns the folio that holds
+        // `index`, checked under the lock (`folio->mapping` still this
+        // mapping; mm/filemap.c asserts `folio_contains`).
+        Ok(unsafe { LockedPage::new(folio, index) })
     }
 
     /// Finds or creates the folio holding page `index`, locked
@@ -106,4 +138,19 @@ impl Mapping<'_> {
         // reference, both of which move in.
         Ok(unsafe { FolioGuard::from_raw_locked(folio) })
     }
+}
+
+/// The folio a page-cache lookup returned, or its error: `IS_ERR` and
+/// `PTR_ERR` inline (`kernel::error::from_err_ptr` makes two calls), and
+/// `ENOENT` for null.
+#[inline]
+fn folio_or_error(ptr: *mut bindings::folio) -> Result<NonNull<bindings::folio>> {
+    // CAST: `MAX_ERRNO` is 4095.
+    let errno = (ptr as isize).wrapping_neg();
+    if (1..=bindings::MAX_ERRNO as isize).contains(&errno) {
+        // CAST: an error pointer is `-errno`, with `1 <= errno <=
+        // MAX_ERRNO`.
+        return Err(Error::from_errno(-(errno as i32)));
+    }
+    NonNull::new(ptr).ok_or(ENOENT)
 }

@@ -15,7 +15,7 @@
 
 use crate::{
     command::{Cmd, Command, PageRange},
-    folio::{FolioGuard, LockedFolio},
+    folio::{FolioGuard, FolioRange, LockedFolio},
     sid,
     stats,
     xmem::{Attachment, BufferRange, Direction}, //
@@ -39,12 +39,25 @@ impl<'a> Buffer<'a> {
     }
 }
 
-/// A checked call: the command, its bytes in the folio and in the buffer.
+/// What a checked call does to its bytes.
+#[derive(Clone, Copy)]
+enum Work<'a> {
+    /// ZERO.
+    Zero,
+    /// PROTZERO.
+    ProtZero,
+    /// READ or WRITE, between the bytes and these of the buffer, in the
+    /// direction the buffer range was checked for.
+    Copy(BufferRange<'a>),
+}
+
+/// A checked call: what it does, to how many bytes, and whether it dirties.
 struct Request<'a> {
-    cmd: Cmd,
+    work: Work<'a>,
     len: usize,
-    /// The bytes of the buffer, for READ and WRITE.
-    buffer: Option<BufferRange<'a>>,
+    /// The command changes the page's bytes and its caller wants the folio
+    /// dirtied for it (the default; `VM_MVC_NODIRTY` clears it).
+    dirty: bool,
 }
 
 impl<'a> Request<'a> {
@@ -53,52 +66,58 @@ impl<'a> Request<'a> {
     /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`),
     /// attached for their direction (`EACCES`).  ZERO and PROTZERO ignore
     /// the buffer.
+    #[inline]
     fn new(cmd: i32, len: usize, buffer: Result<Buffer<'a>>) -> Result<Self> {
         kernel::task::might_sleep();
         let cmd = Cmd::from_raw(cmd)?;
-        let dir = match cmd.command {
-            Command::Zero | Command::ProtZero => None,
-            Command::Read => Some(Direction::ToBuffer),
-            Command::Write => Some(Direction::FromBuffer),
+        let copy = |dir| -> Result<Work<'a>> {
+            let Buffer { attachment, addr } = buffer?;
+            Ok(Work::Copy(attachment.locate(addr, len, dir)?))
         };
-        let buffer = match dir {
-            None => None,
-            Some(dir) => {
-                let Buffer { attachment, addr } = buffer?;
-                Some(attachment.locate(addr, len, dir)?)
-            }
+        let work = match cmd.command {
+            Command::Zero => Work::Zero,
+            Command::ProtZero => Work::ProtZero,
+            Command::Read => copy(Direction::ToBuffer)?,
+            Command::Write => copy(Direction::FromBuffer)?,
         };
-        Ok(Self { cmd, len, buffer })
+        Ok(Self {
+            work,
+            len,
+            dirty: cmd.command.changes_page() && cmd.dirty,
+        })
     }
 
-    /// Does the work on `offset..offset + len` of a locked folio.
-    fn run(&self, folio: &LockedFolio, offset: usize) -> Result {
+    /// Does the work on the bytes of `range` of a locked folio, which are
+    /// as many as the request's.
+    #[inline]
+    fn run(&self, range: FolioRange<'_>) -> Result {
         if self.len == 0 {
             return Ok(());
         }
-        let command = self.cmd.command;
-        if command.changes_page() {
-            folio.wait_stable();
-        }
+        let folio = range.folio();
         // Whether the page-table entries reported stores (PROTZERO).
         let mut stored_through_mappings = false;
-        match (command, self.buffer) {
-            (Command::Zero, _) => folio.zero(offset, self.len)?,
-            (Command::ProtZero, _) => {
+        match self.work {
+            Work::Copy(buffer) => {
+                if buffer.changes_folio() {
+                    folio.wait_stable();
+                }
+                buffer.copy(range)?;
+            }
+            Work::Zero => {
+                folio.wait_stable();
+                range.zero();
+            }
+            Work::ProtZero => {
+                folio.wait_stable();
                 // Protect first: a store through a mapping after this point
                 // faults, and a `page_mkwrite` that takes the folio lock
                 // waits for it (Documentation/vm_mvc.rst, PROTZERO).
                 let cleaned = folio.mkclean();
                 stats::write_protected(cleaned);
                 stored_through_mappings = cleaned > 0;
-                folio.zero(offset, self.len)?;
+                range.zero();
             }
-            (Command::Read, Some(range)) => range.copy(folio, offset)?,
-            (Command::Write, Some(range)) => {
-                range.copy(folio, offset)?;
-                folio.flush_dcache();
-            }
-            (Command::Read | Command::Write, None) => return Err(EINVAL),
         }
         // The filesystem marks the folio uptodate when all of it is valid;
         // vm_mvc only changed some bytes.  A folio that is not uptodate is
@@ -108,23 +127,15 @@ impl<'a> Request<'a> {
         // `folio_mkclean` moved the dirty bits of the page-table entries
         // out of them: they are kept even with VM_MVC_NODIRTY, as
         // `folio_clear_dirty_for_io` and `pagecache_isize_extended` do.
-        let dirty = command.changes_page() && self.cmd.dirty;
-        if (dirty || stored_through_mappings) && folio.is_uptodate() {
+        if (self.dirty || stored_through_mappings) && folio.is_uptodate() {
             folio.mark_dirty();
         }
         Ok(())
     }
 }
 
-/// Byte offset of page `index`, byte `pgoffs`, in a folio containing it.
-///
-/// For a large folio the page is one of several; the AIX boundary rule is
-/// the base page's, checked by [`PageRange`].
-fn offset_in_folio(folio: &LockedFolio, index: usize, range: PageRange) -> usize {
-    (index - folio.index()) * PAGE_SIZE + range.offset()
-}
-
 /// Page-cache index of AIX page number `pno`; `EINVAL` if negative.
+#[inline]
 fn page_index(pno: isize) -> Result<usize> {
     usize::try_from(pno).map_err(|_| EINVAL)
 }
@@ -142,6 +153,7 @@ fn page_index(pno: isize) -> Result<usize> {
 /// filling it failed: bytes written now would be lost to the next
 /// `read_folio`).  A count of 0 checks all of that except the page lookup
 /// and returns 0.
+#[inline]
 pub(crate) fn by_sid(
     sid: isize,
     pno: isize,
@@ -160,7 +172,7 @@ pub(crate) fn by_sid(
     if !folio.is_uptodate() {
         return Err(ENODATA);
     }
-    request.run(&folio, offset_in_folio(&folio, index, range))
+    request.run(folio.range(range))
 }
 
 /// [`by_sid`] on a folio the caller holds locked, page `pno` of which is
@@ -169,6 +181,7 @@ pub(crate) fn by_sid(
 /// No uptodate requirement: the caller may be filling the folio.  `EINVAL`
 /// if `pno` is not in the folio, otherwise the argument errors of
 /// [`by_sid`].
+#[inline]
 pub(crate) fn on_locked_folio_page(
     folio: &LockedFolio,
     pno: isize,
@@ -180,10 +193,7 @@ pub(crate) fn on_locked_folio_page(
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
-    if !folio.contains(index) {
-        return Err(EINVAL);
-    }
-    request.run(folio, offset_in_folio(folio, index, range))
+    request.run(folio.page_range(index, range)?)
 }
 
 /// Runs `cmd` on any byte range of a locked folio: the folio-wide entry
@@ -196,11 +206,8 @@ pub(crate) fn on_locked_folio(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
-    let end = offset.checked_add(count).ok_or(EINVAL)?;
-    if end > folio.size() {
-        return Err(EINVAL);
-    }
-    Request::new(cmd, count, buffer)?.run(folio, offset)
+    let range = folio.range(offset, count)?;
+    Request::new(cmd, count, buffer)?.run(range)
 }
 
 /// AIX-like `vm_makep`: the folio of page `pno` of `sid`, found or created,
@@ -742,6 +749,9 @@ mod tests {
 
     #[test]
     fn large_folio_is_addressed_per_base_page() -> Result {
+        if crate::test_fixture::skip_without_large_folios() {
+            return Ok(());
+        }
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         // One order-4 folio (64 KiB) over pages 0 to 15.
@@ -804,6 +814,9 @@ mod tests {
 
     #[test]
     fn truncating_into_a_large_folio_leaves_only_pages_below_the_size() -> Result {
+        if crate::test_fixture::skip_without_large_folios() {
+            return Ok(());
+        }
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         file.insert_large_folio(4, pattern)?;
@@ -841,6 +854,9 @@ mod tests {
 
     #[test]
     fn protzero_write_protects_a_live_shared_mapping() -> Result {
+        if crate::test_fixture::skip_without_gup_fast() {
+            return Ok(());
+        }
         let (_fs, file, sid) = file_with_pages(2, pattern)?;
         let user = UserMemory::shared(&file, 2)?;
         user.store(PAGE_SIZE + 8, b"stored by user")?;
@@ -976,6 +992,9 @@ mod tests {
 
     #[test]
     fn protzero_without_page_mkwrite_lets_stores_through() -> Result {
+        if crate::test_fixture::skip_without_gup_fast() {
+            return Ok(());
+        }
         // shmem has no `page_mkwrite`: the write fault makes the entry
         // writable before it waits for the folio lock (mm/memory.c,
         // wp_page_shared), so PROTZERO holds no store off.
@@ -1036,6 +1055,11 @@ mod tests {
 
     #[test]
     fn protzero_write_protects_every_page_of_a_large_folio() -> Result {
+        if crate::test_fixture::skip_without_large_folios()
+            || crate::test_fixture::skip_without_gup_fast()
+        {
+            return Ok(());
+        }
         let fs = crate::test_fixture::RamFs::new()?;
         let file = fs.create(c"large")?;
         file.insert_large_folio(4, pattern)?;

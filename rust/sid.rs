@@ -19,7 +19,7 @@
 //!
 //! 1. A lookup runs under the RCU read lock: `xa_load` of the slot, the
 //!    generation check, and the page-cache lookup of the folio, which takes
-//!    a folio reference.  Delete erases the slot and frees the entry after a
+//!    a folio reference (and the folio lock if it is free: see point 2).  Delete erases the slot and frees the entry after a
 //!    grace period (`kvfree_call_rcu`).  Eviction deletes the sid before it
 //!    truncates the page cache and frees the inode, and the VFS frees inode
 //!    memory only after a grace period (RCU path walk relies on it).  So a
@@ -36,6 +36,10 @@
 //!    every folio it removes, so eviction cannot finish, nor the inode be
 //!    freed, until the call unlocks.  Otherwise the call fails with
 //!    `ENOENT` having touched only the folio it holds a reference on.
+//!    The fast path takes the lock inside the read-side section, only if
+//!    it is free (`FGP_LOCK | FGP_NOWAIT`), where the page-cache lookup
+//!    makes the same check; a held lock sends the call to the slow path
+//!    above.
 //!
 //! Creating a folio (`vm_mvc_makep`) is different: a folio added after
 //! `truncate_inode_pages_final` would outlive the inode, so that call needs
@@ -45,7 +49,7 @@
 //! neither allocation of free indices nor lookups under RCU.
 
 use crate::{
-    folio::{Folio, FolioGuard},
+    folio::{Folio, LockedPage},
     mapping::Mapping,
     stats,
 };
@@ -79,8 +83,10 @@ const GENERATION_MASK: usize = (1 << (usize::BITS - 1 - INDEX_BITS)) - 1;
 struct Entry {
     /// Frees the entry a grace period after delete.
     rcu: bindings::kvfree_rcu_head,
-    /// The sid handed out; 0 until `create` has chosen the slot.
-    sid: Atomic<isize>,
+    /// The generation of the sid handed out: the sid is `generation <<
+    /// INDEX_BITS | slot`.  Set before the entry is published and never
+    /// changed, so lookups read it without an atomic operation.
+    generation: usize,
     /// The page cache the sid names.
     mapping: NonNull<bindings::address_space>,
     /// The inode number, for the unload warning, which must not touch the
@@ -142,7 +148,7 @@ pub(crate) fn free_all() {
         // SAFETY: Entries are `Entry` boxes owned by the registry (type
         // invariant); nothing else can delete during module exit.
         let entry = unsafe { &*found.cast::<Entry>() };
-        let (sid, ino) = (entry.sid.load(Relaxed), entry.ino);
+        let (sid, ino) = (sid_of(entry.generation, index), entry.ino);
         pr_warn!(
             "sid {sid} (inode {ino}) still live at unload; freed without touching the inode\n"
         );
@@ -183,7 +189,7 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
     let entry = KBox::new(
         Entry {
             rcu: Default::default(),
-            sid: Atomic::new(0),
+            generation,
             mapping,
             ino,
         },
@@ -218,17 +224,27 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
             Error::from_errno(ret)
         });
     }
-    // CAST: the generation leaves the sign bit clear, so the sid is
-    // positive; `index` has at most `INDEX_BITS` bits.
-    let sid = ((generation << INDEX_BITS) as isize) | index as isize;
-    // SAFETY: `raw` is the registry's entry, alive until deleted, which
-    // needs the sid this function has not yet returned.
-    unsafe { &*raw }.sid.store(sid, Relaxed);
     stats::sid_created();
-    Ok(sid)
+    // CAST: `index` has at most `INDEX_BITS` bits.
+    Ok(sid_of(generation, index as usize))
+}
+
+/// The sid of slot `index` created with `generation`.
+fn sid_of(generation: usize, index: usize) -> isize {
+    // CAST: the generation is masked so that the sign bit stays clear, and
+    // the slot has at most `INDEX_BITS` bits: the sid is positive.
+    (((generation & GENERATION_MASK) << INDEX_BITS) | (index & INDEX_MASK as usize)) as isize
+}
+
+/// The generation a sid carries.
+#[inline]
+fn generation_of(sid: isize) -> usize {
+    // CAST: called on positive sids only (see `slot`).
+    (sid as usize) >> INDEX_BITS
 }
 
 /// The slot of `sid`, or `EBADF` for a value no create ever returns.
+#[inline]
 fn slot(sid: isize) -> Result<usize> {
     let index = sid & INDEX_MASK;
     if sid <= 0 || index == 0 {
@@ -242,6 +258,7 @@ fn slot(sid: isize) -> Result<usize> {
 ///
 /// `EBADF` if `sid` is not live: never handed out, deleted, or its slot
 /// reused by a later create (the generation differs).
+#[inline]
 fn live_entry(_rcu: &rcu::Guard, sid: isize) -> Result<&Entry> {
     let index = slot(sid)?;
     // SAFETY: The registry is initialised; lookups under RCU are what
@@ -253,7 +270,7 @@ fn live_entry(_rcu: &rcu::Guard, sid: isize) -> Result<&Entry> {
     // SAFETY: Entries are freed only a grace period after their removal,
     // and the RCU read lock is held for the borrow.
     let entry = unsafe { &*found };
-    if entry.sid.load(Relaxed) != sid {
+    if entry.generation != generation_of(sid) {
         return Err(EBADF);
     }
     Ok(entry)
@@ -298,20 +315,44 @@ impl Found {
         &self.folio
     }
 
-    /// Locks the folio; `ENOENT` if truncation (or invalidation) took it
-    /// out of the sid's page cache while the lock was awaited (point 2).
-    pub(crate) fn lock(self) -> Result<FolioGuard> {
+    /// Locks the folio, found for page `index`; `ENOENT` if truncation (or
+    /// invalidation) took it out of the sid's page cache while the lock was
+    /// awaited (point 2).
+    fn lock(self, index: usize) -> Result<LockedPage> {
         let folio = Folio::lock(self.folio);
         if folio.mapping() != self.mapping {
             return Err(ENOENT);
         }
-        Ok(folio)
+        // SAFETY: The folio was found for page `index` and referenced ever
+        // since, so it was not split; it is still in the sid's page cache,
+        // where it holds that page.
+        Ok(unsafe { LockedPage::new(folio, index) })
     }
 }
 
-/// [`find_folio`], then [`Found::lock`].
-pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<FolioGuard> {
-    find_folio(sid, index)?.lock()
+/// Looks up and locks the folio holding page `index` of the file `sid`
+/// names, with no reference on the inode (the module documentation above
+/// says why that is safe).
+///
+/// The fast path locks the folio inside the RCU read-side section if its
+/// lock is free; otherwise the folio is referenced there and locked after,
+/// sleeping.  `EBADF` if `sid` is not live; `ENOENT` if the page is not in
+/// the page cache or was truncated while its lock was awaited.
+pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<LockedPage> {
+    let found = {
+        let rcu = rcu::read_lock();
+        let entry = live_entry(&rcu, sid)?;
+        // SAFETY: As in `find_folio`.
+        let mapping = unsafe { Mapping::from_raw(entry.mapping) };
+        match mapping.trylock_folio(index) {
+            Err(err) if err == EAGAIN => Found {
+                folio: mapping.find_folio(index)?,
+                mapping: mapping.as_ptr(),
+            },
+            locked => return locked,
+        }
+    };
+    found.lock(index)
 }
 
 /// The page cache `sid` names.
@@ -341,7 +382,7 @@ pub(crate) fn delete(sid: isize) -> Result {
     let removed = unsafe {
         bindings::xa_lock(REGISTRY.xa.get());
         let found = bindings::xa_load(REGISTRY.xa.get(), index).cast::<Entry>();
-        let matches = !found.is_null() && (*found).sid.load(Relaxed) == sid;
+        let matches = !found.is_null() && (*found).generation == generation_of(sid);
         if matches {
             bindings::__xa_erase(REGISTRY.xa.get(), index);
         }

@@ -424,6 +424,50 @@ pub(crate) fn file_with_pages(
     Ok((fs, file, sid))
 }
 
+/// Marks the running KUnit case skipped, `reason` after `# SKIP` in its KTAP
+/// line; the case then returns `Ok(())` at once.  For what the kernel under
+/// test cannot do (User-Mode Linux: no large folios, no GUP-fast).
+pub(crate) fn skip(reason: &CStr) {
+    // SAFETY: No preconditions; NULL outside a KUnit case.
+    let test = unsafe { bindings::kunit_get_current_test() };
+    if test.is_null() {
+        return;
+    }
+    // SAFETY: `test` is the case running on this thread, alive until it
+    // returns; KUnit reads its status and comment only after that.
+    let (status, comment) = unsafe { (&mut (*test).status, &mut (*test).status_comment) };
+    let reason = reason.to_bytes();
+    let len = reason.len().min(comment.len() - 1);
+    for (to, &from) in comment.iter_mut().zip(&reason[..len]) {
+        // CAST: a C string's bytes as the C `char` of the field.
+        *to = from as kernel::ffi::c_char;
+    }
+    comment[len] = 0;
+    *status = bindings::kunit_status_KUNIT_SKIPPED;
+}
+
+/// Skips the running case when the page cache has no large folios
+/// (`mapping_set_large_folios` does nothing without THP; inserting one
+/// anyway would later BUG in `xas_set_order`).  Returns whether it skipped.
+pub(crate) fn skip_without_large_folios() -> bool {
+    let skipped = !cfg!(CONFIG_TRANSPARENT_HUGEPAGE);
+    if skipped {
+        skip(c"no large folios: CONFIG_TRANSPARENT_HUGEPAGE is off (User-Mode Linux)");
+    }
+    skipped
+}
+
+/// Skips the running case when [`UserMemory::writable_now`] cannot see a
+/// PTE: without GUP-fast, `get_user_pages_fast_only` finds nothing.
+/// Returns whether it skipped.
+pub(crate) fn skip_without_gup_fast() -> bool {
+    let skipped = !cfg!(CONFIG_HAVE_GUP_FAST);
+    if skipped {
+        skip(c"no GUP-fast to see a PTE without faulting (User-Mode Linux)");
+    }
+    skipped
+}
+
 /// The byte pattern most tests write: never zero, differs per page.
 pub(crate) fn pattern(i: usize) -> u8 {
     // CAST: keeps the low bits on purpose.

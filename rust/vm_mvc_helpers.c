@@ -103,6 +103,16 @@ void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length)
 	folio_zero_range(folio, start, length);
 }
 
+void vm_mvc_memcpy_from_folio(char *to, struct folio *folio, size_t offset, size_t len)
+{
+	memcpy_from_folio(to, folio, offset, len);
+}
+
+void vm_mvc_memcpy_to_folio(struct folio *folio, size_t offset, const char *from, size_t len)
+{
+	memcpy_to_folio(folio, offset, from, len);
+}
+
 void vm_mvc_flush_dcache_folio(struct folio *folio)
 {
 	flush_dcache_folio(folio);
@@ -131,6 +141,26 @@ void vm_mvc_put_page(struct page *page)
 bool vm_mvc_fatal_signal_pending(struct task_struct *p)
 {
 	return fatal_signal_pending(p);
+}
+
+void __percpu *vm_mvc_alloc_percpu(size_t size, size_t align)
+{
+	return __alloc_percpu(size, align);
+}
+
+u64 *vm_mvc_get_cpu_ptr(u64 __percpu *counters)
+{
+	return get_cpu_ptr(counters);
+}
+
+void vm_mvc_put_cpu_ptr(u64 __percpu *counters)
+{
+	put_cpu_ptr(counters);
+}
+
+u64 *vm_mvc_per_cpu_ptr(u64 __percpu *counter, unsigned int cpu)
+{
+	return per_cpu_ptr(counter, cpu);
 }
 
 /* The C ABI of include/vm_mvc.h, implemented in rust/abi.rs. */

@@ -16,11 +16,20 @@
 #include <linux/mman.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/percpu.h>
 #include <linux/rmap.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/uio.h>
 #include <vm_mvc.h>
+
+/*
+ * __filemap_get_folio() flags, which bindgen cannot read (they are casts):
+ * a lookup that locks the folio only if it is free, so it never sleeps.
+ */
+enum {
+	VM_MVC_FGP_TRYLOCK = (__force unsigned int)(FGP_LOCK | FGP_NOWAIT),
+};
 
 struct folio *vm_mvc_filemap_grab_folio(struct address_space *mapping, pgoff_t index);
 struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order);
@@ -40,11 +49,17 @@ struct folio *vm_mvc_page_folio(struct page *page);
 void *vm_mvc_kmap_local_page(struct page *page);
 void vm_mvc_kunmap_local(const void *addr);
 void vm_mvc_folio_zero_range(struct folio *folio, size_t start, size_t length);
+void vm_mvc_memcpy_from_folio(char *to, struct folio *folio, size_t offset, size_t len);
+void vm_mvc_memcpy_to_folio(struct folio *folio, size_t offset, const char *from, size_t len);
 void vm_mvc_flush_dcache_folio(struct folio *folio);
 void vm_mvc_flush_dcache_page(struct page *page);
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
 bool vm_mvc_virt_addr_valid(const void *addr);
 void vm_mvc_put_page(struct page *page);
 bool vm_mvc_fatal_signal_pending(struct task_struct *p);
+void __percpu *vm_mvc_alloc_percpu(size_t size, size_t align);
+u64 *vm_mvc_get_cpu_ptr(u64 __percpu *counters);
+void vm_mvc_put_cpu_ptr(u64 __percpu *counters);
+u64 *vm_mvc_per_cpu_ptr(u64 __percpu *counter, unsigned int cpu);
 
 #endif /* _VM_MVC_HELPERS_H */

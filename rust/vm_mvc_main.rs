@@ -58,20 +58,24 @@ module! {
 }
 
 struct VmMvcModule {
-    // Dropped before `_dir`: the file goes before its directory.
+    // Dropped before `_dir`: the file goes before its directory, and both
+    // before `_counters`, which the file reads.
     _stats: Pin<KBox<debugfs::File<&'static stats::Stats>>>,
     _dir: debugfs::Dir,
+    _counters: stats::Registration,
 }
 
 impl kernel::Module for VmMvcModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         sid::init();
+        let counters = stats::init()?;
         let dir = debugfs::Dir::new(c"vm_mvc");
         let stats = KBox::pin_init(dir.read_only_file(c"stats", stats::get()), GFP_KERNEL)?;
         pr_info!("loaded\n");
         Ok(VmMvcModule {
             _stats: stats,
             _dir: dir,
+            _counters: counters,
         })
     }
 }

@@ -30,7 +30,7 @@
 //! descriptor, with no pin and no allocation, so it never sleeps.
 
 use crate::{
-    folio::{self, LockedFolio, MappedPiece},
+    folio::{self, FolioRange, MappedPiece},
     stats, sys,
 };
 use core::{ops::Deref, ptr};
@@ -108,6 +108,7 @@ impl AttachFlags {
     /// Decodes the flags of include/vm_mvc.h: `EINVAL` for unknown bits,
     /// for neither `VM_MVC_XMEM_SOURCE` nor `VM_MVC_XMEM_DEST`, and for
     /// `VM_MVC_XMEM_LONGTERM` on a kernel buffer.
+    #[inline]
     pub(crate) fn from_raw(flags: c_int) -> Result<Self> {
         if flags & !(KERNEL_FLAG | SOURCE_FLAG | DEST_FLAG | LONGTERM_FLAG) != 0 {
             return Err(EINVAL);
@@ -349,6 +350,7 @@ impl Attachment {
     /// The bytes `addr..addr + count` of the buffer, for a copy in
     /// direction `dir`: `EFAULT` if they are not inside the buffer,
     /// `EACCES` if the buffer was not attached for that direction.
+    #[inline]
     pub(crate) fn locate(
         &self,
         addr: usize,
@@ -372,8 +374,8 @@ impl Attachment {
         })
     }
 
-    /// Copies between a mapped piece of a folio and the buffer bytes from
-    /// `offset` on, in direction `dir`.
+    /// Copies between a mapped piece of a folio and the bytes from `offset`
+    /// on of a user buffer, pinned as `pinned`, in direction `dir`.
     ///
     /// Source and destination may overlap: a user buffer may be an mmap of
     /// the folio itself.  A pinned page that is the piece's own page is
@@ -383,57 +385,52 @@ impl Attachment {
     ///
     /// # Safety
     ///
-    /// `offset + piece.len() <= self.len`.
-    unsafe fn copy_piece(&self, offset: usize, piece: &MappedPiece<'_>, dir: Direction) {
-        match &self.memory {
-            Memory::Kernel => {
-                let buffer = (self.start + offset) as *mut u8;
-                // SAFETY: `offset + len <= self.len` (the caller's
-                // guarantee), so the bytes are in the attached kernel buffer
-                // (type invariant), and the piece is mapped for `len` bytes
-                // (its invariant).
-                unsafe { move_bytes(piece.addr(), buffer, piece.len(), dir) };
+    /// `pinned` is this attachment's memory, and `offset + piece.len() <=
+    /// self.len`.
+    unsafe fn copy_user_piece(
+        &self,
+        pinned: &Pinned,
+        offset: usize,
+        piece: &MappedPiece<'_>,
+        dir: Direction,
+    ) {
+        let first_page = self.start & !(PAGE_SIZE - 1);
+        let mut done = 0;
+        while done < piece.len() {
+            let pos = self.start - first_page + offset + done;
+            let in_page = pos % PAGE_SIZE;
+            let n = (PAGE_SIZE - in_page).min(piece.len() - done);
+            // SAFETY: `pos < start - first_page + len` (the caller's
+            // guarantee), and the pinned pages of this attachment
+            // cover that (type invariant).
+            let page = unsafe { *pinned.pages.get_unchecked(pos / PAGE_SIZE) };
+            // SAFETY: `done + n <= piece.len()`, inside the mapping.
+            let folio_bytes = unsafe { piece.addr().add(done) };
+            if page == piece.page() {
+                // The buffer is this very page: use the piece's
+                // mapping so that `memmove` sees the overlap.
+                let page_base = piece.addr().wrapping_sub(piece.offset());
+                // SAFETY: `in_page + n <= PAGE_SIZE` in the mapped page.
+                let buffer = unsafe { page_base.add(in_page) };
+                // SAFETY: both ranges lie in the mapped page.
+                unsafe { move_bytes(folio_bytes, buffer, n, dir) };
+            } else {
+                // SAFETY: `page` is pinned until the attachment drops.
+                unsafe {
+                    folio::with_page_mapped(page, |base| {
+                        move_bytes(folio_bytes, base.add(in_page), n, dir)
+                    })
+                };
             }
-            Memory::User(pinned) => {
-                let first_page = self.start & !(PAGE_SIZE - 1);
-                let mut done = 0;
-                while done < piece.len() {
-                    let pos = self.start - first_page + offset + done;
-                    let in_page = pos % PAGE_SIZE;
-                    let n = (PAGE_SIZE - in_page).min(piece.len() - done);
-                    // SAFETY: `pos < start - first_page + len` (the caller's
-                    // guarantee), and the pinned pages cover that (type
-                    // invariant).
-                    let page = unsafe { *pinned.pages.get_unchecked(pos / PAGE_SIZE) };
-                    // SAFETY: `done + n <= piece.len()`, inside the mapping.
-                    let folio_bytes = unsafe { piece.addr().add(done) };
-                    if page == piece.page() {
-                        // The buffer is this very page: use the piece's
-                        // mapping so that `memmove` sees the overlap.
-                        let page_base = piece.addr().wrapping_sub(piece.offset());
-                        // SAFETY: `in_page + n <= PAGE_SIZE` in the mapped page.
-                        let buffer = unsafe { page_base.add(in_page) };
-                        // SAFETY: both ranges lie in the mapped page.
-                        unsafe { move_bytes(folio_bytes, buffer, n, dir) };
-                    } else {
-                        // SAFETY: `page` is pinned until the attachment drops.
-                        unsafe {
-                            folio::with_page_mapped(page, |base| {
-                                move_bytes(folio_bytes, base.add(in_page), n, dir)
-                            })
-                        };
-                    }
-                    if dir == Direction::ToBuffer {
-                        // The user reads the bytes through its own mapping of
-                        // the page: flush the kernel alias, as
-                        // `memcpy_to_page` does.
-                        //
-                        // SAFETY: `page` is pinned until the attachment drops.
-                        unsafe { sys::vm_mvc_flush_dcache_page(page) };
-                    }
-                    done += n;
-                }
+            if dir == Direction::ToBuffer {
+                // The user reads the bytes through its own mapping of
+                // the page: flush the kernel alias, as
+                // `memcpy_to_page` does.
+                //
+                // SAFETY: `page` is pinned until the attachment drops.
+                unsafe { sys::vm_mvc_flush_dcache_page(page) };
             }
+            done += n;
         }
     }
 }
@@ -454,20 +451,54 @@ pub(crate) struct BufferRange<'a> {
 }
 
 impl BufferRange<'_> {
-    /// Copies between the range and `len` bytes at `offset` of a locked
-    /// folio, in the range's direction.
-    pub(crate) fn copy(&self, folio: &LockedFolio, offset: usize) -> Result {
+    /// Whether the copy writes the folio (WRITE).
+    pub(crate) fn changes_folio(&self) -> bool {
+        self.dir == Direction::FromBuffer
+    }
+
+    /// Copies between the buffer bytes and the bytes of `range`, in the
+    /// buffer range's direction, and flushes the data cache of what it
+    /// wrote.  Nothing is checked again: `EINVAL` if the two lengths
+    /// differ, which no caller does.
+    ///
+    /// A kernel buffer is copied with `memcpy_{from,to}_folio`: if it
+    /// overlapped the folio bytes, the bytes would be `memcpy`'s, not
+    /// `memmove`'s.  A pinned user buffer may be a mapping of the very page
+    /// and is copied piece by piece as `memmove` would.
+    #[inline]
+    pub(crate) fn copy(&self, range: FolioRange<'_>) -> Result {
+        if range.len() != self.len {
+            return Err(EINVAL);
+        }
         let attachment = self.attachment;
-        folio.for_each_piece(offset, self.len, |piece, done| {
-            // SAFETY: `done + piece.len() <= self.len` (`for_each_piece`),
-            // and `self.offset + self.len <= attachment.len` (type
-            // invariant).
-            unsafe { attachment.copy_piece(self.offset + done, piece, self.dir) };
-            Ok(())
-        })?;
-        if self.dir == Direction::ToBuffer {
-            if let Memory::User(pinned) = &attachment.memory {
-                pinned.received.store(true, Relaxed);
+        match &attachment.memory {
+            Memory::Kernel => {
+                // The bytes lie in the attached kernel buffer: `self.offset +
+                // self.len <= attachment.len` (type invariant).
+                let buffer = attachment.start.wrapping_add(self.offset) as *mut u8;
+                match self.dir {
+                    // SAFETY: `buffer` is valid for `len` bytes of the kernel
+                    // buffer, which its attacher keeps allocated and does not
+                    // touch while vm_mvc copies (`Attachment` invariant).
+                    Direction::ToBuffer => unsafe { range.copy_to_kernel(buffer) },
+                    // SAFETY: As above.
+                    Direction::FromBuffer => unsafe { range.copy_from_kernel(buffer) },
+                }
+            }
+            Memory::User(pinned) => {
+                range.for_each_piece(|piece, done| {
+                    // SAFETY: `done + piece.len() <= self.len`
+                    // (`for_each_piece`), and `self.offset + self.len <=
+                    // attachment.len` (type invariant).
+                    unsafe {
+                        attachment.copy_user_piece(pinned, self.offset + done, piece, self.dir)
+                    };
+                    Ok(())
+                })?;
+                match self.dir {
+                    Direction::ToBuffer => pinned.received.store(true, Relaxed),
+                    Direction::FromBuffer => range.folio().flush_dcache(),
+                }
             }
         }
         Ok(())
@@ -597,6 +628,7 @@ impl Deref for Attached<'_> {
 /// `dp` is null or points to a `struct xmem` that is either not attached or
 /// was attached by [`attach`], not detached since and not changed by the
 /// caller, and is not detached during `'a`.
+#[inline]
 pub(crate) unsafe fn attachment<'a>(dp: *const sys::xmem) -> Result<Attached<'a>> {
     // SAFETY: The caller guarantees `dp` is null or valid.
     let descriptor = unsafe { dp.as_ref() }.ok_or(EINVAL)?;

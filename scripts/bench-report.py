@@ -77,26 +77,49 @@ def write_csv(path, rows):
         w.writerows(rows)
 
 
+# The platform each verdict is named with (main() sets it from OUT/accel):
+# a target met under emulation is not met on a CPU, nor the reverse.
+PLATFORMS = {"tcg": ("QEMU TCG, emulated", "TCG"), "kvm": ("QEMU KVM", "KVM"),
+             "uml": ("User-Mode Linux, native", "UML")}
+verdict_platform = "unknown"
+# Which per-call ratio the verdict judges.  Under QEMU the median of the
+# rounds.  User-Mode Linux is a process of the shared host: a round during
+# which the host ran something else counts that time too (medians of the
+# same row then vary by 5x between runs), so the fastest round of each
+# side, the native cost, is judged there (both are printed and in the CSV).
+verdict_on_min = False
+
+
 def verdict(ratio, limit, higher_is_better=False):
     ok = ratio >= limit if higher_is_better else ratio <= limit
-    return "met" if ok else "MISSED"
+    return f"{'met' if ok else 'MISSED'} ({verdict_platform})"
 
 
 def target_of(size):
     return {64: TARGET_64, 4096: TARGET_4K}.get(size)
 
 
+def min_ratio_of(row):
+    return float(row["min_ns"]) / max(float(row["baseline_min_ns"]), 0.1)
+
+
+def judged_ratio(row):
+    """The per-call ratio the verdict judges (see verdict_on_min)."""
+    return min_ratio_of(row) if verdict_on_min else float(row["ratio"])
+
+
 def print_percall(title, rows, extra=""):
     print(f"\n{title}")
+    judged = "min" if verdict_on_min else "median"
     print(f"  {'entry':<10} {'cmd':<9} {'size':>5} {extra}{'vm_mvc ns':>10} "
-          f"{'baseline ns':>12} {'ratio':>7} {'min ratio':>9}  target (median ratio)")
+          f"{'baseline ns':>12} {'ratio':>7} {'min ratio':>9}  target ({judged} ratio)")
     for r in rows:
         size = int(r["size"])
         ratio = float(r["ratio"])
         limit = target_of(size)
-        goal = f"<= {limit:.2f} {verdict(ratio, limit)}" if limit else ""
+        goal = f"<= {limit:.2f} {verdict(judged_ratio(r), limit)}" if limit else ""
         lead = f"{r[extra.split()[0]]:>{len(extra) - 1}} " if extra else ""
-        min_ratio = float(r["min_ns"]) / max(float(r["baseline_min_ns"]), 0.1)
+        min_ratio = min_ratio_of(r)
         print(f"  {r['entry']:<10} {r['cmd']:<9} {size:>5} {lead}"
               f"{float(r['ns']):>10.1f} {float(r['baseline_ns']):>12.1f} "
               f"{ratio:>7.3f} {min_ratio:>9.3f}  {goal}")
@@ -155,7 +178,7 @@ def summary(tables):
     for r in tables.get("percall", []) + tables.get("user", []):
         limit = target_of(int(r["size"]))
         if limit:
-            if float(r["ratio"]) <= limit:
+            if judged_ratio(r) <= limit:
                 met += 1
             else:
                 missed += 1
@@ -305,7 +328,9 @@ def main():
     accel = "unknown"
     if os.path.exists(os.path.join(out, "accel")):
         accel = open(os.path.join(out, "accel")).read().strip()
-    platform = {"tcg": "QEMU TCG, emulated", "kvm": "QEMU KVM"}.get(accel, accel)
+    global verdict_platform, verdict_on_min
+    platform, verdict_platform = PLATFORMS.get(accel, (accel, accel))
+    verdict_on_min = accel == "uml"
     tables, notes = parse(console)
     if not tables:
         print(f"error: no vm_mvc_bench results in {console}", file=sys.stderr)
@@ -314,7 +339,13 @@ def main():
     print(f"vm_mvc benchmark, platform: {platform}")
     if accel == "tcg":
         print("  QEMU TCG emulates every instruction: the ratios below are emulated,")
-        print("  not native; User-Mode Linux (ARCH=um) would run the same code natively.")
+        print("  not native; `make bench UML=1` runs the same code natively (User-Mode Linux).")
+    if accel == "uml":
+        print("  User-Mode Linux runs the kernel as a host process on one CPU: native")
+        print("  instruction costs; no large folios (the order > 0 rows are skipped).")
+        print("  Per-call verdicts judge the fastest rounds (min ratio): a round the")
+        print("  host spent elsewhere inflates the median.  Each guest system call is")
+        print("  a round trip through the host, which bounds the fs table's small requests.")
     for note in notes:
         if note.startswith(("platform", "stats", "end", "fs ")) or "failed" in note \
                 or "skipped" in note:

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Builds the modules and the guest image, then boots the test kernel in QEMU
-# with the console in OUT/console.log.  Runs inside the toolchain.
+# (or, for a User-Mode Linux kernel, runs it as a process) with the console
+# in OUT/console.log.  Runs inside the toolchain.
 # Usage: guest-boot.sh FLAVOUR run|check|bench|soak|shell OUT
 #
 # `run` and `shell` have the console in the file only: the demo, or the
 # interactive shell, is on the guest's second serial port (ttyS1), which is
-# the terminal.  VM_MVC_GUEST_ROOT, when set, is the Debian root that QEMU
-# shares read-only over virtio-9p (mount tag "debian"; guest/debian.sh).
+# the terminal (UML: `run` shows the console with the demo; no `shell`).
+# VM_MVC_GUEST_ROOT, when set, is the Debian root that QEMU shares
+# read-only over virtio-9p (mount tag "debian"; guest/debian.sh).
 #
 # QEMU uses TCG unless a short KVM probe boot succeeds (on some machines a
 # KVM guest hangs in the firmware); VM_MVC_ACCEL=tcg|kvm overrides the probe.
@@ -16,10 +18,13 @@
 flavour=$1 mode=$2 out=$3
 kdir=$("$TOP/scripts/kdir.sh" "$flavour")
 bzimage=$kdir/arch/x86/boot/bzImage
+mapfile -t kvars < <(kbuild_vars "$kdir")
+uml=
+[[ " ${kvars[*]} " != *" ARCH=um "* ]] || uml=$kdir/linux
 
 build_modules() {
 	: >"$out/modules.log"
-	quietly "$out/modules.log" make -C "$kdir" M="$TOP" LLVM=1 -j"$(nproc)" modules
+	quietly "$out/modules.log" make -C "$kdir" M="$TOP" "${kvars[@]}" -j"$(nproc)" modules
 	grep -E 'warning:|error:' "$out/modules.log" >&2 || true
 }
 timed "building the modules against $kdir" build_modules
@@ -44,19 +49,21 @@ make_image() {
 }
 timed "making the guest image with usr/gen_init_cpio" make_image
 
-# Boots the image once.  Usage: boot ACCEL MODE TIMEOUT LOG
-boot() {
-	# 4-level paging: the common path (under KASAN an early-boot interrupt
-	# once hit a wild access with TCG's LA57).
-	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max,la57=off
-	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
-	cmdline="console=ttyS0 panic=-1 oops=panic printk.devkmsg=on tsc=reliable vmmvc_mode=$bootmode"
+# The kernel command line's settings for the guest scripts, for QEMU and
+# UML alike.  Usage: guest_cmdline MODE
+guest_cmdline() {
+	local bootmode=$1 cmdline
+	cmdline="panic=-1 oops=panic printk.devkmsg=on vmmvc_mode=$bootmode"
 	# slab_debug=F: SLUB's consistency checks, and no per-CPU sheaves, whose
 	# stale pointers hide leaks from kmemleak (scripts/guest/kmemleak.sh).
 	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on slab_debug=F"
 	# An unknown NAME=VALUE parameter reaches /init as an environment
-	# variable: the length of the randomized toyfs run.
+	# variable: the length and the seed of the randomized toyfs runs.
 	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
+	[ -z "${TOYFS_STRESS_SEED:-}" ] || cmdline+=" TOYFS_STRESS_SEED=$TOYFS_STRESS_SEED"
+	# make check TOYFS_RUN_GAPS=1: the cases skipped for a known toyfs gap
+	# run anyway (scripts/guest/toyfs-common.sh).
+	[ -z "${TOYFS_RUN_GAPS:-}" ] || cmdline+=" TOYFS_RUN_GAPS=$TOYFS_RUN_GAPS"
 	# How long fio and stress-ng run, each (guest/torture.sh).
 	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
 	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
@@ -70,10 +77,23 @@ boot() {
 	[ -z "${VM_MVC_ONLY:-}" ] || cmdline+=" vmmvc_only=$VM_MVC_ONLY"
 	# make bench VM_MVC_BENCH_TABLES=percall,profile: only those tables.
 	[ -z "${VM_MVC_BENCH_TABLES:-}" ] || cmdline+=" vmmvc_bench=$VM_MVC_BENCH_TABLES"
+	# make bench VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0: vm_mvc_bench's
+	# module parameters, for shorter runs.
+	[ -z "${VM_MVC_BENCH_ARGS:-}" ] || cmdline+=" vmmvc_bench_args=$VM_MVC_BENCH_ARGS"
 	# The filesystem table's 64 MiB files (fsbench.sh): 96 MiB ramdisks
 	# instead of 4 MiB; brd allocates a page when it is first written.  Only
 	# for bench: the toyfs tests count on the 4 MiB default.
 	[ "$bootmode" != bench ] || cmdline+=" brd.rd_size=98304"
+	echo "$cmdline"
+}
+
+# Boots the image once in QEMU.  Usage: boot ACCEL MODE TIMEOUT LOG
+boot() {
+	# 4-level paging: the common path (under KASAN an early-boot interrupt
+	# once hit a wild access with TCG's LA57).
+	local accel=$1 bootmode=$2 limit=$3 console=$4 cmdline cpu=max,la57=off
+	# tsc=reliable: no clocksource watchdog noise from an emulated TSC.
+	cmdline="console=ttyS0 tsc=reliable $(guest_cmdline "$bootmode")"
 	[ "$accel" = kvm ] && cpu=host
 	# make shell: the size of the terminal, for the guest's ttyS1.
 	local rows_cols
@@ -121,7 +141,34 @@ boot() {
 	return $rc
 }
 
+# Runs the User-Mode Linux kernel once: a host process, with the same
+# image (initrd=) and guest scripts as QEMU.  One CPU (ncpus=2 needs
+# seccomp=on, and a clang-built UML then panics at once); the console on
+# stdout; slab_nomerge keeps buffer_head's own line in /proc/slabinfo, which
+# the toyfs tests read.  The memory is a file in /dev/shm.  On a panic UML
+# aborts: no core file.  Usage: boot_uml MODE TIMEOUT LOG
+boot_uml() {
+	local bootmode=$1 limit=$2 console=$3 rc=0 cmdline pid
+	# make shell: Debian's userspace comes over virtio-9p, which UML has not.
+	[ "$bootmode" != shell ] || die "make shell needs QEMU (the Debian root is shared over virtio-9p)"
+	cmdline="mem=2048M initrd=$out/initramfs.cpio con=null con0=null,fd:1 slab_nomerge"
+	# The Debian root through hostfs (QEMU's virtio-9p share; debian.sh).
+	[ -z "${VM_MVC_GUEST_ROOT:-}" ] || cmdline+=" hostfs=$VM_MVC_GUEST_ROOT vmmvc_debian=hostfs"
+	cmdline+=" $(guest_cmdline "$bootmode")"
+	# shellcheck disable=SC2086 # the command line is words
+	(ulimit -c 0 && exec timeout -k 5 "$limit" "$uml" $cmdline) </dev/null >"$console" 2>&1 &
+	pid=$!
+	# make run: no second serial line; the demo is on the console, shown live.
+	[ "$bootmode" != run ] || tail -n +1 --pid=$pid -F "$console" 2>/dev/null
+	wait $pid || rc=$?
+	return $rc
+}
+
 choose_accel() {
+	if [ -n "$uml" ]; then
+		echo uml
+		return
+	fi
 	if [ -n "${VM_MVC_ACCEL:-}" ]; then
 		echo "$VM_MVC_ACCEL"
 		return
@@ -155,12 +202,16 @@ limit_text="time limit $limit s"
 log "booting the $flavour kernel ($accel, $limit_text); console: $console"
 start=$SECONDS
 rc=0
-boot "$accel" "$mode" "$limit" "$console" || rc=$?
+if [ -n "$uml" ]; then
+	boot_uml "$mode" "$limit" "$console" || rc=$?
+else
+	boot "$accel" "$mode" "$limit" "$console" || rc=$?
+fi
 log "guest ran for $((SECONDS - start)) s"
 case $rc in
 0) ;;
 124 | 137) echo "$limit" >"$out/timeout"; log "guest timed out after $limit s" ;;
-*) log "QEMU exited with status $rc" ;;
+*) log "the guest ($accel) exited with status $rc" ;;
 esac
 case $mode in
 check | soak) ;; # results.py judges the console

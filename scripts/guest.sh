@@ -13,6 +13,8 @@
 flavour=$1 mode=$2
 out=${VM_MVC_BUILD_DIR:-$TOP/build}/$flavour
 [ "$mode" != bench ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/bench
+# Native figures beside the emulated ones, not over them.
+[ "$mode$flavour" != benchuml ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/bench-uml
 [ "$mode" != soak ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/soak
 [ "$mode" != shell ] || out=${VM_MVC_BUILD_DIR:-$TOP/build}/shell-$flavour
 mkdir -p "$out"

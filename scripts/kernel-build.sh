@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Builds the test kernel for a flavour (base or debug) and prints its build
-# directory, which is also the KDIR for the out-of-tree modules.
+# Builds the test kernel for a flavour and prints its build directory, which
+# is also the KDIR for the out-of-tree modules.  Flavours: base and debug
+# (QEMU, x86), uml (User-Mode Linux, ARCH=um).
 #
-# The config is tinyconfig plus the committed fragments, merged with the
-# kernel's own merge_config.sh; every requested option is then checked.  The
-# build directory is keyed by source version, fragment contents and toolchain
-# versions: an unchanged key is never rebuilt.  Runs inside the toolchain.
+# The config is tinyconfig plus the committed fragments,
+# merged with the kernel's own merge_config.sh; every requested option is
+# then checked.  The build directory is keyed by source version, fragment
+# contents and toolchain versions: an unchanged key is never rebuilt.  Runs
+# inside the toolchain.
 . "$(dirname "$0")/lib.sh"
 
 flavour=${1:-base}
-fragments=("$TOP/scripts/kconfig/base.config")
+kconfig=$TOP/scripts/kconfig
+# The make variables of every kernel make below and the kernel image built
+# beside the modules.
+kvars=(LLVM=1) image=bzImage keyextra=()
 case $flavour in
-base) ;;
-debug) fragments+=("$TOP/scripts/kconfig/debug.config") ;;
-*) die "unknown kernel flavour '$flavour' (base or debug)" ;;
+base) fragments=("$kconfig/base.config") ;;
+debug) fragments=("$kconfig/base.config" "$kconfig/debug.config") ;;
+uml)
+	kvars+=(ARCH=um) image=linux keyextra=(ARCH=um)
+	fragments=("$kconfig/uml.config")
+	;;
+*) die "unknown kernel flavour '$flavour' (base, debug or uml)" ;;
 esac
 
 src=$("$TOP/scripts/kernel-source.sh")
 toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
-key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions")
+key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions" "${keyextra[@]}")
 out=$DATA/kbuild-$flavour-$key
 # One lock per build directory: a run that reuses a built kernel never waits
 # for the build of another key (another branch's fragments).
@@ -57,19 +66,19 @@ verify_config() {
 }
 
 configure() {
-	make -C "$src" O="$out" LLVM=1 tinyconfig >/dev/null
+	make -C "$src" O="$out" "${kvars[@]}" tinyconfig >/dev/null
 	(cd "$src" && scripts/kconfig/merge_config.sh -m -O "$out" \
 		"$out/.config" "${fragments[@]}") >/dev/null
-	make -C "$src" O="$out" LLVM=1 olddefconfig >/dev/null
+	make -C "$src" O="$out" "${kvars[@]}" olddefconfig >/dev/null
 	verify_config "$out/.config" "${fragments[@]}"
-	make -C "$src" O="$out" LLVM=1 rustavailable >/dev/null
+	make -C "$src" O="$out" "${kvars[@]}" rustavailable >/dev/null
 }
 
 rm -rf "$out"
 mkdir -p "$out"
 timed "configuring $flavour kernel in $out" configure
 timed "building $flavour kernel (about 10 min on 2 cores)" \
-	make -C "$src" O="$out" LLVM=1 -j"$(nproc)" bzImage modules \
+	make -C "$src" O="$out" "${kvars[@]}" -j"$(nproc)" "$image" modules \
 	>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log"; die "kernel build failed (log: $out/build.log)"; }
 [ -x "$out/usr/gen_init_cpio" ] || die "the kernel build made no usr/gen_init_cpio"
 touch "$out/.built"

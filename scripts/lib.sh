@@ -56,3 +56,11 @@ lock() {
 # Where scripts/guest.sh builds the statically linked tools/ binaries that
 # go into the guest image (mkfs.toyfs, fsck.toyfs, toyfs-stress).
 toyfs_tools_dir() { echo "$TOP/tools/target/x86_64-unknown-linux-gnu/release"; }
+
+# The make variables of an out-of-tree build against the kernel build
+# directory $1, one a line: LLVM=1, and ARCH=um for a User-Mode Linux kernel
+# (an O= build directory does not remember its ARCH).
+kbuild_vars() {
+	echo LLVM=1
+	! grep -qx 'CONFIG_UML=y' "$1/.config" || echo ARCH=um
+}

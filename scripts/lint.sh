@@ -8,6 +8,7 @@
 
 flavour=$1 results=$2
 kdir=$("$TOP/scripts/kdir.sh" "$flavour")
+mapfile -t kvars < <(kbuild_vars "$kdir")
 src=$(readlink -f "$kdir/source" 2>/dev/null || echo "$kdir")
 logdir=${results%/*}
 passed=0 failed=0
@@ -26,7 +27,7 @@ check() {
 }
 
 clippy_clean() {
-	make -C "$kdir" M="$TOP" LLVM=1 -j"$(nproc)" modules CLIPPY=1 2>&1 | tee /dev/stderr |
+	make -C "$kdir" M="$TOP" "${kvars[@]}" -j"$(nproc)" modules CLIPPY=1 2>&1 | tee /dev/stderr |
 		{ ! grep -E '^(warning|error)'; }
 }
 

@@ -34,6 +34,16 @@ pub(crate) fn parse_mount_superblock(block0: &[u8], device_bytes: u64) -> Result
         EINVAL
     })?;
     let geometry = disk.geometry;
+    let features = geometry.features().incompat();
+    if features != 0 {
+        // Fragments and LZ4 (Documentation/toyfs.rst, "Features") are read
+        // by the tools only so far.
+        toyfs_err!(
+            "not a valid toyfs superblock: incompatible features {:#x} (fragments, LZ4) are not supported\n",
+            features
+        );
+        return Err(EINVAL);
+    }
     let needed = geometry.byte_size();
     if device_bytes < needed {
         toyfs_err!(

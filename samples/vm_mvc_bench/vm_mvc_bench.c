@@ -30,13 +30,16 @@
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/pagemap.h>
+#include <linux/rcupdate.h>
 #include <linux/rmap.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/xarray.h>
 #include <vm_mvc.h>
 
 static unsigned int iters = 10000;
@@ -48,6 +51,9 @@ MODULE_PARM_DESC(rounds, "timed rounds per figure (the median is reported)");
 static unsigned int bw_mib = 256;
 module_param(bw_mib, uint, 0644);
 MODULE_PARM_DESC(bw_mib, "MiB of cached pages swept by the bandwidth table");
+static bool bw_large = true;
+module_param(bw_large, bool, 0644);
+MODULE_PARM_DESC(bw_large, "bandwidth table: also the rows of order-9 folios");
 
 #define MAX_ROUNDS	31
 #define HOT_PAGES	8		/* calls cycle through pages 0..7 */
@@ -69,10 +75,11 @@ enum variant {
 	P_COUNT0_FOLIO,	/* vm_mvc_folio() of 0 bytes: argument checks */
 	P_COUNT0_SID,	/* vm_mvc() of 0 bytes: the same plus the sid lookup */
 	P_BASE_LOCK,	/* filemap_get_folio + folio_lock + unlock + put */
-	P_IHOLD_IPUT,	/* ihold + iput, as the sid lookup does */
+	P_IHOLD_IPUT,	/* ihold + iput, as the sid lookup did before vm_mvc 2 */
 	P_RCU,		/* rcu_read_lock + rcu_read_unlock */
 	P_CALL,		/* one out-of-line call of an empty function */
 	P_ATOMIC,	/* one atomic add to a shared counter */
+	P_PERCPU,	/* one this_cpu_add to a per-CPU counter (irqs saved off x86) */
 	P_WAIT_STABLE,	/* folio_wait_stable() of a locked folio */
 	P_FORWARDED,	/* the baseline's READ through vm_mvc's out-of-line calls */
 };
@@ -166,12 +173,23 @@ static int bench_file_open(struct bench *b, struct bench_file *f,
 
 	f->sid = 0;
 	f->file = file_open_root(&root, name, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (IS_ERR(f->file))
-		return PTR_ERR(f->file);
+	if (IS_ERR(f->file)) {
+		ret = PTR_ERR(f->file);
+		/* The callers close what is not NULL. */
+		f->file = NULL;
+		return ret;
+	}
 	f->mapping = f->file->f_mapping;
 	if (order)
 		mapping_set_large_folios(f->mapping);
-	ret = vfs_truncate(&f->file->f_path, ((loff_t)nr << order) * PAGE_SIZE);
+	/*
+	 * Without large folios (no THP: User-Mode Linux) the page cache cannot
+	 * hold one; adding it anyway BUGs later in xas_set_order().
+	 */
+	ret = order > mapping_max_folio_order(f->mapping) ? -EOPNOTSUPP : 0;
+	if (!ret)
+		ret = vfs_truncate(&f->file->f_path,
+				   ((loff_t)nr << order) * PAGE_SIZE);
 	for (i = 0; !ret && i < nr; i++) {
 		ret = add_folio(f->mapping, i << order, order,
 				addrs ? &addrs[i] : NULL);
@@ -302,10 +320,14 @@ static noinline void empty_call(void *p)
 }
 
 /*
- * The calls a vm_mvc READ by sid makes into C (rust/vm_mvc_helpers.c
- * forwarders and the kernel's rust_helper_* wrappers), as out-of-line C
- * functions around the same inline helpers: what the call structure alone
- * costs, without the Rust code between the calls.
+ * The calls a vm_mvc READ by sid needs into C (rust/vm_mvc_helpers.c
+ * forwarders, the kernel's rust_helper_* wrappers and exported functions),
+ * as out-of-line C functions around the same inline helpers: what the
+ * call structure alone costs, without the Rust code between the calls.
+ * Since vm_mvc 2 a sid takes no inode reference: the lookup is an RCU
+ * read section around the registry's xa_load and a page-cache lookup that
+ * locks the folio if it is free; statistics are two adds to this CPU's
+ * counters with preemption disabled (get_cpu_ptr .. put_cpu_ptr).
  */
 static noinline void fw_might_resched(void)
 {
@@ -322,55 +344,15 @@ static noinline void fw_rcu_read_unlock(void)
 	rcu_read_unlock();
 }
 
-static noinline s64 fw_atomic64_read(const atomic64_t *v)
-{
-	return atomic64_read(v);
-}
-
-static noinline void fw_atomic64_add(s64 i, atomic64_t *v)
-{
-	atomic64_add(i, v);
-}
-
-static noinline struct folio *fw_get_folio(struct address_space *mapping,
-					   pgoff_t index)
-{
-	return filemap_get_folio(mapping, index);
-}
-
-static noinline void fw_folio_lock(struct folio *folio)
-{
-	folio_lock(folio);
-}
-
-static noinline loff_t fw_folio_pos(const struct folio *folio)
-{
-	return folio_pos(folio);
-}
-
-static noinline size_t fw_folio_size(const struct folio *folio)
-{
-	return folio_size(folio);
-}
-
 static noinline bool fw_folio_uptodate(const struct folio *folio)
 {
 	return folio_test_uptodate(folio);
 }
 
-static noinline struct page *fw_folio_page(struct folio *folio, unsigned long n)
+static noinline void fw_memcpy_from_folio(char *to, struct folio *folio,
+					  size_t offset, size_t len)
 {
-	return folio_page(folio, n);
-}
-
-static noinline void *fw_kmap(struct page *page)
-{
-	return kmap_local_page(page);
-}
-
-static noinline void fw_kunmap(const void *addr)
-{
-	kunmap_local(addr);
+	memcpy_from_folio(to, folio, offset, len);
 }
 
 static noinline void fw_folio_put(struct folio *folio)
@@ -378,48 +360,66 @@ static noinline void fw_folio_put(struct folio *folio)
 	folio_put(folio);
 }
 
+/* This CPU's counters of the forwarded calls. */
+struct fw_counts {
+	u64 calls;
+	u64 bytes;
+};
+
+static DEFINE_PER_CPU(struct fw_counts, fw_counts);
+
+static noinline struct fw_counts *fw_get_cpu_ptr(struct fw_counts __percpu *counts)
+{
+	return get_cpu_ptr(counts);
+}
+
+static noinline void fw_put_cpu_ptr(struct fw_counts __percpu *counts)
+{
+	put_cpu_ptr(counts);
+}
+
+/* A registry of one entry, looked up as vm_mvc looks a sid up. */
+struct fw_entry {
+	struct address_space *mapping;
+	unsigned long generation;
+};
+
+static DEFINE_XARRAY(fw_registry);
+#define FW_SLOT		1
+#define FW_GENERATION	7
+
 /* A 64-byte READ of page @index with the calls of a vm_mvc READ by sid. */
 static int forwarded_read(struct bench *b, pgoff_t index)
 {
-	struct inode *inode = file_inode(b->f->file);
+	struct fw_entry *entry;
+	struct fw_counts *counts;
 	struct folio *folio;
-	void *kaddr;
-	loff_t pos;
+	size_t offset;
 
 	fw_might_resched();
 	fw_rcu_read_lock();
-	if (fw_atomic64_read(&bench_counter) < 0) {
+	entry = xa_load(&fw_registry, FW_SLOT);
+	if (!entry || entry->generation != FW_GENERATION) {
 		fw_rcu_read_unlock();
 		return -EBADF;
 	}
-	ihold(inode);
+	folio = __filemap_get_folio(entry->mapping, index, FGP_LOCK | FGP_NOWAIT, 0);
 	fw_rcu_read_unlock();
-	folio = fw_get_folio(b->f->mapping, index);
-	if (IS_ERR(folio)) {
-		iput(inode);
+	if (IS_ERR(folio))
 		return PTR_ERR(folio);
-	}
-	fw_folio_lock(folio);
-	pos = fw_folio_pos(folio);
-	if (index << PAGE_SHIFT < pos ||
-	    index << PAGE_SHIFT >= pos + fw_folio_size(folio) ||
-	    !fw_folio_uptodate(folio)) {
+	if (!fw_folio_uptodate(folio)) {
 		folio_unlock(folio);
 		fw_folio_put(folio);
-		iput(inode);
-		return -EINVAL;
+		return -ENODATA;
 	}
-	pos = (index << PAGE_SHIFT) - fw_folio_pos(folio);
-	if (pos + 64 > fw_folio_size(folio))
-		pos = 0;
-	kaddr = fw_kmap(fw_folio_page(folio, pos >> PAGE_SHIFT));
-	memcpy(b->kbuf, kaddr, 64);
-	fw_kunmap(kaddr);
+	offset = (index - folio->index) * PAGE_SIZE;
+	fw_memcpy_from_folio(b->kbuf, folio, offset, 64);
 	folio_unlock(folio);
 	fw_folio_put(folio);
-	iput(inode);
-	fw_atomic64_add(1, &bench_counter);
-	fw_atomic64_add(64, &bench_counter);
+	counts = fw_get_cpu_ptr(&fw_counts);
+	counts->calls++;
+	counts->bytes += 64;
+	fw_put_cpu_ptr(&fw_counts);
 	return 0;
 }
 
@@ -477,6 +477,10 @@ static int run_profile(struct bench *b, enum variant v, unsigned int n)
 	case P_ATOMIC:
 		for (i = 0; i < n; i++)
 			atomic64_add(64, &bench_counter);
+		break;
+	case P_PERCPU:
+		for (i = 0; i < n; i++)
+			this_cpu_add(fw_counts.bytes, 64);
 		break;
 	case P_WAIT_STABLE:
 		for (i = 0; i < n; i++)
@@ -693,8 +697,10 @@ static int table_profile(struct bench *b)
 		{ "rcu_read_lock_unlock", P_RCU },
 		{ "empty_call", P_CALL },
 		{ "atomic64_add", P_ATOMIC },
+		{ "this_cpu_add", P_PERCPU },
 		{ "folio_wait_stable", P_WAIT_STABLE },
 	};
+	struct fw_entry fw = { .generation = FW_GENERATION };
 	struct timing tv, tnop;
 	struct bench_file f;
 	unsigned int i;
@@ -707,10 +713,14 @@ static int table_profile(struct bench *b)
 		return ret;
 	b->f = &f;
 	b->sid = f.sid;
+	fw.mapping = f.mapping;
+	ret = xa_err(xa_store(&fw_registry, FW_SLOT, &fw, GFP_KERNEL));
+	if (ret)
+		goto out_file;
 	b->held = filemap_lock_folio(f.mapping, HOT_PAGES);
 	if (IS_ERR(b->held)) {
 		ret = PTR_ERR(b->held);
-		goto out_file;
+		goto out_registry;
 	}
 	for (i = 0; !ret && i < ARRAY_SIZE(steps); i++) {
 		ret = measure_pair(b, steps[i].v, V_NOP, VM_MVC_READ, 64, &tv,
@@ -725,6 +735,9 @@ static int table_profile(struct bench *b)
 	folio_unlock(b->held);
 	folio_put(b->held);
 	b->held = NULL;
+out_registry:
+	xa_erase(&fw_registry, FW_SLOT);
+	synchronize_rcu();
 out_file:
 	bench_file_close(&f);
 	return ret;
@@ -878,7 +891,7 @@ static int table_bandwidth(struct bench *b)
 	} rows[] = { { 0, false }, { 9, false }, { 9, true } };
 	unsigned long pages = (unsigned long)max(bw_mib, 1U) << (20 - PAGE_SHIFT);
 	struct bench_file f = { .file = NULL };
-	unsigned int row, order = 0;
+	unsigned int row, order = 0, skipped = UINT_MAX;
 	unsigned long nr = 0;
 	void **addrs;
 	u8 *dst;
@@ -891,6 +904,9 @@ static int table_bandwidth(struct bench *b)
 		goto out_free;
 	}
 	for (row = 0; row < ARRAY_SIZE(rows); row++) {
+		/* Off (bw_large=0), or its file was refused (reported once). */
+		if ((rows[row].order && !bw_large) || rows[row].order == skipped)
+			continue;
 		if (!f.file || order != rows[row].order) {
 			if (f.file)
 				bench_file_close(&f);
@@ -902,6 +918,7 @@ static int table_bandwidth(struct bench *b)
 			if (ret) {
 				pr_info("table=bandwidth order=%u skipped: %d\n",
 					order, ret);
+				skipped = order;
 				ret = 0;
 				continue;
 			}

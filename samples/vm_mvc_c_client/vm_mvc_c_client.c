@@ -204,6 +204,8 @@ static void c_protzero_write_protects_user_mapping(struct kunit *test)
 	unsigned long addr;
 	u8 seen[16];
 
+	if (!IS_ENABLED(CONFIG_HAVE_GUP_FAST))
+		kunit_skip(test, "no GUP-fast to see a PTE without faulting (User-Mode Linux)");
 	addr = kunit_vm_mmap(test, ctx->file, 0, PAGE_SIZE,
 			     PROT_READ | PROT_WRITE, MAP_SHARED, 0);
 	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap failed");

@@ -9,7 +9,10 @@ run=/sys/kernel/debug/vm_mvc_bench/run
 
 echo "no_suite.no_case" >/sys/module/kunit/parameters/filter_glob
 insmod /modules/vm_mvc.ko || exit 1
-if ! insmod /modules/vm_mvc_bench.ko; then
+# vmmvc_bench_args=a=1,b=2 (VM_MVC_BENCH_ARGS): the module's parameters.
+args=$(sed -n 's/.*vmmvc_bench_args=\([a-z0-9_=,]*\).*/\1/p' /proc/cmdline | tr , ' ')
+# shellcheck disable=SC2086 # one word per parameter
+if ! insmod /modules/vm_mvc_bench.ko $args; then
 	rmmod vm_mvc
 	exit 1
 fi

@@ -53,10 +53,16 @@ fi
 part toyfs && /guest/toyfs-tests.sh
 # toyfs on damaged images (named damages and the seeded byte-flipper).
 part corrupt && /guest/corrupt-tests.sh
+# The randomized tester on toyfs of each block size, its model on tmpfs
+# and ext2, and memory compaction under it.
+part stress && /guest/stress-tests.sh
+# Disk write errors reported by the fsync of the right file, on ext2 and
+# toyfs.
+part ioerrors && /guest/io-error-tests.sh
 
 # The parts with Debian's userspace (debian.sh), toyfs loaded for them
 # (KUnit quiet) and unloaded after, as the parts before leave it:
-# partial_page, the xfs_io cases of tests/xfs_io on toyfs, ext2 and
+# partial_page, the xfs_io cases of tests/xfs_io on toyfs, ext2, ext4 and
 # tmpfs; torture, fio with verification and stress-ng on toyfs.
 #
 # On the debug kernel they run only when named (make check DEBUG=1

@@ -104,8 +104,22 @@ flip_batch() {
 	[ $failed -eq 0 ]
 }
 
+# The kernel does not read fragments and LZ4 yet: an image with them must
+# be refused with a message naming the features, and change nothing.
+fragments_refused() {
+	toyfs-damage make $work/fragments.img fragments && to_device $work/fragments.img || return 1
+	mark fragments_refused
+	if mount -t toyfs "$dev" $mnt; then
+		echo "mounted an image with fragments and LZ4"
+		umount $mnt
+		return 1
+	fi
+	log_since_mark fragments_refused | grep -E 'toyfs: .*incompatible features 0x3' || return 1
+	cmp $work/fragments.img "$dev" || { echo "the refused mount wrote to the device"; return 1; }
+}
+
 damages=$(toyfs-damage list)
-count=$(( $(echo "$damages" | wc -l) + 4 + $(echo "$flip_seeds" | wc -w) ))
+count=$(( $(echo "$damages" | wc -l) + 5 + $(echo "$flip_seeds" | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -118,5 +132,6 @@ done
 for seed in $flip_seeds; do
 	ktap_case "flipper_seed_$seed" flip_batch "$seed"
 done
+ktap_case fragments_refused fragments_refused
 ktap_case rmmod_toyfs_detach_loop sh -c "rmmod toyfs && losetup -d $dev"
 ktap_end

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=sh
 # The Debian userspace of the guest: the root that QEMU shares read-only
-# over virtio-9p (mount tag "debian"; scripts/guest-root.sh) is mounted at
+# over virtio-9p (mount tag "debian"; scripts/guest-root.sh), or that
+# User-Mode Linux reaches through hostfs, is mounted at
 # /debian and prepared as a chroot, so that xfs_io, fio, stress-ng and
 # mkfs.ext4 run on the test kernel next to the busybox image.  Sourced by
 # init.
@@ -17,12 +18,18 @@
 DEBIAN_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin
 
 debian_mount() {
-	grep -qx debian /sys/bus/virtio/drivers/9pnet_virtio/virtio*/mount_tag 2>/dev/null ||
-		return 1
 	mkdir -p /debian
-	# cache=loose: the root never changes under the guest, so its page
-	# cache may keep what it read (binaries start without a round trip).
-	mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose debian /debian || return 1
+	if grep -qx debian /sys/bus/virtio/drivers/9pnet_virtio/virtio*/mount_tag 2>/dev/null; then
+		# cache=loose: the root never changes under the guest, so its page
+		# cache may keep what it read (binaries start without a round trip).
+		mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose debian /debian || return 1
+	elif grep -q ' vmmvc_debian=hostfs' /proc/cmdline; then
+		# User-Mode Linux: the same root straight from the host, whose
+		# path is hostfs= on the command line (scripts/guest-boot.sh).
+		mount -t hostfs -o ro hostfs /debian || return 1
+	else
+		return 1
+	fi
 	# What udev would make: bash's <(...) needs /dev/fd.
 	[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 	for fd in 0:stdin 1:stdout 2:stderr; do

@@ -10,6 +10,7 @@
 # case fails every fault point of a set of calls in turn (fail-nth).  Runs
 # with vm_mvc loaded and toyfs not; leaves them so.
 . /guest/ktap.sh
+. /guest/toyfs-common.sh
 
 dev=/dev/ram0
 mnt=/mnt/toyfs
@@ -43,27 +44,6 @@ inject_off() {
 	echo 0 >$debugfs/fail_page_alloc/probability
 }
 
-# fsck finds no damage and the clean state.
-fsck_clean() {
-	out=$(fsck.toyfs -n $dev) || { echo "$out"; return 1; }
-	echo "$out"
-	! echo "$out" | grep -q 'not cleanly unmounted'
-}
-
-# Checks the manifest of `toyfs-stress faults` ($1) on the mounted toyfs.
-manifest_holds() {
-	bad=0
-	while read -r kind path ref; do
-		case $kind in
-		file) cmp "$path" "$ref" || bad=1 ;;
-		absent) [ ! -e "$path" ] || { echo "$path still exists"; bad=1; } ;;
-		dir) [ -d "$path" ] || { echo "$path is not a directory"; bad=1; } ;;
-		esac
-	done <"$1"
-	echo "$(grep -c '^file ' "$1") files and $(grep -c '^absent ' "$1") removals checked"
-	return $bad
-}
-
 # A fresh toyfs on the whole ramdisk: brd allocates a page when a sector is
 # first written, so it is written once here and the "disk" never fails;
 # what fails is toyfs's and the kernel's own allocations.
@@ -74,11 +54,11 @@ fresh_mount() {
 
 # Unmounts, wants a clean fsck, mounts, checks the manifest $1, unmounts.
 remount_and_check() {
-	umount $mnt && fsck_clean || return 1
+	umount $mnt && fsck_clean $dev || return 1
 	mount -t toyfs $dev $mnt || return 1
 	manifest_holds "$1"
 	held=$?
-	umount $mnt && fsck_clean && [ $held -eq 0 ]
+	umount $mnt && fsck_clean $dev && [ $held -eq 0 ]
 }
 
 # One workload: $1 seed, $2 failslab percent, $3 fail_page_alloc percent.

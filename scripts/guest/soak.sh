@@ -17,7 +17,7 @@ mkdir -p $mnt
 # Elapsed guest seconds around one seed (diagnostics, never asserted).
 one_seed() {
 	start=$(cut -d. -f1 /proc/uptime)
-	toyfs-stress run "$1" "$ops" $mnt $dev || return 1
+	toyfs-stress run --threads 2 --shared 3 --fsck "fsck.toyfs -n" "$1" "$ops" $mnt $dev || return 1
 	echo "seed $1: $ops operations in $(( $(cut -d. -f1 /proc/uptime) - start )) s"
 }
 

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # In-guest tests of the toyfs kernel module (samples/toyfs), one KTAP case
 # each, on a brd ramdisk formatted with the host-built mkfs.toyfs.  Run by
-# check.sh after vm_mvc is loaded.  TOYFS_STRESS_OPS sets the length of
-# the randomized run.
+# check.sh after vm_mvc is loaded.  The randomized tester runs in
+# stress-tests.sh.
 . /guest/ktap.sh
+. /guest/toyfs-common.sh
 
 dev=/dev/ram0
 mnt=/mnt/toyfs
@@ -125,27 +126,20 @@ mkdir_rename_rmdir_keep_links_right() {
 	umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt
 }
 
-# fsck finds no damage and the clean state.
-fsck_clean() {
-	out=$(fsck.toyfs -n $dev) || { echo "$out"; return 1; }
-	echo "$out"
-	! echo "$out" | grep -q 'not cleanly unmounted'
-}
-
 remount_read_only_and_back() {
 	echo before >$mnt/remount || return 1
 	mount -o remount,ro $mnt || return 1
 	! echo after 2>/dev/null >$mnt/remount || return 1
 	# Read-only: the disk holds everything, in the clean state.
-	fsck_clean || return 1
+	fsck_clean $dev || return 1
 	mount -o remount,rw $mnt && echo after >$mnt/remount || return 1
 	[ "$(cat $mnt/remount)" = after ] && rm $mnt/remount || return 1
-	umount $mnt && fsck_clean && mount -t toyfs $dev $mnt
+	umount $mnt && fsck_clean $dev && mount -t toyfs $dev $mnt
 }
 
 remount_keeps_bytes_and_fsck_is_clean() {
 	(cd $mnt && md5sum * >/tmp/sums) || return 1
-	umount $mnt && fsck_clean || return 1
+	umount $mnt && fsck_clean $dev || return 1
 	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums)
 }
 
@@ -187,11 +181,6 @@ bad_superblocks_are_refused() {
 	printf '\001' | dd of=/dev/ram1 bs=1 seek=12 conv=notrunc 2>/dev/null || return 1
 	! mount -t toyfs /dev/ram1 /mnt 2>/dev/null || return 1
 	dmesg | grep -q 'toyfs: not a valid toyfs superblock: bad checksum'
-}
-
-randomized_operations() {
-	seed=$(( $(date +%s) % 100000 ))
-	toyfs-stress run $seed "${TOYFS_STRESS_OPS:-50000}" $mnt $dev
 }
 
 # vm_mvc zeroes the partial pieces (holes, past the end of the file, the
@@ -272,7 +261,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 36
+ktap_suite toyfs 35
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -290,7 +279,6 @@ ktap_case remount_read_only_and_back remount_read_only_and_back
 ktap_case remount_keeps_bytes_and_fsck_is_clean remount_keeps_bytes_and_fsck_is_clean
 ktap_case freed_blocks_below_the_last_allocation_are_reused freed_blocks_below_the_last_allocation_are_reused
 ktap_case full_disk_gives_enospc_and_stays_consistent full_disk_gives_enospc_and_stays_consistent
-ktap_case randomized_operations randomized_operations
 ktap_case punch_hole_reads_zeros_and_frees_blocks probe punch
 ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
 ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range

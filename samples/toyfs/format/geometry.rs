@@ -1,20 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Where everything is: the layout that block size, block count and inode
-//! count determine.
+//! Where everything is: the layout that block size, block count, inode
+//! count and the features determine.
 //!
 //! ```text
 //! block 0                      superblock
-//! 1 .. 1+bitmap_blocks          block bitmap, one bit per block of the image
+//! 1 .. 1+bitmap_blocks          bitmap, one bit per fragment of the image
 //! .. +inode_table_blocks        inode table, inode_count inodes of 128 bytes
 //! first_data_block .. end       data: file blocks, directory blocks, indirect blocks
 //! ```
+//!
+//! The allocation unit is the *fragment* of `F` bytes, `B / 8 <= F <= B`.
+//! Without the FRAGMENTS feature `F = B` and a fragment is a block, so one
+//! set of rules describes both kinds of image.
 
 use super::constants::{
     BITMAP_START, DIRECT_POINTERS, INODE_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_COUNT, MIN_BLOCK_SIZE,
     POINTER_SIZE,
 };
+use super::features::Features;
+use super::inode::FLAG_COMPRESSED;
 
-/// A validated layout.  Construct it with [`Geometry::new`].
+/// Most fragments an image with the FRAGMENTS feature may have: a block
+/// pointer names a fragment in 28 bits (see [`super::address`]).
+pub const MAX_FRAGMENTS: u32 = 1 << 28;
+
+/// A validated layout.  Construct it with [`Geometry::new`] or
+/// [`Geometry::with_features`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
     block_size: u32,
@@ -22,6 +33,8 @@ pub struct Geometry {
     inode_count: u32,
     bitmap_blocks: u32,
     inode_table_blocks: u32,
+    // INVARIANT: `features` passed `Features::validate` for `block_size`.
+    features: Features,
 }
 
 /// Why a block size, block count and inode count do not make a toyfs.
@@ -48,6 +61,25 @@ pub enum GeometryError {
         /// Most inodes that fit with this block size and block count.
         maximum: u32,
     },
+    /// A fragment size that is not a power of two from `B / 8` to `B`.
+    BadFragmentSize {
+        /// The fragment size.
+        fragment_size: u32,
+        /// The block size.
+        block_size: u32,
+    },
+    /// More fragments than a block pointer can name.
+    TooManyFragments {
+        /// Blocks asked for.
+        block_count: u32,
+        /// Most blocks whose fragments a pointer can name.
+        maximum: u32,
+    },
+    /// LZ4 compression without fragments of at most half a block: a
+    /// compressed block could never be stored in fewer fragments.
+    CompressionNeedsFragments,
+    /// Default inode flags other than "compressed" on an image with LZ4.
+    BadDefaultFlags(u32),
 }
 
 impl GeometryError {
@@ -60,6 +92,10 @@ impl GeometryError {
             Self::TooFewBlocks { .. } => "fewer than 4 blocks",
             Self::NoInodes => "inode count is 0",
             Self::TooManyInodes { .. } => "inode table leaves no data block",
+            Self::BadFragmentSize { .. } => "fragment size is not a power of two in B/8..=B",
+            Self::TooManyFragments { .. } => "more than 2^28 fragments",
+            Self::CompressionNeedsFragments => "LZ4 without fragments of at most B/2",
+            Self::BadDefaultFlags(_) => "default flags other than compressed with LZ4",
         }
     }
 }
@@ -75,39 +111,64 @@ pub fn validate_block_size(block_size: u32) -> Result<(), GeometryError> {
     Ok(())
 }
 
-/// Blocks of bitmap that `block_count` bits need.
-fn bitmap_blocks_for(block_size: u32, block_count: u32) -> u32 {
+/// Blocks of bitmap that `block_count << fragment_shift` bits need.
+fn bitmap_blocks_for(block_size: u32, block_count: u32, fragment_shift: u32) -> u32 {
     // At most 2^32 / 4096 bits per block: always fits in u32.
     // A shift, not a division: the block size is a power of two.
     let shift = block_size.trailing_zeros() + 3;
-    ((u64::from(block_count) + (1 << shift) - 1) >> shift) as u32
+    let bits = u64::from(block_count) << fragment_shift;
+    ((bits + (1 << shift) - 1) >> shift) as u32
 }
 
-/// Most inodes whose table leaves one data block for the root directory.
+/// Most inodes whose table leaves one data block for the root directory,
+/// with `fragment_shift = log2(B / F)` (0 without fragments).
 ///
-/// `block_size` must be valid and `block_count >= MIN_BLOCK_COUNT`.
-pub fn max_inodes(block_size: u32, block_count: u32) -> u32 {
-    let table_blocks =
-        u64::from(block_count) - 1 - u64::from(bitmap_blocks_for(block_size, block_count)) - 1;
+/// `block_size` must be valid, `fragment_shift <= 3` and
+/// `block_count >= MIN_BLOCK_COUNT`.
+pub fn max_inodes(block_size: u32, block_count: u32, fragment_shift: u32) -> u32 {
+    let bitmap = bitmap_blocks_for(block_size, block_count, fragment_shift);
+    let table_blocks = u64::from(block_count).saturating_sub(u64::from(bitmap) + 2);
     let fitting = table_blocks * u64::from(block_size) / INODE_SIZE as u64;
     fitting.min(u64::from(u32::MAX)) as u32
 }
 
 impl Geometry {
-    /// Lays out a filesystem, or says precisely why it cannot be laid out.
+    /// Lays out a filesystem without optional features (blocks are the
+    /// allocation unit), or says precisely why it cannot be laid out.
     pub fn new(block_size: u32, block_count: u32, inode_count: u32) -> Result<Self, GeometryError> {
+        Self::with_features(block_size, block_count, inode_count, Features::NONE)
+    }
+
+    /// Lays out a filesystem with `features`, or says precisely why it
+    /// cannot be laid out.
+    pub fn with_features(
+        block_size: u32,
+        block_count: u32,
+        inode_count: u32,
+        features: Features,
+    ) -> Result<Self, GeometryError> {
         validate_block_size(block_size)?;
+        features.validate(block_size)?;
         if block_count < MIN_BLOCK_COUNT {
             return Err(GeometryError::TooFewBlocks {
                 block_count,
                 minimum: MIN_BLOCK_COUNT,
             });
         }
+        let fragment_shift = features.fragment_shift(block_size);
+        if features.has_fragments()
+            && u64::from(block_count) << fragment_shift > u64::from(MAX_FRAGMENTS)
+        {
+            return Err(GeometryError::TooManyFragments {
+                block_count,
+                maximum: MAX_FRAGMENTS >> fragment_shift,
+            });
+        }
         if inode_count == 0 {
             return Err(GeometryError::NoInodes);
         }
         // Never 0: four or more blocks always leave one for the inode table.
-        let maximum = max_inodes(block_size, block_count);
+        let maximum = max_inodes(block_size, block_count, fragment_shift);
         if inode_count > maximum {
             return Err(GeometryError::TooManyInodes {
                 inode_count,
@@ -123,9 +184,82 @@ impl Geometry {
             block_size,
             block_count,
             inode_count,
-            bitmap_blocks: bitmap_blocks_for(block_size, block_count),
+            bitmap_blocks: bitmap_blocks_for(block_size, block_count, fragment_shift),
             inode_table_blocks,
+            features,
         })
+    }
+
+    /// The optional features of the image.
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    /// Whether block pointers name fragments (the FRAGMENTS feature).
+    pub fn has_fragments(&self) -> bool {
+        self.features.has_fragments()
+    }
+
+    /// Whether blocks may be LZ4-compressed (the LZ4 feature).
+    pub fn has_compression(&self) -> bool {
+        self.features.lz4
+    }
+
+    /// `log2(B / F)`: 0 when a fragment is a block.
+    pub fn fragment_shift(&self) -> u32 {
+        self.features.fragment_shift(self.block_size)
+    }
+
+    /// `F`: bytes per fragment, the allocation unit.
+    pub fn fragment_size(&self) -> u32 {
+        self.block_size >> self.fragment_shift()
+    }
+
+    /// Fragments per block: 1, 2, 4 or 8.
+    pub fn fragments_per_block(&self) -> u32 {
+        1 << self.fragment_shift()
+    }
+
+    /// Fragments of the whole image: bits of the bitmap that stand for
+    /// something.
+    pub fn fragment_count(&self) -> u32 {
+        // CAST: checked against `MAX_FRAGMENTS` in `with_features` when
+        // the shift is not 0.
+        self.block_count << self.fragment_shift()
+    }
+
+    /// First fragment of the data region.
+    pub fn first_data_fragment(&self) -> u32 {
+        self.first_data_block() << self.fragment_shift()
+    }
+
+    /// Fragments of the data region.
+    pub fn data_fragment_count(&self) -> u32 {
+        self.data_block_count() << self.fragment_shift()
+    }
+
+    /// The block holding fragment `fragment`.
+    pub fn block_of_fragment(&self, fragment: u32) -> u32 {
+        fragment >> self.fragment_shift()
+    }
+
+    /// Fragments needed for `bytes` bytes, rounded up.
+    pub fn fragments_for(&self, bytes: u32) -> u32 {
+        let shift = self.fragment_size().trailing_zeros();
+        (bytes >> shift) + u32::from(bytes & (self.fragment_size() - 1) != 0)
+    }
+
+    /// Bytes of file block `file_block` that lie below `size`: `B` for a
+    /// block before the last, the tail for the last, 0 past the end.
+    pub fn file_block_length(&self, size: u64, file_block: u64) -> u32 {
+        let start = file_block << self.block_shift();
+        // CAST: at most `block_size`.
+        size.saturating_sub(start).min(u64::from(self.block_size)) as u32
+    }
+
+    /// Default inode flags of a new regular file.
+    pub fn default_file_flags(&self) -> u32 {
+        self.features.default_flags & FLAG_COMPRESSED
     }
 
     /// Bytes per block.
@@ -236,17 +370,18 @@ impl Geometry {
         self.block_of(bytes) + u64::from(self.offset_in_block(bytes) != 0)
     }
 
-    /// `log2(8 * block_size)`: the blocks one bitmap block covers.
+    /// `log2(8 * block_size)`: the fragments one bitmap block covers.
     pub fn bitmap_shift(&self) -> u32 {
         self.block_shift() + 3
     }
 
     /// The bitmap block (counted from [`BITMAP_START`]) and the bit in it
-    /// that stand for block `block`.
-    pub fn bitmap_position(&self, block: u32) -> (u32, usize) {
+    /// that stand for fragment `fragment` (block `fragment` without
+    /// fragments).
+    pub fn bitmap_position(&self, fragment: u32) -> (u32, usize) {
         let shift = self.bitmap_shift();
         // CAST: a bit index in a block of at most 4096 bytes.
-        (block >> shift, (block & ((1 << shift) - 1)) as usize)
+        (fragment >> shift, (fragment & ((1 << shift) - 1)) as usize)
     }
 
     /// `log2(pointers_per_block)`.
@@ -344,7 +479,7 @@ mod tests {
     fn inode_count_must_be_positive_and_fit() {
         assert_eq!(Geometry::new(1024, 64, 0), Err(GeometryError::NoInodes));
         // 64 blocks: superblock, 1 bitmap block, 1 root block leave 61 blocks of 8 inodes.
-        assert_eq!(max_inodes(1024, 64), 61 * 8);
+        assert_eq!(max_inodes(1024, 64, 0), 61 * 8);
         assert!(Geometry::new(1024, 64, 61 * 8).is_ok());
         assert_eq!(
             Geometry::new(1024, 64, 61 * 8 + 1),

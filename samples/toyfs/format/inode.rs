@@ -7,7 +7,7 @@
 //!      2    2 nlink
 //!      4    4 uid
 //!      8    4 gid
-//!     12    4 flags              0 in version 1
+//!     12    4 flags              FLAG_COMPRESSED (with LZ4, regular files); else 0
 //!     16    8 size               bytes
 //!     24    8 atime_sec          signed seconds since the epoch
 //!     32    8 mtime_sec
@@ -15,8 +15,8 @@
 //!     48    4 atime_nsec         0..=999_999_999
 //!     52    4 mtime_nsec
 //!     56    4 ctime_nsec
-//!     60    4 blocks             blocks allocated: data and indirect
-//!     64   48 direct[12]         block of file blocks 0..12; 0 = hole
+//!     60    4 blocks             fragments allocated: data and indirect
+//!     64   48 direct[12]         pointers to file blocks 0..12; 0 = hole
 //!    112    4 single_indirect    block of pointers to file blocks 12..12+P
 //!    116    4 double_indirect    block of pointers to single-indirect blocks
 //!    120    8 reserved           zero
@@ -35,6 +35,10 @@ pub const S_IFMT: u16 = 0o170_000;
 pub const S_IFREG: u16 = 0o100_000;
 /// File type bits of a directory.
 pub const S_IFDIR: u16 = 0o040_000;
+
+/// Inode flag: blocks this file writes are LZ4-compressed when that saves
+/// a fragment.  The value of `FS_COMPR_FL`, which `chattr +c` sets.
+pub const FLAG_COMPRESSED: u32 = 0x4;
 
 /// The file types version 1 stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +88,7 @@ pub struct Inode {
     pub uid: u32,
     /// Group.
     pub gid: u32,
-    /// Must be 0 in version 1.
+    /// [`FLAG_COMPRESSED`] or 0.
     pub flags: u32,
     /// Length in bytes.
     pub size: u64,
@@ -94,7 +98,8 @@ pub struct Inode {
     pub mtime: Timestamp,
     /// Last inode change.
     pub ctime: Timestamp,
-    /// Blocks allocated to the file: data blocks and indirect blocks.
+    /// Fragments allocated to the file, data and indirect blocks (blocks
+    /// without the FRAGMENTS feature).
     pub blocks: u32,
     /// Blocks of file blocks 0..12; 0 is a hole.
     pub direct: [u32; DIRECT_POINTERS],
@@ -115,8 +120,9 @@ pub enum InodeProblem {
         /// The mode.
         mode: u16,
     },
-    /// Nonzero `flags`.
-    FlagsNotZero(u32),
+    /// Flags other than [`FLAG_COMPRESSED`], or that flag on a directory
+    /// or without the LZ4 feature.
+    BadFlags(u32),
     /// Nonzero reserved bytes.
     ReservedNotZero,
     /// A nanosecond field of a billion or more.
@@ -133,12 +139,13 @@ pub enum InodeProblem {
         /// Largest addressable size.
         maximum: u64,
     },
-    /// A directory whose size is not a whole number of blocks, or is 0.
+    /// A directory whose size is not a whole number of fragments (of
+    /// blocks without fragments), or is 0.
     DirectorySize {
         /// The size.
         size: u64,
-        /// The block size.
-        block_size: u32,
+        /// The fragment size (the block size without fragments).
+        unit: u32,
     },
     /// A free inode (mode 0) where an in-use one was expected.
     Free,
@@ -265,6 +272,15 @@ impl Inode {
         self.size.div_ceil(u64::from(block_size))
     }
 
+    /// The flags this inode may have in an image of `geometry`.
+    pub fn allowed_flags(&self, geometry: &Geometry) -> u32 {
+        if geometry.has_compression() && self.file_type() == Some(FileType::Regular) {
+            FLAG_COMPRESSED
+        } else {
+            0
+        }
+    }
+
     /// Everything wrong with the fields of an in-use inode, in field order.
     pub fn field_problems(&self, geometry: &Geometry) -> impl Iterator<Item = InodeProblem> {
         let file_type = self.file_type();
@@ -274,12 +290,13 @@ impl Inode {
                 nsec: time.nsec,
             })
         };
-        let block_size = geometry.block_size();
+        let unit = geometry.fragment_size();
         [
             file_type
                 .is_none()
                 .then_some(InodeProblem::UnknownFileType { mode: self.mode }),
-            (self.flags != 0).then_some(InodeProblem::FlagsNotZero(self.flags)),
+            (self.flags & !self.allowed_flags(geometry) != 0)
+                .then_some(InodeProblem::BadFlags(self.flags)),
             nsec("atime", self.atime),
             nsec("mtime", self.mtime),
             nsec("ctime", self.ctime),
@@ -288,10 +305,10 @@ impl Inode {
                 maximum: geometry.max_file_size(),
             }),
             (file_type == Some(FileType::Directory)
-                && (self.size == 0 || geometry.offset_in_block(self.size) != 0))
+                && (self.size == 0 || self.size & u64::from(unit - 1) != 0))
                 .then_some(InodeProblem::DirectorySize {
                     size: self.size,
-                    block_size,
+                    unit,
                 }),
             (self.reserved != 0).then_some(InodeProblem::ReservedNotZero),
         ]
@@ -323,10 +340,10 @@ impl Inode {
                 minimum,
             });
         }
-        if self.blocks > geometry.data_block_count() {
+        if self.blocks > geometry.data_fragment_count() {
             return Some(InodeProblem::BlocksTooLarge {
                 blocks: self.blocks,
-                maximum: geometry.data_block_count(),
+                maximum: geometry.data_fragment_count(),
             });
         }
         None
@@ -338,10 +355,13 @@ impl InodeProblem {
     pub fn rule(&self) -> &'static str {
         match self {
             Self::UnknownFileType { .. } => "mode is neither a regular file nor a directory",
-            Self::FlagsNotZero(_) | Self::ReservedNotZero => "nonzero flags or reserved bytes",
+            Self::BadFlags(_) => "flags other than compressed on a regular file with LZ4",
+            Self::ReservedNotZero => "nonzero reserved bytes",
             Self::NsecOutOfRange { .. } => "nanoseconds of a billion or more",
             Self::SizeTooLarge { .. } => "size larger than the block map can address",
-            Self::DirectorySize { .. } => "directory size is 0 or not a multiple of the block size",
+            Self::DirectorySize { .. } => {
+                "directory size is 0 or not a multiple of the fragment (block) size"
+            }
             Self::Free => "a directory entry names a free inode",
             Self::TooFewLinks { .. } => "link count below 1 (2 for a directory)",
             Self::BlocksTooLarge { .. } => "blocks count larger than the data blocks",
@@ -433,7 +453,7 @@ mod tests {
             inode.field_problems(&geometry).collect::<Vec<_>>(),
             [
                 InodeProblem::UnknownFileType { mode: 0o120_777 },
-                InodeProblem::FlagsNotZero(4),
+                InodeProblem::BadFlags(4),
                 InodeProblem::NsecOutOfRange {
                     field: "atime",
                     nsec: 1_000_000_000
@@ -453,10 +473,7 @@ mod tests {
             };
             assert_eq!(
                 directory.field_problems(&geometry).collect::<Vec<_>>(),
-                [InodeProblem::DirectorySize {
-                    size,
-                    block_size: 1024
-                }]
+                [InodeProblem::DirectorySize { size, unit: 1024 }]
             );
         }
     }
@@ -505,5 +522,31 @@ mod tests {
         assert_eq!(inode.pointer(InodePointer::SingleIndirect), 13);
         *inode.pointer_mut(InodePointer::DoubleIndirect) = 99;
         assert_eq!(inode.double_indirect, 99);
+    }
+
+    #[test]
+    fn the_compressed_flag_needs_lz4_and_a_regular_file() {
+        use super::super::features::Features;
+        let plain = Geometry::new(4096, 1024, 64).unwrap();
+        let lz4 = Geometry::with_features(4096, 1024, 64, Features::compressed(512)).unwrap();
+        let mut file = Inode::new(FileType::Regular, 0o644, Timestamp::default());
+        file.flags = FLAG_COMPRESSED;
+        assert_eq!(file.field_problems(&lz4).count(), 0);
+        assert_eq!(
+            file.field_problems(&plain).collect::<Vec<_>>(),
+            [InodeProblem::BadFlags(FLAG_COMPRESSED)]
+        );
+        file.flags = FLAG_COMPRESSED | 1;
+        assert_eq!(
+            file.field_problems(&lz4).collect::<Vec<_>>(),
+            [InodeProblem::BadFlags(FLAG_COMPRESSED | 1)]
+        );
+        let mut directory = Inode::new(FileType::Directory, 0o755, Timestamp::default());
+        directory.size = 4096;
+        directory.flags = FLAG_COMPRESSED;
+        assert_eq!(
+            directory.field_problems(&lz4).collect::<Vec<_>>(),
+            [InodeProblem::BadFlags(FLAG_COMPRESSED)]
+        );
     }
 }

@@ -8,31 +8,43 @@
 //!      8    4 block_size          512, 1024, 2048 or 4096
 //!     12    4 block_count         blocks in the filesystem, metadata included
 //!     16    4 inode_count         inodes in the table; numbers 1..=inode_count
-//!     20    4 free_blocks         zero bits of the bitmap
+//!     20    4 free_blocks         zero bits of the bitmap (free fragments)
 //!     24    4 free_inodes         inodes whose mode is 0
 //!     28    4 state               1 clean, 2 mounted or not cleanly unmounted
 //!     32    4 bitmap_start        1
-//!     36    4 bitmap_blocks       ceil(block_count / (8 * block_size))
+//!     36    4 bitmap_blocks       ceil(block_count * B / F / (8 * block_size))
 //!     40    4 inode_table_start   bitmap_start + bitmap_blocks
 //!     44    4 inode_table_blocks  ceil(inode_count * 128 / block_size)
 //!     48    4 first_data_block    inode_table_start + inode_table_blocks
 //!     52    4 root_ino            1
 //!     56    4 inode_size          128
-//!     60   64 reserved            zero
+//!     60    4 feature_incompat    FRAGMENTS 0x1, LZ4 0x2; others refused
+//!     64    4 fragment_size       F with FRAGMENTS, else 0
+//!     68    4 default_flags       inode flags of new regular files (LZ4 only)
+//!     72   52 reserved            zero
 //!    124    4 checksum            CRC-32C of bytes 0..124
 //! ```
 //!
 //! The layout fields at 32..60 are derivable; they are stored so a reader
 //! that finds them different from its own computation knows the image is
-//! not the format it implements.
+//! not the format it implements.  Bytes 60..72 were reserved before the
+//! features existed: an image without features has zeros there, and a
+//! reader that predates them refuses an image with them.
 
 use super::constants::{BITMAP_START, INODE_SIZE, MAGIC, ROOT_INO, SUPERBLOCK_SIZE, VERSION};
+use super::features::{Features, FEATURE_FRAGMENTS, FEATURE_LZ4, KNOWN_FEATURES};
 use super::geometry::{Geometry, GeometryError};
 use super::le::{get_u32, put_u32};
 
 /// Byte offset of the checksum; it covers every byte before it.
 pub const CHECKSUM_OFFSET: usize = 124;
-const RESERVED: core::ops::Range<usize> = 60..124;
+const RESERVED: core::ops::Range<usize> = 72..124;
+/// Byte offset of `feature_incompat`.
+pub const FEATURES_OFFSET: usize = 60;
+/// Byte offset of `fragment_size`.
+pub const FRAGMENT_SIZE_OFFSET: usize = 64;
+/// Byte offset of `default_flags`.
+pub const DEFAULT_FLAGS_OFFSET: usize = 68;
 
 /// Whether the filesystem was unmounted cleanly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +131,8 @@ pub enum SuperblockError {
         /// Offset of the first nonzero byte.
         offset: usize,
     },
+    /// `feature_incompat` bits this format does not define.
+    UnknownFeatures(u32),
 }
 
 impl SuperblockError {
@@ -133,6 +147,7 @@ impl SuperblockError {
             Self::BadState(_) => "state is neither clean nor dirty",
             Self::FreeCountTooLarge { .. } => "free count larger than what can be free",
             Self::ReservedNotZero { .. } => "nonzero reserved bytes",
+            Self::UnknownFeatures(_) => "unknown incompatible features",
         }
     }
 }
@@ -170,6 +185,12 @@ impl Superblock {
             (48, g.first_data_block()),
             (52, ROOT_INO),
             (56, INODE_SIZE as u32),
+            (FEATURES_OFFSET, g.features().incompat()),
+            (
+                FRAGMENT_SIZE_OFFSET,
+                g.features().fragment_size.unwrap_or(0),
+            ),
+            (DEFAULT_FLAGS_OFFSET, g.features().default_flags),
         ] {
             put_u32(&mut bytes, offset, value);
         }
@@ -197,8 +218,30 @@ impl Superblock {
         if stored != computed {
             return Err(SuperblockError::BadChecksum { stored, computed });
         }
-        let geometry = Geometry::new(get_u32(bytes, 8), get_u32(bytes, 12), get_u32(bytes, 16))
-            .map_err(SuperblockError::Geometry)?;
+        let incompat = get_u32(bytes, FEATURES_OFFSET);
+        if incompat & !KNOWN_FEATURES != 0 {
+            return Err(SuperblockError::UnknownFeatures(incompat & !KNOWN_FEATURES));
+        }
+        let fragment_size = get_u32(bytes, FRAGMENT_SIZE_OFFSET);
+        if incompat & FEATURE_FRAGMENTS == 0 && fragment_size != 0 {
+            return Err(SuperblockError::LayoutMismatch {
+                field: "fragment_size",
+                stored: fragment_size,
+                expected: 0,
+            });
+        }
+        let features = Features {
+            fragment_size: (incompat & FEATURE_FRAGMENTS != 0).then_some(fragment_size),
+            lz4: incompat & FEATURE_LZ4 != 0,
+            default_flags: get_u32(bytes, DEFAULT_FLAGS_OFFSET),
+        };
+        let geometry = Geometry::with_features(
+            get_u32(bytes, 8),
+            get_u32(bytes, 12),
+            get_u32(bytes, 16),
+            features,
+        )
+        .map_err(SuperblockError::Geometry)?;
         for (offset, field, expected) in [
             (32, "bitmap_start", BITMAP_START),
             (36, "bitmap_blocks", geometry.bitmap_blocks()),
@@ -221,7 +264,12 @@ impl Superblock {
         let state = FsState::from_raw(raw_state).ok_or(SuperblockError::BadState(raw_state))?;
         // The root directory always holds one inode and one data block.
         let free_blocks = get_u32(bytes, 20);
-        check_free_count("free_blocks", free_blocks, geometry.data_block_count() - 1)?;
+        // The root directory holds at least one fragment.
+        check_free_count(
+            "free_blocks",
+            free_blocks,
+            geometry.data_fragment_count() - 1,
+        )?;
         let free_inodes = get_u32(bytes, 24);
         check_free_count("free_inodes", free_inodes, geometry.inode_count() - 1)?;
         if let Some(offset) = RESERVED.clone().find(|&offset| bytes[offset] != 0) {

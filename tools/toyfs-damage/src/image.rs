@@ -5,13 +5,16 @@
 //! The image is 1 MiB of 1 KiB blocks; the guest test puts it on a loop
 //! device of exactly its size, so that nothing past it can be read.
 
+use toyfs_format::address::Extent;
 use toyfs_format::bitmap::Bitmap;
 use toyfs_format::constants::{BITMAP_START, INODE_SIZE, ROOT_INO, SUPERBLOCK_SIZE};
 use toyfs_format::crc32c::crc32c;
 use toyfs_format::dirent::parse_dir_block;
+use toyfs_format::features::Features;
 use toyfs_format::superblock::CHECKSUM_OFFSET;
 use toyfs_format::{
-    format, BlockDevice, Filesystem, Geometry, Inode, MemoryDevice, RootAttributes, Timestamp,
+    format, BlockDevice, Filesystem, Geometry, GeometryError, Inode, MemoryDevice, RootAttributes,
+    Timestamp,
 };
 
 use crate::error::{Result, ToolError};
@@ -51,12 +54,120 @@ pub fn many_name(index: usize) -> String {
     format!("entry-with-a-longer-name-{index:02}")
 }
 
+/// Which source image a damage starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// [`make_source`]: 1 KiB blocks, no optional feature.
+    Plain,
+    /// [`make_fragment_source`]: 4 KiB blocks in fragments of 512 bytes,
+    /// LZ4 compression.
+    Fragments,
+}
+
+impl Source {
+    /// Both sources, the plain one first.
+    pub const ALL: [Self; 2] = [Self::Plain, Self::Fragments];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Fragments => "fragments",
+        }
+    }
+
+    /// The source called `name`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|source| source.name() == name)
+            .ok_or_else(|| ToolError(format!("no source image {name:?}: plain or fragments")))
+    }
+
+    /// Builds the image.
+    pub fn make(self) -> Result<MemoryDevice> {
+        match self {
+            Self::Plain => make_source(),
+            Self::Fragments => make_fragment_source(),
+        }
+    }
+}
+
+/// Block size of the fragment source image.
+pub const FRAGMENT_BLOCK_SIZE: u32 = 4096;
+/// Fragment size of the fragment source image.
+pub const FRAGMENT_SIZE: u32 = 512;
+
+/// A file of a source image: path, byte ranges written in that order,
+/// and whether the file compresses (`chattr -c` otherwise).
+pub type SourceFile = (&'static str, &'static [(u64, u64)], bool);
+
+/// Files of the fragment source image.
+pub const FRAGMENT_FILES: &[SourceFile] = &[
+    // A tail of one fragment: compressing it would not save one.
+    ("small", &[(0, 100)], true),
+    // Two compressed blocks and a compressed tail.
+    ("pages", &[(0, 10_000)], true),
+    // Compressed blocks under the direct, single-indirect and (from file
+    // block 12 + 1024) double-indirect pointers, holes between.
+    (
+        "big",
+        &[(0, 14 * 4096), (1036 * 4096, 1036 * 4096 + 6000)],
+        true,
+    ),
+    // Grown by appends: its tail moved to more fragments, then to whole
+    // blocks.
+    (
+        "grown",
+        &[
+            (0, 700),
+            (700, 1400),
+            (1400, 2100),
+            (2100, 2800),
+            (2800, 3500),
+            (3500, 4200),
+            (4200, 4900),
+        ],
+        true,
+    ),
+    // Plain: a tail of 6 fragments; two whole blocks and a tail of 2.
+    ("plain/tail", &[(0, 3000)], false),
+    ("plain/blocks", &[(0, 9000)], false),
+    ("dir/nested", &[(0, 3000)], true),
+    ("dir/sub/deep", &[(0, 5000)], true),
+];
+
 /// Builds the source image: the files of [`FILES`] filled with their
 /// [`pattern`], `/hardlink` naming `/dir/nested`, and [`MANY_FILES`]
 /// files of 200 bytes in `/many`.
 pub fn make_source() -> Result<MemoryDevice> {
-    let geometry = Geometry::new(BLOCK_SIZE, BLOCK_COUNT, INODE_COUNT)
-        .map_err(|error| ToolError(error.to_string()))?;
+    let files: Vec<_> = FILES
+        .iter()
+        .map(|&(path, ranges)| (path, ranges, false))
+        .collect();
+    build(Geometry::new(BLOCK_SIZE, BLOCK_COUNT, INODE_COUNT), &files)
+}
+
+/// Builds the fragment source image (1 MiB): the same tree as
+/// [`make_source`] with the files of [`FRAGMENT_FILES`], so that tails of
+/// several files share blocks and compressed and plain blocks mix.
+pub fn make_fragment_source() -> Result<MemoryDevice> {
+    build(
+        Geometry::with_features(
+            FRAGMENT_BLOCK_SIZE,
+            BLOCK_COUNT / 4,
+            INODE_COUNT,
+            Features::compressed(FRAGMENT_SIZE),
+        ),
+        FRAGMENT_FILES,
+    )
+}
+
+fn build(
+    geometry: std::result::Result<Geometry, GeometryError>,
+    files: &[SourceFile],
+) -> Result<MemoryDevice> {
+    let geometry = geometry.map_err(|error| ToolError(error.to_string()))?;
     let mut device = MemoryDevice::new(geometry.byte_size() as usize);
     let root = RootAttributes {
         uid: 0,
@@ -68,13 +179,19 @@ pub fn make_source() -> Result<MemoryDevice> {
     let mut fs = Filesystem::open(device, TIME)?;
     let dir = fs.mkdir(ROOT_INO, b"dir", 0o755)?;
     fs.mkdir(dir, b"sub", 0o755)?;
-    for (path, ranges) in FILES {
+    if files.iter().any(|(path, ..)| path.starts_with("plain/")) {
+        fs.mkdir(ROOT_INO, b"plain", 0o755)?;
+    }
+    for &(path, ranges, compressed) in files {
         let (parent, name) = match path.rsplit_once('/') {
             Some((parent, name)) => (resolve(&fs, parent)?, name),
-            None => (ROOT_INO, *path),
+            None => (ROOT_INO, path),
         };
         let ino = fs.create(parent, name.as_bytes(), 0o644)?;
-        for &(start, end) in *ranges {
+        if geometry.has_compression() {
+            fs.set_compressed(ino, compressed)?;
+        }
+        for &(start, end) in ranges {
             fs.write(ino, start, &pattern(ino, start, (end - start) as usize))?;
         }
     }
@@ -153,6 +270,20 @@ impl Image {
         Ok(fs.map_block(ino, &inode, file_block)?.unwrap_or(0))
     }
 
+    /// The run holding block `file_block` of inode `ino`, if any.
+    pub fn extent_of(&self, ino: u32, file_block: u64) -> Result<Option<Extent>> {
+        let fs = self.fs()?;
+        let inode = fs.read_inode(ino)?;
+        Ok(fs.map_extent(ino, &inode, file_block)?)
+    }
+
+    /// The bytes of run `extent`, to change.
+    pub fn run_mut(&mut self, extent: &Extent) -> &mut [u8] {
+        let start = extent.byte_offset(&self.geometry) as usize;
+        let len = extent.byte_len(&self.geometry);
+        &mut self.device.bytes_mut()[start..start + len]
+    }
+
     /// The bytes of block `block`.
     pub fn block_mut(&mut self, block: u32) -> &mut [u8] {
         let start = self.geometry.block_offset(block) as usize;
@@ -164,9 +295,14 @@ impl Image {
     pub fn entry_offset(&self, dir: u32, name: &str) -> Result<usize> {
         let block_size = self.geometry.block_size();
         let size = self.inode(dir).blocks_within_size(block_size);
+        let dir_size = self.inode(dir).size;
         for file_block in 0..size {
-            let start = self.geometry.block_offset(self.block_of(dir, file_block)?) as usize;
-            let bytes = &self.device.bytes()[start..start + block_size as usize];
+            let extent = self
+                .extent_of(dir, file_block)?
+                .ok_or_else(|| ToolError(format!("directory {dir} has a hole")))?;
+            let start = extent.byte_offset(&self.geometry) as usize;
+            let len = self.geometry.file_block_length(dir_size, file_block) as usize;
+            let bytes = &self.device.bytes()[start..start + len];
             let entries = parse_dir_block(bytes)
                 .map_err(|error| ToolError(format!("directory {dir}: {error}")))?;
             if let Some(entry) = entries.iter().find(|entry| entry.name == name.as_bytes()) {
@@ -182,14 +318,15 @@ impl Image {
         let len = (self.geometry.bitmap_blocks() * self.geometry.block_size()) as usize;
         Bitmap::from_bytes(
             self.device.bytes()[start..start + len].to_vec(),
-            self.geometry.block_count(),
+            self.geometry.fragment_count(),
         )
     }
 
-    /// Sets bitmap bit `block` to `used`, leaving the free count alone.
-    pub fn set_bitmap_bit(&mut self, block: u32, used: bool) {
-        let byte = self.geometry.block_offset(BITMAP_START) as usize + block as usize / 8;
-        let mask = 1u8 << (block % 8);
+    /// Sets bitmap bit `unit` (a fragment, or a block without fragments)
+    /// to `used`, leaving the free count alone.
+    pub fn set_bitmap_bit(&mut self, unit: u32, used: bool) {
+        let byte = self.geometry.block_offset(BITMAP_START) as usize + unit as usize / 8;
+        let mask = 1u8 << (unit % 8);
         let bytes = self.device.bytes_mut();
         if used {
             bytes[byte] |= mask;
@@ -198,10 +335,11 @@ impl Image {
         }
     }
 
-    /// The first data block the bitmap marks free.
+    /// The first data block (fragment, with fragments) the bitmap marks
+    /// free.
     pub fn first_free_block(&self) -> Option<u32> {
         self.bitmap()
-            .first_free_from(self.geometry.first_data_block())
+            .first_free_from(self.geometry.first_data_fragment())
     }
 
     /// Edits the superblock bytes; with `reseal` the checksum is

@@ -21,13 +21,13 @@ use std::process::ExitCode;
 use toyfs_damage::error::{Result, ToolError};
 use toyfs_damage::exercise::exercise;
 use toyfs_damage::flip::flip;
-use toyfs_damage::image::{make_source, Image};
+use toyfs_damage::image::{Image, Source};
 use toyfs_damage::named::{find, Expect, DAMAGES};
 use toyfs_damage::reference::Reference;
 use toyfs_format::MemoryDevice;
 
-const USAGE: &str = "usage: toyfs-damage make IMAGE | list | info NAME | apply NAME IMAGE |
-       flip SOURCE OUT SEED N | exercise MOUNT IMAGE [NAME]";
+const USAGE: &str = "usage: toyfs-damage make IMAGE [plain|fragments] | list [plain|fragments] |
+       info NAME | apply NAME IMAGE | flip SOURCE OUT SEED N | exercise MOUNT IMAGE [NAME]";
 
 fn number(arg: &str) -> Result<u64> {
     arg.parse()
@@ -40,9 +40,16 @@ fn read_image(path: &str) -> Result<MemoryDevice> {
 
 fn run(args: &[&str]) -> Result<bool> {
     match args {
-        ["make", image] => std::fs::write(image, make_source()?.bytes())?,
-        ["list"] => {
-            for damage in DAMAGES {
+        ["make", image] => std::fs::write(image, Source::Plain.make()?.bytes())?,
+        ["make", image, source] => {
+            std::fs::write(image, Source::from_name(source)?.make()?.bytes())?
+        }
+        ["list"] | ["list", _] => {
+            let source = match args {
+                ["list", name] => Source::from_name(name)?,
+                _ => Source::Plain,
+            };
+            for damage in DAMAGES.iter().filter(|damage| damage.source == source) {
                 println!("{}", damage.name);
             }
         }
@@ -50,6 +57,7 @@ fn run(args: &[&str]) -> Result<bool> {
             let damage = find(name)?;
             let mounts = damage.expect != Expect::Refused;
             println!("expect={}", if mounts { "mounts" } else { "refused" });
+            println!("source={}", damage.source.name());
             println!("fsck={}", damage.fsck_says);
             println!("message={}", damage.message().unwrap_or_default());
         }

@@ -3,12 +3,14 @@
 //! applied to the source image of [`crate::image`], with what the kernel
 //! must do about it and what fsck.toyfs must say.
 
+use toyfs_format::address::Extent;
 use toyfs_format::constants::SUPERBLOCK_SIZE;
-use toyfs_format::le::{get_u32, put_u16, put_u32};
+use toyfs_format::le::{get_u16, get_u32, put_u16, put_u32};
+use toyfs_format::superblock::{FEATURES_OFFSET, FRAGMENT_SIZE_OFFSET};
 use toyfs_format::Inode;
 
 use crate::error::{Result, ToolError};
-use crate::image::{many_name, Image, INODE_COUNT};
+use crate::image::{many_name, Image, Source, INODE_COUNT};
 
 /// What the kernel must do with a damaged image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub enum Expect {
 pub struct Damage {
     /// Its name on the command line and in the test report.
     pub name: &'static str,
+    /// The source image it damages.
+    pub source: Source,
     /// What the kernel must do.
     pub expect: Expect,
     /// Words of fsck.toyfs's report for it.
@@ -139,11 +143,49 @@ fn edit_sb(image: &mut Image, reseal: bool, at: usize, value: u32) -> String {
     format!("superblock offset {at} = {value}, resealed: {reseal}")
 }
 
+/// The run holding block `file_block` of `path`.
+fn extent(image: &Image, path: &str, file_block: u64) -> Result<Extent> {
+    let ino = image.ino(path)?;
+    image
+        .extent_of(ino, file_block)?
+        .ok_or_else(|| ToolError(format!("/{path} block {file_block} is a hole")))
+}
+
+/// Points `direct[index]` of `path` at `extent`.
+fn set_direct_extent(
+    image: &mut Image,
+    path: &str,
+    index: usize,
+    extent: Extent,
+) -> Result<String> {
+    let raw = image.geometry.encode_pointer(extent);
+    let what = set_direct(image, path, index, raw)?;
+    Ok(format!("{what} ({extent:?})"))
+}
+
+/// Edits the compressed block holding `file_block` of `path`.
+fn edit_compressed(
+    image: &mut Image,
+    path: &str,
+    file_block: u64,
+    edit: impl FnOnce(&mut [u8]) -> String,
+) -> Result<String> {
+    let extent = extent(image, path, file_block)?;
+    if !extent.compressed {
+        return Err(ToolError(format!(
+            "/{path} block {file_block} is not compressed"
+        )));
+    }
+    let what = edit(image.run_mut(&extent));
+    Ok(format!("/{path} block {file_block} ({extent:?}): {what}"))
+}
+
 /// Every named damage, in the order the guest test runs them (the
 /// refused mounts first: their messages share one ratelimit).
 pub static DAMAGES: &[Damage] = &[
     Damage {
         name: "bad_magic",
+        source: Source::Plain,
         expect: Expect::Refused,
         fsck_says: "bad magic",
         apply: |image| {
@@ -153,6 +195,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "bad_checksum",
+        source: Source::Plain,
         expect: Expect::Refused,
         fsck_says: "superblock checksum",
         apply: |image| {
@@ -162,6 +205,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "layout_field_differs",
+        source: Source::Plain,
         expect: Expect::Refused,
         fsck_says: "but the sizes imply",
         apply: |image| {
@@ -171,6 +215,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "device_smaller_than_filesystem",
+        source: Source::Plain,
         expect: Expect::Refused,
         fsck_says: "the device holds",
         // Twice the blocks: the bitmap still fits one block, so the
@@ -182,6 +227,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "free_count_too_large",
+        source: Source::Plain,
         expect: Expect::Refused,
         fsck_says: "that can be free",
         apply: |image| {
@@ -190,7 +236,22 @@ pub static DAMAGES: &[Damage] = &[
         },
     },
     Damage {
+        name: "unknown_feature",
+        source: Source::Plain,
+        expect: Expect::Refused,
+        fsck_says: "this tool does not know",
+        apply: |image| Ok(edit_sb(image, true, FEATURES_OFFSET, 0x80)),
+    },
+    Damage {
+        name: "fragment_size_invalid",
+        source: Source::Fragments,
+        expect: Expect::Refused,
+        fsck_says: "fragment size 3000 is not a power of two",
+        apply: |image| Ok(edit_sb(image, true, FRAGMENT_SIZE_OFFSET, 3000)),
+    },
+    Damage {
         name: "pointer_out_of_range",
+        source: Source::Plain,
         expect: Expect::Fails("pages"),
         fsck_says: "past the end of the filesystem",
         apply: |image| {
@@ -200,12 +261,14 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "pointer_into_bitmap",
+        source: Source::Plain,
         expect: Expect::Fails("small"),
         fsck_says: "points into the superblock, bitmap or inode table",
         apply: |image| set_direct(image, "small", 0, 1),
     },
     Damage {
         name: "pointer_into_inode_table",
+        source: Source::Plain,
         expect: Expect::Fails("pages"),
         fsck_says: "points into the superblock, bitmap or inode table",
         apply: |image| {
@@ -215,6 +278,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "indirect_entry_out_of_range",
+        source: Source::Plain,
         expect: Expect::Fails("big"),
         fsck_says: "past the end of the filesystem",
         apply: |image| {
@@ -224,6 +288,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "indirect_entry_into_metadata",
+        source: Source::Plain,
         expect: Expect::Fails("big"),
         fsck_says: "points into the superblock, bitmap or inode table",
         apply: |image| {
@@ -234,6 +299,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "pointer_to_free_block",
+        source: Source::Plain,
         expect: Expect::Fails("small"),
         fsck_says: "but marked free",
         apply: |image| {
@@ -245,6 +311,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "used_block_marked_free",
+        source: Source::Plain,
         expect: Expect::Fails("pages"),
         fsck_says: "but marked free",
         apply: |image| {
@@ -257,6 +324,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "pointer_to_another_files_block",
+        source: Source::Plain,
         expect: Expect::Undetected,
         fsck_says: "is already used by inode",
         apply: |image| {
@@ -266,6 +334,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "metadata_bit_clear",
+        source: Source::Plain,
         expect: Expect::WriteFails,
         fsck_says: "is marked free in the bitmap",
         apply: |image| {
@@ -276,6 +345,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "indirect_names_itself",
+        source: Source::Plain,
         expect: Expect::Fails("big"),
         fsck_says: "(loop)",
         // Entry 5 is file block 17, a hole inside the file.
@@ -286,6 +356,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "indirect_names_its_parent",
+        source: Source::Plain,
         expect: Expect::Fails("big"),
         fsck_says: "(loop)",
         // Entry 5 of the first block under the double-indirect block is
@@ -297,6 +368,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "size_beyond_block_map",
+        source: Source::Plain,
         expect: Expect::Fails("small"),
         fsck_says: "larger than the block map can address",
         apply: |image| {
@@ -308,8 +380,9 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "directory_size_not_block_multiple",
+        source: Source::Plain,
         expect: Expect::Fails("dir"),
-        fsck_says: "is not a positive multiple of the block size",
+        fsck_says: "is not a positive multiple of the block (fragment) size",
         apply: |image| {
             edit_inode_of(image, "dir", "size = 1000".into(), |inode| {
                 inode.size = 1000
@@ -318,6 +391,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "directory_size_past_its_blocks",
+        source: Source::Plain,
         expect: Expect::Fails("dir/sub"),
         fsck_says: "has a hole at block",
         apply: |image| {
@@ -329,6 +403,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "entry_names_free_inode",
+        source: Source::Plain,
         expect: Expect::Fails("dir/nested"),
         fsck_says: "names free inode",
         apply: |image| {
@@ -339,6 +414,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "entry_inode_out_of_range",
+        source: Source::Plain,
         expect: Expect::Fails("small"),
         fsck_says: "out of range",
         apply: |image| {
@@ -349,6 +425,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "entry_rec_len_unaligned",
+        source: Source::Plain,
         expect: Expect::Fails("many"),
         fsck_says: "is not a multiple of 4",
         apply: |image| {
@@ -360,6 +437,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "entry_rec_len_past_block",
+        source: Source::Plain,
         expect: Expect::Fails("many"),
         fsck_says: "runs past the end of the block",
         apply: |image| {
@@ -370,12 +448,14 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "entry_name_with_slash",
+        source: Source::Plain,
         expect: Expect::Fails("many"),
         fsck_says: "contains the byte 0x2f",
         apply: |image| edit_entry(image, "many", &many_name(5), |entry| entry[DE_NAME] = b'/'),
     },
     Damage {
         name: "directory_names_its_ancestor",
+        source: Source::Plain,
         expect: Expect::VfsLoop("dir/sub/deep"),
         fsck_says: "is named in directory",
         apply: |image| {
@@ -388,12 +468,14 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "directory_without_dotdot",
+        source: Source::Plain,
         expect: Expect::RenameFails("dir/sub", "many/sub"),
         fsck_says: "no \"..\" entry",
         apply: |image| edit_entry(image, "dir/sub", "..", |entry| entry[DE_NAME + 1] = b'x'),
     },
     Damage {
         name: "bad_inode_mode",
+        source: Source::Plain,
         expect: Expect::Fails("small"),
         fsck_says: "is neither a regular file nor a directory",
         apply: |image| {
@@ -407,12 +489,14 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "zero_link_count",
+        source: Source::Plain,
         expect: Expect::Fails("small"),
         fsck_says: "nlink is 0",
         apply: |image| edit_inode_of(image, "small", "nlink = 0".into(), |inode| inode.nlink = 0),
     },
     Damage {
         name: "link_count_too_low",
+        source: Source::Plain,
         expect: Expect::SecondUnlinkFails("hardlink", "dir/nested"),
         fsck_says: "nlink is 1, counted 2",
         apply: |image| {
@@ -423,6 +507,7 @@ pub static DAMAGES: &[Damage] = &[
     },
     Damage {
         name: "blocks_count_too_large",
+        source: Source::Plain,
         expect: Expect::Fails("pages"),
         fsck_says: "says 4294967295 blocks",
         apply: |image| {
@@ -430,6 +515,172 @@ pub static DAMAGES: &[Damage] = &[
                 inode.blocks = u32::MAX
             })
         },
+    },
+    Damage {
+        name: "fragment_run_crosses_block",
+        source: Source::Fragments,
+        expect: Expect::Fails("small"),
+        fsck_says: "crosses a block boundary",
+        apply: |image| {
+            let run = extent(image, "small", 0)?;
+            let last = (run.block(&image.geometry) + 1) * image.geometry.fragments_per_block() - 1;
+            let crossing = Extent {
+                fragment: last,
+                count: 2,
+                ..run
+            };
+            set_direct_extent(image, "small", 0, crossing)
+        },
+    },
+    Damage {
+        name: "fragment_owned_twice",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "is already owned by inode",
+        apply: |image| {
+            let other = extent(image, &format!("many/{}", many_name(0)), 0)?;
+            set_direct_extent(image, "small", 0, other)
+        },
+    },
+    Damage {
+        name: "fragment_lost",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "no inode owns it (lost)",
+        apply: |image| {
+            let free = image
+                .first_free_block()
+                .ok_or_else(|| ToolError("the image has no free fragment".into()))?;
+            image.set_bitmap_bit(free, true);
+            Ok(format!("bitmap bit of free fragment {free} set"))
+        },
+    },
+    Damage {
+        name: "tail_fragment_marked_free",
+        source: Source::Fragments,
+        expect: Expect::Fails("plain/tail"),
+        fsck_says: "but marked free",
+        apply: |image| {
+            let run = extent(image, "plain/tail", 0)?;
+            let fragment = run.fragment + 2;
+            image.set_bitmap_bit(fragment, false);
+            Ok(format!(
+                "bitmap bit of fragment {fragment} (/plain/tail, third of {run:?}) cleared"
+            ))
+        },
+    },
+    Damage {
+        name: "tail_in_too_few_fragments",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "is stored in 5 fragments, its bytes need 6",
+        apply: |image| {
+            let run = extent(image, "plain/tail", 0)?;
+            let shorter = Extent { count: 5, ..run };
+            set_direct_extent(image, "plain/tail", 0, shorter)
+        },
+    },
+    Damage {
+        name: "partial_block_before_the_last",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "but only the last block may be partial",
+        apply: |image| {
+            let run = extent(image, "plain/blocks", 0)?;
+            let half = Extent { count: 4, ..run };
+            set_direct_extent(image, "plain/blocks", 0, half)
+        },
+    },
+    Damage {
+        name: "compressed_length_past_run",
+        source: Source::Fragments,
+        expect: Expect::Fails("pages"),
+        fsck_says: "does not fit its",
+        apply: |image| {
+            edit_compressed(image, "pages", 0, |run| {
+                let past = run.len() as u16 - 3;
+                put_u16(run, 0, past);
+                format!("compressed_len = {past}")
+            })
+        },
+    },
+    Damage {
+        name: "compressed_length_zero",
+        source: Source::Fragments,
+        expect: Expect::Fails("pages"),
+        fsck_says: "compressed block of length 0",
+        apply: |image| {
+            edit_compressed(image, "pages", 1, |run| {
+                put_u16(run, 0, 0);
+                "compressed_len = 0".into()
+            })
+        },
+    },
+    Damage {
+        name: "compressed_data_truncated",
+        source: Source::Fragments,
+        expect: Expect::Fails("pages"),
+        fsck_says: "compressed data does not decompress to its length",
+        apply: |image| {
+            edit_compressed(image, "pages", 0, |run| {
+                let shorter = get_u16(run, 0) - 1;
+                put_u16(run, 0, shorter);
+                format!("compressed_len = {shorter}, one byte short")
+            })
+        },
+    },
+    Damage {
+        name: "compressed_length_differs",
+        source: Source::Fragments,
+        expect: Expect::Fails("big"),
+        fsck_says: "compressed block of 4000 bytes, the file has 4096 there",
+        apply: |image| {
+            edit_compressed(image, "big", 13, |run| {
+                put_u16(run, 2, 4000);
+                "length = 4000".into()
+            })
+        },
+    },
+    Damage {
+        name: "compressed_directory_block",
+        source: Source::Fragments,
+        expect: Expect::Fails("dir"),
+        fsck_says: "names a compressed directory block",
+        apply: |image| {
+            let run = extent(image, "dir", 0)?;
+            let compressed = Extent {
+                compressed: true,
+                ..run
+            };
+            set_direct_extent(image, "dir", 0, compressed)
+        },
+    },
+    Damage {
+        name: "indirect_not_whole_block",
+        source: Source::Fragments,
+        expect: Expect::Fails("big"),
+        fsck_says: "names an indirect block that is not a whole plain block",
+        apply: |image| {
+            let ino = image.ino("big")?;
+            let geometry = image.geometry;
+            let mut what = String::new();
+            image.edit_inode(ino, |inode| {
+                let mut run = geometry
+                    .decode_pointer(inode.single_indirect)
+                    .expect("/big has a single-indirect block");
+                run.count = 4;
+                inode.single_indirect = geometry.encode_pointer(run);
+                what = format!("/big (inode {ino}) single_indirect = {run:?}");
+            });
+            Ok(what)
+        },
+    },
+    Damage {
+        name: "compressed_flag_on_directory",
+        source: Source::Fragments,
+        expect: Expect::Fails("dir"),
+        fsck_says: "only compressed (0x4) on a regular file",
+        apply: |image| edit_inode_of(image, "dir", "flags = 0x4".into(), |inode| inode.flags = 4),
     },
 ];
 

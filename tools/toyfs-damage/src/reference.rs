@@ -12,12 +12,14 @@
 //! damaged pointer are therefore expected bytes: only a scan of the whole
 //! filesystem (fsck) can tell that they are someone else's.
 
+use toyfs_format::address::Extent;
 use toyfs_format::bitmap::Bitmap;
 use toyfs_format::block_map::{slot_of, MapSlot};
-use toyfs_format::block_walk::judge_pointer;
+use toyfs_format::compressed::CompressedHeader;
 use toyfs_format::constants::{BITMAP_START, INODE_SIZE, SUPERBLOCK_SIZE};
+use toyfs_format::inode::FileType;
 use toyfs_format::le::get_u32;
-use toyfs_format::{Geometry, Inode, Superblock};
+use toyfs_format::{lz4, Geometry, Inode, Superblock};
 
 use crate::error::{Result, ToolError};
 
@@ -30,7 +32,7 @@ pub enum BlockView {
     /// Reads as zeros.
     Hole,
     /// Reads as this block's bytes.
-    Data(u32),
+    Data(Extent),
     /// Its path breaks a rule: the read must fail.
     Bad,
 }
@@ -67,7 +69,10 @@ impl Reference {
         }
         let start = geometry.block_offset(BITMAP_START) as usize;
         let len = (geometry.bitmap_blocks() * geometry.block_size()) as usize;
-        let bitmap = Bitmap::from_bytes(bytes[start..start + len].to_vec(), geometry.block_count());
+        let bitmap = Bitmap::from_bytes(
+            bytes[start..start + len].to_vec(),
+            geometry.fragment_count(),
+        );
         Ok(Self {
             bytes,
             geometry,
@@ -87,39 +92,62 @@ impl Reference {
         &self.bytes[start..start + self.geometry.block_size() as usize]
     }
 
-    /// `Ok(pointer)` if toyfs may follow it (0 is a hole).
-    fn judge(&self, pointer: u32, above: &[u32]) -> Option<u32> {
-        if pointer == 0 {
-            return Some(0);
-        }
-        let followable = judge_pointer(&self.geometry, pointer).is_ok()
-            && !above.contains(&pointer)
-            && self.bitmap.is_set(pointer);
-        followable.then_some(pointer)
+    /// The run `pointer` names if toyfs may follow it; `Some(None)` for
+    /// a hole.  `indirect`: it names an indirect block, which must be a
+    /// whole plain block; `directory`: a directory's block, never
+    /// compressed.
+    fn judge(
+        &self,
+        pointer: u32,
+        above: &[u32],
+        indirect: bool,
+        directory: bool,
+    ) -> Option<Option<Extent>> {
+        let Some(extent) = self.geometry.decode_pointer(pointer) else {
+            return Some(None);
+        };
+        let followable = self.geometry.judge_extent(&extent).is_ok()
+            && (!indirect || extent.is_whole_block(&self.geometry))
+            && !(directory && extent.compressed)
+            && !above.contains(&extent.block(&self.geometry))
+            && extent
+                .fragments()
+                .all(|fragment| self.bitmap.is_set(fragment));
+        followable.then_some(Some(extent))
     }
 
-    /// Follows entry `index` of indirect block `indirect`.
-    fn entry(&self, indirect: u32, index: u32, above: &[u32]) -> Option<u32> {
-        self.judge(get_u32(self.block(indirect), 4 * index as usize), above)
+    /// The indirect block `pointer` names, judged; 0 for a hole.
+    fn indirect(&self, pointer: u32, above: &[u32]) -> Option<u32> {
+        Some(
+            self.judge(pointer, above, true, false)?
+                .map_or(0, |extent| extent.block(&self.geometry)),
+        )
     }
 
-    /// File block `file_block` of `inode`.
+    /// Entry `index` of indirect block `indirect`.
+    fn entry(&self, indirect: u32, index: u32) -> u32 {
+        get_u32(self.block(indirect), 4 * index as usize)
+    }
+
+    /// What toyfs finds for block `file_block` of `inode`.
     pub fn block_view(&self, inode: &Inode, file_block: u64) -> BlockView {
         let Some(slot) = slot_of(file_block, self.geometry.pointers_per_block()) else {
             return BlockView::Hole;
         };
+        let directory = inode.file_type() == Some(FileType::Directory);
+        let data = |pointer, above: &[u32]| self.judge(pointer, above, false, directory);
         let found = match slot {
-            MapSlot::Direct(index) => self.judge(inode.direct[index], &[]),
-            MapSlot::Single(index) => match self.judge(inode.single_indirect, &[]) {
-                Some(0) => Some(0),
-                Some(single) => self.entry(single, index, &[single]),
+            MapSlot::Direct(index) => data(inode.direct[index], &[]),
+            MapSlot::Single(index) => match self.indirect(inode.single_indirect, &[]) {
+                Some(0) => Some(None),
+                Some(single) => data(self.entry(single, index), &[single]),
                 None => None,
             },
-            MapSlot::Double { outer, inner } => match self.judge(inode.double_indirect, &[]) {
-                Some(0) => Some(0),
-                Some(double) => match self.entry(double, outer, &[double]) {
-                    Some(0) => Some(0),
-                    Some(single) => self.entry(single, inner, &[double, single]),
+            MapSlot::Double { outer, inner } => match self.indirect(inode.double_indirect, &[]) {
+                Some(0) => Some(None),
+                Some(double) => match self.indirect(self.entry(double, outer), &[double]) {
+                    Some(0) => Some(None),
+                    Some(single) => data(self.entry(single, inner), &[double, single]),
                     None => None,
                 },
                 None => None,
@@ -127,9 +155,25 @@ impl Reference {
         };
         match found {
             None => BlockView::Bad,
-            Some(0) => BlockView::Hole,
-            Some(block) => BlockView::Data(block),
+            Some(None) => BlockView::Hole,
+            Some(Some(extent)) => BlockView::Data(extent),
         }
+    }
+
+    /// The `B` bytes toyfs reads for a run: a plain run and zeros after
+    /// it, or a compressed block decompressed and zeros after it; `None`
+    /// when the compressed block is damaged.
+    fn block_bytes(&self, extent: &Extent) -> Option<Vec<u8>> {
+        let start = extent.byte_offset(&self.geometry) as usize;
+        let run = &self.bytes[start..start + extent.byte_len(&self.geometry)];
+        let mut bytes = if extent.compressed {
+            let (header, data) = CompressedHeader::parse(run, &self.geometry).ok()?;
+            lz4::decompress(data, usize::from(header.length)).ok()?
+        } else {
+            run.to_vec()
+        };
+        bytes.resize(self.geometry.block_bytes(), 0);
+        Some(bytes)
     }
 
     /// Page `page` of a file of `inode`, up to its size.
@@ -143,7 +187,10 @@ impl Reference {
             match self.block_view(inode, pos / block_size as u64) {
                 BlockView::Bad => return PageView::Fails,
                 BlockView::Hole => bytes.resize(bytes.len() + block_size, 0),
-                BlockView::Data(block) => bytes.extend_from_slice(self.block(block)),
+                BlockView::Data(extent) => match self.block_bytes(&extent) {
+                    Some(block) => bytes.extend_from_slice(&block),
+                    None => return PageView::Fails,
+                },
             }
             pos += block_size as u64;
         }
@@ -207,6 +254,59 @@ mod tests {
                 let pages = image.ino("pages").unwrap();
                 assert_eq!(view, PageView::Bytes(pattern(pages, 0, 100)), "{name}");
             }
+        }
+    }
+
+    #[test]
+    fn fragment_files_read_as_their_pattern_whether_compressed_or_plain() {
+        use crate::image::{make_fragment_source, FRAGMENT_FILES};
+        let image = Image::new(make_fragment_source().unwrap()).unwrap();
+        let reference = reference_of(&image);
+        let mut compressed = 0;
+        for &(path, ranges, _) in FRAGMENT_FILES {
+            let ino = image.ino(path).unwrap();
+            let inode = reference.inode(ino).unwrap();
+            for &(start, end) in ranges {
+                for page in start / PAGE_SIZE as u64..end.div_ceil(PAGE_SIZE as u64) {
+                    let PageView::Bytes(bytes) = reference.page_view(&inode, page) else {
+                        panic!("/{path} page {page} must read");
+                    };
+                    let from = start.max(page * PAGE_SIZE as u64);
+                    let to = end.min((page + 1) * PAGE_SIZE as u64);
+                    let at = (from - page * PAGE_SIZE as u64) as usize;
+                    assert_eq!(
+                        bytes[at..at + (to - from) as usize],
+                        pattern(ino, from, (to - from) as usize),
+                        "/{path} page {page}"
+                    );
+                }
+                for file_block in start / 4096..end.div_ceil(4096) {
+                    if let BlockView::Data(extent) = reference.block_view(&inode, file_block) {
+                        compressed += usize::from(extent.compressed);
+                    }
+                }
+            }
+        }
+        assert!(compressed >= 10, "only {compressed} compressed blocks");
+    }
+
+    #[test]
+    fn damaged_compressed_blocks_and_runs_fail() {
+        for (name, path, page) in [
+            ("compressed_length_past_run", "pages", 0),
+            ("compressed_length_zero", "pages", 1),
+            ("compressed_data_truncated", "pages", 0),
+            ("compressed_length_differs", "big", 13),
+            ("fragment_run_crosses_block", "small", 0),
+            ("tail_fragment_marked_free", "plain/tail", 0),
+            ("indirect_not_whole_block", "big", 12),
+        ] {
+            let damage = find(name).unwrap();
+            let mut image = Image::new(damage.source.make().unwrap()).unwrap();
+            damage.apply(&mut image).unwrap();
+            let reference = reference_of(&image);
+            let inode = reference.inode(image.ino(path).unwrap()).unwrap();
+            assert_eq!(reference.page_view(&inode, page), PageView::Fails, "{name}");
         }
     }
 }

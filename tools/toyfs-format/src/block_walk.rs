@@ -8,10 +8,11 @@
 
 use std::{fmt, io};
 
+use crate::address::{Extent, ExtentError};
 use crate::block_map::{double_indirect_first_block, single_indirect_first_block, PointerSite};
 use crate::device::BlockDevice;
 use crate::geometry::Geometry;
-use crate::inode::Inode;
+use crate::inode::{FileType, Inode};
 use crate::le::get_u32;
 
 /// What the block named by a pointer is used for.
@@ -53,6 +54,27 @@ pub enum BadPointer {
     IntoMetadata,
     /// Names an indirect block on its own path.
     Loop,
+    /// A fragment run that crosses a block boundary.
+    CrossesBlock,
+    /// The compressed bit on an image without the LZ4 feature.
+    CompressedWithoutFeature,
+    /// An indirect block that is not a whole plain block.
+    NotWholeBlock,
+    /// A directory block with the compressed bit.
+    CompressedDirectory,
+}
+
+impl From<ExtentError> for BadPointer {
+    fn from(error: ExtentError) -> Self {
+        match error {
+            ExtentError::OutOfRange => Self::OutOfRange,
+            ExtentError::IntoMetadata => Self::IntoMetadata,
+            ExtentError::CrossesBlock => Self::CrossesBlock,
+            ExtentError::CompressedWithoutFeature => Self::CompressedWithoutFeature,
+            ExtentError::NotWholeBlock => Self::NotWholeBlock,
+            ExtentError::CompressedDirectory => Self::CompressedDirectory,
+        }
+    }
 }
 
 impl fmt::Display for BadPointer {
@@ -61,6 +83,12 @@ impl fmt::Display for BadPointer {
             Self::OutOfRange => "past the end of the filesystem",
             Self::IntoMetadata => "points into the superblock, bitmap or inode table",
             Self::Loop => "points back to an indirect block above it (loop)",
+            Self::CrossesBlock => "names a run of fragments that crosses a block boundary",
+            Self::CompressedWithoutFeature => {
+                "names a compressed block, but the image has no LZ4 feature"
+            }
+            Self::NotWholeBlock => "names an indirect block that is not a whole plain block",
+            Self::CompressedDirectory => "names a compressed directory block",
         })
     }
 }
@@ -72,7 +100,7 @@ pub struct PointerFault {
     pub ino: u32,
     /// Where the pointer is.
     pub site: PointerSite,
-    /// Its value.
+    /// Its value (a block number without fragments).
     pub block: u32,
     /// What is wrong.
     pub why: BadPointer,
@@ -93,23 +121,28 @@ impl fmt::Display for PointerFault {
 pub struct Pointer {
     /// Where the pointer is stored.
     pub site: PointerSite,
-    /// The block it names.
+    /// Its value (a block number without fragments).
     pub block: u32,
+    /// The run it names.
+    pub extent: Extent,
     /// What that block is for.
     pub role: BlockRole,
     /// `Ok` when the pointer may be followed.
     pub verdict: Result<(), BadPointer>,
 }
 
-/// Judges a nonzero pointer against the layout.
-pub fn judge_pointer(geometry: &Geometry, block: u32) -> Result<(), BadPointer> {
-    if block >= geometry.block_count() {
-        Err(BadPointer::OutOfRange)
-    } else if block < geometry.first_data_block() {
-        Err(BadPointer::IntoMetadata)
-    } else {
-        Ok(())
+/// Judges a nonzero pointer against the layout, whatever it names.
+pub fn judge_pointer(geometry: &Geometry, pointer: u32) -> Result<(), BadPointer> {
+    match geometry.decode_pointer(pointer) {
+        Some(extent) => Ok(geometry.judge_extent(&extent)?),
+        None => Ok(()),
     }
+}
+
+/// Judges a nonzero pointer to a block that must be whole and plain: an
+/// indirect block, or a directory's block.  Returns the block.
+pub fn judge_whole_block(geometry: &Geometry, pointer: u32) -> Result<u32, BadPointer> {
+    Ok(geometry.judge_whole_block_pointer(pointer)?.unwrap_or(0))
 }
 
 /// Calls `visit` for every nonzero pointer of `inode`, in file order, with
@@ -129,6 +162,7 @@ where
     let mut walker = Walker {
         device,
         geometry,
+        directory: inode.file_type() == Some(FileType::Directory),
         path: Vec::with_capacity(2),
         visit: &mut visit,
     };
@@ -163,26 +197,38 @@ where
 struct Walker<'a, D: ?Sized, F> {
     device: &'a D,
     geometry: &'a Geometry,
+    /// Whether the blocks are a directory's, which are never compressed.
+    directory: bool,
     /// Indirect blocks from the inode down to the one being read.
     path: Vec<u32>,
     visit: &'a mut F,
 }
 
 impl<D: BlockDevice + ?Sized, F: FnMut(&Pointer) -> bool> Walker<'_, D, F> {
-    fn pointer(&mut self, site: PointerSite, block: u32, role: BlockRole) -> io::Result<()> {
-        if block == 0 {
+    fn pointer(&mut self, site: PointerSite, raw: u32, role: BlockRole) -> io::Result<()> {
+        let Some(extent) = self.geometry.decode_pointer(raw) else {
             return Ok(());
-        }
-        let verdict = judge_pointer(self.geometry, block).and_then(|()| {
-            if self.path.contains(&block) {
-                Err(BadPointer::Loop)
-            } else {
-                Ok(())
-            }
-        });
+        };
+        let indirect = matches!(role, BlockRole::Indirect { .. });
+        let verdict = self
+            .geometry
+            .judge_extent(&extent)
+            .map_err(BadPointer::from)
+            .and_then(|()| {
+                if indirect && !extent.is_whole_block(self.geometry) {
+                    Err(BadPointer::NotWholeBlock)
+                } else if self.directory && extent.compressed {
+                    Err(BadPointer::CompressedDirectory)
+                } else if self.path.contains(&extent.block(self.geometry)) {
+                    Err(BadPointer::Loop)
+                } else {
+                    Ok(())
+                }
+            });
         let pointer = Pointer {
             site,
-            block,
+            block: raw,
+            extent,
             role,
             verdict,
         };
@@ -196,7 +242,7 @@ impl<D: BlockDevice + ?Sized, F: FnMut(&Pointer) -> bool> Walker<'_, D, F> {
             },
         ) = (verdict, descend, role)
         {
-            self.entries(block, level, first_file_block)?;
+            self.entries(extent.block(self.geometry), level, first_file_block)?;
         }
         Ok(())
     }

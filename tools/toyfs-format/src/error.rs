@@ -55,6 +55,17 @@ pub enum FsError {
     },
     /// nlink would exceed 65535.
     TooManyLinks(u32),
+    /// A compressed block that cannot be decompressed.
+    BadCompressedBlock {
+        /// The file.
+        ino: u32,
+        /// The file block.
+        file_block: u64,
+        /// What is wrong with it.
+        error: crate::compressed::CompressedError,
+    },
+    /// Compression asked for on an image without the LZ4 feature.
+    NoCompression,
 }
 
 impl fmt::Display for FsError {
@@ -75,7 +86,7 @@ impl fmt::Display for FsError {
             Self::NotARegularFile(ino) => write!(f, "inode {ino} is not a regular file"),
             Self::InvalidName(error) => write!(f, "{error}"),
             Self::NameExists => write!(f, "the name already exists"),
-            Self::NoSpace => write!(f, "no free block"),
+            Self::NoSpace => write!(f, "no free block or fragments"),
             Self::NoFreeInodes => write!(f, "no free inode"),
             Self::FileTooLarge { end, maximum } => {
                 write!(
@@ -86,6 +97,12 @@ impl fmt::Display for FsError {
             Self::BadPointer(fault) => write!(f, "{fault}"),
             Self::BrokenDirectory { ino, error } => write!(f, "directory {ino}: {error}"),
             Self::TooManyLinks(ino) => write!(f, "inode {ino} has 65535 links already"),
+            Self::BadCompressedBlock {
+                ino,
+                file_block,
+                error,
+            } => write!(f, "inode {ino} file block {file_block}: {}", error.rule()),
+            Self::NoCompression => write!(f, "the image has no LZ4 feature"),
         }
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Writes an empty filesystem: what mkfs.toyfs does.
 
+use crate::address::Extent;
 use crate::bitmap::Bitmap;
 use crate::constants::{BITMAP_START, ROOT_INO, SUPERBLOCK_BLOCK};
 use crate::device::BlockDevice;
@@ -56,27 +57,33 @@ pub fn format<D: BlockDevice + ?Sized>(
     let root_block = geometry.first_data_block();
     device.write_at(
         geometry.block_offset(root_block),
-        &new_dir_block(geometry.block_size(), ROOT_INO, ROOT_INO),
+        &new_dir_block(geometry.fragment_size(), ROOT_INO, ROOT_INO),
     )?;
     let mut inode = Inode::new(FileType::Directory, root.permissions, root.time);
     inode.uid = root.uid;
     inode.gid = root.gid;
     inode.nlink = 2;
-    inode.size = u64::from(geometry.block_size());
+    // One fragment, a whole block without fragments.
+    let root_run = Extent {
+        fragment: geometry.first_data_fragment(),
+        count: 1,
+        compressed: false,
+    };
+    inode.size = u64::from(geometry.fragment_size());
     inode.blocks = 1;
-    inode.direct[0] = root_block;
+    inode.direct[0] = geometry.encode_pointer(root_run);
     let inode_offset = geometry
         .inode_offset(ROOT_INO)
         .ok_or(FsError::InodeOutOfRange(ROOT_INO))?;
     device.write_at(inode_offset, &inode.encode())?;
 
     let mut bitmap = Bitmap::new(geometry);
-    bitmap.set(root_block);
+    bitmap.set(root_run.fragment);
     device.write_at(geometry.block_offset(BITMAP_START), bitmap.as_bytes())?;
 
     let superblock = Superblock::new(
         *geometry,
-        geometry.data_block_count() - 1,
+        geometry.data_fragment_count() - 1,
         geometry.inode_count() - 1,
         FsState::Clean,
     );

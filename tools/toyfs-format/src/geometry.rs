@@ -26,6 +26,29 @@ impl fmt::Display for GeometryError {
                 "{block_count} blocks cannot hold the metadata and the root directory (at least {minimum} needed)"
             ),
             Self::NoInodes => write!(f, "inode count is 0; at least 1 (the root directory) is needed"),
+            Self::BadFragmentSize {
+                fragment_size,
+                block_size,
+            } => write!(
+                f,
+                "fragment size {fragment_size} is not a power of two from {} to {block_size} (B/8 to B)",
+                block_size / 8
+            ),
+            Self::TooManyFragments {
+                block_count,
+                maximum,
+            } => write!(
+                f,
+                "{block_count} blocks have more fragments than a block pointer names (at most {maximum} blocks)"
+            ),
+            Self::CompressionNeedsFragments => write!(
+                f,
+                "LZ4 compression needs fragments of at most half a block"
+            ),
+            Self::BadDefaultFlags(flags) => write!(
+                f,
+                "default inode flags {flags:#x}: only compressed (0x4), and only with LZ4"
+            ),
             Self::TooManyInodes {
                 inode_count,
                 maximum,

@@ -45,7 +45,10 @@ impl fmt::Display for InodeProblem {
                     "mode {mode:#o} is neither a regular file nor a directory"
                 )
             }
-            Self::FlagsNotZero(flags) => write!(f, "flags are {flags:#x}, must be 0"),
+            Self::BadFlags(flags) => write!(
+                f,
+                "flags are {flags:#x}; only compressed (0x4) on a regular file of an image with LZ4"
+            ),
             Self::ReservedNotZero => write!(f, "reserved bytes 120..128 are not zero"),
             Self::NsecOutOfRange { field, nsec } => {
                 write!(f, "{field} nanoseconds {nsec} are not below 1000000000")
@@ -54,9 +57,9 @@ impl fmt::Display for InodeProblem {
                 f,
                 "size {size} is larger than the block map can address ({maximum})"
             ),
-            Self::DirectorySize { size, block_size } => write!(
+            Self::DirectorySize { size, unit } => write!(
                 f,
-                "directory size {size} is not a positive multiple of the block size {block_size}"
+                "directory size {size} is not a positive multiple of the block (fragment) size {unit}"
             ),
             Self::Free => write!(f, "the inode is free (mode 0)"),
             Self::TooFewLinks { nlink, minimum } => {

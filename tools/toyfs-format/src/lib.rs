@@ -10,20 +10,24 @@
 #[path = "../../../samples/toyfs/format/mod.rs"]
 mod disk;
 
+pub use disk::address;
 pub mod bitmap;
 pub mod block_map;
 pub mod block_walk;
 pub mod check;
+pub use disk::compressed;
 pub use disk::constants;
 pub mod crc32c;
 pub mod device;
 pub mod dirent;
 pub mod error;
+pub use disk::features;
 pub mod filesystem;
 pub mod format;
 pub mod geometry;
 pub mod inode;
 pub use disk::le;
+pub mod lz4;
 pub mod superblock;
 
 pub use device::{BlockDevice, FileDevice, MemoryDevice};

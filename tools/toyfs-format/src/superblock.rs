@@ -62,6 +62,10 @@ impl fmt::Display for SuperblockError {
             Self::ReservedNotZero { offset } => {
                 write!(f, "superblock reserved byte at offset {offset} is not zero")
             }
+            Self::UnknownFeatures(bits) => write!(
+                f,
+                "superblock feature_incompat has bits {bits:#x} this tool does not know"
+            ),
         }
     }
 }
@@ -186,6 +190,63 @@ mod tests {
         assert_eq!(
             Superblock::decode(&with_field(100, 1)),
             Err(SuperblockError::ReservedNotZero { offset: 100 })
+        );
+    }
+
+    #[test]
+    fn features_round_trip_at_their_offsets() {
+        use crate::features::Features;
+        let geometry = Geometry::with_features(4096, 1024, 256, Features::compressed(512)).unwrap();
+        let superblock = Superblock::new(geometry, 1000, 255, FsState::Clean);
+        let bytes = superblock.encode();
+        assert_eq!(get_u32(&bytes, 60), 0x3, "FRAGMENTS | LZ4");
+        assert_eq!(get_u32(&bytes, 64), 512);
+        assert_eq!(get_u32(&bytes, 68), 0x4, "new files compressed");
+        assert!(bytes[72..124].iter().all(|&b| b == 0));
+        assert_eq!(Superblock::decode(&bytes), Ok(superblock));
+        // 1024 blocks of 8 fragments: 8192 bits, one bitmap block.
+        assert_eq!(get_u32(&bytes, 36), 1);
+        let plain = sample().encode();
+        assert!(
+            plain[60..124].iter().all(|&b| b == 0),
+            "no features, no bytes"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_and_inconsistent_features() {
+        assert_eq!(
+            Superblock::decode(&with_field(60, 0x5)),
+            Err(SuperblockError::UnknownFeatures(0x4))
+        );
+        assert_eq!(
+            Superblock::decode(&with_field(64, 512)),
+            Err(SuperblockError::LayoutMismatch {
+                field: "fragment_size",
+                stored: 512,
+                expected: 0
+            })
+        );
+        // FRAGMENTS with a fragment size of 0.
+        assert_eq!(
+            Superblock::decode(&with_field(60, 0x1)),
+            Err(SuperblockError::Geometry(GeometryError::BadFragmentSize {
+                fragment_size: 0,
+                block_size: 1024
+            }))
+        );
+        // LZ4 without fragments.
+        assert_eq!(
+            Superblock::decode(&with_field(60, 0x2)),
+            Err(SuperblockError::Geometry(
+                GeometryError::CompressionNeedsFragments
+            ))
+        );
+        assert_eq!(
+            Superblock::decode(&with_field(68, 0x4)),
+            Err(SuperblockError::Geometry(GeometryError::BadDefaultFlags(
+                0x4
+            )))
         );
     }
 }

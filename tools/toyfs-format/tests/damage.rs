@@ -397,7 +397,7 @@ fn bad_inode_fields() {
         inode.reserved = 1 << 40;
     });
     let problems = [
-        InodeProblem::FlagsNotZero(1),
+        InodeProblem::BadFlags(1),
         InodeProblem::NsecOutOfRange {
             field: "mtime",
             nsec: 1_000_000_000,
@@ -485,7 +485,7 @@ fn directory_holes_and_sizes() {
             ino: files.dir,
             problem: InodeProblem::DirectorySize {
                 size: 1000,
-                block_size: BLOCK_SIZE
+                unit: BLOCK_SIZE
             }
         }]
     );

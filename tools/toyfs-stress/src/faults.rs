@@ -22,7 +22,7 @@
 //! dir PATH              PATH must be a directory
 //! ```
 
-use crate::Rng;
+use crate::rng::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;

@@ -2,53 +2,15 @@
 //! A shared, writable mapping of a file (x86-64 Linux system calls; std
 //! has no mmap and the workspace has no external crates).
 
+use crate::sys::{check, syscall, SYS_MMAP, SYS_MSYNC, SYS_MUNMAP};
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 
-const SYS_MMAP: usize = 9;
-const SYS_MUNMAP: usize = 11;
-const SYS_MSYNC: usize = 26;
 const PROT_READ: usize = 1;
 const PROT_WRITE: usize = 2;
 const MAP_SHARED: usize = 1;
 const MS_SYNC: usize = 4;
-
-/// A raw system call with up to six arguments; returns the kernel's value
-/// (a negative errno on failure).
-///
-/// # Safety
-///
-/// The arguments must be valid for system call `number`.
-unsafe fn syscall(number: usize, args: [usize; 6]) -> isize {
-    let ret: isize;
-    // SAFETY: The x86-64 system call convention; the caller vouches for
-    // the arguments.  `syscall` clobbers rcx and r11 only.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            inlateout("rax") number as isize => ret,
-            in("rdi") args[0],
-            in("rsi") args[1],
-            in("rdx") args[2],
-            in("r10") args[3],
-            in("r8") args[4],
-            in("r9") args[5],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack)
-        );
-    }
-    ret
-}
-
-/// Turns a system call's return value into a result.
-fn check(ret: isize) -> io::Result<usize> {
-    if ret < 0 {
-        return Err(io::Error::from_raw_os_error(-ret as i32));
-    }
-    Ok(ret as usize)
-}
 
 /// `len` bytes of a file from offset 0, mapped shared and writable;
 /// unmapped on drop.

@@ -15,7 +15,7 @@ use std::fmt;
 use std::fs::File;
 use std::path::PathBuf;
 
-use toyfs_format::check::{check, Report};
+use toyfs_format::check::{check_with, Report};
 use toyfs_format::{FileDevice, FsState};
 
 /// No inconsistency found.
@@ -30,7 +30,8 @@ pub const EXIT_USAGE: i32 = 16;
 /// Usage text for `-h` and after a usage error.
 pub const USAGE: &str = "usage: fsck.toyfs [-n] [-f] [-v] DEVICE
   -n  read-only (the only mode: fsck.toyfs never writes)
-  -f  check even if clean (always done)
+  -f  force: also decompress every compressed block (every other check is
+      always done, clean or not)
   -v  print totals for a clean filesystem too";
 
 /// What the command line asks for.
@@ -38,6 +39,8 @@ pub const USAGE: &str = "usage: fsck.toyfs [-n] [-f] [-v] DEVICE
 pub struct FsckOptions {
     /// `-v`.
     pub verbose: bool,
+    /// `-f`: decompress every compressed block too.
+    pub force: bool,
     /// The image file or block device.
     pub device: PathBuf,
 }
@@ -75,11 +78,13 @@ impl fmt::Display for FsckUsageError {
 /// Parses the arguments after the program name.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<FsckOptions, FsckUsageError> {
     let mut verbose = false;
+    let mut force = false;
     let mut device = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "-n" | "-f" => {}
+            "-n" => {}
+            "-f" => force = true,
             "-v" => verbose = true,
             "-h" | "--help" => return Err(FsckUsageError::HelpRequested),
             "-p" | "-a" | "-y" => return Err(FsckUsageError::RepairRequested(arg)),
@@ -96,6 +101,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<FsckOptions
     }
     Ok(FsckOptions {
         verbose,
+        force,
         device: device.ok_or(FsckUsageError::MissingDevice)?,
     })
 }
@@ -121,13 +127,18 @@ pub fn render(device: &str, report: &Report, verbose: bool) -> (Vec<String>, i32
         }
         if verbose || !report.is_clean() {
             lines.push(format!(
-                "{device}: {}/{} inodes ({} files, {} directories), {}/{} blocks",
+                "{device}: {}/{} inodes ({} files, {} directories), {}/{} {}",
                 summary.inodes_in_use,
                 summary.inode_count,
                 summary.regular_files,
                 summary.directories,
                 summary.blocks_in_use,
                 summary.block_count,
+                if summary.fragments {
+                    "fragments"
+                } else {
+                    "blocks"
+                },
             ));
         }
     }
@@ -159,7 +170,7 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
     let name = options.device.display().to_string();
     let report = File::open(&options.device)
         .map(FileDevice::new)
-        .and_then(|device| check(&device));
+        .and_then(|device| check_with(&device, options.force));
     match report {
         Ok(report) => {
             let (lines, status) = render(&name, &report, options.verbose);
@@ -190,6 +201,7 @@ mod tests {
             parse(&["-n", "img"]),
             Ok(FsckOptions {
                 verbose: false,
+                force: false,
                 device: "img".into()
             })
         );
@@ -197,6 +209,7 @@ mod tests {
             parse(&["-f", "-v", "--", "-img"]),
             Ok(FsckOptions {
                 verbose: true,
+                force: true,
                 device: "-img".into()
             })
         );
@@ -227,6 +240,7 @@ mod tests {
             inodes_in_use: 3,
             regular_files: 2,
             directories: 1,
+            fragments: false,
             block_count: 64,
             blocks_in_use: 9,
         }

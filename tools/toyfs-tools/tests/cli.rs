@@ -201,3 +201,157 @@ fn fsck_exit_statuses() {
     }
     assert!(stderr(&run(FSCK, &["-y", "a"])).contains("asks for repair"));
 }
+
+/// A directory tree in the temporary directory, removed when dropped.
+struct TempTree(PathBuf);
+
+impl Drop for TempTree {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Files of [`tree`]: path and contents.
+fn tree_files() -> Vec<(&'static str, Vec<u8>)> {
+    let text: Vec<u8> = b"mkfs.toyfs -d copies a tree, as mke2fs -d does. "
+        .iter()
+        .cycle()
+        .take(10_000)
+        .copied()
+        .collect();
+    let mut sparse = vec![0u8; 3 * 4096 + 100];
+    sparse[..5].copy_from_slice(b"start");
+    sparse[3 * 4096 + 95..].copy_from_slice(b"end\n\n");
+    vec![
+        ("empty", Vec::new()),
+        ("small", b"a small file\n".to_vec()),
+        ("text", text),
+        ("sparse", sparse),
+        ("dir/nested", b"nested\n".to_vec()),
+        ("dir/sub/deep", vec![b'x'; 5000]),
+    ]
+}
+
+fn tree() -> TempTree {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+    let root = std::env::temp_dir().join(format!("toyfs-cli-tree-{}-{unique}", std::process::id()));
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(root.join("dir/sub")).unwrap();
+    for (path, bytes) in tree_files() {
+        fs::write(root.join(path), bytes).unwrap();
+    }
+    fs::hard_link(root.join("small"), root.join("dir/hardlink")).unwrap();
+    std::os::unix::fs::symlink("small", root.join("symlink")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(root.join("dir/nested"), fs::Permissions::from_mode(0o600)).unwrap();
+    TempTree(root)
+}
+
+#[test]
+fn mkfs_populates_from_a_directory_with_and_without_fragments_and_lz4() {
+    use toyfs_format::constants::ROOT_INO;
+    use toyfs_format::{FileDevice, Filesystem, Timestamp};
+    let source = tree();
+    let source_arg = source.0.to_str().unwrap();
+    for options in [
+        &["-b", "1024"][..],
+        &["-b", "4096", "-f", "512"],
+        &["-b", "4096", "-f", "512", "-c", "lz4"],
+        &["-b", "1024", "-c", "lz4"],
+    ] {
+        let image = TempPath::new("populated");
+        let mut args = options.to_vec();
+        args.extend(["-d", source_arg, image.arg(), "4M"]);
+        let output = run(MKFS, &args);
+        assert!(output.status.success(), "{options:?}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("symlink: toyfs stores only regular files and directories"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(
+            stdout(&output).contains("copied 6 files (")
+                && stdout(&output).contains("and 2 directories"),
+            "{}",
+            stdout(&output)
+        );
+        let fsck = run(FSCK, &["-f", "-v", image.arg()]);
+        assert_eq!(
+            fsck.status.code(),
+            Some(0),
+            "{options:?}: {}",
+            stdout(&fsck)
+        );
+        let file = fs::File::open(image.path()).unwrap();
+        let fs = Filesystem::open(FileDevice::new(file), Timestamp::default()).unwrap();
+        let resolve = |path: &str| {
+            path.split('/').fold(ROOT_INO, |dir, name| {
+                fs.lookup(dir, name.as_bytes()).unwrap().unwrap()
+            })
+        };
+        for (path, bytes) in tree_files() {
+            let ino = resolve(path);
+            assert!(
+                fs.read(ino, 0, usize::MAX).unwrap() == bytes,
+                "{options:?}: {path}"
+            );
+        }
+        assert_eq!(resolve("dir/hardlink"), resolve("small"));
+        assert_eq!(fs.read_inode(resolve("small")).unwrap().nlink, 2);
+        assert_eq!(fs.lookup(ROOT_INO, b"symlink").unwrap(), None);
+        assert_eq!(
+            fs.read_inode(resolve("dir/nested")).unwrap().mode,
+            0o100_600
+        );
+        // Blocks of zeros stay holes.
+        let sparse = resolve("sparse");
+        let inode = fs.read_inode(sparse).unwrap();
+        let block_size = fs.geometry().block_size();
+        assert_eq!(
+            fs.map_extent(sparse, &inode, u64::from(4096 / block_size))
+                .unwrap(),
+            None
+        );
+        let compressed = options.contains(&"lz4");
+        let text = resolve("text");
+        let text_inode = fs.read_inode(text).unwrap();
+        assert_eq!(text_inode.flags != 0, compressed, "{options:?}");
+        let first = fs.map_extent(text, &text_inode, 0).unwrap().unwrap();
+        assert_eq!(first.compressed, compressed, "{options:?}");
+    }
+}
+
+#[test]
+fn mkfs_features_are_printed_and_fsck_counts_fragments() {
+    let image = TempPath::new("features");
+    let output = run(
+        MKFS,
+        &["-b", "4096", "-f", "1024", "-c", "lz4", image.arg(), "1M"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("fragments of 1024 bytes, LZ4 compression on by default"),
+        "{}",
+        stdout(&output)
+    );
+    let fsck = run(FSCK, &["-v", image.arg()]);
+    assert!(stdout(&fsck).contains("fragments"), "{}", stdout(&fsck));
+    let refused = run(
+        MKFS,
+        &["-b", "4096", "-f", "4096", "-c", "lz4", image.arg(), "1M"],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("LZ4 compression needs fragments of at most half a block"),
+        "{}",
+        stderr(&refused)
+    );
+    let missing = run(MKFS, &["-d", "/nonexistent-toyfs-tree", image.arg(), "1M"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("cannot read /nonexistent-toyfs-tree"),
+        "{}",
+        stderr(&missing)
+    );
+}

@@ -6,7 +6,7 @@
 use std::fs;
 use std::process::Command;
 
-use toyfs_damage::image::{make_source, Image};
+use toyfs_damage::image::{Image, Source};
 use toyfs_damage::named::{find, DAMAGES};
 
 const FSCK: &str = env!("CARGO_BIN_EXE_fsck-toyfs");
@@ -17,7 +17,8 @@ fn fsck(bytes: &[u8], label: &str) -> (i32, String) {
         std::process::id()
     ));
     fs::write(&path, bytes).unwrap();
-    let output = Command::new(FSCK).arg(&path).output().unwrap();
+    // -f: compressed blocks are decompressed too.
+    let output = Command::new(FSCK).arg("-f").arg(&path).output().unwrap();
     let _ = fs::remove_file(&path);
     let text = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
@@ -25,14 +26,16 @@ fn fsck(bytes: &[u8], label: &str) -> (i32, String) {
 }
 
 #[test]
-fn the_source_image_is_clean() {
-    let (status, report) = fsck(make_source().unwrap().bytes(), "source");
-    assert_eq!(status, 0, "{report}");
+fn the_source_images_are_clean() {
+    for source in Source::ALL {
+        let (status, report) = fsck(source.make().unwrap().bytes(), source.name());
+        assert_eq!(status, 0, "{}: {report}", source.name());
+    }
 }
 
 fn check_named(name: &str) {
     let damage = find(name).unwrap();
-    let mut image = Image::new(make_source().unwrap()).unwrap();
+    let mut image = Image::new(damage.source.make().unwrap()).unwrap();
     let what = damage.apply(&mut image).unwrap();
     let (status, report) = fsck(image.device.bytes(), damage.name);
     assert_eq!(status, 4, "{name}: {what}\n{report}");
@@ -94,4 +97,19 @@ named_damages!(
     zero_link_count,
     link_count_too_low,
     blocks_count_too_large,
+    unknown_feature,
+    fragment_size_invalid,
+    fragment_run_crosses_block,
+    fragment_owned_twice,
+    fragment_lost,
+    tail_fragment_marked_free,
+    tail_in_too_few_fragments,
+    partial_block_before_the_last,
+    compressed_length_past_run,
+    compressed_length_zero,
+    compressed_data_truncated,
+    compressed_length_differs,
+    compressed_directory_block,
+    indirect_not_whole_block,
+    compressed_flag_on_directory,
 );

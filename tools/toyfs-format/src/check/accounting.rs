@@ -21,17 +21,29 @@ pub(super) fn check_accounting<D: BlockDevice + ?Sized>(
     let geometry = &superblock.geometry;
     let mut bytes = vec![0u8; geometry.bitmap_blocks() as usize * geometry.block_size() as usize];
     device.read_at(geometry.block_offset(BITMAP_START), &mut bytes)?;
-    let bitmap = Bitmap::from_bytes(bytes, geometry.block_count());
+    let bitmap = Bitmap::from_bytes(bytes, geometry.fragment_count());
 
     for block in 0..geometry.first_data_block() {
-        if !bitmap.is_set(block) {
+        if geometry
+            .whole_block(block)
+            .fragments()
+            .any(|fragment| !bitmap.is_set(fragment))
+        {
             findings.push(Finding::MetadataBlockFree { block });
         }
     }
-    for block in geometry.first_data_block()..geometry.block_count() {
-        match (table.owners.get(&block), bitmap.is_set(block)) {
-            (Some(&ino), false) => findings.push(Finding::BlockInUseButFree { block, ino }),
-            (None, true) => findings.push(Finding::BlockMarkedButUnused { block }),
+    let fragments = geometry.has_fragments();
+    for unit in geometry.first_data_fragment()..geometry.fragment_count() {
+        match (table.owners.get(&unit), bitmap.is_set(unit), fragments) {
+            (Some(&ino), false, false) => {
+                findings.push(Finding::BlockInUseButFree { block: unit, ino })
+            }
+            (None, true, false) => findings.push(Finding::BlockMarkedButUnused { block: unit }),
+            (Some(&ino), false, true) => findings.push(Finding::FragmentInUseButFree {
+                fragment: unit,
+                ino,
+            }),
+            (None, true, true) => findings.push(Finding::FragmentLost { fragment: unit }),
             _ => {}
         }
     }

@@ -6,6 +6,7 @@ use std::io;
 
 use super::finding::{EntryName, Finding};
 use super::inodes::InodeTable;
+use crate::address::Extent;
 use crate::constants::ROOT_INO;
 use crate::device::BlockDevice;
 use crate::dirent::{dirent_type, parse_dir_block, validate_name, DirEntry};
@@ -57,14 +58,20 @@ fn check_directory<D: BlockDevice + ?Sized>(
     geometry: &Geometry,
     table: &InodeTable,
     dir: u32,
-    dir_blocks: &[(u64, u32)],
+    dir_blocks: &[(u64, Extent)],
     links: &mut Links,
     findings: &mut Vec<Finding>,
 ) -> io::Result<()> {
     let mut names = HashSet::new();
-    let mut bytes = vec![0u8; geometry.block_size() as usize];
-    for &(file_block, block) in dir_blocks {
-        device.read_at(geometry.block_offset(block), &mut bytes)?;
+    let size = table.get(dir).map_or(0, |record| record.inode.size);
+    for &(file_block, extent) in dir_blocks {
+        // The last block may be shorter: only its fragments are the
+        // directory's (a size that is not whole fragments is reported in
+        // pass 1; its fragments are read whole).
+        let mut bytes = vec![0u8; extent.byte_len(geometry)];
+        device.read_at(extent.byte_offset(geometry), &mut bytes)?;
+        let length = geometry.file_block_length(size, file_block);
+        bytes.truncate(length.next_multiple_of(geometry.fragment_size()) as usize);
         let entries = match parse_dir_block(&bytes) {
             Ok(entries) => entries,
             Err(error) => {

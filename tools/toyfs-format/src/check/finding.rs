@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::block_map::PointerSite;
 use crate::block_walk::PointerFault;
+use crate::compressed::CompressedError;
 use crate::dirent::{DirBlockError, NameError};
 use crate::inode::{FileType, InodeProblem};
 use crate::superblock::SuperblockError;
@@ -244,6 +245,91 @@ pub enum Finding {
         /// Entries counted: names for a file; 2 + subdirectories for a directory.
         counted: u32,
     },
+    /// A fragment named by two pointers (of two inodes, or one twice).
+    FragmentOwnedTwice {
+        /// The fragment.
+        fragment: u32,
+        /// The inode that named it first.
+        first_ino: u32,
+        /// The inode naming it again.
+        ino: u32,
+        /// Where the second pointer is.
+        site: PointerSite,
+    },
+    /// A fragment in use by an inode but free in the bitmap.
+    FragmentInUseButFree {
+        /// The fragment.
+        fragment: u32,
+        /// The inode using it.
+        ino: u32,
+    },
+    /// A fragment marked in use that no inode uses (lost).
+    FragmentLost {
+        /// The fragment.
+        fragment: u32,
+    },
+    /// A plain block before a file's last that is not a whole block.
+    PartialBlockBeforeEnd {
+        /// The file.
+        ino: u32,
+        /// The file block.
+        file_block: u64,
+        /// Fragments of its run.
+        count: u32,
+    },
+    /// A plain last block in more or fewer fragments than its bytes need.
+    TailNotFewest {
+        /// The file.
+        ino: u32,
+        /// The file block.
+        file_block: u64,
+        /// Fragments of its run.
+        count: u32,
+        /// Fragments its bytes below the size need.
+        fewest: u32,
+    },
+    /// A compressed block whose header is wrong, or whose data does not
+    /// decompress to its length.
+    BadCompressedBlock {
+        /// The file.
+        ino: u32,
+        /// The file block.
+        file_block: u64,
+        /// What is wrong.
+        error: CompressedError,
+    },
+    /// A compressed block of another length than the file's bytes in it.
+    CompressedLength {
+        /// The file.
+        ino: u32,
+        /// The file block.
+        file_block: u64,
+        /// The header's `length`.
+        length: u16,
+        /// Bytes of the file in that block.
+        expected: u32,
+    },
+    /// A compressed block in more fragments than its data needs, or in
+    /// no fewer than the plain block would take.
+    CompressedNotFewest {
+        /// The file.
+        ino: u32,
+        /// The file block.
+        file_block: u64,
+        /// Fragments of its run.
+        count: u32,
+        /// Fragments its compressed data needs.
+        fewest: u32,
+        /// Fragments the block takes plain.
+        plain: u32,
+    },
+    /// Nonzero bytes after a compressed block's data in its run.
+    CompressedPaddingNotZero {
+        /// The file.
+        ino: u32,
+        /// The file block.
+        file_block: u64,
+    },
 }
 
 impl Finding {
@@ -400,6 +486,82 @@ impl fmt::Display for Finding {
                 stored,
                 counted,
             } => write!(f, "inode {ino} nlink is {stored}, counted {counted}"),
+            Self::FragmentOwnedTwice {
+                fragment,
+                first_ino,
+                ino,
+                site,
+            } => write!(
+                f,
+                "fragment {fragment} at inode {ino} {site} is already owned by inode {first_ino}"
+            ),
+            Self::FragmentInUseButFree { fragment, ino } => {
+                write!(f, "fragment {fragment} is owned by inode {ino} but marked free")
+            }
+            Self::FragmentLost { fragment } => write!(
+                f,
+                "fragment {fragment} is marked in use but no inode owns it (lost)"
+            ),
+            Self::PartialBlockBeforeEnd {
+                ino,
+                file_block,
+                count,
+            } => write!(
+                f,
+                "inode {ino} file block {file_block} is stored plain in {count} fragments, but only the last block may be partial"
+            ),
+            Self::TailNotFewest {
+                ino,
+                file_block,
+                count,
+                fewest,
+            } => write!(
+                f,
+                "inode {ino} last block {file_block} is stored in {count} fragments, its bytes need {fewest}"
+            ),
+            Self::BadCompressedBlock {
+                ino,
+                file_block,
+                error,
+            } => {
+                write!(f, "inode {ino} file block {file_block}: ")?;
+                match error {
+                    CompressedError::PastRun {
+                        compressed_len,
+                        run_len,
+                    } => write!(
+                        f,
+                        "compressed length {compressed_len} does not fit its {run_len}-byte run"
+                    ),
+                    CompressedError::BadLength { length } => {
+                        write!(f, "compressed block decompresses to {length} bytes")
+                    }
+                    other => f.write_str(other.rule()),
+                }
+            }
+            Self::CompressedLength {
+                ino,
+                file_block,
+                length,
+                expected,
+            } => write!(
+                f,
+                "inode {ino} file block {file_block}: compressed block of {length} bytes, the file has {expected} there"
+            ),
+            Self::CompressedNotFewest {
+                ino,
+                file_block,
+                count,
+                fewest,
+                plain,
+            } => write!(
+                f,
+                "inode {ino} file block {file_block}: compressed block in {count} fragments, needs {fewest} (plain: {plain})"
+            ),
+            Self::CompressedPaddingNotZero { ino, file_block } => write!(
+                f,
+                "inode {ino} file block {file_block}: bytes after the compressed data are not zero"
+            ),
         }
     }
 }

@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 
+use super::blocks::{check_stored_blocks, StoredBlock};
 use super::finding::Finding;
+use crate::address::Extent;
 use crate::block_map::PointerSite;
 use crate::block_walk::{walk_block_map, BlockRole, PointerFault};
 use crate::constants::{INODE_SIZE, ROOT_INO};
@@ -19,7 +21,7 @@ pub(super) struct InodeRecord {
     /// Mode is not 0.
     pub in_use: bool,
     /// For a directory: `(file_block, block)` of every usable data block, in file order.
-    pub dir_blocks: Vec<(u64, u32)>,
+    pub dir_blocks: Vec<(u64, Extent)>,
 }
 
 /// Pass 1's results.
@@ -41,6 +43,7 @@ impl InodeTable {
 pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
     device: &D,
     geometry: &Geometry,
+    decompress: bool,
     findings: &mut Vec<Finding>,
 ) -> io::Result<InodeTable> {
     let mut table_bytes = vec![0u8; geometry.inode_count() as usize * INODE_SIZE];
@@ -71,6 +74,7 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
             check_inode(
                 device,
                 geometry,
+                decompress,
                 ino,
                 &mut record,
                 &mut table.owners,
@@ -94,6 +98,7 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
 fn check_inode<D: BlockDevice + ?Sized>(
     device: &D,
     geometry: &Geometry,
+    decompress: bool,
     ino: u32,
     record: &mut InodeRecord,
     owners: &mut HashMap<u32, u32>,
@@ -119,8 +124,8 @@ fn check_inode<D: BlockDevice + ?Sized>(
     // Indirect blocks already reported past EOF: their entries are too, silently.
     let mut past_eof_indirect = HashSet::new();
     let mut dir_blocks = Vec::new();
-    // The block holding the last byte, whose tail past EOF must be zero.
-    let mut eof_block = None;
+    // Data blocks below the size, to check how each is stored.
+    let mut stored = Vec::new();
     walk_block_map(device, geometry, inode, |pointer| {
         if let Err(why) = pointer.verdict {
             findings.push(Finding::BadPointer(PointerFault {
@@ -131,17 +136,36 @@ fn check_inode<D: BlockDevice + ?Sized>(
             }));
             return false;
         }
-        if let Some(&first_ino) = owners.get(&pointer.block) {
-            findings.push(Finding::DoubleReference {
-                block: pointer.block,
-                first_ino,
-                ino,
-                site: pointer.site,
+        let mut first_conflict = None;
+        for fragment in pointer.extent.fragments() {
+            match owners.get(&fragment) {
+                Some(&first_ino) => {
+                    first_conflict.get_or_insert((fragment, first_ino));
+                }
+                None => {
+                    owners.insert(fragment, ino);
+                }
+            }
+        }
+        if let Some((fragment, first_ino)) = first_conflict {
+            findings.push(if geometry.has_fragments() {
+                Finding::FragmentOwnedTwice {
+                    fragment,
+                    first_ino,
+                    ino,
+                    site: pointer.site,
+                }
+            } else {
+                Finding::DoubleReference {
+                    block: fragment,
+                    first_ino,
+                    ino,
+                    site: pointer.site,
+                }
             });
             return false;
         }
-        owners.insert(pointer.block, ino);
-        counted += 1;
+        counted += pointer.extent.count;
         let file_block = pointer.role.first_file_block();
         if file_block >= blocks_within_size {
             let parent_reported = matches!(
@@ -158,15 +182,16 @@ fn check_inode<D: BlockDevice + ?Sized>(
                 });
             }
             if matches!(pointer.role, BlockRole::Indirect { .. }) {
-                past_eof_indirect.insert(pointer.block);
+                past_eof_indirect.insert(pointer.extent.block(geometry));
             }
         } else if let BlockRole::Data { file_block } = pointer.role {
             if is_directory {
-                dir_blocks.push((file_block, pointer.block));
+                dir_blocks.push((file_block, pointer.extent));
             }
-            if file_block + 1 == blocks_within_size {
-                eof_block = Some(pointer.block);
-            }
+            stored.push(StoredBlock {
+                file_block,
+                extent: pointer.extent,
+            });
         }
         true
     })?;
@@ -188,19 +213,10 @@ fn check_inode<D: BlockDevice + ?Sized>(
             }
         }
     }
-    let tail_start = (inode.size % u64::from(geometry.block_size())) as usize;
-    if let (Some(block), Some(FileType::Regular), true, true) =
-        (eof_block, inode.file_type(), size_is_valid, tail_start != 0)
-    {
-        let mut bytes = vec![0u8; geometry.block_size() as usize];
-        device.read_at(geometry.block_offset(block), &mut bytes)?;
-        if let Some(position) = bytes[tail_start..].iter().position(|&byte| byte != 0) {
-            findings.push(Finding::TailNotZero {
-                ino,
-                block,
-                offset: inode.size + position as u64,
-            });
-        }
+    if size_is_valid {
+        check_stored_blocks(
+            device, geometry, ino, inode.size, &stored, decompress, findings,
+        )?;
     }
     record.dir_blocks = dir_blocks;
     Ok(())

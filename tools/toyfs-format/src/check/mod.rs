@@ -7,6 +7,7 @@
 //! two found ([`accounting`]).
 
 mod accounting;
+mod blocks;
 mod directories;
 pub mod finding;
 mod inodes;
@@ -31,9 +32,12 @@ pub struct Summary {
     pub regular_files: u32,
     /// In-use directories.
     pub directories: u32,
-    /// Blocks in the filesystem.
+    /// Whether the allocation unit is the fragment (the counts below are
+    /// of fragments then).
+    pub fragments: bool,
+    /// Blocks (fragments) in the filesystem.
     pub block_count: u32,
-    /// Blocks marked in use in the bitmap.
+    /// Blocks (fragments) marked in use in the bitmap.
     pub blocks_in_use: u32,
 }
 
@@ -55,6 +59,12 @@ impl Report {
 
 /// Checks the filesystem on `device`.  An `Err` is an I/O failure, not damage.
 pub fn check<D: BlockDevice + ?Sized>(device: &D) -> io::Result<Report> {
+    check_with(device, false)
+}
+
+/// [`check`], and with `decompress` every compressed block is also
+/// decompressed (what `fsck.toyfs -f` asks for).
+pub fn check_with<D: BlockDevice + ?Sized>(device: &D, decompress: bool) -> io::Result<Report> {
     let fatal = |finding| {
         Ok(Report {
             findings: vec![finding],
@@ -80,7 +90,7 @@ pub fn check<D: BlockDevice + ?Sized>(device: &D) -> io::Result<Report> {
     }
 
     let mut findings = Vec::new();
-    let table = inodes::check_inodes(device, &geometry, &mut findings)?;
+    let table = inodes::check_inodes(device, &geometry, decompress, &mut findings)?;
     directories::check_directories(device, &geometry, &table, &mut findings)?;
     let bitmap = accounting::check_accounting(device, &superblock, &table, &mut findings)?;
 
@@ -96,8 +106,9 @@ pub fn check<D: BlockDevice + ?Sized>(device: &D) -> io::Result<Report> {
         inodes_in_use: in_use().count() as u32,
         regular_files: count_type(crate::inode::FileType::Regular),
         directories: count_type(crate::inode::FileType::Directory),
-        block_count: geometry.block_count(),
-        blocks_in_use: geometry.block_count() - bitmap.count_free(),
+        fragments: geometry.has_fragments(),
+        block_count: geometry.fragment_count(),
+        blocks_in_use: geometry.fragment_count() - bitmap.count_free(),
     };
     Ok(Report {
         findings,

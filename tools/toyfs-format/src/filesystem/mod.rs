@@ -9,9 +9,8 @@ mod data;
 mod mapping;
 mod namespace;
 
+use crate::address::Extent;
 use crate::bitmap::Bitmap;
-use crate::block_map::PointerSite;
-use crate::block_walk::{judge_pointer, PointerFault};
 use crate::constants::{BITMAP_START, INODE_SIZE, SUPERBLOCK_BLOCK, SUPERBLOCK_SIZE};
 use crate::device::BlockDevice;
 use crate::error::FsError;
@@ -27,6 +26,10 @@ pub struct Filesystem<D> {
     superblock: Superblock,
     bitmap: Bitmap,
     now: Timestamp,
+    /// No block below it has a free fragment.
+    free_block_hint: u32,
+    /// No inode below it is free.
+    free_inode_hint: u32,
 }
 
 impl<D: BlockDevice> Filesystem<D> {
@@ -47,8 +50,10 @@ impl<D: BlockDevice> Filesystem<D> {
         Ok(Self {
             device,
             superblock,
-            bitmap: Bitmap::from_bytes(bytes, geometry.block_count()),
+            bitmap: Bitmap::from_bytes(bytes, geometry.fragment_count()),
             now,
+            free_block_hint: geometry.first_data_block(),
+            free_inode_hint: 1,
         })
     }
 
@@ -136,29 +141,60 @@ impl<D: BlockDevice> Filesystem<D> {
         Ok(())
     }
 
-    /// Takes the first free data block, zeroed on disk: a new indirect
-    /// block must read as all holes, and a new data block must not expose
-    /// what an earlier file left there.
-    fn allocate_block(&mut self) -> Result<u32, FsError> {
-        let block = self
-            .bitmap
-            .first_free_from(self.geometry().first_data_block())
-            .ok_or(FsError::NoSpace)?;
+    /// Takes `extent`'s fragments in the bitmap and the free count.
+    pub(super) fn take(&mut self, extent: Extent) -> Result<(), FsError> {
         // A bitmap with free bits but a zero free count is damaged: refuse
         // rather than let the count wrap.
         self.superblock.free_blocks = self
             .superblock
             .free_blocks
-            .checked_sub(1)
+            .checked_sub(extent.count)
             .ok_or(FsError::NoSpace)?;
-        self.bitmap.set(block);
+        for fragment in extent.fragments() {
+            self.bitmap.set(fragment);
+        }
+        let per_block = self.geometry().fragments_per_block();
+        let full = ((1u16 << per_block) - 1) as u8;
+        while self.free_block_hint < self.geometry().block_count()
+            && self.bitmap.block_mask(self.free_block_hint, per_block) == full
+        {
+            self.free_block_hint += 1;
+        }
+        Ok(())
+    }
+
+    /// Allocates the lowest run of `count` free fragments inside one
+    /// block (`count` of a block: the lowest free block).  Not zeroed.
+    pub(super) fn allocate_run(&mut self, count: u32) -> Result<Extent, FsError> {
+        let geometry = *self.geometry();
+        let fragment = self
+            .bitmap
+            .find_run(
+                count,
+                geometry.fragments_per_block(),
+                self.free_block_hint,
+                geometry.block_count(),
+            )
+            .ok_or(FsError::NoSpace)?;
+        let extent = Extent {
+            fragment,
+            count,
+            compressed: false,
+        };
+        self.take(extent)?;
+        Ok(extent)
+    }
+
+    /// Allocates the lowest free whole block, zeroed.
+    pub(super) fn allocate_whole_block(&mut self) -> Result<u32, FsError> {
+        let extent = self.allocate_run(self.geometry().fragments_per_block())?;
+        let block = extent.block(self.geometry());
         self.write_block(block, &vec![0u8; self.geometry().block_size() as usize])?;
         Ok(block)
     }
 
-    /// Takes the first free inode and writes `inode` there.
     fn allocate_inode(&mut self, inode: &Inode) -> Result<u32, FsError> {
-        for ino in 1..=self.geometry().inode_count() {
+        for ino in self.free_inode_hint..=self.geometry().inode_count() {
             if self.read_inode(ino)?.is_free() {
                 self.superblock.free_inodes = self
                     .superblock
@@ -166,38 +202,47 @@ impl<D: BlockDevice> Filesystem<D> {
                     .checked_sub(1)
                     .ok_or(FsError::NoFreeInodes)?;
                 self.write_inode(ino, inode)?;
+                self.free_inode_hint = ino + 1;
                 return Ok(ino);
             }
         }
         Err(FsError::NoFreeInodes)
     }
 
-    /// Undoes [`Self::allocate_inode`] when a later step of a creation fails.
     fn release_inode(&mut self, ino: u32) -> Result<(), FsError> {
         self.write_inode(ino, &Inode::default())?;
         self.superblock.free_inodes = self.superblock.free_inodes.saturating_add(1);
+        self.free_inode_hint = self.free_inode_hint.min(ino);
         Ok(())
     }
 
-    /// Frees a block: undoes [`Self::allocate_block`] when a later step of a
-    /// creation fails, and frees blocks past EOF in [`Self::truncate`].
-    fn release_block(&mut self, block: u32) {
-        self.bitmap.clear(block);
-        self.superblock.free_blocks = self.superblock.free_blocks.saturating_add(1);
+    /// Frees `extent`'s fragments.
+    pub(super) fn release(&mut self, extent: Extent) {
+        for fragment in extent.fragments() {
+            self.bitmap.clear(fragment);
+        }
+        self.superblock.free_blocks = self.superblock.free_blocks.saturating_add(extent.count);
+        self.free_block_hint = self.free_block_hint.min(extent.block(self.geometry()));
     }
 
-    fn checked_pointer(&self, ino: u32, site: PointerSite, block: u32) -> Result<u32, FsError> {
-        if block != 0 {
-            judge_pointer(self.geometry(), block).map_err(|why| {
-                FsError::BadPointer(PointerFault {
-                    ino,
-                    site,
-                    block,
-                    why,
-                })
-            })?;
-        }
-        Ok(block)
+    /// Frees whole block `block`.
+    pub(super) fn release_block(&mut self, block: u32) {
+        self.release(self.geometry().whole_block(block));
+    }
+
+    /// The bytes of `extent`'s run.
+    pub(super) fn read_run(&self, extent: &Extent) -> Result<Vec<u8>, FsError> {
+        let mut bytes = vec![0u8; extent.byte_len(self.geometry())];
+        self.device
+            .read_at(extent.byte_offset(self.geometry()), &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Writes `bytes`, exactly the length of `extent`'s run, into it.
+    pub(super) fn write_run(&mut self, extent: &Extent, bytes: &[u8]) -> Result<(), FsError> {
+        let offset = extent.byte_offset(self.geometry());
+        self.device.write_at(offset, bytes)?;
+        Ok(())
     }
 }
 

@@ -2,9 +2,11 @@
 //! Names: directory lookups and entries, files, hard links, directories.
 
 use super::Filesystem;
+use crate::address::Extent;
 use crate::device::BlockDevice;
 use crate::dirent::{
-    dirent_type, empty_dir_block, insert_entry, new_dir_block, parse_dir_block, validate_name,
+    dirent_type, entry_size, init_empty_dir_block, insert_entry, new_dir_block, parse_dir_block,
+    validate_name,
 };
 use crate::error::FsError;
 use crate::inode::{FileType, Inode};
@@ -14,10 +16,10 @@ impl<D: BlockDevice> Filesystem<D> {
     pub fn lookup(&self, dir: u32, name: &[u8]) -> Result<Option<u32>, FsError> {
         let inode = self.read_directory(dir)?;
         for file_block in 0..inode.blocks_within_size(self.geometry().block_size()) {
-            let Some(block) = self.map_block(dir, &inode, file_block)? else {
+            let Some((_, bytes)) = self.dir_block(dir, &inode, file_block)? else {
                 continue;
             };
-            let entries = parse_dir_block(&self.read_block(block)?)
+            let entries = parse_dir_block(&bytes)
                 .map_err(|error| FsError::BrokenDirectory { ino: dir, error })?;
             if let Some(entry) = entries
                 .iter()
@@ -42,25 +44,71 @@ impl<D: BlockDevice> Filesystem<D> {
         let block_size = self.geometry().block_size();
         let type_byte = dirent_type(file_type);
         for file_block in 0..inode.blocks_within_size(block_size) {
-            let Some(block) = self.map_block(dir, &inode, file_block)? else {
+            let Some((extent, mut bytes)) = self.dir_block(dir, &inode, file_block)? else {
                 continue;
             };
-            let mut bytes = self.read_block(block)?;
             let added = insert_entry(&mut bytes, child, type_byte, name)
                 .map_err(|error| FsError::BrokenDirectory { ino: dir, error })?;
             if added {
-                self.write_block(block, &bytes)?;
+                bytes.resize(extent.byte_len(self.geometry()), 0);
+                self.write_run(&extent, &bytes)?;
                 inode.mtime = self.now;
                 inode.ctime = self.now;
                 return self.write_inode(dir, &inode);
             }
         }
-        let mut bytes = empty_dir_block(block_size);
-        insert_entry(&mut bytes, child, type_byte, name)
-            .map_err(|error| FsError::BrokenDirectory { ino: dir, error })?;
+        let bytes = self.directory_growth(inode.size, child, type_byte, name)?;
         let old_size = inode.size;
         self.write_inode(dir, &inode)?;
         self.write(dir, old_size, &bytes)
+    }
+
+    /// Block `file_block` of directory `dir`: its run and the directory's
+    /// bytes in it (fewer than a block for a last block in fragments).
+    fn dir_block(
+        &self,
+        dir: u32,
+        inode: &Inode,
+        file_block: u64,
+    ) -> Result<Option<(Extent, Vec<u8>)>, FsError> {
+        let Some(extent) = self.map_extent(dir, inode, file_block)? else {
+            return Ok(None);
+        };
+        let mut bytes = self.read_run(&extent)?;
+        bytes.truncate(self.geometry().file_block_length(inode.size, file_block) as usize);
+        Ok(Some((extent, bytes)))
+    }
+
+    /// The bytes to append to a full directory of `size` bytes for a new
+    /// entry, as UFS grows a directory: the fewest fragments that hold the
+    /// entry, after an unused entry filling the last block to a whole
+    /// block when the entry does not fit in it (only the last block may be
+    /// partial).  A whole block without fragments.
+    fn directory_growth(
+        &self,
+        size: u64,
+        child: u32,
+        type_byte: u8,
+        name: &[u8],
+    ) -> Result<Vec<u8>, FsError> {
+        let geometry = self.geometry();
+        let block_size = geometry.block_bytes();
+        let fragment = geometry.fragment_size() as usize;
+        let needed = entry_size(name.len()).next_multiple_of(fragment);
+        let tail = geometry.offset_in_block(size) as usize;
+        let filler = if tail != 0 && tail + needed > block_size {
+            block_size - tail
+        } else {
+            0
+        };
+        let mut bytes = vec![0u8; filler + needed];
+        if filler != 0 {
+            init_empty_dir_block(&mut bytes[..filler]);
+        }
+        init_empty_dir_block(&mut bytes[filler..]);
+        insert_entry(&mut bytes[filler..], child, type_byte, name)
+            .map_err(|error| FsError::BrokenDirectory { ino: child, error })?;
+        Ok(bytes)
     }
 
     /// Refuses a name before anything is allocated for it, so a refusal
@@ -79,6 +127,7 @@ impl<D: BlockDevice> Filesystem<D> {
         self.check_new_name(dir, name)?;
         let mut inode = Inode::new(FileType::Regular, permissions, self.now);
         inode.nlink = 1;
+        inode.flags = self.geometry().default_file_flags();
         let ino = self.allocate_inode(&inode)?;
         if let Err(error) = self.add_entry(dir, name, ino, FileType::Regular) {
             self.release_inode(ino)?;
@@ -115,23 +164,22 @@ impl<D: BlockDevice> Filesystem<D> {
         let mut inode = Inode::new(FileType::Directory, permissions, self.now);
         inode.nlink = 2;
         let ino = self.allocate_inode(&inode)?;
-        let block = match self.allocate_block() {
-            Ok(block) => block,
+        // One fragment ("." and ".."), as UFS makes a directory.
+        let extent = match self.allocate_run(1) {
+            Ok(extent) => extent,
             Err(error) => {
                 self.release_inode(ino)?;
                 return Err(error);
             }
         };
-        self.write_block(
-            block,
-            &new_dir_block(self.geometry().block_size(), ino, dir),
-        )?;
-        inode.direct[0] = block;
+        let fragment_size = self.geometry().fragment_size();
+        self.write_run(&extent, &new_dir_block(fragment_size, ino, dir))?;
+        inode.direct[0] = self.geometry().encode_pointer(extent);
         inode.blocks = 1;
-        inode.size = u64::from(self.geometry().block_size());
+        inode.size = u64::from(fragment_size);
         self.write_inode(ino, &inode)?;
         if let Err(error) = self.add_entry(dir, name, ino, FileType::Directory) {
-            self.release_block(block);
+            self.release(extent);
             self.release_inode(ino)?;
             return Err(error);
         }

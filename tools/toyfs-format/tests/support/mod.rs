@@ -7,6 +7,7 @@ use toyfs_format::check::{check, Finding};
 use toyfs_format::constants::{ROOT_INO, SUPERBLOCK_SIZE};
 use toyfs_format::crc32c::crc32c;
 use toyfs_format::dirent::parse_dir_block;
+use toyfs_format::features::Features;
 use toyfs_format::superblock::CHECKSUM_OFFSET;
 use toyfs_format::{
     format, BlockDevice, Filesystem, Geometry, Inode, MemoryDevice, RootAttributes, Timestamp,
@@ -19,7 +20,17 @@ pub const NOW: Timestamp = Timestamp {
 
 /// An empty filesystem in memory.
 pub fn empty(block_size: u32, block_count: u32, inode_count: u32) -> MemoryDevice {
-    let geometry = Geometry::new(block_size, block_count, inode_count).unwrap();
+    empty_with(block_size, block_count, inode_count, Features::NONE)
+}
+
+/// An empty filesystem with `features` in memory.
+pub fn empty_with(
+    block_size: u32,
+    block_count: u32,
+    inode_count: u32,
+    features: Features,
+) -> MemoryDevice {
+    let geometry = Geometry::with_features(block_size, block_count, inode_count, features).unwrap();
     let mut device = MemoryDevice::new(geometry.byte_size() as usize);
     let root = RootAttributes {
         uid: 0,

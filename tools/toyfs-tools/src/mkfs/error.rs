@@ -69,6 +69,22 @@ pub enum MkfsError {
     },
     /// Writing the filesystem failed.
     Format(FsError),
+    /// `-c` with something else than lz4.
+    UnknownCompression(String),
+    /// Reading the tree of `-d` failed.
+    Source {
+        /// The file or directory.
+        path: PathBuf,
+        /// The failure.
+        error: io::Error,
+    },
+    /// Copying a file of the tree of `-d` into the image failed.
+    Populate {
+        /// The file or directory.
+        path: PathBuf,
+        /// The failure.
+        error: FsError,
+    },
 }
 
 impl fmt::Display for MkfsError {
@@ -118,6 +134,13 @@ impl fmt::Display for MkfsError {
                 error,
             } => write!(f, "cannot {action} {}: {error}", path.display()),
             Self::Format(error) => write!(f, "{error}"),
+            Self::UnknownCompression(name) => {
+                write!(f, "compression \"{name}\" is not known; only lz4")
+            }
+            Self::Source { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+            Self::Populate { path, error } => {
+                write!(f, "cannot copy {} into the image: {error}", path.display())
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! mkfs.toyfs: options, the layout they ask for, and writing it.
 //!
 //! ```text
-//! mkfs.toyfs [-b BLOCK_SIZE] [-N INODES] [-q] DEVICE [SIZE]
+//! mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
 //! ```
 //!
 //! SIZE is in blocks, or in bytes with a K, M or G suffix, as for mke2fs.
@@ -12,17 +12,21 @@
 mod error;
 mod options;
 mod plan;
+mod populate;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
-use toyfs_format::{format, BlockDevice, FileDevice, Geometry, RootAttributes, Timestamp};
+use toyfs_format::{
+    format, BlockDevice, FileDevice, Filesystem, Geometry, RootAttributes, Timestamp,
+};
 
 pub use error::MkfsError;
 pub use options::{parse_args, MkfsOptions, USAGE};
-pub use plan::{default_inode_count, plan, Target};
+pub use plan::{default_inode_count, features, plan, Target};
+pub use populate::{count_inodes, populate, Populated};
 
 fn inspect(path: &Path) -> Result<Target, MkfsError> {
     let io_error = |action, error| MkfsError::Io {
@@ -48,10 +52,14 @@ fn inspect(path: &Path) -> Result<Target, MkfsError> {
 }
 
 /// Makes the filesystem the options ask for; returns its layout.
-pub fn make_filesystem(options: &MkfsOptions) -> Result<Geometry, MkfsError> {
+pub fn make_filesystem(options: &MkfsOptions) -> Result<(Geometry, Option<Populated>), MkfsError> {
     let path = &options.device;
     let target = inspect(path)?;
-    let geometry = plan(options, target)?;
+    let wanted_inodes = match &options.source {
+        Some(source) => count_inodes(source)?,
+        None => 0,
+    };
+    let geometry = plan(options, target, wanted_inodes)?;
     let io_error = |action, error| MkfsError::Io {
         path: path.clone(),
         action,
@@ -75,24 +83,39 @@ pub fn make_filesystem(options: &MkfsOptions) -> Result<Geometry, MkfsError> {
         }
     }
     let mut device = FileDevice::new(file);
+    let now = Timestamp::now();
     let root = RootAttributes {
         uid: 0,
         gid: 0,
         permissions: 0o755,
-        time: Timestamp::now(),
+        time: now,
     };
     format(&mut device, &geometry, root).map_err(MkfsError::Format)?;
+    let mut populated = None;
+    if let Some(source) = &options.source {
+        let mut fs = Filesystem::open(device, now).map_err(MkfsError::Format)?;
+        populated = Some(populate(&mut fs, source)?);
+        device = fs.close().map_err(MkfsError::Format)?;
+    }
     device
         .into_file()
         .sync_all()
         .map_err(|error| io_error("sync", error))?;
-    Ok(geometry)
+    Ok((geometry, populated))
 }
 
 /// The whole program; returns the exit status.
 pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
     let result = parse_args(args).and_then(|options| {
-        let geometry = make_filesystem(&options)?;
+        let (geometry, populated) = make_filesystem(&options)?;
+        if let Some(populated) = &populated {
+            for path in &populated.skipped {
+                eprintln!(
+                    "mkfs.toyfs: skipped {}: toyfs stores only regular files and directories",
+                    path.display()
+                );
+            }
+        }
         if !options.quiet {
             println!(
                 "{}: {} blocks of {} bytes, {} inodes, {} metadata blocks, {} blocks free",
@@ -103,6 +126,28 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
                 geometry.first_data_block(),
                 geometry.data_block_count() - 1,
             );
+            if geometry.has_fragments() {
+                println!(
+                    "{}: fragments of {} bytes{}",
+                    options.device.display(),
+                    geometry.fragment_size(),
+                    if geometry.has_compression() {
+                        ", LZ4 compression on by default"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            if let Some(populated) = &populated {
+                println!(
+                    "{}: copied {} files ({} bytes) and {} directories from {}",
+                    options.device.display(),
+                    populated.files,
+                    populated.bytes,
+                    populated.directories,
+                    options.source.as_deref().unwrap_or(Path::new("")).display(),
+                );
+            }
         }
         Ok(())
     });

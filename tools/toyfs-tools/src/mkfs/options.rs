@@ -9,9 +9,18 @@ use super::MkfsError;
 use crate::size::{parse_count, parse_size, SizeArg};
 
 /// Usage text for `-h` and after a usage error.
-pub const USAGE: &str = "usage: mkfs.toyfs [-b BLOCK_SIZE] [-N INODES] [-q] DEVICE [SIZE]
+pub const USAGE: &str =
+    "usage: mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
   -b BLOCK_SIZE  512, 1024 (default), 2048 or 4096 bytes
-  -N INODES      number of inodes (default: one per 4 KiB, at least 16)
+  -f FRAG        allocate in fragments of FRAG bytes, BLOCK_SIZE/8 to BLOCK_SIZE
+                 (the FRAGMENTS feature: a file's last block takes only the
+                 fragments it needs)
+  -c lz4         compress new files' blocks with LZ4 by default (chattr -c turns
+                 it off per file); needs fragments of at most BLOCK_SIZE/2
+                 (default with -c: BLOCK_SIZE/8)
+  -N INODES      number of inodes (default: one per 4 KiB, at least 16, and
+                 enough for DIR)
+  -d DIR         copy the files and directories under DIR into the new filesystem
   -q             print nothing on success
   SIZE           blocks, or bytes with a K, M or G suffix; default: all of DEVICE";
 
@@ -20,6 +29,12 @@ pub const USAGE: &str = "usage: mkfs.toyfs [-b BLOCK_SIZE] [-N INODES] [-q] DEVI
 pub struct MkfsOptions {
     /// `-b`.
     pub block_size: u32,
+    /// `-f`, if given.
+    pub fragment_size: Option<u32>,
+    /// `-c lz4`.
+    pub compression: bool,
+    /// `-d`, if given.
+    pub source: Option<PathBuf>,
     /// `-N`, if given.
     pub inode_count: Option<u32>,
     /// `-q`.
@@ -39,6 +54,9 @@ fn parse_u32(what: &'static str, text: &str) -> Result<u32, MkfsError> {
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions, MkfsError> {
     let mut args = args.into_iter();
     let mut block_size = DEFAULT_BLOCK_SIZE;
+    let mut fragment_size = None;
+    let mut compression = false;
+    let mut source = None;
     let mut inode_count = None;
     let mut quiet = false;
     let mut positional = Vec::new();
@@ -51,6 +69,21 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions
             "-N" => {
                 let value = args.next().ok_or(MkfsError::MissingValue("-N"))?;
                 inode_count = Some(parse_u32("inode count", &value)?);
+            }
+            "-f" => {
+                let value = args.next().ok_or(MkfsError::MissingValue("-f"))?;
+                fragment_size = Some(parse_u32("fragment size", &value)?);
+            }
+            "-c" => {
+                let value = args.next().ok_or(MkfsError::MissingValue("-c"))?;
+                if value != "lz4" {
+                    return Err(MkfsError::UnknownCompression(value));
+                }
+                compression = true;
+            }
+            "-d" => {
+                let value = args.next().ok_or(MkfsError::MissingValue("-d"))?;
+                source = Some(PathBuf::from(value));
             }
             "-q" => quiet = true,
             "-h" | "--help" => return Err(MkfsError::HelpRequested),
@@ -77,6 +110,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions
     }
     Ok(MkfsOptions {
         block_size,
+        fragment_size,
+        compression,
+        source,
         inode_count,
         quiet,
         device,
@@ -102,6 +138,9 @@ mod tests {
             options(&["img"]),
             MkfsOptions {
                 block_size: 1024,
+                fragment_size: None,
+                compression: false,
+                source: None,
                 inode_count: None,
                 quiet: false,
                 device: "img".into(),
@@ -112,6 +151,9 @@ mod tests {
             options(&["-b", "4096", "-N", "77", "-q", "img", "8M"]),
             MkfsOptions {
                 block_size: 4096,
+                fragment_size: None,
+                compression: false,
+                source: None,
                 inode_count: Some(77),
                 quiet: true,
                 device: "img".into(),
@@ -120,6 +162,15 @@ mod tests {
         );
         assert_eq!(options(&["--", "-img", "10"]).device, PathBuf::from("-img"));
         assert_eq!(options(&["img", "10"]).size, Some(SizeArg::Blocks(10)));
+        let features = options(&["-b", "4096", "-f", "512", "-c", "lz4", "-d", "tree", "img"]);
+        assert_eq!(
+            (
+                features.fragment_size,
+                features.compression,
+                features.source
+            ),
+            (Some(512), true, Some(PathBuf::from("tree")))
+        );
     }
 
     #[test]
@@ -128,6 +179,12 @@ mod tests {
         assert_eq!(error(&[]), "no DEVICE given");
         assert_eq!(error(&["-b"]), "option -b needs a value");
         assert_eq!(error(&["-N"]), "option -N needs a value");
+        assert_eq!(error(&["-f"]), "option -f needs a value");
+        assert_eq!(error(&["-d"]), "option -d needs a value");
+        assert_eq!(
+            error(&["-c", "zstd", "img"]),
+            "compression \"zstd\" is not known; only lz4"
+        );
         assert_eq!(
             error(&["-b", "1k", "img"]),
             "block size: \"1k\" is not a number"

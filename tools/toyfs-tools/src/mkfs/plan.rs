@@ -2,6 +2,7 @@
 //! From the options and what is at DEVICE to a layout, or a refusal.
 
 use toyfs_format::constants::MIN_BLOCK_COUNT;
+use toyfs_format::features::{Features, MAX_FRAGMENT_SHIFT};
 use toyfs_format::geometry::{max_inodes, validate_block_size};
 use toyfs_format::Geometry;
 
@@ -25,17 +26,46 @@ pub enum Target {
 }
 
 /// The default inode count: one per 4 KiB, at least 16, at most what fits.
-pub fn default_inode_count(block_size: u32, block_count: u32) -> u32 {
+pub fn default_inode_count(block_size: u32, block_count: u32, features: &Features) -> u32 {
     let by_size = u64::from(block_count) * u64::from(block_size) / BYTES_PER_INODE;
     let wanted = by_size.clamp(u64::from(MIN_DEFAULT_INODES), u64::from(u32::MAX)) as u32;
-    wanted.min(max_inodes(block_size, block_count))
+    wanted.min(max_inodes(
+        block_size,
+        block_count,
+        features.fragment_shift(block_size),
+    ))
+}
+
+/// The features the options ask for: fragments with `-f` (of
+/// `BLOCK_SIZE / 8` when only `-c` asks for them), LZ4 with `-c`.
+pub fn features(options: &MkfsOptions) -> Features {
+    let fragment_size = match (options.fragment_size, options.compression) {
+        (Some(size), _) => Some(size),
+        (None, true) => Some(options.block_size >> MAX_FRAGMENT_SHIFT),
+        (None, false) => None,
+    };
+    Features {
+        fragment_size,
+        lz4: options.compression,
+        default_flags: if options.compression {
+            toyfs_format::inode::FLAG_COMPRESSED
+        } else {
+            0
+        },
+    }
 }
 
 /// Turns the options and what is at DEVICE into a layout, refusing
 /// anything that does not make a valid filesystem.
-pub fn plan(options: &MkfsOptions, target: Target) -> Result<Geometry, MkfsError> {
+pub fn plan(
+    options: &MkfsOptions,
+    target: Target,
+    wanted_inodes: u32,
+) -> Result<Geometry, MkfsError> {
     let block_size = options.block_size;
     validate_block_size(block_size).map_err(MkfsError::Geometry)?;
+    let features = features(options);
+    features.validate(block_size).map_err(MkfsError::Geometry)?;
     let blocks = match options.size {
         Some(SizeArg::Blocks(blocks)) => blocks,
         Some(SizeArg::Bytes(bytes)) => {
@@ -64,11 +94,16 @@ pub fn plan(options: &MkfsOptions, target: Target) -> Result<Geometry, MkfsError
     }
     let inode_count = match options.inode_count {
         Some(count) => count,
-        None if block_count >= MIN_BLOCK_COUNT => default_inode_count(block_size, block_count),
+        None if block_count >= MIN_BLOCK_COUNT => {
+            let default = default_inode_count(block_size, block_count, &features);
+            let fitting = max_inodes(block_size, block_count, features.fragment_shift(block_size));
+            default.max(wanted_inodes.min(fitting))
+        }
         // Too few blocks: Geometry::new says so before it looks at inodes.
         None => 1,
     };
-    Geometry::new(block_size, block_count, inode_count).map_err(MkfsError::Geometry)
+    Geometry::with_features(block_size, block_count, inode_count, features)
+        .map_err(MkfsError::Geometry)
 }
 
 #[cfg(test)]
@@ -82,31 +117,31 @@ mod tests {
 
     #[test]
     fn plans_from_size_or_device() {
-        let geometry = plan(&options(&["img", "1M"]), Target::Missing).unwrap();
+        let geometry = plan(&options(&["img", "1M"]), Target::Missing, 0).unwrap();
         assert_eq!(
             (geometry.block_count(), geometry.inode_count()),
             (1024, 256)
         );
-        let geometry = plan(&options(&["-b", "512", "img"]), Target::File(1_000_000)).unwrap();
+        let geometry = plan(&options(&["-b", "512", "img"]), Target::File(1_000_000), 0).unwrap();
         assert_eq!(
             geometry.block_count(),
             1953,
             "a partial last block is dropped"
         );
-        let geometry = plan(&options(&["img"]), Target::BlockDevice(64 << 20)).unwrap();
+        let geometry = plan(&options(&["img"]), Target::BlockDevice(64 << 20), 0).unwrap();
         assert_eq!(
             (geometry.block_count(), geometry.inode_count()),
             (65536, 16384)
         );
         // Tiny filesystems get as many inodes as fit, up to 16.
         assert_eq!(
-            plan(&options(&["-b", "512", "img", "4"]), Target::Missing)
+            plan(&options(&["-b", "512", "img", "4"]), Target::Missing, 0)
                 .unwrap()
                 .inode_count(),
             4
         );
         assert_eq!(
-            plan(&options(&["img", "20"]), Target::Missing)
+            plan(&options(&["img", "20"]), Target::Missing, 0)
                 .unwrap()
                 .inode_count(),
             16
@@ -115,7 +150,8 @@ mod tests {
 
     #[test]
     fn plan_refusals() {
-        let refuse = |list: &[&str], target| plan(&options(list), target).unwrap_err().to_string();
+        let refuse =
+            |list: &[&str], target| plan(&options(list), target, 0).unwrap_err().to_string();
         assert_eq!(
             refuse(&["img", "2M"], Target::BlockDevice(1 << 20)),
             "the device holds 1048576 bytes, fewer than the 2097152 asked for"
@@ -148,10 +184,56 @@ mod tests {
 
     #[test]
     fn default_inode_count_is_one_per_4k_at_least_16() {
-        assert_eq!(default_inode_count(1024, 1024), 256);
-        assert_eq!(default_inode_count(1024, 32), 16);
-        assert_eq!(default_inode_count(512, 4), 4);
+        assert_eq!(default_inode_count(1024, 1024, &Features::NONE), 256);
+        assert_eq!(default_inode_count(1024, 32, &Features::NONE), 16);
+        assert_eq!(default_inode_count(512, 4, &Features::NONE), 4);
         // 16 TiB: one inode per block, capped by the 32-bit inode number.
-        assert_eq!(default_inode_count(4096, u32::MAX), u32::MAX);
+        assert_eq!(
+            default_inode_count(4096, u32::MAX, &Features::NONE),
+            u32::MAX
+        );
+    }
+
+    #[test]
+    fn fragments_and_compression() {
+        let geometry = plan(
+            &options(&["-b", "4096", "-f", "512", "-c", "lz4", "img", "64M"]),
+            Target::Missing,
+            0,
+        )
+        .unwrap();
+        assert_eq!(geometry.fragment_size(), 512);
+        assert!(geometry.has_compression());
+        assert_eq!(geometry.default_file_flags(), 4);
+        let only_c = plan(&options(&["-c", "lz4", "img", "1M"]), Target::Missing, 0).unwrap();
+        assert_eq!(only_c.fragment_size(), 128, "B/8 by default with -c");
+        let plain_fragments =
+            plan(&options(&["-f", "1024", "img", "1M"]), Target::Missing, 0).unwrap();
+        assert!(plain_fragments.has_fragments() && !plain_fragments.has_compression());
+        let refuse = |list: &[&str]| {
+            plan(&options(list), Target::Missing, 0)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refuse(&["-b", "4096", "-f", "256", "img", "1M"]),
+            "fragment size 256 is not a power of two from 512 to 4096 (B/8 to B)"
+        );
+        assert_eq!(
+            refuse(&["-f", "1024", "-c", "lz4", "img", "1M"]),
+            "LZ4 compression needs fragments of at most half a block"
+        );
+    }
+
+    #[test]
+    fn enough_inodes_for_the_tree_when_they_fit() {
+        let plan_for = |wanted| {
+            plan(&options(&["img", "1M"]), Target::Missing, wanted)
+                .unwrap()
+                .inode_count()
+        };
+        assert_eq!(plan_for(10), 256, "the default when it is enough");
+        assert_eq!(plan_for(1000), 1000);
+        assert_eq!(plan_for(1_000_000), 8168, "no more than fit");
     }
 }

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The optional features of an image: fragments and LZ4 compression.
+//!
+//! They are *incompatible* features in ext2's sense: a reader that does
+//! not know one must refuse the image, because it would misread block
+//! pointers (fragments) or file data (compression).  The superblock keeps
+//! them in bytes that version 1 without features requires to be zero, so
+//! a toyfs that predates them refuses such an image as well ("nonzero
+//! reserved bytes"), and an image without features is byte for byte what
+//! it always was.
+
+use super::geometry::GeometryError;
+use super::inode::FLAG_COMPRESSED;
+
+/// `feature_incompat` bit: block pointers name a run of fragments.
+pub const FEATURE_FRAGMENTS: u32 = 0x1;
+/// `feature_incompat` bit: file blocks may be stored LZ4-compressed.
+pub const FEATURE_LZ4: u32 = 0x2;
+/// Every `feature_incompat` bit this format defines.
+pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS | FEATURE_LZ4;
+
+/// `log2(B / F)` of the smallest fragment, `B / 8`.
+pub const MAX_FRAGMENT_SHIFT: u32 = 3;
+
+/// The features of an image and their parameters, as stored in the
+/// superblock.  Validated by [`Features::validate`] when a
+/// [`super::geometry::Geometry`] is made from them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// `F` with the FRAGMENTS feature; `None` without it (`F = B`).
+    pub fragment_size: Option<u32>,
+    /// The LZ4 feature: file blocks may be compressed.
+    pub lz4: bool,
+    /// Inode flags a new regular file gets: [`FLAG_COMPRESSED`] or 0.
+    pub default_flags: u32,
+}
+
+impl Features {
+    /// No optional feature: the format as it was before features.
+    pub const NONE: Self = Self {
+        fragment_size: None,
+        lz4: false,
+        default_flags: 0,
+    };
+
+    /// Fragments of `fragment_size` bytes, nothing else.
+    pub fn fragments(fragment_size: u32) -> Self {
+        Self {
+            fragment_size: Some(fragment_size),
+            ..Self::NONE
+        }
+    }
+
+    /// Fragments of `fragment_size` bytes and LZ4 compression, on by
+    /// default for new regular files.
+    pub fn compressed(fragment_size: u32) -> Self {
+        Self {
+            fragment_size: Some(fragment_size),
+            lz4: true,
+            default_flags: FLAG_COMPRESSED,
+        }
+    }
+
+    /// The `feature_incompat` word.
+    pub fn incompat(&self) -> u32 {
+        let mut bits = 0;
+        if self.fragment_size.is_some() {
+            bits |= FEATURE_FRAGMENTS;
+        }
+        if self.lz4 {
+            bits |= FEATURE_LZ4;
+        }
+        bits
+    }
+
+    /// Whether block pointers name fragments.
+    pub fn has_fragments(&self) -> bool {
+        self.fragment_size.is_some()
+    }
+
+    /// `log2(block_size / F)`; 0 without fragments.  Meaningful once
+    /// [`Features::validate`] accepted `block_size`.
+    pub fn fragment_shift(&self, block_size: u32) -> u32 {
+        match self.fragment_size {
+            Some(size) if size != 0 && size <= block_size => {
+                block_size.trailing_zeros() - size.trailing_zeros()
+            }
+            _ => 0,
+        }
+    }
+
+    /// Checks the parameters against a (valid) block size.
+    pub fn validate(&self, block_size: u32) -> Result<(), GeometryError> {
+        if let Some(fragment_size) = self.fragment_size {
+            if !fragment_size.is_power_of_two()
+                || fragment_size > block_size
+                || fragment_size < block_size >> MAX_FRAGMENT_SHIFT
+            {
+                return Err(GeometryError::BadFragmentSize {
+                    fragment_size,
+                    block_size,
+                });
+            }
+        }
+        if self.lz4 && self.fragment_shift(block_size) == 0 {
+            return Err(GeometryError::CompressionNeedsFragments);
+        }
+        let allowed = if self.lz4 { FLAG_COMPRESSED } else { 0 };
+        if self.default_flags & !allowed != 0 {
+            return Err(GeometryError::BadDefaultFlags(self.default_flags));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incompat_bits() {
+        assert_eq!(Features::NONE.incompat(), 0);
+        assert_eq!(Features::fragments(512).incompat(), FEATURE_FRAGMENTS);
+        assert_eq!(
+            Features::compressed(512).incompat(),
+            FEATURE_FRAGMENTS | FEATURE_LZ4
+        );
+    }
+
+    #[test]
+    fn fragment_sizes_from_an_eighth_to_a_whole_block() {
+        for (size, shift) in [(512, 3), (1024, 2), (2048, 1), (4096, 0)] {
+            let features = Features::fragments(size);
+            assert_eq!(features.validate(4096), Ok(()));
+            assert_eq!(features.fragment_shift(4096), shift);
+        }
+        for bad in [0, 256, 768, 8192] {
+            assert_eq!(
+                Features::fragments(bad).validate(4096),
+                Err(GeometryError::BadFragmentSize {
+                    fragment_size: bad,
+                    block_size: 4096
+                })
+            );
+        }
+        assert_eq!(Features::fragments(64).validate(512), Ok(()));
+    }
+
+    #[test]
+    fn compression_needs_fragments_smaller_than_a_block() {
+        assert_eq!(Features::compressed(2048).validate(4096), Ok(()));
+        assert_eq!(
+            Features::compressed(4096).validate(4096),
+            Err(GeometryError::CompressionNeedsFragments)
+        );
+        let lz4_alone = Features {
+            lz4: true,
+            ..Features::NONE
+        };
+        assert_eq!(
+            lz4_alone.validate(4096),
+            Err(GeometryError::CompressionNeedsFragments)
+        );
+        let flags_without_lz4 = Features {
+            default_flags: FLAG_COMPRESSED,
+            ..Features::fragments(512)
+        };
+        assert_eq!(
+            flags_without_lz4.validate(4096),
+            Err(GeometryError::BadDefaultFlags(FLAG_COMPRESSED))
+        );
+    }
+}

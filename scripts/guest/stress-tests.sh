@@ -1,0 +1,161 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# The randomized tester (toyfs-stress run, tools/toyfs-stress) on toyfs
+# with blocks of 512, 1024, 2048 and 4096 bytes, and its model proven
+# first on tmpfs and ext2 with the same options: threads on files of
+# their own and on one shared file, files past the double-indirect start,
+# mappings kept across truncates and extensions.  Each run unmounts, runs
+# fsck.toyfs and mounts every 4000 operations and at its end; after it,
+# an unmount and a clean fsck.  Then stores past the end racing with
+# extensions, a live mapping across an extension, and the randomized load
+# while memory is compacted.  Part "stress" of check.sh; runs with vm_mvc
+# loaded and toyfs not, and leaves them so.
+#
+# TOYFS_STRESS_SEED (1) seeds every run; TOYFS_STRESS_OPS (30000) is the
+# length of the 1 KiB row, the other runs do a fifth of it.  A failure
+# prints the command line that replays it.
+. /guest/ktap.sh
+. /guest/toyfs-common.sh
+
+mnt=/mnt/stress
+seed=${TOYFS_STRESS_SEED:-1}
+ops=${TOYFS_STRESS_OPS:-30000}
+# The debug kernel (KASAN, lockdep) is several times slower per operation
+# (toyfs's 18 ms against ext2's 6 ms): a fifth there.  The soak is for
+# long runs.
+[ -e /sys/kernel/debug/kmemleak ] && ops=$((ops / 5))
+short=$((ops / 5))
+threads="--threads 2 --shared 3"
+mkdir -p $mnt
+
+# Options of the features toyfs has (the model's other options are proven
+# on tmpfs and ext2 meanwhile): stores past the end that an extension must
+# zero; SEEK_DATA/SEEK_HOLE only sound (generic_file_llseek) until toyfs
+# finds holes (then --seek $1, the block size); fallocate when it has it
+# (--fallocate punch,zero,keep).
+toyfs_features() {
+	echo "--seek 0 --eof-pollution"
+}
+
+# toyfs with $1-byte blocks on $2, $3 operations.
+toyfs_row() {
+	mkfs.toyfs -q -b "$1" "$2" && mount -t toyfs "$2" $mnt || return 1
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") \
+		--fsck "fsck.toyfs -n" "$seed" "$3" $mnt "$2"
+	rc=$?
+	umount $mnt && fsck_clean "$2" && [ $rc -eq 0 ]
+}
+
+# tmpfs has punch and preallocation, and holes to the page; no ZERO_RANGE,
+# and it shows stores made past the end once the file grows over them
+# (not checked).
+model_on_tmpfs() {
+	mount -t tmpfs -o size=64m tmpfs $mnt || return 1
+	toyfs-stress run $threads --fallocate punch,keep --seek 4096 "$seed" "$short" $mnt
+	rc=$?
+	umount $mnt && [ $rc -eq 0 ]
+}
+
+# ext2 (busybox mke2fs; no e2fsck in the guest): no fallocate, and its
+# generic llseek calls everything data, which the model finds sound.  Like
+# tmpfs, it shows stores made past the end once the file grows over them
+# (not checked); toyfs zeroes them (--eof-pollution).  ext2 keeps chattr
+# +c (FS_COMPR_FL) without compressing: the reference of the flag's model
+# for toyfs's compression (issue 13).
+model_on_ext2() {
+	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
+	toyfs-stress run $threads --seek 0 --chattr-compress --fstype ext2 "$seed" "$short" $mnt /dev/ram3
+	rc=$?
+	umount $mnt && [ $rc -eq 0 ]
+}
+
+# The randomized load ($@, a command) while memory is compacted over and
+# over (/proc/sys/vm/compact_memory): page-cache folios of its files,
+# mapped ones too, are migrated under it.  (The test kernel has no
+# vmstat event counters to count the migrations.)
+compact_under_load() {
+	"$@" &
+	load=$!
+	rounds=0
+	while kill -0 $load 2>/dev/null; do
+		echo 1 >/proc/sys/vm/compact_memory
+		rounds=$((rounds + 1))
+	done
+	wait $load
+	rc=$?
+	echo "memory compacted $rounds times under the load"
+	[ $rc -eq 0 ] && [ $rounds -gt 1 ]
+}
+
+# toyfs's fallocate and holes, each on its own until toyfs has them (then
+# in toyfs_features for every row too).
+toyfs_feature_run() {
+	mkfs.toyfs -q /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
+	toyfs-stress run $threads $(toyfs_features 1024) "$@" --fsck "fsck.toyfs -n" \
+		"$seed" "$short" $mnt /dev/ram4
+	rc=$?
+	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
+}
+
+# Stores through a mapping past the end of a file while another thread
+# extends it (toyfs-stress eof-race): none may become file data.  ext2 and
+# tmpfs do not zero such stores at all, so there is no reference here.
+eof_race_toyfs() {
+	mkfs.toyfs -q /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
+	toyfs-stress eof-race $mnt 300
+	rc=$?
+	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
+}
+
+# A store through a mapping kept writable across an extension, into a
+# block of the old last page that the file did not have, must fault and
+# get the block (toyfs-stress live-extend), with blocks smaller than a
+# page.  ext2 allocates at writeback: only the bytes are checked there.
+live_extend_ext2() {
+	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
+	toyfs-stress live-extend $mnt/live
+	rc=$?
+	umount $mnt && [ $rc -eq 0 ]
+}
+
+live_extend_toyfs() {
+	for bs in 512 1024 2048; do
+		mkfs.toyfs -q -b $bs /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
+		echo "$bs-byte blocks:"
+		toyfs-stress live-extend $mnt/live --allocates-at-fault
+		rc=$?
+		umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ] || return 1
+	done
+}
+
+compact_ext2() {
+	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
+	compact_under_load toyfs-stress run $threads --fstype ext2 "$seed" "$short" $mnt
+	rc=$?
+	umount $mnt && [ $rc -eq 0 ]
+}
+
+compact_toyfs() {
+	mkfs.toyfs -q /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
+	compact_under_load toyfs-stress run $threads $(toyfs_features 1024) "$seed" "$short" $mnt
+	rc=$?
+	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
+}
+
+ktap_suite toyfs_stress 15
+ktap_case insmod_toyfs insmod /modules/toyfs.ko
+ktap_case model_on_tmpfs model_on_tmpfs
+ktap_case model_on_ext2 model_on_ext2
+ktap_case toyfs_blocks_512 toyfs_row 512 /dev/ram2 "$short"
+ktap_case toyfs_blocks_1024 toyfs_row 1024 /dev/ram3 "$ops"
+ktap_case toyfs_blocks_2048 toyfs_row 2048 /dev/ram4 "$short"
+ktap_case toyfs_blocks_4096 toyfs_row 4096 /dev/ram5 "$short"
+toyfs_case toyfs_fallocate fallocate toyfs_feature_run --fallocate punch,zero,keep
+toyfs_case toyfs_seek_hole_data seek_holes toyfs_feature_run --seek 1024
+toyfs_case eof_race_toyfs eof_race eof_race_toyfs
+ktap_case live_extend_ext2 live_extend_ext2
+ktap_case live_extend_toyfs live_extend_toyfs
+ktap_case compact_memory_ext2 compact_ext2
+toyfs_case compact_memory_toyfs compact_memory compact_toyfs
+ktap_case rmmod_toyfs rmmod toyfs
+ktap_end

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0
+//! What one file must contain, and what `SEEK_DATA`/`SEEK_HOLE` may say
+//! about it.
+//!
+//! The bytes are exact.  Allocation is known only roughly, per *granule*
+//! (the filesystem's block, or the page for tmpfs): a granule is `Data`
+//! once `write(2)` or a mapped store put bytes in it, `Hole` when nothing
+//! can have allocated it (never written, punched out, or cut off by a
+//! truncate), and `Either` when the filesystem may or may not hold a
+//! block there (a zeroed range, a preallocation, the rest of a page that
+//! a mapped store made writable, or a hole a mapped load faulted in).  Any answer of the seek calls must be
+//! sound (no byte of data is inside a reported hole); with granules known,
+//! it must also be precise (no `Data` granule reported as hole, no `Hole`
+//! granule reported as data).
+//!
+//! Stores through a mapping past the end of the file, inside its last
+//! page ("EOF pollution", as fsx's `-e`), are not file data: the bytes
+//! they cover are uncertain until the page tail is cut off by a truncate,
+//! and bytes they cover must read as zero once the file grows over them.
+
+use crate::sys::PAGE;
+
+/// What a granule of the file may hold on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granule {
+    /// Nothing can be allocated there: it must be reported as a hole.
+    Hole,
+    /// Written: it must be reported as data.
+    Data,
+    /// Either answer is right.
+    Either,
+}
+
+/// The model of one file.
+pub struct FileModel {
+    bytes: Vec<u8>,
+    /// Granule size (the block size where the seek checks are not precise).
+    granule: u64,
+    /// Whether the seek answers must follow the granules.
+    precise: bool,
+    /// The largest folio of the file: a fault may allocate all of it.
+    folio: u64,
+    /// States of the granules from offset 0; past the end: `Hole`.
+    granules: Vec<Granule>,
+    /// Bytes `size..polluted_to` of the mapped last page may hold stores
+    /// made past the end of the file (0: none).
+    polluted_to: u64,
+}
+
+/// One answer of `SEEK_DATA` or `SEEK_HOLE` that breaks the model.
+pub type SeekError = String;
+
+fn round_up(value: u64, to: u64) -> u64 {
+    value.div_ceil(to) * to
+}
+
+impl FileModel {
+    /// An empty file whose allocation is tracked in granules of `granule`
+    /// bytes; `precise`: the seek calls must report them exactly; `folio`:
+    /// the largest folio (a power of two, at least a page).
+    pub fn new(granule: u64, precise: bool, folio: u64) -> Self {
+        assert!(granule > 0, "granules of no bytes");
+        Self {
+            bytes: Vec::new(),
+            granule,
+            precise,
+            folio: folio.max(PAGE),
+            granules: Vec::new(),
+            polluted_to: 0,
+        }
+    }
+
+    /// The size of the file.
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The end of the last page of the file, where a mapping of it stops
+    /// being accessible.
+    pub fn page_end(&self) -> u64 {
+        round_up(self.size(), PAGE)
+    }
+
+    /// Bytes of the granules that may have blocks: a bound on the disk
+    /// space the file takes.
+    pub fn allocated_bytes(&self) -> u64 {
+        let held = self.granules.iter().filter(|&&g| g != Granule::Hole);
+        held.count() as u64 * self.granule
+    }
+
+    fn granule_at(&self, index: u64) -> Granule {
+        self.granules
+            .get(index as usize)
+            .copied()
+            .unwrap_or(Granule::Hole)
+    }
+
+    /// Applies `change` to the state of each granule that `start..end`
+    /// overlaps; `whole` tells it whether the range covers the granule.
+    fn mark(&mut self, start: u64, end: u64, change: impl Fn(Granule, bool) -> Granule) {
+        if start >= end {
+            return;
+        }
+        let g = self.granule;
+        let (first, last) = (start / g, (end - 1) / g);
+        if self.granules.len() <= last as usize {
+            self.granules.resize(last as usize + 1, Granule::Hole);
+        }
+        for index in first..=last {
+            let whole = start <= index * g && (index + 1) * g <= end;
+            let state = &mut self.granules[index as usize];
+            *state = change(*state, whole);
+        }
+    }
+
+    /// Granules entirely at or past `from` become holes.
+    fn free_from(&mut self, from: u64) {
+        let keep = from.div_ceil(self.granule) as usize;
+        self.granules.truncate(keep);
+    }
+
+    /// A new size, without touching granules: zeros past the old end.
+    fn resize(&mut self, size: u64) {
+        self.bytes.resize(size as usize, 0);
+    }
+
+    /// `write(2)` of `data` at `offset`.
+    pub fn write(&mut self, offset: u64, data: &[u8]) {
+        let end = offset + data.len() as u64;
+        if end > self.size() {
+            self.resize(end);
+        }
+        self.bytes[offset as usize..end as usize].copy_from_slice(data);
+        self.mark(offset, end, |_, _| Granule::Data);
+    }
+
+    /// A store of `data` at `offset` (inside the file) through a mapping:
+    /// the fault may allocate the rest of the page up to the end.
+    pub fn mapped_store(&mut self, offset: u64, data: &[u8]) {
+        let end = offset + data.len() as u64;
+        assert!(end <= self.size(), "mapped store past the end");
+        self.bytes[offset as usize..end as usize].copy_from_slice(data);
+        self.touch_pages(offset, end);
+        self.mark(offset, end, |_, _| Granule::Data);
+    }
+
+    /// A load of `start..end` through a mapping: a read fault may fill a
+    /// hole with a page (tmpfs does), which then counts as data.
+    pub fn mapped_load(&mut self, start: u64, end: u64) {
+        self.touch_pages(start, end);
+    }
+
+    /// The folios of `start..end`, up to the end of the file, may have had
+    /// blocks allocated by a fault (ext4's large folios do).
+    fn touch_pages(&mut self, start: u64, end: u64) {
+        let from = start / self.folio * self.folio;
+        let to = round_up(end, self.folio).min(self.size());
+        self.mark(from, to, |state, _| match state {
+            Granule::Hole => Granule::Either,
+            other => other,
+        });
+    }
+
+    /// A store of `len` bytes at `offset`, past the end of the file inside
+    /// its last page, through a mapping.  Returns false (and changes
+    /// nothing) if the range is not there.
+    pub fn pollute(&mut self, offset: u64, len: u64) -> bool {
+        if offset < self.size() || offset + len > self.page_end() || len == 0 {
+            return false;
+        }
+        let size = self.size();
+        self.touch_pages(offset.min(size.saturating_sub(1)), size);
+        self.polluted_to = self.polluted_to.max(offset + len);
+        true
+    }
+
+    /// `ftruncate` to `size`.
+    pub fn truncate(&mut self, size: u64) {
+        if size < self.size() {
+            // The kernel zeroes the rest of the new last page, pollution
+            // included, and drops the pages after it.
+            self.polluted_to = 0;
+            self.free_from(size);
+        }
+        self.resize(size);
+    }
+
+    /// `fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)`.
+    pub fn punch_hole(&mut self, offset: u64, len: u64) {
+        let end = (offset + len).min(self.size());
+        if offset < end {
+            self.bytes[offset as usize..end as usize].fill(0);
+        }
+        // Preallocated granules past the end are freed too.
+        self.mark(offset, offset + len, |state, whole| {
+            if whole {
+                Granule::Hole
+            } else {
+                state
+            }
+        });
+        // The granule of the end, punched up to the end: what it held past
+        // the end does not count, so it may be freed (ext4 does).
+        let size = self.size();
+        let last = size.saturating_sub(1) / self.granule * self.granule;
+        if size % self.granule != 0 && offset <= last && offset + len >= size {
+            self.mark(last, size, |state, _| match state {
+                Granule::Data => Granule::Either,
+                other => other,
+            });
+        }
+    }
+
+    /// `fallocate(FALLOC_FL_ZERO_RANGE [| FALLOC_FL_KEEP_SIZE])`.
+    pub fn zero_range(&mut self, offset: u64, len: u64, keep_size: bool) {
+        let end = offset + len;
+        if !keep_size && end > self.size() {
+            self.resize(end);
+        }
+        let zero_end = end.min(self.size());
+        if offset < zero_end {
+            self.bytes[offset as usize..zero_end as usize].fill(0);
+        }
+        // Zeroed blocks may be kept, unwritten or freed.
+        self.mark(offset, end, |state, whole| match (state, whole) {
+            (Granule::Data, false) => Granule::Data,
+            _ => Granule::Either,
+        });
+    }
+
+    /// `fallocate(0 or FALLOC_FL_KEEP_SIZE)`: blocks reserved, bytes kept.
+    pub fn allocate(&mut self, offset: u64, len: u64, keep_size: bool) {
+        let end = offset + len;
+        if !keep_size && end > self.size() {
+            self.resize(end);
+        }
+        self.mark(offset, end, |state, _| match state {
+            Granule::Hole => Granule::Either,
+            other => other,
+        });
+    }
+
+    /// The data is back from the disk (unmount and mount): pollution of
+    /// the page cache is gone.
+    pub fn reloaded(&mut self) {
+        self.polluted_to = 0;
+    }
+
+    /// Checks `got`, read at `offset` from the file (`read(2)`, which stops
+    /// at the end), against the model.
+    pub fn compare(&self, offset: u64, got: &[u8]) -> Result<(), String> {
+        let size = self.size();
+        let start = offset.min(size) as usize;
+        let end = (offset + got.len() as u64).min(size) as usize;
+        let want = &self.bytes[start..end];
+        if got.len() != want.len() {
+            return Err(format!(
+                "{} bytes at {offset}, expected {} (size {size})",
+                got.len(),
+                want.len()
+            ));
+        }
+        match got.iter().zip(want).position(|(a, b)| a != b) {
+            Some(at) => Err(format!(
+                "byte {} is {:#x}, expected {:#x} (size {size})",
+                offset as usize + at,
+                got[at],
+                want[at]
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks the bytes of the mapped last page past the end of the file
+    /// (`got`, from `size` to the end of the page): zeros, as fsx's
+    /// `check_eofpage` wants, unless stores past the end made them
+    /// uncertain.
+    pub fn check_eof_page(&self, got: &[u8]) -> Result<(), String> {
+        let size = self.size();
+        let clean_from = self.polluted_to.max(size);
+        match got
+            .iter()
+            .enumerate()
+            .position(|(i, &b)| b != 0 && size + i as u64 >= clean_from)
+        {
+            Some(at) => Err(format!(
+                "mapped byte {} past the end (size {size}) is {:#x}, expected 0",
+                size + at as u64,
+                got[at]
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn all_zero(&self, start: u64, end: u64) -> Result<(), SeekError> {
+        let end = end.min(self.size());
+        if start >= end {
+            return Ok(());
+        }
+        match self.bytes[start as usize..end as usize]
+            .iter()
+            .position(|&b| b != 0)
+        {
+            Some(at) => Err(format!(
+                "byte {} is {:#x}, inside what was reported as a hole",
+                start + at as u64,
+                self.bytes[start as usize + at]
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The first granule overlapping `start..end` (inside the file) whose
+    /// state is `state`, as its offset.
+    fn find(&self, start: u64, end: u64, state: Granule) -> Option<u64> {
+        let end = end.min(self.size());
+        if !self.precise || start >= end {
+            return None;
+        }
+        let g = self.granule;
+        (start / g..=(end - 1) / g)
+            .find(|&index| self.granule_at(index) == state)
+            .map(|index| (index * g).max(start))
+    }
+
+    /// Checks `SEEK_DATA` from `offset`, which answered `found` (`None`
+    /// for `ENXIO`).
+    pub fn check_seek_data(&self, offset: u64, found: Option<u64>) -> Result<(), SeekError> {
+        let size = self.size();
+        let what = format!("SEEK_DATA from {offset} (size {size}) gave {found:?}");
+        let Some(data) = found else {
+            if offset >= size {
+                return Ok(());
+            }
+            self.all_zero(offset, size)
+                .map_err(|err| format!("{what}: {err}"))?;
+            return match self.find(offset, size, Granule::Data) {
+                Some(at) => Err(format!("{what}: data written at {at}")),
+                None => Ok(()),
+            };
+        };
+        if offset >= size || data < offset || data >= size {
+            return Err(format!("{what}: outside {offset}..{size}"));
+        }
+        self.all_zero(offset, data)
+            .map_err(|err| format!("{what}: {err}"))?;
+        if let Some(at) = self.find(offset, data, Granule::Data) {
+            return Err(format!("{what}: skips data written at {at}"));
+        }
+        if self.precise && self.granule_at(data / self.granule) == Granule::Hole {
+            return Err(format!("{what}: inside a granule nothing allocated"));
+        }
+        Ok(())
+    }
+
+    /// Checks `SEEK_HOLE` from `offset`, which answered `found`; the hole
+    /// it reports runs to `next_data` (`SEEK_DATA` from the hole), whose
+    /// own check is `check_seek_data`'s.
+    pub fn check_seek_hole(
+        &self,
+        offset: u64,
+        found: Option<u64>,
+        next_data: Option<u64>,
+    ) -> Result<(), SeekError> {
+        let size = self.size();
+        let what = format!("SEEK_HOLE from {offset} (size {size}) gave {found:?}");
+        let Some(hole) = found else {
+            return if offset >= size {
+                Ok(())
+            } else {
+                Err(format!("{what}: ENXIO inside the file"))
+            };
+        };
+        if offset >= size || hole < offset || hole > size {
+            return Err(format!("{what}: outside {offset}..={size}"));
+        }
+        if let Some(at) = self.find(offset, hole, Granule::Hole) {
+            return Err(format!("{what}: skips the hole at {at}"));
+        }
+        if hole < size {
+            if self.precise && self.granule_at(hole / self.granule) == Granule::Data {
+                return Err(format!("{what}: inside a written granule"));
+            }
+            self.all_zero(hole, next_data.unwrap_or(size))
+                .map_err(|err| format!("{what}: {err}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_truncates_and_zero_ranges_give_the_bytes() {
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.write(10, b"abc");
+        assert_eq!(model.bytes(), b"\0\0\0\0\0\0\0\0\0\0abc");
+        model.truncate(11);
+        model.truncate(14);
+        assert_eq!(&model.bytes()[10..], b"a\0\0\0");
+        model.write(0, &[7; 5000]);
+        model.punch_hole(1000, 3000);
+        assert!(model.bytes()[1000..4000].iter().all(|&b| b == 0));
+        assert_eq!(model.bytes()[999], 7);
+        assert_eq!(model.bytes()[4000], 7);
+        model.zero_range(4990, 100, true);
+        assert_eq!(model.size(), 5000);
+        model.zero_range(4990, 100, false);
+        assert_eq!(model.size(), 5090);
+        model.allocate(6000, 10, true);
+        assert_eq!(model.size(), 5090);
+        model.allocate(6000, 10, false);
+        assert_eq!(model.size(), 6010);
+    }
+
+    #[test]
+    fn granules_follow_writes_punches_and_truncates() {
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.write(0, &[1; 4096]);
+        model.punch_hole(1000, 2100);
+        // 0 keeps data in byte 0..1000, 1024..2048 is punched out, 2048..3072
+        // too (3100 covers it), 3072..4096 keeps data.
+        assert_eq!(model.granule_at(0), Granule::Data);
+        assert_eq!(model.granule_at(1), Granule::Hole);
+        assert_eq!(model.granule_at(2), Granule::Hole);
+        assert_eq!(model.granule_at(3), Granule::Data);
+        model.truncate(1500);
+        assert_eq!(model.granules.len(), 2);
+        model.truncate(9000);
+        assert_eq!(model.granule_at(5), Granule::Hole);
+        model.mapped_store(5000, b"x");
+        // The page 4096..8192 may be allocated all through.
+        assert_eq!(model.granule_at(4), Granule::Data);
+        assert_eq!(model.granule_at(5), Granule::Either);
+        assert_eq!(model.granule_at(7), Granule::Either);
+        assert_eq!(model.granule_at(8), Granule::Hole);
+    }
+
+    #[test]
+    fn seek_answers_are_judged() {
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.truncate(10_000);
+        model.write(5000, b"data");
+        // Data starts in granule 4 (4096..5120).
+        assert!(model.check_seek_data(0, Some(4096)).is_ok());
+        assert!(
+            model.check_seek_data(0, Some(5000)).is_err(),
+            "inside the written block"
+        );
+        assert!(model.check_seek_data(0, Some(0)).is_err(), "a hole granule");
+        assert!(model.check_seek_data(0, Some(6000)).is_err(), "skips data");
+        assert!(model.check_seek_data(0, None).is_err());
+        assert!(model.check_seek_data(6000, None).is_ok());
+        assert!(model.check_seek_data(10_000, None).is_ok());
+        assert!(model.check_seek_data(10_000, Some(10_000)).is_err());
+        assert!(model.check_seek_hole(0, Some(0), Some(4096)).is_ok());
+        assert!(model.check_seek_hole(4096, Some(5120), None).is_ok());
+        assert!(model.check_seek_hole(4096, Some(4096), None).is_err());
+        assert!(model.check_seek_hole(100, Some(10_000), None).is_err());
+        assert!(model.check_seek_hole(9999, None, None).is_err());
+        assert!(model.check_seek_hole(10_000, None, None).is_ok());
+        // Soundness alone (ext2's generic llseek: all data, no holes).
+        let mut loose = FileModel::new(1024, false, PAGE);
+        loose.truncate(10_000);
+        loose.write(5000, b"data");
+        assert!(loose.check_seek_data(0, Some(0)).is_ok());
+        assert!(loose.check_seek_hole(0, Some(10_000), None).is_ok());
+        assert!(loose.check_seek_hole(0, Some(4999), Some(5001)).is_err());
+    }
+
+    impl FileModel {
+        fn polluted(&self) -> bool {
+            self.polluted_to > self.size()
+        }
+    }
+
+    #[test]
+    fn eof_page_is_zero_unless_polluted() {
+        let mut model = FileModel::new(1024, false, PAGE);
+        model.write(0, &[1; 100]);
+        assert!(model.check_eof_page(&[0; 3996]).is_ok());
+        let mut tail = vec![0; 3996];
+        tail[50] = 9;
+        assert!(model.check_eof_page(&tail).is_err());
+        assert!(!model.pollute(4096, 1));
+        assert!(model.pollute(150, 1));
+        assert!(model.polluted());
+        assert!(model.check_eof_page(&tail).is_ok());
+        // Growing over the polluted byte: it must read as zero.
+        model.truncate(200);
+        assert!(!model.polluted());
+        assert!(model
+            .compare(0, &[[1; 100].as_slice(), &[0; 100]].concat())
+            .is_ok());
+        model.pollute(300, 10);
+        model.truncate(150);
+        assert!(!model.polluted());
+    }
+}

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+//! One thread of `toyfs-stress run` on files of its own: seeded random
+//! writes, reads, truncates, stores and loads through mappings that stay
+//! mapped across truncates and extensions, syncs, `fallocate`,
+//! `SEEK_DATA`/`SEEK_HOLE`, and `chattr +c`/`-c`, every result checked
+//! against the model
+//! (src/model.rs).  Offsets cluster where the block map changes: the first
+//! blocks, the start of the indirect and of the double-indirect blocks,
+//! and the end of the file.
+
+use crate::mapping::Mapping;
+use crate::model::FileModel;
+use crate::options::Options;
+use crate::rng::Rng;
+use crate::sys::{self, PAGE};
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+
+/// Files of each thread.
+const FILES: usize = 2;
+/// Above this many bytes of blocks that may be allocated, a file is cut
+/// down: the files of every thread fit a 4 MiB ramdisk, at any block size.
+const BLOCK_BUDGET: u64 = 256 * 1024;
+
+/// The result of an operation, or what went wrong.
+pub type Outcome = Result<(), String>;
+
+/// Reads up to `len` bytes at `offset` (fewer at the end of the file).
+pub fn read_upto(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let mut done = 0;
+    while done < len {
+        let n = file.read_at(&mut buf[done..], offset + done as u64)?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    buf.truncate(done);
+    Ok(buf)
+}
+
+/// Opens (creating) `path` for reading and writing.
+pub fn open(path: &str) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|err| format!("open {path}: {err}"))
+}
+
+/// The length of every live mapping: the largest file and its last page.
+pub fn mapping_len(options: &Options) -> usize {
+    (options.max_size.div_ceil(PAGE) * PAGE + PAGE) as usize
+}
+
+/// Drops clean caches (a line in the kernel log each time: rarely).
+pub fn drop_caches() -> Outcome {
+    std::fs::write("/proc/sys/vm/drop_caches", "3").map_err(|err| format!("drop_caches: {err}"))
+}
+
+struct Slot {
+    path: String,
+    file: Option<File>,
+    model: FileModel,
+    /// Mapped once and kept across truncates and extensions.
+    map: Option<Mapping>,
+    /// Whether the file has `FS_COMPR_FL` (with `--chattr-compress`).
+    compressed: bool,
+    /// The last operations on the file but reads, for the message of a
+    /// failure.
+    history: VecDeque<String>,
+}
+
+/// Changes of a file a failure message recalls.
+const HISTORY: usize = 100000;
+
+/// One thread and its files.
+pub struct Worker<'a> {
+    options: &'a Options,
+    /// Thread number, for messages and file names.
+    pub id: usize,
+    slots: Vec<Slot>,
+    rng: Rng,
+    /// Operations done so far (the number a failure names).
+    pub done: u64,
+}
+
+impl<'a> Worker<'a> {
+    /// Thread `id` of the run, its files created empty.
+    pub fn new(options: &'a Options, id: usize) -> Result<Self, String> {
+        let granule = options.seek.filter(|&g| g > 0);
+        let slots = (0..FILES)
+            .map(|index| Slot {
+                path: format!("{}/stress-{id}-{index}", options.dir),
+                file: None,
+                model: FileModel::new(
+                    granule.unwrap_or(options.block_size),
+                    granule.is_some(),
+                    options.folio_max,
+                ),
+                map: None,
+                compressed: false,
+                history: VecDeque::new(),
+            })
+            .collect();
+        let mut worker = Self {
+            options,
+            id,
+            slots,
+            rng: Rng::for_thread(options.seed, id),
+            done: 0,
+        };
+        worker.open()?;
+        for slot in &mut worker.slots {
+            slot.file()
+                .set_len(0)
+                .map_err(|err| format!("truncate {}: {err}", slot.path))?;
+            if options.chattr_compress {
+                // A new file may inherit the flag (a filesystem's default).
+                slot.compressed = slot.compr_flag()?;
+            }
+        }
+        Ok(worker)
+    }
+
+    /// Unmaps and closes the files (before an unmount).
+    pub fn close(&mut self) {
+        for slot in &mut self.slots {
+            slot.map = None;
+            slot.file = None;
+        }
+    }
+
+    /// Opens the files again after a mount; what the page cache held is
+    /// gone.
+    pub fn open(&mut self) -> Outcome {
+        for slot in &mut self.slots {
+            slot.file = Some(open(&slot.path)?);
+            slot.model.reloaded();
+        }
+        Ok(())
+    }
+
+    /// Checks every file whole.
+    pub fn check_all(&self, what: &str) -> Outcome {
+        (0..FILES).try_for_each(|index| self.check_file(index, what))
+    }
+
+    /// Runs `ops` operations; stops early when `stop` says another thread
+    /// failed.
+    pub fn run(&mut self, ops: u64, stop: &std::sync::atomic::AtomicBool) -> Outcome {
+        for _ in 0..ops {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            self.step()?;
+            self.done += 1;
+        }
+        Ok(())
+    }
+
+    /// An offset where the block map is interesting, below the largest
+    /// size.
+    fn pick_offset(&mut self, size: u64) -> u64 {
+        let options = self.options;
+        let around = |rng: &mut Rng, at: u64, spread: u64| {
+            (at + rng.below(2 * spread)).saturating_sub(spread)
+        };
+        let offset = match self.rng.below(20) {
+            0..=5 => around(&mut self.rng, size, 6000),
+            6..=9 => self.rng.below(32 * 1024),
+            10..=12 => around(&mut self.rng, options.indirect_start(), 8192),
+            13..=16 => around(&mut self.rng, options.double_indirect_start(), 16 * 1024),
+            17..=18 => around(&mut self.rng, size / PAGE * PAGE, 600),
+            _ => self.rng.below(options.max_size),
+        };
+        offset.min(options.max_size - 1)
+    }
+
+    /// A length for a write or a range, not past the largest size.
+    fn pick_len(&mut self, offset: u64) -> u64 {
+        let len = match self.rng.below(10) {
+            0..=3 => 1 + self.rng.below(300),
+            4..=8 => 1 + self.rng.below(9000),
+            _ => 1 + self.rng.below(64 * 1024),
+        };
+        len.min(self.options.max_size - offset)
+    }
+
+    fn step(&mut self) -> Outcome {
+        let index = self.rng.below(FILES as u64) as usize;
+        self.operate(index).map_err(|err| {
+            let slot = &self.slots[index];
+            let history: Vec<&str> = slot.history.iter().map(String::as_str).collect();
+            format!(
+                "{err}\n  last operations on {}: {}",
+                slot.path,
+                history.join("; ")
+            )
+        })
+    }
+
+    /// Records `what` happened to every file (a remount, dropped caches).
+    pub fn note_all(&mut self, what: &str) {
+        (0..FILES).for_each(|index| self.note(index, what.into()));
+    }
+
+    fn note(&mut self, index: usize, change: String) {
+        let history = &mut self.slots[index].history;
+        if history.len() == HISTORY {
+            history.pop_front();
+        }
+        history.push_back(change);
+    }
+
+    fn operate(&mut self, index: usize) -> Outcome {
+        let size = self.slots[index].model.size();
+        if self.slots[index].model.allocated_bytes() > BLOCK_BUDGET {
+            let new = self.rng.below(size / 2 + 1);
+            return self.truncate(index, new);
+        }
+        let options = self.options;
+        match self.rng.below(100) {
+            0..=21 => self.write(index, size),
+            22..=33 => {
+                let offset = self.rng.below(size + 5000);
+                let len = self.pick_len(0).min(10_000) as usize;
+                self.read(index, offset, len, "read")
+            }
+            34..=42 => {
+                let new = match self.rng.below(10) {
+                    0..=3 => (size + self.rng.below(6000)).saturating_sub(3000),
+                    4..=6 => self.pick_offset(size),
+                    7 => self.rng.below(options.max_size),
+                    8 => size / 2,
+                    _ => (size / PAGE + self.rng.below(3)) * PAGE,
+                };
+                self.truncate(index, new.min(options.max_size))
+            }
+            43..=52 if size > 0 => self.mapped_store(index, size),
+            53..=54 if options.eof_pollution && size % PAGE != 0 => self.pollute(index, size),
+            55..=62 if size > 0 => self.mapped_load(index, size),
+            63..=67 => self.sync(index),
+            68..=75 if options.fallocates() => self.fallocate(index, size),
+            76..=81 if options.seek.is_some() => self.seek(index, size),
+            82..=83 => {
+                self.slots[index].map = None;
+                self.note(index, "munmap".into());
+                Ok(())
+            }
+            84 if self.rng.one_in(20) => {
+                drop_caches()?;
+                self.note_all("drop_caches");
+                self.check_all("after drop_caches")
+            }
+            85 | 86 => self.check_file(index, "check"),
+            87 | 88 if options.chattr_compress => self.chattr_compress(index),
+            _ => {
+                let offset = self.rng.below(size + 100);
+                self.read(index, offset, 4096, "read")
+            }
+        }
+    }
+
+    fn check_file(&self, index: usize, what: &str) -> Outcome {
+        let slot = &self.slots[index];
+        let size = slot
+            .file()
+            .metadata()
+            .map_err(|err| format!("{what}: stat {}: {err}", slot.path))?
+            .len();
+        if size != slot.model.size() {
+            return Err(format!(
+                "{what}: {} has size {size}, expected {}",
+                slot.path,
+                slot.model.size()
+            ));
+        }
+        if self.options.chattr_compress && slot.compr_flag()? != slot.compressed {
+            return Err(format!(
+                "{what}: {} has lost its chattr {}c",
+                slot.path,
+                if slot.compressed { '+' } else { '-' }
+            ));
+        }
+        self.read(index, 0, size as usize + 100, what)
+    }
+
+    fn read(&self, index: usize, offset: u64, len: usize, what: &str) -> Outcome {
+        let slot = &self.slots[index];
+        let got = read_upto(slot.file(), offset, len)
+            .map_err(|err| format!("{what}: read {len} at {offset}: {err}"))?;
+        slot.model
+            .compare(offset, &got)
+            .map_err(|err| format!("{what} of {}: {err}", slot.path))
+    }
+
+    fn write(&mut self, index: usize, size: u64) -> Outcome {
+        let offset = self.pick_offset(size);
+        let len = self.pick_len(offset);
+        let data = self.rng.bytes(len as usize);
+        let slot = &mut self.slots[index];
+        slot.file()
+            .write_all_at(&data, offset)
+            .map_err(|err| format!("write {len} at {offset} of {}: {err}", slot.path))?;
+        slot.model.write(offset, &data);
+        self.note(index, format!("write {len} at {offset}"));
+        Ok(())
+    }
+
+    fn truncate(&mut self, index: usize, new: u64) -> Outcome {
+        let slot = &mut self.slots[index];
+        slot.file()
+            .set_len(new)
+            .map_err(|err| format!("truncate {} to {new}: {err}", slot.path))?;
+        slot.model.truncate(new);
+        self.note(index, format!("truncate to {new}"));
+        Ok(())
+    }
+
+    fn mapped_store(&mut self, index: usize, size: u64) -> Outcome {
+        let offset = self.rng.below(size);
+        let len = if self.rng.one_in(4) {
+            1 + self.rng.below(5000)
+        } else {
+            1 + self.rng.below(300)
+        }
+        .min(size - offset);
+        let data = self.rng.bytes(len as usize);
+        let sync = self.rng.one_in(4);
+        let map = self.mapping(index)?;
+        map.store(offset as usize, &data);
+        if sync {
+            map.sync().map_err(|err| format!("msync: {err}"))?;
+        }
+        self.slots[index].model.mapped_store(offset, &data);
+        self.note(
+            index,
+            format!(
+                "mapped store {len} at {offset}{}",
+                if sync { ", msync" } else { "" }
+            ),
+        );
+        Ok(())
+    }
+
+    /// A store past the end of the file, inside its last page.
+    fn pollute(&mut self, index: usize, size: u64) -> Outcome {
+        let end = size.div_ceil(PAGE) * PAGE;
+        let offset = size + self.rng.below(end - size);
+        let len = 1 + self.rng.below(end - offset);
+        let data = self.rng.bytes(len as usize);
+        self.mapping(index)?.store(offset as usize, &data);
+        self.slots[index].model.pollute(offset, len);
+        self.note(
+            index,
+            format!("mapped store {len} at {offset} past the end"),
+        );
+        Ok(())
+    }
+
+    fn mapped_load(&mut self, index: usize, size: u64) -> Outcome {
+        let offset = self.rng.below(size);
+        let len = (1 + self.rng.below(4000)).min(size - offset);
+        let map = self.mapping(index)?;
+        let got = map.load(offset as usize, len as usize);
+        // fsx's check_eofpage: past the end, the last page holds zeros.
+        let tail = map.load(size as usize, (size.div_ceil(PAGE) * PAGE - size) as usize);
+        let slot = &mut self.slots[index];
+        slot.model
+            .compare(offset, &got)
+            .and_then(|()| slot.model.check_eof_page(&tail))
+            .map_err(|err| format!("mapped load of {}: {err}", slot.path))?;
+        slot.model.mapped_load(offset, offset + len);
+        slot.model.mapped_load(size - 1, size);
+        self.note(index, format!("mapped load {len} at {offset}"));
+        Ok(())
+    }
+
+    fn sync(&mut self, index: usize) -> Outcome {
+        let slot = &self.slots[index];
+        let (how, result) = match self.rng.below(3) {
+            0 => ("fsync", slot.file().sync_all()),
+            1 => ("fdatasync", slot.file().sync_data()),
+            _ => match &slot.map {
+                Some(map) => ("msync", map.sync()),
+                None => ("msync", Ok(())),
+            },
+        };
+        result.map_err(|err| format!("{how} of {}: {err}", slot.path))?;
+        self.note(index, how.into());
+        Ok(())
+    }
+
+    fn fallocate(&mut self, index: usize, size: u64) -> Outcome {
+        let options = self.options;
+        let offset = self.pick_offset(size);
+        let len = match self.rng.below(3) {
+            0 => options.block_size * (1 + self.rng.below(3)),
+            _ => self.pick_len(offset),
+        }
+        .min(options.max_size - offset);
+        let keep = self.rng.one_in(2);
+        let modes: Vec<u32> = [
+            (options.punch, sys::FALLOC_FL_PUNCH_HOLE),
+            (options.zero, sys::FALLOC_FL_ZERO_RANGE),
+            (options.allocate, 0),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, mode)| *mode)
+        .collect();
+        let mode = modes[self.rng.below(modes.len() as u64) as usize];
+        let flags = match mode {
+            sys::FALLOC_FL_PUNCH_HOLE => mode | sys::FALLOC_FL_KEEP_SIZE,
+            _ if keep => mode | sys::FALLOC_FL_KEEP_SIZE,
+            _ => mode,
+        };
+        let slot = &mut self.slots[index];
+        sys::fallocate(slot.file(), flags, offset, len).map_err(|err| {
+            format!(
+                "fallocate({flags:#x}, {offset}, {len}) of {}: {err}",
+                slot.path
+            )
+        })?;
+        let keep = flags & sys::FALLOC_FL_KEEP_SIZE != 0;
+        match mode {
+            sys::FALLOC_FL_PUNCH_HOLE => slot.model.punch_hole(offset, len),
+            sys::FALLOC_FL_ZERO_RANGE => slot.model.zero_range(offset, len, keep),
+            _ => slot.model.allocate(offset, len, keep),
+        }
+        self.note(index, format!("fallocate({flags:#x}) {len} at {offset}"));
+        Ok(())
+    }
+
+    fn seek(&mut self, index: usize, size: u64) -> Outcome {
+        let offset = match self.rng.below(4) {
+            0 => (self.rng.below(size + 1) / self.options.block_size) * self.options.block_size,
+            _ => self.rng.below(size + 2000),
+        };
+        let slot = &self.slots[index];
+        let failed = |err: io::Error| format!("lseek of {}: {err}", slot.path);
+        let data = sys::seek(slot.file(), offset, true).map_err(failed)?;
+        slot.model.check_seek_data(offset, data)?;
+        let hole = sys::seek(slot.file(), offset, false).map_err(failed)?;
+        let next = match hole {
+            Some(hole) if hole < size => {
+                let next = sys::seek(slot.file(), hole, true).map_err(failed)?;
+                slot.model.check_seek_data(hole, next)?;
+                next
+            }
+            _ => None,
+        };
+        slot.model.check_seek_hole(offset, hole, next)
+    }
+
+    /// `chattr +c` or `-c`: the flag must be what it was set to, and only
+    /// it changes; the bytes stay (the checks of later reads).
+    fn chattr_compress(&mut self, index: usize) -> Outcome {
+        let slot = &mut self.slots[index];
+        let failed = |err: io::Error| format!("FS_IOC_SETFLAGS of {}: {err}", slot.path);
+        let flags = sys::inode_flags(slot.file()).map_err(failed)?;
+        if (flags & sys::FS_COMPR_FL != 0) != slot.compressed {
+            return Err(format!(
+                "{}: flags {flags:#x}, but chattr {}c was the last",
+                slot.path,
+                if slot.compressed { '+' } else { '-' }
+            ));
+        }
+        sys::set_inode_flags(slot.file(), flags ^ sys::FS_COMPR_FL).map_err(failed)?;
+        let now = sys::inode_flags(slot.file()).map_err(failed)?;
+        if now != flags ^ sys::FS_COMPR_FL {
+            return Err(format!(
+                "{}: flags {flags:#x} set to {:#x} read back as {now:#x}",
+                slot.path,
+                flags ^ sys::FS_COMPR_FL
+            ));
+        }
+        slot.compressed = !slot.compressed;
+        let what = format!("chattr {}c", if slot.compressed { '+' } else { '-' });
+        self.note(index, what);
+        Ok(())
+    }
+
+    /// The file's live mapping, made if there is none.
+    fn mapping(&mut self, index: usize) -> Result<&Mapping, String> {
+        let len = mapping_len(self.options);
+        let slot = &mut self.slots[index];
+        if slot.map.is_none() {
+            let map = Mapping::new(slot.file(), len)
+                .map_err(|err| format!("mmap {len} of {}: {err}", slot.path))?;
+            slot.map = Some(map);
+        }
+        Ok(slot.map.as_ref().expect("just mapped"))
+    }
+}
+
+impl Slot {
+    fn file(&self) -> &File {
+        self.file.as_ref().expect("files are open between rounds")
+    }
+
+    /// Whether the file has `FS_COMPR_FL` now.
+    fn compr_flag(&self) -> Result<bool, String> {
+        sys::inode_flags(self.file())
+            .map(|flags| flags & sys::FS_COMPR_FL != 0)
+            .map_err(|err| format!("FS_IOC_GETFLAGS of {}: {err}", self.path))
+    }
+}
