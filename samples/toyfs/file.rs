@@ -114,7 +114,10 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
             end
         };
         if let Err(err) = allocate_zeroed(inode, offset, end) {
-            // Blocks allocated past the end of the file go back.
+            // Blocks allocated past the end of the file go back; the map's
+            // roots may not have reached the inode table (`write_inode`
+            // stores them).
+            inode.mark_dirty();
             BlockMap::lock(inode)?.truncate(inode.size())?;
             return Err(err);
         }
@@ -283,7 +286,17 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64) -> Result {
                 return Err(EIO);
             };
             // CAST: at most 64.
-            zero_blocks(sb, first, count as u32)?;
+            if let Err(err) = zero_blocks(sb, first, count as u32) {
+                // The blocks not zeroed hold their disk's old bytes: they
+                // go back, and the rest of the chunk's new ones with them.
+                let mut map = BlockMap::lock(inode)?;
+                for j in k..64 {
+                    if new & (1 << j) != 0 {
+                        map.free_range(chunk.start + j..chunk.start + j + 1)?;
+                    }
+                }
+                return Err(err);
+            }
             k += count;
         }
         n = chunk.end;

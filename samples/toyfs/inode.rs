@@ -612,7 +612,18 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
 /// `write_inode`: the VFS attributes into the inode table.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    slot.update(|disk| inode.store_attrs(disk));
+    // The map's roots too, as the map holds them: an allocation whose own
+    // store failed (an I/O error reading the inode table) left them only
+    // in memory, and its caller dirtied the inode for this retry.
+    let map = inode.info().map.lock();
+    slot.update(|disk| {
+        inode.store_attrs(disk);
+        disk.direct = map.direct;
+        disk.single_indirect = map.single_indirect;
+        disk.double_indirect = map.double_indirect;
+        disk.blocks = map.blocks;
+    });
+    drop(map);
     if sync {
         slot.sync()?;
     }

@@ -86,6 +86,40 @@ pub(crate) fn prepare_write(
     Ok(())
 }
 
+/// `write_begin` failed after allocating blocks (an I/O error reading an
+/// edge, an allocation failing part-way): each new block of `folio`
+/// becomes zeros, uptodate and dirty, as `folio_zero_new_buffers` does, so
+/// that what its disk block held before is never read as file data; the
+/// caller frees those past the end of the file.
+pub(crate) fn abandon_new_blocks(folio: &LockedFolio<'_>) {
+    let Some(state) = folio.state() else {
+        return;
+    };
+    let block_size = 1usize << state.block_shift();
+    let mut dirtied = false;
+    for k in 0..state.blocks() {
+        if !state.is_new(k) {
+            continue;
+        }
+        // A locked folio and a range inside it: vm_mvc has nothing to
+        // refuse.
+        if folio
+            .mvc(k * block_size, block_size, Op::Zero.nodirty())
+            .is_ok()
+        {
+            if state.set_uptodate(k, 1) {
+                folio.mark_uptodate();
+            }
+            state.set_dirty(k, 1);
+            dirtied = true;
+        }
+    }
+    state.clear_new();
+    if dirtied {
+        folio.mark_dirty();
+    }
+}
+
 /// `write_end`: `copied` of `len` bytes at `pos` reached `folio`.
 /// Returns the bytes accepted; the file grows to cover them (`i_size`
 /// under the folio lock, as `generic_write_end`).
@@ -242,9 +276,12 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let inside = geometry
         .blocks_for(size - folio.pos())
         .min(state.blocks() as u64);
-    BlockMap::lock(inode)?.allocate(first..first + inside, |_| ())?;
+    let allocated = BlockMap::lock(inode)?.allocate(first..first + inside, |_| ());
+    // Blocks allocated before an error part-way (an I/O error on an
+    // indirect block) hold their disk's old bytes: dirty, the folio's
+    // zeros overwrite them (holes left dirty stay holes at writeback).
     mark_all_dirty(folio, state);
-    Ok(())
+    allocated
 }
 
 /// Marks every block of `folio` dirty, and the folio.

@@ -219,11 +219,17 @@ compaction_migrates_toyfs_folios() {
 
 # An I/O error writing one file is reported by fsync of that file and
 # not of another (fail_make_request fails the device's bios while armed).
-fsync_reports_a_write_error_on_its_own_file() {
+fsync_reports_a_write_error_on_its_own_file() { probe_with_errors fsync-error; }
+
+# A write whose read of a block it covers in part fails leaves the blocks
+# it allocated zeros, not what a deleted file left on the disk.
+a_failed_write_leaves_no_stale_block() { probe_with_errors write-error; }
+
+probe_with_errors() {
 	knobs=/sys/kernel/debug/fail_make_request
 	echo 100 >$knobs/probability && echo -1 >$knobs/times &&
 		echo 0 >$knobs/verbose && echo 0 >$knobs/interval || return 1
-	toyfs-probe fsync-error $mnt /sys/block/${dev#/dev/}/make-it-fail
+	toyfs-probe "$1" $mnt /sys/block/${dev#/dev/}/make-it-fail
 	status=$?
 	echo 0 >$knobs/probability
 	[ $status -eq 0 ] && umount $mnt && fsck.toyfs -n $dev >/dev/null
@@ -255,7 +261,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 34
+ktap_suite toyfs 35
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -289,6 +295,7 @@ ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
 ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
 ktap_case compaction_migrates_toyfs_folios compaction_migrates_toyfs_folios
 ktap_case fsync_reports_a_write_error_on_its_own_file fsync_reports_a_write_error_on_its_own_file
+ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_block
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev && rmmod toyfs"

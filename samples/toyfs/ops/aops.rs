@@ -90,8 +90,12 @@ unsafe extern "C" fn dirty_folio(
     mapping: *mut bindings::address_space,
     folio: *mut bindings::folio,
 ) -> bool {
-    // SAFETY: The caller holds the folio locked, or mapped (so its state
-    // is neither attached nor freed meanwhile).
+    // SAFETY: The caller holds the folio locked, or a reference to a
+    // folio that is or was mapped (`zap_pte_range` holds neither the lock
+    // nor, by then, the mapping): the state is attached only under the
+    // lock and freed only by `release_folio`, which the page cache calls
+    // on clean folios, or a whole-folio `invalidate_folio`, on folios no
+    // longer mapped — as iomap's `iomap_dirty_folio` relies on.
     if let Some(state) = unsafe { state_of(folio) } {
         state.set_dirty(0, state.blocks());
     }
@@ -209,16 +213,17 @@ unsafe extern "C" fn write_begin(
             0
         }
         Err(err) => {
-            if let Some(state) = locked.state() {
-                state.clear_new();
-            }
+            write::abandon_new_blocks(&locked);
             // SAFETY: Ours, see above.
             unsafe {
                 bindings::folio_unlock(folio);
                 sys::toyfs_folio_put(folio);
             }
-            // Blocks allocated past the end of the file go back.
+            // Blocks allocated past the end of the file go back; the map's
+            // roots may have changed without reaching the inode table
+            // (`write_inode` stores them).
             write::after_write(inode, inode.size(), pos as u64, pos as u64 + len as u64);
+            inode.mark_dirty();
             err.to_errno()
         }
     }

@@ -168,6 +168,9 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
     if ret != bindings::vm_fault_reason_VM_FAULT_LOCKED {
         // SAFETY: Locked above and not handed on.
         unsafe { bindings::folio_unlock(folio) };
+        // An allocation that failed part-way may have changed the map's
+        // roots without storing them (`write_inode` does).
+        inode.mark_dirty();
     }
     drop(invalidate);
     // SAFETY: Started above.

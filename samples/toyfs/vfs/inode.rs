@@ -157,8 +157,9 @@ impl Inode {
 
     /// Sets its allocated blocks from the on-disk count in units of `B`.
     pub(crate) fn set_blocks(&self, blocks: u32, block_size: u32) {
-        // SAFETY: The inode is live; callers hold the filesystem lock,
-        // which serialises the block counts.
+        // SAFETY: The inode is live; callers hold its map lock, or set
+        // up a new inode nobody else sees, which serialises the writers
+        // (`stat` reads the count without a lock, as ext2's).
         unsafe { (*self.as_ptr()).i_blocks = u64::from(blocks) * u64::from(block_size / 512) };
     }
 

@@ -8,7 +8,7 @@
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
 //! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
-//! compaction; `toyfs-probe fsync-error DIR
+//! compaction; `toyfs-probe fsync-error|write-error DIR
 //! MAKE-IT-FAIL`;
 //! `toyfs-probe loop-block-size DEVICE SIZE`.
 
@@ -617,6 +617,58 @@ fn fsync_error(dir: &Path, make_it_fail: &Path) -> Check {
     )
 }
 
+/// A write that fails after allocating blocks (the read of the block it
+/// covers in part fails) leaves no block holding what its disk block
+/// held before: the blocks of a deleted file of 0xee bytes are free for
+/// it to take.
+fn write_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let b = block_size(dir)?;
+    let stale = dir.join("write-error-stale");
+    fs::write(&stale, vec![0xeeu8; 64 * 1024]).map_err(|e| e.to_string())?;
+    File::open(&stale)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| e.to_string())?;
+    fs::remove_file(&stale).map_err(|e| e.to_string())?;
+    let path = dir.join("write-error");
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    file.write_all_at(&vec![1u8; b as usize], 0)
+        .map_err(|e| e.to_string())?;
+    file.set_len(8 * b).map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| e.to_string())?;
+    drop_caches()?;
+    // Block 0 in part (read first, and that read fails), blocks 1 and 2
+    // whole, block 3 in part: 1 to 3 are holes, allocated by the write.
+    fs::write(make_it_fail, "1").map_err(|e| format!("make-it-fail: {e}"))?;
+    let written = file.write_at(&vec![0x5au8; 3 * b as usize], b / 2);
+    fs::write(make_it_fail, "0").map_err(|e| format!("make-it-fail: {e}"))?;
+    ensure!(
+        written.is_err(),
+        "the write went through ({written:?}); the read of block 0 was to fail"
+    );
+    let mut file = file;
+    for from_disk in [false, true] {
+        if from_disk {
+            file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+            drop_caches()?;
+        }
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+        file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        if let Some(at) = bytes.iter().position(|&x| x == 0xee) {
+            return Err(format!(
+                "byte {at} reads 0xee, a deleted file's (from disk {from_disk})"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The page frame numbers behind `pages` pages of a mapping from
 /// `addr` (/proc/self/pagemap; 0 for a page not present).
 fn frames(addr: usize, pages: usize) -> Result<Vec<u64>, String> {
@@ -761,6 +813,10 @@ fn main() -> ExitCode {
         "fsync-error" => match args.get(3) {
             Some(file) => fsync_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe fsync-error DIR MAKE-IT-FAIL".into()),
+        },
+        "write-error" => match args.get(3) {
+            Some(file) => write_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe write-error DIR MAKE-IT-FAIL".into()),
         },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
