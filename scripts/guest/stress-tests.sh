@@ -32,9 +32,11 @@ mkdir -p $mnt
 # ext2 too): stores past the end that an extension must zero;
 # SEEK_DATA/SEEK_HOLE exact to the block; fallocate punching, zeroing and
 # preallocating, KEEP_SIZE only inside the file (toyfs keeps no block past
-# the end: EOPNOTSUPP there).
+# the end: EOPNOTSUPP there); folios of up to 64 blocks, all of whose
+# holes inside the file a write fault allocates (page_mkwrite; toyfs's
+# MAX_FOLIO_BLOCKS), so SEEK_DATA finds data anywhere in such a folio.
 toyfs_features() {
-	echo "--fallocate punch,zero,keep-inside --seek $1 --eof-pollution"
+	echo "--fallocate punch,zero,keep-inside --seek $1 --folio-max $((64 * $1)) --eof-pollution"
 }
 
 # toyfs with $1-byte blocks on $2, $3 operations.
