@@ -112,11 +112,10 @@ impl CpuCounts {
         // preemption stays disabled until the `put_cpu_ptr` below.
         let mine = unsafe { sys::vm_mvc_get_cpu_ptr(block) };
         for (counter, n) in [(calls_counter(slot), 1), (bytes_counter(slot), bytes)] {
+            // vm_mvc runs in process context, never in an interrupt; other
+            // CPUs only read with volatile loads (C's `READ_ONCE`).
             // SAFETY: `mine` is this CPU's block of `CPU_COUNTERS` `u64`s,
-            // and `counter < CPU_COUNTERS`.  With preemption disabled only
-            // this context writes it (vm_mvc runs in process context, never
-            // in an interrupt); other CPUs only read it, with volatile
-            // loads, as C's `__this_cpu_add` and `READ_ONCE` do.
+            // `counter < CPU_COUNTERS`, and only this context writes it.
             unsafe {
                 let counter = mine.add(counter);
                 ptr::write_volatile(counter, ptr::read_volatile(counter).wrapping_add(n));
@@ -143,11 +142,10 @@ impl CpuCounts {
             if !possible.test(cpu) {
                 continue;
             }
+            // Another CPU may be adding to it: one volatile load, like C's
+            // `READ_ONCE` in `percpu_counter_sum`.
             // SAFETY: `block` is a per-CPU allocation and `cpu` a possible
-            // CPU, so `per_cpu_ptr` gives that CPU's block of
-            // `CPU_COUNTERS` `u64`s.  Another CPU may be adding to it: the
-            // load is a single volatile read, like C's `READ_ONCE` in
-            // `percpu_counter_sum`.
+            // CPU, so this is that CPU's block of `CPU_COUNTERS` `u64`s.
             let count = unsafe {
                 ptr::read_volatile(sys::vm_mvc_per_cpu_ptr(
                     block.wrapping_add(counter),

@@ -90,12 +90,11 @@ unsafe extern "C" fn dirty_folio(
     mapping: *mut bindings::address_space,
     folio: *mut bindings::folio,
 ) -> bool {
-    // SAFETY: The caller holds the folio locked, or a reference to a
-    // folio that is or was mapped (`zap_pte_range` holds neither the lock
-    // nor, by then, the mapping): the state is attached only under the
-    // lock and freed only by `release_folio`, which the page cache calls
-    // on clean folios, or a whole-folio `invalidate_folio`, on folios no
-    // longer mapped — as iomap's `iomap_dirty_folio` relies on.
+    // The state is attached only under the folio lock and freed only by
+    // `release_folio` (clean folios) or a whole-folio `invalidate_folio`
+    // (folios no longer mapped), as iomap's `iomap_dirty_folio` relies on.
+    // SAFETY: The caller holds the folio locked, or a reference to a folio
+    // that is or was mapped (`zap_pte_range`), so the state outlives this.
     if let Some(state) = unsafe { state_of(folio) } {
         state.set_dirty(0, state.blocks());
     }
