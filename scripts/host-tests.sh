@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs the tests that need no guest and writes "passed failed skipped" to the
 # file named by $1 for the summary line: the userspace tests (cargo test in
-# tools/) on the host, and the tests of the harness's judge
+# tools/) on the host, the tests of the harness's judge
 # (scripts/results_test.py) with the kernel's kunit.py in the toolchain,
-# where results.py runs.
+# where results.py runs, and those of the benchmark's report
+# (scripts/bench_report_test.py) on the host, where bench-report.py runs.
 . "$(dirname "$0")/lib.sh"
 
 results=$1
@@ -47,6 +48,17 @@ harness_test() {
 }
 timed "harness tests (scripts/results_test.py)" harness_test
 
-paste -d' ' "$cargo_counts" "$harness_counts" |
-	awk '{ print $1 + $4, $2 + $5, $3 + $6 }' >"$results"
-rm -f "$cargo_counts" "$harness_counts"
+# The report of `make bench` (which runs on the host): which target judges
+# each row, on which platform.
+bench_counts=$logdir/host-bench.counts
+bench_report_test() {
+	local logfile=$logdir/bench-report-tests.log
+	python3 "$TOP/scripts/bench_report_test.py" >"$logfile" 2>&1 ||
+		{ grep -E '^(FAIL|ERROR)' "$logfile" >&2 || tail -n 20 "$logfile" >&2; }
+	sed -n 's/^counts: //p' "$logfile" | grep . >"$bench_counts" || echo "0 1 0" >"$bench_counts"
+}
+timed "bench report tests (scripts/bench_report_test.py)" bench_report_test
+
+cat "$cargo_counts" "$harness_counts" "$bench_counts" |
+	awk '{ p += $1; f += $2; s += $3 } END { print p + 0, f + 0, s + 0 }' >"$results"
+rm -f "$cargo_counts" "$harness_counts" "$bench_counts"
