@@ -18,7 +18,8 @@
 # UML=1 uses the User-Mode Linux kernel (ARCH=um): kernel code runs natively
 # in a host process, so `make bench UML=1` gives native figures (QEMU's are
 # emulated) and `make check UML=1` is the quick loop; the tests it cannot
-# run there (large folios, GUP-fast) are reported skipped.
+# run there (large folios, GUP-fast) are reported skipped.  UML=1 DEBUG=1:
+# the User-Mode Linux kernel with the debug kernel's checkers.
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
@@ -39,10 +40,7 @@
 DEBUG ?= 0
 UML ?= 0
 ifneq ($(filter 1 y yes,$(UML)),)
-ifneq ($(filter 1 y yes,$(DEBUG)),)
-$(error there is no debug User-Mode Linux kernel: UML=1 or DEBUG=1, not both)
-endif
-FLAVOUR := uml
+FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),uml-debug,uml)
 BENCH_FLAVOUR := uml
 else
 FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)

@@ -56,7 +56,9 @@ guest_cmdline() {
 	cmdline="panic=-1 oops=panic printk.devkmsg=on vmmvc_mode=$bootmode"
 	# slab_debug=F: SLUB's consistency checks, and no per-CPU sheaves, whose
 	# stale pointers hide leaks from kmemleak (scripts/guest/kmemleak.sh).
-	[ "$flavour" = debug ] && cmdline+=" panic_on_warn=1 kmemleak=on slab_debug=F"
+	case $flavour in
+	debug | uml-debug) cmdline+=" panic_on_warn=1 kmemleak=on slab_debug=F" ;;
+	esac
 	# An unknown NAME=VALUE parameter reaches /init as an environment
 	# variable: the length and the seed of the randomized toyfs runs.
 	[ -z "${TOYFS_STRESS_OPS:-}" ] || cmdline+=" TOYFS_STRESS_OPS=$TOYFS_STRESS_OPS"
@@ -192,7 +194,7 @@ case $flavour/$mode in
 */shell) limit=none ;;
 # One million randomized operations under KASAN and TCG: about an hour.
 */soak) limit=${VM_MVC_TIMEOUT:-10800} ;;
-debug/*) limit=${VM_MVC_TIMEOUT:-1800} ;;
+debug/* | uml-debug/*) limit=${VM_MVC_TIMEOUT:-1800} ;;
 *) limit=${VM_MVC_TIMEOUT:-900} ;;
 esac
 console=$out/console.log

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Builds the test kernel for a flavour and prints its build directory, which
 # is also the KDIR for the out-of-tree modules.  Flavours: base and debug
-# (QEMU, x86), uml (User-Mode Linux, ARCH=um).
+# (QEMU, x86), uml and uml-debug (User-Mode Linux, ARCH=um; uml-debug is
+# uml.config with the same checkers as debug).
 #
 # The config is tinyconfig plus the committed fragments,
 # merged with the kernel's own merge_config.sh; every requested option is
@@ -19,11 +20,12 @@ kvars=(LLVM=1) image=bzImage keyextra=()
 case $flavour in
 base) fragments=("$kconfig/base.config") ;;
 debug) fragments=("$kconfig/base.config" "$kconfig/debug.config") ;;
-uml)
+uml | uml-debug)
 	kvars+=(ARCH=um) image=linux keyextra=(ARCH=um)
 	fragments=("$kconfig/uml.config")
+	[ "$flavour" = uml ] || fragments+=("$kconfig/debug.config")
 	;;
-*) die "unknown kernel flavour '$flavour' (base, debug or uml)" ;;
+*) die "unknown kernel flavour '$flavour' (base, debug, uml or uml-debug)" ;;
 esac
 
 src=$("$TOP/scripts/kernel-source.sh")
