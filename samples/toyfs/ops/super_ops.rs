@@ -59,6 +59,13 @@ impl Drop for FsRegistration {
         // SAFETY: Registered by `register`; module exit has no mounts left
         // (each holds a module reference).
         unsafe { bindings::unregister_filesystem(FS_TYPE.0.get()) };
+        // The VFS frees an evicted inode through `call_rcu` (`i_callback`,
+        // which calls our `free_inode`): the last unmount may leave such
+        // callbacks pending, and they must run before the module's code
+        // and memory go, as every filesystem with inodes of its own does
+        // before destroying its inode cache.
+        // SAFETY: Module exit runs in process context and may sleep.
+        unsafe { bindings::rcu_barrier() };
     }
 }
 
