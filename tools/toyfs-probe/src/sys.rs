@@ -187,10 +187,22 @@ pub fn drop_page(page: &mut [u8]) -> io::Result<()> {
 }
 
 /// Asks for base pages in `range` (`MADV_NOHUGEPAGE`), so that giving one
-/// back frees it.
+/// back frees it.  A kernel without transparent huge pages (User-Mode
+/// Linux) refuses the advice with `EINVAL`: its pages are all base pages.
 pub fn no_huge_pages(range: &mut [u8]) -> io::Result<()> {
     // SAFETY: The caller's page-aligned range; advice only.
-    check(unsafe { madvise(range.as_mut_ptr().cast(), range.len(), 15) })
+    match check(unsafe { madvise(range.as_mut_ptr().cast(), range.len(), 15) }) {
+        Err(err) if err.raw_os_error() == Some(EINVAL) && !huge_pages_configured() => Ok(()),
+        other => other,
+    }
+}
+
+/// `EINVAL`.
+const EINVAL: i32 = 22;
+
+/// Whether the kernel has transparent huge pages (their sysfs directory).
+fn huge_pages_configured() -> bool {
+    Path::new("/sys/kernel/mm/transparent_hugepage").exists()
 }
 
 /// A shared writable mapping of a file, unmapped on drop.
