@@ -712,7 +712,15 @@ fn compaction(dir: &Path) -> Check {
                 .ok()
         })
         .ok_or("no MemFree")?;
-    let hog_len = (free_kb.saturating_sub(128 * 1024) * 1024) as usize & !0xfff;
+    let mut hog_kb = free_kb.saturating_sub(128 * 1024);
+    if user_mode_linux() {
+        // Each range of a process's pages is a mapping in the host process
+        // of User-Mode Linux: every other page of 2 GiB given back would be
+        // far more than the host's vm.max_map_count (65530), and UML then
+        // kills the task ("UML ran out of memory on the host side").
+        hog_kb = hog_kb.min(128 * 1024);
+    }
+    let hog_len = (hog_kb * 1024) as usize & !0xfff;
     let mut hog = vec![0u8; hog_len + 4096];
     let start = hog.as_ptr() as usize;
     let aligned =
@@ -778,6 +786,14 @@ fn compaction(dir: &Path) -> Check {
         fs::remove_file(dir.join(format!("compact-{i}"))).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Whether this kernel is User-Mode Linux.
+fn user_mode_linux() -> bool {
+    fs::read_to_string("/proc/cpuinfo").is_ok_and(|info| {
+        info.lines()
+            .any(|l| l.starts_with("vendor_id") && l.contains("User Mode Linux"))
+    })
 }
 
 /// Sets the logical block size of loop device `device` (a 4Kn disk).
