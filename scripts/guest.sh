@@ -49,6 +49,10 @@ if [ "$mode" = check ] || [ "$mode" = soak ]; then
 	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/results.sh" "$flavour" "$out" || status=$?
 fi
 if [ "$mode" = bench ]; then
+	# Space of a tree of small files on toyfs with fragments and LZ4
+	# against ext2 (issue 13 item 6): made on the host, no kernel.
+	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/space-bench.sh" "$out/space.csv" |
+		tee "$out/space.txt" || status=$?
 	"$TOP/scripts/bench-report.sh" "$out" || status=$?
 	if [ -n "${VM_MVC_PROFILE:-}" ]; then
 		"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/profile-report.sh" "$flavour" "$out" ||

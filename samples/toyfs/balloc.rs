@@ -11,7 +11,7 @@
 //! blocks from a goal on.
 
 use crate::{
-    format::geometry::Geometry,
+    format::{address::Extent, geometry::Geometry},
     meta::corrupt,
     vfs::{toyfs_err, SuperBlock},
 };
@@ -32,6 +32,12 @@ fn bit_of<'a>(sb: &'a SuperBlock, block: u32) -> (&'a core::sync::atomic::Atomic
 pub(crate) fn is_in_use(sb: &SuperBlock, block: u32) -> bool {
     let (byte, mask) = bit_of(sb, block);
     byte.load(Ordering::Acquire) & mask != 0
+}
+
+/// Whether the bitmap marks every fragment of `extent` in use (its block
+/// is a data block: `Geometry::judge_extent` accepted it).
+pub(crate) fn extent_in_use(sb: &SuperBlock, extent: &Extent) -> bool {
+    extent.fragments().all(|fragment| is_in_use(sb, fragment))
 }
 
 /// Marks the bitmap block holding block `block`'s bit dirty.

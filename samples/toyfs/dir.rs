@@ -2,23 +2,28 @@
 
 //! Directories: finding, adding, changing and removing entries, and
 //! listing them (ext2's dir.c).  Directory blocks are metadata, in the
-//! buffer cache; entries are checked as they are walked.  The VFS holds
+//! buffer cache, the last one a tail in part of a disk block with the
+//! FRAGMENTS feature; entries are checked as they are walked.  The VFS holds
 //! the directory's lock around every change.
 
 use crate::{
-    format::dirent::{
-        dir_entries, insert_entry, remove_entry, set_entry_target, write_entry, DirEntryRef,
-        DIRENT_TYPE_DIRECTORY,
+    format::{
+        address::ExtentError,
+        dirent::{
+            dir_entries, insert_entry, remove_entry, set_entry_target, write_entry, DirEntryRef,
+            DIRENT_TYPE_DIRECTORY,
+        },
     },
     inode::BlockMap,
     meta::corrupt,
     vfs::{Buffer, DirEmitter, Inode},
 };
+use core::ops::Range;
 use kernel::prelude::*;
 
 /// A directory entry found by name.
 pub(crate) struct FoundEntry {
-    block: u32,
+    block: DirBlock,
     offset: usize,
     previous: Option<usize>,
     /// The inode it names.
@@ -37,12 +42,53 @@ fn entries<'a>(dir: &'a Inode, data: &'a [u8]) -> impl Iterator<Item = Result<Di
     })
 }
 
-/// The disk block of directory block `n`; directories have no holes.
-fn dir_block(dir: &Inode, n: u64) -> Result<u32> {
-    match BlockMap::lock(dir)?.lookup(n)? {
-        0 => Err(corrupt(dir.sb(), dir.ino(), "hole in a directory")),
-        block => Ok(block),
+/// Where directory block `n` is: the bytes `bytes` of disk block
+/// `block`, all of it but for the last block of a directory with the
+/// FRAGMENTS feature, which may be a tail: the directory's bytes in it,
+/// at the start of its run.
+struct DirBlock {
+    block: u32,
+    bytes: Range<usize>,
+}
+
+impl DirBlock {
+    /// Reads the disk block.
+    fn read(&self, dir: &Inode) -> Result<Buffer> {
+        Buffer::read(dir.sb(), self.block)
     }
+}
+
+/// Directory block `n` of `dir`; directories have no holes, no
+/// compressed blocks, and their runs hold their bytes.
+fn dir_block(dir: &Inode, n: u64) -> Result<DirBlock> {
+    let (sb, ino) = (dir.sb(), dir.ino());
+    let geometry = sb.info().geometry;
+    let Some(extent) = BlockMap::lock(dir)?.lookup_extent(n)? else {
+        return Err(corrupt(sb, ino, "hole in a directory"));
+    };
+    if extent.compressed {
+        return Err(corrupt(sb, ino, ExtentError::CompressedDirectory.rule()));
+    }
+    // CAST: at most a block.
+    let length = geometry.file_block_length(dir.size(), n) as usize;
+    if extent.byte_len(&geometry) < length {
+        return Err(corrupt(sb, ino, "directory block shorter than its size"));
+    }
+    let start = extent.offset_in_block(&geometry);
+    Ok(DirBlock {
+        block: extent.block(&geometry),
+        bytes: start..start + length,
+    })
+}
+
+/// The directory's bytes of `data`, a disk block read for `place`.
+fn dir_bytes<'a>(data: &'a [u8], place: &DirBlock) -> Result<&'a [u8]> {
+    data.get(place.bytes.clone()).ok_or(EINVAL)
+}
+
+/// `dir_bytes`, to change.
+fn dir_bytes_mut<'a>(data: &'a mut [u8], place: &DirBlock) -> Result<&'a mut [u8]> {
+    data.get_mut(place.bytes.clone()).ok_or(EINVAL)
 }
 
 /// Checks that `ino`, named by an entry of `dir`, is an inode number.
@@ -60,10 +106,11 @@ fn check_entry_ino(dir: &Inode, ino: u32) -> Result<u32> {
 /// Whether directory `dir` holds no entry but "." and "..".
 pub(crate) fn is_empty_dir(dir: &Inode) -> Result<bool> {
     let geometry = dir.sb().info().geometry;
-    for n in 0..geometry.block_of(dir.size()) {
-        let buffer = Buffer::read(dir.sb(), dir_block(dir, n)?)?;
+    for n in 0..geometry.blocks_for(dir.size()) {
+        let place = dir_block(dir, n)?;
+        let buffer = place.read(dir)?;
         let data = buffer.lock();
-        for entry in entries(dir, data.data()) {
+        for entry in entries(dir, dir_bytes(data.data(), &place)?) {
             let entry = entry?;
             if entry.ino != 0 && entry.name != b"." && entry.name != b".." {
                 return Ok(false);
@@ -76,16 +123,16 @@ pub(crate) fn is_empty_dir(dir: &Inode) -> Result<bool> {
 /// The entry named `name` in `dir`.
 pub(crate) fn find_entry(dir: &Inode, name: &[u8]) -> Result<Option<FoundEntry>> {
     let geometry = dir.sb().info().geometry;
-    for n in 0..geometry.block_of(dir.size()) {
-        let block = dir_block(dir, n)?;
-        let buffer = Buffer::read(dir.sb(), block)?;
+    for n in 0..geometry.blocks_for(dir.size()) {
+        let place = dir_block(dir, n)?;
+        let buffer = place.read(dir)?;
         let data = buffer.lock();
         let mut previous = None;
-        for entry in entries(dir, data.data()) {
+        for entry in entries(dir, dir_bytes(data.data(), &place)?) {
             let entry = entry?;
             if entry.ino != 0 && entry.name == name {
                 return Ok(Some(FoundEntry {
-                    block,
+                    block: place,
                     offset: entry.offset,
                     previous,
                     ino: check_entry_ino(dir, entry.ino)?,
@@ -114,8 +161,12 @@ pub(crate) fn entry_of(dir: &Inode, name: &[u8], ino: u32) -> Result<FoundEntry>
 /// Removes the entry `name` of inode `ino` from `dir`.
 pub(crate) fn remove(dir: &Inode, name: &[u8], ino: u32) -> Result {
     let found = entry_of(dir, name, ino)?;
-    let buffer = Buffer::read(dir.sb(), found.block)?;
-    remove_entry(buffer.lock().data_mut(), found.offset, found.previous);
+    let buffer = found.block.read(dir)?;
+    remove_entry(
+        dir_bytes_mut(buffer.lock().data_mut(), &found.block)?,
+        found.offset,
+        found.previous,
+    );
     buffer.mark_dirty();
     Ok(())
 }
@@ -123,8 +174,13 @@ pub(crate) fn remove(dir: &Inode, name: &[u8], ino: u32) -> Result {
 /// Points the existing entry `name` of `dir` at `ino`.
 pub(crate) fn retarget(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
     let found = find_entry(dir, name)?.ok_or(ENOENT)?;
-    let buffer = Buffer::read(dir.sb(), found.block)?;
-    set_entry_target(buffer.lock().data_mut(), found.offset, ino, file_type);
+    let buffer = found.block.read(dir)?;
+    set_entry_target(
+        dir_bytes_mut(buffer.lock().data_mut(), &found.block)?,
+        found.offset,
+        ino,
+        file_type,
+    );
     buffer.mark_dirty();
     Ok(())
 }
@@ -136,14 +192,20 @@ pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
     let geometry = sb.info().geometry;
     let blocks = geometry.block_of(dir.size());
     for n in 0..blocks {
-        let buffer = Buffer::read(sb, dir_block(dir, n)?)?;
+        let place = dir_block(dir, n)?;
+        let buffer = place.read(dir)?;
         let mut data = buffer.lock();
         // The walk checks the names too before the block is changed.
-        for entry in entries(dir, data.data()) {
+        for entry in entries(dir, dir_bytes(data.data(), &place)?) {
             entry?;
         }
-        let added = insert_entry(data.data_mut(), ino, file_type, name)
-            .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?;
+        let added = insert_entry(
+            dir_bytes_mut(data.data_mut(), &place)?,
+            ino,
+            file_type,
+            name,
+        )
+        .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?;
         drop(data);
         if added {
             buffer.mark_dirty();
@@ -178,13 +240,14 @@ pub(crate) fn readdir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
     while emitter.pos() < dir.size() {
         let n = geometry.block_of(emitter.pos());
         let within = geometry.offset_in_block(emitter.pos()) as usize;
-        let buffer = Buffer::read(dir.sb(), dir_block(dir, n)?)?;
+        let place = dir_block(dir, n)?;
+        let buffer = place.read(dir)?;
         // Emitting copies to user memory, which may fault into a toyfs
         // file: the block is copied out of the buffer lock first.
         // Entries change only under the directory's lock, which readdir
         // holds shared.
         let mut copy = KVec::with_capacity(geometry.block_bytes(), GFP_KERNEL)?;
-        copy.extend_from_slice(buffer.lock().data(), GFP_KERNEL)?;
+        copy.extend_from_slice(dir_bytes(buffer.lock().data(), &place)?, GFP_KERNEL)?;
         for entry in entries(dir, &copy) {
             let entry = entry?;
             if entry.offset < within {

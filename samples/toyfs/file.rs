@@ -322,7 +322,8 @@ pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u
     let mut n = geometry.block_of(offset);
     while n < end {
         let run = map.lookup_run(n, end - n)?;
-        let found = matches!(run, Run::Data { .. }) == data;
+        let is_data = !matches!(run, Run::Hole { .. });
+        let found = is_data == data;
         if found {
             return Ok((n * u64::from(geometry.block_size())).max(offset));
         }
@@ -335,14 +336,37 @@ pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u
     }
 }
 
-/// FIEMAP: calls `extent(logical, physical, length, last)` with each run
-/// of blocks of bytes `start..start + len` (in bytes); stops when it
-/// returns true.
+/// How the bytes of a FIEMAP extent are stored.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// Plain whole blocks, read as they are.
+    Plain,
+    /// A tail: plain, in fragments of a block other files share
+    /// (`FIEMAP_EXTENT_DATA_TAIL`).
+    Tail,
+    /// A compressed block (`FIEMAP_EXTENT_ENCODED`): its physical bytes
+    /// are not the file's.
+    Compressed,
+}
+
+/// One FIEMAP extent, in bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct MappedExtent {
+    pub(crate) logical: u64,
+    pub(crate) physical: u64,
+    pub(crate) length: u64,
+    pub(crate) stored: Stored,
+}
+
+/// FIEMAP: calls `extent(mapped, last)` with each run of blocks of bytes
+/// `start..start + len`: whole blocks contiguous on disk, or one tail or
+/// compressed block (its logical block, at the byte offset of its run);
+/// stops when it returns true.
 pub(crate) fn fiemap(
     inode: &Inode,
     start: u64,
     len: u64,
-    mut extent: impl FnMut(u64, u64, u64, bool) -> Result<bool>,
+    mut extent: impl FnMut(MappedExtent, bool) -> Result<bool>,
 ) -> Result {
     let geometry = inode.sb().info().geometry;
     let block_size = u64::from(geometry.block_size());
@@ -350,34 +374,44 @@ pub(crate) fn fiemap(
         .blocks_for(inode.size())
         .min(geometry.blocks_for(start.saturating_add(len)));
     let mut n = geometry.block_of(start);
-    let mut pending: Option<(u64, u32, u64)> = None;
+    let mut pending: Option<MappedExtent> = None;
     while n < end {
         // The map lock only for the lookup: `extent` copies to user
         // memory, whose fault may be into this very file (`read_folio`,
         // `page_mkwrite`), which takes the map lock.
         let run = BlockMap::lock(inode)?.lookup_run(n, end - n)?;
-        if let Run::Data { first, count } = run {
-            if let Some((logical, physical, blocks)) = pending.take() {
-                if extent(
-                    logical * block_size,
-                    u64::from(physical) * block_size,
-                    blocks * block_size,
-                    false,
-                )? {
+        let mapped = match run {
+            Run::Hole { .. } => None,
+            Run::Data { first, count } => Some(MappedExtent {
+                logical: n * block_size,
+                physical: u64::from(first) * block_size,
+                length: count * block_size,
+                stored: Stored::Plain,
+            }),
+            Run::Packed { extent } if extent.compressed => Some(MappedExtent {
+                logical: n * block_size,
+                physical: extent.byte_offset(&geometry),
+                length: block_size,
+                stored: Stored::Compressed,
+            }),
+            Run::Packed { extent } => Some(MappedExtent {
+                logical: n * block_size,
+                physical: extent.byte_offset(&geometry),
+                length: extent.byte_len(&geometry) as u64,
+                stored: Stored::Tail,
+            }),
+        };
+        if let Some(mapped) = mapped {
+            if let Some(previous) = pending.replace(mapped) {
+                if extent(previous, false)? {
                     return Ok(());
                 }
             }
-            pending = Some((n, first, count));
         }
         n += run.count();
     }
-    if let Some((logical, physical, blocks)) = pending {
-        extent(
-            logical * block_size,
-            u64::from(physical) * block_size,
-            blocks * block_size,
-            true,
-        )?;
+    if let Some(last) = pending {
+        extent(last, true)?;
     }
     Ok(())
 }

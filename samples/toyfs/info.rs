@@ -15,6 +15,7 @@ use crate::{
         inode::Inode as DiskInode,
         superblock::{FsState, Superblock},
     },
+    packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
 use core::sync::atomic::AtomicU64;
@@ -57,11 +58,19 @@ pub(crate) struct SbInfo {
     /// filesystem cannot hide another's errors.
     #[pin]
     pub(crate) errors: RateLimit,
+    /// The buffers compressed blocks are decompressed into (none without
+    /// the LZ4 feature).
+    pub(crate) scratch: Scratch,
 }
 
 impl SbInfo {
-    /// The state for a superblock read from the disk and its bitmap.
-    pub(crate) fn new(disk: Superblock, bitmap: KVec<Buffer>) -> impl PinInit<Self, Error> {
+    /// The state for a superblock read from the disk, its bitmap and the
+    /// decompression buffers.
+    pub(crate) fn new(
+        disk: Superblock,
+        bitmap: KVec<Buffer>,
+        scratch: Scratch,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(SbInfo {
             geometry: disk.geometry,
             bitmap,
@@ -74,6 +83,7 @@ impl SbInfo {
                 bitmap_damaged: false,
             }),
             errors <- RateLimit::new(),
+            scratch,
         }? Error)
     }
 }

@@ -12,6 +12,7 @@
 use crate::{
     balloc::{self, Reservation},
     format::{
+        address::Extent,
         block_map::{inode_pointers, slot_of, MapSlot},
         constants::DIRECT_POINTERS,
         geometry::Geometry,
@@ -19,7 +20,7 @@ use crate::{
         le::{get_u32, put_u32},
     },
     ialloc,
-    meta::{check_entry, check_pointer, corrupt, is_sound, InodeSlot},
+    meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
     vfs::{clean_bdev_aliases, Buffer, Inode, SuperBlock},
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -33,12 +34,19 @@ pub(crate) enum Run {
         /// Blocks.
         count: u64,
     },
-    /// `count` blocks stored contiguously from disk block `first`.
+    /// `count` whole plain blocks stored contiguously from disk block
+    /// `first`.
     Data {
         /// First disk block.
         first: u32,
         /// Blocks.
         count: u64,
+    },
+    /// One file block stored in part of a disk block, with the FRAGMENTS
+    /// feature: a tail in the fewest fragments, or a compressed block.
+    Packed {
+        /// The fragments holding it.
+        extent: Extent,
     },
 }
 
@@ -47,6 +55,7 @@ impl Run {
     pub(crate) fn count(&self) -> u64 {
         match *self {
             Run::Hole { count } | Run::Data { count, .. } => count,
+            Run::Packed { .. } => 1,
         }
     }
 }
@@ -160,8 +169,10 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The run of file blocks from `n` on, at most `max` (> 0) long:
-    /// holes, or blocks contiguous on disk.  Only block `n`'s pointer
-    /// fails the lookup if it breaks a rule; a later one ends the run.
+    /// holes, whole plain blocks contiguous on disk, or the one block `n`
+    /// stored in part of a disk block (a tail or a compressed block).
+    /// Only block `n`'s pointer fails the lookup if it breaks a rule; a
+    /// later one ends the run.
     pub(crate) fn lookup_run(&self, n: u64, max: u64) -> Result<Run> {
         let (container, span) = match self.container(n) {
             Ok(found) => found,
@@ -170,22 +181,25 @@ impl<'a> BlockMap<'a> {
             Err(err) => return Err(err),
         };
         let max = max.min(span) as usize;
-        let (sb, ino) = (self.sb, self.ino());
-        // `pointer(k)` is the raw pointer `k` of the run, `check` checks
-        // one as `check_entry` does, for the indirect blocks `above`.
+        let (sb, ino, geometry) = (self.sb, self.ino(), self.geometry);
+        // `pointer(k)` is the raw pointer `k` of the run, checked as
+        // `check_extent` does, for the indirect blocks `above`.
         let run = |pointer: &dyn Fn(usize) -> u32, above: &[u32]| -> Result<Run> {
-            let first = check_entry(sb, ino, pointer(0), above)?;
+            let first = match check_extent(sb, ino, pointer(0), above)? {
+                None => None,
+                Some(extent) if extent.is_whole_block(&geometry) => Some(extent.block(&geometry)),
+                Some(extent) => return Ok(Run::Packed { extent }),
+            };
             let mut count = 1;
             while count < max {
-                let next = pointer(count);
-                if !is_sound(sb, next, above) {
-                    break;
-                }
-                let follows = if first == 0 {
-                    next == 0
-                } else {
-                    // CAST: `count` is below a block's pointers.
-                    next != 0 && next == first.wrapping_add(count as u32)
+                let follows = match (first, sound_extent(sb, pointer(count), above)) {
+                    (None, Some(None)) => true,
+                    (Some(first), Some(Some(next))) => {
+                        // CAST: `count` is below a block's pointers.
+                        next.is_whole_block(&geometry)
+                            && next.block(&geometry) == first.wrapping_add(count as u32)
+                    }
+                    _ => false,
                 };
                 if !follows {
                     break;
@@ -193,10 +207,9 @@ impl<'a> BlockMap<'a> {
                 count += 1;
             }
             let count = count as u64;
-            Ok(if first == 0 {
-                Run::Hole { count }
-            } else {
-                Run::Data { first, count }
+            Ok(match first {
+                None => Run::Hole { count },
+                Some(first) => Run::Data { first, count },
             })
         };
         match container {
@@ -222,11 +235,24 @@ impl<'a> BlockMap<'a> {
         self.inode.info().map_generation.load(Ordering::Acquire)
     }
 
-    /// The disk block of file block `n`, 0 for a hole.
+    /// The disk block of file block `n`, 0 for a hole, for a writer: a
+    /// block stored in part of a disk block is `EROFS` (images with
+    /// fragments are mounted read-only).
     pub(crate) fn lookup(&self, n: u64) -> Result<u32> {
+        match self.lookup_run(n, 1)? {
+            Run::Data { first, .. } => Ok(first),
+            Run::Hole { .. } => Ok(0),
+            Run::Packed { .. } => Err(EROFS),
+        }
+    }
+
+    /// The run holding file block `n`, `None` for a hole, for a reader of
+    /// single blocks (directories).
+    pub(crate) fn lookup_extent(&self, n: u64) -> Result<Option<Extent>> {
         Ok(match self.lookup_run(n, 1)? {
-            Run::Data { first, .. } => first,
-            Run::Hole { .. } => 0,
+            Run::Data { first, .. } => Some(self.geometry.whole_block(first)),
+            Run::Hole { .. } => None,
+            Run::Packed { extent } => Some(extent),
         })
     }
 
@@ -332,6 +358,7 @@ impl<'a> BlockMap<'a> {
     /// block.  New data blocks are neither read nor zeroed on disk: the
     /// caller makes their folio bytes whole and dirty.
     pub(crate) fn allocate(&mut self, range: Range<u64>, mut new: impl FnMut(u64)) -> Result {
+        self.check_writable()?;
         let needed = self.count_missing(range.clone())?;
         if needed == 0 {
             return Ok(());
@@ -458,6 +485,17 @@ impl<'a> BlockMap<'a> {
         Ok(k as u64)
     }
 
+    /// The map is changed only without the FRAGMENTS feature: the
+    /// allocator and the writers know whole blocks only, so an image with
+    /// fragments is mounted read-only (`mount::check_writable`)
+    /// and no change should get here; `EROFS` if one does.
+    fn check_writable(&self) -> Result {
+        if self.geometry.has_fragments() {
+            return Err(EROFS);
+        }
+        Ok(())
+    }
+
     /// Writes the inode's pointers and blocks count back to its slot.
     fn store(&self) -> Result {
         let disk = &self.disk;
@@ -468,7 +506,7 @@ impl<'a> BlockMap<'a> {
             inode.blocks = disk.blocks;
         });
         self.inode
-            .set_blocks(disk.blocks, self.geometry.block_size());
+            .set_blocks(disk.blocks, self.geometry.fragment_size());
         Ok(())
     }
 
@@ -541,6 +579,7 @@ impl<'a> BlockMap<'a> {
     /// Frees the blocks of file blocks `free` (a hole punched), and the
     /// indirect blocks that held only them.
     pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
+        self.check_writable()?;
         // Before any block is freed: writeback's remembered mappings are
         // stale from now on.
         self.inode

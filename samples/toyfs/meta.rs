@@ -5,7 +5,11 @@
 
 use crate::{
     balloc,
-    format::{constants::INODE_SIZE, inode::Inode as DiskInode},
+    format::{
+        address::{Extent, ExtentError},
+        constants::INODE_SIZE,
+        inode::Inode as DiskInode,
+    },
     vfs::{Buffer, SuperBlock},
 };
 use kernel::prelude::*;
@@ -69,42 +73,72 @@ impl InodeSlot {
 }
 
 /// Checks a pointer read from inode `ino` or its indirect blocks before
-/// it is followed: 0 (a hole), or a data block that the bitmap marks in
-/// use.  A pointer into free space would expose what a deleted file left
-/// there; one into metadata, the inode table.
-pub(crate) fn check_pointer(sb: &SuperBlock, ino: u32, block: u32) -> Result<u32> {
-    if block == 0 {
-        return Ok(0);
+/// it is followed, and decodes it: `None` for 0 (a hole), else the run of
+/// fragments it names (a whole block without the FRAGMENTS feature),
+/// which must lie in the data blocks, within one block, be marked in use
+/// by the bitmap, and not be one of the indirect blocks `above` it on its
+/// path.  A pointer into free space would expose what a deleted file left
+/// there; one into metadata, the inode table; a loop would read pointers
+/// as data, or free an indirect block twice.
+pub(crate) fn check_extent(
+    sb: &SuperBlock,
+    ino: u32,
+    raw: u32,
+    above: &[u32],
+) -> Result<Option<Extent>> {
+    let geometry = sb.info().geometry;
+    let Some(extent) = geometry.decode_pointer(raw) else {
+        return Ok(None);
+    };
+    if let Err(error) = geometry.judge_extent(&extent) {
+        let rule = match error {
+            ExtentError::OutOfRange | ExtentError::IntoMetadata => {
+                "block pointer outside the data blocks"
+            }
+            _ => error.rule(),
+        };
+        return Err(corrupt(sb, ino, rule));
     }
-    if !sb.info().geometry.is_data_block(block) {
-        return Err(corrupt(sb, ino, "block pointer outside the data blocks"));
-    }
-    if !balloc::is_in_use(sb, block) {
-        return Err(corrupt(sb, ino, "block pointer names a free block"));
-    }
-    Ok(block)
-}
-
-/// Whether `check_entry` would accept `block`, without reporting
-/// anything: for the pointers a lookup reads ahead of what it was asked
-/// for, which stop the run rather than fail it.
-pub(crate) fn is_sound(sb: &SuperBlock, block: u32, above: &[u32]) -> bool {
-    block == 0
-        || (sb.info().geometry.is_data_block(block)
-            && balloc::is_in_use(sb, block)
-            && !above.contains(&block))
-}
-
-/// `check_pointer` for an entry of an indirect block, which must not name
-/// one of the indirect blocks `above` it on its path (a loop would read
-/// pointers as data, or free an indirect block twice).
-pub(crate) fn check_entry(sb: &SuperBlock, ino: u32, block: u32, above: &[u32]) -> Result<u32> {
-    if block != 0 && above.contains(&block) {
+    if above.contains(&extent.block(&geometry)) {
         return Err(corrupt(
             sb,
             ino,
             "indirect block names itself or an indirect block above it",
         ));
     }
-    check_pointer(sb, ino, block)
+    if !balloc::extent_in_use(sb, &extent) {
+        return Err(corrupt(sb, ino, "block pointer names a free block"));
+    }
+    Ok(Some(extent))
+}
+
+/// Whether `check_extent` would accept `raw`, without reporting anything:
+/// for the pointers a lookup reads ahead of what it was asked for, which
+/// stop the run rather than fail it.  The run it names, if any.
+pub(crate) fn sound_extent(sb: &SuperBlock, raw: u32, above: &[u32]) -> Option<Option<Extent>> {
+    let geometry = sb.info().geometry;
+    let Some(extent) = geometry.decode_pointer(raw) else {
+        return Some(None);
+    };
+    let sound = geometry.judge_extent(&extent).is_ok()
+        && !above.contains(&extent.block(&geometry))
+        && balloc::extent_in_use(sb, &extent);
+    sound.then_some(Some(extent))
+}
+
+/// `check_extent` for a pointer that must name a whole plain block (an
+/// indirect block, or a data block of a filesystem being written): the
+/// block, or 0 for a hole.
+pub(crate) fn check_entry(sb: &SuperBlock, ino: u32, raw: u32, above: &[u32]) -> Result<u32> {
+    let geometry = sb.info().geometry;
+    match check_extent(sb, ino, raw, above)? {
+        None => Ok(0),
+        Some(extent) if extent.is_whole_block(&geometry) => Ok(extent.block(&geometry)),
+        Some(_) => Err(corrupt(sb, ino, ExtentError::NotWholeBlock.rule())),
+    }
+}
+
+/// `check_entry` for a pointer of the inode itself.
+pub(crate) fn check_pointer(sb: &SuperBlock, ino: u32, raw: u32) -> Result<u32> {
+    check_entry(sb, ino, raw, &[])
 }

@@ -12,13 +12,16 @@ use crate::{
         superblock::{FsState, Superblock},
     },
     ialloc,
+    packed::Scratch,
     vfs::{crc32c, toyfs_err, Buffer, SuperBlock},
 };
 use kernel::prelude::*;
 
-/// What `statfs` reports.
+/// What `statfs` reports: sizes in bytes, counts in fragments (blocks
+/// without the FRAGMENTS feature).
 pub(crate) struct Stat {
     pub(crate) block_size: u32,
+    pub(crate) fragment_size: u32,
     pub(crate) blocks: u32,
     pub(crate) free_blocks: u32,
     pub(crate) inodes: u32,
@@ -34,16 +37,6 @@ pub(crate) fn parse_mount_superblock(block0: &[u8], device_bytes: u64) -> Result
         EINVAL
     })?;
     let geometry = disk.geometry;
-    let features = geometry.features().incompat();
-    if features != 0 {
-        // Fragments and LZ4 (Documentation/toyfs.rst, "Features") are read
-        // by the tools only so far.
-        toyfs_err!(
-            "not a valid toyfs superblock: incompatible features {:#x} (fragments, LZ4) are not supported\n",
-            features
-        );
-        return Err(EINVAL);
-    }
     let needed = geometry.byte_size();
     if device_bytes < needed {
         toyfs_err!(
@@ -57,6 +50,44 @@ pub(crate) fn parse_mount_superblock(block0: &[u8], device_bytes: u64) -> Result
         kernel::pr_notice!("not cleanly unmounted: recounting the free blocks and inodes\n");
     }
     Ok(disk)
+}
+
+/// The names of the features of `geometry`, for messages.
+fn feature_names(geometry: &Geometry) -> &'static str {
+    match (geometry.has_fragments(), geometry.has_compression()) {
+        (true, true) => "fragments, LZ4",
+        (true, false) => "fragments",
+        (false, true) => "LZ4",
+        (false, false) => "none",
+    }
+}
+
+/// Refuses a mount (or remount) of `sb` that is to be `writable` with
+/// `EROFS` if its image has features (Documentation/toyfs.rst,
+/// "Features"): toyfs reads tails and compressed blocks, but its writers
+/// and allocator know whole blocks only.  The message names the device.
+pub(crate) fn check_writable(sb: &SuperBlock, geometry: &Geometry, writable: bool) -> Result {
+    let features = geometry.features().incompat();
+    if features == 0 || !writable {
+        return Ok(());
+    }
+    toyfs_err!(
+        "{}: features {:#x} ({}) are supported read-only: mount with -o ro\n",
+        sb.id(),
+        features,
+        feature_names(geometry)
+    );
+    Err(EROFS)
+}
+
+/// The buffers that compressed blocks are decompressed into: one block
+/// for each CPU with the LZ4 feature, none without.
+pub(crate) fn decompression_buffers(geometry: &Geometry) -> Result<Scratch> {
+    if geometry.has_compression() {
+        Scratch::new(geometry.block_bytes())
+    } else {
+        Ok(Scratch::none())
+    }
 }
 
 /// Writes the superblock with the free counts and `state`.
@@ -123,7 +154,10 @@ fn start_writing(sb: &SuperBlock) -> Result {
 pub(crate) fn remount(sb: &SuperBlock, read_only: bool) -> Result {
     match (sb.is_read_only(), read_only) {
         (false, true) => unmount(sb),
-        (true, false) => start_writing(sb),
+        (true, false) => {
+            check_writable(sb, &sb.info().geometry, true)?;
+            start_writing(sb)
+        }
         _ => Ok(()),
     }
 }
@@ -151,7 +185,8 @@ pub(crate) fn statfs(sb: &SuperBlock) -> Stat {
     let alloc = sb.info().alloc.lock();
     Stat {
         block_size: geometry.block_size(),
-        blocks: geometry.block_count(),
+        fragment_size: geometry.fragment_size(),
+        blocks: geometry.fragment_count(),
         free_blocks: alloc.free_blocks,
         inodes: geometry.inode_count(),
         free_inodes: alloc.free_inodes,

@@ -3,7 +3,9 @@
 //! Reading file data into the page cache: `read_folio` and `readahead`
 //! move whole blocks by bio straight from the device into the file's
 //! folios; vm_mvc ZEROes what no block backs (holes, and everything past
-//! the end of the file, the EOF block's tail included).
+//! the end of the file, the EOF block's tail included).  A block stored
+//! in part of a disk block (a tail or a compressed block, with the
+//! FRAGMENTS feature) comes through the buffer cache (packed.rs).
 //!
 //! Only the blocks not yet uptodate are read (a folio partly written by
 //! `write_begin` keeps its other blocks), and a run of blocks contiguous
@@ -13,6 +15,7 @@
 use crate::{
     format::geometry::Geometry,
     inode::{BlockMap, Run},
+    packed::read_packed,
     vfs::{read_and_wait, BioBatch, Direction, FolioState, Inode, LockedFolio},
     vm_mvc_client::Op,
 };
@@ -54,6 +57,8 @@ impl<'a> Reader<'a> {
                         first: first + skip as u32,
                         count,
                     },
+                    // One block: `skip` is 0.
+                    Run::Packed { .. } => run,
                 });
             }
         }
@@ -67,6 +72,7 @@ impl<'a> Reader<'a> {
                 first,
                 count: count.min(max),
             },
+            Run::Packed { .. } => run,
         })
     }
 
@@ -163,6 +169,14 @@ impl<'a> Reader<'a> {
                         state.set_uptodate(last, 1);
                     }
                 }
+                // A tail or a compressed block, through the buffer cache;
+                // damaged, it fails its block only, as a bad pointer.
+                Run::Packed { extent } => match read_packed(self.inode, folio, k, &extent) {
+                    Ok(()) => {
+                        state.set_uptodate(k, 1);
+                    }
+                    Err(err) => failed = failed.or(Some(err)),
+                },
             }
             k += count;
         }

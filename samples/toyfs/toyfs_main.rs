@@ -30,6 +30,7 @@ mod meta;
 mod mount;
 mod namei;
 mod ops;
+mod packed;
 mod read;
 mod vfs;
 mod write;

@@ -77,6 +77,8 @@ impl<'a> Writer<'a> {
             Run::Hole { count } => Run::Hole {
                 count: count.min(todo),
             },
+            // Images with fragments are mounted read-only.
+            Run::Packed { .. } => return Err(EROFS),
         })
     }
 

@@ -53,6 +53,9 @@ fi
 part toyfs && /guest/toyfs-tests.sh
 # toyfs on damaged images (named damages and the seeded byte-flipper).
 part corrupt && /guest/corrupt-tests.sh
+# toyfs images with fragments and LZ4 (mkfs.toyfs -d), mounted read-only:
+# every file against its source tree, by read and by mmap.
+part fragments && /guest/fragments-tests.sh
 # The randomized tester on toyfs of each block size, its model on tmpfs
 # and ext2, and memory compaction under it.
 part stress && /guest/stress-tests.sh

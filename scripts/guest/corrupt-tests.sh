@@ -8,14 +8,18 @@
 # the blocks its map names (never another file's, never a free block),
 # writes must not crash, the unmount must succeed and fsck.toyfs must name
 # the damage.  The device is a loop device over a file of exactly the
-# image's size (1 MiB).  Then the seeded byte-flipper: CORRUPT_FLIP_IMAGES images
-# per seed, any outcome but a crash, hang, foreign read or splat.
+# image's size (1 MiB).  The damages of the fragment source image (fragments
+# and LZ4: tails, compressed blocks) are mounted read-only, as the kernel
+# mounts such images.  Then the seeded byte-flipper: CORRUPT_FLIP_IMAGES
+# images per seed, any outcome but a crash, hang, foreign read or splat,
+# on the plain source and (one seed) the fragment source.
 . /guest/ktap.sh
 
 mnt=/mnt/corrupt
 work=/tmp/corrupt
 backing=$work/device.img
 source_image=$work/source.img
+fragment_image=$work/fragments.img
 image=$work/damaged.img
 # Seconds one image may take (mount, walk, read, write, unmount) before it
 # counts as a hang.  Generous: TCG under KASAN is slow.
@@ -47,16 +51,21 @@ named_damage() {
 	expect=$(echo "$info" | sed -n 's/^expect=//p')
 	fsck_says=$(echo "$info" | sed -n 's/^fsck=//p')
 	message=$(echo "$info" | sed -n 's/^message=//p')
-	cp $source_image $image && toyfs-damage apply "$name" $image && to_device $image || return 1
+	# Images with fragments and LZ4 mount read-only only.
+	from=$source_image opts=rw
+	if [ "$(echo "$info" | sed -n 's/^source=//p')" = fragments ]; then
+		from=$fragment_image opts=ro
+	fi
+	cp $from $image && toyfs-damage apply "$name" $image && to_device $image || return 1
 	mark "$name"
 	if [ "$expect" = refused ]; then
-		if mount -t toyfs "$dev" $mnt; then
+		if mount -o $opts -t toyfs "$dev" $mnt; then
 			echo "mounted an image that must be refused"
 			umount $mnt
 			return 1
 		fi
 	else
-		mount -t toyfs "$dev" $mnt || return 1
+		mount -o $opts -t toyfs "$dev" $mnt || return 1
 		timeout $limit toyfs-damage exercise $mnt $image "$name"
 		status=$?
 		umount $mnt || { echo "umount failed"; return 1; }
@@ -67,22 +76,24 @@ named_damage() {
 		return 1
 	fi
 	log_since_mark "$name" | grep -E 'toyfs: |VFS: ' | head -3
-	# fsck reads the image as damaged, before the kernel wrote to it.
-	report=$(fsck.toyfs -n $image)
+	# fsck reads the image as damaged, before the kernel wrote to it;
+	# -f decompresses every compressed block.
+	report=$(fsck.toyfs -f -n $image)
 	[ $? -eq 4 ] || { echo "fsck.toyfs did not exit 4"; echo "$report"; return 1; }
 	echo "$report" | grep -F -- "$fsck_says" || { echo "fsck.toyfs does not say '$fsck_says'"; return 1; }
 }
 
-# Images $2.. of seed $1's flipper batch; prints the seed and image of
-# each failure, which `toyfs-damage flip SOURCE OUT SEED N` reproduces.
+# The images of seed $1's flipper batch, from source image $2 mounted with
+# options $3; prints the seed and image of each failure, which
+# `toyfs-damage flip SOURCE OUT SEED N` reproduces.
 flip_batch() {
-	seed=$1
+	seed=$1 from=$2 opts=$3
 	refused=0 mounted=0 failed=0 n=0
 	while [ $n -lt "$flip_images" ]; do
-		toyfs-damage flip $source_image $image "$seed" $n >$work/flips || return 1
+		toyfs-damage flip "$from" $image "$seed" $n >$work/flips || return 1
 		to_device $image || return 1
 		mark "seed $seed image $n"
-		if mount -t toyfs "$dev" $mnt 2>/dev/null; then
+		if mount -o "$opts" -t toyfs "$dev" $mnt 2>/dev/null; then
 			mounted=$((mounted + 1))
 			if ! timeout $limit toyfs-damage exercise $mnt $image >$work/outcome; then
 				failed=$((failed + 1))
@@ -104,34 +115,49 @@ flip_batch() {
 	[ $failed -eq 0 ]
 }
 
-# The kernel does not read fragments and LZ4 yet: an image with them must
-# be refused with a message naming the features, and change nothing.
-fragments_refused() {
-	toyfs-damage make $work/fragments.img fragments && to_device $work/fragments.img || return 1
-	mark fragments_refused
-	if mount -t toyfs "$dev" $mnt; then
-		echo "mounted an image with fragments and LZ4"
+# An image with fragments and LZ4 is mounted read-only only: a read-write
+# mount is refused with EROFS and a message naming the device, and
+# changes nothing; read-only, every file reads as the image's maps say.
+fragments_read_only() {
+	to_device $fragment_image || return 1
+	mark fragments_read_only
+	if mount -w -t toyfs "$dev" $mnt; then
+		echo "mounted an image with fragments and LZ4 read-write"
 		umount $mnt
 		return 1
 	fi
-	log_since_mark fragments_refused | grep -E 'toyfs: .*incompatible features 0x3' || return 1
-	cmp $work/fragments.img "$dev" || { echo "the refused mount wrote to the device"; return 1; }
+	log_since_mark fragments_read_only |
+		grep -E "toyfs: ${dev#/dev/}: features 0x3 \(fragments, LZ4\) are supported read-only" || return 1
+	cmp $fragment_image "$dev" || { echo "the refused mount wrote to the device"; return 1; }
+	mount -o ro -t toyfs "$dev" $mnt || return 1
+	timeout $limit toyfs-damage exercise $mnt $fragment_image >$work/outcome
+	status=$?
+	tail -n 1 $work/outcome
+	umount $mnt || return 1
+	[ $status -eq 0 ] || { cat $work/outcome; return 1; }
+	cmp $fragment_image "$dev" || { echo "the read-only mount wrote to the device"; return 1; }
 }
 
-damages=$(toyfs-damage list)
-count=$(( $(echo "$damages" | wc -l) + 5 + $(echo "$flip_seeds" | wc -w) ))
+damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
+fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
+count=$(( $(echo $damages | wc -w) + 6 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
+ktap_case fragment_source_image_is_clean sh -c \
+	"toyfs-damage make $fragment_image fragments && fsck.toyfs -f -n $fragment_image"
 # Not in a subshell (ktap_case): $dev is set here.
 attach_loop_device >$work/dev && dev=$(cat $work/dev)
 ktap_case attach_loop_device test -b "$dev"
 for name in $damages; do
 	ktap_case "$name" named_damage "$name"
 done
+ktap_case fragments_read_only fragments_read_only
 for seed in $flip_seeds; do
-	ktap_case "flipper_seed_$seed" flip_batch "$seed"
+	ktap_case "flipper_seed_$seed" flip_batch "$seed" $source_image rw
 done
-ktap_case fragments_refused fragments_refused
+for seed in $fragment_flip_seeds; do
+	ktap_case "flipper_fragments_seed_$seed" flip_batch "$seed" $fragment_image ro
+done
 ktap_case rmmod_toyfs_detach_loop sh -c "rmmod toyfs && losetup -d $dev"
 ktap_end

@@ -5,7 +5,7 @@
 
 use super::raw::inode;
 use crate::{
-    file::{self},
+    file::{self, Stored},
     inode::write_inode,
     sys,
     vfs::LockedFolio,
@@ -245,7 +245,10 @@ unsafe extern "C" fn fallocate(
     }
 }
 
-/// The VFS's `fiemap` for toyfs: one extent a run of contiguous blocks.
+/// The VFS's `fiemap` for toyfs: one extent a run of contiguous blocks,
+/// or a tail (`FIEMAP_EXTENT_DATA_TAIL`, with which the kernel sets
+/// `FIEMAP_EXTENT_NOT_ALIGNED`), or a compressed block
+/// (`FIEMAP_EXTENT_ENCODED`).
 ///
 /// # Safety
 ///
@@ -265,11 +268,23 @@ unsafe extern "C" fn fiemap(
         to_result(unsafe { sys::fiemap_prep(raw, info, start, &mut len, 0) })?;
         // SAFETY: As above; unlocked below.
         unsafe { sys::toyfs_inode_lock_shared(raw) };
-        let result = file::fiemap(inode, start, len, |logical, physical, length, last| {
-            let flags = if last { sys::FIEMAP_EXTENT_LAST } else { 0 };
+        let result = file::fiemap(inode, start, len, |mapped, last| {
+            let stored = match mapped.stored {
+                Stored::Plain => 0,
+                Stored::Tail => sys::FIEMAP_EXTENT_DATA_TAIL,
+                Stored::Compressed => sys::FIEMAP_EXTENT_ENCODED,
+            };
+            let flags = stored | if last { sys::FIEMAP_EXTENT_LAST } else { 0 };
             // SAFETY: As above.
-            let full =
-                unsafe { sys::fiemap_fill_next_extent(info, logical, physical, length, flags) };
+            let full = unsafe {
+                sys::fiemap_fill_next_extent(
+                    info,
+                    mapped.logical,
+                    mapped.physical,
+                    mapped.length,
+                    flags,
+                )
+            };
             to_result(full.min(0))?;
             Ok(full == 1)
         });

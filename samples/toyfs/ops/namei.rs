@@ -45,7 +45,8 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
             mapping: None,
         }
     };
-    new.set_up(&disk, &ops, sb.info().geometry.block_size())
+    let geometry = sb.info().geometry;
+    new.set_up(&disk, &ops, geometry.block_size(), geometry.fragment_size())
 }
 
 const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {

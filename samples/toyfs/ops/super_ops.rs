@@ -162,8 +162,10 @@ unsafe extern "C" fn fill_super(
             );
             return Err(EINVAL);
         }
+        mount::check_writable(probe, &disk.geometry, !probe.is_read_only())?;
         let bitmap = mount::read_bitmap(probe, &disk.geometry)?;
-        let info = KBox::pin_init(SbInfo::new(disk, bitmap), GFP_KERNEL)?;
+        let scratch = mount::decompression_buffers(&disk.geometry)?;
+        let info = KBox::pin_init(SbInfo::new(disk, bitmap, scratch), GFP_KERNEL)?;
         // SAFETY: `kill_sb` turns the pointer back into the box, whatever
         // happens next.  The box is never moved out of.
         unsafe {
@@ -325,6 +327,7 @@ unsafe extern "C" fn statfs(dentry: *mut bindings::dentry, buf: *mut bindings::k
     let stat = mount::statfs(sb);
     buf.f_type = MAGIC as isize;
     buf.f_bsize = stat.block_size as isize;
+    buf.f_frsize = stat.fragment_size as isize;
     buf.f_blocks = stat.blocks.into();
     buf.f_bfree = stat.free_blocks.into();
     buf.f_bavail = stat.free_blocks.into();

@@ -155,12 +155,15 @@ impl Inode {
         unsafe { (*self.as_ptr()).__bindgen_anon_1.i_nlink }
     }
 
-    /// Sets its allocated blocks from the on-disk count in units of `B`.
-    pub(crate) fn set_blocks(&self, blocks: u32, block_size: u32) {
+    /// Sets its allocated blocks (`i_blocks`, in 512-byte units, rounded
+    /// up) from the on-disk count in units of `F` bytes (fragments, which
+    /// are blocks without the FRAGMENTS feature).
+    pub(crate) fn set_blocks(&self, blocks: u32, fragment_size: u32) {
+        let sectors = (u64::from(blocks) * u64::from(fragment_size)).div_ceil(512);
         // SAFETY: The inode is live; callers hold its map lock, or set
         // up a new inode nobody else sees, which serialises the writers
         // (`stat` reads the count without a lock, as ext2's).
-        unsafe { (*self.as_ptr()).i_blocks = u64::from(blocks) * u64::from(block_size / 512) };
+        unsafe { (*self.as_ptr()).i_blocks = sectors };
     }
 
     /// Marks the inode dirty so that `write_inode` saves it.
@@ -327,7 +330,8 @@ impl NewInode {
     }
 
     /// Fills the inode from its on-disk fields, gives it `ops`, and
-    /// unlocks it for everyone (`unlock_new_inode`).  An inode whose data
+    /// unlocks it for everyone (`unlock_new_inode`).  `block_size` and
+    /// `fragment_size` are the filesystem's `B` and `F`.  An inode whose data
     /// is in the page cache gets its vm_mvc sid, kept in `i_private` and
     /// deleted by `evict_inode`; `ENOMEM` (or `ENOSPC`) without one.
     pub(crate) fn set_up(
@@ -335,6 +339,7 @@ impl NewInode {
         disk: &DiskInode,
         ops: &InodeOps,
         block_size: u32,
+        fragment_size: u32,
     ) -> Result<InodeRef> {
         let inode = self.0.as_ptr();
         let ts = |t: Timestamp| bindings::timespec64 {
@@ -375,7 +380,7 @@ impl NewInode {
         core::mem::forget(self);
         // SAFETY: The reference moves from `self` to the result.
         let set_up = unsafe { InodeRef::from_raw(raw) };
-        set_up.set_blocks(disk.blocks, block_size);
+        set_up.set_blocks(disk.blocks, fragment_size);
         // SAFETY: The inode is new and set up.
         unsafe { bindings::unlock_new_inode(raw.as_ptr()) };
         Ok(set_up)

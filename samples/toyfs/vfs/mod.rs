@@ -2,7 +2,7 @@
 
 //! Small safe wrappers over the kernel objects toyfs works with: the
 //! superblock, inodes, buffer heads, folios, directory contexts, log
-//! ratelimits and the CRC-32C of the superblock.
+//! ratelimits, the CRC-32C of the superblock and the LZ4 decoder.
 //!
 //! Every `unsafe` block of the filesystem logic's types is here; the
 //! operation tables and their `extern "C"` trampolines are in `ops/`,
@@ -15,6 +15,7 @@ mod dir_emitter;
 mod folio;
 mod folio_state;
 mod inode;
+mod lz4;
 mod ratelimit;
 mod super_block;
 
@@ -27,6 +28,7 @@ pub(crate) use folio::{
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
 pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeOps, InodeRef};
+pub(crate) use lz4::decompress as lz4_decompress;
 pub(crate) use ratelimit::{init_mount_log, toyfs_err, RateLimit, MOUNT_LOG};
 pub(crate) use super_block::{Iget, SuperBlock};
 

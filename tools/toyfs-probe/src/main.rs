@@ -9,7 +9,9 @@
 //! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction; `toyfs-probe fsync-error|write-error DIR
-//! MAKE-IT-FAIL`;
+//! MAKE-IT-FAIL`; `toyfs-probe packed MOUNT SOURCE read|mmap` (a
+//! read-only image with fragments or LZ4 against the tree it was made
+//! from);
 //! `toyfs-probe loop-block-size DEVICE SIZE`.
 
 mod sys;
@@ -411,7 +413,11 @@ fn truncate_split(dir: &Path) -> Check {
         .map_err(|e| format!("truncate up to {}: {e}", 2 * b))?;
     model.truncate(size as usize);
     model.resize(2 * b as usize, 0);
-    same(&mut file, &model, "grown again after a truncation into a block")?;
+    same(
+        &mut file,
+        &model,
+        "grown again after a truncation into a block",
+    )?;
     drop_caches()?;
     same(&mut file, &model, "the same, from disk")
 }
@@ -787,6 +793,150 @@ fn loop_block_size(device: &Path, size: &str) -> Check {
     sys::set_loop_block_size(&device, size).map_err(|e| format!("LOOP_SET_BLOCK_SIZE: {e}"))
 }
 
+/// What `packed` found in a tree.
+#[derive(Default)]
+struct PackedCount {
+    files: u64,
+    bytes: u64,
+    tails: u64,
+    encoded: u64,
+}
+
+/// The files of a toyfs mounted at `mount` (read-only, with fragments or
+/// LZ4) read byte for byte as the files of `source` (the tree mkfs.toyfs
+/// -d copied), through `read(2)` and through a read-only shared mapping,
+/// in the order `first` says ("read" or "mmap": the first comes from the
+/// disk if the caches were dropped), and their FIEMAP extents flagged as
+/// the format stores them: a tail only at the last block,
+/// `FIEMAP_EXTENT_DATA_TAIL` with `NOT_ALIGNED`; a compressed block
+/// (`FIEMAP_EXTENT_ENCODED`) one logical block.
+fn packed(mount: &Path, source: &Path, first: &str) -> Check {
+    let mmap_first = match first {
+        "read" => false,
+        "mmap" => true,
+        _ => return Err(format!("{first}: read or mmap")),
+    };
+    let b = block_size(mount)?;
+    let mut count = PackedCount::default();
+    packed_dir(mount, source, b, mmap_first, &mut count)?;
+    println!(
+        "{} files, {} bytes by read and by mmap ({first} first), {} tail extents, {} encoded extents",
+        count.files, count.bytes, count.tails, count.encoded
+    );
+    Ok(())
+}
+
+fn packed_dir(
+    mount: &Path,
+    source: &Path,
+    b: u64,
+    mmap_first: bool,
+    count: &mut PackedCount,
+) -> Check {
+    let entries = fs::read_dir(source).map_err(|e| format!("{}: {e}", source.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", source.display()))?;
+        let (from, on) = (entry.path(), mount.join(entry.file_name()));
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", from.display()))?;
+        if kind.is_dir() {
+            packed_dir(&on, &from, b, mmap_first, count)?;
+        } else if kind.is_file() {
+            packed_file(&on, &from, b, mmap_first, count)?;
+        }
+    }
+    Ok(())
+}
+
+fn packed_file(
+    path: &Path,
+    source: &Path,
+    b: u64,
+    mmap_first: bool,
+    count: &mut PackedCount,
+) -> Check {
+    let expected = fs::read(source).map_err(|e| format!("{}: {e}", source.display()))?;
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    ensure!(
+        size == expected.len() as u64,
+        "{}: {size} bytes, the source has {}",
+        path.display(),
+        expected.len()
+    );
+    count.files += 1;
+    if size == 0 {
+        return Ok(());
+    }
+    let order = if mmap_first {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    for by_mmap in order {
+        let (how, got) = if by_mmap {
+            let map = sys::Mapping::read_only(&file, expected.len())
+                .map_err(|e| format!("mmap {}: {e}", path.display()))?;
+            ("mmap", map.load(0, expected.len()))
+        } else {
+            let bytes = fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+            ("read", bytes)
+        };
+        ensure!(
+            got.len() == expected.len(),
+            "{}: {} bytes by {how}, the source has {}",
+            path.display(),
+            got.len(),
+            expected.len()
+        );
+        if let Some(at) = (0..expected.len()).find(|&i| got[i] != expected[i]) {
+            return Err(format!(
+                "{}: byte {at} is {} by {how}, the source has {}",
+                path.display(),
+                got[at],
+                expected[at]
+            ));
+        }
+    }
+    count.bytes += size;
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP {}: {e}", path.display()))?;
+    let last_block = (size - 1) / b * b;
+    for (i, &(logical, _, length, flags)) in extents.iter().enumerate() {
+        let what = format!(
+            "{} extent {i} ({logical} {length} {flags:#x})",
+            path.display()
+        );
+        ensure!(logical % b == 0 && length > 0, "{what}: not at a block");
+        if flags & sys::FIEMAP_EXTENT_DATA_TAIL != 0 {
+            ensure!(
+                logical == last_block && length < b,
+                "{what}: a tail before the last block or of a whole block"
+            );
+            ensure!(
+                flags & sys::FIEMAP_EXTENT_NOT_ALIGNED != 0,
+                "{what}: a tail without NOT_ALIGNED"
+            );
+            count.tails += 1;
+        }
+        if flags & sys::FIEMAP_EXTENT_ENCODED != 0 {
+            ensure!(
+                length == b,
+                "{what}: an encoded extent of other than a block"
+            );
+            count.encoded += 1;
+        }
+        // At most 64 extents are asked for: LAST is checked when all came.
+        if extents.len() < 64 {
+            ensure!(
+                (flags & sys::FIEMAP_EXTENT_LAST != 0) == (i + 1 == extents.len()),
+                "{what}: LAST flag wrong"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(what), Some(dir)) = (args.get(1), args.get(2)) else {
@@ -817,6 +967,10 @@ fn main() -> ExitCode {
         "write-error" => match args.get(3) {
             Some(file) => write_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe write-error DIR MAKE-IT-FAIL".into()),
+        },
+        "packed" => match (args.get(3), args.get(4)) {
+            (Some(source), Some(first)) => packed(dir, Path::new(source), first),
+            _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),

@@ -59,6 +59,12 @@ const FS_IOC_FIEMAP: c_ulong = 0xc020_660b;
 const FIEMAP_FLAG_SYNC: u32 = 1;
 /// `FIEMAP_EXTENT_LAST`.
 pub const FIEMAP_EXTENT_LAST: u32 = 1;
+/// `FIEMAP_EXTENT_ENCODED`: the data is compressed.
+pub const FIEMAP_EXTENT_ENCODED: u32 = 0x8;
+/// `FIEMAP_EXTENT_NOT_ALIGNED`.
+pub const FIEMAP_EXTENT_NOT_ALIGNED: u32 = 0x100;
+/// `FIEMAP_EXTENT_DATA_TAIL`: the block holds other files' data too.
+pub const FIEMAP_EXTENT_DATA_TAIL: u32 = 0x400;
 
 fn check(ret: c_int) -> io::Result<()> {
     if ret < 0 {
@@ -119,9 +125,17 @@ pub fn fiemap_into(file: &File, map: &Mapping, offset: usize, max: usize) -> io:
     map.store(offset, &header);
     // SAFETY: A valid descriptor; the request and its `max` extents lie
     // inside the mapping (asserted above), which stays mapped meanwhile.
-    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, (map.addr() + offset) as *mut u64) })?;
+    check(unsafe {
+        ioctl(
+            file.as_raw_fd(),
+            FS_IOC_FIEMAP,
+            (map.addr() + offset) as *mut u64,
+        )
+    })?;
     let mapped = map.load(offset + 20, 4);
-    Ok(u32::from_ne_bytes([mapped[0], mapped[1], mapped[2], mapped[3]]))
+    Ok(u32::from_ne_bytes([
+        mapped[0], mapped[1], mapped[2], mapped[3],
+    ]))
 }
 
 /// `copy_file_range(2)` of `len` bytes at `offset` of both files.
@@ -202,9 +216,19 @@ pub struct Mapping {
 impl Mapping {
     /// Maps `len` bytes of `file` from offset 0.
     pub fn new(file: &File, len: usize) -> io::Result<Self> {
-        // SAFETY: A new mapping chosen by the kernel; PROT_READ|PROT_WRITE,
-        // MAP_SHARED.
-        let addr = unsafe { mmap(std::ptr::null_mut(), len, 3, 1, file.as_raw_fd(), 0) };
+        Self::map(file, len, 3)
+    }
+
+    /// Maps `len` (> 0) bytes of `file` from offset 0 for reading only
+    /// (`PROT_READ`): a file opened read-only, on a read-only mount.
+    pub fn read_only(file: &File, len: usize) -> io::Result<Self> {
+        Self::map(file, len, 1)
+    }
+
+    fn map(file: &File, len: usize, prot: c_int) -> io::Result<Self> {
+        // SAFETY: A new mapping chosen by the kernel, `MAP_SHARED` with
+        // `prot` (`PROT_READ`, `PROT_WRITE` or both).
+        let addr = unsafe { mmap(std::ptr::null_mut(), len, prot, 1, file.as_raw_fd(), 0) };
         if addr as c_long == -1 {
             return Err(io::Error::last_os_error());
         }

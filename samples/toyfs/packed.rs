@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! File blocks stored in part of a disk block, with the FRAGMENTS feature
+//! (Documentation/toyfs.rst, "Block map" and "Compressed blocks"): a
+//! file's last block in the fewest fragments (a *tail*), and blocks
+//! compressed with LZ4 in the fewest fragments.
+//!
+//! The disk block holding them holds other files' fragments too, so they
+//! are read through the block device's buffer cache (`sb_bread`), the one
+//! place where file bytes sit in a kernel buffer, and reach the file's
+//! folio by vm_mvc: a WRITE of the file's bytes (from the buffer, or from
+//! the decompressed block), then a ZERO of the rest of the block.  Whole
+//! plain blocks keep the bio path of read.rs.
+
+use crate::{
+    format::{
+        address::Extent,
+        compressed::{CompressedError, CompressedHeader},
+    },
+    meta::corrupt,
+    vfs::{lz4_decompress, Buffer, Inode, LockedFolio},
+    vm_mvc_client::{KernelBuffer, Op},
+};
+use kernel::{cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
+
+/// Buffers that compressed blocks are decompressed into, one per possible
+/// CPU, allocated at mount: the read path allocates nothing.
+///
+/// A buffer is taken by the CPU the reader runs on, under a mutex rather
+/// than with preemption off, because the vm_mvc WRITE from it may sleep
+/// (it waits for a folio's stable writes).  A reader moved to another CPU
+/// meanwhile keeps the buffer it took; another reader on its first CPU
+/// then waits for that buffer.
+pub(crate) struct Scratch {
+    buffers: KVec<Pin<KBox<Mutex<KVec<u8>>>>>,
+}
+
+impl Scratch {
+    /// No buffer: for an image without the LZ4 feature.
+    pub(crate) fn none() -> Self {
+        Self {
+            buffers: KVec::new(),
+        }
+    }
+
+    /// A buffer of `bytes` bytes for each possible CPU.
+    pub(crate) fn new(bytes: usize) -> Result<Self> {
+        let cpus = kernel::cpu::nr_cpu_ids() as usize;
+        let mut buffers = KVec::with_capacity(cpus, GFP_KERNEL)?;
+        for _ in 0..cpus {
+            let buffer = KVec::from_elem(0u8, bytes, GFP_KERNEL)?;
+            buffers.push(KBox::pin_init(new_mutex!(buffer), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        Ok(Self { buffers })
+    }
+
+    /// Calls `f` with the buffer of the current CPU, locked.  `EINVAL`
+    /// without buffers (no compressed block passes `judge_extent` then).
+    fn with<R>(&self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
+        let cpu = CpuId::current().as_u32() as usize;
+        let buffer = self
+            .buffers
+            .get(cpu)
+            .or(self.buffers.first())
+            .ok_or(EINVAL)?;
+        f(&mut buffer.lock())
+    }
+}
+
+/// Fills block `k` of the locked `folio` of `inode` (a regular file) from
+/// `extent`, a tail or a compressed block: its bytes up to the end of the
+/// file by vm_mvc WRITE, then zeros to the end of the block by vm_mvc
+/// ZERO.  A compressed block that breaks a rule of the format, or does not
+/// decompress to its length, is `EUCLEAN`, with a message, and its block
+/// is left as it was.
+pub(crate) fn read_packed(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    k: usize,
+    extent: &Extent,
+) -> Result {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    let block_size = geometry.block_bytes();
+    let offset = k * block_size;
+    let start = folio.pos() + offset as u64;
+    // CAST: at most a block.
+    let valid = inode.size().saturating_sub(start).min(block_size as u64) as usize;
+    let run = extent.offset_in_block(&geometry)
+        ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
+    let buffer = Buffer::read(sb, extent.block(&geometry))?;
+    let filled = if extent.compressed {
+        sb.info().scratch.with(|out| {
+            let length = {
+                let data = buffer.lock();
+                let stored = data.data().get(run).ok_or(EINVAL)?;
+                let (header, lz4) = CompressedHeader::parse(stored, &geometry)
+                    .map_err(|error| corrupt(sb, inode.ino(), error.rule()))?;
+                let length = usize::from(header.length);
+                // `parse` checked `length <= B`, the buffer's size; a
+                // decoder given exactly `length` bytes fails on data
+                // that would make more.
+                let out = out.get_mut(..length).ok_or(EINVAL)?;
+                if lz4_decompress(lz4, out) != Some(length) {
+                    return Err(corrupt(sb, inode.ino(), CompressedError::Corrupt.rule()));
+                }
+                length
+            };
+            let len = length.min(valid);
+            write_bytes(folio, offset, out.get(..len).ok_or(EINVAL)?)?;
+            Ok(len)
+        })?
+    } else {
+        let data = buffer.lock();
+        let stored = data.data().get(run).ok_or(EINVAL)?;
+        let len = stored.len().min(valid);
+        write_bytes(folio, offset, stored.get(..len).ok_or(EINVAL)?)?;
+        len
+    };
+    if filled < block_size {
+        folio.mvc(offset + filled, block_size - filled, Op::Zero.nodirty())?;
+    }
+    Ok(())
+}
+
+/// Copies `bytes` to `offset` of the locked `folio` with vm_mvc WRITE.
+fn write_bytes(folio: &LockedFolio<'_>, offset: usize, bytes: &[u8]) -> Result {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let source = KernelBuffer::source(bytes)?;
+    folio.mvc(
+        offset,
+        bytes.len(),
+        Op::Write {
+            from: &source,
+            at: 0,
+        }
+        .nodirty(),
+    )
+}

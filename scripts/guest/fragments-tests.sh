@@ -1,0 +1,155 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# In-guest tests of toyfs images with fragments and LZ4 (issue 13, the
+# kernel's read-only step).  A tree of files of every awkward size (text
+# that compresses, random bytes that do not, sparse files, hard links, a
+# directory of many entries whose last block is a tail) is put on images
+# with `mkfs.toyfs -d DIR -f FRAG [-c lz4]`; each must refuse a read-write
+# mount (EROFS, a message naming the device) and a remount read-write,
+# mount read-only, and read every file byte for byte as the tree, through
+# read(2) and through a read-only mapping, each first from the disk
+# (toyfs-probe packed, which also checks the FIEMAP flags of tails and
+# compressed blocks), with vm_mvc WRITE doing the tails and compressed
+# blocks; nothing may be written to the device.  Part "fragments" of check.sh; runs with vm_mvc loaded and
+# toyfs not, and leaves them so.
+. /guest/ktap.sh
+. /guest/toyfs-common.sh
+
+mnt=/mnt/fragments
+work=/tmp/fragments
+src=$work/tree
+stats=/sys/kernel/debug/vm_mvc/stats
+mkdir -p $mnt $work
+
+mvc_calls() { awk -v cmd="$1:" '$1 == cmd { print $3 }' $stats; }
+drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+log_since_mark() { dmesg | sed -n "\\|fragments-tests: $1\$|,\$p"; }
+mark() { echo "fragments-tests: $1" >/dev/kmsg; }
+
+# The source tree: sizes around every fragment, block and page boundary,
+# as text (compresses) and as random bytes (does not).
+make_tree() {
+	rm -rf $src && mkdir -p $src/text $src/random $src/sparse $src/links $src/many/deeper || return 1
+	seq 1 200000 >$work/text || return 1
+	for size in 0 1 100 127 128 129 511 512 513 1000 1023 1024 1025 1536 2047 2048 2049 \
+		3000 3583 3584 4095 4096 4097 6000 8191 8192 8193 10000 12289 50000 65536 65537 \
+		200000 300001; do
+		head -c $size $work/text >$src/text/t$size &&
+			head -c $size /dev/urandom >$src/random/r$size || return 1
+	done
+	# 1.3 MB: into the single-indirect blocks at 4 KiB blocks, the
+	# double-indirect ones at 1 KiB (the fragment image of part corrupt
+	# has compressed blocks under double-indirect ones at 4 KiB).
+	cp $work/text $src/text/whole || return 1
+	# Holes (blocks of zeros, left as holes by mkfs) between data, and a
+	# file of zeros only.
+	head -c 3000 $work/text >$src/sparse/head-and-tail &&
+		dd if=$work/text of=$src/sparse/head-and-tail bs=1 seek=70000 count=1500 2>/dev/null &&
+		head -c 20000 /dev/zero >$src/sparse/zeros &&
+		dd if=/dev/urandom of=$src/sparse/middle bs=1000 seek=9 count=3 2>/dev/null || return 1
+	head -c 5000 $work/text >$src/links/a && ln $src/links/a $src/links/b || return 1
+	i=0
+	while [ $i -lt 150 ]; do
+		printf '%s\n' "entry $i" >"$src/many/a-long-name-for-a-directory-entry-number-$i" || return 1
+		i=$((i + 1))
+	done
+	head -c 777 $work/text >$src/many/deeper/last
+}
+
+# Every path of the mounted tree is the source's, and the hard links
+# one inode.  (toyfs-probe packed compares the bytes: one process, not
+# one cmp a file, which costs seconds a hundred files under TCG.)
+same_names() {
+	(cd $src && find . | sort) >$work/want && (cd $mnt && find . | sort) >$work/got &&
+		cmp $work/want $work/got || { echo "the mounted tree lists other names"; return 1; }
+	[ "$(stat -c %i $mnt/links/a)" = "$(stat -c %i $mnt/links/b)" ] ||
+		{ echo "the hard links name two inodes"; return 1; }
+}
+
+# Every file byte for byte as the source's, by read(2) and by mmap, the
+# way $1 first and from the disk; FIEMAP's flags.
+same_bytes() {
+	drop_caches
+	toyfs-probe packed $mnt $src "$1" >$work/packed || { cat $work/packed; return 1; }
+	cat $work/packed
+}
+
+# $1 block size, $2 fragment size, $3 "lz4" or empty.
+image_reads_as_its_tree() {
+	b=$1 f=$2 c=$3
+	img=$work/image
+	mkfs.toyfs -q -b "$b" -f "$f" ${c:+-c "$c"} -d $src $img 24M || return 1
+	fsck.toyfs -f -n $img >$work/fsck || { cat $work/fsck; return 1; }
+	cp $img $work/image.orig && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	name=${dev#/dev/}
+	result=1
+	(
+		mark "$b $f $c"
+		# A read-write mount is refused, naming the device; busybox's
+		# mount -w does not fall back to read-only.
+		if mount -w -t toyfs "$dev" $mnt 2>/dev/null; then
+			echo "a read-write mount succeeded"
+			umount $mnt
+			exit 1
+		fi
+		log_since_mark "$b $f $c" | grep -E "toyfs: $name: features 0x[0-9a-f]+ \(.*\) are supported read-only" ||
+			{ echo "no message naming $name"; exit 1; }
+		mount -o ro -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		if mount -o remount,rw $mnt 2>/dev/null; then
+			echo "a remount read-write succeeded"
+			exit 1
+		fi
+		grep -q " $mnt toyfs ro," /proc/mounts || { echo "not mounted read-only"; exit 1; }
+		# statfs counts in fragments (f_frsize), which df multiplies:
+		# the 24 MiB of the image.
+		kib=$(df -k $mnt | awk 'NR == 2 { print $2 }')
+		[ "$kib" = 24576 ] || { echo "df: $kib KiB, not 24576 (f_frsize is not F)"; exit 1; }
+		[ "$(stat -f -c %s $mnt)" = "$b" ] || { echo "statfs: f_bsize $(stat -f -c %s $mnt), not $b"; exit 1; }
+		same_names || exit 1
+		write_before=$(mvc_calls write)
+		same_bytes read || exit 1
+		[ "$(mvc_calls write)" -gt "$write_before" ] || { echo "no vm_mvc WRITE for the tails"; exit 1; }
+		grep -q ', [1-9][0-9]* tail extents' $work/packed || { echo "no tail extent"; exit 1; }
+		if [ -n "$c" ]; then
+			grep -q ', [1-9][0-9]* encoded extents' $work/packed || { echo "no encoded extent"; exit 1; }
+		fi
+		same_bytes mmap
+	)
+	result=$?
+	losetup -d "$dev"
+	[ $result -eq 0 ] || return 1
+	cmp $img $work/image.orig || { echo "the device was written"; return 1; }
+}
+
+# A plain `mount` of an image with features mounts it read-only: busybox
+# retries read-only on EROFS, as util-linux does.
+plain_mount_falls_back_to_read_only() {
+	img=$work/image
+	mkfs.toyfs -q -f 512 -c lz4 -d $src/many $img 4M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	mount -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	grep " $mnt toyfs " /proc/mounts
+	grep -q " $mnt toyfs ro," /proc/mounts
+	result=$?
+	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ]
+}
+
+# Images as BLOCK:FRAGMENT:COMPRESSION.  About 15 s each under TCG: the
+# debug kernel (KASAN, several times slower) runs three of them, the
+# smallest and largest fragments with LZ4 and a large one without.
+if grep -q panic_on_warn=1 /proc/cmdline; then
+	cases="4096:512:lz4 1024:128:lz4 4096:2048:"
+else
+	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
+fi
+ktap_suite toyfs_fragments $(( $(echo $cases | wc -w) + 4 ))
+ktap_case insmod_toyfs insmod /modules/toyfs.ko
+ktap_case make_tree make_tree
+for spec in $cases; do
+	b=${spec%%:*} rest=${spec#*:}
+	f=${rest%%:*} c=${rest#*:}
+	ktap_case "b${b}_f${f}${c:+_$c}" image_reads_as_its_tree "$b" "$f" "$c"
+done
+ktap_case plain_mount_falls_back_to_read_only plain_mount_falls_back_to_read_only
+ktap_case rmmod_toyfs rmmod toyfs
+ktap_end
