@@ -320,9 +320,7 @@ impl Sid {
         len: usize,
         cmd: impl Into<Cmd<'a>>,
     ) -> Result {
-        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
-        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
-        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        let (pno, offset, len) = c_operands(pno, offset, len)?;
         let (cmd, xmem, ptr) = cmd.into().raw();
         // SAFETY: Process context; the descriptor, if any, is attached and
         // borrowed by `cmd` for the call.
@@ -362,6 +360,17 @@ impl Dirtying {
     }
 }
 
+/// `pno`, `offset` and `len` as the C API takes them; `EINVAL` if one
+/// does not fit, as the C API itself answers for a value out of range.
+fn c_operands(pno: usize, offset: usize, len: usize) -> Result<(c_long, c_int, c_int)> {
+    let convert = |_| EINVAL;
+    Ok((
+        c_long::try_from(pno).map_err(convert)?,
+        c_int::try_from(offset).map_err(convert)?,
+        c_int::try_from(len).map_err(convert)?,
+    ))
+}
+
 /// The bytes copied of an iterator call, or its error.
 fn copied(ret: isize) -> Result<usize> {
     // CAST: a negative errno, or a count of at most a folio's bytes.
@@ -380,9 +389,7 @@ impl Sid {
         len: usize,
         dest: &mut IovIterDest<'_>,
     ) -> Result<usize> {
-        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
-        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
-        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        let (pno, offset, len) = c_operands(pno, offset, len)?;
         // SAFETY: Process context; `dest` is a valid `ITER_DEST` iterator,
         // borrowed for the call.
         copied(unsafe { abi::vm_mvc_iter(self.0, pno, offset, len, READ, dest.as_raw()) })
@@ -399,9 +406,7 @@ impl Sid {
         source: &mut IovIterSource<'_>,
         dirtying: Dirtying,
     ) -> Result<usize> {
-        let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
-        let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
-        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        let (pno, offset, len) = c_operands(pno, offset, len)?;
         let cmd = dirtying.write_cmd();
         // SAFETY: Process context; `source` is a valid `ITER_SOURCE`
         // iterator, borrowed for the call.
@@ -481,9 +486,7 @@ pub unsafe fn mvc_locked_folio<'a>(
     len: usize,
     cmd: impl Into<Cmd<'a>>,
 ) -> Result {
-    let pno = c_long::try_from(pno).map_err(|_| EINVAL)?;
-    let offset = c_int::try_from(offset).map_err(|_| EINVAL)?;
-    let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+    let (pno, offset, len) = c_operands(pno, offset, len)?;
     let (cmd, xmem, ptr) = cmd.into().raw();
     // SAFETY: The caller holds the folio locked; the descriptor, if any, is
     // attached and borrowed by `cmd` for the call.

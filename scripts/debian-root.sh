@@ -46,3 +46,19 @@ make_debian_root() {
 	chroot "$root.tmp" apt-get clean
 	mv "$root.tmp" "$root"
 }
+
+# Usage: cached_debian_root NAME PACKAGES...: the root $CACHE/NAME-KEY, KEY
+# naming the suite and the packages, made unless it is there; prints its
+# path.  Holds the lock NAME while it looks and makes.
+cached_debian_root() {
+	local name=$1 root
+	shift
+	lock "$name"
+	root=$CACHE/$name-$(key_of trixie "$@")
+	if [ -d "$root" ]; then
+		log "reusing $name $root"
+	else
+		make_debian_root "$root" "$@"
+	fi
+	echo "$root"
+}

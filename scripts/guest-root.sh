@@ -13,13 +13,5 @@ if [ "$root" != host ]; then
 	echo "$root"
 	exit 0
 fi
-packages="$GUEST_PACKAGES kmod"
-lock guestroot
-root=$CACHE/guestroot-$(key_of trixie $packages)
-if [ -d "$root" ]; then
-	log "reusing guest root $root"
-else
-	# shellcheck disable=SC2086 # one word per package
-	make_debian_root "$root" $packages
-fi
-echo "$root"
+# shellcheck disable=SC2086 # one word per package
+cached_debian_root guestroot $GUEST_PACKAGES kmod

@@ -43,15 +43,8 @@ main() {
 		echo host
 		return
 	fi
-	local root
-	lock buildroot
-	root=$CACHE/buildroot-$(key_of trixie $PACKAGES)
-	if [ -d "$root" ]; then
-		log "reusing build root $root"
-	else
-		make_debian_root "$root" $PACKAGES
-	fi
-	echo "$root"
+	# shellcheck disable=SC2086 # one word per package
+	cached_debian_root buildroot $PACKAGES
 }
 
 main "$@"
