@@ -10,7 +10,7 @@ use crate::{
         Inode, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
-    write::zero_gap,
+    write::{zero_gap, zero_post_eof},
 };
 use core::ops::Range;
 use kernel::prelude::*;
@@ -25,6 +25,7 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
     } else {
+        zero_post_eof(inode, old, size)?;
         // `truncate_setsize` calls `pagecache_isize_extended`.
         truncate_setsize(inode, size);
         zero_gap(inode, old, size);
@@ -104,6 +105,9 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         inode.check_new_size(end)?;
     }
     let _invalidate = inode.lock_invalidate();
+    if mode & KEEP_SIZE == 0 && end > size {
+        zero_post_eof(inode, size, end)?;
+    }
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
         punch(inode, offset, end.min(size))?;
     }

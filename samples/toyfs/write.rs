@@ -14,7 +14,10 @@ use crate::{
     format::geometry::Geometry,
     inode::BlockMap,
     read::read_block,
-    vfs::{pagecache_isize_extended, toyfs_err, FolioState, Inode, LockedFolio, PAGE_SIZE},
+    vfs::{
+        lock_cached_folio, pagecache_isize_extended, toyfs_err, FolioState, Inode, LockedFolio,
+        PAGE_SIZE,
+    },
     vm_mvc_client::Op,
 };
 use core::ops::Range;
@@ -203,12 +206,44 @@ pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64) {
     }
 }
 
+/// Before the file grows from `from` bytes (its size) to `to`: the bytes
+/// of the cached folio holding `from` that lie past it, up to `to`,
+/// become zeros with the folio locked and its mappings write-protected
+/// (vm_mvc PROTZERO, `VM_MVC_NODIRTY`: the disk holds zeros past the end
+/// of the file already).  A store through a mapping past the end (never
+/// file data) must not become file data once the file grows over it, and
+/// after `i_size` grew it is too late: a writeback that runs before the
+/// zeroing sees the store inside the file, writes it and cleans the
+/// folio, and `pagecache_isize_extended` zeroes only a dirty folio, so
+/// the store stays, in the cache and on the disk (ext4 zeroes before the
+/// size grows too, `ext4_block_zero_eof`).  A store after this faults
+/// into `page_mkwrite`: under the `invalidate_lock` of a truncate or a
+/// `fallocate` it waits until the size grew, and its bytes are data; a
+/// write does not hold that lock, and [`size_extended`] zeroes what such
+/// a store left past the old end.  Only the page holding `from` can be
+/// mapped past it; nothing cached, nothing to zero.
+pub(crate) fn zero_post_eof(inode: &Inode, from: u64, to: u64) -> Result {
+    if from >= to || from % PAGE_SIZE as u64 == 0 {
+        return Ok(());
+    }
+    let Some(folio) = lock_cached_folio(inode, from) else {
+        return Ok(());
+    };
+    let end = to.min(folio.pos() + folio.size() as u64);
+    // CAST: offsets within the folio.
+    folio.mvc(
+        (from - folio.pos()) as usize,
+        (end - from) as usize,
+        Op::ProtZero.nodirty(),
+    )
+}
+
 /// The file grew from `from` bytes to at least `to` (after `i_size`
 /// grew): the bytes of the old end-of-file page past `from` and before
-/// `to` must read as zeros, but an mmap store past the old end may have
-/// changed them.  `pagecache_isize_extended` write-protects that page
-/// and zeroes them when the page gets a new hole block; [`zero_gap`] does
-/// the rest.
+/// `to` must read as zeros, but an mmap store past the old end since
+/// [`zero_post_eof`] may have changed them.  `pagecache_isize_extended`
+/// write-protects that page and zeroes them when the page gets a new hole
+/// block; [`zero_gap`] does the rest.
 pub(crate) fn size_extended(inode: &Inode, from: u64, to: u64) {
     if from >= to {
         return;

@@ -193,6 +193,11 @@ unsafe extern "C" fn write_begin(
 ) -> c_int {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
+    // A write past the end: what a mapping stored past the old end must be
+    // zero before the file grows over it.
+    if let Err(err) = write::zero_post_eof(inode, inode.size(), pos as u64) {
+        return err.to_errno();
+    }
     let index = pos as u64 / bindings::PAGE_SIZE as u64;
     // SAFETY: As above.
     let folio =

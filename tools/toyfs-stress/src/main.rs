@@ -13,6 +13,10 @@
 //! toyfs-stress eof-race DIR ROUNDS
 //!     stores through a mapping past the end of a file while another
 //!     thread extends it: none may become file data (src/eof_race.rs)
+//! toyfs-stress eof-writeback DIR ROUNDS
+//!     stores through a mapping past the end of a file, then an extension,
+//!     while another thread writes the file back over and over: none may
+//!     become file data (src/eof_writeback.rs)
 //! toyfs-stress live-extend FILE [--allocates-at-fault]
 //!     a store through a mapping kept writable across an extension must
 //!     fault and get its block (src/live_extend.rs)
@@ -33,6 +37,7 @@
 //! command line that runs it again, and exits with 1.
 
 mod eof_race;
+mod eof_writeback;
 mod fail_nth;
 mod faults;
 mod io_errors;
@@ -96,6 +101,11 @@ fn main() -> ExitCode {
             println!("toyfs-stress: {}", eof_race::run(&args[2], rounds)?);
             Ok(())
         })(),
+        Some("eof-writeback") if args.len() == 4 => (|| {
+            let rounds = number(args.get(3), "ROUNDS")?;
+            println!("toyfs-stress: {}", eof_writeback::run(&args[2], rounds)?);
+            Ok(())
+        })(),
         Some("live-extend") if (3..=4).contains(&args.len()) => (|| {
             let at_fault = match args.get(3).map(String::as_str) {
                 None => false,
@@ -118,7 +128,7 @@ fn main() -> ExitCode {
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | {} \
-             | eof-race DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | fail-nth DIR MANIFEST",
             options::USAGE
         )),

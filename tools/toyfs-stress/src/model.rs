@@ -192,10 +192,20 @@ impl FileModel {
 
     /// `fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)`.
     pub fn punch_hole(&mut self, offset: u64, len: u64) {
-        let end = (offset + len).min(self.size());
+        let size = self.size();
+        let end = (offset + len).min(size);
         if offset < end {
             self.bytes[offset as usize..end as usize].fill(0);
         }
+        // The granule of the end of the file, punched from its start past
+        // the end: the filesystem clamps the punch to the end, where that
+        // granule is not covered whole, so it may keep its block (toyfs
+        // zeroes it in place) or free it (ext4 punches to the end of the
+        // page).  Its state before the punch decides, not the range.
+        let g = self.granule;
+        let last = size.saturating_sub(1) / g;
+        let eof_granule = (size % g != 0 && offset <= last * g && offset + len >= size)
+            .then(|| self.granule_at(last));
         // Preallocated granules past the end are freed too.
         self.mark(offset, offset + len, |state, whole| {
             if whole {
@@ -204,15 +214,11 @@ impl FileModel {
                 state
             }
         });
-        // The granule of the end, punched up to the end: what it held past
-        // the end does not count, so it may be freed (ext4 does).
-        let size = self.size();
-        let last = size.saturating_sub(1) / self.granule * self.granule;
-        if size % self.granule != 0 && offset <= last && offset + len >= size {
-            self.mark(last, size, |state, _| match state {
+        if let Some(before) = eof_granule {
+            self.granules[last as usize] = match before {
                 Granule::Data => Granule::Either,
                 other => other,
-            });
+            };
         }
     }
 
@@ -441,6 +447,40 @@ mod tests {
         assert_eq!(model.granule_at(5), Granule::Either);
         assert_eq!(model.granule_at(7), Granule::Either);
         assert_eq!(model.granule_at(8), Granule::Hole);
+    }
+
+    #[test]
+    fn a_punch_clamped_at_the_end_may_keep_the_last_block() {
+        // 2.5 granules of data; a punch from granule 2 far past the end.
+        let mut model = FileModel::new(2048, true, PAGE);
+        model.write(0, &[1; 5120]);
+        model.punch_hole(4096, 8192);
+        assert!(model.bytes()[4096..].iter().all(|&b| b == 0));
+        // toyfs keeps the block of bytes 4096..5120 (zeroed), ext4 frees
+        // it: either answer is right, a hole is not required.
+        assert_eq!(model.granule_at(2), Granule::Either);
+        assert!(model.check_seek_data(4096, Some(4096)).is_ok());
+        assert!(model.check_seek_data(4096, None).is_ok());
+        assert!(model.check_seek_hole(0, Some(4096), None).is_ok());
+        assert!(model.check_seek_hole(0, Some(5120), None).is_ok());
+        // Granules past the end stay holes.
+        assert_eq!(model.granule_at(3), Granule::Hole);
+        // From inside the granule: it is not covered, it keeps its data.
+        let mut model = FileModel::new(2048, true, PAGE);
+        model.write(0, &[1; 5120]);
+        model.punch_hole(4100, 8192);
+        assert_eq!(model.granule_at(2), Granule::Data);
+        // A granule of the end that was never written stays a hole.
+        let mut model = FileModel::new(2048, true, PAGE);
+        model.write(0, &[1; 100]);
+        model.truncate(5120);
+        model.punch_hole(4096, 8192);
+        assert_eq!(model.granule_at(2), Granule::Hole);
+        // An end on a granule boundary: the last granule is covered whole.
+        let mut model = FileModel::new(2048, true, PAGE);
+        model.write(0, &[1; 6144]);
+        model.punch_hole(4096, 8192);
+        assert_eq!(model.granule_at(2), Granule::Hole);
     }
 
     #[test]

@@ -15,9 +15,11 @@ use crate::options::Options;
 use crate::rng::Rng;
 use crate::sys::{self, PAGE};
 use crate::worker::{open, read_upto, Outcome};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// Bytes of one stripe: not a divisor of any block size, so stripes
 /// share blocks.
@@ -30,6 +32,13 @@ const REGION: u64 = STRIPE * STRIPES;
 const TAIL: u64 = 3 * PAGE + 123;
 /// The length of each thread's mapping.
 const MAP_LEN: usize = ((REGION + TAIL).div_ceil(PAGE) * PAGE + PAGE) as usize;
+
+/// Changes of the shared file a failure message recalls, of all threads.
+const HISTORY: usize = 200;
+
+/// The last changes of the shared file by any thread, in the order they
+/// were recorded (after each call returned).
+static HISTORY_LOG: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
 
 /// One thread on the shared file.
 pub struct SharedWorker<'a> {
@@ -89,6 +98,7 @@ impl<'a> SharedWorker<'a> {
         self.file = Some(open(&self.path)?);
         if let Some(tail) = &mut self.tail {
             tail.reloaded();
+            self.note("remount".into());
         }
         Ok(())
     }
@@ -103,14 +113,36 @@ impl<'a> SharedWorker<'a> {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
-            if self.tail.is_some() && self.rng.one_in(4) {
-                self.tail_step()?;
+            let result = if self.tail.is_some() && self.rng.one_in(4) {
+                self.tail_step()
             } else {
-                self.stripe_step()?;
-            }
+                self.stripe_step()
+            };
+            result.map_err(|err| {
+                let log = HISTORY_LOG
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                let last: Vec<&str> = log.iter().map(String::as_str).collect();
+                format!(
+                    "{err}\n  last changes of {} (thread: change): {}",
+                    self.path,
+                    last.join("; ")
+                )
+            })?;
             self.done += 1;
         }
         Ok(())
+    }
+
+    /// Records a change of the file for the message of a failure.
+    fn note(&self, change: String) {
+        let mut log = HISTORY_LOG
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if log.len() == HISTORY {
+            log.pop_front();
+        }
+        log.push_back(format!("{}: {change}", self.id));
     }
 
     /// A range inside one of this thread's stripes.
@@ -150,6 +182,7 @@ impl<'a> SharedWorker<'a> {
                     .write_all_at(&data, offset)
                     .map_err(|err| format!("write {len} at {offset} of {}: {err}", self.path))?;
                 self.region[range].copy_from_slice(&data);
+                self.note(format!("write {len} at {offset}"));
             }
             30..=44 => {
                 let got = read_upto(self.file(), offset, len as usize)
@@ -163,6 +196,7 @@ impl<'a> SharedWorker<'a> {
                 let data = self.rng.bytes(len as usize);
                 self.mapping()?.store(offset as usize, &data);
                 self.region[range].copy_from_slice(&data);
+                self.note(format!("mapped store {len} at {offset}"));
             }
             65..=79 => {
                 let got = self.mapping()?.load(offset as usize, len as usize);
@@ -191,16 +225,21 @@ impl<'a> SharedWorker<'a> {
                 if mode != 0 {
                     self.region[range].fill(0);
                 }
+                self.note(format!("fallocate({mode:#x}) {len} at {offset}"));
             }
             88..=92 => {
-                let result = match self.rng.below(3) {
-                    0 => self.file().sync_all(),
-                    1 => self.file().sync_data(),
-                    _ => self.map.as_ref().map_or(Ok(()), Mapping::sync),
+                let (how, result) = match self.rng.below(3) {
+                    0 => ("fsync", self.file().sync_all()),
+                    1 => ("fdatasync", self.file().sync_data()),
+                    _ => ("msync", self.map.as_ref().map_or(Ok(()), Mapping::sync)),
                 };
-                result.map_err(|err| format!("sync of {}: {err}", self.path))?;
+                result.map_err(|err| format!("{how} of {}: {err}", self.path))?;
+                self.note(how.into());
             }
-            93 | 94 => self.map = None,
+            93 | 94 => {
+                self.map = None;
+                self.note("munmap".into());
+            }
             _ => {
                 let got = read_upto(self.file(), offset, len as usize)
                     .map_err(|err| format!("read {len} at {offset}: {err}"))?;
@@ -222,6 +261,7 @@ impl<'a> SharedWorker<'a> {
                     .set_len(new)
                     .map_err(|err| format!("truncate {} to {new}: {err}", self.path))?;
                 self.tail_model().truncate(new);
+                self.note(format!("truncate to {new}"));
             }
             3..=4 => {
                 let offset = REGION + self.rng.below(TAIL);
@@ -231,6 +271,7 @@ impl<'a> SharedWorker<'a> {
                     .write_all_at(&data, offset)
                     .map_err(|err| format!("write {len} at {offset} of {}: {err}", self.path))?;
                 self.tail_model().write(offset, &data);
+                self.note(format!("write {len} at {offset}"));
             }
             5 if options.eof_pollution && size < page_end => {
                 let offset = size + self.rng.below(page_end - size);
@@ -238,6 +279,7 @@ impl<'a> SharedWorker<'a> {
                 let data = self.rng.bytes(len as usize);
                 self.mapping()?.store(offset as usize, &data);
                 self.tail_model().pollute(offset, len);
+                self.note(format!("mapped store {len} at {offset} past the end"));
             }
             6..=7 => {
                 let map = self.mapping()?;

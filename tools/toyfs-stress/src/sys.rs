@@ -12,6 +12,8 @@ pub(crate) const SYS_MMAP: usize = 9;
 pub(crate) const SYS_MUNMAP: usize = 11;
 const SYS_IOCTL: usize = 16;
 pub(crate) const SYS_MSYNC: usize = 26;
+const SYS_FADVISE64: usize = 221;
+const SYS_SYNC_FILE_RANGE: usize = 277;
 const SYS_FALLOCATE: usize = 285;
 
 /// The size of a page (x86-64).
@@ -81,6 +83,27 @@ pub fn fallocate(file: &File, mode: u32, offset: u64, len: u64) -> io::Result<()
         )
     })
     .map(|_| ())
+}
+
+/// `sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)`: starts writeback of
+/// the file's dirty pages, waits for nothing else (no metadata, no cache
+/// flush), so that it can run over and over.
+pub fn start_writeback(file: &File) -> io::Result<()> {
+    const SYNC_FILE_RANGE_WRITE: usize = 2;
+    let fd = file.as_raw_fd() as usize;
+    // SAFETY: Integer arguments only.
+    check(unsafe { syscall(SYS_SYNC_FILE_RANGE, [fd, 0, 0, SYNC_FILE_RANGE_WRITE, 0, 0]) })
+        .map(|_| ())
+}
+
+/// `posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)`: the file's clean,
+/// unmapped pages leave the page cache, so that the next read comes from
+/// the disk.
+pub fn evict(file: &File) -> io::Result<()> {
+    const POSIX_FADV_DONTNEED: usize = 4;
+    let fd = file.as_raw_fd() as usize;
+    // SAFETY: Integer arguments only.
+    check(unsafe { syscall(SYS_FADVISE64, [fd, 0, 0, POSIX_FADV_DONTNEED, 0, 0]) }).map(|_| ())
 }
 
 /// `lseek(fd, offset, SEEK_DATA or SEEK_HOLE)`: the offset found, or
