@@ -23,7 +23,7 @@ debug) fragments=("$kconfig/base.config" "$kconfig/debug.config") ;;
 uml | uml-debug)
 	kvars+=(ARCH=um) image=linux keyextra=(ARCH=um)
 	fragments=("$kconfig/uml.config")
-	[ "$flavour" = uml ] || fragments+=("$kconfig/debug.config")
+	[ "$flavour" = uml ] || fragments+=("$kconfig/debug.config" "$kconfig/uml-debug.config")
 	;;
 *) die "unknown kernel flavour '$flavour' (base, debug, uml or uml-debug)" ;;
 esac
