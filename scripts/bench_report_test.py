@@ -13,6 +13,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import counted_unittest
+
 REPORT = Path(__file__).resolve().with_name('bench-report.py')
 
 
@@ -104,12 +106,7 @@ class BenchReportTest(unittest.TestCase):
 
 
 def main():
-    tests = unittest.defaultTestLoader.loadTestsFromTestCase(BenchReportTest)
-    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(tests)
-    failed = len(result.failures) + len(result.errors)
-    passed = result.testsRun - failed - len(result.skipped)
-    print(f'counts: {passed} {failed} {len(result.skipped)}')
-    return 0 if result.wasSuccessful() else 1
+    return counted_unittest.run(BenchReportTest)
 
 
 if __name__ == '__main__':

@@ -14,6 +14,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import counted_unittest
+
 RESULTS = Path(__file__).resolve().with_name('results.py')
 KUNIT = None
 
@@ -92,12 +94,7 @@ def main():
     ap.add_argument('--kunit', required=True, help="path of the kernel's kunit.py")
     args = ap.parse_args()
     KUNIT = args.kunit
-    tests = unittest.defaultTestLoader.loadTestsFromTestCase(ResultsTest)
-    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2).run(tests)
-    failed = len(result.failures) + len(result.errors)
-    passed = result.testsRun - failed - len(result.skipped)
-    print(f'counts: {passed} {failed} {len(result.skipped)}')
-    return 0 if result.wasSuccessful() else 1
+    return counted_unittest.run(ResultsTest)
 
 
 if __name__ == '__main__':
