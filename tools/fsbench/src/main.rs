@@ -191,7 +191,8 @@ fn trunccycle(path: &str, count: u64) -> Result<(), String> {
             .map_err(|e| format!("{path}: truncate {down} {up}: {e}"))?;
         size = up;
         if size > 48 << 20 {
-            file.set_len(0).map_err(|e| format!("{path}: truncate 0: {e}"))?;
+            file.set_len(0)
+                .map_err(|e| format!("{path}: truncate 0: {e}"))?;
             size = 0;
         }
     }
