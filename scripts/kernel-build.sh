@@ -7,30 +7,36 @@
 #
 # The config is tinyconfig plus the committed fragments,
 # merged with the kernel's own merge_config.sh; every requested option is
-# then checked.  The build directory is keyed by source version, fragment
-# contents and toolchain versions: an unchanged key is never rebuilt.  Runs
-# inside the toolchain.
+# then checked.  A flavour may carry kernel patches (scripts/kernel-patches),
+# applied to a copy of the source.  The build directory is keyed by source
+# version, fragment and patch contents and toolchain versions: an unchanged
+# key is never rebuilt.  Runs inside the toolchain.
 . "$(dirname "$0")/lib.sh"
 
 flavour=${1:-base}
 kconfig=$TOP/scripts/kconfig
 # The make variables of every kernel make below and the kernel image built
 # beside the modules.
-kvars=(LLVM=1) image=bzImage keyextra=()
+kvars=(LLVM=1) image=bzImage keyextra=() patches=()
 case $flavour in
 base) fragments=("$kconfig/base.config") ;;
 debug) fragments=("$kconfig/base.config" "$kconfig/debug.config") ;;
 uml | uml-debug)
 	kvars+=(ARCH=um) image=linux keyextra=(ARCH=um)
 	fragments=("$kconfig/uml.config")
-	[ "$flavour" = uml ] || fragments+=("$kconfig/debug.config" "$kconfig/uml-debug.config")
+	if [ "$flavour" = uml-debug ]; then
+		fragments+=("$kconfig/debug.config" "$kconfig/uml-debug.config")
+		# lockdep and kmemleak need the kernel's static data between
+		# __bss_start and __bss_stop (the patch says why).
+		patches=("$TOP/scripts/kernel-patches/um-lbss-in-bss.patch")
+	fi
 	;;
 *) die "unknown kernel flavour '$flavour' (base, debug, uml or uml-debug)" ;;
 esac
 
 src=$("$TOP/scripts/kernel-source.sh")
 toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
-key=$(key_of "$(basename "$src")" "${fragments[@]}" "$toolchain_versions" "${keyextra[@]}")
+key=$(key_of "$(basename "$src")" "${fragments[@]}" "${patches[@]}" "$toolchain_versions" "${keyextra[@]}")
 out=$DATA/kbuild-$flavour-$key
 # One lock per build directory: a run that reuses a built kernel never waits
 # for the build of another key (another branch's fragments).
@@ -41,6 +47,31 @@ if [ -f "$out/.built" ]; then
 	echo "$out"
 	exit 0
 fi
+
+# Prints a copy of the source tree $1 with the patches $2... applied, made
+# once per set of patches.  The copy is of hard links, and each file that a
+# patch changes is first replaced by a copy of its own, so the shared tree
+# is never written.  busybox's patch: the toolchain has no other.
+patched_source() {
+	local base=$1 tree patch file
+	shift
+	tree=$DATA/$(basename "$base")-patched-$(key_of "$@")
+	lock "$(basename "$tree")"
+	if [ ! -f "$tree/.patched" ]; then
+		rm -rf "$tree" "$tree.tmp"
+		cp -al "$base" "$tree.tmp" || die "cannot copy $base"
+		for patch in "$@"; do
+			for file in $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$patch"); do
+				cp --remove-destination "$base/$file" "$tree.tmp/$file" || die "cannot copy $file"
+			done
+			(cd "$tree.tmp" && busybox patch -p1 -i "$patch") >&2 ||
+				die "$(basename "$patch") does not apply to $(basename "$base")"
+			log "applied $(basename "$patch")"
+		done
+		touch "$tree.tmp/.patched" && mv "$tree.tmp" "$tree" || die "cannot make $tree"
+	fi
+	echo "$tree"
+}
 
 # Fails, naming each option that Kconfig dropped or changed.
 verify_config() {
@@ -76,6 +107,7 @@ configure() {
 	make -C "$src" O="$out" "${kvars[@]}" rustavailable >/dev/null
 }
 
+[ ${#patches[@]} -eq 0 ] || src=$(patched_source "$src" "${patches[@]}") || exit
 rm -rf "$out"
 mkdir -p "$out"
 timed "configuring $flavour kernel in $out" configure
