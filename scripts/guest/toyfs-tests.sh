@@ -274,7 +274,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 35
+ktap_suite toyfs 36
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
