@@ -20,7 +20,9 @@ use crate::{
         le::{get_u32, put_u32},
     },
     ialloc,
-    meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
+    meta::{
+        check_entry, check_extent, check_pointer, corrupt, sound_block, sound_extent, InodeSlot,
+    },
     vfs::{clean_bdev_aliases, Buffer, Inode, SuperBlock},
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -190,16 +192,23 @@ impl<'a> BlockMap<'a> {
                 Some(extent) if extent.is_whole_block(&geometry) => Some(extent.block(&geometry)),
                 Some(extent) => return Ok(Run::Packed { extent }),
             };
+            let plain = !geometry.has_fragments();
             let mut count = 1;
             while count < max {
-                let follows = match (first, sound_extent(sb, pointer(count), above)) {
-                    (None, Some(None)) => true,
-                    (Some(first), Some(Some(next))) => {
-                        // CAST: `count` is below a block's pointers.
-                        next.is_whole_block(&geometry)
-                            && next.block(&geometry) == first.wrapping_add(count as u32)
-                    }
-                    _ => false,
+                let raw = pointer(count);
+                // CAST: `count` is below a block's pointers.
+                let next = first.map(|first| first.wrapping_add(count as u32));
+                let follows = match (plain, next) {
+                    // Without fragments a pointer is a block number.
+                    (true, None) => raw == 0,
+                    (true, Some(next)) => raw == next && sound_block(sb, &geometry, raw, above),
+                    (false, _) => match (next, sound_extent(sb, raw, above)) {
+                        (None, Some(None)) => true,
+                        (Some(next), Some(Some(extent))) => {
+                            extent.is_whole_block(&geometry) && extent.block(&geometry) == next
+                        }
+                        _ => false,
+                    },
                 };
                 if !follows {
                     break;
