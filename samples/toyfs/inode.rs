@@ -553,17 +553,31 @@ impl<'a> BlockMap<'a> {
             path[levels] = block;
             let path = &path[..=levels];
             let span = cover / p;
+            // The entries whose children overlap `free`.
+            let from = free.start.saturating_sub(first) / span;
+            let to = free.end.saturating_sub(first).div_ceil(span).min(p);
+            // CAST: entries of one block.
+            let (mut entry, end) = (from as usize, to as usize);
             let buffer = Buffer::read(sb, block)?;
-            for entry in 0..p as usize {
-                let child_first = first + entry as u64 * span;
-                if child_first + span <= free.start || child_first >= free.end {
-                    continue;
-                }
-                let child = get_u32(buffer.lock().data(), 4 * entry);
+            while entry < end {
+                // The next child, found under one hold of the buffer lock
+                // (most entries past the end of a file are 0), which is
+                // not held while the child is pruned.
+                let next = {
+                    let entries = buffer.lock();
+                    (entry..end)
+                        .map(|e| (e, get_u32(entries.data(), 4 * e)))
+                        .find(|&(_, child)| child != 0)
+                };
+                let Some((found, child)) = next else {
+                    break;
+                };
+                let child_first = first + found as u64 * span;
                 if self.prune(child, path, depth - 1, child_first, free, freer)? {
-                    put_u32(buffer.lock().data_mut(), 4 * entry, 0);
+                    put_u32(buffer.lock().data_mut(), 4 * found, 0);
                     buffer.mark_dirty();
                 }
+                entry = found + 1;
             }
         }
         if free.start <= first && first + cover <= free.end {
