@@ -3,8 +3,8 @@
 # In-guest table "compress" of `make bench` (issue 13 item 6): reads from
 # toyfs images made with mkfs.toyfs -d, LZ4-compressed against the same
 # bytes plain, both with 4 KiB blocks in 512-byte fragments, each image on
-# its own brd ramdisk, mounted read-only (the kernel reads fragments and
-# LZ4; compressed writes are not measured here).
+# its own brd ramdisk, both mounted read-only (the kernel mounts LZ4
+# images read-only: compressed writes are not measured here).
 #   docs:  the kernel's Documentation/ tree (guest-boot.sh puts it in the
 #          bench image as /guest/docs), read cold: every file in name
 #          order after drop_caches, the directory walk included.
