@@ -38,16 +38,6 @@ void vm_mvc_folio_lock(struct folio *folio)
 	folio_lock(folio);
 }
 
-bool vm_mvc_folio_test_locked(const struct folio *folio)
-{
-	return folio_test_locked(folio);
-}
-
-bool vm_mvc_folio_test_uptodate(const struct folio *folio)
-{
-	return folio_test_uptodate(folio);
-}
-
 bool vm_mvc_folio_test_dirty(const struct folio *folio)
 {
 	return folio_test_dirty(folio);

@@ -36,8 +36,6 @@ struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order);
 void vm_mvc_folio_get(struct folio *folio);
 void vm_mvc_folio_put(struct folio *folio);
 void vm_mvc_folio_lock(struct folio *folio);
-bool vm_mvc_folio_test_locked(const struct folio *folio);
-bool vm_mvc_folio_test_uptodate(const struct folio *folio);
 bool vm_mvc_folio_test_dirty(const struct folio *folio);
 bool vm_mvc_folio_test_waiters(const struct folio *folio);
 void vm_mvc_folio_mark_uptodate(struct folio *folio);
