@@ -66,7 +66,7 @@ impl<'a> Request<'a> {
     /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`),
     /// attached for their direction (`EACCES`).  ZERO and PROTZERO ignore
     /// the buffer.
-    #[inline]
+    #[inline(always)]
     fn new(cmd: i32, len: usize, buffer: Result<Buffer<'a>>) -> Result<Self> {
         kernel::task::might_sleep();
         let cmd = Cmd::from_raw(cmd)?;
@@ -89,7 +89,7 @@ impl<'a> Request<'a> {
 
     /// Does the work on the bytes of `range` of a locked folio, which are
     /// as many as the request's.
-    #[inline]
+    #[inline(always)]
     fn run(&self, range: FolioRange<'_>) -> Result {
         if self.len == 0 {
             return Ok(());
@@ -153,7 +153,7 @@ fn page_index(pno: isize) -> Result<usize> {
 /// filling it failed: bytes written now would be lost to the next
 /// `read_folio`).  A count of 0 checks all of that except the page lookup
 /// and returns 0.
-#[inline]
+#[inline(always)]
 pub(crate) fn by_sid(
     sid: isize,
     pno: isize,
@@ -181,7 +181,7 @@ pub(crate) fn by_sid(
 /// No uptodate requirement: the caller may be filling the folio.  `EINVAL`
 /// if `pno` is not in the folio, otherwise the argument errors of
 /// [`by_sid`].
-#[inline]
+#[inline(always)]
 pub(crate) fn on_locked_folio_page(
     folio: &LockedFolio,
     pno: isize,
