@@ -61,14 +61,13 @@ struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// The prologue of every entry point: checks the context, decodes `cmd`
-    /// and checks the buffer against it.  READ and WRITE need a buffer
+    /// The prologue of every entry point: decodes `cmd` and checks the
+    /// buffer against it (the entry point checks the context first).  READ and WRITE need a buffer
     /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`),
     /// attached for their direction (`EACCES`).  ZERO and PROTZERO ignore
     /// the buffer.
     #[inline(always)]
     fn new(cmd: i32, len: usize, buffer: Result<Buffer<'a>>) -> Result<Self> {
-        kernel::task::might_sleep();
         let cmd = Cmd::from_raw(cmd)?;
         let copy = |dir| -> Result<Work<'a>> {
             let Buffer { attachment, addr } = buffer?;
@@ -134,6 +133,23 @@ impl<'a> Request<'a> {
     }
 }
 
+/// The context check of the entry points on a caller's locked folio: a
+/// sleep in atomic context is reported on a kernel with
+/// `CONFIG_DEBUG_ATOMIC_SLEEP`, as at every entry.
+///
+/// Elsewhere `might_sleep()` is only a voluntary preemption point
+/// (`__cond_resched`), which the C helpers these entries replace
+/// (`memcpy_to_folio`, `folio_zero_range`) do not have, and which would
+/// cost more than the rest of a short call (three out-of-line calls on
+/// User-Mode Linux).  What may sleep below waits itself: the wait for
+/// writeback, the rmap locks of `folio_mkclean`.  [`by_sid`] keeps it
+/// everywhere: its lookup stands for `folio_lock`, which has it.
+#[inline(always)]
+fn might_sleep_if_debug() {
+    #[cfg(CONFIG_DEBUG_ATOMIC_SLEEP)]
+    kernel::task::might_sleep();
+}
+
 /// Page-cache index of AIX page number `pno`; `EINVAL` if negative.
 #[inline]
 fn page_index(pno: isize) -> Result<usize> {
@@ -162,6 +178,7 @@ pub(crate) fn by_sid(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
+    kernel::task::might_sleep();
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
@@ -190,6 +207,7 @@ pub(crate) fn on_locked_folio_page(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
+    might_sleep_if_debug();
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
@@ -206,6 +224,7 @@ pub(crate) fn on_locked_folio(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
+    might_sleep_if_debug();
     let range = folio.range(offset, count)?;
     Request::new(cmd, count, buffer)?.run(range)
 }
