@@ -158,6 +158,12 @@ impl Folio {
         self.flags(Ordering::Relaxed) & (1 << bit) != 0
     }
 
+    /// Whether the folio is under writeback (`folio_test_writeback`).
+    #[inline]
+    pub(crate) fn is_writeback(&self) -> bool {
+        self.test_flag(bindings::pageflags_PG_writeback)
+    }
+
     /// Whether somebody holds the folio lock (`folio_test_locked`).
     #[inline]
     pub(crate) fn is_locked(&self) -> bool {
@@ -308,7 +314,7 @@ impl LockedFolio {
     /// the out-of-line call is made only for one that is.
     #[inline]
     pub(crate) fn wait_stable(&self) {
-        if self.test_flag(bindings::pageflags_PG_writeback) {
+        if self.is_writeback() {
             // SAFETY: `self` is a valid, locked folio (type invariant).
             unsafe { bindings::folio_wait_stable(self.as_ptr()) };
         }

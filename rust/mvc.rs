@@ -982,6 +982,57 @@ mod tests {
         })
     }
 
+    /// Where pages must stay stable under I/O (`AS_STABLE_WRITES`, as on a
+    /// device with integrity checksums), WRITE, ZERO and PROTZERO wait for
+    /// the folio's writeback to end before they change its bytes; vm_mvc
+    /// tests `PG_writeback` itself before it calls `folio_wait_stable`.
+    #[test]
+    fn modifying_commands_wait_for_writeback_where_pages_must_be_stable() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        // SAFETY: The test's file, which it keeps open.
+        unsafe { sys::vm_mvc_mapping_set_stable_writes(file.mapping()) };
+        let mut buf = filled(8, 0x11)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
+        for cmd in [WRITE, ZERO, PROTZERO, WRITE | NODIRTY] {
+            file.clean(0)?;
+            let folio = file.folio(0).ok_or(ENOENT)?;
+            {
+                let locked = file.lock(0)?;
+                // SAFETY: The folio is locked, clean and not under
+                // writeback, as `__folio_start_writeback` requires.
+                unsafe { kernel::bindings::__folio_start_writeback(locked.as_ptr(), false) };
+            }
+            // CAST: the address crosses to the kthread; the test holds a
+            // reference on the folio until the thread has stopped.
+            let raw = folio.as_ptr() as usize;
+            let (started, ended) = (Atomic::new(false), Atomic::new(false));
+            let result = KThread::run(
+                || {
+                    if started.xchg(true, Relaxed) {
+                        // SAFETY: Sleeping in a kthread of the test.
+                        unsafe { kernel::bindings::msleep(1) };
+                        return;
+                    }
+                    // Long enough for a call that does not wait to return
+                    // first; no timing is asserted.
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(50) };
+                    ended.store(true, Relaxed);
+                    // SAFETY: The folio was put under writeback above and
+                    // is referenced by the test.
+                    unsafe { kernel::bindings::folio_end_writeback(raw as *mut _) };
+                },
+                || by_sid(sid.0, 0, 0, 8, cmd, Ok(Buffer::new(&attachment, at))),
+            )?;
+            assert_eq!(result, Ok(()));
+            // The call returned only after the writeback ended.
+            assert!(ended.load(Relaxed));
+            assert!(!file.folio(0).ok_or(ENOENT)?.is_writeback());
+        }
+        Ok(())
+    }
+
     #[test]
     fn protzero_holds_stores_off_with_a_page_mkwrite_that_locks() -> Result {
         // ramfs's mappings use `filemap_page_mkwrite`, which locks the folio.

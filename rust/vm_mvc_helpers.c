@@ -118,6 +118,11 @@ void vm_mvc_mapping_set_large_folios(struct address_space *mapping)
 	mapping_set_large_folios(mapping);
 }
 
+void vm_mvc_mapping_set_stable_writes(struct address_space *mapping)
+{
+	mapping_set_stable_writes(mapping);
+}
+
 bool vm_mvc_virt_addr_valid(const void *addr)
 {
 	return virt_addr_valid(addr);

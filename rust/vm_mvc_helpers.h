@@ -52,6 +52,7 @@ void vm_mvc_memcpy_to_folio(struct folio *folio, size_t offset, const char *from
 void vm_mvc_flush_dcache_folio(struct folio *folio);
 void vm_mvc_flush_dcache_page(struct page *page);
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
+void vm_mvc_mapping_set_stable_writes(struct address_space *mapping);
 bool vm_mvc_virt_addr_valid(const void *addr);
 void vm_mvc_put_page(struct page *page);
 bool vm_mvc_fatal_signal_pending(struct task_struct *p);
