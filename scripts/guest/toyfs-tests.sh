@@ -143,6 +143,19 @@ remount_keeps_bytes_and_fsck_is_clean() {
 	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums)
 }
 
+# mkfs opens a block device with O_EXCL, which a mounted filesystem holds:
+# it must refuse and write nothing.  Read-only for the comparison, so that
+# nothing else writes the device meanwhile.
+mkfs_refuses_a_mounted_device() {
+	mount -o remount,ro $mnt || return 1
+	before=$(dd if=$dev bs=65536 count=4 2>/dev/null | md5sum)
+	! mkfs.toyfs -q $dev 2>/tmp/mkfs-busy || return 1
+	cat /tmp/mkfs-busy
+	grep -q 'is in use' /tmp/mkfs-busy || return 1
+	[ "$(dd if=$dev bs=65536 count=4 2>/dev/null | md5sum)" = "$before" ] || return 1
+	mount -o remount,rw $mnt
+}
+
 # alloc_block resumes where the previous allocation ended; blocks freed
 # below that point must still be found once the rest of the disk is full.
 # Whether the disk is full: a write allocates the blocks of its page all
@@ -261,7 +274,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 35
+ktap_suite toyfs 36
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -277,6 +290,7 @@ ktap_case mkdir_rename_rmdir_keep_links_right mkdir_rename_rmdir_keep_links_righ
 ktap_case bad_superblocks_are_refused bad_superblocks_are_refused
 ktap_case remount_read_only_and_back remount_read_only_and_back
 ktap_case remount_keeps_bytes_and_fsck_is_clean remount_keeps_bytes_and_fsck_is_clean
+ktap_case mkfs_refuses_a_mounted_device mkfs_refuses_a_mounted_device
 ktap_case freed_blocks_below_the_last_allocation_are_reused freed_blocks_below_the_last_allocation_are_reused
 ktap_case full_disk_gives_enospc_and_stays_consistent full_disk_gives_enospc_and_stays_consistent
 ktap_case punch_hole_reads_zeros_and_frees_blocks probe punch

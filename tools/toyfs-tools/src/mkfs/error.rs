@@ -56,6 +56,9 @@ pub enum MkfsError {
     },
     /// DEVICE is neither a regular file nor a block device.
     NotFileOrBlockDevice(PathBuf),
+    /// DEVICE is a block device that something holds: mounted, or part of
+    /// a device-mapper table or an md array.
+    DeviceInUse(PathBuf),
     /// The sizes do not make a filesystem.
     Geometry(GeometryError),
     /// Opening, sizing or writing DEVICE failed.
@@ -127,6 +130,11 @@ impl fmt::Display for MkfsError {
                     path.display()
                 )
             }
+            Self::DeviceInUse(path) => write!(
+                f,
+                "{} is in use (mounted, or held by device-mapper or md); not making a filesystem",
+                path.display()
+            ),
             Self::Geometry(error) => write!(f, "{error}"),
             Self::Io {
                 path,

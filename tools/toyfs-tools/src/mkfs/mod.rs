@@ -16,7 +16,7 @@ mod populate;
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 use toyfs_format::{
@@ -27,6 +27,11 @@ pub use error::MkfsError;
 pub use options::{parse_args, MkfsOptions, USAGE};
 pub use plan::{default_inode_count, features, plan, Target};
 pub use populate::{count_inodes, populate, Populated};
+
+/// `O_EXCL` and `EBUSY` of the Linux architectures with the generic
+/// numbering (x86, arm, arm64, riscv, ...); the tools depend on no libc crate.
+const O_EXCL: i32 = 0o200;
+const EBUSY: i32 = 16;
 
 fn inspect(path: &Path) -> Result<Target, MkfsError> {
     let io_error = |action, error| MkfsError::Io {
@@ -65,13 +70,23 @@ pub fn make_filesystem(options: &MkfsOptions) -> Result<(Geometry, Option<Popula
         action,
         error,
     };
-    let file = OpenOptions::new()
-        .read(true)
+    let mut open = OpenOptions::new();
+    open.read(true)
         .write(true)
         .create(target == Target::Missing)
-        .truncate(false)
+        .truncate(false);
+    if let Target::BlockDevice(_) = target {
+        // Linux opens a block device with O_EXCL only if nothing holds it
+        // (a mounted filesystem, a device-mapper table, an md array), as
+        // mke2fs relies on: formatting one of those would destroy it.
+        open.custom_flags(O_EXCL);
+    }
+    let file = open
         .open(path)
-        .map_err(|error| io_error("open", error))?;
+        .map_err(|error| match error.raw_os_error() {
+            Some(EBUSY) => MkfsError::DeviceInUse(path.clone()),
+            _ => io_error("open", error),
+        })?;
     if let Target::Missing | Target::File(_) = target {
         let current = file
             .metadata()
