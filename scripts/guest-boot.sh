@@ -172,6 +172,10 @@ boot_uml() {
 	# The Debian root through hostfs (QEMU's virtio-9p share; debian.sh).
 	[ -z "${VM_MVC_GUEST_ROOT:-}" ] || cmdline+=" hostfs=$VM_MVC_GUEST_ROOT vmmvc_debian=hostfs"
 	cmdline+=" $(guest_cmdline "$bootmode")"
+	# make bench UML=1 VM_MVC_PROFILE=1: the host's perf samples the UML
+	# process (profile-uml.py, started by guest.sh outside the toolchain's
+	# root), phase by phase as under QEMU.
+	[ -z "${VM_MVC_PROFILE:-}" ] || [ "$bootmode" != bench ] || cmdline+=" vmmvc_profile=1"
 	# shellcheck disable=SC2086 # the command line is words
 	(ulimit -c 0 && exec timeout -k 5 "$limit" "$uml" $cmdline) </dev/null >"$console" 2>&1 &
 	pid=$!

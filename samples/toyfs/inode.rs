@@ -20,7 +20,9 @@ use crate::{
         le::{get_u32, put_u32},
     },
     ialloc,
-    meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
+    meta::{
+        check_entry, check_extent, check_pointer, corrupt, sound_block, sound_extent, InodeSlot,
+    },
     vfs::{clean_bdev_aliases, Buffer, Inode, SuperBlock},
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -190,16 +192,23 @@ impl<'a> BlockMap<'a> {
                 Some(extent) if extent.is_whole_block(&geometry) => Some(extent.block(&geometry)),
                 Some(extent) => return Ok(Run::Packed { extent }),
             };
+            let plain = !geometry.has_fragments();
             let mut count = 1;
             while count < max {
-                let follows = match (first, sound_extent(sb, pointer(count), above)) {
-                    (None, Some(None)) => true,
-                    (Some(first), Some(Some(next))) => {
-                        // CAST: `count` is below a block's pointers.
-                        next.is_whole_block(&geometry)
-                            && next.block(&geometry) == first.wrapping_add(count as u32)
-                    }
-                    _ => false,
+                let raw = pointer(count);
+                // CAST: `count` is below a block's pointers.
+                let next = first.map(|first| first.wrapping_add(count as u32));
+                let follows = match (plain, next) {
+                    // Without fragments a pointer is a block number.
+                    (true, None) => raw == 0,
+                    (true, Some(next)) => raw == next && sound_block(sb, &geometry, raw, above),
+                    (false, _) => match (next, sound_extent(sb, raw, above)) {
+                        (None, Some(None)) => true,
+                        (Some(next), Some(Some(extent))) => {
+                            extent.is_whole_block(&geometry) && extent.block(&geometry) == next
+                        }
+                        _ => false,
+                    },
                 };
                 if !follows {
                     break;
@@ -731,17 +740,31 @@ impl<'a> BlockMap<'a> {
             path[levels] = block;
             let path = &path[..=levels];
             let span = cover / p;
+            // The entries whose children overlap `free`.
+            let from = free.start.saturating_sub(first) / span;
+            let to = free.end.saturating_sub(first).div_ceil(span).min(p);
+            // CAST: entries of one block.
+            let (mut entry, end) = (from as usize, to as usize);
             let buffer = Buffer::read(sb, block)?;
-            for entry in 0..p as usize {
-                let child_first = first + entry as u64 * span;
-                if child_first + span <= free.start || child_first >= free.end {
-                    continue;
-                }
-                let child = get_u32(buffer.lock().data(), 4 * entry);
+            while entry < end {
+                // The next child, found under one hold of the buffer lock
+                // (most entries past the end of a file are 0), which is
+                // not held while the child is pruned.
+                let next = {
+                    let entries = buffer.lock();
+                    (entry..end)
+                        .map(|e| (e, get_u32(entries.data(), 4 * e)))
+                        .find(|&(_, child)| child != 0)
+                };
+                let Some((found, child)) = next else {
+                    break;
+                };
+                let child_first = first + found as u64 * span;
                 if self.prune(child, path, depth - 1, child_first, free, freer)? {
-                    put_u32(buffer.lock().data_mut(), 4 * entry, 0);
+                    put_u32(buffer.lock().data_mut(), 4 * found, 0);
                     buffer.mark_dirty();
                 }
+                entry = found + 1;
             }
         }
         if free.start <= first && first + cover <= free.end {
