@@ -23,7 +23,8 @@
 # VM_MVC_ONLY=part,part runs only those parts of the guest tests
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
-# QEMU's monitor: a flat profile per filesystem benchmark row, profile.txt.
+# QEMU's monitor (with UML=1: the host's perf samples the UML process): a
+# flat profile per filesystem benchmark row, profile.txt.
 # VM_MVC_BENCH_TABLES=percall,profile (bench) runs only those tables, and
 # VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0 sets vm_mvc_bench's parameters.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs runs (30000

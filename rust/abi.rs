@@ -52,7 +52,7 @@ check_signature!(vm_mvc_xmdetach);
 ///
 /// `xmemdp` is null or a descriptor that is not attached, or attached and
 /// not detached during the call.
-#[inline]
+#[inline(always)]
 unsafe fn with_buffer<R>(
     xmemdp: *mut sys::xmem,
     ptr: *mut c_void,
@@ -74,6 +74,7 @@ unsafe fn with_buffer<R>(
 ///
 /// `folio` is null or a folio the caller holds locked and referenced for
 /// `'a`.
+#[inline(always)]
 unsafe fn locked_folio<'a>(folio: *mut bindings::folio) -> Result<&'a LockedFolio> {
     if folio.is_null() {
         return Err(EINVAL);
@@ -93,6 +94,7 @@ unsafe fn locked_folio<'a>(folio: *mut bindings::folio) -> Result<&'a LockedFoli
 ///
 /// `folio` is null or a folio the caller holds locked and referenced for
 /// the call; `xmemdp` as for [`with_buffer`].
+#[inline(always)]
 unsafe fn with_locked_folio(
     folio: *mut bindings::folio,
     xmemdp: *mut sys::xmem,
@@ -106,7 +108,7 @@ unsafe fn with_locked_folio(
 }
 
 /// Counts a call in debugfs and converts its result for C.
-#[inline]
+#[inline(always)]
 fn finish(cmd: c_int, count: usize, result: Result) -> c_int {
     stats::record_call(cmd, count, &result);
     match result {

@@ -11,7 +11,12 @@
 //! C header: [`include/linux/pagemap.h`](srctree/include/linux/pagemap.h)
 
 use crate::{command::PageRange, sys};
-use core::{mem::ManuallyDrop, ops::Deref, ptr::NonNull};
+use core::{
+    mem::ManuallyDrop,
+    ops::Deref,
+    ptr::NonNull,
+    sync::atomic::{AtomicUsize, Ordering}, //
+};
 use kernel::{
     bindings,
     page::PAGE_SIZE,
@@ -104,10 +109,14 @@ impl Folio {
         index >= first && index - first < self.size() / PAGE_SIZE
     }
 
-    /// Whether the folio holds valid data for all its bytes.
+    /// Whether the folio holds valid data for all its bytes
+    /// (`folio_test_uptodate`): an acquire load, so that the bytes read
+    /// after it are those `folio_mark_uptodate` published (its `smp_wmb`
+    /// pairs with the `smp_rmb` after the C test, which an acquire load
+    /// implies).
+    #[inline]
     pub(crate) fn is_uptodate(&self) -> bool {
-        // SAFETY: `self` is a valid folio (type invariant).
-        unsafe { sys::vm_mvc_folio_test_uptodate(self.as_ptr()) }
+        self.flags(Ordering::Acquire) & (1 << bindings::pageflags_PG_uptodate) != 0
     }
 
     /// Whether the folio is dirty (must be written back).
@@ -124,10 +133,41 @@ impl Folio {
         unsafe { sys::vm_mvc_folio_test_waiters(self.as_ptr()) }
     }
 
-    /// Whether somebody holds the folio lock.
+    /// The folio's flags word, loaded once with `order`: the flags are
+    /// changed only by atomic bit operations, and a relaxed load is the
+    /// `READ_ONCE` of `test_bit`.  Tested inline here, where a forwarder
+    /// would be one more out-of-line call per vm_mvc call.
+    #[inline]
+    fn flags(&self, order: Ordering) -> usize {
+        // SAFETY: `self` is a valid folio (type invariant); only the
+        // address of its flags word is taken.
+        let flags = unsafe { &raw mut (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.flags.f };
+        // SAFETY: The word is valid and aligned for the borrow (type
+        // invariant), and `AtomicUsize` has the layout of `usize`, which is
+        // `unsigned long` on every Linux target with Rust; the kernel
+        // changes the word only with atomic operations, so atomic loads do
+        // not race.  (A cast, not `AtomicUsize::from_ptr`, which rustc
+        // leaves out of line at `opt-level=s`.)
+        unsafe { &*flags.cast::<AtomicUsize>() }.load(order)
+    }
+
+    /// Whether flag `bit` (a `pageflags` value) is set: `folio_test_*` of a
+    /// flag that needs no barrier.
+    #[inline]
+    fn test_flag(&self, bit: bindings::pageflags) -> bool {
+        self.flags(Ordering::Relaxed) & (1 << bit) != 0
+    }
+
+    /// Whether the folio is under writeback (`folio_test_writeback`).
+    #[inline]
+    pub(crate) fn is_writeback(&self) -> bool {
+        self.test_flag(bindings::pageflags_PG_writeback)
+    }
+
+    /// Whether somebody holds the folio lock (`folio_test_locked`).
+    #[inline]
     pub(crate) fn is_locked(&self) -> bool {
-        // SAFETY: `self` is a valid folio (type invariant).
-        unsafe { sys::vm_mvc_folio_test_locked(self.as_ptr()) }
+        self.test_flag(bindings::pageflags_PG_locked)
     }
 
     /// Whether the folio may be pinned by `pin_user_pages` (FOLL_PIN).
@@ -248,11 +288,14 @@ impl LockedFolio {
     /// not in the folio.
     #[inline]
     pub(crate) fn page_range(&self, index: usize, range: PageRange) -> Result<FolioRange<'_>> {
-        if !self.contains(index) {
+        let first = self.index();
+        // A folio's first page is in it whatever its size: only another
+        // page needs the size (an out-of-line `folio_size`).
+        if index != first && !self.contains(index) {
             return Err(EINVAL);
         }
         // The page is in the folio, so neither operation wraps.
-        let page_offset = index.wrapping_sub(self.index()).wrapping_mul(PAGE_SIZE);
+        let page_offset = index.wrapping_sub(first).wrapping_mul(PAGE_SIZE);
         // INVARIANT: the page lies in the folio and `range` in the page.
         Ok(FolioRange {
             folio: self,
@@ -263,9 +306,18 @@ impl LockedFolio {
 
     /// Waits until writeback of the folio has finished if the backing device
     /// needs stable pages, so that bytes are not changed under the I/O.
+    ///
+    /// `folio_wait_stable` waits only while the folio is under writeback,
+    /// and writeback starts only under the folio lock
+    /// (`__folio_start_writeback` asserts it), which is held: a folio not
+    /// under writeback now stays so for as long as the lock is held, and
+    /// the out-of-line call is made only for one that is.
+    #[inline]
     pub(crate) fn wait_stable(&self) {
-        // SAFETY: `self` is a valid, locked folio (type invariant).
-        unsafe { bindings::folio_wait_stable(self.as_ptr()) };
+        if self.is_writeback() {
+            // SAFETY: `self` is a valid, locked folio (type invariant).
+            unsafe { bindings::folio_wait_stable(self.as_ptr()) };
+        }
     }
 
     /// Marks the folio dirty so that writeback saves the bytes changed.

@@ -61,14 +61,13 @@ struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// The prologue of every entry point: checks the context, decodes `cmd`
-    /// and checks the buffer against it.  READ and WRITE need a buffer
+    /// The prologue of every entry point: decodes `cmd` and checks the
+    /// buffer against it (the entry point checks the context first).  READ and WRITE need a buffer
     /// (`EINVAL` without), with `addr..addr + len` inside it (`EFAULT`),
     /// attached for their direction (`EACCES`).  ZERO and PROTZERO ignore
     /// the buffer.
-    #[inline]
+    #[inline(always)]
     fn new(cmd: i32, len: usize, buffer: Result<Buffer<'a>>) -> Result<Self> {
-        kernel::task::might_sleep();
         let cmd = Cmd::from_raw(cmd)?;
         let copy = |dir| -> Result<Work<'a>> {
             let Buffer { attachment, addr } = buffer?;
@@ -89,7 +88,7 @@ impl<'a> Request<'a> {
 
     /// Does the work on the bytes of `range` of a locked folio, which are
     /// as many as the request's.
-    #[inline]
+    #[inline(always)]
     fn run(&self, range: FolioRange<'_>) -> Result {
         if self.len == 0 {
             return Ok(());
@@ -134,6 +133,23 @@ impl<'a> Request<'a> {
     }
 }
 
+/// The context check of the entry points on a caller's locked folio: a
+/// sleep in atomic context is reported on a kernel with
+/// `CONFIG_DEBUG_ATOMIC_SLEEP`, as at every entry.
+///
+/// Elsewhere `might_sleep()` is only a voluntary preemption point
+/// (`__cond_resched`), which the C helpers these entries replace
+/// (`memcpy_to_folio`, `folio_zero_range`) do not have, and which would
+/// cost more than the rest of a short call (three out-of-line calls on
+/// User-Mode Linux).  What may sleep below waits itself: the wait for
+/// writeback, the rmap locks of `folio_mkclean`.  [`by_sid`] keeps it
+/// everywhere: its lookup stands for `folio_lock`, which has it.
+#[inline(always)]
+fn might_sleep_if_debug() {
+    #[cfg(CONFIG_DEBUG_ATOMIC_SLEEP)]
+    kernel::task::might_sleep();
+}
+
 /// Page-cache index of AIX page number `pno`; `EINVAL` if negative.
 #[inline]
 fn page_index(pno: isize) -> Result<usize> {
@@ -153,7 +169,7 @@ fn page_index(pno: isize) -> Result<usize> {
 /// filling it failed: bytes written now would be lost to the next
 /// `read_folio`).  A count of 0 checks all of that except the page lookup
 /// and returns 0.
-#[inline]
+#[inline(always)]
 pub(crate) fn by_sid(
     sid: isize,
     pno: isize,
@@ -162,6 +178,7 @@ pub(crate) fn by_sid(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
+    kernel::task::might_sleep();
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
@@ -181,7 +198,7 @@ pub(crate) fn by_sid(
 /// No uptodate requirement: the caller may be filling the folio.  `EINVAL`
 /// if `pno` is not in the folio, otherwise the argument errors of
 /// [`by_sid`].
-#[inline]
+#[inline(always)]
 pub(crate) fn on_locked_folio_page(
     folio: &LockedFolio,
     pno: isize,
@@ -190,6 +207,7 @@ pub(crate) fn on_locked_folio_page(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
+    might_sleep_if_debug();
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
@@ -206,6 +224,7 @@ pub(crate) fn on_locked_folio(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
+    might_sleep_if_debug();
     let range = folio.range(offset, count)?;
     Request::new(cmd, count, buffer)?.run(range)
 }
@@ -961,6 +980,57 @@ mod tests {
             }
             Ok(())
         })
+    }
+
+    /// Where pages must stay stable under I/O (`AS_STABLE_WRITES`, as on a
+    /// device with integrity checksums), WRITE, ZERO and PROTZERO wait for
+    /// the folio's writeback to end before they change its bytes; vm_mvc
+    /// tests `PG_writeback` itself before it calls `folio_wait_stable`.
+    #[test]
+    fn modifying_commands_wait_for_writeback_where_pages_must_be_stable() -> Result {
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        // SAFETY: The test's file, which it keeps open.
+        unsafe { sys::vm_mvc_mapping_set_stable_writes(file.mapping()) };
+        let mut buf = filled(8, 0x11)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        let at = attachment.start();
+        for cmd in [WRITE, ZERO, PROTZERO, WRITE | NODIRTY] {
+            file.clean(0)?;
+            let folio = file.folio(0).ok_or(ENOENT)?;
+            {
+                let locked = file.lock(0)?;
+                // SAFETY: The folio is locked, clean and not under
+                // writeback, as `__folio_start_writeback` requires.
+                unsafe { kernel::bindings::__folio_start_writeback(locked.as_ptr(), false) };
+            }
+            // CAST: the address crosses to the kthread; the test holds a
+            // reference on the folio until the thread has stopped.
+            let raw = folio.as_ptr() as usize;
+            let (started, ended) = (Atomic::new(false), Atomic::new(false));
+            let result = KThread::run(
+                || {
+                    if started.xchg(true, Relaxed) {
+                        // SAFETY: Sleeping in a kthread of the test.
+                        unsafe { kernel::bindings::msleep(1) };
+                        return;
+                    }
+                    // Long enough for a call that does not wait to return
+                    // first; no timing is asserted.
+                    // SAFETY: Sleeping in a kthread of the test.
+                    unsafe { kernel::bindings::msleep(50) };
+                    ended.store(true, Relaxed);
+                    // SAFETY: The folio was put under writeback above and
+                    // is referenced by the test.
+                    unsafe { kernel::bindings::folio_end_writeback(raw as *mut _) };
+                },
+                || by_sid(sid.0, 0, 0, 8, cmd, Ok(Buffer::new(&attachment, at))),
+            )?;
+            assert_eq!(result, Ok(()));
+            // The call returned only after the writeback ended.
+            assert!(ended.load(Relaxed));
+            assert!(!file.folio(0).ok_or(ENOENT)?.is_writeback());
+        }
+        Ok(())
     }
 
     #[test]

@@ -258,7 +258,7 @@ fn slot(sid: isize) -> Result<usize> {
 ///
 /// `EBADF` if `sid` is not live: never handed out, deleted, or its slot
 /// reused by a later create (the generation differs).
-#[inline]
+#[inline(always)]
 fn live_entry(_rcu: &rcu::Guard, sid: isize) -> Result<&Entry> {
     let index = slot(sid)?;
     // SAFETY: The registry is initialised; lookups under RCU are what
@@ -318,6 +318,7 @@ impl Found {
     /// Locks the folio, found for page `index`; `ENOENT` if truncation (or
     /// invalidation) took it out of the sid's page cache while the lock was
     /// awaited (point 2).
+    #[inline(never)]
     fn lock(self, index: usize) -> Result<LockedPage> {
         let folio = Folio::lock(self.folio);
         if folio.mapping() != self.mapping {
@@ -338,6 +339,7 @@ impl Found {
 /// lock is free; otherwise the folio is referenced there and locked after,
 /// sleeping.  `EBADF` if `sid` is not live; `ENOENT` if the page is not in
 /// the page cache or was truncated while its lock was awaited.
+#[inline(always)]
 pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<LockedPage> {
     let found = {
         let rcu = rcu::read_lock();

@@ -102,7 +102,7 @@ impl CpuCounts {
 
     /// Counts, on this CPU, a successful call of command slot `slot` over
     /// `bytes` bytes.
-    #[inline]
+    #[inline(always)]
     fn count_success(&self, slot: usize, bytes: u64) {
         let block = self.get();
         if block.is_null() || slot >= SLOTS {
@@ -111,15 +111,18 @@ impl CpuCounts {
         // SAFETY: `block` is a per-CPU allocation (type invariant);
         // preemption stays disabled until the `put_cpu_ptr` below.
         let mine = unsafe { sys::vm_mvc_get_cpu_ptr(block) };
-        for (counter, n) in [(calls_counter(slot), 1), (bytes_counter(slot), bytes)] {
-            // vm_mvc runs in process context, never in an interrupt; other
-            // CPUs only read with volatile loads (C's `READ_ONCE`).
-            // SAFETY: `mine` is this CPU's block of `CPU_COUNTERS` `u64`s,
-            // `counter < CPU_COUNTERS`, and only this context writes it.
-            unsafe {
-                let counter = mine.add(counter);
-                ptr::write_volatile(counter, ptr::read_volatile(counter).wrapping_add(n));
-            }
+        // Two adds written out: a loop over an array of the two made
+        // three out-of-line calls of `IndexRange::len` at `opt-level=s`.
+        //
+        // vm_mvc runs in process context, never in an interrupt; other
+        // CPUs only read with volatile loads (C's `READ_ONCE`).
+        //
+        // SAFETY: `mine` is this CPU's block of `CPU_COUNTERS` `u64`s, both
+        // counters are below `CPU_COUNTERS` (`slot < SLOTS`), and only this
+        // context writes them.
+        unsafe {
+            add_to(mine.add(calls_counter(slot)), 1);
+            add_to(mine.add(bytes_counter(slot)), bytes);
         }
         // SAFETY: Ends the section `get_cpu_ptr` began.
         unsafe { sys::vm_mvc_put_cpu_ptr(block) };
@@ -156,6 +159,18 @@ impl CpuCounts {
         }
         total
     }
+}
+
+/// Adds `n` to the counter at `counter`, with volatile accesses.
+///
+/// # Safety
+///
+/// `counter` is a counter of this CPU's block that only the current
+/// context writes (preemption disabled).
+#[inline(always)]
+unsafe fn add_to(counter: *mut u64, n: u64) {
+    // SAFETY: The caller's guarantee.
+    unsafe { ptr::write_volatile(counter, ptr::read_volatile(counter).wrapping_add(n)) };
 }
 
 /// Keeps the per-CPU counters allocated: made by [`init`] in module init,
@@ -261,7 +276,7 @@ fn success_slot(cmd: i32) -> usize {
 }
 
 /// Counts one call of raw command `cmd` over `bytes` bytes and its result.
-#[inline]
+#[inline(always)]
 pub(crate) fn record_call(cmd: i32, bytes: usize, result: &Result) {
     match result {
         Ok(()) => {

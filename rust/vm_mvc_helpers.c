@@ -38,16 +38,6 @@ void vm_mvc_folio_lock(struct folio *folio)
 	folio_lock(folio);
 }
 
-bool vm_mvc_folio_test_locked(const struct folio *folio)
-{
-	return folio_test_locked(folio);
-}
-
-bool vm_mvc_folio_test_uptodate(const struct folio *folio)
-{
-	return folio_test_uptodate(folio);
-}
-
 bool vm_mvc_folio_test_dirty(const struct folio *folio)
 {
 	return folio_test_dirty(folio);
@@ -126,6 +116,11 @@ void vm_mvc_flush_dcache_page(struct page *page)
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping)
 {
 	mapping_set_large_folios(mapping);
+}
+
+void vm_mvc_mapping_set_stable_writes(struct address_space *mapping)
+{
+	mapping_set_stable_writes(mapping);
 }
 
 bool vm_mvc_virt_addr_valid(const void *addr)

@@ -36,8 +36,6 @@ struct folio *vm_mvc_folio_alloc(gfp_t gfp, unsigned int order);
 void vm_mvc_folio_get(struct folio *folio);
 void vm_mvc_folio_put(struct folio *folio);
 void vm_mvc_folio_lock(struct folio *folio);
-bool vm_mvc_folio_test_locked(const struct folio *folio);
-bool vm_mvc_folio_test_uptodate(const struct folio *folio);
 bool vm_mvc_folio_test_dirty(const struct folio *folio);
 bool vm_mvc_folio_test_waiters(const struct folio *folio);
 void vm_mvc_folio_mark_uptodate(struct folio *folio);
@@ -54,6 +52,7 @@ void vm_mvc_memcpy_to_folio(struct folio *folio, size_t offset, const char *from
 void vm_mvc_flush_dcache_folio(struct folio *folio);
 void vm_mvc_flush_dcache_page(struct page *page);
 void vm_mvc_mapping_set_large_folios(struct address_space *mapping);
+void vm_mvc_mapping_set_stable_writes(struct address_space *mapping);
 bool vm_mvc_virt_addr_valid(const void *addr);
 void vm_mvc_put_page(struct page *page);
 bool vm_mvc_fatal_signal_pending(struct task_struct *p);

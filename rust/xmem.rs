@@ -465,7 +465,7 @@ impl BufferRange<'_> {
     /// overlapped the folio bytes, the bytes would be `memcpy`'s, not
     /// `memmove`'s.  A pinned user buffer may be a mapping of the very page
     /// and is copied piece by piece as `memmove` would.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn copy(&self, range: FolioRange<'_>) -> Result {
         if range.len() != self.len {
             return Err(EINVAL);
@@ -485,21 +485,26 @@ impl BufferRange<'_> {
                     Direction::FromBuffer => unsafe { range.copy_from_kernel(buffer) },
                 }
             }
-            Memory::User(pinned) => {
-                range.for_each_piece(|piece, done| {
-                    // SAFETY: `done + piece.len() <= self.len`
-                    // (`for_each_piece`), and `self.offset + self.len <=
-                    // attachment.len` (type invariant).
-                    unsafe {
-                        attachment.copy_user_piece(pinned, self.offset + done, piece, self.dir)
-                    };
-                    Ok(())
-                })?;
-                match self.dir {
-                    Direction::ToBuffer => pinned.received.store(true, Relaxed),
-                    Direction::FromBuffer => range.folio().flush_dcache(),
-                }
-            }
+            Memory::User(pinned) => self.copy_user(pinned, range)?,
+        }
+        Ok(())
+    }
+
+    /// [`BufferRange::copy`] of a pinned user buffer, `pinned`: page by
+    /// page, out of line (the kernel buffer's copy is the fast path).
+    #[inline(never)]
+    fn copy_user(&self, pinned: &Pinned, range: FolioRange<'_>) -> Result {
+        let attachment = self.attachment;
+        range.for_each_piece(|piece, done| {
+            // SAFETY: `done + piece.len() <= self.len` (`for_each_piece`),
+            // and `self.offset + self.len <= attachment.len` (type
+            // invariant).
+            unsafe { attachment.copy_user_piece(pinned, self.offset + done, piece, self.dir) };
+            Ok(())
+        })?;
+        match self.dir {
+            Direction::ToBuffer => pinned.received.store(true, Relaxed),
+            Direction::FromBuffer => range.folio().flush_dcache(),
         }
         Ok(())
     }

@@ -38,6 +38,13 @@ def fs(name, op, req, mbps, rnd=1):
             f'bytes=1 ns=1 mbps={mbps}')
 
 
+def compress(image, kind, op, req, mbps, rnd=1):
+    """A compression row of `mbps` MB/s; the guest's whole mbps field is
+    off by one, so that the report must use bytes and ns."""
+    return (f'vm_mvc_bench: table=compress image={image} fs={kind} op={op} req={req} '
+            f'round={rnd} bytes={mbps * 1000} ns=1000000 mbps={mbps + 1}')
+
+
 class BenchReportTest(unittest.TestCase):
     def report(self, lines, accel='tcg'):
         with tempfile.TemporaryDirectory() as out:
@@ -103,6 +110,27 @@ class BenchReportTest(unittest.TestCase):
         self.assertIn('>= 1.0 MISSED (TCG)', self.row(out, 'random', 'write', '1', 'KiB'))
         self.assertIn('>= 1.0 met (TCG)', self.row(out, 'odd', 'appends'))
         self.assertIn('issue 12 item 7 (filesystem table): 1 met, 2 MISSED', out)
+
+    def test_compression_rows_of_issue_13(self):
+        # Tree: medians 100 (plain) and 79 (lz4) of three rounds: 0.79 < 0.8.
+        rows = [compress('docs', 'plain', 'tree_cold', 1048576, mbps, rnd)
+                for rnd, mbps in enumerate([100, 90, 120], 1)]
+        rows += [compress('docs', 'lz4', 'tree_cold', 1048576, mbps, rnd)
+                 for rnd, mbps in enumerate([79, 200, 50], 1)]
+        rows += [compress('text', 'plain', 'read_cold', 4096, 100),
+                 compress('text', 'lz4', 'read_cold', 4096, 50)]
+        out = self.report(rows, accel='uml')
+        tree = self.row(out, 'Documentation/', 'tree', 'cold')
+        self.assertIn('0.790  >= 0.8 MISSED (UML)', tree)
+        self.assertIn('100.0 (120.0)', tree)
+        self.assertIn('0.500  no target in the issue', self.row(out, '64', 'MiB', 'text', '4', 'KiB'))
+        self.assertNotIn('1 MiB', out.split('Compression')[1].split('seq write')[0])
+        self.assertIn('seq write: not yet measurable', out)
+        self.assertIn('issue 13 item 6 (compression table): 0 met, 1 MISSED (User-Mode Linux', out)
+        self.assertIn('targets: 0 met, 1 missed', out)
+        out = self.report([compress('docs', 'plain', 'tree_cold', 1048576, 100),
+                           compress('docs', 'lz4', 'tree_cold', 1048576, 80)])
+        self.assertIn('0.800  >= 0.8 met (TCG)', self.row(out, 'Documentation/', 'tree'))
 
 
 def main():

@@ -44,6 +44,21 @@ make_image() {
 			echo "file /guest/$path $TOP/$path $(stat -c %a "$TOP/$path") 0 0"
 		fi
 	done >>"$spec"
+	# make bench: the kernel's Documentation/ for the compress table
+	# (guest/compressbench.sh), regular files and directories only.
+	if [ "$mode" = bench ]; then
+		local docs
+		docs=$("$TOP/scripts/kernel-source.sh")/Documentation
+		echo "dir /guest/docs 0755 0 0" >>"$spec"
+		(cd "$docs" && find . -mindepth 1 \( -type d -o -type f \) | sort) | while read -r path; do
+			path=${path#./}
+			if [ -d "$docs/$path" ]; then
+				echo "dir /guest/docs/$path 0755 0 0"
+			else
+				echo "file /guest/docs/$path $docs/$path 0644 0 0"
+			fi
+		done >>"$spec"
+	fi
 	BUSYBOX=$busybox TOP=$TOP TOOLS=$(toyfs_tools_dir) "$kdir/usr/gen_init_cpio" \
 		-o "$out/initramfs.cpio" "$spec"
 }
@@ -157,6 +172,10 @@ boot_uml() {
 	# The Debian root through hostfs (QEMU's virtio-9p share; debian.sh).
 	[ -z "${VM_MVC_GUEST_ROOT:-}" ] || cmdline+=" hostfs=$VM_MVC_GUEST_ROOT vmmvc_debian=hostfs"
 	cmdline+=" $(guest_cmdline "$bootmode")"
+	# make bench UML=1 VM_MVC_PROFILE=1: the host's perf samples the UML
+	# process (profile-uml.py, started by guest.sh outside the toolchain's
+	# root), phase by phase as under QEMU.
+	[ -z "${VM_MVC_PROFILE:-}" ] || [ "$bootmode" != bench ] || cmdline+=" vmmvc_profile=1"
 	# shellcheck disable=SC2086 # the command line is words
 	(ulimit -c 0 && exec timeout -k 5 "$limit" "$uml" $cmdline) </dev/null >"$console" 2>&1 &
 	pid=$!

@@ -43,7 +43,18 @@ build_guest_tools() {
 }
 timed "building the static guest tools (cargo, tools/)" build_guest_tools
 
+# make bench UML=1 VM_MVC_PROFILE=1: the host's perf samples the UML
+# kernel, a host process (QEMU's guest is sampled by guest-boot.sh).
+sampler=
+if [ -n "${VM_MVC_PROFILE:-}" ] && [ "$mode" = bench ] && [ "$flavour" = uml ]; then
+	command -v perf >/dev/null || die "make bench UML=1 VM_MVC_PROFILE=1 needs perf on the host"
+	rm -f "$out/profile.samples" "$out/console.log"
+	python3 "$TOP/scripts/profile-uml.py" "$out/initramfs.cpio" "$out/console.log" \
+		"$out/profile.samples" &
+	sampler=$!
+fi
 "$TOP/scripts/in-toolchain.sh" "$TOP/scripts/guest-boot.sh" "$flavour" "$mode" "$out"
+[ -z "$sampler" ] || wait "$sampler" || true
 status=0
 if [ "$mode" = check ] || [ "$mode" = soak ]; then
 	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/results.sh" "$flavour" "$out" || status=$?

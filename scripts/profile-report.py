@@ -22,6 +22,9 @@ import subprocess
 import sys
 
 KSYM = re.compile(r"vm_mvc_profile: ksym ([0-9a-f]+) (\w) (\S+)(?:\s+\[(\w+)\])?")
+# profile-uml.py's samples of the host's kernel working for User-Mode
+# Linux, and of the host's C library in UML's process.
+HOST_PLACES = {"host": (-1, "[host kernel]"), "hostlib": (-2, "[host libraries]")}
 # Where an idle vCPU waits (x86, 7.3).
 IDLE = re.compile(r"(^|_)(idle|halt|mwait)|^cpu_startup_entry$|^do_idle$")
 
@@ -56,11 +59,15 @@ def demangle(names):
 
 
 def resolve(symbols, addrs):
-    """Address -> (function, module)."""
+    """Address -> (function, module).  Below the kernel's first symbol is
+    user space: on x86 the kernel is at the top of the address space, on
+    User-Mode Linux (a host process, profile-uml.py) the user processes'
+    code is outside the kernel binary's and modules' symbols."""
     starts = [s[0] for s in symbols]
+    lowest = starts[0] if starts else 0xffff800000000000
     found = {}
     for addr in addrs:
-        if addr < 0xffff800000000000:
+        if addr < min(lowest, 0xffff800000000000):
             found[addr] = ("[user]", "user")
             continue
         i = bisect.bisect_right(starts, addr) - 1
@@ -73,12 +80,15 @@ def main():
     top = int(sys.argv[3]) if len(sys.argv) > 3 else 15
     rows = []
     with open(os.path.join(out, "profile.samples")) as f:
-        rows = [(r["phase"], int(r["rip"], 16)) for r in csv.DictReader(f)]
+        rows = [(r["phase"], HOST_PLACES[r["rip"]][0] if r["rip"] in HOST_PLACES
+                 else int(r["rip"], 16)) for r in csv.DictReader(f)]
     if not rows:
         print("profile: no samples", file=sys.stderr)
         return 1
     where = resolve(text_symbols(kdir, os.path.join(out, "console.log")),
-                    {rip for _, rip in rows})
+                    {rip for _, rip in rows if rip >= 0})
+    for code, name in HOST_PLACES.values():
+        where[code] = (name, "host")
     readable = demangle(sorted({name for name, _ in where.values()}))
 
     by_phase = collections.OrderedDict()

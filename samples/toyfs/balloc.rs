@@ -18,19 +18,32 @@ use crate::{
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
-/// The byte of the bitmap holding block `block`'s bit, and the bit's mask.
-fn bit_of<'a>(sb: &'a SuperBlock, block: u32) -> (&'a core::sync::atomic::AtomicU8, u8) {
+/// The byte of the bitmap holding fragment `fragment`'s bit (block
+/// `fragment` without FRAGMENTS), and the bit's mask.
+fn bit_of<'a>(sb: &'a SuperBlock, fragment: u32) -> (&'a core::sync::atomic::AtomicU8, u8) {
     let info = sb.info();
-    let (index, bit) = info.geometry.bitmap_position(block);
-    // The bitmap covers every block below `block_count`, which callers
-    // check first (`is_data_block`).
+    let (index, bit) = info.geometry.bitmap_position(fragment);
+    // The bitmap covers every fragment below `fragment_count`, which
+    // callers check first (`is_data_block`, `judge_extent`).
     let byte = &info.bitmap[index as usize].atomic_bytes()[bit / 8];
     (byte, 1 << (bit % 8))
 }
 
-/// Whether the bitmap marks data block `block` in use.
-pub(crate) fn is_in_use(sb: &SuperBlock, block: u32) -> bool {
-    let (byte, mask) = bit_of(sb, block);
+/// The bits of data block `block`'s fragments (one bit without
+/// FRAGMENTS), from bit 0 for its first fragment: the `B / F` (at most 8,
+/// a power of two) bits of one bitmap byte.
+fn block_bits(sb: &SuperBlock, geometry: &Geometry, block: u32) -> u8 {
+    let fragment = block << geometry.fragment_shift();
+    let (byte, _) = bit_of(sb, fragment);
+    let all = (1u16 << geometry.fragments_per_block()) - 1;
+    // CAST: `all` is at most 0xff.
+    (byte.load(Ordering::Acquire) >> (fragment % 8)) & all as u8
+}
+
+/// Whether the bitmap marks data fragment `fragment` (block without
+/// FRAGMENTS) in use.
+pub(crate) fn is_in_use(sb: &SuperBlock, fragment: u32) -> bool {
+    let (byte, mask) = bit_of(sb, fragment);
     byte.load(Ordering::Acquire) & mask != 0
 }
 
@@ -40,22 +53,22 @@ pub(crate) fn extent_in_use(sb: &SuperBlock, extent: &Extent) -> bool {
     extent.fragments().all(|fragment| is_in_use(sb, fragment))
 }
 
-/// Marks the bitmap block holding block `block`'s bit dirty.
-fn mark_bitmap_dirty(sb: &SuperBlock, block: u32) {
+/// Marks the bitmap block holding fragment `fragment`'s bit dirty.
+fn mark_bitmap_dirty(sb: &SuperBlock, fragment: u32) {
     let info = sb.info();
-    let (index, _) = info.geometry.bitmap_position(block);
+    let (index, _) = info.geometry.bitmap_position(fragment);
     info.bitmap[index as usize].mark_dirty();
 }
 
-/// Blocks set aside for one allocation; those not taken go back to the
-/// free count on drop.
+/// Fragments (blocks without FRAGMENTS) set aside for one allocation;
+/// those not taken go back to the free count on drop.
 pub(crate) struct Reservation<'a> {
     sb: &'a SuperBlock,
     left: u32,
 }
 
-/// Sets aside `count` free blocks, or fails with `ENOSPC` having set
-/// aside none.
+/// Sets aside `count` free fragments (blocks without FRAGMENTS), or
+/// fails with `ENOSPC` having set aside none.
 pub(crate) fn reserve(sb: &SuperBlock, count: u32) -> Result<Reservation<'_>> {
     let mut alloc = sb.info().alloc.lock();
     if count > alloc.free_blocks {
@@ -65,26 +78,33 @@ pub(crate) fn reserve(sb: &SuperBlock, count: u32) -> Result<Reservation<'_>> {
     Ok(Reservation { sb, left: count })
 }
 
-/// The first free data block at or after `goal`, wrapping around to the
-/// first data block.
-fn find_free(sb: &SuperBlock, geometry: &Geometry, goal: u32) -> Option<u32> {
+/// The first data block at or after `goal` (wrapping around to the first
+/// data block) for which `fits` holds, given the bits of its fragments.
+fn find_block(
+    sb: &SuperBlock,
+    geometry: &Geometry,
+    goal: u32,
+    fits: impl Fn(u8) -> bool,
+) -> Option<u32> {
     let (first, end) = (geometry.first_data_block(), geometry.block_count());
     let goal = if (first..end).contains(&goal) {
         goal
     } else {
         first
     };
+    let whole_bytes = geometry.fragments_per_block() == 1;
     let search = |from: u32, to: u32| {
         let mut block = from;
         while block < to {
-            let (byte, mask) = bit_of(sb, block);
-            let bits = byte.load(Ordering::Acquire);
-            if bits == 0xff && mask == 1 && block + 8 <= to {
-                // A whole byte in use: the next 8 blocks at once.
-                block += 8;
-                continue;
+            if whole_bytes && block % 8 == 0 && block + 8 <= to {
+                let (byte, _) = bit_of(sb, block);
+                if byte.load(Ordering::Acquire) == 0xff {
+                    // A whole byte in use: the next 8 blocks at once.
+                    block += 8;
+                    continue;
+                }
             }
-            if bits & mask == 0 {
+            if fits(block_bits(sb, geometry, block)) {
                 return Some(block);
             }
             block += 1;
@@ -94,42 +114,107 @@ fn find_free(sb: &SuperBlock, geometry: &Geometry, goal: u32) -> Option<u32> {
     search(goal, end).or_else(|| search(first, goal))
 }
 
+/// The first of `count` contiguous clear bits among the `per_block` low
+/// bits of `bits`.
+fn free_fragments_in(bits: u8, per_block: u32, count: u32) -> Option<u32> {
+    let want = (1u16 << count) - 1;
+    (0..=per_block - count).find(|&at| u16::from(bits) & (want << at) == 0)
+}
+
 impl Reservation<'_> {
-    /// Takes up to `max` contiguous free blocks of the reservation, from
-    /// the first free one at or after `goal`: `(first, count)`.
+    /// Marks fragments `first..first + count` in use, taken from the
+    /// reservation; the allocator's lock is held.
+    fn claim(&mut self, first: u32, count: u32) {
+        for fragment in first..first + count {
+            let (byte, mask) = bit_of(self.sb, fragment);
+            byte.fetch_or(mask, Ordering::AcqRel);
+            if fragment == first || self.sb.info().geometry.bitmap_position(fragment).1 == 0 {
+                mark_bitmap_dirty(self.sb, fragment);
+            }
+        }
+        self.left -= count;
+    }
+
+    /// Takes up to `max` contiguous free whole blocks of the reservation,
+    /// from the first free one at or after block `goal`: `(first block,
+    /// count)`.  With FRAGMENTS a whole block is one with all its
+    /// fragments free.
     pub(crate) fn take_run(&mut self, goal: u32, max: u32) -> Result<(u32, u32)> {
         let sb = self.sb;
         let geometry = sb.info().geometry;
-        let want = max.min(self.left);
+        let per_block = geometry.fragments_per_block();
+        let want = max.min(self.left / per_block);
         if want == 0 {
             return Err(ENOSPC);
         }
-        let mut alloc = sb.info().alloc.lock();
+        let alloc = sb.info().alloc.lock();
         if alloc.bitmap_damaged {
             return Err(corrupt(sb, 0, "bitmap: a metadata or padding bit is clear"));
         }
-        let Some(first) = find_free(sb, &geometry, goal) else {
-            toyfs_err!(
-                "{}: free block count says free, bitmap says full\n",
-                sb.id()
-            );
-            return Err(ENOSPC);
+        let Some(first) = find_block(sb, &geometry, goal, |bits| bits == 0) else {
+            drop(alloc);
+            return Err(self.full());
         };
         let mut count = 0;
         while count < want
             && first + count < geometry.block_count()
-            && !is_in_use(sb, first + count)
+            && block_bits(sb, &geometry, first + count) == 0
         {
-            let (byte, mask) = bit_of(sb, first + count);
-            byte.fetch_or(mask, Ordering::AcqRel);
-            if count == 0 || geometry.bitmap_position(first + count).1 == 0 {
-                mark_bitmap_dirty(sb, first + count);
-            }
+            self.claim((first + count) << geometry.fragment_shift(), per_block);
             count += 1;
         }
+        let mut alloc = alloc;
         alloc.hint = first + count;
-        self.left -= count;
         Ok((first, count))
+    }
+
+    /// Takes `count` (below `B / F`) contiguous free fragments in one
+    /// block of the reservation, for a tail: in a block already partly in
+    /// use if one at or after block `goal` has room (as UFS fills its
+    /// fragmented blocks first), else at the start of a free block.
+    pub(crate) fn take_fragments(&mut self, goal: u32, count: u32) -> Result<Extent> {
+        let sb = self.sb;
+        let geometry = sb.info().geometry;
+        let per_block = geometry.fragments_per_block();
+        if count == 0 || count >= per_block || count > self.left {
+            return Err(ENOSPC);
+        }
+        let alloc = sb.info().alloc.lock();
+        if alloc.bitmap_damaged {
+            return Err(corrupt(sb, 0, "bitmap: a metadata or padding bit is clear"));
+        }
+        let full = ((1u16 << per_block) - 1) as u8;
+        let partly = |bits: u8| {
+            bits != 0 && bits != full && free_fragments_in(bits, per_block, count).is_some()
+        };
+        let Some(block) = find_block(sb, &geometry, goal, partly)
+            .or_else(|| find_block(sb, &geometry, goal, |bits| bits == 0))
+        else {
+            drop(alloc);
+            return Err(self.full());
+        };
+        let at =
+            free_fragments_in(block_bits(sb, &geometry, block), per_block, count).ok_or(ENOSPC)?;
+        let fragment = (block << geometry.fragment_shift()) + at;
+        self.claim(fragment, count);
+        Ok(Extent {
+            fragment,
+            count,
+            compressed: false,
+        })
+    }
+
+    /// The free count says free, the bitmap has no room of the shape
+    /// asked for: `ENOSPC` (with fragments, free space may be scattered
+    /// over partly used blocks, as in UFS).
+    fn full(&self) -> Error {
+        if !self.sb.info().geometry.has_fragments() {
+            toyfs_err!(
+                "{}: free block count says free, bitmap says full\n",
+                self.sb.id()
+            );
+        }
+        ENOSPC
     }
 }
 
@@ -141,33 +226,45 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// Marks data blocks `first..first + count` of inode `ino` free.
+/// Marks data fragments `first..first + count` (blocks without
+/// FRAGMENTS) of inode `ino` free.
 pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result {
     let geometry = sb.info().geometry;
     let mut alloc = sb.info().alloc.lock();
-    for block in first..first + count {
-        if !geometry.is_data_block(block) {
+    for fragment in first..first + count {
+        if !geometry.is_data_block(geometry.block_of_fragment(fragment)) {
             return Err(corrupt(sb, ino, "block pointer outside the data blocks"));
         }
-        let (byte, mask) = bit_of(sb, block);
+        let (byte, mask) = bit_of(sb, fragment);
         if byte.fetch_and(!mask, Ordering::AcqRel) & mask == 0 {
             return Err(corrupt(sb, ino, "block freed twice"));
         }
-        if block == first || geometry.bitmap_position(block).1 == 0 {
-            mark_bitmap_dirty(sb, block);
+        if fragment == first || geometry.bitmap_position(fragment).1 == 0 {
+            mark_bitmap_dirty(sb, fragment);
         }
         alloc.free_blocks += 1;
     }
     Ok(())
 }
 
-/// Whether the bitmap marks every metadata block, and every padding bit
-/// past the last block, in use, as the format requires.
+/// Marks the fragments of `extent` of inode `ino` free.
+pub(crate) fn free_extent(sb: &SuperBlock, ino: u32, extent: &Extent) -> Result {
+    free_run(sb, ino, extent.fragment, extent.count)
+}
+
+/// Marks whole data blocks `first..first + count` of inode `ino` free.
+pub(crate) fn free_blocks(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result {
+    let shift = sb.info().geometry.fragment_shift();
+    free_run(sb, ino, first << shift, count << shift)
+}
+
+/// Whether the bitmap marks every metadata fragment, and every padding
+/// bit past the last fragment, in use, as the format requires.
 pub(crate) fn reserved_bits_set(sb: &SuperBlock) -> bool {
     let geometry = sb.info().geometry;
     let bits = u64::from(geometry.bitmap_blocks()) << geometry.bitmap_shift();
-    let padding = u64::from(geometry.block_count())..bits;
-    (0..geometry.first_data_block()).all(|block| is_in_use(sb, block))
+    let padding = u64::from(geometry.fragment_count())..bits;
+    (0..geometry.first_data_fragment()).all(|fragment| is_in_use(sb, fragment))
         // CAST: below the bitmap's bits, at most 2^32 + 2^15.
         && padding.into_iter().all(|bit| {
             let (index, bit) = (bit >> geometry.bitmap_shift(), bit & ((1 << geometry.bitmap_shift()) - 1));
@@ -176,22 +273,22 @@ pub(crate) fn reserved_bits_set(sb: &SuperBlock) -> bool {
         })
 }
 
-/// The free data blocks according to the bitmap (the count of a dirty
-/// superblock may be stale): its zero bits from the first data block to
-/// the last block, a byte at a time.
+/// The free data fragments (blocks without FRAGMENTS) according to the
+/// bitmap (the count of a dirty superblock may be stale): its zero bits
+/// from the first data fragment to the last, a byte at a time.
 pub(crate) fn count_free(sb: &SuperBlock) -> u32 {
     let geometry = sb.info().geometry;
-    let (first, end) = (geometry.first_data_block(), geometry.block_count());
+    let (first, end) = (geometry.first_data_fragment(), geometry.fragment_count());
     let mut free = 0;
-    let mut block = first;
-    while block < end {
-        let (byte, mask) = bit_of(sb, block);
-        if mask == 1 && block + 8 <= end {
+    let mut fragment = first;
+    while fragment < end {
+        let (byte, mask) = bit_of(sb, fragment);
+        if mask == 1 && fragment + 8 <= end {
             free += (!byte.load(Ordering::Acquire)).count_ones();
-            block += 8;
+            fragment += 8;
         } else {
             free += u32::from(byte.load(Ordering::Acquire) & mask == 0);
-            block += 1;
+            fragment += 1;
         }
     }
     free

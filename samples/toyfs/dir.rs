@@ -190,7 +190,8 @@ pub(crate) fn retarget(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Res
 pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
     let sb = dir.sb();
     let geometry = sb.info().geometry;
-    let blocks = geometry.block_of(dir.size());
+    let block_size = geometry.block_bytes();
+    let mut blocks = geometry.blocks_for(dir.size());
     for n in 0..blocks {
         let place = dir_block(dir, n)?;
         let buffer = place.read(dir)?;
@@ -212,9 +213,48 @@ pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
             return Ok(());
         }
     }
+    // CAST: below a block.
+    let partial = geometry.offset_in_block(dir.size()) as usize;
+    if partial != 0 {
+        // The last block is a tail (FRAGMENTS): only the last block may
+        // be partial, so it becomes a whole block first, its chain ending
+        // in an unused entry over the new room, which may take the new
+        // entry.
+        let n = blocks - 1;
+        let place = dir_block(dir, n)?;
+        let mut copy = KVec::with_capacity(block_size, GFP_KERNEL)?;
+        copy.extend_from_slice(
+            dir_bytes(place.read(dir)?.lock().data(), &place)?,
+            GFP_KERNEL,
+        )?;
+        let block = {
+            let mut map = BlockMap::lock(dir)?;
+            map.set_run(n, geometry.fragments_per_block())?;
+            map.lookup(n)?
+        };
+        // Written whole from the buffer cache, never read.
+        let buffer = Buffer::zeroed(sb, block)?;
+        let added = {
+            let mut data = buffer.lock();
+            let data = data.data_mut();
+            data.get_mut(..partial)
+                .ok_or(EINVAL)?
+                .copy_from_slice(&copy);
+            write_entry(data, partial, 0, block_size - partial, 0, b"");
+            insert_entry(data, ino, file_type, name)
+                .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?
+        };
+        buffer.mark_dirty();
+        blocks = n + 1;
+        dir.set_size(blocks * u64::from(geometry.block_size()));
+        if added {
+            return Ok(());
+        }
+    }
     let block = {
         let mut map = BlockMap::lock(dir)?;
-        map.allocate(blocks..blocks + 1, |_| ())?;
+        let size = (blocks + 1) * u64::from(geometry.block_size());
+        map.allocate(blocks..blocks + 1, size, |_| ())?;
         map.lookup(blocks)?
     };
     // A new block: written whole from the buffer cache, never read.

@@ -5,12 +5,13 @@
 
 use crate::{
     inode::{BlockMap, Run},
+    packed::zero_packed,
     vfs::{
         lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, zero_blocks,
         Inode, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
-    write::{zero_gap, zero_post_eof},
+    write::{fit_tail, grow_tail, zero_gap, zero_post_eof},
 };
 use core::ops::Range;
 use kernel::prelude::*;
@@ -24,8 +25,10 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         zero_eof_block_tail(inode, size)?;
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
+        fit_tail(inode, size)?;
     } else {
         zero_post_eof(inode, old, size)?;
+        grow_tail(inode, old, size)?;
         // `truncate_setsize` calls `pagecache_isize_extended`.
         truncate_setsize(inode, size);
         zero_gap(inode, old, size);
@@ -43,7 +46,11 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
 fn zero_eof_block_tail(inode: &Inode, size: u64) -> Result {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
-    if tail == 0 || BlockMap::lock(inode)?.lookup(geometry.block_of(size))? == 0 {
+    if tail == 0
+        || BlockMap::lock(inode)?
+            .lookup_extent(geometry.block_of(size))?
+            .is_none()
+    {
         return Ok(());
     }
     let block_end = size - tail + u64::from(geometry.block_size());
@@ -107,6 +114,7 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
     let _invalidate = inode.lock_invalidate();
     if mode & KEEP_SIZE == 0 && end > size {
         zero_post_eof(inode, size, end)?;
+        grow_tail(inode, size, end)?;
     }
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
         punch(inode, offset, end.min(size))?;
@@ -117,12 +125,13 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         } else {
             end
         };
-        if let Err(err) = allocate_zeroed(inode, offset, end) {
-            // Blocks allocated past the end of the file go back; the map's
-            // roots may not have reached the inode table (`write_inode`
-            // stores them).
+        if let Err(err) = allocate_zeroed(inode, offset, end, end.max(size)) {
+            // Blocks allocated past the end of the file go back, and a
+            // tail grown for them shrinks again; the map's roots may not
+            // have reached the inode table (`write_inode` stores them).
             inode.mark_dirty();
             BlockMap::lock(inode)?.truncate(inode.size())?;
+            fit_tail(inode, inode.size())?;
             return Err(err);
         }
         if end > size {
@@ -214,7 +223,10 @@ fn zero_in_place(inode: &Inode, range: Range<u64>) -> Result {
         return Ok(());
     }
     let geometry = inode.sb().info().geometry;
-    if BlockMap::lock(inode)?.lookup(geometry.block_of(range.start))? == 0 {
+    if BlockMap::lock(inode)?
+        .lookup_extent(geometry.block_of(range.start))?
+        .is_none()
+    {
         // A hole reads as zeros already.
         return Ok(());
     }
@@ -259,10 +271,12 @@ fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
     Ok(())
 }
 
-/// Allocates the holes of bytes `offset..end`, their blocks zeroed on the
-/// disk before anybody can read them (the caller holds the
-/// `invalidate_lock`, so no folio of the range is instantiated meanwhile).
-fn allocate_zeroed(inode: &Inode, offset: u64, end: u64) -> Result {
+/// Allocates the holes of bytes `offset..end` of a file that is to be
+/// `size` bytes, their blocks zeroed on the disk before anybody can read
+/// them (the caller holds the `invalidate_lock`, so no folio of the range
+/// is instantiated meanwhile); a new tail (FRAGMENTS) is zeroed in the
+/// buffer cache, through which it is read and written.
+fn allocate_zeroed(inode: &Inode, offset: u64, end: u64, size: u64) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
     let range = geometry.block_of(offset)..geometry.blocks_for(end);
@@ -272,7 +286,7 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64) -> Result {
         // and the map is not locked across the zeroing I/O.
         let chunk = n..(n + 64).min(range.end);
         let mut new = 0u64;
-        BlockMap::lock(inode)?.allocate(chunk.clone(), |m| new |= 1 << (m - chunk.start))?;
+        BlockMap::lock(inode)?.allocate(chunk.clone(), size, |m| new |= 1 << (m - chunk.start))?;
         let mut k = 0u64;
         while k < 64 && new >> k != 0 {
             if new & (1 << k) == 0 {
@@ -286,11 +300,13 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64) -> Result {
             // New blocks of one allocation need not be contiguous on
             // disk: they are zeroed a disk run at a time.
             let run = BlockMap::lock(inode)?.lookup_run(chunk.start + k, count)?;
-            let Run::Data { first, count } = run else {
-                return Err(EIO);
+            let (zeroed, count) = match run {
+                // CAST: at most 64.
+                Run::Data { first, count } => (zero_blocks(sb, first, count as u32), count),
+                Run::Packed { extent } => (zero_packed(sb, &extent), 1),
+                Run::Hole { .. } => return Err(EIO),
             };
-            // CAST: at most 64.
-            if let Err(err) = zero_blocks(sb, first, count as u32) {
+            if let Err(err) = zeroed {
                 // The blocks not zeroed hold their disk's old bytes: they
                 // go back, and the rest of the chunk's new ones with them.
                 let mut map = BlockMap::lock(inode)?;

@@ -98,7 +98,8 @@ pub(crate) fn claim(
     nlink: u16,
     dir_block: Option<u32>,
 ) -> Result {
-    let block_size = sb.info().geometry.block_size();
+    let geometry = sb.info().geometry;
+    let block_size = geometry.block_size();
     InodeSlot::read(sb, ino)?.update(|inode| {
         *inode = DiskInode {
             mode,
@@ -107,8 +108,8 @@ pub(crate) fn claim(
         };
         if let Some(block) = dir_block {
             inode.size = u64::from(block_size);
-            inode.direct[0] = block;
-            inode.blocks = 1;
+            inode.direct[0] = geometry.encode_pointer(geometry.whole_block(block));
+            inode.blocks = geometry.fragments_per_block();
         }
     });
     Ok(())

@@ -12,7 +12,7 @@
 use crate::{
     balloc::{self, Reservation},
     format::{
-        address::Extent,
+        address::{Extent, ExtentError},
         block_map::{inode_pointers, slot_of, MapSlot},
         constants::DIRECT_POINTERS,
         geometry::Geometry,
@@ -20,7 +20,9 @@ use crate::{
         le::{get_u32, put_u32},
     },
     ialloc,
-    meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
+    meta::{
+        check_entry, check_extent, check_pointer, corrupt, sound_block, sound_extent, InodeSlot,
+    },
     vfs::{clean_bdev_aliases, Buffer, Inode, SuperBlock},
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -190,16 +192,23 @@ impl<'a> BlockMap<'a> {
                 Some(extent) if extent.is_whole_block(&geometry) => Some(extent.block(&geometry)),
                 Some(extent) => return Ok(Run::Packed { extent }),
             };
+            let plain = !geometry.has_fragments();
             let mut count = 1;
             while count < max {
-                let follows = match (first, sound_extent(sb, pointer(count), above)) {
-                    (None, Some(None)) => true,
-                    (Some(first), Some(Some(next))) => {
-                        // CAST: `count` is below a block's pointers.
-                        next.is_whole_block(&geometry)
-                            && next.block(&geometry) == first.wrapping_add(count as u32)
-                    }
-                    _ => false,
+                let raw = pointer(count);
+                // CAST: `count` is below a block's pointers.
+                let next = first.map(|first| first.wrapping_add(count as u32));
+                let follows = match (plain, next) {
+                    // Without fragments a pointer is a block number.
+                    (true, None) => raw == 0,
+                    (true, Some(next)) => raw == next && sound_block(sb, &geometry, raw, above),
+                    (false, _) => match (next, sound_extent(sb, raw, above)) {
+                        (None, Some(None)) => true,
+                        (Some(next), Some(Some(extent))) => {
+                            extent.is_whole_block(&geometry) && extent.block(&geometry) == next
+                        }
+                        _ => false,
+                    },
                 };
                 if !follows {
                     break;
@@ -235,14 +244,18 @@ impl<'a> BlockMap<'a> {
         self.inode.info().map_generation.load(Ordering::Acquire)
     }
 
-    /// The disk block of file block `n`, 0 for a hole, for a writer: a
-    /// block stored in part of a disk block is `EROFS` (images with
-    /// fragments are mounted read-only).
+    /// The disk block of file block `n`, 0 for a hole, for a writer of
+    /// whole blocks (a new directory block): a block stored in part of a
+    /// disk block is `EUCLEAN`.
     pub(crate) fn lookup(&self, n: u64) -> Result<u32> {
         match self.lookup_run(n, 1)? {
             Run::Data { first, .. } => Ok(first),
             Run::Hole { .. } => Ok(0),
-            Run::Packed { .. } => Err(EROFS),
+            Run::Packed { .. } => Err(corrupt(
+                self.sb,
+                self.ino(),
+                ExtentError::NotWholeBlock.rule(),
+            )),
         }
     }
 
@@ -256,10 +269,42 @@ impl<'a> BlockMap<'a> {
         })
     }
 
-    /// Blocks (data and indirect) that allocating the holes of file
-    /// blocks `range` would take.
-    pub(crate) fn count_missing(&self, range: Range<u64>) -> Result<u32> {
+    /// Fragments (blocks without FRAGMENTS), data and indirect, that
+    /// allocating the holes of file blocks `range` of a file of `size`
+    /// bytes would take: a hole at its last block takes only the
+    /// fragments its bytes need (`tail`).
+    pub(crate) fn count_missing(&self, range: Range<u64>, size: u64) -> Result<u32> {
+        let per_block = u64::from(self.geometry.fragments_per_block());
+        let tail = self.tail_of(size);
+        let holes = self.count_holes(range.clone())?;
+        let mut missing = holes.0 * per_block;
+        if let Some((n, fragments)) = tail {
+            if range.contains(&n) && self.lookup_extent(n).ok().flatten().is_none() {
+                missing -= per_block - u64::from(fragments);
+            }
+        }
+        missing += holes.1 * per_block;
+        u32::try_from(missing).map_err(|_| ENOSPC)
+    }
+
+    /// The last block of a file of `size` bytes and the fragments its
+    /// bytes need, when that is less than a block (with FRAGMENTS).
+    pub(crate) fn tail_of(&self, size: u64) -> Option<(u64, u32)> {
+        let geometry = &self.geometry;
+        let tail = geometry.offset_in_block(size);
+        if !geometry.has_fragments() || tail == 0 {
+            return None;
+        }
+        // CAST: below a block.
+        let fragments = geometry.fragments_for(tail as u32);
+        (fragments < geometry.fragments_per_block()).then_some((geometry.block_of(size), fragments))
+    }
+
+    /// The holes among file blocks `range` and the indirect blocks that
+    /// allocating them would add: `(data, indirect)`.
+    fn count_holes(&self, range: Range<u64>) -> Result<(u64, u64)> {
         let mut missing = 0u64;
+        let mut indirect = 0u64;
         let mut double_counted = false;
         let mut n = range.start;
         while n < range.end {
@@ -269,7 +314,8 @@ impl<'a> BlockMap<'a> {
                 Container::Missing { double, .. } => {
                     let double_missing = double == Some(0) && !double_counted;
                     double_counted |= double == Some(0);
-                    k + 1 + u64::from(double_missing)
+                    indirect += 1 + u64::from(double_missing);
+                    k
                 }
                 Container::Direct { index } => self.disk.direct[index..index + k as usize]
                     .iter()
@@ -285,7 +331,7 @@ impl<'a> BlockMap<'a> {
             };
             n += k;
         }
-        u32::try_from(missing).map_err(|_| ENOSPC)
+        Ok((missing, indirect))
     }
 
     /// Where the allocation of a run of holes should look first when
@@ -303,7 +349,10 @@ impl<'a> BlockMap<'a> {
     /// block, zeroed in the buffer cache without being read.
     fn new_indirect(&mut self, reservation: &mut Reservation<'_>, goal: &mut u32) -> Result<u32> {
         let (block, _) = reservation.take_run(*goal, 1)?;
-        self.disk.blocks = self.disk.blocks.saturating_add(1);
+        self.disk.blocks = self
+            .disk
+            .blocks
+            .saturating_add(self.geometry.fragments_per_block());
         *goal = block + 1;
         drop(Buffer::zeroed(self.sb, block)?);
         Ok(block)
@@ -324,9 +373,11 @@ impl<'a> BlockMap<'a> {
         else {
             return Ok(container);
         };
+        let geometry = self.geometry;
+        let whole = move |block| geometry.encode_pointer(geometry.whole_block(block));
         let Some(double) = double else {
             let block = self.new_indirect(reservation, goal)?;
-            self.disk.single_indirect = block;
+            self.disk.single_indirect = whole(block);
             return Ok(Container::Indirect {
                 block,
                 index,
@@ -336,14 +387,14 @@ impl<'a> BlockMap<'a> {
         };
         let double = if double == 0 {
             let block = self.new_indirect(reservation, goal)?;
-            self.disk.double_indirect = block;
+            self.disk.double_indirect = whole(block);
             block
         } else {
             double
         };
         let single = self.new_indirect(reservation, goal)?;
         let buffer = Buffer::read(self.sb, double)?;
-        put_u32(buffer.lock().data_mut(), 4 * outer as usize, single);
+        put_u32(buffer.lock().data_mut(), 4 * outer as usize, whole(single));
         buffer.mark_dirty();
         Ok(Container::Indirect {
             block: single,
@@ -353,24 +404,52 @@ impl<'a> BlockMap<'a> {
         })
     }
 
-    /// Allocates the holes among file blocks `range`, all or none
-    /// (`ENOSPC`), calling `new` with each file block that got a new data
-    /// block.  New data blocks are neither read nor zeroed on disk: the
-    /// caller makes their folio bytes whole and dirty.
-    pub(crate) fn allocate(&mut self, range: Range<u64>, mut new: impl FnMut(u64)) -> Result {
+    /// Allocates the holes among file blocks `range` of a file that is to
+    /// be `size` bytes, all or none (`ENOSPC`), calling `new` with each
+    /// file block that got a new data block.  With FRAGMENTS, a hole at
+    /// the last block of `size` gets only the fragments its bytes need.
+    /// New data blocks are neither read nor zeroed on disk: the caller
+    /// makes their folio bytes whole and dirty.
+    pub(crate) fn allocate(
+        &mut self,
+        range: Range<u64>,
+        size: u64,
+        mut new: impl FnMut(u64),
+    ) -> Result {
         self.check_writable()?;
-        let needed = self.count_missing(range.clone())?;
+        let needed = self.count_missing(range.clone(), size)?;
         if needed == 0 {
             return Ok(());
         }
         let mut reservation = balloc::reserve(self.sb, needed)?;
+        let tail = self.tail_of(size);
         // 0: not known yet (`allocate_in_container` finds it).
         let mut goal = 0;
         let blocks_before = self.disk.blocks;
         let mut result = Ok(());
         let mut n = range.start;
         while n < range.end {
-            match self.allocate_in_container(n, range.end, &mut reservation, &mut goal, &mut new) {
+            let mut runs = NewRuns::default();
+            let done = self.allocate_in_container(
+                n,
+                range.end,
+                tail,
+                &mut reservation,
+                &mut goal,
+                &mut new,
+                &mut runs,
+            );
+            // A new whole block with FRAGMENTS may have held fragments
+            // whose buffer is still dirty in the device's cache: written
+            // later, it would overwrite the data written by bio.  Not
+            // under the container's buffer lock: this locks the
+            // device's folios.
+            if self.geometry.has_fragments() {
+                for &(first, count) in &runs.runs[..runs.len] {
+                    clean_bdev_aliases(self.sb, first, count);
+                }
+            }
+            match done {
                 Ok(k) => n += k,
                 Err(err) => {
                     result = Err(err);
@@ -385,18 +464,24 @@ impl<'a> BlockMap<'a> {
         result
     }
 
-    /// `allocate` for the container of file block `n`, up to `end`;
-    /// returns the file blocks it covered.
+    /// `allocate` for the container of file block `n`, up to `end`, with
+    /// the last block `tail` and its fragments; returns the file blocks
+    /// it covered (fewer when `runs` is full) and adds the new runs of
+    /// whole blocks to `runs`.
+    #[allow(clippy::too_many_arguments)]
     fn allocate_in_container(
         &mut self,
         n: u64,
         end: u64,
+        tail: Option<(u64, u32)>,
         reservation: &mut Reservation<'_>,
         goal: &mut u32,
         new: &mut impl FnMut(u64),
+        runs: &mut NewRuns,
     ) -> Result<u64> {
         let (container, span) = self.container(n)?;
         let k = span.min(end - n) as usize;
+        let geometry = self.geometry;
         if *goal == 0 {
             // The pointer before the range in its container, if any.
             let before = match container {
@@ -406,56 +491,76 @@ impl<'a> BlockMap<'a> {
                 }
                 _ => 0,
             };
-            *goal = if before != 0 {
-                before + 1
-            } else {
-                self.fallback_goal(&container)
+            *goal = match geometry.decode_pointer(before) {
+                Some(extent) => extent.block(&geometry).wrapping_add(1),
+                None => self.fallback_goal(&container),
             };
         }
         let container = self.fill_missing(container, reservation, goal)?;
         let (sb, ino) = (self.sb, self.ino());
-        // Assigns runs of new blocks to the holes among `k` pointers.
-        let mut assign = |pointers: &mut dyn FnMut(usize, Option<u32>) -> Result<u32>,
-                          blocks: &mut u32|
-         -> Result {
-            let mut j = 0;
-            while j < k {
-                let current = pointers(j, None)?;
-                if current != 0 {
-                    *goal = current + 1;
-                    j += 1;
-                    continue;
+        let per_block = geometry.fragments_per_block();
+        let tail_block = tail.map(|(t, _)| t);
+        // Assigns runs of new blocks to the holes among `k` pointers;
+        // returns how many pointers it went through.
+        let mut assign =
+            |pointers: &mut dyn FnMut(usize, Option<u32>) -> Result<Option<Extent>>,
+             blocks: &mut u32|
+             -> Result<usize> {
+                let mut j = 0;
+                while j < k {
+                    if let Some(current) = pointers(j, None)? {
+                        *goal = current.block(&geometry).wrapping_add(1);
+                        j += 1;
+                        continue;
+                    }
+                    let at = n + j as u64;
+                    if let Some((_, fragments)) = tail.filter(|&(t, _)| t == at) {
+                        let extent = reservation.take_fragments(*goal, fragments)?;
+                        pointers(j, Some(geometry.encode_pointer(extent)))?;
+                        new(at);
+                        *blocks = blocks.saturating_add(fragments);
+                        j += 1;
+                        continue;
+                    }
+                    if runs.len == runs.runs.len() {
+                        break;
+                    }
+                    let mut holes = 1;
+                    while j + holes < k
+                        && Some(n + (j + holes) as u64) != tail_block
+                        && pointers(j + holes, None)?.is_none()
+                    {
+                        holes += 1;
+                    }
+                    // CAST: at most a container's pointers.
+                    let (first, count) = reservation.take_run(*goal, holes as u32)?;
+                    runs.runs[runs.len] = (first, count);
+                    runs.len += 1;
+                    for i in 0..count as usize {
+                        // CAST: `i` is below `count`, a `u32`.
+                        let whole = geometry.whole_block(first + i as u32);
+                        pointers(j + i, Some(geometry.encode_pointer(whole)))?;
+                        new(n + (j + i) as u64);
+                    }
+                    *blocks = blocks.saturating_add(count * per_block);
+                    *goal = first + count;
+                    j += count as usize;
                 }
-                let mut holes = 1;
-                while j + holes < k && pointers(j + holes, None)? == 0 {
-                    holes += 1;
-                }
-                // CAST: at most a container's pointers.
-                let (first, count) = reservation.take_run(*goal, holes as u32)?;
-                for i in 0..count as usize {
-                    // CAST: `i` is below `count`, a `u32`.
-                    pointers(j + i, Some(first + i as u32))?;
-                    new(n + (j + i) as u64);
-                }
-                *blocks = blocks.saturating_add(count);
-                *goal = first + count;
-                j += count as usize;
-            }
-            Ok(())
-        };
+                Ok(j)
+            };
         let mut blocks = self.disk.blocks;
-        match container {
+        let covered = match container {
             Container::Direct { index } => {
                 let direct = &mut self.disk.direct;
                 assign(
                     &mut |j, set| {
-                        if let Some(block) = set {
-                            direct[index + j] = block;
+                        if let Some(pointer) = set {
+                            direct[index + j] = pointer;
                         }
-                        check_pointer(sb, ino, direct[index + j])
+                        check_extent(sb, ino, direct[index + j], &[])
                     },
                     &mut blocks,
-                )?;
+                )
             }
             Container::Indirect {
                 block,
@@ -468,29 +573,113 @@ impl<'a> BlockMap<'a> {
                 let result = assign(
                     &mut |j, set| {
                         let at = 4 * (index + j);
-                        if let Some(block) = set {
-                            put_u32(entries.data_mut(), at, block);
+                        if let Some(pointer) = set {
+                            put_u32(entries.data_mut(), at, pointer);
                         }
-                        check_entry(sb, ino, get_u32(entries.data(), at), &above[..levels])
+                        check_extent(sb, ino, get_u32(entries.data(), at), &above[..levels])
                     },
                     &mut blocks,
                 );
                 drop(entries);
                 buffer.mark_dirty();
-                result?;
+                result
+            }
+            Container::Missing { .. } => return Err(EINVAL),
+        };
+        self.disk.blocks = blocks;
+        Ok(covered? as u64)
+    }
+
+    /// Sets the pointer of allocated file block `n` to `pointer`.
+    fn set_pointer(&mut self, n: u64, pointer: u32) -> Result {
+        match self.container(n)?.0 {
+            Container::Direct { index } => self.disk.direct[index] = pointer,
+            Container::Indirect { block, index, .. } => {
+                let buffer = Buffer::read(self.sb, block)?;
+                put_u32(buffer.lock().data_mut(), 4 * index, pointer);
+                buffer.mark_dirty();
             }
             Container::Missing { .. } => return Err(EINVAL),
         }
-        self.disk.blocks = blocks;
-        Ok(k as u64)
+        Ok(())
     }
 
-    /// The map is changed only without the FRAGMENTS feature: the
-    /// allocator and the writers know whole blocks only, so an image with
-    /// fragments is mounted read-only (`mount::check_writable`)
-    /// and no change should get here; `EROFS` if one does.
+    /// With FRAGMENTS: stores plain file block `n` (allocated) in
+    /// `count` fragments, `B / F` for a whole block, as UFS reallocates a
+    /// file's last block: fewer fragments keep the start of the run and
+    /// free the rest; more move the block to a new run (a whole block, or
+    /// fragments in a block partly used), and the old run is freed once
+    /// the map names the new one.  The caller holds the folio of the
+    /// block locked, uptodate and out of writeback, and marks the block
+    /// dirty: the new run is written from the folio, never copied on
+    /// disk.  Returns whether the run changed.
+    pub(crate) fn set_run(&mut self, n: u64, count: u32) -> Result<bool> {
+        let geometry = self.geometry;
+        let (sb, ino) = (self.sb, self.ino());
+        let Some(old) = self.lookup_extent(n)? else {
+            return Ok(false);
+        };
+        if old.compressed || count == 0 || count > geometry.fragments_per_block() {
+            return Err(EINVAL);
+        }
+        if count == old.count {
+            return Ok(false);
+        }
+        // Before any fragment is freed: writeback's remembered mappings
+        // are stale from now on.
+        self.inode
+            .info()
+            .map_generation
+            .fetch_add(1, Ordering::AcqRel);
+        let mut whole = None;
+        let new = if count < old.count {
+            Extent { count, ..old }
+        } else {
+            let mut reservation = balloc::reserve(sb, count)?;
+            let goal = old.block(&geometry);
+            if count == geometry.fragments_per_block() {
+                let (block, _) = reservation.take_run(goal, 1)?;
+                whole = Some(block);
+                geometry.whole_block(block)
+            } else {
+                reservation.take_fragments(goal, count)?
+            }
+        };
+        if let Err(err) = self.set_pointer(n, geometry.encode_pointer(new)) {
+            if count > old.count {
+                balloc::free_extent(sb, ino, &new)?;
+            }
+            return Err(err);
+        }
+        if let Some(block) = whole {
+            // See `allocate`.
+            clean_bdev_aliases(sb, block, 1);
+        }
+        let freed = if count < old.count {
+            Extent {
+                fragment: old.fragment + count,
+                count: old.count - count,
+                compressed: false,
+            }
+        } else {
+            old
+        };
+        balloc::free_extent(sb, ino, &freed)?;
+        self.disk.blocks = self
+            .disk
+            .blocks
+            .saturating_add(count)
+            .saturating_sub(old.count);
+        self.store()?;
+        Ok(true)
+    }
+
+    /// The map is changed only without the LZ4 feature: the writers do
+    /// not compress yet, so an image with LZ4 is mounted read-only
+    /// (`mount::check_writable`) and no change should get here; `EROFS`
+    /// if one does.
     fn check_writable(&self) -> Result {
-        if self.geometry.has_fragments() {
+        if self.geometry.has_compression() {
             return Err(EROFS);
         }
         Ok(())
@@ -533,9 +722,16 @@ impl<'a> BlockMap<'a> {
         if block == 0 || first + cover <= free.start || first >= free.end {
             return Ok(false);
         }
-        let (sb, ino) = (self.sb, self.ino());
-        check_entry(sb, ino, block, above)?;
+        let (sb, ino, geometry) = (self.sb, self.ino(), self.geometry);
+        // A data block may be a run of fragments; an indirect block is a
+        // whole plain block.
+        let extent = if depth == 0 {
+            check_extent(sb, ino, block, above)?.ok_or(EINVAL)?
+        } else {
+            geometry.whole_block(check_entry(sb, ino, block, above)?)
+        };
         if depth > 0 {
+            let block = extent.block(&geometry);
             // The path to the children: `above`, then `block` (depth is at
             // most 2, so `above` holds at most one block here).
             let mut path = [0u32; 2];
@@ -544,26 +740,41 @@ impl<'a> BlockMap<'a> {
             path[levels] = block;
             let path = &path[..=levels];
             let span = cover / p;
+            // The entries whose children overlap `free`.
+            let from = free.start.saturating_sub(first) / span;
+            let to = free.end.saturating_sub(first).div_ceil(span).min(p);
+            // CAST: entries of one block.
+            let (mut entry, end) = (from as usize, to as usize);
             let buffer = Buffer::read(sb, block)?;
-            for entry in 0..p as usize {
-                let child_first = first + entry as u64 * span;
-                if child_first + span <= free.start || child_first >= free.end {
-                    continue;
-                }
-                let child = get_u32(buffer.lock().data(), 4 * entry);
+            while entry < end {
+                // The next child, found under one hold of the buffer lock
+                // (most entries past the end of a file are 0), which is
+                // not held while the child is pruned.
+                let next = {
+                    let entries = buffer.lock();
+                    (entry..end)
+                        .map(|e| (e, get_u32(entries.data(), 4 * e)))
+                        .find(|&(_, child)| child != 0)
+                };
+                let Some((found, child)) = next else {
+                    break;
+                };
+                let child_first = first + found as u64 * span;
                 if self.prune(child, path, depth - 1, child_first, free, freer)? {
-                    put_u32(buffer.lock().data_mut(), 4 * entry, 0);
+                    put_u32(buffer.lock().data_mut(), 4 * found, 0);
                     buffer.mark_dirty();
                 }
+                entry = found + 1;
             }
         }
         if free.start <= first && first + cover <= free.end {
             // An indirect block, or a directory's block, was metadata in
             // the buffer cache: a dirty copy must not be written later
-            // over what the block holds by then.
-            let metadata = depth > 0 || self.inode.is_dir();
-            freer.free(sb, ino, block, metadata)?;
-            self.disk.blocks = self.disk.blocks.saturating_sub(1);
+            // over what the block holds by then.  Not a run of fragments:
+            // its block's buffer holds other files' fragments too.
+            let metadata = (depth > 0 || self.inode.is_dir()) && extent.is_whole_block(&geometry);
+            freer.free(sb, ino, &extent, metadata)?;
+            self.disk.blocks = self.disk.blocks.saturating_sub(extent.count);
             return Ok(true);
         }
         Ok(false)
@@ -608,23 +819,31 @@ impl<'a> BlockMap<'a> {
     }
 }
 
-/// Frees blocks a run at a time.
+/// New runs of whole data blocks of one container: `(first, count)`.
+#[derive(Default)]
+struct NewRuns {
+    runs: [(u32, u32); 8],
+    len: usize,
+}
+
+/// Frees fragments (blocks without FRAGMENTS) a run at a time.
 #[derive(Default)]
 struct Freer {
-    /// The run gathered so far: first block, count, whether metadata.
+    /// The run gathered so far: first fragment, count, whether metadata
+    /// (whole blocks).
     run: Option<(u32, u32, bool)>,
 }
 
 impl Freer {
-    fn free(&mut self, sb: &SuperBlock, ino: u32, block: u32, metadata: bool) -> Result {
+    fn free(&mut self, sb: &SuperBlock, ino: u32, extent: &Extent, metadata: bool) -> Result {
         if let Some((first, count, kind)) = &mut self.run {
-            if *first + *count == block && *kind == metadata {
-                *count += 1;
+            if *first + *count == extent.fragment && *kind == metadata {
+                *count += extent.count;
                 return Ok(());
             }
         }
         self.flush(sb, ino)?;
-        self.run = Some((block, 1, metadata));
+        self.run = Some((extent.fragment, extent.count, metadata));
         Ok(())
     }
 
@@ -633,7 +852,8 @@ impl Freer {
             return Ok(());
         };
         if metadata {
-            clean_bdev_aliases(sb, first, count);
+            let shift = sb.info().geometry.fragment_shift();
+            clean_bdev_aliases(sb, first >> shift, count >> shift);
         }
         balloc::free_run(sb, ino, first, count)
     }

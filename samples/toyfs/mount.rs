@@ -63,12 +63,13 @@ fn feature_names(geometry: &Geometry) -> &'static str {
 }
 
 /// Refuses a mount (or remount) of `sb` that is to be `writable` with
-/// `EROFS` if its image has features (Documentation/toyfs.rst,
-/// "Features"): toyfs reads tails and compressed blocks, but its writers
-/// and allocator know whole blocks only.  The message names the device.
+/// `EROFS` if its image has the LZ4 feature (Documentation/toyfs.rst,
+/// "Features"): toyfs reads compressed blocks, but its writers do not
+/// compress yet.  Images with fragments alone are written: tails in the
+/// fewest fragments.  The message names the device.
 pub(crate) fn check_writable(sb: &SuperBlock, geometry: &Geometry, writable: bool) -> Result {
     let features = geometry.features().incompat();
-    if features == 0 || !writable {
+    if !geometry.has_compression() || !writable {
         return Ok(());
     }
     toyfs_err!(

@@ -58,7 +58,7 @@ fn new_inode(
             // buffer cache: taking the changes back needs no allocation.
             dir::remove(dir, name, ino)?;
             if let Some(block) = dir_block {
-                balloc::free_run(sb, ino, block, 1)?;
+                balloc::free_blocks(sb, ino, block, 1)?;
             }
             ialloc::free_inode(sb, ino)?;
             return Err(err);
@@ -93,7 +93,8 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
     let sb = dir.sb();
     let inode = new_inode(dir, name, iget, |ino| {
         let block = {
-            let mut reservation = balloc::reserve(sb, 1)?;
+            let per_block = sb.info().geometry.fragments_per_block();
+            let mut reservation = balloc::reserve(sb, per_block)?;
             let goal = sb.info().alloc.lock().hint;
             reservation.take_run(goal, 1)?.0
         };
@@ -105,7 +106,7 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
         if let Err(err) = added {
             // No room for the entry: the new block goes back.
             clean_bdev_aliases(sb, block, 1);
-            balloc::free_run(sb, ino, block, 1)?;
+            balloc::free_blocks(sb, ino, block, 1)?;
             return Err(err);
         }
         ialloc::claim(sb, ino, mode, 2, Some(block))?;

@@ -18,7 +18,7 @@ use crate::{
         compressed::{CompressedError, CompressedHeader},
     },
     meta::corrupt,
-    vfs::{lz4_decompress, Buffer, Inode, LockedFolio},
+    vfs::{lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock},
     vm_mvc_client::{KernelBuffer, Op},
 };
 use kernel::{cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
@@ -67,6 +67,17 @@ impl Scratch {
     }
 }
 
+/// Where block `k` of `folio` of `inode` starts in the folio, and how
+/// many of its bytes lie inside the file.
+fn file_bytes(inode: &Inode, folio: &LockedFolio<'_>, k: usize) -> (usize, usize) {
+    let block_size = inode.sb().info().geometry.block_bytes();
+    let offset = k * block_size;
+    let start = folio.pos() + offset as u64;
+    // CAST: at most a block.
+    let valid = inode.size().saturating_sub(start).min(block_size as u64) as usize;
+    (offset, valid)
+}
+
 /// Fills block `k` of the locked `folio` of `inode` (a regular file) from
 /// `extent`, a tail or a compressed block: its bytes up to the end of the
 /// file by vm_mvc WRITE, then zeros to the end of the block by vm_mvc
@@ -82,10 +93,7 @@ pub(crate) fn read_packed(
     let sb = inode.sb();
     let geometry = sb.info().geometry;
     let block_size = geometry.block_bytes();
-    let offset = k * block_size;
-    let start = folio.pos() + offset as u64;
-    // CAST: at most a block.
-    let valid = inode.size().saturating_sub(start).min(block_size as u64) as usize;
+    let (offset, valid) = file_bytes(inode, folio, k);
     let run = extent.offset_in_block(&geometry)
         ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
     let buffer = Buffer::read(sb, extent.block(&geometry))?;
@@ -120,6 +128,66 @@ pub(crate) fn read_packed(
     if filled < block_size {
         folio.mvc(offset + filled, block_size - filled, Op::Zero.nodirty())?;
     }
+    Ok(())
+}
+
+/// Writes block `k` of the locked `folio` of `inode` (a regular file)
+/// back to `extent`, a tail: its bytes up to the end of the file go from
+/// the folio into the block device's buffer of the run's block by vm_mvc
+/// READ, the rest of the run becomes zeros (the format keeps the bytes
+/// past the end of the file zero), and the buffer is marked dirty: the
+/// block device's writeback, or `fsync` (`sync_blockdev`), writes it with
+/// the other fragments of that block.  A compressed run is `EROFS` (the
+/// writers do not compress yet: such images are mounted read-only); a
+/// run too short for the file's bytes breaks the format (`EUCLEAN`).
+pub(crate) fn write_packed(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    k: usize,
+    extent: &Extent,
+) -> Result {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    if extent.compressed {
+        return Err(EROFS);
+    }
+    let (offset, valid) = file_bytes(inode, folio, k);
+    let len = extent.byte_len(&geometry);
+    if valid > len {
+        return Err(corrupt(
+            sb,
+            inode.ino(),
+            "tail run shorter than the file's bytes",
+        ));
+    }
+    let run = extent.offset_in_block(&geometry)..extent.offset_in_block(&geometry) + len;
+    let buffer = Buffer::read(sb, extent.block(&geometry))?;
+    {
+        // The buffer lock orders this copy with the device's writeback of
+        // the buffer (which holds it during the I/O) and with the other
+        // files' tails in the same block.
+        let mut data = buffer.lock();
+        let stored = data.data_mut().get_mut(run).ok_or(EINVAL)?;
+        let (bytes, rest) = stored.split_at_mut(valid);
+        if !bytes.is_empty() {
+            let dest = KernelBuffer::attach(bytes)?;
+            folio.mvc(offset, valid, Op::Read { to: &dest, at: 0 }.nodirty())?;
+        }
+        rest.fill(0);
+    }
+    buffer.mark_dirty();
+    Ok(())
+}
+
+/// Zeroes the run `extent` (a new tail of `fallocate`) in the block
+/// device's buffer of its block, and marks the buffer dirty.
+pub(crate) fn zero_packed(sb: &SuperBlock, extent: &Extent) -> Result {
+    let geometry = sb.info().geometry;
+    let run = extent.offset_in_block(&geometry)
+        ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
+    let buffer = Buffer::read(sb, extent.block(&geometry))?;
+    buffer.lock().data_mut().get_mut(run).ok_or(EINVAL)?.fill(0);
+    buffer.mark_dirty();
     Ok(())
 }
 

@@ -10,7 +10,10 @@
 //! Only the blocks not yet uptodate are read (a folio partly written by
 //! `write_begin` keeps its other blocks), and a run of blocks contiguous
 //! on disk is mapped with one walk and read with one bio, also across
-//! folios in readahead.
+//! folios in readahead.  A folio that one run covers (blocks contiguous
+//! on disk, or a hole) and that ends inside the file is read without
+//! block state, as mpage reads a page without buffer heads: no
+//! allocation per folio on the common path.
 
 use crate::{
     format::geometry::Geometry,
@@ -81,12 +84,31 @@ impl<'a> Reader<'a> {
     /// bio's completion.  An error (a damaged map, no memory) is returned
     /// after the blocks already under way are accounted for.
     pub(crate) fn read_folio(&mut self, folio: LockedFolio<'_>) -> Result {
+        // A folio read whole needs no block state (as mpage reads a page
+        // without buffer heads): the first block's lookup failing is
+        // kept for `fill`, which would only repeat it.
+        let mut failed_first = None;
+        if folio.state().is_none() {
+            match self.read_whole(&folio) {
+                Ok(Whole::Submitted) => return Ok(()),
+                Ok(Whole::Zeroed) => {
+                    folio.end_read(true);
+                    return Ok(());
+                }
+                Ok(Whole::Partly) => {}
+                Err(Failure::Lookup(err)) => failed_first = Some(err),
+                Err(Failure::Zero(err)) => {
+                    folio.end_read(false);
+                    return Err(err);
+                }
+            }
+        }
         let shift = self.geometry.block_shift();
         let (result, end) = match folio.state_or_attach(shift) {
             Err(err) => (Err(err), Some(false)),
             Ok(state) => {
                 state.begin_read();
-                let result = self.fill(&folio, state);
+                let result = self.fill(&folio, state, failed_first);
                 let end = state
                     .finish_read(1)
                     .then(|| state.is_uptodate(0, state.blocks()));
@@ -99,8 +121,56 @@ impl<'a> Reader<'a> {
         result
     }
 
-    /// `read_folio`'s work on each block, under the read's bias.
-    fn fill(&mut self, folio: &LockedFolio<'_>, state: &FolioState) -> Result {
+    /// Reads `folio` (without block state) as a whole if one run covers
+    /// it: blocks contiguous on disk go by one bio segment, whose
+    /// completion ends the read (`read_end_io`); a hole, or a folio wholly
+    /// past the end of the file, becomes zeros (the caller ends the read).
+    /// A folio holding the end of the file, several runs or a packed block
+    /// needs per-block state: `Whole::Partly`, nothing done.
+    fn read_whole(&mut self, folio: &LockedFolio<'_>) -> core::result::Result<Whole, Failure> {
+        let geometry = self.geometry;
+        let size = self.inode.size();
+        let (pos, len) = (folio.pos(), folio.size());
+        let zero = |folio: &LockedFolio<'_>| {
+            folio
+                .mvc(0, len, Op::Zero.nodirty())
+                .map(|()| Whole::Zeroed)
+                .map_err(Failure::Zero)
+        };
+        if pos >= size {
+            return zero(folio);
+        }
+        if pos + len as u64 > size {
+            return Ok(Whole::Partly);
+        }
+        let shift = geometry.block_shift();
+        let (first, blocks) = (pos >> shift, (len >> shift) as u64);
+        let inside = geometry.blocks_for(size) - first;
+        let run = self
+            .run_at(first, blocks, inside)
+            .map_err(Failure::Lookup)?;
+        if run.count() != blocks {
+            return Ok(Whole::Partly);
+        }
+        match run {
+            Run::Hole { .. } => zero(folio),
+            Run::Data { first: block, .. } => {
+                self.batch.add(folio, 0, len, block);
+                Ok(Whole::Submitted)
+            }
+            Run::Packed { .. } => Ok(Whole::Partly),
+        }
+    }
+
+    /// `read_folio`'s work on each block, under the read's bias;
+    /// `failed_first` is the error of the lookup of the folio's first
+    /// block if [`Self::read_whole`] met one.
+    fn fill(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        state: &FolioState,
+        failed_first: Option<Error>,
+    ) -> Result {
         let geometry = self.geometry;
         let shift = geometry.block_shift();
         let block_size = geometry.block_bytes();
@@ -110,6 +180,11 @@ impl<'a> Reader<'a> {
         let inside = geometry.blocks_for(size).saturating_sub(first);
         let mut failed = None;
         let mut k = 0;
+        if let Some(err) = failed_first {
+            // As a failed lookup below: that block only.
+            failed = Some(err);
+            k = 1;
+        }
         while k < blocks {
             if state.is_uptodate(k, 1) {
                 k += 1;
@@ -182,6 +257,24 @@ impl<'a> Reader<'a> {
         }
         failed.map_or(Ok(()), Err)
     }
+}
+
+/// What [`Reader::read_whole`] did with a folio.
+enum Whole {
+    /// Under way by bio; the completion ends the read.
+    Submitted,
+    /// All zeros and uptodate; the caller ends the read.
+    Zeroed,
+    /// Nothing: the folio needs per-block state.
+    Partly,
+}
+
+/// Why [`Reader::read_whole`] failed.
+enum Failure {
+    /// The lookup of the folio's first block.
+    Lookup(Error),
+    /// vm_mvc, zeroing the folio.
+    Zero(Error),
 }
 
 /// Reads block `k` of the locked `folio` of `inode` from disk block

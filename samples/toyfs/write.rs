@@ -11,12 +11,13 @@
 //! state.
 
 use crate::{
-    format::geometry::Geometry,
-    inode::BlockMap,
+    format::{address::Extent, geometry::Geometry},
+    inode::{BlockMap, Run},
+    packed::read_packed,
     read::read_block,
     vfs::{
-        lock_cached_folio, pagecache_isize_extended, toyfs_err, FolioState, Inode, LockedFolio,
-        PAGE_SIZE,
+        lock_cached_folio, pagecache_isize_extended, toyfs_err, with_folio, FolioState, Inode,
+        LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
 };
@@ -53,6 +54,7 @@ pub(crate) fn prepare_write(
         let mut map = BlockMap::lock(inode)?;
         map.allocate(
             first + blocks.start as u64..first + blocks.end as u64,
+            inode.size().max(pos + len as u64),
             // CAST: a block of this folio.
             |n| state.set_new((n - first) as usize, 1),
         )?;
@@ -77,12 +79,12 @@ pub(crate) fn prepare_write(
             }
             continue;
         }
-        let block = map.lookup(first + k as u64)?;
-        if block == 0 {
+        match map.lookup_run(first + k as u64, 1)? {
             // Past the end of the file, where nothing is stored: zeros.
-            folio.mvc(start, block_size, Op::Zero.nodirty())?;
-        } else {
-            read_block(inode, folio, k, block)?;
+            Run::Hole { .. } => folio.mvc(start, block_size, Op::Zero.nodirty())?,
+            Run::Data { first: block, .. } => read_block(inode, folio, k, block)?,
+            // A tail, through the buffer cache.
+            Run::Packed { extent } => read_packed(inode, folio, k, &extent)?,
         }
         state.set_uptodate(k, 1);
     }
@@ -196,7 +198,10 @@ pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64) {
         inode.mark_dirty();
     }
     if end > size {
-        if let Err(err) = BlockMap::lock(inode).and_then(|mut map| map.truncate(size)) {
+        let freed = BlockMap::lock(inode)
+            .and_then(|mut map| map.truncate(size))
+            .and_then(|()| fit_tail(inode, size));
+        if let Err(err) = freed {
             toyfs_err!(
                 "inode {}: freeing after a short write: {:?}\n",
                 inode.ino(),
@@ -204,6 +209,101 @@ pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64) {
             );
         }
     }
+}
+
+/// With FRAGMENTS, before a file of `from` bytes grows to `to` (a write,
+/// a truncation up, `fallocate`): its last block, if a tail, gets the
+/// fragments the new size needs there, a whole block if the file grows
+/// past it, as UFS reallocates fragments (`BlockMap::set_run`).  Its
+/// bytes come from the folio, read if need be, and reach the new run at
+/// writeback (the block is marked dirty).  Called with no folio of the
+/// file locked.
+pub(crate) fn grow_tail(inode: &Inode, from: u64, to: u64) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let tail = geometry.offset_in_block(from);
+    if !geometry.has_fragments() || to <= from || tail == 0 {
+        return Ok(());
+    }
+    let start = from - tail;
+    let want = if to >= start + u64::from(geometry.block_size()) {
+        geometry.fragments_per_block()
+    } else {
+        // CAST: below a block.
+        geometry.fragments_for((to - start) as u32)
+    };
+    reallocate_tail(inode, geometry.block_of(from), want, None)
+}
+
+/// With FRAGMENTS, once a file is `size` bytes (after a truncation down,
+/// a short write): its last block, if stored in more fragments than its
+/// bytes need, keeps only those (`BlockMap::set_run`), its bytes past
+/// `size` zeroed in the folio and the block dirty, so that the run is
+/// written again through the buffer cache.  The folio is held locked
+/// and out of writeback meanwhile: no bio to the old whole block is in
+/// flight once its fragments are free.  Called with no folio of the file
+/// locked.
+pub(crate) fn fit_tail(inode: &Inode, size: u64) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let tail = geometry.offset_in_block(size);
+    if !geometry.has_fragments() || tail == 0 {
+        return Ok(());
+    }
+    // CAST: below a block.
+    let want = geometry.fragments_for(tail as u32);
+    reallocate_tail(inode, geometry.block_of(size), want, Some(size))
+}
+
+/// `grow_tail` (`shrink_from` `None`) and `fit_tail` (`Some(size)`): file
+/// block `n`, if a plain run of fewer (more) than `want` fragments, gets
+/// `want` (`BlockMap::set_run`) under the lock of its folio, read if need
+/// be and out of writeback, and is marked dirty; a shrinking block's
+/// bytes from `size` on are zeroed in the folio first.
+fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let start = n << geometry.block_shift();
+    let needed = |extent: Option<Extent>| {
+        extent.is_some_and(|e| {
+            !e.compressed
+                && match shrink_from {
+                    None => e.count < want,
+                    Some(_) => e.count > want,
+                }
+        })
+    };
+    if !needed(BlockMap::lock(inode)?.lookup_extent(n)?) {
+        return Ok(());
+    }
+    with_folio(inode, start, |folio| {
+        folio.wait_writeback();
+        let mut map = BlockMap::lock(inode)?;
+        if !needed(map.lookup_extent(n)?) {
+            return Ok(());
+        }
+        if let Some(size) = shrink_from {
+            // CAST: offsets within the folio.
+            let (offset, block) = (
+                (size - folio.pos()) as usize,
+                (start - folio.pos()) as usize,
+            );
+            let end = block + geometry.block_bytes();
+            folio.mvc(offset, end - offset, Op::Zero.nodirty())?;
+        }
+        map.set_run(n, want)?;
+        drop(map);
+        mark_block_dirty(folio, start, geometry.block_shift());
+        Ok(())
+    })
+}
+
+/// Marks the block of the locked `folio` holding byte `pos` of the file
+/// dirty, and the folio (which writeback takes as every block dirty if
+/// it has no block state).
+fn mark_block_dirty(folio: &LockedFolio<'_>, pos: u64, shift: u32) {
+    if let Ok(state) = folio.state_or_attach(shift) {
+        // CAST: an offset within the folio.
+        state.set_dirty(((pos - folio.pos()) >> shift) as usize, 1);
+    }
+    folio.mark_dirty();
 }
 
 /// Before the file grows from `from` bytes (its size) to `to`: the bytes
@@ -311,7 +411,7 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let inside = geometry
         .blocks_for(size - folio.pos())
         .min(state.blocks() as u64);
-    let allocated = BlockMap::lock(inode)?.allocate(first..first + inside, |_| ());
+    let allocated = BlockMap::lock(inode)?.allocate(first..first + inside, size, |_| ());
     // Blocks allocated before an error part-way (an I/O error on an
     // indirect block) hold their disk's old bytes: dirty, the folio's
     // zeros overwrite them (holes left dirty stay holes at writeback).

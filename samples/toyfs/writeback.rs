@@ -8,6 +8,7 @@
 use crate::{
     format::geometry::Geometry,
     inode::{BlockMap, Run},
+    packed::write_packed,
     vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio},
     vm_mvc_client::Op,
 };
@@ -77,8 +78,7 @@ impl<'a> Writer<'a> {
             Run::Hole { count } => Run::Hole {
                 count: count.min(todo),
             },
-            // Images with fragments are mounted read-only.
-            Run::Packed { .. } => return Err(EROFS),
+            run @ Run::Packed { .. } => run,
         })
     }
 
@@ -150,11 +150,20 @@ impl<'a> Writer<'a> {
             let run = self.map(n, todo as u64, ahead)?;
             // CAST: at most `todo`, a block count of the folio.
             let count = run.count() as usize;
-            state.clear_dirty(k, count);
-            if let Run::Data { first: block, .. } = run {
-                state.add_write(count * block_size);
-                self.batch
-                    .add(folio, k * block_size, count * block_size, block);
+            match run {
+                Run::Data { first: block, .. } => {
+                    state.clear_dirty(k, count);
+                    state.add_write(count * block_size);
+                    self.batch
+                        .add(folio, k * block_size, count * block_size, block);
+                }
+                Run::Packed { extent } => {
+                    // Copied to the buffer cache now; on error the block
+                    // stays dirty.
+                    write_packed(self.inode, folio, k, &extent)?;
+                    state.clear_dirty(k, 1);
+                }
+                Run::Hole { .. } => state.clear_dirty(k, count),
             }
             k += count;
         }

@@ -4,7 +4,8 @@
 # suites, then the benchmark module, and runs each table by writing its
 # name to debugfs.  The module prints "vm_mvc_bench: ..." lines on the
 # console; scripts/bench-report.py reads them from the console log.
-# The table "fs" (part 3: toyfs vs ext2 vs tmpfs) is fsbench.sh.
+# The table "fs" (part 3: toyfs vs ext2 vs tmpfs) is fsbench.sh, the table
+# "compress" (issue 13 item 6: LZ4 against plain toyfs) compressbench.sh.
 run=/sys/kernel/debug/vm_mvc_bench/run
 
 echo "no_suite.no_case" >/sys/module/kunit/parameters/filter_glob
@@ -21,11 +22,17 @@ echo "vm_mvc_bench: platform cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(s
 sleep 3
 # vmmvc_bench=a,b on the kernel command line (VM_MVC_BENCH_TABLES) picks tables.
 tables=$(sed -n 's/.*vmmvc_bench=\([a-z,]*\).*/\1/p' /proc/cmdline | tr , ' ')
-for table in ${tables:-percall profile user bandwidth order sids fs}; do
-	if [ "$table" = fs ]; then
+for table in ${tables:-percall profile user bandwidth order sids fs compress}; do
+	case $table in
+	fs)
 		/guest/fsbench.sh
 		continue
-	fi
+		;;
+	compress)
+		/guest/compressbench.sh
+		continue
+		;;
+	esac
 	echo "$table" >"$run" ||
 		echo "vm_mvc_bench: table=$table failed" >/dev/kmsg
 done

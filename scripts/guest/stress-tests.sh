@@ -49,6 +49,20 @@ toyfs_row() {
 	umount $mnt && fsck_clean "$2" && [ $rc -eq 0 ]
 }
 
+# toyfs with $1-byte blocks and $2-byte fragments (mkfs.toyfs -f) on $3,
+# $4 operations: every file's last block a tail in the fewest fragments,
+# moved to more fragments or to a whole block as the file grows (writes,
+# truncations, fallocate, write faults) and shrunk in place as it
+# shrinks; fsck.toyfs -f checks the fragments' owners and the fewest
+# fragments between rounds and at the end.
+toyfs_fragments_row() {
+	mkfs.toyfs -q -b "$1" -f "$2" "$3" && mount -t toyfs "$3" $mnt || return 1
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") \
+		--fsck "fsck.toyfs -f -n" "$seed" "$4" $mnt "$3"
+	rc=$?
+	umount $mnt && fsck_clean "$3" && [ $rc -eq 0 ]
+}
+
 # tmpfs has punch and preallocation, and holes to the page; no ZERO_RANGE,
 # and it shows stores made past the end once the file grows over them
 # (not checked).
@@ -155,7 +169,7 @@ compact_toyfs() {
 	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
 }
 
-ktap_suite toyfs_stress 14
+ktap_suite toyfs_stress 16
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case model_on_tmpfs model_on_tmpfs
 ktap_case model_on_ext2 model_on_ext2
@@ -163,6 +177,8 @@ ktap_case toyfs_blocks_512 toyfs_row 512 /dev/ram2 "$short"
 ktap_case toyfs_blocks_1024 toyfs_row 1024 /dev/ram3 "$ops"
 ktap_case toyfs_blocks_2048 toyfs_row 2048 /dev/ram4 "$short"
 ktap_case toyfs_blocks_4096 toyfs_row 4096 /dev/ram5 "$short"
+ktap_case toyfs_fragments_4096_512 toyfs_fragments_row 4096 512 /dev/ram5 "$((short / 2))"
+ktap_case toyfs_fragments_1024_128 toyfs_fragments_row 1024 128 /dev/ram3 "$((short / 2))"
 ktap_case eof_race_toyfs eof_race_toyfs
 ktap_case eof_writeback_toyfs eof_writeback_toyfs
 ktap_case live_extend_ext2 live_extend_ext2

@@ -198,6 +198,11 @@ unsafe extern "C" fn write_begin(
     if let Err(err) = write::zero_post_eof(inode, inode.size(), pos as u64) {
         return err.to_errno();
     }
+    // A tail the write grows (FRAGMENTS) gets its new run first, its
+    // folio locked alone.
+    if let Err(err) = write::grow_tail(inode, inode.size(), pos as u64 + u64::from(len)) {
+        return err.to_errno();
+    }
     let index = pos as u64 / bindings::PAGE_SIZE as u64;
     // SAFETY: As above.
     let folio =

@@ -7,7 +7,7 @@
 //! disk layout allows: a block that follows the previous one on disk joins
 //! its bio.  Reads end in [`read_end_io`], which marks the blocks uptodate
 //! in the folio's state and ends the read of a folio when its last block
-//! arrives; writes end in [`write_end_io`], which records an error on the
+//! arrives (a folio read whole has no state: its one segment ends it); writes end in [`write_end_io`], which records an error on the
 //! file's own mapping (where `fsync` of that file finds it) and ends the
 //! folio's writeback after its last block.
 
@@ -186,11 +186,14 @@ unsafe fn for_each_folio(
 unsafe extern "C" fn read_end_io(bio: *mut bindings::bio) {
     // SAFETY: The completed bio is ours until `bio_put`.
     let ok = unsafe { (*bio).bi_status } == 0;
-    // SAFETY: The bio's folios are locked for reading, with a state that
-    // counts these bytes as in flight.
+    // SAFETY: The bio's folios are locked for reading, each with a state
+    // that counts these bytes as in flight or, read whole, without one.
     unsafe {
         for_each_folio(bio, |folio, offset, len| {
             let Some(state) = state_of(folio) else {
+                // A folio read whole, without block state (`read_whole`):
+                // this segment is all of it.
+                bindings::folio_end_read(folio, ok);
                 return;
             };
             if ok {

@@ -20,15 +20,25 @@
 //!                                   and some bytes at its end, truncate it down
 //!                                   into a block, extend it past the next page
 //!                                   with truncate; fsync at the end
+//! fsbench readtree DIR REQUEST      read every regular file below DIR to its
+//!                                   end in REQUEST-byte reads, in name order
+//!                                   (the directory walk is timed too); prints
+//!                                   files=N too
+//! fsbench text FILE SIZE DIR        create FILE of SIZE bytes: the regular
+//!                                   files below DIR, in name order, over and
+//!                                   over (a compressible file of text; not
+//!                                   timed)
 //! ```
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 const USAGE: &str = "usage: fsbench write FILE SIZE REQUEST | read FILE REQUEST | \
-sparse FILE SIZE | randwrite FILE COUNT | appendsync FILE COUNT | trunccycle FILE COUNT";
+sparse FILE SIZE | randwrite FILE COUNT | appendsync FILE COUNT | trunccycle FILE COUNT | \
+readtree DIR REQUEST | text FILE SIZE DIR";
 
 /// Granule of the sparse file's data and of the random overwrites.
 const KIB: u64 = 1024;
@@ -90,21 +100,104 @@ fn write(path: &str, size: u64, request: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn read(path: &str, request: u64) -> Result<(), String> {
-    let mut buf = vec![0u8; usize::try_from(request).map_err(|_| "request too large")?];
-    let start = Instant::now();
-    let mut file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+/// Reads the file at `path` to its end through `buf`; returns its bytes.
+fn read_through(path: &Path, buf: &mut [u8]) -> Result<u64, String> {
+    let path_text = path.display();
+    let mut file = File::open(path).map_err(|e| format!("{path_text}: {e}"))?;
     let mut done = 0u64;
     loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
+        match file.read(buf) {
+            Ok(0) => return Ok(done),
             Ok(n) => done += n as u64,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("{path}: read at {done}: {e}")),
+            Err(e) => return Err(format!("{path_text}: read at {done}: {e}")),
         }
     }
+}
+
+fn request_buffer(request: u64) -> Result<Vec<u8>, String> {
+    Ok(vec![
+        0u8;
+        usize::try_from(request)
+            .map_err(|_| "request too large")?
+    ])
+}
+
+fn read(path: &str, request: u64) -> Result<(), String> {
+    let mut buf = request_buffer(request)?;
+    let start = Instant::now();
+    let done = read_through(Path::new(path), &mut buf)?;
     report(done, start);
     Ok(())
+}
+
+/// Calls `visit` on every regular file below `dir`, in name order, a
+/// directory's files where its name sorts; other file types are skipped.
+fn walk_files(
+    dir: &Path,
+    visit: &mut dyn FnMut(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut paths = fs::read_dir(dir)
+        .and_then(|entries| {
+            entries
+                .map(|entry| entry.map(|entry| entry.path()))
+                .collect::<Result<Vec<PathBuf>, _>>()
+        })
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    paths.sort();
+    for path in paths {
+        let file_type = fs::symlink_metadata(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .file_type();
+        if file_type.is_dir() {
+            walk_files(&path, visit)?;
+        } else if file_type.is_file() {
+            visit(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn readtree(dir: &str, request: u64) -> Result<(), String> {
+    let mut buf = request_buffer(request)?;
+    let (mut files, mut bytes) = (0u64, 0u64);
+    let start = Instant::now();
+    walk_files(Path::new(dir), &mut |path| {
+        bytes += read_through(path, &mut buf)?;
+        files += 1;
+        Ok(())
+    })?;
+    let ns = start.elapsed().as_nanos().max(1);
+    println!(
+        "files={files} bytes={bytes} ns={ns} mbps={}",
+        u128::from(bytes) * 1000 / ns
+    );
+    Ok(())
+}
+
+/// The first `size` bytes of the regular files below `dir` concatenated
+/// in name order, over and over.
+fn text_bytes(dir: &Path, size: u64) -> Result<Vec<u8>, String> {
+    let size = usize::try_from(size).map_err(|_| format!("too large: {size}"))?;
+    let mut text = Vec::new();
+    walk_files(dir, &mut |path| {
+        let mut file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        file.read_to_end(&mut text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(())
+    })?;
+    if text.is_empty() {
+        return Err(format!("{}: no bytes in its files", dir.display()));
+    }
+    Ok(text.iter().copied().cycle().take(size).collect())
+}
+
+fn text(path: &str, size: u64, dir: &str) -> Result<(), String> {
+    let bytes = text_bytes(Path::new(dir), size)?;
+    let mut file = create(path)?;
+    file.write_all(&bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| format!("{path}: {e}"))
 }
 
 fn sparse(path: &str, size: u64) -> Result<(), String> {
@@ -210,6 +303,8 @@ fn run(args: &[String]) -> Result<(), String> {
         ["randwrite", path, count] => randwrite(path, parse_size(count)?),
         ["appendsync", path, count] => appendsync(path, parse_size(count)?),
         ["trunccycle", path, count] => trunccycle(path, parse_size(count)?),
+        ["readtree", dir, request] => readtree(dir, parse_size(request)?),
+        ["text", path, size, dir] => text(path, parse_size(size)?, dir),
         _ => Err(USAGE.to_string()),
     }
 }
@@ -245,6 +340,26 @@ mod tests {
             let n = odd_size(i);
             assert!((1025..4100).contains(&n) && n % 512 != 0, "{i}: {n}");
         }
+    }
+
+    #[test]
+    fn walks_regular_files_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("fsbench-walk-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("b/c")).unwrap();
+        fs::write(dir.join("a"), b"1").unwrap();
+        fs::write(dir.join("b/c/d"), b"22").unwrap();
+        fs::write(dir.join("c"), b"333").unwrap();
+        std::os::unix::fs::symlink("a", dir.join("link")).unwrap();
+        let mut seen = Vec::new();
+        walk_files(&dir, &mut |path| {
+            seen.push(path.strip_prefix(&dir).unwrap().to_path_buf());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [Path::new("a"), Path::new("b/c/d"), Path::new("c")]);
+        assert_eq!(text_bytes(&dir, 14).unwrap(), b"12233312233312");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

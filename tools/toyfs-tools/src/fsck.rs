@@ -125,6 +125,11 @@ pub fn render(device: &str, report: &Report, verbose: bool) -> (Vec<String>, i32
         if summary.state == FsState::Dirty {
             lines.push(format!("{device}: was not cleanly unmounted"));
         }
+        let unit = if summary.fragments {
+            "fragments"
+        } else {
+            "blocks"
+        };
         if verbose || !report.is_clean() {
             lines.push(format!(
                 "{device}: {}/{} inodes ({} files, {} directories), {}/{} {}",
@@ -134,11 +139,19 @@ pub fn render(device: &str, report: &Report, verbose: bool) -> (Vec<String>, i32
                 summary.directories,
                 summary.blocks_in_use,
                 summary.block_count,
-                if summary.fragments {
-                    "fragments"
-                } else {
-                    "blocks"
-                },
+                unit,
+            ));
+        }
+        if verbose {
+            let usage = &summary.usage;
+            lines.push(format!(
+                "{device}: {unit} in use: {} metadata, {} file data ({} compressed; {} bytes of files), {} directory, {} indirect",
+                summary.metadata,
+                usage.file_data,
+                usage.compressed,
+                usage.file_bytes,
+                usage.directories,
+                usage.indirect,
             ));
         }
     }
@@ -189,7 +202,7 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use toyfs_format::check::{Finding, Summary};
+    use toyfs_format::check::{Finding, Summary, Usage};
 
     fn parse(list: &[&str]) -> Result<FsckOptions, FsckUsageError> {
         parse_args(list.iter().map(|arg| arg.to_string()))
@@ -243,6 +256,14 @@ mod tests {
             fragments: false,
             block_count: 64,
             blocks_in_use: 9,
+            metadata: 5,
+            usage: Usage {
+                file_data: 2,
+                compressed: 0,
+                directories: 1,
+                indirect: 1,
+                file_bytes: 1500,
+            },
         }
     }
 
@@ -258,8 +279,11 @@ mod tests {
         );
         let (lines, status) = render("img", &clean, true);
         assert_eq!(
-            lines[0],
-            "img: 3/16 inodes (2 files, 1 directories), 9/64 blocks"
+            lines[..2],
+            [
+                "img: 3/16 inodes (2 files, 1 directories), 9/64 blocks",
+                "img: blocks in use: 5 metadata, 2 file data (0 compressed; 1500 bytes of files), 1 directory, 1 indirect",
+            ]
         );
         assert_eq!(status, EXIT_CLEAN);
 

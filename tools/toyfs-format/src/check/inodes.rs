@@ -30,6 +30,25 @@ pub(super) struct InodeTable {
     pub records: Vec<InodeRecord>,
     /// Owner inode of every block some block map uses.
     pub owners: HashMap<u32, u32>,
+    /// What the owned fragments hold.
+    pub usage: Usage,
+}
+
+/// Fragments (blocks without fragments) in use by kind, for the space a
+/// tree takes (fsck.toyfs -v): each owned fragment is counted once, under
+/// the first inode that names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Data runs of regular files, plain or compressed.
+    pub file_data: u32,
+    /// Of `file_data`, the compressed runs.
+    pub compressed: u32,
+    /// Data runs of directories.
+    pub directories: u32,
+    /// Indirect blocks of files and directories.
+    pub indirect: u32,
+    /// Bytes of the regular files (their sizes).
+    pub file_bytes: u64,
 }
 
 impl InodeTable {
@@ -54,6 +73,7 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
     let mut table = InodeTable {
         records: Vec::with_capacity(geometry.inode_count() as usize),
         owners: HashMap::new(),
+        usage: Usage::default(),
     };
     for (index, bytes) in table_bytes.chunks_exact(INODE_SIZE).enumerate() {
         let ino = index as u32 + 1;
@@ -77,7 +97,7 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
                 decompress,
                 ino,
                 &mut record,
-                &mut table.owners,
+                &mut table,
                 findings,
             )?;
         }
@@ -101,9 +121,10 @@ fn check_inode<D: BlockDevice + ?Sized>(
     decompress: bool,
     ino: u32,
     record: &mut InodeRecord,
-    owners: &mut HashMap<u32, u32>,
+    table: &mut InodeTable,
     findings: &mut Vec<Finding>,
 ) -> io::Result<()> {
+    let InodeTable { owners, usage, .. } = table;
     let inode = &record.inode;
     let problems = inode.problems(geometry);
     let size_is_valid = !problems.iter().any(|problem| {
@@ -119,6 +140,9 @@ fn check_inode<D: BlockDevice + ?Sized>(
     );
 
     let is_directory = inode.file_type() == Some(FileType::Directory);
+    if inode.file_type() == Some(FileType::Regular) {
+        usage.file_bytes += inode.size;
+    }
     let blocks_within_size = inode.blocks_within_size(geometry.block_size());
     let mut counted = 0u32;
     // Indirect blocks already reported past EOF: their entries are too, silently.
@@ -166,6 +190,17 @@ fn check_inode<D: BlockDevice + ?Sized>(
             return false;
         }
         counted += pointer.extent.count;
+        let count = pointer.extent.count;
+        match pointer.role {
+            BlockRole::Indirect { .. } => usage.indirect += count,
+            BlockRole::Data { .. } if is_directory => usage.directories += count,
+            BlockRole::Data { .. } => {
+                usage.file_data += count;
+                if pointer.extent.compressed {
+                    usage.compressed += count;
+                }
+            }
+        }
         let file_block = pointer.role.first_file_block();
         if file_block >= blocks_within_size {
             let parent_reported = matches!(

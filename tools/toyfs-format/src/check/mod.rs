@@ -18,6 +18,7 @@ use crate::constants::SUPERBLOCK_SIZE;
 use crate::device::BlockDevice;
 use crate::superblock::{FsState, Superblock};
 pub use finding::{EntryName, Finding};
+pub use inodes::Usage;
 
 /// Totals of a checked filesystem, for the summary line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +40,10 @@ pub struct Summary {
     pub block_count: u32,
     /// Blocks (fragments) marked in use in the bitmap.
     pub blocks_in_use: u32,
+    /// Blocks (fragments) of the superblock, the bitmap and the inode table.
+    pub metadata: u32,
+    /// What the blocks (fragments) the inodes name hold.
+    pub usage: Usage,
 }
 
 /// What a check found.
@@ -109,6 +114,8 @@ pub fn check_with<D: BlockDevice + ?Sized>(device: &D, decompress: bool) -> io::
         fragments: geometry.has_fragments(),
         block_count: geometry.fragment_count(),
         blocks_in_use: geometry.fragment_count() - bitmap.count_free(),
+        metadata: geometry.first_data_fragment(),
+        usage: table.usage,
     };
     Ok(Report {
         findings,

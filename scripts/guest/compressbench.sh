@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# In-guest table "compress" of `make bench` (issue 13 item 6): reads from
+# toyfs images made with mkfs.toyfs -d, LZ4-compressed against the same
+# bytes plain, both with 4 KiB blocks in 512-byte fragments, each image on
+# its own brd ramdisk, both mounted read-only (the kernel mounts LZ4
+# images read-only: compressed writes are not measured here).
+#   docs:  the kernel's Documentation/ tree (guest-boot.sh puts it in the
+#          bench image as /guest/docs), read cold: every file in name
+#          order after drop_caches, the directory walk included.
+#   text:  a 64 MiB file of that tree's text over and over (fsbench text),
+#          read cold from start to end in 4 KiB and in 1 MiB requests.
+# Each result is one "vm_mvc_bench: table=compress image=... fs=plain|lz4
+# op=... req=... round=... bytes=... ns=... mbps=..." line on the console;
+# scripts/bench-report.py takes the median over the rounds.  The order of
+# plain and lz4 alternates between rounds.  Run by bench.sh with vm_mvc
+# loaded.
+docs=/guest/docs
+rounds=5
+size=64M
+
+note() { echo "vm_mvc_bench: $*" >/dev/kmsg; }
+drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+
+if [ ! -d $docs ]; then
+	note "table=compress skipped: no $docs in the guest image"
+	exit 0
+fi
+if ! insmod /modules/toyfs.ko; then
+	note "table=compress failed: insmod toyfs"
+	exit 0
+fi
+
+# image, kind, ramdisk: docs and text, plain and lz4.
+images="docs plain /dev/ram2
+docs lz4 /dev/ram3
+text plain /dev/ram4
+text lz4 /dev/ram5"
+
+# Makes and mounts the four images; says what each holds (fsck.toyfs -v).
+setup() {
+	mkdir -p /tmp/text && fsbench text /tmp/text/file $size $docs || return 1
+	echo "$images" | while read -r image kind dev; do
+		src=$docs
+		[ "$image" = docs ] || src=/tmp/text
+		options="-b 4096 -f 512"
+		[ "$kind" = plain ] || options="$options -c lz4"
+		# shellcheck disable=SC2086 # the options are words
+		mkfs.toyfs -q $options -d $src "$dev" || return 1
+		usage=$(fsck.toyfs -v -n "$dev" | sed -n 's/.*: fragments in use: //p')
+		note "compress image=$image fs=$kind mkfs.toyfs $options -d: $usage"
+		mkdir -p "/mnt/$image-$kind"
+		mount -o ro -t toyfs "$dev" "/mnt/$image-$kind" || return 1
+	done
+}
+
+teardown() {
+	echo "$images" | while read -r image kind dev; do
+		umount "/mnt/$image-$kind" 2>/dev/null
+	done
+	rm -rf /tmp/text
+	rmmod toyfs
+}
+
+# Runs fsbench and prints its result as a table line.
+# Usage: measure IMAGE KIND OP REQUEST ROUND FSBENCH-ARGS...
+measure() {
+	image=$1 kind=$2 op=$3 req=$4 round=$5 result=
+	shift 5
+	drop_caches
+	if result=$(fsbench "$@"); then
+		note "table=compress image=$image fs=$kind op=$op req=$req round=$round $result"
+	else
+		note "table=compress image=$image fs=$kind op=$op req=$req round=$round failed"
+	fi
+}
+
+if ! setup; then
+	note "table=compress failed: making or mounting the images"
+	teardown
+	exit 0
+fi
+note "compress docs_files=$(find $docs -type f | wc -l) text=$size rounds=$rounds"
+r=1
+while [ "$r" -le "$rounds" ]; do
+	order="plain lz4"
+	[ $((r % 2)) = 1 ] || order="lz4 plain"
+	for kind in $order; do
+		measure docs "$kind" tree_cold 1048576 "$r" readtree "/mnt/docs-$kind" 1M
+		for req in 4096 1048576; do
+			measure text "$kind" read_cold "$req" "$r" read "/mnt/text-$kind/file" "$req"
+		done
+	done
+	r=$((r + 1))
+done
+teardown
