@@ -142,13 +142,13 @@ impl Folio {
         // SAFETY: `self` is a valid folio (type invariant); only the
         // address of its flags word is taken.
         let flags = unsafe { &raw mut (*self.as_ptr()).__bindgen_anon_1.__bindgen_anon_1.flags.f };
-        // SAFETY: The word is valid and aligned for the borrow (type
-        // invariant), and `AtomicUsize` has the layout of `usize`, which is
-        // `unsigned long` on every Linux target with Rust; the kernel
-        // changes the word only with atomic operations, so atomic loads do
-        // not race.  (A cast, not `AtomicUsize::from_ptr`, which rustc
-        // leaves out of line at `opt-level=s`.)
-        unsafe { &*flags.cast::<AtomicUsize>() }.load(order)
+        // A cast, not `AtomicUsize::from_ptr`, which rustc leaves out of
+        // line at `opt-level=s`.
+        // SAFETY: The word is valid and aligned (type invariant);
+        // `AtomicUsize` has the layout of `unsigned long`; the kernel
+        // changes the word only atomically, so atomic loads do not race.
+        let word = unsafe { &*flags.cast::<AtomicUsize>() };
+        word.load(order)
     }
 
     /// Whether flag `bit` (a `pageflags` value) is set: `folio_test_*` of a
