@@ -586,6 +586,27 @@ mod tests {
     }
 
     #[test]
+    fn calls_give_back_every_folio_reference_they_take() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        // A folio past the data, not uptodate: the calls on it fail.
+        drop(makep(sid.0, 3)?);
+        let mut buf = filled(64, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        for pno in [1, 3] {
+            let folio = file.folio(pno).ok_or(ENOENT)?;
+            let before = folio.ref_count();
+            for cmd in [ZERO, READ, WRITE, PROTZERO] {
+                let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+                // CAST: small page numbers.
+                let result = by_sid(sid.0, pno as isize, 0, 64, cmd, buffer);
+                assert_eq!(result.err(), if pno == 1 { None } else { Some(ENODATA) });
+                assert_eq!(folio.ref_count(), before);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
     fn by_sid_every_command_on_a_folio_not_uptodate_is_enodata() -> Result {
         let (_fs, file, sid) = file_with_pages(1, pattern)?;
         // A folio past the data, created locked and !uptodate and left so,
