@@ -143,10 +143,30 @@ impl<'a> Request<'a> {
 /// cost more than the rest of a short call (three out-of-line calls on
 /// User-Mode Linux).  What may sleep below waits itself: the wait for
 /// writeback, the rmap locks of `folio_mkclean`.  [`by_sid`] keeps it
-/// everywhere: its lookup stands for `folio_lock`, which has it.
+/// wherever it does something (`might_sleep_as_folio_lock`): its lookup
+/// stands for `folio_lock`, which has it.
 #[inline(always)]
 fn might_sleep_if_debug() {
     #[cfg(CONFIG_DEBUG_ATOMIC_SLEEP)]
+    kernel::task::might_sleep();
+}
+
+/// The context check of [`by_sid`], whose lookup stands for `folio_lock`:
+/// `might_sleep()`, as `folio_lock` has, where it does something.
+///
+/// Without `CONFIG_DEBUG_ATOMIC_SLEEP` `might_sleep()` is `might_resched()`,
+/// which is a voluntary preemption point only in the kernels that
+/// `include/linux/kernel.h` gives one (`CONFIG_PREEMPT_VOLUNTARY_BUILD`,
+/// `CONFIG_PREEMPT_DYNAMIC`) and empty in the others (`CONFIG_PREEMPT_LAZY`,
+/// `CONFIG_PREEMPT`, `CONFIG_PREEMPT_NONE`), where Rust would still make an
+/// out-of-line call of the empty `rust_helper_might_resched`.
+#[inline(always)]
+fn might_sleep_as_folio_lock() {
+    #[cfg(any(
+        CONFIG_DEBUG_ATOMIC_SLEEP,
+        CONFIG_PREEMPT_VOLUNTARY_BUILD,
+        CONFIG_PREEMPT_DYNAMIC
+    ))]
     kernel::task::might_sleep();
 }
 
@@ -178,7 +198,7 @@ pub(crate) fn by_sid(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
-    kernel::task::might_sleep();
+    might_sleep_as_folio_lock();
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
