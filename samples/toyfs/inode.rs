@@ -660,18 +660,19 @@ impl<'a> BlockMap<'a> {
             // See `allocate`.
             clean_bdev_aliases(sb, block, 1);
         }
-        if count < old.count {
-            balloc::free_extent(
-                sb,
-                ino,
-                &Extent {
-                    fragment: old.fragment + count,
-                    count: old.count - count,
-                    compressed: false,
-                },
-            )?;
-        } else if count > old.count {
-            balloc::free_extent(sb, ino, &old)?;
+        // Fewer fragments (or as many, compressed) keep the start of the
+        // old run; more are a new run.
+        let freed = if count <= old.count {
+            Extent {
+                fragment: old.fragment + count,
+                count: old.count - count,
+                compressed: false,
+            }
+        } else {
+            old
+        };
+        if freed.count > 0 {
+            balloc::free_extent(sb, ino, &freed)?;
         }
         self.disk.blocks = self
             .disk

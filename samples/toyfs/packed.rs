@@ -17,8 +17,8 @@ use crate::{
         address::Extent,
         compressed::{CompressedError, CompressedHeader, HEADER_SIZE},
     },
-    meta::corrupt,
     inode::BlockMap,
+    meta::corrupt,
     vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock, COMPRESS_WORDS},
     vm_mvc_client::{KernelBuffer, Op},
 };

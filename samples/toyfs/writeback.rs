@@ -10,8 +10,8 @@
 
 use crate::{
     format::geometry::Geometry,
-    inode::{BlockMap, Run},
     format::inode::FLAG_COMPRESSED,
+    inode::{BlockMap, Run},
     packed::{write_compressed, write_packed},
     vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio},
     vm_mvc_client::Op,

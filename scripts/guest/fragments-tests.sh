@@ -175,8 +175,7 @@ writes_as_the_model() {
 		trap 'umount $mnt' EXIT
 		toyfs-probe packed $mnt $model mmap || exit 1
 		if [ -n "$c" ]; then
-			encoded $mnt/newtext -gt 0 || { filefrag -v $mnt/newtext; exit 1; }
-			encoded $mnt/new9000 -eq 0 || { filefrag -v $mnt/new9000; exit 1; }
+			encoded $mnt/newtext -gt 0 && encoded $mnt/new9000 -eq 0 || exit 1
 		fi
 	)
 	result=$?
@@ -187,9 +186,15 @@ writes_as_the_model() {
 # The extents of file $1 that FIEMAP calls encoded (compressed blocks),
 # compared by test(1) with the rest of the arguments.
 encoded() {
-	n=$(filefrag -v "$1" | grep -c encoded)
+	n=$(toyfs-probe encoded "$1") || return 1
 	shift
-	[ "$n" "$@" ] || { echo "$n encoded extents"; return 1; }
+	[ "$n" "$@" ] || { echo "$1: $n encoded extents"; return 1; }
+}
+
+# What lsattr shows of file $1's FS_COMPR_FL ("c" or "-") is $2 (after
+# chattr $3, if given).
+compr_is() {
+	[ "$(toyfs-stress compr "$1" $3)" = "$2" ] || { echo "$1: not $2 (chattr $3)"; return 1; }
 }
 
 # The fragments fsck.toyfs -v counts in compressed runs on device $1.
@@ -213,13 +218,11 @@ compress_flag() {
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
-		: >$mnt/default && lsattr $mnt/default | grep -q '^[^ ]*c' ||
-			{ echo "a new file is not compressed by default"; lsattr $mnt/default; exit 1; }
-		: >$mnt/f && chattr -c $mnt/f && ! lsattr $mnt/f | grep -q '^[^ ]*c' || { lsattr $mnt/f; exit 1; }
+		: >$mnt/default && compr_is $mnt/default c && : >$mnt/f && compr_is $mnt/f - -c || exit 1
 		cp $model $mnt/f && sync && encoded $mnt/f -eq 0 || exit 1
 		[ "$(compressed_fragments "$dev")" = 0 ] || { echo "compressed runs in a plain file"; exit 1; }
 		# The flag alone changes no block.
-		chattr +c $mnt/f && lsattr $mnt/f | grep -q '^[^ ]*c' || { lsattr $mnt/f; exit 1; }
+		compr_is $mnt/f c +c || exit 1
 		sync && encoded $mnt/f -eq 0 || exit 1
 		# Rewritten: every block compressed, the tail too.
 		dd if=$model of=$mnt/f bs=4096 conv=notrunc 2>/dev/null && sync && drop_caches &&
@@ -227,20 +230,22 @@ compress_flag() {
 		whole=$(compressed_fragments "$dev")
 		[ "$whole" -gt 0 ] || { echo "no compressed fragment"; exit 1; }
 		# -c: the first two blocks rewritten plain, the rest stays.
-		chattr -c $mnt/f && dd if=$model of=$mnt/f bs=8192 count=1 conv=notrunc 2>/dev/null &&
+		compr_is $mnt/f - -c && dd if=$model of=$mnt/f bs=8192 count=1 conv=notrunc 2>/dev/null &&
 			sync && drop_caches && cmp $model $mnt/f || exit 1
 		part=$(compressed_fragments "$dev")
 		[ "$part" -gt 0 ] && [ "$part" -lt "$whole" ] ||
 			{ echo "compressed fragments $whole, after chattr -c and a rewrite $part"; exit 1; }
 		# +c again; a truncation into a compressed block, then up.
-		chattr +c $mnt/f && dd if=$model of=$mnt/f bs=8192 count=1 conv=notrunc 2>/dev/null && sync || exit 1
+		compr_is $mnt/f c +c && dd if=$model of=$mnt/f bs=8192 count=1 conv=notrunc 2>/dev/null && sync || exit 1
 		truncate -s 10000 $model && truncate -s 10000 $mnt/f && sync && drop_caches && cmp $model $mnt/f || exit 1
 		truncate -s 30000 $model && truncate -s 30000 $mnt/f && sync && drop_caches && cmp $model $mnt/f || exit 1
 		# A store through a shared mapping into a compressed block, and
 		# an append growing the compressed tail.
 		dd if=$model of=$mnt/f bs=4096 conv=notrunc 2>/dev/null && sync && drop_caches || exit 1
-		xfs_io -c "mmap -w 0 30000" -c "mwrite -S 0x41 5000 300" -c "msync -s 0 30000" $mnt/f >/dev/null &&
-			xfs_io -c "pwrite -S 0x41 5000 300" $model >/dev/null || exit 1
+		for offset in 5000 5100 5299; do
+			toyfs-stress mmap-store $mnt/f $offset 65 &&
+				printf A | dd of=$model bs=1 seek=$offset conv=notrunc 2>/dev/null || exit 1
+		done
 		head -c 3000 $work/text >>$model && head -c 3000 $work/text >>$mnt/f || exit 1
 		sync && drop_caches && cmp $model $mnt/f && encoded $mnt/f -gt 0 || exit 1
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
@@ -264,7 +269,7 @@ compress_flag() {
 compress_enospc() {
 	img=$work/image
 	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 2M && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	yes toyfs | head -c 6M >$work/yes && head -c 6M /dev/urandom >$work/noise || return 1
+	yes toyfs | head -c 6291456 >$work/yes && head -c 6291456 /dev/urandom >$work/noise || return 1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
@@ -280,7 +285,8 @@ compress_enospc() {
 		copied=$(sed -n 's/^\([0-9]*\) bytes.*/\1/p' $work/dd)
 		[ -n "$copied" ] || exit 1
 		sync && drop_caches || exit 1
-		cmp -n "$copied" $work/noise $mnt/f || exit 1
+		head -c "$copied" $work/noise >$work/written && head -c "$copied" $mnt/f | cmp - $work/written ||
+			{ echo "the $copied bytes written before ENOSPC do not read back"; exit 1; }
 		cat $mnt/f >/dev/null
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev"
