@@ -684,11 +684,13 @@ impl<'a> BlockMap<'a> {
     }
 
     /// Writeback stored file block `n`, held in `old`, compressed in
-    /// `new`, the first fragments of `old`: the map names `new` and the
-    /// rest of `old` is freed.  The caller holds the block's folio locked
-    /// and found `old` under this lock.
+    /// `new`: the first fragments of `old`, or a run taken for it
+    /// elsewhere.  The map names `new` and what `new` does not reuse of
+    /// `old` is freed.  The caller holds the block's folio locked and
+    /// found `old` under this lock.
     pub(crate) fn replace_run(&mut self, n: u64, old: &Extent, new: Extent) -> Result {
-        if new.fragment != old.fragment || new.count > old.count || new.count == 0 {
+        let in_place = new.fragment == old.fragment;
+        if new.count == 0 || (in_place && new.count > old.count) {
             return Err(EINVAL);
         }
         let (sb, ino) = (self.sb, self.ino());
@@ -697,18 +699,26 @@ impl<'a> BlockMap<'a> {
             .map_generation
             .fetch_add(1, Ordering::AcqRel);
         self.set_pointer(n, self.geometry.encode_pointer(new))?;
-        if new.count < old.count {
-            balloc::free_extent(
-                sb,
-                ino,
-                &Extent {
-                    fragment: old.fragment + new.count,
-                    count: old.count - new.count,
-                    compressed: false,
-                },
-            )?;
-            self.disk.blocks = self.disk.blocks.saturating_sub(old.count - new.count);
+        let freed = if in_place {
+            Extent {
+                fragment: old.fragment + new.count,
+                count: old.count - new.count,
+                compressed: false,
+            }
+        } else {
+            Extent {
+                compressed: false,
+                ..*old
+            }
+        };
+        if freed.count > 0 {
+            balloc::free_extent(sb, ino, &freed)?;
         }
+        self.disk.blocks = self
+            .disk
+            .blocks
+            .saturating_add(new.count)
+            .saturating_sub(old.count);
         self.store()
     }
 

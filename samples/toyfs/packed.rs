@@ -13,6 +13,7 @@
 //! plain blocks keep the bio path of read.rs.
 
 use crate::{
+    balloc,
     format::{
         address::Extent,
         compressed::{CompressedError, CompressedHeader, HEADER_SIZE},
@@ -245,7 +246,7 @@ pub(crate) fn write_compressed(
         return Ok(false);
     }
     // CAST: at most a block.
-    let capacity = (room << geometry.fragment_shift()) as usize - HEADER_SIZE;
+    let capacity = (room * geometry.fragment_size()) as usize - HEADER_SIZE;
     let length = u16::try_from(valid).map_err(|_| EINVAL)?;
     sb.info().scratch.compress_with(|compressor| {
         let Compressor {
@@ -266,43 +267,82 @@ pub(crate) fn write_compressed(
             compressed_len: u16::try_from(len).map_err(|_| EINVAL)?,
             length,
         };
-        let new = Extent {
-            fragment: extent.fragment,
-            count: geometry.fragments_for(header.stored_len()),
-            compressed: true,
-        };
+        let count = geometry.fragments_for(header.stored_len());
         let mut map = BlockMap::lock(inode)?;
         if map.lookup_extent(n)? != Some(*extent) {
             // Not the run the caller found: the map changed under a
             // folio lock it should have held.
             return Err(EAGAIN);
         }
-        // A whole block is the file's alone: its buffer need not be read.
         let block = extent.block(&geometry);
-        let buffer = if extent.is_whole_block(&geometry) {
-            Buffer::zeroed(sb, block)?
+        let whole = extent.is_whole_block(&geometry);
+        // A whole block's compressed data goes to a block already partly
+        // in use if one has room (as UFS fills its fragmented blocks), so
+        // that the whole block is freed whole for the next whole-block
+        // write; else, and for a tail, into the first fragments of its
+        // run.
+        let moved = if whole {
+            balloc::take_shared_fragments(sb, block, count)?
         } else {
-            Buffer::read(sb, block)?
+            None
         };
-        {
-            let mut data = buffer.lock();
-            let start = new.offset_in_block(&geometry);
-            let run = data
-                .data_mut()
-                .get_mut(start..start + new.byte_len(&geometry))
-                .ok_or(EINVAL)?;
-            header.write(run);
-            let (stored, rest) = run.split_at_mut(HEADER_SIZE + len);
-            stored
-                .get_mut(HEADER_SIZE..)
-                .ok_or(EINVAL)?
-                .copy_from_slice(output.get(..len).ok_or(EINVAL)?);
-            rest.fill(0);
+        let new = Extent {
+            compressed: true,
+            ..moved.unwrap_or(Extent {
+                fragment: extent.fragment,
+                count,
+                compressed: true,
+            })
+        };
+        let stored = store_compressed(sb, &new, whole && moved.is_none(), &header, output)
+            .and_then(|()| map.replace_run(n, extent, new));
+        if let (Err(_), Some(taken)) = (&stored, moved) {
+            // Not named by the map: given back.
+            if map.lookup_extent(n)? != Some(new) {
+                balloc::free_extent(sb, inode.ino(), &taken)?;
+            }
         }
-        buffer.mark_dirty();
-        map.replace_run(n, extent, new)?;
+        stored?;
         Ok(true)
     })
+}
+
+/// Writes the compressed block `header` with the LZ4 data at the start
+/// of `data` into run `new` in the block device's buffer of its block,
+/// zeros to the end of the run, and marks the buffer dirty.  `alone`: the
+/// block is the file's alone, and its buffer need not be read.
+fn store_compressed(
+    sb: &SuperBlock,
+    new: &Extent,
+    alone: bool,
+    header: &CompressedHeader,
+    data: &[u8],
+) -> Result {
+    let geometry = sb.info().geometry;
+    let block = new.block(&geometry);
+    let buffer = if alone {
+        Buffer::zeroed(sb, block)?
+    } else {
+        Buffer::read(sb, block)?
+    };
+    let len = usize::from(header.compressed_len);
+    {
+        let mut bytes = buffer.lock();
+        let start = new.offset_in_block(&geometry);
+        let run = bytes
+            .data_mut()
+            .get_mut(start..start + new.byte_len(&geometry))
+            .ok_or(EINVAL)?;
+        header.write(run);
+        let (stored, rest) = run.split_at_mut(HEADER_SIZE + len);
+        stored
+            .get_mut(HEADER_SIZE..)
+            .ok_or(EINVAL)?
+            .copy_from_slice(data.get(..len).ok_or(EINVAL)?);
+        rest.fill(0);
+    }
+    buffer.mark_dirty();
+    Ok(())
 }
 
 /// Zeroes the run `extent` (a new tail of `fallocate`) in the block
