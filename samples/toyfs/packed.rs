@@ -218,16 +218,18 @@ pub(crate) fn write_packed(
 }
 
 /// Writes dirty block `k` (file block `n`) of the locked `folio` of
-/// `inode` back compressed, if that saves a fragment, into the first
-/// fragments of `extent`, the run the map names for it (a whole block, a
-/// tail, or a compressed block): its bytes up to the end of the file are
-/// READ from the folio by vm_mvc into the CPU's compressor and
-/// compressed by `LZ4_compress_default` into at most the fragments that
-/// are fewer than the plain block needs and that `extent` holds.  If
-/// they fit, the header and the data go into the block device's buffer
-/// of the run's block (zeros to the end of the run), the map names them
-/// compressed, and the rest of `extent` is freed: writeback frees, never
-/// allocates.  Returns false, having changed nothing, when the block
+/// `inode` back compressed, if that saves a fragment, in place of
+/// `extent`, the run the map names for it (a whole block, a tail, or a
+/// compressed block): its bytes up to the end of the file are READ from
+/// the folio by vm_mvc into the CPU's compressor and compressed by
+/// `LZ4_compress_default` into at most the fragments that are fewer than
+/// the plain block needs and that `extent` holds.  If they fit, the
+/// header and the data go into the block device's buffer of their block
+/// (zeros to the end of their run): fragments of a block partly in use
+/// for a whole block, which is then freed whole, else the first
+/// fragments of `extent`, whose rest is freed.  The map names them
+/// compressed.  Writeback frees more than it takes and never fails for
+/// want of room.  Returns false, having changed nothing, when the block
 /// does not shrink by a fragment; it is then written plain.
 pub(crate) fn write_compressed(
     inode: &Inode,

@@ -102,10 +102,10 @@ pub(crate) fn prepare_write(
 /// uptodate: a write may cover it whole and still copy short), given a
 /// plain run of the fragments a file of `size` bytes needs there
 /// (`BlockMap::set_run`: the start of its run, or a new run, `ENOSPC`)
-/// and marked dirty.  Writeback never allocates: it compresses a dirty
-/// block into the first fragments of its plain run and frees the rest,
-/// so every path that dirties a block makes sure its run holds it plain
-/// (Documentation/toyfs.rst, "Compressed blocks").
+/// and marked dirty.  Writeback never needs room: it compresses a dirty
+/// block into fewer fragments than its plain run and frees that run (or
+/// its rest), so every path that dirties a block makes sure its run
+/// holds it plain (Documentation/toyfs.rst, "Compression").
 pub(crate) fn unpack(
     map: &mut BlockMap<'_>,
     inode: &Inode,
