@@ -69,13 +69,17 @@ toyfs_fragments_row() {
 # writeback into the first fragments of their runs and given plain runs
 # again when dirtied, tails growing and shrinking under writes,
 # truncations and write faults; fsck.toyfs -f decompresses every block
-# between rounds and at the end.
+# between rounds and at the end, and some must be compressed then.
 toyfs_compress_row() {
 	mkfs.toyfs -q -b 4096 -f 512 -c lz4 "$1" && mount -t toyfs "$1" $mnt || return 1
 	toyfs-stress run $threads --block-size 4096 $(toyfs_features 4096) --chattr-compress \
 		--compressible --fsck "fsck.toyfs -f -n" "$seed" "$2" $mnt "$1"
 	rc=$?
-	umount $mnt && fsck_clean "$1" && fsck.toyfs -f -n "$1" >/dev/null && [ $rc -eq 0 ]
+	umount $mnt && fsck_clean "$1" || return 1
+	# Blocks were stored compressed (fsck.toyfs -f decompressed them).
+	usage=$(fsck.toyfs -f -n -v "$1" | sed -n 's/.*fragments in use: //p') || return 1
+	echo "$usage"
+	echo "$usage" | grep -q 'file data ([1-9][0-9]* compressed;' && [ $rc -eq 0 ]
 }
 # tmpfs has punch and preallocation, and holes to the page; no ZERO_RANGE,
 # and it shows stores made past the end once the file grows over them
