@@ -85,26 +85,25 @@ impl Scratch {
     /// Calls `f` with the buffer of the current CPU, locked.  `EINVAL`
     /// without buffers (no compressed block passes `judge_extent` then).
     fn with<R>(&self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
-        let cpu = CpuId::current().as_u32() as usize;
-        let buffer = self
-            .buffers
-            .get(cpu)
-            .or(self.buffers.first())
-            .ok_or(EINVAL)?;
-        f(&mut buffer.lock())
+        f(&mut of_this_cpu(&self.buffers)?.lock())
     }
 
     /// Calls `f` with the compressor of the current CPU, locked.
     /// `EINVAL` without compressors (an image without LZ4).
     fn compress_with<R>(&self, f: impl FnOnce(&mut Compressor) -> Result<R>) -> Result<R> {
-        let cpu = CpuId::current().as_u32() as usize;
-        let compressor = self
-            .compressors
-            .get(cpu)
-            .or(self.compressors.first())
-            .ok_or(EINVAL)?;
-        f(&mut compressor.lock())
+        f(&mut of_this_cpu(&self.compressors)?.lock())
     }
+}
+
+/// The entry of `per_cpu` for the CPU this runs on (the first past the
+/// CPUs it has); `EINVAL` if it is empty.
+fn of_this_cpu<T>(per_cpu: &[Pin<KBox<Mutex<T>>>]) -> Result<&Mutex<T>> {
+    let cpu = CpuId::current().as_u32() as usize;
+    per_cpu
+        .get(cpu)
+        .or(per_cpu.first())
+        .map(|entry| &**entry)
+        .ok_or(EINVAL)
 }
 
 /// Where block `k` of `folio` of `inode` starts in the folio, and how
