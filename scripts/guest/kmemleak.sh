@@ -19,12 +19,13 @@
 # caches with debug flags have no sheaves.
 #
 #
-# kmemleak also scans the whole kernel stack of every task, the dead part
-# below the stack pointer included, and a scan leaves the address of every
-# object it checksums there: a second scan by the same process counted the
-# first scan's stale copy as a reference to the planted object, and on
-# User-Mode Linux's debug kernel nothing was reported.  Each scan is
-# therefore a process of its own (a new kernel stack, zeroed).
+# The age is counted in jiffies, and with a periodic tick jiffies advance
+# by one per tick taken: on User-Mode Linux's debug kernel ticks are lost
+# (a host timer signal that arrives while the kernel has signals blocked
+# waits, and the next one merges with it), and 6 s of wall time were not
+# 5 s of jiffies, so the planted leak was never old enough.  scan_twice
+# therefore also waits for 6 s of CPU 0's ticks (/proc/stat's cpu0 line,
+# in USER_HZ, counts them with tick-based accounting).
 #
 # The report goes to the console one line per /dev/kmsg write (ktap_case):
 # /dev/kmsg refuses a write over 1024 bytes, which two reports exceed.
@@ -32,9 +33,21 @@
 
 kmemleak=/sys/kernel/debug/kmemleak
 
+# CPU 0's ticks so far, in USER_HZ (100 a second).
+cpu0_ticks() {
+	awk '$1 == "cpu0" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# Seconds since boot, whole.
+uptime_s() { cut -d. -f1 /proc/uptime; }
+
 scan_twice() {
+	local ticks seconds
+	ticks=$(cpu0_ticks) seconds=$(uptime_s)
 	sleep 6
-	sh -c "echo scan >$kmemleak" && sh -c "echo scan >$kmemleak"
+	while [ $(($(cpu0_ticks) - ticks)) -lt 600 ]; do sleep 1; done
+	echo "scanning after $(($(uptime_s) - seconds)) s, $(($(cpu0_ticks) - ticks)) of CPU 0's ticks (USER_HZ)"
+	echo scan >$kmemleak && echo scan >$kmemleak
 }
 
 # Prints the current report; with "planted", a report of an object
