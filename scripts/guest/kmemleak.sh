@@ -18,35 +18,14 @@
 # The debug kernel therefore boots with slab_debug=F (guest-boot.sh):
 # caches with debug flags have no sheaves.
 #
-#
-# The age is counted in jiffies, and with a periodic tick jiffies advance
-# by one per tick taken: on User-Mode Linux's debug kernel ticks are lost
-# (a host timer signal that arrives while the kernel has signals blocked
-# waits, and the next one merges with it), and 6 s of wall time were not
-# 5 s of jiffies, so the planted leak was never old enough.  scan_twice
-# therefore also waits for 6 s of CPU 0's ticks (/proc/stat's cpu0 line,
-# in USER_HZ, counts them with tick-based accounting).
-#
 # The report goes to the console one line per /dev/kmsg write (ktap_case):
 # /dev/kmsg refuses a write over 1024 bytes, which two reports exceed.
 . /guest/ktap.sh
 
 kmemleak=/sys/kernel/debug/kmemleak
 
-# CPU 0's ticks so far, in USER_HZ (100 a second).
-cpu0_ticks() {
-	awk '$1 == "cpu0" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
-}
-
-# Seconds since boot, whole.
-uptime_s() { cut -d. -f1 /proc/uptime; }
-
 scan_twice() {
-	local ticks seconds
-	ticks=$(cpu0_ticks) seconds=$(uptime_s)
 	sleep 6
-	while [ $(($(cpu0_ticks) - ticks)) -lt 600 ]; do sleep 1; done
-	echo "scanning after $(($(uptime_s) - seconds)) s, $(($(cpu0_ticks) - ticks)) of CPU 0's ticks (USER_HZ)"
 	echo scan >$kmemleak && echo scan >$kmemleak
 }
 
