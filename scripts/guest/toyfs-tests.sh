@@ -256,7 +256,7 @@ probe_with_errors() {
 fallocate_enospc_gives_blocks_back() {
 	image=/tmp/fragments.img
 	rm -f $image && truncate -s 8M $image && mkfs.toyfs -q -b 1024 -f 128 $image &&
-		loop=$(losetup -f --show $image) || return 1
+		loop=$(losetup -f) && losetup "$loop" $image || return 1
 	mkdir -p /mnt/enospc
 	mount -t toyfs "$loop" /mnt/enospc && toyfs-probe fallocate-enospc /mnt/enospc 128
 	status=$?
