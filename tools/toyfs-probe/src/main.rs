@@ -602,7 +602,13 @@ fn fallocate_enospc(dir: &Path, frag: &str) -> Check {
     let (mut sparse, model) = holey_file(&dir.join("sparse"), b, &[true], blocks)?;
     // Three whole blocks of a value no model byte is, freed below.
     let doomed = dir.join("doomed");
-    fs::write(&doomed, vec![0xa5u8; 3 * b]).map_err(|e| format!("doomed: {e}"))?;
+    // On the disk, not only in the page cache.
+    File::create(&doomed)
+        .and_then(|mut file| {
+            file.write_all(&vec![0xa5u8; 3 * b])?;
+            file.sync_all()
+        })
+        .map_err(|e| format!("doomed: {e}"))?;
     // Files of whole blocks and a tail two fragments short of a block,
     // each tail alone in its block, until the space is gone: the free
     // space left is those two fragments in every tail's block.
