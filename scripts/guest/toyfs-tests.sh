@@ -325,11 +325,12 @@ ktap_case mmap_store_past_eof_is_zeroed_at_writeback probe eof-tail
 ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
 ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
 ktap_case short_copy_keeps_the_blocks_it_did_not_reach probe short-copy
-ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case compaction_migrates_toyfs_folios compaction_migrates_toyfs_folios
 ktap_case fsync_reports_a_write_error_on_its_own_file fsync_reports_a_write_error_on_its_own_file
 ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_block
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
+# After the counters: tails (an image with fragments) move data through vm_mvc.
+ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev && rmmod toyfs"
 ktap_end
