@@ -39,6 +39,13 @@ extern "C" {
     fn munmap(addr: *mut c_void, len: usize) -> c_int;
     fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
     fn msync(addr: *mut c_void, len: usize, flags: c_int) -> c_int;
+    fn sync();
+}
+
+/// `sync(2)`: writes every dirty inode and block device; reports nothing.
+pub fn sync_all_filesystems() {
+    // SAFETY: No arguments.
+    unsafe { sync() };
 }
 
 /// `FALLOC_FL_KEEP_SIZE`.
