@@ -18,7 +18,7 @@ use crate::{
     packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicBool, AtomicU64};
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// The allocator's state, exact in memory while mounted.
@@ -104,6 +104,16 @@ pub(crate) struct InodeInfo {
     /// map's lock), so that a mapping remembered across folios by
     /// writeback is known to be stale.
     pub(crate) map_generation: AtomicU64,
+    /// The bitmap blocks whose bits the inode changed since its last
+    /// `fsync`, which that writes: bit `i % 64` for bitmap block `i`
+    /// (`balloc::bitmap_bit`; with more than 64 bitmap blocks, a set bit
+    /// stands for several of them and `fsync` writes them all).
+    pub(crate) bitmap_blocks: AtomicU64,
+    /// Whether `BlockMap::store` changed the inode's slot in the inode
+    /// table (its block map) since the last `fsync`, which then writes
+    /// the inode: an allocation under a folio lock does not mark the inode
+    /// dirty (`page_mkwrite` into a hole does not change the size).
+    pub(crate) slot_changed: AtomicBool,
 }
 
 impl InodeInfo {
@@ -112,6 +122,8 @@ impl InodeInfo {
         pin_init!(InodeInfo {
             map <- new_mutex!(DiskInode::default()),
             map_generation: AtomicU64::new(0),
+            bitmap_blocks: AtomicU64::new(0),
+            slot_changed: AtomicBool::new(false),
         })
     }
 

@@ -354,7 +354,7 @@ impl<'a> BlockMap<'a> {
             .blocks
             .saturating_add(self.geometry.fragments_per_block());
         *goal = block + 1;
-        drop(Buffer::zeroed(self.sb, block)?);
+        Buffer::zeroed(self.sb, block)?.mark_dirty_for(self.inode);
         Ok(block)
     }
 
@@ -395,7 +395,7 @@ impl<'a> BlockMap<'a> {
         let single = self.new_indirect(reservation, goal)?;
         let buffer = Buffer::read(self.sb, double)?;
         put_u32(buffer.lock().data_mut(), 4 * outer as usize, whole(single));
-        buffer.mark_dirty();
+        buffer.mark_dirty_for(self.inode);
         Ok(Container::Indirect {
             block: single,
             index,
@@ -457,11 +457,23 @@ impl<'a> BlockMap<'a> {
                 }
             }
         }
+        self.note_bitmap(reservation.changed());
         // Whatever was allocated is in the map: count it, also on error.
         if self.disk.blocks != blocks_before {
             result = result.and(self.store());
         }
         result
+    }
+
+    /// Adds bitmap blocks the map's changes changed (`balloc::bitmap_bit`)
+    /// to those the inode's `fsync` writes.
+    fn note_bitmap(&self, changed: u64) {
+        if changed != 0 {
+            self.inode
+                .info()
+                .bitmap_blocks
+                .fetch_or(changed, Ordering::AcqRel);
+        }
     }
 
     /// `allocate` for the container of file block `n`, up to `end`, with
@@ -581,7 +593,7 @@ impl<'a> BlockMap<'a> {
                     &mut blocks,
                 );
                 drop(entries);
-                buffer.mark_dirty();
+                buffer.mark_dirty_for(self.inode);
                 result
             }
             Container::Missing { .. } => return Err(EINVAL),
@@ -597,7 +609,7 @@ impl<'a> BlockMap<'a> {
             Container::Indirect { block, index, .. } => {
                 let buffer = Buffer::read(self.sb, block)?;
                 put_u32(buffer.lock().data_mut(), 4 * index, pointer);
-                buffer.mark_dirty();
+                buffer.mark_dirty_for(self.inode);
             }
             Container::Missing { .. } => return Err(EINVAL),
         }
@@ -632,18 +644,21 @@ impl<'a> BlockMap<'a> {
             .map_generation
             .fetch_add(1, Ordering::AcqRel);
         let mut whole = None;
+        let mut reservation_changed = 0;
         let new = if count < old.count {
             Extent { count, ..old }
         } else {
             let mut reservation = balloc::reserve(sb, count)?;
             let goal = old.block(&geometry);
-            if count == geometry.fragments_per_block() {
+            let new = if count == geometry.fragments_per_block() {
                 let (block, _) = reservation.take_run(goal, 1)?;
                 whole = Some(block);
                 geometry.whole_block(block)
             } else {
                 reservation.take_fragments(goal, count)?
-            }
+            };
+            reservation_changed = reservation.changed();
+            new
         };
         if let Err(err) = self.set_pointer(n, geometry.encode_pointer(new)) {
             if count > old.count {
@@ -651,6 +666,7 @@ impl<'a> BlockMap<'a> {
             }
             return Err(err);
         }
+        self.note_bitmap(reservation_changed);
         if let Some(block) = whole {
             // See `allocate`.
             clean_bdev_aliases(sb, block, 1);
@@ -664,7 +680,8 @@ impl<'a> BlockMap<'a> {
         } else {
             old
         };
-        balloc::free_extent(sb, ino, &freed)?;
+        let changed = balloc::free_extent(sb, ino, &freed)?;
+        self.note_bitmap(changed);
         self.disk.blocks = self
             .disk
             .blocks
@@ -696,6 +713,10 @@ impl<'a> BlockMap<'a> {
         });
         self.inode
             .set_blocks(disk.blocks, self.geometry.fragment_size());
+        self.inode
+            .info()
+            .slot_changed
+            .store(true, Ordering::Release);
         Ok(())
     }
 
@@ -762,7 +783,7 @@ impl<'a> BlockMap<'a> {
                 let child_first = first + found as u64 * span;
                 if self.prune(child, path, depth - 1, child_first, free, freer)? {
                     put_u32(buffer.lock().data_mut(), 4 * found, 0);
-                    buffer.mark_dirty();
+                    buffer.mark_dirty_for(self.inode);
                 }
                 entry = found + 1;
             }
@@ -812,6 +833,7 @@ impl<'a> BlockMap<'a> {
             }
         }
         let mut result = result.and(freer.flush(self.sb, self.ino()));
+        self.note_bitmap(freer.changed);
         if self.disk.blocks != blocks_before {
             result = result.and(self.store());
         }
@@ -832,6 +854,8 @@ struct Freer {
     /// The run gathered so far: first fragment, count, whether metadata
     /// (whole blocks).
     run: Option<(u32, u32, bool)>,
+    /// The bitmap blocks changed (`balloc::bitmap_bit`).
+    changed: u64,
 }
 
 impl Freer {
@@ -855,7 +879,8 @@ impl Freer {
             let shift = sb.info().geometry.fragment_shift();
             clean_bdev_aliases(sb, first >> shift, count >> shift);
         }
-        balloc::free_run(sb, ino, first, count)
+        self.changed |= balloc::free_run(sb, ino, first, count)?;
+        Ok(())
     }
 }
 
@@ -887,6 +912,53 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
         slot.sync()?;
     }
     Ok(())
+}
+
+/// `fsync` of a regular file, once its data is written: what reading the
+/// file back after a crash needs and no other file's metadata.  The tail
+/// (FRAGMENTS), which writeback copied into the buffer of a block shared
+/// with other files' tails; the bitmap blocks whose bits the file changed
+/// (a pointer to a block the bitmap calls free is refused); the file's
+/// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
+/// inode, if it is dirty or its block map changed.  The first error is
+/// returned, after every write was tried; a bitmap block that could not
+/// be written is written again by the next `fsync`.
+pub(crate) fn sync_file(inode: &Inode) -> Result {
+    let sb = inode.sb();
+    let info = inode.info();
+    let geometry = sb.info().geometry;
+    let mut result = Ok(());
+    let size = inode.size();
+    if geometry.has_fragments() && size > 0 {
+        let last = geometry.blocks_for(size) - 1;
+        let tail = BlockMap::lock(inode)?.lookup_extent(last)?;
+        if let Some(extent) = tail.filter(|extent| !extent.is_whole_block(&geometry)) {
+            result = Buffer::sync_cached(sb, extent.block(&geometry));
+        }
+    }
+    let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
+    let bitmap = &sb.info().bitmap;
+    let ours = || {
+        bitmap
+            .iter()
+            .enumerate()
+            .filter(move |&(index, _)| changed & balloc::bitmap_bit(index) != 0)
+    };
+    for (_, buffer) in ours() {
+        buffer.start_write_from_memory();
+    }
+    for (index, buffer) in ours() {
+        if let Err(err) = buffer.wait_written() {
+            info.bitmap_blocks
+                .fetch_or(balloc::bitmap_bit(index), Ordering::AcqRel);
+            result = result.and(Err(err));
+        }
+    }
+    result = result.and(inode.sync_own_buffers());
+    if info.slot_changed.swap(false, Ordering::AcqRel) {
+        inode.mark_dirty();
+    }
+    result.and(inode.sync_metadata())
 }
 
 /// Frees an evicted inode without links: its blocks, then the inode
