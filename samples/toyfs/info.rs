@@ -18,7 +18,7 @@ use crate::{
     packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
-use core::sync::atomic::{AtomicBool, AtomicU64};
+use core::sync::atomic::AtomicU64;
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// The allocator's state, exact in memory while mounted.
@@ -93,7 +93,7 @@ impl SbInfo {
 pub(crate) struct InodeInfo {
     /// The roots of the inode's block map: its pointers and blocks count
     /// (the other fields are unused), read from the inode table by `iget`
-    /// and written back when they change (`inode::BlockMap`), as ext2 keeps
+    /// and written back by `write_inode` (a change dirties the inode), as ext2 keeps
     /// `i_data` in memory.  The lock serialises the changes of the map (and
     /// of its indirect blocks), and orders the lookups against them.
     /// Taken under the folio lock, never across a vm_mvc call by
@@ -109,11 +109,6 @@ pub(crate) struct InodeInfo {
     /// (`balloc::bitmap_bit`; with more than 64 bitmap blocks, a set bit
     /// stands for several of them and `fsync` writes them all).
     pub(crate) bitmap_blocks: AtomicU64,
-    /// Whether `BlockMap::store` changed the inode's slot in the inode
-    /// table (its block map) since the last `fsync`, which then writes
-    /// the inode: an allocation under a folio lock does not mark the inode
-    /// dirty (`page_mkwrite` into a hole does not change the size).
-    pub(crate) slot_changed: AtomicBool,
 }
 
 impl InodeInfo {
@@ -123,7 +118,6 @@ impl InodeInfo {
             map <- new_mutex!(DiskInode::default()),
             map_generation: AtomicU64::new(0),
             bitmap_blocks: AtomicU64::new(0),
-            slot_changed: AtomicBool::new(false),
         })
     }
 

@@ -92,7 +92,7 @@ pub(crate) struct BlockMap<'a> {
     sb: &'a SuperBlock,
     geometry: Geometry,
     /// The inode's own pointers and blocks count (`InodeInfo::map`);
-    /// changed here and written back to the inode table by `store`.
+    /// changed here; `store` marks the inode dirty for `write_inode`.
     disk: MutexGuard<'a, DiskInode>,
 }
 
@@ -460,7 +460,7 @@ impl<'a> BlockMap<'a> {
         self.note_bitmap(reservation.changed());
         // Whatever was allocated is in the map: count it, also on error.
         if self.disk.blocks != blocks_before {
-            result = result.and(self.store());
+            self.store();
         }
         result
     }
@@ -494,12 +494,18 @@ impl<'a> BlockMap<'a> {
         let (container, span) = self.container(n)?;
         let k = span.min(end - n) as usize;
         let geometry = self.geometry;
+        // An existing indirect block is read once, for the goal and the
+        // pointers.
+        let held = match container {
+            Container::Indirect { block, .. } => Some(Buffer::read(self.sb, block)?),
+            _ => None,
+        };
         if *goal == 0 {
             // The pointer before the range in its container, if any.
-            let before = match container {
-                Container::Direct { index } if index > 0 => self.disk.direct[index - 1],
-                Container::Indirect { block, index, .. } if index > 0 => {
-                    get_u32(Buffer::read(self.sb, block)?.lock().data(), 4 * (index - 1))
+            let before = match (container, &held) {
+                (Container::Direct { index }, _) if index > 0 => self.disk.direct[index - 1],
+                (Container::Indirect { index, .. }, Some(buffer)) if index > 0 => {
+                    get_u32(buffer.lock().data(), 4 * (index - 1))
                 }
                 _ => 0,
             };
@@ -580,7 +586,10 @@ impl<'a> BlockMap<'a> {
                 above,
                 levels,
             } => {
-                let buffer = Buffer::read(sb, block)?;
+                let buffer = match held {
+                    Some(buffer) => buffer,
+                    None => Buffer::read(sb, block)?,
+                };
                 let mut entries = buffer.lock();
                 let result = assign(
                     &mut |j, set| {
@@ -687,7 +696,7 @@ impl<'a> BlockMap<'a> {
             .blocks
             .saturating_add(count)
             .saturating_sub(old.count);
-        self.store()?;
+        self.store();
         Ok(true)
     }
 
@@ -702,22 +711,15 @@ impl<'a> BlockMap<'a> {
         Ok(())
     }
 
-    /// Writes the inode's pointers and blocks count back to its slot.
-    fn store(&self) -> Result {
-        let disk = &self.disk;
-        InodeSlot::read(self.sb, self.ino())?.update(|inode| {
-            inode.direct = disk.direct;
-            inode.single_indirect = disk.single_indirect;
-            inode.double_indirect = disk.double_indirect;
-            inode.blocks = disk.blocks;
-        });
+    /// Counts the map's blocks in the VFS inode and marks it dirty:
+    /// `write_inode` writes the map's roots and blocks count to the
+    /// inode's slot from memory, with its other attributes, as ext2 marks
+    /// the inode dirty when it splices a new branch (`ext2_splice_branch`).
+    /// Not decoded and encoded into the inode table at every change.
+    fn store(&self) {
         self.inode
-            .set_blocks(disk.blocks, self.geometry.fragment_size());
-        self.inode
-            .info()
-            .slot_changed
-            .store(true, Ordering::Release);
-        Ok(())
+            .set_blocks(self.disk.blocks, self.geometry.fragment_size());
+        self.inode.mark_dirty();
     }
 
     /// Frees what pointer `block` (data at `depth` 0, else an indirect
@@ -832,10 +834,10 @@ impl<'a> BlockMap<'a> {
                 }
             }
         }
-        let mut result = result.and(freer.flush(self.sb, self.ino()));
+        let result = result.and(freer.flush(self.sb, self.ino()));
         self.note_bitmap(freer.changed);
         if self.disk.blocks != blocks_before {
-            result = result.and(self.store());
+            self.store();
         }
         result
     }
@@ -896,9 +898,8 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
 /// `write_inode`: the VFS attributes into the inode table.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    // The map's roots too, as the map holds them: an allocation whose own
-    // store failed (an I/O error reading the inode table) left them only
-    // in memory, and its caller dirtied the inode for this retry.
+    // The map's roots too, as the map holds them: a change of the map
+    // only dirties the inode (`BlockMap::store`).
     let map = inode.info().map.lock();
     slot.update(|disk| {
         inode.store_attrs(disk);
@@ -920,7 +921,7 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// with other files' tails; the bitmap blocks whose bits the file changed
 /// (a pointer to a block the bitmap calls free is refused); the file's
 /// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
-/// inode, if it is dirty or its block map changed.  The first error is
+/// inode, if it is dirty (a change of its block map dirties it).  The first error is
 /// returned, after every write was tried; a bitmap block that could not
 /// be written is written again by the next `fsync`.
 pub(crate) fn sync_file(inode: &Inode) -> Result {
@@ -955,9 +956,6 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
         }
     }
     result = result.and(inode.sync_own_buffers());
-    if info.slot_changed.swap(false, Ordering::AcqRel) {
-        inode.mark_dirty();
-    }
     result.and(inode.sync_metadata())
 }
 
