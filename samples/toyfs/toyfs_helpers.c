@@ -214,6 +214,11 @@ bool toyfs_buffer_uptodate(const struct buffer_head *bh)
 	return buffer_uptodate(bh);
 }
 
+bool toyfs_buffer_write_io_error(const struct buffer_head *bh)
+{
+	return buffer_write_io_error(bh);
+}
+
 void toyfs_wait_on_buffer(struct buffer_head *bh)
 {
 	wait_on_buffer(bh);

@@ -151,7 +151,8 @@ impl Buffer {
     /// block that file data reaches through the cache (a tail in a block
     /// shared with other files' tails).  `EIO` if that write, or the last
     /// one before it, failed: what the block holds on disk is not what
-    /// the files wrote.
+    /// the files wrote.  A buffer the cache holds without its bytes (a
+    /// neighbour of a block read in the same folio) has nothing to write.
     pub(crate) fn sync_cached(sb: &SuperBlock, block: u32) -> Result {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
@@ -170,18 +171,18 @@ impl Buffer {
 /// `REQ_SYNC`: a write that its caller waits for.
 const REQ_SYNC: u32 = 1 << bindings::req_flag_bits___REQ_SYNC;
 
-/// Waits for the I/O of referenced buffer `bh`; `EIO` if it is not
-/// uptodate (a failed write clears the flag).
+/// Waits for the I/O of referenced buffer `bh`; `EIO` if its last write
+/// failed (`buffer_write_io_error`, which a new write clears).
 fn wait_written(bh: NonNull<sys::buffer_head>) -> Result {
     // SAFETY: The caller holds a reference to `bh`.
-    let uptodate = unsafe {
+    let failed = unsafe {
         sys::toyfs_wait_on_buffer(bh.as_ptr());
-        sys::toyfs_buffer_uptodate(bh.as_ptr())
+        sys::toyfs_buffer_write_io_error(bh.as_ptr())
     };
-    if uptodate {
-        Ok(())
-    } else {
+    if failed {
         Err(EIO)
+    } else {
+        Ok(())
     }
 }
 
