@@ -921,7 +921,7 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// with other files' tails; the bitmap blocks whose bits the file changed
 /// (a pointer to a block the bitmap calls free is refused); the file's
 /// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
-/// inode, if it is dirty (a change of its block map dirties it).  The first error is
+/// inode.  The first error is
 /// returned, after every write was tried; a bitmap block that could not
 /// be written is written again by the next `fsync`.
 pub(crate) fn sync_file(inode: &Inode) -> Result {
@@ -956,7 +956,10 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
         }
     }
     result = result.and(inode.sync_own_buffers());
-    result.and(inode.sync_metadata())
+    // Always, from memory: the inode may be clean with its slot still
+    // dirty in the cache (written by writeback without waiting), or lost
+    // from it (a failed write of the inode-table block, read again).
+    result.and(write_inode(inode, true))
 }
 
 /// Frees an evicted inode without links: its blocks, then the inode

@@ -186,13 +186,6 @@ impl Inode {
         unsafe { sys::toyfs_mark_inode_dirty(self.as_ptr()) };
     }
 
-    /// Writes the inode if it is dirty, and waits (`sync_inode_metadata`,
-    /// through `write_inode`).
-    pub(crate) fn sync_metadata(&self) -> Result {
-        // SAFETY: The inode is live.
-        to_result(unsafe { bindings::sync_inode_metadata(self.as_ptr(), 1) })
-    }
-
     /// The list of the inode's own metadata buffers
     /// ([`super::Buffer::mark_dirty_for`]).
     pub(super) fn own_buffers(&self) -> *mut bindings::mapping_metadata_bhs {
