@@ -917,8 +917,8 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 
 /// `fsync` of a regular file, once its data is written: what reading the
 /// file back after a crash needs and no other file's metadata.  The tail
-/// (FRAGMENTS), which writeback copied into the buffer of a block shared
-/// with other files' tails; the bitmap blocks whose bits the file changed
+/// (FRAGMENTS) and the compressed blocks (LZ4), which writeback copied
+/// into the buffers of blocks shared with other files' fragments; the bitmap blocks whose bits the file changed
 /// (a pointer to a block the bitmap calls free is refused); the file's
 /// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
 /// inode.  The first error is
@@ -931,10 +931,20 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
     let mut result = Ok(());
     let size = inode.size();
     if geometry.has_fragments() && size > 0 {
-        let last = geometry.blocks_for(size) - 1;
-        let tail = BlockMap::lock(inode)?.lookup_extent(last)?;
-        if let Some(extent) = tail.filter(|extent| !extent.is_whole_block(&geometry)) {
-            result = Buffer::sync_cached(sb, extent.block(&geometry));
+        // Without LZ4 only the last block can be stored in part of a disk
+        // block (a tail); with it, any block (compressed).
+        let blocks = geometry.blocks_for(size);
+        let mut n = if geometry.has_compression() {
+            0
+        } else {
+            blocks - 1
+        };
+        while n < blocks {
+            let run = BlockMap::lock(inode)?.lookup_run(n, blocks - n)?;
+            if let Run::Packed { extent } = run {
+                result = result.and(Buffer::sync_cached(sb, extent.block(&geometry)));
+            }
+            n += run.count();
         }
     }
     let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
