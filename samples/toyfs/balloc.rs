@@ -195,6 +195,21 @@ impl Reservation<'_> {
     /// use if one at or after block `goal` has room (as UFS fills its
     /// fragmented blocks first), else at the start of a free block.
     pub(crate) fn take_fragments(&mut self, goal: u32, count: u32) -> Result<Extent> {
+        match self.take_fragments_in(goal, count, true)? {
+            Some(extent) => Ok(extent),
+            None => Err(self.full()),
+        }
+    }
+
+    /// `take_fragments` in a block already partly in use only (with
+    /// `free_block`, else at the start of a free block); `None` if none
+    /// has room.
+    fn take_fragments_in(
+        &mut self,
+        goal: u32,
+        count: u32,
+        free_block: bool,
+    ) -> Result<Option<Extent>> {
         let sb = self.sb;
         let geometry = sb.info().geometry;
         let per_block = geometry.fragments_per_block();
@@ -209,21 +224,22 @@ impl Reservation<'_> {
         let partly = |bits: u8| {
             bits != 0 && bits != full && free_fragments_in(bits, per_block, count).is_some()
         };
-        let Some(block) = find_block(sb, &geometry, goal, partly)
-            .or_else(|| find_block(sb, &geometry, goal, |bits| bits == 0))
-        else {
-            drop(alloc);
-            return Err(self.full());
+        let Some(block) = find_block(sb, &geometry, goal, partly).or_else(|| {
+            free_block
+                .then(|| find_block(sb, &geometry, goal, |bits| bits == 0))
+                .flatten()
+        }) else {
+            return Ok(None);
         };
         let at =
             free_fragments_in(block_bits(sb, &geometry, block), per_block, count).ok_or(ENOSPC)?;
         let fragment = (block << geometry.fragment_shift()) + at;
         self.claim(fragment, count);
-        Ok(Extent {
+        Ok(Some(Extent {
             fragment,
             count,
             compressed: false,
-        })
+        }))
     }
 
     /// The free count says free, the bitmap has no room of the shape
@@ -246,6 +262,23 @@ impl Drop for Reservation<'_> {
             self.sb.info().alloc.lock().free_blocks += self.left;
         }
     }
+}
+
+/// `count` (below `B / F`) contiguous free fragments in a block already
+/// partly in use, at or after block `goal`, for a compressed block that
+/// leaves its whole block (`packed::write_compressed`): `None`, having
+/// taken nothing, if no such block has room or fewer than `count`
+/// fragments are free.  Never a fresh block: the point is to keep whole
+/// blocks whole.
+pub(crate) fn take_shared_fragments(
+    sb: &SuperBlock,
+    goal: u32,
+    count: u32,
+) -> Result<Option<Extent>> {
+    let Ok(mut reservation) = reserve(sb, count) else {
+        return Ok(None);
+    };
+    reservation.take_fragments_in(goal, count, false)
 }
 
 /// Marks data fragments `first..first + count` (blocks without

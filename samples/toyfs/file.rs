@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A regular file as a whole: its size (`setattr`), `fallocate`,
-//! `SEEK_HOLE`/`SEEK_DATA` and FIEMAP.
+//! A regular file as a whole: its size (`setattr`), its flags
+//! (`chattr`), `fallocate`, `SEEK_HOLE`/`SEEK_DATA` and FIEMAP.
 
 use crate::{
+    format::inode::FLAG_COMPRESSED,
     inode::{BlockMap, Run},
     packed::zero_packed,
     vfs::{
@@ -11,7 +12,7 @@ use crate::{
         Inode, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
-    write::{fit_tail, grow_tail, zero_gap, zero_post_eof},
+    write::{fit_tail, grow_tail, unpack, zero_gap, zero_post_eof},
 };
 use core::ops::Range;
 use kernel::prelude::*;
@@ -37,6 +38,34 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     Ok(())
 }
 
+/// The flags `FS_IOC_GETFLAGS` shows: `FS_COMPR_FL` (`FLAG_COMPRESSED`)
+/// on a compressed file, else none.
+pub(crate) fn flags(inode: &Inode) -> Result<u32> {
+    Ok(BlockMap::lock(inode)?.flags())
+}
+
+/// `FS_IOC_SETFLAGS` with `flags`, under the inode's lock: only
+/// `FS_COMPR_FL`, and only on an image with LZ4 (`EOPNOTSUPP` otherwise,
+/// as ext4 answers a flag it does not keep).  The flag decides how the
+/// blocks written back from now on are stored; the blocks on disk stay
+/// as they are until rewritten (Documentation/toyfs.rst, "Compressed
+/// flag").
+pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
+    let geometry = inode.sb().info().geometry;
+    if flags & !FLAG_COMPRESSED != 0 || (flags != 0 && !geometry.has_compression()) {
+        return Err(EOPNOTSUPP);
+    }
+    let mut map = BlockMap::lock(inode)?;
+    if map.flags() == flags {
+        return Ok(());
+    }
+    map.set_flags(flags)?;
+    drop(map);
+    inode.touch_ctime();
+    inode.mark_dirty();
+    Ok(())
+}
+
 /// Before a truncation to `size`: the bytes of the new last block past
 /// `size` become zeros through the page cache (the block is read if it is
 /// not cached), and that block dirty, so that they reach the disk (as
@@ -57,29 +86,40 @@ fn zero_eof_block_tail(inode: &Inode, size: u64) -> Result {
     with_folio(inode, size, |folio| {
         // CAST: offsets within the folio.
         let offset = (size - folio.pos()) as usize;
-        zero_and_dirty(
-            folio,
-            offset,
-            (block_end - size) as usize,
-            geometry.block_shift(),
-        )
+        zero_and_dirty(inode, folio, offset, (block_end - size) as usize, size)
     })
 }
 
-/// ZEROes bytes `offset..offset + len` of `folio` (uptodate; blocks of
-/// `1 << shift` bytes) and marks dirty exactly the blocks they touch: vm_mvc with `VM_MVC_NODIRTY`, then
+/// ZEROes bytes `offset..offset + len` of `folio` (uptodate) of `inode`,
+/// a file that is to be `size` bytes, and marks dirty exactly the blocks they touch: vm_mvc with `VM_MVC_NODIRTY`, then
 /// the folio's block state and the folio.  Writeback writes those blocks
 /// and no other (vm_mvc's own dirtying would mark every block of the
 /// folio).  Without memory for a block state the folio is dirtied alone,
 /// which writeback takes as every block dirty.
-fn zero_and_dirty(folio: &LockedFolio<'_>, offset: usize, len: usize, shift: u32) -> Result {
+fn zero_and_dirty(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    offset: usize,
+    len: usize,
+    size: u64,
+) -> Result {
     if len == 0 {
         return Ok(());
     }
+    let shift = inode.sb().info().geometry.block_shift();
+    let first = offset >> shift;
+    let count = ((offset + len - 1) >> shift) - first + 1;
+    if inode.sb().info().geometry.has_compression() {
+        // A compressed block gets a plain run first (`write::unpack`).
+        let state = folio.state_or_attach(shift)?;
+        let mut map = BlockMap::lock(inode)?;
+        for k in first..first + count {
+            unpack(&mut map, inode, folio, state, k, size)?;
+        }
+    }
     folio.mvc(offset, len, Op::Zero.nodirty())?;
     if let Ok(state) = folio.state_or_attach(shift) {
-        let first = offset >> shift;
-        state.set_dirty(first, ((offset + len - 1) >> shift) - first + 1);
+        state.set_dirty(first, count);
     }
     folio.mark_dirty();
     Ok(())
@@ -234,10 +274,11 @@ fn zero_in_place(inode: &Inode, range: Range<u64>) -> Result {
         // CAST: offsets within the folio.
         let offset = (range.start - folio.pos()) as usize;
         zero_and_dirty(
+            inode,
             folio,
             offset,
             (range.end - range.start) as usize,
-            geometry.block_shift(),
+            inode.size(),
         )
     })
 }

@@ -9,7 +9,7 @@
 use crate::{
     format::{
         constants::{INODE_SIZE, ROOT_INO},
-        inode::Inode as DiskInode,
+        inode::{Inode as DiskInode, S_IFMT, S_IFREG},
     },
     meta::InodeSlot,
     vfs::{Buffer, SuperBlock},
@@ -89,8 +89,8 @@ pub(crate) fn put_back(sb: &SuperBlock, ino: u32) {
     alloc.free_inodes += 1;
 }
 
-/// Writes taken inode `ino` as a new file of `mode` with `nlink` links; a
-/// directory gets `dir_block`, already filled, as its one block.
+/// Writes taken inode `ino` as a new file of `mode` with `nlink` links (a
+/// regular file with the image's default flags); a directory gets `dir_block`, already filled, as its one block.
 pub(crate) fn claim(
     sb: &SuperBlock,
     ino: u32,
@@ -104,6 +104,13 @@ pub(crate) fn claim(
         *inode = DiskInode {
             mode,
             nlink,
+            // A regular file of an image with LZ4 is compressed if the
+            // image says so (`mkfs.toyfs -c lz4`).
+            flags: if mode & S_IFMT == S_IFREG {
+                geometry.default_file_flags()
+            } else {
+                0
+            },
             ..DiskInode::default()
         };
         if let Some(block) = dir_block {

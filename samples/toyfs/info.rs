@@ -91,8 +91,8 @@ impl SbInfo {
 /// The in-memory state of a toyfs inode, next to its VFS inode.
 #[pin_data]
 pub(crate) struct InodeInfo {
-    /// The roots of the inode's block map: its pointers and blocks count
-    /// (the other fields are unused), read from the inode table by `iget`
+    /// The roots of the inode's block map: its pointers and blocks count,
+    /// and its flags (the other fields are unused), read from the inode table by `iget`
     /// and written back by `write_inode` (a change dirties the inode), as ext2 keeps
     /// `i_data` in memory.  The lock serialises the changes of the map (and
     /// of its indirect blocks), and orders the lookups against them.
@@ -128,5 +128,6 @@ impl InodeInfo {
         map.single_indirect = disk.single_indirect;
         map.double_indirect = disk.double_indirect;
         map.blocks = disk.blocks;
+        map.flags = disk.flags;
     }
 }

@@ -416,7 +416,6 @@ impl<'a> BlockMap<'a> {
         size: u64,
         mut new: impl FnMut(u64),
     ) -> Result {
-        self.check_writable()?;
         let needed = self.count_missing(range.clone(), size)?;
         if needed == 0 {
             return Ok(());
@@ -625,25 +624,27 @@ impl<'a> BlockMap<'a> {
         Ok(())
     }
 
-    /// With FRAGMENTS: stores plain file block `n` (allocated) in
-    /// `count` fragments, `B / F` for a whole block, as UFS reallocates a
-    /// file's last block: fewer fragments keep the start of the run and
-    /// free the rest; more move the block to a new run (a whole block, or
-    /// fragments in a block partly used), and the old run is freed once
-    /// the map names the new one.  The caller holds the folio of the
-    /// block locked, uptodate and out of writeback, and marks the block
-    /// dirty: the new run is written from the folio, never copied on
-    /// disk.  Returns whether the run changed.
+    /// With FRAGMENTS: stores file block `n` (allocated) plain in `count`
+    /// fragments, `B / F` for a whole block, as UFS reallocates a file's
+    /// last block: fewer fragments keep the start of the run and free the
+    /// rest; more move the block to a new run (a whole block, or fragments
+    /// in a block partly used), and the old run is freed once the map
+    /// names the new one.  A compressed block becomes plain the same way
+    /// (`write::unpack`): in the start of its run if that is long enough,
+    /// else in a new run.  The caller holds the folio of the block locked,
+    /// uptodate and out of writeback, and marks the block dirty: the new
+    /// run is written from the folio, never copied on disk.  Returns
+    /// whether the run changed.
     pub(crate) fn set_run(&mut self, n: u64, count: u32) -> Result<bool> {
         let geometry = self.geometry;
         let (sb, ino) = (self.sb, self.ino());
         let Some(old) = self.lookup_extent(n)? else {
             return Ok(false);
         };
-        if old.compressed || count == 0 || count > geometry.fragments_per_block() {
+        if count == 0 || count > geometry.fragments_per_block() {
             return Err(EINVAL);
         }
-        if count == old.count {
+        if count == old.count && !old.compressed {
             return Ok(false);
         }
         // Before any fragment is freed: writeback's remembered mappings
@@ -654,8 +655,12 @@ impl<'a> BlockMap<'a> {
             .fetch_add(1, Ordering::AcqRel);
         let mut whole = None;
         let mut reservation_changed = 0;
-        let new = if count < old.count {
-            Extent { count, ..old }
+        let new = if count <= old.count {
+            Extent {
+                count,
+                compressed: false,
+                ..old
+            }
         } else {
             let mut reservation = balloc::reserve(sb, count)?;
             let goal = old.block(&geometry);
@@ -680,7 +685,9 @@ impl<'a> BlockMap<'a> {
             // See `allocate`.
             clean_bdev_aliases(sb, block, 1);
         }
-        let freed = if count < old.count {
+        // Fewer fragments (or as many, compressed) keep the start of the
+        // old run; more are a new run.
+        let freed = if count <= old.count {
             Extent {
                 fragment: old.fragment + count,
                 count: old.count - count,
@@ -689,8 +696,10 @@ impl<'a> BlockMap<'a> {
         } else {
             old
         };
-        let changed = balloc::free_extent(sb, ino, &freed)?;
-        self.note_bitmap(changed);
+        if freed.count > 0 {
+            let changed = balloc::free_extent(sb, ino, &freed)?;
+            self.note_bitmap(changed);
+        }
         self.disk.blocks = self
             .disk
             .blocks
@@ -700,14 +709,61 @@ impl<'a> BlockMap<'a> {
         Ok(true)
     }
 
-    /// The map is changed only without the LZ4 feature: the writers do
-    /// not compress yet, so an image with LZ4 is mounted read-only
-    /// (`mount::check_writable`) and no change should get here; `EROFS`
-    /// if one does.
-    fn check_writable(&self) -> Result {
-        if self.geometry.has_compression() {
-            return Err(EROFS);
+    /// Writeback stored file block `n`, held in `old`, compressed in
+    /// `new`: the first fragments of `old`, or a run taken for it
+    /// elsewhere.  The map names `new` and what `new` does not reuse of
+    /// `old` is freed.  The caller holds the block's folio locked and
+    /// found `old` under this lock.
+    pub(crate) fn replace_run(&mut self, n: u64, old: &Extent, new: Extent) -> Result {
+        let in_place = new.fragment == old.fragment;
+        if new.count == 0 || (in_place && new.count > old.count) {
+            return Err(EINVAL);
         }
+        let (sb, ino) = (self.sb, self.ino());
+        self.inode
+            .info()
+            .map_generation
+            .fetch_add(1, Ordering::AcqRel);
+        self.set_pointer(n, self.geometry.encode_pointer(new))?;
+        let freed = if in_place {
+            Extent {
+                fragment: old.fragment + new.count,
+                count: old.count - new.count,
+                compressed: false,
+            }
+        } else {
+            Extent {
+                compressed: false,
+                ..*old
+            }
+        };
+        if freed.count > 0 {
+            let changed = balloc::free_extent(sb, ino, &freed)?;
+            self.note_bitmap(changed);
+        }
+        // The fragments of `new` are in one bitmap block: taken for it
+        // (`balloc::take_shared_fragments`), or `old`'s.
+        let (index, _) = self.geometry.bitmap_position(new.fragment);
+        self.note_bitmap(balloc::bitmap_bit(index as usize));
+        self.disk.blocks = self
+            .disk
+            .blocks
+            .saturating_add(new.count)
+            .saturating_sub(old.count);
+        self.store();
+        Ok(())
+    }
+
+    /// The inode's flags (`FLAG_COMPRESSED` or 0).
+    pub(crate) fn flags(&self) -> u32 {
+        self.disk.flags
+    }
+
+    /// Sets the inode's flags and writes them to its slot.
+    pub(crate) fn set_flags(&mut self, flags: u32) -> Result {
+        self.disk.flags = flags;
+        let ino = self.ino();
+        InodeSlot::read(self.sb, ino)?.update(|inode| inode.flags = flags);
         Ok(())
     }
 
@@ -813,7 +869,6 @@ impl<'a> BlockMap<'a> {
     /// Frees the blocks of file blocks `free` (a hole punched), and the
     /// indirect blocks that held only them.
     pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
-        self.check_writable()?;
         // Before any block is freed: writeback's remembered mappings are
         // stale from now on.
         self.inode
@@ -907,6 +962,7 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
         disk.single_indirect = map.single_indirect;
         disk.double_indirect = map.double_indirect;
         disk.blocks = map.blocks;
+        disk.flags = map.flags;
     });
     drop(map);
     if sync {

@@ -52,37 +52,8 @@ pub(crate) fn parse_mount_superblock(block0: &[u8], device_bytes: u64) -> Result
     Ok(disk)
 }
 
-/// The names of the features of `geometry`, for messages.
-fn feature_names(geometry: &Geometry) -> &'static str {
-    match (geometry.has_fragments(), geometry.has_compression()) {
-        (true, true) => "fragments, LZ4",
-        (true, false) => "fragments",
-        (false, true) => "LZ4",
-        (false, false) => "none",
-    }
-}
-
-/// Refuses a mount (or remount) of `sb` that is to be `writable` with
-/// `EROFS` if its image has the LZ4 feature (Documentation/toyfs.rst,
-/// "Features"): toyfs reads compressed blocks, but its writers do not
-/// compress yet.  Images with fragments alone are written: tails in the
-/// fewest fragments.  The message names the device.
-pub(crate) fn check_writable(sb: &SuperBlock, geometry: &Geometry, writable: bool) -> Result {
-    let features = geometry.features().incompat();
-    if !geometry.has_compression() || !writable {
-        return Ok(());
-    }
-    toyfs_err!(
-        "{}: features {:#x} ({}) are supported read-only: mount with -o ro\n",
-        sb.id(),
-        features,
-        feature_names(geometry)
-    );
-    Err(EROFS)
-}
-
-/// The buffers that compressed blocks are decompressed into: one block
-/// for each CPU with the LZ4 feature, none without.
+/// The buffers that compressed blocks are decompressed and compressed
+/// in: for each CPU with the LZ4 feature, none without.
 pub(crate) fn decompression_buffers(geometry: &Geometry) -> Result<Scratch> {
     if geometry.has_compression() {
         Scratch::new(geometry.block_bytes())
@@ -155,10 +126,7 @@ fn start_writing(sb: &SuperBlock) -> Result {
 pub(crate) fn remount(sb: &SuperBlock, read_only: bool) -> Result {
     match (sb.is_read_only(), read_only) {
         (false, true) => unmount(sb),
-        (true, false) => {
-            check_writable(sb, &sb.info().geometry, true)?;
-            start_writing(sb)
-        }
+        (true, false) => start_writing(sb),
         _ => Ok(()),
     }
 }

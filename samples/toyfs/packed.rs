@@ -13,26 +13,39 @@
 //! plain blocks keep the bio path of read.rs.
 
 use crate::{
+    balloc,
     format::{
         address::Extent,
-        compressed::{CompressedError, CompressedHeader},
+        compressed::{CompressedError, CompressedHeader, HEADER_SIZE},
     },
+    inode::BlockMap,
     meta::corrupt,
-    vfs::{lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock},
+    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock, COMPRESS_WORDS},
     vm_mvc_client::{KernelBuffer, Op},
 };
 use kernel::{cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
 
-/// Buffers that compressed blocks are decompressed into, one per possible
-/// CPU, allocated at mount: the read path allocates nothing.
+/// What one CPU compresses a block with at writeback: the block read
+/// from the folio, the LZ4 block made of it, and the coder's work area.
+struct Compressor {
+    input: KVec<u8>,
+    output: KVec<u8>,
+    work: KVec<u64>,
+}
+
+/// Buffers that compressed blocks are decompressed into, and compressed
+/// in, one of each per possible CPU, allocated at mount: neither the read
+/// path nor writeback allocates.
 ///
-/// A buffer is taken by the CPU the reader runs on, under a mutex rather
-/// than with preemption off, because the vm_mvc WRITE from it may sleep
-/// (it waits for a folio's stable writes).  A reader moved to another CPU
-/// meanwhile keeps the buffer it took; another reader on its first CPU
-/// then waits for that buffer.
+/// A buffer is taken by the CPU the reader (writer) runs on, under a
+/// mutex rather than with preemption off, because the vm_mvc WRITE from
+/// it may sleep (it waits for a folio's stable writes).  A reader moved
+/// to another CPU meanwhile keeps the buffer it took; another reader on
+/// its first CPU then waits for that buffer.  Readers and writeback take
+/// different buffers, each under the lock of its own folio.
 pub(crate) struct Scratch {
     buffers: KVec<Pin<KBox<Mutex<KVec<u8>>>>>,
+    compressors: KVec<Pin<KBox<Mutex<Compressor>>>>,
 }
 
 impl Scratch {
@@ -40,31 +53,57 @@ impl Scratch {
     pub(crate) fn none() -> Self {
         Self {
             buffers: KVec::new(),
+            compressors: KVec::new(),
         }
     }
 
-    /// A buffer of `bytes` bytes for each possible CPU.
+    /// A buffer of `bytes` bytes (a block) for each possible CPU, and a
+    /// compressor for blocks of that size.
     pub(crate) fn new(bytes: usize) -> Result<Self> {
         let cpus = kernel::cpu::nr_cpu_ids() as usize;
         let mut buffers = KVec::with_capacity(cpus, GFP_KERNEL)?;
+        let mut compressors = KVec::with_capacity(cpus, GFP_KERNEL)?;
         for _ in 0..cpus {
             let buffer = KVec::from_elem(0u8, bytes, GFP_KERNEL)?;
             buffers.push(KBox::pin_init(new_mutex!(buffer), GFP_KERNEL)?, GFP_KERNEL)?;
+            let compressor = Compressor {
+                input: KVec::from_elem(0u8, bytes, GFP_KERNEL)?,
+                output: KVec::from_elem(0u8, bytes, GFP_KERNEL)?,
+                work: KVec::from_elem(0u64, COMPRESS_WORDS, GFP_KERNEL)?,
+            };
+            compressors.push(
+                KBox::pin_init(new_mutex!(compressor), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
         }
-        Ok(Self { buffers })
+        Ok(Self {
+            buffers,
+            compressors,
+        })
     }
 
     /// Calls `f` with the buffer of the current CPU, locked.  `EINVAL`
     /// without buffers (no compressed block passes `judge_extent` then).
     fn with<R>(&self, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
-        let cpu = CpuId::current().as_u32() as usize;
-        let buffer = self
-            .buffers
-            .get(cpu)
-            .or(self.buffers.first())
-            .ok_or(EINVAL)?;
-        f(&mut buffer.lock())
+        f(&mut of_this_cpu(&self.buffers)?.lock())
     }
+
+    /// Calls `f` with the compressor of the current CPU, locked.
+    /// `EINVAL` without compressors (an image without LZ4).
+    fn compress_with<R>(&self, f: impl FnOnce(&mut Compressor) -> Result<R>) -> Result<R> {
+        f(&mut of_this_cpu(&self.compressors)?.lock())
+    }
+}
+
+/// The entry of `per_cpu` for the CPU this runs on (the first past the
+/// CPUs it has); `EINVAL` if it is empty.
+fn of_this_cpu<T>(per_cpu: &[Pin<KBox<Mutex<T>>>]) -> Result<&Mutex<T>> {
+    let cpu = CpuId::current().as_u32() as usize;
+    per_cpu
+        .get(cpu)
+        .or(per_cpu.first())
+        .map(|entry| &**entry)
+        .ok_or(EINVAL)
 }
 
 /// Where block `k` of `folio` of `inode` starts in the folio, and how
@@ -137,9 +176,10 @@ pub(crate) fn read_packed(
 /// READ, the rest of the run becomes zeros (the format keeps the bytes
 /// past the end of the file zero), and the buffer is marked dirty: the
 /// block device's writeback, or `fsync` (`sync_blockdev`), writes it with
-/// the other fragments of that block.  A compressed run is `EROFS` (the
-/// writers do not compress yet: such images are mounted read-only); a
-/// run too short for the file's bytes breaks the format (`EUCLEAN`).
+/// the other fragments of that block.  A compressed run, or one too
+/// short for the file's bytes, cannot hold them plain (`EUCLEAN`): every
+/// path that dirties a compressed block gives it a plain run first
+/// (`write::unpack`).
 pub(crate) fn write_packed(
     inode: &Inode,
     folio: &LockedFolio<'_>,
@@ -148,16 +188,13 @@ pub(crate) fn write_packed(
 ) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
-    if extent.compressed {
-        return Err(EROFS);
-    }
     let (offset, valid) = file_bytes(inode, folio, k);
     let len = extent.byte_len(&geometry);
-    if valid > len {
+    if extent.compressed || valid > len {
         return Err(corrupt(
             sb,
             inode.ino(),
-            "tail run shorter than the file's bytes",
+            "dirty block in a run too short for its bytes",
         ));
     }
     let run = extent.offset_in_block(&geometry)..extent.offset_in_block(&geometry) + len;
@@ -173,6 +210,136 @@ pub(crate) fn write_packed(
             let dest = KernelBuffer::attach(bytes)?;
             folio.mvc(offset, valid, Op::Read { to: &dest, at: 0 }.nodirty())?;
         }
+        rest.fill(0);
+    }
+    buffer.mark_dirty();
+    Ok(())
+}
+
+/// Writes dirty block `k` (file block `n`) of the locked `folio` of
+/// `inode` back compressed, if that saves a fragment, in place of
+/// `extent`, the run the map names for it (a whole block, a tail, or a
+/// compressed block): its bytes up to the end of the file are READ from
+/// the folio by vm_mvc into the CPU's compressor and compressed by
+/// `LZ4_compress_default` into at most the fragments that are fewer than
+/// the plain block needs and that `extent` holds.  If they fit, the
+/// header and the data go into the block device's buffer of their block
+/// (zeros to the end of their run): fragments of a block partly in use
+/// for a whole block, which is then freed whole, else the first
+/// fragments of `extent`, whose rest is freed.  The map names them
+/// compressed.  Writeback frees more than it takes and never fails for
+/// want of room.  Returns false, having changed nothing, when the block
+/// does not shrink by a fragment; it is then written plain.
+pub(crate) fn write_compressed(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    k: usize,
+    n: u64,
+    extent: &Extent,
+) -> Result<bool> {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    let (offset, valid) = file_bytes(inode, folio, k);
+    // CAST: at most a block.
+    let plain = geometry.fragments_for(valid as u32);
+    let room = extent.count.min(plain.saturating_sub(1));
+    if valid == 0 || room == 0 {
+        return Ok(false);
+    }
+    // CAST: at most a block.
+    let capacity = (room * geometry.fragment_size()) as usize - HEADER_SIZE;
+    let length = u16::try_from(valid).map_err(|_| EINVAL)?;
+    sb.info().scratch.compress_with(|compressor| {
+        let Compressor {
+            input,
+            output,
+            work,
+        } = compressor;
+        let input = input.get_mut(..valid).ok_or(EINVAL)?;
+        {
+            let dest = KernelBuffer::attach(input)?;
+            folio.mvc(offset, valid, Op::Read { to: &dest, at: 0 }.nodirty())?;
+        }
+        let output = output.get_mut(..capacity).ok_or(EINVAL)?;
+        let Some(len) = lz4_compress(input, output, work) else {
+            return Ok(false);
+        };
+        let header = CompressedHeader {
+            compressed_len: u16::try_from(len).map_err(|_| EINVAL)?,
+            length,
+        };
+        let count = geometry.fragments_for(header.stored_len());
+        let mut map = BlockMap::lock(inode)?;
+        if map.lookup_extent(n)? != Some(*extent) {
+            // Not the run the caller found: the map changed under a
+            // folio lock it should have held.
+            return Err(EAGAIN);
+        }
+        let block = extent.block(&geometry);
+        let whole = extent.is_whole_block(&geometry);
+        // A whole block's compressed data goes to a block already partly
+        // in use if one has room (as UFS fills its fragmented blocks), so
+        // that the whole block is freed whole for the next whole-block
+        // write; else, and for a tail, into the first fragments of its
+        // run.
+        let moved = if whole {
+            balloc::take_shared_fragments(sb, block, count)?
+        } else {
+            None
+        };
+        let new = Extent {
+            compressed: true,
+            ..moved.unwrap_or(Extent {
+                fragment: extent.fragment,
+                count,
+                compressed: true,
+            })
+        };
+        let stored = store_compressed(sb, &new, whole && moved.is_none(), &header, output)
+            .and_then(|()| map.replace_run(n, extent, new));
+        if let (Err(_), Some(taken)) = (&stored, moved) {
+            // Not named by the map: given back.
+            if map.lookup_extent(n)? != Some(new) {
+                balloc::free_extent(sb, inode.ino(), &taken)?;
+            }
+        }
+        stored?;
+        Ok(true)
+    })
+}
+
+/// Writes the compressed block `header` with the LZ4 data at the start
+/// of `data` into run `new` in the block device's buffer of its block,
+/// zeros to the end of the run, and marks the buffer dirty.  `alone`: the
+/// block is the file's alone, and its buffer need not be read.
+fn store_compressed(
+    sb: &SuperBlock,
+    new: &Extent,
+    alone: bool,
+    header: &CompressedHeader,
+    data: &[u8],
+) -> Result {
+    let geometry = sb.info().geometry;
+    let block = new.block(&geometry);
+    let buffer = if alone {
+        Buffer::zeroed(sb, block)?
+    } else {
+        Buffer::read(sb, block)?
+    };
+    let len = usize::from(header.compressed_len);
+    {
+        let mut bytes = buffer.lock();
+        let start = new.offset_in_block(&geometry);
+        let run = bytes
+            .data_mut()
+            .get_mut(start..start + new.byte_len(&geometry))
+            .ok_or(EINVAL)?;
+        header.write(run);
+        let (stored, rest) = run.split_at_mut(HEADER_SIZE + len);
+        stored
+            .get_mut(HEADER_SIZE..)
+            .ok_or(EINVAL)?
+            .copy_from_slice(data.get(..len).ok_or(EINVAL)?);
         rest.fill(0);
     }
     buffer.mark_dirty();

@@ -3,7 +3,7 @@
  * What the Rust side of toyfs sees of C, through bindgen (Kbuild): one-line
  * forwarders to static inline kernel functions (toyfs_helpers.c) and the
  * headers of the exported functions and types that the kernel's own Rust
- * bindings lack (buffer heads, fs_context, lib/lz4's decoder).
+ * bindings lack (buffer heads, fs_context, file attributes, lib/lz4).
  */
 #ifndef _TOYFS_HELPERS_H
 #define _TOYFS_HELPERS_H
@@ -14,6 +14,7 @@
 #include <linux/crc32.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
+#include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
 #include <linux/lz4.h>

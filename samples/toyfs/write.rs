@@ -50,7 +50,7 @@ pub(crate) fn prepare_write(
     let to = from + len;
     let blocks = blocks_touched(&geometry, from, to);
     let first = folio.pos() >> shift;
-    let map = {
+    let mut map = {
         let mut map = BlockMap::lock(inode)?;
         map.allocate(
             first + blocks.start as u64..first + blocks.end as u64,
@@ -88,6 +88,49 @@ pub(crate) fn prepare_write(
         }
         state.set_uptodate(k, 1);
     }
+    if geometry.has_compression() {
+        let size = inode.size().max(pos + len as u64);
+        for k in blocks {
+            unpack(&mut map, inode, folio, state, k, size)?;
+        }
+    }
+    Ok(())
+}
+
+/// Before block `k` of the locked `folio` of `inode` is dirtied, with
+/// `map` locked: if the map stores it compressed, it is read (if not
+/// uptodate: a write may cover it whole and still copy short), given a
+/// plain run of the fragments a file of `size` bytes needs there
+/// (`BlockMap::set_run`: the start of its run, or a new run, `ENOSPC`)
+/// and marked dirty.  Writeback never needs room: it compresses a dirty
+/// block into fewer fragments than its plain run and frees that run (or
+/// its rest), so every path that dirties a block makes sure its run
+/// holds it plain (Documentation/toyfs.rst, "Compression").
+pub(crate) fn unpack(
+    map: &mut BlockMap<'_>,
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    state: &FolioState,
+    k: usize,
+    size: u64,
+) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let shift = geometry.block_shift();
+    let n = (folio.pos() >> shift) + k as u64;
+    let length = geometry.file_block_length(size, n);
+    let extent = match map.lookup_run(n, 1)? {
+        Run::Packed { extent } if extent.compressed && length > 0 => extent,
+        _ => return Ok(()),
+    };
+    if !state.is_uptodate(k, 1) {
+        read_packed(inode, folio, k, &extent)?;
+        if state.set_uptodate(k, 1) {
+            folio.mark_uptodate();
+        }
+    }
+    map.set_run(n, geometry.fragments_for(length))?;
+    state.set_dirty(k, 1);
+    folio.mark_dirty();
     Ok(())
 }
 
@@ -254,7 +297,8 @@ pub(crate) fn fit_tail(inode: &Inode, size: u64) -> Result {
 }
 
 /// `grow_tail` (`shrink_from` `None`) and `fit_tail` (`Some(size)`): file
-/// block `n`, if a plain run of fewer (more) than `want` fragments, gets
+/// block `n`, if a plain run of fewer (more) than `want` fragments, or a
+/// compressed block, gets
 /// `want` (`BlockMap::set_run`) under the lock of its folio, read if need
 /// be and out of writeback, and is marked dirty; a shrinking block's
 /// bytes from `size` on are zeroed in the folio first.
@@ -262,9 +306,11 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -
     let geometry = inode.sb().info().geometry;
     let start = n << geometry.block_shift();
     let needed = |extent: Option<Extent>| {
+        // A compressed block gets a plain run in any case: it is dirtied
+        // (`unpack`).
         extent.is_some_and(|e| {
-            !e.compressed
-                && match shrink_from {
+            e.compressed
+                || match shrink_from {
                     None => e.count < want,
                     Some(_) => e.count > want,
                 }
@@ -395,8 +441,9 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
     }
 }
 
-/// `page_mkwrite`: gives every hole of the folio inside the file a block,
-/// all or none (`ENOSPC`), before the folio becomes writable, and marks
+/// `page_mkwrite`: gives every compressed block of the folio inside the
+/// file a plain run (`unpack`) and every hole a block, all or none
+/// (`ENOSPC`), before the folio becomes writable, and marks
 /// the folio's blocks dirty.  The bytes of those blocks are zeros already:
 /// `read_folio` ZEROed them.
 pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
@@ -411,7 +458,16 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let inside = geometry
         .blocks_for(size - folio.pos())
         .min(state.blocks() as u64);
-    let allocated = BlockMap::lock(inode)?.allocate(first..first + inside, size, |_| ());
+    let allocated = {
+        let mut map = BlockMap::lock(inode)?;
+        if geometry.has_compression() {
+            // CAST: blocks of this folio.
+            for k in 0..inside as usize {
+                unpack(&mut map, inode, folio, state, k, size)?;
+            }
+        }
+        map.allocate(first..first + inside, size, |_| ())
+    };
     // Blocks allocated before an error part-way (an I/O error on an
     // indirect block) hold their disk's old bytes: dirty, the folio's
     // zeros overwrite them (holes left dirty stay holes at writeback).

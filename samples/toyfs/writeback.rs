@@ -4,11 +4,15 @@
 //! straight from the folio to the device, a run of blocks contiguous on
 //! disk in one bio, also across folios.  Blocks that are not dirty are not
 //! written; bytes past the end of the file are zeroed in the folio first.
+//! A file with the compressed flag (LZ4) has each dirty block compressed
+//! on its own into the first fragments of its run when that saves a
+//! fragment (`packed::write_compressed`), and written plain otherwise.
 
 use crate::{
     format::geometry::Geometry,
+    format::inode::FLAG_COMPRESSED,
     inode::{BlockMap, Run},
-    packed::write_packed,
+    packed::{write_compressed, write_packed},
     vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio},
     vm_mvc_client::Op,
 };
@@ -132,6 +136,8 @@ impl<'a> Writer<'a> {
     ) -> Result {
         let block_size = self.geometry.block_bytes();
         let first = folio.pos() >> self.geometry.block_shift();
+        let compress = self.geometry.has_compression()
+            && BlockMap::lock(self.inode)?.flags() & FLAG_COMPRESSED != 0;
         let mut k = 0;
         while k < inside {
             if !state.is_dirty(k) {
@@ -151,6 +157,18 @@ impl<'a> Writer<'a> {
             // CAST: at most `todo`, a block count of the folio.
             let count = run.count() as usize;
             match run {
+                Run::Data { first: block, .. } if compress => {
+                    // One block at a time, each compressed if it shrinks;
+                    // a block written plain joins the batch's bio.
+                    let whole = self.geometry.whole_block(block);
+                    if !write_compressed(self.inode, folio, k, n, &whole)? {
+                        state.add_write(block_size);
+                        self.batch.add(folio, k * block_size, block_size, block);
+                    }
+                    state.clear_dirty(k, 1);
+                    k += 1;
+                    continue;
+                }
                 Run::Data { first: block, .. } => {
                     state.clear_dirty(k, count);
                     state.add_write(count * block_size);
@@ -159,8 +177,14 @@ impl<'a> Writer<'a> {
                 }
                 Run::Packed { extent } => {
                     // Copied to the buffer cache now; on error the block
-                    // stays dirty.
-                    write_packed(self.inode, folio, k, &extent)?;
+                    // stays dirty.  A compressed run is dirty only if a
+                    // path forgot `write::unpack`: it is stored compressed
+                    // again if that fits, else `write_packed` refuses it.
+                    let packed = (compress || extent.compressed)
+                        && write_compressed(self.inode, folio, k, n, &extent)?;
+                    if !packed {
+                        write_packed(self.inode, folio, k, &extent)?;
+                    }
                     state.clear_dirty(k, 1);
                 }
                 Run::Hole { .. } => state.clear_dirty(k, count),

@@ -3,13 +3,16 @@
 # In-guest table "compress" of `make bench` (issue 13 item 6): reads from
 # toyfs images made with mkfs.toyfs -d, LZ4-compressed against the same
 # bytes plain, both with 4 KiB blocks in 512-byte fragments, each image on
-# its own brd ramdisk, both mounted read-only (the kernel mounts LZ4
-# images read-only: compressed writes are not measured here).
+# its own brd ramdisk, mounted read-only for the reads.
 #   docs:  the kernel's Documentation/ tree (guest-boot.sh puts it in the
 #          bench image as /guest/docs), read cold: every file in name
 #          order after drop_caches, the directory walk included.
 #   text:  a 64 MiB file of that tree's text over and over (fsbench text),
-#          read cold from start to end in 4 KiB and in 1 MiB requests.
+#          read cold from start to end in 4 KiB and in 1 MiB requests;
+#          then written: the same bytes from tmpfs to a new file on a
+#          fresh image of each kind mounted read-write, in 1 MiB writes,
+#          and fsynced (fsbench copy), the LZ4 side compressed by the
+#          kernel's writeback.
 # Each result is one "vm_mvc_bench: table=compress image=... fs=plain|lz4
 # op=... req=... round=... bytes=... ns=... mbps=..." line on the console;
 # scripts/bench-report.py takes the median over the rounds.  The order of
@@ -77,7 +80,32 @@ measure() {
 
 if ! setup; then
 	note "table=compress failed: making or mounting the images"
-	teardown
+	# The sequential write: fresh images on the text ramdisks, read-write.
+echo "$images" | grep '^text' | while read -r image kind dev; do
+	options="-b 4096 -f 512"
+	[ "$kind" = plain ] || options="$options -c lz4"
+	umount "/mnt/text-$kind" &&
+		# shellcheck disable=SC2086 # the options are words
+		mkfs.toyfs -q $options "$dev" && mount -t toyfs "$dev" "/mnt/text-$kind" ||
+		note "table=compress failed: a read-write image of kind $kind"
+done
+r=1
+while [ "$r" -le "$rounds" ]; do
+	order="plain lz4"
+	[ $((r % 2)) = 1 ] || order="lz4 plain"
+	for kind in $order; do
+		rm -f "/mnt/text-$kind/file"
+		measure text "$kind" write_seq 1048576 "$r" copy /tmp/text/file "/mnt/text-$kind/file" 1M
+	done
+	r=$((r + 1))
+done
+# What the kernel's writeback stored, against mkfs.toyfs's (setup).
+echo "$images" | grep '^text' | while read -r image kind dev; do
+	umount "/mnt/text-$kind" || continue
+	usage=$(fsck.toyfs -f -v -n "$dev" | sed -n 's/.*: fragments in use: //p')
+	note "compress image=$image fs=$kind written by the kernel: $usage"
+done
+teardown
 	exit 0
 fi
 note "compress docs_files=$(find $docs -type f | wc -l) text=$size rounds=$rounds"

@@ -4,20 +4,20 @@
 # tree of files of every awkward size (text that compresses, random bytes
 # that do not, sparse files, hard links, a directory of many entries
 # whose last block is a tail) is put on images with
-# `mkfs.toyfs -d DIR -f FRAG [-c lz4]`; an image with LZ4 must refuse a
-# read-write mount (EROFS, a message naming the device) and a remount
-# read-write (its writers do not compress yet); each must
-# mount read-only, and read every file byte for byte as the tree, through
+# `mkfs.toyfs -d DIR -f FRAG [-c lz4]`; each must mount read-only, and
+# read every file byte for byte as the tree, through
 # read(2) and through a read-only mapping, each first from the disk
 # (toyfs-probe packed, which also checks the FIEMAP flags of tails and
 # compressed blocks), with vm_mvc WRITE doing the tails and compressed
 # blocks; nothing may be written to the device.  Then images with
-# fragments alone are written (writes_as_the_model): tails grown by
+# fragments are written (writes_as_the_model): tails grown by
 # appends, truncations up and down, overwrites, new and removed files, a
 # directory whose last block is a tail growing; the tree must read as the
 # same changes made on tmpfs, before and after an unmount, and fsck.toyfs
-# -f must find nothing.  Part "fragments" of check.sh; runs with vm_mvc
-# loaded and toyfs not, and leaves them so.
+# -f must find nothing; with LZ4 too, the kernel compressing at
+# writeback.  Then chattr +c/-c, truncation, mmap and ENOSPC on images
+# with LZ4 (compress_flag, compress_enospc).  Part "fragments" of
+# check.sh; runs with vm_mvc loaded and toyfs not, and leaves them so.
 . /guest/ktap.sh
 . /guest/toyfs-common.sh
 
@@ -29,8 +29,6 @@ mkdir -p $mnt $work
 
 mvc_calls() { awk -v cmd="$1:" '$1 == cmd { print $3 }' $stats; }
 drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
-log_since_mark() { dmesg | sed -n "\\|fragments-tests: $1\$|,\$p"; }
-mark() { echo "fragments-tests: $1" >/dev/kmsg; }
 
 # The source tree: sizes around every fragment, block and page boundary,
 # as text (compresses) and as random bytes (does not).
@@ -87,27 +85,10 @@ image_reads_as_its_tree() {
 	mkfs.toyfs -q -b "$b" -f "$f" ${c:+-c "$c"} -d $src $img 24M || return 1
 	fsck.toyfs -f -n $img >$work/fsck || { cat $work/fsck; return 1; }
 	cp $img $work/image.orig && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	name=${dev#/dev/}
 	result=1
 	(
-		mark "$b $f $c"
-		# With LZ4, a read-write mount is refused, naming the device;
-		# busybox's mount -w does not fall back to read-only.
-		if [ -n "$c" ]; then
-			if mount -w -t toyfs "$dev" $mnt 2>/dev/null; then
-				echo "a read-write mount succeeded"
-				umount $mnt
-				exit 1
-			fi
-			log_since_mark "$b $f $c" | grep -E "toyfs: $name: features 0x[0-9a-f]+ \(.*\) are supported read-only" ||
-				{ echo "no message naming $name"; exit 1; }
-		fi
 		mount -o ro -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
-		if [ -n "$c" ] && mount -o remount,rw $mnt 2>/dev/null; then
-			echo "a remount read-write succeeded"
-			exit 1
-		fi
 		grep -q " $mnt toyfs ro," /proc/mounts || { echo "not mounted read-only"; exit 1; }
 		# statfs counts in fragments (f_frsize), which df multiplies:
 		# the 24 MiB of the image.
@@ -158,19 +139,23 @@ edit_tree() {
 		: >"$d/many/a-new-entry-with-a-long-name-number-$i" || return 1
 		i=$((i + 1))
 	done
-	mkdir $d/newdir && head -c 1500 $work/text >$d/newdir/f
+	mkdir $d/newdir && head -c 1500 $work/text >$d/newdir/f &&
+		head -c 30000 $work/text >$d/newtext
 }
 
-# $1 block size, $2 fragment size: the tree on an image with fragments,
-# mounted read-write and changed by edit_tree, reads as the tree changed
-# on tmpfs, from the page cache, from the disk, and after an unmount and
-# a clean fsck.toyfs -f; the tails are still tails.
+# $1 block size, $2 fragment size, $3 "lz4" or empty: the tree on an
+# image with fragments (and LZ4: its files compressed), mounted
+# read-write and changed by edit_tree, reads as the tree changed on
+# tmpfs, from the page cache, from the disk, and after an unmount and a
+# clean fsck.toyfs -f; the tails are still tails.  With LZ4 the new text
+# file is stored compressed by the kernel's writeback (FIEMAP's encoded
+# extents), the random ones plain.
 writes_as_the_model() {
-	b=$1 f=$2
+	b=$1 f=$2 c=$3
 	img=$work/image model=$work/model
 	head -c 20000 /dev/urandom >$work/rand || return 1
 	rm -rf $model && cp -a $src $model && edit_tree $model || return 1
-	mkfs.toyfs -q -b "$b" -f "$f" -d $src $img 24M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	mkfs.toyfs -q -b "$b" -f "$f" ${c:+-c "$c"} -d $src $img 24M && dev=$(losetup -f) && losetup "$dev" $img || return 1
 	result=1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
@@ -184,11 +169,14 @@ writes_as_the_model() {
 		trap - EXIT
 		umount $mnt
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
-	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n -v "$dev" >$work/fsck || { cat $work/fsck; losetup -d "$dev"; return 1; }
 	(
 		mount -o ro -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
-		toyfs-probe packed $mnt $model mmap
+		toyfs-probe packed $mnt $model mmap || exit 1
+		if [ -n "$c" ]; then
+			encoded $mnt/newtext -gt 0 && encoded $mnt/new9000 -eq 0 || exit 1
+		fi
 	)
 	result=$?
 	losetup -d "$dev"
@@ -221,16 +209,118 @@ fsync_leaves_the_file_whole_on_disk() {
 	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ]
 }
 
-# A plain `mount` of an image with features mounts it read-only: busybox
-# retries read-only on EROFS, as util-linux does.
-plain_mount_falls_back_to_read_only() {
-	img=$work/image
-	mkfs.toyfs -q -f 512 -c lz4 -d $src/many $img 4M && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	mount -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
-	grep " $mnt toyfs " /proc/mounts
-	grep -q " $mnt toyfs ro," /proc/mounts
+# The extents of file $1 that FIEMAP calls encoded (compressed blocks),
+# compared by test(1) with the rest of the arguments.
+encoded() {
+	n=$(toyfs-probe encoded "$1") || return 1
+	shift
+	[ "$n" "$@" ] || { echo "$1: $n encoded extents"; return 1; }
+}
+
+# What lsattr shows of file $1's FS_COMPR_FL ("c" or "-") is $2 (after
+# chattr $3, if given).
+compr_is() {
+	[ "$(toyfs-stress compr "$1" $3)" = "$2" ] || { echo "$1: not $2 (chattr $3)"; return 1; }
+}
+
+# The fragments fsck.toyfs -v counts in compressed runs on device $1.
+compressed_fragments() {
+	fsck.toyfs -f -n -v "$1" | sed -n 's/.*file data (\([0-9]*\) compressed;.*/\1/p'
+}
+
+# chattr +c and -c on an image with LZ4 (4 KiB blocks, 512-byte
+# fragments): a new file has the image's default (+c); a plain file's
+# blocks stay plain when the flag is set and are compressed when
+# rewritten; -c stores the blocks rewritten after it plain and leaves the
+# others compressed; truncations down into and up past a compressed
+# block, a store through a shared mapping into one, and a write that
+# grows a compressed tail; every step as on tmpfs, after sync and
+# drop_caches and after a remount, and fsck.toyfs -f (which decompresses
+# every block) clean, its count of compressed fragments as the steps say.
+compress_flag() {
+	img=$work/image model=$work/model-flag
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 8M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	head -c 40000 $work/text >$model || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		: >$mnt/default && compr_is $mnt/default c && : >$mnt/f && compr_is $mnt/f - -c || exit 1
+		cp $model $mnt/f && sync && encoded $mnt/f -eq 0 || exit 1
+		[ "$(compressed_fragments "$dev")" = 0 ] || { echo "compressed runs in a plain file"; exit 1; }
+		# The flag alone changes no block.
+		compr_is $mnt/f c +c || exit 1
+		sync && encoded $mnt/f -eq 0 || exit 1
+		# Rewritten: every block compressed, the tail too.
+		dd if=$model of=$mnt/f bs=4096 conv=notrunc 2>/dev/null && sync && drop_caches &&
+			cmp $model $mnt/f && encoded $mnt/f -gt 0 || exit 1
+		whole=$(compressed_fragments "$dev")
+		[ "$whole" -gt 0 ] || { echo "no compressed fragment"; exit 1; }
+		# -c: the first two blocks rewritten plain, the rest stays.
+		compr_is $mnt/f - -c && dd if=$model of=$mnt/f bs=8192 count=1 conv=notrunc 2>/dev/null &&
+			sync && drop_caches && cmp $model $mnt/f || exit 1
+		part=$(compressed_fragments "$dev")
+		[ "$part" -gt 0 ] && [ "$part" -lt "$whole" ] ||
+			{ echo "compressed fragments $whole, after chattr -c and a rewrite $part"; exit 1; }
+		# +c again; a truncation into a compressed block, then up.
+		compr_is $mnt/f c +c && dd if=$model of=$mnt/f bs=8192 count=1 conv=notrunc 2>/dev/null && sync || exit 1
+		truncate -s 10000 $model && truncate -s 10000 $mnt/f && sync && drop_caches && cmp $model $mnt/f || exit 1
+		truncate -s 30000 $model && truncate -s 30000 $mnt/f && sync && drop_caches && cmp $model $mnt/f || exit 1
+		# A store through a shared mapping into a compressed block, and
+		# an append growing the compressed tail.
+		dd if=$model of=$mnt/f bs=4096 conv=notrunc 2>/dev/null && sync && drop_caches || exit 1
+		for offset in 5000 5100 5299; do
+			toyfs-stress mmap-store $mnt/f $offset 65 &&
+				printf A | dd of=$model bs=1 seek=$offset conv=notrunc 2>/dev/null || exit 1
+		done
+		head -c 3000 $work/text >>$model && head -c 3000 $work/text >>$mnt/f || exit 1
+		sync && drop_caches && cmp $model $mnt/f && encoded $mnt/f -gt 0 || exit 1
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n -v "$dev" || { losetup -d "$dev"; return 1; }
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		cmp $model $mnt/f
+	)
 	result=$?
-	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ]
+	losetup -d "$dev"
+	[ $result -eq 0 ]
+}
+
+# ENOSPC with LZ4 (a 2 MiB image): a dirty block holds a whole plain run
+# until writeback compresses it, so a file that fits only compressed
+# is written after write_begin writes the file back on ENOSPC and
+# retries; overwriting it with bytes that do not compress runs out of
+# room with ENOSPC, the bytes written before it read back, the rest as
+# it was, and fsck.toyfs -f finds nothing.
+compress_enospc() {
+	img=$work/image
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 2M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	yes toyfs | head -c 6291456 >$work/yes && head -c 6291456 /dev/urandom >$work/noise || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		cp $work/yes $mnt/f || { echo "6 MiB that fit compressed: ENOSPC"; df $mnt; exit 1; }
+		sync && drop_caches && cmp $work/yes $mnt/f || exit 1
+		df $mnt
+		if dd if=$work/noise of=$mnt/f bs=64k conv=notrunc 2>$work/dd; then
+			echo "6 MiB of random bytes fit 2 MiB"
+			exit 1
+		fi
+		cat $work/dd
+		grep -q "No space left on device" $work/dd || exit 1
+		# The whole 64 KiB records dd wrote (busybox prints no byte count).
+		records=$(sed -n 's/^\([0-9]*\)+[0-9]* records out$/\1/p' $work/dd)
+		[ -n "$records" ] && [ "$records" -gt 0 ] || exit 1
+		copied=$((records * 65536))
+		sync && drop_caches || exit 1
+		head -c "$copied" $work/noise >$work/written && head -c "$copied" $mnt/f | cmp - $work/written ||
+			{ echo "the $copied bytes written before ENOSPC do not read back"; exit 1; }
+		cat $mnt/f >/dev/null
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev"
+	result=$?
+	losetup -d "$dev"
+	[ $result -eq 0 ]
 }
 
 # Images as BLOCK:FRAGMENT:COMPRESSION.  About 15 s each under TCG: the
@@ -241,8 +331,8 @@ if grep -q panic_on_warn=1 /proc/cmdline; then
 else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
-writes="4096:2048 1024:128"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 6 ))
+writes="4096:2048: 1024:128: 4096:512:lz4"
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 7 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -251,10 +341,13 @@ for spec in $cases; do
 	ktap_case "b${b}_f${f}${c:+_$c}" image_reads_as_its_tree "$b" "$f" "$c"
 done
 for spec in $writes; do
-	ktap_case "writes_b${spec%%:*}_f${spec#*:}" writes_as_the_model "${spec%%:*}" "${spec#*:}"
+	b=${spec%%:*} rest=${spec#*:}
+	f=${rest%%:*} c=${rest#*:}
+	ktap_case "writes_b${b}_f${f}${c:+_$c}" writes_as_the_model "$b" "$f" "$c"
 done
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
-ktap_case plain_mount_falls_back_to_read_only plain_mount_falls_back_to_read_only
+ktap_case compress_flag compress_flag
+ktap_case compress_enospc compress_enospc
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

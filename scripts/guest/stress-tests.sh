@@ -63,6 +63,24 @@ toyfs_fragments_row() {
 	umount $mnt && fsck_clean "$3" && [ $rc -eq 0 ]
 }
 
+# toyfs with LZ4 (mkfs.toyfs -c lz4, 4 KiB blocks, 512-byte fragments) on
+# $1, $2 operations of data that compresses: files switched between
+# compressed and plain (chattr +c/-c), their blocks compressed at
+# writeback into the first fragments of their runs and given plain runs
+# again when dirtied, tails growing and shrinking under writes,
+# truncations and write faults; fsck.toyfs -f decompresses every block
+# between rounds and at the end, and some must be compressed then.
+toyfs_compress_row() {
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 "$1" && mount -t toyfs "$1" $mnt || return 1
+	toyfs-stress run $threads --block-size 4096 $(toyfs_features 4096) --chattr-compress \
+		--compressible --fsck "fsck.toyfs -f -n" "$seed" "$2" $mnt "$1"
+	rc=$?
+	umount $mnt && fsck_clean "$1" || return 1
+	# Blocks were stored compressed (fsck.toyfs -f decompressed them).
+	usage=$(fsck.toyfs -f -n -v "$1" | sed -n 's/.*fragments in use: //p') || return 1
+	echo "$usage"
+	echo "$usage" | grep -q 'file data ([1-9][0-9]* compressed;' && [ $rc -eq 0 ]
+}
 # tmpfs has punch and preallocation, and holes to the page; no ZERO_RANGE,
 # and it shows stores made past the end once the file grows over them
 # (not checked).
@@ -169,7 +187,7 @@ compact_toyfs() {
 	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
 }
 
-ktap_suite toyfs_stress 16
+ktap_suite toyfs_stress 17
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case model_on_tmpfs model_on_tmpfs
 ktap_case model_on_ext2 model_on_ext2
@@ -179,6 +197,7 @@ ktap_case toyfs_blocks_2048 toyfs_row 2048 /dev/ram4 "$short"
 ktap_case toyfs_blocks_4096 toyfs_row 4096 /dev/ram5 "$short"
 ktap_case toyfs_fragments_4096_512 toyfs_fragments_row 4096 512 /dev/ram5 "$((short / 2))"
 ktap_case toyfs_fragments_1024_128 toyfs_fragments_row 1024 128 /dev/ram3 "$((short / 2))"
+ktap_case toyfs_compress_4096_512 toyfs_compress_row /dev/ram5 "$((short / 4))"
 ktap_case eof_race_toyfs eof_race_toyfs
 ktap_case eof_writeback_toyfs eof_writeback_toyfs
 ktap_case live_extend_ext2 live_extend_ext2

@@ -13,7 +13,7 @@ use crate::{
 };
 use kernel::{
     bindings,
-    error::from_result,
+    error::{code::ENOSPC, from_result, Result},
     ffi::{c_int, c_uint, c_void},
 };
 
@@ -193,34 +193,64 @@ unsafe extern "C" fn write_begin(
 ) -> c_int {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
+    // SAFETY: As above.
+    let result = unsafe { begin(iocb, mapping, pos, len) };
+    let result = match result {
+        // With LZ4 the file's dirty blocks hold whole plain runs until
+        // writeback compresses them and frees what they do not need:
+        // writing them back may make the room (as btrfs flushes delalloc
+        // on ENOSPC), once.
+        Err(err) if err == ENOSPC && inode.sb().info().geometry.has_compression() => {
+            match inode.write_and_wait() {
+                // SAFETY: As above.
+                Ok(()) => unsafe { begin(iocb, mapping, pos, len) },
+                Err(_) => Err(err),
+            }
+        }
+        result => result,
+    };
+    match result {
+        Ok(folio) => {
+            // SAFETY: Handed to `write_end` locked and referenced.
+            unsafe { *foliop = folio };
+            0
+        }
+        Err(err) => err.to_errno(),
+    }
+}
+
+/// One attempt of `write_begin`: the folio, locked and referenced, or
+/// an error with everything undone.
+///
+/// # Safety
+///
+/// The arguments of `write_begin`.
+unsafe fn begin(
+    iocb: *const bindings::kiocb,
+    mapping: *mut bindings::address_space,
+    pos: i64,
+    len: c_uint,
+) -> Result<*mut bindings::folio> {
+    // SAFETY: `generic_perform_write` passes our mapping, inode locked.
+    let inode = unsafe { inode((*mapping).host) };
     // A write past the end: what a mapping stored past the old end must be
     // zero before the file grows over it.
-    if let Err(err) = write::zero_post_eof(inode, inode.size(), pos as u64) {
-        return err.to_errno();
-    }
+    write::zero_post_eof(inode, inode.size(), pos as u64)?;
     // A tail the write grows (FRAGMENTS) gets its new run first, its
     // folio locked alone.
-    if let Err(err) = write::grow_tail(inode, inode.size(), pos as u64 + u64::from(len)) {
-        return err.to_errno();
-    }
+    write::grow_tail(inode, inode.size(), pos as u64 + u64::from(len))?;
     let index = pos as u64 / bindings::PAGE_SIZE as u64;
     // SAFETY: As above.
     let folio =
         unsafe { sys::toyfs_write_begin_get_folio(iocb, mapping, index as usize, len as usize) };
-    if let Err(err) = kernel::error::from_err_ptr(folio) {
-        return err.to_errno();
-    }
+    kernel::error::from_err_ptr(folio)?;
     // SAFETY: `write_begin_get_folio` returns the folio locked and
     // referenced; on error we release both below.
     let locked = unsafe { LockedFolio::from_raw(folio) };
     // The write stays inside the folio.
     let len = (len as usize).min(locked.size() - (pos as u64 - locked.pos()) as usize);
     match write::prepare_write(inode, &locked, pos as u64, len) {
-        Ok(()) => {
-            // SAFETY: Handed to `write_end` locked and referenced.
-            unsafe { *foliop = folio };
-            0
-        }
+        Ok(()) => Ok(folio),
         Err(err) => {
             write::abandon_new_blocks(&locked);
             // SAFETY: Ours, see above.
@@ -233,7 +263,7 @@ unsafe extern "C" fn write_begin(
             // (`write_inode` stores them).
             write::after_write(inode, inode.size(), pos as u64, pos as u64 + len as u64);
             inode.mark_dirty();
-            err.to_errno()
+            Err(err)
         }
     }
 }

@@ -21,6 +21,8 @@ use kernel::{
 pub(crate) const FILE_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
     setattr: Some(setattr),
     fiemap: Some(fiemap),
+    fileattr_get: Some(fileattr_get),
+    fileattr_set: Some(fileattr_set),
     ..pin_init::zeroed()
 };
 
@@ -303,5 +305,54 @@ unsafe extern "C" fn fiemap(
         // SAFETY: Locked above.
         unsafe { sys::toyfs_inode_unlock_shared(raw) };
         result.map(|()| 0)
+    })
+}
+
+/// The VFS's `fileattr_get` for toyfs: `FS_IOC_GETFLAGS` (`lsattr`)
+/// shows `FS_COMPR_FL` on a compressed file.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `fileattr_get`.
+unsafe extern "C" fn fileattr_get(
+    dentry: *mut bindings::dentry,
+    fa: *mut bindings::file_kattr,
+) -> c_int {
+    // SAFETY: The VFS passes a dentry of ours with its inode.
+    let inode = unsafe { inode((*dentry).d_inode) };
+    from_result(|| {
+        let flags = file::flags(inode)?;
+        // SAFETY: `fa` is the caller's `struct file_kattr`, valid for the
+        // call (the kernel's bindings know the type only by name).
+        unsafe { sys::fileattr_fill_flags(fa.cast(), flags) };
+        Ok(0)
+    })
+}
+
+/// The VFS's `fileattr_set` for toyfs: `FS_IOC_SETFLAGS` (`chattr`),
+/// with `FS_COMPR_FL` the one flag it takes.  The VFS checked the
+/// caller's right to change the file's flags.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `fileattr_set` (the inode locked).
+unsafe extern "C" fn fileattr_set(
+    _idmap: *mut bindings::mnt_idmap,
+    dentry: *mut bindings::dentry,
+    fa: *mut bindings::file_kattr,
+) -> c_int {
+    // SAFETY: As in `fileattr_get`.
+    let inode = unsafe { inode((*dentry).d_inode) };
+    let fa = fa.cast::<sys::file_kattr>();
+    // SAFETY: As in `fileattr_get`.
+    let (flags, fsx) = unsafe { ((*fa).flags, (*fa).fsx_valid()) };
+    from_result(|| {
+        // `FS_IOC_FSSETXATTR` carries no flag toyfs keeps.
+        if fsx {
+            return Err(EOPNOTSUPP);
+        }
+        file::set_flags(inode, flags).map(|()| 0)
     })
 }

@@ -169,7 +169,6 @@ unsafe extern "C" fn fill_super(
             );
             return Err(EINVAL);
         }
-        mount::check_writable(probe, &disk.geometry, !probe.is_read_only())?;
         let bitmap = mount::read_bitmap(probe, &disk.geometry)?;
         let scratch = mount::decompression_buffers(&disk.geometry)?;
         let info = KBox::pin_init(SbInfo::new(disk, bitmap, scratch), GFP_KERNEL)?;

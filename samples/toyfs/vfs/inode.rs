@@ -217,6 +217,15 @@ impl Inode {
         }
     }
 
+    /// Writes the file's dirty folios and waits for them
+    /// (`filemap_write_and_wait_range` over the whole file).
+    pub(crate) fn write_and_wait(&self) -> Result {
+        // SAFETY: The inode is live, its mapping too.
+        kernel::error::to_result(unsafe {
+            bindings::filemap_write_and_wait_range((*self.as_ptr()).i_mapping, 0, i64::MAX)
+        })
+    }
+
     /// Sets ctime to now.
     pub(crate) fn touch_ctime(&self) {
         // SAFETY: The inode is live.

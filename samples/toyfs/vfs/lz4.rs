@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The kernel's LZ4 block decoder (lib/lz4, `LZ4_decompress_safe`), for
-//! compressed file blocks (Documentation/toyfs.rst, "Compressed blocks").
+//! The kernel's LZ4 block coder (lib/lz4: `LZ4_decompress_safe`,
+//! `LZ4_compress_default`), for compressed file blocks
+//! (Documentation/toyfs.rst, "Compressed blocks").
 
 use crate::sys;
 use kernel::ffi::c_int;
+
+/// The 64-bit words of the work area `LZ4_compress_default` needs
+/// (`LZ4_MEM_COMPRESS` bytes).
+pub(crate) const COMPRESS_WORDS: usize = sys::LZ4_STREAMSIZE_U64 as usize;
 
 /// Decompresses the LZ4 block `source` into `dest`; the bytes written, or
 /// `None` if the data is malformed or would not fit `dest`.
@@ -27,4 +32,32 @@ pub(crate) fn decompress(source: &[u8], dest: &mut [u8]) -> Option<usize> {
         )
     };
     usize::try_from(written).ok()
+}
+
+/// Compresses `source` into one LZ4 block in `dest`, with `work` (at
+/// least [`COMPRESS_WORDS`] words) as the coder's work area; the bytes
+/// written, or `None` if the block would not fit `dest` (the coder stops
+/// there: it never writes past `dest`) or a buffer is too large or the
+/// work area too small.
+pub(crate) fn compress(source: &[u8], dest: &mut [u8], work: &mut [u64]) -> Option<usize> {
+    if work.len() < COMPRESS_WORDS {
+        return None;
+    }
+    let source_len = c_int::try_from(source.len()).ok()?;
+    let dest_len = c_int::try_from(dest.len()).ok()?;
+    // SAFETY: `source` is valid for reads of `source_len` bytes, `dest`
+    // for writes of `dest_len` bytes and `work` for writes of
+    // `LZ4_MEM_COMPRESS` bytes, 8-byte aligned, for the call, and none of
+    // them overlap; the coder keeps within `dest` (it returns 0 when the
+    // block does not fit).
+    let written = unsafe {
+        sys::LZ4_compress_default(
+            source.as_ptr().cast(),
+            dest.as_mut_ptr().cast(),
+            source_len,
+            dest_len,
+            work.as_mut_ptr().cast(),
+        )
+    };
+    usize::try_from(written).ok().filter(|&n| n > 0)
 }

@@ -28,7 +28,7 @@ pub(crate) use folio::{
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
 pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeOps, InodeRef};
-pub(crate) use lz4::decompress as lz4_decompress;
+pub(crate) use lz4::{compress as lz4_compress, decompress as lz4_decompress, COMPRESS_WORDS};
 pub(crate) use ratelimit::{init_mount_log, toyfs_err, RateLimit, MOUNT_LOG};
 pub(crate) use super_block::{Iget, SuperBlock};
 

@@ -8,6 +8,9 @@
 //! ```text
 //! fsbench write FILE SIZE REQUEST   create FILE, write SIZE bytes in REQUEST-byte
 //!                                   write(2) calls, fsync; fsync is timed
+//! fsbench copy SRC FILE REQUEST     read SRC (not timed), create FILE, write
+//!                                   SRC's bytes in REQUEST-byte write(2) calls,
+//!                                   fsync; fsync is timed
 //! fsbench read FILE REQUEST         read FILE to its end in REQUEST-byte reads
 //! fsbench sparse FILE SIZE          create FILE of SIZE bytes, holes but for
 //!                                   1 KiB at every 8 MiB, fsync (not timed)
@@ -36,7 +39,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: fsbench write FILE SIZE REQUEST | read FILE REQUEST | \
+const USAGE: &str = "usage: fsbench write FILE SIZE REQUEST | copy SRC FILE REQUEST | \
+read FILE REQUEST | \
 sparse FILE SIZE | randwrite FILE COUNT | appendsync FILE COUNT | trunccycle FILE COUNT | \
 readtree DIR REQUEST | text FILE SIZE DIR";
 
@@ -85,19 +89,36 @@ fn create(path: &str) -> Result<File, String> {
 }
 
 fn write(path: &str, size: u64, request: u64) -> Result<(), String> {
-    let buf = pattern(request.min(size))?;
+    write_data(path, &pattern(request.min(size))?, size, request)
+}
+
+/// Creates `path` and writes `size` bytes of `data`, over and over, in
+/// write(2) calls of at most `request` bytes, then fsync; all timed.
+fn write_data(path: &str, data: &[u8], size: u64, request: u64) -> Result<(), String> {
+    if data.is_empty() {
+        return Err(format!("{path}: nothing to write"));
+    }
     let start = Instant::now();
     let mut file = create(path)?;
     let mut done = 0;
     while done < size {
-        let n = (size - done).min(request) as usize;
-        file.write_all(&buf[..n])
+        // CAST: below `data.len()`.
+        let at = (done % data.len() as u64) as usize;
+        let n = ((size - done).min(request) as usize).min(data.len() - at);
+        file.write_all(&data[at..at + n])
             .map_err(|e| format!("{path}: write at {done}: {e}"))?;
         done += n as u64;
     }
     file.sync_all().map_err(|e| format!("{path}: fsync: {e}"))?;
     report(size, start);
     Ok(())
+}
+
+/// `copy`: the bytes of `source`, read first (not timed), written to a
+/// new `path` as `write` does.
+fn copy(source: &str, path: &str, request: u64) -> Result<(), String> {
+    let data = fs::read(source).map_err(|e| format!("{source}: {e}"))?;
+    write_data(path, &data, data.len() as u64, request)
 }
 
 /// Reads the file at `path` to its end through `buf`; returns its bytes.
@@ -298,6 +319,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["write", path, size, request] => write(path, parse_size(size)?, parse_size(request)?),
+        ["copy", source, path, request] => copy(source, path, parse_size(request)?),
         ["read", path, request] => read(path, parse_size(request)?),
         ["sparse", path, size] => sparse(path, parse_size(size)?),
         ["randwrite", path, count] => randwrite(path, parse_size(count)?),
@@ -332,6 +354,24 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("M").is_err());
         assert!(parse_size("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn copy_writes_the_source_and_write_the_pattern() {
+        let dir = std::env::temp_dir().join(format!("fsbench-copy-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let (source, copied, written) = (dir.join("src"), dir.join("copy"), dir.join("write"));
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        fs::write(&source, &data).unwrap();
+        copy(source.to_str().unwrap(), copied.to_str().unwrap(), 4096).unwrap();
+        assert_eq!(fs::read(&copied).unwrap(), data);
+        write(written.to_str().unwrap(), 5000, 2048).unwrap();
+        let pattern_bytes = pattern(2048).unwrap();
+        let got = fs::read(&written).unwrap();
+        assert_eq!(got.len(), 5000);
+        assert!(got.chunks(2048).all(|c| c == &pattern_bytes[..c.len()]));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! compaction; `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
-//! from);
+//! from); `toyfs-probe encoded FILE` (prints how many of FILE's
+//! extents FIEMAP calls encoded: compressed blocks);
 //! `toyfs-probe loop-block-size DEVICE SIZE`.
 
 mod sys;
@@ -995,6 +996,19 @@ fn packed_file(
     Ok(())
 }
 
+/// Prints how many extents of `file` FIEMAP calls encoded (compressed
+/// blocks).
+fn encoded(file: &Path) -> Check {
+    let handle = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let extents = sys::fiemap(&handle).map_err(|e| format!("fiemap: {e}"))?;
+    let count = extents
+        .iter()
+        .filter(|&&(_, _, _, flags)| flags & sys::FIEMAP_EXTENT_ENCODED != 0)
+        .count();
+    println!("{count}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(what), Some(dir)) = (args.get(1), args.get(2)) else {
@@ -1034,6 +1048,7 @@ fn main() -> ExitCode {
             (Some(source), Some(first)) => packed(dir, Path::new(source), first),
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
+        "encoded" => encoded(dir),
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
             None => Err("usage: toyfs-probe loop-block-size DEVICE SIZE".into()),

@@ -5,6 +5,9 @@
 //! toyfs-stress mmap-store FILE OFFSET BYTE
 //!     stores BYTE at OFFSET through a shared mapping of FILE's first pages
 //!     (OFFSET may lie past the end of the file inside its last page)
+//! toyfs-stress compr FILE [+c|-c]
+//!     with +c or -c, sets or clears FILE's FS_COMPR_FL (as chattr does);
+//!     then prints "c" if FILE has it, "-" if not (as lsattr shows it)
 //! toyfs-stress run [OPTIONS] SEED OPS DIR [DEVICE]
 //!     OPS seeded random operations by several threads on files in DIR,
 //!     every read checked against a model (src/run.rs, src/options.rs);
@@ -67,6 +70,33 @@ fn mmap_store(path: &str, offset: usize, byte: u8) -> Result<(), String> {
     map.sync().map_err(|err| format!("msync: {err}"))
 }
 
+fn compr(path: &str, change: Option<&str>) -> Result<(), String> {
+    let file = OpenOptions::new()
+        .read(true)
+        .open(path)
+        .map_err(|err| format!("{path}: {err}"))?;
+    let flags = sys::inode_flags(&file).map_err(|err| format!("FS_IOC_GETFLAGS: {err}"))?;
+    let flags = match change {
+        None => flags,
+        Some("+c") => flags | sys::FS_COMPR_FL,
+        Some("-c") => flags & !sys::FS_COMPR_FL,
+        Some(other) => return Err(format!("compr: {other}: +c or -c")),
+    };
+    if change.is_some() {
+        sys::set_inode_flags(&file, flags).map_err(|err| format!("FS_IOC_SETFLAGS: {err}"))?;
+    }
+    let now = sys::inode_flags(&file).map_err(|err| format!("FS_IOC_GETFLAGS: {err}"))?;
+    println!(
+        "{}",
+        if now & sys::FS_COMPR_FL != 0 {
+            "c"
+        } else {
+            "-"
+        }
+    );
+    Ok(())
+}
+
 fn number<T: std::str::FromStr>(text: Option<&String>, what: &str) -> Result<T, String> {
     text.and_then(|text| text.parse().ok())
         .ok_or(format!("{what}: expected a number"))
@@ -82,6 +112,9 @@ fn main() -> ExitCode {
                 number(args.get(4), "BYTE")?,
             )
         })(),
+        Some("compr") if (3..=4).contains(&args.len()) => {
+            compr(&args[2], args.get(3).map(String::as_str))
+        }
         Some("run") => (|| {
             let options = options::Options::parse(&args[2..])?;
             println!("toyfs-stress: {}", run::run(&options)?);
@@ -127,7 +160,7 @@ fn main() -> ExitCode {
             Ok(())
         })(),
         _ => Err(format!(
-            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | {} \
+            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | fail-nth DIR MANIFEST",
             options::USAGE

@@ -5,7 +5,7 @@
 
 /// `run [OPTIONS] SEED OPS DIR [DEVICE]`.
 pub const USAGE: &str = "run [--threads N] [--shared N] [--block-size B] [--max-size BYTES] \
-[--fallocate punch,zero,keep|keep-inside] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--folio-max BYTES] [--fstype TYPE] [--fsck PROGRAM] \
+[--fallocate punch,zero,keep|keep-inside] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--compressible] [--folio-max BYTES] [--fstype TYPE] [--fsck PROGRAM] \
 SEED OPS DIR [DEVICE]";
 
 /// What `toyfs-stress run` does.
@@ -50,6 +50,9 @@ pub struct Options {
     /// files of the threads: the flag sticks, across remounts too, and
     /// the bytes never change.
     pub chattr_compress: bool,
+    /// Writes and stores of runs of one byte (`Rng::data`), which a
+    /// compressing filesystem shrinks, instead of random bytes.
+    pub compressible: bool,
     /// The largest folio the page cache may give the files: a write fault
     /// may allocate blocks for all of it (ext4's large folios).
     pub folio_max: u64,
@@ -84,6 +87,7 @@ impl Options {
             seek: None,
             eof_pollution: false,
             chattr_compress: false,
+            compressible: false,
             folio_max: 4096,
             fstype: "toyfs".into(),
             fsck: None,
@@ -99,6 +103,7 @@ impl Options {
                 "--seek" => options.seek = Some(number(args.next(), arg)?),
                 "--eof-pollution" => options.eof_pollution = true,
                 "--chattr-compress" => options.chattr_compress = true,
+                "--compressible" => options.compressible = true,
                 "--folio-max" => options.folio_max = number(args.next(), arg)?,
                 "--fstype" => options.fstype = args.next().ok_or("--fstype: missing")?.clone(),
                 "--fsck" => options.fsck = Some(args.next().ok_or("--fsck: missing")?.clone()),
@@ -190,6 +195,9 @@ impl Options {
         if self.chattr_compress {
             line += " --chattr-compress";
         }
+        if self.compressible {
+            line += " --compressible";
+        }
         if self.folio_max != 4096 {
             line += &format!(" --folio-max {}", self.folio_max);
         }
@@ -229,7 +237,7 @@ mod tests {
     fn replay_parses_to_the_same_run() {
         let options = parse(
             "--threads 3 --shared 2 --fallocate punch,keep --seek 4096 --eof-pollution --chattr-compress \
-             --folio-max 65536 \
+             --compressible --folio-max 65536 \
              --fstype ext2 9 1000 /mnt /dev/ram2",
         )
         .unwrap();
@@ -238,7 +246,7 @@ mod tests {
         assert_eq!(again.replay(), line);
         assert!(again.punch && !again.zero && again.allocate);
         assert_eq!(again.seek, Some(4096));
-        assert!(again.eof_pollution && again.chattr_compress);
+        assert!(again.eof_pollution && again.chattr_compress && again.compressible);
         assert!(again.keep_past_end);
         let inside = parse("--fallocate zero,keep-inside 1 2 /d").unwrap();
         assert!(inside.allocate && !inside.keep_past_end);

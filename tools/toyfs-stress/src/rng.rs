@@ -38,4 +38,19 @@ impl Rng {
     pub fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next() as u8).collect()
     }
+
+    /// `len` bytes for a write: random, or with `compressible` runs of
+    /// one random byte, 1 to 256 long, which LZ4 shrinks.
+    pub fn data(&mut self, len: usize, compressible: bool) -> Vec<u8> {
+        if !compressible {
+            return self.bytes(len);
+        }
+        let mut data = Vec::with_capacity(len);
+        while data.len() < len {
+            let byte = self.next() as u8;
+            let run = (1 + self.below(256) as usize).min(len - data.len());
+            data.resize(data.len() + run, byte);
+        }
+        data
+    }
 }

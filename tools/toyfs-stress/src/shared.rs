@@ -177,7 +177,7 @@ impl<'a> SharedWorker<'a> {
         let options = self.options;
         match self.rng.below(100) {
             0..=29 => {
-                let data = self.rng.bytes(len as usize);
+                let data = self.rng.data(len as usize, self.options.compressible);
                 self.file()
                     .write_all_at(&data, offset)
                     .map_err(|err| format!("write {len} at {offset} of {}: {err}", self.path))?;
@@ -193,7 +193,7 @@ impl<'a> SharedWorker<'a> {
                 self.compare_region(offset, &got, "read")?;
             }
             45..=64 => {
-                let data = self.rng.bytes(len as usize);
+                let data = self.rng.data(len as usize, self.options.compressible);
                 self.mapping()?.store(offset as usize, &data);
                 self.region[range].copy_from_slice(&data);
                 self.note(format!("mapped store {len} at {offset}"));
@@ -266,7 +266,7 @@ impl<'a> SharedWorker<'a> {
             3..=4 => {
                 let offset = REGION + self.rng.below(TAIL);
                 let len = 1 + self.rng.below(REGION + TAIL - offset);
-                let data = self.rng.bytes(len as usize);
+                let data = self.rng.data(len as usize, self.options.compressible);
                 self.file()
                     .write_all_at(&data, offset)
                     .map_err(|err| format!("write {len} at {offset} of {}: {err}", self.path))?;
@@ -276,7 +276,7 @@ impl<'a> SharedWorker<'a> {
             5 if options.eof_pollution && size < page_end => {
                 let offset = size + self.rng.below(page_end - size);
                 let len = 1 + self.rng.below(page_end - offset);
-                let data = self.rng.bytes(len as usize);
+                let data = self.rng.data(len as usize, self.options.compressible);
                 self.mapping()?.store(offset as usize, &data);
                 self.tail_model().pollute(offset, len);
                 self.note(format!("mapped store {len} at {offset} past the end"));

@@ -303,7 +303,7 @@ impl<'a> Worker<'a> {
     fn write(&mut self, index: usize, size: u64) -> Outcome {
         let offset = self.pick_offset(size);
         let len = self.pick_len(offset);
-        let data = self.rng.bytes(len as usize);
+        let data = self.rng.data(len as usize, self.options.compressible);
         let slot = &mut self.slots[index];
         slot.file()
             .write_all_at(&data, offset)
@@ -331,7 +331,7 @@ impl<'a> Worker<'a> {
             1 + self.rng.below(300)
         }
         .min(size - offset);
-        let data = self.rng.bytes(len as usize);
+        let data = self.rng.data(len as usize, self.options.compressible);
         let sync = self.rng.one_in(4);
         let map = self.mapping(index)?;
         map.store(offset as usize, &data);
@@ -354,7 +354,7 @@ impl<'a> Worker<'a> {
         let end = size.div_ceil(PAGE) * PAGE;
         let offset = size + self.rng.below(end - size);
         let len = 1 + self.rng.below(end - offset);
-        let data = self.rng.bytes(len as usize);
+        let data = self.rng.data(len as usize, self.options.compressible);
         self.mapping(index)?.store(offset as usize, &data);
         self.slots[index].model.pollute(offset, len);
         self.note(
