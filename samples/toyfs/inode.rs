@@ -974,8 +974,9 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// `fsync` of a regular file, once its data is written: what reading the
 /// file back after a crash needs and no other file's metadata.  The tail
 /// (FRAGMENTS) and the compressed blocks (LZ4), which writeback copied
-/// into the buffers of blocks shared with other files' fragments; the bitmap blocks whose bits the file changed
-/// (a pointer to a block the bitmap calls free is refused); the file's
+/// into the buffers of blocks shared with other files' fragments; the
+/// bitmap blocks whose bits the file changed (a pointer to a block the
+/// bitmap calls free is refused); the file's
 /// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
 /// inode.  The first error is
 /// returned, after every write was tried; a bitmap block that could not
