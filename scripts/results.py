@@ -10,6 +10,11 @@ and the report would otherwise count neither as passed nor as failed.  The
 whole log is also scanned for what must never appear: panics, oopses,
 warnings, sanitizer and lockdep reports, failed module loads.  The last line
 printed is "N passed, N failed[, N skipped]".
+
+One kind of kernel report is excused, on the kernel flavours named for it
+only (KNOWN_KERNEL_REPORTS): a report that the kernel itself is known to
+make and that is not ours, matched by its text and its whole backtrace.
+It is printed in full as a known kernel report, never dropped unseen.
 """
 
 import argparse
@@ -51,6 +56,30 @@ BENIGN = [
     re.compile(r'KernelAddressSanitizer initialized'),
     re.compile(r'kasan: '),
     re.compile(r'# SKIP'),
+]
+
+# A frame of a stack trace: "[<60d7a30e>] ? dump_stack_lvl+0xd3/0x11a", with
+# " [module]" after it for a module's code.
+TRACE_FRAME = re.compile(r'^\s*(\[<[0-9a-f]+>\] )?(\? )?([\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+'
+                         r'( \[\w+\])?\s*$')
+# The lines that open a known report's block and that the block excuses.
+RCU_REPORT_TITLE = re.compile(r'^WARNING: suspicious RCU usage$')
+RCU_REPORT_WHERE = re.compile(r'^(\S+):\d+ suspicious rcu_dereference_check\(\) usage!$')
+
+# Kernel reports that are not ours, excused on the flavours named only.
+# Each is (flavours, source file of the report, frames that must all be in
+# its backtrace, in this order, what it is).  A backtrace with any frame
+# of a module is never excused: our modules are modules.
+KNOWN_KERNEL_REPORTS = [
+    # Linux 7.3's arch/um/kernel/tlb.c: flush_tlb_mm(mm) walks mm's VMAs
+    # (for_each_vma) holding neither mm's mmap_lock nor rcu_read_lock();
+    # the generic tlb_flush() calls it from tlb_finish_mmu() when flushes
+    # of one mm nest, as under unmap_mapping_pages() for another mm's
+    # mapping of a file being truncated.  Documentation/testing.rst, "The
+    # debug UML kernel".
+    ({'uml-debug'}, 'lib/maple_tree.c', ['mas_find', 'flush_tlb_mm', 'tlb_flush_mmu'],
+     "User-Mode Linux's flush_tlb_mm() walks an mm's VMAs without its mmap_lock or RCU "
+     '(a kernel bug, not ours: Documentation/testing.rst, "The debug UML kernel")'),
 ]
 
 
@@ -133,19 +162,56 @@ def started_suites(lines):
     return names
 
 
-def scan(lines):
-    """Returns the excerpts of the log that fail the run."""
-    problems = []
+def known_report(texts, start, flavour):
+    """Whether the report whose title is texts[start] is a known kernel
+    report excused on this flavour; returns (what it is, the indexes of its
+    title and "Call Trace:" lines, the excused ones) or None."""
+    where = next((RCU_REPORT_WHERE.match(t) for t in texts[start + 1:start + 4]
+                  if RCU_REPORT_WHERE.match(t)), None)
+    trace = next((i for i in range(start + 1, min(len(texts), start + 100))
+                  if texts[i] == 'Call Trace:'), None)
+    if where is None or trace is None:
+        return None
+    frames, in_modules = [], False
+    for text in texts[trace + 1:]:
+        match = TRACE_FRAME.match(text)
+        if not match:
+            break
+        frames.append(match.group(3))
+        in_modules |= match.group(4) is not None
+    for flavours, source, needed, what in KNOWN_KERNEL_REPORTS:
+        if flavour not in flavours or where.group(1) != source or in_modules:
+            continue
+        # The needed frames, in order (callee first, as printed).
+        rest = iter(frames)
+        if all(any(f == name for f in rest) for name in needed):
+            return what, {start, trace}, trace + len(frames)
+    return None
+
+
+def scan(lines, flavour=''):
+    """Returns the excerpts of the log that fail the run, and those of the
+    known kernel reports excused on this flavour."""
+    problems, known = [], []
+    texts = [strip_prefix(line) for line in lines]
+    excused = set()
+    for i, text in enumerate(texts):
+        if RCU_REPORT_TITLE.match(text):
+            report = known_report(texts, i, flavour)
+            if report:
+                what, lines_excused, end = report
+                excused |= lines_excused
+                known.append((what, ''.join(lines[max(0, i - 2):end + 1])))
     for i, line in enumerate(lines):
-        text = strip_prefix(line)
-        if any(b.search(text) for b in BENIGN):
+        text = texts[i]
+        if i in excused or any(b.search(text) for b in BENIGN):
             continue
         for pattern, what in FORBIDDEN:
             if pattern.search(text):
                 start, end = max(0, i - 3), min(len(lines), i + 12)
                 problems.append((what, ''.join(lines[start:end])))
                 break
-    return problems
+    return problems, known
 
 
 def main():
@@ -153,6 +219,8 @@ def main():
     ap.add_argument('--kunit', required=True, help='path of kunit.py')
     ap.add_argument('--out', required=True, type=Path,
                     help='folder with console.log and the *-results counts')
+    ap.add_argument('--flavour', default='',
+                    help='the kernel flavour that ran (base, debug, uml, uml-debug)')
     args = ap.parse_args()
 
     console = args.out / 'console.log'
@@ -192,7 +260,11 @@ def main():
                              ''.join(l for l in lines[begin:]
                                      if name in l)[-3000:]))
 
-    failures += scan(lines)
+    problems, known = scan(lines, args.flavour)
+    failures += problems
+    for what, excerpt in known:
+        print(f'\n*** KNOWN KERNEL REPORT, not a failure on {args.flavour}: {what} '
+              f'(from {console}):\n{excerpt}', end='')
     for what, excerpt in failures:
         print(f'\n*** FAILED: {what} (from {console}):\n{excerpt}', end='')
     if failures and total['failed'] == 0:

@@ -8,4 +8,4 @@
 kdir=$("$TOP/scripts/kdir.sh" "$1")
 kunit=$kdir/source/tools/testing/kunit/kunit.py
 [ -f "$kunit" ] || kunit=$kdir/tools/testing/kunit/kunit.py
-exec python3 "$TOP/scripts/results.py" --kunit "$kunit" --out "$2"
+exec python3 "$TOP/scripts/results.py" --kunit "$kunit" --out "$2" --flavour "$1"

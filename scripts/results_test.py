@@ -42,13 +42,35 @@ def console(*blocks):
     return ''.join(f'[    1.{i:06d}] {line}\n' for i, line in enumerate(body))
 
 
+def rcu_report(source='lib/maple_tree.c:720', frames=None):
+    """The console lines of a lockdep "suspicious RCU usage" report, as
+    the User-Mode Linux debug kernel printed it in flush_tlb_mm()."""
+    if frames is None:
+        frames = ['lockdep_rcu_suspicious+0x19f/0x204', 'mas_start+0x413/0x6a1',
+                  'mas_walk+0x7b/0x2ae', 'mas_find+0x24c/0x443', 'mas_find+0x0/0x443',
+                  'flush_tlb_mm+0x54/0x1fa', 'tlb_flush_mmu+0x80/0x6d2',
+                  'tlb_finish_mmu+0x12b/0x299', 'unmap_mapping_pages+0xca/0xcc',
+                  'ext2_setattr+0x657/0x9c7', 'do_truncate+0xf2/0x139']
+    return ['', '=============================', 'WARNING: suspicious RCU usage',
+            '7.3.4 #1 Tainted: G           O     N ', '-----------------------------',
+            f'{source} suspicious rcu_dereference_check() usage!', '',
+            'other info that might help us debug this:', '',
+            'rcu_scheduler_active = 2, debug_locks = 1',
+            'locks held by toyfs-stress/3676: 1, last CPU#0:',
+            ' #0: 00000000652f5750 (&mapping->i_mmap_rwsem){++++}-{3:3}, at: '
+            'unmap_mapping_pages+0x52/0xcc', '', 'stack backtrace:',
+            'CPU: 0 UID: 0 PID: 3676 Comm: toyfs-stress Tainted: G O N 7.3.4 #1 VOLUNTARY',
+            'Stack:', ' 60224930 610a5c40 00000000 600c9a29', 'Call Trace:'] + [
+                f' [<{0x60000000 + i:08x}>] ? {frame}' for i, frame in enumerate(frames)]
+
+
 class ResultsTest(unittest.TestCase):
-    def judge(self, log):
+    def judge(self, log, flavour=''):
         with tempfile.TemporaryDirectory() as out:
             Path(out, 'console.log').write_text(log)
             proc = subprocess.run([sys.executable, str(RESULTS), '--kunit', KUNIT,
-                                   '--out', out], capture_output=True, text=True,
-                                  check=False)
+                                   '--out', out, '--flavour', flavour],
+                                  capture_output=True, text=True, check=False)
         lines = proc.stdout.splitlines()
         return proc.returncode, lines[-1] if lines else '', proc.stdout
 
@@ -86,6 +108,45 @@ class ResultsTest(unittest.TestCase):
             ['KTAP version 1', '1..1'] + suite('alpha', [('a1', 'ok'), ('a2', 'not ok')])))
         self.assertNotEqual(rc, 0, out)
         self.assertEqual(summary, '1 passed, 1 failed')
+
+    def test_known_kernel_report_is_printed_and_excused_on_its_flavour(self):
+        rc, summary, out = self.judge(console(
+            ['KTAP version 1', '1..1'] + suite('alpha', [('a1', 'ok')]), rcu_report()),
+            flavour='uml-debug')
+        self.assertEqual(rc, 0, out)
+        self.assertIn('KNOWN KERNEL REPORT, not a failure on uml-debug: '
+                      "User-Mode Linux's flush_tlb_mm()", out)
+        self.assertIn('flush_tlb_mm+0x54/0x1fa', out)
+        self.assertEqual(summary, '1 passed, 0 failed')
+
+    def test_known_kernel_report_fails_other_flavours(self):
+        for flavour in ('debug', 'uml', ''):
+            rc, _, out = self.judge(console(rcu_report()), flavour=flavour)
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn('FAILED: kernel warning', out)
+            self.assertNotIn('KNOWN KERNEL REPORT', out)
+
+    def test_rcu_report_of_another_place_fails(self):
+        # Another source file; a trace without flush_tlb_mm; a module's frame.
+        ours = ['lockdep_rcu_suspicious+0x19f/0x204', 'mas_find+0x24c/0x443',
+                'flush_tlb_mm+0x54/0x1fa', 'tlb_flush_mmu+0x80/0x6d2',
+                'toyfs_setattr+0x10/0x80 [toyfs]']
+        for report in (rcu_report(source='fs/inode.c:42'),
+                       rcu_report(frames=['mas_find+0x24c/0x443', 'find_vma+0x1/0x2']),
+                       rcu_report(frames=['flush_tlb_mm+0x54/0x1fa', 'mas_find+0x24c/0x443',
+                                          'tlb_flush_mmu+0x80/0x6d2']),
+                       rcu_report(frames=ours)):
+            rc, _, out = self.judge(console(report), flavour='uml-debug')
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn('FAILED: kernel warning', out)
+            self.assertNotIn('KNOWN KERNEL REPORT', out)
+
+    def test_other_reports_beside_a_known_one_still_fail(self):
+        rc, _, out = self.judge(console(rcu_report() + ['BUG: KASAN: use-after-free']),
+                                flavour='uml-debug')
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('KNOWN KERNEL REPORT', out)
+        self.assertIn('FAILED: kernel BUG', out)
 
 
 def main():

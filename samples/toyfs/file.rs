@@ -327,7 +327,15 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64, size: u64) -> Result {
         // and the map is not locked across the zeroing I/O.
         let chunk = n..(n + 64).min(range.end);
         let mut new = 0u64;
-        BlockMap::lock(inode)?.allocate(chunk.clone(), size, |m| new |= 1 << (m - chunk.start))?;
+        let allocated =
+            BlockMap::lock(inode)?.allocate(chunk.clone(), size, |m| new |= 1 << (m - chunk.start));
+        if let Err(err) = allocated {
+            // An allocation failing part-way (ENOSPC for a whole block
+            // with fragments free, an I/O error on an indirect block)
+            // leaves what it took in the map, unzeroed: it goes back.
+            free_new_blocks(inode, chunk.start, new)?;
+            return Err(err);
+        }
         let mut k = 0u64;
         while k < 64 && new >> k != 0 {
             if new & (1 << k) == 0 {
@@ -350,17 +358,25 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64, size: u64) -> Result {
             if let Err(err) = zeroed {
                 // The blocks not zeroed hold their disk's old bytes: they
                 // go back, and the rest of the chunk's new ones with them.
-                let mut map = BlockMap::lock(inode)?;
-                for j in k..64 {
-                    if new & (1 << j) != 0 {
-                        map.free_range(chunk.start + j..chunk.start + j + 1)?;
-                    }
-                }
+                free_new_blocks(inode, chunk.start, new & (u64::MAX << k))?;
                 return Err(err);
             }
             k += count;
         }
         n = chunk.end;
+    }
+    Ok(())
+}
+
+/// Frees the file blocks `first + j` for each bit `j` set in `new`: new
+/// blocks of `allocate_zeroed` that were not zeroed.
+fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
+    if new == 0 {
+        return Ok(());
+    }
+    let mut map = BlockMap::lock(inode)?;
+    for j in (0..64).filter(|j| new & (1 << j) != 0) {
+        map.free_range(first + j..first + j + 1)?;
     }
     Ok(())
 }

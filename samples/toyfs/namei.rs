@@ -58,6 +58,9 @@ fn new_inode(
             // buffer cache: taking the changes back needs no allocation.
             dir::remove(dir, name, ino)?;
             if let Some(block) = dir_block {
+                // Its buffer is dirty: the block's next owner may write
+                // it by bio, which that buffer would overwrite later.
+                clean_bdev_aliases(sb, block, 1);
                 balloc::free_blocks(sb, ino, block, 1)?;
             }
             ialloc::free_inode(sb, ino)?;

@@ -207,18 +207,37 @@ pub(crate) fn finish_write(
             }
         }
     }
-    let mut dirty = blocks_touched(&geometry, from, from + accepted);
+    // Valid now, and dirty: the blocks the accepted bytes touched (inner
+    // ones written whole, the edges read or new), and each new block (its
+    // bytes written or zeroed).  Not the blocks between them: after a
+    // short copy, a block the write covered whole but the copy never
+    // reached was neither read nor written (a hull of the two sets made
+    // its stale folio bytes file data).
+    let written = if accepted == 0 {
+        0..0
+    } else {
+        blocks_touched(&geometry, from, from + accepted)
+    };
+    let mut dirtied = false;
+    let mut all_uptodate = false;
+    let mut validate = |first: usize, count: usize| {
+        all_uptodate = state.set_uptodate(first, count);
+        state.set_dirty(first, count);
+        dirtied = true;
+    };
+    if !written.is_empty() {
+        validate(written.start, written.len());
+    }
     for k in blocks_touched(&geometry, from, to) {
-        if state.is_new(k) {
-            dirty = dirty.start.min(k)..dirty.end.max(k + 1);
+        if state.is_new(k) && !written.contains(&k) {
+            validate(k, 1);
         }
     }
     state.clear_new();
-    if !dirty.is_empty() {
-        if state.set_uptodate(dirty.start, dirty.len()) {
-            folio.mark_uptodate();
-        }
-        state.set_dirty(dirty.start, dirty.len());
+    if all_uptodate {
+        folio.mark_uptodate();
+    }
+    if dirtied {
         folio.mark_dirty();
     }
     let end = pos + accepted as u64;

@@ -256,6 +256,23 @@ probe_with_errors() {
 	mount -t toyfs $dev $mnt && [ $status -eq 0 ]
 }
 
+# fallocate failing part-way (ENOSPC: fragments free but too few whole
+# blocks) gives back the blocks it took, so holes do not read as a deleted
+# file's bytes; on an image of 1 KiB blocks and 128-byte fragments.
+fallocate_enospc_gives_blocks_back() {
+	image=/tmp/fragments.img
+	rm -f $image && truncate -s 8M $image && mkfs.toyfs -q -b 1024 -f 128 $image &&
+		loop=$(losetup -f) && losetup "$loop" $image || return 1
+	mkdir -p /mnt/enospc
+	mount -t toyfs "$loop" /mnt/enospc && toyfs-probe fallocate-enospc /mnt/enospc 128
+	status=$?
+	umount /mnt/enospc && [ $status -eq 0 ] && fsck.toyfs -n -f "$loop" >/dev/null
+	status=$?
+	losetup -d "$loop"
+	rm -f $image
+	return $status
+}
+
 # A device whose logical blocks are 4 KiB (4Kn) mounts a toyfs of 4 KiB
 # blocks (issue 12: sb_set_blocksize(512) refused it), and refuses one of
 # 1 KiB blocks with a message.
@@ -280,7 +297,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 37
+ktap_suite toyfs 39
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -313,11 +330,14 @@ ktap_case rename_noreplace_refuses_a_taken_name probe rename
 ktap_case mmap_store_past_eof_is_zeroed_at_writeback probe eof-tail
 ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
 ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
+ktap_case short_copy_keeps_the_blocks_it_did_not_reach probe short-copy
 ktap_case compaction_migrates_toyfs_folios compaction_migrates_toyfs_folios
 ktap_case fsync_reports_a_write_error_on_its_own_file fsync_reports_a_write_error_on_its_own_file
 ktap_case fsync_takes_no_error_of_another_files_metadata fsync_takes_no_error_of_another_files_metadata
 ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_block
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
+# After the counters: tails (an image with fragments) move data through vm_mvc.
+ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev && rmmod toyfs"
 ktap_end

@@ -8,7 +8,8 @@
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
 //! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
-//! compaction; `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
+//! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
+//! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
@@ -512,6 +513,167 @@ fn eof_tail(dir: &Path) -> Check {
     )?;
     drop_caches()?;
     same(&mut file, &model, "the same, from disk")
+}
+
+/// A file of `blocks` blocks of `b` bytes, data where `layout` says so
+/// (pattern bytes) and holes elsewhere, synced and out of the page cache;
+/// returns it and its model.
+fn holey_file(
+    path: &Path,
+    b: usize,
+    layout: &[bool],
+    blocks: usize,
+) -> Result<(File, Vec<u8>), String> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("create {}: {e}", path.display()))?;
+    let mut model = vec![0u8; blocks * b];
+    for (k, _) in layout.iter().enumerate().filter(|(_, &data)| data) {
+        let block = &mut model[k * b..(k + 1) * b];
+        for (i, byte) in block.iter_mut().enumerate() {
+            *byte = pattern((k * b + i) as u64);
+        }
+        file.write_all_at(block, (k * b) as u64)
+            .map_err(|e| format!("write: {e}"))?;
+    }
+    file.set_len(model.len() as u64)
+        .map_err(|e| e.to_string())?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    drop_caches()?;
+    Ok((file, model))
+}
+
+/// A write from a buffer that faults part-way (a short copy) changes the
+/// bytes it copied and no others: a block the write covered whole but the
+/// copy never reached keeps its bytes.  (A block between where the copy
+/// stopped and a block the write allocated was marked uptodate and dirty
+/// unread: its uninitialised folio bytes became file data.)
+fn short_copy(dir: &Path) -> Check {
+    let b = block_size(dir)? as usize;
+    // The copy stops inside a data block the write covers whole; inside
+    // a new block before a data block the write covers whole.
+    let cases: [(&str, &[bool], usize); 2] = [
+        ("short-copy-data-hole", &[true, false], b / 2),
+        ("short-copy-hole-data-hole", &[false, true, false], b / 10),
+    ];
+    for (name, layout, reach) in cases {
+        let (mut file, mut model) = holey_file(&dir.join(name), b, layout, 8)?;
+        let buffer = sys::FaultingBuffer::new(reach, b'X').map_err(|e| format!("mmap: {e}"))?;
+        let written = match buffer.pwrite(&file, layout.len() * b, 0) {
+            Ok(n) => n,
+            Err(e) if e.raw_os_error() == Some(14) => 0,
+            Err(e) => return Err(format!("{name}: pwrite: {e}")),
+        };
+        ensure!(
+            written <= reach,
+            "{name}: {written} bytes written from {reach} readable ones"
+        );
+        model[..written].fill(b'X');
+        same(&mut file, &model, &format!("{name}: after a short copy"))?;
+        file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+        drop_caches()?;
+        same(&mut file, &model, &format!("{name}: the same, from disk"))?;
+    }
+    Ok(())
+}
+
+/// Whether `err` is `ENOSPC`.
+fn no_space(err: &std::io::Error) -> bool {
+    err.raw_os_error() == Some(28)
+}
+
+/// On an image with fragments of `frag` bytes whose free space is
+/// fragments and a few whole blocks, `fallocate` of holes that needs more
+/// whole blocks fails with `ENOSPC` part-way and leaves no block it took:
+/// the holes read as zeros, not as the deleted file's bytes those blocks
+/// held, from the disk too.  Then a `ZERO_RANGE` over data fails the same
+/// way and its range reads as the file's bytes or zeros.
+fn fallocate_enospc(dir: &Path, frag: &str) -> Check {
+    let b = block_size(dir)? as usize;
+    let f: usize = frag.parse().map_err(|_| format!("fragment size {frag}"))?;
+    ensure!(
+        f < b && b % f == 0,
+        "fragments of {f} bytes in blocks of {b}"
+    );
+    let blocks = 64;
+    let (mut sparse, model) = holey_file(&dir.join("sparse"), b, &[true], blocks)?;
+    // Three whole blocks of a value no model byte is, freed below.
+    let doomed = dir.join("doomed");
+    // On the disk, not only in the page cache.
+    File::create(&doomed)
+        .and_then(|mut file| {
+            file.write_all(&vec![0xa5u8; 3 * b])?;
+            file.sync_all()
+        })
+        .map_err(|e| format!("doomed: {e}"))?;
+    // Files of whole blocks and a tail two fragments short of a block,
+    // each tail alone in its block, until the space is gone: the free
+    // space left is those two fragments in every tail's block.
+    let tail = b - 2 * f;
+    let mut n = 0;
+    loop {
+        match fs::write(dir.join(format!("fill{n}")), vec![7u8; 16 * b + tail]) {
+            Ok(()) => n += 1,
+            Err(e) if no_space(&e) => break,
+            Err(e) => return Err(format!("fill{n}: {e}")),
+        }
+    }
+    // Then whole blocks, until none is left.
+    loop {
+        match fs::write(dir.join(format!("whole{n}")), vec![7u8; b]) {
+            Ok(()) => n += 1,
+            Err(e) if no_space(&e) => break,
+            Err(e) => return Err(format!("whole{n}: {e}")),
+        }
+    }
+    fs::remove_file(&doomed).map_err(|e| format!("rm doomed: {e}"))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("sync: {e}"))?;
+    let range = (b as u64, ((blocks - 1) * b) as u64);
+    match sys::fallocate_file(&sparse, sys::KEEP_SIZE, range.0, range.1) {
+        Err(e) if no_space(&e) => {}
+        other => return Err(format!("fallocate of 63 holes: {other:?}, expected ENOSPC")),
+    }
+    drop_caches()?;
+    same(&mut sparse, &model, "holes after a failed fallocate")?;
+    match sys::fallocate_file(
+        &sparse,
+        sys::ZERO_RANGE | sys::KEEP_SIZE,
+        0,
+        (blocks * b) as u64,
+    ) {
+        Err(e) if no_space(&e) => {}
+        other => {
+            return Err(format!(
+                "ZERO_RANGE of 64 blocks: {other:?}, expected ENOSPC"
+            ))
+        }
+    }
+    drop_caches()?;
+    let mut bytes = Vec::new();
+    sparse.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    sparse.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    ensure!(
+        bytes.len() == model.len(),
+        "size {} after ZERO_RANGE",
+        bytes.len()
+    );
+    if let Some(at) = (0..bytes.len()).find(|&i| bytes[i] != model[i] && bytes[i] != 0) {
+        return Err(format!(
+            "byte {at} is {:#x} after a failed ZERO_RANGE, expected {:#x} or 0",
+            bytes[at], model[at]
+        ));
+    }
+    for i in 0..n {
+        let _ = fs::remove_file(dir.join(format!("fill{i}")));
+        let _ = fs::remove_file(dir.join(format!("whole{i}")));
+    }
+    Ok(())
 }
 
 /// An mmap store past the end racing a write that extends the file either
@@ -1032,6 +1194,11 @@ fn main() -> ExitCode {
         "extend-race" => extend_race(dir),
         "splice" => splice(dir),
         "compaction" => compaction(dir),
+        "short-copy" => short_copy(dir),
+        "fallocate-enospc" => match args.get(3) {
+            Some(frag) => fallocate_enospc(dir, frag),
+            None => Err("usage: toyfs-probe fallocate-enospc DIR FRAGMENT-SIZE".into()),
+        },
         "fsync-error" => match args.get(3) {
             Some(file) => fsync_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe fsync-error DIR MAKE-IT-FAIL".into()),

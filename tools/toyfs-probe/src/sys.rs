@@ -39,6 +39,9 @@ extern "C" {
     fn munmap(addr: *mut c_void, len: usize) -> c_int;
     fn madvise(addr: *mut c_void, len: usize, advice: c_int) -> c_int;
     fn msync(addr: *mut c_void, len: usize, flags: c_int) -> c_int;
+    fn mprotect(addr: *mut c_void, len: usize, prot: c_int) -> c_int;
+    fn pwrite(fd: c_int, buf: *const c_void, count: usize, offset: i64) -> isize;
+    fn sysconf(name: c_int) -> c_long;
     fn sync();
 }
 
@@ -296,5 +299,65 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: Mapped by `new`, unmapped once.
         unsafe { munmap(self.addr.cast(), self.len) };
+    }
+}
+
+/// `len` bytes of one value that end where a page nobody may access
+/// (`PROT_NONE`) begins: a `write(2)` of more than `len` bytes from them
+/// copies `len` bytes and then faults (a short copy).
+pub struct FaultingBuffer {
+    addr: *mut u8,
+    page: usize,
+    len: usize,
+}
+
+impl FaultingBuffer {
+    /// `len` (at most a page) bytes of `byte`.
+    pub fn new(len: usize, byte: u8) -> io::Result<Self> {
+        // SAFETY: `_SC_PAGESIZE` (30); no memory is touched.
+        let page = unsafe { sysconf(30) } as usize;
+        assert!(len <= page);
+        // SAFETY: A new private anonymous mapping of two pages
+        // (`PROT_READ | PROT_WRITE`, `MAP_PRIVATE | MAP_ANONYMOUS`).
+        let addr = unsafe { mmap(std::ptr::null_mut(), 2 * page, 3, 0x22, -1, 0) };
+        if addr as c_long == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        let this = Self {
+            addr: addr.cast(),
+            page,
+            len,
+        };
+        // SAFETY: The second page of the mapping made above.
+        check(unsafe { mprotect(this.addr.add(page).cast(), page, 0) })?;
+        // SAFETY: The first page is ours and writable.
+        unsafe { this.addr.write_bytes(byte, page) };
+        Ok(this)
+    }
+
+    /// `pwrite(2)` of `count` bytes from the buffer's `len` bytes, and
+    /// those of the page past them, to `offset` of `file`.
+    pub fn pwrite(&self, file: &File, count: usize, offset: u64) -> io::Result<usize> {
+        // SAFETY: The kernel reads the user memory and stops with EFAULT
+        // at the inaccessible page; nothing in this process is written.
+        let ret = unsafe {
+            pwrite(
+                file.as_raw_fd(),
+                self.addr.add(self.page - self.len).cast(),
+                count,
+                offset as i64,
+            )
+        };
+        if ret < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(ret as usize)
+    }
+}
+
+impl Drop for FaultingBuffer {
+    fn drop(&mut self) {
+        // SAFETY: Mapped by `new`, unmapped once.
+        unsafe { munmap(self.addr.cast(), 2 * self.page) };
     }
 }

@@ -246,7 +246,21 @@ impl Operation for Mkdir {
     }
     fn check(&mut self, outcome: &io::Result<usize>) -> Check {
         expect_dir(&self.path, outcome.is_ok())?;
-        expect_nlink(&self.parent, self.parent_links + u64::from(outcome.is_ok()))
+        expect_nlink(&self.parent, self.parent_links + u64::from(outcome.is_ok()))?;
+        if outcome.is_err() {
+            // A directory block the failed call wrote and freed again
+            // goes to the next file: its buffer, left dirty in the
+            // device's cache, must not reach the disk over that file's
+            // data (a failing iget freed it without cleaning the buffer).
+            let after = format!("{}.file", self.path);
+            let data = pattern(4096, 0x5c);
+            put(&after, &data)?;
+            crate::sys::sync_filesystems();
+            crate::worker::drop_caches()?;
+            expect_file(&after, Some(&data))?;
+            clear(&after)?;
+        }
+        Ok(())
     }
 }
 

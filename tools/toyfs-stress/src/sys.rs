@@ -12,6 +12,7 @@ pub(crate) const SYS_MMAP: usize = 9;
 pub(crate) const SYS_MUNMAP: usize = 11;
 const SYS_IOCTL: usize = 16;
 pub(crate) const SYS_MSYNC: usize = 26;
+const SYS_SYNC: usize = 162;
 const SYS_FADVISE64: usize = 221;
 const SYS_SYNC_FILE_RANGE: usize = 277;
 const SYS_FALLOCATE: usize = 285;
@@ -94,6 +95,13 @@ pub fn start_writeback(file: &File) -> io::Result<()> {
     // SAFETY: Integer arguments only.
     check(unsafe { syscall(SYS_SYNC_FILE_RANGE, [fd, 0, 0, SYNC_FILE_RANGE_WRITE, 0, 0]) })
         .map(|_| ())
+}
+
+/// `sync()`: every filesystem's dirty data and metadata, and the block
+/// devices' caches, to the disks.
+pub fn sync_filesystems() {
+    // SAFETY: No arguments; `sync` cannot fail.
+    unsafe { syscall(SYS_SYNC, [0; 6]) };
 }
 
 /// `posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)`: the file's clean,
