@@ -15,7 +15,7 @@ use core::{
     mem::ManuallyDrop,
     ops::Deref,
     ptr::NonNull,
-    sync::atomic::{AtomicUsize, Ordering}, //
+    sync::atomic::{AtomicI32, AtomicUsize, Ordering}, //
 };
 use kernel::{
     bindings,
@@ -43,10 +43,60 @@ unsafe impl AlwaysRefCounted for Folio {
         unsafe { sys::vm_mvc_folio_get(self.as_ptr()) };
     }
 
+    #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller gives up the reference it holds on `obj`.
-        unsafe { sys::vm_mvc_folio_put(obj.cast().as_ptr()) };
+        unsafe { put(obj.cast().as_ptr()) };
     }
+}
+
+/// The reference count of `folio` (`folio->_refcount`), as an atomic.
+///
+/// # Safety
+///
+/// `folio` is a valid folio for `'a`.
+#[inline(always)]
+unsafe fn ref_count_word<'a>(folio: *mut bindings::folio) -> &'a AtomicI32 {
+    // SAFETY: `folio` is valid (the caller's guarantee); only the address
+    // of its reference count is taken.
+    let count = unsafe { &raw mut (*folio).__bindgen_anon_1.__bindgen_anon_1._refcount.counter };
+    // SAFETY: The count is valid and aligned for `'a`; `AtomicI32` has the
+    // layout of the `int` in `atomic_t`, which the kernel changes only
+    // atomically, so atomic accesses do not race.
+    unsafe { &*count.cast::<AtomicI32>() }
+}
+
+/// Drops a folio reference: `folio_put`, written out where it is an
+/// atomic decrement and, for the last reference, `__folio_put`, so that
+/// every call by sid does not pay a forwarder call for it.  Kernels whose
+/// `folio_put` does more (`CONFIG_DEBUG_VM` asserts the count was not
+/// zero, `CONFIG_DEBUG_PAGE_REF` traces it) get the C inline through its
+/// forwarder.
+///
+/// # Safety
+///
+/// `folio` is a valid folio on which the caller holds a reference, which
+/// it gives up.
+#[inline(always)]
+unsafe fn put(folio: *mut bindings::folio) {
+    #[cfg(not(any(CONFIG_DEBUG_VM, CONFIG_DEBUG_PAGE_REF)))]
+    {
+        // SAFETY: The caller holds a reference, so the folio stays valid
+        // until this decrement gives it up.
+        let count = unsafe { ref_count_word(folio) };
+        // `atomic_dec_and_test` is fully ordered: the caller's accesses to
+        // the folio happen before whoever frees it sees the count reach zero.
+        if count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // SAFETY: That was the last reference: the folio is the
+            // caller's to free, as `folio_put` does.
+            unsafe { bindings::__folio_put(folio) };
+        }
+    }
+    #[cfg(any(CONFIG_DEBUG_VM, CONFIG_DEBUG_PAGE_REF))]
+    // SAFETY: The caller's guarantee.
+    unsafe {
+        sys::vm_mvc_folio_put(folio)
+    };
 }
 
 // SAFETY: A folio is a kernel object that any thread may use; every method
@@ -168,6 +218,13 @@ impl Folio {
     #[inline]
     pub(crate) fn is_locked(&self) -> bool {
         self.test_flag(bindings::pageflags_PG_locked)
+    }
+
+    /// The folio's reference count now (`folio_ref_count`).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn ref_count(&self) -> i32 {
+        // SAFETY: `self` is a valid folio (type invariant) for the borrow.
+        unsafe { ref_count_word(self.as_ptr()) }.load(Ordering::Relaxed)
     }
 
     /// Whether the folio may be pinned by `pin_user_pages` (FOLL_PIN).
@@ -510,6 +567,8 @@ impl Deref for FolioGuard {
 }
 
 impl Drop for FolioGuard {
+    // Inline: on every call's path, where it is an unlock and a put.
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: The lock is held (type invariant) and released once, here.
         unsafe { bindings::folio_unlock(self.folio.as_ptr()) };

@@ -143,10 +143,30 @@ impl<'a> Request<'a> {
 /// cost more than the rest of a short call (three out-of-line calls on
 /// User-Mode Linux).  What may sleep below waits itself: the wait for
 /// writeback, the rmap locks of `folio_mkclean`.  [`by_sid`] keeps it
-/// everywhere: its lookup stands for `folio_lock`, which has it.
+/// wherever it does something (`might_sleep_as_folio_lock`): its lookup
+/// stands for `folio_lock`, which has it.
 #[inline(always)]
 fn might_sleep_if_debug() {
     #[cfg(CONFIG_DEBUG_ATOMIC_SLEEP)]
+    kernel::task::might_sleep();
+}
+
+/// The context check of [`by_sid`], whose lookup stands for `folio_lock`:
+/// `might_sleep()`, as `folio_lock` has, where it does something.
+///
+/// Without `CONFIG_DEBUG_ATOMIC_SLEEP` `might_sleep()` is `might_resched()`,
+/// which is a voluntary preemption point only in the kernels that
+/// `include/linux/kernel.h` gives one (`CONFIG_PREEMPT_VOLUNTARY_BUILD`,
+/// `CONFIG_PREEMPT_DYNAMIC`) and empty in the others (`CONFIG_PREEMPT_LAZY`,
+/// `CONFIG_PREEMPT`, `CONFIG_PREEMPT_NONE`), where Rust would still make an
+/// out-of-line call of the empty `rust_helper_might_resched`.
+#[inline(always)]
+fn might_sleep_as_folio_lock() {
+    #[cfg(any(
+        CONFIG_DEBUG_ATOMIC_SLEEP,
+        CONFIG_PREEMPT_VOLUNTARY_BUILD,
+        CONFIG_PREEMPT_DYNAMIC
+    ))]
     kernel::task::might_sleep();
 }
 
@@ -178,7 +198,7 @@ pub(crate) fn by_sid(
     cmd: i32,
     buffer: Result<Buffer<'_>>,
 ) -> Result {
-    kernel::task::might_sleep();
+    might_sleep_as_folio_lock();
     let range = PageRange::new(pgoffs, count)?;
     let index = page_index(pno)?;
     let request = Request::new(cmd, range.len(), buffer)?;
@@ -582,6 +602,27 @@ mod tests {
         drop(attachment);
         assert!(file.folio(5).is_none());
         assert!(buf.iter().all(|&b| b == 0xee));
+        Ok(())
+    }
+
+    #[test]
+    fn calls_give_back_every_folio_reference_they_take() -> Result {
+        let (_fs, file, sid) = file_with_pages(2, pattern)?;
+        // A folio past the data, not uptodate: the calls on it fail.
+        drop(makep(sid.0, 3)?);
+        let mut buf = filled(64, 0xee)?;
+        let attachment = kernel_attachment(&mut buf)?;
+        for pno in [1, 3] {
+            let folio = file.folio(pno).ok_or(ENOENT)?;
+            let before = folio.ref_count();
+            for cmd in [ZERO, READ, WRITE, PROTZERO] {
+                let buffer = Ok(Buffer::new(&attachment, attachment.start()));
+                // CAST: small page numbers.
+                let result = by_sid(sid.0, pno as isize, 0, 64, cmd, buffer);
+                assert_eq!(result.err(), if pno == 1 { None } else { Some(ENODATA) });
+                assert_eq!(folio.ref_count(), before);
+            }
+        }
         Ok(())
     }
 

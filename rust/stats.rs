@@ -13,6 +13,14 @@
 //! `this_cpu_add`: where the architecture has no per-CPU instructions
 //! (User-Mode Linux) it saves and restores interrupts around every add,
 //! which costs 0.4 to 2 us there.
+//!
+//! Successes are counted only once somebody has read the counters: the
+//! first sum of the per-CPU counters (a read of the debugfs file, or a
+//! KUnit case) switches their counting on, for good.  Until then a
+//! successful call pays one relaxed load and a branch instead of the
+//! three out-of-line calls of `get_cpu_ptr` and `put_cpu_ptr`, so the
+//! counters cost nothing where nobody looks at them, and every count read
+//! as a difference between two reads is exact.
 //! The rest are rare and stay relaxed global atomics: failures (a call's
 //! count is its successes plus its failures), sids and pins.  They are
 //! statistics, not synchronisation; a read of debugfs sums the CPUs.
@@ -21,7 +29,12 @@ use crate::{
     command::{Cmd, Command},
     sys,
 };
-use core::{cell::UnsafeCell, fmt, ptr};
+use core::{
+    cell::UnsafeCell,
+    fmt,
+    ptr,
+    sync::atomic::{AtomicBool, Ordering}, //
+};
 use kernel::{
     bindings,
     cpu::{nr_cpu_ids, CpuId},
@@ -79,13 +92,21 @@ const CPU_COUNTERS: usize = 2 * SLOTS;
 ///
 /// # Invariants
 ///
-/// Between [`init`] and the drop of its [`Registration`], `ptr` is a
-/// per-CPU allocation of [`CPU_COUNTERS`] zeroed `u64`s (a `__percpu`
-/// address, never dereferenced as such); null before and after.  It is
-/// written only then, when no vm_mvc call can run: module init, before the
-/// exports can be called and before the KUnit suites run, and module exit,
-/// after every user of the exports is gone.
-struct CpuCounts(UnsafeCell<*mut u64>);
+/// In [`STATS`]: between [`init`] and the drop of its [`Registration`],
+/// `block` is a per-CPU allocation of [`CPU_COUNTERS`] zeroed `u64`s (a
+/// `__percpu` address, never dereferenced as such); null before and after.
+/// It is written only then, when no vm_mvc call can run: module init,
+/// before the exports can be called and before the KUnit suites run, and
+/// module exit, after every user of the exports is gone.  (A KUnit case's
+/// own instance holds its allocation for its whole life.)
+///
+/// `counting` goes from `false` to `true` at the first [`CpuCounts::sum`]
+/// and never back.
+struct CpuCounts {
+    block: UnsafeCell<*mut u64>,
+    /// Whether successes are counted: somebody has read the counters.
+    counting: AtomicBool,
+}
 
 // SAFETY: The pointer is written only while no other thread can read it
 // (type invariant); each CPU's counters are written only by that CPU with
@@ -93,17 +114,32 @@ struct CpuCounts(UnsafeCell<*mut u64>);
 unsafe impl Sync for CpuCounts {}
 
 impl CpuCounts {
+    /// Counters with no block and counting off, as before [`init`].
+    const fn new() -> Self {
+        Self {
+            block: UnsafeCell::new(ptr::null_mut()),
+            counting: AtomicBool::new(false),
+        }
+    }
+
     /// The per-CPU block, or null outside init..exit.
     fn get(&self) -> *mut u64 {
         // SAFETY: Nothing writes the pointer while vm_mvc can be called or
         // debugfs read (type invariant).
-        unsafe { *self.0.get() }
+        unsafe { *self.block.get() }
     }
 
     /// Counts, on this CPU, a successful call of command slot `slot` over
-    /// `bytes` bytes.
+    /// `bytes` bytes, if the counters have been read (see the module
+    /// documentation).
     #[inline(always)]
     fn count_success(&self, slot: usize, bytes: u64) {
+        // Relaxed: a reader that switched counting on and then made (or
+        // waited for, through any lock or wake-up) a call has ordered its
+        // store before this load, which therefore sees it.
+        if !self.counting.load(Ordering::Relaxed) {
+            return;
+        }
         let block = self.get();
         if block.is_null() || slot >= SLOTS {
             return;
@@ -128,8 +164,13 @@ impl CpuCounts {
         unsafe { sys::vm_mvc_put_cpu_ptr(block) };
     }
 
-    /// Counter `counter` summed over the possible CPUs.
+    /// Counter `counter` summed over the possible CPUs; switches the
+    /// counting of successes on from now on.
     fn sum(&self, counter: usize) -> u64 {
+        if !self.counting.load(Ordering::Relaxed) {
+            // INVARIANT: `false` to `true`, never back.
+            self.counting.store(true, Ordering::Relaxed);
+        }
         let block = self.get();
         if block.is_null() || counter >= CPU_COUNTERS {
             return 0;
@@ -173,13 +214,9 @@ unsafe fn add_to(counter: *mut u64, n: u64) {
     unsafe { ptr::write_volatile(counter, ptr::read_volatile(counter).wrapping_add(n)) };
 }
 
-/// Keeps the per-CPU counters allocated: made by [`init`] in module init,
-/// dropped at module exit after the debugfs file that reads them.
-pub(crate) struct Registration(());
-
-/// Allocates the per-CPU counters; called once from module init, before
-/// any user.  `ENOMEM` without memory.
-pub(crate) fn init() -> Result<Registration> {
+/// A zeroed per-CPU block of [`CPU_COUNTERS`] `u64`s, to be freed with
+/// `free_percpu`; `ENOMEM` without memory.
+fn alloc_block() -> Result<*mut u64> {
     // CAST: a small array of `u64`s.
     let size = CPU_COUNTERS * core::mem::size_of::<u64>();
     // SAFETY: Allocating has no precondition; the memory is zeroed.
@@ -187,10 +224,21 @@ pub(crate) fn init() -> Result<Registration> {
     if block.is_null() {
         return Err(ENOMEM);
     }
+    Ok(block.cast())
+}
+
+/// Keeps the per-CPU counters allocated: made by [`init`] in module init,
+/// dropped at module exit after the debugfs file that reads them.
+pub(crate) struct Registration(());
+
+/// Allocates the per-CPU counters; called once from module init, before
+/// any user.  `ENOMEM` without memory.
+pub(crate) fn init() -> Result<Registration> {
+    let block = alloc_block()?;
     // SAFETY: Module init, before any vm_mvc call or debugfs read can run.
     //
     // INVARIANT: the allocation is published for init..exit.
-    unsafe { *STATS.cpu.0.get() = block.cast() };
+    unsafe { *STATS.cpu.block.get() = block };
     Ok(Registration(()))
 }
 
@@ -201,7 +249,7 @@ impl Drop for Registration {
         // user of the exports left.
         //
         // INVARIANT: null again before the memory goes.
-        unsafe { *STATS.cpu.0.get() = ptr::null_mut() };
+        unsafe { *STATS.cpu.block.get() = ptr::null_mut() };
         // SAFETY: `block` came from the per-CPU allocator in `init` and
         // nothing can use it any more.
         unsafe { bindings::free_percpu(block.cast()) };
@@ -222,7 +270,7 @@ pub(crate) struct Stats {
 }
 
 static STATS: Stats = Stats {
-    cpu: CpuCounts(UnsafeCell::new(ptr::null_mut())),
+    cpu: CpuCounts::new(),
     errors: [const { CommandErrors::new() }; SLOTS],
     write_protected: Atomic::new(0),
     sids_created: Atomic::new(0),
@@ -440,6 +488,32 @@ mod tests {
         }
         assert_eq!(get().calls_and_errors(4, EINVAL).0, calls + 1000);
         assert_eq!(get().bytes(4), bytes + 3000);
+        Ok(())
+    }
+
+    #[test]
+    fn successes_are_counted_from_the_first_read_on() -> Result {
+        // Counters of their own: the module's were read long ago.
+        let block = alloc_block()?;
+        let (first, second, other) = {
+            // INVARIANT: the block is this instance's for its whole life.
+            let counts = CpuCounts {
+                block: UnsafeCell::new(block),
+                counting: AtomicBool::new(false),
+            };
+            counts.count_success(1, 10);
+            let first = (counts.sum(calls_counter(1)), counts.sum(bytes_counter(1)));
+            counts.count_success(1, 10);
+            counts.count_success(3, 5);
+            let second = (counts.sum(calls_counter(1)), counts.sum(bytes_counter(1)));
+            let other = (counts.sum(calls_counter(3)), counts.sum(bytes_counter(3)));
+            (first, second, other)
+        };
+        // SAFETY: `block` came from `alloc_block` and its only user is gone.
+        unsafe { bindings::free_percpu(block.cast()) };
+        assert_eq!(first, (0, 0));
+        assert_eq!(second, (1, 10));
+        assert_eq!(other, (1, 5));
         Ok(())
     }
 
