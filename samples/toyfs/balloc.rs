@@ -53,11 +53,21 @@ pub(crate) fn extent_in_use(sb: &SuperBlock, extent: &Extent) -> bool {
     extent.fragments().all(|fragment| is_in_use(sb, fragment))
 }
 
-/// Marks the bitmap block holding fragment `fragment`'s bit dirty.
-fn mark_bitmap_dirty(sb: &SuperBlock, fragment: u32) {
+/// The bit of bitmap block `index` in a mask of bitmap blocks
+/// (`InodeInfo::bitmap_blocks`): bit `index % 64`.
+pub(crate) fn bitmap_bit(index: usize) -> u64 {
+    1 << (index % 64)
+}
+
+/// Marks the bitmap block holding fragment `fragment`'s bit dirty, and
+/// returns its bit in a mask of bitmap blocks.  The bitmap in memory is
+/// the truth for the whole mount: a block whose last write failed is
+/// written again.
+fn mark_bitmap_dirty(sb: &SuperBlock, fragment: u32) -> u64 {
     let info = sb.info();
     let (index, _) = info.geometry.bitmap_position(fragment);
-    info.bitmap[index as usize].mark_dirty();
+    info.bitmap[index as usize].mark_dirty_from_memory();
+    bitmap_bit(index as usize)
 }
 
 /// Fragments (blocks without FRAGMENTS) set aside for one allocation;
@@ -65,6 +75,8 @@ fn mark_bitmap_dirty(sb: &SuperBlock, fragment: u32) {
 pub(crate) struct Reservation<'a> {
     sb: &'a SuperBlock,
     left: u32,
+    /// The bitmap blocks changed by the fragments taken (`bitmap_bit`).
+    changed: u64,
 }
 
 /// Sets aside `count` free fragments (blocks without FRAGMENTS), or
@@ -75,7 +87,11 @@ pub(crate) fn reserve(sb: &SuperBlock, count: u32) -> Result<Reservation<'_>> {
         return Err(ENOSPC);
     }
     alloc.free_blocks -= count;
-    Ok(Reservation { sb, left: count })
+    Ok(Reservation {
+        sb,
+        left: count,
+        changed: 0,
+    })
 }
 
 /// The first data block at or after `goal` (wrapping around to the first
@@ -129,10 +145,16 @@ impl Reservation<'_> {
             let (byte, mask) = bit_of(self.sb, fragment);
             byte.fetch_or(mask, Ordering::AcqRel);
             if fragment == first || self.sb.info().geometry.bitmap_position(fragment).1 == 0 {
-                mark_bitmap_dirty(self.sb, fragment);
+                self.changed |= mark_bitmap_dirty(self.sb, fragment);
             }
         }
         self.left -= count;
+    }
+
+    /// The bitmap blocks that the fragments taken so far changed
+    /// (`bitmap_bit`).
+    pub(crate) fn changed(&self) -> u64 {
+        self.changed
     }
 
     /// Takes up to `max` contiguous free whole blocks of the reservation,
@@ -260,10 +282,12 @@ pub(crate) fn take_shared_fragments(
 }
 
 /// Marks data fragments `first..first + count` (blocks without
-/// FRAGMENTS) of inode `ino` free.
-pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result {
+/// FRAGMENTS) of inode `ino` free; returns the bitmap blocks changed
+/// (`bitmap_bit`).
+pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result<u64> {
     let geometry = sb.info().geometry;
     let mut alloc = sb.info().alloc.lock();
+    let mut changed = 0;
     for fragment in first..first + count {
         if !geometry.is_data_block(geometry.block_of_fragment(fragment)) {
             return Err(corrupt(sb, ino, "block pointer outside the data blocks"));
@@ -273,20 +297,22 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
             return Err(corrupt(sb, ino, "block freed twice"));
         }
         if fragment == first || geometry.bitmap_position(fragment).1 == 0 {
-            mark_bitmap_dirty(sb, fragment);
+            changed |= mark_bitmap_dirty(sb, fragment);
         }
         alloc.free_blocks += 1;
     }
-    Ok(())
+    Ok(changed)
 }
 
-/// Marks the fragments of `extent` of inode `ino` free.
-pub(crate) fn free_extent(sb: &SuperBlock, ino: u32, extent: &Extent) -> Result {
+/// Marks the fragments of `extent` of inode `ino` free; returns the
+/// bitmap blocks changed (`bitmap_bit`).
+pub(crate) fn free_extent(sb: &SuperBlock, ino: u32, extent: &Extent) -> Result<u64> {
     free_run(sb, ino, extent.fragment, extent.count)
 }
 
-/// Marks whole data blocks `first..first + count` of inode `ino` free.
-pub(crate) fn free_blocks(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result {
+/// Marks whole data blocks `first..first + count` of inode `ino` free;
+/// returns the bitmap blocks changed (`bitmap_bit`).
+pub(crate) fn free_blocks(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result<u64> {
     let shift = sb.info().geometry.fragment_shift();
     free_run(sb, ino, first << shift, count << shift)
 }

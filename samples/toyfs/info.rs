@@ -93,7 +93,7 @@ impl SbInfo {
 pub(crate) struct InodeInfo {
     /// The roots of the inode's block map: its pointers and blocks count,
     /// and its flags (the other fields are unused), read from the inode table by `iget`
-    /// and written back when they change (`inode::BlockMap`), as ext2 keeps
+    /// and written back by `write_inode` (a change dirties the inode), as ext2 keeps
     /// `i_data` in memory.  The lock serialises the changes of the map (and
     /// of its indirect blocks), and orders the lookups against them.
     /// Taken under the folio lock, never across a vm_mvc call by
@@ -104,6 +104,11 @@ pub(crate) struct InodeInfo {
     /// map's lock), so that a mapping remembered across folios by
     /// writeback is known to be stale.
     pub(crate) map_generation: AtomicU64,
+    /// The bitmap blocks whose bits the inode changed since its last
+    /// `fsync`, which that writes: bit `i % 64` for bitmap block `i`
+    /// (`balloc::bitmap_bit`; with more than 64 bitmap blocks, a set bit
+    /// stands for several of them and `fsync` writes them all).
+    pub(crate) bitmap_blocks: AtomicU64,
 }
 
 impl InodeInfo {
@@ -112,6 +117,7 @@ impl InodeInfo {
         pin_init!(InodeInfo {
             map <- new_mutex!(DiskInode::default()),
             map_generation: AtomicU64::new(0),
+            bitmap_blocks: AtomicU64::new(0),
         })
     }
 

@@ -92,7 +92,7 @@ pub(crate) struct BlockMap<'a> {
     sb: &'a SuperBlock,
     geometry: Geometry,
     /// The inode's own pointers and blocks count (`InodeInfo::map`);
-    /// changed here and written back to the inode table by `store`.
+    /// changed here; `store` marks the inode dirty for `write_inode`.
     disk: MutexGuard<'a, DiskInode>,
 }
 
@@ -354,7 +354,7 @@ impl<'a> BlockMap<'a> {
             .blocks
             .saturating_add(self.geometry.fragments_per_block());
         *goal = block + 1;
-        drop(Buffer::zeroed(self.sb, block)?);
+        Buffer::zeroed(self.sb, block)?.mark_dirty_for(self.inode);
         Ok(block)
     }
 
@@ -395,7 +395,7 @@ impl<'a> BlockMap<'a> {
         let single = self.new_indirect(reservation, goal)?;
         let buffer = Buffer::read(self.sb, double)?;
         put_u32(buffer.lock().data_mut(), 4 * outer as usize, whole(single));
-        buffer.mark_dirty();
+        buffer.mark_dirty_for(self.inode);
         Ok(Container::Indirect {
             block: single,
             index,
@@ -456,11 +456,23 @@ impl<'a> BlockMap<'a> {
                 }
             }
         }
+        self.note_bitmap(reservation.changed());
         // Whatever was allocated is in the map: count it, also on error.
         if self.disk.blocks != blocks_before {
-            result = result.and(self.store());
+            self.store();
         }
         result
+    }
+
+    /// Adds bitmap blocks the map's changes changed (`balloc::bitmap_bit`)
+    /// to those the inode's `fsync` writes.
+    fn note_bitmap(&self, changed: u64) {
+        if changed != 0 {
+            self.inode
+                .info()
+                .bitmap_blocks
+                .fetch_or(changed, Ordering::AcqRel);
+        }
     }
 
     /// `allocate` for the container of file block `n`, up to `end`, with
@@ -481,12 +493,18 @@ impl<'a> BlockMap<'a> {
         let (container, span) = self.container(n)?;
         let k = span.min(end - n) as usize;
         let geometry = self.geometry;
+        // An existing indirect block is read once, for the goal and the
+        // pointers.
+        let held = match container {
+            Container::Indirect { block, .. } => Some(Buffer::read(self.sb, block)?),
+            _ => None,
+        };
         if *goal == 0 {
             // The pointer before the range in its container, if any.
-            let before = match container {
-                Container::Direct { index } if index > 0 => self.disk.direct[index - 1],
-                Container::Indirect { block, index, .. } if index > 0 => {
-                    get_u32(Buffer::read(self.sb, block)?.lock().data(), 4 * (index - 1))
+            let before = match (container, &held) {
+                (Container::Direct { index }, _) if index > 0 => self.disk.direct[index - 1],
+                (Container::Indirect { index, .. }, Some(buffer)) if index > 0 => {
+                    get_u32(buffer.lock().data(), 4 * (index - 1))
                 }
                 _ => 0,
             };
@@ -567,7 +585,10 @@ impl<'a> BlockMap<'a> {
                 above,
                 levels,
             } => {
-                let buffer = Buffer::read(sb, block)?;
+                let buffer = match held {
+                    Some(buffer) => buffer,
+                    None => Buffer::read(sb, block)?,
+                };
                 let mut entries = buffer.lock();
                 let result = assign(
                     &mut |j, set| {
@@ -580,7 +601,7 @@ impl<'a> BlockMap<'a> {
                     &mut blocks,
                 );
                 drop(entries);
-                buffer.mark_dirty();
+                buffer.mark_dirty_for(self.inode);
                 result
             }
             Container::Missing { .. } => return Err(EINVAL),
@@ -596,7 +617,7 @@ impl<'a> BlockMap<'a> {
             Container::Indirect { block, index, .. } => {
                 let buffer = Buffer::read(self.sb, block)?;
                 put_u32(buffer.lock().data_mut(), 4 * index, pointer);
-                buffer.mark_dirty();
+                buffer.mark_dirty_for(self.inode);
             }
             Container::Missing { .. } => return Err(EINVAL),
         }
@@ -633,6 +654,7 @@ impl<'a> BlockMap<'a> {
             .map_generation
             .fetch_add(1, Ordering::AcqRel);
         let mut whole = None;
+        let mut reservation_changed = 0;
         let new = if count <= old.count {
             Extent {
                 count,
@@ -642,13 +664,15 @@ impl<'a> BlockMap<'a> {
         } else {
             let mut reservation = balloc::reserve(sb, count)?;
             let goal = old.block(&geometry);
-            if count == geometry.fragments_per_block() {
+            let new = if count == geometry.fragments_per_block() {
                 let (block, _) = reservation.take_run(goal, 1)?;
                 whole = Some(block);
                 geometry.whole_block(block)
             } else {
                 reservation.take_fragments(goal, count)?
-            }
+            };
+            reservation_changed = reservation.changed();
+            new
         };
         if let Err(err) = self.set_pointer(n, geometry.encode_pointer(new)) {
             if count > old.count {
@@ -656,6 +680,7 @@ impl<'a> BlockMap<'a> {
             }
             return Err(err);
         }
+        self.note_bitmap(reservation_changed);
         if let Some(block) = whole {
             // See `allocate`.
             clean_bdev_aliases(sb, block, 1);
@@ -672,14 +697,15 @@ impl<'a> BlockMap<'a> {
             old
         };
         if freed.count > 0 {
-            balloc::free_extent(sb, ino, &freed)?;
+            let changed = balloc::free_extent(sb, ino, &freed)?;
+            self.note_bitmap(changed);
         }
         self.disk.blocks = self
             .disk
             .blocks
             .saturating_add(count)
             .saturating_sub(old.count);
-        self.store()?;
+        self.store();
         Ok(true)
     }
 
@@ -712,14 +738,20 @@ impl<'a> BlockMap<'a> {
             }
         };
         if freed.count > 0 {
-            balloc::free_extent(sb, ino, &freed)?;
+            let changed = balloc::free_extent(sb, ino, &freed)?;
+            self.note_bitmap(changed);
         }
+        // The fragments of `new` are in one bitmap block: taken for it
+        // (`balloc::take_shared_fragments`), or `old`'s.
+        let (index, _) = self.geometry.bitmap_position(new.fragment);
+        self.note_bitmap(balloc::bitmap_bit(index as usize));
         self.disk.blocks = self
             .disk
             .blocks
             .saturating_add(new.count)
             .saturating_sub(old.count);
-        self.store()
+        self.store();
+        Ok(())
     }
 
     /// The inode's flags (`FLAG_COMPRESSED` or 0).
@@ -735,18 +767,15 @@ impl<'a> BlockMap<'a> {
         Ok(())
     }
 
-    /// Writes the inode's pointers and blocks count back to its slot.
-    fn store(&self) -> Result {
-        let disk = &self.disk;
-        InodeSlot::read(self.sb, self.ino())?.update(|inode| {
-            inode.direct = disk.direct;
-            inode.single_indirect = disk.single_indirect;
-            inode.double_indirect = disk.double_indirect;
-            inode.blocks = disk.blocks;
-        });
+    /// Counts the map's blocks in the VFS inode and marks it dirty:
+    /// `write_inode` writes the map's roots and blocks count to the
+    /// inode's slot from memory, with its other attributes, as ext2 marks
+    /// the inode dirty when it splices a new branch (`ext2_splice_branch`).
+    /// Not decoded and encoded into the inode table at every change.
+    fn store(&self) {
         self.inode
-            .set_blocks(disk.blocks, self.geometry.fragment_size());
-        Ok(())
+            .set_blocks(self.disk.blocks, self.geometry.fragment_size());
+        self.inode.mark_dirty();
     }
 
     /// Frees what pointer `block` (data at `depth` 0, else an indirect
@@ -812,7 +841,7 @@ impl<'a> BlockMap<'a> {
                 let child_first = first + found as u64 * span;
                 if self.prune(child, path, depth - 1, child_first, free, freer)? {
                     put_u32(buffer.lock().data_mut(), 4 * found, 0);
-                    buffer.mark_dirty();
+                    buffer.mark_dirty_for(self.inode);
                 }
                 entry = found + 1;
             }
@@ -860,9 +889,10 @@ impl<'a> BlockMap<'a> {
                 }
             }
         }
-        let mut result = result.and(freer.flush(self.sb, self.ino()));
+        let result = result.and(freer.flush(self.sb, self.ino()));
+        self.note_bitmap(freer.changed);
         if self.disk.blocks != blocks_before {
-            result = result.and(self.store());
+            self.store();
         }
         result
     }
@@ -881,6 +911,8 @@ struct Freer {
     /// The run gathered so far: first fragment, count, whether metadata
     /// (whole blocks).
     run: Option<(u32, u32, bool)>,
+    /// The bitmap blocks changed (`balloc::bitmap_bit`).
+    changed: u64,
 }
 
 impl Freer {
@@ -904,7 +936,8 @@ impl Freer {
             let shift = sb.info().geometry.fragment_shift();
             clean_bdev_aliases(sb, first >> shift, count >> shift);
         }
-        balloc::free_run(sb, ino, first, count)
+        self.changed |= balloc::free_run(sb, ino, first, count)?;
+        Ok(())
     }
 }
 
@@ -920,9 +953,8 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
 /// `write_inode`: the VFS attributes into the inode table.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    // The map's roots too, as the map holds them: an allocation whose own
-    // store failed (an I/O error reading the inode table) left them only
-    // in memory, and its caller dirtied the inode for this retry.
+    // The map's roots too, as the map holds them: a change of the map
+    // only dirties the inode (`BlockMap::store`).
     let map = inode.info().map.lock();
     slot.update(|disk| {
         inode.store_attrs(disk);
@@ -937,6 +969,64 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
         slot.sync()?;
     }
     Ok(())
+}
+
+/// `fsync` of a regular file, once its data is written: what reading the
+/// file back after a crash needs and no other file's metadata.  The tail
+/// (FRAGMENTS) and the compressed blocks (LZ4), which writeback copied
+/// into the buffers of blocks shared with other files' fragments; the
+/// bitmap blocks whose bits the file changed (a pointer to a block the
+/// bitmap calls free is refused); the file's
+/// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
+/// inode.  The first error is
+/// returned, after every write was tried; a bitmap block that could not
+/// be written is written again by the next `fsync`.
+pub(crate) fn sync_file(inode: &Inode) -> Result {
+    let sb = inode.sb();
+    let info = inode.info();
+    let geometry = sb.info().geometry;
+    let mut result = Ok(());
+    let size = inode.size();
+    if geometry.has_fragments() && size > 0 {
+        // Without LZ4 only the last block can be stored in part of a disk
+        // block (a tail); with it, any block (compressed).
+        let blocks = geometry.blocks_for(size);
+        let mut n = if geometry.has_compression() {
+            0
+        } else {
+            blocks - 1
+        };
+        while n < blocks {
+            let run = BlockMap::lock(inode)?.lookup_run(n, blocks - n)?;
+            if let Run::Packed { extent } = run {
+                result = result.and(Buffer::sync_cached(sb, extent.block(&geometry)));
+            }
+            n += run.count();
+        }
+    }
+    let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
+    let bitmap = &sb.info().bitmap;
+    let ours = || {
+        bitmap
+            .iter()
+            .enumerate()
+            .filter(move |&(index, _)| changed & balloc::bitmap_bit(index) != 0)
+    };
+    for (_, buffer) in ours() {
+        buffer.start_write_from_memory();
+    }
+    for (index, buffer) in ours() {
+        if let Err(err) = buffer.wait_written() {
+            info.bitmap_blocks
+                .fetch_or(balloc::bitmap_bit(index), Ordering::AcqRel);
+            result = result.and(Err(err));
+        }
+    }
+    result = result.and(inode.sync_own_buffers());
+    // Always, from memory: the inode may be clean with its slot still
+    // dirty in the cache (written by writeback without waiting), or lost
+    // from it (a failed write of the inode-table block, read again).
+    result.and(write_inode(inode, true))
 }
 
 /// Frees an evicted inode without links: its blocks, then the inode

@@ -209,6 +209,27 @@ void toyfs_set_buffer_uptodate(struct buffer_head *bh)
 	set_buffer_uptodate(bh);
 }
 
+bool toyfs_buffer_uptodate(const struct buffer_head *bh)
+{
+	return buffer_uptodate(bh);
+}
+
+bool toyfs_buffer_write_io_error(const struct buffer_head *bh)
+{
+	return buffer_write_io_error(bh);
+}
+
+void toyfs_wait_on_buffer(struct buffer_head *bh)
+{
+	wait_on_buffer(bh);
+}
+
+struct buffer_head *toyfs_sb_find_get_block(struct super_block *sb,
+					    sector_t block)
+{
+	return sb_find_get_block_nonatomic(sb, block);
+}
+
 size_t toyfs_folio_size(const struct folio *folio)
 {
 	return folio_size(folio);

@@ -70,6 +70,11 @@ void toyfs_memalloc_nofs_restore(unsigned int flags);
 struct buffer_head *toyfs_sb_getblk(struct super_block *sb, sector_t block);
 void toyfs_lock_buffer(struct buffer_head *bh);
 void toyfs_set_buffer_uptodate(struct buffer_head *bh);
+bool toyfs_buffer_uptodate(const struct buffer_head *bh);
+bool toyfs_buffer_write_io_error(const struct buffer_head *bh);
+void toyfs_wait_on_buffer(struct buffer_head *bh);
+struct buffer_head *toyfs_sb_find_get_block(struct super_block *sb,
+					    sector_t block);
 size_t toyfs_folio_size(const struct folio *folio);
 bool toyfs_folio_test_dirty(const struct folio *folio);
 void toyfs_folio_cancel_dirty(struct folio *folio);

@@ -183,6 +183,32 @@ writes_as_the_model() {
 	[ $result -eq 0 ]
 }
 
+# $1: mkfs.toyfs's fragment option, if any.  A file and its directory are
+# fsynced; the file grows (new blocks, an indirect block, bitmap bits, a
+# tail in a block shared with another file's tail) and only the file is
+# fsynced; a copy of the loop device's backing file taken then (the disk
+# as a crash would leave it) mounts and holds the file whole.  fsync
+# writes the file's own metadata and its tail's shared block, not every
+# dirty block of the device (issue 12).
+fsync_leaves_the_file_whole_on_disk() {
+	img=$work/fsync.img snap=$work/fsync-snap.img
+	head -c 20000 /dev/urandom >$work/grow && head -c 700 $work/text >$work/want &&
+		cat $work/grow >>$work/want || return 1
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 $1 $img 8M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	head -c 100 $work/text >$mnt/neighbour && head -c 700 $work/text >$mnt/f &&
+		sync $mnt/neighbour $mnt/f $mnt && cat $work/grow >>$mnt/f && sync $mnt/f &&
+		cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ] || return 1
+	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
+	mount -o ro -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	cmp $work/want $mnt/f
+	result=$?
+	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ]
+}
+
 # The extents of file $1 that FIEMAP calls encoded (compressed blocks),
 # compared by test(1) with the rest of the arguments.
 encoded() {
@@ -306,7 +332,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 5 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 7 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -319,6 +345,8 @@ for spec in $writes; do
 	f=${rest%%:*} c=${rest#*:}
 	ktap_case "writes_b${b}_f${f}${c:+_$c}" writes_as_the_model "$b" "$f" "$c"
 done
+ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
+ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
 ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case rmmod_toyfs rmmod toyfs

@@ -234,6 +234,12 @@ compaction_migrates_toyfs_folios() {
 # not of another (fail_make_request fails the device's bios while armed).
 fsync_reports_a_write_error_on_its_own_file() { probe_with_errors fsync-error; }
 
+# fsync of one file takes no error of another file's metadata written in
+# the background (sync(2) while the device fails), and fsync of that file
+# writes its metadata again (issue 12: fsync's sync_blockdev took the
+# device's error, whoever's it was).
+fsync_takes_no_error_of_another_files_metadata() { probe_with_errors fsync-foreign-error; }
+
 # A write whose read of a block it covers in part fails leaves the blocks
 # it allocated zeros, not what a deleted file left on the disk.
 a_failed_write_leaves_no_stale_block() { probe_with_errors write-error; }
@@ -291,7 +297,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 38
+ktap_suite toyfs 39
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -327,6 +333,7 @@ ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
 ktap_case short_copy_keeps_the_blocks_it_did_not_reach probe short-copy
 ktap_case compaction_migrates_toyfs_folios compaction_migrates_toyfs_folios
 ktap_case fsync_reports_a_write_error_on_its_own_file fsync_reports_a_write_error_on_its_own_file
+ktap_case fsync_takes_no_error_of_another_files_metadata fsync_takes_no_error_of_another_files_metadata
 ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_block
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages

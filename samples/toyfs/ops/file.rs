@@ -6,7 +6,7 @@
 use super::raw::inode;
 use crate::{
     file::{self, Stored},
-    inode::write_inode,
+    inode::{sync_file, write_inode},
     sys,
     vfs::LockedFolio,
     write,
@@ -59,8 +59,13 @@ pub(crate) unsafe extern "C" fn setattr(
 
 /// The VFS's `fsync` for toyfs: the file's dirty data is written and
 /// waited for (an I/O error on it is reported here, from the file's own
-/// mapping), then its inode and the metadata in the buffer cache, and the
-/// device's write cache is flushed.
+/// mapping), then what the file needs on disk to be read back
+/// (`inode::sync_file`: its tail, its bitmap blocks, its indirect blocks,
+/// its inode; a failed write of one of its indirect blocks in the
+/// background is reported from its mapping too), and the device's write
+/// cache is flushed.  A directory's `fsync` writes every dirty metadata
+/// block of the device (`sync_blockdev`): its entries' blocks are not on
+/// its own list.
 ///
 /// # Safety
 ///
@@ -77,11 +82,18 @@ pub(crate) unsafe extern "C" fn fsync(
         to_result(unsafe { bindings::file_write_and_wait_range(file, start, end) })?;
         // SAFETY: As above.
         let inode = unsafe { inode(sys::toyfs_file_inode(file)) };
-        write_inode(inode, true)?;
         let bdev = inode.sb().bdev();
+        if inode.is_dir() {
+            write_inode(inode, true)?;
+            // SAFETY: The device of a mounted filesystem is open.
+            to_result(unsafe { bindings::sync_blockdev(bdev) })?;
+        } else {
+            sync_file(inode)?;
+        }
+        // SAFETY: As above: errors recorded on the file's mapping since
+        // the last check (a failed write of one of its own buffers).
+        to_result(unsafe { bindings::file_check_and_advance_wb_err(file) })?;
         // SAFETY: The device of a mounted filesystem is open.
-        to_result(unsafe { bindings::sync_blockdev(bdev) })?;
-        // SAFETY: As above.
         to_result(unsafe { bindings::blkdev_issue_flush(bdev) })?;
         Ok(0)
     })

@@ -286,6 +286,9 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
             toyfs_err!("inode {}: freeing failed: {:?}\n", inode.ino(), err);
         }
     }
+    // Its indirect blocks stay dirty in the device's cache, for its
+    // writeback; the list goes with the inode.
+    inode.forget_own_buffers();
     // SAFETY: As above.
     unsafe { bindings::clear_inode(raw) };
 }

@@ -10,10 +10,10 @@
 //! twice (two directories, or a directory and an indirect block), and two
 //! threads must then never hold `&mut [u8]` to the same bytes.
 
-use super::SuperBlock;
+use super::{Inode, SuperBlock};
 use crate::sys;
 use core::{ptr::NonNull, sync::atomic::AtomicU8};
-use kernel::{error::to_result, prelude::*};
+use kernel::{bindings, error::to_result, prelude::*};
 
 /// A buffer head of the filesystem's device, released on drop.
 ///
@@ -104,6 +104,85 @@ impl Buffer {
     pub(crate) fn sync(&self) -> Result {
         // SAFETY: The buffer head is referenced (type invariant).
         to_result(unsafe { sys::sync_dirty_buffer(self.bh.as_ptr()) })
+    }
+
+    /// Marks the buffer dirty on `inode`'s list of its own metadata
+    /// buffers (`mmb_mark_buffer_dirty`), which its `fsync` writes
+    /// ([`Inode::sync_own_buffers`]) and where a failed write of the
+    /// buffer is reported (on the inode's mapping).  A buffer already on
+    /// another inode's list stays there (a block that a damaged image names
+    /// twice).
+    pub(crate) fn mark_dirty_for(&self, inode: &Inode) {
+        // SAFETY: The buffer head is referenced (type invariant); the list
+        // is the live inode's, set up by `alloc_inode`.
+        unsafe { sys::mmb_mark_buffer_dirty(self.bh.as_ptr(), inode.own_buffers()) };
+    }
+
+    /// Marks dirty a buffer whose bytes in memory are the truth for the
+    /// whole mount (a bitmap block): a failed write cleared its uptodate
+    /// flag, which is set again so that the bytes are written again.
+    pub(crate) fn mark_dirty_from_memory(&self) {
+        // SAFETY: The buffer head is referenced (type invariant); its
+        // bytes were never discarded.
+        unsafe { sys::toyfs_set_buffer_uptodate(self.bh.as_ptr()) };
+        self.mark_dirty();
+    }
+
+    /// Starts the write of a buffer kept as [`Buffer::mark_dirty_from_memory`]
+    /// says, if it is dirty or an earlier write of it failed
+    /// (`write_dirty_buffer`); [`Buffer::wait_written`] waits for it.
+    pub(crate) fn start_write_from_memory(&self) {
+        // SAFETY: The buffer head is referenced (type invariant).
+        if !unsafe { sys::toyfs_buffer_uptodate(self.bh.as_ptr()) } {
+            self.mark_dirty_from_memory();
+        }
+        // SAFETY: As above; the caller does not hold it locked.
+        unsafe { sys::write_dirty_buffer(self.bh.as_ptr(), REQ_SYNC) };
+    }
+
+    /// Waits for a write started by [`Buffer::start_write_from_memory`];
+    /// `EIO` if the buffer's last write failed.
+    pub(crate) fn wait_written(&self) -> Result {
+        wait_written(self.bh)
+    }
+
+    /// Writes and waits for the buffer of block `block` if the buffer
+    /// cache holds it (`sb_find_get_block_nonatomic`, never a read): a
+    /// block that file data reaches through the cache (a tail in a block
+    /// shared with other files' tails).  `EIO` if that write, or the last
+    /// one before it, failed: what the block holds on disk is not what
+    /// the files wrote.  A buffer the cache holds without its bytes (a
+    /// neighbour of a block read in the same folio) has nothing to write.
+    pub(crate) fn sync_cached(sb: &SuperBlock, block: u32) -> Result {
+        // SAFETY: As in `read`.
+        let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
+        let Some(bh) = NonNull::new(bh) else {
+            return Ok(());
+        };
+        // SAFETY: `bh` is referenced, by us; not locked by us.
+        unsafe { sys::write_dirty_buffer(bh.as_ptr(), REQ_SYNC) };
+        let result = wait_written(bh);
+        // SAFETY: The reference of `sb_find_get_block_nonatomic` is ours.
+        unsafe { sys::toyfs_brelse(bh.as_ptr()) };
+        result
+    }
+}
+
+/// `REQ_SYNC`: a write that its caller waits for.
+const REQ_SYNC: u32 = 1 << bindings::req_flag_bits___REQ_SYNC;
+
+/// Waits for the I/O of referenced buffer `bh`; `EIO` if its last write
+/// failed (`buffer_write_io_error`, which a new write clears).
+fn wait_written(bh: NonNull<sys::buffer_head>) -> Result {
+    // SAFETY: The caller holds a reference to `bh`.
+    let failed = unsafe {
+        sys::toyfs_wait_on_buffer(bh.as_ptr());
+        sys::toyfs_buffer_write_io_error(bh.as_ptr())
+    };
+    if failed {
+        Err(EIO)
+    } else {
+        Ok(())
     }
 }
 

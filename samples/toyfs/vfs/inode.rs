@@ -11,6 +11,7 @@ use crate::{
 use core::ptr::NonNull;
 use kernel::{
     bindings,
+    error::to_result,
     ffi::{c_long, c_void},
     prelude::*,
     types::Opaque, //
@@ -23,6 +24,12 @@ use kernel::{
 struct ToyfsInode {
     #[pin]
     vfs: Opaque<bindings::inode>,
+    /// The inode's own dirty metadata buffers (its indirect blocks), which
+    /// its `fsync` writes: ext2's `i_metadata_bhs`.  Set up by
+    /// `alloc_inode`; emptied by `Inode::forget_own_buffers` before the
+    /// inode is freed (after an RCU grace period, as `mmb_*` needs).
+    #[pin]
+    own_buffers: Opaque<bindings::mapping_metadata_bhs>,
     #[pin]
     info: InodeInfo,
 }
@@ -33,6 +40,7 @@ pub(crate) fn alloc_inode() -> Result<*mut bindings::inode> {
         pin_init!(ToyfsInode {
             // SAFETY: `inode_init_once` initialises a whole new inode.
             vfs <- Opaque::ffi_init(|inode| unsafe { bindings::inode_init_once(inode) }),
+            own_buffers: Opaque::uninit(),
             info <- InodeInfo::new(),
         }),
         GFP_KERNEL,
@@ -40,6 +48,12 @@ pub(crate) fn alloc_inode() -> Result<*mut bindings::inode> {
     // SAFETY: `free_inode` turns the pointer back into the box; the box is
     // never moved out of.
     let inode = KBox::into_raw(unsafe { Pin::into_inner_unchecked(inode) });
+    // SAFETY: `inode` points to a live `ToyfsInode` that nobody else sees
+    // yet; the list names the inode's own mapping, which lives as long.
+    unsafe {
+        let vfs = (*inode).vfs.get();
+        sys::mmb_init((*inode).own_buffers.get(), &raw mut (*vfs).i_data);
+    }
     // SAFETY: `inode` points to a live `ToyfsInode`.
     Ok(unsafe { (*inode).vfs.get() })
 }
@@ -170,6 +184,28 @@ impl Inode {
     pub(crate) fn mark_dirty(&self) {
         // SAFETY: The inode is live.
         unsafe { sys::toyfs_mark_inode_dirty(self.as_ptr()) };
+    }
+
+    /// The list of the inode's own metadata buffers
+    /// ([`super::Buffer::mark_dirty_for`]).
+    pub(super) fn own_buffers(&self) -> *mut bindings::mapping_metadata_bhs {
+        // SAFETY: Every toyfs inode lives in a `ToyfsInode` (as in `info`).
+        unsafe { (*container(self.as_ptr())).own_buffers.get() }
+    }
+
+    /// Writes the inode's own dirty metadata buffers and waits
+    /// (`mmb_sync`); `EIO` if one of them could not be written.
+    pub(crate) fn sync_own_buffers(&self) -> Result {
+        // SAFETY: The list was set up by `alloc_inode`.
+        to_result(unsafe { sys::mmb_sync(self.own_buffers()) })
+    }
+
+    /// Takes every buffer off the inode's list of its own metadata
+    /// buffers (`mmb_invalidate`), which stay dirty in the device's cache:
+    /// for `evict_inode`, before the inode is freed.
+    pub(crate) fn forget_own_buffers(&self) {
+        // SAFETY: The list was set up by `alloc_inode`.
+        unsafe { sys::mmb_invalidate(self.own_buffers()) };
     }
 
     /// Sets mtime and ctime to now (a change of contents or entries).

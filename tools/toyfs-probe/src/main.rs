@@ -9,7 +9,7 @@
 //! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
-//! (an image with fragments); `toyfs-probe fsync-error|write-error DIR
+//! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
@@ -786,6 +786,48 @@ fn fsync_error(dir: &Path, make_it_fail: &Path) -> Check {
     )
 }
 
+/// fsync of a file takes no error that belongs to another file's
+/// metadata (issue 12: toyfs's fsync wrote every dirty block of the
+/// device with `sync_blockdev` and reported whatever error the device's
+/// mapping held).  A truncation frees blocks of one file (its bitmap
+/// block and inode slot are dirty), `sync(2)` writes them while the
+/// device fails; then, the device working again, fsync of a file that
+/// changed nothing must succeed, and fsync of the truncated file must
+/// write what it changed again (the bitmap and its inode, from memory),
+/// so that the caller's unmount, fsck and mount find both files whole.
+fn fsync_foreign_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let b = block_size(dir)? as usize;
+    let (a, t) = (dir.join("foreign-error-a"), dir.join("foreign-error-t"));
+    let bytes = |len: usize| (0..len as u64).map(pattern).collect::<Vec<u8>>();
+    fs::write(&a, bytes(2 * b)).map_err(|e| e.to_string())?;
+    fs::write(&t, bytes(8 * b)).map_err(|e| e.to_string())?;
+    let fa = File::open(&a).map_err(|e| e.to_string())?;
+    let ft = OpenOptions::new()
+        .write(true)
+        .open(&t)
+        .map_err(|e| e.to_string())?;
+    fa.sync_all().map_err(|e| e.to_string())?;
+    ft.sync_all().map_err(|e| e.to_string())?;
+    sys::sync_all_filesystems();
+    ft.set_len(2 * b as u64).map_err(|e| e.to_string())?;
+    fs::write(make_it_fail, "1").map_err(|e| format!("make-it-fail: {e}"))?;
+    sys::sync_all_filesystems();
+    fs::write(make_it_fail, "0").map_err(|e| format!("make-it-fail: {e}"))?;
+    fa.sync_all()
+        .map_err(|e| format!("fsync of the file that changed nothing: {e}"))?;
+    ft.sync_all()
+        .map_err(|e| format!("fsync of the truncated file, the device working: {e}"))?;
+    drop_caches()?;
+    for (path, len) in [(&a, 2 * b), (&t, 2 * b)] {
+        same(
+            &mut File::open(path).map_err(|e| e.to_string())?,
+            &bytes(len),
+            &path.display().to_string(),
+        )?;
+    }
+    Ok(())
+}
+
 /// A write that fails after allocating blocks (the read of the block it
 /// covers in part fails) leaves no block holding what its disk block
 /// held before: the blocks of a deleted file of 0xee bytes are free for
@@ -1160,6 +1202,10 @@ fn main() -> ExitCode {
         "fsync-error" => match args.get(3) {
             Some(file) => fsync_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe fsync-error DIR MAKE-IT-FAIL".into()),
+        },
+        "fsync-foreign-error" => match args.get(3) {
+            Some(file) => fsync_foreign_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe fsync-foreign-error DIR MAKE-IT-FAIL".into()),
         },
         "write-error" => match args.get(3) {
             Some(file) => write_error(dir, Path::new(file)),

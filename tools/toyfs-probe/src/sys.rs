@@ -42,6 +42,13 @@ extern "C" {
     fn mprotect(addr: *mut c_void, len: usize, prot: c_int) -> c_int;
     fn pwrite(fd: c_int, buf: *const c_void, count: usize, offset: i64) -> isize;
     fn sysconf(name: c_int) -> c_long;
+    fn sync();
+}
+
+/// `sync(2)`: writes every dirty inode and block device; reports nothing.
+pub fn sync_all_filesystems() {
+    // SAFETY: No arguments.
+    unsafe { sync() };
 }
 
 /// `FALLOC_FL_KEEP_SIZE`.
