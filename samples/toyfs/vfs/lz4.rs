@@ -45,11 +45,10 @@ pub(crate) fn compress(source: &[u8], dest: &mut [u8], work: &mut [u64]) -> Opti
     }
     let source_len = c_int::try_from(source.len()).ok()?;
     let dest_len = c_int::try_from(dest.len()).ok()?;
-    // SAFETY: `source` is valid for reads of `source_len` bytes, `dest`
-    // for writes of `dest_len` bytes and `work` for writes of
-    // `LZ4_MEM_COMPRESS` bytes, 8-byte aligned, for the call, and none of
-    // them overlap; the coder keeps within `dest` (it returns 0 when the
-    // block does not fit).
+    // The coder keeps within `dest`: it returns 0 when the block does not
+    // fit.
+    // SAFETY: `source`, `dest` and `work` (`LZ4_MEM_COMPRESS` bytes,
+    // 8-byte aligned) are valid, disjoint buffers of the lengths passed.
     let written = unsafe {
         sys::LZ4_compress_default(
             source.as_ptr().cast(),
