@@ -14,13 +14,14 @@
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
 //! extents FIEMAP calls encoded: compressed blocks);
-//! `toyfs-probe loop-block-size DEVICE SIZE`.
+//! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
+//! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes).
 
 mod sys;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -1007,6 +1008,22 @@ fn user_mode_linux() -> bool {
     })
 }
 
+/// An `O_SYNC` write of `count` bytes (`0x42`) at `offset` of `file`: the
+/// kernel's `fsync` after it is asked for that range only
+/// (`generic_write_sync`), as xfs_io -s pwrite does.
+fn sync_write(file: &Path, offset: &str, count: &str) -> Check {
+    let offset: u64 = offset.parse().map_err(|_| format!("offset {offset}"))?;
+    let count: usize = count.parse().map_err(|_| format!("count {count}"))?;
+    let handle = OpenOptions::new()
+        .write(true)
+        .custom_flags(sys::O_SYNC)
+        .open(file)
+        .map_err(|e| format!("open {} O_SYNC: {e}", file.display()))?;
+    handle
+        .write_all_at(&vec![0x42; count], offset)
+        .map_err(|e| format!("O_SYNC write: {e}"))
+}
+
 /// Sets the logical block size of loop device `device` (a 4Kn disk).
 fn loop_block_size(device: &Path, size: &str) -> Check {
     let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
@@ -1216,6 +1233,10 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "encoded" => encoded(dir),
+        "sync-write" => match (args.get(3), args.get(4)) {
+            (Some(offset), Some(count)) => sync_write(dir, offset, count),
+            _ => Err("usage: toyfs-probe sync-write FILE OFFSET COUNT".into()),
+        },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
             None => Err("usage: toyfs-probe loop-block-size DEVICE SIZE".into()),
