@@ -234,6 +234,22 @@ sync_append_leaves_the_moved_tail_on_disk() {
 	umount $mnt && losetup -d "$dev" && rm -f $img $snap && [ $result -eq 0 ]
 }
 
+# A write that stops short of the file's tail leaves it in the fragments
+# the size needs (toyfs-probe short-write-tail; an image of 1 KiB blocks
+# and 128-byte fragments), and fsck.toyfs -f finds nothing.
+short_write_leaves_the_tail_fitted() {
+	img=$work/short.img
+	rm -f $img && mkfs.toyfs -q -b 1024 -f 128 $img 1M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	toyfs-probe short-write-tail $mnt
+	result=$?
+	umount $mnt && [ $result -eq 0 ] && fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # The extents of file $1 that FIEMAP calls encoded (compressed blocks),
 # compared by test(1) with the rest of the arguments.
 encoded() {
@@ -357,7 +373,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 8 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 9 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -373,6 +389,7 @@ done
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
 ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
+ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
 ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case rmmod_toyfs rmmod toyfs
