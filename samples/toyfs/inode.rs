@@ -23,7 +23,7 @@ use crate::{
     meta::{
         check_entry, check_extent, check_pointer, corrupt, sound_block, sound_extent, InodeSlot,
     },
-    vfs::{clean_bdev_aliases, Buffer, Inode, SuperBlock},
+    vfs::{clean_bdev_aliases, forget_bdev_aliases, Buffer, Inode, SuperBlock},
 };
 use core::{ops::Range, sync::atomic::Ordering};
 use kernel::{prelude::*, sync::MutexGuard};
@@ -445,7 +445,7 @@ impl<'a> BlockMap<'a> {
             // device's folios.
             if self.geometry.has_fragments() {
                 for &(first, count) in &runs.runs[..runs.len] {
-                    clean_bdev_aliases(self.sb, first, count);
+                    forget_bdev_aliases(self.sb, first, count);
                 }
             }
             match done {
@@ -683,7 +683,7 @@ impl<'a> BlockMap<'a> {
         self.note_bitmap(reservation_changed);
         if let Some(block) = whole {
             // See `allocate`.
-            clean_bdev_aliases(sb, block, 1);
+            forget_bdev_aliases(sb, block, 1);
         }
         // A new run, or a compressed one now read as plain, holds the
         // block's bytes only once its folio is written: `fsync` of any

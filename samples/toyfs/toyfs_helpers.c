@@ -209,6 +209,11 @@ void toyfs_set_buffer_uptodate(struct buffer_head *bh)
 	set_buffer_uptodate(bh);
 }
 
+void toyfs_clear_buffer_uptodate(struct buffer_head *bh)
+{
+	clear_buffer_uptodate(bh);
+}
+
 bool toyfs_buffer_uptodate(const struct buffer_head *bh)
 {
 	return buffer_uptodate(bh);

@@ -70,6 +70,7 @@ void toyfs_memalloc_nofs_restore(unsigned int flags);
 struct buffer_head *toyfs_sb_getblk(struct super_block *sb, sector_t block);
 void toyfs_lock_buffer(struct buffer_head *bh);
 void toyfs_set_buffer_uptodate(struct buffer_head *bh);
+void toyfs_clear_buffer_uptodate(struct buffer_head *bh);
 bool toyfs_buffer_uptodate(const struct buffer_head *bh);
 bool toyfs_buffer_write_io_error(const struct buffer_head *bh);
 void toyfs_wait_on_buffer(struct buffer_head *bh);

@@ -209,14 +209,25 @@ fsync_leaves_the_file_whole_on_disk() {
 	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ]
 }
 
+# Copy $1 of an image (the disk as a crash would leave it) mounts
+# read-only and its file $2 starts with the bytes of file $3; the copy is
+# removed.
+copy_holds() {
+	dev=$(losetup -f) && losetup -r "$dev" "$1" || return 1
+	mount -o ro -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	head -c "$(wc -c <"$3")" "$mnt/$2" | cmp "$3" -
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f "$1" && [ $result -eq 0 ]
+}
+
 # A file's tail is fsynced (1500 bytes: block 1 in 2 fragments of 256
 # bytes); an O_SYNC write 1 MiB further moves that tail to a whole block
 # (grow_tail), and its fsync, asked for the write's range only, must still
 # leave the tail's bytes in the new block: a copy of the loop device's
 # backing file taken right after the write (the disk as a crash would
-# leave it) holds them.  (Review 2026-12-03, finding 3: the new pointer and bitmap reached
-# the disk, the old tail's folio stayed dirty, and the file read the new
-# block's old bytes.)
+# leave it) holds them.  (Review 2026-12-03, finding 3: the new pointer
+# and bitmap reached the disk, the old tail's folio stayed dirty, and the
+# file read the new block's old bytes.)
 sync_append_leaves_the_moved_tail_on_disk() {
 	img=$work/tail.img snap=$work/tail-snap.img
 	head -c 1500 $work/text >$work/tail-want || return 1
@@ -226,12 +237,8 @@ sync_append_leaves_the_moved_tail_on_disk() {
 	cp $work/tail-want $mnt/f && sync $mnt/f && toyfs-probe sync-write $mnt/f 1048576 4096 &&
 		cp $img $snap
 	result=$?
-	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ] || return 1
-	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
-	mount -o ro -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
-	head -c 1500 $mnt/f | cmp $work/tail-want -
-	result=$?
-	umount $mnt && losetup -d "$dev" && rm -f $img $snap && [ $result -eq 0 ]
+	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
+	copy_holds $snap f $work/tail-want
 }
 
 # A write that stops short of the file's tail leaves it in the fragments
@@ -248,6 +255,28 @@ short_write_leaves_the_tail_fitted() {
 	result=$?
 	[ $result -eq 0 ] || cat $work/fsck
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
+# Review 2026-12-03, finding 7: a tail written through a stale uptodate
+# buffer of its block.  The device is read whole (its buffers cached and
+# uptodate); file a gets a whole block X by bio (a and its directory
+# fsynced) and is truncated into it (X keeps a's first fragment, the rest
+# is freed); file c's tail grows to 7 fragments, which only X has room
+# for, and c is fsynced: its tail goes into X's buffer, written whole.  A
+# copy of the backing file taken then must hold a's first 1100 bytes (the
+# stale buffer wrote X's bytes from before a over them).
+stale_alias_keeps_the_other_tail() {
+	img=$work/alias.img snap=$work/alias-snap.img
+	head -c 2048 /dev/urandom >$work/alias-a && head -c 1100 $work/alias-a >$work/alias-want || return 1
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 128 $img 4M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	head -c 100 $work/text >$mnt/c && sync $mnt/c && dd if="$dev" of=/dev/null bs=64k 2>/dev/null &&
+		cp $work/alias-a $mnt/a && sync $mnt/a $mnt && truncate -s 1100 $mnt/a &&
+		head -c 700 $work/text >>$mnt/c && sync $mnt/c && cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
+	copy_holds $snap a $work/alias-want
 }
 
 # The extents of file $1 that FIEMAP calls encoded (compressed blocks),
@@ -373,7 +402,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 9 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 10 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -390,6 +419,7 @@ ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
 ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
 ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
+ktap_case stale_alias_keeps_the_other_tail stale_alias_keeps_the_other_tail
 ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case rmmod_toyfs rmmod toyfs

@@ -146,6 +146,27 @@ impl Buffer {
         wait_written(self.bh)
     }
 
+    /// The cached buffer of block `block`, if any, is no longer uptodate:
+    /// the next [`Buffer::read`] reads the disk.  For a block written by
+    /// bio from now on (`vfs::forget_bdev_aliases`), which nobody holds a
+    /// `Buffer` of.
+    pub(crate) fn forget_cached(sb: &SuperBlock, block: u32) {
+        // SAFETY: As in `read`.
+        let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
+        let Some(bh) = NonNull::new(bh) else {
+            return;
+        };
+        // SAFETY: `bh` is referenced, by us; its flags change under its
+        // lock, after any I/O on it (`lock_buffer` waits for that), and the
+        // reference is ours to drop.
+        unsafe {
+            sys::toyfs_lock_buffer(bh.as_ptr());
+            sys::toyfs_clear_buffer_uptodate(bh.as_ptr());
+            sys::unlock_buffer(bh.as_ptr());
+            sys::toyfs_brelse(bh.as_ptr());
+        }
+    }
+
     /// Writes and waits for the buffer of block `block` if the buffer
     /// cache holds it (`sb_find_get_block_nonatomic`, never a read): a
     /// block that file data reaches through the cache (a tail in a block

@@ -47,6 +47,21 @@ pub(crate) fn clean_bdev_aliases(sb: &SuperBlock, first: u32, count: u32) {
     unsafe { sys::clean_bdev_aliases(sb.bdev(), first.into(), count.into()) };
 }
 
+/// [`clean_bdev_aliases`] for blocks `first..first + count` that become
+/// whole blocks of a file, written by bio from its folios from now on:
+/// their cached copies are also no longer uptodate
+/// ([`Buffer::forget_cached`]), so that when the block holds fragments
+/// again (a truncation into it, a tail given its free fragments) the
+/// buffer that writes them is read from the disk, not an older copy that
+/// would overwrite the file's bytes there.  `clean_bdev_aliases` only
+/// cleans.
+pub(crate) fn forget_bdev_aliases(sb: &SuperBlock, first: u32, count: u32) {
+    clean_bdev_aliases(sb, first, count);
+    for block in first..first + count {
+        Buffer::forget_cached(sb, block);
+    }
+}
+
 /// Writes zeros over blocks `first..first + count` of the device of `sb`
 /// and waits (`blkdev_issue_zeroout`): blocks allocated for `fallocate`.
 pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
