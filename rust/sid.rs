@@ -65,9 +65,8 @@ use crate::{
     stats,
 };
 use core::{
-    marker::PhantomData,
     ptr::{null_mut, NonNull},
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{compiler_fence, AtomicPtr, Ordering},
 };
 use kernel::{
     alloc::flags::__GFP_ZERO,
@@ -439,47 +438,37 @@ fn slot(sid: isize) -> Result<usize> {
     Ok(index as usize)
 }
 
-/// An RCU read-side critical section.
+/// Whether `rcu_read_lock` and `rcu_read_unlock` are only `barrier()`:
+/// no preemptible RCU, no preemption count (`preempt_disable` is the
+/// barrier), no lockdep, no strict grace periods.  User-Mode Linux's test
+/// kernel is such a kernel.
+const RCU_IS_BARRIER: bool = cfg!(not(any(
+    CONFIG_PREEMPT_RCU,
+    CONFIG_PREEMPT_COUNT,
+    CONFIG_DEBUG_LOCK_ALLOC,
+    CONFIG_RCU_STRICT_GRACE_PERIOD
+)));
+
+/// An RCU read-side critical section, left when the value drops.
 ///
-/// Where `rcu_read_lock` is only a compiler barrier (no preemptible RCU,
-/// no preemption count, no lockdep, no strict grace periods: User-Mode
-/// Linux's test kernel), the section is that barrier, written out: the
+/// Where [`RCU_IS_BARRIER`], the section is that barrier, written out: the
 /// kernel's guard calls the out-of-line `rust_helper_rcu_read_lock` and
 /// `_unlock` there, two calls on every call by sid.  Elsewhere it is the
-/// kernel's guard.
+/// kernel's guard (which also keeps the section on its thread).
 struct ReadSection {
-    #[cfg(any(
-        CONFIG_PREEMPT_RCU,
-        CONFIG_PREEMPT_COUNT,
-        CONFIG_DEBUG_LOCK_ALLOC,
-        CONFIG_RCU_STRICT_GRACE_PERIOD
-    ))]
-    _guard: kernel::sync::rcu::Guard,
-    /// Like the guard, the section stays on its thread.
-    _not_send: PhantomData<*mut ()>,
+    _guard: Option<kernel::sync::rcu::Guard>,
 }
 
 impl ReadSection {
-    /// Enters a read-side critical section, left when the value drops.
+    /// Enters a read-side critical section.
     #[inline(always)]
     fn enter() -> Self {
-        #[cfg(not(any(
-            CONFIG_PREEMPT_RCU,
-            CONFIG_PREEMPT_COUNT,
-            CONFIG_DEBUG_LOCK_ALLOC,
-            CONFIG_RCU_STRICT_GRACE_PERIOD
-        )))]
-        // `rcu_read_lock` here: `preempt_disable`, which is `barrier()`.
-        core::sync::atomic::compiler_fence(Ordering::SeqCst);
+        if RCU_IS_BARRIER {
+            compiler_fence(Ordering::SeqCst);
+            return Self { _guard: None };
+        }
         Self {
-            #[cfg(any(
-                CONFIG_PREEMPT_RCU,
-                CONFIG_PREEMPT_COUNT,
-                CONFIG_DEBUG_LOCK_ALLOC,
-                CONFIG_RCU_STRICT_GRACE_PERIOD
-            ))]
-            _guard: kernel::sync::rcu::read_lock(),
-            _not_send: PhantomData,
+            _guard: Some(kernel::sync::rcu::read_lock()),
         }
     }
 }
@@ -487,15 +476,9 @@ impl ReadSection {
 impl Drop for ReadSection {
     #[inline(always)]
     fn drop(&mut self) {
-        // `rcu_read_unlock` where it is `preempt_enable`, `barrier()`; the
-        // guard's own drop does it elsewhere.
-        #[cfg(not(any(
-            CONFIG_PREEMPT_RCU,
-            CONFIG_PREEMPT_COUNT,
-            CONFIG_DEBUG_LOCK_ALLOC,
-            CONFIG_RCU_STRICT_GRACE_PERIOD
-        )))]
-        core::sync::atomic::compiler_fence(Ordering::SeqCst);
+        if RCU_IS_BARRIER {
+            compiler_fence(Ordering::SeqCst);
+        }
     }
 }
 
