@@ -18,7 +18,7 @@ use crate::{
     packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
-use core::sync::atomic::AtomicU64;
+use core::{ops::Range, sync::atomic::AtomicU64};
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// The allocator's state, exact in memory while mounted.
@@ -109,6 +109,14 @@ pub(crate) struct InodeInfo {
     /// (`balloc::bitmap_bit`; with more than 64 bitmap blocks, a set bit
     /// stands for several of them and `fsync` writes them all).
     pub(crate) bitmap_blocks: AtomicU64,
+    /// The bytes of the file whose blocks `BlockMap::set_run` gave a new
+    /// run since the last `fsync` took them (empty: none).  The map names
+    /// the new run at once, and `fsync` writes the map whatever range it
+    /// was asked for, but the run gets its bytes only when the block's
+    /// folio is written back: `fsync` writes those folios too (an
+    /// `O_SYNC` append that moves the old tail syncs only its own range).
+    #[pin]
+    pub(crate) moved: Mutex<Range<u64>>,
 }
 
 impl InodeInfo {
@@ -118,7 +126,24 @@ impl InodeInfo {
             map <- new_mutex!(DiskInode::default()),
             map_generation: AtomicU64::new(0),
             bitmap_blocks: AtomicU64::new(0),
+            moved <- new_mutex!(0..0),
         })
+    }
+
+    /// Notes that the bytes `bytes` of the file are in a new run whose
+    /// disk copy is not written yet (`moved`).
+    pub(crate) fn note_moved(&self, bytes: Range<u64>) {
+        let mut moved = self.moved.lock();
+        *moved = if moved.is_empty() {
+            bytes
+        } else {
+            moved.start.min(bytes.start)..moved.end.max(bytes.end)
+        };
+    }
+
+    /// Takes the bytes `note_moved` noted (empty: none).
+    pub(crate) fn take_moved(&self) -> Range<u64> {
+        core::mem::replace(&mut *self.moved.lock(), 0..0)
     }
 
     /// Takes the map's roots from the inode as read from the disk.

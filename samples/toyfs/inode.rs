@@ -685,6 +685,14 @@ impl<'a> BlockMap<'a> {
             // See `allocate`.
             clean_bdev_aliases(sb, block, 1);
         }
+        // A new run, or a compressed one now read as plain, holds the
+        // block's bytes only once its folio is written: `fsync` of any
+        // range writes that folio before the map (a plain run that
+        // shrinks keeps its bytes where they were).
+        if count > old.count || old.compressed {
+            let shift = geometry.block_shift();
+            self.inode.info().note_moved(n << shift..(n + 1) << shift);
+        }
         // Fewer fragments (or as many, compressed) keep the start of the
         // old run; more are a new run.
         let freed = if count <= old.count {

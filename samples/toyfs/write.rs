@@ -252,14 +252,17 @@ pub(crate) fn finish_write(
 /// lock: `__mark_inode_dirty` may write the inode) and the bytes between
 /// the old end and the write zeroed ([`size_extended`]); blocks that
 /// `write_begin` allocated past the end of the file are freed if the
-/// write fell short of them, as the format forbids blocks past the end.
-pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64) {
+/// write, up to `end`, fell short of them, as the format forbids blocks
+/// past the end, and so are the fragments of a tail it grew (`grown`:
+/// [`grow_tail`] for more than the folio it got, which may end before the
+/// tail) that the size does not need.
+pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64, grown: bool) {
     let size = inode.size();
     if size > old_size {
         size_extended(inode, old_size, pos.min(size));
         inode.mark_dirty();
     }
-    if end > size {
+    if end > size || grown {
         let freed = BlockMap::lock(inode)
             .and_then(|mut map| map.truncate(size))
             .and_then(|()| fit_tail(inode, size));
@@ -279,12 +282,12 @@ pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64) {
 /// past it, as UFS reallocates fragments (`BlockMap::set_run`).  Its
 /// bytes come from the folio, read if need be, and reach the new run at
 /// writeback (the block is marked dirty).  Called with no folio of the
-/// file locked.
-pub(crate) fn grow_tail(inode: &Inode, from: u64, to: u64) -> Result {
+/// file locked.  Returns whether the tail got a new run.
+pub(crate) fn grow_tail(inode: &Inode, from: u64, to: u64) -> Result<bool> {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(from);
     if !geometry.has_fragments() || to <= from || tail == 0 {
-        return Ok(());
+        return Ok(false);
     }
     let start = from - tail;
     let want = if to >= start + u64::from(geometry.block_size()) {
@@ -312,7 +315,7 @@ pub(crate) fn fit_tail(inode: &Inode, size: u64) -> Result {
     }
     // CAST: below a block.
     let want = geometry.fragments_for(tail as u32);
-    reallocate_tail(inode, geometry.block_of(size), want, Some(size))
+    reallocate_tail(inode, geometry.block_of(size), want, Some(size)).map(|_| ())
 }
 
 /// `grow_tail` (`shrink_from` `None`) and `fit_tail` (`Some(size)`): file
@@ -320,8 +323,9 @@ pub(crate) fn fit_tail(inode: &Inode, size: u64) -> Result {
 /// compressed block, gets
 /// `want` (`BlockMap::set_run`) under the lock of its folio, read if need
 /// be and out of writeback, and is marked dirty; a shrinking block's
-/// bytes from `size` on are zeroed in the folio first.
-fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -> Result {
+/// bytes from `size` on are zeroed in the folio first.  Returns whether
+/// the block got a new run.
+fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -> Result<bool> {
     let geometry = inode.sb().info().geometry;
     let start = n << geometry.block_shift();
     let needed = |extent: Option<Extent>| {
@@ -336,8 +340,9 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -
         })
     };
     if !needed(BlockMap::lock(inode)?.lookup_extent(n)?) {
-        return Ok(());
+        return Ok(false);
     }
+    let mut changed = false;
     with_folio(inode, start, |folio| {
         folio.wait_writeback();
         let mut map = BlockMap::lock(inode)?;
@@ -353,11 +358,12 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -
             let end = block + geometry.block_bytes();
             folio.mvc(offset, end - offset, Op::Zero.nodirty())?;
         }
-        map.set_run(n, want)?;
+        changed = map.set_run(n, want)?;
         drop(map);
         mark_block_dirty(folio, start, geometry.block_shift());
         Ok(())
-    })
+    })?;
+    Ok(changed)
 }
 
 /// Marks the block of the locked `folio` holding byte `pos` of the file

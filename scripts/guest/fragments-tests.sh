@@ -209,6 +209,47 @@ fsync_leaves_the_file_whole_on_disk() {
 	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ]
 }
 
+# A file's tail is fsynced (1500 bytes: block 1 in 2 fragments of 256
+# bytes); an O_SYNC write 1 MiB further moves that tail to a whole block
+# (grow_tail), and its fsync, asked for the write's range only, must still
+# leave the tail's bytes in the new block: a copy of the loop device's
+# backing file taken right after the write (the disk as a crash would
+# leave it) holds them.  (Review 2026-12-03, finding 3: the new pointer and bitmap reached
+# the disk, the old tail's folio stayed dirty, and the file read the new
+# block's old bytes.)
+sync_append_leaves_the_moved_tail_on_disk() {
+	img=$work/tail.img snap=$work/tail-snap.img
+	head -c 1500 $work/text >$work/tail-want || return 1
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 $img 4M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	cp $work/tail-want $mnt/f && sync $mnt/f && toyfs-probe sync-write $mnt/f 1048576 4096 &&
+		cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ] || return 1
+	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
+	mount -o ro -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	head -c 1500 $mnt/f | cmp $work/tail-want -
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f $img $snap && [ $result -eq 0 ]
+}
+
+# A write that stops short of the file's tail leaves it in the fragments
+# the size needs (toyfs-probe short-write-tail; an image of 1 KiB blocks
+# and 128-byte fragments), and fsck.toyfs -f finds nothing.
+short_write_leaves_the_tail_fitted() {
+	img=$work/short.img
+	rm -f $img && mkfs.toyfs -q -b 1024 -f 128 $img 1M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	toyfs-probe short-write-tail $mnt
+	result=$?
+	umount $mnt && [ $result -eq 0 ] && fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # The extents of file $1 that FIEMAP calls encoded (compressed blocks),
 # compared by test(1) with the rest of the arguments.
 encoded() {
@@ -332,7 +373,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 7 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 9 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -347,6 +388,8 @@ for spec in $writes; do
 done
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
+ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
+ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
 ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case rmmod_toyfs rmmod toyfs

@@ -189,7 +189,7 @@ unsafe extern "C" fn write_begin(
     pos: i64,
     len: c_uint,
     foliop: *mut *mut bindings::folio,
-    _fsdata: *mut *mut c_void,
+    fsdata: *mut *mut c_void,
 ) -> c_int {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
@@ -210,17 +210,33 @@ unsafe extern "C" fn write_begin(
         result => result,
     };
     match result {
-        Ok(folio) => {
-            // SAFETY: Handed to `write_end` locked and referenced.
-            unsafe { *foliop = folio };
+        Ok((folio, grown)) => {
+            // SAFETY: Handed to `write_end` locked and referenced, with
+            // whether the tail was grown past the folio (`fsdata` is the
+            // caller's, for this write; a flag as ext4's
+            // `FALL_BACK_TO_NONDELALLOC`).
+            unsafe {
+                *foliop = folio;
+                *fsdata = if grown {
+                    TAIL_GROWN_PAST_FOLIO
+                } else {
+                    core::ptr::null_mut()
+                };
+            }
             0
         }
         Err(err) => err.to_errno(),
     }
 }
 
-/// One attempt of `write_begin`: the folio, locked and referenced, or
-/// an error with everything undone.
+/// The `fsdata` `write_begin` gives `write_end` when it grew the file's
+/// tail for more bytes than the folio it got holds: `write_end` fits the
+/// tail to the size again if the write stops before it.
+const TAIL_GROWN_PAST_FOLIO: *mut c_void = core::ptr::without_provenance_mut(1);
+
+/// One attempt of `write_begin`: the folio, locked and referenced, and
+/// whether the tail was grown for more than the folio holds, or an error
+/// with everything undone.
 ///
 /// # Safety
 ///
@@ -230,15 +246,16 @@ unsafe fn begin(
     mapping: *mut bindings::address_space,
     pos: i64,
     len: c_uint,
-) -> Result<*mut bindings::folio> {
+) -> Result<(*mut bindings::folio, bool)> {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
     // A write past the end: what a mapping stored past the old end must be
     // zero before the file grows over it.
     write::zero_post_eof(inode, inode.size(), pos as u64)?;
     // A tail the write grows (FRAGMENTS) gets its new run first, its
-    // folio locked alone.
-    write::grow_tail(inode, inode.size(), pos as u64 + u64::from(len))?;
+    // folio locked alone.  For all `len` bytes: the folio, not known yet,
+    // may hold fewer (large folios), and the write stop before the tail.
+    let grew = write::grow_tail(inode, inode.size(), pos as u64 + u64::from(len))?;
     let index = pos as u64 / bindings::PAGE_SIZE as u64;
     // SAFETY: As above.
     let folio =
@@ -248,9 +265,11 @@ unsafe fn begin(
     // referenced; on error we release both below.
     let locked = unsafe { LockedFolio::from_raw(folio) };
     // The write stays inside the folio.
-    let len = (len as usize).min(locked.size() - (pos as u64 - locked.pos()) as usize);
+    let asked = len as usize;
+    let len = asked.min(locked.size() - (pos as u64 - locked.pos()) as usize);
+    let grown = grew && len < asked;
     match write::prepare_write(inode, &locked, pos as u64, len) {
-        Ok(()) => Ok(folio),
+        Ok(()) => Ok((folio, grown)),
         Err(err) => {
             write::abandon_new_blocks(&locked);
             // SAFETY: Ours, see above.
@@ -261,7 +280,13 @@ unsafe fn begin(
             // Blocks allocated past the end of the file go back; the map's
             // roots may have changed without reaching the inode table
             // (`write_inode` stores them).
-            write::after_write(inode, inode.size(), pos as u64, pos as u64 + len as u64);
+            write::after_write(
+                inode,
+                inode.size(),
+                pos as u64,
+                pos as u64 + len as u64,
+                grown,
+            );
             inode.mark_dirty();
             Err(err)
         }
@@ -281,7 +306,7 @@ unsafe extern "C" fn write_end(
     len: c_uint,
     copied: c_uint,
     folio: *mut bindings::folio,
-    _fsdata: *mut c_void,
+    fsdata: *mut c_void,
 ) -> c_int {
     // SAFETY: `generic_perform_write` passes the folio `write_begin`
     // returned, locked and referenced, of our mapping, inode locked.
@@ -293,7 +318,14 @@ unsafe extern "C" fn write_end(
         bindings::folio_unlock(folio);
         sys::toyfs_folio_put(folio);
     }
-    write::after_write(inode, old_size, pos as u64, pos as u64 + u64::from(len));
+    let grown = fsdata == TAIL_GROWN_PAST_FOLIO;
+    write::after_write(
+        inode,
+        old_size,
+        pos as u64,
+        pos as u64 + u64::from(len),
+        grown,
+    );
     // CAST: at most `len`.
     copied as c_int
 }

@@ -59,7 +59,8 @@ pub(crate) unsafe extern "C" fn setattr(
 
 /// The VFS's `fsync` for toyfs: the file's dirty data is written and
 /// waited for (an I/O error on it is reported here, from the file's own
-/// mapping), then what the file needs on disk to be read back
+/// mapping), in the range asked for and in every block given a new run
+/// since the last `fsync` (`InodeInfo::moved`), then what the file needs on disk to be read back
 /// (`inode::sync_file`: its tail, its bitmap blocks, its indirect blocks,
 /// its inode; a failed write of one of its indirect blocks in the
 /// background is reported from its mapping too), and the device's write
@@ -88,6 +89,25 @@ pub(crate) unsafe extern "C" fn fsync(
             // SAFETY: The device of a mounted filesystem is open.
             to_result(unsafe { bindings::sync_blockdev(bdev) })?;
         } else {
+            // Blocks given a new run since the last fsync (an append that
+            // moved the old tail to a whole block) are written first,
+            // inside the range asked for or not: the map `sync_file`
+            // writes names their new runs.
+            let moved = inode.info().take_moved();
+            if !moved.is_empty() {
+                // SAFETY: As above.  CAST: offsets below `s_maxbytes`.
+                let written = to_result(unsafe {
+                    bindings::file_write_and_wait_range(
+                        file,
+                        moved.start as i64,
+                        moved.end as i64 - 1,
+                    )
+                });
+                if let Err(err) = written {
+                    inode.info().note_moved(moved);
+                    return Err(err);
+                }
+            }
             sync_file(inode)?;
         }
         // SAFETY: As above: errors recorded on the file's mapping since

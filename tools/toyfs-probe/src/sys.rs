@@ -60,6 +60,9 @@ pub const ZERO_RANGE: c_int = 0x10;
 /// `FALLOC_FL_COLLAPSE_RANGE`, which toyfs does not implement.
 pub const COLLAPSE_RANGE: c_int = 0x08;
 
+/// `O_SYNC` (`__O_SYNC | O_DSYNC`, the generic value x86 uses).
+pub const O_SYNC: c_int = 0o4_010_000;
+
 const SEEK_DATA: c_int = 3;
 const SEEK_HOLE: c_int = 4;
 const AT_FDCWD: c_int = -100;
