@@ -15,7 +15,7 @@ use crate::{
     meta::corrupt,
     vfs::{toyfs_err, SuperBlock},
 };
-use core::sync::atomic::Ordering;
+use core::{ops::Range, sync::atomic::Ordering};
 use kernel::prelude::*;
 
 /// The byte of the bitmap holding fragment `fragment`'s bit (block
@@ -108,26 +108,34 @@ fn find_block(
     } else {
         first
     };
+    find_block_in(sb, geometry, goal..end, &fits)
+        .or_else(|| find_block_in(sb, geometry, first..goal, &fits))
+}
+
+/// The first block of `blocks` (data blocks) for which `fits` holds.
+fn find_block_in(
+    sb: &SuperBlock,
+    geometry: &Geometry,
+    blocks: Range<u32>,
+    fits: impl Fn(u8) -> bool,
+) -> Option<u32> {
     let whole_bytes = geometry.fragments_per_block() == 1;
-    let search = |from: u32, to: u32| {
-        let mut block = from;
-        while block < to {
-            if whole_bytes && block % 8 == 0 && block + 8 <= to {
-                let (byte, _) = bit_of(sb, block);
-                if byte.load(Ordering::Acquire) == 0xff {
-                    // A whole byte in use: the next 8 blocks at once.
-                    block += 8;
-                    continue;
-                }
+    let mut block = blocks.start;
+    while block < blocks.end {
+        if whole_bytes && block % 8 == 0 && block + 8 <= blocks.end {
+            let (byte, _) = bit_of(sb, block);
+            if byte.load(Ordering::Acquire) == 0xff {
+                // A whole byte in use: the next 8 blocks at once.
+                block += 8;
+                continue;
             }
-            if fits(block_bits(sb, geometry, block)) {
-                return Some(block);
-            }
-            block += 1;
         }
-        None
-    };
-    search(goal, end).or_else(|| search(first, goal))
+        if fits(block_bits(sb, geometry, block)) {
+            return Some(block);
+        }
+        block += 1;
+    }
+    None
 }
 
 /// The first of `count` contiguous clear bits among the `per_block` low
@@ -203,7 +211,9 @@ impl Reservation<'_> {
 
     /// `take_fragments` in a block already partly in use only (with
     /// `free_block`, else at the start of a free block); `None` if none
-    /// has room.
+    /// has room.  Without `free_block` only the blocks less than
+    /// [`SHARED_WINDOW`] away from `goal` are looked at, unless the image
+    /// is nearly full ([`NEARLY_FULL`]).
     fn take_fragments_in(
         &mut self,
         goal: u32,
@@ -224,11 +234,29 @@ impl Reservation<'_> {
         let partly = |bits: u8| {
             bits != 0 && bits != full && free_fragments_in(bits, per_block, count).is_some()
         };
-        let Some(block) = find_block(sb, &geometry, goal, partly).or_else(|| {
-            free_block
-                .then(|| find_block(sb, &geometry, goal, |bits| bits == 0))
-                .flatten()
-        }) else {
+        let found = if free_block {
+            find_block(sb, &geometry, goal, partly)
+                .or_else(|| find_block(sb, &geometry, goal, |bits| bits == 0))
+        } else {
+            // Writeback asks for each block it compresses: a scan of the
+            // whole bitmap each time made a sequential compressed write
+            // tens of times slower than a plain one.  Within the window
+            // lie the blocks that the blocks written just before left
+            // partly used.  On a nearly full image the whole bitmap is
+            // searched: a whole block freed there is what `write_begin`
+            // and the others wait for after `ENOSPC`
+            // (`write::retry_after_writeback`).
+            let (first, end) = (geometry.first_data_block(), geometry.block_count());
+            let near = goal.saturating_sub(SHARED_WINDOW).max(first)
+                ..goal.saturating_add(SHARED_WINDOW).min(end);
+            let data = geometry.fragment_count() - geometry.first_data_fragment();
+            find_block_in(sb, &geometry, near, partly).or_else(|| {
+                (alloc.free_blocks < data / NEARLY_FULL)
+                    .then(|| find_block(sb, &geometry, goal, partly))
+                    .flatten()
+            })
+        };
+        let Some(block) = found else {
             return Ok(None);
         };
         let at =
@@ -264,8 +292,19 @@ impl Drop for Reservation<'_> {
     }
 }
 
+/// How far from its own block a compressed block's data may go to share
+/// a block already partly in use (`take_shared_fragments`), unless the
+/// image is nearly full.
+const SHARED_WINDOW: u32 = 64;
+
+/// An image with less than this fraction (1/N) of its data fragments free
+/// is nearly full (`take_shared_fragments`).
+const NEARLY_FULL: u32 = 8;
+
 /// `count` (below `B / F`) contiguous free fragments in a block already
-/// partly in use, at or after block `goal`, for a compressed block that
+/// partly in use, less than [`SHARED_WINDOW`] blocks from block `goal`
+/// (the block the compressed block leaves; anywhere on a nearly full
+/// image), for a compressed block that
 /// leaves its whole block (`packed::write_compressed`): `None`, having
 /// taken nothing, if no such block has room or fewer than `count`
 /// fragments are free.  Never a fresh block: the point is to keep whole

@@ -12,7 +12,7 @@ use crate::{
         Inode, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
-    write::{fit_tail, grow_tail, unpack, zero_gap, zero_post_eof},
+    write::{fit_tail, grow_tail, retry_after_writeback, unpack, zero_gap, zero_post_eof},
 };
 use core::ops::Range;
 use kernel::prelude::*;
@@ -22,14 +22,16 @@ use kernel::prelude::*;
 pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     let old = inode.size();
     let _invalidate = inode.lock_invalidate();
+    // With LZ4 the block cut (grown) gets a plain run first, which the
+    // file's dirty blocks may hold the room of until written back.
     if size < old {
-        zero_eof_block_tail(inode, size)?;
+        retry_after_writeback(inode, || zero_eof_block_tail(inode, size))?;
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
         fit_tail(inode, size)?;
     } else {
         zero_post_eof(inode, old, size)?;
-        grow_tail(inode, old, size)?;
+        retry_after_writeback(inode, || grow_tail(inode, old, size))?;
         // `truncate_setsize` calls `pagecache_isize_extended`.
         truncate_setsize(inode, size);
         zero_gap(inode, old, size);
@@ -154,7 +156,7 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
     let _invalidate = inode.lock_invalidate();
     if mode & KEEP_SIZE == 0 && end > size {
         zero_post_eof(inode, size, end)?;
-        grow_tail(inode, size, end)?;
+        retry_after_writeback(inode, || grow_tail(inode, size, end))?;
     }
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
         punch(inode, offset, end.min(size))?;
@@ -204,9 +206,10 @@ fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
     // inside one block).
     let head = offset..end.min(first_whole * block_size);
     let tail = (end_whole * block_size).max(offset)..end;
-    zero_in_place(inode, head.clone())?;
+    // With LZ4 an edge's block gets a plain run first (`zero_and_dirty`).
+    retry_after_writeback(inode, || zero_in_place(inode, head.clone()))?;
     if tail != head {
-        zero_in_place(inode, tail)?;
+        retry_after_writeback(inode, || zero_in_place(inode, tail.clone()))?;
     }
     if first_whole >= end_whole {
         return Ok(());

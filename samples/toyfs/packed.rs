@@ -130,12 +130,26 @@ pub(crate) fn read_packed(
     extent: &Extent,
 ) -> Result {
     let sb = inode.sb();
+    let buffer = Buffer::read(sb, extent.block(&sb.info().geometry))?;
+    read_packed_from(inode, folio, k, extent, &buffer)
+}
+
+/// [`read_packed`] from `buffer`, the block device's buffer of the disk
+/// block holding `extent`, which the caller read (`Buffer::read`) and may
+/// keep for the next packed blocks of that disk block.
+pub(crate) fn read_packed_from(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    k: usize,
+    extent: &Extent,
+    buffer: &Buffer,
+) -> Result {
+    let sb = inode.sb();
     let geometry = sb.info().geometry;
     let block_size = geometry.block_bytes();
     let (offset, valid) = file_bytes(inode, folio, k);
     let run = extent.offset_in_block(&geometry)
         ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
-    let buffer = Buffer::read(sb, extent.block(&geometry))?;
     let filled = if extent.compressed {
         sb.info().scratch.with(|out| {
             let length = {

@@ -5,7 +5,9 @@
 //! folios; vm_mvc ZEROes what no block backs (holes, and everything past
 //! the end of the file, the EOF block's tail included).  A block stored
 //! in part of a disk block (a tail or a compressed block, with the
-//! FRAGMENTS feature) comes through the buffer cache (packed.rs).
+//! FRAGMENTS feature) comes through the buffer cache (packed.rs): one
+//! lookup of a disk block's buffer for the packed blocks read one after
+//! the other from it.
 //!
 //! Only the blocks not yet uptodate are read (a folio partly written by
 //! `write_begin` keeps its other blocks), and a run of blocks contiguous
@@ -13,13 +15,14 @@
 //! folios in readahead.  A folio that one run covers (blocks contiguous
 //! on disk, or a hole) and that ends inside the file is read without
 //! block state, as mpage reads a page without buffer heads: no
-//! allocation per folio on the common path.
+//! allocation per folio on the common path; so is a folio of one
+//! compressed block.
 
 use crate::{
-    format::geometry::Geometry,
+    format::{address::Extent, geometry::Geometry},
     inode::{BlockMap, Run},
-    packed::read_packed,
-    vfs::{read_and_wait, BioBatch, Direction, FolioState, Inode, LockedFolio},
+    packed::read_packed_from,
+    vfs::{read_and_wait, BioBatch, Buffer, Direction, FolioState, Inode, LockedFolio},
     vm_mvc_client::Op,
 };
 use kernel::prelude::*;
@@ -32,6 +35,11 @@ pub(crate) struct Reader<'a> {
     /// The last run mapped: its first file block and the run, reused by
     /// the folios that follow it.
     cached: Option<(u64, Run)>,
+    /// The disk block of the last packed block read, and its buffer: the
+    /// packed blocks that follow in it (a compressed file's blocks share
+    /// disk blocks, several to one) are read from it with no new lookup
+    /// of the buffer cache (`sb_bread`).
+    packed: Option<(u32, Buffer)>,
 }
 
 impl<'a> Reader<'a> {
@@ -43,6 +51,7 @@ impl<'a> Reader<'a> {
             geometry: sb.info().geometry,
             batch: BioBatch::new(sb, Direction::Read),
             cached: None,
+            packed: None,
         }
     }
 
@@ -91,13 +100,13 @@ impl<'a> Reader<'a> {
         if folio.state().is_none() {
             match self.read_whole(&folio) {
                 Ok(Whole::Submitted) => return Ok(()),
-                Ok(Whole::Zeroed) => {
+                Ok(Whole::Filled) => {
                     folio.end_read(true);
                     return Ok(());
                 }
                 Ok(Whole::Partly) => {}
                 Err(Failure::Lookup(err)) => failed_first = Some(err),
-                Err(Failure::Zero(err)) => {
+                Err(Failure::Fill(err)) => {
                     folio.end_read(false);
                     return Err(err);
                 }
@@ -124,9 +133,10 @@ impl<'a> Reader<'a> {
     /// Reads `folio` (without block state) as a whole if one run covers
     /// it: blocks contiguous on disk go by one bio segment, whose
     /// completion ends the read (`read_end_io`); a hole, or a folio wholly
-    /// past the end of the file, becomes zeros (the caller ends the read).
-    /// A folio holding the end of the file, several runs or a packed block
-    /// needs per-block state: `Whole::Partly`, nothing done.
+    /// past the end of the file, becomes zeros, and a folio of one
+    /// compressed block its bytes (the caller ends the read).  A folio
+    /// holding the end of the file, or several runs, needs per-block
+    /// state: `Whole::Partly`, nothing done.
     fn read_whole(&mut self, folio: &LockedFolio<'_>) -> core::result::Result<Whole, Failure> {
         let geometry = self.geometry;
         let size = self.inode.size();
@@ -134,8 +144,8 @@ impl<'a> Reader<'a> {
         let zero = |folio: &LockedFolio<'_>| {
             folio
                 .mvc(0, len, Op::Zero.nodirty())
-                .map(|()| Whole::Zeroed)
-                .map_err(Failure::Zero)
+                .map(|()| Whole::Filled)
+                .map_err(Failure::Fill)
         };
         if pos >= size {
             return zero(folio);
@@ -158,8 +168,27 @@ impl<'a> Reader<'a> {
                 self.batch.add(folio, 0, len, block);
                 Ok(Whole::Submitted)
             }
-            Run::Packed { .. } => Ok(Whole::Partly),
+            // A folio of one block, a compressed one (a tail ends the
+            // file, above): through the buffer cache, without block state.
+            Run::Packed { extent } => self
+                .read_packed(folio, 0, &extent)
+                .map(|()| Whole::Filled)
+                .map_err(Failure::Fill),
         }
+    }
+
+    /// Block `k` of the locked `folio` from `extent`, a tail or a
+    /// compressed block (`packed::read_packed_from`), with the buffer of
+    /// its disk block kept for the packed blocks that follow.
+    fn read_packed(&mut self, folio: &LockedFolio<'_>, k: usize, extent: &Extent) -> Result {
+        let block = extent.block(&self.geometry);
+        let buffer = match self.packed.take() {
+            Some((last, buffer)) if last == block => buffer,
+            _ => Buffer::read(self.inode.sb(), block)?,
+        };
+        let result = read_packed_from(self.inode, folio, k, extent, &buffer);
+        self.packed = Some((block, buffer));
+        result
     }
 
     /// `read_folio`'s work on each block, under the read's bias;
@@ -246,7 +275,7 @@ impl<'a> Reader<'a> {
                 }
                 // A tail or a compressed block, through the buffer cache;
                 // damaged, it fails its block only, as a bad pointer.
-                Run::Packed { extent } => match read_packed(self.inode, folio, k, &extent) {
+                Run::Packed { extent } => match self.read_packed(folio, k, &extent) {
                     Ok(()) => {
                         state.set_uptodate(k, 1);
                     }
@@ -263,8 +292,9 @@ impl<'a> Reader<'a> {
 enum Whole {
     /// Under way by bio; the completion ends the read.
     Submitted,
-    /// All zeros and uptodate; the caller ends the read.
-    Zeroed,
+    /// Filled by vm_mvc (zeros, or a packed block's bytes) and uptodate;
+    /// the caller ends the read.
+    Filled,
     /// Nothing: the folio needs per-block state.
     Partly,
 }
@@ -273,8 +303,9 @@ enum Whole {
 enum Failure {
     /// The lookup of the folio's first block.
     Lookup(Error),
-    /// vm_mvc, zeroing the folio.
-    Zero(Error),
+    /// Filling the folio: vm_mvc, or reading or decompressing its
+    /// packed block.
+    Fill(Error),
 }
 
 /// Reads block `k` of the locked `folio` of `inode` from disk block

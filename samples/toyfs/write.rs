@@ -134,6 +134,28 @@ pub(crate) fn unpack(
     Ok(())
 }
 
+/// Runs `attempt`, and on an image with LZ4 runs it once more after an
+/// `ENOSPC`, once the file has been written back and waited for: its
+/// dirty blocks hold whole plain runs (`unpack`, new blocks) until
+/// writeback compresses them and frees what they do not need, so writing
+/// them back may make the room (as btrfs flushes delalloc on `ENOSPC`).
+/// Should that writeback fail, the `ENOSPC` stands.  For `write_begin`,
+/// `page_mkwrite`, a truncation and the edges of a punched hole alike;
+/// called with no folio of the file locked (writeback locks them), and
+/// `attempt` must leave nothing done that it does not redo when run again.
+pub(crate) fn retry_after_writeback<T>(
+    inode: &Inode,
+    mut attempt: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    match attempt() {
+        Err(err) if err == ENOSPC && inode.sb().info().geometry.has_compression() => {
+            inode.write_and_wait().map_err(|_| err)?;
+            attempt()
+        }
+        result => result,
+    }
+}
+
 /// `write_begin` failed after allocating blocks (an I/O error reading an
 /// edge, an allocation failing part-way): each new block of `folio`
 /// becomes zeros, uptodate and dirty, as `folio_zero_new_buffers` does, so

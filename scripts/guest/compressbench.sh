@@ -80,7 +80,23 @@ measure() {
 
 if ! setup; then
 	note "table=compress failed: making or mounting the images"
-	# The sequential write: fresh images on the text ramdisks, read-write.
+	teardown
+	exit 0
+fi
+note "compress docs_files=$(find $docs -type f | wc -l) text=$size rounds=$rounds"
+r=1
+while [ "$r" -le "$rounds" ]; do
+	order="plain lz4"
+	[ $((r % 2)) = 1 ] || order="lz4 plain"
+	for kind in $order; do
+		measure docs "$kind" tree_cold 1048576 "$r" readtree "/mnt/docs-$kind" 1M
+		for req in 4096 1048576; do
+			measure text "$kind" read_cold "$req" "$r" read "/mnt/text-$kind/file" "$req"
+		done
+	done
+	r=$((r + 1))
+done
+# The sequential write: fresh images on the text ramdisks, read-write.
 echo "$images" | grep '^text' | while read -r image kind dev; do
 	options="-b 4096 -f 512"
 	[ "$kind" = plain ] || options="$options -c lz4"
@@ -104,21 +120,5 @@ echo "$images" | grep '^text' | while read -r image kind dev; do
 	umount "/mnt/text-$kind" || continue
 	usage=$(fsck.toyfs -f -v -n "$dev" | sed -n 's/.*: fragments in use: //p')
 	note "compress image=$image fs=$kind written by the kernel: $usage"
-done
-teardown
-	exit 0
-fi
-note "compress docs_files=$(find $docs -type f | wc -l) text=$size rounds=$rounds"
-r=1
-while [ "$r" -le "$rounds" ]; do
-	order="plain lz4"
-	[ $((r % 2)) = 1 ] || order="lz4 plain"
-	for kind in $order; do
-		measure docs "$kind" tree_cold 1048576 "$r" readtree "/mnt/docs-$kind" 1M
-		for req in 4096 1048576; do
-			measure text "$kind" read_cold "$req" "$r" read "/mnt/text-$kind/file" "$req"
-		done
-	done
-	r=$((r + 1))
 done
 teardown

@@ -327,12 +327,29 @@ compress_flag() {
 	[ $result -eq 0 ]
 }
 
+# With LZ4, file f compressed on the disk: its first 32 blocks are
+# rewritten, each then held in a whole plain run until writeback
+# compresses it again, and file g (plain, random bytes) takes the room
+# that is left, until ENOSPC.
+dirty_and_full() {
+	dd if=$work/yes of=$mnt/f bs=64k count=2 conv=notrunc 2>/dev/null &&
+		: >$mnt/g && compr_is $mnt/g - -c || return 1
+	if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
+		echo "g filled no image"
+		return 1
+	fi
+}
+
 # ENOSPC with LZ4 (a 2 MiB image): a dirty block holds a whole plain run
 # until writeback compresses it, so a file that fits only compressed
 # is written after write_begin writes the file back on ENOSPC and
-# retries; overwriting it with bytes that do not compress runs out of
-# room with ENOSPC, the bytes written before it read back, the rest as
-# it was, and fsck.toyfs -f finds nothing.
+# retries.  So do a truncation, a punched hole and a store through a
+# shared mapping that give a compressed block of that file a plain run
+# when the image is full but for the file's own dirty blocks
+# (dirty_and_full): without that retry each fails with ENOSPC (SIGBUS for
+# the store).  Overwriting the file with bytes that do not compress runs
+# out of room with ENOSPC, the bytes written before it read back, the
+# rest as it was, and fsck.toyfs -f finds nothing.
 compress_enospc() {
 	img=$work/image
 	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 2M && dev=$(losetup -f) && losetup "$dev" $img || return 1
@@ -342,6 +359,28 @@ compress_enospc() {
 		trap 'umount $mnt' EXIT
 		cp $work/yes $mnt/f || { echo "6 MiB that fit compressed: ENOSPC"; df $mnt; exit 1; }
 		sync && drop_caches && cmp $work/yes $mnt/f || exit 1
+		cp $work/yes $work/model-enospc || exit 1
+		failed=
+		cut=$((5 * 1048576 + 4000)) hole=$((2 * 1048576 + 100)) store=$((3 * 1048576 + 100))
+		dirty_and_full || exit 1
+		if truncate -s $cut $mnt/f; then
+			truncate -s $cut $work/model-enospc
+		else
+			echo "truncate into a compressed block: ENOSPC" && failed=1
+		fi
+		rm $mnt/g && sync && dirty_and_full || exit 1
+		if toyfs-stress punch $mnt/f $hole 8192; then
+			dd if=/dev/zero of=$work/model-enospc bs=1 seek=$hole count=8192 conv=notrunc 2>/dev/null
+		else
+			echo "a hole punched from inside a compressed block: ENOSPC" && failed=1
+		fi
+		rm $mnt/g && sync && dirty_and_full || exit 1
+		if toyfs-stress mmap-store $mnt/f $store 65; then
+			printf A | dd of=$work/model-enospc bs=1 seek=$store conv=notrunc 2>/dev/null
+		else
+			echo "a store into a compressed block through a shared mapping: SIGBUS" && failed=1
+		fi
+		rm $mnt/g && sync && drop_caches && cmp $work/model-enospc $mnt/f && [ -z "$failed" ] || exit 1
 		df $mnt
 		if dd if=$work/noise of=$mnt/f bs=64k conv=notrunc 2>$work/dd; then
 			echo "6 MiB of random bytes fit 2 MiB"

@@ -13,7 +13,7 @@ use crate::{
 };
 use kernel::{
     bindings,
-    error::{code::ENOSPC, from_result, Result},
+    error::{from_result, Result},
     ffi::{c_int, c_uint, c_void},
 };
 
@@ -193,22 +193,10 @@ unsafe extern "C" fn write_begin(
 ) -> c_int {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
-    // SAFETY: As above.
-    let result = unsafe { begin(iocb, mapping, pos, len) };
-    let result = match result {
-        // With LZ4 the file's dirty blocks hold whole plain runs until
-        // writeback compresses them and frees what they do not need:
-        // writing them back may make the room (as btrfs flushes delalloc
-        // on ENOSPC), once.
-        Err(err) if err == ENOSPC && inode.sb().info().geometry.has_compression() => {
-            match inode.write_and_wait() {
-                // SAFETY: As above.
-                Ok(()) => unsafe { begin(iocb, mapping, pos, len) },
-                Err(_) => Err(err),
-            }
-        }
-        result => result,
-    };
+    let result = write::retry_after_writeback(inode, || {
+        // SAFETY: As above; a failed attempt leaves no folio locked.
+        unsafe { begin(iocb, mapping, pos, len) }
+    });
     match result {
         Ok((folio, grown)) => {
             // SAFETY: Handed to `write_end` locked and referenced, with

@@ -156,7 +156,9 @@ const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
 
 /// The VFS's `page_mkwrite` for toyfs: under the `invalidate_lock`
 /// (shared), so that a truncation or a hole punched cannot free the
-/// blocks it gives the folio before the store lands.
+/// blocks it gives the folio before the store lands.  With LZ4 an
+/// `ENOSPC` is retried once after the file is written back, as in
+/// `write_begin` (`write::retry_after_writeback`).
 ///
 /// # Safety
 ///
@@ -178,34 +180,42 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
     let invalidate = inode.lock_invalidate_shared();
     // SAFETY: The page is referenced by the fault.
     let folio = unsafe { sys::toyfs_page_folio(page) };
-    // SAFETY: As above; unlocked below unless handed locked to the fault.
-    unsafe { sys::toyfs_folio_lock(folio) };
-    // SAFETY: Locked above.
-    let still_ours = unsafe { bindings::folio_mapping(folio) == (*raw).i_mapping };
-    let ret = if !still_ours {
-        // Truncated while we waited for the lock: let the fault retry.
-        bindings::vm_fault_reason_VM_FAULT_NOPAGE
-    } else {
-        // SAFETY: Locked and referenced until we return.
-        let locked = unsafe { LockedFolio::from_raw(folio) };
-        match write::page_mkwrite(inode, &locked) {
-            Ok(()) => {
-                // SAFETY: Locked; stable pages must be waited for before the
-                // store.
-                unsafe { bindings::folio_wait_stable(folio) };
-                bindings::vm_fault_reason_VM_FAULT_LOCKED
-            }
-            Err(err) if err == ENOMEM => bindings::vm_fault_reason_VM_FAULT_OOM,
-            Err(_) => bindings::vm_fault_reason_VM_FAULT_SIGBUS,
+    // With LZ4, an `ENOSPC` is tried again once the file is written back,
+    // the folio unlocked meanwhile.  `Ok(false)`: truncated while we
+    // waited for the lock, the fault retries.
+    let made = write::retry_after_writeback(inode, || {
+        // SAFETY: As above; unlocked below unless handed locked to the
+        // fault.
+        unsafe { sys::toyfs_folio_lock(folio) };
+        // SAFETY: Locked above.
+        let still_ours = unsafe { bindings::folio_mapping(folio) == (*raw).i_mapping };
+        let made = if still_ours {
+            // SAFETY: Locked and referenced until we return.
+            let locked = unsafe { LockedFolio::from_raw(folio) };
+            write::page_mkwrite(inode, &locked).map(|()| true)
+        } else {
+            Ok(false)
+        };
+        if !matches!(made, Ok(true)) {
+            // SAFETY: Locked above and not handed on.
+            unsafe { bindings::folio_unlock(folio) };
+            // An allocation that failed part-way may have changed the
+            // map's roots without storing them (`write_inode` does).
+            inode.mark_dirty();
         }
+        made
+    });
+    let ret = match made {
+        Ok(true) => {
+            // SAFETY: Locked; stable pages must be waited for before the
+            // store.
+            unsafe { bindings::folio_wait_stable(folio) };
+            bindings::vm_fault_reason_VM_FAULT_LOCKED
+        }
+        Ok(false) => bindings::vm_fault_reason_VM_FAULT_NOPAGE,
+        Err(err) if err == ENOMEM => bindings::vm_fault_reason_VM_FAULT_OOM,
+        Err(_) => bindings::vm_fault_reason_VM_FAULT_SIGBUS,
     };
-    if ret != bindings::vm_fault_reason_VM_FAULT_LOCKED {
-        // SAFETY: Locked above and not handed on.
-        unsafe { bindings::folio_unlock(folio) };
-        // An allocation that failed part-way may have changed the map's
-        // roots without storing them (`write_inode` does).
-        inode.mark_dirty();
-    }
     drop(invalidate);
     // SAFETY: Started above.
     unsafe { sys::toyfs_sb_end_pagefault((*raw).i_sb) };

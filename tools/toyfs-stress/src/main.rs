@@ -5,6 +5,9 @@
 //! toyfs-stress mmap-store FILE OFFSET BYTE
 //!     stores BYTE at OFFSET through a shared mapping of FILE's first pages
 //!     (OFFSET may lie past the end of the file inside its last page)
+//! toyfs-stress punch FILE OFFSET LEN
+//!     punches a hole of LEN bytes at OFFSET in FILE
+//!     (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
 //! toyfs-stress compr FILE [+c|-c]
 //!     with +c or -c, sets or clears FILE's FS_COMPR_FL (as chattr does);
 //!     then prints "c" if FILE has it, "-" if not (as lsattr shows it)
@@ -70,6 +73,15 @@ fn mmap_store(path: &str, offset: usize, byte: u8) -> Result<(), String> {
     map.sync().map_err(|err| format!("msync: {err}"))
 }
 
+fn punch(path: &str, offset: u64, len: u64) -> Result<(), String> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|err| format!("{path}: {err}"))?;
+    let mode = sys::FALLOC_FL_PUNCH_HOLE | sys::FALLOC_FL_KEEP_SIZE;
+    sys::fallocate(&file, mode, offset, len).map_err(|err| format!("fallocate: {err}"))
+}
+
 fn compr(path: &str, change: Option<&str>) -> Result<(), String> {
     let file = OpenOptions::new()
         .read(true)
@@ -110,6 +122,13 @@ fn main() -> ExitCode {
                 &args[2],
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "BYTE")?,
+            )
+        })(),
+        Some("punch") if args.len() == 5 => (|| {
+            punch(
+                &args[2],
+                number(args.get(3), "OFFSET")?,
+                number(args.get(4), "LEN")?,
             )
         })(),
         Some("compr") if (3..=4).contains(&args.len()) => {
@@ -160,7 +179,7 @@ fn main() -> ExitCode {
             Ok(())
         })(),
         _ => Err(format!(
-            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | compr FILE [+c|-c] | {} \
+            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | fail-nth DIR MANIFEST",
             options::USAGE
