@@ -566,15 +566,34 @@ impl Deref for FolioGuard {
     }
 }
 
-impl Drop for FolioGuard {
-    // Inline: on every call's path, where it is an unlock and a put.
+impl FolioGuard {
+    /// Unlocks the folio and puts the reference, as dropping the guard
+    /// does, without the drop glue: at `opt-level=s` rustc keeps
+    /// `drop_in_place::<FolioGuard>` out of line, one more call on the path
+    /// of every call by sid.
     #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: The lock is held (type invariant) and released once, here.
+    pub(crate) fn release(self) {
+        let mut this = ManuallyDrop::new(self);
+        this.unlock_and_put();
+    }
+
+    /// Unlocks the folio, then puts the reference.
+    #[inline(always)]
+    fn unlock_and_put(&mut self) {
+        // SAFETY: The lock is held (type invariant) and released once: by
+        // the drop or by `release`, which forgets the guard.
         unsafe { bindings::folio_unlock(self.folio.as_ptr()) };
         // SAFETY: `self.folio` is not used after this; dropping it puts the
         // reference after the unlock, as C callers do.
         unsafe { ManuallyDrop::drop(&mut self.folio) };
+    }
+}
+
+impl Drop for FolioGuard {
+    // Inline: on every call's path, where it is an unlock and a put.
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.unlock_and_put();
     }
 }
 
@@ -602,6 +621,12 @@ impl LockedPage {
     pub(crate) unsafe fn new(folio: FolioGuard, index: usize) -> Self {
         // INVARIANT: the caller's guarantee.
         Self { folio, index }
+    }
+
+    /// Unlocks the folio and puts the reference: [`FolioGuard::release`].
+    #[inline(always)]
+    pub(crate) fn release(self) {
+        self.folio.release();
     }
 
     /// Byte offset of the page in the folio.

@@ -206,10 +206,13 @@ pub(crate) fn by_sid(
         return sid::check(sid);
     }
     let folio = sid::lock_folio(sid, index)?;
-    if !folio.is_uptodate() {
-        return Err(ENODATA);
-    }
-    request.run(folio.range(range))
+    let result = if folio.is_uptodate() {
+        request.run(folio.range(range))
+    } else {
+        Err(ENODATA)
+    };
+    folio.release();
+    result
 }
 
 /// [`by_sid`] on a folio the caller holds locked, page `pno` of which is

@@ -9,16 +9,24 @@
 //! `truncate_inode_pages_final`.  A sid holds no reference on its inode, a
 //! call by sid takes none, and delete is O(1) and never sleeps.
 //!
-//! A sid is `generation << INDEX_BITS | index`: `index` is the slot in an
-//! xarray, and `generation` grows with every create, so a sid whose slot
-//! was deleted and reused names nothing and is rejected (`EBADF`) instead
-//! of reaching another file.
+//! A sid is `generation << INDEX_BITS | index`: `index` is a slot, and
+//! `generation` grows with every create, so a sid whose slot was deleted
+//! and reused names nothing and is rejected (`EBADF`) instead of reaching
+//! another file.
+//!
+//! Slots are handed out by an allocating xarray, which also owns the
+//! entries; calls look them up in a radix table of their own (a static top
+//! level and two levels of nodes, each read with an acquire load), which
+//! mirrors the xarray's published entries.  A lookup is then three loads
+//! and no out-of-line call, where `xa_load` was a call.  Table nodes are
+//! created as slots are first used and freed only at unload: the table
+//! takes 8 bytes per slot ever used at once, beside the xarray's.
 //!
 //! Why a call racing eviction is safe, with no reference and no wait
 //! (Documentation/vm_mvc.rst says the same for users):
 //!
-//! 1. A lookup runs under the RCU read lock: `xa_load` of the slot, the
-//!    generation check, and the page-cache lookup of the folio, which takes
+//! 1. A lookup runs under the RCU read lock: the table load of the slot,
+//!    the generation check, and the page-cache lookup of the folio, which takes
 //!    a folio reference (and the folio lock if it is free: see point 2).  Delete erases the slot and frees the entry after a
 //!    grace period (`kvfree_call_rcu`).  Eviction deletes the sid before it
 //!    truncates the page cache and frees the inode, and the VFS frees inode
@@ -45,23 +53,29 @@
 //! `truncate_inode_pages_final` would outlive the inode, so that call needs
 //! the caller to keep the inode from eviction.
 //!
-//! The registry uses the raw xarray API because `kernel::xarray` has
-//! neither allocation of free indices nor lookups under RCU.
+//! The registry uses the raw xarray API because `kernel::xarray` has no
+//! allocation of free indices.  The table uses `core`'s atomics, as
+//! [`crate::folio`] does for the reference count: they compile to plain
+//! loads and stores, where `kernel::sync::atomic`'s are helper calls on
+//! kernels without `CONFIG_RUST_INLINE_HELPERS`.
 
 use crate::{
     folio::{Folio, LockedPage},
     mapping::Mapping,
     stats,
 };
-use core::ptr::NonNull;
+use core::{
+    ptr::{null_mut, NonNull},
+    sync::atomic::{compiler_fence, AtomicPtr, Ordering},
+};
 use kernel::{
+    alloc::flags::__GFP_ZERO,
     bindings,
     ffi::c_void,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
-        rcu,
     },
     types::Opaque, //
 };
@@ -77,6 +91,17 @@ const INDEX_MASK: isize = ((1usize << INDEX_BITS) - 1) as isize;
 const INDEX_MAX: u32 = INDEX_MASK as u32;
 /// Mask of the generation: a sid stays positive in a `vmid_t`.
 const GENERATION_MASK: usize = (1 << (usize::BITS - 1 - INDEX_BITS)) - 1;
+
+/// Slot bits resolved by a leaf of the table: 512 entry pointers, 4 KiB.
+const LEAF_BITS: u32 = 9;
+/// Slot bits resolved by a middle node: 2048 leaf pointers, 16 KiB.
+const MID_BITS: u32 = 11;
+/// Slot bits resolved by the static top level: 4096 pointers (32 KiB) on
+/// 64-bit, one on 32-bit.
+const TOP_BITS: u32 = INDEX_BITS - MID_BITS - LEAF_BITS;
+const LEAF_SLOTS: usize = 1 << LEAF_BITS;
+const MID_SLOTS: usize = 1 << MID_BITS;
+const TOP_SLOTS: usize = 1 << TOP_BITS;
 
 /// One live sid.
 #[repr(C)]
@@ -94,6 +119,13 @@ struct Entry {
     ino: u64,
 }
 
+/// A leaf of the table: the entry of each slot, null when the slot is free
+/// or reserved.
+struct Leaf([AtomicPtr<Entry>; LEAF_SLOTS]);
+
+/// A middle node of the table.
+struct Mid([AtomicPtr<Leaf>; MID_SLOTS]);
+
 /// The registry of live sids.
 ///
 /// # Invariants
@@ -101,19 +133,113 @@ struct Entry {
 /// After [`init`], `xa` is an initialised allocating xarray whose entries
 /// are `KBox<Entry>` pointers (kmalloc memory), each owned by the registry
 /// until it is erased and handed to `kvfree_call_rcu`.
+///
+/// `top` and the nodes under it form the table: a non-null node pointer is
+/// a `KVBox` node, installed zeroed with a release store and freed only by
+/// [`free_all`].  A non-null leaf slot is the entry the xarray holds at
+/// that slot: both are set together, and cleared together, under the
+/// xarray's lock.
 struct Registry {
     xa: Opaque<bindings::xarray>,
     generation: Atomic<usize>,
+    top: [AtomicPtr<Mid>; TOP_SLOTS],
 }
 
 // SAFETY: The xarray has its own lock and RCU-safe lookups; `generation` is
-// atomic.
+// atomic, and so is every pointer of the table.
 unsafe impl Sync for Registry {}
 
 static REGISTRY: Registry = Registry {
     xa: Opaque::uninit(),
     generation: Atomic::new(0),
+    top: [const { AtomicPtr::new(null_mut()) }; TOP_SLOTS],
 };
+
+/// The table's positions of slot `index` (below `2^INDEX_BITS`): in the
+/// top level, in the middle node, in the leaf.  Masked, so that the array
+/// accesses below need no bounds check.
+#[inline(always)]
+fn positions(index: usize) -> (usize, usize, usize) {
+    (
+        (index >> (MID_BITS + LEAF_BITS)) & (TOP_SLOTS - 1),
+        (index >> LEAF_BITS) & (MID_SLOTS - 1),
+        index & (LEAF_SLOTS - 1),
+    )
+}
+
+/// The leaf slot of `index`, if its nodes exist.
+#[inline(always)]
+fn table_slot(index: usize) -> Option<&'static AtomicPtr<Entry>> {
+    let (top, mid, leaf) = positions(index);
+    let mid_node = REGISTRY.top[top].load(Ordering::Acquire);
+    if mid_node.is_null() {
+        return None;
+    }
+    // SAFETY: Non-null node pointers are live nodes until `free_all`, which
+    // runs when no call can be made (type invariant); the acquire load
+    // pairs with the release store that installed the node zeroed.
+    let leaf_node = unsafe { &*mid_node }.0[mid].load(Ordering::Acquire);
+    if leaf_node.is_null() {
+        return None;
+    }
+    // SAFETY: As for the middle node.
+    Some(&unsafe { &*leaf_node }.0[leaf])
+}
+
+/// Allocates a zeroed table node.
+fn new_node<T>() -> Result<*mut T> {
+    let node = KVBox::<T>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
+    // SAFETY: Nodes are arrays of `AtomicPtr`, for which all-zero bytes
+    // are null pointers.
+    Ok(KVBox::into_raw(unsafe { node.assume_init() }))
+}
+
+/// Installs `*link` as a new zeroed node unless another create did first;
+/// returns the node.
+fn node_in<T>(link: &AtomicPtr<T>) -> Result<*mut T> {
+    let found = link.load(Ordering::Acquire);
+    if !found.is_null() {
+        return Ok(found);
+    }
+    let node = new_node::<T>()?;
+    match link.compare_exchange(null_mut(), node, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Ok(node),
+        Err(other) => {
+            // SAFETY: `node` was never published; it is still ours.
+            drop(unsafe { KVBox::from_raw(node) });
+            Ok(other)
+        }
+    }
+}
+
+/// Creates the table nodes on the path to slot `index`; may sleep.
+fn make_path(index: usize) -> Result {
+    let (top, mid, _) = positions(index);
+    let mid_node = node_in(&REGISTRY.top[top])?;
+    // SAFETY: Installed nodes live until `free_all` (type invariant).
+    node_in(&unsafe { &*mid_node }.0[mid])?;
+    Ok(())
+}
+
+/// Frees the table's nodes; only at unload, with every sid deleted.
+fn free_table() {
+    for link in REGISTRY.top.iter() {
+        let mid_node = link.swap(null_mut(), Ordering::Acquire);
+        if mid_node.is_null() {
+            continue;
+        }
+        // SAFETY: Installed nodes are `KVBox`es owned by the table (type
+        // invariant); at unload no call can reach it.
+        let mid_node = unsafe { KVBox::from_raw(mid_node) };
+        for leaf in mid_node.0.iter() {
+            let leaf_node = leaf.load(Ordering::Relaxed);
+            if !leaf_node.is_null() {
+                // SAFETY: As for the middle node.
+                drop(unsafe { KVBox::from_raw(leaf_node) });
+            }
+        }
+    }
+}
 
 /// Prepares the registry; called once from module init, before any user.
 pub(crate) fn init() {
@@ -156,6 +282,7 @@ pub(crate) fn free_all() {
             break;
         }
     }
+    free_table();
     // SAFETY: The registry is empty and no longer reachable.
     unsafe { bindings::xa_destroy(REGISTRY.xa.get()) };
 }
@@ -195,20 +322,33 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
         },
         GFP_KERNEL,
     )?;
-    let raw = KBox::into_raw(entry);
+    let index = reserve(min_index)?;
+    if let Err(err) = make_path(index).and_then(|()| publish(index, entry)) {
+        unreserve(index);
+        return Err(err);
+    }
+    stats::sid_created();
+    Ok(sid_of(generation, index))
+}
+
+/// Reserves a free slot of at least `min_index`: lookups and deletes find
+/// nothing there until [`publish`].  `ENOSPC` when every slot is taken,
+/// `ENOMEM` without memory.
+fn reserve(min_index: u32) -> Result<usize> {
     let mut index: u32 = 0;
     let limit = bindings::xa_limit {
         min: min_index,
         max: INDEX_MAX,
     };
     // SAFETY: The registry is initialised; the lock is taken around
-    // `__xa_alloc`, which may drop and retake it to allocate.
+    // `__xa_alloc`, which may drop and retake it to allocate.  A null entry
+    // reserves the slot (`XA_ZERO_ENTRY`, which `xa_load` reads as null).
     let ret = unsafe {
         bindings::xa_lock(REGISTRY.xa.get());
         let ret = bindings::__xa_alloc(
             REGISTRY.xa.get(),
             &mut index,
-            raw.cast::<c_void>(),
+            core::ptr::null_mut(),
             limit,
             bindings::GFP_KERNEL,
         );
@@ -216,17 +356,61 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
         ret
     };
     if ret < 0 {
-        // SAFETY: `raw` was not stored; it is still ours.
-        drop(unsafe { KBox::from_raw(raw) });
         return Err(if ret == EBUSY.to_errno() {
             ENOSPC
         } else {
             Error::from_errno(ret)
         });
     }
-    stats::sid_created();
     // CAST: `index` has at most `INDEX_BITS` bits.
-    Ok(sid_of(generation, index as usize))
+    Ok(index as usize)
+}
+
+/// Gives back a slot [`reserve`] took and nothing was published in.
+fn unreserve(index: usize) {
+    // SAFETY: The registry is initialised; erasing the reservation frees
+    // the slot, under the lock.
+    unsafe {
+        bindings::xa_lock(REGISTRY.xa.get());
+        bindings::__xa_erase(REGISTRY.xa.get(), index);
+        bindings::xa_unlock(REGISTRY.xa.get());
+    }
+}
+
+/// Publishes `entry` in the reserved slot `index`, whose table path
+/// exists: the xarray and the table get it together, under the xarray's
+/// lock, so that a delete finds it in both or in neither.  On error the
+/// slot stays reserved.
+fn publish(index: usize, entry: KBox<Entry>) -> Result {
+    let slot = table_slot(index).ok_or(ENOMEM)?;
+    let raw = KBox::into_raw(entry);
+    // SAFETY: The registry is initialised.  Storing over a reservation
+    // replaces an existing entry and allocates nothing, so it does not fail
+    // (`xa_err` is checked nevertheless); once stored, the entry belongs to
+    // the registry (type invariant).
+    let err = unsafe {
+        bindings::xa_lock(REGISTRY.xa.get());
+        let old = bindings::__xa_store(
+            REGISTRY.xa.get(),
+            index,
+            raw.cast::<c_void>(),
+            bindings::GFP_NOWAIT,
+        );
+        let err = bindings::xa_err(old);
+        if err == 0 {
+            // The release store pairs with the lookups' acquire load: they
+            // see the entry's fields as written.
+            slot.store(raw, Ordering::Release);
+        }
+        bindings::xa_unlock(REGISTRY.xa.get());
+        err
+    };
+    if err != 0 {
+        // SAFETY: `raw` was not stored; it is still ours.
+        drop(unsafe { KBox::from_raw(raw) });
+        return Err(Error::from_errno(err));
+    }
+    Ok(())
 }
 
 /// The sid of slot `index` created with `generation`.
@@ -254,21 +438,64 @@ fn slot(sid: isize) -> Result<usize> {
     Ok(index as usize)
 }
 
+/// Whether `rcu_read_lock` and `rcu_read_unlock` are only `barrier()`:
+/// no preemptible RCU, no preemption count (`preempt_disable` is the
+/// barrier), no lockdep, no strict grace periods.  User-Mode Linux's test
+/// kernel is such a kernel.
+const RCU_IS_BARRIER: bool = cfg!(not(any(
+    CONFIG_PREEMPT_RCU,
+    CONFIG_PREEMPT_COUNT,
+    CONFIG_DEBUG_LOCK_ALLOC,
+    CONFIG_RCU_STRICT_GRACE_PERIOD
+)));
+
+/// An RCU read-side critical section, left when the value drops.
+///
+/// Where [`RCU_IS_BARRIER`], the section is that barrier, written out: the
+/// kernel's guard calls the out-of-line `rust_helper_rcu_read_lock` and
+/// `_unlock` there, two calls on every call by sid.  Elsewhere it is the
+/// kernel's guard (which also keeps the section on its thread).
+struct ReadSection {
+    _guard: Option<kernel::sync::rcu::Guard>,
+}
+
+impl ReadSection {
+    /// Enters a read-side critical section.
+    #[inline(always)]
+    fn enter() -> Self {
+        if RCU_IS_BARRIER {
+            compiler_fence(Ordering::SeqCst);
+            return Self { _guard: None };
+        }
+        Self {
+            _guard: Some(kernel::sync::rcu::read_lock()),
+        }
+    }
+}
+
+impl Drop for ReadSection {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if RCU_IS_BARRIER {
+            compiler_fence(Ordering::SeqCst);
+        }
+    }
+}
+
 /// The live entry of `sid`, for as long as the RCU read lock is held.
 ///
 /// `EBADF` if `sid` is not live: never handed out, deleted, or its slot
 /// reused by a later create (the generation differs).
 #[inline(always)]
-fn live_entry(_rcu: &rcu::Guard, sid: isize) -> Result<&Entry> {
+fn live_entry<'a>(_rcu: &'a ReadSection, sid: isize) -> Result<&'a Entry> {
     let index = slot(sid)?;
-    // SAFETY: The registry is initialised; lookups under RCU are what
-    // `xa_load` is for.
-    let found = unsafe { bindings::xa_load(REGISTRY.xa.get(), index) }.cast::<Entry>();
+    // The acquire load pairs with `publish`'s release store.
+    let found = table_slot(index).ok_or(EBADF)?.load(Ordering::Acquire);
     if found.is_null() {
         return Err(EBADF);
     }
-    // SAFETY: Entries are freed only a grace period after their removal,
-    // and the RCU read lock is held for the borrow.
+    // SAFETY: A published entry is freed only a grace period after delete
+    // cleared its slot, and the RCU read lock is held for the borrow.
     let entry = unsafe { &*found };
     if entry.generation != generation_of(sid) {
         return Err(EBADF);
@@ -278,7 +505,7 @@ fn live_entry(_rcu: &rcu::Guard, sid: isize) -> Result<&Entry> {
 
 /// `Ok` if `sid` is live, `EBADF` if not.
 pub(crate) fn check(sid: isize) -> Result {
-    live_entry(&rcu::read_lock(), sid).map(|_| ())
+    live_entry(&ReadSection::enter(), sid).map(|_| ())
 }
 
 /// A folio found through a sid: referenced, not locked, and the page cache
@@ -296,7 +523,7 @@ pub(crate) struct Found {
 /// `EBADF` if `sid` is not live; `ENOENT` if the page is not in the page
 /// cache.
 pub(crate) fn find_folio(sid: isize, index: usize) -> Result<Found> {
-    let rcu = rcu::read_lock();
+    let rcu = ReadSection::enter();
     let entry = live_entry(&rcu, sid)?;
     // SAFETY: The entry was live under this RCU read-side section, so the
     // inode's memory stays valid until the section ends (point 1 of the
@@ -342,7 +569,7 @@ impl Found {
 #[inline(always)]
 pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<LockedPage> {
     let found = {
-        let rcu = rcu::read_lock();
+        let rcu = ReadSection::enter();
         let entry = live_entry(&rcu, sid)?;
         // SAFETY: As in `find_folio`.
         let mapping = unsafe { Mapping::from_raw(entry.mapping) };
@@ -366,7 +593,7 @@ pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<LockedPage> {
 /// If `sid` is live, the caller keeps its inode alive and away from
 /// eviction for `'a` (a reference, or a lock that excludes eviction).
 pub(crate) unsafe fn mapping<'a>(sid: isize) -> Result<Mapping<'a>> {
-    let rcu = rcu::read_lock();
+    let rcu = ReadSection::enter();
     let entry = live_entry(&rcu, sid)?;
     // SAFETY: The sid is live, so its inode was not yet evicted when the
     // entry was read, and the caller keeps it alive for `'a`.
@@ -379,13 +606,18 @@ pub(crate) unsafe fn mapping<'a>(sid: isize) -> Result<Mapping<'a>> {
 /// `EBADF` if `sid` is not live.
 pub(crate) fn delete(sid: isize) -> Result {
     let index = slot(sid)?;
+    let table = table_slot(index);
     // SAFETY: The registry is initialised; the entry is checked and erased
-    // under the xarray lock so two deletes cannot both erase it.
+    // under the xarray lock so two deletes cannot both erase it, and taken
+    // out of the table there too (a published entry has its table path).
     let removed = unsafe {
         bindings::xa_lock(REGISTRY.xa.get());
         let found = bindings::xa_load(REGISTRY.xa.get(), index).cast::<Entry>();
         let matches = !found.is_null() && (*found).generation == generation_of(sid);
         if matches {
+            if let Some(table) = table {
+                table.store(null_mut(), Ordering::Relaxed);
+            }
             bindings::__xa_erase(REGISTRY.xa.get(), index);
         }
         bindings::xa_unlock(REGISTRY.xa.get());
@@ -398,7 +630,7 @@ pub(crate) fn delete(sid: isize) -> Result {
     if removed.is_null() {
         return Err(EBADF);
     }
-    // SAFETY: The entry left the xarray, so it is ours; lookups that found
+    // SAFETY: The entry left the xarray and the table, so it is ours; lookups that found
     // it before may still read it under RCU, so it is freed after a grace
     // period, by slab code (no callback into this module).  It is kmalloc
     // memory and its `rcu` field is the first.
@@ -494,6 +726,33 @@ mod tests {
     }
 
     #[test]
+    fn sids_never_handed_out_are_ebadf_wherever_their_slot_lies() -> Result {
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        file.fill_pages(1, pattern)?;
+        let live = file.create_sid()?;
+        let index = live.0 & INDEX_MASK;
+        // The live sid's neighbours in its leaf, in the next leaf and in
+        // the next middle node (table paths that exist or not), the last
+        // slot, and the live slot with other generations.
+        let others = [
+            live.0 + 1,
+            live.0 + (1 << LEAF_BITS),
+            live.0 + (1 << (LEAF_BITS + MID_BITS)),
+            INDEX_MASK,
+            sid_of(generation_of(live.0) + 1, index as usize),
+            sid_of(generation_of(live.0).wrapping_sub(1), index as usize),
+        ];
+        for sid in others {
+            assert_eq!(check(sid), Err(EBADF));
+            assert_eq!(lock_folio(sid, 0).err(), Some(EBADF));
+            assert_eq!(delete(sid), Err(EBADF));
+        }
+        assert_eq!(lock_folio(live.0, 0)?.mapping(), file.mapping());
+        Ok(())
+    }
+
+    #[test]
     fn delete_never_sleeps() -> Result {
         let fs = RamFs::new()?;
         let file = fs.create(c"f")?;
@@ -501,7 +760,7 @@ mod tests {
         // Under the RCU read lock a grace-period wait (synchronize_rcu)
         // would deadlock, and any sleep is a "sleeping function called
         // from invalid context" splat with CONFIG_DEBUG_ATOMIC_SLEEP.
-        let rcu = rcu::read_lock();
+        let rcu = kernel::sync::rcu::read_lock();
         let deleted = delete(sid.0);
         drop(rcu);
         deleted?;
