@@ -270,6 +270,64 @@ impl Reservation<'_> {
         }))
     }
 
+    /// For `old`, a run in use that is to hold `count` fragments (more
+    /// than it has, at most `B / F`): a run of `count` fragments in
+    /// `old`'s own block made of `old` and free fragments, whose free
+    /// ones, `count - old.count`, are taken from the reservation.  `old`
+    /// extended in place if the fragments right after it are free (UFS's
+    /// `ffs_fragextend`), else the first such run that holds `old` (for
+    /// `B / F` the block itself, its other fragments free); `None`,
+    /// having taken nothing, if the block has none.  Nothing of `old` is
+    /// given up, so nothing is freed.
+    pub(crate) fn take_around(&mut self, old: &Extent, count: u32) -> Result<Option<Extent>> {
+        let sb = self.sb;
+        let geometry = sb.info().geometry;
+        let per_block = geometry.fragments_per_block();
+        if count <= old.count || count > per_block {
+            return Err(EINVAL);
+        }
+        if count - old.count > self.left {
+            return Err(ENOSPC);
+        }
+        let alloc = sb.info().alloc.lock();
+        if alloc.bitmap_damaged {
+            return Err(corrupt(sb, 0, "bitmap: a metadata or padding bit is clear"));
+        }
+        let block = old.block(&geometry);
+        let first = block << geometry.fragment_shift();
+        let start = old.fragment - first;
+        // The block's fragments in use by others than `old` (at most 8
+        // bits, `count` at most 8: no shift overflows a `u16`).
+        let own = ((1u16 << old.count) - 1) << start;
+        let others = u16::from(block_bits(sb, &geometry, block)) & !own;
+        let want = (1u16 << count) - 1;
+        let fits = |at: u32| others & (want << at) == 0;
+        // The runs of `count` within the block that hold `old`.
+        let runs = (start + old.count).saturating_sub(count)..=start.min(per_block - count);
+        let at = if runs.contains(&start) && fits(start) {
+            Some(start)
+        } else {
+            runs.into_iter().find(|&at| fits(at))
+        };
+        let Some(at) = at else {
+            return Ok(None);
+        };
+        // `old` lies within `at..at + count`: the free fragments before
+        // it and after it.
+        if at < start {
+            self.claim(first + at, start - at);
+        }
+        let end = start + old.count;
+        if at + count > end {
+            self.claim(first + end, at + count - end);
+        }
+        Ok(Some(Extent {
+            fragment: first + at,
+            count,
+            compressed: false,
+        }))
+    }
+
     /// The free count says free, the bitmap has no room of the shape
     /// asked for: `ENOSPC` (with fragments, free space may be scattered
     /// over partly used blocks, as in UFS).

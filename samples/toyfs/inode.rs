@@ -627,11 +627,13 @@ impl<'a> BlockMap<'a> {
     /// With FRAGMENTS: stores file block `n` (allocated) plain in `count`
     /// fragments, `B / F` for a whole block, as UFS reallocates a file's
     /// last block: fewer fragments keep the start of the run and free the
-    /// rest; more move the block to a new run (a whole block, or fragments
-    /// in a block partly used), and the old run is freed once the map
-    /// names the new one.  A compressed block becomes plain the same way
-    /// (`write::unpack`): in the start of its run if that is long enough,
-    /// else in a new run.  The caller holds the folio of the block locked,
+    /// rest; more take the free fragments around the run in its own block
+    /// if they make room (`Reservation::take_around`: the run extended in
+    /// place, or the block made whole, needing only the fragments added),
+    /// else move the block to a new run (a whole block, or fragments in a
+    /// block partly used), and the old run is freed once the map names
+    /// the new one.  A compressed block becomes plain the same way
+    /// (`write::unpack`).  The caller holds the folio of the block locked,
     /// uptodate and out of writeback, and marks the block dirty: the new
     /// run is written from the folio, never copied on disk.  Returns
     /// whether the run changed.
@@ -653,7 +655,6 @@ impl<'a> BlockMap<'a> {
             .info()
             .map_generation
             .fetch_add(1, Ordering::AcqRel);
-        let mut whole = None;
         let mut reservation_changed = 0;
         let new = if count <= old.count {
             Extent {
@@ -662,20 +663,40 @@ impl<'a> BlockMap<'a> {
                 ..old
             }
         } else {
-            let mut reservation = balloc::reserve(sb, count)?;
-            let goal = old.block(&geometry);
-            let new = if count == geometry.fragments_per_block() {
-                let (block, _) = reservation.take_run(goal, 1)?;
-                whole = Some(block);
-                geometry.whole_block(block)
-            } else {
-                reservation.take_fragments(goal, count)?
-            };
+            // The old run's own block first, as UFS's `ffs_realloccg`
+            // tries `ffs_fragextend`: only the fragments added are
+            // needed, so that a tail grows while its block has room
+            // although no other block has (`df` shows free space).
+            let mut reservation = balloc::reserve(sb, count - old.count)?;
+            let around = reservation.take_around(&old, count)?;
             reservation_changed = reservation.changed();
-            new
+            drop(reservation);
+            match around {
+                Some(new) => new,
+                None => {
+                    let mut reservation = balloc::reserve(sb, count)?;
+                    let goal = old.block(&geometry);
+                    let new = if count == geometry.fragments_per_block() {
+                        let (block, _) = reservation.take_run(goal, 1)?;
+                        geometry.whole_block(block)
+                    } else {
+                        reservation.take_fragments(goal, count)?
+                    };
+                    reservation_changed = reservation.changed();
+                    new
+                }
+            }
         };
+        // Grown around the old run, in its block: only the fragments
+        // before and after it were taken.
+        let around = count > old.count && new.fragments().contains(&old.fragment);
+        let whole = new.is_whole_block(&geometry).then(|| new.block(&geometry));
         if let Err(err) = self.set_pointer(n, geometry.encode_pointer(new)) {
-            if count > old.count {
+            if around {
+                let (end, old_end) = (new.fragment + new.count, old.fragment + old.count);
+                balloc::free_run(sb, ino, new.fragment, old.fragment - new.fragment)?;
+                balloc::free_run(sb, ino, old_end, end - old_end)?;
+            } else if count > old.count {
                 balloc::free_extent(sb, ino, &new)?;
             }
             return Err(err);
@@ -694,13 +715,16 @@ impl<'a> BlockMap<'a> {
             self.inode.info().note_moved(n << shift..(n + 1) << shift);
         }
         // Fewer fragments (or as many, compressed) keep the start of the
-        // old run; more are a new run.
+        // old run; more are a run around the old one in its block, which
+        // frees nothing, or a new run.
         let freed = if count <= old.count {
             Extent {
                 fragment: old.fragment + count,
                 count: old.count - count,
                 compressed: false,
             }
+        } else if around {
+            Extent { count: 0, ..old }
         } else {
             old
         };

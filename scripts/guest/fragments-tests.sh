@@ -262,21 +262,76 @@ short_write_leaves_the_tail_fitted() {
 # uptodate); file a gets a whole block X by bio (a and its directory
 # fsynced) and is truncated into it (X keeps a's first fragment, the rest
 # is freed); file c's tail grows to 7 fragments, which only X has room
-# for, and c is fsynced: its tail goes into X's buffer, written whole.  A
-# copy of the backing file taken then must hold a's first 1100 bytes (the
-# stale buffer wrote X's bytes from before a over them).
+# for (file d's tail right after c's keeps c from growing in its own
+# block), and c is fsynced: its tail goes into X's buffer, written whole.
+# A copy of the backing file taken then must hold a's first 1100 bytes
+# (the stale buffer wrote X's bytes from before a over them).
 stale_alias_keeps_the_other_tail() {
 	img=$work/alias.img snap=$work/alias-snap.img
 	head -c 2048 /dev/urandom >$work/alias-a && head -c 1100 $work/alias-a >$work/alias-want || return 1
 	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 128 $img 4M && dev=$(losetup -f) &&
 		losetup "$dev" $img || return 1
 	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
-	head -c 100 $work/text >$mnt/c && sync $mnt/c && dd if="$dev" of=/dev/null bs=64k 2>/dev/null &&
+	head -c 100 $work/text >$mnt/c && head -c 100 $work/text >$mnt/d && sync $mnt/c $mnt/d &&
+		dd if="$dev" of=/dev/null bs=64k 2>/dev/null &&
 		cp $work/alias-a $mnt/a && sync $mnt/a $mnt && truncate -s 1100 $mnt/a &&
 		head -c 700 $work/text >>$mnt/c && sync $mnt/c && cp $img $snap
 	result=$?
 	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
 	copy_holds $snap a $work/alias-want
+}
+
+# The fragments statfs calls free on $mnt are $1.
+free_fragments_are() {
+	free=$(stat -f -c %a $mnt) && [ "$free" = "$1" ] ||
+		{ echo "$free fragments free, not $1"; df $mnt; return 1; }
+}
+
+# Review 2026-12-03, finding 8: a tail grows in its own block, needing
+# only the fragments added, as UFS extends fragments in place.  On an
+# image of 1 KiB blocks and 128-byte fragments, the root directory, t
+# (100 bytes), u (100) and v (640) fill the first block, x (100) and w
+# (700) all of a second one but its last fragment, and fill and fill2
+# take every whole block; u and x are removed.  The 3 fragments free (df)
+# are the one after t, and the two around w in its block: a truncation
+# of w up to a whole block (w's block made whole), then an append to t
+# (into the fragment after it) must each succeed.  Both failed with
+# ENOSPC, growth asking for all the fragments of a new run elsewhere.
+# The files read back from the disk, and fsck.toyfs -f finds nothing.
+tail_grows_in_its_block() {
+	img=$work/grow.img
+	head -c 100 $work/text >$work/grow-t && head -c 700 $work/text >$work/grow-w || return 1
+	rm -f $img && mkfs.toyfs -q -b 1024 -f 128 $img 1M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		cp $work/grow-t $mnt/t && head -c 100 $work/text >$mnt/u && head -c 640 $work/text >$mnt/v &&
+			head -c 100 $work/text >$mnt/x && cp $work/grow-w $mnt/w || exit 1
+		if dd if=/dev/zero of=$mnt/fill bs=1024 2>/dev/null; then
+			echo "fill filled no image"
+			exit 1
+		fi
+		# What the indirect block a further block of fill needs left.
+		dd if=/dev/zero of=$mnt/fill2 bs=1024 2>/dev/null
+		rm $mnt/u && free_fragments_are 2 && rm $mnt/x && free_fragments_are 3 || exit 1
+		failed=
+		if truncate -s 1024 $mnt/w; then
+			truncate -s 1024 $work/grow-w && free_fragments_are 1 || exit 1
+		else
+			echo "w truncated up to a whole block in its own block: ENOSPC" && failed=1
+		fi
+		if head -c 100 $work/text >>$mnt/t; then
+			head -c 100 $work/text >>$work/grow-t || exit 1
+		else
+			echo "t appended to in the fragment after it: ENOSPC" && failed=1
+		fi
+		drop_caches && cmp $work/grow-t $mnt/t && cmp $work/grow-w $mnt/w && [ -z "$failed" ]
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
 # The extents of file $1 that FIEMAP calls encoded (compressed blocks),
@@ -441,7 +496,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 10 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 11 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -459,6 +514,7 @@ ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_o
 ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
 ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
 ktap_case stale_alias_keeps_the_other_tail stale_alias_keeps_the_other_tail
+ktap_case tail_grows_in_its_block tail_grows_in_its_block
 ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case rmmod_toyfs rmmod toyfs
