@@ -117,6 +117,11 @@ pub(crate) struct InodeInfo {
     /// `O_SYNC` append that moves the old tail syncs only its own range).
     #[pin]
     pub(crate) moved: Mutex<Range<u64>>,
+    /// The block device's buffer of the block that writeback last copied
+    /// the file's tail (or a compressed block) into, referenced until the
+    /// file's `fsync` finds it written (`packed::dirty_packed`).
+    #[pin]
+    pub(crate) packed: Mutex<Option<Buffer>>,
 }
 
 impl InodeInfo {
@@ -127,6 +132,7 @@ impl InodeInfo {
             map_generation: AtomicU64::new(0),
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(0..0),
+            packed <- new_mutex!(None),
         })
     }
 

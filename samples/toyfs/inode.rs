@@ -982,7 +982,9 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// `fsync` of a regular file, once its data is written: what reading the
 /// file back after a crash needs and no other file's metadata.  The tail
 /// (FRAGMENTS) and the compressed blocks (LZ4), which writeback copied
-/// into the buffers of blocks shared with other files' fragments; the
+/// into the buffers of blocks shared with other files' fragments (the
+/// buffer kept for the file, `InodeInfo::packed`, is let go once
+/// written); the
 /// bitmap blocks whose bits the file changed (a pointer to a block the
 /// bitmap calls free is refused); the file's
 /// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
@@ -1010,6 +1012,10 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
                 result = result.and(Buffer::sync_cached(sb, extent.block(&geometry)));
             }
             n += run.count();
+        }
+        if result.is_ok() {
+            // Written, unless copied again since: no longer kept.
+            let _written = info.packed.lock().take_if(|buffer| buffer.is_written());
         }
     }
     let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);

@@ -62,9 +62,9 @@ pub(crate) unsafe extern "C" fn setattr(
 /// mapping), in the range asked for and in every block given a new run
 /// since the last `fsync` (`InodeInfo::moved`), then what the file needs on disk to be read back
 /// (`inode::sync_file`: its tail, its bitmap blocks, its indirect blocks,
-/// its inode; a failed write of one of its indirect blocks in the
-/// background is reported from its mapping too), and the device's write
-/// cache is flushed.  A directory's `fsync` writes every dirty metadata
+/// its inode; a failed write in the background of its tail or of one of
+/// its indirect blocks is reported from its mapping too), and the
+/// device's write cache is flushed.  A directory's `fsync` writes every dirty metadata
 /// block of the device (`sync_blockdev`): its entries' blocks are not on
 /// its own list.
 ///
