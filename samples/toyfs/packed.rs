@@ -338,6 +338,11 @@ pub(crate) fn write_compressed(
             }
         }
         stored?;
+        // The map names a run whose bytes are in a dirty buffer: an
+        // `fsync` that wrote the file's packed blocks and bitmap before
+        // this writes them again before the map (`inode::sync_file`).
+        let shift = geometry.block_shift();
+        inode.info().note_moved(n << shift..(n + 1) << shift);
         Ok(true)
     })
 }
