@@ -241,9 +241,9 @@ pub(crate) fn write_packed(
 /// reference, could the buffer once a failed write left it clean, its
 /// bytes and its error then lost, and the disk's older bytes read back.
 /// The block holds other files' fragments, and the list is one inode's:
-/// a buffer already on another file's list stays there, and the other
-/// files' `fsync` find its failed write on the buffer itself
-/// (`Buffer::sync_cached`), which their reference keeps in the cache.
+/// a buffer already on another file's list stays there; the `fsync` of
+/// the other files writes it again (`Buffer::sync_cached`, `EIO` if that
+/// fails too), their reference keeping it, bytes and all, in the cache.
 fn dirty_packed(inode: &Inode, buffer: Buffer) {
     buffer.mark_dirty_for(inode);
     // The buffer referenced before, if another, is dropped after the lock.
