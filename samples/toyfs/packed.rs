@@ -242,7 +242,7 @@ pub(crate) fn write_packed(
 /// bytes and its error then lost, and the disk's older bytes read back.
 /// The block holds other files' fragments, and the list is one inode's:
 /// a buffer already on another file's list stays there; the `fsync` of
-/// the other files writes it again (`Buffer::sync_cached`, `EIO` if that
+/// the other files writes it again (`Buffer::start_cached`, `EIO` if that
 /// fails too), their reference keeping it, bytes and all, in the cache.
 fn dirty_packed(inode: &Inode, buffer: Buffer) {
     buffer.mark_dirty_for(inode);
