@@ -299,19 +299,23 @@ fn seek(dir: &Path) -> Check {
     Ok(())
 }
 
+/// `path` created empty (or emptied), open for reading and writing.
+fn new_file(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// FIEMAP reports one extent a run of blocks, in order, the last marked,
 /// and one run across the boundary of the map's indirect block as one extent
 /// (`fiemap_across_indirect`).
 fn fiemap(dir: &Path) -> Check {
     let b = block_size(dir)?;
-    let path = dir.join("fiemap");
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .map_err(|e| e.to_string())?;
+    let mut file = new_file(&dir.join("fiemap"))?;
     file.write_all(&vec![1u8; (2 * b) as usize])
         .map_err(|e| e.to_string())?;
     file.seek(SeekFrom::Start(8 * b))
@@ -374,14 +378,7 @@ fn separate_extents(extents: &[sys::Extent], what: &str) -> Check {
 /// blocks after it: the allocator gives block 12 the block after block
 /// 11's.
 fn fiemap_across_indirect(dir: &Path, b: u64) -> Check {
-    let path = dir.join("fiemap-indirect");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .map_err(|e| e.to_string())?;
+    let file = new_file(&dir.join("fiemap-indirect"))?;
     let block = |n: u64| vec![n as u8 + 1; b as usize];
     file.write_all_at(&block(13), 13 * b)
         .map_err(|e| format!("block 13: {e}"))?;
