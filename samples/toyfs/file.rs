@@ -357,7 +357,7 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64, size: u64) -> Result {
             let (zeroed, count) = match run {
                 // CAST: at most 64.
                 Run::Data { first, count } => (zero_blocks(sb, first, count as u32), count),
-                Run::Packed { extent } => (zero_packed(sb, &extent), 1),
+                Run::Packed { extent } => (zero_packed(inode, &extent), 1),
                 Run::Hole { .. } => return Err(EIO),
             };
             if let Err(err) = zeroed {
