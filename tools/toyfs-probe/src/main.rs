@@ -300,17 +300,23 @@ fn seek(dir: &Path) -> Check {
     Ok(())
 }
 
-/// FIEMAP reports one extent a run of blocks, in order, the last marked.
-fn fiemap(dir: &Path) -> Check {
-    let b = block_size(dir)?;
-    let path = dir.join("fiemap");
-    let mut file = OpenOptions::new()
+/// `path` created empty (or emptied), open for reading and writing.
+fn new_file(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&path)
-        .map_err(|e| e.to_string())?;
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// FIEMAP reports one extent a run of blocks, in order, the last marked,
+/// and one run across the boundary of the map's indirect block as one extent
+/// (`fiemap_across_indirect`).
+fn fiemap(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let mut file = new_file(&dir.join("fiemap"))?;
     file.write_all(&vec![1u8; (2 * b) as usize])
         .map_err(|e| e.to_string())?;
     file.seek(SeekFrom::Start(8 * b))
@@ -341,6 +347,62 @@ fn fiemap(dir: &Path) -> Check {
         5 * b
     );
     ensure!(extents[0].0 == 0, "first extent at {}", extents[0].0);
+    separate_extents(&extents, "fiemap")?;
+    fiemap_across_indirect(dir, b)
+}
+
+/// No two extents of a FIEMAP answer that one extent could be: each
+/// extent of plain blocks is a whole run contiguous in the file and on
+/// disk (`what` names the file).
+fn separate_extents(extents: &[sys::Extent], what: &str) -> Check {
+    for (i, pair) in extents.windows(2).enumerate() {
+        let ((logical, physical, length, flags), (next, next_physical, _, next_flags)) =
+            (pair[0], pair[1]);
+        let plain = |flags: u32| flags & !sys::FIEMAP_EXTENT_LAST == 0;
+        ensure!(
+            !(plain(flags)
+                && plain(next_flags)
+                && logical + length == next
+                && physical + length == next_physical),
+            "{what}: extents {i} and {} are one run: {logical} {physical} {length}, then {next} {next_physical}",
+            i + 1
+        );
+    }
+    Ok(())
+}
+
+/// A file whose blocks before and after the single-indirect block's
+/// first one lie next to each other on disk: FIEMAP reports them as one
+/// extent, though the map holds them in two places (the inode, the
+/// indirect block).  Block 12 is written last, once the indirect block
+/// exists (made by block 13, written first) and blocks 0 to 11 took the
+/// blocks after it: the allocator gives block 12 the block after block
+/// 11's.
+fn fiemap_across_indirect(dir: &Path, b: u64) -> Check {
+    let file = new_file(&dir.join("fiemap-indirect"))?;
+    let block = |n: u64| vec![n as u8 + 1; b as usize];
+    file.write_all_at(&block(13), 13 * b)
+        .map_err(|e| format!("block 13: {e}"))?;
+    for n in 0..13 {
+        file.write_all_at(&block(n), n * b)
+            .map_err(|e| format!("block {n}: {e}"))?;
+    }
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    separate_extents(&extents, "fiemap-indirect")?;
+    let covering = |n: u64| {
+        extents
+            .iter()
+            .position(|&(logical, _, length, _)| (logical..logical + length).contains(&(n * b)))
+    };
+    ensure!(
+        covering(11).is_some() && covering(11) == covering(12),
+        "blocks 11 and 12 not in one extent (is block 12 after block 11 on disk?): {extents:?}"
+    );
+    let covered: u64 = extents.iter().map(|e| e.2).sum();
+    ensure!(
+        covered == 14 * b,
+        "extents cover {covered} bytes: {extents:?}"
+    );
     Ok(())
 }
 
