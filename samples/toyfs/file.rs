@@ -12,7 +12,9 @@ use crate::{
         Inode, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
-    write::{fit_tail, grow_tail, retry_after_writeback, unpack, zero_gap, zero_post_eof},
+    write::{
+        fit_tail, grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof,
+    },
 };
 use core::ops::Range;
 use kernel::prelude::*;
@@ -173,7 +175,7 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
             // have reached the inode table (`write_inode` stores them).
             inode.mark_dirty();
             BlockMap::lock(inode)?.truncate(inode.size())?;
-            fit_tail(inode, inode.size())?;
+            trim_tail(inode, inode.size())?;
             return Err(err);
         }
         if end > size {

@@ -23,10 +23,10 @@ use crate::{
     meta::{
         check_entry, check_extent, check_pointer, corrupt, sound_block, sound_extent, InodeSlot,
     },
-    vfs::{clean_bdev_aliases, forget_bdev_aliases, Buffer, Inode, SuperBlock},
+    vfs::{clean_bdev_aliases, forget_bdev_aliases, Buffer, CachedWrite, Inode, SuperBlock},
 };
 use core::{ops::Range, sync::atomic::Ordering};
-use kernel::{prelude::*, sync::MutexGuard};
+use kernel::{alloc::kvec::PushError, prelude::*, sync::MutexGuard};
 
 /// A run of file blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -996,21 +996,7 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
     let mut result = Ok(());
     let size = inode.size();
     if geometry.has_fragments() && size > 0 {
-        // Without LZ4 only the last block can be stored in part of a disk
-        // block (a tail); with it, any block (compressed).
-        let blocks = geometry.blocks_for(size);
-        let mut n = if geometry.has_compression() {
-            0
-        } else {
-            blocks - 1
-        };
-        while n < blocks {
-            let run = BlockMap::lock(inode)?.lookup_run(n, blocks - n)?;
-            if let Run::Packed { extent } = run {
-                result = result.and(Buffer::sync_cached(sb, extent.block(&geometry)));
-            }
-            n += run.count();
-        }
+        result = sync_packed(inode, size);
     }
     let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
     let bitmap = &sb.info().bitmap;
@@ -1035,6 +1021,65 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
     // dirty in the cache (written by writeback without waiting), or lost
     // from it (a failed write of the inode-table block, read again).
     result.and(write_inode(inode, true))
+}
+
+/// The disk blocks of writes that [`sync_packed`] starts before it waits
+/// for the first of them.
+const SYNC_BATCH: usize = 256;
+
+/// `fsync`'s writes of the disk blocks that hold the blocks of a file of
+/// `size` bytes stored in part of a disk block, through the buffer cache:
+/// its tail (FRAGMENTS), and its compressed blocks (LZ4).  The writes of
+/// up to [`SYNC_BATCH`] disk blocks are started, in the file's order,
+/// before the first is waited for (as `sync_mapping_buffers` does), and a
+/// disk block holding several of the file's blocks one after the other
+/// is written once.  Without the memory for a batch, each write is waited
+/// for before the next.  The first error is returned, after every write
+/// was tried.
+fn sync_packed(inode: &Inode, size: u64) -> Result {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    let mut result = Ok(());
+    // Without LZ4 only the last block can be stored in part of a disk
+    // block (a tail); with it, any block (compressed).
+    let blocks = geometry.blocks_for(size);
+    let mut n = if geometry.has_compression() {
+        0
+    } else {
+        blocks - 1
+    };
+    let mut started = KVec::with_capacity(SYNC_BATCH, GFP_KERNEL).unwrap_or_default();
+    let mut last = None;
+    while n < blocks {
+        let run = BlockMap::lock(inode)?.lookup_run(n, blocks - n)?;
+        n += run.count();
+        let Run::Packed { extent } = run else {
+            continue;
+        };
+        let block = extent.block(&geometry);
+        if last.replace(block) == Some(block) {
+            continue;
+        }
+        let Some(write) = Buffer::start_cached(sb, block) else {
+            continue;
+        };
+        match started.push_within_capacity(write) {
+            Ok(()) if started.len() < SYNC_BATCH => {}
+            Ok(()) => result = result.and(wait_all(&mut started)),
+            Err(PushError(write)) => result = result.and(write.wait()),
+        }
+    }
+    result.and(wait_all(&mut started))
+}
+
+/// Waits for the writes `started` and empties it; the first error, after
+/// waiting for them all.
+fn wait_all(started: &mut KVec<CachedWrite>) -> Result {
+    let mut result = Ok(());
+    for write in started.drain_all() {
+        result = result.and(write.wait());
+    }
+    result
 }
 
 /// Frees an evicted inode without links: its blocks, then the inode

@@ -277,7 +277,10 @@ pub(crate) fn finish_write(
 /// write, up to `end`, fell short of them, as the format forbids blocks
 /// past the end, and so are the fragments of a tail it grew (`grown`:
 /// [`grow_tail`] for more than the folio it got, which may end before the
-/// tail) that the size does not need.
+/// tail) that the size does not need ([`trim_tail`]: only frees).  The
+/// write stands whatever happens here, as after ext2's failed writes
+/// (`ext2_write_failed`): an error (an indirect block that cannot be
+/// read) is logged, and the blocks it kept are fsck.toyfs's to find.
 pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64, grown: bool) {
     let size = inode.size();
     if size > old_size {
@@ -287,7 +290,7 @@ pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64, grow
     if end > size || grown {
         let freed = BlockMap::lock(inode)
             .and_then(|mut map| map.truncate(size))
-            .and_then(|()| fit_tail(inode, size));
+            .and_then(|()| trim_tail(inode, size));
         if let Err(err) = freed {
             toyfs_err!(
                 "inode {}: freeing after a short write: {:?}\n",
@@ -318,18 +321,35 @@ pub(crate) fn grow_tail(inode: &Inode, from: u64, to: u64) -> Result<bool> {
         // CAST: below a block.
         geometry.fragments_for((to - start) as u32)
     };
-    reallocate_tail(inode, geometry.block_of(from), want, None)
+    reallocate_tail(inode, geometry.block_of(from), want, Refit::Grow)
 }
 
-/// With FRAGMENTS, once a file is `size` bytes (after a truncation down,
-/// a short write): its last block, if stored in more fragments than its
-/// bytes need, keeps only those (`BlockMap::set_run`), its bytes past
-/// `size` zeroed in the folio and the block dirty, so that the run is
-/// written again through the buffer cache.  The folio is held locked
-/// and out of writeback meanwhile: no bio to the old whole block is in
-/// flight once its fragments are free.  Called with no folio of the file
-/// locked.
+/// With FRAGMENTS, once a file is truncated down to `size` bytes: its
+/// last block, if stored in more fragments than its bytes need, keeps
+/// only those (`BlockMap::set_run`), and if compressed (its bytes run past
+/// `size`) gets a plain run of them; its bytes past `size` are zeroed in
+/// the folio and the block is dirty, so that the run is written again
+/// through the buffer cache.  The folio is held locked and out of
+/// writeback meanwhile: no bio to the old whole block is in flight once
+/// its fragments are free.  Called with no folio of the file locked.
 pub(crate) fn fit_tail(inode: &Inode, size: u64) -> Result {
+    refit_last_block(inode, size, Refit::Cut(size))
+}
+
+/// With FRAGMENTS, after a short write or a failed `fallocate` that
+/// allocated for more than the file's `size` bytes (which did not go
+/// down): its last block, if a plain run of more fragments than its bytes
+/// need, keeps only those, as [`fit_tail`].  A compressed last block is
+/// left as it is: writeback compressed it at this size, into fewer
+/// fragments than the plain run.  Only frees, so never fails for want of
+/// room (as ext2 only frees after a failed write, `ext2_write_failed`).
+pub(crate) fn trim_tail(inode: &Inode, size: u64) -> Result {
+    refit_last_block(inode, size, Refit::Trim(size))
+}
+
+/// [`fit_tail`] and [`trim_tail`]: the last block of a file of `size`
+/// bytes, if a tail, refitted as `refit` says.
+fn refit_last_block(inode: &Inode, size: u64, refit: Refit) -> Result {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
     if !geometry.has_fragments() || tail == 0 {
@@ -337,28 +357,42 @@ pub(crate) fn fit_tail(inode: &Inode, size: u64) -> Result {
     }
     // CAST: below a block.
     let want = geometry.fragments_for(tail as u32);
-    reallocate_tail(inode, geometry.block_of(size), want, Some(size)).map(|_| ())
+    reallocate_tail(inode, geometry.block_of(size), want, refit).map(|_| ())
 }
 
-/// `grow_tail` (`shrink_from` `None`) and `fit_tail` (`Some(size)`): file
-/// block `n`, if a plain run of fewer (more) than `want` fragments, or a
-/// compressed block, gets
-/// `want` (`BlockMap::set_run`) under the lock of its folio, read if need
-/// be and out of writeback, and is marked dirty; a shrinking block's
-/// bytes from `size` on are zeroed in the folio first.  Returns whether
-/// the block got a new run.
-fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -> Result<bool> {
+/// What [`reallocate_tail`] does with a file's last block.
+#[derive(Clone, Copy)]
+enum Refit {
+    /// Before the file grows: a plain run of fewer fragments than
+    /// wanted, or a compressed block, gets a run of as many (it may
+    /// allocate).
+    Grow,
+    /// After a truncation down to the size given: a plain run of more
+    /// fragments than wanted keeps as many, a compressed block (holding
+    /// bytes past the size) gets a plain run of as many.
+    Cut(u64),
+    /// After a short write or a failed `fallocate` (the size given did
+    /// not go down): only a plain run of more fragments than wanted keeps
+    /// as many; never allocates.
+    Trim(u64),
+}
+
+/// `grow_tail` (`Refit::Grow`), `fit_tail` (`Refit::Cut`) and
+/// `trim_tail` (`Refit::Trim`): file block `n`, if its run is one that
+/// `refit` changes, gets `want` fragments (`BlockMap::set_run`) under the
+/// lock of its folio, read if need be and out of writeback, and is marked
+/// dirty; a shrinking block's bytes from the size on are zeroed in the
+/// folio first.  Returns whether the block got a new run.
+fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<bool> {
     let geometry = inode.sb().info().geometry;
     let start = n << geometry.block_shift();
     let needed = |extent: Option<Extent>| {
-        // A compressed block gets a plain run in any case: it is dirtied
-        // (`unpack`).
-        extent.is_some_and(|e| {
-            e.compressed
-                || match shrink_from {
-                    None => e.count < want,
-                    Some(_) => e.count > want,
-                }
+        // Growing or cut, a compressed block gets a plain run in any
+        // case: it is dirtied (`unpack`).
+        extent.is_some_and(|e| match refit {
+            Refit::Grow => e.compressed || e.count < want,
+            Refit::Cut(_) => e.compressed || e.count > want,
+            Refit::Trim(_) => !e.compressed && e.count > want,
         })
     };
     if !needed(BlockMap::lock(inode)?.lookup_extent(n)?) {
@@ -371,7 +405,7 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, shrink_from: Option<u64>) -
         if !needed(map.lookup_extent(n)?) {
             return Ok(());
         }
-        if let Some(size) = shrink_from {
+        if let Refit::Cut(size) | Refit::Trim(size) = refit {
             // CAST: offsets within the folio.
             let (offset, block) = (
                 (size - folio.pos()) as usize,

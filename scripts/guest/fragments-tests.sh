@@ -241,6 +241,36 @@ sync_append_leaves_the_moved_tail_on_disk() {
 	copy_holds $snap f $work/tail-want
 }
 
+# With LZ4 (1 KiB blocks, 512-byte fragments): a file and its directory
+# are fsynced, the file grows by 1 MiB of text that compresses (its new
+# blocks compressed at writeback, at most two to a disk block: more disk
+# blocks than fsync starts writing before it waits, 256), only the file
+# is fsynced, and a copy of the loop device's backing file taken then
+# mounts read-only and holds the file byte for byte, with more than 600
+# fragments of compressed blocks (fsck.toyfs -v).
+fsync_leaves_the_compressed_file_whole_on_disk() {
+	img=$work/fsync.img snap=$work/fsync-snap.img
+	seq 1 40000 | sed 's/$/ toyfs toyfs toyfs toyfs toyfs toyfs/' | head -c 1048576 >$work/grow &&
+		head -c 700 $work/text >$work/want && cat $work/grow >>$work/want || return 1
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 512 -c lz4 $img 8M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	head -c 100 $work/text >$mnt/neighbour && head -c 700 $work/text >$mnt/f &&
+		sync $mnt/neighbour $mnt/f $mnt && cat $work/grow >>$mnt/f && sync $mnt/f &&
+		cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ] || return 1
+	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
+	mount -o ro -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	cmp $work/want $mnt/f
+	result=$?
+	umount $mnt || result=1
+	# At least two compressed fragments a disk block: more than 300.
+	fragments=$(compressed_fragments "$dev")
+	losetup -d "$dev" && [ $result -eq 0 ] && [ "${fragments:-0}" -gt 600 ] ||
+		{ echo "compressed fragments: $fragments"; return 1; }
+}
+
 # A write that stops short of the file's tail leaves it in the fragments
 # the size needs (toyfs-probe short-write-tail; an image of 1 KiB blocks
 # and 128-byte fragments), and fsck.toyfs -f finds nothing.
@@ -432,6 +462,47 @@ compress_enospc() {
 	[ $result -eq 0 ]
 }
 
+# A fallocate that fails for want of a whole block (a 1 MiB image with
+# LZ4, filled) frees what it took and changes nothing else: file c's
+# last block, compressed on the disk in one fragment of a block with
+# room, stays compressed, and the free fragments (statfs, read before
+# anything is written back) are as many as before.  The clean-up after a
+# failed fallocate, as after a short write, only frees (as ext2's after
+# a failed write); it used to give that block a plain run of four
+# fragments, taking room the failure should have left (writeback
+# compressed it again).  c reads as written, and fsck.toyfs -f finds
+# nothing.
+failed_allocation_keeps_the_compressed_tail() {
+	img=$work/image want=$work/want-c
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 1M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	{ head -c 8192 /dev/zero && yes toyfs | head -c 2000; } >$want || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		tail -c 2000 $want | dd of=$mnt/c bs=4096 seek=2 2>/dev/null && sync && cmp $want $mnt/c &&
+			encoded $mnt/c -eq 1 || { echo "c's tail not compressed"; exit 1; }
+		: >$mnt/g && compr_is $mnt/g - -c || exit 1
+		if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
+			echo "g filled no image"
+			exit 1
+		fi
+		sync && free=$(stat -f -c %f $mnt) || exit 1
+		if toyfs-stress allocate $mnt/c 0 4096 2>$work/allocate; then
+			echo "a block allocated on a full image"
+			exit 1
+		fi
+		grep -q "No space left on device" $work/allocate || { cat $work/allocate; exit 1; }
+		# Before anything is written back (FIEMAP syncs the file).
+		now=$(stat -f -c %f $mnt) && [ "$now" = "$free" ] ||
+			{ echo "free fragments: $free before the failed fallocate, $now after"; exit 1; }
+		encoded $mnt/c -eq 1 && cmp $want $mnt/c && sync && drop_caches && cmp $want $mnt/c
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev"
+	result=$?
+	losetup -d "$dev"
+	[ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION.  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -441,7 +512,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 10 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 12 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -456,10 +527,12 @@ for spec in $writes; do
 done
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
+ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk
 ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
 ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
 ktap_case stale_alias_keeps_the_other_tail stale_alias_keeps_the_other_tail
 ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
+ktap_case failed_allocation_keeps_the_compressed_tail failed_allocation_keeps_the_compressed_tail
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

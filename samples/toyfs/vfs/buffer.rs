@@ -167,25 +167,51 @@ impl Buffer {
         }
     }
 
-    /// Writes and waits for the buffer of block `block` if the buffer
-    /// cache holds it (`sb_find_get_block_nonatomic`, never a read): a
-    /// block that file data reaches through the cache (a tail in a block
-    /// shared with other files' tails).  `EIO` if that write, or the last
-    /// one before it, failed: what the block holds on disk is not what
-    /// the files wrote.  A buffer the cache holds without its bytes (a
-    /// neighbour of a block read in the same folio) has nothing to write.
-    pub(crate) fn sync_cached(sb: &SuperBlock, block: u32) -> Result {
+    /// Starts the write of the buffer of block `block` if the buffer
+    /// cache holds it (`sb_find_get_block_nonatomic`, never a read) and it
+    /// is dirty (`write_dirty_buffer`): a block that file data reaches
+    /// through the cache (a tail, or compressed blocks, in a block shared
+    /// with other files' fragments).  [`CachedWrite::wait`] waits for it;
+    /// starting every write of a file before waiting for the first lets
+    /// the device work on them together.  `None`: the cache does not hold
+    /// the block, nothing to write.  A buffer the cache holds without its
+    /// bytes (a neighbour of a block read in the same folio) is not dirty
+    /// and is not written.
+    pub(crate) fn start_cached(sb: &SuperBlock, block: u32) -> Option<CachedWrite> {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
-        let Some(bh) = NonNull::new(bh) else {
-            return Ok(());
-        };
+        let bh = NonNull::new(bh)?;
         // SAFETY: `bh` is referenced, by us; not locked by us.
         unsafe { sys::write_dirty_buffer(bh.as_ptr(), REQ_SYNC) };
-        let result = wait_written(bh);
-        // SAFETY: The reference of `sb_find_get_block_nonatomic` is ours.
-        unsafe { sys::toyfs_brelse(bh.as_ptr()) };
-        result
+        // INVARIANT: the reference of `sb_find_get_block_nonatomic`.
+        Some(CachedWrite { bh })
+    }
+}
+
+/// A write of a cached buffer started by [`Buffer::start_cached`]; the
+/// buffer head's reference is dropped by [`CachedWrite::wait`], or on
+/// drop without waiting.
+///
+/// # Invariants
+///
+/// `bh` is a referenced buffer head, the reference ours.
+pub(crate) struct CachedWrite {
+    bh: NonNull<sys::buffer_head>,
+}
+
+impl CachedWrite {
+    /// Waits for the write; `EIO` if it, or the last write of the buffer
+    /// before it, failed: what the block holds on disk is not what the
+    /// files wrote.
+    pub(crate) fn wait(self) -> Result {
+        wait_written(self.bh)
+    }
+}
+
+impl Drop for CachedWrite {
+    fn drop(&mut self) {
+        // SAFETY: The reference is ours (type invariant), dropped once.
+        unsafe { sys::toyfs_brelse(self.bh.as_ptr()) };
     }
 }
 

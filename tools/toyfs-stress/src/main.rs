@@ -8,6 +8,9 @@
 //! toyfs-stress punch FILE OFFSET LEN
 //!     punches a hole of LEN bytes at OFFSET in FILE
 //!     (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+//! toyfs-stress allocate FILE OFFSET LEN
+//!     allocates LEN bytes at OFFSET in FILE, keeping its size
+//!     (FALLOC_FL_KEEP_SIZE)
 //! toyfs-stress compr FILE [+c|-c]
 //!     with +c or -c, sets or clears FILE's FS_COMPR_FL (as chattr does);
 //!     then prints "c" if FILE has it, "-" if not (as lsattr shows it)
@@ -82,6 +85,15 @@ fn punch(path: &str, offset: u64, len: u64) -> Result<(), String> {
     sys::fallocate(&file, mode, offset, len).map_err(|err| format!("fallocate: {err}"))
 }
 
+fn allocate(path: &str, offset: u64, len: u64) -> Result<(), String> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|err| format!("{path}: {err}"))?;
+    sys::fallocate(&file, sys::FALLOC_FL_KEEP_SIZE, offset, len)
+        .map_err(|err| format!("fallocate: {err}"))
+}
+
 fn compr(path: &str, change: Option<&str>) -> Result<(), String> {
     let file = OpenOptions::new()
         .read(true)
@@ -126,6 +138,13 @@ fn main() -> ExitCode {
         })(),
         Some("punch") if args.len() == 5 => (|| {
             punch(
+                &args[2],
+                number(args.get(3), "OFFSET")?,
+                number(args.get(4), "LEN")?,
+            )
+        })(),
+        Some("allocate") if args.len() == 5 => (|| {
+            allocate(
                 &args[2],
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "LEN")?,
@@ -179,7 +198,7 @@ fn main() -> ExitCode {
             Ok(())
         })(),
         _ => Err(format!(
-            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | compr FILE [+c|-c] | {} \
+            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | fail-nth DIR MANIFEST",
             options::USAGE
