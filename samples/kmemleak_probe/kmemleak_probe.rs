@@ -32,8 +32,13 @@ impl kernel::Module for KmemleakProbe {
         }
         // The leak: the only pointer to the buffer is dropped here, and
         // nothing this module keeps (it keeps nothing) refers to it.
-        let _ = planted.into_raw_parts();
-        pr_info!("planted a {PLANTED_LEN}-byte leak for kmemleak to find\n");
+        let (address, _, _) = planted.into_raw_parts();
+        // The address, unhashed: when the self-test finds no report it asks
+        // kmemleak about this object (`dump=`), which needs it.
+        pr_info!(
+            "planted a {PLANTED_LEN}-byte leak at {:#x} for kmemleak to find\n",
+            address as usize
+        );
         Ok(KmemleakProbe)
     }
 }

@@ -66,7 +66,7 @@ pub(crate) fn bitmap_bit(index: usize) -> u64 {
 fn mark_bitmap_dirty(sb: &SuperBlock, fragment: u32) -> u64 {
     let info = sb.info();
     let (index, _) = info.geometry.bitmap_position(fragment);
-    info.bitmap[index as usize].mark_dirty_from_memory();
+    info.bitmap[index as usize].mark_dirty();
     bitmap_bit(index as usize)
 }
 

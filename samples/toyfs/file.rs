@@ -357,7 +357,7 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64, size: u64) -> Result {
             let (zeroed, count) = match run {
                 // CAST: at most 64.
                 Run::Data { first, count } => (zero_blocks(sb, first, count as u32), count),
-                Run::Packed { extent } => (zero_packed(sb, &extent), 1),
+                Run::Packed { extent } => (zero_packed(inode, &extent), 1),
                 Run::Hole { .. } => return Err(EIO),
             };
             if let Err(err) = zeroed {
@@ -436,10 +436,22 @@ pub(crate) struct MappedExtent {
     pub(crate) stored: Stored,
 }
 
+impl MappedExtent {
+    /// Whether `next` is plain whole blocks that follow this extent's,
+    /// in the file and on disk: the two are one extent.
+    fn continues_with(&self, next: &MappedExtent) -> bool {
+        self.stored == Stored::Plain
+            && next.stored == Stored::Plain
+            && self.logical + self.length == next.logical
+            && self.physical + self.length == next.physical
+    }
+}
+
 /// FIEMAP: calls `extent(mapped, last)` with each run of blocks of bytes
-/// `start..start + len`: whole blocks contiguous on disk, or one tail or
-/// compressed block (its logical block, at the byte offset of its run);
-/// stops when it returns true.
+/// `start..start + len`: whole blocks contiguous in the file and on disk
+/// (across the map's indirect blocks too), or one tail or compressed
+/// block (its logical block, at the byte offset of its run); stops when
+/// it returns true.
 pub(crate) fn fiemap(
     inode: &Inode,
     start: u64,
@@ -480,9 +492,20 @@ pub(crate) fn fiemap(
             }),
         };
         if let Some(mapped) = mapped {
-            if let Some(previous) = pending.replace(mapped) {
-                if extent(previous, false)? {
-                    return Ok(());
+            match pending.as_mut() {
+                // A run that goes on where the last one ended, on disk
+                // too (the lookup stops at the end of an indirect
+                // block): one extent, as a filesystem of extents reports
+                // it.
+                Some(previous) if previous.continues_with(&mapped) => {
+                    previous.length += mapped.length;
+                }
+                _ => {
+                    if let Some(previous) = pending.replace(mapped) {
+                        if extent(previous, false)? {
+                            return Ok(());
+                        }
+                    }
                 }
             }
         }

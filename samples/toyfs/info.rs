@@ -88,6 +88,15 @@ impl SbInfo {
     }
 }
 
+/// The bytes of a file whose blocks got a new run (`InodeInfo::moved`).
+#[derive(Clone, Default)]
+pub(crate) struct Moved {
+    /// The bytes (empty: none).
+    pub(crate) bytes: Range<u64>,
+    /// How many times bytes were noted: a change since `fsync` read them.
+    notes: u64,
+}
+
 /// The in-memory state of a toyfs inode, next to its VFS inode.
 #[pin_data]
 pub(crate) struct InodeInfo {
@@ -110,13 +119,20 @@ pub(crate) struct InodeInfo {
     /// stands for several of them and `fsync` writes them all).
     pub(crate) bitmap_blocks: AtomicU64,
     /// The bytes of the file whose blocks `BlockMap::set_run` gave a new
-    /// run since the last `fsync` took them (empty: none).  The map names
-    /// the new run at once, and `fsync` writes the map whatever range it
-    /// was asked for, but the run gets its bytes only when the block's
-    /// folio is written back: `fsync` writes those folios too (an
-    /// `O_SYNC` append that moves the old tail syncs only its own range).
+    /// run since an `fsync` last wrote them and the map (empty: none).
+    /// The map names the new run at once, and `fsync` writes the map
+    /// whatever range it was asked for, but the run gets its bytes only
+    /// when the block's folio is written back: `fsync` writes those
+    /// folios first (an `O_SYNC` append that moves the old tail syncs
+    /// only its own range), and writes the map only if no run moved
+    /// since (`forget_moved`, under the map lock).
     #[pin]
-    pub(crate) moved: Mutex<Range<u64>>,
+    pub(crate) moved: Mutex<Moved>,
+    /// The block device's buffer of the block that writeback last copied
+    /// the file's tail (or a compressed block) into, referenced until the
+    /// file's `fsync` finds it written (`packed::dirty_packed`).
+    #[pin]
+    pub(crate) packed: Mutex<Option<Buffer>>,
 }
 
 impl InodeInfo {
@@ -126,7 +142,8 @@ impl InodeInfo {
             map <- new_mutex!(DiskInode::default()),
             map_generation: AtomicU64::new(0),
             bitmap_blocks: AtomicU64::new(0),
-            moved <- new_mutex!(0..0),
+            moved <- new_mutex!(Moved::default()),
+            packed <- new_mutex!(None),
         })
     }
 
@@ -134,16 +151,35 @@ impl InodeInfo {
     /// disk copy is not written yet (`moved`).
     pub(crate) fn note_moved(&self, bytes: Range<u64>) {
         let mut moved = self.moved.lock();
-        *moved = if moved.is_empty() {
+        moved.bytes = if moved.bytes.is_empty() {
             bytes
         } else {
-            moved.start.min(bytes.start)..moved.end.max(bytes.end)
+            moved.bytes.start.min(bytes.start)..moved.bytes.end.max(bytes.end)
         };
+        moved.notes = moved.notes.wrapping_add(1);
     }
 
-    /// Takes the bytes `note_moved` noted (empty: none).
-    pub(crate) fn take_moved(&self) -> Range<u64> {
-        core::mem::replace(&mut *self.moved.lock(), 0..0)
+    /// The bytes `note_moved` noted (empty: none), left noted: `fsync`
+    /// writes them, then forgets them with [`InodeInfo::forget_moved`]
+    /// only under the map lock, as it writes the map.  Until then a
+    /// concurrent `fsync` sees them too, and does not write a map naming
+    /// their new runs before their bytes are written.
+    pub(crate) fn moved(&self) -> Moved {
+        self.moved.lock().clone()
+    }
+
+    /// Forgets the bytes noted if nothing was noted since `written` (what
+    /// [`InodeInfo::moved`] returned, whose folios the caller wrote and
+    /// waited for); false if more were.  The caller holds the map lock,
+    /// under which `BlockMap::set_run` notes: no run moves until it
+    /// unlocks.
+    pub(crate) fn forget_moved(&self, written: &Moved) -> bool {
+        let mut moved = self.moved.lock();
+        if moved.notes != written.notes {
+            return false;
+        }
+        moved.bytes = 0..0;
+        true
     }
 
     /// Takes the map's roots from the inode as read from the disk.

@@ -20,6 +20,7 @@ use crate::{
         le::{get_u32, put_u32},
     },
     ialloc,
+    info::Moved,
     meta::{
         check_entry, check_extent, check_pointer, corrupt, sound_block, sound_extent, InodeSlot,
     },
@@ -961,9 +962,17 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
 /// `write_inode`: the VFS attributes into the inode table.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    // The map's roots too, as the map holds them: a change of the map
-    // only dirties the inode (`BlockMap::store`).
-    let map = inode.info().map.lock();
+    store_inode(inode, &slot, &inode.info().map.lock());
+    if sync {
+        slot.sync()?;
+    }
+    Ok(())
+}
+
+/// The VFS attributes of `inode` and the roots of its block map, as `map`
+/// (the map, locked) holds them, into its inode-table slot: a change of
+/// the map only dirties the inode (`BlockMap::store`).
+fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) {
     slot.update(|disk| {
         inode.store_attrs(disk);
         disk.direct = map.direct;
@@ -972,24 +981,28 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
         disk.blocks = map.blocks;
         disk.flags = map.flags;
     });
-    drop(map);
-    if sync {
-        slot.sync()?;
-    }
-    Ok(())
 }
 
-/// `fsync` of a regular file, once its data is written: what reading the
-/// file back after a crash needs and no other file's metadata.  The tail
+/// `fsync` of a regular file, once its data is written, and the folios
+/// of the blocks whose runs moved as `written` says (`InodeInfo::moved`,
+/// read before they were written): what reading the file back after a
+/// crash needs and no other file's metadata.  The tail
 /// (FRAGMENTS) and the compressed blocks (LZ4), which writeback copied
-/// into the buffers of blocks shared with other files' fragments; the
+/// into the buffers of blocks shared with other files' fragments (the
+/// buffer kept for the file, `InodeInfo::packed`, is let go once
+/// written); the
 /// bitmap blocks whose bits the file changed (a pointer to a block the
-/// bitmap calls free is refused); the file's
-/// indirect blocks (its own list, `Buffer::mark_dirty_for`); then the
-/// inode.  The first error is
-/// returned, after every write was tried; a bitmap block that could not
-/// be written is written again by the next `fsync`.
-pub(crate) fn sync_file(inode: &Inode) -> Result {
+/// bitmap calls free is refused); then, under the map lock, the file's
+/// indirect blocks (its own list, `Buffer::mark_dirty_for`) and its
+/// inode.  Returns false, the map not written, if a run moved after
+/// `written` was read (a concurrent append moved the tail): its folio is
+/// not written yet, and the map must not reach the disk naming the new
+/// run before the run holds the bytes; the caller writes the moved
+/// folios and calls again.  Once the map lock is held no run moves, and
+/// the map written names no run whose bytes are not written.  The first
+/// error is returned, after every write was tried; a bitmap block that
+/// could not be written is written again by the next `fsync`.
+pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
     let sb = inode.sb();
     let info = inode.info();
     let geometry = sb.info().geometry;
@@ -997,6 +1010,10 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
     let size = inode.size();
     if geometry.has_fragments() && size > 0 {
         result = sync_packed(inode, size);
+        if result.is_ok() {
+            // Written, unless copied again since: no longer kept.
+            let _written = info.packed.lock().take_if(|buffer| buffer.is_written());
+        }
     }
     let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
     let bitmap = &sb.info().bitmap;
@@ -1016,11 +1033,21 @@ pub(crate) fn sync_file(inode: &Inode) -> Result {
             result = result.and(Err(err));
         }
     }
+    // Read (from the disk, if need be) before the map is locked.
+    let slot = InodeSlot::read(sb, inode.ino());
+    let map = info.map.lock();
+    if !info.forget_moved(written) {
+        return result.map(|()| false);
+    }
     result = result.and(inode.sync_own_buffers());
     // Always, from memory: the inode may be clean with its slot still
-    // dirty in the cache (written by writeback without waiting), or lost
-    // from it (a failed write of the inode-table block, read again).
-    result.and(write_inode(inode, true))
+    // dirty in the cache (written by writeback without waiting), or its
+    // last write may have failed.
+    let slot = slot?;
+    store_inode(inode, &slot, &map);
+    result = result.and(slot.sync());
+    drop(map);
+    result.map(|()| true)
 }
 
 /// The disk blocks of writes that [`sync_packed`] starts before it waits

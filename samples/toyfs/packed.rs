@@ -20,7 +20,7 @@ use crate::{
     },
     inode::BlockMap,
     meta::corrupt,
-    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock, COMPRESS_WORDS},
+    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, COMPRESS_WORDS},
     vm_mvc_client::{KernelBuffer, Op},
 };
 use kernel::{cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
@@ -188,9 +188,10 @@ pub(crate) fn read_packed_from(
 /// back to `extent`, a tail: its bytes up to the end of the file go from
 /// the folio into the block device's buffer of the run's block by vm_mvc
 /// READ, the rest of the run becomes zeros (the format keeps the bytes
-/// past the end of the file zero), and the buffer is marked dirty: the
-/// block device's writeback, or `fsync` (`sync_blockdev`), writes it with
-/// the other fragments of that block.  A compressed run, or one too
+/// past the end of the file zero), and the buffer is marked dirty for
+/// the file ([`dirty_packed`]): the block device's writeback, or the
+/// file's `fsync`, writes it with the other fragments of that block.  A
+/// compressed run, or one too
 /// short for the file's bytes, cannot hold them plain (`EUCLEAN`): every
 /// path that dirties a compressed block gives it a plain run first
 /// (`write::unpack`).
@@ -226,8 +227,27 @@ pub(crate) fn write_packed(
         }
         rest.fill(0);
     }
-    buffer.mark_dirty();
+    dirty_packed(inode, buffer);
     Ok(())
+}
+
+/// Marks dirty `buffer`, the block device's buffer of a block into which
+/// `inode`'s bytes (its tail, or a compressed block) were just copied,
+/// on the inode's own list (`Buffer::mark_dirty_for`: a failed write of
+/// it is recorded on the file's mapping, where its `fsync` finds it, as
+/// a failed write of its folio would be), and keeps it referenced until
+/// the file's `fsync` finds it written (`InodeInfo::packed`): the file's
+/// folio is clean from now on and may be freed, and so, without the
+/// reference, could the buffer once a failed write left it clean, its
+/// bytes and its error then lost, and the disk's older bytes read back.
+/// The block holds other files' fragments, and the list is one inode's:
+/// a buffer already on another file's list stays there; the `fsync` of
+/// the other files writes it again (`Buffer::start_cached`, `EIO` if that
+/// fails too), their reference keeping it, bytes and all, in the cache.
+fn dirty_packed(inode: &Inode, buffer: Buffer) {
+    buffer.mark_dirty_for(inode);
+    // The buffer referenced before, if another, is dropped after the lock.
+    let _before = inode.info().packed.lock().replace(buffer);
 }
 
 /// Writes dirty block `k` (file block `n`) of the locked `folio` of
@@ -309,7 +329,7 @@ pub(crate) fn write_compressed(
                 compressed: true,
             })
         };
-        let stored = store_compressed(sb, &new, whole && moved.is_none(), &header, output)
+        let stored = store_compressed(inode, &new, whole && moved.is_none(), &header, output)
             .and_then(|()| map.replace_run(n, extent, new));
         if let (Err(_), Some(taken)) = (&stored, moved) {
             // Not named by the map: given back.
@@ -318,21 +338,28 @@ pub(crate) fn write_compressed(
             }
         }
         stored?;
+        // The map names a run whose bytes are in a dirty buffer: an
+        // `fsync` that wrote the file's packed blocks and bitmap before
+        // this writes them again before the map (`inode::sync_file`).
+        let shift = geometry.block_shift();
+        inode.info().note_moved(n << shift..(n + 1) << shift);
         Ok(true)
     })
 }
 
 /// Writes the compressed block `header` with the LZ4 data at the start
 /// of `data` into run `new` in the block device's buffer of its block,
-/// zeros to the end of the run, and marks the buffer dirty.  `alone`: the
-/// block is the file's alone, and its buffer need not be read.
+/// zeros to the end of the run, and marks the buffer dirty for `inode`
+/// ([`dirty_packed`]).  `alone`: the block is the file's alone, and its
+/// buffer need not be read.
 fn store_compressed(
-    sb: &SuperBlock,
+    inode: &Inode,
     new: &Extent,
     alone: bool,
     header: &CompressedHeader,
     data: &[u8],
 ) -> Result {
+    let sb = inode.sb();
     let geometry = sb.info().geometry;
     let block = new.block(&geometry);
     let buffer = if alone {
@@ -356,19 +383,21 @@ fn store_compressed(
             .copy_from_slice(data.get(..len).ok_or(EINVAL)?);
         rest.fill(0);
     }
-    buffer.mark_dirty();
+    dirty_packed(inode, buffer);
     Ok(())
 }
 
-/// Zeroes the run `extent` (a new tail of `fallocate`) in the block
-/// device's buffer of its block, and marks the buffer dirty.
-pub(crate) fn zero_packed(sb: &SuperBlock, extent: &Extent) -> Result {
+/// Zeroes the run `extent` (a new tail of `fallocate` of `inode`) in the
+/// block device's buffer of its block, and marks the buffer dirty for
+/// `inode` ([`dirty_packed`]).
+pub(crate) fn zero_packed(inode: &Inode, extent: &Extent) -> Result {
+    let sb = inode.sb();
     let geometry = sb.info().geometry;
     let run = extent.offset_in_block(&geometry)
         ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
     let buffer = Buffer::read(sb, extent.block(&geometry))?;
     buffer.lock().data_mut().get_mut(run).ok_or(EINVAL)?.fill(0);
-    buffer.mark_dirty();
+    dirty_packed(inode, buffer);
     Ok(())
 }
 

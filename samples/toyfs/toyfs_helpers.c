@@ -11,11 +11,6 @@
 
 #include "toyfs_helpers.h"
 
-struct buffer_head *toyfs_sb_bread(struct super_block *sb, sector_t block)
-{
-	return sb_bread(sb, block);
-}
-
 void toyfs_brelse(struct buffer_head *bh)
 {
 	brelse(bh);
@@ -222,6 +217,26 @@ bool toyfs_buffer_uptodate(const struct buffer_head *bh)
 bool toyfs_buffer_write_io_error(const struct buffer_head *bh)
 {
 	return buffer_write_io_error(bh);
+}
+
+void toyfs_clear_buffer_write_io_error(struct buffer_head *bh)
+{
+	clear_buffer_write_io_error(bh);
+}
+
+bool toyfs_buffer_dirty(const struct buffer_head *bh)
+{
+	return buffer_dirty(bh);
+}
+
+bool toyfs_buffer_locked(const struct buffer_head *bh)
+{
+	return buffer_locked(bh);
+}
+
+int toyfs_bh_read(struct buffer_head *bh)
+{
+	return bh_read(bh, 0);
 }
 
 void toyfs_wait_on_buffer(struct buffer_head *bh)

@@ -24,7 +24,6 @@
 #include <linux/sched/mm.h>
 #include <linux/statfs.h>
 
-struct buffer_head *toyfs_sb_bread(struct super_block *sb, sector_t block);
 void toyfs_brelse(struct buffer_head *bh);
 void toyfs_mark_inode_dirty(struct inode *inode);
 loff_t toyfs_i_size_read(const struct inode *inode);
@@ -73,6 +72,10 @@ void toyfs_set_buffer_uptodate(struct buffer_head *bh);
 void toyfs_clear_buffer_uptodate(struct buffer_head *bh);
 bool toyfs_buffer_uptodate(const struct buffer_head *bh);
 bool toyfs_buffer_write_io_error(const struct buffer_head *bh);
+void toyfs_clear_buffer_write_io_error(struct buffer_head *bh);
+bool toyfs_buffer_dirty(const struct buffer_head *bh);
+bool toyfs_buffer_locked(const struct buffer_head *bh);
+int toyfs_bh_read(struct buffer_head *bh);
 void toyfs_wait_on_buffer(struct buffer_head *bh);
 struct buffer_head *toyfs_sb_find_get_block(struct super_block *sb,
 					    sector_t block);

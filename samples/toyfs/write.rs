@@ -415,8 +415,11 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<boo
             folio.mvc(offset, end - offset, Op::Zero.nodirty())?;
         }
         changed = map.set_run(n, want)?;
-        drop(map);
+        // Dirty before the map is unlocked: an `fsync` that finds the run
+        // moved (`InodeInfo::moved`, under the map lock) then finds the
+        // folio to write.
         mark_block_dirty(folio, start, geometry.block_shift());
+        drop(map);
         Ok(())
     })?;
     Ok(changed)

@@ -9,6 +9,12 @@
 #   toyfs_case NAME GAP CMD  ktap_case, or ktap_skip with toyfs_gap's reason
 #                            (`make check TOYFS_RUN_GAPS=1` runs it anyway:
 #                            whether a fix makes it pass)
+#   toyfs_features B         toyfs-stress run's options of the model for
+#                            toyfs with B-byte blocks
+#   toyfs_row B DEV OPS, toyfs_fragments_row B F DEV OPS,
+#   toyfs_compress_row DEV OPS
+#                            toyfs-stress run on a new toyfs: plain blocks,
+#                            fragments, LZ4 (uses $mnt, $threads, $seed)
 
 fsck_clean() {
 	out=$(fsck.toyfs -n "$1") || { echo "$out"; return 1; }
@@ -49,4 +55,61 @@ toyfs_case() {
 	else
 		ktap_case "$name" "$@"
 	fi
+}
+
+# The model's options for toyfs with $1-byte blocks (proven on tmpfs and
+# ext2 in stress-tests.sh, and on ext4): fallocate punching, zeroing and
+# preallocating, KEEP_SIZE only inside the file (toyfs keeps no block
+# past the end: EOPNOTSUPP there); SEEK_DATA/SEEK_HOLE exact to the
+# block; folios of up to 64 blocks, all of whose holes inside the file a
+# write fault allocates (page_mkwrite; toyfs's MAX_FOLIO_BLOCKS); stores
+# past the end that an extension must zero.
+toyfs_features() {
+	echo "--fallocate punch,zero,keep-inside --seek $1 --folio-max $((64 * $1)) --eof-pollution"
+}
+
+# The randomized tester's rows (toyfs-stress run on a new toyfs mounted
+# at $mnt, with $threads and $seed; unmount and fsck between rounds and
+# at the end), for the short runs of stress-tests.sh and the soak.
+#
+# toyfs with $1-byte blocks on $2, $3 operations.
+toyfs_row() {
+	mkfs.toyfs -q -b "$1" "$2" && mount -t toyfs "$2" $mnt || return 1
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") \
+		--fsck "fsck.toyfs -n" "$seed" "$3" $mnt "$2"
+	rc=$?
+	umount $mnt && fsck_clean "$2" && [ $rc -eq 0 ]
+}
+
+# toyfs with $1-byte blocks and $2-byte fragments (mkfs.toyfs -f) on $3,
+# $4 operations: every file's last block a tail in the fewest fragments,
+# moved to more fragments or to a whole block as the file grows (writes,
+# truncations, fallocate, write faults) and shrunk in place as it
+# shrinks; fsck.toyfs -f checks the fragments' owners and the fewest
+# fragments between rounds and at the end.
+toyfs_fragments_row() {
+	mkfs.toyfs -q -b "$1" -f "$2" "$3" && mount -t toyfs "$3" $mnt || return 1
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") \
+		--fsck "fsck.toyfs -f -n" "$seed" "$4" $mnt "$3"
+	rc=$?
+	umount $mnt && fsck_clean "$3" && [ $rc -eq 0 ]
+}
+
+# toyfs with LZ4 (mkfs.toyfs -c lz4, 4 KiB blocks, 512-byte fragments) on
+# $1, $2 operations of data that compresses: files switched between
+# compressed and plain (chattr +c/-c), their blocks compressed at
+# writeback into the first fragments of their runs and given plain runs
+# again when dirtied, tails growing and shrinking under writes,
+# truncations and write faults; fsck.toyfs -f decompresses every block
+# between rounds and at the end, and some must be compressed then.
+toyfs_compress_row() {
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 "$1" && mount -t toyfs "$1" $mnt || return 1
+	toyfs-stress run $threads --block-size 4096 $(toyfs_features 4096) --chattr-compress \
+		--compressible --fsck "fsck.toyfs -f -n" "$seed" "$2" $mnt "$1"
+	rc=$?
+	umount $mnt && fsck_clean "$1" || return 1
+	# Blocks were stored compressed (fsck.toyfs -f decompressed them).
+	usage=$(fsck.toyfs -f -n -v "$1" | sed -n 's/.*fragments in use: //p') || return 1
+	echo "$usage"
+	echo "$usage" | grep -q 'file data ([1-9][0-9]* compressed;' && [ $rc -eq 0 ]
 }

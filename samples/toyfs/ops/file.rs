@@ -62,9 +62,15 @@ pub(crate) unsafe extern "C" fn setattr(
 /// mapping), in the range asked for and in every block given a new run
 /// since the last `fsync` (`InodeInfo::moved`), then what the file needs on disk to be read back
 /// (`inode::sync_file`: its tail, its bitmap blocks, its indirect blocks,
-/// its inode; a failed write of one of its indirect blocks in the
-/// background is reported from its mapping too), and the device's write
-/// cache is flushed.  A directory's `fsync` writes every dirty metadata
+/// its inode; a failed write in the background of its tail or of one of
+/// its indirect blocks is reported from its mapping too), and the
+/// device's write cache is flushed.  The map is written only after the
+/// bytes of every run it names: if an append moved the tail after the
+/// moved blocks were read, `sync_file` writes no map and the moved
+/// blocks are written again (from the second round on with the inode
+/// lock shared, which keeps appends and truncations out, so that a
+/// writer that keeps moving the tail cannot keep `fsync` from ending).
+/// A directory's `fsync` writes every dirty metadata
 /// block of the device (`sync_blockdev`): its entries' blocks are not on
 /// its own list.
 ///
@@ -82,33 +88,57 @@ pub(crate) unsafe extern "C" fn fsync(
         // SAFETY: The VFS passes an open file of ours.
         to_result(unsafe { bindings::file_write_and_wait_range(file, start, end) })?;
         // SAFETY: As above.
-        let inode = unsafe { inode(sys::toyfs_file_inode(file)) };
+        let raw = unsafe { sys::toyfs_file_inode(file) };
+        // SAFETY: As above.
+        let inode = unsafe { inode(raw) };
         let bdev = inode.sb().bdev();
         if inode.is_dir() {
             write_inode(inode, true)?;
             // SAFETY: The device of a mounted filesystem is open.
             to_result(unsafe { bindings::sync_blockdev(bdev) })?;
         } else {
-            // Blocks given a new run since the last fsync (an append that
-            // moved the old tail to a whole block) are written first,
-            // inside the range asked for or not: the map `sync_file`
-            // writes names their new runs.
-            let moved = inode.info().take_moved();
-            if !moved.is_empty() {
-                // SAFETY: As above.  CAST: offsets below `s_maxbytes`.
-                let written = to_result(unsafe {
-                    bindings::file_write_and_wait_range(
-                        file,
-                        moved.start as i64,
-                        moved.end as i64 - 1,
-                    )
-                });
-                if let Err(err) = written {
-                    inode.info().note_moved(moved);
-                    return Err(err);
+            let mut locked = false;
+            let synced = loop {
+                // Blocks given a new run since the last fsync (an append
+                // that moved the old tail to a whole block) are written
+                // first, inside the range asked for or not: the map
+                // `sync_file` writes names their new runs.  A run moved
+                // after `moved` is read (a concurrent append) has its
+                // pointer in the map at once and its bytes only when its
+                // folio is written: `sync_file` sees it under the map
+                // lock and writes no map then (a crash would find the
+                // pointer without the bytes, and the old run, holding
+                // what an earlier fsync made durable, freed), and the
+                // loop writes the moved folios again.
+                let moved = inode.info().moved();
+                let range = &moved.bytes;
+                let written = if range.is_empty() {
+                    Ok(())
+                } else {
+                    // SAFETY: As above.  CAST: offsets below `s_maxbytes`.
+                    to_result(unsafe {
+                        bindings::file_write_and_wait_range(
+                            file,
+                            range.start as i64,
+                            range.end as i64 - 1,
+                        )
+                    })
+                };
+                match written.and_then(|()| sync_file(inode, &moved)) {
+                    Ok(false) if !locked => {
+                        // SAFETY: The inode is live; unlocked below.
+                        unsafe { sys::toyfs_inode_lock_shared(raw) };
+                        locked = true;
+                    }
+                    Ok(false) => {}
+                    done => break done,
                 }
+            };
+            if locked {
+                // SAFETY: Locked above.
+                unsafe { sys::toyfs_inode_unlock_shared(raw) };
             }
-            sync_file(inode)?;
+            synced?;
         }
         // SAFETY: As above: errors recorded on the file's mapping since
         // the last check (a failed write of one of its own buffers).

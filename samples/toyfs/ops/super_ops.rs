@@ -287,8 +287,10 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
         }
     }
     // Its indirect blocks stay dirty in the device's cache, for its
-    // writeback; the list goes with the inode.
+    // writeback; the list goes with the inode, and so does the reference
+    // to the buffer its tail was last copied into.
     inode.forget_own_buffers();
+    let _packed = inode.info().packed.lock().take();
     // SAFETY: As above.
     unsafe { bindings::clear_inode(raw) };
 }

@@ -10,7 +10,7 @@
 //! twice (two directories, or a directory and an indirect block), and two
 //! threads must then never hold `&mut [u8]` to the same bytes.
 
-use super::{Inode, SuperBlock};
+use super::{toyfs_err, Inode, SuperBlock};
 use crate::sys;
 use core::{ptr::NonNull, sync::atomic::AtomicU8};
 use kernel::{bindings, error::to_result, prelude::*};
@@ -45,13 +45,35 @@ impl Buffer {
         Ok(Self { bh, len })
     }
 
-    /// Reads block `block` of the device (`sb_bread`); `EIO` if it cannot.
+    /// Reads block `block` of the device (`sb_getblk`, then the disk if
+    /// the buffer is not uptodate, as `sb_bread`); `EIO` if it cannot.
+    /// A cached buffer whose last write failed is not read: its bytes are
+    /// newer than the disk's (`fs/buffer.c` clears the uptodate flag of a
+    /// buffer whose write failed, and `sb_bread` would read the old bytes
+    /// over them, and a later write of the block would make that loss
+    /// silent and durable), so they are kept and written again
+    /// ([`keep_failed_write`]), as ext4 keeps them
+    /// (`ext4_buffer_uptodate`).
     pub(crate) fn read(sb: &SuperBlock, block: u32) -> Result<Self> {
         // SAFETY: `sb` is a live superblock with a block device and its
         // block size set (type invariant of `SuperBlock`).
-        let bh = unsafe { sys::toyfs_sb_bread(sb.as_ptr(), block.into()) };
-        // SAFETY: `sb_bread` returns null or a referenced, uptodate buffer.
-        unsafe { Self::from_raw(bh) }
+        let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
+        let bh = NonNull::new(bh).ok_or(ENOMEM)?;
+        if keep_failed_write(bh) {
+            toyfs_err!(
+                "block {}: its last write failed; kept in memory and written again\n",
+                block
+            );
+        }
+        // SAFETY: `bh` is referenced, by us, and not locked by us.  A
+        // buffer uptodate is not read; else it is read and waited for.
+        if unsafe { sys::toyfs_bh_read(bh.as_ptr()) } < 0 {
+            // SAFETY: The reference of `sb_getblk` is ours.
+            unsafe { sys::toyfs_brelse(bh.as_ptr()) };
+            return Err(EIO);
+        }
+        // SAFETY: Referenced, and uptodate once `bh_read` succeeded.
+        unsafe { Self::from_raw(bh.as_ptr()) }
     }
 
     /// The buffer of block `block`, all zeros, without reading it: a new
@@ -93,10 +115,28 @@ impl Buffer {
         }
     }
 
-    /// Marks the buffer dirty (`mark_buffer_dirty`).
+    /// Marks the buffer dirty (`mark_buffer_dirty`).  The bytes of a
+    /// `Buffer` are the block's truth from its read on (a block whose
+    /// cached copy is dropped, `Buffer::forget_cached`, is held by no
+    /// `Buffer`): if a write of them failed since, which cleared the
+    /// uptodate flag (`mark_buffer_dirty` warns on a buffer without it),
+    /// the flag is set again and the bytes are written again.
     pub(crate) fn mark_dirty(&self) {
+        self.keep_uptodate();
         // SAFETY: The buffer head is referenced (type invariant).
         unsafe { sys::mark_buffer_dirty(self.bh.as_ptr()) };
+    }
+
+    /// Sets the uptodate flag again if a failed write cleared it (see
+    /// [`Buffer::mark_dirty`]).
+    fn keep_uptodate(&self) {
+        // SAFETY: The buffer head is referenced (type invariant); its
+        // bytes were read (or zeroed) and never discarded.
+        unsafe {
+            if !sys::toyfs_buffer_uptodate(self.bh.as_ptr()) {
+                sys::toyfs_set_buffer_uptodate(self.bh.as_ptr());
+            }
+        }
     }
 
     /// Writes the buffer now and waits (`sync_dirty_buffer`); the caller
@@ -111,33 +151,39 @@ impl Buffer {
     /// ([`Inode::sync_own_buffers`]) and where a failed write of the
     /// buffer is reported (on the inode's mapping).  A buffer already on
     /// another inode's list stays there (a block that a damaged image names
-    /// twice).
+    /// twice).  As [`Buffer::mark_dirty`], a failed write since the read
+    /// leaves the bytes to be written again.
     pub(crate) fn mark_dirty_for(&self, inode: &Inode) {
+        self.keep_uptodate();
         // SAFETY: The buffer head is referenced (type invariant); the list
         // is the live inode's, set up by `alloc_inode`.
         unsafe { sys::mmb_mark_buffer_dirty(self.bh.as_ptr(), inode.own_buffers()) };
     }
 
-    /// Marks dirty a buffer whose bytes in memory are the truth for the
-    /// whole mount (a bitmap block): a failed write cleared its uptodate
-    /// flag, which is set again so that the bytes are written again.
-    pub(crate) fn mark_dirty_from_memory(&self) {
-        // SAFETY: The buffer head is referenced (type invariant); its
-        // bytes were never discarded.
-        unsafe { sys::toyfs_set_buffer_uptodate(self.bh.as_ptr()) };
-        self.mark_dirty();
-    }
-
-    /// Starts the write of a buffer kept as [`Buffer::mark_dirty_from_memory`]
-    /// says, if it is dirty or an earlier write of it failed
-    /// (`write_dirty_buffer`); [`Buffer::wait_written`] waits for it.
+    /// Starts the write of a buffer kept for the whole mount (a bitmap
+    /// block), if it is dirty or an earlier write of it failed (then it is
+    /// marked dirty again, [`Buffer::mark_dirty`]; `write_dirty_buffer`);
+    /// [`Buffer::wait_written`] waits for it.
     pub(crate) fn start_write_from_memory(&self) {
         // SAFETY: The buffer head is referenced (type invariant).
         if !unsafe { sys::toyfs_buffer_uptodate(self.bh.as_ptr()) } {
-            self.mark_dirty_from_memory();
+            self.mark_dirty();
         }
         // SAFETY: As above; the caller does not hold it locked.
         unsafe { sys::write_dirty_buffer(self.bh.as_ptr(), REQ_SYNC) };
+    }
+
+    /// Whether the buffer's bytes are on the disk as far as the buffer
+    /// knows: not dirty, no I/O in flight (nor a copy into it), and its
+    /// last write (if any) did not fail.
+    pub(crate) fn is_written(&self) -> bool {
+        let bh = self.bh.as_ptr();
+        // SAFETY: The buffer head is referenced (type invariant).
+        unsafe {
+            !sys::toyfs_buffer_dirty(bh)
+                && !sys::toyfs_buffer_locked(bh)
+                && !sys::toyfs_buffer_write_io_error(bh)
+        }
     }
 
     /// Waits for a write started by [`Buffer::start_write_from_memory`];
@@ -146,10 +192,10 @@ impl Buffer {
         wait_written(self.bh)
     }
 
-    /// The cached buffer of block `block`, if any, is no longer uptodate:
-    /// the next [`Buffer::read`] reads the disk.  For a block written by
-    /// bio from now on (`vfs::forget_bdev_aliases`), which nobody holds a
-    /// `Buffer` of.
+    /// The cached buffer of block `block`, if any, is no longer uptodate,
+    /// nor kept for a failed write: the next [`Buffer::read`] reads the
+    /// disk.  For a block written by bio from now on
+    /// (`vfs::forget_bdev_aliases`), which nobody holds a `Buffer` of.
     pub(crate) fn forget_cached(sb: &SuperBlock, block: u32) {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
@@ -162,6 +208,7 @@ impl Buffer {
         unsafe {
             sys::toyfs_lock_buffer(bh.as_ptr());
             sys::toyfs_clear_buffer_uptodate(bh.as_ptr());
+            sys::toyfs_clear_buffer_write_io_error(bh.as_ptr());
             sys::unlock_buffer(bh.as_ptr());
             sys::toyfs_brelse(bh.as_ptr());
         }
@@ -169,18 +216,20 @@ impl Buffer {
 
     /// Starts the write of the buffer of block `block` if the buffer
     /// cache holds it (`sb_find_get_block_nonatomic`, never a read) and it
-    /// is dirty (`write_dirty_buffer`): a block that file data reaches
-    /// through the cache (a tail, or compressed blocks, in a block shared
-    /// with other files' fragments).  [`CachedWrite::wait`] waits for it;
-    /// starting every write of a file before waiting for the first lets
-    /// the device work on them together.  `None`: the cache does not hold
-    /// the block, nothing to write.  A buffer the cache holds without its
-    /// bytes (a neighbour of a block read in the same folio) is not dirty
-    /// and is not written.
+    /// is dirty (`write_dirty_buffer`), or its last write failed (it is
+    /// written again, [`keep_failed_write`]): a block that file data
+    /// reaches through the cache (a tail, or compressed blocks, in a block
+    /// shared with other files' fragments).  [`CachedWrite::wait`] waits
+    /// for it; starting every write of a file before waiting for the first
+    /// lets the device work on them together.  `None`: the cache does not
+    /// hold the block, nothing to write.  A buffer the cache holds without
+    /// its bytes (a neighbour of a block read in the same folio) is not
+    /// dirty and is not written.
     pub(crate) fn start_cached(sb: &SuperBlock, block: u32) -> Option<CachedWrite> {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh)?;
+        keep_failed_write(bh);
         // SAFETY: `bh` is referenced, by us; not locked by us.
         unsafe { sys::write_dirty_buffer(bh.as_ptr(), REQ_SYNC) };
         // INVARIANT: the reference of `sb_find_get_block_nonatomic`.
@@ -200,11 +249,16 @@ pub(crate) struct CachedWrite {
 }
 
 impl CachedWrite {
-    /// Waits for the write; `EIO` if it, or the last write of the buffer
-    /// before it, failed: what the block holds on disk is not what the
-    /// files wrote.
+    /// Waits for the write; `EIO` if it failed (or if no write was
+    /// started and the last one failed): what the block holds on disk is
+    /// not what the files wrote; the buffer keeps its bytes, dirty, to be
+    /// written again ([`keep_failed_write`]).
     pub(crate) fn wait(self) -> Result {
-        wait_written(self.bh)
+        let result = wait_written(self.bh);
+        if result.is_err() {
+            keep_failed_write(self.bh);
+        }
+        result
     }
 }
 
@@ -217,6 +271,44 @@ impl Drop for CachedWrite {
 
 /// `REQ_SYNC`: a write that its caller waits for.
 const REQ_SYNC: u32 = 1 << bindings::req_flag_bits___REQ_SYNC;
+
+/// If the last write of referenced buffer `bh` failed and left it not
+/// uptodate (`bh_end_write`, `bh_end_async_write`), its bytes, newer than
+/// the disk's, are made uptodate again and the buffer dirty, to be
+/// written again; true if so.  The error stays recorded where the failed
+/// write put it (the device's mapping, the mapping of the inode whose
+/// list held the buffer, and the buffer's `write_io_error` flag, which
+/// the next write clears).  A buffer whose bytes were discarded on
+/// purpose (`Buffer::forget_cached`) has no error flag.
+fn keep_failed_write(bh: NonNull<sys::buffer_head>) -> bool {
+    // SAFETY: The caller holds a reference to `bh`.  Without the lock
+    // first: the common case, an uptodate buffer, never waits for a write
+    // in flight.
+    let failed = unsafe {
+        !sys::toyfs_buffer_uptodate(bh.as_ptr()) && sys::toyfs_buffer_write_io_error(bh.as_ptr())
+    };
+    if !failed {
+        return false;
+    }
+    // SAFETY: The caller holds a reference to `bh`, not its lock; its
+    // flags are read again and changed under its lock, after any I/O on
+    // it.
+    let kept = unsafe {
+        sys::toyfs_lock_buffer(bh.as_ptr());
+        let kept = !sys::toyfs_buffer_uptodate(bh.as_ptr())
+            && sys::toyfs_buffer_write_io_error(bh.as_ptr());
+        if kept {
+            sys::toyfs_set_buffer_uptodate(bh.as_ptr());
+        }
+        sys::unlock_buffer(bh.as_ptr());
+        kept
+    };
+    if kept {
+        // SAFETY: As above; uptodate now.
+        unsafe { sys::mark_buffer_dirty(bh.as_ptr()) };
+    }
+    kept
+}
 
 /// Waits for the I/O of referenced buffer `bh`; `EIO` if its last write
 /// failed (`buffer_write_io_error`, which a new write clears).
@@ -235,7 +327,7 @@ fn wait_written(bh: NonNull<sys::buffer_head>) -> Result {
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        // SAFETY: The reference taken by `sb_bread` is ours (type
+        // SAFETY: The reference taken by `sb_getblk` is ours (type
         // invariant) and dropped once.
         unsafe { sys::toyfs_brelse(self.bh.as_ptr()) };
     }

@@ -10,7 +10,8 @@
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
-//! MAKE-IT-FAIL`; `toyfs-probe packed MOUNT SOURCE read|mmap` (a
+//! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
+//! image with fragments); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
 //! extents FIEMAP calls encoded: compressed blocks);
@@ -299,17 +300,23 @@ fn seek(dir: &Path) -> Check {
     Ok(())
 }
 
-/// FIEMAP reports one extent a run of blocks, in order, the last marked.
-fn fiemap(dir: &Path) -> Check {
-    let b = block_size(dir)?;
-    let path = dir.join("fiemap");
-    let mut file = OpenOptions::new()
+/// `path` created empty (or emptied), open for reading and writing.
+fn new_file(path: &Path) -> Result<File, String> {
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&path)
-        .map_err(|e| e.to_string())?;
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// FIEMAP reports one extent a run of blocks, in order, the last marked,
+/// and one run across the boundary of the map's indirect block as one extent
+/// (`fiemap_across_indirect`).
+fn fiemap(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let mut file = new_file(&dir.join("fiemap"))?;
     file.write_all(&vec![1u8; (2 * b) as usize])
         .map_err(|e| e.to_string())?;
     file.seek(SeekFrom::Start(8 * b))
@@ -340,6 +347,62 @@ fn fiemap(dir: &Path) -> Check {
         5 * b
     );
     ensure!(extents[0].0 == 0, "first extent at {}", extents[0].0);
+    separate_extents(&extents, "fiemap")?;
+    fiemap_across_indirect(dir, b)
+}
+
+/// No two extents of a FIEMAP answer that one extent could be: each
+/// extent of plain blocks is a whole run contiguous in the file and on
+/// disk (`what` names the file).
+fn separate_extents(extents: &[sys::Extent], what: &str) -> Check {
+    for (i, pair) in extents.windows(2).enumerate() {
+        let ((logical, physical, length, flags), (next, next_physical, _, next_flags)) =
+            (pair[0], pair[1]);
+        let plain = |flags: u32| flags & !sys::FIEMAP_EXTENT_LAST == 0;
+        ensure!(
+            !(plain(flags)
+                && plain(next_flags)
+                && logical + length == next
+                && physical + length == next_physical),
+            "{what}: extents {i} and {} are one run: {logical} {physical} {length}, then {next} {next_physical}",
+            i + 1
+        );
+    }
+    Ok(())
+}
+
+/// A file whose blocks before and after the single-indirect block's
+/// first one lie next to each other on disk: FIEMAP reports them as one
+/// extent, though the map holds them in two places (the inode, the
+/// indirect block).  Block 12 is written last, once the indirect block
+/// exists (made by block 13, written first) and blocks 0 to 11 took the
+/// blocks after it: the allocator gives block 12 the block after block
+/// 11's.
+fn fiemap_across_indirect(dir: &Path, b: u64) -> Check {
+    let file = new_file(&dir.join("fiemap-indirect"))?;
+    let block = |n: u64| vec![n as u8 + 1; b as usize];
+    file.write_all_at(&block(13), 13 * b)
+        .map_err(|e| format!("block 13: {e}"))?;
+    for n in 0..13 {
+        file.write_all_at(&block(n), n * b)
+            .map_err(|e| format!("block {n}: {e}"))?;
+    }
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    separate_extents(&extents, "fiemap-indirect")?;
+    let covering = |n: u64| {
+        extents
+            .iter()
+            .position(|&(logical, _, length, _)| (logical..logical + length).contains(&(n * b)))
+    };
+    ensure!(
+        covering(11).is_some() && covering(11) == covering(12),
+        "blocks 11 and 12 not in one extent (is block 12 after block 11 on disk?): {extents:?}"
+    );
+    let covered: u64 = extents.iter().map(|e| e.2).sum();
+    ensure!(
+        covered == 14 * b,
+        "extents cover {covered} bytes: {extents:?}"
+    );
     Ok(())
 }
 
@@ -933,6 +996,75 @@ fn write_error(dir: &Path, make_it_fail: &Path) -> Check {
     Ok(())
 }
 
+/// A failed write of a tail's block (FRAGMENTS: the block device's buffer
+/// that writeback copies tails into) is not lost silently (review #4):
+/// `fs/buffer.c` clears the uptodate flag of a buffer whose write failed,
+/// and toyfs read the disk's older bytes over it, for a read of the file
+/// once its clean folio was freed and for the write of another file's
+/// tail in that block, which then made the loss durable; and no `fsync`
+/// of the file reported it once the buffer was freed or written again.
+/// Files `a` and `b` have tails in one block, both on disk.  Twice, `a`
+/// is written again and `sync(2)` writes it while the device fails:
+/// the first time `a` (kept open) must read its new bytes once the cache
+/// is dropped, and its `fsync` report `EIO` (the buffer then written
+/// again); the second time `b` is written again and its `fsync` must
+/// succeed before `a`'s reports `EIO`, and `a` then reads its new bytes
+/// from the disk.  The caller checks both files after a remount: `a`
+/// holds 100 bytes `D`, `b` 100 bytes `e`.
+fn tail_write_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let open = |name: &str| {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.join(name))
+            .map_err(|e| format!("{name}: {e}"))
+    };
+    let (a, b) = (open("tail-error-a")?, open("tail-error-b")?);
+    let mut reader = a.try_clone().map_err(|e| e.to_string())?;
+    for (file, byte) in [(&a, b'A'), (&b, b'b')] {
+        file.write_all_at(&[byte; 100], 0)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| e.to_string())?;
+    }
+    let block = |file: &File| -> Result<u64, String> {
+        let extents = sys::fiemap(file).map_err(|e| format!("fiemap: {e}"))?;
+        ensure!(extents.len() == 1, "extents {extents:?}, expected one tail");
+        Ok(extents[0].1 / block_size(dir)?)
+    };
+    ensure!(
+        block(&a)? == block(&b)?,
+        "the two tails are in different blocks (the test needs one block)"
+    );
+    let fail_sync = |bytes: &[u8]| -> Check {
+        a.write_all_at(bytes, 0).map_err(|e| e.to_string())?;
+        fs::write(make_it_fail, "1").map_err(|e| format!("make-it-fail: {e}"))?;
+        sys::sync_all_filesystems();
+        fs::write(make_it_fail, "0").map_err(|e| format!("make-it-fail: {e}"))
+    };
+    let reports_eio = |file: &File, what: &str| -> Check {
+        let failed = file.sync_all();
+        ensure!(
+            failed.as_ref().err().and_then(|e| e.raw_os_error()) == Some(5),
+            "fsync {what}: {failed:?}, expected EIO"
+        );
+        file.sync_all()
+            .map_err(|e| format!("fsync {what} again, the error reported: {e}"))
+    };
+    fail_sync(&[b'B'; 100])?;
+    drop_caches()?;
+    same(&mut reader, &[b'B'; 100], "the file whose tail's write failed")?;
+    reports_eio(&a, "after the failed write")?;
+    fail_sync(&[b'D'; 100])?;
+    b.write_all_at(&[b'e'; 100], 0).map_err(|e| e.to_string())?;
+    b.sync_all()
+        .map_err(|e| format!("fsync of the other file, the device working: {e}"))?;
+    reports_eio(&a, "after the other file's write")?;
+    drop_caches()?;
+    same(&mut reader, &[b'D'; 100], "the file, from the disk")
+}
+
 /// The page frame numbers behind `pages` pages of a mapping from
 /// `addr` (/proc/self/pagemap; 0 for a page not present).
 fn frames(addr: usize, pages: usize) -> Result<Vec<u64>, String> {
@@ -1279,6 +1411,10 @@ fn main() -> ExitCode {
         "write-error" => match args.get(3) {
             Some(file) => write_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe write-error DIR MAKE-IT-FAIL".into()),
+        },
+        "tail-write-error" => match args.get(3) {
+            Some(file) => tail_write_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe tail-write-error DIR MAKE-IT-FAIL".into()),
         },
         "packed" => match (args.get(3), args.get(4)) {
             (Some(source), Some(first)) => packed(dir, Path::new(source), first),
