@@ -99,6 +99,36 @@ unsafe fn put(folio: *mut bindings::folio) {
     };
 }
 
+/// The memory map's base (the address of page frame 0's `struct page`)
+/// and the direct map's (the address of page frame 0), where the kernel
+/// maps all memory linearly and `folio_address` is arithmetic on these two
+/// values, set during boot before any module is loaded: x86-64
+/// (`SPARSEMEM_VMEMMAP`: `vmemmap_base` and `page_offset_base`) and
+/// User-Mode Linux (`FLATMEM`, no `ARCH_PFN_OFFSET`: `mem_map` and
+/// `uml_physmem`), each without highmem or forced local mappings.  On
+/// both, `kunmap_local` and `flush_dcache_folio` do nothing
+/// (`ARCH_HAS_FLUSH_ON_KUNMAP` unset, `ARCH_IMPLEMENTS_FLUSH_DCACHE_PAGE`
+/// 0).  `None` elsewhere: the copies then go through the C forwarders.
+/// `vm_mvc_folio.linear_address_is_where_the_kernel_maps_every_page`
+/// checks the arithmetic against `kmap_local_page`.
+// The trailing `None` is unreachable where an architecture's bases are
+// known.
+#[allow(unreachable_code)]
+#[inline(always)]
+fn linear_map() -> Option<(usize, usize)> {
+    if cfg!(any(CONFIG_HIGHMEM, CONFIG_KMAP_LOCAL)) {
+        return None;
+    }
+    #[cfg(all(CONFIG_UML, CONFIG_FLATMEM))]
+    // SAFETY: Both are set during boot, before any module is loaded, and
+    // never change afterwards; they are read by value.  CAST: an address.
+    return Some(unsafe { (bindings::mem_map as usize, bindings::uml_physmem) });
+    #[cfg(all(CONFIG_X86_64, not(CONFIG_UML), CONFIG_SPARSEMEM_VMEMMAP))]
+    // SAFETY: As for User-Mode Linux's.
+    return Some(unsafe { (bindings::vmemmap_base, bindings::page_offset_base) });
+    None
+}
+
 // SAFETY: A folio is a kernel object that any thread may use; every method
 // that reads or changes state either uses atomic flags or requires the
 // folio lock, which is not tied to a thread.
@@ -151,6 +181,18 @@ impl Folio {
     pub(crate) fn order(&self) -> u32 {
         // SAFETY: `self` is a valid folio (type invariant).
         unsafe { sys::vm_mvc_folio_order(self.as_ptr()) }
+    }
+
+    /// The kernel address of the folio's first byte, computed inline where
+    /// [`linear_map`] knows the direct map (`folio_address`); the folio's
+    /// pages follow it there.
+    #[inline(always)]
+    fn linear_address(&self) -> Option<*mut u8> {
+        let (memmap, direct) = linear_map()?;
+        // A folio is its first page's `struct page`, in the memory map.
+        let frame = (self.as_ptr() as usize).wrapping_sub(memmap) / size_of::<bindings::page>();
+        // CAST: an address in the direct map.
+        Some(direct.wrapping_add(frame.wrapping_mul(PAGE_SIZE)) as *mut u8)
     }
 
     /// Whether page-cache index `index` lies in this folio.
@@ -439,11 +481,30 @@ impl<'a> FolioRange<'a> {
         self.len
     }
 
-    /// Zeroes the bytes and flushes the data cache.
+    /// The range's first byte in the kernel's direct map, where
+    /// [`Folio::linear_address`] computes it inline: `memcpy_from_folio`,
+    /// `memcpy_to_folio` and `folio_zero_range` are then one `memcpy` or
+    /// `memset` without a forwarder call around it.
+    #[inline(always)]
+    fn linear_address(&self) -> Option<*mut u8> {
+        Some(self.folio.linear_address()?.wrapping_add(self.offset))
+    }
+
+    /// Zeroes the bytes and flushes the data cache (`folio_zero_range`).
+    #[inline]
     pub(crate) fn zero(&self) {
-        // SAFETY: The folio is locked and the range lies inside it (type
-        // invariants), so `zero_user_segments` does not BUG.
-        unsafe { sys::vm_mvc_folio_zero_range(self.folio.as_ptr(), self.offset, self.len) };
+        match self.linear_address() {
+            // SAFETY: The range lies inside the locked folio (type
+            // invariants), which the direct map maps whole at its address.
+            // Other CPUs may read the bytes meanwhile (as `filemap_read`
+            // does, unlocked), as they may while C's `memset` writes them.
+            Some(to) => unsafe { to.write_bytes(0, self.len) },
+            // SAFETY: The folio is locked and the range lies inside it (type
+            // invariants), so `zero_user_segments` does not BUG.
+            None => unsafe {
+                sys::vm_mvc_folio_zero_range(self.folio.as_ptr(), self.offset, self.len)
+            },
+        }
     }
 
     /// Copies the bytes into kernel memory at `to` (`memcpy_from_folio`).
@@ -454,11 +515,18 @@ impl<'a> FolioRange<'a> {
     /// overlap the range's bytes.
     #[inline]
     pub(crate) unsafe fn copy_to_kernel(&self, to: *mut u8) {
-        // SAFETY: The range lies inside the locked folio (type invariants);
-        // the caller guarantees `to`.
-        unsafe {
-            sys::vm_mvc_memcpy_from_folio(to.cast(), self.folio.as_ptr(), self.offset, self.len)
-        };
+        match self.linear_address() {
+            // SAFETY: The range lies inside the locked folio (type
+            // invariants), mapped whole at `from`; the caller guarantees
+            // `to`.  User mappings may write the bytes meanwhile, as they
+            // may while C's `memcpy` reads them.
+            Some(from) => unsafe { core::ptr::copy_nonoverlapping(from, to, self.len) },
+            // SAFETY: The range lies inside the locked folio (type
+            // invariants); the caller guarantees `to`.
+            None => unsafe {
+                sys::vm_mvc_memcpy_from_folio(to.cast(), self.folio.as_ptr(), self.offset, self.len)
+            },
+        }
     }
 
     /// Copies kernel memory at `from` into the bytes and flushes the data
@@ -470,11 +538,15 @@ impl<'a> FolioRange<'a> {
     /// overlap the range's bytes.
     #[inline]
     pub(crate) unsafe fn copy_from_kernel(&self, from: *const u8) {
-        // SAFETY: The range lies inside the locked folio (type invariants);
-        // the caller guarantees `from`.
-        unsafe {
-            sys::vm_mvc_memcpy_to_folio(self.folio.as_ptr(), self.offset, from.cast(), self.len)
-        };
+        match self.linear_address() {
+            // SAFETY: As in `copy_to_kernel`, the other way.
+            Some(to) => unsafe { core::ptr::copy_nonoverlapping(from, to, self.len) },
+            // SAFETY: The range lies inside the locked folio (type
+            // invariants); the caller guarantees `from`.
+            None => unsafe {
+                sys::vm_mvc_memcpy_to_folio(self.folio.as_ptr(), self.offset, from.cast(), self.len)
+            },
+        }
     }
 
     /// Maps each base page of the range in turn and calls `f` with the
@@ -678,4 +750,51 @@ pub(crate) unsafe fn with_page_mapped<R>(
     // SAFETY: `base` came from `kmap_local_page` above and `f` has returned.
     unsafe { sys::vm_mvc_kunmap_local(base.cast()) };
     result
+}
+
+#[kunit_tests(vm_mvc_folio)]
+mod tests {
+    use super::*;
+
+    /// Allocates a folio of `1 << order` pages, not in any page cache.
+    fn alloc(order: u32) -> Result<ARef<Folio>> {
+        // SAFETY: Allocating a folio has no preconditions.
+        let folio = unsafe { sys::vm_mvc_folio_alloc(bindings::GFP_KERNEL, order) };
+        let folio = NonNull::new(folio).ok_or(ENOMEM)?;
+        // SAFETY: The allocation's reference moves into the `ARef`.
+        Ok(unsafe { ARef::from_raw(folio.cast::<Folio>()) })
+    }
+
+    /// Where the kernel maps page `n` of `folio` (`kmap_local_page`).
+    fn kernel_address(folio: &Folio, n: usize) -> *mut u8 {
+        // SAFETY: `n` is a page of the live folio, which the caller holds.
+        let page = unsafe { sys::vm_mvc_folio_page(folio.as_ptr(), n) };
+        // SAFETY: As above; the mapping is undone at once.
+        let addr = unsafe { sys::vm_mvc_kmap_local_page(page) };
+        // SAFETY: `addr` came from `kmap_local_page` just above.
+        unsafe { sys::vm_mvc_kunmap_local(addr) };
+        addr.cast()
+    }
+
+    /// The folio address computed inline (used by the kernel-buffer copies
+    /// and ZERO) is where the kernel maps every page of folios of several
+    /// orders, allocated wherever the page allocator puts them.
+    #[test]
+    fn linear_address_is_where_the_kernel_maps_every_page() -> Result {
+        if linear_map().is_none() {
+            crate::test_fixture::skip(c"folio addresses are not computed inline on this kernel");
+            return Ok(());
+        }
+        let mut folios = KVec::new();
+        for order in [0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 9] {
+            folios.push(alloc(order)?, GFP_KERNEL)?;
+        }
+        for folio in folios.iter() {
+            let first = folio.linear_address().ok_or(EINVAL)?;
+            for n in 0..folio.size() / PAGE_SIZE {
+                assert_eq!(first.wrapping_add(n * PAGE_SIZE), kernel_address(folio, n));
+            }
+        }
+        Ok(())
+    }
 }

@@ -442,6 +442,14 @@ fn slot(sid: isize) -> Result<usize> {
 /// no preemptible RCU, no preemption count (`preempt_disable` is the
 /// barrier), no lockdep, no strict grace periods.  User-Mode Linux's test
 /// kernel is such a kernel.
+///
+/// These are the conditions of Linux 7.3's `include/linux/rcupdate.h`,
+/// copied; the KUnit case
+/// `read_section_is_a_barrier_exactly_where_the_kernels_rcu_read_lock_is_empty`
+/// checks them against the kernel's compiled `rcu_read_lock` and
+/// `rcu_read_unlock`, so that a configuration or kernel for which the copy
+/// is wrong fails the tests instead of running without a read-side
+/// section.
 const RCU_IS_BARRIER: bool = cfg!(not(any(
     CONFIG_PREEMPT_RCU,
     CONFIG_PREEMPT_COUNT,
@@ -786,6 +794,51 @@ mod tests {
         delete(sid)?;
         assert_eq!(check(sid), Err(EBADF));
         Ok(())
+    }
+
+    /// Whether the kernel's compiled `f` does nothing but return: on
+    /// x86-64 (User-Mode Linux included), its first instruction after an
+    /// optional `endbr64` (or the 4-byte NOP that seals it) and an optional
+    /// 5-byte NOP (a patched-out `__fentry__` call) is `ret`.
+    #[cfg(CONFIG_X86_64)]
+    fn compiled_empty(f: unsafe extern "C" fn()) -> bool {
+        const PADS: [&[u8]; 3] = [
+            &[0xf3, 0x0f, 0x1e, 0xfa],
+            &[0x0f, 0x1f, 0x40, 0xd6],
+            &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+        ];
+        let code = f as *const u8;
+        // SAFETY: `f` is a function of the kernel's text, which is mapped
+        // and readable for the kernel's lifetime.  At most 14 bytes from
+        // its start are read, and only past its first byte while the bytes
+        // read so far match a landing pad or NOP, instructions that cannot
+        // end a function: every byte read is code of `f` or of the text
+        // that follows it.
+        let byte = |at: usize| unsafe { core::ptr::read_volatile(code.add(at)) };
+        let mut at = 0;
+        for pad in PADS {
+            if pad.iter().enumerate().all(|(i, b)| byte(at + i) == *b) {
+                at += pad.len();
+            }
+        }
+        byte(at) == 0xc3
+    }
+
+    /// `ReadSection` leaves out the kernel's guard where [`RCU_IS_BARRIER`]
+    /// says `rcu_read_lock` and `rcu_read_unlock` are only a compiler
+    /// barrier.  That copy of `rcupdate.h`'s conditions is checked here
+    /// against what the kernel compiled: both helpers are an empty function
+    /// exactly when the copy says so.  A kernel whose read-side section does
+    /// something the copy does not know of fails this case (the lookups by
+    /// sid would otherwise run unprotected); one whose section is empty
+    /// where the copy keeps the guard fails it too, so that the copy stays
+    /// exact.
+    #[cfg(CONFIG_X86_64)]
+    #[test]
+    fn read_section_is_a_barrier_exactly_where_the_kernels_rcu_read_lock_is_empty() {
+        let empty =
+            compiled_empty(bindings::rcu_read_lock) && compiled_empty(bindings::rcu_read_unlock);
+        assert_eq!(RCU_IS_BARRIER, empty);
     }
 
     #[test]

@@ -39,7 +39,6 @@
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <linux/xarray.h>
 #include <vm_mvc.h>
 
 static unsigned int iters = 10000;
@@ -81,7 +80,6 @@ enum variant {
 	P_ATOMIC,	/* one atomic add to a shared counter */
 	P_PERCPU,	/* one this_cpu_add to a per-CPU counter (irqs saved off x86) */
 	P_WAIT_STABLE,	/* folio_wait_stable() of a locked folio */
-	P_FORWARDED,	/* the baseline's READ through vm_mvc's out-of-line calls */
 };
 
 struct bench_file {
@@ -319,109 +317,8 @@ static noinline void empty_call(void *p)
 	barrier();
 }
 
-/*
- * The calls a vm_mvc READ by sid needs into C (rust/vm_mvc_helpers.c
- * forwarders, the kernel's rust_helper_* wrappers and exported functions),
- * as out-of-line C functions around the same inline helpers: what the
- * call structure alone costs, without the Rust code between the calls.
- * Since vm_mvc 2 a sid takes no inode reference: the lookup is an RCU
- * read section around the registry's xa_load and a page-cache lookup that
- * locks the folio if it is free; statistics are two adds to this CPU's
- * counters with preemption disabled (get_cpu_ptr .. put_cpu_ptr).
- */
-static noinline void fw_might_resched(void)
-{
-	might_resched();
-}
-
-static noinline void fw_rcu_read_lock(void)
-{
-	rcu_read_lock();
-}
-
-static noinline void fw_rcu_read_unlock(void)
-{
-	rcu_read_unlock();
-}
-
-static noinline bool fw_folio_uptodate(const struct folio *folio)
-{
-	return folio_test_uptodate(folio);
-}
-
-static noinline void fw_memcpy_from_folio(char *to, struct folio *folio,
-					  size_t offset, size_t len)
-{
-	memcpy_from_folio(to, folio, offset, len);
-}
-
-static noinline void fw_folio_put(struct folio *folio)
-{
-	folio_put(folio);
-}
-
-/* This CPU's counters of the forwarded calls. */
-struct fw_counts {
-	u64 calls;
-	u64 bytes;
-};
-
-static DEFINE_PER_CPU(struct fw_counts, fw_counts);
-
-static noinline struct fw_counts *fw_get_cpu_ptr(struct fw_counts __percpu *counts)
-{
-	return get_cpu_ptr(counts);
-}
-
-static noinline void fw_put_cpu_ptr(struct fw_counts __percpu *counts)
-{
-	put_cpu_ptr(counts);
-}
-
-/* A registry of one entry, looked up as vm_mvc looks a sid up. */
-struct fw_entry {
-	struct address_space *mapping;
-	unsigned long generation;
-};
-
-static DEFINE_XARRAY(fw_registry);
-#define FW_SLOT		1
-#define FW_GENERATION	7
-
-/* A 64-byte READ of page @index with the calls of a vm_mvc READ by sid. */
-static int forwarded_read(struct bench *b, pgoff_t index)
-{
-	struct fw_entry *entry;
-	struct fw_counts *counts;
-	struct folio *folio;
-	size_t offset;
-
-	fw_might_resched();
-	fw_rcu_read_lock();
-	entry = xa_load(&fw_registry, FW_SLOT);
-	if (!entry || entry->generation != FW_GENERATION) {
-		fw_rcu_read_unlock();
-		return -EBADF;
-	}
-	folio = __filemap_get_folio(entry->mapping, index, FGP_LOCK | FGP_NOWAIT, 0);
-	fw_rcu_read_unlock();
-	if (IS_ERR(folio))
-		return PTR_ERR(folio);
-	if (!fw_folio_uptodate(folio)) {
-		folio_unlock(folio);
-		fw_folio_put(folio);
-		return -ENODATA;
-	}
-	offset = (index - folio->index) * PAGE_SIZE;
-	fw_memcpy_from_folio(b->kbuf, folio, offset, 64);
-	folio_unlock(folio);
-	fw_folio_put(folio);
-	counts = fw_get_cpu_ptr(&fw_counts);
-	counts->calls++;
-	counts->bytes += 64;
-	fw_put_cpu_ptr(&fw_counts);
-	return 0;
-}
+/* A per-CPU counter for the this_cpu_add step. */
+static DEFINE_PER_CPU(u64, bench_percpu);
 
 /* The profile steps; a call returning other than expected is -EIO. */
 static int run_profile(struct bench *b, enum variant v, unsigned int n)
@@ -480,15 +377,11 @@ static int run_profile(struct bench *b, enum variant v, unsigned int n)
 		break;
 	case P_PERCPU:
 		for (i = 0; i < n; i++)
-			this_cpu_add(fw_counts.bytes, 64);
+			this_cpu_add(bench_percpu, 64);
 		break;
 	case P_WAIT_STABLE:
 		for (i = 0; i < n; i++)
 			folio_wait_stable(b->held);
-		break;
-	case P_FORWARDED:
-		for (i = 0; i < n && !ret; i++)
-			ret = forwarded_read(b, i % HOT_PAGES);
 		break;
 	default:
 		for (i = 0; i < n; i++)
@@ -688,7 +581,6 @@ static int table_profile(struct bench *b)
 		{ "vm_mvc_folio_read64", V_FOLIO },
 		{ "baseline_read64", V_BASE },
 		{ "baseline_folio_read64", V_FOLIO_BASE },
-		{ "forwarded_read64", P_FORWARDED },
 		{ "vm_mvc_badcmd", P_BADCMD },
 		{ "vm_mvc_folio_count0", P_COUNT0_FOLIO },
 		{ "vm_mvc_count0", P_COUNT0_SID },
@@ -700,7 +592,6 @@ static int table_profile(struct bench *b)
 		{ "this_cpu_add", P_PERCPU },
 		{ "folio_wait_stable", P_WAIT_STABLE },
 	};
-	struct fw_entry fw = { .generation = FW_GENERATION };
 	struct timing tv, tnop;
 	struct bench_file f;
 	unsigned int i;
@@ -713,14 +604,10 @@ static int table_profile(struct bench *b)
 		return ret;
 	b->f = &f;
 	b->sid = f.sid;
-	fw.mapping = f.mapping;
-	ret = xa_err(xa_store(&fw_registry, FW_SLOT, &fw, GFP_KERNEL));
-	if (ret)
-		goto out_file;
 	b->held = filemap_lock_folio(f.mapping, HOT_PAGES);
 	if (IS_ERR(b->held)) {
 		ret = PTR_ERR(b->held);
-		goto out_registry;
+		goto out_file;
 	}
 	for (i = 0; !ret && i < ARRAY_SIZE(steps); i++) {
 		ret = measure_pair(b, steps[i].v, V_NOP, VM_MVC_READ, 64, &tv,
@@ -735,9 +622,6 @@ static int table_profile(struct bench *b)
 	folio_unlock(b->held);
 	folio_put(b->held);
 	b->held = NULL;
-out_registry:
-	xa_erase(&fw_registry, FW_SLOT);
-	synchronize_rcu();
 out_file:
 	bench_file_close(&f);
 	return ret;
