@@ -808,13 +808,15 @@ mod tests {
             &[0x0f, 0x1f, 0x44, 0x00, 0x00],
         ];
         let code = f as *const u8;
-        // SAFETY: `f` is a function of the kernel's text, which is mapped
-        // and readable for the kernel's lifetime.  At most 14 bytes from
-        // its start are read, and only past its first byte while the bytes
-        // read so far match a landing pad or NOP, instructions that cannot
-        // end a function: every byte read is code of `f` or of the text
-        // that follows it.
-        let byte = |at: usize| unsafe { core::ptr::read_volatile(code.add(at)) };
+        // At most 14 bytes from the start of `f` are read, and a byte past
+        // the first only while those before it match a landing pad or NOP,
+        // which cannot end a function: each byte is code of `f` or of the
+        // kernel text right after it.
+        let byte = |at: usize| {
+            // SAFETY: `f` is in the kernel's text, mapped and readable for
+            // the kernel's lifetime, and `at` stays within it (above).
+            unsafe { core::ptr::read_volatile(code.add(at)) }
+        };
         let mut at = 0;
         for pad in PADS {
             if pad.iter().enumerate().all(|(i, b)| byte(at + i) == *b) {

@@ -183,17 +183,16 @@ writes_as_the_model() {
 	[ $result -eq 0 ]
 }
 
-# $1: mkfs.toyfs's fragment option, if any.  A file and its directory are
-# fsynced; the file grows (new blocks, an indirect block, bitmap bits, a
-# tail in a block shared with another file's tail) and only the file is
-# fsynced; a copy of the loop device's backing file taken then (the disk
-# as a crash would leave it) mounts and holds the file whole.  fsync
-# writes the file's own metadata and its tail's shared block, not every
-# dirty block of the device (issue 12).
-fsync_leaves_the_file_whole_on_disk() {
+# Writes 700 bytes of text to a file f beside a file "neighbour" on a new
+# image (mkfs.toyfs -b 1024 and the options $1, 8M), fsyncs both and the
+# directory, appends $work/grow to f, fsyncs f only, and copies the image
+# then (the disk as a crash would leave it); the copy stays on a read-only
+# loop device $dev, mounted on $mnt, for the caller to check, unmount and
+# detach.  $work/want is what f must hold.
+fsync_snapshot() {
 	img=$work/fsync.img snap=$work/fsync-snap.img
-	head -c 20000 /dev/urandom >$work/grow && head -c 700 $work/text >$work/want &&
-		cat $work/grow >>$work/want || return 1
+	head -c 700 $work/text >$work/want && cat $work/grow >>$work/want || return 1
+	# shellcheck disable=SC2086 # the options are words
 	rm -f $img $snap && mkfs.toyfs -q -b 1024 $1 $img 8M && dev=$(losetup -f) &&
 		losetup "$dev" $img || return 1
 	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
@@ -204,6 +203,17 @@ fsync_leaves_the_file_whole_on_disk() {
 	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ] || return 1
 	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
 	mount -o ro -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+}
+
+# $1: mkfs.toyfs's fragment option, if any.  A file and its directory are
+# fsynced; the file grows (new blocks, an indirect block, bitmap bits, a
+# tail in a block shared with another file's tail) and only the file is
+# fsynced; a copy of the loop device's backing file taken then (the disk
+# as a crash would leave it) mounts and holds the file whole.  fsync
+# writes the file's own metadata and its tail's shared block, not every
+# dirty block of the device (issue 12).
+fsync_leaves_the_file_whole_on_disk() {
+	head -c 20000 /dev/urandom >$work/grow && fsync_snapshot "$1" || return 1
 	cmp $work/want $mnt/f
 	result=$?
 	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ]
@@ -249,23 +259,12 @@ sync_append_leaves_the_moved_tail_on_disk() {
 # mounts read-only and holds the file byte for byte, with more than 600
 # fragments of compressed blocks (fsck.toyfs -v).
 fsync_leaves_the_compressed_file_whole_on_disk() {
-	img=$work/fsync.img snap=$work/fsync-snap.img
 	seq 1 40000 | sed 's/$/ toyfs toyfs toyfs toyfs toyfs toyfs/' | head -c 1048576 >$work/grow &&
-		head -c 700 $work/text >$work/want && cat $work/grow >>$work/want || return 1
-	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 512 -c lz4 $img 8M && dev=$(losetup -f) &&
-		losetup "$dev" $img || return 1
-	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
-	head -c 100 $work/text >$mnt/neighbour && head -c 700 $work/text >$mnt/f &&
-		sync $mnt/neighbour $mnt/f $mnt && cat $work/grow >>$mnt/f && sync $mnt/f &&
-		cp $img $snap
-	result=$?
-	umount $mnt && losetup -d "$dev" && [ $result -eq 0 ] || return 1
-	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
-	mount -o ro -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+		fsync_snapshot "-f 512 -c lz4" || return 1
 	cmp $work/want $mnt/f
 	result=$?
 	umount $mnt || result=1
-	# At least two compressed fragments a disk block: more than 300.
+	# At least two compressed fragments a disk block: more than 600.
 	fragments=$(compressed_fragments "$dev")
 	losetup -d "$dev" && [ $result -eq 0 ] && [ "${fragments:-0}" -gt 600 ] ||
 		{ echo "compressed fragments: $fragments"; return 1; }
