@@ -19,8 +19,14 @@ use kernel::prelude::*;
 /// (the operation tables are above this file, so they hand it down).
 pub(crate) type Iget = fn(&SuperBlock, u32) -> Result<InodeRef>;
 
-/// `lookup`: the inode number named `name` in `dir`, if any.
+/// `lookup`: the inode number named `name` in `dir`, if any;
+/// `ENAMETOOLONG` for a name longer than an entry holds, as ext2's
+/// lookup answers (the VFS checks only the length of the whole path, so
+/// `stat`, `open` and `unlink` of such a name would say `ENOENT`).
 pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<u32>> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(ENAMETOOLONG);
+    }
     Ok(dir::find_entry(dir, name)?.map(|found| found.ino))
 }
 
