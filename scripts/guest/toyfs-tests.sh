@@ -147,9 +147,13 @@ remount_read_only_and_back() {
 }
 
 remount_keeps_bytes_and_fsck_is_clean() {
+	# statfs's f_fsid is the device's, as on filesystems without a UUID:
+	# not 0 ("no fsid"), and the same after the remount.
+	id=$(stat -f -c %i $mnt) && [ -n "${id#0}" ] || { echo "f_fsid: $id"; return 1; }
 	(cd $mnt && md5sum * >/tmp/sums) || return 1
 	umount $mnt && fsck_clean $dev || return 1
-	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums)
+	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums) &&
+		[ "$(stat -f -c %i $mnt)" = "$id" ]
 }
 
 # mkfs opens a block device with O_EXCL, which a mounted filesystem holds:
