@@ -327,6 +327,37 @@ tail_write_error_is_kept_and_reported() {
 	return $status
 }
 
+# mkdir whose new inode cannot be written (the block of the inode table
+# holding it fails to read) takes back the entry it added and the block
+# it took, as create does: fsck finds nothing afterwards (it found the
+# entry naming a free inode, and the lost block).  4 KiB blocks, so that
+# the inode table's first block shares its page with no buffer toyfs
+# keeps (the bitmap): drop_caches drops it.
+mkdir_failing_at_the_inode_table_leaves_nothing() {
+	image=/tmp/mkdir-error.img
+	rm -f $image && truncate -s 8M $image && mkfs.toyfs -q -b 4096 $image &&
+		loop=$(losetup -f) && losetup "$loop" $image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mkdir -p /mnt/mkdirerr
+	# The first allocation reads the whole inode table: before the
+	# failure.  Then only the root directory's block is cached again.
+	mount -t toyfs "$loop" /mnt/mkdirerr && : >/mnt/mkdirerr/first && sync &&
+		echo 3 >/proc/sys/vm/drop_caches && [ ! -e /mnt/mkdirerr/d ] &&
+		arm_fail_make_request && echo 1 >$fail &&
+		! mkdir /mnt/mkdirerr/d 2>/dev/null
+	status=$?
+	echo 0 >$fail
+	echo 0 >$knobs/probability
+	umount /mnt/mkdirerr && [ $status -eq 0 ] && fsck.toyfs -n "$loop" &&
+		mount -t toyfs "$loop" /mnt/mkdirerr && mkdir /mnt/mkdirerr/d &&
+		umount /mnt/mkdirerr && fsck.toyfs -n "$loop" >/dev/null
+	status=$?
+	umount /mnt/mkdirerr 2>/dev/null
+	losetup -d "$loop"
+	rm -f $image
+	return $status
+}
+
 # A device whose logical blocks are 4 KiB (4Kn) mounts a toyfs of 4 KiB
 # blocks (issue 12: sb_set_blocksize(512) refused it), and refuses one of
 # 1 KiB blocks with a message.
@@ -351,7 +382,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 40
+ktap_suite toyfs 41
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -394,6 +425,7 @@ ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_th
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
+ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 # The parts after this one format $dev again: no write error left on it.
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev &&
 	dd if=/dev/null of=$dev conv=fsync && rmmod toyfs"
