@@ -349,9 +349,7 @@ unsafe extern "C" fn fiemap(
                 // At a fragment's offset, and fewer bytes on disk than
                 // the block it stands for: not aligned, which the kernel
                 // adds for tails and inline data only.
-                Stored::Compressed => {
-                    sys::FIEMAP_EXTENT_ENCODED | sys::FIEMAP_EXTENT_NOT_ALIGNED
-                }
+                Stored::Compressed => sys::FIEMAP_EXTENT_ENCODED | sys::FIEMAP_EXTENT_NOT_ALIGNED,
             };
             let flags = stored | if last { sys::FIEMAP_EXTENT_LAST } else { 0 };
             // SAFETY: As above.
