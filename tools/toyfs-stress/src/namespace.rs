@@ -17,20 +17,12 @@
 //! for each subdirectory).
 
 use crate::rng::Rng;
+use crate::sys::{EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, EPERM};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
-
-const EPERM: i32 = 1;
-const ENOENT: i32 = 2;
-const EEXIST: i32 = 17;
-const ENOTDIR: i32 = 20;
-const EISDIR: i32 = 21;
-const EINVAL: i32 = 22;
-const ENAMETOOLONG: i32 = 36;
-const ENOTEMPTY: i32 = 39;
 
 /// What a name in the model is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

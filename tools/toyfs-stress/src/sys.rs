@@ -133,10 +133,25 @@ pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<Option<u64>> {
     }
 }
 
+/// The errnos the testers expect by name (include/uapi/asm-generic/errno-base.h
+/// and errno.h).
+pub const EPERM: i32 = 1;
+/// No such file or directory.
+pub const ENOENT: i32 = 2;
 const ENXIO: i32 = 6;
+/// The name exists.
+pub const EEXIST: i32 = 17;
+/// A directory was needed.
+pub const ENOTDIR: i32 = 20;
+/// A directory where none may be.
+pub const EISDIR: i32 = 21;
 /// An invalid argument (`copy_file_range` of overlapping ranges of one
-/// file).
+/// file, a directory renamed into itself).
 pub const EINVAL: i32 = 22;
+/// A name longer than `NAME_MAX`.
+pub const ENAMETOOLONG: i32 = 36;
+/// A directory that is not empty.
+pub const ENOTEMPTY: i32 = 39;
 /// The operation is not supported (`fallocate` modes a filesystem lacks).
 pub const EOPNOTSUPP: i32 = 95;
 
