@@ -339,8 +339,8 @@ mkdir_failing_at_the_inode_table_leaves_nothing() {
 		loop=$(losetup -f) && losetup "$loop" $image || return 1
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	mkdir -p /mnt/mkdirerr
-	# The first allocation reads the whole inode table: before the
-	# failure.  Then only the root directory's block is cached again.
+	# The mount read the whole inode table (which inodes are free); after
+	# the caches are dropped only the root directory's block is read again.
 	mount -t toyfs "$loop" /mnt/mkdirerr && : >/mnt/mkdirerr/first && sync &&
 		echo 3 >/proc/sys/vm/drop_caches && [ ! -e /mnt/mkdirerr/d ] &&
 		arm_fail_make_request && echo 1 >$fail &&
