@@ -8,8 +8,8 @@
 # fsck.toyfs and mounts every 4000 operations and at its end; after it,
 # an unmount and a clean fsck.  Then stores past the end racing with
 # extensions, and followed by extensions racing with writeback, a live
-# mapping across an extension, and the randomized load while memory is
-# compacted.  Part "stress" of check.sh; runs with vm_mvc loaded and
+# mapping across an extension, the churn of names against a model of the
+# tree, and the randomized load while memory is compacted.  Part "stress" of check.sh; runs with vm_mvc loaded and
 # toyfs not, and leaves them so.
 #
 # TOYFS_STRESS_SEED (1) seeds every run; TOYFS_STRESS_OPS (30000) is the
@@ -137,7 +137,32 @@ compact_toyfs() {
 	umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ]
 }
 
-ktap_suite toyfs_stress 17
+# fsstress's churn of names (toyfs-stress namespace: create, mkdir, link,
+# unlink, rmdir, rename of files and directories across directories, each
+# errno as Linux gives it) against a model of the tree, which is compared
+# with the filesystem's every 50 calls and after a remount every 400
+# (unmount, fsck, mount).  ext2 is the reference (no e2fsck in the
+# guest); toyfs with 1 KiB blocks, and with 128-byte fragments, whose
+# directories grow by fragments.
+namespace_ext2() {
+	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
+	toyfs-stress namespace "$seed" "$((short / 3))" $mnt /dev/ram3 ext2 true
+	rc=$?
+	umount $mnt && [ $rc -eq 0 ]
+}
+
+namespace_toyfs() {
+	for frag in "" "-f 128"; do
+		# shellcheck disable=SC2086 # no fragment option, or one
+		mkfs.toyfs -q -b 1024 $frag /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
+		echo "1024-byte blocks${frag:+, 128-byte fragments}:"
+		toyfs-stress namespace "$seed" "$((short / 3))" $mnt /dev/ram4 toyfs "fsck.toyfs -f -n"
+		rc=$?
+		umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ] || return 1
+	done
+}
+
+ktap_suite toyfs_stress 19
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case model_on_tmpfs model_on_tmpfs
 ktap_case model_on_ext2 model_on_ext2
@@ -152,6 +177,8 @@ ktap_case eof_race_toyfs eof_race_toyfs
 ktap_case eof_writeback_toyfs eof_writeback_toyfs
 ktap_case live_extend_ext2 live_extend_ext2
 ktap_case live_extend_toyfs live_extend_toyfs
+ktap_case namespace_ext2 namespace_ext2
+ktap_case namespace_toyfs namespace_toyfs
 ktap_case compact_memory_ext2 compact_ext2
 ktap_case compact_memory_toyfs compact_toyfs
 ktap_case rmmod_toyfs rmmod toyfs
