@@ -9,8 +9,8 @@
 # an unmount and a clean fsck.  Then stores past the end racing with
 # extensions, and followed by extensions racing with writeback, a live
 # mapping across an extension, the churn of names against a model of the
-# tree, and the randomized load while memory is compacted.  Part "stress" of check.sh; runs with vm_mvc loaded and
-# toyfs not, and leaves them so.
+# tree, and the randomized load while memory is compacted.  Part "stress"
+# of check.sh; runs with vm_mvc loaded and toyfs not, and leaves them so.
 #
 # TOYFS_STRESS_SEED (1) seeds every run; TOYFS_STRESS_OPS (30000) is the
 # length of the 1 KiB row, the other runs do a fifth of it.  A failure
