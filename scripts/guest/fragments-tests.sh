@@ -569,7 +569,7 @@ failed_allocation_keeps_the_compressed_tail() {
 # that window open across its zeroing I/O: it failed in every run.
 resize_under_writeback() {
 	img=$work/image
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 24M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 64M && dev=$(losetup -f) && losetup "$dev" $img || return 1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
@@ -578,7 +578,7 @@ resize_under_writeback() {
 	fsck.toyfs -f -n "$dev" >$work/fsck
 	result=$?
 	[ $result -eq 0 ] || cat $work/fsck
-	losetup -d "$dev" && [ $result -eq 0 ]
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
 # Images as BLOCK:FRAGMENT:COMPRESSION.  About 15 s each under TCG: the

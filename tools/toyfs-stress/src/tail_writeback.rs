@@ -22,46 +22,74 @@
 use crate::rng::Rng;
 use crate::sys::{self, PAGE};
 use crate::worker::{open, read_upto};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// The file's bytes in its last block before it grows: one compressed
 /// tail of four plain fragments.
 const TAIL: usize = 2000;
 
+/// What the writeback thread knows of the round under way: its number,
+/// and the file's size and `st_blocks` just before its size change.
+struct Round {
+    number: AtomicU64,
+    size: AtomicU64,
+    blocks: AtomicU64,
+}
+
 /// Runs `rounds` size changes in `dir`; returns a summary.
 pub fn run(dir: &str, rounds: u64) -> Result<String, String> {
     let mut rng = Rng::new(0x7a11);
     let stop = AtomicBool::new(false);
-    // The round whose file the writeback thread writes back.
-    let current = AtomicU64::new(0);
+    let round = Round {
+        number: AtomicU64::new(0),
+        size: AtomicU64::new(u64::MAX),
+        blocks: AtomicU64::new(0),
+    };
     let writebacks = AtomicU64::new(0);
+    let in_window = AtomicU64::new(0);
     let path = |round: u64| format!("{dir}/tail-writeback-{round}");
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
-            let mut round = u64::MAX;
+            let mut number = u64::MAX;
             let mut file = None;
             while !stop.load(Ordering::Relaxed) {
-                let now = current.load(Ordering::Acquire);
-                if now != round {
-                    round = now;
-                    file = Some(open(&path(round))?);
+                let now = round.number.load(Ordering::Acquire);
+                if now != number {
+                    number = now;
+                    file = Some(open(&path(number))?);
                 }
-                if let Some(file) = &file {
-                    sys::start_writeback(file)
-                        .map_err(|err| format!("round {round}: sync_file_range: {err}"))?;
-                    writebacks.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = &file else { continue };
+                // The last block got its new run (`st_blocks` changed) and
+                // the size has not changed yet: the window.
+                let meta = file
+                    .metadata()
+                    .map_err(|err| format!("round {number}: fstat: {err}"))?;
+                if meta.len() == round.size.load(Ordering::Acquire)
+                    && meta.blocks() != round.blocks.load(Ordering::Acquire)
+                {
+                    in_window.fetch_add(1, Ordering::Relaxed);
                 }
+                sys::start_writeback(file)
+                    .map_err(|err| format!("round {number}: sync_file_range: {err}"))?;
+                writebacks.fetch_add(1, Ordering::Relaxed);
+                // Asleep most of the time, so that on one CPU the
+                // scheduler runs this thread as soon as the resizing one
+                // sleeps (on its I/O), rather than the thread that has
+                // had the CPU least.
+                std::thread::sleep(Duration::from_micros(20));
             }
             Ok::<(), String>(())
         });
-        let result = (0..rounds).try_for_each(|round| {
+        let result = (0..rounds).try_for_each(|number| {
             // The writeback thread opens the file too: it is created first.
-            let file = open(&path(round))?;
+            let file = open(&path(number))?;
             sys::set_inode_flags(&file, sys::FS_COMPR_FL)
-                .map_err(|err| format!("round {round}: FS_IOC_SETFLAGS: {err}"))?;
-            current.store(round, Ordering::Release);
-            one_round(&file, &mut rng, round)
+                .map_err(|err| format!("round {number}: FS_IOC_SETFLAGS: {err}"))?;
+            round.size.store(u64::MAX, Ordering::Release);
+            round.number.store(number, Ordering::Release);
+            one_round(&file, &mut rng, number, &round)
         });
         stop.store(true, Ordering::Relaxed);
         let written = writer
@@ -70,16 +98,23 @@ pub fn run(dir: &str, rounds: u64) -> Result<String, String> {
         result.and(written)
     })?;
     Ok(format!(
-        "{rounds} last blocks of compressed files resized, {} writebacks started meanwhile; \
-         every file reads as its model",
-        writebacks.load(Ordering::Relaxed)
+        "{rounds} last blocks of compressed files resized, {} writebacks started meanwhile \
+         ({} between a new run of the last block and the new size); every file reads as its \
+         model",
+        writebacks.load(Ordering::Relaxed),
+        in_window.load(Ordering::Relaxed)
     ))
 }
 
 /// One round on `file` (new, compressed): written and synced, so that its
 /// last block is compressed on the disk, then resized as `round % 4`
 /// says, synced again and read back.
-fn one_round(file: &std::fs::File, rng: &mut Rng, round: u64) -> Result<(), String> {
+fn one_round(
+    file: &std::fs::File,
+    rng: &mut Rng,
+    round: u64,
+    shared: &Round,
+) -> Result<(), String> {
     let failed = |what: &str, err: std::io::Error| format!("round {round}: {what}: {err}");
     let mut model = rng.data(TAIL, true);
     let how = match round % 4 {
@@ -97,12 +132,17 @@ fn one_round(file: &std::fs::File, rng: &mut Rng, round: u64) -> Result<(), Stri
         model.extend(rng.bytes(1020));
         model.extend(rng.data(PAGE as usize - 1020 + 100, true));
     }
-    file.write_all_at(&model, 0)
+    let meta = file
+        .write_all_at(&model, 0)
         .and_then(|()| file.sync_data())
+        .and_then(|()| file.metadata())
         .map_err(|err| failed("write and fdatasync", err))?;
+    shared.blocks.store(meta.blocks(), Ordering::Release);
+    shared.size.store(meta.len(), Ordering::Release);
     let resized = match round % 4 {
         0 => {
-            let len = 1 << 20;
+            // Zeroed 256 KiB at a time, each a sleep on the I/O.
+            let len = 4 << 20;
             model.resize(model.len() + len, 0);
             sys::fallocate(file, 0, 0, model.len() as u64)
         }
