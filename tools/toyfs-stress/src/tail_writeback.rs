@@ -10,12 +10,15 @@
 //! block by the size it reads (a compressed block records the file's
 //! bytes in it, a tail its run).  A writeback between the two used to
 //! store the block by the old size: a compressed middle block recording
-//! fewer bytes than a block (what `fsck.toyfs` reports, "length ...
-//! other than the file's bytes there"), or, cut, a block of old bytes
+//! fewer bytes than a block (`fsck.toyfs`: "compressed block of 2000
+//! bytes, the file has 4096 there"), or, cut, a block of old bytes
 //! for a run already cut to the new size (`EUCLEAN`, "dirty block in a
 //! run too short for its bytes", from the writeback and the next
 //! `fdatasync`).  `fallocate` holds the window open across its zeroing
-//! I/O; the other three are a few instructions wide.  Each round has its
+//! I/O; the other three are a few instructions wide.  The writeback
+//! thread runs beside the resizing one on another CPU: on one CPU
+//! (User-Mode Linux) the scheduler seldom runs it inside the window (it
+//! counts the writebacks it started there).  Each round has its
 //! own file, kept for the `fsck.toyfs -f` after the run; each file reads
 //! back as its model after an `fdatasync`.
 
@@ -24,7 +27,6 @@ use crate::sys::{self, PAGE};
 use crate::worker::{open, read_upto};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
 
 /// The file's bytes in its last block before it grows: one compressed
 /// tail of four plain fragments.
@@ -74,11 +76,6 @@ pub fn run(dir: &str, rounds: u64) -> Result<String, String> {
                 sys::start_writeback(file)
                     .map_err(|err| format!("round {number}: sync_file_range: {err}"))?;
                 writebacks.fetch_add(1, Ordering::Relaxed);
-                // Asleep most of the time, so that on one CPU the
-                // scheduler runs this thread as soon as the resizing one
-                // sleeps (on its I/O), rather than the thread that has
-                // had the CPU least.
-                std::thread::sleep(Duration::from_micros(20));
             }
             Ok::<(), String>(())
         });
