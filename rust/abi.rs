@@ -282,7 +282,8 @@ pub unsafe extern "C" fn vm_mvc_sid_create(inode: *mut bindings::inode) -> sys::
 ///
 /// # Safety
 ///
-/// Any context that may take a spinlock (not a hard interrupt).
+/// Process context, spinlocks may be held; not a hard or soft interrupt
+/// (the registry's lock is not interrupt-safe).
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_sid_delete(sid: sys::vmid_t) -> c_int {
     from_result(|| sid::delete(sid).map(|()| 0))

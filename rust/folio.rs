@@ -158,9 +158,10 @@ impl Folio {
     /// unlike `folio_pos` does not overflow on 32-bit).
     pub(crate) fn index(&self) -> usize {
         // SAFETY: `self` is a valid folio (type invariant); the index of a
-        // page-cache folio changes only under its lock or while frozen (a
-        // split), and callers use it on folios they hold locked or that
-        // they only compare.
+        // page-cache folio changes only under its lock or while its
+        // reference count is frozen (a split), so it is stable for callers
+        // that hold the lock or a reference (a referenced folio cannot be
+        // frozen), and a mere comparison tolerates a stale value.
         unsafe {
             (*self.as_ptr())
                 .__bindgen_anon_1
@@ -193,6 +194,15 @@ impl Folio {
         let frame = (self.as_ptr() as usize).wrapping_sub(memmap) / size_of::<bindings::page>();
         // CAST: an address in the direct map.
         Some(direct.wrapping_add(frame.wrapping_mul(PAGE_SIZE)) as *mut u8)
+    }
+
+    /// Which page of this folio `page` is, if it is one of them: a folio's
+    /// `struct page`s follow each other (`folio_page` is `&folio->page +
+    /// n`), so this is pointer arithmetic, with nothing dereferenced.
+    pub(crate) fn page_index(&self, page: *const bindings::page) -> Option<usize> {
+        let bytes = (page as usize).wrapping_sub(self.as_ptr() as usize);
+        let n = bytes / size_of::<bindings::page>();
+        (bytes % size_of::<bindings::page>() == 0 && n < self.size() / PAGE_SIZE).then_some(n)
     }
 
     /// Whether page-cache index `index` lies in this folio.
@@ -476,6 +486,11 @@ impl<'a> FolioRange<'a> {
         self.folio
     }
 
+    /// Offset of the range's first byte in the folio.
+    pub(crate) fn offset(&self) -> usize {
+        self.offset
+    }
+
     /// Number of bytes in the range.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -556,22 +571,29 @@ impl<'a> FolioRange<'a> {
     /// maps a single page on configurations with highmem.
     pub(crate) fn for_each_piece(
         &self,
+        f: impl FnMut(&MappedPiece<'_>, usize) -> Result,
+    ) -> Result {
+        self.for_each_piece_in(Order::Forward, f)
+    }
+
+    /// [`FolioRange::for_each_piece`], the pieces taken in `order`.
+    pub(crate) fn for_each_piece_in(
+        &self,
+        order: Order,
         mut f: impl FnMut(&MappedPiece<'_>, usize) -> Result,
     ) -> Result {
-        let (offset, end) = (self.offset, self.offset + self.len);
-        let mut pos = offset;
-        while pos < end {
-            let in_page = pos % PAGE_SIZE;
-            let piece_len = (PAGE_SIZE - in_page).min(end - pos);
-            // SAFETY: `pos < end <= folio_size` (type invariant), so page
-            // `pos / PAGE_SIZE` is inside the folio, which stays alive and
-            // locked for `'a`.
+        for (pos, piece_len) in PagePieces::new(self.offset, self.len, order) {
+            // SAFETY: `pos < offset + len <= folio_size` (type invariant),
+            // so page `pos / PAGE_SIZE` is inside the folio, which stays
+            // alive and locked for `'a`.
             let page = unsafe { sys::vm_mvc_folio_page(self.folio.as_ptr(), pos / PAGE_SIZE) };
             // SAFETY: `page` belongs to the live folio; the mapping is undone
             // below, in reverse order of any mapping `f` makes.
             let base = unsafe { sys::vm_mvc_kmap_local_page(page) }.cast::<u8>();
+            let in_page = pos % PAGE_SIZE;
             // INVARIANT: `base` maps the whole page and `in_page + piece_len
-            // <= PAGE_SIZE`; the piece only lives during the call to `f`.
+            // <= PAGE_SIZE` (`PagePieces`); the piece only lives during the
+            // call to `f`.
             let piece = MappedPiece {
                 page,
                 // SAFETY: `in_page < PAGE_SIZE`, inside the mapped page.
@@ -580,14 +602,70 @@ impl<'a> FolioRange<'a> {
                 len: piece_len,
                 _mapping: core::marker::PhantomData,
             };
-            let result = f(&piece, pos - offset);
+            let result = f(&piece, pos - self.offset);
             // SAFETY: `base` came from `kmap_local_page` just above, and `f`
             // has returned, so its own local mappings are gone.
             unsafe { sys::vm_mvc_kunmap_local(base.cast()) };
             result?;
-            pos += piece_len;
         }
         Ok(())
+    }
+}
+
+/// Which end a walk over a range starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// From the first byte to the last.
+    Forward,
+    /// From the last byte to the first, as `memmove` copies when the
+    /// destination lies after the source.
+    Backward,
+}
+
+/// The pieces of bytes `start..start + len` cut at every multiple of
+/// `PAGE_SIZE`, as `(position, length)`, in a given [`Order`]: each piece
+/// lies in one page, and the pieces cover the bytes once.
+pub(crate) struct PagePieces {
+    /// First byte not yet handed out.
+    low: usize,
+    /// One past the last byte not yet handed out.
+    high: usize,
+    order: Order,
+}
+
+impl PagePieces {
+    /// The pieces of `start..start + len`, which must not wrap.
+    pub(crate) fn new(start: usize, len: usize, order: Order) -> Self {
+        Self {
+            low: start,
+            high: start + len,
+            order,
+        }
+    }
+}
+
+impl Iterator for PagePieces {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.low >= self.high {
+            return None;
+        }
+        let (start, end) = match self.order {
+            Order::Forward => {
+                let page_end = (self.low - self.low % PAGE_SIZE).saturating_add(PAGE_SIZE);
+                (self.low, page_end.min(self.high))
+            }
+            Order::Backward => {
+                let last = self.high - 1;
+                ((last - last % PAGE_SIZE).max(self.low), self.high)
+            }
+        };
+        match self.order {
+            Order::Forward => self.low = end,
+            Order::Backward => self.high = start,
+        }
+        Some((start, end - start))
     }
 }
 

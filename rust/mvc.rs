@@ -1292,6 +1292,78 @@ mod tests {
         Ok(())
     }
 
+    /// Whether the file's first `len` bytes are the pattern, moved by
+    /// `moved(i)` (the pattern position byte `i` now holds, if it moved).
+    fn file_is(
+        file: &crate::test_fixture::TestFile,
+        len: usize,
+        moved: impl Fn(usize) -> Option<usize>,
+    ) -> Result<bool> {
+        let mut bytes = filled(len, 0)?;
+        file.read(0, &mut bytes)?;
+        Ok(bytes
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == pattern(moved(i).unwrap_or(i))))
+    }
+
+    #[test]
+    fn a_buffer_mapping_its_own_page_and_a_neighbour_is_copied_as_memmove() -> Result {
+        const P: usize = PAGE_SIZE;
+        let (_fs, file, sid) = file_with_pages(4, pattern)?;
+        let user = UserMemory::shared(&file, 4)?;
+        let attachment = user.attach(0, 4 * P, AttachFlags::USER)?;
+        let at = |pos| Ok(Buffer::new(&attachment, user.addr(pos)));
+        // READ bytes 3000..4000 of page 1 onto file bytes P + 3500..2P + 404:
+        // the end of page 1 and the start of page 2, after the source.
+        by_sid(sid.0, 1, 3000, 1000, READ, at(P + 3500))?;
+        // WRITE onto bytes 200..1200 of page 1 from file bytes
+        // P - 300..P + 700: the end of page 0 and the start of page 1, before
+        // the destination.
+        by_sid(sid.0, 1, 200, 1000, WRITE, at(P - 300))?;
+        // READ bytes 100..1100 of page 3 onto file bytes 3P - 300..3P + 700:
+        // before the source, so front to back.
+        by_sid(sid.0, 3, 100, 1000, READ, at(3 * P - 300))?;
+        drop(attachment);
+        let moved = |i: usize| match i {
+            i if (P + 200..P + 1200).contains(&i) => Some(i - 500),
+            i if (P + 3500..2 * P + 404).contains(&i) => Some(i - 500),
+            i if (3 * P - 300..3 * P + 700).contains(&i) => Some(i + 400),
+            _ => None,
+        };
+        assert!(file_is(&file, 4 * P, moved)?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_buffer_mapping_other_pages_of_a_large_folio_is_copied_as_memmove() -> Result {
+        if crate::test_fixture::skip_without_large_folios() {
+            return Ok(());
+        }
+        let fs = crate::test_fixture::RamFs::new()?;
+        let file = fs.create(c"large")?;
+        // One order-2 folio over pages 0 to 3, mapped whole as the buffer.
+        file.insert_large_folio(2, pattern)?;
+        let user = UserMemory::shared(&file, 4)?;
+        let attachment = user.attach(0, 4 * PAGE_SIZE, AttachFlags::USER)?;
+        let folio = file.lock(0)?;
+        // Folio bytes 1000..6000 onto 1600..6600, and 8200..13200 onto
+        // 9000..14000: each crosses a page boundary, the destination after
+        // the source.
+        let at = |pos| Ok(Buffer::new(&attachment, user.addr(pos)));
+        on_locked_folio(&folio, 1000, 5000, READ, at(1600))?;
+        on_locked_folio(&folio, 9000, 5000, WRITE, at(8200))?;
+        drop(folio);
+        drop(attachment);
+        let moved = |i: usize| match i {
+            1600..6600 => Some(i - 600),
+            9000..14000 => Some(i - 800),
+            _ => None,
+        };
+        assert!(file_is(&file, 4 * PAGE_SIZE, moved)?);
+        Ok(())
+    }
+
     #[test]
     fn pinned_user_pages_are_dirtied_on_detach_only_after_receiving_data() -> Result {
         let (_fs, file, sid) = file_with_pages(2, pattern)?;

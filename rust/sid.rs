@@ -609,7 +609,9 @@ pub(crate) unsafe fn mapping<'a>(sid: isize) -> Result<Mapping<'a>> {
 }
 
 /// Deletes `sid`: it names nothing afterwards.  O(1); never sleeps, so it
-/// may be called under a spinlock.
+/// may be called under a spinlock, in process context (the xarray's lock
+/// is taken without disabling interrupts or bottom halves, as by
+/// [`create`]).
 ///
 /// `EBADF` if `sid` is not live.
 pub(crate) fn delete(sid: isize) -> Result {

@@ -30,7 +30,7 @@
 //! descriptor, with no pin and no allocation, so it never sleeps.
 
 use crate::{
-    folio::{self, FolioRange, MappedPiece},
+    folio::{self, FolioRange, MappedPiece, Order, PagePieces},
     stats, sys,
 };
 use core::{ops::Deref, ptr};
@@ -375,13 +375,15 @@ impl Attachment {
     }
 
     /// Copies between a mapped piece of a folio and the bytes from `offset`
-    /// on of a user buffer, pinned as `pinned`, in direction `dir`.
+    /// on of a user buffer, pinned as `pinned`, in direction `dir`, one
+    /// pinned page at a time, taking the pages in `order`.
     ///
     /// Source and destination may overlap: a user buffer may be an mmap of
     /// the folio itself.  A pinned page that is the piece's own page is
     /// reached through the piece's mapping (on highmem, a second
-    /// `kmap_local_page` of it would be another address), and overlapping
-    /// copies are `memmove`s.
+    /// `kmap_local_page` of it would be another address), and each
+    /// overlapping part is a `memmove`; [`BufferRange::copy_user`] chooses
+    /// the order that makes the whole copy one.
     ///
     /// # Safety
     ///
@@ -393,13 +395,13 @@ impl Attachment {
         offset: usize,
         piece: &MappedPiece<'_>,
         dir: Direction,
+        order: Order,
     ) {
         let first_page = self.start & !(PAGE_SIZE - 1);
-        let mut done = 0;
-        while done < piece.len() {
-            let pos = self.start - first_page + offset + done;
-            let in_page = pos % PAGE_SIZE;
-            let n = (PAGE_SIZE - in_page).min(piece.len() - done);
+        // Position of the piece's first buffer byte from `first_page`.
+        let base = self.start - first_page + offset;
+        for (pos, n) in PagePieces::new(base, piece.len(), order) {
+            let (done, in_page) = (pos - base, pos % PAGE_SIZE);
             // SAFETY: `pos < start - first_page + len` (the caller's
             // guarantee), and the pinned pages of this attachment
             // cover that (type invariant).
@@ -430,7 +432,6 @@ impl Attachment {
                 // SAFETY: `page` is pinned until the attachment drops.
                 unsafe { sys::vm_mvc_flush_dcache_page(page) };
             }
-            done += n;
         }
     }
 }
@@ -492,14 +493,23 @@ impl BufferRange<'_> {
 
     /// [`BufferRange::copy`] of a pinned user buffer, `pinned`: page by
     /// page, out of line (the kernel buffer's copy is the fast path).
+    ///
+    /// The buffer may map pages of the folio itself (a shared mapping of
+    /// the file, m2 aliasing m1), then the bytes are moved as one `memmove`
+    /// would move them: page by page back to front when the destination
+    /// lies after the source ([`BufferRange::order`]), front to back
+    /// otherwise.
     #[inline(never)]
     fn copy_user(&self, pinned: &Pinned, range: FolioRange<'_>) -> Result {
         let attachment = self.attachment;
-        range.for_each_piece(|piece, done| {
-            // SAFETY: `done + piece.len() <= self.len` (`for_each_piece`),
+        let order = self.order(pinned, range);
+        range.for_each_piece_in(order, |piece, done| {
+            // SAFETY: `done + piece.len() <= self.len` (`for_each_piece_in`),
             // and `self.offset + self.len <= attachment.len` (type
             // invariant).
-            unsafe { attachment.copy_user_piece(pinned, self.offset + done, piece, self.dir) };
+            unsafe {
+                attachment.copy_user_piece(pinned, self.offset + done, piece, self.dir, order)
+            };
             Ok(())
         })?;
         match self.dir {
@@ -507,6 +517,41 @@ impl BufferRange<'_> {
             Direction::FromBuffer => range.folio().flush_dcache(),
         }
         Ok(())
+    }
+
+    /// The order in which a copy between these buffer bytes (pinned as
+    /// `pinned`) and `range` moves its pages so that it is a `memmove`.
+    ///
+    /// The two overlap only where a pinned page of the buffer is a page of
+    /// the folio itself.  Byte `i` of the copy is then, on the buffer's
+    /// side, byte `in_page` of the folio's page `n`, and on the folio's side
+    /// byte `range.offset() + i` of the folio.  The distance between the
+    /// two is the same for every byte of a mapping of the file, and when
+    /// the destination's byte lies after the source's, a front-to-back copy
+    /// would overwrite source bytes before it reads them: back to front.
+    fn order(&self, pinned: &Pinned, range: FolioRange<'_>) -> Order {
+        let first_page = self.attachment.start & !(PAGE_SIZE - 1);
+        let base = self.attachment.start - first_page + self.offset;
+        for (pos, _) in PagePieces::new(base, self.len, Order::Forward) {
+            let Some(&page) = pinned.pages.get(pos / PAGE_SIZE) else {
+                break;
+            };
+            let Some(n) = range.folio().page_index(page) else {
+                continue;
+            };
+            let in_buffer = n * PAGE_SIZE + pos % PAGE_SIZE;
+            let in_range = range.offset() + (pos - base);
+            let dest_after_source = match self.dir {
+                Direction::ToBuffer => in_buffer > in_range,
+                Direction::FromBuffer => in_range > in_buffer,
+            };
+            return if dest_after_source {
+                Order::Backward
+            } else {
+                Order::Forward
+            };
+        }
+        Order::Forward
     }
 }
 
