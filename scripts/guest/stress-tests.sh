@@ -29,25 +29,27 @@ short=$((ops / 5))
 threads="--threads 2 --shared 3"
 mkdir -p $mnt
 
-# tmpfs has punch and preallocation, and holes to the page; no ZERO_RANGE,
-# and it shows stores made past the end once the file grows over them
-# (not checked).
+# tmpfs has punch and preallocation, and holes to the page; no ZERO_RANGE
+# and no FIEMAP, and it shows stores made past the end once the file grows
+# over them (not checked).
 model_on_tmpfs() {
 	mount -t tmpfs -o size=64m tmpfs $mnt || return 1
-	toyfs-stress run $threads --fallocate punch,keep --seek 4096 "$seed" "$short" $mnt
+	toyfs-stress run $threads --fallocate punch,keep --seek 4096 --copy --links "$seed" "$short" $mnt
 	rc=$?
 	umount $mnt && [ $rc -eq 0 ]
 }
 
 # ext2 (busybox mke2fs; no e2fsck in the guest): no fallocate, and its
-# generic llseek calls everything data, which the model finds sound.  Like
+# generic llseek calls everything data, which the model finds sound, as
+# its FIEMAP (iomap's, blocks allocated at writeback for stores).  Like
 # tmpfs, it shows stores made past the end once the file grows over them
 # (not checked); toyfs zeroes them (--eof-pollution).  ext2 keeps chattr
 # +c (FS_COMPR_FL) without compressing: the reference of the flag's model
 # for toyfs's compression (issue 13).
 model_on_ext2() {
 	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
-	toyfs-stress run $threads --seek 0 --chattr-compress --fstype ext2 "$seed" "$short" $mnt /dev/ram3
+	toyfs-stress run $threads --seek 0 --chattr-compress --copy --links --fiemap --fstype ext2 \
+		"$seed" "$short" $mnt /dev/ram3
 	rc=$?
 	umount $mnt && [ $rc -eq 0 ]
 }

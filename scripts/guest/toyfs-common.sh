@@ -63,9 +63,11 @@ toyfs_case() {
 # past the end: EOPNOTSUPP there); SEEK_DATA/SEEK_HOLE exact to the
 # block; folios of up to 64 blocks, all of whose holes inside the file a
 # write fault allocates (page_mkwrite; toyfs's MAX_FOLIO_BLOCKS); stores
-# past the end that an extension must zero.
+# past the end that an extension must zero; copy_file_range, sendfile and
+# splice; links, renames and unlinks under the open files; FIEMAP.
 toyfs_features() {
-	echo "--fallocate punch,zero,keep-inside --seek $1 --folio-max $((64 * $1)) --eof-pollution"
+	echo "--fallocate punch,zero,keep-inside --seek $1 --folio-max $((64 * $1)) --eof-pollution" \
+		"--copy --links --fiemap"
 }
 
 # The randomized tester's rows (toyfs-stress run on a new toyfs mounted

@@ -42,6 +42,10 @@
 //!     the device's writes fail (fail_make_request) during the fsync of
 //!     one file: it must report EIO, other files nothing, and MANIFEST
 //!     lists the files that must survive (src/io_errors.rs)
+//! toyfs-stress namespace SEED OPS DIR [DEVICE FSTYPE FSCK]
+//!     fsstress's churn of names (create, mkdir, link, unlink, rmdir,
+//!     rename) checked against a model of the tree, with DEVICE remounted
+//!     and checked (src/namespace.rs)
 //! toyfs-stress fail-nth DIR MANIFEST
 //!     every fault point of each of a set of file and directory calls
 //!     failed in turn (src/fail_nth.rs), then MANIFEST
@@ -58,6 +62,7 @@ mod io_errors;
 mod live_extend;
 mod mapping;
 mod model;
+mod namespace;
 mod options;
 mod rng;
 mod run;
@@ -204,6 +209,16 @@ fn main() -> ExitCode {
             );
             Ok(())
         })(),
+        Some("namespace") if args.len() == 5 || args.len() == 8 => (|| {
+            let seed = number(args.get(2), "SEED")?;
+            let ops = number(args.get(3), "OPS")?;
+            let device = (args.len() == 8).then(|| (&*args[5], &*args[6], &*args[7]));
+            println!(
+                "toyfs-stress: {}",
+                namespace::run(seed, ops, &args[4], device)?
+            );
+            Ok(())
+        })(),
         Some("fail-nth") if args.len() == 4 => (|| {
             println!("{}", fail_nth::run(&args[2], &args[3])?);
             Ok(())
@@ -211,7 +226,7 @@ fn main() -> ExitCode {
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
-             | fail-nth DIR MANIFEST",
+             | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST",
             options::USAGE
         )),
     };

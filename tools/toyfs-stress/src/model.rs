@@ -18,7 +18,9 @@
 //! they cover are uncertain until the page tail is cut off by a truncate,
 //! and bytes they cover must read as zero once the file grows over them.
 
-use crate::sys::PAGE;
+use crate::sys::{
+    Extent, FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_UNKNOWN, FIEMAP_EXTENT_UNWRITTEN, PAGE,
+};
 
 /// What a granule of the file may hold on disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -334,6 +336,90 @@ impl FileModel {
             .map(|index| (index * g).max(start))
     }
 
+    /// Checks FIEMAP's `extents` of the file, taken after its dirty data
+    /// was written (`FIEMAP_FLAG_SYNC`): in order and not overlapping;
+    /// none past the last `block` of the file unless `past_end` (the
+    /// filesystem keeps preallocated blocks there); the last one flagged
+    /// `FIEMAP_EXTENT_LAST`; every byte of data inside an extent that is
+    /// not `FIEMAP_EXTENT_UNWRITTEN`; with granules known, every `Data`
+    /// granule covered and no `Hole` granule touched (inside the file).
+    pub fn check_fiemap(
+        &self,
+        extents: &[Extent],
+        block: u64,
+        past_end: bool,
+    ) -> Result<(), String> {
+        let size = self.size();
+        let what = |err: String| format!("FIEMAP (size {size}) gave {extents:x?}: {err}");
+        let mut end = 0;
+        for extent in extents {
+            if extent.length == 0 || extent.logical < end {
+                return Err(what(format!("{extent:x?} is empty or overlaps")));
+            }
+            end = extent.logical + extent.length;
+            if extent.physical == 0 && extent.flags & FIEMAP_EXTENT_UNKNOWN == 0 {
+                return Err(what(format!("{extent:x?} is at byte 0 of the disk")));
+            }
+            if !past_end && end > round_up(size, block) {
+                return Err(what(format!("{extent:x?} is past the last block")));
+            }
+        }
+        if extents
+            .last()
+            .is_some_and(|last| last.flags & FIEMAP_EXTENT_LAST == 0)
+        {
+            return Err(what("the last extent is not flagged last".into()));
+        }
+        // The extent holding byte `at`, if any (`extents` are in order).
+        let holding = |at: u64| {
+            let after = extents.partition_point(|e| e.logical + e.length <= at);
+            extents.get(after).filter(|e| e.logical <= at)
+        };
+        let mut at = 0;
+        while let Some(found) = self.bytes[at..].iter().position(|&b| b != 0) {
+            let byte = (at + found) as u64;
+            match holding(byte) {
+                Some(e) if e.flags & FIEMAP_EXTENT_UNWRITTEN == 0 => {
+                    at = (e.logical + e.length).min(size) as usize;
+                }
+                Some(e) => return Err(what(format!("byte {byte} of data is in unwritten {e:x?}"))),
+                None => return Err(what(format!("byte {byte} of data is in no extent"))),
+            }
+        }
+        if !self.precise {
+            return Ok(());
+        }
+        let g = self.granule;
+        for index in 0..size.div_ceil(g) {
+            let (start, stop) = (index * g, ((index + 1) * g).min(size));
+            match self.granule_at(index) {
+                Granule::Data => {
+                    let mut at = start;
+                    while at < stop {
+                        match holding(at) {
+                            Some(e) => at = e.logical + e.length,
+                            None => {
+                                return Err(what(format!(
+                                    "byte {at} of written granule {index} is in no extent"
+                                )))
+                            }
+                        }
+                    }
+                }
+                Granule::Hole => {
+                    let after = extents.partition_point(|e| e.logical + e.length <= start);
+                    if let Some(e) = extents.get(after).filter(|e| e.logical < stop) {
+                        return Err(what(format!(
+                            "{e:x?} maps granule {index}, which nothing allocated"
+                        )));
+                    }
+                }
+                Granule::Either => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Checks `SEEK_DATA` from `offset`, which answered `found` (`None`
     /// for `ENXIO`).
     pub fn check_seek_data(&self, offset: u64, found: Option<u64>) -> Result<(), SeekError> {
@@ -513,6 +599,85 @@ mod tests {
         assert!(loose.check_seek_data(0, Some(0)).is_ok());
         assert!(loose.check_seek_hole(0, Some(10_000), None).is_ok());
         assert!(loose.check_seek_hole(0, Some(4999), Some(5001)).is_err());
+    }
+
+    fn extent(logical: u64, length: u64, flags: u32) -> Extent {
+        Extent {
+            logical,
+            physical: 1 << 20,
+            length,
+            flags,
+        }
+    }
+
+    #[test]
+    fn fiemap_answers_are_judged() {
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.truncate(10_000);
+        model.write(5000, b"data");
+        model.write(9000, &[1; 1000]);
+        let last = FIEMAP_EXTENT_LAST;
+        // Granules 4 (4096..5120) and 8 to 9 (8192..10000) were written.
+        let good = [extent(4096, 1024, 0), extent(8192, 2048, last)];
+        assert!(model.check_fiemap(&good, 1024, false).is_ok());
+        // The tail of a last block in fragments: 8192..10240 ends past
+        // the size, inside the last block.
+        let tail = [
+            extent(4096, 1024, 0),
+            extent(8192, 1024, 0),
+            extent(9216, 1024, last),
+        ];
+        assert!(model.check_fiemap(&tail, 1024, false).is_ok());
+        let unflagged = [extent(4096, 1024, 0), extent(8192, 2048, 0)];
+        assert!(model.check_fiemap(&unflagged, 1024, false).is_err());
+        let missing = [extent(8192, 2048, last)];
+        assert!(
+            model.check_fiemap(&missing, 1024, false).is_err(),
+            "data in no extent"
+        );
+        let hole = [
+            extent(0, 1024, 0),
+            extent(4096, 1024, 0),
+            extent(8192, 2048, last),
+        ];
+        assert!(
+            model.check_fiemap(&hole, 1024, false).is_err(),
+            "a hole granule mapped"
+        );
+        let overlap = [
+            extent(4096, 2048, 0),
+            extent(5120, 1024, 0),
+            extent(8192, 2048, last),
+        ];
+        assert!(model.check_fiemap(&overlap, 1024, false).is_err());
+        let past = [extent(4096, 1024, 0), extent(8192, 3072, last)];
+        assert!(
+            model.check_fiemap(&past, 1024, false).is_err(),
+            "past the last block"
+        );
+        assert!(
+            model.check_fiemap(&past, 1024, true).is_ok(),
+            "preallocated past the end"
+        );
+        let unwritten = [
+            extent(4096, 1024, FIEMAP_EXTENT_UNWRITTEN),
+            extent(8192, 2048, last),
+        ];
+        assert!(model.check_fiemap(&unwritten, 1024, false).is_err());
+        let mut at_zero = good;
+        at_zero[0].physical = 0;
+        assert!(model.check_fiemap(&at_zero, 1024, false).is_err());
+        // Soundness alone: holes may be mapped, data may not be missed.
+        let mut loose = FileModel::new(1024, false, PAGE);
+        loose.truncate(10_000);
+        loose.write(5000, b"data");
+        assert!(loose
+            .check_fiemap(&[extent(0, 10_240, last)], 1024, false)
+            .is_ok());
+        assert!(loose
+            .check_fiemap(&[extent(5002, 100, last)], 1024, false)
+            .is_err());
+        assert!(loose.check_fiemap(&[], 1024, false).is_err());
     }
 
     impl FileModel {

@@ -5,7 +5,8 @@
 
 /// `run [OPTIONS] SEED OPS DIR [DEVICE]`.
 pub const USAGE: &str = "run [--threads N] [--shared N] [--block-size B] [--max-size BYTES] \
-[--fallocate punch,zero,keep|keep-inside] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--compressible] [--folio-max BYTES] [--fstype TYPE] [--fsck PROGRAM] \
+[--fallocate punch,zero,keep|keep-inside] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--compressible] [--folio-max BYTES] \
+[--copy] [--links] [--fiemap] [--fstype TYPE] [--fsck PROGRAM] \
 SEED OPS DIR [DEVICE]";
 
 /// What `toyfs-stress run` does.
@@ -53,6 +54,15 @@ pub struct Options {
     /// Writes and stores of runs of one byte (`Rng::data`), which a
     /// compressing filesystem shrinks, instead of random bytes.
     pub compressible: bool,
+    /// `copy_file_range`, `sendfile` and `splice` through a pipe between
+    /// the files of a thread (and `copy_file_range` inside one).
+    pub copy: bool,
+    /// Names changed under the open, mapped files of the threads (hard
+    /// links, renames, unlinks, `fsync` of the directory) and scratch
+    /// files renamed over one another in a directory of each thread.
+    pub links: bool,
+    /// FIEMAP of the threads' files checked against the model.
+    pub fiemap: bool,
     /// The largest folio the page cache may give the files: a write fault
     /// may allocate blocks for all of it (ext4's large folios).
     pub folio_max: u64,
@@ -88,6 +98,9 @@ impl Options {
             eof_pollution: false,
             chattr_compress: false,
             compressible: false,
+            copy: false,
+            links: false,
+            fiemap: false,
             folio_max: 4096,
             fstype: "toyfs".into(),
             fsck: None,
@@ -104,6 +117,9 @@ impl Options {
                 "--eof-pollution" => options.eof_pollution = true,
                 "--chattr-compress" => options.chattr_compress = true,
                 "--compressible" => options.compressible = true,
+                "--copy" => options.copy = true,
+                "--links" => options.links = true,
+                "--fiemap" => options.fiemap = true,
                 "--folio-max" => options.folio_max = number(args.next(), arg)?,
                 "--fstype" => options.fstype = args.next().ok_or("--fstype: missing")?.clone(),
                 "--fsck" => options.fsck = Some(args.next().ok_or("--fsck: missing")?.clone()),
@@ -198,6 +214,15 @@ impl Options {
         if self.compressible {
             line += " --compressible";
         }
+        for (on, name) in [
+            (self.copy, "--copy"),
+            (self.links, "--links"),
+            (self.fiemap, "--fiemap"),
+        ] {
+            if on {
+                line += &format!(" {name}");
+            }
+        }
         if self.folio_max != 4096 {
             line += &format!(" --folio-max {}", self.folio_max);
         }
@@ -237,7 +262,7 @@ mod tests {
     fn replay_parses_to_the_same_run() {
         let options = parse(
             "--threads 3 --shared 2 --fallocate punch,keep --seek 4096 --eof-pollution --chattr-compress \
-             --compressible --folio-max 65536 \
+             --compressible --folio-max 65536 --copy --links --fiemap \
              --fstype ext2 9 1000 /mnt /dev/ram2",
         )
         .unwrap();
@@ -248,6 +273,7 @@ mod tests {
         assert_eq!(again.seek, Some(4096));
         assert!(again.eof_pollution && again.chattr_compress && again.compressible);
         assert!(again.keep_past_end);
+        assert!(again.copy && again.links && again.fiemap);
         let inside = parse("--fallocate zero,keep-inside 1 2 /d").unwrap();
         assert!(inside.allocate && !inside.keep_past_end);
         assert!(inside.replay().contains("--fallocate zero,keep-inside "));

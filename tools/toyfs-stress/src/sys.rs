@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The raw x86-64 Linux system calls std does not offer: mmap, msync,
-//! fallocate, the SEEK_DATA/SEEK_HOLE whences of lseek and the inode flags
-//! ioctls (the workspace uses no external crates, so no libc).
+//! fallocate, the SEEK_DATA/SEEK_HOLE whences of lseek, the inode flags
+//! and FIEMAP ioctls, copy_file_range, sendfile and splice (the workspace
+//! uses no external crates, so no libc).
 
 use std::fs::File;
 use std::io;
@@ -11,11 +12,15 @@ pub(crate) const SYS_LSEEK: usize = 8;
 pub(crate) const SYS_MMAP: usize = 9;
 pub(crate) const SYS_MUNMAP: usize = 11;
 const SYS_IOCTL: usize = 16;
+const SYS_SENDFILE: usize = 40;
 pub(crate) const SYS_MSYNC: usize = 26;
 const SYS_SYNC: usize = 162;
 const SYS_FADVISE64: usize = 221;
 const SYS_SYNC_FILE_RANGE: usize = 277;
+const SYS_SPLICE: usize = 275;
 const SYS_FALLOCATE: usize = 285;
+const SYS_PIPE2: usize = 293;
+const SYS_COPY_FILE_RANGE: usize = 326;
 
 /// The size of a page (x86-64).
 pub const PAGE: u64 = 4096;
@@ -128,7 +133,25 @@ pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<Option<u64>> {
     }
 }
 
+/// The errnos the testers expect by name (include/uapi/asm-generic/errno-base.h
+/// and errno.h).
+pub const EPERM: i32 = 1;
+/// No such file or directory.
+pub const ENOENT: i32 = 2;
 const ENXIO: i32 = 6;
+/// The name exists.
+pub const EEXIST: i32 = 17;
+/// A directory was needed.
+pub const ENOTDIR: i32 = 20;
+/// A directory where none may be.
+pub const EISDIR: i32 = 21;
+/// An invalid argument (`copy_file_range` of overlapping ranges of one
+/// file, a directory renamed into itself).
+pub const EINVAL: i32 = 22;
+/// A name longer than `NAME_MAX`.
+pub const ENAMETOOLONG: i32 = 36;
+/// A directory that is not empty.
+pub const ENOTEMPTY: i32 = 39;
 /// The operation is not supported (`fallocate` modes a filesystem lacks).
 pub const EOPNOTSUPP: i32 = 95;
 
@@ -150,4 +173,147 @@ pub fn set_inode_flags(file: &File, flags: u32) -> io::Result<()> {
     // SAFETY: `ptr` points to an int that lives across the call; the
     // kernel only reads it.
     check(unsafe { syscall(SYS_IOCTL, [fd, FS_IOC_SETFLAGS, ptr, 0, 0, 0]) }).map(|_| ())
+}
+
+/// `copy_file_range(in, &in_offset, out, &out_offset, len, 0)`: the bytes
+/// copied (0 at the end of `input`).
+pub fn copy_file_range(
+    input: &File,
+    in_offset: u64,
+    output: &File,
+    out_offset: u64,
+    len: usize,
+) -> io::Result<usize> {
+    let (fd_in, fd_out) = (input.as_raw_fd() as usize, output.as_raw_fd() as usize);
+    let mut off_in = in_offset as i64;
+    let mut off_out = out_offset as i64;
+    let (p_in, p_out) = (
+        &mut off_in as *mut i64 as usize,
+        &mut off_out as *mut i64 as usize,
+    );
+    // SAFETY: `p_in` and `p_out` point to 64-bit offsets that live across
+    // the call, which is all the kernel reads and writes.
+    check(unsafe { syscall(SYS_COPY_FILE_RANGE, [fd_in, p_in, fd_out, p_out, len, 0]) })
+}
+
+/// `sendfile(out, in, &in_offset, len)` after `lseek(out, out_offset,
+/// SEEK_SET)`: the bytes copied (0 at the end of `input`).
+pub fn sendfile(
+    input: &File,
+    in_offset: u64,
+    output: &File,
+    out_offset: u64,
+    len: usize,
+) -> io::Result<usize> {
+    const SEEK_SET: usize = 0;
+    let (fd_in, fd_out) = (input.as_raw_fd() as usize, output.as_raw_fd() as usize);
+    // SAFETY: Integer arguments only; the position of `output` moves,
+    // which no caller relies on but this one.
+    check(unsafe { syscall(SYS_LSEEK, [fd_out, out_offset as usize, SEEK_SET, 0, 0, 0]) })?;
+    let mut off_in = in_offset as i64;
+    let p_in = &mut off_in as *mut i64 as usize;
+    // SAFETY: `p_in` points to a 64-bit offset that lives across the call.
+    check(unsafe { syscall(SYS_SENDFILE, [fd_out, fd_in, p_in, len, 0, 0]) })
+}
+
+/// A pipe: its read and write ends, closed on drop.
+pub struct Pipe {
+    read: File,
+    write: File,
+}
+
+impl Pipe {
+    /// `pipe2(fds, O_CLOEXEC)`.
+    pub fn new() -> io::Result<Self> {
+        use std::os::fd::FromRawFd;
+        const O_CLOEXEC: usize = 0o2000000;
+        let mut fds = [0i32; 2];
+        let ptr = fds.as_mut_ptr() as usize;
+        // SAFETY: `ptr` points to two ints that live across the call,
+        // which is all the kernel writes.
+        check(unsafe { syscall(SYS_PIPE2, [ptr, O_CLOEXEC, 0, 0, 0, 0]) })?;
+        // SAFETY: Two new descriptors that nothing else owns.
+        let (read, write) = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+        Ok(Self { read, write })
+    }
+
+    /// `splice(file, &offset, pipe, NULL, len, 0)`: up to `len` bytes of
+    /// `file` at `offset` into the pipe; the bytes moved (0 at the end).
+    pub fn fill(&self, file: &File, offset: u64, len: usize) -> io::Result<usize> {
+        let mut off = offset as i64;
+        let p = &mut off as *mut i64 as usize;
+        let (fd, pipe) = (file.as_raw_fd() as usize, self.write.as_raw_fd() as usize);
+        // SAFETY: `p` points to a 64-bit offset that lives across the call.
+        check(unsafe { syscall(SYS_SPLICE, [fd, p, pipe, 0, len, 0]) })
+    }
+
+    /// `splice(pipe, NULL, file, &offset, len, 0)`: up to `len` bytes of
+    /// the pipe to `file` at `offset`; the bytes moved.
+    pub fn drain(&self, file: &File, offset: u64, len: usize) -> io::Result<usize> {
+        let mut off = offset as i64;
+        let p = &mut off as *mut i64 as usize;
+        let (pipe, fd) = (self.read.as_raw_fd() as usize, file.as_raw_fd() as usize);
+        // SAFETY: `p` points to a 64-bit offset that lives across the call.
+        check(unsafe { syscall(SYS_SPLICE, [pipe, 0, fd, p, len, 0]) })
+    }
+}
+
+/// One extent FIEMAP reported (`struct fiemap_extent`).
+#[derive(Clone, Copy, Debug)]
+pub struct Extent {
+    /// Its first byte in the file.
+    pub logical: u64,
+    /// Its first byte on the disk.
+    pub physical: u64,
+    /// Its length in bytes.
+    pub length: u64,
+    /// `FIEMAP_EXTENT_*`.
+    pub flags: u32,
+}
+
+/// The last extent of the file.
+pub const FIEMAP_EXTENT_LAST: u32 = 0x1;
+/// Where the data is, is not known yet.
+pub const FIEMAP_EXTENT_UNKNOWN: u32 = 0x2;
+/// Allocated, but reads as zeros.
+pub const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
+
+/// FIEMAP (`FS_IOC_FIEMAP` with `FIEMAP_FLAG_SYNC`: the file's dirty data
+/// written first) of the whole file: every extent, in order.
+pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
+    const FS_IOC_FIEMAP: usize = 0xC020_660B;
+    const FIEMAP_FLAG_SYNC: u64 = 0x1;
+    // struct fiemap: 4 u64 words (start, length, flags | mapped << 32,
+    // count | reserved << 32), then the extents of 7 u64 words each.
+    const COUNT: usize = 128;
+    let fd = file.as_raw_fd() as usize;
+    let mut extents = Vec::new();
+    let mut start = 0u64;
+    loop {
+        let mut buf = vec![0u64; 4 + 7 * COUNT];
+        buf[0] = start;
+        buf[1] = u64::MAX - start;
+        buf[2] = FIEMAP_FLAG_SYNC;
+        buf[3] = COUNT as u64;
+        let ptr = buf.as_mut_ptr() as usize;
+        // SAFETY: `ptr` points to a `struct fiemap` with room for `COUNT`
+        // extents, which lives across the call.
+        check(unsafe { syscall(SYS_IOCTL, [fd, FS_IOC_FIEMAP, ptr, 0, 0, 0]) })?;
+        let mapped = (buf[2] >> 32) as usize;
+        for i in 0..mapped.min(COUNT) {
+            let words = &buf[4 + 7 * i..4 + 7 * (i + 1)];
+            extents.push(Extent {
+                logical: words[0],
+                physical: words[1],
+                length: words[2],
+                flags: words[5] as u32,
+            });
+        }
+        match extents.last() {
+            Some(last) if mapped == COUNT && last.flags & FIEMAP_EXTENT_LAST == 0 => {
+                start = last.logical + last.length;
+            }
+            _ => return Ok(extents),
+        }
+    }
 }

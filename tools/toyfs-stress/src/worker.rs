@@ -16,7 +16,7 @@ use crate::sys::{self, PAGE};
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 
 /// Files of each thread.
 const FILES: usize = 2;
@@ -51,6 +51,11 @@ pub fn open(path: &str) -> Result<File, String> {
         .truncate(false)
         .open(path)
         .map_err(|err| format!("open {path}: {err}"))
+}
+
+/// What a failed call was, for `map_err`.
+fn failed(what: &str) -> impl FnOnce(io::Error) -> String + '_ {
+    move |err| format!("{what}: {err}")
 }
 
 /// The length of every live mapping: the largest file and its last page.
@@ -260,6 +265,9 @@ impl<'a> Worker<'a> {
             }
             85 | 86 => self.check_file(index, "check"),
             87 | 88 if options.chattr_compress => self.chattr_compress(index),
+            89 | 90 if options.copy => self.copy(index),
+            91 | 92 if options.links => self.relink(index),
+            93 | 94 if options.fiemap => self.fiemap(index),
             _ => {
                 let offset = self.rng.below(size + 100);
                 self.read(index, offset, 4096, "read")
@@ -498,6 +506,244 @@ impl<'a> Worker<'a> {
         slot.compressed = !slot.compressed;
         let what = format!("chattr {}c", if slot.compressed { '+' } else { '-' });
         self.note(index, what);
+        Ok(())
+    }
+
+    /// Copies bytes of one of the thread's files into file `index` with
+    /// `copy_file_range` (also inside the file), `sendfile`, or `splice`
+    /// into a pipe and out of it, asking for `len` bytes from an offset
+    /// that may lie past the end of the source: the copy must stop at
+    /// that end, and ranges of one file that overlap must be refused
+    /// with `EINVAL` (changing nothing).
+    fn copy(&mut self, index: usize) -> Outcome {
+        let how = self.rng.below(3);
+        let source = match how {
+            0 if self.rng.one_in(3) => index,
+            _ => (index + 1) % FILES,
+        };
+        let from_size = self.slots[source].model.size();
+        let from = self.rng.below(from_size + 2000);
+        let to = self.pick_offset(self.slots[index].model.size());
+        let len = self.pick_len(to);
+        let count = len.min(from_size.saturating_sub(from));
+        let data = match count {
+            0 => Vec::new(),
+            _ => self.slots[source].model.bytes()[from as usize..(from + count) as usize].to_vec(),
+        };
+        let (src, dst) = (self.slots[source].file(), self.slots[index].file());
+        let name = ["copy_file_range", "sendfile", "splice"][how as usize];
+        let what = format!(
+            "{name} {len} at {from} of {} to {to} of {}",
+            self.slots[source].path, self.slots[index].path
+        );
+        if source == index && to < from + count && from < to + count {
+            return match sys::copy_file_range(src, from, dst, to, len as usize) {
+                Err(err) if err.raw_os_error() == Some(sys::EINVAL) => {
+                    self.note(index, format!("{what}: EINVAL"));
+                    Ok(())
+                }
+                other => Err(format!(
+                    "{what}: {other:?}, expected EINVAL (overlapping ranges)"
+                )),
+            };
+        }
+        let pipe = match how {
+            2 => Some(sys::Pipe::new().map_err(|err| format!("pipe: {err}"))?),
+            _ => None,
+        };
+        // The first call asks for `len` bytes, and the kernel cuts the
+        // copy to the end of the source; later calls (after a short copy)
+        // for the rest of it, and the last one, for more, must copy none.
+        // (Inside one file, a copy past the old end makes the source
+        // longer: no call after the first asks beyond its old end.)
+        let mut done = 0;
+        let mut ask = len;
+        loop {
+            let (at, to_at, left) = (from + done, to + done, (ask - done) as usize);
+            if left == 0 {
+                break;
+            }
+            let moved = match &pipe {
+                None if how == 0 => sys::copy_file_range(src, at, dst, to_at, left),
+                None => sys::sendfile(src, at, dst, to_at, left),
+                Some(pipe) => pipe.fill(src, at, left.min(65536)).and_then(|filled| {
+                    let mut drained = 0;
+                    while drained < filled {
+                        match pipe.drain(dst, to_at + drained as u64, filled - drained)? {
+                            0 => return Err(io::Error::other("the pipe's bytes stayed")),
+                            n => drained += n,
+                        }
+                    }
+                    Ok(filled)
+                }),
+            }
+            .map_err(|err| format!("{what}: after {done} bytes: {err}"))?;
+            if moved == 0 {
+                break;
+            }
+            done += moved as u64;
+            if done > count {
+                break;
+            }
+            ask = match source == index {
+                true => count,
+                false if done < count => count,
+                false => len,
+            };
+        }
+        if done != count {
+            return Err(format!(
+                "{what}: copied {done} bytes, expected {count} (source size {from_size})"
+            ));
+        }
+        if count > 0 {
+            self.slots[index].model.write(to, &data);
+        }
+        self.note(index, what);
+        Ok(())
+    }
+
+    /// Changes the names of file `index`, open and maybe mapped, and
+    /// restores its name: a hard link renamed onto the file's own name
+    /// (which must do nothing, POSIX), a rename away and back, a link and
+    /// an unlink of the old name and back; or scratch files in a directory
+    /// of the thread, one renamed over another.  The link count must
+    /// follow, and the name end up on the open file's inode; the directory
+    /// is sometimes `fsync`ed after.
+    fn relink(&mut self, index: usize) -> Outcome {
+        let how = self.rng.below(4);
+        let sync_dir = self.rng.one_in(2);
+        if how == 3 {
+            self.scratch(sync_dir)?;
+            self.note(index, "scratch files".into());
+            return Ok(());
+        }
+        let slot = &self.slots[index];
+        let path = slot.path.as_str();
+        let alias = format!("{path}.alias");
+        let alias = alias.as_str();
+        let links = |want: u64, when: &str| -> Outcome {
+            let nlink = slot.file().metadata().map_err(failed("fstat"))?.nlink();
+            match nlink == want {
+                true => Ok(()),
+                false => Err(format!("{path} has {nlink} links {when}, expected {want}")),
+            }
+        };
+        let what = match how {
+            0 => {
+                std::fs::hard_link(path, alias).map_err(failed("link"))?;
+                links(2, "after link")?;
+                // Two names of one file: rename does nothing.
+                std::fs::rename(alias, path).map_err(failed("rename onto a link"))?;
+                std::fs::metadata(alias)
+                    .map_err(failed("a rename onto another link of the file removed it"))?;
+                links(2, "after a rename onto another of its names")?;
+                std::fs::remove_file(alias).map_err(failed("unlink"))?;
+                links(1, "after unlink")?;
+                "link, rename onto itself, unlink"
+            }
+            1 => {
+                std::fs::rename(path, alias).map_err(failed("rename"))?;
+                links(1, "after rename")?;
+                std::fs::rename(alias, path).map_err(failed("rename back"))?;
+                "rename and back"
+            }
+            _ => {
+                std::fs::hard_link(path, alias).map_err(failed("link"))?;
+                std::fs::remove_file(path).map_err(failed("unlink"))?;
+                links(1, "after link and unlink")?;
+                std::fs::hard_link(alias, path).map_err(failed("link back"))?;
+                std::fs::remove_file(alias).map_err(failed("unlink"))?;
+                links(1, "after link back and unlink")?;
+                "link, unlink, link back, unlink"
+            }
+        };
+        let named = std::fs::metadata(path).map_err(failed("stat"))?.ino();
+        let open = slot.file().metadata().map_err(failed("fstat"))?.ino();
+        if named != open {
+            return Err(format!(
+                "{what}: {path} is inode {named}, the open file {open}"
+            ));
+        }
+        if sync_dir {
+            self.sync_dir(&self.options.dir)?;
+        }
+        let note = format!(
+            "{what}{}",
+            if sync_dir {
+                ", fsync of the directory"
+            } else {
+                ""
+            }
+        );
+        self.note(index, note);
+        Ok(())
+    }
+
+    /// Scratch files in a new directory of the thread: two written, one
+    /// renamed over the other, which must then hold the first one's bytes
+    /// under the second one's name alone; both gone and the directory
+    /// removed after.
+    fn scratch(&mut self, sync_dir: bool) -> Outcome {
+        let dir = format!("{}/scratch-{}", self.options.dir, self.id);
+        let (a, b) = (format!("{dir}/a"), format!("{dir}/b"));
+        let len_a = self.rng.below(9000) as usize;
+        let first = self.rng.data(len_a, self.options.compressible);
+        let len_b = self.rng.below(9000) as usize;
+        let second = self.rng.data(len_b, self.options.compressible);
+        std::fs::create_dir(&dir).map_err(failed(&format!("mkdir in {dir}")))?;
+        std::fs::write(&a, &first).map_err(failed(&format!("write a in {dir}")))?;
+        std::fs::write(&b, &second).map_err(failed(&format!("write b in {dir}")))?;
+        if self.rng.one_in(2) {
+            File::open(&a)
+                .and_then(|file| file.sync_all())
+                .map_err(failed(&format!("fsync a in {dir}")))?;
+        }
+        std::fs::rename(&a, &b).map_err(failed(&format!("rename a over b in {dir}")))?;
+        if sync_dir {
+            self.sync_dir(&dir)?;
+        }
+        if std::fs::metadata(&a).is_ok() {
+            return Err(format!("{a} is still there after its rename over {b}"));
+        }
+        let got = std::fs::read(&b).map_err(failed(&format!("read b in {dir}")))?;
+        if got != first {
+            return Err(format!(
+                "{b} holds {} bytes after a ({len_a} bytes) was renamed over it, not a's",
+                got.len()
+            ));
+        }
+        let nlink = std::fs::metadata(&b)
+            .map_err(failed(&format!("stat b in {dir}")))?
+            .nlink();
+        if nlink != 1 {
+            return Err(format!("{b} has {nlink} links, expected 1"));
+        }
+        std::fs::remove_file(&b).map_err(failed(&format!("unlink b in {dir}")))?;
+        std::fs::remove_dir(&dir).map_err(failed(&format!("rmdir in {dir}")))
+    }
+
+    /// `fsync` of directory `dir`.
+    fn sync_dir(&self, dir: &str) -> Outcome {
+        File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|err| format!("fsync of the directory {dir}: {err}"))
+    }
+
+    /// FIEMAP of file `index` (its dirty data written first) checked
+    /// against the model (`FileModel::check_fiemap`).
+    fn fiemap(&mut self, index: usize) -> Outcome {
+        let slot = &self.slots[index];
+        let extents =
+            sys::fiemap(slot.file()).map_err(|err| format!("FIEMAP of {}: {err}", slot.path))?;
+        slot.model
+            .check_fiemap(
+                &extents,
+                self.options.block_size,
+                self.options.keep_past_end,
+            )
+            .map_err(|err| format!("{}: {err}", slot.path))?;
+        self.note(index, format!("fiemap: {} extents", extents.len()));
         Ok(())
     }
 
