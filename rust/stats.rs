@@ -129,15 +129,20 @@ impl CpuCounts {
         unsafe { *self.block.get() }
     }
 
-    /// Counts, on this CPU, a successful call of command slot `slot` over
-    /// `bytes` bytes, if the counters have been read (see the module
-    /// documentation).
+    /// Whether successes are counted: the counters have been read (see the
+    /// module documentation).
     #[inline(always)]
-    fn count_success(&self, slot: usize, bytes: u64) {
+    fn is_counting(&self) -> bool {
         // Relaxed: a reader that switched counting on and then made (or
         // waited for, through any lock or wake-up) a call has ordered its
         // store before this load, which therefore sees it.
-        if !self.counting.load(Ordering::Relaxed) {
+        self.counting.load(Ordering::Relaxed)
+    }
+
+    /// Counts, on this CPU, a successful call of command slot `slot` over
+    /// `bytes` bytes, if the counters have been read.
+    fn count_success(&self, slot: usize, bytes: u64) {
+        if !self.is_counting() {
             return;
         }
         let block = self.get();
@@ -324,15 +329,28 @@ fn success_slot(cmd: i32) -> usize {
 }
 
 /// Counts one call of raw command `cmd` over `bytes` bytes and its result.
+///
+/// Until the counters are first read, a success costs the caller one load
+/// and a branch: the command is decoded only out of line, after that test.
 #[inline(always)]
 pub(crate) fn record_call(cmd: i32, bytes: usize, result: &Result) {
     match result {
         Ok(()) => {
-            // CAST: `usize` is 64 bits on every Linux target with Rust, or less.
-            STATS.cpu.count_success(success_slot(cmd), bytes as u64);
+            if STATS.cpu.is_counting() {
+                record_success(cmd, bytes);
+            }
         }
         Err(err) => record_failure(cmd, *err),
     }
+}
+
+/// Counts a successful call of raw command `cmd` over `bytes` bytes, once
+/// the counters have been read: out of the hot path.
+#[cold]
+#[inline(never)]
+fn record_success(cmd: i32, bytes: usize) {
+    // CAST: `usize` is 64 bits on every Linux target with Rust, or less.
+    STATS.cpu.count_success(success_slot(cmd), bytes as u64);
 }
 
 /// Counts a failed call of raw command `cmd`.

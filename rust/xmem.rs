@@ -33,7 +33,7 @@ use crate::{
     folio::{self, FolioRange, MappedPiece, Order, PagePieces},
     stats, sys,
 };
-use core::{ops::Deref, ptr};
+use core::{mem::ManuallyDrop, ops::Deref, ptr};
 use kernel::{
     bindings,
     ffi::{c_int, c_void},
@@ -654,8 +654,10 @@ pub(crate) unsafe fn attach(
 
 /// The attachment behind a C descriptor, for one call.
 pub(crate) enum Attached<'a> {
-    /// A kernel buffer, described by the descriptor alone.
-    Kernel(Attachment),
+    /// A kernel buffer, described by the descriptor alone.  Its memory is
+    /// `Memory::Kernel`, which owns nothing: not dropping it leaks nothing,
+    /// and spares every call the drop glue's test for pinned pages.
+    Kernel(ManuallyDrop<Attachment>),
     /// A user buffer, recorded by [`attach`].
     User(&'a Attachment),
 }
@@ -687,12 +689,12 @@ pub(crate) unsafe fn attachment<'a>(dp: *const sys::xmem) -> Result<Attached<'a>
             let flags = AttachFlags::from_raw(descriptor.flags)?;
             // INVARIANT: `attach` checked the extent, the caller keeps the
             // buffer allocated until detach, and the descriptor unchanged.
-            Ok(Attached::Kernel(Attachment {
+            Ok(Attached::Kernel(ManuallyDrop::new(Attachment {
                 start: descriptor.uaddr,
                 len: descriptor.len,
                 access: flags.access,
                 memory: Memory::Kernel,
-            }))
+            })))
         }
         XMEM_PROC if !descriptor.priv_.is_null() => {
             // SAFETY: An attached user descriptor's `priv` is the

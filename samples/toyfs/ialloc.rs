@@ -3,8 +3,9 @@
 //! Inode allocation: free inodes of the inode table and their count
 //! (ext2's ialloc.c).  Which inodes are in use is kept in memory while
 //! mounted read-write (`Allocator::inodes_in_use`), built from the inode
-//! table at mount, so that finding a free inode reads nothing under the
-//! allocator's lock.
+//! table when the filesystem is first mounted or remounted read-write
+//! (`mount::start_writing`), before any inode is allocated or freed, so
+//! that finding a free inode reads nothing and every free is recorded.
 
 use crate::{
     format::{
@@ -46,17 +47,6 @@ pub(crate) fn scan_inode_table(sb: &SuperBlock) -> Result<(KVec<u64>, u32)> {
 /// Takes a free inode number (in memory only, until `claim`), or fails
 /// with `ENOSPC`.
 pub(crate) fn take(sb: &SuperBlock) -> Result<u32> {
-    if sb.info().alloc.lock().inodes_in_use.is_empty() {
-        // The first allocation since mount: which inodes are in use is read
-        // from the inode table, without the allocator's lock (I/O).  An
-        // inode freed meanwhile may stay marked in use until the next
-        // mount; that only keeps it from being reused.
-        let (in_use, _) = scan_inode_table(sb)?;
-        let mut alloc = sb.info().alloc.lock();
-        if alloc.inodes_in_use.is_empty() {
-            alloc.inodes_in_use = in_use;
-        }
-    }
     let mut alloc = sb.info().alloc.lock();
     let count = sb.info().geometry.inode_count() as usize;
     let found = alloc

@@ -38,8 +38,8 @@ pub(crate) struct Allocator {
     /// superblock, or recounted.
     pub(crate) counts_exact: bool,
     /// One bit per inode (inode `ino` is bit `ino - 1`), set if in use;
-    /// built from the inode table when the first inode is allocated (or at
-    /// a recount), empty before.
+    /// built from the inode table when the filesystem is first mounted
+    /// or remounted read-write, empty before.
     pub(crate) inodes_in_use: KVec<u64>,
     /// Whether the bitmap marks a metadata block or a padding bit free
     /// (found at mount): then no block is allocated.

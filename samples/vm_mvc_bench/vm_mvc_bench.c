@@ -80,6 +80,8 @@ enum variant {
 	P_ATOMIC,	/* one atomic add to a shared counter */
 	P_PERCPU,	/* one this_cpu_add to a per-CPU counter (irqs saved off x86) */
 	P_WAIT_STABLE,	/* folio_wait_stable() of a locked folio */
+	P_MARK_DIRTY,	/* folio_mark_dirty() of a locked, dirty folio (WRITE's) */
+	P_UPTODATE,	/* folio_test_uptodate(), load and smp_rmb() (READ's) */
 };
 
 struct bench_file {
@@ -383,6 +385,15 @@ static int run_profile(struct bench *b, enum variant v, unsigned int n)
 		for (i = 0; i < n; i++)
 			folio_wait_stable(b->held);
 		break;
+	case P_MARK_DIRTY:
+		for (i = 0; i < n; i++)
+			folio_mark_dirty(b->held);
+		break;
+	case P_UPTODATE:
+		for (i = 0; i < n && !ret; i++)
+			if (!folio_test_uptodate(b->held))
+				ret = -EIO;
+		break;
 	default:
 		for (i = 0; i < n; i++)
 			barrier();
@@ -591,6 +602,8 @@ static int table_profile(struct bench *b)
 		{ "atomic64_add", P_ATOMIC },
 		{ "this_cpu_add", P_PERCPU },
 		{ "folio_wait_stable", P_WAIT_STABLE },
+		{ "folio_mark_dirty", P_MARK_DIRTY },
+		{ "folio_test_uptodate", P_UPTODATE },
 	};
 	struct timing tv, tnop;
 	struct bench_file f;

@@ -11,14 +11,17 @@
 //! | `SID_CREATE` `_IOWR('|', 0x90, SidCreateArgs)` | `fd` in, `sid` out | `vm_mvc_sid_create` on the regular file behind `fd`, whose reference the device keeps |
 //! | `SID_DELETE` `_IOW('|', 0x91, i64)` | a sid | `vm_mvc_sid_delete` of a sid this open file created, then drops the file reference |
 //! | `LEAK` `_IOW('|', 0x92, i64)` | a sid | drops the file reference of a sid this open file created, leaving the sid live |
-//! | `MVC` `_IOW('|', 0x93, MvcArgs)` | a call | `vm_mvc` with a user buffer attached for the call |
+//! | `MVC` `_IOW('|', 0x93, MvcArgs)` | a call | `vm_mvc` with a user buffer attached for the call; ZERO, WRITE and PROTZERO only on a sid whose `fd` was open for writing |
 //!
 //! Errors: `EPERM` without `CAP_SYS_ADMIN` (open and every ioctl),
 //! `ENOTTY` for another ioctl number, `EFAULT` if the argument cannot be
 //! copied; SID_CREATE: `EBADF` for a bad fd, `EINVAL` if it is not a
 //! regular file, then vm_mvc's errnos; SID_DELETE and LEAK: `EBADF` for a
 //! sid this open file did not create (or already deleted or leaked); MVC:
-//! the errnos of
+//! `EBADF` first for ZERO, WRITE or PROTZERO (with or without
+//! `VM_MVC_NODIRTY`) on a sid created (through any open file of the
+//! device) for a descriptor not open for writing (no `FMODE_WRITE`, e.g.
+//! `O_RDONLY`), as write(2) and fallocate(2) on it; then the errnos of
 //! `vm_mvc_xmattach` for the buffer, then those of `vm_mvc`
 //! (Documentation/vm_mvc.rst).
 

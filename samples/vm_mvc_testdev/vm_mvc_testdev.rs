@@ -18,6 +18,13 @@
 //! one handed to the LEAK ioctl, which stays live, its file reference
 //! dropped, until vm_mvc is unloaded (the test of vm_mvc's warning about
 //! leaked sids, which breaks that rule on purpose).
+//!
+//! A sid only writes what its descriptor could: SID_CREATE records the
+//! sids of files not open for writing (no `FMODE_WRITE`, e.g. `O_RDONLY`),
+//! and MVC refuses ZERO, WRITE and PROTZERO on them with `EBADF`, as
+//! write(2), fallocate(2) and `FICLONE` do on such a descriptor; READ works.
+//! The record is module-wide, so no other open file of the device can use
+//! such a sid to write either.
 
 use core::mem::ManuallyDrop;
 use kernel::{
@@ -33,7 +40,7 @@ use kernel::{
     },
     new_mutex,
     prelude::*,
-    sync::{aref::ARef, Mutex},
+    sync::{aref::ARef, global_lock, Mutex},
     time::{
         delay::fsleep,
         Delta, //
@@ -72,6 +79,40 @@ mod vm_mvc_client;
 
 use vm_mvc_client::{Access, Sid, UserBuffer};
 
+/// `FMODE_WRITE` of include/linux/fs.h, a `(__force fmode_t)` cast that
+/// bindgen cannot read: the file was opened for writing.
+const FMODE_WRITE: u32 = 1 << 1;
+
+/// Whether `file` was opened for writing (`FMODE_WRITE`), the check of
+/// write(2) and fallocate(2) (`EBADF` without it).
+fn open_for_writing(file: &File) -> bool {
+    // SAFETY: The reference keeps the file alive, and `f_mode`'s
+    // `FMODE_WRITE` is set at open and never changes afterwards.
+    let mode = unsafe { (*file.as_ptr()).f_mode };
+    mode & FMODE_WRITE != 0
+}
+
+global_lock! {
+    // SAFETY: Initialized in the module initializer, before the device
+    // (the only user) is registered.
+    unsafe(uninit) static READ_ONLY_SIDS: Mutex<KVec<isize>> = KVec::new();
+}
+
+/// Whether `cmd` changes the file: ZERO, WRITE or PROTZERO, with or without
+/// `VM_MVC_NODIRTY`.  Other commands reach vm_mvc, which refuses them.
+fn cmd_writes(cmd: i32) -> bool {
+    // CAST: small constants of include/vm_mvc.h.
+    let command = cmd & vm_mvc_abi::VM_MVC_CMD_MASK as i32;
+    [
+        vm_mvc_abi::VM_MVC_ZERO,
+        vm_mvc_abi::VM_MVC_WRITE,
+        vm_mvc_abi::VM_MVC_PROTZERO,
+    ]
+    .iter()
+    // CAST: as above.
+    .any(|&c| c as i32 == command)
+}
+
 module! {
     type: TestDevModule,
     name: "vm_mvc_testdev",
@@ -80,7 +121,7 @@ module! {
     license: "GPL",
 }
 
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct TestDevModule {
     #[pin]
     _misc: MiscDeviceRegistration<TestDev>,
@@ -88,12 +129,23 @@ struct TestDevModule {
 
 impl kernel::InPlaceModule for TestDevModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // SAFETY: Called once, at load, before the device is registered.
+        unsafe { READ_ONLY_SIDS.init() };
         let options = MiscDeviceOptions {
             name: c"vm_mvc_testdev",
         };
         try_pin_init!(Self {
             _misc <- MiscDeviceRegistration::register(options),
         })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for TestDevModule {
+    fn drop(self: Pin<&mut Self>) {
+        // No file of the device is open at unload: only leaked sids are
+        // left; the memory goes.
+        drop(core::mem::take(&mut *READ_ONLY_SIDS.lock()));
     }
 }
 
@@ -110,10 +162,12 @@ fn check_admin() -> Result {
 }
 
 /// A sid this device created, and a reference on the file it names that
-/// keeps the inode from eviction while the sid lives.
+/// keeps the inode from eviction while the sid lives.  A sid of a file not
+/// open for writing is in `READ_ONLY_SIDS` from its create to its delete.
 struct OwnedSid {
     sid: Sid,
     _file: ARef<File>,
+    read_only: bool,
 }
 
 impl OwnedSid {
@@ -131,6 +185,14 @@ impl Drop for OwnedSid {
         // SAFETY: Created by this device and deleted once, here, before
         // the file reference goes (fields drop after `drop`).
         let _ = unsafe { self.sid.delete() };
+        if self.read_only {
+            // After the delete: until then an MVC must find the record.
+            let mut read_only = READ_ONLY_SIDS.lock();
+            if let Some(index) = read_only.iter().position(|&s| s == self.sid.raw()) {
+                // The index was just found: the remove cannot fail.
+                let _ = read_only.remove(index);
+            }
+        }
     }
 }
 
@@ -194,13 +256,30 @@ impl TestDev {
         if mode & bindings::S_IFMT != bindings::S_IFREG {
             return Err(EINVAL);
         }
+        let read_only = !open_for_writing(&file);
         // Room first, so that a failed allocation leaves no sid behind.
         let mut sids = self.sids.lock();
         sids.reserve(1, GFP_KERNEL)?;
+        // Held over the create, so that no MVC can find the new sid
+        // unrecorded.
+        let mut read_only_sids = READ_ONLY_SIDS.lock();
+        if read_only {
+            read_only_sids.reserve(1, GFP_KERNEL)?;
+        }
         // SAFETY: The file reference moved into `OwnedSid` keeps the inode
         // alive, and `OwnedSid` deletes the sid before dropping it.
         let sid = unsafe { Sid::create(inode) }?;
-        let owned = OwnedSid { sid, _file: file };
+        let owned = OwnedSid {
+            sid,
+            _file: file,
+            read_only,
+        };
+        if read_only && read_only_sids.push_within_capacity(sid.raw()).is_err() {
+            // Unlocked first: dropping `owned` deletes the sid.
+            drop(read_only_sids);
+            return Err(ENOMEM);
+        }
+        drop(read_only_sids);
         // CAST: `isize` has at most 64 bits.
         args.sid = sid.raw() as i64;
         writer.write(&args.fd)?;
@@ -250,6 +329,12 @@ fn mvc(user: UserPtr) -> Result {
     // A 32-bit kernel's `long` cannot hold every 64-bit value: such a sid
     // names nothing and such a page number is no page.
     let sid = isize::try_from(args.sid).map_err(|_| EBADF)?;
+    // First, as write(2) checks the descriptor before the buffer.  A sid
+    // is never reissued with the same value (its generation), so one
+    // deleted after this check fails in vm_mvc.
+    if cmd_writes(args.cmd) && READ_ONLY_SIDS.lock().contains(&sid) {
+        return Err(EBADF);
+    }
     let pno = isize::try_from(args.pno).map_err(|_| EINVAL)?;
     let buffer = match buf_len {
         0 => None,

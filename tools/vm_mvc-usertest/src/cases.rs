@@ -7,7 +7,7 @@
 //! not the file, and not a buffer they would have read into.
 
 use crate::counters::Counters;
-use crate::device::{self, MvcArgs, TestDev, PROTZERO, READ, WRITE, ZERO};
+use crate::device::{self, MvcArgs, TestDev, NODIRTY, PROTZERO, READ, WRITE, ZERO};
 use crate::sys::{errno::*, ioctl_ptr, ioctl_raw, unmapped_range, Mapping, Prot, PAGE_SIZE};
 use crate::{errno_name, expect_errno, Outcome};
 use std::fs::{self, File, OpenOptions};
@@ -462,6 +462,87 @@ fn bad_sids_are_ebadf() -> Outcome {
     fx.finish()
 }
 
+/// A sid created for a descriptor open read-only (O_RDONLY) reads but
+/// never writes: ZERO, WRITE and PROTZERO (with or without
+/// VM_MVC_NODIRTY, count 0 and a bad buffer included) are EBADF, as
+/// write(2) and fallocate(2) on such a descriptor, through this open file
+/// of the device and through another one.
+fn read_only_descriptor_only_reads() -> Outcome {
+    let mut fx = Fixture::new("read_only_fd")?;
+    let read_only = File::open(&fx.path).map_err(|e| e.to_string())?;
+    let sid = fx.dev.create_sid(&read_only).map_err(errno_name)?;
+    let source: Vec<u8> = (0..PAGE_SIZE).map(|i| (i * 11 + 7) as u8).collect();
+    let buffer = sentinel_buffer(1)?;
+    buffer.store(0, &source);
+    let write = MvcArgs::new(sid, 1, 100, 300, WRITE).with_buffer(&buffer, 0, 300);
+    let calls = [
+        ("zero", MvcArgs::new(sid, 0, 0, 8, ZERO)),
+        (
+            "zero of a whole page",
+            MvcArgs::new(sid, 3, 0, PAGE_SIZE as i32, ZERO),
+        ),
+        ("zero of 0 bytes", MvcArgs::new(sid, 0, 0, 0, ZERO)),
+        (
+            "zero without dirtying",
+            MvcArgs::new(sid, 0, 0, 8, ZERO | NODIRTY),
+        ),
+        ("write", write),
+        ("write from a source-only buffer", write.source_only()),
+        (
+            "write without dirtying",
+            MvcArgs {
+                cmd: WRITE | NODIRTY,
+                ..write
+            },
+        ),
+        (
+            "write from a NULL buffer",
+            MvcArgs::new(sid, 1, 0, 8, WRITE).with_raw_buffer(0, 8, 0),
+        ),
+        ("protzero", MvcArgs::new(sid, 2, 10, 20, PROTZERO)),
+        (
+            "protzero without dirtying",
+            MvcArgs::new(sid, 2, 10, 20, PROTZERO | NODIRTY),
+        ),
+    ];
+    let other = TestDev::open().map_err(errno_name)?;
+    for (what, args) in calls {
+        fx.refused(what, args, EBADF)?;
+        expect_errno(
+            &format!("{what} through another open file"),
+            other.mvc(args),
+            EBADF,
+        )?;
+        fx.check_file(what)?;
+    }
+    drop(other);
+    // READ works, and the buffer a refused WRITE would have read is intact.
+    let dest = sentinel_buffer(1)?;
+    fx.done(
+        "read",
+        MvcArgs::new(sid, 1, 5, 2000, READ).with_buffer(&dest, 0, 2000),
+    )?;
+    if dest.load(0, 2000) != fx.model[Fixture::at(1, 5)..Fixture::at(1, 2005)] {
+        return Err("read: the buffer does not hold the file's bytes".into());
+    }
+    if buffer.load(0, PAGE_SIZE) != source {
+        return Err("a refused write changed its source buffer".into());
+    }
+    // The sid of the descriptor open for writing still writes.
+    fx.done(
+        "write through the writable sid",
+        MvcArgs {
+            sid: fx.sid,
+            ..write
+        },
+    )?;
+    let at = Fixture::at(1, 100);
+    fx.model[at..at + 300].copy_from_slice(&source[..300]);
+    fx.dev.delete_sid(sid).map_err(errno_name)?;
+    drop(read_only);
+    fx.finish()
+}
+
 fn bad_page_numbers() -> Outcome {
     let fx = Fixture::new("pno")?;
     for pno in [-1, i64::MIN] {
@@ -686,6 +767,10 @@ pub const CASES: &[Case] = &[
     ),
     ("huge_counts_are_einval", huge_counts_are_einval),
     ("bad_sids_are_ebadf", bad_sids_are_ebadf),
+    (
+        "read_only_descriptor_only_reads",
+        read_only_descriptor_only_reads,
+    ),
     ("bad_page_numbers", bad_page_numbers),
     ("bad_offsets_are_einval", bad_offsets_are_einval),
     ("bad_commands_are_einval", bad_commands_are_einval),

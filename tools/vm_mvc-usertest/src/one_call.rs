@@ -6,7 +6,7 @@
 use crate::device::{MvcArgs, TestDev, NODIRTY, PROTZERO, READ, WRITE, ZERO};
 use crate::sys::{Mapping, Prot};
 use crate::{errno_name, Outcome};
-use std::fs::File;
+use std::fs::OpenOptions;
 
 /// The raw command of `name`: `zero`, `protzero`, `read` or `write`,
 /// optionally followed by `,nodirty`.
@@ -30,7 +30,13 @@ fn command(name: &str) -> Result<i32, String> {
 /// prints the bytes in hexadecimal.
 pub fn run(path: &str, pno: i64, pgoffs: i32, count: i32, cmd: &str, fill: u8) -> Outcome {
     let cmd = command(cmd)?;
-    let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    // Open for writing but to READ: the device refuses the other commands
+    // on a sid of a read-only descriptor (EBADF).
+    let file = OpenOptions::new()
+        .read(true)
+        .write(cmd & 0xff != READ)
+        .open(path)
+        .map_err(|e| format!("{path}: {e}"))?;
     let dev = TestDev::open().map_err(|e| format!("open the device: {}", errno_name(e)))?;
     let sid = dev
         .create_sid(&file)
