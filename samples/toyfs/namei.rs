@@ -19,8 +19,14 @@ use kernel::prelude::*;
 /// (the operation tables are above this file, so they hand it down).
 pub(crate) type Iget = fn(&SuperBlock, u32) -> Result<InodeRef>;
 
-/// `lookup`: the inode number named `name` in `dir`, if any.
+/// `lookup`: the inode number named `name` in `dir`, if any;
+/// `ENAMETOOLONG` for a name longer than an entry holds, as ext2's
+/// lookup answers (the VFS checks only the length of the whole path, so
+/// `stat`, `open` and `unlink` of such a name would say `ENOENT`).
 pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<u32>> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(ENAMETOOLONG);
+    }
     Ok(dir::find_entry(dir, name)?.map(|found| found.ino))
 }
 
@@ -105,14 +111,22 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
             init_dir_block(buffer.lock().data_mut(), ino, dir.ino());
             buffer.mark_dirty();
         });
-        let added = filled.and_then(|()| dir::add(dir, name, ino, DIRENT_TYPE_DIRECTORY));
-        if let Err(err) = added {
-            // No room for the entry: the new block goes back.
+        // The entry, then the inode.  Either failing (no room for the
+        // entry; the inode table unreadable) gives back what was done, as
+        // `create` takes its entry back: the new block goes back too.
+        let claimed = filled
+            .and_then(|()| dir::add(dir, name, ino, DIRENT_TYPE_DIRECTORY))
+            .and_then(|()| {
+                ialloc::claim(sb, ino, mode, 2, Some(block)).or_else(|err| {
+                    dir::remove(dir, name, ino)?;
+                    Err(err)
+                })
+            });
+        if let Err(err) = claimed {
             clean_bdev_aliases(sb, block, 1);
             balloc::free_blocks(sb, ino, block, 1)?;
             return Err(err);
         }
-        ialloc::claim(sb, ino, mode, 2, Some(block))?;
         Ok(Some(block))
     })?;
     // The new directory's ".." names `dir`.

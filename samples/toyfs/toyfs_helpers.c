@@ -174,6 +174,11 @@ loff_t toyfs_bdev_nr_bytes(struct block_device *bdev)
 	return bdev_nr_bytes(bdev);
 }
 
+u64 toyfs_huge_encode_dev(dev_t dev)
+{
+	return huge_encode_dev(dev);
+}
+
 bool toyfs_sb_rdonly(const struct super_block *sb)
 {
 	return sb_rdonly(sb);

@@ -102,7 +102,16 @@ create_lookup_readdir_unlink() {
 	[ "$(ls $mnt | grep -c '^many-')" = 0 ] || return 1
 	[ "$(cat "$mnt/with space")" = "with space" ] || return 1
 	! ls $mnt/missing 2>/dev/null || return 1
-	! echo x >$mnt/$(printf 'n%.0s' $(seq 1 256)) 2>/dev/null
+	# A name longer than 255 bytes is ENAMETOOLONG for every call, a
+	# lookup too (stat, open, unlink), as on ext2: the VFS checks only the
+	# whole path.  255 bytes is a name.
+	long=$(printf 'n%.0s' $(seq 1 256))
+	! echo x >$mnt/$long 2>/dev/null || return 1
+	for call in "stat $mnt/$long" "cat $mnt/$long" "rm $mnt/$long" "mv $mnt/a $mnt/$long"; do
+		out=$($call 2>&1) && return 1
+		case $out in *"too long"*) ;; *) echo "$call: $out"; return 1 ;; esac
+	done
+	echo x >$mnt/${long%n} && stat $mnt/${long%n} >/dev/null && rm $mnt/${long%n}
 }
 
 mkdir_rename_rmdir_keep_links_right() {
@@ -138,9 +147,13 @@ remount_read_only_and_back() {
 }
 
 remount_keeps_bytes_and_fsck_is_clean() {
+	# statfs's f_fsid is the device's, as on filesystems without a UUID:
+	# not 0 ("no fsid"), and the same after the remount.
+	id=$(stat -f -c %i $mnt) && [ -n "${id#0}" ] || { echo "f_fsid: $id"; return 1; }
 	(cd $mnt && md5sum * >/tmp/sums) || return 1
 	umount $mnt && fsck_clean $dev || return 1
-	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums)
+	mount -t toyfs $dev $mnt && (cd $mnt && md5sum -c -s /tmp/sums) &&
+		[ "$(stat -f -c %i $mnt)" = "$id" ]
 }
 
 # mkfs opens a block device with O_EXCL, which a mounted filesystem holds:
@@ -314,6 +327,37 @@ tail_write_error_is_kept_and_reported() {
 	return $status
 }
 
+# mkdir whose new inode cannot be written (the block of the inode table
+# holding it fails to read) takes back the entry it added and the block
+# it took, as create does: fsck finds nothing afterwards (it found the
+# entry naming a free inode, and the lost block).  4 KiB blocks, so that
+# the inode table's first block shares its page with no buffer toyfs
+# keeps (the bitmap): drop_caches drops it.
+mkdir_failing_at_the_inode_table_leaves_nothing() {
+	image=/tmp/mkdir-error.img
+	rm -f $image && truncate -s 8M $image && mkfs.toyfs -q -b 4096 $image &&
+		loop=$(losetup -f) && losetup "$loop" $image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mkdir -p /mnt/mkdirerr
+	# The mount read the whole inode table (which inodes are free); after
+	# the caches are dropped only the root directory's block is read again.
+	mount -t toyfs "$loop" /mnt/mkdirerr && : >/mnt/mkdirerr/first && sync &&
+		echo 3 >/proc/sys/vm/drop_caches && [ ! -e /mnt/mkdirerr/d ] &&
+		arm_fail_make_request && echo 1 >$fail &&
+		! mkdir /mnt/mkdirerr/d 2>/dev/null
+	status=$?
+	echo 0 >$fail
+	echo 0 >$knobs/probability
+	umount /mnt/mkdirerr && [ $status -eq 0 ] && fsck.toyfs -n "$loop" &&
+		mount -t toyfs "$loop" /mnt/mkdirerr && mkdir /mnt/mkdirerr/d &&
+		umount /mnt/mkdirerr && fsck.toyfs -n "$loop" >/dev/null
+	status=$?
+	umount /mnt/mkdirerr 2>/dev/null
+	losetup -d "$loop"
+	rm -f $image
+	return $status
+}
+
 # A device whose logical blocks are 4 KiB (4Kn) mounts a toyfs of 4 KiB
 # blocks (issue 12: sb_set_blocksize(512) refused it), and refuses one of
 # 1 KiB blocks with a message.
@@ -338,7 +382,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 40
+ktap_suite toyfs 41
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -381,6 +425,7 @@ ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_th
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
+ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 # The parts after this one format $dev again: no write error left on it.
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev &&
 	dd if=/dev/null of=$dev conv=fsync && rmmod toyfs"

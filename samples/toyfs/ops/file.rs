@@ -322,7 +322,7 @@ unsafe extern "C" fn fallocate(
 /// The VFS's `fiemap` for toyfs: one extent a run of contiguous blocks,
 /// or a tail (`FIEMAP_EXTENT_DATA_TAIL`, with which the kernel sets
 /// `FIEMAP_EXTENT_NOT_ALIGNED`), or a compressed block
-/// (`FIEMAP_EXTENT_ENCODED`).
+/// (`FIEMAP_EXTENT_ENCODED | FIEMAP_EXTENT_NOT_ALIGNED`).
 ///
 /// # Safety
 ///
@@ -346,7 +346,10 @@ unsafe extern "C" fn fiemap(
             let stored = match mapped.stored {
                 Stored::Plain => 0,
                 Stored::Tail => sys::FIEMAP_EXTENT_DATA_TAIL,
-                Stored::Compressed => sys::FIEMAP_EXTENT_ENCODED,
+                // At a fragment's offset, and fewer bytes on disk than
+                // the block it stands for: not aligned, which the kernel
+                // adds for tails and inline data only.
+                Stored::Compressed => sys::FIEMAP_EXTENT_ENCODED | sys::FIEMAP_EXTENT_NOT_ALIGNED,
             };
             let flags = stored | if last { sys::FIEMAP_EXTENT_LAST } else { 0 };
             // SAFETY: As above.

@@ -321,7 +321,8 @@ unsafe extern "C" fn sync_fs(sb: *mut bindings::super_block, wait: c_int) -> c_i
     from_result(|| mount::sync_fs(sb, wait != 0).map(|()| 0))
 }
 
-/// The VFS's `statfs` for toyfs.
+/// The VFS's `statfs` for toyfs: the counts in fragments (`f_frsize`),
+/// and the device number as the filesystem id (`f_fsid`).
 ///
 /// # Safety
 ///
@@ -336,6 +337,13 @@ unsafe extern "C" fn statfs(dentry: *mut bindings::dentry, buf: *mut bindings::k
         )
     };
     let stat = mount::statfs(sb);
+    // The device number, as minix, sysv and ufs do without a UUID
+    // (ext2 and tmpfs derive theirs from one): 0 says "no fsid"
+    // (`fanotify_test_fsid`).
+    // SAFETY: The superblock of a mounted filesystem; `s_dev` is fixed.
+    let id = unsafe { sys::toyfs_huge_encode_dev((*(*dentry).d_sb).s_dev) };
+    // CAST: the two halves of `u64_to_fsid`.
+    buf.f_fsid.val = [id as u32 as i32, (id >> 32) as u32 as i32];
     buf.f_type = MAGIC as isize;
     buf.f_bsize = stat.block_size as isize;
     buf.f_frsize = stat.fragment_size as isize;

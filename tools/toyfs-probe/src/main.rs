@@ -1231,7 +1231,8 @@ struct PackedCount {
 /// disk if the caches were dropped), and their FIEMAP extents flagged as
 /// the format stores them: a tail only at the last block,
 /// `FIEMAP_EXTENT_DATA_TAIL` with `NOT_ALIGNED`; a compressed block
-/// (`FIEMAP_EXTENT_ENCODED`) one logical block.
+/// (`FIEMAP_EXTENT_ENCODED`, with `NOT_ALIGNED`: its run starts at a
+/// fragment) one logical block.
 fn packed(mount: &Path, source: &Path, first: &str) -> Check {
     let mmap_first = match first {
         "read" => false,
@@ -1346,6 +1347,10 @@ fn packed_file(
                 length == b,
                 "{what}: an encoded extent of other than a block"
             );
+            ensure!(
+                flags & sys::FIEMAP_EXTENT_NOT_ALIGNED != 0,
+                "{what}: an encoded extent without NOT_ALIGNED"
+            );
             count.encoded += 1;
         }
         // At most 64 extents are asked for: LAST is checked when all came.
@@ -1360,14 +1365,22 @@ fn packed_file(
 }
 
 /// Prints how many extents of `file` FIEMAP calls encoded (compressed
-/// blocks).
+/// blocks); each must be `NOT_ALIGNED` too.
 fn encoded(file: &Path) -> Check {
     let handle = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let extents = sys::fiemap(&handle).map_err(|e| format!("fiemap: {e}"))?;
-    let count = extents
+    let encoded = |&&(_, _, _, flags): &&sys::Extent| flags & sys::FIEMAP_EXTENT_ENCODED != 0;
+    if let Some(&(logical, physical, _, flags)) = extents
         .iter()
-        .filter(|&&(_, _, _, flags)| flags & sys::FIEMAP_EXTENT_ENCODED != 0)
-        .count();
+        .filter(encoded)
+        .find(|&&(_, _, _, flags)| flags & sys::FIEMAP_EXTENT_NOT_ALIGNED == 0)
+    {
+        return Err(format!(
+            "{}: encoded extent at {logical} (disk byte {physical}, flags {flags:#x}) without NOT_ALIGNED",
+            file.display()
+        ));
+    }
+    let count = extents.iter().filter(encoded).count();
     println!("{count}");
     Ok(())
 }
