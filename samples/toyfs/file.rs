@@ -12,26 +12,33 @@ use crate::{
         Inode, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
-    write::{
-        fit_tail, grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof,
-    },
+    write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
 };
 use core::ops::Range;
 use kernel::prelude::*;
 
 /// `setattr` of the size, under the inode's lock and its
-/// `invalidate_lock` (no folio is instantiated meanwhile).
+/// `invalidate_lock` (no folio is instantiated meanwhile).  Whatever can
+/// fail for want of room (with LZ4 the block cut, or grown, gets a plain
+/// run first, which the file's dirty blocks may hold the room of until
+/// written back) comes before the size changes, as in ext2's
+/// `ext2_setsize`: an `ENOSPC` changes nothing.  Down, the new last
+/// block's run and `i_size` change under the lock of its folio
+/// (`cut_last_block`), so that writeback, which stores a block by the
+/// size it reads under that lock, sees both old or both new; up, the
+/// file is growing (`Growth`) until `i_size` has grown.
 pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     let old = inode.size();
     let _invalidate = inode.lock_invalidate();
-    // With LZ4 the block cut (grown) gets a plain run first, which the
-    // file's dirty blocks may hold the room of until written back.
     if size < old {
-        retry_after_writeback(inode, || zero_eof_block_tail(inode, size))?;
+        retry_after_writeback(inode, || cut_last_block(inode, size))?;
+        // The point of no return: what follows only frees (an error is
+        // an indirect block that cannot be read, as ext2's
+        // `__ext2_truncate_blocks` meets after `truncate_setsize`).
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
-        fit_tail(inode, size)?;
     } else {
+        let _growth = Growth::begin(inode);
         zero_post_eof(inode, old, size)?;
         retry_after_writeback(inode, || grow_tail(inode, old, size))?;
         // `truncate_setsize` calls `pagecache_isize_extended`.
@@ -70,27 +77,49 @@ pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
     Ok(())
 }
 
-/// Before a truncation to `size`: the bytes of the new last block past
-/// `size` become zeros through the page cache (the block is read if it is
-/// not cached), and that block dirty, so that they reach the disk (as
-/// `iomap_truncate_page` and `block_truncate_page` do): the format keeps
-/// the bytes past the end of the file zero, and a later extension shows
-/// them.
-fn zero_eof_block_tail(inode: &Inode, size: u64) -> Result {
+/// A truncation to `size`, up to its point of no return: the bytes of
+/// the new last block past `size` become zeros through the page cache
+/// (the block is read if it is not cached) and that block dirty, so that
+/// they reach the disk (as `iomap_truncate_page` and
+/// `block_truncate_page` do): the format keeps the bytes past the end of
+/// the file zero, and a later extension shows them.  With LZ4 a
+/// compressed block gets a plain run of the fragments the new size needs
+/// first (`ENOSPC`, with nothing changed); with FRAGMENTS a plain run of
+/// more fragments keeps only those (freeing the rest, after the folio's
+/// writeback: no bio to the old whole block is in flight once its
+/// fragments can be given to another file).  Then `i_size` becomes
+/// `size`, still under the folio's lock: a writeback of the block by the
+/// old size would find a run cut for the new one (`EUCLEAN`, "dirty
+/// block in a run too short for its bytes"), and one by the new size
+/// between the size change and a later refit would have compressed the
+/// block again, for the refit to give it a plain run after the point of
+/// no return.
+fn cut_last_block(inode: &Inode, size: u64) -> Result {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
-    if tail == 0
-        || BlockMap::lock(inode)?
-            .lookup_extent(geometry.block_of(size))?
-            .is_none()
-    {
+    let n = geometry.block_of(size);
+    if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
         return Ok(());
     }
     let block_end = size - tail + u64::from(geometry.block_size());
     with_folio(inode, size, |folio| {
+        folio.wait_writeback();
         // CAST: offsets within the folio.
         let offset = (size - folio.pos()) as usize;
-        zero_and_dirty(inode, folio, offset, (block_end - size) as usize, size)
+        zero_and_dirty(inode, folio, offset, (block_end - size) as usize, size)?;
+        if geometry.has_fragments() {
+            // CAST: below a block.
+            let want = geometry.fragments_for(tail as u32);
+            let mut map = BlockMap::lock(inode)?;
+            if map
+                .lookup_extent(n)?
+                .is_some_and(|e| !e.compressed && e.count > want)
+            {
+                map.set_run(n, want)?;
+            }
+        }
+        inode.set_size(size);
+        Ok(())
     })
 }
 
@@ -156,6 +185,8 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         inode.check_new_size(end)?;
     }
     let _invalidate = inode.lock_invalidate();
+    // Until `truncate_setsize` below, or the error.
+    let _growth = (mode & KEEP_SIZE == 0 && end > size).then(|| Growth::begin(inode));
     if mode & KEEP_SIZE == 0 && end > size {
         zero_post_eof(inode, size, end)?;
         retry_after_writeback(inode, || grow_tail(inode, size, end))?;

@@ -18,7 +18,10 @@ use crate::{
     packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
-use core::{ops::Range, sync::atomic::AtomicU64};
+use core::{
+    ops::Range,
+    sync::atomic::{AtomicU32, AtomicU64},
+};
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
 /// The allocator's state, exact in memory while mounted.
@@ -133,6 +136,11 @@ pub(crate) struct InodeInfo {
     /// file's `fsync` finds it written (`packed::dirty_packed`).
     #[pin]
     pub(crate) packed: Mutex<Option<Buffer>>,
+    /// Size changes under way that grow the file (`write::Growth`):
+    /// while it is not 0, writeback stores the block holding the end of
+    /// the file plain, never compressed by the size it reads then.
+    /// Changed and read under the map's lock.
+    pub(crate) growing: AtomicU32,
 }
 
 impl InodeInfo {
@@ -144,6 +152,7 @@ impl InodeInfo {
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
             packed <- new_mutex!(None),
+            growing: AtomicU32::new(0),
         })
     }
 

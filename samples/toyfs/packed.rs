@@ -23,6 +23,7 @@ use crate::{
     vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, COMPRESS_WORDS},
     vm_mvc_client::{KernelBuffer, Op},
 };
+use core::sync::atomic::Ordering;
 use kernel::{cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
 
 /// What one CPU compresses a block with at writeback: the block read
@@ -263,7 +264,8 @@ fn dirty_packed(inode: &Inode, buffer: Buffer) {
 /// fragments of `extent`, whose rest is freed.  The map names them
 /// compressed.  Writeback frees more than it takes and never fails for
 /// want of room.  Returns false, having changed nothing, when the block
-/// does not shrink by a fragment; it is then written plain.
+/// does not shrink by a fragment, or holds the end of a file that is
+/// growing (`write::Growth`); it is then written plain.
 pub(crate) fn write_compressed(
     inode: &Inode,
     folio: &LockedFolio<'_>,
@@ -308,6 +310,17 @@ pub(crate) fn write_compressed(
             // Not the run the caller found: the map changed under a
             // folio lock it should have held.
             return Err(EAGAIN);
+        }
+        // The block holding the end of the file while the file grows (or
+        // once it grew since `valid` was read): compressed by the old
+        // size it would record fewer bytes than the file has there once
+        // the size grew; its run holds the bytes of either size, and it
+        // is stored plain (`write::Growth`).
+        if valid < geometry.block_bytes()
+            && (inode.info().growing.load(Ordering::Relaxed) != 0
+                || file_bytes(inode, folio, k).1 != valid)
+        {
+            return Ok(false);
         }
         let block = extent.block(&geometry);
         let whole = extent.is_whole_block(&geometry);

@@ -21,8 +21,46 @@ use crate::{
     },
     vm_mvc_client::Op,
 };
-use core::ops::Range;
+use core::{ops::Range, sync::atomic::Ordering};
 use kernel::prelude::*;
+
+/// A growth of a file under way, from before its last block gets the run
+/// the new size needs there (`grow_tail`, `unpack`) until `i_size` has
+/// grown (`InodeInfo::growing`): meanwhile writeback stores the block
+/// holding the end of the file plain (`packed::write_compressed`), in the
+/// run it has (which holds the bytes of either size), never compressed
+/// by the old size, which would leave a block before the last recording
+/// fewer bytes than the file has there.  Ends when dropped.
+pub(crate) struct Growth<'a>(&'a Inode);
+
+impl<'a> Growth<'a> {
+    /// Notes a growth of `inode` until the guard is dropped (or
+    /// [`Growth::end`] is called, for `write_begin` to `write_end`).
+    pub(crate) fn begin(inode: &'a Inode) -> Self {
+        Self::note(inode);
+        Self(inode)
+    }
+
+    /// Notes a growth of `inode` that [`Growth::end`] ends.
+    pub(crate) fn note(inode: &Inode) {
+        let _map = inode.info().map.lock();
+        inode.info().growing.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Ends a growth of `inode` noted by [`Growth::note`], once `i_size`
+    /// has grown (or the growth failed): under the map's lock, so that a
+    /// writeback that finds no growth under it reads the new size.
+    pub(crate) fn end(inode: &Inode) {
+        let _map = inode.info().map.lock();
+        inode.info().growing.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Growth<'_> {
+    fn drop(&mut self) {
+        Self::end(self.0);
+    }
+}
 
 /// The blocks of a folio that bytes `from..to` of it touch.
 fn blocks_touched(geometry: &Geometry, from: usize, to: usize) -> Range<usize> {
@@ -324,22 +362,11 @@ pub(crate) fn grow_tail(inode: &Inode, from: u64, to: u64) -> Result<bool> {
     reallocate_tail(inode, geometry.block_of(from), want, Refit::Grow)
 }
 
-/// With FRAGMENTS, once a file is truncated down to `size` bytes: its
-/// last block, if stored in more fragments than its bytes need, keeps
-/// only those (`BlockMap::set_run`), and if compressed (its bytes run past
-/// `size`) gets a plain run of them; its bytes past `size` are zeroed in
-/// the folio and the block is dirty, so that the run is written again
-/// through the buffer cache.  The folio is held locked and out of
-/// writeback meanwhile: no bio to the old whole block is in flight once
-/// its fragments are free.  Called with no folio of the file locked.
-pub(crate) fn fit_tail(inode: &Inode, size: u64) -> Result {
-    refit_last_block(inode, size, Refit::Cut(size))
-}
-
 /// With FRAGMENTS, after a short write or a failed `fallocate` that
 /// allocated for more than the file's `size` bytes (which did not go
 /// down): its last block, if a plain run of more fragments than its bytes
-/// need, keeps only those, as [`fit_tail`].  A compressed last block is
+/// need, keeps only those (as a truncation down does,
+/// `file::cut_last_block`).  A compressed last block is
 /// left as it is: writeback compressed it at this size, into fewer
 /// fragments than the plain run.  Only frees, so never fails for want of
 /// room (as ext2 only frees after a failed write, `ext2_write_failed`).
@@ -347,8 +374,8 @@ pub(crate) fn trim_tail(inode: &Inode, size: u64) -> Result {
     refit_last_block(inode, size, Refit::Trim(size))
 }
 
-/// [`fit_tail`] and [`trim_tail`]: the last block of a file of `size`
-/// bytes, if a tail, refitted as `refit` says.
+/// [`trim_tail`]: the last block of a file of `size` bytes, if a tail,
+/// refitted as `refit` says.
 fn refit_last_block(inode: &Inode, size: u64, refit: Refit) -> Result {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
@@ -367,31 +394,26 @@ enum Refit {
     /// wanted, or a compressed block, gets a run of as many (it may
     /// allocate).
     Grow,
-    /// After a truncation down to the size given: a plain run of more
-    /// fragments than wanted keeps as many, a compressed block (holding
-    /// bytes past the size) gets a plain run of as many.
-    Cut(u64),
     /// After a short write or a failed `fallocate` (the size given did
     /// not go down): only a plain run of more fragments than wanted keeps
     /// as many; never allocates.
     Trim(u64),
 }
 
-/// `grow_tail` (`Refit::Grow`), `fit_tail` (`Refit::Cut`) and
-/// `trim_tail` (`Refit::Trim`): file block `n`, if its run is one that
-/// `refit` changes, gets `want` fragments (`BlockMap::set_run`) under the
-/// lock of its folio, read if need be and out of writeback, and is marked
-/// dirty; a shrinking block's bytes from the size on are zeroed in the
-/// folio first.  Returns whether the block got a new run.
+/// `grow_tail` (`Refit::Grow`) and `trim_tail` (`Refit::Trim`): file
+/// block `n`, if its run is one that `refit` changes, gets `want`
+/// fragments (`BlockMap::set_run`) under the lock of its folio, read if
+/// need be and out of writeback, and is marked dirty; a shrinking
+/// block's bytes from the size on are zeroed in the folio first.
+/// Returns whether the block got a new run.
 fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<bool> {
     let geometry = inode.sb().info().geometry;
     let start = n << geometry.block_shift();
     let needed = |extent: Option<Extent>| {
-        // Growing or cut, a compressed block gets a plain run in any
-        // case: it is dirtied (`unpack`).
+        // Growing, a compressed block gets a plain run in any case: it
+        // is dirtied (`unpack`).
         extent.is_some_and(|e| match refit {
             Refit::Grow => e.compressed || e.count < want,
-            Refit::Cut(_) => e.compressed || e.count > want,
             Refit::Trim(_) => !e.compressed && e.count > want,
         })
     };
@@ -405,7 +427,7 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<boo
         if !needed(map.lookup_extent(n)?) {
             return Ok(());
         }
-        if let Refit::Cut(size) | Refit::Trim(size) = refit {
+        if let Refit::Trim(size) = refit {
             // CAST: offsets within the folio.
             let (offset, block) = (
                 (size - folio.pos()) as usize,

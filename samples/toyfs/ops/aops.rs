@@ -198,18 +198,13 @@ unsafe extern "C" fn write_begin(
         unsafe { begin(iocb, mapping, pos, len) }
     });
     match result {
-        Ok((folio, grown)) => {
+        Ok((folio, flags)) => {
             // SAFETY: Handed to `write_end` locked and referenced, with
-            // whether the tail was grown past the folio (`fsdata` is the
-            // caller's, for this write; a flag as ext4's
-            // `FALL_BACK_TO_NONDELALLOC`).
+            // what it has to finish (`fsdata` is the caller's, for this
+            // write; flags as ext4's `FALL_BACK_TO_NONDELALLOC`).
             unsafe {
                 *foliop = folio;
-                *fsdata = if grown {
-                    TAIL_GROWN_PAST_FOLIO
-                } else {
-                    core::ptr::null_mut()
-                };
+                *fsdata = core::ptr::without_provenance_mut(flags);
             }
             0
         }
@@ -217,19 +212,60 @@ unsafe extern "C" fn write_begin(
     }
 }
 
-/// The `fsdata` `write_begin` gives `write_end` when it grew the file's
-/// tail for more bytes than the folio it got holds: `write_end` fits the
-/// tail to the size again if the write stops before it.
-const TAIL_GROWN_PAST_FOLIO: *mut c_void = core::ptr::without_provenance_mut(1);
+/// A flag of the `fsdata` `write_begin` gives `write_end`: the file's tail
+/// was grown for more bytes than the folio it got holds, and `write_end`
+/// fits the tail to the size again if the write stops before it.
+const TAIL_GROWN_PAST_FOLIO: usize = 1;
+/// A flag of the `fsdata`: the write grows the file (`write::Growth`,
+/// noted by `write_begin`), and `write_end` ends that once `i_size` grew.
+const GROWING: usize = 2;
 
 /// One attempt of `write_begin`: the folio, locked and referenced, and
-/// whether the tail was grown for more than the folio holds, or an error
-/// with everything undone.
+/// the `fsdata` flags for `write_end` (`TAIL_GROWN_PAST_FOLIO`,
+/// `GROWING`), or an error with everything undone.
 ///
 /// # Safety
 ///
 /// The arguments of `write_begin`.
 unsafe fn begin(
+    iocb: *const bindings::kiocb,
+    mapping: *mut bindings::address_space,
+    pos: i64,
+    len: c_uint,
+) -> Result<(*mut bindings::folio, usize)> {
+    // SAFETY: `generic_perform_write` passes our mapping, inode locked.
+    let inode = unsafe { inode((*mapping).host) };
+    let end = pos as u64 + u64::from(len);
+    // A write past the end grows the file from before its tail gets a
+    // new run until `write_end` raised `i_size`.
+    let growing = end > inode.size();
+    if growing {
+        write::Growth::note(inode);
+    }
+    // SAFETY: The arguments of `write_begin`.
+    let result = unsafe { begin_growing(iocb, mapping, pos, len) };
+    match result {
+        Ok((folio, grown)) => Ok((
+            folio,
+            if grown { TAIL_GROWN_PAST_FOLIO } else { 0 } | if growing { GROWING } else { 0 },
+        )),
+        Err(err) => {
+            if growing {
+                write::Growth::end(inode);
+            }
+            Err(err)
+        }
+    }
+}
+
+/// [`begin`] once a growth is noted: the folio, locked and referenced,
+/// and whether the tail was grown for more than the folio holds, or an
+/// error with everything undone.
+///
+/// # Safety
+///
+/// The arguments of `write_begin`.
+unsafe fn begin_growing(
     iocb: *const bindings::kiocb,
     mapping: *mut bindings::address_space,
     pos: i64,
@@ -306,7 +342,12 @@ unsafe extern "C" fn write_end(
         bindings::folio_unlock(folio);
         sys::toyfs_folio_put(folio);
     }
-    let grown = fsdata == TAIL_GROWN_PAST_FOLIO;
+    let flags = fsdata.addr();
+    if flags & GROWING != 0 {
+        // `i_size` grew under the folio lock, if it did.
+        write::Growth::end(inode);
+    }
+    let grown = flags & TAIL_GROWN_PAST_FOLIO != 0;
     write::after_write(
         inode,
         old_size,

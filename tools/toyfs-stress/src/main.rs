@@ -26,6 +26,11 @@
 //!     stores through a mapping past the end of a file, then an extension,
 //!     while another thread writes the file back over and over: none may
 //!     become file data (src/eof_writeback.rs)
+//! toyfs-stress tail-writeback DIR ROUNDS
+//!     resizes the last block of compressed files (fallocate, truncation
+//!     up and down, a write past it) while another thread writes them
+//!     back over and over; each must read as its model
+//!     (src/tail_writeback.rs; an image with LZ4, then fsck.toyfs -f)
 //! toyfs-stress live-extend FILE [--allocates-at-fault]
 //!     a store through a mapping kept writable across an extension must
 //!     fault and get its block (src/live_extend.rs)
@@ -63,6 +68,7 @@ mod rng;
 mod run;
 mod shared;
 mod sys;
+mod tail_writeback;
 mod worker;
 
 use mapping::Mapping;
@@ -182,6 +188,11 @@ fn main() -> ExitCode {
             println!("toyfs-stress: {}", eof_writeback::run(&args[2], rounds)?);
             Ok(())
         })(),
+        Some("tail-writeback") if args.len() == 4 => (|| {
+            let rounds = number(args.get(3), "ROUNDS")?;
+            println!("toyfs-stress: {}", tail_writeback::run(&args[2], rounds)?);
+            Ok(())
+        })(),
         Some("live-extend") if (3..=4).contains(&args.len()) => (|| {
             let at_fault = match args.get(3).map(String::as_str) {
                 None => false,
@@ -214,7 +225,7 @@ fn main() -> ExitCode {
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
-             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST",
             options::USAGE
         )),
