@@ -157,13 +157,13 @@ impl Folio {
     /// Page-cache index of the folio's first page (`folio->index`, which
     /// unlike `folio_pos` does not overflow on 32-bit).
     pub(crate) fn index(&self) -> usize {
-        // SAFETY: `self` is a valid folio (type invariant); the index of a
-        // page-cache folio changes only under its lock or while its
-        // reference count is frozen (a split), so it is stable for callers
-        // that hold the lock or a reference (a referenced folio cannot be
-        // frozen), and a mere comparison tolerates a stale value.
+        // The index changes only under the folio lock or while the
+        // reference count is frozen (a split, impossible while referenced);
+        // a mere comparison also tolerates a stale value.
+        let folio = self.as_ptr();
+        // SAFETY: `self` is a valid folio (type invariant).
         unsafe {
-            (*self.as_ptr())
+            (*folio)
                 .__bindgen_anon_1
                 .__bindgen_anon_1
                 .__bindgen_anon_2
