@@ -30,6 +30,7 @@ use core::mem::ManuallyDrop;
 use kernel::{
     bindings,
     fs::{
+        file::flags,
         File,
         LocalFile, //
     },
@@ -79,17 +80,15 @@ mod vm_mvc_client;
 
 use vm_mvc_client::{Access, Sid, UserBuffer};
 
-/// `FMODE_WRITE` of include/linux/fs.h, a `(__force fmode_t)` cast that
-/// bindgen cannot read: the file was opened for writing.
-const FMODE_WRITE: u32 = 1 << 1;
-
-/// Whether `file` was opened for writing (`FMODE_WRITE`), the check of
-/// write(2) and fallocate(2) (`EBADF` without it).
+/// Whether `file` was opened for writing: the access mode of its open
+/// flags is `O_WRONLY` or `O_RDWR`, which is when the VFS gives it
+/// `FMODE_WRITE`, the check of write(2) and fallocate(2) (`EBADF` without
+/// it).  Mode 3 (ioctl only) gets neither `FMODE_READ` nor `FMODE_WRITE`.
 fn open_for_writing(file: &File) -> bool {
-    // SAFETY: The reference keeps the file alive, and `f_mode`'s
-    // `FMODE_WRITE` is set at open and never changes afterwards.
-    let mode = unsafe { (*file.as_ptr()).f_mode };
-    mode & FMODE_WRITE != 0
+    matches!(
+        file.flags() & flags::O_ACCMODE,
+        flags::O_WRONLY | flags::O_RDWR
+    )
 }
 
 global_lock! {
