@@ -8,7 +8,7 @@ use crate::{
     file::{self, Stored},
     inode::{sync_file, write_inode},
     sys,
-    vfs::LockedFolio,
+    vfs::{allow_direct_io, Kiocb, LockedFolio},
     write,
 };
 use kernel::{
@@ -151,16 +151,101 @@ pub(crate) unsafe extern "C" fn fsync(
 
 pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations {
     llseek: Some(llseek),
-    read_iter: Some(bindings::generic_file_read_iter),
+    read_iter: Some(read_iter),
     fallocate: Some(fallocate),
-    write_iter: Some(bindings::generic_file_write_iter),
+    write_iter: Some(write_iter),
     mmap: Some(mmap),
-    open: Some(bindings::generic_file_open),
+    open: Some(open),
     fsync: Some(fsync),
     splice_read: Some(bindings::filemap_splice_read),
     splice_write: Some(bindings::iter_file_splice_write),
     ..pin_init::zeroed()
 };
+
+/// The VFS's `open` for toyfs files: `generic_file_open` (`O_LARGEFILE`),
+/// and the file may take `O_DIRECT` (`FMODE_CAN_ODIRECT`), done through
+/// the page cache by `read_iter` and `write_iter`.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `open`.
+unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: The VFS's arguments, passed on.
+    let opened = unsafe { bindings::generic_file_open(raw, file) };
+    if opened == 0 {
+        // SAFETY: The file being opened, during its `open`.
+        unsafe { allow_direct_io(file) };
+    }
+    opened
+}
+
+/// The VFS's `read_iter` for toyfs files.  A direct read (`O_DIRECT`)
+/// first writes back and waits for the dirty folios of its range
+/// (reporting their write errors, as the kernel's direct reads do), then
+/// reads through the page cache like any read: it sees what buffered
+/// writes and mappings stored, and needs no alignment.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `read_iter`.
+unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
+    // SAFETY: The VFS's arguments for this call.
+    let mut io = unsafe { Kiocb::from_raw(iocb, to) };
+    if !io.is_direct() {
+        return io.read_buffered();
+    }
+    let count = io.count();
+    if count == 0 {
+        // No atime update, as `generic_file_read_iter`.
+        return 0;
+    }
+    match io.write_back(count) {
+        Ok(()) => io.read_cached(),
+        Err(err) => err.to_errno() as isize,
+    }
+}
+
+/// The VFS's `write_iter` for toyfs files.  A direct write (`O_DIRECT`)
+/// is a buffered write whose bytes are on the device when it returns
+/// (`Kiocb::write_through_cache`, the kernel's
+/// `direct_write_fallback`), under the inode lock, with any alignment;
+/// `O_SYNC`/`O_DSYNC` then as for any write.  With `IOCB_NOWAIT` it is
+/// `EAGAIN` at once: it would wait for locks, allocations and I/O.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `write_iter`.
+unsafe extern "C" fn write_iter(
+    iocb: *mut bindings::kiocb,
+    from: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: The VFS's arguments for this call.
+    let mut io = unsafe { Kiocb::from_raw(iocb, from) };
+    if !io.is_direct() {
+        return io.write_buffered();
+    }
+    if io.is_nowait() {
+        return EAGAIN.to_errno() as isize;
+    }
+    let inode = io.inode();
+    let locked = inode.lock();
+    let written = io.write_checks(&locked).and_then(|count| {
+        if count == 0 {
+            return Ok(0);
+        }
+        io.file_modified(&locked)?;
+        Ok(io.write_through_cache(&locked))
+    });
+    drop(locked);
+    match written {
+        Ok(written) if written > 0 => io.write_sync(written),
+        Ok(written) => written,
+        Err(err) => err.to_errno() as isize,
+    }
+}
 
 /// The VFS's `mmap` for toyfs.
 ///

@@ -289,6 +289,26 @@ impl Inode {
     }
 }
 
+/// An inode's `i_rwsem`, held exclusively; released on drop.
+pub(crate) struct InodeGuard<'a>(&'a Inode);
+
+impl Inode {
+    /// Takes the inode's `i_rwsem` exclusively (`inode_lock`), as a write
+    /// holds it.
+    pub(crate) fn lock(&self) -> InodeGuard<'_> {
+        // SAFETY: The inode is live.
+        unsafe { sys::toyfs_inode_lock(self.as_ptr()) };
+        InodeGuard(self)
+    }
+}
+
+impl Drop for InodeGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Taken by `Inode::lock`.
+        unsafe { sys::toyfs_inode_unlock(self.0.as_ptr()) };
+    }
+}
+
 /// The `invalidate_lock` of an inode's mapping, held; released on drop.
 pub(crate) struct InvalidateGuard<'a> {
     inode: &'a Inode,
