@@ -17,7 +17,9 @@
 //! extents FIEMAP calls encoded: compressed blocks);
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
-//! `toyfs-probe short-write-tail DIR` (an image with fragments).
+//! `toyfs-probe short-write-tail DIR` (an image with fragments);
+//! `toyfs-probe odirect DIR DEVICE MODEL-OUT` (`O_DIRECT`, DEVICE the
+//! mounted device, MODEL-OUT where the file's model goes).
 
 mod sys;
 
@@ -1208,6 +1210,304 @@ fn sync_write(file: &Path, offset: &str, count: &str) -> Check {
         .map_err(|e| format!("O_SYNC write: {e}"))
 }
 
+/// The byte the `n`th write of `odirect` puts at `offset` (never 0).
+fn stamp(n: u64, offset: u64) -> u8 {
+    ((offset * 7 + n * 31) % 251) as u8 + 1
+}
+
+/// `len` bytes of the `n`th write of `odirect`, for `offset` on.
+fn stamps(n: u64, offset: u64, len: u64) -> Vec<u8> {
+    (offset..offset + len).map(|at| stamp(n, at)).collect()
+}
+
+/// The first index where `a` and `b` differ, or where the shorter ends.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))
+}
+
+/// One `pwrite(2)` of `bytes` to `offset` of `file`, from a buffer
+/// `skew` bytes past an allocation's start (malloc aligns to 16: no
+/// alignment a device could want); the whole count must be written.
+fn write_skewed(file: &File, bytes: &[u8], offset: u64, skew: usize) -> Check {
+    let mut buf = vec![0u8; bytes.len() + skew];
+    buf[skew..].copy_from_slice(bytes);
+    let n = file
+        .write_at(&buf[skew..], offset)
+        .map_err(|e| format!("write of {} bytes at {offset}: {e}", bytes.len()))?;
+    ensure!(
+        n == bytes.len(),
+        "write of {} bytes at {offset} wrote {n}",
+        bytes.len()
+    );
+    Ok(())
+}
+
+/// One `pread(2)` of up to `len` bytes at `offset` of `file`, into a
+/// buffer `skew` bytes past an allocation's start.
+fn read_skewed(file: &File, offset: u64, len: usize, skew: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; len + skew];
+    let n = file
+        .read_at(&mut buf[skew..], offset)
+        .map_err(|e| format!("read of {len} bytes at {offset}: {e}"))?;
+    Ok(buf[skew..skew + n].to_vec())
+}
+
+/// Checks that `len` bytes at `offset` of `file`, read by one `pread(2)`
+/// at skew `skew`, are the model's.
+fn reads_as(
+    file: &File,
+    model: &[u8],
+    offset: usize,
+    len: usize,
+    skew: usize,
+    what: &str,
+) -> Check {
+    let want = &model[offset..(offset + len).min(model.len())];
+    let got = read_skewed(file, offset as u64, len, skew).map_err(|e| format!("{what}: {e}"))?;
+    if let Some(at) = first_difference(&got, want) {
+        return Err(format!(
+            "{what}: {len} bytes at {offset}: byte {} is {:?}, expected {:?} ({} bytes read)",
+            offset + at,
+            got.get(at),
+            want.get(at),
+            got.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the whole of `file` against the model by `pread(2)`s of `step`
+/// bytes at skew `skew`, and that it ends where the model does.
+fn whole(file: &File, model: &[u8], step: usize, skew: usize, what: &str) -> Check {
+    let mut offset = 0;
+    while offset < model.len() {
+        reads_as(file, model, offset, step, skew, what)?;
+        offset += step;
+    }
+    ensure!(
+        read_skewed(file, model.len() as u64, 100, skew)?.is_empty(),
+        "{what}: bytes past the end"
+    );
+    Ok(())
+}
+
+/// Applies a write of `bytes` at `offset` to the model of a file.
+fn model_write(model: &mut Vec<u8>, bytes: &[u8], offset: usize) {
+    let end = offset + bytes.len();
+    if model.len() < end {
+        model.resize(end, 0);
+    }
+    model[offset..end].copy_from_slice(bytes);
+}
+
+/// `O_DIRECT` on toyfs (Documentation/toyfs.rst, "Direct I/O"):
+/// `open(2)` with it and `fcntl(F_SETFL, O_DIRECT)` are taken; direct
+/// writes and reads at offsets, sizes and buffer addresses aligned to
+/// nothing, across pages, past the end (the size grows) and into a hole,
+/// each read back at once; the whole file as the model by direct and by
+/// buffered reads, also after the caches are dropped; coherence both
+/// ways with buffered writes left dirty, with pages a buffered read
+/// cached, and with a shared mapping; a direct write's bytes on the
+/// device (`device`, read with `O_DIRECT` at the file's FIEMAP extents)
+/// when it returns, nothing synced.  Leaves the model of file `odirect`
+/// in `model_out`, for a check after a remount.
+fn odirect(dir: &Path, device: &Path, model_out: &Path) -> Check {
+    let path = dir.join("odirect");
+    let direct = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(&path)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    let flags = sys::status_flags(&direct).map_err(|e| format!("F_GETFL: {e}"))?;
+    ensure!(
+        flags & sys::O_DIRECT != 0,
+        "F_GETFL after open(O_DIRECT): {flags:#o}"
+    );
+    let mut plain = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("open {}: {e}", path.display()))?;
+    let flags = sys::status_flags(&plain).map_err(|e| format!("F_GETFL: {e}"))?;
+    sys::set_status_flags(&plain, flags | sys::O_DIRECT)
+        .map_err(|e| format!("fcntl(F_SETFL, O_DIRECT): {e}"))?;
+    let set = sys::status_flags(&plain).map_err(|e| format!("F_GETFL: {e}"))?;
+    ensure!(
+        set & sys::O_DIRECT != 0,
+        "F_GETFL after F_SETFL O_DIRECT: {set:#o}"
+    );
+    sys::set_status_flags(&plain, flags).map_err(|e| format!("fcntl(F_SETFL): {e}"))?;
+
+    // (offset, length, buffer skew): aligned, one byte, unaligned across
+    // pages, across a page boundary, 64 KiB, past the end, far past it
+    // (a hole before), into that hole aligned and not, up to the end.
+    let writes: [(u64, u64, usize); 10] = [
+        (0, 8192, 0),
+        (1, 1, 1),
+        (1000, 3000, 3),
+        (4095, 2, 7),
+        (8192, 65536, 0),
+        (73000, 5, 1),
+        (200_000, 1500, 5),
+        (120_000, 4096, 0),
+        (150_001, 777, 2),
+        (199_999, 3, 9),
+    ];
+    let mut model = Vec::new();
+    for (n, &(offset, len, skew)) in writes.iter().enumerate() {
+        let bytes = stamps(n as u64, offset, len);
+        write_skewed(&direct, &bytes, offset, skew).map_err(|e| format!("direct {e}"))?;
+        model_write(&mut model, &bytes, offset as usize);
+        let size = direct.metadata().map_err(|e| e.to_string())?.len();
+        ensure!(
+            size == model.len() as u64,
+            "after a direct write of {len} bytes at {offset}: size {size}, expected {}",
+            model.len()
+        );
+        let what = format!("direct read after the direct write of {len} bytes at {offset}");
+        reads_as(
+            &direct,
+            &model,
+            offset as usize,
+            len as usize,
+            skew + 1,
+            &what,
+        )?;
+    }
+    // The hole between the writes reads as zeros.
+    reads_as(&direct, &model, 73005, 46995, 0, "direct read of the hole")?;
+    whole(&direct, &model, 5000, 3, "direct reads of 5000 bytes")?;
+    whole(&direct, &model, 65536, 0, "direct reads of 64 KiB")?;
+    same(&mut plain, &model, "buffered read after direct writes")?;
+
+    // A buffered write left dirty is what a direct read sees.
+    let bytes = stamps(100, 10000, 3000);
+    plain
+        .write_all_at(&bytes, 10000)
+        .map_err(|e| format!("buffered write: {e}"))?;
+    model_write(&mut model, &bytes, 10000);
+    reads_as(
+        &direct,
+        &model,
+        9000,
+        5000,
+        3,
+        "direct read over a dirty buffered write",
+    )?;
+    // A direct write over pages a buffered read cached is what the next
+    // buffered read sees.
+    reads_as(&plain, &model, 16384, 16384, 0, "buffered read")?;
+    let bytes = stamps(101, 17000, 2000);
+    write_skewed(&direct, &bytes, 17000, 5).map_err(|e| format!("direct {e}"))?;
+    model_write(&mut model, &bytes, 17000);
+    reads_as(
+        &plain,
+        &model,
+        16384,
+        16384,
+        0,
+        "buffered read after a direct write over cached pages",
+    )?;
+    // A shared mapping sees a direct write into the pages it maps, and a
+    // direct read sees what was stored through it.
+    {
+        let map = sys::Mapping::new(&plain, 32768).map_err(|e| format!("mmap: {e}"))?;
+        ensure!(
+            map.load(0, 32768) == model[..32768],
+            "the mapping reads other bytes"
+        );
+        let bytes = stamps(102, 5000, 100);
+        write_skewed(&direct, &bytes, 5000, 1).map_err(|e| format!("direct {e}"))?;
+        model_write(&mut model, &bytes, 5000);
+        ensure!(
+            map.load(5000, 100) == bytes,
+            "a mapping does not see a direct write"
+        );
+        map.store(6000, &[0xa5; 50]);
+        model_write(&mut model, &[0xa5; 50], 6000);
+        reads_as(
+            &direct,
+            &model,
+            5900,
+            300,
+            0,
+            "direct read after a store through a mapping",
+        )?;
+    }
+    whole(&direct, &model, 4096, 0, "direct reads of 4 KiB")?;
+    same(&mut plain, &model, "buffered read")?;
+    sys::sync_all_filesystems();
+    drop_caches()?;
+    whole(&direct, &model, 7000, 1, "direct reads after drop_caches")?;
+    drop_caches()?;
+    same(&mut plain, &model, "buffered read after drop_caches")?;
+    fs::write(model_out, &model).map_err(|e| format!("{}: {e}", model_out.display()))?;
+
+    // On the device at once: a file's blocks placed and synced, then
+    // overwritten by a direct write, nothing synced since.
+    let path = dir.join("odirect-device");
+    let len = 16384;
+    let (file, _) = pattern_file(&path, len as u64)?;
+    let extents = sys::fiemap(&file).map_err(|e| format!("fiemap: {e}"))?;
+    drop(file);
+    let direct = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(&path)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    let bytes = stamps(103, 0, len as u64);
+    write_skewed(&direct, &bytes, 0, 0).map_err(|e| format!("direct {e}"))?;
+    let disk = OpenOptions::new()
+        .read(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(device)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", device.display()))?;
+    let mut covered = 0;
+    for &(logical, physical, length, flags) in &extents {
+        ensure!(
+            flags & (sys::FIEMAP_EXTENT_NOT_ALIGNED | sys::FIEMAP_EXTENT_ENCODED) == 0,
+            "extent at {logical} is not whole blocks (flags {flags:#x})"
+        );
+        let (logical, length) = (
+            logical as usize,
+            (length as usize).min(len - logical as usize),
+        );
+        // A buffer the device's logical blocks can use (4 KiB aligned).
+        let mut buf = vec![0u8; length + 4096];
+        let start = buf.as_ptr().align_offset(4096);
+        let read = disk
+            .read_at(&mut buf[start..start + length], physical)
+            .map_err(|e| format!("read of the device at {physical}: {e}"))?;
+        ensure!(
+            read == length,
+            "read of the device at {physical}: {read} bytes"
+        );
+        if let Some(at) = first_difference(
+            &buf[start..start + length],
+            &bytes[logical..logical + length],
+        ) {
+            return Err(format!(
+                "device byte {} (file byte {}) is {}, the direct write put {} there: not on the device when the write returned",
+                physical + at as u64,
+                logical + at,
+                buf[start + at],
+                bytes[logical + at]
+            ));
+        }
+        covered += length;
+    }
+    ensure!(covered == len, "the extents cover {covered} bytes of {len}");
+    ensure!(
+        sys::fiemap(&direct).map_err(|e| format!("fiemap: {e}"))? == extents,
+        "the direct write moved the file's blocks: the device check read the old ones"
+    );
+    Ok(())
+}
+
 /// Sets the logical block size of loop device `device` (a 4Kn disk).
 fn loop_block_size(device: &Path, size: &str) -> Check {
     let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
@@ -1438,6 +1738,10 @@ fn main() -> ExitCode {
         "sync-write" => match (args.get(3), args.get(4)) {
             (Some(offset), Some(count)) => sync_write(dir, offset, count),
             _ => Err("usage: toyfs-probe sync-write FILE OFFSET COUNT".into()),
+        },
+        "odirect" => match (args.get(3), args.get(4)) {
+            (Some(device), Some(model)) => odirect(dir, Path::new(device), Path::new(model)),
+            _ => Err("usage: toyfs-probe odirect DIR DEVICE MODEL-OUT".into()),
         },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),

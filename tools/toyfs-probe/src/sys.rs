@@ -43,6 +43,7 @@ extern "C" {
     fn pwrite(fd: c_int, buf: *const c_void, count: usize, offset: i64) -> isize;
     fn sysconf(name: c_int) -> c_long;
     fn sync();
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
 }
 
 /// `sync(2)`: writes every dirty inode and block device; reports nothing.
@@ -62,6 +63,10 @@ pub const COLLAPSE_RANGE: c_int = 0x08;
 
 /// `O_SYNC` (`__O_SYNC | O_DSYNC`, the generic value x86 uses).
 pub const O_SYNC: c_int = 0o4_010_000;
+/// `O_DIRECT` (the generic value x86 uses).
+pub const O_DIRECT: c_int = 0o40_000;
+const F_GETFL: c_int = 3;
+const F_SETFL: c_int = 4;
 
 const SEEK_DATA: c_int = 3;
 const SEEK_HOLE: c_int = 4;
@@ -85,6 +90,19 @@ fn check(ret: c_int) -> io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// The file status flags of `file` (`fcntl(F_GETFL)`).
+pub fn status_flags(file: &File) -> io::Result<c_int> {
+    // SAFETY: A valid descriptor; `F_GETFL` takes no argument.
+    let flags = unsafe { fcntl(file.as_raw_fd(), F_GETFL) };
+    check(flags).map(|()| flags)
+}
+
+/// Sets the file status flags of `file` (`fcntl(F_SETFL)`).
+pub fn set_status_flags(file: &File, flags: c_int) -> io::Result<()> {
+    // SAFETY: A valid descriptor; `F_SETFL` takes an int.
+    check(unsafe { fcntl(file.as_raw_fd(), F_SETFL, flags) })
 }
 
 /// `fallocate(2)`.
