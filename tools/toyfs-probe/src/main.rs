@@ -1437,6 +1437,41 @@ fn odirect(dir: &Path, device: &Path, model_out: &Path) -> Check {
             "direct read after a store through a mapping",
         )?;
     }
+    // O_APPEND: at the end, whatever the offset asked; nothing for 0
+    // bytes, by a direct write or a direct read.
+    {
+        let append = OpenOptions::new()
+            .append(true)
+            .custom_flags(sys::O_DIRECT)
+            .open(&path)
+            .map_err(|e| format!("open O_DIRECT | O_APPEND: {e}"))?;
+        let bytes = stamps(104, model.len() as u64, 1234);
+        write_skewed(&append, &bytes, 0, 3).map_err(|e| format!("direct O_APPEND {e}"))?;
+        let end = model.len();
+        model_write(&mut model, &bytes, end);
+        let size = append.metadata().map_err(|e| e.to_string())?.len();
+        ensure!(
+            size == model.len() as u64,
+            "after a direct O_APPEND write: size {size}, expected {}",
+            model.len()
+        );
+        ensure!(
+            direct
+                .write_at(&[], 300_000)
+                .map_err(|e| format!("direct write of 0 bytes: {e}"))?
+                == 0,
+            "a direct write of 0 bytes wrote"
+        );
+        ensure!(
+            read_skewed(&direct, 0, 0, 0)?.is_empty(),
+            "a direct read of 0 bytes read"
+        );
+        let size = direct.metadata().map_err(|e| e.to_string())?.len();
+        ensure!(
+            size == model.len() as u64,
+            "after writes of 0 bytes: size {size}"
+        );
+    }
     whole(&direct, &model, 4096, 0, "direct reads of 4 KiB")?;
     same(&mut plain, &model, "buffered read")?;
     sys::sync_all_filesystems();
