@@ -9,7 +9,7 @@ use crate::{
     packed::zero_packed,
     vfs::{
         lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, zero_blocks,
-        Inode, LockedFolio, PAGE_SIZE,
+        Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
@@ -546,4 +546,78 @@ pub(crate) fn fiemap(
         extent(last, true)?;
     }
     Ok(())
+}
+
+/// Whether a direct request of `count` bytes at `pos`, from buffers of
+/// alignment `alignment` ([`crate::vfs::Kiocb::buffer_alignment`]), goes
+/// by bio straight between the caller's pages and the disk (iomap's
+/// direct I/O) rather than through the page cache: whole blocks (offset,
+/// size and buffers aligned to the block size, which is at least the
+/// device's logical block), inside the file, of a file without the
+/// compressed flag (whose writeback moves blocks into compressed runs),
+/// and every block of the range a whole plain block on disk, or, for a
+/// read, a hole.  Tails, compressed blocks, holes to fill and the bytes
+/// past the end go through the page cache.  The inode is locked (shared
+/// for a read), so no write, truncation, hole punched or flag change
+/// moves a block until the request is done; a store through a mapping
+/// may fill a hole meanwhile, which a read then returns as zeros or as
+/// the store, as on any filesystem.
+pub(crate) fn direct_io_fits(
+    inode: &Inode,
+    pos: u64,
+    count: u64,
+    alignment: u64,
+    write: bool,
+) -> Result<bool> {
+    let geometry = inode.sb().info().geometry;
+    let block = geometry.block_bytes() as u64;
+    let end = match pos.checked_add(count) {
+        Some(end) if count > 0 && end <= inode.size() => end,
+        _ => return Ok(false),
+    };
+    if (pos | count | alignment) & (block - 1) != 0 {
+        return Ok(false);
+    }
+    let map = BlockMap::lock(inode)?;
+    if geometry.has_compression() && map.flags() & FLAG_COMPRESSED != 0 {
+        return Ok(false);
+    }
+    let (mut n, last) = (pos / block, end / block);
+    while n < last {
+        let run = map.lookup_run(n, last - n)?;
+        match run {
+            Run::Data { .. } => {}
+            Run::Hole { .. } if !write => {}
+            Run::Hole { .. } | Run::Packed { .. } => return Ok(false),
+        }
+        n += run.count();
+    }
+    Ok(true)
+}
+
+/// The extent iomap's direct I/O asks for (`iomap_begin`) from `pos` (a
+/// block boundary: [`direct_io_fits`] checked the request), at most
+/// `length` bytes: a run of whole plain blocks contiguous on disk, or a
+/// hole for a read.  A hole for a write, or a block stored in part of a
+/// disk block, is `ENOTBLK`: that request goes through the page cache
+/// (not met while the inode lock held since the check keeps the map as
+/// it was).
+pub(crate) fn direct_extent(inode: &Inode, pos: u64, length: u64, write: bool) -> Result<IoExtent> {
+    let geometry = inode.sb().info().geometry;
+    let shift = geometry.block_shift();
+    let n = pos >> shift;
+    let blocks = length.div_ceil(1 << shift).max(1);
+    let run = BlockMap::lock(inode)?.lookup_run(n, blocks)?;
+    match run {
+        Run::Data { first, count } => Ok(IoExtent::Mapped {
+            offset: n << shift,
+            disk: u64::from(first) << shift,
+            length: count << shift,
+        }),
+        Run::Hole { count } if !write => Ok(IoExtent::Hole {
+            offset: n << shift,
+            length: count << shift,
+        }),
+        Run::Hole { .. } | Run::Packed { .. } => Err(ENOTBLK),
+    }
 }

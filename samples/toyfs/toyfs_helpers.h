@@ -17,6 +17,7 @@
 #include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/iomap.h>
 #include <linux/lz4.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -112,6 +113,8 @@ size_t toyfs_iov_iter_count(const struct iov_iter *i);
  */
 const fmode_t TOYFS_FMODE_CAN_ODIRECT = FMODE_CAN_ODIRECT;
 const int TOYFS_IOCB_NOWAIT = IOCB_NOWAIT;
+const int TOYFS_IOCB_DSYNC = IOCB_DSYNC;
+const int TOYFS_IOCB_SYNC = IOCB_SYNC;
 #endif
 
 #endif /* _TOYFS_HELPERS_H */

@@ -8,13 +8,13 @@ use crate::{
     file::{self, Stored},
     inode::{sync_file, write_inode},
     sys,
-    vfs::{allow_direct_io, Kiocb, LockedFolio},
+    vfs::{allow_direct_io, fill_iomap, IomapOps, Kiocb, LockedFolio},
     write,
 };
 use kernel::{
     bindings,
     error::{from_result, to_result},
-    ffi::c_int,
+    ffi::{c_int, c_uint},
     prelude::*,
 };
 
@@ -181,10 +181,14 @@ unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) 
 }
 
 /// The VFS's `read_iter` for toyfs files.  A direct read (`O_DIRECT`)
-/// first writes back and waits for the dirty folios of its range
-/// (reporting their write errors, as the kernel's direct reads do), then
-/// reads through the page cache like any read: it sees what buffered
-/// writes and mappings stored, and needs no alignment.
+/// takes the inode lock shared; whole plain blocks inside the file go by
+/// bio straight into the caller's pages (`file::direct_io_fits`,
+/// iomap's direct I/O, which writes back the range's dirty folios
+/// first); anything else, and what is left of a short one, first has
+/// the dirty folios of its range written back and waited for (reporting
+/// their write errors, as the kernel's direct reads do), then is read
+/// through the page cache like any read: it sees what buffered writes
+/// and mappings stored, and needs no alignment.
 ///
 /// # Safety
 ///
@@ -201,18 +205,52 @@ unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::io
         // No atime update, as `generic_file_read_iter`.
         return 0;
     }
-    match io.write_back(count) {
-        Ok(()) => io.read_cached(),
+    if io.is_nowait() {
+        // Not the lock nor iomap, which may wait: the page cache, which
+        // answers `EAGAIN` where it would.
+        return match io.write_back(count) {
+            Ok(()) => io.read_cached(0),
+            Err(err) => err.to_errno() as isize,
+        };
+    }
+    let inode = io.inode();
+    let locked = inode.lock_shared();
+    let fits = file::direct_io_fits(
+        inode,
+        io.position(),
+        count as u64,
+        io.buffer_alignment(),
+        false,
+    );
+    let done = match fits {
+        Ok(true) => io.direct_rw(&IOMAP_OPS, &locked),
+        Ok(false) => 0,
+        Err(err) => err.to_errno() as isize,
+    };
+    let left = io.count();
+    if done == ENOTBLK.to_errno() as isize {
+        // Nothing read: the page cache does it all.
+    } else if done < 0 || left == 0 || io.position() >= inode.size() {
+        return done;
+    }
+    let done = done.max(0) as usize;
+    match io.write_back(left) {
+        Ok(()) => io.read_cached(done),
+        Err(_) if done > 0 => done as isize,
         Err(err) => err.to_errno() as isize,
     }
 }
 
-/// The VFS's `write_iter` for toyfs files.  A direct write (`O_DIRECT`)
-/// is a buffered write whose bytes are on the device when it returns
-/// (`Kiocb::write_through_cache`, the kernel's
-/// `direct_write_fallback`), under the inode lock, with any alignment;
-/// `O_SYNC`/`O_DSYNC` then as for any write.  With `IOCB_NOWAIT` it is
-/// `EAGAIN` at once: it would wait for locks, allocations and I/O.
+/// The VFS's `write_iter` for toyfs files.  A direct write (`O_DIRECT`),
+/// under the inode lock, with any alignment: whole plain blocks already
+/// allocated inside the file go by bio straight from the caller's pages
+/// (`file::direct_io_fits`, iomap's direct I/O); anything else (tails,
+/// compressed blocks, holes, past the end, unaligned), and what is left
+/// of a short one, is a buffered write whose bytes are on the device when
+/// it returns (`Kiocb::write_through_cache`, the kernel's
+/// `direct_write_fallback`).  `O_SYNC`/`O_DSYNC` then as for any write.
+/// With `IOCB_NOWAIT` it is `EAGAIN` at once: it would wait for locks,
+/// allocations and I/O.
 ///
 /// # Safety
 ///
@@ -237,13 +275,68 @@ unsafe extern "C" fn write_iter(
             return Ok(0);
         }
         io.file_modified(&locked)?;
-        Ok(io.write_through_cache(&locked))
+        let fits = file::direct_io_fits(
+            inode,
+            io.position(),
+            count as u64,
+            io.buffer_alignment(),
+            true,
+        )?;
+        let done = if fits {
+            match io.direct_rw(&IOMAP_OPS, &locked) {
+                done if done == ENOTBLK.to_errno() as isize => 0,
+                done if done < 0 => return Ok(done),
+                done => done,
+            }
+        } else {
+            0
+        };
+        if io.count() == 0 {
+            return Ok(done);
+        }
+        Ok(match io.write_through_cache(&locked) {
+            buffered if buffered < 0 && done > 0 => done,
+            buffered if buffered < 0 => buffered,
+            buffered => done + buffered,
+        })
     });
     drop(locked);
     match written {
         Ok(written) if written > 0 => io.write_sync(written),
         Ok(written) => written,
         Err(err) => err.to_errno() as isize,
+    }
+}
+
+/// iomap's operations for toyfs's direct I/O.
+static IOMAP_OPS: IomapOps = IomapOps::new(iomap_begin);
+
+/// iomap's `iomap_begin` for toyfs's direct I/O: the extent at `pos`
+/// (`file::direct_extent`).
+///
+/// # Safety
+///
+/// Called only by iomap, during `iomap_dio_rw` on one of our files, with
+/// the arguments its operation table documents for `iomap_begin`.
+unsafe extern "C" fn iomap_begin(
+    raw: *mut bindings::inode,
+    pos: i64,
+    length: i64,
+    flags: c_uint,
+    iomap: *mut sys::iomap,
+    _srcmap: *mut sys::iomap,
+) -> c_int {
+    // SAFETY: iomap passes the inode of the request, one of ours.
+    let inode = unsafe { inode(raw) };
+    let write = flags & sys::IOMAP_WRITE != 0;
+    // CAST: iomap's positions and lengths are not negative.
+    match file::direct_extent(inode, pos as u64, length as u64, write) {
+        Ok(extent) => {
+            // SAFETY: The `iomap` of this call.
+            unsafe { fill_iomap(iomap, inode.sb(), extent) };
+            0
+        }
+        Err(err) => err.to_errno(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! `O_DIRECT` is made of (Documentation/toyfs.rst, "Direct I/O"), and
 //! the open flag that lets a file take `O_DIRECT` at all.
 
-use super::{Inode, InodeGuard};
+use super::{Inode, InodeGuard, IomapOps};
 use crate::sys;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{bindings, error::to_result, prelude::*};
@@ -78,6 +78,55 @@ impl<'a> Kiocb<'a> {
         unsafe { sys::toyfs_iov_iter_count(self.iter.as_ptr()) }
     }
 
+    /// The request's position in the file (`ki_pos`).
+    pub(crate) fn position(&self) -> u64 {
+        // SAFETY: As in `flags`.  CAST: a position of a regular file, not
+        // negative (`rw_verify_area`).
+        unsafe { (*self.iocb.as_ptr()).ki_pos as u64 }
+    }
+
+    /// The alignment of the caller's buffers (`iov_iter_alignment`): the
+    /// bitwise or of their addresses and lengths.
+    pub(crate) fn buffer_alignment(&self) -> u64 {
+        // SAFETY: As in `flags`.
+        unsafe { bindings::iov_iter_alignment(self.iter.as_ptr()) as u64 }
+    }
+
+    /// Moves the request's bytes by bio straight between the caller's
+    /// pages and the disk extents `ops` gives (`iomap_dio_rw`, which first
+    /// writes back and drops the page cache's folios of the range), and
+    /// waits for them (`IOMAP_DIO_FORCE_WAIT`: an asynchronous request is
+    /// done before its inode lock goes, so no truncation frees its blocks
+    /// meanwhile), the inode locked.  Bytes moved (the request's position
+    /// and buffers advanced), `ENOTBLK` (negative) if nothing was and the
+    /// page cache is to do it, or another negative errno.  `O_SYNC` and
+    /// `O_DSYNC` are left to the caller ([`Self::write_sync`] once the
+    /// inode is unlocked): iomap would call `fsync` under the lock.
+    pub(crate) fn direct_rw(&mut self, ops: &'static IomapOps, _locked: &InodeGuard<'_>) -> isize {
+        let sync = sys::TOYFS_IOCB_DSYNC | sys::TOYFS_IOCB_SYNC;
+        let flags = self.flags();
+        // SAFETY: As in `flags`; the request is ours for the call, and its
+        // flags are restored below.
+        unsafe { (*self.iocb.as_ptr()).ki_flags = flags & !sync };
+        // SAFETY: As in `flags`; the inode is locked, as iomap needs, and
+        // `ops` lives for ever; no completion operations, no private data,
+        // nothing done before.
+        let done = unsafe {
+            sys::iomap_dio_rw(
+                self.iocb.as_ptr(),
+                self.iter.as_ptr(),
+                ops.as_ptr(),
+                core::ptr::null(),
+                sys::IOMAP_DIO_FORCE_WAIT,
+                core::ptr::null_mut(),
+                0,
+            )
+        };
+        // SAFETY: As above.
+        unsafe { (*self.iocb.as_ptr()).ki_flags = flags };
+        done
+    }
+
     /// The file's inode.
     pub(crate) fn inode(&self) -> &'a Inode {
         // SAFETY: The file is open for the call, and its inode one of
@@ -122,9 +171,12 @@ impl<'a> Kiocb<'a> {
     /// Reads through the page cache from the request's position
     /// (`filemap_read`, which a direct request takes as any other):
     /// bytes read, or a negative errno if none were.
-    pub(crate) fn read_cached(&mut self) -> isize {
-        // SAFETY: As in `flags`.
-        unsafe { bindings::filemap_read(self.iocb.as_ptr(), self.iter.as_ptr(), 0) }
+    ///
+    /// `done` bytes were read before (by [`Self::direct_rw`]): the result
+    /// counts them, and an error after them is not reported.
+    pub(crate) fn read_cached(&mut self, done: usize) -> isize {
+        // SAFETY: As in `flags`.  CAST: a byte count of one request.
+        unsafe { bindings::filemap_read(self.iocb.as_ptr(), self.iter.as_ptr(), done as isize) }
     }
 
     /// The checks of a write (`generic_write_checks`), the inode locked

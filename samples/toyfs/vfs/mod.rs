@@ -16,6 +16,7 @@ mod dir_emitter;
 mod folio;
 mod folio_state;
 mod inode;
+mod iomap;
 mod kiocb;
 mod lz4;
 mod ratelimit;
@@ -30,6 +31,7 @@ pub(crate) use folio::{
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
 pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeGuard, InodeOps, InodeRef};
+pub(crate) use iomap::{fill_iomap, IoExtent, IomapOps};
 pub(crate) use kiocb::{allow_direct_io, Kiocb};
 pub(crate) use lz4::{compress as lz4_compress, decompress as lz4_decompress, COMPRESS_WORDS};
 pub(crate) use ratelimit::{init_mount_log, toyfs_err, RateLimit, MOUNT_LOG};

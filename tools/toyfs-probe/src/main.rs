@@ -19,7 +19,9 @@
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
 //! `toyfs-probe short-write-tail DIR` (an image with fragments);
 //! `toyfs-probe odirect DIR DEVICE MODEL-OUT` (`O_DIRECT`, DEVICE the
-//! mounted device, MODEL-OUT where the file's model goes).
+//! mounted device, MODEL-OUT where the file's model goes);
+//! `toyfs-probe odirect-bypass DIR` (whole blocks of `O_DIRECT` by bio,
+//! past the page cache).
 
 mod sys;
 
@@ -1543,6 +1545,161 @@ fn odirect(dir: &Path, device: &Path, model_out: &Path) -> Check {
     Ok(())
 }
 
+/// A buffer of `len` bytes at an address aligned to 4 KiB (a page, and at
+/// least any block of toyfs's and the device's logical block): the
+/// returned vector and the offset in it where the buffer starts.
+fn aligned_buffer(len: usize) -> (Vec<u8>, usize) {
+    let buf = vec![0u8; len + 4096];
+    let start = buf.as_ptr().align_offset(4096);
+    (buf, start)
+}
+
+/// One direct `pwrite(2)` of `bytes` from a 4 KiB-aligned buffer.
+fn write_aligned(file: &File, bytes: &[u8], offset: u64) -> Check {
+    let (mut buf, start) = aligned_buffer(bytes.len());
+    buf[start..start + bytes.len()].copy_from_slice(bytes);
+    let n = file
+        .write_at(&buf[start..start + bytes.len()], offset)
+        .map_err(|e| {
+            format!(
+                "aligned direct write of {} bytes at {offset}: {e}",
+                bytes.len()
+            )
+        })?;
+    ensure!(
+        n == bytes.len(),
+        "aligned direct write at {offset}: {n} bytes"
+    );
+    Ok(())
+}
+
+/// One direct `pread(2)` of `len` bytes into a 4 KiB-aligned buffer.
+fn read_aligned(file: &File, offset: u64, len: usize) -> Result<Vec<u8>, String> {
+    let (mut buf, start) = aligned_buffer(len);
+    let n = file
+        .read_at(&mut buf[start..start + len], offset)
+        .map_err(|e| format!("aligned direct read of {len} bytes at {offset}: {e}"))?;
+    Ok(buf[start..start + n].to_vec())
+}
+
+/// Checks that no page of `file`'s first `len` bytes is in the page cache.
+fn none_cached(file: &File, len: usize, what: &str) -> Check {
+    let map = sys::Mapping::read_only(file, len).map_err(|e| format!("mmap: {e}"))?;
+    let resident = map.resident().map_err(|e| format!("mincore: {e}"))?;
+    if let Some(page) = resident.iter().position(|&r| r) {
+        return Err(format!(
+            "{what}: page {page} is in the page cache: the direct I/O went through it"
+        ));
+    }
+    Ok(())
+}
+
+/// The true direct path of `O_DIRECT` (Documentation/toyfs.rst, "Direct
+/// I/O"): reads and writes of whole blocks, block-aligned buffers, inside
+/// the file, over plain blocks (and holes, for a read) move their bytes
+/// by bio between the caller's pages and the disk, leaving nothing in the
+/// page cache (`mincore(2)`), and stay coherent with what the page cache
+/// holds: a dirty buffered write is written back before a direct read, a
+/// direct write drops the cached and mapped pages it overwrites.  A
+/// direct write into a hole goes through the page cache and fills it.
+fn odirect_bypass(dir: &Path) -> Check {
+    const LEN: usize = 65536;
+    let path = dir.join("odirect-bypass");
+    let (file, mut model) = pattern_file(&path, LEN as u64)?;
+    drop(file);
+    drop_caches()?;
+    let direct = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(&path)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    let plain = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("open {}: {e}", path.display()))?;
+    let got = read_aligned(&direct, 16384, 32768)?;
+    ensure!(
+        got == model[16384..49152],
+        "aligned direct read: other bytes"
+    );
+    none_cached(&plain, LEN, "after an aligned direct read")?;
+    let bytes = stamps(200, 8192, 16384);
+    write_aligned(&direct, &bytes, 8192)?;
+    model_write(&mut model, &bytes, 8192);
+    none_cached(&plain, LEN, "after an aligned direct write")?;
+    ensure!(
+        read_aligned(&direct, 0, LEN)? == model,
+        "aligned direct read after an aligned direct write"
+    );
+    none_cached(&plain, LEN, "after aligned direct reads and writes")?;
+    // Coherent with the page cache: a dirty buffered write, then an
+    // aligned direct read of it; pages cached and mapped, then an aligned
+    // direct write over them.
+    let bytes = stamps(201, 30000, 5000);
+    plain
+        .write_all_at(&bytes, 30000)
+        .map_err(|e| format!("buffered write: {e}"))?;
+    model_write(&mut model, &bytes, 30000);
+    ensure!(
+        read_aligned(&direct, 28672, 8192)? == model[28672..36864],
+        "aligned direct read over a dirty buffered write"
+    );
+    {
+        let map = sys::Mapping::new(&plain, LEN).map_err(|e| format!("mmap: {e}"))?;
+        ensure!(map.load(0, LEN) == model, "the mapping reads other bytes");
+        let bytes = stamps(202, 4096, 8192);
+        write_aligned(&direct, &bytes, 4096)?;
+        model_write(&mut model, &bytes, 4096);
+        ensure!(
+            map.load(0, LEN) == model,
+            "a mapping does not see an aligned direct write"
+        );
+    }
+    let mut reader = plain.try_clone().map_err(|e| e.to_string())?;
+    same(
+        &mut reader,
+        &model,
+        "buffered read after aligned direct writes",
+    )?;
+    // Holes: read through iomap as zeros, nothing cached; a write into
+    // one goes through the page cache and fills it.
+    let path = dir.join("odirect-bypass-hole");
+    let hole = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(&path)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    hole.set_len(LEN as u64)
+        .map_err(|e| format!("truncate: {e}"))?;
+    ensure!(
+        read_aligned(&hole, 0, LEN)? == vec![0; LEN],
+        "a hole read by an aligned direct read is not zeros"
+    );
+    none_cached(&hole, LEN, "after an aligned direct read of a hole")?;
+    let bytes = stamps(203, 16384, 8192);
+    write_aligned(&hole, &bytes, 16384)?;
+    let mut want = vec![0; LEN];
+    model_write(&mut want, &bytes, 16384);
+    ensure!(
+        read_aligned(&hole, 0, LEN)? == want,
+        "aligned direct write into a hole"
+    );
+    drop_caches()?;
+    ensure!(
+        read_aligned(&hole, 0, LEN)? == want,
+        "aligned direct write into a hole, after drop_caches"
+    );
+    let mut hole = hole;
+    same(&mut hole, &want, "buffered read of the filled hole")?;
+    fs::remove_file(&path).map_err(|e| e.to_string())?;
+    fs::remove_file(dir.join("odirect-bypass")).map_err(|e| e.to_string())
+}
+
 /// Sets the logical block size of loop device `device` (a 4Kn disk).
 fn loop_block_size(device: &Path, size: &str) -> Check {
     let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
@@ -1778,6 +1935,7 @@ fn main() -> ExitCode {
             (Some(device), Some(model)) => odirect(dir, Path::new(device), Path::new(model)),
             _ => Err("usage: toyfs-probe odirect DIR DEVICE MODEL-OUT".into()),
         },
+        "odirect-bypass" => odirect_bypass(dir),
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
             None => Err("usage: toyfs-probe loop-block-size DEVICE SIZE".into()),

@@ -44,6 +44,7 @@ extern "C" {
     fn sysconf(name: c_int) -> c_long;
     fn sync();
     fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    fn mincore(addr: *mut c_void, len: usize, vec: *mut u8) -> c_int;
 }
 
 /// `sync(2)`: writes every dirty inode and block device; reports nothing.
@@ -303,6 +304,17 @@ impl Mapping {
     /// The mapping's first address.
     pub fn addr(&self) -> usize {
         self.addr as usize
+    }
+
+    /// Which pages of the mapping are in the page cache (`mincore(2)`,
+    /// which faults nothing in): one flag a page.
+    pub fn resident(&self) -> io::Result<Vec<bool>> {
+        // SAFETY: `_SC_PAGESIZE` (30); no memory is touched.
+        let page = unsafe { sysconf(30) } as usize;
+        let mut vec = vec![0u8; self.len.div_ceil(page)];
+        // SAFETY: The mapping is ours; `vec` holds a byte a page of it.
+        check(unsafe { mincore(self.addr.cast(), self.len, vec.as_mut_ptr()) })?;
+        Ok(vec.iter().map(|&b| b & 1 != 0).collect())
     }
 
     /// `msync(MS_SYNC)` of the whole mapping.
