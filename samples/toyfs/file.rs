@@ -555,20 +555,16 @@ pub(crate) fn fiemap(
 /// size and buffers aligned to the block size, which is at least the
 /// device's logical block), inside the file, of a file without the
 /// compressed flag (whose writeback moves blocks into compressed runs),
-/// and every block of the range a whole plain block on disk, or, for a
-/// read, a hole.  Tails, compressed blocks, holes to fill and the bytes
-/// past the end go through the page cache.  The inode is locked (shared
-/// for a read), so no write, truncation, hole punched or flag change
-/// moves a block until the request is done; a store through a mapping
-/// may fill a hole meanwhile, which a read then returns as zeros or as
-/// the store, as on any filesystem.
-pub(crate) fn direct_io_fits(
-    inode: &Inode,
-    pos: u64,
-    count: u64,
-    alignment: u64,
-    write: bool,
-) -> Result<bool> {
+/// and every block of the range a whole plain block on disk.  Tails,
+/// compressed blocks, holes and the bytes past the end go through the
+/// page cache.  The inode is locked (shared for a read), so no write,
+/// truncation, hole punched or flag change moves or frees a block until
+/// the request is done.  Holes are left out for reads too: a store
+/// through a mapping may fill one meanwhile (`page_mkwrite` takes no
+/// inode lock), and the block it gets holds a deleted file's bytes on
+/// disk until its folio is written back, which a read by bio would
+/// return.
+pub(crate) fn direct_io_fits(inode: &Inode, pos: u64, count: u64, alignment: u64) -> Result<bool> {
     let geometry = inode.sb().info().geometry;
     let block = geometry.block_bytes() as u64;
     let end = match pos.checked_add(count) {
@@ -584,38 +580,28 @@ pub(crate) fn direct_io_fits(
     }
     let (mut n, last) = (pos / block, end / block);
     while n < last {
-        let run = map.lookup_run(n, last - n)?;
-        match run {
-            Run::Data { .. } => {}
-            Run::Hole { .. } if !write => {}
+        match map.lookup_run(n, last - n)? {
+            Run::Data { count, .. } => n += count,
             Run::Hole { .. } | Run::Packed { .. } => return Ok(false),
         }
-        n += run.count();
     }
     Ok(true)
 }
 
 /// The extent iomap's direct I/O asks for (`iomap_begin`) from `pos` (a
 /// block boundary: [`direct_io_fits`] checked the request), at most
-/// `length` bytes: a run of whole plain blocks contiguous on disk, or a
-/// hole for a read.  A hole for a write, or a block stored in part of a
-/// disk block, is `ENOTBLK`: that request goes through the page cache
-/// (not met while the inode lock held since the check keeps the map as
-/// it was).
-pub(crate) fn direct_extent(inode: &Inode, pos: u64, length: u64, write: bool) -> Result<IoExtent> {
-    let geometry = inode.sb().info().geometry;
-    let shift = geometry.block_shift();
+/// `length` bytes: a run of whole plain blocks contiguous on disk.
+/// Anything else (not met while the inode lock held since the check
+/// keeps the map as it was) is `ENOTBLK`: the request goes through the
+/// page cache.
+pub(crate) fn direct_extent(inode: &Inode, pos: u64, length: u64) -> Result<IoExtent> {
+    let shift = inode.sb().info().geometry.block_shift();
     let n = pos >> shift;
     let blocks = length.div_ceil(1 << shift).max(1);
-    let run = BlockMap::lock(inode)?.lookup_run(n, blocks)?;
-    match run {
-        Run::Data { first, count } => Ok(IoExtent::Mapped {
+    match BlockMap::lock(inode)?.lookup_run(n, blocks)? {
+        Run::Data { first, count } => Ok(IoExtent {
             offset: n << shift,
             disk: u64::from(first) << shift,
-            length: count << shift,
-        }),
-        Run::Hole { count } if !write => Ok(IoExtent::Hole {
-            offset: n << shift,
             length: count << shift,
         }),
         Run::Hole { .. } | Run::Packed { .. } => Err(ENOTBLK),

@@ -215,13 +215,7 @@ unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::io
     }
     let inode = io.inode();
     let locked = inode.lock_shared();
-    let fits = file::direct_io_fits(
-        inode,
-        io.position(),
-        count as u64,
-        io.buffer_alignment(),
-        false,
-    );
+    let fits = file::direct_io_fits(inode, io.position(), count as u64, io.buffer_alignment());
     let done = match fits {
         Ok(true) => io.direct_rw(&IOMAP_OPS, &locked),
         Ok(false) => 0,
@@ -275,13 +269,7 @@ unsafe extern "C" fn write_iter(
             return Ok(0);
         }
         io.file_modified(&locked)?;
-        let fits = file::direct_io_fits(
-            inode,
-            io.position(),
-            count as u64,
-            io.buffer_alignment(),
-            true,
-        )?;
+        let fits = file::direct_io_fits(inode, io.position(), count as u64, io.buffer_alignment())?;
         let done = if fits {
             match io.direct_rw(&IOMAP_OPS, &locked) {
                 done if done == ENOTBLK.to_errno() as isize => 0,
@@ -322,15 +310,14 @@ unsafe extern "C" fn iomap_begin(
     raw: *mut bindings::inode,
     pos: i64,
     length: i64,
-    flags: c_uint,
+    _flags: c_uint,
     iomap: *mut sys::iomap,
     _srcmap: *mut sys::iomap,
 ) -> c_int {
     // SAFETY: iomap passes the inode of the request, one of ours.
     let inode = unsafe { inode(raw) };
-    let write = flags & sys::IOMAP_WRITE != 0;
     // CAST: iomap's positions and lengths are not negative.
-    match file::direct_extent(inode, pos as u64, length as u64, write) {
+    match file::direct_extent(inode, pos as u64, length as u64) {
         Ok(extent) => {
             // SAFETY: The `iomap` of this call.
             unsafe { fill_iomap(iomap, inode.sb(), extent) };

@@ -42,56 +42,35 @@ impl IomapOps {
     }
 }
 
-/// An extent of a file for direct I/O, in bytes.
-pub(crate) enum IoExtent {
-    /// `length` bytes of the file from `offset` are stored contiguously
-    /// from byte `disk` of the device.
-    Mapped {
-        /// File offset.
-        offset: u64,
-        /// Device offset.
-        disk: u64,
-        /// Bytes.
-        length: u64,
-    },
-    /// `length` bytes from `offset` are a hole (read as zeros).
-    Hole {
-        /// File offset.
-        offset: u64,
-        /// Bytes.
-        length: u64,
-    },
+/// An extent of a file for direct I/O, in bytes: `length` bytes of the
+/// file from `offset` are stored contiguously from byte `disk` of the
+/// device.
+pub(crate) struct IoExtent {
+    /// File offset.
+    pub(crate) offset: u64,
+    /// Device offset.
+    pub(crate) disk: u64,
+    /// Bytes.
+    pub(crate) length: u64,
 }
 
 /// Fills the `struct iomap` an `iomap_begin` call is to return with
-/// `extent`, on the device of `sb`.
+/// `extent` (`IOMAP_MAPPED`), on the device of `sb`.
 ///
 /// # Safety
 ///
 /// `iomap` is the `iomap` argument of an `iomap_begin` call, during it.
 pub(crate) unsafe fn fill_iomap(iomap: *mut sys::iomap, sb: &SuperBlock, extent: IoExtent) {
-    let (kind, offset, addr, length) = match extent {
-        IoExtent::Mapped {
-            offset,
-            disk,
-            length,
-        } => (sys::IOMAP_MAPPED, offset, disk, length),
-        // CAST: `IOMAP_NULL_ADDR` is `-1ULL`, which bindgen reads as an
-        // `i32` -1: all ones either way.
-        IoExtent::Hole { offset, length } => {
-            (sys::IOMAP_HOLE, offset, sys::IOMAP_NULL_ADDR as u64, length)
-        }
-    };
     // SAFETY: The caller's guarantee: iomap's own structure, ours to fill
     // for the call.
     unsafe {
         (*iomap).flags = 0;
-        // CAST: the two mapping types are small constants.
-        (*iomap).type_ = kind as u16;
+        // CAST: a small constant.
+        (*iomap).type_ = sys::IOMAP_MAPPED as u16;
         // CAST: offsets inside the largest file.
-        (*iomap).offset = offset as i64;
-        (*iomap).addr = addr;
-        (*iomap).length = length;
+        (*iomap).offset = extent.offset as i64;
+        (*iomap).addr = extent.disk;
+        (*iomap).length = extent.length;
         (*iomap).bdev = sb.bdev().cast();
     }
 }
