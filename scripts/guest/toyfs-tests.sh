@@ -525,7 +525,7 @@ odirect_on_an_lz4_image() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 46
+ktap_suite toyfs 47
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -566,6 +566,7 @@ ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_bl
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case o_direct_open_write_read_coherent odirect_probe
 ktap_case o_direct_whole_blocks_bypass_the_page_cache probe odirect-bypass
+ktap_case o_direct_races_frees_and_allocations probe odirect-race
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages

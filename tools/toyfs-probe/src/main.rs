@@ -21,7 +21,8 @@
 //! `toyfs-probe odirect DIR DEVICE MODEL-OUT` (`O_DIRECT`, DEVICE the
 //! mounted device, MODEL-OUT where the file's model goes);
 //! `toyfs-probe odirect-bypass DIR` (whole blocks of `O_DIRECT` by bio,
-//! past the page cache).
+//! past the page cache); `toyfs-probe odirect-race DIR` (`O_DIRECT`
+//! reads racing what frees and allocates blocks).
 
 mod sys;
 
@@ -1699,6 +1700,142 @@ fn odirect_bypass(dir: &Path) -> Check {
     fs::remove_file(dir.join("odirect-bypass")).map_err(|e| e.to_string())
 }
 
+/// A small xorshift generator, for the offsets of `odirect_race`.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Opens `name` in `dir` for reading and writing, with `O_DIRECT` if
+/// `direct`.
+fn open_rw(dir: &Path, name: &str, direct: bool) -> Result<File, String> {
+    let path = dir.join(name);
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(if direct { sys::O_DIRECT } else { 0 })
+        .open(&path)
+        .map_err(|e| format!("open {}: {e}", path.display()))
+}
+
+/// Fails if `bytes`, read at `offset`, hold 0xff (`odirect_race`).
+fn no_stale(bytes: &[u8], what: &str, offset: u64) -> Check {
+    match bytes.iter().position(|&b| b == 0xff) {
+        Some(at) => Err(format!(
+            "{what} at {offset}: byte {} is 0xff, a removed file's",
+            offset + at as u64
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `O_DIRECT` racing what frees and allocates blocks: free blocks of the
+/// disk hold 0xff (files written, synced and removed, below the two
+/// files of the race on disk), a byte no write below ever stores; then,
+/// on one file, direct reads (whole blocks from aligned buffers: iomap's
+/// path where the range is plain blocks; and unaligned ones) race direct
+/// writes, holes punched, stores through a shared mapping into them
+/// (`page_mkwrite` allocates) and buffered writes; on the other, direct
+/// reads race truncations down and up with writes.  No read may return
+/// 0xff: a block read by bio after it was freed, or once allocated
+/// before its bytes were written.  The caller fscks.
+fn odirect_race(dir: &Path) -> Check {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const LEN: u64 = 256 * 1024;
+    const ROUNDS: u32 = 3000;
+    for i in 0..3 {
+        let path = dir.join(format!("odirect-race-stale{i}"));
+        fs::write(&path, vec![0xffu8; 512 * 1024])
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    pattern_file(&dir.join("odirect-race"), LEN)?;
+    pattern_file(&dir.join("odirect-race-trunc"), LEN)?;
+    sys::sync_all_filesystems();
+    for i in 0..3 {
+        fs::remove_file(dir.join(format!("odirect-race-stale{i}"))).map_err(|e| e.to_string())?;
+    }
+    sys::sync_all_filesystems();
+    let stop = AtomicBool::new(false);
+    let results: Vec<Check> = std::thread::scope(|s| {
+        let reader = |aligned: bool, name: &'static str, seed: u64| {
+            let stop = &stop;
+            s.spawn(move || -> Check {
+                let direct = open_rw(dir, name, true)?;
+                let mut rng = Rng(seed);
+                while !stop.load(Ordering::Relaxed) {
+                    let (offset, bytes) = if aligned {
+                        let offset = rng.below(LEN / 4096) * 4096;
+                        (offset, read_aligned(&direct, offset, 16384)?)
+                    } else {
+                        let offset = rng.below(LEN);
+                        (offset, read_skewed(&direct, offset, 5000, 3)?)
+                    };
+                    no_stale(&bytes, "direct read", offset)?;
+                }
+                Ok(())
+            })
+        };
+        let readers = [
+            reader(true, "odirect-race", 1),
+            reader(false, "odirect-race", 2),
+            reader(true, "odirect-race-trunc", 3),
+            reader(false, "odirect-race-trunc", 4),
+        ];
+        let changes = || -> Check {
+            let direct = open_rw(dir, "odirect-race", true)?;
+            let plain = open_rw(dir, "odirect-race", false)?;
+            let trunc = open_rw(dir, "odirect-race-trunc", false)?;
+            let map = sys::Mapping::new(&plain, LEN as usize).map_err(|e| format!("mmap: {e}"))?;
+            let mut rng = Rng(5);
+            for round in 0..ROUNDS {
+                let n = u64::from(round);
+                let offset = rng.below(LEN / 4096) * 4096;
+                match round % 5 {
+                    0 => {
+                        sys::fallocate_file(&plain, sys::PUNCH_HOLE | sys::KEEP_SIZE, offset, 8192)
+                            .map_err(|e| format!("punch: {e}"))?
+                    }
+                    1 => map.store(offset as usize + 100, &[7; 3000]),
+                    2 => write_aligned(&direct, &stamps(n, offset, 4096), offset)?,
+                    3 => plain
+                        .write_all_at(&stamps(n, offset, 1000), offset + 10)
+                        .map_err(|e| format!("buffered write: {e}"))?,
+                    _ => {
+                        let size = rng.below(LEN);
+                        trunc.set_len(size).map_err(|e| format!("truncate: {e}"))?;
+                        trunc
+                            .write_all_at(&stamps(n, size, 3000), size)
+                            .map_err(|e| format!("buffered write: {e}"))?;
+                        trunc.set_len(LEN).map_err(|e| format!("truncate: {e}"))?;
+                    }
+                }
+            }
+            Ok(())
+        };
+        let changed = changes();
+        stop.store(true, Ordering::Relaxed);
+        let mut results = vec![changed];
+        results
+            .extend(readers.map(|r| r.join().unwrap_or_else(|_| Err("a reader panicked".into()))));
+        results
+    });
+    for result in results {
+        result?;
+    }
+    for name in ["odirect-race", "odirect-race-trunc"] {
+        let bytes = fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        no_stale(&bytes, "buffered read after the race", 0)?;
+        fs::remove_file(dir.join(name)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Sets the logical block size of loop device `device` (a 4Kn disk).
 fn loop_block_size(device: &Path, size: &str) -> Check {
     let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
@@ -1935,6 +2072,7 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe odirect DIR DEVICE MODEL-OUT".into()),
         },
         "odirect-bypass" => odirect_bypass(dir),
+        "odirect-race" => odirect_race(dir),
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
             None => Err("usage: toyfs-probe loop-block-size DEVICE SIZE".into()),
