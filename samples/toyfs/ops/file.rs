@@ -163,8 +163,9 @@ pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations
 };
 
 /// The VFS's `open` for toyfs files: `generic_file_open` (`O_LARGEFILE`),
-/// and the file may take `O_DIRECT` (`FMODE_CAN_ODIRECT`), done through
-/// the page cache by `read_iter` and `write_iter`.
+/// and the file may take `O_DIRECT` (`FMODE_CAN_ODIRECT`), which
+/// `read_iter` and `write_iter` do (Documentation/toyfs.rst, "Direct
+/// I/O").
 ///
 /// # Safety
 ///
