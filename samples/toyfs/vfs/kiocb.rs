@@ -2,9 +2,9 @@
 
 //! A read or a write as `read_iter` and `write_iter` receive it: the
 //! kernel's I/O control block (`struct kiocb`) and the caller's buffers
-//! (`struct iov_iter`), with the generic page-cache steps toyfs's
-//! `O_DIRECT` is made of (Documentation/toyfs.rst, "Direct I/O"), and
-//! the open flag that lets a file take `O_DIRECT` at all.
+//! (`struct iov_iter`), with the generic steps, page cache and iomap,
+//! toyfs's `O_DIRECT` is made of (Documentation/toyfs.rst, "Direct
+//! I/O"), and the open flag that lets a file take `O_DIRECT` at all.
 
 use super::{Inode, InodeGuard, IomapOps};
 use crate::sys;
