@@ -1210,7 +1210,11 @@ fn tail_write_error(dir: &Path, make_it_fail: &Path) -> Check {
     };
     fail_sync(&[b'B'; 100])?;
     drop_caches()?;
-    same(&mut reader, &[b'B'; 100], "the file whose tail's write failed")?;
+    same(
+        &mut reader,
+        &[b'B'; 100],
+        "the file whose tail's write failed",
+    )?;
     reports_eio(&a, "after the failed write")?;
     fail_sync(&[b'D'; 100])?;
     b.write_all_at(&[b'e'; 100], 0).map_err(|e| e.to_string())?;
