@@ -17,7 +17,10 @@
 //! extents FIEMAP calls encoded: compressed blocks);
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
-//! `toyfs-probe short-write-tail DIR` (an image with fragments).
+//! `toyfs-probe short-write-tail DIR` (an image with fragments);
+//! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
+//! largest file, expected SIZE bytes, and the errnos at its edge; `no`
+//! for a filesystem without `fallocate`).
 
 mod sys;
 
@@ -697,6 +700,159 @@ fn short_write_tail(dir: &Path) -> Check {
     same(&mut file, &model, "the same, from disk")
 }
 
+/// `EFBIG`.
+const EFBIG: i32 = 27;
+/// `EOPNOTSUPP`.
+const EOPNOTSUPP: i32 = 95;
+
+/// The errno of a failed call, `None` if it worked.
+fn errno<T>(result: &std::io::Result<T>) -> Option<i32> {
+    result.as_ref().err().and_then(|e| e.raw_os_error())
+}
+
+/// The largest size `ftruncate` gives a file in `dir`: the filesystem's
+/// `s_maxbytes` (with `RLIMIT_FSIZE` unlimited), by bisection between a
+/// size that works and one that fails with `EFBIG`.
+fn largest_size(dir: &Path) -> Result<u64, String> {
+    let file = new_file(&dir.join("size-limit-search"))?;
+    let (mut works, mut fails) = (0u64, i64::MAX as u64 + 1);
+    while fails - works > 1 {
+        let size = works + (fails - works) / 2;
+        match file.set_len(size) {
+            Ok(()) => works = size,
+            Err(e) if e.raw_os_error() == Some(EFBIG) => fails = size,
+            Err(e) => return Err(format!("ftruncate to {size}: {e}")),
+        }
+    }
+    file.set_len(0).map_err(|e| e.to_string())?;
+    drop(file);
+    fs::remove_file(dir.join("size-limit-search")).map_err(|e| e.to_string())?;
+    Ok(works)
+}
+
+/// The largest file a filesystem takes (`s_maxbytes`), found with
+/// `ftruncate` and, if `expected` is a number, that one; then at its
+/// edge: `ftruncate` to it works and one byte past it is `EFBIG`; a
+/// write ending at it works, one starting at it is `EFBIG`, and one
+/// across it is short; `fallocate` of the last byte works (or, where the
+/// filesystem has none, `has_fallocate` "no", is `EOPNOTSUPP`) and one
+/// byte further is `EFBIG`, with `KEEP_SIZE` too.  Every refusal leaves
+/// the size and the blocks as they were.  These are the VFS's checks
+/// (`inode_newsize_ok`, `generic_write_checks`, `vfs_fallocate`), which
+/// every filesystem gets, so ext2 gives the same answers at its own
+/// limit.  Leaves `size-limit-write` (the limit's size, its last byte
+/// `a`) and `size-limit-allocate` (the limit's size) for a check after
+/// a remount.  Prints the limit.
+fn size_limits(dir: &Path, expected: &str, has_fallocate: &str) -> Check {
+    let has_fallocate = match has_fallocate {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(format!("{has_fallocate}: yes or no")),
+    };
+    if let Some(limit) = sys::file_size_limit().map_err(|e| format!("getrlimit: {e}"))? {
+        return Err(format!("RLIMIT_FSIZE is {limit}, not unlimited"));
+    }
+    let max = largest_size(dir)?;
+    println!("{max}");
+    if expected != "any" {
+        let expected: u64 = expected
+            .parse()
+            .map_err(|_| format!("{expected}: a size"))?;
+        ensure!(
+            max == expected,
+            "largest file {max} bytes, expected {expected}"
+        );
+    }
+    // One past the limit is still an `off_t` below: the checks are of
+    // the limit, not of an overflow.
+    ensure!(max < i64::MAX as u64, "no limit below the largest off_t");
+    let size_blocks = |file: &File| -> Result<(u64, u64), String> {
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        Ok((meta.len(), meta.blocks()))
+    };
+
+    let file = new_file(&dir.join("size-limit-truncate"))?;
+    file.set_len(max)
+        .map_err(|e| format!("ftruncate to the limit: {e}"))?;
+    let refused = file.set_len(max + 1);
+    ensure!(
+        errno(&refused) == Some(EFBIG),
+        "ftruncate one byte past the limit: {refused:?}, expected EFBIG"
+    );
+    ensure!(
+        size_blocks(&file)? == (max, 0),
+        "a refused ftruncate changed the file"
+    );
+    file.set_len(max - 1)
+        .map_err(|e| format!("ftruncate below the limit: {e}"))?;
+
+    let file = new_file(&dir.join("size-limit-write"))?;
+    for at in [max, max + 1] {
+        let refused = file.write_at(b"x", at);
+        ensure!(
+            errno(&refused) == Some(EFBIG),
+            "write at {at} (the limit is {max}): {refused:?}, expected EFBIG"
+        );
+    }
+    ensure!(
+        size_blocks(&file)?.0 == 0,
+        "a refused write changed the size"
+    );
+    let written = file.write_at(b"ab", max - 1);
+    ensure!(
+        matches!(written, Ok(1)),
+        "write of 2 bytes at the limit's last byte: {written:?}, expected 1 byte"
+    );
+    ensure!(
+        size_blocks(&file)?.0 == max,
+        "the write did not end at the limit"
+    );
+    let mut last = [0u8];
+    file.read_exact_at(&mut last, max - 1)
+        .map_err(|e| format!("read of the last byte: {e}"))?;
+    ensure!(last == *b"a", "the last byte reads {last:?}, expected a");
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+
+    let file = new_file(&dir.join("size-limit-allocate"))?;
+    for (mode, offset, len) in [
+        (0, max - 1, 2),
+        (0, max, 1),
+        (sys::KEEP_SIZE, max, 1),
+        (0, 0, max + 1),
+    ] {
+        let refused = sys::fallocate_file(&file, mode, offset, len);
+        ensure!(
+            errno(&refused) == Some(EFBIG),
+            "fallocate mode {mode} of {len} bytes at {offset} (the limit is {max}): \
+             {refused:?}, expected EFBIG"
+        );
+    }
+    ensure!(
+        size_blocks(&file)? == (0, 0),
+        "a refused fallocate changed the file"
+    );
+    let allocated = sys::fallocate_file(&file, 0, max - 1, 1);
+    if has_fallocate {
+        allocated.map_err(|e| format!("fallocate of the limit's last byte: {e}"))?;
+        let (size, blocks) = size_blocks(&file)?;
+        ensure!(
+            size == max,
+            "fallocate to the limit: size {size}, expected {max}"
+        );
+        ensure!(blocks > 0, "fallocate of the last byte allocated nothing");
+        file.read_exact_at(&mut last, max - 1)
+            .map_err(|e| format!("read of the allocated byte: {e}"))?;
+        ensure!(last == [0], "the allocated byte reads {last:?}, expected 0");
+        file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    } else {
+        ensure!(
+            errno(&allocated) == Some(EOPNOTSUPP),
+            "fallocate inside the limit without fallocate: {allocated:?}, expected EOPNOTSUPP"
+        );
+    }
+    Ok(())
+}
+
 /// Whether `err` is `ENOSPC`.
 fn no_space(err: &std::io::Error) -> bool {
     err.raw_os_error() == Some(28)
@@ -1054,7 +1210,11 @@ fn tail_write_error(dir: &Path, make_it_fail: &Path) -> Check {
     };
     fail_sync(&[b'B'; 100])?;
     drop_caches()?;
-    same(&mut reader, &[b'B'; 100], "the file whose tail's write failed")?;
+    same(
+        &mut reader,
+        &[b'B'; 100],
+        "the file whose tail's write failed",
+    )?;
     reports_eio(&a, "after the failed write")?;
     fail_sync(&[b'D'; 100])?;
     b.write_all_at(&[b'e'; 100], 0).map_err(|e| e.to_string())?;
@@ -1438,6 +1598,10 @@ fn main() -> ExitCode {
         "sync-write" => match (args.get(3), args.get(4)) {
             (Some(offset), Some(count)) => sync_write(dir, offset, count),
             _ => Err("usage: toyfs-probe sync-write FILE OFFSET COUNT".into()),
+        },
+        "size-limits" => match (args.get(3), args.get(4)) {
+            (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
+            _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),
         },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),

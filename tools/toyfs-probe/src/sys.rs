@@ -43,12 +43,24 @@ extern "C" {
     fn pwrite(fd: c_int, buf: *const c_void, count: usize, offset: i64) -> isize;
     fn sysconf(name: c_int) -> c_long;
     fn sync();
+    fn getrlimit(resource: c_int, rlim: *mut [u64; 2]) -> c_int;
 }
 
 /// `sync(2)`: writes every dirty inode and block device; reports nothing.
 pub fn sync_all_filesystems() {
     // SAFETY: No arguments.
     unsafe { sync() };
+}
+
+/// `RLIMIT_FSIZE`'s soft limit, `None` if unlimited (`RLIM_INFINITY`).
+pub fn file_size_limit() -> io::Result<Option<u64>> {
+    const RLIMIT_FSIZE: c_int = 1;
+    // struct rlimit: rlim_cur, rlim_max.
+    let mut limit = [0u64; 2];
+    // SAFETY: A buffer of the size and layout of `struct rlimit` that
+    // lives across the call.
+    check(unsafe { getrlimit(RLIMIT_FSIZE, &mut limit) })?;
+    Ok((limit[0] != u64::MAX).then_some(limit[0]))
 }
 
 /// `FALLOC_FL_KEEP_SIZE`.
