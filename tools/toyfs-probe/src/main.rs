@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
+//! zero-range, allocate, refused, seek, fiemap, fiemap-mapped, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -251,6 +251,93 @@ fn allocate(dir: &Path) -> Check {
         &mut file,
         &vec![0u8; (23 * b) as usize],
         "allocated blocks, from disk",
+    )
+}
+
+/// Size, allocated sectors, modification and change times (seconds and
+/// nanoseconds), mode.
+type FileState = (u64, u64, i64, i64, i64, i64, u32);
+
+/// What a refused `fallocate` must leave as it was ([`FileState`]).
+fn unchanged_state(file: &File) -> Result<FileState, String> {
+    let m = file.metadata().map_err(|e| format!("fstat: {e}"))?;
+    Ok((
+        m.len(),
+        m.blocks(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.mode(),
+    ))
+}
+
+/// Every `fallocate` toyfs refuses fails with `EOPNOTSUPP` and changes
+/// nothing: not the bytes, the size or the blocks, and not the times
+/// either (the VFS's `file_modified`, which also clears set-id bits, came
+/// before the checks: a refused call stamped the file as modified).
+/// `COLLAPSE_RANGE`, `INSERT_RANGE`, `UNSHARE_RANGE`, `WRITE_ZEROES` (modes
+/// toyfs does not implement) and `KEEP_SIZE` allocation past the end
+/// (`EOPNOTSUPP`); allocation and `ZERO_RANGE` past `RLIMIT_FSIZE`
+/// (`EFBIG`).
+fn refused(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("refused");
+    let len = 8 * b + 100;
+    let (mut file, model) = pattern_file(&path, len)?;
+    // Times in the past, so that a stamp of the current time shows.
+    let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    file.set_times(fs::FileTimes::new().set_modified(past).set_accessed(past))
+        .map_err(|e| format!("utimensat: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let before = unchanged_state(&file)?;
+    let cases = [
+        (sys::COLLAPSE_RANGE, 0, b, "COLLAPSE_RANGE"),
+        (sys::INSERT_RANGE, 0, b, "INSERT_RANGE"),
+        (sys::UNSHARE_RANGE, 0, b, "UNSHARE_RANGE"),
+        (
+            sys::UNSHARE_RANGE | sys::KEEP_SIZE,
+            0,
+            b,
+            "UNSHARE_RANGE | KEEP_SIZE",
+        ),
+        (sys::WRITE_ZEROES, b, b, "WRITE_ZEROES"),
+        (sys::KEEP_SIZE, 4 * b, 8 * b, "KEEP_SIZE past the end"),
+        (sys::KEEP_SIZE, len, b, "KEEP_SIZE at the end"),
+    ];
+    for (mode, offset, count, what) in cases {
+        let got = sys::fallocate_file(&file, mode, offset, count);
+        ensure!(
+            got.as_ref().err().and_then(|e| e.raw_os_error()) == Some(95),
+            "{what} ({mode:#x}) {offset}+{count}: {got:?}, expected EOPNOTSUPP"
+        );
+        let after = unchanged_state(&file)?;
+        ensure!(
+            after == before,
+            "{what} ({mode:#x}) refused, but (size, sectors, mtime, mtime_nsec, ctime, ctime_nsec, mode) went from {before:?} to {after:?}"
+        );
+    }
+    same(&mut file, &model, "after the refused calls")?;
+    // Last, as the limit stays for the process: allocation and ZERO_RANGE
+    // growing the file past RLIMIT_FSIZE are EFBIG (SIGXFSZ ignored),
+    // and change nothing either.
+    sys::limit_file_size(10 * b).map_err(|e| format!("setrlimit: {e}"))?;
+    for (mode, what) in [(0, "allocation"), (sys::ZERO_RANGE, "ZERO_RANGE")] {
+        let got = sys::fallocate_file(&file, mode, 9 * b, 2 * b);
+        ensure!(
+            got.as_ref().err().and_then(|e| e.raw_os_error()) == Some(27),
+            "{what} past RLIMIT_FSIZE: {got:?}, expected EFBIG"
+        );
+        let after = unchanged_state(&file)?;
+        ensure!(
+            after == before,
+            "{what} past RLIMIT_FSIZE refused, but (size, sectors, mtime, mtime_nsec, ctime, ctime_nsec, mode) went from {before:?} to {after:?}"
+        );
+    }
+    same(
+        &mut file,
+        &model,
+        "after the calls refused for RLIMIT_FSIZE",
     )
 }
 
@@ -1557,6 +1644,7 @@ fn main() -> ExitCode {
         "punch-mapped" => punch_mapped(dir),
         "zero-range" => zero_range(dir),
         "allocate" => allocate(dir),
+        "refused" => refused(dir),
         "seek" => seek(dir),
         "fiemap" => fiemap(dir),
         "fiemap-mapped" => fiemap_mapped(dir),
