@@ -203,7 +203,35 @@ fn zero_range(dir: &Path) -> Check {
     model.resize((len - 10 + 3 * b) as usize, 0);
     same(&mut file, &model, "zero range past the end")?;
     drop_caches()?;
-    same(&mut file, &model, "zero range past the end, from disk")
+    same(&mut file, &model, "zero range past the end, from disk")?;
+    zero_range_past_the_end_keeping_the_size(dir, b)
+}
+
+/// `ZERO_RANGE | KEEP_SIZE` wholly past the end of a file touches no byte
+/// of it, so it allocates nothing: not the file's last block, a hole,
+/// when the range starts in that block past the end (it was allocated,
+/// zeroed on disk, as if the range had been inside the file).
+fn zero_range_past_the_end_keeping_the_size(dir: &Path, b: u64) -> Check {
+    let file = new_file(&dir.join("zero-range-past-end"))?;
+    let size = b + b / 2;
+    file.set_len(size).map_err(|e| e.to_string())?;
+    for (offset, count) in [(size, 10), (size + b / 4, 10), (size + 1, 4 * b)] {
+        sys::fallocate_file(&file, sys::ZERO_RANGE | sys::KEEP_SIZE, offset, count)
+            .map_err(|e| format!("zero range {offset}+{count} past the end: {e}"))?;
+        let m = file.metadata().map_err(|e| e.to_string())?;
+        ensure!(
+            m.len() == size && m.blocks() == 0,
+            "zero range {offset}+{count} past the end of a file of {size} bytes without blocks: size {}, {} sectors allocated",
+            m.len(),
+            m.blocks()
+        );
+        let data = sys::seek(&file, 0, true);
+        ensure!(
+            data.as_ref().err().and_then(|e| e.raw_os_error()) == Some(6),
+            "zero range {offset}+{count} past the end: SEEK_DATA from 0 is {data:?}, expected ENXIO"
+        );
+    }
+    Ok(())
 }
 
 /// Allocation fills holes with zeroed blocks and can grow the file;
