@@ -214,7 +214,15 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         } else {
             end
         };
-        if let Err(err) = allocate_zeroed(inode, offset, end, end.max(size)) {
+        // With `KEEP_SIZE` a range wholly past the end of the file
+        // allocates nothing, not even the last block (a hole) that the
+        // range starts in, past its bytes.
+        let allocated = if offset < end {
+            allocate_zeroed(inode, offset, end, end.max(size))
+        } else {
+            Ok(())
+        };
+        if let Err(err) = allocated {
             // Blocks allocated past the end of the file go back, and a
             // tail grown for them shrinks again; the map's roots may not
             // have reached the inode table (`write_inode` stores them).
