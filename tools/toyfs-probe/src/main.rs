@@ -319,49 +319,80 @@ fn refused(dir: &Path) -> Check {
         .map_err(|e| format!("utimensat: {e}"))?;
     std::thread::sleep(std::time::Duration::from_millis(20));
     let before = unchanged_state(&file)?;
-    let cases = [
-        (sys::COLLAPSE_RANGE, 0, b, "COLLAPSE_RANGE"),
-        (sys::INSERT_RANGE, 0, b, "INSERT_RANGE"),
-        (sys::UNSHARE_RANGE, 0, b, "UNSHARE_RANGE"),
-        (
-            sys::UNSHARE_RANGE | sys::KEEP_SIZE,
-            0,
-            b,
-            "UNSHARE_RANGE | KEEP_SIZE",
-        ),
-        (sys::WRITE_ZEROES, b, b, "WRITE_ZEROES"),
-        (sys::KEEP_SIZE, 4 * b, 8 * b, "KEEP_SIZE past the end"),
-        (sys::KEEP_SIZE, len, b, "KEEP_SIZE at the end"),
-    ];
-    for (mode, offset, count, what) in cases {
-        let got = sys::fallocate_file(&file, mode, offset, count);
+    // `fallocate(mode, offset, count)` must fail with `errno` and leave
+    // the file's state as it was.
+    let refuse = |file: &File, mode, offset, count, errno, what: &str| -> Check {
+        let got = sys::fallocate_file(file, mode, offset, count);
         ensure!(
-            got.as_ref().err().and_then(|e| e.raw_os_error()) == Some(95),
-            "{what} ({mode:#x}) {offset}+{count}: {got:?}, expected EOPNOTSUPP"
+            got.as_ref().err().and_then(|e| e.raw_os_error()) == Some(errno),
+            "{what} ({mode:#x}) {offset}+{count}: {got:?}, expected errno {errno}"
         );
-        let after = unchanged_state(&file)?;
+        let after = unchanged_state(file)?;
         ensure!(
             after == before,
             "{what} ({mode:#x}) refused, but (size, sectors, mtime, mtime_nsec, ctime, ctime_nsec, mode) went from {before:?} to {after:?}"
         );
-    }
+        Ok(())
+    };
+    const EOPNOTSUPP: i32 = 95;
+    const EFBIG: i32 = 27;
+    refuse(
+        &file,
+        sys::COLLAPSE_RANGE,
+        0,
+        b,
+        EOPNOTSUPP,
+        "COLLAPSE_RANGE",
+    )?;
+    refuse(&file, sys::INSERT_RANGE, 0, b, EOPNOTSUPP, "INSERT_RANGE")?;
+    refuse(&file, sys::UNSHARE_RANGE, 0, b, EOPNOTSUPP, "UNSHARE_RANGE")?;
+    let unshare_keep = sys::UNSHARE_RANGE | sys::KEEP_SIZE;
+    refuse(
+        &file,
+        unshare_keep,
+        0,
+        b,
+        EOPNOTSUPP,
+        "UNSHARE_RANGE | KEEP_SIZE",
+    )?;
+    refuse(&file, sys::WRITE_ZEROES, b, b, EOPNOTSUPP, "WRITE_ZEROES")?;
+    refuse(
+        &file,
+        sys::KEEP_SIZE,
+        4 * b,
+        8 * b,
+        EOPNOTSUPP,
+        "KEEP_SIZE past the end",
+    )?;
+    refuse(
+        &file,
+        sys::KEEP_SIZE,
+        len,
+        b,
+        EOPNOTSUPP,
+        "KEEP_SIZE at the end",
+    )?;
     same(&mut file, &model, "after the refused calls")?;
     // Last, as the limit stays for the process: allocation and ZERO_RANGE
     // growing the file past RLIMIT_FSIZE are EFBIG (SIGXFSZ ignored),
     // and change nothing either.
     sys::limit_file_size(10 * b).map_err(|e| format!("setrlimit: {e}"))?;
-    for (mode, what) in [(0, "allocation"), (sys::ZERO_RANGE, "ZERO_RANGE")] {
-        let got = sys::fallocate_file(&file, mode, 9 * b, 2 * b);
-        ensure!(
-            got.as_ref().err().and_then(|e| e.raw_os_error()) == Some(27),
-            "{what} past RLIMIT_FSIZE: {got:?}, expected EFBIG"
-        );
-        let after = unchanged_state(&file)?;
-        ensure!(
-            after == before,
-            "{what} past RLIMIT_FSIZE refused, but (size, sectors, mtime, mtime_nsec, ctime, ctime_nsec, mode) went from {before:?} to {after:?}"
-        );
-    }
+    refuse(
+        &file,
+        0,
+        9 * b,
+        2 * b,
+        EFBIG,
+        "allocation past RLIMIT_FSIZE",
+    )?;
+    refuse(
+        &file,
+        sys::ZERO_RANGE,
+        9 * b,
+        2 * b,
+        EFBIG,
+        "ZERO_RANGE past RLIMIT_FSIZE",
+    )?;
     same(
         &mut file,
         &model,
