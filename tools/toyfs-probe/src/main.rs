@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, refused, seek, fiemap, fiemap-mapped, punch-holes,
+//! zero-range, allocate, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -398,6 +398,121 @@ fn refused(dir: &Path) -> Check {
         &model,
         "after the calls refused for RLIMIT_FSIZE",
     )
+}
+
+/// Holes punched and ranges zeroed race stores through a mapping of the
+/// same pages, writes and writeback, with blocks smaller than a page:
+/// four threads each own block `n % 4` of every page of one file (block 0
+/// stored through a shared mapping; block 1 punched, block 2 zeroed with
+/// `ZERO_RANGE`, each then written again, through the mapping one round in
+/// three; block 3 written and `fdatasync`ed), a fifth `fsync`s and
+/// `msync`s meanwhile.  At the end every block holds its owner's last
+/// value: through the mapping, by `read`, and from the disk.  A punch or a
+/// zeroing that lost a neighbour's store, or a writeback that put a freed
+/// block's old bytes back, shows as another block's or an older value.
+fn race_owned_blocks(dir: &Path) -> Check {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let b = block_size(dir)?;
+    ensure!(
+        b < 4096,
+        "{b}-byte blocks: no two blocks share a page, nothing to race"
+    );
+    let pages = 8u64;
+    let len = pages * 4096;
+    let path = dir.join("race");
+    let (file, _) = pattern_file(&path, len)?;
+    let per_page = 4096 / b;
+    let blocks = pages * per_page;
+    let rounds = 200u64;
+    let stop = AtomicBool::new(false);
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| e.to_string())?;
+    let value = |owner: u64, round: u64| ((owner * 61 + round) % 250 + 1) as u8;
+    let result: Result<(), String> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for owner in 0..4u64 {
+            let (file, map) = (&file, &map);
+            handles.push(scope.spawn(move || -> Check {
+                for round in 0..rounds {
+                    let v = value(owner, round);
+                    for n in (0..blocks).filter(|n| n % 4 == owner) {
+                        let at = n * b;
+                        match owner {
+                            0 => map.store(at as usize, &vec![v; b as usize]),
+                            1 | 2 => {
+                                let mode = if owner == 1 {
+                                    sys::PUNCH_HOLE | sys::KEEP_SIZE
+                                } else {
+                                    sys::ZERO_RANGE | sys::KEEP_SIZE
+                                };
+                                sys::fallocate_file(file, mode, at, b)
+                                    .map_err(|e| format!("fallocate {mode:#x} at {at}: {e}"))?;
+                                if round % 3 == 0 {
+                                    map.store(at as usize, &vec![v; b as usize]);
+                                } else {
+                                    file.write_all_at(&vec![v; b as usize], at)
+                                        .map_err(|e| format!("write at {at}: {e}"))?;
+                                }
+                            }
+                            _ => {
+                                file.write_all_at(&vec![v; b as usize], at)
+                                    .map_err(|e| format!("write at {at}: {e}"))?;
+                            }
+                        }
+                    }
+                    if owner == 3 {
+                        file.sync_data().map_err(|e| format!("fdatasync: {e}"))?;
+                    }
+                }
+                Ok(())
+            }));
+        }
+        let (file, map, stop2) = (&file, &map, &stop);
+        let syncer = scope.spawn(move || -> Check {
+            let mut i = 0u32;
+            while !stop2.load(Ordering::Relaxed) {
+                i += 1;
+                if i % 2 == 0 {
+                    map.sync().map_err(|e| format!("msync: {e}"))?;
+                } else {
+                    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+                }
+            }
+            Ok(())
+        });
+        let mut result = Ok(());
+        for h in handles {
+            let r = h.join().unwrap_or(Err("thread panicked".into()));
+            result = result.and(r);
+        }
+        stop.store(true, Ordering::Relaxed);
+        result.and(syncer.join().unwrap_or(Err("syncer panicked".into())))
+    });
+    result?;
+    let check = |what: &str, got: &[u8]| -> Check {
+        for n in 0..blocks {
+            let want = value(n % 4, rounds - 1);
+            let block = &got[(n * b) as usize..((n + 1) * b) as usize];
+            if let Some(i) = block.iter().position(|&x| x != want) {
+                return Err(format!(
+                    "{what}: block {n} (owner {}) byte {i} is {}, expected {want}",
+                    n % 4,
+                    block[i]
+                ));
+            }
+        }
+        Ok(())
+    };
+    check("mapping", &map.load(0, len as usize))?;
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact_at(&mut bytes, 0)
+        .map_err(|e| e.to_string())?;
+    check("read", &bytes)?;
+    map.sync().map_err(|e| e.to_string())?;
+    drop(map);
+    drop_caches()?;
+    file.read_exact_at(&mut bytes, 0)
+        .map_err(|e| e.to_string())?;
+    check("read from disk", &bytes)
 }
 
 /// SEEK_DATA and SEEK_HOLE find the blocks of a sparse file.
@@ -1704,6 +1819,7 @@ fn main() -> ExitCode {
         "zero-range" => zero_range(dir),
         "allocate" => allocate(dir),
         "refused" => refused(dir),
+        "race-owned-blocks" => race_owned_blocks(dir),
         "seek" => seek(dir),
         "fiemap" => fiemap(dir),
         "fiemap-mapped" => fiemap_mapped(dir),
