@@ -431,7 +431,7 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 42
+ktap_suite toyfs 44
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -454,6 +454,8 @@ ktap_case punch_hole_reads_zeros_and_frees_blocks probe punch
 ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
 ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range
 ktap_case allocate_fills_holes_and_grows probe allocate
+ktap_case refused_fallocate_changes_nothing probe refused
+ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned-blocks
 ktap_case seek_data_and_hole_follow_the_map probe seek
 ktap_case fiemap_reports_the_runs probe fiemap
 ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_mapping
