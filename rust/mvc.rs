@@ -287,7 +287,9 @@ mod tests {
     use super::*;
     use crate::{
         sys,
-        test_fixture::{file_with_pages, kernel_attachment, pattern, KThread, UserMemory},
+        test_fixture::{
+            file_with_pages, kernel_attachment, large_folio_file, pattern, KThread, UserMemory,
+        },
         xmem::AttachFlags,
     };
     use kernel::{
@@ -812,13 +814,10 @@ mod tests {
 
     #[test]
     fn large_folio_is_addressed_per_base_page() -> Result {
-        if crate::test_fixture::skip_without_large_folios() {
-            return Ok(());
-        }
-        let fs = crate::test_fixture::RamFs::new()?;
-        let file = fs.create(c"large")?;
         // One order-4 folio (64 KiB) over pages 0 to 15.
-        file.insert_large_folio(4, pattern)?;
+        let Some((_fs, file)) = large_folio_file(4)? else {
+            return Ok(());
+        };
         let sid = file.create_sid()?;
         let folio = file.folio(5).ok_or(ENOENT)?;
         assert!(folio.order() >= 2);
@@ -877,12 +876,9 @@ mod tests {
 
     #[test]
     fn truncating_into_a_large_folio_leaves_only_pages_below_the_size() -> Result {
-        if crate::test_fixture::skip_without_large_folios() {
+        let Some((_fs, file)) = large_folio_file(4)? else {
             return Ok(());
-        }
-        let fs = crate::test_fixture::RamFs::new()?;
-        let file = fs.create(c"large")?;
-        file.insert_large_folio(4, pattern)?;
+        };
         let sid = file.create_sid()?;
         // Clean first, as writeback would: ramfs never accounts a dirty
         // folio (noop_dirty_folio), but the split below "cleans" the dirty
@@ -1169,14 +1165,12 @@ mod tests {
 
     #[test]
     fn protzero_write_protects_every_page_of_a_large_folio() -> Result {
-        if crate::test_fixture::skip_without_large_folios()
-            || crate::test_fixture::skip_without_gup_fast()
-        {
+        let Some((_fs, file)) = large_folio_file(4)? else {
+            return Ok(());
+        };
+        if crate::test_fixture::skip_without_gup_fast() {
             return Ok(());
         }
-        let fs = crate::test_fixture::RamFs::new()?;
-        let file = fs.create(c"large")?;
-        file.insert_large_folio(4, pattern)?;
         let sid = file.create_sid()?;
         let user = UserMemory::shared(&file, 16)?;
         user.store(3 * PAGE_SIZE, b"three")?;
@@ -1337,13 +1331,10 @@ mod tests {
 
     #[test]
     fn a_buffer_mapping_other_pages_of_a_large_folio_is_copied_as_memmove() -> Result {
-        if crate::test_fixture::skip_without_large_folios() {
-            return Ok(());
-        }
-        let fs = crate::test_fixture::RamFs::new()?;
-        let file = fs.create(c"large")?;
         // One order-2 folio over pages 0 to 3, mapped whole as the buffer.
-        file.insert_large_folio(2, pattern)?;
+        let Some((_fs, file)) = large_folio_file(2)? else {
+            return Ok(());
+        };
         let user = UserMemory::shared(&file, 4)?;
         let attachment = user.attach(0, 4 * PAGE_SIZE, AttachFlags::USER)?;
         let folio = file.lock(0)?;

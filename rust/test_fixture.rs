@@ -424,6 +424,20 @@ pub(crate) fn file_with_pages(
     Ok((fs, file, sid))
 }
 
+/// A private ramfs with one file whose pages `0..1 << order` are one folio
+/// of that order, filled by [`pattern`] ([`TestFile::insert_large_folio`]);
+/// `None`, with the running case skipped, where the page cache has no
+/// large folios ([`skip_without_large_folios`]).
+pub(crate) fn large_folio_file(order: u32) -> Result<Option<(RamFs, TestFile)>> {
+    if skip_without_large_folios() {
+        return Ok(None);
+    }
+    let fs = RamFs::new()?;
+    let file = fs.create(c"large")?;
+    file.insert_large_folio(order, pattern)?;
+    Ok(Some((fs, file)))
+}
+
 /// Marks the running KUnit case skipped, `reason` after `# SKIP` in its KTAP
 /// line; the case then returns `Ok(())` at once.  For what the kernel under
 /// test cannot do (User-Mode Linux: no large folios, no GUP-fast).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The kernel's style gates, as named checks for `make check`: rustfmt with
-# the kernel's config, a warning-free CLIPPY=1 build, checkpatch on the C
+# the kernel's config (rust/, samples/ and the userspace tools/), a
+# warning-free CLIPPY=1 build, checkpatch on the C
 # files, and the Sphinx build of Documentation/ with -W (`make htmldocs`).  Runs inside the toolchain; prints one "ok"/"not ok" line a check
 # and writes "passed failed skipped" to $2.  Usage: lint.sh FLAVOUR RESULTS
 . "$(dirname "$0")/lib.sh"

@@ -165,11 +165,15 @@ pub(crate) const PUNCH_HOLE: u32 = 0x02;
 /// The range reads as zeros, with blocks allocated.
 pub(crate) const ZERO_RANGE: u32 = 0x10;
 
-/// `fallocate(mode, offset, len)`, under the inode's lock: allocation
-/// (0, or `KEEP_SIZE` inside the file), `PUNCH_HOLE | KEEP_SIZE` and
-/// `ZERO_RANGE` (with or without `KEEP_SIZE`).  toyfs keeps no block past
-/// the end of a file, so `KEEP_SIZE` allocation past it is `EOPNOTSUPP`.
-pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
+/// Whether toyfs takes `fallocate(mode, offset, len)` on `inode`, under
+/// the inode's lock, before anything changes (the caller's
+/// `file_modified` included, as ext4 and XFS refuse a mode before they
+/// touch the file): `EOPNOTSUPP` for a mode toyfs does not implement
+/// (`COLLAPSE_RANGE`, `INSERT_RANGE`, `UNSHARE_RANGE`, `WRITE_ZEROES`)
+/// and for `KEEP_SIZE` allocation past the end of the file (toyfs keeps
+/// no block past it); `EFBIG` for a size past the largest file or the
+/// caller's `RLIMIT_FSIZE` (which sends `SIGXFSZ`), as a write.
+pub(crate) fn check_fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
     if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0
         || (mode & PUNCH_HOLE != 0 && mode != PUNCH_HOLE | KEEP_SIZE)
     {
@@ -181,9 +185,19 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         return Err(EOPNOTSUPP);
     }
     if mode & KEEP_SIZE == 0 && end > size {
-        // RLIMIT_FSIZE (with SIGXFSZ) and the largest file, as a write.
         inode.check_new_size(end)?;
     }
+    Ok(())
+}
+
+/// `fallocate(mode, offset, len)`, under the inode's lock, once
+/// [`check_fallocate`] took it: allocation (0, or `KEEP_SIZE` inside the
+/// file), `PUNCH_HOLE | KEEP_SIZE` and `ZERO_RANGE` (with or without
+/// `KEEP_SIZE`).
+pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
+    check_fallocate(inode, mode, offset, len)?;
+    let end = offset + len;
+    let size = inode.size();
     let _invalidate = inode.lock_invalidate();
     // Until `truncate_setsize` below, or the error.
     let _growth = (mode & KEEP_SIZE == 0 && end > size).then(|| Growth::begin(inode));
@@ -200,7 +214,15 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         } else {
             end
         };
-        if let Err(err) = allocate_zeroed(inode, offset, end, end.max(size)) {
+        // With `KEEP_SIZE` a range wholly past the end of the file
+        // allocates nothing, not even the last block (a hole) that the
+        // range starts in, past its bytes.
+        let allocated = if offset < end {
+            allocate_zeroed(inode, offset, end, end.max(size))
+        } else {
+            Ok(())
+        };
+        if let Err(err) = allocated {
             // Blocks allocated past the end of the file go back, and a
             // tail grown for them shrinks again; the map's roots may not
             // have reached the inode table (`write_inode` stores them).

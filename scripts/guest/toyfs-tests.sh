@@ -302,6 +302,55 @@ fallocate_enospc_gives_blocks_back() {
 	return $status
 }
 
+# The largest file (s_maxbytes) is what the block map addresses, 12 + p +
+# p * p blocks of p = B / 4 pointers, with or without fragments and LZ4;
+# at its edge ftruncate, write and fallocate give the VFS's answers
+# (toyfs-probe size-limits: EFBIG one byte past it, a write across it
+# short, fallocate up to it allowed), as ext2 does at its own limit
+# (without fallocate: EOPNOTSUPP inside it, EFBIG past it, which
+# vfs_fallocate checks first).  The files grown to the limit keep their
+# size and last byte across a remount, and fsck finds them right.
+# stress-ng's sync-file stressor asks for a file of 1 GiB, past the
+# limit of blocks below 4 KiB: its EFBIG is this one (Documentation/testing.rst).
+largest_file_is_the_block_maps_and_efbig_past_it() {
+	image=/tmp/limits.img
+	mkdir -p /mnt/limits
+	for spec in 512 1024 2048 4096 1024:128 4096:512:lz4 ext2:1024 ext2:4096; do
+		rm -f $image && truncate -s 8M $image && loop=$(losetup -f) &&
+			losetup "$loop" $image || return 1
+		case $spec in
+		ext2:*)
+			b=${spec#ext2:} fs=ext2 expected=any fallocate=no
+			mke2fs -b "$b" "$loop" >/dev/null ;;
+		*)
+			b=${spec%%:*} f=$(echo "$spec:" | cut -d: -f2) c=$(echo "$spec:" | cut -d: -f3)
+			p=$((b / 4)) fs=toyfs fallocate=yes
+			expected=$(((12 + p + p * p) * b))
+			mkfs.toyfs -q -b "$b" ${f:+-f "$f"} ${c:+-c "$c"} "$loop" ;;
+		esac || { losetup -d "$loop"; return 1; }
+		max=$(mount -t $fs "$loop" /mnt/limits &&
+			toyfs-probe size-limits /mnt/limits "$expected" $fallocate)
+		status=$?
+		echo "$spec: largest file $max bytes"
+		if [ $status -eq 0 ]; then
+			umount /mnt/limits &&
+				{ [ $fs = ext2 ] || fsck.toyfs -n -f "$loop" >/dev/null; } &&
+				mount -t $fs "$loop" /mnt/limits &&
+				[ "$(stat -c %s /mnt/limits/size-limit-write)" = "$max" ] &&
+				[ "$(tail -c 1 /mnt/limits/size-limit-write)" = a ] &&
+				{ [ $fallocate = no ] ||
+					{ [ "$(stat -c %s /mnt/limits/size-limit-allocate)" = "$max" ] &&
+						[ "$(dd if=/mnt/limits/size-limit-allocate bs=1 skip=$((max - 1)) \
+							count=1 2>/dev/null | tr '\0' z)" = z ]; }; }
+			status=$?
+		fi
+		umount /mnt/limits 2>/dev/null
+		losetup -d "$loop"
+		rm -f $image
+		[ $status -eq 0 ] || { echo "$spec: failed"; return 1; }
+	done
+}
+
 # A failed write of a block holding tails is neither read over with the
 # disk's older bytes nor kept from the file's fsync (review #4), and the
 # bytes reach the disk once it works; on a loop device with an image of
@@ -525,7 +574,7 @@ odirect_on_an_lz4_image() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 47
+ktap_suite toyfs 50
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -548,6 +597,8 @@ ktap_case punch_hole_reads_zeros_and_frees_blocks probe punch
 ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
 ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range
 ktap_case allocate_fills_holes_and_grows probe allocate
+ktap_case refused_fallocate_changes_nothing probe refused
+ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned-blocks
 ktap_case seek_data_and_hole_follow_the_map probe seek
 ktap_case fiemap_reports_the_runs probe fiemap
 ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_mapping
@@ -573,6 +624,7 @@ ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_th
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
 ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
+ktap_case largest_file_is_the_block_maps_and_efbig_past_it largest_file_is_the_block_maps_and_efbig_past_it
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
 ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 # The parts after this one format $dev again: no write error left on it.

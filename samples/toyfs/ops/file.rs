@@ -471,11 +471,15 @@ unsafe extern "C" fn fallocate(
     let inode = unsafe { inode(raw) };
     // SAFETY: As above; unlocked below.
     unsafe { sys::toyfs_inode_lock(raw) };
+    // CAST: `vfs_fallocate` checked both for negative values.
+    let (mode, offset, len) = (mode as u32, offset as u64, len as u64);
     let result = (|| {
+        // A refused call changes nothing: not the times, nor the set-id
+        // bits `file_modified` clears.
+        file::check_fallocate(inode, mode, offset, len)?;
         // SAFETY: The inode is locked, as `file_modified` needs.
         to_result(unsafe { bindings::file_modified(file) })?;
-        // CAST: `vfs_fallocate` checked both for negative values.
-        file::fallocate(inode, mode as u32, offset as u64, len as u64)
+        file::fallocate(inode, mode, offset, len)
     })();
     // SAFETY: Locked above.
     unsafe { sys::toyfs_inode_unlock(raw) };

@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, seek, fiemap, fiemap-mapped, punch-holes,
+//! zero-range, allocate, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -23,6 +23,9 @@
 //! `toyfs-probe odirect-bypass DIR` (whole blocks of `O_DIRECT` by bio,
 //! past the page cache); `toyfs-probe odirect-race DIR` (`O_DIRECT`
 //! reads racing what frees and allocates blocks).
+//! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
+//! largest file, expected SIZE bytes, and the errnos at its edge; `no`
+//! for a filesystem without `fallocate`).
 
 mod sys;
 
@@ -205,7 +208,35 @@ fn zero_range(dir: &Path) -> Check {
     model.resize((len - 10 + 3 * b) as usize, 0);
     same(&mut file, &model, "zero range past the end")?;
     drop_caches()?;
-    same(&mut file, &model, "zero range past the end, from disk")
+    same(&mut file, &model, "zero range past the end, from disk")?;
+    zero_range_past_the_end_keeping_the_size(dir, b)
+}
+
+/// `ZERO_RANGE | KEEP_SIZE` wholly past the end of a file touches no byte
+/// of it, so it allocates nothing: not the file's last block, a hole,
+/// when the range starts in that block past the end (it was allocated,
+/// zeroed on disk, as if the range had been inside the file).
+fn zero_range_past_the_end_keeping_the_size(dir: &Path, b: u64) -> Check {
+    let file = new_file(&dir.join("zero-range-past-end"))?;
+    let size = b + b / 2;
+    file.set_len(size).map_err(|e| e.to_string())?;
+    for (offset, count) in [(size, 10), (size + b / 4, 10), (size + 1, 4 * b)] {
+        sys::fallocate_file(&file, sys::ZERO_RANGE | sys::KEEP_SIZE, offset, count)
+            .map_err(|e| format!("zero range {offset}+{count} past the end: {e}"))?;
+        let m = file.metadata().map_err(|e| e.to_string())?;
+        ensure!(
+            m.len() == size && m.blocks() == 0,
+            "zero range {offset}+{count} past the end of a file of {size} bytes without blocks: size {}, {} sectors allocated",
+            m.len(),
+            m.blocks()
+        );
+        let data = sys::seek(&file, 0, true);
+        ensure!(
+            data.as_ref().err().and_then(|e| e.raw_os_error()) == Some(6),
+            "zero range {offset}+{count} past the end: SEEK_DATA from 0 is {data:?}, expected ENXIO"
+        );
+    }
+    Ok(())
 }
 
 /// Allocation fills holes with zeroed blocks and can grow the file;
@@ -254,6 +285,239 @@ fn allocate(dir: &Path) -> Check {
         &vec![0u8; (23 * b) as usize],
         "allocated blocks, from disk",
     )
+}
+
+/// Size, allocated sectors, modification and change times (seconds and
+/// nanoseconds), mode.
+type FileState = (u64, u64, i64, i64, i64, i64, u32);
+
+/// What a refused `fallocate` must leave as it was ([`FileState`]).
+fn unchanged_state(file: &File) -> Result<FileState, String> {
+    let m = file.metadata().map_err(|e| format!("fstat: {e}"))?;
+    Ok((
+        m.len(),
+        m.blocks(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.mode(),
+    ))
+}
+
+/// Every `fallocate` toyfs refuses fails with `EOPNOTSUPP` and changes
+/// nothing: not the bytes, the size or the blocks, and not the times
+/// either (the VFS's `file_modified`, which also clears set-id bits, came
+/// before the checks: a refused call stamped the file as modified).
+/// `COLLAPSE_RANGE`, `INSERT_RANGE`, `UNSHARE_RANGE`, `WRITE_ZEROES` (modes
+/// toyfs does not implement) and `KEEP_SIZE` allocation past the end
+/// (`EOPNOTSUPP`); allocation and `ZERO_RANGE` past `RLIMIT_FSIZE`
+/// (`EFBIG`).
+fn refused(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let path = dir.join("refused");
+    let len = 8 * b + 100;
+    let (mut file, model) = pattern_file(&path, len)?;
+    // Times in the past, so that a stamp of the current time shows.
+    let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    file.set_times(fs::FileTimes::new().set_modified(past).set_accessed(past))
+        .map_err(|e| format!("utimensat: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let before = unchanged_state(&file)?;
+    // `fallocate(mode, offset, count)` must fail with `errno` and leave
+    // the file's state as it was.
+    let refuse = |file: &File, mode, offset, count, errno, what: &str| -> Check {
+        let got = sys::fallocate_file(file, mode, offset, count);
+        ensure!(
+            got.as_ref().err().and_then(|e| e.raw_os_error()) == Some(errno),
+            "{what} ({mode:#x}) {offset}+{count}: {got:?}, expected errno {errno}"
+        );
+        let after = unchanged_state(file)?;
+        ensure!(
+            after == before,
+            "{what} ({mode:#x}) refused, but (size, sectors, mtime, mtime_nsec, ctime, ctime_nsec, mode) went from {before:?} to {after:?}"
+        );
+        Ok(())
+    };
+    const EOPNOTSUPP: i32 = 95;
+    const EFBIG: i32 = 27;
+    refuse(
+        &file,
+        sys::COLLAPSE_RANGE,
+        0,
+        b,
+        EOPNOTSUPP,
+        "COLLAPSE_RANGE",
+    )?;
+    refuse(&file, sys::INSERT_RANGE, 0, b, EOPNOTSUPP, "INSERT_RANGE")?;
+    refuse(&file, sys::UNSHARE_RANGE, 0, b, EOPNOTSUPP, "UNSHARE_RANGE")?;
+    let unshare_keep = sys::UNSHARE_RANGE | sys::KEEP_SIZE;
+    refuse(
+        &file,
+        unshare_keep,
+        0,
+        b,
+        EOPNOTSUPP,
+        "UNSHARE_RANGE | KEEP_SIZE",
+    )?;
+    refuse(&file, sys::WRITE_ZEROES, b, b, EOPNOTSUPP, "WRITE_ZEROES")?;
+    refuse(
+        &file,
+        sys::KEEP_SIZE,
+        4 * b,
+        8 * b,
+        EOPNOTSUPP,
+        "KEEP_SIZE past the end",
+    )?;
+    refuse(
+        &file,
+        sys::KEEP_SIZE,
+        len,
+        b,
+        EOPNOTSUPP,
+        "KEEP_SIZE at the end",
+    )?;
+    same(&mut file, &model, "after the refused calls")?;
+    // Last, as the limit stays for the process: allocation and ZERO_RANGE
+    // growing the file past RLIMIT_FSIZE are EFBIG (SIGXFSZ ignored),
+    // and change nothing either.
+    sys::limit_file_size(10 * b).map_err(|e| format!("setrlimit: {e}"))?;
+    refuse(
+        &file,
+        0,
+        9 * b,
+        2 * b,
+        EFBIG,
+        "allocation past RLIMIT_FSIZE",
+    )?;
+    refuse(
+        &file,
+        sys::ZERO_RANGE,
+        9 * b,
+        2 * b,
+        EFBIG,
+        "ZERO_RANGE past RLIMIT_FSIZE",
+    )?;
+    same(
+        &mut file,
+        &model,
+        "after the calls refused for RLIMIT_FSIZE",
+    )
+}
+
+/// Holes punched and ranges zeroed race stores through a mapping of the
+/// same pages, writes and writeback, with blocks smaller than a page:
+/// four threads each own block `n % 4` of every page of one file (block 0
+/// stored through a shared mapping; block 1 punched, block 2 zeroed with
+/// `ZERO_RANGE`, each then written again, through the mapping one round in
+/// three; block 3 written and `fdatasync`ed), a fifth `fsync`s and
+/// `msync`s meanwhile.  At the end every block holds its owner's last
+/// value: through the mapping, by `read`, and from the disk.  A punch or a
+/// zeroing that lost a neighbour's store, or a writeback that put a freed
+/// block's old bytes back, shows as another block's or an older value.
+fn race_owned_blocks(dir: &Path) -> Check {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let b = block_size(dir)?;
+    ensure!(
+        b < 4096,
+        "{b}-byte blocks: no two blocks share a page, nothing to race"
+    );
+    let pages = 8u64;
+    let len = pages * 4096;
+    let path = dir.join("race");
+    let (file, _) = pattern_file(&path, len)?;
+    let per_page = 4096 / b;
+    let blocks = pages * per_page;
+    let rounds = 200u64;
+    let stop = AtomicBool::new(false);
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| e.to_string())?;
+    let value = |owner: u64, round: u64| ((owner * 61 + round) % 250 + 1) as u8;
+    let result: Result<(), String> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for owner in 0..4u64 {
+            let (file, map) = (&file, &map);
+            handles.push(scope.spawn(move || -> Check {
+                for round in 0..rounds {
+                    let v = value(owner, round);
+                    for n in (0..blocks).filter(|n| n % 4 == owner) {
+                        let at = n * b;
+                        match owner {
+                            0 => map.store(at as usize, &vec![v; b as usize]),
+                            1 | 2 => {
+                                let mode = if owner == 1 {
+                                    sys::PUNCH_HOLE | sys::KEEP_SIZE
+                                } else {
+                                    sys::ZERO_RANGE | sys::KEEP_SIZE
+                                };
+                                sys::fallocate_file(file, mode, at, b)
+                                    .map_err(|e| format!("fallocate {mode:#x} at {at}: {e}"))?;
+                                if round % 3 == 0 {
+                                    map.store(at as usize, &vec![v; b as usize]);
+                                } else {
+                                    file.write_all_at(&vec![v; b as usize], at)
+                                        .map_err(|e| format!("write at {at}: {e}"))?;
+                                }
+                            }
+                            _ => {
+                                file.write_all_at(&vec![v; b as usize], at)
+                                    .map_err(|e| format!("write at {at}: {e}"))?;
+                            }
+                        }
+                    }
+                    if owner == 3 {
+                        file.sync_data().map_err(|e| format!("fdatasync: {e}"))?;
+                    }
+                }
+                Ok(())
+            }));
+        }
+        let (file, map, stop2) = (&file, &map, &stop);
+        let syncer = scope.spawn(move || -> Check {
+            let mut i = 0u32;
+            while !stop2.load(Ordering::Relaxed) {
+                i += 1;
+                if i % 2 == 0 {
+                    map.sync().map_err(|e| format!("msync: {e}"))?;
+                } else {
+                    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+                }
+            }
+            Ok(())
+        });
+        let mut result = Ok(());
+        for h in handles {
+            let r = h.join().unwrap_or(Err("thread panicked".into()));
+            result = result.and(r);
+        }
+        stop.store(true, Ordering::Relaxed);
+        result.and(syncer.join().unwrap_or(Err("syncer panicked".into())))
+    });
+    result?;
+    let check = |what: &str, got: &[u8]| -> Check {
+        for n in 0..blocks {
+            let want = value(n % 4, rounds - 1);
+            let block = &got[(n * b) as usize..((n + 1) * b) as usize];
+            if let Some(i) = block.iter().position(|&x| x != want) {
+                return Err(format!(
+                    "{what}: block {n} (owner {}) byte {i} is {}, expected {want}",
+                    n % 4,
+                    block[i]
+                ));
+            }
+        }
+        Ok(())
+    };
+    check("mapping", &map.load(0, len as usize))?;
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact_at(&mut bytes, 0)
+        .map_err(|e| e.to_string())?;
+    check("read", &bytes)?;
+    map.sync().map_err(|e| e.to_string())?;
+    drop(map);
+    drop_caches()?;
+    file.read_exact_at(&mut bytes, 0)
+        .map_err(|e| e.to_string())?;
+    check("read from disk", &bytes)
 }
 
 /// SEEK_DATA and SEEK_HOLE find the blocks of a sparse file.
@@ -702,6 +966,159 @@ fn short_write_tail(dir: &Path) -> Check {
     same(&mut file, &model, "the same, from disk")
 }
 
+/// `EFBIG`.
+const EFBIG: i32 = 27;
+/// `EOPNOTSUPP`.
+const EOPNOTSUPP: i32 = 95;
+
+/// The errno of a failed call, `None` if it worked.
+fn errno<T>(result: &std::io::Result<T>) -> Option<i32> {
+    result.as_ref().err().and_then(|e| e.raw_os_error())
+}
+
+/// The largest size `ftruncate` gives a file in `dir`: the filesystem's
+/// `s_maxbytes` (with `RLIMIT_FSIZE` unlimited), by bisection between a
+/// size that works and one that fails with `EFBIG`.
+fn largest_size(dir: &Path) -> Result<u64, String> {
+    let file = new_file(&dir.join("size-limit-search"))?;
+    let (mut works, mut fails) = (0u64, i64::MAX as u64 + 1);
+    while fails - works > 1 {
+        let size = works + (fails - works) / 2;
+        match file.set_len(size) {
+            Ok(()) => works = size,
+            Err(e) if e.raw_os_error() == Some(EFBIG) => fails = size,
+            Err(e) => return Err(format!("ftruncate to {size}: {e}")),
+        }
+    }
+    file.set_len(0).map_err(|e| e.to_string())?;
+    drop(file);
+    fs::remove_file(dir.join("size-limit-search")).map_err(|e| e.to_string())?;
+    Ok(works)
+}
+
+/// The largest file a filesystem takes (`s_maxbytes`), found with
+/// `ftruncate` and, if `expected` is a number, that one; then at its
+/// edge: `ftruncate` to it works and one byte past it is `EFBIG`; a
+/// write ending at it works, one starting at it is `EFBIG`, and one
+/// across it is short; `fallocate` of the last byte works (or, where the
+/// filesystem has none, `has_fallocate` "no", is `EOPNOTSUPP`) and one
+/// byte further is `EFBIG`, with `KEEP_SIZE` too.  Every refusal leaves
+/// the size and the blocks as they were.  These are the VFS's checks
+/// (`inode_newsize_ok`, `generic_write_checks`, `vfs_fallocate`), which
+/// every filesystem gets, so ext2 gives the same answers at its own
+/// limit.  Leaves `size-limit-write` (the limit's size, its last byte
+/// `a`) and `size-limit-allocate` (the limit's size) for a check after
+/// a remount.  Prints the limit.
+fn size_limits(dir: &Path, expected: &str, has_fallocate: &str) -> Check {
+    let has_fallocate = match has_fallocate {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(format!("{has_fallocate}: yes or no")),
+    };
+    if let Some(limit) = sys::file_size_limit().map_err(|e| format!("getrlimit: {e}"))? {
+        return Err(format!("RLIMIT_FSIZE is {limit}, not unlimited"));
+    }
+    let max = largest_size(dir)?;
+    println!("{max}");
+    if expected != "any" {
+        let expected: u64 = expected
+            .parse()
+            .map_err(|_| format!("{expected}: a size"))?;
+        ensure!(
+            max == expected,
+            "largest file {max} bytes, expected {expected}"
+        );
+    }
+    // One past the limit is still an `off_t` below: the checks are of
+    // the limit, not of an overflow.
+    ensure!(max < i64::MAX as u64, "no limit below the largest off_t");
+    let size_blocks = |file: &File| -> Result<(u64, u64), String> {
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        Ok((meta.len(), meta.blocks()))
+    };
+
+    let file = new_file(&dir.join("size-limit-truncate"))?;
+    file.set_len(max)
+        .map_err(|e| format!("ftruncate to the limit: {e}"))?;
+    let refused = file.set_len(max + 1);
+    ensure!(
+        errno(&refused) == Some(EFBIG),
+        "ftruncate one byte past the limit: {refused:?}, expected EFBIG"
+    );
+    ensure!(
+        size_blocks(&file)? == (max, 0),
+        "a refused ftruncate changed the file"
+    );
+    file.set_len(max - 1)
+        .map_err(|e| format!("ftruncate below the limit: {e}"))?;
+
+    let file = new_file(&dir.join("size-limit-write"))?;
+    for at in [max, max + 1] {
+        let refused = file.write_at(b"x", at);
+        ensure!(
+            errno(&refused) == Some(EFBIG),
+            "write at {at} (the limit is {max}): {refused:?}, expected EFBIG"
+        );
+    }
+    ensure!(
+        size_blocks(&file)?.0 == 0,
+        "a refused write changed the size"
+    );
+    let written = file.write_at(b"ab", max - 1);
+    ensure!(
+        matches!(written, Ok(1)),
+        "write of 2 bytes at the limit's last byte: {written:?}, expected 1 byte"
+    );
+    ensure!(
+        size_blocks(&file)?.0 == max,
+        "the write did not end at the limit"
+    );
+    let mut last = [0u8];
+    file.read_exact_at(&mut last, max - 1)
+        .map_err(|e| format!("read of the last byte: {e}"))?;
+    ensure!(last == *b"a", "the last byte reads {last:?}, expected a");
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+
+    let file = new_file(&dir.join("size-limit-allocate"))?;
+    for (mode, offset, len) in [
+        (0, max - 1, 2),
+        (0, max, 1),
+        (sys::KEEP_SIZE, max, 1),
+        (0, 0, max + 1),
+    ] {
+        let refused = sys::fallocate_file(&file, mode, offset, len);
+        ensure!(
+            errno(&refused) == Some(EFBIG),
+            "fallocate mode {mode} of {len} bytes at {offset} (the limit is {max}): \
+             {refused:?}, expected EFBIG"
+        );
+    }
+    ensure!(
+        size_blocks(&file)? == (0, 0),
+        "a refused fallocate changed the file"
+    );
+    let allocated = sys::fallocate_file(&file, 0, max - 1, 1);
+    if has_fallocate {
+        allocated.map_err(|e| format!("fallocate of the limit's last byte: {e}"))?;
+        let (size, blocks) = size_blocks(&file)?;
+        ensure!(
+            size == max,
+            "fallocate to the limit: size {size}, expected {max}"
+        );
+        ensure!(blocks > 0, "fallocate of the last byte allocated nothing");
+        file.read_exact_at(&mut last, max - 1)
+            .map_err(|e| format!("read of the allocated byte: {e}"))?;
+        ensure!(last == [0], "the allocated byte reads {last:?}, expected 0");
+        file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    } else {
+        ensure!(
+            errno(&allocated) == Some(EOPNOTSUPP),
+            "fallocate inside the limit without fallocate: {allocated:?}, expected EOPNOTSUPP"
+        );
+    }
+    Ok(())
+}
+
 /// Whether `err` is `ENOSPC`.
 fn no_space(err: &std::io::Error) -> bool {
     err.raw_os_error() == Some(28)
@@ -1059,7 +1476,11 @@ fn tail_write_error(dir: &Path, make_it_fail: &Path) -> Check {
     };
     fail_sync(&[b'B'; 100])?;
     drop_caches()?;
-    same(&mut reader, &[b'B'; 100], "the file whose tail's write failed")?;
+    same(
+        &mut reader,
+        &[b'B'; 100],
+        "the file whose tail's write failed",
+    )?;
     reports_eio(&a, "after the failed write")?;
     fail_sync(&[b'D'; 100])?;
     b.write_all_at(&[b'e'; 100], 0).map_err(|e| e.to_string())?;
@@ -2025,6 +2446,8 @@ fn main() -> ExitCode {
         "punch-mapped" => punch_mapped(dir),
         "zero-range" => zero_range(dir),
         "allocate" => allocate(dir),
+        "refused" => refused(dir),
+        "race-owned-blocks" => race_owned_blocks(dir),
         "seek" => seek(dir),
         "fiemap" => fiemap(dir),
         "fiemap-mapped" => fiemap_mapped(dir),
@@ -2073,6 +2496,10 @@ fn main() -> ExitCode {
         },
         "odirect-bypass" => odirect_bypass(dir),
         "odirect-race" => odirect_race(dir),
+        "size-limits" => match (args.get(3), args.get(4)) {
+            (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
+            _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),
+        },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
             None => Err("usage: toyfs-probe loop-block-size DEVICE SIZE".into()),

@@ -45,12 +45,41 @@ extern "C" {
     fn sync();
     fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     fn mincore(addr: *mut c_void, len: usize, vec: *mut u8) -> c_int;
+    fn getrlimit(resource: c_int, rlim: *mut [u64; 2]) -> c_int;
+    fn setrlimit(resource: c_int, rlim: *const [u64; 2]) -> c_int;
+    fn signal(signum: c_int, handler: usize) -> usize;
+}
+
+/// `RLIMIT_FSIZE`.
+const RLIMIT_FSIZE: c_int = 1;
+
+/// Limits the size of files this process writes (`RLIMIT_FSIZE`, soft
+/// and hard) to `bytes`, with `SIGXFSZ` ignored, so that going past it is
+/// `EFBIG` and not the signal's death.  For the rest of the process.
+pub fn limit_file_size(bytes: u64) -> io::Result<()> {
+    const SIGXFSZ: c_int = 25;
+    const SIG_IGN: usize = 1;
+    // SAFETY: Ignoring a signal installs no handler of ours.
+    unsafe { signal(SIGXFSZ, SIG_IGN) };
+    // SAFETY: A valid `struct rlimit` (current, maximum) that lives
+    // across the call.
+    check(unsafe { setrlimit(RLIMIT_FSIZE, &[bytes, bytes]) })
 }
 
 /// `sync(2)`: writes every dirty inode and block device; reports nothing.
 pub fn sync_all_filesystems() {
     // SAFETY: No arguments.
     unsafe { sync() };
+}
+
+/// `RLIMIT_FSIZE`'s soft limit, `None` if unlimited (`RLIM_INFINITY`).
+pub fn file_size_limit() -> io::Result<Option<u64>> {
+    // struct rlimit: rlim_cur, rlim_max.
+    let mut limit = [0u64; 2];
+    // SAFETY: A buffer of the size and layout of `struct rlimit` that
+    // lives across the call.
+    check(unsafe { getrlimit(RLIMIT_FSIZE, &mut limit) })?;
+    Ok((limit[0] != u64::MAX).then_some(limit[0]))
 }
 
 /// `FALLOC_FL_KEEP_SIZE`.
@@ -61,6 +90,12 @@ pub const PUNCH_HOLE: c_int = 2;
 pub const ZERO_RANGE: c_int = 0x10;
 /// `FALLOC_FL_COLLAPSE_RANGE`, which toyfs does not implement.
 pub const COLLAPSE_RANGE: c_int = 0x08;
+/// `FALLOC_FL_INSERT_RANGE`, which toyfs does not implement.
+pub const INSERT_RANGE: c_int = 0x20;
+/// `FALLOC_FL_UNSHARE_RANGE`, which toyfs does not implement.
+pub const UNSHARE_RANGE: c_int = 0x40;
+/// `FALLOC_FL_WRITE_ZEROES`, which toyfs does not implement.
+pub const WRITE_ZEROES: c_int = 0x80;
 
 /// `O_SYNC` (`__O_SYNC | O_DSYNC`, the generic value x86 uses).
 pub const O_SYNC: c_int = 0o4_010_000;

@@ -21,10 +21,10 @@
 use crate::mapping::Mapping;
 use crate::rng::Rng;
 use crate::sys::{self, PAGE};
-use crate::worker::{open, read_upto};
+use crate::worker::{beside_writeback, open, read_upto};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Length of the mapping: the file never grows past it.
 const MAP_LEN: usize = 8 * PAGE as usize;
@@ -36,23 +36,15 @@ pub fn run(dir: &str, rounds: u64) -> Result<String, String> {
     let path = format!("{dir}/eof-writeback");
     let file = open(&path)?;
     let mut rng = Rng::new(0xe0b);
-    let stop = AtomicBool::new(false);
     let writebacks = AtomicU64::new(0);
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            while !stop.load(Ordering::Relaxed) {
-                sys::start_writeback(&file).map_err(|err| format!("sync_file_range: {err}"))?;
-                writebacks.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<(), String>(())
-        });
-        let result = (0..rounds).try_for_each(|round| one_round(&file, &path, &mut rng, round));
-        stop.store(true, Ordering::Relaxed);
-        let written = writer
-            .join()
-            .unwrap_or(Err("the writeback thread panicked".into()));
-        result.and(written)
-    })?;
+    beside_writeback(
+        || {
+            sys::start_writeback(&file).map_err(|err| format!("sync_file_range: {err}"))?;
+            writebacks.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        },
+        || (0..rounds).try_for_each(|round| one_round(&file, &path, &mut rng, round)),
+    )?;
     Ok(format!(
         "{rounds} extensions after stores past the end, {} writebacks started meanwhile; \
          every stored byte reads as zero",

@@ -24,9 +24,9 @@
 
 use crate::rng::Rng;
 use crate::sys::{self, PAGE};
-use crate::worker::{open, read_upto};
+use crate::worker::{beside_writeback, open, read_upto};
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The file's bytes in its last block before it grows: one compressed
 /// tail of four plain fragments.
@@ -43,7 +43,6 @@ struct Round {
 /// Runs `rounds` size changes in `dir`; returns a summary.
 pub fn run(dir: &str, rounds: u64) -> Result<String, String> {
     let mut rng = Rng::new(0x7a11);
-    let stop = AtomicBool::new(false);
     let round = Round {
         number: AtomicU64::new(0),
         size: AtomicU64::new(u64::MAX),
@@ -52,48 +51,44 @@ pub fn run(dir: &str, rounds: u64) -> Result<String, String> {
     let writebacks = AtomicU64::new(0);
     let in_window = AtomicU64::new(0);
     let path = |round: u64| format!("{dir}/tail-writeback-{round}");
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            let mut number = u64::MAX;
-            let mut file = None;
-            while !stop.load(Ordering::Relaxed) {
-                let now = round.number.load(Ordering::Acquire);
-                if now != number {
-                    number = now;
-                    file = Some(open(&path(number))?);
-                }
-                let Some(file) = &file else { continue };
-                // The last block got its new run (`st_blocks` changed) and
-                // the size has not changed yet: the window.
-                let meta = file
-                    .metadata()
-                    .map_err(|err| format!("round {number}: fstat: {err}"))?;
-                if meta.len() == round.size.load(Ordering::Acquire)
-                    && meta.blocks() != round.blocks.load(Ordering::Acquire)
-                {
-                    in_window.fetch_add(1, Ordering::Relaxed);
-                }
-                sys::start_writeback(file)
-                    .map_err(|err| format!("round {number}: sync_file_range: {err}"))?;
-                writebacks.fetch_add(1, Ordering::Relaxed);
+    // The writeback thread's round and its file.
+    let mut number = u64::MAX;
+    let mut file = None;
+    beside_writeback(
+        || {
+            let now = round.number.load(Ordering::Acquire);
+            if now != number {
+                number = now;
+                file = Some(open(&path(number))?);
             }
-            Ok::<(), String>(())
-        });
-        let result = (0..rounds).try_for_each(|number| {
-            // The writeback thread opens the file too: it is created first.
-            let file = open(&path(number))?;
-            sys::set_inode_flags(&file, sys::FS_COMPR_FL)
-                .map_err(|err| format!("round {number}: FS_IOC_SETFLAGS: {err}"))?;
-            round.size.store(u64::MAX, Ordering::Release);
-            round.number.store(number, Ordering::Release);
-            one_round(&file, &mut rng, number, &round)
-        });
-        stop.store(true, Ordering::Relaxed);
-        let written = writer
-            .join()
-            .unwrap_or(Err("the writeback thread panicked".into()));
-        result.and(written)
-    })?;
+            let Some(file) = &file else { return Ok(()) };
+            // The last block got its new run (`st_blocks` changed) and
+            // the size has not changed yet: the window.
+            let meta = file
+                .metadata()
+                .map_err(|err| format!("round {number}: fstat: {err}"))?;
+            if meta.len() == round.size.load(Ordering::Acquire)
+                && meta.blocks() != round.blocks.load(Ordering::Acquire)
+            {
+                in_window.fetch_add(1, Ordering::Relaxed);
+            }
+            sys::start_writeback(file)
+                .map_err(|err| format!("round {number}: sync_file_range: {err}"))?;
+            writebacks.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        },
+        || {
+            (0..rounds).try_for_each(|number| {
+                // The writeback thread opens the file too: it is created first.
+                let file = open(&path(number))?;
+                sys::set_inode_flags(&file, sys::FS_COMPR_FL)
+                    .map_err(|err| format!("round {number}: FS_IOC_SETFLAGS: {err}"))?;
+                round.size.store(u64::MAX, Ordering::Release);
+                round.number.store(number, Ordering::Release);
+                one_round(&file, &mut rng, number, &round)
+            })
+        },
+    )?;
     Ok(format!(
         "{rounds} last blocks of compressed files resized, {} writebacks started meanwhile \
          ({} between a new run of the last block and the new size); every file reads as its \

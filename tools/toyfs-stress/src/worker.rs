@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Files of each thread.
 const FILES: usize = 2;
@@ -66,6 +67,31 @@ pub fn mapping_len(options: &Options) -> usize {
 /// Drops clean caches (a line in the kernel log each time: rarely).
 pub fn drop_caches() -> Outcome {
     std::fs::write("/proc/sys/vm/drop_caches", "3").map_err(|err| format!("drop_caches: {err}"))
+}
+
+/// Runs `main` while another thread calls `writeback` over and over
+/// (each call starts writeback of a file: `sys::start_writeback`) until
+/// `main` returns, then joins that thread.  `main`'s error comes first,
+/// then the thread's: its first failed call ends it, or its panic.
+pub fn beside_writeback<T>(
+    mut writeback: impl FnMut() -> Outcome + Send,
+    main: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                writeback()?;
+            }
+            Ok(())
+        });
+        let result = main();
+        stop.store(true, Ordering::Relaxed);
+        let written = writer
+            .join()
+            .unwrap_or(Err("the writeback thread panicked".into()));
+        result.and_then(|value| written.map(|()| value))
+    })
 }
 
 struct Slot {
