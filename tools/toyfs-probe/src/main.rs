@@ -1724,6 +1724,19 @@ fn model_write(model: &mut Vec<u8>, bytes: &[u8], offset: usize) {
     model[offset..end].copy_from_slice(bytes);
 }
 
+/// Opens `path` for reading and writing with `O_DIRECT`; `new` creates it
+/// (or empties it).
+fn open_direct(path: &Path, new: bool) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(new)
+        .truncate(new)
+        .custom_flags(sys::O_DIRECT)
+        .open(path)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))
+}
+
 /// `O_DIRECT` on toyfs (Documentation/toyfs.rst, "Direct I/O"):
 /// `open(2)` with it and `fcntl(F_SETFL, O_DIRECT)` are taken; direct
 /// writes and reads at offsets, sizes and buffer addresses aligned to
@@ -1737,14 +1750,7 @@ fn model_write(model: &mut Vec<u8>, bytes: &[u8], offset: usize) {
 /// in `model_out`, for a check after a remount.
 fn odirect(dir: &Path, device: &Path, model_out: &Path) -> Check {
     let path = dir.join("odirect");
-    let direct = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(sys::O_DIRECT)
-        .open(&path)
-        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    let direct = open_direct(&path, true)?;
     let flags = sys::status_flags(&direct).map_err(|e| format!("F_GETFL: {e}"))?;
     ensure!(
         flags & sys::O_DIRECT != 0,
@@ -1912,12 +1918,7 @@ fn odirect(dir: &Path, device: &Path, model_out: &Path) -> Check {
     let (file, _) = pattern_file(&path, len as u64)?;
     let extents = sys::fiemap(&file).map_err(|e| format!("fiemap: {e}"))?;
     drop(file);
-    let direct = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(sys::O_DIRECT)
-        .open(&path)
-        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    let direct = open_direct(&path, false)?;
     let bytes = stamps(103, 0, len as u64);
     write_skewed(&direct, &bytes, 0, 0).map_err(|e| format!("direct {e}"))?;
     let disk = OpenOptions::new()
@@ -2030,12 +2031,7 @@ fn odirect_bypass(dir: &Path) -> Check {
     let (file, mut model) = pattern_file(&path, LEN as u64)?;
     drop(file);
     drop_caches()?;
-    let direct = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(sys::O_DIRECT)
-        .open(&path)
-        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    let direct = open_direct(&path, false)?;
     let plain = OpenOptions::new()
         .read(true)
         .write(true)
@@ -2088,14 +2084,7 @@ fn odirect_bypass(dir: &Path) -> Check {
     // Holes (through the page cache: see toyfs.rst): read as zeros, and
     // a write into one fills it.
     let path = dir.join("odirect-bypass-hole");
-    let hole = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(sys::O_DIRECT)
-        .open(&path)
-        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))?;
+    let hole = open_direct(&path, true)?;
     hole.set_len(LEN as u64)
         .map_err(|e| format!("truncate: {e}"))?;
     ensure!(
