@@ -30,7 +30,7 @@ one_seed() {
 	case $(((seed - 1) % 7)) in
 	0) echo "1024-byte blocks"; toyfs_row 1024 $dev "$ops" ;;
 	1) echo "1024-byte blocks, 128-byte fragments"; toyfs_fragments_row 1024 128 $dev "$ops" ;;
-	2) echo "4096-byte blocks, LZ4"; toyfs_compress_row $dev "$ops" ;;
+	2) echo "4096-byte blocks, LZ4"; toyfs_compress_row 4096 512 $dev "$ops" ;;
 	3) echo "512-byte blocks"; toyfs_row 512 $dev "$ops" ;;
 	4) echo "4096-byte blocks, 512-byte fragments"; toyfs_fragments_row 4096 512 $dev "$ops" ;;
 	5) echo "2048-byte blocks"; toyfs_row 2048 $dev "$ops" ;;

@@ -162,7 +162,7 @@ namespace_toyfs() {
 	done
 }
 
-ktap_suite toyfs_stress 19
+ktap_suite toyfs_stress 20
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case model_on_tmpfs model_on_tmpfs
 ktap_case model_on_ext2 model_on_ext2
@@ -172,7 +172,8 @@ ktap_case toyfs_blocks_2048 toyfs_row 2048 /dev/ram4 "$short"
 ktap_case toyfs_blocks_4096 toyfs_row 4096 /dev/ram5 "$short"
 ktap_case toyfs_fragments_4096_512 toyfs_fragments_row 4096 512 /dev/ram5 "$((short / 2))"
 ktap_case toyfs_fragments_1024_128 toyfs_fragments_row 1024 128 /dev/ram3 "$((short / 2))"
-ktap_case toyfs_compress_4096_512 toyfs_compress_row /dev/ram5 "$((short / 4))"
+ktap_case toyfs_compress_4096_512 toyfs_compress_row 4096 512 /dev/ram5 "$((short / 4))"
+ktap_case toyfs_compress_1024_128 toyfs_compress_row 1024 128 /dev/ram3 "$((short / 4))"
 ktap_case eof_race_toyfs eof_race_toyfs
 ktap_case eof_writeback_toyfs eof_writeback_toyfs
 ktap_case live_extend_ext2 live_extend_ext2

@@ -12,7 +12,7 @@
 #   toyfs_features B         toyfs-stress run's options of the model for
 #                            toyfs with B-byte blocks
 #   toyfs_row B DEV OPS, toyfs_fragments_row B F DEV OPS,
-#   toyfs_compress_row DEV OPS
+#   toyfs_compress_row B F DEV OPS
 #                            toyfs-stress run on a new toyfs: plain blocks,
 #                            fragments, LZ4 (uses $mnt, $threads, $seed)
 
@@ -97,21 +97,21 @@ toyfs_fragments_row() {
 	umount $mnt && fsck_clean "$3" && [ $rc -eq 0 ]
 }
 
-# toyfs with LZ4 (mkfs.toyfs -c lz4, 4 KiB blocks, 512-byte fragments) on
-# $1, $2 operations of data that compresses: files switched between
+# toyfs with LZ4 (mkfs.toyfs -c lz4), $1-byte blocks and $2-byte
+# fragments, on $3, $4 operations of data that compresses: files switched between
 # compressed and plain (chattr +c/-c), their blocks compressed at
 # writeback into the first fragments of their runs and given plain runs
 # again when dirtied, tails growing and shrinking under writes,
 # truncations and write faults; fsck.toyfs -f decompresses every block
 # between rounds and at the end, and some must be compressed then.
 toyfs_compress_row() {
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 "$1" && mount -t toyfs "$1" $mnt || return 1
-	toyfs-stress run $threads --block-size 4096 $(toyfs_features 4096) --chattr-compress \
-		--compressible --fsck "fsck.toyfs -f -n" "$seed" "$2" $mnt "$1"
+	mkfs.toyfs -q -b "$1" -f "$2" -c lz4 "$3" && mount -t toyfs "$3" $mnt || return 1
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") --chattr-compress \
+		--compressible --fsck "fsck.toyfs -f -n" "$seed" "$4" $mnt "$3"
 	rc=$?
-	umount $mnt && fsck_clean "$1" || return 1
+	umount $mnt && fsck_clean "$3" || return 1
 	# Blocks were stored compressed (fsck.toyfs -f decompressed them).
-	usage=$(fsck.toyfs -f -n -v "$1" | sed -n 's/.*fragments in use: //p') || return 1
+	usage=$(fsck.toyfs -f -n -v "$3" | sed -n 's/.*fragments in use: //p') || return 1
 	echo "$usage"
 	echo "$usage" | grep -q 'file data ([1-9][0-9]* compressed;' && [ $rc -eq 0 ]
 }
