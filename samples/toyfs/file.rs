@@ -9,7 +9,7 @@ use crate::{
     packed::zero_packed,
     vfs::{
         lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, zero_blocks,
-        Inode, LockedFolio, PAGE_SIZE,
+        Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
@@ -568,4 +568,64 @@ pub(crate) fn fiemap(
         extent(last, true)?;
     }
     Ok(())
+}
+
+/// Whether a direct request of `count` bytes at `pos`, from buffers of
+/// alignment `alignment` ([`crate::vfs::Kiocb::buffer_alignment`]), goes
+/// by bio straight between the caller's pages and the disk (iomap's
+/// direct I/O) rather than through the page cache: whole blocks (offset,
+/// size and buffers aligned to the block size, which is at least the
+/// device's logical block), inside the file, of a file without the
+/// compressed flag (whose writeback moves blocks into compressed runs),
+/// and every block of the range a whole plain block on disk.  Tails,
+/// compressed blocks, holes and the bytes past the end go through the
+/// page cache.  The inode is locked (shared for a read), so no write,
+/// truncation, hole punched or flag change moves or frees a block until
+/// the request is done.  Holes are left out for reads too: a store
+/// through a mapping may fill one meanwhile (`page_mkwrite` takes no
+/// inode lock), and the block it gets holds a deleted file's bytes on
+/// disk until its folio is written back, which a read by bio would
+/// return.
+pub(crate) fn direct_io_fits(inode: &Inode, pos: u64, count: u64, alignment: u64) -> Result<bool> {
+    let geometry = inode.sb().info().geometry;
+    let block = geometry.block_bytes() as u64;
+    let end = match pos.checked_add(count) {
+        Some(end) if count > 0 && end <= inode.size() => end,
+        _ => return Ok(false),
+    };
+    if (pos | count | alignment) & (block - 1) != 0 {
+        return Ok(false);
+    }
+    let map = BlockMap::lock(inode)?;
+    if geometry.has_compression() && map.flags() & FLAG_COMPRESSED != 0 {
+        return Ok(false);
+    }
+    let (mut n, last) = (pos / block, end / block);
+    while n < last {
+        match map.lookup_run(n, last - n)? {
+            Run::Data { count, .. } => n += count,
+            Run::Hole { .. } | Run::Packed { .. } => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// The extent iomap's direct I/O asks for (`iomap_begin`) from `pos` (a
+/// block boundary: [`direct_io_fits`] checked the request), at most
+/// `length` bytes: a run of whole plain blocks contiguous on disk.
+/// Anything else (not met while the inode lock held since the check
+/// keeps the map as it was) is `ENOTBLK`: the request goes through the
+/// page cache.
+pub(crate) fn direct_extent(inode: &Inode, pos: u64, length: u64) -> Result<IoExtent> {
+    let shift = inode.sb().info().geometry.block_shift();
+    let n = pos >> shift;
+    let blocks = length.div_ceil(1 << shift).max(1);
+    match BlockMap::lock(inode)?.lookup_run(n, blocks)? {
+        Run::Data { first, count } => Ok(IoExtent {
+            offset: n << shift,
+            disk: u64::from(first) << shift,
+            length: count << shift,
+        }),
+        Run::Hole { .. } | Run::Packed { .. } => Err(ENOTBLK),
+    }
 }

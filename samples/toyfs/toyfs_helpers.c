@@ -363,3 +363,8 @@ void toyfs_inode_unlock_shared(struct inode *inode)
 {
 	inode_unlock_shared(inode);
 }
+
+size_t toyfs_iov_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
+}

@@ -17,12 +17,14 @@
 #include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/fs_context.h>
+#include <linux/iomap.h>
 #include <linux/lz4.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/ratelimit.h>
 #include <linux/sched/mm.h>
 #include <linux/statfs.h>
+#include <linux/uio.h>
 
 void toyfs_brelse(struct buffer_head *bh);
 void toyfs_mark_inode_dirty(struct inode *inode);
@@ -101,5 +103,18 @@ struct folio *toyfs_filemap_lock_folio(struct address_space *mapping,
 				       pgoff_t index);
 struct folio *toyfs_read_mapping_folio(struct address_space *mapping,
 				       pgoff_t index, struct file *file);
+size_t toyfs_iov_iter_count(const struct iov_iter *i);
+
+#ifdef __BINDGEN__
+/*
+ * Flags whose macros bindgen cannot evaluate (they cast), as constants it
+ * can, the way rust/bindings/bindings_helper.h gives the kernel's own
+ * (RUST_CONST_HELPER_*).  Seen by bindgen only.
+ */
+const fmode_t TOYFS_FMODE_CAN_ODIRECT = FMODE_CAN_ODIRECT;
+const int TOYFS_IOCB_NOWAIT = IOCB_NOWAIT;
+const int TOYFS_IOCB_DSYNC = IOCB_DSYNC;
+const int TOYFS_IOCB_SYNC = IOCB_SYNC;
+#endif
 
 #endif /* _TOYFS_HELPERS_H */

@@ -431,7 +431,150 @@ mounts_on_a_4kn_device() {
 	done
 }
 
-ktap_suite toyfs 44
+# O_DIRECT (Documentation/toyfs.rst, "Direct I/O"): toyfs-probe odirect
+# (open and fcntl take it; direct writes and reads at unaligned offsets,
+# sizes and buffers, past the end and into holes; coherence both ways
+# with dirty and cached pages and a shared mapping; the bytes on the
+# device when a direct write returns), then the file after a remount and
+# fsck.
+odirect_probe() {
+	toyfs-probe odirect $mnt $dev /tmp/odirect-model && umount $mnt && fsck.toyfs -n $dev &&
+		mount -t toyfs $dev $mnt && cmp /tmp/odirect-model $mnt/odirect &&
+		rm $mnt/odirect $mnt/odirect-device
+}
+
+# Debian's xfs_io, GNU dd and fio (debian.sh) see the toyfs mounted at $1
+# at the same path in the chroot (whose /mnt is /debian/mnt here).
+debian_view() { mkdir -p "/debian$1" && mount -o bind "$1" "/debian$1"; }
+debian_unview() { umount "/debian$1"; }
+
+# xfs_io -d pwrite into $1/$2 at offset $3 of $4 bytes of the pattern from
+# its byte $3 % 7, and the same buffered into the reference $ref/$2.
+dio_write_both() {
+	in_debian xfs_io -d -c "pwrite -q -b 65536 -i /tmp/odirect-pattern -s $(($3 % 7)) $3 $4" "$1/$2" &&
+		dd if=/tmp/pattern of="$ref/$2" bs=1 skip="$(($3 % 7))" seek="$3" count="$4" conv=notrunc 2>/dev/null
+}
+
+# $4 bytes at offset $3 of $1/$2, read by GNU dd with iflag=direct in one
+# read(2), are the reference's.
+dio_reads_as_ref() {
+	in_debian dd if="$1/$2" iflag=direct,skip_bytes,count_bytes skip="$3" count="$4" bs="$4" 2>/dev/null |
+		cmp -n "$4" - "$ref/$2" 0 "$3"
+}
+
+# The whole of $1/$2, read with O_DIRECT in reads of $3 bytes, is the
+# reference's, and as long.
+dio_file_is_ref() {
+	[ "$(stat -c %s "$1/$2")" = "$(stat -c %s "$ref/$2")" ] ||
+		{ echo "$2: $(stat -c %s "$1/$2") bytes, expected $(stat -c %s "$ref/$2")"; return 1; }
+	in_debian dd if="$1/$2" iflag=direct bs="$3" 2>/dev/null | cmp - "$ref/$2"
+}
+
+# xfs_io -d writes into $1/odx at aligned and unaligned offsets and sizes,
+# past the end (the size grows) and into holes, each read back with
+# O_DIRECT at once; a buffered write left dirty, read by a direct read; a
+# direct write over pages a buffered read cached, read by a buffered
+# read; the whole file by direct reads of several sizes and by a
+# buffered read, after drop_caches too.
+dio_round_trip() {
+	: >"$1/odx" && : >"$ref/odx" || return 1
+	for spec in 0:4096 1:1 1000:3000 4095:2 4096:8192 12287:4099 20000:1 \
+		30000:70000 150000:4096 120001:777 110000:5; do
+		off=${spec%:*} len=${spec#*:}
+		dio_write_both "$1" odx "$off" "$len" && dio_reads_as_ref "$1" odx "$off" "$len" ||
+			{ echo "xfs_io -d pwrite $off $len"; return 1; }
+	done
+	dd if=/tmp/pattern of="$1/odx" bs=1 skip=3 seek=5000 count=3000 conv=notrunc 2>/dev/null &&
+		dd if=/tmp/pattern of="$ref/odx" bs=1 skip=3 seek=5000 count=3000 conv=notrunc 2>/dev/null &&
+		dio_reads_as_ref "$1" odx 4000 5000 || { echo "direct read over a dirty page"; return 1; }
+	cmp "$1/odx" "$ref/odx" && dio_write_both "$1" odx 41000 300 && cmp "$1/odx" "$ref/odx" ||
+		{ echo "buffered read after a direct write over cached pages"; return 1; }
+	for bs in 512 4096 65536 100000; do
+		dio_file_is_ref "$1" odx $bs || { echo "direct reads of $bs bytes"; return 1; }
+	done
+	drop_caches && dio_file_is_ref "$1" odx 7777 && drop_caches && cmp "$1/odx" "$ref/odx"
+}
+
+# The round trips on the ramdisk's toyfs, and the file after a remount
+# and fsck.
+xfs_io_direct_round_trip() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	cp /tmp/pattern /debian/tmp/odirect-pattern && debian_view $mnt || return 1
+	dio_round_trip $mnt
+	status=$?
+	debian_unview $mnt && [ $status -eq 0 ] && umount $mnt && fsck.toyfs -n $dev &&
+		mount -t toyfs $dev $mnt && cmp $mnt/odx $ref/odx && rm $mnt/odx
+}
+
+# fio with direct=1 and crc32c verification in directory $1 (seen in the
+# chroot): random writes of 4 KiB and of 1536 bytes, bytes that compress
+# by half; then command $2 (a remount), then the same jobs verifying only
+# what the first run left.
+fio_direct() {
+	opts="--directory=$1 --direct=1 --ioengine=psync --verify=crc32c"
+	opts="$opts --buffer_compress_percentage=50 --refill_buffers --randseed=7"
+	jobs="--name=odirect4k --rw=randwrite --bs=4k --size=512k"
+	jobs="$jobs --name=odirect1536 --rw=randwrite --bs=1536 --size=393216"
+	# shellcheck disable=SC2086 # one word per option
+	in_debian fio --output=/tmp/fio-odirect.log $opts $jobs ||
+		{ in_debian cat /tmp/fio-odirect.log; return 1; }
+	in_debian grep -E 'err=' /tmp/fio-odirect.log
+	$2 || return 1
+	# shellcheck disable=SC2086 # one word per option
+	in_debian fio --output=/tmp/fio-odirect.log --verify_only $opts $jobs ||
+		{ in_debian cat /tmp/fio-odirect.log; return 1; }
+}
+
+remount_toyfs() {
+	debian_unview $mnt && umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt &&
+		debian_view $mnt
+}
+
+fio_direct_on_toyfs() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	mkdir -p $mnt/fio-odirect && debian_view $mnt || return 1
+	fio_direct $mnt/fio-odirect remount_toyfs
+	status=$?
+	debian_unview $mnt
+	rm -rf $mnt/fio-odirect && [ $status -eq 0 ]
+}
+
+lz4=/mnt/odirect-lz4
+remount_lz4() {
+	debian_unview $lz4 && umount $lz4 && fsck.toyfs -n -f "$loop" >/dev/null &&
+		mount -t toyfs "$loop" $lz4 && debian_view $lz4
+}
+
+# The same on an image with fragments and LZ4 (4 KiB blocks, 512-byte
+# fragments; new files compressed): fio, whose blocks must be stored
+# compressed, and the xfs_io -d round trips, whose partial blocks are
+# tails and compressed blocks; fsck.toyfs -f (which decompresses every
+# block) clean after each.
+odirect_on_an_lz4_image() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	image=/tmp/odirect-lz4.img
+	rm -f $image && mkfs.toyfs -q -b 4096 -f 512 -c lz4 $image 32M &&
+		loop=$(losetup -f) && losetup "$loop" $image || return 1
+	if mkdir -p $lz4 && mount -t toyfs "$loop" $lz4; then
+		mkdir $lz4/fio && debian_view $lz4 && cp /tmp/pattern /debian/tmp/odirect-pattern &&
+			fio_direct $lz4/fio remount_lz4 &&
+			encoded=$(toyfs-probe encoded $lz4/fio/odirect4k.0.0) &&
+			echo "encoded extents of the 4 KiB job's file: $encoded" && [ "$encoded" -gt 0 ] &&
+			rm -r $lz4/fio && dio_round_trip $lz4 && remount_lz4 && cmp $lz4/odx $ref/odx
+		status=$?
+		umount /debian$lz4 2>/dev/null
+		umount $lz4 && [ $status -eq 0 ] && fsck.toyfs -n -f "$loop" >/dev/null
+		status=$?
+	else
+		status=1
+	fi
+	losetup -d "$loop"
+	rm -f $image
+	return $status
+}
+
+. /guest/debian.sh
+ktap_suite toyfs 50
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -472,8 +615,14 @@ ktap_case fsync_reports_a_write_error_on_its_own_file fsync_reports_a_write_erro
 ktap_case fsync_takes_no_error_of_another_files_metadata fsync_takes_no_error_of_another_files_metadata
 ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_block
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
+ktap_case o_direct_open_write_read_coherent odirect_probe
+ktap_case o_direct_whole_blocks_bypass_the_page_cache probe odirect-bypass
+ktap_case o_direct_races_frees_and_allocations probe odirect-race
+ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
+ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 # After the counters: tails (an image with fragments) move data through vm_mvc.
+ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
 ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case largest_file_is_the_block_maps_and_efbig_past_it largest_file_is_the_block_maps_and_efbig_past_it
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported

@@ -8,13 +8,13 @@ use crate::{
     file::{self, Stored},
     inode::{sync_file, write_inode},
     sys,
-    vfs::LockedFolio,
+    vfs::{allow_direct_io, fill_iomap, IomapOps, Kiocb, LockedFolio},
     write,
 };
 use kernel::{
     bindings,
     error::{from_result, to_result},
-    ffi::c_int,
+    ffi::{c_int, c_uint},
     prelude::*,
 };
 
@@ -151,16 +151,182 @@ pub(crate) unsafe extern "C" fn fsync(
 
 pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations {
     llseek: Some(llseek),
-    read_iter: Some(bindings::generic_file_read_iter),
+    read_iter: Some(read_iter),
     fallocate: Some(fallocate),
-    write_iter: Some(bindings::generic_file_write_iter),
+    write_iter: Some(write_iter),
     mmap: Some(mmap),
-    open: Some(bindings::generic_file_open),
+    open: Some(open),
     fsync: Some(fsync),
     splice_read: Some(bindings::filemap_splice_read),
     splice_write: Some(bindings::iter_file_splice_write),
     ..pin_init::zeroed()
 };
+
+/// The VFS's `open` for toyfs files: `generic_file_open` (`O_LARGEFILE`),
+/// and the file may take `O_DIRECT` (`FMODE_CAN_ODIRECT`), which
+/// `read_iter` and `write_iter` do (Documentation/toyfs.rst, "Direct
+/// I/O").
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `open`.
+unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: The VFS's arguments, passed on.
+    let opened = unsafe { bindings::generic_file_open(raw, file) };
+    if opened == 0 {
+        // SAFETY: The file being opened, during its `open`.
+        unsafe { allow_direct_io(file) };
+    }
+    opened
+}
+
+/// The VFS's `read_iter` for toyfs files.  A direct read (`O_DIRECT`)
+/// takes the inode lock shared; whole plain blocks inside the file go by
+/// bio straight into the caller's pages (`file::direct_io_fits`,
+/// iomap's direct I/O, which writes back the range's dirty folios
+/// first); anything else, and what is left of a short one, first has
+/// the dirty folios of its range written back and waited for (reporting
+/// their write errors, as the kernel's direct reads do), then is read
+/// through the page cache like any read: it sees what buffered writes
+/// and mappings stored, and needs no alignment.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `read_iter`.
+unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
+    // SAFETY: The VFS's arguments for this call.
+    let mut io = unsafe { Kiocb::from_raw(iocb, to) };
+    if !io.is_direct() {
+        return io.read_buffered();
+    }
+    let count = io.count();
+    if count == 0 {
+        // No atime update, as `generic_file_read_iter`.
+        return 0;
+    }
+    if io.is_nowait() {
+        // Not the lock nor iomap, which may wait: the page cache, which
+        // answers `EAGAIN` where it would.
+        return match io.write_back(count) {
+            Ok(()) => io.read_cached(0),
+            Err(err) => err.to_errno() as isize,
+        };
+    }
+    let inode = io.inode();
+    let locked = inode.lock_shared();
+    let fits = file::direct_io_fits(inode, io.position(), count as u64, io.buffer_alignment());
+    let done = match fits {
+        Ok(true) => io.direct_rw(&IOMAP_OPS, &locked),
+        Ok(false) => 0,
+        Err(err) => err.to_errno() as isize,
+    };
+    let left = io.count();
+    if done == ENOTBLK.to_errno() as isize {
+        // Nothing read: the page cache does it all.
+    } else if done < 0 || left == 0 || io.position() >= inode.size() {
+        return done;
+    }
+    let done = done.max(0) as usize;
+    match io.write_back(left) {
+        Ok(()) => io.read_cached(done),
+        Err(_) if done > 0 => done as isize,
+        Err(err) => err.to_errno() as isize,
+    }
+}
+
+/// The VFS's `write_iter` for toyfs files.  A direct write (`O_DIRECT`),
+/// under the inode lock, with any alignment: whole plain blocks already
+/// allocated inside the file go by bio straight from the caller's pages
+/// (`file::direct_io_fits`, iomap's direct I/O); anything else (tails,
+/// compressed blocks, holes, past the end, unaligned), and what is left
+/// of a short one, is a buffered write whose bytes are on the device when
+/// it returns (`Kiocb::write_through_cache`, the kernel's
+/// `direct_write_fallback`).  `O_SYNC`/`O_DSYNC` then as for any write.
+/// With `IOCB_NOWAIT` it is `EAGAIN` at once: it would wait for locks,
+/// allocations and I/O.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `write_iter`.
+unsafe extern "C" fn write_iter(
+    iocb: *mut bindings::kiocb,
+    from: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: The VFS's arguments for this call.
+    let mut io = unsafe { Kiocb::from_raw(iocb, from) };
+    if !io.is_direct() {
+        return io.write_buffered();
+    }
+    if io.is_nowait() {
+        return EAGAIN.to_errno() as isize;
+    }
+    let inode = io.inode();
+    let locked = inode.lock();
+    let written = io.write_checks(&locked).and_then(|count| {
+        if count == 0 {
+            return Ok(0);
+        }
+        io.file_modified(&locked)?;
+        let fits = file::direct_io_fits(inode, io.position(), count as u64, io.buffer_alignment())?;
+        let done = if fits {
+            match io.direct_rw(&IOMAP_OPS, &locked) {
+                done if done == ENOTBLK.to_errno() as isize => 0,
+                done if done < 0 => return Ok(done),
+                done => done,
+            }
+        } else {
+            0
+        };
+        if io.count() == 0 {
+            return Ok(done);
+        }
+        Ok(match io.write_through_cache(&locked) {
+            buffered if buffered < 0 && done > 0 => done,
+            buffered if buffered < 0 => buffered,
+            buffered => done + buffered,
+        })
+    });
+    drop(locked);
+    match written {
+        Ok(written) if written > 0 => io.write_sync(written),
+        Ok(written) => written,
+        Err(err) => err.to_errno() as isize,
+    }
+}
+
+/// iomap's operations for toyfs's direct I/O.
+static IOMAP_OPS: IomapOps = IomapOps::new(iomap_begin);
+
+/// iomap's `iomap_begin` for toyfs's direct I/O: the extent at `pos`
+/// (`file::direct_extent`).
+///
+/// # Safety
+///
+/// Called only by iomap, during `iomap_dio_rw` on one of our files, with
+/// the arguments its operation table documents for `iomap_begin`.
+unsafe extern "C" fn iomap_begin(
+    raw: *mut bindings::inode,
+    pos: i64,
+    length: i64,
+    _flags: c_uint,
+    iomap: *mut sys::iomap,
+    _srcmap: *mut sys::iomap,
+) -> c_int {
+    // SAFETY: iomap passes the inode of the request, one of ours.
+    let inode = unsafe { inode(raw) };
+    // CAST: iomap's positions and lengths are not negative.
+    match file::direct_extent(inode, pos as u64, length as u64) {
+        Ok(extent) => {
+            // SAFETY: The `iomap` of this call.
+            unsafe { fill_iomap(iomap, inode.sb(), extent) };
+            0
+        }
+        Err(err) => err.to_errno(),
+    }
+}
 
 /// The VFS's `mmap` for toyfs.
 ///

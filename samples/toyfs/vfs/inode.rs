@@ -289,6 +289,49 @@ impl Inode {
     }
 }
 
+/// An inode's `i_rwsem`, held; released on drop.
+pub(crate) struct InodeGuard<'a> {
+    inode: &'a Inode,
+    shared: bool,
+}
+
+impl Inode {
+    /// Takes the inode's `i_rwsem` exclusively (`inode_lock`), as a write
+    /// holds it.
+    pub(crate) fn lock(&self) -> InodeGuard<'_> {
+        // SAFETY: The inode is live.
+        unsafe { sys::toyfs_inode_lock(self.as_ptr()) };
+        InodeGuard {
+            inode: self,
+            shared: false,
+        }
+    }
+
+    /// Takes the inode's `i_rwsem` shared (`inode_lock_shared`): no
+    /// write, truncation, hole punched or flag changed meanwhile.
+    pub(crate) fn lock_shared(&self) -> InodeGuard<'_> {
+        // SAFETY: The inode is live.
+        unsafe { sys::toyfs_inode_lock_shared(self.as_ptr()) };
+        InodeGuard {
+            inode: self,
+            shared: true,
+        }
+    }
+}
+
+impl Drop for InodeGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: Taken by `Inode::lock*` in the same mode.
+        unsafe {
+            if self.shared {
+                sys::toyfs_inode_unlock_shared(self.inode.as_ptr());
+            } else {
+                sys::toyfs_inode_unlock(self.inode.as_ptr());
+            }
+        }
+    }
+}
+
 /// The `invalidate_lock` of an inode's mapping, held; released on drop.
 pub(crate) struct InvalidateGuard<'a> {
     inode: &'a Inode,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Small safe wrappers over the kernel objects toyfs works with: the
-//! superblock, inodes, buffer heads, folios, directory contexts, log
+//! superblock, inodes, buffer heads, folios, read and write requests
+//! (`kiocb`), directory contexts, log
 //! ratelimits, the CRC-32C of the superblock and the LZ4 decoder.
 //!
 //! Every `unsafe` block of the filesystem logic's types is here; the
@@ -15,6 +16,8 @@ mod dir_emitter;
 mod folio;
 mod folio_state;
 mod inode;
+mod iomap;
+mod kiocb;
 mod lz4;
 mod ratelimit;
 mod super_block;
@@ -27,7 +30,9 @@ pub(crate) use folio::{
     truncate_setsize, with_folio, LockedFolio,
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
-pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeOps, InodeRef};
+pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeGuard, InodeOps, InodeRef};
+pub(crate) use iomap::{fill_iomap, IoExtent, IomapOps};
+pub(crate) use kiocb::{allow_direct_io, Kiocb};
 pub(crate) use lz4::{compress as lz4_compress, decompress as lz4_decompress, COMPRESS_WORDS};
 pub(crate) use ratelimit::{init_mount_log, toyfs_err, RateLimit, MOUNT_LOG};
 pub(crate) use super_block::{Iget, SuperBlock};

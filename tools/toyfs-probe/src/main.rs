@@ -18,6 +18,11 @@
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
 //! `toyfs-probe short-write-tail DIR` (an image with fragments);
+//! `toyfs-probe odirect DIR DEVICE MODEL-OUT` (`O_DIRECT`, DEVICE the
+//! mounted device, MODEL-OUT where the file's model goes);
+//! `toyfs-probe odirect-bypass DIR` (whole blocks of `O_DIRECT` by bio,
+//! past the page cache); `toyfs-probe odirect-race DIR` (`O_DIRECT`
+//! reads racing what frees and allocates blocks).
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
@@ -1629,6 +1634,618 @@ fn sync_write(file: &Path, offset: &str, count: &str) -> Check {
         .map_err(|e| format!("O_SYNC write: {e}"))
 }
 
+/// The byte the `n`th write of `odirect` puts at `offset` (never 0).
+fn stamp(n: u64, offset: u64) -> u8 {
+    ((offset * 7 + n * 31) % 251) as u8 + 1
+}
+
+/// `len` bytes of the `n`th write of `odirect`, for `offset` on.
+fn stamps(n: u64, offset: u64, len: u64) -> Vec<u8> {
+    (offset..offset + len).map(|at| stamp(n, at)).collect()
+}
+
+/// The first index where `a` and `b` differ, or where the shorter ends.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))
+}
+
+/// One `pwrite(2)` of `bytes` to `offset` of `file`, from a buffer
+/// `skew` bytes past an allocation's start (malloc aligns to 16: no
+/// alignment a device could want); the whole count must be written.
+fn write_skewed(file: &File, bytes: &[u8], offset: u64, skew: usize) -> Check {
+    let mut buf = vec![0u8; bytes.len() + skew];
+    buf[skew..].copy_from_slice(bytes);
+    let n = file
+        .write_at(&buf[skew..], offset)
+        .map_err(|e| format!("write of {} bytes at {offset}: {e}", bytes.len()))?;
+    ensure!(
+        n == bytes.len(),
+        "write of {} bytes at {offset} wrote {n}",
+        bytes.len()
+    );
+    Ok(())
+}
+
+/// One `pread(2)` of up to `len` bytes at `offset` of `file`, into a
+/// buffer `skew` bytes past an allocation's start.
+fn read_skewed(file: &File, offset: u64, len: usize, skew: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; len + skew];
+    let n = file
+        .read_at(&mut buf[skew..], offset)
+        .map_err(|e| format!("read of {len} bytes at {offset}: {e}"))?;
+    Ok(buf[skew..skew + n].to_vec())
+}
+
+/// Checks that `len` bytes at `offset` of `file`, read by one `pread(2)`
+/// at skew `skew`, are the model's.
+fn reads_as(
+    file: &File,
+    model: &[u8],
+    offset: usize,
+    len: usize,
+    skew: usize,
+    what: &str,
+) -> Check {
+    let want = &model[offset..(offset + len).min(model.len())];
+    let got = read_skewed(file, offset as u64, len, skew).map_err(|e| format!("{what}: {e}"))?;
+    if let Some(at) = first_difference(&got, want) {
+        return Err(format!(
+            "{what}: {len} bytes at {offset}: byte {} is {:?}, expected {:?} ({} bytes read)",
+            offset + at,
+            got.get(at),
+            want.get(at),
+            got.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the whole of `file` against the model by `pread(2)`s of `step`
+/// bytes at skew `skew`, and that it ends where the model does.
+fn whole(file: &File, model: &[u8], step: usize, skew: usize, what: &str) -> Check {
+    let mut offset = 0;
+    while offset < model.len() {
+        reads_as(file, model, offset, step, skew, what)?;
+        offset += step;
+    }
+    ensure!(
+        read_skewed(file, model.len() as u64, 100, skew)?.is_empty(),
+        "{what}: bytes past the end"
+    );
+    Ok(())
+}
+
+/// Applies a write of `bytes` at `offset` to the model of a file.
+fn model_write(model: &mut Vec<u8>, bytes: &[u8], offset: usize) {
+    let end = offset + bytes.len();
+    if model.len() < end {
+        model.resize(end, 0);
+    }
+    model[offset..end].copy_from_slice(bytes);
+}
+
+/// Opens `path` for reading and writing with `O_DIRECT`; `new` creates it
+/// (or empties it).
+fn open_direct(path: &Path, new: bool) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(new)
+        .truncate(new)
+        .custom_flags(sys::O_DIRECT)
+        .open(path)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", path.display()))
+}
+
+/// `O_DIRECT` on toyfs (Documentation/toyfs.rst, "Direct I/O"):
+/// `open(2)` with it and `fcntl(F_SETFL, O_DIRECT)` are taken; direct
+/// writes and reads at offsets, sizes and buffer addresses aligned to
+/// nothing, across pages, past the end (the size grows) and into a hole,
+/// each read back at once; the whole file as the model by direct and by
+/// buffered reads, also after the caches are dropped; coherence both
+/// ways with buffered writes left dirty, with pages a buffered read
+/// cached, and with a shared mapping; a direct write's bytes on the
+/// device (`device`, read with `O_DIRECT` at the file's FIEMAP extents)
+/// when it returns, nothing synced.  Leaves the model of file `odirect`
+/// in `model_out`, for a check after a remount.
+fn odirect(dir: &Path, device: &Path, model_out: &Path) -> Check {
+    let path = dir.join("odirect");
+    let direct = open_direct(&path, true)?;
+    let flags = sys::status_flags(&direct).map_err(|e| format!("F_GETFL: {e}"))?;
+    ensure!(
+        flags & sys::O_DIRECT != 0,
+        "F_GETFL after open(O_DIRECT): {flags:#o}"
+    );
+    let mut plain = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("open {}: {e}", path.display()))?;
+    let flags = sys::status_flags(&plain).map_err(|e| format!("F_GETFL: {e}"))?;
+    sys::set_status_flags(&plain, flags | sys::O_DIRECT)
+        .map_err(|e| format!("fcntl(F_SETFL, O_DIRECT): {e}"))?;
+    let set = sys::status_flags(&plain).map_err(|e| format!("F_GETFL: {e}"))?;
+    ensure!(
+        set & sys::O_DIRECT != 0,
+        "F_GETFL after F_SETFL O_DIRECT: {set:#o}"
+    );
+    sys::set_status_flags(&plain, flags).map_err(|e| format!("fcntl(F_SETFL): {e}"))?;
+
+    // (offset, length, buffer skew): aligned, one byte, unaligned across
+    // pages, across a page boundary, 64 KiB, past the end, far past it
+    // (a hole before), into that hole aligned and not, up to the end.
+    let writes: [(u64, u64, usize); 10] = [
+        (0, 8192, 0),
+        (1, 1, 1),
+        (1000, 3000, 3),
+        (4095, 2, 7),
+        (8192, 65536, 0),
+        (73000, 5, 1),
+        (200_000, 1500, 5),
+        (120_000, 4096, 0),
+        (150_001, 777, 2),
+        (199_999, 3, 9),
+    ];
+    let mut model = Vec::new();
+    for (n, &(offset, len, skew)) in writes.iter().enumerate() {
+        let bytes = stamps(n as u64, offset, len);
+        write_skewed(&direct, &bytes, offset, skew).map_err(|e| format!("direct {e}"))?;
+        model_write(&mut model, &bytes, offset as usize);
+        let size = direct.metadata().map_err(|e| e.to_string())?.len();
+        ensure!(
+            size == model.len() as u64,
+            "after a direct write of {len} bytes at {offset}: size {size}, expected {}",
+            model.len()
+        );
+        let what = format!("direct read after the direct write of {len} bytes at {offset}");
+        reads_as(
+            &direct,
+            &model,
+            offset as usize,
+            len as usize,
+            skew + 1,
+            &what,
+        )?;
+    }
+    // The hole between the writes reads as zeros.
+    reads_as(&direct, &model, 73005, 46995, 0, "direct read of the hole")?;
+    whole(&direct, &model, 5000, 3, "direct reads of 5000 bytes")?;
+    whole(&direct, &model, 65536, 0, "direct reads of 64 KiB")?;
+    same(&mut plain, &model, "buffered read after direct writes")?;
+
+    // A buffered write left dirty is what a direct read sees.
+    let bytes = stamps(100, 10000, 3000);
+    plain
+        .write_all_at(&bytes, 10000)
+        .map_err(|e| format!("buffered write: {e}"))?;
+    model_write(&mut model, &bytes, 10000);
+    reads_as(
+        &direct,
+        &model,
+        9000,
+        5000,
+        3,
+        "direct read over a dirty buffered write",
+    )?;
+    // A direct write over pages a buffered read cached is what the next
+    // buffered read sees.
+    reads_as(&plain, &model, 16384, 16384, 0, "buffered read")?;
+    let bytes = stamps(101, 17000, 2000);
+    write_skewed(&direct, &bytes, 17000, 5).map_err(|e| format!("direct {e}"))?;
+    model_write(&mut model, &bytes, 17000);
+    reads_as(
+        &plain,
+        &model,
+        16384,
+        16384,
+        0,
+        "buffered read after a direct write over cached pages",
+    )?;
+    // A shared mapping sees a direct write into the pages it maps, and a
+    // direct read sees what was stored through it.
+    {
+        let map = sys::Mapping::new(&plain, 32768).map_err(|e| format!("mmap: {e}"))?;
+        ensure!(
+            map.load(0, 32768) == model[..32768],
+            "the mapping reads other bytes"
+        );
+        let bytes = stamps(102, 5000, 100);
+        write_skewed(&direct, &bytes, 5000, 1).map_err(|e| format!("direct {e}"))?;
+        model_write(&mut model, &bytes, 5000);
+        ensure!(
+            map.load(5000, 100) == bytes,
+            "a mapping does not see a direct write"
+        );
+        map.store(6000, &[0xa5; 50]);
+        model_write(&mut model, &[0xa5; 50], 6000);
+        reads_as(
+            &direct,
+            &model,
+            5900,
+            300,
+            0,
+            "direct read after a store through a mapping",
+        )?;
+    }
+    // O_APPEND: at the end, whatever the offset asked; nothing for 0
+    // bytes, by a direct write or a direct read.
+    {
+        let append = OpenOptions::new()
+            .append(true)
+            .custom_flags(sys::O_DIRECT)
+            .open(&path)
+            .map_err(|e| format!("open O_DIRECT | O_APPEND: {e}"))?;
+        let bytes = stamps(104, model.len() as u64, 1234);
+        write_skewed(&append, &bytes, 0, 3).map_err(|e| format!("direct O_APPEND {e}"))?;
+        let end = model.len();
+        model_write(&mut model, &bytes, end);
+        let size = append.metadata().map_err(|e| e.to_string())?.len();
+        ensure!(
+            size == model.len() as u64,
+            "after a direct O_APPEND write: size {size}, expected {}",
+            model.len()
+        );
+        ensure!(
+            direct
+                .write_at(&[], 300_000)
+                .map_err(|e| format!("direct write of 0 bytes: {e}"))?
+                == 0,
+            "a direct write of 0 bytes wrote"
+        );
+        ensure!(
+            read_skewed(&direct, 0, 0, 0)?.is_empty(),
+            "a direct read of 0 bytes read"
+        );
+        let size = direct.metadata().map_err(|e| e.to_string())?.len();
+        ensure!(
+            size == model.len() as u64,
+            "after writes of 0 bytes: size {size}"
+        );
+    }
+    whole(&direct, &model, 4096, 0, "direct reads of 4 KiB")?;
+    same(&mut plain, &model, "buffered read")?;
+    sys::sync_all_filesystems();
+    drop_caches()?;
+    whole(&direct, &model, 7000, 1, "direct reads after drop_caches")?;
+    drop_caches()?;
+    same(&mut plain, &model, "buffered read after drop_caches")?;
+    fs::write(model_out, &model).map_err(|e| format!("{}: {e}", model_out.display()))?;
+
+    // On the device at once: a file's blocks placed and synced, then
+    // overwritten by a direct write, nothing synced since.
+    let path = dir.join("odirect-device");
+    let len = 16384;
+    let (file, _) = pattern_file(&path, len as u64)?;
+    let extents = sys::fiemap(&file).map_err(|e| format!("fiemap: {e}"))?;
+    drop(file);
+    let direct = open_direct(&path, false)?;
+    let bytes = stamps(103, 0, len as u64);
+    write_skewed(&direct, &bytes, 0, 0).map_err(|e| format!("direct {e}"))?;
+    let disk = OpenOptions::new()
+        .read(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(device)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", device.display()))?;
+    let mut covered = 0;
+    for &(logical, physical, length, flags) in &extents {
+        ensure!(
+            flags & (sys::FIEMAP_EXTENT_NOT_ALIGNED | sys::FIEMAP_EXTENT_ENCODED) == 0,
+            "extent at {logical} is not whole blocks (flags {flags:#x})"
+        );
+        let (logical, length) = (
+            logical as usize,
+            (length as usize).min(len - logical as usize),
+        );
+        // A buffer the device's logical blocks can use (4 KiB aligned).
+        let mut buf = vec![0u8; length + 4096];
+        let start = buf.as_ptr().align_offset(4096);
+        let read = disk
+            .read_at(&mut buf[start..start + length], physical)
+            .map_err(|e| format!("read of the device at {physical}: {e}"))?;
+        ensure!(
+            read == length,
+            "read of the device at {physical}: {read} bytes"
+        );
+        if let Some(at) = first_difference(
+            &buf[start..start + length],
+            &bytes[logical..logical + length],
+        ) {
+            return Err(format!(
+                "device byte {} (file byte {}) is {}, the direct write put {} there: not on the device when the write returned",
+                physical + at as u64,
+                logical + at,
+                buf[start + at],
+                bytes[logical + at]
+            ));
+        }
+        covered += length;
+    }
+    ensure!(covered == len, "the extents cover {covered} bytes of {len}");
+    ensure!(
+        sys::fiemap(&direct).map_err(|e| format!("fiemap: {e}"))? == extents,
+        "the direct write moved the file's blocks: the device check read the old ones"
+    );
+    Ok(())
+}
+
+/// A buffer of `len` bytes at an address aligned to 4 KiB (a page, and at
+/// least any block of toyfs's and the device's logical block): the
+/// returned vector and the offset in it where the buffer starts.
+fn aligned_buffer(len: usize) -> (Vec<u8>, usize) {
+    let buf = vec![0u8; len + 4096];
+    let start = buf.as_ptr().align_offset(4096);
+    (buf, start)
+}
+
+/// One direct `pwrite(2)` of `bytes` from a 4 KiB-aligned buffer.
+fn write_aligned(file: &File, bytes: &[u8], offset: u64) -> Check {
+    let (mut buf, start) = aligned_buffer(bytes.len());
+    buf[start..start + bytes.len()].copy_from_slice(bytes);
+    let n = file
+        .write_at(&buf[start..start + bytes.len()], offset)
+        .map_err(|e| {
+            format!(
+                "aligned direct write of {} bytes at {offset}: {e}",
+                bytes.len()
+            )
+        })?;
+    ensure!(
+        n == bytes.len(),
+        "aligned direct write at {offset}: {n} bytes"
+    );
+    Ok(())
+}
+
+/// One direct `pread(2)` of `len` bytes into a 4 KiB-aligned buffer.
+fn read_aligned(file: &File, offset: u64, len: usize) -> Result<Vec<u8>, String> {
+    let (mut buf, start) = aligned_buffer(len);
+    let n = file
+        .read_at(&mut buf[start..start + len], offset)
+        .map_err(|e| format!("aligned direct read of {len} bytes at {offset}: {e}"))?;
+    Ok(buf[start..start + n].to_vec())
+}
+
+/// Checks that no page of `file`'s first `len` bytes is in the page cache.
+fn none_cached(file: &File, len: usize, what: &str) -> Check {
+    let map = sys::Mapping::read_only(file, len).map_err(|e| format!("mmap: {e}"))?;
+    let resident = map.resident().map_err(|e| format!("mincore: {e}"))?;
+    if let Some(page) = resident.iter().position(|&r| r) {
+        return Err(format!(
+            "{what}: page {page} is in the page cache: the direct I/O went through it"
+        ));
+    }
+    Ok(())
+}
+
+/// The true direct path of `O_DIRECT` (Documentation/toyfs.rst, "Direct
+/// I/O"): reads and writes of whole blocks, block-aligned buffers, inside
+/// the file, over plain blocks move their bytes
+/// by bio between the caller's pages and the disk, leaving nothing in the
+/// page cache (`mincore(2)`), and stay coherent with what the page cache
+/// holds: a dirty buffered write is written back before a direct read, a
+/// direct write drops the cached and mapped pages it overwrites.  Holes,
+/// through the page cache, read as zeros, and a direct write fills one.
+fn odirect_bypass(dir: &Path) -> Check {
+    const LEN: usize = 65536;
+    let path = dir.join("odirect-bypass");
+    let (file, mut model) = pattern_file(&path, LEN as u64)?;
+    drop(file);
+    drop_caches()?;
+    let direct = open_direct(&path, false)?;
+    let plain = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("open {}: {e}", path.display()))?;
+    let got = read_aligned(&direct, 16384, 32768)?;
+    ensure!(
+        got == model[16384..49152],
+        "aligned direct read: other bytes"
+    );
+    none_cached(&plain, LEN, "after an aligned direct read")?;
+    let bytes = stamps(200, 8192, 16384);
+    write_aligned(&direct, &bytes, 8192)?;
+    model_write(&mut model, &bytes, 8192);
+    none_cached(&plain, LEN, "after an aligned direct write")?;
+    ensure!(
+        read_aligned(&direct, 0, LEN)? == model,
+        "aligned direct read after an aligned direct write"
+    );
+    none_cached(&plain, LEN, "after aligned direct reads and writes")?;
+    // Coherent with the page cache: a dirty buffered write, then an
+    // aligned direct read of it; pages cached and mapped, then an aligned
+    // direct write over them.
+    let bytes = stamps(201, 30000, 5000);
+    plain
+        .write_all_at(&bytes, 30000)
+        .map_err(|e| format!("buffered write: {e}"))?;
+    model_write(&mut model, &bytes, 30000);
+    ensure!(
+        read_aligned(&direct, 28672, 8192)? == model[28672..36864],
+        "aligned direct read over a dirty buffered write"
+    );
+    {
+        let map = sys::Mapping::new(&plain, LEN).map_err(|e| format!("mmap: {e}"))?;
+        ensure!(map.load(0, LEN) == model, "the mapping reads other bytes");
+        let bytes = stamps(202, 4096, 8192);
+        write_aligned(&direct, &bytes, 4096)?;
+        model_write(&mut model, &bytes, 4096);
+        ensure!(
+            map.load(0, LEN) == model,
+            "a mapping does not see an aligned direct write"
+        );
+    }
+    let mut reader = plain.try_clone().map_err(|e| e.to_string())?;
+    same(
+        &mut reader,
+        &model,
+        "buffered read after aligned direct writes",
+    )?;
+    // Holes (through the page cache: see toyfs.rst): read as zeros, and
+    // a write into one fills it.
+    let path = dir.join("odirect-bypass-hole");
+    let hole = open_direct(&path, true)?;
+    hole.set_len(LEN as u64)
+        .map_err(|e| format!("truncate: {e}"))?;
+    ensure!(
+        read_aligned(&hole, 0, LEN)? == vec![0; LEN],
+        "a hole read by an aligned direct read is not zeros"
+    );
+    let bytes = stamps(203, 16384, 8192);
+    write_aligned(&hole, &bytes, 16384)?;
+    let mut want = vec![0; LEN];
+    model_write(&mut want, &bytes, 16384);
+    ensure!(
+        read_aligned(&hole, 0, LEN)? == want,
+        "aligned direct write into a hole"
+    );
+    drop_caches()?;
+    ensure!(
+        read_aligned(&hole, 0, LEN)? == want,
+        "aligned direct write into a hole, after drop_caches"
+    );
+    let mut hole = hole;
+    same(&mut hole, &want, "buffered read of the filled hole")?;
+    fs::remove_file(&path).map_err(|e| e.to_string())?;
+    fs::remove_file(dir.join("odirect-bypass")).map_err(|e| e.to_string())
+}
+
+/// A small xorshift generator, for the offsets of `odirect_race`.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Opens `name` in `dir` for reading and writing, with `O_DIRECT` if
+/// `direct`.
+fn open_rw(dir: &Path, name: &str, direct: bool) -> Result<File, String> {
+    let path = dir.join(name);
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(if direct { sys::O_DIRECT } else { 0 })
+        .open(&path)
+        .map_err(|e| format!("open {}: {e}", path.display()))
+}
+
+/// Fails if `bytes`, read at `offset`, hold 0xff (`odirect_race`).
+fn no_stale(bytes: &[u8], what: &str, offset: u64) -> Check {
+    match bytes.iter().position(|&b| b == 0xff) {
+        Some(at) => Err(format!(
+            "{what} at {offset}: byte {} is 0xff, a removed file's",
+            offset + at as u64
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `O_DIRECT` racing what frees and allocates blocks: free blocks of the
+/// disk hold 0xff (files written, synced and removed, below the two
+/// files of the race on disk), a byte no write below ever stores; then,
+/// on one file, direct reads (whole blocks from aligned buffers: iomap's
+/// path where the range is plain blocks; and unaligned ones) race direct
+/// writes, holes punched, stores through a shared mapping into them
+/// (`page_mkwrite` allocates) and buffered writes; on the other, direct
+/// reads race truncations down and up with writes.  No read may return
+/// 0xff: a block read by bio after it was freed, or once allocated
+/// before its bytes were written.  The caller fscks.
+fn odirect_race(dir: &Path) -> Check {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const LEN: u64 = 256 * 1024;
+    const ROUNDS: u32 = 3000;
+    for i in 0..3 {
+        let path = dir.join(format!("odirect-race-stale{i}"));
+        fs::write(&path, vec![0xffu8; 512 * 1024])
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    pattern_file(&dir.join("odirect-race"), LEN)?;
+    pattern_file(&dir.join("odirect-race-trunc"), LEN)?;
+    sys::sync_all_filesystems();
+    for i in 0..3 {
+        fs::remove_file(dir.join(format!("odirect-race-stale{i}"))).map_err(|e| e.to_string())?;
+    }
+    sys::sync_all_filesystems();
+    let stop = AtomicBool::new(false);
+    let results: Vec<Check> = std::thread::scope(|s| {
+        let reader = |aligned: bool, name: &'static str, seed: u64| {
+            let stop = &stop;
+            s.spawn(move || -> Check {
+                let direct = open_rw(dir, name, true)?;
+                let mut rng = Rng(seed);
+                while !stop.load(Ordering::Relaxed) {
+                    let (offset, bytes) = if aligned {
+                        let offset = rng.below(LEN / 4096) * 4096;
+                        (offset, read_aligned(&direct, offset, 16384)?)
+                    } else {
+                        let offset = rng.below(LEN);
+                        (offset, read_skewed(&direct, offset, 5000, 3)?)
+                    };
+                    no_stale(&bytes, "direct read", offset)?;
+                }
+                Ok(())
+            })
+        };
+        let readers = [
+            reader(true, "odirect-race", 1),
+            reader(false, "odirect-race", 2),
+            reader(true, "odirect-race-trunc", 3),
+            reader(false, "odirect-race-trunc", 4),
+        ];
+        let changes = || -> Check {
+            let direct = open_rw(dir, "odirect-race", true)?;
+            let plain = open_rw(dir, "odirect-race", false)?;
+            let trunc = open_rw(dir, "odirect-race-trunc", false)?;
+            let map = sys::Mapping::new(&plain, LEN as usize).map_err(|e| format!("mmap: {e}"))?;
+            let mut rng = Rng(5);
+            for round in 0..ROUNDS {
+                let n = u64::from(round);
+                let offset = rng.below(LEN / 4096) * 4096;
+                match round % 5 {
+                    0 => {
+                        sys::fallocate_file(&plain, sys::PUNCH_HOLE | sys::KEEP_SIZE, offset, 8192)
+                            .map_err(|e| format!("punch: {e}"))?
+                    }
+                    1 => map.store(offset as usize + 100, &[7; 3000]),
+                    2 => write_aligned(&direct, &stamps(n, offset, 4096), offset)?,
+                    3 => plain
+                        .write_all_at(&stamps(n, offset, 1000), offset + 10)
+                        .map_err(|e| format!("buffered write: {e}"))?,
+                    _ => {
+                        let size = rng.below(LEN);
+                        trunc.set_len(size).map_err(|e| format!("truncate: {e}"))?;
+                        trunc
+                            .write_all_at(&stamps(n, size, 3000), size)
+                            .map_err(|e| format!("buffered write: {e}"))?;
+                        trunc.set_len(LEN).map_err(|e| format!("truncate: {e}"))?;
+                    }
+                }
+            }
+            Ok(())
+        };
+        let changed = changes();
+        stop.store(true, Ordering::Relaxed);
+        let mut results = vec![changed];
+        results
+            .extend(readers.map(|r| r.join().unwrap_or_else(|_| Err("a reader panicked".into()))));
+        results
+    });
+    for result in results {
+        result?;
+    }
+    for name in ["odirect-race", "odirect-race-trunc"] {
+        let bytes = fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+        no_stale(&bytes, "buffered read after the race", 0)?;
+        fs::remove_file(dir.join(name)).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Sets the logical block size of loop device `device` (a 4Kn disk).
 fn loop_block_size(device: &Path, size: &str) -> Check {
     let size = size.parse().map_err(|e| format!("{size}: {e}"))?;
@@ -1862,6 +2479,12 @@ fn main() -> ExitCode {
             (Some(offset), Some(count)) => sync_write(dir, offset, count),
             _ => Err("usage: toyfs-probe sync-write FILE OFFSET COUNT".into()),
         },
+        "odirect" => match (args.get(3), args.get(4)) {
+            (Some(device), Some(model)) => odirect(dir, Path::new(device), Path::new(model)),
+            _ => Err("usage: toyfs-probe odirect DIR DEVICE MODEL-OUT".into()),
+        },
+        "odirect-bypass" => odirect_bypass(dir),
+        "odirect-race" => odirect_race(dir),
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),

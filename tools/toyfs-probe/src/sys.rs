@@ -43,6 +43,8 @@ extern "C" {
     fn pwrite(fd: c_int, buf: *const c_void, count: usize, offset: i64) -> isize;
     fn sysconf(name: c_int) -> c_long;
     fn sync();
+    fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
+    fn mincore(addr: *mut c_void, len: usize, vec: *mut u8) -> c_int;
     fn getrlimit(resource: c_int, rlim: *mut [u64; 2]) -> c_int;
     fn setrlimit(resource: c_int, rlim: *const [u64; 2]) -> c_int;
     fn signal(signum: c_int, handler: usize) -> usize;
@@ -97,6 +99,10 @@ pub const WRITE_ZEROES: c_int = 0x80;
 
 /// `O_SYNC` (`__O_SYNC | O_DSYNC`, the generic value x86 uses).
 pub const O_SYNC: c_int = 0o4_010_000;
+/// `O_DIRECT` (the generic value x86 uses).
+pub const O_DIRECT: c_int = 0o40_000;
+const F_GETFL: c_int = 3;
+const F_SETFL: c_int = 4;
 
 const SEEK_DATA: c_int = 3;
 const SEEK_HOLE: c_int = 4;
@@ -120,6 +126,19 @@ fn check(ret: c_int) -> io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// The file status flags of `file` (`fcntl(F_GETFL)`).
+pub fn status_flags(file: &File) -> io::Result<c_int> {
+    // SAFETY: A valid descriptor; `F_GETFL` takes no argument.
+    let flags = unsafe { fcntl(file.as_raw_fd(), F_GETFL) };
+    check(flags).map(|()| flags)
+}
+
+/// Sets the file status flags of `file` (`fcntl(F_SETFL)`).
+pub fn set_status_flags(file: &File, flags: c_int) -> io::Result<()> {
+    // SAFETY: A valid descriptor; `F_SETFL` takes an int.
+    check(unsafe { fcntl(file.as_raw_fd(), F_SETFL, flags) })
 }
 
 /// `fallocate(2)`.
@@ -320,6 +339,17 @@ impl Mapping {
     /// The mapping's first address.
     pub fn addr(&self) -> usize {
         self.addr as usize
+    }
+
+    /// Which pages of the mapping are in the page cache (`mincore(2)`,
+    /// which faults nothing in): one flag a page.
+    pub fn resident(&self) -> io::Result<Vec<bool>> {
+        // SAFETY: `_SC_PAGESIZE` (30); no memory is touched.
+        let page = unsafe { sysconf(30) } as usize;
+        let mut vec = vec![0u8; self.len.div_ceil(page)];
+        // SAFETY: The mapping is ours; `vec` holds a byte a page of it.
+        check(unsafe { mincore(self.addr.cast(), self.len, vec.as_mut_ptr()) })?;
+        Ok(vec.iter().map(|&b| b & 1 != 0).collect())
     }
 
     /// `msync(MS_SYNC)` of the whole mapping.
