@@ -7,7 +7,9 @@
 //!      4    2 rec_len    bytes to the next entry: a multiple of 4,
 //!                        at least 8 + name_len, never past the block's end
 //!      6    1 name_len   1..=255 (0 allowed only when ino is 0)
-//!      7    1 file_type  1 regular, 2 directory (0 when ino is 0)
+//!      7    1 file_type  1 regular, 2 directory, 3 character device,
+//!                        4 block device, 5 FIFO, 6 socket, 7 symbolic
+//!                        link (ext2's values; 0 when ino is 0)
 //!      8    n name       name_len bytes, no '/' and no NUL; then padding
 //! ```
 //!
@@ -27,12 +29,42 @@ pub const DIRENT_TYPE_UNUSED: u8 = 0;
 pub const DIRENT_TYPE_REGULAR: u8 = 1;
 /// `file_type` of a directory.
 pub const DIRENT_TYPE_DIRECTORY: u8 = 2;
+/// `file_type` of a character device.
+pub const DIRENT_TYPE_CHARDEV: u8 = 3;
+/// `file_type` of a block device.
+pub const DIRENT_TYPE_BLOCKDEV: u8 = 4;
+/// `file_type` of a FIFO.
+pub const DIRENT_TYPE_FIFO: u8 = 5;
+/// `file_type` of a socket.
+pub const DIRENT_TYPE_SOCKET: u8 = 6;
+/// `file_type` of a symbolic link.
+pub const DIRENT_TYPE_SYMLINK: u8 = 7;
 
 /// The `file_type` byte for `file_type`.
 pub fn dirent_type(file_type: FileType) -> u8 {
     match file_type {
         FileType::Regular => DIRENT_TYPE_REGULAR,
         FileType::Directory => DIRENT_TYPE_DIRECTORY,
+        FileType::CharDevice => DIRENT_TYPE_CHARDEV,
+        FileType::BlockDevice => DIRENT_TYPE_BLOCKDEV,
+        FileType::Fifo => DIRENT_TYPE_FIFO,
+        FileType::Socket => DIRENT_TYPE_SOCKET,
+        FileType::Symlink => DIRENT_TYPE_SYMLINK,
+    }
+}
+
+/// The `d_type` (`DT_*` of `readdir`, an ABI) of an entry's `file_type`
+/// byte: `DT_UNKNOWN` (0) for a byte toyfs does not write.
+pub fn dirent_dtype(file_type: u8) -> u8 {
+    match file_type {
+        DIRENT_TYPE_REGULAR => 8,
+        DIRENT_TYPE_DIRECTORY => 4,
+        DIRENT_TYPE_CHARDEV => 2,
+        DIRENT_TYPE_BLOCKDEV => 6,
+        DIRENT_TYPE_FIFO => 1,
+        DIRENT_TYPE_SOCKET => 12,
+        DIRENT_TYPE_SYMLINK => 10,
+        _ => 0,
     }
 }
 
