@@ -53,21 +53,6 @@ pub fn dirent_type(file_type: FileType) -> u8 {
     }
 }
 
-/// The `d_type` (`DT_*` of `readdir`, an ABI) of an entry's `file_type`
-/// byte: `DT_UNKNOWN` (0) for a byte toyfs does not write.
-pub fn dirent_dtype(file_type: u8) -> u8 {
-    match file_type {
-        DIRENT_TYPE_REGULAR => 8,
-        DIRENT_TYPE_DIRECTORY => 4,
-        DIRENT_TYPE_CHARDEV => 2,
-        DIRENT_TYPE_BLOCKDEV => 6,
-        DIRENT_TYPE_FIFO => 1,
-        DIRENT_TYPE_SOCKET => 12,
-        DIRENT_TYPE_SYMLINK => 10,
-        _ => 0,
-    }
-}
-
 /// Smallest `rec_len` for a name of `name_len` bytes.
 pub fn entry_size(name_len: usize) -> usize {
     (DIRENT_HEADER_SIZE + name_len).next_multiple_of(4)

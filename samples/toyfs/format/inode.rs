@@ -410,9 +410,8 @@ impl Inode {
             file_type
                 .is_none()
                 .then_some(InodeProblem::UnknownFileType { mode: self.mode }),
-            (file_type.is_some_and(FileType::needs_special_files)
-                && !geometry.has_special_files())
-            .then_some(InodeProblem::SpecialWithoutFeature { mode: self.mode }),
+            (file_type.is_some_and(FileType::needs_special_files) && !geometry.has_special_files())
+                .then_some(InodeProblem::SpecialWithoutFeature { mode: self.mode }),
             (special && self.has_blocks(file_type.is_some_and(FileType::is_device)))
                 .then_some(InodeProblem::SpecialWithBlocks),
             (file_type == Some(FileType::Symlink)
