@@ -511,8 +511,8 @@ pub static DAMAGES: &[Damage] = &[
                 let offset = toyfs_format::superblock::FEATURES_OFFSET;
                 let mut word = [0u8; 4];
                 word.copy_from_slice(&bytes[offset..offset + 4]);
-                let features = u32::from_le_bytes(word)
-                    | toyfs_format::features::FEATURE_SPECIAL_FILES;
+                let features =
+                    u32::from_le_bytes(word) | toyfs_format::features::FEATURE_SPECIAL_FILES;
                 bytes[offset..offset + 4].copy_from_slice(&features.to_le_bytes());
             });
             edit_inode_of(

@@ -37,10 +37,18 @@ fn every_kind(device: MemoryDevice) -> (MemoryDevice, [u32; 6]) {
     let inos = [
         fs.symlink(ROOT_INO, b"short", b"target").unwrap(),
         fs.symlink(ROOT_INO, b"long", &long).unwrap(),
-        fs.mknod(ROOT_INO, b"fifo", FileType::Fifo, 0o644, 0).unwrap(),
-        fs.mknod(ROOT_INO, b"sock", FileType::Socket, 0o600, 0).unwrap(),
-        fs.mknod(ROOT_INO, b"chr", FileType::CharDevice, 0o600, encode_dev(1, 3))
+        fs.mknod(ROOT_INO, b"fifo", FileType::Fifo, 0o644, 0)
             .unwrap(),
+        fs.mknod(ROOT_INO, b"sock", FileType::Socket, 0o600, 0)
+            .unwrap(),
+        fs.mknod(
+            ROOT_INO,
+            b"chr",
+            FileType::CharDevice,
+            0o600,
+            encode_dev(1, 3),
+        )
+        .unwrap(),
         fs.mknod(
             ROOT_INO,
             b"blk",
@@ -140,7 +148,10 @@ fn fsck_finds_damaged_special_files() {
     }));
     // A FIFO with a size; a device with a second pointer.
     for (ino, edit) in [
-        (fifo, (|inode: &mut toyfs_format::Inode| inode.size = 10) as fn(&mut _)),
+        (
+            fifo,
+            (|inode: &mut toyfs_format::Inode| inode.size = 10) as fn(&mut _),
+        ),
         (chr, |inode| inode.direct[1] = 9),
     ] {
         let mut damaged = device.clone();

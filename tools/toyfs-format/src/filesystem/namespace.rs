@@ -136,20 +136,22 @@ impl<D: BlockDevice> Filesystem<D> {
         Ok(ino)
     }
 
-    /// Adds another name for regular file `ino` in `dir` (a hard link).
+    /// Adds another name for `ino`, anything but a directory, in `dir`
+    /// (a hard link).
     pub fn link(&mut self, dir: u32, name: &[u8], ino: u32) -> Result<(), FsError> {
         self.check_new_name(dir, name)?;
         let mut inode = self.read_in_use_inode(ino)?;
-        if inode.file_type() != Some(FileType::Regular) {
+        let file_type = match inode.file_type() {
             // Hard links to directories would break the tree fsck checks.
-            return Err(FsError::NotARegularFile(ino));
-        }
+            Some(FileType::Directory) | None => return Err(FsError::NotARegularFile(ino)),
+            Some(file_type) => file_type,
+        };
         inode.nlink = inode
             .nlink
             .checked_add(1)
             .ok_or(FsError::TooManyLinks(ino))?;
         inode.ctime = self.now;
-        self.add_entry(dir, name, ino, FileType::Regular)?;
+        self.add_entry(dir, name, ino, file_type)?;
         self.write_inode(ino, &inode)
     }
 
