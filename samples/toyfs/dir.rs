@@ -11,7 +11,6 @@ use crate::{
         address::ExtentError,
         dirent::{
             dir_entries, insert_entry, remove_entry, set_entry_target, write_entry, DirEntryRef,
-            DIRENT_TYPE_DIRECTORY,
         },
     },
     inode::BlockMap,
@@ -294,8 +293,7 @@ pub(crate) fn readdir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
                 continue;
             }
             let ino = check_entry_ino(dir, entry.ino)?;
-            if ino != 0 && !emitter.emit(entry.name, ino, entry.file_type == DIRENT_TYPE_DIRECTORY)
-            {
+            if ino != 0 && !emitter.emit(entry.name, ino, entry.file_type) {
                 return Ok(());
             }
             emitter.set_pos(n * block_size + (entry.offset + usize::from(entry.rec_len)) as u64);

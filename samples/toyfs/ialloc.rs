@@ -80,13 +80,16 @@ pub(crate) fn put_back(sb: &SuperBlock, ino: u32) {
 }
 
 /// Writes taken inode `ino` as a new file of `mode` with `nlink` links (a
-/// regular file with the image's default flags); a directory gets `dir_block`, already filled, as its one block.
+/// regular file with the image's default flags); a directory gets
+/// `dir_block`, already filled, as its one block; a device keeps `rdev`
+/// (`new_encode_dev`) in `direct[0]` (0 for every other type).
 pub(crate) fn claim(
     sb: &SuperBlock,
     ino: u32,
     mode: u16,
     nlink: u16,
     dir_block: Option<u32>,
+    rdev: u32,
 ) -> Result {
     let geometry = sb.info().geometry;
     let block_size = geometry.block_size();
@@ -103,6 +106,7 @@ pub(crate) fn claim(
             },
             ..DiskInode::default()
         };
+        inode.direct[0] = rdev;
         if let Some(block) = dir_block {
             inode.size = u64::from(block_size);
             inode.direct[0] = geometry.encode_pointer(geometry.whole_block(block));

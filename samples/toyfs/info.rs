@@ -18,9 +18,10 @@ use crate::{
     packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
+use core::sync::atomic::Ordering;
 use core::{
     ops::Range,
-    sync::atomic::{AtomicU32, AtomicU64},
+    sync::atomic::{AtomicBool, AtomicU32, AtomicU64},
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -64,6 +65,15 @@ pub(crate) struct SbInfo {
     /// The buffers compressed blocks are decompressed into (none without
     /// the LZ4 feature).
     pub(crate) scratch: Scratch,
+    /// The SPECIAL_FILES feature: read from the superblock, and set
+    /// (never cleared) by `mount::enable_special_files` the first time a
+    /// symbolic link or special file is made.  `geometry` keeps the
+    /// value read at mount; [`SbInfo::geometry_now`] has this one.
+    pub(crate) special_files: AtomicBool,
+    /// Whether a superblock with SPECIAL_FILES was read or written and
+    /// waited for: what a symbolic link or special file made waits for.
+    #[pin]
+    pub(crate) special_files_written: Mutex<bool>,
 }
 
 impl SbInfo {
@@ -87,7 +97,17 @@ impl SbInfo {
             }),
             errors <- RateLimit::new(),
             scratch,
+            special_files: AtomicBool::new(disk.geometry.has_special_files()),
+            special_files_written <- new_mutex!(disk.geometry.has_special_files()),
         }? Error)
+    }
+
+    /// The layout with the features as they are now: SPECIAL_FILES may
+    /// have been set since the mount.  What an inode is checked against,
+    /// and what the superblock is written with.
+    pub(crate) fn geometry_now(&self) -> Geometry {
+        self.geometry
+            .with_special_files(self.special_files.load(Ordering::Acquire))
     }
 }
 

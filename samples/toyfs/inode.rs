@@ -16,7 +16,7 @@ use crate::{
         block_map::{inode_pointers, slot_of, MapSlot},
         constants::DIRECT_POINTERS,
         geometry::Geometry,
-        inode::Inode as DiskInode,
+        inode::{Inode as DiskInode, InodeProblem},
         le::{get_u32, put_u32},
     },
     ialloc,
@@ -974,13 +974,18 @@ impl Freer {
     }
 }
 
-/// Reads and validates inode `ino`.
-pub(crate) fn read_inode(sb: &SuperBlock, ino: u32) -> Result<DiskInode> {
+/// Reads and validates inode `ino`.  `just_made`: the inode was claimed
+/// by this call's caller a moment ago, and may be a symbolic link whose
+/// target is not written yet (size 0), which is accepted then only.
+pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<DiskInode> {
     let inode = InodeSlot::read(sb, ino)?.get();
-    if let Some(problem) = inode.reader_problem(&sb.info().geometry) {
-        return Err(corrupt(sb, ino, problem.rule()));
+    // With the features as they are now: SPECIAL_FILES may have been set
+    // since the mount, for the inode read here.
+    match inode.reader_problem(&sb.info().geometry_now()) {
+        None => Ok(inode),
+        Some(InodeProblem::SymlinkSize { size: 0 }) if just_made => Ok(inode),
+        Some(problem) => Err(corrupt(sb, ino, problem.rule())),
     }
-    Ok(inode)
 }
 
 /// `write_inode`: the VFS attributes into the inode table.
@@ -1134,8 +1139,11 @@ fn wait_all(started: &mut KVec<CachedWrite>) -> Result {
 }
 
 /// Frees an evicted inode without links: its blocks, then the inode
-/// itself (128 zero bytes).
+/// itself (128 zero bytes).  A FIFO, socket or device has no blocks: its
+/// map is not walked (a device's `direct[0]` is its number, not a block).
 pub(crate) fn delete_inode(inode: &Inode) -> Result {
-    BlockMap::lock(inode)?.truncate(0)?;
+    if !inode.is_special() {
+        BlockMap::lock(inode)?.truncate(0)?;
+    }
     ialloc::free_inode(inode.sb(), inode.ino())
 }

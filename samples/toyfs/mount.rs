@@ -15,6 +15,7 @@ use crate::{
     packed::Scratch,
     vfs::{crc32c, toyfs_err, Buffer, SuperBlock},
 };
+use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// What `statfs` reports: sizes in bytes, counts in fragments (blocks
@@ -67,7 +68,7 @@ fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
     let superblock = {
         let alloc = sb.info().alloc.lock();
         Superblock {
-            geometry: sb.info().geometry,
+            geometry: sb.info().geometry_now(),
             free_blocks: alloc.free_blocks,
             free_inodes: alloc.free_inodes,
             state,
@@ -79,6 +80,33 @@ fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
     if sync {
         block0.sync()?;
     }
+    Ok(())
+}
+
+/// Sets the SPECIAL_FILES feature, if the image does not have it yet,
+/// and writes the superblock with it, waiting: before the first symbolic
+/// link or special file is made, so that no inode of those types reaches
+/// the disk of an image a toyfs that predates them would still mount
+/// (format/features.rs).  A write that fails fails the creation; the bit
+/// stays set in memory and reaches the disk with the next superblock
+/// write, which harms nothing (the image then merely has the feature).
+pub(crate) fn enable_special_files(sb: &SuperBlock) -> Result {
+    let info = sb.info();
+    // Held until the superblock is written: a second creator waits for
+    // it, so that none makes its inode before the feature is on the disk.
+    let mut written = info.special_files_written.lock();
+    if *written {
+        return Ok(());
+    }
+    // Before the write: every superblock written from now on (also a
+    // `sync_fs` beside this one) has the bit.
+    info.special_files.store(true, Ordering::Release);
+    write_superblock(sb, FsState::Dirty, true)?;
+    *written = true;
+    kernel::pr_info!(
+        "{}: first symbolic link or special file: SPECIAL_FILES feature set\n",
+        sb.id()
+    );
     Ok(())
 }
 

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Names: lookup, create, mkdir, unlink, rmdir and rename (ext2's
-//! namei.c), over the directory operations of dir.rs.
+//! Names: lookup, create, mkdir, symlink, mknod, link, unlink, rmdir and
+//! rename (ext2's namei.c), over the directory operations of dir.rs.
 
 use crate::{
     balloc, dir,
     format::{
         constants::MAX_NAME_LEN,
-        dirent::{init_dir_block, DIRENT_TYPE_DIRECTORY, DIRENT_TYPE_REGULAR},
+        dirent::{dirent_type, init_dir_block, DIRENT_TYPE_DIRECTORY, DIRENT_TYPE_REGULAR},
+        inode::{FileType, MAX_SYMLINK_LEN, S_IFLNK},
     },
     ialloc,
     meta::corrupt,
+    mount,
     vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, SuperBlock},
 };
 use kernel::prelude::*;
@@ -85,12 +87,91 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<
         // The entry first: it is what may fail for want of a block, and
         // then the inode is still free.
         dir::add(dir, name, ino, DIRENT_TYPE_REGULAR)?;
-        if let Err(err) = ialloc::claim(dir.sb(), ino, mode, 1, None) {
+        if let Err(err) = ialloc::claim(dir.sb(), ino, mode, 1, None, 0) {
             dir::remove(dir, name, ino)?;
             return Err(err);
         }
         Ok(None)
     })
+}
+
+/// A new inode of `file_type` without blocks, `name` in `dir`, with
+/// `mode` (its type bits those of `file_type`) and device number `rdev`
+/// (`new_encode_dev`; 0 but for a device): a symbolic link, before its
+/// target is written, or a FIFO, socket or device.  The SPECIAL_FILES
+/// feature reaches the disk first.
+fn new_special(
+    dir: &Inode,
+    name: &[u8],
+    file_type: FileType,
+    mode: u16,
+    rdev: u32,
+    iget: Iget,
+) -> Result<InodeRef> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(ENAMETOOLONG);
+    }
+    mount::enable_special_files(dir.sb())?;
+    new_inode(dir, name, iget, |ino| {
+        dir::add(dir, name, ino, dirent_type(file_type))?;
+        if let Err(err) = ialloc::claim(dir.sb(), ino, mode, 1, None, rdev) {
+            dir::remove(dir, name, ino)?;
+            return Err(err);
+        }
+        Ok(None)
+    })
+}
+
+/// `mknod`: a new FIFO, socket, character or block device `name` in
+/// `dir` with `mode`, a device with number `rdev` (`new_encode_dev`);
+/// `EINVAL` for any other type (the VFS sends regular files to `create`).
+pub(crate) fn mknod(
+    dir: &Inode,
+    name: &[u8],
+    mode: u16,
+    rdev: u32,
+    iget: Iget,
+) -> Result<InodeRef> {
+    let file_type = FileType::from_mode(mode)
+        .filter(|file_type| file_type.is_special())
+        .ok_or(EINVAL)?;
+    let rdev = if file_type.is_device() { rdev } else { 0 };
+    new_special(dir, name, file_type, mode, rdev, iget)
+}
+
+/// `symlink`: a new symbolic link `name` in `dir` to `target`, written
+/// as its data by `write_target` (`page_symlink`, through the page cache
+/// as any file's data) once the inode exists.  `ENAMETOOLONG` for a
+/// target of more than 4095 bytes (the VFS refuses those already, as
+/// `PATH_MAX` is 4096 with the NUL); an empty one is `ENOENT`, as the
+/// VFS answers it.  If the target cannot be written (no space, an I/O
+/// error reading the block of a tail), the entry goes and the inode
+/// loses its link: its last reference frees it and its blocks.
+pub(crate) fn symlink(
+    dir: &Inode,
+    name: &[u8],
+    target: &[u8],
+    iget: Iget,
+    write_target: impl FnOnce(&Inode, &[u8]) -> Result,
+) -> Result<InodeRef> {
+    if target.is_empty() {
+        return Err(ENOENT);
+    }
+    if target.len() as u64 > MAX_SYMLINK_LEN {
+        return Err(ENAMETOOLONG);
+    }
+    let inode = new_special(dir, name, FileType::Symlink, S_IFLNK | 0o777, 0, iget)?;
+    if let Err(err) = write_target(&inode, target) {
+        // Taken back as `unlink` would; the caller's `iput` evicts the
+        // inode, which frees it and whatever the write allocated.
+        dir::remove(dir, name, inode.ino())?;
+        dir.touch_mtime_ctime();
+        dir.mark_dirty();
+        inode.drop_link();
+        inode.mark_dirty();
+        return Err(err);
+    }
+    Ok(inode)
 }
 
 /// `mkdir`: a new directory `name` in `dir` with `mode`, holding "." and
@@ -117,7 +198,7 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
         let claimed = filled
             .and_then(|()| dir::add(dir, name, ino, DIRENT_TYPE_DIRECTORY))
             .and_then(|()| {
-                ialloc::claim(sb, ino, mode, 2, Some(block)).or_else(|err| {
+                ialloc::claim(sb, ino, mode, 2, Some(block), 0).or_else(|err| {
                     dir::remove(dir, name, ino)?;
                     Err(err)
                 })
@@ -135,7 +216,8 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
     Ok(inode)
 }
 
-/// `link`: a new entry `name` in `dir` for the regular file `inode`.
+/// `link`: a new entry `name` in `dir` for `inode`, any type but a
+/// directory (which the VFS refuses).
 pub(crate) fn link(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
@@ -144,7 +226,7 @@ pub(crate) fn link(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
         return Err(EMLINK);
     }
     check_has_link(inode)?;
-    dir::add(dir, name, inode.ino(), DIRENT_TYPE_REGULAR)?;
+    dir::add(dir, name, inode.ino(), entry_type(inode))?;
     inode.inc_link();
     inode.touch_ctime();
     inode.mark_dirty();
@@ -163,6 +245,12 @@ pub(crate) fn unlink(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
     victim.drop_link();
     victim.mark_dirty();
     Ok(())
+}
+
+/// The `file_type` byte of an entry naming `inode`.
+fn entry_type(inode: &Inode) -> u8 {
+    // Every loaded inode has a type (`read_inode`).
+    inode.file_type().map_or(DIRENT_TYPE_REGULAR, dirent_type)
 }
 
 /// Fails with `EUCLEAN` if `inode` has no link left to drop: two entries
@@ -222,11 +310,7 @@ pub(crate) fn rename(
     if changes_parent && target.is_none() && new_dir.nlink() >= u32::from(u16::MAX) {
         return Err(EMLINK);
     }
-    let file_type = if is_dir {
-        DIRENT_TYPE_DIRECTORY
-    } else {
-        DIRENT_TYPE_REGULAR
-    };
+    let file_type = entry_type(moved);
     if let Some(target) = target {
         check_has_link(target)?;
     }

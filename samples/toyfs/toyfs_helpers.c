@@ -179,6 +179,16 @@ u64 toyfs_huge_encode_dev(dev_t dev)
 	return huge_encode_dev(dev);
 }
 
+u32 toyfs_new_encode_dev(dev_t dev)
+{
+	return new_encode_dev(dev);
+}
+
+dev_t toyfs_new_decode_dev(u32 dev)
+{
+	return new_decode_dev(dev);
+}
+
 bool toyfs_sb_rdonly(const struct super_block *sb)
 {
 	return sb_rdonly(sb);

@@ -64,6 +64,8 @@ void toyfs_sb_end_pagefault(struct super_block *sb);
 enum inode_state_flags_enum toyfs_inode_state_read_once(struct inode *inode);
 loff_t toyfs_bdev_nr_bytes(struct block_device *bdev);
 u64 toyfs_huge_encode_dev(dev_t dev);
+u32 toyfs_new_encode_dev(dev_t dev);
+dev_t toyfs_new_decode_dev(u32 dev);
 bool toyfs_sb_rdonly(const struct super_block *sb);
 void toyfs_mapping_set_error(struct address_space *mapping, int error);
 void toyfs_ratelimit_default_init(struct ratelimit_state *rs);

@@ -138,7 +138,8 @@ compact_toyfs() {
 }
 
 # fsstress's churn of names (toyfs-stress namespace: create, mkdir, link,
-# unlink, rmdir, rename of files and directories across directories, each
+# unlink, rmdir, symlink, mkfifo, rename of files, symbolic links, FIFOs
+# and directories across directories, each
 # errno as Linux gives it) against a model of the tree, which is compared
 # with the filesystem's every 50 calls and after a remount every 400
 # (unmount, fsck, mount).  ext2 is the reference (no e2fsck in the

@@ -573,8 +573,156 @@ odirect_on_an_lz4_image() {
 	return $status
 }
 
+# An empty ext2 of 4 KiB blocks (busybox mke2fs) on a loop device at
+# /mnt/ext2, the reference of the cases below: what a caller sees of its
+# symbolic links and special files must be what it sees of toyfs's.
+ext2_begin() {
+	ext2_image=/tmp/ext2-ref.img
+	rm -f $ext2_image && truncate -s 16M $ext2_image && ext2_loop=$(losetup -f) &&
+		losetup "$ext2_loop" $ext2_image && mke2fs -F -b 4096 "$ext2_loop" >/dev/null &&
+		mkdir -p /mnt/ext2 && mount -t ext2 "$ext2_loop" /mnt/ext2 ||
+		{ echo "no ext2 on a loop device"; return 1; }
+}
+ext2_end() {
+	umount /mnt/ext2
+	losetup -d "$ext2_loop"
+	rm -f $ext2_image
+}
+
+# Error text of a failed command, without the command's own prefix.
+errno_of() { "$@" 2>&1 >/dev/null | sed 's/^.*: //'; }
+
+# What symbolic link operations in the empty directory $1 give, target
+# $2 of 4095 bytes (/tmp/long-target holds it and a newline): printed
+# for the comparison with ext2.
+symlink_report() {
+	d=$1 long=$2
+	echo hello >$d/file && ln -s file $d/short && ln -s "$long" $d/long &&
+		ln -s /nowhere $d/dangling || return 1
+	echo "short: $(readlink $d/short) $(cat $d/short) $(stat -c '%s %F %a %h' $d/short)"
+	echo "long: $(readlink $d/long | cmp - /tmp/long-target && echo same) $(stat -c '%s %F' $d/long)"
+	echo "dangling: $(readlink $d/dangling) $(errno_of cat $d/dangling)"
+	# PATH_MAX counts the NUL: 4096 bytes are too many.
+	echo "4096 bytes: $(errno_of ln -s "${long}x" $d/toolong) $(ls $d | grep -c toolong)"
+	echo "taken: $(errno_of ln -s other $d/short)"
+	echo "through: $(errno_of ln -s x $d/short/below) $(errno_of ln -s x $d/dangling/below)"
+	mv $d/short $d/moved && ln $d/moved $d/hard || return 1
+	echo "moved: $(readlink $d/moved) $(stat -c '%h %F' $d/hard) $(cat $d/hard)"
+	rm $d/hard $d/moved $d/long $d/dangling $d/file || return 1
+	echo "left: $(ls -A $d | wc -l)"
+}
+
+# ln -s and readlink as on ext2: a short target, one of 4095 bytes
+# (PATH_MAX - 1) and ENAMETOOLONG past it, a dangling link, a taken
+# name, rename and a hard link of a symbolic link, unlink; then a 4095-
+# byte target and short ones read back from the disk after a remount.
+symlinks_as_on_ext2() {
+	long=$(head -c 4095 /dev/zero | tr '\0' l)
+	printf '%s\n' "$long" >/tmp/long-target
+	mkdir $mnt/links && toyfs=$(symlink_report $mnt/links "$long") || { echo "$toyfs"; return 1; }
+	ext2_begin || return 1
+	mkdir /mnt/ext2/links && ext2=$(symlink_report /mnt/ext2/links "$long")
+	ext2_end
+	echo "$toyfs"
+	[ "$toyfs" = "$ext2" ] || { echo "ext2 says:"; echo "$ext2"; return 1; }
+	ln -s "$long" $mnt/links/keep && ln -s ../links/keep $mnt/links/rel &&
+		remount && [ "$(readlink $mnt/links/rel)" = ../links/keep ] &&
+		readlink $mnt/links/keep | cmp - /tmp/long-target &&
+		[ "$(stat -c %s $mnt/links/keep)" = 4095 ] && drop_caches &&
+		readlink $mnt/links/keep | cmp - /tmp/long-target && [ -L $mnt/links/rel ] &&
+		rm -r $mnt/links
+}
+
+# What FIFOs, devices, a socket, a symbolic link, a file and a directory
+# in the empty directory $1 give: stat, d_type of readdir (toyfs-probe
+# special, which binds the socket and passes a line through it), a line
+# through the FIFO, /dev/null's number used as a device.
+special_report() {
+	d=$1
+	mkfifo -m 640 $d/fifo && mknod $d/null c 1 3 && mknod $d/loop b 7 200 &&
+		mknod $d/big c 4095 1048575 && echo file >$d/file && mkdir $d/dir &&
+		ln -s file $d/link || return 1
+	toyfs-probe special $d || return 1
+	for name in fifo null loop big sock; do
+		stat -c '%n %F %a %t:%T size %s blocks %b links %h' $d/$name | sed "s|^$d/||"
+	done
+	echo through >$d/fifo &
+	read -r line <$d/fifo
+	wait
+	echo "fifo: $line"
+	echo "null: $(echo x >$d/null && wc -c <$d/null)"
+}
+
+# mkfifo, mknod of character and block devices and a socket, as on ext2
+# (types, numbers, d_type, a usable FIFO, socket and device); the types
+# and major:minor numbers kept across a remount, fsck clean with them,
+# and after each is unlinked.
+special_files_as_on_ext2() {
+	mkdir $mnt/special && toyfs=$(special_report $mnt/special) || { echo "$toyfs"; return 1; }
+	ext2_begin || return 1
+	mkdir /mnt/ext2/special && ext2=$(special_report /mnt/ext2/special)
+	ext2_end
+	echo "$toyfs"
+	[ "$toyfs" = "$ext2" ] || { echo "ext2 says:"; echo "$ext2"; return 1; }
+	before=$(cd $mnt/special && stat -c '%n %F %a %t:%T %s %b' * | sort)
+	umount $mnt && fsck_clean $dev
+	status=$?
+	# Mounted again whatever fsck said: the cases after this one use it.
+	mount -t toyfs $dev $mnt && [ $status -eq 0 ] || return 1
+	after=$(cd $mnt/special && stat -c '%n %F %a %t:%T %s %b' * | sort)
+	[ "$before" = "$after" ] || { echo "after the remount:"; echo "$after"; return 1; }
+	echo again >$mnt/special/fifo &
+	read -r line <$mnt/special/fifo
+	wait
+	[ "$line" = again ] || return 1
+	for name in fifo null loop big sock link file; do
+		rm $mnt/special/$name || return 1
+	done
+	rmdir $mnt/special/dir $mnt/special && umount $mnt && fsck_clean $dev
+	status=$?
+	mount -t toyfs $dev $mnt && [ $status -eq 0 ]
+}
+
+# Symbolic links on an image with fragments and LZ4: targets of 1 to 4095
+# bytes are tails (or whole blocks and a tail) beside compressed files,
+# read back from the cache, from the disk and after a remount; fsck
+# (decompressing) is clean with them and after they are unlinked.
+symlinks_on_fragments_and_lz4() {
+	image=/tmp/symlz4.img
+	rm -f $image && truncate -s 8M $image && mkfs.toyfs -q -b 1024 -c lz4 $image &&
+		loop=$(losetup -f) && losetup "$loop" $image || return 1
+	mkdir -p /mnt/symlz4
+	mount -t toyfs "$loop" /mnt/symlz4 && symlinks_in_lz4 "$loop"
+	status=$?
+	umount /mnt/symlz4 2>/dev/null
+	losetup -d "$loop"
+	rm -f $image
+	return $status
+}
+
+# The body of symlinks_on_fragments_and_lz4, on $1 mounted at /mnt/symlz4.
+symlinks_in_lz4() {
+	sizes="1 7 100 127 128 129 1000 1023 1024 1025 2049 3000 4095"
+	head -c 3000 /tmp/pattern >/mnt/symlz4/file && head -c 5000 /dev/zero >/mnt/symlz4/zeros ||
+		return 1
+	for n in $sizes; do
+		ln -s "$(head -c $n /dev/zero | tr '\0' t)" /mnt/symlz4/s$n || return 1
+	done
+	check() {
+		for n in $sizes; do
+			[ "$(readlink /mnt/symlz4/s$n | wc -c)" = $((n + 1)) ] &&
+				[ "$(readlink /mnt/symlz4/s$n | tr -d t)" = "" ] &&
+				[ "$(stat -c %s /mnt/symlz4/s$n)" = $n ] || { echo "s$n differs"; return 1; }
+		done
+	}
+	check && sync && echo 3 >/proc/sys/vm/drop_caches && check &&
+		umount /mnt/symlz4 && fsck.toyfs -n -f "$1" && mount -t toyfs "$1" /mnt/symlz4 &&
+		check && head -c 3000 /tmp/pattern | cmp - /mnt/symlz4/file &&
+		rm /mnt/symlz4/s* && umount /mnt/symlz4 && fsck.toyfs -n -f "$1" >/dev/null
+}
+
 . /guest/debian.sh
-ktap_suite toyfs 50
+ktap_suite toyfs 53
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -620,9 +768,12 @@ ktap_case o_direct_whole_blocks_bypass_the_page_cache probe odirect-bypass
 ktap_case o_direct_races_frees_and_allocations probe odirect-race
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
+ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2
+ktap_case special_files_as_on_ext2 special_files_as_on_ext2
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
+ktap_case symlinks_on_fragments_and_lz4 symlinks_on_fragments_and_lz4
 ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case largest_file_is_the_block_maps_and_efbig_past_it largest_file_is_the_block_maps_and_efbig_past_it
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported

@@ -7,7 +7,9 @@
 //!      4    2 rec_len    bytes to the next entry: a multiple of 4,
 //!                        at least 8 + name_len, never past the block's end
 //!      6    1 name_len   1..=255 (0 allowed only when ino is 0)
-//!      7    1 file_type  1 regular, 2 directory (0 when ino is 0)
+//!      7    1 file_type  1 regular, 2 directory, 3 character device,
+//!                        4 block device, 5 FIFO, 6 socket, 7 symbolic
+//!                        link (ext2's values; 0 when ino is 0)
 //!      8    n name       name_len bytes, no '/' and no NUL; then padding
 //! ```
 //!
@@ -27,12 +29,27 @@ pub const DIRENT_TYPE_UNUSED: u8 = 0;
 pub const DIRENT_TYPE_REGULAR: u8 = 1;
 /// `file_type` of a directory.
 pub const DIRENT_TYPE_DIRECTORY: u8 = 2;
+/// `file_type` of a character device.
+pub const DIRENT_TYPE_CHARDEV: u8 = 3;
+/// `file_type` of a block device.
+pub const DIRENT_TYPE_BLOCKDEV: u8 = 4;
+/// `file_type` of a FIFO.
+pub const DIRENT_TYPE_FIFO: u8 = 5;
+/// `file_type` of a socket.
+pub const DIRENT_TYPE_SOCKET: u8 = 6;
+/// `file_type` of a symbolic link.
+pub const DIRENT_TYPE_SYMLINK: u8 = 7;
 
 /// The `file_type` byte for `file_type`.
 pub fn dirent_type(file_type: FileType) -> u8 {
     match file_type {
         FileType::Regular => DIRENT_TYPE_REGULAR,
         FileType::Directory => DIRENT_TYPE_DIRECTORY,
+        FileType::CharDevice => DIRENT_TYPE_CHARDEV,
+        FileType::BlockDevice => DIRENT_TYPE_BLOCKDEV,
+        FileType::Fifo => DIRENT_TYPE_FIFO,
+        FileType::Socket => DIRENT_TYPE_SOCKET,
+        FileType::Symlink => DIRENT_TYPE_SYMLINK,
     }
 }
 

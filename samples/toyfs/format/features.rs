@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The optional features of an image: fragments and LZ4 compression.
+//! The optional features of an image: fragments, LZ4 compression and
+//! special files (symbolic links, FIFOs, sockets and device nodes).
 //!
 //! They are *incompatible* features in ext2's sense: a reader that does
 //! not know one must refuse the image, because it would misread block
@@ -8,6 +9,15 @@
 //! a toyfs that predates them refuses such an image as well ("nonzero
 //! reserved bytes"), and an image without features is byte for byte what
 //! it always was.
+//!
+//! SPECIAL_FILES differs from the other two in when it is set: not by
+//! mkfs, but by whoever first stores an inode of one of the types it
+//! adds (the kernel's `symlink` or `mknod`, `mkfs.toyfs -d` copying one),
+//! before that inode is written.  An image that never held one keeps its
+//! superblock as it was, and a toyfs that predates the types still mounts
+//! it; one that did hold one is refused by that toyfs, which would take
+//! the inode for damage (a device's number in `direct[0]` for a block
+//! pointer).  The bit is never cleared.
 
 use super::geometry::GeometryError;
 use super::inode::FLAG_COMPRESSED;
@@ -16,8 +26,11 @@ use super::inode::FLAG_COMPRESSED;
 pub const FEATURE_FRAGMENTS: u32 = 0x1;
 /// `feature_incompat` bit: file blocks may be stored LZ4-compressed.
 pub const FEATURE_LZ4: u32 = 0x2;
+/// `feature_incompat` bit: inodes may be symbolic links, FIFOs, sockets,
+/// character or block devices, besides regular files and directories.
+pub const FEATURE_SPECIAL_FILES: u32 = 0x4;
 /// Every `feature_incompat` bit this format defines.
-pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS | FEATURE_LZ4;
+pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS | FEATURE_LZ4 | FEATURE_SPECIAL_FILES;
 
 /// `log2(B / F)` of the smallest fragment, `B / 8`.
 pub const MAX_FRAGMENT_SHIFT: u32 = 3;
@@ -33,6 +46,9 @@ pub struct Features {
     pub lz4: bool,
     /// Inode flags a new regular file gets: [`FLAG_COMPRESSED`] or 0.
     pub default_flags: u32,
+    /// The SPECIAL_FILES feature: inodes of the types
+    /// [`super::inode::FileType::needs_special_files`] says.
+    pub special_files: bool,
 }
 
 impl Features {
@@ -41,6 +57,7 @@ impl Features {
         fragment_size: None,
         lz4: false,
         default_flags: 0,
+        special_files: false,
     };
 
     /// Fragments of `fragment_size` bytes, nothing else.
@@ -58,6 +75,7 @@ impl Features {
             fragment_size: Some(fragment_size),
             lz4: true,
             default_flags: FLAG_COMPRESSED,
+            special_files: false,
         }
     }
 
@@ -69,6 +87,9 @@ impl Features {
         }
         if self.lz4 {
             bits |= FEATURE_LZ4;
+        }
+        if self.special_files {
+            bits |= FEATURE_SPECIAL_FILES;
         }
         bits
     }
@@ -125,6 +146,13 @@ mod tests {
             Features::compressed(512).incompat(),
             FEATURE_FRAGMENTS | FEATURE_LZ4
         );
+        let special = Features {
+            special_files: true,
+            ..Features::NONE
+        };
+        assert_eq!(special.incompat(), FEATURE_SPECIAL_FILES);
+        assert_eq!(special.validate(512), Ok(()));
+        assert_eq!(KNOWN_FEATURES, 0x7);
     }
 
     #[test]

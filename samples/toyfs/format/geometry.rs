@@ -195,6 +195,20 @@ impl Geometry {
         self.features
     }
 
+    /// The same layout with the SPECIAL_FILES feature on or off: it
+    /// changes no layout, and is set on a mounted image the first time a
+    /// special file is made (`features.rs`).
+    pub fn with_special_files(mut self, on: bool) -> Self {
+        self.features.special_files = on;
+        self
+    }
+
+    /// Whether inodes may be symbolic links and special files (the
+    /// SPECIAL_FILES feature).
+    pub fn has_special_files(&self) -> bool {
+        self.features.special_files
+    }
+
     /// Whether block pointers name fragments (the FRAGMENTS feature).
     pub fn has_fragments(&self) -> bool {
         self.features.has_fragments()

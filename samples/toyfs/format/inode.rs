@@ -16,13 +16,24 @@
 //!     52    4 mtime_nsec
 //!     56    4 ctime_nsec
 //!     60    4 blocks             fragments allocated: data and indirect
-//!     64   48 direct[12]         pointers to file blocks 0..12; 0 = hole
+//!     64   48 direct[12]         pointers to file blocks 0..12; 0 = hole;
+//!                                a device's number in direct[0]
 //!    112    4 single_indirect    block of pointers to file blocks 12..12+P
 //!    116    4 double_indirect    block of pointers to single-indirect blocks
 //!    120    8 reserved           zero
 //! ```
 //!
 //! A free inode (mode 0) is 128 zero bytes.
+//!
+//! With the SPECIAL_FILES feature an inode may also be a symbolic link, a
+//! FIFO, a socket, or a character or block device, as in ext2.  A
+//! symbolic link keeps its target as file data, without the NUL (ext2's
+//! "slow" symlink): size is the target's length, 1..=[`MAX_SYMLINK_LEN`],
+//! and its blocks are those of a regular file of that size.  A device
+//! keeps its number in `direct[0]`, in the kernel's `new_encode_dev`
+//! encoding ([`encode_dev`]), as ext2 keeps it in `i_block[1]`; a FIFO
+//! or socket has 0 there.  None of the four has blocks: size, blocks and
+//! every other pointer are 0.
 
 use super::block_map::InodePointer;
 use super::constants::{DIRECT_POINTERS, INODE_SIZE};
@@ -35,18 +46,56 @@ pub const S_IFMT: u16 = 0o170_000;
 pub const S_IFREG: u16 = 0o100_000;
 /// File type bits of a directory.
 pub const S_IFDIR: u16 = 0o040_000;
+/// File type bits of a symbolic link.
+pub const S_IFLNK: u16 = 0o120_000;
+/// File type bits of a FIFO.
+pub const S_IFIFO: u16 = 0o010_000;
+/// File type bits of a socket.
+pub const S_IFSOCK: u16 = 0o140_000;
+/// File type bits of a character device.
+pub const S_IFCHR: u16 = 0o020_000;
+/// File type bits of a block device.
+pub const S_IFBLK: u16 = 0o060_000;
+
+/// Longest symbolic link target in bytes: `PATH_MAX - 1`, which also fits
+/// the one page the kernel reads it into (`page_get_link`).
+pub const MAX_SYMLINK_LEN: u64 = 4095;
+
+/// The device number `major:minor` in the kernel's `new_encode_dev`
+/// encoding (12-bit major, 20-bit minor, as `stat` sees them), which a
+/// device inode keeps in `direct[0]`.
+pub fn encode_dev(major: u32, minor: u32) -> u32 {
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12)
+}
+
+/// `(major, minor)` of a device number in the `new_encode_dev` encoding
+/// (the kernel's `new_decode_dev`).
+pub fn decode_dev(dev: u32) -> (u32, u32) {
+    ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00))
+}
 
 /// Inode flag: blocks this file writes are LZ4-compressed when that saves
 /// a fragment.  The value of `FS_COMPR_FL`, which `chattr +c` sets.
 pub const FLAG_COMPRESSED: u32 = 0x4;
 
-/// The file types version 1 stores.
+/// The file types version 1 stores: regular files and directories, and
+/// with the SPECIAL_FILES feature the other five.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileType {
     /// `S_IFREG`.
     Regular,
     /// `S_IFDIR`.
     Directory,
+    /// `S_IFLNK`: the target is the file's data.
+    Symlink,
+    /// `S_IFIFO`.
+    Fifo,
+    /// `S_IFSOCK`.
+    Socket,
+    /// `S_IFCHR`: the device number in `direct[0]`.
+    CharDevice,
+    /// `S_IFBLK`: the device number in `direct[0]`.
+    BlockDevice,
 }
 
 impl FileType {
@@ -55,6 +104,11 @@ impl FileType {
         match mode & S_IFMT {
             S_IFREG => Some(Self::Regular),
             S_IFDIR => Some(Self::Directory),
+            S_IFLNK => Some(Self::Symlink),
+            S_IFIFO => Some(Self::Fifo),
+            S_IFSOCK => Some(Self::Socket),
+            S_IFCHR => Some(Self::CharDevice),
+            S_IFBLK => Some(Self::BlockDevice),
             _ => None,
         }
     }
@@ -64,7 +118,33 @@ impl FileType {
         match self {
             Self::Regular => S_IFREG,
             Self::Directory => S_IFDIR,
+            Self::Symlink => S_IFLNK,
+            Self::Fifo => S_IFIFO,
+            Self::Socket => S_IFSOCK,
+            Self::CharDevice => S_IFCHR,
+            Self::BlockDevice => S_IFBLK,
         }
+    }
+
+    /// Whether an inode of this type may exist only with the
+    /// SPECIAL_FILES feature: all but regular files and directories.
+    pub fn needs_special_files(self) -> bool {
+        !matches!(self, Self::Regular | Self::Directory)
+    }
+
+    /// Whether an inode of this type has no data blocks at all: a FIFO,
+    /// socket or device (its size, blocks and pointers are 0, but a
+    /// device's number in `direct[0]`).
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            Self::Fifo | Self::Socket | Self::CharDevice | Self::BlockDevice
+        )
+    }
+
+    /// Whether an inode of this type keeps a device number in `direct[0]`.
+    pub fn is_device(self) -> bool {
+        matches!(self, Self::CharDevice | Self::BlockDevice)
     }
 }
 
@@ -115,10 +195,24 @@ pub struct Inode {
 /// by the block-map walk, which knows where each one points).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InodeProblem {
-    /// A mode with a file type other than regular or directory.
+    /// A mode with a file type toyfs does not store.
     UnknownFileType {
         /// The mode.
         mode: u16,
+    },
+    /// A symbolic link or special file in an image without the
+    /// SPECIAL_FILES feature.
+    SpecialWithoutFeature {
+        /// The mode.
+        mode: u16,
+    },
+    /// A FIFO, socket or device with a size, blocks, or a pointer (a
+    /// device's `direct[0]` aside).
+    SpecialWithBlocks,
+    /// A symbolic link whose size is 0 or above [`MAX_SYMLINK_LEN`].
+    SymlinkSize {
+        /// The size.
+        size: u64,
     },
     /// Flags other than [`FLAG_COMPRESSED`], or that flag on a directory
     /// or without the LZ4 feature.
@@ -281,6 +375,26 @@ impl Inode {
         }
     }
 
+    /// Whether a FIFO, socket or device inode has a size, blocks or
+    /// pointers; `device`: `direct[0]` holds its number and is not one.
+    fn has_blocks(&self, device: bool) -> bool {
+        let first = usize::from(device);
+        self.size != 0
+            || self.blocks != 0
+            || self.direct[first..].iter().any(|&pointer| pointer != 0)
+            || self.single_indirect != 0
+            || self.double_indirect != 0
+    }
+
+    /// The device number of a character or block device inode: its
+    /// `direct[0]` in the `new_encode_dev` encoding; 0 for other types.
+    pub fn rdev(&self) -> u32 {
+        match self.file_type() {
+            Some(file_type) if file_type.is_device() => self.direct[0],
+            _ => 0,
+        }
+    }
+
     /// Everything wrong with the fields of an in-use inode, in field order.
     pub fn field_problems(&self, geometry: &Geometry) -> impl Iterator<Item = InodeProblem> {
         let file_type = self.file_type();
@@ -291,10 +405,18 @@ impl Inode {
             })
         };
         let unit = geometry.fragment_size();
+        let special = file_type.is_some_and(FileType::is_special);
         [
             file_type
                 .is_none()
                 .then_some(InodeProblem::UnknownFileType { mode: self.mode }),
+            (file_type.is_some_and(FileType::needs_special_files) && !geometry.has_special_files())
+                .then_some(InodeProblem::SpecialWithoutFeature { mode: self.mode }),
+            (special && self.has_blocks(file_type.is_some_and(FileType::is_device)))
+                .then_some(InodeProblem::SpecialWithBlocks),
+            (file_type == Some(FileType::Symlink)
+                && (self.size == 0 || self.size > MAX_SYMLINK_LEN))
+                .then_some(InodeProblem::SymlinkSize { size: self.size }),
             (self.flags & !self.allowed_flags(geometry) != 0)
                 .then_some(InodeProblem::BadFlags(self.flags)),
             nsec("atime", self.atime),
@@ -354,7 +476,12 @@ impl InodeProblem {
     /// The rule broken, in a few words, for a log message.
     pub fn rule(&self) -> &'static str {
         match self {
-            Self::UnknownFileType { .. } => "mode is neither a regular file nor a directory",
+            Self::UnknownFileType { .. } => "mode is not a file type toyfs stores",
+            Self::SpecialWithoutFeature { .. } => {
+                "symbolic link or special file without the SPECIAL_FILES feature"
+            }
+            Self::SpecialWithBlocks => "FIFO, socket or device with a size, blocks or pointers",
+            Self::SymlinkSize { .. } => "symbolic link of size 0 or above 4095",
             Self::BadFlags(_) => "flags other than compressed on a regular file with LZ4",
             Self::ReservedNotZero => "nonzero reserved bytes",
             Self::NsecOutOfRange { .. } => "nanoseconds of a billion or more",
@@ -439,7 +566,7 @@ mod tests {
     fn reports_every_bad_field() {
         let geometry = Geometry::new(1024, 1024, 64).unwrap();
         let inode = Inode {
-            mode: 0o120_777,
+            mode: 0o160_777,
             flags: 4,
             atime: Timestamp {
                 sec: 0,
@@ -452,7 +579,7 @@ mod tests {
         assert_eq!(
             inode.field_problems(&geometry).collect::<Vec<_>>(),
             [
-                InodeProblem::UnknownFileType { mode: 0o120_777 },
+                InodeProblem::UnknownFileType { mode: 0o160_777 },
                 InodeProblem::BadFlags(4),
                 InodeProblem::NsecOutOfRange {
                     field: "atime",
@@ -513,6 +640,87 @@ mod tests {
             directory.reader_problem(&geometry),
             Some(InodeProblem::BlocksTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn every_type_round_trips_through_its_mode() {
+        for file_type in [
+            FileType::Regular,
+            FileType::Directory,
+            FileType::Symlink,
+            FileType::Fifo,
+            FileType::Socket,
+            FileType::CharDevice,
+            FileType::BlockDevice,
+        ] {
+            let mode = file_type.mode_bits() | 0o644;
+            assert_eq!(FileType::from_mode(mode), Some(file_type));
+            assert_eq!(
+                file_type.needs_special_files(),
+                !matches!(file_type, FileType::Regular | FileType::Directory)
+            );
+        }
+        for unknown in [0o000_644, 0o030_000, 0o160_000, 0o170_000] {
+            assert_eq!(FileType::from_mode(unknown), None);
+        }
+    }
+
+    #[test]
+    fn device_numbers_use_the_kernels_new_encoding() {
+        // `new_encode_dev(MKDEV(1, 3))` is 0x103; MKDEV(259, 0x12345) is
+        // 0x12310345 (the low minor byte, the major, the high minor bits).
+        assert_eq!(encode_dev(1, 3), 0x103);
+        assert_eq!(encode_dev(259, 0x12345), 0x1231_0345);
+        for (major, minor) in [(0, 0), (1, 3), (8, 17), (4095, 0xf_ffff), (259, 0x12345)] {
+            assert_eq!(decode_dev(encode_dev(major, minor)), (major, minor));
+        }
+    }
+
+    #[test]
+    fn special_files_need_their_feature_and_no_blocks() {
+        let plain = Geometry::new(1024, 1024, 64).unwrap();
+        let special = plain.with_special_files(true);
+        let mut fifo = Inode::new(FileType::Fifo, 0o644, Timestamp::default());
+        fifo.nlink = 1;
+        assert_eq!(fifo.reader_problem(&special), None);
+        assert_eq!(
+            fifo.reader_problem(&plain),
+            Some(InodeProblem::SpecialWithoutFeature { mode: 0o010_644 })
+        );
+        fifo.direct[0] = 7;
+        assert_eq!(
+            fifo.reader_problem(&special),
+            Some(InodeProblem::SpecialWithBlocks)
+        );
+        let mut device = Inode::new(FileType::BlockDevice, 0o600, Timestamp::default());
+        device.nlink = 1;
+        device.direct[0] = encode_dev(8, 1);
+        assert_eq!(device.reader_problem(&special), None);
+        assert_eq!(device.rdev(), encode_dev(8, 1));
+        for damage in [
+            |inode: &mut Inode| inode.size = 1,
+            |inode: &mut Inode| inode.blocks = 1,
+            |inode: &mut Inode| inode.direct[11] = 1,
+            |inode: &mut Inode| inode.single_indirect = 1,
+            |inode: &mut Inode| inode.double_indirect = 1,
+        ] {
+            let mut damaged = device.clone();
+            damage(&mut damaged);
+            assert_eq!(
+                damaged.field_problems(&special).collect::<Vec<_>>(),
+                [InodeProblem::SpecialWithBlocks]
+            );
+        }
+        let mut link = Inode::new(FileType::Symlink, 0o777, Timestamp::default());
+        link.nlink = 1;
+        for (size, ok) in [(0, false), (1, true), (4095, true), (4096, false)] {
+            link.size = size;
+            assert_eq!(
+                link.field_problems(&special).next(),
+                (!ok).then_some(InodeProblem::SymlinkSize { size })
+            );
+        }
+        assert_eq!(link.rdev(), 0);
     }
 
     #[test]

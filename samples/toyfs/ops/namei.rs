@@ -10,40 +10,65 @@ use super::{
 };
 use crate::{
     dir::readdir,
-    format::inode::{S_IFDIR, S_IFMT, S_IFREG},
+    format::inode::{FileType, S_IFDIR, S_IFLNK, S_IFREG},
     inode::read_inode,
     namei, sys,
     vfs::{DirEmitter, Iget, InodeOps, InodeRef, SuperBlock},
 };
 use kernel::{
     bindings,
-    error::from_result,
-    ffi::{c_int, c_uint},
+    error::{from_result, to_result},
+    ffi::{c_char, c_int, c_uint},
     prelude::*,
+    str::CStr,
 };
 
 /// The inode `ino` of `sb`, read from the inode table if not cached, with
 /// the operations of its kind.
 pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
+    iget_with(sb, ino, false)
+}
+
+/// [`iget`] of a symbolic link `namei::symlink` just claimed: its target,
+/// and so its size, is written once the VFS inode exists.
+fn iget_new_symlink(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
+    iget_with(sb, ino, true)
+}
+
+fn iget_with(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<InodeRef> {
     let new = match sb.iget_locked(ino)? {
         Iget::Cached(inode) => return Ok(inode),
         Iget::New(new) => new,
     };
     // On error, dropping `new` gives it back (`iget_failed`).
-    let disk = read_inode(sb, ino)?;
+    let disk = read_inode(sb, ino, just_made)?;
     new.info().load_map(&disk);
-    let ops = if disk.mode & S_IFMT == S_IFREG {
-        InodeOps {
+    // `read_inode` refused a mode of no known type.
+    let ops = match disk.file_type() {
+        Some(FileType::Regular) => InodeOps {
             inode: &FILE_INODE_OPS,
-            file: &FILE_OPS,
+            file: Some(&FILE_OPS),
             mapping: Some(&ADDRESS_SPACE_OPS),
-        }
-    } else {
-        InodeOps {
+        },
+        Some(FileType::Directory) => InodeOps {
             inode: &DIR_INODE_OPS,
-            file: &DIR_OPS,
+            file: Some(&DIR_OPS),
             mapping: None,
-        }
+        },
+        // The target is file data, read and written through the page
+        // cache with the operations of regular files (ext2's slow
+        // symlinks): `page_get_link` reads it, `page_symlink` writes it.
+        Some(FileType::Symlink) => InodeOps {
+            inode: &SYMLINK_INODE_OPS,
+            file: None,
+            mapping: Some(&ADDRESS_SPACE_OPS),
+        },
+        // FIFOs, sockets and devices: `init_special_inode`.
+        _ => InodeOps {
+            inode: &SPECIAL_INODE_OPS,
+            file: None,
+            mapping: None,
+        },
     };
     let geometry = sb.info().geometry;
     new.set_up(&disk, &ops, geometry.block_size(), geometry.fragment_size())
@@ -54,9 +79,25 @@ const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
     create: Some(create),
     link: Some(link),
     unlink: Some(unlink),
+    symlink: Some(symlink),
     mkdir: Some(mkdir),
     rmdir: Some(rmdir),
+    mknod: Some(mknod),
     rename: Some(rename),
+    setattr: Some(setattr),
+    ..pin_init::zeroed()
+};
+
+/// Symbolic links: the target read from the page cache (ext2's
+/// `ext2_symlink_inode_operations`); attributes as every inode's.
+const SYMLINK_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
+    get_link: Some(bindings::page_get_link),
+    setattr: Some(setattr),
+    ..pin_init::zeroed()
+};
+
+/// FIFOs, sockets and devices (ext2's `ext2_special_inode_operations`).
+const SPECIAL_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
     setattr: Some(setattr),
     ..pin_init::zeroed()
 };
@@ -128,7 +169,93 @@ unsafe extern "C" fn create(
     })
 }
 
-/// The VFS's `link` for toyfs: a new name for an existing regular file.
+/// The VFS's `symlink` for toyfs: a new symbolic link whose target is
+/// its data (`namei::symlink`).
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `symlink`.
+unsafe extern "C" fn symlink(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    target: *const c_char,
+) -> c_int {
+    // SAFETY: The VFS passes our locked directory, a negative dentry and
+    // the target, a NUL-terminated string that lasts for the call.
+    let (dir_ref, name, target) = unsafe {
+        (
+            inode(dir),
+            dentry_name(dentry),
+            CStr::from_char_ptr(target).to_bytes(),
+        )
+    };
+    from_result(|| {
+        let new = namei::symlink(
+            dir_ref,
+            name,
+            target,
+            iget_new_symlink,
+            write_symlink_target,
+        )?;
+        // SAFETY: As in `create`.
+        unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, S_IFLNK | 0o777) };
+        new.mark_dirty();
+        // SAFETY: `d_instantiate` takes the inode reference.
+        unsafe { bindings::d_instantiate(dentry, new.into_raw()) };
+        Ok(0)
+    })
+}
+
+/// Writes a new symbolic link's target into its page cache as its data
+/// (`page_symlink`, through `ADDRESS_SPACE_OPS`' `write_begin` and
+/// `write_end`, which set its size), the inode locked as a write's is.
+fn write_symlink_target(inode: &crate::vfs::Inode, target: &[u8]) -> Result {
+    let raw = inode.as_ptr();
+    // CAST: at most `MAX_SYMLINK_LEN` (4095) bytes, checked by the caller.
+    let len = target.len() as c_int + 1;
+    // SAFETY: The inode is new, ours and not yet visible through a dentry;
+    // its lock is taken below the directory's (parent before child), as
+    // the write path expects it held.  `page_symlink` copies `len - 1`
+    // bytes of `target`, which has them.
+    unsafe {
+        sys::toyfs_inode_lock(raw);
+        let result = bindings::page_symlink(raw, target.as_ptr().cast(), len);
+        sys::toyfs_inode_unlock(raw);
+        to_result(result)
+    }
+}
+
+/// The VFS's `mknod` for toyfs: a FIFO, socket or device.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `mknod`.
+unsafe extern "C" fn mknod(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    dentry: *mut bindings::dentry,
+    mode: bindings::umode_t,
+    rdev: bindings::dev_t,
+) -> c_int {
+    // SAFETY: The VFS passes our locked directory and a negative dentry.
+    let (dir_ref, name) = unsafe { (inode(dir), dentry_name(dentry)) };
+    // SAFETY: A pure function of its argument.
+    let encoded = unsafe { sys::toyfs_new_encode_dev(rdev) };
+    from_result(|| {
+        let new = namei::mknod(dir_ref, name, mode, encoded, iget)?;
+        // SAFETY: As in `create`.
+        unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, mode) };
+        new.mark_dirty();
+        // SAFETY: `d_instantiate` takes the inode reference.
+        unsafe { bindings::d_instantiate(dentry, new.into_raw()) };
+        Ok(0)
+    })
+}
+
+/// The VFS's `link` for toyfs: a new name for an existing inode.
 ///
 /// # Safety
 ///

@@ -5,7 +5,7 @@
 use crate::sys;
 use kernel::{
     bindings,
-    ffi::{c_char, c_int},
+    ffi::{c_char, c_int, c_uint},
 };
 
 /// A directory being listed: `readdir` hands out entries through it.
@@ -35,13 +35,13 @@ impl DirEmitter {
         unsafe { (*self.ctx).pos = pos as i64 };
     }
 
-    /// Emits an entry; false when the caller's buffer is full.
-    pub(crate) fn emit(&mut self, name: &[u8], ino: u32, is_dir: bool) -> bool {
-        let kind = if is_dir {
-            bindings::DT_DIR
-        } else {
-            bindings::DT_REG
-        };
+    /// Emits an entry whose on-disk `file_type` byte is `file_type`
+    /// (ext2's `FT_*` values), as the `DT_*` type `fs_ftype_to_dtype`
+    /// gives it (`DT_UNKNOWN` for a byte toyfs does not write); false
+    /// when the caller's buffer is full.
+    pub(crate) fn emit(&mut self, name: &[u8], ino: u32, file_type: u8) -> bool {
+        // SAFETY: A pure function of its argument (any value is valid).
+        let kind = c_uint::from(unsafe { bindings::fs_ftype_to_dtype(file_type.into()) });
         // SAFETY: As in `pos`; the name is valid for the call.
         // CAST: names are at most 255 bytes.
         unsafe {

@@ -4,7 +4,7 @@
 
 use super::{SuperBlock, MAX_FOLIO_BLOCKS};
 use crate::{
-    format::inode::{Inode as DiskInode, Timestamp, S_IFDIR, S_IFMT},
+    format::inode::{FileType, Inode as DiskInode, Timestamp, S_IFDIR, S_IFMT},
     info::InodeInfo,
     sys,
 };
@@ -137,6 +137,17 @@ impl Inode {
     /// Whether it is a directory.
     pub(crate) fn is_dir(&self) -> bool {
         self.mode() & S_IFMT == S_IFDIR
+    }
+
+    /// Its file type (every loaded inode has one: `read_inode` refuses
+    /// the others).
+    pub(crate) fn file_type(&self) -> Option<FileType> {
+        FileType::from_mode(self.mode())
+    }
+
+    /// Whether it is a FIFO, socket or device: no data, no block map.
+    pub(crate) fn is_special(&self) -> bool {
+        self.file_type().is_some_and(FileType::is_special)
     }
 
     /// Its size (`i_size_read`).
@@ -387,8 +398,9 @@ fn max_folio_order(block_size: u32) -> u32 {
 pub(crate) struct InodeOps {
     /// `i_op`.
     pub(crate) inode: &'static bindings::inode_operations,
-    /// `i_fop`.
-    pub(crate) file: &'static bindings::file_operations,
+    /// `i_fop`; `None` for a FIFO, socket or device, whose file
+    /// operations `init_special_inode` chooses.
+    pub(crate) file: Option<&'static bindings::file_operations>,
     /// `i_mapping->a_ops`, for inodes whose data is in the page cache.
     pub(crate) mapping: Option<&'static bindings::address_space_operations>,
 }
@@ -446,7 +458,20 @@ impl NewInode {
             sys::toyfs_inode_set_mtime_to_ts(inode, ts(disk.mtime));
             bindings::inode_set_ctime_to_ts(inode, ts(disk.ctime));
             (*inode).i_op = ops.inode;
-            (*inode).__bindgen_anon_3.i_fop = ops.file;
+            match ops.file {
+                Some(file) => (*inode).__bindgen_anon_3.i_fop = file,
+                // Sets `i_fop` and `i_rdev` (0 for a FIFO or socket).
+                None => bindings::init_special_inode(
+                    inode,
+                    disk.mode,
+                    sys::toyfs_new_decode_dev(disk.rdev()),
+                ),
+            }
+            if disk.file_type() == Some(FileType::Symlink) {
+                // `page_get_link` maps the target's folio with
+                // `folio_address`: it must not be in high memory.
+                bindings::inode_nohighmem(inode);
+            }
             if let Some(mapping) = ops.mapping {
                 (*(*inode).i_mapping).a_ops = mapping;
                 // Large folios need THP (not on User-Mode Linux).

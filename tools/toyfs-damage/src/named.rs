@@ -477,13 +477,49 @@ pub static DAMAGES: &[Damage] = &[
         name: "bad_inode_mode",
         source: Source::Plain,
         expect: Expect::Fails("small"),
-        fsck_says: "is neither a regular file nor a directory",
+        fsck_says: "is not a file type toyfs stores",
+        apply: |image| {
+            edit_inode_of(
+                image,
+                "small",
+                format!("mode = {:#o}", 0o160_777),
+                |inode| inode.mode = 0o160_777,
+            )
+        },
+    },
+    Damage {
+        name: "symlink_without_feature",
+        source: Source::Plain,
+        expect: Expect::Fails("small"),
+        fsck_says: "lacks the SPECIAL_FILES feature",
         apply: |image| {
             edit_inode_of(
                 image,
                 "small",
                 format!("mode = {:#o}", 0o120_777),
                 |inode| inode.mode = 0o120_777,
+            )
+        },
+    },
+    Damage {
+        name: "device_with_blocks",
+        source: Source::Plain,
+        expect: Expect::Fails("small"),
+        fsck_says: "a FIFO, socket or device has a size, blocks or block pointers",
+        apply: |image| {
+            image.edit_superblock(true, |bytes| {
+                let offset = toyfs_format::superblock::FEATURES_OFFSET;
+                let mut word = [0u8; 4];
+                word.copy_from_slice(&bytes[offset..offset + 4]);
+                let features =
+                    u32::from_le_bytes(word) | toyfs_format::features::FEATURE_SPECIAL_FILES;
+                bytes[offset..offset + 4].copy_from_slice(&features.to_le_bytes());
+            });
+            edit_inode_of(
+                image,
+                "small",
+                format!("mode = {:#o}, SPECIAL_FILES set", 0o020_644),
+                |inode| inode.mode = 0o020_644,
             )
         },
     },

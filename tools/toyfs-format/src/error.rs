@@ -66,6 +66,14 @@ pub enum FsError {
     },
     /// Compression asked for on an image without the LZ4 feature.
     NoCompression,
+    /// A symbolic link target that is empty, longer than 4095 bytes, or
+    /// holds a NUL byte.
+    BadSymlinkTarget {
+        /// Its length.
+        len: usize,
+    },
+    /// `mknod` of a type that is not a FIFO, socket or device.
+    NotASpecialType,
 }
 
 impl fmt::Display for FsError {
@@ -103,6 +111,13 @@ impl fmt::Display for FsError {
                 error,
             } => write!(f, "inode {ino} file block {file_block}: {}", error.rule()),
             Self::NoCompression => write!(f, "the image has no LZ4 feature"),
+            Self::BadSymlinkTarget { len } => write!(
+                f,
+                "a symbolic link target of {len} bytes: it must be 1 to 4095 bytes without NUL"
+            ),
+            Self::NotASpecialType => {
+                write!(f, "not a FIFO, socket, character or block device")
+            }
         }
     }
 }

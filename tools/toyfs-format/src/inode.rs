@@ -40,11 +40,20 @@ impl fmt::Display for InodeProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::UnknownFileType { mode } => {
-                write!(
-                    f,
-                    "mode {mode:#o} is neither a regular file nor a directory"
-                )
+                write!(f, "mode {mode:#o} is not a file type toyfs stores")
             }
+            Self::SpecialWithoutFeature { mode } => write!(
+                f,
+                "mode {mode:#o} is a symbolic link or special file, and the image lacks the SPECIAL_FILES feature"
+            ),
+            Self::SpecialWithBlocks => write!(
+                f,
+                "a FIFO, socket or device has a size, blocks or block pointers"
+            ),
+            Self::SymlinkSize { size } => write!(
+                f,
+                "symbolic link of size {size}: a target is 1 to 4095 bytes"
+            ),
             Self::BadFlags(flags) => write!(
                 f,
                 "flags are {flags:#x}; only compressed (0x4) on a regular file of an image with LZ4"

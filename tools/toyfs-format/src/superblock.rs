@@ -214,10 +214,30 @@ mod tests {
     }
 
     #[test]
+    fn special_files_is_a_feature_bit_of_its_own() {
+        let plain = sample();
+        let special = Superblock {
+            geometry: plain.geometry.with_special_files(true),
+            ..plain
+        };
+        let bytes = special.encode();
+        assert_eq!(get_u32(&bytes, 60), 0x4, "SPECIAL_FILES");
+        let decoded = Superblock::decode(&bytes).unwrap();
+        assert!(decoded.geometry.has_special_files());
+        assert_eq!(decoded, special);
+        // Nothing else of the layout changes.
+        assert_eq!(decoded.geometry.with_special_files(false), plain.geometry);
+        assert!(!Superblock::decode(&plain.encode())
+            .unwrap()
+            .geometry
+            .has_special_files());
+    }
+
+    #[test]
     fn rejects_unknown_and_inconsistent_features() {
         assert_eq!(
-            Superblock::decode(&with_field(60, 0x5)),
-            Err(SuperblockError::UnknownFeatures(0x4))
+            Superblock::decode(&with_field(60, 0x9)),
+            Err(SuperblockError::UnknownFeatures(0x8))
         );
         assert_eq!(
             Superblock::decode(&with_field(64, 512)),

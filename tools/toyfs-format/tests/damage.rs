@@ -413,15 +413,15 @@ fn bad_inode_fields() {
         .collect();
     assert_eq!(findings(&device), expected);
 
-    // A symlink type: unknown in version 1, and its entry no longer matches.
+    // A type toyfs does not store, and its entry no longer matches.
     let (mut device, files) = populated(BLOCK_SIZE);
-    edit_inode(&mut device, files.small, |inode| inode.mode = 0o120_777);
+    edit_inode(&mut device, files.small, |inode| inode.mode = 0o160_777);
     assert_eq!(
         findings(&device),
         [
             Finding::InodeField {
                 ino: files.small,
-                problem: InodeProblem::UnknownFileType { mode: 0o120_777 }
+                problem: InodeProblem::UnknownFileType { mode: 0o160_777 }
             },
             Finding::FileTypeMismatch {
                 dir: ROOT_INO,
@@ -429,6 +429,27 @@ fn bad_inode_fields() {
                 ino: files.small,
                 entry_type: 1,
                 inode_type: None
+            },
+        ]
+    );
+
+    // A symlink type in an image that never had the SPECIAL_FILES
+    // feature set: refused, as a toyfs before the feature refuses it.
+    let (mut device, files) = populated(BLOCK_SIZE);
+    edit_inode(&mut device, files.small, |inode| inode.mode = 0o120_777);
+    assert_eq!(
+        findings(&device),
+        [
+            Finding::InodeField {
+                ino: files.small,
+                problem: InodeProblem::SpecialWithoutFeature { mode: 0o120_777 }
+            },
+            Finding::FileTypeMismatch {
+                dir: ROOT_INO,
+                name: name("small"),
+                ino: files.small,
+                entry_type: 1,
+                inode_type: Some(FileType::Symlink)
             },
         ]
     );

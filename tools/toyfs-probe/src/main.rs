@@ -2423,6 +2423,58 @@ fn encoded(file: &Path) -> Check {
     Ok(())
 }
 
+/// `special DIR`: makes socket DIR/sock by binding a Unix socket to it
+/// (the VFS's `mknod` of `S_IFSOCK`), passes a line through it, then
+/// prints every entry of DIR as `NAME TYPE`, sorted, TYPE from the
+/// entry's `d_type` (`DirEntry::file_type`; std asks `lstat` only for
+/// `DT_UNKNOWN`, which toyfs never gives).  The caller compares the list
+/// with ext2's.
+fn special(dir: &Path) -> Check {
+    use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let path = dir.join("sock");
+    let listener = UnixListener::bind(&path).map_err(|e| format!("bind: {e}"))?;
+    let mut client = UnixStream::connect(&path).map_err(|e| format!("connect: {e}"))?;
+    let (mut server, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    client
+        .write_all(b"through the socket")
+        .map_err(|e| format!("write: {e}"))?;
+    drop(client);
+    let mut got = String::new();
+    server
+        .read_to_string(&mut got)
+        .map_err(|e| format!("read: {e}"))?;
+    ensure!(got == "through the socket", "the socket passed {got:?}");
+    let mut lines = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| format!("readdir: {e}"))?;
+        let kind = entry.file_type().map_err(|e| format!("d_type: {e}"))?;
+        let name = if kind.is_symlink() {
+            "symlink"
+        } else if kind.is_dir() {
+            "directory"
+        } else if kind.is_file() {
+            "regular"
+        } else if kind.is_fifo() {
+            "fifo"
+        } else if kind.is_socket() {
+            "socket"
+        } else if kind.is_char_device() {
+            "character"
+        } else if kind.is_block_device() {
+            "block"
+        } else {
+            "unknown"
+        };
+        lines.push(format!("{} {name}", entry.file_name().to_string_lossy()));
+    }
+    lines.sort();
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(what), Some(dir)) = (args.get(1), args.get(2)) else {
@@ -2444,6 +2496,7 @@ fn main() -> ExitCode {
         "truncate-split" => truncate_split(dir),
         "links" => links(dir),
         "rename" => rename(dir),
+        "special" => special(dir),
         "eof-tail" => eof_tail(dir),
         "extend-race" => extend_race(dir),
         "splice" => splice(dir),

@@ -2,9 +2,11 @@
 //! `toyfs-stress namespace SEED OPS DIR [DEVICE FSTYPE FSCK]`: fsstress's
 //! namespace churn, checked against a model of the tree.
 //!
-//! One thread creates, writes, links, unlinks, renames (files and
-//! directories, across directories, over files and empty directories),
-//! makes and removes directories under DIR, with names from a few short
+//! One thread creates, writes, links, unlinks, renames (files, symbolic
+//! links, FIFOs and directories, across directories, over files and
+//! empty directories), makes symbolic links (targets of 1 to 4095 bytes,
+//! and one of 4096, `ENAMETOOLONG`) and FIFOs, makes and removes
+//! directories under DIR, with names from a few short
 //! ones (so that they collide) and long ones up to `NAME_MAX` and one
 //! past it.  Each call must succeed or fail with the errno Linux gives
 //! (POSIX's where it fixes one): `EEXIST`, `ENOENT`, `EISDIR`,
@@ -12,7 +14,8 @@
 //! (a link to a directory), `ENAMETOOLONG`.  Every 50 calls, and after
 //! each remount (every 400 calls with DEVICE: unmount, FSCK, mount) the
 //! whole tree is compared with the model: the names of each directory,
-//! each entry's type, each file's bytes and link count, one inode for
+//! each entry's type (`lstat`'s and `readdir`'s `d_type`), each file's
+//! bytes, each symbolic link's target, and their link counts, one inode for
 //! all the names of a file, and each directory's link count (2 and one
 //! for each subdirectory).
 
@@ -28,8 +31,18 @@ use std::process::Command;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Entry {
     Dir,
-    /// A regular file, by its number in `Model::files`.
+    /// Anything but a directory (a regular file, a symbolic link, a
+    /// FIFO), by its number in `Model::files` and `Model::kinds`.
     File(usize),
+}
+
+/// What a non-directory of the model is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Regular,
+    /// Its target is its `Model::files` bytes.
+    Symlink,
+    Fifo,
 }
 
 /// The tree under DIR.
@@ -37,8 +50,11 @@ struct Model {
     /// Every name by its path below DIR (no leading slash; DIR itself,
     /// the root, is "" and not listed).
     entries: BTreeMap<String, Entry>,
-    /// The bytes of each file ever made, by number.
+    /// The bytes of each file ever made (a symbolic link's target; none
+    /// for a FIFO), by number.
     files: Vec<Vec<u8>>,
+    /// What each is, by number.
+    kinds: Vec<Kind>,
 }
 
 fn parent(path: &str) -> &str {
@@ -74,6 +90,13 @@ impl Model {
     fn is_dir(&self, path: &str) -> bool {
         path.is_empty() || self.entries.get(path) == Some(&Entry::Dir)
     }
+
+    /// A new non-directory `path` of `kind` holding `bytes`.
+    fn add(&mut self, path: String, kind: Kind, bytes: Vec<u8>) {
+        self.files.push(bytes);
+        self.kinds.push(kind);
+        self.entries.insert(path, Entry::File(self.files.len() - 1));
+    }
 }
 
 /// One run.
@@ -85,6 +108,10 @@ struct Namespace {
     history: Vec<String>,
     /// How many calls gave each errno (0: success).
     results: BTreeMap<i32, u64>,
+    /// Whether every symbolic link target up to 4095 bytes must be
+    /// taken (toyfs); elsewhere one of a block or more may be refused
+    /// with `ENAMETOOLONG` (ext2's limit is its block size).
+    all_targets: bool,
 }
 
 /// What a call returned, as an errno (0: success).
@@ -168,9 +195,58 @@ impl Namespace {
             .and_then(|mut file| file.write_all(&data));
         let got = errno(&result);
         if self.check(format!("create {path} ({len} bytes)"), got, &[want])? {
-            self.model.files.push(data);
-            let id = self.model.files.len() - 1;
-            self.model.entries.insert(path, Entry::File(id));
+            self.model.add(path, Kind::Regular, data);
+        }
+        Ok(())
+    }
+
+    /// `symlink(target, path)`: a target of printable bytes, mostly
+    /// short, sometimes of 4095 bytes (`PATH_MAX - 1`) or one more, which
+    /// the VFS refuses (`ENAMETOOLONG`) before it looks at the name.
+    fn symlink(&mut self) -> Result<(), String> {
+        let path = self.some_path();
+        let len = match self.rng.below(20) {
+            0 => 4095,
+            1 => 4096,
+            _ => 1 + self.rng.below(300) as usize,
+        };
+        let target: Vec<u8> = self
+            .rng
+            .bytes(len)
+            .into_iter()
+            .map(|byte| b'!' + byte % 90)
+            .collect();
+        let want = match self.model.entries.get(&path) {
+            _ if len > 4095 => ENAMETOOLONG,
+            _ if Self::too_long(&path) => ENAMETOOLONG,
+            Some(_) => EEXIST,
+            None => 0,
+        };
+        // ext2 refuses a target that with its NUL is larger than a block
+        // (1024 bytes at the least), after the checks of the name.
+        let want: &[i32] = match want {
+            0 if len >= 1024 && !self.all_targets => &[0, ENAMETOOLONG],
+            _ => &[want],
+        };
+        let text = String::from_utf8(target.clone()).expect("printable");
+        let got = errno(&std::os::unix::fs::symlink(&text, self.real(&path)));
+        if self.check(format!("symlink ({len} bytes) {path}"), got, want)? {
+            self.model.add(path, Kind::Symlink, target);
+        }
+        Ok(())
+    }
+
+    /// `mkfifo(path)`.
+    fn mkfifo(&mut self) -> Result<(), String> {
+        let path = self.some_path();
+        let want = match self.model.entries.get(&path) {
+            _ if Self::too_long(&path) => ENAMETOOLONG,
+            Some(_) => EEXIST,
+            None => 0,
+        };
+        let got = errno(&crate::sys::mkfifo(&self.real(&path)));
+        if self.check(format!("mkfifo {path}"), got, &[want])? {
+            self.model.add(path, Kind::Fifo, Vec::new());
         }
         Ok(())
     }
@@ -318,8 +394,10 @@ impl Namespace {
             .entries
             .iter()
             .filter_map(|(path, &e)| match e {
-                Entry::File(id) => Some((path.clone(), id)),
-                Entry::Dir => None,
+                Entry::File(id) if self.model.kinds[id] == Kind::Regular => {
+                    Some((path.clone(), id))
+                }
+                _ => None,
             })
             .collect();
         if files.is_empty() {
@@ -369,16 +447,34 @@ impl Namespace {
                 .map(|(path, _)| path.clone()),
         );
         for dir in dirs {
-            let mut names: Vec<String> = fs::read_dir(self.real(&dir))
+            // Each name with its type from `d_type` (std asks `lstat`
+            // only for `DT_UNKNOWN`).
+            let mut names: Vec<(String, &str)> = fs::read_dir(self.real(&dir))
                 .map_err(|err| failed(format!("readdir {dir:?}: {err}")))?
-                .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .map(|entry| {
+                    entry.and_then(|e| {
+                        let kind = type_name(e.file_type()?);
+                        Ok((e.file_name().to_string_lossy().into_owned(), kind))
+                    })
+                })
                 .collect::<io::Result<_>>()
                 .map_err(|err| failed(format!("readdir {dir:?}: {err}")))?;
             names.sort();
             let children = self.model.children(&dir);
-            let mut want: Vec<String> = children
+            let mut want: Vec<(String, &str)> = children
                 .iter()
-                .map(|(path, _)| path.rsplit('/').next().expect("a name").to_string())
+                .map(|&(path, entry)| {
+                    let name = path.rsplit('/').next().expect("a name").to_string();
+                    let kind = match entry {
+                        Entry::Dir => "directory",
+                        Entry::File(id) => match self.model.kinds[id] {
+                            Kind::Regular => "regular",
+                            Kind::Symlink => "symlink",
+                            Kind::Fifo => "fifo",
+                        },
+                    };
+                    (name, kind)
+                })
                 .collect();
             want.sort();
             if names != want {
@@ -400,10 +496,13 @@ impl Namespace {
                 let Entry::File(id) = entry else { continue };
                 let meta = fs::symlink_metadata(self.real(path))
                     .map_err(|err| failed(format!("stat {path}: {err}")))?;
-                if !meta.is_file() || meta.nlink() != self.model.links(id) {
+                let kind = self.model.kinds[id];
+                let seen = type_name(meta.file_type());
+                if seen != type_name_of(kind) || meta.nlink() != self.model.links(id) {
                     return Err(failed(format!(
-                        "{path}: a file with {} links, expected {}",
+                        "{path}: a {seen} with {} links, expected a {} with {}",
                         meta.nlink(),
+                        type_name_of(kind),
                         self.model.links(id)
                     )));
                 }
@@ -414,8 +513,13 @@ impl Namespace {
                         inodes[&id]
                     )));
                 }
-                let got = fs::read(self.real(path))
-                    .map_err(|err| failed(format!("read {path}: {err}")))?;
+                let got = match kind {
+                    Kind::Regular => fs::read(self.real(path)),
+                    Kind::Symlink => fs::read_link(self.real(path))
+                        .map(|target| target.into_os_string().into_encoded_bytes()),
+                    Kind::Fifo => Ok(Vec::new()),
+                }
+                .map_err(|err| failed(format!("read {path}: {err}")))?;
                 if got != self.model.files[id] {
                     return Err(failed(format!(
                         "{path}: {} bytes differ from the model's {}",
@@ -426,6 +530,30 @@ impl Namespace {
             }
         }
         Ok(())
+    }
+}
+
+/// The type of a `FileType` (from `d_type` or `lstat`), in words.
+fn type_name(kind: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "directory"
+    } else if kind.is_file() {
+        "regular"
+    } else if kind.is_symlink() {
+        "symlink"
+    } else if kind.is_fifo() {
+        "fifo"
+    } else {
+        "other"
+    }
+}
+
+fn type_name_of(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Regular => "regular",
+        Kind::Symlink => "symlink",
+        Kind::Fifo => "fifo",
     }
 }
 
@@ -457,9 +585,11 @@ pub fn run(
         model: Model {
             entries: BTreeMap::new(),
             files: Vec::new(),
+            kinds: Vec::new(),
         },
         history: Vec::new(),
         results: BTreeMap::new(),
+        all_targets: device.is_some_and(|(_, fstype, _)| fstype == "toyfs"),
     };
     let replay = |err: String, history: &[String]| {
         format!(
@@ -472,7 +602,7 @@ pub fn run(
         // Past 150 names, mostly removals: the tree stays small enough
         // for a 4 MiB ramdisk.
         let crowded = run.model.entries.len() > 150;
-        let result = match run.rng.below(if crowded { 4 } else { 20 }) {
+        let result = match run.rng.below(if crowded { 4 } else { 22 }) {
             0 => run.unlink(),
             1 => run.rmdir(),
             2 | 3 => run.rename(),
@@ -481,6 +611,8 @@ pub fn run(
             9..=10 => run.link(),
             11..=14 => run.rename(),
             15..=17 => run.write(),
+            18 => run.symlink(),
+            19 => run.mkfifo(),
             _ => run.sync_dir(),
         };
         result.map_err(|err| replay(format!("call {op}: {err}"), &run.history))?;
@@ -524,9 +656,11 @@ mod tests {
             model: Model {
                 entries: entries.iter().map(|&(p, e)| (p.to_string(), e)).collect(),
                 files: vec![Vec::new(); 3],
+                kinds: vec![Kind::Regular; 3],
             },
             history: Vec::new(),
             results: BTreeMap::new(),
+            all_targets: true,
         }
     }
 

@@ -21,6 +21,7 @@ const SYS_SPLICE: usize = 275;
 const SYS_FALLOCATE: usize = 285;
 const SYS_PIPE2: usize = 293;
 const SYS_COPY_FILE_RANGE: usize = 326;
+const SYS_MKNODAT: usize = 259;
 
 /// The size of a page (x86-64).
 pub const PAGE: u64 = 4096;
@@ -100,6 +101,29 @@ pub fn start_writeback(file: &File) -> io::Result<()> {
     // SAFETY: Integer arguments only.
     check(unsafe { syscall(SYS_SYNC_FILE_RANGE, [fd, 0, 0, SYNC_FILE_RANGE_WRITE, 0, 0]) })
         .map(|_| ())
+}
+
+/// `mknodat(AT_FDCWD, path, S_IFIFO | 0o644, 0)`: `mkfifo(3)`.
+pub fn mkfifo(path: &str) -> io::Result<()> {
+    const AT_FDCWD: isize = -100;
+    const S_IFIFO: usize = 0o010_000;
+    let path = std::ffi::CString::new(path).map_err(|_| io::Error::from_raw_os_error(EINVAL))?;
+    // SAFETY: `path` is a NUL-terminated string that outlives the call;
+    // the rest are integers.
+    check(unsafe {
+        syscall(
+            SYS_MKNODAT,
+            [
+                AT_FDCWD as usize,
+                path.as_ptr() as usize,
+                S_IFIFO | 0o644,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+    .map(|_| ())
 }
 
 /// `sync()`: every filesystem's dirty data and metadata, and the block

@@ -243,6 +243,14 @@ fn tree() -> TempTree {
     }
     fs::hard_link(root.join("small"), root.join("dir/hardlink")).unwrap();
     std::os::unix::fs::symlink("small", root.join("symlink")).unwrap();
+    std::os::unix::fs::symlink("symlink", root.join("dir/symlink-hardlink-source")).unwrap();
+    fs::hard_link(
+        root.join("dir/symlink-hardlink-source"),
+        root.join("dir/symlink-hardlink"),
+    )
+    .unwrap();
+    // A socket (std makes one without root; devices would need it).
+    drop(std::os::unix::net::UnixListener::bind(root.join("dir/socket")).unwrap());
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(root.join("dir/nested"), fs::Permissions::from_mode(0o600)).unwrap();
     TempTree(root)
@@ -265,14 +273,11 @@ fn mkfs_populates_from_a_directory_with_and_without_fragments_and_lz4() {
         args.extend(["-d", source_arg, image.arg(), "4M"]);
         let output = run(MKFS, &args);
         assert!(output.status.success(), "{options:?}: {}", stderr(&output));
-        assert!(
-            stderr(&output).contains("symlink: toyfs stores only regular files and directories"),
-            "{}",
-            stderr(&output)
-        );
+        assert_eq!(stderr(&output), "", "{options:?}");
         assert!(
             stdout(&output).contains("copied 6 files (")
-                && stdout(&output).contains("and 2 directories"),
+                && stdout(&output)
+                    .contains(", 2 directories and 3 symbolic links and special files"),
             "{}",
             stdout(&output)
         );
@@ -299,7 +304,28 @@ fn mkfs_populates_from_a_directory_with_and_without_fragments_and_lz4() {
         }
         assert_eq!(resolve("dir/hardlink"), resolve("small"));
         assert_eq!(fs.read_inode(resolve("small")).unwrap().nlink, 2);
-        assert_eq!(fs.lookup(ROOT_INO, b"symlink").unwrap(), None);
+        use toyfs_format::FileType;
+        assert!(fs.geometry().has_special_files());
+        let symlink = resolve("symlink");
+        assert_eq!(
+            fs.read_inode(symlink).unwrap().file_type(),
+            Some(FileType::Symlink)
+        );
+        assert_eq!(fs.read(symlink, 0, usize::MAX).unwrap(), b"small");
+        assert_eq!(
+            resolve("dir/symlink-hardlink"),
+            resolve("dir/symlink-hardlink-source")
+        );
+        assert_eq!(
+            fs.read_inode(resolve("dir/symlink-hardlink"))
+                .unwrap()
+                .nlink,
+            2
+        );
+        assert_eq!(
+            fs.read_inode(resolve("dir/socket")).unwrap().file_type(),
+            Some(FileType::Socket)
+        );
         assert_eq!(
             fs.read_inode(resolve("dir/nested")).unwrap().mode,
             0o100_600

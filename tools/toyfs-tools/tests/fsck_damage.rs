@@ -94,6 +94,8 @@ named_damages!(
     directory_names_its_ancestor,
     directory_without_dotdot,
     bad_inode_mode,
+    symlink_without_feature,
+    device_with_blocks,
     zero_link_count,
     link_count_too_low,
     blocks_count_too_large,

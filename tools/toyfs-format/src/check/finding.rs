@@ -128,6 +128,14 @@ pub enum Finding {
         /// File offset of the first nonzero byte past EOF.
         offset: u64,
     },
+    /// A symbolic link's target holds a NUL byte (or a hole, which reads
+    /// as one) below its size.
+    SymlinkTargetNul {
+        /// The symbolic link.
+        ino: u32,
+        /// The first such byte.
+        offset: u64,
+    },
     /// The inode's `blocks` differs from the blocks its map holds.
     BlockCount {
         /// The inode.
@@ -415,6 +423,10 @@ impl fmt::Display for Finding {
                 stored,
                 actual,
             } => write!(f, "inode {ino} says {stored} blocks, its map holds {actual}"),
+            Self::SymlinkTargetNul { ino, offset } => write!(
+                f,
+                "symbolic link {ino} has a NUL byte (or a hole) at offset {offset} of its target"
+            ),
             Self::DirectoryHole { ino, file_block } => {
                 write!(f, "directory {ino} has a hole at block {file_block}")
             }

@@ -12,7 +12,7 @@ use crate::block_walk::{walk_block_map, BlockRole, PointerFault};
 use crate::constants::{INODE_SIZE, ROOT_INO};
 use crate::device::BlockDevice;
 use crate::geometry::Geometry;
-use crate::inode::{FileType, Inode, InodeProblem};
+use crate::inode::{FileType, Inode, InodeProblem, MAX_SYMLINK_LEN};
 
 /// What pass 1 learnt about one inode.
 pub(super) struct InodeRecord {
@@ -140,6 +140,13 @@ fn check_inode<D: BlockDevice + ?Sized>(
     );
 
     let is_directory = inode.file_type() == Some(FileType::Directory);
+    if inode.file_type().is_some_and(FileType::is_special) {
+        // No block map: a device's `direct[0]` is its number.  A size,
+        // blocks or another pointer were reported above
+        // (`SpecialWithBlocks`); blocks such a pointer names are left
+        // to the bitmap check, which finds them in use and unowned.
+        return Ok(());
+    }
     if inode.file_type() == Some(FileType::Regular) {
         usage.file_bytes += inode.size;
     }
@@ -253,6 +260,48 @@ fn check_inode<D: BlockDevice + ?Sized>(
             device, geometry, ino, inode.size, &stored, decompress, findings,
         )?;
     }
+    let is_symlink = inode.file_type() == Some(FileType::Symlink);
+    if is_symlink && (1..=MAX_SYMLINK_LEN).contains(&inode.size) {
+        check_symlink_target(device, geometry, ino, inode.size, &stored, findings)?;
+    }
     record.dir_blocks = dir_blocks;
+    Ok(())
+}
+
+/// The target of a symbolic link of `size` bytes (1..=4095) whose data
+/// blocks below the size are `stored`: every byte must be stored (a hole
+/// reads as NUL) and none may be NUL, as the kernel's `page_get_link`
+/// would cut the target at the first one.  A compressed block (which a
+/// symbolic link never has: its flags are 0) is left to the other checks.
+fn check_symlink_target<D: BlockDevice + ?Sized>(
+    device: &D,
+    geometry: &Geometry,
+    ino: u32,
+    size: u64,
+    stored: &[StoredBlock],
+    findings: &mut Vec<Finding>,
+) -> io::Result<()> {
+    let block_size = u64::from(geometry.block_size());
+    let mut target = vec![0u8; size as usize];
+    for block in stored {
+        let start = block.file_block * block_size;
+        if block.extent.compressed || start >= size {
+            continue;
+        }
+        let len = (size - start)
+            .min(block.extent.byte_len(geometry) as u64)
+            .min(block_size) as usize;
+        let start = start as usize;
+        device.read_at(
+            block.extent.byte_offset(geometry),
+            &mut target[start..start + len],
+        )?;
+    }
+    if let Some(offset) = target.iter().position(|&byte| byte == 0) {
+        findings.push(Finding::SymlinkTargetNul {
+            ino,
+            offset: offset as u64,
+        });
+    }
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::dirent::{
     validate_name,
 };
 use crate::error::FsError;
-use crate::inode::{FileType, Inode};
+use crate::inode::{FileType, Inode, MAX_SYMLINK_LEN};
 
 impl<D: BlockDevice> Filesystem<D> {
     /// The inode named `name` in directory `dir`.
@@ -136,20 +136,22 @@ impl<D: BlockDevice> Filesystem<D> {
         Ok(ino)
     }
 
-    /// Adds another name for regular file `ino` in `dir` (a hard link).
+    /// Adds another name for `ino`, anything but a directory, in `dir`
+    /// (a hard link).
     pub fn link(&mut self, dir: u32, name: &[u8], ino: u32) -> Result<(), FsError> {
         self.check_new_name(dir, name)?;
         let mut inode = self.read_in_use_inode(ino)?;
-        if inode.file_type() != Some(FileType::Regular) {
+        let file_type = match inode.file_type() {
             // Hard links to directories would break the tree fsck checks.
-            return Err(FsError::NotARegularFile(ino));
-        }
+            Some(FileType::Directory) | None => return Err(FsError::NotARegularFile(ino)),
+            Some(file_type) => file_type,
+        };
         inode.nlink = inode
             .nlink
             .checked_add(1)
             .ok_or(FsError::TooManyLinks(ino))?;
         inode.ctime = self.now;
-        self.add_entry(dir, name, ino, FileType::Regular)?;
+        self.add_entry(dir, name, ino, file_type)?;
         self.write_inode(ino, &inode)
     }
 
@@ -187,6 +189,61 @@ impl<D: BlockDevice> Filesystem<D> {
         let mut grown = self.read_inode(dir)?;
         grown.nlink = parent.nlink;
         self.write_inode(dir, &grown)?;
+        Ok(ino)
+    }
+
+    /// Sets the SPECIAL_FILES feature, written with the superblock at the
+    /// next flush: before the image is used, as mkfs uses it.
+    fn enable_special_files(&mut self) {
+        self.superblock.geometry = self.superblock.geometry.with_special_files(true);
+    }
+
+    /// Creates symbolic link `name` in `dir` to `target` (1 to 4095 bytes,
+    /// no NUL), its target stored as file data; sets the SPECIAL_FILES
+    /// feature.
+    pub fn symlink(&mut self, dir: u32, name: &[u8], target: &[u8]) -> Result<u32, FsError> {
+        if target.is_empty() || target.len() as u64 > MAX_SYMLINK_LEN || target.contains(&0) {
+            return Err(FsError::BadSymlinkTarget { len: target.len() });
+        }
+        self.check_new_name(dir, name)?;
+        self.enable_special_files();
+        let mut inode = Inode::new(FileType::Symlink, 0o777, self.now);
+        inode.nlink = 1;
+        let ino = self.allocate_inode(&inode)?;
+        if let Err(error) = self.add_entry(dir, name, ino, FileType::Symlink) {
+            self.release_inode(ino)?;
+            return Err(error);
+        }
+        self.write(ino, 0, target)?;
+        Ok(ino)
+    }
+
+    /// Creates FIFO, socket or device `name` in `dir`; a device gets the
+    /// number `rdev` (`encode_dev`), others 0.  Sets the SPECIAL_FILES
+    /// feature.
+    pub fn mknod(
+        &mut self,
+        dir: u32,
+        name: &[u8],
+        file_type: FileType,
+        permissions: u16,
+        rdev: u32,
+    ) -> Result<u32, FsError> {
+        if !file_type.is_special() {
+            return Err(FsError::NotASpecialType);
+        }
+        self.check_new_name(dir, name)?;
+        self.enable_special_files();
+        let mut inode = Inode::new(file_type, permissions, self.now);
+        inode.nlink = 1;
+        if file_type.is_device() {
+            inode.direct[0] = rdev;
+        }
+        let ino = self.allocate_inode(&inode)?;
+        if let Err(error) = self.add_entry(dir, name, ino, file_type) {
+            self.release_inode(ino)?;
+            return Err(error);
+        }
         Ok(ino)
     }
 }

@@ -124,11 +124,8 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
     let result = parse_args(args).and_then(|options| {
         let (geometry, populated) = make_filesystem(&options)?;
         if let Some(populated) = &populated {
-            for path in &populated.skipped {
-                eprintln!(
-                    "mkfs.toyfs: skipped {}: toyfs stores only regular files and directories",
-                    path.display()
-                );
+            for (path, why) in &populated.skipped {
+                eprintln!("mkfs.toyfs: skipped {}: {why}", path.display());
             }
         }
         if !options.quiet {
@@ -155,11 +152,12 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
             }
             if let Some(populated) = &populated {
                 println!(
-                    "{}: copied {} files ({} bytes) and {} directories from {}",
+                    "{}: copied {} files ({} bytes), {} directories and {} symbolic links and special files from {}",
                     options.device.display(),
                     populated.files,
                     populated.bytes,
                     populated.directories,
+                    populated.special,
                     options.source.as_deref().unwrap_or(Path::new("")).display(),
                 );
             }

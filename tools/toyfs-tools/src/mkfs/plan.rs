@@ -52,6 +52,9 @@ pub fn features(options: &MkfsOptions) -> Features {
         } else {
             0
         },
+        // Set when `-d` copies the first symbolic link or special file
+        // (`Filesystem::make_special`), not before: features.rs says why.
+        special_files: false,
     }
 }
 

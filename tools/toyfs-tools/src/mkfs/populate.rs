@@ -3,8 +3,11 @@
 //! as `mke2fs -d` does: regular files (blocks of zeros left as holes) and
 //! directories with their permission bits, owner, group and times; hard
 //! links stay hard links; DIR's own attributes go to the root directory.
-//! Other file types (symbolic links, devices, FIFOs, sockets) are not in
-//! toyfs's format: they are skipped and counted.
+//! Symbolic links (their targets), FIFOs, sockets and devices (their
+//! numbers) are copied too, which sets the image's SPECIAL_FILES feature;
+//! a device whose number does not fit toyfs's encoding (a 12-bit major,
+//! a 20-bit minor, the kernel's `new_encode_dev`) is skipped, with the
+//! reason.
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
@@ -13,8 +16,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::FileTypeExt;
 use toyfs_format::constants::ROOT_INO;
-use toyfs_format::{BlockDevice, Filesystem, FsError, Timestamp};
+use toyfs_format::inode::encode_dev;
+use toyfs_format::{BlockDevice, FileType, Filesystem, FsError, Timestamp};
 
 use super::MkfsError;
 
@@ -27,17 +32,20 @@ pub struct Populated {
     pub directories: u32,
     /// Bytes of regular files copied.
     pub bytes: u64,
-    /// Entries of other types, not copied.
-    pub skipped: Vec<PathBuf>,
+    /// Symbolic links, FIFOs, sockets and devices copied (hard links
+    /// counted once).
+    pub special: u32,
+    /// Entries not copied, and why.
+    pub skipped: Vec<(PathBuf, String)>,
 }
 
 /// Inodes a copy of the tree at `source` needs, the root included: one
-/// per directory and per distinct regular file.
+/// per directory and per distinct file of any other type.
 pub fn count_inodes(source: &Path) -> Result<u32, MkfsError> {
     let mut seen = HashMap::new();
     let mut count = 1u32;
     walk(source, &mut |_, metadata| {
-        if metadata.is_dir() || (metadata.is_file() && note_link(&mut seen, metadata, 0)) {
+        if metadata.is_dir() || note_link(&mut seen, metadata, 0) {
             count = count.saturating_add(1);
         }
     })?;
@@ -127,20 +135,57 @@ impl<D: BlockDevice> Copy<'_, D> {
                 self.populated.directories += 1;
                 self.directory(&path, child)?;
                 self.attributes(&path, child, &metadata)?;
-            } else if metadata.is_file() {
-                let key = (metadata.dev(), metadata.ino());
-                if let Some(&linked) = self.links.get(&key) {
-                    self.fs.link(ino, name, linked).map_err(failed)?;
-                    continue;
-                }
-                let child = self.fs.create(ino, name, permissions).map_err(failed)?;
-                self.links.insert(key, child);
-                self.contents(&path, child)?;
-                self.attributes(&path, child, &metadata)?;
-                self.populated.files += 1;
-            } else {
-                self.populated.skipped.push(path);
+                continue;
             }
+            let key = (metadata.dev(), metadata.ino());
+            if let Some(&linked) = self.links.get(&key) {
+                self.fs.link(ino, name, linked).map_err(failed)?;
+                continue;
+            }
+            let kind = metadata.file_type();
+            let child = if kind.is_file() {
+                let child = self.fs.create(ino, name, permissions).map_err(failed)?;
+                self.contents(&path, child)?;
+                self.populated.files += 1;
+                child
+            } else if kind.is_symlink() {
+                let target = fs::read_link(&path).map_err(source_error(&path))?;
+                let child = self
+                    .fs
+                    .symlink(ino, name, target.as_os_str().as_bytes())
+                    .map_err(failed)?;
+                self.populated.special += 1;
+                child
+            } else {
+                let file_type = if kind.is_fifo() {
+                    FileType::Fifo
+                } else if kind.is_socket() {
+                    FileType::Socket
+                } else if kind.is_char_device() {
+                    FileType::CharDevice
+                } else {
+                    FileType::BlockDevice
+                };
+                let rdev = if file_type.is_device() {
+                    match device_number(metadata.rdev()) {
+                        Ok(rdev) => rdev,
+                        Err(why) => {
+                            self.populated.skipped.push((path, why));
+                            continue;
+                        }
+                    }
+                } else {
+                    0
+                };
+                let child = self
+                    .fs
+                    .mknod(ino, name, file_type, permissions, rdev)
+                    .map_err(failed)?;
+                self.populated.special += 1;
+                child
+            };
+            self.links.insert(key, child);
+            self.attributes(&path, child, &metadata)?;
         }
         Ok(())
     }
@@ -200,5 +245,34 @@ impl<D: BlockDevice> Copy<'_, D> {
         inode.mtime = time(metadata.mtime(), metadata.mtime_nsec());
         inode.ctime = time(metadata.ctime(), metadata.ctime_nsec());
         self.fs.write_inode(ino, &inode).map_err(failed)
+    }
+}
+
+/// A device number of the C library's `dev_t` (`st_rdev`) in toyfs's
+/// encoding, or why it does not fit: toyfs keeps a 12-bit major and a
+/// 20-bit minor, as the kernel's `new_encode_dev`.
+fn device_number(rdev: u64) -> Result<u32, String> {
+    // glibc's `gnu_dev_major` and `gnu_dev_minor`.
+    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+    if major > 0xfff || minor > 0xf_ffff {
+        return Err(format!(
+            "device number {major}:{minor} does not fit toyfs's 12-bit major and 20-bit minor"
+        ));
+    }
+    // CAST: both checked above.
+    Ok(encode_dev(major as u32, minor as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_numbers_from_the_c_library() {
+        // makedev(8, 1), makedev(4095, 0xfffff), makedev(4096, 0).
+        assert_eq!(device_number(0x801), Ok(encode_dev(8, 1)));
+        assert_eq!(device_number(0xffff_ffff), Ok(encode_dev(0xfff, 0xf_ffff)));
+        assert!(device_number(0x1000_0000_0000).is_err());
     }
 }
