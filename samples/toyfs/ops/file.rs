@@ -67,9 +67,11 @@ pub(crate) unsafe extern "C" fn setattr(
 /// device's write cache is flushed.  The map is written only after the
 /// bytes of every run it names: if an append moved the tail after the
 /// moved blocks were read, `sync_file` writes no map and the moved
-/// blocks are written again (from the second round on with the inode
-/// lock shared, which keeps appends and truncations out, so that a
-/// writer that keeps moving the tail cannot keep `fsync` from ending).
+/// blocks are written again: from the second round on with the inode
+/// lock shared, which keeps `write`, truncations and `fallocate` out,
+/// and from the third on with the mapping's `invalidate_lock` held
+/// exclusive too, which keeps stores through a shared mapping out
+/// (`page_mkwrite`), so that no writer can keep `fsync` from ending.
 /// A directory's `fsync` writes every dirty metadata
 /// block of the device (`sync_blockdev`): its entries' blocks are not on
 /// its own list.
@@ -97,7 +99,8 @@ pub(crate) unsafe extern "C" fn fsync(
             // SAFETY: The device of a mounted filesystem is open.
             to_result(unsafe { bindings::sync_blockdev(bdev) })?;
         } else {
-            let mut locked = false;
+            let mut locked = None;
+            let mut invalidate = None;
             let synced = loop {
                 // Blocks given a new run since the last fsync (an append
                 // that moved the old tail to a whole block) are written
@@ -125,19 +128,39 @@ pub(crate) unsafe extern "C" fn fsync(
                     })
                 };
                 match written.and_then(|()| sync_file(inode, &moved)) {
-                    Ok(false) if !locked => {
-                        // SAFETY: The inode is live; unlocked below.
-                        unsafe { sys::toyfs_inode_lock_shared(raw) };
-                        locked = true;
-                    }
+                    // The second round: `write` (an append that moves the
+                    // tail), a truncation and `fallocate` wait for the
+                    // inode lock, held shared.
+                    Ok(false) if locked.is_none() => locked = Some(inode.lock_shared()),
+                    // The third: a store through a shared mapping takes
+                    // no inode lock, and on a compressed file each one
+                    // into a folio that writeback cleaned gives its block
+                    // a new run again (`page_mkwrite` makes the block
+                    // plain, writeback compresses it again), so a process
+                    // storing all the time kept every round from ending
+                    // (fsrev #2).  With the `invalidate_lock` exclusive,
+                    // `page_mkwrite` (which takes it shared) waits, and
+                    // no folio of the file is dirtied: what is left to
+                    // move runs is writeback of the folios dirty already
+                    // (ours, the flusher's, a direct read's), each
+                    // written once and then clean for good, so the
+                    // rounds end.  The order is the VFS's (a
+                    // truncation's): inode lock, `invalidate_lock`, folio
+                    // locks; writeback under it is what a truncation's
+                    // `ENOSPC` retry does (`write::retry_after_writeback`),
+                    // and no path takes the inode lock or the
+                    // `invalidate_lock` with a folio locked or with
+                    // toyfs's map lock held.  Only from the third round,
+                    // so that faults wait only for an `fsync` that
+                    // something kept from ending twice.
+                    Ok(false) if invalidate.is_none() => invalidate = Some(inode.lock_invalidate()),
                     Ok(false) => {}
                     done => break done,
                 }
             };
-            if locked {
-                // SAFETY: Locked above.
-                unsafe { sys::toyfs_inode_unlock_shared(raw) };
-            }
+            // In the reverse order.
+            drop(invalidate);
+            drop(locked);
             synced?;
         }
         // SAFETY: As above: errors recorded on the file's mapping since

@@ -31,6 +31,11 @@
 //!     up and down, a write past it) while another thread writes them
 //!     back over and over; each must read as its model
 //!     (src/tail_writeback.rs; an image with LZ4, then fsck.toyfs -f)
+//! toyfs-stress mmap-fsync DIR SECONDS BOUND
+//!     stores into a compressed file through a shared mapping all the
+//!     time while fsync is called on it over and over for SECONDS
+//!     seconds: each must return within BOUND seconds (src/mmap_fsync.rs;
+//!     an image with LZ4)
 //! toyfs-stress live-extend FILE [--allocates-at-fault]
 //!     a store through a mapping kept writable across an extension must
 //!     fault and get its block (src/live_extend.rs)
@@ -61,6 +66,7 @@ mod faults;
 mod io_errors;
 mod live_extend;
 mod mapping;
+mod mmap_fsync;
 mod model;
 mod namespace;
 mod options;
@@ -193,6 +199,15 @@ fn main() -> ExitCode {
             println!("toyfs-stress: {}", tail_writeback::run(&args[2], rounds)?);
             Ok(())
         })(),
+        Some("mmap-fsync") if args.len() == 5 => (|| {
+            let seconds = number(args.get(3), "SECONDS")?;
+            let bound = number(args.get(4), "BOUND")?;
+            println!(
+                "toyfs-stress: {}",
+                mmap_fsync::run(&args[2], seconds, bound)?
+            );
+            Ok(())
+        })(),
         Some("live-extend") if (3..=4).contains(&args.len()) => (|| {
             let at_fault = match args.get(3).map(String::as_str) {
                 None => false,
@@ -225,7 +240,7 @@ fn main() -> ExitCode {
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
-             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST",
             options::USAGE
         )),
