@@ -96,6 +96,19 @@ fn every_kind_is_clean_and_reads_back_at_every_block_size() {
 }
 
 #[test]
+fn the_summary_counts_every_kind() {
+    let (device, _) = every_kind(empty(1024, 256, 32));
+    let summary = check(&device).unwrap().summary.unwrap();
+    assert_eq!(summary.inodes_in_use, 7);
+    // Files, directories, symbolic links, character and block devices,
+    // FIFOs, sockets.
+    assert_eq!(
+        summary.by_type().map(|(count, _)| count),
+        [0, 1, 2, 1, 1, 1, 1]
+    );
+}
+
+#[test]
 fn bad_targets_and_types_are_refused_and_change_nothing() {
     let device = empty(1024, 64, 16);
     let mut fs = Filesystem::open(device.clone(), NOW).unwrap();
