@@ -36,6 +36,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::ExitCode;
+use toyfs_format::FileType;
 
 type Check = Result<(), String>;
 
@@ -2433,7 +2434,6 @@ fn encoded(file: &Path) -> Check {
 /// `DT_UNKNOWN`, which toyfs never gives).  The caller compares the list
 /// with ext2's.
 fn special(dir: &Path) -> Check {
-    use std::os::unix::fs::FileTypeExt;
     use std::os::unix::net::{UnixListener, UnixStream};
     let path = dir.join("sock");
     let listener = UnixListener::bind(&path).map_err(|e| format!("bind: {e}"))?;
@@ -2452,23 +2452,7 @@ fn special(dir: &Path) -> Check {
     for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let entry = entry.map_err(|e| format!("readdir: {e}"))?;
         let kind = entry.file_type().map_err(|e| format!("d_type: {e}"))?;
-        let name = if kind.is_symlink() {
-            "symlink"
-        } else if kind.is_dir() {
-            "directory"
-        } else if kind.is_file() {
-            "regular"
-        } else if kind.is_fifo() {
-            "fifo"
-        } else if kind.is_socket() {
-            "socket"
-        } else if kind.is_char_device() {
-            "character"
-        } else if kind.is_block_device() {
-            "block"
-        } else {
-            "unknown"
-        };
+        let name = FileType::word_of(kind);
         lines.push(format!("{} {name}", entry.file_name().to_string_lossy()));
     }
     lines.sort();
