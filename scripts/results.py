@@ -8,8 +8,9 @@ time.  Every suite that started in the log ("# Subtest: NAME") must be in
 what kunit.py reports, or the run fails: a suite lost between the console
 and the report would otherwise count neither as passed nor as failed.  The
 whole log is also scanned for what must never appear: panics, oopses,
-warnings, sanitizer and lockdep reports, failed module loads.  The last line
-printed is "N passed, N failed[, N skipped]".
+warnings, sanitizer and lockdep reports (each by the line that opens it, on
+a line the kernel printed: not in the tests' own output), failed module
+loads.  The last line printed is "N passed, N failed[, N skipped]".
 
 One kind of kernel report is excused, on the kernel flavours named for it
 only (KNOWN_KERNEL_REPORTS): a report that the kernel itself is known to
@@ -34,29 +35,47 @@ SUITE_START = re.compile(r'^\s*# Subtest: (\S+)\s*$')
 GUEST_BEGIN = re.compile(r'^vm_mvc-guest: begin (check|soak)$')
 GUEST_END = re.compile(r'^vm_mvc-guest: end (check|soak)$')
 
-# (pattern, what it means); each match fails the run.
-FORBIDDEN = [
-    (re.compile(r'Kernel panic'), 'kernel panic'),
-    (re.compile(r'\bBUG:'), 'kernel BUG'),
-    (re.compile(r'\bOops\b'), 'oops'),
-    (re.compile(r'\bWARNING:'), 'kernel warning'),
-    (re.compile(r'\bUBSAN:'), 'UBSAN report'),
-    (re.compile(r'KASAN'), 'KASAN report'),
-    (re.compile(r'possible (circular|recursive) locking|inconsistent lock state|'
-                r'lockdep is turned off|DEBUG_LOCKS_WARN_ON|suspicious RCU usage|'
-                r'held lock freed|lock held when returning to user space'),
-     'lockdep report'),
+# The kernel's reports, by the line that opens each as the kernel prints
+# it: (pattern, what it means); each fails the run.  They count on a
+# kernel line only (kernel_texts): userspace text on the console is never
+# one, even where it holds the same words ("WARNING: finished prematurely"
+# of stress-ng, a KASAN line in a skip reason).
+KERNEL_REPORTS = [
+    (re.compile(r'Kernel panic - not syncing'), 'kernel panic'),
+    # "BUG: KASAN: ...", "BUG: kernel NULL pointer dereference, ...";
+    # "kernel BUG at mm/filemap.c:1545!"; SLUB's checks (slab_debug=F):
+    # "BUG kmalloc-64 (Tainted: G    B   ): Left Redzone overwritten".
+    (re.compile(r'BUG: |kernel BUG at |BUG \S+ \(.*\): '), 'kernel BUG'),
+    (re.compile(r'Oops\b'), 'oops'),
+    # __warn()'s "WARNING: fs/inode.c:12 at iput+0x10/0x80, CPU#0: sh/1"
+    # (Linux 7.3; "WARNING: CPU: 0 PID: 1 at ..." before it) and lockdep's
+    # "WARNING: possible circular locking dependency detected", ...
+    (re.compile(r'WARNING: '), 'kernel warning'),
+    (re.compile(r'UBSAN: '), 'UBSAN report'),
+    # kasan_non_canonical_hook(): "KASAN: null-ptr-deref in range [...]".
+    (re.compile(r'KASAN: '), 'KASAN report'),
+    # Lockdep's lines that do not open with WARNING: (DEBUG_LOCKS_WARN_ON's
+    # message after its WARNING line, debug_show_all_locks()).
+    (re.compile(r'DEBUG_LOCKS_WARN_ON|INFO: lockdep is turned off'), 'lockdep report'),
     (re.compile(r'Call Trace:'), 'stack trace'),
+]
+# Found anywhere in a line, whoever printed it: a kmemleak report is the
+# kernel's text that the kmemleak case reads from debugfs and prints
+# (kmemleak.sh renames the planted leak's "planted object"), the others
+# are userspace's own.
+ANYWHERE = [
     (re.compile(r'unreferenced object 0x'), 'kmemleak report'),
     (re.compile(r'insmod: can\'t insert|modprobe: can\'t load'), 'failed module load'),
     (re.compile(r'^\s*not ok \d+'), 'failed test'),
 ]
 # Lines that mention a forbidden word but report nothing wrong.
 BENIGN = [
-    re.compile(r'KernelAddressSanitizer initialized'),
-    re.compile(r'kasan: '),
     re.compile(r'# SKIP'),
 ]
+# A printk timestamp anywhere in a line: where a line of the kernel's
+# starts on a console that has them (CONFIG_PRINTK_TIME), also after
+# text a process wrote straight to the console without a newline.
+PRINTK_STAMP = re.compile(r'\[\s*\d+\.\d+\] ')
 
 # A frame of a stack trace: "[<60d7a30e>] ? dump_stack_lvl+0xd3/0x11a", with
 # " [module]" after it for a module's code.
@@ -81,6 +100,20 @@ KNOWN_KERNEL_REPORTS = [
      "User-Mode Linux's flush_tlb_mm() walks an mm's VMAs without its mmap_lock or RCU "
      '(a kernel bug, not ours: Documentation/testing.rst, "The debug UML kernel")'),
 ]
+
+
+def kernel_texts(line, stamped):
+    """The texts in a console line that the kernel started: with printk
+    timestamps on the console, what follows each one; without, the whole
+    line.  Text of the guest's processes is not among them: the tests'
+    output reaches the console as KTAP diagnostics (ktap.sh: "    # " after
+    the timestamp), and what a process writes to the console itself has no
+    timestamp.  On a console without timestamps a process's line is told
+    from the kernel's by its indentation only."""
+    line = line.rstrip('\n')
+    if not stamped:
+        return [line]
+    return [line[m.end():] for m in PRINTK_STAMP.finditer(line)]
 
 
 def strip_prefix(line):
@@ -202,15 +235,18 @@ def scan(lines, flavour=''):
                 what, lines_excused, end = report
                 excused |= lines_excused
                 known.append((what, ''.join(lines[max(0, i - 2):end + 1])))
+    stamped = any(PRINTK_PREFIX.match(line) for line in lines)
     for i, line in enumerate(lines):
         text = texts[i]
         if i in excused or any(b.search(text) for b in BENIGN):
             continue
-        for pattern, what in FORBIDDEN:
-            if pattern.search(text):
-                start, end = max(0, i - 3), min(len(lines), i + 12)
-                problems.append((what, ''.join(lines[start:end])))
-                break
+        kernel = kernel_texts(line, stamped)
+        what = next((what for pattern, what in KERNEL_REPORTS
+                     if any(pattern.match(k) for k in kernel)), None)
+        what = what or next((what for pattern, what in ANYWHERE if pattern.search(text)), None)
+        if what:
+            start, end = max(0, i - 3), min(len(lines), i + 12)
+            problems.append((what, ''.join(lines[start:end])))
     return problems, known
 
 

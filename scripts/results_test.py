@@ -148,6 +148,86 @@ class ResultsTest(unittest.TestCase):
         self.assertIn('KNOWN KERNEL REPORT', out)
         self.assertIn('FAILED: kernel BUG', out)
 
+    # What the kernel prints to open a report (Linux 7.3), and what each
+    # is reported as.
+    KERNEL_REPORTS = [
+        ('WARNING: fs/inode.c:1917 at iput+0x5d/0x80, CPU#1: toyfs-probe/412', 'kernel warning'),
+        ('WARNING: CPU: 1 PID: 412 at fs/inode.c:1917 iput+0x5d/0x80', 'kernel warning'),
+        ('WARNING: possible circular locking dependency detected', 'kernel warning'),
+        ('BUG: KASAN: slab-use-after-free in toyfs_read_folio+0x2f/0x90 [toyfs]', 'kernel BUG'),
+        ('BUG: kernel NULL pointer dereference, address: 0000000000000008', 'kernel BUG'),
+        ('kernel BUG at mm/filemap.c:1545!', 'kernel BUG'),
+        ('BUG kmalloc-64 (Tainted: G    B   O     N ): Left Redzone overwritten', 'kernel BUG'),
+        ('Oops: general protection fault, probably for non-canonical address '
+         '0xdffffc0000000001: 0000 [#1] SMP KASAN', 'oops'),
+        ('KASAN: null-ptr-deref in range [0x0000000000000008-0x000000000000000f]',
+         'KASAN report'),
+        ('UBSAN: shift-out-of-bounds in samples/toyfs/file.rs:12:5', 'UBSAN report'),
+        ('DEBUG_LOCKS_WARN_ON(1)', 'lockdep report'),
+        ('INFO: lockdep is turned off.', 'lockdep report'),
+        ('Call Trace:', 'stack trace'),
+        ('Kernel panic - not syncing: Fatal exception', 'kernel panic'),
+    ]
+
+    def test_every_kernel_report_fails(self):
+        for line, what in self.KERNEL_REPORTS:
+            rc, summary, out = self.judge(console(
+                ['KTAP version 1', '1..1'] + suite('alpha', [('a1', 'ok')]), [line]))
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn(f'FAILED: {what}', out)
+            self.assertEqual(summary, '1 passed, 1 failed')
+
+    def test_kernel_warning_after_a_process_text_on_the_same_line_fails(self):
+        # A process wrote to the console with no newline; the kernel's
+        # line starts after it, timestamp and all.
+        log = console(['KTAP version 1', '1..1'] + suite('alpha', [('a1', 'ok')]))
+        log += ('fio: 12% done[   9.000001] WARNING: fs/inode.c:1917 at iput+0x5d/0x80, '
+                'CPU#0: fio/7\n')
+        rc, _, out = self.judge(log)
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('FAILED: kernel warning', out)
+
+    def test_report_words_in_userspace_output_pass(self):
+        # stress-ng's warning and the report words in tests' output: KTAP
+        # diagnostics (ktap.sh prints "    # " before every line of a
+        # case's output), a skip reason, and a line a process wrote straight
+        # to the console (no timestamp).
+        diagnostics = [f'    # {line}' for line, _ in self.KERNEL_REPORTS]
+        lines = ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: torture',
+                 '    1..2',
+                 '    # stress-ng: warn:  [412] fallocate: WARNING: finished prematurely '
+                 'after just 1.02 secs'] + diagnostics + [
+                     '    ok 1 stress_ng_fallocate',
+                     '    ok 2 stress_ng_mmap # SKIP stress-ng: WARNING: no KASAN here',
+                     'ok 1 torture']
+        log = console(lines) + 'WARNING: finished prematurely after just 1.02 secs\n'
+        rc, summary, out = self.judge(log)
+        self.assertEqual(rc, 0, out)
+        self.assertNotIn('FAILED', out)
+        self.assertEqual(summary, '1 passed, 0 failed, 1 skipped')
+
+    def test_kmemleak_report_printed_by_the_kmemleak_case_fails(self):
+        rc, _, out = self.judge(console(
+            ['KTAP version 1', '1..1', '    KTAP version 1', '    # Subtest: kmemleak', '    1..1',
+             '    # unreferenced object 0xffff888003c41e00 (size 64):',
+             '    ok 1 no_unreferenced_objects', 'ok 1 kmemleak']))
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('FAILED: kmemleak report', out)
+
+    def test_console_without_timestamps_judges_lines_by_their_start(self):
+        # CONFIG_PRINTK_TIME off (a kernel of one's own, KDIR=): the
+        # kernel's lines start with their header, the tests' are indented.
+        body = ['vm_mvc-guest: begin check', 'KTAP version 1', '1..1'] + suite(
+            'alpha', [('a1', 'ok')]) + ['    # stress-ng: WARNING: finished prematurely',
+                                         'vm_mvc-guest: end check']
+        rc, summary, out = self.judge(''.join(f'{line}\n' for line in body))
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(summary, '1 passed, 0 failed')
+        body.insert(-1, 'WARNING: CPU: 0 PID: 1 at fs/inode.c:1917 iput+0x5d/0x80')
+        rc, _, out = self.judge(''.join(f'{line}\n' for line in body))
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn('FAILED: kernel warning', out)
+
 
 def main():
     global KUNIT

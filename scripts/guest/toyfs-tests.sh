@@ -13,6 +13,15 @@ ref=/tmp/toyfs-ref
 stats=/sys/kernel/debug/vm_mvc/stats
 mkdir -p $mnt $ref
 
+# The debug kernel (KASAN, lockdep, kmemleak) is several times slower per
+# operation: there, as in the stress part, the two races run a fifth of
+# their rounds (race-owned-blocks 40 of 200, odirect-race 600 changes of
+# 3000) and the fio jobs a quarter of their bytes.
+race_rounds=200 odirect_changes=3000 fio_divisor=1
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	race_rounds=40 odirect_changes=600 fio_divisor=4
+fi
+
 # "calls" of a vm_mvc command (zero, read, write, protzero) in the stats.
 mvc_calls() { awk -v cmd="$1:" '$1 == cmd { print $3 }' $stats; }
 drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
@@ -225,8 +234,13 @@ counters_show_vm_mvc_did_the_partial_pages() {
 }
 
 # fallocate, SEEK_HOLE/SEEK_DATA, FIEMAP, hard links and RENAME_NOREPLACE
-# (tools/toyfs-probe checks each against what it must do), then fsck.
-probe() { toyfs-probe "$1" $mnt && umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt; }
+# (tools/toyfs-probe checks each against what it must do, with the
+# arguments after $1), then fsck.
+probe() {
+	local name=$1
+	shift
+	toyfs-probe "$name" $mnt "$@" && umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt
+}
 
 # FIEMAP's copy to user space may fault into the same file; a task
 # stuck on a lock it holds itself would never end, hence the time limit.
@@ -452,7 +466,16 @@ debian_unview() { umount "/debian$1"; }
 # its byte $3 % 7, and the same buffered into the reference $ref/$2.
 dio_write_both() {
 	in_debian xfs_io -d -c "pwrite -q -b 65536 -i /tmp/odirect-pattern -s $(($3 % 7)) $3 $4" "$1/$2" &&
-		dd if=/tmp/pattern of="$ref/$2" bs=1 skip="$(($3 % 7))" seek="$3" count="$4" conv=notrunc 2>/dev/null
+		ref_write "$2" "$(($3 % 7))" "$3" "$4"
+}
+
+# $4 bytes of the pattern from its byte $2 at offset $3 of the reference
+# $ref/$1, as dd bs=1 skip=$2 seek=$3 count=$4 but in writes of 64 KiB,
+# not of a byte: a round trip wrote some 98,000 bytes of reference a
+# byte at a time, two system calls each.
+ref_write() {
+	dd if=/tmp/pattern of="$ref/$1" bs=65536 iflag=skip_bytes,count_bytes oflag=seek_bytes \
+		skip="$2" seek="$3" count="$4" conv=notrunc 2>/dev/null
 }
 
 # $4 bytes at offset $3 of $1/$2, read by GNU dd with iflag=direct in one
@@ -485,7 +508,7 @@ dio_round_trip() {
 			{ echo "xfs_io -d pwrite $off $len"; return 1; }
 	done
 	dd if=/tmp/pattern of="$1/odx" bs=1 skip=3 seek=5000 count=3000 conv=notrunc 2>/dev/null &&
-		dd if=/tmp/pattern of="$ref/odx" bs=1 skip=3 seek=5000 count=3000 conv=notrunc 2>/dev/null &&
+		ref_write odx 3 5000 3000 &&
 		dio_reads_as_ref "$1" odx 4000 5000 || { echo "direct read over a dirty page"; return 1; }
 	cmp "$1/odx" "$ref/odx" && dio_write_both "$1" odx 41000 300 && cmp "$1/odx" "$ref/odx" ||
 		{ echo "buffered read after a direct write over cached pages"; return 1; }
@@ -508,13 +531,14 @@ xfs_io_direct_round_trip() {
 
 # fio with direct=1 and crc32c verification in directory $1 (seen in the
 # chroot): random writes of 4 KiB and of 1536 bytes, bytes that compress
-# by half; then command $2 (a remount), then the same jobs verifying only
-# what the first run left.
+# by half, 128 and 256 of them (a quarter on the debug kernel); then
+# command $2 (a remount), then the same jobs verifying only what the
+# first run left.
 fio_direct() {
 	opts="--directory=$1 --direct=1 --ioengine=psync --verify=crc32c"
 	opts="$opts --buffer_compress_percentage=50 --refill_buffers --randseed=7"
-	jobs="--name=odirect4k --rw=randwrite --bs=4k --size=512k"
-	jobs="$jobs --name=odirect1536 --rw=randwrite --bs=1536 --size=393216"
+	jobs="--name=odirect4k --rw=randwrite --bs=4k --size=$((128 * 4096 / fio_divisor))"
+	jobs="$jobs --name=odirect1536 --rw=randwrite --bs=1536 --size=$((256 * 1536 / fio_divisor))"
 	# shellcheck disable=SC2086 # one word per option
 	in_debian fio --output=/tmp/fio-odirect.log $opts $jobs ||
 		{ in_debian cat /tmp/fio-odirect.log; return 1; }
@@ -746,7 +770,7 @@ ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
 ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range
 ktap_case allocate_fills_holes_and_grows probe allocate
 ktap_case refused_fallocate_changes_nothing probe refused
-ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned-blocks
+ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned-blocks $race_rounds
 ktap_case seek_data_and_hole_follow_the_map probe seek
 ktap_case fiemap_reports_the_runs probe fiemap
 ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_mapping
@@ -765,7 +789,7 @@ ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_bl
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case o_direct_open_write_read_coherent odirect_probe
 ktap_case o_direct_whole_blocks_bypass_the_page_cache probe odirect-bypass
-ktap_case o_direct_races_frees_and_allocations probe odirect-race
+ktap_case o_direct_races_frees_and_allocations probe odirect-race $odirect_changes
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
 ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2

@@ -36,6 +36,44 @@ impl Timestamp {
     }
 }
 
+impl FileType {
+    /// The type of a `std::fs::FileType` (from `d_type` or `lstat`), if it
+    /// is one toyfs stores.
+    pub fn of(kind: std::fs::FileType) -> Option<Self> {
+        use std::os::unix::fs::FileTypeExt;
+        [
+            (kind.is_file(), Self::Regular),
+            (kind.is_dir(), Self::Directory),
+            (kind.is_symlink(), Self::Symlink),
+            (kind.is_fifo(), Self::Fifo),
+            (kind.is_socket(), Self::Socket),
+            (kind.is_char_device(), Self::CharDevice),
+            (kind.is_block_device(), Self::BlockDevice),
+        ]
+        .into_iter()
+        .find_map(|(is, file_type)| is.then_some(file_type))
+    }
+
+    /// The type in one word, as the guest tools print and compare it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Regular => "regular",
+            Self::Directory => "directory",
+            Self::Symlink => "symlink",
+            Self::Fifo => "fifo",
+            Self::Socket => "socket",
+            Self::CharDevice => "character",
+            Self::BlockDevice => "block",
+        }
+    }
+
+    /// The word of [`FileType::of`] `kind`, "unknown" for a type toyfs
+    /// does not store.
+    pub fn word_of(kind: std::fs::FileType) -> &'static str {
+        Self::of(kind).map_or("unknown", Self::word)
+    }
+}
+
 impl fmt::Display for InodeProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -96,6 +96,37 @@ fn every_kind_is_clean_and_reads_back_at_every_block_size() {
 }
 
 #[test]
+fn the_summary_counts_every_kind() {
+    let (device, _) = every_kind(empty(1024, 256, 32));
+    let summary = check(&device).unwrap().summary.unwrap();
+    assert_eq!(summary.inodes_in_use, 7);
+    // Files, directories, symbolic links, character and block devices,
+    // FIFOs, sockets.
+    assert_eq!(
+        summary.by_type().map(|(count, _)| count),
+        [0, 1, 2, 1, 1, 1, 1]
+    );
+}
+
+#[test]
+fn file_types_of_the_host_in_words() {
+    use std::fs;
+    let dir = std::env::temp_dir().join(format!("toyfs-format-types-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("file"), b"x").unwrap();
+    fs::create_dir(dir.join("dir")).unwrap();
+    std::os::unix::fs::symlink("file", dir.join("link")).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(dir.join("sock")).unwrap());
+    let word =
+        |path: &std::path::Path| FileType::word_of(fs::symlink_metadata(path).unwrap().file_type());
+    let words = ["file", "dir", "link", "sock"].map(|name| word(&dir.join(name)));
+    fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(words, ["regular", "directory", "symlink", "socket"]);
+    assert_eq!(word("/dev/null".as_ref()), "character");
+}
+
+#[test]
 fn bad_targets_and_types_are_refused_and_change_nothing() {
     let device = empty(1024, 64, 16);
     let mut fs = Filesystem::open(device.clone(), NOW).unwrap();

@@ -21,8 +21,10 @@
 //! `toyfs-probe odirect DIR DEVICE MODEL-OUT` (`O_DIRECT`, DEVICE the
 //! mounted device, MODEL-OUT where the file's model goes);
 //! `toyfs-probe odirect-bypass DIR` (whole blocks of `O_DIRECT` by bio,
-//! past the page cache); `toyfs-probe odirect-race DIR` (`O_DIRECT`
-//! reads racing what frees and allocates blocks).
+//! past the page cache); `toyfs-probe odirect-race DIR [CHANGES]`
+//! (`O_DIRECT` reads racing CHANGES, 3000 by default, that free and
+//! allocate blocks); `toyfs-probe race-owned-blocks DIR [ROUNDS]` (200
+//! rounds by default).
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
@@ -34,6 +36,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::ExitCode;
+use toyfs_format::FileType;
 
 type Check = Result<(), String>;
 
@@ -411,11 +414,12 @@ fn refused(dir: &Path) -> Check {
 /// stored through a shared mapping; block 1 punched, block 2 zeroed with
 /// `ZERO_RANGE`, each then written again, through the mapping one round in
 /// three; block 3 written and `fdatasync`ed), a fifth `fsync`s and
-/// `msync`s meanwhile.  At the end every block holds its owner's last
-/// value: through the mapping, by `read`, and from the disk.  A punch or a
-/// zeroing that lost a neighbour's store, or a writeback that put a freed
-/// block's old bytes back, shows as another block's or an older value.
-fn race_owned_blocks(dir: &Path) -> Check {
+/// `msync`s meanwhile, for `rounds` rounds.  At the end every block holds
+/// its owner's last value: through the mapping, by `read`, and from the
+/// disk.  A punch or a zeroing that lost a neighbour's store, or a
+/// writeback that put a freed block's old bytes back, shows as another
+/// block's or an older value.
+fn race_owned_blocks(dir: &Path, rounds: u64) -> Check {
     use std::sync::atomic::{AtomicBool, Ordering};
     let b = block_size(dir)?;
     ensure!(
@@ -428,7 +432,7 @@ fn race_owned_blocks(dir: &Path) -> Check {
     let (file, _) = pattern_file(&path, len)?;
     let per_page = 4096 / b;
     let blocks = pages * per_page;
-    let rounds = 200u64;
+    ensure!(rounds > 0, "no rounds, nothing to race");
     let stop = AtomicBool::new(false);
     let map = sys::Mapping::new(&file, len as usize).map_err(|e| e.to_string())?;
     let value = |owner: u64, round: u64| ((owner * 61 + round) % 250 + 1) as u8;
@@ -2152,13 +2156,13 @@ fn no_stale(bytes: &[u8], what: &str, offset: u64) -> Check {
 /// path where the range is plain blocks; and unaligned ones) race direct
 /// writes, holes punched, stores through a shared mapping into them
 /// (`page_mkwrite` allocates) and buffered writes; on the other, direct
-/// reads race truncations down and up with writes.  No read may return
-/// 0xff: a block read by bio after it was freed, or once allocated
-/// before its bytes were written.  The caller fscks.
-fn odirect_race(dir: &Path) -> Check {
+/// reads race truncations down and up with writes: `changes` of them in
+/// all.  No read may return 0xff: a block read by bio after it was freed,
+/// or once allocated before its bytes were written.  The caller fscks.
+fn odirect_race(dir: &Path, changes: u32) -> Check {
     use std::sync::atomic::{AtomicBool, Ordering};
     const LEN: u64 = 256 * 1024;
-    const ROUNDS: u32 = 3000;
+    ensure!(changes > 0, "no changes, nothing to race");
     for i in 0..3 {
         let path = dir.join(format!("odirect-race-stale{i}"));
         fs::write(&path, vec![0xffu8; 512 * 1024])
@@ -2203,7 +2207,7 @@ fn odirect_race(dir: &Path) -> Check {
             let trunc = open_rw(dir, "odirect-race-trunc", false)?;
             let map = sys::Mapping::new(&plain, LEN as usize).map_err(|e| format!("mmap: {e}"))?;
             let mut rng = Rng(5);
-            for round in 0..ROUNDS {
+            for round in 0..changes {
                 let n = u64::from(round);
                 let offset = rng.below(LEN / 4096) * 4096;
                 match round % 5 {
@@ -2430,7 +2434,6 @@ fn encoded(file: &Path) -> Check {
 /// `DT_UNKNOWN`, which toyfs never gives).  The caller compares the list
 /// with ext2's.
 fn special(dir: &Path) -> Check {
-    use std::os::unix::fs::FileTypeExt;
     use std::os::unix::net::{UnixListener, UnixStream};
     let path = dir.join("sock");
     let listener = UnixListener::bind(&path).map_err(|e| format!("bind: {e}"))?;
@@ -2449,23 +2452,7 @@ fn special(dir: &Path) -> Check {
     for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let entry = entry.map_err(|e| format!("readdir: {e}"))?;
         let kind = entry.file_type().map_err(|e| format!("d_type: {e}"))?;
-        let name = if kind.is_symlink() {
-            "symlink"
-        } else if kind.is_dir() {
-            "directory"
-        } else if kind.is_file() {
-            "regular"
-        } else if kind.is_fifo() {
-            "fifo"
-        } else if kind.is_socket() {
-            "socket"
-        } else if kind.is_char_device() {
-            "character"
-        } else if kind.is_block_device() {
-            "block"
-        } else {
-            "unknown"
-        };
+        let name = FileType::word_of(kind);
         lines.push(format!("{} {name}", entry.file_name().to_string_lossy()));
     }
     lines.sort();
@@ -2473,6 +2460,14 @@ fn special(dir: &Path) -> Check {
         println!("{line}");
     }
     Ok(())
+}
+
+/// The optional count argument `arg` of a check, `default` without it.
+fn count<T: std::str::FromStr>(arg: Option<&String>, default: T) -> Result<T, String> {
+    arg.map_or(Ok(default), |arg| {
+        arg.parse()
+            .map_err(|_| format!("count {arg}: not a number"))
+    })
 }
 
 fn main() -> ExitCode {
@@ -2488,7 +2483,9 @@ fn main() -> ExitCode {
         "zero-range" => zero_range(dir),
         "allocate" => allocate(dir),
         "refused" => refused(dir),
-        "race-owned-blocks" => race_owned_blocks(dir),
+        "race-owned-blocks" => {
+            count(args.get(3), 200).and_then(|rounds| race_owned_blocks(dir, rounds))
+        }
         "seek" => seek(dir),
         "fiemap" => fiemap(dir),
         "fiemap-mapped" => fiemap_mapped(dir),
@@ -2537,7 +2534,7 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe odirect DIR DEVICE MODEL-OUT".into()),
         },
         "odirect-bypass" => odirect_bypass(dir),
-        "odirect-race" => odirect_race(dir),
+        "odirect-race" => count(args.get(3), 3000).and_then(|changes| odirect_race(dir, changes)),
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),

@@ -26,6 +26,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
+use toyfs_format::FileType;
 
 /// What a name in the model is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -453,7 +454,7 @@ impl Namespace {
                 .map_err(|err| failed(format!("readdir {dir:?}: {err}")))?
                 .map(|entry| {
                     entry.and_then(|e| {
-                        let kind = type_name(e.file_type()?);
+                        let kind = FileType::word_of(e.file_type()?);
                         Ok((e.file_name().to_string_lossy().into_owned(), kind))
                     })
                 })
@@ -466,12 +467,8 @@ impl Namespace {
                 .map(|&(path, entry)| {
                     let name = path.rsplit('/').next().expect("a name").to_string();
                     let kind = match entry {
-                        Entry::Dir => "directory",
-                        Entry::File(id) => match self.model.kinds[id] {
-                            Kind::Regular => "regular",
-                            Kind::Symlink => "symlink",
-                            Kind::Fifo => "fifo",
-                        },
+                        Entry::Dir => FileType::Directory.word(),
+                        Entry::File(id) => type_name_of(self.model.kinds[id]),
                     };
                     (name, kind)
                 })
@@ -497,7 +494,7 @@ impl Namespace {
                 let meta = fs::symlink_metadata(self.real(path))
                     .map_err(|err| failed(format!("stat {path}: {err}")))?;
                 let kind = self.model.kinds[id];
-                let seen = type_name(meta.file_type());
+                let seen = FileType::word_of(meta.file_type());
                 if seen != type_name_of(kind) || meta.nlink() != self.model.links(id) {
                     return Err(failed(format!(
                         "{path}: a {seen} with {} links, expected a {} with {}",
@@ -533,28 +530,15 @@ impl Namespace {
     }
 }
 
-/// The type of a `FileType` (from `d_type` or `lstat`), in words.
-fn type_name(kind: fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if kind.is_dir() {
-        "directory"
-    } else if kind.is_file() {
-        "regular"
-    } else if kind.is_symlink() {
-        "symlink"
-    } else if kind.is_fifo() {
-        "fifo"
-    } else {
-        "other"
-    }
-}
-
+/// The word of a model's file kind: [`FileType::word`], as the type read
+/// back is named.
 fn type_name_of(kind: Kind) -> &'static str {
     match kind {
-        Kind::Regular => "regular",
-        Kind::Symlink => "symlink",
-        Kind::Fifo => "fifo",
+        Kind::Regular => FileType::Regular,
+        Kind::Symlink => FileType::Symlink,
+        Kind::Fifo => FileType::Fifo,
     }
+    .word()
 }
 
 fn command(line: &[&str]) -> Result<(), String> {

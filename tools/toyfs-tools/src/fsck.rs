@@ -131,12 +131,16 @@ pub fn render(device: &str, report: &Report, verbose: bool) -> (Vec<String>, i32
             "blocks"
         };
         if verbose || !report.is_clean() {
+            let by_type: Vec<String> = summary
+                .by_type()
+                .iter()
+                .map(|(count, words)| format!("{count} {words}"))
+                .collect();
             lines.push(format!(
-                "{device}: {}/{} inodes ({} files, {} directories), {}/{} {}",
+                "{device}: {}/{} inodes ({}), {}/{} {}",
                 summary.inodes_in_use,
                 summary.inode_count,
-                summary.regular_files,
-                summary.directories,
+                by_type.join(", "),
                 summary.blocks_in_use,
                 summary.block_count,
                 unit,
@@ -250,9 +254,14 @@ mod tests {
         Summary {
             state,
             inode_count: 16,
-            inodes_in_use: 3,
+            inodes_in_use: 8,
             regular_files: 2,
             directories: 1,
+            symlinks: 1,
+            char_devices: 1,
+            block_devices: 1,
+            fifos: 1,
+            sockets: 1,
             fragments: false,
             block_count: 64,
             blocks_in_use: 9,
@@ -281,7 +290,8 @@ mod tests {
         assert_eq!(
             lines[..2],
             [
-                "img: 3/16 inodes (2 files, 1 directories), 9/64 blocks",
+                "img: 8/16 inodes (2 files, 1 directories, 1 symbolic links, 1 character devices, \
+                 1 block devices, 1 FIFOs, 1 sockets), 9/64 blocks",
                 "img: blocks in use: 5 metadata, 2 file data (0 compressed; 1500 bytes of files), 1 directory, 1 indirect",
             ]
         );
@@ -297,7 +307,8 @@ mod tests {
             [
                 "img: block 40 is marked in use but no inode uses it",
                 "img: was not cleanly unmounted",
-                "img: 3/16 inodes (2 files, 1 directories), 9/64 blocks",
+                "img: 8/16 inodes (2 files, 1 directories, 1 symbolic links, 1 character devices, \
+                 1 block devices, 1 FIFOs, 1 sockets), 9/64 blocks",
                 "img: 1 errors found, left uncorrected",
             ]
         );

@@ -288,6 +288,15 @@ fn mkfs_populates_from_a_directory_with_and_without_fragments_and_lz4() {
             "{options:?}: {}",
             stdout(&fsck)
         );
+        // Every inode in use is counted by its type: the hard links once.
+        assert!(
+            stdout(&fsck).contains(
+                " inodes (6 files, 3 directories, 2 symbolic links, 0 character devices, \
+                 0 block devices, 0 FIFOs, 1 sockets), "
+            ),
+            "{options:?}: {}",
+            stdout(&fsck)
+        );
         let file = fs::File::open(image.path()).unwrap();
         let fs = Filesystem::open(FileDevice::new(file), Timestamp::default()).unwrap();
         let resolve = |path: &str| {

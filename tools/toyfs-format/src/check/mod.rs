@@ -16,6 +16,7 @@ use std::io;
 
 use crate::constants::SUPERBLOCK_SIZE;
 use crate::device::BlockDevice;
+use crate::inode::FileType;
 use crate::superblock::{FsState, Superblock};
 pub use finding::{EntryName, Finding};
 pub use inodes::Usage;
@@ -33,6 +34,16 @@ pub struct Summary {
     pub regular_files: u32,
     /// In-use directories.
     pub directories: u32,
+    /// In-use symbolic links.
+    pub symlinks: u32,
+    /// In-use character devices.
+    pub char_devices: u32,
+    /// In-use block devices.
+    pub block_devices: u32,
+    /// In-use FIFOs.
+    pub fifos: u32,
+    /// In-use sockets.
+    pub sockets: u32,
     /// Whether the allocation unit is the fragment (the counts below are
     /// of fragments then).
     pub fragments: bool,
@@ -44,6 +55,22 @@ pub struct Summary {
     pub metadata: u32,
     /// What the blocks (fragments) the inodes name hold.
     pub usage: Usage,
+}
+
+impl Summary {
+    /// The inodes in use by type, each count with the words fsck.toyfs
+    /// prints after it.
+    pub fn by_type(&self) -> [(u32, &'static str); 7] {
+        [
+            (self.regular_files, "files"),
+            (self.directories, "directories"),
+            (self.symlinks, "symbolic links"),
+            (self.char_devices, "character devices"),
+            (self.block_devices, "block devices"),
+            (self.fifos, "FIFOs"),
+            (self.sockets, "sockets"),
+        ]
+    }
 }
 
 /// What a check found.
@@ -109,8 +136,13 @@ pub fn check_with<D: BlockDevice + ?Sized>(device: &D, decompress: bool) -> io::
         state: superblock.state,
         inode_count: geometry.inode_count(),
         inodes_in_use: in_use().count() as u32,
-        regular_files: count_type(crate::inode::FileType::Regular),
-        directories: count_type(crate::inode::FileType::Directory),
+        regular_files: count_type(FileType::Regular),
+        directories: count_type(FileType::Directory),
+        symlinks: count_type(FileType::Symlink),
+        char_devices: count_type(FileType::CharDevice),
+        block_devices: count_type(FileType::BlockDevice),
+        fifos: count_type(FileType::Fifo),
+        sockets: count_type(FileType::Socket),
         fragments: geometry.has_fragments(),
         block_count: geometry.fragment_count(),
         blocks_in_use: geometry.fragment_count() - bitmap.count_free(),
