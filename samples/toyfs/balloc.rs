@@ -11,7 +11,7 @@
 //! blocks from a goal on.
 
 use crate::{
-    format::{address::Extent, geometry::Geometry},
+    format::{address::Extent, bitmap, geometry::Geometry},
     meta::corrupt,
     vfs::{toyfs_err, SuperBlock},
 };
@@ -45,6 +45,30 @@ fn block_bits(sb: &SuperBlock, geometry: &Geometry, block: u32) -> u8 {
 pub(crate) fn is_in_use(sb: &SuperBlock, fragment: u32) -> bool {
     let (byte, mask) = bit_of(sb, fragment);
     byte.load(Ordering::Acquire) & mask != 0
+}
+
+/// How many of the `count` fragments (blocks without FRAGMENTS) from
+/// `first` on the bitmap marks in use one after the other, from the first:
+/// `count` if all are.  The fragments are below `fragment_count`.  A
+/// lookup checks the pointers of a run this way, up to eight bits at a
+/// time (`bitmap::set_run`), where [`is_in_use`] for each would locate
+/// every bit anew.
+pub(crate) fn in_use_prefix(sb: &SuperBlock, first: u32, count: u32) -> u32 {
+    let info = sb.info();
+    let mut done = 0;
+    while done < count {
+        let (index, bit) = info.geometry.bitmap_position(first + done);
+        let bytes = info.bitmap[index as usize].atomic_bytes();
+        // CAST: at most `count - done`, a `u32`.
+        let here = (bytes.len() * 8 - bit).min((count - done) as usize);
+        let set = bitmap::set_run(bytes, bit, here);
+        // CAST: at most `here`.
+        done += set as u32;
+        if set < here {
+            break;
+        }
+    }
+    done
 }
 
 /// Whether the bitmap marks every fragment of `extent` in use (its block

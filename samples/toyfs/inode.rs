@@ -22,7 +22,7 @@ use crate::{
     ialloc,
     info::Moved,
     meta::{
-        check_entry, check_extent, check_pointer, corrupt, sound_block, sound_extent, InodeSlot,
+        check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot,
     },
     vfs::{clean_bdev_aliases, forget_bdev_aliases, Buffer, CachedWrite, Inode, SuperBlock},
 };
@@ -200,9 +200,14 @@ impl<'a> BlockMap<'a> {
                 // CAST: `count` is below a block's pointers.
                 let next = first.map(|first| first.wrapping_add(count as u32));
                 let follows = match (plain, next) {
-                    // Without fragments a pointer is a block number.
+                    // Without fragments a pointer is a block number, sound
+                    // under `sound_extent`'s rules: in the data blocks, not
+                    // an indirect block above it, and in use, which is
+                    // checked below for the whole run at once.
                     (true, None) => raw == 0,
-                    (true, Some(next)) => raw == next && sound_block(sb, &geometry, raw, above),
+                    (true, Some(next)) => {
+                        raw == next && geometry.is_data_block(raw) && !above.contains(&raw)
+                    }
                     (false, _) => match (next, sound_extent(sb, raw, above)) {
                         (None, Some(None)) => true,
                         (Some(next), Some(Some(extent))) => {
@@ -215,6 +220,11 @@ impl<'a> BlockMap<'a> {
                     break;
                 }
                 count += 1;
+            }
+            if let (true, Some(first)) = (plain, first) {
+                // The run ends before the first block the bitmap calls
+                // free.  CAST: `count` is at most a block's pointers.
+                count = 1 + balloc::in_use_prefix(sb, first + 1, count as u32 - 1) as usize;
             }
             let count = count as u64;
             Ok(match first {
