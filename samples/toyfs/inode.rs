@@ -24,7 +24,9 @@ use crate::{
     meta::{
         check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot,
     },
-    vfs::{clean_bdev_aliases, forget_bdev_aliases, Buffer, CachedWrite, Inode, SuperBlock},
+    vfs::{
+        clean_bdev_aliases, forget_bdev_aliases, Buffer, CachedWrite, Inode, SuperBlock, PAGE_SIZE,
+    },
 };
 use core::{ops::Range, sync::atomic::Ordering};
 use kernel::{alloc::kvec::PushError, prelude::*, sync::MutexGuard};
@@ -356,6 +358,20 @@ impl<'a> BlockMap<'a> {
         }
     }
 
+    /// The block after file block `n - 1`'s, if it has one: where the
+    /// allocation of block `n` should look first when nothing before `n`
+    /// in its container says, at the start of a container (a new indirect
+    /// block is put there, and the data after it), rather than past the
+    /// last allocation of any file.  A damaged pointer there is no goal.
+    fn after_previous(&self, n: u64) -> Option<u32> {
+        let previous = n.checked_sub(1)?;
+        match self.lookup_run(previous, 1).ok()? {
+            Run::Data { first, .. } => Some(first.wrapping_add(1)),
+            Run::Packed { extent } => Some(extent.block(&self.geometry).wrapping_add(1)),
+            Run::Hole { .. } => None,
+        }
+    }
+
     /// Allocates one block of `reservation` at `goal` for an indirect
     /// block, zeroed in the buffer cache without being read.
     fn new_indirect(&mut self, reservation: &mut Reservation<'_>, goal: &mut u32) -> Result<u32> {
@@ -521,7 +537,9 @@ impl<'a> BlockMap<'a> {
             };
             *goal = match geometry.decode_pointer(before) {
                 Some(extent) => extent.block(&geometry).wrapping_add(1),
-                None => self.fallback_goal(&container),
+                None => self
+                    .after_previous(n)
+                    .unwrap_or_else(|| self.fallback_goal(&container)),
             };
         }
         let container = self.fill_missing(container, reservation, goal)?;
@@ -561,7 +579,8 @@ impl<'a> BlockMap<'a> {
                         holes += 1;
                     }
                     // CAST: at most a container's pointers.
-                    let (first, count) = reservation.take_run(*goal, holes as u32)?;
+                    let (first, count) = reservation
+                        .take_run(page_aligned(&geometry, *goal, n + j as u64), holes as u32)?;
                     runs.runs[runs.len] = (first, count);
                     runs.len += 1;
                     for i in 0..count as usize {
@@ -939,6 +958,22 @@ impl<'a> BlockMap<'a> {
         }
         result
     }
+}
+
+/// Where a run of new whole blocks for file blocks from `n` on should
+/// start looking, given `goal`: with blocks smaller than a page, the first
+/// block from `goal` on that lies at the same place in a page of the
+/// device as block `n` in a page of the file, so that each folio of the
+/// run is one page of the device (one segment for `brd` and for a device
+/// of 4 KiB sectors, which would read and write back a page the folio
+/// covers only in part).  The blocks skipped stay free: after each new
+/// indirect block, at most a page less one block.
+fn page_aligned(geometry: &Geometry, goal: u32, n: u64) -> u32 {
+    // A power of two, 1 for blocks of a page.
+    let per_page = (PAGE_SIZE >> geometry.block_shift()).max(1) as u64;
+    // CAST: below `per_page`, at most a page's blocks.
+    let skip = (n.wrapping_sub(u64::from(goal)) & (per_page - 1)) as u32;
+    goal.saturating_add(skip)
 }
 
 /// New runs of whole data blocks of one container: `(first, count)`.
