@@ -196,6 +196,8 @@ impl<'a> BlockMap<'a> {
                 Some(extent) => return Ok(Run::Packed { extent }),
             };
             let plain = !geometry.has_fragments();
+            // Computed once: checked for every pointer of the run.
+            let data_blocks = geometry.first_data_block()..geometry.block_count();
             let mut count = 1;
             while count < max {
                 let raw = pointer(count);
@@ -208,7 +210,7 @@ impl<'a> BlockMap<'a> {
                     // checked below for the whole run at once.
                     (true, None) => raw == 0,
                     (true, Some(next)) => {
-                        raw == next && geometry.is_data_block(raw) && !above.contains(&raw)
+                        raw == next && data_blocks.contains(&raw) && !above.contains(&raw)
                     }
                     (false, _) => match (next, sound_extent(sb, raw, above)) {
                         (None, Some(None)) => true,
