@@ -21,9 +21,7 @@ use crate::{
     },
     ialloc,
     info::Moved,
-    meta::{
-        check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot,
-    },
+    meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, Buffer, CachedWrite, Inode, SuperBlock, PAGE_SIZE,
     },
@@ -581,8 +579,14 @@ impl<'a> BlockMap<'a> {
                         holes += 1;
                     }
                     // CAST: at most a container's pointers.
-                    let (first, count) = reservation
-                        .take_run(page_aligned(&geometry, *goal, n + j as u64), holes as u32)?;
+                    let (first, count) = match page_step(&geometry) {
+                        1 => reservation.take_run(*goal, holes as u32)?,
+                        step => reservation.take_run_in_step(
+                            page_aligned(*goal, n + j as u64, step),
+                            holes as u32,
+                            step,
+                        )?,
+                    };
                     runs.runs[runs.len] = (first, count);
                     runs.len += 1;
                     for i in 0..count as usize {
@@ -962,19 +966,30 @@ impl<'a> BlockMap<'a> {
     }
 }
 
+/// Blocks of a page, the step in which runs of new file data are placed
+/// (`page_aligned`): 1 for blocks of a page or more, and with FRAGMENTS,
+/// whose whole blocks are placed as before (placed in step there, the
+/// in-guest case `stale_alias_keeps_the_other_tail` of fragments-tests.sh
+/// fails, for a reason not established: Documentation/performance.rst).
+fn page_step(geometry: &Geometry) -> u32 {
+    if geometry.has_fragments() {
+        return 1;
+    }
+    // CAST: at most a page's blocks.
+    (PAGE_SIZE >> geometry.block_shift()).max(1) as u32
+}
+
 /// Where a run of new whole blocks for file blocks from `n` on should
-/// start looking, given `goal`: with blocks smaller than a page, the first
+/// start looking, given `goal`, with `step` blocks to a page: the first
 /// block from `goal` on that lies at the same place in a page of the
 /// device as block `n` in a page of the file, so that each folio of the
 /// run is one page of the device (one segment for `brd` and for a device
 /// of 4 KiB sectors, which would read and write back a page the folio
 /// covers only in part).  The blocks skipped stay free: after each new
 /// indirect block, at most a page less one block.
-fn page_aligned(geometry: &Geometry, goal: u32, n: u64) -> u32 {
-    // A power of two, 1 for blocks of a page.
-    let per_page = (PAGE_SIZE >> geometry.block_shift()).max(1) as u64;
-    // CAST: below `per_page`, at most a page's blocks.
-    let skip = (n.wrapping_sub(u64::from(goal)) & (per_page - 1)) as u32;
+fn page_aligned(goal: u32, n: u64, step: u32) -> u32 {
+    // CAST: below `step`, a power of two.
+    let skip = (n.wrapping_sub(u64::from(goal)) & u64::from(step - 1)) as u32;
     goal.saturating_add(skip)
 }
 

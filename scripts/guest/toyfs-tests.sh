@@ -746,7 +746,7 @@ symlinks_in_lz4() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 53
+ktap_suite toyfs 54
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
