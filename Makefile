@@ -27,6 +27,8 @@
 # flat profile per filesystem benchmark row, profile.txt.
 # VM_MVC_BENCH_TABLES=percall,profile (bench) runs only those tables, and
 # VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0 sets vm_mvc_bench's parameters.
+# VM_MVC_BENCH_FS_ROWS=appendsync,read_cold_1m runs only those rows of the
+# filesystem table, VM_MVC_BENCH_FS_ROUNDS=N that many rounds (5).
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs runs (30000
 # for 1 KiB blocks, a fifth for the others); TOYFS_STRESS_SEED=N their
 # seed (1), printed with the command line that replays a failure.
@@ -48,7 +50,7 @@ FLAVOUR := $(if $(filter 1 y yes,$(DEBUG)),debug,base)
 BENCH_FLAVOUR := base
 endif
 export KDIR VM_MVC_CACHE VM_MVC_ONLY VM_MVC_PROFILE
-export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS
+export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS VM_MVC_BENCH_FS_ROWS VM_MVC_BENCH_FS_ROUNDS
 export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS
 export CORRUPT_FLIP_IMAGES
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED

@@ -97,6 +97,11 @@ guest_cmdline() {
 	# make bench VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0: vm_mvc_bench's
 	# module parameters, for shorter runs.
 	[ -z "${VM_MVC_BENCH_ARGS:-}" ] || cmdline+=" vmmvc_bench_args=$VM_MVC_BENCH_ARGS"
+	# make bench VM_MVC_BENCH_FS_ROWS=appendsync,read_cold_1m
+	# VM_MVC_BENCH_FS_ROUNDS=9: those rows of the filesystem table only,
+	# and its number of rounds (fsbench.sh).
+	[ -z "${VM_MVC_BENCH_FS_ROWS:-}" ] || cmdline+=" vmmvc_fsrows=$VM_MVC_BENCH_FS_ROWS"
+	[ -z "${VM_MVC_BENCH_FS_ROUNDS:-}" ] || cmdline+=" vmmvc_fsrounds=$VM_MVC_BENCH_FS_ROUNDS"
 	# The filesystem table's 64 MiB files (fsbench.sh): 96 MiB ramdisks
 	# instead of 4 MiB; brd allocates a page when it is first written.  Only
 	# for bench: the toyfs tests count on the 4 MiB default.

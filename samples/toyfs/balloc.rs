@@ -11,7 +11,7 @@
 //! blocks from a goal on.
 
 use crate::{
-    format::{address::Extent, geometry::Geometry},
+    format::{address::Extent, bitmap, geometry::Geometry},
     meta::corrupt,
     vfs::{toyfs_err, SuperBlock},
 };
@@ -45,6 +45,30 @@ fn block_bits(sb: &SuperBlock, geometry: &Geometry, block: u32) -> u8 {
 pub(crate) fn is_in_use(sb: &SuperBlock, fragment: u32) -> bool {
     let (byte, mask) = bit_of(sb, fragment);
     byte.load(Ordering::Acquire) & mask != 0
+}
+
+/// How many of the `count` fragments (blocks without FRAGMENTS) from
+/// `first` on the bitmap marks in use one after the other, from the first:
+/// `count` if all are.  The fragments are below `fragment_count`.  A
+/// lookup checks the pointers of a run this way, up to eight bits at a
+/// time (`bitmap::set_run`), where [`is_in_use`] for each would locate
+/// every bit anew.
+pub(crate) fn in_use_prefix(sb: &SuperBlock, first: u32, count: u32) -> u32 {
+    let info = sb.info();
+    let mut done = 0;
+    while done < count {
+        let (index, bit) = info.geometry.bitmap_position(first + done);
+        let bytes = info.bitmap[index as usize].atomic_bytes();
+        // CAST: at most `count - done`, a `u32`.
+        let here = (bytes.len() * 8 - bit).min((count - done) as usize);
+        let set = bitmap::set_run(bytes, bit, here);
+        // CAST: at most `here`.
+        done += set as u32;
+        if set < here {
+            break;
+        }
+    }
+    done
 }
 
 /// Whether the bitmap marks every fragment of `extent` in use (its block
@@ -138,6 +162,32 @@ fn find_block_in(
     None
 }
 
+/// How far past its goal [`Reservation::take_run_in_step`] looks for a
+/// run in step before it takes the first free run.
+const STEP_WINDOW: u32 = 1024;
+
+/// The first block `b` of `goal, goal + step, ...` within
+/// [`STEP_WINDOW`] blocks of `goal` (data blocks only) whose blocks
+/// `b..b + count` are all free (every fragment of each).
+fn find_run_in_step(
+    sb: &SuperBlock,
+    geometry: &Geometry,
+    goal: u32,
+    count: u32,
+    step: u32,
+) -> Option<u32> {
+    let (first, end) = (geometry.first_data_block(), geometry.block_count());
+    let last = goal.saturating_add(STEP_WINDOW).min(end);
+    let mut block = goal;
+    while block >= first && block.saturating_add(count) <= last {
+        if (block..block + count).all(|b| block_bits(sb, geometry, b) == 0) {
+            return Some(block);
+        }
+        block = block.saturating_add(step);
+    }
+    None
+}
+
 /// The first of `count` contiguous clear bits among the `per_block` low
 /// bits of `bits`.
 fn free_fragments_in(bits: u8, per_block: u32, count: u32) -> Option<u32> {
@@ -170,6 +220,21 @@ impl Reservation<'_> {
     /// count)`.  With FRAGMENTS a whole block is one with all its
     /// fragments free.
     pub(crate) fn take_run(&mut self, goal: u32, max: u32) -> Result<(u32, u32)> {
+        self.take_run_in_step(goal, max, 1)
+    }
+
+    /// [`Reservation::take_run`], preferring a run that starts `step`
+    /// blocks (a power of two) apart from `goal`: the first of those
+    /// blocks within [`STEP_WINDOW`] blocks of `goal` whose next
+    /// `min(max, step)` blocks are all free; else as `take_run`.  A run of
+    /// file data put at the same offset in a page of the device as in a
+    /// page of the file stays so (`inode::page_aligned`).
+    pub(crate) fn take_run_in_step(
+        &mut self,
+        goal: u32,
+        max: u32,
+        step: u32,
+    ) -> Result<(u32, u32)> {
         let sb = self.sb;
         let geometry = sb.info().geometry;
         let per_block = geometry.fragments_per_block();
@@ -181,7 +246,13 @@ impl Reservation<'_> {
         if alloc.bitmap_damaged {
             return Err(corrupt(sb, 0, "bitmap: a metadata or padding bit is clear"));
         }
-        let Some(first) = find_block(sb, &geometry, goal, |bits| bits == 0) else {
+        let in_step = if step > 1 {
+            find_run_in_step(sb, &geometry, goal, want.min(step), step)
+        } else {
+            None
+        };
+        let Some(first) = in_step.or_else(|| find_block(sb, &geometry, goal, |bits| bits == 0))
+        else {
             drop(alloc);
             return Err(self.full());
         };

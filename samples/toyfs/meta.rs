@@ -8,7 +8,6 @@ use crate::{
     format::{
         address::{Extent, ExtentError},
         constants::INODE_SIZE,
-        geometry::Geometry,
         inode::Inode as DiskInode,
     },
     vfs::{Buffer, SuperBlock},
@@ -125,15 +124,6 @@ pub(crate) fn sound_extent(sb: &SuperBlock, raw: u32, above: &[u32]) -> Option<O
         && !above.contains(&extent.block(&geometry))
         && balloc::extent_in_use(sb, &extent);
     sound.then_some(Some(extent))
-}
-
-/// [`sound_extent`] of a nonzero pointer of a filesystem without the
-/// FRAGMENTS feature, where a pointer is a block number: the same rules,
-/// without decoding an extent (a lookup checks every pointer of a run).
-pub(crate) fn sound_block(sb: &SuperBlock, geometry: &Geometry, block: u32, above: &[u32]) -> bool {
-    (geometry.first_data_block()..geometry.block_count()).contains(&block)
-        && !above.contains(&block)
-        && balloc::is_in_use(sb, block)
 }
 
 /// `check_extent` for a pointer that must name a whole plain block (an

@@ -16,11 +16,21 @@
 # sizes (1 to 3 KiB) each followed by fsync; 2048 cycles of an odd-sized
 # write at the end, a truncate down into a block and one up past the next
 # page.
+#
+# make bench VM_MVC_BENCH_FS_ROWS=read_cold_1m,appendsync (vmmvc_fsrows=
+# on the kernel command line): only those rows, each named by its op, or
+# by its op and request size (4k, 1m) where it has two: write, read_cold,
+# read_hot (both sizes, or write_4k ...), randwrite, appendsync,
+# trunccycle, sparse_cold, sparse_hot.  The file a selected row reads is
+# still written, untimed.  VM_MVC_BENCH_FS_ROUNDS=N (vmmvc_fsrounds=):
+# N rounds instead of 5.
 size=64M
 randwrites=16384
 appends=2048
 cycles=2048
-rounds=5
+rounds=$(sed -n 's/.*vmmvc_fsrounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+rounds=${rounds:-5}
+rows=$(sed -n 's/.*vmmvc_fsrows=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
 
 note() { echo "vm_mvc_bench: $*" >/dev/kmsg; }
 drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
@@ -31,11 +41,26 @@ mvc_calls() {
 		/sys/kernel/debug/vm_mvc/stats
 }
 
-# Runs fsbench and prints its result as a table line.  Usage: measure FS OP
-# REQUEST ROUND FSBENCH-ARGS...
+# Whether row OP with requests of REQ bytes is to run (VM_MVC_BENCH_FS_ROWS).
+selected() {
+	[ -n "$rows" ] || return 0
+	case $2 in
+	4096) size_name=_4k ;;
+	1048576) size_name=_1m ;;
+	*) size_name= ;;
+	esac
+	case ",$rows," in
+	*",$1,"* | *",$1$size_name,"*) return 0 ;;
+	esac
+	return 1
+}
+
+# Runs fsbench and prints its result as a table line, if the row is
+# selected.  Usage: measure FS OP REQUEST ROUND FSBENCH-ARGS...
 measure() {
 	fs=$1 op=$2 req=$3 round=$4 result=
 	shift 4
+	selected "$op" "$req" || return 0
 	phase "fs=$fs op=$op req=$req"
 	if result=$(fsbench "$@"); then
 		note "table=fs fs=$fs op=$op req=$req round=$round $result"
@@ -56,7 +81,13 @@ round() {
 	for req in 4096 1048576; do
 		rm -f "$file"
 		drop_caches
-		measure "$fs" write "$req" "$r" write "$file" "$size" "$req"
+		if selected write "$req"; then
+			measure "$fs" write "$req" "$r" write "$file" "$size" "$req"
+		elif selected read_cold "$req" || selected read_hot "$req" ||
+			{ [ "$req" = 4096 ] && selected randwrite 1024; }; then
+			fsbench write "$file" "$size" "$req" >/dev/null ||
+				note "table=fs fs=$fs write file failed"
+		fi
 		if [ "$kind" = disk ]; then
 			drop_caches
 			measure "$fs" read_cold "$req" "$r" read "$file" "$req"
@@ -77,7 +108,9 @@ round() {
 	drop_caches
 	measure "$fs" trunccycle 0 "$r" trunccycle "$file" "$cycles"
 	rm -f "$file"
-	fsbench sparse "$file" "$size" || note "table=fs fs=$fs sparse file failed"
+	if selected sparse_cold 1048576 || selected sparse_hot 1048576; then
+		fsbench sparse "$file" "$size" || note "table=fs fs=$fs sparse file failed"
+	fi
 	if [ "$kind" = disk ]; then
 		drop_caches
 		measure "$fs" sparse_cold 1048576 "$r" read "$file" 1048576
@@ -104,7 +137,7 @@ fi
 [ -z "$profiling" ] || grep -E '\[(toyfs|vm_mvc)\]$' /proc/kallsyms |
 	while read -r line; do echo "vm_mvc_profile: ksym $line" >/dev/kmsg; done
 calls_before=$(mvc_calls)
-note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites rounds=$rounds"
+note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites rounds=$rounds${rows:+ rows=$rows}"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	round toyfs disk "$r"

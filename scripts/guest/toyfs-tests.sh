@@ -746,7 +746,7 @@ symlinks_in_lz4() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 53
+ktap_suite toyfs 54
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -774,6 +774,7 @@ ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned
 ktap_case seek_data_and_hole_follow_the_map probe seek
 ktap_case fiemap_reports_the_runs probe fiemap
 ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_mapping
+ktap_case sequential_runs_keep_their_offset_in_a_page probe fiemap-aligned
 ktap_case punched_holes_stay_holes_at_writeback probe punch-holes
 ktap_case truncation_after_a_split_writes_the_zeroed_tail probe truncate-split
 ktap_case hard_links_share_the_inode probe links

@@ -12,6 +12,7 @@
 //! `std` extras (messages, owned entries, the checker) are added.
 
 pub mod address;
+pub mod bitmap;
 pub mod block_map;
 pub mod compressed;
 pub mod constants;

@@ -9,6 +9,10 @@
 
 use crate::geometry::Geometry;
 
+/// The count of set bits from a bit on in one bitmap block of atomics,
+/// as the kernel module checks a run of pointers (shared format code).
+pub use crate::disk::bitmap::set_run;
+
 /// The bitmap held in memory.  Bits are indexed by fragment number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bitmap {

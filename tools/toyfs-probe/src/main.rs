@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, punch-holes,
+//! zero-range, allocate, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -677,6 +677,43 @@ fn fiemap_across_indirect(dir: &Path, b: u64) -> Check {
         "extents cover {covered} bytes: {extents:?}"
     );
     Ok(())
+}
+
+/// A file written in order, a page at a time, past its first indirect
+/// blocks (300 blocks: the single-indirect block at block 12 and, with
+/// 1 KiB blocks, the double-indirect one at block 268): with blocks
+/// smaller than a page, each of its runs lies at the same offset in a page
+/// of the device as in a page of the file, so that a folio is one page of
+/// the device (the allocator skips the blocks that an indirect block put
+/// out of step; issue 12 item 7).
+fn fiemap_aligned(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let page = sys::page_size();
+    let mut file = new_file(&dir.join("fiemap-aligned"))?;
+    let chunk = vec![3u8; page as usize];
+    let blocks = 300;
+    for _ in 0..(blocks * b).div_ceil(page) {
+        file.write_all(&chunk).map_err(|e| format!("write: {e}"))?;
+    }
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    let covered: u64 = extents.iter().map(|e| e.2).sum();
+    ensure!(
+        covered == (blocks * b).div_ceil(page) * page,
+        "extents cover {covered} bytes: {extents:?}"
+    );
+    if b < page {
+        for &(logical, physical, length, _) in &extents {
+            ensure!(
+                physical % page == logical % page,
+                "extent of {length} bytes at {logical} is at {physical} on disk, \
+                 {} bytes into a page there, {} in the file: {extents:?}",
+                physical % page,
+                logical % page
+            );
+        }
+    }
+    fs::remove_file(dir.join("fiemap-aligned")).map_err(|e| e.to_string())
 }
 
 /// FIEMAP whose extents land in a shared mapping of the same file: the
@@ -2489,6 +2526,7 @@ fn main() -> ExitCode {
         "seek" => seek(dir),
         "fiemap" => fiemap(dir),
         "fiemap-mapped" => fiemap_mapped(dir),
+        "fiemap-aligned" => fiemap_aligned(dir),
         "punch-holes" => punch_holes(dir),
         "truncate-split" => truncate_split(dir),
         "links" => links(dir),

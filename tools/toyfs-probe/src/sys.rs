@@ -161,6 +161,12 @@ pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<u64> {
 /// One FIEMAP extent: logical, physical, length, flags.
 pub type Extent = (u64, u64, u64, u32);
 
+/// The size of a page (`sysconf(_SC_PAGESIZE)`).
+pub fn page_size() -> u64 {
+    // SAFETY: `_SC_PAGESIZE` (30); no memory is touched.
+    unsafe { sysconf(30) as u64 }
+}
+
 /// The file's extents by `FS_IOC_FIEMAP` (synced first), at most 64.
 pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
     const MAX: usize = 64;
