@@ -129,6 +129,14 @@ fn linear_map() -> Option<(usize, usize)> {
     None
 }
 
+/// Whether kernel-buffer copies and ZERO go through the folio's address
+/// in the linear map, computed inline ([`linear_map`]), rather than
+/// through the C helpers.
+#[cfg(CONFIG_KUNIT)]
+pub(crate) fn copies_inline() -> bool {
+    linear_map().is_some()
+}
+
 // SAFETY: A folio is a kernel object that any thread may use; every method
 // that reads or changes state either uses atomic flags or requires the
 // folio lock, which is not tied to a thread.
