@@ -1279,9 +1279,21 @@ mod tests {
         // locked and referenced, beyond the detach below.
         let att = unsafe { Attachment::kernel(base, PAGE_SIZE, crate::xmem::Access::BOTH) }?;
         // WRITE bytes 0x10..0x210 of the page onto 0x90..0x290.
-        on_locked_folio(&folio, 0x90, 0x200, WRITE, Ok(Buffer::new(&att, base + 0x10)))?;
+        on_locked_folio(
+            &folio,
+            0x90,
+            0x200,
+            WRITE,
+            Ok(Buffer::new(&att, base + 0x10)),
+        )?;
         // READ bytes 0x810..0xa10 onto 0x890..0xa90.
-        on_locked_folio(&folio, 0x810, 0x200, READ, Ok(Buffer::new(&att, base + 0x890)))?;
+        on_locked_folio(
+            &folio,
+            0x810,
+            0x200,
+            READ,
+            Ok(Buffer::new(&att, base + 0x890)),
+        )?;
         drop(att);
         drop(folio);
         let page = page_of(&file, 0)?;

@@ -462,10 +462,11 @@ impl BufferRange<'_> {
     /// wrote.  Nothing is checked again: `EINVAL` if the two lengths
     /// differ, which no caller does.
     ///
-    /// A kernel buffer is copied with `memcpy_{from,to}_folio`: if it
-    /// overlapped the folio bytes, the bytes would be `memcpy`'s, not
-    /// `memmove`'s.  A pinned user buffer may be a mapping of the very page
-    /// and is copied piece by piece as `memmove` would.
+    /// A kernel buffer is copied as `memcpy_{from,to}_folio` copy it: if it
+    /// overlaps the folio bytes, they are moved as `memmove` would where the
+    /// folio's address is computed inline, and get `memcpy`'s result
+    /// through the C helpers.  A pinned user buffer may be a mapping of the
+    /// very page and is copied piece by piece as `memmove` would.
     #[inline(always)]
     pub(crate) fn copy(&self, range: FolioRange<'_>) -> Result {
         if range.len() != self.len {
@@ -596,17 +597,9 @@ unsafe fn move_bytes(folio_bytes: *mut u8, buffer: *mut u8, len: usize, dir: Dir
         Direction::ToBuffer => (folio_bytes, buffer),
         Direction::FromBuffer => (buffer, folio_bytes),
     };
-    // Only a buffer that maps the folio itself can overlap it; every other
-    // copy takes `memcpy`, faster than `memmove` (which checks direction and
-    // copies in a loop on x86).
-    if (from as usize).abs_diff(to as usize) >= len {
-        // SAFETY: The caller guarantees both ranges, which are `len` or more
-        // bytes apart: they do not overlap.
-        unsafe { ptr::copy_nonoverlapping(from, to, len) };
-    } else {
-        // SAFETY: The caller guarantees both ranges; `ptr::copy` is `memmove`.
-        unsafe { ptr::copy(from, to, len) };
-    }
+    // Only a buffer that maps the folio itself can overlap it.
+    // SAFETY: The caller guarantees both ranges.
+    unsafe { folio::copy_bytes(from, to, len) };
 }
 
 /// Attaches a buffer to a C descriptor (`vm_mvc_xmattach`).
