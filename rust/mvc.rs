@@ -1251,6 +1251,60 @@ mod tests {
         Ok(())
     }
 
+    /// A kernel buffer that is the folio's own memory, where the copies
+    /// go through the folio's address in the linear map (x86-64, User-Mode
+    /// Linux): a WRITE and a READ whose destination lies 0x80 bytes after
+    /// their source, in the same page, are moved as `memmove` would move
+    /// them.  A front-to-back copy (x86's `memcpy`, which `memcpy_orig`
+    /// picks here by the addresses' low bytes, and `rep movsb`) overwrites
+    /// source bytes before it reads them; and an overlapping
+    /// `copy_nonoverlapping` is undefined behaviour, a panic with
+    /// `CONFIG_RUST_DEBUG_ASSERTIONS`.
+    #[test]
+    fn a_kernel_buffer_overlapping_the_folio_is_copied_as_memmove() -> Result {
+        if !crate::folio::copies_inline() {
+            crate::test_fixture::skip(c"kernel-buffer copies go through the C helpers here");
+            return Ok(());
+        }
+        let (_fs, file, _sid) = file_with_pages(1, pattern)?;
+        let folio = file.lock(0)?;
+        // SAFETY: Page 0 of the locked, referenced folio.
+        let page = unsafe { sys::vm_mvc_folio_page(folio.as_ptr(), 0) };
+        // SAFETY: As above; without highmem (`copies_inline`) the address
+        // stays the page's after the unmap: its place in the linear map.
+        let base = unsafe { sys::vm_mvc_kmap_local_page(page) } as usize;
+        // SAFETY: `base` came from `kmap_local_page` just above.
+        unsafe { sys::vm_mvc_kunmap_local(base as *const _) };
+        // SAFETY: The folio's own bytes, which stay allocated while it is
+        // locked and referenced, beyond the detach below.
+        let att = unsafe { Attachment::kernel(base, PAGE_SIZE, crate::xmem::Access::BOTH) }?;
+        // WRITE bytes 0x10..0x210 of the page onto 0x90..0x290.
+        on_locked_folio(
+            &folio,
+            0x90,
+            0x200,
+            WRITE,
+            Ok(Buffer::new(&att, base + 0x10)),
+        )?;
+        // READ bytes 0x810..0xa10 onto 0x890..0xa90.
+        on_locked_folio(
+            &folio,
+            0x810,
+            0x200,
+            READ,
+            Ok(Buffer::new(&att, base + 0x890)),
+        )?;
+        drop(att);
+        drop(folio);
+        let page = page_of(&file, 0)?;
+        let expected = |i: usize| match i {
+            0x90..0x290 | 0x890..0xa90 => pattern(i - 0x80),
+            _ => pattern(i),
+        };
+        assert!(page.iter().enumerate().all(|(i, &b)| b == expected(i)));
+        Ok(())
+    }
+
     #[test]
     fn buffer_that_maps_the_page_itself() -> Result {
         let (_fs, file, sid) = file_with_pages(1, pattern)?;

@@ -12,7 +12,8 @@
 //! A sid is `generation << INDEX_BITS | index`: `index` is a slot, and
 //! `generation` grows with every create, so a sid whose slot was deleted
 //! and reused names nothing and is rejected (`EBADF`) instead of reaching
-//! another file.
+//! another file, until the generation wraps: after 2^31 creates on 64-bit,
+//! after 2^11 on 32-bit (`GENERATION_MASK`).
 //!
 //! Slots are handed out by an allocating xarray, which also owns the
 //! entries; calls look them up in a radix table of their own (a static top

@@ -158,6 +158,16 @@ u64 *vm_mvc_per_cpu_ptr(u64 __percpu *counter, unsigned int cpu)
 	return per_cpu_ptr(counter, cpu);
 }
 
+void vm_mvc_allow_signal(int sig)
+{
+	allow_signal(sig);
+}
+
+void vm_mvc_disallow_signal(int sig)
+{
+	disallow_signal(sig);
+}
+
 /* The C ABI of include/vm_mvc.h, implemented in rust/abi.rs. */
 EXPORT_SYMBOL_GPL(vm_mvc);
 EXPORT_SYMBOL_GPL(vm_mvc_folio);

@@ -60,5 +60,7 @@ void __percpu *vm_mvc_alloc_percpu(size_t size, size_t align);
 u64 *vm_mvc_get_cpu_ptr(u64 __percpu *counters);
 void vm_mvc_put_cpu_ptr(u64 __percpu *counters);
 u64 *vm_mvc_per_cpu_ptr(u64 __percpu *counter, unsigned int cpu);
+void vm_mvc_allow_signal(int sig);
+void vm_mvc_disallow_signal(int sig);
 
 #endif /* _VM_MVC_HELPERS_H */

@@ -282,7 +282,8 @@ impl Attachment {
     /// is not mapped (or, for a destination, not writable), or for a
     /// long-term writable pin of a dirty-tracked shared file mapping;
     /// `ENOMEM` without memory, or for a long-term pin beyond
-    /// `RLIMIT_MEMLOCK`.  Nothing stays pinned or charged on failure.
+    /// `RLIMIT_MEMLOCK`; `EINTR` if a fatal signal stopped the pinning.
+    /// Nothing stays pinned or charged on failure.
     pub(crate) fn user(start: usize, len: usize, flags: AttachFlags) -> Result<Self> {
         kernel::task::might_sleep();
         check_extent(start, len)?;
@@ -316,22 +317,40 @@ impl Attachment {
         }
         // Up to 2^19 + 1 pointers: kvmalloc, not kmalloc.
         pinned.pages.reserve(nr_pages, GFP_KERNEL)?;
-        // CAST: `len <= MAX_LEN` so `nr_pages` fits in an int.
-        let wanted = nr_pages as c_int;
-        // SAFETY: `pages` has room for `nr_pages` pointers; GUP checks that
-        // the range is user memory of `current->mm`, which exists.
-        let ret = unsafe {
-            bindings::pin_user_pages_fast(first_page, wanted, gup_flags, pinned.pages.as_mut_ptr())
-        };
-        let got = usize::try_from(ret).map_err(|_| Error::from_errno(ret))?;
-        // SAFETY: `pin_user_pages_fast` wrote `got <= nr_pages` entries.
-        //
-        // INVARIANT: they are pinned, and unpinned when `pinned` drops, at
-        // once if fewer than needed were pinned.
-        unsafe { pinned.pages.inc_len(got) };
-        stats::pages_pinned(got);
-        if got < nr_pages {
-            return Err(EFAULT);
+        // A pin that stops part-way returns the pages it pinned and drops
+        // the error that stopped it (mm/gup.c `gup_fast_fallback`: GUP-fast
+        // pins the resident pages, then the slow path fails): the next
+        // round, from the first page not pinned, returns that error itself
+        // (`EINTR` for a fatal signal, `ENOMEM`, `EFAULT`).  Each round
+        // pins at least one page or ends the loop.
+        let mut got = 0;
+        while got < nr_pages {
+            // CAST: `len <= MAX_LEN` so `nr_pages` fits in an int.
+            let wanted = (nr_pages - got) as c_int;
+            // SAFETY: `pages` has room for `nr_pages` pointers, `got` of
+            // them written; GUP checks that the range is user memory of
+            // `current->mm`, which exists.
+            let ret = unsafe {
+                bindings::pin_user_pages_fast(
+                    first_page + got * PAGE_SIZE,
+                    wanted,
+                    gup_flags,
+                    pinned.pages.as_mut_ptr().add(got),
+                )
+            };
+            let n = match usize::try_from(ret) {
+                Ok(0) => return Err(EFAULT),
+                Ok(n) => n,
+                Err(_) => return Err(Error::from_errno(ret)),
+            };
+            // SAFETY: `pin_user_pages_fast` wrote `n <= nr_pages - got`
+            // entries after the `got` already there.
+            //
+            // INVARIANT: they are pinned, and unpinned when `pinned` drops,
+            // at once if the loop returns an error.
+            unsafe { pinned.pages.inc_len(n) };
+            stats::pages_pinned(n);
+            got += n;
         }
         // INVARIANT: the pages cover the buffer from its first page on.
         Ok(Self {
@@ -462,10 +481,11 @@ impl BufferRange<'_> {
     /// wrote.  Nothing is checked again: `EINVAL` if the two lengths
     /// differ, which no caller does.
     ///
-    /// A kernel buffer is copied with `memcpy_{from,to}_folio`: if it
-    /// overlapped the folio bytes, the bytes would be `memcpy`'s, not
-    /// `memmove`'s.  A pinned user buffer may be a mapping of the very page
-    /// and is copied piece by piece as `memmove` would.
+    /// A kernel buffer is copied as `memcpy_{from,to}_folio` copy it: if it
+    /// overlaps the folio bytes, they are moved as `memmove` would where the
+    /// folio's address is computed inline, and get `memcpy`'s result
+    /// through the C helpers.  A pinned user buffer may be a mapping of the
+    /// very page and is copied piece by piece as `memmove` would.
     #[inline(always)]
     pub(crate) fn copy(&self, range: FolioRange<'_>) -> Result {
         if range.len() != self.len {
@@ -596,17 +616,9 @@ unsafe fn move_bytes(folio_bytes: *mut u8, buffer: *mut u8, len: usize, dir: Dir
         Direction::ToBuffer => (folio_bytes, buffer),
         Direction::FromBuffer => (buffer, folio_bytes),
     };
-    // Only a buffer that maps the folio itself can overlap it; every other
-    // copy takes `memcpy`, faster than `memmove` (which checks direction and
-    // copies in a loop on x86).
-    if (from as usize).abs_diff(to as usize) >= len {
-        // SAFETY: The caller guarantees both ranges, which are `len` or more
-        // bytes apart: they do not overlap.
-        unsafe { ptr::copy_nonoverlapping(from, to, len) };
-    } else {
-        // SAFETY: The caller guarantees both ranges; `ptr::copy` is `memmove`.
-        unsafe { ptr::copy(from, to, len) };
-    }
+    // Only a buffer that maps the folio itself can overlap it.
+    // SAFETY: The caller guarantees both ranges.
+    unsafe { folio::copy_bytes(from, to, len) };
 }
 
 /// Attaches a buffer to a C descriptor (`vm_mvc_xmattach`).
@@ -766,6 +778,33 @@ mod tests {
         assert_eq!(pins_live(), baseline);
         // The page before the hole alone still attaches.
         drop(user.attach(0, PAGE_SIZE, AttachFlags::USER)?);
+        assert_eq!(pins_live(), baseline);
+        Ok(())
+    }
+
+    /// An attach stopped by a fatal signal while pinning is `EINTR`, with
+    /// nothing left pinned, also when some pages were pinned before the
+    /// signal was seen: GUP-fast pins the resident first page, and only the
+    /// slow path, for the second, sees the signal (without GUP-fast, User-
+    /// Mode Linux, the slow path sees it before any page).
+    #[test]
+    fn attach_stopped_by_a_fatal_signal_is_eintr_and_unpinned() -> Result {
+        let baseline = pins_live();
+        let user = UserMemory::anonymous(2)?;
+        user.store(0, &[1])?;
+        let task = kernel::current!().as_ptr();
+        // CAST: a small signal number.
+        let sigkill = bindings::SIGKILL as c_int;
+        // SAFETY: The test's own kernel thread takes SIGKILL and gets one,
+        // then drops it and ignores it again below, as it did before.
+        unsafe {
+            sys::vm_mvc_allow_signal(sigkill);
+            bindings::send_sig(sigkill, task, 1);
+        }
+        let attached = user.attach(0, 2 * PAGE_SIZE, AttachFlags::USER);
+        // SAFETY: As above; ignoring SIGKILL again also drops it.
+        unsafe { sys::vm_mvc_disallow_signal(sigkill) };
+        assert_eq!(attached.err(), Some(EINTR));
         assert_eq!(pins_live(), baseline);
         Ok(())
     }
