@@ -976,14 +976,11 @@ impl<'a> BlockMap<'a> {
 }
 
 /// Blocks of a page, the step in which runs of new file data are placed
-/// (`page_aligned`): 1 for blocks of a page or more, and with FRAGMENTS,
-/// whose whole blocks are placed as before (placed in step there, the
-/// in-guest case `stale_alias_keeps_the_other_tail` of fragments-tests.sh
-/// fails, for a reason not established: Documentation/performance.rst).
+/// (`page_aligned`): 1 for blocks of a page or more.  With FRAGMENTS too:
+/// a whole block in a page of its own may be cached by the device
+/// without buffers, which a truncation into it forgets
+/// (`forget_block_copy`).
 fn page_step(geometry: &Geometry) -> u32 {
-    if geometry.has_fragments() {
-        return 1;
-    }
     // CAST: at most a page's blocks.
     (PAGE_SIZE >> geometry.block_shift()).max(1) as u32
 }
