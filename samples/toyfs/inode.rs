@@ -23,7 +23,8 @@ use crate::{
     info::Moved,
     meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
     vfs::{
-        clean_bdev_aliases, forget_bdev_aliases, Buffer, CachedWrite, Inode, SuperBlock, PAGE_SIZE,
+        clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, Buffer, CachedWrite, Inode,
+        SuperBlock, PAGE_SIZE,
     },
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -723,6 +724,14 @@ impl<'a> BlockMap<'a> {
                 }
             }
         };
+        // A whole plain block keeping its first fragments: read through
+        // the buffer cache from now on, and from the disk, before any of
+        // its fragments is freed for another file's tail
+        // (`forget_block_copy`).  The caller holds the folio out of
+        // writeback: no bio to the block is in flight.
+        if count < old.count && old.is_whole_block(&geometry) {
+            forget_block_copy(sb, old.block(&geometry))?;
+        }
         // Grown around the old run, in its block: only the fragments
         // before and after it were taken.
         let around = count > old.count && new.fragments().contains(&old.fragment);
@@ -967,14 +976,11 @@ impl<'a> BlockMap<'a> {
 }
 
 /// Blocks of a page, the step in which runs of new file data are placed
-/// (`page_aligned`): 1 for blocks of a page or more, and with FRAGMENTS,
-/// whose whole blocks are placed as before (placed in step there, the
-/// in-guest case `stale_alias_keeps_the_other_tail` of fragments-tests.sh
-/// fails, for a reason not established: Documentation/performance.rst).
+/// (`page_aligned`): 1 for blocks of a page or more.  With FRAGMENTS too:
+/// a whole block in a page of its own may be cached by the device
+/// without buffers, which a truncation into it forgets
+/// (`forget_block_copy`).
 fn page_step(geometry: &Geometry) -> u32 {
-    if geometry.has_fragments() {
-        return 1;
-    }
     // CAST: at most a page's blocks.
     (PAGE_SIZE >> geometry.block_shift()).max(1) as u32
 }

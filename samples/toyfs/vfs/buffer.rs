@@ -199,19 +199,30 @@ impl Buffer {
     pub(crate) fn forget_cached(sb: &SuperBlock, block: u32) {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
-        let Some(bh) = NonNull::new(bh) else {
-            return;
-        };
-        // SAFETY: `bh` is referenced, by us; its flags change under its
-        // lock, after any I/O on it (`lock_buffer` waits for that), and the
-        // reference is ours to drop.
-        unsafe {
-            sys::toyfs_lock_buffer(bh.as_ptr());
-            sys::toyfs_clear_buffer_uptodate(bh.as_ptr());
-            sys::toyfs_clear_buffer_write_io_error(bh.as_ptr());
-            sys::unlock_buffer(bh.as_ptr());
-            sys::toyfs_brelse(bh.as_ptr());
+        if let Some(bh) = NonNull::new(bh) {
+            // SAFETY: Referenced by `sb_find_get_block`, for us.
+            unsafe { forget_and_release(bh) };
         }
+    }
+
+    /// Block `block` has no copy in the cache that [`Buffer::read`] would
+    /// take as uptodate: its buffer, made if need be (`sb_getblk`), is no
+    /// longer uptodate, nor kept for a failed write, and the next
+    /// [`Buffer::read`] reads the disk.  Unlike [`Buffer::forget_cached`]
+    /// this also catches a folio of the device's page cache that holds the
+    /// block without buffers (a read of the device, by `mpage_readahead`):
+    /// `sb_getblk` gives that folio buffers, marked uptodate when the folio
+    /// is (`folio_init_buffers`), with bytes from before the file's last
+    /// write by bio.  For a whole block of a file that is to be written
+    /// through the buffer cache from now on (`vfs::forget_block_copy`),
+    /// which nobody holds a `Buffer` of.
+    pub(crate) fn forget_copy(sb: &SuperBlock, block: u32) -> Result {
+        // SAFETY: As in `read`.
+        let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
+        let bh = NonNull::new(bh).ok_or(ENOMEM)?;
+        // SAFETY: Referenced by `sb_getblk`, for us.
+        unsafe { forget_and_release(bh) };
+        Ok(())
     }
 
     /// Starts the write of the buffer of block `block` if the buffer
@@ -308,6 +319,27 @@ fn keep_failed_write(bh: NonNull<sys::buffer_head>) -> bool {
         unsafe { sys::mark_buffer_dirty(bh.as_ptr()) };
     }
     kept
+}
+
+/// Buffer head `bh` is no longer uptodate, nor kept for a failed write
+/// (`keep_failed_write`), and the reference to it is dropped
+/// ([`Buffer::forget_cached`], [`Buffer::forget_copy`]).
+///
+/// # Safety
+///
+/// `bh` is a buffer head referenced by the caller, who hands the reference
+/// over and does not hold it locked.
+unsafe fn forget_and_release(bh: NonNull<sys::buffer_head>) {
+    // SAFETY: `bh` is referenced (the caller's); its flags change under its
+    // lock, after any I/O on it (`lock_buffer` waits for that), and the
+    // reference is ours to drop.
+    unsafe {
+        sys::toyfs_lock_buffer(bh.as_ptr());
+        sys::toyfs_clear_buffer_uptodate(bh.as_ptr());
+        sys::toyfs_clear_buffer_write_io_error(bh.as_ptr());
+        sys::unlock_buffer(bh.as_ptr());
+        sys::toyfs_brelse(bh.as_ptr());
+    }
 }
 
 /// Waits for the I/O of referenced buffer `bh`; `EIO` if its last write

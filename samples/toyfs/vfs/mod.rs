@@ -67,6 +67,22 @@ pub(crate) fn forget_bdev_aliases(sb: &SuperBlock, first: u32, count: u32) {
     }
 }
 
+/// Whole block `block` of a file, written by bio from the file's folio
+/// until now, keeps some of its fragments and is written through the
+/// buffer cache from now on (a truncation into it), with other files'
+/// tails in the rest: its cached copies are cleaned and no longer
+/// uptodate, a folio of the device holding it without buffers included
+/// ([`Buffer::forget_copy`]), so that the first tail written there reads
+/// the disk, which holds the file's bytes as its last write by bio left
+/// them.  A copy cached before that write (a read of the device after the
+/// block was allocated, or one that [`forget_bdev_aliases`] did not find,
+/// without buffers) would put older bytes over the file's fragments when
+/// another file's tail writes the buffer.
+pub(crate) fn forget_block_copy(sb: &SuperBlock, block: u32) -> Result {
+    clean_bdev_aliases(sb, block, 1);
+    Buffer::forget_copy(sb, block)
+}
+
 /// Writes zeros over blocks `first..first + count` of the device of `sb`
 /// and waits (`blkdev_issue_zeroout`): blocks allocated for `fallocate`.
 pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
