@@ -44,13 +44,22 @@ pub fn format<D: BlockDevice + ?Sized>(
             filesystem_bytes: geometry.byte_size(),
         });
     }
-    // The superblock's block is zeroed too: an old superblock must not survive.
+    // The superblock's block is zeroed too: an old superblock must not
+    // survive.  Only what does not read as zeros is written: the inode
+    // table is a 32nd of the image with the default inode count, and a
+    // sparse image file (or a loop device over one, on tmpfs too) stays
+    // sparse instead of gaining it, as mke2fs's lazy inode tables do not
+    // write theirs.
     let metadata_end = geometry.block_offset(geometry.first_data_block());
     let zeros = vec![0u8; ZERO_CHUNK];
+    let mut old = vec![0u8; ZERO_CHUNK];
     let mut offset = geometry.block_offset(SUPERBLOCK_BLOCK);
     while offset < metadata_end {
         let len = (metadata_end - offset).min(ZERO_CHUNK as u64) as usize;
-        device.write_at(offset, &zeros[..len])?;
+        device.read_at(offset, &mut old[..len])?;
+        if old[..len] != zeros[..len] {
+            device.write_at(offset, &zeros[..len])?;
+        }
         offset += len as u64;
     }
 

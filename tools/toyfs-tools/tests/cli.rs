@@ -158,6 +158,34 @@ fn mkfs_refusals() {
 }
 
 #[test]
+fn mkfs_keeps_a_sparse_image_sparse_and_zeroes_old_metadata() {
+    use std::os::unix::fs::MetadataExt;
+    // 1 GiB of 1 KiB blocks: a 32 MiB inode table (one inode per 4 KiB),
+    // which reads as zeros in a new sparse file and is not written.
+    let image = TempPath::new("sparse");
+    assert_eq!(run(MKFS, &["-q", image.arg(), "1G"]).status.code(), Some(0));
+    let allocated = fs::metadata(image.path()).unwrap().blocks() * 512;
+    assert!(
+        allocated <= 1 << 20,
+        "{allocated} bytes allocated to a new 1 GiB image"
+    );
+    assert_eq!(run(FSCK, &["-n", image.arg()]).status.code(), Some(0));
+
+    // An image that held something: every metadata byte that is not a
+    // zero is written (old inodes in the table would be files again).
+    let old = TempPath::new("old");
+    fs::write(old.path(), vec![0xa5u8; 4 << 20]).unwrap();
+    assert_eq!(run(MKFS, &["-q", old.arg()]).status.code(), Some(0));
+    let fsck = run(FSCK, &["-n", "-f", old.arg()]);
+    assert_eq!(fsck.status.code(), Some(0), "{}", stdout(&fsck));
+    let bytes = fs::read(old.path()).unwrap();
+    // 4096 blocks: superblock, one bitmap block, 1024 inodes in 128
+    // blocks from block 2; the root inode is the table's first 128 bytes.
+    let table = &bytes[2 * 1024 + 128..130 * 1024];
+    assert!(table.iter().all(|&byte| byte == 0), "old inode-table bytes survive");
+}
+
+#[test]
 fn fsck_exit_statuses() {
     let image = TempPath::new("fsck");
     assert_eq!(run(MKFS, &["-q", image.arg(), "1M"]).status.code(), Some(0));
