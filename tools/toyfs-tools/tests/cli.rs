@@ -182,7 +182,37 @@ fn mkfs_keeps_a_sparse_image_sparse_and_zeroes_old_metadata() {
     // 4096 blocks: superblock, one bitmap block, 1024 inodes in 128
     // blocks from block 2; the root inode is the table's first 128 bytes.
     let table = &bytes[2 * 1024 + 128..130 * 1024];
-    assert!(table.iter().all(|&byte| byte == 0), "old inode-table bytes survive");
+    assert!(
+        table.iter().all(|&byte| byte == 0),
+        "old inode-table bytes survive"
+    );
+}
+
+#[test]
+fn fsck_of_a_large_image_needs_little_memory() {
+    // 4 GiB of 1 KiB blocks: a million inodes, 128 MiB of inode table.
+    // fsck reads it a chunk at a time and keeps records of the inodes in
+    // use only, so 64 MiB of address space is enough (it held the whole
+    // table and a record of every inode: about 290 MiB).
+    let image = TempPath::new("large");
+    assert_eq!(run(MKFS, &["-q", image.arg(), "4G"]).status.code(), Some(0));
+    let limited = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 65536 && exec \"$0\" -n \"$1\"",
+            FSCK,
+            image.arg(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        limited.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&limited),
+        stderr(&limited)
+    );
+    assert!(stdout(&limited).contains("clean"), "{}", stdout(&limited));
 }
 
 #[test]
