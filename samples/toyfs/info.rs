@@ -15,6 +15,7 @@ use crate::{
         inode::Inode as DiskInode,
         superblock::{FsState, Superblock},
     },
+    ialloc::InodeBits,
     packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
@@ -38,10 +39,10 @@ pub(crate) struct Allocator {
     /// Whether the counts above are exact: read from a cleanly unmounted
     /// superblock, or recounted.
     pub(crate) counts_exact: bool,
-    /// One bit per inode (inode `ino` is bit `ino - 1`), set if in use;
-    /// built from the inode table when the filesystem is first mounted
-    /// or remounted read-write, empty before.
-    pub(crate) inodes_in_use: KVec<u64>,
+    /// Which inodes are in use, read from the inode table as far as
+    /// allocation needed (`ialloc`); set up when the filesystem is first
+    /// mounted or remounted read-write, empty before.
+    pub(crate) inodes: InodeBits,
     /// Whether the bitmap marks a metadata block or a padding bit free
     /// (found at mount): then no block is allocated.
     pub(crate) bitmap_damaged: bool,
@@ -92,7 +93,7 @@ impl SbInfo {
                 free_inodes: disk.free_inodes,
                 hint: disk.geometry.first_data_block(),
                 counts_exact: disk.state == FsState::Clean,
-                inodes_in_use: KVec::new(),
+                inodes: InodeBits::default(),
                 bitmap_damaged: false,
             }),
             errors <- RateLimit::new(),
