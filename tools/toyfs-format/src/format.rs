@@ -88,7 +88,18 @@ pub fn format<D: BlockDevice + ?Sized>(
 
     let mut bitmap = Bitmap::new(geometry);
     bitmap.set(root_run.fragment);
-    device.write_at(geometry.block_offset(BITMAP_START), bitmap.as_bytes())?;
+    // The region reads as zeros now: only the bitmap blocks with a bit
+    // set are written (the metadata's at the start, the padding's at the
+    // end), so that a sparse image stays sparse here too (the bitmap of
+    // 16 GiB of 1 KiB blocks with 128-byte fragments is 16 MiB).
+    let block_bytes = geometry.block_size() as usize;
+    for (index, block) in bitmap.as_bytes().chunks(block_bytes).enumerate() {
+        if block.iter().any(|&byte| byte != 0) {
+            // CAST: fewer than `bitmap_blocks`, a `u32`.
+            let at = geometry.block_offset(BITMAP_START + index as u32);
+            device.write_at(at, block)?;
+        }
+    }
 
     let superblock = Superblock::new(
         *geometry,

@@ -170,6 +170,18 @@ fn mkfs_keeps_a_sparse_image_sparse_and_zeroes_old_metadata() {
         "{allocated} bytes allocated to a new 1 GiB image"
     );
     assert_eq!(run(FSCK, &["-n", image.arg()]).status.code(), Some(0));
+    // 4 GiB with 128-byte fragments: a 4 MiB bitmap, only its first and
+    // last blocks not zeros.
+    let fragments = TempPath::new("sparse-lz4");
+    assert_eq!(
+        run(MKFS, &["-q", "-c", "lz4", fragments.arg(), "4G"]).status.code(),
+        Some(0)
+    );
+    let allocated = fs::metadata(fragments.path()).unwrap().blocks() * 512;
+    assert!(
+        allocated <= 1 << 20,
+        "{allocated} bytes allocated to a new 4 GiB image with fragments"
+    );
 
     // An image that held something: every metadata byte that is not a
     // zero is written (old inodes in the table would be files again).
