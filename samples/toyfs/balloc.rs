@@ -146,7 +146,9 @@ fn find_block_in(
     let whole_bytes = geometry.fragments_per_block() == 1;
     let mut block = blocks.start;
     while block < blocks.end {
-        if whole_bytes && block % 8 == 0 && block + 8 <= blocks.end {
+        // `blocks.end - block`, not `block + 8`: with `u32::MAX` blocks
+        // that would overflow at the last byte.
+        if whole_bytes && block % 8 == 0 && blocks.end - block >= 8 {
             let (byte, _) = bit_of(sb, block);
             if byte.load(Ordering::Acquire) == 0xff {
                 // A whole byte in use: the next 8 blocks at once.
@@ -456,7 +458,10 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
     let geometry = sb.info().geometry;
     let mut alloc = sb.info().alloc.lock();
     let mut changed = 0;
-    for fragment in first..first + count {
+    let end = first
+        .checked_add(count)
+        .ok_or_else(|| corrupt(sb, ino, "block pointer outside the data blocks"))?;
+    for fragment in first..end {
         if !geometry.is_data_block(geometry.block_of_fragment(fragment)) {
             return Err(corrupt(sb, ino, "block pointer outside the data blocks"));
         }
@@ -510,7 +515,9 @@ pub(crate) fn count_free(sb: &SuperBlock) -> u32 {
     let mut fragment = first;
     while fragment < end {
         let (byte, mask) = bit_of(sb, fragment);
-        if mask == 1 && fragment + 8 <= end {
+        // `end - fragment`, not `fragment + 8`: an image of `u32::MAX`
+        // blocks would overflow at its last byte.
+        if mask == 1 && end - fragment >= 8 {
             free += (!byte.load(Ordering::Acquire)).count_ones();
             fragment += 8;
         } else {
