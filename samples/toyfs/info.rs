@@ -53,8 +53,9 @@ pub(crate) struct Allocator {
 pub(crate) struct SbInfo {
     /// The layout, fixed at mkfs time.
     pub(crate) geometry: Geometry,
-    /// The bitmap blocks, read at mount and kept for its duration.
-    pub(crate) bitmap: KVec<Buffer>,
+    /// The bitmap blocks, read at mount and kept for its duration
+    /// (`KVVec`: 16 GiB of 1 KiB blocks with LZ4 has 16,384 of them).
+    pub(crate) bitmap: KVVec<Buffer>,
     /// The allocator.
     #[pin]
     pub(crate) alloc: Mutex<Allocator>,
@@ -82,7 +83,7 @@ impl SbInfo {
     /// decompression buffers.
     pub(crate) fn new(
         disk: Superblock,
-        bitmap: KVec<Buffer>,
+        bitmap: KVVec<Buffer>,
         scratch: Scratch,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(SbInfo {

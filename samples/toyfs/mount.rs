@@ -111,8 +111,8 @@ pub(crate) fn enable_special_files(sb: &SuperBlock) -> Result {
 }
 
 /// Reads the bitmap blocks, to keep for the mount.
-pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVec<Buffer>> {
-    let mut bitmap = KVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;
+pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVVec<Buffer>> {
+    let mut bitmap = KVVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;
     for index in 0..geometry.bitmap_blocks() {
         bitmap.push(Buffer::read(sb, BITMAP_START + index)?, GFP_KERNEL)?;
     }
