@@ -174,7 +174,9 @@ fn mkfs_keeps_a_sparse_image_sparse_and_zeroes_old_metadata() {
     // last blocks not zeros.
     let fragments = TempPath::new("sparse-lz4");
     assert_eq!(
-        run(MKFS, &["-q", "-c", "lz4", fragments.arg(), "4G"]).status.code(),
+        run(MKFS, &["-q", "-c", "lz4", fragments.arg(), "4G"])
+            .status
+            .code(),
         Some(0)
     );
     let allocated = fs::metadata(fragments.path()).unwrap().blocks() * 512;
@@ -225,6 +227,33 @@ fn fsck_of_a_large_image_needs_little_memory() {
         stderr(&limited)
     );
     assert!(stdout(&limited).contains("clean"), "{}", stdout(&limited));
+}
+
+#[test]
+fn mkfs_of_the_largest_image_needs_little_memory() {
+    // 2^32 - 1 blocks of 512 bytes: a 512 MiB bitmap, written a block at
+    // a time where it has a bit set (it was built whole in memory).
+    let image = TempPath::new("largest");
+    let output = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 65536 && exec \"$0\" -q -b 512 -N 16 \"$1\" 4294967295",
+            MKFS,
+            image.arg(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let metadata = fs::metadata(image.path()).unwrap();
+    assert_eq!(metadata.len(), 4294967295 * 512);
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert!(
+            metadata.blocks() * 512 <= 1 << 20,
+            "{} sectors",
+            metadata.blocks()
+        );
+    }
 }
 
 #[test]
