@@ -146,7 +146,9 @@ fn find_block_in(
     let whole_bytes = geometry.fragments_per_block() == 1;
     let mut block = blocks.start;
     while block < blocks.end {
-        if whole_bytes && block % 8 == 0 && block + 8 <= blocks.end {
+        // `blocks.end - block`, not `block + 8`: with `u32::MAX` blocks
+        // that would overflow at the last byte.
+        if whole_bytes && block % 8 == 0 && blocks.end - block >= 8 {
             let (byte, _) = bit_of(sb, block);
             if byte.load(Ordering::Acquire) == 0xff {
                 // A whole byte in use: the next 8 blocks at once.
@@ -271,8 +273,9 @@ impl Reservation<'_> {
 
     /// Takes `count` (below `B / F`) contiguous free fragments in one
     /// block of the reservation, for a tail: in a block already partly in
-    /// use if one at or after block `goal` has room (as UFS fills its
-    /// fragmented blocks first), else at the start of a free block.
+    /// use if one near block `goal` has room (as UFS fills its fragmented
+    /// blocks first; anywhere on a nearly full image), else at the start
+    /// of a free block, else in a block partly in use anywhere.
     pub(crate) fn take_fragments(&mut self, goal: u32, count: u32) -> Result<Extent> {
         match self.take_fragments_in(goal, count, true)? {
             Some(extent) => Ok(extent),
@@ -281,10 +284,10 @@ impl Reservation<'_> {
     }
 
     /// `take_fragments` in a block already partly in use only (with
-    /// `free_block`, else at the start of a free block); `None` if none
-    /// has room.  Without `free_block` only the blocks less than
-    /// [`SHARED_WINDOW`] away from `goal` are looked at, unless the image
-    /// is nearly full ([`NEARLY_FULL`]).
+    /// `free_block`, as `take_fragments` says); `None` if none has room.
+    /// Without `free_block` only the blocks less than [`SHARED_WINDOW`]
+    /// away from `goal` are looked at, unless the image is nearly full
+    /// ([`NEARLY_FULL`]).
     fn take_fragments_in(
         &mut self,
         goal: u32,
@@ -297,7 +300,7 @@ impl Reservation<'_> {
         if count == 0 || count >= per_block || count > self.left {
             return Err(ENOSPC);
         }
-        let alloc = sb.info().alloc.lock();
+        let mut alloc = sb.info().alloc.lock();
         if alloc.bitmap_damaged {
             return Err(corrupt(sb, 0, "bitmap: a metadata or padding bit is clear"));
         }
@@ -305,27 +308,38 @@ impl Reservation<'_> {
         let partly = |bits: u8| {
             bits != 0 && bits != full && free_fragments_in(bits, per_block, count).is_some()
         };
+        // Within the window lie the blocks that the tails and compressed
+        // blocks written just before left partly used.  Writeback asks
+        // for each block it compresses, and each new file's tail asks: a
+        // scan of the whole bitmap each time made a sequential compressed
+        // write tens of times slower than a plain one, and creating small
+        // files quadratic in their number (each fresh block came after a
+        // scan of every block for a partly used one).  On a nearly full
+        // image the whole bitmap is searched first: a whole block freed
+        // there is what `write_begin` and the others wait for after
+        // `ENOSPC` (`write::retry_after_writeback`), and free fragments
+        // are best used up before the last free blocks.
+        let (first, end) = (geometry.first_data_block(), geometry.block_count());
+        let near = goal.saturating_sub(SHARED_WINDOW).max(first)
+            ..goal.saturating_add(SHARED_WINDOW).min(end);
+        let data = geometry.fragment_count() - geometry.first_data_fragment();
+        let nearly_full = alloc.free_blocks < data / NEARLY_FULL;
+        let anywhere = || find_block(sb, &geometry, goal, partly);
+        let near_or_anywhere = find_block_in(sb, &geometry, near, partly)
+            .or_else(|| nearly_full.then(anywhere).flatten());
         let found = if free_block {
-            find_block(sb, &geometry, goal, partly)
-                .or_else(|| find_block(sb, &geometry, goal, |bits| bits == 0))
-        } else {
-            // Writeback asks for each block it compresses: a scan of the
-            // whole bitmap each time made a sequential compressed write
-            // tens of times slower than a plain one.  Within the window
-            // lie the blocks that the blocks written just before left
-            // partly used.  On a nearly full image the whole bitmap is
-            // searched: a whole block freed there is what `write_begin`
-            // and the others wait for after `ENOSPC`
-            // (`write::retry_after_writeback`).
-            let (first, end) = (geometry.first_data_block(), geometry.block_count());
-            let near = goal.saturating_sub(SHARED_WINDOW).max(first)
-                ..goal.saturating_add(SHARED_WINDOW).min(end);
-            let data = geometry.fragment_count() - geometry.first_data_fragment();
-            find_block_in(sb, &geometry, near, partly).or_else(|| {
-                (alloc.free_blocks < data / NEARLY_FULL)
-                    .then(|| find_block(sb, &geometry, goal, partly))
-                    .flatten()
+            // Then a free block, and only if there is none a block partly
+            // used anywhere: `ENOSPC` only when none has room.
+            near_or_anywhere.or_else(|| {
+                let fresh = find_block(sb, &geometry, goal, |bits| bits == 0);
+                if let Some(block) = fresh {
+                    // The next tails start their search here.
+                    alloc.hint = block;
+                }
+                fresh.or_else(|| (!nearly_full).then(anywhere).flatten())
             })
+        } else {
+            near_or_anywhere
         };
         let Some(block) = found else {
             return Ok(None);
@@ -456,7 +470,10 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
     let geometry = sb.info().geometry;
     let mut alloc = sb.info().alloc.lock();
     let mut changed = 0;
-    for fragment in first..first + count {
+    let end = first
+        .checked_add(count)
+        .ok_or_else(|| corrupt(sb, ino, "block pointer outside the data blocks"))?;
+    for fragment in first..end {
         if !geometry.is_data_block(geometry.block_of_fragment(fragment)) {
             return Err(corrupt(sb, ino, "block pointer outside the data blocks"));
         }
@@ -510,7 +527,9 @@ pub(crate) fn count_free(sb: &SuperBlock) -> u32 {
     let mut fragment = first;
     while fragment < end {
         let (byte, mask) = bit_of(sb, fragment);
-        if mask == 1 && fragment + 8 <= end {
+        // `end - fragment`, not `fragment + 8`: an image of `u32::MAX`
+        // blocks would overflow at its last byte.
+        if mask == 1 && end - fragment >= 8 {
             free += (!byte.load(Ordering::Acquire)).count_ones();
             fragment += 8;
         } else {

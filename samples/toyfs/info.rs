@@ -15,6 +15,7 @@ use crate::{
         inode::Inode as DiskInode,
         superblock::{FsState, Superblock},
     },
+    ialloc::InodeBits,
     packed::Scratch,
     vfs::{Buffer, RateLimit},
 };
@@ -38,10 +39,10 @@ pub(crate) struct Allocator {
     /// Whether the counts above are exact: read from a cleanly unmounted
     /// superblock, or recounted.
     pub(crate) counts_exact: bool,
-    /// One bit per inode (inode `ino` is bit `ino - 1`), set if in use;
-    /// built from the inode table when the filesystem is first mounted
-    /// or remounted read-write, empty before.
-    pub(crate) inodes_in_use: KVec<u64>,
+    /// Which inodes are in use, read from the inode table as far as
+    /// allocation needed (`ialloc`); set up when the filesystem is first
+    /// mounted or remounted read-write, empty before.
+    pub(crate) inodes: InodeBits,
     /// Whether the bitmap marks a metadata block or a padding bit free
     /// (found at mount): then no block is allocated.
     pub(crate) bitmap_damaged: bool,
@@ -52,8 +53,9 @@ pub(crate) struct Allocator {
 pub(crate) struct SbInfo {
     /// The layout, fixed at mkfs time.
     pub(crate) geometry: Geometry,
-    /// The bitmap blocks, read at mount and kept for its duration.
-    pub(crate) bitmap: KVec<Buffer>,
+    /// The bitmap blocks, read at mount and kept for its duration
+    /// (`KVVec`: 16 GiB of 1 KiB blocks with LZ4 has 16,384 of them).
+    pub(crate) bitmap: KVVec<Buffer>,
     /// The allocator.
     #[pin]
     pub(crate) alloc: Mutex<Allocator>,
@@ -81,7 +83,7 @@ impl SbInfo {
     /// decompression buffers.
     pub(crate) fn new(
         disk: Superblock,
-        bitmap: KVec<Buffer>,
+        bitmap: KVVec<Buffer>,
         scratch: Scratch,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(SbInfo {
@@ -92,7 +94,7 @@ impl SbInfo {
                 free_inodes: disk.free_inodes,
                 hint: disk.geometry.first_data_block(),
                 counts_exact: disk.state == FsState::Clean,
-                inodes_in_use: KVec::new(),
+                inodes: InodeBits::default(),
                 bitmap_damaged: false,
             }),
             errors <- RateLimit::new(),

@@ -111,8 +111,8 @@ pub(crate) fn enable_special_files(sb: &SuperBlock) -> Result {
 }
 
 /// Reads the bitmap blocks, to keep for the mount.
-pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVec<Buffer>> {
-    let mut bitmap = KVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;
+pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVVec<Buffer>> {
+    let mut bitmap = KVVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;
     for index in 0..geometry.bitmap_blocks() {
         bitmap.push(Buffer::read(sb, BITMAP_START + index)?, GFP_KERNEL)?;
     }
@@ -128,30 +128,33 @@ pub(crate) fn mount(sb: &SuperBlock) -> Result {
     start_writing(sb)
 }
 
-/// Writes the dirty state: the filesystem is about to change.  Which
-/// inodes are in use is read from the inode table first, once per mount
-/// (a read-only mount frees none, so a remount read-write keeps what an
-/// earlier read-write phase built), before any inode can be allocated or
-/// freed: `ialloc::take` never reads the table.  The free counts of a
-/// superblock that was not cleanly unmounted may be stale: they are
-/// recomputed from the bitmap and the inode table too (those of a clean
-/// one are exact, and kept).
+/// Writes the dirty state: the filesystem is about to change.  The
+/// inodes in use are set up first, once per mount (a read-only mount
+/// frees none, so a remount read-write keeps what an earlier read-write
+/// phase built), before any inode can be allocated or freed.  The free
+/// counts of a superblock that was not cleanly unmounted may be stale:
+/// they are recomputed from the bitmap and the whole inode table.  Those
+/// of a clean one are exact, and kept, and then no inode-table block is
+/// read here: `ialloc::take` reads the table as far as it needs (a
+/// mount's cost is the bitmap's, a 32nd of the inode table's with the
+/// default inode count).
 fn start_writing(sb: &SuperBlock) -> Result {
     let bitmap_damaged = !balloc::reserved_bits_set(sb);
     let (exact, built) = {
         let alloc = sb.info().alloc.lock();
-        (alloc.counts_exact, !alloc.inodes_in_use.is_empty())
+        (alloc.counts_exact, !alloc.inodes.is_empty())
     };
-    if !exact || !built {
-        let (inodes_in_use, free_inodes) = ialloc::scan_inode_table(sb)?;
-        let free_blocks = (!exact).then(|| balloc::count_free(sb));
+    if !exact {
+        let (inodes, free_inodes) = ialloc::scan_inode_table(sb)?;
+        let free_blocks = balloc::count_free(sb);
         let mut alloc = sb.info().alloc.lock();
-        alloc.inodes_in_use = inodes_in_use;
-        if let Some(free_blocks) = free_blocks {
-            alloc.free_blocks = free_blocks;
-            alloc.free_inodes = free_inodes;
-            alloc.counts_exact = true;
-        }
+        alloc.inodes = inodes;
+        alloc.free_blocks = free_blocks;
+        alloc.free_inodes = free_inodes;
+        alloc.counts_exact = true;
+    } else if !built {
+        let inodes = ialloc::unread(sb)?;
+        sb.info().alloc.lock().inodes = inodes;
     }
     sb.info().alloc.lock().bitmap_damaged = bitmap_damaged;
     write_superblock(sb, FsState::Dirty, true)

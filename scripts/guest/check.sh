@@ -55,6 +55,9 @@ part corrupt && /guest/corrupt-tests.sh
 # toyfs images with fragments and LZ4 (mkfs.toyfs -d), mounted read-only:
 # every file against its source tree, by read and by mmap.
 part fragments && /guest/fragments-tests.sh
+# toyfs at xfstests' sizes: a 4 GiB sparse image, thousands of files, a
+# directory of 10,000 entries, the largest file (scale-tests.sh).
+part scale && /guest/scale-tests.sh
 # The randomized tester on toyfs of each block size, its model on tmpfs
 # and ext2, and memory compaction under it.
 part stress && /guest/stress-tests.sh

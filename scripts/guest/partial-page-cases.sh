@@ -59,7 +59,9 @@ for spec in "${filesystems[@]}"; do
 	mnt=/mnt/$suite dev=none
 	mkdir -p "$mnt"
 	if [ "$fstyp" != tmpfs ]; then
-		# Small: toyfs's mount time grows with the square of its blocks.
+		# Small: the cases need little room, and the image is in /tmp
+		# (toyfs's mount reads its bitmap, a bit per block, and no
+		# inode table: the scale part mounts 4 GiB).
 		truncate -s 16M "$work/$suite.img"
 		dev=$(losetup --find --show "$work/$suite.img")
 	fi

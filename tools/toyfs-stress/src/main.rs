@@ -54,6 +54,11 @@
 //! toyfs-stress fail-nth DIR MANIFEST
 //!     every fault point of each of a set of file and directory calls
 //!     failed in turn (src/fail_nth.rs), then MANIFEST
+//! toyfs-stress readdir-unlink DIR COUNT SEED
+//!     lists a directory of COUNT files again and again, resuming each
+//!     listing from a saved position (telldir/seekdir), while another
+//!     thread unlinks a third of them: every other one is listed exactly
+//!     once (src/readdir_unlink.rs)
 //! ```
 //!
 //! A failure prints the seed, the thread and the operation number, and the
@@ -70,6 +75,7 @@ mod mmap_fsync;
 mod model;
 mod namespace;
 mod options;
+mod readdir_unlink;
 mod rng;
 mod run;
 mod shared;
@@ -238,10 +244,16 @@ fn main() -> ExitCode {
             println!("{}", fail_nth::run(&args[2], &args[3])?);
             Ok(())
         })(),
+        Some("readdir-unlink") if args.len() == 5 => (|| {
+            let count = number(args.get(3), "COUNT")?;
+            let seed = number(args.get(4), "SEED")?;
+            println!("toyfs-stress: {}", readdir_unlink::run(&args[2], count, seed)?);
+            Ok(())
+        })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
-             | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST",
+             | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
             options::USAGE
         )),
     };

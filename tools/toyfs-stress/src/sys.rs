@@ -341,3 +341,62 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
         }
     }
 }
+
+const SYS_GETDENTS64: usize = 217;
+const SEEK_SET: usize = 0;
+
+/// One entry of `getdents64` (`struct linux_dirent64`).
+pub struct Dirent {
+    /// `d_ino`.
+    pub ino: u64,
+    /// `d_off`: the position (`telldir`) just past this entry.
+    pub off: i64,
+    /// `d_name`, without its NUL.
+    pub name: Vec<u8>,
+}
+
+/// `getdents64(fd, buf, len)`: the entries one call returns (none at the
+/// end of the directory), with a buffer of `len` bytes.
+pub fn getdents(dir: &File, len: usize) -> io::Result<Vec<Dirent>> {
+    let mut buf = vec![0u8; len];
+    let fd = dir.as_raw_fd() as usize;
+    // SAFETY: `buf` is writable for `len` bytes for the call.
+    let got = check(unsafe {
+        syscall(
+            SYS_GETDENTS64,
+            [fd, buf.as_mut_ptr() as usize, len, 0, 0, 0],
+        )
+    })?;
+    let mut entries = Vec::new();
+    let mut at = 0;
+    while at + 19 <= got {
+        let field = |from: usize, len: usize| &buf[at + from..at + from + len];
+        let ino = u64::from_ne_bytes(field(0, 8).try_into().unwrap());
+        let off = i64::from_ne_bytes(field(8, 8).try_into().unwrap());
+        let reclen = usize::from(u16::from_ne_bytes(field(16, 2).try_into().unwrap()));
+        if reclen < 20 || at + reclen > got {
+            return Err(io::Error::other(format!(
+                "getdents64: bad d_reclen {reclen}"
+            )));
+        }
+        let name = &buf[at + 19..at + reclen];
+        let end = name
+            .iter()
+            .position(|&byte| byte == 0)
+            .unwrap_or(name.len());
+        entries.push(Dirent {
+            ino,
+            off,
+            name: name[..end].to_vec(),
+        });
+        at += reclen;
+    }
+    Ok(entries)
+}
+
+/// `lseek(fd, pos, SEEK_SET)` on a directory: `seekdir`.
+pub fn seek_dir(dir: &File, pos: i64) -> io::Result<()> {
+    let fd = dir.as_raw_fd() as usize;
+    // SAFETY: Integer arguments only.
+    check(unsafe { syscall(SYS_LSEEK, [fd, pos as usize, SEEK_SET, 0, 0, 0]) }).map(|_| ())
+}

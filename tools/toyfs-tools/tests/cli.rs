@@ -158,6 +158,105 @@ fn mkfs_refusals() {
 }
 
 #[test]
+fn mkfs_keeps_a_sparse_image_sparse_and_zeroes_old_metadata() {
+    use std::os::unix::fs::MetadataExt;
+    // 1 GiB of 1 KiB blocks: a 32 MiB inode table (one inode per 4 KiB),
+    // which reads as zeros in a new sparse file and is not written.
+    let image = TempPath::new("sparse");
+    assert_eq!(run(MKFS, &["-q", image.arg(), "1G"]).status.code(), Some(0));
+    let allocated = fs::metadata(image.path()).unwrap().blocks() * 512;
+    assert!(
+        allocated <= 1 << 20,
+        "{allocated} bytes allocated to a new 1 GiB image"
+    );
+    assert_eq!(run(FSCK, &["-n", image.arg()]).status.code(), Some(0));
+    // 4 GiB with 128-byte fragments: a 4 MiB bitmap, only its first and
+    // last blocks not zeros.
+    let fragments = TempPath::new("sparse-lz4");
+    assert_eq!(
+        run(MKFS, &["-q", "-c", "lz4", fragments.arg(), "4G"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let allocated = fs::metadata(fragments.path()).unwrap().blocks() * 512;
+    assert!(
+        allocated <= 1 << 20,
+        "{allocated} bytes allocated to a new 4 GiB image with fragments"
+    );
+
+    // An image that held something: every metadata byte that is not a
+    // zero is written (old inodes in the table would be files again).
+    let old = TempPath::new("old");
+    fs::write(old.path(), vec![0xa5u8; 4 << 20]).unwrap();
+    assert_eq!(run(MKFS, &["-q", old.arg()]).status.code(), Some(0));
+    let fsck = run(FSCK, &["-n", "-f", old.arg()]);
+    assert_eq!(fsck.status.code(), Some(0), "{}", stdout(&fsck));
+    let bytes = fs::read(old.path()).unwrap();
+    // 4096 blocks: superblock, one bitmap block, 1024 inodes in 128
+    // blocks from block 2; the root inode is the table's first 128 bytes.
+    let table = &bytes[2 * 1024 + 128..130 * 1024];
+    assert!(
+        table.iter().all(|&byte| byte == 0),
+        "old inode-table bytes survive"
+    );
+}
+
+#[test]
+fn fsck_of_a_large_image_needs_little_memory() {
+    // 4 GiB of 1 KiB blocks: a million inodes, 128 MiB of inode table.
+    // fsck reads it a chunk at a time and keeps records of the inodes in
+    // use only, so 64 MiB of address space is enough (it held the whole
+    // table and a record of every inode: about 290 MiB).
+    let image = TempPath::new("large");
+    assert_eq!(run(MKFS, &["-q", image.arg(), "4G"]).status.code(), Some(0));
+    let limited = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 65536 && exec \"$0\" -n \"$1\"",
+            FSCK,
+            image.arg(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        limited.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&limited),
+        stderr(&limited)
+    );
+    assert!(stdout(&limited).contains("clean"), "{}", stdout(&limited));
+}
+
+#[test]
+fn mkfs_of_the_largest_image_needs_little_memory() {
+    // 2^32 - 1 blocks of 512 bytes: a 512 MiB bitmap, written a block at
+    // a time where it has a bit set (it was built whole in memory).
+    let image = TempPath::new("largest");
+    let output = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 65536 && exec \"$0\" -q -b 512 -N 16 \"$1\" 4294967295",
+            MKFS,
+            image.arg(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let metadata = fs::metadata(image.path()).unwrap();
+    assert_eq!(metadata.len(), 4294967295 * 512);
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert!(
+            metadata.blocks() * 512 <= 1 << 20,
+            "{} sectors",
+            metadata.blocks()
+        );
+    }
+}
+
+#[test]
 fn fsck_exit_statuses() {
     let image = TempPath::new("fsck");
     assert_eq!(run(MKFS, &["-q", image.arg(), "1M"]).status.code(), Some(0));

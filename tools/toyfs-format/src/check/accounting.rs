@@ -58,7 +58,7 @@ pub(super) fn check_accounting<D: BlockDevice + ?Sized>(
             actual: free_blocks,
         });
     }
-    let free_inodes = table.records.iter().filter(|record| !record.in_use).count() as u32;
+    let free_inodes = table.free;
     if superblock.free_inodes != free_inodes {
         findings.push(Finding::FreeInodeCount {
             stored: superblock.free_inodes,

@@ -35,9 +35,8 @@ pub(super) fn check_directories<D: BlockDevice + ?Sized>(
     findings: &mut Vec<Finding>,
 ) -> io::Result<()> {
     let mut links = Links::default();
-    for (index, record) in table.records.iter().enumerate() {
-        let dir = index as u32 + 1;
-        if record.in_use && record.inode.file_type() == Some(FileType::Directory) {
+    for (dir, record) in table.in_use() {
+        if record.inode.file_type() == Some(FileType::Directory) {
             check_directory(
                 device,
                 geometry,
@@ -198,8 +197,7 @@ fn check_tree(table: &InodeTable, links: &Links, findings: &mut Vec<Finding>) {
             record.in_use && record.inode.file_type() == Some(FileType::Directory)
         })
     };
-    for (index, record) in table.records.iter().enumerate() {
-        let dir = index as u32 + 1;
+    for (dir, record) in table.in_use() {
         if !is_directory(dir)
             || record.dir_blocks.first().map(|&(file_block, _)| file_block) != Some(0)
         {
@@ -241,11 +239,7 @@ fn check_tree(table: &InodeTable, links: &Links, findings: &mut Vec<Finding>) {
     }
 
     let reachable = reachable_from_root(table, links);
-    for (index, record) in table.records.iter().enumerate() {
-        let ino = index as u32 + 1;
-        if !record.in_use {
-            continue;
-        }
+    for (ino, record) in table.in_use() {
         let references = links.references.get(&ino).copied().unwrap_or(0);
         if !reachable.contains(&ino) {
             findings.push(Finding::Unreachable { ino, references });

@@ -26,8 +26,16 @@ pub(super) struct InodeRecord {
 
 /// Pass 1's results.
 pub(super) struct InodeTable {
-    /// Index `ino - 1`.
-    pub records: Vec<InodeRecord>,
+    /// The inodes in use, by number, in order: only those, so that fsck
+    /// of a large image with few files needs little memory (a record of
+    /// every inode of a 4 GiB image of 1 KiB blocks was a million).
+    records: Vec<(u32, InodeRecord)>,
+    /// Inodes in the table.
+    count: u32,
+    /// Free inodes.
+    pub free: u32,
+    /// What [`InodeTable::get`] gives for a free inode.
+    free_record: InodeRecord,
     /// Owner inode of every block some block map uses.
     pub owners: HashMap<u32, u32>,
     /// What the owned fragments hold.
@@ -52,11 +60,31 @@ pub struct Usage {
 }
 
 impl InodeTable {
-    /// The record of inode `ino`, if it is in range.
+    /// The record of inode `ino`, if it is in range (a free inode's is
+    /// all zeros and not in use).
     pub fn get(&self, ino: u32) -> Option<&InodeRecord> {
-        self.records.get(usize::try_from(ino).ok()?.checked_sub(1)?)
+        if ino == 0 || ino > self.count {
+            return None;
+        }
+        Some(
+            match self
+                .records
+                .binary_search_by_key(&ino, |&(number, _)| number)
+            {
+                Ok(at) => &self.records[at].1,
+                Err(_) => &self.free_record,
+            },
+        )
+    }
+
+    /// The inodes in use and their records, in inode order.
+    pub fn in_use(&self) -> impl Iterator<Item = (u32, &InodeRecord)> {
+        self.records.iter().map(|(ino, record)| (*ino, record))
     }
 }
+
+/// Inodes read from the table at a time (1 MiB).
+const TABLE_CHUNK: usize = 8192;
 
 /// Reads the inode table and walks every in-use inode's block map.
 pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
@@ -65,32 +93,46 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
     decompress: bool,
     findings: &mut Vec<Finding>,
 ) -> io::Result<InodeTable> {
-    let mut table_bytes = vec![0u8; geometry.inode_count() as usize * INODE_SIZE];
-    device.read_at(
-        geometry.block_offset(geometry.inode_table_start()),
-        &mut table_bytes,
-    )?;
+    let count = geometry.inode_count();
     let mut table = InodeTable {
-        records: Vec::with_capacity(geometry.inode_count() as usize),
+        records: Vec::new(),
+        count,
+        free: 0,
+        free_record: InodeRecord {
+            inode: Inode::default(),
+            in_use: false,
+            dir_blocks: Vec::new(),
+        },
         owners: HashMap::new(),
         usage: Usage::default(),
     };
-    for (index, bytes) in table_bytes.chunks_exact(INODE_SIZE).enumerate() {
-        let ino = index as u32 + 1;
-        let mut raw = [0u8; INODE_SIZE];
-        raw.copy_from_slice(bytes);
-        let inode = Inode::decode(&raw);
-        let in_use = !inode.is_free();
-        let mut record = InodeRecord {
-            inode,
-            in_use,
-            dir_blocks: Vec::new(),
-        };
-        if !in_use {
-            if raw.iter().any(|&byte| byte != 0) {
-                findings.push(Finding::FreeInodeNotZeroed { ino });
+    let table_start = geometry.block_offset(geometry.inode_table_start());
+    let mut chunk = vec![0u8; TABLE_CHUNK * INODE_SIZE];
+    let mut first = 0usize;
+    while first < count as usize {
+        let inodes = TABLE_CHUNK.min(count as usize - first);
+        let bytes = &mut chunk[..inodes * INODE_SIZE];
+        device.read_at(table_start + (first * INODE_SIZE) as u64, bytes)?;
+        for (index, bytes) in bytes.chunks_exact(INODE_SIZE).enumerate() {
+            // CAST: below `inode_count`, a `u32`.
+            let ino = (first + index) as u32 + 1;
+            if bytes.iter().all(|&byte| byte == 0) {
+                table.free += 1;
+                continue;
             }
-        } else {
+            let mut raw = [0u8; INODE_SIZE];
+            raw.copy_from_slice(bytes);
+            let inode = Inode::decode(&raw);
+            if inode.is_free() {
+                findings.push(Finding::FreeInodeNotZeroed { ino });
+                table.free += 1;
+                continue;
+            }
+            let mut record = InodeRecord {
+                inode,
+                in_use: true,
+                dir_blocks: Vec::new(),
+            };
             check_inode(
                 device,
                 geometry,
@@ -100,8 +142,9 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
                 &mut table,
                 findings,
             )?;
+            table.records.push((ino, record));
         }
-        table.records.push(record);
+        first += inodes;
     }
     match table.get(ROOT_INO) {
         Some(root) if !root.in_use => findings.push(Finding::RootFree),

@@ -126,7 +126,7 @@ pub fn check_with<D: BlockDevice + ?Sized>(device: &D, decompress: bool) -> io::
     directories::check_directories(device, &geometry, &table, &mut findings)?;
     let bitmap = accounting::check_accounting(device, &superblock, &table, &mut findings)?;
 
-    let in_use = || table.records.iter().filter(|record| record.in_use);
+    let in_use = || table.in_use().map(|(_, record)| record);
     let count_type = |file_type| {
         in_use()
             .filter(|record| record.inode.file_type() == Some(file_type))
