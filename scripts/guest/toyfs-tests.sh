@@ -203,6 +203,11 @@ full_disk_gives_enospc_and_stays_consistent() {
 	# A hole page of a full disk cannot get its block through mmap.
 	truncate -s 65536 $mnt/fill-hole || return 1
 	! toyfs-stress mmap-store $mnt/fill-hole 40000 1 2>/dev/null || return 1
+	# A symbolic link whose target finds no block: ENOSPC, and no name,
+	# inode or block of it left (fsck below).
+	err=$(errno_of ln -s "$(head -c 3000 /dev/zero | tr '\0' s)" $mnt/fill-link)
+	[ "$err" = "No space left on device" ] && [ ! -L $mnt/fill-link ] ||
+		{ echo "ln -s on a full disk: '$err', $(ls -l $mnt)"; return 1; }
 	umount $mnt && fsck.toyfs -n $dev || return 1
 	mount -t toyfs $dev $mnt && rm $mnt/fill $mnt/fill-hole && umount $mnt && fsck.toyfs -n $dev &&
 		mount -t toyfs $dev $mnt

@@ -2066,6 +2066,7 @@ fn none_cached(file: &File, len: usize, what: &str) -> Check {
 /// holds: a dirty buffered write is written back before a direct read, a
 /// direct write drops the cached and mapped pages it overwrites.  Holes,
 /// through the page cache, read as zeros, and a direct write fills one.
+/// A direct read marks the access time, as a buffered one does.
 fn odirect_bypass(dir: &Path) -> Check {
     const LEN: usize = 65536;
     let path = dir.join("odirect-bypass");
@@ -2078,10 +2079,22 @@ fn odirect_bypass(dir: &Path) -> Check {
         .write(true)
         .open(&path)
         .map_err(|e| format!("open {}: {e}", path.display()))?;
+    // The access time of a read, as a buffered one and ext4's and XFS's
+    // direct reads (`file_accessed`) mark it: relatime updates an atime
+    // older than the mtime.
+    let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    plain
+        .set_times(fs::FileTimes::new().set_accessed(past))
+        .map_err(|e| format!("utimensat: {e}"))?;
     let got = read_aligned(&direct, 16384, 32768)?;
     ensure!(
         got == model[16384..49152],
         "aligned direct read: other bytes"
+    );
+    let atime = plain.metadata().map_err(|e| e.to_string())?.atime();
+    ensure!(
+        atime > 1_000_000_000,
+        "an aligned direct read left the access time at {atime}"
     );
     none_cached(&plain, LEN, "after an aligned direct read")?;
     let bytes = stamps(200, 8192, 16384);
