@@ -2233,7 +2233,7 @@ fn odirect_mkwrite(dir: &Path) -> Check {
     let round = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let reads = AtomicU64::new(0);
-    let results: Vec<Check> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let reader = |cpu: u32| {
             let (round, stop, reads, path) = (&round, &stop, &reads, &path);
             s.spawn(move || -> Check {
@@ -2285,15 +2285,23 @@ fn odirect_mkwrite(dir: &Path) -> Check {
         };
         let written = writer();
         stop.store(true, Ordering::SeqCst);
-        let mut results = vec![written];
-        results
-            .extend(readers.map(|r| r.join().unwrap_or_else(|_| Err("a reader panicked".into()))));
-        results
-    });
-    for result in results {
-        result?;
-    }
+        joined(written, readers)
+    })?;
     fs::remove_file(&path).map_err(|e| e.to_string())
+}
+
+/// The result of a race's driving thread, `first`, and of the `readers`
+/// beside it, once they are joined: the first error, in that order.
+fn joined<const N: usize>(
+    first: Check,
+    readers: [std::thread::ScopedJoinHandle<'_, Check>; N],
+) -> Check {
+    readers.into_iter().fold(first, |result, reader| {
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err("a reader panicked".into()));
+        result.and(read)
+    })
 }
 
 /// A small xorshift generator, for the offsets of `odirect_race`.
@@ -2358,7 +2366,7 @@ fn odirect_race(dir: &Path, changes: u32) -> Check {
     }
     sys::sync_all_filesystems();
     let stop = AtomicBool::new(false);
-    let results: Vec<Check> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let reader = |aligned: bool, name: &'static str, seed: u64| {
             let stop = &stop;
             s.spawn(move || -> Check {
@@ -2416,14 +2424,8 @@ fn odirect_race(dir: &Path, changes: u32) -> Check {
         };
         let changed = changes();
         stop.store(true, Ordering::Relaxed);
-        let mut results = vec![changed];
-        results
-            .extend(readers.map(|r| r.join().unwrap_or_else(|_| Err("a reader panicked".into()))));
-        results
-    });
-    for result in results {
-        result?;
-    }
+        joined(changed, readers)
+    })?;
     for name in ["odirect-race", "odirect-race-trunc"] {
         let bytes = fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
         no_stale(&bytes, "buffered read after the race", 0)?;
