@@ -551,7 +551,12 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
 /// file a plain run (`unpack`) and every hole a block, all or none
 /// (`ENOSPC`), before the folio becomes writable, and marks
 /// the folio's blocks dirty.  The bytes of those blocks are zeros already:
-/// `read_folio` ZEROed them.
+/// `read_folio` ZEROed them.  The folio is dirty before the map lock
+/// goes, as `unpack` dirties a block before it does: a direct read that
+/// finds a new block in the map (`file::direct_io_fits`, under the map
+/// lock) then finds its folio dirty, and its writeback (which waits for
+/// the folio lock held here) writes the folio's bytes before the read's
+/// bio reads the block, whose disk bytes are an earlier owner's.
 pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let size = inode.size();
     if folio.pos() >= size {
@@ -564,16 +569,15 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     let inside = geometry
         .blocks_for(size - folio.pos())
         .min(state.blocks() as u64);
-    let allocated = {
-        let mut map = BlockMap::lock(inode)?;
-        if geometry.has_compression() {
-            // CAST: blocks of this folio.
-            for k in 0..inside as usize {
-                unpack(&mut map, inode, folio, state, k, size)?;
-            }
+    // Held until the function returns, after the folio is dirty.
+    let mut map = BlockMap::lock(inode)?;
+    if geometry.has_compression() {
+        // CAST: blocks of this folio.
+        for k in 0..inside as usize {
+            unpack(&mut map, inode, folio, state, k, size)?;
         }
-        map.allocate(first..first + inside, size, |_| ())
-    };
+    }
+    let allocated = map.allocate(first..first + inside, size, |_| ());
     // Blocks allocated before an error part-way (an I/O error on an
     // indirect block) hold their disk's old bytes: dirty, the folio's
     // zeros overwrite them (holes left dirty stay holes at writeback).

@@ -203,6 +203,11 @@ full_disk_gives_enospc_and_stays_consistent() {
 	# A hole page of a full disk cannot get its block through mmap.
 	truncate -s 65536 $mnt/fill-hole || return 1
 	! toyfs-stress mmap-store $mnt/fill-hole 40000 1 2>/dev/null || return 1
+	# A symbolic link whose target finds no block: ENOSPC, and no name,
+	# inode or block of it left (fsck below).
+	err=$(errno_of ln -s "$(head -c 3000 /dev/zero | tr '\0' s)" $mnt/fill-link)
+	[ "$err" = "No space left on device" ] && [ ! -L $mnt/fill-link ] ||
+		{ echo "ln -s on a full disk: '$err', $(ls -l $mnt)"; return 1; }
 	umount $mnt && fsck.toyfs -n $dev || return 1
 	mount -t toyfs $dev $mnt && rm $mnt/fill $mnt/fill-hole && umount $mnt && fsck.toyfs -n $dev &&
 		mount -t toyfs $dev $mnt
@@ -746,7 +751,7 @@ symlinks_in_lz4() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 54
+ktap_suite toyfs 55
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -791,6 +796,7 @@ ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case o_direct_open_write_read_coherent odirect_probe
 ktap_case o_direct_whole_blocks_bypass_the_page_cache probe odirect-bypass
 ktap_case o_direct_races_frees_and_allocations probe odirect-race $odirect_changes
+ktap_case o_direct_read_never_sees_a_block_page_mkwrite_just_gave probe odirect-mkwrite
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
 ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2

@@ -205,7 +205,7 @@ unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) 
 }
 
 /// The VFS's `read_iter` for toyfs files.  A direct read (`O_DIRECT`)
-/// takes the inode lock shared; whole plain blocks inside the file go by
+/// marks the access time, then takes the inode lock shared; whole plain blocks inside the file go by
 /// bio straight into the caller's pages (`file::direct_io_fits`,
 /// iomap's direct I/O, which writes back the range's dirty folios
 /// first); anything else, and what is left of a short one, first has
@@ -229,6 +229,9 @@ unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::io
         // No atime update, as `generic_file_read_iter`.
         return 0;
     }
+    // As XFS's and ext4's direct reads: iomap does not mark it, and a
+    // read it does in full reaches no `filemap_read`, which would.
+    io.accessed();
     if io.is_nowait() {
         // Not the lock nor iomap, which may wait: the page cache, which
         // answers `EAGAIN` where it would.

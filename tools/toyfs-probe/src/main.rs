@@ -2066,6 +2066,7 @@ fn none_cached(file: &File, len: usize, what: &str) -> Check {
 /// holds: a dirty buffered write is written back before a direct read, a
 /// direct write drops the cached and mapped pages it overwrites.  Holes,
 /// through the page cache, read as zeros, and a direct write fills one.
+/// A direct read marks the access time, as a buffered one does.
 fn odirect_bypass(dir: &Path) -> Check {
     const LEN: usize = 65536;
     let path = dir.join("odirect-bypass");
@@ -2078,10 +2079,22 @@ fn odirect_bypass(dir: &Path) -> Check {
         .write(true)
         .open(&path)
         .map_err(|e| format!("open {}: {e}", path.display()))?;
+    // The access time of a read, as a buffered one and ext4's and XFS's
+    // direct reads (`file_accessed`) mark it: relatime updates an atime
+    // older than the mtime.
+    let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    plain
+        .set_times(fs::FileTimes::new().set_accessed(past))
+        .map_err(|e| format!("utimensat: {e}"))?;
     let got = read_aligned(&direct, 16384, 32768)?;
     ensure!(
         got == model[16384..49152],
         "aligned direct read: other bytes"
+    );
+    let atime = plain.metadata().map_err(|e| e.to_string())?.atime();
+    ensure!(
+        atime > 1_000_000_000,
+        "an aligned direct read left the access time at {atime}"
     );
     none_cached(&plain, LEN, "after an aligned direct read")?;
     let bytes = stamps(200, 8192, 16384);
@@ -2151,6 +2164,146 @@ fn odirect_bypass(dir: &Path) -> Check {
     fs::remove_file(dir.join("odirect-bypass")).map_err(|e| e.to_string())
 }
 
+/// Whether `value`, read while word `k` of `words` may have been being
+/// stored, is that word of a round from `round` on: each of its bytes
+/// that of such a round's number, or 0 (a read copying bytes one at a
+/// time beside the store sees part of it).
+fn mkwrite_word_ok(k: u64, value: u64, round: u64, words: u64) -> bool {
+    let first = round + (k + words - round % words) % words;
+    (0..8).map(|j| first + j * words).any(|r| {
+        value
+            .to_le_bytes()
+            .iter()
+            .zip(r.to_le_bytes())
+            .all(|(&got, want)| got == 0 || got == want)
+    })
+}
+
+/// Whether a direct read at round `round` of `odirect_mkwrite` got what
+/// the file held: zeros (a hole, or the store not made yet), with at most
+/// one little-endian word `w` at byte `8 * (w % words)` from round `round`
+/// or later (or part of one: `mkwrite_word_ok`).  Anything else is what
+/// the disk block held before the store of this round reached it: a block
+/// read by bio that `page_mkwrite` had put in the map for a folio not yet
+/// dirty.
+fn mkwrite_read_ok(bytes: &[u8], round: u64) -> Check {
+    let words = (bytes.len() / 8) as u64;
+    let stored: Vec<(usize, u64)> = bytes
+        .chunks(8)
+        .enumerate()
+        .filter_map(|(k, word)| {
+            let value = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            (value != 0).then_some((k, value))
+        })
+        .collect();
+    match stored[..] {
+        [] => Ok(()),
+        [(k, value)] if mkwrite_word_ok(k as u64, value, round, words) => Ok(()),
+        _ => Err(format!(
+            "direct read after the hole punched in round {round}: words {:?} (first 4 of {}): the block's old bytes on disk, not the page's",
+            &stored[..stored.len().min(4)],
+            stored.len()
+        )),
+    }
+}
+
+/// `O_DIRECT` reads racing `page_mkwrite`'s allocation of a hole: a
+/// one-page file whose block on disk holds 0xee; a writer, over and over,
+/// punches the page (a hole again) and stores one word of the round
+/// through a shared mapping, which faults and has `page_mkwrite` give the
+/// page a block (the freed one, usually, holding an earlier round's page
+/// or the 0xee); direct readers (one beside the writer on its CPU, where
+/// a tick may stop the writer anywhere, one on the other) read the page
+/// whole (iomap's path once the block is in the map) and must see zeros
+/// and that word only, never the block's old bytes: the folio must be
+/// dirty, for the direct read's writeback to write it, before the block
+/// is in the map.
+fn odirect_mkwrite(dir: &Path) -> Check {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    const SECONDS: u64 = 15;
+    let page = 4096;
+    ensure!(block_size(dir)? <= page as u64, "blocks larger than a page");
+    let path = dir.join("odirect-mkwrite");
+    {
+        let file = File::create(&path).map_err(|e| format!("create: {e}"))?;
+        file.write_all_at(&vec![0xee; page], 0)
+            .map_err(|e| format!("write: {e}"))?;
+        file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    }
+    let round = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let reads = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let reader = |cpu: u32| {
+            let (round, stop, reads, path) = (&round, &stop, &reads, &path);
+            s.spawn(move || -> Check {
+                // Only where there is such a CPU (User-Mode Linux has one).
+                let _ = sys::run_on_cpu(cpu);
+                let direct = open_direct(path, false)?;
+                while !stop.load(Ordering::SeqCst) {
+                    let r = round.load(Ordering::SeqCst);
+                    if r == 0 {
+                        // Before the first hole: the 0xee on disk is the file's.
+                        std::thread::yield_now();
+                        continue;
+                    }
+                    let bytes = read_aligned(&direct, 0, page)?;
+                    ensure!(bytes.len() == page, "direct read of {} bytes", bytes.len());
+                    reads.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = mkwrite_read_ok(&bytes, r) {
+                        stop.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            })
+        };
+        let readers = [reader(0), reader(1)];
+        let writer = || -> Check {
+            let _ = sys::run_on_cpu(0);
+            let plain = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| format!("open: {e}"))?;
+            let map = sys::Mapping::new(&plain, page).map_err(|e| format!("mmap: {e}"))?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(SECONDS);
+            let mut r = 0u64;
+            while std::time::Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
+                r += 1;
+                sys::fallocate_file(&plain, sys::PUNCH_HOLE | sys::KEEP_SIZE, 0, page as u64)
+                    .map_err(|e| format!("punch: {e}"))?;
+                round.store(r, Ordering::SeqCst);
+                let at = 8 * (r % (page as u64 / 8)) as usize;
+                map.store_word(at, r);
+            }
+            println!(
+                "odirect-mkwrite: {r} rounds, {} direct reads",
+                reads.load(Ordering::Relaxed)
+            );
+            Ok(())
+        };
+        let written = writer();
+        stop.store(true, Ordering::SeqCst);
+        joined(written, readers)
+    })?;
+    fs::remove_file(&path).map_err(|e| e.to_string())
+}
+
+/// The result of a race's driving thread, `first`, and of the `readers`
+/// beside it, once they are joined: the first error, in that order.
+fn joined<const N: usize>(
+    first: Check,
+    readers: [std::thread::ScopedJoinHandle<'_, Check>; N],
+) -> Check {
+    readers.into_iter().fold(first, |result, reader| {
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err("a reader panicked".into()));
+        result.and(read)
+    })
+}
+
 /// A small xorshift generator, for the offsets of `odirect_race`.
 struct Rng(u64);
 
@@ -2213,7 +2366,7 @@ fn odirect_race(dir: &Path, changes: u32) -> Check {
     }
     sys::sync_all_filesystems();
     let stop = AtomicBool::new(false);
-    let results: Vec<Check> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let reader = |aligned: bool, name: &'static str, seed: u64| {
             let stop = &stop;
             s.spawn(move || -> Check {
@@ -2271,14 +2424,8 @@ fn odirect_race(dir: &Path, changes: u32) -> Check {
         };
         let changed = changes();
         stop.store(true, Ordering::Relaxed);
-        let mut results = vec![changed];
-        results
-            .extend(readers.map(|r| r.join().unwrap_or_else(|_| Err("a reader panicked".into()))));
-        results
-    });
-    for result in results {
-        result?;
-    }
+        joined(changed, readers)
+    })?;
     for name in ["odirect-race", "odirect-race-trunc"] {
         let bytes = fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
         no_stale(&bytes, "buffered read after the race", 0)?;
@@ -2573,6 +2720,7 @@ fn main() -> ExitCode {
         },
         "odirect-bypass" => odirect_bypass(dir),
         "odirect-race" => count(args.get(3), 3000).and_then(|changes| odirect_race(dir, changes)),
+        "odirect-mkwrite" => odirect_mkwrite(dir),
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),

@@ -48,6 +48,16 @@ extern "C" {
     fn getrlimit(resource: c_int, rlim: *mut [u64; 2]) -> c_int;
     fn setrlimit(resource: c_int, rlim: *const [u64; 2]) -> c_int;
     fn signal(signum: c_int, handler: usize) -> usize;
+    fn sched_setaffinity(pid: c_int, size: usize, mask: *const u64) -> c_int;
+}
+
+/// Keeps the calling thread on CPU `cpu` (`sched_setaffinity`; `EINVAL`
+/// if that CPU is not online).
+pub fn run_on_cpu(cpu: u32) -> io::Result<()> {
+    let mask = [1u64 << (cpu % 64)];
+    // SAFETY: A CPU mask of `size_of_val(&mask)` bytes that lives across
+    // the call; pid 0 is the calling thread.
+    check(unsafe { sched_setaffinity(0, std::mem::size_of_val(&mask), mask.as_ptr()) })
 }
 
 /// `RLIMIT_FSIZE`.
@@ -331,6 +341,20 @@ impl Mapping {
             // kernel may look at the page meanwhile.
             unsafe { self.addr.add(offset + i).write_volatile(b) };
         }
+    }
+
+    /// Stores `value` at `offset` (a multiple of 8) in one 8-byte store,
+    /// little-endian.
+    pub fn store_word(&self, offset: usize, value: u64) {
+        assert!(offset % 8 == 0 && offset + 8 <= self.len);
+        // SAFETY: Inside the mapping and aligned (checked above; the
+        // mapping starts on a page); volatile, as in `store`.
+        unsafe {
+            self.addr
+                .add(offset)
+                .cast::<u64>()
+                .write_volatile(value.to_le())
+        };
     }
 
     /// Loads `len` bytes at `offset`.
