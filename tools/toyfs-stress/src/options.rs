@@ -68,9 +68,9 @@ pub struct Options {
     /// buffers, some at any offset, length and buffer address: `None`
     /// not used, `Some(0)` at any alignment (toyfs, tmpfs), `Some(a)`
     /// the others rounded to multiples of `a` bytes (ext2, whose iomap
-    /// direct I/O wants the device's logical block: it refuses the rest
-    /// with `EINVAL`, after writing the extents before the unaligned
-    /// piece, so that a refusal does not say what changed).
+    /// direct I/O wants the device's logical block: it checks each
+    /// extent, so a write refused with `EINVAL` may have written the
+    /// extents before the unaligned piece).
     pub direct: Option<u64>,
     /// The largest folio the page cache may give the files: a write fault
     /// may allocate blocks for all of it (ext4's large folios).
