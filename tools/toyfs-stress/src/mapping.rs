@@ -66,17 +66,7 @@ impl Mapping {
     /// `at`: the kernel's copy to this memory faults the mapping's pages
     /// in (of the same file, maybe).  Returns the bytes read.
     pub fn pread_into(&self, file: &File, at: usize, len: usize, offset: u64) -> io::Result<usize> {
-        assert!(at + len <= self.len, "read outside the mapping");
-        let fd = file.as_raw_fd() as usize;
-        // SAFETY: The destination is inside this mapping (asserted), which
-        // no Rust reference covers: the kernel writes it as a store
-        // through the mapping would.
-        check(unsafe {
-            syscall(
-                SYS_PREAD64,
-                [fd, self.addr + at, len, offset as usize, 0, 0],
-            )
-        })
+        self.transfer(SYS_PREAD64, file, at, len, offset)
     }
 
     /// `pwrite(2)` of `len` bytes of the mapping from `at` to `offset` of
@@ -88,16 +78,25 @@ impl Mapping {
         len: usize,
         offset: u64,
     ) -> io::Result<usize> {
-        assert!(at + len <= self.len, "write outside the mapping");
+        self.transfer(SYS_PWRITE64, file, at, len, offset)
+    }
+
+    /// `pread(2)` or `pwrite(2)` (`number`) between `len` bytes of the
+    /// mapping from `at` and `offset` of `file`.
+    fn transfer(
+        &self,
+        number: usize,
+        file: &File,
+        at: usize,
+        len: usize,
+        offset: u64,
+    ) -> io::Result<usize> {
+        assert!(at + len <= self.len, "I/O outside the mapping");
         let fd = file.as_raw_fd() as usize;
-        // SAFETY: The source is inside this mapping (asserted); the kernel
-        // only reads it.
-        check(unsafe {
-            syscall(
-                SYS_PWRITE64,
-                [fd, self.addr + at, len, offset as usize, 0, 0],
-            )
-        })
+        // SAFETY: The buffer is inside this mapping (asserted), which no
+        // Rust reference covers: the kernel reads it, or writes it as a
+        // store through the mapping would.
+        check(unsafe { syscall(number, [fd, self.addr + at, len, offset as usize, 0, 0]) })
     }
 
     /// `pwritev(2)` to `offset` of `file` of the buffers `head`, then of
