@@ -142,18 +142,30 @@ fault_in_ext2() {
 	umount $mnt && [ $rc -eq 0 ]
 }
 
-fault_in_toyfs() {
-	for image in "-b 1024" "-b 4096" "-b 4096 -f 512 -c lz4"; do
+# Runs CMD IMAGE on a new toyfs made with each set of mkfs.toyfs options
+# IMAGE (on /dev/ram4, mounted at $mnt), then unmounts it and checks it.
+on_toyfs_images() { # CMD IMAGE...
+	cmd=$1
+	shift
+	for image in "$@"; do
 		# shellcheck disable=SC2086 # the mkfs options, split
 		mkfs.toyfs -q $image /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
 		echo "mkfs.toyfs $image:"
-		case $image in
-		*lz4) toyfs-stress fault-in $mnt --any-alignment --compress ;;
-		*) toyfs-stress fault-in $mnt --any-alignment ;;
-		esac
+		"$cmd" "$image"
 		rc=$?
 		umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ] || return 1
 	done
+}
+
+fault_in_on() {
+	case $1 in
+	*lz4) toyfs-stress fault-in $mnt --any-alignment --compress ;;
+	*) toyfs-stress fault-in $mnt --any-alignment ;;
+	esac
+}
+
+fault_in_toyfs() {
+	on_toyfs_images fault_in_on "-b 1024" "-b 4096" "-b 4096 -f 512 -c lz4"
 }
 
 # A file grown a byte at a time (fallocate; ftruncate on ext2), each
@@ -172,17 +184,14 @@ mmap_extend_ext2() {
 	umount $mnt && [ $rc -eq 0 ]
 }
 
+mmap_extend_on() {
+	: >$mnt/grown
+	case $1 in *lz4) toyfs-stress compr $mnt/grown +c >/dev/null || return 1 ;; esac
+	toyfs-stress mmap-extend $mnt/grown $mmap_extend_kib
+}
+
 mmap_extend_toyfs() {
-	for image in "-b 512" "-b 4096" "-b 4096 -f 512 -c lz4"; do
-		# shellcheck disable=SC2086 # the mkfs options, split
-		mkfs.toyfs -q $image /dev/ram4 && mount -t toyfs /dev/ram4 $mnt || return 1
-		echo "mkfs.toyfs $image:"
-		: >$mnt/grown
-		case $image in *lz4) toyfs-stress compr $mnt/grown +c >/dev/null || return 1 ;; esac
-		toyfs-stress mmap-extend $mnt/grown $mmap_extend_kib
-		rc=$?
-		umount $mnt && fsck_clean /dev/ram4 && [ $rc -eq 0 ] || return 1
-	done
+	on_toyfs_images mmap_extend_on "-b 512" "-b 4096" "-b 4096 -f 512 -c lz4"
 }
 
 compact_ext2() {
