@@ -64,10 +64,13 @@ toyfs_case() {
 # block; folios of up to 64 blocks, all of whose holes inside the file a
 # write fault allocates (page_mkwrite; toyfs's MAX_FOLIO_BLOCKS); stores
 # past the end that an extension must zero; copy_file_range, sendfile and
-# splice; links, renames and unlinks under the open files; FIEMAP.
+# splice; links, renames and unlinks under the open files; FIEMAP;
+# O_DIRECT reads and writes at any alignment (fsx -Z, xfstests
+# generic/091 and 263), whole blocks by bio and the rest through the
+# page cache.
 toyfs_features() {
 	echo "--fallocate punch,zero,keep-inside --seek $1 --folio-max $((64 * $1)) --eof-pollution" \
-		"--copy --links --fiemap"
+		"--copy --links --fiemap --direct 0"
 }
 
 # The randomized tester's rows (toyfs-stress run on a new toyfs mounted

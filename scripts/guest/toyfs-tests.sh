@@ -536,14 +536,20 @@ xfs_io_direct_round_trip() {
 
 # fio with direct=1 and crc32c verification in directory $1 (seen in the
 # chroot): random writes of 4 KiB and of 1536 bytes, bytes that compress
-# by half, 128 and 256 of them (a quarter on the debug kernel); then
-# command $2 (a remount), then the same jobs verifying only what the
-# first run left.
+# by half, 128 and 256 of them; asynchronous ones (libaio, 8 and 16 in
+# flight, as xfstests generic/112 runs fsx with AIO), 64 random writes of
+# 4 KiB and 256 of 512 bytes (sub-block with blocks over 512 bytes); a
+# quarter of each on the debug kernel; then command $2 (a remount), then
+# the same jobs verifying only what the first run left.
 fio_direct() {
 	opts="--directory=$1 --direct=1 --ioengine=psync --verify=crc32c"
 	opts="$opts --buffer_compress_percentage=50 --refill_buffers --randseed=7"
 	jobs="--name=odirect4k --rw=randwrite --bs=4k --size=$((128 * 4096 / fio_divisor))"
 	jobs="$jobs --name=odirect1536 --rw=randwrite --bs=1536 --size=$((256 * 1536 / fio_divisor))"
+	jobs="$jobs --name=aio4k --ioengine=libaio --iodepth=8 --rw=randwrite --bs=4k"
+	jobs="$jobs --size=$((64 * 4096 / fio_divisor))"
+	jobs="$jobs --name=aio512 --ioengine=libaio --iodepth=16 --rw=randwrite --bs=512"
+	jobs="$jobs --size=$((256 * 512 / fio_divisor))"
 	# shellcheck disable=SC2086 # one word per option
 	in_debian fio --output=/tmp/fio-odirect.log $opts $jobs ||
 		{ in_debian cat /tmp/fio-odirect.log; return 1; }

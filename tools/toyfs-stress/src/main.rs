@@ -39,6 +39,14 @@
 //! toyfs-stress live-extend FILE [--allocates-at-fault]
 //!     a store through a mapping kept writable across an extension must
 //!     fault and get its block (src/live_extend.rs)
+//! toyfs-stress fault-in DIR [--compress] [--any-alignment]
+//!     reads and writes whose buffer is a mapping of their own file,
+//!     buffered and O_DIRECT, private and shared: each in full, the file
+//!     as expected (src/fault_in.rs; xfstests generic/647 and 729)
+//! toyfs-stress mmap-extend FILE KIB [--truncate]
+//!     a file grown a byte at a time (fallocate, or ftruncate), each
+//!     byte stored through a shared mapping, beside writeback over and
+//!     over: none lost (src/mmap_extend.rs; xfstests generic/438)
 //! toyfs-stress faults SEED OPS DIR MANIFEST
 //!     OPS seeded file and directory operations in DIR with fault
 //!     injection on for this process, then MANIFEST for the check after
@@ -67,10 +75,12 @@
 mod eof_race;
 mod eof_writeback;
 mod fail_nth;
+mod fault_in;
 mod faults;
 mod io_errors;
 mod live_extend;
 mod mapping;
+mod mmap_extend;
 mod mmap_fsync;
 mod model;
 mod namespace;
@@ -223,6 +233,34 @@ fn main() -> ExitCode {
             println!("toyfs-stress: {}", live_extend::run(&args[2], at_fault)?);
             Ok(())
         })(),
+        Some("fault-in") if (3..=5).contains(&args.len()) => (|| {
+            let (mut compress, mut any_alignment) = (false, false);
+            for option in &args[3..] {
+                match option.as_str() {
+                    "--compress" => compress = true,
+                    "--any-alignment" => any_alignment = true,
+                    other => return Err(format!("fault-in: unknown option {other}")),
+                }
+            }
+            println!(
+                "toyfs-stress: {}",
+                fault_in::run(&args[2], compress, any_alignment)?
+            );
+            Ok(())
+        })(),
+        Some("mmap-extend") if (4..=5).contains(&args.len()) => (|| {
+            let truncate = match args.get(4).map(String::as_str) {
+                None => false,
+                Some("--truncate") => true,
+                Some(other) => return Err(format!("mmap-extend: unknown option {other}")),
+            };
+            let kib = number(args.get(3), "KIB")?;
+            println!(
+                "toyfs-stress: {}",
+                mmap_extend::run(&args[2], kib, truncate)?
+            );
+            Ok(())
+        })(),
         Some("io-errors") if args.len() == 5 => (|| {
             println!(
                 "toyfs-stress: {}",
@@ -252,7 +290,7 @@ fn main() -> ExitCode {
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
-             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | fault-in DIR [--compress] [--any-alignment] | mmap-extend FILE KIB [--truncate] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
             options::USAGE
         )),

@@ -6,7 +6,7 @@
 /// `run [OPTIONS] SEED OPS DIR [DEVICE]`.
 pub const USAGE: &str = "run [--threads N] [--shared N] [--block-size B] [--max-size BYTES] \
 [--fallocate punch,zero,keep|keep-inside] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--compressible] [--folio-max BYTES] \
-[--copy] [--links] [--fiemap] [--fstype TYPE] [--fsck PROGRAM] \
+[--copy] [--links] [--fiemap] [--direct ALIGN] [--fstype TYPE] [--fsck PROGRAM] \
 SEED OPS DIR [DEVICE]";
 
 /// What `toyfs-stress run` does.
@@ -63,6 +63,15 @@ pub struct Options {
     pub links: bool,
     /// FIEMAP of the threads' files checked against the model.
     pub fiemap: bool,
+    /// `O_DIRECT` reads and writes (as fsx's `-Z`, mixed with the
+    /// buffered and mapped ones), some of whole blocks from page-aligned
+    /// buffers, some at any offset, length and buffer address: `None`
+    /// not used, `Some(0)` at any alignment (toyfs, tmpfs), `Some(a)`
+    /// the others rounded to multiples of `a` bytes (ext2, whose iomap
+    /// direct I/O wants the device's logical block: it checks each
+    /// extent, so a write refused with `EINVAL` may have written the
+    /// extents before the unaligned piece).
+    pub direct: Option<u64>,
     /// The largest folio the page cache may give the files: a write fault
     /// may allocate blocks for all of it (ext4's large folios).
     pub folio_max: u64,
@@ -101,6 +110,7 @@ impl Options {
             copy: false,
             links: false,
             fiemap: false,
+            direct: None,
             folio_max: 4096,
             fstype: "toyfs".into(),
             fsck: None,
@@ -120,6 +130,7 @@ impl Options {
                 "--copy" => options.copy = true,
                 "--links" => options.links = true,
                 "--fiemap" => options.fiemap = true,
+                "--direct" => options.direct = Some(number(args.next(), arg)?),
                 "--folio-max" => options.folio_max = number(args.next(), arg)?,
                 "--fstype" => options.fstype = args.next().ok_or("--fstype: missing")?.clone(),
                 "--fsck" => options.fsck = Some(args.next().ok_or("--fsck: missing")?.clone()),
@@ -159,6 +170,12 @@ impl Options {
                 "--folio-max {}: not a power of two",
                 options.folio_max
             ));
+        }
+        if options
+            .direct
+            .is_some_and(|align| align != 0 && !align.is_power_of_two())
+        {
+            return Err("--direct: not a power of two".into());
         }
         if options.max_size == 0 {
             // Past the start of the double-indirect blocks (268 KiB with
@@ -223,6 +240,9 @@ impl Options {
                 line += &format!(" {name}");
             }
         }
+        if let Some(align) = self.direct {
+            line += &format!(" --direct {align}");
+        }
         if self.folio_max != 4096 {
             line += &format!(" --folio-max {}", self.folio_max);
         }
@@ -262,7 +282,7 @@ mod tests {
     fn replay_parses_to_the_same_run() {
         let options = parse(
             "--threads 3 --shared 2 --fallocate punch,keep --seek 4096 --eof-pollution --chattr-compress \
-             --compressible --folio-max 65536 --copy --links --fiemap \
+             --compressible --folio-max 65536 --copy --links --fiemap --direct 512 \
              --fstype ext2 9 1000 /mnt /dev/ram2",
         )
         .unwrap();
@@ -274,6 +294,9 @@ mod tests {
         assert!(again.eof_pollution && again.chattr_compress && again.compressible);
         assert!(again.keep_past_end);
         assert!(again.copy && again.links && again.fiemap);
+        assert_eq!(again.direct, Some(512));
+        assert_eq!(parse("--direct 0 1 2 /d").unwrap().direct, Some(0));
+        assert!(parse("--direct 3 1 2 /d").is_err());
         let inside = parse("--fallocate zero,keep-inside 1 2 /d").unwrap();
         assert!(inside.allocate && !inside.keep_past_end);
         assert!(inside.replay().contains("--fallocate zero,keep-inside "));

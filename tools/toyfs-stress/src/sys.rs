@@ -9,6 +9,9 @@ use std::io;
 use std::os::fd::AsRawFd;
 
 pub(crate) const SYS_LSEEK: usize = 8;
+pub(crate) const SYS_PREAD64: usize = 17;
+pub(crate) const SYS_PWRITE64: usize = 18;
+pub(crate) const SYS_PWRITEV: usize = 296;
 pub(crate) const SYS_MMAP: usize = 9;
 pub(crate) const SYS_MUNMAP: usize = 11;
 const SYS_IOCTL: usize = 16;
@@ -156,6 +159,9 @@ pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<Option<u64>> {
         Err(err) => Err(err),
     }
 }
+
+/// `O_DIRECT` (the generic value x86 uses).
+pub const O_DIRECT: i32 = 0o40_000;
 
 /// The errnos the testers expect by name (include/uapi/asm-generic/errno-base.h
 /// and errno.h).

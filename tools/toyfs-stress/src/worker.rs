@@ -2,7 +2,8 @@
 //! One thread of `toyfs-stress run` on files of its own: seeded random
 //! writes, reads, truncates, stores and loads through mappings that stay
 //! mapped across truncates and extensions, syncs, `fallocate`,
-//! `SEEK_DATA`/`SEEK_HOLE`, and `chattr +c`/`-c`, every result checked
+//! `SEEK_DATA`/`SEEK_HOLE`, `chattr +c`/`-c`, copies, changes of names,
+//! FIEMAP and `O_DIRECT` reads and writes, every result checked
 //! against the model
 //! (src/model.rs).  Offsets cluster where the block map changes: the first
 //! blocks, the start of the indirect and of the double-indirect blocks,
@@ -16,7 +17,7 @@ use crate::sys::{self, PAGE};
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Files of each thread.
@@ -100,6 +101,9 @@ struct Slot {
     model: FileModel,
     /// Mapped once and kept across truncates and extensions.
     map: Option<Mapping>,
+    /// The file opened again with `O_DIRECT` (with `--direct`), kept
+    /// open like `file`.
+    direct: Option<File>,
     /// Whether the file has `FS_COMPR_FL` (with `--chattr-compress`).
     compressed: bool,
     /// The last operations on the file but reads, for the message of a
@@ -135,6 +139,7 @@ impl<'a> Worker<'a> {
                     options.folio_max,
                 ),
                 map: None,
+                direct: None,
                 compressed: false,
                 history: VecDeque::new(),
             })
@@ -163,6 +168,7 @@ impl<'a> Worker<'a> {
     pub fn close(&mut self) {
         for slot in &mut self.slots {
             slot.map = None;
+            slot.direct = None;
             slot.file = None;
         }
     }
@@ -256,6 +262,9 @@ impl<'a> Worker<'a> {
             return self.truncate(index, new);
         }
         let options = self.options;
+        if options.direct.is_some() && self.rng.one_in(8) {
+            return self.direct(index, size);
+        }
         match self.rng.below(100) {
             0..=21 => self.write(index, size),
             22..=33 => {
@@ -771,6 +780,93 @@ impl<'a> Worker<'a> {
             .map_err(|err| format!("{}: {err}", slot.path))?;
         self.note(index, format!("fiemap: {} extents", extents.len()));
         Ok(())
+    }
+
+    /// An `O_DIRECT` write or read of file `index` (fsx's `-Z`, here mixed
+    /// with the buffered, mapped and copying operations on the same
+    /// file): half of them of whole blocks at a block boundary from a
+    /// page-aligned buffer (toyfs sends those inside the file by bio
+    /// past the page cache), half at any offset and length, from a buffer
+    /// at an odd address (toyfs does them through the page cache), or
+    /// rounded to the alignment the filesystem wants (`--direct A`).  A
+    /// write is the model's write, a read is checked against the model.
+    fn direct(&mut self, index: usize, size: u64) -> Outcome {
+        let options = self.options;
+        let block = options.block_size;
+        let write = self.rng.one_in(2);
+        let (mut offset, mut len, mut skew) = if self.rng.one_in(2) {
+            let offset = self.pick_offset(size) / block * block;
+            let blocks = match self.rng.below(4) {
+                0 => 1 + self.rng.below(64),
+                _ => 1 + self.rng.below(8),
+            };
+            // `max_size` is a whole number of blocks above `offset`.
+            let len = (blocks * block).min((options.max_size - offset) / block * block);
+            (offset, len, 0)
+        } else {
+            let offset = match write {
+                true => self.pick_offset(size),
+                false => self.rng.below(size + 5000),
+            };
+            let len = self.pick_len(offset.min(options.max_size - 1));
+            (offset, len, 1 + self.rng.below(PAGE - 1) as usize)
+        };
+        let align = options.direct.unwrap_or(0);
+        if align > 1 {
+            offset = offset / align * align;
+            len = len.div_ceil(align).max(1) * align;
+            skew = skew / align as usize * align as usize;
+        }
+        if write {
+            len = len.min(options.max_size.saturating_sub(offset));
+            if len == 0 {
+                return Ok(());
+            }
+        }
+        let slot = &mut self.slots[index];
+        if slot.direct.is_none() {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(sys::O_DIRECT)
+                .open(&slot.path)
+                .map_err(|err| format!("open {} O_DIRECT: {err}", slot.path))?;
+            slot.direct = Some(file);
+        }
+        let file = slot.direct.as_ref().expect("just opened");
+        // A buffer at `skew` bytes past a page boundary.
+        let mut buf = vec![0u8; len as usize + 2 * PAGE as usize];
+        let start = buf.as_ptr().align_offset(PAGE as usize) + skew;
+        let buf = &mut buf[start..start + len as usize];
+        let what = format!(
+            "O_DIRECT {} {len} at {offset} (buffer at page offset {skew})",
+            if write { "write" } else { "read" }
+        );
+        if write {
+            let data = self.rng.data(len as usize, options.compressible);
+            buf.copy_from_slice(&data);
+            file.write_all_at(buf, offset)
+                .map_err(|err| format!("{what} of {}: {err}", slot.path))?;
+            slot.model.write(offset, &data);
+            self.note(index, what);
+            return Ok(());
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            match file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(err) => {
+                    return Err(format!(
+                        "{what} of {}: after {done} bytes: {err}",
+                        slot.path
+                    ))
+                }
+            }
+        }
+        slot.model
+            .compare(offset, &buf[..done])
+            .map_err(|err| format!("{what} of {}: {err}", slot.path))
     }
 
     /// The file's live mapping, made if there is none.
