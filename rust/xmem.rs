@@ -343,11 +343,11 @@ impl Attachment {
                 Ok(n) => n,
                 Err(_) => return Err(Error::from_errno(ret)),
             };
-            // SAFETY: `pin_user_pages_fast` wrote `n <= nr_pages - got`
-            // entries after the `got` already there.
-            //
             // INVARIANT: they are pinned, and unpinned when `pinned` drops,
             // at once if the loop returns an error.
+            //
+            // SAFETY: `pin_user_pages_fast` wrote `n <= nr_pages - got`
+            // entries after the `got` already there.
             unsafe { pinned.pages.inc_len(n) };
             stats::pages_pinned(n);
             got += n;
