@@ -132,7 +132,8 @@ struct folio *vm_mvc_makep(vmid_t sid, vpn_t pno);
  * holding a reference on it.  Create when the inode is set up, keep the
  * sid in the inode's private info, and delete it in ->evict_inode before
  * truncate_inode_pages_final().  Delete is O(1) and never sleeps (process
- * context; spinlocks may be held).
+ * context; spinlocks may be held).  Create returns -EINVAL for a null
+ * inode or one whose i_mapping is not its own i_data.
  */
 vmid_t vm_mvc_sid_create(struct inode *inode);
 int vm_mvc_sid_delete(vmid_t sid);

@@ -489,6 +489,26 @@ mod tests {
     }
 
     #[test]
+    fn sid_create_refuses_an_inode_whose_mapping_is_borrowed() -> Result {
+        let (fs, host, _sid) = file_with_pages(1, pattern)?;
+        let stacked = fs.create(c"stacked")?;
+        let inode = stacked.inode().as_ptr();
+        // SAFETY: The open file keeps the inode alive; nothing else uses
+        // it while the test points its `i_mapping` at the host file's
+        // cache, as coda does at open, and puts it back below.
+        let own = unsafe { core::mem::replace(&mut (*inode).i_mapping, host.mapping()) };
+        // SAFETY: Process context; the inode is alive for the call.
+        let ret = unsafe { vm_mvc_sid_create(inode) };
+        // SAFETY: As above.
+        unsafe { (*inode).i_mapping = own };
+        assert_eq!(ret, EINVAL.to_errno() as isize);
+        // Its own cache is accepted, and the test deletes the sid.
+        let sid = stacked.create_sid()?;
+        assert!(sid.0 > 0);
+        Ok(())
+    }
+
+    #[test]
     fn folio_entries_refuse_null_and_unlocked_folios() -> Result {
         let (_fs, file, _sid) = file_with_pages(1, pattern)?;
         file.clean(0)?;

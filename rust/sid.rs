@@ -290,7 +290,10 @@ pub(crate) fn free_all() {
 
 /// Creates a sid naming `inode`'s page cache.
 ///
-/// Each call hands out a new sid.  `ENOSPC` when every slot is taken,
+/// Each call hands out a new sid.  `EINVAL` when `i_mapping` is not the
+/// inode's own `i_data` (a stacking filesystem that points it at another
+/// inode's cache, as coda does, would give a sid whose mapping outlives
+/// nothing the delete rule covers), `ENOSPC` when every slot is taken,
 /// `ENOMEM` without memory.
 ///
 /// # Safety
@@ -312,6 +315,14 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
     // SAFETY: The inode is alive (the caller's guarantee); `i_mapping` and
     // `i_ino` are set before an inode is handed to a filesystem's users.
     let (mapping, ino) = unsafe { ((*inode.as_ptr()).i_mapping, (*inode.as_ptr()).i_ino) };
+    // SAFETY: As above; only the field's address is taken.
+    let own = unsafe { &raw mut (*inode.as_ptr()).i_data };
+    // The lifetime argument (module documentation, point 1) holds for the
+    // inode's own cache only: another inode's may be freed while the sid
+    // lives.
+    if mapping != own {
+        return Err(EINVAL);
+    }
     let mapping = NonNull::new(mapping).ok_or(EINVAL)?;
     let generation = REGISTRY.generation.fetch_add(1, Relaxed) & GENERATION_MASK;
     let entry = KBox::new(

@@ -34,7 +34,8 @@ static inline int aix_errno(int native)
  * Call it when the inode is set up and keep the id for the inode's life;
  * @size, @uplim and @downlim are ignored (the page cache has no size
  * limit of its own).  Returns 0, EINVAL (a type other than V_CLIENT, a
- * null inode or vmid), ENOMEM or ENOSPC: positive, as on AIX.
+ * null inode or vmid, an inode whose i_mapping is not its own), ENOMEM
+ * or ENOSPC: positive, as on AIX.
  */
 static inline int vms_create(vmid_t *vmid, int type, struct inode *gn,
 			     int size, int uplim, int downlim)
