@@ -67,9 +67,10 @@ pub(crate) struct SbInfo {
     /// The buffers compressed blocks are decompressed into (none without
     /// the LZ4 feature).
     pub(crate) scratch: Scratch,
-    /// The SPECIAL_FILES feature: read from the superblock, and set
-    /// (never cleared) by `mount::enable_special_files` the first time a
-    /// symbolic link or special file is made.  `geometry` keeps the
+    /// The SPECIAL_FILES feature: read from the superblock, and set by
+    /// `mount::SpecialFiles::enable` the first time a symbolic link or
+    /// special file is made (cleared again only if that creation fails
+    /// before its entry is added, `SpecialFiles::take_back`).  `geometry` keeps the
     /// value read at mount; [`SbInfo::geometry_now`] has this one.
     pub(crate) special_files: AtomicBool,
     /// Whether a superblock with SPECIAL_FILES was read or written and

@@ -16,7 +16,7 @@ use crate::{
     vfs::{crc32c, toyfs_err, Buffer, SuperBlock},
 };
 use core::sync::atomic::Ordering;
-use kernel::prelude::*;
+use kernel::{prelude::*, sync::MutexGuard};
 
 /// What `statfs` reports: sizes in bytes, counts in fragments (blocks
 /// without the FRAGMENTS feature).
@@ -83,31 +83,81 @@ fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
     Ok(())
 }
 
-/// Sets the SPECIAL_FILES feature, if the image does not have it yet,
-/// and writes the superblock with it, waiting: before the first symbolic
-/// link or special file is made, so that no inode of those types reaches
-/// the disk of an image a toyfs that predates them would still mount
-/// (format/features.rs).  A write that fails fails the creation; the bit
-/// stays set in memory and reaches the disk with the next superblock
-/// write, which harms nothing (the image then merely has the feature).
-pub(crate) fn enable_special_files(sb: &SuperBlock) -> Result {
-    let info = sb.info();
-    // Held until the superblock is written: a second creator waits for
-    // it, so that none makes its inode before the feature is on the disk.
-    let mut written = info.special_files_written.lock();
-    if *written {
-        return Ok(());
+/// The SPECIAL_FILES feature on the disk, for the creation of a
+/// symbolic link or special file under way: the first such creation
+/// sets it and writes the superblock with it, waiting, before anything
+/// on the disk can name the new inode, so that no inode of those types
+/// reaches the disk of an image a toyfs that predates them would still
+/// mount (format/features.rs).  Held until the creation has named the
+/// inode (or failed), so that a second creator waits for the first.
+pub(crate) struct SpecialFiles<'a> {
+    sb: &'a SuperBlock,
+    written: MutexGuard<'a, bool>,
+    /// Whether this creation set the feature: the image did not have it.
+    set_now: bool,
+}
+
+impl<'a> SpecialFiles<'a> {
+    /// Sets the SPECIAL_FILES feature, if the image does not have it yet,
+    /// and writes the superblock with it, waiting.  A write that fails
+    /// fails the creation; the bit stays set in memory and reaches the
+    /// disk with the next superblock write, which harms nothing (the image
+    /// then merely has the feature).
+    pub(crate) fn enable(sb: &'a SuperBlock) -> Result<Self> {
+        let info = sb.info();
+        let mut written = info.special_files_written.lock();
+        if *written {
+            return Ok(Self {
+                sb,
+                written,
+                set_now: false,
+            });
+        }
+        // Before the write: every superblock written from now on (also a
+        // `sync_fs` beside this one) has the bit.
+        info.special_files.store(true, Ordering::Release);
+        write_superblock(sb, FsState::Dirty, true)?;
+        *written = true;
+        Ok(Self {
+            sb,
+            written,
+            set_now: true,
+        })
     }
-    // Before the write: every superblock written from now on (also a
-    // `sync_fs` beside this one) has the bit.
-    info.special_files.store(true, Ordering::Release);
-    write_superblock(sb, FsState::Dirty, true)?;
-    *written = true;
-    kernel::pr_info!(
-        "{}: first symbolic link or special file: SPECIAL_FILES feature set\n",
-        sb.id()
-    );
-    Ok(())
+
+    /// The creation failed before anything on the disk named the new
+    /// inode (no room for its entry, the directory unreadable): if it set
+    /// the feature, the feature is taken back and the superblock written
+    /// without it, waiting, so that an image that never held a symbolic
+    /// link or special file keeps the superblock it had.  If that write
+    /// fails, the bit is set again (the disk may hold either; later
+    /// superblock writes have it).  A `sync_fs` that read the features
+    /// before they were taken back and writes the superblock after may
+    /// still leave the bit on the disk, which harms nothing.
+    pub(crate) fn take_back(mut self) {
+        if !self.set_now {
+            return;
+        }
+        self.set_now = false;
+        let info = self.sb.info();
+        info.special_files.store(false, Ordering::Release);
+        if write_superblock(self.sb, FsState::Dirty, true).is_ok() {
+            *self.written = false;
+        } else {
+            info.special_files.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for SpecialFiles<'_> {
+    fn drop(&mut self) {
+        if self.set_now {
+            kernel::pr_info!(
+                "{}: first symbolic link or special file: SPECIAL_FILES feature set\n",
+                self.sb.id()
+            );
+        }
+    }
 }
 
 /// Reads the bitmap blocks, to keep for the mount.

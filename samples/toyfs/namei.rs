@@ -99,7 +99,13 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<
 /// `mode` (its type bits those of `file_type`) and device number `rdev`
 /// (`new_encode_dev`; 0 but for a device): a symbolic link, before its
 /// target is written, or a FIFO, socket or device.  The SPECIAL_FILES
-/// feature reaches the disk first.
+/// feature reaches the disk before the entry names the inode, once the
+/// name and a free inode number are known (`ENAMETOOLONG`, `EEXIST` and
+/// an `ENOSPC` for the inode leave the superblock alone), and is taken
+/// back if the entry cannot be added (`ENOSPC` for its block): an image
+/// keeps the superblock it had unless it held such an inode.  Once the
+/// entry is in, a failure keeps the feature (the entry may have reached
+/// the disk before it was taken back).
 fn new_special(
     dir: &Inode,
     name: &[u8],
@@ -111,9 +117,13 @@ fn new_special(
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
     }
-    mount::enable_special_files(dir.sb())?;
     new_inode(dir, name, iget, |ino| {
-        dir::add(dir, name, ino, dirent_type(file_type))?;
+        let feature = mount::SpecialFiles::enable(dir.sb())?;
+        if let Err(err) = dir::add(dir, name, ino, dirent_type(file_type)) {
+            feature.take_back();
+            return Err(err);
+        }
+        drop(feature);
         if let Err(err) = ialloc::claim(dir.sb(), ino, mode, 1, None, rdev) {
             dir::remove(dir, name, ino)?;
             return Err(err);

@@ -89,16 +89,32 @@ every_fault_point_of_each_call() {
 	remount_and_check "$manifest"
 }
 
+# Writeback meeting an allocation failure, on an image of $1-byte blocks
+# (toyfs-probe fsync-enomem: a truncation, then fsync or
+# sync_file_range, each with its every fault point failing in turn,
+# fail-nth): an fsync that returns 0 has put the truncated block on the
+# disk, and once the faults stop an fsync puts it there.
+writeback_under_allocation_failures() {
+	dd if=/dev/zero of=$dev bs=65536 2>/dev/null
+	mkfs.toyfs -q -b "$1" $dev && mount -t toyfs $dev $mnt || return 1
+	inject failslab 0 && inject fail_page_alloc 0 || return 1
+	toyfs-probe fsync-enomem $mnt $dev
+	status=$?
+	umount $mnt && fsck_clean $dev >/dev/null && [ $status -eq 0 ]
+}
+
 # name:seed:failslab percent:fail_page_alloc percent.  The higher rates fail
 # most operations (little stays certain); the lower ones leave files to
 # check after the remount.
 cases="slab_1_percent:1:1:0 slab_10_percent:2:10:0 page_10_percent:3:0:10 page_40_percent:4:0:40 slab_and_page_3_percent:5:3:3"
-ktap_suite toyfs_faults 8
+ktap_suite toyfs_faults 10
 if [ ! -e $debugfs/failslab ] || [ ! -e $debugfs/fail_page_alloc ]; then
 	reason="no failslab/fail_page_alloc in debugfs (debug kernel only)"
 	ktap_skip insmod_toyfs "$reason"
 	for spec in $cases; do ktap_skip "${spec%%:*}" "$reason"; done
 	ktap_skip every_fault_point_of_each_call "$reason"
+	ktap_skip fsync_under_allocation_failures_1k "$reason"
+	ktap_skip fsync_under_allocation_failures_4k "$reason"
 	ktap_skip rmmod_toyfs "$reason"
 	ktap_end
 	exit 0
@@ -109,5 +125,7 @@ for spec in $cases; do
 	ktap_case "$1" faults_round "$2" "$3" "$4"
 done
 ktap_case every_fault_point_of_each_call every_fault_point_of_each_call
+ktap_case fsync_under_allocation_failures_1k writeback_under_allocation_failures 1024
+ktap_case fsync_under_allocation_failures_4k writeback_under_allocation_failures 4096
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

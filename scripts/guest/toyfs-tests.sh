@@ -718,6 +718,68 @@ special_files_as_on_ext2() {
 	mount -t toyfs $dev $mnt && [ $status -eq 0 ]
 }
 
+# The SPECIAL_FILES feature (bit 0x4 of feature_incompat, superblock byte
+# 60) is set by the first symbolic link or special file made, not by one
+# that fails: on a new 1 MiB image of 32 inodes, $1 (no_inode or
+# no_entry_block) leaves no room, mknod, mkfifo and ln -s fail with
+# ENOSPC, and the superblock stays without the feature (a toyfs that
+# predates it still mounts the image); with room again, mknod succeeds
+# and sets it.  fsck is clean each time.
+special_files_feature_needs_a_special_file() {
+	image=/tmp/special.img
+	rm -f $image && truncate -s 1M $image && mkfs.toyfs -q -N 32 $image &&
+		loop=$(losetup -f) && losetup "$loop" $image || return 1
+	mkdir -p /mnt/special
+	special_feature_body "$1" "$loop"
+	status=$?
+	umount /mnt/special 2>/dev/null
+	losetup -d "$loop"
+	rm -f $image
+	return $status
+}
+
+# feature_incompat of the toyfs on $1 (unmounted).
+feature_incompat() { od -An -tu4 -j 60 -N 4 "$1" | tr -d ' '; }
+
+# The body of special_files_feature_needs_a_special_file: $1 the case,
+# $2 the device.
+special_feature_body() {
+	mount -t toyfs "$2" /mnt/special || return 1
+	i=0
+	if [ "$1" = no_inode ]; then
+		# Every inode taken: the creations fail before an entry is added.
+		prefix=
+		while touch /mnt/special/f$i 2>/dev/null; do i=$((i + 1)); done
+		[ $i -gt 0 ] || return 1
+		free=/mnt/special/f0
+	else
+		# Free inodes, but the directory's blocks full of names of 201
+		# bytes and no free block for another: the inode number is taken,
+		# then the entry finds no room.  The special files' names are
+		# longer, so that none fits where the last name did not.
+		prefix=$(head -c 203 /dev/zero | tr '\0' s)
+		long=$(head -c 200 /dev/zero | tr '\0' n)
+		dd if=/dev/zero of=/mnt/special/fill bs=1024 2>/dev/null
+		while touch /mnt/special/$long$i 2>/dev/null; do i=$((i + 1)); done
+		[ "$(stat -f -c %d /mnt/special)" -gt 0 ] ||
+			{ echo "no inode left: not the entry's ENOSPC"; return 1; }
+		free=/mnt/special/fill
+	fi
+	for make in "mknod /mnt/special/${prefix}fifo p" "mkfifo /mnt/special/${prefix}fifo2" \
+		"ln -s target /mnt/special/${prefix}link"; do
+		out=$($make 2>&1) && { echo "${make%% *}: succeeded"; return 1; }
+		case "$out" in *"No space left"*) ;; *) echo "${make%% *}: $out"; return 1 ;; esac
+	done
+	umount /mnt/special && fsck.toyfs -n -f "$2" >/dev/null || return 1
+	features=$(feature_incompat "$2")
+	[ $((features & 4)) -eq 0 ] ||
+		{ echo "SPECIAL_FILES set with no special file: feature_incompat $features"; return 1; }
+	mount -t toyfs "$2" /mnt/special && rm $free && mknod /mnt/special/fifo p &&
+		umount /mnt/special && fsck.toyfs -n -f "$2" >/dev/null || return 1
+	features=$(feature_incompat "$2")
+	[ $((features & 4)) -eq 4 ] || { echo "a FIFO, and no SPECIAL_FILES: feature_incompat $features"; return 1; }
+}
+
 # Symbolic links on an image with fragments and LZ4: targets of 1 to 4095
 # bytes are tails (or whole blocks and a tail) beside compressed files,
 # read back from the cache, from the disk and after a remount; fsck
@@ -757,7 +819,7 @@ symlinks_in_lz4() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 55
+ktap_suite toyfs 57
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -807,6 +869,8 @@ ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
 ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2
 ktap_case special_files_as_on_ext2 special_files_as_on_ext2
+ktap_case special_files_feature_not_set_without_an_inode special_files_feature_needs_a_special_file no_inode
+ktap_case special_files_feature_not_set_without_room_for_the_entry special_files_feature_needs_a_special_file no_entry_block
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image

@@ -13,7 +13,7 @@ use crate::{
 };
 use kernel::{
     bindings,
-    error::{from_result, Result},
+    error::{code::ENOMEM, from_result, Result},
     ffi::{c_int, c_uint, c_void},
 };
 
@@ -371,6 +371,8 @@ unsafe extern "C" fn writepages(
 ) -> c_int {
     // SAFETY: Writeback of our mapping.
     let inode = unsafe { inode((*mapping).host) };
+    // SAFETY: `wbc` is valid for the call.
+    let integrity = unsafe { (*wbc).sync_mode } == bindings::writeback_sync_modes_WB_SYNC_ALL;
     let mut writer = Writer::new(inode);
     let mut folio = core::ptr::null_mut();
     let mut error: c_int = 0;
@@ -387,10 +389,23 @@ unsafe extern "C" fn writepages(
         error = match writer.write_folio(&locked) {
             Ok(Outcome::Written) => 0,
             Ok(Outcome::Redirty) => {
-                // No memory: the folio stays dirty, and nothing is lost.
+                // No memory: the folio stays dirty and nothing is lost, so
+                // the mapping records no error.  Writeback that promises
+                // nothing (`WB_SYNC_NONE`) goes on.  Data-integrity
+                // writeback (`WB_SYNC_ALL`: `fsync`, `sync`, the
+                // writeback before a direct I/O) must not end as if the
+                // folio were written: `ENOMEM`, which `writeback_iter`
+                // returns once it went through the other folios, and on
+                // which `do_writepages` waits (`reclaim_throttle`) and
+                // runs the pass again until it writes the folio, as it
+                // does for ext4's writeback.
                 // SAFETY: Locked, its dirty bit cleared by `writeback_iter`.
                 unsafe { bindings::folio_redirty_for_writepage(wbc, folio) };
-                0
+                if integrity {
+                    ENOMEM.to_errno()
+                } else {
+                    0
+                }
             }
             Err(err) => {
                 // SAFETY: The mapping is ours.

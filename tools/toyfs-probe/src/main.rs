@@ -1336,6 +1336,171 @@ fn splice(dir: &Path) -> Check {
     same(&mut to, &expect, "sendfile, from disk")
 }
 
+/// Arms this thread's `fail-nth` (`/proc/thread-self/fail-nth`,
+/// Documentation/fault-injection: "Systematic faults using fail-nth"):
+/// its `nth` fault point from now on fails.
+fn arm_fail_nth(knob: &File, nth: u32) -> Check {
+    knob.write_at(nth.to_string().as_bytes(), 0)
+        .map(|_| ())
+        .map_err(|e| format!("fail-nth {nth}: {e}"))
+}
+
+/// Disarms `fail-nth`; whether the fault it was armed for was injected
+/// (it counts down to 0 when it is).
+fn fail_nth_injected(knob: &File) -> Result<bool, String> {
+    let mut buf = [0u8; 16];
+    let len = knob
+        .read_at(&mut buf, 0)
+        .map_err(|e| format!("reading fail-nth: {e}"))?;
+    arm_fail_nth(knob, 0)?;
+    let left = std::str::from_utf8(&buf[..len])
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .ok_or("fail-nth: not a number")?;
+    Ok(left == 0)
+}
+
+/// How [`fsync_enomem`] writes the truncated file back while a fault
+/// point fails.
+#[derive(Clone, Copy, Debug)]
+enum Writeback {
+    /// `fsync`: data-integrity writeback (`WB_SYNC_ALL`), which must put
+    /// the block on the disk or fail.
+    Fsync,
+    /// `sync_file_range(SYNC_FILE_RANGE_WRITE)`: writeback that promises
+    /// nothing (`WB_SYNC_NONE`); what it does not write must stay dirty.
+    Start,
+}
+
+/// Whether the file block holding byte `cut` is on the device: its bytes
+/// up to `cut` the pattern's, the rest of the block zeros (the
+/// truncation's), read with `O_DIRECT` from `at`, the block's address on
+/// the device.
+fn block_on_disk(disk: &File, at: u64, b: u64, cut: u64) -> Check {
+    let (mut buf, start) = aligned_buffer(b as usize);
+    let block = &mut buf[start..start + b as usize];
+    disk.read_exact_at(block, at)
+        .map_err(|e| format!("read of the device at {at}: {e}"))?;
+    let first = cut - cut % b;
+    for (k, &byte) in block.iter().enumerate() {
+        let offset = first + k as u64;
+        let want = if offset < cut { pattern(offset) } else { 0 };
+        ensure!(
+            byte == want,
+            "the device's byte {} (file byte {offset}) is {byte}, not {want}: the block the truncation dirtied is not on the disk",
+            at + k as u64
+        );
+    }
+    Ok(())
+}
+
+/// Writeback under allocation failures (debug kernel: failslab counting
+/// sleeping allocations, `fail-nth`).  A file of 3 pages, synced and
+/// dropped from the cache, is truncated to a page and 100 bytes, with the
+/// truncation's N-th fault point failing: the second page's folio, read
+/// whole without block state, gets zeros past the new size and its block
+/// dirty; when the block state's allocation is the one that failed, the
+/// folio is dirtied without it, and writeback must allocate it.  Then the
+/// file is written back ([`Writeback`]) with its M-th fault point
+/// failing, for N, M = 1, 2, ... while each call reaches them, each pair
+/// on a new file.  An `fsync` that fails must say `ENOMEM` (or `EIO`);
+/// one that returns 0 must have put the block on the device (read there
+/// with `O_DIRECT`, at the address FIEMAP gave before the truncation:
+/// FIEMAP's `FIEMAP_FLAG_SYNC` writes the file back, and asked after the
+/// `fsync` it wrote what the `fsync` had left dirty).  Either way, once
+/// the faults stop, an `fsync` puts the block there.  `fsync` used to
+/// return 0 with the folio redirtied for want of its block state, the
+/// block's old bytes still on the disk.
+fn fsync_enomem(dir: &Path, device: &Path) -> Check {
+    const MAX_NTH: u32 = 400;
+    let b = block_size(dir)?;
+    let page = 4096;
+    ensure!(b <= page, "blocks larger than a page");
+    let path = dir.join("fsync-enomem");
+    let knob = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/proc/thread-self/fail-nth")
+        .map_err(|e| format!("/proc/thread-self/fail-nth: {e}"))?;
+    let disk = OpenOptions::new()
+        .read(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(device)
+        .map_err(|e| format!("open {} O_DIRECT: {e}", device.display()))?;
+    let cut = page + 100;
+    for how in [Writeback::Fsync, Writeback::Start] {
+        // Truncations with a fault absorbed; write-backs with a fault
+        // injected, and those of them that returned 0.
+        let (mut cuts, mut faulted, mut succeeded) = (0, 0, 0);
+        let mut done = false;
+        'truncations: for n in 1..=MAX_NTH {
+            for m in 1..=MAX_NTH {
+                let (file, _) = pattern_file(&path, 3 * page)?;
+                let extents = sys::fiemap(&file).map_err(|e| format!("fiemap: {e}"))?;
+                let Some(&(logical, physical, _, _)) = extents
+                    .iter()
+                    .find(|&&(logical, _, length, _)| logical <= cut && cut < logical + length)
+                else {
+                    return Err(format!("no extent holds byte {cut}: {extents:?}"));
+                };
+                let at = physical + (cut - cut % b - logical);
+                drop_caches()?;
+                arm_fail_nth(&knob, n)?;
+                let truncated = file.set_len(cut);
+                if !fail_nth_injected(&knob)? {
+                    truncated.map_err(|e| format!("truncate with no fault injected: {e}"))?;
+                    println!(
+                        "fsync-enomem {how:?}: {cuts} truncations with a fault absorbed, {faulted} write-backs after them with a fault injected, {succeeded} of them returned 0"
+                    );
+                    fs::remove_file(&path).map_err(|e| e.to_string())?;
+                    done = true;
+                    break 'truncations;
+                }
+                match truncated {
+                    Err(e) if matches!(e.raw_os_error(), Some(12 | 5)) => continue 'truncations,
+                    Err(e) => return Err(format!("truncate with fault point {n} failing: {e}")),
+                    Ok(()) if m == 1 => cuts += 1,
+                    Ok(()) => {}
+                }
+                arm_fail_nth(&knob, m)?;
+                let written = match how {
+                    Writeback::Fsync => file.sync_all(),
+                    Writeback::Start => sys::start_writeback(&file),
+                };
+                let injected = fail_nth_injected(&knob)?;
+                let context = format!(
+                    "{how:?} with fault point {m} failing, after a truncation whose fault point {n} failed"
+                );
+                match written {
+                    Err(e) if injected && matches!(e.raw_os_error(), Some(12 | 5)) => faulted += 1,
+                    Err(e) => return Err(format!("{context}: {e} (injected: {injected})")),
+                    Ok(()) => {
+                        if injected {
+                            faulted += 1;
+                            succeeded += 1;
+                        }
+                        if let Writeback::Fsync = how {
+                            block_on_disk(&disk, at, b, cut)
+                                .map_err(|e| format!("{context}: returned 0, but {e}"))?;
+                        }
+                    }
+                }
+                file.sync_all()
+                    .map_err(|e| format!("{context}, then fsync with no fault: {e}"))?;
+                block_on_disk(&disk, at, b, cut).map_err(|e| {
+                    format!("{context}, then fsync with no fault returned 0, but {e}")
+                })?;
+                if !injected {
+                    continue 'truncations;
+                }
+            }
+            return Err(format!("{how:?}: more than {MAX_NTH} fault points"));
+        }
+        ensure!(done, "truncate: more than {MAX_NTH} fault points");
+    }
+    Ok(())
+}
+
 /// An I/O error writing one file's data is reported by fsync of that
 /// file, not of another (issue 12: data went through the block device's
 /// cache, whose error any fsync could take).  `make_it_fail` is the
@@ -2721,6 +2886,10 @@ fn main() -> ExitCode {
         "odirect-bypass" => odirect_bypass(dir),
         "odirect-race" => count(args.get(3), 3000).and_then(|changes| odirect_race(dir, changes)),
         "odirect-mkwrite" => odirect_mkwrite(dir),
+        "fsync-enomem" => match args.get(3) {
+            Some(device) => fsync_enomem(dir, Path::new(device)),
+            None => Err("usage: toyfs-probe fsync-enomem DIR DEVICE".into()),
+        },
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),

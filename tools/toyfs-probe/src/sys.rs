@@ -49,6 +49,19 @@ extern "C" {
     fn setrlimit(resource: c_int, rlim: *const [u64; 2]) -> c_int;
     fn signal(signum: c_int, handler: usize) -> usize;
     fn sched_setaffinity(pid: c_int, size: usize, mask: *const u64) -> c_int;
+    fn sync_file_range(fd: c_int, offset: i64, nbytes: i64, flags: u32) -> c_int;
+}
+
+/// `SYNC_FILE_RANGE_WRITE`: start the writeback of the range's dirty
+/// pages, as background writeback does (`WB_SYNC_NONE`).
+const SYNC_FILE_RANGE_WRITE: u32 = 2;
+
+/// `sync_file_range(file, 0, 0, SYNC_FILE_RANGE_WRITE)`: starts the
+/// writeback of the whole file in the calling task with `WB_SYNC_NONE`,
+/// which promises nothing about what reaches the disk.
+pub fn start_writeback(file: &File) -> io::Result<()> {
+    // SAFETY: A valid descriptor; no memory is passed.
+    check(unsafe { sync_file_range(file.as_raw_fd(), 0, 0, SYNC_FILE_RANGE_WRITE) })
 }
 
 /// Keeps the calling thread on CPU `cpu` (`sched_setaffinity`; `EINVAL`
