@@ -129,6 +129,35 @@ fn linear_map() -> Option<(usize, usize)> {
     None
 }
 
+/// `size_of::<bindings::page>()` is `PAGE_STRUCT_ODD << PAGE_STRUCT_SHIFT`.
+const PAGE_STRUCT_SHIFT: u32 = size_of::<bindings::page>().trailing_zeros();
+/// The odd factor of `size_of::<bindings::page>()`.
+const PAGE_STRUCT_ODD: usize = size_of::<bindings::page>() >> PAGE_STRUCT_SHIFT;
+/// The inverse of [`PAGE_STRUCT_ODD`] modulo 2^`usize::BITS`, by Newton's
+/// iteration (each step doubles the correct low bits; an odd number is its
+/// own inverse to 3 bits); the build fails if it is not one.
+const PAGE_STRUCT_INVERSE: usize = {
+    let mut inverse = PAGE_STRUCT_ODD;
+    let mut bits = 3;
+    while bits < usize::BITS {
+        inverse = inverse.wrapping_mul(2usize.wrapping_sub(PAGE_STRUCT_ODD.wrapping_mul(inverse)));
+        bits *= 2;
+    }
+    assert!(PAGE_STRUCT_ODD.wrapping_mul(inverse) == 1);
+    inverse
+};
+
+/// `bytes / size_of::<bindings::page>()` for a whole number of `struct
+/// page`s, as C's pointer difference divides (exactly): a shift and a
+/// multiplication by [`PAGE_STRUCT_INVERSE`], where a division by a
+/// constant that is not a power of two (56 bytes on User-Mode Linux) is a
+/// 128-bit multiplication and more shifts.  For any other `bytes` the
+/// result is meaningless.
+#[inline(always)]
+fn exact_pages(bytes: usize) -> usize {
+    (bytes >> PAGE_STRUCT_SHIFT).wrapping_mul(PAGE_STRUCT_INVERSE)
+}
+
 /// Whether kernel-buffer copies and ZERO go through the folio's address
 /// in the linear map, computed inline ([`linear_map`]), rather than
 /// through the C helpers.
@@ -198,8 +227,9 @@ impl Folio {
     #[inline(always)]
     fn linear_address(&self) -> Option<*mut u8> {
         let (memmap, direct) = linear_map()?;
-        // A folio is its first page's `struct page`, in the memory map.
-        let frame = (self.as_ptr() as usize).wrapping_sub(memmap) / size_of::<bindings::page>();
+        // A folio is its first page's `struct page`, in the memory map: its
+        // distance from the map's start is a whole number of them.
+        let frame = exact_pages((self.as_ptr() as usize).wrapping_sub(memmap));
         // CAST: an address in the direct map.
         Some(direct.wrapping_add(frame.wrapping_mul(PAGE_SIZE)) as *mut u8)
     }
@@ -885,6 +915,28 @@ mod tests {
         // SAFETY: `addr` came from `kmap_local_page` just above.
         unsafe { sys::vm_mvc_kunmap_local(addr) };
         addr.cast()
+    }
+
+    /// The exact division of `linear_address` gives `n` for `n` page
+    /// structs' bytes, up to the largest count that fits in a `usize`.
+    #[test]
+    fn exact_pages_divides_whole_numbers_of_page_structs() {
+        let size = size_of::<bindings::page>();
+        for n in [
+            0,
+            1,
+            2,
+            7,
+            8,
+            9,
+            56,
+            4095,
+            1 << 20,
+            (1 << 30) + 3,
+            usize::MAX / size,
+        ] {
+            assert_eq!(exact_pages(n * size), n);
+        }
     }
 
     /// The folio address computed inline (used by the kernel-buffer copies

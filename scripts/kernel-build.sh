@@ -11,6 +11,12 @@
 # applied to a copy of the source.  The build directory is keyed by source
 # version, fragment and patch contents and toolchain versions: an unchanged
 # key is never rebuilt.  Runs inside the toolchain.
+#
+# VM_MVC_KCONFIG_EXTRA=NAME[,NAME...] merges scripts/kconfig/extra-NAME.config
+# after the flavour's fragments (a later fragment's line for an option wins)
+# and builds into a directory of its own, kbuild-FLAVOUR+NAME...-KEY: a
+# build-flag experiment (Documentation/performance.rst) that leaves the
+# default kernels of `make check` and `make bench` alone.
 . "$(dirname "$0")/lib.sh"
 
 flavour=${1:-base}
@@ -33,14 +39,22 @@ uml | uml-debug)
 	;;
 *) die "unknown kernel flavour '$flavour' (base, debug, uml or uml-debug)" ;;
 esac
+variant= extras=${VM_MVC_KCONFIG_EXTRA:-}
+for extra in ${extras//,/ }; do
+	[ -f "$kconfig/extra-$extra.config" ] ||
+		die "VM_MVC_KCONFIG_EXTRA: no scripts/kconfig/extra-$extra.config"
+	fragments+=("$kconfig/extra-$extra.config")
+	variant+=+$extra
+done
+flavour_dir=$flavour$variant
 
 src=$("$TOP/scripts/kernel-source.sh")
 toolchain_versions=$(rustc --version; bindgen --version; clang --version | head -n1)
 key=$(key_of "$(basename "$src")" "${fragments[@]}" "${patches[@]}" "$toolchain_versions" "${keyextra[@]}")
-out=$DATA/kbuild-$flavour-$key
+out=$DATA/kbuild-$flavour_dir-$key
 # One lock per build directory: a run that reuses a built kernel never waits
 # for the build of another key (another branch's fragments).
-lock "kbuild-$flavour-$key"
+lock "kbuild-$flavour_dir-$key"
 
 if [ -f "$out/.built" ]; then
 	log "reusing $flavour kernel $out"
@@ -73,23 +87,37 @@ patched_source() {
 	echo "$tree"
 }
 
-# Fails, naming each option that Kconfig dropped or changed.
+# Fails, naming each option that Kconfig dropped or changed.  Where two
+# fragments set one option, the later one's line is the one checked.
 verify_config() {
 	local config=$1 missing=() line opt
+	local -A want=()
+	local -a order=()
 	shift
 	for frag in "$@"; do
 		while IFS= read -r line; do
 			case $line in
-			CONFIG_*=*)
-				grep -qxF "$line" "$config" || missing+=("$line")
-				;;
+			CONFIG_*=*) opt=${line%%=*} ;;
 			"# CONFIG_"*" is not set")
 				opt=${line#\# }
 				opt=${opt%% *}
-				! grep -q "^$opt=" "$config" || missing+=("$line")
 				;;
+			*) continue ;;
 			esac
+			[ -n "${want[$opt]+set}" ] || order+=("$opt")
+			want[$opt]=$line
 		done <"$frag"
+	done
+	for opt in "${order[@]}"; do
+		line=${want[$opt]}
+		case $line in
+		CONFIG_*=*)
+			grep -qxF "$line" "$config" || missing+=("$line")
+			;;
+		*)
+			! grep -q "^$opt=" "$config" || missing+=("$line")
+			;;
+		esac
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		printf 'Kconfig dropped requested options:\n' >&2
@@ -110,8 +138,8 @@ configure() {
 [ ${#patches[@]} -eq 0 ] || src=$(patched_source "$src" "${patches[@]}") || exit
 rm -rf "$out"
 mkdir -p "$out"
-timed "configuring $flavour kernel in $out" configure
-timed "building $flavour kernel (about 10 min on 2 cores)" \
+timed "configuring $flavour_dir kernel in $out" configure
+timed "building $flavour_dir kernel (about 10 min on 2 cores)" \
 	make -C "$src" O="$out" "${kvars[@]}" -j"$(nproc)" "$image" modules \
 	>"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log"; die "kernel build failed (log: $out/build.log)"; }
 [ -x "$out/usr/gen_init_cpio" ] || die "the kernel build made no usr/gen_init_cpio"
