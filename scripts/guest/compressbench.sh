@@ -28,43 +28,20 @@
 # the 64 MiB text file and its images are not made at all.
 # VM_MVC_BENCH_COMPRESS_ROUNDS=N (vmmvc_compressrounds=): N rounds
 # instead of 5.  With VM_MVC_PROFILE=1 each row is announced as a phase
-# (fsbench.sh, scripts/profile-sample.py).
+# (bench-common.sh, scripts/profile-sample.py).
 docs=/guest/docs
 rounds=$(sed -n 's/.*vmmvc_compressrounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 rounds=${rounds:-5}
 rows=$(sed -n 's/.*vmmvc_compressrows=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
 size=64M
 
-note() { echo "vm_mvc_bench: $*" >/dev/kmsg; }
-# vm_mvc's calls so far, per command, as the result line's fields
-# (toyfs is vm_mvc's only user in the guest): what one row cost.
-mvc_calls() {
-	awk '$1 ~ /^(read|write|zero|protzero):$/ { n[$1] = $3 }
-		END { printf "%d %d %d %d\n", n["read:"], n["write:"], n["zero:"], n["protzero:"] }' \
-		/sys/kernel/debug/vm_mvc/stats
-}
-profiling=$(sed -n 's/.*vmmvc_profile=\([0-9]\).*/\1/p' /proc/cmdline)
-phase() { [ -z "$profiling" ] || echo "vm_mvc_profile: phase $*" >/dev/kmsg; }
+# note, drop_caches, mvc_calls, selected (VM_MVC_BENCH_COMPRESS_ROWS), phase.
+. /guest/bench-common.sh
 
-# Whether row OP with requests of REQ bytes is to run
-# (VM_MVC_BENCH_COMPRESS_ROWS).
-selected() {
-	[ -n "$rows" ] || return 0
-	case $2 in
-	4096) size_name=_4k ;;
-	1048576) size_name=_1m ;;
-	*) size_name= ;;
-	esac
-	case ",$rows," in
-	*",$1,"* | *",$1$size_name,"*) return 0 ;;
-	esac
-	return 1
-}
 # Whether any row of the 64 MiB text file is to run.
 text_rows() {
 	selected read_cold 4096 || selected read_cold 1048576 || selected write_seq 1048576
 }
-drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
 
 if [ ! -d $docs ]; then
 	note "table=compress skipped: no $docs in the guest image"
