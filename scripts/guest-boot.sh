@@ -102,6 +102,13 @@ guest_cmdline() {
 	# and its number of rounds (fsbench.sh).
 	[ -z "${VM_MVC_BENCH_FS_ROWS:-}" ] || cmdline+=" vmmvc_fsrows=$VM_MVC_BENCH_FS_ROWS"
 	[ -z "${VM_MVC_BENCH_FS_ROUNDS:-}" ] || cmdline+=" vmmvc_fsrounds=$VM_MVC_BENCH_FS_ROUNDS"
+	# make bench VM_MVC_BENCH_COMPRESS_ROWS=tree_cold
+	# VM_MVC_BENCH_COMPRESS_ROUNDS=3: the same for the compression table
+	# (compressbench.sh).
+	[ -z "${VM_MVC_BENCH_COMPRESS_ROWS:-}" ] ||
+		cmdline+=" vmmvc_compressrows=$VM_MVC_BENCH_COMPRESS_ROWS"
+	[ -z "${VM_MVC_BENCH_COMPRESS_ROUNDS:-}" ] ||
+		cmdline+=" vmmvc_compressrounds=$VM_MVC_BENCH_COMPRESS_ROUNDS"
 	# The filesystem table's 64 MiB files (fsbench.sh): 96 MiB ramdisks
 	# instead of 4 MiB; brd allocates a page when it is first written.  Only
 	# for bench: the toyfs tests count on the 4 MiB default.

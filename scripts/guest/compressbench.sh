@@ -14,16 +14,34 @@
 #          and fsynced (fsbench copy), the LZ4 side compressed by the
 #          kernel's writeback.
 # Each result is one "vm_mvc_bench: table=compress image=... fs=plain|lz4
-# op=... req=... round=... bytes=... ns=... mbps=..." line on the console;
+# op=... req=... round=... bytes=... ns=... mbps=... mvc_read=...
+# mvc_write=... mvc_zero=... mvc_protzero=..." line on the console (the
+# mvc_ fields: the vm_mvc calls the row made, untimed);
 # scripts/bench-report.py takes the median over the rounds.  The order of
 # plain and lz4 alternates between rounds.  Run by bench.sh with vm_mvc
 # loaded.
+#
+# make bench VM_MVC_BENCH_COMPRESS_ROWS=tree_cold (vmmvc_compressrows= on
+# the kernel command line): only those rows, each named by its op, or by
+# its op and request size where it has two: tree_cold, read_cold (both
+# sizes, or read_cold_4k, read_cold_1m), write_seq.  Without a text row
+# the 64 MiB text file and its images are not made at all.
+# VM_MVC_BENCH_COMPRESS_ROUNDS=N (vmmvc_compressrounds=): N rounds
+# instead of 5.  With VM_MVC_PROFILE=1 each row is announced as a phase
+# (bench-common.sh, scripts/profile-sample.py).
 docs=/guest/docs
-rounds=5
+rounds=$(sed -n 's/.*vmmvc_compressrounds=\([0-9]*\).*/\1/p' /proc/cmdline)
+rounds=${rounds:-5}
+rows=$(sed -n 's/.*vmmvc_compressrows=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
 size=64M
 
-note() { echo "vm_mvc_bench: $*" >/dev/kmsg; }
-drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+# note, drop_caches, mvc_calls, selected (VM_MVC_BENCH_COMPRESS_ROWS), phase.
+. /guest/bench-common.sh
+
+# Whether any row of the 64 MiB text file is to run.
+text_rows() {
+	selected read_cold 4096 || selected read_cold 1048576 || selected write_seq 1048576
+}
 
 if [ ! -d $docs ]; then
 	note "table=compress skipped: no $docs in the guest image"
@@ -33,16 +51,25 @@ if ! insmod /modules/toyfs.ko; then
 	note "table=compress failed: insmod toyfs"
 	exit 0
 fi
+# The modules' symbols, for profile-report.py (the kernel's are in System.map).
+[ -z "$profiling" ] || grep -E '\[(toyfs|vm_mvc)\]$' /proc/kallsyms |
+	while read -r line; do echo "vm_mvc_profile: ksym $line" >/dev/kmsg; done
 
 # image, kind, ramdisk: docs and text, plain and lz4.
 images="docs plain /dev/ram2
-docs lz4 /dev/ram3
-text plain /dev/ram4
+docs lz4 /dev/ram3"
+text_images="text plain /dev/ram4
 text lz4 /dev/ram5"
+if text_rows; then
+	images="$images
+$text_images"
+fi
 
 # Makes and mounts the four images; says what each holds (fsck.toyfs -v).
 setup() {
-	mkdir -p /tmp/text && fsbench text /tmp/text/file $size $docs || return 1
+	if text_rows; then
+		mkdir -p /tmp/text && fsbench text /tmp/text/file $size $docs || return 1
+	fi
 	echo "$images" | while read -r image kind dev; do
 		src=$docs
 		[ "$image" = docs ] || src=/tmp/text
@@ -70,12 +97,19 @@ teardown() {
 measure() {
 	image=$1 kind=$2 op=$3 req=$4 round=$5 result=
 	shift 5
+	selected "$op" "$req" || return 0
 	drop_caches
+	phase "compress image=$image fs=$kind op=$op req=$req"
+	calls_before=$(mvc_calls)
 	if result=$(fsbench "$@"); then
-		note "table=compress image=$image fs=$kind op=$op req=$req round=$round $result"
+		# shellcheck disable=SC2046,SC2086 # eight numbers, one word each
+		set -- $calls_before $(mvc_calls)
+		calls="mvc_read=$(($5 - $1)) mvc_write=$(($6 - $2)) mvc_zero=$(($7 - $3)) mvc_protzero=$(($8 - $4))"
+		note "table=compress image=$image fs=$kind op=$op req=$req round=$round $result $calls"
 	else
 		note "table=compress image=$image fs=$kind op=$op req=$req round=$round failed"
 	fi
+	phase other
 }
 
 if ! setup; then
@@ -83,7 +117,7 @@ if ! setup; then
 	teardown
 	exit 0
 fi
-note "compress docs_files=$(find $docs -type f | wc -l) text=$size rounds=$rounds"
+note "compress docs_files=$(find $docs -type f | wc -l) text=$size rounds=$rounds${rows:+ rows=$rows}"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	order="plain lz4"
@@ -97,6 +131,10 @@ while [ "$r" -le "$rounds" ]; do
 	r=$((r + 1))
 done
 # The sequential write: fresh images on the text ramdisks, read-write.
+selected write_seq 1048576 || {
+	teardown
+	exit 0
+}
 echo "$images" | grep '^text' | while read -r image kind dev; do
 	options="-b 4096 -f 512"
 	[ "$kind" = plain ] || options="$options -c lz4"

@@ -32,28 +32,8 @@ rounds=$(sed -n 's/.*vmmvc_fsrounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 rounds=${rounds:-5}
 rows=$(sed -n 's/.*vmmvc_fsrows=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
 
-note() { echo "vm_mvc_bench: $*" >/dev/kmsg; }
-drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
-# vm_mvc's calls so far, per command: "read write zero protzero".
-mvc_calls() {
-	awk '$1 ~ /^(read|write|zero|protzero):$/ { n[$1] = $3 }
-		END { print n["read:"], n["write:"], n["zero:"], n["protzero:"] }' \
-		/sys/kernel/debug/vm_mvc/stats
-}
-
-# Whether row OP with requests of REQ bytes is to run (VM_MVC_BENCH_FS_ROWS).
-selected() {
-	[ -n "$rows" ] || return 0
-	case $2 in
-	4096) size_name=_4k ;;
-	1048576) size_name=_1m ;;
-	*) size_name= ;;
-	esac
-	case ",$rows," in
-	*",$1,"* | *",$1$size_name,"*) return 0 ;;
-	esac
-	return 1
-}
+# note, drop_caches, mvc_calls, selected (VM_MVC_BENCH_FS_ROWS), phase.
+. /guest/bench-common.sh
 
 # Runs fsbench and prints its result as a table line, if the row is
 # selected.  Usage: measure FS OP REQUEST ROUND FSBENCH-ARGS...
@@ -69,11 +49,6 @@ measure() {
 	fi
 	phase other
 }
-
-# make bench VM_MVC_PROFILE=1: the host samples the vCPUs and files each
-# sample under the last phase announced here (scripts/profile-sample.py).
-profiling=$(sed -n 's/.*vmmvc_profile=\([0-9]\).*/\1/p' /proc/cmdline)
-phase() { [ -z "$profiling" ] || echo "vm_mvc_profile: phase $*" >/dev/kmsg; }
 
 # One round on the filesystem mounted at /mnt/$1; $2 is "disk" or "mem".
 round() {
