@@ -156,9 +156,10 @@ pub(crate) fn take(sb: &SuperBlock) -> Result<u32> {
         // The next block of the table, read without the allocator's
         // lock (it is never held across I/O).  Its inodes are past
         // `known`: none of them is taken, and one that is freed meanwhile
-        // (`free_inode`) is zeroed under the buffer's lock, which is held
-        // here until the bits are recorded, so either its zeros are read
-        // or its `put_back` comes after them.
+        // (`free_inode`) is zeroed and put back under the buffer's lock,
+        // which is held here until the bits are recorded, so either its
+        // zeros are read with its `put_back` done, or its bytes in use
+        // are, and its `put_back` comes after the bits.
         // CAST: `known` is a multiple of the inodes per block below
         // `count`, so the block is one of the table's.
         let index = (known / per_block) as u32;
@@ -221,9 +222,16 @@ pub(crate) fn claim(
     Ok(())
 }
 
-/// Gives inode `ino` back: its 128 bytes become zero (free).
+/// Gives inode `ino` back: its 128 bytes become zero (free), and it is
+/// recorded free before the lock of its block of the inode table goes.
+/// `take`, reading that block past the part of the table read so far
+/// under the same lock, then finds the inode in use and records it so
+/// before this records it free, or finds it free with this done: never
+/// free with this still to come, which, once the inode was taken again
+/// meanwhile, would record a file's inode free (and give it to a second
+/// file).
 pub(crate) fn free_inode(sb: &SuperBlock, ino: u32) -> Result {
-    InodeSlot::read(sb, ino)?.update(|inode| *inode = DiskInode::default());
-    put_back(sb, ino);
+    InodeSlot::read(sb, ino)?
+        .update_then(|inode| *inode = DiskInode::default(), || put_back(sb, ino));
     Ok(())
 }

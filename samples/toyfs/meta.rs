@@ -55,6 +55,13 @@ impl InodeSlot {
 
     /// Changes the inode with `change`, and marks the block dirty.
     pub(crate) fn update(&self, change: impl FnOnce(&mut DiskInode)) {
+        self.update_then(change, || ());
+    }
+
+    /// [`InodeSlot::update`], calling `then` once the inode is changed,
+    /// before the block's lock goes: whoever reads the block under its
+    /// lock sees the change and what `then` did, or neither.
+    pub(crate) fn update_then(&self, change: impl FnOnce(&mut DiskInode), then: impl FnOnce()) {
         let range = self.offset..self.offset + INODE_SIZE;
         let mut table = self.table.lock();
         let mut raw = [0u8; INODE_SIZE];
@@ -62,6 +69,7 @@ impl InodeSlot {
         let mut inode = DiskInode::decode(&raw);
         change(&mut inode);
         table.data_mut()[range].copy_from_slice(&inode.encode());
+        then();
         drop(table);
         self.table.mark_dirty();
     }

@@ -11,8 +11,8 @@ use crate::{
         inode::{FileType, MAX_SYMLINK_LEN, S_IFLNK},
     },
     ialloc,
-    meta::corrupt,
-    mount,
+    meta::{corrupt, InodeSlot},
+    mount::SpecialFiles,
     vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, SuperBlock},
 };
 use kernel::prelude::*;
@@ -32,17 +32,31 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<u32>> {
     Ok(dir::find_entry(dir, name)?.map(|found| found.ino))
 }
 
-/// Creates the inode of a new entry `name` in `dir`: takes a free inode
-/// number, then `fill` adds the entry and writes the inode, returning the
-/// block it gave a new directory; `EEXIST` if the name is taken.  If the
-/// VFS inode cannot be had then (`iget`: no memory, or the inode table
-/// unreadable), the entry, inode and block go back, so that a failed
-/// create or mkdir changes nothing.
+/// Creates the inode of a new entry `name` of `file_type` in `dir`, in
+/// ext2's order, the entry last: takes a free inode number, `claim`
+/// writes the inode (returning the block it gave a new directory), the
+/// VFS inode is read, `fill` gives it its contents (a symbolic link's
+/// target), and then the entry is added.  `EEXIST` if the name is taken.
+/// Whatever fails (no room for the target or the entry, the inode table
+/// unreadable, no memory) leaves the directory as it was, not grown by a
+/// block for an entry taken back: before the VFS inode exists the inode
+/// and the block go back here; after, the inode loses its links and is
+/// evicted, which frees it and its blocks.
+///
+/// A symbolic link or special file sets the SPECIAL_FILES feature on the
+/// disk (`SpecialFiles::enable`) before the claim writes an inode of its
+/// type, once the name and a free inode number are known (`ENAMETOOLONG`,
+/// `EEXIST` and an `ENOSPC` for the inode leave the superblock alone),
+/// and takes it back if the creation then fails, once the inode, freed,
+/// is written as free (`take_back_feature`): an image keeps the
+/// superblock it had unless it holds such an inode.
 fn new_inode(
     dir: &Inode,
     name: &[u8],
+    file_type: FileType,
     iget: Iget,
-    fill: impl FnOnce(u32) -> Result<Option<u32>>,
+    claim: impl FnOnce(u32) -> Result<Option<u32>>,
+    fill: impl FnOnce(&Inode) -> Result,
 ) -> Result<InodeRef> {
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
@@ -52,89 +66,100 @@ fn new_inode(
         return Err(EEXIST);
     }
     let ino = ialloc::take(sb)?;
-    let dir_block = match fill(ino) {
-        Ok(block) => block,
+    let special = !matches!(file_type, FileType::Regular | FileType::Directory);
+    let feature = match special.then(|| SpecialFiles::enable(sb)).transpose() {
+        Ok(feature) => feature,
         Err(err) => {
             ialloc::put_back(sb, ino);
+            return Err(err);
+        }
+    };
+    let dir_block = match claim(ino) {
+        Ok(block) => block,
+        Err(err) => {
+            // Nothing was written: `claim` fails before it writes.
+            ialloc::put_back(sb, ino);
+            if let Some(feature) = feature {
+                feature.take_back();
+            }
             return Err(err);
         }
     };
     let inode = match iget(sb, ino) {
         Ok(inode) => inode,
         Err(err) => {
-            // The blocks involved were all just written and are in the
-            // buffer cache: taking the changes back needs no allocation.
-            dir::remove(dir, name, ino)?;
             if let Some(block) = dir_block {
-                // Its buffer is dirty: the block's next owner may write
-                // it by bio, which that buffer would overwrite later.
-                clean_bdev_aliases(sb, block, 1);
-                balloc::free_blocks(sb, ino, block, 1)?;
+                free_dir_block(sb, ino, block)?;
             }
             ialloc::free_inode(sb, ino)?;
+            take_back_feature(sb, ino, feature);
             return Err(err);
         }
     };
+    inode.init_times_now();
+    let named = fill(&inode).and_then(|()| dir::add(dir, name, ino, dirent_type(file_type)));
+    if let Err(err) = named {
+        inode.clear_links();
+        // Evicted here, its last reference: the inode and its blocks are
+        // freed before the feature may go back.
+        drop(inode);
+        take_back_feature(sb, ino, feature);
+        return Err(err);
+    }
+    drop(feature);
     dir.touch_mtime_ctime();
     dir.mark_dirty();
-    inode.init_times_now();
     Ok(inode)
+}
+
+/// A creation that set the SPECIAL_FILES feature (`feature`) failed after
+/// it had claimed inode `ino` with its type, and freed it again: the
+/// feature goes back once the inode's block of the inode table, which
+/// may have reached the disk with the typed inode, is written with it
+/// free.  If the inode is not free yet (another reference, the
+/// flusher's, delays its eviction) or that write fails, the feature
+/// stays (the image then merely has it).
+fn take_back_feature(sb: &SuperBlock, ino: u32, feature: Option<SpecialFiles<'_>>) {
+    let Some(feature) = feature else {
+        return;
+    };
+    let written_free = InodeSlot::read(sb, ino).and_then(|slot| {
+        if !slot.get().is_free() {
+            return Err(EBUSY);
+        }
+        slot.sync()
+    });
+    if written_free.is_ok() {
+        feature.take_back();
+    }
+}
+
+/// Gives back block `block`, the first block of new directory `ino`
+/// that did not come to be.  Its buffer is dirty: the block's next owner
+/// may write it by bio, which that buffer would overwrite later.
+fn free_dir_block(sb: &SuperBlock, ino: u32, block: u32) -> Result {
+    clean_bdev_aliases(sb, block, 1);
+    balloc::free_blocks(sb, ino, block, 1)?;
+    Ok(())
 }
 
 /// `create`: a new regular file `name` in `dir` with `mode`.
 pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<InodeRef> {
-    new_inode(dir, name, iget, |ino| {
-        // The entry first: it is what may fail for want of a block, and
-        // then the inode is still free.
-        dir::add(dir, name, ino, DIRENT_TYPE_REGULAR)?;
-        if let Err(err) = ialloc::claim(dir.sb(), ino, mode, 1, None, 0) {
-            dir::remove(dir, name, ino)?;
-            return Err(err);
-        }
-        Ok(None)
-    })
-}
-
-/// A new inode of `file_type` without blocks, `name` in `dir`, with
-/// `mode` (its type bits those of `file_type`) and device number `rdev`
-/// (`new_encode_dev`; 0 but for a device): a symbolic link, before its
-/// target is written, or a FIFO, socket or device.  The SPECIAL_FILES
-/// feature reaches the disk before the entry names the inode, once the
-/// name and a free inode number are known (`ENAMETOOLONG`, `EEXIST` and
-/// an `ENOSPC` for the inode leave the superblock alone), and is taken
-/// back if the entry cannot be added (`ENOSPC` for its block): an image
-/// keeps the superblock it had unless it held such an inode.  Once the
-/// entry is in, a failure keeps the feature (the entry may have reached
-/// the disk before it was taken back).
-fn new_special(
-    dir: &Inode,
-    name: &[u8],
-    file_type: FileType,
-    mode: u16,
-    rdev: u32,
-    iget: Iget,
-) -> Result<InodeRef> {
-    if name.len() > MAX_NAME_LEN {
-        return Err(ENAMETOOLONG);
-    }
-    new_inode(dir, name, iget, |ino| {
-        let feature = mount::SpecialFiles::enable(dir.sb())?;
-        if let Err(err) = dir::add(dir, name, ino, dirent_type(file_type)) {
-            feature.take_back();
-            return Err(err);
-        }
-        drop(feature);
-        if let Err(err) = ialloc::claim(dir.sb(), ino, mode, 1, None, rdev) {
-            dir::remove(dir, name, ino)?;
-            return Err(err);
-        }
-        Ok(None)
-    })
+    let sb = dir.sb();
+    new_inode(
+        dir,
+        name,
+        FileType::Regular,
+        iget,
+        |ino| ialloc::claim(sb, ino, mode, 1, None, 0).map(|()| None),
+        |_| Ok(()),
+    )
 }
 
 /// `mknod`: a new FIFO, socket, character or block device `name` in
 /// `dir` with `mode`, a device with number `rdev` (`new_encode_dev`);
 /// `EINVAL` for any other type (the VFS sends regular files to `create`).
+/// With the SPECIAL_FILES feature (`new_inode`).
 pub(crate) fn mknod(
     dir: &Inode,
     name: &[u8],
@@ -146,17 +171,26 @@ pub(crate) fn mknod(
         .filter(|file_type| file_type.is_special())
         .ok_or(EINVAL)?;
     let rdev = if file_type.is_device() { rdev } else { 0 };
-    new_special(dir, name, file_type, mode, rdev, iget)
+    let sb = dir.sb();
+    new_inode(
+        dir,
+        name,
+        file_type,
+        iget,
+        |ino| ialloc::claim(sb, ino, mode, 1, None, rdev).map(|()| None),
+        |_| Ok(()),
+    )
 }
 
 /// `symlink`: a new symbolic link `name` in `dir` to `target`, written
 /// as its data by `write_target` (`page_symlink`, through the page cache
-/// as any file's data) once the inode exists.  `ENAMETOOLONG` for a
-/// target of more than 4095 bytes (the VFS refuses those already, as
-/// `PATH_MAX` is 4096 with the NUL); an empty one is `ENOENT`, as the
-/// VFS answers it.  If the target cannot be written (no space, an I/O
-/// error reading the block of a tail), the entry goes and the inode
-/// loses its link: its last reference frees it and its blocks.
+/// as any file's data) once the inode exists, before the entry is added
+/// (`new_inode`: a target that cannot be written, no space or an I/O
+/// error reading the block of a tail, leaves the directory as it was).
+/// `ENAMETOOLONG` for a target of more than 4095 bytes (the VFS refuses
+/// those already, as `PATH_MAX` is 4096 with the NUL); an empty one is
+/// `ENOENT`, as the VFS answers it.  With the SPECIAL_FILES feature
+/// (`new_inode`).
 pub(crate) fn symlink(
     dir: &Inode,
     name: &[u8],
@@ -170,18 +204,15 @@ pub(crate) fn symlink(
     if target.len() as u64 > MAX_SYMLINK_LEN {
         return Err(ENAMETOOLONG);
     }
-    let inode = new_special(dir, name, FileType::Symlink, S_IFLNK | 0o777, 0, iget)?;
-    if let Err(err) = write_target(&inode, target) {
-        // Taken back as `unlink` would; the caller's `iput` evicts the
-        // inode, which frees it and whatever the write allocated.
-        dir::remove(dir, name, inode.ino())?;
-        dir.touch_mtime_ctime();
-        dir.mark_dirty();
-        inode.drop_link();
-        inode.mark_dirty();
-        return Err(err);
-    }
-    Ok(inode)
+    let sb = dir.sb();
+    new_inode(
+        dir,
+        name,
+        FileType::Symlink,
+        iget,
+        |ino| ialloc::claim(sb, ino, S_IFLNK | 0o777, 1, None, 0).map(|()| None),
+        |inode| write_target(inode, target),
+    )
 }
 
 /// `mkdir`: a new directory `name` in `dir` with `mode`, holding "." and
@@ -191,35 +222,26 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
         return Err(EMLINK);
     }
     let sb = dir.sb();
-    let inode = new_inode(dir, name, iget, |ino| {
+    let claim = |ino| {
         let block = {
             let per_block = sb.info().geometry.fragments_per_block();
             let mut reservation = balloc::reserve(sb, per_block)?;
             let goal = sb.info().alloc.lock().hint;
             reservation.take_run(goal, 1)?.0
         };
-        let filled = Buffer::zeroed(sb, block).map(|buffer| {
-            init_dir_block(buffer.lock().data_mut(), ino, dir.ino());
-            buffer.mark_dirty();
-        });
-        // The entry, then the inode.  Either failing (no room for the
-        // entry; the inode table unreadable) gives back what was done, as
-        // `create` takes its entry back: the new block goes back too.
-        let claimed = filled
-            .and_then(|()| dir::add(dir, name, ino, DIRENT_TYPE_DIRECTORY))
-            .and_then(|()| {
-                ialloc::claim(sb, ino, mode, 2, Some(block), 0).or_else(|err| {
-                    dir::remove(dir, name, ino)?;
-                    Err(err)
-                })
-            });
+        let claimed = Buffer::zeroed(sb, block)
+            .map(|buffer| {
+                init_dir_block(buffer.lock().data_mut(), ino, dir.ino());
+                buffer.mark_dirty();
+            })
+            .and_then(|()| ialloc::claim(sb, ino, mode, 2, Some(block), 0));
         if let Err(err) = claimed {
-            clean_bdev_aliases(sb, block, 1);
-            balloc::free_blocks(sb, ino, block, 1)?;
+            free_dir_block(sb, ino, block)?;
             return Err(err);
         }
         Ok(Some(block))
-    })?;
+    };
+    let inode = new_inode(dir, name, FileType::Directory, iget, claim, |_| Ok(()))?;
     // The new directory's ".." names `dir`.
     dir.inc_link();
     dir.mark_dirty();

@@ -74,6 +74,11 @@ named_damage() {
 			umount $mnt
 			return 1
 		fi
+		# A refused mount writes nothing (not even the dirty state).
+		if ! cmp -n "$(stat -c %s $image)" $image "$dev" >/dev/null; then
+			echo "the refused mount wrote to the device: $(cmp -n "$(stat -c %s $image)" $image "$dev")"
+			return 1
+		fi
 	else
 		mount -o $opts -t toyfs "$dev" $mnt || return 1
 		timeout $limit toyfs-damage exercise $mnt $image "$name"

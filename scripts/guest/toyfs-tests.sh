@@ -818,8 +818,148 @@ symlinks_in_lz4() {
 		rm /mnt/symlz4/s* && umount /mnt/symlz4 && fsck.toyfs -n -f "$1" >/dev/null
 }
 
+# A loop device ($loop) over a new image $1 of $2 bytes made with
+# mkfs.toyfs and the options after $2.
+new_loop_image() {
+	image=$1 size=$2
+	shift 2
+	rm -f "$image" && truncate -s "$size" "$image" && mkfs.toyfs -q "$@" "$image" &&
+		loop=$(losetup -f) && losetup "$loop" "$image"
+}
+
+# Detaches $loop, removes $image, and returns $1.
+drop_loop_image() {
+	losetup -d "$loop"
+	rm -f "$image"
+	return "$1"
+}
+
+# A name of 200 bytes made of the character $1.
+name200() { printf "$1%.0s" $(seq 1 200); }
+
+# On the toyfs at /mnt/e, of $1-byte blocks: directory d whose last block
+# has no room left for a name of 200 bytes.
+fill_dir() {
+	mkdir /mnt/e/d || return 1
+	size0=$(stat -c %s /mnt/e/d) i=0
+	while [ "$(stat -c %s /mnt/e/d)" = "$size0" ]; do
+		i=$((i + 1)) && : >/mnt/e/d/$(name200 a)$i || return 1
+	done
+	# The new block holds one such entry (208 bytes) and room for more.
+	for j in $(seq 1 $((($1 - 208) / 208))); do : >/mnt/e/d/$(name200 b)$j || return 1; done
+}
+
+# On the toyfs at /mnt/e (1 KiB blocks): fill_dir, and exactly $1 free
+# blocks.
+fill_small() {
+	fill_dir 1024 || return 1
+	for j in $(seq 1 "$1"); do head -c 1024 /dev/zero >/mnt/e/one$j || return 1; done
+	dd if=/dev/zero of=/mnt/e/fill bs=4096 2>/dev/null
+	k=0
+	while head -c 1024 /dev/zero >/mnt/e/small$k 2>/dev/null; do k=$((k + 1)); done
+	rm -f /mnt/e/small$k && rm /mnt/e/one* && sync
+}
+
+# d's size, mtime, ctime, blocks and links, and the free blocks and inodes.
+dir_state() { echo "$(stat -c '%s %Y %Z %b %h' /mnt/e/d) $(stat -f -c '%f %d' /mnt/e)"; }
+
+# A symbolic link whose target finds no room leaves its directory as it
+# was (ext2 writes the target before it adds the entry): with exactly one
+# free block and a directory that needs a new block for the name, `ln -s`
+# of a 3000-byte target is ENOSPC, and the directory's size, times and
+# blocks and the free counts do not change; fsck is clean.  toyfs added
+# the entry first: the directory kept the block the entry took, and its
+# new times.
+symlink_without_room_leaves_the_directory_as_it_was() {
+	new_loop_image /tmp/symlink-enospc.img 1M -b 1024 || return 1
+	mkdir -p /mnt/e
+	mount -t toyfs "$loop" /mnt/e && fill_small 1 && touch -d @1000000000 /mnt/e/d && sync &&
+		before=$(dir_state) && sleep 1 &&
+		err=$(errno_of ln -s "$(head -c 3000 /dev/zero | tr '\0' s)" /mnt/e/d/$(name200 c)) &&
+		after=$(dir_state)
+	status=$?
+	echo "ln -s: '$err'; before: $before; after: $after"
+	[ $status -eq 0 ] && [ "$err" = "No space left on device" ] && [ "$before" = "$after" ]
+	status=$?
+	umount /mnt/e && fsck.toyfs -n "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# create whose new inode cannot be written (its block of the inode table
+# fails to read) leaves the directory as it was, also when the entry
+# needed a new block: on a loop device with an image of 4 KiB blocks, a
+# directory full for names of 200 bytes (kept open, so that its inode
+# stays cached), the caches dropped, `touch NAME` while the device fails
+# must fail with the directory's size, blocks and links and the free
+# counts unchanged; fsck clean.  toyfs added the entry, and the block it
+# needed, before it wrote the inode, and took back only the entry.
+create_failing_at_the_inode_table_leaves_the_directory_as_it_was() {
+	new_loop_image /tmp/create-error.img 8M -b 4096 || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mkdir -p /mnt/e
+	name=/mnt/e/d/$(name200 c)
+	mount -t toyfs "$loop" /mnt/e && fill_dir 4096 && exec 8</mnt/e/d && sync &&
+		echo 3 >/proc/sys/vm/drop_caches && [ ! -e "$name" ] && before=$(dir_state) &&
+		arm_fail_make_request && echo 1 >$fail &&
+		! touch "$name" 2>/dev/null
+	status=$?
+	echo 0 >$fail
+	echo 0 >$knobs/probability
+	after=$(dir_state)
+	exec 8<&-
+	echo "before: $before; after: $after"
+	[ $status -eq 0 ] && [ "$before" = "$after" ] && [ ! -e "$name" ]
+	status=$?
+	umount /mnt/e && fsck.toyfs -n "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# The times each namespace call changes (the parents' mtime and ctime,
+# the ctime of the inode linked, unlinked or renamed, and of the one
+# renamed over), refused calls changing nothing (times, link counts, free
+# counts), a renamed-over file or directory and a removed directory at 0
+# links while open, the free counts given back at the last close of an
+# unlinked file and of a renamed-over one, chown clearing the set-id
+# bits, a device's number and each entry's d_type (toyfs-probe meta, as
+# ext2 with 256-byte inodes and tmpfs answer); then times before 1970 and
+# past 2038 with nanoseconds and 32-bit owners on a file, a symbolic link,
+# a FIFO and a directory, the same after a remount with the caches
+# dropped (toyfs-probe times-set, times-check); fsck clean.
+namespace_times_links_and_frees_as_ext2() {
+	toyfs-probe meta $mnt && toyfs-probe times-set $mnt && umount $mnt &&
+		echo 3 >/proc/sys/vm/drop_caches && fsck.toyfs -n $dev >/dev/null &&
+		mount -t toyfs $dev $mnt && toyfs-probe times-check $mnt &&
+		rm -r $mnt/meta $mnt/times
+}
+
+# An inode is never given to two files when one is freed while another
+# is allocated: on a fresh mount (none of the inode table read yet), one
+# thread unlinks files in inode order while another creates files, each
+# holding its own name (toyfs-probe inode-reuse); each must read back its
+# name and own its inode, and fsck must be clean.  Two rounds, each on a
+# fresh mount.  free_inode recorded the inode free after it had zeroed it
+# and let go of its block of the table: an allocation reading that block
+# in between took the inode, and the late record made it free again for
+# the next one.
+inodes_freed_beside_allocations_are_given_once() {
+	new_loop_image /tmp/inode-reuse.img 4M -b 1024 -N 1024 || return 1
+	mkdir -p /mnt/reuse
+	status=0
+	for round in 1 2; do
+		mount -t toyfs "$loop" /mnt/reuse && toyfs-probe inode-reuse-setup /mnt/reuse &&
+			umount /mnt/reuse && mount -t toyfs "$loop" /mnt/reuse &&
+			toyfs-probe inode-reuse /mnt/reuse
+		status=$?
+		umount /mnt/reuse || status=1
+		out=$(fsck.toyfs -n "$loop") || { echo "$out" | tail -5; status=1; }
+		[ $status -eq 0 ] || { echo "round $round failed"; break; }
+	done
+	drop_loop_image $status
+}
+
+
 . /guest/debian.sh
-ktap_suite toyfs 57
+ktap_suite toyfs 61
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -838,6 +978,10 @@ ktap_case remount_keeps_bytes_and_fsck_is_clean remount_keeps_bytes_and_fsck_is_
 ktap_case mkfs_refuses_a_mounted_device mkfs_refuses_a_mounted_device
 ktap_case freed_blocks_below_the_last_allocation_are_reused freed_blocks_below_the_last_allocation_are_reused
 ktap_case full_disk_gives_enospc_and_stays_consistent full_disk_gives_enospc_and_stays_consistent
+ktap_case symlink_without_room_leaves_the_directory_as_it_was symlink_without_room_leaves_the_directory_as_it_was
+ktap_case inodes_freed_beside_allocations_are_given_once inodes_freed_beside_allocations_are_given_once
+ktap_case create_failing_at_the_inode_table_leaves_the_directory_as_it_was create_failing_at_the_inode_table_leaves_the_directory_as_it_was
+ktap_case namespace_times_links_and_frees_as_ext2 namespace_times_links_and_frees_as_ext2
 ktap_case punch_hole_reads_zeros_and_frees_blocks probe punch
 ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
 ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range

@@ -183,12 +183,14 @@ unsafe extern "C" fn fill_super(
         }
         // SAFETY: `s_fs_info` is set: the type invariants hold.
         let sb_ref = unsafe { SuperBlock::from_raw(sb) };
-        mount::mount(sb_ref)?;
+        // The root before the mount writes the dirty state: an image
+        // refused for its root is left as it was.
         let root = iget(sb_ref, ROOT_INO)?;
         if !root.is_dir() {
             toyfs_err!("the root inode is not a directory\n");
             return Err(EUCLEAN);
         }
+        mount::mount(sb_ref)?;
         // SAFETY: `d_make_root` consumes the reference, also on failure.
         let dentry = unsafe { bindings::d_make_root(root.into_raw()) };
         if dentry.is_null() {

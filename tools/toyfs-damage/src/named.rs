@@ -4,7 +4,7 @@
 //! must do about it and what fsck.toyfs must say.
 
 use toyfs_format::address::Extent;
-use toyfs_format::constants::SUPERBLOCK_SIZE;
+use toyfs_format::constants::{ROOT_INO, SUPERBLOCK_SIZE};
 use toyfs_format::le::{get_u16, get_u32, put_u16, put_u32};
 use toyfs_format::superblock::{FEATURES_OFFSET, FRAGMENT_SIZE_OFFSET};
 use toyfs_format::Inode;
@@ -15,7 +15,8 @@ use crate::image::{many_name, Image, Source, INODE_COUNT};
 /// What the kernel must do with a damaged image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expect {
-    /// The mount fails with `EINVAL` and a message.
+    /// The mount fails (`EINVAL`, `EUCLEAN` for the root inode) with a
+    /// message, having written nothing to the device.
     Refused,
     /// The image mounts; some operation on the path (stat, read,
     /// readdir) fails with `EUCLEAN` or `EIO`.
@@ -54,7 +55,9 @@ impl Damage {
     /// produce (ratelimited), if any.
     pub fn message(&self) -> Option<&'static str> {
         match self.expect {
-            Expect::Refused => Some("toyfs: (not a valid toyfs superblock|device of)"),
+            Expect::Refused => Some(
+                "toyfs: (not a valid toyfs superblock|device of|the root inode is not a directory)",
+            ),
             Expect::Fails(_)
             | Expect::WriteFails
             | Expect::SecondUnlinkFails(..)
@@ -241,6 +244,16 @@ pub static DAMAGES: &[Damage] = &[
         expect: Expect::Refused,
         fsck_says: "this tool does not know",
         apply: |image| Ok(edit_sb(image, true, FEATURES_OFFSET, 0x80)),
+    },
+    Damage {
+        name: "root_not_a_directory",
+        source: Source::Plain,
+        expect: Expect::Refused,
+        fsck_says: "not a directory",
+        apply: |image| {
+            image.edit_inode(ROOT_INO, |inode| inode.mode = 0o100_755);
+            Ok(format!("root inode {ROOT_INO}: mode = {:#o}", 0o100_755))
+        },
     },
     Damage {
         name: "fragment_size_invalid",

@@ -29,6 +29,7 @@
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
 
+mod meta;
 mod sys;
 
 use std::fs::{self, File, OpenOptions};
@@ -2842,6 +2843,11 @@ fn main() -> ExitCode {
         "punch-holes" => punch_holes(dir),
         "truncate-split" => truncate_split(dir),
         "links" => links(dir),
+        "meta" => meta::meta(dir),
+        "times-set" => meta::times_set(dir),
+        "times-check" => meta::times_check(dir),
+        "inode-reuse-setup" => meta::inode_reuse_setup(dir),
+        "inode-reuse" => meta::inode_reuse(dir),
         "rename" => rename(dir),
         "special" => special(dir),
         "eof-tail" => eof_tail(dir),

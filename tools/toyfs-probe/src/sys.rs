@@ -472,3 +472,56 @@ impl Drop for FaultingBuffer {
         unsafe { munmap(self.addr.cast(), 2 * self.page) };
     }
 }
+
+extern "C" {
+    fn utimensat(dirfd: c_int, path: *const c_char, times: *const [i64; 4], flags: c_int) -> c_int;
+    fn statvfs(path: *const c_char, buf: *mut [u64; 16]) -> c_int;
+    fn mknod(path: *const c_char, mode: u32, dev: u64) -> c_int;
+}
+
+/// Sets the access and modification times of `path` (not following a
+/// symbolic link) to `seconds` (`utimensat`).
+pub fn set_times(path: &Path, seconds: i64) -> io::Result<()> {
+    const AT_SYMLINK_NOFOLLOW: c_int = 0x100;
+    let flags = if path.starts_with("/proc") {
+        0
+    } else {
+        AT_SYMLINK_NOFOLLOW
+    };
+    let path = CString::new(path.as_os_str().as_bytes())?;
+    let times = [seconds, 0, seconds, 0];
+    // SAFETY: A NUL-terminated path and two `struct timespec` that live
+    // across the call.
+    check(unsafe { utimensat(AT_FDCWD, path.as_ptr(), &times, flags) })
+}
+
+/// Free fragments (`f_bfree`) and free inodes (`f_ffree`) of the
+/// filesystem holding `path` (`statvfs`).
+pub fn free_counts(path: &Path) -> io::Result<(u64, u64)> {
+    let path = CString::new(path.as_os_str().as_bytes())?;
+    // struct statvfs on x86_64: f_bsize, f_frsize, f_blocks, f_bfree,
+    // f_bavail, f_files, f_ffree, ... (8 bytes each), within 128 bytes.
+    let mut buf = [0u64; 16];
+    // SAFETY: A NUL-terminated path, and a buffer larger than
+    // `struct statvfs`, both living across the call.
+    check(unsafe { statvfs(path.as_ptr(), &mut buf) })?;
+    Ok((buf[3], buf[6]))
+}
+
+/// `mknod(path, mode, dev)`.
+pub fn make_node(path: &Path, mode: u32, dev: u64) -> io::Result<()> {
+    let path = CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: A NUL-terminated path that lives across the call.
+    check(unsafe { mknod(path.as_ptr(), mode, dev) })
+}
+
+/// Sets atime and mtime of `path` (not following a symbolic link) to
+/// the given seconds and nanoseconds (`utimensat`).
+pub fn set_times_ns(path: &Path, atime: (i64, i64), mtime: (i64, i64)) -> io::Result<()> {
+    const AT_SYMLINK_NOFOLLOW: c_int = 0x100;
+    let path = CString::new(path.as_os_str().as_bytes())?;
+    let times = [atime.0, atime.1, mtime.0, mtime.1];
+    // SAFETY: A NUL-terminated path and two `struct timespec` that live
+    // across the call.
+    check(unsafe { utimensat(AT_FDCWD, path.as_ptr(), &times, AT_SYMLINK_NOFOLLOW) })
+}
