@@ -50,6 +50,10 @@ FS_ROWS = [("write", 4096, "seq write 4 KiB"), ("read_cold", 4096, "seq read col
            ("appendsync", 0, "odd appends + fsync"),
            ("trunccycle", 0, "write/truncate cycles")]
 FS_NAMES = ["toyfs", "ext2", "tmpfs"]
+# Directory rows (table fsdir, fsbench.sh): operations a second on 5,000
+# files in one directory; no target (reported, never judged).
+FSDIR_ROWS = [("create", "create"), ("stat", "stat (lookup) cold"),
+              ("readdir", "readdir cold"), ("unlink", "unlink")]
 
 # Compression table (issue 13 item 6): LZ4 toyfs against the same bytes on
 # plain toyfs (both 512-byte fragments of 4 KiB blocks), read cold; the
@@ -61,7 +65,8 @@ COMPRESS_ROWS = [("docs", "tree_cold", 1048576, "Documentation/ tree cold", 0.8)
                  ("text", "write_seq", 1048576, "64 MiB text write 1 MiB", None)]
 
 CMDS = ["READ", "WRITE", "ZERO", "PROTZERO"]
-KNOWN = {"percall", "user", "profile", "bandwidth", "order", "sids", "fs", "compress"}
+KNOWN = {"percall", "user", "profile", "bandwidth", "order", "sids", "fs", "fsdir",
+         "compress"}
 
 
 def parse(console):
@@ -195,6 +200,43 @@ def print_fs(out, rows):
             print(f"  {label:<24} {cells} {goal}")
             w.writerow([label, op, req] + [f"{mbps[fs]:.1f}" if fs in mbps else ""
                                            for fs in FS_NAMES] +
+                       [f"{ratio:.3f}" if ratio is not None else ""])
+
+
+def fsdir_medians(rows):
+    """The directory rows: [(label, op, {fs: median op/s}, rounds, files)]."""
+    out = []
+    for op, label in FSDIR_ROWS:
+        rates, rounds, files = {}, 0, ""
+        for fs in FS_NAMES:
+            sel = [r for r in rows if r["fs"] == fs and r["op"] == op and "opsps" in r]
+            if sel:
+                rates[fs] = statistics.median(float(r["opsps"]) for r in sel)
+                rounds = max(rounds, len(sel))
+                files = sel[0].get("files", files)
+        if rates:
+            out.append((label, op, rates, rounds, files))
+    return out
+
+
+def print_fsdir(out, rows):
+    medians = fsdir_medians(rows)
+    rounds = max((m[3] for m in medians), default=0)
+    files = next((m[4] for m in medians if m[4]), "?")
+    print(f"\nDirectory operations: op/s, median of {rounds} rounds; {files} files in one "
+          "directory, ramdisks with 1 KiB blocks (toyfs, ext2); no target")
+    print(f"  {'row':<24} " + " ".join(f"{fs:>8}" for fs in FS_NAMES) + f" {'toyfs/ext2':>10}")
+    with open(os.path.join(out, "fsdir-median.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["row", "op"] + [f"{fs}_opsps" for fs in FS_NAMES] + ["toyfs_ext2_ratio"])
+        for label, op, rates, _, _ in medians:
+            ratio = fs_ratio(rates)
+            cells = " ".join(f"{rates[fs]:>8.0f}" if fs in rates else f"{'-':>8}"
+                             for fs in FS_NAMES)
+            shown = f"{ratio:>10.3f}" if ratio is not None else f"{'-':>10}"
+            print(f"  {label:<24} {cells} {shown}")
+            w.writerow([label, op] + [f"{rates[fs]:.1f}" if fs in rates else ""
+                                      for fs in FS_NAMES] +
                        [f"{ratio:.3f}" if ratio is not None else ""])
 
 
@@ -466,6 +508,8 @@ def main():
                   f"{r['vm_mvc_mbps']:>11} {r['memcpy_mbps']:>11} {ratio:>6.3f}  {goal}")
     if "fs" in tables:
         print_fs(out, tables["fs"])
+    if "fsdir" in tables:
+        print_fsdir(out, tables["fsdir"])
     if "compress" in tables:
         print_compress(out, tables["compress"])
     for name in sorted(set(tables) - KNOWN):
@@ -484,6 +528,8 @@ def main():
     csvs = [f"{out}/{n}.csv" for n in tables]
     if "fs" in tables:
         csvs.append(f"{out}/fs-median.csv")
+    if "fsdir" in tables:
+        csvs.append(f"{out}/fsdir-median.csv")
     if "compress" in tables:
         csvs.append(f"{out}/compress-median.csv")
     print(f"\nCSV: {', '.join(sorted(csvs))}")

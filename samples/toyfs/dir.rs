@@ -3,21 +3,29 @@
 //! Directories: finding, adding, changing and removing entries, and
 //! listing them (ext2's dir.c).  Directory blocks are metadata, in the
 //! buffer cache, the last one a tail in part of a disk block with the
-//! FRAGMENTS feature; entries are checked as they are walked.  The VFS holds
-//! the directory's lock around every change.
+//! FRAGMENTS feature.  A block is checked whole (the chain of its entries,
+//! the names of the used ones) before any walk uses it, and, as ext2
+//! checks a directory folio once (`ext2_check_folio` and the folio's
+//! checked flag), only once each time its bytes come from the disk or
+//! change: the buffer keeps the result ([`BufferGuard::checked`]).  A tail
+//! shares its disk block with other files' fragments and is checked on
+//! every walk.  The walks still decode every entry with the chain's rules,
+//! so that bytes changed behind the cache cannot make one leave its block.
+//! The VFS holds the directory's lock around every change.
 
 use crate::{
     format::{
         address::ExtentError,
         dirent::{
-            dir_entries, insert_entry, remove_entry, set_entry_target, write_entry, DirEntryRef,
+            dir_entries, entry_size, insert_entry, remove_entry, set_entry_target, write_entry,
+            DirEntries, DirEntryRef,
         },
     },
-    inode::BlockMap,
+    inode::{BlockMap, Run},
     meta::corrupt,
-    vfs::{Buffer, DirEmitter, Inode},
+    vfs::{Buffer, BufferGuard, DirEmitter, Inode},
 };
-use core::ops::Range;
+use core::{ops::Range, sync::atomic::Ordering};
 use kernel::prelude::*;
 
 /// A directory entry found by name.
@@ -29,16 +37,53 @@ pub(crate) struct FoundEntry {
     pub(crate) ino: u32,
 }
 
-/// The entries of `data`, a block of directory `dir`, with the rules of
-/// the chain and of the names of used entries checked.
-fn entries<'a>(dir: &'a Inode, data: &'a [u8]) -> impl Iterator<Item = Result<DirEntryRef<'a>>> {
-    dir_entries(data).map(move |entry| {
-        let entry = entry.map_err(|error| corrupt(dir.sb(), dir.ino(), error.rule()))?;
-        if let Some(problem) = entry.name_problem() {
+/// The entries of `data`, a checked block of directory `dir`, decoded
+/// with the rules of the chain (`EUCLEAN` if bytes changed behind the
+/// cache broke it).
+fn entries<'a>(dir: &'a Inode, data: &'a [u8]) -> Entries<'a> {
+    Entries {
+        dir,
+        chain: dir_entries(data),
+    }
+}
+
+/// The iterator of [`entries`]: a type of its own, inlined into each walk
+/// (an iterator adapter's closure stayed a call per entry at the kernel's
+/// `opt-level=s`).
+struct Entries<'a> {
+    dir: &'a Inode,
+    chain: DirEntries<'a>,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<DirEntryRef<'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(match self.chain.next()? {
+            Ok(entry) => Ok(entry),
+            Err(error) => Err(corrupt(self.dir.sb(), self.dir.ino(), error.rule())),
+        })
+    }
+}
+
+/// Whether `entry` is a used entry named `name` (the lengths first: the
+/// slices' comparison is a call).
+#[inline]
+fn names(entry: &DirEntryRef<'_>, name: &[u8]) -> bool {
+    entry.ino != 0 && entry.name.len() == name.len() && entry.name == name
+}
+
+/// Checks `data`, a block of directory `dir`: the rules of the chain and
+/// of the names of used entries; `EUCLEAN` and a message naming the first
+/// broken one.
+fn check_block(dir: &Inode, data: &[u8]) -> Result {
+    for entry in entries(dir, data) {
+        if let Some(problem) = entry?.name_problem() {
             return Err(corrupt(dir.sb(), dir.ino(), problem.rule()));
         }
-        Ok(entry)
-    })
+    }
+    Ok(())
 }
 
 /// Where directory block `n` is: the bytes `bytes` of disk block
@@ -55,29 +100,91 @@ impl DirBlock {
     fn read(&self, dir: &Inode) -> Result<Buffer> {
         Buffer::read(dir.sb(), self.block)
     }
+
+    /// Locks `buffer`, the disk block read for this directory block of
+    /// `dir`, and checks the directory's bytes in it ([`check_block`])
+    /// unless the buffer says they were checked since they were read or
+    /// changed: a whole block only, as a tail's disk block holds other
+    /// files' bytes too.
+    fn lock_checked<'b>(&self, dir: &Inode, buffer: &'b Buffer) -> Result<BufferGuard<'b>> {
+        let mut data = buffer.lock();
+        let whole = self.bytes.start == 0 && self.bytes.end == data.data().len();
+        if !(whole && data.checked()) {
+            check_block(dir, dir_bytes(data.data(), self)?)?;
+            if whole {
+                data.set_checked();
+            }
+        }
+        Ok(data)
+    }
 }
 
-/// Directory block `n` of `dir`; directories have no holes, no
-/// compressed blocks, and their runs hold their bytes.
+/// The blocks of a directory, in the order a walk asks for them, their
+/// places looked up in the block map a run at a time: one lookup for
+/// blocks contiguous on disk, as a file's read maps them
+/// ([`BlockMap::lookup_run`]).  A walk holds the directory's lock, shared
+/// at least, and its map changes only under that lock held exclusively
+/// (`add`, after its walk), so the runs stay true for the walk.
+struct DirBlocks<'a> {
+    dir: &'a Inode,
+    /// File blocks `.0` on are disk blocks `.1` on, up to `.0 + .2`.
+    run: Option<(u64, u32, u64)>,
+}
+
+impl<'a> DirBlocks<'a> {
+    fn new(dir: &'a Inode) -> Self {
+        Self { dir, run: None }
+    }
+
+    /// Directory block `n`; directories have no holes, no compressed
+    /// blocks, and their runs hold their bytes.
+    fn get(&mut self, n: u64) -> Result<DirBlock> {
+        let dir = self.dir;
+        let (sb, ino) = (dir.sb(), dir.ino());
+        let geometry = sb.info().geometry;
+        // CAST: at most a block.
+        let length = geometry.file_block_length(dir.size(), n) as usize;
+        if let Some((start, first, count)) = self.run {
+            if (start..start + count).contains(&n) {
+                // CAST: below the run's count, at most a block's
+                // pointers; the run lies in the filesystem (`lookup_run`).
+                let block = first.wrapping_add((n - start) as u32);
+                return Ok(DirBlock {
+                    block,
+                    bytes: 0..length,
+                });
+            }
+        }
+        let blocks = geometry.blocks_for(dir.size());
+        let run = BlockMap::lock(dir)?.lookup_run(n, blocks.saturating_sub(n).max(1))?;
+        let extent = match run {
+            Run::Hole { .. } => return Err(corrupt(sb, ino, "hole in a directory")),
+            Run::Data { first, count } => {
+                self.run = Some((n, first, count));
+                return Ok(DirBlock {
+                    block: first,
+                    bytes: 0..length,
+                });
+            }
+            Run::Packed { extent } => extent,
+        };
+        if extent.compressed {
+            return Err(corrupt(sb, ino, ExtentError::CompressedDirectory.rule()));
+        }
+        if extent.byte_len(&geometry) < length {
+            return Err(corrupt(sb, ino, "directory block shorter than its size"));
+        }
+        let start = extent.offset_in_block(&geometry);
+        Ok(DirBlock {
+            block: extent.block(&geometry),
+            bytes: start..start + length,
+        })
+    }
+}
+
+/// Directory block `n` of `dir`, looked up alone.
 fn dir_block(dir: &Inode, n: u64) -> Result<DirBlock> {
-    let (sb, ino) = (dir.sb(), dir.ino());
-    let geometry = sb.info().geometry;
-    let Some(extent) = BlockMap::lock(dir)?.lookup_extent(n)? else {
-        return Err(corrupt(sb, ino, "hole in a directory"));
-    };
-    if extent.compressed {
-        return Err(corrupt(sb, ino, ExtentError::CompressedDirectory.rule()));
-    }
-    // CAST: at most a block.
-    let length = geometry.file_block_length(dir.size(), n) as usize;
-    if extent.byte_len(&geometry) < length {
-        return Err(corrupt(sb, ino, "directory block shorter than its size"));
-    }
-    let start = extent.offset_in_block(&geometry);
-    Ok(DirBlock {
-        block: extent.block(&geometry),
-        bytes: start..start + length,
-    })
+    DirBlocks::new(dir).get(n)
 }
 
 /// The directory's bytes of `data`, a disk block read for `place`.
@@ -105,10 +212,11 @@ fn check_entry_ino(dir: &Inode, ino: u32) -> Result<u32> {
 /// Whether directory `dir` holds no entry but "." and "..".
 pub(crate) fn is_empty_dir(dir: &Inode) -> Result<bool> {
     let geometry = dir.sb().info().geometry;
+    let mut blocks = DirBlocks::new(dir);
     for n in 0..geometry.blocks_for(dir.size()) {
-        let place = dir_block(dir, n)?;
+        let place = blocks.get(n)?;
         let buffer = place.read(dir)?;
-        let data = buffer.lock();
+        let data = place.lock_checked(dir, &buffer)?;
         for entry in entries(dir, dir_bytes(data.data(), &place)?) {
             let entry = entry?;
             if entry.ino != 0 && entry.name != b"." && entry.name != b".." {
@@ -119,17 +227,29 @@ pub(crate) fn is_empty_dir(dir: &Inode) -> Result<bool> {
     Ok(true)
 }
 
-/// The entry named `name` in `dir`.
+/// The entry named `name` in `dir`.  The walk starts at the block where
+/// the last one found its entry and wraps around, as ext2's
+/// `ext2_find_entry` starts at `i_dir_start_lookup`: names looked up in
+/// the order of the directory (`ls -l`, `rm -r`) are found in the first
+/// block walked, not after all the blocks before theirs.
 pub(crate) fn find_entry(dir: &Inode, name: &[u8]) -> Result<Option<FoundEntry>> {
     let geometry = dir.sb().info().geometry;
-    for n in 0..geometry.blocks_for(dir.size()) {
-        let place = dir_block(dir, n)?;
+    let count = geometry.blocks_for(dir.size());
+    let hint = &dir.info().dir_start_lookup;
+    let start = match hint.load(Ordering::Relaxed) {
+        start if start < count => start,
+        _ => 0,
+    };
+    let mut blocks = DirBlocks::new(dir);
+    for n in Iterator::chain(start..count, 0..start) {
+        let place = blocks.get(n)?;
         let buffer = place.read(dir)?;
-        let data = buffer.lock();
+        let data = place.lock_checked(dir, &buffer)?;
         let mut previous = None;
         for entry in entries(dir, dir_bytes(data.data(), &place)?) {
             let entry = entry?;
-            if entry.ino != 0 && entry.name == name {
+            if names(&entry, name) {
+                hint.store(n, Ordering::Relaxed);
                 return Ok(Some(FoundEntry {
                     block: place,
                     offset: entry.offset,
@@ -184,29 +304,73 @@ pub(crate) fn retarget(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Res
     Ok(())
 }
 
+/// Where a new entry of a directory goes: the first block with room for
+/// it, if any ([`find_room`]).
+pub(crate) struct Room {
+    block: Option<(DirBlock, Buffer)>,
+}
+
+/// Checks that `dir` has no entry `name` (`EEXIST`) and finds the first
+/// block with room for one, in one walk of the directory that checks
+/// every block (`EUCLEAN` for a damaged one), before anything is changed:
+/// the walk of ext2's `ext2_add_link`.  [`add_at`] adds the entry there,
+/// under the same hold of the directory's lock.
+pub(crate) fn find_room(dir: &Inode, name: &[u8]) -> Result<Room> {
+    let geometry = dir.sb().info().geometry;
+    let needed = entry_size(name.len());
+    let mut places = DirBlocks::new(dir);
+    let mut room = None;
+    for n in 0..geometry.blocks_for(dir.size()) {
+        let place = places.get(n)?;
+        let buffer = place.read(dir)?;
+        let data = place.lock_checked(dir, &buffer)?;
+        let mut fits = false;
+        for entry in entries(dir, dir_bytes(data.data(), &place)?) {
+            let entry = entry?;
+            if names(&entry, name) {
+                return Err(EEXIST);
+            }
+            // Room as `insert_entry` finds it: an unused entry, or the
+            // slack after a used one.
+            let used = if entry.ino == 0 {
+                0
+            } else {
+                entry_size(entry.name.len())
+            };
+            fits |= usize::from(entry.rec_len).saturating_sub(used) >= needed;
+        }
+        drop(data);
+        if fits && room.is_none() {
+            room = Some((place, buffer));
+        }
+    }
+    Ok(Room { block: room })
+}
+
 /// Adds the entry `name` -> `ino` to `dir`, in free room of a block or in
-/// a new block (`ENOSPC` when there is none).
+/// a new block (`ENOSPC` when there is none); `EEXIST` if `dir` has an
+/// entry `name`.
 pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
+    add_at(dir, find_room(dir, name)?, name, ino, file_type)
+}
+
+/// Adds the entry `name` -> `ino` to `dir` where [`find_room`] found room,
+/// or in a new block (`ENOSPC` when there is none).
+pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: u8) -> Result {
     let sb = dir.sb();
     let geometry = sb.info().geometry;
     let block_size = geometry.block_bytes();
     let mut blocks = geometry.blocks_for(dir.size());
-    for n in 0..blocks {
-        let place = dir_block(dir, n)?;
-        let buffer = place.read(dir)?;
-        let mut data = buffer.lock();
-        // The walk checks the names too before the block is changed.
-        for entry in entries(dir, dir_bytes(data.data(), &place)?) {
-            entry?;
-        }
+    if let Some((place, buffer)) = room.block {
+        // Checked by the walk, and unchanged since but for bytes changed
+        // behind the cache, which `insert_entry`'s own walk catches.
         let added = insert_entry(
-            dir_bytes_mut(data.data_mut(), &place)?,
+            dir_bytes_mut(buffer.lock().data_mut(), &place)?,
             ino,
             file_type,
             name,
         )
         .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?;
-        drop(data);
         if added {
             buffer.mark_dirty();
             return Ok(());
@@ -276,17 +440,21 @@ pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
 pub(crate) fn readdir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
     let geometry = dir.sb().info().geometry;
     let block_size = u64::from(geometry.block_size());
+    let mut blocks = DirBlocks::new(dir);
     while emitter.pos() < dir.size() {
         let n = geometry.block_of(emitter.pos());
         let within = geometry.offset_in_block(emitter.pos()) as usize;
-        let place = dir_block(dir, n)?;
+        let place = blocks.get(n)?;
         let buffer = place.read(dir)?;
         // Emitting copies to user memory, which may fault into a toyfs
         // file: the block is copied out of the buffer lock first.
         // Entries change only under the directory's lock, which readdir
         // holds shared.
         let mut copy = KVec::with_capacity(geometry.block_bytes(), GFP_KERNEL)?;
-        copy.extend_from_slice(dir_bytes(buffer.lock().data(), &place)?, GFP_KERNEL)?;
+        copy.extend_from_slice(
+            dir_bytes(place.lock_checked(dir, &buffer)?.data(), &place)?,
+            GFP_KERNEL,
+        )?;
         for entry in entries(dir, &copy) {
             let entry = entry?;
             if entry.offset < within {

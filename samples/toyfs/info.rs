@@ -164,6 +164,10 @@ pub(crate) struct InodeInfo {
     /// the file plain, never compressed by the size it reads then.
     /// Changed and read under the map's lock.
     pub(crate) growing: AtomicU32,
+    /// A directory's block where the last lookup found its entry, where
+    /// the next one starts (ext2's `i_dir_start_lookup`): a hint, read and
+    /// written without a lock, checked against the directory's size.
+    pub(crate) dir_start_lookup: AtomicU64,
 }
 
 impl InodeInfo {
@@ -176,6 +180,7 @@ impl InodeInfo {
             moved <- new_mutex!(Moved::default()),
             packed <- new_mutex!(None),
             growing: AtomicU32::new(0),
+            dir_start_lookup: AtomicU64::new(0),
         })
     }
 

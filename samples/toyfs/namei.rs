@@ -36,7 +36,8 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<u32>> {
 /// ext2's order, the entry last: takes a free inode number, `claim`
 /// writes the inode (returning the block it gave a new directory), the
 /// VFS inode is read, `fill` gives it its contents (a symbolic link's
-/// target), and then the entry is added.  `EEXIST` if the name is taken.
+/// target), and then the entry is added where `dir::find_room`'s walk,
+/// made first, found room for it.  `EEXIST` if the name is taken.
 /// Whatever fails (no room for the target or the entry, the inode table
 /// unreadable, no memory) leaves the directory as it was, not grown by a
 /// block for an entry taken back: before the VFS inode exists the inode
@@ -62,9 +63,8 @@ fn new_inode(
         return Err(ENAMETOOLONG);
     }
     let sb = dir.sb();
-    if dir::find_entry(dir, name)?.is_some() {
-        return Err(EEXIST);
-    }
+    // One walk of `dir`: the name is free, and where its entry goes.
+    let room = dir::find_room(dir, name)?;
     let ino = ialloc::take(sb)?;
     let special = !matches!(file_type, FileType::Regular | FileType::Directory);
     let feature = match special.then(|| SpecialFiles::enable(sb)).transpose() {
@@ -97,7 +97,8 @@ fn new_inode(
         }
     };
     inode.init_times_now();
-    let named = fill(&inode).and_then(|()| dir::add(dir, name, ino, dirent_type(file_type)));
+    let named =
+        fill(&inode).and_then(|()| dir::add_at(dir, room, name, ino, dirent_type(file_type)));
     if let Err(err) = named {
         inode.clear_links();
         // Evicted here, its last reference: the inode and its blocks are

@@ -249,9 +249,24 @@ bool toyfs_buffer_locked(const struct buffer_head *bh)
 	return buffer_locked(bh);
 }
 
-int toyfs_bh_read(struct buffer_head *bh)
+/*
+ * The "checked" state of a directory block's buffer (samples/toyfs/dir.rs):
+ * the first of the state bits fs/buffer.c leaves to the filesystem (toyfs
+ * has no jbd), as ext4 keeps BH_Verified; the bitops of BUFFER_FNS.
+ */
+bool toyfs_buffer_checked(const struct buffer_head *bh)
 {
-	return bh_read(bh, 0);
+	return test_bit(BH_PrivateStart, &bh->b_state);
+}
+
+void toyfs_set_buffer_checked(struct buffer_head *bh)
+{
+	set_bit(BH_PrivateStart, &bh->b_state);
+}
+
+void toyfs_clear_buffer_checked(struct buffer_head *bh)
+{
+	clear_bit(BH_PrivateStart, &bh->b_state);
 }
 
 void toyfs_wait_on_buffer(struct buffer_head *bh)

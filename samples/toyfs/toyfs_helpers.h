@@ -80,7 +80,9 @@ bool toyfs_buffer_write_io_error(const struct buffer_head *bh);
 void toyfs_clear_buffer_write_io_error(struct buffer_head *bh);
 bool toyfs_buffer_dirty(const struct buffer_head *bh);
 bool toyfs_buffer_locked(const struct buffer_head *bh);
-int toyfs_bh_read(struct buffer_head *bh);
+bool toyfs_buffer_checked(const struct buffer_head *bh);
+void toyfs_set_buffer_checked(struct buffer_head *bh);
+void toyfs_clear_buffer_checked(struct buffer_head *bh);
 void toyfs_wait_on_buffer(struct buffer_head *bh);
 struct buffer_head *toyfs_sb_find_get_block(struct super_block *sb,
 					    sector_t block);

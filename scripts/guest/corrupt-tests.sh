@@ -131,6 +131,39 @@ flip_batch() {
 	[ $failed -eq 0 ]
 }
 
+# toyfs checks a directory block once each time it is read from the disk
+# (samples/toyfs/dir.rs): a block checked, then damaged on the disk
+# behind the cache (written into the loop device's backing file, not
+# through the device) and evicted (drop_caches), is checked again when read
+# again.  The name looked up is the first of /many, before the damaged
+# entry (toyfs-damage's many_name(3)) in the same block: a walk reaches it
+# without decoding the damaged entry, so only the block's check sees the
+# damage.  First reads of damaged blocks are the named damages above.
+directory_damaged_after_check() {
+	name=entry_rec_len_unaligned first=$mnt/many/entry-with-a-longer-name-00
+	cp $source_image $image && toyfs-damage apply $name $image >/dev/null || return 1
+	to_device $source_image || return 1
+	mark "after check: $name"
+	mount -t toyfs "$dev" $mnt || return 1
+	# Every directory block read and checked: the image is clean.
+	if ! stat $first >/dev/null || ! ls -laR $mnt >/dev/null; then
+		umount $mnt
+		return 1
+	fi
+	dd if=$image of=$backing bs=64k conv=notrunc 2>/dev/null || { umount $mnt; return 1; }
+	sync && echo 3 >/proc/sys/vm/drop_caches
+	if stat $first >/dev/null 2>$work/stat.err; then
+		echo "$first found: its damaged block was not checked when read again"
+		umount $mnt
+		return 1
+	fi
+	cat $work/stat.err
+	umount $mnt || return 1
+	grep -q 'Structure needs cleaning' $work/stat.err || return 1
+	log_since_mark "after check: $name" | grep -E 'toyfs: [a-z0-9]+: corrupted: inode' | head -1 |
+		grep . || { echo "no kernel message"; return 1; }
+}
+
 # The clean image with fragments and LZ4 mounted read-write: every file
 # reads as the image's maps say, the writes (a new file, appends and
 # truncations of the files read, compressed ones among them) succeed, and
@@ -148,7 +181,7 @@ fragments_writable() {
 
 damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
 fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
-count=$(( $(echo $damages | wc -w) + 6 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
+count=$(( $(echo $damages | wc -w) + 7 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -160,6 +193,7 @@ ktap_case attach_loop_device test -b "$dev"
 for name in $damages; do
 	ktap_case "$name" named_damage "$name"
 done
+ktap_case directory_damaged_after_check_is_checked_when_read_again directory_damaged_after_check
 ktap_case fragments_writable fragments_writable
 for seed in $flip_seeds; do
 	ktap_case "flipper_seed_$seed" flip_batch "$seed" $source_image rw

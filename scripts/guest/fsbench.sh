@@ -15,19 +15,25 @@
 # holes but for 1 KiB at every 8 MiB, cold and hot; 2048 appends of odd
 # sizes (1 to 3 KiB) each followed by fsync; 2048 cycles of an odd-sized
 # write at the end, a truncate down into a block and one up past the next
-# page.
+# page.  Then the directory rows (table fsdir): $dirfiles empty files
+# created in one new directory, stated by name after drop_caches (each
+# stat a lookup), listed after drop_caches, and unlinked (each unlink a
+# lookup and the removal); op/s, no target.
 #
 # make bench VM_MVC_BENCH_FS_ROWS=read_cold_1m,appendsync (vmmvc_fsrows=
 # on the kernel command line): only those rows, each named by its op, or
 # by its op and request size (4k, 1m) where it has two: write, read_cold,
 # read_hot (both sizes, or write_4k ...), randwrite, appendsync,
-# trunccycle, sparse_cold, sparse_hot.  The file a selected row reads is
+# trunccycle, sparse_cold, sparse_hot, and dir (the four directory
+# rows, which run together: each works on what the one before left).
+# The file a selected row reads is
 # still written, untimed.  VM_MVC_BENCH_FS_ROUNDS=N (vmmvc_fsrounds=):
 # N rounds instead of 5.
 size=64M
 randwrites=16384
 appends=2048
 cycles=2048
+dirfiles=5000
 rounds=$(sed -n 's/.*vmmvc_fsrounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 rounds=${rounds:-5}
 rows=$(sed -n 's/.*vmmvc_fsrows=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
@@ -46,6 +52,20 @@ measure() {
 		note "table=fs fs=$fs op=$op req=$req round=$round $result"
 	else
 		note "table=fs fs=$fs op=$op req=$req round=$round failed"
+	fi
+	phase other
+}
+
+# One directory row: fsbench's "ops=N ns=T opsps=R" as a table=fsdir line.
+# Usage: measure_dir FS OP ROUND FSBENCH-ARGS...
+measure_dir() {
+	fs=$1 op=$2 round=$3 result=
+	shift 3
+	phase "fs=$fs op=dir_$op"
+	if result=$(fsbench "$@"); then
+		note "table=fsdir fs=$fs op=$op files=$dirfiles round=$round $result"
+	else
+		note "table=fsdir fs=$fs op=$op files=$dirfiles round=$round failed"
 	fi
 	phase other
 }
@@ -92,6 +112,18 @@ round() {
 	fi
 	measure "$fs" sparse_hot 1048576 "$r" read "$file" 1048576
 	rm -f "$file"
+	if selected dir 0; then
+		dir=/mnt/$fs/dir
+		rm -rf "$dir"
+		drop_caches
+		measure_dir "$fs" create "$r" dircreate "$dir" "$dirfiles"
+		drop_caches
+		measure_dir "$fs" stat "$r" dirstat "$dir" "$dirfiles"
+		drop_caches
+		measure_dir "$fs" readdir "$r" dirlist "$dir"
+		measure_dir "$fs" unlink "$r" dirunlink "$dir" "$dirfiles"
+		rm -rf "$dir"
+	fi
 	sync
 }
 
@@ -112,7 +144,7 @@ fi
 [ -z "$profiling" ] || grep -E '\[(toyfs|vm_mvc)\]$' /proc/kallsyms |
 	while read -r line; do echo "vm_mvc_profile: ksym $line" >/dev/kmsg; done
 calls_before=$(mvc_calls)
-note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites rounds=$rounds${rows:+ rows=$rows}"
+note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites dirfiles=$dirfiles rounds=$rounds${rows:+ rows=$rows}"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	round toyfs disk "$r"

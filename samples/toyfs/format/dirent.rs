@@ -54,6 +54,7 @@ pub fn dirent_type(file_type: FileType) -> u8 {
 }
 
 /// Smallest `rec_len` for a name of `name_len` bytes.
+#[inline]
 pub fn entry_size(name_len: usize) -> usize {
     (DIRENT_HEADER_SIZE + name_len).next_multiple_of(4)
 }
@@ -127,6 +128,7 @@ pub struct DirEntries<'a> {
 }
 
 /// Walks the entries of `block` from offset 0.
+#[inline]
 pub fn dir_entries(block: &[u8]) -> DirEntries<'_> {
     DirEntries {
         block,
@@ -137,6 +139,7 @@ pub fn dir_entries(block: &[u8]) -> DirEntries<'_> {
 
 impl<'a> DirEntries<'a> {
     /// Decodes the entry at `offset`.
+    #[inline]
     fn entry_at(&self, offset: usize) -> Result<DirEntryRef<'a>, DirBlockError> {
         let block = self.block;
         if block.len() - offset < DIRENT_HEADER_SIZE {
@@ -177,6 +180,7 @@ impl<'a> DirEntries<'a> {
 impl<'a> Iterator for DirEntries<'a> {
     type Item = Result<DirEntryRef<'a>, DirBlockError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.broken || self.offset >= self.block.len() {
             return None;

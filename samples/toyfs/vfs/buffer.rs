@@ -66,8 +66,21 @@ impl Buffer {
             );
         }
         // SAFETY: `bh` is referenced, by us, and not locked by us.  A
-        // buffer uptodate is not read; else it is read and waited for.
-        if unsafe { sys::toyfs_bh_read(bh.as_ptr()) } < 0 {
+        // buffer uptodate is not read (`bh_uptodate_or_lock` returns
+        // true); else it comes back locked, and bytes about to be read
+        // from the disk are no longer checked ([`BufferGuard::checked`]),
+        // cleared under the lock that the read then holds (`__bh_read`
+        // unlocks it and waits), as ext4 clears `BH_Verified` before a
+        // read (`__ext4_read_bh`).  This is `bh_read`.
+        let failed = unsafe {
+            if sys::bh_uptodate_or_lock(bh.as_ptr()) != 0 {
+                false
+            } else {
+                sys::toyfs_clear_buffer_checked(bh.as_ptr());
+                sys::__bh_read(bh.as_ptr(), 0, true) < 0
+            }
+        };
+        if failed {
             // SAFETY: The reference of `sb_getblk` is ours.
             unsafe { sys::toyfs_brelse(bh.as_ptr()) };
             return Err(EIO);
@@ -88,6 +101,7 @@ impl Buffer {
             sys::toyfs_lock_buffer(bh.as_ptr());
             let len = (*bh.as_ptr()).b_size;
             core::ptr::write_bytes((*bh.as_ptr()).b_data.cast::<u8>(), 0, len);
+            sys::toyfs_clear_buffer_checked(bh.as_ptr());
             sys::toyfs_set_buffer_uptodate(bh.as_ptr());
             sys::unlock_buffer(bh.as_ptr());
         }
@@ -337,6 +351,7 @@ unsafe fn forget_and_release(bh: NonNull<sys::buffer_head>) {
         sys::toyfs_lock_buffer(bh.as_ptr());
         sys::toyfs_clear_buffer_uptodate(bh.as_ptr());
         sys::toyfs_clear_buffer_write_io_error(bh.as_ptr());
+        sys::toyfs_clear_buffer_checked(bh.as_ptr());
         sys::unlock_buffer(bh.as_ptr());
         sys::toyfs_brelse(bh.as_ptr());
     }
@@ -387,14 +402,40 @@ impl BufferGuard<'_> {
     }
 
     /// The block's bytes, to change; `Buffer::mark_dirty` then schedules
-    /// the write.
+    /// the write.  The block is no longer checked
+    /// ([`BufferGuard::checked`]): whatever changes it, a directory
+    /// operation or another owner that a damaged image gave the block, the
+    /// next directory walk checks it again.
     pub(crate) fn data_mut(&mut self) -> &mut [u8] {
         let buffer = self.buffer;
         // SAFETY: As in `data`; `&mut self` makes this the only slice
-        // through this lock.
+        // through this lock, and the flag changes under it.
         unsafe {
+            sys::toyfs_clear_buffer_checked(buffer.bh.as_ptr());
             core::slice::from_raw_parts_mut((*buffer.bh.as_ptr()).b_data.cast::<u8>(), buffer.len)
         }
+    }
+
+    /// Whether the block's bytes were checked as a directory block
+    /// (`samples/toyfs/dir.rs`) since they were last read from the disk
+    /// or changed through [`BufferGuard::data_mut`]: the buffer's
+    /// `BH_PrivateStart` bit, as ext2 keeps a directory folio's checked
+    /// flag (`folio_test_checked`) and ext4 a buffer's `BH_Verified`.  A
+    /// buffer made anew (its folio left the cache) starts unchecked; a
+    /// buffer read again from the disk ([`Buffer::read`]), zeroed
+    /// ([`Buffer::zeroed`]) or forgotten ([`Buffer::forget_cached`],
+    /// [`Buffer::forget_copy`]) is unchecked again.
+    pub(crate) fn checked(&self) -> bool {
+        // SAFETY: The buffer head is referenced (type invariant of
+        // `Buffer`); the flag changes under the lock held.
+        unsafe { sys::toyfs_buffer_checked(self.buffer.bh.as_ptr()) }
+    }
+
+    /// Records that the block's bytes, unchanged since, were checked as a
+    /// directory block ([`BufferGuard::checked`]).
+    pub(crate) fn set_checked(&mut self) {
+        // SAFETY: As in `checked`.
+        unsafe { sys::toyfs_set_buffer_checked(self.buffer.bh.as_ptr()) };
     }
 }
 

@@ -31,7 +31,17 @@
 //!                                   files below DIR, in name order, over and
 //!                                   over (a compressible file of text; not
 //!                                   timed)
+//! fsbench dircreate DIR COUNT       make DIR (not timed), then create COUNT
+//!                                   empty files in it, f0 f1 ... in order
+//! fsbench dirstat DIR COUNT         stat those COUNT names of DIR in order
+//! fsbench dirlist DIR               list DIR with readdir(3) to its end
+//! fsbench dirunlink DIR COUNT       unlink those COUNT names of DIR in order,
+//!                                   then remove DIR (not timed)
 //! ```
+//!
+//! The directory workloads print `ops=N ns=T opsps=R` instead: N
+//! operations (files created, stated or unlinked, entries listed) and R
+//! of them a second.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -42,7 +52,8 @@ use std::time::Instant;
 const USAGE: &str = "usage: fsbench write FILE SIZE REQUEST | copy SRC FILE REQUEST | \
 read FILE REQUEST | \
 sparse FILE SIZE | randwrite FILE COUNT | appendsync FILE COUNT | trunccycle FILE COUNT | \
-readtree DIR REQUEST | text FILE SIZE DIR";
+readtree DIR REQUEST | text FILE SIZE DIR | dircreate DIR COUNT | dirstat DIR COUNT | \
+dirlist DIR | dirunlink DIR COUNT";
 
 /// Granule of the sparse file's data and of the random overwrites.
 const KIB: u64 = 1024;
@@ -315,6 +326,68 @@ fn trunccycle(path: &str, count: u64) -> Result<(), String> {
     Ok(())
 }
 
+fn report_ops(ops: u64, start: Instant) {
+    let ns = start.elapsed().as_nanos().max(1);
+    println!(
+        "ops={ops} ns={ns} opsps={}",
+        u128::from(ops) * 1_000_000_000 / ns
+    );
+}
+
+/// The name of file `i` of the directory workloads.
+fn dir_name(dir: &Path, i: u64) -> PathBuf {
+    dir.join(format!("f{i}"))
+}
+
+fn dircreate(dir: &str, count: u64) -> Result<(), String> {
+    let dir = Path::new(dir);
+    fs::create_dir(dir).map_err(|e| format!("{}: mkdir: {e}", dir.display()))?;
+    let start = Instant::now();
+    for i in 0..count {
+        let path = dir_name(dir, i);
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    report_ops(count, start);
+    Ok(())
+}
+
+fn dirstat(dir: &str, count: u64) -> Result<(), String> {
+    let dir = Path::new(dir);
+    let start = Instant::now();
+    for i in 0..count {
+        let path = dir_name(dir, i);
+        fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    report_ops(count, start);
+    Ok(())
+}
+
+fn dirlist(dir: &str) -> Result<(), String> {
+    let start = Instant::now();
+    let mut ops = 0;
+    for entry in fs::read_dir(dir).map_err(|e| format!("{dir}: {e}"))? {
+        entry.map_err(|e| format!("{dir}: readdir: {e}"))?;
+        ops += 1;
+    }
+    report_ops(ops, start);
+    Ok(())
+}
+
+fn dirunlink(dir: &str, count: u64) -> Result<(), String> {
+    let dir = Path::new(dir);
+    let start = Instant::now();
+    for i in 0..count {
+        let path = dir_name(dir, i);
+        fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    report_ops(count, start);
+    fs::remove_dir(dir).map_err(|e| format!("{}: rmdir: {e}", dir.display()))
+}
+
 fn run(args: &[String]) -> Result<(), String> {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
@@ -327,6 +400,10 @@ fn run(args: &[String]) -> Result<(), String> {
         ["trunccycle", path, count] => trunccycle(path, parse_size(count)?),
         ["readtree", dir, request] => readtree(dir, parse_size(request)?),
         ["text", path, size, dir] => text(path, parse_size(size)?, dir),
+        ["dircreate", dir, count] => dircreate(dir, parse_size(count)?),
+        ["dirstat", dir, count] => dirstat(dir, parse_size(count)?),
+        ["dirlist", dir] => dirlist(dir),
+        ["dirunlink", dir, count] => dirunlink(dir, parse_size(count)?),
         _ => Err(USAGE.to_string()),
     }
 }
@@ -400,6 +477,21 @@ mod tests {
         assert_eq!(seen, [Path::new("a"), Path::new("b/c/d"), Path::new("c")]);
         assert_eq!(text_bytes(&dir, 14).unwrap(), b"12233312233312");
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn directory_workloads_create_stat_list_and_remove() {
+        let dir = std::env::temp_dir().join(format!("fsbench-dir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let text = dir.to_str().unwrap();
+        dircreate(text, 50).unwrap();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 50);
+        assert!(dir.join("f49").exists());
+        dirstat(text, 50).unwrap();
+        assert!(dirstat(text, 51).is_err());
+        dirlist(text).unwrap();
+        dirunlink(text, 50).unwrap();
+        assert!(!dir.exists());
     }
 
     #[test]
