@@ -11,6 +11,9 @@
 //! toyfs-stress allocate FILE OFFSET LEN
 //!     allocates LEN bytes at OFFSET in FILE, keeping its size
 //!     (FALLOC_FL_KEEP_SIZE)
+//! toyfs-stress zero FILE OFFSET LEN
+//!     zeroes LEN bytes at OFFSET in FILE, growing it if they end past it
+//!     (FALLOC_FL_ZERO_RANGE)
 //! toyfs-stress compr FILE [+c|-c]
 //!     with +c or -c, sets or clears FILE's FS_COMPR_FL (as chattr does);
 //!     then prints "c" if FILE has it, "-" if not (as lsattr shows it)
@@ -127,6 +130,17 @@ fn allocate(path: &str, offset: u64, len: u64) -> Result<(), String> {
         .map_err(|err| format!("fallocate: {err}"))
 }
 
+/// `fallocate(FALLOC_FL_ZERO_RANGE)` of `len` bytes at `offset`, which
+/// grows the file if they end past it.
+fn zero(path: &str, offset: u64, len: u64) -> Result<(), String> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|err| format!("{path}: {err}"))?;
+    sys::fallocate(&file, sys::FALLOC_FL_ZERO_RANGE, offset, len)
+        .map_err(|err| format!("fallocate: {err}"))
+}
+
 fn compr(path: &str, change: Option<&str>) -> Result<(), String> {
     let file = OpenOptions::new()
         .read(true)
@@ -178,6 +192,13 @@ fn main() -> ExitCode {
         })(),
         Some("allocate") if args.len() == 5 => (|| {
             allocate(
+                &args[2],
+                number(args.get(3), "OFFSET")?,
+                number(args.get(4), "LEN")?,
+            )
+        })(),
+        Some("zero") if args.len() == 5 => (|| {
+            zero(
                 &args[2],
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "LEN")?,
@@ -289,7 +310,7 @@ fn main() -> ExitCode {
             Ok(())
         })(),
         _ => Err(format!(
-            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
+            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | zero FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | fault-in DIR [--compress] [--any-alignment] | mmap-extend FILE KIB [--truncate] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
             options::USAGE
