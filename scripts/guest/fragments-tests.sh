@@ -286,6 +286,32 @@ short_write_leaves_the_tail_fitted() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# Two threads write and fsync files whose tails share disk blocks (review
+# rev7, F2; toyfs-probe shared-tail-fsync, 5 s; an image of 1 KiB blocks
+# and 128-byte fragments, eight tails a block): the writeback of one
+# file puts the block's buffer on that file's list of dirty buffers
+# while the other's fsync works through its own list, where the buffer
+# was; every file then reads from the disk the bytes written last, and
+# fsck.toyfs -f finds nothing.  The kernel's lists of an inode's buffers
+# (mmb_mark_buffer_dirty, mmb_sync) take a buffer on one list at a time:
+# without toyfs serializing them, mmb_sync put the buffer back on its
+# list while the other file's writeback moved it to the other list, and
+# the other file's next fsync looped in mmb_sync with its list lock held,
+# warning at fs/buffer.c:472 and 543 (QEMU: two CPUs; on User-Mode Linux,
+# one CPU, the list lock keeps the other thread out).
+fsyncs_of_tails_sharing_a_block() {
+	img=$work/shared.img
+	rm -f $img && mkfs.toyfs -q -b 1024 -f 128 $img 1M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	toyfs-probe shared-tail-fsync $mnt 5
+	result=$?
+	umount $mnt && [ $result -eq 0 ] && fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Review 2026-12-03, finding 7: a tail written through a stale uptodate
 # copy of its block.  File a gets a whole block X by bio (a and its
 # directory fsynced) and is truncated into it (X keeps a's first
@@ -700,7 +726,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 17 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 18 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -718,6 +744,7 @@ ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_o
 ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk
 ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
 ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
+ktap_case fsyncs_of_tails_sharing_a_block fsyncs_of_tails_sharing_a_block
 ktap_case stale_alias_keeps_the_other_tail stale_alias_keeps_the_other_tail before
 ktap_case stale_alias_read_after_allocation stale_alias_keeps_the_other_tail after
 ktap_case tail_grows_in_its_block tail_grows_in_its_block
