@@ -112,33 +112,16 @@ fn mmap_store(path: &str, offset: usize, byte: u8) -> Result<(), String> {
     map.sync().map_err(|err| format!("msync: {err}"))
 }
 
-fn punch(path: &str, offset: u64, len: u64) -> Result<(), String> {
+/// `fallocate(mode)` of `len` bytes at `offset` of the file at `path`:
+/// `punch` (`FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`), `allocate`
+/// (`FALLOC_FL_KEEP_SIZE`) and `zero` (`FALLOC_FL_ZERO_RANGE`, which
+/// grows the file if the range ends past it).
+fn fallocate_path(path: &str, mode: u32, offset: u64, len: u64) -> Result<(), String> {
     let file = OpenOptions::new()
         .write(true)
         .open(path)
         .map_err(|err| format!("{path}: {err}"))?;
-    let mode = sys::FALLOC_FL_PUNCH_HOLE | sys::FALLOC_FL_KEEP_SIZE;
     sys::fallocate(&file, mode, offset, len).map_err(|err| format!("fallocate: {err}"))
-}
-
-fn allocate(path: &str, offset: u64, len: u64) -> Result<(), String> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|err| format!("{path}: {err}"))?;
-    sys::fallocate(&file, sys::FALLOC_FL_KEEP_SIZE, offset, len)
-        .map_err(|err| format!("fallocate: {err}"))
-}
-
-/// `fallocate(FALLOC_FL_ZERO_RANGE)` of `len` bytes at `offset`, which
-/// grows the file if they end past it.
-fn zero(path: &str, offset: u64, len: u64) -> Result<(), String> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|err| format!("{path}: {err}"))?;
-    sys::fallocate(&file, sys::FALLOC_FL_ZERO_RANGE, offset, len)
-        .map_err(|err| format!("fallocate: {err}"))
 }
 
 fn compr(path: &str, change: Option<&str>) -> Result<(), String> {
@@ -184,22 +167,25 @@ fn main() -> ExitCode {
             )
         })(),
         Some("punch") if args.len() == 5 => (|| {
-            punch(
+            fallocate_path(
                 &args[2],
+                sys::FALLOC_FL_PUNCH_HOLE | sys::FALLOC_FL_KEEP_SIZE,
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "LEN")?,
             )
         })(),
         Some("allocate") if args.len() == 5 => (|| {
-            allocate(
+            fallocate_path(
                 &args[2],
+                sys::FALLOC_FL_KEEP_SIZE,
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "LEN")?,
             )
         })(),
         Some("zero") if args.len() == 5 => (|| {
-            zero(
+            fallocate_path(
                 &args[2],
+                sys::FALLOC_FL_ZERO_RANGE,
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "LEN")?,
             )
