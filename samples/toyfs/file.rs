@@ -205,8 +205,22 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         zero_post_eof(inode, size, end)?;
         retry_after_writeback(inode, || grow_tail(inode, size, end))?;
     }
+    // What fails from here on leaves the file as it was: blocks allocated
+    // past the end of the file go back, and a tail grown above for the
+    // new size shrinks again (both only free); the map's roots may not
+    // have reached the inode table (`write_inode` stores them).
+    let undo = |err: Error| -> Result {
+        inode.mark_dirty();
+        BlockMap::lock(inode)?.truncate(inode.size())?;
+        trim_tail(inode, inode.size())?;
+        Err(err)
+    };
     if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
-        punch(inode, offset, end.min(size))?;
+        // With LZ4 an edge's compressed block needs a plain run
+        // (`ENOSPC`), after the tail grew.
+        if let Err(err) = punch(inode, offset, end.min(size)) {
+            return undo(err);
+        }
     }
     if mode & PUNCH_HOLE == 0 {
         let end = if mode & KEEP_SIZE != 0 {
@@ -223,13 +237,7 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
             Ok(())
         };
         if let Err(err) = allocated {
-            // Blocks allocated past the end of the file go back, and a
-            // tail grown for them shrinks again; the map's roots may not
-            // have reached the inode table (`write_inode` stores them).
-            inode.mark_dirty();
-            BlockMap::lock(inode)?.truncate(inode.size())?;
-            trim_tail(inode, inode.size())?;
-            return Err(err);
+            return undo(err);
         }
         if end > size {
             truncate_setsize(inode, end);

@@ -3,11 +3,13 @@
 //! The in-memory state of a mounted toyfs (`s_fs_info`) and of each of its
 //! inodes.
 //!
-//! Locks, from outer to inner: a folio lock, an inode's `map_lock`, a
-//! buffer lock, the filesystem's `alloc` lock.  `alloc` guards only memory
-//! (the bitmap blocks stay in memory for the whole mount and their bits
-//! are atomics), so no lock of the whole filesystem is ever held across
-//! I/O.
+//! Locks, from outer to inner: a folio lock, an inode's `map_lock`, the
+//! filesystem's `buffer_lists` lock, a buffer lock, the filesystem's
+//! `alloc` lock.  `alloc` guards only memory (the bitmap blocks stay in
+//! memory for the whole mount and their bits are atomics), so the
+//! allocator never waits for I/O; `buffer_lists` is held across the
+//! writes of an inode's own metadata buffers by its `fsync`
+//! (`SbInfo::buffer_lists`).
 
 use crate::{
     format::{
@@ -77,6 +79,25 @@ pub(crate) struct SbInfo {
     /// waited for: what a symbolic link or special file made waits for.
     #[pin]
     pub(crate) special_files_written: Mutex<bool>,
+    /// Held by whoever puts a buffer on an inode's list of its own dirty
+    /// buffers (`Buffer::mark_dirty_for`, `mmb_mark_buffer_dirty`) or
+    /// works through such a list (`Inode::sync_own_buffers`, `mmb_sync`).
+    /// The kernel keeps a buffer on one list at a time, each list under
+    /// its own lock, and `mmb_sync` takes each buffer off its list and
+    /// puts it back (dirty, or under I/O) under that list's lock only: a
+    /// second inode marking the buffer in between finds it on no list,
+    /// moves it to its own, and `mmb_sync` then links it into its own
+    /// again, corrupting both lists (the next `mmb_sync` of the second
+    /// inode looped with its lock held, warning at fs/buffer.c:472 and
+    /// 543).  With FRAGMENTS a block's buffer holds several files' tails
+    /// and compressed blocks, dirtied for each of them
+    /// (`packed::dirty_packed`), and an indirect block freed by one file
+    /// may be given to another while its buffer is still on the first's
+    /// list: a buffer is marked for several inodes by design (review
+    /// rev7, F2).  Innermost but for buffer locks and I/O: taken under a
+    /// folio lock and an inode's `map_lock`, never the other way round.
+    #[pin]
+    pub(crate) buffer_lists: Mutex<()>,
 }
 
 impl SbInfo {
@@ -102,6 +123,7 @@ impl SbInfo {
             scratch,
             special_files: AtomicBool::new(disk.geometry.has_special_files()),
             special_files_written <- new_mutex!(disk.geometry.has_special_files()),
+            buffer_lists <- new_mutex!(()),
         }? Error)
     }
 

@@ -286,6 +286,32 @@ short_write_leaves_the_tail_fitted() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# Two threads write and fsync files whose tails share disk blocks (review
+# rev7, F2; toyfs-probe shared-tail-fsync, 5 s; an image of 1 KiB blocks
+# and 128-byte fragments, eight tails a block): the writeback of one
+# file puts the block's buffer on that file's list of dirty buffers
+# while the other's fsync works through its own list, where the buffer
+# was; every file then reads from the disk the bytes written last, and
+# fsck.toyfs -f finds nothing.  The kernel's lists of an inode's buffers
+# (mmb_mark_buffer_dirty, mmb_sync) take a buffer on one list at a time:
+# without toyfs serializing them, mmb_sync put the buffer back on its
+# list while the other file's writeback moved it to the other list, and
+# the other file's next fsync looped in mmb_sync with its list lock held,
+# warning at fs/buffer.c:472 and 543 (QEMU: two CPUs; on User-Mode Linux,
+# one CPU, the list lock keeps the other thread out).
+fsyncs_of_tails_sharing_a_block() {
+	img=$work/shared.img
+	rm -f $img && mkfs.toyfs -q -b 1024 -f 128 $img 1M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	toyfs-probe shared-tail-fsync $mnt 5
+	result=$?
+	umount $mnt && [ $result -eq 0 ] && fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Review 2026-12-03, finding 7: a tail written through a stale uptodate
 # copy of its block.  File a gets a whole block X by bio (a and its
 # directory fsynced) and is truncated into it (X keeps a's first
@@ -588,6 +614,54 @@ failed_allocation_keeps_the_compressed_tail() {
 	[ $result -eq 0 ]
 }
 
+# A ZERO_RANGE that grows the file and fails for want of room changes
+# nothing (review rev7, F1).  On an image of 4 KiB blocks, 512-byte
+# fragments and LZ4, f's first block is compressed and its tail (100
+# bytes, random) has the only free fragments of the image right after
+# it: a ZERO_RANGE from inside the first block to past the end first
+# grows the tail into them (6 fragments for the new size), then must give
+# the compressed first block a plain run to zero part of it, for which
+# there is no room: ENOSPC, with the size, st_blocks, the free
+# fragments and the bytes as they were, and fsck.toyfs -f clean.  The
+# tail used to keep the run grown for a size the file never got
+# ("st_blocks 7, not 2"; fsck: a run of other than the fewest
+# fragments).
+failed_zero_range_keeps_the_tail() {
+	img=$work/image want=$work/want-z
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 1M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	{ yes toyfs | head -c 4096 && head -c 3500 /dev/urandom; } >$want || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		cp $want $mnt/f && sync && encoded $mnt/f -eq 1 || { echo "f's first block not compressed"; exit 1; }
+		# Every free fragment taken: whole blocks by g, then the
+		# fragments left, one file of one fragment each.
+		: >$mnt/g && compr_is $mnt/g - -c || exit 1
+		if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
+			echo "g filled no image"
+			exit 1
+		fi
+		i=0
+		while head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
+		sync && free_fragments_are 0 || exit 1
+		# f's tail cut from 7 fragments to 1: the 6 after it are free.
+		truncate -s 4196 $want && truncate -s 4196 $mnt/f && sync && free_fragments_are 6 || exit 1
+		before=$(stat -c '%s %b' $mnt/f) || exit 1
+		if toyfs-stress zero $mnt/f 100 7000 2>$work/zero; then
+			echo "a compressed block given a plain run on a full image"
+			exit 1
+		fi
+		grep -q "No space left on device" $work/zero || { cat $work/zero; exit 1; }
+		after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
+			{ echo "size and st_blocks $before before the failed ZERO_RANGE, $after after"; exit 1; }
+		free_fragments_are 6 && sync && drop_caches && cmp $want $mnt/f
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # The last block of a compressed file resized (fallocate, a truncation up,
 # a write past its page, a truncation down into a compressed block) with
 # another thread writing the file back over and over (toyfs-stress
@@ -652,7 +726,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 16 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 18 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -670,12 +744,14 @@ ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_o
 ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk
 ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
 ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
+ktap_case fsyncs_of_tails_sharing_a_block fsyncs_of_tails_sharing_a_block
 ktap_case stale_alias_keeps_the_other_tail stale_alias_keeps_the_other_tail before
 ktap_case stale_alias_read_after_allocation stale_alias_keeps_the_other_tail after
 ktap_case tail_grows_in_its_block tail_grows_in_its_block
 ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case failed_allocation_keeps_the_compressed_tail failed_allocation_keeps_the_compressed_tail
+ktap_case failed_zero_range_keeps_the_tail failed_zero_range_keeps_the_tail
 ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case rmmod_toyfs rmmod toyfs

@@ -167,8 +167,12 @@ impl Buffer {
     /// another inode's list stays there (a block that a damaged image names
     /// twice).  As [`Buffer::mark_dirty`], a failed write since the read
     /// leaves the bytes to be written again.
+    ///
+    /// Under the filesystem's `buffer_lists` lock (`SbInfo::buffer_lists`):
+    /// another inode's `mmb_sync` may be moving the buffer on its list.
     pub(crate) fn mark_dirty_for(&self, inode: &Inode) {
         self.keep_uptodate();
+        let _lists = inode.sb().info().buffer_lists.lock();
         // SAFETY: The buffer head is referenced (type invariant); the list
         // is the live inode's, set up by `alloc_inode`.
         unsafe { sys::mmb_mark_buffer_dirty(self.bh.as_ptr(), inode.own_buffers()) };

@@ -205,8 +205,12 @@ impl Inode {
     }
 
     /// Writes the inode's own dirty metadata buffers and waits
-    /// (`mmb_sync`); `EIO` if one of them could not be written.
+    /// (`mmb_sync`); `EIO` if one of them could not be written.  Under
+    /// the filesystem's `buffer_lists` lock (`SbInfo::buffer_lists`): a
+    /// buffer on the list may be marked dirty for another inode
+    /// meanwhile.
     pub(crate) fn sync_own_buffers(&self) -> Result {
+        let _lists = self.sb().info().buffer_lists.lock();
         // SAFETY: The list was set up by `alloc_inode`.
         to_result(unsafe { sys::mmb_sync(self.own_buffers()) })
     }

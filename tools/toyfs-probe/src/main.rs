@@ -18,6 +18,9 @@
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
 //! `toyfs-probe short-write-tail DIR` (an image with fragments);
+//! `toyfs-probe shared-tail-fsync DIR [SECONDS]` (an image with
+//! fragments: two threads write and `fsync` files whose tails share
+//! blocks, 5 s by default);
 //! `toyfs-probe odirect DIR DEVICE MODEL-OUT` (`O_DIRECT`, DEVICE the
 //! mounted device, MODEL-OUT where the file's model goes);
 //! `toyfs-probe odirect-bypass DIR` (whole blocks of `O_DIRECT` by bio,
@@ -1698,6 +1701,93 @@ fn tail_write_error(dir: &Path, make_it_fail: &Path) -> Check {
     same(&mut reader, &[b'D'; 100], "the file, from the disk")
 }
 
+/// Tails of files of two threads in the same disk blocks (an image with
+/// fragments), each thread writing its files' tails and `fsync`ing them
+/// over and over for `seconds`: the writeback of one file puts the
+/// block's buffer on that file's list of dirty buffers
+/// (`mmb_mark_buffer_dirty`) while the other's `fsync` takes it off its
+/// own (`mmb_sync`), which must not corrupt either list (review rev7, F2:
+/// the kernel looped in `mmb_sync` with its list lock held, warning at
+/// fs/buffer.c:472 and 543).  Every file then reads, from the disk, the
+/// bytes its thread wrote last.
+fn shared_tail_fsync(dir: &Path, seconds: u64) -> Check {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    const FILES: usize = 4;
+    const LEN: usize = 100;
+    let b = block_size(dir)?;
+    let mut files: [Vec<File>; 2] = [Vec::new(), Vec::new()];
+    let mut blocks: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    // One file of each thread after the other: their tails share blocks.
+    for i in 0..FILES {
+        for (t, (files, blocks)) in files.iter_mut().zip(blocks.iter_mut()).enumerate() {
+            let path = dir.join(format!("shared-tail-{t}-{i}"));
+            let file = new_file(&path)?;
+            file.write_all_at(&[1; LEN], 0)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let extents = sys::fiemap(&file).map_err(|e| format!("fiemap: {e}"))?;
+            ensure!(
+                extents.len() == 1,
+                "{}: extents {extents:?}, expected one tail",
+                path.display()
+            );
+            blocks.push(extents[0].1 / b);
+            files.push(file);
+        }
+    }
+    ensure!(
+        blocks[0].iter().any(|block| blocks[1].contains(block)),
+        "no disk block holds tails of both threads' files ({blocks:?}): the test needs one"
+    );
+    let stop = AtomicBool::new(false);
+    let rounds = std::thread::scope(|s| {
+        let worker = |t: usize| {
+            let (files, stop) = (&files[t], &stop);
+            s.spawn(move || -> Result<u64, String> {
+                // Only where there is such a CPU (User-Mode Linux has one).
+                let _ = sys::run_on_cpu(t as u32);
+                let deadline = Instant::now() + Duration::from_secs(seconds);
+                let mut round = 0;
+                while Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
+                    round += 1;
+                    let byte = (round % 250) as u8 + 2;
+                    for (i, file) in files.iter().enumerate() {
+                        let done = file
+                            .write_all_at(&[byte; LEN], 0)
+                            .and_then(|()| file.sync_all());
+                        if let Err(e) = done {
+                            stop.store(true, Ordering::SeqCst);
+                            return Err(format!("thread {t}, file {i}, round {round}: {e}"));
+                        }
+                    }
+                }
+                Ok(round)
+            })
+        };
+        let workers = [worker(0), worker(1)];
+        workers.map(|w| w.join().unwrap_or_else(|_| Err("a thread panicked".into())))
+    });
+    drop_caches()?;
+    let mut done = [0; 2];
+    for (t, rounds) in rounds.into_iter().enumerate() {
+        done[t] = rounds?;
+        let byte = (done[t] % 250) as u8 + 2;
+        for (i, file) in files[t].iter_mut().enumerate() {
+            same(
+                file,
+                &[byte; LEN],
+                &format!("thread {t}'s file {i} from the disk"),
+            )?;
+        }
+    }
+    println!(
+        "shared-tail-fsync: {} and {} rounds of {FILES} writes and fsyncs each, tails in blocks {blocks:?}",
+        done[0], done[1]
+    );
+    Ok(())
+}
+
 /// The page frame numbers behind `pages` pages of a mapping from
 /// `addr` (/proc/self/pagemap; 0 for a page not present).
 fn frames(addr: usize, pages: usize) -> Result<Vec<u64>, String> {
@@ -2896,6 +2986,9 @@ fn main() -> ExitCode {
             Some(device) => fsync_enomem(dir, Path::new(device)),
             None => Err("usage: toyfs-probe fsync-enomem DIR DEVICE".into()),
         },
+        "shared-tail-fsync" => {
+            count(args.get(3), 5).and_then(|seconds| shared_tail_fsync(dir, seconds))
+        }
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),

@@ -11,6 +11,9 @@
 //! toyfs-stress allocate FILE OFFSET LEN
 //!     allocates LEN bytes at OFFSET in FILE, keeping its size
 //!     (FALLOC_FL_KEEP_SIZE)
+//! toyfs-stress zero FILE OFFSET LEN
+//!     zeroes LEN bytes at OFFSET in FILE, growing it if they end past it
+//!     (FALLOC_FL_ZERO_RANGE)
 //! toyfs-stress compr FILE [+c|-c]
 //!     with +c or -c, sets or clears FILE's FS_COMPR_FL (as chattr does);
 //!     then prints "c" if FILE has it, "-" if not (as lsattr shows it)
@@ -109,22 +112,16 @@ fn mmap_store(path: &str, offset: usize, byte: u8) -> Result<(), String> {
     map.sync().map_err(|err| format!("msync: {err}"))
 }
 
-fn punch(path: &str, offset: u64, len: u64) -> Result<(), String> {
+/// `fallocate(mode)` of `len` bytes at `offset` of the file at `path`:
+/// `punch` (`FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE`), `allocate`
+/// (`FALLOC_FL_KEEP_SIZE`) and `zero` (`FALLOC_FL_ZERO_RANGE`, which
+/// grows the file if the range ends past it).
+fn fallocate_path(path: &str, mode: u32, offset: u64, len: u64) -> Result<(), String> {
     let file = OpenOptions::new()
         .write(true)
         .open(path)
         .map_err(|err| format!("{path}: {err}"))?;
-    let mode = sys::FALLOC_FL_PUNCH_HOLE | sys::FALLOC_FL_KEEP_SIZE;
     sys::fallocate(&file, mode, offset, len).map_err(|err| format!("fallocate: {err}"))
-}
-
-fn allocate(path: &str, offset: u64, len: u64) -> Result<(), String> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|err| format!("{path}: {err}"))?;
-    sys::fallocate(&file, sys::FALLOC_FL_KEEP_SIZE, offset, len)
-        .map_err(|err| format!("fallocate: {err}"))
 }
 
 fn compr(path: &str, change: Option<&str>) -> Result<(), String> {
@@ -170,15 +167,25 @@ fn main() -> ExitCode {
             )
         })(),
         Some("punch") if args.len() == 5 => (|| {
-            punch(
+            fallocate_path(
                 &args[2],
+                sys::FALLOC_FL_PUNCH_HOLE | sys::FALLOC_FL_KEEP_SIZE,
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "LEN")?,
             )
         })(),
         Some("allocate") if args.len() == 5 => (|| {
-            allocate(
+            fallocate_path(
                 &args[2],
+                sys::FALLOC_FL_KEEP_SIZE,
+                number(args.get(3), "OFFSET")?,
+                number(args.get(4), "LEN")?,
+            )
+        })(),
+        Some("zero") if args.len() == 5 => (|| {
+            fallocate_path(
+                &args[2],
+                sys::FALLOC_FL_ZERO_RANGE,
                 number(args.get(3), "OFFSET")?,
                 number(args.get(4), "LEN")?,
             )
@@ -289,7 +296,7 @@ fn main() -> ExitCode {
             Ok(())
         })(),
         _ => Err(format!(
-            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | compr FILE [+c|-c] | {} \
+            "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | zero FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | fault-in DIR [--compress] [--any-alignment] | mmap-extend FILE KIB [--truncate] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
             options::USAGE
