@@ -131,7 +131,7 @@ impl Buffer {
 
     /// Marks the buffer dirty (`mark_buffer_dirty`).  The bytes of a
     /// `Buffer` are the block's truth from its read on (a block whose
-    /// cached copy is dropped, `Buffer::forget_cached`, is held by no
+    /// cached copy is dropped, `Buffer::forget_copy`, is held by no
     /// `Buffer`): if a write of them failed since, which cleared the
     /// uptodate flag (`mark_buffer_dirty` warns on a buffer without it),
     /// the flag is set again and the bytes are written again.
@@ -210,23 +210,34 @@ impl Buffer {
         wait_written(self.bh)
     }
 
-    /// The cached buffer of block `block`, if any, is no longer uptodate,
-    /// nor kept for a failed write: the next [`Buffer::read`] reads the
-    /// disk.  For a block written by bio from now on
-    /// (`vfs::forget_bdev_aliases`), which nobody holds a `Buffer` of.
-    pub(crate) fn forget_cached(sb: &SuperBlock, block: u32) {
+    /// The cached buffer of block `block`, if any, is no longer kept for a
+    /// failed write ([`keep_failed_write`]): bytes that a failed write left
+    /// in it never go over the block again; nor checked as a directory
+    /// block ([`BufferGuard::checked`]).  For a block written by bio
+    /// from now on (`vfs::forget_bdev_aliases`, after `clean_bdev_aliases`
+    /// cleaned it).  Its uptodate flag stays as it is: the buffer may
+    /// still be on the list of a file whose tail it held
+    /// ([`Buffer::mark_dirty_for`]), and `mmb_sync` in that file's `fsync`
+    /// takes a buffer that is not uptodate once its write is waited for
+    /// as a failed write (`EIO`), so clearing the flag here, while that
+    /// `fsync` waited for the buffer's write, failed it (an `fsync` or
+    /// `msync` of another file returning `EIO` with no I/O error, found
+    /// by fsx on images with fragments).  A copy older than the file's
+    /// writes by bio is forgotten when the block holds fragments again
+    /// ([`Buffer::forget_copy`]).
+    pub(crate) fn forget_failed_write(sb: &SuperBlock, block: u32) {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
         if let Some(bh) = NonNull::new(bh) {
             // SAFETY: Referenced by `sb_find_get_block`, for us.
-            unsafe { forget_and_release(bh) };
+            unsafe { forget_and_release(bh, false) };
         }
     }
 
     /// Block `block` has no copy in the cache that [`Buffer::read`] would
     /// take as uptodate: its buffer, made if need be (`sb_getblk`), is no
     /// longer uptodate, nor kept for a failed write, and the next
-    /// [`Buffer::read`] reads the disk.  Unlike [`Buffer::forget_cached`]
+    /// [`Buffer::read`] reads the disk.  Unlike [`Buffer::forget_failed_write`]
     /// this also catches a folio of the device's page cache that holds the
     /// block without buffers (a read of the device, by `mpage_readahead`):
     /// `sb_getblk` gives that folio buffers, marked uptodate when the folio
@@ -239,7 +250,7 @@ impl Buffer {
         let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh).ok_or(ENOMEM)?;
         // SAFETY: Referenced by `sb_getblk`, for us.
-        unsafe { forget_and_release(bh) };
+        unsafe { forget_and_release(bh, true) };
         Ok(())
     }
 
@@ -308,7 +319,8 @@ const REQ_SYNC: u32 = 1 << bindings::req_flag_bits___REQ_SYNC;
 /// write put it (the device's mapping, the mapping of the inode whose
 /// list held the buffer, and the buffer's `write_io_error` flag, which
 /// the next write clears).  A buffer whose bytes were discarded on
-/// purpose (`Buffer::forget_cached`) has no error flag.
+/// purpose (`Buffer::forget_failed_write`, `Buffer::forget_copy`) has no
+/// error flag.
 fn keep_failed_write(bh: NonNull<sys::buffer_head>) -> bool {
     // SAFETY: The caller holds a reference to `bh`.  Without the lock
     // first: the common case, an uptodate buffer, never waits for a write
@@ -339,21 +351,24 @@ fn keep_failed_write(bh: NonNull<sys::buffer_head>) -> bool {
     kept
 }
 
-/// Buffer head `bh` is no longer uptodate, nor kept for a failed write
-/// (`keep_failed_write`), and the reference to it is dropped
-/// ([`Buffer::forget_cached`], [`Buffer::forget_copy`]).
+/// Buffer head `bh` is no longer kept for a failed write
+/// (`keep_failed_write`) nor checked, and no longer uptodate if `stale`;
+/// the reference to it is dropped ([`Buffer::forget_copy`], stale, and
+/// [`Buffer::forget_failed_write`]).
 ///
 /// # Safety
 ///
 /// `bh` is a buffer head referenced by the caller, who hands the reference
 /// over and does not hold it locked.
-unsafe fn forget_and_release(bh: NonNull<sys::buffer_head>) {
+unsafe fn forget_and_release(bh: NonNull<sys::buffer_head>, stale: bool) {
     // SAFETY: `bh` is referenced (the caller's); its flags change under its
     // lock, after any I/O on it (`lock_buffer` waits for that), and the
     // reference is ours to drop.
     unsafe {
         sys::toyfs_lock_buffer(bh.as_ptr());
-        sys::toyfs_clear_buffer_uptodate(bh.as_ptr());
+        if stale {
+            sys::toyfs_clear_buffer_uptodate(bh.as_ptr());
+        }
         sys::toyfs_clear_buffer_write_io_error(bh.as_ptr());
         sys::toyfs_clear_buffer_checked(bh.as_ptr());
         sys::unlock_buffer(bh.as_ptr());
@@ -427,7 +442,7 @@ impl BufferGuard<'_> {
     /// flag (`folio_test_checked`) and ext4 a buffer's `BH_Verified`.  A
     /// buffer made anew (its folio left the cache) starts unchecked; a
     /// buffer read again from the disk ([`Buffer::read`]), zeroed
-    /// ([`Buffer::zeroed`]) or forgotten ([`Buffer::forget_cached`],
+    /// ([`Buffer::zeroed`]) or forgotten ([`Buffer::forget_failed_write`],
     /// [`Buffer::forget_copy`]) is unchecked again.
     pub(crate) fn checked(&self) -> bool {
         // SAFETY: The buffer head is referenced (type invariant of

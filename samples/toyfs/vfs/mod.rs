@@ -54,16 +54,15 @@ pub(crate) fn clean_bdev_aliases(sb: &SuperBlock, first: u32, count: u32) {
 
 /// [`clean_bdev_aliases`] for blocks `first..first + count` that become
 /// whole blocks of a file, written by bio from its folios from now on:
-/// their cached copies are also no longer uptodate
-/// ([`Buffer::forget_cached`]), so that when the block holds fragments
-/// again (a truncation into it, a tail given its free fragments) the
-/// buffer that writes them is read from the disk, not an older copy that
-/// would overwrite the file's bytes there.  `clean_bdev_aliases` only
-/// cleans.
+/// their cached copies are also no longer kept for a failed write
+/// ([`Buffer::forget_failed_write`]), which would write them again over
+/// the file's bytes.  They stay uptodate (another file's `fsync` may be
+/// waiting for the write of one, a tail the block held before): when the
+/// block holds fragments again, [`forget_block_copy`] forgets them.
 pub(crate) fn forget_bdev_aliases(sb: &SuperBlock, first: u32, count: u32) {
     clean_bdev_aliases(sb, first, count);
     for block in first..first + count {
-        Buffer::forget_cached(sb, block);
+        Buffer::forget_failed_write(sb, block);
     }
 }
 
