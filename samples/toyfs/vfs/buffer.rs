@@ -65,13 +65,13 @@ impl Buffer {
                 block
             );
         }
-        // SAFETY: `bh` is referenced, by us, and not locked by us.  A
-        // buffer uptodate is not read (`bh_uptodate_or_lock` returns
-        // true); else it comes back locked, and bytes about to be read
-        // from the disk are no longer checked ([`BufferGuard::checked`]),
-        // cleared under the lock that the read then holds (`__bh_read`
-        // unlocks it and waits), as ext4 clears `BH_Verified` before a
-        // read (`__ext4_read_bh`).  This is `bh_read`.
+        // This is `bh_read`.  A buffer uptodate is not read
+        // (`bh_uptodate_or_lock` returns true); else it comes back locked,
+        // and bytes about to be read from the disk are no longer checked
+        // ([`BufferGuard::checked`]), cleared under the lock that the read
+        // then holds (`__bh_read` unlocks it and waits), as ext4 clears
+        // `BH_Verified` before a read (`__ext4_read_bh`).
+        // SAFETY: `bh` is referenced, by us, and not locked by us.
         let failed = unsafe {
             if sys::bh_uptodate_or_lock(bh.as_ptr()) != 0 {
                 false
