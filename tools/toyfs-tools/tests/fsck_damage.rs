@@ -114,4 +114,5 @@ named_damages!(
     compressed_directory_block,
     indirect_not_whole_block,
     compressed_flag_on_directory,
+    root_not_a_directory,
 );
