@@ -78,10 +78,20 @@ pub(crate) fn in_use_prefix(sb: &SuperBlock, first: u32, count: u32) -> u32 {
 }
 
 /// Whether the bitmap marks every fragment of `extent` in use (its block
-/// is a data block: `Geometry::judge_extent` accepted it).
+/// is a data block: `Geometry::judge_extent` accepted it).  A block's
+/// fragments are the bits of one bitmap byte (`block_bits`), so a run
+/// within one block is tested with one load and a mask; a run that is
+/// not (never accepted by `judge_extent`) bit by bit.
 #[inline]
 pub(crate) fn extent_in_use(sb: &SuperBlock, extent: &Extent) -> bool {
-    extent.fragments().all(|fragment| is_in_use(sb, fragment))
+    let shift = extent.fragment % 8;
+    if extent.count == 0 || shift + extent.count > 8 {
+        return extent.fragments().all(|fragment| is_in_use(sb, fragment));
+    }
+    let (byte, _) = bit_of(sb, extent.fragment);
+    // CAST: `shift + count` is at most 8, so the mask fits a byte.
+    let mask = (((1u16 << extent.count) - 1) << shift) as u8;
+    byte.load(Ordering::Acquire) & mask == mask
 }
 
 /// The bit of bitmap block `index` in a mask of bitmap blocks
