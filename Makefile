@@ -28,7 +28,9 @@
 # VM_MVC_BENCH_TABLES=percall,profile (bench) runs only those tables, and
 # VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0 sets vm_mvc_bench's parameters.
 # VM_MVC_BENCH_FS_ROWS=appendsync,read_cold_1m runs only those rows of the
-# filesystem table, VM_MVC_BENCH_FS_ROUNDS=N that many rounds (5);
+# filesystem table, VM_MVC_BENCH_FS_ROUNDS=N that many rounds (5),
+# VM_MVC_BENCH_FS_IOSTAT=1 puts toyfs and ext2 on loop devices and adds
+# each row's block I/O counts (requests, KiB, flushes) to its line;
 # VM_MVC_BENCH_COMPRESS_ROWS=tree_cold and VM_MVC_BENCH_COMPRESS_ROUNDS=N
 # the same for the compression table.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs runs (30000
@@ -53,6 +55,7 @@ BENCH_FLAVOUR := base
 endif
 export KDIR VM_MVC_CACHE VM_MVC_ONLY VM_MVC_PROFILE VM_MVC_KCONFIG_EXTRA
 export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS VM_MVC_BENCH_FS_ROWS VM_MVC_BENCH_FS_ROUNDS
+export VM_MVC_BENCH_FS_IOSTAT
 export VM_MVC_BENCH_COMPRESS_ROWS VM_MVC_BENCH_COMPRESS_ROUNDS
 export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS
 export CORRUPT_FLIP_IMAGES

@@ -102,6 +102,9 @@ guest_cmdline() {
 	# and its number of rounds (fsbench.sh).
 	[ -z "${VM_MVC_BENCH_FS_ROWS:-}" ] || cmdline+=" vmmvc_fsrows=$VM_MVC_BENCH_FS_ROWS"
 	[ -z "${VM_MVC_BENCH_FS_ROUNDS:-}" ] || cmdline+=" vmmvc_fsrounds=$VM_MVC_BENCH_FS_ROUNDS"
+	# VM_MVC_BENCH_FS_IOSTAT=1: toyfs and ext2 on loop devices, each row
+	# with the devices' I/O counts (fsbench.sh).
+	[ -z "${VM_MVC_BENCH_FS_IOSTAT:-}" ] || cmdline+=" vmmvc_fsiostat=1"
 	# make bench VM_MVC_BENCH_COMPRESS_ROWS=tree_cold
 	# VM_MVC_BENCH_COMPRESS_ROUNDS=3: the same for the compression table
 	# (compressbench.sh).

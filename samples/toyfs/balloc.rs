@@ -23,6 +23,7 @@ use kernel::prelude::*;
 
 /// The byte of the bitmap holding fragment `fragment`'s bit (block
 /// `fragment` without FRAGMENTS), and the bit's mask.
+#[inline]
 fn bit_of<'a>(sb: &'a SuperBlock, fragment: u32) -> (&'a core::sync::atomic::AtomicU8, u8) {
     let info = sb.info();
     let (index, bit) = info.geometry.bitmap_position(fragment);
@@ -35,6 +36,7 @@ fn bit_of<'a>(sb: &'a SuperBlock, fragment: u32) -> (&'a core::sync::atomic::Ato
 /// The bits of data block `block`'s fragments (one bit without
 /// FRAGMENTS), from bit 0 for its first fragment: the `B / F` (at most 8,
 /// a power of two) bits of one bitmap byte.
+#[inline]
 fn block_bits(sb: &SuperBlock, geometry: &Geometry, block: u32) -> u8 {
     let fragment = block << geometry.fragment_shift();
     let (byte, _) = bit_of(sb, fragment);
@@ -45,6 +47,7 @@ fn block_bits(sb: &SuperBlock, geometry: &Geometry, block: u32) -> u8 {
 
 /// Whether the bitmap marks data fragment `fragment` (block without
 /// FRAGMENTS) in use.
+#[inline]
 pub(crate) fn is_in_use(sb: &SuperBlock, fragment: u32) -> bool {
     let (byte, mask) = bit_of(sb, fragment);
     byte.load(Ordering::Acquire) & mask != 0
@@ -75,13 +78,25 @@ pub(crate) fn in_use_prefix(sb: &SuperBlock, first: u32, count: u32) -> u32 {
 }
 
 /// Whether the bitmap marks every fragment of `extent` in use (its block
-/// is a data block: `Geometry::judge_extent` accepted it).
+/// is a data block: `Geometry::judge_extent` accepted it).  A block's
+/// fragments are the bits of one bitmap byte (`block_bits`), so a run
+/// within one block is tested with one load and a mask; a run that is
+/// not (never accepted by `judge_extent`) bit by bit.
+#[inline]
 pub(crate) fn extent_in_use(sb: &SuperBlock, extent: &Extent) -> bool {
-    extent.fragments().all(|fragment| is_in_use(sb, fragment))
+    let shift = extent.fragment % 8;
+    if extent.count == 0 || shift + extent.count > 8 {
+        return extent.fragments().all(|fragment| is_in_use(sb, fragment));
+    }
+    let (byte, _) = bit_of(sb, extent.fragment);
+    // CAST: `shift + count` is at most 8, so the mask fits a byte.
+    let mask = (((1u16 << extent.count) - 1) << shift) as u8;
+    byte.load(Ordering::Acquire) & mask == mask
 }
 
 /// The bit of bitmap block `index` in a mask of bitmap blocks
 /// (`InodeInfo::bitmap_blocks`): bit `index % 64`.
+#[inline]
 pub(crate) fn bitmap_bit(index: usize) -> u64 {
     1 << (index % 64)
 }

@@ -13,7 +13,7 @@ use crate::{
     balloc::{self, Reservation},
     format::{
         address::{Extent, ExtentError},
-        block_map::{inode_pointers, slot_of, MapSlot},
+        block_map::{first_nonzero_entry, inode_pointers, slot_of, MapSlot},
         constants::DIRECT_POINTERS,
         geometry::Geometry,
         inode::{Inode as DiskInode, InodeProblem},
@@ -906,12 +906,7 @@ impl<'a> BlockMap<'a> {
                 // The next child, found under one hold of the buffer lock
                 // (most entries past the end of a file are 0), which is
                 // not held while the child is pruned.
-                let next = {
-                    let entries = buffer.lock();
-                    (entry..end)
-                        .map(|e| (e, get_u32(entries.data(), 4 * e)))
-                        .find(|&(_, child)| child != 0)
-                };
+                let next = first_nonzero_entry(buffer.lock().data(), entry, end);
                 let Some((found, child)) = next else {
                     break;
                 };

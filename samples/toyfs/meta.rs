@@ -17,6 +17,7 @@ use kernel::prelude::*;
 /// Logs (ratelimited per filesystem) a broken rule of the format met in
 /// inode `ino` of `sb`, 0 for none, and returns `EUCLEAN`
 /// (`EFSCORRUPTED`).
+#[cold]
 pub(crate) fn corrupt(sb: &SuperBlock, ino: u32, rule: &str) -> Error {
     if sb.info().errors.allow(sb.id_cstr()) {
         kernel::pr_err!("{}: corrupted: inode {}: {}\n", sb.id(), ino, rule);

@@ -29,6 +29,15 @@
 # The file a selected row reads is
 # still written, untimed.  VM_MVC_BENCH_FS_ROUNDS=N (vmmvc_fsrounds=):
 # N rounds instead of 5.
+#
+# VM_MVC_BENCH_FS_IOSTAT=1 (vmmvc_fsiostat=1): toyfs and ext2 on loop
+# devices over files in a tmpfs of their own instead of the ramdisks (brd
+# keeps no /sys/block/*/stat; a loop device does), and each row's line
+# adds what its device did meanwhile: write requests (wr_ios), write
+# merges, KiB written, flushes and read requests (the differences of
+# /sys/block/loopN/stat around the timed run).  Loop devices copy through
+# a kernel thread into the tmpfs file, so the MB/s of such a run are
+# not those of the ramdisks: a run for counting, not timing.
 size=64M
 randwrites=16384
 appends=2048
@@ -37,6 +46,8 @@ dirfiles=5000
 rounds=$(sed -n 's/.*vmmvc_fsrounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 rounds=${rounds:-5}
 rows=$(sed -n 's/.*vmmvc_fsrows=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
+iostat=$(sed -n 's/.*vmmvc_fsiostat=\([0-9]\).*/\1/p' /proc/cmdline)
+toyfs_dev=/dev/ram0 ext2_dev=/dev/ram1
 
 # note, drop_caches, mvc_calls, selected (VM_MVC_BENCH_FS_ROWS), phase.
 . /guest/bench-common.sh
@@ -48,12 +59,34 @@ measure() {
 	shift 4
 	selected "$op" "$req" || return 0
 	phase "fs=$fs op=$op req=$req"
+	before=$(device_stat "$fs")
 	if result=$(fsbench "$@"); then
-		note "table=fs fs=$fs op=$op req=$req round=$round $result"
+		note "table=fs fs=$fs op=$op req=$req round=$round $result$(device_delta "$before" "$(device_stat "$fs")")"
 	else
 		note "table=fs fs=$fs op=$op req=$req round=$round failed"
 	fi
 	phase other
+}
+
+# With $iostat, the /sys/block stat line of filesystem $1's loop device
+# (nothing for tmpfs, or without $iostat).
+device_stat() {
+	[ -n "$iostat" ] || return 0
+	case $1 in
+	toyfs) cat /sys/block/"${toyfs_dev#/dev/}"/stat ;;
+	ext2) cat /sys/block/"${ext2_dev#/dev/}"/stat ;;
+	esac
+}
+
+# The counts between two device_stat lines, as " wr_ios=... " pairs for
+# the row's line; nothing if either is empty.  Fields (Documentation/
+# block/stat.rst): 1 read I/Os, 5 write I/Os, 6 write merges, 7 write
+# sectors, 16 flush I/Os.
+device_delta() {
+	[ -n "$1" ] && [ -n "$2" ] || return 0
+	echo "$1 $2" | awk '{ n = NF / 2
+		printf " rd_ios=%d wr_ios=%d wr_merges=%d wr_kib=%d flushes=%d",
+			$(n + 1) - $1, $(n + 5) - $5, $(n + 6) - $6, ($(n + 7) - $7) / 2, $(n + 16) - $16 }'
 }
 
 # One directory row: fsbench's "ops=N ns=T opsps=R" as a table=fsdir line.
@@ -132,8 +165,20 @@ if ! insmod /modules/toyfs.ko; then
 	note "table=fs failed: insmod toyfs"
 	exit 0
 fi
-if ! { mkfs.toyfs -q -b 1024 /dev/ram0 && mount -t toyfs /dev/ram0 /mnt/toyfs &&
-	mke2fs -q -b 1024 /dev/ram1 >/dev/null && mount -t ext2 /dev/ram1 /mnt/ext2 &&
+if [ -n "$iostat" ]; then
+	# Files of the ramdisks' size in a tmpfs of their own.
+	ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2))
+	mkdir -p /mnt/iostat
+	if ! { mount -t tmpfs -o size=$((2 * ramdisk_kb + 1024))k tmpfs /mnt/iostat &&
+		truncate -s "${ramdisk_kb}k" /mnt/iostat/toyfs.img /mnt/iostat/ext2.img &&
+		toyfs_dev=$(losetup -f) && losetup "$toyfs_dev" /mnt/iostat/toyfs.img &&
+		ext2_dev=$(losetup -f) && losetup "$ext2_dev" /mnt/iostat/ext2.img; }; then
+		note "table=fs failed: loop devices for VM_MVC_BENCH_FS_IOSTAT"
+		exit 0
+	fi
+fi
+if ! { mkfs.toyfs -q -b 1024 "$toyfs_dev" && mount -t toyfs "$toyfs_dev" /mnt/toyfs &&
+	mke2fs -q -b 1024 "$ext2_dev" >/dev/null && mount -t ext2 "$ext2_dev" /mnt/ext2 &&
 	mount -t tmpfs -o size=256m tmpfs /mnt/tmpfs; }; then
 	note "table=fs failed: making or mounting the filesystems"
 	umount /mnt/toyfs /mnt/ext2 /mnt/tmpfs 2>/dev/null
@@ -144,7 +189,7 @@ fi
 [ -z "$profiling" ] || grep -E '\[(toyfs|vm_mvc)\]$' /proc/kallsyms |
 	while read -r line; do echo "vm_mvc_profile: ksym $line" >/dev/kmsg; done
 calls_before=$(mvc_calls)
-note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites dirfiles=$dirfiles rounds=$rounds${rows:+ rows=$rows}"
+note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites dirfiles=$dirfiles rounds=$rounds${rows:+ rows=$rows}${iostat:+ devices=$toyfs_dev,$ext2_dev}"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	round toyfs disk "$r"
@@ -158,9 +203,12 @@ set -- $calls_before $(mvc_calls)
 note "fs vm_mvc_calls_by_toyfs read=$(($5 - $1)) write=$(($6 - $2)) zero=$(($7 - $3)) protzero=$(($8 - $4))"
 umount /mnt/toyfs /mnt/ext2 /mnt/tmpfs
 # The benchmark must leave a consistent toyfs behind.
-if fsck.toyfs -n /dev/ram0 >/tmp/fsck.log 2>&1; then
+if fsck.toyfs -n "$toyfs_dev" >/tmp/fsck.log 2>&1; then
 	note "fs fsck.toyfs clean"
 else
 	note "table=fs fsck.toyfs failed: $(tr '\n' ' ' </tmp/fsck.log)"
 fi
 rmmod toyfs
+if [ -n "$iostat" ]; then
+	losetup -d "$toyfs_dev" && losetup -d "$ext2_dev" && umount /mnt/iostat
+fi

@@ -69,27 +69,32 @@ impl ExtentError {
 
 impl Extent {
     /// The block holding the run.
+    #[inline]
     pub fn block(&self, geometry: &Geometry) -> u32 {
         geometry.block_of_fragment(self.fragment)
     }
 
     /// Byte offset of the run in its block.
+    #[inline]
     pub fn offset_in_block(&self, geometry: &Geometry) -> usize {
         let in_block = self.fragment & (geometry.fragments_per_block() - 1);
         (in_block as usize) << geometry.fragment_size().trailing_zeros()
     }
 
     /// Bytes of the run.
+    #[inline]
     pub fn byte_len(&self, geometry: &Geometry) -> usize {
         (self.count as usize) << geometry.fragment_size().trailing_zeros()
     }
 
     /// Byte offset of the run in the image.
+    #[inline]
     pub fn byte_offset(&self, geometry: &Geometry) -> u64 {
         u64::from(self.fragment) << geometry.fragment_size().trailing_zeros()
     }
 
     /// Whether the run is a whole plain block.
+    #[inline]
     pub fn is_whole_block(&self, geometry: &Geometry) -> bool {
         !self.compressed
             && self.count == geometry.fragments_per_block()
@@ -97,6 +102,7 @@ impl Extent {
     }
 
     /// The fragments of the run.
+    #[inline]
     pub fn fragments(&self) -> core::ops::Range<u32> {
         self.fragment..self.fragment + self.count
     }
@@ -104,6 +110,7 @@ impl Extent {
 
 impl Geometry {
     /// The run a nonzero pointer names, unchecked; `None` for a hole.
+    #[inline]
     pub fn decode_pointer(&self, raw: u32) -> Option<Extent> {
         if raw == 0 {
             return None;
@@ -124,6 +131,7 @@ impl Geometry {
 
     /// The pointer naming `extent`, which must be valid for this image
     /// (see [`Geometry::judge_extent`]).
+    #[inline]
     pub fn encode_pointer(&self, extent: Extent) -> u32 {
         if !self.has_fragments() {
             return extent.fragment;
@@ -135,6 +143,7 @@ impl Geometry {
     }
 
     /// The whole plain block `block` as an extent.
+    #[inline]
     pub fn whole_block(&self, block: u32) -> Extent {
         Extent {
             fragment: block << self.fragment_shift(),
@@ -144,6 +153,7 @@ impl Geometry {
     }
 
     /// Checks what every pointer must satisfy, whatever it points to.
+    #[inline]
     pub fn judge_extent(&self, extent: &Extent) -> Result<(), ExtentError> {
         let per_block = self.fragments_per_block();
         let block = extent.block(self);
@@ -164,6 +174,7 @@ impl Geometry {
 
     /// Decodes and checks a pointer to an indirect block, which must be a
     /// whole plain block; returns the block.
+    #[inline]
     pub fn judge_whole_block_pointer(&self, raw: u32) -> Result<Option<u32>, ExtentError> {
         let Some(extent) = self.decode_pointer(raw) else {
             return Ok(None);

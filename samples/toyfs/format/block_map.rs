@@ -8,6 +8,7 @@
 //! double-indirect block for `n < 12 + P + P * P`.
 
 use super::constants::DIRECT_POINTERS;
+use super::le::{get_u32, get_u64};
 
 /// The pointer path to one file block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +129,32 @@ pub enum PointerSite {
     },
 }
 
+/// The first nonzero entry among entries `from..to` of an indirect
+/// block's bytes `entries` (little-endian `u32` pointers): its index and
+/// value, or `None` if they are all 0.  A truncation looks for the next
+/// child to free this way: most entries past the end of a file are 0,
+/// and they are skipped two at a time (`from..to` must lie in `entries`,
+/// as for [`get_u32`]).
+#[inline]
+pub fn first_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
+    if from >= to {
+        return None;
+    }
+    let bytes = &entries[4 * from..4 * to];
+    let mut at = 0;
+    while at + 8 <= bytes.len() && get_u64(bytes, at) == 0 {
+        at += 8;
+    }
+    while at < bytes.len() {
+        let value = get_u32(bytes, at);
+        if value != 0 {
+            return Some((from + at / 4, value));
+        }
+        at += 4;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +205,38 @@ mod tests {
         assert_eq!(pointers[11], (InodePointer::Direct(11), 0, 11));
         assert_eq!(pointers[12], (InodePointer::SingleIndirect, 1, 12));
         assert_eq!(pointers[13], (InodePointer::DoubleIndirect, 2, 268));
+    }
+
+    #[test]
+    fn first_nonzero_entry_finds_each_position() {
+        let p = 256;
+        for at in 0..p {
+            let mut entries = vec![0u8; 4 * p];
+            // One byte of the entry nonzero, each of the four in turn.
+            entries[4 * at + at % 4] = 7;
+            let value = 7u32 << (8 * (at % 4));
+            for from in [0, 1, at.saturating_sub(1), at]
+                .into_iter()
+                .filter(|&f| f <= at)
+            {
+                for to in [at + 1, (at + 2).min(p), p] {
+                    assert_eq!(
+                        first_nonzero_entry(&entries, from, to),
+                        Some((at, value)),
+                        "entry {at} in {from}..{to}"
+                    );
+                }
+            }
+            // Ranges that leave it out.
+            assert_eq!(first_nonzero_entry(&entries, at + 1, p), None);
+            assert_eq!(first_nonzero_entry(&entries, 0, at), None);
+            assert_eq!(first_nonzero_entry(&entries, at, at), None);
+        }
+        let mut entries = vec![0u8; 4 * p];
+        entries[4 * 9..4 * 10].copy_from_slice(&9u32.to_le_bytes());
+        entries[4 * 10..4 * 11].copy_from_slice(&10u32.to_le_bytes());
+        assert_eq!(first_nonzero_entry(&entries, 0, p), Some((9, 9)));
+        assert_eq!(first_nonzero_entry(&entries, 10, p), Some((10, 10)));
+        assert_eq!(first_nonzero_entry(&entries, 11, p), None);
     }
 }

@@ -95,6 +95,7 @@ impl Features {
     }
 
     /// Whether block pointers name fragments.
+    #[inline]
     pub fn has_fragments(&self) -> bool {
         self.fragment_size.is_some()
     }

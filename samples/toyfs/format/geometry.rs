@@ -35,6 +35,13 @@ pub struct Geometry {
     inode_table_blocks: u32,
     // INVARIANT: `features` passed `Features::validate` for `block_size`.
     features: Features,
+    // INVARIANT: `log2(block_size)` and `features.fragment_shift(block_size)`,
+    // worked out once: every block pointer followed uses them, and under
+    // the kernel's `opt-level=s` and overflow checks the computations
+    // stayed calls (Documentation/performance.rst, "Appends and
+    // truncations under TCG").
+    block_shift: u32,
+    fragment_shift: u32,
 }
 
 /// Why a block size, block count and inode count do not make a toyfs.
@@ -187,10 +194,13 @@ impl Geometry {
             bitmap_blocks: bitmap_blocks_for(block_size, block_count, fragment_shift),
             inode_table_blocks,
             features,
+            block_shift: block_size.trailing_zeros(),
+            fragment_shift,
         })
     }
 
     /// The optional features of the image.
+    #[inline]
     pub fn features(&self) -> Features {
         self.features
     }
@@ -205,37 +215,44 @@ impl Geometry {
 
     /// Whether inodes may be symbolic links and special files (the
     /// SPECIAL_FILES feature).
+    #[inline]
     pub fn has_special_files(&self) -> bool {
         self.features.special_files
     }
 
     /// Whether block pointers name fragments (the FRAGMENTS feature).
+    #[inline]
     pub fn has_fragments(&self) -> bool {
         self.features.has_fragments()
     }
 
     /// Whether blocks may be LZ4-compressed (the LZ4 feature).
+    #[inline]
     pub fn has_compression(&self) -> bool {
         self.features.lz4
     }
 
     /// `log2(B / F)`: 0 when a fragment is a block.
+    #[inline]
     pub fn fragment_shift(&self) -> u32 {
-        self.features.fragment_shift(self.block_size)
+        self.fragment_shift
     }
 
     /// `F`: bytes per fragment, the allocation unit.
+    #[inline]
     pub fn fragment_size(&self) -> u32 {
         self.block_size >> self.fragment_shift()
     }
 
     /// Fragments per block: 1, 2, 4 or 8.
+    #[inline]
     pub fn fragments_per_block(&self) -> u32 {
         1 << self.fragment_shift()
     }
 
     /// Fragments of the whole image: bits of the bitmap that stand for
     /// something.
+    #[inline]
     pub fn fragment_count(&self) -> u32 {
         // CAST: checked against `MAX_FRAGMENTS` in `with_features` when
         // the shift is not 0.
@@ -243,21 +260,25 @@ impl Geometry {
     }
 
     /// First fragment of the data region.
+    #[inline]
     pub fn first_data_fragment(&self) -> u32 {
         self.first_data_block() << self.fragment_shift()
     }
 
     /// Fragments of the data region.
+    #[inline]
     pub fn data_fragment_count(&self) -> u32 {
         self.data_block_count() << self.fragment_shift()
     }
 
     /// The block holding fragment `fragment`.
+    #[inline]
     pub fn block_of_fragment(&self, fragment: u32) -> u32 {
         fragment >> self.fragment_shift()
     }
 
     /// Fragments needed for `bytes` bytes, rounded up.
+    #[inline]
     pub fn fragments_for(&self, bytes: u32) -> u32 {
         let shift = self.fragment_size().trailing_zeros();
         (bytes >> shift) + u32::from(bytes & (self.fragment_size() - 1) != 0)
@@ -265,6 +286,7 @@ impl Geometry {
 
     /// Bytes of file block `file_block` that lie below `size`: `B` for a
     /// block before the last, the tail for the last, 0 past the end.
+    #[inline]
     pub fn file_block_length(&self, size: u64, file_block: u64) -> u32 {
         let start = file_block << self.block_shift();
         // CAST: at most `block_size`.
@@ -277,47 +299,56 @@ impl Geometry {
     }
 
     /// Bytes per block.
+    #[inline]
     pub fn block_size(&self) -> u32 {
         self.block_size
     }
 
     /// Blocks in the filesystem, metadata included.
+    #[inline]
     pub fn block_count(&self) -> u32 {
         self.block_count
     }
 
     /// Inodes in the inode table; valid inode numbers are `1..=inode_count`.
+    #[inline]
     pub fn inode_count(&self) -> u32 {
         self.inode_count
     }
 
     /// Blocks of the block bitmap.
+    #[inline]
     pub fn bitmap_blocks(&self) -> u32 {
         self.bitmap_blocks
     }
 
     /// First block of the inode table.
+    #[inline]
     pub fn inode_table_start(&self) -> u32 {
         BITMAP_START + self.bitmap_blocks
     }
 
     /// Blocks of the inode table.
+    #[inline]
     pub fn inode_table_blocks(&self) -> u32 {
         self.inode_table_blocks
     }
 
     /// First block that may be referenced by an inode; everything before it
     /// is metadata.
+    #[inline]
     pub fn first_data_block(&self) -> u32 {
         self.inode_table_start() + self.inode_table_blocks
     }
 
     /// Blocks available for file data, directories and indirect blocks.
+    #[inline]
     pub fn data_block_count(&self) -> u32 {
         self.block_count - self.first_data_block()
     }
 
     /// Byte offset of block `block` in the image.
+    #[inline]
     pub fn block_offset(&self, block: u32) -> u64 {
         u64::from(block) * u64::from(self.block_size)
     }
@@ -336,11 +367,13 @@ impl Geometry {
     }
 
     /// Block pointers in one indirect block.
+    #[inline]
     pub fn pointers_per_block(&self) -> u32 {
         self.block_size / POINTER_SIZE
     }
 
     /// File blocks the block map can address: direct, single and double indirect.
+    #[inline]
     pub fn max_file_blocks(&self) -> u64 {
         let per_block = u64::from(self.pointers_per_block());
         DIRECT_POINTERS as u64 + per_block + per_block * per_block
@@ -353,11 +386,13 @@ impl Geometry {
 
     /// Whether `block` may be named by a block pointer: inside the
     /// filesystem and not metadata.
+    #[inline]
     pub fn is_data_block(&self, block: u32) -> bool {
         block >= self.first_data_block() && block < self.block_count
     }
 
     /// Bytes per block as a `usize`.
+    #[inline]
     pub fn block_bytes(&self) -> usize {
         self.block_size as usize
     }
@@ -365,26 +400,31 @@ impl Geometry {
     /// `log2(block_size)`: the block size is a power of two, so byte
     /// offsets are split into blocks with shifts and masks (no division
     /// that the compiler would guard with a panic).
+    #[inline]
     pub fn block_shift(&self) -> u32 {
-        self.block_size.trailing_zeros()
+        self.block_shift
     }
 
     /// The file block holding byte `pos`.
+    #[inline]
     pub fn block_of(&self, pos: u64) -> u64 {
         pos >> self.block_shift()
     }
 
     /// The offset of byte `pos` in its block.
+    #[inline]
     pub fn offset_in_block(&self, pos: u64) -> u64 {
         pos & (u64::from(self.block_size) - 1)
     }
 
     /// Blocks needed for `bytes` bytes.
+    #[inline]
     pub fn blocks_for(&self, bytes: u64) -> u64 {
         self.block_of(bytes) + u64::from(self.offset_in_block(bytes) != 0)
     }
 
     /// `log2(8 * block_size)`: the fragments one bitmap block covers.
+    #[inline]
     pub fn bitmap_shift(&self) -> u32 {
         self.block_shift() + 3
     }
@@ -392,6 +432,7 @@ impl Geometry {
     /// The bitmap block (counted from [`BITMAP_START`]) and the bit in it
     /// that stand for fragment `fragment` (block `fragment` without
     /// fragments).
+    #[inline]
     pub fn bitmap_position(&self, fragment: u32) -> (u32, usize) {
         let shift = self.bitmap_shift();
         // CAST: a bit index in a block of at most 4096 bytes.
@@ -399,12 +440,14 @@ impl Geometry {
     }
 
     /// `log2(pointers_per_block)`.
+    #[inline]
     pub fn pointers_shift(&self) -> u32 {
         self.block_shift() - 2
     }
 
     /// Block and byte offset in it of inode `ino`, which must be in
     /// `1..=inode_count`.
+    #[inline]
     pub fn inode_location(&self, ino: u32) -> (u32, usize) {
         let byte = u64::from(ino - 1) * INODE_SIZE as u64;
         // CAST: the table has fewer than 2^32 blocks (checked in `new`)

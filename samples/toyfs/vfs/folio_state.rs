@@ -39,6 +39,7 @@ impl BlockBits {
     }
 
     /// The bits of `first..first + count` in word `word`.
+    #[inline]
     fn mask(word: usize, first: usize, count: usize) -> u64 {
         let (lo, hi) = (word * 64, word * 64 + 64);
         let (from, to) = (first.max(lo), (first + count).min(hi));
@@ -50,6 +51,7 @@ impl BlockBits {
         ones << (from - lo)
     }
 
+    #[inline]
     fn set(&self, first: usize, count: usize) {
         for (word, bits) in self.0.iter().enumerate() {
             let mask = Self::mask(word, first, count);
@@ -59,6 +61,7 @@ impl BlockBits {
         }
     }
 
+    #[inline]
     fn clear(&self, first: usize, count: usize) {
         for (word, bits) in self.0.iter().enumerate() {
             let mask = Self::mask(word, first, count);
@@ -69,6 +72,7 @@ impl BlockBits {
     }
 
     /// Whether every block of `first..first + count` is in the set.
+    #[inline]
     fn all(&self, first: usize, count: usize) -> bool {
         self.0.iter().enumerate().all(|(word, bits)| {
             let mask = Self::mask(word, first, count);
@@ -77,6 +81,7 @@ impl BlockBits {
     }
 
     /// Whether some block of `first..first + count` is in the set.
+    #[inline]
     fn any(&self, first: usize, count: usize) -> bool {
         self.0
             .iter()
@@ -125,84 +130,100 @@ impl FolioState {
     }
 
     /// Blocks of the folio.
+    #[inline]
     pub(crate) fn blocks(&self) -> usize {
         self.blocks
     }
 
     /// `log2` of the block size.
+    #[inline]
     pub(crate) fn block_shift(&self) -> u32 {
         self.block_shift
     }
 
     /// Marks blocks `first..first + count` uptodate; true if now all are.
+    #[inline]
     pub(crate) fn set_uptodate(&self, first: usize, count: usize) -> bool {
         self.uptodate.set(first, count);
         self.uptodate.all(0, self.blocks)
     }
 
     /// Whether every block of `first..first + count` is uptodate.
+    #[inline]
     pub(crate) fn is_uptodate(&self, first: usize, count: usize) -> bool {
         self.uptodate.all(first, count)
     }
 
     /// Marks blocks `first..first + count` dirty.
+    #[inline]
     pub(crate) fn set_dirty(&self, first: usize, count: usize) {
         self.dirty.set(first, count);
     }
 
     /// Clears the dirty bit of blocks `first..first + count`.
+    #[inline]
     pub(crate) fn clear_dirty(&self, first: usize, count: usize) {
         self.dirty.clear(first, count);
     }
 
     /// Whether block `k` is dirty.
+    #[inline]
     pub(crate) fn is_dirty(&self, k: usize) -> bool {
         self.dirty.any(k, 1)
     }
 
     /// Records blocks `first..first + count` as just allocated.
+    #[inline]
     pub(crate) fn set_new(&self, first: usize, count: usize) {
         self.new.set(first, count);
     }
 
     /// Whether block `k` was just allocated.
+    #[inline]
     pub(crate) fn is_new(&self, k: usize) -> bool {
         self.new.any(k, 1)
     }
 
     /// Forgets which blocks were just allocated.
+    #[inline]
     pub(crate) fn clear_new(&self) {
         self.new.clear(0, self.blocks);
     }
 
     /// Starts a read of the folio: the bias that keeps it from ending
     /// while blocks are still being added.
+    #[inline]
     pub(crate) fn begin_read(&self) {
         self.read_pending.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Counts `bytes` more in flight for reading.
+    #[inline]
     pub(crate) fn add_read(&self, bytes: usize) {
         self.read_pending.fetch_add(bytes, Ordering::AcqRel);
     }
 
     /// `bytes` of a read are done (`bytes` 1: the bias); true if that was
     /// the last.
+    #[inline]
     pub(crate) fn finish_read(&self, bytes: usize) -> bool {
         self.read_pending.fetch_sub(bytes, Ordering::AcqRel) == bytes
     }
 
     /// As `begin_read`, for writeback.
+    #[inline]
     pub(crate) fn begin_write(&self) {
         self.write_pending.fetch_add(1, Ordering::AcqRel);
     }
 
     /// As `add_read`, for writeback.
+    #[inline]
     pub(crate) fn add_write(&self, bytes: usize) {
         self.write_pending.fetch_add(bytes, Ordering::AcqRel);
     }
 
     /// As `finish_read`, for writeback.
+    #[inline]
     pub(crate) fn finish_write(&self, bytes: usize) -> bool {
         self.write_pending.fetch_sub(bytes, Ordering::AcqRel) == bytes
     }
