@@ -3,31 +3,30 @@
 //! [READERS]`: the `fsync` of a file whose old tail's disk block another
 //! file takes meanwhile must not fail.
 //!
-//! On an image with fragments (1 KiB blocks, 128-byte fragments) a tail
-//! is written back into the block device's buffer of its block (B), dirty
-//! on the file's own list of buffers (`mmb_mark_buffer_dirty`), which its
-//! `fsync` writes and waits for (`mmb_sync`).  `mmb_sync` takes a buffer
-//! that is not uptodate once waited for as a failed write: `EIO`.  File
-//! `x` has an indirect block (C, on its list before B) and a tail in
-//! block F; the tail is written back and `x` truncated to its whole
-//! blocks, which frees F while B stays on `x`'s list; the rest of the
-//! filesystem is full.  Then, with the filesystem that holds the image's
-//! loop file frozen (`FIFREEZE`: the loop device's writes wait, in
-//! order): B's write is started (`sync_file_range` of the device), READERS
-//! threads read the filling file's blocks with `O_DIRECT` (queued behind it),
-//! `x`'s `fsync` writes C (behind them) and waits for C, then B; file `v`
-//! writes one whole block, which can only be F (`allocate`: toyfs forgets
-//! the cached copies of a block allocated whole, after waiting for B's
-//! write), and with `truncate` is truncated into it at once (the block
-//! keeps `v`'s first fragment: toyfs forgets the block's cached copy
-//! again, `forget_block_copy`, so that the next tail there reads the
-//! disk).  Once both wait, the filesystem is thawed: B's write ends first,
-//! `v`'s side (a real-time thread) goes on while the device reads, and
-//! `x`'s `fsync` looks at B only after C.  A forget that clears B's uptodate flag while B is on
-//! `x`'s list makes that `fsync` return `EIO` with no I/O error (found by
-//! fsx on images with fragments, /work/notes/hunt; bfba512 for the
-//! allocation, the truncation after it).  Checked: the `fsync` succeeds,
-//! and `v` got F (else the test tested nothing: an error too).
+//! On an image with fragments (1 KiB blocks, 128-byte fragments) a tail is
+//! written back into the block device's buffer of its block (B), dirty on the
+//! file's own list of buffers (`mmb_mark_buffer_dirty`), which its `fsync`
+//! writes and waits for (`mmb_sync`).  `mmb_sync` takes a buffer that is not
+//! uptodate once waited for as a failed write: `EIO`.  File `x` has an indirect
+//! block (C, on its list before B) and a tail in block F; the tail is written
+//! back and `x` truncated to its whole blocks, which frees F while B stays on
+//! `x`'s list; the rest of the filesystem is full.  Then, with the filesystem
+//! that holds the image's loop file frozen (`FIFREEZE`: the loop device's
+//! writes wait, in order): B's write is started (`sync_file_range` of the
+//! device), READERS threads read the filling file's blocks with `O_DIRECT`
+//! (queued behind it), `x`'s `fsync` writes C (behind them) and waits for C,
+//! then B; file `v` writes one whole block, which can only be F (`allocate`:
+//! toyfs forgets the cached copies of a block allocated whole, after waiting
+//! for B's write), and with `truncate` is truncated into it at once (the block
+//! keeps `v`'s first fragment: toyfs forgets the block's cached copy again,
+//! `forget_block_copy`, so that the next tail there reads the disk).  Once both
+//! wait, the filesystem is thawed: B's write ends first, `v`'s side (a
+//! real-time thread) goes on while the device reads, and `x`'s `fsync` looks at
+//! B only after C.  A forget that clears B's uptodate flag while B is on `x`'s
+//! list makes that `fsync` return `EIO` with no I/O error (found by fsx-rs with
+//! six processes on images with fragments; bfba512 for the allocation, the
+//! truncation after it).  Checked: the `fsync` succeeds, and `v` got F (else
+//! the test tested nothing: an error too).
 
 use crate::sys;
 use std::fs::{self, File, OpenOptions};
