@@ -229,8 +229,12 @@ impl Buffer {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
         if let Some(bh) = NonNull::new(bh) {
-            // SAFETY: Referenced by `sb_find_get_block`, for us.
-            unsafe { forget_and_release(bh, false) };
+            // SAFETY: Referenced by `sb_find_get_block`, for us, not
+            // locked by us; the reference is ours to drop.
+            unsafe {
+                forget(bh, false);
+                sys::toyfs_brelse(bh.as_ptr());
+            }
         }
     }
 
@@ -245,12 +249,29 @@ impl Buffer {
     /// write by bio.  For a whole block of a file that is to be written
     /// through the buffer cache from now on (`vfs::forget_block_copy`),
     /// which nobody holds a `Buffer` of.
+    ///
+    /// The buffer may still be on the list of a file whose tail the block
+    /// held before it was allocated whole ([`Buffer::mark_dirty_for`]),
+    /// and `mmb_sync` in that file's `fsync` takes a buffer it waited for
+    /// that is not uptodate as a failed write (`EIO`): so the buffer is
+    /// taken off any such list (`bforget`, `remove_assoc_queue`: it holds
+    /// nothing of that file any more), and its flag cleared, under the
+    /// filesystem's `buffer_lists` lock, which that `fsync` holds from its
+    /// look at the buffer to its test of the flag.  Clearing the flag
+    /// with the buffer on the list made that `fsync` return `EIO` with no
+    /// I/O error (toyfs-probe freed-tail-fsync truncate).
     pub(crate) fn forget_copy(sb: &SuperBlock, block: u32) -> Result {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh).ok_or(ENOMEM)?;
-        // SAFETY: Referenced by `sb_getblk`, for us.
-        unsafe { forget_and_release(bh, true) };
+        let _lists = sb.info().buffer_lists.lock();
+        // SAFETY: Referenced by `sb_getblk`, for us, not locked by us.
+        unsafe { forget(bh, true) };
+        // SAFETY: The reference of `sb_getblk` is ours and handed over
+        // (`__bforget` drops it); the buffer is clean (`clean_bdev_aliases`
+        // in `forget_block_copy`), so only its list changes; the lists
+        // are changed under `buffer_lists`, held.
+        unsafe { sys::__bforget(bh.as_ptr()) };
         Ok(())
     }
 
@@ -352,18 +373,16 @@ fn keep_failed_write(bh: NonNull<sys::buffer_head>) -> bool {
 }
 
 /// Buffer head `bh` is no longer kept for a failed write
-/// (`keep_failed_write`) nor checked, and no longer uptodate if `stale`;
-/// the reference to it is dropped ([`Buffer::forget_copy`], stale, and
-/// [`Buffer::forget_failed_write`]).
+/// (`keep_failed_write`) nor checked, and no longer uptodate if `stale`
+/// ([`Buffer::forget_copy`], stale, and [`Buffer::forget_failed_write`]).
 ///
 /// # Safety
 ///
-/// `bh` is a buffer head referenced by the caller, who hands the reference
-/// over and does not hold it locked.
-unsafe fn forget_and_release(bh: NonNull<sys::buffer_head>, stale: bool) {
+/// `bh` is a buffer head referenced by the caller, who does not hold it
+/// locked.
+unsafe fn forget(bh: NonNull<sys::buffer_head>, stale: bool) {
     // SAFETY: `bh` is referenced (the caller's); its flags change under its
-    // lock, after any I/O on it (`lock_buffer` waits for that), and the
-    // reference is ours to drop.
+    // lock, after any I/O on it (`lock_buffer` waits for that).
     unsafe {
         sys::toyfs_lock_buffer(bh.as_ptr());
         if stale {
@@ -372,7 +391,6 @@ unsafe fn forget_and_release(bh: NonNull<sys::buffer_head>, stale: bool) {
         sys::toyfs_clear_buffer_write_io_error(bh.as_ptr());
         sys::toyfs_clear_buffer_checked(bh.as_ptr());
         sys::unlock_buffer(bh.as_ptr());
-        sys::toyfs_brelse(bh.as_ptr());
     }
 }
 

@@ -21,6 +21,11 @@
 //! `toyfs-probe shared-tail-fsync DIR [SECONDS]` (an image with
 //! fragments: two threads write and `fsync` files whose tails share
 //! blocks, 5 s by default);
+//! `toyfs-probe freed-tail-fsync DIR DEVICE BACKING allocate|truncate
+//! [READERS]` (an image of 1 KiB blocks and 128-byte fragments on DEVICE,
+//! a loop device whose file is on the filesystem mounted at BACKING,
+//! which it freezes: a file's `fsync` while another file takes its old
+//! tail's block whole, freed_tail.rs);
 //! `toyfs-probe odirect DIR DEVICE MODEL-OUT` (`O_DIRECT`, DEVICE the
 //! mounted device, MODEL-OUT where the file's model goes);
 //! `toyfs-probe odirect-bypass DIR` (whole blocks of `O_DIRECT` by bio,
@@ -32,6 +37,7 @@
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
 
+mod freed_tail;
 mod meta;
 mod sys;
 
@@ -2989,6 +2995,12 @@ fn main() -> ExitCode {
         "shared-tail-fsync" => {
             count(args.get(3), 5).and_then(|seconds| shared_tail_fsync(dir, seconds))
         }
+        "freed-tail-fsync" => match (args.get(3), args.get(4), args.get(5)) {
+            (Some(device), Some(backing), Some(mode)) => count(args.get(6), 4).and_then(|readers| {
+                freed_tail::freed_tail_fsync(dir, Path::new(device), Path::new(backing), mode, readers)
+            }),
+            _ => Err("usage: toyfs-probe freed-tail-fsync DIR DEVICE BACKING allocate|truncate [READERS]".into()),
+        },
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),

@@ -50,6 +50,8 @@ extern "C" {
     fn signal(signum: c_int, handler: usize) -> usize;
     fn sched_setaffinity(pid: c_int, size: usize, mask: *const u64) -> c_int;
     fn sync_file_range(fd: c_int, offset: i64, nbytes: i64, flags: u32) -> c_int;
+    fn gettid() -> c_int;
+    fn sched_setscheduler(pid: c_int, policy: c_int, param: *const c_int) -> c_int;
 }
 
 /// `SYNC_FILE_RANGE_WRITE`: start the writeback of the range's dirty
@@ -62,6 +64,57 @@ const SYNC_FILE_RANGE_WRITE: u32 = 2;
 pub fn start_writeback(file: &File) -> io::Result<()> {
     // SAFETY: A valid descriptor; no memory is passed.
     check(unsafe { sync_file_range(file.as_raw_fd(), 0, 0, SYNC_FILE_RANGE_WRITE) })
+}
+
+/// `SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+/// SYNC_FILE_RANGE_WAIT_AFTER`: write the range's dirty pages and wait
+/// (`WB_SYNC_ALL`), with none of `fsync`'s metadata.
+pub const SYNC_RANGE_AND_WAIT: u32 = 1 | SYNC_FILE_RANGE_WRITE | 4;
+/// `SYNC_FILE_RANGE_WRITE` alone: start the writes, do not wait.
+pub const SYNC_RANGE_START: u32 = SYNC_FILE_RANGE_WRITE;
+
+/// `sync_file_range(file, offset, len, flags)`, `flags` one of
+/// [`SYNC_RANGE_AND_WAIT`] and [`SYNC_RANGE_START`]; `file` may be a
+/// block device.
+pub fn sync_range(file: &File, offset: u64, len: u64, flags: u32) -> io::Result<()> {
+    // SAFETY: A valid descriptor; no memory is passed.
+    check(unsafe { sync_file_range(file.as_raw_fd(), offset as i64, len as i64, flags) })
+}
+
+/// The calling thread's id (`gettid`), as /proc/self/task names it.
+pub fn thread_id() -> i32 {
+    // SAFETY: No arguments; cannot fail.
+    unsafe { gettid() }
+}
+
+/// Runs the calling thread first-in first-out at real-time priority 1
+/// (`SCHED_FIFO`): once woken it runs before every ordinary thread of its
+/// CPU, at the kernel's next point of preemption.
+pub fn run_realtime() -> io::Result<()> {
+    const SCHED_FIFO: c_int = 1;
+    // struct sched_param: one int, the priority.
+    let priority: c_int = 1;
+    // SAFETY: A valid `struct sched_param` that lives across the call;
+    // pid 0 is the calling thread.
+    check(unsafe { sched_setscheduler(0, SCHED_FIFO, &priority) })
+}
+
+/// `FIFREEZE`, `_IOWR('X', 119, int)`.
+const FIFREEZE: c_ulong = 0xc004_5877;
+/// `FITHAW`, `_IOWR('X', 120, int)`.
+const FITHAW: c_ulong = 0xc004_5878;
+
+/// Freezes the filesystem that `dir` (open) is on (`FIFREEZE`): its
+/// writers wait until [`thaw`].
+pub fn freeze(dir: &File) -> io::Result<()> {
+    // SAFETY: A valid descriptor; the argument is ignored.
+    check(unsafe { ioctl(dir.as_raw_fd(), FIFREEZE, 0) })
+}
+
+/// Thaws the filesystem that [`freeze`] froze (`FITHAW`).
+pub fn thaw(dir: &File) -> io::Result<()> {
+    // SAFETY: As in `freeze`.
+    check(unsafe { ioctl(dir.as_raw_fd(), FITHAW, 0) })
 }
 
 /// Keeps the calling thread on CPU `cpu` (`sched_setaffinity`; `EINVAL`
