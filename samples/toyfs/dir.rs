@@ -23,7 +23,7 @@ use crate::{
     },
     inode::{BlockMap, Run},
     meta::corrupt,
-    vfs::{Buffer, BufferGuard, DirEmitter, Inode},
+    vfs::{toyfs_err, Buffer, BufferGuard, DirEmitter, Inode},
 };
 use core::{ops::Range, sync::atomic::Ordering};
 use kernel::prelude::*;
@@ -414,11 +414,19 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
             return Ok(());
         }
     }
-    let block = {
-        let mut map = BlockMap::lock(dir)?;
+    let block = BlockMap::lock(dir).and_then(|mut map| {
         let size = (blocks + 1) * u64::from(geometry.block_size());
         map.allocate(blocks..blocks + 1, size, |_| ())?;
-        map.lookup(blocks)?
+        map.lookup(blocks)
+    });
+    let block = match block {
+        Ok(block) => block,
+        Err(err) => {
+            if partial != 0 {
+                shrink_back(dir, blocks - 1, partial);
+            }
+            return Err(err);
+        }
     };
     // A new block: written whole from the buffer cache, never read.
     let buffer = Buffer::zeroed(sb, block)?;
@@ -433,6 +441,29 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
     buffer.mark_dirty();
     dir.set_size((blocks + 1) * u64::from(geometry.block_size()));
     Ok(())
+}
+
+/// [`add_at`] made the tail of `dir` (its last block, `n`, `partial`
+/// bytes) a whole block, the entry did not fit in the room that added,
+/// and the block after it could not be had: the tail goes back to the
+/// fragments it took, the first of the whole block (`BlockMap::set_run`
+/// keeps a run's start, and the directory's bytes, in the block's
+/// buffer, with it), and the size with it, so that the failed call
+/// changes nothing (but where the tail lies).  Should that fail (an
+/// indirect block that cannot be read), the directory keeps the whole
+/// block, its size saying so.
+fn shrink_back(dir: &Inode, n: u64, partial: usize) {
+    let geometry = dir.sb().info().geometry;
+    // CAST: below a block.
+    let fragments = geometry.fragments_for(partial as u32);
+    match BlockMap::lock(dir).and_then(|mut map| map.set_run(n, fragments)) {
+        Ok(_) => dir.set_size(n * u64::from(geometry.block_size()) + partial as u64),
+        Err(err) => toyfs_err!(
+            "directory {}: giving back the block made of its tail: {:?}\n",
+            dir.ino(),
+            err
+        ),
+    }
 }
 
 /// `iterate_shared`: the entries of `dir` from the emitter's position (a

@@ -728,8 +728,11 @@ impl<'a> BlockMap<'a> {
         // the buffer cache from now on, and from the disk, before any of
         // its fragments is freed for another file's tail
         // (`forget_block_copy`).  The caller holds the folio out of
-        // writeback: no bio to the block is in flight.
-        if count < old.count && old.is_whole_block(&geometry) {
+        // writeback: no bio to the block is in flight.  Not a
+        // directory's, which lives in the buffer cache alone (never
+        // written by bio): its cached copy is the truth, dirty perhaps
+        // (`dir::add_at` giving back the whole block it made of a tail).
+        if count < old.count && old.is_whole_block(&geometry) && !self.inode.is_dir() {
             forget_block_copy(sb, old.block(&geometry))?;
         }
         // Grown around the old run, in its block: only the fragments

@@ -47,9 +47,10 @@ inject_off() {
 # A fresh toyfs on the whole ramdisk: brd allocates a page when a sector is
 # first written, so it is written once here and the "disk" never fails;
 # what fails is toyfs's and the kernel's own allocations.
+# Arguments: mkfs.toyfs options.
 fresh_mount() {
 	dd if=/dev/zero of=$dev bs=65536 2>/dev/null
-	mkfs.toyfs -q $dev && mount -t toyfs $dev $mnt && mkdir $mnt/work
+	mkfs.toyfs -q "$@" $dev && mount -t toyfs $dev $mnt && mkdir $mnt/work
 }
 
 # Unmounts, wants a clean fsck, mounts, checks the manifest $1, unmounts.
@@ -77,10 +78,12 @@ faults_round() {
 
 # Each fault point of each call in turn (fail-nth): the knobs with
 # probability 0 only choose which allocations count as fault points.
+# Arguments: mkfs.toyfs options (an image with fragments: the extending
+# write grows the file's tail before it gets its first folio).
 every_fault_point_of_each_call() {
 	manifest=/tmp/fail-nth
 	rm -rf "$manifest" "$manifest.d"
-	fresh_mount || return 1
+	fresh_mount "$@" || return 1
 	inject failslab 0 && inject fail_page_alloc 0 || return 1
 	toyfs-stress fail-nth $mnt/work "$manifest"
 	status=$?
@@ -107,12 +110,13 @@ writeback_under_allocation_failures() {
 # most operations (little stays certain); the lower ones leave files to
 # check after the remount.
 cases="slab_1_percent:1:1:0 slab_10_percent:2:10:0 page_10_percent:3:0:10 page_40_percent:4:0:40 slab_and_page_3_percent:5:3:3"
-ktap_suite toyfs_faults 10
+ktap_suite toyfs_faults 11
 if [ ! -e $debugfs/failslab ] || [ ! -e $debugfs/fail_page_alloc ]; then
 	reason="no failslab/fail_page_alloc in debugfs (debug kernel only)"
 	ktap_skip insmod_toyfs "$reason"
 	for spec in $cases; do ktap_skip "${spec%%:*}" "$reason"; done
 	ktap_skip every_fault_point_of_each_call "$reason"
+	ktap_skip every_fault_point_of_each_call_with_fragments "$reason"
 	ktap_skip fsync_under_allocation_failures_1k "$reason"
 	ktap_skip fsync_under_allocation_failures_4k "$reason"
 	ktap_skip rmmod_toyfs "$reason"
@@ -125,6 +129,7 @@ for spec in $cases; do
 	ktap_case "$1" faults_round "$2" "$3" "$4"
 done
 ktap_case every_fault_point_of_each_call every_fault_point_of_each_call
+ktap_case every_fault_point_of_each_call_with_fragments every_fault_point_of_each_call -f 128
 ktap_case fsync_under_allocation_failures_1k writeback_under_allocation_failures 1024
 ktap_case fsync_under_allocation_failures_4k writeback_under_allocation_failures 4096
 ktap_case rmmod_toyfs rmmod toyfs

@@ -914,6 +914,37 @@ create_failing_at_the_inode_table_leaves_the_directory_as_it_was() {
 	drop_loop_image $status
 }
 
+# A create that finds no room for a new directory block leaves a
+# directory whose last block is a tail (FRAGMENTS; mkfs.toyfs -d makes
+# every directory one fragment and grows it a fragment at a time) as it
+# was: an image of 1 KiB blocks and 128-byte fragments made from a tree
+# whose directory d takes 7 fragments (27 names of 21 bytes), every
+# fragment then in use but the 8 of one whole block; `touch d/NAME` (a
+# name of 200 bytes, for which the room a whole last block would add is
+# too little) must be ENOSPC with d's size, times, blocks and links and
+# the free counts unchanged; fsck clean.  toyfs made the tail a whole
+# block (the free one) before it found that the entry needed a second
+# new block, and kept it when that allocation failed.
+create_without_room_leaves_a_tail_directory_as_it_was() {
+	rm -rf /tmp/tail-src && mkdir -p /tmp/tail-src/d || return 1
+	for i in $(seq 10 36); do : >/tmp/tail-src/d/f${i}_xxxxxxxxxxxxxxxxx || return 1; done
+	new_loop_image /tmp/tail-enospc.img 1M -b 1024 -f 128 -N 1024 -d /tmp/tail-src || return 1
+	mkdir -p /mnt/e
+	mount -t toyfs "$loop" /mnt/e && [ "$(stat -c %s /mnt/e/d)" = 896 ] &&
+		head -c 1024 /dev/zero >/mnt/e/one && mkdir /mnt/e/s &&
+		{ dd if=/dev/zero of=/mnt/e/fill bs=4096 2>/dev/null; true; } && k=0 &&
+		while head -c 100 /dev/zero >/mnt/e/s/$k 2>/dev/null; do k=$((k + 1)); done &&
+		rm -f /mnt/e/s/$k && rm /mnt/e/one && sync && touch -d @1000000000 /mnt/e/d &&
+		before=$(dir_state) && sleep 1 &&
+		err=$(errno_of touch /mnt/e/d/$(name200 c)) && after=$(dir_state)
+	status=$?
+	echo "touch: '$err' ($k small files); before: $before; after: $after"
+	[ $status -eq 0 ] && [ "$err" = "No space left on device" ] && [ "$before" = "$after" ]
+	status=$?
+	umount /mnt/e && fsck.toyfs -f -n "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
 # The times each namespace call changes (the parents' mtime and ctime,
 # the ctime of the inode linked, unlinked or renamed, and of the one
 # renamed over), refused calls changing nothing (times, link counts, free
@@ -959,7 +990,7 @@ inodes_freed_beside_allocations_are_given_once() {
 
 
 . /guest/debian.sh
-ktap_suite toyfs 61
+ktap_suite toyfs 62
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1023,6 +1054,7 @@ ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case largest_file_is_the_block_maps_and_efbig_past_it largest_file_is_the_block_maps_and_efbig_past_it
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
 ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
+ktap_case create_without_room_leaves_a_tail_directory_as_it_was create_without_room_leaves_a_tail_directory_as_it_was
 # The parts after this one format $dev again: no write error left on it.
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev &&
 	dd if=/dev/null of=$dev conv=fsync && rmmod toyfs"

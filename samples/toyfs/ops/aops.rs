@@ -284,7 +284,19 @@ unsafe fn begin_growing(
     // SAFETY: As above.
     let folio =
         unsafe { sys::toyfs_write_begin_get_folio(iocb, mapping, index as usize, len as usize) };
-    kernel::error::from_err_ptr(folio)?;
+    if let Err(err) = kernel::error::from_err_ptr(folio) {
+        // No folio (`ENOMEM`): the tail grown above for this write goes
+        // back to the size's fewest fragments, as on the error below.
+        write::after_write(
+            inode,
+            inode.size(),
+            pos as u64,
+            pos as u64 + u64::from(len),
+            grew,
+        );
+        inode.mark_dirty();
+        return Err(err);
+    }
     // SAFETY: `write_begin_get_folio` returns the folio locked and
     // referenced; on error we release both below.
     let locked = unsafe { LockedFolio::from_raw(folio) };

@@ -8,7 +8,8 @@
 //! truncate, fsync) and each
 //! N = 1, 2, ...: the objects are set up, the N-th fault point of the call
 //! is made to fail, and the outcome checked: a call that fails returns
-//! `ENOMEM`, `EIO` or `ENOSPC` and changes nothing; one that succeeds
+//! `ENOMEM`, `EIO` or `ENOSPC` and changes nothing (an extending write
+//! neither the bytes nor `st_blocks`); one that succeeds
 //! (the failure was absorbed) leaves the state of a success.  It stops when
 //! the call runs to its end before the N-th fault point.  The objects of
 //! the last round stay, described by a manifest (src/faults.rs) for the
@@ -91,6 +92,13 @@ fn expect_dir(path: &str, exists: bool) -> Check {
 fn nlink(path: &str) -> Result<u64, String> {
     fs::metadata(path)
         .map(|meta| meta.nlink())
+        .map_err(|err| format!("{path}: {err}"))
+}
+
+/// `st_blocks` of `path`.
+fn blocks(path: &str) -> Result<u64, String> {
+    fs::metadata(path)
+        .map(|meta| meta.blocks())
         .map_err(|err| format!("{path}: {err}"))
 }
 
@@ -356,6 +364,9 @@ struct Extend {
     data: Vec<u8>,
     offset: usize,
     file: Option<File>,
+    /// `st_blocks` before the call: a failed write gives back what it
+    /// allocated, a tail grown for it included (FRAGMENTS).
+    blocks: u64,
 }
 
 impl Operation for Extend {
@@ -365,6 +376,7 @@ impl Operation for Extend {
     fn set_up(&mut self) -> Check {
         clear(&self.path)?;
         put(&self.path, &self.before)?;
+        self.blocks = blocks(&self.path)?;
         let file = OpenOptions::new().write(true).open(&self.path);
         self.file = Some(file.map_err(|err| format!("open {}: {err}", self.path))?);
         Ok(())
@@ -378,10 +390,21 @@ impl Operation for Extend {
     fn check(&mut self, outcome: &io::Result<usize>) -> Check {
         self.file = None;
         let mut want = self.before.clone();
-        if let Ok(written) = outcome {
-            // A short write is a success: the bytes it counts are there.
-            want.resize(self.offset, 0);
-            want.extend_from_slice(&self.data[..*written]);
+        match outcome {
+            Ok(written) => {
+                // A short write is a success: the bytes it counts are there.
+                want.resize(self.offset, 0);
+                want.extend_from_slice(&self.data[..*written]);
+            }
+            Err(_) => match blocks(&self.path)? {
+                got if got == self.blocks => {}
+                got => {
+                    return Err(format!(
+                        "{}: st_blocks {} before the failed write, {got} after",
+                        self.path, self.blocks
+                    ))
+                }
+            },
         }
         expect_file(&self.path, Some(&want))
     }
@@ -492,6 +515,7 @@ pub(crate) fn run(dir: &str, manifest: &str) -> Result<String, String> {
             data: pattern(9000, 6),
             offset: 5000,
             file: None,
+            blocks: 0,
         }),
         Box::new(Shrink {
             path: path("shrunk"),
