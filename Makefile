@@ -6,7 +6,7 @@
 #                 (Documentation/performance.rst); results in build/bench/
 #   make soak     the debug kernel runs the randomized toyfs tester for
 #                 TOYFS_SOAK_SEEDS (8) seeds x TOYFS_SOAK_OPS (125000)
-#                 operations, then part fsx with FSX_SOAK_OPS (10000)
+#                 operations, then part fsx with FSX_SOAK_OPS (6000)
 #                 operations per fsx process; ends with "N passed, N failed"
 #                 (an hour or more)
 #   make shell    boots the test kernel with the modules loaded and a toyfs
@@ -43,7 +43,7 @@
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # FSX_OPS=N sets the operations of each fsx process of part fsx (3000 on
-# QEMU's base kernel, 1200 on the debug ones, 20000 on UML); FSX_SEED=N its
+# QEMU's base kernel, 800 on the debug ones, 20000 on UML); FSX_SEED=N its
 # seeds (1: seeds 100-154), printed with the command that reruns a failure.
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),

@@ -89,7 +89,7 @@ guest_cmdline() {
 	# (guest/fsx-tests.sh).
 	[ -z "${FSX_OPS:-}" ] || cmdline+=" FSX_OPS=$FSX_OPS"
 	[ -z "${FSX_SEED:-}" ] || cmdline+=" FSX_SEED=$FSX_SEED"
-	# make soak TOYFS_SOAK_SEEDS=8 TOYFS_SOAK_OPS=125000 FSX_SOAK_OPS=10000
+	# make soak TOYFS_SOAK_SEEDS=8 TOYFS_SOAK_OPS=125000 FSX_SOAK_OPS=6000
 	# (scripts/guest/soak.sh).
 	local var
 	for var in TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED FSX_SOAK_OPS; do

@@ -25,9 +25,11 @@
 # FSX_SEED * 100 + I * 10 + C (FSX_SEED 1 by default); a failing case
 # prints the make command and the fsx command that run it again.  The
 # length: FSX_OPS operations per process (kernel command line, `make
-# check FSX_OPS=N`), by default 3000 on QEMU's base kernel, 1200 on the
-# debug kernels (KASAN, lockdep) and 20000 on User-Mode Linux (native);
-# the part's time is printed per image.
+# check FSX_OPS=N`), by default 3000 on QEMU's base kernel, 800 on the
+# debug kernels (KASAN, lockdep) and 20000 on User-Mode Linux (native):
+# about 2, 4 and 3 minutes (the time of each image's processes is
+# printed).  A process that has not ended after 600 + N / 4 seconds is
+# stopped (timeout) and its case fails.
 # Runs with vm_mvc loaded and toyfs not, and leaves them so.
 . /guest/ktap.sh
 
@@ -39,7 +41,7 @@ configs="mapped small holes direct direct1"
 images="b4096:-b_4096 b1024:-b_1024 b4096_f512:-b_4096_-f_512 b1024_f128:-b_1024_-f_128
 b4096_f512_lz4:-b_4096_-f_512_-c_lz4 b1024_f128_lz4:-b_1024_-f_128_-c_lz4"
 if grep -q panic_on_warn=1 /proc/cmdline; then
-	ops=${FSX_OPS:-1200}
+	ops=${FSX_OPS:-800}
 elif grep -q '^vendor_id.*User Mode Linux' /proc/cpuinfo; then
 	ops=${FSX_OPS:-20000}
 else
@@ -78,7 +80,7 @@ run_image() {
 		# shellcheck disable=SC2046 # the flags are words
 		(
 			cd "$art" || exit 1
-			timeout 1200 fsx $(fsx_flags $cfg) -q -f $cfgdir/$cfg.toml -S $seed -N $ops \
+			timeout $((600 + ops / 4)) fsx $(fsx_flags $cfg) -q -f $cfgdir/$cfg.toml -S $seed -N $ops \
 				-P "$art" $mnt/$cfg >"$art/$cfg.log" 2>&1
 			echo $? >"$art/$cfg.rc"
 		) &

@@ -59,8 +59,8 @@ ktap_case unload sh -c "rmmod toyfs && rmmod vm_mvc"
 ktap_end
 
 # Then fsx for longer than in make check (fsx-tests.sh, its fixed seeds):
-# FSX_SOAK_OPS operations per process (10000; 0 leaves it out).
-fsx_ops=${FSX_SOAK_OPS:-10000}
+# FSX_SOAK_OPS operations per process (6000; 0 leaves it out).
+fsx_ops=${FSX_SOAK_OPS:-6000}
 if [ "$fsx_ops" != 0 ]; then
 	say "vm_mvc-soak: fsx, $fsx_ops operations per process"
 	insmod /modules/vm_mvc.ko
