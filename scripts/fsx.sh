@@ -11,9 +11,9 @@
 # The binary and the crate's LICENSE are cached in $DATA/fsx-VERSION-KEY,
 # KEY the hash of the version, the checksum, the patch, the Rust toolchain
 # and the build flags; the binary is then copied where guest-boot.sh takes
-# the tools/ binaries from (the image's /bin/fsx).  Runs on the host, with
-# rustup's cargo (as scripts/guest.sh builds tools/).  Prints the binary's
-# path in the cache.
+# the tools/ binaries from (the image's /bin/fsx), with the licence beside
+# it (/guest/fsx.LICENSE).  Runs on the host, with rustup's cargo (as
+# scripts/guest.sh builds tools/).  Prints the binary's path in the cache.
 . "$(dirname "$0")/lib.sh"
 
 FSX_VERSION=0.3.2
@@ -90,4 +90,5 @@ fi
 tools=$(toyfs_tools_dir)
 mkdir -p "$tools"
 cp "$dir/fsx" "$tools/fsx.new" && mv "$tools/fsx.new" "$tools/fsx"
+cp "$dir/LICENSE" "$tools/fsx.LICENSE"
 echo "$dir/fsx"
