@@ -83,7 +83,9 @@ build() {
 	rm -rf "$tmp"
 }
 
-if [ ! -x "$dir/fsx" ]; then
+if [ -x "$dir/fsx" ]; then
+	log "reusing fsx $dir"
+else
 	lock fsx
 	[ -x "$dir/fsx" ] || timed "building fsx $FSX_VERSION (crates.io, tools/fsx patch)" build
 fi
