@@ -42,8 +42,8 @@
 # feature (scripts/guest/toyfs-common.sh), to see whether a fix passes them.
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
-# FSX_OPS=N sets the operations of each fsx process of part fsx (3000 on
-# QEMU's base kernel, 800 on the debug ones, 20000 on UML); FSX_SEED=N its
+# FSX_OPS=N sets the operations of each fsx process of part fsx (4000 on
+# QEMU's base kernel, 1000 on the debug ones, 20000 on UML); FSX_SEED=N its
 # seeds (1: seeds 100-154), printed with the command that reruns a failure.
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),

@@ -25,7 +25,7 @@
 # FSX_SEED * 100 + I * 10 + C (FSX_SEED 1 by default); a failing case
 # prints the make command and the fsx command that run it again.  The
 # length: FSX_OPS operations per process (kernel command line, `make
-# check FSX_OPS=N`), by default 3000 on QEMU's base kernel, 800 on the
+# check FSX_OPS=N`), by default 4000 on QEMU's base kernel, 1000 on the
 # debug kernels (KASAN, lockdep) and 20000 on User-Mode Linux (native):
 # about 2, 4 and 3 minutes (the time of each image's processes is
 # printed).  A process that has not ended after 600 + N / 4 seconds is
@@ -41,11 +41,11 @@ configs="mapped small holes direct direct1"
 images="b4096:-b_4096 b1024:-b_1024 b4096_f512:-b_4096_-f_512 b1024_f128:-b_1024_-f_128
 b4096_f512_lz4:-b_4096_-f_512_-c_lz4 b1024_f128_lz4:-b_1024_-f_128_-c_lz4"
 if grep -q panic_on_warn=1 /proc/cmdline; then
-	ops=${FSX_OPS:-800}
+	ops=${FSX_OPS:-1000}
 elif grep -q '^vendor_id.*User Mode Linux' /proc/cpuinfo; then
 	ops=${FSX_OPS:-20000}
 else
-	ops=${FSX_OPS:-3000}
+	ops=${FSX_OPS:-4000}
 fi
 base=${FSX_SEED:-1}
 mkdir -p $work $mnt
@@ -95,13 +95,15 @@ run_image() {
 # Configuration $2's fsx on image $1 (mkfs.toyfs options $3) completed
 # every operation; its output, and how to run it again, if not.
 fsx_passed() {
-	name=$1 cfg=$2 opts=$(echo "$3" | tr _ ' ')
+	name=$1 cfg=$2 opts=$(echo "$3" | tr _ ' ') lz4=
+	case $opts in *lz4*) lz4=1 ;; esac
 	fsx_passed_in "$work/$name" "$cfg" "$opts" || {
 		echo "to run it again: make check VM_MVC_ONLY=fsx FSX_SEED=$base FSX_OPS=$ops" \
 			"(all of image $name's processes at once);"
-		echo "alone, in make shell: mkfs.toyfs $opts IMG 16M, mount it on $mnt, then" \
-			"fsx $(fsx_flags $cfg) -f /guest/tests/fsx/$cfg.toml -S $(cat "$work/$name/$cfg.seed")" \
-			"-N $ops -P /tmp $mnt/$cfg"
+		echo "alone, in make shell: mkfs.toyfs $opts /tmp/img 16M && mkdir -p $mnt &&" \
+			"mount -o loop -t toyfs /tmp/img $mnt && touch $mnt/$cfg &&${lz4:+ toyfs-stress compr $mnt/$cfg +c &&}" \
+			"fsx $(fsx_flags $cfg) -f /opt/guest/tests/fsx/$cfg.toml" \
+			"-S $(cat "$work/$name/$cfg.seed") -N $ops -P /tmp $mnt/$cfg"
 		return 1
 	}
 }
