@@ -27,9 +27,10 @@
 # length: FSX_OPS operations per process (kernel command line, `make
 # check FSX_OPS=N`), by default 4000 on QEMU's base kernel, 1000 on the
 # debug kernels (KASAN, lockdep) and 20000 on User-Mode Linux (native):
-# about 2, 4 and 3 minutes (the time of each image's processes is
-# printed).  A process that has not ended after 600 + N / 4 seconds is
-# stopped (timeout) and its case fails.
+# about 2.5, 3.5 and 3 minutes on two busy cores (Documentation/
+# testing.rst; the time of each image's processes is printed).  A
+# process that has not ended after 600 + N / 4 seconds is stopped
+# (timeout) and its case fails.
 # Runs with vm_mvc loaded and toyfs not, and leaves them so.
 . /guest/ktap.sh
 
