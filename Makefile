@@ -6,7 +6,9 @@
 #                 (Documentation/performance.rst); results in build/bench/
 #   make soak     the debug kernel runs the randomized toyfs tester for
 #                 TOYFS_SOAK_SEEDS (8) seeds x TOYFS_SOAK_OPS (125000)
-#                 operations; ends with "N passed, N failed" (an hour or more)
+#                 operations, then part fsx with FSX_SOAK_OPS (6000)
+#                 operations per fsx process; ends with "N passed, N failed"
+#                 (an hour or more)
 #   make shell    boots the test kernel with the modules loaded and a toyfs
 #                 mounted, a shell on the terminal (Debian's bash, xfs_io,
 #                 fio, stress-ng); leaving the shell powers the guest off
@@ -40,6 +42,9 @@
 # feature (scripts/guest/toyfs-common.sh), to see whether a fix passes them.
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
+# FSX_OPS=N sets the operations of each fsx process of part fsx (4000 on
+# QEMU's base kernel, 1000 on the debug ones, 20000 on UML); FSX_SEED=N its
+# seeds (1: seeds 100-154), printed with the command that reruns a failure.
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
 # default ~/.cache/vm_mvc; see README.md.
@@ -58,8 +63,8 @@ export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS VM_MVC_BENCH_FS_ROWS VM_MVC_BENCH_F
 export VM_MVC_BENCH_FS_IOSTAT
 export VM_MVC_BENCH_COMPRESS_ROWS VM_MVC_BENCH_COMPRESS_ROUNDS
 export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS
-export CORRUPT_FLIP_IMAGES
-export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED
+export CORRUPT_FLIP_IMAGES FSX_OPS FSX_SEED
+export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED FSX_SOAK_OPS
 
 SCRIPTS := $(CURDIR)/scripts
 

@@ -85,9 +85,14 @@ guest_cmdline() {
 	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
 	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
 	[ -z "${CORRUPT_FLIP_IMAGES:-}" ] || cmdline+=" CORRUPT_FLIP_IMAGES=$CORRUPT_FLIP_IMAGES"
-	# make soak TOYFS_SOAK_SEEDS=8 TOYFS_SOAK_OPS=125000 (scripts/guest/soak.sh).
+	# make check FSX_OPS=N FSX_SEED=N: the fsx part's length and seeds
+	# (guest/fsx-tests.sh).
+	[ -z "${FSX_OPS:-}" ] || cmdline+=" FSX_OPS=$FSX_OPS"
+	[ -z "${FSX_SEED:-}" ] || cmdline+=" FSX_SEED=$FSX_SEED"
+	# make soak TOYFS_SOAK_SEEDS=8 TOYFS_SOAK_OPS=125000 FSX_SOAK_OPS=6000
+	# (scripts/guest/soak.sh).
 	local var
-	for var in TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED; do
+	for var in TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED FSX_SOAK_OPS; do
 		[ -z "${!var:-}" ] || cmdline+=" $var=${!var}"
 	done
 	# make check VM_MVC_ONLY=toyfs,module: only those parts (check.sh).

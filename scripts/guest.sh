@@ -42,6 +42,8 @@ build_guest_tools() {
 		{ tail -n 20 "$logfile" >&2; die "building the guest tools failed (log: $logfile)"; }
 }
 timed "building the static guest tools (cargo, tools/)" build_guest_tools
+# fsx from crates.io with tools/fsx's patch, cached; copied beside them.
+"$TOP/scripts/fsx.sh" >/dev/null
 
 # make bench UML=1 VM_MVC_PROFILE=1: the host's perf samples the UML
 # kernel, a host process (QEMU's guest is sampled by guest-boot.sh).

@@ -64,6 +64,9 @@ part stress && /guest/stress-tests.sh
 # Disk write errors reported by the fsync of the right file, on ext2 and
 # toyfs.
 part ioerrors && /guest/io-error-tests.sh
+# fsx (the file system exerciser), several processes at once on toyfs of
+# every layout: plain, fragments, LZ4; fsck and remount after each.
+part fsx && /guest/fsx-tests.sh
 
 # The parts with Debian's userspace (debian.sh), toyfs loaded for them
 # (KUnit quiet) and unloaded after, as the parts before leave it:

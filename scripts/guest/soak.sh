@@ -11,6 +11,8 @@
 # 2048 and 4096-byte blocks; so every 7 seeds cover each kind of image
 # toyfs writes.  The seeds are fixed (1, 2, ...) so that a failure can be
 # run again; TOYFS_SOAK_FIRST_SEED moves them (and the rows with them).
+# Then part fsx of make check (fsx-tests.sh) with FSX_SOAK_OPS operations
+# per fsx process.
 . /guest/ktap.sh
 . /guest/toyfs-common.sh
 
@@ -55,3 +57,15 @@ while [ "$seed" -lt $((first + seeds)) ]; do
 done
 ktap_case unload sh -c "rmmod toyfs && rmmod vm_mvc"
 ktap_end
+
+# Then fsx for longer than in make check (fsx-tests.sh, its fixed seeds):
+# FSX_SOAK_OPS operations per process (6000; 0 leaves it out).
+fsx_ops=${FSX_SOAK_OPS:-6000}
+if [ "$fsx_ops" != 0 ]; then
+	say "vm_mvc-soak: fsx, $fsx_ops operations per process"
+	insmod /modules/vm_mvc.ko
+	FSX_OPS=$fsx_ops /guest/fsx-tests.sh
+	ktap_suite fsx_soak_unload 1
+	ktap_case rmmod_vm_mvc rmmod vm_mvc
+	ktap_end
+fi
