@@ -14,7 +14,8 @@
 //! image with fragments); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
-//! extents FIEMAP calls encoded: compressed blocks);
+//! extents FIEMAP calls encoded: compressed blocks); `toyfs-probe
+//! first-block FILE` (prints the disk block of FILE's first extent);
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
 //! `toyfs-probe short-write-tail DIR` (an image with fragments);
@@ -2873,6 +2874,20 @@ fn encoded(file: &Path) -> Check {
     Ok(())
 }
 
+/// `first-block FILE`: prints the disk block (of `st_blksize` bytes)
+/// holding FILE's first extent (FIEMAP): a tail's or a compressed
+/// block's block, shared with other files.
+fn first_block(file: &Path) -> Check {
+    let handle = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let extents = sys::fiemap(&handle).map_err(|e| format!("fiemap: {e}"))?;
+    let &(_, physical, _, _) = extents
+        .first()
+        .ok_or_else(|| format!("{}: no extent", file.display()))?;
+    let block = handle.metadata().map_err(|e| e.to_string())?.blksize();
+    println!("{}", physical / block);
+    Ok(())
+}
+
 /// `special DIR`: makes socket DIR/sock by binding a Unix socket to it
 /// (the VFS's `mknod` of `S_IFSOCK`), passes a line through it, then
 /// prints every entry of DIR as `NAME TYPE`, sorted, TYPE from the
@@ -2976,6 +2991,7 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "encoded" => encoded(dir),
+        "first-block" => first_block(dir),
         "short-write-tail" => short_write_tail(dir),
         "sync-write" => match (args.get(3), args.get(4)) {
             (Some(offset), Some(count)) => sync_write(dir, offset, count),
