@@ -768,6 +768,33 @@ failed_punch_zeroes_neither_edge() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# A compressed block dirtied behind toyfs's back keeps its bytes (review
+# rev7): an O_DIRECT read into a shared mapping pins its pages, faulting
+# each in: a page of a compressed file (page_mkwrite gives its block a
+# plain run), then a page of another file whose fault waits for a
+# fallocate of that file (its invalidate_lock).  Meanwhile a thread
+# running sync_file_range on the first file all the time writes its
+# block back compressed and cleans the folio; the read then stores
+# random bytes into the page and dirties it when it unpins, with no
+# fault (toyfs-probe pinned-store, 10 s, an image of 4 KiB blocks,
+# 512-byte fragments and LZ4).  Every fsync succeeds, the block reads as
+# the random bytes, from the disk too, and fsck.toyfs -f finds nothing.
+# Writeback refused such a block ("dirty block in a run too short for
+# its bytes", EUCLEAN) and its bytes were lost.
+pinned_store_keeps_its_bytes() {
+	img=$work/image
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 16M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		toyfs-probe pinned-store $mnt 10
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # The last block of a compressed file resized (fallocate, a truncation up,
 # a write past its page, a truncation down into a compressed block) with
 # another thread writing the file back over and over (toyfs-stress
@@ -832,7 +859,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 21 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 22 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -861,6 +888,7 @@ ktap_case compress_enospc compress_enospc
 ktap_case failed_allocation_keeps_the_compressed_tail failed_allocation_keeps_the_compressed_tail
 ktap_case failed_zero_range_keeps_the_tail failed_zero_range_keeps_the_tail
 ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
+ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case rmmod_toyfs rmmod toyfs
