@@ -768,6 +768,24 @@ failed_punch_zeroes_neither_edge() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# On a new image of $1 bytes (4 KiB blocks, 512-byte fragments, LZ4) on a
+# loop device, mounted on $mnt, runs the rest of the arguments; then
+# fsck.toyfs -f must find nothing.
+on_lz4_image() {
+	img=$work/image size=$1
+	shift
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img "$size" && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		"$@"
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # A compressed block dirtied behind toyfs's back keeps its bytes (review
 # rev7): an O_DIRECT read into a shared mapping pins its pages, faulting
 # each in: a page of a compressed file (page_mkwrite gives its block a
@@ -781,19 +799,7 @@ failed_punch_zeroes_neither_edge() {
 # the random bytes, from the disk too, and fsck.toyfs -f finds nothing.
 # Writeback refused such a block ("dirty block in a run too short for
 # its bytes", EUCLEAN) and its bytes were lost.
-pinned_store_keeps_its_bytes() {
-	img=$work/image
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 16M && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	(
-		mount -w -t toyfs "$dev" $mnt || exit 1
-		trap 'umount $mnt' EXIT
-		toyfs-probe pinned-store $mnt 10
-	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
-	fsck.toyfs -f -n "$dev" >$work/fsck
-	result=$?
-	[ $result -eq 0 ] || cat $work/fsck
-	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
-}
+pinned_store_keeps_its_bytes() { on_lz4_image 16M toyfs-probe pinned-store $mnt 10; }
 
 # The last block of a compressed file resized (fallocate, a truncation up,
 # a write past its page, a truncation down into a compressed block) with
@@ -807,19 +813,7 @@ pinned_store_keeps_its_bytes() {
 # that window open across its zeroing I/O: under QEMU, without the fix,
 # fsck found 11 of the 40 files (every fallocate round).  On User-Mode
 # Linux (one CPU) the writeback thread seldom runs inside the window.
-resize_under_writeback() {
-	img=$work/image
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 64M && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	(
-		mount -w -t toyfs "$dev" $mnt || exit 1
-		trap 'umount $mnt' EXIT
-		toyfs-stress tail-writeback $mnt 40
-	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
-	fsck.toyfs -f -n "$dev" >$work/fsck
-	result=$?
-	[ $result -eq 0 ] || cat $work/fsck
-	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
-}
+resize_under_writeback() { on_lz4_image 64M toyfs-stress tail-writeback $mnt 40; }
 
 # fsrev #2: fsync of a compressed file of 1 MiB while two threads store
 # into every page of it through a shared mapping, all the time
@@ -836,19 +830,7 @@ resize_under_writeback() {
 # its mapping shows it, and fsck.toyfs -f finds nothing.  Under QEMU
 # (two vCPUs), without the fix, an fsync ran until the stores stopped;
 # on User-Mode Linux (one CPU) the stores run only while fsync sleeps.
-fsync_ends_under_mmap_stores() {
-	img=$work/image
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 16M && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	(
-		mount -w -t toyfs "$dev" $mnt || exit 1
-		trap 'umount $mnt' EXIT
-		toyfs-stress mmap-fsync $mnt 10 60
-	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
-	fsck.toyfs -f -n "$dev" >$work/fsck
-	result=$?
-	[ $result -eq 0 ] || cat $work/fsck
-	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
-}
+fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 10 60; }
 
 # Images as BLOCK:FRAGMENT:COMPRESSION.  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the

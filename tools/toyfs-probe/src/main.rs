@@ -80,6 +80,17 @@ fn pattern_file(path: &Path, len: u64) -> Result<(File, Vec<u8>), String> {
     Ok((file, model))
 }
 
+/// File `name` in `dir`, created or emptied, open for reading and writing.
+fn create_empty(dir: &Path, name: &str) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join(name))
+        .map_err(|e| format!("{name}: {e}"))
+}
+
 /// Checks the file's bytes against the model.
 fn same(file: &mut File, model: &[u8], what: &str) -> Check {
     let mut bytes = Vec::new();
@@ -1663,15 +1674,7 @@ fn pinned_store(dir: &Path, seconds: u64) -> Check {
         b == 4096,
         "block size {b}: the probe needs 4 KiB blocks, a page each"
     );
-    let open = |name: &str| {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.join(name))
-            .map_err(|e| format!("{name}: {e}"))
-    };
+    let open = |name: &str| create_empty(dir, name);
     let text = |round: u64| -> Vec<u8> {
         let line = format!("round {round:08} of the pinned target; ");
         line.bytes().cycle().take(b as usize).collect()
@@ -1812,15 +1815,7 @@ fn pinned_store(dir: &Path, seconds: u64) -> Check {
 /// from the disk.  The caller checks both files after a remount: `a`
 /// holds 100 bytes `D`, `b` 100 bytes `e`.
 fn tail_write_error(dir: &Path, make_it_fail: &Path) -> Check {
-    let open = |name: &str| {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.join(name))
-            .map_err(|e| format!("{name}: {e}"))
-    };
+    let open = |name: &str| create_empty(dir, name);
     let (a, b) = (open("tail-error-a")?, open("tail-error-b")?);
     let mut reader = a.try_clone().map_err(|e| e.to_string())?;
     for (file, byte) in [(&a, b'A'), (&b, b'b')] {
