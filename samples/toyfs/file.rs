@@ -8,8 +8,8 @@ use crate::{
     inode::{BlockMap, Run},
     packed::zero_packed,
     vfs::{
-        lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, zero_blocks,
-        Inode, IoExtent, LockedFolio, PAGE_SIZE,
+        lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, with_two_folios,
+        zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
@@ -269,11 +269,10 @@ fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
     // inside one block).
     let head = offset..end.min(first_whole * block_size);
     let tail = (end_whole * block_size).max(offset)..end;
-    // With LZ4 an edge's block gets a plain run first (`zero_and_dirty`).
-    retry_after_writeback(inode, || zero_in_place(inode, head.clone()))?;
-    if tail != head {
-        retry_after_writeback(inode, || zero_in_place(inode, tail.clone()))?;
-    }
+    // With LZ4 an edge's block gets a plain run first, both edges' before
+    // either is zeroed (`zero_edges`).
+    let tail = if tail == head { offset..offset } else { tail };
+    retry_after_writeback(inode, || zero_edges(inode, head.clone(), tail.clone()))?;
     if first_whole >= end_whole {
         return Ok(());
     }
@@ -322,30 +321,63 @@ fn clean_freed(inode: &Inode, range: Range<u64>) {
     }
 }
 
-/// ZEROes bytes `range` of a block that stays allocated, through the page
-/// cache (the block is read if need be) so that the zeros reach the disk.
-fn zero_in_place(inode: &Inode, range: Range<u64>) -> Result {
-    if range.start >= range.end {
-        return Ok(());
-    }
+/// ZEROes bytes `head` and `tail`, each inside one block that stays
+/// allocated (either may be empty), through the page cache (the blocks
+/// are read if need be) so that the zeros reach the disk.  With LZ4 the
+/// blocks of both get their plain runs (`write::unpack`, `ENOSPC`) under
+/// the locks of both folios before either is zeroed, so that an error
+/// zeroes nothing (review rev7: on a full image the head was zeroed and
+/// the tail then failed, the punch returning `ENOSPC` with part of its
+/// range zeroed).  A block that fails changes no byte: a block given a
+/// plain run stays dirty with its bytes, for writeback to compress again.
+fn zero_edges(inode: &Inode, head: Range<u64>, tail: Range<u64>) -> Result {
     let geometry = inode.sb().info().geometry;
-    if BlockMap::lock(inode)?
-        .lookup_extent(geometry.block_of(range.start))?
-        .is_none()
-    {
-        // A hole reads as zeros already.
-        return Ok(());
-    }
-    with_folio(inode, range.start, |folio| {
-        // CAST: offsets within the folio.
-        let offset = (range.start - folio.pos()) as usize;
-        zero_and_dirty(
-            inode,
-            folio,
-            offset,
-            (range.end - range.start) as usize,
-            inode.size(),
-        )
+    // A hole reads as zeros already.
+    let stored = |range: Range<u64>| -> Result<Option<Range<u64>>> {
+        if range.start >= range.end {
+            return Ok(None);
+        }
+        let n = geometry.block_of(range.start);
+        Ok(BlockMap::lock(inode)?.lookup_extent(n)?.map(|_| range))
+    };
+    let edges = [stored(head)?, stored(tail)?];
+    let (first, second) = match &edges {
+        [None, None] => return Ok(()),
+        [Some(only), None] | [None, Some(only)] => (only.start, only.start),
+        [Some(head), Some(tail)] => (head.start, tail.start),
+    };
+    with_two_folios(inode, first, second, |folios| {
+        let size = inode.size();
+        let shift = geometry.block_shift();
+        // Each edge with the locked folio holding it, and its offset there.
+        let placed = |range: &Range<u64>| {
+            folios
+                .iter()
+                .copied()
+                .find(|folio| {
+                    (folio.pos()..folio.pos() + folio.size() as u64).contains(&range.start)
+                })
+                // CAST: an offset within the folio.
+                .map(|folio| {
+                    (
+                        folio,
+                        (range.start - folio.pos()) as usize,
+                        range.end - range.start,
+                    )
+                })
+        };
+        if geometry.has_compression() {
+            let mut map = BlockMap::lock(inode)?;
+            for (folio, offset, _) in edges.iter().flatten().filter_map(placed) {
+                let state = folio.state_or_attach(shift)?;
+                unpack(&mut map, inode, folio, state, offset >> shift, size)?;
+            }
+        }
+        for (folio, offset, len) in edges.iter().flatten().filter_map(placed) {
+            // CAST: at most a block.
+            zero_and_dirty(inode, folio, offset, len as usize, size)?;
+        }
+        Ok(())
     })
 }
 

@@ -88,6 +88,14 @@ enum Container {
     },
 }
 
+/// Where the pointer of a file block is, found by
+/// [`BlockMap::pointer_slot`]: one of the inode's direct pointers, or
+/// entry `index` of an indirect block, read and referenced.
+pub(crate) enum PointerSlot {
+    Direct(usize),
+    Indirect(Buffer, usize),
+}
+
 /// The block map of an inode, locked (`InodeInfo::map_lock`).
 pub(crate) struct BlockMap<'a> {
     inode: &'a Inode,
@@ -649,16 +657,38 @@ impl<'a> BlockMap<'a> {
 
     /// Sets the pointer of allocated file block `n` to `pointer`.
     fn set_pointer(&mut self, n: u64, pointer: u32) -> Result {
-        match self.container(n)?.0 {
-            Container::Direct { index } => self.disk.direct[index] = pointer,
+        let slot = self.pointer_slot(n)?;
+        self.write_pointer(slot, pointer);
+        Ok(())
+    }
+
+    /// Where the pointer of allocated file block `n` is, its indirect
+    /// block read and referenced (so kept in the cache): writing it
+    /// ([`Self::write_pointer`]) cannot fail.  `EIO` if the indirect
+    /// block cannot be read, `EINVAL` if none holds `n`.
+    pub(crate) fn pointer_slot(&self, n: u64) -> Result<PointerSlot> {
+        Ok(match self.container(n)?.0 {
+            Container::Direct { index } => PointerSlot::Direct(index),
             Container::Indirect { block, index, .. } => {
-                let buffer = Buffer::read(self.sb, block)?;
+                PointerSlot::Indirect(Buffer::read(self.sb, block)?, index)
+            }
+            Container::Missing { .. } => return Err(EINVAL),
+        })
+    }
+
+    /// Writes `pointer` into `slot`, found for this map.
+    fn write_pointer(&mut self, slot: PointerSlot, pointer: u32) {
+        match slot {
+            PointerSlot::Direct(index) => {
+                if let Some(entry) = self.disk.direct.get_mut(index) {
+                    *entry = pointer;
+                }
+            }
+            PointerSlot::Indirect(buffer, index) => {
                 put_u32(buffer.lock().data_mut(), 4 * index, pointer);
                 buffer.mark_dirty_for(self.inode);
             }
-            Container::Missing { .. } => return Err(EINVAL),
         }
-        Ok(())
     }
 
     /// With FRAGMENTS: stores file block `n` (allocated) plain in `count`
@@ -789,22 +819,32 @@ impl<'a> BlockMap<'a> {
         Ok(true)
     }
 
+    /// Whether [`Self::replace_run`] takes `new` in place of `old`:
+    /// `EINVAL` for an empty run, or one in place longer than `old`.
+    pub(crate) fn check_replacement(old: &Extent, new: &Extent) -> Result {
+        if new.count == 0 || (new.fragment == old.fragment && new.count > old.count) {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
     /// Writeback stored file block `n`, held in `old`, compressed in
     /// `new`: the first fragments of `old`, or a run taken for it
     /// elsewhere.  The map names `new` and what `new` does not reuse of
-    /// `old` is freed.  The caller holds the block's folio locked and
-    /// found `old` under this lock.
-    pub(crate) fn replace_run(&mut self, n: u64, old: &Extent, new: Extent) -> Result {
+    /// `old` is freed.  `slot` is where `n`'s pointer is
+    /// ([`Self::pointer_slot`], found before the bytes of `new` were
+    /// written: the map names `new` once they are, whatever follows).
+    /// The caller holds the block's folio locked and found `old` under
+    /// this lock, and `new` passed [`Self::check_replacement`].
+    pub(crate) fn replace_run(&mut self, slot: PointerSlot, old: &Extent, new: Extent) -> Result {
+        Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
-        if new.count == 0 || (in_place && new.count > old.count) {
-            return Err(EINVAL);
-        }
         let (sb, ino) = (self.sb, self.ino());
         self.inode
             .info()
             .map_generation
             .fetch_add(1, Ordering::AcqRel);
-        self.set_pointer(n, self.geometry.encode_pointer(new))?;
+        self.write_pointer(slot, self.geometry.encode_pointer(new));
         let freed = if in_place {
             Extent {
                 fragment: old.fragment + new.count,

@@ -342,8 +342,18 @@ pub(crate) fn write_compressed(
                 compressed: true,
             })
         };
-        let stored = store_compressed(inode, &new, whole && moved.is_none(), &header, output)
-            .and_then(|()| map.replace_run(n, extent, new));
+        // Everything that can fail before the bytes go into the buffer:
+        // in place they overwrite the plain run the map still names, so
+        // from then on the map must come to name `new` (review rev7: an
+        // indirect block read only after them failed, and the plain run
+        // read back as LZ4 data).  The slot keeps that indirect block
+        // referenced, in the cache, until the pointer is written.
+        let stored = BlockMap::check_replacement(extent, &new)
+            .and_then(|()| map.pointer_slot(n))
+            .and_then(|slot| {
+                store_compressed(inode, &new, whole && moved.is_none(), &header, output)?;
+                map.replace_run(slot, extent, new)
+            });
         if let (Err(_), Some(taken)) = (&stored, moved) {
             // Not named by the map: given back.
             if map.lookup_extent(n)? != Some(new) {

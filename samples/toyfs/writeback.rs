@@ -186,12 +186,15 @@ impl<'a> Writer<'a> {
                 }
                 Run::Packed { extent } => {
                     // Copied to the buffer cache now; on error the block
-                    // stays dirty.  A compressed run is dirty only if a
-                    // path forgot `write::unpack`: it is stored compressed
-                    // again if that fits, else `write_packed` refuses it.
+                    // stays dirty.  A compressed run is dirty only if its
+                    // folio was dirtied without `page_mkwrite`: it is
+                    // stored compressed again if that fits, else given a
+                    // plain run here (`write_unpacked`).
                     let packed = (compress || extent.compressed)
                         && write_compressed(self.inode, folio, k, n, &extent)?;
-                    if !packed {
+                    if !packed && extent.compressed {
+                        self.write_unpacked(folio, state, k, n)?;
+                    } else if !packed {
                         write_packed(self.inode, folio, k, &extent)?;
                     }
                     state.clear_dirty(k, 1);
@@ -201,6 +204,52 @@ impl<'a> Writer<'a> {
             k += count;
         }
         Ok(())
+    }
+}
+
+impl Writer<'_> {
+    /// Writes dirty block `k` (file block `n`) of `folio`, stored
+    /// compressed, whose bytes no longer fit its compressed run: it gets
+    /// the plain run a file of its size needs there now
+    /// (`BlockMap::set_run`, which may allocate: `ENOSPC`, reported as the
+    /// writeback's error), and is written to it, by bio for a whole block
+    /// (in the batch), else into the buffer cache (`write_packed`).
+    ///
+    /// Every path of toyfs that dirties a compressed block gives it a
+    /// plain run first (`write::unpack`), but a pinned page is dirtied
+    /// behind the filesystem's back: `pin_user_pages(FOLL_WRITE)` (an
+    /// `O_DIRECT` read into a shared mapping of the file) faults into
+    /// `page_mkwrite` once; a writeback meanwhile cleans the folio and
+    /// compresses the block, and the pin's holder then stores into the
+    /// page and dirties it on `unpin_user_pages_dirty_lock`, with no
+    /// fault.  Such a block used to be refused (`EUCLEAN`, "dirty block
+    /// in a run too short for its bytes") and its bytes lost once the
+    /// folio, left clean, was evicted (review rev7).  ext4 warns and
+    /// drops the dirty state of such a folio
+    /// (`mpage_prepare_extent_to_map`); toyfs writes it.
+    fn write_unpacked(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        state: &FolioState,
+        k: usize,
+        n: u64,
+    ) -> Result {
+        let geometry = self.geometry;
+        let length = geometry.file_block_length(self.inode.size(), n);
+        let new = {
+            let mut map = BlockMap::lock(self.inode)?;
+            map.set_run(n, geometry.fragments_for(length))?;
+            map.lookup_extent(n)?.ok_or(EINVAL)?
+        };
+        if new.is_whole_block(&geometry) {
+            let block_size = geometry.block_bytes();
+            state.add_write(block_size);
+            self.batch
+                .add(folio, k * block_size, block_size, new.block(&geometry));
+            Ok(())
+        } else {
+            write_packed(self.inode, folio, k, &new)
+        }
     }
 }
 

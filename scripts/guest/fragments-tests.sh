@@ -699,6 +699,108 @@ failed_zero_range_keeps_the_tail() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# The disk block of the first extent FIEMAP gives for file $1.
+first_block() { toyfs-probe first-block "$1"; }
+
+# A hole punched on a full image with LZ4 zeroes both of its edges or
+# neither (review rev7).  On an image of 4 KiB blocks, 512-byte fragments
+# and LZ4, f's block 2 (3300 random bytes) is compressed into 7
+# fragments of a block whose last fragment t's tail takes, and its block
+# 0 (text) into the first fragment of a block of its own; the image is
+# then filled (whole blocks, then one-fragment files), and the files in
+# block 0's block removed: its 7 other fragments are the only free ones.
+# A punch from inside block 0 to inside block 2 needs a plain run for
+# each edge: block 0's grows in its own block, block 2's finds no room
+# even after the file is written back: ENOSPC, with every byte of f as
+# it was, and once written back its st_blocks and the free fragments
+# too; fsck.toyfs -f clean.  The head used to be zeroed before the tail
+# failed.  With t removed (room for block 2 in its own block) the same
+# punch succeeds.
+failed_punch_zeroes_neither_edge() {
+	img=$work/image want=$work/want-p
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 1M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	{ head -c 3300 /dev/urandom && head -c 796 /dev/zero; } >$work/block2 &&
+		yes toyfs | head -c 4096 >$work/block0 &&
+		{ cat $work/block0 && head -c 4096 /dev/zero && cat $work/block2; } >$want || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		# Every name first (empty files take no fragment): the root
+		# directory's tail grows now, not into the fragments laid out.
+		for name in f t g $(seq 0 63 | sed s/^/s/); do : >$mnt/$name || exit 1; done
+		sync
+		# Block 2 first, compressed alone; t's tail takes the fragment
+		# after it; then block 0, compressed where no other block has room.
+		dd if=$work/block2 of=$mnt/f bs=4096 seek=2 2>/dev/null && sync &&
+			head -c 100 /dev/urandom >$mnt/t && sync &&
+			dd if=$work/block0 of=$mnt/f bs=4096 conv=notrunc 2>/dev/null && sync &&
+			cmp $want $mnt/f && encoded $mnt/f -eq 2 || { echo "f's blocks not compressed"; exit 1; }
+		compr_is $mnt/g - -c || exit 1
+		if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
+			echo "g filled no image"
+			exit 1
+		fi
+		i=0
+		while [ $i -lt 64 ] && head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
+		: >$mnt/s$i && sync && free_fragments_are 0 || exit 1
+		head=$(first_block $mnt/f) || exit 1
+		for s in $(seq 0 $((i - 1)) | sed "s|^|$mnt/s|"); do
+			[ "$(first_block "$s")" != "$head" ] || : >"$s" || exit 1
+		done
+		sync && free_fragments_are 7 || { echo "block 0 of f not alone in block $head"; exit 1; }
+		before=$(stat -c '%s %b' $mnt/f) || exit 1
+		if toyfs-stress punch $mnt/f 100 8192 2>$work/punch; then
+			echo "block 2 given a plain run on a full image"
+			exit 1
+		fi
+		grep -q "No space left on device" $work/punch || { cat $work/punch; exit 1; }
+		cmp $want $mnt/f || { echo "f changed by the failed punch"; exit 1; }
+		sync && after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
+			{ echo "size and st_blocks $before before the failed punch, $after after"; exit 1; }
+		free_fragments_are 7 && drop_caches && cmp $want $mnt/f || exit 1
+		rm $mnt/t && toyfs-stress punch $mnt/f 100 8192 || { echo "punch with room: failed"; exit 1; }
+		dd if=/dev/zero of=$want bs=1 seek=100 count=8192 conv=notrunc 2>/dev/null &&
+			sync && drop_caches && cmp $want $mnt/f
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
+# On a new image of $1 bytes (4 KiB blocks, 512-byte fragments, LZ4) on a
+# loop device, mounted on $mnt, runs the rest of the arguments; then
+# fsck.toyfs -f must find nothing.
+on_lz4_image() {
+	img=$work/image size=$1
+	shift
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img "$size" && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		"$@"
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
+# A compressed block dirtied behind toyfs's back keeps its bytes (review
+# rev7): an O_DIRECT read into a shared mapping pins its pages, faulting
+# each in: a page of a compressed file (page_mkwrite gives its block a
+# plain run), then a page of another file whose fault waits for a
+# fallocate of that file (its invalidate_lock).  Meanwhile a thread
+# running sync_file_range on the first file all the time writes its
+# block back compressed and cleans the folio; the read then stores
+# random bytes into the page and dirties it when it unpins, with no
+# fault (toyfs-probe pinned-store, 10 s, an image of 4 KiB blocks,
+# 512-byte fragments and LZ4).  Every fsync succeeds, the block reads as
+# the random bytes, from the disk too, and fsck.toyfs -f finds nothing.
+# Writeback refused such a block ("dirty block in a run too short for
+# its bytes", EUCLEAN) and its bytes were lost.
+pinned_store_keeps_its_bytes() { on_lz4_image 16M toyfs-probe pinned-store $mnt 10; }
+
 # The last block of a compressed file resized (fallocate, a truncation up,
 # a write past its page, a truncation down into a compressed block) with
 # another thread writing the file back over and over (toyfs-stress
@@ -711,19 +813,7 @@ failed_zero_range_keeps_the_tail() {
 # that window open across its zeroing I/O: under QEMU, without the fix,
 # fsck found 11 of the 40 files (every fallocate round).  On User-Mode
 # Linux (one CPU) the writeback thread seldom runs inside the window.
-resize_under_writeback() {
-	img=$work/image
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 64M && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	(
-		mount -w -t toyfs "$dev" $mnt || exit 1
-		trap 'umount $mnt' EXIT
-		toyfs-stress tail-writeback $mnt 40
-	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
-	fsck.toyfs -f -n "$dev" >$work/fsck
-	result=$?
-	[ $result -eq 0 ] || cat $work/fsck
-	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
-}
+resize_under_writeback() { on_lz4_image 64M toyfs-stress tail-writeback $mnt 40; }
 
 # fsrev #2: fsync of a compressed file of 1 MiB while two threads store
 # into every page of it through a shared mapping, all the time
@@ -740,19 +830,7 @@ resize_under_writeback() {
 # its mapping shows it, and fsck.toyfs -f finds nothing.  Under QEMU
 # (two vCPUs), without the fix, an fsync ran until the stores stopped;
 # on User-Mode Linux (one CPU) the stores run only while fsync sleeps.
-fsync_ends_under_mmap_stores() {
-	img=$work/image
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 16M && dev=$(losetup -f) && losetup "$dev" $img || return 1
-	(
-		mount -w -t toyfs "$dev" $mnt || exit 1
-		trap 'umount $mnt' EXIT
-		toyfs-stress mmap-fsync $mnt 10 60
-	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
-	fsck.toyfs -f -n "$dev" >$work/fsck
-	result=$?
-	[ $result -eq 0 ] || cat $work/fsck
-	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
-}
+fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 10 60; }
 
 # Images as BLOCK:FRAGMENT:COMPRESSION.  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
@@ -763,7 +841,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 20 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 22 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -791,6 +869,8 @@ ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case failed_allocation_keeps_the_compressed_tail failed_allocation_keeps_the_compressed_tail
 ktap_case failed_zero_range_keeps_the_tail failed_zero_range_keeps_the_tail
+ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
+ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case rmmod_toyfs rmmod toyfs

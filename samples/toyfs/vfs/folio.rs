@@ -232,6 +232,71 @@ pub(crate) fn with_folio(
     result
 }
 
+/// Calls `f` with the folios of `inode` holding bytes `first` and
+/// `second` (`first <= second`), each read if not cached
+/// (`read_mapping_folio`), locked in the order of their index (as the
+/// page cache locks several folios of one file): `[first's, second's]`,
+/// or one folio if it holds both.  A folio no longer in the file's
+/// mapping when locked is left out, as [`with_folio`] leaves it.
+pub(crate) fn with_two_folios(
+    inode: &Inode,
+    first: u64,
+    second: u64,
+    f: impl FnOnce(&[&LockedFolio<'_>]) -> Result,
+) -> Result {
+    // SAFETY: The inode is live, its mapping too.
+    let mapping = unsafe { (*inode.as_ptr()).i_mapping };
+    // CAST: page numbers of toyfs files fit `usize`.
+    let index = |pos: u64| (pos / PAGE_SIZE as u64) as usize;
+    // SAFETY: As above; the folio comes back referenced, or an error.
+    let a = unsafe { sys::toyfs_read_mapping_folio(mapping, index(first), core::ptr::null_mut()) };
+    kernel::error::from_err_ptr(a)?;
+    // SAFETY: As above.
+    let b = unsafe { sys::toyfs_read_mapping_folio(mapping, index(second), core::ptr::null_mut()) };
+    if let Err(err) = kernel::error::from_err_ptr(b) {
+        // SAFETY: Referenced above, not locked.
+        unsafe { sys::toyfs_folio_put(a) };
+        return Err(err);
+    }
+    let held = [a, b];
+    let count = if a == b {
+        // One large folio holds both: one lock, one reference.
+        // SAFETY: The second reference taken above.
+        unsafe { sys::toyfs_folio_put(b) };
+        1
+    } else {
+        2
+    };
+    let folios = held.get(..count).ok_or(EINVAL)?;
+    // `first <= second` in different folios: `a`'s index is the lower.
+    for &folio in folios {
+        // SAFETY: Referenced above; unlocked and put below.
+        unsafe { sys::toyfs_folio_lock(folio) };
+    }
+    // SAFETY: Locked and referenced until the end of this function (`b`
+    // is `a` when one folio holds both).
+    let [a, b] = held.map(|folio| unsafe { LockedFolio::from_raw(folio) });
+    let ours = |folio: &LockedFolio<'_>| {
+        // SAFETY: Locked above.
+        let of = unsafe { bindings::folio_mapping(folio.folio) };
+        of == mapping
+    };
+    let result = match (ours(&a), count == 2 && ours(&b)) {
+        (true, true) => f(&[&a, &b]),
+        (true, false) => f(&[&a]),
+        (false, true) => f(&[&b]),
+        (false, false) => Ok(()),
+    };
+    for &folio in folios {
+        // SAFETY: Locked and referenced above.
+        unsafe {
+            bindings::folio_unlock(folio);
+            sys::toyfs_folio_put(folio);
+        }
+    }
+    result
+}
+
 /// A cached folio, locked and referenced until dropped.
 pub(crate) struct CachedFolio(LockedFolio<'static>);
 

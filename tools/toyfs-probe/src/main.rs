@@ -11,10 +11,12 @@
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
-//! image with fragments); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
+//! image with fragments); `toyfs-probe pinned-store DIR SECONDS` (an
+//! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
-//! extents FIEMAP calls encoded: compressed blocks);
+//! extents FIEMAP calls encoded: compressed blocks); `toyfs-probe
+//! first-block FILE` (prints the disk block of FILE's first extent);
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
 //! `toyfs-probe short-write-tail DIR` (an image with fragments);
@@ -76,6 +78,17 @@ fn pattern_file(path: &Path, len: u64) -> Result<(File, Vec<u8>), String> {
     file.write_all(&model).map_err(|e| format!("write: {e}"))?;
     file.sync_all().map_err(|e| format!("fsync: {e}"))?;
     Ok((file, model))
+}
+
+/// File `name` in `dir`, created or emptied, open for reading and writing.
+fn create_empty(dir: &Path, name: &str) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(dir.join(name))
+        .map_err(|e| format!("{name}: {e}"))
 }
 
 /// Checks the file's bytes against the model.
@@ -1634,6 +1647,158 @@ fn write_error(dir: &Path, make_it_fail: &Path) -> Check {
     Ok(())
 }
 
+/// Review rev7 (data lost, `EUCLEAN`): a compressed block dirtied behind
+/// the filesystem's back.  An `O_DIRECT` read pins the pages it reads
+/// into (`pin_user_pages(FOLL_WRITE)`), faulting each in: here a page of
+/// a shared mapping of compressed file `pinned-target` (its block 0,
+/// text: `page_mkwrite` gives it a plain run, and the folio is dirty),
+/// then the first page of file `pinned-stall`, whose fault waits for the
+/// `fallocate` another thread runs on that file (it holds the
+/// `invalidate_lock`, which `page_mkwrite` takes shared).  Meanwhile a
+/// third thread, running `sync_file_range` on the target all the time,
+/// writes its block back compressed and cleans the folio; once the
+/// `fallocate` ends, the read stores the random bytes of `pinned-source`
+/// into both pages and dirties them when it unpins, with no fault.
+/// Writeback refused such a block (`EUCLEAN`, "dirty block in a run too
+/// short for its bytes") and its bytes were lost.  Each round makes the
+/// block text again (compressed by an `fsync`); every `fsync` after the
+/// read must succeed and the block read as the source's bytes, also once
+/// the file is unmapped and dropped from the cache.  Runs `seconds`.
+fn pinned_store(dir: &Path, seconds: u64) -> Check {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    const STALL: u64 = 8 << 20;
+    let b = block_size(dir)?;
+    ensure!(
+        b == 4096,
+        "block size {b}: the probe needs 4 KiB blocks, a page each"
+    );
+    let open = |name: &str| create_empty(dir, name);
+    let text = |round: u64| -> Vec<u8> {
+        let line = format!("round {round:08} of the pinned target; ");
+        line.bytes().cycle().take(b as usize).collect()
+    };
+    let mut random = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..2 * b / 8)
+        .flat_map(|_| {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            random.to_le_bytes()
+        })
+        .collect();
+    let source = open("pinned-source")?;
+    // Without the compressed flag, so that its direct reads go by bio
+    // into the pinned pages (a compressed file's go through the cache).
+    sys::set_inode_flags(&source, 0).map_err(|e| format!("pinned-source: chattr -c: {e}"))?;
+    source
+        .write_all_at(&noise, 0)
+        .and_then(|()| source.sync_all())
+        .map_err(|e| format!("pinned-source: {e}"))?;
+    drop(source);
+    let direct = OpenOptions::new()
+        .read(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(dir.join("pinned-source"))
+        .map_err(|e| format!("pinned-source O_DIRECT: {e}"))?;
+    let target = open("pinned-target")?;
+    let stall = open("pinned-stall")?;
+    let write = |file: &File, bytes: &[u8], what: &str| {
+        file.write_all_at(bytes, 0)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("{what}: {e}"))
+    };
+    write(&target, &[text(0), text(0)].concat(), "pinned-target")?;
+    write(&stall, &text(0), "pinned-stall")?;
+    let pages = sys::PairMapping::new(&target, 0, &stall).map_err(|e| format!("mmap: {e}"))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writebacks = Arc::new(AtomicU64::new(0));
+    let writer = {
+        let (stop, writebacks) = (stop.clone(), writebacks.clone());
+        let target = target.try_clone().map_err(|e| e.to_string())?;
+        std::thread::spawn(move || {
+            let mut failed = None;
+            while !stop.load(Ordering::Acquire) {
+                if let Err(e) = sys::start_writeback(&target) {
+                    failed.get_or_insert(e.to_string());
+                }
+                writebacks.fetch_add(1, Ordering::Relaxed);
+            }
+            failed
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let (mut rounds, mut stalled) = (0u64, 0u64);
+    let result = (|| -> Check {
+        while Instant::now() < deadline {
+            rounds += 1;
+            write(&target, &text(rounds), "the target's text")?;
+            write(&stall, &text(rounds), "the stalling file's text")?;
+            let allocator = {
+                let stall = stall.try_clone().map_err(|e| e.to_string())?;
+                std::thread::spawn(move || sys::fallocate_file(&stall, 0, b, STALL))
+            };
+            std::thread::sleep(Duration::from_millis(2));
+            let started = Instant::now();
+            let read = pages
+                .read_into(&direct, 0)
+                .map_err(|e| format!("round {rounds}: O_DIRECT read into the mapping: {e}"))?;
+            if started.elapsed() > Duration::from_millis(1) {
+                stalled += 1;
+            }
+            allocator
+                .join()
+                .map_err(|_| "the fallocate thread panicked".to_string())?
+                .map_err(|e| format!("round {rounds}: fallocate: {e}"))?;
+            ensure!(
+                read == 2 * b as usize,
+                "round {rounds}: O_DIRECT read {read} bytes"
+            );
+            target
+                .sync_all()
+                .map_err(|e| format!("round {rounds}: fsync after the O_DIRECT read: {e}"))?;
+            let mut got = vec![0u8; b as usize];
+            target
+                .read_exact_at(&mut got, 0)
+                .map_err(|e| format!("round {rounds}: read: {e}"))?;
+            ensure!(
+                got[..] == noise[..b as usize],
+                "round {rounds}: the target's block 0 does not hold the bytes read into it"
+            );
+            stall
+                .set_len(b)
+                .and_then(|()| stall.sync_all())
+                .map_err(|e| format!("round {rounds}: truncating the stalling file: {e}"))?;
+        }
+        Ok(())
+    })();
+    stop.store(true, Ordering::Release);
+    let failed = writer
+        .join()
+        .map_err(|_| "the writeback thread panicked".to_string())?;
+    println!(
+        "pinned-store: {rounds} rounds, {stalled} reads that waited on the fallocate, {} writebacks started",
+        writebacks.load(Ordering::Relaxed)
+    );
+    result?;
+    if let Some(e) = failed {
+        return Err(format!("sync_file_range of the target: {e}"));
+    }
+    drop(pages);
+    target.sync_all().map_err(|e| format!("last fsync: {e}"))?;
+    drop_caches()?;
+    let mut got = vec![0u8; b as usize];
+    target
+        .read_exact_at(&mut got, 0)
+        .map_err(|e| format!("reading back: {e}"))?;
+    ensure!(
+        got[..] == noise[..b as usize],
+        "the target's block 0, read from the disk, does not hold the bytes read into it"
+    );
+    Ok(())
+}
+
 /// A failed write of a tail's block (FRAGMENTS: the block device's buffer
 /// that writeback copies tails into) is not lost silently (review #4):
 /// `fs/buffer.c` clears the uptodate flag of a buffer whose write failed,
@@ -1650,15 +1815,7 @@ fn write_error(dir: &Path, make_it_fail: &Path) -> Check {
 /// from the disk.  The caller checks both files after a remount: `a`
 /// holds 100 bytes `D`, `b` 100 bytes `e`.
 fn tail_write_error(dir: &Path, make_it_fail: &Path) -> Check {
-    let open = |name: &str| {
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.join(name))
-            .map_err(|e| format!("{name}: {e}"))
-    };
+    let open = |name: &str| create_empty(dir, name);
     let (a, b) = (open("tail-error-a")?, open("tail-error-b")?);
     let mut reader = a.try_clone().map_err(|e| e.to_string())?;
     for (file, byte) in [(&a, b'A'), (&b, b'b')] {
@@ -2873,6 +3030,20 @@ fn encoded(file: &Path) -> Check {
     Ok(())
 }
 
+/// `first-block FILE`: prints the disk block (of `st_blksize` bytes)
+/// holding FILE's first extent (FIEMAP): a tail's or a compressed
+/// block's block, shared with other files.
+fn first_block(file: &Path) -> Check {
+    let handle = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let extents = sys::fiemap(&handle).map_err(|e| format!("fiemap: {e}"))?;
+    let &(_, physical, _, _) = extents
+        .first()
+        .ok_or_else(|| format!("{}: no extent", file.display()))?;
+    let block = handle.metadata().map_err(|e| e.to_string())?.blksize();
+    println!("{}", physical / block);
+    Ok(())
+}
+
 /// `special DIR`: makes socket DIR/sock by binding a Unix socket to it
 /// (the VFS's `mknod` of `S_IFSOCK`), passes a line through it, then
 /// prints every entry of DIR as `NAME TYPE`, sorted, TYPE from the
@@ -2967,6 +3138,10 @@ fn main() -> ExitCode {
             Some(file) => write_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe write-error DIR MAKE-IT-FAIL".into()),
         },
+        "pinned-store" => match args.get(3).map(|seconds| seconds.parse()) {
+            Some(Ok(seconds)) => pinned_store(dir, seconds),
+            _ => Err("usage: toyfs-probe pinned-store DIR SECONDS".into()),
+        },
         "tail-write-error" => match args.get(3) {
             Some(file) => tail_write_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe tail-write-error DIR MAKE-IT-FAIL".into()),
@@ -2976,6 +3151,7 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "encoded" => encoded(dir),
+        "first-block" => first_block(dir),
         "short-write-tail" => short_write_tail(dir),
         "sync-write" => match (args.get(3), args.get(4)) {
             (Some(offset), Some(count)) => sync_write(dir, offset, count),

@@ -41,6 +41,7 @@ extern "C" {
     fn msync(addr: *mut c_void, len: usize, flags: c_int) -> c_int;
     fn mprotect(addr: *mut c_void, len: usize, prot: c_int) -> c_int;
     fn pwrite(fd: c_int, buf: *const c_void, count: usize, offset: i64) -> isize;
+    fn pread(fd: c_int, buf: *mut c_void, count: usize, offset: i64) -> isize;
     fn sysconf(name: c_int) -> c_long;
     fn sync();
     fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
@@ -452,6 +453,100 @@ impl Mapping {
     pub fn sync(&self) -> io::Result<()> {
         // SAFETY: The mapping is ours.
         check(unsafe { msync(self.addr.cast(), self.len, 4) })
+    }
+}
+
+/// Sets the inode flags of `file` to `flags` (`FS_IOC_SETFLAGS`,
+/// include/uapi/linux/fs.h: encoded with a `long`, but every filesystem
+/// reads an `int`); 0 clears `FS_COMPR_FL` (`chattr -c`).
+pub fn set_inode_flags(file: &File, flags: c_int) -> io::Result<()> {
+    const FS_IOC_SETFLAGS: c_ulong = 0x4008_6602;
+    // SAFETY: A valid descriptor and a pointer to an `int` that lives
+    // across the call, which the kernel only reads.
+    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_SETFLAGS, &flags as *const c_int) })
+}
+
+/// Two pages side by side in the address space: a page of one file, then
+/// the first page of another, each a shared writable mapping; unmapped
+/// on drop.
+pub struct PairMapping {
+    addr: *mut u8,
+}
+
+impl PairMapping {
+    const PAGE: usize = 4096;
+
+    /// Maps the page of `first` at `offset` (a multiple of a page), and
+    /// right after it the first page of `second`.
+    pub fn new(first: &File, offset: u64, second: &File) -> io::Result<Self> {
+        const PROT_RW: c_int = 3;
+        const MAP_SHARED: c_int = 1;
+        const MAP_PRIVATE: c_int = 2;
+        const MAP_FIXED: c_int = 0x10;
+        const MAP_ANONYMOUS: c_int = 0x20;
+        // SAFETY: A new private anonymous mapping chosen by the kernel,
+        // reserving the two pages.
+        let addr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                2 * Self::PAGE,
+                0,
+                MAP_PRIVATE | MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if addr as c_long == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        let pair = Self { addr: addr.cast() };
+        for (at, file, offset) in [(0, first, offset as i64), (Self::PAGE, second, 0)] {
+            // SAFETY: `MAP_FIXED` over a page of the reservation above,
+            // which this value owns; nothing else uses that memory.
+            let mapped = unsafe {
+                mmap(
+                    pair.addr.add(at).cast(),
+                    Self::PAGE,
+                    PROT_RW,
+                    MAP_SHARED | MAP_FIXED,
+                    file.as_raw_fd(),
+                    offset,
+                )
+            };
+            if mapped as c_long == -1 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(pair)
+    }
+
+    /// `pread(file, both pages, offset)` into the two pages: the kernel
+    /// stores into them (with `O_DIRECT`, through the pages it pins,
+    /// `pin_user_pages(FOLL_WRITE)`, one after the other, and dirties
+    /// when it unpins).
+    pub fn read_into(&self, file: &File, offset: u64) -> io::Result<usize> {
+        // SAFETY: The two pages of the mapping, mapped until drop; the
+        // bytes are shared memory that this process does not read
+        // meanwhile.
+        let ret = unsafe {
+            pread(
+                file.as_raw_fd(),
+                self.addr.cast(),
+                2 * Self::PAGE,
+                offset as i64,
+            )
+        };
+        if ret < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(ret as usize)
+    }
+}
+
+impl Drop for PairMapping {
+    fn drop(&mut self) {
+        // SAFETY: The two pages mapped by `new`, used by nothing else.
+        unsafe { munmap(self.addr.cast(), 2 * Self::PAGE) };
     }
 }
 
