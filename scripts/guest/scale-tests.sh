@@ -54,7 +54,7 @@ dev=$(loop_image $big 4G) || exit 1
 # it (it read all of it: 128 MiB of buffer cache and 1.7 s on User-Mode
 # Linux, 8 s for 16 GiB); statfs gives the whole image.
 large_sparse_image() {
-	mkfs.toyfs -q "$dev" || return 1
+	mkfs.toyfs -q -b 1024 "$dev" || return 1
 	written=$(kib_of $big)
 	echo "mkfs of a 4 GiB image: $written KiB of it written"
 	[ "$written" -lt 8192 ] || return 1
