@@ -68,6 +68,8 @@ pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
         // Set when `-d` copies the first symbolic link or special file
         // (`Filesystem::make_special`), not before: features.rs says why.
         special_files: false,
+        // Set by the first inode that needs it (features.rs).
+        large_files: false,
     }
 }
 
