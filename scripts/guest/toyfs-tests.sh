@@ -412,12 +412,14 @@ large_file_through_the_triple_indirect_block() {
 large_file_body() {
 	m=/mnt/large
 	mkdir -p $m && mount -t toyfs "$loop" $m && touch $m/g $m/f || return 1
-	# Full but for two whole blocks (random bytes: LZ4 does not shrink
-	# them).
+	# Full (random bytes: LZ4 does not shrink them), then two whole
+	# blocks of the filler given back: at most a block's fragments less
+	# one free elsewhere.
 	dd if=/dev/urandom of=$m/fill bs=64k 2>/dev/null
 	k=0
 	while head -c 1024 /dev/urandom >$m/s$k 2>/dev/null; do k=$((k + 1)); done
-	rm -f $m/s$k && rm $m/s0 $m/s1 && sync || return 1
+	rm -f $m/s$k && size=$(stat -c %s $m/fill) &&
+		truncate -s $((size / 1024 * 1024 - 2048)) $m/fill && sync || return 1
 	state() { echo "$(stat -c '%s %b' $m/g) $(stat -f -c '%f %d' $m)"; }
 	before=$(state) &&
 		err=$(errno_of dd if=/dev/zero of=$m/g bs=1 count=1 seek=$((200 << 20)) conv=notrunc) &&
