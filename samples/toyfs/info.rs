@@ -79,6 +79,14 @@ pub(crate) struct SbInfo {
     /// waited for: what a symbolic link or special file made waits for.
     #[pin]
     pub(crate) special_files_written: Mutex<bool>,
+    /// The LARGE_FILES feature: read from the superblock, and set by
+    /// `mount::enable_large_files` the first time an inode past the
+    /// double-indirect level's reach is written (never cleared).
+    pub(crate) large_files: AtomicBool,
+    /// Whether a superblock with LARGE_FILES was read or written and
+    /// waited for: what the first such inode's write waits for.
+    #[pin]
+    pub(crate) large_files_written: Mutex<bool>,
     /// Held by whoever puts a buffer on an inode's list of its own dirty
     /// buffers (`Buffer::mark_dirty_for`, `mmb_mark_buffer_dirty`) or
     /// works through such a list (`Inode::sync_own_buffers`, `mmb_sync`).
@@ -123,16 +131,19 @@ impl SbInfo {
             scratch,
             special_files: AtomicBool::new(disk.geometry.has_special_files()),
             special_files_written <- new_mutex!(disk.geometry.has_special_files()),
+            large_files: AtomicBool::new(disk.geometry.has_large_files()),
+            large_files_written <- new_mutex!(disk.geometry.has_large_files()),
             buffer_lists <- new_mutex!(()),
         }? Error)
     }
 
-    /// The layout with the features as they are now: SPECIAL_FILES may
-    /// have been set since the mount.  What an inode is checked against,
-    /// and what the superblock is written with.
+    /// The layout with the features as they are now: SPECIAL_FILES and
+    /// LARGE_FILES may have been set since the mount.  What an inode is
+    /// checked against, and what the superblock is written with.
     pub(crate) fn geometry_now(&self) -> Geometry {
         self.geometry
             .with_special_files(self.special_files.load(Ordering::Acquire))
+            .with_large_files(self.large_files.load(Ordering::Acquire))
     }
 }
 
@@ -247,6 +258,7 @@ impl InodeInfo {
         map.direct = disk.direct;
         map.single_indirect = disk.single_indirect;
         map.double_indirect = disk.double_indirect;
+        map.triple_indirect = disk.triple_indirect;
         map.blocks = disk.blocks;
         map.flags = disk.flags;
     }

@@ -13,7 +13,7 @@ use crate::{
     balloc::{self, Reservation},
     format::{
         address::{Extent, ExtentError},
-        block_map::{first_nonzero_entry, inode_pointers, slot_of, MapSlot},
+        block_map::{first_nonzero_entry, inode_pointers, slot_of, InodePointer, MapSlot},
         constants::DIRECT_POINTERS,
         geometry::Geometry,
         inode::{Inode as DiskInode, InodeProblem},
@@ -22,6 +22,7 @@ use crate::{
     ialloc,
     info::Moved,
     meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
+    mount,
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, Buffer, CachedWrite, Inode,
         SuperBlock, PAGE_SIZE,
@@ -74,17 +75,19 @@ enum Container {
     Indirect {
         block: u32,
         index: usize,
-        above: [u32; 2],
+        above: [u32; 3],
         levels: usize,
     },
-    /// No indirect block holds them yet: the single-indirect block is
-    /// missing (`double` is `None`), or the double-indirect block
-    /// (`Some(0)`), or the single-indirect block that entry `outer` of
-    /// double-indirect block `double` would name.
+    /// No last-level indirect block holds them yet: of the `levels`
+    /// indirect blocks on the path from the inode's pointer `root`
+    /// (following `entries`, outermost first), the first `have` exist
+    /// (`blocks`), the others are to be made.
     Missing {
-        double: Option<u32>,
-        outer: u32,
-        index: usize,
+        root: InodePointer,
+        blocks: [u32; 3],
+        have: usize,
+        levels: usize,
+        entries: [u32; 3],
     },
 }
 
@@ -128,56 +131,51 @@ impl<'a> BlockMap<'a> {
         let p = self.geometry.pointers_per_block();
         let slot = slot_of(n, p).ok_or(EFBIG)?;
         let (sb, ino) = (self.sb, self.ino());
-        let rest = |index: u32| u64::from(p - index);
-        Ok(match slot {
-            MapSlot::Direct(index) => (
+        if let MapSlot::Direct(index) = slot {
+            return Ok((
                 Container::Direct { index },
                 (DIRECT_POINTERS - index) as u64,
-            ),
-            MapSlot::Single(index) => {
-                let root = check_pointer(sb, ino, self.disk.single_indirect)?;
-                let container = if root == 0 {
-                    Container::Missing {
-                        double: None,
-                        outer: 0,
-                        index: index as usize,
-                    }
-                } else {
-                    Container::Indirect {
-                        block: root,
-                        index: index as usize,
-                        above: [root, 0],
-                        levels: 1,
-                    }
-                };
-                (container, rest(index))
+            ));
+        }
+        let root = slot.inode_pointer();
+        let (entries, levels) = slot.indirect_entries();
+        // The indirect blocks on the path, from the inode's pointer down,
+        // as far as they exist.
+        let mut blocks = [0u32; 3];
+        let mut have = 0;
+        let top = check_pointer(sb, ino, self.disk.pointer(root))?;
+        if top != 0 {
+            blocks[0] = top;
+            have = 1;
+            while have < levels {
+                let buffer = Buffer::read(sb, blocks[have - 1])?;
+                let entry = get_u32(buffer.lock().data(), 4 * entries[have - 1] as usize);
+                let child = check_entry(sb, ino, entry, &blocks[..have])?;
+                if child == 0 {
+                    break;
+                }
+                blocks[have] = child;
+                have += 1;
             }
-            MapSlot::Double { outer, inner } => {
-                let double = check_pointer(sb, ino, self.disk.double_indirect)?;
-                let single = if double == 0 {
-                    0
-                } else {
-                    let buffer = Buffer::read(sb, double)?;
-                    let entry = get_u32(buffer.lock().data(), 4 * outer as usize);
-                    check_entry(sb, ino, entry, &[double])?
-                };
-                let container = if single == 0 {
-                    Container::Missing {
-                        double: Some(double),
-                        outer,
-                        index: inner as usize,
-                    }
-                } else {
-                    Container::Indirect {
-                        block: single,
-                        index: inner as usize,
-                        above: [double, single],
-                        levels: 2,
-                    }
-                };
-                (container, rest(inner))
+        }
+        let index = entries[levels - 1];
+        let container = if have == levels {
+            Container::Indirect {
+                block: blocks[levels - 1],
+                index: index as usize,
+                above: blocks,
+                levels,
             }
-        })
+        } else {
+            Container::Missing {
+                root,
+                blocks,
+                have,
+                levels,
+                entries,
+            }
+        };
+        Ok((container, u64::from(p - index)))
     }
 
     /// The run of file blocks from `n` on, at most `max` (> 0) long:
@@ -327,16 +325,30 @@ impl<'a> BlockMap<'a> {
     fn count_holes(&self, range: Range<u64>) -> Result<(u64, u64)> {
         let mut missing = 0u64;
         let mut indirect = 0u64;
-        let mut double_counted = false;
+        // The path of the last container found missing: the upper
+        // indirect blocks it lacks are shared with the next ones under
+        // them, and counted once.
+        let mut previous: Option<(InodePointer, [u32; 3])> = None;
         let mut n = range.start;
         while n < range.end {
             let (container, span) = self.container(n)?;
             let k = span.min(range.end - n);
             missing += match container {
-                Container::Missing { double, .. } => {
-                    let double_missing = double == Some(0) && !double_counted;
-                    double_counted |= double == Some(0);
-                    indirect += 1 + u64::from(double_missing);
+                Container::Missing {
+                    root,
+                    have,
+                    levels,
+                    entries,
+                    ..
+                } => {
+                    // The block at level `i` is the one `entries[..i]`
+                    // lead to from `root`: made for the previous container
+                    // already if that followed the same entries.
+                    let shared = |i: usize| {
+                        previous.is_some_and(|(r, e)| r == root && e[..i] == entries[..i])
+                    };
+                    indirect += (have..levels).filter(|&i| !shared(i)).count() as u64;
+                    previous = Some((root, entries));
                     k
                 }
                 Container::Direct { index } => self.disk.direct[index..index + k as usize]
@@ -402,41 +414,37 @@ impl<'a> BlockMap<'a> {
         goal: &mut u32,
     ) -> Result<Container> {
         let Container::Missing {
-            double,
-            outer,
-            index,
+            root,
+            mut blocks,
+            have,
+            levels,
+            entries,
         } = container
         else {
             return Ok(container);
         };
         let geometry = self.geometry;
         let whole = move |block| geometry.encode_pointer(geometry.whole_block(block));
-        let Some(double) = double else {
+        for level in have..levels {
             let block = self.new_indirect(reservation, goal)?;
-            self.disk.single_indirect = whole(block);
-            return Ok(Container::Indirect {
-                block,
-                index,
-                above: [block, 0],
-                levels: 1,
-            });
-        };
-        let double = if double == 0 {
-            let block = self.new_indirect(reservation, goal)?;
-            self.disk.double_indirect = whole(block);
-            block
-        } else {
-            double
-        };
-        let single = self.new_indirect(reservation, goal)?;
-        let buffer = Buffer::read(self.sb, double)?;
-        put_u32(buffer.lock().data_mut(), 4 * outer as usize, whole(single));
-        buffer.mark_dirty_for(self.inode);
+            if level == 0 {
+                *self.disk.pointer_mut(root) = whole(block);
+            } else {
+                let parent = Buffer::read(self.sb, blocks[level - 1])?;
+                put_u32(
+                    parent.lock().data_mut(),
+                    4 * entries[level - 1] as usize,
+                    whole(block),
+                );
+                parent.mark_dirty_for(self.inode);
+            }
+            blocks[level] = block;
+        }
         Ok(Container::Indirect {
-            block: single,
-            index,
-            above: [double, single],
-            levels: 2,
+            block: blocks[levels - 1],
+            index: entries[levels - 1] as usize,
+            above: blocks,
+            levels,
         })
     }
 
@@ -916,7 +924,8 @@ impl<'a> BlockMap<'a> {
         let cover = match depth {
             0 => 1,
             1 => p,
-            _ => p * p,
+            2 => p * p,
+            _ => p * p * p,
         };
         if block == 0 || first + cover <= free.start || first >= free.end {
             return Ok(false);
@@ -932,9 +941,9 @@ impl<'a> BlockMap<'a> {
         if depth > 0 {
             let block = extent.block(&geometry);
             // The path to the children: `above`, then `block` (depth is at
-            // most 2, so `above` holds at most one block here).
-            let mut path = [0u32; 2];
-            let levels = above.len().min(1);
+            // most 3, so `above` holds at most two blocks here).
+            let mut path = [0u32; 3];
+            let levels = above.len().min(2);
             path[..levels].copy_from_slice(&above[..levels]);
             path[levels] = block;
             let path = &path[..=levels];
@@ -978,7 +987,7 @@ impl<'a> BlockMap<'a> {
     /// (`Filesystem::truncate` of tools/toyfs-format).
     pub(crate) fn truncate(&mut self, size: u64) -> Result {
         let eof = self.geometry.blocks_for(size);
-        self.free_range(eof..self.geometry.max_file_blocks())
+        self.free_range(eof..self.geometry.map_reach_blocks())
     }
 
     /// Frees the blocks of file blocks `free` (a hole punched), and the
@@ -1097,7 +1106,7 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<D
 /// `write_inode`: the VFS attributes into the inode table.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    store_inode(inode, &slot, &inode.info().map.lock());
+    store_inode(inode, &slot, &inode.info().map.lock())?;
     if sync {
         slot.sync()?;
     }
@@ -1106,16 +1115,25 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 
 /// The VFS attributes of `inode` and the roots of its block map, as `map`
 /// (the map, locked) holds them, into its inode-table slot: a change of
-/// the map only dirties the inode (`BlockMap::store`).
-fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) {
+/// the map only dirties the inode (`BlockMap::store`).  An inode past the
+/// double-indirect level's reach is written only once the superblock on
+/// the disk has LARGE_FILES (`mount::enable_large_files`); if that fails,
+/// the slot is left as it was.
+fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
+    let sb = inode.sb();
+    if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
+        mount::enable_large_files(sb)?;
+    }
     slot.update(|disk| {
         inode.store_attrs(disk);
         disk.direct = map.direct;
         disk.single_indirect = map.single_indirect;
         disk.double_indirect = map.double_indirect;
+        disk.triple_indirect = map.triple_indirect;
         disk.blocks = map.blocks;
         disk.flags = map.flags;
     });
+    Ok(())
 }
 
 /// `fsync` of a regular file, once its data is written, and the folios
@@ -1179,8 +1197,10 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
     // dirty in the cache (written by writeback without waiting), or its
     // last write may have failed.
     let slot = slot?;
-    store_inode(inode, &slot, &map);
-    result = result.and(slot.sync());
+    match store_inode(inode, &slot, &map) {
+        Ok(()) => result = result.and(slot.sync()),
+        Err(err) => result = result.and(Err(err)),
+    }
     drop(map);
     result.map(|()| true)
 }

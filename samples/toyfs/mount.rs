@@ -160,6 +160,33 @@ impl Drop for SpecialFiles<'_> {
     }
 }
 
+/// The LARGE_FILES feature on the disk before an inode that needs it
+/// (a size past the double-indirect level's reach, or a triple-indirect
+/// block) is written to its slot, as ext2 sets LARGE_FILE in
+/// `ext2_write_inode`: the first such write sets the bit and writes the
+/// superblock with it, waiting, so that no such inode reaches the disk of
+/// an image a toyfs that predates the level would still mount
+/// (format/features.rs).  A second writer waits for the first.  A write
+/// that fails fails the inode's write; the bit stays set in memory and
+/// reaches the disk with the next superblock write.
+pub(crate) fn enable_large_files(sb: &SuperBlock) -> Result {
+    let info = sb.info();
+    let mut written = info.large_files_written.lock();
+    if *written {
+        return Ok(());
+    }
+    // Before the write: every superblock written from now on (also a
+    // `sync_fs` beside this one) has the bit.
+    info.large_files.store(true, Ordering::Release);
+    write_superblock(sb, FsState::Dirty, true)?;
+    *written = true;
+    kernel::pr_info!(
+        "{}: first file past the double-indirect blocks: LARGE_FILES feature set\n",
+        sb.id()
+    );
+    Ok(())
+}
+
 /// Reads the bitmap blocks, to keep for the mount.
 pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVVec<Buffer>> {
     let mut bitmap = KVVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;

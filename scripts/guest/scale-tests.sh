@@ -54,7 +54,7 @@ dev=$(loop_image $big 4G) || exit 1
 # it (it read all of it: 128 MiB of buffer cache and 1.7 s on User-Mode
 # Linux, 8 s for 16 GiB); statfs gives the whole image.
 large_sparse_image() {
-	mkfs.toyfs -q "$dev" || return 1
+	mkfs.toyfs -q -b 1024 "$dev" || return 1
 	written=$(kib_of $big)
 	echo "mkfs of a 4 GiB image: $written KiB of it written"
 	[ "$written" -lt 8192 ] || return 1
@@ -146,13 +146,14 @@ umount $mnt 2>/dev/null
 losetup -d "$dev" 2>/dev/null
 rm -f $work/few.img
 
-# The largest file of 4 KiB blocks (12 + 1024 + 1024^2 blocks, about
-# 4 GiB), on an 8 GiB image: its last bytes, then EFBIG one byte on,
-# for a write and for truncate, as s_maxbytes says.
+# The largest file of 4 KiB blocks (12 + 1024 + 1024^2 + 1024^3 blocks,
+# about 4 TiB, through the triple-indirect block; 12 + 1024 + 1024^2,
+# about 4 GiB, before it), on an 8 GiB image: its last bytes, then EFBIG
+# one byte on, for a write and for truncate, as s_maxbytes says.
 largest_file() {
 	dev=$(loop_image $work/max.img 8G) && mkfs.toyfs -q -b 4096 "$dev" &&
 		mount -t toyfs "$dev" $mnt || return 1
-	max=4299210752
+	max=4402345721856
 	printf abc | dd of=$mnt/max bs=1 seek=$((max - 3)) 2>/dev/null || return 1
 	[ "$(stat -c %s $mnt/max)" = $max ] || return 1
 	[ "$(dd if=$mnt/max bs=1 skip=$((max - 3)) count=3 2>/dev/null)" = abc ] || return 1
@@ -161,9 +162,9 @@ largest_file() {
 	case $out in *"too large"*) ;; *) return 1 ;; esac
 	truncate -s $max $mnt/edge || return 1
 	! truncate -s $((max + 1)) $mnt/edge 2>/dev/null || return 1
-	# Two indirect blocks and a data block.
+	# Three indirect blocks and a data block.
 	echo "blocks: $(stat -c %b $mnt/max)"
-	[ "$(stat -c %b $mnt/max)" = 24 ] || return 1
+	[ "$(stat -c %b $mnt/max)" = 32 ] || return 1
 	umount $mnt && fsck_clean "$dev"
 }
 ktap_case largest_file_of_4k_blocks largest_file

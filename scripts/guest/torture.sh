@@ -30,7 +30,8 @@ needs_fallocate=" fsize fpunch "
 # says "using 1G file system space per stressor instance"; its option
 # table names the setting "sync-file-bytes", the stressor looks up
 # "sync_file-bytes") and asks fallocate for 1 GiB, past the largest toyfs file of 1 KiB blocks
-# (64 MiB + 268 KiB): EFBIG from vfs_fallocate, as on any filesystem whose
+# before the triple-indirect level (64 MiB + 268 KiB; 16 GiB since, where
+# it is ENOSPC on this image): EFBIG from vfs_fallocate, as on any filesystem whose
 # s_maxbytes is smaller, and the stressor reported "passed" after half a
 # second having synced nothing (only an "error:" line said so).  With
 # --minimize its file is 1 MiB; it runs in a stress-ng of its own, beside

@@ -322,15 +322,18 @@ fallocate_enospc_gives_blocks_back() {
 }
 
 # The largest file (s_maxbytes) is what the block map addresses, 12 + p +
-# p * p blocks of p = B / 4 pointers, with or without fragments and LZ4;
+# p^2 + p^3 blocks of p = B / 4 pointers, with or without fragments and
+# LZ4, or fewer where a u32 blocks count of fragments would overflow
+# first (4 KiB blocks, fragments of 1 KiB or less: Geometry::max_file_blocks);
 # at its edge ftruncate, write and fallocate give the VFS's answers
 # (toyfs-probe size-limits: EFBIG one byte past it, a write across it
 # short, fallocate up to it allowed), as ext2 does at its own limit
 # (without fallocate: EOPNOTSUPP inside it, EFBIG past it, which
 # vfs_fallocate checks first).  The files grown to the limit keep their
 # size and last byte across a remount, and fsck finds them right.
-# stress-ng's sync-file stressor asks for a file of 1 GiB, past the
-# limit of blocks below 4 KiB: its EFBIG is this one (Documentation/testing.rst).
+# Before the triple-indirect level (LARGE_FILES) it was 12 + p + p^2 blocks:
+# 64 MiB for 1 KiB blocks, where stress-ng's copy-file, revio, msync and
+# sync-file stressors failed with EFBIG (review rev8).
 largest_file_is_the_block_maps_and_efbig_past_it() {
 	image=/tmp/limits.img
 	mkdir -p /mnt/limits
@@ -344,7 +347,13 @@ largest_file_is_the_block_maps_and_efbig_past_it() {
 		*)
 			b=${spec%%:*} f=$(echo "$spec:" | cut -d: -f2) c=$(echo "$spec:" | cut -d: -f3)
 			p=$((b / 4)) fs=toyfs fallocate=yes
-			expected=$(((12 + p + p * p) * b))
+			shift=0
+			[ -z "$f" ] || while [ $((f << shift)) -lt "$b" ]; do shift=$((shift + 1)); done
+			reach=$((12 + p + p * p + p * p * p))
+			by_count=$(((((1 << 32) - 1) >> shift) - 3))
+			by_count=$((by_count * (p - 1) / p))
+			[ $by_count -lt $reach ] || by_count=$reach
+			expected=$((by_count * b))
 			mkfs.toyfs -q -b "$b" ${f:+-f "$f"} ${c:+-c "$c"} "$loop" ;;
 		esac || { losetup -d "$loop"; return 1; }
 		max=$(mount -t $fs "$loop" /mnt/limits &&
@@ -368,6 +377,95 @@ largest_file_is_the_block_maps_and_efbig_past_it() {
 		rm -f $image
 		[ $status -eq 0 ] || { echo "$spec: failed"; return 1; }
 	done
+}
+
+# Files past the double-indirect level's reach (12 + p + p^2 blocks: 64 MiB
+# of 1 KiB blocks), through the triple-indirect block, on a 16 MiB image
+# of 1 KiB blocks ($1: "plain", "fragments" of 128 bytes, or "lz4" with
+# them): a write that finds no room for the new indirect blocks (two
+# whole blocks free, three needed) is ENOSPC and changes nothing (size,
+# blocks, free counts; LARGE_FILES stays unset; the times change before
+# the write fails, as on ext2); then "hello" at
+# 100 MiB and "world" at 4 GiB (the file's last block: a tail with
+# fragments) read back, the holes around them read as zeros, before and
+# after the caches are dropped and a remount; st_blocks is what statfs's
+# free count lost (five indirect blocks and the two data blocks: 7168
+# bytes plain, 6272 with fragments, less with LZ4); the superblock has
+# LARGE_FILES (0x8) from then on; fsck -f is clean; a truncation to 0
+# frees everything.  Before the triple-indirect level both writes were
+# EFBIG.
+large_file_through_the_triple_indirect_block() {
+	case $1 in
+	plain) options="-b 1024" ;;
+	fragments) options="-b 1024 -f 128" ;;
+	lz4) options="-b 1024 -f 128 -c lz4" ;;
+	esac
+	# shellcheck disable=SC2086 # the options are words
+	new_loop_image /tmp/large-files.img 16M $options || return 1
+	large_file_body "$1"
+	status=$?
+	umount /mnt/large 2>/dev/null
+	drop_loop_image $status
+}
+
+# The body of large_file_through_the_triple_indirect_block.
+large_file_body() {
+	m=/mnt/large
+	mkdir -p $m && mount -t toyfs "$loop" $m && touch $m/g $m/f || return 1
+	# Full (random bytes: LZ4 does not shrink them), then two whole
+	# blocks of the filler given back: at most a block's fragments less
+	# one free elsewhere.
+	dd if=/dev/urandom of=$m/fill bs=64k 2>/dev/null
+	k=0
+	while head -c 1024 /dev/urandom >$m/s$k 2>/dev/null; do k=$((k + 1)); done
+	rm -f $m/s$k && size=$(stat -c %s $m/fill) &&
+		truncate -s $((size / 1024 * 1024 - 2048)) $m/fill && sync || return 1
+	state() { echo "$(stat -c '%s %b' $m/g) $(stat -f -c '%f %d' $m)"; }
+	before=$(state) &&
+		err=$(errno_of dd if=/dev/zero of=$m/g bs=1 count=1 seek=$((200 << 20)) conv=notrunc |
+			head -n 1) &&
+		sync && after=$(state) || return 1
+	echo "$1: write at 200 MiB with two blocks free: '$err'; before: $before; after: $after"
+	[ "$err" = "No space left on device" ] && [ "$before" = "$after" ] || return 1
+	umount $m && fsck.toyfs -n -f "$loop" >/dev/null || return 1
+	features=$(feature_incompat "$loop")
+	echo "$1: feature_incompat $features"
+	[ $((features & 8)) = 0 ] || return 1
+	mount -t toyfs "$loop" $m && rm $m/fill $m/s* && sync || return 1
+	# statfs counts fragments (f_frsize); busybox's stat %S is f_bsize.
+	free0=$(stat -f -c %f $m) unit=128
+	[ "$1" != plain ] || unit=1024
+	printf hello | dd of=$m/f bs=1 seek=$((100 << 20)) conv=notrunc 2>/dev/null &&
+		printf world | dd of=$m/f bs=1 seek=$((4 << 30)) conv=notrunc 2>/dev/null || return 1
+	check() {
+		[ "$(stat -c %s $m/f)" = $(((4 << 30) + 5)) ] &&
+			[ "$(dd if=$m/f bs=1 skip=$((100 << 20)) count=5 2>/dev/null)" = hello ] &&
+			[ "$(dd if=$m/f bs=1 skip=$((4 << 30)) count=5 2>/dev/null)" = world ] &&
+			dd if=$m/f bs=1024 skip=$((100 * 1024 - 64)) count=64 2>/dev/null | cmp -s - /tmp/zeros64k.part &&
+			dd if=$m/f bs=1024 skip=$((2 << 20)) count=64 2>/dev/null | cmp -s - /tmp/zeros64k.part &&
+			dd if=$m/f bs=1 skip=$(((100 << 20) + 5)) count=1019 2>/dev/null | cmp -s - /tmp/zeros1019 &&
+			dd if=$m/f bs=1 skip=$(((4 << 30) - 1000)) count=1000 2>/dev/null | cmp -s - /tmp/zeros1000
+	}
+	head -c 65536 /dev/zero >/tmp/zeros64k.part && head -c 1019 /dev/zero >/tmp/zeros1019 &&
+		head -c 1000 /dev/zero >/tmp/zeros1000 || return 1
+	check || { echo "$1: read back wrong before sync"; return 1; }
+	sync && echo 3 >/proc/sys/vm/drop_caches && check || { echo "$1: read back wrong after drop_caches"; return 1; }
+	used=$(((free0 - $(stat -f -c %f $m)) * unit)) blocks=$(stat -c %b $m/f)
+	echo "$1: st_blocks $blocks, statfs lost $used bytes"
+	[ $((blocks * 512)) -ge $used ] && [ $((blocks * 512)) -lt $((used + 512)) ] || return 1
+	case $1 in
+	plain) [ $used = 7168 ] ;;
+	fragments) [ $used = 6272 ] ;;
+	lz4) [ $used -le 6272 ] && [ $used -ge $((5 * 1024 + 2 * 128)) ] ;;
+	esac || return 1
+	umount $m && fsck.toyfs -n -f "$loop" >/dev/null || return 1
+	features=$(feature_incompat "$loop")
+	echo "$1: feature_incompat $features"
+	[ $((features & 8)) = 8 ] || return 1
+	mount -t toyfs "$loop" $m && check || { echo "$1: read back wrong after remount"; return 1; }
+	truncate -s 0 $m/f && sync && [ "$(stat -c %b $m/f)" = 0 ] &&
+		[ "$(stat -f -c %f $m)" = "$free0" ] || { echo "$1: truncate left blocks"; return 1; }
+	umount $m && fsck.toyfs -n -f "$loop" >/dev/null && mount -t toyfs "$loop" $m
 }
 
 # A failed write of a block holding tails is neither read over with the
@@ -990,7 +1088,7 @@ inodes_freed_beside_allocations_are_given_once() {
 
 
 . /guest/debian.sh
-ktap_suite toyfs 62
+ktap_suite toyfs 65
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1052,6 +1150,9 @@ ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
 ktap_case symlinks_on_fragments_and_lz4 symlinks_on_fragments_and_lz4
 ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case largest_file_is_the_block_maps_and_efbig_past_it largest_file_is_the_block_maps_and_efbig_past_it
+ktap_case large_file_through_the_triple_indirect_block large_file_through_the_triple_indirect_block plain
+ktap_case large_file_through_the_triple_indirect_block_with_fragments large_file_through_the_triple_indirect_block fragments
+ktap_case large_file_through_the_triple_indirect_block_with_lz4 large_file_through_the_triple_indirect_block lz4
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
 ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 ktap_case create_without_room_leaves_a_tail_directory_as_it_was create_without_room_leaves_a_tail_directory_as_it_was

@@ -5,7 +5,10 @@
 //! held by `direct[n]` for `n < 12`, by entry `n - 12` of the single-indirect
 //! block for `n < 12 + P`, and by entry `(n - 12 - P) % P` of the
 //! single-indirect block named by entry `(n - 12 - P) / P` of the
-//! double-indirect block for `n < 12 + P + P * P`.
+//! double-indirect block for `n < 12 + P + P * P`, and, with `m = n - 12 -
+//! P - P * P`, by entry `m % P` of the single-indirect block named by entry
+//! `(m / P) % P` of the double-indirect block named by entry `m / P^2` of
+//! the triple-indirect block for `n < 12 + P + P^2 + P^3`.
 
 use super::constants::DIRECT_POINTERS;
 use super::le::{get_u32, get_u64};
@@ -24,6 +27,16 @@ pub enum MapSlot {
         /// Entry of the single-indirect block it names.
         inner: u32,
     },
+    /// Entry `inner` of the block named by entry `middle` of the block
+    /// named by entry `outer` of the triple-indirect block.
+    Triple {
+        /// Entry of the triple-indirect block.
+        outer: u32,
+        /// Entry of the double-indirect block it names.
+        middle: u32,
+        /// Entry of the single-indirect block that names.
+        inner: u32,
+    },
 }
 
 /// The slot holding `file_block`, or `None` past the largest file.
@@ -40,17 +53,26 @@ pub fn slot_of(file_block: u64, pointers_per_block: u32) -> Option<MapSlot> {
     // Shifts and masks, not divisions: `pointers_per_block` is a power of
     // two, and a division would be guarded by a panic in the kernel.
     let shift = pointers_per_block.trailing_zeros();
+    let mask = per_block - 1;
     if after_single >> shift < per_block {
         return Some(MapSlot::Double {
             outer: (after_single >> shift) as u32,
-            inner: (after_single & (per_block - 1)) as u32,
+            inner: (after_single & mask) as u32,
+        });
+    }
+    let after_double = after_single - (per_block << shift);
+    if after_double >> (2 * shift) < per_block {
+        return Some(MapSlot::Triple {
+            outer: (after_double >> (2 * shift)) as u32,
+            middle: ((after_double >> shift) & mask) as u32,
+            inner: (after_double & mask) as u32,
         });
     }
     None
 }
 
 /// One of the pointers stored in the inode itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum InodePointer {
     /// `direct[index]`.
     Direct(usize),
@@ -58,6 +80,8 @@ pub enum InodePointer {
     SingleIndirect,
     /// `double_indirect`.
     DoubleIndirect,
+    /// `triple_indirect`.
+    TripleIndirect,
 }
 
 impl MapSlot {
@@ -67,16 +91,22 @@ impl MapSlot {
             Self::Direct(index) => InodePointer::Direct(index),
             Self::Single(_) => InodePointer::SingleIndirect,
             Self::Double { .. } => InodePointer::DoubleIndirect,
+            Self::Triple { .. } => InodePointer::TripleIndirect,
         }
     }
 
     /// The entries to follow in the indirect blocks below the inode's
-    /// pointer, outermost first: none, one or two.
-    pub fn indirect_entries(self) -> ([u32; 2], usize) {
+    /// pointer, outermost first: none to three.
+    pub fn indirect_entries(self) -> ([u32; 3], usize) {
         match self {
-            Self::Direct(_) => ([0, 0], 0),
-            Self::Single(index) => ([index, 0], 1),
-            Self::Double { outer, inner } => ([outer, inner], 2),
+            Self::Direct(_) => ([0; 3], 0),
+            Self::Single(index) => ([index, 0, 0], 1),
+            Self::Double { outer, inner } => ([outer, inner, 0], 2),
+            Self::Triple {
+                outer,
+                middle,
+                inner,
+            } => ([outer, middle, inner], 3),
         }
     }
 }
@@ -97,6 +127,11 @@ pub fn inode_pointers(pointers_per_block: u32) -> impl Iterator<Item = (InodePoi
                 2,
                 double_indirect_first_block(pointers_per_block),
             ),
+            (
+                InodePointer::TripleIndirect,
+                3,
+                triple_indirect_first_block(pointers_per_block),
+            ),
         ],
     )
 }
@@ -111,6 +146,12 @@ pub fn double_indirect_first_block(pointers_per_block: u32) -> u64 {
     DIRECT_POINTERS as u64 + u64::from(pointers_per_block)
 }
 
+/// First file block covered by the triple-indirect block.
+pub fn triple_indirect_first_block(pointers_per_block: u32) -> u64 {
+    let per_block = u64::from(pointers_per_block);
+    double_indirect_first_block(pointers_per_block) + per_block * per_block
+}
+
 /// Where a block pointer is stored, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PointerSite {
@@ -120,6 +161,8 @@ pub enum PointerSite {
     SingleIndirect,
     /// The inode's `double_indirect`.
     DoubleIndirect,
+    /// The inode's `triple_indirect`.
+    TripleIndirect,
     /// Entry `index` of indirect block `indirect_block`.
     IndirectEntry {
         /// The indirect block holding the pointer.
@@ -182,7 +225,34 @@ mod tests {
                 inner: 255
             })
         );
-        assert_eq!(slot_of(last + 1, p), None);
+        assert_eq!(
+            slot_of(last + 1, p),
+            Some(MapSlot::Triple {
+                outer: 0,
+                middle: 0,
+                inner: 0
+            })
+        );
+        assert_eq!(
+            slot_of(last + 1 + 256 * 256 + 2 * 256 + 3, p),
+            Some(MapSlot::Triple {
+                outer: 1,
+                middle: 2,
+                inner: 3
+            })
+        );
+        let end = last + 1 + 256 * 256 * 256;
+        assert_eq!(
+            slot_of(end - 1, p),
+            Some(MapSlot::Triple {
+                outer: 255,
+                middle: 255,
+                inner: 255
+            })
+        );
+        assert_eq!(slot_of(end, p), None);
+        assert_eq!(slot_of(u64::MAX, p), None);
+        assert_eq!(triple_indirect_first_block(p), last + 1);
         assert_eq!(double_indirect_first_block(p), 268);
         assert_eq!(single_indirect_first_block(), 12);
     }
@@ -192,19 +262,26 @@ mod tests {
         let p = 256;
         let double = slot_of(268 + 257, p).unwrap();
         assert_eq!(double.inode_pointer(), InodePointer::DoubleIndirect);
-        assert_eq!(double.indirect_entries(), ([1, 1], 2));
+        assert_eq!(double.indirect_entries(), ([1, 1, 0], 2));
+        let triple = slot_of(triple_indirect_first_block(p) + 256 * 256 + 1, p).unwrap();
+        assert_eq!(triple.inode_pointer(), InodePointer::TripleIndirect);
+        assert_eq!(triple.indirect_entries(), ([1, 0, 1], 3));
         let single = slot_of(20, p).unwrap();
         assert_eq!(single.inode_pointer(), InodePointer::SingleIndirect);
-        assert_eq!(single.indirect_entries(), ([8, 0], 1));
+        assert_eq!(single.indirect_entries(), ([8, 0, 0], 1));
         assert_eq!(
             slot_of(3, p).unwrap().inode_pointer(),
             InodePointer::Direct(3)
         );
         let pointers: Vec<_> = inode_pointers(p).collect();
-        assert_eq!(pointers.len(), 14);
+        assert_eq!(pointers.len(), 15);
         assert_eq!(pointers[11], (InodePointer::Direct(11), 0, 11));
         assert_eq!(pointers[12], (InodePointer::SingleIndirect, 1, 12));
         assert_eq!(pointers[13], (InodePointer::DoubleIndirect, 2, 268));
+        assert_eq!(
+            pointers[14],
+            (InodePointer::TripleIndirect, 3, 268 + 256 * 256)
+        );
     }
 
     #[test]

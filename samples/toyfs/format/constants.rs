@@ -10,8 +10,18 @@ pub const VERSION: u32 = 1;
 pub const MIN_BLOCK_SIZE: u32 = 512;
 /// Largest block size mkfs accepts: one x86 page.
 pub const MAX_BLOCK_SIZE: u32 = 4096;
-/// Default block size: a quarter page, so partial pages are the normal case.
-pub const DEFAULT_BLOCK_SIZE: u32 = 1024;
+/// mkfs's block size, when `-b` does not give one, for an image of fewer
+/// than [`LARGE_IMAGE_BYTES`]: a quarter page, so partial pages are the
+/// normal case (mke2fs's "floppy" and "small" usage types: 1 KiB blocks).
+pub const SMALL_IMAGE_BLOCK_SIZE: u32 = 1024;
+/// mkfs's block size, when `-b` does not give one, for an image of at least
+/// [`LARGE_IMAGE_BYTES`]: one page, as mke2fs's default usage type.  With
+/// 1 KiB blocks the largest file would be far smaller than such an image.
+pub const LARGE_IMAGE_BLOCK_SIZE: u32 = 4096;
+/// The image size from which mkfs's default block size is
+/// [`LARGE_IMAGE_BLOCK_SIZE`]: 512 MiB, where /etc/mke2fs.conf's "small"
+/// usage type ends.
+pub const LARGE_IMAGE_BYTES: u64 = 512 << 20;
 
 /// Bytes of the superblock at the start of block 0 (the rest of the block is zero).
 pub const SUPERBLOCK_SIZE: usize = 128;

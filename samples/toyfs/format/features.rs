@@ -18,6 +18,14 @@
 //! it; one that did hold one is refused by that toyfs, which would take
 //! the inode for damage (a device's number in `direct[0]` for a block
 //! pointer).  The bit is never cleared.
+//!
+//! LARGE_FILES is set the same way, as ext2's LARGE_FILE: by whoever
+//! first stores an inode whose size is past the double-indirect level's
+//! reach ([`super::geometry::Geometry::double_reach_size`]) or which
+//! names a triple-indirect block, before that inode is written.  A toyfs
+//! that predates the triple-indirect level would take such an inode for
+//! damage (a size too large, nonzero reserved bytes); images whose files
+//! never grew that large stay mountable by it.
 
 use super::geometry::GeometryError;
 use super::inode::FLAG_COMPRESSED;
@@ -29,8 +37,12 @@ pub const FEATURE_LZ4: u32 = 0x2;
 /// `feature_incompat` bit: inodes may be symbolic links, FIFOs, sockets,
 /// character or block devices, besides regular files and directories.
 pub const FEATURE_SPECIAL_FILES: u32 = 0x4;
+/// `feature_incompat` bit: an inode may be larger than the double-indirect
+/// level reaches, and name a triple-indirect block.
+pub const FEATURE_LARGE_FILES: u32 = 0x8;
 /// Every `feature_incompat` bit this format defines.
-pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS | FEATURE_LZ4 | FEATURE_SPECIAL_FILES;
+pub const KNOWN_FEATURES: u32 =
+    FEATURE_FRAGMENTS | FEATURE_LZ4 | FEATURE_SPECIAL_FILES | FEATURE_LARGE_FILES;
 
 /// `log2(B / F)` of the smallest fragment, `B / 8`.
 pub const MAX_FRAGMENT_SHIFT: u32 = 3;
@@ -49,6 +61,9 @@ pub struct Features {
     /// The SPECIAL_FILES feature: inodes of the types
     /// [`super::inode::FileType::needs_special_files`] says.
     pub special_files: bool,
+    /// The LARGE_FILES feature: inodes past the double-indirect level's
+    /// reach, with a triple-indirect block.
+    pub large_files: bool,
 }
 
 impl Features {
@@ -58,6 +73,7 @@ impl Features {
         lz4: false,
         default_flags: 0,
         special_files: false,
+        large_files: false,
     };
 
     /// Fragments of `fragment_size` bytes, nothing else.
@@ -76,6 +92,7 @@ impl Features {
             lz4: true,
             default_flags: FLAG_COMPRESSED,
             special_files: false,
+            large_files: false,
         }
     }
 
@@ -90,6 +107,9 @@ impl Features {
         }
         if self.special_files {
             bits |= FEATURE_SPECIAL_FILES;
+        }
+        if self.large_files {
+            bits |= FEATURE_LARGE_FILES;
         }
         bits
     }
@@ -153,7 +173,12 @@ mod tests {
         };
         assert_eq!(special.incompat(), FEATURE_SPECIAL_FILES);
         assert_eq!(special.validate(512), Ok(()));
-        assert_eq!(KNOWN_FEATURES, 0x7);
+        let large = Features {
+            large_files: true,
+            ..Features::NONE
+        };
+        assert_eq!(large.incompat(), FEATURE_LARGE_FILES);
+        assert_eq!(KNOWN_FEATURES, 0xf);
     }
 
     #[test]

@@ -213,6 +213,20 @@ impl Geometry {
         self
     }
 
+    /// The same layout with the LARGE_FILES feature on or off: it changes
+    /// no layout, and is set on a mounted image the first time an inode
+    /// needs it (`features.rs`).
+    pub fn with_large_files(mut self, on: bool) -> Self {
+        self.features.large_files = on;
+        self
+    }
+
+    /// Whether inodes may be larger than the double-indirect level
+    /// reaches (the LARGE_FILES feature).
+    pub fn has_large_files(&self) -> bool {
+        self.features.large_files
+    }
+
     /// Whether inodes may be symbolic links and special files (the
     /// SPECIAL_FILES feature).
     #[inline]
@@ -372,16 +386,57 @@ impl Geometry {
         self.block_size / POINTER_SIZE
     }
 
-    /// File blocks the block map can address: direct, single and double indirect.
-    #[inline]
-    pub fn max_file_blocks(&self) -> u64 {
+    /// File blocks the direct, single- and double-indirect pointers
+    /// address: `12 + P + P^2`.
+    pub fn double_reach_blocks(&self) -> u64 {
         let per_block = u64::from(self.pointers_per_block());
         DIRECT_POINTERS as u64 + per_block + per_block * per_block
     }
 
-    /// Largest file size in bytes.
-    pub fn max_file_size(&self) -> u64 {
+    /// Bytes of [`Geometry::double_reach_blocks`]: the largest size an
+    /// inode may have without the LARGE_FILES feature.
+    pub fn double_reach_size(&self) -> u64 {
+        self.double_reach_blocks() * u64::from(self.block_size)
+    }
+
+    /// File blocks the whole block map addresses, triple-indirect level
+    /// included: `12 + P + P^2 + P^3`.  A truncation frees up to here.
+    pub fn map_reach_blocks(&self) -> u64 {
+        let per_block = u64::from(self.pointers_per_block());
+        self.double_reach_blocks() + per_block * per_block * per_block
+    }
+
+    /// File blocks of the largest file: the map's reach, or fewer if the
+    /// `u32` blocks count (fragments, data and indirect) of a file whose
+    /// every block is allocated would overflow first (as ext2 bounds a
+    /// file by its 32-bit `i_blocks`).  With `M = (2^32 - 1) / (B / F)`
+    /// blocks and an indirect block for every `P - 1` data blocks at
+    /// most (plus one per level), `D` data blocks fit when
+    /// `D * P / (P - 1) + 3 <= M`.  The count bound is the smaller only
+    /// for 4 KiB blocks with fragments of 1 KiB or less; otherwise the
+    /// map's reach is.
+    pub fn max_file_blocks(&self) -> u64 {
+        let per_block = u64::from(self.pointers_per_block());
+        let count = u64::from(u32::MAX) >> self.fragment_shift();
+        let by_count = count.saturating_sub(3) * (per_block - 1) / per_block;
+        self.map_reach_blocks().min(by_count)
+    }
+
+    /// The largest file in bytes, whatever the image's features:
+    /// `s_maxbytes` (the kernel sets LARGE_FILES before an inode past
+    /// [`Geometry::double_reach_size`] reaches the disk).
+    pub fn largest_file_size(&self) -> u64 {
         self.max_file_blocks() * u64::from(self.block_size)
+    }
+
+    /// Largest size an inode may have in this image: past
+    /// [`Geometry::double_reach_size`] only with LARGE_FILES.
+    pub fn max_file_size(&self) -> u64 {
+        if self.has_large_files() {
+            self.largest_file_size()
+        } else {
+            self.double_reach_size()
+        }
     }
 
     /// Whether `block` may be named by a block pointer: inside the
@@ -497,6 +552,37 @@ mod tests {
         assert_eq!(max(512), (12 + 128 + 128 * 128) * 512);
         assert_eq!(max(1024), (12 + 256 + 256 * 256) * 1024);
         assert_eq!(max(4096), (12 + 1024 + 1024 * 1024) * 4096);
+        let large = |size, features| {
+            let geometry = Geometry::with_features(size, 64, 1, features).unwrap();
+            (
+                geometry.with_large_files(true).max_file_size(),
+                geometry.largest_file_size(),
+            )
+        };
+        let reach = |p: u64, b: u64| (12 + p + p * p + p * p * p) * b;
+        // The map's reach wins for B <= 2048, and without fragments.
+        assert_eq!(
+            large(512, Features::NONE),
+            (reach(128, 512), reach(128, 512))
+        );
+        assert_eq!(large(512, Features::fragments(64)).1, reach(128, 512));
+        assert_eq!(large(1024, Features::NONE).1, reach(256, 1024));
+        assert_eq!(large(1024, Features::compressed(128)).1, reach(256, 1024));
+        assert_eq!(large(2048, Features::fragments(256)).1, reach(512, 2048));
+        assert_eq!(large(4096, Features::NONE).1, reach(1024, 4096));
+        assert_eq!(large(4096, Features::fragments(2048)).1, reach(1024, 4096));
+        // The u32 blocks count wins for 4 KiB blocks of 1 KiB or 512-byte
+        // fragments.
+        let by_count = |m: u64| (m - 3) * 1023 / 1024 * 4096;
+        assert_eq!(
+            large(4096, Features::fragments(1024)).1,
+            by_count(u64::from(u32::MAX) / 4)
+        );
+        assert_eq!(
+            large(4096, Features::compressed(512)).1,
+            by_count(u64::from(u32::MAX) / 8)
+        );
+        assert!(large(4096, Features::compressed(512)).1 < reach(1024, 4096));
     }
 
     #[test]

@@ -20,7 +20,9 @@
 //!                                a device's number in direct[0]
 //!    112    4 single_indirect    block of pointers to file blocks 12..12+P
 //!    116    4 double_indirect    block of pointers to single-indirect blocks
-//!    120    8 reserved           zero
+//!    120    4 triple_indirect    block of pointers to double-indirect blocks
+//!                                (LARGE_FILES); else zero
+//!    124    4 reserved           zero
 //! ```
 //!
 //! A free inode (mode 0) is 128 zero bytes.
@@ -187,8 +189,11 @@ pub struct Inode {
     pub single_indirect: u32,
     /// Block of pointers to single-indirect blocks; 0 is a hole.
     pub double_indirect: u32,
+    /// Block of pointers to double-indirect blocks, with LARGE_FILES; 0 is
+    /// a hole.
+    pub triple_indirect: u32,
     /// Must be 0 in version 1.
-    pub reserved: u64,
+    pub reserved: u32,
 }
 
 /// Something wrong with an inode's own fields (block pointers are checked
@@ -217,6 +222,9 @@ pub enum InodeProblem {
     /// Flags other than [`FLAG_COMPRESSED`], or that flag on a directory
     /// or without the LZ4 feature.
     BadFlags(u32),
+    /// A triple-indirect block in an image without the LARGE_FILES
+    /// feature.
+    TripleWithoutFeature,
     /// Nonzero reserved bytes.
     ReservedNotZero,
     /// A nanosecond field of a billion or more.
@@ -292,7 +300,8 @@ impl Inode {
             direct,
             single_indirect: get_u32(bytes, 112),
             double_indirect: get_u32(bytes, 116),
-            reserved: get_u64(bytes, 120),
+            triple_indirect: get_u32(bytes, 120),
+            reserved: get_u32(bytes, 124),
         }
     }
 
@@ -317,7 +326,8 @@ impl Inode {
         }
         put_u32(&mut bytes, 112, self.single_indirect);
         put_u32(&mut bytes, 116, self.double_indirect);
-        put_u64(&mut bytes, 120, self.reserved);
+        put_u32(&mut bytes, 120, self.triple_indirect);
+        put_u32(&mut bytes, 124, self.reserved);
         bytes
     }
 
@@ -339,6 +349,7 @@ impl Inode {
             InodePointer::Direct(index) => self.direct[index],
             InodePointer::SingleIndirect => self.single_indirect,
             InodePointer::DoubleIndirect => self.double_indirect,
+            InodePointer::TripleIndirect => self.triple_indirect,
         }
     }
 
@@ -348,6 +359,7 @@ impl Inode {
             InodePointer::Direct(index) => &mut self.direct[index],
             InodePointer::SingleIndirect => &mut self.single_indirect,
             InodePointer::DoubleIndirect => &mut self.double_indirect,
+            InodePointer::TripleIndirect => &mut self.triple_indirect,
         }
     }
 
@@ -384,6 +396,7 @@ impl Inode {
             || self.direct[first..].iter().any(|&pointer| pointer != 0)
             || self.single_indirect != 0
             || self.double_indirect != 0
+            || self.triple_indirect != 0
     }
 
     /// The device number of a character or block device inode: its
@@ -432,6 +445,8 @@ impl Inode {
                     size: self.size,
                     unit,
                 }),
+            (self.triple_indirect != 0 && !geometry.has_large_files())
+                .then_some(InodeProblem::TripleWithoutFeature),
             (self.reserved != 0).then_some(InodeProblem::ReservedNotZero),
         ]
         .into_iter()
@@ -483,6 +498,7 @@ impl InodeProblem {
             Self::SpecialWithBlocks => "FIFO, socket or device with a size, blocks or pointers",
             Self::SymlinkSize { .. } => "symbolic link of size 0 or above 4095",
             Self::BadFlags(_) => "flags other than compressed on a regular file with LZ4",
+            Self::TripleWithoutFeature => "triple-indirect block without the LARGE_FILES feature",
             Self::ReservedNotZero => "nonzero reserved bytes",
             Self::NsecOutOfRange { .. } => "nanoseconds of a billion or more",
             Self::SizeTooLarge { .. } => "size larger than the block map can address",

@@ -34,7 +34,8 @@
 
 use super::constants::{BITMAP_START, INODE_SIZE, MAGIC, ROOT_INO, SUPERBLOCK_SIZE, VERSION};
 use super::features::{
-    Features, FEATURE_FRAGMENTS, FEATURE_LZ4, FEATURE_SPECIAL_FILES, KNOWN_FEATURES,
+    Features, FEATURE_FRAGMENTS, FEATURE_LARGE_FILES, FEATURE_LZ4, FEATURE_SPECIAL_FILES,
+    KNOWN_FEATURES,
 };
 use super::geometry::{Geometry, GeometryError};
 use super::le::{get_u32, put_u32};
@@ -238,6 +239,7 @@ impl Superblock {
             lz4: incompat & FEATURE_LZ4 != 0,
             default_flags: get_u32(bytes, DEFAULT_FLAGS_OFFSET),
             special_files: incompat & FEATURE_SPECIAL_FILES != 0,
+            large_files: incompat & FEATURE_LARGE_FILES != 0,
         };
         let geometry = Geometry::with_features(
             get_u32(bytes, 8),

@@ -178,7 +178,10 @@ unsafe extern "C" fn fill_super(
             (*sb).s_fs_info = KBox::into_raw(Pin::into_inner_unchecked(info)).cast();
             (*sb).s_magic = MAGIC as usize;
             (*sb).s_op = &SUPER_OPS;
-            (*sb).s_maxbytes = disk.geometry.max_file_size() as i64;
+            // The largest file whatever the features: LARGE_FILES is set
+            // before an inode that needs it is written (`store_inode`).
+            // CAST: at most 2^42 + 2^32.
+            (*sb).s_maxbytes = disk.geometry.largest_file_size() as i64;
             (*sb).s_time_gran = 1;
         }
         // SAFETY: `s_fs_info` is set: the type invariants hold.

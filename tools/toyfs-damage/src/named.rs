@@ -392,6 +392,24 @@ pub static DAMAGES: &[Damage] = &[
         },
     },
     Damage {
+        name: "triple_indirect_without_feature",
+        source: Source::Plain,
+        expect: Expect::Fails("small"),
+        fsck_says: "the image lacks the LARGE_FILES feature",
+        apply: |image| {
+            // The file's own first block, named again as a triple-indirect
+            // block, in an image without LARGE_FILES.
+            let ino = image.ino("small")?;
+            let block = image.inode(ino).direct[0];
+            edit_inode_of(
+                image,
+                "small",
+                format!("triple_indirect = {block}"),
+                |inode| inode.triple_indirect = block,
+            )
+        },
+    },
+    Damage {
         name: "directory_size_not_block_multiple",
         source: Source::Plain,
         expect: Expect::Fails("dir"),

@@ -152,6 +152,27 @@ impl Reference {
                 },
                 None => None,
             },
+            MapSlot::Triple {
+                outer,
+                middle,
+                inner,
+            } => match self.indirect(inode.triple_indirect, &[]) {
+                Some(0) => Some(None),
+                Some(triple) => match self.indirect(self.entry(triple, outer), &[triple]) {
+                    Some(0) => Some(None),
+                    Some(double) => {
+                        match self.indirect(self.entry(double, middle), &[triple, double]) {
+                            Some(0) => Some(None),
+                            Some(single) => {
+                                data(self.entry(single, inner), &[triple, double, single])
+                            }
+                            None => None,
+                        }
+                    }
+                    None => None,
+                },
+                None => None,
+            },
         };
         match found {
             None => BlockView::Bad,

@@ -12,6 +12,7 @@ impl fmt::Display for PointerSite {
             Self::Direct(index) => write!(f, "direct[{index}]"),
             Self::SingleIndirect => write!(f, "single_indirect"),
             Self::DoubleIndirect => write!(f, "double_indirect"),
+            Self::TripleIndirect => write!(f, "triple_indirect"),
             Self::IndirectEntry {
                 indirect_block,
                 index,

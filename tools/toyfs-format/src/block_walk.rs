@@ -2,14 +2,17 @@
 //! Visits every nonzero pointer of an inode's block map, indirect blocks
 //! included, judging each before anything is read through it.
 //!
-//! The depth is fixed (direct, single, double), so a walk always ends; a
+//! The depth is fixed (direct, single, double, triple), so a walk always ends; a
 //! pointer back to an indirect block above it on the path is still reported
 //! as a loop, and never followed.
 
 use std::{fmt, io};
 
 use crate::address::{Extent, ExtentError};
-use crate::block_map::{double_indirect_first_block, single_indirect_first_block, PointerSite};
+use crate::block_map::{
+    double_indirect_first_block, single_indirect_first_block, triple_indirect_first_block,
+    PointerSite,
+};
 use crate::device::BlockDevice;
 use crate::geometry::Geometry;
 use crate::inode::{FileType, Inode};
@@ -191,6 +194,14 @@ where
             first_file_block: double_indirect_first_block(geometry.pointers_per_block()),
         },
     )?;
+    walker.pointer(
+        PointerSite::TripleIndirect,
+        inode.triple_indirect,
+        BlockRole::Indirect {
+            level: 3,
+            first_file_block: triple_indirect_first_block(geometry.pointers_per_block()),
+        },
+    )?;
     Ok(())
 }
 
@@ -252,8 +263,9 @@ impl<D: BlockDevice + ?Sized, F: FnMut(&Pointer) -> bool> Walker<'_, D, F> {
         self.device
             .read_at(self.geometry.block_offset(indirect_block), &mut bytes)?;
         let per_block = u64::from(self.geometry.pointers_per_block());
-        // Blocks covered by one entry: 1 for a single-indirect block, P for a double.
-        let span = if level == 1 { 1 } else { per_block };
+        // Blocks covered by one entry: 1 for a single-indirect block, P
+        // for a double, P^2 for a triple.
+        let span = per_block.pow(u32::from(level) - 1);
         self.path.push(indirect_block);
         for index in 0..self.geometry.pointers_per_block() {
             let block = get_u32(&bytes, 4 * index as usize);

@@ -96,7 +96,11 @@ impl fmt::Display for InodeProblem {
                 f,
                 "flags are {flags:#x}; only compressed (0x4) on a regular file of an image with LZ4"
             ),
-            Self::ReservedNotZero => write!(f, "reserved bytes 120..128 are not zero"),
+            Self::TripleWithoutFeature => write!(
+                f,
+                "a triple-indirect block, and the image lacks the LARGE_FILES feature"
+            ),
+            Self::ReservedNotZero => write!(f, "reserved bytes 124..128 are not zero"),
             Self::NsecOutOfRange { field, nsec } => {
                 write!(f, "{field} nanoseconds {nsec} are not below 1000000000")
             }

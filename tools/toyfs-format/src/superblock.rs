@@ -234,10 +234,23 @@ mod tests {
     }
 
     #[test]
+    fn large_files_is_a_feature_bit_of_its_own() {
+        let plain = Superblock::decode(&with_field(60, 0)).unwrap();
+        let large = Superblock {
+            geometry: plain.geometry.with_large_files(true),
+            ..plain
+        };
+        let decoded = Superblock::decode(&large.encode()).unwrap();
+        assert!(decoded.geometry.has_large_files());
+        assert_eq!(get_u32(&large.encode(), 60), 0x8);
+        assert_eq!(decoded.geometry.with_large_files(false), plain.geometry);
+    }
+
+    #[test]
     fn rejects_unknown_and_inconsistent_features() {
         assert_eq!(
-            Superblock::decode(&with_field(60, 0x9)),
-            Err(SuperblockError::UnknownFeatures(0x8))
+            Superblock::decode(&with_field(60, 0x11)),
+            Err(SuperblockError::UnknownFeatures(0x10))
         );
         assert_eq!(
             Superblock::decode(&with_field(64, 512)),

@@ -394,7 +394,7 @@ fn bad_inode_fields() {
     edit_inode(&mut device, files.small, |inode| {
         inode.mtime.nsec = 1_000_000_000;
         inode.flags = 1;
-        inode.reserved = 1 << 40;
+        inode.reserved = 1 << 20;
     });
     let problems = [
         InodeProblem::BadFlags(1),

@@ -183,7 +183,7 @@ fn refusals_of_names_and_targets_leave_the_image_clean() {
         Err(FsError::InodeOutOfRange(65))
     ));
     assert!(matches!(fs.read(60, 0, 1), Err(FsError::InodeFree(60))));
-    let max = fs.geometry().max_file_size();
+    let max = fs.geometry().largest_file_size();
     assert!(matches!(
         fs.write(files.small, max, b"x"),
         Err(FsError::FileTooLarge { end, maximum }) if end == max + 1 && maximum == max
@@ -196,10 +196,31 @@ fn writes_up_to_the_largest_file_size() {
     let device = empty(512, 64, 16);
     let mut fs = Filesystem::open(device, NOW).unwrap();
     let file = fs.create(ROOT_INO, b"huge", 0o644).unwrap();
-    let max = fs.geometry().max_file_size();
+    // Up to the double-indirect level's reach: no LARGE_FILES.
+    let double = fs.geometry().double_reach_size();
+    fs.write(file, double - 3, b"end").unwrap();
+    assert!(!fs.geometry().has_large_files());
+    // Past it, through the triple-indirect level: LARGE_FILES is set.
+    let max = fs.geometry().largest_file_size();
+    assert_eq!(max, (12 + 128 + 128 * 128 + 128 * 128 * 128) * 512);
+    let blocks = fs.read_inode(file).unwrap().blocks;
     fs.write(file, max - 3, b"end").unwrap();
+    assert!(fs.geometry().has_large_files());
     assert_eq!(fs.read(file, max - 4, 10).unwrap(), b"\0end");
-    assert_eq!(fs.read_inode(file).unwrap().size, max);
+    assert_eq!(fs.read(file, double - 4, 4).unwrap(), b"\0end");
+    let inode = fs.read_inode(file).unwrap();
+    assert_eq!(inode.size, max);
+    assert_ne!(inode.triple_indirect, 0);
+    // A data block and three indirect blocks more.
+    assert_eq!(inode.blocks, blocks + 4);
+    let device = fs.close().unwrap();
+    assert_eq!(findings(&device), []);
+    // Truncating below the triple level frees its blocks.
+    let mut fs = Filesystem::open(device, NOW).unwrap();
+    assert!(fs.geometry().has_large_files());
+    fs.truncate(file, double).unwrap();
+    let inode = fs.read_inode(file).unwrap();
+    assert_eq!((inode.triple_indirect, inode.blocks), (0, blocks));
     assert_eq!(findings(&fs.close().unwrap()), []);
 }
 

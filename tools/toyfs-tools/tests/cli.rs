@@ -125,7 +125,7 @@ fn mkfs_refusals() {
         ),
         (&[image.arg()], "is empty or does not exist: give a SIZE"),
         (
-            &[image.arg(), "5000000000"],
+            &["-b", "1024", image.arg(), "5000000000"],
             "5000000000 blocks is more than",
         ),
         (&["-x", image.arg(), "1M"], "unknown option \"-x\""),
@@ -163,7 +163,12 @@ fn mkfs_keeps_a_sparse_image_sparse_and_zeroes_old_metadata() {
     // 1 GiB of 1 KiB blocks: a 32 MiB inode table (one inode per 4 KiB),
     // which reads as zeros in a new sparse file and is not written.
     let image = TempPath::new("sparse");
-    assert_eq!(run(MKFS, &["-q", image.arg(), "1G"]).status.code(), Some(0));
+    assert_eq!(
+        run(MKFS, &["-q", "-b", "1024", image.arg(), "1G"])
+            .status
+            .code(),
+        Some(0)
+    );
     let allocated = fs::metadata(image.path()).unwrap().blocks() * 512;
     assert!(
         allocated <= 1 << 20,
@@ -174,9 +179,12 @@ fn mkfs_keeps_a_sparse_image_sparse_and_zeroes_old_metadata() {
     // last blocks not zeros.
     let fragments = TempPath::new("sparse-lz4");
     assert_eq!(
-        run(MKFS, &["-q", "-c", "lz4", fragments.arg(), "4G"])
-            .status
-            .code(),
+        run(
+            MKFS,
+            &["-q", "-b", "1024", "-c", "lz4", fragments.arg(), "4G"]
+        )
+        .status
+        .code(),
         Some(0)
     );
     let allocated = fs::metadata(fragments.path()).unwrap().blocks() * 512;
@@ -209,7 +217,12 @@ fn fsck_of_a_large_image_needs_little_memory() {
     // use only, so 64 MiB of address space is enough (it held the whole
     // table and a record of every inode: about 290 MiB).
     let image = TempPath::new("large");
-    assert_eq!(run(MKFS, &["-q", image.arg(), "4G"]).status.code(), Some(0));
+    assert_eq!(
+        run(MKFS, &["-q", "-b", "1024", image.arg(), "4G"])
+            .status
+            .code(),
+        Some(0)
+    );
     let limited = Command::new("sh")
         .args([
             "-c",

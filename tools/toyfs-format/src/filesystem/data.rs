@@ -11,7 +11,10 @@
 use super::mapping::PointerPlace;
 use super::Filesystem;
 use crate::address::Extent;
-use crate::block_map::{double_indirect_first_block, single_indirect_first_block, PointerSite};
+use crate::block_map::{
+    double_indirect_first_block, single_indirect_first_block, triple_indirect_first_block,
+    PointerSite,
+};
 use crate::compressed::{fragments_if_smaller, CompressedHeader, HEADER_SIZE};
 use crate::constants::DIRECT_POINTERS;
 use crate::device::BlockDevice;
@@ -33,10 +36,7 @@ impl<D: BlockDevice> Filesystem<D> {
             return Ok(());
         }
         let end = offset.saturating_add(data.len() as u64);
-        let maximum = self.geometry().max_file_size();
-        if end > maximum {
-            return Err(FsError::FileTooLarge { end, maximum });
-        }
+        self.size_allowed(end)?;
         let geometry = *self.geometry();
         let first = geometry.block_of(offset);
         let last = geometry.block_of(end - 1);
@@ -48,6 +48,7 @@ impl<D: BlockDevice> Filesystem<D> {
         if needed > u64::from(self.superblock.free_blocks) {
             return Err(FsError::NoSpace);
         }
+        self.note_large_size(end);
         let size = inode.size.max(end);
         if let Some(old_last) = old_last.filter(|&block| block < first) {
             self.restore_block(ino, &mut inode, old_last, size)?;
@@ -242,6 +243,25 @@ impl<D: BlockDevice> Filesystem<D> {
         self.store_block(ino, inode, file_block, &mut bytes, size)
     }
 
+    /// Refuses a file size past the largest file (`FileTooLarge`).
+    fn size_allowed(&self, size: u64) -> Result<(), FsError> {
+        let maximum = self.geometry().largest_file_size();
+        if size > maximum {
+            return Err(FsError::FileTooLarge { end: size, maximum });
+        }
+        Ok(())
+    }
+
+    /// Sets the LARGE_FILES feature, written with the superblock at the
+    /// next flush, for a file about to be `size` bytes past the
+    /// double-indirect level's reach, as the kernel does before such an
+    /// inode reaches the disk (format/features.rs).
+    fn note_large_size(&mut self, size: u64) {
+        if size > self.geometry().double_reach_size() {
+            self.superblock.geometry = self.superblock.geometry.with_large_files(true);
+        }
+    }
+
     /// Truncates or extends regular file `ino` to `size`: blocks past the
     /// new end are freed, and the new (or old) last block is stored again
     /// at its new length, its bytes past the end zeroed.
@@ -250,10 +270,7 @@ impl<D: BlockDevice> Filesystem<D> {
         if inode.file_type() != Some(FileType::Regular) {
             return Err(FsError::NotARegularFile(ino));
         }
-        let maximum = self.geometry().max_file_size();
-        if size > maximum {
-            return Err(FsError::FileTooLarge { end: size, maximum });
-        }
+        self.size_allowed(size)?;
         let geometry = *self.geometry();
         if let Some(old_last) = self.partial_last_block(&inode, size) {
             let needed = self.fragments_needed(ino, &inode, old_last, old_last)?;
@@ -287,9 +304,16 @@ impl<D: BlockDevice> Filesystem<D> {
         if double != 0 && self.free_indirect_from(ino, &mut inode, double, 2, double_first, keep)? {
             inode.double_indirect = 0;
         }
+        let triple =
+            self.checked_indirect(ino, PointerSite::TripleIndirect, inode.triple_indirect)?;
+        let triple_first = triple_indirect_first_block(geometry.pointers_per_block());
+        if triple != 0 && self.free_indirect_from(ino, &mut inode, triple, 3, triple_first, keep)? {
+            inode.triple_indirect = 0;
+        }
         if size < inode.size && geometry.offset_in_block(size) != 0 {
             self.restore_block(ino, &mut inode, keep - 1, size)?;
         }
+        self.note_large_size(size);
         inode.size = size;
         inode.mtime = self.now;
         inode.ctime = self.now;
@@ -310,8 +334,8 @@ impl<D: BlockDevice> Filesystem<D> {
     ) -> Result<bool, FsError> {
         let per_block = self.geometry().pointers_per_block();
         let whole = self.geometry().fragments_per_block();
-        // File blocks covered by one entry.
-        let span = if level == 1 { 1 } else { u64::from(per_block) };
+        // File blocks covered by one entry: P^(level - 1).
+        let span = u64::from(per_block).pow(u32::from(level) - 1);
         let mut bytes = self.read_block(block)?;
         for index in 0..per_block {
             let child_first = first + u64::from(index) * span;

@@ -8,6 +8,20 @@ use std::collections::HashSet;
 use super::Filesystem;
 use crate::address::Extent;
 use crate::block_map::{slot_of, MapSlot, PointerSite};
+
+/// The inode pointer's site, the entries to follow below it and how many
+/// levels of indirect blocks they cross, for a slot under an indirect
+/// block; `Err(index)` for `direct[index]`.
+fn indirect_path(slot: MapSlot) -> Result<(PointerSite, [u32; 3], usize), usize> {
+    let site = match slot {
+        MapSlot::Direct(index) => return Err(index),
+        MapSlot::Single(_) => PointerSite::SingleIndirect,
+        MapSlot::Double { .. } => PointerSite::DoubleIndirect,
+        MapSlot::Triple { .. } => PointerSite::TripleIndirect,
+    };
+    let (entries, levels) = slot.indirect_entries();
+    Ok((site, entries, levels))
+}
 use crate::block_walk::{judge_whole_block, BadPointer, PointerFault};
 use crate::device::BlockDevice;
 use crate::error::FsError;
@@ -112,32 +126,21 @@ impl<D: BlockDevice> Filesystem<D> {
         let Some(slot) = slot_of(file_block, self.geometry().pointers_per_block()) else {
             return Ok(None);
         };
-        let single =
-            |this: &Self, pointer| this.checked_indirect(ino, PointerSite::SingleIndirect, pointer);
-        Ok(match slot {
-            MapSlot::Direct(index) => Some(PointerPlace::Direct(index)),
-            MapSlot::Single(index) => match single(self, inode.single_indirect)? {
-                0 => None,
-                indirect_block => Some(PointerPlace::Entry {
-                    indirect_block,
-                    index,
-                }),
-            },
-            MapSlot::Double { outer, inner } => {
-                let double =
-                    self.checked_indirect(ino, PointerSite::DoubleIndirect, inode.double_indirect)?;
-                match double {
-                    0 => None,
-                    double => match self.indirect_child(ino, double, outer)? {
-                        0 => None,
-                        indirect_block => Some(PointerPlace::Entry {
-                            indirect_block,
-                            index: inner,
-                        }),
-                    },
-                }
+        let (site, entries, levels) = match indirect_path(slot) {
+            Ok(path) => path,
+            Err(index) => return Ok(Some(PointerPlace::Direct(index))),
+        };
+        let mut block = self.checked_indirect(ino, site, inode.pointer(slot.inode_pointer()))?;
+        for &entry in &entries[..levels - 1] {
+            if block == 0 {
+                return Ok(None);
             }
-        })
+            block = self.indirect_child(ino, block, entry)?;
+        }
+        Ok((block != 0).then_some(PointerPlace::Entry {
+            indirect_block: block,
+            index: entries[levels - 1],
+        }))
     }
 
     /// The pointer stored at `place`.
@@ -237,48 +240,31 @@ impl<D: BlockDevice> Filesystem<D> {
                 maximum: self.geometry().max_file_size(),
             },
         )?;
-        match slot {
-            MapSlot::Direct(index) => Ok(PointerPlace::Direct(index)),
-            MapSlot::Single(index) => {
-                let (single, new) = self.ensure_indirect(
-                    ino,
-                    inode,
-                    PointerSite::SingleIndirect,
-                    inode.single_indirect,
-                )?;
-                if let Some(pointer) = new {
-                    inode.single_indirect = pointer;
-                }
-                Ok(PointerPlace::Entry {
-                    indirect_block: single,
-                    index,
-                })
-            }
-            MapSlot::Double { outer, inner } => {
-                let (double, new) = self.ensure_indirect(
-                    ino,
-                    inode,
-                    PointerSite::DoubleIndirect,
-                    inode.double_indirect,
-                )?;
-                if let Some(pointer) = new {
-                    inode.double_indirect = pointer;
-                }
-                let entry = PointerPlace::Entry {
-                    indirect_block: double,
-                    index: outer,
-                };
-                let raw = self.pointer_at(inode, entry)?;
-                let (single, new) = self.ensure_indirect(ino, inode, entry.site(), raw)?;
-                if let Some(pointer) = new {
-                    self.set_pointer(inode, entry, pointer)?;
-                }
-                Ok(PointerPlace::Entry {
-                    indirect_block: single,
-                    index: inner,
-                })
-            }
+        let (site, entries, levels) = match indirect_path(slot) {
+            Ok(path) => path,
+            Err(index) => return Ok(PointerPlace::Direct(index)),
+        };
+        let root = slot.inode_pointer();
+        let (mut block, new) = self.ensure_indirect(ino, inode, site, inode.pointer(root))?;
+        if let Some(pointer) = new {
+            *inode.pointer_mut(root) = pointer;
         }
+        for &entry in &entries[..levels - 1] {
+            let place = PointerPlace::Entry {
+                indirect_block: block,
+                index: entry,
+            };
+            let raw = self.pointer_at(inode, place)?;
+            let (child, new) = self.ensure_indirect(ino, inode, place.site(), raw)?;
+            if let Some(pointer) = new {
+                self.set_pointer(inode, place, pointer)?;
+            }
+            block = child;
+        }
+        Ok(PointerPlace::Entry {
+            indirect_block: block,
+            index: entries[levels - 1],
+        })
     }
 
     /// The fragments storing file blocks `first..=last` may need at most:
@@ -291,12 +277,6 @@ impl<D: BlockDevice> Filesystem<D> {
         first: u64,
         last: u64,
     ) -> Result<u64, FsError> {
-        #[derive(PartialEq, Eq, Hash)]
-        enum NewIndirect {
-            Single,
-            Double,
-            DoubleEntry(u32),
-        }
         let geometry = *self.geometry();
         let mut new_indirect = HashSet::new();
         let mut needed = 0;
@@ -307,24 +287,22 @@ impl<D: BlockDevice> Filesystem<D> {
                 }
             }
             needed += 1;
-            match slot_of(file_block, geometry.pointers_per_block()) {
-                Some(MapSlot::Single(_)) if inode.single_indirect == 0 => {
-                    new_indirect.insert(NewIndirect::Single);
+            let Some(slot) = slot_of(file_block, geometry.pointers_per_block()) else {
+                continue;
+            };
+            let Ok((site, entries, levels)) = indirect_path(slot) else {
+                continue;
+            };
+            // An indirect block to be made is known by its level's
+            // entries from the inode's pointer.
+            let root = slot.inode_pointer();
+            let mut block = self.checked_indirect(ino, site, inode.pointer(root))?;
+            for level in 0..levels {
+                if block == 0 {
+                    new_indirect.insert((root, level, entries[..level].to_vec()));
+                } else if level + 1 < levels {
+                    block = self.indirect_child(ino, block, entries[level])?;
                 }
-                Some(MapSlot::Double { outer, .. }) => {
-                    let double = self.checked_indirect(
-                        ino,
-                        PointerSite::DoubleIndirect,
-                        inode.double_indirect,
-                    )?;
-                    if double == 0 {
-                        new_indirect.insert(NewIndirect::Double);
-                    }
-                    if double == 0 || self.indirect_child(ino, double, outer)? == 0 {
-                        new_indirect.insert(NewIndirect::DoubleEntry(outer));
-                    }
-                }
-                _ => {}
             }
         }
         Ok((needed + new_indirect.len() as u64) * u64::from(geometry.fragments_per_block()))

@@ -5,7 +5,9 @@
 //! mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
 //! ```
 //!
-//! SIZE is in blocks, or in bytes with a K, M or G suffix, as for mke2fs.
+//! SIZE is in blocks (KiB without `-b`), or in bytes with a K, M or G
+//! suffix, as for mke2fs.  Without `-b` the block size follows the size as
+//! mke2fs picks it: 1 KiB below 512 MiB, 4 KiB from there.
 //! Without it the filesystem fills DEVICE.  A regular file is created or
 //! extended to SIZE (never shrunk); a block device must be large enough.
 
@@ -25,7 +27,7 @@ use toyfs_format::{
 
 pub use error::MkfsError;
 pub use options::{parse_args, MkfsOptions, USAGE};
-pub use plan::{default_inode_count, features, plan, Target};
+pub use plan::{default_block_size, default_inode_count, features, plan, Target};
 pub use populate::{count_inodes, populate, Populated};
 
 /// `O_EXCL` and `EBUSY` of the Linux architectures with the generic

@@ -3,15 +3,14 @@
 
 use std::path::PathBuf;
 
-use toyfs_format::constants::DEFAULT_BLOCK_SIZE;
-
 use super::MkfsError;
 use crate::size::{parse_count, parse_size, SizeArg};
 
 /// Usage text for `-h` and after a usage error.
 pub const USAGE: &str =
     "usage: mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
-  -b BLOCK_SIZE  512, 1024 (default), 2048 or 4096 bytes
+  -b BLOCK_SIZE  512, 1024, 2048 or 4096 bytes; default, as mke2fs: 1024 for
+                 a filesystem of less than 512 MiB, else 4096
   -f FRAG        allocate in fragments of FRAG bytes, BLOCK_SIZE/8 to BLOCK_SIZE
                  (the FRAGMENTS feature: a file's last block takes only the
                  fragments it needs)
@@ -22,13 +21,14 @@ pub const USAGE: &str =
                  enough for DIR)
   -d DIR         copy the files and directories under DIR into the new filesystem
   -q             print nothing on success
-  SIZE           blocks, or bytes with a K, M or G suffix; default: all of DEVICE";
+  SIZE           blocks (KiB without -b), or bytes with a K, M or G suffix;
+                 default: all of DEVICE";
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MkfsOptions {
-    /// `-b`.
-    pub block_size: u32,
+    /// `-b`, if given; else [`super::plan`] picks it from the size.
+    pub block_size: Option<u32>,
     /// `-f`, if given.
     pub fragment_size: Option<u32>,
     /// `-c lz4`.
@@ -53,7 +53,7 @@ fn parse_u32(what: &'static str, text: &str) -> Result<u32, MkfsError> {
 /// Parses the arguments after the program name.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions, MkfsError> {
     let mut args = args.into_iter();
-    let mut block_size = DEFAULT_BLOCK_SIZE;
+    let mut block_size = None;
     let mut fragment_size = None;
     let mut compression = false;
     let mut source = None;
@@ -64,7 +64,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions
         match arg.as_str() {
             "-b" => {
                 let value = args.next().ok_or(MkfsError::MissingValue("-b"))?;
-                block_size = parse_u32("block size", &value)?;
+                block_size = Some(parse_u32("block size", &value)?);
             }
             "-N" => {
                 let value = args.next().ok_or(MkfsError::MissingValue("-N"))?;
@@ -137,7 +137,7 @@ mod tests {
         assert_eq!(
             options(&["img"]),
             MkfsOptions {
-                block_size: 1024,
+                block_size: None,
                 fragment_size: None,
                 compression: false,
                 source: None,
@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(
             options(&["-b", "4096", "-N", "77", "-q", "img", "8M"]),
             MkfsOptions {
-                block_size: 4096,
+                block_size: Some(4096),
                 fragment_size: None,
                 compression: false,
                 source: None,

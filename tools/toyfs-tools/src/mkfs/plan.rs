@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! From the options and what is at DEVICE to a layout, or a refusal.
 
-use toyfs_format::constants::MIN_BLOCK_COUNT;
+use toyfs_format::constants::{
+    LARGE_IMAGE_BLOCK_SIZE, LARGE_IMAGE_BYTES, MIN_BLOCK_COUNT, SMALL_IMAGE_BLOCK_SIZE,
+};
 use toyfs_format::features::{Features, MAX_FRAGMENT_SHIFT};
 use toyfs_format::geometry::{max_inodes, validate_block_size};
 use toyfs_format::Geometry;
@@ -36,12 +38,23 @@ pub fn default_inode_count(block_size: u32, block_count: u32, features: &Feature
     ))
 }
 
-/// The features the options ask for: fragments with `-f` (of
-/// `BLOCK_SIZE / 8` when only `-c` asks for them), LZ4 with `-c`.
-pub fn features(options: &MkfsOptions) -> Features {
+/// The block size mkfs picks when `-b` gives none, as mke2fs does from
+/// /etc/mke2fs.conf's usage types: 1 KiB for a filesystem of less than
+/// 512 MiB ("floppy", "small"), 4 KiB from 512 MiB.
+pub fn default_block_size(filesystem_bytes: u64) -> u32 {
+    if filesystem_bytes < LARGE_IMAGE_BYTES {
+        SMALL_IMAGE_BLOCK_SIZE
+    } else {
+        LARGE_IMAGE_BLOCK_SIZE
+    }
+}
+
+/// The features the options ask for on blocks of `block_size`: fragments
+/// with `-f` (of `block_size / 8` when only `-c` asks for them), LZ4 with `-c`.
+pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
     let fragment_size = match (options.fragment_size, options.compression) {
         (Some(size), _) => Some(size),
-        (None, true) => Some(options.block_size >> MAX_FRAGMENT_SHIFT),
+        (None, true) => Some(block_size >> MAX_FRAGMENT_SHIFT),
         (None, false) => None,
     };
     Features {
@@ -55,6 +68,30 @@ pub fn features(options: &MkfsOptions) -> Features {
         // Set when `-d` copies the first symbolic link or special file
         // (`Filesystem::make_special`), not before: features.rs says why.
         special_files: false,
+        // Set by the first inode that needs it (features.rs).
+        large_files: false,
+    }
+}
+
+/// The bytes the filesystem is to cover before a block size is known:
+/// SIZE (a plain count is in KiB when `-b` gives no block size, as for
+/// mke2fs), else the whole of DEVICE.
+fn wanted_bytes(options: &MkfsOptions, target: Target) -> Result<u64, MkfsError> {
+    match options.size {
+        Some(SizeArg::Blocks(blocks)) => {
+            let unit = options.block_size.unwrap_or(SMALL_IMAGE_BLOCK_SIZE);
+            // Too many blocks to count in bytes is too many blocks.
+            blocks
+                .checked_mul(u64::from(unit))
+                .ok_or(MkfsError::TooManyBlocks(blocks))
+        }
+        Some(SizeArg::Bytes(bytes)) => Ok(bytes),
+        None => match target {
+            Target::Missing | Target::File(0) | Target::BlockDevice(0) => {
+                Err(MkfsError::SizeUnknown(options.device.clone()))
+            }
+            Target::File(bytes) | Target::BlockDevice(bytes) => Ok(bytes),
+        },
     }
 }
 
@@ -65,25 +102,23 @@ pub fn plan(
     target: Target,
     wanted_inodes: u32,
 ) -> Result<Geometry, MkfsError> {
-    let block_size = options.block_size;
+    let bytes = wanted_bytes(options, target)?;
+    let block_size = options
+        .block_size
+        .unwrap_or_else(|| default_block_size(bytes));
     validate_block_size(block_size).map_err(MkfsError::Geometry)?;
-    let features = features(options);
+    let features = features(options, block_size);
     features.validate(block_size).map_err(MkfsError::Geometry)?;
     let blocks = match options.size {
-        Some(SizeArg::Blocks(blocks)) => blocks,
-        Some(SizeArg::Bytes(bytes)) => {
-            if bytes % u64::from(block_size) != 0 {
-                return Err(MkfsError::SizeNotBlockMultiple { bytes, block_size });
-            }
-            bytes / u64::from(block_size)
+        // A byte size must be whole blocks of the block size asked for;
+        // one mkfs picked loses a partial last block, as mke2fs's does.
+        Some(SizeArg::Bytes(bytes))
+            if options.block_size.is_some() && bytes % u64::from(block_size) != 0 =>
+        {
+            return Err(MkfsError::SizeNotBlockMultiple { bytes, block_size });
         }
-        None => match target {
-            Target::Missing | Target::File(0) | Target::BlockDevice(0) => {
-                return Err(MkfsError::SizeUnknown(options.device.clone()))
-            }
-            // A device that is not a whole number of blocks loses its tail.
-            Target::File(bytes) | Target::BlockDevice(bytes) => bytes / u64::from(block_size),
-        },
+        // A device that is not a whole number of blocks loses its tail.
+        _ => bytes / u64::from(block_size),
     };
     let block_count = u32::try_from(blocks).map_err(|_| MkfsError::TooManyBlocks(blocks))?;
     if let Target::BlockDevice(device_bytes) = target {
@@ -148,6 +183,57 @@ mod tests {
                 .unwrap()
                 .inode_count(),
             16
+        );
+    }
+
+    #[test]
+    fn block_size_by_image_size_as_mke2fs() {
+        let block = |list: &[&str], target| {
+            let geometry = plan(&options(list), target, 0).unwrap();
+            (geometry.block_size(), geometry.block_count())
+        };
+        assert_eq!(default_block_size(0), 1024);
+        assert_eq!(default_block_size((512 << 20) - 1), 1024);
+        assert_eq!(default_block_size(512 << 20), 4096);
+        assert_eq!(block(&["img", "2M"], Target::Missing), (1024, 2048));
+        assert_eq!(block(&["img", "511M"], Target::Missing), (1024, 523264));
+        assert_eq!(block(&["img", "512M"], Target::Missing), (4096, 131072));
+        assert_eq!(block(&["img", "4G"], Target::Missing), (4096, 1 << 20));
+        // A plain SIZE without -b is in KiB, as for mke2fs.
+        assert_eq!(block(&["img", "524287"], Target::Missing), (1024, 524287));
+        assert_eq!(block(&["img", "524288"], Target::Missing), (4096, 131072));
+        // A partial last block of a picked block size is dropped.
+        assert_eq!(block(&["img", "524289"], Target::Missing), (4096, 131072));
+        assert_eq!(block(&["img", "524289K"], Target::Missing), (4096, 131072));
+        assert_eq!(
+            block(&["img"], Target::BlockDevice((1 << 30) + 1000)),
+            (4096, 262144)
+        );
+        assert_eq!(
+            block(&["img"], Target::File((512 << 20) - 1024)),
+            (1024, 524287)
+        );
+        // -b wins, and its SIZE counts its blocks.
+        assert_eq!(
+            block(&["-b", "1024", "img", "1G"], Target::Missing),
+            (1024, 1 << 20)
+        );
+        assert_eq!(block(&["-b", "512", "img", "8"], Target::Missing), (512, 8));
+        assert_eq!(
+            block(&["-b", "2048", "img", "2G"], Target::Missing),
+            (2048, 1 << 20)
+        );
+        // Fragments of B / 8 with -c follow the picked block size.
+        let lz4 = plan(&options(&["-c", "lz4", "img", "1G"]), Target::Missing, 0).unwrap();
+        assert_eq!((lz4.block_size(), lz4.fragment_size()), (4096, 512));
+        let lz4 = plan(&options(&["-c", "lz4", "img", "8M"]), Target::Missing, 0).unwrap();
+        assert_eq!((lz4.block_size(), lz4.fragment_size()), (1024, 128));
+        // -f 128 is too small a fragment for the 4 KiB blocks of 1 GiB.
+        assert_eq!(
+            plan(&options(&["-f", "128", "img", "1G"]), Target::Missing, 0)
+                .unwrap_err()
+                .to_string(),
+            "fragment size 128 is not a power of two from 512 to 4096 (B/8 to B)"
         );
     }
 
