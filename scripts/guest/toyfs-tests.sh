@@ -1142,6 +1142,24 @@ tmpfile_copy_has_orphans() {
 	return $result
 }
 
+# xfstests' way (generic/004): Debian's xfs_io -T writes 5000 bytes into
+# an O_TMPFILE file and links it (flink, linkat through /proc/self/fd);
+# a second one to the same name fails; the file has one link and its
+# bytes, after a remount too.
+o_tmpfile_by_xfs_io() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	debian_view $mnt || return 1
+	in_debian xfs_io -T -c "pwrite -S 0x61 0 5000" -c "flink $mnt/xfsio-tmp" $mnt >/dev/null &&
+		! in_debian xfs_io -T -c "pwrite -S 0x62 0 10" -c "flink $mnt/xfsio-tmp" $mnt \
+			>/dev/null 2>&1
+	status=$?
+	debian_unview $mnt
+	head -c 5000 /dev/zero | tr '\0' a >/tmp/xfsio-tmp
+	[ $status -eq 0 ] && [ "$(stat -c '%h %s' $mnt/xfsio-tmp)" = "1 5000" ] &&
+		cmp /tmp/xfsio-tmp $mnt/xfsio-tmp && remount && cmp /tmp/xfsio-tmp $mnt/xfsio-tmp &&
+		rm $mnt/xfsio-tmp
+}
+
 # FS_IOC_GETFLAGS and FS_IOC_SETFLAGS of a directory (toyfs-probe
 # dir-flags): none shown, 0 taken, FS_COMPR_FL and others refused with
 # EOPNOTSUPP, on the mounted plain image and on an LZ4 one (where a file
@@ -1224,6 +1242,7 @@ ktap_case special_files_as_on_ext2 special_files_as_on_ext2
 ktap_case special_files_feature_not_set_without_an_inode special_files_feature_needs_a_special_file no_inode
 ktap_case special_files_feature_not_set_without_room_for_the_entry special_files_feature_needs_a_special_file no_entry_block
 ktap_case lsattr_and_chattr_of_a_directory lsattr_and_chattr_of_a_directory
+ktap_case o_tmpfile_by_xfs_io_flink o_tmpfile_by_xfs_io
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
