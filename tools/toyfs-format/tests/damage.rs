@@ -571,12 +571,13 @@ fn entries_naming_free_or_missing_inodes() {
     );
 }
 
-#[test]
-fn an_orphan_inode() {
+/// The populated image with inode 30 in use, a regular file of `nlink`
+/// links and no block that no entry names (the free count agrees).
+fn with_unnamed_inode(nlink: u16) -> MemoryDevice {
     let (mut device, _) = populated(BLOCK_SIZE);
     let mut inode = Inode {
         mode: S_IFREG | 0o644,
-        nlink: 1,
+        nlink,
         ..Inode::default()
     };
     inode.ctime.sec = 1;
@@ -586,6 +587,12 @@ fn an_orphan_inode() {
         let free = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) - 1;
         bytes[24..28].copy_from_slice(&free.to_le_bytes());
     });
+    device
+}
+
+#[test]
+fn an_unnamed_inode_with_a_link_is_unreachable() {
+    let device = with_unnamed_inode(1);
     assert_eq!(
         findings(&device),
         [Finding::Unreachable {
@@ -627,19 +634,10 @@ fn an_unlinked_open_file_at_a_crash_is_an_orphan() {
     assert_eq!(findings(&device), [Finding::Orphan { ino: files.sub }]);
 
     // A new inode with no link and no block (an O_TMPFILE file).
-    let (mut device, _) = populated(BLOCK_SIZE);
-    let mut inode = Inode {
-        mode: S_IFREG | 0o600,
-        ..Inode::default()
-    };
-    inode.ctime.sec = 1;
-    let offset = geometry(&device).inode_offset(30).unwrap();
-    toyfs_format::BlockDevice::write_at(&mut device, offset, &inode.encode()).unwrap();
-    edit_superblock(&mut device, |bytes| {
-        let free = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) - 1;
-        bytes[24..28].copy_from_slice(&free.to_le_bytes());
-    });
-    assert_eq!(findings(&device), [Finding::Orphan { ino: 30 }]);
+    assert_eq!(
+        findings(&with_unnamed_inode(0)),
+        [Finding::Orphan { ino: 30 }]
+    );
 }
 
 #[test]

@@ -328,18 +328,7 @@ pub fn set_loop_block_size(device: &File, size: u64) -> io::Result<()> {
 
 /// `renameat2(old, new, RENAME_NOREPLACE)`.
 pub fn rename_noreplace(old: &Path, new: &Path) -> io::Result<()> {
-    let old = CString::new(old.as_os_str().as_bytes())?;
-    let new = CString::new(new.as_os_str().as_bytes())?;
-    // SAFETY: Two NUL-terminated paths that live across the call.
-    check(unsafe {
-        renameat2(
-            AT_FDCWD,
-            old.as_ptr(),
-            AT_FDCWD,
-            new.as_ptr(),
-            RENAME_NOREPLACE,
-        )
-    })
+    rename_flags(old, new, RENAME_NOREPLACE)
 }
 
 /// Gives back the page at `page` (`MADV_DONTNEED`), of memory the caller
@@ -745,8 +734,8 @@ pub fn set_flags(file: &File, flags: u32) -> io::Result<()> {
     check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_SETFLAGS, &flags) })
 }
 
-/// `renameat2(old, new, flags)`, `flags` `RENAME_EXCHANGE` (2) or
-/// `RENAME_WHITEOUT` (4).
+/// `renameat2(old, new, flags)`, `flags` `RENAME_NOREPLACE` (1),
+/// `RENAME_EXCHANGE` (2) or `RENAME_WHITEOUT` (4).
 pub fn rename_flags(old: &Path, new: &Path, flags: c_int) -> io::Result<()> {
     let old = CString::new(old.as_os_str().as_bytes())?;
     let new = CString::new(new.as_os_str().as_bytes())?;
