@@ -304,6 +304,40 @@ pub(crate) fn retarget(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Res
     Ok(())
 }
 
+/// An entry of a directory found and its block read, held for a change
+/// that must not fail half-way ([`hold_entry`]).
+pub(crate) struct HeldEntry {
+    found: FoundEntry,
+    buffer: Buffer,
+}
+
+/// The entry `name` of `dir`, which must name inode `ino` if `ino` is
+/// given (`EUCLEAN` otherwise, as [`entry_of`]), `ENOENT` if there is
+/// none, with its block read and held: [`HeldEntry::retarget`] then does
+/// no I/O.  Several may be held at once, in one block or in several.
+pub(crate) fn hold_entry(dir: &Inode, name: &[u8], ino: Option<u32>) -> Result<HeldEntry> {
+    let found = match ino {
+        Some(ino) => entry_of(dir, name, ino)?,
+        None => find_entry(dir, name)?.ok_or(ENOENT)?,
+    };
+    let buffer = found.block.read(dir)?;
+    Ok(HeldEntry { found, buffer })
+}
+
+impl HeldEntry {
+    /// Points the entry at `ino`, of `file_type` (as [`retarget`]).
+    pub(crate) fn retarget(self, ino: u32, file_type: u8) -> Result {
+        set_entry_target(
+            dir_bytes_mut(self.buffer.lock().data_mut(), &self.found.block)?,
+            self.found.offset,
+            ino,
+            file_type,
+        );
+        self.buffer.mark_dirty();
+        Ok(())
+    }
+}
+
 /// Where a new entry of a directory goes: the first block with room for
 /// it, if any ([`find_room`]).
 pub(crate) struct Room {

@@ -49,21 +49,30 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     Ok(())
 }
 
-/// The flags `FS_IOC_GETFLAGS` shows: `FS_COMPR_FL` (`FLAG_COMPRESSED`)
-/// on a compressed file, else none.
+/// The flags `FS_IOC_GETFLAGS` shows of a regular file or a directory:
+/// `FS_COMPR_FL` (`FLAG_COMPRESSED`) on a compressed file, else none (a
+/// directory has none).
 pub(crate) fn flags(inode: &Inode) -> Result<u32> {
     Ok(BlockMap::lock(inode)?.flags())
 }
 
-/// `FS_IOC_SETFLAGS` with `flags`, under the inode's lock: only
-/// `FS_COMPR_FL`, and only on an image with LZ4 (`EOPNOTSUPP` otherwise,
-/// as ext4 answers a flag it does not keep).  The flag decides how the
-/// blocks written back from now on are stored; the blocks on disk stay
-/// as they are until rewritten (Documentation/toyfs.rst, "Compressed
-/// flag").
+/// `FS_IOC_SETFLAGS` with `flags` on a regular file or a directory,
+/// under the inode's lock: only `FS_COMPR_FL`, only on a regular file and
+/// only on an image with LZ4 (`EOPNOTSUPP` otherwise, as ext4 answers a
+/// flag it does not keep; 0 is taken everywhere, and changes nothing on
+/// a directory).  A directory keeps no flag: what a new file gets is the
+/// image's (`mkfs.toyfs -c lz4`), not inherited from its directory.  The
+/// flag decides how the blocks written back from now on are stored; the
+/// blocks on disk stay as they are until rewritten
+/// (Documentation/toyfs.rst, "Compressed flag").
 pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
     let geometry = inode.sb().info().geometry;
-    if flags & !FLAG_COMPRESSED != 0 || (flags != 0 && !geometry.has_compression()) {
+    let allowed = if geometry.has_compression() && !inode.is_dir() {
+        FLAG_COMPRESSED
+    } else {
+        0
+    };
+    if flags & !allowed != 0 {
         return Err(EOPNOTSUPP);
     }
     let mut map = BlockMap::lock(inode)?;

@@ -16,7 +16,7 @@ use crate::{
         block_map::{first_nonzero_entry, inode_pointers, slot_of, InodePointer, MapSlot},
         constants::DIRECT_POINTERS,
         geometry::Geometry,
-        inode::{Inode as DiskInode, InodeProblem},
+        inode::{FileType, Inode as DiskInode, InodeProblem},
         le::{get_u32, put_u32},
     },
     ialloc,
@@ -1091,7 +1091,8 @@ impl Freer {
 
 /// Reads and validates inode `ino`.  `just_made`: the inode was claimed
 /// by this call's caller a moment ago, and may be a symbolic link whose
-/// target is not written yet (size 0), which is accepted then only.
+/// target is not written yet (size 0), or an `O_TMPFILE` file, claimed
+/// with no link (`namei::tmpfile`), which are accepted then only.
 pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<DiskInode> {
     let inode = InodeSlot::read(sb, ino)?.get();
     // With the features as they are now: SPECIAL_FILES may have been set
@@ -1099,6 +1100,11 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<D
     match inode.reader_problem(&sb.info().geometry_now()) {
         None => Ok(inode),
         Some(InodeProblem::SymlinkSize { size: 0 }) if just_made => Ok(inode),
+        Some(InodeProblem::TooFewLinks { nlink: 0, .. })
+            if just_made && inode.file_type() == Some(FileType::Regular) =>
+        {
+            Ok(inode)
+        }
         Some(problem) => Err(corrupt(sb, ino, problem.rule())),
     }
 }

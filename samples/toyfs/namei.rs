@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Names: lookup, create, mkdir, symlink, mknod, link, unlink, rmdir and
-//! rename (ext2's namei.c), over the directory operations of dir.rs.
+//! Names: lookup, create, tmpfile, mkdir, symlink, mknod, link, unlink,
+//! rmdir, rename and its `RENAME_EXCHANGE` (ext2's namei.c, the
+//! exchange as ext4's), over the directory operations of dir.rs.
 
 use crate::{
     balloc, dir,
@@ -157,6 +158,35 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<
     )
 }
 
+/// `tmpfile` (`O_TMPFILE`): a new regular file in no directory, with
+/// `mode`, as `ext2_tmpfile` makes it.  Its inode is claimed with no
+/// link, so that the disk never holds it counted and unnamed: until a
+/// `link` names it, a crash leaves an orphan (in use, `nlink` 0, named by
+/// no entry), as of a file unlinked while open, which `fsck.toyfs`
+/// reports as such (Documentation/toyfs.rst, "Link counts").  The VFS
+/// inode gets the one link `d_tmpfile` drops; its eviction at the last
+/// close of an unlinked one frees it and its blocks, as it frees an
+/// unlinked file's.  `dir` is where the VFS opened it (its owner and
+/// group rules apply); nothing in it changes.
+pub(crate) fn tmpfile(dir: &Inode, mode: u16, iget: Iget) -> Result<InodeRef> {
+    let sb = dir.sb();
+    let ino = ialloc::take(sb)?;
+    if let Err(err) = ialloc::claim(sb, ino, mode, 0, None, 0) {
+        ialloc::put_back(sb, ino);
+        return Err(err);
+    }
+    let inode = match iget(sb, ino) {
+        Ok(inode) => inode,
+        Err(err) => {
+            ialloc::free_inode(sb, ino)?;
+            return Err(err);
+        }
+    };
+    inode.init_times_now();
+    inode.set_links(1);
+    Ok(inode)
+}
+
 /// `mknod`: a new FIFO, socket, character or block device `name` in
 /// `dir` with `mode`, a device with number `rdev` (`new_encode_dev`);
 /// `EINVAL` for any other type (the VFS sends regular files to `create`).
@@ -250,7 +280,15 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
 }
 
 /// `link`: a new entry `name` in `dir` for `inode`, any type but a
-/// directory (which the VFS refuses).
+/// directory (which the VFS refuses).  An inode with no link is taken
+/// only if the VFS marked it linkable (an `O_TMPFILE` file opened without
+/// `O_EXCL`, through `linkat(AT_EMPTY_PATH)` or `/proc/self/fd`; the VFS
+/// answers `ENOENT` for any other before it gets here): its count is
+/// written into the inode table's cached block first, before the entry
+/// is added, so that no sync writes the entry with a count of 0 (which
+/// a mount would refuse as a damaged inode) unless the block of the
+/// table, written by the same flush of the device, was left out by a
+/// crash in the middle of it.
 pub(crate) fn link(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
@@ -258,14 +296,38 @@ pub(crate) fn link(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
     if inode.nlink() >= u32::from(u16::MAX) {
         return Err(EMLINK);
     }
+    if inode.nlink() == 0 && inode.is_linkable() {
+        return link_tmpfile(inode, dir, name);
+    }
     check_has_link(inode)?;
     dir::add(dir, name, inode.ino(), entry_type(inode))?;
     inode.inc_link();
+    linked(inode, dir);
+    Ok(())
+}
+
+/// `link` of an inode with no link, linkable (`O_TMPFILE`): it gets its
+/// link, in the inode table's cached block too, before its first entry;
+/// if the entry cannot be added it loses it again.
+fn link_tmpfile(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
+    inode.inc_link();
+    let named = crate::inode::write_inode(inode, false)
+        .and_then(|()| dir::add(dir, name, inode.ino(), entry_type(inode)));
+    if let Err(err) = named {
+        inode.drop_link();
+        inode.mark_dirty();
+        return Err(err);
+    }
+    linked(inode, dir);
+    Ok(())
+}
+
+/// The times and dirty states of a `link` that added its entry.
+fn linked(inode: &Inode, dir: &Inode) {
     inode.touch_ctime();
     inode.mark_dirty();
     dir.touch_mtime_ctime();
     dir.mark_dirty();
-    Ok(())
 }
 
 /// `unlink`: removes the entry `name` of `victim` from `dir`.
@@ -385,6 +447,77 @@ pub(crate) fn rename(
     }
     moved.touch_ctime();
     moved.mark_dirty();
+    for dir in [old_dir, new_dir] {
+        dir.touch_mtime_ctime();
+        dir.mark_dirty();
+    }
+    Ok(())
+}
+
+/// `rename` with `RENAME_EXCHANGE`: `old`, named `old_name` in `old_dir`,
+/// and `new`, named `new_name` in `new_dir`, swap names (the VFS checked
+/// that both exist, are not the same inode, and that neither directory
+/// would end up below itself).  A directory that changes parents takes
+/// its ".." link with it: its ".." names the other parent, which gains a
+/// link the first loses (nothing changes when both are directories).
+/// `EMLINK` if a parent would pass the most links an inode counts.  Both
+/// entries, and the ".." of each directory that changes parents, are
+/// found with their blocks read (`EUCLEAN` for a damaged directory,
+/// `ENOENT` for a ".." missing, an I/O error) before the first change,
+/// so that the exchange then does no I/O and fails having done nothing
+/// or not at all.  Both inodes get a new ctime, both directories a new
+/// mtime and ctime, as ext4's exchange gives them.
+pub(crate) fn exchange(
+    old_dir: &Inode,
+    old_name: &[u8],
+    old: &Inode,
+    new_dir: &Inode,
+    new_name: &[u8],
+    new: &Inode,
+) -> Result {
+    let crossing = old_dir.ino() != new_dir.ino();
+    let old_moves = crossing && old.is_dir();
+    let new_moves = crossing && new.is_dir();
+    let max = u32::from(u16::MAX);
+    if (old_moves && !new_moves && new_dir.nlink() >= max)
+        || (new_moves && !old_moves && old_dir.nlink() >= max)
+    {
+        return Err(EMLINK);
+    }
+    let old_entry = dir::hold_entry(old_dir, old_name, Some(old.ino()))?;
+    let new_entry = dir::hold_entry(new_dir, new_name, Some(new.ino()))?;
+    let dotdot = |moved: &Inode, moves: bool| -> Result<Option<dir::HeldEntry>> {
+        if !moves {
+            return Ok(None);
+        }
+        match dir::hold_entry(moved, b"..", None) {
+            Err(e) if e == ENOENT => {
+                Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""))
+            }
+            held => held.map(Some),
+        }
+    };
+    let old_dotdot = dotdot(old, old_moves)?;
+    let new_dotdot = dotdot(new, new_moves)?;
+    old_entry.retarget(new.ino(), entry_type(new))?;
+    new_entry.retarget(old.ino(), entry_type(old))?;
+    if let Some(held) = old_dotdot {
+        held.retarget(new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+    }
+    if let Some(held) = new_dotdot {
+        held.retarget(old_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+    }
+    if old_moves && !new_moves {
+        new_dir.inc_link();
+        drop_subdir_link(old_dir);
+    } else if new_moves && !old_moves {
+        old_dir.inc_link();
+        drop_subdir_link(new_dir);
+    }
+    for inode in [old, new] {
+        inode.touch_ctime();
+        inode.mark_dirty();
+    }
     for dir in [old_dir, new_dir] {
         dir.touch_mtime_ctime();
         dir.mark_dirty();

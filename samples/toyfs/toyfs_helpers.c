@@ -86,6 +86,11 @@ void toyfs_inode_unlock(struct inode *inode)
 	inode_unlock(inode);
 }
 
+int toyfs_finish_open_simple(struct file *file, int error)
+{
+	return finish_open_simple(file, error);
+}
+
 struct inode *toyfs_file_inode(const struct file *f)
 {
 	return file_inode(f);

@@ -43,6 +43,7 @@ void toyfs_inode_lock(struct inode *inode);
 void toyfs_inode_unlock(struct inode *inode);
 void toyfs_inode_lock_shared(struct inode *inode);
 void toyfs_inode_unlock_shared(struct inode *inode);
+int toyfs_finish_open_simple(struct file *file, int error);
 struct inode *toyfs_file_inode(const struct file *f);
 void toyfs_file_accessed(struct file *file);
 ssize_t toyfs_generic_write_sync(struct kiocb *iocb, ssize_t count);

@@ -1087,8 +1087,104 @@ inodes_freed_beside_allocations_are_given_once() {
 }
 
 
+# RENAME_EXCHANGE (toyfs-probe rename-exchange): files in one directory,
+# a file and a directory, two directories, across parents; fsck (link
+# counts, "..") after it, then the tree goes.
+rename_exchange() { probe rename-exchange && rm -r $mnt/rx; }
+
+# O_TMPFILE on a new 8 MiB image made with mkfs.toyfs and the options
+# $@ (plain blocks, fragments, LZ4), on a loop device mounted at
+# /mnt/tmpfile: toyfs-probe tmpfile (a closed tmpfile frees all it had,
+# O_EXCL ones cannot be linked, one of whole blocks, a hole and a tail
+# linked by AT_EMPTY_PATH, one by /proc/self/fd), with a copy of the
+# image taken while tmpfiles and a file unlinked while open were open
+# (the disk as a crash would leave it).  The linked file holds its bytes
+# after a remount and fsck is clean; on the copy fsck reports the four
+# open inodes as orphans and nothing else (exit 4), and the copy mounts
+# read-only with the linked names absent.
+o_tmpfile() {
+	snap=/tmp/tmpfile-snap.img tmnt=/mnt/tmpfile
+	rm -f $snap && new_loop_image /tmp/tmpfile.img 8M "$@" || return 1
+	mkdir -p $tmnt && mount -t toyfs "$loop" $tmnt || drop_loop_image 1 || return 1
+	orphans=$(toyfs-probe tmpfile $tmnt $image $snap /tmp/tmpfile-model) &&
+		echo "orphans at the copy: $orphans" && umount $tmnt && fsck.toyfs -n -f "$loop" &&
+		mount -t toyfs "$loop" $tmnt && cmp /tmp/tmpfile-model $tmnt/tmpfile-linked &&
+		[ "$(stat -c '%h %s' $tmnt/tmpfile-proc)" = "1 100" ] &&
+		rm $tmnt/tmpfile-linked $tmnt/tmpfile-proc && umount $tmnt && fsck.toyfs -n -f "$loop"
+	status=$?
+	umount $tmnt 2>/dev/null
+	[ $status -eq 0 ] && tmpfile_copy_has_orphans "$orphans"
+	status=$((status | $?))
+	rm -f $snap
+	drop_loop_image $status
+}
+
+# fsck.toyfs of $snap, the copy o_tmpfile took: exit 4, one orphan line
+# for each inode of $1 and no other finding; the copy mounts read-only.
+tmpfile_copy_has_orphans() {
+	out=$(fsck.toyfs -n -f $snap)
+	fsck_status=$?
+	echo "$out"
+	[ $fsck_status -eq 4 ] || { echo "fsck of the copy: exit $fsck_status"; return 1; }
+	for ino in $1; do
+		echo "$out" | grep -q ": inode $ino is an orphan: " || { echo "inode $ino: no orphan"; return 1; }
+	done
+	[ "$(echo "$out" | grep -c 'is an orphan')" = "$(echo $1 | wc -w)" ] &&
+		! echo "$out" | grep -v -e 'is an orphan: ' -e 'was not cleanly unmounted' -e ' inodes (' \
+			-e "$(echo $1 | wc -w) errors found, left uncorrected" ||
+		{ echo "fsck reports more than the orphans"; return 1; }
+	snap_loop=$(losetup -f) && losetup -r "$snap_loop" $snap || return 1
+	mount -o ro -t toyfs "$snap_loop" /mnt/tmpfile && [ ! -e /mnt/tmpfile/tmpfile-linked ] &&
+		[ ! -e /mnt/tmpfile/unlinked-open ]
+	result=$?
+	umount /mnt/tmpfile
+	losetup -d "$snap_loop"
+	return $result
+}
+
+# xfstests' way (generic/004): Debian's xfs_io -T writes 5000 bytes into
+# an O_TMPFILE file and links it (flink, linkat through /proc/self/fd);
+# a second one to the same name fails; the file has one link and its
+# bytes, after a remount too.
+o_tmpfile_by_xfs_io() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	debian_view $mnt || return 1
+	in_debian xfs_io -T -c "pwrite -S 0x61 0 5000" -c "flink $mnt/xfsio-tmp" $mnt >/dev/null &&
+		! in_debian xfs_io -T -c "pwrite -S 0x62 0 10" -c "flink $mnt/xfsio-tmp" $mnt \
+			>/dev/null 2>&1
+	status=$?
+	debian_unview $mnt
+	head -c 5000 /dev/zero | tr '\0' a >/tmp/xfsio-tmp
+	[ $status -eq 0 ] && [ "$(stat -c '%h %s' $mnt/xfsio-tmp)" = "1 5000" ] &&
+		cmp /tmp/xfsio-tmp $mnt/xfsio-tmp && remount && cmp /tmp/xfsio-tmp $mnt/xfsio-tmp &&
+		rm $mnt/xfsio-tmp
+}
+
+# FS_IOC_GETFLAGS and FS_IOC_SETFLAGS of a directory (toyfs-probe
+# dir-flags): none shown, 0 taken, FS_COMPR_FL and others refused with
+# EOPNOTSUPP, on the mounted plain image and on an LZ4 one (where a file
+# takes FS_COMPR_FL); with Debian's e2fsprogs, `lsattr -d` of a directory
+# lists it (it said ENOTTY) and `chattr +c` of one fails, `chattr -c`
+# passes.
+lsattr_and_chattr_of_a_directory() {
+	toyfs-probe dir-flags $mnt plain || return 1
+	new_loop_image /tmp/dirflags.img 4M -b 1024 -c lz4 || return 1
+	mkdir -p /mnt/dirflags && mount -t toyfs "$loop" /mnt/dirflags &&
+		toyfs-probe dir-flags /mnt/dirflags lz4 && umount /mnt/dirflags &&
+		fsck.toyfs -n -f "$loop"
+	drop_loop_image $? || return 1
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root: lsattr and chattr not run"; return 0; }
+	mkdir $mnt/attrs && debian_view $mnt || return 1
+	in_debian lsattr -d $mnt/attrs && in_debian chattr -c $mnt/attrs &&
+		! in_debian chattr +c $mnt/attrs && [ "$(in_debian lsattr -d $mnt/attrs | cut -c1-20)" = "--------------------" ]
+	status=$?
+	debian_unview $mnt
+	rmdir $mnt/attrs && [ $status -eq 0 ]
+}
+
+
 . /guest/debian.sh
-ktap_suite toyfs 65
+ktap_suite toyfs 71
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1125,6 +1221,7 @@ ktap_case punched_holes_stay_holes_at_writeback probe punch-holes
 ktap_case truncation_after_a_split_writes_the_zeroed_tail probe truncate-split
 ktap_case hard_links_share_the_inode probe links
 ktap_case rename_noreplace_refuses_a_taken_name probe rename
+ktap_case rename_exchange_swaps_names_links_and_dotdot rename_exchange
 ktap_case mmap_store_past_eof_is_zeroed_at_writeback probe eof-tail
 ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
 ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
@@ -1144,10 +1241,15 @@ ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2
 ktap_case special_files_as_on_ext2 special_files_as_on_ext2
 ktap_case special_files_feature_not_set_without_an_inode special_files_feature_needs_a_special_file no_inode
 ktap_case special_files_feature_not_set_without_room_for_the_entry special_files_feature_needs_a_special_file no_entry_block
+ktap_case lsattr_and_chattr_of_a_directory lsattr_and_chattr_of_a_directory
+ktap_case o_tmpfile_by_xfs_io_flink o_tmpfile_by_xfs_io
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
 ktap_case symlinks_on_fragments_and_lz4 symlinks_on_fragments_and_lz4
+ktap_case o_tmpfile_links_and_orphans o_tmpfile -b 1024
+ktap_case o_tmpfile_links_and_orphans_with_fragments o_tmpfile -b 4096 -f 512
+ktap_case o_tmpfile_links_and_orphans_with_lz4 o_tmpfile -b 1024 -c lz4
 ktap_case fallocate_enospc_gives_blocks_back fallocate_enospc_gives_blocks_back
 ktap_case largest_file_is_the_block_maps_and_efbig_past_it largest_file_is_the_block_maps_and_efbig_past_it
 ktap_case large_file_through_the_triple_indirect_block large_file_through_the_triple_indirect_block plain

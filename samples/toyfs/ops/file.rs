@@ -567,14 +567,14 @@ unsafe extern "C" fn fiemap(
     })
 }
 
-/// The VFS's `fileattr_get` for toyfs: `FS_IOC_GETFLAGS` (`lsattr`)
-/// shows `FS_COMPR_FL` on a compressed file.
+/// The VFS's `fileattr_get` for toyfs, of regular files and directories:
+/// `FS_IOC_GETFLAGS` (`lsattr`) shows `FS_COMPR_FL` on a compressed file.
 ///
 /// # Safety
 ///
 /// Called only by the VFS, with the arguments its operation table
 /// documents for `fileattr_get`.
-unsafe extern "C" fn fileattr_get(
+pub(crate) unsafe extern "C" fn fileattr_get(
     dentry: *mut bindings::dentry,
     fa: *mut bindings::file_kattr,
 ) -> c_int {
@@ -589,15 +589,16 @@ unsafe extern "C" fn fileattr_get(
     })
 }
 
-/// The VFS's `fileattr_set` for toyfs: `FS_IOC_SETFLAGS` (`chattr`),
-/// with `FS_COMPR_FL` the one flag it takes.  The VFS checked the
+/// The VFS's `fileattr_set` for toyfs, of regular files and directories:
+/// `FS_IOC_SETFLAGS` (`chattr`), with `FS_COMPR_FL` the one flag it
+/// takes, of a regular file (`file::set_flags`).  The VFS checked the
 /// caller's right to change the file's flags.
 ///
 /// # Safety
 ///
 /// Called only by the VFS, with the arguments its operation table
 /// documents for `fileattr_set` (the inode locked).
-unsafe extern "C" fn fileattr_set(
+pub(crate) unsafe extern "C" fn fileattr_set(
     _idmap: *mut bindings::mnt_idmap,
     dentry: *mut bindings::dentry,
     fa: *mut bindings::file_kattr,

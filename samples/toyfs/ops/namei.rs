@@ -5,7 +5,7 @@
 
 use super::{
     aops::ADDRESS_SPACE_OPS,
-    file::{fsync, setattr, FILE_INODE_OPS, FILE_OPS},
+    file::{fileattr_get, fileattr_set, fsync, setattr, FILE_INODE_OPS, FILE_OPS},
     raw::inode,
 };
 use crate::{
@@ -29,9 +29,11 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
     iget_with(sb, ino, false)
 }
 
-/// [`iget`] of a symbolic link `namei::symlink` just claimed: its target,
-/// and so its size, is written once the VFS inode exists.
-fn iget_new_symlink(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
+/// [`iget`] of an inode its caller just claimed: a symbolic link
+/// (`namei::symlink`), whose target, and so its size, is written once the
+/// VFS inode exists, or an `O_TMPFILE` file (`namei::tmpfile`), claimed
+/// with no link.
+fn iget_new(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
     iget_with(sb, ino, true)
 }
 
@@ -84,7 +86,10 @@ const DIR_INODE_OPS: bindings::inode_operations = bindings::inode_operations {
     rmdir: Some(rmdir),
     mknod: Some(mknod),
     rename: Some(rename),
+    tmpfile: Some(tmpfile),
     setattr: Some(setattr),
+    fileattr_get: Some(fileattr_get),
+    fileattr_set: Some(fileattr_set),
     ..pin_init::zeroed()
 };
 
@@ -169,6 +174,38 @@ unsafe extern "C" fn create(
     })
 }
 
+/// The VFS's `tmpfile` for toyfs (`O_TMPFILE`): a new regular file with
+/// no name, opened on `file` (`ext2_tmpfile`).
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `tmpfile`.
+unsafe extern "C" fn tmpfile(
+    idmap: *mut bindings::mnt_idmap,
+    dir: *mut bindings::inode,
+    file: *mut bindings::file,
+    mode: bindings::umode_t,
+) -> c_int {
+    // SAFETY: The VFS passes our directory (not locked: nothing of it
+    // changes) and a file whose dentry is new, negative and unhashed.
+    let dir_ref = unsafe { inode(dir) };
+    let mode = S_IFREG | (mode & 0o7777);
+    from_result(|| {
+        let new = namei::tmpfile(dir_ref, mode, iget_new)?;
+        // SAFETY: As in `create`.
+        unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, mode) };
+        // SAFETY: `d_tmpfile` drops the inode's one link (marking it
+        // dirty, to be written with none) and gives the file's dentry the
+        // inode reference; the file is then opened on it.
+        to_result(unsafe {
+            bindings::d_tmpfile(file, new.into_raw());
+            sys::toyfs_finish_open_simple(file, 0)
+        })?;
+        Ok(0)
+    })
+}
+
 /// The VFS's `symlink` for toyfs: a new symbolic link whose target is
 /// its data (`namei::symlink`).
 ///
@@ -192,13 +229,7 @@ unsafe extern "C" fn symlink(
         )
     };
     from_result(|| {
-        let new = namei::symlink(
-            dir_ref,
-            name,
-            target,
-            iget_new_symlink,
-            write_symlink_target,
-        )?;
+        let new = namei::symlink(dir_ref, name, target, iget_new, write_symlink_target)?;
         // SAFETY: As in `create`.
         unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, S_IFLNK | 0o777) };
         new.mark_dirty();
@@ -354,9 +385,10 @@ unsafe extern "C" fn rename(
     flags: c_uint,
 ) -> c_int {
     // RENAME_NOREPLACE needs nothing of the filesystem: the VFS has
-    // checked that the new name is free.  RENAME_EXCHANGE and
-    // RENAME_WHITEOUT are not implemented.
-    if flags & !bindings::RENAME_NOREPLACE != 0 {
+    // checked that the new name is free.  RENAME_EXCHANGE swaps the two
+    // names (`namei::exchange`).  RENAME_WHITEOUT (for overlayfs's upper
+    // layer) is not implemented: `EINVAL`, as ext2 answers both.
+    if flags & !(bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE) != 0 {
         return EINVAL.to_errno();
     }
     // SAFETY: The VFS passes our two directories, locked, the dentry of
@@ -373,7 +405,16 @@ unsafe extern "C" fn rename(
             (!target.is_null()).then(|| inode(target)),
         )
     };
-    from_result(|| namei::rename(old_dir, old_name, moved, new_dir, new_name, target).map(|()| 0))
+    from_result(|| {
+        if flags & bindings::RENAME_EXCHANGE != 0 {
+            // The VFS checked that the new name exists.
+            let other = target.ok_or(ENOENT)?;
+            namei::exchange(old_dir, old_name, moved, new_dir, new_name, other)
+        } else {
+            namei::rename(old_dir, old_name, moved, new_dir, new_name, target)
+        }
+        .map(|()| 0)
+    })
 }
 
 const DIR_OPS: bindings::file_operations = bindings::file_operations {

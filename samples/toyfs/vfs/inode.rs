@@ -259,6 +259,23 @@ impl Inode {
         unsafe { bindings::inc_nlink(self.as_ptr()) };
     }
 
+    /// Sets the link count (`set_nlink`): the one link an `O_TMPFILE`
+    /// inode, claimed with none, has until `d_tmpfile` drops it.
+    pub(crate) fn set_links(&self, nlink: u32) {
+        // SAFETY: The inode is live; callers hold the inode lock or own a
+        // new inode nobody else sees.
+        unsafe { bindings::set_nlink(self.as_ptr(), nlink) };
+    }
+
+    /// Whether the VFS lets a link be made to it with no link left
+    /// (`I_LINKABLE`: an `O_TMPFILE` file opened without `O_EXCL`, which
+    /// `vfs_link` checks before it calls `link`).
+    pub(crate) fn is_linkable(&self) -> bool {
+        // SAFETY: The inode is live.
+        let state = unsafe { sys::toyfs_inode_state_read_once(self.as_ptr()) };
+        state & bindings::inode_state_flags_enum_I_LINKABLE != 0
+    }
+
     /// Drops every link (`clear_nlink`): a removed directory.
     pub(crate) fn clear_links(&self) {
         // SAFETY: The inode is live; callers hold the inode lock.

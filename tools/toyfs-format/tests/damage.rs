@@ -571,12 +571,13 @@ fn entries_naming_free_or_missing_inodes() {
     );
 }
 
-#[test]
-fn an_orphan_inode() {
+/// The populated image with inode 30 in use, a regular file of `nlink`
+/// links and no block that no entry names (the free count agrees).
+fn with_unnamed_inode(nlink: u16) -> MemoryDevice {
     let (mut device, _) = populated(BLOCK_SIZE);
     let mut inode = Inode {
         mode: S_IFREG | 0o644,
-        nlink: 1,
+        nlink,
         ..Inode::default()
     };
     inode.ctime.sec = 1;
@@ -586,12 +587,56 @@ fn an_orphan_inode() {
         let free = u32::from_le_bytes(bytes[24..28].try_into().unwrap()) - 1;
         bytes[24..28].copy_from_slice(&free.to_le_bytes());
     });
+    device
+}
+
+#[test]
+fn an_unnamed_inode_with_a_link_is_unreachable() {
+    let device = with_unnamed_inode(1);
     assert_eq!(
         findings(&device),
         [Finding::Unreachable {
             ino: 30,
             references: 0
         }]
+    );
+}
+
+/// What a crash leaves of a file (or directory) unlinked while open, or
+/// of an `O_TMPFILE` file never linked: in use, no link, no entry.  An orphan
+/// and nothing else (its blocks are its own, counted in use); with a
+/// link still counted it is damage, an unreachable inode.
+#[test]
+fn an_unlinked_open_file_at_a_crash_is_an_orphan() {
+    let (mut device, files) = populated(BLOCK_SIZE);
+    let offset = entry_offset(&device, ROOT_INO, b"small");
+    device.bytes_mut()[offset..offset + 4].fill(0);
+    edit_inode(&mut device, files.small, |inode| inode.nlink = 0);
+    assert_eq!(findings(&device), [Finding::Orphan { ino: files.small }]);
+
+    // The same with its link count not written yet: unreachable.
+    edit_inode(&mut device, files.small, |inode| inode.nlink = 1);
+    assert_eq!(
+        findings(&device),
+        [Finding::Unreachable {
+            ino: files.small,
+            references: 0
+        }]
+    );
+
+    // A directory removed while open: its "." and ".." stay, its
+    // parent lost the link of its "..".
+    let (mut device, files) = populated(BLOCK_SIZE);
+    let offset = entry_offset(&device, files.dir, b"sub");
+    device.bytes_mut()[offset..offset + 4].fill(0);
+    edit_inode(&mut device, files.sub, |inode| inode.nlink = 0);
+    edit_inode(&mut device, files.dir, |inode| inode.nlink = 2);
+    assert_eq!(findings(&device), [Finding::Orphan { ino: files.sub }]);
+
+    // A new inode with no link and no block (an O_TMPFILE file).
+    assert_eq!(
+        findings(&with_unnamed_inode(0)),
+        [Finding::Orphan { ino: 30 }]
     );
 }
 

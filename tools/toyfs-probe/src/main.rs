@@ -35,6 +35,12 @@
 //! (`O_DIRECT` reads racing CHANGES, 3000 by default, that free and
 //! allocate blocks); `toyfs-probe race-owned-blocks DIR [ROUNDS]` (200
 //! rounds by default).
+//! `toyfs-probe tmpfile DIR IMAGE SNAPSHOT MODEL-OUT` (`O_TMPFILE`, on
+//! the loop device of IMAGE: SNAPSHOT a copy taken with tmpfiles and an
+//! unlinked file open, whose inode numbers it prints);
+//! `toyfs-probe dir-flags DIR lz4|plain` (`FS_IOC_GETFLAGS` and
+//! `FS_IOC_SETFLAGS` of a directory and a file); `toyfs-probe
+//! rename-exchange DIR` (`RENAME_EXCHANGE`).
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
@@ -59,6 +65,8 @@ macro_rules! ensure {
         }
     };
 }
+
+mod vfsfeat;
 
 /// The byte a pattern file holds at `offset` (never 0).
 fn pattern(offset: u64) -> u8 {
@@ -3116,6 +3124,18 @@ fn main() -> ExitCode {
         "inode-reuse-setup" => meta::inode_reuse_setup(dir),
         "inode-reuse" => meta::inode_reuse(dir),
         "rename" => rename(dir),
+        "tmpfile" => match (args.get(3), args.get(4), args.get(5)) {
+            (Some(image), Some(snapshot), Some(model)) => {
+                vfsfeat::tmpfile(dir, Path::new(image), Path::new(snapshot), Path::new(model))
+            }
+            _ => Err("usage: toyfs-probe tmpfile DIR IMAGE SNAPSHOT MODEL-OUT".into()),
+        },
+        "rename-exchange" => vfsfeat::rename_exchange(dir),
+        "dir-flags" => match args.get(3).map(String::as_str) {
+            Some("lz4") => vfsfeat::dir_flags(dir, true),
+            Some("plain") => vfsfeat::dir_flags(dir, false),
+            _ => Err("usage: toyfs-probe dir-flags DIR lz4|plain".into()),
+        },
         "special" => special(dir),
         "eof-tail" => eof_tail(dir),
         "extend-race" => extend_race(dir),

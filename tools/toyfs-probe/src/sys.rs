@@ -328,18 +328,7 @@ pub fn set_loop_block_size(device: &File, size: u64) -> io::Result<()> {
 
 /// `renameat2(old, new, RENAME_NOREPLACE)`.
 pub fn rename_noreplace(old: &Path, new: &Path) -> io::Result<()> {
-    let old = CString::new(old.as_os_str().as_bytes())?;
-    let new = CString::new(new.as_os_str().as_bytes())?;
-    // SAFETY: Two NUL-terminated paths that live across the call.
-    check(unsafe {
-        renameat2(
-            AT_FDCWD,
-            old.as_ptr(),
-            AT_FDCWD,
-            new.as_ptr(),
-            RENAME_NOREPLACE,
-        )
-    })
+    rename_flags(old, new, RENAME_NOREPLACE)
 }
 
 /// Gives back the page at `page` (`MADV_DONTNEED`), of memory the caller
@@ -672,4 +661,84 @@ pub fn set_times_ns(path: &Path, atime: (i64, i64), mtime: (i64, i64)) -> io::Re
     // SAFETY: A NUL-terminated path and two `struct timespec` that live
     // across the call.
     check(unsafe { utimensat(AT_FDCWD, path.as_ptr(), &times, AT_SYMLINK_NOFOLLOW) })
+}
+
+extern "C" {
+    fn linkat(
+        olddirfd: c_int,
+        oldpath: *const c_char,
+        newdirfd: c_int,
+        newpath: *const c_char,
+        flags: c_int,
+    ) -> c_int;
+}
+
+/// `O_TMPFILE` (with the `O_DIRECTORY` it implies), for
+/// `OpenOptionsExt::custom_flags`.
+pub const O_TMPFILE: c_int = 0o20_200_000;
+/// `O_EXCL`: with `O_TMPFILE`, the file may never be linked.
+pub const O_EXCL: c_int = 0o200;
+
+/// `linkat(file, "", AT_FDCWD, new, AT_EMPTY_PATH)`: a name for the open
+/// `file` (an `O_TMPFILE` file, or one unlinked while open).
+pub fn link_open_file(file: &File, new: &Path) -> io::Result<()> {
+    const AT_EMPTY_PATH: c_int = 0x1000;
+    let new = CString::new(new.as_os_str().as_bytes())?;
+    // SAFETY: A valid descriptor, an empty and a NUL-terminated path that
+    // live across the call.
+    check(unsafe {
+        linkat(
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            AT_FDCWD,
+            new.as_ptr(),
+            AT_EMPTY_PATH,
+        )
+    })
+}
+
+/// `linkat(AT_FDCWD, old, AT_FDCWD, new, AT_SYMLINK_FOLLOW)`: with `old`
+/// a `/proc/self/fd/N`, a name for that open file.
+pub fn link_following(old: &Path, new: &Path) -> io::Result<()> {
+    const AT_SYMLINK_FOLLOW: c_int = 0x400;
+    let old = CString::new(old.as_os_str().as_bytes())?;
+    let new = CString::new(new.as_os_str().as_bytes())?;
+    // SAFETY: Two NUL-terminated paths that live across the call.
+    check(unsafe {
+        linkat(
+            AT_FDCWD,
+            old.as_ptr(),
+            AT_FDCWD,
+            new.as_ptr(),
+            AT_SYMLINK_FOLLOW,
+        )
+    })
+}
+
+/// `FS_IOC_GETFLAGS` of `file` (`lsattr`).
+pub fn get_flags(file: &File) -> io::Result<u32> {
+    const FS_IOC_GETFLAGS: c_ulong = 0x8008_6601;
+    let mut flags: c_int = 0;
+    // SAFETY: A valid descriptor and an int the kernel writes, living
+    // across the call (the kernel's `ioctl_getflags` writes an int).
+    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_GETFLAGS, &mut flags) })?;
+    Ok(flags as u32)
+}
+
+/// `FS_IOC_SETFLAGS` of `file` with `flags` (`chattr`).
+pub fn set_flags(file: &File, flags: u32) -> io::Result<()> {
+    const FS_IOC_SETFLAGS: c_ulong = 0x4008_6602;
+    let flags = flags as c_int;
+    // SAFETY: A valid descriptor and an int the kernel reads, living
+    // across the call.
+    check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_SETFLAGS, &flags) })
+}
+
+/// `renameat2(old, new, flags)`, `flags` `RENAME_NOREPLACE` (1),
+/// `RENAME_EXCHANGE` (2) or `RENAME_WHITEOUT` (4).
+pub fn rename_flags(old: &Path, new: &Path, flags: c_int) -> io::Result<()> {
+    let old = CString::new(old.as_os_str().as_bytes())?;
+    let new = CString::new(new.as_os_str().as_bytes())?;
+    // SAFETY: Two NUL-terminated paths that live across the call.
+    check(unsafe { renameat2(AT_FDCWD, old.as_ptr(), AT_FDCWD, new.as_ptr(), flags) })
 }

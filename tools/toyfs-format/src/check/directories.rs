@@ -242,7 +242,11 @@ fn check_tree(table: &InodeTable, links: &Links, findings: &mut Vec<Finding>) {
     for (ino, record) in table.in_use() {
         let references = links.references.get(&ino).copied().unwrap_or(0);
         if !reachable.contains(&ino) {
-            findings.push(Finding::Unreachable { ino, references });
+            findings.push(if references == 0 && record.inode.nlink == 0 {
+                Finding::Orphan { ino }
+            } else {
+                Finding::Unreachable { ino, references }
+            });
             continue;
         }
         let counted = if is_directory(ino) {

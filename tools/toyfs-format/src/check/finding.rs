@@ -237,7 +237,18 @@ pub enum Finding {
         /// The name.
         name: EntryName,
     },
-    /// An in-use inode that no path from the root reaches.
+    /// An in-use inode with no link that no entry names: what a crash
+    /// leaves of a file unlinked while open, or of an `O_TMPFILE` file
+    /// never linked (toyfs, as ext2, keeps no list of them).  Nothing a
+    /// path reached is lost; its inode and blocks are not free until a
+    /// repair frees them.
+    Orphan {
+        /// The inode.
+        ino: u32,
+    },
+    /// An in-use inode that no path from the root reaches, other than an
+    /// [`Finding::Orphan`]: one that still counts links, or is named only
+    /// in directories cut off from the root (damage: names were lost).
     Unreachable {
         /// The inode.
         ino: u32,
@@ -489,6 +500,10 @@ impl fmt::Display for Finding {
             Self::RootLinked { dir, name } => {
                 write!(f, "directory {dir}: entry {name} names the root directory")
             }
+            Self::Orphan { ino } => write!(
+                f,
+                "inode {ino} is an orphan: in use with no link and named by no entry (a file unlinked while open, or an O_TMPFILE file, at a crash); its inode and blocks are not free"
+            ),
             Self::Unreachable { ino, references } => write!(
                 f,
                 "inode {ino} is in use but not reachable from the root ({references} entries name it)"
