@@ -990,6 +990,58 @@ impl<'a> BlockMap<'a> {
         self.free_range(eof..self.geometry.map_reach_blocks())
     }
 
+    /// Frees the blocks of file blocks `free`, new blocks of a write or an
+    /// `fallocate` that failed, and an indirect block that held only them:
+    /// the range is stretched over the holes that follow it, to the next
+    /// block or the largest file, and back over the holes before it to
+    /// the start of the indirect block (or of the double-indirect
+    /// block's) that holds it, so that a new indirect block whose other
+    /// entries are holes goes too.  Only holes are added, so nothing else
+    /// is freed.
+    pub(crate) fn free_new(&mut self, free: Range<u64>) -> Result {
+        let max = self.geometry.max_file_blocks();
+        let mut end = free.end;
+        while end < max {
+            match self.lookup_run(end, max - end)? {
+                Run::Hole { count } => end += count,
+                _ => break,
+            }
+        }
+        let direct = DIRECT_POINTERS as u64;
+        let p = u64::from(self.geometry.pointers_per_block());
+        let mut start = free.start;
+        // The starts of the indirect blocks above `start`, innermost first.
+        let above = if start >= direct + p {
+            [direct + p + (start - direct - p) / p * p, direct + p]
+        } else if start >= direct {
+            [direct, direct]
+        } else {
+            [start, start]
+        };
+        for from in above {
+            if from >= start {
+                continue;
+            }
+            if !self.all_holes(from..start)? {
+                break;
+            }
+            start = from;
+        }
+        self.free_range(start..end)
+    }
+
+    /// Whether file blocks `range` are all holes.
+    fn all_holes(&self, range: Range<u64>) -> Result<bool> {
+        let mut n = range.start;
+        while n < range.end {
+            match self.lookup_run(n, range.end - n)? {
+                Run::Hole { count } => n += count,
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
     /// Frees the blocks of file blocks `free` (a hole punched), and the
     /// indirect blocks that held only them.
     pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
