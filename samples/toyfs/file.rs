@@ -225,7 +225,7 @@ fn allocated_blocks(inode: &Inode, mode: u32, offset: u64, end: u64) -> (Range<u
         let first = if offset < size {
             geometry.block_of(offset)
         } else {
-            geometry.blocks_for(size)
+            geometry.block_of(offset).max(geometry.blocks_for(size))
         };
         (first..geometry.blocks_for(end).max(first), size)
     } else {
