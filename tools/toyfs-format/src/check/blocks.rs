@@ -25,7 +25,10 @@ pub(super) struct StoredBlock {
     pub extent: Extent,
 }
 
-/// Checks every block of `stored`, of file `ino` of `size` bytes.
+/// Checks every block of `stored`, of file `ino` of `size` bytes;
+/// `may_preallocate`: a regular file on an image with PREALLOC, whose
+/// last block may be whole.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn check_stored_blocks<D: BlockDevice + ?Sized>(
     device: &D,
     geometry: &Geometry,
@@ -33,6 +36,7 @@ pub(super) fn check_stored_blocks<D: BlockDevice + ?Sized>(
     size: u64,
     stored: &[StoredBlock],
     decompress: bool,
+    may_preallocate: bool,
     findings: &mut Vec<Finding>,
 ) -> io::Result<()> {
     let last = geometry.blocks_for(size).saturating_sub(1);
@@ -51,7 +55,7 @@ pub(super) fn check_stored_blocks<D: BlockDevice + ?Sized>(
         } else if file_block == last {
             // With PREALLOC a file that grew into a preallocated block
             // ends in it, whole.
-            let preallocated = geometry.has_prealloc() && extent.is_whole_block(geometry);
+            let preallocated = may_preallocate && extent.is_whole_block(geometry);
             if extent.count != plain && !preallocated {
                 findings.push(Finding::TailNotFewest {
                     ino,

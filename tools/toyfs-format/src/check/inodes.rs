@@ -325,7 +325,14 @@ fn check_inode<D: BlockDevice + ?Sized>(
     }
     if size_is_valid {
         check_stored_blocks(
-            device, geometry, ino, inode.size, &stored, decompress, findings,
+            device,
+            geometry,
+            ino,
+            inode.size,
+            &stored,
+            decompress,
+            may_preallocate,
+            findings,
         )?;
         check_preallocated(device, geometry, ino, &preallocated, findings)?;
     }
