@@ -1200,7 +1200,7 @@ lsattr_and_chattr_of_a_directory() {
 
 
 . /guest/debian.sh
-ktap_suite toyfs 71
+ktap_suite toyfs 72
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
