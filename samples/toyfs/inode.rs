@@ -992,52 +992,104 @@ impl<'a> BlockMap<'a> {
 
     /// Frees the blocks of file blocks `free`, new blocks of a write or an
     /// `fallocate` that failed, and an indirect block that held only them:
-    /// the range is stretched over the holes that follow it, to the next
-    /// block or the largest file, and back over the holes before it to
-    /// the start of the indirect block (or of the double-indirect
-    /// block's) that holds it, so that a new indirect block whose other
-    /// entries are holes goes too.  Only holes are added, so nothing else
-    /// is freed.
+    /// the range is stretched over the holes before and after it to the
+    /// start and end of the last-level indirect block that holds its
+    /// first (last) block, then of the double-indirect block's, then of
+    /// the triple-indirect block's, as far as only holes are added, so
+    /// that a new indirect block of any level whose other entries are
+    /// holes goes too (`prune` frees an indirect block only if the range
+    /// covers all it spans).  Only holes are added, so nothing else is
+    /// freed.
     pub(crate) fn free_new(&mut self, free: Range<u64>) -> Result {
-        let max = self.geometry.max_file_blocks();
-        let mut end = free.end;
-        while end < max {
-            match self.lookup_run(end, max - end)? {
-                Run::Hole { count } => end += count,
-                _ => break,
+        if free.is_empty() {
+            return Ok(());
+        }
+        let (mut start, mut end) = (free.start, free.end);
+        for (from, _) in self.spans_above(free.start) {
+            if from < start {
+                if !self.all_holes(from..start)? {
+                    break;
+                }
+                start = from;
             }
         }
-        let direct = DIRECT_POINTERS as u64;
-        let p = u64::from(self.geometry.pointers_per_block());
-        let mut start = free.start;
-        // The starts of the indirect blocks above `start`, innermost first.
-        let above = if start >= direct + p {
-            [direct + p + (start - direct - p) / p * p, direct + p]
-        } else if start >= direct {
-            [direct, direct]
-        } else {
-            [start, start]
-        };
-        for from in above {
-            if from >= start {
-                continue;
+        for (_, to) in self.spans_above(free.end - 1) {
+            if to > end {
+                if !self.all_holes(end..to)? {
+                    break;
+                }
+                end = to;
             }
-            if !self.all_holes(from..start)? {
-                break;
-            }
-            start = from;
         }
         self.free_range(start..end)
     }
 
-    /// Whether file blocks `range` are all holes.
+    /// The file blocks each indirect block above file block `n` spans,
+    /// innermost first: the last-level block's, then the double-indirect
+    /// block's, then the triple-indirect block's; a level that `n` has
+    /// not is its parent's span again, and a direct block's is itself.
+    fn spans_above(&self, n: u64) -> [(u64, u64); 3] {
+        let p = u64::from(self.geometry.pointers_per_block());
+        let single = DIRECT_POINTERS as u64;
+        let double = single + p;
+        let triple = self.geometry.double_reach_blocks();
+        // The span of size `size` holding `n`, of those from `base` on.
+        let span = |base: u64, size: u64| {
+            let from = base + (n - base) / size * size;
+            (from, from + size)
+        };
+        if n >= triple {
+            [
+                span(triple, p),
+                span(triple, p * p),
+                span(triple, p * p * p),
+            ]
+        } else if n >= double {
+            [span(double, p), span(double, p * p), span(double, p * p)]
+        } else if n >= single {
+            [span(single, p); 3]
+        } else {
+            [(n, n + 1); 3]
+        }
+    }
+
+    /// Whether file blocks `range` are all holes.  A missing indirect
+    /// block is passed over at once, all it would span: not a last-level
+    /// block's worth at a time, which for a triple-indirect block without
+    /// its double-indirect blocks would be `P^2` lookups.
     fn all_holes(&self, range: Range<u64>) -> Result<bool> {
+        let p = u64::from(self.geometry.pointers_per_block());
         let mut n = range.start;
         while n < range.end {
-            match self.lookup_run(n, range.end - n)? {
-                Run::Hole { count } => n += count,
-                _ => return Ok(false),
-            }
+            let step = match self.container(n) {
+                // Past the largest file: nothing is stored there.
+                Err(err) if err == EFBIG => return Ok(true),
+                Err(err) => return Err(err),
+                Ok((
+                    Container::Missing {
+                        have,
+                        levels,
+                        entries,
+                        ..
+                    },
+                    _,
+                )) => {
+                    // The first missing block, at depth `have`, would
+                    // span `P^(levels - have)` file blocks; `n` is
+                    // `offset` blocks into them.
+                    let mut offset = 0;
+                    for &entry in &entries[have..levels] {
+                        offset = offset * p + u64::from(entry);
+                    }
+                    // CAST: `levels` is at most 3.
+                    p.pow((levels - have) as u32) - offset
+                }
+                Ok(_) => match self.lookup_run(n, range.end - n)? {
+                    Run::Hole { count } => count,
+                    _ => return Ok(false),
+                },
+            };
+            n = n.saturating_add(step);
         }
         Ok(true)
     }
