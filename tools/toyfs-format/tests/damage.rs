@@ -440,6 +440,60 @@ fn a_whole_last_block_is_preallocated_with_fragments() {
 }
 
 #[test]
+fn blocks_preallocated_through_the_triple_indirect_block() {
+    // PREALLOC and LARGE_FILES together: a file of 100 bytes whose block
+    // past its end is the triple-indirect level's first (a KEEP_SIZE
+    // preallocation that far), on 512-byte blocks.
+    let mut fs = Filesystem::open(empty(512, 64, 16), NOW).unwrap();
+    let ino = fs.create(ROOT_INO, b"far", 0o644).unwrap();
+    let first = fs.geometry().double_reach_blocks();
+    fs.write(ino, first * 512, &[0u8; 512]).unwrap();
+    assert!(fs.geometry().has_large_files());
+    let mut device = fs.close().unwrap();
+    let top = read_inode(&device, ino).triple_indirect;
+    let block = data_block(&device, ino, first);
+    assert_ne!(top, 0);
+    edit_inode(&mut device, ino, |inode| inode.size = 100);
+    // Without PREALLOC the triple-indirect subtree is past the end
+    // (reported once, at its top).
+    assert_eq!(
+        findings(&device),
+        [Finding::BlockPastEof {
+            ino,
+            site: PointerSite::TripleIndirect,
+            block: top,
+            file_block: first,
+            size: 100
+        }]
+    );
+    // PREALLOC is 0x10, beside LARGE_FILES's 0x8: the blocks are allowed.
+    edit_superblock(&mut device, |bytes| bytes[60] |= 0x10);
+    assert_eq!(findings(&device), []);
+    // Still zero.
+    let offset = block_offset(&device, block) + 7;
+    device.bytes_mut()[offset] = 1;
+    assert_eq!(
+        findings(&device),
+        [Finding::TailNotZero {
+            ino,
+            block,
+            offset: first * 512 + 7
+        }]
+    );
+    device.bytes_mut()[offset] = 0;
+    // PREALLOC does not stand for LARGE_FILES: a triple-indirect block
+    // still needs it.
+    edit_superblock(&mut device, |bytes| bytes[60] &= !0x8);
+    assert_eq!(
+        findings(&device),
+        [Finding::InodeField {
+            ino,
+            problem: InodeProblem::TripleWithoutFeature
+        }]
+    );
+}
+
+#[test]
 fn sizes_beyond_the_block_map() {
     let (mut device, files) = populated(BLOCK_SIZE);
     let maximum = geometry(&device).max_file_size();
