@@ -671,7 +671,9 @@ pub(crate) fn fiemap(
         // The map lock only for the lookup: `extent` copies to user
         // memory, whose fault may be into this very file (`read_folio`,
         // `page_mkwrite`), which takes the map lock.
-        let run = BlockMap::lock(inode)?.lookup_run(n, end - n)?;
+        // Holes a missing indirect block at a time: with PREALLOC the walk
+        // goes on to the largest file, across the triple-indirect level.
+        let run = BlockMap::lock(inode)?.lookup_sparse_run(n, end - n)?;
         let mapped = match run {
             Run::Hole { .. } => None,
             Run::Data { first, count } => Some(MappedExtent {

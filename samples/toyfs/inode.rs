@@ -258,6 +258,41 @@ impl<'a> BlockMap<'a> {
         }
     }
 
+    /// As [`BlockMap::lookup_run`], but a hole where an indirect block is
+    /// missing is all that block would span (at most `max`), not a
+    /// last-level block's worth: for walks over a map's holes (FIEMAP on
+    /// an image with PREALLOC, `free_new`), which across a
+    /// triple-indirect block without its double-indirect blocks would
+    /// otherwise take `P^2` lookups.  Not for an allocation: a hole of
+    /// this run may cross indirect blocks.
+    pub(crate) fn lookup_sparse_run(&self, n: u64, max: u64) -> Result<Run> {
+        if let Ok((
+            Container::Missing {
+                have,
+                levels,
+                entries,
+                ..
+            },
+            _,
+        )) = self.container(n)
+        {
+            let p = u64::from(self.geometry.pointers_per_block());
+            // The first missing block, at depth `have`, would span
+            // `P^(levels - have)` file blocks; `n` is `offset` into them.
+            let mut offset = 0;
+            for &entry in &entries[have..levels] {
+                offset = offset * p + u64::from(entry);
+            }
+            // CAST: `levels` is at most 3.
+            let count = p.pow((levels - have) as u32) - offset;
+            return Ok(Run::Hole {
+                count: count.min(max),
+            });
+        }
+        // Anything else, errors too, as `lookup_run` finds it.
+        self.lookup_run(n, max)
+    }
+
     /// The generation of the map (`InodeInfo::map_generation`), read
     /// under its lock.
     pub(crate) fn generation(&self) -> u64 {
@@ -1053,43 +1088,14 @@ impl<'a> BlockMap<'a> {
         }
     }
 
-    /// Whether file blocks `range` are all holes.  A missing indirect
-    /// block is passed over at once, all it would span: not a last-level
-    /// block's worth at a time, which for a triple-indirect block without
-    /// its double-indirect blocks would be `P^2` lookups.
+    /// Whether file blocks `range` are all holes.
     fn all_holes(&self, range: Range<u64>) -> Result<bool> {
-        let p = u64::from(self.geometry.pointers_per_block());
         let mut n = range.start;
         while n < range.end {
-            let step = match self.container(n) {
-                // Past the largest file: nothing is stored there.
-                Err(err) if err == EFBIG => return Ok(true),
-                Err(err) => return Err(err),
-                Ok((
-                    Container::Missing {
-                        have,
-                        levels,
-                        entries,
-                        ..
-                    },
-                    _,
-                )) => {
-                    // The first missing block, at depth `have`, would
-                    // span `P^(levels - have)` file blocks; `n` is
-                    // `offset` blocks into them.
-                    let mut offset = 0;
-                    for &entry in &entries[have..levels] {
-                        offset = offset * p + u64::from(entry);
-                    }
-                    // CAST: `levels` is at most 3.
-                    p.pow((levels - have) as u32) - offset
-                }
-                Ok(_) => match self.lookup_run(n, range.end - n)? {
-                    Run::Hole { count } => count,
-                    _ => return Ok(false),
-                },
-            };
-            n = n.saturating_add(step);
+            match self.lookup_sparse_run(n, range.end - n)? {
+                Run::Hole { count } => n += count,
+                _ => return Ok(false),
+            }
         }
         Ok(true)
     }
