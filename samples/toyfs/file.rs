@@ -4,8 +4,10 @@
 //! (`chattr`), `fallocate`, `SEEK_HOLE`/`SEEK_DATA` and FIEMAP.
 
 use crate::{
+    balloc,
     format::inode::FLAG_COMPRESSED,
     inode::{BlockMap, Run},
+    mount,
     packed::zero_packed,
     vfs::{
         lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, with_two_folios,
@@ -27,9 +29,16 @@ use kernel::prelude::*;
 /// (`cut_last_block`), so that writeback, which stores a block by the
 /// size it reads under that lock, sees both old or both new; up, the
 /// file is growing (`Growth`) until `i_size` has grown.
+///
+/// To the size the file has, only the blocks preallocated past its end
+/// go (`fallocate` with `KEEP_SIZE`), as ext4 and XFS free them on any
+/// truncation; nothing else changes.
 pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     let old = inode.size();
     let _invalidate = inode.lock_invalidate();
+    if size == old {
+        return BlockMap::lock(inode)?.truncate(size);
+    }
     if size < old {
         retry_after_writeback(inode, || cut_last_block(inode, size))?;
         // The point of no return: what follows only frees (an error is
@@ -178,10 +187,11 @@ pub(crate) const ZERO_RANGE: u32 = 0x10;
 /// the inode's lock, before anything changes (the caller's
 /// `file_modified` included, as ext4 and XFS refuse a mode before they
 /// touch the file): `EOPNOTSUPP` for a mode toyfs does not implement
-/// (`COLLAPSE_RANGE`, `INSERT_RANGE`, `UNSHARE_RANGE`, `WRITE_ZEROES`)
-/// and for `KEEP_SIZE` allocation past the end of the file (toyfs keeps
-/// no block past it); `EFBIG` for a size past the largest file or the
-/// caller's `RLIMIT_FSIZE` (which sends `SIGXFSZ`), as a write.
+/// (`COLLAPSE_RANGE`, `INSERT_RANGE`, `UNSHARE_RANGE`, `WRITE_ZEROES`);
+/// `EFBIG` for a size past the largest file or the caller's
+/// `RLIMIT_FSIZE` (which sends `SIGXFSZ`), as a write.  `KEEP_SIZE` past
+/// the end of the file is taken: it preallocates (`vfs_fallocate` bounded
+/// the range by the largest file already).
 pub(crate) fn check_fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
     if mode & !(KEEP_SIZE | PUNCH_HOLE | ZERO_RANGE) != 0
         || (mode & PUNCH_HOLE != 0 && mode != PUNCH_HOLE | KEEP_SIZE)
@@ -189,38 +199,89 @@ pub(crate) fn check_fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -
         return Err(EOPNOTSUPP);
     }
     let end = offset.checked_add(len).ok_or(EFBIG)?;
-    let size = inode.size();
-    if mode == KEEP_SIZE && end > size {
-        return Err(EOPNOTSUPP);
-    }
-    if mode & KEEP_SIZE == 0 && end > size {
+    if mode & KEEP_SIZE == 0 && end > inode.size() {
         inode.check_new_size(end)?;
     }
     Ok(())
 }
 
+/// The file blocks `fallocate(mode, offset, offset + len = end)`
+/// allocates in a file of `size` bytes, and the size to allocate them
+/// for (which decides the fragments of the last block, with FRAGMENTS).
+/// Without `KEEP_SIZE`: the range's blocks, for the size the file grows
+/// to.  With `KEEP_SIZE` (alone or with `ZERO_RANGE`): the range's blocks
+/// inside the file and, past its end, preallocated, from the first block
+/// wholly past the end to the end of the range, in whole plain blocks:
+/// the file's last block, partly inside it, is allocated only if the
+/// range starts inside the file (a tail with FRAGMENTS, as the file's
+/// size says) (Documentation/toyfs.rst, "Preallocation").  None for
+/// `PUNCH_HOLE`.
+fn allocated_blocks(inode: &Inode, mode: u32, offset: u64, end: u64) -> (Range<u64>, u64) {
+    let geometry = inode.sb().info().geometry;
+    let size = inode.size();
+    if mode & PUNCH_HOLE != 0 {
+        (0..0, size)
+    } else if mode & KEEP_SIZE != 0 {
+        let first = if offset < size {
+            geometry.block_of(offset)
+        } else {
+            geometry.block_of(offset).max(geometry.blocks_for(size))
+        };
+        (first..geometry.blocks_for(end).max(first), size)
+    } else {
+        (
+            geometry.block_of(offset)..geometry.blocks_for(end),
+            end.max(size),
+        )
+    }
+}
+
 /// `fallocate(mode, offset, len)`, under the inode's lock, once
-/// [`check_fallocate`] took it: allocation (0, or `KEEP_SIZE` inside the
-/// file), `PUNCH_HOLE | KEEP_SIZE` and `ZERO_RANGE` (with or without
-/// `KEEP_SIZE`).
+/// [`check_fallocate`] took it: allocation (0, or `KEEP_SIZE`, which
+/// past the end of the file preallocates), `PUNCH_HOLE | KEEP_SIZE` and
+/// `ZERO_RANGE` (with or without `KEEP_SIZE`, which past the end
+/// preallocates too, as ext4's and XFS's do).  The room for every hole
+/// to allocate is checked before anything changes, so that an `ENOSPC`
+/// changes nothing; what fails later (an I/O error, another file taking
+/// the room meanwhile) gives back what was allocated.  The first block
+/// preallocated past the end of a file of the image sets the PREALLOC
+/// feature first (`mount::enable_prealloc`).
 pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
     check_fallocate(inode, mode, offset, len)?;
     let end = offset + len;
     let size = inode.size();
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
     let _invalidate = inode.lock_invalidate();
+    let (blocks, for_size) = allocated_blocks(inode, mode, offset, end);
+    // Room for every hole, before anything changes (with LZ4 once more
+    // after the file was written back: its dirty blocks hold plain runs
+    // that writeback compresses).
+    if !blocks.is_empty() {
+        retry_after_writeback(inode, || {
+            let needed = BlockMap::lock(inode)?.count_missing(blocks.clone(), for_size)?;
+            balloc::reserve(sb, needed).map(drop)
+        })?;
+    }
+    if blocks.end > geometry.blocks_for(size) && mode & KEEP_SIZE != 0 {
+        mount::enable_prealloc(sb)?;
+    }
     // Until `truncate_setsize` below, or the error.
     let _growth = (mode & KEEP_SIZE == 0 && end > size).then(|| Growth::begin(inode));
     if mode & KEEP_SIZE == 0 && end > size {
         zero_post_eof(inode, size, end)?;
         retry_after_writeback(inode, || grow_tail(inode, size, end))?;
     }
-    // What fails from here on leaves the file as it was: blocks allocated
-    // past the end of the file go back, and a tail grown above for the
-    // new size shrinks again (both only free); the map's roots may not
-    // have reached the inode table (`write_inode` stores them).
-    let undo = |err: Error| -> Result {
+    // The file blocks that got new blocks, given back on error.
+    let mut new = NewBlocks::default();
+    // What fails from here on leaves the file as it was: the blocks
+    // allocated go back (blocks preallocated before stay), and a tail
+    // grown above for the new size shrinks again (both only free); the
+    // map's roots may not have reached the inode table (`write_inode`
+    // stores them).
+    let undo = |err: Error, new: &NewBlocks| -> Result {
         inode.mark_dirty();
-        BlockMap::lock(inode)?.truncate(inode.size())?;
+        new.free(inode)?;
         trim_tail(inode, inode.size())?;
         Err(err)
     };
@@ -228,30 +289,17 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         // With LZ4 an edge's compressed block needs a plain run
         // (`ENOSPC`), after the tail grew.
         if let Err(err) = punch(inode, offset, end.min(size)) {
-            return undo(err);
+            return undo(err, &new);
         }
     }
-    if mode & PUNCH_HOLE == 0 {
-        let end = if mode & KEEP_SIZE != 0 {
-            end.min(size)
-        } else {
-            end
-        };
-        // With `KEEP_SIZE` a range wholly past the end of the file
-        // allocates nothing, not even the last block (a hole) that the
-        // range starts in, past its bytes.
-        let allocated = if offset < end {
-            allocate_zeroed(inode, offset, end, end.max(size))
-        } else {
-            Ok(())
-        };
-        if let Err(err) = allocated {
-            return undo(err);
+    if !blocks.is_empty() {
+        if let Err(err) = allocate_zeroed(inode, blocks, for_size, &mut new) {
+            return undo(err, &new);
         }
-        if end > size {
-            truncate_setsize(inode, end);
-            zero_gap(inode, size, end);
-        }
+    }
+    if mode & (KEEP_SIZE | PUNCH_HOLE) == 0 && end > size {
+        truncate_setsize(inode, end);
+        zero_gap(inode, size, end);
     }
     inode.touch_mtime_ctime();
     inode.mark_dirty();
@@ -419,38 +467,38 @@ fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
     Ok(())
 }
 
-/// Allocates the holes of bytes `offset..end` of a file that is to be
+/// Allocates the holes of file blocks `range` of a file that is to be
 /// `size` bytes, their blocks zeroed on the disk before anybody can read
 /// them (the caller holds the `invalidate_lock`, so no folio of the range
 /// is instantiated meanwhile); a new tail (FRAGMENTS) is zeroed in the
-/// buffer cache, through which it is read and written.
-fn allocate_zeroed(inode: &Inode, offset: u64, end: u64, size: u64) -> Result {
+/// buffer cache, through which it is read and written.  Every file block
+/// that got a new block is added to `new`, also on error, for the caller
+/// to give back; blocks not zeroed go back here.
+fn allocate_zeroed(inode: &Inode, range: Range<u64>, size: u64, new: &mut NewBlocks) -> Result {
     let sb = inode.sb();
-    let geometry = sb.info().geometry;
-    let range = geometry.block_of(offset)..geometry.blocks_for(end);
     let mut n = range.start;
     while n < range.end {
         // A chunk of 64 blocks at a time, so that the new ones fit a mask
         // and the map is not locked across the zeroing I/O.
         let chunk = n..(n + 64).min(range.end);
-        let mut new = 0u64;
-        let allocated =
-            BlockMap::lock(inode)?.allocate(chunk.clone(), size, |m| new |= 1 << (m - chunk.start));
+        let mut mask = 0u64;
+        let allocated = BlockMap::lock(inode)?
+            .allocate(chunk.clone(), size, |m| mask |= 1 << (m - chunk.start));
         if let Err(err) = allocated {
             // An allocation failing part-way (ENOSPC for a whole block
             // with fragments free, an I/O error on an indirect block)
             // leaves what it took in the map, unzeroed: it goes back.
-            free_new_blocks(inode, chunk.start, new)?;
+            free_new_blocks(inode, chunk.start, mask)?;
             return Err(err);
         }
         let mut k = 0u64;
-        while k < 64 && new >> k != 0 {
-            if new & (1 << k) == 0 {
+        while k < 64 && mask >> k != 0 {
+            if mask & (1 << k) == 0 {
                 k += 1;
                 continue;
             }
             let mut count = 1;
-            while k + count < 64 && new & (1 << (k + count)) != 0 {
+            while k + count < 64 && mask & (1 << (k + count)) != 0 {
                 count += 1;
             }
             // New blocks of one allocation need not be contiguous on
@@ -460,19 +508,65 @@ fn allocate_zeroed(inode: &Inode, offset: u64, end: u64, size: u64) -> Result {
                 // CAST: at most 64.
                 Run::Data { first, count } => (zero_blocks(sb, first, count as u32), count),
                 Run::Packed { extent } => (zero_packed(inode, &extent), 1),
-                Run::Hole { .. } => return Err(EIO),
+                // Just allocated: a hole is a damaged map.
+                Run::Hole { .. } => (Err(EIO), 1),
             };
             if let Err(err) = zeroed {
                 // The blocks not zeroed hold their disk's old bytes: they
-                // go back, and the rest of the chunk's new ones with them.
-                free_new_blocks(inode, chunk.start, new & (u64::MAX << k))?;
+                // go back, and the chunk's other new ones with them.
+                free_new_blocks(inode, chunk.start, mask)?;
                 return Err(err);
             }
             k += count;
         }
+        if let Err(err) = new.add(chunk.start, mask) {
+            // No memory to remember them: they go back now.
+            free_new_blocks(inode, chunk.start, mask)?;
+            return Err(err);
+        }
         n = chunk.end;
     }
     Ok(())
+}
+
+/// The file blocks an `fallocate` gave new blocks, as runs of file
+/// blocks: given back if the call fails after all.
+#[derive(Default)]
+struct NewBlocks(KVec<Range<u64>>);
+
+impl NewBlocks {
+    /// Adds file blocks `first + j` for each bit `j` set in `mask`.
+    fn add(&mut self, first: u64, mask: u64) -> Result {
+        let mut j = 0;
+        while j < 64 && mask >> j != 0 {
+            if mask & (1 << j) == 0 {
+                j += 1;
+                continue;
+            }
+            let start = first + j;
+            while j < 64 && mask & (1 << j) != 0 {
+                j += 1;
+            }
+            let run = start..first + j;
+            match self.0.last_mut() {
+                Some(last) if last.end == run.start => last.end = run.end,
+                _ => self.0.push(run, GFP_KERNEL)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees them all.
+    fn free(&self, inode: &Inode) -> Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let mut map = BlockMap::lock(inode)?;
+        for run in self.0.iter() {
+            map.free_new(run.clone())?;
+        }
+        Ok(())
+    }
 }
 
 /// Frees the file blocks `first + j` for each bit `j` set in `new`: new
@@ -483,7 +577,7 @@ fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
     }
     let mut map = BlockMap::lock(inode)?;
     for j in (0..64).filter(|j| new & (1 << j) != 0) {
-        map.free_range(first + j..first + j + 1)?;
+        map.free_new(first + j..first + j + 1)?;
     }
     Ok(())
 }
@@ -553,7 +647,10 @@ impl MappedExtent {
 /// `start..start + len`: whole blocks contiguous in the file and on disk
 /// (across the map's indirect blocks too), or one tail or compressed
 /// block (its logical block, at the byte offset of its run); stops when
-/// it returns true.
+/// it returns true.  On an image with PREALLOC the blocks preallocated
+/// past the end of the file are reported too, as plain extents: they
+/// hold zeros on the disk, written at allocation (toyfs has no unwritten
+/// extents, so no `FIEMAP_EXTENT_UNWRITTEN`, which ext4 and XFS set).
 pub(crate) fn fiemap(
     inode: &Inode,
     start: u64,
@@ -562,16 +659,21 @@ pub(crate) fn fiemap(
 ) -> Result {
     let geometry = inode.sb().info().geometry;
     let block_size = u64::from(geometry.block_size());
-    let end = geometry
-        .blocks_for(inode.size())
-        .min(geometry.blocks_for(start.saturating_add(len)));
+    let mapped_end = if inode.sb().info().geometry_now().has_prealloc() {
+        geometry.max_file_blocks()
+    } else {
+        geometry.blocks_for(inode.size())
+    };
+    let end = mapped_end.min(geometry.blocks_for(start.saturating_add(len)));
     let mut n = geometry.block_of(start);
     let mut pending: Option<MappedExtent> = None;
     while n < end {
         // The map lock only for the lookup: `extent` copies to user
         // memory, whose fault may be into this very file (`read_folio`,
         // `page_mkwrite`), which takes the map lock.
-        let run = BlockMap::lock(inode)?.lookup_run(n, end - n)?;
+        // Holes a missing indirect block at a time: with PREALLOC the walk
+        // goes on to the largest file, across the triple-indirect level.
+        let run = BlockMap::lock(inode)?.lookup_sparse_run(n, end - n)?;
         let mapped = match run {
             Run::Hole { .. } => None,
             Run::Data { first, count } => Some(MappedExtent {

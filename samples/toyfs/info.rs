@@ -87,6 +87,14 @@ pub(crate) struct SbInfo {
     /// waited for: what the first such inode's write waits for.
     #[pin]
     pub(crate) large_files_written: Mutex<bool>,
+    /// The PREALLOC feature: read from the superblock, and set by
+    /// `mount::enable_prealloc` the first time `fallocate` allocates past
+    /// the end of a file (never cleared).  [`SbInfo::geometry_now`] has it.
+    pub(crate) prealloc: AtomicBool,
+    /// Whether a superblock with PREALLOC was read or written and waited
+    /// for: what an allocation past the end of a file waits for.
+    #[pin]
+    pub(crate) prealloc_written: Mutex<bool>,
     /// Held by whoever puts a buffer on an inode's list of its own dirty
     /// buffers (`Buffer::mark_dirty_for`, `mmb_mark_buffer_dirty`) or
     /// works through such a list (`Inode::sync_own_buffers`, `mmb_sync`).
@@ -133,17 +141,21 @@ impl SbInfo {
             special_files_written <- new_mutex!(disk.geometry.has_special_files()),
             large_files: AtomicBool::new(disk.geometry.has_large_files()),
             large_files_written <- new_mutex!(disk.geometry.has_large_files()),
+            prealloc: AtomicBool::new(disk.geometry.has_prealloc()),
+            prealloc_written <- new_mutex!(disk.geometry.has_prealloc()),
             buffer_lists <- new_mutex!(()),
         }? Error)
     }
 
-    /// The layout with the features as they are now: SPECIAL_FILES and
-    /// LARGE_FILES may have been set since the mount.  What an inode is
-    /// checked against, and what the superblock is written with.
+    /// The layout with the features as they are now: SPECIAL_FILES,
+    /// LARGE_FILES and PREALLOC may have been set since the mount.  What
+    /// an inode is checked against, and what the superblock is written
+    /// with.
     pub(crate) fn geometry_now(&self) -> Geometry {
         self.geometry
             .with_special_files(self.special_files.load(Ordering::Acquire))
             .with_large_files(self.large_files.load(Ordering::Acquire))
+            .with_prealloc(self.prealloc.load(Ordering::Acquire))
     }
 }
 

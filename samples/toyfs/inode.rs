@@ -258,6 +258,41 @@ impl<'a> BlockMap<'a> {
         }
     }
 
+    /// As [`BlockMap::lookup_run`], but a hole where an indirect block is
+    /// missing is all that block would span (at most `max`), not a
+    /// last-level block's worth: for walks over a map's holes (FIEMAP on
+    /// an image with PREALLOC, `free_new`), which across a
+    /// triple-indirect block without its double-indirect blocks would
+    /// otherwise take `P^2` lookups.  Not for an allocation: a hole of
+    /// this run may cross indirect blocks.
+    pub(crate) fn lookup_sparse_run(&self, n: u64, max: u64) -> Result<Run> {
+        if let Ok((
+            Container::Missing {
+                have,
+                levels,
+                entries,
+                ..
+            },
+            _,
+        )) = self.container(n)
+        {
+            let p = u64::from(self.geometry.pointers_per_block());
+            // The first missing block, at depth `have`, would span
+            // `P^(levels - have)` file blocks; `n` is `offset` into them.
+            let mut offset = 0;
+            for &entry in &entries[have..levels] {
+                offset = offset * p + u64::from(entry);
+            }
+            // CAST: `levels` is at most 3.
+            let count = p.pow((levels - have) as u32) - offset;
+            return Ok(Run::Hole {
+                count: count.min(max),
+            });
+        }
+        // Anything else, errors too, as `lookup_run` finds it.
+        self.lookup_run(n, max)
+    }
+
     /// The generation of the map (`InodeInfo::map_generation`), read
     /// under its lock.
     pub(crate) fn generation(&self) -> u64 {
@@ -988,6 +1023,81 @@ impl<'a> BlockMap<'a> {
     pub(crate) fn truncate(&mut self, size: u64) -> Result {
         let eof = self.geometry.blocks_for(size);
         self.free_range(eof..self.geometry.map_reach_blocks())
+    }
+
+    /// Frees the blocks of file blocks `free`, new blocks of a write or an
+    /// `fallocate` that failed, and an indirect block that held only them:
+    /// the range is stretched over the holes before and after it to the
+    /// start and end of the last-level indirect block that holds its
+    /// first (last) block, then of the double-indirect block's, then of
+    /// the triple-indirect block's, as far as only holes are added, so
+    /// that a new indirect block of any level whose other entries are
+    /// holes goes too (`prune` frees an indirect block only if the range
+    /// covers all it spans).  Only holes are added, so nothing else is
+    /// freed.
+    pub(crate) fn free_new(&mut self, free: Range<u64>) -> Result {
+        if free.is_empty() {
+            return Ok(());
+        }
+        let (mut start, mut end) = (free.start, free.end);
+        for (from, _) in self.spans_above(free.start) {
+            if from < start {
+                if !self.all_holes(from..start)? {
+                    break;
+                }
+                start = from;
+            }
+        }
+        for (_, to) in self.spans_above(free.end - 1) {
+            if to > end {
+                if !self.all_holes(end..to)? {
+                    break;
+                }
+                end = to;
+            }
+        }
+        self.free_range(start..end)
+    }
+
+    /// The file blocks each indirect block above file block `n` spans,
+    /// innermost first: the last-level block's, then the double-indirect
+    /// block's, then the triple-indirect block's; a level that `n` has
+    /// not is its parent's span again, and a direct block's is itself.
+    fn spans_above(&self, n: u64) -> [(u64, u64); 3] {
+        let p = u64::from(self.geometry.pointers_per_block());
+        let single = DIRECT_POINTERS as u64;
+        let double = single + p;
+        let triple = self.geometry.double_reach_blocks();
+        // The span of size `size` holding `n`, of those from `base` on.
+        let span = |base: u64, size: u64| {
+            let from = base + (n - base) / size * size;
+            (from, from + size)
+        };
+        if n >= triple {
+            [
+                span(triple, p),
+                span(triple, p * p),
+                span(triple, p * p * p),
+            ]
+        } else if n >= double {
+            [span(double, p), span(double, p * p), span(double, p * p)]
+        } else if n >= single {
+            [span(single, p); 3]
+        } else {
+            [(n, n + 1); 3]
+        }
+    }
+
+    /// Whether file blocks `range` are all holes.
+    fn all_holes(&self, range: Range<u64>) -> Result<bool> {
+        let mut n = range.start;
+        while n < range.end {
+            match self.lookup_sparse_run(n, range.end - n)? {
+                Run::Hole { count } => n += count,
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
     }
 
     /// Frees the blocks of file blocks `free` (a hole punched), and the

@@ -187,6 +187,32 @@ pub(crate) fn enable_large_files(sb: &SuperBlock) -> Result {
     Ok(())
 }
 
+/// Sets the PREALLOC feature, if the image does not have it yet, and
+/// writes the superblock with it, waiting: called by `fallocate` before
+/// it allocates the first block past the end of a file, so that no such
+/// block reaches the disk of an image that a toyfs or fsck.toyfs
+/// predating the feature would still take (format/features.rs).  A write
+/// that fails fails the `fallocate` (nothing allocated); the bit stays
+/// set in memory and reaches the disk with the next superblock write,
+/// which harms nothing (the image then merely has the feature).  Never
+/// taken back, as SPECIAL_FILES is not once a creation succeeded.
+pub(crate) fn enable_prealloc(sb: &SuperBlock) -> Result {
+    let info = sb.info();
+    let mut written = info.prealloc_written.lock();
+    if *written {
+        return Ok(());
+    }
+    // Before the write: every superblock written from now on has the bit.
+    info.prealloc.store(true, Ordering::Release);
+    write_superblock(sb, FsState::Dirty, true)?;
+    *written = true;
+    kernel::pr_info!(
+        "{}: first block preallocated past the end of a file: PREALLOC feature set\n",
+        sb.id()
+    );
+    Ok(())
+}
+
 /// Reads the bitmap blocks, to keep for the mount.
 pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVVec<Buffer>> {
     let mut bitmap = KVVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;

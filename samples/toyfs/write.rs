@@ -312,13 +312,19 @@ pub(crate) fn finish_write(
 /// lock: `__mark_inode_dirty` may write the inode) and the bytes between
 /// the old end and the write zeroed ([`size_extended`]); blocks that
 /// `write_begin` allocated past the end of the file are freed if the
-/// write, up to `end`, fell short of them, as the format forbids blocks
-/// past the end, and so are the fragments of a tail it grew (`grown`:
-/// [`grow_tail`] for more than the folio it got, which may end before the
-/// tail) that the size does not need ([`trim_tail`]: only frees).  The
-/// write stands whatever happens here, as after ext2's failed writes
-/// (`ext2_write_failed`): an error (an indirect block that cannot be
-/// read) is logged, and the blocks it kept are fsck.toyfs's to find.
+/// write, up to `end`, fell short of them, as the format allows no block
+/// past the end but a preallocated one, and so are the fragments of a
+/// tail it grew (`grown`: [`grow_tail`] for more than the folio it got,
+/// which may end before the tail) that the size does not need
+/// ([`trim_tail`]: only frees).  Only the blocks of the write's own
+/// range are freed: blocks preallocated past it (`fallocate` with
+/// `KEEP_SIZE`) stay; preallocated blocks inside it past the new end go
+/// with the new ones, which are not told apart once `write_end` is done
+/// (as ext4 truncates its preallocation after a failed write,
+/// `ext4_truncate_failed_write`).  The write stands whatever happens
+/// here, as after ext2's failed writes (`ext2_write_failed`): an error
+/// (an indirect block that cannot be read) is logged, and the blocks it
+/// kept are fsck.toyfs's to find.
 pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64, grown: bool) {
     let size = inode.size();
     if size > old_size {
@@ -326,8 +332,17 @@ pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64, grow
         inode.mark_dirty();
     }
     if end > size || grown {
+        let geometry = inode.sb().info().geometry;
+        // The blocks `write_begin` may have allocated past the new end.
+        let past = geometry.blocks_for(size).max(geometry.block_of(pos))..geometry.blocks_for(end);
         let freed = BlockMap::lock(inode)
-            .and_then(|mut map| map.truncate(size))
+            .and_then(|mut map| {
+                if past.is_empty() {
+                    Ok(())
+                } else {
+                    map.free_new(past)
+                }
+            })
             .and_then(|()| trim_tail(inode, size));
         if let Err(err) = freed {
             toyfs_err!(

@@ -286,6 +286,25 @@ short_write_leaves_the_tail_fitted() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# fallocate(FALLOC_FL_KEEP_SIZE) past the end preallocates whole blocks
+# past the file's last block, which keeps the fragments its bytes need
+# (Documentation/toyfs.rst, "Preallocation"), on images with fragments
+# and with LZ4 (toyfs-probe keep-size, then keep-size-check after a
+# remount); fsck.toyfs -f finds nothing either time.
+keep_size_preallocates() {
+	img=$work/keep.img
+	rm -f $img && mkfs.toyfs -q $1 $img 16M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt && toyfs-probe keep-size $mnt && umount $mnt &&
+			fsck.toyfs -f -n "$dev" && mount -w -t toyfs "$dev" $mnt &&
+			toyfs-probe keep-size-check $mnt && umount $mnt && fsck.toyfs -f -n "$dev"
+	)
+	result=$?
+	umount $mnt 2>/dev/null
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Two threads write and fsync files whose tails share disk blocks (review
 # rev7, F2; toyfs-probe shared-tail-fsync, 5 s; an image of 1 KiB blocks
 # and 128-byte fragments, eight tails a block): the writeback of one
@@ -841,7 +860,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 22 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 24 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 for spec in $cases; do
@@ -859,6 +878,8 @@ ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_o
 ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk
 ktap_case sync_append_leaves_the_moved_tail_on_disk sync_append_leaves_the_moved_tail_on_disk
 ktap_case short_write_leaves_the_tail_fitted short_write_leaves_the_tail_fitted
+ktap_case keep_size_preallocates_f256 keep_size_preallocates "-b 1024 -f 256"
+ktap_case keep_size_preallocates_lz4 keep_size_preallocates "-b 1024 -f 256 -c lz4"
 ktap_case fsyncs_of_tails_sharing_a_block fsyncs_of_tails_sharing_a_block
 ktap_case fsync_beside_the_freed_tail_block_allocated fsync_beside_the_freed_tail_block allocate
 ktap_case fsync_beside_the_freed_tail_block_truncated fsync_beside_the_freed_tail_block truncate

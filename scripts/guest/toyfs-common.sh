@@ -59,8 +59,8 @@ toyfs_case() {
 
 # The model's options for toyfs with $1-byte blocks (proven on tmpfs and
 # ext2 in stress-tests.sh, and on ext4): fallocate punching, zeroing and
-# preallocating, KEEP_SIZE only inside the file (toyfs keeps no block
-# past the end: EOPNOTSUPP there); SEEK_DATA/SEEK_HOLE exact to the
+# preallocating, KEEP_SIZE inside the file and past its end (toyfs
+# preallocates there, as ext4 does); SEEK_DATA/SEEK_HOLE exact to the
 # block; folios of up to 64 blocks, all of whose holes inside the file a
 # write fault allocates (page_mkwrite; toyfs's MAX_FOLIO_BLOCKS); stores
 # past the end that an extension must zero; copy_file_range, sendfile and
@@ -69,7 +69,7 @@ toyfs_case() {
 # generic/091 and 263), whole blocks by bio and the rest through the
 # page cache.
 toyfs_features() {
-	echo "--fallocate punch,zero,keep-inside --seek $1 --folio-max $((64 * $1)) --eof-pollution" \
+	echo "--fallocate punch,zero,keep --seek $1 --folio-max $((64 * $1)) --eof-pollution" \
 		"--copy --links --fiemap --direct 0"
 }
 

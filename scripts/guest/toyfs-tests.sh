@@ -247,6 +247,20 @@ probe() {
 	toyfs-probe "$name" $mnt "$@" && umount $mnt && fsck.toyfs -n $dev && mount -t toyfs $dev $mnt
 }
 
+# fallocate(FALLOC_FL_KEEP_SIZE) past the end preallocates, as ext4 and
+# XFS do (toyfs-probe keep-size: st_blocks grows and the size does not,
+# a read past the end is empty, an extending write and a truncation up
+# read zeros over blocks that held a deleted file's bytes and under an
+# mmap store past the end, a truncation down or to the same size frees
+# them); fsck.toyfs -f takes the image (the PREALLOC feature set), and
+# after the remount the preallocation is there and reads as zeros from
+# the disk (toyfs-probe keep-size-check).
+keep_size_preallocates() {
+	toyfs-probe keep-size $mnt && umount $mnt && fsck.toyfs -n -f $dev &&
+		mount -t toyfs $dev $mnt && toyfs-probe keep-size-check $mnt &&
+		umount $mnt && fsck.toyfs -n -f $dev && mount -t toyfs $dev $mnt
+}
+
 # FIEMAP's copy to user space may fault into the same file; a task
 # stuck on a lock it holds itself would never end, hence the time limit.
 fiemap_into_own_mapping() {
@@ -307,6 +321,8 @@ take_device_error() {
 # fallocate failing part-way (ENOSPC: fragments free but too few whole
 # blocks) gives back the blocks it took, so holes do not read as a deleted
 # file's bytes; on an image of 1 KiB blocks and 128-byte fragments.
+# KEEP_SIZE past the end of a file there fails with ENOSPC and changes
+# nothing: its size, st_blocks and the free fragments.
 fallocate_enospc_gives_blocks_back() {
 	image=/tmp/fragments.img
 	rm -f $image && truncate -s 8M $image && mkfs.toyfs -q -b 1024 -f 128 $image &&
@@ -1184,7 +1200,7 @@ lsattr_and_chattr_of_a_directory() {
 
 
 . /guest/debian.sh
-ktap_suite toyfs 71
+ktap_suite toyfs 72
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1211,6 +1227,7 @@ ktap_case punch_hole_reads_zeros_and_frees_blocks probe punch
 ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
 ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range
 ktap_case allocate_fills_holes_and_grows probe allocate
+ktap_case keep_size_past_the_end_preallocates keep_size_preallocates
 ktap_case refused_fallocate_changes_nothing probe refused
 ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned-blocks $race_rounds
 ktap_case seek_data_and_hole_follow_the_map probe seek

@@ -26,6 +26,13 @@
 //! that predates the triple-indirect level would take such an inode for
 //! damage (a size too large, nonzero reserved bytes); images whose files
 //! never grew that large stay mountable by it.
+//!
+//! PREALLOC is set the same way, by the first `fallocate(FALLOC_FL_KEEP_SIZE)`
+//! that allocates blocks past the end of a file, before any block pointer
+//! names such a block: without it a block at or past the end of a file is
+//! damage (fsck's `BlockPastEof`), and a toyfs or fsck.toyfs that
+//! predates it refuses the image rather than report (or, an older kernel,
+//! silently keep) those blocks.  It is never cleared either.
 
 use super::geometry::GeometryError;
 use super::inode::FLAG_COMPRESSED;
@@ -41,8 +48,16 @@ pub const FEATURE_SPECIAL_FILES: u32 = 0x4;
 /// level reaches, and name a triple-indirect block.
 pub const FEATURE_LARGE_FILES: u32 = 0x8;
 /// Every `feature_incompat` bit this format defines.
-pub const KNOWN_FEATURES: u32 =
-    FEATURE_FRAGMENTS | FEATURE_LZ4 | FEATURE_SPECIAL_FILES | FEATURE_LARGE_FILES;
+/// `feature_incompat` bit: a regular file may have blocks past its end,
+/// preallocated (`fallocate` with `FALLOC_FL_KEEP_SIZE`), whole plain
+/// blocks of zeros, and its last block may be a whole block.
+pub const FEATURE_PREALLOC: u32 = 0x10;
+/// Every `feature_incompat` bit this format defines.
+pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS
+    | FEATURE_LZ4
+    | FEATURE_SPECIAL_FILES
+    | FEATURE_LARGE_FILES
+    | FEATURE_PREALLOC;
 
 /// `log2(B / F)` of the smallest fragment, `B / 8`.
 pub const MAX_FRAGMENT_SHIFT: u32 = 3;
@@ -64,6 +79,8 @@ pub struct Features {
     /// The LARGE_FILES feature: inodes past the double-indirect level's
     /// reach, with a triple-indirect block.
     pub large_files: bool,
+    /// The PREALLOC feature: blocks past the end of a regular file.
+    pub prealloc: bool,
 }
 
 impl Features {
@@ -74,6 +91,7 @@ impl Features {
         default_flags: 0,
         special_files: false,
         large_files: false,
+        prealloc: false,
     };
 
     /// Fragments of `fragment_size` bytes, nothing else.
@@ -91,8 +109,7 @@ impl Features {
             fragment_size: Some(fragment_size),
             lz4: true,
             default_flags: FLAG_COMPRESSED,
-            special_files: false,
-            large_files: false,
+            ..Self::NONE
         }
     }
 
@@ -110,6 +127,9 @@ impl Features {
         }
         if self.large_files {
             bits |= FEATURE_LARGE_FILES;
+        }
+        if self.prealloc {
+            bits |= FEATURE_PREALLOC;
         }
         bits
     }
@@ -178,7 +198,14 @@ mod tests {
             ..Features::NONE
         };
         assert_eq!(large.incompat(), FEATURE_LARGE_FILES);
-        assert_eq!(KNOWN_FEATURES, 0xf);
+        let prealloc = Features {
+            prealloc: true,
+            ..Features::NONE
+        };
+        assert_eq!(prealloc.incompat(), FEATURE_PREALLOC);
+        assert_eq!(prealloc.validate(512), Ok(()));
+        assert_eq!(FEATURE_PREALLOC, 0x10);
+        assert_eq!(KNOWN_FEATURES, 0x1f);
     }
 
     #[test]

@@ -227,6 +227,20 @@ impl Geometry {
         self.features.large_files
     }
 
+    /// The same layout with the PREALLOC feature on or off: it changes
+    /// no layout, and is set on a mounted image by the first allocation
+    /// past the end of a file (`features.rs`).
+    pub fn with_prealloc(mut self, on: bool) -> Self {
+        self.features.prealloc = on;
+        self
+    }
+
+    /// Whether regular files may have blocks past their end (the
+    /// PREALLOC feature).
+    pub fn has_prealloc(&self) -> bool {
+        self.features.prealloc
+    }
+
     /// Whether inodes may be symbolic links and special files (the
     /// SPECIAL_FILES feature).
     #[inline]

@@ -18,8 +18,9 @@
 //!     48    4 first_data_block    inode_table_start + inode_table_blocks
 //!     52    4 root_ino            1
 //!     56    4 inode_size          128
-//!     60    4 feature_incompat    FRAGMENTS 0x1, LZ4 0x2, SPECIAL_FILES 0x4;
-//!                                  others refused
+//!     60    4 feature_incompat    FRAGMENTS 0x1, LZ4 0x2, SPECIAL_FILES 0x4,
+//!                                  LARGE_FILES 0x8, PREALLOC 0x10; others
+//!                                  refused
 //!     64    4 fragment_size       F with FRAGMENTS, else 0
 //!     68    4 default_flags       inode flags of new regular files (LZ4 only)
 //!     72   52 reserved            zero
@@ -34,8 +35,8 @@
 
 use super::constants::{BITMAP_START, INODE_SIZE, MAGIC, ROOT_INO, SUPERBLOCK_SIZE, VERSION};
 use super::features::{
-    Features, FEATURE_FRAGMENTS, FEATURE_LARGE_FILES, FEATURE_LZ4, FEATURE_SPECIAL_FILES,
-    KNOWN_FEATURES,
+    Features, FEATURE_FRAGMENTS, FEATURE_LARGE_FILES, FEATURE_LZ4, FEATURE_PREALLOC,
+    FEATURE_SPECIAL_FILES, KNOWN_FEATURES,
 };
 use super::geometry::{Geometry, GeometryError};
 use super::le::{get_u32, put_u32};
@@ -240,6 +241,7 @@ impl Superblock {
             default_flags: get_u32(bytes, DEFAULT_FLAGS_OFFSET),
             special_files: incompat & FEATURE_SPECIAL_FILES != 0,
             large_files: incompat & FEATURE_LARGE_FILES != 0,
+            prealloc: incompat & FEATURE_PREALLOC != 0,
         };
         let geometry = Geometry::with_features(
             get_u32(bytes, 8),

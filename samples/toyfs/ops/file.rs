@@ -46,7 +46,11 @@ pub(crate) unsafe extern "C" fn setattr(
         to_result(unsafe { bindings::setattr_prepare(idmap, dentry, attr) })?;
         // SAFETY: As above.
         let (valid, size) = unsafe { ((*attr).ia_valid, (*attr).ia_size) };
-        if valid & bindings::ATTR_SIZE != 0 && size as u64 != inode.size() {
+        // To the same size only an image with PREALLOC has anything to
+        // do: free the blocks preallocated past the end.
+        if valid & bindings::ATTR_SIZE != 0
+            && (size as u64 != inode.size() || inode.sb().info().geometry_now().has_prealloc())
+        {
             // CAST: `setattr_prepare` checked the size against s_maxbytes.
             file::set_size(inode, size as u64)?;
         }

@@ -410,6 +410,37 @@ pub static DAMAGES: &[Damage] = &[
         },
     },
     Damage {
+        name: "block_past_eof",
+        source: Source::Plain,
+        expect: Expect::Undetected,
+        fsck_says: "at or past the end of the file",
+        apply: |image| {
+            // Blocks 4096.. of /pages (10,000 bytes) stay, past the end,
+            // on an image without PREALLOC.
+            edit_inode_of(image, "pages", "size = 4096".into(), |inode| {
+                inode.size = 4096
+            })
+        },
+    },
+    Damage {
+        name: "preallocated_block_not_zero",
+        source: Source::Plain,
+        expect: Expect::Undetected,
+        fsck_says: "past the end of the file, is not zero",
+        apply: |image| {
+            // With PREALLOC the blocks past the end are allowed, but
+            // they hold /pages's old bytes, not zeros.
+            let features = get_u32(image.device.bytes(), FEATURES_OFFSET);
+            edit_sb(image, true, FEATURES_OFFSET, features | 0x10);
+            edit_inode_of(
+                image,
+                "pages",
+                "size = 4096, PREALLOC set".into(),
+                |inode| inode.size = 4096,
+            )
+        },
+    },
+    Damage {
         name: "directory_size_not_block_multiple",
         source: Source::Plain,
         expect: Expect::Fails("dir"),

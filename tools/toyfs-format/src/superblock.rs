@@ -247,10 +247,30 @@ mod tests {
     }
 
     #[test]
+    fn prealloc_is_a_feature_bit_of_its_own() {
+        let plain = sample();
+        let prealloc = Superblock {
+            geometry: plain.geometry.with_prealloc(true),
+            ..plain
+        };
+        let bytes = prealloc.encode();
+        assert_eq!(get_u32(&bytes, 60), 0x10, "PREALLOC");
+        let decoded = Superblock::decode(&bytes).unwrap();
+        assert!(decoded.geometry.has_prealloc());
+        assert_eq!(decoded, prealloc);
+        assert_eq!(decoded.geometry.with_prealloc(false), plain.geometry);
+        assert!(!Superblock::decode(&plain.encode())
+            .unwrap()
+            .geometry
+            .has_prealloc());
+    }
+
+    #[test]
     fn rejects_unknown_and_inconsistent_features() {
+        // FRAGMENTS, LARGE_FILES and PREALLOC are known; 0x20 is not.
         assert_eq!(
-            Superblock::decode(&with_field(60, 0x11)),
-            Err(SuperblockError::UnknownFeatures(0x10))
+            Superblock::decode(&with_field(60, 0x39)),
+            Err(SuperblockError::UnknownFeatures(0x20))
         );
         assert_eq!(
             Superblock::decode(&with_field(64, 512)),

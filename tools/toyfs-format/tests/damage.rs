@@ -11,10 +11,11 @@ use toyfs_format::block_walk::{BadPointer, PointerFault};
 use toyfs_format::check::{check, EntryName, Finding};
 use toyfs_format::constants::ROOT_INO;
 use toyfs_format::dirent::{ChainError, DirBlockError, NameError};
+use toyfs_format::features::Features;
 use toyfs_format::geometry::GeometryError;
 use toyfs_format::inode::{FileType, InodeProblem, S_IFREG};
 use toyfs_format::superblock::SuperblockError;
-use toyfs_format::{Inode, MemoryDevice};
+use toyfs_format::{Filesystem, Inode, MemoryDevice};
 
 const BLOCK_SIZE: u32 = 1024;
 
@@ -354,6 +355,141 @@ fn blocks_past_the_end_of_the_file() {
                 size
             },
         ]
+    );
+}
+
+#[test]
+fn blocks_preallocated_past_the_end_of_the_file() {
+    let (mut device, files) = populated(BLOCK_SIZE);
+    let block = data_block(&device, files.small, 0);
+    // "small" cut to 0 bytes without freeing: its block, which holds its
+    // old bytes, is past the end.
+    edit_inode(&mut device, files.small, |inode| inode.size = 0);
+    let past_eof = Finding::BlockPastEof {
+        ino: files.small,
+        site: PointerSite::Direct(0),
+        block,
+        file_block: 0,
+        size: 0,
+    };
+    assert_eq!(findings(&device), [past_eof.clone()]);
+    // With PREALLOC a block past the end is allowed, but its bytes must
+    // be zero: a later extension of the file would expose them.
+    edit_superblock(&mut device, |bytes| bytes[60] |= 0x10);
+    assert_eq!(
+        findings(&device),
+        [Finding::TailNotZero {
+            ino: files.small,
+            block,
+            offset: 0
+        }]
+    );
+    let offset = block_offset(&device, block);
+    device.bytes_mut()[offset..offset + BLOCK_SIZE as usize].fill(0);
+    assert_eq!(findings(&device), []);
+    // A directory keeps no block past its end, PREALLOC or not.
+    edit_inode(&mut device, files.sub, |inode| {
+        inode.size = 0;
+    });
+    assert!(findings(&device).iter().any(|finding| matches!(
+        finding,
+        Finding::BlockPastEof { ino, .. } if *ino == files.sub
+    )));
+}
+
+#[test]
+fn a_whole_last_block_is_preallocated_with_fragments() {
+    // 1 KiB blocks of four 256-byte fragments: a file of 1024 bytes in a
+    // whole block, cut to 100 bytes without its run cut to one fragment,
+    // its bytes past 100 zero (as a file grown into a preallocated block
+    // ends).
+    let mut fs = Filesystem::open(
+        empty_with(BLOCK_SIZE, 2048, 64, Features::fragments(256)),
+        NOW,
+    )
+    .unwrap();
+    let ino = fs.create(ROOT_INO, b"grown", 0o644).unwrap();
+    let mut data = vec![0u8; BLOCK_SIZE as usize];
+    data[..100].fill(0x5a);
+    fs.write(ino, 0, &data).unwrap();
+    let mut device = fs.close().unwrap();
+    let block = data_block(&device, ino, 0);
+    edit_inode(&mut device, ino, |inode| inode.size = 100);
+    assert_eq!(
+        findings(&device),
+        [Finding::TailNotFewest {
+            ino,
+            file_block: 0,
+            count: 4,
+            fewest: 1
+        }]
+    );
+    edit_superblock(&mut device, |bytes| bytes[60] |= 0x10);
+    assert_eq!(findings(&device), []);
+    // Still zero past the end.
+    let offset = block_offset(&device, block) + 700;
+    device.bytes_mut()[offset] = 1;
+    assert_eq!(
+        findings(&device),
+        [Finding::TailNotZero {
+            ino,
+            block,
+            offset: 700
+        }]
+    );
+}
+
+#[test]
+fn blocks_preallocated_through_the_triple_indirect_block() {
+    // PREALLOC and LARGE_FILES together: a file of 100 bytes whose block
+    // past its end is the triple-indirect level's first (a KEEP_SIZE
+    // preallocation that far), on 512-byte blocks.
+    let mut fs = Filesystem::open(empty(512, 64, 16), NOW).unwrap();
+    let ino = fs.create(ROOT_INO, b"far", 0o644).unwrap();
+    let first = fs.geometry().double_reach_blocks();
+    fs.write(ino, first * 512, &[0u8; 512]).unwrap();
+    assert!(fs.geometry().has_large_files());
+    let mut device = fs.close().unwrap();
+    let top = read_inode(&device, ino).triple_indirect;
+    let block = data_block(&device, ino, first);
+    assert_ne!(top, 0);
+    edit_inode(&mut device, ino, |inode| inode.size = 100);
+    // Without PREALLOC the triple-indirect subtree is past the end
+    // (reported once, at its top).
+    assert_eq!(
+        findings(&device),
+        [Finding::BlockPastEof {
+            ino,
+            site: PointerSite::TripleIndirect,
+            block: top,
+            file_block: first,
+            size: 100
+        }]
+    );
+    // PREALLOC is 0x10, beside LARGE_FILES's 0x8: the blocks are allowed.
+    edit_superblock(&mut device, |bytes| bytes[60] |= 0x10);
+    assert_eq!(findings(&device), []);
+    // Still zero.
+    let offset = block_offset(&device, block) + 7;
+    device.bytes_mut()[offset] = 1;
+    assert_eq!(
+        findings(&device),
+        [Finding::TailNotZero {
+            ino,
+            block,
+            offset: first * 512 + 7
+        }]
+    );
+    device.bytes_mut()[offset] = 0;
+    // PREALLOC does not stand for LARGE_FILES: a triple-indirect block
+    // still needs it.
+    edit_superblock(&mut device, |bytes| bytes[60] &= !0x8);
+    assert_eq!(
+        findings(&device),
+        [Finding::InodeField {
+            ino,
+            problem: InodeProblem::TripleWithoutFeature
+        }]
     );
 }
 

@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
+//! zero-range, allocate, keep-size, keep-size-check, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -247,20 +247,23 @@ fn zero_range(dir: &Path) -> Check {
 }
 
 /// `ZERO_RANGE | KEEP_SIZE` wholly past the end of a file touches no byte
-/// of it, so it allocates nothing: not the file's last block, a hole,
-/// when the range starts in that block past the end (it was allocated,
-/// zeroed on disk, as if the range had been inside the file).
+/// of it: it allocates nothing inside it, not the file's last block, a
+/// hole, when the range starts in that block past the end (it was
+/// allocated, zeroed on disk, as if the range had been inside the file);
+/// past the end it preallocates the whole blocks from the first one
+/// wholly past the end, as `KEEP_SIZE` alone does.
 fn zero_range_past_the_end_keeping_the_size(dir: &Path, b: u64) -> Check {
     let file = new_file(&dir.join("zero-range-past-end"))?;
     let size = b + b / 2;
     file.set_len(size).map_err(|e| e.to_string())?;
-    for (offset, count) in [(size, 10), (size + b / 4, 10), (size + 1, 4 * b)] {
+    // The third range ends in block 5: blocks 2..6 are preallocated.
+    for (offset, count, blocks) in [(size, 10, 0), (size + b / 4, 10, 0), (size + 1, 4 * b, 4)] {
         sys::fallocate_file(&file, sys::ZERO_RANGE | sys::KEEP_SIZE, offset, count)
             .map_err(|e| format!("zero range {offset}+{count} past the end: {e}"))?;
         let m = file.metadata().map_err(|e| e.to_string())?;
         ensure!(
-            m.len() == size && m.blocks() == 0,
-            "zero range {offset}+{count} past the end of a file of {size} bytes without blocks: size {}, {} sectors allocated",
+            m.len() == size && m.blocks() * 512 == blocks * b,
+            "zero range {offset}+{count} past the end of a file of {size} bytes without blocks: size {}, {} sectors allocated, expected {blocks} blocks",
             m.len(),
             m.blocks()
         );
@@ -274,8 +277,8 @@ fn zero_range_past_the_end_keeping_the_size(dir: &Path, b: u64) -> Check {
 }
 
 /// Allocation fills holes with zeroed blocks and can grow the file;
-/// KEEP_SIZE past the end is refused (toyfs keeps no block past the end);
-/// unknown modes are refused.
+/// KEEP_SIZE past the end preallocates, the size unchanged (`keep-size`
+/// checks it in detail); unknown modes are refused.
 fn allocate(dir: &Path) -> Check {
     let b = block_size(dir)?;
     let path = dir.join("allocate");
@@ -301,10 +304,16 @@ fn allocate(dir: &Path) -> Check {
         file.metadata().map_err(|e| e.to_string())?.len() == 23 * b,
         "allocation did not grow the file"
     );
-    let refused = sys::fallocate_file(&file, sys::KEEP_SIZE, 22 * b, 4 * b);
+    let before = allocated(&file)?;
+    sys::fallocate_file(&file, sys::KEEP_SIZE, 22 * b, 4 * b)
+        .map_err(|e| format!("KEEP_SIZE past the end: {e}"))?;
     ensure!(
-        refused.as_ref().err().and_then(|e| e.raw_os_error()) == Some(95),
-        "KEEP_SIZE past the end: {refused:?}, expected EOPNOTSUPP"
+        file.metadata().map_err(|e| e.to_string())?.len() == 23 * b,
+        "KEEP_SIZE past the end changed the size"
+    );
+    ensure!(
+        allocated(&file)? >= before + 3 * b,
+        "KEEP_SIZE past the end preallocated nothing"
     );
     let refused = sys::fallocate_file(&file, sys::COLLAPSE_RANGE, 0, b);
     ensure!(
@@ -319,6 +328,232 @@ fn allocate(dir: &Path) -> Check {
         &vec![0u8; (23 * b) as usize],
         "allocated blocks, from disk",
     )
+}
+
+/// The bytes FIEMAP maps at or past `from` (an extent may start before
+/// it: blocks contiguous on disk with the file's last are one extent).
+fn mapped_from(file: &File, from: u64) -> Result<u64, String> {
+    let extents = sys::fiemap(file).map_err(|e| format!("FIEMAP: {e}"))?;
+    Ok(extents
+        .iter()
+        .map(|&(logical, _, length, _)| (logical + length).saturating_sub(logical.max(from)))
+        .sum())
+}
+
+/// `fallocate(FALLOC_FL_KEEP_SIZE)` past the end of a file preallocates,
+/// as ext4 and XFS do (Documentation/toyfs.rst, "Preallocation"): whole
+/// blocks past the end, the size unchanged, `st_blocks` counting them,
+/// FIEMAP reporting them, a read past the end still empty, `SEEK_DATA`
+/// and `SEEK_HOLE` blind to them; the blocks read as zeros once the file
+/// grows over them (by a write or a truncation up), although they held a
+/// deleted file's bytes on the disk and an mmap store landed past the
+/// end in their page; a truncation (down, or to the same size) frees
+/// them, `ZERO_RANGE | KEEP_SIZE` preallocates too.  Leaves
+/// `keep-size` of `3 * B` bytes with blocks `3..7` preallocated, for
+/// `keep-size-check` after a remount.
+fn keep_size(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let page = sys::page_size();
+    // Blocks that held other bytes, free again for the preallocation.
+    let doomed = dir.join("keep-size-doomed");
+    File::create(&doomed)
+        .and_then(|mut file| {
+            file.write_all(&vec![0xa5u8; 64 * b as usize])?;
+            file.sync_all()
+        })
+        .map_err(|e| format!("doomed: {e}"))?;
+    fs::remove_file(&doomed).map_err(|e| format!("rm doomed: {e}"))?;
+    sys::sync_all_filesystems();
+    let path = dir.join("keep-size");
+    let len = 2 * b + b / 2;
+    let (mut file, mut model) = pattern_file(&path, len)?;
+    let before = allocated(&file)?;
+    let size_is = |file: &File, want: u64, what: &str| -> Check {
+        let size = file.metadata().map_err(|e| e.to_string())?.len();
+        ensure!(size == want, "{what}: size {size}, expected {want}");
+        Ok(())
+    };
+    // Wholly past the end, a block after it left a hole: blocks 4..12.
+    sys::fallocate_file(&file, sys::KEEP_SIZE, 4 * b, 8 * b)
+        .map_err(|e| format!("KEEP_SIZE 4B+8B past the end: {e}"))?;
+    size_is(&file, len, "KEEP_SIZE past the end")?;
+    let after = allocated(&file)?;
+    // Direct pointers all: no indirect block.
+    ensure!(
+        after == before + 8 * b,
+        "KEEP_SIZE of 8 blocks past the end: {before} bytes allocated before, {after} after"
+    );
+    ensure!(
+        mapped_from(&file, 4 * b)? == 8 * b,
+        "FIEMAP past the end: {} bytes from {}, expected {}",
+        mapped_from(&file, 4 * b)?,
+        4 * b,
+        8 * b
+    );
+    // From inside the file across its end: block 3 is new, past the end.
+    sys::fallocate_file(&file, sys::KEEP_SIZE, b, 4 * b)
+        .map_err(|e| format!("KEEP_SIZE B+4B across the end: {e}"))?;
+    size_is(&file, len, "KEEP_SIZE across the end")?;
+    let after2 = allocated(&file)?;
+    ensure!(
+        after2 == after + b,
+        "KEEP_SIZE across the end allocated {} bytes, expected {b}",
+        after2 - after
+    );
+    let mut byte = [0u8; 1];
+    let read = file.read_at(&mut byte, len).map_err(|e| e.to_string())?;
+    ensure!(read == 0, "a read at the end returned {read} bytes");
+    let read = file.read_at(&mut byte, 5 * b).map_err(|e| e.to_string())?;
+    ensure!(read == 0, "a read past the end returned {read} bytes");
+    same(&mut file, &model, "after KEEP_SIZE past the end")?;
+    let data = sys::seek(&file, len - 1, true).map_err(|e| format!("SEEK_DATA: {e}"))?;
+    ensure!(data == len - 1, "SEEK_DATA from the last byte: {data}");
+    let hole = sys::seek(&file, 0, false).map_err(|e| format!("SEEK_HOLE: {e}"))?;
+    ensure!(
+        hole == len,
+        "SEEK_HOLE from 0: {hole}, expected the size {len}"
+    );
+    let past = sys::seek(&file, len, true);
+    ensure!(
+        past.as_ref().err().and_then(|e| e.raw_os_error()) == Some(6),
+        "SEEK_DATA at the end: {past:?}, expected ENXIO"
+    );
+    // An mmap store past the end, in the end-of-file page (a preallocated
+    // block with blocks smaller than a page), written back: it must not
+    // reach the preallocated block.
+    {
+        let map_len = len.next_multiple_of(page) as usize;
+        let map = sys::Mapping::new(&file, map_len).map_err(|e| format!("mmap: {e}"))?;
+        map.store(len as usize, &vec![0xeeu8; map_len - len as usize]);
+        map.sync().map_err(|e| format!("msync: {e}"))?;
+    }
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    // An extending write into the preallocation: the gap reads as zeros,
+    // in the cache and from the disk.
+    let at = 6 * b + 10;
+    let bytes: Vec<u8> = (at..at + 100).map(pattern).collect();
+    file.write_all_at(&bytes, at)
+        .map_err(|e| format!("write at {at}: {e}"))?;
+    model.resize(at as usize, 0);
+    model.extend_from_slice(&bytes);
+    same(
+        &mut file,
+        &model,
+        "an extending write into the preallocation",
+    )?;
+    // At most the tail grown to a whole block (FRAGMENTS); with LZ4 the
+    // blocks written are compressed, into fewer fragments.
+    let after3 = allocated(&file)?;
+    ensure!(
+        after3 <= after2 + b,
+        "the write into the preallocation: {after2} bytes allocated before, {after3} after"
+    );
+    drop_caches()?;
+    same(
+        &mut file,
+        &model,
+        "an extending write into the preallocation, from disk",
+    )?;
+    // Up over the rest: zeros, from the disk.
+    file.set_len(10 * b).map_err(|e| e.to_string())?;
+    model.resize(10 * b as usize, 0);
+    drop_caches()?;
+    same(&mut file, &model, "a truncation up over the preallocation")?;
+    // With LZ4 the last block, grown plain, is compressed again at
+    // writeback: its fragments change.
+    let compressed = sys::fiemap(&file)
+        .map_err(|e| format!("FIEMAP: {e}"))?
+        .iter()
+        .any(|&(.., flags)| flags & sys::FIEMAP_EXTENT_ENCODED != 0);
+    ensure!(
+        compressed || allocated(&file)? == after3,
+        "a truncation up over preallocated blocks allocated"
+    );
+    // Down: every block past the new end goes, the preallocated ones too.
+    file.set_len(3 * b).map_err(|e| e.to_string())?;
+    model.truncate(3 * b as usize);
+    same(&mut file, &model, "a truncation down")?;
+    ensure!(
+        mapped_from(&file, 3 * b)? == 0,
+        "blocks mapped past the end after a truncation down"
+    );
+    let kept = allocated(&file)?;
+    ensure!(
+        kept <= 3 * b,
+        "{kept} bytes allocated for a file of 3 blocks"
+    );
+    // To the same size: the preallocation goes.
+    sys::fallocate_file(&file, sys::KEEP_SIZE, 3 * b, 5 * b)
+        .map_err(|e| format!("KEEP_SIZE at the end: {e}"))?;
+    ensure!(
+        allocated(&file)? == kept + 5 * b,
+        "KEEP_SIZE at the end allocated {} bytes",
+        allocated(&file)? - kept
+    );
+    file.set_len(3 * b).map_err(|e| e.to_string())?;
+    ensure!(
+        allocated(&file)? == kept,
+        "a truncation to the same size kept {} bytes preallocated",
+        allocated(&file)? - kept
+    );
+    // ZERO_RANGE | KEEP_SIZE past the end preallocates as well.
+    sys::fallocate_file(&file, sys::ZERO_RANGE | sys::KEEP_SIZE, 3 * b, 2 * b)
+        .map_err(|e| format!("ZERO_RANGE | KEEP_SIZE past the end: {e}"))?;
+    size_is(&file, 3 * b, "ZERO_RANGE | KEEP_SIZE past the end")?;
+    ensure!(
+        allocated(&file)? == kept + 2 * b,
+        "ZERO_RANGE | KEEP_SIZE past the end allocated {} bytes",
+        allocated(&file)? - kept
+    );
+    // Left for keep-size-check: blocks 3..7 preallocated.
+    sys::fallocate_file(&file, sys::KEEP_SIZE, 3 * b, 4 * b)
+        .map_err(|e| format!("KEEP_SIZE 3B+4B: {e}"))?;
+    same(&mut file, &model, "after the preallocations")
+}
+
+/// After `keep-size`, a remount and fsck: `keep-size` has its `3 * B`
+/// bytes and blocks `3..7` preallocated, which a truncation up shows as
+/// zeros read from the disk and a truncation to the same size frees.
+fn keep_size_check(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let len = 2 * b + b / 2;
+    let mut model: Vec<u8> = (0..len).map(pattern).collect();
+    model.resize(3 * b as usize, 0);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join("keep-size"))
+        .map_err(|e| format!("keep-size: {e}"))?;
+    same(&mut file, &model, "keep-size after a remount")?;
+    ensure!(
+        mapped_from(&file, 3 * b)? == 4 * b,
+        "after a remount FIEMAP maps {} bytes past the end, expected {}",
+        mapped_from(&file, 3 * b)?,
+        4 * b
+    );
+    let kept = allocated(&file)?;
+    file.set_len(7 * b).map_err(|e| e.to_string())?;
+    model.resize(7 * b as usize, 0);
+    same(
+        &mut file,
+        &model,
+        "a truncation up over the preallocation, after a remount",
+    )?;
+    ensure!(
+        allocated(&file)? == kept,
+        "a truncation up over preallocated blocks allocated"
+    );
+    file.set_len(3 * b).map_err(|e| e.to_string())?;
+    ensure!(
+        allocated(&file)? == kept - 4 * b,
+        "a truncation back left {} bytes allocated of {kept}",
+        allocated(&file)?
+    );
+    ensure!(
+        mapped_from(&file, 3 * b)? == 0,
+        "blocks mapped past the end after the truncation"
+    );
+    Ok(())
 }
 
 /// Size, allocated sectors, modification and change times (seconds and
@@ -344,9 +579,8 @@ fn unchanged_state(file: &File) -> Result<FileState, String> {
 /// either (the VFS's `file_modified`, which also clears set-id bits, came
 /// before the checks: a refused call stamped the file as modified).
 /// `COLLAPSE_RANGE`, `INSERT_RANGE`, `UNSHARE_RANGE`, `WRITE_ZEROES` (modes
-/// toyfs does not implement) and `KEEP_SIZE` allocation past the end
-/// (`EOPNOTSUPP`); allocation and `ZERO_RANGE` past `RLIMIT_FSIZE`
-/// (`EFBIG`).
+/// toyfs does not implement, `EOPNOTSUPP`); allocation and `ZERO_RANGE`
+/// past `RLIMIT_FSIZE` (`EFBIG`).
 fn refused(dir: &Path) -> Check {
     let b = block_size(dir)?;
     let path = dir.join("refused");
@@ -395,22 +629,6 @@ fn refused(dir: &Path) -> Check {
         "UNSHARE_RANGE | KEEP_SIZE",
     )?;
     refuse(&file, sys::WRITE_ZEROES, b, b, EOPNOTSUPP, "WRITE_ZEROES")?;
-    refuse(
-        &file,
-        sys::KEEP_SIZE,
-        4 * b,
-        8 * b,
-        EOPNOTSUPP,
-        "KEEP_SIZE past the end",
-    )?;
-    refuse(
-        &file,
-        sys::KEEP_SIZE,
-        len,
-        b,
-        EOPNOTSUPP,
-        "KEEP_SIZE at the end",
-    )?;
     same(&mut file, &model, "after the refused calls")?;
     // Last, as the limit stays for the process: allocation and ZERO_RANGE
     // growing the file past RLIMIT_FSIZE are EFBIG (SIGXFSZ ignored),
@@ -1279,9 +1497,43 @@ fn fallocate_enospc(dir: &Path, frag: &str) -> Check {
             bytes[at], model[at]
         ));
     }
+    keep_size_enospc(dir, &sparse, (blocks * b) as u64, b as u64)?;
     for i in 0..n {
         let _ = fs::remove_file(dir.join(format!("fill{i}")));
         let _ = fs::remove_file(dir.join(format!("whole{i}")));
+    }
+    Ok(())
+}
+
+/// `KEEP_SIZE` past the end of `file` (`size` bytes, blocks of `b`) on
+/// an image with three whole blocks free and fragments scattered: asking
+/// for more than the free room is `ENOSPC` before anything changes; four
+/// blocks, for which the free fragments would do but not the whole
+/// blocks, fail part-way and give back what they took, the new indirect
+/// block included.  Either way the size, `st_blocks` and the free
+/// fragments are as they were.
+fn keep_size_enospc(dir: &Path, file: &File, size: u64, b: u64) -> Check {
+    let state = || -> Result<(u64, u64, u64), String> {
+        file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+        let m = file.metadata().map_err(|e| e.to_string())?;
+        let (free, _) = sys::free_counts(dir).map_err(|e| format!("statvfs: {e}"))?;
+        Ok((m.len(), m.blocks(), free))
+    };
+    let before = state()?;
+    for count in [32 << 20, 4 * b] {
+        match sys::fallocate_file(file, sys::KEEP_SIZE, size, count) {
+            Err(e) if no_space(&e) => {}
+            other => {
+                return Err(format!(
+                    "KEEP_SIZE of {count} bytes past the end of a full image: {other:?}, expected ENOSPC"
+                ))
+            }
+        }
+        let after = state()?;
+        ensure!(
+            after == before,
+            "KEEP_SIZE of {count} bytes past the end failed, but (size, sectors, free fragments) went from {before:?} to {after:?}"
+        );
     }
     Ok(())
 }
@@ -3107,6 +3359,8 @@ fn main() -> ExitCode {
         "punch-mapped" => punch_mapped(dir),
         "zero-range" => zero_range(dir),
         "allocate" => allocate(dir),
+        "keep-size" => keep_size(dir),
+        "keep-size-check" => keep_size_check(dir),
         "refused" => refused(dir),
         "race-owned-blocks" => {
             count(args.get(3), 200).and_then(|rounds| race_owned_blocks(dir, rounds))

@@ -85,6 +85,8 @@ named_damages!(
     indirect_names_its_parent,
     size_beyond_block_map,
     triple_indirect_without_feature,
+    block_past_eof,
+    preallocated_block_not_zero,
     directory_size_not_block_multiple,
     directory_size_past_its_blocks,
     entry_names_free_inode,

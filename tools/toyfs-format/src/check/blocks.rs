@@ -5,6 +5,8 @@
 //! compressed block has a sound header, the file's length for that block,
 //! the fewest fragments for its data and fewer than plain, zero padding,
 //! and (when asked, `fsck.toyfs -f`) data that decompresses to its length.
+//! With PREALLOC the last may be a whole block too, and the blocks
+//! preallocated past the end are whole plain blocks of zeros.
 
 use std::io;
 
@@ -23,7 +25,10 @@ pub(super) struct StoredBlock {
     pub extent: Extent,
 }
 
-/// Checks every block of `stored`, of file `ino` of `size` bytes.
+/// Checks every block of `stored`, of file `ino` of `size` bytes;
+/// `may_preallocate`: a regular file on an image with PREALLOC, whose
+/// last block may be whole.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn check_stored_blocks<D: BlockDevice + ?Sized>(
     device: &D,
     geometry: &Geometry,
@@ -31,6 +36,7 @@ pub(super) fn check_stored_blocks<D: BlockDevice + ?Sized>(
     size: u64,
     stored: &[StoredBlock],
     decompress: bool,
+    may_preallocate: bool,
     findings: &mut Vec<Finding>,
 ) -> io::Result<()> {
     let last = geometry.blocks_for(size).saturating_sub(1);
@@ -47,7 +53,10 @@ pub(super) fn check_stored_blocks<D: BlockDevice + ?Sized>(
                 count: extent.count,
             });
         } else if file_block == last {
-            if extent.count != plain {
+            // With PREALLOC a file that grew into a preallocated block
+            // ends in it, whole.
+            let preallocated = may_preallocate && extent.is_whole_block(geometry);
+            if extent.count != plain && !preallocated {
                 findings.push(Finding::TailNotFewest {
                     ino,
                     file_block,
@@ -65,6 +74,31 @@ pub(super) fn check_stored_blocks<D: BlockDevice + ?Sized>(
                     offset: size + position as u64,
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the blocks `preallocated` past the end of file `ino` (whole
+/// plain blocks, with PREALLOC): every byte zero, as a later extension of
+/// the file exposes them.
+pub(super) fn check_preallocated<D: BlockDevice + ?Sized>(
+    device: &D,
+    geometry: &Geometry,
+    ino: u32,
+    preallocated: &[StoredBlock],
+    findings: &mut Vec<Finding>,
+) -> io::Result<()> {
+    let block_size = u64::from(geometry.block_size());
+    let mut run = vec![0u8; block_size as usize];
+    for block in preallocated {
+        device.read_at(block.extent.byte_offset(geometry), &mut run)?;
+        if let Some(position) = run.iter().position(|&byte| byte != 0) {
+            findings.push(Finding::TailNotZero {
+                ino,
+                block: block.extent.block(geometry),
+                offset: block.file_block * block_size + position as u64,
+            });
         }
     }
     Ok(())

@@ -105,7 +105,9 @@ pub enum Finding {
         /// Where the second pointer is.
         site: PointerSite,
     },
-    /// A block allocated at or past the end of the file.
+    /// A block allocated at or past the end of the file: without the
+    /// PREALLOC feature any, with it one that is not a regular file's
+    /// whole plain data block (or an indirect block holding such).
     BlockPastEof {
         /// The inode.
         ino: u32,
@@ -118,8 +120,9 @@ pub enum Finding {
         /// The file size.
         size: u64,
     },
-    /// A nonzero byte past EOF in a regular file's last block: what a
-    /// later extension of the file would expose.
+    /// A nonzero byte past EOF in a regular file's last block, or in a
+    /// block preallocated past it (PREALLOC): what a later extension of
+    /// the file would expose.
     TailNotZero {
         /// The inode.
         ino: u32,

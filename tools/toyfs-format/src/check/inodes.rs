@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 
-use super::blocks::{check_stored_blocks, StoredBlock};
+use super::blocks::{check_preallocated, check_stored_blocks, StoredBlock};
 use super::finding::Finding;
 use crate::address::Extent;
 use crate::block_map::PointerSite;
@@ -200,6 +200,9 @@ fn check_inode<D: BlockDevice + ?Sized>(
     let mut dir_blocks = Vec::new();
     // Data blocks below the size, to check how each is stored.
     let mut stored = Vec::new();
+    // Blocks preallocated past the end (PREALLOC), to check they are zero.
+    let mut preallocated = Vec::new();
+    let may_preallocate = geometry.has_prealloc() && inode.file_type() == Some(FileType::Regular);
     walk_block_map(device, geometry, inode, |pointer| {
         if let Err(why) = pointer.verdict {
             findings.push(Finding::BadPointer(PointerFault {
@@ -252,7 +255,29 @@ fn check_inode<D: BlockDevice + ?Sized>(
             }
         }
         let file_block = pointer.role.first_file_block();
-        if file_block >= blocks_within_size {
+        if file_block >= blocks_within_size && may_preallocate {
+            // With PREALLOC a regular file keeps blocks past its end:
+            // whole plain blocks (of zeros, checked below) and the
+            // indirect blocks that hold them.
+            match pointer.role {
+                BlockRole::Indirect { .. } => {}
+                BlockRole::Data { file_block }
+                    if !pointer.extent.compressed && pointer.extent.is_whole_block(geometry) =>
+                {
+                    preallocated.push(StoredBlock {
+                        file_block,
+                        extent: pointer.extent,
+                    });
+                }
+                BlockRole::Data { .. } => findings.push(Finding::BlockPastEof {
+                    ino,
+                    site: pointer.site,
+                    block: pointer.block,
+                    file_block,
+                    size: inode.size,
+                }),
+            }
+        } else if file_block >= blocks_within_size {
             let parent_reported = matches!(
                 pointer.site,
                 PointerSite::IndirectEntry { indirect_block, .. } if past_eof_indirect.contains(&indirect_block)
@@ -300,8 +325,16 @@ fn check_inode<D: BlockDevice + ?Sized>(
     }
     if size_is_valid {
         check_stored_blocks(
-            device, geometry, ino, inode.size, &stored, decompress, findings,
+            device,
+            geometry,
+            ino,
+            inode.size,
+            &stored,
+            decompress,
+            may_preallocate,
+            findings,
         )?;
+        check_preallocated(device, geometry, ino, &preallocated, findings)?;
     }
     let is_symlink = inode.file_type() == Some(FileType::Symlink);
     if is_symlink && (1..=MAX_SYMLINK_LEN).contains(&inode.size) {

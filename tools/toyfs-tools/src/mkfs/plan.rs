@@ -70,6 +70,8 @@ pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
         special_files: false,
         // Set by the first inode that needs it (features.rs).
         large_files: false,
+        // Set by the first allocation past the end of a file.
+        prealloc: false,
     }
 }
 
