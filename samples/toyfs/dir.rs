@@ -420,7 +420,7 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
         // that bytes changed behind the cache since `find_room`'s walk
         // (`insert_entry`'s `EUCLEAN`) fail the call having changed
         // nothing, and written into the buffer of the whole block under
-        // one hold of its lock (`Buffer::new_block`): a tail grown in
+        // one hold of its lock (`Buffer::new_block_from`): a tail grown in
         // place shares that buffer, and was made zeros, dirty, and its
         // bytes copied back only under a second hold of the lock, which
         // a write of the device in between put on the disk (review rev8,
@@ -443,11 +443,7 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
         };
         // Written whole from the buffer cache, never read.  `sb_getblk`
         // does not fail for a block of the device (`__GFP_NOFAIL`).
-        let buffer = Buffer::new_block(sb, block, |data| {
-            if let Some(data) = data.get_mut(..block_size) {
-                data.copy_from_slice(&whole);
-            }
-        })?;
+        let buffer = Buffer::new_block_from(sb, block, &whole)?;
         buffer.mark_dirty();
         blocks = n + 1;
         dir.set_size(blocks * u64::from(geometry.block_size()));

@@ -107,6 +107,31 @@ impl Buffer {
         block: u32,
         fill: impl FnOnce(&mut [u8]),
     ) -> Result<Self> {
+        Self::make(sb, block, |data| {
+            data.fill(0);
+            fill(data);
+        })
+    }
+
+    /// [`Buffer::new_block`] holding `bytes`, zeros after them: the
+    /// block's old bytes are replaced by the new ones directly, not
+    /// zeroed first, so that not even a reader of the device's page
+    /// cache, which takes no buffer lock, finds them zeros (a directory
+    /// tail grown in place into its block, `dir::add_at`).
+    pub(crate) fn new_block_from(sb: &SuperBlock, block: u32, bytes: &[u8]) -> Result<Self> {
+        Self::make(sb, block, |data| {
+            let split = bytes.len().min(data.len());
+            let (head, rest) = data.split_at_mut(split);
+            if let Some(bytes) = bytes.get(..split) {
+                head.copy_from_slice(bytes);
+            }
+            rest.fill(0);
+        })
+    }
+
+    /// The buffer of block `block`, not read, its bytes all written by
+    /// `write` under one hold of its lock, then uptodate.
+    fn make(sb: &SuperBlock, block: u32, write: impl FnOnce(&mut [u8])) -> Result<Self> {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh).ok_or(ENOMEM)?;
@@ -123,8 +148,7 @@ impl Buffer {
                     (*bh.as_ptr()).b_size,
                 )
             };
-            data.fill(0);
-            fill(data);
+            write(data);
         }
         // SAFETY: Referenced and locked by us; its bytes written, it is
         // uptodate, and the lock goes.
