@@ -232,10 +232,7 @@ pub(crate) fn enable_prealloc(sb: &SuperBlock) -> Result {
     if *written {
         return Ok(());
     }
-    // Before the write: every superblock written from now on has the bit.
-    info.prealloc.store(true, Ordering::Release);
-    write_superblock(sb, FsState::Dirty, true)?;
-    *written = true;
+    set_feature(sb, &info.prealloc, &mut written)?;
     kernel::pr_info!(
         "{}: first block preallocated past the end of a file: PREALLOC feature set\n",
         sb.id()
