@@ -416,31 +416,34 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
         // The last block is a tail (FRAGMENTS): only the last block may
         // be partial, so it becomes a whole block first, its chain ending
         // in an unused entry over the new room, which may take the new
-        // entry.
+        // entry.  That block is built here before anything changes, so
+        // that bytes changed behind the cache since `find_room`'s walk
+        // (`insert_entry`'s `EUCLEAN`) fail the call having changed
+        // nothing, and written into the buffer of the whole block under
+        // one hold of its lock (`Buffer::new_block_from`): a tail grown in
+        // place shares that buffer, and was made zeros, dirty, and its
+        // bytes copied back only under a second hold of the lock, which
+        // a write of the device in between put on the disk (review rev8,
+        // S).
         let n = blocks - 1;
         let place = dir_block(dir, n)?;
-        let mut copy = KVec::with_capacity(block_size, GFP_KERNEL)?;
-        copy.extend_from_slice(
+        let mut whole = KVec::with_capacity(block_size, GFP_KERNEL)?;
+        whole.extend_from_slice(
             dir_bytes(place.read(dir)?.lock().data(), &place)?,
             GFP_KERNEL,
         )?;
+        whole.resize(block_size, 0, GFP_KERNEL)?;
+        write_entry(&mut whole, partial, 0, block_size - partial, 0, b"");
+        let added = insert_entry(&mut whole, ino, file_type, name)
+            .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?;
         let block = {
             let mut map = BlockMap::lock(dir)?;
             map.set_run(n, geometry.fragments_per_block())?;
             map.lookup(n)?
         };
-        // Written whole from the buffer cache, never read.
-        let buffer = Buffer::zeroed(sb, block)?;
-        let added = {
-            let mut data = buffer.lock();
-            let data = data.data_mut();
-            data.get_mut(..partial)
-                .ok_or(EINVAL)?
-                .copy_from_slice(&copy);
-            write_entry(data, partial, 0, block_size - partial, 0, b"");
-            insert_entry(data, ino, file_type, name)
-                .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?
-        };
+        // Written whole from the buffer cache, never read.  `sb_getblk`
+        // does not fail for a block of the device (`__GFP_NOFAIL`).
+        let buffer = Buffer::new_block_from(sb, block, &whole)?;
         buffer.mark_dirty();
         blocks = n + 1;
         dir.set_size(blocks * u64::from(geometry.block_size()));
@@ -463,15 +466,9 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
         }
     };
     // A new block: written whole from the buffer cache, never read.
-    let buffer = Buffer::zeroed(sb, block)?;
-    write_entry(
-        buffer.lock().data_mut(),
-        0,
-        ino,
-        geometry.block_bytes(),
-        file_type,
-        name,
-    );
+    let buffer = Buffer::new_block(sb, block, |data| {
+        write_entry(data, 0, ino, block_size, file_type, name);
+    })?;
     buffer.mark_dirty();
     dir.set_size((blocks + 1) * u64::from(geometry.block_size()));
     Ok(())

@@ -15,7 +15,7 @@ use crate::{
     packed::Scratch,
     vfs::{crc32c, toyfs_err, Buffer, SuperBlock},
 };
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{prelude::*, sync::MutexGuard};
 
 /// What `statfs` reports: sizes in bytes, counts in fragments (blocks
@@ -63,23 +63,63 @@ pub(crate) fn decompression_buffers(geometry: &Geometry) -> Result<Scratch> {
     }
 }
 
-/// Writes the superblock with the free counts and `state`.
+/// Writes the superblock with the free counts and `state`.  The features
+/// are read under the lock of the superblock's buffer, as ext2 changes
+/// its superblock's features under the buffer's lock
+/// (`ext2_update_dynamic_rev`, `ext2_set_feature_*`): a feature set
+/// since the mount ([`set_feature`]) is stored before the write that
+/// sets it takes that lock, so every image copied into the buffer after
+/// that one has it.  An image made before the lock (as until review rev8,
+/// S) could be a `sync_fs`'s made before the feature was stored and
+/// copied after the setter's synchronous write: the buffer, then the
+/// disk, lost the feature while inodes needing it were being written,
+/// until the next superblock write.  The free counts are read before
+/// (the allocator's lock is not taken under a buffer lock): a count older
+/// than another write's harms nothing, the state is dirty while mounted
+/// read-write and a dirty mount counts again.
 fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
-    let superblock = {
+    let (free_blocks, free_inodes) = {
         let alloc = sb.info().alloc.lock();
-        Superblock {
-            geometry: sb.info().geometry_now(),
-            free_blocks: alloc.free_blocks,
-            free_inodes: alloc.free_inodes,
-            state,
-        }
+        (alloc.free_blocks, alloc.free_inodes)
     };
     let block0 = Buffer::read(sb, SUPERBLOCK_BLOCK)?;
-    block0.lock().data_mut()[..SUPERBLOCK_SIZE].copy_from_slice(&superblock.encode_with(crc32c));
+    {
+        let mut data = block0.lock();
+        let superblock = Superblock {
+            geometry: sb.info().geometry_now(),
+            free_blocks,
+            free_inodes,
+            state,
+        };
+        data.data_mut()[..SUPERBLOCK_SIZE].copy_from_slice(&superblock.encode_with(crc32c));
+    }
     block0.mark_dirty();
     if sync {
         block0.sync()?;
     }
+    Ok(())
+}
+
+/// Sets a feature the image lacks and writes the superblock with it,
+/// waiting: `feature` is the feature's flag, which
+/// [`SbInfo::geometry_now`](crate::info::SbInfo::geometry_now) reads, and
+/// `written`, held by the caller, whether a superblock with it was read
+/// or written and waited for.  For a feature set the first time
+/// something on the disk needs it (SPECIAL_FILES, LARGE_FILES), before
+/// that thing can be written, so that a toyfs that predates the feature
+/// never mounts an image holding it (format/features.rs).  The flag is
+/// stored before the superblock's buffer is locked ([`write_superblock`]):
+/// no image lacking the feature reaches the buffer after this one.  A
+/// write that fails returns its error, `written` unchanged; the flag
+/// stays set and reaches the disk with the next superblock write, which
+/// harms nothing (the image then merely has the feature).
+pub(crate) fn set_feature(sb: &SuperBlock, feature: &AtomicBool, written: &mut bool) -> Result {
+    if *written {
+        return Ok(());
+    }
+    feature.store(true, Ordering::Release);
+    write_superblock(sb, FsState::Dirty, true)?;
+    *written = true;
     Ok(())
 }
 
@@ -113,11 +153,7 @@ impl<'a> SpecialFiles<'a> {
                 set_now: false,
             });
         }
-        // Before the write: every superblock written from now on (also a
-        // `sync_fs` beside this one) has the bit.
-        info.special_files.store(true, Ordering::Release);
-        write_superblock(sb, FsState::Dirty, true)?;
-        *written = true;
+        set_feature(sb, &info.special_files, &mut written)?;
         Ok(Self {
             sb,
             written,
@@ -131,9 +167,7 @@ impl<'a> SpecialFiles<'a> {
     /// without it, waiting, so that an image that never held a symbolic
     /// link or special file keeps the superblock it had.  If that write
     /// fails, the bit is set again (the disk may hold either; later
-    /// superblock writes have it).  A `sync_fs` that read the features
-    /// before they were taken back and writes the superblock after may
-    /// still leave the bit on the disk, which harms nothing.
+    /// superblock writes have it).
     pub(crate) fn take_back(mut self) {
         if !self.set_now {
             return;
@@ -175,11 +209,7 @@ pub(crate) fn enable_large_files(sb: &SuperBlock) -> Result {
     if *written {
         return Ok(());
     }
-    // Before the write: every superblock written from now on (also a
-    // `sync_fs` beside this one) has the bit.
-    info.large_files.store(true, Ordering::Release);
-    write_superblock(sb, FsState::Dirty, true)?;
-    *written = true;
+    set_feature(sb, &info.large_files, &mut written)?;
     kernel::pr_info!(
         "{}: first file past the double-indirect blocks: LARGE_FILES feature set\n",
         sb.id()
@@ -202,10 +232,7 @@ pub(crate) fn enable_prealloc(sb: &SuperBlock) -> Result {
     if *written {
         return Ok(());
     }
-    // Before the write: every superblock written from now on has the bit.
-    info.prealloc.store(true, Ordering::Release);
-    write_superblock(sb, FsState::Dirty, true)?;
-    *written = true;
+    set_feature(sb, &info.prealloc, &mut written)?;
     kernel::pr_info!(
         "{}: first block preallocated past the end of a file: PREALLOC feature set\n",
         sb.id()

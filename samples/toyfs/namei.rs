@@ -260,11 +260,8 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
             let goal = sb.info().alloc.lock().hint;
             reservation.take_run(goal, 1)?.0
         };
-        let claimed = Buffer::zeroed(sb, block)
-            .map(|buffer| {
-                init_dir_block(buffer.lock().data_mut(), ino, dir.ino());
-                buffer.mark_dirty();
-            })
+        let claimed = Buffer::new_block(sb, block, |data| init_dir_block(data, ino, dir.ino()))
+            .map(|buffer| buffer.mark_dirty())
             .and_then(|()| ialloc::claim(sb, ino, mode, 2, Some(block), 0));
         if let Err(err) = claimed {
             free_dir_block(sb, ino, block)?;

@@ -385,27 +385,34 @@ fn store_compressed(
     let sb = inode.sb();
     let geometry = sb.info().geometry;
     let block = new.block(&geometry);
-    let buffer = if alone {
-        Buffer::zeroed(sb, block)?
-    } else {
-        Buffer::read(sb, block)?
-    };
     let len = usize::from(header.compressed_len);
-    {
-        let mut bytes = buffer.lock();
-        let start = new.offset_in_block(&geometry);
-        let run = bytes
-            .data_mut()
-            .get_mut(start..start + new.byte_len(&geometry))
-            .ok_or(EINVAL)?;
-        header.write(run);
-        let (stored, rest) = run.split_at_mut(HEADER_SIZE + len);
-        stored
-            .get_mut(HEADER_SIZE..)
-            .ok_or(EINVAL)?
-            .copy_from_slice(data.get(..len).ok_or(EINVAL)?);
-        rest.fill(0);
+    let start = new.offset_in_block(&geometry);
+    let run = start..start + new.byte_len(&geometry);
+    let stored = data.get(..len).ok_or(EINVAL)?;
+    if run.end > geometry.block_bytes() || run.len() < HEADER_SIZE + len {
+        return Err(EINVAL);
     }
+    // The run: the header, the LZ4 data, zeros to its end (in bounds,
+    // checked above).
+    let write = |bytes: &mut [u8]| {
+        if let Some(run) = bytes.get_mut(run.clone()) {
+            header.write(run);
+            let (head, rest) = run.split_at_mut(HEADER_SIZE + len);
+            if let Some(head) = head.get_mut(HEADER_SIZE..) {
+                head.copy_from_slice(stored);
+            }
+            rest.fill(0);
+        }
+    };
+    let buffer = if alone {
+        // Made anew under one hold of its lock (`Buffer::new_block`): no
+        // write of the device finds it all zeros.
+        Buffer::new_block(sb, block, write)?
+    } else {
+        let buffer = Buffer::read(sb, block)?;
+        write(buffer.lock().data_mut());
+        buffer
+    };
     dirty_packed(inode, buffer);
     Ok(())
 }

@@ -89,26 +89,76 @@ impl Buffer {
         unsafe { Self::from_raw(bh.as_ptr()) }
     }
 
-    /// The buffer of block `block`, all zeros, without reading it: a new
-    /// block of metadata ("a writer zeroes what it allocates").
-    pub(crate) fn zeroed(sb: &SuperBlock, block: u32) -> Result<Self> {
+    /// The buffer of block `block`, without reading it, made all zeros
+    /// but for what `fill` writes into them, under one hold of its lock,
+    /// then uptodate: a new block of metadata ("a writer zeroes what it
+    /// allocates").  Not marked dirty: the caller marks it
+    /// ([`Buffer::mark_dirty`], [`Buffer::mark_dirty_for`]).  Whoever
+    /// goes through the buffer lock (a write of the buffer: writeback of
+    /// the device, another file's `fsync` of a block its tail shares)
+    /// finds the block's bytes as they were or as `fill` left them, never
+    /// the zeros in between: a directory's tail grown into the whole
+    /// block that held it (`dir::add_at`) was made zeros and dirty, and
+    /// its entries copied back only under a second hold of the lock, a
+    /// write in between putting zeros over the directory on the disk
+    /// (review rev8, S).
+    pub(crate) fn new_block(
+        sb: &SuperBlock,
+        block: u32,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Self> {
+        Self::make(sb, block, |data| {
+            data.fill(0);
+            fill(data);
+        })
+    }
+
+    /// [`Buffer::new_block`] holding `bytes`, zeros after them: the
+    /// block's old bytes are replaced by the new ones directly, not
+    /// zeroed first, so that not even a reader of the device's page
+    /// cache, which takes no buffer lock, finds them zeros (a directory
+    /// tail grown in place into its block, `dir::add_at`).
+    pub(crate) fn new_block_from(sb: &SuperBlock, block: u32, bytes: &[u8]) -> Result<Self> {
+        Self::make(sb, block, |data| {
+            let split = bytes.len().min(data.len());
+            let (head, rest) = data.split_at_mut(split);
+            if let Some(bytes) = bytes.get(..split) {
+                head.copy_from_slice(bytes);
+            }
+            rest.fill(0);
+        })
+    }
+
+    /// The buffer of block `block`, not read, its bytes all written by
+    /// `write` under one hold of its lock, then uptodate.
+    fn make(sb: &SuperBlock, block: u32, write: impl FnOnce(&mut [u8])) -> Result<Self> {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh).ok_or(ENOMEM)?;
-        // SAFETY: `sb_getblk` returned a referenced buffer head; its bytes
-        // are written under its lock, then it is uptodate.
+        // SAFETY: `sb_getblk` returned a referenced buffer head, not
+        // locked by us; `lock_buffer` waits for any I/O on it.
+        unsafe { sys::toyfs_lock_buffer(bh.as_ptr()) };
+        {
+            // SAFETY: `b_data` points to `b_size` bytes that stay mapped
+            // while the buffer head is referenced; under its lock, held
+            // to the end of this block, this is the only slice to them.
+            let data = unsafe {
+                core::slice::from_raw_parts_mut(
+                    (*bh.as_ptr()).b_data.cast::<u8>(),
+                    (*bh.as_ptr()).b_size,
+                )
+            };
+            write(data);
+        }
+        // SAFETY: Referenced and locked by us; its bytes written, it is
+        // uptodate, and the lock goes.
         unsafe {
-            sys::toyfs_lock_buffer(bh.as_ptr());
-            let len = (*bh.as_ptr()).b_size;
-            core::ptr::write_bytes((*bh.as_ptr()).b_data.cast::<u8>(), 0, len);
             sys::toyfs_clear_buffer_checked(bh.as_ptr());
             sys::toyfs_set_buffer_uptodate(bh.as_ptr());
             sys::unlock_buffer(bh.as_ptr());
         }
         // SAFETY: Referenced and now uptodate.
-        let buffer = unsafe { Self::from_raw(bh.as_ptr()) }?;
-        buffer.mark_dirty();
-        Ok(buffer)
+        unsafe { Self::from_raw(bh.as_ptr()) }
     }
 
     /// Locks the buffer for access to its bytes.
@@ -154,10 +204,23 @@ impl Buffer {
     }
 
     /// Writes the buffer now and waits (`sync_dirty_buffer`); the caller
-    /// does not hold it locked.
+    /// does not hold it locked.  `EIO` also when the buffer was clean
+    /// because a write of its bytes that another started (writeback of the
+    /// device) failed, as `ext2_sync_inode` looks at the buffer's
+    /// `write_io_error` after `sync_dirty_buffer`, which returns 0 then:
+    /// the bytes are not on the disk (they are kept, to be written again,
+    /// [`keep_failed_write`]).  A superblock written for a feature
+    /// (`mount::set_feature`) would otherwise count as on the disk.
     pub(crate) fn sync(&self) -> Result {
         // SAFETY: The buffer head is referenced (type invariant).
-        to_result(unsafe { sys::sync_dirty_buffer(self.bh.as_ptr()) })
+        to_result(unsafe { sys::sync_dirty_buffer(self.bh.as_ptr()) })?;
+        // SAFETY: As above; a write submitted clears the flag
+        // (`submit_bh_wbc`), so set now it is the last write's.
+        if unsafe { sys::toyfs_buffer_write_io_error(self.bh.as_ptr()) } {
+            keep_failed_write(self.bh);
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// Marks the buffer dirty on `inode`'s list of its own metadata
@@ -224,7 +287,13 @@ impl Buffer {
     /// `msync` of another file returning `EIO` with no I/O error, found
     /// by fsx on images with fragments).  A copy older than the file's
     /// writes by bio is forgotten when the block holds fragments again
-    /// ([`Buffer::forget_copy`]).
+    /// ([`Buffer::forget_copy`]).  Nor is it taken off that list
+    /// (`__bforget`, as [`Buffer::forget_copy`] does): it is clean
+    /// (`clean_bdev_aliases`), so that file's `mmb_sync` drops it from the
+    /// list without writing it, a failed write of it was recorded on that
+    /// file's mapping when it failed, and the `buffer_lists` lock that
+    /// `__bforget` needs would make every whole-block allocation of a
+    /// block with a cached buffer wait for other files' `fsync` writes.
     pub(crate) fn forget_failed_write(sb: &SuperBlock, block: u32) {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
@@ -459,8 +528,8 @@ impl BufferGuard<'_> {
     /// `BH_PrivateStart` bit, as ext2 keeps a directory folio's checked
     /// flag (`folio_test_checked`) and ext4 a buffer's `BH_Verified`.  A
     /// buffer made anew (its folio left the cache) starts unchecked; a
-    /// buffer read again from the disk ([`Buffer::read`]), zeroed
-    /// ([`Buffer::zeroed`]) or forgotten ([`Buffer::forget_failed_write`],
+    /// buffer read again from the disk ([`Buffer::read`]), made anew
+    /// ([`Buffer::new_block`]) or forgotten ([`Buffer::forget_failed_write`],
     /// [`Buffer::forget_copy`]) is unchecked again.
     pub(crate) fn checked(&self) -> bool {
         // SAFETY: The buffer head is referenced (type invariant of
