@@ -556,6 +556,14 @@ fn keep_size_check(dir: &Path) -> Check {
     Ok(())
 }
 
+/// The first byte under the triple-indirect block of a toyfs file with
+/// blocks of `b` bytes: past the direct pointers, the single-indirect
+/// block's `P` and the double-indirect block's `P^2` blocks, `P = B / 4`.
+fn triple_start(b: u64) -> u64 {
+    let p = b / 4;
+    (toyfs_format::constants::DIRECT_POINTERS as u64 + p + p * p) * b
+}
+
 /// Size, allocated sectors, modification and change times (seconds and
 /// nanoseconds), mode.
 type FileState = (u64, u64, i64, i64, i64, i64, u32);
@@ -1510,8 +1518,14 @@ fn fallocate_enospc(dir: &Path, frag: &str) -> Check {
 /// for more than the free room is `ENOSPC` before anything changes; four
 /// blocks, for which the free fragments would do but not the whole
 /// blocks, fail part-way and give back what they took, the new indirect
-/// block included.  Either way the size, `st_blocks` and the free
-/// fragments are as they were.
+/// block included.  So do four blocks under the triple-indirect block
+/// (LARGE_FILES), which need three new indirect blocks (triple, double,
+/// last-level) before the first data block, with one, two and three
+/// whole blocks free (the rest taken by files of one block): the
+/// allocation of the indirect blocks fails part-way, or they take the
+/// last whole blocks and the first data block fails.  Every time the
+/// size, `st_blocks` and the free fragments are as they were (no
+/// indirect block kept).
 fn keep_size_enospc(dir: &Path, file: &File, size: u64, b: u64) -> Check {
     let state = || -> Result<(u64, u64, u64), String> {
         file.sync_all().map_err(|e| format!("fsync: {e}"))?;
@@ -1520,20 +1534,53 @@ fn keep_size_enospc(dir: &Path, file: &File, size: u64, b: u64) -> Check {
         Ok((m.len(), m.blocks(), free))
     };
     let before = state()?;
-    for count in [32 << 20, 4 * b] {
-        match sys::fallocate_file(file, sys::KEEP_SIZE, size, count) {
+    for (at, count) in [(size, 32 << 20), (size, 4 * b)] {
+        match sys::fallocate_file(file, sys::KEEP_SIZE, at, count) {
             Err(e) if no_space(&e) => {}
             other => {
                 return Err(format!(
-                    "KEEP_SIZE of {count} bytes past the end of a full image: {other:?}, expected ENOSPC"
+                    "KEEP_SIZE of {count} bytes at {at}, past the end of a full image: {other:?}, expected ENOSPC"
                 ))
             }
         }
         let after = state()?;
         ensure!(
             after == before,
-            "KEEP_SIZE of {count} bytes past the end failed, but (size, sectors, free fragments) went from {before:?} to {after:?}"
+            "KEEP_SIZE of {count} bytes at {at} past the end failed, but (size, sectors, free fragments) went from {before:?} to {after:?}"
         );
+    }
+    // No whole block left, then one, two, three.
+    let full = |i: usize| dir.join(format!("keep-full{i}"));
+    let mut files = 0;
+    loop {
+        match fs::write(full(files), vec![7u8; b as usize]) {
+            Ok(()) => files += 1,
+            Err(e) if no_space(&e) => break,
+            Err(e) => return Err(format!("keep-full{files}: {e}")),
+        }
+    }
+    ensure!(files >= 3, "only {files} whole blocks were free");
+    let triple = triple_start(b);
+    for free in 1..=3 {
+        fs::remove_file(full(files - free)).map_err(|e| format!("rm keep-full: {e}"))?;
+        let before = state()?;
+        match sys::fallocate_file(file, sys::KEEP_SIZE, triple, 4 * b) {
+            Err(e) if no_space(&e) => {}
+            other => {
+                return Err(format!(
+                    "KEEP_SIZE of 4 blocks under the triple-indirect block with {free} whole blocks free: {other:?}, expected ENOSPC"
+                ))
+            }
+        }
+        let after = state()?;
+        ensure!(
+            after == before,
+            "KEEP_SIZE of 4 blocks under the triple-indirect block with {free} whole blocks free failed, but (size, sectors, free fragments) went from {before:?} to {after:?}"
+        );
+    }
+    // The last one may have been created empty when its write failed.
+    for i in 0..=files {
+        let _ = fs::remove_file(full(i));
     }
     Ok(())
 }
