@@ -254,10 +254,14 @@ probe() {
 # mmap store past the end, a truncation down or to the same size frees
 # them); fsck.toyfs -f takes the image (the PREALLOC feature set), and
 # after the remount the preallocation is there and reads as zeros from
-# the disk (toyfs-probe keep-size-check).
+# the disk (toyfs-probe keep-size-check); a short copy into the
+# preallocation keeps the blocks it did not fill (toyfs-probe
+# keep-size-short-write; with large folios a write_begin covers several
+# blocks past the end).
 keep_size_preallocates() {
 	toyfs-probe keep-size $mnt && umount $mnt && fsck.toyfs -n -f $dev &&
 		mount -t toyfs $dev $mnt && toyfs-probe keep-size-check $mnt &&
+		toyfs-probe keep-size-short-write $mnt &&
 		umount $mnt && fsck.toyfs -n -f $dev && mount -t toyfs $dev $mnt
 }
 

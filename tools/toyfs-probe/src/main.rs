@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, keep-size, keep-size-check, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
+//! zero-range, allocate, keep-size, keep-size-check, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -562,6 +562,66 @@ fn keep_size_check(dir: &Path) -> Check {
 fn triple_start(b: u64) -> u64 {
     let p = b / 4;
     (toyfs_format::constants::DIRECT_POINTERS as u64 + p + p * p) * b
+}
+
+/// A write into blocks preallocated past the end of a file, from a
+/// buffer that faults part-way (a short copy), keeps the preallocation
+/// it did not fill: the blocks of its range past the new end stay
+/// mapped (FIEMAP), as on XFS; the bytes copied read back, and a
+/// truncation up over the rest reads zeros, from the disk too.  Its
+/// `write_end` freed every block of its range past the new end, the
+/// preallocated ones among them, before toyfs told the blocks its
+/// `write_begin` allocated apart (blocks smaller than a folio: 1 KiB
+/// blocks, or large folios).
+fn keep_size_short_write(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let page = sys::page_size();
+    let (mut file, mut model) = pattern_file(&dir.join("keep-size-short"), page)?;
+    // Two pages of blocks past the end, all preallocated.
+    sys::fallocate_file(&file, sys::KEEP_SIZE, page, 2 * page)
+        .map_err(|e| format!("KEEP_SIZE of two pages past the end: {e}"))?;
+    ensure!(
+        mapped_from(&file, page)? == 2 * page,
+        "KEEP_SIZE past the end: FIEMAP maps {} bytes past it, expected {}",
+        mapped_from(&file, page)?,
+        2 * page
+    );
+    let reach = (b / 2) as usize;
+    let buffer = sys::FaultingBuffer::new(reach, b'X').map_err(|e| format!("mmap: {e}"))?;
+    let written = match buffer.pwrite(&file, 2 * page as usize, page) {
+        Ok(n) => n,
+        Err(e) if e.raw_os_error() == Some(14) => 0,
+        Err(e) => return Err(format!("pwrite: {e}")),
+    };
+    ensure!(
+        written <= reach,
+        "{written} bytes written from {reach} readable ones"
+    );
+    model.resize(page as usize + written, b'X');
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    ensure!(
+        size == model.len() as u64,
+        "size {size} after a short write of {written} bytes, expected {}",
+        model.len()
+    );
+    // Every block past the one holding the new end is still preallocated.
+    let from = size.next_multiple_of(b).max(page);
+    let kept = mapped_from(&file, from)?;
+    ensure!(
+        kept == 3 * page - from,
+        "after a short write into the preallocation FIEMAP maps {kept} bytes from {from}, expected {} (the preallocation up to {}): the write freed preallocated blocks",
+        3 * page - from,
+        3 * page
+    );
+    same(&mut file, &model, "a short write into the preallocation")?;
+    file.set_len(3 * page).map_err(|e| e.to_string())?;
+    model.resize(3 * page as usize, 0);
+    drop_caches()?;
+    same(
+        &mut file,
+        &model,
+        "a truncation up after a short write into the preallocation, from disk",
+    )
 }
 
 /// Size, allocated sectors, modification and change times (seconds and
@@ -3408,6 +3468,7 @@ fn main() -> ExitCode {
         "allocate" => allocate(dir),
         "keep-size" => keep_size(dir),
         "keep-size-check" => keep_size_check(dir),
+        "keep-size-short-write" => keep_size_short_write(dir),
         "refused" => refused(dir),
         "race-owned-blocks" => {
             count(args.get(3), 200).and_then(|rounds| race_owned_blocks(dir, rounds))
