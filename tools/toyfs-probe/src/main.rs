@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, keep-size, keep-size-check, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
+//! zero-range, allocate, keep-size, keep-size-check, keep-size-triple, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -562,6 +562,106 @@ fn keep_size_check(dir: &Path) -> Check {
 fn triple_start(b: u64) -> u64 {
     let p = b / 4;
     (toyfs_format::constants::DIRECT_POINTERS as u64 + p + p * p) * b
+}
+
+/// `fallocate(FALLOC_FL_KEEP_SIZE)` past the end of a small file, under
+/// the triple-indirect level (LARGE_FILES; the walk to it crosses the
+/// holes of the whole double-indirect level): three blocks at its first
+/// block and four across the end of its first last-level indirect block
+/// (`P - 2 .. P + 2`).  The size stays, `st_blocks` grows by the seven
+/// blocks and the four new indirect blocks (triple, double and two
+/// last-level), a read there is empty, `SEEK_DATA` from the end is
+/// `ENXIO`, and FIEMAP reports exactly those seven blocks past the end,
+/// as plain whole-block extents (flags 0, `FIEMAP_EXTENT_LAST` on the
+/// file's last extent): toyfs writes zeros to a preallocated block when
+/// it allocates it, so the block is written data, not an unwritten
+/// extent (ext4 and XFS, which preallocate without writing, set
+/// `FIEMAP_EXTENT_UNWRITTEN`; ext2, which has no preallocation, nothing).
+/// A truncation to the same size frees it all, indirect blocks too; the
+/// preallocation is made again and left for fsck.toyfs.
+fn keep_size_triple(dir: &Path) -> Check {
+    const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
+    let b = block_size(dir)?;
+    let p = b / 4;
+    let triple = triple_start(b);
+    let len = b + b / 2;
+    let (file, _) = pattern_file(&dir.join("keep-size-triple"), len)?;
+    let before = allocated(&file)?;
+    let ranges = [(triple, 3 * b), (triple + (p - 2) * b, 4 * b)];
+    let preallocate = || -> Check {
+        for &(at, count) in &ranges {
+            sys::fallocate_file(&file, sys::KEEP_SIZE, at, count)
+                .map_err(|e| format!("KEEP_SIZE of {count} bytes at {at}: {e}"))?;
+        }
+        Ok(())
+    };
+    preallocate()?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    ensure!(
+        size == len,
+        "KEEP_SIZE under the triple-indirect block: size {size}, expected {len}"
+    );
+    let after = allocated(&file)?;
+    ensure!(
+        after == before + 11 * b,
+        "KEEP_SIZE of 7 blocks under the triple-indirect block: {before} bytes allocated before, {after} after, expected 7 blocks and 4 indirect blocks more"
+    );
+    let mut byte = [0u8; 1];
+    let read = file.read_at(&mut byte, triple).map_err(|e| e.to_string())?;
+    ensure!(
+        read == 0,
+        "a read of a preallocated block past the end returned {read} bytes"
+    );
+    let past = sys::seek(&file, len, true);
+    ensure!(
+        past.as_ref().err().and_then(|e| e.raw_os_error()) == Some(6),
+        "SEEK_DATA at the end: {past:?}, expected ENXIO"
+    );
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    let Some(&(.., last_flags)) = extents.last() else {
+        return Err("FIEMAP reports no extent".into());
+    };
+    ensure!(
+        last_flags & sys::FIEMAP_EXTENT_LAST != 0,
+        "the last extent has no FIEMAP_EXTENT_LAST: {extents:?}"
+    );
+    // The extents past the file's blocks, in order: merged where they
+    // are contiguous in the file (blocks contiguous on the disk may be
+    // one extent or several).
+    let mut past_end: Vec<(u64, u64)> = Vec::new();
+    for &(logical, physical, length, flags) in &extents {
+        if logical < len.next_multiple_of(b) {
+            continue;
+        }
+        ensure!(
+            flags & !sys::FIEMAP_EXTENT_LAST == 0,
+            "preallocated extent at {logical}: flags {flags:#x}, expected plain (no UNWRITTEN {FIEMAP_EXTENT_UNWRITTEN:#x}: the blocks hold zeros on the disk)"
+        );
+        ensure!(
+            logical % b == 0 && physical % b == 0 && length % b == 0,
+            "preallocated extent ({logical}, {physical}, {length}) is not whole blocks"
+        );
+        match past_end.last_mut() {
+            Some(last) if last.1 == logical => last.1 += length,
+            _ => past_end.push((logical, logical + length)),
+        }
+    }
+    let expected: Vec<(u64, u64)> = ranges.iter().map(|&(at, count)| (at, at + count)).collect();
+    ensure!(
+        past_end == expected,
+        "FIEMAP past the end maps {past_end:?}, expected {expected:?} (extents {extents:?})"
+    );
+    file.set_len(len).map_err(|e| e.to_string())?;
+    let freed = allocated(&file)?;
+    ensure!(
+        freed == before,
+        "a truncation to the same size left {freed} bytes allocated, expected {before}"
+    );
+    ensure!(
+        mapped_from(&file, len.next_multiple_of(b))? == 0,
+        "blocks mapped past the end after the truncation to the same size"
+    );
+    preallocate()
 }
 
 /// A write into blocks preallocated past the end of a file, from a
@@ -3468,6 +3568,7 @@ fn main() -> ExitCode {
         "allocate" => allocate(dir),
         "keep-size" => keep_size(dir),
         "keep-size-check" => keep_size_check(dir),
+        "keep-size-triple" => keep_size_triple(dir),
         "keep-size-short-write" => keep_size_short_write(dir),
         "refused" => refused(dir),
         "race-owned-blocks" => {
