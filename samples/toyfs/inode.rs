@@ -24,8 +24,8 @@ use crate::{
     meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
     mount,
     vfs::{
-        clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, Buffer, CachedWrite, Inode,
-        SuperBlock, PAGE_SIZE,
+        clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, toyfs_err, Buffer, CachedWrite,
+        Inode, SuperBlock, PAGE_SIZE,
     },
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -536,11 +536,38 @@ impl<'a> BlockMap<'a> {
             }
         }
         self.note_bitmap(reservation.changed());
+        drop(reservation);
+        if result.is_err() {
+            self.free_empty_indirect(n);
+        }
         // Whatever was allocated is in the map: count it, also on error.
         if self.disk.blocks != blocks_before {
             self.store();
         }
         result
+    }
+
+    /// After an allocation failed at file block `n`: frees the indirect
+    /// blocks above `n` that map no block.  `fill_missing` adds a missing
+    /// container's indirect blocks (under the triple-indirect block three
+    /// of them) before its first data block, which may then fail (`ENOSPC`
+    /// when only fragments are free, an I/O error); the new data blocks
+    /// before `n` are the caller's to give back (their `free_new` frees
+    /// the indirect blocks they leave empty), so only a hole at `n` is a
+    /// start: [`BlockMap::free_new`] of it frees nothing but indirect
+    /// blocks that hold only holes.  Best effort: the allocation's error
+    /// is what the caller gets, and an indirect block left empty is only
+    /// space (fsck.toyfs takes it).
+    fn free_empty_indirect(&mut self, n: u64) {
+        if let Ok(Run::Hole { .. }) = self.lookup_run(n, 1) {
+            if let Err(err) = self.free_new(n..n + 1) {
+                toyfs_err!(
+                    "inode {}: empty indirect blocks not freed after a failed allocation: {:?}\n",
+                    self.ino(),
+                    err
+                );
+            }
+        }
     }
 
     /// Adds bitmap blocks the map's changes changed (`balloc::bitmap_bit`)

@@ -17,7 +17,7 @@ use crate::{
     read::read_block,
     vfs::{
         lock_cached_folio, pagecache_isize_extended, toyfs_err, with_folio, FolioState, Inode,
-        LockedFolio, PAGE_SIZE,
+        LockedFolio, MAX_FOLIO_BLOCKS, PAGE_SIZE,
     },
     vm_mvc_client::Op,
 };
@@ -194,15 +194,56 @@ pub(crate) fn retry_after_writeback<T>(
     }
 }
 
+/// The blocks of one folio that its `write_begin` allocated (the
+/// folio state's new blocks, `FolioState::is_new`), as file blocks:
+/// what [`after_write`] gives back past the end of the file if the write
+/// fell short of them.  Blocks of the range that were there before (a
+/// preallocation past the end, `fallocate` with `KEEP_SIZE`) are not
+/// among them and stay.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct NewInFolio {
+    /// The folio's first file block.
+    first: u64,
+    /// Block `k` of the folio as bit `k % 64` of word `k / 64`.
+    bits: [u64; MAX_FOLIO_BLOCKS.div_ceil(64)],
+}
+
+impl NewInFolio {
+    /// The new blocks of the locked `folio`, whose state is `state`, read
+    /// before `clear_new`.
+    fn of(folio: &LockedFolio<'_>, state: &FolioState) -> Self {
+        let mut new = Self {
+            first: folio.pos() >> state.block_shift(),
+            ..Self::default()
+        };
+        for k in (0..state.blocks().min(MAX_FOLIO_BLOCKS)).filter(|&k| state.is_new(k)) {
+            new.bits[k / 64] |= 1 << (k % 64);
+        }
+        new
+    }
+
+    /// Whether file block `n` is one of them.
+    fn contains(&self, n: u64) -> bool {
+        match n.checked_sub(self.first) {
+            // CAST: below `MAX_FOLIO_BLOCKS`.
+            Some(k) if k < MAX_FOLIO_BLOCKS as u64 => {
+                self.bits[k as usize / 64] >> (k % 64) & 1 != 0
+            }
+            _ => false,
+        }
+    }
+}
+
 /// `write_begin` failed after allocating blocks (an I/O error reading an
 /// edge, an allocation failing part-way): each new block of `folio`
 /// becomes zeros, uptodate and dirty, as `folio_zero_new_buffers` does, so
 /// that what its disk block held before is never read as file data; the
 /// caller frees those past the end of the file.
-pub(crate) fn abandon_new_blocks(folio: &LockedFolio<'_>) {
+pub(crate) fn abandon_new_blocks(folio: &LockedFolio<'_>) -> NewInFolio {
     let Some(state) = folio.state() else {
-        return;
+        return NewInFolio::default();
     };
+    let new = NewInFolio::of(folio, state);
     let block_size = 1usize << state.block_shift();
     let mut dirtied = false;
     for k in 0..state.blocks() {
@@ -226,23 +267,26 @@ pub(crate) fn abandon_new_blocks(folio: &LockedFolio<'_>) {
     if dirtied {
         folio.mark_dirty();
     }
+    new
 }
 
 /// `write_end`: `copied` of `len` bytes at `pos` reached `folio`.
-/// Returns the bytes accepted; the file grows to cover them (`i_size`
-/// under the folio lock, as `generic_write_end`).
+/// Returns the bytes accepted, the file growing to cover them (`i_size`
+/// under the folio lock, as `generic_write_end`), and the blocks its
+/// `write_begin` allocated, for [`after_write`].
 pub(crate) fn finish_write(
     inode: &Inode,
     folio: &LockedFolio<'_>,
     pos: u64,
     len: usize,
     copied: usize,
-) -> usize {
+) -> (usize, NewInFolio) {
     let geometry = inode.sb().info().geometry;
     let block_size = geometry.block_bytes();
     let Some(state) = folio.state() else {
-        return 0;
+        return (0, NewInFolio::default());
     };
+    let new = NewInFolio::of(folio, state);
     let from = (pos - folio.pos()) as usize;
     let to = from + len;
     let mut accepted = copied;
@@ -304,28 +348,35 @@ pub(crate) fn finish_write(
     if accepted > 0 && end > inode.size() {
         inode.set_size(end);
     }
-    accepted
+    (accepted, new)
 }
 
 /// After `write_end` unlocked the folio: a file that grew from `old_size`
 /// through a write at `pos` gets its inode dirtied (not under the folio
 /// lock: `__mark_inode_dirty` may write the inode) and the bytes between
 /// the old end and the write zeroed ([`size_extended`]); blocks that
-/// `write_begin` allocated past the end of the file are freed if the
-/// write, up to `end`, fell short of them, as the format allows no block
-/// past the end but a preallocated one, and so are the fragments of a
-/// tail it grew (`grown`: [`grow_tail`] for more than the folio it got,
-/// which may end before the tail) that the size does not need
-/// ([`trim_tail`]: only frees).  Only the blocks of the write's own
-/// range are freed: blocks preallocated past it (`fallocate` with
-/// `KEEP_SIZE`) stay; preallocated blocks inside it past the new end go
-/// with the new ones, which are not told apart once `write_end` is done
-/// (as ext4 truncates its preallocation after a failed write,
-/// `ext4_truncate_failed_write`).  The write stands whatever happens
-/// here, as after ext2's failed writes (`ext2_write_failed`): an error
-/// (an indirect block that cannot be read) is logged, and the blocks it
-/// kept are fsck.toyfs's to find.
-pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64, grown: bool) {
+/// `write_begin` allocated past the end of the file (`new`) are freed if
+/// the write, up to `end`, fell short of them, as the format allows no
+/// block past the end but a preallocated one, and so are the fragments
+/// of a tail it grew (`grown`: [`grow_tail`] for more than the folio it
+/// got, which may end before the tail) that the size does not need
+/// ([`trim_tail`]: only frees).  Only those new blocks are freed (and
+/// the indirect blocks they leave empty): blocks preallocated
+/// (`fallocate` with `KEEP_SIZE`) inside the write's range and past it
+/// stay, as a failed write keeps the preallocation on XFS
+/// (`xfs_file_buffered_write` punches only the delalloc blocks it
+/// reserved).  The write stands whatever happens here, as after ext2's
+/// failed writes (`ext2_write_failed`): an error (an indirect block that
+/// cannot be read) is logged, and the blocks it kept are fsck.toyfs's to
+/// find.
+pub(crate) fn after_write(
+    inode: &Inode,
+    old_size: u64,
+    pos: u64,
+    end: u64,
+    grown: bool,
+    new: &NewInFolio,
+) {
     let size = inode.size();
     if size > old_size {
         size_extended(inode, old_size, pos.min(size));
@@ -337,11 +388,19 @@ pub(crate) fn after_write(inode: &Inode, old_size: u64, pos: u64, end: u64, grow
         let past = geometry.blocks_for(size).max(geometry.block_of(pos))..geometry.blocks_for(end);
         let freed = BlockMap::lock(inode)
             .and_then(|mut map| {
-                if past.is_empty() {
-                    Ok(())
-                } else {
-                    map.free_new(past)
+                let mut n = past.start;
+                while n < past.end {
+                    if !new.contains(n) {
+                        n += 1;
+                        continue;
+                    }
+                    let start = n;
+                    while n < past.end && new.contains(n) {
+                        n += 1;
+                    }
+                    map.free_new(start..n)?;
                 }
+                Ok(())
             })
             .and_then(|()| trim_tail(inode, size));
         if let Err(err) = freed {

@@ -290,7 +290,11 @@ short_write_leaves_the_tail_fitted() {
 # past the file's last block, which keeps the fragments its bytes need
 # (Documentation/toyfs.rst, "Preallocation"), on images with fragments
 # and with LZ4 (toyfs-probe keep-size, then keep-size-check after a
-# remount); fsck.toyfs -f finds nothing either time.
+# remount, then keep-size-triple: blocks under the triple-indirect
+# block, FIEMAP exact; keep-size-short-write: a short copy into the
+# preallocation keeps the blocks it did not fill, which it freed before
+# write_end told new blocks from preallocated ones); fsck.toyfs -f finds
+# nothing either time.
 keep_size_preallocates() {
 	img=$work/keep.img
 	rm -f $img && mkfs.toyfs -q $1 $img 16M && dev=$(losetup -f) &&
@@ -298,7 +302,8 @@ keep_size_preallocates() {
 	(
 		mount -w -t toyfs "$dev" $mnt && toyfs-probe keep-size $mnt && umount $mnt &&
 			fsck.toyfs -f -n "$dev" && mount -w -t toyfs "$dev" $mnt &&
-			toyfs-probe keep-size-check $mnt && umount $mnt && fsck.toyfs -f -n "$dev"
+			toyfs-probe keep-size-check $mnt && toyfs-probe keep-size-triple $mnt &&
+			toyfs-probe keep-size-short-write $mnt && umount $mnt && fsck.toyfs -f -n "$dev"
 	)
 	result=$?
 	umount $mnt 2>/dev/null

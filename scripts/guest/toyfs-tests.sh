@@ -254,11 +254,27 @@ probe() {
 # mmap store past the end, a truncation down or to the same size frees
 # them); fsck.toyfs -f takes the image (the PREALLOC feature set), and
 # after the remount the preallocation is there and reads as zeros from
-# the disk (toyfs-probe keep-size-check).
+# the disk (toyfs-probe keep-size-check); a short copy into the
+# preallocation keeps the blocks it did not fill (toyfs-probe
+# keep-size-short-write; with large folios a write_begin covers several
+# blocks past the end).
 keep_size_preallocates() {
 	toyfs-probe keep-size $mnt && umount $mnt && fsck.toyfs -n -f $dev &&
 		mount -t toyfs $dev $mnt && toyfs-probe keep-size-check $mnt &&
+		toyfs-probe keep-size-short-write $mnt &&
 		umount $mnt && fsck.toyfs -n -f $dev && mount -t toyfs $dev $mnt
+}
+
+# KEEP_SIZE under the triple-indirect block (LARGE_FILES), far past the
+# end of a small file: st_blocks grows by the blocks and their four new
+# indirect blocks, FIEMAP reports exactly the preallocated blocks as
+# plain extents (no FIEMAP_EXTENT_UNWRITTEN: toyfs zeroes them on the
+# disk), a truncation to the same size frees them all (toyfs-probe
+# keep-size-triple, which leaves them preallocated); fsck.toyfs -f takes
+# the image with them.
+keep_size_under_the_triple_indirect_block() {
+	toyfs-probe keep-size-triple $mnt && umount $mnt && fsck.toyfs -n -f $dev &&
+		mount -t toyfs $dev $mnt
 }
 
 # FIEMAP's copy to user space may fault into the same file; a task
@@ -1200,7 +1216,7 @@ lsattr_and_chattr_of_a_directory() {
 
 
 . /guest/debian.sh
-ktap_suite toyfs 72
+ktap_suite toyfs 73
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1228,6 +1244,7 @@ ktap_case punch_hole_in_a_mapped_page_refaults probe punch-mapped
 ktap_case zero_range_zeroes_and_keeps_blocks probe zero-range
 ktap_case allocate_fills_holes_and_grows probe allocate
 ktap_case keep_size_past_the_end_preallocates keep_size_preallocates
+ktap_case keep_size_under_the_triple_indirect_block keep_size_under_the_triple_indirect_block
 ktap_case refused_fallocate_changes_nothing probe refused
 ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned-blocks $race_rounds
 ktap_case seek_data_and_hole_follow_the_map probe seek

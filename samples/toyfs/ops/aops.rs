@@ -293,6 +293,7 @@ unsafe fn begin_growing(
             pos as u64,
             pos as u64 + u64::from(len),
             grew,
+            &write::NewInFolio::default(),
         );
         inode.mark_dirty();
         return Err(err);
@@ -307,7 +308,7 @@ unsafe fn begin_growing(
     match write::prepare_write(inode, &locked, pos as u64, len) {
         Ok(()) => Ok((folio, grown)),
         Err(err) => {
-            write::abandon_new_blocks(&locked);
+            let new = write::abandon_new_blocks(&locked);
             // SAFETY: Ours, see above.
             unsafe {
                 bindings::folio_unlock(folio);
@@ -322,6 +323,7 @@ unsafe fn begin_growing(
                 pos as u64,
                 pos as u64 + len as u64,
                 grown,
+                &new,
             );
             inode.mark_dirty();
             Err(err)
@@ -348,7 +350,8 @@ unsafe extern "C" fn write_end(
     // returned, locked and referenced, of our mapping, inode locked.
     let (inode, locked) = unsafe { (inode((*mapping).host), LockedFolio::from_raw(folio)) };
     let old_size = inode.size();
-    let copied = write::finish_write(inode, &locked, pos as u64, len as usize, copied as usize);
+    let (copied, new) =
+        write::finish_write(inode, &locked, pos as u64, len as usize, copied as usize);
     // SAFETY: Ours since `write_begin`.
     unsafe {
         bindings::folio_unlock(folio);
@@ -366,6 +369,7 @@ unsafe extern "C" fn write_end(
         pos as u64,
         pos as u64 + u64::from(len),
         grown,
+        &new,
     );
     // CAST: at most `len`.
     copied as c_int

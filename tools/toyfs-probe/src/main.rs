@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, keep-size, keep-size-check, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
+//! zero-range, allocate, keep-size, keep-size-check, keep-size-triple, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
 //! truncate-split, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -554,6 +554,174 @@ fn keep_size_check(dir: &Path) -> Check {
         "blocks mapped past the end after the truncation"
     );
     Ok(())
+}
+
+/// The first byte under the triple-indirect block of a toyfs file with
+/// blocks of `b` bytes: past the direct pointers, the single-indirect
+/// block's `P` and the double-indirect block's `P^2` blocks, `P = B / 4`.
+fn triple_start(b: u64) -> u64 {
+    let p = b / 4;
+    (toyfs_format::constants::DIRECT_POINTERS as u64 + p + p * p) * b
+}
+
+/// `fallocate(FALLOC_FL_KEEP_SIZE)` past the end of a small file, under
+/// the triple-indirect level (LARGE_FILES; the walk to it crosses the
+/// holes of the whole double-indirect level): three blocks at its first
+/// block and four across the end of its first last-level indirect block
+/// (`P - 2 .. P + 2`).  The size stays, `st_blocks` grows by the seven
+/// blocks and the four new indirect blocks (triple, double and two
+/// last-level), a read there is empty, `SEEK_DATA` from the end is
+/// `ENXIO`, and FIEMAP reports exactly those seven blocks past the end,
+/// as plain whole-block extents (flags 0, `FIEMAP_EXTENT_LAST` on the
+/// file's last extent): toyfs writes zeros to a preallocated block when
+/// it allocates it, so the block is written data, not an unwritten
+/// extent (ext4 and XFS, which preallocate without writing, set
+/// `FIEMAP_EXTENT_UNWRITTEN`; ext2, which has no preallocation, nothing).
+/// A truncation to the same size frees it all, indirect blocks too; the
+/// preallocation is made again and left for fsck.toyfs.
+fn keep_size_triple(dir: &Path) -> Check {
+    const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
+    let b = block_size(dir)?;
+    let p = b / 4;
+    let triple = triple_start(b);
+    let len = b + b / 2;
+    let (file, _) = pattern_file(&dir.join("keep-size-triple"), len)?;
+    let before = allocated(&file)?;
+    let ranges = [(triple, 3 * b), (triple + (p - 2) * b, 4 * b)];
+    let preallocate = || -> Check {
+        for &(at, count) in &ranges {
+            sys::fallocate_file(&file, sys::KEEP_SIZE, at, count)
+                .map_err(|e| format!("KEEP_SIZE of {count} bytes at {at}: {e}"))?;
+        }
+        Ok(())
+    };
+    preallocate()?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    ensure!(
+        size == len,
+        "KEEP_SIZE under the triple-indirect block: size {size}, expected {len}"
+    );
+    let after = allocated(&file)?;
+    ensure!(
+        after == before + 11 * b,
+        "KEEP_SIZE of 7 blocks under the triple-indirect block: {before} bytes allocated before, {after} after, expected 7 blocks and 4 indirect blocks more"
+    );
+    let mut byte = [0u8; 1];
+    let read = file.read_at(&mut byte, triple).map_err(|e| e.to_string())?;
+    ensure!(
+        read == 0,
+        "a read of a preallocated block past the end returned {read} bytes"
+    );
+    let past = sys::seek(&file, len, true);
+    ensure!(
+        past.as_ref().err().and_then(|e| e.raw_os_error()) == Some(6),
+        "SEEK_DATA at the end: {past:?}, expected ENXIO"
+    );
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    let Some(&(.., last_flags)) = extents.last() else {
+        return Err("FIEMAP reports no extent".into());
+    };
+    ensure!(
+        last_flags & sys::FIEMAP_EXTENT_LAST != 0,
+        "the last extent has no FIEMAP_EXTENT_LAST: {extents:?}"
+    );
+    // The extents past the file's blocks, in order: merged where they
+    // are contiguous in the file (blocks contiguous on the disk may be
+    // one extent or several).
+    let mut past_end: Vec<(u64, u64)> = Vec::new();
+    for &(logical, physical, length, flags) in &extents {
+        if logical < len.next_multiple_of(b) {
+            continue;
+        }
+        ensure!(
+            flags & !sys::FIEMAP_EXTENT_LAST == 0,
+            "preallocated extent at {logical}: flags {flags:#x}, expected plain (no UNWRITTEN {FIEMAP_EXTENT_UNWRITTEN:#x}: the blocks hold zeros on the disk)"
+        );
+        ensure!(
+            logical % b == 0 && physical % b == 0 && length % b == 0,
+            "preallocated extent ({logical}, {physical}, {length}) is not whole blocks"
+        );
+        match past_end.last_mut() {
+            Some(last) if last.1 == logical => last.1 += length,
+            _ => past_end.push((logical, logical + length)),
+        }
+    }
+    let expected: Vec<(u64, u64)> = ranges.iter().map(|&(at, count)| (at, at + count)).collect();
+    ensure!(
+        past_end == expected,
+        "FIEMAP past the end maps {past_end:?}, expected {expected:?} (extents {extents:?})"
+    );
+    file.set_len(len).map_err(|e| e.to_string())?;
+    let freed = allocated(&file)?;
+    ensure!(
+        freed == before,
+        "a truncation to the same size left {freed} bytes allocated, expected {before}"
+    );
+    ensure!(
+        mapped_from(&file, len.next_multiple_of(b))? == 0,
+        "blocks mapped past the end after the truncation to the same size"
+    );
+    preallocate()
+}
+
+/// A write into blocks preallocated past the end of a file, from a
+/// buffer that faults part-way (a short copy), keeps the preallocation
+/// it did not fill: the blocks of its range past the new end stay
+/// mapped (FIEMAP), as on XFS; the bytes copied read back, and a
+/// truncation up over the rest reads zeros, from the disk too.  Its
+/// `write_end` freed every block of its range past the new end, the
+/// preallocated ones among them, before toyfs told the blocks its
+/// `write_begin` allocated apart (blocks smaller than a folio: 1 KiB
+/// blocks, or large folios).
+fn keep_size_short_write(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let page = sys::page_size();
+    let (mut file, mut model) = pattern_file(&dir.join("keep-size-short"), page)?;
+    // Two pages of blocks past the end, all preallocated.
+    sys::fallocate_file(&file, sys::KEEP_SIZE, page, 2 * page)
+        .map_err(|e| format!("KEEP_SIZE of two pages past the end: {e}"))?;
+    ensure!(
+        mapped_from(&file, page)? == 2 * page,
+        "KEEP_SIZE past the end: FIEMAP maps {} bytes past it, expected {}",
+        mapped_from(&file, page)?,
+        2 * page
+    );
+    let reach = (b / 2) as usize;
+    let buffer = sys::FaultingBuffer::new(reach, b'X').map_err(|e| format!("mmap: {e}"))?;
+    let written = match buffer.pwrite(&file, 2 * page as usize, page) {
+        Ok(n) => n,
+        Err(e) if e.raw_os_error() == Some(14) => 0,
+        Err(e) => return Err(format!("pwrite: {e}")),
+    };
+    ensure!(
+        written <= reach,
+        "{written} bytes written from {reach} readable ones"
+    );
+    model.resize(page as usize + written, b'X');
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    ensure!(
+        size == model.len() as u64,
+        "size {size} after a short write of {written} bytes, expected {}",
+        model.len()
+    );
+    // Every block past the one holding the new end is still preallocated.
+    let from = size.next_multiple_of(b).max(page);
+    let kept = mapped_from(&file, from)?;
+    ensure!(
+        kept == 3 * page - from,
+        "after a short write into the preallocation FIEMAP maps {kept} bytes from {from}, expected {} (the preallocation up to {}): the write freed preallocated blocks",
+        3 * page - from,
+        3 * page
+    );
+    same(&mut file, &model, "a short write into the preallocation")?;
+    file.set_len(3 * page).map_err(|e| e.to_string())?;
+    model.resize(3 * page as usize, 0);
+    drop_caches()?;
+    same(
+        &mut file,
+        &model,
+        "a truncation up after a short write into the preallocation, from disk",
+    )
 }
 
 /// Size, allocated sectors, modification and change times (seconds and
@@ -1510,8 +1678,14 @@ fn fallocate_enospc(dir: &Path, frag: &str) -> Check {
 /// for more than the free room is `ENOSPC` before anything changes; four
 /// blocks, for which the free fragments would do but not the whole
 /// blocks, fail part-way and give back what they took, the new indirect
-/// block included.  Either way the size, `st_blocks` and the free
-/// fragments are as they were.
+/// block included.  So do four blocks under the triple-indirect block
+/// (LARGE_FILES), which need three new indirect blocks (triple, double,
+/// last-level) before the first data block, with one, two and three
+/// whole blocks free (the rest taken by files of one block): the
+/// allocation of the indirect blocks fails part-way, or they take the
+/// last whole blocks and the first data block fails.  Every time the
+/// size, `st_blocks` and the free fragments are as they were (no
+/// indirect block kept).
 fn keep_size_enospc(dir: &Path, file: &File, size: u64, b: u64) -> Check {
     let state = || -> Result<(u64, u64, u64), String> {
         file.sync_all().map_err(|e| format!("fsync: {e}"))?;
@@ -1520,20 +1694,53 @@ fn keep_size_enospc(dir: &Path, file: &File, size: u64, b: u64) -> Check {
         Ok((m.len(), m.blocks(), free))
     };
     let before = state()?;
-    for count in [32 << 20, 4 * b] {
-        match sys::fallocate_file(file, sys::KEEP_SIZE, size, count) {
+    for (at, count) in [(size, 32 << 20), (size, 4 * b)] {
+        match sys::fallocate_file(file, sys::KEEP_SIZE, at, count) {
             Err(e) if no_space(&e) => {}
             other => {
                 return Err(format!(
-                    "KEEP_SIZE of {count} bytes past the end of a full image: {other:?}, expected ENOSPC"
+                    "KEEP_SIZE of {count} bytes at {at}, past the end of a full image: {other:?}, expected ENOSPC"
                 ))
             }
         }
         let after = state()?;
         ensure!(
             after == before,
-            "KEEP_SIZE of {count} bytes past the end failed, but (size, sectors, free fragments) went from {before:?} to {after:?}"
+            "KEEP_SIZE of {count} bytes at {at} past the end failed, but (size, sectors, free fragments) went from {before:?} to {after:?}"
         );
+    }
+    // No whole block left, then one, two, three.
+    let full = |i: usize| dir.join(format!("keep-full{i}"));
+    let mut files = 0;
+    loop {
+        match fs::write(full(files), vec![7u8; b as usize]) {
+            Ok(()) => files += 1,
+            Err(e) if no_space(&e) => break,
+            Err(e) => return Err(format!("keep-full{files}: {e}")),
+        }
+    }
+    ensure!(files >= 3, "only {files} whole blocks were free");
+    let triple = triple_start(b);
+    for free in 1..=3 {
+        fs::remove_file(full(files - free)).map_err(|e| format!("rm keep-full: {e}"))?;
+        let before = state()?;
+        match sys::fallocate_file(file, sys::KEEP_SIZE, triple, 4 * b) {
+            Err(e) if no_space(&e) => {}
+            other => {
+                return Err(format!(
+                    "KEEP_SIZE of 4 blocks under the triple-indirect block with {free} whole blocks free: {other:?}, expected ENOSPC"
+                ))
+            }
+        }
+        let after = state()?;
+        ensure!(
+            after == before,
+            "KEEP_SIZE of 4 blocks under the triple-indirect block with {free} whole blocks free failed, but (size, sectors, free fragments) went from {before:?} to {after:?}"
+        );
+    }
+    // The last one may have been created empty when its write failed.
+    for i in 0..=files {
+        let _ = fs::remove_file(full(i));
     }
     Ok(())
 }
@@ -3361,6 +3568,8 @@ fn main() -> ExitCode {
         "allocate" => allocate(dir),
         "keep-size" => keep_size(dir),
         "keep-size-check" => keep_size_check(dir),
+        "keep-size-triple" => keep_size_triple(dir),
+        "keep-size-short-write" => keep_size_short_write(dir),
         "refused" => refused(dir),
         "race-owned-blocks" => {
             count(args.get(3), 200).and_then(|rounds| race_owned_blocks(dir, rounds))
