@@ -41,10 +41,12 @@
 # TOYFS_RUN_GAPS=1 runs the cases skipped for a known toyfs bug or missing
 # feature (scripts/guest/toyfs-common.sh), to see whether a fix passes them.
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
+# TORTURE_LAYOUTS=all (or names, comma-separated) runs the torture part's
+# suite toyfs_torture_layouts on every toyfs layout (make check: four).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
-# FSX_OPS=N sets the operations of each fsx process of part fsx (4000 on
-# QEMU's base kernel, 1000 on the debug ones, 20000 on UML); FSX_SEED=N its
-# seeds (1: seeds 100-154), printed with the command that reruns a failure.
+# FSX_OPS=N sets the operations of each fsx process of part fsx (3000 on
+# QEMU's base kernel, 700 on the debug ones, 15000 on UML); FSX_SEED=N its
+# seeds (1: seeds 100-177), printed with the command that reruns a failure.
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
 # default ~/.cache/vm_mvc; see README.md.
@@ -62,7 +64,7 @@ export KDIR VM_MVC_CACHE VM_MVC_ONLY VM_MVC_PROFILE VM_MVC_KCONFIG_EXTRA
 export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS VM_MVC_BENCH_FS_ROWS VM_MVC_BENCH_FS_ROUNDS
 export VM_MVC_BENCH_FS_IOSTAT
 export VM_MVC_BENCH_COMPRESS_ROWS VM_MVC_BENCH_COMPRESS_ROUNDS
-export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS
+export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS TORTURE_LAYOUTS
 export CORRUPT_FLIP_IMAGES FSX_OPS FSX_SEED
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED FSX_SOAK_OPS
 
@@ -103,12 +105,15 @@ check:
 check-debug:
 	@$(MAKE) --no-print-directory check DEBUG=1
 
-# Only the guest's torture part (scripts/guest/torture.sh), for longer;
-# the guest's time limit leaves 15 minutes beyond the two runs.
+# Only the guest's torture part (scripts/guest/torture.sh), for longer,
+# and its suite on every toyfs layout (torture-layouts.sh, about 11
+# minutes on UML); the guest's time limit leaves 30 minutes beyond the
+# two runs.
 torture:
 	@seconds=$${TORTURE_SECONDS:-600}; \
 	VM_MVC_GUEST_ONLY=1 VM_MVC_ONLY=torture TORTURE_SECONDS=$$seconds \
-	VM_MVC_TIMEOUT=$${VM_MVC_TIMEOUT:-$$((2 * seconds + 900))} \
+	TORTURE_LAYOUTS=$${TORTURE_LAYOUTS:-all} \
+	VM_MVC_TIMEOUT=$${VM_MVC_TIMEOUT:-$$((2 * seconds + 1800))} \
 		$(SCRIPTS)/guest.sh $(FLAVOUR) check
 
 # Always the debug kernel: the soak is there to find what KASAN, lockdep

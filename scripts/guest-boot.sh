@@ -83,6 +83,8 @@ guest_cmdline() {
 	[ -z "${TOYFS_RUN_GAPS:-}" ] || cmdline+=" TOYFS_RUN_GAPS=$TOYFS_RUN_GAPS"
 	# How long fio and stress-ng run, each (guest/torture.sh).
 	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
+	# Which toyfs layouts guest/torture-layouts.sh runs on ("all", or names).
+	[ -z "${TORTURE_LAYOUTS:-}" ] || cmdline+=" TORTURE_LAYOUTS=$TORTURE_LAYOUTS"
 	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
 	[ -z "${CORRUPT_FLIP_IMAGES:-}" ] || cmdline+=" CORRUPT_FLIP_IMAGES=$CORRUPT_FLIP_IMAGES"
 	# make check FSX_OPS=N FSX_SEED=N: the fsx part's length and seeds

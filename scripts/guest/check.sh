@@ -91,6 +91,10 @@ if part partial_page || part torture; then
 		part partial_page && in_debian /opt/guest/partial-page-cases.sh
 		# TORTURE_SECONDS (kernel command line): how long fio and stress-ng run.
 		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" /opt/guest/torture.sh
+		# The same tools and toyfs-stress churn on each toyfs layout
+		# (TORTURE_LAYOUTS: which; make check four, make torture all).
+		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" \
+			TORTURE_LAYOUTS="${TORTURE_LAYOUTS:-}" /opt/guest/torture-layouts.sh
 		# Nothing left mounted or held: the parts after load toyfs again.
 		ktap_suite debian_parts_cleanup 1
 		ktap_case rmmod_toyfs rmmod toyfs

@@ -2,17 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0
 # Part "fsx" of check.sh: fsx, the file system exerciser (/bin/fsx: fsx-rs
 # with tools/fsx's patch, scripts/fsx.sh), several processes at once on
-# one toyfs of each layout: 4 KiB and 1 KiB blocks, fragments (-b 4096
-# -f 512, -b 1024 -f 128) and LZ4 (the same with -c lz4, every file
-# chattr +c).  On each image one fsx per configuration of
-# tests/fsx/*.toml runs on a file of its own, all at once:
+# one toyfs of each layout: 512, 1024 and 4 KiB blocks, fragments (-b
+# 4096 -f 512, -b 1024 -f 128, and -b 2048 -f 256 on an image made with
+# -d /guest: files beside a populated tree) and LZ4 (-b 4096 -f 512 and
+# -b 1024 -f 128 with -c lz4, every file chattr +c).  On each image one
+# fsx per configuration of tests/fsx/*.toml runs on a file of its own,
+# all at once:
 #
-#   mapped   every operation, buffered and through mappings, any offset
-#   small    a file of a few blocks: tails, fragments, partial pages
-#   holes    no mappings, 1 MiB: truncate, punch hole, posix_fallocate
-#   direct   O_DIRECT (-Z) on 4 KiB boundaries (whole blocks go by bio)
-#            beside mapped reads and writes of the same file
-#   direct1  O_DIRECT at any offset and length (the page cache's part)
+#   mapped      every operation, buffered and through mappings, any offset
+#   small       a file of a few blocks: tails, fragments, partial pages
+#   holes       no mappings, 1 MiB: truncate, punch hole, posix_fallocate
+#   direct      O_DIRECT (-Z) on 4 KiB boundaries (whole blocks go by bio)
+#               beside mapped reads and writes of the same file
+#   direct1     O_DIRECT at any offset and length (the page cache's part)
+#   big         xfstests generic/075 and 112's -l 10m: a file to 10 MiB
+#               (double- and, with 512-byte blocks, triple-indirect blocks)
+#   direct512   generic/091's -Z -r 512 -w 512 -t 512 -R -W -o 128000:
+#               O_DIRECT on 512-byte boundaries, no mappings
+#   direct512m  generic/263's -Z -r 512 -w 512 -t 512 -o 8192: the same
+#               beside mapped reads and writes
 #
 # each checking every byte it reads (read, mmap, sendfile) against its
 # model, and the bytes past the end of the file in a mapped last page.
@@ -21,32 +29,31 @@
 # -n (no damage, cleanly unmounted), mount, the same sums, and again
 # from the disk after drop_caches, unmount and fsck.
 #
-# The seeds are fixed: image I (0-5) and configuration C (0-4) use seed
+# The seeds are fixed: image I (0-7) and configuration C (0-7) use seed
 # FSX_SEED * 100 + I * 10 + C (FSX_SEED 1 by default); a failing case
 # prints the make command and the fsx command that run it again.  The
 # length: FSX_OPS operations per process (kernel command line, `make
-# check FSX_OPS=N`), by default 4000 on QEMU's base kernel, 1000 on the
-# debug kernels (KASAN, lockdep) and 20000 on User-Mode Linux (native):
-# about 2.5, 3.5 and 3 minutes on two busy cores (Documentation/
-# testing.rst; the time of each image's processes is printed).  A
-# process that has not ended after 600 + N / 4 seconds is stopped
-# (timeout) and its case fails.
+# check FSX_OPS=N`), by default 3000 on QEMU's base kernel, 700 on the
+# debug kernels (KASAN, lockdep) and 15000 on User-Mode Linux (native)
+# (Documentation/testing.rst has the times; the time of each image's
+# processes is printed).  A process that has not ended after 600 + N / 4
+# seconds is stopped (timeout) and its case fails.
 # Runs with vm_mvc loaded and toyfs not, and leaves them so.
 . /guest/ktap.sh
 
 work=/tmp/fsx
 mnt=/mnt/fsx
 cfgdir=/guest/tests/fsx
-configs="mapped small holes direct direct1"
+configs="mapped small holes direct direct1 big direct512 direct512m"
 # NAME:mkfs.toyfs options (spaces as underscores).
-images="b4096:-b_4096 b1024:-b_1024 b4096_f512:-b_4096_-f_512 b1024_f128:-b_1024_-f_128
-b4096_f512_lz4:-b_4096_-f_512_-c_lz4 b1024_f128_lz4:-b_1024_-f_128_-c_lz4"
+images="b512:-b_512 b4096:-b_4096 b1024:-b_1024 b2048_f256_d:-b_2048_-f_256_-d_/guest b4096_f512:-b_4096_-f_512
+b1024_f128:-b_1024_-f_128 b4096_f512_lz4:-b_4096_-f_512_-c_lz4 b1024_f128_lz4:-b_1024_-f_128_-c_lz4"
 if grep -q panic_on_warn=1 /proc/cmdline; then
-	ops=${FSX_OPS:-1000}
+	ops=${FSX_OPS:-700}
 elif grep -q '^vendor_id.*User Mode Linux' /proc/cpuinfo; then
-	ops=${FSX_OPS:-20000}
+	ops=${FSX_OPS:-15000}
 else
-	ops=${FSX_OPS:-4000}
+	ops=${FSX_OPS:-3000}
 fi
 base=${FSX_SEED:-1}
 mkdir -p $work $mnt
@@ -64,8 +71,9 @@ run_image() {
 	name=$1 opts=$(echo "$2" | tr _ ' ') index=$3
 	art=$work/$name img=$work/$name.img
 	rm -rf "$art" "$img" && mkdir -p "$art" || return 1
+	# 40 MiB: big's 10 MiB file beside the others, and -d's tree.
 	# shellcheck disable=SC2086 # the options are words
-	mkfs.toyfs -q $opts "$img" 16M && dev=$(losetup -f) && losetup "$dev" "$img" || return 1
+	mkfs.toyfs -q $opts "$img" 40M && dev=$(losetup -f) && losetup "$dev" "$img" || return 1
 	echo "$dev" >"$art/dev"
 	mount -t toyfs "$dev" $mnt || return 1
 	start=$(cut -d. -f1 /proc/uptime)
@@ -101,7 +109,8 @@ fsx_passed() {
 	fsx_passed_in "$work/$name" "$cfg" "$opts" || {
 		echo "to run it again: make check VM_MVC_ONLY=fsx FSX_SEED=$base FSX_OPS=$ops" \
 			"(all of image $name's processes at once);"
-		echo "alone, in make shell: mkfs.toyfs $opts /tmp/img 16M && mkdir -p $mnt &&" \
+		# make shell's Debian sees this image's /guest at /opt/guest.
+		echo "alone, in make shell: mkfs.toyfs $(echo "$opts" | sed 's| /guest| /opt/guest|') /tmp/img 40M && mkdir -p $mnt &&" \
 			"mount -o loop -t toyfs /tmp/img $mnt && touch $mnt/$cfg &&${lz4:+ toyfs-stress compr $mnt/$cfg +c &&}" \
 			"fsx $(fsx_flags $cfg) -f /opt/guest/tests/fsx/$cfg.toml" \
 			"-S $(cat "$work/$name/$cfg.seed") -N $ops -P /tmp $mnt/$cfg"

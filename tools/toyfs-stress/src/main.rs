@@ -62,6 +62,11 @@
 //!     fsstress's churn of names (create, mkdir, link, unlink, rmdir,
 //!     rename) checked against a model of the tree, with DEVICE remounted
 //!     and checked (src/namespace.rs)
+//! toyfs-stress churn THREADS SEED SECONDS DIR [DEVICE FSTYPE FSCK]
+//!     fsstress's way: threads changing names and data of one shared
+//!     tree at once, every errno one the race explains; then the tree
+//!     walked and checked, and with DEVICE remounted and the same
+//!     (src/churn.rs)
 //! toyfs-stress fail-nth DIR MANIFEST
 //!     every fault point of each of a set of file and directory calls
 //!     failed in turn (src/fail_nth.rs), then MANIFEST
@@ -75,6 +80,7 @@
 //! A failure prints the seed, the thread and the operation number, and the
 //! command line that runs it again, and exits with 1.
 
+mod churn;
 mod eof_race;
 mod eof_writeback;
 mod fail_nth;
@@ -285,6 +291,17 @@ fn main() -> ExitCode {
             );
             Ok(())
         })(),
+        Some("churn") if args.len() == 6 || args.len() == 9 => (|| {
+            let threads = number(args.get(2), "THREADS")?;
+            let seed = number(args.get(3), "SEED")?;
+            let seconds = number(args.get(4), "SECONDS")?;
+            let device = (args.len() == 9).then(|| (&*args[6], &*args[7], &*args[8]));
+            println!(
+                "toyfs-stress: {}",
+                churn::run(threads, seed, seconds, &args[5], device)?
+            );
+            Ok(())
+        })(),
         Some("fail-nth") if args.len() == 4 => (|| {
             println!("{}", fail_nth::run(&args[2], &args[3])?);
             Ok(())
@@ -298,7 +315,7 @@ fn main() -> ExitCode {
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | zero FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | fault-in DIR [--compress] [--any-alignment] | mmap-extend FILE KIB [--truncate] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
-             | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
+             | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | churn THREADS SEED SECONDS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
             options::USAGE
         )),
     };

@@ -541,7 +541,8 @@ fn type_name_of(kind: Kind) -> &'static str {
     .word()
 }
 
-fn command(line: &[&str]) -> Result<(), String> {
+/// Runs `line` (a program and its arguments); its failure as an error.
+pub(crate) fn command(line: &[&str]) -> Result<(), String> {
     let status = Command::new(line[0])
         .args(&line[1..])
         .status()

@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Part "torture", suite toyfs_torture_layouts (after torture.sh): on a new
+# 512 MiB image of each layout the suites use (512, 1024, 2048 and
+# 4096-byte blocks; fragments; LZ4; images made with mkfs.toyfs -d) and
+# on ext2 (the reference), one case each:
+#
+#   LAYOUT_fio_verify  tests/fio/verify.fio (crc32c, psync and mmap),
+#                      one round
+#   LAYOUT_stress_ng   the stress-ng stressors torture.sh does not run
+#                      (filesystem class and the file-backed ones of the
+#                      io and vm classes) and torture.sh's at their
+#                      default sizes, all at once, one worker each,
+#                      --verify; every one must pass or be skipped by
+#                      stress-ng itself, with no error line of its own
+#   LAYOUT_sendfile    stress-ng's sendfile alone (below)
+#   LAYOUT_churn       toyfs-stress churn: six threads changing names and
+#                      data of one tree at once (fsstress's way), the
+#                      tree walked, unmounted, fsck'd, mounted and walked
+#                      again the same
+#   LAYOUT_fsck        unmount, fsck.toyfs -f -n (e2fsck -f -n): clean
+#
+# TORTURE_LAYOUTS names the layouts (comma-separated), "all" for every
+# one; make check runs four that cover each block size, fragments, LZ4
+# and -d (b512, b1024_f128_lz4, b2048_f256_d, b4096_f512), make torture
+# all.  stress-ng, sendfile and the churn each run for a third of
+# TORTURE_SECONDS, from 2 to 10 seconds.  Runs in the Debian chroot
+# (debian.sh), from check.sh, with toyfs loaded.
+. /opt/guest/ktap.sh
+seconds=$((${TORTURE_SECONDS:-15} / 3))
+[ $seconds -ge 2 ] || seconds=2
+[ $seconds -le 10 ] || seconds=10
+work=/tmp/torture-layouts mnt=/mnt/torture-layouts
+# NAME:mkfs.toyfs options (spaces as underscores).  -d copies a tree of
+# the Debian root: files of every size, directories with tails.
+all="ext2:ext2 b512:-b_512 b1024:-b_1024 b2048:-b_2048 b4096:-b_4096 b1024_f128:-b_1024_-f_128
+b4096_f512:-b_4096_-f_512 b4096_f512_lz4:-b_4096_-f_512_-c_lz4 b1024_f128_lz4:-b_1024_-f_128_-c_lz4
+b2048_f256_d:-b_2048_-f_256_-d_/usr/include/linux b512_lz4_d:-b_512_-c_lz4_-d_/usr/include/linux"
+wanted=${TORTURE_LAYOUTS:-b512,b1024_f128_lz4,b2048_f256_d,b4096_f512}
+layouts=
+for l in $all; do
+	case ",$wanted," in *",${l%%:*},"* | *,all,*) layouts="$layouts $l" ;; esac
+done
+# stress-ng 0.19.02's filesystem class less what torture.sh runs, and
+# the io and vm stressors that work on files in --temp-path.  Left out:
+# handle, which works on /dev/zero, not on the temp path, and fails
+# (ENOSYS counted as a failure) on kernels without CONFIG_FHANDLE, as
+# ours; verity, binderfs, bind-mount, dnotify, fanotify, inotify,
+# io-uring, rawdev and statmount, which need kernel options the test
+# kernels lack or a device of their own (stress-ng skips them).
+# xattr and acl are skipped by stress-ng: toyfs keeps no extended
+# attributes (EOPNOTSUPP).  sendfile runs alone: its setup, a
+# posix_fallocate of 4 MiB in 1 MiB steps, did not end within 5 s beside
+# the others on 8 of 10 toyfs layouts and on ext4 (not on ext2, which
+# has no fallocate: glibc writes a byte a block), and stress-ng 0.19.02
+# then fakes EINTR ("fallocate failed, errno=4") and counts a failure;
+# alone it takes well under a second.
+stressors="access acl aio aiol chattr chdir chmod chown copy-file dirdeep dirmany dup fault fcntl
+fd-fork fiemap fifo file-ioctl filename flock fstat getdent inode-flags io ioprio lease link
+locka lockf lockmix lockofd loop madvise mknod mmapcow mmapfiles mmapfork mmaptorture mremap
+msync msyncmany open pseek revio rmap splice swap symlink tee touch umask unlink utime
+xattr
+hdd seek mmap fsize filerace iomix metamix readahead sync-file fallocate fpunch dentry dir rename"
+mkdir -p $work $mnt
+
+# mkfs.toyfs options $1 (or "ext2") on a new 512 MiB image (sparse, in
+# the chroot's tmpfs); mounted; the loop device in $dev, the type and
+# its fsck in $fstype and $fsck.
+new_layout() {
+	opts=$(echo "$1" | tr _ ' ')
+	fstype=toyfs fsck="fsck.toyfs -f -n"
+	if [ "$opts" = ext2 ]; then
+		fstype=ext2 fsck="e2fsck -f -n"
+		rm -f $work/img && truncate -s 512M $work/img && dev=$(losetup --find --show $work/img) &&
+			mke2fs -q -t ext2 "$dev" && mount -t ext2 "$dev" $mnt
+		return
+	fi
+	rm -f $work/img && truncate -s 512M $work/img || return 1
+	# shellcheck disable=SC2086 # the options are words
+	mkfs.toyfs -q $opts $work/img && dev=$(losetup --find --show $work/img) || return 1
+	mount -t toyfs "$dev" $mnt
+}
+
+# One round of tests/fio/verify.fio (its jobs are bounded by their
+# files: seconds).
+fio_round() {
+	mkdir -p $mnt/fio && FIO_DIR=$mnt/fio FIO_RUNTIME=60 fio --output=$work/fio.log \
+		/opt/guest/tests/fio/verify.fio
+	rc=$?
+	grep -E 'err=|verify|bad|crc' $work/fio.log | grep -v 'err= 0'
+	[ $rc -eq 0 ] || cat $work/fio.log
+	rm -rf $mnt/fio
+	return $rc
+}
+
+# Every stressor passed or was skipped by stress-ng; any it failed, or
+# did not report, is named with its lines of the log.
+stress_ng_round() {
+	local args=() s rc failed=0
+	for s in $stressors; do args+=("--$s" 1); done
+	mkdir -p $mnt/stress-ng
+	(cd $work && timeout -k 10 $((seconds * 10 + 120)) stress-ng --temp-path $mnt/stress-ng \
+		--verify --timeout "${seconds}s" --metrics-brief "${args[@]}" >$work/stress-ng.log 2>&1)
+	rc=$?
+	listed() {
+		sed -n "s/.*] $1: [0-9]*: //p" $work/stress-ng.log | tr ' ' '\n' | grep -v '^(' | grep .
+	}
+	ok=$( (listed passed; listed skipped) | sort -u)
+	for s in $stressors; do
+		if ! grep -qx -- "$s" <<<"$ok" || grep -q -- "error: \[[0-9]*\] $s: " $work/stress-ng.log; then
+			echo "stress-ng $s failed:"
+			grep -e "\] $s: " $work/stress-ng.log | head -20
+			failed=1
+		fi
+	done
+	grep -E '(passed|failed|skipped):' $work/stress-ng.log
+	echo "stress-ng status $rc"
+	rm -rf $mnt/stress-ng
+	return $failed
+}
+
+# toyfs-stress churn, six threads, seed 1, then the remount and fsck.
+churn_round() {
+	toyfs-stress churn 6 1 $seconds $mnt "$dev" $fstype "$fsck" >$work/churn.log 2>&1
+	rc=$?
+	# The counts and the verdict; the whole log on failure.
+	if [ $rc -eq 0 ]; then grep -v '^churn: thread' $work/churn.log; else cat $work/churn.log; fi
+	rm -rf $mnt/churn
+	return $rc
+}
+
+umount_fsck() {
+	umount $mnt || { echo "umount failed"; return 1; }
+	$fsck "$dev"
+}
+
+ktap_suite toyfs_torture_layouts $((5 * $(echo $layouts | wc -w)))
+for l in $layouts; do
+	name=${l%%:*} dev=
+	if ! new_layout "${l#*:}" >$work/mkfs.log 2>&1; then
+		for c in fio_verify stress_ng sendfile churn fsck; do
+			ktap_case "${name}_$c" sh -c "cat $work/mkfs.log; echo 'mkfs.toyfs ${l#*:} or mount failed'; exit 1"
+		done
+	else
+		ktap_case "${name}_fio_verify" fio_round
+		ktap_case "${name}_stress_ng" stress_ng_round
+		stressors=sendfile ktap_case "${name}_sendfile" stress_ng_round
+		ktap_case "${name}_churn" churn_round
+		ktap_case "${name}_fsck" umount_fsck
+	fi
+	umount $mnt 2>/dev/null
+	[ -z "$dev" ] || losetup -d "$dev"
+	rm -f $work/img
+done
+ktap_end
