@@ -437,7 +437,7 @@ impl<'a> BlockMap<'a> {
             .blocks
             .saturating_add(self.geometry.fragments_per_block());
         *goal = block + 1;
-        Buffer::new_block(self.sb, block, |_| ())?.mark_dirty_for(self.inode);
+        Buffer::zeroed_for(self.sb, block, self.inode)?;
         Ok(block)
     }
 
