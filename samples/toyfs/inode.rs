@@ -437,7 +437,7 @@ impl<'a> BlockMap<'a> {
             .blocks
             .saturating_add(self.geometry.fragments_per_block());
         *goal = block + 1;
-        Buffer::new_block(self.sb, block, |_| ())?.mark_dirty_for(self.inode);
+        Buffer::zeroed_for(self.sb, block, self.inode)?;
         Ok(block)
     }
 
@@ -1311,24 +1311,7 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
             let _written = info.packed.lock().take_if(|buffer| buffer.is_written());
         }
     }
-    let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
-    let bitmap = &sb.info().bitmap;
-    let ours = || {
-        bitmap
-            .iter()
-            .enumerate()
-            .filter(move |&(index, _)| changed & balloc::bitmap_bit(index) != 0)
-    };
-    for (_, buffer) in ours() {
-        buffer.start_write_from_memory();
-    }
-    for (index, buffer) in ours() {
-        if let Err(err) = buffer.wait_written() {
-            info.bitmap_blocks
-                .fetch_or(balloc::bitmap_bit(index), Ordering::AcqRel);
-            result = result.and(Err(err));
-        }
-    }
+    result = result.and(sync_bitmap(inode));
     // Read (from the disk, if need be) before the map is locked.
     let slot = InodeSlot::read(sb, inode.ino());
     let map = info.map.lock();
@@ -1346,6 +1329,51 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
     }
     drop(map);
     result.map(|()| true)
+}
+
+/// Writes the bitmap blocks whose bits `inode` changed since its last
+/// `fsync` (`InodeInfo::bitmap_blocks`) and waits; a block whose write
+/// fails stays noted, for the next `fsync`.  The first error, after every
+/// write was tried.
+fn sync_bitmap(inode: &Inode) -> Result {
+    let info = inode.info();
+    let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
+    let bitmap = &inode.sb().info().bitmap;
+    let ours = || {
+        bitmap
+            .iter()
+            .enumerate()
+            .filter(move |&(index, _)| changed & balloc::bitmap_bit(index) != 0)
+    };
+    for (_, buffer) in ours() {
+        buffer.start_write_from_memory();
+    }
+    let mut result = Ok(());
+    for (index, buffer) in ours() {
+        if let Err(err) = buffer.wait_written() {
+            info.bitmap_blocks
+                .fetch_or(balloc::bitmap_bit(index), Ordering::AcqRel);
+            result = result.and(Err(err));
+        }
+    }
+    result
+}
+
+/// Before a file that keeps its links is evicted: what only its VFS
+/// inode knows to write at `fsync` goes to the disk now, as ext2 writes
+/// an evicted inode's metadata buffers (`ext2_evict_inode`'s `mmb_sync`):
+/// its list of its own buffers (indirect blocks; `Inode::sync_own_buffers`)
+/// and the bitmap blocks whose bits it changed (`sync_bitmap`).  Both go
+/// with the inode, and the `fsync` of the inode read again would not know
+/// them (review rev9: writeback that compressed blocks named their new
+/// runs in an indirect block and the bitmap after the device's buffers of
+/// that pass were written; the inode, clean, was evicted, and a later
+/// `fsync` returned with neither written).  The packed blocks and the
+/// inode itself are found from the map and written by that `fsync`.  An
+/// error is the device's, recorded on its buffers, as in ext2.
+pub(crate) fn sync_before_eviction(inode: &Inode) {
+    let _ = sync_bitmap(inode);
+    let _ = inode.sync_own_buffers();
 }
 
 /// The disk blocks of writes that [`sync_packed`] starts before it waits

@@ -1214,9 +1214,108 @@ lsattr_and_chattr_of_a_directory() {
 	rmdir $mnt/attrs && [ $status -eq 0 ]
 }
 
+# fsync of a file writes its new indirect block when that block was
+# another file's indirect block, freed by a truncation while the other
+# file stays cached (ext2 bforgets a freed indirect block,
+# ext2_free_branches): on an image of 1 KiB blocks, file a of 13 blocks
+# (the 13th through a single-indirect block), the image then filled and
+# synced with an empty file b, a truncated to 12 blocks (its indirect
+# block and 13th block the only free ones); "world" written at block 13
+# of b with conv=fsync takes them (the indirect block first).  The image is copied
+# as a crash would leave it, and the copy, mounted read-only, must read
+# "world" there.  The freed block's buffer stayed on a's list of its own
+# metadata buffers, where b's marking left it (mmb_mark_buffer_dirty
+# keeps a buffer on the list it is on): b's fsync wrote b's data and
+# inode but not the indirect block naming the data, and the copy read
+# zeros.
+fsync_writes_an_indirect_block_another_file_freed() {
+	copy=/tmp/reused-indirect-copy.img m=/mnt/reused
+	rm -f $copy && new_loop_image /tmp/reused-indirect.img 1M -b 1024 || return 1
+	mkdir -p $m && mount -t toyfs "$loop" $m && reused_indirect_body
+	status=$?
+	umount $m 2>/dev/null
+	rm -f $copy
+	drop_loop_image $status
+}
+
+# The body of fsync_writes_an_indirect_block_another_file_freed.
+reused_indirect_body() {
+	head -c 13312 /dev/urandom >$m/a && mkdir $m/s || return 1
+	dd if=/dev/zero of=$m/fill bs=4096 2>/dev/null
+	k=0
+	while head -c 1024 /dev/zero >$m/s/$k 2>/dev/null; do k=$((k + 1)); done
+	rm -f $m/s/$k && : >$m/b && sync && full=$(stat -f -c %f $m) &&
+		truncate -s 12288 $m/a && freed=$(stat -f -c %f $m) || return 1
+	echo "free blocks: $full with the image full, $freed after the truncation"
+	[ "$full" = 0 ] && [ "$freed" = 2 ] || return 1
+	printf world | dd of=$m/b bs=1 seek=13312 conv=notrunc,fsync 2>/dev/null &&
+		cp "$image" $copy || return 1
+	copy_loop=$(losetup -f) && losetup -r "$copy_loop" $copy || return 1
+	mkdir -p /mnt/reused-copy && mount -o ro -t toyfs "$copy_loop" /mnt/reused-copy &&
+		got=$(dd if=/mnt/reused-copy/b bs=1 skip=13312 count=5 2>/dev/null | tr '\0' 0)
+	status=$?
+	umount /mnt/reused-copy 2>/dev/null
+	losetup -d "$copy_loop"
+	echo "b at 13312 on the copy after its fsync: '$got'"
+	[ $status -eq 0 ] && [ "$got" = world ]
+}
+
+# fsync of a file whose inode was evicted and read again writes the
+# indirect blocks that its writeback changed before the eviction (ext2
+# writes an inode's metadata buffers at eviction, ext2_evict_inode's
+# mmb_sync): on an image of 1 KiB blocks, 128-byte fragments and LZ4,
+# file a of 16 compressible blocks (4 through its single-indirect block)
+# is written back by the flusher (writeback compresses each block and
+# names its new run in the indirect block, after the device's buffers of
+# that pass were written: the device's expiry of 2 s then starts again),
+# the caches dropped (a, clean, is evicted), then a is opened and
+# fsynced, and the image copied as a crash would leave it; the copy,
+# mounted read-only, must hold a's bytes.  The evicted inode's list of
+# its own metadata buffers went with it, the indirect block dirty in the
+# device's cache: the fsync of the inode read again did not write it,
+# and the copy's a read plain runs the map no longer named.
+fsync_after_eviction_writes_the_indirect_block() {
+	copy=/tmp/evicted-copy.img m=/mnt/evicted vm=/proc/sys/vm
+	rm -f $copy && new_loop_image /tmp/evicted.img 4M -b 1024 -f 128 -c lz4 || return 1
+	expire=$(cat $vm/dirty_expire_centisecs) every=$(cat $vm/dirty_writeback_centisecs)
+	mkdir -p $m && mount -t toyfs "$loop" $m && evicted_body
+	status=$?
+	echo "$expire" >$vm/dirty_expire_centisecs
+	echo "$every" >$vm/dirty_writeback_centisecs
+	umount $m 2>/dev/null
+	rm -f $copy
+	drop_loop_image $status
+}
+
+# The body of fsync_after_eviction_writes_the_indirect_block.
+evicted_body() {
+	head -c 16384 /dev/zero | tr '\0' a >/tmp/evicted-a || return 1
+	# The new intervals wake the flusher, which writes everything; then
+	# the device's buffers are made dirty before a, for the flusher to
+	# write them first.
+	echo 200 >$vm/dirty_expire_centisecs && echo 50 >$vm/dirty_writeback_centisecs &&
+		sync && sleep 0.5 && touch $m/x && sleep 0.3 &&
+		cp /tmp/evicted-a $m/a && before=$(stat -c %b $m/a) || return 1
+	i=0
+	while [ "$(stat -c %b $m/a)" = "$before" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	after=$(stat -c %b $m/a)
+	echo "st_blocks $before before the flusher, $after after ($i tenths of a second)"
+	[ "$after" -lt "$before" ] && sleep 0.3 && echo 3 >/proc/sys/vm/drop_caches &&
+		dd if=/dev/null of=$m/a conv=notrunc,fsync 2>/dev/null && cp "$image" $copy || return 1
+	copy_loop=$(losetup -f) && losetup -r "$copy_loop" $copy || return 1
+	mkdir -p /mnt/evicted-copy && mount -o ro -t toyfs "$copy_loop" /mnt/evicted-copy &&
+		cmp /tmp/evicted-a /mnt/evicted-copy/a
+	status=$?
+	umount /mnt/evicted-copy 2>/dev/null
+	losetup -d "$copy_loop"
+	return $status
+}
 
 . /guest/debian.sh
-ktap_suite toyfs 73
+ktap_suite toyfs 75
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1292,6 +1391,8 @@ ktap_case large_file_through_the_triple_indirect_block_with_lz4 large_file_throu
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
 ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 ktap_case create_without_room_leaves_a_tail_directory_as_it_was create_without_room_leaves_a_tail_directory_as_it_was
+ktap_case fsync_writes_an_indirect_block_another_file_freed fsync_writes_an_indirect_block_another_file_freed
+ktap_case fsync_after_eviction_writes_the_indirect_block fsync_after_eviction_writes_the_indirect_block
 # The parts after this one format $dev again: no write error left on it.
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev &&
 	dd if=/dev/null of=$dev conv=fsync && rmmod toyfs"

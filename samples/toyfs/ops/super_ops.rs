@@ -7,7 +7,7 @@ use super::{namei::iget, raw::inode};
 use crate::{
     format::constants::{MAGIC, MAX_NAME_LEN, ROOT_INO},
     info::SbInfo,
-    inode::{delete_inode, write_inode as store_inode},
+    inode::{delete_inode, sync_before_eviction, write_inode as store_inode},
     mount, sys,
     vfs::{self, toyfs_err, Buffer, SuperBlock},
 };
@@ -291,9 +291,14 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
             toyfs_err!("inode {}: freeing failed: {:?}\n", inode.ino(), err);
         }
     }
-    // Its indirect blocks stay dirty in the device's cache, for its
-    // writeback; the list goes with the inode, and so does the reference
-    // to the buffer its tail was last copied into.
+    // A file that stays: what only this inode knows to write at `fsync`
+    // (its indirect blocks, its bitmap blocks) is written first
+    // (`sync_before_eviction`, as ext2 writes an evicted inode's buffers).
+    // Then the list goes with the inode, and so does the reference to the
+    // buffer its tail was last copied into.
+    if inode.nlink() != 0 {
+        sync_before_eviction(inode);
+    }
     inode.forget_own_buffers();
     let _packed = inode.info().packed.lock().take();
     // SAFETY: As above.

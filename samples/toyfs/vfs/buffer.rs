@@ -161,6 +161,35 @@ impl Buffer {
         unsafe { Self::from_raw(bh.as_ptr()) }
     }
 
+    /// The buffer of block `block`, all zeros, without reading it
+    /// ([`Buffer::new_block`]), marked dirty on `inode`'s list of its own
+    /// metadata buffers ([`Buffer::mark_dirty_for`]): a new indirect block
+    /// of `inode`.
+    /// The cache may still hold the block's buffer on the list of the
+    /// inode it last belonged to (an indirect block, or a block of tails,
+    /// freed while that inode stays cached: nothing takes a freed block's
+    /// buffer off its list), where `mmb_mark_buffer_dirty` would leave it,
+    /// and `inode`'s `fsync` would then not write it (review rev9): so it
+    /// is taken off any list first (`__bforget`, as ext2 bforgets the
+    /// indirect blocks it frees, `ext2_free_branches`; it is clean
+    /// meanwhile, its bytes, whatever they were, about to be zeros), under
+    /// the filesystem's `buffer_lists` lock (another inode's `mmb_sync`
+    /// may be working through that list).
+    pub(crate) fn zeroed_for(sb: &SuperBlock, block: u32, inode: &Inode) -> Result<Self> {
+        // SAFETY: As in `read`.
+        let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
+        if let Some(bh) = NonNull::new(bh) {
+            let _lists = sb.info().buffer_lists.lock();
+            // SAFETY: Referenced by `sb_find_get_block`, for us, and the
+            // reference handed over (`__bforget` drops it); the lists are
+            // changed under `buffer_lists`, held.
+            unsafe { sys::__bforget(bh.as_ptr()) };
+        }
+        let buffer = Self::new_block(sb, block, |_| ())?;
+        buffer.mark_dirty_for(inode);
+        Ok(buffer)
+    }
+
     /// Locks the buffer for access to its bytes.
     pub(crate) fn lock(&self) -> BufferGuard<'_> {
         // SAFETY: The buffer head is referenced (type invariant).
