@@ -38,7 +38,7 @@ mkdir -p $mnt
 model_on_tmpfs() {
 	mount -t tmpfs -o size=64m tmpfs $mnt || return 1
 	toyfs-stress run $threads --fallocate punch,keep --seek 4096 --copy --links --direct 0 \
-		"$seed" "$short" $mnt
+		--hardlinks --tmpfile --exchange --times --far 9223372036854775807 "$seed" "$short" $mnt
 	rc=$?
 	umount $mnt && [ $rc -eq 0 ]
 }
@@ -55,7 +55,7 @@ model_on_tmpfs() {
 model_on_ext2() {
 	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
 	toyfs-stress run $threads --seek 0 --chattr-compress --copy --links --fiemap --direct 512 --fstype ext2 \
-		"$seed" "$short" $mnt /dev/ram3
+		--hardlinks --tmpfile --times --st-blocks --far 17247252480 "$seed" "$short" $mnt /dev/ram3
 	rc=$?
 	umount $mnt && [ $rc -eq 0 ]
 }

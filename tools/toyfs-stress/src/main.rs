@@ -78,6 +78,7 @@
 mod eof_race;
 mod eof_writeback;
 mod fail_nth;
+mod far;
 mod fault_in;
 mod faults;
 mod io_errors;

@@ -485,6 +485,24 @@ impl FileModel {
     }
 }
 
+impl FileModel {
+    /// The blocks of `block` bytes (by index) that may be allocated: those
+    /// of the granules that are not holes (`--st-blocks`).
+    pub fn maybe_blocks(&self, block: u64) -> Vec<u64> {
+        let g = self.granule;
+        let held = self.granules.iter().enumerate();
+        let held = held.filter(|(_, &state)| state != Granule::Hole);
+        let mut blocks: Vec<u64> = held
+            .flat_map(|(index, _)| {
+                let start = index as u64 * g;
+                start / block..(start + g).div_ceil(block)
+            })
+            .collect();
+        blocks.dedup();
+        blocks
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,5 +725,20 @@ mod tests {
         model.pollute(300, 10);
         model.truncate(150);
         assert!(!model.polluted());
+    }
+
+    #[test]
+    fn maybe_blocks_are_the_granules_not_holes() {
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.write(0, &[1; 100]);
+        model.truncate(10_000);
+        model.write(5000, &[1; 2000]);
+        assert_eq!(model.maybe_blocks(1024), [0, 4, 5, 6]);
+        // Granules of a page, blocks of 1 KiB: four blocks each.
+        let mut page = FileModel::new(PAGE, true, PAGE);
+        page.write(5000, b"x");
+        assert_eq!(page.maybe_blocks(1024), [4, 5, 6, 7]);
+        page.truncate(0);
+        assert!(page.maybe_blocks(1024).is_empty());
     }
 }
