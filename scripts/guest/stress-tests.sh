@@ -4,7 +4,9 @@
 # with blocks of 512, 1024, 2048 and 4096 bytes, and its model proven
 # first on tmpfs and ext2 with the same options: threads on files of
 # their own and on one shared file, files past the double-indirect start,
-# mappings kept across truncates and extensions.  Each run unmounts, runs
+# mappings kept across truncates and extensions, hard links, O_TMPFILE
+# files, RENAME_EXCHANGE, times and st_blocks, and a file reaching into
+# the triple-indirect level (toyfs_vfs).  Each run unmounts, runs
 # fsck.toyfs and mounts every 4000 operations and at its end; after it,
 # an unmount and a clean fsck.  Then stores past the end racing with
 # extensions, and followed by extensions racing with writeback, a live
