@@ -78,6 +78,15 @@ pub struct SparseModel {
     pages: BTreeMap<u64, Vec<u8>>,
     /// Blocks (by index) that may hold a block on disk.
     maybe: BTreeSet<u64>,
+    /// Blocks whose indirect blocks the map may still hold: those that
+    /// may have been allocated since a truncation below them (a punch
+    /// may leave the indirect blocks), and the last block at a
+    /// truncation (an emptied indirect block across the end may stay).
+    chains: BTreeSet<u64>,
+    /// The end of the folios dirtied through a mapping since the last
+    /// truncation down: a filesystem that allocates at writeback (ext2)
+    /// allocates their blocks past the end once the file grows over them.
+    dirty_to: u64,
     /// The block size.
     block: u64,
     /// The largest folio: a fault may allocate all of it.
@@ -91,6 +100,8 @@ impl SparseModel {
             size: 0,
             pages: BTreeMap::new(),
             maybe: BTreeSet::new(),
+            chains: BTreeSet::new(),
+            dirty_to: 0,
             block,
             folio: folio.max(PAGE),
         }
@@ -110,6 +121,7 @@ impl SparseModel {
         if start < end {
             let (first, last) = (start / self.block, (end - 1) / self.block);
             self.maybe.extend(first..=last);
+            self.chains.extend(first..=last);
         }
     }
 
@@ -143,6 +155,7 @@ impl SparseModel {
     /// `write(2)` of `data` at `offset`.
     pub fn write(&mut self, offset: u64, data: &[u8]) {
         let end = offset + data.len() as u64;
+        self.grow(end);
         self.store(offset, data);
         self.size = self.size.max(end);
         self.maybe_range(offset, end);
@@ -155,6 +168,15 @@ impl SparseModel {
         assert!(end <= self.size, "mapped store past the end");
         self.store(offset, data);
         self.touch(offset, end);
+        self.dirty_to = self.dirty_to.max(round_up(end, self.folio));
+    }
+
+    /// The size grows to `size` (or stays): blocks of folios dirtied past
+    /// the old end may be allocated.
+    fn grow(&mut self, size: u64) {
+        if size > self.size && self.dirty_to > self.size {
+            self.maybe_range(self.size, size.min(self.dirty_to));
+        }
     }
 
     /// A load through a mapping: a read fault may fill a hole (tmpfs).
@@ -169,8 +191,14 @@ impl SparseModel {
         if size < self.size {
             self.zero(size, round_up(size, PAGE));
             self.pages.split_off(&size.div_ceil(PAGE));
-            self.maybe.split_off(&size.div_ceil(self.block));
+            let keep = size.div_ceil(self.block);
+            self.maybe.split_off(&keep);
+            if !self.chains.split_off(&keep).is_empty() && keep > 0 {
+                self.chains.insert(keep - 1);
+            }
+            self.dirty_to = 0;
         }
+        self.grow(size);
         self.size = size;
     }
 
@@ -329,7 +357,7 @@ impl SparseModel {
     /// The most blocks of the file: those that may be allocated and the
     /// indirect blocks over them.
     pub fn blocks_bound(&self) -> u64 {
-        self.maybe.len() as u64 + indirect_blocks(self.maybe.iter().copied(), self.block)
+        self.maybe.len() as u64 + indirect_blocks(self.chains.iter().copied(), self.block)
     }
 }
 
@@ -518,12 +546,12 @@ impl FarFile {
         if done != fits {
             return Err(format!("{what}: wrote {done} bytes, expected {fits}"));
         }
+        self.model.write(offset, &data[..fits]);
+        self.note(format!("write {fits} at {offset}"));
         if fits < data.len() {
             // Nothing more past the largest file.
             self.refused(self.file().write_at(&data[fits..], self.limit), &what)?;
         }
-        self.model.write(offset, &data[..fits]);
-        self.note(format!("write {fits} at {offset}"));
         Ok(())
     }
 
@@ -610,6 +638,11 @@ impl FarFile {
 
     fn punch(&mut self, offset: u64, len: u64) -> Outcome {
         let mode = sys::FALLOC_FL_PUNCH_HOLE | sys::FALLOC_FL_KEEP_SIZE;
+        if offset + len > self.limit {
+            // vfs_fallocate: a range past the largest file.
+            let what = format!("punch {len} at {offset} of {}", self.path);
+            return self.refused(sys::fallocate(self.file(), mode, offset, len), &what);
+        }
         sys::fallocate(self.file(), mode, offset, len)
             .map_err(|err| format!("punch {len} at {offset} of {}: {err}", self.path))?;
         self.model.punch(offset, len);
@@ -733,9 +766,14 @@ mod tests {
         model.truncate(far + 9000);
         assert_eq!(model.bytes(far + 8, 4), [7, 7, 0, 0]);
         assert_eq!(model.blocks_bound(), 1 + 3);
-        // Below the triple-indirect level: its indirect blocks go too.
+        // Below the triple-indirect level: its indirect blocks go too,
+        // but for those across the new end (here the single-indirect
+        // block: none, block 0 is direct).
         model.truncate(1000);
         assert_eq!(model.blocks_bound(), 0);
+        model.write(300 * 1024, b"x");
+        model.truncate(100 * 1024 + 1);
+        assert_eq!(model.blocks_bound(), 1, "the single-indirect block");
         assert_eq!(model.pages().count(), 0);
         assert!(model.compare(0, &[0; 1000]).is_ok());
     }
@@ -756,6 +794,17 @@ mod tests {
         assert!((48..52).all(|b| model.maybe.contains(&b)));
         assert!(!model.maybe.contains(&52));
         assert_eq!(model.first_data(4096, 100_000), Some(50_000));
+        // Blocks 48 to 51 are under the single-indirect block.
+        assert_eq!(model.blocks_bound(), model.maybe.len() as u64 + 1);
+        // A store past the end of a folio, then growth over it.
+        let mut model = SparseModel::new(1024, PAGE);
+        model.truncate(1000);
+        model.mapped_store(10, b"x");
+        model.truncate(8192);
+        assert_eq!(
+            model.maybe.iter().copied().collect::<Vec<_>>(),
+            [0, 1, 2, 3]
+        );
     }
 
     #[test]

@@ -292,7 +292,8 @@ impl Worker<'_> {
         }
         if options.st_blocks {
             let blocks = slot.model.maybe_blocks(options.block_size);
-            let indirect = indirect_blocks(blocks.iter().copied(), options.block_size);
+            let chains = slot.model.chain_blocks(options.block_size);
+            let indirect = indirect_blocks(chains.into_iter(), options.block_size);
             let bound = (blocks.len() as u64 + indirect) * options.block_size / 512;
             if meta.blocks() > bound {
                 return Err(format!(
