@@ -196,7 +196,7 @@ impl SparseModel {
             if !self.chains.split_off(&keep).is_empty() && keep > 0 {
                 self.chains.insert(keep - 1);
             }
-            self.dirty_to = 0;
+            self.dirty_to = self.dirty_to.min(round_up(size, self.folio));
         }
         self.grow(size);
         self.size = size;
@@ -418,11 +418,10 @@ impl FarFile {
     }
 
     fn failure(&self, err: String) -> String {
-        let history: Vec<&str> = self.history.iter().map(String::as_str).collect();
         format!(
             "{err}\n  last operations on {}: {}",
             self.path,
-            history.join("; ")
+            crate::worker::history_lines(self.history.iter().map(String::as_str))
         )
     }
 

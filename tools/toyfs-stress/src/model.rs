@@ -208,7 +208,10 @@ impl FileModel {
             // The kernel zeroes the rest of the new last page, pollution
             // included, and drops the pages after it.
             self.polluted_to = 0;
-            self.blocks.dirty_to = 0;
+            // The folio of the new end stays dirty (without buffers, the
+            // whole of it, which a writeback maps up to the end then).
+            let folio_end = round_up(size, self.folio);
+            self.blocks.dirty_to = self.blocks.dirty_to.min(folio_end);
             self.free_from(size);
         }
         self.resize(size);
@@ -829,9 +832,14 @@ mod tests {
         assert_eq!(model.maybe_blocks(1024), [0]);
         model.truncate(8192);
         assert_eq!(model.maybe_blocks(1024), [0, 1, 2, 3]);
-        // A truncation down drops them, and the folio is clean after it.
+        // A truncation down drops them, but the folio of the new end
+        // may stay dirty: growing again, its blocks may be allocated.
         model.truncate(1000);
-        model.truncate(8192);
         assert_eq!(model.maybe_blocks(1024), [0]);
+        model.truncate(8192);
+        assert_eq!(model.maybe_blocks(1024), [0, 1, 2, 3]);
+        model.truncate(5000);
+        model.truncate(9000);
+        assert_eq!(model.maybe_blocks(1024), [0, 1, 2, 3]);
     }
 }

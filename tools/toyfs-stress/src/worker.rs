@@ -58,6 +58,33 @@ pub fn open(path: &str) -> Result<File, String> {
         .map_err(|err| format!("open {path}: {err}"))
 }
 
+/// The last `SHOWN` of `changes`, joined with "; " in lines of up to
+/// about 700 bytes: a guest's console takes lines of 1 KiB at most
+/// (`/dev/kmsg` refuses a longer one with `EINVAL`, and the line is lost).
+pub fn history_lines<'s>(changes: impl DoubleEndedIterator<Item = &'s str>) -> String {
+    const SHOWN: usize = 60;
+    let mut last: Vec<&str> = changes.rev().take(SHOWN).collect();
+    last.reverse();
+    let mut out = String::new();
+    let mut line = 0;
+    for (i, change) in last.iter().enumerate() {
+        if i > 0 {
+            out += ";";
+            line += 1;
+            if line + change.len() > 700 {
+                out += "\n    ";
+                line = 0;
+            } else {
+                out += " ";
+                line += 1;
+            }
+        }
+        out += change;
+        line += change.len();
+    }
+    out
+}
+
 /// What a failed call was, for `map_err`.
 fn failed(what: &str) -> impl FnOnce(io::Error) -> String + '_ {
     move |err| format!("{what}: {err}")
@@ -289,11 +316,10 @@ impl<'a> Worker<'a> {
         let index = self.rng.below(FILES as u64) as usize;
         self.operate(index).map_err(|err| {
             let slot = &self.slots[index];
-            let history: Vec<&str> = slot.history.iter().map(String::as_str).collect();
             format!(
                 "{err}\n  last operations on {}: {}",
                 slot.path,
-                history.join("; ")
+                history_lines(slot.history.iter().map(String::as_str))
             )
         })
     }
