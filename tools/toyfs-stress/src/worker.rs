@@ -984,3 +984,23 @@ impl Slot {
             .map_err(|err| format!("FS_IOC_GETFLAGS of {}: {err}", self.path))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::history_lines;
+
+    #[test]
+    fn a_long_history_is_cut_into_lines_a_console_keeps() {
+        let changes: Vec<String> = (0..100)
+            .map(|i| format!("write {i} at {}", i * 1000))
+            .collect();
+        let text = history_lines(changes.iter().map(String::as_str));
+        // The last 60 changes, in order, in lines of at most about 700
+        // bytes.
+        assert!(text.starts_with("write 40 at 40000; write 41"));
+        assert!(text.ends_with("write 99 at 99000"));
+        assert!(text.lines().count() > 1);
+        assert!(text.lines().all(|line| line.len() <= 720));
+        assert_eq!(history_lines(["one"].into_iter()), "one");
+    }
+}
