@@ -319,7 +319,10 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Before an unmount: the times of every file (with `--times`).
+    /// Before an unmount: the times of every file (with `--times`),
+    /// after an `fsync`: a filesystem that allocates blocks at writeback
+    /// sets the change time then (ext2's `ext2_splice_branch`), as the
+    /// unmount's writeback would.
     pub(super) fn save_times(&mut self) {
         if !self.options.times {
             return;
@@ -328,6 +331,7 @@ impl Worker<'_> {
             slot.names.saved = slot
                 .file
                 .as_ref()
+                .filter(|file| file.sync_all().is_ok())
                 .and_then(|file| file.metadata().ok())
                 .map(|meta| Times::of(&meta));
         }
@@ -440,6 +444,10 @@ impl Worker<'_> {
     /// truncation, a read or an `fsync`.
     fn times(&mut self, index: usize) -> Outcome {
         let path = self.slots[index].path.clone();
+        // Nothing left to write back: a writeback that allocates blocks
+        // sets the change time (ext2).
+        let file = self.slots[index].file();
+        file.sync_all().map_err(failed(&format!("fsync {path}")))?;
         sys::set_mtime(&path, PAST).map_err(failed(&format!("utimensat {path}")))?;
         let meta = fstat(self.slots[index].file(), &path)?;
         let set = Times::of(&meta);
