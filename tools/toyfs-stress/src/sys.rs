@@ -311,6 +311,13 @@ pub const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
 /// FIEMAP (`FS_IOC_FIEMAP` with `FIEMAP_FLAG_SYNC`: the file's dirty data
 /// written first) of the whole file: every extent, in order.
 pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
+    fiemap_range(file, 0, u64::MAX)
+}
+
+/// FIEMAP as [`fiemap`], of the bytes `start..start + len` only: every
+/// extent that overlaps them.
+pub fn fiemap_range(file: &File, start: u64, len: u64) -> io::Result<Vec<Extent>> {
+    let end = start.saturating_add(len);
     const FS_IOC_FIEMAP: usize = 0xC020_660B;
     const FIEMAP_FLAG_SYNC: u64 = 0x1;
     // struct fiemap: 4 u64 words (start, length, flags | mapped << 32,
@@ -318,11 +325,11 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
     const COUNT: usize = 128;
     let fd = file.as_raw_fd() as usize;
     let mut extents = Vec::new();
-    let mut start = 0u64;
+    let mut start = start;
     loop {
         let mut buf = vec![0u64; 4 + 7 * COUNT];
         buf[0] = start;
-        buf[1] = u64::MAX - start;
+        buf[1] = end - start;
         buf[2] = FIEMAP_FLAG_SYNC;
         buf[3] = COUNT as u64;
         let ptr = buf.as_mut_ptr() as usize;
@@ -340,7 +347,11 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
             });
         }
         match extents.last() {
-            Some(last) if mapped == COUNT && last.flags & FIEMAP_EXTENT_LAST == 0 => {
+            Some(last)
+                if mapped == COUNT
+                    && last.flags & FIEMAP_EXTENT_LAST == 0
+                    && last.logical + last.length < end =>
+            {
                 start = last.logical + last.length;
             }
             _ => return Ok(extents),
