@@ -210,9 +210,15 @@ impl SparseModel {
         self.zero(offset, end.min(self.size));
         let first = offset.div_ceil(self.block);
         let last = end / self.block;
+        // The block of the end of the file, punched from its start past
+        // the end: the filesystem clamps the punch to the end, where the
+        // block is not covered whole, so it may keep it (toyfs zeroes it
+        // in place) or free it (as `FileModel::punch_hole`).
+        let eof_block =
+            (self.size % self.block != 0 && end >= self.size).then(|| self.size / self.block);
         if first < last {
             let gone: Vec<u64> = self.maybe.range(first..last).copied().collect();
-            for block in gone {
+            for block in gone.into_iter().filter(|&b| Some(b) != eof_block) {
                 self.maybe.remove(&block);
             }
         }
@@ -824,6 +830,14 @@ mod tests {
         assert!((48..52).all(|b| model.maybe.contains(&b)));
         assert!(!model.maybe.contains(&52));
         assert_eq!(model.first_data(4096, 100_000), Some(50_000));
+        // A punch from the start of the last block (partial) past the
+        // end: the block may stay (toyfs keeps it, zeroed).
+        let mut tail = SparseModel::new(1024, PAGE);
+        tail.write(0, &[1; 2500]);
+        tail.punch(2048, 4096);
+        assert_eq!(tail.maybe.iter().copied().collect::<Vec<_>>(), [0, 1, 2]);
+        tail.punch(1024, 4096);
+        assert_eq!(tail.maybe.iter().copied().collect::<Vec<_>>(), [0, 2]);
         // Blocks 48 to 51 are under the single-indirect block.
         assert_eq!(model.blocks_bound(), model.maybe.len() as u64 + 1);
         // A store past the end of a folio, then growth over it.
