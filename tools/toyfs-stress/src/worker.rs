@@ -347,9 +347,6 @@ impl<'a> Worker<'a> {
         if options.direct.is_some() && self.rng.one_in(8) {
             return self.direct(index, size);
         }
-        if options.vfs_ops() && self.rng.one_in(8) {
-            return self.vfs_op(index);
-        }
         match self.rng.below(100) {
             0..=21 => self.write(index, size),
             22..=33 => {
