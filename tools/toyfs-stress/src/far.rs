@@ -14,6 +14,7 @@
 //! model.
 
 use crate::mapping::Mapping;
+use crate::model::check_extent_order;
 use crate::options::Options;
 use crate::rng::Rng;
 use crate::sys::{self, Extent, FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_UNWRITTEN, PAGE};
@@ -347,16 +348,7 @@ impl SparseModel {
         let size = self.size;
         let (range_start, range_end) = (start, end.min(size));
         let what = |err: String| format!("FIEMAP of {start}..{end} (size {size}): {err}");
-        let mut end = 0;
-        for extent in extents {
-            if extent.length == 0 || extent.logical < end {
-                return Err(what(format!("{extent:x?} is empty or overlaps")));
-            }
-            end = extent.logical + extent.length;
-            if !past_end && end > round_up(size, self.block) {
-                return Err(what(format!("{extent:x?} is past the last block")));
-            }
-        }
+        check_extent_order(extents, size, self.block, past_end).map_err(what)?;
         if range_end == size
             && extents
                 .last()

@@ -376,19 +376,7 @@ impl FileModel {
     ) -> Result<(), String> {
         let size = self.size();
         let what = |err: String| format!("FIEMAP (size {size}) gave {extents:x?}: {err}");
-        let mut end = 0;
-        for extent in extents {
-            if extent.length == 0 || extent.logical < end {
-                return Err(what(format!("{extent:x?} is empty or overlaps")));
-            }
-            end = extent.logical + extent.length;
-            if extent.physical == 0 && extent.flags & FIEMAP_EXTENT_UNKNOWN == 0 {
-                return Err(what(format!("{extent:x?} is at byte 0 of the disk")));
-            }
-            if !past_end && end > round_up(size, block) {
-                return Err(what(format!("{extent:x?} is past the last block")));
-            }
-        }
+        check_extent_order(extents, size, block, past_end).map_err(what)?;
         if extents
             .last()
             .is_some_and(|last| last.flags & FIEMAP_EXTENT_LAST == 0)
@@ -508,6 +496,31 @@ impl FileModel {
         }
         Ok(())
     }
+}
+
+/// Checks that FIEMAP's `extents` of a file of `size` bytes are in order
+/// and do not overlap, none at byte 0 of the disk (unless its place is
+/// unknown), none past the last `block` of the file unless `past_end`.
+pub fn check_extent_order(
+    extents: &[Extent],
+    size: u64,
+    block: u64,
+    past_end: bool,
+) -> Result<(), String> {
+    let mut end = 0;
+    for extent in extents {
+        if extent.length == 0 || extent.logical < end {
+            return Err(format!("{extent:x?} is empty or overlaps"));
+        }
+        end = extent.logical + extent.length;
+        if extent.physical == 0 && extent.flags & FIEMAP_EXTENT_UNKNOWN == 0 {
+            return Err(format!("{extent:x?} is at byte 0 of the disk"));
+        }
+        if !past_end && end > round_up(size, block) {
+            return Err(format!("{extent:x?} is past the last block"));
+        }
+    }
+    Ok(())
 }
 
 /// What bounds the blocks of a file (`st_blocks`, `--st-blocks`) beyond

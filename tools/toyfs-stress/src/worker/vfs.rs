@@ -949,6 +949,15 @@ mod tests {
             .collect()
     }
 
+    /// Each `(a, b, flags, errno)` of `cases` in turn: what the model
+    /// says `renameat2(a, b, flags)` returns.
+    fn expect(model: &mut Tree, cases: &[(&str, &str, u32, i32)]) {
+        for &(a, b, flags, want) in cases {
+            let got = model.expect_rename(a, b, flags);
+            assert_eq!(got, want, "renameat2({a}, {b}, {flags})");
+        }
+    }
+
     #[test]
     fn an_exchange_swaps_subtrees_across_parents() {
         let mut model = tree(&[
@@ -960,62 +969,43 @@ mod tests {
         ]);
         // A directory with a file, across parents: each takes the other's
         // place.
-        assert_eq!(model.expect_rename("p/a", "q/c", sys::RENAME_EXCHANGE), 0);
-        assert_eq!(
-            listing(&model),
-            ["p/", "p/a=q/c", "q/", "q/c/", "q/c/f=p/a/f"]
+        expect(&mut model, &[("p/a", "q/c", sys::RENAME_EXCHANGE, 0)]);
+        let swapped = ["p/", "p/a=q/c", "q/", "q/c/", "q/c/f=p/a/f"];
+        assert_eq!(listing(&model), swapped);
+        let x = sys::RENAME_EXCHANGE;
+        expect(
+            &mut model,
+            &[
+                // An ancestor with its descendant, either way round.
+                ("q", "q/c/f", x, sys::EINVAL),
+                ("q/c/f", "q", x, sys::EINVAL),
+                // A name with itself: nothing.
+                ("p/a", "p/a", x, 0),
+                // A missing name.
+                ("p/a", "p/z", x, sys::ENOENT),
+                ("p/z", "p/a", x, sys::ENOENT),
+            ],
         );
-        // An ancestor with its descendant, either way round: EINVAL.
-        assert_eq!(
-            model.expect_rename("q", "q/c/f", sys::RENAME_EXCHANGE),
-            sys::EINVAL
-        );
-        assert_eq!(
-            model.expect_rename("q/c/f", "q", sys::RENAME_EXCHANGE),
-            sys::EINVAL
-        );
-        // A name with itself: nothing.
-        assert_eq!(model.expect_rename("p/a", "p/a", sys::RENAME_EXCHANGE), 0);
-        // A missing name: ENOENT.
-        assert_eq!(
-            model.expect_rename("p/a", "p/z", sys::RENAME_EXCHANGE),
-            sys::ENOENT
-        );
-        assert_eq!(
-            model.expect_rename("p/z", "p/a", sys::RENAME_EXCHANGE),
-            sys::ENOENT
-        );
-        assert_eq!(
-            listing(&model),
-            ["p/", "p/a=q/c", "q/", "q/c/", "q/c/f=p/a/f"]
-        );
+        assert_eq!(listing(&model), swapped);
     }
 
     #[test]
     fn noreplace_moves_or_refuses() {
         let mut model = tree(&[("p", true), ("p/a", false), ("q", true), ("q/s", true)]);
-        assert_eq!(
-            model.expect_rename("p/a", "q/s", sys::RENAME_NOREPLACE),
-            sys::EEXIST
+        let n = sys::RENAME_NOREPLACE;
+        expect(
+            &mut model,
+            &[
+                ("p/a", "q/s", n, sys::EEXIST),
+                ("q", "q/s/m", n, sys::EINVAL),
+                // The target's parent is a file, or missing.
+                ("p/a", "p/a/m", n, sys::ENOTDIR),
+                ("p/a", "p/z/m", n, sys::ENOENT),
+                ("q", "p/m", n, 0),
+            ],
         );
-        assert_eq!(
-            model.expect_rename("q", "q/s/m", sys::RENAME_NOREPLACE),
-            sys::EINVAL
-        );
-        assert_eq!(
-            model.expect_rename("p/a", "p/a/m", sys::RENAME_NOREPLACE),
-            sys::ENOTDIR
-        );
-        assert_eq!(
-            model.expect_rename("p/a", "p/z/m", sys::RENAME_NOREPLACE),
-            sys::ENOENT
-        );
-        assert_eq!(model.expect_rename("q", "p/m", sys::RENAME_NOREPLACE), 0);
         assert_eq!(listing(&model), ["p/", "p/a=p/a", "p/m/", "p/m/s/"]);
         // Onto itself: it exists, EEXIST (as Linux checks first).
-        assert_eq!(
-            model.expect_rename("p/m", "p/m", sys::RENAME_NOREPLACE),
-            sys::EEXIST
-        );
+        expect(&mut model, &[("p/m", "p/m", n, sys::EEXIST)]);
     }
 }
