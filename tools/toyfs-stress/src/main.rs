@@ -306,7 +306,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("toyfs-stress: {err}");
+            eprintln!("toyfs-stress: {}", worker::console_lines(&err));
             ExitCode::FAILURE
         }
     }

@@ -85,6 +85,31 @@ pub fn history_lines<'s>(changes: impl DoubleEndedIterator<Item = &'s str>) -> S
     out
 }
 
+/// `text` with every line longer than 800 bytes cut into lines of 800
+/// (continued with four spaces): a guest's console drops a line of more
+/// than 1 KiB whole (`/dev/kmsg`), FIEMAP's extents in a message too.
+pub fn console_lines(text: &str) -> String {
+    const WIDTH: usize = 800;
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out += "\n";
+        }
+        let mut rest = line;
+        while rest.len() > WIDTH {
+            let mut cut = WIDTH;
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out += &rest[..cut];
+            out += "\n    ";
+            rest = &rest[cut..];
+        }
+        out += rest;
+    }
+    out
+}
+
 /// What a failed call was, for `map_err`.
 fn failed(what: &str) -> impl FnOnce(io::Error) -> String + '_ {
     move |err| format!("{what}: {err}")
@@ -999,5 +1024,17 @@ mod tests {
         assert!(text.lines().count() > 1);
         assert!(text.lines().all(|line| line.len() <= 720));
         assert_eq!(history_lines(["one"].into_iter()), "one");
+    }
+
+    #[test]
+    fn long_lines_are_cut_for_the_console() {
+        let text = format!("short\n{}", "x".repeat(2000));
+        let out = super::console_lines(&text);
+        assert!(out.lines().all(|line| line.len() <= 804));
+        assert_eq!(out.lines().count(), 4);
+        assert_eq!(
+            out.replace("\n    ", "").replace('\n', ""),
+            text.replace('\n', "")
+        );
     }
 }
