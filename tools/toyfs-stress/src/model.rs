@@ -233,7 +233,16 @@ impl FileModel {
         let last = size.saturating_sub(1) / g;
         let eof_granule = (size % g != 0 && offset <= last * g && offset + len >= size)
             .then(|| self.granule_at(last));
-        // Preallocated granules past the end are freed too.
+        // Preallocated granules past the end may stay: tmpfs (and XFS)
+        // free them, ext4 and toyfs punch only up to the end of the
+        // file (`end.min(size)` in toyfs's fallocate).
+        let past_end = size.div_ceil(g);
+        let kept: Vec<(usize, Granule)> = (past_end.max(offset / g)..(offset + len).div_ceil(g))
+            .filter_map(|index| {
+                let state = self.granules.get(index as usize).copied()?;
+                Some((index as usize, state))
+            })
+            .collect();
         self.mark(offset, offset + len, |state, whole| {
             if whole {
                 Granule::Hole
@@ -241,6 +250,9 @@ impl FileModel {
                 state
             }
         });
+        for (index, state) in kept {
+            self.granules[index] = state;
+        }
         if let Some(before) = eof_granule {
             self.granules[last as usize] = match before {
                 Granule::Data => Granule::Either,
@@ -664,6 +676,26 @@ mod tests {
         model.write(0, &[1; 6144]);
         model.punch_hole(4096, 8192);
         assert_eq!(model.granule_at(2), Granule::Hole);
+    }
+
+    #[test]
+    fn a_punch_past_the_end_may_keep_preallocated_blocks() {
+        // compact_memory_toyfs, seed 3 on the debug kernel: blocks
+        // preallocated past the end (FALLOC_FL_KEEP_SIZE), a punch past
+        // the end, then a write past them: toyfs punches only up to the
+        // end, so the blocks stay (zeroed), as on ext4; tmpfs frees them.
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.write(0, &[1; 4096]);
+        model.allocate(4000, 3000, true);
+        assert_eq!(model.granule_at(5), Granule::Either);
+        model.punch_hole(4500, 10_000);
+        model.write(9000, b"x");
+        assert_eq!(model.granule_at(5), Granule::Either, "kept or freed");
+        assert_eq!(model.granule_at(7), Granule::Hole, "never allocated");
+        assert!(model.bytes()[4096..9000].iter().all(|&b| b == 0));
+        // Inside the file a punch still frees whole granules.
+        model.punch_hole(1024, 1024);
+        assert_eq!(model.granule_at(1), Granule::Hole);
     }
 
     #[test]
