@@ -4,7 +4,9 @@
 # with blocks of 512, 1024, 2048 and 4096 bytes, and its model proven
 # first on tmpfs and ext2 with the same options: threads on files of
 # their own and on one shared file, files past the double-indirect start,
-# mappings kept across truncates and extensions.  Each run unmounts, runs
+# mappings kept across truncates and extensions, hard links, O_TMPFILE
+# files, RENAME_EXCHANGE, times and st_blocks, and a file reaching into
+# the triple-indirect level (toyfs_vfs).  Each run unmounts, runs
 # fsck.toyfs and mounts every 4000 operations and at its end; after it,
 # an unmount and a clean fsck.  Then stores past the end racing with
 # extensions, and followed by extensions racing with writeback, a live
@@ -38,7 +40,7 @@ mkdir -p $mnt
 model_on_tmpfs() {
 	mount -t tmpfs -o size=64m tmpfs $mnt || return 1
 	toyfs-stress run $threads --fallocate punch,keep --seek 4096 --copy --links --direct 0 \
-		"$seed" "$short" $mnt
+		--hardlinks --tmpfile --exchange --times --far 9223372036854775807 "$seed" "$short" $mnt
 	rc=$?
 	umount $mnt && [ $rc -eq 0 ]
 }
@@ -55,7 +57,7 @@ model_on_tmpfs() {
 model_on_ext2() {
 	mke2fs -b 1024 /dev/ram3 >/dev/null && mount -t ext2 /dev/ram3 $mnt || return 1
 	toyfs-stress run $threads --seek 0 --chattr-compress --copy --links --fiemap --direct 512 --fstype ext2 \
-		"$seed" "$short" $mnt /dev/ram3
+		--hardlinks --tmpfile --times --st-blocks --far 17247252480 "$seed" "$short" $mnt /dev/ram3
 	rc=$?
 	umount $mnt && [ $rc -eq 0 ]
 }

@@ -73,6 +73,30 @@ toyfs_features() {
 		"--copy --links --fiemap --direct 0"
 }
 
+# toyfs's largest file (s_maxbytes) with $1-byte blocks and $2-byte
+# fragments ("" without FRAGMENTS): Documentation/toyfs.rst, "Block map".
+toyfs_max_file() {
+	case $1/$2 in
+	512/*) echo 1082202112 ;;
+	1024/*) echo 17247252480 ;;
+	2048/*) echo 275415851008 ;;
+	4096/1024) echo 4393751527424 ;;
+	4096/512) echo 2196875755520 ;;
+	4096/*) echo 4402345721856 ;;
+	esac
+}
+
+# toyfs-stress run's options of names, links and times for toyfs with
+# $1-byte blocks and $2-byte fragments: hard links counted, O_TMPFILE
+# files named over files or freed, RENAME_EXCHANGE and RENAME_NOREPLACE
+# of files and of a tree's files and directories across parents,
+# modification and change times, st_blocks, and a file reaching into the
+# triple-indirect level up to the largest file (src/worker/vfs.rs,
+# src/far.rs).
+toyfs_vfs() {
+	echo "--hardlinks --tmpfile --exchange --times --st-blocks --far $(toyfs_max_file "$1" "$2")"
+}
+
 # The randomized tester's rows (toyfs-stress run on a new toyfs mounted
 # at $mnt, with $threads and $seed; unmount and fsck between rounds and
 # at the end), for the short runs of stress-tests.sh and the soak.
@@ -80,7 +104,7 @@ toyfs_features() {
 # toyfs with $1-byte blocks on $2, $3 operations.
 toyfs_row() {
 	mkfs.toyfs -q -b "$1" "$2" && mount -t toyfs "$2" $mnt || return 1
-	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") \
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") $(toyfs_vfs "$1" "") \
 		--fsck "fsck.toyfs -n" "$seed" "$3" $mnt "$2"
 	rc=$?
 	umount $mnt && fsck_clean "$2" && [ $rc -eq 0 ]
@@ -94,7 +118,7 @@ toyfs_row() {
 # fragments between rounds and at the end.
 toyfs_fragments_row() {
 	mkfs.toyfs -q -b "$1" -f "$2" "$3" && mount -t toyfs "$3" $mnt || return 1
-	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") \
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") $(toyfs_vfs "$1" "$2") \
 		--fsck "fsck.toyfs -f -n" "$seed" "$4" $mnt "$3"
 	rc=$?
 	umount $mnt && fsck_clean "$3" && [ $rc -eq 0 ]
@@ -109,7 +133,7 @@ toyfs_fragments_row() {
 # between rounds and at the end, and some must be compressed then.
 toyfs_compress_row() {
 	mkfs.toyfs -q -b "$1" -f "$2" -c lz4 "$3" && mount -t toyfs "$3" $mnt || return 1
-	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") --chattr-compress \
+	toyfs-stress run $threads --block-size "$1" $(toyfs_features "$1") $(toyfs_vfs "$1" "$2") --chattr-compress \
 		--compressible --fsck "fsck.toyfs -f -n" "$seed" "$4" $mnt "$3"
 	rc=$?
 	umount $mnt && fsck_clean "$3" || return 1

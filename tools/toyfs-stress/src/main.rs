@@ -84,6 +84,7 @@ mod churn;
 mod eof_race;
 mod eof_writeback;
 mod fail_nth;
+mod far;
 mod fault_in;
 mod faults;
 mod io_errors;
@@ -322,7 +323,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("toyfs-stress: {err}");
+            eprintln!("toyfs-stress: {}", worker::console_lines(&err));
             ExitCode::FAILURE
         }
     }

@@ -40,6 +40,19 @@ impl Mapping {
         Ok(Self { addr, len })
     }
 
+    /// Maps `len` bytes (`len` > 0) of `file` from `offset` (a multiple
+    /// of the page), shared: offset 0 of the mapping is `offset` of the
+    /// file.
+    pub fn window(file: &File, offset: u64, len: usize) -> io::Result<Self> {
+        let fd = file.as_raw_fd() as usize;
+        let prot = PROT_READ | PROT_WRITE;
+        // SAFETY: A new mapping chosen by the kernel (address 0), which
+        // touches no memory of this program.
+        let addr =
+            check(unsafe { syscall(SYS_MMAP, [0, len, prot, MAP_SHARED, fd, offset as usize]) })?;
+        Ok(Self { addr, len })
+    }
+
     /// Stores `bytes` at `offset` of the mapping.
     pub fn store(&self, offset: usize, bytes: &[u8]) {
         assert!(

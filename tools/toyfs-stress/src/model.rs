@@ -18,6 +18,8 @@
 //! they cover are uncertain until the page tail is cut off by a truncate,
 //! and bytes they cover must read as zero once the file grows over them.
 
+use std::collections::BTreeSet;
+
 use crate::sys::{
     Extent, FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_UNKNOWN, FIEMAP_EXTENT_UNWRITTEN, PAGE,
 };
@@ -44,6 +46,8 @@ pub struct FileModel {
     folio: u64,
     /// States of the granules from offset 0; past the end: `Hole`.
     granules: Vec<Granule>,
+    /// For `maybe_blocks`: the bound on `st_blocks` (`--st-blocks`).
+    blocks: BlockBound,
     /// Bytes `size..polluted_to` of the mapped last page may hold stores
     /// made past the end of the file (0: none).
     polluted_to: u64,
@@ -69,6 +73,7 @@ impl FileModel {
             folio: folio.max(PAGE),
             granules: Vec::new(),
             polluted_to: 0,
+            blocks: BlockBound::default(),
         }
     }
 
@@ -117,6 +122,9 @@ impl FileModel {
             let whole = start <= index * g && (index + 1) * g <= end;
             let state = &mut self.granules[index as usize];
             *state = change(*state, whole);
+            if *state != Granule::Hole {
+                self.blocks.chains.insert(index);
+            }
         }
     }
 
@@ -124,10 +132,20 @@ impl FileModel {
     fn free_from(&mut self, from: u64) {
         let keep = from.div_ceil(self.granule) as usize;
         self.granules.truncate(keep);
+        self.blocks.cut(keep as u64);
     }
 
     /// A new size, without touching granules: zeros past the old end.
     fn resize(&mut self, size: u64) {
+        if size > self.size() && self.blocks.dirty_to > self.size() {
+            // Blocks of a folio dirtied through a mapping, past the old
+            // end: a filesystem that allocates at writeback (ext2)
+            // allocates them once the file has grown over them.
+            let (g, end) = (self.granule, size.min(self.blocks.dirty_to));
+            let late = self.size() / g..end.div_ceil(g);
+            self.blocks.late.extend(late.clone());
+            self.blocks.chains.extend(late);
+        }
         self.bytes.resize(size as usize, 0);
     }
 
@@ -149,6 +167,7 @@ impl FileModel {
         self.bytes[offset as usize..end as usize].copy_from_slice(data);
         self.touch_pages(offset, end);
         self.mark(offset, end, |_, _| Granule::Data);
+        self.blocks.dirty_to = self.blocks.dirty_to.max(round_up(end, self.folio));
     }
 
     /// A load of `start..end` through a mapping: a read fault may fill a
@@ -178,6 +197,8 @@ impl FileModel {
         let size = self.size();
         self.touch_pages(offset.min(size.saturating_sub(1)), size);
         self.polluted_to = self.polluted_to.max(offset + len);
+        let dirty_to = round_up(offset + len, self.folio);
+        self.blocks.dirty_to = self.blocks.dirty_to.max(dirty_to);
         true
     }
 
@@ -187,6 +208,10 @@ impl FileModel {
             // The kernel zeroes the rest of the new last page, pollution
             // included, and drops the pages after it.
             self.polluted_to = 0;
+            // The folio of the new end stays dirty (without buffers, the
+            // whole of it, which a writeback maps up to the end then).
+            let folio_end = round_up(size, self.folio);
+            self.blocks.dirty_to = self.blocks.dirty_to.min(folio_end);
             self.free_from(size);
         }
         self.resize(size);
@@ -208,7 +233,16 @@ impl FileModel {
         let last = size.saturating_sub(1) / g;
         let eof_granule = (size % g != 0 && offset <= last * g && offset + len >= size)
             .then(|| self.granule_at(last));
-        // Preallocated granules past the end are freed too.
+        // Preallocated granules past the end may stay: tmpfs (and XFS)
+        // free them, ext4 and toyfs punch only up to the end of the
+        // file (`end.min(size)` in toyfs's fallocate).
+        let past_end = size.div_ceil(g);
+        let kept: Vec<(usize, Granule)> = (past_end.max(offset / g)..(offset + len).div_ceil(g))
+            .filter_map(|index| {
+                let state = self.granules.get(index as usize).copied()?;
+                Some((index as usize, state))
+            })
+            .collect();
         self.mark(offset, offset + len, |state, whole| {
             if whole {
                 Granule::Hole
@@ -216,6 +250,9 @@ impl FileModel {
                 state
             }
         });
+        for (index, state) in kept {
+            self.granules[index] = state;
+        }
         if let Some(before) = eof_granule {
             self.granules[last as usize] = match before {
                 Granule::Data => Granule::Either,
@@ -351,19 +388,7 @@ impl FileModel {
     ) -> Result<(), String> {
         let size = self.size();
         let what = |err: String| format!("FIEMAP (size {size}) gave {extents:x?}: {err}");
-        let mut end = 0;
-        for extent in extents {
-            if extent.length == 0 || extent.logical < end {
-                return Err(what(format!("{extent:x?} is empty or overlaps")));
-            }
-            end = extent.logical + extent.length;
-            if extent.physical == 0 && extent.flags & FIEMAP_EXTENT_UNKNOWN == 0 {
-                return Err(what(format!("{extent:x?} is at byte 0 of the disk")));
-            }
-            if !past_end && end > round_up(size, block) {
-                return Err(what(format!("{extent:x?} is past the last block")));
-            }
-        }
+        check_extent_order(extents, size, block, past_end).map_err(what)?;
         if extents
             .last()
             .is_some_and(|last| last.flags & FIEMAP_EXTENT_LAST == 0)
@@ -485,6 +510,90 @@ impl FileModel {
     }
 }
 
+/// Checks that FIEMAP's `extents` of a file of `size` bytes are in order
+/// and do not overlap, none at byte 0 of the disk (unless its place is
+/// unknown), none past the last `block` of the file unless `past_end`.
+pub fn check_extent_order(
+    extents: &[Extent],
+    size: u64,
+    block: u64,
+    past_end: bool,
+) -> Result<(), String> {
+    let mut end = 0;
+    for extent in extents {
+        if extent.length == 0 || extent.logical < end {
+            return Err(format!("{extent:x?} is empty or overlaps"));
+        }
+        end = extent.logical + extent.length;
+        if extent.physical == 0 && extent.flags & FIEMAP_EXTENT_UNKNOWN == 0 {
+            return Err(format!("{extent:x?} is at byte 0 of the disk"));
+        }
+        if !past_end && end > round_up(size, block) {
+            return Err(format!("{extent:x?} is past the last block"));
+        }
+    }
+    Ok(())
+}
+
+/// What bounds the blocks of a file (`st_blocks`, `--st-blocks`) beyond
+/// its granules that are not holes.
+#[derive(Default)]
+struct BlockBound {
+    /// Granules whose blocks a writeback may have allocated after the
+    /// file grew over them (`FileModel::resize`).
+    late: BTreeSet<u64>,
+    /// The end of the folios dirtied through a mapping since the last
+    /// truncation down (0: none).
+    dirty_to: u64,
+    /// Granules the indirect blocks of the map may still reach: every
+    /// granule that may have been allocated since a truncation below it
+    /// (a punched hole may leave its indirect blocks), and the last
+    /// granule at a truncation (an indirect block across the new end may
+    /// stay, emptied: toyfs keeps it, ext2 frees it).
+    chains: BTreeSet<u64>,
+}
+
+impl BlockBound {
+    /// A truncation to `keep` granules.
+    fn cut(&mut self, keep: u64) {
+        self.late.split_off(&keep);
+        if !self.chains.split_off(&keep).is_empty() && keep > 0 {
+            self.chains.insert(keep - 1);
+        }
+    }
+}
+
+/// The blocks of `block` bytes that granules (of `g` bytes) cover.
+fn granule_blocks(granules: impl Iterator<Item = u64>, g: u64, block: u64) -> Vec<u64> {
+    let mut blocks: Vec<u64> = granules
+        .flat_map(|index| (index * g) / block..(index * g + g).div_ceil(block))
+        .collect();
+    blocks.sort_unstable();
+    blocks.dedup();
+    blocks
+}
+
+impl FileModel {
+    /// The blocks of `block` bytes (by index) that may be allocated: those
+    /// of the granules that are not holes, and those a writeback may have
+    /// allocated late (`--st-blocks`).
+    pub fn maybe_blocks(&self, block: u64) -> Vec<u64> {
+        let held = self.granules.iter().enumerate();
+        let held = held.filter(|(_, &state)| state != Granule::Hole);
+        let held = held.map(|(index, _)| index as u64);
+        granule_blocks(
+            held.chain(self.blocks.late.iter().copied()),
+            self.granule,
+            block,
+        )
+    }
+
+    /// The blocks whose indirect blocks the map may hold (`BlockBound`).
+    pub fn chain_blocks(&self, block: u64) -> Vec<u64> {
+        granule_blocks(self.blocks.chains.iter().copied(), self.granule, block)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,6 +676,26 @@ mod tests {
         model.write(0, &[1; 6144]);
         model.punch_hole(4096, 8192);
         assert_eq!(model.granule_at(2), Granule::Hole);
+    }
+
+    #[test]
+    fn a_punch_past_the_end_may_keep_preallocated_blocks() {
+        // compact_memory_toyfs, seed 3 on the debug kernel: blocks
+        // preallocated past the end (FALLOC_FL_KEEP_SIZE), a punch past
+        // the end, then a write past them: toyfs punches only up to the
+        // end, so the blocks stay (zeroed), as on ext4; tmpfs frees them.
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.write(0, &[1; 4096]);
+        model.allocate(4000, 3000, true);
+        assert_eq!(model.granule_at(5), Granule::Either);
+        model.punch_hole(4500, 10_000);
+        model.write(9000, b"x");
+        assert_eq!(model.granule_at(5), Granule::Either, "kept or freed");
+        assert_eq!(model.granule_at(7), Granule::Hole, "never allocated");
+        assert!(model.bytes()[4096..9000].iter().all(|&b| b == 0));
+        // Inside the file a punch still frees whole granules.
+        model.punch_hole(1024, 1024);
+        assert_eq!(model.granule_at(1), Granule::Hole);
     }
 
     #[test]
@@ -707,5 +836,55 @@ mod tests {
         model.pollute(300, 10);
         model.truncate(150);
         assert!(!model.polluted());
+    }
+
+    #[test]
+    fn maybe_blocks_are_the_granules_not_holes() {
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.write(0, &[1; 100]);
+        model.truncate(10_000);
+        model.write(5000, &[1; 2000]);
+        assert_eq!(model.maybe_blocks(1024), [0, 4, 5, 6]);
+        // Granules of a page, blocks of 1 KiB: four blocks each.
+        let mut page = FileModel::new(PAGE, true, PAGE);
+        page.write(5000, b"x");
+        assert_eq!(page.maybe_blocks(1024), [4, 5, 6, 7]);
+        page.truncate(0);
+        assert!(page.maybe_blocks(1024).is_empty());
+        assert!(page.chain_blocks(1024).is_empty());
+    }
+
+    #[test]
+    fn the_block_bound_keeps_chains_and_late_blocks() {
+        // Data in the double-indirect level (1 KiB blocks: from block
+        // 268), then a truncation into the single-indirect level: the
+        // indirect block across the new end may stay.
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.write(300 * 1024, b"x");
+        model.truncate(100 * 1024 + 1);
+        assert!(model.maybe_blocks(1024).is_empty());
+        assert_eq!(model.chain_blocks(1024), [100]);
+        // A punched block's indirect blocks may stay.
+        model.write(50 * 1024, &[1; 1024]);
+        model.punch_hole(50 * 1024, 1024);
+        assert!(model.maybe_blocks(1024).is_empty());
+        assert_eq!(model.chain_blocks(1024), [50, 100]);
+        // A store through a mapping dirties the folio past the end: once
+        // the file grows over it, a writeback may allocate those blocks.
+        let mut model = FileModel::new(1024, true, PAGE);
+        model.truncate(1000);
+        model.mapped_store(10, b"x");
+        assert_eq!(model.maybe_blocks(1024), [0]);
+        model.truncate(8192);
+        assert_eq!(model.maybe_blocks(1024), [0, 1, 2, 3]);
+        // A truncation down drops them, but the folio of the new end
+        // may stay dirty: growing again, its blocks may be allocated.
+        model.truncate(1000);
+        assert_eq!(model.maybe_blocks(1024), [0]);
+        model.truncate(8192);
+        assert_eq!(model.maybe_blocks(1024), [0, 1, 2, 3]);
+        model.truncate(5000);
+        model.truncate(9000);
+        assert_eq!(model.maybe_blocks(1024), [0, 1, 2, 3]);
     }
 }

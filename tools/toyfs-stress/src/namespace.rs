@@ -579,7 +579,7 @@ pub fn run(
     let replay = |err: String, history: &[String]| {
         format!(
             "seed {seed}: {err}\n  last calls: {}\ntoyfs-stress: replay: toyfs-stress namespace {seed} {ops} {dir}{}",
-            history.join("; "),
+            crate::worker::history_lines(history.iter().map(String::as_str)),
             device.map_or(String::new(), |(d, t, f)| format!(" {d} {t} '{f}'"))
         )
     };

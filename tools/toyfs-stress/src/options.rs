@@ -6,7 +6,8 @@
 /// `run [OPTIONS] SEED OPS DIR [DEVICE]`.
 pub const USAGE: &str = "run [--threads N] [--shared N] [--block-size B] [--max-size BYTES] \
 [--fallocate punch,zero,keep|keep-inside] [--seek GRANULE] [--eof-pollution] [--chattr-compress] [--compressible] [--folio-max BYTES] \
-[--copy] [--links] [--fiemap] [--direct ALIGN] [--fstype TYPE] [--fsck PROGRAM] \
+[--copy] [--links] [--fiemap] [--direct ALIGN] [--hardlinks] [--tmpfile] [--exchange] [--times] [--st-blocks] \
+[--far LIMIT] [--fstype TYPE] [--fsck PROGRAM] \
 SEED OPS DIR [DEVICE]";
 
 /// What `toyfs-stress run` does.
@@ -75,6 +76,31 @@ pub struct Options {
     /// The largest folio the page cache may give the files: a write fault
     /// may allocate blocks for all of it (ext4's large folios).
     pub folio_max: u64,
+    /// Hard links of the threads' files kept across operations and
+    /// remounts, in directories of the run and of the thread: the model
+    /// counts them (`st_nlink`), each name reads as the file
+    /// (src/worker/vfs.rs).
+    pub hardlinks: bool,
+    /// `O_TMPFILE` files written, mapped and truncated, then named with
+    /// `linkat` (`AT_EMPTY_PATH` or `/proc/self/fd`) and renamed over a
+    /// file of the thread, or closed without a name (freed).
+    pub tmpfile: bool,
+    /// `renameat2(RENAME_EXCHANGE)` of the thread's two files (the
+    /// second in a directory of the thread: across parents), and of
+    /// files and directories of a tree of the thread; `RENAME_NOREPLACE`.
+    pub exchange: bool,
+    /// Modification and change times checked where POSIX fixes them
+    /// (changed by a write and a truncation that changes the size, kept
+    /// by reads, `fsync` and `link`, kept across remounts).
+    pub times: bool,
+    /// `st_blocks` bounded by the blocks the model allows and the
+    /// indirect blocks of a block map of 32-bit pointers (toyfs, ext2).
+    pub st_blocks: bool,
+    /// A file of each thread with offsets past the double-indirect
+    /// blocks' reach (the triple-indirect level) up to this limit, the
+    /// filesystem's largest file (`s_maxbytes`: past it `EFBIG`), in a
+    /// sparse model (src/far.rs).
+    pub far: Option<u64>,
     /// Filesystem type for the mount between rounds.
     pub fstype: String,
     /// Program run with the device between unmount and mount (a check
@@ -112,6 +138,12 @@ impl Options {
             fiemap: false,
             direct: None,
             folio_max: 4096,
+            hardlinks: false,
+            tmpfile: false,
+            exchange: false,
+            times: false,
+            st_blocks: false,
+            far: None,
             fstype: "toyfs".into(),
             fsck: None,
         };
@@ -132,6 +164,12 @@ impl Options {
                 "--fiemap" => options.fiemap = true,
                 "--direct" => options.direct = Some(number(args.next(), arg)?),
                 "--folio-max" => options.folio_max = number(args.next(), arg)?,
+                "--hardlinks" => options.hardlinks = true,
+                "--tmpfile" => options.tmpfile = true,
+                "--exchange" => options.exchange = true,
+                "--times" => options.times = true,
+                "--st-blocks" => options.st_blocks = true,
+                "--far" => options.far = Some(number(args.next(), arg)?),
                 "--fstype" => options.fstype = args.next().ok_or("--fstype: missing")?.clone(),
                 "--fsck" => options.fsck = Some(args.next().ok_or("--fsck: missing")?.clone()),
                 "--fallocate" => {
@@ -177,6 +215,12 @@ impl Options {
         {
             return Err("--direct: not a power of two".into());
         }
+        if options
+            .far
+            .is_some_and(|limit| limit <= options.triple_indirect_start() + 64 * 1024)
+        {
+            return Err("--far: the limit must lie past the triple-indirect start".into());
+        }
         if options.max_size == 0 {
             // Past the start of the double-indirect blocks (268 KiB with
             // 1 KiB blocks).
@@ -193,6 +237,17 @@ impl Options {
     /// Where the double-indirect blocks start.
     pub fn double_indirect_start(&self) -> u64 {
         (12 + self.block_size / 4) * self.block_size
+    }
+
+    /// Where the triple-indirect blocks start.
+    pub fn triple_indirect_start(&self) -> u64 {
+        let per = self.block_size / 4;
+        (12 + per + per * per) * self.block_size
+    }
+
+    /// Whether any of the operations of src/worker/vfs.rs is on.
+    pub fn vfs_ops(&self) -> bool {
+        self.hardlinks || self.tmpfile || self.exchange || self.times || self.far.is_some()
     }
 
     /// Whether any `fallocate` mode is on.
@@ -235,6 +290,11 @@ impl Options {
             (self.copy, "--copy"),
             (self.links, "--links"),
             (self.fiemap, "--fiemap"),
+            (self.hardlinks, "--hardlinks"),
+            (self.tmpfile, "--tmpfile"),
+            (self.exchange, "--exchange"),
+            (self.times, "--times"),
+            (self.st_blocks, "--st-blocks"),
         ] {
             if on {
                 line += &format!(" {name}");
@@ -242,6 +302,9 @@ impl Options {
         }
         if let Some(align) = self.direct {
             line += &format!(" --direct {align}");
+        }
+        if let Some(limit) = self.far {
+            line += &format!(" --far {limit}");
         }
         if self.folio_max != 4096 {
             line += &format!(" --folio-max {}", self.folio_max);
@@ -296,6 +359,19 @@ mod tests {
         assert!(again.copy && again.links && again.fiemap);
         assert_eq!(again.direct, Some(512));
         assert_eq!(parse("--direct 0 1 2 /d").unwrap().direct, Some(0));
+        let vfs =
+            parse("--hardlinks --tmpfile --exchange --times --st-blocks --far 17247252480 1 2 /d")
+                .unwrap();
+        let line = vfs.replay();
+        let again = parse(line.strip_prefix("toyfs-stress run ").unwrap()).unwrap();
+        assert!(again.hardlinks && again.tmpfile && again.exchange && again.times);
+        assert!(again.st_blocks && again.vfs_ops());
+        assert_eq!(again.far, Some(17_247_252_480));
+        assert!(!parse("1 2 /d").unwrap().vfs_ops());
+        // The limit must lie past the start of the triple-indirect
+        // blocks (64 MiB and 268 KiB with 1 KiB blocks).
+        assert!(parse("--far 67383296 1 2 /d").is_err());
+        assert_eq!(vfs.triple_indirect_start(), 67_383_296);
         assert!(parse("--direct 3 1 2 /d").is_err());
         let inside = parse("--fallocate zero,keep-inside 1 2 /d").unwrap();
         assert!(inside.allocate && !inside.keep_past_end);

@@ -136,11 +136,15 @@ pub fn run(options: &Options) -> Result<String, String> {
             left -= ops;
             round += 1;
         }
-        Ok::<_, String>(round)
+        let more = match options.vfs_ops() {
+            true => format!(" ({})", Worker::vfs_summary(&run.workers)),
+            false => String::new(),
+        };
+        Ok::<_, String>((round, more))
     })();
     match result {
-        Ok(rounds) => Ok(format!(
-            "seed {}: {} operations by {} threads on files of their own and {} on a shared file, \
+        Ok((rounds, more)) => Ok(format!(
+            "seed {}: {} operations by {} threads on files of their own{more} and {} on a shared file, \
              {rounds} rounds, every read as expected",
             options.seed, options.ops, options.threads, options.shared
         )),

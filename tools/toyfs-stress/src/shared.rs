@@ -122,11 +122,10 @@ impl<'a> SharedWorker<'a> {
                 let log = HISTORY_LOG
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner());
-                let last: Vec<&str> = log.iter().map(String::as_str).collect();
                 format!(
                     "{err}\n  last changes of {} (thread: change): {}",
                     self.path,
-                    last.join("; ")
+                    crate::worker::history_lines(log.iter().map(String::as_str))
                 )
             })?;
             self.done += 1;

@@ -311,6 +311,13 @@ pub const FIEMAP_EXTENT_UNWRITTEN: u32 = 0x800;
 /// FIEMAP (`FS_IOC_FIEMAP` with `FIEMAP_FLAG_SYNC`: the file's dirty data
 /// written first) of the whole file: every extent, in order.
 pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
+    fiemap_range(file, 0, u64::MAX)
+}
+
+/// FIEMAP as [`fiemap`], of the bytes `start..start + len` only: every
+/// extent that overlaps them.
+pub fn fiemap_range(file: &File, start: u64, len: u64) -> io::Result<Vec<Extent>> {
+    let end = start.saturating_add(len);
     const FS_IOC_FIEMAP: usize = 0xC020_660B;
     const FIEMAP_FLAG_SYNC: u64 = 0x1;
     // struct fiemap: 4 u64 words (start, length, flags | mapped << 32,
@@ -318,11 +325,11 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
     const COUNT: usize = 128;
     let fd = file.as_raw_fd() as usize;
     let mut extents = Vec::new();
-    let mut start = 0u64;
+    let mut start = start;
     loop {
         let mut buf = vec![0u64; 4 + 7 * COUNT];
         buf[0] = start;
-        buf[1] = u64::MAX - start;
+        buf[1] = end - start;
         buf[2] = FIEMAP_FLAG_SYNC;
         buf[3] = COUNT as u64;
         let ptr = buf.as_mut_ptr() as usize;
@@ -340,7 +347,11 @@ pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
             });
         }
         match extents.last() {
-            Some(last) if mapped == COUNT && last.flags & FIEMAP_EXTENT_LAST == 0 => {
+            Some(last)
+                if mapped == COUNT
+                    && last.flags & FIEMAP_EXTENT_LAST == 0
+                    && last.logical + last.length < end =>
+            {
                 start = last.logical + last.length;
             }
             _ => return Ok(extents),
@@ -405,4 +416,104 @@ pub fn seek_dir(dir: &File, pos: i64) -> io::Result<()> {
     let fd = dir.as_raw_fd() as usize;
     // SAFETY: Integer arguments only.
     check(unsafe { syscall(SYS_LSEEK, [fd, pos as usize, SEEK_SET, 0, 0, 0]) }).map(|_| ())
+}
+
+const SYS_LINKAT: usize = 265;
+const SYS_UTIMENSAT: usize = 280;
+const SYS_RENAMEAT2: usize = 316;
+const AT_FDCWD: isize = -100;
+
+/// `O_TMPFILE` with the `O_DIRECTORY` it includes (include/uapi/asm-generic/fcntl.h).
+pub const O_TMPFILE: i32 = 0o20_200_000;
+/// `O_EXCL`: with `O_TMPFILE`, the file may never be linked.
+pub const O_EXCL: i32 = 0o200;
+/// A file larger than the filesystem's largest (`s_maxbytes`).
+pub const EFBIG: i32 = 27;
+/// `renameat2` flags (include/uapi/linux/fs.h).
+pub const RENAME_NOREPLACE: u32 = 1;
+/// Swap the two names.
+pub const RENAME_EXCHANGE: u32 = 2;
+
+fn c_path(path: &str) -> io::Result<std::ffi::CString> {
+    std::ffi::CString::new(path).map_err(|_| io::Error::from_raw_os_error(EINVAL))
+}
+
+/// `renameat2(AT_FDCWD, from, AT_FDCWD, to, flags)`.
+pub fn rename_flags(from: &str, to: &str, flags: u32) -> io::Result<()> {
+    let (from, to) = (c_path(from)?, c_path(to)?);
+    // SAFETY: Two NUL-terminated strings that outlive the call; the rest
+    // are integers.
+    check(unsafe {
+        syscall(
+            SYS_RENAMEAT2,
+            [
+                AT_FDCWD as usize,
+                from.as_ptr() as usize,
+                AT_FDCWD as usize,
+                to.as_ptr() as usize,
+                flags as usize,
+                0,
+            ],
+        )
+    })
+    .map(|_| ())
+}
+
+/// Names the open `file` `to`: `linkat(fd, "", AT_FDCWD, to,
+/// AT_EMPTY_PATH)`, or with `proc`, `linkat(AT_FDCWD,
+/// "/proc/self/fd/N", AT_FDCWD, to, AT_SYMLINK_FOLLOW)` (how an
+/// `O_TMPFILE` file gets its name).
+pub fn link_open_file(file: &File, to: &str, proc: bool) -> io::Result<()> {
+    const AT_SYMLINK_FOLLOW: usize = 0x400;
+    const AT_EMPTY_PATH: usize = 0x1000;
+    let fd = file.as_raw_fd();
+    let (dirfd, from, flags) = match proc {
+        true => (
+            AT_FDCWD as usize,
+            c_path(&format!("/proc/self/fd/{fd}"))?,
+            AT_SYMLINK_FOLLOW,
+        ),
+        false => (fd as usize, c_path("")?, AT_EMPTY_PATH),
+    };
+    let to = c_path(to)?;
+    // SAFETY: Two NUL-terminated strings that outlive the call; the rest
+    // are integers.
+    check(unsafe {
+        syscall(
+            SYS_LINKAT,
+            [
+                dirfd,
+                from.as_ptr() as usize,
+                AT_FDCWD as usize,
+                to.as_ptr() as usize,
+                flags,
+                0,
+            ],
+        )
+    })
+    .map(|_| ())
+}
+
+/// Sets the modification time of `path` to `sec` seconds (and the
+/// access time with it): `utimensat(AT_FDCWD, path, times, 0)`; the
+/// kernel sets the change time to now.
+pub fn set_mtime(path: &str, sec: i64) -> io::Result<()> {
+    let path = c_path(path)?;
+    let times: [i64; 4] = [sec, 0, sec, 0];
+    // SAFETY: `path` is NUL-terminated and `times` two `struct timespec`,
+    // both outliving the call, which only reads them.
+    check(unsafe {
+        syscall(
+            SYS_UTIMENSAT,
+            [
+                AT_FDCWD as usize,
+                path.as_ptr() as usize,
+                times.as_ptr() as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    })
+    .map(|_| ())
 }

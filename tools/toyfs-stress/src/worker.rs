@@ -9,6 +9,9 @@
 //! blocks, the start of the indirect and of the double-indirect blocks,
 //! and the end of the file.
 
+mod vfs;
+
+use crate::far::FarFile;
 use crate::mapping::Mapping;
 use crate::model::FileModel;
 use crate::options::Options;
@@ -53,6 +56,58 @@ pub fn open(path: &str) -> Result<File, String> {
         .truncate(false)
         .open(path)
         .map_err(|err| format!("open {path}: {err}"))
+}
+
+/// The last `SHOWN` of `changes`, joined with "; " in lines of up to
+/// about 700 bytes: a guest's console takes lines of 1 KiB at most
+/// (`/dev/kmsg` refuses a longer one with `EINVAL`, and the line is lost).
+pub fn history_lines<'s>(changes: impl DoubleEndedIterator<Item = &'s str>) -> String {
+    const SHOWN: usize = 60;
+    let mut last: Vec<&str> = changes.rev().take(SHOWN).collect();
+    last.reverse();
+    let mut out = String::new();
+    let mut line = 0;
+    for (i, change) in last.iter().enumerate() {
+        if i > 0 {
+            out += ";";
+            line += 1;
+            if line + change.len() > 700 {
+                out += "\n    ";
+                line = 0;
+            } else {
+                out += " ";
+                line += 1;
+            }
+        }
+        out += change;
+        line += change.len();
+    }
+    out
+}
+
+/// `text` with every line longer than 800 bytes cut into lines of 800
+/// (continued with four spaces): a guest's console drops a line of more
+/// than 1 KiB whole (`/dev/kmsg`), FIEMAP's extents in a message too.
+pub fn console_lines(text: &str) -> String {
+    const WIDTH: usize = 800;
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out += "\n";
+        }
+        let mut rest = line;
+        while rest.len() > WIDTH {
+            let mut cut = WIDTH;
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out += &rest[..cut];
+            out += "\n    ";
+            rest = &rest[cut..];
+        }
+        out += rest;
+    }
+    out
 }
 
 /// What a failed call was, for `map_err`.
@@ -109,6 +164,8 @@ struct Slot {
     /// The last operations on the file but reads, for the message of a
     /// failure.
     history: VecDeque<String>,
+    /// Its hard links and saved times (src/worker/vfs.rs).
+    names: vfs::Names,
 }
 
 /// Changes of a file a failure message recalls.
@@ -123,15 +180,37 @@ pub struct Worker<'a> {
     rng: Rng,
     /// Operations done so far (the number a failure names).
     pub done: u64,
+    /// The far file (`--far`, src/far.rs).
+    far: Option<FarFile>,
+    /// The tree of the exchanges (`--exchange`, src/worker/vfs.rs).
+    tree: Option<vfs::Tree>,
+    /// Hard links made so far (their names are numbered).
+    links_made: u64,
+    /// Operations of src/worker/vfs.rs done, by kind.
+    vfs_counts: [u64; 6],
 }
 
 impl<'a> Worker<'a> {
     /// Thread `id` of the run, its files created empty.
     pub fn new(options: &'a Options, id: usize) -> Result<Self, String> {
         let granule = options.seek.filter(|&g| g > 0);
+        let own_dir = format!("{}/d{id}", options.dir);
+        if options.hardlinks || options.exchange {
+            match std::fs::create_dir(&own_dir) {
+                Err(err) if err.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(format!("mkdir {own_dir}: {err}"))
+                }
+                _ => {}
+            }
+        }
         let slots = (0..FILES)
             .map(|index| Slot {
-                path: format!("{}/stress-{id}-{index}", options.dir),
+                // With --exchange the second file is in the thread's
+                // directory: the exchanges cross parents.
+                path: match options.exchange && index == 1 {
+                    true => format!("{own_dir}/stress-{id}-{index}"),
+                    false => format!("{}/stress-{id}-{index}", options.dir),
+                },
                 file: None,
                 model: FileModel::new(
                     granule.unwrap_or(options.block_size),
@@ -142,15 +221,36 @@ impl<'a> Worker<'a> {
                 direct: None,
                 compressed: false,
                 history: VecDeque::new(),
+                names: vfs::Names::default(),
             })
             .collect();
+        let far = match options.far {
+            Some(limit) => Some(FarFile::new(options, id, limit)?),
+            None => None,
+        };
         let mut worker = Self {
             options,
             id,
             slots,
             rng: Rng::for_thread(options.seed, id),
             done: 0,
+            far,
+            tree: None,
+            links_made: 0,
+            vfs_counts: [0; 6],
         };
+        if options.vfs_ops() {
+            // A new inode: hard links of an earlier run in DIR may name
+            // the old one.
+            for slot in &worker.slots {
+                match std::fs::remove_file(&slot.path) {
+                    Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                        return Err(format!("unlink {}: {err}", slot.path))
+                    }
+                    _ => {}
+                }
+            }
+        }
         worker.open()?;
         for slot in &mut worker.slots {
             slot.file()
@@ -166,6 +266,10 @@ impl<'a> Worker<'a> {
 
     /// Unmaps and closes the files (before an unmount).
     pub fn close(&mut self) {
+        self.save_times();
+        if let Some(far) = &mut self.far {
+            far.close();
+        }
         for slot in &mut self.slots {
             slot.map = None;
             slot.direct = None;
@@ -180,12 +284,16 @@ impl<'a> Worker<'a> {
             slot.file = Some(open(&slot.path)?);
             slot.model.reloaded();
         }
-        Ok(())
+        if let Some(far) = &mut self.far {
+            far.open()?;
+        }
+        self.check_saved_times()
     }
 
     /// Checks every file whole.
     pub fn check_all(&self, what: &str) -> Outcome {
-        (0..FILES).try_for_each(|index| self.check_file(index, what))
+        (0..FILES).try_for_each(|index| self.check_file(index, what))?;
+        self.check_more(what)
     }
 
     /// Runs `ops` operations; stops early when `stop` says another thread
@@ -233,11 +341,10 @@ impl<'a> Worker<'a> {
         let index = self.rng.below(FILES as u64) as usize;
         self.operate(index).map_err(|err| {
             let slot = &self.slots[index];
-            let history: Vec<&str> = slot.history.iter().map(String::as_str).collect();
             format!(
                 "{err}\n  last operations on {}: {}",
                 slot.path,
-                history.join("; ")
+                history_lines(slot.history.iter().map(String::as_str))
             )
         })
     }
@@ -303,6 +410,7 @@ impl<'a> Worker<'a> {
             89 | 90 if options.copy => self.copy(index),
             91 | 92 if options.links => self.relink(index),
             93 | 94 if options.fiemap => self.fiemap(index),
+            95..=99 if options.vfs_ops() => self.vfs_op(index),
             _ => {
                 let offset = self.rng.below(size + 100);
                 self.read(index, offset, 4096, "read")
@@ -331,7 +439,8 @@ impl<'a> Worker<'a> {
                 if slot.compressed { '+' } else { '-' }
             ));
         }
-        self.read(index, 0, size as usize + 100, what)
+        self.read(index, 0, size as usize + 100, what)?;
+        self.check_names(index, what)
     }
 
     fn read(&self, index: usize, offset: u64, len: usize, what: &str) -> Outcome {
@@ -657,7 +766,10 @@ impl<'a> Worker<'a> {
         let path = slot.path.as_str();
         let alias = format!("{path}.alias");
         let alias = alias.as_str();
+        // The hard links the model keeps (--hardlinks) count too.
+        let extra = slot.names.aliases.len() as u64;
         let links = |want: u64, when: &str| -> Outcome {
+            let want = want + extra;
             let nlink = slot.file().metadata().map_err(failed("fstat"))?.nlink();
             match nlink == want {
                 true => Ok(()),
@@ -892,5 +1004,37 @@ impl Slot {
         sys::inode_flags(self.file())
             .map(|flags| flags & sys::FS_COMPR_FL != 0)
             .map_err(|err| format!("FS_IOC_GETFLAGS of {}: {err}", self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_lines;
+
+    #[test]
+    fn a_long_history_is_cut_into_lines_a_console_keeps() {
+        let changes: Vec<String> = (0..100)
+            .map(|i| format!("write {i} at {}", i * 1000))
+            .collect();
+        let text = history_lines(changes.iter().map(String::as_str));
+        // The last 60 changes, in order, in lines of at most about 700
+        // bytes.
+        assert!(text.starts_with("write 40 at 40000; write 41"));
+        assert!(text.ends_with("write 99 at 99000"));
+        assert!(text.lines().count() > 1);
+        assert!(text.lines().all(|line| line.len() <= 720));
+        assert_eq!(history_lines(["one"].into_iter()), "one");
+    }
+
+    #[test]
+    fn long_lines_are_cut_for_the_console() {
+        let text = format!("short\n{}", "x".repeat(2000));
+        let out = super::console_lines(&text);
+        assert!(out.lines().all(|line| line.len() <= 804));
+        assert_eq!(out.lines().count(), 4);
+        assert_eq!(
+            out.replace("\n    ", "").replace('\n', ""),
+            text.replace('\n', "")
+        );
     }
 }
