@@ -1246,14 +1246,24 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<D
     }
 }
 
-/// `write_inode`: the VFS attributes into the inode table.
+/// `write_inode`: the VFS attributes into the inode table; with `sync`
+/// (`WB_SYNC_ALL`: `sync(2)`, `write_inode_now`, a directory's `fsync`)
+/// written and waited for, which takes the changes noted for the file's
+/// `fsync` (`InodeInfo::unsynced`), given back if the write fails.
+/// Without `sync` only into the device's cache: the changes stay noted,
+/// and the file's `fsync` writes the inode.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
+    let info = inode.info();
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    store_inode(inode, &slot, &inode.info().map.lock())?;
-    if sync {
-        slot.sync()?;
+    let map = info.map.lock();
+    let taken = if sync { info.take_unsynced() } else { 0 };
+    let stored = store_inode(inode, &slot, &map);
+    drop(map);
+    let written = stored.and_then(|()| if sync { slot.sync() } else { Ok(()) });
+    if written.is_err() {
+        info.keep_unsynced(taken);
     }
-    Ok(())
+    written
 }
 
 /// The VFS attributes of `inode` and the roots of its block map, as `map`
@@ -1290,7 +1300,8 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
 /// bitmap blocks whose bits the file changed (a pointer to a block the
 /// bitmap calls free is refused); then, under the map lock, the file's
 /// indirect blocks (its own list, `Buffer::mark_dirty_for`) and its
-/// inode.  Returns false, the map not written, if a run moved after
+/// inode, if it changed since an `fsync` last wrote it (`datasync`: in
+/// its size or its block map; `InodeInfo::unsynced`).  Returns false, the map not written, if a run moved after
 /// `written` was read (a concurrent append moved the tail): its folio is
 /// not written yet, and the map must not reach the disk naming the new
 /// run before the run holds the bytes; the caller writes the moved
@@ -1298,7 +1309,7 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
 /// the map written names no run whose bytes are not written.  The first
 /// error is returned, after every write was tried; a bitmap block that
 /// could not be written is written again by the next `fsync`.
-pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
+pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Result<bool> {
     let sb = inode.sb();
     let info = inode.info();
     let geometry = sb.info().geometry;
@@ -1312,20 +1323,32 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
         }
     }
     result = result.and(sync_bitmap(inode));
+    // The inode only if it changed since an `fsync` last wrote it (for
+    // `fdatasync`, in its size or its block map), as ext2's
+    // `simple_fsync`.  A change noted after this test came after the
+    // `fsync` was asked for, which need not write it: it stays noted for
+    // the next one.
+    let changed = info.is_unsynced(datasync);
     // Read (from the disk, if need be) before the map is locked.
-    let slot = InodeSlot::read(sb, inode.ino());
+    let slot = changed.then(|| InodeSlot::read(sb, inode.ino()));
     let map = info.map.lock();
     if !info.forget_moved(written) {
         return result.map(|()| false);
     }
     result = result.and(inode.sync_own_buffers());
-    // Always, from memory: the inode may be clean with its slot still
-    // dirty in the cache (written by writeback without waiting), or its
-    // last write may have failed.
-    let slot = slot?;
-    match store_inode(inode, &slot, &map) {
-        Ok(()) => result = result.and(slot.sync()),
-        Err(err) => result = result.and(Err(err)),
+    if let Some(slot) = slot {
+        // From memory, every field: the changes noted up to here (under
+        // the map lock no change of the map is noted meanwhile) are
+        // written, or noted again for the next `fsync` if the write fails.
+        let taken = info.take_unsynced();
+        let synced = slot.and_then(|slot| {
+            store_inode(inode, &slot, &map)?;
+            slot.sync()
+        });
+        if synced.is_err() {
+            info.keep_unsynced(taken);
+        }
+        result = result.and(synced);
     }
     drop(map);
     result.map(|()| true)
