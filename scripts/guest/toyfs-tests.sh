@@ -1357,13 +1357,19 @@ fsync_and_fdatasync_make_each_change_durable() {
 fsync_changes() {
 	head -c 20000 /tmp/pattern >$dref && cp $dref $dmnt/f && sync $dmnt/f $dmnt || return 1
 	same() { cmp $dref f && [ "$(stat -c %s f)" = "$(stat -c %s $dref)" ]; }
-	# Data in place: no size or map change.
-	dd if=/dev/urandom of=/tmp/durable-bytes bs=700 count=1 2>/dev/null &&
+	# Data in place: no size or map change.  mtime set far back first, so
+	# that the write changes it.
+	touch -m -d @981173106 $dmnt/f && sync $dmnt/f &&
+		dd if=/dev/urandom of=/tmp/durable-bytes bs=700 count=1 2>/dev/null &&
 		dd if=/tmp/durable-bytes of=$dmnt/f bs=1 seek=3000 conv=notrunc 2>/dev/null &&
 		dd if=/tmp/durable-bytes of=$dref bs=1 seek=3000 conv=notrunc 2>/dev/null &&
 		sync -d $dmnt/f && on_crash_copy same || { echo "data in place"; return 1; }
+	# The write set mtime (I_DIRTY_SYNC alone, which fdatasync leaves):
+	# fsync writes it.
+	mtime=$(stat -c %Y $dmnt/f) && sync $dmnt/f &&
+		on_crash_copy sh -c "[ \"\$(stat -c %Y f)\" = $mtime ]" || { echo "mtime of the write"; return 1; }
 	# Size up, odd, across a block.
-	head -c 1777 /tmp/durable-bytes >/tmp/durable-more && cat /tmp/durable-bytes >>/tmp/durable-more &&
+	head -c 1777 /tmp/pattern >/tmp/durable-more &&
 		cat /tmp/durable-more >>$dmnt/f && cat /tmp/durable-more >>$dref &&
 		sync -d $dmnt/f && on_crash_copy same || { echo "append"; return 1; }
 	# Size down, into a block.
@@ -1377,9 +1383,9 @@ fsync_changes() {
 			dd if=/tmp/durable-bytes of=$dref bs=1 seek=$at conv=notrunc 2>/dev/null &&
 			sync -d $dmnt/f && on_crash_copy same || { echo "hole at $at"; return 1; }
 	done
-	# Timestamps and mode: fsync.
-	touch -m -d @981173106 $dmnt/f && sync $dmnt/f &&
-		on_crash_copy sh -c '[ "$(stat -c %Y f)" = 981173106 ]' || { echo "mtime"; return 1; }
+	# Timestamps and mode set by setattr: fsync.
+	touch -m -d @981173000 $dmnt/f && sync $dmnt/f &&
+		on_crash_copy sh -c '[ "$(stat -c %Y f)" = 981173000 ]' || { echo "mtime"; return 1; }
 	chmod 604 $dmnt/f && sync $dmnt/f &&
 		on_crash_copy sh -c '[ "$(stat -c %a f)" = 604 ]' || { echo "mode"; return 1; }
 }
@@ -1391,9 +1397,11 @@ sectors_written() { awk '{ print $7 }' "/sys/block/${1#/dev/}/stat"; }
 # counted at the loop device under a new 8 MiB image of 1 KiB blocks
 # (ext2's simple_fsync: the inode only if I_DIRTY_SYNC or
 # I_DIRTY_DATASYNC, for fdatasync only I_DIRTY_DATASYNC): after `sync`,
-# fsync of the unchanged file writes nothing, and neither does fdatasync
-# after touch (only mtime changed), while fsync after it writes the inode
-# (2 sectors) and a second fsync nothing.  The flusher's periodic
+# fsync and fdatasync of the unchanged file write nothing; after 100
+# bytes written in place inside one block (which set mtime: I_DIRTY_SYNC
+# alone),
+# fdatasync writes their block only (2 sectors), fsync then the inode
+# (2 sectors), and a second fsync nothing.  The flusher's periodic
 # writeback is off meanwhile (dirty_writeback_centisecs 0), so that the
 # counts are the syncs' own.
 fsync_writes_the_inode_only_if_it_changed() {
@@ -1402,7 +1410,7 @@ fsync_writes_the_inode_only_if_it_changed() {
 	mkdir -p $dmnt && mount -t toyfs "$loop" $dmnt || drop_loop_image 1 || return 1
 	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
 	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
-	head -c 20000 /tmp/pattern >$dmnt/f && sync && fsync_counts
+	head -c 20000 /tmp/pattern >$dmnt/f && touch -m -d @981173106 $dmnt/f && sync && fsync_counts
 	status=$?
 	echo "$period" >/proc/sys/vm/dirty_writeback_centisecs
 	umount $dmnt && fsck.toyfs -n -f "$loop" >/dev/null || status=1
@@ -1415,11 +1423,11 @@ fsync_counts() {
 	written() { before=$(sectors_written "$loop") && "$@" && echo $(($(sectors_written "$loop") - before)); }
 	clean=$(written sync $dmnt/f) && echo "fsync, unchanged: $clean" &&
 		clean_data=$(written sync -d $dmnt/f) && echo "fdatasync, unchanged: $clean_data" &&
-		touch -m -d @981173106 $dmnt/f &&
-		times_data=$(written sync -d $dmnt/f) && echo "fdatasync after touch: $times_data" &&
-		times=$(written sync $dmnt/f) && echo "fsync after touch: $times" &&
+		dd if=/tmp/pattern of=$dmnt/f bs=100 count=1 seek=31 conv=notrunc 2>/dev/null &&
+		in_place=$(written sync -d $dmnt/f) && echo "fdatasync after a write in place: $in_place" &&
+		times=$(written sync $dmnt/f) && echo "fsync after it: $times" &&
 		again=$(written sync $dmnt/f) && echo "fsync again: $again" || return 1
-	[ "$clean" = 0 ] && [ "$clean_data" = 0 ] && [ "$times_data" = 0 ] && [ "$times" = 2 ] &&
+	[ "$clean" = 0 ] && [ "$clean_data" = 0 ] && [ "$in_place" = 2 ] && [ "$times" = 2 ] &&
 		[ "$again" = 0 ]
 }
 
