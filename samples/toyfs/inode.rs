@@ -1257,9 +1257,9 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
     let map = info.map.lock();
     let taken = if sync { info.take_unsynced() } else { 0 };
-    let stored = store_inode(inode, &slot, &map);
+    let stored = store_inode(inode, &slot, &map, sync);
     drop(map);
-    let written = stored.and_then(|()| if sync { slot.sync() } else { Ok(()) });
+    let written = stored.and_then(|dirty| if dirty { slot.sync() } else { Ok(()) });
     if written.is_err() {
         info.keep_unsynced(taken);
     }
@@ -1271,13 +1271,15 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// the map only dirties the inode (`BlockMap::store`).  An inode past the
 /// double-indirect level's reach is written only once the superblock on
 /// the disk has LARGE_FILES (`mount::enable_large_files`); if that fails,
-/// the slot is left as it was.
-fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
+/// the slot is left as it was.  With `sync` (a write the caller waits
+/// for next) the slot is marked dirty only if that is needed
+/// ([`InodeSlot::update_for_sync`]); returns whether it was.
+fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> Result<bool> {
     let sb = inode.sb();
     if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
         mount::enable_large_files(sb)?;
     }
-    slot.update(|disk| {
+    let change = |disk: &mut DiskInode| {
         inode.store_attrs(disk);
         disk.direct = map.direct;
         disk.single_indirect = map.single_indirect;
@@ -1285,8 +1287,12 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
         disk.triple_indirect = map.triple_indirect;
         disk.blocks = map.blocks;
         disk.flags = map.flags;
-    });
-    Ok(())
+    };
+    if sync {
+        return Ok(slot.update_for_sync(change));
+    }
+    slot.update(change);
+    Ok(true)
 }
 
 /// `fsync` of a regular file, once its data is written, and the folios
@@ -1341,9 +1347,11 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
         // the map lock no change of the map is noted meanwhile) are
         // written, or noted again for the next `fsync` if the write fails.
         let taken = info.take_unsynced();
-        let synced = slot.and_then(|slot| {
-            store_inode(inode, &slot, &map)?;
-            slot.sync()
+        let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
+            true => slot.sync(),
+            // Its bytes are on the disk already (stored by writeback
+            // without waiting, then written by the device's writeback).
+            false => Ok(()),
         });
         if synced.is_err() {
             info.keep_unsynced(taken);

@@ -75,6 +75,30 @@ impl InodeSlot {
         self.table.mark_dirty();
     }
 
+    /// [`InodeSlot::update`] for a write that must then reach the disk
+    /// ([`InodeSlot::sync`]): true, the block changed and marked dirty,
+    /// unless the change leaves the inode's 128 bytes as they were and
+    /// the disk holds the block already ([`crate::vfs::BufferGuard::is_on_disk`]:
+    /// written by the device's writeback since the inode was last stored
+    /// there without waiting), false then: nothing to write, as
+    /// `sync_dirty_buffer` writes nothing for ext2's clean inode block.
+    pub(crate) fn update_for_sync(&self, change: impl FnOnce(&mut DiskInode)) -> bool {
+        let range = self.offset..self.offset + INODE_SIZE;
+        let mut table = self.table.lock();
+        let mut raw = [0u8; INODE_SIZE];
+        raw.copy_from_slice(&table.data()[range.clone()]);
+        let mut inode = DiskInode::decode(&raw);
+        change(&mut inode);
+        let encoded = inode.encode();
+        if encoded == raw && table.is_on_disk() {
+            return false;
+        }
+        table.data_mut()[range].copy_from_slice(&encoded);
+        drop(table);
+        self.table.mark_dirty();
+        true
+    }
+
     /// Writes the inode-table block now and waits.
     pub(crate) fn sync(&self) -> Result {
         self.table.sync()
