@@ -63,16 +63,7 @@ impl InodeSlot {
     /// before the block's lock goes: whoever reads the block under its
     /// lock sees the change and what `then` did, or neither.
     pub(crate) fn update_then(&self, change: impl FnOnce(&mut DiskInode), then: impl FnOnce()) {
-        let range = self.offset..self.offset + INODE_SIZE;
-        let mut table = self.table.lock();
-        let mut raw = [0u8; INODE_SIZE];
-        raw.copy_from_slice(&table.data()[range.clone()]);
-        let mut inode = DiskInode::decode(&raw);
-        change(&mut inode);
-        table.data_mut()[range].copy_from_slice(&inode.encode());
-        then();
-        drop(table);
-        self.table.mark_dirty();
+        self.change(change, then, false);
     }
 
     /// [`InodeSlot::update`] for a write that must then reach the disk
@@ -83,6 +74,19 @@ impl InodeSlot {
     /// there without waiting), false then: nothing to write, as
     /// `sync_dirty_buffer` writes nothing for ext2's clean inode block.
     pub(crate) fn update_for_sync(&self, change: impl FnOnce(&mut DiskInode)) -> bool {
+        self.change(change, || (), true)
+    }
+
+    /// The inode changed by `change` and `then` called under the block's
+    /// lock, and the block marked dirty: true.  With `unless_on_disk`,
+    /// false and nothing written if the inode's bytes stay as they were
+    /// and the block is on the disk already.
+    fn change(
+        &self,
+        change: impl FnOnce(&mut DiskInode),
+        then: impl FnOnce(),
+        unless_on_disk: bool,
+    ) -> bool {
         let range = self.offset..self.offset + INODE_SIZE;
         let mut table = self.table.lock();
         let mut raw = [0u8; INODE_SIZE];
@@ -90,10 +94,11 @@ impl InodeSlot {
         let mut inode = DiskInode::decode(&raw);
         change(&mut inode);
         let encoded = inode.encode();
-        if encoded == raw && table.is_on_disk() {
+        if unless_on_disk && encoded == raw && table.is_on_disk() {
             return false;
         }
         table.data_mut()[range].copy_from_slice(&encoded);
+        then();
         drop(table);
         self.table.mark_dirty();
         true
