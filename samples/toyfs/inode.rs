@@ -1229,18 +1229,21 @@ impl Freer {
 /// Reads and validates inode `ino`.  `just_made`: the inode was claimed
 /// by this call's caller a moment ago, and may be a symbolic link whose
 /// target is not written yet (size 0), or an `O_TMPFILE` file, claimed
-/// with no link (`namei::tmpfile`), which are accepted then only.
-pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<DiskInode> {
-    let inode = InodeSlot::read(sb, ino)?.get();
+/// with no link (`namei::tmpfile`), which are accepted then only.  Also
+/// whether the disk holds the inode as read (`InodeSlot::get_and_whether_on_disk`):
+/// if not (an inode evicted after writeback stored it without waiting),
+/// the caller notes it unsynced, for the file's `fsync` to write it.
+pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<(DiskInode, bool)> {
+    let (inode, on_disk) = InodeSlot::read(sb, ino)?.get_and_whether_on_disk();
     // With the features as they are now: SPECIAL_FILES may have been set
     // since the mount, for the inode read here.
     match inode.reader_problem(&sb.info().geometry_now()) {
-        None => Ok(inode),
-        Some(InodeProblem::SymlinkSize { size: 0 }) if just_made => Ok(inode),
+        None => Ok((inode, on_disk)),
+        Some(InodeProblem::SymlinkSize { size: 0 }) if just_made => Ok((inode, on_disk)),
         Some(InodeProblem::TooFewLinks { nlink: 0, .. })
             if just_made && inode.file_type() == Some(FileType::Regular) =>
         {
-            Ok(inode)
+            Ok((inode, on_disk))
         }
         Some(problem) => Err(corrupt(sb, ino, problem.rule())),
     }

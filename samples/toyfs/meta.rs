@@ -49,9 +49,18 @@ impl InodeSlot {
 
     /// The inode's 128 bytes, decoded.
     pub(crate) fn get(&self) -> DiskInode {
+        self.get_and_whether_on_disk().0
+    }
+
+    /// The inode's 128 bytes, decoded, and whether the disk holds them
+    /// ([`crate::vfs::BufferGuard::is_on_disk`]: not if writeback stored
+    /// the inode into the block without waiting and the block is not
+    /// written yet, or its write failed).
+    pub(crate) fn get_and_whether_on_disk(&self) -> (DiskInode, bool) {
+        let table = self.table.lock();
         let mut raw = [0u8; INODE_SIZE];
-        raw.copy_from_slice(&self.table.lock().data()[self.offset..self.offset + INODE_SIZE]);
-        DiskInode::decode(&raw)
+        raw.copy_from_slice(&table.data()[self.offset..self.offset + INODE_SIZE]);
+        (DiskInode::decode(&raw), table.is_on_disk())
     }
 
     /// Changes the inode with `change`, and marks the block dirty.
