@@ -213,7 +213,25 @@ pub(crate) struct InodeInfo {
     /// the next one starts (ext2's `i_dir_start_lookup`): a hint, read and
     /// written without a lock, checked against the directory's size.
     pub(crate) dir_start_lookup: AtomicU64,
+    /// How the inode changed since a regular file's `fsync` last wrote
+    /// it and waited ([`UNSYNCED_ANY`], [`UNSYNCED_DATASYNC`]): set by
+    /// the VFS's `dirty_inode` at every `mark_inode_dirty`, taken by
+    /// `inode::sync_file`, which writes the inode only if it changed
+    /// (for `fdatasync`, only if it changed in what reading the data back
+    /// needs), as ext2's `simple_fsync` tests `I_DIRTY_SYNC` and
+    /// `I_DIRTY_DATASYNC`.  Not the VFS's own bits: writeback clears
+    /// those when it writes the inode into the device's cache without
+    /// waiting, and a failed write of the inode leaves them clear, where
+    /// these stay set until an `fsync` wrote the inode to the disk.
+    pub(crate) unsynced: AtomicU32,
 }
+
+/// [`InodeInfo::unsynced`]: the inode changed (`I_DIRTY_SYNC`: a
+/// timestamp, the mode, an owner, a link count...).
+pub(crate) const UNSYNCED_ANY: u32 = 1;
+/// [`InodeInfo::unsynced`]: the inode changed in what `fdatasync` must
+/// write (`I_DIRTY_DATASYNC`: its size, its block map).
+pub(crate) const UNSYNCED_DATASYNC: u32 = 2;
 
 impl InodeInfo {
     /// The state of a new inode.
@@ -226,7 +244,47 @@ impl InodeInfo {
             packed <- new_mutex!(None),
             growing: AtomicU32::new(0),
             dir_start_lookup: AtomicU64::new(0),
+            unsynced: AtomicU32::new(0),
         })
+    }
+
+    /// Notes a change of the inode that `mark_inode_dirty` reported with
+    /// `datasync` (`I_DIRTY_DATASYNC`) or without (`I_DIRTY_SYNC`
+    /// only).  Called after the change, which the release orders before
+    /// the bit.
+    pub(crate) fn note_unsynced(&self, datasync: bool) {
+        let bits = if datasync {
+            UNSYNCED_ANY | UNSYNCED_DATASYNC
+        } else {
+            UNSYNCED_ANY
+        };
+        self.unsynced.fetch_or(bits, Ordering::Release);
+    }
+
+    /// Whether the inode changed since an `fsync` last wrote it: in
+    /// anything (`datasync` false), or in what `fdatasync` writes.
+    pub(crate) fn is_unsynced(&self, datasync: bool) -> bool {
+        let bits = self.unsynced.load(Ordering::Acquire);
+        if datasync {
+            bits & UNSYNCED_DATASYNC != 0
+        } else {
+            bits != 0
+        }
+    }
+
+    /// Takes the changes noted, for an `fsync` about to write the inode
+    /// from memory (everything it holds, whichever bit was set): the
+    /// acquire orders the changes noted before the reads of the inode
+    /// that follow.  Given back with [`InodeInfo::keep_unsynced`] if the
+    /// write fails.
+    pub(crate) fn take_unsynced(&self) -> u32 {
+        self.unsynced.swap(0, Ordering::AcqRel)
+    }
+
+    /// Gives back `bits` taken by [`InodeInfo::take_unsynced`]: the inode
+    /// was not written, and the next `fsync` writes it.
+    pub(crate) fn keep_unsynced(&self, bits: u32) {
+        self.unsynced.fetch_or(bits, Ordering::AcqRel);
     }
 
     /// Notes that the bytes `bytes` of the file are in a new run whose

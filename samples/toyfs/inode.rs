@@ -1229,31 +1229,44 @@ impl Freer {
 /// Reads and validates inode `ino`.  `just_made`: the inode was claimed
 /// by this call's caller a moment ago, and may be a symbolic link whose
 /// target is not written yet (size 0), or an `O_TMPFILE` file, claimed
-/// with no link (`namei::tmpfile`), which are accepted then only.
-pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<DiskInode> {
-    let inode = InodeSlot::read(sb, ino)?.get();
+/// with no link (`namei::tmpfile`), which are accepted then only.  Also
+/// whether the disk holds the inode as read (`InodeSlot::get_and_whether_on_disk`):
+/// if not (an inode evicted after writeback stored it without waiting),
+/// the caller notes it unsynced, for the file's `fsync` to write it.
+pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<(DiskInode, bool)> {
+    let (inode, on_disk) = InodeSlot::read(sb, ino)?.get_and_whether_on_disk();
     // With the features as they are now: SPECIAL_FILES may have been set
     // since the mount, for the inode read here.
     match inode.reader_problem(&sb.info().geometry_now()) {
-        None => Ok(inode),
-        Some(InodeProblem::SymlinkSize { size: 0 }) if just_made => Ok(inode),
+        None => Ok((inode, on_disk)),
+        Some(InodeProblem::SymlinkSize { size: 0 }) if just_made => Ok((inode, on_disk)),
         Some(InodeProblem::TooFewLinks { nlink: 0, .. })
             if just_made && inode.file_type() == Some(FileType::Regular) =>
         {
-            Ok(inode)
+            Ok((inode, on_disk))
         }
         Some(problem) => Err(corrupt(sb, ino, problem.rule())),
     }
 }
 
-/// `write_inode`: the VFS attributes into the inode table.
+/// `write_inode`: the VFS attributes into the inode table; with `sync`
+/// (`WB_SYNC_ALL`: `sync(2)`, `write_inode_now`, a directory's `fsync`)
+/// written and waited for, which takes the changes noted for the file's
+/// `fsync` (`InodeInfo::unsynced`), given back if the write fails.
+/// Without `sync` only into the device's cache: the changes stay noted,
+/// and the file's `fsync` writes the inode.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
+    let info = inode.info();
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    store_inode(inode, &slot, &inode.info().map.lock())?;
-    if sync {
-        slot.sync()?;
+    let map = info.map.lock();
+    let taken = if sync { info.take_unsynced() } else { 0 };
+    let stored = store_inode(inode, &slot, &map, sync);
+    drop(map);
+    let written = stored.and_then(|dirty| if dirty { slot.sync() } else { Ok(()) });
+    if written.is_err() {
+        info.keep_unsynced(taken);
     }
-    Ok(())
+    written
 }
 
 /// The VFS attributes of `inode` and the roots of its block map, as `map`
@@ -1261,13 +1274,15 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// the map only dirties the inode (`BlockMap::store`).  An inode past the
 /// double-indirect level's reach is written only once the superblock on
 /// the disk has LARGE_FILES (`mount::enable_large_files`); if that fails,
-/// the slot is left as it was.
-fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
+/// the slot is left as it was.  With `sync` (a write the caller waits
+/// for next) the slot is marked dirty only if that is needed
+/// ([`InodeSlot::update_for_sync`]); returns whether it was.
+fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> Result<bool> {
     let sb = inode.sb();
     if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
         mount::enable_large_files(sb)?;
     }
-    slot.update(|disk| {
+    let change = |disk: &mut DiskInode| {
         inode.store_attrs(disk);
         disk.direct = map.direct;
         disk.single_indirect = map.single_indirect;
@@ -1275,8 +1290,12 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
         disk.triple_indirect = map.triple_indirect;
         disk.blocks = map.blocks;
         disk.flags = map.flags;
-    });
-    Ok(())
+    };
+    if sync {
+        return Ok(slot.update_for_sync(change));
+    }
+    slot.update(change);
+    Ok(true)
 }
 
 /// `fsync` of a regular file, once its data is written, and the folios
@@ -1290,7 +1309,8 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
 /// bitmap blocks whose bits the file changed (a pointer to a block the
 /// bitmap calls free is refused); then, under the map lock, the file's
 /// indirect blocks (its own list, `Buffer::mark_dirty_for`) and its
-/// inode.  Returns false, the map not written, if a run moved after
+/// inode, if it changed since an `fsync` last wrote it (`datasync`: in
+/// its size or its block map; `InodeInfo::unsynced`).  Returns false, the map not written, if a run moved after
 /// `written` was read (a concurrent append moved the tail): its folio is
 /// not written yet, and the map must not reach the disk naming the new
 /// run before the run holds the bytes; the caller writes the moved
@@ -1298,7 +1318,7 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode) -> Result {
 /// the map written names no run whose bytes are not written.  The first
 /// error is returned, after every write was tried; a bitmap block that
 /// could not be written is written again by the next `fsync`.
-pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
+pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Result<bool> {
     let sb = inode.sb();
     let info = inode.info();
     let geometry = sb.info().geometry;
@@ -1312,20 +1332,34 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved) -> Result<bool> {
         }
     }
     result = result.and(sync_bitmap(inode));
+    // The inode only if it changed since an `fsync` last wrote it (for
+    // `fdatasync`, in its size or its block map), as ext2's
+    // `simple_fsync`.  A change noted after this test came after the
+    // `fsync` was asked for, which need not write it: it stays noted for
+    // the next one.
+    let changed = info.is_unsynced(datasync);
     // Read (from the disk, if need be) before the map is locked.
-    let slot = InodeSlot::read(sb, inode.ino());
+    let slot = changed.then(|| InodeSlot::read(sb, inode.ino()));
     let map = info.map.lock();
     if !info.forget_moved(written) {
         return result.map(|()| false);
     }
     result = result.and(inode.sync_own_buffers());
-    // Always, from memory: the inode may be clean with its slot still
-    // dirty in the cache (written by writeback without waiting), or its
-    // last write may have failed.
-    let slot = slot?;
-    match store_inode(inode, &slot, &map) {
-        Ok(()) => result = result.and(slot.sync()),
-        Err(err) => result = result.and(Err(err)),
+    if let Some(slot) = slot {
+        // From memory, every field: the changes noted up to here (under
+        // the map lock no change of the map is noted meanwhile) are
+        // written, or noted again for the next `fsync` if the write fails.
+        let taken = info.take_unsynced();
+        let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
+            true => slot.sync(),
+            // Its bytes are on the disk already (stored by writeback
+            // without waiting, then written by the device's writeback).
+            false => Ok(()),
+        });
+        if synced.is_err() {
+            info.keep_unsynced(taken);
+        }
+        result = result.and(synced);
     }
     drop(map);
     result.map(|()| true)

@@ -49,9 +49,18 @@ impl InodeSlot {
 
     /// The inode's 128 bytes, decoded.
     pub(crate) fn get(&self) -> DiskInode {
+        self.get_and_whether_on_disk().0
+    }
+
+    /// The inode's 128 bytes, decoded, and whether the disk holds them
+    /// ([`crate::vfs::BufferGuard::is_on_disk`]: not if writeback stored
+    /// the inode into the block without waiting and the block is not
+    /// written yet, or its write failed).
+    pub(crate) fn get_and_whether_on_disk(&self) -> (DiskInode, bool) {
+        let table = self.table.lock();
         let mut raw = [0u8; INODE_SIZE];
-        raw.copy_from_slice(&self.table.lock().data()[self.offset..self.offset + INODE_SIZE]);
-        DiskInode::decode(&raw)
+        raw.copy_from_slice(&table.data()[self.offset..self.offset + INODE_SIZE]);
+        (DiskInode::decode(&raw), table.is_on_disk())
     }
 
     /// Changes the inode with `change`, and marks the block dirty.
@@ -63,16 +72,45 @@ impl InodeSlot {
     /// before the block's lock goes: whoever reads the block under its
     /// lock sees the change and what `then` did, or neither.
     pub(crate) fn update_then(&self, change: impl FnOnce(&mut DiskInode), then: impl FnOnce()) {
+        self.change(change, then, false);
+    }
+
+    /// [`InodeSlot::update`] for a write that must then reach the disk
+    /// ([`InodeSlot::sync`]): true, the block changed and marked dirty,
+    /// unless the change leaves the inode's 128 bytes as they were and
+    /// the disk holds the block already ([`crate::vfs::BufferGuard::is_on_disk`]:
+    /// written by the device's writeback since the inode was last stored
+    /// there without waiting), false then: nothing to write, as
+    /// `sync_dirty_buffer` writes nothing for ext2's clean inode block.
+    pub(crate) fn update_for_sync(&self, change: impl FnOnce(&mut DiskInode)) -> bool {
+        self.change(change, || (), true)
+    }
+
+    /// The inode changed by `change` and `then` called under the block's
+    /// lock, and the block marked dirty: true.  With `unless_on_disk`,
+    /// false and nothing written if the inode's bytes stay as they were
+    /// and the block is on the disk already.
+    fn change(
+        &self,
+        change: impl FnOnce(&mut DiskInode),
+        then: impl FnOnce(),
+        unless_on_disk: bool,
+    ) -> bool {
         let range = self.offset..self.offset + INODE_SIZE;
         let mut table = self.table.lock();
         let mut raw = [0u8; INODE_SIZE];
         raw.copy_from_slice(&table.data()[range.clone()]);
         let mut inode = DiskInode::decode(&raw);
         change(&mut inode);
-        table.data_mut()[range].copy_from_slice(&inode.encode());
+        let encoded = inode.encode();
+        if unless_on_disk && encoded == raw && table.is_on_disk() {
+            return false;
+        }
+        table.data_mut()[range].copy_from_slice(&encoded);
         then();
         drop(table);
         self.table.mark_dirty();
+        true
     }
 
     /// Writes the inode-table block now and waits.

@@ -1315,8 +1315,124 @@ evicted_body() {
 	return $status
 }
 
+# The copy of $image taken now (the disk as a crash would leave it:
+# what the loop device wrote, not what toyfs holds in its caches) on a
+# read-only loop device, mounted read-only at /mnt/crash; $@ runs there
+# (its working directory), then the copy goes.
+on_crash_copy() {
+	snap=/tmp/crash-copy.img
+	cp "$image" $snap && snap_loop=$(losetup -f) && losetup -r "$snap_loop" $snap || return 1
+	mkdir -p /mnt/crash && mount -o ro -t toyfs "$snap_loop" /mnt/crash ||
+		{ losetup -d "$snap_loop"; rm -f $snap; return 1; }
+	(cd /mnt/crash && "$@")
+	result=$?
+	umount /mnt/crash && losetup -d "$snap_loop" && rm -f $snap && return $result
+}
+
+# fsync and fdatasync after each kind of change, on a new 8 MiB image of
+# 1 KiB blocks (mkfs.toyfs options $@) on a loop device: file f is written
+# (20000 bytes) and fsynced with its directory, then each change alone is
+# made and only f synced (`sync f`: fsync; `sync -d f`: fdatasync), and a
+# copy of the image taken then (on_crash_copy) must show it: bytes
+# overwritten in place (fdatasync), an append of odd size (fdatasync: the
+# size and the bytes, so a size change must dirty the inode for
+# fdatasync, I_DIRTY_DATASYNC), a truncation into a block (fdatasync),
+# bytes written into holes inside the file, one reached by the inode's
+# direct pointers, one by its indirect block (fdatasync: the block map),
+# mtime set by touch and the mode by chmod (fsync).  toyfs's fsync writes
+# the inode only if it changed since, for fdatasync only in its size or
+# block map, as ext2's (Documentation/toyfs.rst, "fsync").
+fsync_and_fdatasync_make_each_change_durable() {
+	dmnt=/mnt/durable dref=/tmp/durable-ref
+	new_loop_image /tmp/durable.img 8M -b 1024 "$@" || return 1
+	mkdir -p $dmnt && mount -t toyfs "$loop" $dmnt || drop_loop_image 1 || return 1
+	fsync_changes
+	status=$?
+	umount $dmnt && fsck.toyfs -n -f "$loop" >/dev/null || status=1
+	rm -f $dref
+	drop_loop_image $status
+}
+
+# The steps of fsync_and_fdatasync_make_each_change_durable, on $dmnt.
+fsync_changes() {
+	head -c 20000 /tmp/pattern >$dref && cp $dref $dmnt/f && sync $dmnt/f $dmnt || return 1
+	same() { cmp $dref f && [ "$(stat -c %s f)" = "$(stat -c %s $dref)" ]; }
+	# Data in place: no size or map change.  mtime set far back first, so
+	# that the write changes it.
+	touch -m -d @981173106 $dmnt/f && sync $dmnt/f &&
+		dd if=/dev/urandom of=/tmp/durable-bytes bs=700 count=1 2>/dev/null &&
+		dd if=/tmp/durable-bytes of=$dmnt/f bs=1 seek=3000 conv=notrunc 2>/dev/null &&
+		dd if=/tmp/durable-bytes of=$dref bs=1 seek=3000 conv=notrunc 2>/dev/null &&
+		sync -d $dmnt/f && on_crash_copy same || { echo "data in place"; return 1; }
+	# The write set mtime (I_DIRTY_SYNC alone, which fdatasync leaves):
+	# fsync writes it.
+	mtime=$(stat -c %Y $dmnt/f) && sync $dmnt/f &&
+		on_crash_copy sh -c "[ \"\$(stat -c %Y f)\" = $mtime ]" || { echo "mtime of the write"; return 1; }
+	# Size up, odd, across a block.
+	head -c 1777 /tmp/pattern >/tmp/durable-more &&
+		cat /tmp/durable-more >>$dmnt/f && cat /tmp/durable-more >>$dref &&
+		sync -d $dmnt/f && on_crash_copy same || { echo "append"; return 1; }
+	# Size down, into a block.
+	truncate -s 15555 $dmnt/f && truncate -s 15555 $dref &&
+		sync -d $dmnt/f && on_crash_copy same || { echo "truncation"; return 1; }
+	# Holes inside the file (direct pointers, then the indirect block),
+	# filled without a size change.
+	truncate -s 70000 $dmnt/f && truncate -s 70000 $dref && sync $dmnt/f || return 1
+	for at in 16400 52000; do
+		dd if=/tmp/durable-bytes of=$dmnt/f bs=1 seek=$at conv=notrunc 2>/dev/null &&
+			dd if=/tmp/durable-bytes of=$dref bs=1 seek=$at conv=notrunc 2>/dev/null &&
+			sync -d $dmnt/f && on_crash_copy same || { echo "hole at $at"; return 1; }
+	done
+	# Timestamps and mode set by setattr: fsync.
+	touch -m -d @981173000 $dmnt/f && sync $dmnt/f &&
+		on_crash_copy sh -c '[ "$(stat -c %Y f)" = 981173000 ]' || { echo "mtime"; return 1; }
+	chmod 604 $dmnt/f && sync $dmnt/f &&
+		on_crash_copy sh -c '[ "$(stat -c %a f)" = 604 ]' || { echo "mode"; return 1; }
+}
+
+# Sectors written to block device $1 so far (/sys/block/*/stat, field 7).
+sectors_written() { awk '{ print $7 }' "/sys/block/${1#/dev/}/stat"; }
+
+# What fsync and fdatasync of a file write when its inode did not change,
+# counted at the loop device under a new 8 MiB image of 1 KiB blocks
+# (ext2's simple_fsync: the inode only if I_DIRTY_SYNC or
+# I_DIRTY_DATASYNC, for fdatasync only I_DIRTY_DATASYNC): after `sync`,
+# fsync and fdatasync of the unchanged file write nothing; after 100
+# bytes written in place inside one block (which set mtime: I_DIRTY_SYNC
+# alone),
+# fdatasync writes their block only (2 sectors), fsync then the inode
+# (2 sectors), and a second fsync nothing.  The flusher's periodic
+# writeback is off meanwhile (dirty_writeback_centisecs 0), so that the
+# counts are the syncs' own.
+fsync_writes_the_inode_only_if_it_changed() {
+	dmnt=/mnt/durable
+	new_loop_image /tmp/durable.img 8M -b 1024 || return 1
+	mkdir -p $dmnt && mount -t toyfs "$loop" $dmnt || drop_loop_image 1 || return 1
+	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
+	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
+	head -c 20000 /tmp/pattern >$dmnt/f && touch -m -d @981173106 $dmnt/f && sync && fsync_counts
+	status=$?
+	echo "$period" >/proc/sys/vm/dirty_writeback_centisecs
+	umount $dmnt && fsck.toyfs -n -f "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# The counts of fsync_writes_the_inode_only_if_it_changed; each step
+# prints the sectors it wrote.
+fsync_counts() {
+	written() { before=$(sectors_written "$loop") && "$@" && echo $(($(sectors_written "$loop") - before)); }
+	clean=$(written sync $dmnt/f) && echo "fsync, unchanged: $clean" &&
+		clean_data=$(written sync -d $dmnt/f) && echo "fdatasync, unchanged: $clean_data" &&
+		dd if=/tmp/pattern of=$dmnt/f bs=100 count=1 seek=31 conv=notrunc 2>/dev/null &&
+		in_place=$(written sync -d $dmnt/f) && echo "fdatasync after a write in place: $in_place" &&
+		times=$(written sync $dmnt/f) && echo "fsync after it: $times" &&
+		again=$(written sync $dmnt/f) && echo "fsync again: $again" || return 1
+	[ "$clean" = 0 ] && [ "$clean_data" = 0 ] && [ "$in_place" = 2 ] && [ "$times" = 2 ] &&
+		[ "$again" = 0 ]
+}
+
 . /guest/debian.sh
-ktap_suite toyfs 75
+ktap_suite toyfs 79
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1394,6 +1510,10 @@ ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_i
 ktap_case create_without_room_leaves_a_tail_directory_as_it_was create_without_room_leaves_a_tail_directory_as_it_was
 ktap_case fsync_writes_an_indirect_block_another_file_freed fsync_writes_an_indirect_block_another_file_freed
 ktap_case fsync_after_eviction_writes_the_indirect_block fsync_after_eviction_writes_the_indirect_block
+ktap_case fsync_and_fdatasync_make_each_change_durable fsync_and_fdatasync_make_each_change_durable
+ktap_case fsync_and_fdatasync_make_each_change_durable_with_fragments fsync_and_fdatasync_make_each_change_durable -f 256
+ktap_case fsync_and_fdatasync_make_each_change_durable_with_lz4 fsync_and_fdatasync_make_each_change_durable -f 512 -c lz4
+ktap_case fsync_writes_the_inode_only_if_it_changed fsync_writes_the_inode_only_if_it_changed
 # The parts after this one format $dev again: no write error left on it.
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev &&
 	dd if=/dev/null of=$dev conv=fsync && rmmod toyfs"

@@ -7,7 +7,7 @@ use super::raw::inode;
 use crate::{
     read::Reader,
     sys,
-    vfs::{detach_state, state_of, LockedFolio},
+    vfs::{detach_state, plugged, state_of, LockedFolio},
     write,
     writeback::{Outcome, Writer},
 };
@@ -375,13 +375,30 @@ unsafe extern "C" fn write_end(
     copied as c_int
 }
 
-/// The VFS's `writepages` for toyfs.
+/// The VFS's `writepages` for toyfs: the dirty folios, with the task's
+/// block I/O plugged (`vfs::plugged`) until the last bio is submitted, as
+/// `mpage_writepages` does for ext2.
 ///
 /// # Safety
 ///
 /// Called only by the VFS, with the arguments its operation table
 /// documents for `writepages`.
 unsafe extern "C" fn writepages(
+    mapping: *mut bindings::address_space,
+    wbc: *mut bindings::writeback_control,
+) -> c_int {
+    // SAFETY: The VFS's arguments, passed on.
+    plugged(|| unsafe { write_dirty_folios(mapping, wbc) })
+}
+
+/// `writepages`'s pass over the dirty folios of `mapping`; the last bio
+/// is submitted when the [`Writer`] drops, before it returns.
+///
+/// # Safety
+///
+/// `mapping` and `wbc` are the arguments of a call of toyfs's
+/// `writepages`.
+unsafe fn write_dirty_folios(
     mapping: *mut bindings::address_space,
     wbc: *mut bindings::writeback_control,
 ) -> c_int {

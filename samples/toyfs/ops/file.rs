@@ -66,9 +66,12 @@ pub(crate) unsafe extern "C" fn setattr(
 /// mapping), in the range asked for and in every block given a new run
 /// since the last `fsync` (`InodeInfo::moved`), then what the file needs on disk to be read back
 /// (`inode::sync_file`: its tail, its bitmap blocks, its indirect blocks,
-/// its inode; a failed write in the background of its tail or of one of
-/// its indirect blocks is reported from its mapping too), and the
-/// device's write cache is flushed.  The map is written only after the
+/// and its inode if it changed since an `fsync` last wrote it, for
+/// `fdatasync` only if its size or its block map changed, as ext2's
+/// `simple_fsync` tests `I_DIRTY_SYNC` and `I_DIRTY_DATASYNC`; a failed
+/// write in the background of its tail or of one of its indirect blocks
+/// is reported from its mapping too), and the device's write cache is
+/// flushed, always: what writeback wrote before may still be in it.  The map is written only after the
 /// bytes of every run it names: if an append moved the tail after the
 /// moved blocks were read, `sync_file` writes no map and the moved
 /// blocks are written again: from the second round on with the inode
@@ -88,7 +91,7 @@ pub(crate) unsafe extern "C" fn fsync(
     file: *mut bindings::file,
     start: i64,
     end: i64,
-    _datasync: c_int,
+    datasync: c_int,
 ) -> c_int {
     from_result(|| {
         // SAFETY: The VFS passes an open file of ours.
@@ -131,7 +134,7 @@ pub(crate) unsafe extern "C" fn fsync(
                         )
                     })
                 };
-                match written.and_then(|()| sync_file(inode, &moved)) {
+                match written.and_then(|()| sync_file(inode, &moved, datasync != 0)) {
                     // The second round: `write` (an append that moves the
                     // tail), a truncation and `fallocate` wait for the
                     // inode lock, held shared.

@@ -43,8 +43,11 @@ fn iget_with(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<InodeRef> {
         Iget::New(new) => new,
     };
     // On error, dropping `new` gives it back (`iget_failed`).
-    let disk = read_inode(sb, ino, just_made)?;
+    let (disk, on_disk) = read_inode(sb, ino, just_made)?;
     new.info().load_map(&disk);
+    if !on_disk {
+        new.info().note_unsynced(true);
+    }
     // `read_inode` refused a mode of no known type.
     let ops = match disk.file_type() {
         Some(FileType::Regular) => InodeOps {

@@ -247,6 +247,7 @@ unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
 const SUPER_OPS: bindings::super_operations = bindings::super_operations {
     alloc_inode: Some(alloc_inode),
     free_inode: Some(free_inode),
+    dirty_inode: Some(dirty_inode),
     write_inode: Some(write_inode),
     evict_inode: Some(evict_inode),
     put_super: Some(put_super),
@@ -255,6 +256,31 @@ const SUPER_OPS: bindings::super_operations = bindings::super_operations {
     ..pin_init::zeroed()
 };
 
+/// The VFS's `dirty_inode` for toyfs, called by every
+/// `mark_inode_dirty` of an inode (`I_DIRTY_SYNC`, with
+/// `I_DIRTY_DATASYNC` for a change of the size or the block map): noted
+/// for the file's `fsync` (`InodeInfo::unsynced`), which writes the inode
+/// only if it changed, as ext2's does.  Only an atomic: callers hold the
+/// map lock, or a folio lock.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `dirty_inode`.
+unsafe extern "C" fn dirty_inode(raw: *mut bindings::inode, flags: c_int) {
+    // SAFETY: The VFS dirties a live inode of ours.
+    let inode = unsafe { inode(raw) };
+    // CAST: the VFS's flags, bits of `inode_state_flags_enum`.
+    let flags = flags as bindings::inode_state_flags_enum;
+    let sync = bindings::inode_state_flags_enum_I_DIRTY_SYNC;
+    let datasync = bindings::inode_state_flags_enum_I_DIRTY_DATASYNC;
+    if flags & (sync | datasync) != 0 {
+        inode.info().note_unsynced(flags & datasync != 0);
+    }
+}
+
+/// The VFS's `write_inode` for toyfs: the inode into its slot in the
+/// inode table, waited for with `WB_SYNC_ALL`.
 ///
 /// # Safety
 ///

@@ -123,6 +123,27 @@ impl Drop for BioBatch<'_> {
     }
 }
 
+/// Runs `f` with the task's block I/O plugged (`blk_start_plug` ...
+/// `blk_finish_plug`), as `mpage_writepages` runs ext2's writeback: the
+/// bios `f` submits wait in the task's plug list and reach the device's
+/// queue together when `f` returns (or when the task sleeps first, the
+/// scheduler flushes the plug), where a device with a request queue
+/// merges those that touch and dispatches the rest in one go.  Nested in
+/// another plug, it adds nothing: the outer one is flushed by its owner.
+pub(crate) fn plugged<R>(f: impl FnOnce() -> R) -> R {
+    let mut plug = core::mem::MaybeUninit::<bindings::blk_plug>::uninit();
+    // SAFETY: `blk_start_plug` initialises the plug and, unless the task
+    // has one already, makes it the task's (`current->plug`); it stays in
+    // this frame, unmoved, until `blk_finish_plug` below flushes it and
+    // takes it back, on the only way out of this function (a panic is
+    // fatal in the kernel).
+    unsafe { bindings::blk_start_plug(plug.as_mut_ptr()) };
+    let result = f();
+    // SAFETY: Started above, in this task.
+    unsafe { bindings::blk_finish_plug(plug.as_mut_ptr()) };
+    result
+}
+
 /// Reads `len` bytes at `offset` of `folio` from block `block` on, and
 /// waits: the blocks a write covers only in part.
 pub(crate) fn read_and_wait(

@@ -566,6 +566,24 @@ impl BufferGuard<'_> {
         unsafe { sys::toyfs_buffer_checked(self.buffer.bh.as_ptr()) }
     }
 
+    /// Whether the disk holds the block's bytes as far as the buffer
+    /// knows: not dirty, uptodate and its last write (if any) not failed
+    /// (a failed write clears the uptodate flag and sets
+    /// `write_io_error`).  Under the buffer lock no write of it is in
+    /// flight (a write holds the lock until it ends), so a clean buffer's
+    /// last write has ended.  The device may still hold the bytes in its
+    /// write cache: `fsync` flushes it.
+    pub(crate) fn is_on_disk(&self) -> bool {
+        let bh = self.buffer.bh.as_ptr();
+        // SAFETY: The buffer head is referenced (type invariant of
+        // `Buffer`); its flags are read under the lock held.
+        unsafe {
+            !sys::toyfs_buffer_dirty(bh)
+                && sys::toyfs_buffer_uptodate(bh)
+                && !sys::toyfs_buffer_write_io_error(bh)
+        }
+    }
+
     /// Records that the block's bytes, unchanged since, were checked as a
     /// directory block ([`BufferGuard::checked`]).
     pub(crate) fn set_checked(&mut self) {

@@ -22,7 +22,7 @@ mod lz4;
 mod ratelimit;
 mod super_block;
 
-pub(crate) use bio::{read_and_wait, BioBatch, Direction};
+pub(crate) use bio::{plugged, read_and_wait, BioBatch, Direction};
 pub(crate) use buffer::{Buffer, BufferGuard, CachedWrite};
 pub(crate) use dir_emitter::DirEmitter;
 pub(crate) use folio::{
