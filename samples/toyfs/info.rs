@@ -213,6 +213,10 @@ pub(crate) struct InodeInfo {
     /// the next one starts (ext2's `i_dir_start_lookup`): a hint, read and
     /// written without a lock, checked against the directory's size.
     pub(crate) dir_start_lookup: AtomicU64,
+    /// A directory's first block that may have room for a new entry, and
+    /// for entries of what size (`dir::RoomHint`, packed): changed only
+    /// under the directory's lock held exclusively.
+    pub(crate) dir_room: AtomicU64,
 }
 
 impl InodeInfo {
@@ -226,6 +230,7 @@ impl InodeInfo {
             packed <- new_mutex!(None),
             growing: AtomicU32::new(0),
             dir_start_lookup: AtomicU64::new(0),
+            dir_room: AtomicU64::new(0),
         })
     }
 

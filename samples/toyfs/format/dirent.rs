@@ -194,6 +194,81 @@ impl<'a> Iterator for DirEntries<'a> {
     }
 }
 
+/// Whether `a` and `b`, of the same length, hold the same bytes: a loop
+/// that stops at the first difference, inlined into [`find_name`] (the
+/// slices' `==` is two calls, to `<[u8]>::eq` and `memcmp`, for names of
+/// a few bytes that mostly differ early).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// A used entry found by name ([`find_name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamedEntry {
+    /// Byte offset of the entry in its block.
+    pub offset: usize,
+    /// Offset of the entry before it in the block; `None` for the first.
+    pub previous: Option<usize>,
+    /// The inode it names.
+    pub ino: u32,
+}
+
+/// The used entry named `name` in `block`, walked as [`dir_entries`]
+/// walks it, with the same rules in the same order up to the entry
+/// found (the first broken link ends the search with the error
+/// `dir_entries` gives for it), in one loop that reads of each entry its
+/// `rec_len` and `name_len` and compares a name only when its length is
+/// the one looked for: the walk of a lookup, which reads every entry of
+/// a directory when the name is not in it.
+#[inline]
+pub fn find_name(block: &[u8], name: &[u8]) -> Result<Option<NamedEntry>, DirBlockError> {
+    let mut offset = 0;
+    let mut previous = None;
+    while offset < block.len() {
+        if block.len() - offset < DIRENT_HEADER_SIZE {
+            return Err(DirBlockError {
+                offset,
+                rec_len: 0,
+                kind: ChainError::PastBlockEnd,
+            });
+        }
+        let rec_len = get_u16(block, offset + 4);
+        let name_len = usize::from(block[offset + 6]);
+        let length = usize::from(rec_len);
+        let kind = if length % 4 != 0 {
+            Some(ChainError::RecLenUnaligned)
+        } else if length < entry_size(name_len) {
+            Some(ChainError::RecLenTooSmall)
+        } else if length > block.len() - offset {
+            Some(ChainError::PastBlockEnd)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            return Err(DirBlockError {
+                offset,
+                rec_len,
+                kind,
+            });
+        }
+        if name_len == name.len() {
+            let ino = get_u32(block, offset);
+            let start = offset + DIRENT_HEADER_SIZE;
+            if ino != 0 && same_bytes(&block[start..start + name_len], name) {
+                return Ok(Some(NamedEntry {
+                    offset,
+                    previous,
+                    ino,
+                }));
+            }
+        }
+        previous = Some(offset);
+        offset += length;
+    }
+    Ok(None)
+}
+
 /// Why a name cannot be a directory entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameError {
