@@ -165,7 +165,6 @@ impl<'a> DirBlocks<'a> {
             Some((last, buffer)) if last.wrapping_add(1) == place.block => {
                 buffer.read_next(sb, place.block)?
             }
-            Some((last, buffer)) if last == place.block => buffer,
             _ => Buffer::read(sb, place.block)?,
         };
         Ok(&self.last.insert((place.block, buffer)).1)

@@ -259,6 +259,32 @@ mod tests {
                 }
             }
         }
+        // A small block packed to its end, damaged in two bytes at once:
+        // enough to break two rules of one entry together (a `rec_len`
+        // both too small for a longer name and past the end), which the
+        // two walks must name in the same order.
+        let mut small = new_dir_block(64, 2, 1);
+        assert!(insert_entry(&mut small, 3, DIRENT_TYPE_REGULAR, b"abc").unwrap());
+        assert!(insert_entry(&mut small, 4, DIRENT_TYPE_REGULAR, b"defgh").unwrap());
+        let values = [0u8, 3, 8, 12, 16, 32, 36, 200, 255];
+        for at in 0..small.len() {
+            for other in at + 1..small.len() {
+                for value in values {
+                    for second in values {
+                        let mut damaged = small.clone();
+                        damaged[at] = value;
+                        damaged[other] = second;
+                        for name in [&b"abc"[..], b"defgh", b"..", b"zz"] {
+                            assert_eq!(
+                                find_name(&damaged, name),
+                                walk_for(&damaged, name),
+                                "bytes {at} = {value}, {other} = {second}, name {name:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
         // A block too short for a header after the last entry.
         let mut short = vec![0u8; 14];
         put_u16(&mut short, 4, 12);
