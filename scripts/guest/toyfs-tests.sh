@@ -1044,6 +1044,15 @@ create_failing_at_the_inode_table_leaves_the_directory_as_it_was() {
 	drop_loop_image $status
 }
 
+# Image $1 on $loop (new_loop_image) of 1 KiB blocks and 128-byte
+# fragments whose directory d is a tail of 7 fragments (mkfs.toyfs -d)
+# holding 27 names of 21 bytes: entries of 32 bytes, no room for another.
+tail_dir_image() {
+	rm -rf /tmp/tail-src && mkdir -p /tmp/tail-src/d || return 1
+	for i in $(seq 10 36); do : >/tmp/tail-src/d/f${i}_xxxxxxxxxxxxxxxxx || return 1; done
+	new_loop_image "$1" 1M -b 1024 -f 128 -N 1024 -d /tmp/tail-src
+}
+
 # A create that finds no room for a new directory block leaves a
 # directory whose last block is a tail (FRAGMENTS; mkfs.toyfs -d makes
 # every directory one fragment and grows it a fragment at a time) as it
@@ -1056,9 +1065,7 @@ create_failing_at_the_inode_table_leaves_the_directory_as_it_was() {
 # block (the free one) before it found that the entry needed a second
 # new block, and kept it when that allocation failed.
 create_without_room_leaves_a_tail_directory_as_it_was() {
-	rm -rf /tmp/tail-src && mkdir -p /tmp/tail-src/d || return 1
-	for i in $(seq 10 36); do : >/tmp/tail-src/d/f${i}_xxxxxxxxxxxxxxxxx || return 1; done
-	new_loop_image /tmp/tail-enospc.img 1M -b 1024 -f 128 -N 1024 -d /tmp/tail-src || return 1
+	tail_dir_image /tmp/tail-enospc.img || return 1
 	mkdir -p /mnt/e
 	mount -t toyfs "$loop" /mnt/e && [ "$(stat -c %s /mnt/e/d)" = 896 ] &&
 		head -c 1024 /dev/zero >/mnt/e/one && mkdir /mnt/e/s &&
@@ -1125,17 +1132,13 @@ room_found_again_where_entries_left() {
 }
 
 # The same when the room comes from a tail made a whole block
-# (FRAGMENTS): an image of 1 KiB blocks and 128-byte fragments whose
-# directory d is a tail of 7 fragments holding 27 names of 21 bytes
-# (entries of 32 bytes: no room for another), then two creates of such
-# names: the first finds no room, makes the tail a whole block and adds
-# its entry there, the second must find the room left in that block (d
+# (FRAGMENTS): tail_dir_image, then two creates of names of 21 bytes:
+# the first finds no room, makes the tail a whole block and adds its
+# entry there, the second must find the room left in that block (d
 # stays one block of 1024 bytes; it took a second block while the walk
 # started past the block the tail had been).
 room_found_in_a_tail_made_whole() {
-	rm -rf /tmp/room-src && mkdir -p /tmp/room-src/d || return 1
-	for i in $(seq 10 36); do : >/tmp/room-src/d/f${i}_xxxxxxxxxxxxxxxxx || return 1; done
-	new_loop_image /tmp/room-tail.img 1M -b 1024 -f 128 -N 1024 -d /tmp/room-src || return 1
+	tail_dir_image /tmp/room-tail.img || return 1
 	mkdir -p /mnt/e
 	mount -t toyfs "$loop" /mnt/e || { drop_loop_image 1; return; }
 	d=/mnt/e/d

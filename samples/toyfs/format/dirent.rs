@@ -137,35 +137,45 @@ pub fn dir_entries(block: &[u8]) -> DirEntries<'_> {
     }
 }
 
+/// The `rec_len` and `name_len` of the entry at `offset` of `block`
+/// (below its length), checked against the rules of the chain in their
+/// order: a header that fits, `rec_len` a multiple of 4, room for the
+/// name, the block's end not passed.  Every walk of a block's entries
+/// ([`DirEntries`], [`find_name`]) reads them through this.
+#[inline]
+fn chain_link(block: &[u8], offset: usize) -> Result<(u16, usize), DirBlockError> {
+    if block.len() - offset < DIRENT_HEADER_SIZE {
+        return Err(DirBlockError {
+            offset,
+            rec_len: 0,
+            kind: ChainError::PastBlockEnd,
+        });
+    }
+    let rec_len = get_u16(block, offset + 4);
+    let name_len = usize::from(block[offset + 6]);
+    let length = usize::from(rec_len);
+    let kind = if length % 4 != 0 {
+        ChainError::RecLenUnaligned
+    } else if length < entry_size(name_len) {
+        ChainError::RecLenTooSmall
+    } else if length > block.len() - offset {
+        ChainError::PastBlockEnd
+    } else {
+        return Ok((rec_len, name_len));
+    };
+    Err(DirBlockError {
+        offset,
+        rec_len,
+        kind,
+    })
+}
+
 impl<'a> DirEntries<'a> {
     /// Decodes the entry at `offset`.
     #[inline]
     fn entry_at(&self, offset: usize) -> Result<DirEntryRef<'a>, DirBlockError> {
         let block = self.block;
-        if block.len() - offset < DIRENT_HEADER_SIZE {
-            return Err(DirBlockError {
-                offset,
-                rec_len: 0,
-                kind: ChainError::PastBlockEnd,
-            });
-        }
-        let rec_len = get_u16(block, offset + 4);
-        let name_len = usize::from(block[offset + 6]);
-        let error = |kind| DirBlockError {
-            offset,
-            rec_len,
-            kind,
-        };
-        let length = usize::from(rec_len);
-        if length % 4 != 0 {
-            return Err(error(ChainError::RecLenUnaligned));
-        }
-        if length < entry_size(name_len) {
-            return Err(error(ChainError::RecLenTooSmall));
-        }
-        if offset + length > block.len() {
-            return Err(error(ChainError::PastBlockEnd));
-        }
+        let (rec_len, name_len) = chain_link(block, offset)?;
         let name_start = offset + DIRENT_HEADER_SIZE;
         Ok(DirEntryRef {
             offset,
@@ -215,43 +225,18 @@ pub struct NamedEntry {
 }
 
 /// The used entry named `name` in `block`, walked as [`dir_entries`]
-/// walks it, with the same rules in the same order up to the entry
-/// found (the first broken link ends the search with the error
-/// `dir_entries` gives for it), in one loop that reads of each entry its
-/// `rec_len` and `name_len` and compares a name only when its length is
-/// the one looked for: the walk of a lookup, which reads every entry of
-/// a directory when the name is not in it.
+/// walks it ([`chain_link`]) up to the entry found (the first broken
+/// link ends the search with the error `dir_entries` gives for it), in
+/// one loop that reads of each entry its `rec_len` and `name_len` and
+/// compares a name only when its length is the one looked for: the walk
+/// of a lookup, which reads every entry of a directory when the name is
+/// not in it.
 #[inline]
 pub fn find_name(block: &[u8], name: &[u8]) -> Result<Option<NamedEntry>, DirBlockError> {
     let mut offset = 0;
     let mut previous = None;
     while offset < block.len() {
-        if block.len() - offset < DIRENT_HEADER_SIZE {
-            return Err(DirBlockError {
-                offset,
-                rec_len: 0,
-                kind: ChainError::PastBlockEnd,
-            });
-        }
-        let rec_len = get_u16(block, offset + 4);
-        let name_len = usize::from(block[offset + 6]);
-        let length = usize::from(rec_len);
-        let kind = if length % 4 != 0 {
-            Some(ChainError::RecLenUnaligned)
-        } else if length < entry_size(name_len) {
-            Some(ChainError::RecLenTooSmall)
-        } else if length > block.len() - offset {
-            Some(ChainError::PastBlockEnd)
-        } else {
-            None
-        };
-        if let Some(kind) = kind {
-            return Err(DirBlockError {
-                offset,
-                rec_len,
-                kind,
-            });
-        }
+        let (rec_len, name_len) = chain_link(block, offset)?;
         if name_len == name.len() {
             let ino = get_u32(block, offset);
             let start = offset + DIRENT_HEADER_SIZE;
@@ -264,7 +249,7 @@ pub fn find_name(block: &[u8], name: &[u8]) -> Result<Option<NamedEntry>, DirBlo
             }
         }
         previous = Some(offset);
-        offset += length;
+        offset += usize::from(rec_len);
     }
     Ok(None)
 }
