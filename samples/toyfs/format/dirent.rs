@@ -141,8 +141,10 @@ pub fn dir_entries(block: &[u8]) -> DirEntries<'_> {
 /// (below its length), checked against the rules of the chain in their
 /// order: a header that fits, `rec_len` a multiple of 4, room for the
 /// name, the block's end not passed.  Every walk of a block's entries
-/// ([`DirEntries`], [`find_name`]) reads them through this.
-#[inline]
+/// ([`DirEntries`], [`find_name`]) reads them through this, inlined
+/// (at the kernel's `opt-level=s` a plain `#[inline]` left it a call per
+/// entry).
+#[inline(always)]
 fn chain_link(block: &[u8], offset: usize) -> Result<(u16, usize), DirBlockError> {
     if block.len() - offset < DIRENT_HEADER_SIZE {
         return Err(DirBlockError {
@@ -204,13 +206,24 @@ impl<'a> Iterator for DirEntries<'a> {
     }
 }
 
-/// Whether `a` and `b`, of the same length, hold the same bytes: a loop
-/// that stops at the first difference, inlined into [`find_name`] (the
-/// slices' `==` is two calls, to `<[u8]>::eq` and `memcmp`, for names of
-/// a few bytes that mostly differ early).
-#[inline]
+/// Whether `a` and `b` hold the same bytes: a loop that stops at the
+/// first difference, inlined into [`find_name`] (the slices' `==` is two
+/// calls, to `<[u8]>::eq` and `memcmp`, and an iterator's `zip` stayed
+/// calls at the kernel's `opt-level=s`, for names of a few bytes that
+/// mostly differ early).
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// A used entry found by name ([`find_name`]).
