@@ -17,9 +17,10 @@ use crate::{
     format::{
         address::ExtentError,
         dirent::{
-            dir_entries, entry_size, insert_entry, remove_entry, set_entry_target, write_entry,
-            DirEntries, DirEntryRef,
+            dir_entries, entry_size, find_name, insert_entry, remove_entry, set_entry_target,
+            write_entry, DirEntries, DirEntryRef,
         },
+        geometry::Geometry,
     },
     inode::{BlockMap, Run},
     meta::corrupt,
@@ -30,6 +31,8 @@ use kernel::prelude::*;
 
 /// A directory entry found by name.
 pub(crate) struct FoundEntry {
+    /// Its directory block.
+    n: u64,
     block: DirBlock,
     offset: usize,
     previous: Option<usize>,
@@ -125,25 +128,60 @@ impl DirBlock {
 /// ([`BlockMap::lookup_run`]).  A walk holds the directory's lock, shared
 /// at least, and its map changes only under that lock held exclusively
 /// (`add`, after its walk), so the runs stay true for the walk.
+///
+/// It also reads them ([`DirBlocks::read`]): a disk block that follows the
+/// one read before it is taken from that one's folio of the device's
+/// cache, without a lookup ([`Buffer::read_next`]), as ext2 walks a
+/// directory a page at a time.
 struct DirBlocks<'a> {
     dir: &'a Inode,
+    /// The filesystem's geometry, and the directory's size, read once:
+    /// the size changes only under the directory's lock held
+    /// exclusively, after a walk.
+    geometry: Geometry,
+    size: u64,
     /// File blocks `.0` on are disk blocks `.1` on, up to `.0 + .2`.
     run: Option<(u64, u32, u64)>,
+    /// The disk block read last, and its buffer.
+    last: Option<(u32, Buffer)>,
 }
 
 impl<'a> DirBlocks<'a> {
     fn new(dir: &'a Inode) -> Self {
-        Self { dir, run: None }
+        Self {
+            dir,
+            geometry: dir.sb().info().geometry,
+            size: dir.size(),
+            run: None,
+            last: None,
+        }
+    }
+
+    /// Reads the disk block of `place` (as [`DirBlock::read`]), which
+    /// stays referenced until the next read or [`DirBlocks::take`].
+    fn read(&mut self, place: &DirBlock) -> Result<&Buffer> {
+        let sb = self.dir.sb();
+        let buffer = match self.last.take() {
+            Some((last, buffer)) if last.wrapping_add(1) == place.block => {
+                buffer.read_next(sb, place.block)?
+            }
+            _ => Buffer::read(sb, place.block)?,
+        };
+        Ok(&self.last.insert((place.block, buffer)).1)
+    }
+
+    /// The buffer read last, taken out.
+    fn take(&mut self) -> Option<Buffer> {
+        self.last.take().map(|(_, buffer)| buffer)
     }
 
     /// Directory block `n`; directories have no holes, no compressed
     /// blocks, and their runs hold their bytes.
     fn get(&mut self, n: u64) -> Result<DirBlock> {
         let dir = self.dir;
-        let (sb, ino) = (dir.sb(), dir.ino());
-        let geometry = sb.info().geometry;
+        let geometry = &self.geometry;
         // CAST: at most a block.
-        let length = geometry.file_block_length(dir.size(), n) as usize;
+        let length = geometry.file_block_length(self.size, n) as usize;
         if let Some((start, first, count)) = self.run {
             if (start..start + count).contains(&n) {
                 // CAST: below the run's count, at most a block's
@@ -155,7 +193,8 @@ impl<'a> DirBlocks<'a> {
                 });
             }
         }
-        let blocks = geometry.blocks_for(dir.size());
+        let (sb, ino) = (dir.sb(), dir.ino());
+        let blocks = geometry.blocks_for(self.size);
         let run = BlockMap::lock(dir)?.lookup_run(n, blocks.saturating_sub(n).max(1))?;
         let extent = match run {
             Run::Hole { .. } => return Err(corrupt(sb, ino, "hole in a directory")),
@@ -171,12 +210,12 @@ impl<'a> DirBlocks<'a> {
         if extent.compressed {
             return Err(corrupt(sb, ino, ExtentError::CompressedDirectory.rule()));
         }
-        if extent.byte_len(&geometry) < length {
+        if extent.byte_len(geometry) < length {
             return Err(corrupt(sb, ino, "directory block shorter than its size"));
         }
-        let start = extent.offset_in_block(&geometry);
+        let start = extent.offset_in_block(geometry);
         Ok(DirBlock {
-            block: extent.block(&geometry),
+            block: extent.block(geometry),
             bytes: start..start + length,
         })
     }
@@ -215,8 +254,8 @@ pub(crate) fn is_empty_dir(dir: &Inode) -> Result<bool> {
     let mut blocks = DirBlocks::new(dir);
     for n in 0..geometry.blocks_for(dir.size()) {
         let place = blocks.get(n)?;
-        let buffer = place.read(dir)?;
-        let data = place.lock_checked(dir, &buffer)?;
+        let buffer = blocks.read(&place)?;
+        let data = place.lock_checked(dir, buffer)?;
         for entry in entries(dir, dir_bytes(data.data(), &place)?) {
             let entry = entry?;
             if entry.ino != 0 && entry.name != b"." && entry.name != b".." {
@@ -243,21 +282,20 @@ pub(crate) fn find_entry(dir: &Inode, name: &[u8]) -> Result<Option<FoundEntry>>
     let mut blocks = DirBlocks::new(dir);
     for n in Iterator::chain(start..count, 0..start) {
         let place = blocks.get(n)?;
-        let buffer = place.read(dir)?;
-        let data = place.lock_checked(dir, &buffer)?;
-        let mut previous = None;
-        for entry in entries(dir, dir_bytes(data.data(), &place)?) {
-            let entry = entry?;
-            if names(&entry, name) {
-                hint.store(n, Ordering::Relaxed);
-                return Ok(Some(FoundEntry {
-                    block: place,
-                    offset: entry.offset,
-                    previous,
-                    ino: check_entry_ino(dir, entry.ino)?,
-                }));
-            }
-            previous = Some(entry.offset);
+        let buffer = blocks.read(&place)?;
+        let data = place.lock_checked(dir, buffer)?;
+        let found = find_name(dir_bytes(data.data(), &place)?, name)
+            .map_err(|error| corrupt(dir.sb(), dir.ino(), error.rule()))?;
+        drop(data);
+        if let Some(found) = found {
+            hint.store(n, Ordering::Relaxed);
+            return Ok(Some(FoundEntry {
+                n,
+                block: place,
+                offset: found.offset,
+                previous: found.previous,
+                ino: check_entry_ino(dir, found.ino)?,
+            }));
         }
     }
     Ok(None)
@@ -287,6 +325,7 @@ pub(crate) fn remove(dir: &Inode, name: &[u8], ino: u32) -> Result {
         found.previous,
     );
     buffer.mark_dirty();
+    RoomHint::room_made(dir, found.n);
     Ok(())
 }
 
@@ -344,20 +383,78 @@ pub(crate) struct Room {
     block: Option<(DirBlock, Buffer)>,
 }
 
-/// Checks that `dir` has no entry `name` (`EEXIST`) and finds the first
-/// block with room for one, in one walk of the directory that checks
-/// every block (`EUCLEAN` for a damaged one), before anything is changed:
-/// the walk of ext2's `ext2_add_link`.  [`add_at`] adds the entry there,
-/// under the same hold of the directory's lock.
+/// Where in a directory a walk for room may start (`find_room`), kept
+/// in its inode (`InodeInfo::dir_room`): no block below `below` has room
+/// for an entry of `size` bytes or more.  A create in a directory that
+/// only grows (its blocks full but the last) then walks one block for
+/// room, not all of them.  Set by the walk for room that proved it, under
+/// the directory's lock held exclusively as every change of its entries
+/// is; lowered by every change that makes room in a block below it (an
+/// entry removed, a tail made a whole block: [`RoomHint::room_made`]);
+/// its 0 of a new inode starts at block 0.  A walk for a smaller entry
+/// starts at block 0.
+#[derive(Clone, Copy)]
+struct RoomHint {
+    below: u64,
+    size: usize,
+}
+
+impl RoomHint {
+    /// Bits of the packed value that hold `size` (an entry is at most
+    /// 8 + 255 bytes, rounded up to 4).
+    const SIZE_BITS: u32 = 16;
+
+    fn load(dir: &Inode) -> Self {
+        let packed = dir.info().dir_room.load(Ordering::Relaxed);
+        Self {
+            below: packed >> Self::SIZE_BITS,
+            // CAST: masked to `SIZE_BITS` bits.
+            size: (packed & ((1 << Self::SIZE_BITS) - 1)) as usize,
+        }
+    }
+
+    fn store(self, dir: &Inode) {
+        // A directory has far fewer than 2^48 blocks; a larger count is
+        // kept as the largest one that fits, a true bound still.
+        let below = self.below.min(u64::MAX >> Self::SIZE_BITS);
+        let size = self.size.min((1 << Self::SIZE_BITS) - 1) as u64;
+        dir.info()
+            .dir_room
+            .store((below << Self::SIZE_BITS) | size, Ordering::Relaxed);
+    }
+
+    /// Block `n` of `dir` may have more room than before.
+    fn room_made(dir: &Inode, n: u64) {
+        let hint = Self::load(dir);
+        if hint.below > n {
+            Self { below: n, ..hint }.store(dir);
+        }
+    }
+}
+
+/// Finds the first block of `dir` with room for an entry `name`, in a
+/// walk that checks every block it reads (`EUCLEAN` for a damaged one)
+/// and fails with `EEXIST` if one of them holds the name, before
+/// anything is changed: the walk of ext2's `ext2_add_link`, from the
+/// first block that may have room ([`RoomHint`]) to the first that has
+/// it.  The VFS looked the name up first (a negative dentry, under the
+/// directory's lock held since), so it is in no block; [`add_at`] adds
+/// the entry there, under the same hold of the directory's lock.
 pub(crate) fn find_room(dir: &Inode, name: &[u8]) -> Result<Room> {
     let geometry = dir.sb().info().geometry;
     let needed = entry_size(name.len());
+    let count = geometry.blocks_for(dir.size());
+    let hint = RoomHint::load(dir);
+    let start = if needed >= hint.size && hint.below <= count {
+        hint.below
+    } else {
+        0
+    };
     let mut places = DirBlocks::new(dir);
-    let mut room = None;
-    for n in 0..geometry.blocks_for(dir.size()) {
+    for n in start..count {
         let place = places.get(n)?;
-        let buffer = place.read(dir)?;
-        let data = place.lock_checked(dir, &buffer)?;
+        let buffer = places.read(&place)?;
+        let data = place.lock_checked(dir, buffer)?;
         let mut fits = false;
         for entry in entries(dir, dir_bytes(data.data(), &place)?) {
             let entry = entry?;
@@ -374,11 +471,24 @@ pub(crate) fn find_room(dir: &Inode, name: &[u8]) -> Result<Room> {
             fits |= usize::from(entry.rec_len).saturating_sub(used) >= needed;
         }
         drop(data);
-        if fits && room.is_none() {
-            room = Some((place, buffer));
+        if fits {
+            RoomHint {
+                below: n,
+                size: needed,
+            }
+            .store(dir);
+            let buffer = places.take().ok_or(EINVAL)?;
+            return Ok(Room {
+                block: Some((place, buffer)),
+            });
         }
     }
-    Ok(Room { block: room })
+    RoomHint {
+        below: count,
+        size: needed,
+    }
+    .store(dir);
+    Ok(Room { block: None })
 }
 
 /// Adds the entry `name` -> `ino` to `dir`, in free room of a block or in
@@ -447,6 +557,7 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
         buffer.mark_dirty();
         blocks = n + 1;
         dir.set_size(blocks * u64::from(geometry.block_size()));
+        RoomHint::room_made(dir, n);
         if added {
             return Ok(());
         }
@@ -507,14 +618,14 @@ pub(crate) fn readdir(dir: &Inode, emitter: &mut DirEmitter) -> Result {
         let n = geometry.block_of(emitter.pos());
         let within = geometry.offset_in_block(emitter.pos()) as usize;
         let place = blocks.get(n)?;
-        let buffer = place.read(dir)?;
+        let buffer = blocks.read(&place)?;
         // Emitting copies to user memory, which may fault into a toyfs
         // file: the block is copied out of the buffer lock first.
         // Entries change only under the directory's lock, which readdir
         // holds shared.
         let mut copy = KVec::with_capacity(geometry.block_bytes(), GFP_KERNEL)?;
         copy.extend_from_slice(
-            dir_bytes(place.lock_checked(dir, &buffer)?.data(), &place)?,
+            dir_bytes(place.lock_checked(dir, buffer)?.data(), &place)?,
             GFP_KERNEL,
         )?;
         for entry in entries(dir, &copy) {

@@ -224,6 +224,10 @@ pub(crate) struct InodeInfo {
     /// waiting, and a failed write of the inode leaves them clear, where
     /// these stay set until an `fsync` wrote the inode to the disk.
     pub(crate) unsynced: AtomicU32,
+    /// A directory's first block that may have room for a new entry, and
+    /// for entries of what size (`dir::RoomHint`, packed): changed only
+    /// under the directory's lock held exclusively.
+    pub(crate) dir_room: AtomicU64,
 }
 
 /// [`InodeInfo::unsynced`]: the inode changed (`I_DIRTY_SYNC`: a
@@ -245,6 +249,7 @@ impl InodeInfo {
             growing: AtomicU32::new(0),
             dir_start_lookup: AtomicU64::new(0),
             unsynced: AtomicU32::new(0),
+            dir_room: AtomicU64::new(0),
         })
     }
 

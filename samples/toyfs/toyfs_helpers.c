@@ -254,6 +254,16 @@ bool toyfs_buffer_locked(const struct buffer_head *bh)
 	return buffer_locked(bh);
 }
 
+bool toyfs_buffer_mapped(const struct buffer_head *bh)
+{
+	return buffer_mapped(bh);
+}
+
+void toyfs_get_bh(struct buffer_head *bh)
+{
+	get_bh(bh);
+}
+
 /*
  * The "checked" state of a directory block's buffer (samples/toyfs/dir.rs):
  * the first of the state bits fs/buffer.c leaves to the filesystem (toyfs

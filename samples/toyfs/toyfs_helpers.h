@@ -81,6 +81,8 @@ bool toyfs_buffer_write_io_error(const struct buffer_head *bh);
 void toyfs_clear_buffer_write_io_error(struct buffer_head *bh);
 bool toyfs_buffer_dirty(const struct buffer_head *bh);
 bool toyfs_buffer_locked(const struct buffer_head *bh);
+bool toyfs_buffer_mapped(const struct buffer_head *bh);
+void toyfs_get_bh(struct buffer_head *bh);
 bool toyfs_buffer_checked(const struct buffer_head *bh);
 void toyfs_set_buffer_checked(struct buffer_head *bh);
 void toyfs_clear_buffer_checked(struct buffer_head *bh);

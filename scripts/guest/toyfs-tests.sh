@@ -1044,6 +1044,15 @@ create_failing_at_the_inode_table_leaves_the_directory_as_it_was() {
 	drop_loop_image $status
 }
 
+# Image $1 on $loop (new_loop_image) of 1 KiB blocks and 128-byte
+# fragments whose directory d is a tail of 7 fragments (mkfs.toyfs -d)
+# holding 27 names of 21 bytes: entries of 32 bytes, no room for another.
+tail_dir_image() {
+	rm -rf /tmp/tail-src && mkdir -p /tmp/tail-src/d || return 1
+	for i in $(seq 10 36); do : >/tmp/tail-src/d/f${i}_xxxxxxxxxxxxxxxxx || return 1; done
+	new_loop_image "$1" 1M -b 1024 -f 128 -N 1024 -d /tmp/tail-src
+}
+
 # A create that finds no room for a new directory block leaves a
 # directory whose last block is a tail (FRAGMENTS; mkfs.toyfs -d makes
 # every directory one fragment and grows it a fragment at a time) as it
@@ -1056,9 +1065,7 @@ create_failing_at_the_inode_table_leaves_the_directory_as_it_was() {
 # block (the free one) before it found that the entry needed a second
 # new block, and kept it when that allocation failed.
 create_without_room_leaves_a_tail_directory_as_it_was() {
-	rm -rf /tmp/tail-src && mkdir -p /tmp/tail-src/d || return 1
-	for i in $(seq 10 36); do : >/tmp/tail-src/d/f${i}_xxxxxxxxxxxxxxxxx || return 1; done
-	new_loop_image /tmp/tail-enospc.img 1M -b 1024 -f 128 -N 1024 -d /tmp/tail-src || return 1
+	tail_dir_image /tmp/tail-enospc.img || return 1
 	mkdir -p /mnt/e
 	mount -t toyfs "$loop" /mnt/e && [ "$(stat -c %s /mnt/e/d)" = 896 ] &&
 		head -c 1024 /dev/zero >/mnt/e/one && mkdir /mnt/e/s &&
@@ -1070,6 +1077,74 @@ create_without_room_leaves_a_tail_directory_as_it_was() {
 	status=$?
 	echo "touch: '$err' ($k small files); before: $before; after: $after"
 	[ $status -eq 0 ] && [ "$err" = "No space left on device" ] && [ "$before" = "$after" ]
+	status=$?
+	umount /mnt/e && fsck.toyfs -f -n "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# A name of 24 bytes: $1 then the number $2 in 23 digits.
+name24() { printf "%s%023d" "$1" "$2"; }
+
+# The $1-th entry of directory $2 in the order readdir gives (busybox
+# find does not sort): where in the directory's blocks a name went.
+nth_entry() { find "$2" -mindepth 1 -maxdepth 1 | sed -n "$1s|.*/||p"; }
+
+# A create takes the first slot with room for its entry, as ext2's
+# ext2_add_link does, although its walk for room starts past the blocks
+# a create found full (samples/toyfs/dir.rs, RoomHint): every change that
+# makes room below that start must bring it back.  On 1 KiB blocks,
+# directory d holds 127 names of 24 bytes (entries of 32 bytes, 31 in
+# block 0 after "." and "..", 32 in each other block), the third a
+# subdirectory: four blocks, none with room for such an entry.  An
+# unlink, a rename out of d and an rmdir each free a slot of block 0 (the
+# first, second and third entries) and the next create of a 24-byte name
+# must take it (readdir lists it there) with d's size unchanged.  A
+# rename within d adds the new name first (a fifth block, as on ext2)
+# and then frees the fourth slot, which the next create takes.  Without
+# the walk's start brought back, d grew a block for each create and the
+# new names came last.
+room_found_again_where_entries_left() {
+	new_loop_image /tmp/room.img 2M -b 1024 || return 1
+	mkdir -p /mnt/e
+	mount -t toyfs "$loop" /mnt/e || { drop_loop_image 1; return; }
+	d=/mnt/e/d
+	mkdir $d /mnt/e/o && i=0 && while [ $i -lt 127 ]; do
+		if [ $i = 2 ]; then mkdir $d/$(name24 n $i); else : >$d/$(name24 n $i); fi || break
+		i=$((i + 1))
+	done && [ "$(stat -c %s $d)" = 4096 ] &&
+		rm $d/$(name24 n 0) && : >$d/$(name24 a 0) &&
+		echo "unlink: $(stat -c %s $d) $(nth_entry 1 $d)" &&
+		[ "$(stat -c %s $d)" = 4096 ] && [ "$(nth_entry 1 $d)" = "$(name24 a 0)" ] &&
+		mv $d/$(name24 n 1) /mnt/e/o/ && : >$d/$(name24 b 1) &&
+		echo "rename out: $(stat -c %s $d) $(nth_entry 2 $d)" &&
+		[ "$(stat -c %s $d)" = 4096 ] && [ "$(nth_entry 2 $d)" = "$(name24 b 1)" ] &&
+		rmdir $d/$(name24 n 2) && mkdir $d/$(name24 c 2) &&
+		echo "rmdir: $(stat -c %s $d) $(nth_entry 3 $d)" &&
+		[ "$(stat -c %s $d)" = 4096 ] && [ "$(nth_entry 3 $d)" = "$(name24 c 2)" ] &&
+		mv $d/$(name24 n 3) $d/$(name24 r 3) && [ "$(stat -c %s $d)" = 5120 ] &&
+		: >$d/$(name24 e 3) &&
+		echo "rename within: $(stat -c %s $d) $(nth_entry 4 $d)" &&
+		[ "$(stat -c %s $d)" = 5120 ] && [ "$(nth_entry 4 $d)" = "$(name24 e 3)" ] &&
+		[ "$(ls $d | wc -l)" = 128 ]
+	status=$?
+	umount /mnt/e && fsck.toyfs -n "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# The same when the room comes from a tail made a whole block
+# (FRAGMENTS): tail_dir_image, then two creates of names of 21 bytes:
+# the first finds no room, makes the tail a whole block and adds its
+# entry there, the second must find the room left in that block (d
+# stays one block of 1024 bytes; it took a second block while the walk
+# started past the block the tail had been).
+room_found_in_a_tail_made_whole() {
+	tail_dir_image /tmp/room-tail.img || return 1
+	mkdir -p /mnt/e
+	mount -t toyfs "$loop" /mnt/e || { drop_loop_image 1; return; }
+	d=/mnt/e/d
+	[ "$(stat -c %s $d)" = 896 ] && : >$d/f37_xxxxxxxxxxxxxxxxx && : >$d/f38_xxxxxxxxxxxxxxxxx &&
+		echo "size $(stat -c %s $d), last entries $(nth_entry 28 $d) $(nth_entry 29 $d)" &&
+		[ "$(stat -c %s $d)" = 1024 ] && [ "$(nth_entry 29 $d)" = f38_xxxxxxxxxxxxxxxxx ]
 	status=$?
 	umount /mnt/e && fsck.toyfs -f -n "$loop" >/dev/null || status=1
 	drop_loop_image $status
@@ -1432,7 +1507,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 79
+ktap_suite toyfs 81
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1514,6 +1589,8 @@ ktap_case fsync_and_fdatasync_make_each_change_durable fsync_and_fdatasync_make_
 ktap_case fsync_and_fdatasync_make_each_change_durable_with_fragments fsync_and_fdatasync_make_each_change_durable -f 256
 ktap_case fsync_and_fdatasync_make_each_change_durable_with_lz4 fsync_and_fdatasync_make_each_change_durable -f 512 -c lz4
 ktap_case fsync_writes_the_inode_only_if_it_changed fsync_writes_the_inode_only_if_it_changed
+ktap_case room_found_again_where_entries_left room_found_again_where_entries_left
+ktap_case room_found_in_a_tail_made_whole room_found_in_a_tail_made_whole
 # The parts after this one format $dev again: no write error left on it.
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev &&
 	dd if=/dev/null of=$dev conv=fsync && rmmod toyfs"

@@ -137,35 +137,47 @@ pub fn dir_entries(block: &[u8]) -> DirEntries<'_> {
     }
 }
 
+/// The `rec_len` and `name_len` of the entry at `offset` of `block`
+/// (below its length), checked against the rules of the chain in their
+/// order: a header that fits, `rec_len` a multiple of 4, room for the
+/// name, the block's end not passed.  Every walk of a block's entries
+/// ([`DirEntries`], [`find_name`]) reads them through this, inlined
+/// (at the kernel's `opt-level=s` a plain `#[inline]` left it a call per
+/// entry).
+#[inline(always)]
+fn chain_link(block: &[u8], offset: usize) -> Result<(u16, usize), DirBlockError> {
+    if block.len() - offset < DIRENT_HEADER_SIZE {
+        return Err(DirBlockError {
+            offset,
+            rec_len: 0,
+            kind: ChainError::PastBlockEnd,
+        });
+    }
+    let rec_len = get_u16(block, offset + 4);
+    let name_len = usize::from(block[offset + 6]);
+    let length = usize::from(rec_len);
+    let kind = if length % 4 != 0 {
+        ChainError::RecLenUnaligned
+    } else if length < entry_size(name_len) {
+        ChainError::RecLenTooSmall
+    } else if length > block.len() - offset {
+        ChainError::PastBlockEnd
+    } else {
+        return Ok((rec_len, name_len));
+    };
+    Err(DirBlockError {
+        offset,
+        rec_len,
+        kind,
+    })
+}
+
 impl<'a> DirEntries<'a> {
     /// Decodes the entry at `offset`.
     #[inline]
     fn entry_at(&self, offset: usize) -> Result<DirEntryRef<'a>, DirBlockError> {
         let block = self.block;
-        if block.len() - offset < DIRENT_HEADER_SIZE {
-            return Err(DirBlockError {
-                offset,
-                rec_len: 0,
-                kind: ChainError::PastBlockEnd,
-            });
-        }
-        let rec_len = get_u16(block, offset + 4);
-        let name_len = usize::from(block[offset + 6]);
-        let error = |kind| DirBlockError {
-            offset,
-            rec_len,
-            kind,
-        };
-        let length = usize::from(rec_len);
-        if length % 4 != 0 {
-            return Err(error(ChainError::RecLenUnaligned));
-        }
-        if length < entry_size(name_len) {
-            return Err(error(ChainError::RecLenTooSmall));
-        }
-        if offset + length > block.len() {
-            return Err(error(ChainError::PastBlockEnd));
-        }
+        let (rec_len, name_len) = chain_link(block, offset)?;
         let name_start = offset + DIRENT_HEADER_SIZE;
         Ok(DirEntryRef {
             offset,
@@ -192,6 +204,67 @@ impl<'a> Iterator for DirEntries<'a> {
         }
         Some(entry)
     }
+}
+
+/// Whether `a` and `b` hold the same bytes: a loop that stops at the
+/// first difference, inlined into [`find_name`] (the slices' `==` is two
+/// calls, to `<[u8]>::eq` and `memcmp`, and an iterator's `zip` stayed
+/// calls at the kernel's `opt-level=s`, for names of a few bytes that
+/// mostly differ early).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A used entry found by name ([`find_name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamedEntry {
+    /// Byte offset of the entry in its block.
+    pub offset: usize,
+    /// Offset of the entry before it in the block; `None` for the first.
+    pub previous: Option<usize>,
+    /// The inode it names.
+    pub ino: u32,
+}
+
+/// The used entry named `name` in `block`, walked as [`dir_entries`]
+/// walks it ([`chain_link`]) up to the entry found (the first broken
+/// link ends the search with the error `dir_entries` gives for it), in
+/// one loop that reads of each entry its `rec_len` and `name_len` and
+/// compares a name only when its length is the one looked for: the walk
+/// of a lookup, which reads every entry of a directory when the name is
+/// not in it.
+#[inline]
+pub fn find_name(block: &[u8], name: &[u8]) -> Result<Option<NamedEntry>, DirBlockError> {
+    let mut offset = 0;
+    let mut previous = None;
+    while offset < block.len() {
+        let (rec_len, name_len) = chain_link(block, offset)?;
+        if name_len == name.len() {
+            let ino = get_u32(block, offset);
+            let start = offset + DIRENT_HEADER_SIZE;
+            if ino != 0 && same_bytes(&block[start..start + name_len], name) {
+                return Ok(Some(NamedEntry {
+                    offset,
+                    previous,
+                    ino,
+                }));
+            }
+        }
+        previous = Some(offset);
+        offset += usize::from(rec_len);
+    }
+    Ok(None)
 }
 
 /// Why a name cannot be a directory entry.

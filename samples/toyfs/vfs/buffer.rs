@@ -59,6 +59,56 @@ impl Buffer {
         // block size set (type invariant of `SuperBlock`).
         let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh).ok_or(ENOMEM)?;
+        // SAFETY: The reference of `sb_getblk` is ours and handed over.
+        unsafe { Self::bring_uptodate(bh, block) }
+    }
+
+    /// Reads block `block` of the device as [`Buffer::read`] does, where
+    /// `self` holds the block before it: the buffer after this one in its
+    /// folio of the device's cache if that is block `block`'s, with no
+    /// lookup (a walk of the blocks of a directory in their order, four
+    /// 1 KiB blocks to a 4 KiB folio, looks up only the first of each
+    /// folio: every `sb_getblk` that misses the per-CPU buffer-head LRU
+    /// looks the folio up, locks it and walks its buffers, and installing
+    /// the buffer in the LRU disables interrupts), else through
+    /// [`Buffer::read`].
+    pub(crate) fn read_next(&self, sb: &SuperBlock, block: u32) -> Result<Self> {
+        let bh = self.bh.as_ptr();
+        // SAFETY: `bh` is referenced (type invariant), so none of the
+        // buffers of its folio is freed nor the ring of them changed
+        // (`drop_buffers` frees a folio's buffers only when none is busy,
+        // and a referenced one is; `buffer_migrate_folio_norefs` refuses a
+        // folio with a referenced buffer; the ring is made whole before
+        // the folio's buffers are published): `b_this_page` is a live
+        // buffer head of the same folio, whose mapping (`BH_Mapped`,
+        // `b_blocknr`, set when a device's buffers are made) does not
+        // change.  Its reference is taken while `bh`'s holds the ring.
+        let next = unsafe {
+            let next = (*bh).b_this_page;
+            if next != bh && sys::toyfs_buffer_mapped(next) && (*next).b_blocknr == u64::from(block)
+            {
+                sys::toyfs_get_bh(next);
+                NonNull::new(next)
+            } else {
+                None
+            }
+        };
+        match next {
+            // SAFETY: The reference just taken is ours and handed over.
+            Some(next) => unsafe { Self::bring_uptodate(next, block) },
+            None => Self::read(sb, block),
+        }
+    }
+
+    /// The rest of [`Buffer::read`] once it has the buffer head `bh` of
+    /// block `block`: kept if its last write failed, read if it is not
+    /// uptodate.
+    ///
+    /// # Safety
+    ///
+    /// `bh` is a referenced buffer head of the filesystem's device, not
+    /// locked by the caller, whose reference the caller hands over.
+    unsafe fn bring_uptodate(bh: NonNull<sys::buffer_head>, block: u32) -> Result<Self> {
         if keep_failed_write(bh) {
             toyfs_err!(
                 "block {}: its last write failed; kept in memory and written again\n",
@@ -81,7 +131,7 @@ impl Buffer {
             }
         };
         if failed {
-            // SAFETY: The reference of `sb_getblk` is ours.
+            // SAFETY: The reference handed over is ours.
             unsafe { sys::toyfs_brelse(bh.as_ptr()) };
             return Err(EIO);
         }

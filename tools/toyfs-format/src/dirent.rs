@@ -196,4 +196,100 @@ mod tests {
         let unused = dir_entries(&block).next().unwrap().unwrap();
         assert_eq!(unused.name_problem(), None);
     }
+
+    /// What a lookup's walk of `dir_entries` finds for `name`: the first
+    /// used entry of that name, or the first broken link.
+    fn walk_for(block: &[u8], name: &[u8]) -> Result<Option<NamedEntry>, DirBlockError> {
+        let mut previous = None;
+        for entry in dir_entries(block) {
+            let entry = entry?;
+            if entry.ino != 0 && entry.name == name {
+                return Ok(Some(NamedEntry {
+                    offset: entry.offset,
+                    previous,
+                    ino: entry.ino,
+                }));
+            }
+            previous = Some(entry.offset);
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn find_name_answers_as_the_walk_on_any_bytes() {
+        let mut block = new_dir_block(1024, 2, 1);
+        for i in 0..24u32 {
+            let name = format!("name{i}");
+            assert!(
+                insert_entry(&mut block, 10 + i, DIRENT_TYPE_REGULAR, name.as_bytes()).unwrap()
+            );
+        }
+        // A removed entry (merged into the one before) and a first entry
+        // made unused.
+        let offsets: Vec<_> = dir_entries(&block).map(|e| e.unwrap().offset).collect();
+        remove_entry(&mut block, offsets[9], Some(offsets[8]));
+        let mut unused_first = block.clone();
+        remove_entry(&mut unused_first, 0, None);
+        let names: [&[u8]; 8] = [
+            b".", b"..", b"name0", b"name23", b"name7", b"name6", b"nope", b"name1x",
+        ];
+        assert_eq!(find_name(&block, b"name7").unwrap(), None);
+        assert_eq!(find_name(&block, b"nope").unwrap(), None);
+        let found = find_name(&block, b"name8").unwrap().unwrap();
+        assert_eq!(
+            (found.offset, found.previous, found.ino),
+            (offsets[10], Some(offsets[8]), 18)
+        );
+        assert_eq!(find_name(&unused_first, b".").unwrap(), None);
+        // Every byte of the entries' part of the block set to values that
+        // break or shift the chain: the same answer, error or entry.
+        let used = offsets[offsets.len() - 1] + 16;
+        for base in [&block, &unused_first] {
+            for at in 0..used {
+                for value in [0u8, 1, 3, 5, 12, 0x40, 0xff] {
+                    let mut damaged = base.clone();
+                    damaged[at] = value;
+                    for name in names {
+                        assert_eq!(
+                            find_name(&damaged, name),
+                            walk_for(&damaged, name),
+                            "byte {at} = {value}, name {name:?}"
+                        );
+                    }
+                }
+            }
+        }
+        // A small block packed to its end, damaged in two bytes at once:
+        // enough to break two rules of one entry together (a `rec_len`
+        // both too small for a longer name and past the end), which the
+        // two walks must name in the same order.
+        let mut small = new_dir_block(64, 2, 1);
+        assert!(insert_entry(&mut small, 3, DIRENT_TYPE_REGULAR, b"abc").unwrap());
+        assert!(insert_entry(&mut small, 4, DIRENT_TYPE_REGULAR, b"defgh").unwrap());
+        let values = [0u8, 3, 8, 12, 16, 32, 36, 200, 255];
+        for at in 0..small.len() {
+            for other in at + 1..small.len() {
+                for value in values {
+                    for second in values {
+                        let mut damaged = small.clone();
+                        damaged[at] = value;
+                        damaged[other] = second;
+                        for name in [&b"abc"[..], b"defgh", b"..", b"zz"] {
+                            assert_eq!(
+                                find_name(&damaged, name),
+                                walk_for(&damaged, name),
+                                "bytes {at} = {value}, {other} = {second}, name {name:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // A block too short for a header after the last entry.
+        let mut short = vec![0u8; 14];
+        put_u16(&mut short, 4, 12);
+        short[6] = 1;
+        assert_eq!(find_name(&short, b"x"), walk_for(&short, b"x"));
+        assert!(find_name(&short, b"x").is_err());
+    }
 }
