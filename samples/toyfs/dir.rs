@@ -24,6 +24,7 @@ use crate::{
     },
     inode::{BlockMap, Run},
     meta::corrupt,
+    tails::TAIL_NOT_IN_BLOCK,
     vfs::{toyfs_err, Buffer, BufferGuard, DirEmitter, Inode},
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -206,6 +207,8 @@ impl<'a> DirBlocks<'a> {
                 });
             }
             Run::Packed { extent } => extent,
+            // `iget` refuses a directory with a tail offset.
+            Run::Tail { .. } => return Err(corrupt(sb, ino, TAIL_NOT_IN_BLOCK)),
         };
         if extent.compressed {
             return Err(corrupt(sb, ino, ExtentError::CompressedDirectory.rule()));

@@ -9,6 +9,7 @@ use crate::{
     inode::{BlockMap, Run},
     mount,
     packed::zero_packed,
+    tails,
     vfs::{
         lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, with_two_folios,
         zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
@@ -39,6 +40,9 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
     if size == old {
         return BlockMap::lock(inode)?.truncate(size);
     }
+    // A packed tail leaves its tail block first (`ENOSPC`, `EIO`:
+    // nothing changed); to the same size it stays.
+    tails::unpack(inode)?;
     if size < old {
         retry_after_writeback(inode, || cut_last_block(inode, size))?;
         // The point of no return: what follows only frees (an error is
@@ -509,7 +513,7 @@ fn allocate_zeroed(inode: &Inode, range: Range<u64>, size: u64, new: &mut NewBlo
                 Run::Data { first, count } => (zero_blocks(sb, first, count as u32), count),
                 Run::Packed { extent } => (zero_packed(inode, &extent), 1),
                 // Just allocated: a hole is a damaged map.
-                Run::Hole { .. } => (Err(EIO), 1),
+                Run::Hole { .. } | Run::Tail { .. } => (Err(EIO), 1),
             };
             if let Err(err) = zeroed {
                 // The blocks not zeroed hold their disk's old bytes: they
@@ -694,6 +698,13 @@ pub(crate) fn fiemap(
                 length: extent.byte_len(&geometry) as u64,
                 stored: Stored::Tail,
             }),
+            // The file's bytes in its tail block (`FIEMAP_EXTENT_DATA_TAIL`).
+            Run::Tail { block, offset } => Some(MappedExtent {
+                logical: n * block_size,
+                physical: u64::from(block) * block_size + u64::from(offset),
+                length: geometry.offset_in_block(inode.size()),
+                stored: Stored::Tail,
+            }),
         };
         if let Some(mapped) = mapped {
             match pending.as_mut() {
@@ -755,7 +766,7 @@ pub(crate) fn direct_io_fits(inode: &Inode, pos: u64, count: u64, alignment: u64
     while n < last {
         match map.lookup_run(n, last - n)? {
             Run::Data { count, .. } => n += count,
-            Run::Hole { .. } | Run::Packed { .. } => return Ok(false),
+            Run::Hole { .. } | Run::Packed { .. } | Run::Tail { .. } => return Ok(false),
         }
     }
     Ok(true)
@@ -777,6 +788,6 @@ pub(crate) fn direct_extent(inode: &Inode, pos: u64, length: u64) -> Result<IoEx
             disk: u64::from(first) << shift,
             length: count << shift,
         }),
-        Run::Hole { .. } | Run::Packed { .. } => Err(ENOTBLK),
+        Run::Hole { .. } | Run::Packed { .. } | Run::Tail { .. } => Err(ENOTBLK),
     }
 }

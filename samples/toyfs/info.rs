@@ -336,5 +336,6 @@ impl InodeInfo {
         map.triple_indirect = disk.triple_indirect;
         map.blocks = disk.blocks;
         map.flags = disk.flags;
+        map.tail_offset = disk.tail_offset;
     }
 }

@@ -23,6 +23,7 @@ use crate::{
     info::Moved,
     meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
     mount,
+    tails::{self, TAIL_NOT_IN_BLOCK},
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, toyfs_err, Buffer, CachedWrite,
         Inode, SuperBlock, PAGE_SIZE,
@@ -53,6 +54,17 @@ pub(crate) enum Run {
         /// The fragments holding it.
         extent: Extent,
     },
+    /// The file's last block, a packed tail (PACKED_TAILS): its bytes up
+    /// to the end of the file at byte `offset` of tail block `block`,
+    /// shared with other files' tails (format/tail_block.rs).  Only read
+    /// in place: it is moved to fragments of its own (`tails::unpack`)
+    /// before the file changes, so no writer meets one.
+    Tail {
+        /// The tail block.
+        block: u32,
+        /// The tail's byte offset in it.
+        offset: u32,
+    },
 }
 
 impl Run {
@@ -60,7 +72,7 @@ impl Run {
     pub(crate) fn count(&self) -> u64 {
         match *self {
             Run::Hole { count } | Run::Data { count, .. } => count,
-            Run::Packed { .. } => 1,
+            Run::Packed { .. } | Run::Tail { .. } => 1,
         }
     }
 }
@@ -178,12 +190,35 @@ impl<'a> BlockMap<'a> {
         Ok((container, u64::from(p - index)))
     }
 
+    /// The file block of the file's packed tail, if it has one: its last
+    /// block.  The size does not change while the tail is packed
+    /// (`tails::unpack` comes first).
+    pub(crate) fn packed_tail(&self) -> Option<u64> {
+        (self.disk.tail_offset != 0).then(|| self.geometry.block_of(self.inode.size()))
+    }
+
     /// The run of file blocks from `n` on, at most `max` (> 0) long:
-    /// holes, whole plain blocks contiguous on disk, or the one block `n`
-    /// stored in part of a disk block (a tail or a compressed block).
-    /// Only block `n`'s pointer fails the lookup if it breaks a rule; a
-    /// later one ends the run.
+    /// holes, whole plain blocks contiguous on disk, the one block `n`
+    /// stored in part of a disk block (a tail or a compressed block), or
+    /// the file's packed tail.  Only block `n`'s pointer fails the lookup
+    /// if it breaks a rule; a later one ends the run.
     pub(crate) fn lookup_run(&self, n: u64, max: u64) -> Result<Run> {
+        match self.packed_tail() {
+            Some(tail) if n == tail => match self.lookup_stored(n, 1)? {
+                Run::Data { first, .. } => Ok(Run::Tail {
+                    block: first,
+                    offset: self.disk.tail_offset,
+                }),
+                _ => Err(corrupt(self.sb, self.ino(), TAIL_NOT_IN_BLOCK)),
+            },
+            Some(tail) if n < tail => self.lookup_stored(n, max.min(tail - n)),
+            _ => self.lookup_stored(n, max),
+        }
+    }
+
+    /// [`Self::lookup_run`] by the pointers alone: the packed tail's is a
+    /// whole plain block.
+    fn lookup_stored(&self, n: u64, max: u64) -> Result<Run> {
         let (container, span) = match self.container(n) {
             Ok(found) => found,
             // Past the largest file: nothing is stored there.
@@ -306,7 +341,7 @@ impl<'a> BlockMap<'a> {
         match self.lookup_run(n, 1)? {
             Run::Data { first, .. } => Ok(first),
             Run::Hole { .. } => Ok(0),
-            Run::Packed { .. } => Err(corrupt(
+            Run::Packed { .. } | Run::Tail { .. } => Err(corrupt(
                 self.sb,
                 self.ino(),
                 ExtentError::NotWholeBlock.rule(),
@@ -315,12 +350,15 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The run holding file block `n`, `None` for a hole, for a reader of
-    /// single blocks (directories).
+    /// single blocks (directories) and the writers of a block's run.  A
+    /// packed tail has no run of its own: `EIO` (no writer meets one,
+    /// `Run::Tail`).
     pub(crate) fn lookup_extent(&self, n: u64) -> Result<Option<Extent>> {
         Ok(match self.lookup_run(n, 1)? {
             Run::Data { first, .. } => Some(self.geometry.whole_block(first)),
             Run::Hole { .. } => None,
             Run::Packed { extent } => Some(extent),
+            Run::Tail { .. } => return Err(EIO),
         })
     }
 
@@ -424,6 +462,7 @@ impl<'a> BlockMap<'a> {
         match self.lookup_run(previous, 1).ok()? {
             Run::Data { first, .. } => Some(first.wrapping_add(1)),
             Run::Packed { extent } => Some(extent.block(&self.geometry).wrapping_add(1)),
+            Run::Tail { block, .. } => Some(block.wrapping_add(1)),
             Run::Hole { .. } => None,
         }
     }
@@ -944,6 +983,27 @@ impl<'a> BlockMap<'a> {
         Ok(())
     }
 
+    /// The packed tail at file block `n` has moved to run `new`, its
+    /// bytes written there (`tails::unpack`), or (`new` `None`) is let go
+    /// of, the file being freed (`tails::release`): the map names `new`
+    /// (a hole), and the inode no tail offset.  `changed`: the bitmap
+    /// blocks the new run's fragments changed.
+    pub(crate) fn unpacked_tail(&mut self, n: u64, new: Option<Extent>, changed: u64) -> Result {
+        let pointer = new.map_or(0, |new| self.geometry.encode_pointer(new));
+        self.inode
+            .info()
+            .map_generation
+            .fetch_add(1, Ordering::AcqRel);
+        self.set_pointer(n, pointer)?;
+        self.disk.tail_offset = 0;
+        self.note_bitmap(changed);
+        if let Some(new) = new {
+            self.disk.blocks = self.disk.blocks.saturating_add(new.count);
+        }
+        self.store();
+        Ok(())
+    }
+
     /// The inode's flags (`FLAG_COMPRESSED` or 0).
     pub(crate) fn flags(&self) -> u32 {
         self.disk.flags
@@ -1130,6 +1190,11 @@ impl<'a> BlockMap<'a> {
     /// Frees the blocks of file blocks `free` (a hole punched), and the
     /// indirect blocks that held only them.
     pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
+        // A packed tail's block is shared: it leaves by `tails::unpack`
+        // or `tails::release` before any truncation reaches it.
+        if self.packed_tail().is_some_and(|tail| free.contains(&tail)) {
+            return Err(EIO);
+        }
         // Before any block is freed: writeback's remembered mappings are
         // stale from now on.
         self.inode
@@ -1290,6 +1355,7 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> 
         disk.triple_indirect = map.triple_indirect;
         disk.blocks = map.blocks;
         disk.flags = map.flags;
+        disk.tail_offset = map.tail_offset;
     };
     if sync {
         return Ok(slot.update_for_sync(change));
@@ -1469,11 +1535,13 @@ fn wait_all(started: &mut KVec<CachedWrite>) -> Result {
     result
 }
 
-/// Frees an evicted inode without links: its blocks, then the inode
-/// itself (128 zero bytes).  A FIFO, socket or device has no blocks: its
-/// map is not walked (a device's `direct[0]` is its number, not a block).
+/// Frees an evicted inode without links: its packed tail, its blocks,
+/// then the inode itself (128 zero bytes).  A FIFO, socket or device has
+/// no blocks: its map is not walked (a device's `direct[0]` is its
+/// number, not a block).
 pub(crate) fn delete_inode(inode: &Inode) -> Result {
     if !inode.is_special() {
+        tails::release(inode)?;
         BlockMap::lock(inode)?.truncate(0)?;
     }
     ialloc::free_inode(inode.sb(), inode.ino())

@@ -22,6 +22,7 @@ use crate::{
     format::{address::Extent, geometry::Geometry},
     inode::{BlockMap, Run},
     packed::read_packed_from,
+    tails::read_tail_from,
     vfs::{read_and_wait, BioBatch, Buffer, Direction, FolioState, Inode, LockedFolio},
     vm_mvc_client::Op,
 };
@@ -70,7 +71,7 @@ impl<'a> Reader<'a> {
                         count,
                     },
                     // One block: `skip` is 0.
-                    Run::Packed { .. } => run,
+                    Run::Packed { .. } | Run::Tail { .. } => run,
                 });
             }
         }
@@ -84,7 +85,7 @@ impl<'a> Reader<'a> {
                 first,
                 count: count.min(max),
             },
-            Run::Packed { .. } => run,
+            Run::Packed { .. } | Run::Tail { .. } => run,
         })
     }
 
@@ -174,6 +175,8 @@ impl<'a> Reader<'a> {
                 .read_packed(folio, 0, &extent)
                 .map(|()| Whole::Filled)
                 .map_err(Failure::Fill),
+            // The end of the file, which is partial: not met above.
+            Run::Tail { .. } => Ok(Whole::Partly),
         }
     }
 
@@ -182,13 +185,31 @@ impl<'a> Reader<'a> {
     /// its disk block kept for the packed blocks that follow.
     fn read_packed(&mut self, folio: &LockedFolio<'_>, k: usize, extent: &Extent) -> Result {
         let block = extent.block(&self.geometry);
+        self.with_buffer(block, |inode, buffer| {
+            read_packed_from(inode, folio, k, extent, buffer)
+        })
+    }
+
+    /// Calls `f` with the buffer of disk block `block`: the one kept from
+    /// the last packed block read if it is that block's, else read (and
+    /// kept in its place for the next).
+    fn with_buffer(&mut self, block: u32, f: impl FnOnce(&Inode, &Buffer) -> Result) -> Result {
         let buffer = match self.packed.take() {
             Some((last, buffer)) if last == block => buffer,
             _ => Buffer::read(self.inode.sb(), block)?,
         };
-        let result = read_packed_from(self.inode, folio, k, extent, &buffer);
+        let result = f(self.inode, &buffer);
         self.packed = Some((block, buffer));
         result
+    }
+
+    /// Block `k` of the locked `folio` from the packed tail at `offset`
+    /// of tail block `block` (`tails::read_tail_from`), with the buffer
+    /// kept as for [`Self::read_packed`].
+    fn read_tail(&mut self, folio: &LockedFolio<'_>, k: usize, block: u32, offset: u32) -> Result {
+        self.with_buffer(block, |inode, buffer| {
+            read_tail_from(inode, folio, k, offset, buffer)
+        })
     }
 
     /// `read_folio`'s work on each block, under the read's bias;
@@ -276,6 +297,13 @@ impl<'a> Reader<'a> {
                 // A tail or a compressed block, through the buffer cache;
                 // damaged, it fails its block only, as a bad pointer.
                 Run::Packed { extent } => match self.read_packed(folio, k, &extent) {
+                    Ok(()) => {
+                        state.set_uptodate(k, 1);
+                    }
+                    Err(err) => failed = failed.or(Some(err)),
+                },
+                // A packed tail, likewise.
+                Run::Tail { block, offset } => match self.read_tail(folio, k, block, offset) {
                     Ok(()) => {
                         state.set_uptodate(k, 1);
                     }

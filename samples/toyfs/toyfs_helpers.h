@@ -119,6 +119,7 @@ size_t toyfs_iov_iter_count(const struct iov_iter *i);
  * (RUST_CONST_HELPER_*).  Seen by bindgen only.
  */
 const fmode_t TOYFS_FMODE_CAN_ODIRECT = FMODE_CAN_ODIRECT;
+const fmode_t TOYFS_FMODE_WRITE = FMODE_WRITE;
 const int TOYFS_IOCB_NOWAIT = IOCB_NOWAIT;
 const int TOYFS_IOCB_DSYNC = IOCB_DSYNC;
 const int TOYFS_IOCB_SYNC = IOCB_SYNC;

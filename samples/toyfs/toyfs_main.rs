@@ -32,6 +32,7 @@ mod namei;
 mod ops;
 mod packed;
 mod read;
+mod tails;
 mod vfs;
 mod write;
 mod writeback;

@@ -123,6 +123,9 @@ pub(crate) fn prepare_write(
             Run::Data { first: block, .. } => read_block(inode, folio, k, block)?,
             // A tail, through the buffer cache.
             Run::Packed { extent } => read_packed(inode, folio, k, &extent)?,
+            // Moved out before the file was opened for writing
+            // (`tails::unpack`): never here.
+            Run::Tail { .. } => return Err(EIO),
         }
         state.set_uptodate(k, 1);
     }

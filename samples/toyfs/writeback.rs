@@ -82,7 +82,7 @@ impl<'a> Writer<'a> {
             Run::Hole { count } => Run::Hole {
                 count: count.min(todo),
             },
-            run @ Run::Packed { .. } => run,
+            run @ (Run::Packed { .. } | Run::Tail { .. }) => run,
         })
     }
 
@@ -184,6 +184,9 @@ impl<'a> Writer<'a> {
                     self.batch
                         .add(folio, k * block_size, count * block_size, block);
                 }
+                // A packed tail is never dirty: it leaves its tail block
+                // before the file can change (`tails::unpack`).
+                Run::Tail { .. } => return Err(EIO),
                 Run::Packed { extent } => {
                     // Copied to the buffer cache now; on error the block
                     // stays dirty.  A compressed run is dirty only if its

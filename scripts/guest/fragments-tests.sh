@@ -78,11 +78,16 @@ same_bytes() {
 	cat $work/packed
 }
 
-# $1 block size, $2 fragment size, $3 "lz4" or empty.
+# $1 block size, $2 fragment size, $3 "lz4" or empty, $4 more mkfs.toyfs
+# options ("-p": the files' tails packed into tail blocks, read in place).
 image_reads_as_its_tree() {
-	b=$1 f=$2 c=$3
+	b=$1 f=$2 c=$3 more=$4
 	img=$work/image
-	mkfs.toyfs -q -b "$b" -f "$f" ${c:+-c "$c"} -d $src $img 24M || return 1
+	# shellcheck disable=SC2086 # options
+	mkfs.toyfs -b "$b" -f "$f" ${c:+-c "$c"} $more -d $src $img 24M >$work/mkfs || { cat $work/mkfs; return 1; }
+	case $more in
+	*-p*) grep -q 'packed [1-9][0-9]* tails' $work/mkfs || { cat $work/mkfs; echo "no tail packed"; return 1; } ;;
+	esac
 	fsck.toyfs -f -n $img >$work/fsck || { cat $work/fsck; return 1; }
 	cp $img $work/image.orig && dev=$(losetup -f) && losetup "$dev" $img || return 1
 	result=1
@@ -143,19 +148,22 @@ edit_tree() {
 		head -c 30000 $work/text >$d/newtext
 }
 
-# $1 block size, $2 fragment size, $3 "lz4" or empty: the tree on an
-# image with fragments (and LZ4: its files compressed), mounted
-# read-write and changed by edit_tree, reads as the tree changed on
-# tmpfs, from the page cache, from the disk, and after an unmount and a
-# clean fsck.toyfs -f; the tails are still tails.  With LZ4 the new text
-# file is stored compressed by the kernel's writeback (FIEMAP's encoded
-# extents), the random ones plain.
+# $1 block size, $2 fragment size, $3 "lz4" or empty, $4 more mkfs.toyfs
+# options: the tree on an image with fragments (and LZ4: its files
+# compressed; with -p the tails packed, each moved to fragments of its
+# file's own when edit_tree opens it for writing), mounted read-write and
+# changed by edit_tree, reads as the tree changed on tmpfs, from the page
+# cache, from the disk, and after an unmount and a clean fsck.toyfs -f;
+# the tails are still tails.  With LZ4 the new text file is stored
+# compressed by the kernel's writeback (FIEMAP's encoded extents), the
+# random ones plain.
 writes_as_the_model() {
-	b=$1 f=$2 c=$3
+	b=$1 f=$2 c=$3 more=$4
 	img=$work/image model=$work/model
 	head -c 20000 /dev/urandom >$work/rand || return 1
 	rm -rf $model && cp -a $src $model && edit_tree $model || return 1
-	mkfs.toyfs -q -b "$b" -f "$f" ${c:+-c "$c"} -d $src $img 24M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	# shellcheck disable=SC2086 # options
+	mkfs.toyfs -q -b "$b" -f "$f" ${c:+-c "$c"} $more -d $src $img 24M && dev=$(losetup -f) && losetup "$dev" $img || return 1
 	result=1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
@@ -856,28 +864,117 @@ resize_under_writeback() { on_lz4_image 64M toyfs-stress tail-writeback $mnt 40;
 # on User-Mode Linux (one CPU) the stores run only while fsync sleeps.
 fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 10 60; }
 
-# Images as BLOCK:FRAGMENT:COMPRESSION.  About 15 s each under TCG: the
+# Every way a file whose last block is a packed tail (mkfs.toyfs -p, on
+# blocks of $1 bytes in fragments of $2) can change (toyfs-probe
+# packed-tails: opened for writing and closed, appended to, overwritten
+# in its tail, truncated by path down and up, opened with O_TRUNC,
+# stored into through a shared mapping, unlinked, unlinked while open),
+# one file each, all of whose tails share tail blocks, one of them under
+# a single-indirect block: the files read as the same changes on tmpfs,
+# from the page cache and from the disk; fsck.toyfs -f finds nothing
+# after the unmount (no tail block left with a tail gone, none lost) and
+# counts the two tails never opened for writing still packed; a
+# read-only mount reads them all again.
+packed_tails_leave_before_change() {
+	b=$1 f=$2
+	tree=$work/ptree model=$work/pmodel img=$work/image
+	rm -rf $tree $model && mkdir -p $tree || return 1
+	for spec in rdwr:4396 ro:700 append:60123 overwrite:14288 down:3000 up:200 otrunc:900 \
+		mmap:4873 remove:400 open-unlinked:2500 keep:100; do
+		head -c "${spec#*:}" /dev/urandom >"$tree/${spec%%:*}" || return 1
+	done
+	cp -a $tree $model || return 1
+	mkfs.toyfs -b "$b" -f "$f" -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
+	grep -q 'packed 11 tails' $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	fsck.toyfs -f -n $img >$work/fsck || { cat $work/fsck; return 1; }
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		toyfs-probe packed-tails $mnt $model
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n -v "$dev" >$work/fsck
+	result=$?
+	cat $work/fsck
+	if [ $result -eq 0 ] && ! grep -q '; 2 packed tails in [12] tail blocks;' $work/fsck; then
+		echo "not the two tails never opened for writing left packed"
+		result=1
+	fi
+	if [ $result -eq 0 ]; then
+		mount -o ro -t toyfs "$dev" $mnt && toyfs-probe packed $mnt $model mmap
+		result=$?
+		umount $mnt
+	fi
+	losetup -d "$dev"
+	[ $result -eq 0 ]
+}
+
+# Opening a file whose last block is a packed tail for writing takes a
+# run for the tail first: on an image with no free fragment the open
+# fails with ENOSPC and changes nothing (the file reads as before, still
+# packed); once a file is removed it succeeds, and the bytes stay.
+packed_tail_open_enospc() {
+	tree=$work/ptree img=$work/image
+	rm -rf $tree && mkdir -p $tree && head -c 300 /dev/urandom >$tree/a &&
+		head -c 5000 /dev/urandom >$tree/b && cp $tree/a $work/a.want || return 1
+	mkfs.toyfs -q -b 4096 -f 512 -p -N 1024 -d $tree $img 512K && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		i=0
+		while printf x >$mnt/fill$i 2>/dev/null; do
+			i=$((i + 1))
+		done
+		rm -f $mnt/fill$i
+		[ $i -gt 0 ] || { echo "no file made"; exit 1; }
+		if (: >>$mnt/a) 2>$work/err; then
+			echo "opened for writing with no fragment free"
+			exit 1
+		fi
+		grep -q 'No space left' $work/err || { cat $work/err; exit 1; }
+		cmp $mnt/a $work/a.want || exit 1
+		rm $mnt/fill0 && (: >>$mnt/a) && cmp $mnt/a $work/a.want
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev"
+	[ $result -eq 0 ]
+}
+
+# Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
 if grep -q panic_on_warn=1 /proc/cmdline; then
-	cases="4096:512:lz4 1024:128:lz4 4096:2048:"
+	cases="4096:512:lz4 1024:128:lz4 4096:2048: 4096:512::-p"
 else
-	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512:"
+	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p"
 fi
-writes="4096:2048: 1024:128: 4096:512:lz4"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 24 ))
+writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 27 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
-for spec in $cases; do
-	b=${spec%%:*} rest=${spec#*:}
+# Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
+# and a case name's suffix $tag ("_lz4", "_packed").
+split_spec() {
+	b=${1%%:*} rest=${1#*:}
 	f=${rest%%:*} c=${rest#*:}
-	ktap_case "b${b}_f${f}${c:+_$c}" image_reads_as_its_tree "$b" "$f" "$c"
+	more=${c#*:}
+	[ "$more" != "$c" ] || more=
+	c=${c%%:*}
+	tag=${c:+_$c}${more:+_packed}
+}
+for spec in $cases; do
+	split_spec "$spec"
+	ktap_case "b${b}_f${f}$tag" image_reads_as_its_tree "$b" "$f" "$c" "$more"
 done
 for spec in $writes; do
-	b=${spec%%:*} rest=${spec#*:}
-	f=${rest%%:*} c=${rest#*:}
-	ktap_case "writes_b${b}_f${f}${c:+_$c}" writes_as_the_model "$b" "$f" "$c"
+	split_spec "$spec"
+	ktap_case "writes_b${b}_f${f}$tag" writes_as_the_model "$b" "$f" "$c" "$more"
 done
+ktap_case packed_tails_leave_before_change_b4096_f512 packed_tails_leave_before_change 4096 512
+ktap_case packed_tails_leave_before_change_b1024_f128 packed_tails_leave_before_change 1024 128
+ktap_case packed_tail_open_enospc packed_tail_open_enospc
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
 ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk

@@ -33,6 +33,10 @@
 //! damage (fsck's `BlockPastEof`), and a toyfs or fsck.toyfs that
 //! predates it refuses the image rather than report (or, an older kernel,
 //! silently keep) those blocks.  It is never cleared either.
+//!
+//! PACKED_TAILS is set by mkfs (`mkfs.toyfs -p`), never by the kernel,
+//! which reads packed tails and moves a file's tail out of its tail block
+//! before the file changes, but never packs one.
 
 use super::geometry::GeometryError;
 use super::inode::FLAG_COMPRESSED;
@@ -47,6 +51,10 @@ pub const FEATURE_SPECIAL_FILES: u32 = 0x4;
 /// `feature_incompat` bit: an inode may be larger than the double-indirect
 /// level reaches, and name a triple-indirect block.
 pub const FEATURE_LARGE_FILES: u32 = 0x8;
+/// `feature_incompat` bit: a regular file's last block may be a *packed
+/// tail*, its bytes at a byte offset of a tail block shared with other
+/// files' tails (`super::tail_block`).
+pub const FEATURE_PACKED_TAILS: u32 = 0x20;
 /// Every `feature_incompat` bit this format defines.
 /// `feature_incompat` bit: a regular file may have blocks past its end,
 /// preallocated (`fallocate` with `FALLOC_FL_KEEP_SIZE`), whole plain
@@ -57,7 +65,8 @@ pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS
     | FEATURE_LZ4
     | FEATURE_SPECIAL_FILES
     | FEATURE_LARGE_FILES
-    | FEATURE_PREALLOC;
+    | FEATURE_PREALLOC
+    | FEATURE_PACKED_TAILS;
 
 /// `log2(B / F)` of the smallest fragment, `B / 8`.
 pub const MAX_FRAGMENT_SHIFT: u32 = 3;
@@ -81,6 +90,8 @@ pub struct Features {
     pub large_files: bool,
     /// The PREALLOC feature: blocks past the end of a regular file.
     pub prealloc: bool,
+    /// The PACKED_TAILS feature: files' last blocks may be packed tails.
+    pub packed_tails: bool,
 }
 
 impl Features {
@@ -92,6 +103,7 @@ impl Features {
         special_files: false,
         large_files: false,
         prealloc: false,
+        packed_tails: false,
     };
 
     /// Fragments of `fragment_size` bytes, nothing else.
@@ -131,6 +143,9 @@ impl Features {
         if self.prealloc {
             bits |= FEATURE_PREALLOC;
         }
+        if self.packed_tails {
+            bits |= FEATURE_PACKED_TAILS;
+        }
         bits
     }
 
@@ -166,6 +181,9 @@ impl Features {
         }
         if self.lz4 && self.fragment_shift(block_size) == 0 {
             return Err(GeometryError::CompressionNeedsFragments);
+        }
+        if self.packed_tails && self.fragment_shift(block_size) == 0 {
+            return Err(GeometryError::PackedTailsNeedFragments);
         }
         let allowed = if self.lz4 { FLAG_COMPRESSED } else { 0 };
         if self.default_flags & !allowed != 0 {
@@ -205,7 +223,14 @@ mod tests {
         assert_eq!(prealloc.incompat(), FEATURE_PREALLOC);
         assert_eq!(prealloc.validate(512), Ok(()));
         assert_eq!(FEATURE_PREALLOC, 0x10);
-        assert_eq!(KNOWN_FEATURES, 0x1f);
+        let packed = Features {
+            packed_tails: true,
+            ..Features::fragments(512)
+        };
+        assert_eq!(packed.incompat(), FEATURE_FRAGMENTS | FEATURE_PACKED_TAILS);
+        assert_eq!(packed.validate(4096), Ok(()));
+        assert_eq!(FEATURE_PACKED_TAILS, 0x20);
+        assert_eq!(KNOWN_FEATURES, 0x3f);
     }
 
     #[test]
@@ -250,5 +275,19 @@ mod tests {
             flags_without_lz4.validate(4096),
             Err(GeometryError::BadDefaultFlags(FLAG_COMPRESSED))
         );
+    }
+
+    #[test]
+    fn packed_tails_need_fragments_smaller_than_a_block() {
+        for features in [Features::NONE, Features::fragments(4096)] {
+            let packed = Features {
+                packed_tails: true,
+                ..features
+            };
+            assert_eq!(
+                packed.validate(4096),
+                Err(GeometryError::PackedTailsNeedFragments)
+            );
+        }
     }
 }

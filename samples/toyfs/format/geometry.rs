@@ -85,6 +85,9 @@ pub enum GeometryError {
     /// LZ4 compression without fragments of at most half a block: a
     /// compressed block could never be stored in fewer fragments.
     CompressionNeedsFragments,
+    /// Packed tails without fragments smaller than a block: a tail would
+    /// save nothing over a fragment.
+    PackedTailsNeedFragments,
     /// Default inode flags other than "compressed" on an image with LZ4.
     BadDefaultFlags(u32),
 }
@@ -102,6 +105,7 @@ impl GeometryError {
             Self::BadFragmentSize { .. } => "fragment size is not a power of two in B/8..=B",
             Self::TooManyFragments { .. } => "more than 2^28 fragments",
             Self::CompressionNeedsFragments => "LZ4 without fragments of at most B/2",
+            Self::PackedTailsNeedFragments => "packed tails without fragments smaller than B",
             Self::BadDefaultFlags(_) => "default flags other than compressed with LZ4",
         }
     }
@@ -258,6 +262,13 @@ impl Geometry {
     #[inline]
     pub fn has_compression(&self) -> bool {
         self.features.lz4
+    }
+
+    /// Whether a file's last block may be a packed tail (the PACKED_TAILS
+    /// feature).
+    #[inline]
+    pub fn has_packed_tails(&self) -> bool {
+        self.features.packed_tails
     }
 
     /// `log2(B / F)`: 0 when a fragment is a block.

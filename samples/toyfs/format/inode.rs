@@ -22,7 +22,10 @@
 //!    116    4 double_indirect    block of pointers to single-indirect blocks
 //!    120    4 triple_indirect    block of pointers to double-indirect blocks
 //!                                (LARGE_FILES); else zero
-//!    124    4 reserved           zero
+//!    124    4 tail_offset        with PACKED_TAILS, nonzero: the last block
+//!                                is a packed tail at this byte offset of
+//!                                the block its pointer names (tail_block);
+//!                                else zero
 //! ```
 //!
 //! A free inode (mode 0) is 128 zero bytes.
@@ -41,6 +44,7 @@ use super::block_map::InodePointer;
 use super::constants::{DIRECT_POINTERS, INODE_SIZE};
 use super::geometry::Geometry;
 use super::le::{get_i64, get_u16, get_u32, get_u64, put_i64, put_u16, put_u32, put_u64};
+use super::tail_block::tail_fits;
 
 /// Mask of the file type bits of `mode`.
 pub const S_IFMT: u16 = 0o170_000;
@@ -192,8 +196,10 @@ pub struct Inode {
     /// Block of pointers to double-indirect blocks, with LARGE_FILES; 0 is
     /// a hole.
     pub triple_indirect: u32,
-    /// Must be 0 in version 1.
-    pub reserved: u32,
+    /// With PACKED_TAILS, nonzero: the byte offset of the file's last
+    /// block in the tail block its pointer names (`super::tail_block`).
+    /// 0 otherwise (the reserved bytes of version 1 before the feature).
+    pub tail_offset: u32,
 }
 
 /// Something wrong with an inode's own fields (block pointers are checked
@@ -225,8 +231,15 @@ pub enum InodeProblem {
     /// A triple-indirect block in an image without the LARGE_FILES
     /// feature.
     TripleWithoutFeature,
-    /// Nonzero reserved bytes.
+    /// Nonzero reserved bytes (a tail offset without PACKED_TAILS).
     ReservedNotZero,
+    /// A tail offset on an inode other than a regular file whose last
+    /// block is partial, or one that puts the tail in the tail block's
+    /// header or past its end (`super::tail_block::tail_fits`).
+    BadTailOffset {
+        /// The offset.
+        offset: u32,
+    },
     /// A nanosecond field of a billion or more.
     NsecOutOfRange {
         /// `atime`, `mtime` or `ctime`.
@@ -301,7 +314,7 @@ impl Inode {
             single_indirect: get_u32(bytes, 112),
             double_indirect: get_u32(bytes, 116),
             triple_indirect: get_u32(bytes, 120),
-            reserved: get_u32(bytes, 124),
+            tail_offset: get_u32(bytes, 124),
         }
     }
 
@@ -327,7 +340,7 @@ impl Inode {
         put_u32(&mut bytes, 112, self.single_indirect);
         put_u32(&mut bytes, 116, self.double_indirect);
         put_u32(&mut bytes, 120, self.triple_indirect);
-        put_u32(&mut bytes, 124, self.reserved);
+        put_u32(&mut bytes, 124, self.tail_offset);
         bytes
     }
 
@@ -447,7 +460,15 @@ impl Inode {
                 }),
             (self.triple_indirect != 0 && !geometry.has_large_files())
                 .then_some(InodeProblem::TripleWithoutFeature),
-            (self.reserved != 0).then_some(InodeProblem::ReservedNotZero),
+            (self.tail_offset != 0 && !geometry.has_packed_tails())
+                .then_some(InodeProblem::ReservedNotZero),
+            (self.tail_offset != 0
+                && geometry.has_packed_tails()
+                && (file_type != Some(FileType::Regular)
+                    || !tail_fits(geometry, self.size, self.tail_offset)))
+            .then_some(InodeProblem::BadTailOffset {
+                offset: self.tail_offset,
+            }),
         ]
         .into_iter()
         .flatten()
@@ -500,6 +521,9 @@ impl InodeProblem {
             Self::BadFlags(_) => "flags other than compressed on a regular file with LZ4",
             Self::TripleWithoutFeature => "triple-indirect block without the LARGE_FILES feature",
             Self::ReservedNotZero => "nonzero reserved bytes",
+            Self::BadTailOffset { .. } => {
+                "tail offset not in a regular file's partial last block past the tail header"
+            }
             Self::NsecOutOfRange { .. } => "nanoseconds of a billion or more",
             Self::SizeTooLarge { .. } => "size larger than the block map can address",
             Self::DirectorySize { .. } => {
@@ -589,7 +613,7 @@ mod tests {
                 nsec: 1_000_000_000,
             },
             size: geometry.max_file_size() + 1,
-            reserved: 1,
+            tail_offset: 1,
             ..Inode::default()
         };
         assert_eq!(

@@ -22,3 +22,4 @@ pub mod geometry;
 pub mod inode;
 pub mod le;
 pub mod superblock;
+pub mod tail_block;

@@ -7,7 +7,7 @@ use super::raw::inode;
 use crate::{
     file::{self, Stored},
     inode::{sync_file, write_inode},
-    sys,
+    sys, tails,
     vfs::{allow_direct_io, fill_iomap, IomapOps, Kiocb, LockedFolio},
     write,
 };
@@ -195,7 +195,12 @@ pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations
 /// The VFS's `open` for toyfs files: `generic_file_open` (`O_LARGEFILE`),
 /// and the file may take `O_DIRECT` (`FMODE_CAN_ODIRECT`), which
 /// `read_iter` and `write_iter` do (Documentation/toyfs.rst, "Direct
-/// I/O").
+/// I/O").  Opened for writing, a file whose last block is a packed tail
+/// gets it in fragments of its own first (`tails::unpack`, under the
+/// inode's lock and its `invalidate_lock`, as a truncation): every write,
+/// store through a mapping, `fallocate` and truncation through the file
+/// then finds a file without one.  If that fails (`ENOSPC`, `EIO`,
+/// `EUCLEAN`), so does the open, with nothing changed.
 ///
 /// # Safety
 ///
@@ -204,11 +209,23 @@ pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations
 unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) -> c_int {
     // SAFETY: The VFS's arguments, passed on.
     let opened = unsafe { bindings::generic_file_open(raw, file) };
-    if opened == 0 {
-        // SAFETY: The file being opened, during its `open`.
-        unsafe { allow_direct_io(file) };
+    if opened != 0 {
+        return opened;
     }
-    opened
+    // SAFETY: The file being opened, during its `open`.
+    unsafe { allow_direct_io(file) };
+    // SAFETY: As above.
+    let writing = unsafe { (*file).f_mode } & sys::TOYFS_FMODE_WRITE != 0;
+    // SAFETY: The VFS opens an inode of ours, referenced by the file.
+    let inode = unsafe { inode(raw) };
+    if writing && inode.sb().info().geometry.has_packed_tails() {
+        let _locked = inode.lock();
+        let _invalidate = inode.lock_invalidate();
+        if let Err(err) = tails::unpack(inode) {
+            return err.to_errno();
+        }
+    }
+    0
 }
 
 /// The VFS's `read_iter` for toyfs files.  A direct read (`O_DIRECT`)

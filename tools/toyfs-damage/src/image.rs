@@ -135,7 +135,15 @@ pub const FRAGMENT_FILES: &[SourceFile] = &[
     ("plain/blocks", &[(0, 9000)], false),
     ("dir/nested", &[(0, 3000)], true),
     ("dir/sub/deep", &[(0, 5000)], true),
+    // Plain, their last blocks packed into one tail block (PACKED_TAILS):
+    // a tail alone, after two whole blocks, after a whole block.
+    ("plain/packed-a", &[(0, 300)], false),
+    ("plain/packed-b", &[(0, 9000)], false),
+    ("plain/packed-c", &[(0, 6100)], false),
 ];
+
+/// Files of the fragment source image whose last blocks are packed.
+pub const PACKED_FILES: [&str; 3] = ["plain/packed-a", "plain/packed-b", "plain/packed-c"];
 
 /// Builds the source image: the files of [`FILES`] filled with their
 /// [`pattern`], `/hardlink` naming `/dir/nested`, and [`MANY_FILES`]
@@ -150,17 +158,29 @@ pub fn make_source() -> Result<MemoryDevice> {
 
 /// Builds the fragment source image (1 MiB): the same tree as
 /// [`make_source`] with the files of [`FRAGMENT_FILES`], so that tails of
-/// several files share blocks and compressed and plain blocks mix.
+/// several files share blocks and compressed and plain blocks mix, and
+/// the last blocks of [`PACKED_FILES`] packed into a tail block, as
+/// `mkfs.toyfs -p` packs them.
 pub fn make_fragment_source() -> Result<MemoryDevice> {
-    build(
+    let device = build(
         Geometry::with_features(
             FRAGMENT_BLOCK_SIZE,
             BLOCK_COUNT / 4,
             INODE_COUNT,
-            Features::compressed(FRAGMENT_SIZE),
+            Features {
+                packed_tails: true,
+                ..Features::compressed(FRAGMENT_SIZE)
+            },
         ),
         FRAGMENT_FILES,
-    )
+    )?;
+    let mut fs = Filesystem::open(device, TIME)?;
+    let packed = PACKED_FILES
+        .iter()
+        .map(|path| resolve(&fs, path))
+        .collect::<Result<Vec<_>>>()?;
+    fs.pack_tails(&packed)?;
+    Ok(fs.close()?)
 }
 
 fn build(

@@ -10,7 +10,7 @@ use toyfs_format::superblock::{FEATURES_OFFSET, FRAGMENT_SIZE_OFFSET};
 use toyfs_format::Inode;
 
 use crate::error::{Result, ToolError};
-use crate::image::{many_name, Image, Source, INODE_COUNT};
+use crate::image::{many_name, Image, Source, FRAGMENT_BLOCK_SIZE, FRAGMENT_SIZE, INODE_COUNT};
 
 /// What the kernel must do with a damaged image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,6 +181,12 @@ fn edit_compressed(
     }
     let what = edit(image.run_mut(&extent));
     Ok(format!("/{path} block {file_block} ({extent:?}): {what}"))
+}
+
+/// The tail block of the fragment source image (`PACKED_FILES`).
+fn tail_block(image: &Image) -> Result<u32> {
+    let run = extent(image, "plain/packed-a", 0)?;
+    Ok(run.block(&image.geometry))
 }
 
 /// Every named damage, in the order the guest test runs them (the
@@ -771,6 +777,72 @@ pub static DAMAGES: &[Damage] = &[
                 what = format!("/big (inode {ino}) single_indirect = {run:?}");
             });
             Ok(what)
+        },
+    },
+    Damage {
+        name: "packed_tail_past_its_block",
+        source: Source::Fragments,
+        expect: Expect::Fails("plain/packed-b"),
+        fsck_says: "tail offset 4000",
+        apply: |image| {
+            edit_inode_of(
+                image,
+                "plain/packed-b",
+                "tail_offset = 4000".into(),
+                |inode| inode.tail_offset = 4000,
+            )
+        },
+    },
+    Damage {
+        name: "tail_block_without_magic",
+        source: Source::Fragments,
+        expect: Expect::Fails("plain/packed-a"),
+        fsck_says: "tail block without its magic number",
+        apply: |image| {
+            let block = tail_block(image)?;
+            image.block_mut(block)[..4].fill(0);
+            Ok(format!("tail block {block}: magic = 0"))
+        },
+    },
+    Damage {
+        name: "tail_block_count_too_high",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "says 4 tails, 3 inodes have their tail in it",
+        apply: |image| {
+            let block = tail_block(image)?;
+            put_u32(image.block_mut(block), 4, 4);
+            Ok(format!("tail block {block}: tails = 4"))
+        },
+    },
+    Damage {
+        name: "packed_tails_overlap",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "overlap",
+        apply: |image| {
+            let b = image.inode(image.ino("plain/packed-b")?).tail_offset;
+            edit_inode_of(
+                image,
+                "plain/packed-a",
+                format!("tail_offset = {} (inside /plain/packed-b's)", b + 100),
+                |inode| inode.tail_offset = b + 100,
+            )
+        },
+    },
+    Damage {
+        name: "tail_block_named_twice",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "is also named by inode",
+        apply: |image| {
+            let block = tail_block(image)?;
+            let run = Extent {
+                fragment: block * (FRAGMENT_BLOCK_SIZE / FRAGMENT_SIZE),
+                count: 6,
+                compressed: false,
+            };
+            set_direct_extent(image, "plain/tail", 0, run)
         },
     },
     Damage {

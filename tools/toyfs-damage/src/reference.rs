@@ -19,6 +19,7 @@ use toyfs_format::compressed::CompressedHeader;
 use toyfs_format::constants::{BITMAP_START, INODE_SIZE, SUPERBLOCK_SIZE};
 use toyfs_format::inode::FileType;
 use toyfs_format::le::get_u32;
+use toyfs_format::tail_block::parse_header;
 use toyfs_format::{lz4, Geometry, Inode, Superblock};
 
 use crate::error::{Result, ToolError};
@@ -197,6 +198,32 @@ impl Reference {
         Some(bytes)
     }
 
+    /// The `B` bytes toyfs reads for the block of `inode` holding byte
+    /// `pos`, stored in `extent`: [`Self::block_bytes`], or for the last
+    /// block of a file with a packed tail (PACKED_TAILS) the file's bytes
+    /// at its tail offset of the tail block and zeros after them; `None`
+    /// when the pointer names no whole plain block or the tail block's
+    /// header is damaged, which toyfs refuses.
+    fn file_block_bytes(&self, inode: &Inode, pos: u64, extent: &Extent) -> Option<Vec<u8>> {
+        let geometry = &self.geometry;
+        let packed = inode.tail_offset != 0
+            && geometry.has_packed_tails()
+            && geometry.block_of(pos) == geometry.block_of(inode.size);
+        if !packed {
+            return self.block_bytes(extent);
+        }
+        if !extent.is_whole_block(geometry) || extent.compressed {
+            return None;
+        }
+        let block = self.block(extent.block(geometry));
+        parse_header(block, geometry).ok()?;
+        let start = inode.tail_offset as usize;
+        let len = geometry.offset_in_block(inode.size) as usize;
+        let mut bytes = block.get(start..start + len)?.to_vec();
+        bytes.resize(geometry.block_bytes(), 0);
+        Some(bytes)
+    }
+
     /// Page `page` of a file of `inode`, up to its size.
     pub fn page_view(&self, inode: &Inode, page: u64) -> PageView {
         let block_size = self.geometry.block_size() as usize;
@@ -208,7 +235,7 @@ impl Reference {
             match self.block_view(inode, pos / block_size as u64) {
                 BlockView::Bad => return PageView::Fails,
                 BlockView::Hole => bytes.resize(bytes.len() + block_size, 0),
-                BlockView::Data(extent) => match self.block_bytes(&extent) {
+                BlockView::Data(extent) => match self.file_block_bytes(inode, pos, &extent) {
                     Some(block) => bytes.extend_from_slice(&block),
                     None => return PageView::Fails,
                 },

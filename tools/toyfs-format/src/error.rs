@@ -74,6 +74,16 @@ pub enum FsError {
     },
     /// `mknod` of a type that is not a FIFO, socket or device.
     NotASpecialType,
+    /// Tails packed on an image without the PACKED_TAILS feature.
+    NoPackedTails,
+    /// A packed tail whose tail block is not one: no whole plain block,
+    /// or a header that breaks a rule.
+    BadTailBlock {
+        /// The file.
+        ino: u32,
+        /// What is wrong, in a few words.
+        rule: &'static str,
+    },
 }
 
 impl fmt::Display for FsError {
@@ -111,6 +121,10 @@ impl fmt::Display for FsError {
                 error,
             } => write!(f, "inode {ino} file block {file_block}: {}", error.rule()),
             Self::NoCompression => write!(f, "the image has no LZ4 feature"),
+            Self::NoPackedTails => write!(f, "the image has no PACKED_TAILS feature"),
+            Self::BadTailBlock { ino, rule } => {
+                write!(f, "inode {ino}: packed tail: {rule}")
+            }
             Self::BadSymlinkTarget { len } => write!(
                 f,
                 "a symbolic link target of {len} bytes: it must be 1 to 4095 bytes without NUL"

@@ -45,6 +45,10 @@ impl fmt::Display for GeometryError {
                 f,
                 "LZ4 compression needs fragments of at most half a block"
             ),
+            Self::PackedTailsNeedFragments => write!(
+                f,
+                "packed tails need fragments smaller than a block"
+            ),
             Self::BadDefaultFlags(flags) => write!(
                 f,
                 "default inode flags {flags:#x}: only compressed (0x4), and only with LZ4"

@@ -29,10 +29,11 @@ pub mod inode;
 pub use disk::le;
 pub mod lz4;
 pub mod superblock;
+pub use disk::tail_block;
 
 pub use device::{BlockDevice, FileDevice, MemoryDevice};
 pub use error::FsError;
-pub use filesystem::Filesystem;
+pub use filesystem::{Filesystem, PackedTails};
 pub use format::{format, RootAttributes};
 pub use geometry::{Geometry, GeometryError};
 pub use inode::{FileType, Inode, Timestamp};

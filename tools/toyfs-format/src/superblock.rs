@@ -267,10 +267,11 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_inconsistent_features() {
-        // FRAGMENTS, LARGE_FILES and PREALLOC are known; 0x20 is not.
+        // FRAGMENTS, LARGE_FILES, PREALLOC and PACKED_TAILS are known;
+        // 0x40 is not.
         assert_eq!(
-            Superblock::decode(&with_field(60, 0x39)),
-            Err(SuperblockError::UnknownFeatures(0x20))
+            Superblock::decode(&with_field(60, 0x79)),
+            Err(SuperblockError::UnknownFeatures(0x40))
         );
         assert_eq!(
             Superblock::decode(&with_field(64, 512)),

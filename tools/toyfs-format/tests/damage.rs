@@ -530,7 +530,7 @@ fn bad_inode_fields() {
     edit_inode(&mut device, files.small, |inode| {
         inode.mtime.nsec = 1_000_000_000;
         inode.flags = 1;
-        inode.reserved = 1 << 20;
+        inode.tail_offset = 1 << 20;
     });
     let problems = [
         InodeProblem::BadFlags(1),

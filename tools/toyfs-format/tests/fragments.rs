@@ -13,7 +13,7 @@ use toyfs_format::{Filesystem, FsError, MemoryDevice};
 
 mod support;
 
-use support::{empty_with, NOW};
+use support::{empty_with, noise, NOW};
 
 fn image(block_size: u32, block_count: u32, features: Features) -> Filesystem<MemoryDevice> {
     let device = empty_with(block_size, block_count, 256, features);
@@ -44,19 +44,6 @@ fn text(seed: u32, len: usize) -> Vec<u8> {
     }
     out.truncate(len);
     out
-}
-
-/// Bytes LZ4 cannot shrink.
-fn noise(seed: u32, len: usize) -> Vec<u8> {
-    let mut state = seed | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect()
 }
 
 #[test]

@@ -10,20 +10,7 @@ use toyfs_format::Filesystem;
 
 mod support;
 
-use support::{empty_with, NOW};
-
-/// Bytes LZ4 cannot shrink.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491u32;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect()
-}
+use support::{empty_with, noise, NOW};
 
 #[test]
 fn fragments_in_use_by_kind() {
@@ -35,7 +22,7 @@ fn fragments_in_use_by_kind() {
     // indirect block (8).  LZ4 does not shrink noise: stored plain.
     let plain = fs.create(ROOT_INO, b"noise", 0o644).unwrap();
     let plain_len = 13 * 4096 + 100;
-    fs.write(plain, 0, &noise(plain_len)).unwrap();
+    fs.write(plain, 0, &noise(0x2545_f491, plain_len)).unwrap();
     // A block of text compressed into fewer than its 8 fragments.
     let packed = fs.create(ROOT_INO, b"text", 0o644).unwrap();
     fs.write(packed, 0, &b"toyfs tail ".repeat(373)[..4096])
@@ -59,6 +46,7 @@ fn fragments_in_use_by_kind() {
             directories: 2,
             indirect: 8,
             file_bytes: plain_len as u64 + 4096,
+            ..Usage::default()
         }
     );
     // Every fragment in use is metadata or named by an inode.

@@ -47,6 +47,7 @@
 
 mod freed_tail;
 mod meta;
+mod packed_tails;
 mod sys;
 
 use std::fs::{self, File, OpenOptions};
@@ -3634,6 +3635,10 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "encoded" => encoded(dir),
+        "packed-tails" => match args.get(3) {
+            Some(model) => packed_tails::change(dir, Path::new(model)),
+            None => Err("usage: toyfs-probe packed-tails DIR MODEL".into()),
+        },
         "first-block" => first_block(dir),
         "short-write-tail" => short_write_tail(dir),
         "sync-write" => match (args.get(3), args.get(4)) {

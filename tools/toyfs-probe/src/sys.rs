@@ -53,6 +53,16 @@ extern "C" {
     fn sync_file_range(fd: c_int, offset: i64, nbytes: i64, flags: u32) -> c_int;
     fn gettid() -> c_int;
     fn sched_setscheduler(pid: c_int, policy: c_int, param: *const c_int) -> c_int;
+    fn truncate(path: *const c_char, length: i64) -> c_int;
+}
+
+/// `truncate(path, len)`: the size set by path, with no file opened.
+pub fn truncate_path(path: &Path, len: u64) -> io::Result<()> {
+    let path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let len = i64::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: A NUL-terminated path that lives across the call.
+    check(unsafe { truncate(path.as_ptr(), len) })
 }
 
 /// `SYNC_FILE_RANGE_WRITE`: start the writeback of the range's dirty

@@ -148,8 +148,16 @@ pub fn render(device: &str, report: &Report, verbose: bool) -> (Vec<String>, i32
         }
         if verbose {
             let usage = &summary.usage;
+            let packed = if usage.tail_blocks > 0 {
+                format!(
+                    "; {} packed tails in {} tail blocks",
+                    usage.packed_tails, usage.tail_blocks
+                )
+            } else {
+                String::new()
+            };
             lines.push(format!(
-                "{device}: {unit} in use: {} metadata, {} file data ({} compressed; {} bytes of files), {} directory, {} indirect",
+                "{device}: {unit} in use: {} metadata, {} file data ({} compressed{packed}; {} bytes of files), {} directory, {} indirect",
                 summary.metadata,
                 usage.file_data,
                 usage.compressed,
@@ -272,6 +280,7 @@ mod tests {
                 directories: 1,
                 indirect: 1,
                 file_bytes: 1500,
+                ..Usage::default()
             },
         }
     }

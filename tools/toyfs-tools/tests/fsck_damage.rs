@@ -116,6 +116,11 @@ named_damages!(
     compressed_length_differs,
     compressed_directory_block,
     indirect_not_whole_block,
+    packed_tail_past_its_block,
+    tail_block_without_magic,
+    tail_block_count_too_high,
+    packed_tails_overlap,
+    tail_block_named_twice,
     compressed_flag_on_directory,
     root_not_a_directory,
 );

@@ -352,6 +352,48 @@ pub enum Finding {
         /// The file block.
         file_block: u64,
     },
+    /// A packed tail whose last pointer is a hole, or names no whole
+    /// plain block.
+    TailNotInBlock {
+        /// The file.
+        ino: u32,
+    },
+    /// A tail block also named as another file's block (or as its
+    /// indirect block), in part or whole.
+    TailBlockOwnedTwice {
+        /// The tail block.
+        block: u32,
+        /// The inode whose pointer names it as a block of its own.
+        owner: u32,
+        /// An inode whose tail is packed in it.
+        ino: u32,
+    },
+    /// A tail block whose header is not one.
+    BadTailBlock {
+        /// The tail block.
+        block: u32,
+        /// What is wrong.
+        error: crate::tail_block::TailBlockError,
+    },
+    /// A tail block whose count of tails is not the number of inodes
+    /// whose tail is packed in it.
+    TailCount {
+        /// The tail block.
+        block: u32,
+        /// The header's count.
+        stored: u32,
+        /// The inodes found.
+        actual: u32,
+    },
+    /// Two packed tails that share bytes of their tail block.
+    TailsOverlap {
+        /// The tail block.
+        block: u32,
+        /// The tail lower in the block.
+        first_ino: u32,
+        /// The tail that starts inside it.
+        ino: u32,
+    },
 }
 
 impl Finding {
@@ -539,6 +581,31 @@ impl fmt::Display for Finding {
             } => write!(
                 f,
                 "inode {ino} file block {file_block} is stored plain in {count} fragments, but only the last block may be partial"
+            ),
+            Self::TailNotInBlock { ino } => write!(
+                f,
+                "inode {ino} has a packed tail, and its last pointer names no whole plain block"
+            ),
+            Self::TailBlockOwnedTwice { block, owner, ino } => write!(
+                f,
+                "tail block {block} of inode {ino}'s packed tail is also named by inode {owner}"
+            ),
+            Self::BadTailBlock { block, error } => write!(f, "tail block {block}: {}", error.rule()),
+            Self::TailCount {
+                block,
+                stored,
+                actual,
+            } => write!(
+                f,
+                "tail block {block} says {stored} tails, {actual} inodes have their tail in it"
+            ),
+            Self::TailsOverlap {
+                block,
+                first_ino,
+                ino,
+            } => write!(
+                f,
+                "tail block {block}: the packed tails of inodes {first_ino} and {ino} overlap"
             ),
             Self::TailNotFewest {
                 ino,

@@ -13,6 +13,7 @@ use crate::constants::{INODE_SIZE, ROOT_INO};
 use crate::device::BlockDevice;
 use crate::geometry::Geometry;
 use crate::inode::{FileType, Inode, InodeProblem, MAX_SYMLINK_LEN};
+use crate::tail_block::parse_header;
 
 /// What pass 1 learnt about one inode.
 pub(super) struct InodeRecord {
@@ -40,6 +41,8 @@ pub(super) struct InodeTable {
     pub owners: HashMap<u32, u32>,
     /// What the owned fragments hold.
     pub usage: Usage,
+    /// The packed tails of each tail block: `(ino, offset, length)`.
+    pub tails: HashMap<u32, Vec<(u32, u32, u32)>>,
 }
 
 /// Fragments (blocks without fragments) in use by kind, for the space a
@@ -57,6 +60,10 @@ pub struct Usage {
     pub indirect: u32,
     /// Bytes of the regular files (their sizes).
     pub file_bytes: u64,
+    /// Of `file_data`, the whole tail blocks (PACKED_TAILS).
+    pub tail_blocks: u32,
+    /// Files whose last block is packed in a tail block.
+    pub packed_tails: u32,
 }
 
 impl InodeTable {
@@ -105,6 +112,7 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
         },
         owners: HashMap::new(),
         usage: Usage::default(),
+        tails: HashMap::new(),
     };
     let table_start = geometry.block_offset(geometry.inode_table_start());
     let mut chunk = vec![0u8; TABLE_CHUNK * INODE_SIZE];
@@ -155,7 +163,68 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
         }
         _ => {}
     }
+    check_tail_blocks(device, geometry, &mut table, findings)?;
     Ok(table)
+}
+
+/// Every tail block the packed tails name: no other pointer names any of
+/// its fragments (they are then owned, by its first tail's inode, for the
+/// bitmap check), its header is sound and counts its tails, and no two
+/// tails overlap.  Its fragments count as file data.
+fn check_tail_blocks<D: BlockDevice + ?Sized>(
+    device: &D,
+    geometry: &Geometry,
+    table: &mut InodeTable,
+    findings: &mut Vec<Finding>,
+) -> io::Result<()> {
+    let mut blocks: Vec<_> = table.tails.drain().collect();
+    blocks.sort_unstable_by_key(|&(block, _)| block);
+    for (block, mut tails) in blocks {
+        tails.sort_unstable_by_key(|&(ino, offset, _)| (offset, ino));
+        let extent = geometry.whole_block(block);
+        let first_ino = tails[0].0;
+        let owner = extent
+            .fragments()
+            .find_map(|fragment| table.owners.get(&fragment).copied());
+        if let Some(owner) = owner {
+            findings.push(Finding::TailBlockOwnedTwice {
+                block,
+                owner,
+                ino: first_ino,
+            });
+            continue;
+        }
+        for fragment in extent.fragments() {
+            table.owners.insert(fragment, first_ino);
+        }
+        table.usage.file_data += extent.count;
+        table.usage.tail_blocks += 1;
+        // CAST: inodes, a `u32`.
+        table.usage.packed_tails += tails.len() as u32;
+        let mut bytes = vec![0u8; geometry.block_bytes()];
+        device.read_at(geometry.block_offset(block), &mut bytes)?;
+        match parse_header(&bytes, geometry) {
+            Err(error) => findings.push(Finding::BadTailBlock { block, error }),
+            // CAST: inodes, a `u32`.
+            Ok(stored) if stored != tails.len() as u32 => findings.push(Finding::TailCount {
+                block,
+                stored,
+                actual: tails.len() as u32,
+            }),
+            Ok(_) => {}
+        }
+        for pair in tails.windows(2) {
+            let ((lower, offset, len), (ino, next, _)) = (pair[0], pair[1]);
+            if offset + len > next {
+                findings.push(Finding::TailsOverlap {
+                    block,
+                    first_ino: lower,
+                    ino,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_inode<D: BlockDevice + ?Sized>(
@@ -167,9 +236,25 @@ fn check_inode<D: BlockDevice + ?Sized>(
     table: &mut InodeTable,
     findings: &mut Vec<Finding>,
 ) -> io::Result<()> {
-    let InodeTable { owners, usage, .. } = table;
+    let InodeTable {
+        owners,
+        usage,
+        tails,
+        ..
+    } = table;
     let inode = &record.inode;
     let problems = inode.problems(geometry);
+    // A packed tail whose offset breaks no rule: its last block is in a
+    // tail block, checked once every inode is known.
+    let packed_tail = (inode.tail_offset != 0
+        && !problems.iter().any(|problem| {
+            matches!(
+                problem,
+                InodeProblem::BadTailOffset { .. } | InodeProblem::ReservedNotZero
+            )
+        }))
+    .then(|| geometry.block_of(inode.size));
+    let mut tail_found = false;
     let size_is_valid = !problems.iter().any(|problem| {
         matches!(
             problem,
@@ -212,6 +297,22 @@ fn check_inode<D: BlockDevice + ?Sized>(
                 why,
             }));
             return false;
+        }
+        if let (Some(last), BlockRole::Data { file_block }) = (packed_tail, pointer.role) {
+            if file_block == last {
+                tail_found = true;
+                if pointer.extent.is_whole_block(geometry) && !pointer.extent.compressed {
+                    // CAST: below a block.
+                    let len = geometry.offset_in_block(inode.size) as u32;
+                    tails
+                        .entry(pointer.extent.block(geometry))
+                        .or_default()
+                        .push((ino, inode.tail_offset, len));
+                } else {
+                    findings.push(Finding::TailNotInBlock { ino });
+                }
+                return true;
+            }
         }
         let mut first_conflict = None;
         for fragment in pointer.extent.fragments() {
@@ -305,6 +406,9 @@ fn check_inode<D: BlockDevice + ?Sized>(
         }
         true
     })?;
+    if packed_tail.is_some() && !tail_found {
+        findings.push(Finding::TailNotInBlock { ino });
+    }
     if counted != inode.blocks {
         findings.push(Finding::BlockCount {
             ino,

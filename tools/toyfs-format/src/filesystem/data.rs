@@ -35,6 +35,7 @@ impl<D: BlockDevice> Filesystem<D> {
         if data.is_empty() {
             return Ok(());
         }
+        self.unpack_tail(ino, &mut inode)?;
         let end = offset.saturating_add(data.len() as u64);
         self.size_allowed(end)?;
         let geometry = *self.geometry();
@@ -124,6 +125,11 @@ impl<D: BlockDevice> Filesystem<D> {
         file_block: u64,
     ) -> Result<Vec<u8>, FsError> {
         let block_size = self.geometry().block_bytes();
+        if inode.tail_offset != 0 && file_block == self.geometry().block_of(inode.size) {
+            let mut bytes = self.packed_tail_bytes(ino, inode)?;
+            bytes.resize(block_size, 0);
+            return Ok(bytes);
+        }
         let Some(extent) = self.map_extent(ino, inode, file_block)? else {
             return Ok(vec![0u8; block_size]);
         };
@@ -271,6 +277,7 @@ impl<D: BlockDevice> Filesystem<D> {
             return Err(FsError::NotARegularFile(ino));
         }
         self.size_allowed(size)?;
+        self.unpack_tail(ino, &mut inode)?;
         let geometry = *self.geometry();
         if let Some(old_last) = self.partial_last_block(&inode, size) {
             let needed = self.fragments_needed(ino, &inode, old_last, old_last)?;

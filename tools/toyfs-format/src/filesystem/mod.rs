@@ -8,6 +8,9 @@
 mod data;
 mod mapping;
 mod namespace;
+mod tails;
+
+pub use tails::PackedTails;
 
 use crate::address::Extent;
 use crate::bitmap::Bitmap;

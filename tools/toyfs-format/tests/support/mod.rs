@@ -185,3 +185,16 @@ pub fn adjust_free_blocks(device: &mut MemoryDevice, delta: i64) {
         bytes[20..24].copy_from_slice(&free.to_le_bytes());
     });
 }
+
+/// Bytes LZ4 cannot shrink, different for every `seed`.
+pub fn noise(seed: u32, len: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}

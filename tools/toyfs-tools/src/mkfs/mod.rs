@@ -162,6 +162,15 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
                     populated.special,
                     options.source.as_deref().unwrap_or(Path::new("")).display(),
                 );
+                if geometry.has_packed_tails() {
+                    println!(
+                        "{}: packed {} tails into {} tail blocks (they held {} fragments)",
+                        options.device.display(),
+                        populated.packed.tails,
+                        populated.packed.blocks,
+                        populated.packed.fragments_before,
+                    );
+                }
             }
         }
         Ok(())

@@ -8,7 +8,7 @@ use crate::size::{parse_count, parse_size, SizeArg};
 
 /// Usage text for `-h` and after a usage error.
 pub const USAGE: &str =
-    "usage: mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
+    "usage: mkfs.toyfs [-b BLOCK_SIZE] [-f FRAG] [-c lz4] [-p] [-N INODES] [-d DIR] [-q] DEVICE [SIZE]
   -b BLOCK_SIZE  512, 1024, 2048 or 4096 bytes; default, as mke2fs: 1024 for
                  a filesystem of less than 512 MiB, else 4096
   -f FRAG        allocate in fragments of FRAG bytes, BLOCK_SIZE/8 to BLOCK_SIZE
@@ -17,6 +17,10 @@ pub const USAGE: &str =
   -c lz4         compress new files' blocks with LZ4 by default (chattr -c turns
                  it off per file); needs fragments of at most BLOCK_SIZE/2
                  (default with -c: BLOCK_SIZE/8)
+  -p             pack the last blocks of the files -d copies into shared tail
+                 blocks, each at a byte offset (the PACKED_TAILS feature);
+                 needs fragments smaller than BLOCK_SIZE (default with -p:
+                 BLOCK_SIZE/8)
   -N INODES      number of inodes (default: one per 4 KiB, at least 16, and
                  enough for DIR)
   -d DIR         copy the files and directories under DIR into the new filesystem
@@ -33,6 +37,8 @@ pub struct MkfsOptions {
     pub fragment_size: Option<u32>,
     /// `-c lz4`.
     pub compression: bool,
+    /// `-p`.
+    pub pack_tails: bool,
     /// `-d`, if given.
     pub source: Option<PathBuf>,
     /// `-N`, if given.
@@ -56,6 +62,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions
     let mut block_size = None;
     let mut fragment_size = None;
     let mut compression = false;
+    let mut pack_tails = false;
     let mut source = None;
     let mut inode_count = None;
     let mut quiet = false;
@@ -85,6 +92,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions
                 let value = args.next().ok_or(MkfsError::MissingValue("-d"))?;
                 source = Some(PathBuf::from(value));
             }
+            "-p" => pack_tails = true,
             "-q" => quiet = true,
             "-h" | "--help" => return Err(MkfsError::HelpRequested),
             "--" => positional.extend(args.by_ref()),
@@ -112,6 +120,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<MkfsOptions
         block_size,
         fragment_size,
         compression,
+        pack_tails,
         source,
         inode_count,
         quiet,
@@ -140,6 +149,7 @@ mod tests {
                 block_size: None,
                 fragment_size: None,
                 compression: false,
+                pack_tails: false,
                 source: None,
                 inode_count: None,
                 quiet: false,
@@ -153,6 +163,7 @@ mod tests {
                 block_size: Some(4096),
                 fragment_size: None,
                 compression: false,
+                pack_tails: false,
                 source: None,
                 inode_count: Some(77),
                 quiet: true,
@@ -167,10 +178,12 @@ mod tests {
             (
                 features.fragment_size,
                 features.compression,
+                features.pack_tails,
                 features.source
             ),
-            (Some(512), true, Some(PathBuf::from("tree")))
+            (Some(512), true, false, Some(PathBuf::from("tree")))
         );
+        assert!(options(&["-p", "-d", "tree", "img"]).pack_tails);
     }
 
     #[test]

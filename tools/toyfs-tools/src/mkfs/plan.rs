@@ -50,9 +50,13 @@ pub fn default_block_size(filesystem_bytes: u64) -> u32 {
 }
 
 /// The features the options ask for on blocks of `block_size`: fragments
-/// with `-f` (of `block_size / 8` when only `-c` asks for them), LZ4 with `-c`.
+/// with `-f` (of `block_size / 8` when only `-c` or `-p` asks for them),
+/// LZ4 with `-c`, PACKED_TAILS with `-p`.
 pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
-    let fragment_size = match (options.fragment_size, options.compression) {
+    let fragment_size = match (
+        options.fragment_size,
+        options.compression || options.pack_tails,
+    ) {
         (Some(size), _) => Some(size),
         (None, true) => Some(block_size >> MAX_FRAGMENT_SHIFT),
         (None, false) => None,
@@ -72,6 +76,7 @@ pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
         large_files: false,
         // Set by the first allocation past the end of a file.
         prealloc: false,
+        packed_tails: options.pack_tails,
     }
 }
 

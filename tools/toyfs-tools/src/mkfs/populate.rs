@@ -7,7 +7,8 @@
 //! numbers) are copied too, which sets the image's SPECIAL_FILES feature;
 //! a device whose number does not fit toyfs's encoding (a 12-bit major,
 //! a 20-bit minor, the kernel's `new_encode_dev`) is skipped, with the
-//! reason.
+//! reason.  With PACKED_TAILS (`-p`) the regular files' last blocks are
+//! then packed into shared tail blocks (`Filesystem::pack_tails`).
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::os::unix::fs::FileTypeExt;
 use toyfs_format::constants::ROOT_INO;
 use toyfs_format::inode::encode_dev;
-use toyfs_format::{BlockDevice, FileType, Filesystem, FsError, Timestamp};
+use toyfs_format::{BlockDevice, FileType, Filesystem, FsError, PackedTails, Timestamp};
 
 use super::MkfsError;
 
@@ -37,6 +38,8 @@ pub struct Populated {
     pub special: u32,
     /// Entries not copied, and why.
     pub skipped: Vec<(PathBuf, String)>,
+    /// Tails packed (`-p`).
+    pub packed: PackedTails,
 }
 
 /// Inodes a copy of the tree at `source` needs, the root included: one
@@ -107,9 +110,19 @@ pub fn populate<D: BlockDevice>(
         fs,
         populated: Populated::default(),
         links: HashMap::new(),
+        files: Vec::new(),
     };
     copy.directory(source, ROOT_INO)?;
     copy.attributes(source, ROOT_INO, &root)?;
+    if copy.fs.geometry().has_packed_tails() {
+        copy.populated.packed =
+            copy.fs
+                .pack_tails(&copy.files)
+                .map_err(|error| MkfsError::Populate {
+                    path: source.to_owned(),
+                    error,
+                })?;
+    }
     Ok(copy.populated)
 }
 
@@ -118,6 +131,8 @@ struct Copy<'a, D> {
     populated: Populated,
     /// Source (device, inode) to toyfs inode, for hard links.
     links: HashMap<(u64, u64), u32>,
+    /// The regular files copied, for `Filesystem::pack_tails`.
+    files: Vec<u32>,
 }
 
 impl<D: BlockDevice> Copy<'_, D> {
@@ -147,6 +162,7 @@ impl<D: BlockDevice> Copy<'_, D> {
                 let child = self.fs.create(ino, name, permissions).map_err(failed)?;
                 self.contents(&path, child)?;
                 self.populated.files += 1;
+                self.files.push(child);
                 child
             } else if kind.is_symlink() {
                 let target = fs::read_link(&path).map_err(source_error(&path))?;

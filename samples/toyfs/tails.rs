@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Packed tails, with the PACKED_TAILS feature (Documentation/toyfs.rst,
+//! "Packed tails"): a file's last block stored at a byte offset of a tail
+//! block that holds other files' tails too (format/tail_block.rs), as
+//! `mkfs.toyfs -p` packs them.
+//!
+//! The kernel reads a packed tail in place, through the block device's
+//! buffer cache as any tail: a vm_mvc WRITE of the file's bytes from the
+//! tail block's buffer into the folio, then a ZERO of the rest of the
+//! block ([`read_tail_from`]).  It never packs one, and never changes one
+//! in place: before the file can change (it is opened for writing, or
+//! truncated), [`unpack`] moves the tail into a run of the fewest
+//! fragments of the file's own, the way a tail grows into a new run,
+//! after which every path of the file is the one it always was.  A file
+//! freed with its tail packed lets go of it ([`release`]).  The tail
+//! block's count of tails drops by one each time; the block is freed
+//! with its last tail.
+
+use crate::{
+    balloc,
+    format::tail_block::{parse_header, put_header},
+    inode::{BlockMap, Run},
+    meta::corrupt,
+    vfs::{
+        clean_bdev_aliases, forget_bdev_aliases, with_folio, Buffer, Inode, LockedFolio, SuperBlock,
+    },
+    vm_mvc_client::{KernelBuffer, Op},
+};
+use kernel::prelude::*;
+
+/// The rule a packed tail breaks when its last pointer is a hole or names
+/// no whole plain block.
+pub(crate) const TAIL_NOT_IN_BLOCK: &str = "packed tail not in a whole plain block";
+
+/// Fills block `k` of the locked `folio` of `inode` from its packed tail
+/// at byte `offset` of `buffer`, the tail block's buffer (read by the
+/// caller, who may keep it for other tails of that block): the file's
+/// bytes in that block (`size % B`, which `iget` checked fit the block
+/// from `offset`) by vm_mvc WRITE, then zeros to the end of the block.
+/// A tail block whose header breaks a rule (no magic number, a count of
+/// 0) is `EUCLEAN`, with a message, and the block is left as it was.
+pub(crate) fn read_tail_from(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    k: usize,
+    offset: u32,
+    buffer: &Buffer,
+) -> Result {
+    let geometry = inode.sb().info().geometry;
+    let block_size = geometry.block_bytes();
+    let at = k * block_size;
+    let start = folio.pos() + at as u64;
+    // CAST: at most a block.
+    let valid = inode.size().saturating_sub(start).min(block_size as u64) as usize;
+    let from = offset as usize;
+    {
+        let data = buffer.lock();
+        parse_header(data.data(), &geometry)
+            .map_err(|error| corrupt(inode.sb(), inode.ino(), error.rule()))?;
+        let bytes = data
+            .data()
+            .get(from..from + valid)
+            .ok_or_else(|| corrupt(inode.sb(), inode.ino(), TAIL_NOT_IN_BLOCK))?;
+        if !bytes.is_empty() {
+            let source = KernelBuffer::source(bytes)?;
+            folio.mvc(
+                at,
+                valid,
+                Op::Write {
+                    from: &source,
+                    at: 0,
+                }
+                .nodirty(),
+            )?;
+        }
+    }
+    if valid < block_size {
+        folio.mvc(at + valid, block_size - valid, Op::Zero.nodirty())?;
+    }
+    Ok(())
+}
+
+/// Moves the packed tail of `inode`, if it has one, into a run of the
+/// fewest fragments of its own, before the file changes: `open` for
+/// writing and `setattr` of the size call it, under the inode's lock and
+/// its `invalidate_lock`.  Under the lock of the tail's folio (read
+/// first, so that no read of the tail from its old place is under way or
+/// starts): the tail block's header is checked (`EUCLEAN`, nothing
+/// changed), the run is taken (`ENOSPC`, nothing changed), the tail's
+/// bytes are copied into it through the buffer cache and written, the
+/// map names the run and the inode is written, and only then does the
+/// tail leave its tail block ([`drop_tail`]): a crash at any point
+/// leaves the file's bytes where the inode on the disk says, at worst
+/// with a run or a tail block's count that fsck reports as leaked.  If
+/// the inode cannot be written, the tail block keeps the count (the
+/// inode on the disk still names it) and the error is returned.
+pub(crate) fn unpack(inode: &Inode) -> Result {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    if !geometry.has_packed_tails() || BlockMap::lock(inode)?.packed_tail().is_none() {
+        return Ok(());
+    }
+    let size = inode.size();
+    let n = geometry.block_of(size);
+    with_folio(inode, size - geometry.offset_in_block(size), |_folio| {
+        let mut map = BlockMap::lock(inode)?;
+        if map.packed_tail() != Some(n) {
+            return Ok(());
+        }
+        let Run::Tail { block, offset } = map.lookup_run(n, 1)? else {
+            return Err(corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK));
+        };
+        let old = Buffer::read(sb, block)?;
+        // CAST: below a block.
+        let len = geometry.offset_in_block(size) as usize;
+        let mut bytes = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        {
+            let data = old.lock();
+            parse_header(data.data(), &geometry)
+                .map_err(|error| corrupt(sb, inode.ino(), error.rule()))?;
+            let from = offset as usize;
+            let tail = data
+                .data()
+                .get(from..from + len)
+                .ok_or_else(|| corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK))?;
+            bytes.copy_from_slice(tail);
+        }
+        // CAST: below a block.
+        let want = geometry.fragments_for(len as u32);
+        let mut reservation = balloc::reserve(sb, want)?;
+        let new = if want == geometry.fragments_per_block() {
+            let (whole, _) = reservation.take_run(block, 1)?;
+            geometry.whole_block(whole)
+        } else {
+            reservation.take_fragments(block, want)?
+        };
+        let changed = reservation.changed();
+        drop(reservation);
+        let new_block = new.block(&geometry);
+        let whole = new.is_whole_block(&geometry);
+        let written = (|| {
+            // A whole block is the tail's bytes and zeros; fragments
+            // share their block's buffer with other files' tails.
+            let buffer = if whole {
+                Buffer::new_block_from(sb, new_block, &bytes)?
+            } else {
+                let buffer = Buffer::read(sb, new_block)?;
+                {
+                    let mut data = buffer.lock();
+                    let start = new.offset_in_block(&geometry);
+                    let run = data
+                        .data_mut()
+                        .get_mut(start..start + new.byte_len(&geometry))
+                        .ok_or(EINVAL)?;
+                    run.fill(0);
+                    run[..len].copy_from_slice(&bytes);
+                }
+                buffer
+            };
+            buffer.mark_dirty();
+            buffer.sync()
+        })();
+        if let Err(err) = written {
+            // Nothing names the run yet.
+            let _ = balloc::free_extent(sb, inode.ino(), &new);
+            return Err(err);
+        }
+        if whole {
+            // Written by bio from the folio from now on (as
+            // `BlockMap::set_run` leaves a new whole block).
+            forget_bdev_aliases(sb, new_block, 1);
+        }
+        if let Err(err) = map.unpacked_tail(n, Some(new), changed) {
+            // The map does not name the run (its indirect block could
+            // not be read): the tail stays packed.
+            let _ = balloc::free_extent(sb, inode.ino(), &new);
+            return Err(err);
+        }
+        drop(map);
+        crate::inode::write_inode(inode, true)?;
+        drop_tail(sb, inode.ino(), block)
+    })
+}
+
+/// Lets go of the packed tail of `inode`, if it has one, as the file is
+/// freed (`delete_inode`, before its blocks): the map names a hole
+/// there, and the tail leaves its tail block ([`drop_tail`]).
+pub(crate) fn release(inode: &Inode) -> Result {
+    let sb = inode.sb();
+    let mut map = BlockMap::lock(inode)?;
+    let Some(n) = map.packed_tail() else {
+        return Ok(());
+    };
+    let Run::Tail { block, .. } = map.lookup_run(n, 1)? else {
+        return Err(corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK));
+    };
+    map.unpacked_tail(n, None, 0)?;
+    drop(map);
+    drop_tail(sb, inode.ino(), block)
+}
+
+/// One tail of inode `ino` has left tail block `block`: its count of
+/// tails drops by one, under the buffer's lock (tails of one block leave
+/// it concurrently), and the block is freed when that was the last, its
+/// cached copy dropped first (a dirty one must not be written over what
+/// the block holds next).  A header that breaks a rule is `EUCLEAN` and
+/// leaves the block as it is (fsck reports its count).
+fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result {
+    let geometry = sb.info().geometry;
+    let buffer = Buffer::read(sb, block)?;
+    let last = {
+        let mut data = buffer.lock();
+        let tails =
+            parse_header(data.data(), &geometry).map_err(|error| corrupt(sb, ino, error.rule()))?;
+        if tails > 1 {
+            put_header(data.data_mut(), tails - 1);
+        }
+        tails == 1
+    };
+    if !last {
+        buffer.mark_dirty();
+        return Ok(());
+    }
+    drop(buffer);
+    clean_bdev_aliases(sb, block, 1);
+    balloc::free_extent(sb, ino, &geometry.whole_block(block)).map(|_| ())
+}
