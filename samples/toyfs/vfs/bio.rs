@@ -132,11 +132,9 @@ impl Drop for BioBatch<'_> {
 /// another plug, it adds nothing: the outer one is flushed by its owner.
 pub(crate) fn plugged<R>(f: impl FnOnce() -> R) -> R {
     let mut plug = core::mem::MaybeUninit::<bindings::blk_plug>::uninit();
-    // SAFETY: `blk_start_plug` initialises the plug and, unless the task
-    // has one already, makes it the task's (`current->plug`); it stays in
-    // this frame, unmoved, until `blk_finish_plug` below flushes it and
-    // takes it back, on the only way out of this function (a panic is
-    // fatal in the kernel).
+    // SAFETY: `blk_start_plug` initialises the plug (and may make it
+    // `current->plug`); it stays in this frame, unmoved, until
+    // `blk_finish_plug` below takes it back on the only way out.
     unsafe { bindings::blk_start_plug(plug.as_mut_ptr()) };
     let result = f();
     // SAFETY: Started above, in this task.

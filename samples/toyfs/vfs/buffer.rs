@@ -74,15 +74,14 @@ impl Buffer {
     /// [`Buffer::read`].
     pub(crate) fn read_next(&self, sb: &SuperBlock, block: u32) -> Result<Self> {
         let bh = self.bh.as_ptr();
-        // SAFETY: `bh` is referenced (type invariant), so none of the
-        // buffers of its folio is freed nor the ring of them changed
-        // (`drop_buffers` frees a folio's buffers only when none is busy,
-        // and a referenced one is; `buffer_migrate_folio_norefs` refuses a
-        // folio with a referenced buffer; the ring is made whole before
-        // the folio's buffers are published): `b_this_page` is a live
-        // buffer head of the same folio, whose mapping (`BH_Mapped`,
-        // `b_blocknr`, set when a device's buffers are made) does not
-        // change.  Its reference is taken while `bh`'s holds the ring.
+        // Why the ring is stable: `bh` is referenced (type invariant), so
+        // none of its folio's buffers is freed nor the ring changed
+        // (`drop_buffers` frees them only when none is busy;
+        // `buffer_migrate_folio_norefs` refuses a folio with a referenced
+        // buffer; the ring is whole before the buffers are published), and
+        // a device buffer's mapping (`BH_Mapped`, `b_blocknr`) never changes.
+        // SAFETY: so `b_this_page` is a live buffer head of the same folio;
+        // its reference is taken while `bh`'s holds the ring.
         let next = unsafe {
             let next = (*bh).b_this_page;
             if next != bh && sys::toyfs_buffer_mapped(next) && (*next).b_blocknr == u64::from(block)
