@@ -1438,7 +1438,18 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
 fn sync_bitmap(inode: &Inode) -> Result {
     let info = inode.info();
     let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
-    let bitmap = &inode.sb().info().bitmap;
+    let (result, failed) = write_bitmap_blocks(inode.sb(), changed);
+    if failed != 0 {
+        info.bitmap_blocks.fetch_or(failed, Ordering::AcqRel);
+    }
+    result
+}
+
+/// Writes the bitmap blocks of the mask `changed` (`balloc::bitmap_bit`)
+/// from memory and waits for them all: the first error, and the mask of
+/// the blocks whose write failed.
+pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64) {
+    let bitmap = &sb.info().bitmap;
     let ours = || {
         bitmap
             .iter()
@@ -1449,14 +1460,14 @@ fn sync_bitmap(inode: &Inode) -> Result {
         buffer.start_write_from_memory();
     }
     let mut result = Ok(());
+    let mut failed = 0;
     for (index, buffer) in ours() {
         if let Err(err) = buffer.wait_written() {
-            info.bitmap_blocks
-                .fetch_or(balloc::bitmap_bit(index), Ordering::AcqRel);
+            failed |= balloc::bitmap_bit(index);
             result = result.and(Err(err));
         }
     }
-    result
+    (result, failed)
 }
 
 /// Before a file that keeps its links is evicted: what only its VFS

@@ -88,11 +88,12 @@ pub(crate) fn read_tail_from(
 /// first, so that no read of the tail from its old place is under way or
 /// starts): the tail block's header is checked (`EUCLEAN`, nothing
 /// changed), the run is taken (`ENOSPC`, nothing changed), the tail's
-/// bytes are copied into it through the buffer cache and written, the
-/// map names the run and the inode is written, and only then does the
-/// tail leave its tail block ([`drop_tail`]): a crash at any point
-/// leaves the file's bytes where the inode on the disk says, at worst
-/// with a run or a tail block's count that fsck reports as leaked.  If
+/// bytes are copied into it through the buffer cache and written, so are
+/// the bitmap blocks that call it used, the map names the run and the
+/// inode is written, and only then does the tail leave its tail block
+/// ([`drop_tail`]): a crash at any point leaves the file's bytes where
+/// the inode on the disk says, at worst with a run or a tail block's
+/// count that fsck reports as leaked.  If
 /// the inode cannot be written, the tail block keeps the count (the
 /// inode on the disk still names it) and the error is returned.
 pub(crate) fn unpack(inode: &Inode) -> Result {
@@ -160,7 +161,13 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
             };
             buffer.mark_dirty();
             buffer.sync()
-        })();
+        })()
+        // The bitmap blocks that call the run used reach the disk before
+        // the inode that names it (below): toyfs refuses a pointer to a
+        // block the bitmap calls free, so a crash between the inode's
+        // write and theirs (the device's writeback comes up to 30 s
+        // later) left the file unreadable (review rev10, F1).
+        .and_then(|()| crate::inode::write_bitmap_blocks(sb, changed).0);
         if let Err(err) = written {
             // Nothing names the run yet.
             let _ = balloc::free_extent(sb, inode.ino(), &new);

@@ -942,6 +942,45 @@ packed_tail_open_enospc() {
 	[ $result -eq 0 ]
 }
 
+# Opening a file whose last block is a packed tail for writing moves the
+# tail to fragments of its own and writes the inode naming them at once
+# (tails::unpack), waiting; the disk must then also hold the bitmap
+# block that calls those fragments used, or a crash (the image copied
+# right after the open, as the loop device holds it) leaves an inode
+# naming fragments the bitmap calls free, which toyfs refuses: the file
+# unreadable ("block pointer names a free block", EUCLEAN) where before
+# the open it read whole (review rev10, F1).  The copy, mounted
+# read-only, must read the file as it was.  a is $1 bytes on 4 KiB blocks
+# of 512-byte fragments: 700 moves to 2 fragments, 3700 (more than 7
+# fragments) to a whole block.
+unpack_writes_the_bitmap_before_the_inode() {
+	tree=$work/ptree img=$work/image copy=$work/unpack-copy.img
+	rm -rf $tree && mkdir -p $tree && head -c "$1" /dev/urandom >$tree/a &&
+		head -c 300 /dev/urandom >$tree/b || return 1
+	mkfs.toyfs -b 4096 -f 512 -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
+	grep -q 'packed 2 tails' $work/mkfs || { cat $work/mkfs; echo "not both tails packed"; return 1; }
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	result=1
+	if mount -w -t toyfs "$dev" $mnt; then
+		# Nothing dirty before the open: only what it writes reaches the copy.
+		sync && (: >>$mnt/a) && cp $img $copy && result=0
+		umount $mnt
+	fi
+	losetup -d "$dev"
+	[ $result -eq 0 ] || return 1
+	copy_dev=$(losetup -f) && losetup -r "$copy_dev" $copy || return 1
+	mkdir -p /mnt/unpack-copy
+	result=1
+	if mount -o ro -t toyfs "$copy_dev" /mnt/unpack-copy; then
+		cmp $tree/a /mnt/unpack-copy/a && cmp $tree/b /mnt/unpack-copy/b
+		result=$?
+		umount /mnt/unpack-copy
+	fi
+	losetup -d "$copy_dev"
+	rm -f $copy
+	[ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -951,7 +990,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 27 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 29 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -975,6 +1014,8 @@ done
 ktap_case packed_tails_leave_before_change_b4096_f512 packed_tails_leave_before_change 4096 512
 ktap_case packed_tails_leave_before_change_b1024_f128 packed_tails_leave_before_change 1024 128
 ktap_case packed_tail_open_enospc packed_tail_open_enospc
+ktap_case unpack_writes_the_bitmap_before_the_inode unpack_writes_the_bitmap_before_the_inode 700
+ktap_case unpack_to_a_whole_block_writes_the_bitmap_first unpack_writes_the_bitmap_before_the_inode 3700
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
 ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk
