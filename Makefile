@@ -13,7 +13,8 @@
 #                 mounted, a shell on the terminal (Debian's bash, xfs_io,
 #                 fio, stress-ng); leaving the shell powers the guest off
 #   make torture  fio with verification and stress-ng on toyfs, longer than
-#                 in make check: TORTURE_SECONDS (600) each; DEBUG=1 too
+#                 in make check: TORTURE_SECONDS (600) each; then part fsx
+#                 with four times make check's operations; DEBUG=1 too
 #   make htmldocs Documentation/ with Sphinx (-W) into build/html
 #
 # DEBUG=1 uses the debug kernel (KASAN, lockdep, kmemleak, fault injection).
@@ -105,15 +106,23 @@ check:
 check-debug:
 	@$(MAKE) --no-print-directory check DEBUG=1
 
+# The operations of each fsx process in make torture: four times make
+# check's (scripts/guest/fsx-tests.sh).
+TORTURE_FSX_OPS_base := 12000
+TORTURE_FSX_OPS_debug := 2800
+TORTURE_FSX_OPS_uml := 60000
+TORTURE_FSX_OPS_uml-debug := 2800
+
 # Only the guest's torture part (scripts/guest/torture.sh), for longer,
 # and its suite on every toyfs layout (torture-layouts.sh, about 11
-# minutes on UML); the guest's time limit leaves 30 minutes beyond the
-# two runs.
+# minutes on UML), then part fsx with FSX_OPS four times make check's
+# (every fallocate mode on every image; about 13 minutes on UML); the
+# guest's time limit leaves 50 minutes beyond the two torture runs.
 torture:
 	@seconds=$${TORTURE_SECONDS:-600}; \
-	VM_MVC_GUEST_ONLY=1 VM_MVC_ONLY=torture TORTURE_SECONDS=$$seconds \
-	TORTURE_LAYOUTS=$${TORTURE_LAYOUTS:-all} \
-	VM_MVC_TIMEOUT=$${VM_MVC_TIMEOUT:-$$((2 * seconds + 1800))} \
+	VM_MVC_GUEST_ONLY=1 VM_MVC_ONLY=torture,fsx TORTURE_SECONDS=$$seconds \
+	TORTURE_LAYOUTS=$${TORTURE_LAYOUTS:-all} FSX_OPS=$${FSX_OPS:-$(TORTURE_FSX_OPS_$(FLAVOUR))} \
+	VM_MVC_TIMEOUT=$${VM_MVC_TIMEOUT:-$$((2 * seconds + 3000))} \
 		$(SCRIPTS)/guest.sh $(FLAVOUR) check
 
 # Always the debug kernel: the soak is there to find what KASAN, lockdep

@@ -3,11 +3,16 @@
 # Part "fsx" of check.sh: fsx, the file system exerciser (/bin/fsx: fsx-rs
 # with tools/fsx's patch, scripts/fsx.sh), several processes at once on
 # one toyfs of each layout: 512, 1024 and 4 KiB blocks, fragments (-b
-# 4096 -f 512, -b 1024 -f 128, and -b 2048 -f 256 on an image made with
-# -d /guest: files beside a populated tree) and LZ4 (-b 4096 -f 512 and
-# -b 1024 -f 128 with -c lz4, every file chattr +c).  On each image one
-# fsx per configuration of tests/fsx/*.toml runs on a file of its own,
-# all at once:
+# 4096 -f 512, -b 1024 -f 128, and -b 2048 -f 256 -p on an image made
+# with -d /guest: files beside a populated tree whose tails are packed)
+# and LZ4 (-b 4096 -f 512 and -b 1024 -f 128 with -c lz4, every file
+# chattr +c).  On each image one fsx per configuration of
+# tests/fsx/*.toml runs on a file of its own, all at once; every
+# configuration has fsx's fallocate operations too (tools/fsx's patch:
+# fallocate of mode 0 and KEEP_SIZE, ZERO_RANGE with and without
+# KEEP_SIZE, anywhere below the file's largest size, past its end too;
+# punch hole; collapse and insert range and clone, which fsx probes and
+# turns off on toyfs, as xfstests' fsx does):
 #
 #   mapped      every operation, buffered and through mappings, any offset
 #   small       a file of a few blocks: tails, fragments, partial pages
@@ -46,8 +51,12 @@ mnt=/mnt/fsx
 cfgdir=/guest/tests/fsx
 configs="mapped small holes direct direct1 big direct512 direct512m"
 # NAME:mkfs.toyfs options (spaces as underscores).
-images="b512:-b_512 b4096:-b_4096 b1024:-b_1024 b2048_f256_d:-b_2048_-f_256_-d_/guest b4096_f512:-b_4096_-f_512
+images="b512:-b_512 b4096:-b_4096 b1024:-b_1024 b2048_f256_pd:-b_2048_-f_256_-p_-d_/guest b4096_f512:-b_4096_-f_512
 b1024_f128:-b_1024_-f_128 b4096_f512_lz4:-b_4096_-f_512_-c_lz4 b1024_f128_lz4:-b_1024_-f_128_-c_lz4"
+# What fsx's probes must find toyfs refuses (its fallocate modes 0,
+# KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE and ZERO_RANGE it must take), as
+# "does not support NAME," lines of its output, sorted.
+refused="clone range,collapse range,insert range,"
 if grep -q panic_on_warn=1 /proc/cmdline; then
 	ops=${FSX_OPS:-700}
 elif grep -q '^vendor_id.*User Mode Linux' /proc/cpuinfo; then
@@ -106,7 +115,7 @@ run_image() {
 fsx_passed() {
 	name=$1 cfg=$2 opts=$(echo "$3" | tr _ ' ') lz4=
 	case $opts in *lz4*) lz4=1 ;; esac
-	fsx_passed_in "$work/$name" "$cfg" "$opts" || {
+	fsx_passed_in "$work/$name" "$cfg" "$opts" && fsx_probed "$work/$name/$cfg.log" || {
 		echo "to run it again: make check VM_MVC_ONLY=fsx FSX_SEED=$base FSX_OPS=$ops" \
 			"(all of image $name's processes at once);"
 		# make shell's Debian sees this image's /guest at /opt/guest.
@@ -136,6 +145,16 @@ fsx_passed_in() {
 	return 1
 }
 
+# The fsx whose output is $1 turned off exactly the operations toyfs
+# refuses ($refused) after probing them: toyfs takes fallocate of mode 0
+# and KEEP_SIZE (past the end of the file too), PUNCH_HOLE|KEEP_SIZE and
+# ZERO_RANGE, so fsx ran them.
+fsx_probed() {
+	got=$(sed -n 's/^fsx: filesystem does not support \(.*\), disabling!$/\1/p' "$1" | sort | tr '\n' ,)
+	[ "$got" = "$refused" ] ||
+		{ echo "fsx turned off \"$got\", not \"$refused\""; return 1; }
+}
+
 # Image $1 after its fsx run: md5 sums, unmount, fsck, mount, the same
 # sums, drop_caches, the same sums from the disk, unmount, fsck.
 remount_same() {
@@ -158,11 +177,13 @@ fsck_clean_f() {
 # fsx itself finds a write that did not happen: --inject 34 (fsx's own
 # option for its tests) skips step 34 of seed 5, a write, and the read
 # of step 38 must report the miscompare (in /tmp, the initramfs:
-# this checks the tool and fsx_passed_in, not toyfs).
+# this checks the tool and fsx_passed_in, not toyfs).  -F -z -C -I -J
+# turn off the operations whose weights tools/fsx's patch added, so that
+# seed 5 makes the same operations as before them.
 fsx_reports_a_lost_write() {
 	dir=$work/self-test
 	rm -rf $dir && mkdir -p $dir || return 1
-	fsx -q -f $cfgdir/small.toml -S 5 -N 500 --inject 34 -P $dir $dir/f >$dir/log 2>&1
+	fsx -q -F -z -C -I -J -f $cfgdir/small.toml -S 5 -N 500 --inject 34 -P $dir $dir/f >$dir/log 2>&1
 	echo $? >$dir/rc
 	echo 5 >$dir/seed
 	if fsx_passed_in $dir "" "" >$dir/report; then
