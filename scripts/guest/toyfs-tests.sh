@@ -297,20 +297,21 @@ seeks_give() {
 }
 
 # SEEK_DATA and SEEK_HOLE cross the holes of missing indirect subtrees a
-# missing block at a time, as FIEMAP does (BlockMap::lookup_sparse_run),
-# not a last-level indirect block's span at a time: on images of 1 KiB
-# and 4 KiB blocks, a file with data in block 0 and in the largest file's
-# last block (the triple-indirect block exists, of its double-indirect
-# blocks only the last: a hole of 16 GiB, of 4 TiB) and again in the
-# double-indirect level's first block; 200 seeks across the hole in one
-# xfs_io within 10 s.  Before, each seek across the triple-indirect
-# level walked the hole 1,024 blocks (4 KiB) at a time: about a million
-# lookups, each reading the triple-indirect block (0.25 s on User-Mode
-# Linux, 200 of them about 50 s); now one lookup a run of missing
-# indirect blocks.  SEEK_HOLE in the
-# data gives the end of its block, at the last block the end of the file
-# (the virtual hole at EOF), and at or past the end ENXIO; from the page
-# cache and from the disk.
+# run of missing blocks at a time, as FIEMAP does
+# (BlockMap::lookup_sparse_run), not a last-level indirect block's span
+# at a time: on images of 1 KiB and 4 KiB blocks, a file with data from
+# block 0 through the double-indirect level's first block (direct,
+# single-indirect, one block under the double-indirect one) and in the
+# largest file's last block (the triple-indirect block exists, of its
+# double-indirect blocks only the last: a hole of 16 GiB, of 4 TiB);
+# 200 seeks across the hole in one xfs_io within 10 s.  Before, each
+# seek across the triple-indirect level walked the hole 1,024 blocks
+# (4 KiB) at a time: about a million lookups, each reading the
+# triple-indirect block (0.25 s on User-Mode Linux, 200 of them about
+# 50 s); now one lookup a run of missing indirect blocks.  SEEK_HOLE in
+# the allocated range gives its end (across the indirect blocks), at
+# the last block the end of the file (the virtual hole at EOF), and at
+# or past the end ENXIO; from the page cache and from the disk.
 seek_crosses_missing_indirect_subtrees_at_once() {
 	mkdir -p /mnt/seek
 	for b in 1024 4096; do
@@ -330,18 +331,19 @@ seek_far_body() {
 	b=$1 f=/mnt/seek/far max=$(toyfs_max_file "$1" "")
 	last=$((max - b)) p=$(($1 / 4))
 	double=$(((12 + p) * b)) triple=$(((12 + p + p * p) * b))
-	in_debian xfs_io -f -c "pwrite -q 0 $b" -c "pwrite -q $last $b" -c "pwrite -q $double $b" $f >/dev/null ||
-		return 1
-	expect="d $b $double
+	in_debian xfs_io -f -c "pwrite -q 0 $((double + b))" -c "pwrite -q $last $b" $f >/dev/null || return 1
+	expect="d 0 0
+d $b $b
 d $((double + b)) $last
 d $triple $last
 d $((triple + 123456789)) $last
 d $((max / 2)) $last
 d $((last - 1)) $last
 d $last $last
-h 0 $b
-h $((b - 1)) $b
+h 0 $((double + b))
+h $((b - 1)) $((double + b))
 h $double $((double + b))
+h $((double + b)) $((double + b))
 h $last $max
 h $((max - 1)) $max
 d $max ENXIO
@@ -349,7 +351,7 @@ h $max ENXIO"
 	start=$(cut -d' ' -f1 /proc/uptime)
 	seeks_give $f "$expect" "$b-byte blocks, page cache" || return 1
 	sync && echo 3 >/proc/sys/vm/drop_caches && seeks_give $f "$expect" "$b-byte blocks, disk" || return 1
-	echo "$b-byte blocks: 28 seeks across holes up to $max bytes in" \
+	echo "$b-byte blocks: 32 seeks across holes up to $max bytes in" \
 		"$(awk -v s="$start" '{ print $1 - s }' /proc/uptime) s"
 	# 200 SEEK_DATA across the triple-indirect level's hole, from 200
 	# offsets in it, in one xfs_io: within 10 s.
