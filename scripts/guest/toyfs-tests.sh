@@ -313,22 +313,29 @@ seeks_give() {
 # the last block the end of the file (the virtual hole at EOF), and at
 # or past the end ENXIO; from the page cache and from the disk.
 seek_crosses_missing_indirect_subtrees_at_once() {
-	mkdir -p /mnt/seek
-	for b in 1024 4096; do
-		new_loop_image /tmp/seek.img 8M -b $b || return 1
-		mount -t toyfs "$loop" /mnt/seek && debian_view /mnt/seek && seek_far_body $b
-		status=$?
-		debian_unview /mnt/seek 2>/dev/null
-		umount /mnt/seek 2>/dev/null
-		[ $status -eq 0 ] && fsck.toyfs -n -f "$loop" >/dev/null || status=1
-		drop_loop_image $status || { echo "$b-byte blocks: failed"; return 1; }
-	done
+	on_viewed_image seek_far_body 1024 8M -b 1024 && on_viewed_image seek_far_body 4096 8M -b 4096
+}
+
+# Calls "$1 $2" with a new toyfs of $3 bytes made with the options
+# $4..., mounted at /mnt/view and seen there from the Debian root too;
+# then unmounts it, and fsck.toyfs -f must find it clean.
+on_viewed_image() {
+	body=$1 arg=$2 size=$3
+	shift 3
+	mkdir -p /mnt/view
+	new_loop_image /tmp/view.img "$size" "$@" || return 1
+	mount -t toyfs "$loop" /mnt/view && debian_view /mnt/view && "$body" "$arg"
+	status=$?
+	debian_unview /mnt/view 2>/dev/null
+	umount /mnt/view 2>/dev/null
+	[ $status -eq 0 ] && fsck.toyfs -n -f "$loop" >/dev/null || status=1
+	drop_loop_image $status || { echo "$body $arg: failed"; return 1; }
 }
 
 # The body of seek_crosses_missing_indirect_subtrees_at_once, blocks of
 # $1 bytes.
 seek_far_body() {
-	b=$1 f=/mnt/seek/far max=$(toyfs_max_file "$1" "")
+	b=$1 f=/mnt/view/far max=$(toyfs_max_file "$1" "")
 	last=$((max - b)) p=$(($1 / 4))
 	double=$(((12 + p) * b)) triple=$(((12 + p + p * p) * b))
 	in_debian xfs_io -f -c "pwrite -q 0 $((double + b))" -c "pwrite -q $last $b" $f >/dev/null || return 1
@@ -371,33 +378,21 @@ h $max ENXIO"
 # the file (not of its last block) the virtual hole at EOF; from the
 # disk, after a remount.
 seek_over_tails_compressed_and_packed_blocks() {
-	mkdir -p /mnt/seek /tmp/seek-tree && rm -rf /tmp/seek-tree/* || return 1
+	mkdir -p /tmp/seek-tree && rm -rf /tmp/seek-tree/* || return 1
 	# The packed layout's files, copied by mkfs.toyfs -d: 3 KiB of data,
 	# a hole, 300 bytes at 10 MiB (the last block a packed tail), and a
 	# small file whose tail is packed beside it.
 	head -c 3072 /tmp/pattern >/tmp/seek-tree/f &&
 		head -c 300 /tmp/pattern | dd of=/tmp/seek-tree/f bs=1024 seek=10240 2>/dev/null &&
 		head -c 500 /tmp/pattern >/tmp/seek-tree/g || return 1
-	for layout in fragments lz4 packed; do
-		case $layout in
-		fragments) options="-b 1024 -f 128" ;;
-		lz4) options="-b 1024 -f 128 -c lz4" ;;
-		packed) options="-b 1024 -f 128 -p -d /tmp/seek-tree" ;;
-		esac
-		# shellcheck disable=SC2086 # the options are words
-		new_loop_image /tmp/seek.img 8M $options || return 1
-		mount -t toyfs "$loop" /mnt/seek && debian_view /mnt/seek && seek_layout_body $layout
-		status=$?
-		debian_unview /mnt/seek 2>/dev/null
-		umount /mnt/seek 2>/dev/null
-		[ $status -eq 0 ] && fsck.toyfs -n -f "$loop" >/dev/null || status=1
-		drop_loop_image $status || { echo "$layout: failed"; return 1; }
-	done
+	on_viewed_image seek_layout_body fragments 8M -b 1024 -f 128 &&
+		on_viewed_image seek_layout_body lz4 8M -b 1024 -f 128 -c lz4 &&
+		on_viewed_image seek_layout_body packed 8M -b 1024 -f 128 -p -d /tmp/seek-tree
 }
 
 # The body of seek_over_tails_compressed_and_packed_blocks for layout $1.
 seek_layout_body() {
-	f=/mnt/seek/f size=$(((10 << 20) + 300))
+	f=/mnt/view/f size=$(((10 << 20) + 300))
 	case $1 in
 	fragments)
 		in_debian xfs_io -f -c "pwrite -q 0 3072" -c "pwrite -q $((10 << 20)) 300" $f >/dev/null ;;
@@ -420,18 +415,18 @@ h $((10 << 20)) $size
 h $((size - 1)) $size
 h $size ENXIO"
 	seeks_give $f "$expect" "$1, page cache" || return 1
-	debian_unview /mnt/seek && umount /mnt/seek && mount -t toyfs "$loop" /mnt/seek &&
-		debian_view /mnt/seek && seeks_give $f "$expect" "$1, disk" || return 1
+	debian_unview /mnt/view && umount /mnt/view && mount -t toyfs "$loop" /mnt/view &&
+		debian_view /mnt/view && seeks_give $f "$expect" "$1, disk" || return 1
 	if [ "$1" != fragments ]; then
 		# The layout is there: blocks compressed, a packed tail.
-		debian_unview /mnt/seek && umount /mnt/seek || return 1
+		debian_unview /mnt/view && umount /mnt/view || return 1
 		usage=$(fsck.toyfs -f -n -v "$loop" | sed -n 's/.*fragments in use: //p')
 		echo "$1: $usage"
 		case $1 in
 		lz4) echo "$usage" | grep -q 'file data ([1-9][0-9]* compressed' ;;
 		packed) echo "$usage" | grep -q '[1-9][0-9]* packed tails in' ;;
 		esac || return 1
-		mount -t toyfs "$loop" /mnt/seek && debian_view /mnt/seek
+		mount -t toyfs "$loop" /mnt/view && debian_view /mnt/view
 	fi
 }
 
@@ -449,19 +444,12 @@ h $size ENXIO"
 # double-indirect pointer.  The data left reads back, fsck -f is clean.
 # Before, each kept the indirect blocks the cut left empty.
 truncation_frees_indirect_blocks_left_empty() {
-	mkdir -p /mnt/empty-ind
-	new_loop_image /tmp/empty-ind.img 16M -b 1024 || return 1
-	mount -t toyfs "$loop" /mnt/empty-ind && debian_view /mnt/empty-ind && empty_indirect_body
-	status=$?
-	debian_unview /mnt/empty-ind 2>/dev/null
-	umount /mnt/empty-ind 2>/dev/null
-	[ $status -eq 0 ] && fsck.toyfs -n -f "$loop" >/dev/null || status=1
-	drop_loop_image $status
+	on_viewed_image empty_indirect_body 1024 16M -b 1024
 }
 
 # The body of truncation_frees_indirect_blocks_left_empty.
 empty_indirect_body() {
-	m=/mnt/empty-ind
+	m=/mnt/view
 	# File blocks $2... of $m/$1, each its block of the pattern.
 	ei_blocks_at() {
 		name=$1
