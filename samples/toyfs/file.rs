@@ -588,11 +588,11 @@ fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
 
 /// `SEEK_DATA` or `SEEK_HOLE` from `offset`: the next byte in a block
 /// (data), or in a hole or at the end of the file (hole); `ENXIO` at or
-/// past the end.  Holes a missing indirect block at a time, as FIEMAP
-/// walks them ([`BlockMap::lookup_sparse_run`]): a hole across the
-/// triple-indirect level is a lookup for each double-indirect block it
-/// lacks, not one for each last-level block's span (a million lookups
-/// for a hole of 4 TiB with 4 KiB blocks).
+/// past the end.  Holes a run of missing indirect blocks at a time, as
+/// FIEMAP walks them ([`BlockMap::lookup_sparse_run`]): a hole across
+/// the triple-indirect level is a lookup or two, not one for each
+/// last-level block's span (a million for a hole of 4 TiB with 4 KiB
+/// blocks).
 pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u64> {
     let size = inode.size();
     if offset >= size {

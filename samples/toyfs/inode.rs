@@ -1144,6 +1144,9 @@ impl<'a> BlockMap<'a> {
     /// and every indirect block it leaves without a pointer (`prune`),
     /// whatever else that block spans: holes only.
     pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
+        if free.is_empty() {
+            return Ok(());
+        }
         // A packed tail's block is shared: it leaves by `tails::unpack`
         // or `tails::release` before any truncation reaches it.
         if self.packed_tail().is_some_and(|tail| free.contains(&tail)) {
