@@ -567,7 +567,7 @@ impl NewBlocks {
         }
         let mut map = BlockMap::lock(inode)?;
         for run in self.0.iter() {
-            map.free_new(run.clone())?;
+            map.free_range(run.clone())?;
         }
         Ok(())
     }
@@ -581,14 +581,18 @@ fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
     }
     let mut map = BlockMap::lock(inode)?;
     for j in (0..64).filter(|j| new & (1 << j) != 0) {
-        map.free_new(first + j..first + j + 1)?;
+        map.free_range(first + j..first + j + 1)?;
     }
     Ok(())
 }
 
 /// `SEEK_DATA` or `SEEK_HOLE` from `offset`: the next byte in a block
 /// (data), or in a hole or at the end of the file (hole); `ENXIO` at or
-/// past the end.
+/// past the end.  Holes a run of missing indirect blocks at a time, as
+/// FIEMAP walks them ([`BlockMap::lookup_sparse_run`]): a hole across
+/// the triple-indirect level is a lookup or two, not one for each
+/// last-level block's span (a million for a hole of 4 TiB with 4 KiB
+/// blocks).
 pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u64> {
     let size = inode.size();
     if offset >= size {
@@ -599,7 +603,7 @@ pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u
     let map = BlockMap::lock(inode)?;
     let mut n = geometry.block_of(offset);
     while n < end {
-        let run = map.lookup_run(n, end - n)?;
+        let run = map.lookup_sparse_run(n, end - n)?;
         let is_data = !matches!(run, Run::Hole { .. });
         let found = is_data == data;
         if found {

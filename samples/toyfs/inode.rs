@@ -203,29 +203,48 @@ impl<'a> BlockMap<'a> {
     /// the file's packed tail.  Only block `n`'s pointer fails the lookup
     /// if it breaks a rule; a later one ends the run.
     pub(crate) fn lookup_run(&self, n: u64, max: u64) -> Result<Run> {
+        self.lookup_walk(n, max, false)
+    }
+
+    /// As [`BlockMap::lookup_run`], but a hole where an indirect block is
+    /// missing is all that block would span, with the blocks missing
+    /// after it under the same parent (at most `max`), not a last-level
+    /// block's worth: for walks over a map's holes (FIEMAP, which on an
+    /// image with PREALLOC goes on to the largest file; `SEEK_DATA` and
+    /// `SEEK_HOLE`), which across a triple-indirect block without its
+    /// double-indirect blocks would otherwise take `P^2` lookups, and
+    /// now take one.  Not for an allocation: a hole of this run may
+    /// cross indirect blocks.
+    pub(crate) fn lookup_sparse_run(&self, n: u64, max: u64) -> Result<Run> {
+        self.lookup_walk(n, max, true)
+    }
+
+    /// [`Self::lookup_run`], or with `sparse` [`Self::lookup_sparse_run`].
+    fn lookup_walk(&self, n: u64, max: u64, sparse: bool) -> Result<Run> {
         match self.packed_tail() {
-            Some(tail) if n == tail => match self.lookup_stored(n, 1)? {
+            Some(tail) if n == tail => match self.lookup_stored(n, 1, false)? {
                 Run::Data { first, .. } => Ok(Run::Tail {
                     block: first,
                     offset: self.disk.tail_offset,
                 }),
                 _ => Err(corrupt(self.sb, self.ino(), TAIL_NOT_IN_BLOCK)),
             },
-            Some(tail) if n < tail => self.lookup_stored(n, max.min(tail - n)),
-            _ => self.lookup_stored(n, max),
+            Some(tail) if n < tail => self.lookup_stored(n, max.min(tail - n), sparse),
+            _ => self.lookup_stored(n, max, sparse),
         }
     }
 
-    /// [`Self::lookup_run`] by the pointers alone: the packed tail's is a
+    /// [`Self::lookup_walk`] by the pointers alone: the packed tail's is a
     /// whole plain block.
-    fn lookup_stored(&self, n: u64, max: u64) -> Result<Run> {
+    fn lookup_stored(&self, n: u64, max: u64, sparse: bool) -> Result<Run> {
         let (container, span) = match self.container(n) {
             Ok(found) => found,
             // Past the largest file: nothing is stored there.
             Err(err) if err == EFBIG => return Ok(Run::Hole { count: max }),
             Err(err) => return Err(err),
         };
-        let max = max.min(span) as usize;
+        // The run's end in this container.
+        let limit = max.min(span) as usize;
         let (sb, ino, geometry) = (self.sb, self.ino(), self.geometry);
         // `pointer(k)` is the raw pointer `k` of the run, checked as
         // `check_extent` does, for the indirect blocks `above`.
@@ -239,7 +258,7 @@ impl<'a> BlockMap<'a> {
             // Computed once: checked for every pointer of the run.
             let data_blocks = geometry.first_data_block()..geometry.block_count();
             let mut count = 1;
-            while count < max {
+            while count < limit {
                 let raw = pointer(count);
                 // CAST: `count` is below a block's pointers.
                 let next = first.map(|first| first.wrapping_add(count as u32));
@@ -289,43 +308,45 @@ impl<'a> BlockMap<'a> {
                 let data = entries.data();
                 run(&|k| get_u32(data, 4 * (index + k)), &above[..levels])
             }
-            Container::Missing { .. } => Ok(Run::Hole { count: max as u64 }),
-        }
-    }
-
-    /// As [`BlockMap::lookup_run`], but a hole where an indirect block is
-    /// missing is all that block would span (at most `max`), not a
-    /// last-level block's worth: for walks over a map's holes (FIEMAP on
-    /// an image with PREALLOC, `free_new`), which across a
-    /// triple-indirect block without its double-indirect blocks would
-    /// otherwise take `P^2` lookups.  Not for an allocation: a hole of
-    /// this run may cross indirect blocks.
-    pub(crate) fn lookup_sparse_run(&self, n: u64, max: u64) -> Result<Run> {
-        if let Ok((
             Container::Missing {
+                blocks,
                 have,
                 levels,
                 entries,
                 ..
-            },
-            _,
-        )) = self.container(n)
-        {
-            let p = u64::from(self.geometry.pointers_per_block());
-            // The first missing block, at depth `have`, would span
-            // `P^(levels - have)` file blocks; `n` is `offset` into them.
-            let mut offset = 0;
-            for &entry in &entries[have..levels] {
-                offset = offset * p + u64::from(entry);
+            } if sparse => {
+                let p = u64::from(geometry.pointers_per_block());
+                // The first missing block, at depth `have`, would span
+                // `P^(levels - have)` file blocks; `n` is `offset` into
+                // them.
+                let mut offset = 0;
+                for &entry in &entries[have..levels] {
+                    offset = offset * p + u64::from(entry);
+                }
+                // CAST: `levels` is at most 3.
+                let span = p.pow((levels - have) as u32);
+                // Under an indirect block that exists, the blocks missing
+                // beside it too: up to its next entry that is not 0 (which
+                // the next lookup checks).
+                let missing = match have.checked_sub(1) {
+                    None => 1,
+                    Some(parent) => {
+                        let buffer = Buffer::read(sb, blocks[parent])?;
+                        let from = entries[parent] as usize;
+                        // CAST: a block's pointers.
+                        let to = first_nonzero_entry(buffer.lock().data(), from + 1, p as usize)
+                            .map_or(p as usize, |(found, _)| found);
+                        (to - from) as u64
+                    }
+                };
+                Ok(Run::Hole {
+                    count: (missing * span - offset).min(max),
+                })
             }
-            // CAST: `levels` is at most 3.
-            let count = p.pow((levels - have) as u32) - offset;
-            return Ok(Run::Hole {
-                count: count.min(max),
-            });
+            Container::Missing { .. } => Ok(Run::Hole {
+                count: limit as u64,
+            }),
         }
-        // Anything else, errors too, as `lookup_run` finds it.
-        self.lookup_run(n, max)
     }
 
     /// The generation of the map (`InodeInfo::map_generation`), read
@@ -591,15 +612,15 @@ impl<'a> BlockMap<'a> {
     /// container's indirect blocks (under the triple-indirect block three
     /// of them) before its first data block, which may then fail (`ENOSPC`
     /// when only fragments are free, an I/O error); the new data blocks
-    /// before `n` are the caller's to give back (their `free_new` frees
+    /// before `n` are the caller's to give back (their `free_range` frees
     /// the indirect blocks they leave empty), so only a hole at `n` is a
-    /// start: [`BlockMap::free_new`] of it frees nothing but indirect
+    /// start: [`BlockMap::free_range`] of it frees nothing but indirect
     /// blocks that hold only holes.  Best effort: the allocation's error
     /// is what the caller gets, and an indirect block left empty is only
     /// space (fsck.toyfs takes it).
     fn free_empty_indirect(&mut self, n: u64) {
         if let Ok(Run::Hole { .. }) = self.lookup_run(n, 1) {
-            if let Err(err) = self.free_new(n..n + 1) {
+            if let Err(err) = self.free_range(n..n + 1) {
                 toyfs_err!(
                     "inode {}: empty indirect blocks not freed after a failed allocation: {:?}\n",
                     self.ino(),
@@ -1030,9 +1051,11 @@ impl<'a> BlockMap<'a> {
 
     /// Frees what pointer `block` (data at `depth` 0, else an indirect
     /// block of `depth` levels covering file blocks from `first`) holds
-    /// among file blocks `free`; true if `block` itself was freed (all it
-    /// covers is in `free`).  `above` are the indirect blocks on the path
-    /// to `block`.
+    /// among file blocks `free`; true if `block` itself was freed: all it
+    /// covers is in `free`, or it is an indirect block left without a
+    /// pointer (as ext2's `ext2_free_branches` frees a branch a
+    /// truncation empties, and ext4 the index blocks a hole punched
+    /// empties).  `above` are the indirect blocks on the path to `block`.
     fn prune(
         &mut self,
         block: u32,
@@ -1060,6 +1083,7 @@ impl<'a> BlockMap<'a> {
         } else {
             geometry.whole_block(check_entry(sb, ino, block, above)?)
         };
+        let covered = free.start <= first && first + cover <= free.end;
         if depth > 0 {
             let block = extent.block(&geometry);
             // The path to the children: `above`, then `block` (depth is at
@@ -1091,18 +1115,21 @@ impl<'a> BlockMap<'a> {
                 }
                 entry = found + 1;
             }
+            // CAST: a block's pointers.
+            if !covered && first_nonzero_entry(buffer.lock().data(), 0, p as usize).is_some() {
+                return Ok(false);
+            }
+        } else if !covered {
+            return Ok(false);
         }
-        if free.start <= first && first + cover <= free.end {
-            // An indirect block, or a directory's block, was metadata in
-            // the buffer cache: a dirty copy must not be written later
-            // over what the block holds by then.  Not a run of fragments:
-            // its block's buffer holds other files' fragments too.
-            let metadata = (depth > 0 || self.inode.is_dir()) && extent.is_whole_block(&geometry);
-            freer.free(sb, ino, &extent, metadata)?;
-            self.disk.blocks = self.disk.blocks.saturating_sub(extent.count);
-            return Ok(true);
-        }
-        Ok(false)
+        // An indirect block, or a directory's block, was metadata in the
+        // buffer cache: a dirty copy must not be written later over what
+        // the block holds by then.  Not a run of fragments: its block's
+        // buffer holds other files' fragments too.
+        let metadata = (depth > 0 || self.inode.is_dir()) && extent.is_whole_block(&geometry);
+        freer.free(sb, ino, &extent, metadata)?;
+        self.disk.blocks = self.disk.blocks.saturating_sub(extent.count);
+        Ok(true)
     }
 
     /// Frees every block at or past the end of a file of `size` bytes
@@ -1112,84 +1139,14 @@ impl<'a> BlockMap<'a> {
         self.free_range(eof..self.geometry.map_reach_blocks())
     }
 
-    /// Frees the blocks of file blocks `free`, new blocks of a write or an
-    /// `fallocate` that failed, and an indirect block that held only them:
-    /// the range is stretched over the holes before and after it to the
-    /// start and end of the last-level indirect block that holds its
-    /// first (last) block, then of the double-indirect block's, then of
-    /// the triple-indirect block's, as far as only holes are added, so
-    /// that a new indirect block of any level whose other entries are
-    /// holes goes too (`prune` frees an indirect block only if the range
-    /// covers all it spans).  Only holes are added, so nothing else is
-    /// freed.
-    pub(crate) fn free_new(&mut self, free: Range<u64>) -> Result {
+    /// Frees the blocks of file blocks `free` (a truncation, a hole
+    /// punched, the new blocks of a write or an `fallocate` that failed),
+    /// and every indirect block it leaves without a pointer (`prune`),
+    /// whatever else that block spans: holes only.
+    pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
         if free.is_empty() {
             return Ok(());
         }
-        let (mut start, mut end) = (free.start, free.end);
-        for (from, _) in self.spans_above(free.start) {
-            if from < start {
-                if !self.all_holes(from..start)? {
-                    break;
-                }
-                start = from;
-            }
-        }
-        for (_, to) in self.spans_above(free.end - 1) {
-            if to > end {
-                if !self.all_holes(end..to)? {
-                    break;
-                }
-                end = to;
-            }
-        }
-        self.free_range(start..end)
-    }
-
-    /// The file blocks each indirect block above file block `n` spans,
-    /// innermost first: the last-level block's, then the double-indirect
-    /// block's, then the triple-indirect block's; a level that `n` has
-    /// not is its parent's span again, and a direct block's is itself.
-    fn spans_above(&self, n: u64) -> [(u64, u64); 3] {
-        let p = u64::from(self.geometry.pointers_per_block());
-        let single = DIRECT_POINTERS as u64;
-        let double = single + p;
-        let triple = self.geometry.double_reach_blocks();
-        // The span of size `size` holding `n`, of those from `base` on.
-        let span = |base: u64, size: u64| {
-            let from = base + (n - base) / size * size;
-            (from, from + size)
-        };
-        if n >= triple {
-            [
-                span(triple, p),
-                span(triple, p * p),
-                span(triple, p * p * p),
-            ]
-        } else if n >= double {
-            [span(double, p), span(double, p * p), span(double, p * p)]
-        } else if n >= single {
-            [span(single, p); 3]
-        } else {
-            [(n, n + 1); 3]
-        }
-    }
-
-    /// Whether file blocks `range` are all holes.
-    fn all_holes(&self, range: Range<u64>) -> Result<bool> {
-        let mut n = range.start;
-        while n < range.end {
-            match self.lookup_sparse_run(n, range.end - n)? {
-                Run::Hole { count } => n += count,
-                _ => return Ok(false),
-            }
-        }
-        Ok(true)
-    }
-
-    /// Frees the blocks of file blocks `free` (a hole punched), and the
-    /// indirect blocks that held only them.
-    pub(crate) fn free_range(&mut self, free: Range<u64>) -> Result {
         // A packed tail's block is shared: it leaves by `tails::unpack`
         // or `tails::release` before any truncation reaches it.
         if self.packed_tail().is_some_and(|tail| free.contains(&tail)) {

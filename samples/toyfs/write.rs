@@ -401,7 +401,7 @@ pub(crate) fn after_write(
                     while n < past.end && new.contains(n) {
                         n += 1;
                     }
-                    map.free_new(start..n)?;
+                    map.free_range(start..n)?;
                 }
                 Ok(())
             })

@@ -277,6 +277,226 @@ keep_size_under_the_triple_indirect_block() {
 		mount -t toyfs $dev $mnt
 }
 
+# What `xfs_io -c "seek -$2 $3"` (SEEK_DATA for d, SEEK_HOLE for h) on $1,
+# seen at the same path in the Debian root, gives: the offset, or ENXIO
+# (xfs_io's EOF); at most 10 s.
+xfs_seek() {
+	out=$(in_debian timeout 10 xfs_io -c "seek -$2 $3" "$1" 2>&1) ||
+		{ echo "seek -$2 $3: failed or timed out: $out" >&2; return 1; }
+	echo "$out" | awk '/^Whence/ { next } NF == 2 { print ($2 == "EOF" ? "ENXIO" : $2); next } { print }'
+}
+
+# Each "d|h OFFSET EXPECTED" of the lines of $2 is what xfs_seek of $1
+# gives ($3 names the check in the messages).
+seeks_give() {
+	echo "$2" | while read -r how off want; do
+		[ -n "$how" ] || continue
+		got=$(xfs_seek "$1" "$how" "$off") || return 1
+		[ "$got" = "$want" ] || { echo "$3: seek -$how $off: $got, expected $want"; return 1; }
+	done
+}
+
+# SEEK_DATA and SEEK_HOLE cross the holes of missing indirect subtrees a
+# run of missing blocks at a time, as FIEMAP does
+# (BlockMap::lookup_sparse_run), not a last-level indirect block's span
+# at a time: on images of 1 KiB and 4 KiB blocks, a file with data from
+# block 0 through the double-indirect level's first block (direct,
+# single-indirect, one block under the double-indirect one) and in the
+# largest file's last block (the triple-indirect block exists, of its
+# double-indirect blocks only the last: a hole of 16 GiB, of 4 TiB);
+# 200 seeks across the hole in one xfs_io within 10 s.  Before, each
+# seek across the triple-indirect level walked the hole 1,024 blocks
+# (4 KiB) at a time: about a million lookups, each reading the
+# triple-indirect block (0.25 s on User-Mode Linux, 200 of them about
+# 50 s); now one lookup a run of missing indirect blocks.  SEEK_HOLE in
+# the allocated range gives its end (across the indirect blocks), at
+# the last block the end of the file (the virtual hole at EOF), and at
+# or past the end ENXIO; from the page cache and from the disk.
+seek_crosses_missing_indirect_subtrees_at_once() {
+	on_viewed_image seek_far_body 1024 8M -b 1024 && on_viewed_image seek_far_body 4096 8M -b 4096
+}
+
+# Calls "$1 $2" with a new toyfs of $3 bytes made with the options
+# $4..., mounted at /mnt/view and seen there from the Debian root too;
+# then unmounts it, and fsck.toyfs -f must find it clean.
+on_viewed_image() {
+	body=$1 arg=$2 size=$3
+	shift 3
+	mkdir -p /mnt/view
+	new_loop_image /tmp/view.img "$size" "$@" || return 1
+	mount -t toyfs "$loop" /mnt/view && debian_view /mnt/view && "$body" "$arg"
+	status=$?
+	debian_unview /mnt/view 2>/dev/null
+	umount /mnt/view 2>/dev/null
+	[ $status -eq 0 ] && fsck.toyfs -n -f "$loop" >/dev/null || status=1
+	drop_loop_image $status || { echo "$body $arg: failed"; return 1; }
+}
+
+# The body of seek_crosses_missing_indirect_subtrees_at_once, blocks of
+# $1 bytes.
+seek_far_body() {
+	b=$1 f=/mnt/view/far max=$(toyfs_max_file "$1" "")
+	last=$((max - b)) p=$(($1 / 4))
+	double=$(((12 + p) * b)) triple=$(((12 + p + p * p) * b))
+	in_debian xfs_io -f -c "pwrite -q 0 $((double + b))" -c "pwrite -q $last $b" $f >/dev/null || return 1
+	expect="d 0 0
+d $b $b
+d $((double + b)) $last
+d $triple $last
+d $((triple + 123456789)) $last
+d $((max / 2)) $last
+d $((last - 1)) $last
+d $last $last
+h 0 $((double + b))
+h $((b - 1)) $((double + b))
+h $double $((double + b))
+h $((double + b)) $((double + b))
+h $last $max
+h $((max - 1)) $max
+d $max ENXIO
+h $max ENXIO"
+	start=$(cut -d' ' -f1 /proc/uptime)
+	seeks_give $f "$expect" "$b-byte blocks, page cache" || return 1
+	sync && echo 3 >/proc/sys/vm/drop_caches && seeks_give $f "$expect" "$b-byte blocks, disk" || return 1
+	echo "$b-byte blocks: 32 seeks across holes up to $max bytes in" \
+		"$(awk -v s="$start" '{ print $1 - s }' /proc/uptime) s"
+	# 200 SEEK_DATA across the triple-indirect level's hole, from 200
+	# offsets in it, in one xfs_io: within 10 s.
+	cmds=$(awk -v from="$triple" -v to="$last" \
+		'BEGIN { for (k = 0; k < 200; k++) printf "-c \"seek -d %.0f\" ", from + k * int((to - from) / 200) }')
+	start=$(cut -d' ' -f1 /proc/uptime)
+	found=$(eval "in_debian timeout 10 xfs_io $cmds $f" | grep -c "^DATA[[:space:]]*$last\$")
+	echo "$b-byte blocks: $found of 200 seeks found the data at $last in" \
+		"$(awk -v s="$start" '{ print $1 - s }' /proc/uptime) s (at most 10 s)"
+	[ "$found" = 200 ]
+}
+
+# SEEK_DATA and SEEK_HOLE on each way a block is stored besides a whole
+# plain block (1 KiB blocks): a tail in fragments (mkfs.toyfs -f), LZ4
+# compressed blocks (-c lz4, written back compressed), a packed tail
+# (-p): every such block is data, a hole among them a hole, the end of
+# the file (not of its last block) the virtual hole at EOF; from the
+# disk, after a remount.
+seek_over_tails_compressed_and_packed_blocks() {
+	mkdir -p /tmp/seek-tree && rm -rf /tmp/seek-tree/* || return 1
+	# The packed layout's files, copied by mkfs.toyfs -d: 3 KiB of data,
+	# a hole, 300 bytes at 10 MiB (the last block a packed tail), and a
+	# small file whose tail is packed beside it.
+	head -c 3072 /tmp/pattern >/tmp/seek-tree/f &&
+		head -c 300 /tmp/pattern | dd of=/tmp/seek-tree/f bs=1024 seek=10240 2>/dev/null &&
+		head -c 500 /tmp/pattern >/tmp/seek-tree/g || return 1
+	on_viewed_image seek_layout_body fragments 8M -b 1024 -f 128 &&
+		on_viewed_image seek_layout_body lz4 8M -b 1024 -f 128 -c lz4 &&
+		on_viewed_image seek_layout_body packed 8M -b 1024 -f 128 -p -d /tmp/seek-tree
+}
+
+# The body of seek_over_tails_compressed_and_packed_blocks for layout $1.
+seek_layout_body() {
+	f=/mnt/view/f size=$(((10 << 20) + 300))
+	case $1 in
+	fragments)
+		in_debian xfs_io -f -c "pwrite -q 0 3072" -c "pwrite -q $((10 << 20)) 300" $f >/dev/null ;;
+	lz4)
+		# Bytes that compress, the last block's 300 too.
+		in_debian xfs_io -f -c "pwrite -q -S 0x61 0 3072" -c "pwrite -q -S 0x62 $((10 << 20)) 300" \
+			$f >/dev/null ;;
+	packed) ;;
+	esac || return 1
+	expect="d 0 0
+d 3071 3071
+d 3072 $((10 << 20))
+d $((5 << 20)) $((10 << 20))
+d $((size - 1)) $((size - 1))
+d $size ENXIO
+h 0 3072
+h 2000 3072
+h 3072 3072
+h $((10 << 20)) $size
+h $((size - 1)) $size
+h $size ENXIO"
+	seeks_give $f "$expect" "$1, page cache" || return 1
+	debian_unview /mnt/view && umount /mnt/view && mount -t toyfs "$loop" /mnt/view &&
+		debian_view /mnt/view && seeks_give $f "$expect" "$1, disk" || return 1
+	if [ "$1" != fragments ]; then
+		# The layout is there: blocks compressed, a packed tail.
+		debian_unview /mnt/view && umount /mnt/view || return 1
+		usage=$(fsck.toyfs -f -n -v "$loop" | sed -n 's/.*fragments in use: //p')
+		echo "$1: $usage"
+		case $1 in
+		lz4) echo "$usage" | grep -q 'file data ([1-9][0-9]* compressed' ;;
+		packed) echo "$usage" | grep -q '[1-9][0-9]* packed tails in' ;;
+		esac || return 1
+		mount -t toyfs "$loop" /mnt/view && debian_view /mnt/view
+	fi
+}
+
+# A truncation and a hole punched free every indirect block they leave
+# without a pointer, as ext2's truncation does (ext2_free_branches frees
+# a partly truncated branch left empty too) and as ext4 frees index
+# blocks a hole punch empties: on an image of 1 KiB blocks (256 pointers
+# an indirect block), st_blocks is what the data left needs, data blocks
+# and the indirect blocks above them, 2 sectors each: a truncation to 0;
+# a truncation into the single-indirect range past the data left; one
+# into a double-indirect block's branch whose data is past the cut (the
+# branch and the double-indirect block go), and one whose other branch
+# keeps data; one into a triple-indirect branch; a hole punched over all
+# the blocks of an indirect block, under the single-indirect and the
+# double-indirect pointer.  The data left reads back, fsck -f is clean.
+# Before, each kept the indirect blocks the cut left empty.
+truncation_frees_indirect_blocks_left_empty() {
+	on_viewed_image empty_indirect_body 1024 16M -b 1024
+}
+
+# The body of truncation_frees_indirect_blocks_left_empty.
+empty_indirect_body() {
+	m=/mnt/view
+	# File blocks $2... of $m/$1, each its block of the pattern.
+	ei_blocks_at() {
+		name=$1
+		shift
+		for n in "$@"; do
+			dd if=/tmp/pattern of=$m/$name bs=1024 skip=$((n % 128)) seek="$n" count=1 conv=notrunc \
+				2>/dev/null || return 1
+		done
+	}
+	# Block $2 of $m/$1 holds its block of the pattern.
+	ei_holds() { dd if=$m/$1 bs=1024 skip="$2" count=1 2>/dev/null | cmp -s - /tmp/block$(($2 % 128)); }
+	for i in $(seq 0 127); do dd if=/tmp/pattern of=/tmp/block$i bs=1024 skip=$i count=1 2>/dev/null; done
+	# After the command $3..., st_blocks of $m/$1 is $2 sectors, else
+	# bad=1 (each count is checked, one wrong or not).
+	bad=0
+	ei_after() {
+		name=$1 want=$2
+		shift 2
+		"$@" || { echo "$name: $*: failed"; return 1; }
+		got=$(stat -c %b $m/$name)
+		echo "$name: $* -> st_blocks $got (expected $want)"
+		[ "$got" = "$want" ] || bad=1
+	}
+	ei_punch() { in_debian xfs_io -c "fpunch $(($2 * 1024)) $(($3 * 1024))" $m/$1; }
+	# Double-indirect branch k: file blocks 268 + 256 k on.
+	ei_d() { echo $((268 + 256 * $1 + $2)); }
+	# Triple-indirect: double-indirect block i, its branch k.
+	ei_t() { echo $((65804 + 65536 * $1 + 256 * $2 + $3)); }
+	ei_blocks_at a 0 20 && ei_after a 0 truncate -s 0 $m/a &&
+		ei_blocks_at b 0 200 && ei_after b 2 truncate -s $((100 * 1024)) $m/b && ei_holds b 0 &&
+		ei_blocks_at c 0 "$(ei_d 5 3)" "$(ei_d 20 7)" &&
+		ei_after c 8 truncate -s $(($(ei_d 10 0) * 1024 + 500)) $m/c && ei_holds c 0 && ei_holds c "$(ei_d 5 3)" &&
+		ei_blocks_at e 0 "$(ei_d 10 100)" "$(ei_d 20 7)" &&
+		ei_after e 2 truncate -s $(($(ei_d 10 0) * 1024 + 500)) $m/e && ei_holds e 0 &&
+		ei_blocks_at g 0 "$(ei_t 3 7 9)" && ei_after g 2 truncate -s $(($(ei_t 3 7 0) * 1024 + 100)) $m/g &&
+		ei_holds g 0 &&
+		ei_blocks_at h 0 20 21 22 23 24 25 26 27 28 29 && ei_after h 2 ei_punch h 20 10 && ei_holds h 0 &&
+		ei_blocks_at i 0 "$(ei_d 5 0)" "$(ei_d 5 1)" "$(ei_d 5 255)" && ei_after i 2 ei_punch i "$(ei_d 5 0)" 256 &&
+		ei_holds i 0 || return 1
+	# From the disk.
+	debian_unview $m && umount $m && mount -t toyfs "$loop" $m && debian_view $m &&
+		ei_holds c "$(ei_d 5 3)" && ei_holds i 0 || return 1
+	counts=$(stat -c %b $m/a $m/b $m/c $m/e $m/g $m/h $m/i | tr '\n' ' ')
+	echo "st_blocks from the disk: $counts(expected 0 2 8 2 2 2 2)"
+	[ "$counts" = "0 2 8 2 2 2 2 " ] && [ $bad = 0 ]
+}
+
 # FIEMAP's copy to user space may fault into the same file; a task
 # stuck on a lock it holds itself would never end, hence the time limit.
 fiemap_into_own_mapping() {
@@ -1507,7 +1727,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 81
+ktap_suite toyfs 84
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1539,6 +1759,8 @@ ktap_case keep_size_under_the_triple_indirect_block keep_size_under_the_triple_i
 ktap_case refused_fallocate_changes_nothing probe refused
 ktap_case punch_and_zero_range_race_mapped_stores_and_writeback probe race-owned-blocks $race_rounds
 ktap_case seek_data_and_hole_follow_the_map probe seek
+ktap_case seek_crosses_missing_indirect_subtrees_at_once seek_crosses_missing_indirect_subtrees_at_once
+ktap_case truncation_frees_indirect_blocks_left_empty truncation_frees_indirect_blocks_left_empty
 ktap_case fiemap_reports_the_runs probe fiemap
 ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_mapping
 ktap_case sequential_runs_keep_their_offset_in_a_page probe fiemap-aligned
@@ -1571,6 +1793,7 @@ ktap_case o_tmpfile_by_xfs_io_flink o_tmpfile_by_xfs_io
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
+ktap_case seek_over_tails_compressed_and_packed_blocks seek_over_tails_compressed_and_packed_blocks
 ktap_case symlinks_on_fragments_and_lz4 symlinks_on_fragments_and_lz4
 ktap_case o_tmpfile_links_and_orphans o_tmpfile -b 1024
 ktap_case o_tmpfile_links_and_orphans_with_fragments o_tmpfile -b 4096 -f 512

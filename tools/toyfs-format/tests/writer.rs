@@ -288,22 +288,50 @@ fn truncate_keeps_indirect_blocks_that_still_cover_data() {
     let device = empty(1024, 2048, 16);
     let mut fs = Filesystem::open(device, NOW).unwrap();
     let file = fs.create(ROOT_INO, b"f", 0o644).unwrap();
-    // Blocks 0, 20 and 268 + 300: direct, single and double indirect.
-    for file_block in [0u64, 20, 568] {
+    // Blocks 0, 20, 300 and 568: direct, single and double indirect (in
+    // the double-indirect block's first two single-indirect blocks).
+    for file_block in [0u64, 20, 300, 568] {
         fs.write(file, file_block * 1024, b"data").unwrap();
     }
-    assert_eq!(fs.read_inode(file).unwrap().blocks, 6);
+    assert_eq!(fs.read_inode(file).unwrap().blocks, 8);
     // Cut inside the double-indirect range before the range of the
     // single-indirect block holding 568 (524..780): that block and its data
-    // go, the double-indirect block stays.
+    // go, the double-indirect block stays for 300.
     fs.truncate(file, 500 * 1024).unwrap();
     let inode = fs.read_inode(file).unwrap();
-    assert_eq!(inode.blocks, 4);
+    assert_eq!(inode.blocks, 6);
     assert_ne!(inode.double_indirect, 0);
     fs.truncate(file, 21 * 1024 - 1).unwrap();
     let inode = fs.read_inode(file).unwrap();
     assert_eq!((inode.blocks, inode.double_indirect), (3, 0));
     assert_eq!(fs.read(file, 20 * 1024, 10).unwrap(), b"data\0\0\0\0\0\0");
+    let device = fs.close().unwrap();
+    assert_eq!(findings(&device), []);
+}
+
+#[test]
+fn truncate_frees_indirect_blocks_left_without_a_pointer() {
+    let device = empty(1024, 2048, 16);
+    let mut fs = Filesystem::open(device, NOW).unwrap();
+    let file = fs.create(ROOT_INO, b"f", 0o644).unwrap();
+    // Blocks 0, 200 (single indirect) and 600 (double indirect, in the
+    // single-indirect block of 524..780).
+    for file_block in [0u64, 200, 600] {
+        fs.write(file, file_block * 1024, b"data").unwrap();
+    }
+    assert_eq!(fs.read_inode(file).unwrap().blocks, 6);
+    // Cut inside the range of the single-indirect block holding 600,
+    // before 600: that block is left without a pointer, and so is the
+    // double-indirect block above it; both go.
+    fs.truncate(file, 530 * 1024).unwrap();
+    let inode = fs.read_inode(file).unwrap();
+    assert_eq!((inode.blocks, inode.double_indirect), (3, 0));
+    // Cut inside the single-indirect range, before 200: the
+    // single-indirect block goes too.
+    fs.truncate(file, 100 * 1024).unwrap();
+    let inode = fs.read_inode(file).unwrap();
+    assert_eq!((inode.blocks, inode.single_indirect), (1, 0));
+    assert_eq!(fs.read(file, 0, 6).unwrap(), b"data\0\0");
     let device = fs.close().unwrap();
     assert_eq!(findings(&device), []);
 }

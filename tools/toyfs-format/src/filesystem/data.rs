@@ -329,7 +329,9 @@ impl<D: BlockDevice> Filesystem<D> {
 
     /// Frees what indirect block `block` (at `level`, covering file blocks
     /// from `first`) names at or past file block `keep`, and the block
-    /// itself if it covers nothing below `keep`; returns whether it did.
+    /// itself if it covers nothing below `keep` or is left without a
+    /// pointer (as the kernel's `BlockMap::prune` and ext2's
+    /// `ext2_free_branches`); returns whether it did.
     fn free_indirect_from(
         &mut self,
         ino: u32,
@@ -375,7 +377,7 @@ impl<D: BlockDevice> Filesystem<D> {
                 put_u32(&mut bytes, 4 * index as usize, 0);
             }
         }
-        if first >= keep {
+        if first >= keep || bytes.iter().all(|&byte| byte == 0) {
             self.release_block(block);
             inode.blocks = inode.blocks.saturating_sub(whole);
             return Ok(true);
