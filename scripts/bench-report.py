@@ -59,10 +59,14 @@ FSDIR_ROWS = [("create", "create"), ("stat", "stat (lookup) cold"),
 # plain toyfs (both 512-byte fragments of 4 KiB blocks), read cold; the
 # ratio is lz4 MB/s / plain MB/s.  Only the tree has a target in the issue
 # (>= 0.8x); the 64 MiB file's rows are printed without a verdict.
-COMPRESS_ROWS = [("docs", "tree_cold", 1048576, "Documentation/ tree cold", 0.8),
-                 ("text", "read_cold", 4096, "64 MiB text cold 4 KiB", None),
-                 ("text", "read_cold", 1048576, "64 MiB text cold 1 MiB", None),
-                 ("text", "write_seq", 1048576, "64 MiB text write 1 MiB", None)]
+# (image, op, req, label, target, kind): `kind` against plain; packed (mkfs
+# -p) and lz4packed (-c lz4 -p) have their tails packed.
+COMPRESS_ROWS = [("docs", "tree_cold", 1048576, "Documentation/ tree cold", 0.8, "lz4"),
+                 ("docs", "tree_cold", 1048576, "  tails packed (-p)", None, "packed"),
+                 ("docs", "tree_cold", 1048576, "  lz4, tails packed (-p)", 0.8, "lz4packed"),
+                 ("text", "read_cold", 4096, "64 MiB text cold 4 KiB", None, "lz4"),
+                 ("text", "read_cold", 1048576, "64 MiB text cold 1 MiB", None, "lz4"),
+                 ("text", "write_seq", 1048576, "64 MiB text write 1 MiB", None, "lz4")]
 
 CMDS = ["READ", "WRITE", "ZERO", "PROTZERO"]
 KNOWN = {"percall", "user", "profile", "bandwidth", "order", "sids", "fs", "fsdir",
@@ -247,24 +251,25 @@ def compress_mbps(row):
 
 
 def compress_medians(rows):
-    """The compression table's rows: [(label, target, {kind: (median MB/s,
-    min MB/s)}, rounds)] in COMPRESS_ROWS order, for the rows with results."""
+    """The compression table's rows: [(label, target, {"plain" or "lz4": (median
+    MB/s, best MB/s)}, rounds, kind)] in COMPRESS_ROWS order, for the rows with
+    results; "lz4" holds the row's kind (lz4, packed or lz4packed)."""
     out = []
-    for image, op, req, label, target in COMPRESS_ROWS:
+    for image, op, req, label, target, kind in COMPRESS_ROWS:
         speeds, rounds = {}, 0
-        for kind in ("plain", "lz4"):
+        for column, fs in (("plain", "plain"), ("lz4", kind)):
             sel = [compress_mbps(r) for r in rows if r.get("image") == image and
-                   r.get("fs") == kind and r.get("op") == op and int(r["req"]) == req]
+                   r.get("fs") == fs and r.get("op") == op and int(r["req"]) == req]
             if sel:
-                speeds[kind] = (statistics.median(sel), max(sel))
+                speeds[column] = (statistics.median(sel), max(sel))
                 rounds = max(rounds, len(sel))
-        if speeds:
-            out.append((label, target, speeds, rounds))
+        if "lz4" in speeds:
+            out.append((label, target, speeds, rounds, kind))
     return out
 
 
 def compress_ratio(speeds):
-    """lz4 / plain of the medians, or None."""
+    """The row's kind / plain of the medians, or None."""
     if "lz4" in speeds and speeds.get("plain", (0,))[0]:
         return speeds["lz4"][0] / speeds["plain"][0]
     return None
@@ -276,12 +281,14 @@ def print_compress(out, rows):
     print(f"\nCompression (issue 13 item 6): MB/s, median (best) of {rounds} rounds; toyfs "
           "-b 4096 -f 512 images made with mkfs.toyfs -d, LZ4 against plain, "
           "on ramdisks, read after drop_caches, written with fsync to a fresh image")
+    print("  (the tails-packed rows: the tree made with -p, and with -c lz4 -p, in the lz4 "
+          "column, against the same tree plain)")
     print(f"  {'row':<26} {'plain':>15} {'lz4':>15} {'lz4/plain':>9}  target")
     with open(os.path.join(out, "compress-median.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["row", "plain_mbps", "lz4_mbps", "plain_best_mbps", "lz4_best_mbps",
-                     "lz4_plain_ratio", "target"])
-        for label, target, speeds, _ in medians:
+                     "lz4_plain_ratio", "target", "kind"])
+        for label, target, speeds, _, kind in medians:
             ratio = compress_ratio(speeds)
             cells = " ".join(f"{speeds[k][0]:>7.1f} ({speeds[k][1]:>5.1f})" if k in speeds
                              else f"{'-':>15}" for k in ("plain", "lz4"))
@@ -294,7 +301,7 @@ def print_compress(out, rows):
             print(f"  {label:<26} {cells} {goal}")
             w.writerow([label] + [f"{speeds[k][i]:.1f}" if k in speeds else ""
                                   for i in (0, 1) for k in ("plain", "lz4")] +
-                       [f"{ratio:.3f}" if ratio is not None else "", target or ""])
+                       [f"{ratio:.3f}" if ratio is not None else "", target or "", kind])
 
 
 def summary(tables):
@@ -314,7 +321,7 @@ def summary(tables):
         ratio = fs_ratio(mbps)
         if ratio is not None:
             fs[ratio < fs_target(op, req)] += 1
-    for _, target, speeds, _ in compress_medians(tables.get("compress", [])):
+    for _, target, speeds, _, _ in compress_medians(tables.get("compress", [])):
         ratio = compress_ratio(speeds)
         if ratio is not None and target is not None:
             compress[ratio < target] += 1

@@ -134,6 +134,20 @@ class BenchReportTest(unittest.TestCase):
                            compress('docs', 'lz4', 'tree_cold', 1048576, 80)])
         self.assertIn('0.800  >= 0.8 met (TCG)', self.row(out, 'Documentation/', 'tree'))
 
+    def test_packed_tree_rows_against_the_same_tree_plain(self):
+        out = self.report([compress('docs', 'plain', 'tree_cold', 1048576, 100),
+                           compress('docs', 'lz4', 'tree_cold', 1048576, 90),
+                           compress('docs', 'packed', 'tree_cold', 1048576, 110),
+                           compress('docs', 'lz4packed', 'tree_cold', 1048576, 70)])
+        self.assertIn('0.900  >= 0.8 met (TCG)', self.row(out, 'Documentation/', 'tree'))
+        self.assertIn('1.100  no target in the issue', self.row(out, 'tails', 'packed', '(-p)'))
+        self.assertIn('0.700  >= 0.8 MISSED (TCG)', self.row(out, 'lz4,', 'tails', 'packed'))
+        self.assertIn('issue 13 item 6 (compression table): 1 met, 1 MISSED', out)
+        # Without packed images (an older console), no packed rows.
+        out = self.report([compress('docs', 'plain', 'tree_cold', 1048576, 100),
+                           compress('docs', 'lz4', 'tree_cold', 1048576, 90)])
+        self.assertNotIn('tails packed (-p)', out.split('Compression')[1])
+
 
 def main():
     return counted_unittest.run(BenchReportTest)

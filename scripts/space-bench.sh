@@ -107,11 +107,13 @@ files_4k=$(rounded_bytes 4096)
 files_512=$(rounded_bytes 512)
 # toyfs rows: label, options; 512-byte fragments of 4 KiB blocks (as AIX's
 # JFS) and of 1 KiB blocks, plain (target 0.9x) and with LZ4 (0.6x); and
-# with the files' tails packed into shared tail blocks (-p, PACKED_TAILS).
+# with the files' tails packed into shared tail blocks (-p, PACKED_TAILS),
+# with LZ4 those that compress packed compressed (PACKED_LZ4).
 rows=(
 	"toyfs -b 4096 -f 512|-b 4096 -f 512|0.9"
 	"toyfs -b 4096 -f 512 -p|-b 4096 -f 512 -p|0.9"
 	"toyfs -b 4096 -f 512 -c lz4|-b 4096 -f 512 -c lz4|0.6"
+	"toyfs -b 4096 -f 512 -c lz4 -p|-b 4096 -f 512 -c lz4 -p|0.6"
 	"toyfs -b 1024 -f 512|-b 1024 -f 512|0.9"
 	"toyfs -b 1024 -f 512 -c lz4|-b 1024 -f 512 -c lz4|0.6"
 )
@@ -120,11 +122,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t) ? "met" : "MISSED" }'; }
 # One line of the table: label, bytes, ratio, then the rest as is.
 line() {
-	printf '%-28s %12d %9s' "$1" "$2" "$(ratio "$2" "$ext2_1k")"
+	printf '%-31s %12d %9s' "$1" "$2" "$(ratio "$2" "$ext2_1k")"
 	[ $# -lt 3 ] || printf '  %s' "${*:3}"
 	echo
 }
-printf '%-28s %12s %9s  %s\n' "Documentation/ ($files files)" bytes "x ext2-1K" target
+printf '%-31s %12s %9s  %s\n' "Documentation/ ($files files)" bytes "x ext2-1K" target
 line "file bytes" "$bytes"
 line "file bytes in 512 B units" "$files_512" "(the floor of any 512-byte allocation)"
 line "ext2 -b 1024" "$ext2_1k" "(files $files_1k, directories + indirect $((ext2_1k - files_1k)))"
@@ -141,16 +143,16 @@ for row in "${rows[@]}"; do
 	read -r used whole data directories indirect <<<"$(tree_bytes toyfs "$src" 512 $options)"
 	r=$(ratio "$used" "$ext2_1k")
 	line "$label" "$used" "<= ${target}x: $(verdict "$r" "$target")"
-	printf '%-28s %12s %9s  %s\n' "" "" "" "(file data $data, directories $directories, indirect $indirect)"
+	printf '%-31s %12s %9s  %s\n' "" "" "" "(file data $data, directories $directories, indirect $indirect)"
 	wholes+=("$label|$whole")
 	[ -z "$csv" ] || echo "$label,$used,$r,$target,$(verdict "$r" "$target"),$data,$directories,$indirect,$whole,$(ratio "$whole" "$ext2_1k_whole")" >>"$csv"
 done
 echo "(symbolic links: $(find "$src" -type l | wc -l), on both; each takes a block on ext2, a fragment on toyfs)"
 echo
 echo "Whole used space of the same images, fixed metadata included ($inodes inodes, $size; no target):"
-printf '%-28s %12d %9s\n' "ext2 -b 1024" "$ext2_1k_whole" 1.000
-printf '%-28s %12d %9s\n' "ext2 -b 4096" "$ext2_4k_whole" "$(ratio "$ext2_4k_whole" "$ext2_1k_whole")"
+printf '%-31s %12d %9s\n' "ext2 -b 1024" "$ext2_1k_whole" 1.000
+printf '%-31s %12d %9s\n' "ext2 -b 4096" "$ext2_4k_whole" "$(ratio "$ext2_4k_whole" "$ext2_1k_whole")"
 for row in "${wholes[@]}"; do
 	IFS='|' read -r label whole <<<"$row"
-	printf '%-28s %12d %9s\n' "$label" "$whole" "$(ratio "$whole" "$ext2_1k_whole")"
+	printf '%-31s %12d %9s\n' "$label" "$whole" "$(ratio "$whole" "$ext2_1k_whole")"
 done

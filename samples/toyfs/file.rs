@@ -703,11 +703,18 @@ pub(crate) fn fiemap(
                 stored: Stored::Tail,
             }),
             // The file's bytes in its tail block (`FIEMAP_EXTENT_DATA_TAIL`).
-            Run::Tail { block, offset } => Some(MappedExtent {
+            Run::Tail { block, place } if !place.compressed => Some(MappedExtent {
                 logical: n * block_size,
-                physical: u64::from(block) * block_size + u64::from(offset),
+                physical: u64::from(block) * block_size + u64::from(place.offset),
                 length: geometry.offset_in_block(inode.size()),
                 stored: Stored::Tail,
+            }),
+            // A compressed block there (PACKED_LZ4), as one in fragments.
+            Run::Tail { block, place } => Some(MappedExtent {
+                logical: n * block_size,
+                physical: u64::from(block) * block_size + u64::from(place.offset),
+                length: block_size,
+                stored: Stored::Compressed,
             }),
         };
         if let Some(mapped) = mapped {

@@ -18,6 +18,7 @@ use crate::{
         geometry::Geometry,
         inode::{FileType, Inode as DiskInode, InodeProblem},
         le::{get_u32, put_u32},
+        tail_block::TailPlace,
     },
     ialloc,
     info::Moved,
@@ -55,15 +56,16 @@ pub(crate) enum Run {
         extent: Extent,
     },
     /// The file's last block, a packed tail (PACKED_TAILS): its bytes up
-    /// to the end of the file at byte `offset` of tail block `block`,
-    /// shared with other files' tails (format/tail_block.rs).  Only read
-    /// in place: it is moved to fragments of its own (`tails::unpack`)
-    /// before the file changes, so no writer meets one.
+    /// to the end of the file (or with PACKED_LZ4 a compressed block of
+    /// them) at `place` of tail block `block`, shared with other files'
+    /// tails (format/tail_block.rs).  Only read in place: it is moved to
+    /// fragments of its own (`tails::unpack`) before the file changes, so
+    /// no writer meets one.
     Tail {
         /// The tail block.
         block: u32,
-        /// The tail's byte offset in it.
-        offset: u32,
+        /// The tail's byte offset in it, and whether it is compressed.
+        place: TailPlace,
     },
 }
 
@@ -225,7 +227,7 @@ impl<'a> BlockMap<'a> {
             Some(tail) if n == tail => match self.lookup_stored(n, 1, false)? {
                 Run::Data { first, .. } => Ok(Run::Tail {
                     block: first,
-                    offset: self.disk.tail_offset,
+                    place: TailPlace::of(self.disk.tail_offset),
                 }),
                 _ => Err(corrupt(self.sb, self.ino(), TAIL_NOT_IN_BLOCK)),
             },

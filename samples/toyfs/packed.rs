@@ -23,7 +23,7 @@ use crate::{
     vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, COMPRESS_WORDS},
     vm_mvc_client::{KernelBuffer, Op},
 };
-use core::sync::atomic::Ordering;
+use core::{ops::Range, sync::atomic::Ordering};
 use kernel::{cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
 
 /// What one CPU compresses a block with at writeback: the block read
@@ -152,25 +152,12 @@ pub(crate) fn read_packed_from(
     let run = extent.offset_in_block(&geometry)
         ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
     let filled = if extent.compressed {
-        sb.info().scratch.with(|out| {
-            let length = {
-                let data = buffer.lock();
-                let stored = data.data().get(run).ok_or(EINVAL)?;
-                let (header, lz4) = CompressedHeader::parse(stored, &geometry)
-                    .map_err(|error| corrupt(sb, inode.ino(), error.rule()))?;
-                let length = usize::from(header.length);
-                // `parse` checked `length <= B`, the buffer's size; a
-                // decoder given exactly `length` bytes fails on data
-                // that would make more.
-                let out = out.get_mut(..length).ok_or(EINVAL)?;
-                if lz4_decompress(lz4, out) != Some(length) {
-                    return Err(corrupt(sb, inode.ino(), CompressedError::Corrupt.rule()));
-                }
-                length
-            };
-            let len = length.min(valid);
-            write_bytes(folio, offset, out.get(..len).ok_or(EINVAL)?)?;
-            Ok(len)
+        fill_decompressed(inode, folio, offset, valid, buffer, |data| {
+            let stored = data.get(run.clone()).ok_or(EINVAL)?;
+            let (header, lz4) = CompressedHeader::parse(stored, &geometry)
+                .map_err(|error| corrupt(sb, inode.ino(), error.rule()))?;
+            let start = run.start + HEADER_SIZE;
+            Ok((header, start..start + lz4.len()))
         })?
     } else {
         let data = buffer.lock();
@@ -183,6 +170,45 @@ pub(crate) fn read_packed_from(
         folio.mvc(offset + filled, block_size - filled, Op::Zero.nodirty())?;
     }
     Ok(())
+}
+
+/// Decompresses a compressed block in `buffer`, a block device's buffer,
+/// into the current CPU's buffer and copies the first `valid` bytes (at
+/// most) of it to `offset` of the locked `folio` of `inode` by vm_mvc
+/// WRITE; returns the bytes copied.  `locate`, called with the buffer's
+/// bytes under its lock, finds the block there: its header, checked, and
+/// where its LZ4 data lies.  Data that does not decompress to exactly the
+/// header's `length` is `EUCLEAN`, with a message, and the folio is left
+/// as it was.  The vm_mvc WRITE, which may sleep, runs without the
+/// buffer's lock.
+pub(crate) fn fill_decompressed(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    offset: usize,
+    valid: usize,
+    buffer: &Buffer,
+    locate: impl FnOnce(&[u8]) -> Result<(CompressedHeader, Range<usize>)>,
+) -> Result<usize> {
+    let sb = inode.sb();
+    sb.info().scratch.with(|out| {
+        let length = {
+            let data = buffer.lock();
+            let (header, at) = locate(data.data())?;
+            let lz4 = data.data().get(at).ok_or(EINVAL)?;
+            let length = usize::from(header.length);
+            // `parse` checked `length <= B`, the buffer's size; a
+            // decoder given exactly `length` bytes fails on data that
+            // would make more.
+            let out = out.get_mut(..length).ok_or(EINVAL)?;
+            if lz4_decompress(lz4, out) != Some(length) {
+                return Err(corrupt(sb, inode.ino(), CompressedError::Corrupt.rule()));
+            }
+            length
+        };
+        let len = length.min(valid);
+        write_bytes(folio, offset, out.get(..len).ok_or(EINVAL)?)?;
+        Ok(len)
+    })
 }
 
 /// Writes block `k` of the locked `folio` of `inode` (a regular file)
@@ -432,7 +458,7 @@ pub(crate) fn zero_packed(inode: &Inode, extent: &Extent) -> Result {
 }
 
 /// Copies `bytes` to `offset` of the locked `folio` with vm_mvc WRITE.
-fn write_bytes(folio: &LockedFolio<'_>, offset: usize, bytes: &[u8]) -> Result {
+pub(crate) fn write_bytes(folio: &LockedFolio<'_>, offset: usize, bytes: &[u8]) -> Result {
     if bytes.is_empty() {
         return Ok(());
     }

@@ -19,7 +19,7 @@
 //! compressed block.
 
 use crate::{
-    format::{address::Extent, geometry::Geometry},
+    format::{address::Extent, geometry::Geometry, tail_block::TailPlace},
     inode::{BlockMap, Run},
     packed::read_packed_from,
     tails::read_tail_from,
@@ -203,12 +203,18 @@ impl<'a> Reader<'a> {
         result
     }
 
-    /// Block `k` of the locked `folio` from the packed tail at `offset`
+    /// Block `k` of the locked `folio` from the packed tail at `place`
     /// of tail block `block` (`tails::read_tail_from`), with the buffer
     /// kept as for [`Self::read_packed`].
-    fn read_tail(&mut self, folio: &LockedFolio<'_>, k: usize, block: u32, offset: u32) -> Result {
+    fn read_tail(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        k: usize,
+        block: u32,
+        place: TailPlace,
+    ) -> Result {
         self.with_buffer(block, |inode, buffer| {
-            read_tail_from(inode, folio, k, offset, buffer)
+            read_tail_from(inode, folio, k, place, buffer)
         })
     }
 
@@ -303,7 +309,7 @@ impl<'a> Reader<'a> {
                     Err(err) => failed = failed.or(Some(err)),
                 },
                 // A packed tail, likewise.
-                Run::Tail { block, offset } => match self.read_tail(folio, k, block, offset) {
+                Run::Tail { block, place } => match self.read_tail(folio, k, block, place) {
                     Ok(()) => {
                         state.set_uptodate(k, 1);
                     }

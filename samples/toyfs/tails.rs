@@ -7,10 +7,12 @@
 //!
 //! The kernel reads a packed tail in place, through the block device's
 //! buffer cache as any tail: a vm_mvc WRITE of the file's bytes from the
-//! tail block's buffer into the folio, then a ZERO of the rest of the
-//! block ([`read_tail_from`]).  It never packs one, and never changes one
-//! in place: before the file can change (it is opened for writing, or
-//! truncated), [`unpack`] moves the tail into a run of the fewest
+//! tail block's buffer into the folio (with PACKED_LZ4, of a compressed
+//! tail: from the CPU's buffer it is decompressed into, as a compressed
+//! block), then a ZERO of the rest of the block ([`read_tail_from`]).  It
+//! never packs one, and never changes one in place: before the file can
+//! change (it is opened for writing, or truncated), [`unpack`] moves the
+//! tail (decompressed, a compressed one) into a run of the fewest
 //! fragments of the file's own, the way a tail grows into a new run,
 //! after which every path of the file is the one it always was.  A file
 //! freed with its tail packed lets go of it ([`release`]).  The tail
@@ -19,13 +21,18 @@
 
 use crate::{
     balloc,
-    format::tail_block::{parse_header, put_header},
+    format::{
+        compressed::{CompressedError, HEADER_SIZE},
+        tail_block::{parse_header, put_header, stored_tail, StoredTail, TailPlace},
+    },
     inode::{BlockMap, Run},
     meta::corrupt,
+    packed::{fill_decompressed, write_bytes},
     vfs::{
-        clean_bdev_aliases, forget_bdev_aliases, with_folio, Buffer, Inode, LockedFolio, SuperBlock,
+        clean_bdev_aliases, forget_bdev_aliases, lz4_decompress, with_folio, Buffer, Inode,
+        LockedFolio, SuperBlock,
     },
-    vm_mvc_client::{KernelBuffer, Op},
+    vm_mvc_client::Op,
 };
 use kernel::prelude::*;
 
@@ -34,49 +41,65 @@ use kernel::prelude::*;
 pub(crate) const TAIL_NOT_IN_BLOCK: &str = "packed tail not in a whole plain block";
 
 /// Fills block `k` of the locked `folio` of `inode` from its packed tail
-/// at byte `offset` of `buffer`, the tail block's buffer (read by the
-/// caller, who may keep it for other tails of that block): the file's
-/// bytes in that block (`size % B`, which `iget` checked fit the block
-/// from `offset`) by vm_mvc WRITE, then zeros to the end of the block.
-/// A tail block whose header breaks a rule (no magic number, a count of
-/// 0) is `EUCLEAN`, with a message, and the block is left as it was.
+/// at `place` of `buffer`, the tail block's buffer (read by the caller,
+/// who may keep it for other tails of that block): the file's bytes in
+/// that block (`size % B`, which `iget` checked fit the block from the
+/// offset) by vm_mvc WRITE, then zeros to the end of the block.  A
+/// compressed tail (PACKED_LZ4) is decompressed into the CPU's buffer
+/// first, and its bytes go from there (`packed::fill_decompressed`).  A
+/// tail block whose header breaks a rule (no magic number, a count of
+/// 0), or a compressed tail that does (`tail_block::stored_tail`: its
+/// header, its length, past the block) or does not decompress to the
+/// file's bytes, is `EUCLEAN`, with a message, and the block is left as
+/// it was.
 pub(crate) fn read_tail_from(
     inode: &Inode,
     folio: &LockedFolio<'_>,
     k: usize,
-    offset: u32,
+    place: TailPlace,
     buffer: &Buffer,
 ) -> Result {
-    let geometry = inode.sb().info().geometry;
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
     let block_size = geometry.block_bytes();
     let at = k * block_size;
     let start = folio.pos() + at as u64;
     // CAST: at most a block.
     let valid = inode.size().saturating_sub(start).min(block_size as u64) as usize;
-    let from = offset as usize;
-    {
-        let data = buffer.lock();
-        parse_header(data.data(), &geometry)
-            .map_err(|error| corrupt(inode.sb(), inode.ino(), error.rule()))?;
-        let bytes = data
-            .data()
-            .get(from..from + valid)
-            .ok_or_else(|| corrupt(inode.sb(), inode.ino(), TAIL_NOT_IN_BLOCK))?;
-        if !bytes.is_empty() {
-            let source = KernelBuffer::source(bytes)?;
-            folio.mvc(
-                at,
-                valid,
-                Op::Write {
-                    from: &source,
-                    at: 0,
+    // Where the tail is in the block, checked under the buffer's lock.
+    let locate = |data: &[u8]| {
+        parse_header(data, &geometry).map_err(|error| corrupt(sb, inode.ino(), error.rule()))?;
+        // CAST: at most a block.
+        stored_tail(data, &geometry, place, valid as u32)
+            .map_err(|error| corrupt(sb, inode.ino(), error.rule()))
+            .map(|stored| match stored {
+                StoredTail::Plain(_) => (None, place.offset as usize),
+                StoredTail::Compressed(header, _) => {
+                    (Some(header), place.offset as usize + HEADER_SIZE)
                 }
-                .nodirty(),
-            )?;
-        }
-    }
-    if valid < block_size {
-        folio.mvc(at + valid, block_size - valid, Op::Zero.nodirty())?;
+            })
+    };
+    let filled = if place.compressed {
+        fill_decompressed(inode, folio, at, valid, buffer, |data| {
+            match locate(data)? {
+                (Some(header), from) => {
+                    Ok((header, from..from + usize::from(header.compressed_len)))
+                }
+                (None, _) => Err(EINVAL),
+            }
+        })?
+    } else {
+        let data = buffer.lock();
+        let (_, from) = locate(data.data())?;
+        write_bytes(
+            folio,
+            at,
+            data.data().get(from..from + valid).ok_or(EINVAL)?,
+        )?;
+        valid
+    };
+    if filled < block_size {
+        folio.mvc(at + filled, block_size - filled, Op::Zero.nodirty())?;
     }
     Ok(())
 }
@@ -109,7 +132,7 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
         if map.packed_tail() != Some(n) {
             return Ok(());
         }
-        let Run::Tail { block, offset } = map.lookup_run(n, 1)? else {
+        let Run::Tail { block, place } = map.lookup_run(n, 1)? else {
             return Err(corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK));
         };
         let old = Buffer::read(sb, block)?;
@@ -120,12 +143,19 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
             let data = old.lock();
             parse_header(data.data(), &geometry)
                 .map_err(|error| corrupt(sb, inode.ino(), error.rule()))?;
-            let from = offset as usize;
-            let tail = data
-                .data()
-                .get(from..from + len)
-                .ok_or_else(|| corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK))?;
-            bytes.copy_from_slice(tail);
+            // CAST: below a block.
+            match stored_tail(data.data(), &geometry, place, len as u32)
+                .map_err(|error| corrupt(sb, inode.ino(), error.rule()))?
+            {
+                StoredTail::Plain(tail) => bytes.copy_from_slice(tail),
+                // Decompressed: the run holds the file's bytes plain,
+                // and writeback compresses them again if they shrink.
+                StoredTail::Compressed(_, lz4) => {
+                    if lz4_decompress(lz4, &mut bytes) != Some(len) {
+                        return Err(corrupt(sb, inode.ino(), CompressedError::Corrupt.rule()));
+                    }
+                }
+            }
         }
         // CAST: below a block.
         let want = geometry.fragments_for(len as u32);

@@ -6,14 +6,17 @@
 # its own brd ramdisk, mounted read-only for the reads.
 #   docs:  the kernel's Documentation/ tree (guest-boot.sh puts it in the
 #          bench image as /guest/docs), read cold: every file in name
-#          order after drop_caches, the directory walk included.
+#          order after drop_caches, the directory walk included; also
+#          with the files' tails packed (mkfs.toyfs -p: fs=packed, and
+#          with -c lz4 -p, the tails that compress packed compressed:
+#          fs=lz4packed), each against the same tree plain.
 #   text:  a 64 MiB file of that tree's text over and over (fsbench text),
 #          read cold from start to end in 4 KiB and in 1 MiB requests;
 #          then written: the same bytes from tmpfs to a new file on a
 #          fresh image of each kind mounted read-write, in 1 MiB writes,
 #          and fsynced (fsbench copy), the LZ4 side compressed by the
 #          kernel's writeback.
-# Each result is one "vm_mvc_bench: table=compress image=... fs=plain|lz4
+# Each result is one "vm_mvc_bench: table=compress image=... fs=plain|lz4|packed|lz4packed
 # op=... req=... round=... bytes=... ns=... mbps=... mvc_read=...
 # mvc_write=... mvc_zero=... mvc_protzero=..." line on the console (the
 # mvc_ fields: the vm_mvc calls the row made, untimed);
@@ -55,9 +58,11 @@ fi
 [ -z "$profiling" ] || grep -E '\[(toyfs|vm_mvc)\]$' /proc/kallsyms |
 	while read -r line; do echo "vm_mvc_profile: ksym $line" >/dev/kmsg; done
 
-# image, kind, ramdisk: docs and text, plain and lz4.
+# image, kind, ramdisk: docs and text, plain and lz4; docs packed too.
 images="docs plain /dev/ram2
-docs lz4 /dev/ram3"
+docs lz4 /dev/ram3
+docs packed /dev/ram6
+docs lz4packed /dev/ram7"
 text_images="text plain /dev/ram4
 text lz4 /dev/ram5"
 if text_rows; then
@@ -65,7 +70,17 @@ if text_rows; then
 $text_images"
 fi
 
-# Makes and mounts the four images; says what each holds (fsck.toyfs -v).
+# The mkfs.toyfs options of an image of kind $1.
+mkfs_options() {
+	case $1 in
+	plain) echo "-b 4096 -f 512" ;;
+	lz4) echo "-b 4096 -f 512 -c lz4" ;;
+	packed) echo "-b 4096 -f 512 -p" ;;
+	lz4packed) echo "-b 4096 -f 512 -c lz4 -p" ;;
+	esac
+}
+
+# Makes and mounts the images; says what each holds (fsck.toyfs -v).
 setup() {
 	if text_rows; then
 		mkdir -p /tmp/text && fsbench text /tmp/text/file $size $docs || return 1
@@ -73,8 +88,7 @@ setup() {
 	echo "$images" | while read -r image kind dev; do
 		src=$docs
 		[ "$image" = docs ] || src=/tmp/text
-		options="-b 4096 -f 512"
-		[ "$kind" = plain ] || options="$options -c lz4"
+		options=$(mkfs_options "$kind")
 		# shellcheck disable=SC2086 # the options are words
 		mkfs.toyfs -q $options -d $src "$dev" || return 1
 		usage=$(fsck.toyfs -v -n "$dev" | sed -n 's/.*: fragments in use: //p')
@@ -120,10 +134,14 @@ fi
 note "compress docs_files=$(find $docs -type f | wc -l) text=$size rounds=$rounds${rows:+ rows=$rows}"
 r=1
 while [ "$r" -le "$rounds" ]; do
-	order="plain lz4"
-	[ $((r % 2)) = 1 ] || order="lz4 plain"
+	order="plain lz4 packed lz4packed"
+	[ $((r % 2)) = 1 ] || order="lz4packed packed lz4 plain"
 	for kind in $order; do
 		measure docs "$kind" tree_cold 1048576 "$r" readtree "/mnt/docs-$kind" 1M
+		case $kind in
+		plain | lz4) ;;
+		*) continue ;;
+		esac
 		for req in 4096 1048576; do
 			measure text "$kind" read_cold "$req" "$r" read "/mnt/text-$kind/file" "$req"
 		done
@@ -136,8 +154,7 @@ selected write_seq 1048576 || {
 	exit 0
 }
 echo "$images" | grep '^text' | while read -r image kind dev; do
-	options="-b 4096 -f 512"
-	[ "$kind" = plain ] || options="$options -c lz4"
+	options=$(mkfs_options "$kind")
 	umount "/mnt/text-$kind" &&
 		# shellcheck disable=SC2086 # the options are words
 		mkfs.toyfs -q $options "$dev" && mount -t toyfs "$dev" "/mnt/text-$kind" ||

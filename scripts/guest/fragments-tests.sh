@@ -79,7 +79,9 @@ same_bytes() {
 }
 
 # $1 block size, $2 fragment size, $3 "lz4" or empty, $4 more mkfs.toyfs
-# options ("-p": the files' tails packed into tail blocks, read in place).
+# options ("-p": the files' tails packed into tail blocks, read in place;
+# with lz4 those that compress packed compressed, PACKED_LZ4, read by
+# decompressing them into the CPU's buffer and a vm_mvc WRITE from it).
 image_reads_as_its_tree() {
 	b=$1 f=$2 c=$3 more=$4
 	img=$work/image
@@ -87,6 +89,10 @@ image_reads_as_its_tree() {
 	mkfs.toyfs -b "$b" -f "$f" ${c:+-c "$c"} $more -d $src $img 24M >$work/mkfs || { cat $work/mkfs; return 1; }
 	case $more in
 	*-p*) grep -q 'packed [1-9][0-9]* tails' $work/mkfs || { cat $work/mkfs; echo "no tail packed"; return 1; } ;;
+	esac
+	case $c$more in
+	lz4*-p*) grep -q 'tails ([1-9][0-9]* compressed)' $work/mkfs ||
+		{ cat $work/mkfs; echo "no tail packed compressed"; return 1; } ;;
 	esac
 	fsck.toyfs -f -n $img >$work/fsck || { cat $work/fsck; return 1; }
 	cp $img $work/image.orig && dev=$(losetup -f) && losetup "$dev" $img || return 1
@@ -865,7 +871,9 @@ resize_under_writeback() { on_lz4_image 64M toyfs-stress tail-writeback $mnt 40;
 fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 10 60; }
 
 # Every way a file whose last block is a packed tail (mkfs.toyfs -p, on
-# blocks of $1 bytes in fragments of $2) can change (toyfs-probe
+# blocks of $1 bytes in fragments of $2; with $3 = lz4, mkfs.toyfs -c lz4
+# -p of text that compresses, every tail packed compressed, PACKED_LZ4,
+# each decompressed into its run when it moves) can change (toyfs-probe
 # packed-tails: opened for writing and closed, appended to, overwritten
 # in its tail, truncated by path down and up, opened with O_TRUNC,
 # stored into through a shared mapping, unlinked, unlinked while open),
@@ -876,16 +884,26 @@ fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 1
 # counts the two tails never opened for writing still packed; a
 # read-only mount reads them all again.
 packed_tails_leave_before_change() {
-	b=$1 f=$2
+	b=$1 f=$2 c=${3:-}
 	tree=$work/ptree model=$work/pmodel img=$work/image
 	rm -rf $tree $model && mkdir -p $tree || return 1
+	bytes=/dev/urandom
+	if [ -n "$c" ]; then
+		bytes=$work/ptext
+		yes 'the last bytes of a file, packed compressed' | head -c 70000 >$bytes || return 1
+	fi
 	for spec in rdwr:4396 ro:700 append:60123 overwrite:14288 down:3000 up:200 otrunc:900 \
 		mmap:4873 remove:400 open-unlinked:2500 keep:100; do
-		head -c "${spec#*:}" /dev/urandom >"$tree/${spec%%:*}" || return 1
+		head -c "${spec#*:}" $bytes >"$tree/${spec%%:*}" || return 1
 	done
 	cp -a $tree $model || return 1
-	mkfs.toyfs -b "$b" -f "$f" -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
+	mkfs.toyfs -b "$b" -f "$f" ${c:+-c "$c"} -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
 	grep -q 'packed 11 tails' $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	if [ -n "$c" ] && ! grep -q 'packed 11 tails (11 compressed)' $work/mkfs; then
+		cat $work/mkfs
+		echo "not the tails of text packed compressed"
+		return 1
+	fi
 	fsck.toyfs -f -n $img >$work/fsck || { cat $work/fsck; return 1; }
 	dev=$(losetup -f) && losetup "$dev" $img || return 1
 	(
@@ -985,9 +1003,9 @@ unpack_writes_the_bitmap_before_the_inode() {
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
 if grep -q panic_on_warn=1 /proc/cmdline; then
-	cases="4096:512:lz4 1024:128:lz4 4096:2048: 4096:512::-p"
+	cases="4096:512:lz4 1024:128:lz4 4096:2048: 4096:512::-p 4096:512:lz4:-p"
 else
-	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p"
+	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
 ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 29 ))
@@ -1013,6 +1031,8 @@ for spec in $writes; do
 done
 ktap_case packed_tails_leave_before_change_b4096_f512 packed_tails_leave_before_change 4096 512
 ktap_case packed_tails_leave_before_change_b1024_f128 packed_tails_leave_before_change 1024 128
+ktap_case packed_tails_leave_before_change_lz4_b4096_f512 packed_tails_leave_before_change 4096 512 lz4
+ktap_case packed_tails_leave_before_change_lz4_b1024_f128 packed_tails_leave_before_change 1024 128 lz4
 ktap_case packed_tail_open_enospc packed_tail_open_enospc
 ktap_case unpack_writes_the_bitmap_before_the_inode unpack_writes_the_bitmap_before_the_inode 700
 ktap_case unpack_to_a_whole_block_writes_the_bitmap_first unpack_writes_the_bitmap_before_the_inode 3700

@@ -37,6 +37,11 @@
 //! PACKED_TAILS is set by mkfs (`mkfs.toyfs -p`), never by the kernel,
 //! which reads packed tails and moves a file's tail out of its tail block
 //! before the file changes, but never packs one.
+//!
+//! PACKED_LZ4 too (`mkfs.toyfs -c lz4 -p`): a packed tail may then be
+//! stored LZ4-compressed in its tail block (`super::tail_block`).  A toyfs
+//! that knows PACKED_TAILS but predates it refuses the image rather than
+//! take such a tail's offset for damage.
 
 use super::geometry::GeometryError;
 use super::inode::FLAG_COMPRESSED;
@@ -55,7 +60,10 @@ pub const FEATURE_LARGE_FILES: u32 = 0x8;
 /// tail*, its bytes at a byte offset of a tail block shared with other
 /// files' tails (`super::tail_block`).
 pub const FEATURE_PACKED_TAILS: u32 = 0x20;
-/// Every `feature_incompat` bit this format defines.
+/// `feature_incompat` bit: a packed tail may be stored LZ4-compressed in
+/// its tail block (`super::tail_block::TAIL_COMPRESSED`); needs
+/// PACKED_TAILS and LZ4.
+pub const FEATURE_PACKED_LZ4: u32 = 0x80;
 /// `feature_incompat` bit: a regular file may have blocks past its end,
 /// preallocated (`fallocate` with `FALLOC_FL_KEEP_SIZE`), whole plain
 /// blocks of zeros, and its last block may be a whole block.
@@ -66,7 +74,8 @@ pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS
     | FEATURE_SPECIAL_FILES
     | FEATURE_LARGE_FILES
     | FEATURE_PREALLOC
-    | FEATURE_PACKED_TAILS;
+    | FEATURE_PACKED_TAILS
+    | FEATURE_PACKED_LZ4;
 
 /// `log2(B / F)` of the smallest fragment, `B / 8`.
 pub const MAX_FRAGMENT_SHIFT: u32 = 3;
@@ -92,6 +101,8 @@ pub struct Features {
     pub prealloc: bool,
     /// The PACKED_TAILS feature: files' last blocks may be packed tails.
     pub packed_tails: bool,
+    /// The PACKED_LZ4 feature: packed tails may be LZ4-compressed.
+    pub packed_lz4: bool,
 }
 
 impl Features {
@@ -104,6 +115,7 @@ impl Features {
         large_files: false,
         prealloc: false,
         packed_tails: false,
+        packed_lz4: false,
     };
 
     /// Fragments of `fragment_size` bytes, nothing else.
@@ -146,6 +158,9 @@ impl Features {
         if self.packed_tails {
             bits |= FEATURE_PACKED_TAILS;
         }
+        if self.packed_lz4 {
+            bits |= FEATURE_PACKED_LZ4;
+        }
         bits
     }
 
@@ -184,6 +199,9 @@ impl Features {
         }
         if self.packed_tails && self.fragment_shift(block_size) == 0 {
             return Err(GeometryError::PackedTailsNeedFragments);
+        }
+        if self.packed_lz4 && !(self.packed_tails && self.lz4) {
+            return Err(GeometryError::PackedLz4NeedsBoth);
         }
         let allowed = if self.lz4 { FLAG_COMPRESSED } else { 0 };
         if self.default_flags & !allowed != 0 {
@@ -230,7 +248,18 @@ mod tests {
         assert_eq!(packed.incompat(), FEATURE_FRAGMENTS | FEATURE_PACKED_TAILS);
         assert_eq!(packed.validate(4096), Ok(()));
         assert_eq!(FEATURE_PACKED_TAILS, 0x20);
-        assert_eq!(KNOWN_FEATURES, 0x3f);
+        let packed_lz4 = Features {
+            packed_tails: true,
+            packed_lz4: true,
+            ..Features::compressed(512)
+        };
+        assert_eq!(
+            packed_lz4.incompat(),
+            FEATURE_FRAGMENTS | FEATURE_LZ4 | FEATURE_PACKED_TAILS | FEATURE_PACKED_LZ4
+        );
+        assert_eq!(packed_lz4.validate(4096), Ok(()));
+        assert_eq!(FEATURE_PACKED_LZ4, 0x80);
+        assert_eq!(KNOWN_FEATURES, 0xbf);
     }
 
     #[test]
@@ -287,6 +316,26 @@ mod tests {
             assert_eq!(
                 packed.validate(4096),
                 Err(GeometryError::PackedTailsNeedFragments)
+            );
+        }
+    }
+
+    #[test]
+    fn compressed_packed_tails_need_packed_tails_and_lz4() {
+        for features in [
+            Features {
+                packed_lz4: true,
+                ..Features::compressed(512)
+            },
+            Features {
+                packed_tails: true,
+                packed_lz4: true,
+                ..Features::fragments(512)
+            },
+        ] {
+            assert_eq!(
+                features.validate(4096),
+                Err(GeometryError::PackedLz4NeedsBoth)
             );
         }
     }

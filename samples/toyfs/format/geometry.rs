@@ -88,6 +88,9 @@ pub enum GeometryError {
     /// Packed tails without fragments smaller than a block: a tail would
     /// save nothing over a fragment.
     PackedTailsNeedFragments,
+    /// Compressed packed tails (PACKED_LZ4) without both PACKED_TAILS and
+    /// LZ4.
+    PackedLz4NeedsBoth,
     /// Default inode flags other than "compressed" on an image with LZ4.
     BadDefaultFlags(u32),
 }
@@ -106,6 +109,7 @@ impl GeometryError {
             Self::TooManyFragments { .. } => "more than 2^28 fragments",
             Self::CompressionNeedsFragments => "LZ4 without fragments of at most B/2",
             Self::PackedTailsNeedFragments => "packed tails without fragments smaller than B",
+            Self::PackedLz4NeedsBoth => "compressed packed tails without packed tails and LZ4",
             Self::BadDefaultFlags(_) => "default flags other than compressed with LZ4",
         }
     }
@@ -269,6 +273,13 @@ impl Geometry {
     #[inline]
     pub fn has_packed_tails(&self) -> bool {
         self.features.packed_tails
+    }
+
+    /// Whether a packed tail may be LZ4-compressed (the PACKED_LZ4
+    /// feature).
+    #[inline]
+    pub fn has_packed_lz4(&self) -> bool {
+        self.features.packed_lz4
     }
 
     /// `log2(B / F)`: 0 when a fragment is a block.

@@ -35,8 +35,8 @@
 
 use super::constants::{BITMAP_START, INODE_SIZE, MAGIC, ROOT_INO, SUPERBLOCK_SIZE, VERSION};
 use super::features::{
-    Features, FEATURE_FRAGMENTS, FEATURE_LARGE_FILES, FEATURE_LZ4, FEATURE_PACKED_TAILS,
-    FEATURE_PREALLOC, FEATURE_SPECIAL_FILES, KNOWN_FEATURES,
+    Features, FEATURE_FRAGMENTS, FEATURE_LARGE_FILES, FEATURE_LZ4, FEATURE_PACKED_LZ4,
+    FEATURE_PACKED_TAILS, FEATURE_PREALLOC, FEATURE_SPECIAL_FILES, KNOWN_FEATURES,
 };
 use super::geometry::{Geometry, GeometryError};
 use super::le::{get_u32, put_u32};
@@ -243,6 +243,7 @@ impl Superblock {
             large_files: incompat & FEATURE_LARGE_FILES != 0,
             prealloc: incompat & FEATURE_PREALLOC != 0,
             packed_tails: incompat & FEATURE_PACKED_TAILS != 0,
+            packed_lz4: incompat & FEATURE_PACKED_LZ4 != 0,
         };
         let geometry = Geometry::with_features(
             get_u32(bytes, 8),

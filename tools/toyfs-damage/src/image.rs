@@ -140,10 +140,18 @@ pub const FRAGMENT_FILES: &[SourceFile] = &[
     ("plain/packed-a", &[(0, 300)], false),
     ("plain/packed-b", &[(0, 9000)], false),
     ("plain/packed-c", &[(0, 6100)], false),
+    // Compressed, its last block packed compressed (PACKED_LZ4) into the
+    // same tail block, after a compressed block.
+    ("packed-z", &[(0, 4096 + 2000)], true),
 ];
 
 /// Files of the fragment source image whose last blocks are packed.
-pub const PACKED_FILES: [&str; 3] = ["plain/packed-a", "plain/packed-b", "plain/packed-c"];
+pub const PACKED_FILES: [&str; 4] = [
+    "plain/packed-a",
+    "plain/packed-b",
+    "plain/packed-c",
+    "packed-z",
+];
 
 /// Builds the source image: the files of [`FILES`] filled with their
 /// [`pattern`], `/hardlink` naming `/dir/nested`, and [`MANY_FILES`]
@@ -160,7 +168,7 @@ pub fn make_source() -> Result<MemoryDevice> {
 /// [`make_source`] with the files of [`FRAGMENT_FILES`], so that tails of
 /// several files share blocks and compressed and plain blocks mix, and
 /// the last blocks of [`PACKED_FILES`] packed into a tail block, as
-/// `mkfs.toyfs -p` packs them.
+/// `mkfs.toyfs -c lz4 -p` packs them (that of `packed-z` compressed).
 pub fn make_fragment_source() -> Result<MemoryDevice> {
     let device = build(
         Geometry::with_features(
@@ -169,6 +177,7 @@ pub fn make_fragment_source() -> Result<MemoryDevice> {
             INODE_COUNT,
             Features {
                 packed_tails: true,
+                packed_lz4: true,
                 ..Features::compressed(FRAGMENT_SIZE)
             },
         ),

@@ -4,9 +4,12 @@
 //! must do about it and what fsck.toyfs must say.
 
 use toyfs_format::address::Extent;
+use toyfs_format::compressed::CompressedHeader;
 use toyfs_format::constants::{ROOT_INO, SUPERBLOCK_SIZE};
+use toyfs_format::features::FEATURE_PACKED_LZ4;
 use toyfs_format::le::{get_u16, get_u32, put_u16, put_u32};
 use toyfs_format::superblock::{FEATURES_OFFSET, FRAGMENT_SIZE_OFFSET};
+use toyfs_format::tail_block::TailPlace;
 use toyfs_format::Inode;
 
 use crate::error::{Result, ToolError};
@@ -189,6 +192,26 @@ fn tail_block(image: &Image) -> Result<u32> {
     Ok(run.block(&image.geometry))
 }
 
+/// The compressed packed tail of `packed-z` in the fragment source image:
+/// its tail block, its offset there and its header.
+fn compressed_tail(image: &mut Image) -> Result<(u32, usize, CompressedHeader)> {
+    let tail_offset = image.inode(image.ino("packed-z")?).tail_offset;
+    let place = TailPlace::of(tail_offset);
+    if !place.compressed {
+        return Err(ToolError(format!(
+            "/packed-z's tail offset {tail_offset:#x} names no compressed tail"
+        )));
+    }
+    let block = tail_block(image)?;
+    let at = place.offset as usize;
+    let bytes = image.block_mut(block);
+    let header = CompressedHeader {
+        compressed_len: get_u16(bytes, at),
+        length: get_u16(bytes, at + 2),
+    };
+    Ok((block, at, header))
+}
+
 /// Every named damage, in the order the guest test runs them (the
 /// refused mounts first: their messages share one ratelimit).
 pub static DAMAGES: &[Damage] = &[
@@ -249,7 +272,8 @@ pub static DAMAGES: &[Damage] = &[
         source: Source::Plain,
         expect: Expect::Refused,
         fsck_says: "this tool does not know",
-        apply: |image| Ok(edit_sb(image, true, FEATURES_OFFSET, 0x80)),
+        // The highest bit: the format gives out the low ones in turn.
+        apply: |image| Ok(edit_sb(image, true, FEATURES_OFFSET, 0x8000_0000)),
     },
     Damage {
         name: "root_not_a_directory",
@@ -808,11 +832,11 @@ pub static DAMAGES: &[Damage] = &[
         name: "tail_block_count_too_high",
         source: Source::Fragments,
         expect: Expect::Undetected,
-        fsck_says: "says 4 tails, 3 inodes have their tail in it",
+        fsck_says: "says 5 tails, 4 inodes have their tail in it",
         apply: |image| {
             let block = tail_block(image)?;
-            put_u32(image.block_mut(block), 4, 4);
-            Ok(format!("tail block {block}: tails = 4"))
+            put_u32(image.block_mut(block), 4, 5);
+            Ok(format!("tail block {block}: tails = 5"))
         },
     },
     Damage {
@@ -843,6 +867,45 @@ pub static DAMAGES: &[Damage] = &[
                 compressed: false,
             };
             set_direct_extent(image, "plain/tail", 0, run)
+        },
+    },
+    Damage {
+        name: "compressed_tail_corrupt",
+        source: Source::Fragments,
+        expect: Expect::Fails("packed-z"),
+        fsck_says: "packed tail: compressed data does not decompress to its length",
+        apply: |image| {
+            let (block, at, header) = compressed_tail(image)?;
+            let data = at + 4;
+            let len = usize::from(header.compressed_len);
+            image.block_mut(block)[data..data + len].fill(0xff);
+            Ok(format!(
+                "tail block {block}: /packed-z's {len} bytes of LZ4 data at {data} = 0xff"
+            ))
+        },
+    },
+    Damage {
+        name: "compressed_tail_length_differs",
+        source: Source::Fragments,
+        expect: Expect::Fails("packed-z"),
+        fsck_says: "compressed packed tail of another length than the file's",
+        apply: |image| {
+            let (block, at, header) = compressed_tail(image)?;
+            let length = header.length - 1;
+            put_u16(image.block_mut(block), at + 2, length);
+            Ok(format!(
+                "tail block {block}: /packed-z's compressed tail at {at}: length = {length}"
+            ))
+        },
+    },
+    Damage {
+        name: "compressed_tail_without_feature",
+        source: Source::Fragments,
+        expect: Expect::Fails("packed-z"),
+        fsck_says: "tail offset",
+        apply: |image| {
+            let features = get_u32(image.device.bytes(), FEATURES_OFFSET) & !FEATURE_PACKED_LZ4;
+            Ok(edit_sb(image, true, FEATURES_OFFSET, features))
         },
     },
     Damage {

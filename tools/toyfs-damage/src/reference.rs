@@ -19,7 +19,7 @@ use toyfs_format::compressed::CompressedHeader;
 use toyfs_format::constants::{BITMAP_START, INODE_SIZE, SUPERBLOCK_SIZE};
 use toyfs_format::inode::FileType;
 use toyfs_format::le::get_u32;
-use toyfs_format::tail_block::parse_header;
+use toyfs_format::tail_block::{parse_header, stored_tail, StoredTail, TailPlace};
 use toyfs_format::{lz4, Geometry, Inode, Superblock};
 
 use crate::error::{Result, ToolError};
@@ -201,7 +201,8 @@ impl Reference {
     /// The `B` bytes toyfs reads for the block of `inode` holding byte
     /// `pos`, stored in `extent`: [`Self::block_bytes`], or for the last
     /// block of a file with a packed tail (PACKED_TAILS) the file's bytes
-    /// at its tail offset of the tail block and zeros after them; `None`
+    /// at its tail offset of the tail block (decompressed, a compressed
+    /// one) and zeros after them; `None`
     /// when the pointer names no whole plain block or the tail block's
     /// header is damaged, which toyfs refuses.
     fn file_block_bytes(&self, inode: &Inode, pos: u64, extent: &Extent) -> Option<Vec<u8>> {
@@ -217,9 +218,15 @@ impl Reference {
         }
         let block = self.block(extent.block(geometry));
         parse_header(block, geometry).ok()?;
-        let start = inode.tail_offset as usize;
-        let len = geometry.offset_in_block(inode.size) as usize;
-        let mut bytes = block.get(start..start + len)?.to_vec();
+        // CAST: below a block.
+        let len = geometry.offset_in_block(inode.size) as u32;
+        let place = TailPlace::of(inode.tail_offset);
+        let mut bytes = match stored_tail(block, geometry, place, len).ok()? {
+            StoredTail::Plain(bytes) => bytes.to_vec(),
+            StoredTail::Compressed(header, data) => {
+                lz4::decompress(data, usize::from(header.length)).ok()?
+            }
+        };
         bytes.resize(geometry.block_bytes(), 0);
         Some(bytes)
     }

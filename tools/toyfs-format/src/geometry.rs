@@ -49,6 +49,10 @@ impl fmt::Display for GeometryError {
                 f,
                 "packed tails need fragments smaller than a block"
             ),
+            Self::PackedLz4NeedsBoth => write!(
+                f,
+                "compressed packed tails need packed tails and LZ4 compression"
+            ),
             Self::BadDefaultFlags(flags) => write!(
                 f,
                 "default inode flags {flags:#x}: only compressed (0x4), and only with LZ4"

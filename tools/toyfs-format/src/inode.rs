@@ -101,10 +101,20 @@ impl fmt::Display for InodeProblem {
                 "a triple-indirect block, and the image lacks the LARGE_FILES feature"
             ),
             Self::ReservedNotZero => write!(f, "reserved bytes 124..128 are not zero"),
-            Self::BadTailOffset { offset } => write!(
-                f,
-                "tail offset {offset}: a packed tail is a regular file's partial last block, past the tail block's 8-byte header and inside the block"
-            ),
+            Self::BadTailOffset { offset } => {
+                let place = crate::tail_block::TailPlace::of(*offset);
+                write!(f, "tail offset {}", place.offset)?;
+                if place.compressed {
+                    write!(
+                        f,
+                        " (compressed: needs PACKED_LZ4, the header and a byte of data inside the block, and a tail of more than 5 bytes)"
+                    )?;
+                }
+                write!(
+                    f,
+                    ": a packed tail is a regular file's partial last block, past the tail block's 8-byte header and inside the block"
+                )
+            }
             Self::NsecOutOfRange { field, nsec } => {
                 write!(f, "{field} nanoseconds {nsec} are not below 1000000000")
             }

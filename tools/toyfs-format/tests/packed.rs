@@ -6,9 +6,10 @@
 //! fsck finds nothing after every step.
 
 use toyfs_format::check::{check, check_with, Finding};
+use toyfs_format::compressed::{CompressedError, HEADER_SIZE};
 use toyfs_format::constants::ROOT_INO;
 use toyfs_format::features::Features;
-use toyfs_format::tail_block::TAIL_HEADER_SIZE;
+use toyfs_format::tail_block::{TailError, TAIL_COMPRESSED, TAIL_HEADER_SIZE};
 use toyfs_format::{Filesystem, FsError, MemoryDevice, PackedTails};
 
 mod support;
@@ -24,6 +25,34 @@ fn packed_features() -> Features {
 
 fn image() -> Filesystem<MemoryDevice> {
     Filesystem::open(empty_with(4096, 256, 64, packed_features()), NOW).unwrap()
+}
+
+/// An image whose packed tails may be compressed (PACKED_LZ4).
+fn lz4_image() -> Filesystem<MemoryDevice> {
+    let features = Features {
+        packed_lz4: true,
+        ..packed_features()
+    };
+    Filesystem::open(empty_with(4096, 256, 64, features), NOW).unwrap()
+}
+
+/// Makes compressible files of `sizes` (text), compressed or not,
+/// returns their inodes and contents.
+fn text_files(fs: &mut Filesystem<MemoryDevice>, sizes: &[(usize, bool)]) -> Vec<(u32, Vec<u8>)> {
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(index, &(size, compressed))| {
+            let ino = fs
+                .create(ROOT_INO, format!("t{index}").as_bytes(), 0o644)
+                .unwrap();
+            fs.set_compressed(ino, compressed).unwrap();
+            let mut data = format!("{index} toyfs packs compressed tails. ").repeat(size / 20 + 1);
+            data.truncate(size);
+            fs.write(ino, 0, data.as_bytes()).unwrap();
+            (ino, data.into_bytes())
+        })
+        .collect()
 }
 
 fn assert_clean(fs: &mut Filesystem<MemoryDevice>, what: &str) {
@@ -80,6 +109,7 @@ fn tails_pack_best_fit_longest_first_and_read_back() {
             tails: 5,
             blocks: 2,
             fragments_before: 6 + 4 + 2 + 2 + 1,
+            compressed: 0,
         }
     );
     assert_eq!(fs.superblock().free_blocks, free_before + 15 - 16);
@@ -178,6 +208,148 @@ fn fsck_names_each_broken_rule_of_a_tail_block() {
     inode.tail_offset = 4096 - 999;
     fs.write_inode(inos[1], &inode).unwrap();
     let findings = check(fs.device()).unwrap().findings;
+    assert!(
+        findings
+            .iter()
+            .any(|finding| matches!(finding, Finding::InodeField { .. })),
+        "{findings:?}"
+    );
+}
+
+#[test]
+fn compressed_tails_pack_compressed_read_back_and_unpack() {
+    let mut fs = lz4_image();
+    // Text with the compressed flag: a small tail, a tail after a
+    // compressed block, one of a block less a byte (stored compressed in
+    // fragments before, packed compressed now); text without the flag,
+    // and noise with it (does not compress), packed plain.
+    let mut all = text_files(
+        &mut fs,
+        &[(700, true), (4096 + 3000, true), (4095, true), (900, false)],
+    );
+    let noisy = fs.create(ROOT_INO, b"noise", 0o644).unwrap();
+    let noise_bytes = noise(3, 1500);
+    fs.write(noisy, 0, &noise_bytes).unwrap();
+    all.push((noisy, noise_bytes));
+    let inos: Vec<u32> = all.iter().map(|(ino, _)| *ino).collect();
+    let done = fs.pack_tails(&inos).unwrap();
+    let offsets: Vec<u32> = inos
+        .iter()
+        .map(|&ino| fs.read_inode(ino).unwrap().tail_offset)
+        .collect();
+    assert_eq!(
+        (done.tails, done.compressed, done.blocks),
+        (5, 3, 1),
+        "{offsets:x?}"
+    );
+    let offsets: Vec<u32> = inos
+        .iter()
+        .map(|&ino| fs.read_inode(ino).unwrap().tail_offset)
+        .collect();
+    for (index, offset) in offsets.iter().enumerate() {
+        assert_eq!(offset & TAIL_COMPRESSED != 0, index < 3, "{offsets:x?}");
+    }
+    reads_back(&fs, &all);
+    assert_clean(&mut fs, "packed compressed");
+    let usage = check(fs.device()).unwrap().summary.unwrap().usage;
+    assert_eq!((usage.packed_tails, usage.tail_blocks), (5, 1));
+    // An append unpacks the compressed tail: its bytes, decompressed, in
+    // a run of its own, then written compressed or plain as any block.
+    fs.write(inos[0], 700, b" and more").unwrap();
+    all[0].1.extend_from_slice(b" and more");
+    assert_eq!(fs.read_inode(inos[0]).unwrap().tail_offset, 0);
+    // A truncation into the compressed tail after a whole block.
+    fs.truncate(inos[1], 4096 + 1000).unwrap();
+    all[1].1.truncate(4096 + 1000);
+    assert_eq!(fs.read_inode(inos[1]).unwrap().tail_offset, 0);
+    reads_back(&fs, &all);
+    assert_clean(&mut fs, "after unpacking");
+}
+
+#[test]
+fn without_packed_lz4_tails_pack_plain_and_compressed_ones_stay() {
+    let mut fs = image();
+    let all = text_files(&mut fs, &[(700, true), (900, false)]);
+    let inos: Vec<u32> = all.iter().map(|(ino, _)| *ino).collect();
+    let done = fs.pack_tails(&inos).unwrap();
+    // The 700 bytes of text compressed into a fragment: left alone.
+    assert_eq!((done.tails, done.compressed), (1, 0));
+    assert_eq!(
+        fs.read_inode(inos[1]).unwrap().tail_offset,
+        TAIL_HEADER_SIZE
+    );
+    reads_back(&fs, &all);
+    assert_clean(&mut fs, "plain packing");
+}
+
+#[test]
+fn fsck_names_each_broken_rule_of_a_compressed_tail() {
+    let mut fs = lz4_image();
+    let all = text_files(&mut fs, &[(2000, true)]);
+    let ino = all[0].0;
+    fs.pack_tails(&[ino]).unwrap();
+    let mut device = fs.close().unwrap();
+    let inode = support::read_inode(&device, ino);
+    assert_ne!(inode.tail_offset & TAIL_COMPRESSED, 0);
+    let offset = (inode.tail_offset & !TAIL_COMPRESSED) as usize;
+    let block = support::data_block(&device, ino, 0);
+    let at = support::block_offset(&device, block) + offset;
+    let u16_at = |device: &MemoryDevice, at: usize| {
+        u16::from_le_bytes([device.bytes()[at], device.bytes()[at + 1]])
+    };
+    // The header's length is not the file's.
+    assert_eq!(u16_at(&device, at + 2), 2000);
+    device.bytes_mut()[at + 2..at + 4].copy_from_slice(&1999u16.to_le_bytes());
+    let findings = check(&device).unwrap().findings;
+    assert!(
+        matches!(
+            findings[..],
+            [Finding::BadPackedTail {
+                error: TailError::Length {
+                    length: 1999,
+                    expected: 2000
+                },
+                ..
+            }]
+        ),
+        "{findings:?}"
+    );
+    device.bytes_mut()[at + 2..at + 4].copy_from_slice(&2000u16.to_le_bytes());
+    assert_eq!(check_with(&device, true).unwrap().findings, []);
+    // Its LZ4 data damaged: found when fsck decompresses (-f).
+    let compressed_len = usize::from(u16_at(&device, at));
+    device.bytes_mut()[at + HEADER_SIZE..at + HEADER_SIZE + compressed_len].fill(0xff);
+    assert_eq!(check(&device).unwrap().findings, []);
+    let findings = check_with(&device, true).unwrap().findings;
+    assert!(
+        matches!(
+            findings[..],
+            [Finding::BadPackedTail {
+                error: TailError::Compressed(CompressedError::Corrupt),
+                ..
+            }]
+        ),
+        "{findings:?}"
+    );
+    // Its compressed length past the block.
+    device.bytes_mut()[at..at + 2].copy_from_slice(&4095u16.to_le_bytes());
+    let findings = check(&device).unwrap().findings;
+    assert!(
+        matches!(
+            findings[..],
+            [Finding::BadPackedTail {
+                error: TailError::Compressed(CompressedError::PastRun { .. }),
+                ..
+            }]
+        ),
+        "{findings:?}"
+    );
+    // A compressed tail on an image without PACKED_LZ4.
+    support::edit_superblock(&mut device, |sb| {
+        let bits = u32::from_le_bytes(sb[60..64].try_into().unwrap());
+        sb[60..64].copy_from_slice(&(bits & !0x80).to_le_bytes());
+    });
+    let findings = check(&device).unwrap().findings;
     assert!(
         findings
             .iter()

@@ -121,6 +121,9 @@ named_damages!(
     tail_block_count_too_high,
     packed_tails_overlap,
     tail_block_named_twice,
+    compressed_tail_corrupt,
+    compressed_tail_length_differs,
+    compressed_tail_without_feature,
     compressed_flag_on_directory,
     root_not_a_directory,
 );

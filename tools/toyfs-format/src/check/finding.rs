@@ -394,6 +394,18 @@ pub enum Finding {
         /// The tail that starts inside it.
         ino: u32,
     },
+    /// A packed tail its tail block cannot give back: a compressed one
+    /// (PACKED_LZ4) whose header breaks a rule, whose `length` is not the
+    /// file's, which is not smaller than plain, or (`fsck.toyfs -f`)
+    /// whose data does not decompress to its length.
+    BadPackedTail {
+        /// The tail block.
+        block: u32,
+        /// The file.
+        ino: u32,
+        /// What is wrong.
+        error: crate::tail_block::TailError,
+    },
 }
 
 impl Finding {
@@ -607,6 +619,19 @@ impl fmt::Display for Finding {
                 f,
                 "tail block {block}: the packed tails of inodes {first_ino} and {ino} overlap"
             ),
+            Self::BadPackedTail { block, ino, error } => {
+                write!(f, "tail block {block}: inode {ino}'s packed tail: {}", error.rule())?;
+                match error {
+                    crate::tail_block::TailError::Length { length, expected } => write!(
+                        f,
+                        " (length {length}, the file has {expected} bytes in its last block)"
+                    ),
+                    crate::tail_block::TailError::NotSmaller { stored, plain } => {
+                        write!(f, " ({stored} bytes for {plain})")
+                    }
+                    _ => Ok(()),
+                }
+            }
             Self::TailNotFewest {
                 ino,
                 file_block,

@@ -13,7 +13,8 @@ use crate::constants::{INODE_SIZE, ROOT_INO};
 use crate::device::BlockDevice;
 use crate::geometry::Geometry;
 use crate::inode::{FileType, Inode, InodeProblem, MAX_SYMLINK_LEN};
-use crate::tail_block::parse_header;
+use crate::lz4;
+use crate::tail_block::{parse_header, stored_tail, StoredTail, TailError, TailPlace};
 
 /// What pass 1 learnt about one inode.
 pub(super) struct InodeRecord {
@@ -41,7 +42,7 @@ pub(super) struct InodeTable {
     pub owners: HashMap<u32, u32>,
     /// What the owned fragments hold.
     pub usage: Usage,
-    /// The packed tails of each tail block: `(ino, offset, length)`.
+    /// The packed tails of each tail block: `(ino, tail_offset, L)`.
     pub tails: HashMap<u32, Vec<(u32, u32, u32)>>,
 }
 
@@ -163,24 +164,27 @@ pub(super) fn check_inodes<D: BlockDevice + ?Sized>(
         }
         _ => {}
     }
-    check_tail_blocks(device, geometry, &mut table, findings)?;
+    check_tail_blocks(device, geometry, decompress, &mut table, findings)?;
     Ok(table)
 }
 
 /// Every tail block the packed tails name: no other pointer names any of
 /// its fragments (they are then owned, by its first tail's inode, for the
-/// bitmap check), its header is sound and counts its tails, and no two
-/// tails overlap.  Its fragments count as file data.
+/// bitmap check), its header is sound and counts its tails, each tail is
+/// sound (a compressed one: its header, its length, smaller than plain,
+/// and with `decompress` its data), and no two tails overlap.  Its
+/// fragments count as file data.
 fn check_tail_blocks<D: BlockDevice + ?Sized>(
     device: &D,
     geometry: &Geometry,
+    decompress: bool,
     table: &mut InodeTable,
     findings: &mut Vec<Finding>,
 ) -> io::Result<()> {
     let mut blocks: Vec<_> = table.tails.drain().collect();
     blocks.sort_unstable_by_key(|&(block, _)| block);
     for (block, mut tails) in blocks {
-        tails.sort_unstable_by_key(|&(ino, offset, _)| (offset, ino));
+        tails.sort_unstable_by_key(|&(ino, offset, _)| (TailPlace::of(offset).offset, ino));
         let extent = geometry.whole_block(block);
         let first_ino = tails[0].0;
         let owner = extent
@@ -213,6 +217,26 @@ fn check_tail_blocks<D: BlockDevice + ?Sized>(
             }),
             Ok(_) => {}
         }
+        // Each tail's offset and the bytes it takes; one its block cannot
+        // give back takes none.
+        let tails: Vec<_> = tails
+            .into_iter()
+            .map(|(ino, tail_offset, len)| {
+                let place = TailPlace::of(tail_offset);
+                let stored = stored_tail(&bytes, geometry, place, len).and_then(|stored| {
+                    if let (true, StoredTail::Compressed(header, data)) = (decompress, stored) {
+                        lz4::decompress(data, usize::from(header.length))
+                            .map_err(TailError::Compressed)?;
+                    }
+                    Ok(stored.stored_len())
+                });
+                let taken = stored.unwrap_or_else(|error| {
+                    findings.push(Finding::BadPackedTail { block, ino, error });
+                    0
+                });
+                (ino, place.offset, taken)
+            })
+            .collect();
         for pair in tails.windows(2) {
             let ((lower, offset, len), (ino, next, _)) = (pair[0], pair[1]);
             if offset + len > next {

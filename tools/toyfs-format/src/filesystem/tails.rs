@@ -12,10 +12,14 @@ use std::collections::BTreeSet;
 
 use super::Filesystem;
 use crate::address::Extent;
+use crate::compressed::{CompressedHeader, HEADER_SIZE};
 use crate::device::BlockDevice;
 use crate::error::FsError;
-use crate::inode::{FileType, Inode};
-use crate::tail_block::{parse_header, put_header, TailBlockError, TAIL_HEADER_SIZE};
+use crate::inode::{FileType, Inode, FLAG_COMPRESSED};
+use crate::lz4;
+use crate::tail_block::{
+    parse_header, put_header, stored_tail, StoredTail, TailBlockError, TailPlace, TAIL_HEADER_SIZE,
+};
 
 /// What [`Filesystem::pack_tails`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,13 +30,18 @@ pub struct PackedTails {
     pub blocks: u32,
     /// Fragments their runs held before.
     pub fragments_before: u32,
+    /// Of `tails`, those packed LZ4-compressed (PACKED_LZ4).
+    pub compressed: u32,
 }
 
-/// A tail to pack: its length, the file, its bytes and the run they leave.
+/// A tail to pack: the bytes it takes in its tail block, the file, those
+/// bytes (the file's, or a compressed block of them), whether they are
+/// compressed, and the run they leave.
 struct Tail {
     len: u32,
     ino: u32,
     bytes: Vec<u8>,
+    compressed: bool,
     run: Extent,
 }
 
@@ -40,6 +49,10 @@ impl<D: BlockDevice> Filesystem<D> {
     /// Packs the last blocks of the regular files `inos` into tail blocks:
     /// each file whose last block is partial, stored plain in fragments
     /// (not a hole, not compressed) and at most `B - 8` bytes long.
+    /// With PACKED_LZ4, compressed last blocks too, and the last block of
+    /// a file with the compressed flag goes compressed (header and LZ4
+    /// data) whenever that takes fewer bytes than plain, and then fits if
+    /// its compressed form is at most `B - 8` bytes.
     /// Longest first, each into the tail block with the least room that
     /// holds it (best fit decreasing), a new one when none does; the runs
     /// they leave are freed first.
@@ -54,26 +67,44 @@ impl<D: BlockDevice> Filesystem<D> {
             let inode = self.read_in_use_inode(ino)?;
             // CAST: below a block.
             let len = geometry.offset_in_block(inode.size) as u32;
-            if inode.file_type() != Some(FileType::Regular)
-                || inode.tail_offset != 0
-                || len == 0
-                || len > room
-            {
+            if inode.file_type() != Some(FileType::Regular) || inode.tail_offset != 0 || len == 0 {
                 continue;
             }
             let last = geometry.block_of(inode.size);
             let Some(run) = self.map_extent(ino, &inode, last)? else {
                 continue;
             };
-            if run.compressed {
+            if run.compressed && !geometry.has_packed_lz4() {
                 continue;
             }
-            let mut bytes = self.read_run(&run)?;
+            let mut bytes = self.load_block(ino, &inode, last)?;
             bytes.truncate(len as usize);
+            let compress = geometry.has_packed_lz4() && inode.flags & FLAG_COMPRESSED != 0;
+            let (bytes, compressed) = match compress.then(|| lz4::compress(&bytes)) {
+                Some(data) if HEADER_SIZE + data.len() < bytes.len() => {
+                    let mut stored = vec![0u8; HEADER_SIZE + data.len()];
+                    CompressedHeader {
+                        // CAST: fewer bytes than a block.
+                        compressed_len: data.len() as u16,
+                        // CAST: below a block.
+                        length: len as u16,
+                    }
+                    .write(&mut stored);
+                    stored[HEADER_SIZE..].copy_from_slice(&data);
+                    (stored, true)
+                }
+                _ => (bytes, false),
+            };
+            // CAST: at most a block.
+            let len = bytes.len() as u32;
+            if len > room {
+                continue;
+            }
             tails.push(Tail {
                 len,
                 ino,
                 bytes,
+                compressed,
                 run,
             });
         }
@@ -121,10 +152,15 @@ impl<D: BlockDevice> Filesystem<D> {
                         })?;
                 let pointer = geometry.encode_pointer(geometry.whole_block(block));
                 self.set_pointer(&mut inode, place, pointer)?;
-                inode.tail_offset = offset;
+                inode.tail_offset = TailPlace {
+                    offset,
+                    compressed: tail.compressed,
+                }
+                .encode();
                 inode.blocks = inode.blocks.saturating_sub(tail.run.count);
                 self.write_inode(tail.ino, &inode)?;
                 done.tails += 1;
+                done.compressed += u32::from(tail.compressed);
             }
             done.blocks += 1;
         }
@@ -149,18 +185,30 @@ impl<D: BlockDevice> Filesystem<D> {
         Ok((block, bytes, tails))
     }
 
-    /// The bytes of the packed tail of `inode` (`ino`), `size % B` of them.
+    /// The bytes of the packed tail of `inode` (`ino`), `size % B` of
+    /// them: as stored, or decompressed.
     pub(super) fn packed_tail_bytes(&self, ino: u32, inode: &Inode) -> Result<Vec<u8>, FsError> {
+        let geometry = *self.geometry();
         let (_, bytes, _) = self.tail_block_of(ino, inode)?;
-        let start = inode.tail_offset as usize;
-        let len = self.geometry().offset_in_block(inode.size) as usize;
-        bytes
-            .get(start..start + len)
-            .map(<[u8]>::to_vec)
-            .ok_or(FsError::BadTailBlock {
+        // CAST: below a block.
+        let len = geometry.offset_in_block(inode.size) as u32;
+        let place = TailPlace::of(inode.tail_offset);
+        match stored_tail(&bytes, &geometry, place, len) {
+            Ok(StoredTail::Plain(bytes)) => Ok(bytes.to_vec()),
+            Ok(StoredTail::Compressed(header, data)) => {
+                lz4::decompress(data, usize::from(header.length)).map_err(|error| {
+                    FsError::BadCompressedBlock {
+                        ino,
+                        file_block: geometry.block_of(inode.size),
+                        error,
+                    }
+                })
+            }
+            Err(error) => Err(FsError::BadTailBlock {
                 ino,
-                rule: "tail past the end of its block",
-            })
+                rule: error.rule(),
+            }),
+        }
     }
 
     /// Gives the packed tail of `inode` (`ino`), if it has one, a run of

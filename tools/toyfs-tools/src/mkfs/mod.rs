@@ -164,9 +164,10 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
                 );
                 if geometry.has_packed_tails() {
                     println!(
-                        "{}: packed {} tails into {} tail blocks (they held {} fragments)",
+                        "{}: packed {} tails ({} compressed) into {} tail blocks (they held {} fragments)",
                         options.device.display(),
                         populated.packed.tails,
+                        populated.packed.compressed,
                         populated.packed.blocks,
                         populated.packed.fragments_before,
                     );

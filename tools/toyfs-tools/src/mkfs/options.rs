@@ -20,7 +20,8 @@ pub const USAGE: &str =
   -p             pack the last blocks of the files -d copies into shared tail
                  blocks, each at a byte offset (the PACKED_TAILS feature);
                  needs fragments smaller than BLOCK_SIZE (default with -p:
-                 BLOCK_SIZE/8)
+                 BLOCK_SIZE/8); with -c lz4 too, a tail that compresses is
+                 packed compressed (the PACKED_LZ4 feature)
   -N INODES      number of inodes (default: one per 4 KiB, at least 16, and
                  enough for DIR)
   -d DIR         copy the files and directories under DIR into the new filesystem

@@ -51,7 +51,8 @@ pub fn default_block_size(filesystem_bytes: u64) -> u32 {
 
 /// The features the options ask for on blocks of `block_size`: fragments
 /// with `-f` (of `block_size / 8` when only `-c` or `-p` asks for them),
-/// LZ4 with `-c`, PACKED_TAILS with `-p`.
+/// LZ4 with `-c`, PACKED_TAILS with `-p`, and PACKED_LZ4 (packed tails
+/// compressed) with both.
 pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
     let fragment_size = match (
         options.fragment_size,
@@ -77,6 +78,7 @@ pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
         // Set by the first allocation past the end of a file.
         prealloc: false,
         packed_tails: options.pack_tails,
+        packed_lz4: options.pack_tails && options.compression,
     }
 }
 
