@@ -240,6 +240,28 @@ pub(crate) fn enable_prealloc(sb: &SuperBlock) -> Result {
     Ok(())
 }
 
+/// Sets the GENERATIONS feature, if the image does not have it yet, and
+/// writes the superblock with it, waiting: called before an inode this
+/// toyfs allocates is written with its generation (`ialloc::claim`), so
+/// that no inode with one reaches the disk of an image that a toyfs or
+/// fsck.toyfs predating the feature would still take (they would call
+/// the generation bad flags).  A write that fails fails the creation
+/// (nothing claimed); the bit stays set in memory and reaches the disk
+/// with the next superblock write.  Never cleared.
+pub(crate) fn enable_generations(sb: &SuperBlock) -> Result {
+    let info = sb.info();
+    let mut written = info.generations_written.lock();
+    if *written {
+        return Ok(());
+    }
+    set_feature(sb, &info.generations, &mut written)?;
+    kernel::pr_info!(
+        "{}: first inode allocated: GENERATIONS feature set\n",
+        sb.id()
+    );
+    Ok(())
+}
+
 /// Reads the bitmap blocks, to keep for the mount.
 pub(crate) fn read_bitmap(sb: &SuperBlock, geometry: &Geometry) -> Result<KVVec<Buffer>> {
     let mut bitmap = KVVec::with_capacity(geometry.bitmap_blocks() as usize, GFP_KERNEL)?;

@@ -1414,6 +1414,35 @@ inodes_freed_beside_allocations_are_given_once() {
 }
 
 
+# File handles (toyfs-probe handles, toyfs's export operations): the
+# handles of a file and of a directory open them again after
+# drop_caches (the file's bytes; the directory, its entries and its path,
+# rebuilt through ".."); a handle of inode 0, of inode 2^32-1, with
+# another generation, of another type, too short, of a deleted file,
+# and of a deleted file whose inode number a new file got (the
+# generation tells them apart) give ESTALE; a file unlinked while open
+# opens until closed.  Then fsck: a freed inode keeps its generation,
+# which the GENERATIONS feature (set by the first file made) allows.
+file_handles() { probe handles; }
+
+# A handle kept across a remount of a new image (with fragments) opens
+# the file it was made of: the generation is on the disk, not only in
+# the inode cache; fsck.toyfs -f is clean.
+file_handles_survive_a_remount() {
+	new_loop_image /tmp/handles.img 8M -b 1024 -f 256 || return 1
+	mkdir -p /mnt/handles
+	head -c 10000 /dev/urandom >/tmp/handles.bytes
+	mount -t toyfs "$loop" /mnt/handles && cp /tmp/handles.bytes /mnt/handles/f &&
+		toyfs-probe handle-save /mnt/handles/f /tmp/handles.fh && umount /mnt/handles &&
+		mount -t toyfs "$loop" /mnt/handles &&
+		toyfs-probe handle-check /mnt/handles /tmp/handles.fh /tmp/handles.bytes
+	status=$?
+	umount /mnt/handles || status=1
+	out=$(fsck.toyfs -f -n "$loop") || { echo "$out" | tail -5; status=1; }
+	rm -f /tmp/handles.bytes /tmp/handles.fh
+	drop_loop_image $status
+}
+
 # RENAME_EXCHANGE (toyfs-probe rename-exchange): files in one directory,
 # a file and a directory, two directories, across parents; fsck (link
 # counts, "..") after it, then the tree goes.
@@ -1727,7 +1756,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 84
+ktap_suite toyfs 86
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1769,6 +1798,8 @@ ktap_case truncation_after_a_split_writes_the_zeroed_tail probe truncate-split
 ktap_case hard_links_share_the_inode probe links
 ktap_case rename_noreplace_refuses_a_taken_name probe rename
 ktap_case rename_exchange_swaps_names_links_and_dotdot rename_exchange
+ktap_case file_handles_open_the_right_file_or_give_estale file_handles
+ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
 ktap_case mmap_store_past_eof_is_zeroed_at_writeback probe eof-tail
 ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
 ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
