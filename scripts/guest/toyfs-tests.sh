@@ -1443,6 +1443,76 @@ file_handles_survive_a_remount() {
 	drop_loop_image $status
 }
 
+# A plain swap file on the toyfs at $1 (seen in the chroot): dd and
+# mkswap make it, swapon takes it (bmap maps every block), it is in
+# /proc/swaps, a write to it is refused while active (ETXTBSY, the
+# VFS's S_SWAPFILE), swapoff; a sparse one (truncate and mkswap, one
+# page written) is refused with EINVAL ("swapfile has holes").
+swap_files() {
+	debian_view "$1" || return 1
+	rc=0
+	dd if=/dev/zero of="$1/swap" bs=1M count=8 2>/dev/null && chmod 600 "$1/swap" &&
+		in_debian mkswap "$1/swap" >/dev/null || { echo "mkswap of a plain file failed"; rc=1; }
+	if [ $rc -eq 0 ] && in_debian swapon "$1/swap"; then
+		grep -q 'bmap/swap ' /proc/swaps || { cat /proc/swaps; echo "not in /proc/swaps"; rc=1; }
+		if echo x >>"$1/swap" 2>/dev/null; then
+			echo "a write to an active swap file succeeded"
+			rc=1
+		fi
+		in_debian swapoff "$1/swap" || { echo "swapoff failed"; rc=1; }
+	elif [ $rc -eq 0 ]; then
+		echo "swapon of a plain file failed"
+		rc=1
+	fi
+	truncate -s 8M "$1/sparse" && chmod 600 "$1/sparse" &&
+		in_debian mkswap "$1/sparse" >/dev/null || { echo "mkswap of a sparse file failed"; rc=1; }
+	if in_debian swapon "$1/sparse" 2>/tmp/swapon.err; then
+		echo "swapon of a sparse file succeeded"
+		in_debian swapoff "$1/sparse"
+		rc=1
+	elif ! grep -q 'Invalid argument' /tmp/swapon.err; then
+		cat /tmp/swapon.err
+		echo "swapon of a sparse file failed, but not with EINVAL"
+		rc=1
+	fi
+	rm -f "$1/swap" "$1/sparse" /tmp/swapon.err
+	debian_unview "$1"
+	return $rc
+}
+
+# bmap (FIBMAP, swapon), as ext2's generic_block_bmap for whole plain
+# blocks only: toyfs-probe fibmap on a new image of 1 KiB blocks and
+# 256-byte fragments (whole blocks are FIEMAP's disk blocks; the holes,
+# the tail in fragments and the blocks past the end are 0), then the
+# swap files on it (swap_files); toyfs-probe fibmap on one without
+# fragments (the last block is a whole block, mapped).  fsck.toyfs -f
+# clean after each.
+bmap_and_swap_files() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	status=0
+	mkdir -p /mnt/bmap
+	for spec in "tail -b 1024 -f 256" "whole -b 1024"; do
+		# shellcheck disable=SC2086 # the words of the spec
+		set -- $spec
+		last=$1
+		shift
+		new_loop_image /tmp/bmap.img 32M "$@" || return 1
+		if mount -t toyfs "$loop" /mnt/bmap; then
+			toyfs-probe fibmap /mnt/bmap 1024 "$last" || status=1
+			if [ $status -eq 0 ] && [ "$last" = tail ]; then
+				swap_files /mnt/bmap || status=1
+			fi
+			umount /mnt/bmap || status=1
+		else
+			status=1
+		fi
+		out=$(fsck.toyfs -f -n "$loop") || { echo "$out" | tail -5; status=1; }
+		drop_loop_image 0
+		[ $status -eq 0 ] || break
+	done
+	return $status
+}
+
 # RENAME_EXCHANGE (toyfs-probe rename-exchange): files in one directory,
 # a file and a directory, two directories, across parents; fsck (link
 # counts, "..") after it, then the tree goes.
@@ -1756,7 +1826,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 86
+ktap_suite toyfs 87
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1800,6 +1870,7 @@ ktap_case rename_noreplace_refuses_a_taken_name probe rename
 ktap_case rename_exchange_swaps_names_links_and_dotdot rename_exchange
 ktap_case file_handles_open_the_right_file_or_give_estale file_handles
 ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
+ktap_case bmap_maps_whole_plain_blocks_and_swapon_takes_a_plain_file bmap_and_swap_files
 ktap_case mmap_store_past_eof_is_zeroed_at_writeback probe eof-tail
 ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
 ktap_case copy_file_range_and_sendfile_into_toyfs probe splice

@@ -277,3 +277,62 @@ pub fn handle_check(mount: &Path, saved: &Path, expected: &Path) -> Check {
     let mount = File::open(mount).map_err(|e| format!("open {}: {e}", mount.display()))?;
     reads(&mount, &handle, &expected, "the saved handle")
 }
+
+/// `toyfs-probe fibmap DIR BLOCK-SIZE tail|whole`: `FIBMAP` (`bmap`) of
+/// a file of three whole blocks, a hole of two, two whole blocks and 100
+/// bytes: each whole block's disk block is the one FIEMAP maps it to,
+/// the hole's blocks and those past the end are 0, and so is the last
+/// block when it is a tail in fragments (`tail`; `whole` on an image
+/// without fragments, where it is a whole plain block).
+pub fn fibmap(root: &Path, block_size: &str, last: &str) -> Check {
+    use std::io::{Seek, SeekFrom, Write};
+    let b: u64 = block_size
+        .parse()
+        .map_err(|_| format!("block size {block_size}"))?;
+    let tail = match last {
+        "tail" => true,
+        "whole" => false,
+        _ => return Err(format!("{last}: tail or whole")),
+    };
+    let path = root.join("fibmap");
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| format!("create: {e}"))?;
+    let bytes = |k: u64, len: u64| -> Vec<u8> { (0..len).map(|i| ((i + k) % 253) as u8).collect() };
+    let write_at = |file: &mut File, at: u64, data: &[u8]| -> Check {
+        file.seek(SeekFrom::Start(at)).map_err(|e| e.to_string())?;
+        file.write_all(data).map_err(|e| format!("write at {at}: {e}"))
+    };
+    write_at(&mut file, 0, &bytes(1, 3 * b))?;
+    write_at(&mut file, 5 * b, &bytes(2, 2 * b + 100))?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP: {e}"))?;
+    // FIEMAP's disk block of file block `n`, if an extent maps its start
+    // to the start of a disk block.
+    let mapped = |n: u64| -> Option<u64> {
+        extents.iter().find_map(|&(logical, physical, length, _)| {
+            let at = n * b;
+            (at >= logical && at < logical + length && (physical + at - logical) % b == 0)
+                .then(|| (physical + at - logical) / b)
+        })
+    };
+    for n in 0..10u64 {
+        let got = u64::from(sys::fibmap(&file, n as u32).map_err(|e| format!("FIBMAP {n}: {e}"))?);
+        let expected = match n {
+            0..=2 | 5 | 6 => mapped(n).ok_or(format!("FIEMAP maps no whole block {n}"))?,
+            7 if !tail => mapped(7).ok_or("FIEMAP maps no whole last block")?,
+            _ => 0,
+        };
+        if got != expected {
+            return Err(format!(
+                "FIBMAP of block {n} is {got}, expected {expected} (FIEMAP: {extents:?})"
+            ));
+        }
+    }
+    drop(file);
+    fs::remove_file(&path).map_err(|e| format!("unlink: {e}"))
+}

@@ -43,7 +43,8 @@
 //! rename-exchange DIR` (`RENAME_EXCHANGE`); `toyfs-probe handles DIR`
 //! (file handles: `name_to_handle_at`, `open_by_handle_at`, handles.rs);
 //! `toyfs-probe handle-save PATH OUT` and `toyfs-probe handle-check
-//! MOUNT SAVED EXPECTED` (a handle kept across a remount).
+//! MOUNT SAVED EXPECTED` (a handle kept across a remount); `toyfs-probe
+//! fibmap DIR BLOCK-SIZE tail|whole` (`FIBMAP`, toyfs's `bmap`).
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
@@ -3600,6 +3601,10 @@ fn main() -> ExitCode {
         },
         "rename-exchange" => vfsfeat::rename_exchange(dir),
         "handles" => handles::handles(dir),
+        "fibmap" => match (args.get(3), args.get(4)) {
+            (Some(size), Some(last)) => handles::fibmap(dir, size, last),
+            _ => Err("usage: toyfs-probe fibmap DIR BLOCK-SIZE tail|whole".into()),
+        },
         "handle-save" => match args.get(3) {
             Some(out) => handles::handle_save(dir, Path::new(out)),
             None => Err("usage: toyfs-probe handle-save PATH OUT".into()),

@@ -335,6 +335,17 @@ pub fn page_size() -> u64 {
     unsafe { sysconf(30) as u64 }
 }
 
+/// The disk block of file block `block` by `FIBMAP` (0: none), which
+/// needs `CAP_SYS_RAWIO`.
+pub fn fibmap(file: &File, block: u32) -> io::Result<u32> {
+    const FIBMAP: c_ulong = 1;
+    let mut value = block as c_int;
+    // SAFETY: A valid descriptor and an int the kernel reads and writes
+    // (`ioctl_fibmap`), living across the call.
+    check(unsafe { ioctl(file.as_raw_fd(), FIBMAP, &mut value) })?;
+    Ok(value as u32)
+}
+
 /// The file's extents by `FS_IOC_FIEMAP` (synced first), at most 64.
 pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
     const MAX: usize = 64;
