@@ -1445,8 +1445,8 @@ file_handles_survive_a_remount() {
 
 # A plain swap file on the toyfs at $1 (seen in the chroot): dd and
 # mkswap make it, swapon takes it (bmap maps every block), it is in
-# /proc/swaps, a write to it is refused while active (ETXTBSY, the
-# VFS's S_SWAPFILE), swapoff; a sparse one (truncate and mkswap, one
+# /proc/swaps, a write to it and copy_file_range into it are refused
+# while active (ETXTBSY, the VFS's S_SWAPFILE), swapoff; a sparse one (truncate and mkswap, one
 # page written) is refused with EINVAL ("swapfile has holes").
 swap_files() {
 	debian_view "$1" || return 1
@@ -1459,6 +1459,13 @@ swap_files() {
 			echo "a write to an active swap file succeeded"
 			rc=1
 		fi
+		# xfstests generic/554: copy_file_range into it is ETXTBSY too.
+		echo copy >"$1/src"
+		out=$(in_debian xfs_io -c "copy_range -l 4 $1/src" "$1/swap" 2>&1)
+		case "$out" in
+		*"Text file busy"*) ;;
+		*) echo "copy_range into an active swap file: ${out:-no error}"; rc=1 ;;
+		esac
 		in_debian swapoff "$1/swap" || { echo "swapoff failed"; rc=1; }
 	elif [ $rc -eq 0 ]; then
 		echo "swapon of a plain file failed"
@@ -1475,7 +1482,7 @@ swap_files() {
 		echo "swapon of a sparse file failed, but not with EINVAL"
 		rc=1
 	fi
-	rm -f "$1/swap" "$1/sparse" /tmp/swapon.err
+	rm -f "$1/swap" "$1/sparse" "$1/src" /tmp/swapon.err
 	debian_unview "$1"
 	return $rc
 }
