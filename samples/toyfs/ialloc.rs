@@ -241,15 +241,14 @@ pub(crate) fn claim(
 /// meanwhile, would record a file's inode free (and give it to a second
 /// file).
 pub(crate) fn free_inode(sb: &SuperBlock, ino: u32) -> Result {
-    InodeSlot::read(sb, ino)?
-        .update_then(
-            |inode| {
-                *inode = DiskInode {
-                    generation: inode.generation,
-                    ..DiskInode::default()
-                }
-            },
-            || put_back(sb, ino),
-        );
+    InodeSlot::read(sb, ino)?.update_then(
+        |inode| {
+            *inode = DiskInode {
+                generation: inode.generation,
+                ..DiskInode::default()
+            }
+        },
+        || put_back(sb, ino),
+    );
     Ok(())
 }

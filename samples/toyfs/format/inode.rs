@@ -574,9 +574,7 @@ impl InodeProblem {
             Self::BadFlags(_) => "flags other than compressed on a regular file with LZ4",
             Self::TripleWithoutFeature => "triple-indirect block without the LARGE_FILES feature",
             Self::ReservedNotZero => "nonzero reserved bytes",
-            Self::GenerationWithoutFeature { .. } => {
-                "generation without the GENERATIONS feature"
-            }
+            Self::GenerationWithoutFeature { .. } => "generation without the GENERATIONS feature",
             Self::BadTailOffset { .. } => {
                 "tail offset not in a regular file's partial last block past the tail header"
             }
@@ -664,9 +662,7 @@ mod tests {
         assert_eq!(inode.field_problems(&with).collect::<Vec<_>>(), []);
         assert_eq!(
             inode.field_problems(&plain).collect::<Vec<_>>(),
-            [InodeProblem::GenerationWithoutFeature {
-                generation: 0xbeef
-            }]
+            [InodeProblem::GenerationWithoutFeature { generation: 0xbeef }]
         );
         inode.generation = 0;
         assert_eq!(inode.field_problems(&plain).collect::<Vec<_>>(), []);

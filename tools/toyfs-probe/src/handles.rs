@@ -79,7 +79,9 @@ fn drop_caches() -> Check {
 fn stale(mount: &File, handle: &Handle, flags: i32, what: &str) -> Check {
     match sys::open_by_handle(mount, handle, flags) {
         Err(e) if e.raw_os_error() == Some(ESTALE) => Ok(()),
-        Err(e) => Err(format!("{what}: open_by_handle_at gave {e}, expected ESTALE")),
+        Err(e) => Err(format!(
+            "{what}: open_by_handle_at gave {e}, expected ESTALE"
+        )),
         Ok(file) => {
             let ino = file.metadata().map(|m| m.ino()).unwrap_or(0);
             Err(format!(
@@ -93,7 +95,10 @@ fn stale(mount: &File, handle: &Handle, flags: i32, what: &str) -> Check {
 fn reads(mount: &File, handle: &Handle, expected: &[u8], what: &str) -> Check {
     let mut file = sys::open_by_handle(mount, handle, 0)
         .map_err(|e| format!("{what}: open_by_handle_at: {e}"))?;
-    let ino = file.metadata().map_err(|e| format!("{what}: fstat: {e}"))?.ino();
+    let ino = file
+        .metadata()
+        .map_err(|e| format!("{what}: fstat: {e}"))?
+        .ino();
     if ino != u64::from(word(handle, 0)) {
         return Err(format!(
             "{what}: opened inode {ino}, the handle names {}",
@@ -163,7 +168,12 @@ pub fn handles(root: &Path) -> Check {
     // Bad handles.
     let (ino, generation) = (word(&file_handle, 0), word(&file_handle, 1));
     stale(&mount, &with_word(&file_handle, 0, 0), 0, "inode 0")?;
-    stale(&mount, &with_word(&file_handle, 0, u32::MAX), 0, "inode 2^32-1")?;
+    stale(
+        &mount,
+        &with_word(&file_handle, 0, u32::MAX),
+        0,
+        "inode 2^32-1",
+    )?;
     stale(
         &mount,
         &with_word(&file_handle, 1, generation.wrapping_add(1)),
@@ -195,7 +205,12 @@ pub fn handles(root: &Path) -> Check {
     let kept = File::open(&open_file).map_err(|e| format!("open: {e}"))?;
     io("unlink open", fs::remove_file(&open_file))?;
     drop_caches()?;
-    reads(&mount, &open_handle, &model(2), "an unlinked file still open")?;
+    reads(
+        &mount,
+        &open_handle,
+        &model(2),
+        "an unlinked file still open",
+    )?;
     drop(kept);
     drop_caches()?;
     stale(&mount, &open_handle, 0, "an unlinked file once closed")?;
@@ -238,12 +253,7 @@ pub fn handles(root: &Path) -> Check {
     io("unlink inner", fs::remove_file(sub.join("inner")))?;
     io("rmdir sub", fs::remove_dir(&sub))?;
     drop_caches()?;
-    stale(
-        &mount,
-        &dir_handle,
-        sys::O_DIRECTORY,
-        "a removed directory",
-    )?;
+    stale(&mount, &dir_handle, sys::O_DIRECTORY, "a removed directory")?;
     io("clean up", fs::remove_dir_all(&top))
 }
 
@@ -261,8 +271,7 @@ pub fn handle_save(path: &Path, out: &Path) -> Check {
 /// `handle-save` wrote to `saved` opens, on the filesystem mounted at
 /// `mount`, a file holding the bytes of file `expected`.
 pub fn handle_check(mount: &Path, saved: &Path, expected: &Path) -> Check {
-    let text =
-        fs::read_to_string(saved).map_err(|e| format!("read {}: {e}", saved.display()))?;
+    let text = fs::read_to_string(saved).map_err(|e| format!("read {}: {e}", saved.display()))?;
     let mut words = text.split_whitespace();
     let bad = || format!("{}: not a saved handle", saved.display());
     let kind = words.next().and_then(|w| w.parse().ok()).ok_or_else(bad)?;
@@ -272,8 +281,7 @@ pub fn handle_check(mount: &Path, saved: &Path, expected: &Path) -> Check {
         .collect::<Result<Vec<u8>, _>>()
         .map_err(|_| bad())?;
     let handle = Handle { kind, bytes };
-    let expected =
-        fs::read(expected).map_err(|e| format!("read {}: {e}", expected.display()))?;
+    let expected = fs::read(expected).map_err(|e| format!("read {}: {e}", expected.display()))?;
     let mount = File::open(mount).map_err(|e| format!("open {}: {e}", mount.display()))?;
     reads(&mount, &handle, &expected, "the saved handle")
 }
@@ -305,7 +313,8 @@ pub fn fibmap(root: &Path, block_size: &str, last: &str) -> Check {
     let bytes = |k: u64, len: u64| -> Vec<u8> { (0..len).map(|i| ((i + k) % 253) as u8).collect() };
     let write_at = |file: &mut File, at: u64, data: &[u8]| -> Check {
         file.seek(SeekFrom::Start(at)).map_err(|e| e.to_string())?;
-        file.write_all(data).map_err(|e| format!("write at {at}: {e}"))
+        file.write_all(data)
+            .map_err(|e| format!("write at {at}: {e}"))
     };
     write_at(&mut file, 0, &bytes(1, 3 * b))?;
     write_at(&mut file, 5 * b, &bytes(2, 2 * b + 100))?;
