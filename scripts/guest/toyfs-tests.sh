@@ -1471,18 +1471,13 @@ swap_files() {
 		echo "swapon of a plain file failed"
 		rc=1
 	fi
+	# util-linux's swapon looks for holes itself (FIEMAP) and skips the
+	# file: toyfs-probe swapon-refused calls swapon(2), which must fail
+	# with EINVAL (and takes the file back with swapoff if it did not).
 	truncate -s 8M "$1/sparse" && chmod 600 "$1/sparse" &&
-		in_debian mkswap "$1/sparse" >/dev/null || { echo "mkswap of a sparse file failed"; rc=1; }
-	if in_debian swapon "$1/sparse" 2>/tmp/swapon.err; then
-		echo "swapon of a sparse file succeeded"
-		in_debian swapoff "$1/sparse"
-		rc=1
-	elif ! grep -q 'Invalid argument' /tmp/swapon.err; then
-		cat /tmp/swapon.err
-		echo "swapon of a sparse file failed, but not with EINVAL"
-		rc=1
-	fi
-	rm -f "$1/swap" "$1/sparse" "$1/src" /tmp/swapon.err
+		in_debian mkswap "$1/sparse" >/dev/null 2>&1 || { echo "mkswap of a sparse file failed"; rc=1; }
+	toyfs-probe swapon-refused "$1/sparse" || rc=1
+	rm -f "$1/swap" "$1/sparse" "$1/src"
 	debian_unview "$1"
 	return $rc
 }
@@ -1875,9 +1870,6 @@ ktap_case truncation_after_a_split_writes_the_zeroed_tail probe truncate-split
 ktap_case hard_links_share_the_inode probe links
 ktap_case rename_noreplace_refuses_a_taken_name probe rename
 ktap_case rename_exchange_swaps_names_links_and_dotdot rename_exchange
-ktap_case file_handles_open_the_right_file_or_give_estale file_handles
-ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
-ktap_case bmap_maps_whole_plain_blocks_and_swapon_takes_a_plain_file bmap_and_swap_files
 ktap_case mmap_store_past_eof_is_zeroed_at_writeback probe eof-tail
 ktap_case mmap_store_racing_an_extending_write_stays_out probe extend-race
 ktap_case copy_file_range_and_sendfile_into_toyfs probe splice
@@ -1900,6 +1892,10 @@ ktap_case special_files_feature_not_set_without_room_for_the_entry special_files
 ktap_case lsattr_and_chattr_of_a_directory lsattr_and_chattr_of_a_directory
 ktap_case o_tmpfile_by_xfs_io_flink o_tmpfile_by_xfs_io
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
+# After the counters: images with fragments read tails through vm_mvc.
+ktap_case file_handles_open_the_right_file_or_give_estale file_handles
+ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
+ktap_case bmap_maps_whole_plain_blocks_and_swapon_takes_a_plain_file bmap_and_swap_files
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
 ktap_case seek_over_tails_compressed_and_packed_blocks seek_over_tails_compressed_and_packed_blocks

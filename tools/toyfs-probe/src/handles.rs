@@ -345,3 +345,22 @@ pub fn fibmap(root: &Path, block_size: &str, last: &str) -> Check {
     drop(file);
     fs::remove_file(&path).map_err(|e| format!("unlink: {e}"))
 }
+
+/// `toyfs-probe swapon-refused FILE`: `swapon(2)` of FILE (a swap file
+/// with holes, or on an LZ4 image) must fail with `EINVAL`; if it does
+/// not, FILE is taken back with `swapoff` and the check fails.
+pub fn swapon_refused(path: &Path) -> Check {
+    const EINVAL: i32 = 22;
+    match sys::swap_on(path) {
+        Err(e) if e.raw_os_error() == Some(EINVAL) => Ok(()),
+        Err(e) => Err(format!("swapon {}: {e}, expected EINVAL", path.display())),
+        Ok(()) => {
+            let off = sys::swap_off(path).map_err(|e| format!(", and swapoff: {e}"));
+            Err(format!(
+                "swapon {} succeeded{}",
+                path.display(),
+                off.err().unwrap_or_default()
+            ))
+        }
+    }
+}

@@ -44,7 +44,8 @@
 //! (file handles: `name_to_handle_at`, `open_by_handle_at`, handles.rs);
 //! `toyfs-probe handle-save PATH OUT` and `toyfs-probe handle-check
 //! MOUNT SAVED EXPECTED` (a handle kept across a remount); `toyfs-probe
-//! fibmap DIR BLOCK-SIZE tail|whole` (`FIBMAP`, toyfs's `bmap`).
+//! fibmap DIR BLOCK-SIZE tail|whole` (`FIBMAP`, toyfs's `bmap`);
+//! `toyfs-probe swapon-refused FILE` (`swapon(2)` must be `EINVAL`).
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
@@ -3605,6 +3606,7 @@ fn main() -> ExitCode {
             (Some(size), Some(last)) => handles::fibmap(dir, size, last),
             _ => Err("usage: toyfs-probe fibmap DIR BLOCK-SIZE tail|whole".into()),
         },
+        "swapon-refused" => handles::swapon_refused(dir),
         "handle-save" => match args.get(3) {
             Some(out) => handles::handle_save(dir, Path::new(out)),
             None => Err("usage: toyfs-probe handle-save PATH OUT".into()),

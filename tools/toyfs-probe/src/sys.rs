@@ -62,6 +62,24 @@ extern "C" {
         flags: c_int,
     ) -> c_int;
     fn open_by_handle_at(mount_fd: c_int, handle: *mut RawHandle, flags: c_int) -> c_int;
+    fn swapon(path: *const c_char, flags: c_int) -> c_int;
+    fn swapoff(path: *const c_char) -> c_int;
+}
+
+/// `swapon(path, 0)`.
+pub fn swap_on(path: &Path) -> io::Result<()> {
+    let path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: A NUL-terminated path that lives across the call.
+    check(unsafe { swapon(path.as_ptr(), 0) })
+}
+
+/// `swapoff(path)`.
+pub fn swap_off(path: &Path) -> io::Result<()> {
+    let path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: A NUL-terminated path that lives across the call.
+    check(unsafe { swapoff(path.as_ptr()) })
 }
 
 /// `MAX_HANDLE_SZ`: the most bytes a file handle holds.
