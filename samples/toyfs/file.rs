@@ -802,3 +802,35 @@ pub(crate) fn direct_extent(inode: &Inode, pos: u64, length: u64) -> Result<IoEx
         Run::Hole { .. } | Run::Packed { .. } | Run::Tail { .. } => Err(ENOTBLK),
     }
 }
+
+/// `bmap` (`FIBMAP`, and `swapon` through `generic_swapfile_activate`):
+/// the disk block of file block `n` when it is a whole plain block inside
+/// the file, of a file without the compressed flag; 0 (what `bmap` calls
+/// a hole) for a hole, a tail in fragments, a compressed block, a packed
+/// tail, a block at or past the end, every block of a file with the
+/// compressed flag (its writeback moves blocks into compressed runs, as
+/// `direct_io_fits` says), and a block map that breaks a rule.  The
+/// file's dirty folios are written first, as `iomap_bmap` writes them:
+/// a block that writeback would still move or fill is where it stays
+/// once this returns, unless the file is written again (which a swap
+/// file's `S_SWAPFILE` refuses).  ext2's `generic_block_bmap` answers
+/// the same for its blocks, which are all plain.
+pub(crate) fn bmap(inode: &Inode, n: u64) -> u64 {
+    let geometry = inode.sb().info().geometry;
+    if inode.write_and_wait().is_err() {
+        return 0;
+    }
+    if n >= geometry.blocks_for(inode.size()) {
+        return 0;
+    }
+    let Ok(map) = BlockMap::lock(inode) else {
+        return 0;
+    };
+    if geometry.has_compression() && map.flags() & FLAG_COMPRESSED != 0 {
+        return 0;
+    }
+    match map.lookup_run(n, 1) {
+        Ok(Run::Data { first, .. }) => first.into(),
+        _ => 0,
+    }
+}

@@ -13,9 +13,10 @@
 use crate::{
     format::{
         constants::{INODE_SIZE, ROOT_INO},
-        inode::{Inode as DiskInode, S_IFMT, S_IFREG},
+        inode::{next_generation, Inode as DiskInode, S_IFMT, S_IFREG},
     },
     meta::InodeSlot,
+    mount,
     vfs::{Buffer, SuperBlock},
 };
 use kernel::prelude::*;
@@ -188,7 +189,12 @@ pub(crate) fn put_back(sb: &SuperBlock, ino: u32) {
 /// Writes taken inode `ino` as a new file of `mode` with `nlink` links (a
 /// regular file with the image's default flags); a directory gets
 /// `dir_block`, already filled, as its one block; a device keeps `rdev`
-/// (`new_encode_dev`) in `direct[0]` (0 for every other type).
+/// (`new_encode_dev`) in `direct[0]` (0 for every other type).  The
+/// inode's generation is the one after the slot's last inode's, which
+/// [`free_inode`] kept (`next_generation`): a file handle of that inode
+/// (`ops::export`) is stale, not the new file's.  The GENERATIONS feature
+/// is on the disk first (`mount::enable_generations`); if that write
+/// fails, nothing is claimed.
 pub(crate) fn claim(
     sb: &SuperBlock,
     ino: u32,
@@ -199,10 +205,13 @@ pub(crate) fn claim(
 ) -> Result {
     let geometry = sb.info().geometry;
     let block_size = geometry.block_size();
-    InodeSlot::read(sb, ino)?.update(|inode| {
+    let slot = InodeSlot::read(sb, ino)?;
+    mount::enable_generations(sb)?;
+    slot.update(|inode| {
         *inode = DiskInode {
             mode,
             nlink,
+            generation: next_generation(inode.generation),
             // A regular file of an image with LZ4 is compressed if the
             // image says so (`mkfs.toyfs -c lz4`).
             flags: if mode & S_IFMT == S_IFREG {
@@ -222,7 +231,8 @@ pub(crate) fn claim(
     Ok(())
 }
 
-/// Gives inode `ino` back: its 128 bytes become zero (free), and it is
+/// Gives inode `ino` back: its 128 bytes become zero (free) but for its
+/// generation, kept for the slot's next inode ([`claim`]), and it is
 /// recorded free before the lock of its block of the inode table goes.
 /// `take`, reading that block past the part of the table read so far
 /// under the same lock, then finds the inode in use and records it so
@@ -231,7 +241,14 @@ pub(crate) fn claim(
 /// meanwhile, would record a file's inode free (and give it to a second
 /// file).
 pub(crate) fn free_inode(sb: &SuperBlock, ino: u32) -> Result {
-    InodeSlot::read(sb, ino)?
-        .update_then(|inode| *inode = DiskInode::default(), || put_back(sb, ino));
+    InodeSlot::read(sb, ino)?.update_then(
+        |inode| {
+            *inode = DiskInode {
+                generation: inode.generation,
+                ..DiskInode::default()
+            }
+        },
+        || put_back(sb, ino),
+    );
     Ok(())
 }

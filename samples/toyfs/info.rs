@@ -95,6 +95,14 @@ pub(crate) struct SbInfo {
     /// for: what an allocation past the end of a file waits for.
     #[pin]
     pub(crate) prealloc_written: Mutex<bool>,
+    /// The GENERATIONS feature: read from the superblock, and set by
+    /// `mount::enable_generations` before the first inode this toyfs
+    /// allocates on the image is written (never cleared).
+    pub(crate) generations: AtomicBool,
+    /// Whether a superblock with GENERATIONS was read or written and
+    /// waited for: what the first inode allocated waits for.
+    #[pin]
+    pub(crate) generations_written: Mutex<bool>,
     /// Held by whoever puts a buffer on an inode's list of its own dirty
     /// buffers (`Buffer::mark_dirty_for`, `mmb_mark_buffer_dirty`) or
     /// works through such a list (`Inode::sync_own_buffers`, `mmb_sync`).
@@ -143,12 +151,15 @@ impl SbInfo {
             large_files_written <- new_mutex!(disk.geometry.has_large_files()),
             prealloc: AtomicBool::new(disk.geometry.has_prealloc()),
             prealloc_written <- new_mutex!(disk.geometry.has_prealloc()),
+            generations: AtomicBool::new(disk.geometry.has_generations()),
+            generations_written <- new_mutex!(disk.geometry.has_generations()),
             buffer_lists <- new_mutex!(()),
         }? Error)
     }
 
     /// The layout with the features as they are now: SPECIAL_FILES,
-    /// LARGE_FILES and PREALLOC may have been set since the mount.  What
+    /// LARGE_FILES, PREALLOC and GENERATIONS may have been set since the
+    /// mount.  What
     /// an inode is checked against, and what the superblock is written
     /// with.
     pub(crate) fn geometry_now(&self) -> Geometry {
@@ -156,6 +167,7 @@ impl SbInfo {
             .with_special_files(self.special_files.load(Ordering::Acquire))
             .with_large_files(self.large_files.load(Ordering::Acquire))
             .with_prealloc(self.prealloc.load(Ordering::Acquire))
+            .with_generations(self.generations.load(Ordering::Acquire))
     }
 }
 

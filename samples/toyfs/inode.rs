@@ -1250,15 +1250,31 @@ impl Freer {
     }
 }
 
-/// Reads and validates inode `ino`.  `just_made`: the inode was claimed
-/// by this call's caller a moment ago, and may be a symbolic link whose
-/// target is not written yet (size 0), or an `O_TMPFILE` file, claimed
-/// with no link (`namei::tmpfile`), which are accepted then only.  Also
-/// whether the disk holds the inode as read (`InodeSlot::get_and_whether_on_disk`):
-/// if not (an inode evicted after writeback stored it without waiting),
-/// the caller notes it unsynced, for the file's `fsync` to write it.
-pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<(DiskInode, bool)> {
+/// Why an inode is read from the inode table (`read_inode`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadFor {
+    /// A directory entry names it (or it is the root): it must be in use
+    /// and linked, or the image is damaged.
+    Entry,
+    /// Its caller claimed it a moment ago: it may be a symbolic link
+    /// whose target is not written yet (size 0), or an `O_TMPFILE` file,
+    /// claimed with no link (`namei::tmpfile`), which are accepted then
+    /// only.
+    JustMade,
+    /// A file handle names it (`ops::export`): a free inode, or one with
+    /// no link left (its file was deleted, and the eviction that frees it
+    /// did not end), is a stale handle (`ESTALE`), not damage, as in
+    /// ext2's `ext2_iget`.
+    Handle,
+}
+
+/// Reads and validates inode `ino`, read `why`.  Also whether the disk
+/// holds the inode as read (`InodeSlot::get_and_whether_on_disk`): if not
+/// (an inode evicted after writeback stored it without waiting), the
+/// caller notes it unsynced, for the file's `fsync` to write it.
+pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, why: ReadFor) -> Result<(DiskInode, bool)> {
     let (inode, on_disk) = InodeSlot::read(sb, ino)?.get_and_whether_on_disk();
+    let just_made = why == ReadFor::JustMade;
     // With the features as they are now: SPECIAL_FILES may have been set
     // since the mount, for the inode read here.
     match inode.reader_problem(&sb.info().geometry_now()) {
@@ -1268,6 +1284,11 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<(
             if just_made && inode.file_type() == Some(FileType::Regular) =>
         {
             Ok((inode, on_disk))
+        }
+        Some(InodeProblem::Free | InodeProblem::TooFewLinks { nlink: 0, .. })
+            if why == ReadFor::Handle =>
+        {
+            Err(ESTALE)
         }
         Some(problem) => Err(corrupt(sb, ino, problem.rule())),
     }

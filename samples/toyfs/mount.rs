@@ -16,7 +16,10 @@ use crate::{
     vfs::{crc32c, toyfs_err, Buffer, SuperBlock},
 };
 use core::sync::atomic::{AtomicBool, Ordering};
-use kernel::{prelude::*, sync::MutexGuard};
+use kernel::{
+    prelude::*,
+    sync::{Mutex, MutexGuard},
+};
 
 /// What `statfs` reports: sizes in bytes, counts in fragments (blocks
 /// without the FRAGMENTS feature).
@@ -205,15 +208,24 @@ impl Drop for SpecialFiles<'_> {
 /// reaches the disk with the next superblock write.
 pub(crate) fn enable_large_files(sb: &SuperBlock) -> Result {
     let info = sb.info();
-    let mut written = info.large_files_written.lock();
+    enable_once(
+        sb,
+        &info.large_files,
+        &info.large_files_written,
+        "first file past the double-indirect blocks: LARGE_FILES",
+    )
+}
+
+/// [`set_feature`] with `written` locked, once: the first caller sets
+/// `feature` and logs `what` ("... feature set"); the others, and every
+/// caller once the superblock on the disk has it, return at once.
+fn enable_once(sb: &SuperBlock, feature: &AtomicBool, written: &Mutex<bool>, what: &str) -> Result {
+    let mut written = written.lock();
     if *written {
         return Ok(());
     }
-    set_feature(sb, &info.large_files, &mut written)?;
-    kernel::pr_info!(
-        "{}: first file past the double-indirect blocks: LARGE_FILES feature set\n",
-        sb.id()
-    );
+    set_feature(sb, feature, &mut written)?;
+    kernel::pr_info!("{}: {} feature set\n", sb.id(), what);
     Ok(())
 }
 
@@ -228,16 +240,30 @@ pub(crate) fn enable_large_files(sb: &SuperBlock) -> Result {
 /// taken back, as SPECIAL_FILES is not once a creation succeeded.
 pub(crate) fn enable_prealloc(sb: &SuperBlock) -> Result {
     let info = sb.info();
-    let mut written = info.prealloc_written.lock();
-    if *written {
-        return Ok(());
-    }
-    set_feature(sb, &info.prealloc, &mut written)?;
-    kernel::pr_info!(
-        "{}: first block preallocated past the end of a file: PREALLOC feature set\n",
-        sb.id()
-    );
-    Ok(())
+    enable_once(
+        sb,
+        &info.prealloc,
+        &info.prealloc_written,
+        "first block preallocated past the end of a file: PREALLOC",
+    )
+}
+
+/// Sets the GENERATIONS feature, if the image does not have it yet, and
+/// writes the superblock with it, waiting: called before an inode this
+/// toyfs allocates is written with its generation (`ialloc::claim`), so
+/// that no inode with one reaches the disk of an image that a toyfs or
+/// fsck.toyfs predating the feature would still take (they would call
+/// the generation bad flags).  A write that fails fails the creation
+/// (nothing claimed); the bit stays set in memory and reaches the disk
+/// with the next superblock write.  Never cleared.
+pub(crate) fn enable_generations(sb: &SuperBlock) -> Result {
+    let info = sb.info();
+    enable_once(
+        sb,
+        &info.generations,
+        &info.generations_written,
+        "first inode allocated: GENERATIONS",
+    )
 }
 
 /// Reads the bitmap blocks, to keep for the mount.

@@ -12,6 +12,7 @@
 #include <linux/blkdev.h>
 #include <linux/buffer_head.h>
 #include <linux/crc32.h>
+#include <linux/exportfs.h>
 #include <linux/falloc.h>
 #include <linux/fiemap.h>
 #include <linux/fileattr.h>

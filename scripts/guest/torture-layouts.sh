@@ -42,12 +42,14 @@ for l in $all; do
 	case ",$wanted," in *",${l%%:*},"* | *,all,*) layouts="$layouts $l" ;; esac
 done
 # stress-ng 0.19.02's filesystem class less what torture.sh runs, and
-# the io and vm stressors that work on files in --temp-path.  Left out:
-# handle, which works on /dev/zero, not on the temp path, and fails
-# (ENOSYS counted as a failure) on kernels without CONFIG_FHANDLE, as
-# ours; verity, binderfs, bind-mount, dnotify, fanotify, inotify,
-# io-uring, rawdev and statmount, which need kernel options the test
-# kernels lack or a device of their own (stress-ng skips them).
+# the io and vm stressors that work on files in --temp-path.  handle
+# works on /dev/zero (devtmpfs), not on the temp path, and needs
+# CONFIG_FHANDLE (ENOSYS, counted as a failure, without it); io-uring,
+# inotify, dnotify and fanotify need CONFIG_IO_URING, INOTIFY_USER,
+# DNOTIFY and FANOTIFY (the kernels have them since 2026-12-05).  Left
+# out: verity, binderfs, bind-mount, rawdev and statmount, which need
+# kernel options the test kernels lack or a device of their own
+# (stress-ng skips them).
 # xattr and acl are skipped by stress-ng: toyfs keeps no extended
 # attributes (EOPNOTSUPP).  sendfile runs alone: its setup, a
 # posix_fallocate of 4 MiB in 1 MiB steps, did not end within 5 s beside
@@ -59,7 +61,7 @@ stressors="access acl aio aiol chattr chdir chmod chown copy-file dirdeep dirman
 fd-fork fiemap fifo file-ioctl filename flock fstat getdent inode-flags io ioprio lease link
 locka lockf lockmix lockofd loop madvise mknod mmapcow mmapfiles mmapfork mmaptorture mremap
 msync msyncmany open pseek revio rmap splice swap symlink tee touch umask unlink utime
-xattr
+xattr handle io-uring inotify dnotify fanotify
 hdd seek mmap fsize filerace iomix metamix readahead sync-file fallocate fpunch dentry dir rename"
 mkdir -p $work $mnt
 

@@ -1414,6 +1414,107 @@ inodes_freed_beside_allocations_are_given_once() {
 }
 
 
+# File handles (toyfs-probe handles, toyfs's export operations): the
+# handles of a file and of a directory open them again after
+# drop_caches (the file's bytes; the directory, its entries and its path,
+# rebuilt through ".."); a handle of inode 0, of inode 2^32-1, with
+# another generation, of another type, too short, of a deleted file,
+# and of a deleted file whose inode number a new file got (the
+# generation tells them apart) give ESTALE; a file unlinked while open
+# opens until closed.  Then fsck: a freed inode keeps its generation,
+# which the GENERATIONS feature (set by the first file made) allows.
+file_handles() { probe handles; }
+
+# A handle kept across a remount of a new image (with fragments) opens
+# the file it was made of: the generation is on the disk, not only in
+# the inode cache; fsck.toyfs -f is clean.
+file_handles_survive_a_remount() {
+	new_loop_image /tmp/handles.img 8M -b 1024 -f 256 || return 1
+	mkdir -p /mnt/handles
+	head -c 10000 /dev/urandom >/tmp/handles.bytes
+	mount -t toyfs "$loop" /mnt/handles && cp /tmp/handles.bytes /mnt/handles/f &&
+		toyfs-probe handle-save /mnt/handles/f /tmp/handles.fh && umount /mnt/handles &&
+		mount -t toyfs "$loop" /mnt/handles &&
+		toyfs-probe handle-check /mnt/handles /tmp/handles.fh /tmp/handles.bytes
+	status=$?
+	umount /mnt/handles || status=1
+	out=$(fsck.toyfs -f -n "$loop") || { echo "$out" | tail -5; status=1; }
+	rm -f /tmp/handles.bytes /tmp/handles.fh
+	drop_loop_image $status
+}
+
+# A plain swap file on the toyfs at $1 (seen in the chroot): dd and
+# mkswap make it, swapon takes it (bmap maps every block), it is in
+# /proc/swaps, a write to it and copy_file_range into it are refused
+# while active (ETXTBSY, the VFS's S_SWAPFILE), swapoff; a sparse one (truncate and mkswap, one
+# page written) is refused with EINVAL ("swapfile has holes").
+swap_files() {
+	debian_view "$1" || return 1
+	rc=0
+	dd if=/dev/zero of="$1/swap" bs=1M count=8 2>/dev/null && chmod 600 "$1/swap" &&
+		in_debian mkswap "$1/swap" >/dev/null || { echo "mkswap of a plain file failed"; rc=1; }
+	if [ $rc -eq 0 ] && in_debian swapon "$1/swap"; then
+		grep -q 'bmap/swap ' /proc/swaps || { cat /proc/swaps; echo "not in /proc/swaps"; rc=1; }
+		if echo x >>"$1/swap" 2>/dev/null; then
+			echo "a write to an active swap file succeeded"
+			rc=1
+		fi
+		# xfstests generic/554: copy_file_range into it is ETXTBSY too.
+		echo copy >"$1/src"
+		out=$(in_debian xfs_io -c "copy_range -l 4 $1/src" "$1/swap" 2>&1)
+		case "$out" in
+		*"Text file busy"*) ;;
+		*) echo "copy_range into an active swap file: ${out:-no error}"; rc=1 ;;
+		esac
+		in_debian swapoff "$1/swap" || { echo "swapoff failed"; rc=1; }
+	elif [ $rc -eq 0 ]; then
+		echo "swapon of a plain file failed"
+		rc=1
+	fi
+	# util-linux's swapon looks for holes itself (FIEMAP) and skips the
+	# file: toyfs-probe swapon-refused calls swapon(2), which must fail
+	# with EINVAL (and takes the file back with swapoff if it did not).
+	truncate -s 8M "$1/sparse" && chmod 600 "$1/sparse" &&
+		in_debian mkswap "$1/sparse" >/dev/null 2>&1 || { echo "mkswap of a sparse file failed"; rc=1; }
+	toyfs-probe swapon-refused "$1/sparse" || rc=1
+	rm -f "$1/swap" "$1/sparse" "$1/src"
+	debian_unview "$1"
+	return $rc
+}
+
+# bmap (FIBMAP, swapon), as ext2's generic_block_bmap for whole plain
+# blocks only: toyfs-probe fibmap on a new image of 1 KiB blocks and
+# 256-byte fragments (whole blocks are FIEMAP's disk blocks; the holes,
+# the tail in fragments and the blocks past the end are 0), then the
+# swap files on it (swap_files); toyfs-probe fibmap on one without
+# fragments (the last block is a whole block, mapped).  fsck.toyfs -f
+# clean after each.
+bmap_and_swap_files() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	status=0
+	mkdir -p /mnt/bmap
+	for spec in "tail -b 1024 -f 256" "whole -b 1024"; do
+		# shellcheck disable=SC2086 # the words of the spec
+		set -- $spec
+		last=$1
+		shift
+		new_loop_image /tmp/bmap.img 32M "$@" || return 1
+		if mount -t toyfs "$loop" /mnt/bmap; then
+			toyfs-probe fibmap /mnt/bmap 1024 "$last" || status=1
+			if [ $status -eq 0 ] && [ "$last" = tail ]; then
+				swap_files /mnt/bmap || status=1
+			fi
+			umount /mnt/bmap || status=1
+		else
+			status=1
+		fi
+		out=$(fsck.toyfs -f -n "$loop") || { echo "$out" | tail -5; status=1; }
+		drop_loop_image 0
+		[ $status -eq 0 ] || break
+	done
+	return $status
+}
+
 # RENAME_EXCHANGE (toyfs-probe rename-exchange): files in one directory,
 # a file and a directory, two directories, across parents; fsck (link
 # counts, "..") after it, then the tree goes.
@@ -1727,7 +1828,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 84
+ktap_suite toyfs 87
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1791,6 +1892,10 @@ ktap_case special_files_feature_not_set_without_room_for_the_entry special_files
 ktap_case lsattr_and_chattr_of_a_directory lsattr_and_chattr_of_a_directory
 ktap_case o_tmpfile_by_xfs_io_flink o_tmpfile_by_xfs_io
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
+# After the counters: images with fragments read tails through vm_mvc.
+ktap_case file_handles_open_the_right_file_or_give_estale file_handles
+ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
+ktap_case bmap_maps_whole_plain_blocks_and_swapon_takes_a_plain_file bmap_and_swap_files
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
 ktap_case seek_over_tails_compressed_and_packed_blocks seek_over_tails_compressed_and_packed_blocks

@@ -42,6 +42,16 @@
 //! stored LZ4-compressed in its tail block (`super::tail_block`).  A toyfs
 //! that knows PACKED_TAILS but predates it refuses the image rather than
 //! take such a tail's offset for damage.
+//!
+//! GENERATIONS is set as SPECIAL_FILES is, by the kernel before the first
+//! inode it allocates is written: with it, bytes 14..16 of an inode (the
+//! high half of the `flags` word, zero before) hold the inode's
+//! *generation*, a 16-bit number the kernel gives each inode it
+//! allocates, different from the one the slot's previous inode had, which
+//! file handles (`name_to_handle_at`, NFS) carry so that a handle of a
+//! deleted file is told from the file that reused its inode number
+//! (`ESTALE`).  A toyfs that predates it would take the bytes for bad
+//! flags.  Inodes made by mkfs have generation 0.  Never cleared.
 
 use super::geometry::GeometryError;
 use super::inode::FLAG_COMPRESSED;
@@ -68,6 +78,9 @@ pub const FEATURE_PACKED_LZ4: u32 = 0x80;
 /// preallocated (`fallocate` with `FALLOC_FL_KEEP_SIZE`), whole plain
 /// blocks of zeros, and its last block may be a whole block.
 pub const FEATURE_PREALLOC: u32 = 0x10;
+/// `feature_incompat` bit: bytes 14..16 of an inode hold its generation
+/// (`super::inode::Inode::generation`), zero without it.
+pub const FEATURE_GENERATIONS: u32 = 0x40;
 /// Every `feature_incompat` bit this format defines.
 pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS
     | FEATURE_LZ4
@@ -75,7 +88,8 @@ pub const KNOWN_FEATURES: u32 = FEATURE_FRAGMENTS
     | FEATURE_LARGE_FILES
     | FEATURE_PREALLOC
     | FEATURE_PACKED_TAILS
-    | FEATURE_PACKED_LZ4;
+    | FEATURE_PACKED_LZ4
+    | FEATURE_GENERATIONS;
 
 /// `log2(B / F)` of the smallest fragment, `B / 8`.
 pub const MAX_FRAGMENT_SHIFT: u32 = 3;
@@ -103,6 +117,8 @@ pub struct Features {
     pub packed_tails: bool,
     /// The PACKED_LZ4 feature: packed tails may be LZ4-compressed.
     pub packed_lz4: bool,
+    /// The GENERATIONS feature: inodes carry a generation number.
+    pub generations: bool,
 }
 
 impl Features {
@@ -116,6 +132,7 @@ impl Features {
         prealloc: false,
         packed_tails: false,
         packed_lz4: false,
+        generations: false,
     };
 
     /// Fragments of `fragment_size` bytes, nothing else.
@@ -160,6 +177,9 @@ impl Features {
         }
         if self.packed_lz4 {
             bits |= FEATURE_PACKED_LZ4;
+        }
+        if self.generations {
+            bits |= FEATURE_GENERATIONS;
         }
         bits
     }
@@ -259,7 +279,14 @@ mod tests {
         );
         assert_eq!(packed_lz4.validate(4096), Ok(()));
         assert_eq!(FEATURE_PACKED_LZ4, 0x80);
-        assert_eq!(KNOWN_FEATURES, 0xbf);
+        let generations = Features {
+            generations: true,
+            ..Features::NONE
+        };
+        assert_eq!(generations.incompat(), FEATURE_GENERATIONS);
+        assert_eq!(generations.validate(512), Ok(()));
+        assert_eq!(FEATURE_GENERATIONS, 0x40);
+        assert_eq!(KNOWN_FEATURES, 0xff);
     }
 
     #[test]

@@ -249,6 +249,20 @@ impl Geometry {
         self.features.prealloc
     }
 
+    /// The same layout with the GENERATIONS feature on or off: it changes
+    /// no layout, and is set on a mounted image before the first inode
+    /// the kernel allocates is written (`features.rs`).
+    pub fn with_generations(mut self, on: bool) -> Self {
+        self.features.generations = on;
+        self
+    }
+
+    /// Whether inodes carry a generation number (the GENERATIONS
+    /// feature).
+    pub fn has_generations(&self) -> bool {
+        self.features.generations
+    }
+
     /// Whether inodes may be symbolic links and special files (the
     /// SPECIAL_FILES feature).
     #[inline]

@@ -7,7 +7,11 @@
 //!      2    2 nlink
 //!      4    4 uid
 //!      8    4 gid
-//!     12    4 flags              FLAG_COMPRESSED (with LZ4, regular files); else 0
+//!     12    2 flags              FLAG_COMPRESSED (with LZ4, regular files); else 0
+//!     14    2 generation         with GENERATIONS, the inode's generation
+//!                                (file handles); else zero (the high half
+//!                                of a 4-byte flags field before the
+//!                                feature)
 //!     16    8 size               bytes
 //!     24    8 atime_sec          signed seconds since the epoch
 //!     32    8 mtime_sec
@@ -28,7 +32,10 @@
 //!                                else zero
 //! ```
 //!
-//! A free inode (mode 0) is 128 zero bytes.
+//! A free inode (mode 0) is 128 zero bytes, but for its generation with
+//! the GENERATIONS feature: a freed inode keeps it, so that the next
+//! inode of the slot gets the one after ([`next_generation`]) and a file
+//! handle of the freed one names no other file.
 //!
 //! With the SPECIAL_FILES feature an inode may also be a symbolic link, a
 //! FIFO, a socket, or a character or block device, as in ext2.  A
@@ -174,8 +181,12 @@ pub struct Inode {
     pub uid: u32,
     /// Group.
     pub gid: u32,
-    /// [`FLAG_COMPRESSED`] or 0.
+    /// [`FLAG_COMPRESSED`] or 0 (stored in 16 bits).
     pub flags: u32,
+    /// With the GENERATIONS feature, the number the kernel gave the inode
+    /// when it allocated it, which file handles carry; 0 for inodes made
+    /// by mkfs, and without the feature.
+    pub generation: u16,
     /// Length in bytes.
     pub size: u64,
     /// Last access.
@@ -233,6 +244,11 @@ pub enum InodeProblem {
     TripleWithoutFeature,
     /// Nonzero reserved bytes (a tail offset without PACKED_TAILS).
     ReservedNotZero,
+    /// A generation in an image without the GENERATIONS feature.
+    GenerationWithoutFeature {
+        /// The generation.
+        generation: u16,
+    },
     /// A tail offset on an inode other than a regular file whose last
     /// block is partial, or one that puts the tail in the tail block's
     /// header or past its end (`super::tail_block::tail_fits`).
@@ -280,6 +296,18 @@ pub enum InodeProblem {
     },
 }
 
+/// The generation the next inode of a slot gets, after an inode of
+/// generation `previous` (0 for a slot never used with the GENERATIONS
+/// feature): one more, never 0 (mkfs's inodes have 0), so that only
+/// after 65,535 inodes more in the same slot does a generation come
+/// back.
+pub fn next_generation(previous: u16) -> u16 {
+    match previous.wrapping_add(1) {
+        0 => 1,
+        next => next,
+    }
+}
+
 /// Nanoseconds in a second: the bound of a valid nanosecond field.
 pub const NSEC_PER_SEC: u32 = 1_000_000_000;
 
@@ -295,7 +323,8 @@ impl Inode {
             nlink: get_u16(bytes, 2),
             uid: get_u32(bytes, 4),
             gid: get_u32(bytes, 8),
-            flags: get_u32(bytes, 12),
+            flags: get_u16(bytes, 12).into(),
+            generation: get_u16(bytes, 14),
             size: get_u64(bytes, 16),
             atime: Timestamp {
                 sec: get_i64(bytes, 24),
@@ -325,7 +354,10 @@ impl Inode {
         put_u16(&mut bytes, 2, self.nlink);
         put_u32(&mut bytes, 4, self.uid);
         put_u32(&mut bytes, 8, self.gid);
-        put_u32(&mut bytes, 12, self.flags);
+        // CAST: flags are 16 bits on the disk; a value above (never made:
+        // `BadFlags`) keeps its low half.
+        put_u16(&mut bytes, 12, self.flags as u16);
+        put_u16(&mut bytes, 14, self.generation);
         put_u64(&mut bytes, 16, self.size);
         put_i64(&mut bytes, 24, self.atime.sec);
         put_i64(&mut bytes, 32, self.mtime.sec);
@@ -379,6 +411,22 @@ impl Inode {
     /// Whether the inode is free (mode 0).
     pub fn is_free(&self) -> bool {
         self.mode == 0
+    }
+
+    /// Whether a free inode is as a free inode must be on an image of
+    /// `geometry`: 128 zero bytes, but for a generation with the
+    /// GENERATIONS feature.
+    pub fn is_clean_free(&self, geometry: &Geometry) -> bool {
+        let kept = if geometry.has_generations() {
+            self.generation
+        } else {
+            0
+        };
+        *self
+            == Self {
+                generation: kept,
+                ..Self::default()
+            }
     }
 
     /// The file type, if the mode holds one toyfs stores.
@@ -445,6 +493,11 @@ impl Inode {
                 .then_some(InodeProblem::SymlinkSize { size: self.size }),
             (self.flags & !self.allowed_flags(geometry) != 0)
                 .then_some(InodeProblem::BadFlags(self.flags)),
+            (self.generation != 0 && !geometry.has_generations()).then_some(
+                InodeProblem::GenerationWithoutFeature {
+                    generation: self.generation,
+                },
+            ),
             nsec("atime", self.atime),
             nsec("mtime", self.mtime),
             nsec("ctime", self.ctime),
@@ -521,6 +574,7 @@ impl InodeProblem {
             Self::BadFlags(_) => "flags other than compressed on a regular file with LZ4",
             Self::TripleWithoutFeature => "triple-indirect block without the LARGE_FILES feature",
             Self::ReservedNotZero => "nonzero reserved bytes",
+            Self::GenerationWithoutFeature { .. } => "generation without the GENERATIONS feature",
             Self::BadTailOffset { .. } => {
                 "tail offset not in a regular file's partial last block past the tail header"
             }
@@ -588,6 +642,53 @@ mod tests {
         assert_eq!(get_u32(&bytes, 108), 12);
         assert_eq!(get_u32(&bytes, 112), 13);
         assert_eq!(get_u32(&bytes, 116), 14);
+    }
+
+    #[test]
+    fn the_generation_is_the_high_half_of_the_old_flags_word() {
+        let mut inode = sample();
+        inode.flags = FLAG_COMPRESSED;
+        inode.generation = 0xbeef;
+        let bytes = inode.encode();
+        assert_eq!(get_u16(&bytes, 12), 4);
+        assert_eq!(get_u16(&bytes, 14), 0xbeef);
+        assert_eq!(get_u32(&bytes, 12), 0xbeef_0004);
+        assert_eq!(Inode::decode(&bytes), inode);
+        // Allowed with GENERATIONS only.
+        let plain = Geometry::new(1024, 1024, 64).unwrap();
+        let with = plain.with_generations(true);
+        inode.flags = 0;
+        inode.size = 4096;
+        assert_eq!(inode.field_problems(&with).collect::<Vec<_>>(), []);
+        assert_eq!(
+            inode.field_problems(&plain).collect::<Vec<_>>(),
+            [InodeProblem::GenerationWithoutFeature { generation: 0xbeef }]
+        );
+        inode.generation = 0;
+        assert_eq!(inode.field_problems(&plain).collect::<Vec<_>>(), []);
+    }
+
+    #[test]
+    fn a_slots_next_generation_differs_and_is_never_0() {
+        assert_eq!(next_generation(0), 1);
+        assert_eq!(next_generation(1), 2);
+        assert_eq!(next_generation(0xfffe), 0xffff);
+        assert_eq!(next_generation(0xffff), 1);
+        let plain = Geometry::new(1024, 1024, 64).unwrap();
+        let with = plain.with_generations(true);
+        let freed = Inode {
+            generation: 7,
+            ..Inode::default()
+        };
+        assert!(freed.is_free());
+        assert!(freed.is_clean_free(&with));
+        assert!(!freed.is_clean_free(&plain));
+        assert!(Inode::default().is_clean_free(&plain));
+        let dirty = Inode {
+            nlink: 1,
+            ..freed.clone()
+        };
+        assert!(!dirty.is_clean_free(&with));
     }
 
     #[test]

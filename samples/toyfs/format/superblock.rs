@@ -19,8 +19,10 @@
 //!     52    4 root_ino            1
 //!     56    4 inode_size          128
 //!     60    4 feature_incompat    FRAGMENTS 0x1, LZ4 0x2, SPECIAL_FILES 0x4,
-//!                                  LARGE_FILES 0x8, PREALLOC 0x10; others
-//!                                  refused
+//!                                  LARGE_FILES 0x8, PREALLOC 0x10,
+//!                                  PACKED_TAILS 0x20, GENERATIONS 0x40,
+//!                                  PACKED_LZ4 0x80;
+//!                                  others refused
 //!     64    4 fragment_size       F with FRAGMENTS, else 0
 //!     68    4 default_flags       inode flags of new regular files (LZ4 only)
 //!     72   52 reserved            zero
@@ -35,8 +37,9 @@
 
 use super::constants::{BITMAP_START, INODE_SIZE, MAGIC, ROOT_INO, SUPERBLOCK_SIZE, VERSION};
 use super::features::{
-    Features, FEATURE_FRAGMENTS, FEATURE_LARGE_FILES, FEATURE_LZ4, FEATURE_PACKED_LZ4,
-    FEATURE_PACKED_TAILS, FEATURE_PREALLOC, FEATURE_SPECIAL_FILES, KNOWN_FEATURES,
+    Features, FEATURE_FRAGMENTS, FEATURE_GENERATIONS, FEATURE_LARGE_FILES, FEATURE_LZ4,
+    FEATURE_PACKED_LZ4, FEATURE_PACKED_TAILS, FEATURE_PREALLOC, FEATURE_SPECIAL_FILES,
+    KNOWN_FEATURES,
 };
 use super::geometry::{Geometry, GeometryError};
 use super::le::{get_u32, put_u32};
@@ -244,6 +247,7 @@ impl Superblock {
             prealloc: incompat & FEATURE_PREALLOC != 0,
             packed_tails: incompat & FEATURE_PACKED_TAILS != 0,
             packed_lz4: incompat & FEATURE_PACKED_LZ4 != 0,
+            generations: incompat & FEATURE_GENERATIONS != 0,
         };
         let geometry = Geometry::with_features(
             get_u32(bytes, 8),

@@ -30,8 +30,25 @@ pub(crate) const ADDRESS_SPACE_OPS: bindings::address_space_operations =
         migrate_folio: Some(bindings::filemap_migrate_folio),
         is_partially_uptodate: Some(is_partially_uptodate),
         error_remove_folio: Some(bindings::generic_error_remove_folio),
+        bmap: Some(bmap),
         ..pin_init::zeroed()
     };
+
+/// The VFS's `bmap` for toyfs (`FIBMAP`, `swapon`): `file::bmap`.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `bmap`.
+unsafe extern "C" fn bmap(
+    mapping: *mut bindings::address_space,
+    block: bindings::sector_t,
+) -> bindings::sector_t {
+    // SAFETY: `bmap()` passes the mapping of one of our live inodes
+    // (regular files and symbolic links have these operations).
+    let inode = unsafe { inode((*mapping).host) };
+    crate::file::bmap(inode, block)
+}
 
 /// The VFS's `read_folio` for toyfs.
 ///

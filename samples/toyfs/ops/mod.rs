@@ -11,6 +11,7 @@
 //! nothing below imports them.
 
 mod aops;
+mod export;
 mod file;
 mod namei;
 mod raw;

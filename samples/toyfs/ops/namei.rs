@@ -11,7 +11,7 @@ use super::{
 use crate::{
     dir::readdir,
     format::inode::{FileType, S_IFDIR, S_IFLNK, S_IFREG},
-    inode::read_inode,
+    inode::{read_inode, ReadFor},
     namei, sys,
     vfs::{DirEmitter, Iget, InodeOps, InodeRef, SuperBlock},
 };
@@ -26,7 +26,26 @@ use kernel::{
 /// The inode `ino` of `sb`, read from the inode table if not cached, with
 /// the operations of its kind.
 pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
-    iget_with(sb, ino, false)
+    iget_with(sb, ino, ReadFor::Entry)
+}
+
+/// The inode a file handle names (`ops::export`): inode `ino` of `sb`
+/// if it is in use and its generation is `generation`, else `ESTALE`
+/// (inode number 0 or past the table, a free inode, one whose file was
+/// deleted, or another file's inode now in the slot), as ext2's
+/// `ext2_nfs_get_inode` but for generation 0, which names only an inode
+/// of generation 0 (mkfs's, or an image's before GENERATIONS), not any.
+pub(crate) fn iget_by_handle(sb: &SuperBlock, ino: u64, generation: u32) -> Result<InodeRef> {
+    let ino = u32::try_from(ino).map_err(|_| ESTALE)?;
+    if ino == 0 || ino > sb.info().geometry.inode_count() {
+        return Err(ESTALE);
+    }
+    let inode = iget_with(sb, ino, ReadFor::Handle)?;
+    if inode.generation() != generation {
+        // Dropping the reference is the `iput`.
+        return Err(ESTALE);
+    }
+    Ok(inode)
 }
 
 /// [`iget`] of an inode its caller just claimed: a symbolic link
@@ -34,16 +53,16 @@ pub(crate) fn iget(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
 /// VFS inode exists, or an `O_TMPFILE` file (`namei::tmpfile`), claimed
 /// with no link.
 fn iget_new(sb: &SuperBlock, ino: u32) -> Result<InodeRef> {
-    iget_with(sb, ino, true)
+    iget_with(sb, ino, ReadFor::JustMade)
 }
 
-fn iget_with(sb: &SuperBlock, ino: u32, just_made: bool) -> Result<InodeRef> {
+fn iget_with(sb: &SuperBlock, ino: u32, why: ReadFor) -> Result<InodeRef> {
     let new = match sb.iget_locked(ino)? {
         Iget::Cached(inode) => return Ok(inode),
         Iget::New(new) => new,
     };
     // On error, dropping `new` gives it back (`iget_failed`).
-    let (disk, on_disk) = read_inode(sb, ino, just_made)?;
+    let (disk, on_disk) = read_inode(sb, ino, why)?;
     new.info().load_map(&disk);
     if !on_disk {
         new.info().note_unsynced(true);

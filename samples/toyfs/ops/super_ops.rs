@@ -178,6 +178,9 @@ unsafe extern "C" fn fill_super(
             (*sb).s_fs_info = KBox::into_raw(Pin::into_inner_unchecked(info)).cast();
             (*sb).s_magic = MAGIC as usize;
             (*sb).s_op = &SUPER_OPS;
+            // File handles (`ops::export`); the kernel's bindings see
+            // the type opaque, toyfs's own bindgen run whole.
+            (*sb).s_export_op = core::ptr::from_ref(&super::export::EXPORT_OPS).cast();
             // The largest file whatever the features: LARGE_FILES is set
             // before an inode that needs it is written (`store_inode`).
             // CAST: at most 2^42 + 2^32.

@@ -127,6 +127,13 @@ impl Inode {
         ino as u32
     }
 
+    /// Its generation (`i_generation`), set from the disk by `iget` and
+    /// fixed for the inode's life.
+    pub(crate) fn generation(&self) -> u32 {
+        // SAFETY: `i_generation` does not change once the inode is set up.
+        unsafe { (*self.as_ptr()).i_generation }
+    }
+
     /// Its mode.
     pub(crate) fn mode(&self) -> u16 {
         // SAFETY: The inode is live; `i_mode` is read as `inode_permission`
@@ -470,6 +477,9 @@ impl NewInode {
         // SAFETY: The inode is new and locked (I_NEW): nobody else sees it.
         unsafe {
             (*inode).i_mode = disk.mode;
+            // What file handles carry (`generic_encode_ino32_fh`) and
+            // `ops::export` compares: 0 without the GENERATIONS feature.
+            (*inode).i_generation = disk.generation.into();
             bindings::set_nlink(inode, disk.nlink.into());
             sys::toyfs_i_uid_write(inode, disk.uid);
             sys::toyfs_i_gid_write(inode, disk.gid);

@@ -101,6 +101,10 @@ impl fmt::Display for InodeProblem {
                 "a triple-indirect block, and the image lacks the LARGE_FILES feature"
             ),
             Self::ReservedNotZero => write!(f, "reserved bytes 124..128 are not zero"),
+            Self::GenerationWithoutFeature { generation } => write!(
+                f,
+                "generation {generation} (bytes 14..16), and the image lacks the GENERATIONS feature"
+            ),
             Self::BadTailOffset { offset } => {
                 let place = crate::tail_block::TailPlace::of(*offset);
                 write!(f, "tail offset {}", place.offset)?;

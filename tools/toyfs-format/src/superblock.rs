@@ -267,11 +267,11 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_inconsistent_features() {
-        // FRAGMENTS, LARGE_FILES, PREALLOC and PACKED_TAILS are known;
-        // 0x40 is not.
+        // FRAGMENTS, LARGE_FILES, PREALLOC, PACKED_TAILS, GENERATIONS and
+        // PACKED_LZ4 are known; 0x100 is not.
         assert_eq!(
-            Superblock::decode(&with_field(60, 0x79)),
-            Err(SuperblockError::UnknownFeatures(0x40))
+            Superblock::decode(&with_field(60, 0x179)),
+            Err(SuperblockError::UnknownFeatures(0x100))
         );
         assert_eq!(
             Superblock::decode(&with_field(64, 512)),

@@ -600,6 +600,33 @@ fn a_free_inode_with_leftovers() {
 }
 
 #[test]
+fn generations_need_the_feature() {
+    // A free inode keeps its generation (bytes 14..16) with GENERATIONS
+    // only; an inode in use has one with it only.
+    let (mut device, files) = populated(BLOCK_SIZE);
+    let offset = geometry(&device).inode_offset(40).unwrap() as usize;
+    device.bytes_mut()[offset + 14] = 9;
+    edit_inode(&mut device, files.small, |inode| inode.generation = 3);
+    assert_eq!(
+        findings(&device),
+        [
+            Finding::InodeField {
+                ino: files.small,
+                problem: InodeProblem::GenerationWithoutFeature { generation: 3 }
+            },
+            Finding::FreeInodeNotZeroed { ino: 40 },
+        ]
+    );
+    // GENERATIONS is 0x40.
+    edit_superblock(&mut device, |bytes| bytes[60] |= 0x40);
+    assert!(geometry(&device).has_generations());
+    assert_eq!(findings(&device), []);
+    // Anything else in a free inode is still damage.
+    device.bytes_mut()[offset + 12] = 4;
+    assert_eq!(findings(&device), [Finding::FreeInodeNotZeroed { ino: 40 }]);
+}
+
+#[test]
 fn directory_holes_and_sizes() {
     let (mut device, files) = populated(BLOCK_SIZE);
     let block = data_block(&device, files.dir, 0);

@@ -40,12 +40,18 @@
 //! unlinked file open, whose inode numbers it prints);
 //! `toyfs-probe dir-flags DIR lz4|plain` (`FS_IOC_GETFLAGS` and
 //! `FS_IOC_SETFLAGS` of a directory and a file); `toyfs-probe
-//! rename-exchange DIR` (`RENAME_EXCHANGE`).
+//! rename-exchange DIR` (`RENAME_EXCHANGE`); `toyfs-probe handles DIR`
+//! (file handles: `name_to_handle_at`, `open_by_handle_at`, handles.rs);
+//! `toyfs-probe handle-save PATH OUT` and `toyfs-probe handle-check
+//! MOUNT SAVED EXPECTED` (a handle kept across a remount); `toyfs-probe
+//! fibmap DIR BLOCK-SIZE tail|whole` (`FIBMAP`, toyfs's `bmap`);
+//! `toyfs-probe swapon-refused FILE` (`swapon(2)` must be `EINVAL`).
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
 
 mod freed_tail;
+mod handles;
 mod meta;
 mod packed_tails;
 mod sys;
@@ -3595,6 +3601,22 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe tmpfile DIR IMAGE SNAPSHOT MODEL-OUT".into()),
         },
         "rename-exchange" => vfsfeat::rename_exchange(dir),
+        "handles" => handles::handles(dir),
+        "fibmap" => match (args.get(3), args.get(4)) {
+            (Some(size), Some(last)) => handles::fibmap(dir, size, last),
+            _ => Err("usage: toyfs-probe fibmap DIR BLOCK-SIZE tail|whole".into()),
+        },
+        "swapon-refused" => handles::swapon_refused(dir),
+        "handle-save" => match args.get(3) {
+            Some(out) => handles::handle_save(dir, Path::new(out)),
+            None => Err("usage: toyfs-probe handle-save PATH OUT".into()),
+        },
+        "handle-check" => match (args.get(3), args.get(4)) {
+            (Some(saved), Some(expected)) => {
+                handles::handle_check(dir, Path::new(saved), Path::new(expected))
+            }
+            _ => Err("usage: toyfs-probe handle-check MOUNT SAVED EXPECTED".into()),
+        },
         "dir-flags" => match args.get(3).map(String::as_str) {
             Some("lz4") => vfsfeat::dir_flags(dir, true),
             Some("plain") => vfsfeat::dir_flags(dir, false),

@@ -54,7 +54,106 @@ extern "C" {
     fn gettid() -> c_int;
     fn sched_setscheduler(pid: c_int, policy: c_int, param: *const c_int) -> c_int;
     fn truncate(path: *const c_char, length: i64) -> c_int;
+    fn name_to_handle_at(
+        dirfd: c_int,
+        pathname: *const c_char,
+        handle: *mut RawHandle,
+        mount_id: *mut c_int,
+        flags: c_int,
+    ) -> c_int;
+    fn open_by_handle_at(mount_fd: c_int, handle: *mut RawHandle, flags: c_int) -> c_int;
+    fn swapon(path: *const c_char, flags: c_int) -> c_int;
+    fn swapoff(path: *const c_char) -> c_int;
 }
+
+/// `swapon(path, 0)`.
+pub fn swap_on(path: &Path) -> io::Result<()> {
+    let path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: A NUL-terminated path that lives across the call.
+    check(unsafe { swapon(path.as_ptr(), 0) })
+}
+
+/// `swapoff(path)`.
+pub fn swap_off(path: &Path) -> io::Result<()> {
+    let path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: A NUL-terminated path that lives across the call.
+    check(unsafe { swapoff(path.as_ptr()) })
+}
+
+/// `MAX_HANDLE_SZ`: the most bytes a file handle holds.
+const MAX_HANDLE_SZ: usize = 128;
+
+/// `struct file_handle` with room for the largest handle.
+#[repr(C)]
+struct RawHandle {
+    handle_bytes: u32,
+    handle_type: c_int,
+    f_handle: [u8; MAX_HANDLE_SZ],
+}
+
+/// A file handle (`name_to_handle_at`): its type and its bytes, which a
+/// test may change to make a bad one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handle {
+    /// `handle_type`: for ext2-like filesystems `FILEID_INO32_GEN` (1).
+    pub kind: c_int,
+    /// The handle's bytes (`handle_bytes` of them).
+    pub bytes: Vec<u8>,
+}
+
+/// The file handle of `path` (`name_to_handle_at(AT_FDCWD, path, ...,
+/// 0)`: a symbolic link at the end is not followed).
+pub fn name_to_handle(path: &Path) -> io::Result<Handle> {
+    let path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut raw = RawHandle {
+        // CAST: 128.
+        handle_bytes: MAX_HANDLE_SZ as u32,
+        handle_type: 0,
+        f_handle: [0; MAX_HANDLE_SZ],
+    };
+    let mut mount_id: c_int = 0;
+    // SAFETY: A NUL-terminated path, a handle with room for
+    // `handle_bytes` bytes and an int, all living across the call.
+    check(unsafe { name_to_handle_at(AT_FDCWD, path.as_ptr(), &mut raw, &mut mount_id, 0) })?;
+    let len = (raw.handle_bytes as usize).min(MAX_HANDLE_SZ);
+    Ok(Handle {
+        kind: raw.handle_type,
+        bytes: raw.f_handle[..len].to_vec(),
+    })
+}
+
+/// Opens the file `handle` names on the filesystem of `mount` (any file
+/// open there) with `flags` (`open_by_handle_at`, which needs
+/// `CAP_DAC_READ_SEARCH`).
+pub fn open_by_handle(mount: &File, handle: &Handle, flags: c_int) -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    if handle.bytes.len() > MAX_HANDLE_SZ {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    let mut raw = RawHandle {
+        // CAST: at most 128.
+        handle_bytes: handle.bytes.len() as u32,
+        handle_type: handle.kind,
+        f_handle: [0; MAX_HANDLE_SZ],
+    };
+    raw.f_handle[..handle.bytes.len()].copy_from_slice(&handle.bytes);
+    // SAFETY: A valid descriptor and a handle of `handle_bytes` bytes
+    // living across the call.
+    let fd = unsafe { open_by_handle_at(mount.as_raw_fd(), &mut raw, flags | O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: A new descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// `O_CLOEXEC`.
+const O_CLOEXEC: c_int = 0o2_000_000;
+/// `O_DIRECTORY`.
+pub const O_DIRECTORY: c_int = 0o200_000;
 
 /// `truncate(path, len)`: the size set by path, with no file opened.
 pub fn truncate_path(path: &Path, len: u64) -> io::Result<()> {
@@ -252,6 +351,17 @@ pub type Extent = (u64, u64, u64, u32);
 pub fn page_size() -> u64 {
     // SAFETY: `_SC_PAGESIZE` (30); no memory is touched.
     unsafe { sysconf(30) as u64 }
+}
+
+/// The disk block of file block `block` by `FIBMAP` (0: none), which
+/// needs `CAP_SYS_RAWIO`.
+pub fn fibmap(file: &File, block: u32) -> io::Result<u32> {
+    const FIBMAP: c_ulong = 1;
+    let mut value = block as c_int;
+    // SAFETY: A valid descriptor and an int the kernel reads and writes
+    // (`ioctl_fibmap`), living across the call.
+    check(unsafe { ioctl(file.as_raw_fd(), FIBMAP, &mut value) })?;
+    Ok(value as u32)
 }
 
 /// The file's extents by `FS_IOC_FIEMAP` (synced first), at most 64.

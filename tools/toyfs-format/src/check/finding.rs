@@ -73,7 +73,8 @@ pub enum Finding {
         /// Inodes with mode 0.
         actual: u32,
     },
-    /// A free inode (mode 0) with other nonzero bytes.
+    /// A free inode (mode 0) with other nonzero bytes (but for a
+    /// generation kept with the GENERATIONS feature).
     FreeInodeNotZeroed {
         /// The inode.
         ino: u32,
@@ -455,7 +456,10 @@ impl fmt::Display for Finding {
                 "superblock free_inodes is {stored}, the inode table has {actual} free"
             ),
             Self::FreeInodeNotZeroed { ino } => {
-                write!(f, "inode {ino} is free (mode 0) but not all zero")
+                write!(
+                    f,
+                    "inode {ino} is free (mode 0) but not all zero (a generation aside)"
+                )
             }
             Self::RootFree => write!(f, "root inode 1 is free"),
             Self::RootNotDirectory { mode } => {

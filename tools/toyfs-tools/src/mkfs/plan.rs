@@ -79,6 +79,9 @@ pub fn features(options: &MkfsOptions, block_size: u32) -> Features {
         prealloc: false,
         packed_tails: options.pack_tails,
         packed_lz4: options.pack_tails && options.compression,
+        // Set by the kernel before the first inode it allocates is
+        // written; mkfs's inodes have generation 0 (features.rs).
+        generations: false,
     }
 }
 
