@@ -491,19 +491,43 @@ impl<'a> BlockMap<'a> {
     }
 
     /// Allocates one block of `reservation` at `goal` for an indirect
-    /// block, zeroed in the buffer cache without being read.
-    fn new_indirect(&mut self, reservation: &mut Reservation<'_>, goal: &mut u32) -> Result<u32> {
+    /// block, zeroed in the buffer cache without being read, and counted
+    /// in the inode's blocks.  Should its buffer not be had (`sb_getblk`
+    /// does not fail for a block of the device, `__GFP_NOFAIL`), the block
+    /// is given back: nothing names it.
+    fn new_indirect(
+        &mut self,
+        reservation: &mut Reservation<'_>,
+        goal: &mut u32,
+    ) -> Result<(u32, Buffer)> {
         let (block, _) = reservation.take_run(*goal, 1)?;
-        self.disk.blocks = self
-            .disk
-            .blocks
-            .saturating_add(self.geometry.fragments_per_block());
         *goal = block + 1;
-        Buffer::zeroed_for(self.sb, block, self.inode)?;
-        Ok(block)
+        match Buffer::zeroed_for(self.sb, block, self.inode) {
+            Ok(buffer) => {
+                self.disk.blocks = self
+                    .disk
+                    .blocks
+                    .saturating_add(self.geometry.fragments_per_block());
+                Ok((block, buffer))
+            }
+            Err(err) => {
+                if let Ok(changed) = balloc::free_blocks(self.sb, self.ino(), block, 1) {
+                    self.note_bitmap(changed);
+                }
+                Err(err)
+            }
+        }
     }
 
-    /// Creates the indirect blocks a `Missing` container lacks.
+    /// Creates the indirect blocks a `Missing` container lacks.  The
+    /// existing indirect block that is to name the first of them is read
+    /// before any is allocated, and each new one is named from the buffer
+    /// [`Self::new_indirect`] made: no read after an allocation can fail
+    /// and leave a new block named by nothing, allocated and counted until
+    /// fsck (review rev9: the parent, read by `container` and read again
+    /// here after the allocation, could have left the cache meanwhile and
+    /// fail to read).  A failure leaves the new blocks named, for
+    /// [`Self::free_empty_indirect`].
     fn fill_missing(
         &mut self,
         container: Container,
@@ -522,20 +546,26 @@ impl<'a> BlockMap<'a> {
         };
         let geometry = self.geometry;
         let whole = move |block| geometry.encode_pointer(geometry.whole_block(block));
+        // The indirect block that names the next new one; none: the inode.
+        let mut parent = match have {
+            0 => None,
+            _ => Some(Buffer::read(self.sb, blocks[have - 1])?),
+        };
         for level in have..levels {
-            let block = self.new_indirect(reservation, goal)?;
-            if level == 0 {
-                *self.disk.pointer_mut(root) = whole(block);
-            } else {
-                let parent = Buffer::read(self.sb, blocks[level - 1])?;
-                put_u32(
-                    parent.lock().data_mut(),
-                    4 * entries[level - 1] as usize,
-                    whole(block),
-                );
-                parent.mark_dirty_for(self.inode);
+            let (block, buffer) = self.new_indirect(reservation, goal)?;
+            match &parent {
+                None => *self.disk.pointer_mut(root) = whole(block),
+                Some(parent) => {
+                    put_u32(
+                        parent.lock().data_mut(),
+                        4 * entries[level - 1] as usize,
+                        whole(block),
+                    );
+                    parent.mark_dirty_for(self.inode);
+                }
             }
             blocks[level] = block;
+            parent = Some(buffer);
         }
         Ok(Container::Indirect {
             block: blocks[levels - 1],
