@@ -1471,9 +1471,28 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// `fsync` returned with neither written).  The packed blocks and the
 /// inode itself are found from the map and written by that `fsync`.  An
 /// error is the device's, recorded on its buffers, as in ext2.
+///
+/// Then the buffer the file's tail (or a compressed block) was last
+/// copied into, which `InodeInfo::packed` keeps referenced until an
+/// `fsync` finds it written, is written if it is not (dirty, or its last
+/// write failed: then it is clean, not uptodate, and once no longer
+/// referenced the cache drops it, its bytes with it, and the file read
+/// again reads the disk's older bytes, as if the write had never been,
+/// with no error left where `fsync` or `syncfs` would find it if the
+/// buffer was on no inode's list then; review rev9).  A failed write
+/// leaves the buffer dirty, its bytes in the cache for the file read
+/// again and for the device's writeback, and the error on the superblock
+/// (`SuperBlock::record_write_error`): `syncfs` reports it, as it reports
+/// a write error of a file's mapping after the file is evicted.
 pub(crate) fn sync_before_eviction(inode: &Inode) {
     let _ = sync_bitmap(inode);
     let _ = inode.sync_own_buffers();
+    let packed = inode.info().packed.lock().take();
+    if let Some(buffer) = packed {
+        if !buffer.is_written() && buffer.write_now().is_err() {
+            inode.sb().record_write_error();
+        }
+    }
 }
 
 /// The disk blocks of writes that [`sync_packed`] starts before it waits

@@ -462,11 +462,23 @@ impl Buffer {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh)?;
-        keep_failed_write(bh);
-        // SAFETY: `bh` is referenced, by us; not locked by us.
-        unsafe { sys::write_dirty_buffer(bh.as_ptr(), REQ_SYNC) };
+        start_write(bh);
         // INVARIANT: the reference of `sb_find_get_block_nonatomic`.
         Some(CachedWrite { bh })
+    }
+
+    /// Writes the buffer now and waits, if it is dirty or its last write
+    /// failed (it is written again, [`keep_failed_write`]), as
+    /// [`Buffer::start_cached`] and [`CachedWrite::wait`] do for a block
+    /// the caller holds the buffer of: `EIO` if the write fails, the
+    /// buffer kept dirty, its bytes with it, to be written again.
+    pub(crate) fn write_now(&self) -> Result {
+        start_write(self.bh);
+        let result = wait_written(self.bh);
+        if result.is_err() {
+            keep_failed_write(self.bh);
+        }
+        result
     }
 }
 
@@ -550,6 +562,15 @@ unsafe fn leave_list(sb: &SuperBlock, bh: NonNull<sys::buffer_head>) {
         }
         sys::unlock_buffer(bh.as_ptr());
     }
+}
+
+/// Starts the write of referenced buffer `bh`, not locked by the caller,
+/// if it is dirty or its last write failed ([`keep_failed_write`];
+/// `write_dirty_buffer`).
+fn start_write(bh: NonNull<sys::buffer_head>) {
+    keep_failed_write(bh);
+    // SAFETY: The caller holds a reference to `bh`, not its lock.
+    unsafe { sys::write_dirty_buffer(bh.as_ptr(), REQ_SYNC) };
 }
 
 /// `REQ_SYNC`: a write that its caller waits for.
