@@ -13,7 +13,7 @@
 use crate::{
     format::{address::Extent, bitmap, geometry::Geometry},
     meta::corrupt,
-    vfs::{toyfs_err, SuperBlock},
+    vfs::{toyfs_err, Buffer, SuperBlock},
 };
 use core::{
     ops::Range,
@@ -119,7 +119,17 @@ pub(crate) struct Reservation<'a> {
     left: u32,
     /// The bitmap blocks changed by the fragments taken (`bitmap_bit`).
     changed: u64,
+    /// Blocks all free until fragments of them were taken (for a tail),
+    /// the first `fresh_len`: their cached buffers leave the lists of
+    /// the files that freed them when the reservation is dropped (see
+    /// [`Reservation::take_fragments`]).
+    fresh: [u32; FRESH_MAX],
+    fresh_len: usize,
 }
+
+/// The fresh blocks a [`Reservation`] notes: one allocation takes
+/// fragments for one tail, at most.
+const FRESH_MAX: usize = 4;
 
 /// Sets aside `count` free fragments (blocks without FRAGMENTS), or
 /// fails with `ENOSPC` having set aside none.
@@ -133,6 +143,8 @@ pub(crate) fn reserve(sb: &SuperBlock, count: u32) -> Result<Reservation<'_>> {
         sb,
         left: count,
         changed: 0,
+        fresh: [0; FRESH_MAX],
+        fresh_len: 0,
     })
 }
 
@@ -322,15 +334,29 @@ impl Reservation<'_> {
     /// use if one near block `goal` has room (as UFS fills its fragmented
     /// blocks first; anywhere on a nearly full image), else at the start
     /// of a free block, else in a block partly in use anywhere.
+    ///
+    /// A block all free until now is noted: its cached buffer may still
+    /// be on the list of the file that freed it (`Buffer::leave_lists`),
+    /// and leaves it when the reservation is dropped, not here: a caller
+    /// may hold an indirect block's buffer locked (`BlockMap::allocate`),
+    /// and the `buffer_lists` lock is taken before buffer locks
+    /// (`mmb_sync` locks the buffers it writes).
     pub(crate) fn take_fragments(&mut self, goal: u32, count: u32) -> Result<Extent> {
         match self.take_fragments_in(goal, count, true)? {
-            Some(extent) => Ok(extent),
+            Some((extent, fresh)) => {
+                if fresh && self.fresh_len < FRESH_MAX {
+                    self.fresh[self.fresh_len] = extent.block(&self.sb.info().geometry);
+                    self.fresh_len += 1;
+                }
+                Ok(extent)
+            }
             None => Err(self.full()),
         }
     }
 
     /// `take_fragments` in a block already partly in use only (with
     /// `free_block`, as `take_fragments` says); `None` if none has room.
+    /// With the run, whether its block was all free before.
     /// Without `free_block` only the blocks less than [`SHARED_WINDOW`]
     /// away from `goal` are looked at, unless the image is nearly full
     /// ([`NEARLY_FULL`]).
@@ -339,7 +365,7 @@ impl Reservation<'_> {
         goal: u32,
         count: u32,
         free_block: bool,
-    ) -> Result<Option<Extent>> {
+    ) -> Result<Option<(Extent, bool)>> {
         let sb = self.sb;
         let geometry = sb.info().geometry;
         let per_block = geometry.fragments_per_block();
@@ -390,15 +416,18 @@ impl Reservation<'_> {
         let Some(block) = found else {
             return Ok(None);
         };
-        let at =
-            free_fragments_in(block_bits(sb, &geometry, block), per_block, count).ok_or(ENOSPC)?;
+        let bits = block_bits(sb, &geometry, block);
+        let at = free_fragments_in(bits, per_block, count).ok_or(ENOSPC)?;
         let fragment = (block << geometry.fragment_shift()) + at;
         self.claim(fragment, count);
-        Ok(Some(Extent {
-            fragment,
-            count,
-            compressed: false,
-        }))
+        Ok(Some((
+            Extent {
+                fragment,
+                count,
+                compressed: false,
+            },
+            bits == 0,
+        )))
     }
 
     /// For `old`, a run in use that is to hold `count` fragments (more
@@ -475,6 +504,10 @@ impl Reservation<'_> {
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
+        // Before the allocator's lock: never held while waiting for I/O.
+        for &block in &self.fresh[..self.fresh_len] {
+            Buffer::leave_lists(self.sb, block);
+        }
         if self.left > 0 {
             self.sb.info().alloc.lock().free_blocks += self.left;
         }
@@ -506,7 +539,9 @@ pub(crate) fn take_shared_fragments(
     let Ok(mut reservation) = reserve(sb, count) else {
         return Ok(None);
     };
-    reservation.take_fragments_in(goal, count, false)
+    Ok(reservation
+        .take_fragments_in(goal, count, false)?
+        .map(|(extent, _)| extent))
 }
 
 /// Marks data fragments `first..first + count` (blocks without

@@ -491,19 +491,43 @@ impl<'a> BlockMap<'a> {
     }
 
     /// Allocates one block of `reservation` at `goal` for an indirect
-    /// block, zeroed in the buffer cache without being read.
-    fn new_indirect(&mut self, reservation: &mut Reservation<'_>, goal: &mut u32) -> Result<u32> {
+    /// block, zeroed in the buffer cache without being read, and counted
+    /// in the inode's blocks.  Should its buffer not be had (`sb_getblk`
+    /// does not fail for a block of the device, `__GFP_NOFAIL`), the block
+    /// is given back: nothing names it.
+    fn new_indirect(
+        &mut self,
+        reservation: &mut Reservation<'_>,
+        goal: &mut u32,
+    ) -> Result<(u32, Buffer)> {
         let (block, _) = reservation.take_run(*goal, 1)?;
-        self.disk.blocks = self
-            .disk
-            .blocks
-            .saturating_add(self.geometry.fragments_per_block());
         *goal = block + 1;
-        Buffer::zeroed_for(self.sb, block, self.inode)?;
-        Ok(block)
+        match Buffer::zeroed_for(self.sb, block, self.inode) {
+            Ok(buffer) => {
+                self.disk.blocks = self
+                    .disk
+                    .blocks
+                    .saturating_add(self.geometry.fragments_per_block());
+                Ok((block, buffer))
+            }
+            Err(err) => {
+                if let Ok(changed) = balloc::free_blocks(self.sb, self.ino(), block, 1) {
+                    self.note_bitmap(changed);
+                }
+                Err(err)
+            }
+        }
     }
 
-    /// Creates the indirect blocks a `Missing` container lacks.
+    /// Creates the indirect blocks a `Missing` container lacks.  The
+    /// existing indirect block that is to name the first of them is read
+    /// before any is allocated, and each new one is named from the buffer
+    /// [`Self::new_indirect`] made: no read after an allocation can fail
+    /// and leave a new block named by nothing, allocated and counted until
+    /// fsck (review rev9: the parent, read by `container` and read again
+    /// here after the allocation, could have left the cache meanwhile and
+    /// fail to read).  A failure leaves the new blocks named, for
+    /// [`Self::free_empty_indirect`].
     fn fill_missing(
         &mut self,
         container: Container,
@@ -522,20 +546,26 @@ impl<'a> BlockMap<'a> {
         };
         let geometry = self.geometry;
         let whole = move |block| geometry.encode_pointer(geometry.whole_block(block));
+        // The indirect block that names the next new one; none: the inode.
+        let mut parent = match have {
+            0 => None,
+            _ => Some(Buffer::read(self.sb, blocks[have - 1])?),
+        };
         for level in have..levels {
-            let block = self.new_indirect(reservation, goal)?;
-            if level == 0 {
-                *self.disk.pointer_mut(root) = whole(block);
-            } else {
-                let parent = Buffer::read(self.sb, blocks[level - 1])?;
-                put_u32(
-                    parent.lock().data_mut(),
-                    4 * entries[level - 1] as usize,
-                    whole(block),
-                );
-                parent.mark_dirty_for(self.inode);
+            let (block, buffer) = self.new_indirect(reservation, goal)?;
+            match &parent {
+                None => *self.disk.pointer_mut(root) = whole(block),
+                Some(parent) => {
+                    put_u32(
+                        parent.lock().data_mut(),
+                        4 * entries[level - 1] as usize,
+                        whole(block),
+                    );
+                    parent.mark_dirty_for(self.inode);
+                }
             }
             blocks[level] = block;
+            parent = Some(buffer);
         }
         Ok(Container::Indirect {
             block: blocks[levels - 1],
@@ -1462,9 +1492,28 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// `fsync` returned with neither written).  The packed blocks and the
 /// inode itself are found from the map and written by that `fsync`.  An
 /// error is the device's, recorded on its buffers, as in ext2.
+///
+/// Then the buffer the file's tail (or a compressed block) was last
+/// copied into, which `InodeInfo::packed` keeps referenced until an
+/// `fsync` finds it written, is written if it is not (dirty, or its last
+/// write failed: then it is clean, not uptodate, and once no longer
+/// referenced the cache drops it, its bytes with it, and the file read
+/// again reads the disk's older bytes, as if the write had never been,
+/// with no error left where `fsync` or `syncfs` would find it if the
+/// buffer was on no inode's list then; review rev9).  A failed write
+/// leaves the buffer dirty, its bytes in the cache for the file read
+/// again and for the device's writeback, and the error on the superblock
+/// (`SuperBlock::record_write_error`): `syncfs` reports it, as it reports
+/// a write error of a file's mapping after the file is evicted.
 pub(crate) fn sync_before_eviction(inode: &Inode) {
     let _ = sync_bitmap(inode);
     let _ = inode.sync_own_buffers();
+    let packed = inode.info().packed.lock().take();
+    if let Some(buffer) = packed {
+        if !buffer.is_written() && buffer.write_now().is_err() {
+            inode.sb().record_write_error();
+        }
+    }
 }
 
 /// The disk blocks of writes that [`sync_packed`] starts before it waits

@@ -745,6 +745,42 @@ tail_write_error_is_kept_and_reported() {
 	return $status
 }
 
+# toyfs-probe $1 on a toyfs of its own (a loop device of an image of $2
+# bytes, mkfs.toyfs options after that) with fail_make_request armed
+# (the probe sets the device failing and working); then unmount, a clean
+# fsck, and the error left on the device taken.
+loop_probe_with_errors() {
+	what=$1 size=$2
+	shift 2
+	new_loop_image /tmp/$what.img "$size" "$@" || return 1
+	mkdir -p /mnt/$what
+	arm_fail_make_request && mount -t toyfs "$loop" /mnt/$what &&
+		toyfs-probe "$what" /mnt/$what "/sys/block/${loop#/dev/}/make-it-fail"
+	status=$?
+	echo 0 >"/sys/block/${loop#/dev/}/make-it-fail"
+	echo 0 >$knobs/probability
+	umount /mnt/$what && fsck.toyfs -f -n "$loop" >/dev/null || status=1
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	drop_loop_image $status
+}
+
+# A block freed by one file (its tail's) while its buffer stays on that
+# file's list, then taken by a new directory or another file's tail, is
+# taken off that list: a failed write of it is reported to the fsync of
+# its new owner, not of the file that freed it (review rev9, N; 1 KiB
+# blocks, 128-byte fragments, 1 MiB: a small image to fill).
+reused_block_error_goes_to_its_new_owner() {
+	loop_probe_with_errors reused-block-error 1M -b 1024 -f 128
+}
+
+# A tail whose write failed in the background is neither lost nor
+# silent when its file is evicted: the file read again holds the bytes
+# written, and syncfs reports the error (review rev9, S; 4 KiB blocks,
+# 512-byte fragments: one buffer to a page of the device).
+evicted_tail_keeps_a_failed_write() {
+	loop_probe_with_errors evicted-tail-error 8M -b 4096 -f 512
+}
+
 # mkdir whose new inode cannot be written (the block of the inode table
 # holding it fails to read) takes back the entry it added and the block
 # it took, as create does: fsck finds nothing afterwards (it found the
@@ -1828,7 +1864,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 87
+ktap_suite toyfs 89
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1909,6 +1945,8 @@ ktap_case large_file_through_the_triple_indirect_block large_file_through_the_tr
 ktap_case large_file_through_the_triple_indirect_block_with_fragments large_file_through_the_triple_indirect_block fragments
 ktap_case large_file_through_the_triple_indirect_block_with_lz4 large_file_through_the_triple_indirect_block lz4
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
+ktap_case reused_block_error_goes_to_its_new_owner reused_block_error_goes_to_its_new_owner
+ktap_case evicted_tail_keeps_a_failed_write evicted_tail_keeps_a_failed_write
 ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 ktap_case create_without_room_leaves_a_tail_directory_as_it_was create_without_room_leaves_a_tail_directory_as_it_was
 ktap_case fsync_writes_an_indirect_block_another_file_freed fsync_writes_an_indirect_block_another_file_freed

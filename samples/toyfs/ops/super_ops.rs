@@ -321,10 +321,10 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
         }
     }
     // A file that stays: what only this inode knows to write at `fsync`
-    // (its indirect blocks, its bitmap blocks) is written first
-    // (`sync_before_eviction`, as ext2 writes an evicted inode's buffers).
-    // Then the list goes with the inode, and so does the reference to the
-    // buffer its tail was last copied into.
+    // (its indirect blocks, its bitmap blocks, the buffer its tail was
+    // last copied into) is written first (`sync_before_eviction`, as ext2
+    // writes an evicted inode's buffers).  Then the list goes with the
+    // inode, and so does the reference to that buffer (a freed file's).
     if inode.nlink() != 0 {
         sync_before_eviction(inode);
     }

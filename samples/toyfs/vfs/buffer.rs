@@ -180,10 +180,18 @@ impl Buffer {
 
     /// The buffer of block `block`, not read, its bytes all written by
     /// `write` under one hold of its lock, then uptodate.
+    ///
+    /// The block is wholly the caller's from now on, its bytes all new:
+    /// if its cached buffer is still on the list of an inode it last
+    /// belonged to (see [`Buffer::leave_lists`]), it is taken off first,
+    /// and the caller's [`Buffer::mark_dirty_for`] puts it on its own
+    /// list, or its [`Buffer::mark_dirty`] on none.
     fn make(sb: &SuperBlock, block: u32, write: impl FnOnce(&mut [u8])) -> Result<Self> {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_getblk(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh).ok_or(ENOMEM)?;
+        // SAFETY: Referenced by `sb_getblk`, for us; not locked by us.
+        unsafe { leave_list(sb, bh) };
         // SAFETY: `sb_getblk` returned a referenced buffer head, not
         // locked by us; `lock_buffer` waits for any I/O on it.
         unsafe { sys::toyfs_lock_buffer(bh.as_ptr()) };
@@ -213,30 +221,47 @@ impl Buffer {
     /// The buffer of block `block`, all zeros, without reading it
     /// ([`Buffer::new_block`]), marked dirty on `inode`'s list of its own
     /// metadata buffers ([`Buffer::mark_dirty_for`]): a new indirect block
-    /// of `inode`.
-    /// The cache may still hold the block's buffer on the list of the
-    /// inode it last belonged to (an indirect block, or a block of tails,
-    /// freed while that inode stays cached: nothing takes a freed block's
-    /// buffer off its list), where `mmb_mark_buffer_dirty` would leave it,
-    /// and `inode`'s `fsync` would then not write it (review rev9): so it
-    /// is taken off any list first (`__bforget`, as ext2 bforgets the
-    /// indirect blocks it frees, `ext2_free_branches`; it is clean
-    /// meanwhile, its bytes, whatever they were, about to be zeros), under
-    /// the filesystem's `buffer_lists` lock (another inode's `mmb_sync`
-    /// may be working through that list).
+    /// of `inode`.  The cache may still hold the block's buffer on the
+    /// list of the inode it last belonged to, where
+    /// `mmb_mark_buffer_dirty` would leave it, and `inode`'s `fsync` would
+    /// then not write it (review rev9): [`Buffer::new_block`] takes it off
+    /// first ([`Buffer::leave_lists`]).
     pub(crate) fn zeroed_for(sb: &SuperBlock, block: u32, inode: &Inode) -> Result<Self> {
-        // SAFETY: As in `read`.
-        let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
-        if let Some(bh) = NonNull::new(bh) {
-            let _lists = sb.info().buffer_lists.lock();
-            // SAFETY: Referenced by `sb_find_get_block`, for us, and the
-            // reference handed over (`__bforget` drops it); the lists are
-            // changed under `buffer_lists`, held.
-            unsafe { sys::__bforget(bh.as_ptr()) };
-        }
         let buffer = Self::new_block(sb, block, |_| ())?;
         buffer.mark_dirty_for(inode);
         Ok(buffer)
+    }
+
+    /// The cached buffer of block `block`, a block all of whose fragments
+    /// were free and that is being taken for metadata (a tail, a
+    /// directory's block or tail), if the cache holds one, is taken off
+    /// the list of whichever inode's own buffers it is still on
+    /// ([`Buffer::mark_dirty_for`]).  A block freed by one file (an
+    /// indirect block, a block of tails) stays on that file's list while
+    /// the file is cached: nothing takes a freed block's buffer off its
+    /// list, and `mmb_mark_buffer_dirty` leaves a buffer where it is.  Its
+    /// next owner's writes would then be that file's: written by its
+    /// `fsync`, and a failed write reported on its mapping, not on the
+    /// owner's (review rev9).  ext2 takes the indirect blocks it frees off
+    /// the list (`bforget` in `ext2_free_branches`).
+    ///
+    /// Only the list changes, and an uptodate buffer is (left) dirty, to
+    /// be written by the device's writeback (see `leave_list`).  Another
+    /// file that took fragments of the block after the caller and marked
+    /// the buffer for its own list before this (a window of one
+    /// allocation) loses it from that list: its `fsync` still writes the
+    /// block (`inode::sync_packed`) and reports a failure of that write.
+    pub(crate) fn leave_lists(sb: &SuperBlock, block: u32) {
+        // SAFETY: As in `read`.
+        let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
+        if let Some(bh) = NonNull::new(bh) {
+            // SAFETY: Referenced by `sb_find_get_block`, for us, not
+            // locked by us; the reference is ours to drop.
+            unsafe {
+                leave_list(sb, bh);
+                sys::toyfs_brelse(bh.as_ptr());
+            }
+        }
     }
 
     /// Locks the buffer for access to its bytes.
@@ -437,11 +462,23 @@ impl Buffer {
         // SAFETY: As in `read`.
         let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
         let bh = NonNull::new(bh)?;
-        keep_failed_write(bh);
-        // SAFETY: `bh` is referenced, by us; not locked by us.
-        unsafe { sys::write_dirty_buffer(bh.as_ptr(), REQ_SYNC) };
+        start_write(bh);
         // INVARIANT: the reference of `sb_find_get_block_nonatomic`.
         Some(CachedWrite { bh })
+    }
+
+    /// Writes the buffer now and waits, if it is dirty or its last write
+    /// failed (it is written again, [`keep_failed_write`]), as
+    /// [`Buffer::start_cached`] and [`CachedWrite::wait`] do for a block
+    /// the caller holds the buffer of: `EIO` if the write fails, the
+    /// buffer kept dirty, its bytes with it, to be written again.
+    pub(crate) fn write_now(&self) -> Result {
+        start_write(self.bh);
+        let result = wait_written(self.bh);
+        if result.is_err() {
+            keep_failed_write(self.bh);
+        }
+        result
     }
 }
 
@@ -475,6 +512,65 @@ impl Drop for CachedWrite {
         // SAFETY: The reference is ours (type invariant), dropped once.
         unsafe { sys::toyfs_brelse(self.bh.as_ptr()) };
     }
+}
+
+/// Takes buffer head `bh` off the list of an inode's own buffers it is
+/// on, if any ([`Buffer::leave_lists`], [`Buffer::new_block`]), and
+/// leaves it dirty if it is uptodate.  `__bforget` (with an extra
+/// reference, which it drops) is the kernel's one way off a list, and it
+/// clears the dirty flag: another owner of the block's fragments may have
+/// marked the buffer dirty just before without any lock we hold (a
+/// directory's tail, `Buffer::mark_dirty`), and its bytes must not stay
+/// unwritten.  So the buffer is marked dirty again, under its lock, taken
+/// first: no write of it ends (clearing the uptodate flag if it fails)
+/// meanwhile, and `mark_buffer_dirty` finds it uptodate.  At worst that
+/// writes bytes of free fragments once more.  A buffer that is not
+/// uptodate holds nothing anyone marked dirty (a writer reads it first,
+/// under its lock).  Under the filesystem's `buffer_lists` lock (another
+/// inode's `mmb_sync` may be working through that list), taken, with the
+/// buffer's, only for a buffer seen on a list: a buffer goes onto a list
+/// only under that lock (`Buffer::mark_dirty_for`), by an owner of the
+/// block, which the caller is.  The caller holds no buffer locked: the
+/// `buffer_lists` lock comes first (`mmb_sync` locks the buffers it
+/// writes).
+///
+/// # Safety
+///
+/// `bh` is a buffer head of `sb`'s device referenced by the caller, who
+/// does not hold it locked.
+unsafe fn leave_list(sb: &SuperBlock, bh: NonNull<sys::buffer_head>) {
+    // SAFETY: `bh` is referenced (the caller's); `b_mmb` is a pointer
+    // changed by `fs/buffer.c` under a list's lock, read here once, as
+    // `READ_ONCE`, only to know whether to take the lock.
+    let listed = unsafe { !core::ptr::read_volatile(&raw const (*bh.as_ptr()).b_mmb).is_null() };
+    if !listed {
+        return;
+    }
+    let _lists = sb.info().buffer_lists.lock();
+    // SAFETY: `bh` is referenced by the caller and not locked by it;
+    // `lock_buffer` waits for any I/O on it.  The reference taken here is
+    // handed to `__bforget`, which drops it; the lists are changed under
+    // `buffer_lists`, held.  `mark_buffer_dirty` is called on a buffer
+    // found uptodate under its lock, still held.
+    unsafe {
+        sys::toyfs_lock_buffer(bh.as_ptr());
+        let uptodate = sys::toyfs_buffer_uptodate(bh.as_ptr());
+        sys::toyfs_get_bh(bh.as_ptr());
+        sys::__bforget(bh.as_ptr());
+        if uptodate {
+            sys::mark_buffer_dirty(bh.as_ptr());
+        }
+        sys::unlock_buffer(bh.as_ptr());
+    }
+}
+
+/// Starts the write of referenced buffer `bh`, not locked by the caller,
+/// if it is dirty or its last write failed ([`keep_failed_write`];
+/// `write_dirty_buffer`).
+fn start_write(bh: NonNull<sys::buffer_head>) {
+    keep_failed_write(bh);
+    // SAFETY: The caller holds a reference to `bh`, not its lock.
+    unsafe { sys::write_dirty_buffer(bh.as_ptr(), REQ_SYNC) };
 }
 
 /// `REQ_SYNC`: a write that its caller waits for.

@@ -68,6 +68,17 @@ impl SuperBlock {
         unsafe { (*self.as_ptr()).s_bdev }
     }
 
+    /// Records a failed write on the superblock (`s_wb_err`), for
+    /// `syncfs` to report (`errseq_check_and_advance`), as
+    /// `mapping_set_error` records one of a file's mapping there too: for
+    /// a write whose buffer is on no inode's list, whose error
+    /// `mark_buffer_write_io_error` records only on the device's mapping.
+    pub(crate) fn record_write_error(&self) {
+        // SAFETY: The superblock is live (type invariant); `errseq_set`
+        // changes `s_wb_err` atomically (`cmpxchg`).
+        unsafe { bindings::errseq_set(&raw mut (*self.as_ptr()).s_wb_err, EIO.to_errno()) };
+    }
+
     /// Whether the filesystem is mounted read-only.
     pub(crate) fn is_read_only(&self) -> bool {
         // SAFETY: The superblock is live (type invariant).

@@ -11,7 +11,8 @@
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
-//! image with fragments); `toyfs-probe pinned-store DIR SECONDS` (an
+//! image with fragments); `toyfs-probe reused-block-error|evicted-tail-error
+//! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
@@ -54,6 +55,7 @@ mod freed_tail;
 mod handles;
 mod meta;
 mod packed_tails;
+mod reuse_error;
 mod sys;
 
 use std::fs::{self, File, OpenOptions};
@@ -3647,6 +3649,14 @@ fn main() -> ExitCode {
         "pinned-store" => match args.get(3).map(|seconds| seconds.parse()) {
             Some(Ok(seconds)) => pinned_store(dir, seconds),
             _ => Err("usage: toyfs-probe pinned-store DIR SECONDS".into()),
+        },
+        "reused-block-error" => match args.get(3) {
+            Some(file) => reuse_error::reused_block_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe reused-block-error DIR MAKE-IT-FAIL".into()),
+        },
+        "evicted-tail-error" => match args.get(3) {
+            Some(file) => reuse_error::evicted_tail_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe evicted-tail-error DIR MAKE-IT-FAIL".into()),
         },
         "tail-write-error" => match args.get(3) {
             Some(file) => tail_write_error(dir, Path::new(file)),

@@ -44,6 +44,7 @@ extern "C" {
     fn pread(fd: c_int, buf: *mut c_void, count: usize, offset: i64) -> isize;
     fn sysconf(name: c_int) -> c_long;
     fn sync();
+    fn syncfs(fd: c_int) -> c_int;
     fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     fn mincore(addr: *mut c_void, len: usize, vec: *mut u8) -> c_int;
     fn getrlimit(resource: c_int, rlim: *mut [u64; 2]) -> c_int;
@@ -256,6 +257,13 @@ pub fn limit_file_size(bytes: u64) -> io::Result<()> {
 pub fn sync_all_filesystems() {
     // SAFETY: No arguments.
     unsafe { sync() };
+}
+
+/// `syncfs(2)` of the filesystem holding `file`: its errors, the
+/// superblock's (`s_wb_err`) since `file` was opened among them.
+pub fn syncfs_of(file: &File) -> io::Result<()> {
+    // SAFETY: A valid descriptor; no memory is passed.
+    check(unsafe { syncfs(file.as_raw_fd()) })
 }
 
 /// `RLIMIT_FSIZE`'s soft limit, `None` if unlimited (`RLIM_INFINITY`).
