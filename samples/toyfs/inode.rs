@@ -231,9 +231,44 @@ impl<'a> BlockMap<'a> {
                 }),
                 _ => Err(corrupt(self.sb, self.ino(), TAIL_NOT_IN_BLOCK)),
             },
-            Some(tail) if n < tail => self.lookup_stored(n, max.min(tail - n), sparse),
-            _ => self.lookup_stored(n, max, sparse),
+            Some(tail) if n < tail => self.lookup_remembered(n, max.min(tail - n), sparse),
+            _ => self.lookup_remembered(n, max, sparse),
         }
+    }
+
+    /// [`Self::lookup_stored`] of a block that is not the packed tail,
+    /// from the run remembered (`InodeInfo::last_run`) if it holds `n`,
+    /// as a buffer head keeps its block number; a run of data found by
+    /// the walk is remembered in its place.  What the walk checks of each
+    /// pointer (`check_extent`, the bitmap) held when the run was found
+    /// or allocated, and still holds: every change of the map but the
+    /// allocation of a hole (a block freed or given a new run, an
+    /// indirect block freed) forgets the run first ([`Self::runs_changed`]).
+    fn lookup_remembered(&self, n: u64, max: u64, sparse: bool) -> Result<Run> {
+        if let Some((start, first, count)) = self.inode.info().last_run.get() {
+            if n >= start && n - start < count {
+                let skip = n - start;
+                return Ok(Run::Data {
+                    // CAST: below the run's length, blocks of one device.
+                    first: first.wrapping_add(skip as u32),
+                    count: (count - skip).min(max),
+                });
+            }
+        }
+        let run = self.lookup_stored(n, max, sparse)?;
+        if let Run::Data { first, count } = run {
+            self.inode.info().last_run.set(n, first, count);
+        }
+        Ok(run)
+    }
+
+    /// Before a block of the map is freed or given a new run: writeback's
+    /// remembered mappings (`writeback::Writer`, by the generation) and
+    /// the map's own ([`Self::lookup_remembered`]) are stale from now on.
+    fn runs_changed(&self) {
+        let info = self.inode.info();
+        info.map_generation.fetch_add(1, Ordering::AcqRel);
+        info.last_run.clear();
     }
 
     /// [`Self::lookup_walk`] by the pointers alone: the packed tail's is a
@@ -390,9 +425,20 @@ impl<'a> BlockMap<'a> {
     /// bytes would take: a hole at its last block takes only the
     /// fragments its bytes need (`tail`).
     pub(crate) fn count_missing(&self, range: Range<u64>, size: u64) -> Result<u32> {
+        self.count_missing_from(range, size, None)
+    }
+
+    /// [`Self::count_missing`], with `found` the container of
+    /// `range.start` and its span if the caller looked it up already.
+    fn count_missing_from(
+        &self,
+        range: Range<u64>,
+        size: u64,
+        found: Option<(Container, u64)>,
+    ) -> Result<u32> {
         let per_block = u64::from(self.geometry.fragments_per_block());
         let tail = self.tail_of(size);
-        let holes = self.count_holes(range.clone())?;
+        let holes = self.count_holes(range.clone(), found)?;
         let mut missing = holes.0 * per_block;
         if let Some((n, fragments)) = tail {
             if range.contains(&n) && self.lookup_extent(n).ok().flatten().is_none() {
@@ -417,8 +463,13 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The holes among file blocks `range` and the indirect blocks that
-    /// allocating them would add: `(data, indirect)`.
-    fn count_holes(&self, range: Range<u64>) -> Result<(u64, u64)> {
+    /// allocating them would add: `(data, indirect)`.  `found`: the
+    /// container of `range.start` and its span, if looked up already.
+    fn count_holes(
+        &self,
+        range: Range<u64>,
+        mut found: Option<(Container, u64)>,
+    ) -> Result<(u64, u64)> {
         let mut missing = 0u64;
         let mut indirect = 0u64;
         // The path of the last container found missing: the upper
@@ -427,7 +478,10 @@ impl<'a> BlockMap<'a> {
         let mut previous: Option<(InodePointer, [u32; 3])> = None;
         let mut n = range.start;
         while n < range.end {
-            let (container, span) = self.container(n)?;
+            let (container, span) = match found.take() {
+                Some(found) => found,
+                None => self.container(n)?,
+            };
             let k = span.min(range.end - n);
             missing += match container {
                 Container::Missing {
@@ -557,7 +611,15 @@ impl<'a> BlockMap<'a> {
         size: u64,
         mut new: impl FnMut(u64),
     ) -> Result {
-        let needed = self.count_missing(range.clone(), size)?;
+        if range.is_empty() {
+            return Ok(());
+        }
+        // The first container is looked up once, for the count and for
+        // the allocation (nothing changes it in between: the map is
+        // locked): most allocations (a write into one folio) are inside
+        // one container.
+        let mut found = Some(self.container(range.start)?);
+        let needed = self.count_missing_from(range.clone(), size, found)?;
         if needed == 0 {
             return Ok(());
         }
@@ -572,6 +634,7 @@ impl<'a> BlockMap<'a> {
             let mut runs = NewRuns::default();
             let done = self.allocate_in_container(
                 n,
+                found.take(),
                 range.end,
                 tail,
                 &mut reservation,
@@ -643,14 +706,16 @@ impl<'a> BlockMap<'a> {
         }
     }
 
-    /// `allocate` for the container of file block `n`, up to `end`, with
-    /// the last block `tail` and its fragments; returns the file blocks
-    /// it covered (fewer when `runs` is full) and adds the new runs of
-    /// whole blocks to `runs`.
+    /// `allocate` for the container of file block `n` (`found`, with its
+    /// span, if the caller looked it up), up to `end`, with the last
+    /// block `tail` and its fragments; returns the file blocks it covered
+    /// (fewer when `runs` is full) and adds the new runs of whole blocks
+    /// to `runs`.
     #[allow(clippy::too_many_arguments)]
     fn allocate_in_container(
         &mut self,
         n: u64,
+        found: Option<(Container, u64)>,
         end: u64,
         tail: Option<(u64, u32)>,
         reservation: &mut Reservation<'_>,
@@ -658,7 +723,10 @@ impl<'a> BlockMap<'a> {
         new: &mut impl FnMut(u64),
         runs: &mut NewRuns,
     ) -> Result<u64> {
-        let (container, span) = self.container(n)?;
+        let (container, span) = match found {
+            Some(found) => found,
+            None => self.container(n)?,
+        };
         let k = span.min(end - n) as usize;
         let geometry = self.geometry;
         // An existing indirect block is read once, for the goal and the
@@ -687,8 +755,12 @@ impl<'a> BlockMap<'a> {
         let (sb, ino) = (self.sb, self.ino());
         let per_block = geometry.fragments_per_block();
         let tail_block = tail.map(|(t, _)| t);
+        let last_run = &self.inode.info().last_run;
         // Assigns runs of new blocks to the holes among `k` pointers;
-        // returns how many pointers it went through.
+        // returns how many pointers it went through.  `pointers(j, None)`
+        // is pointer `j`, checked (`check_extent`); `pointers(j,
+        // Some(p))` sets it to `p`, a run just taken from the bitmap, not
+        // checked again, and returns `None`.
         let mut assign =
             |pointers: &mut dyn FnMut(usize, Option<u32>) -> Result<Option<Extent>>,
              blocks: &mut u32|
@@ -736,6 +808,7 @@ impl<'a> BlockMap<'a> {
                         pointers(j + i, Some(geometry.encode_pointer(whole)))?;
                         new(n + (j + i) as u64);
                     }
+                    last_run.add_new(n + j as u64, first, count);
                     *blocks = blocks.saturating_add(count * per_block);
                     *goal = first + count;
                     j += count as usize;
@@ -750,6 +823,7 @@ impl<'a> BlockMap<'a> {
                     &mut |j, set| {
                         if let Some(pointer) = set {
                             direct[index + j] = pointer;
+                            return Ok(None);
                         }
                         check_extent(sb, ino, direct[index + j], &[])
                     },
@@ -772,6 +846,7 @@ impl<'a> BlockMap<'a> {
                         let at = 4 * (index + j);
                         if let Some(pointer) = set {
                             put_u32(entries.data_mut(), at, pointer);
+                            return Ok(None);
                         }
                         check_extent(sb, ino, get_u32(entries.data(), at), &above[..levels])
                     },
@@ -810,6 +885,9 @@ impl<'a> BlockMap<'a> {
 
     /// Writes `pointer` into `slot`, found for this map.
     fn write_pointer(&mut self, slot: PointerSlot, pointer: u32) {
+        // Whatever the caller did before (`runs_changed`): the run
+        // remembered never names a pointer written over.
+        self.inode.info().last_run.clear();
         match slot {
             PointerSlot::Direct(index) => {
                 if let Some(entry) = self.disk.direct.get_mut(index) {
@@ -850,10 +928,7 @@ impl<'a> BlockMap<'a> {
         }
         // Before any fragment is freed: writeback's remembered mappings
         // are stale from now on.
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         let mut reservation_changed = 0;
         let new = if count <= old.count {
             Extent {
@@ -972,10 +1047,7 @@ impl<'a> BlockMap<'a> {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
         let (sb, ino) = (self.sb, self.ino());
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         let freed = if in_place {
             Extent {
@@ -1013,10 +1085,7 @@ impl<'a> BlockMap<'a> {
     /// blocks the new run's fragments changed.
     pub(crate) fn unpacked_tail(&mut self, n: u64, new: Option<Extent>, changed: u64) -> Result {
         let pointer = new.map_or(0, |new| self.geometry.encode_pointer(new));
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         self.set_pointer(n, pointer)?;
         self.disk.tail_offset = 0;
         self.note_bitmap(changed);
@@ -1156,10 +1225,7 @@ impl<'a> BlockMap<'a> {
         }
         // Before any block is freed: writeback's remembered mappings are
         // stale from now on.
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         let blocks_before = self.disk.blocks;
         let mut freer = Freer::default();
         let mut result = Ok(());
@@ -1321,27 +1387,25 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// the disk has LARGE_FILES (`mount::enable_large_files`); if that fails,
 /// the slot is left as it was.  With `sync` (a write the caller waits
 /// for next) the slot is marked dirty only if that is needed
-/// ([`InodeSlot::update_for_sync`]); returns whether it was.
+/// ([`InodeSlot::store`]); returns whether it was.
 fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> Result<bool> {
     let sb = inode.sb();
     if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
         mount::enable_large_files(sb)?;
     }
-    let change = |disk: &mut DiskInode| {
-        inode.store_attrs(disk);
-        disk.direct = map.direct;
-        disk.single_indirect = map.single_indirect;
-        disk.double_indirect = map.double_indirect;
-        disk.triple_indirect = map.triple_indirect;
-        disk.blocks = map.blocks;
-        disk.flags = map.flags;
-        disk.tail_offset = map.tail_offset;
+    // Every field: the VFS attributes, and the map's roots from `map`.
+    let mut disk = DiskInode {
+        direct: map.direct,
+        single_indirect: map.single_indirect,
+        double_indirect: map.double_indirect,
+        triple_indirect: map.triple_indirect,
+        blocks: map.blocks,
+        flags: map.flags,
+        tail_offset: map.tail_offset,
+        ..DiskInode::default()
     };
-    if sync {
-        return Ok(slot.update_for_sync(change));
-    }
-    slot.update(change);
-    Ok(true)
+    inode.store_attrs(&mut disk);
+    Ok(slot.store(&disk, sync))
 }
 
 /// `fsync` of a regular file, once its data is written, and the folios
