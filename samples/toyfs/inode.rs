@@ -105,6 +105,15 @@ enum Container {
     },
 }
 
+/// A container looked up ([`BlockMap::container`]) with its span, and
+/// its indirect block's buffer if it has one: what an allocation counts
+/// its holes in and then fills, read once.
+struct Found {
+    container: Container,
+    span: u64,
+    buffer: Option<Buffer>,
+}
+
 /// Where the pointer of a file block is, found by
 /// [`BlockMap::pointer_slot`]: one of the inode's direct pointers, or
 /// entry `index` of an indirect block, read and referenced.
@@ -429,12 +438,12 @@ impl<'a> BlockMap<'a> {
     }
 
     /// [`Self::count_missing`], with `found` the container of
-    /// `range.start` and its span if the caller looked it up already.
+    /// `range.start` if the caller looked it up already.
     fn count_missing_from(
         &self,
         range: Range<u64>,
         size: u64,
-        found: Option<(Container, u64)>,
+        found: Option<&Found>,
     ) -> Result<u32> {
         let per_block = u64::from(self.geometry.fragments_per_block());
         let tail = self.tail_of(size);
@@ -464,12 +473,8 @@ impl<'a> BlockMap<'a> {
 
     /// The holes among file blocks `range` and the indirect blocks that
     /// allocating them would add: `(data, indirect)`.  `found`: the
-    /// container of `range.start` and its span, if looked up already.
-    fn count_holes(
-        &self,
-        range: Range<u64>,
-        mut found: Option<(Container, u64)>,
-    ) -> Result<(u64, u64)> {
+    /// container of `range.start`, if looked up already.
+    fn count_holes(&self, range: Range<u64>, mut found: Option<&Found>) -> Result<(u64, u64)> {
         let mut missing = 0u64;
         let mut indirect = 0u64;
         // The path of the last container found missing: the upper
@@ -478,8 +483,9 @@ impl<'a> BlockMap<'a> {
         let mut previous: Option<(InodePointer, [u32; 3])> = None;
         let mut n = range.start;
         while n < range.end {
-            let (container, span) = match found.take() {
-                Some(found) => found,
+            let first = found.take();
+            let (container, span) = match first {
+                Some(found) => (found.container, found.span),
                 None => self.container(n)?,
             };
             let k = span.min(range.end - n);
@@ -506,7 +512,14 @@ impl<'a> BlockMap<'a> {
                     .filter(|&&pointer| pointer == 0)
                     .count() as u64,
                 Container::Indirect { block, index, .. } => {
-                    let buffer = Buffer::read(self.sb, block)?;
+                    let read;
+                    let buffer = match first.and_then(|found| found.buffer.as_ref()) {
+                        Some(buffer) => buffer,
+                        None => {
+                            read = Buffer::read(self.sb, block)?;
+                            &read
+                        }
+                    };
                     let entries = buffer.lock();
                     (index..index + k as usize)
                         .filter(|&i| get_u32(entries.data(), 4 * i) == 0)
@@ -618,8 +631,17 @@ impl<'a> BlockMap<'a> {
         // the allocation (nothing changes it in between: the map is
         // locked): most allocations (a write into one folio) are inside
         // one container.
-        let mut found = Some(self.container(range.start)?);
-        let needed = self.count_missing_from(range.clone(), size, found)?;
+        let (container, span) = self.container(range.start)?;
+        let buffer = match container {
+            Container::Indirect { block, .. } => Some(Buffer::read(self.sb, block)?),
+            _ => None,
+        };
+        let mut found = Some(Found {
+            container,
+            span,
+            buffer,
+        });
+        let needed = self.count_missing_from(range.clone(), size, found.as_ref())?;
         if needed == 0 {
             return Ok(());
         }
@@ -706,8 +728,8 @@ impl<'a> BlockMap<'a> {
         }
     }
 
-    /// `allocate` for the container of file block `n` (`found`, with its
-    /// span, if the caller looked it up), up to `end`, with the last
+    /// `allocate` for the container of file block `n` (`found`, if the
+    /// caller looked it up), up to `end`, with the last
     /// block `tail` and its fragments; returns the file blocks it covered
     /// (fewer when `runs` is full) and adds the new runs of whole blocks
     /// to `runs`.
@@ -715,7 +737,7 @@ impl<'a> BlockMap<'a> {
     fn allocate_in_container(
         &mut self,
         n: u64,
-        found: Option<(Container, u64)>,
+        found: Option<Found>,
         end: u64,
         tail: Option<(u64, u32)>,
         reservation: &mut Reservation<'_>,
@@ -723,16 +745,20 @@ impl<'a> BlockMap<'a> {
         new: &mut impl FnMut(u64),
         runs: &mut NewRuns,
     ) -> Result<u64> {
-        let (container, span) = match found {
-            Some(found) => found,
-            None => self.container(n)?,
+        let (container, span, held) = match found {
+            Some(found) => (found.container, found.span, found.buffer),
+            None => {
+                let (container, span) = self.container(n)?;
+                (container, span, None)
+            }
         };
         let k = span.min(end - n) as usize;
         let geometry = self.geometry;
         // An existing indirect block is read once, for the goal and the
         // pointers.
-        let held = match container {
-            Container::Indirect { block, .. } => Some(Buffer::read(self.sb, block)?),
+        let held = match (container, held) {
+            (Container::Indirect { .. }, Some(buffer)) => Some(buffer),
+            (Container::Indirect { block, .. }, None) => Some(Buffer::read(self.sb, block)?),
             _ => None,
         };
         if *goal == 0 {
