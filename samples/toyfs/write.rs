@@ -46,7 +46,8 @@ impl<'a> Growth<'a> {
     /// only writeback that compresses reads the count
     /// (`packed::write_compressed`), and taking the map's lock twice per
     /// appending write for nothing was part of toyfs's own cost per
-    /// append (Documentation/performance.rst, "Appends: one walk").
+    /// append (Documentation/performance.rst, "Appends: one walk, the
+    /// last run remembered").
     pub(crate) fn note(inode: &Inode) {
         if !inode.sb().info().geometry.has_compression() {
             return;
