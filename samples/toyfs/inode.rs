@@ -1419,8 +1419,21 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> 
     if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
         mount::enable_large_files(sb)?;
     }
-    // Every field: the VFS attributes, and the map's roots from `map`.
+    // Every field, named here (no `..`: a field added to the format
+    // must be placed here, not left zero): the VFS attributes
+    // (`store_attrs` sets the first eight), the generation `iget` read
+    // (fixed for the inode's life), and the map's roots from `map`.
     let mut disk = DiskInode {
+        mode: 0,
+        nlink: 0,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        atime: Default::default(),
+        mtime: Default::default(),
+        ctime: Default::default(),
+        // CAST: read from the 16-bit field of the slot.
+        generation: inode.generation() as u16,
         direct: map.direct,
         single_indirect: map.single_indirect,
         double_indirect: map.double_indirect,
@@ -1428,7 +1441,6 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> 
         blocks: map.blocks,
         flags: map.flags,
         tail_offset: map.tail_offset,
-        ..DiskInode::default()
     };
     inode.store_attrs(&mut disk);
     Ok(slot.store(&disk, sync))
