@@ -171,6 +171,65 @@ impl SbInfo {
     }
 }
 
+/// A run of whole plain blocks of a file, contiguous on disk
+/// (`InodeInfo::last_run`): file blocks `start..start + count` are disk
+/// blocks `first..first + count`; none while `count` is 0.  Atomics only
+/// so that a shared reference can change it: every access is under the
+/// map's lock, which orders them (`Relaxed`).
+#[derive(Default)]
+pub(crate) struct LastRun {
+    start: AtomicU64,
+    first: AtomicU32,
+    count: AtomicU64,
+}
+
+impl LastRun {
+    /// The run, if any: `(start, first, count)`.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<(u64, u32, u64)> {
+        let count = self.count.load(Ordering::Relaxed);
+        (count != 0).then(|| {
+            (
+                self.start.load(Ordering::Relaxed),
+                self.first.load(Ordering::Relaxed),
+                count,
+            )
+        })
+    }
+
+    /// Remembers file blocks `start..start + count` at disk blocks
+    /// `first..`.
+    #[inline]
+    pub(crate) fn set(&self, start: u64, first: u32, count: u64) {
+        self.start.store(start, Ordering::Relaxed);
+        self.first.store(first, Ordering::Relaxed);
+        self.count.store(count, Ordering::Relaxed);
+    }
+
+    /// Remembers file blocks `n..n + count`, just allocated at disk
+    /// blocks `first..`: as the continuation of the run remembered if
+    /// they follow it in the file and on the disk (an append), else as
+    /// the run.
+    #[inline]
+    pub(crate) fn add_new(&self, n: u64, first: u32, count: u32) {
+        match self.get() {
+            Some((start, at, known))
+                if start + known == n && u64::from(at) + known == u64::from(first) =>
+            {
+                self.count
+                    .store(known + u64::from(count), Ordering::Relaxed);
+            }
+            _ => self.set(n, first, u64::from(count)),
+        }
+    }
+
+    /// Forgets the run.
+    #[inline]
+    pub(crate) fn clear(&self) {
+        self.count.store(0, Ordering::Relaxed);
+    }
+}
+
 /// The bytes of a file whose blocks got a new run (`InodeInfo::moved`).
 #[derive(Clone, Default)]
 pub(crate) struct Moved {
@@ -196,6 +255,12 @@ pub(crate) struct InodeInfo {
     /// map's lock), so that a mapping remembered across folios by
     /// writeback is known to be stale.
     pub(crate) map_generation: AtomicU64,
+    /// The last run of whole plain blocks the map was found or made to
+    /// hold (`BlockMap::lookup_run`, `BlockMap::allocate`), for the
+    /// lookups that follow (`BlockMap::remembered`): changed and read
+    /// under the map's lock, forgotten whenever the generation above is
+    /// bumped.
+    pub(crate) last_run: LastRun,
     /// The bitmap blocks whose bits the inode changed since its last
     /// `fsync`, which that writes: bit `i % 64` for bitmap block `i`
     /// (`balloc::bitmap_bit`; with more than 64 bitmap blocks, a set bit
@@ -255,6 +320,7 @@ impl InodeInfo {
         pin_init!(InodeInfo {
             map <- new_mutex!(DiskInode::default()),
             map_generation: AtomicU64::new(0),
+            last_run: LastRun::default(),
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
             packed <- new_mutex!(None),
@@ -342,6 +408,7 @@ impl InodeInfo {
     /// Takes the map's roots from the inode as read from the disk.
     pub(crate) fn load_map(&self, disk: &DiskInode) {
         let mut map = self.map.lock();
+        self.last_run.clear();
         map.direct = disk.direct;
         map.single_indirect = disk.single_indirect;
         map.double_indirect = disk.double_indirect;

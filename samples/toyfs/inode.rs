@@ -105,6 +105,15 @@ enum Container {
     },
 }
 
+/// A container looked up ([`BlockMap::container`]) with its span, and
+/// its indirect block's buffer if it has one: what an allocation counts
+/// its holes in and then fills, read once.
+struct Found {
+    container: Container,
+    span: u64,
+    buffer: Option<Buffer>,
+}
+
 /// Where the pointer of a file block is, found by
 /// [`BlockMap::pointer_slot`]: one of the inode's direct pointers, or
 /// entry `index` of an indirect block, read and referenced.
@@ -231,9 +240,44 @@ impl<'a> BlockMap<'a> {
                 }),
                 _ => Err(corrupt(self.sb, self.ino(), TAIL_NOT_IN_BLOCK)),
             },
-            Some(tail) if n < tail => self.lookup_stored(n, max.min(tail - n), sparse),
-            _ => self.lookup_stored(n, max, sparse),
+            Some(tail) if n < tail => self.lookup_remembered(n, max.min(tail - n), sparse),
+            _ => self.lookup_remembered(n, max, sparse),
         }
+    }
+
+    /// [`Self::lookup_stored`] of a block that is not the packed tail,
+    /// from the run remembered (`InodeInfo::last_run`) if it holds `n`,
+    /// as a buffer head keeps its block number; a run of data found by
+    /// the walk is remembered in its place.  What the walk checks of each
+    /// pointer (`check_extent`, the bitmap) held when the run was found
+    /// or allocated, and still holds: every change of the map but the
+    /// allocation of a hole (a block freed or given a new run, an
+    /// indirect block freed) forgets the run first ([`Self::runs_changed`]).
+    fn lookup_remembered(&self, n: u64, max: u64, sparse: bool) -> Result<Run> {
+        if let Some((start, first, count)) = self.inode.info().last_run.get() {
+            if n >= start && n - start < count {
+                let skip = n - start;
+                return Ok(Run::Data {
+                    // CAST: below the run's length, blocks of one device.
+                    first: first.wrapping_add(skip as u32),
+                    count: (count - skip).min(max),
+                });
+            }
+        }
+        let run = self.lookup_stored(n, max, sparse)?;
+        if let Run::Data { first, count } = run {
+            self.inode.info().last_run.set(n, first, count);
+        }
+        Ok(run)
+    }
+
+    /// Before a block of the map is freed or given a new run: writeback's
+    /// remembered mappings (`writeback::Writer`, by the generation) and
+    /// the map's own ([`Self::lookup_remembered`]) are stale from now on.
+    fn runs_changed(&self) {
+        let info = self.inode.info();
+        info.map_generation.fetch_add(1, Ordering::AcqRel);
+        info.last_run.clear();
     }
 
     /// [`Self::lookup_walk`] by the pointers alone: the packed tail's is a
@@ -390,9 +434,20 @@ impl<'a> BlockMap<'a> {
     /// bytes would take: a hole at its last block takes only the
     /// fragments its bytes need (`tail`).
     pub(crate) fn count_missing(&self, range: Range<u64>, size: u64) -> Result<u32> {
+        self.count_missing_from(range, size, None)
+    }
+
+    /// [`Self::count_missing`], with `found` the container of
+    /// `range.start` if the caller looked it up already.
+    fn count_missing_from(
+        &self,
+        range: Range<u64>,
+        size: u64,
+        found: Option<&Found>,
+    ) -> Result<u32> {
         let per_block = u64::from(self.geometry.fragments_per_block());
         let tail = self.tail_of(size);
-        let holes = self.count_holes(range.clone())?;
+        let holes = self.count_holes(range.clone(), found)?;
         let mut missing = holes.0 * per_block;
         if let Some((n, fragments)) = tail {
             if range.contains(&n) && self.lookup_extent(n).ok().flatten().is_none() {
@@ -417,8 +472,9 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The holes among file blocks `range` and the indirect blocks that
-    /// allocating them would add: `(data, indirect)`.
-    fn count_holes(&self, range: Range<u64>) -> Result<(u64, u64)> {
+    /// allocating them would add: `(data, indirect)`.  `found`: the
+    /// container of `range.start`, if looked up already.
+    fn count_holes(&self, range: Range<u64>, mut found: Option<&Found>) -> Result<(u64, u64)> {
         let mut missing = 0u64;
         let mut indirect = 0u64;
         // The path of the last container found missing: the upper
@@ -427,7 +483,11 @@ impl<'a> BlockMap<'a> {
         let mut previous: Option<(InodePointer, [u32; 3])> = None;
         let mut n = range.start;
         while n < range.end {
-            let (container, span) = self.container(n)?;
+            let first = found.take();
+            let (container, span) = match first {
+                Some(found) => (found.container, found.span),
+                None => self.container(n)?,
+            };
             let k = span.min(range.end - n);
             missing += match container {
                 Container::Missing {
@@ -452,7 +512,14 @@ impl<'a> BlockMap<'a> {
                     .filter(|&&pointer| pointer == 0)
                     .count() as u64,
                 Container::Indirect { block, index, .. } => {
-                    let buffer = Buffer::read(self.sb, block)?;
+                    let read;
+                    let buffer = match first.and_then(|found| found.buffer.as_ref()) {
+                        Some(buffer) => buffer,
+                        None => {
+                            read = Buffer::read(self.sb, block)?;
+                            &read
+                        }
+                    };
                     let entries = buffer.lock();
                     (index..index + k as usize)
                         .filter(|&i| get_u32(entries.data(), 4 * i) == 0)
@@ -587,7 +654,24 @@ impl<'a> BlockMap<'a> {
         size: u64,
         mut new: impl FnMut(u64),
     ) -> Result {
-        let needed = self.count_missing(range.clone(), size)?;
+        if range.is_empty() {
+            return Ok(());
+        }
+        // The first container is looked up once, for the count and for
+        // the allocation (nothing changes it in between: the map is
+        // locked): most allocations (a write into one folio) are inside
+        // one container.
+        let (container, span) = self.container(range.start)?;
+        let buffer = match container {
+            Container::Indirect { block, .. } => Some(Buffer::read(self.sb, block)?),
+            _ => None,
+        };
+        let mut found = Some(Found {
+            container,
+            span,
+            buffer,
+        });
+        let needed = self.count_missing_from(range.clone(), size, found.as_ref())?;
         if needed == 0 {
             return Ok(());
         }
@@ -602,6 +686,7 @@ impl<'a> BlockMap<'a> {
             let mut runs = NewRuns::default();
             let done = self.allocate_in_container(
                 n,
+                found.take(),
                 range.end,
                 tail,
                 &mut reservation,
@@ -673,14 +758,16 @@ impl<'a> BlockMap<'a> {
         }
     }
 
-    /// `allocate` for the container of file block `n`, up to `end`, with
-    /// the last block `tail` and its fragments; returns the file blocks
-    /// it covered (fewer when `runs` is full) and adds the new runs of
-    /// whole blocks to `runs`.
+    /// `allocate` for the container of file block `n` (`found`, if the
+    /// caller looked it up), up to `end`, with the last
+    /// block `tail` and its fragments; returns the file blocks it covered
+    /// (fewer when `runs` is full) and adds the new runs of whole blocks
+    /// to `runs`.
     #[allow(clippy::too_many_arguments)]
     fn allocate_in_container(
         &mut self,
         n: u64,
+        found: Option<Found>,
         end: u64,
         tail: Option<(u64, u32)>,
         reservation: &mut Reservation<'_>,
@@ -688,13 +775,20 @@ impl<'a> BlockMap<'a> {
         new: &mut impl FnMut(u64),
         runs: &mut NewRuns,
     ) -> Result<u64> {
-        let (container, span) = self.container(n)?;
+        let (container, span, held) = match found {
+            Some(found) => (found.container, found.span, found.buffer),
+            None => {
+                let (container, span) = self.container(n)?;
+                (container, span, None)
+            }
+        };
         let k = span.min(end - n) as usize;
         let geometry = self.geometry;
         // An existing indirect block is read once, for the goal and the
         // pointers.
-        let held = match container {
-            Container::Indirect { block, .. } => Some(Buffer::read(self.sb, block)?),
+        let held = match (container, held) {
+            (Container::Indirect { .. }, Some(buffer)) => Some(buffer),
+            (Container::Indirect { block, .. }, None) => Some(Buffer::read(self.sb, block)?),
             _ => None,
         };
         if *goal == 0 {
@@ -717,8 +811,12 @@ impl<'a> BlockMap<'a> {
         let (sb, ino) = (self.sb, self.ino());
         let per_block = geometry.fragments_per_block();
         let tail_block = tail.map(|(t, _)| t);
+        let last_run = &self.inode.info().last_run;
         // Assigns runs of new blocks to the holes among `k` pointers;
-        // returns how many pointers it went through.
+        // returns how many pointers it went through.  `pointers(j, None)`
+        // is pointer `j`, checked (`check_extent`); `pointers(j,
+        // Some(p))` sets it to `p`, a run just taken from the bitmap, not
+        // checked again, and returns `None`.
         let mut assign =
             |pointers: &mut dyn FnMut(usize, Option<u32>) -> Result<Option<Extent>>,
              blocks: &mut u32|
@@ -766,6 +864,7 @@ impl<'a> BlockMap<'a> {
                         pointers(j + i, Some(geometry.encode_pointer(whole)))?;
                         new(n + (j + i) as u64);
                     }
+                    last_run.add_new(n + j as u64, first, count);
                     *blocks = blocks.saturating_add(count * per_block);
                     *goal = first + count;
                     j += count as usize;
@@ -780,6 +879,7 @@ impl<'a> BlockMap<'a> {
                     &mut |j, set| {
                         if let Some(pointer) = set {
                             direct[index + j] = pointer;
+                            return Ok(None);
                         }
                         check_extent(sb, ino, direct[index + j], &[])
                     },
@@ -802,6 +902,7 @@ impl<'a> BlockMap<'a> {
                         let at = 4 * (index + j);
                         if let Some(pointer) = set {
                             put_u32(entries.data_mut(), at, pointer);
+                            return Ok(None);
                         }
                         check_extent(sb, ino, get_u32(entries.data(), at), &above[..levels])
                     },
@@ -840,6 +941,9 @@ impl<'a> BlockMap<'a> {
 
     /// Writes `pointer` into `slot`, found for this map.
     fn write_pointer(&mut self, slot: PointerSlot, pointer: u32) {
+        // Whatever the caller did before (`runs_changed`): the run
+        // remembered never names a pointer written over.
+        self.inode.info().last_run.clear();
         match slot {
             PointerSlot::Direct(index) => {
                 if let Some(entry) = self.disk.direct.get_mut(index) {
@@ -880,10 +984,7 @@ impl<'a> BlockMap<'a> {
         }
         // Before any fragment is freed: writeback's remembered mappings
         // are stale from now on.
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         let mut reservation_changed = 0;
         let new = if count <= old.count {
             Extent {
@@ -1002,10 +1103,7 @@ impl<'a> BlockMap<'a> {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
         let (sb, ino) = (self.sb, self.ino());
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         let freed = if in_place {
             Extent {
@@ -1043,10 +1141,7 @@ impl<'a> BlockMap<'a> {
     /// blocks the new run's fragments changed.
     pub(crate) fn unpacked_tail(&mut self, n: u64, new: Option<Extent>, changed: u64) -> Result {
         let pointer = new.map_or(0, |new| self.geometry.encode_pointer(new));
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         self.set_pointer(n, pointer)?;
         self.disk.tail_offset = 0;
         self.note_bitmap(changed);
@@ -1186,10 +1281,7 @@ impl<'a> BlockMap<'a> {
         }
         // Before any block is freed: writeback's remembered mappings are
         // stale from now on.
-        self.inode
-            .info()
-            .map_generation
-            .fetch_add(1, Ordering::AcqRel);
+        self.runs_changed();
         let blocks_before = self.disk.blocks;
         let mut freer = Freer::default();
         let mut result = Ok(());
@@ -1351,27 +1443,37 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 /// the disk has LARGE_FILES (`mount::enable_large_files`); if that fails,
 /// the slot is left as it was.  With `sync` (a write the caller waits
 /// for next) the slot is marked dirty only if that is needed
-/// ([`InodeSlot::update_for_sync`]); returns whether it was.
+/// ([`InodeSlot::store`]); returns whether it was.
 fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> Result<bool> {
     let sb = inode.sb();
     if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
         mount::enable_large_files(sb)?;
     }
-    let change = |disk: &mut DiskInode| {
-        inode.store_attrs(disk);
-        disk.direct = map.direct;
-        disk.single_indirect = map.single_indirect;
-        disk.double_indirect = map.double_indirect;
-        disk.triple_indirect = map.triple_indirect;
-        disk.blocks = map.blocks;
-        disk.flags = map.flags;
-        disk.tail_offset = map.tail_offset;
+    // Every field, named here (no `..`: a field added to the format
+    // must be placed here, not left zero): the VFS attributes
+    // (`store_attrs` sets the first eight), the generation `iget` read
+    // (fixed for the inode's life), and the map's roots from `map`.
+    let mut disk = DiskInode {
+        mode: 0,
+        nlink: 0,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        atime: Default::default(),
+        mtime: Default::default(),
+        ctime: Default::default(),
+        // CAST: read from the 16-bit field of the slot.
+        generation: inode.generation() as u16,
+        direct: map.direct,
+        single_indirect: map.single_indirect,
+        double_indirect: map.double_indirect,
+        triple_indirect: map.triple_indirect,
+        blocks: map.blocks,
+        flags: map.flags,
+        tail_offset: map.tail_offset,
     };
-    if sync {
-        return Ok(slot.update_for_sync(change));
-    }
-    slot.update(change);
-    Ok(true)
+    inode.store_attrs(&mut disk);
+    Ok(slot.store(&disk, sync))
 }
 
 /// `fsync` of a regular file, once its data is written, and the folios

@@ -72,42 +72,36 @@ impl InodeSlot {
     /// before the block's lock goes: whoever reads the block under its
     /// lock sees the change and what `then` did, or neither.
     pub(crate) fn update_then(&self, change: impl FnOnce(&mut DiskInode), then: impl FnOnce()) {
-        self.change(change, then, false);
-    }
-
-    /// [`InodeSlot::update`] for a write that must then reach the disk
-    /// ([`InodeSlot::sync`]): true, the block changed and marked dirty,
-    /// unless the change leaves the inode's 128 bytes as they were and
-    /// the disk holds the block already ([`crate::vfs::BufferGuard::is_on_disk`]:
-    /// written by the device's writeback since the inode was last stored
-    /// there without waiting), false then: nothing to write, as
-    /// `sync_dirty_buffer` writes nothing for ext2's clean inode block.
-    pub(crate) fn update_for_sync(&self, change: impl FnOnce(&mut DiskInode)) -> bool {
-        self.change(change, || (), true)
-    }
-
-    /// The inode changed by `change` and `then` called under the block's
-    /// lock, and the block marked dirty: true.  With `unless_on_disk`,
-    /// false and nothing written if the inode's bytes stay as they were
-    /// and the block is on the disk already.
-    fn change(
-        &self,
-        change: impl FnOnce(&mut DiskInode),
-        then: impl FnOnce(),
-        unless_on_disk: bool,
-    ) -> bool {
         let range = self.offset..self.offset + INODE_SIZE;
         let mut table = self.table.lock();
         let mut raw = [0u8; INODE_SIZE];
         raw.copy_from_slice(&table.data()[range.clone()]);
         let mut inode = DiskInode::decode(&raw);
         change(&mut inode);
+        table.data_mut()[range].copy_from_slice(&inode.encode());
+        then();
+        drop(table);
+        self.table.mark_dirty();
+    }
+
+    /// The slot's 128 bytes become `inode` (every byte of a slot is one
+    /// of its fields: nothing of the slot is kept, so nothing is read
+    /// and decoded first, as [`InodeSlot::update`] does), and the block
+    /// is marked dirty: true.  With `unless_on_disk`, for a write that
+    /// must then reach the disk ([`InodeSlot::sync`]): false and nothing
+    /// marked if the slot holds those bytes already and the disk holds
+    /// the block ([`crate::vfs::BufferGuard::is_on_disk`]: written by the
+    /// device's writeback since the inode was last stored there without
+    /// waiting), as `sync_dirty_buffer` writes nothing for ext2's clean
+    /// inode block.
+    pub(crate) fn store(&self, inode: &DiskInode, unless_on_disk: bool) -> bool {
         let encoded = inode.encode();
-        if unless_on_disk && encoded == raw && table.is_on_disk() {
+        let range = self.offset..self.offset + INODE_SIZE;
+        let mut table = self.table.lock();
+        if unless_on_disk && table.data()[range.clone()] == encoded && table.is_on_disk() {
             return false;
         }
         table.data_mut()[range].copy_from_slice(&encoded);
-        then();
         drop(table);
         self.table.mark_dirty();
         true

@@ -41,8 +41,17 @@ impl<'a> Growth<'a> {
         Self(inode)
     }
 
-    /// Notes a growth of `inode` that [`Growth::end`] ends.
+    /// Notes a growth of `inode` that [`Growth::end`] ends.  Only on an
+    /// image with LZ4 (fixed at mkfs time, so `end` skips it likewise):
+    /// only writeback that compresses reads the count
+    /// (`packed::write_compressed`), and taking the map's lock twice per
+    /// appending write for nothing was part of toyfs's own cost per
+    /// append (Documentation/performance.rst, "Appends: one walk, the
+    /// last run remembered").
     pub(crate) fn note(inode: &Inode) {
+        if !inode.sb().info().geometry.has_compression() {
+            return;
+        }
         let _map = inode.info().map.lock();
         inode.info().growing.fetch_add(1, Ordering::Relaxed);
     }
@@ -51,6 +60,9 @@ impl<'a> Growth<'a> {
     /// has grown (or the growth failed): under the map's lock, so that a
     /// writeback that finds no growth under it reads the new size.
     pub(crate) fn end(inode: &Inode) {
+        if !inode.sb().info().geometry.has_compression() {
+            return;
+        }
         let _map = inode.info().map.lock();
         inode.info().growing.fetch_sub(1, Ordering::Relaxed);
     }

@@ -73,6 +73,40 @@ truncate_into_block_then_extend_shows_zeros() {
 	remount && zeros_at $mnt/trunc 1500 6692 && cmp -n 1500 /tmp/pattern $mnt/trunc
 }
 
+# The map remembers its last run of data (BlockMap::lookup_run, as a
+# buffer head keeps its block number: writeback of an append looks
+# nothing up again); blocks it names that a truncation frees must read as
+# holes after the truncation and an extension, also once the pages are
+# dropped while the inode stays (the open descriptor 3) with its
+# remembered run: the freed blocks still hold the pattern on the disk.
+# The truncations are to a page boundary, so that nothing looks the last
+# block up (and remembers it) in between, and the last page, which the
+# remembered run holds (the last allocated, and the last writeback looked
+# up), is read first: a lookup of a block outside the run that finds
+# data is remembered instead.
+remembered_run_forgotten_when_its_blocks_are_freed() {
+	f=$mnt/remembered
+	# Page $1 of $f, read alone (dd seeks to it), is zeros.
+	page_is_zeros() {
+		dd if=$f of=/tmp/remembered-page bs=4096 skip="$1" count=1 2>/dev/null &&
+			cmp -n 4096 /dev/zero /tmp/remembered-page
+	}
+	dd if=/tmp/pattern of=$f bs=65536 count=1 conv=fsync 2>/dev/null || return 1
+	exec 3<$f
+	status=0
+	{ truncate -s 4096 $f && truncate -s 65536 $f && drop_caches &&
+		page_is_zeros 15 && cmp -n 4096 /tmp/pattern $f &&
+		zeros_at $f 4096 61440; } || status=1
+	# The same for the run of an append, remembered as it was allocated.
+	{ dd if=/tmp/pattern of=$f bs=4096 count=4 seek=16 conv=notrunc,fsync 2>/dev/null &&
+		truncate -s 69632 $f && truncate -s 81920 $f && drop_caches &&
+		page_is_zeros 19 && cmp -n 4096 /tmp/pattern $f && zeros_at $f 4096 61440 &&
+		cmp -n 4096 /tmp/pattern $f 0 65536 && zeros_at $f 69632 12288; } || status=1
+	exec 3<&-
+	rm -f $f /tmp/remembered-page
+	return $status
+}
+
 mmap_store_into_hole_is_read_back() {
 	truncate -s 12288 $mnt/mmhole || return 1
 	drop_caches
@@ -1864,7 +1898,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 89
+ktap_suite toyfs 90
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1873,6 +1907,7 @@ ktap_case mount mount -t toyfs $dev $mnt
 ktap_case unaligned_writes_and_reads unaligned_writes_and_reads
 ktap_case sparse_gap_reads_as_zeros sparse_gap_reads_as_zeros
 ktap_case truncate_into_block_then_extend_shows_zeros truncate_into_block_then_extend_shows_zeros
+ktap_case remembered_run_forgotten_when_its_blocks_are_freed remembered_run_forgotten_when_its_blocks_are_freed
 ktap_case mmap_store_into_hole_is_read_back mmap_store_into_hole_is_read_back
 ktap_case mmap_store_past_eof_not_exposed_by_extend mmap_store_past_eof_not_exposed_by_extend
 ktap_case create_lookup_readdir_unlink create_lookup_readdir_unlink
