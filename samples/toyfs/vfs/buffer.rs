@@ -547,11 +547,10 @@ unsafe fn leave_list(sb: &SuperBlock, bh: NonNull<sys::buffer_head>) {
         return;
     }
     let _lists = sb.info().buffer_lists.lock();
-    // SAFETY: `bh` is referenced by the caller and not locked by it;
-    // `lock_buffer` waits for any I/O on it.  The reference taken here is
-    // handed to `__bforget`, which drops it; the lists are changed under
-    // `buffer_lists`, held.  `mark_buffer_dirty` is called on a buffer
-    // found uptodate under its lock, still held.
+    // SAFETY: `bh` is referenced by the caller, not locked by it (so
+    // `lock_buffer` may wait); the reference taken is dropped by
+    // `__bforget`, lists changed under `buffer_lists` (held); a buffer
+    // found uptodate is re-dirtied under its lock, still held.
     unsafe {
         sys::toyfs_lock_buffer(bh.as_ptr());
         let uptodate = sys::toyfs_buffer_uptodate(bh.as_ptr());
