@@ -118,12 +118,7 @@ impl<'a> BioBatch<'a> {
             // a gfp that may sleep, `bio_alloc` draws on a mempool and
             // does not fail, but the loop does not rely on it.
             let bio = unsafe {
-                sys::toyfs_bio_alloc(
-                    self.sb.bdev(),
-                    vectors,
-                    op as c_uint,
-                    bindings::GFP_KERNEL,
-                )
+                sys::toyfs_bio_alloc(self.sb.bdev(), vectors, op as c_uint, bindings::GFP_KERNEL)
             };
             if let Some(bio) = NonNull::new(bio) {
                 // SAFETY: The bio is new and ours.

@@ -184,6 +184,14 @@ impl FolioState {
         self.new.any(k, 1)
     }
 
+    /// Whether any block of the folio was just allocated: an overwrite
+    /// allocates none, and its `write_end` skips the walks over the new
+    /// blocks.
+    #[inline]
+    pub(crate) fn has_new(&self) -> bool {
+        self.new.any(0, self.blocks)
+    }
+
     /// Forgets which blocks were just allocated.
     #[inline]
     pub(crate) fn clear_new(&self) {
