@@ -230,14 +230,11 @@ impl NewInFolio {
         if !state.has_new() {
             return Self::default();
         }
-        let mut new = Self {
+        Self {
             first: folio.pos() >> state.block_shift(),
-            ..Self::default()
-        };
-        for k in (0..state.blocks().min(MAX_FOLIO_BLOCKS)).filter(|&k| state.is_new(k)) {
-            new.bits[k / 64] |= 1 << (k % 64);
+            // The state's own words, in the same layout.
+            bits: state.new_words(),
         }
-        new
     }
 
     /// Whether file block `n` is one of them.
