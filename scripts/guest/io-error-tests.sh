@@ -70,6 +70,18 @@ crash_damage() {
 # A name of 200 bytes made of the character $1, then $2.
 name200() { printf "$1%.0s" $(seq 1 200) && echo "$2"; }
 
+# Directory d on the toyfs at $crash_mnt, holding as many entries of
+# 200-byte names as its block takes (those of directory p until it grew);
+# $next is the next such name.
+full_dir() {
+	mkdir $crash_mnt/p $crash_mnt/d && size0=$(stat -c %s $crash_mnt/p) i=0 &&
+		while [ "$(stat -c %s $crash_mnt/p)" = "$size0" ]; do
+			i=$((i + 1)) && : >"$crash_mnt/p/$(name200 a $i)" || break
+		done &&
+		for j in $(seq 1 $((i - 1))); do : >"$crash_mnt/d/$(name200 a "$j")"; done &&
+		rm -r $crash_mnt/p && next=$(name200 a $i)
+}
+
 # One crash of crash_sweep, after $1 writes: a new 8 MiB image of 1 KiB
 # blocks (mkfs.toyfs options $4...) with directory d holding as many
 # entries of 200-byte names as its block takes, synced; then `$3` in d
@@ -83,14 +95,7 @@ crash_once() {
 	rm -f $crash_image && truncate -s 8M $crash_image && mkfs.toyfs -q -b 1024 "$@" $crash_image &&
 		loop=$(losetup -f) && losetup "$loop" $crash_image || return 2
 	fail=/sys/block/${loop#/dev/}/make-it-fail
-	# How many entries a block takes: those of p until it grows.
-	mount -t toyfs "$loop" $crash_mnt && mkdir $crash_mnt/p $crash_mnt/d &&
-		size0=$(stat -c %s $crash_mnt/p) i=0 &&
-		while [ "$(stat -c %s $crash_mnt/p)" = "$size0" ]; do
-			i=$((i + 1)) && : >"$crash_mnt/p/$(name200 a $i)" || break
-		done &&
-		for j in $(seq 1 $((i - 1))); do : >"$crash_mnt/d/$(name200 a "$j")"; done &&
-		rm -r $crash_mnt/p && next=$(name200 a $i) && sync &&
+	mount -t toyfs "$loop" $crash_mnt && full_dir && sync &&
 		(cd $crash_mnt/d && eval "$change") &&
 		dino=$(stat -c %i $crash_mnt/d) && links=$(stat -c %h $crash_mnt/d) &&
 		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
@@ -144,8 +149,36 @@ crash_sweep() {
 	return $result
 }
 
+# A create that would grow d by a block while every write fails: the
+# block cannot be on the disk before the size counts it, so the create
+# fails (EIO) and changes nothing: d keeps its size and has no entry, and
+# after the device works again the create succeeds, and the unmount
+# leaves no lost block or inode (fsck clean).
+failed_growth_changes_nothing() {
+	mkdir -p $crash_mnt
+	rm -f $crash_image && truncate -s 8M $crash_image && mkfs.toyfs -q -b 1024 $crash_image &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mount -t toyfs "$loop" $crash_mnt && full_dir && sync && size=$(stat -c %s $crash_mnt/d) &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail" &&
+		! : >"$crash_mnt/d/$next" 2>/dev/null
+	status=$?
+	echo 0 >"$fail"
+	echo 0 >$knobs/probability
+	[ $status = 0 ] && [ ! -e "$crash_mnt/d/$next" ] && [ "$(stat -c %s $crash_mnt/d)" = "$size" ] &&
+		: >"$crash_mnt/d/$next" && [ "$(stat -c %s $crash_mnt/d)" = $((size + 1024)) ] &&
+		umount $crash_mnt && fsck_clean "$loop" >/dev/null
+	status=$?
+	umount $crash_mnt 2>/dev/null
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -f $crash_image
+	return $status
+}
+
 mkdir -p $mnt
-ktap_suite io_errors 8
+ktap_suite io_errors 9
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -155,6 +188,7 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip directory_fsync_crash_after_a_new_block_with_fragments "$reason"
 	ktap_skip directory_fsync_crash_after_mkdir_into_a_new_block "$reason"
 	ktap_skip syncfs_crash_after_a_new_directory_block "$reason"
+	ktap_skip failed_directory_growth_changes_nothing "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -163,6 +197,7 @@ else
 		crash_sweep sync ': >"$next"' -f 256
 	ktap_case directory_fsync_crash_after_mkdir_into_a_new_block crash_sweep sync 'mkdir "$next"'
 	ktap_case syncfs_crash_after_a_new_directory_block crash_sweep "toyfs-probe syncfs" ': >"$next"'
+	ktap_case failed_directory_growth_changes_nothing failed_growth_changes_nothing
 fi
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
