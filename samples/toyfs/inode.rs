@@ -1547,7 +1547,7 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
 /// `fsync` (`InodeInfo::bitmap_blocks`) and waits; a block whose write
 /// fails stays noted, for the next `fsync`.  The first error, after every
 /// write was tried.
-fn sync_bitmap(inode: &Inode) -> Result {
+pub(crate) fn sync_bitmap(inode: &Inode) -> Result {
     let info = inode.info();
     let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
     let (result, failed) = write_bitmap_blocks(inode.sb(), changed);

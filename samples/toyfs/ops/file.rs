@@ -81,7 +81,7 @@ pub(crate) unsafe extern "C" fn setattr(
 /// (`page_mkwrite`), so that no writer can keep `fsync` from ending.
 /// A directory's `fsync` writes every dirty metadata
 /// block of the device (`sync_blockdev`): its entries' blocks are not on
-/// its own list.
+/// its own list; then its inode, which names those blocks.
 ///
 /// # Safety
 ///
@@ -102,9 +102,18 @@ pub(crate) unsafe extern "C" fn fsync(
         let inode = unsafe { inode(raw) };
         let bdev = inode.sb().bdev();
         if inode.is_dir() {
-            write_inode(inode, true)?;
+            // What the directory's inode names first, the inode last: a
+            // pointer reaches the disk only after what it points to.
+            // The device's dirty metadata (the bitmap, the new entries'
+            // inodes, the directory's blocks and indirect blocks) is
+            // written and waited for before the inode with the size and
+            // pointers of a block the directory grew by; the other order
+            // left, after a crash between the two, a directory whose last
+            // block was free in the bitmap and held no chain of entries
+            // (review rev10).
             // SAFETY: The device of a mounted filesystem is open.
             to_result(unsafe { bindings::sync_blockdev(bdev) })?;
+            write_inode(inode, true)?;
         } else {
             let mut locked = None;
             let mut invalidate = None;

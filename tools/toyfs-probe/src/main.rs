@@ -3654,6 +3654,11 @@ fn main() -> ExitCode {
             Some(file) => reuse_error::reused_block_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe reused-block-error DIR MAKE-IT-FAIL".into()),
         },
+        // syncfs(2) of the filesystem holding DIR, its error the exit
+        // status (busybox's `sync -f` ignores it).
+        "syncfs" => File::open(dir)
+            .and_then(|dir| sys::syncfs_of(&dir))
+            .map_err(|e| format!("syncfs: {e}")),
         "evicted-tail-error" => match args.get(3) {
             Some(file) => reuse_error::evicted_tail_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe evicted-tail-error DIR MAKE-IT-FAIL".into()),
