@@ -11,7 +11,7 @@
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
-//! image with fragments); `toyfs-probe reused-block-error|evicted-tail-error
+//! image with fragments); `toyfs-probe reused-block-error|evicted-tail-error|evicted-bitmap-error
 //! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
@@ -3657,6 +3657,10 @@ fn main() -> ExitCode {
         "evicted-tail-error" => match args.get(3) {
             Some(file) => reuse_error::evicted_tail_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe evicted-tail-error DIR MAKE-IT-FAIL".into()),
+        },
+        "evicted-bitmap-error" => match args.get(3) {
+            Some(file) => reuse_error::evicted_bitmap_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL".into()),
         },
         "tail-write-error" => match args.get(3) {
             Some(file) => tail_write_error(dir, Path::new(file)),
