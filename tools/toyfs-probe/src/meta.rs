@@ -123,10 +123,13 @@ impl Probe {
     /// change made from now on has a change time later than any up to
     /// `latest`.  A fixed sleep (15 ms) did not make sure of that: the
     /// clock of a filesystem without multigrain timestamps (toyfs, ext2)
-    /// moves at the kernel's tick (`ktime_get_coarse_real_ts64`), whose
-    /// updates a loaded host can hold back under TCG, and a change in the
-    /// same tick as `utimensat` before it kept the change time (times
-    /// None, or mtime moved without ctime).  Gives up after 10 s.
+    /// is the coarse one (`ktime_get_coarse_real_ts64`), which only the
+    /// timekeeping CPU's tick moves (the test kernel: periodic ticks, two
+    /// CPUs).  Under TCG each CPU is a host thread, and on a loaded host
+    /// that CPU's thread can wait longer than the sleep, which the other
+    /// CPU's tick ends by the fine clock: the call then kept the change
+    /// time `utimensat` gave (times None, or mtime moved without ctime).
+    /// Gives up after 10 s.
     fn wait_for_the_clock(&self, latest: i128) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
