@@ -11,8 +11,8 @@ use crate::{
     packed::zero_packed,
     tails,
     vfs::{
-        lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, with_two_folios,
-        zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
+        lock_cached_folio, resched_unless_killed, truncate_pagecache_range, truncate_setsize,
+        with_folio, with_two_folios, zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
@@ -586,13 +586,26 @@ fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
     Ok(())
 }
 
+/// The lookups of the block map that a walk over it (`SEEK_DATA`,
+/// `SEEK_HOLE`, FIEMAP) makes under one hold of the map lock: between two
+/// such parts the lock is let go and [`resched_unless_killed`] called, so
+/// that a walk over a large sparse file (thousands of runs, indirect
+/// blocks read from the disk) neither keeps writeback and page faults
+/// from the map nor the CPU from other tasks for all its length, and
+/// ends when its task is killed.  Each part starts from where the last
+/// one ended, and finds the map as it is then: the caller holds the inode
+/// lock (shared), so no write, truncation or `fallocate` changes the
+/// size or the map meanwhile; a store through a mapping may fill a hole
+/// and writeback move a block, as they may at any time around the call.
+const WALK_PART: u32 = 64;
+
 /// `SEEK_DATA` or `SEEK_HOLE` from `offset`: the next byte in a block
 /// (data), or in a hole or at the end of the file (hole); `ENXIO` at or
 /// past the end.  Holes a run of missing indirect blocks at a time, as
 /// FIEMAP walks them ([`BlockMap::lookup_sparse_run`]): a hole across
 /// the triple-indirect level is a lookup or two, not one for each
 /// last-level block's span (a million for a hole of 4 TiB with 4 KiB
-/// blocks).
+/// blocks).  [`WALK_PART`] lookups under one hold of the map lock.
 pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u64> {
     let size = inode.size();
     if offset >= size {
@@ -600,16 +613,22 @@ pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u
     }
     let geometry = inode.sb().info().geometry;
     let end = geometry.blocks_for(size);
-    let map = BlockMap::lock(inode)?;
     let mut n = geometry.block_of(offset);
     while n < end {
-        let run = map.lookup_sparse_run(n, end - n)?;
-        let is_data = !matches!(run, Run::Hole { .. });
-        let found = is_data == data;
-        if found {
-            return Ok((n * u64::from(geometry.block_size())).max(offset));
+        let map = BlockMap::lock(inode)?;
+        for _ in 0..WALK_PART {
+            if n >= end {
+                break;
+            }
+            let run = map.lookup_sparse_run(n, end - n)?;
+            let is_data = !matches!(run, Run::Hole { .. });
+            if is_data == data {
+                return Ok((n * u64::from(geometry.block_size())).max(offset));
+            }
+            n += run.count();
         }
-        n += run.count();
+        drop(map);
+        resched_unless_killed()?;
     }
     if data {
         Err(ENXIO)
@@ -659,6 +678,8 @@ impl MappedExtent {
 /// past the end of the file are reported too, as plain extents: they
 /// hold zeros on the disk, written at allocation (toyfs has no unwritten
 /// extents, so no `FIEMAP_EXTENT_UNWRITTEN`, which ext4 and XFS set).
+/// Every [`WALK_PART`] lookups [`resched_unless_killed`]: `EINTR` for a
+/// task being killed.
 pub(crate) fn fiemap(
     inode: &Inode,
     start: u64,
@@ -675,7 +696,12 @@ pub(crate) fn fiemap(
     let end = mapped_end.min(geometry.blocks_for(start.saturating_add(len)));
     let mut n = geometry.block_of(start);
     let mut pending: Option<MappedExtent> = None;
+    let mut lookups = 0;
     while n < end {
+        lookups += 1;
+        if lookups % WALK_PART == 0 {
+            resched_unless_killed()?;
+        }
         // The map lock only for the lookup: `extent` copies to user
         // memory, whose fault may be into this very file (`read_folio`,
         // `page_mkwrite`), which takes the map lock.

@@ -1607,13 +1607,32 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// again and for the device's writeback, and the error on the superblock
 /// (`SuperBlock::record_write_error`): `syncfs` reports it, as it reports
 /// a write error of a file's mapping after the file is evicted.
+///
+/// So does a bitmap block whose write fails: it is dirty again, for the
+/// device's writeback (the bitmap in memory is the truth), and the error
+/// is on the superblock, where the device's mapping alone held it (the
+/// bitmap blocks are on no inode's list) and the first `sync_blockdev`
+/// took it, for one `syncfs` of all those open (review rev9).  A failed
+/// write of the inode's own list is on the superblock already
+/// (`mark_buffer_write_io_error` sets it on the list's mapping, the
+/// inode's).
 pub(crate) fn sync_before_eviction(inode: &Inode) {
-    let _ = sync_bitmap(inode);
+    let sb = inode.sb();
+    let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);
+    let (written, failed) = write_bitmap_blocks(sb, changed);
+    if written.is_err() {
+        for (index, buffer) in sb.info().bitmap.iter().enumerate() {
+            if failed & balloc::bitmap_bit(index) != 0 {
+                buffer.mark_dirty();
+            }
+        }
+        sb.record_write_error();
+    }
     let _ = inode.sync_own_buffers();
     let packed = inode.info().packed.lock().take();
     if let Some(buffer) = packed {
         if !buffer.is_written() && buffer.write_now().is_err() {
-            inode.sb().record_write_error();
+            sb.record_write_error();
         }
     }
 }

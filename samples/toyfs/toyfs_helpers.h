@@ -24,6 +24,7 @@
 #include <linux/pagemap.h>
 #include <linux/ratelimit.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/statfs.h>
 #include <linux/uio.h>
 
@@ -112,6 +113,8 @@ struct folio *toyfs_filemap_lock_folio(struct address_space *mapping,
 struct folio *toyfs_read_mapping_folio(struct address_space *mapping,
 				       pgoff_t index, struct file *file);
 size_t toyfs_iov_iter_count(const struct iov_iter *i);
+void toyfs_cond_resched(void);
+bool toyfs_fatal_signal_pending(void);
 
 #ifdef __BINDGEN__
 /*

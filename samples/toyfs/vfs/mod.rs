@@ -98,6 +98,22 @@ pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
     })
 }
 
+/// Between two parts of a long walk, holding no spinlock (a sleeping
+/// lock, as the inode's, may be held): yields the CPU if another task
+/// wants it (`cond_resched`: a kernel without preemption otherwise runs
+/// the walk to its end), and ends the walk with `EINTR` if the task is
+/// being killed (`fatal_signal_pending`, as btrfs's FIEMAP walk does;
+/// the caller never sees the error).
+pub(crate) fn resched_unless_killed() -> Result {
+    // SAFETY: From a task's context that may sleep (no spinlock held).
+    unsafe { sys::toyfs_cond_resched() };
+    // SAFETY: Reads the current task's signal state.
+    if unsafe { sys::toyfs_fatal_signal_pending() } {
+        return Err(EINTR);
+    }
+    Ok(())
+}
+
 /// CRC-32C of `bytes` as the superblock's checksum defines it (initial
 /// value all ones, result inverted), by the kernel's `crc32c()`.
 pub(crate) fn crc32c(bytes: &[u8]) -> u32 {

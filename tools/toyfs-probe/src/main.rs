@@ -11,7 +11,7 @@
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
-//! image with fragments); `toyfs-probe reused-block-error|evicted-tail-error
+//! image with fragments); `toyfs-probe reused-block-error|evicted-tail-error|evicted-bitmap-error
 //! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
@@ -995,6 +995,81 @@ fn seek(dir: &Path) -> Check {
             "seek {} from {offset}: {got:?}, expected {want:?}",
             if data { "data" } else { "hole" }
         );
+    }
+    seek_over_many_runs(dir, b)
+}
+
+/// SEEK_HOLE, SEEK_DATA and FIEMAP over more runs than toyfs's walk of a
+/// map looks up under one hold of its lock (64, `WALK_PART`): 600
+/// blocks, written one by one in turn with another file's (runs of a
+/// page at most on disk: toyfs puts a block where its page's other
+/// blocks can follow), but block 560, a hole; from the page cache and
+/// from the disk.  Each answer must be as if the walk were made at once.
+fn seek_over_many_runs(dir: &Path, b: u64) -> Check {
+    const BLOCKS: u64 = 600;
+    const HOLE: u64 = 560;
+    let file = new_file(&dir.join("seek-runs"))?;
+    let other = new_file(&dir.join("seek-runs-other"))?;
+    for k in (0..BLOCKS).filter(|&k| k != HOLE) {
+        for (f, byte) in [(&file, 1u8), (&other, 2u8)] {
+            f.write_all_at(&vec![byte; b as usize], k * b)
+                .map_err(|e| format!("seek-runs: write: {e}"))?;
+        }
+    }
+    let size = BLOCKS * b;
+    for from in ["page cache", "disk"] {
+        if from == "disk" {
+            sys::sync_all_filesystems();
+            drop_caches()?;
+        }
+        let expect = [
+            (0, false, HOLE * b),
+            (b + 1, false, HOLE * b),
+            (HOLE * b, true, (HOLE + 1) * b),
+            ((HOLE + 1) * b, false, size),
+        ];
+        for (offset, data, want) in expect {
+            let got = sys::seek(&file, offset, data).map_err(|e| format!("seek {offset}: {e}"))?;
+            ensure!(
+                got == want,
+                "seek-runs, {from}: seek {} from {offset}: {got}, expected {want}",
+                if data { "data" } else { "hole" }
+            );
+        }
+        let extents = sys::fiemap_at_most(&file, 2 * BLOCKS as usize)
+            .map_err(|e| format!("seek-runs: FIEMAP: {e}"))?;
+        ensure!(
+            extents.len() > 2 * 64,
+            "seek-runs: {} extents, expected one a block: the test tested nothing",
+            extents.len()
+        );
+        let mut next = 0;
+        for (i, &(logical, _, length, flags)) in extents.iter().enumerate() {
+            if next == HOLE * b {
+                next += b;
+            }
+            ensure!(
+                logical == next && length > 0 && logical + length <= size,
+                "seek-runs, {from}: extent {i} at {logical} ({length} bytes), expected one at {next}"
+            );
+            ensure!(
+                !(logical..logical + length).contains(&(HOLE * b)),
+                "seek-runs, {from}: extent {i} maps the hole"
+            );
+            ensure!(
+                (flags & sys::FIEMAP_EXTENT_LAST != 0) == (i + 1 == extents.len()),
+                "seek-runs, {from}: extent {i}: LAST flag wrong"
+            );
+            next = logical + length;
+        }
+        ensure!(
+            next == size,
+            "seek-runs, {from}: extents end at {next}, expected {size}"
+        );
+        separate_extents(&extents, "seek-runs")?;
+    }
+    for name in ["seek-runs", "seek-runs-other"] {
+        fs::remove_file(dir.join(name)).map_err(|e| format!("rm {name}: {e}"))?;
     }
     Ok(())
 }
@@ -3662,6 +3737,10 @@ fn main() -> ExitCode {
         "evicted-tail-error" => match args.get(3) {
             Some(file) => reuse_error::evicted_tail_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe evicted-tail-error DIR MAKE-IT-FAIL".into()),
+        },
+        "evicted-bitmap-error" => match args.get(3) {
+            Some(file) => reuse_error::evicted_bitmap_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL".into()),
         },
         "tail-write-error" => match args.get(3) {
             Some(file) => tail_write_error(dir, Path::new(file)),

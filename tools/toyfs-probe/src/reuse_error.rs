@@ -29,6 +29,19 @@
 //! (before, the evicted inode let go of the failed buffer, the cache
 //! dropped it, and `e` read the disk's older bytes, every `fsync` of it
 //! returning 0), and `syncfs` must report the failed write.
+//!
+//! `toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL` (an image of 4 KiB
+//! blocks, one bitmap block): two descriptors of DIR are opened; file
+//! `x` is written and `z` too, and both synced with `sync(2)` (which
+//! leaves the bitmap block in `x`'s mask of bitmap blocks to write at its
+//! `fsync` or eviction); `z` is removed, which frees its blocks in the
+//! bitmap block, dirty in the cache; with the device failing the caches
+//! are dropped, which evicts `x`, whose eviction writes the bitmap block:
+//! the write fails.  With the device working, `syncfs` through each
+//! descriptor must report `EIO` (before, the error was on the device's
+//! mapping alone: the first `syncfs`'s `sync_blockdev` took it and the
+//! second returned 0), and the bitmap block must reach the disk (dirty
+//! again: before, nothing wrote it, and fsck found `z`'s blocks in use).
 
 use crate::sys;
 use std::fs::{self, File};
@@ -220,4 +233,33 @@ pub fn evicted_tail_error(dir: &Path, make_it_fail: &Path) -> Check {
         ))
     };
     read.and(reported)
+}
+
+/// `toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL`.
+pub fn evicted_bitmap_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let open_dir = || File::open(dir).map_err(|e| format!("open {}: {e}", dir.display()));
+    let (first, second) = (open_dir()?, open_dir()?);
+    let block = crate::block_size(dir)? as usize;
+    for (name, byte) in [("evicted-bitmap-x", b'x'), ("evicted-bitmap-z", b'z')] {
+        crate::create_empty(dir, name)?
+            .write_all_at(&vec![byte; 3 * block], 0)
+            .map_err(|e| format!("write {name}: {e}"))?;
+    }
+    sys::sync_all_filesystems();
+    fs::remove_file(dir.join("evicted-bitmap-z")).map_err(|e| format!("unlink z: {e}"))?;
+    fail(make_it_fail, true)?;
+    let dropped = crate::drop_caches();
+    fail(make_it_fail, false)?;
+    dropped?;
+    let results = [sys::syncfs_of(&first), sys::syncfs_of(&second)];
+    println!(
+        "syncfs after x's eviction failed to write the bitmap: first {:?}, second {:?}",
+        results[0], results[1]
+    );
+    let eio = |r: &io::Result<()>| r.as_ref().err().and_then(io::Error::raw_os_error) == Some(EIO);
+    if results.iter().all(eio) {
+        Ok(())
+    } else {
+        Err("syncfs through each descriptor open before the failed write must report EIO".into())
+    }
 }

@@ -108,22 +108,19 @@ pub fn start_writeback(file: &File) -> io::Result<()> {
 
 /// `mknodat(AT_FDCWD, path, S_IFIFO | 0o644, 0)`: `mkfifo(3)`.
 pub fn mkfifo(path: &str) -> io::Result<()> {
-    const AT_FDCWD: isize = -100;
     const S_IFIFO: usize = 0o010_000;
-    let path = std::ffi::CString::new(path).map_err(|_| io::Error::from_raw_os_error(EINVAL))?;
+    mknod(path, S_IFIFO | 0o644, 0)
+}
+
+/// `mknodat(AT_FDCWD, path, mode, dev)`.
+pub fn mknod(path: &str, mode: usize, dev: usize) -> io::Result<()> {
+    let path = c_path(path)?;
     // SAFETY: `path` is a NUL-terminated string that outlives the call;
     // the rest are integers.
     check(unsafe {
         syscall(
             SYS_MKNODAT,
-            [
-                AT_FDCWD as usize,
-                path.as_ptr() as usize,
-                S_IFIFO | 0o644,
-                0,
-                0,
-                0,
-            ],
+            [AT_FDCWD as usize, path.as_ptr() as usize, mode, dev, 0, 0],
         )
     })
     .map(|_| ())
