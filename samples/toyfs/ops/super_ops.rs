@@ -315,7 +315,12 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
     let _ = unsafe { inode.sid().delete() };
     // SAFETY: As above: the page cache goes first, as in every evict.
     unsafe { bindings::truncate_inode_pages_final(&mut (*raw).i_data) };
-    if inode.nlink() == 0 {
+    // Not an inode whose `iget` failed (`is_bad_inode`, as
+    // `ext2_evict_inode` tests): the link count it has may be the disk's
+    // 0 of an `O_TMPFILE` file whose vm_mvc sid could not be created,
+    // which the caller gives back (`namei::tmpfile`); freed here too, it
+    // was freed twice (review rev11).
+    if inode.nlink() == 0 && !inode.is_bad() {
         if let Err(err) = delete_inode(inode) {
             toyfs_err!("inode {}: freeing failed: {:?}\n", inode.ino(), err);
         }

@@ -25,6 +25,7 @@ const SYS_FALLOCATE: usize = 285;
 const SYS_PIPE2: usize = 293;
 const SYS_COPY_FILE_RANGE: usize = 326;
 const SYS_MKNODAT: usize = 259;
+const SYS_FSTATFS: usize = 138;
 
 /// The size of a page (x86-64).
 pub const PAGE: u64 = 4096;
@@ -124,6 +125,20 @@ pub fn mknod(path: &str, mode: usize, dev: usize) -> io::Result<()> {
         )
     })
     .map(|_| ())
+}
+
+/// The free inodes of the filesystem holding `file` (`fstatfs`'s
+/// `f_ffree`).
+pub fn free_inodes(file: &File) -> io::Result<u64> {
+    // `struct statfs` of x86-64: fifteen 8-byte words up to `f_spare`
+    // (`f_fsid` is two 4-byte words in one); `f_ffree` is the seventh.
+    const F_FFREE: usize = 6;
+    let mut words = [0u64; 15];
+    let fd = file.as_raw_fd() as usize;
+    // SAFETY: `words` is a writable `struct statfs` (120 bytes) that
+    // outlives the call.
+    check(unsafe { syscall(SYS_FSTATFS, [fd, words.as_mut_ptr() as usize, 0, 0, 0, 0]) })?;
+    Ok(words[F_FFREE])
 }
 
 /// `sync()`: every filesystem's dirty data and metadata, and the block
