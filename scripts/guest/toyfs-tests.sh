@@ -815,6 +815,16 @@ evicted_tail_keeps_a_failed_write() {
 	loop_probe_with_errors evicted-tail-error 8M -b 4096 -f 512
 }
 
+# A file's compressed blocks written back into two disk blocks keep both
+# their buffers referenced, not the last alone: once their writes failed
+# in the background and the caches were dropped, the file, still open,
+# reads the bytes written in both (review rev9 low, InodeInfo::packed;
+# 4 KiB blocks, 512-byte fragments, LZ4: one buffer to a page of the
+# device).
+packed_buffers_keep_failed_writes() {
+	loop_probe_with_errors packed-buffers-error 8M -b 4096 -f 512 -c lz4
+}
+
 # mkdir whose new inode cannot be written (the block of the inode table
 # holding it fails to read) takes back the entry it added and the block
 # it took, as create does: fsck finds nothing afterwards (it found the
@@ -1898,7 +1908,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 90
+ktap_suite toyfs 91
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1982,6 +1992,7 @@ ktap_case large_file_through_the_triple_indirect_block_with_lz4 large_file_throu
 ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_reported
 ktap_case reused_block_error_goes_to_its_new_owner reused_block_error_goes_to_its_new_owner
 ktap_case evicted_tail_keeps_a_failed_write evicted_tail_keeps_a_failed_write
+ktap_case packed_buffers_keep_failed_writes packed_buffers_keep_failed_writes
 ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 ktap_case create_without_room_leaves_a_tail_directory_as_it_was create_without_room_leaves_a_tail_directory_as_it_was
 ktap_case fsync_writes_an_indirect_block_another_file_freed fsync_writes_an_indirect_block_another_file_freed

@@ -200,7 +200,15 @@ pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations
 /// inode's lock and its `invalidate_lock`, as a truncation): every write,
 /// store through a mapping, `fallocate` and truncation through the file
 /// then finds a file without one.  If that fails (`ENOSPC`, `EIO`,
-/// `EUCLEAN`), so does the open, with nothing changed.
+/// `EUCLEAN`), so does the open, with nothing changed.  Only a file that
+/// has a packed tail takes those locks (`tails::has_packed_tail`): the
+/// kernel never packs a tail, so a file without one never gets one, and
+/// its open does not wait for a write or a fault of the same file under
+/// way, as no open on ext2 does.  With `O_TRUNC` the tail is not moved:
+/// the VFS truncates the file right after this (`handle_truncate`,
+/// `file::set_size`, which lets a packed tail go without room), or, if
+/// that fails, closes it unused; moving it first made a truncation,
+/// which frees room, fail with `ENOSPC` on a full image (review rev10).
 ///
 /// # Safety
 ///
@@ -218,7 +226,9 @@ unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) 
     let writing = unsafe { (*file).f_mode } & sys::TOYFS_FMODE_WRITE != 0;
     // SAFETY: The VFS opens an inode of ours, referenced by the file.
     let inode = unsafe { inode(raw) };
-    if writing && inode.sb().info().geometry.has_packed_tails() {
+    // SAFETY: As above.
+    let truncating = unsafe { (*file).f_flags } & bindings::O_TRUNC != 0;
+    if writing && !truncating && tails::has_packed_tail(inode) {
         let _locked = inode.lock();
         let _invalidate = inode.lock_invalidate();
         if let Err(err) = tails::unpack(inode) {
