@@ -286,6 +286,9 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
     let sb = inode.sb();
     let geometry = sb.info().geometry;
     let _invalidate = inode.lock_invalidate();
+    // A packed tail left by an open without room moves first
+    // (`ENOSPC`, nothing changed).
+    tails::unpack(inode)?;
     let (blocks, for_size) = allocated_blocks(inode, mode, offset, end);
     // Room for every hole, before anything changes (with LZ4 once more
     // after the file was written back: its dirty blocks hold plain runs

@@ -929,8 +929,10 @@ packed_tails_leave_before_change() {
 
 # Opening a file whose last block is a packed tail for writing takes a
 # run for the tail first: on an image with no free fragment the open
-# fails with ENOSPC and changes nothing (the file reads as before, still
-# packed); once a file is removed it succeeds, and the bytes stay.
+# succeeds all the same (opening an existing file allocates nothing;
+# review rev10), the tail still packed, and the write that needs the run
+# fails with ENOSPC and changes nothing (the file reads as before); once
+# a file is removed the write succeeds.
 packed_tail_open_enospc() {
 	tree=$work/ptree img=$work/image
 	rm -rf $tree && mkdir -p $tree && head -c 300 /dev/urandom >$tree/a &&
@@ -945,13 +947,14 @@ packed_tail_open_enospc() {
 		done
 		rm -f $mnt/fill$i
 		[ $i -gt 0 ] || { echo "no file made"; exit 1; }
-		if (: >>$mnt/a) 2>$work/err; then
-			echo "opened for writing with no fragment free"
+		(: >>$mnt/a) || { echo "open for writing failed"; exit 1; }
+		if (printf y >>$mnt/a) 2>$work/err; then
+			echo "appended with no fragment free"
 			exit 1
 		fi
 		grep -q 'No space left' $work/err || { cat $work/err; exit 1; }
 		cmp $mnt/a $work/a.want || exit 1
-		rm $mnt/fill0 && (: >>$mnt/a) && cmp $mnt/a $work/a.want
+		rm $mnt/fill0 && printf y >>$mnt/a && printf y >>$work/a.want && cmp $mnt/a $work/a.want
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev" >$work/fsck
 	result=$?
@@ -961,13 +964,13 @@ packed_tail_open_enospc() {
 }
 
 # A truncation that frees a packed tail takes no room (review rev10): on
-# an image with no free fragment (opening e for appending fails with
-# ENOSPC, its tail staying packed), a is opened with O_TRUNC, c
-# truncated to 0 and b (a whole block and a tail) to its whole block by
-# path, each tail leaving its tail block with nothing moved, and d (a
-# plain packed tail) truncated into its tail, which stays where it is,
-# shorter; each before failed with ENOSPC, as the tail was moved to
-# fragments of its own first.  With $1 = lz4 every tail is packed
+# an image with no free fragment (appending to e fails with ENOSPC, its
+# tail staying packed), a is opened with O_TRUNC, c truncated to 0 and b
+# (a whole block and a tail) to its whole block with truncate(1) (an
+# open for writing, then ftruncate), each tail leaving its tail block
+# with nothing moved, and d (a plain packed tail) truncated into its
+# tail, which stays where it is, shorter; each before failed with
+# ENOSPC, as the open moved the tail to fragments of its own first.  With $1 = lz4 every tail is packed
 # compressed (PACKED_LZ4) and d is left alone: a compressed tail cut
 # into is moved first, and takes room.  The files read as cut, then
 # again from a read-only mount; fsck.toyfs -f finds nothing and counts
@@ -997,8 +1000,8 @@ packed_tail_truncations_take_no_room() {
 			i=$((i + 1))
 		done
 		rm -f $mnt/fill$i
-		if (: >>$mnt/e) 2>/dev/null; then
-			echo "e opened for writing: the image has room, nothing tested"
+		if (printf y >>$mnt/e) 2>/dev/null; then
+			echo "appended to e: the image has room, nothing tested"
 			exit 1
 		fi
 		: >$mnt/a || exit 1
