@@ -870,6 +870,17 @@ resize_under_writeback() { on_lz4_image 64M toyfs-stress tail-writeback $mnt 40;
 # on User-Mode Linux (one CPU) the stores run only while fsync sleeps.
 fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 10 60; }
 
+# Where the files of a tree to pack take their bytes from: random ones,
+# or with $1 (lz4) text that compresses (made in $work), whose tails
+# mkfs.toyfs -c lz4 -p packs compressed.
+packed_tree_bytes() {
+	if [ -z "$1" ]; then
+		echo /dev/urandom
+		return
+	fi
+	yes 'the last bytes of a file, packed compressed' | head -c 70000 >$work/ptext && echo $work/ptext
+}
+
 # Every way a file whose last block is a packed tail (mkfs.toyfs -p, on
 # blocks of $1 bytes in fragments of $2; with $3 = lz4, mkfs.toyfs -c lz4
 # -p of text that compresses, every tail packed compressed, PACKED_LZ4,
@@ -887,11 +898,7 @@ packed_tails_leave_before_change() {
 	b=$1 f=$2 c=${3:-}
 	tree=$work/ptree model=$work/pmodel img=$work/image
 	rm -rf $tree $model && mkdir -p $tree || return 1
-	bytes=/dev/urandom
-	if [ -n "$c" ]; then
-		bytes=$work/ptext
-		yes 'the last bytes of a file, packed compressed' | head -c 70000 >$bytes || return 1
-	fi
+	bytes=$(packed_tree_bytes "$c") || return 1
 	for spec in rdwr:4396 ro:700 append:60123 overwrite:14288 down:3000 up:200 otrunc:900 \
 		mmap:4873 remove:400 open-unlinked:2500 keep:100; do
 		head -c "${spec#*:}" $bytes >"$tree/${spec%%:*}" || return 1
@@ -976,14 +983,16 @@ packed_tail_open_enospc() {
 # again from a read-only mount; fsck.toyfs -f finds nothing and counts
 # the tails left packed (e, and d without LZ4).
 packed_tail_truncations_take_no_room() {
+	# The files of $mnt as the truncations left them (d cut without $c).
+	read_as_cut() {
+		d_want=$work/d.want
+		[ -z "$c" ] || d_want=$tree/d
+		[ ! -s $mnt/a ] && [ ! -s $mnt/c ] && cmp $mnt/b $work/b.want && cmp $mnt/d $d_want &&
+			cmp $mnt/e $tree/e
+	}
 	c=${1:-}
 	tree=$work/ptree img=$work/image
-	rm -rf $tree && mkdir -p $tree || return 1
-	bytes=/dev/urandom
-	if [ -n "$c" ]; then
-		bytes=$work/ptext
-		yes 'the last bytes of a file, packed compressed' | head -c 70000 >$bytes || return 1
-	fi
+	rm -rf $tree && mkdir -p $tree && bytes=$(packed_tree_bytes "$c") || return 1
 	for spec in a:300 b:5000 c:700 d:2500 e:900; do
 		head -c "${spec#*:}" $bytes >"$tree/${spec%%:*}" || return 1
 	done
@@ -1007,8 +1016,7 @@ packed_tail_truncations_take_no_room() {
 		: >$mnt/a || exit 1
 		truncate -s 0 $mnt/c && truncate -s 4096 $mnt/b || exit 1
 		[ -n "$c" ] || truncate -s 2000 $mnt/d || exit 1
-		[ ! -s $mnt/a ] && [ ! -s $mnt/c ] && cmp $mnt/b $work/b.want && cmp $mnt/e $tree/e || exit 1
-		if [ -n "$c" ]; then cmp $mnt/d $tree/d; else cmp $mnt/d $work/d.want; fi
+		read_as_cut
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n -v "$dev" >$work/fsck
 	result=$?
@@ -1018,8 +1026,7 @@ packed_tail_truncations_take_no_room() {
 	fi
 	[ $result -eq 0 ] || cat $work/fsck
 	if [ $result -eq 0 ] && mount -o ro -t toyfs "$dev" $mnt; then
-		[ ! -s $mnt/a ] && [ ! -s $mnt/c ] && cmp $mnt/b $work/b.want && cmp $mnt/e $tree/e &&
-			if [ -n "$c" ]; then cmp $mnt/d $tree/d; else cmp $mnt/d $work/d.want; fi
+		read_as_cut
 		result=$?
 		umount $mnt
 	fi
