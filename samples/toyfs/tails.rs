@@ -288,13 +288,16 @@ pub(crate) fn cut(inode: &Inode, size: u64) -> Result<Cut> {
 
 /// After a truncation cut the packed tail in tail block `block` off
 /// `inode` (`Cut::Off`; the map names a hole there since, and the file
-/// its new size): the inode is written, waiting, and only then does the
-/// tail leave its tail block ([`drop_tail`]), as [`unpack`] does: a
-/// crash before leaves the file as it was, its tail in the block.  If
-/// the inode cannot be written, the tail block keeps the count (the
-/// inode on the disk may still name it; fsck reports it) and the error
-/// is returned.
+/// its new size): the file's own metadata buffers (the indirect block
+/// whose pointer named the tail, past 12 blocks) and the inode are
+/// written, waiting, and only then does the tail leave its tail block
+/// ([`drop_tail`]), which may free it for another file: a crash before
+/// leaves the file as it was, its tail in the block, and none after
+/// leaves a pointer on the disk to the block.  If a write fails, the
+/// tail block keeps the count (the disk may still name it; fsck reports
+/// it) and the error is returned.
 pub(crate) fn cut_off(inode: &Inode, block: u32) -> Result {
+    inode.sync_own_buffers()?;
     crate::inode::write_inode(inode, true)?;
     drop_tail(inode.sb(), inode.ino(), block)
 }
