@@ -977,11 +977,12 @@ packed_tail_open_enospc() {
 # open for writing, then ftruncate), each tail leaving its tail block
 # with nothing moved, and d (a plain packed tail) truncated into its
 # tail, which stays where it is, shorter; each before failed with
-# ENOSPC, as the open moved the tail to fragments of its own first.  With $1 = lz4 every tail is packed
-# compressed (PACKED_LZ4) and d is left alone: a compressed tail cut
-# into is moved first, and takes room.  The files read as cut, then
-# again from a read-only mount; fsck.toyfs -f finds nothing and counts
-# the tails left packed (e, and d without LZ4).
+# ENOSPC, as the open moved the tail to fragments of its own first.
+# With $1 = lz4 every tail is packed compressed (PACKED_LZ4) and d is
+# left alone: a compressed tail cut into is moved first, and takes
+# room.  The files read as cut, then again from a read-only mount;
+# fsck.toyfs -f finds nothing and counts the two tails left packed (e,
+# d).
 packed_tail_truncations_take_no_room() {
 	# The files of $mnt as the truncations left them (d cut without $c).
 	read_as_cut() {
