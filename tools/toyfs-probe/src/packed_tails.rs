@@ -7,7 +7,8 @@
 //! tail): `rdwr` opened for reading and writing and closed; `ro` opened
 //! for reading only (its tail stays packed); `append`; `overwrite` (a
 //! byte range inside the tail); `down` and `up` truncated by path
-//! (`truncate(2)`, no file opened) into the tail and past its block;
+//! (`truncate(2)`, no file opened) into the tail (a plain one stays
+//! packed, shorter) and past its block;
 //! `otrunc` opened with `O_TRUNC`; `mmap` stored into through a shared
 //! mapping; `remove` unlinked; `open-unlinked` unlinked while open, then
 //! read, then closed.
