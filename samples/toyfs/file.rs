@@ -9,7 +9,7 @@ use crate::{
     inode::{BlockMap, Run},
     mount,
     packed::zero_packed,
-    tails,
+    tails::{self, Cut},
     vfs::{
         lock_cached_folio, resched_unless_killed, truncate_pagecache_range, truncate_setsize,
         with_folio, with_two_folios, zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
@@ -41,15 +41,35 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         return BlockMap::lock(inode)?.truncate(size);
     }
     // A packed tail leaves its tail block first (`ENOSPC`, `EIO`:
-    // nothing changed); to the same size it stays.
-    tails::unpack(inode)?;
+    // nothing changed) if the file grows, or keeps some of its bytes
+    // compressed; to the same size it stays, and a truncation otherwise
+    // needs no room for it (`tails::cut`).
+    let cut = if size < old {
+        tails::cut(inode, size)?
+    } else {
+        Cut::NoTail
+    };
+    if size > old || cut == Cut::Unpack {
+        tails::unpack(inode)?;
+    }
     if size < old {
-        retry_after_writeback(inode, || cut_last_block(inode, size))?;
+        let off = match cut {
+            Cut::Off { n, block } => Some((n, block)),
+            _ => None,
+        };
+        // A tail cut in place keeps its run (it has none of its own):
+        // the page cache past the size goes by `truncate_setsize`.
+        if cut != Cut::InPlace {
+            retry_after_writeback(inode, || cut_last_block(inode, size, off.map(|(n, _)| n)))?;
+        }
         // The point of no return: what follows only frees (an error is
         // an indirect block that cannot be read, as ext2's
         // `__ext2_truncate_blocks` meets after `truncate_setsize`).
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
+        if let Some((_, block)) = off {
+            tails::cut_off(inode, block)?;
+        }
     } else {
         let _growth = Growth::begin(inode);
         zero_post_eof(inode, old, size)?;
@@ -116,12 +136,19 @@ pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
 /// between the size change and a later refit would have compressed the
 /// block again, for the refit to give it a plain run after the point of
 /// no return.
-fn cut_last_block(inode: &Inode, size: u64) -> Result {
+fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
     let n = geometry.block_of(size);
+    // The packed tail cut off (at file block `m`) leaves the map last,
+    // once nothing else can fail, and before the size changes (the map
+    // finds a packed tail at the block holding the end of the file).
+    let let_go = |map: &mut BlockMap<'_>| match packed_off {
+        Some(m) => map.unpacked_tail(m, None, 0),
+        None => Ok(()),
+    };
     if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
-        return Ok(());
+        return let_go(&mut BlockMap::lock(inode)?);
     }
     let block_end = size - tail + u64::from(geometry.block_size());
     with_folio(inode, size, |folio| {
@@ -129,10 +156,10 @@ fn cut_last_block(inode: &Inode, size: u64) -> Result {
         // CAST: offsets within the folio.
         let offset = (size - folio.pos()) as usize;
         zero_and_dirty(inode, folio, offset, (block_end - size) as usize, size)?;
+        let mut map = BlockMap::lock(inode)?;
         if geometry.has_fragments() {
             // CAST: below a block.
             let want = geometry.fragments_for(tail as u32);
-            let mut map = BlockMap::lock(inode)?;
             if map
                 .lookup_extent(n)?
                 .is_some_and(|e| !e.compressed && e.count > want)
@@ -140,6 +167,8 @@ fn cut_last_block(inode: &Inode, size: u64) -> Result {
                 map.set_run(n, want)?;
             }
         }
+        let_go(&mut map)?;
+        drop(map);
         inode.set_size(size);
         Ok(())
     })
@@ -257,6 +286,9 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
     let sb = inode.sb();
     let geometry = sb.info().geometry;
     let _invalidate = inode.lock_invalidate();
+    // A packed tail left by an open without room moves first
+    // (`ENOSPC`, nothing changed).
+    tails::unpack(inode)?;
     let (blocks, for_size) = allocated_blocks(inode, mode, offset, end);
     // Room for every hole, before anything changes (with LZ4 once more
     // after the file was written back: its dirty blocks hold plain runs

@@ -59,8 +59,8 @@ pub(crate) enum Run {
     /// to the end of the file (or with PACKED_LZ4 a compressed block of
     /// them) at `place` of tail block `block`, shared with other files'
     /// tails (format/tail_block.rs).  Only read in place: it is moved to
-    /// fragments of its own (`tails::unpack`) before the file changes, so
-    /// no writer meets one.
+    /// fragments of its own (`tails::unpack`) before the file changes, or
+    /// let go by a truncation (`tails::cut`), so no writer meets one.
     Tail {
         /// The tail block.
         block: u32,
@@ -202,8 +202,8 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The file block of the file's packed tail, if it has one: its last
-    /// block.  The size does not change while the tail is packed
-    /// (`tails::unpack` comes first).
+    /// block.  The size does not change while the tail is packed but
+    /// within that block (`tails::unpack`, or `tails::cut`, come first).
     pub(crate) fn packed_tail(&self) -> Option<u64> {
         (self.disk.tail_offset != 0).then(|| self.geometry.block_of(self.inode.size()))
     }
@@ -1136,7 +1136,8 @@ impl<'a> BlockMap<'a> {
 
     /// The packed tail at file block `n` has moved to run `new`, its
     /// bytes written there (`tails::unpack`), or (`new` `None`) is let go
-    /// of, the file being freed (`tails::release`): the map names `new`
+    /// of, the file being freed (`tails::release`) or truncated before
+    /// it (`tails::cut`): the map names `new`
     /// (a hole), and the inode no tail offset.  `changed`: the bitmap
     /// blocks the new run's fragments changed.
     pub(crate) fn unpacked_tail(&mut self, n: u64, new: Option<Extent>, changed: u64) -> Result {
@@ -1274,8 +1275,9 @@ impl<'a> BlockMap<'a> {
         if free.is_empty() {
             return Ok(());
         }
-        // A packed tail's block is shared: it leaves by `tails::unpack`
-        // or `tails::release` before any truncation reaches it.
+        // A packed tail's block is shared: it leaves by `tails::unpack`,
+        // `tails::cut` or `tails::release` before any truncation reaches
+        // it.
         if self.packed_tail().is_some_and(|tail| free.contains(&tail)) {
             return Err(EIO);
         }
@@ -1506,7 +1508,7 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
         result = sync_packed(inode, size);
         if result.is_ok() {
             // Written, unless copied again since: no longer kept.
-            let _written = info.packed.lock().take_if(|buffer| buffer.is_written());
+            info.packed.lock().retain(|buffer| !buffer.is_written());
         }
     }
     result = result.and(sync_bitmap(inode));
@@ -1595,11 +1597,11 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// inode itself are found from the map and written by that `fsync`.  An
 /// error is the device's, recorded on its buffers, as in ext2.
 ///
-/// Then the buffer the file's tail (or a compressed block) was last
+/// Then the buffers the file's tail and its compressed blocks were
 /// copied into, which `InodeInfo::packed` keeps referenced until an
-/// `fsync` finds it written, is written if it is not (dirty, or its last
-/// write failed: then it is clean, not uptodate, and once no longer
-/// referenced the cache drops it, its bytes with it, and the file read
+/// `fsync` finds them written, are written if they are not (dirty, or
+/// the last write failed: then a buffer is clean, not uptodate, and once
+/// no longer referenced the cache drops it, its bytes with it, and the file read
 /// again reads the disk's older bytes, as if the write had never been,
 /// with no error left where `fsync` or `syncfs` would find it if the
 /// buffer was on no inode's list then; review rev9).  A failed write
@@ -1629,8 +1631,8 @@ pub(crate) fn sync_before_eviction(inode: &Inode) {
         sb.record_write_error();
     }
     let _ = inode.sync_own_buffers();
-    let packed = inode.info().packed.lock().take();
-    if let Some(buffer) = packed {
+    let packed = core::mem::take(&mut *inode.info().packed.lock());
+    for buffer in packed.iter() {
         if !buffer.is_written() && buffer.write_now().is_err() {
             sb.record_write_error();
         }

@@ -11,10 +11,13 @@
 //! tail: from the CPU's buffer it is decompressed into, as a compressed
 //! block), then a ZERO of the rest of the block ([`read_tail_from`]).  It
 //! never packs one, and never changes one in place: before the file can
-//! change (it is opened for writing, or truncated), [`unpack`] moves the
+//! change (it is opened for writing, or grows), [`unpack`] moves the
 //! tail (decompressed, a compressed one) into a run of the fewest
 //! fragments of the file's own, the way a tail grows into a new run,
-//! after which every path of the file is the one it always was.  A file
+//! after which every path of the file is the one it always was.  A
+//! truncation takes no room ([`cut`]): one to before the tail's block
+//! lets go of it, one into a plain tail leaves it where it is, shorter;
+//! only a compressed tail cut into is moved first.  A file
 //! freed with its tail packed lets go of it ([`release`]).  The tail
 //! block's count of tails drops by one each time; the block is freed
 //! with its last tail.
@@ -106,7 +109,8 @@ pub(crate) fn read_tail_from(
 
 /// Moves the packed tail of `inode`, if it has one, into a run of the
 /// fewest fragments of its own, before the file changes: `open` for
-/// writing and `setattr` of the size call it, under the inode's lock and
+/// writing (without `O_TRUNC`) and `setattr` of the size (up, or into a
+/// compressed tail) call it, under the inode's lock and
 /// its `invalidate_lock`.  Under the lock of the tail's folio (read
 /// first, so that no read of the tail from its old place is under way or
 /// starts): the tail block's header is checked (`EUCLEAN`, nothing
@@ -218,6 +222,84 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
         crate::inode::write_inode(inode, true)?;
         drop_tail(sb, inode.ino(), block)
     })
+}
+
+/// Whether `inode` has a packed tail: without PACKED_TAILS never, and a
+/// file found without one never gets one (the kernel never packs), so
+/// that a `false` holds from then on without the inode's locks.  A map
+/// that cannot be locked counts as having one: the caller's locked path
+/// then finds out.
+pub(crate) fn has_packed_tail(inode: &Inode) -> bool {
+    inode.sb().info().geometry.has_packed_tails()
+        && BlockMap::lock(inode).map_or(true, |map| map.packed_tail().is_some())
+}
+
+/// What a truncation of a file down to a smaller size does with the
+/// file's packed tail ([`cut`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// No packed tail: the truncation as for any file.
+    NoTail,
+    /// The new size ends inside the tail, stored plain: the tail stays
+    /// where it is, its first `size % B` bytes the file's last block (the
+    /// rest of its bytes, past the end of the file, are read by nobody).
+    InPlace,
+    /// The new size ends inside the tail, stored compressed: it must
+    /// leave its tail block first ([`unpack`], which takes room).
+    Unpack,
+    /// The new size ends before the tail's block: the tail goes whole
+    /// (file block `n`, in tail block `block`), with nothing moved.
+    Off {
+        /// The tail's file block.
+        n: u64,
+        /// Its tail block.
+        block: u32,
+    },
+}
+
+/// What a truncation of `inode` down to `size` (below its size) does
+/// with its packed tail, under the inode's lock and its
+/// `invalidate_lock`: [`Cut`].  Freeing never takes room (review rev10:
+/// every truncation moved the tail to fragments of its own first, and
+/// on a full image `open(O_TRUNC)` and `truncate(2)` to 0 failed with
+/// `ENOSPC`); only a compressed tail that keeps some of its bytes is
+/// moved first.
+pub(crate) fn cut(inode: &Inode, size: u64) -> Result<Cut> {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    if !geometry.has_packed_tails() {
+        return Ok(Cut::NoTail);
+    }
+    let map = BlockMap::lock(inode)?;
+    let Some(n) = map.packed_tail() else {
+        return Ok(Cut::NoTail);
+    };
+    let Run::Tail { block, place } = map.lookup_run(n, 1)? else {
+        return Err(corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK));
+    };
+    Ok(if size <= n << geometry.block_shift() {
+        Cut::Off { n, block }
+    } else if place.compressed {
+        Cut::Unpack
+    } else {
+        Cut::InPlace
+    })
+}
+
+/// After a truncation cut the packed tail in tail block `block` off
+/// `inode` (`Cut::Off`; the map names a hole there since, and the file
+/// its new size): the file's own metadata buffers (the indirect block
+/// whose pointer named the tail, past 12 blocks) and the inode are
+/// written, waiting, and only then does the tail leave its tail block
+/// ([`drop_tail`]), which may free it for another file: a crash before
+/// leaves the file as it was, its tail in the block, and none after
+/// leaves a pointer on the disk to the block.  If a write fails, the
+/// tail block keeps the count (the disk may still name it; fsck reports
+/// it) and the error is returned.
+pub(crate) fn cut_off(inode: &Inode, block: u32) -> Result {
+    inode.sync_own_buffers()?;
+    crate::inode::write_inode(inode, true)?;
+    drop_tail(inode.sb(), inode.ino(), block)
 }
 
 /// Lets go of the packed tail of `inode`, if it has one, as the file is

@@ -638,7 +638,8 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
 
 /// `page_mkwrite`: gives every compressed block of the folio inside the
 /// file a plain run (`unpack`) and every hole a block, all or none
-/// (`ENOSPC`), before the folio becomes writable, and marks
+/// (`ENOSPC`; so for a folio holding a packed tail), before the folio
+/// becomes writable, and marks
 /// the folio's blocks dirty.  The bytes of those blocks are zeros already:
 /// `read_folio` ZEROed them.  The folio is dirty before the map lock
 /// goes, as `unpack` dirties a block before it does: a direct read that
@@ -660,6 +661,15 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
         .min(state.blocks() as u64);
     // Held until the function returns, after the folio is dirty.
     let mut map = BlockMap::lock(inode)?;
+    // A packed tail left by an open without room (`ops::file::open`)
+    // cannot move here, under the mapping's lock (it needs the inode's):
+    // a store into its folio fails as for want of room, dirtying nothing.
+    if map
+        .packed_tail()
+        .is_some_and(|n| (first..first + inside).contains(&n))
+    {
+        return Err(ENOSPC);
+    }
     if geometry.has_compression() {
         // CAST: blocks of this folio.
         for k in 0..inside as usize {

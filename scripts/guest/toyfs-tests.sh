@@ -825,6 +825,16 @@ evicted_bitmap_write_error_reaches_syncfs() {
 	loop_probe_with_errors evicted-bitmap-error 8M -b 4096
 }
 
+# A file's compressed blocks written back into two disk blocks keep both
+# their buffers referenced, not the last alone: once their writes failed
+# in the background and the caches were dropped, the file, still open,
+# reads the bytes written in both (review rev9 low, InodeInfo::packed;
+# 4 KiB blocks, 512-byte fragments, LZ4: one buffer to a page of the
+# device).
+packed_buffers_keep_failed_writes() {
+	loop_probe_with_errors packed-buffers-error 8M -b 4096 -f 512 -c lz4
+}
+
 # mkdir whose new inode cannot be written (the block of the inode table
 # holding it fails to read) takes back the entry it added and the block
 # it took, as create does: fsck finds nothing afterwards (it found the
@@ -1908,7 +1918,7 @@ fsync_counts() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 91
+ktap_suite toyfs 92
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -1993,6 +2003,7 @@ ktap_case tail_write_error_is_kept_and_reported tail_write_error_is_kept_and_rep
 ktap_case reused_block_error_goes_to_its_new_owner reused_block_error_goes_to_its_new_owner
 ktap_case evicted_tail_keeps_a_failed_write evicted_tail_keeps_a_failed_write
 ktap_case evicted_bitmap_write_error_reaches_syncfs evicted_bitmap_write_error_reaches_syncfs
+ktap_case packed_buffers_keep_failed_writes packed_buffers_keep_failed_writes
 ktap_case mkdir_failing_at_the_inode_table_leaves_nothing mkdir_failing_at_the_inode_table_leaves_nothing
 ktap_case create_without_room_leaves_a_tail_directory_as_it_was create_without_room_leaves_a_tail_directory_as_it_was
 ktap_case fsync_writes_an_indirect_block_another_file_freed fsync_writes_an_indirect_block_another_file_freed

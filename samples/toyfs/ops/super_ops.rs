@@ -326,15 +326,16 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
         }
     }
     // A file that stays: what only this inode knows to write at `fsync`
-    // (its indirect blocks, its bitmap blocks, the buffer its tail was
-    // last copied into) is written first (`sync_before_eviction`, as ext2
-    // writes an evicted inode's buffers).  Then the list goes with the
-    // inode, and so does the reference to that buffer (a freed file's).
+    // (its indirect blocks, its bitmap blocks, the buffers its tail and
+    // compressed blocks were copied into) is written first
+    // (`sync_before_eviction`, as ext2 writes an evicted inode's
+    // buffers).  Then the list goes with the inode, and so do the
+    // references to those buffers (a freed file's).
     if inode.nlink() != 0 {
         sync_before_eviction(inode);
     }
     inode.forget_own_buffers();
-    let _packed = inode.info().packed.lock().take();
+    let _packed = core::mem::take(&mut *inode.info().packed.lock());
     // SAFETY: As above.
     unsafe { bindings::clear_inode(raw) };
 }

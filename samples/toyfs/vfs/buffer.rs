@@ -357,6 +357,11 @@ impl Buffer {
         unsafe { sys::write_dirty_buffer(self.bh.as_ptr(), REQ_SYNC) };
     }
 
+    /// Whether `other` is this buffer (the same block's buffer head).
+    pub(crate) fn is_same(&self, other: &Buffer) -> bool {
+        self.bh == other.bh
+    }
+
     /// Whether the buffer's bytes are on the disk as far as the buffer
     /// knows: not dirty, no I/O in flight (nor a copy into it), and its
     /// last write (if any) did not fail.

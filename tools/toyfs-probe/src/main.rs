@@ -11,8 +11,11 @@
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
-//! image with fragments); `toyfs-probe reused-block-error|evicted-tail-error|evicted-bitmap-error
-//! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs); `toyfs-probe pinned-store DIR SECONDS` (an
+//! image with fragments); `toyfs-probe
+//! reused-block-error|evicted-tail-error|evicted-bitmap-error|packed-buffers-error
+//! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs);
+//! `toyfs-probe open-beside-write DIR BACKING` (packed tails on a loop
+//! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
@@ -3742,6 +3745,10 @@ fn main() -> ExitCode {
             Some(file) => reuse_error::evicted_bitmap_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL".into()),
         },
+        "packed-buffers-error" => match args.get(3) {
+            Some(file) => reuse_error::packed_buffers_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe packed-buffers-error DIR MAKE-IT-FAIL".into()),
+        },
         "tail-write-error" => match args.get(3) {
             Some(file) => tail_write_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe tail-write-error DIR MAKE-IT-FAIL".into()),
@@ -3751,6 +3758,10 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "encoded" => encoded(dir),
+        "open-beside-write" => match args.get(3) {
+            Some(backing) => packed_tails::open_beside_write(dir, Path::new(backing)),
+            None => Err("usage: toyfs-probe open-beside-write DIR BACKING".into()),
+        },
         "packed-tails" => match args.get(3) {
             Some(model) => packed_tails::change(dir, Path::new(model)),
             None => Err("usage: toyfs-probe packed-tails DIR MODEL".into()),
