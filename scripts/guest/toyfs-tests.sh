@@ -1901,25 +1901,29 @@ fsync_counts() {
 # over: blocks no one wrote since) before mkfs.toyfs with the options
 # after them, on $loop (new_loop_image).
 stale_loop_image() {
-	image=$1 size=$2
+	image=$1
+	rm -f "$image" && yes STALEDA | head -c "$2" >"$image" || return 1
 	shift 2
-	rm -f "$image" && yes STALEDA | head -c "$size" >"$image" && mkfs.toyfs -q "$@" "$image" &&
-		loop=$(losetup -f) && losetup "$loop" "$image"
+	mkfs.toyfs -q "$@" "$image" && loop=$(losetup -f) && losetup "$loop" "$image"
 }
 
 # fallocate zeroes its new blocks on the disk before the map names them:
-# a reader asking FIBMAP for each block while one fallocate allocates 8
-# MiB reads every block it finds named from the loop device's file (the
-# disk) as zeros, never STALE.  toyfs named the blocks of a chunk and
-# zeroed them after, the map unlocked: a pointer to another file's old
-# bytes could reach the disk meanwhile (toyfs-probe crash_order.rs).
+# with the disk's writes waiting (the image's loop file on ext2 on a
+# ramdisk, frozen), FIBMAP of the first block fallocate allocates either
+# waits for the map or names a block that reads as zeros from the image,
+# never STALE.  toyfs named the blocks of a chunk and zeroed them after,
+# the map unlocked: a pointer to another file's old bytes could reach the
+# disk meanwhile (toyfs-probe crash_order.rs).
 fallocate_zeroes_blocks_before_linking() {
-	stale_loop_image /tmp/race.img $((32 << 20)) -b 1024 || return 1
-	mkdir -p /mnt/race
-	mount -t toyfs "$loop" /mnt/race && toyfs-probe fallocate-race /mnt/race /tmp/race.img
+	backing=/mnt/race-backing
+	mkdir -p $backing /mnt/race && mke2fs -q -b 1024 /dev/ram9 >/dev/null 2>&1 &&
+		mount -t ext2 /dev/ram9 $backing || return 1
+	stale_loop_image $backing/race.img $((2 << 20)) -b 1024 || { umount $backing; return 1; }
+	mount -t toyfs "$loop" /mnt/race && toyfs-probe fallocate-race /mnt/race $backing/race.img $backing
 	status=$?
 	umount /mnt/race && fsck.toyfs -n "$loop" >/dev/null || status=1
 	drop_loop_image $status
+	umount $backing && [ $status -eq 0 ]
 }
 
 # Right after fallocate (mode 0) of a file of $1 bytes of holes, on an
@@ -1932,13 +1936,13 @@ fallocate_zeroes_blocks_before_linking() {
 # writeback, after which the pointers to them (other files' old bytes
 # as indirect blocks or as the tail) could already be on the disk.
 fallocate_writes_new_blocks_before_naming_them() {
-	size=$1
+	length=$1
 	shift
 	stale_loop_image /tmp/stale.img $((8 << 20)) -b 1024 "$@" || return 1
 	mkdir -p /mnt/stale
 	copy=/tmp/stale-copy.img
-	mount -t toyfs "$loop" /mnt/stale && truncate -s "$size" /mnt/stale/f && sync &&
-		toyfs-probe fallocate /mnt/stale/f "$size" && cp /tmp/stale.img $copy && sync &&
+	mount -t toyfs "$loop" /mnt/stale && truncate -s "$length" /mnt/stale/f && sync &&
+		toyfs-probe fallocate /mnt/stale/f "$length" && cp /tmp/stale.img $copy && sync &&
 		toyfs-probe stale-written $copy /tmp/stale.img 1024
 	status=$?
 	rm -f $copy

@@ -6,14 +6,18 @@
 //! over and over, as `yes STALEDA` writes them) before `mkfs.toyfs`:
 //! every block no one wrote since reads as STALE.
 //!
-//! `toyfs-probe fallocate-race DIR IMAGE`: file `race` of 8 MiB of holes
-//! is allocated by one `fallocate` while this thread asks `FIBMAP` for
-//! its blocks in their order, the moment each is named by the map reading
-//! it from IMAGE: it must be zeros.  Naming new blocks before zeroing
-//! them, toyfs left a window in which the device's writeback of an
-//! indirect block, or a `sync` writing the inode, put a pointer to a
-//! block of STALE (another file's old bytes) on the disk, which a crash
-//! then showed in the file.
+//! `toyfs-probe fallocate-race DIR IMAGE BACKING` (IMAGE on the
+//! filesystem mounted at BACKING, which it freezes: the loop device's
+//! writes wait): file `race` of 256 KiB of holes, synced; with BACKING
+//! frozen, one thread's `fallocate` of it waits for its first write;
+//! another asks `FIBMAP` for block 0 and, answered, reads that block from
+//! IMAGE; once it has answered or waits, BACKING is thawed.  The block
+//! must be zeros: named before its zeros were written (toyfs named a
+//! chunk of 64 blocks, unlocked the map and zeroed them after), it held
+//! STALE, and a pointer to it reaching the disk then (the device's
+//! writeback of an indirect block, a `sync` writing the inode) showed
+//! another file's old bytes in the file after a crash.  Now `FIBMAP`
+//! waits for the map, held until the zeros are written.
 //!
 //! `toyfs-probe stale-written COPY IMAGE BLOCK-SIZE`: COPY, a copy of
 //! IMAGE taken right after an `fallocate`, before a `sync`, must hold no
@@ -29,11 +33,12 @@
 //! `space`), must fail with `EIO` and change nothing: size, `st_blocks`,
 //! the free blocks, the extents and the bytes.
 
+use crate::freed_tail::{thread_state, wait_until, Frozen};
 use crate::{sys, Check};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The bytes a block of the image holds if nothing wrote it since it was
 /// filled (`yes STALEDA`).
@@ -47,69 +52,77 @@ fn is_stale(block: &[u8]) -> bool {
 }
 
 /// `fallocate-race`, see the module's documentation.
-pub fn fallocate_race(dir: &Path, image: &Path) -> Check {
+pub fn fallocate_race(dir: &Path, image: &Path, backing: &Path) -> Check {
     let b = fs::metadata(dir).map_err(|e| e.to_string())?.blksize();
-    let len = 8 << 20;
-    let path = dir.join("race");
+    let len = 256 << 10;
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&path)
+        .open(dir.join("race"))
         .map_err(|e| format!("create: {e}"))?;
     // Inside the file: FIBMAP answers only for blocks before its end.
     file.set_len(len).map_err(|e| format!("truncate: {e}"))?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    sys::sync_all_filesystems();
     let disk = File::open(image).map_err(|e| format!("{}: {e}", image.display()))?;
-    let blocks = len / b;
-    let done = AtomicBool::new(false);
-    let mut seen_during = 0u64;
-    let mut block = vec![0u8; b as usize];
-    let mut checked = 0u64;
+    let backing = File::open(backing).map_err(|e| format!("{}: {e}", backing.display()))?;
+    let mut frozen = Frozen::new(&backing)?;
+    let (allocator_tid, reader_tid) = (AtomicI32::new(0), AtomicI32::new(0));
+    let waits = |tid: &AtomicI32| {
+        let tid = tid.load(Ordering::Acquire);
+        tid != 0 && thread_state(tid) == Some('D')
+    };
     std::thread::scope(|scope| -> Check {
         let allocator = scope.spawn(|| {
-            let result = sys::fallocate_file(&file, 0, 0, len);
-            done.store(true, Ordering::Release);
-            result
+            allocator_tid.store(sys::thread_id(), Ordering::Release);
+            sys::fallocate_file(&file, 0, 0, len)
         });
-        // The first block not yet seen named.
-        let mut n = 0u64;
-        while n < blocks {
-            let finished = done.load(Ordering::Acquire);
-            // CAST: below 8 MiB of blocks.
-            let physical = sys::fibmap(&file, n as u32).map_err(|e| format!("FIBMAP {n}: {e}"))?;
-            if physical == 0 {
-                if finished {
-                    return Err(format!("block {n} not allocated"));
-                }
-                std::thread::yield_now();
-                continue;
-            }
+        if !wait_until(|| waits(&allocator_tid)) {
+            return Err("fallocate never waited for the frozen disk".into());
+        }
+        let reader = scope.spawn(|| -> Result<(u32, Vec<u8>), String> {
+            reader_tid.store(sys::thread_id(), Ordering::Release);
+            let physical = sys::fibmap(&file, 0).map_err(|e| format!("FIBMAP: {e}"))?;
+            let mut block = vec![0u8; b as usize];
             disk.read_exact_at(&mut block, u64::from(physical) * b)
                 .map_err(|e| format!("read block {physical}: {e}"))?;
-            if block.iter().any(|&byte| byte != 0) {
-                return Err(format!(
-                    "file block {n} named at disk block {physical}, which holds {} on the disk",
-                    if is_stale(&block) {
-                        "STALE"
-                    } else {
-                        "bytes not zero"
-                    }
-                ));
-            }
-            if !finished {
-                seen_during += 1;
-            }
-            checked += 1;
-            n += 1;
+            Ok((physical, block))
+        });
+        if !wait_until(|| reader.is_finished() || waits(&reader_tid)) {
+            return Err("FIBMAP neither answered nor waited".into());
         }
+        let answered_frozen = reader.is_finished();
+        frozen.thaw()?;
+        let named = reader
+            .join()
+            .map_err(|_| "the FIBMAP thread panicked".to_string())?;
         allocator
             .join()
             .map_err(|_| "the fallocate thread panicked".to_string())?
-            .map_err(|e| format!("fallocate: {e}"))
-    })?;
-    println!("{checked} blocks zeros on the disk when named, {seen_during} of them seen while fallocate ran");
-    Ok(())
+            .map_err(|e| format!("fallocate: {e}"))?;
+        let (physical, block) = named?;
+        println!(
+            "FIBMAP of block 0 answered {} the disk was thawed: disk block {physical}",
+            if answered_frozen { "before" } else { "after" }
+        );
+        if physical == 0 {
+            return Err("block 0 not allocated".into());
+        }
+        if block.iter().any(|&byte| byte != 0) {
+            return Err(format!(
+                "file block 0 named at disk block {physical} while its zeros waited for the \
+                 frozen disk: it held {} there",
+                if is_stale(&block) {
+                    "STALE"
+                } else {
+                    "bytes not zero"
+                }
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// `fallocate(2)` of bytes `0..len` of `path` (mode 0).

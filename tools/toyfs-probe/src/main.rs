@@ -51,7 +51,7 @@
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
 //! `toyfs-probe fallocate FILE LENGTH` (mode 0, from offset 0),
-//! `toyfs-probe fallocate-race DIR IMAGE`, `toyfs-probe stale-written
+//! `toyfs-probe fallocate-race DIR IMAGE BACKING`, `toyfs-probe stale-written
 //! COPY IMAGE BLOCK-SIZE` and `toyfs-probe fallocate-error DIR
 //! MAKE-IT-FAIL` (what the disk holds while and after `fallocate` runs,
 //! crash_order.rs).
@@ -3707,9 +3707,11 @@ fn main() -> ExitCode {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),
         },
-        "fallocate-race" => match args.get(3) {
-            Some(image) => crash_order::fallocate_race(dir, Path::new(image)),
-            None => Err("usage: toyfs-probe fallocate-race DIR IMAGE".into()),
+        "fallocate-race" => match (args.get(3), args.get(4)) {
+            (Some(image), Some(backing)) => {
+                crash_order::fallocate_race(dir, Path::new(image), Path::new(backing))
+            }
+            _ => Err("usage: toyfs-probe fallocate-race DIR IMAGE BACKING".into()),
         },
         "fallocate" => match args.get(3).map(|len| len.parse()) {
             Some(Ok(len)) => crash_order::fallocate_path(dir, len),
