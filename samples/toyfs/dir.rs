@@ -22,7 +22,7 @@ use crate::{
         },
         geometry::Geometry,
     },
-    inode::{sync_bitmap, BlockMap, Run},
+    inode::{sync_bitmap, BlockMap, Fresh, Run},
     meta::corrupt,
     tails::TAIL_NOT_IN_BLOCK,
     vfs::{toyfs_err, Buffer, BufferGuard, DirEmitter, Inode},
@@ -567,7 +567,7 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
     }
     let block = BlockMap::lock(dir).and_then(|mut map| {
         let size = (blocks + 1) * u64::from(geometry.block_size());
-        map.allocate(blocks..blocks + 1, size, |_| ())?;
+        map.allocate(blocks..blocks + 1, size, Fresh::Unwritten, |_| ())?;
         map.lookup(blocks)
     });
     let block = match block {

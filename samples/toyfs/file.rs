@@ -6,13 +6,12 @@
 use crate::{
     balloc,
     format::inode::FLAG_COMPRESSED,
-    inode::{BlockMap, Run},
+    inode::{BlockMap, Fresh, Run},
     mount,
-    packed::zero_packed,
     tails::{self, Cut},
     vfs::{
         lock_cached_folio, resched_unless_killed, truncate_pagecache_range, truncate_setsize,
-        with_folio, with_two_folios, zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
+        with_folio, with_two_folios, Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
@@ -144,7 +143,7 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
     // once nothing else can fail, and before the size changes (the map
     // finds a packed tail at the block holding the end of the file).
     let let_go = |map: &mut BlockMap<'_>| match packed_off {
-        Some(m) => map.unpacked_tail(m, None, 0),
+        Some(m) => map.released_tail(m),
         None => Ok(()),
     };
     if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
@@ -504,62 +503,26 @@ fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
 }
 
 /// Allocates the holes of file blocks `range` of a file that is to be
-/// `size` bytes, their blocks zeroed on the disk before anybody can read
-/// them (the caller holds the `invalidate_lock`, so no folio of the range
-/// is instantiated meanwhile); a new tail (FRAGMENTS) is zeroed in the
-/// buffer cache, through which it is read and written.  Every file block
-/// that got a new block is added to `new`, also on error, for the caller
-/// to give back; blocks not zeroed go back here.
+/// `size` bytes, their blocks zeros on the disk before the map names
+/// them ([`Fresh::Zeroed`]; the caller holds the `invalidate_lock`, so no
+/// folio of the range is instantiated meanwhile), 64 at a time: the new
+/// ones fit a mask, and the map stays locked across one chunk's zeroing
+/// at most.  Every file block that got a new block is added to `new`,
+/// also on error, for the caller to give back.
 fn allocate_zeroed(inode: &Inode, range: Range<u64>, size: u64, new: &mut NewBlocks) -> Result {
-    let sb = inode.sb();
     let mut n = range.start;
     while n < range.end {
-        // A chunk of 64 blocks at a time, so that the new ones fit a mask
-        // and the map is not locked across the zeroing I/O.
         let chunk = n..(n + 64).min(range.end);
         let mut mask = 0u64;
-        let allocated = BlockMap::lock(inode)?
-            .allocate(chunk.clone(), size, |m| mask |= 1 << (m - chunk.start));
-        if let Err(err) = allocated {
-            // An allocation failing part-way (ENOSPC for a whole block
-            // with fragments free, an I/O error on an indirect block)
-            // leaves what it took in the map, unzeroed: it goes back.
-            free_new_blocks(inode, chunk.start, mask)?;
-            return Err(err);
-        }
-        let mut k = 0u64;
-        while k < 64 && mask >> k != 0 {
-            if mask & (1 << k) == 0 {
-                k += 1;
-                continue;
-            }
-            let mut count = 1;
-            while k + count < 64 && mask & (1 << (k + count)) != 0 {
-                count += 1;
-            }
-            // New blocks of one allocation need not be contiguous on
-            // disk: they are zeroed a disk run at a time.
-            let run = BlockMap::lock(inode)?.lookup_run(chunk.start + k, count)?;
-            let (zeroed, count) = match run {
-                // CAST: at most 64.
-                Run::Data { first, count } => (zero_blocks(sb, first, count as u32), count),
-                Run::Packed { extent } => (zero_packed(inode, &extent), 1),
-                // Just allocated: a hole is a damaged map.
-                Run::Hole { .. } | Run::Tail { .. } => (Err(EIO), 1),
-            };
-            if let Err(err) = zeroed {
-                // The blocks not zeroed hold their disk's old bytes: they
-                // go back, and the chunk's other new ones with them.
-                free_new_blocks(inode, chunk.start, mask)?;
-                return Err(err);
-            }
-            k += count;
-        }
+        let allocated = BlockMap::lock(inode)?.allocate(chunk.clone(), size, Fresh::Zeroed, |m| {
+            mask |= 1 << (m - chunk.start)
+        });
         if let Err(err) = new.add(chunk.start, mask) {
             // No memory to remember them: they go back now.
             free_new_blocks(inode, chunk.start, mask)?;
             return Err(err);
         }
+        allocated?;
         n = chunk.end;
     }
     Ok(())
@@ -606,7 +569,7 @@ impl NewBlocks {
 }
 
 /// Frees the file blocks `first + j` for each bit `j` set in `new`: new
-/// blocks of `allocate_zeroed` that were not zeroed.
+/// blocks of `allocate_zeroed` that [`NewBlocks`] could not take.
 fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
     if new == 0 {
         return Ok(());

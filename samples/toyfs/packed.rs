@@ -20,7 +20,7 @@ use crate::{
     },
     inode::BlockMap,
     meta::corrupt,
-    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, COMPRESS_WORDS},
+    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock, COMPRESS_WORDS},
     vm_mvc_client::{KernelBuffer, Op},
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -472,18 +472,19 @@ fn store_compressed(
     Ok(())
 }
 
-/// Zeroes the run `extent` (a new tail of `fallocate` of `inode`) in the
-/// block device's buffer of its block, and marks the buffer dirty for
-/// `inode` ([`dirty_packed`]).
-pub(crate) fn zero_packed(inode: &Inode, extent: &Extent) -> Result {
-    let sb = inode.sb();
+/// Zeroes the run `extent` (a new tail of `fallocate`) in the block
+/// device's buffer of its block and writes the buffer, waiting: the zeros
+/// are on the disk before the map names the run (`inode::Fresh::Zeroed`).
+/// The block's other fragments go with it as the cache holds them; a
+/// failed write leaves the buffer dirty, kept for them (`Buffer::sync`).
+pub(crate) fn zero_fragments_on_disk(sb: &SuperBlock, extent: &Extent) -> Result {
     let geometry = sb.info().geometry;
     let run = extent.offset_in_block(&geometry)
         ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
     let buffer = Buffer::read(sb, extent.block(&geometry))?;
     buffer.lock().data_mut().get_mut(run).ok_or(EINVAL)?.fill(0);
-    dirty_packed(inode, buffer);
-    Ok(())
+    buffer.mark_dirty();
+    buffer.sync()
 }
 
 /// Copies `bytes` to `offset` of the locked `folio` with vm_mvc WRITE.

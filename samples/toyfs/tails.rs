@@ -116,13 +116,24 @@ pub(crate) fn read_tail_from(
 /// starts): the tail block's header is checked (`EUCLEAN`, nothing
 /// changed), the run is taken (`ENOSPC`, nothing changed), the tail's
 /// bytes are copied into it through the buffer cache and written, so are
-/// the bitmap blocks that call it used, the map names the run and the
-/// inode is written, and only then does the tail leave its tail block
-/// ([`drop_tail`]): a crash at any point leaves the file's bytes where
-/// the inode on the disk says, at worst with a run or a tail block's
-/// count that fsck reports as leaked.  If
-/// the inode cannot be written, the tail block keeps the count (the
-/// inode on the disk still names it) and the error is returned.
+/// the bitmap blocks that call it used, the map names the run (a pointer
+/// in an indirect block by copies of the indirect blocks on its path,
+/// written first: `BlockMap::unpacked_tail`) and the inode is written,
+/// which switches the file on the disk from the tail to the run at once;
+/// only then does the tail leave its tail block ([`drop_tail`]) and the
+/// old path go.  A crash at any point leaves the file's bytes where the
+/// inode on the disk says, at worst with a run, a path or a tail block's
+/// count that fsck reports as leaked.  If the inode cannot be written,
+/// the tail block keeps the count and the old path stays (the inode on
+/// the disk still names them) and the error is returned.
+///
+/// Once the inode is on the disk the call's effect is done: the tail
+/// block's count that cannot drop (the block unreadable, its header
+/// damaged) or an old path that cannot be freed is left for fsck (a
+/// leak), reported with a message (ratelimited) and on the superblock
+/// (`s_wb_err`, which `syncfs` returns), and the call succeeds: failing
+/// it would tell the caller (`open`, `truncate`) that the file did not
+/// change, when it did (review rev10).
 pub(crate) fn unpack(inode: &Inode) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
@@ -212,15 +223,25 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
             // `BlockMap::set_run` leaves a new whole block).
             forget_bdev_aliases(sb, new_block, 1);
         }
-        if let Err(err) = map.unpacked_tail(n, Some(new), changed) {
-            // The map does not name the run (its indirect block could
-            // not be read): the tail stays packed.
-            let _ = balloc::free_extent(sb, inode.ino(), &new);
-            return Err(err);
-        }
+        let old_path = match map.unpacked_tail(n, new, changed) {
+            Ok(old_path) => old_path,
+            Err(err) => {
+                // The map does not name the run (an indirect block could
+                // not be read, copied or written): the tail stays packed.
+                let _ = balloc::free_extent(sb, inode.ino(), &new);
+                return Err(err);
+            }
+        };
         drop(map);
         crate::inode::write_inode(inode, true)?;
-        drop_tail(sb, inode.ino(), block)
+        let left = drop_tail(sb, inode.ino(), block)
+            .and(BlockMap::lock(inode).and_then(|mut map| map.free_old_path(&old_path)));
+        if let Err(err) = left {
+            let left = "its tail block's count or old indirect blocks";
+            report_left_for_fsck(sb, inode.ino(), "packed tail moved", left, err);
+            sb.record_write_error();
+        }
+        Ok(())
     })
 }
 
@@ -295,11 +316,34 @@ pub(crate) fn cut(inode: &Inode, size: u64) -> Result<Cut> {
 /// leaves the file as it was, its tail in the block, and none after
 /// leaves a pointer on the disk to the block.  If a write fails, the
 /// tail block keeps the count (the disk may still name it; fsck reports
-/// it) and the error is returned.
+/// it) and the error is returned; once the inode is on the disk the
+/// truncation is done, and a tail block that cannot let go is left for
+/// fsck, reported as [`unpack`] does.
 pub(crate) fn cut_off(inode: &Inode, block: u32) -> Result {
+    let sb = inode.sb();
     inode.sync_own_buffers()?;
     crate::inode::write_inode(inode, true)?;
-    drop_tail(inode.sb(), inode.ino(), block)
+    if let Err(err) = drop_tail(sb, inode.ino(), block) {
+        report_left_for_fsck(sb, inode.ino(), "packed tail cut off", "its tail block's count", err);
+        sb.record_write_error();
+    }
+    Ok(())
+}
+
+/// Reports (ratelimited, naming the device) that the packed tail of
+/// inode `ino` left its file (`what`) without `left` being let go of
+/// (`err`): the file is as the call made it, and fsck finds the rest.
+pub(crate) fn report_left_for_fsck(sb: &SuperBlock, ino: u32, what: &str, left: &str, err: Error) {
+    if sb.info().errors.allow(sb.id_cstr()) {
+        kernel::pr_err!(
+            "{}: inode {}: {} ({:?}): {} left for fsck\n",
+            sb.id(),
+            ino,
+            what,
+            err,
+            left
+        );
+    }
 }
 
 /// Lets go of the packed tail of `inode`, if it has one, as the file is
@@ -314,7 +358,7 @@ pub(crate) fn release(inode: &Inode) -> Result {
     let Run::Tail { block, .. } = map.lookup_run(n, 1)? else {
         return Err(corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK));
     };
-    map.unpacked_tail(n, None, 0)?;
+    map.released_tail(n)?;
     drop(map);
     drop_tail(sb, inode.ino(), block)
 }

@@ -127,6 +127,7 @@ const fmode_t TOYFS_FMODE_WRITE = FMODE_WRITE;
 const int TOYFS_IOCB_NOWAIT = IOCB_NOWAIT;
 const int TOYFS_IOCB_DSYNC = IOCB_DSYNC;
 const int TOYFS_IOCB_SYNC = IOCB_SYNC;
+const gfp_t TOYFS_GFP_NOFS = GFP_NOFS;
 #endif
 
 #endif /* _TOYFS_HELPERS_H */

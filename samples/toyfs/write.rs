@@ -12,7 +12,7 @@
 
 use crate::{
     format::{address::Extent, geometry::Geometry},
-    inode::{BlockMap, Run},
+    inode::{BlockMap, Fresh, Run},
     packed::read_packed,
     read::read_block,
     vfs::{
@@ -105,6 +105,7 @@ pub(crate) fn prepare_write(
         map.allocate(
             first + blocks.start as u64..first + blocks.end as u64,
             inode.size().max(pos + len as u64),
+            Fresh::Unwritten,
             // CAST: a block of this folio.
             |n| state.set_new((n - first) as usize, 1),
         )?;
@@ -676,7 +677,7 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
             unpack(&mut map, inode, folio, state, k, size)?;
         }
     }
-    let allocated = map.allocate(first..first + inside, size, |_| ());
+    let allocated = map.allocate(first..first + inside, size, Fresh::Unwritten, |_| ());
     // Blocks allocated before an error part-way (an I/O error on an
     // indirect block) hold their disk's old bytes: dirty, the folio's
     // zeros overwrite them (holes left dirty stay holes at writeback).

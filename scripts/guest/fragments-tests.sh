@@ -1079,13 +1079,23 @@ open_for_writing_waits_for_no_write() {
 # unreadable ("block pointer names a free block", EUCLEAN) where before
 # the open it read whole (review rev10, F1).  The copy, mounted
 # read-only, must read the file as it was.  a is $1 bytes on 4 KiB blocks
-# of 512-byte fragments: 700 moves to 2 fragments, 3700 (more than 7
-# fragments) to a whole block.
+# of 512-byte fragments (or as the mkfs.toyfs options after $1 say): 700
+# moves to 2 fragments, 3700 (more than 7 fragments) to a whole block.
+#
+# A tail whose pointer is in an indirect block (a of 13 blocks and 700
+# bytes; with 1 KiB blocks of 128-byte fragments, 270 blocks and 100
+# bytes: under the double-indirect block) is named by copies of the
+# indirect blocks on its path, written before the inode names them: the
+# indirect block changed in place was left to the device's writeback,
+# and the copy then held an inode without the tail whose last pointer
+# named the tail block, read as a's last block (the other tails in it).
 unpack_writes_the_bitmap_before_the_inode() {
-	tree=$work/ptree img=$work/image copy=$work/unpack-copy.img
-	rm -rf $tree && mkdir -p $tree && head -c "$1" /dev/urandom >$tree/a &&
+	tree=$work/ptree img=$work/image copy=$work/unpack-copy.img size=$1
+	shift
+	[ $# -gt 0 ] || set -- -b 4096 -f 512
+	rm -rf $tree && mkdir -p $tree && head -c "$size" /dev/urandom >$tree/a &&
 		head -c 300 /dev/urandom >$tree/b || return 1
-	mkfs.toyfs -b 4096 -f 512 -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
+	mkfs.toyfs "$@" -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
 	grep -q 'packed 2 tails' $work/mkfs || { cat $work/mkfs; echo "not both tails packed"; return 1; }
 	dev=$(losetup -f) && losetup "$dev" $img || return 1
 	result=1
@@ -1118,7 +1128,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 34 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 36 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1149,6 +1159,8 @@ ktap_case packed_tail_truncations_take_no_room_lz4 packed_tail_truncations_take_
 ktap_case open_for_writing_waits_for_no_write open_for_writing_waits_for_no_write
 ktap_case unpack_writes_the_bitmap_before_the_inode unpack_writes_the_bitmap_before_the_inode 700
 ktap_case unpack_to_a_whole_block_writes_the_bitmap_first unpack_writes_the_bitmap_before_the_inode 3700
+ktap_case unpack_writes_the_indirect_block_before_the_inode unpack_writes_the_bitmap_before_the_inode 53948
+ktap_case unpack_writes_the_double_indirect_path_before_the_inode unpack_writes_the_bitmap_before_the_inode 276580 -b 1024 -f 128
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
 ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk

@@ -83,7 +83,9 @@ pub(crate) fn forget_block_copy(sb: &SuperBlock, block: u32) -> Result {
 }
 
 /// Writes zeros over blocks `first..first + count` of the device of `sb`
-/// and waits (`blkdev_issue_zeroout`): blocks allocated for `fallocate`.
+/// and waits (`blkdev_issue_zeroout`): blocks allocated for `fallocate`,
+/// before the block map names them.  `GFP_NOFS`: the caller holds the
+/// file's map lock, which reclaim writing back toyfs folios would take.
 pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
     let shift = sb.block_shift() - 9;
     // SAFETY: The device is open for the superblock's life.
@@ -92,7 +94,7 @@ pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
             sb.bdev(),
             u64::from(first) << shift,
             u64::from(count) << shift,
-            bindings::GFP_KERNEL,
+            sys::TOYFS_GFP_NOFS,
             0,
         )
     })

@@ -53,7 +53,13 @@
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
+//! `toyfs-probe fallocate FILE LENGTH` (mode 0, from offset 0),
+//! `toyfs-probe fallocate-race DIR IMAGE BACKING`, `toyfs-probe stale-written
+//! COPY IMAGE BLOCK-SIZE` and `toyfs-probe fallocate-error DIR
+//! MAKE-IT-FAIL` (what the disk holds while and after `fallocate` runs,
+//! crash_order.rs).
 
+mod crash_order;
 mod freed_tail;
 mod handles;
 mod meta;
@@ -3795,6 +3801,24 @@ fn main() -> ExitCode {
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),
+        },
+        "fallocate-race" => match (args.get(3), args.get(4)) {
+            (Some(image), Some(backing)) => {
+                crash_order::fallocate_race(dir, Path::new(image), Path::new(backing))
+            }
+            _ => Err("usage: toyfs-probe fallocate-race DIR IMAGE BACKING".into()),
+        },
+        "fallocate" => match args.get(3).map(|len| len.parse()) {
+            Some(Ok(len)) => crash_order::fallocate_path(dir, len),
+            _ => Err("usage: toyfs-probe fallocate FILE LENGTH".into()),
+        },
+        "stale-written" => match (args.get(3), args.get(4)) {
+            (Some(image), Some(block)) => crash_order::stale_written(dir, Path::new(image), block),
+            _ => Err("usage: toyfs-probe stale-written COPY IMAGE BLOCK-SIZE".into()),
+        },
+        "fallocate-error" => match args.get(3) {
+            Some(make_it_fail) => crash_order::fallocate_error(dir, Path::new(make_it_fail)),
+            None => Err("usage: toyfs-probe fallocate-error DIR MAKE-IT-FAIL".into()),
         },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
