@@ -149,7 +149,9 @@ crash_sweep() {
 	return $result
 }
 
-# A create that would grow d by a block while every write fails: the
+# A create (touch: a failed redirection of the special built-in `:`
+# would end the shell) that would grow d by a block while every write
+# fails: the
 # block cannot be on the disk before the size counts it, so the create
 # fails (EIO) and changes nothing: d keeps its size and has no entry, and
 # after the device works again the create succeeds, and the unmount
@@ -162,12 +164,12 @@ failed_growth_changes_nothing() {
 	mount -t toyfs "$loop" $crash_mnt && full_dir && sync && size=$(stat -c %s $crash_mnt/d) &&
 		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
 		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail" &&
-		! : >"$crash_mnt/d/$next" 2>/dev/null
+		! touch "$crash_mnt/d/$next" 2>/dev/null
 	status=$?
 	echo 0 >"$fail"
 	echo 0 >$knobs/probability
 	[ $status = 0 ] && [ ! -e "$crash_mnt/d/$next" ] && [ "$(stat -c %s $crash_mnt/d)" = "$size" ] &&
-		: >"$crash_mnt/d/$next" && [ "$(stat -c %s $crash_mnt/d)" = $((size + 1024)) ] &&
+		touch "$crash_mnt/d/$next" && [ "$(stat -c %s $crash_mnt/d)" = $((size + 1024)) ] &&
 		umount $crash_mnt && fsck_clean "$loop" >/dev/null
 	status=$?
 	umount $crash_mnt 2>/dev/null
