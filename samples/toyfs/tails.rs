@@ -324,7 +324,8 @@ pub(crate) fn cut_off(inode: &Inode, block: u32) -> Result {
     inode.sync_own_buffers()?;
     crate::inode::write_inode(inode, true)?;
     if let Err(err) = drop_tail(sb, inode.ino(), block) {
-        report_left_for_fsck(sb, inode.ino(), "packed tail cut off", "its tail block's count", err);
+        let left = "its tail block's count";
+        report_left_for_fsck(sb, inode.ino(), "packed tail cut off", left, err);
         sb.record_write_error();
     }
     Ok(())
