@@ -4,9 +4,10 @@
 # (scripts/guest/fsx-tests.sh): the crate fsx (fsx-rs, a Rust port of
 # FreeBSD's fsx by Alan Somers; Apple Public Source License 2.0) at the
 # version and checksum pinned below, fetched from crates.io with cargo,
-# patched with tools/fsx/fsx-VERSION.patch (what it changes is at its top)
-# and built statically with the crate's own Cargo.lock (--locked), as the
-# guest tools of tools/ are.  Debian packages no fsx (nor xfstests).
+# patched with tools/fsx/fsx-VERSION.patch (what it changes is at its top),
+# its unit tests run (a failure stops the build), and built statically
+# with the crate's own Cargo.lock (--locked), as the guest tools of tools/
+# are.  Debian packages no fsx (nor xfstests).
 #
 # The binary and the crate's LICENSE are cached in $DATA/fsx-VERSION-KEY,
 # KEY the hash of the version, the checksum, the patch, the Rust toolchain
@@ -73,8 +74,16 @@ build() {
 	(cd "$src" && GIT_CEILING_DIRECTORIES=$tmp git apply "$patchfile") ||
 		die "tools/fsx/fsx-$FSX_VERSION.patch does not apply to fsx $FSX_VERSION"
 	logfile=$tmp/build.log
+	# The patch's unit tests first, in a binary of their own (`rustc
+	# --test`: the crate's dev-dependencies are not fetched); the build
+	# below reuses the dependencies compiled for it.
 	(cd "$src" && RUSTFLAGS="$RUSTFLAGS_STATIC" CARGO_TARGET_DIR=$tmp/target \
-		cargo build --release --locked --target "$TARGET") >"$logfile" 2>&1 ||
+		cargo rustc --release --locked --target "$TARGET" --bin fsx -- --test &&
+		mv "$tmp/target/$TARGET/release/fsx" "$tmp/fsx-unit-tests" &&
+		"$tmp/fsx-unit-tests") >"$logfile" 2>&1 ||
+		{ tail -n 20 "$logfile" >&2; die "the unit tests of the fsx patch failed (log: $logfile)"; }
+	(cd "$src" && RUSTFLAGS="$RUSTFLAGS_STATIC" CARGO_TARGET_DIR=$tmp/target \
+		cargo build --release --locked --target "$TARGET") >>"$logfile" 2>&1 ||
 		{ tail -n 20 "$logfile" >&2; die "building fsx failed (log: $logfile)"; }
 	mkdir -p "$tmp/out"
 	cp "$tmp/target/$TARGET/release/fsx" "$src/LICENSE" "$tmp/out/"

@@ -22,7 +22,7 @@ use crate::{
         },
         geometry::Geometry,
     },
-    inode::{BlockMap, Run},
+    inode::{sync_bitmap, BlockMap, Fresh, Run},
     meta::corrupt,
     tails::TAIL_NOT_IN_BLOCK,
     vfs::{toyfs_err, Buffer, BufferGuard, DirEmitter, Inode},
@@ -567,7 +567,7 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
     }
     let block = BlockMap::lock(dir).and_then(|mut map| {
         let size = (blocks + 1) * u64::from(geometry.block_size());
-        map.allocate(blocks..blocks + 1, size, |_| ())?;
+        map.allocate(blocks..blocks + 1, size, Fresh::Unwritten, |_| ())?;
         map.lookup(blocks)
     });
     let block = match block {
@@ -579,13 +579,65 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
             return Err(err);
         }
     };
-    // A new block: written whole from the buffer cache, never read.
+    // A new block: written whole from the buffer cache, never read.  A
+    // pointer reaches the disk only after what it points to, and the
+    // directory's inode, which names the block once the size counts it,
+    // may be written at any time (writeback stores it into the inode
+    // table's cached block, which the device's writeback, a `syncfs` or
+    // another file's `fsync` writes ahead of the data blocks): so the
+    // block is on the disk, an empty chain, and so are its bit of the
+    // bitmap and an indirect block that names it, before the size counts
+    // it.  The entry is added after, in the cache, as in a block that
+    // had room (review rev10: a crash found the directory's last block
+    // free in the bitmap, with no chain).
     let buffer = Buffer::new_block(sb, block, |data| {
-        write_entry(data, 0, ino, block_size, file_type, name);
-    })?;
+        write_entry(data, 0, 0, block_size, 0, b"")
+    })
+    .and_then(|buffer| {
+        buffer.mark_dirty();
+        sync_bitmap(dir)
+            .and_then(|()| buffer.sync())
+            .and_then(|()| dir.sync_own_buffers())?;
+        Ok(buffer)
+    });
+    let buffer = match buffer {
+        Ok(buffer) => buffer,
+        Err(err) => {
+            give_back_new_block(dir, blocks, partial);
+            return Err(err);
+        }
+    };
+    write_entry(
+        buffer.lock().data_mut(),
+        0,
+        ino,
+        block_size,
+        file_type,
+        name,
+    );
     buffer.mark_dirty();
     dir.set_size((blocks + 1) * u64::from(geometry.block_size()));
     Ok(())
+}
+
+/// [`add_at`] took block `n` of `dir` for a new entry and could not write
+/// it: the map lets it go, and a tail made whole for it goes back to its
+/// fragments ([`shrink_back`]; the last block then was `n - 1`, of
+/// `partial` bytes), so that the failed call changes nothing.  A map
+/// that cannot let it go (an indirect block that cannot be read) keeps
+/// it, past the size, for fsck.
+fn give_back_new_block(dir: &Inode, n: u64, partial: usize) {
+    if let Err(err) = BlockMap::lock(dir).and_then(|mut map| map.free_range(n..n + 1)) {
+        toyfs_err!(
+            "directory {}: giving back block {} that could not be written: {:?}\n",
+            dir.ino(),
+            n,
+            err
+        );
+    }
+    if partial != 0 {
+        shrink_back(dir, n - 1, partial);
+    }
 }
 
 /// [`add_at`] made the tail of `dir` (its last block, `n`, `partial`

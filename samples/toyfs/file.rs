@@ -6,13 +6,12 @@
 use crate::{
     balloc,
     format::inode::FLAG_COMPRESSED,
-    inode::{BlockMap, Run},
+    inode::{BlockMap, Fresh, Run},
     mount,
-    packed::zero_packed,
-    tails,
+    tails::{self, Cut},
     vfs::{
-        lock_cached_folio, truncate_pagecache_range, truncate_setsize, with_folio, with_two_folios,
-        zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
+        lock_cached_folio, resched_unless_killed, truncate_pagecache_range, truncate_setsize,
+        with_folio, with_two_folios, Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
@@ -41,15 +40,35 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         return BlockMap::lock(inode)?.truncate(size);
     }
     // A packed tail leaves its tail block first (`ENOSPC`, `EIO`:
-    // nothing changed); to the same size it stays.
-    tails::unpack(inode)?;
+    // nothing changed) if the file grows, or keeps some of its bytes
+    // compressed; to the same size it stays, and a truncation otherwise
+    // needs no room for it (`tails::cut`).
+    let cut = if size < old {
+        tails::cut(inode, size)?
+    } else {
+        Cut::NoTail
+    };
+    if size > old || cut == Cut::Unpack {
+        tails::unpack(inode)?;
+    }
     if size < old {
-        retry_after_writeback(inode, || cut_last_block(inode, size))?;
+        let off = match cut {
+            Cut::Off { n, block } => Some((n, block)),
+            _ => None,
+        };
+        // A tail cut in place keeps its run (it has none of its own):
+        // the page cache past the size goes by `truncate_setsize`.
+        if cut != Cut::InPlace {
+            retry_after_writeback(inode, || cut_last_block(inode, size, off.map(|(n, _)| n)))?;
+        }
         // The point of no return: what follows only frees (an error is
         // an indirect block that cannot be read, as ext2's
         // `__ext2_truncate_blocks` meets after `truncate_setsize`).
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
+        if let Some((_, block)) = off {
+            tails::cut_off(inode, block)?;
+        }
     } else {
         let _growth = Growth::begin(inode);
         zero_post_eof(inode, old, size)?;
@@ -116,12 +135,19 @@ pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
 /// between the size change and a later refit would have compressed the
 /// block again, for the refit to give it a plain run after the point of
 /// no return.
-fn cut_last_block(inode: &Inode, size: u64) -> Result {
+fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
     let n = geometry.block_of(size);
+    // The packed tail cut off (at file block `m`) leaves the map last,
+    // once nothing else can fail, and before the size changes (the map
+    // finds a packed tail at the block holding the end of the file).
+    let let_go = |map: &mut BlockMap<'_>| match packed_off {
+        Some(m) => map.released_tail(m),
+        None => Ok(()),
+    };
     if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
-        return Ok(());
+        return let_go(&mut BlockMap::lock(inode)?);
     }
     let block_end = size - tail + u64::from(geometry.block_size());
     with_folio(inode, size, |folio| {
@@ -129,10 +155,10 @@ fn cut_last_block(inode: &Inode, size: u64) -> Result {
         // CAST: offsets within the folio.
         let offset = (size - folio.pos()) as usize;
         zero_and_dirty(inode, folio, offset, (block_end - size) as usize, size)?;
+        let mut map = BlockMap::lock(inode)?;
         if geometry.has_fragments() {
             // CAST: below a block.
             let want = geometry.fragments_for(tail as u32);
-            let mut map = BlockMap::lock(inode)?;
             if map
                 .lookup_extent(n)?
                 .is_some_and(|e| !e.compressed && e.count > want)
@@ -140,6 +166,8 @@ fn cut_last_block(inode: &Inode, size: u64) -> Result {
                 map.set_run(n, want)?;
             }
         }
+        let_go(&mut map)?;
+        drop(map);
         inode.set_size(size);
         Ok(())
     })
@@ -257,6 +285,9 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
     let sb = inode.sb();
     let geometry = sb.info().geometry;
     let _invalidate = inode.lock_invalidate();
+    // A packed tail left by an open without room moves first
+    // (`ENOSPC`, nothing changed).
+    tails::unpack(inode)?;
     let (blocks, for_size) = allocated_blocks(inode, mode, offset, end);
     // Room for every hole, before anything changes (with LZ4 once more
     // after the file was written back: its dirty blocks hold plain runs
@@ -472,62 +503,26 @@ fn forget_freed_bytes(inode: &Inode, range: Range<u64>) -> Result {
 }
 
 /// Allocates the holes of file blocks `range` of a file that is to be
-/// `size` bytes, their blocks zeroed on the disk before anybody can read
-/// them (the caller holds the `invalidate_lock`, so no folio of the range
-/// is instantiated meanwhile); a new tail (FRAGMENTS) is zeroed in the
-/// buffer cache, through which it is read and written.  Every file block
-/// that got a new block is added to `new`, also on error, for the caller
-/// to give back; blocks not zeroed go back here.
+/// `size` bytes, their blocks zeros on the disk before the map names
+/// them ([`Fresh::Zeroed`]; the caller holds the `invalidate_lock`, so no
+/// folio of the range is instantiated meanwhile), 64 at a time: the new
+/// ones fit a mask, and the map stays locked across one chunk's zeroing
+/// at most.  Every file block that got a new block is added to `new`,
+/// also on error, for the caller to give back.
 fn allocate_zeroed(inode: &Inode, range: Range<u64>, size: u64, new: &mut NewBlocks) -> Result {
-    let sb = inode.sb();
     let mut n = range.start;
     while n < range.end {
-        // A chunk of 64 blocks at a time, so that the new ones fit a mask
-        // and the map is not locked across the zeroing I/O.
         let chunk = n..(n + 64).min(range.end);
         let mut mask = 0u64;
-        let allocated = BlockMap::lock(inode)?
-            .allocate(chunk.clone(), size, |m| mask |= 1 << (m - chunk.start));
-        if let Err(err) = allocated {
-            // An allocation failing part-way (ENOSPC for a whole block
-            // with fragments free, an I/O error on an indirect block)
-            // leaves what it took in the map, unzeroed: it goes back.
-            free_new_blocks(inode, chunk.start, mask)?;
-            return Err(err);
-        }
-        let mut k = 0u64;
-        while k < 64 && mask >> k != 0 {
-            if mask & (1 << k) == 0 {
-                k += 1;
-                continue;
-            }
-            let mut count = 1;
-            while k + count < 64 && mask & (1 << (k + count)) != 0 {
-                count += 1;
-            }
-            // New blocks of one allocation need not be contiguous on
-            // disk: they are zeroed a disk run at a time.
-            let run = BlockMap::lock(inode)?.lookup_run(chunk.start + k, count)?;
-            let (zeroed, count) = match run {
-                // CAST: at most 64.
-                Run::Data { first, count } => (zero_blocks(sb, first, count as u32), count),
-                Run::Packed { extent } => (zero_packed(inode, &extent), 1),
-                // Just allocated: a hole is a damaged map.
-                Run::Hole { .. } | Run::Tail { .. } => (Err(EIO), 1),
-            };
-            if let Err(err) = zeroed {
-                // The blocks not zeroed hold their disk's old bytes: they
-                // go back, and the chunk's other new ones with them.
-                free_new_blocks(inode, chunk.start, mask)?;
-                return Err(err);
-            }
-            k += count;
-        }
+        let allocated = BlockMap::lock(inode)?.allocate(chunk.clone(), size, Fresh::Zeroed, |m| {
+            mask |= 1 << (m - chunk.start)
+        });
         if let Err(err) = new.add(chunk.start, mask) {
             // No memory to remember them: they go back now.
             free_new_blocks(inode, chunk.start, mask)?;
             return Err(err);
         }
+        allocated?;
         n = chunk.end;
     }
     Ok(())
@@ -574,7 +569,7 @@ impl NewBlocks {
 }
 
 /// Frees the file blocks `first + j` for each bit `j` set in `new`: new
-/// blocks of `allocate_zeroed` that were not zeroed.
+/// blocks of `allocate_zeroed` that [`NewBlocks`] could not take.
 fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
     if new == 0 {
         return Ok(());
@@ -586,13 +581,26 @@ fn free_new_blocks(inode: &Inode, first: u64, new: u64) -> Result {
     Ok(())
 }
 
+/// The lookups of the block map that a walk over it (`SEEK_DATA`,
+/// `SEEK_HOLE`, FIEMAP) makes under one hold of the map lock: between two
+/// such parts the lock is let go and [`resched_unless_killed`] called, so
+/// that a walk over a large sparse file (thousands of runs, indirect
+/// blocks read from the disk) neither keeps writeback and page faults
+/// from the map nor the CPU from other tasks for all its length, and
+/// ends when its task is killed.  Each part starts from where the last
+/// one ended, and finds the map as it is then: the caller holds the inode
+/// lock (shared), so no write, truncation or `fallocate` changes the
+/// size or the map meanwhile; a store through a mapping may fill a hole
+/// and writeback move a block, as they may at any time around the call.
+const WALK_PART: u32 = 64;
+
 /// `SEEK_DATA` or `SEEK_HOLE` from `offset`: the next byte in a block
 /// (data), or in a hole or at the end of the file (hole); `ENXIO` at or
 /// past the end.  Holes a run of missing indirect blocks at a time, as
 /// FIEMAP walks them ([`BlockMap::lookup_sparse_run`]): a hole across
 /// the triple-indirect level is a lookup or two, not one for each
 /// last-level block's span (a million for a hole of 4 TiB with 4 KiB
-/// blocks).
+/// blocks).  [`WALK_PART`] lookups under one hold of the map lock.
 pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u64> {
     let size = inode.size();
     if offset >= size {
@@ -600,16 +608,22 @@ pub(crate) fn seek_hole_data(inode: &Inode, offset: u64, data: bool) -> Result<u
     }
     let geometry = inode.sb().info().geometry;
     let end = geometry.blocks_for(size);
-    let map = BlockMap::lock(inode)?;
     let mut n = geometry.block_of(offset);
     while n < end {
-        let run = map.lookup_sparse_run(n, end - n)?;
-        let is_data = !matches!(run, Run::Hole { .. });
-        let found = is_data == data;
-        if found {
-            return Ok((n * u64::from(geometry.block_size())).max(offset));
+        let map = BlockMap::lock(inode)?;
+        for _ in 0..WALK_PART {
+            if n >= end {
+                break;
+            }
+            let run = map.lookup_sparse_run(n, end - n)?;
+            let is_data = !matches!(run, Run::Hole { .. });
+            if is_data == data {
+                return Ok((n * u64::from(geometry.block_size())).max(offset));
+            }
+            n += run.count();
         }
-        n += run.count();
+        drop(map);
+        resched_unless_killed()?;
     }
     if data {
         Err(ENXIO)
@@ -659,6 +673,8 @@ impl MappedExtent {
 /// past the end of the file are reported too, as plain extents: they
 /// hold zeros on the disk, written at allocation (toyfs has no unwritten
 /// extents, so no `FIEMAP_EXTENT_UNWRITTEN`, which ext4 and XFS set).
+/// Every [`WALK_PART`] lookups [`resched_unless_killed`]: `EINTR` for a
+/// task being killed.
 pub(crate) fn fiemap(
     inode: &Inode,
     start: u64,
@@ -675,7 +691,12 @@ pub(crate) fn fiemap(
     let end = mapped_end.min(geometry.blocks_for(start.saturating_add(len)));
     let mut n = geometry.block_of(start);
     let mut pending: Option<MappedExtent> = None;
+    let mut lookups = 0;
     while n < end {
+        lookups += 1;
+        if lookups % WALK_PART == 0 {
+            resched_unless_killed()?;
+        }
         // The map lock only for the lookup: `extent` copies to user
         // memory, whose fault may be into this very file (`read_folio`,
         // `page_mkwrite`), which takes the map lock.

@@ -276,11 +276,12 @@ pub(crate) struct InodeInfo {
     /// since (`forget_moved`, under the map lock).
     #[pin]
     pub(crate) moved: Mutex<Moved>,
-    /// The block device's buffer of the block that writeback last copied
-    /// the file's tail (or a compressed block) into, referenced until the
-    /// file's `fsync` finds it written (`packed::dirty_packed`).
+    /// The block device's buffers of the blocks that writeback copied
+    /// the file's tail or its compressed blocks into (a file with LZ4 has
+    /// them in several), each referenced until the file's `fsync` finds
+    /// it written (`packed::dirty_packed`).
     #[pin]
-    pub(crate) packed: Mutex<Option<Buffer>>,
+    pub(crate) packed: Mutex<KVec<Buffer>>,
     /// Size changes under way that grow the file (`write::Growth`):
     /// while it is not 0, writeback stores the block holding the end of
     /// the file plain, never compressed by the size it reads then.
@@ -323,7 +324,7 @@ impl InodeInfo {
             last_run: LastRun::default(),
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
-            packed <- new_mutex!(None),
+            packed <- new_mutex!(KVec::new()),
             growing: AtomicU32::new(0),
             dir_start_lookup: AtomicU64::new(0),
             unsynced: AtomicU32::new(0),

@@ -24,10 +24,11 @@ use crate::{
     info::Moved,
     meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
     mount,
+    packed::zero_fragments_on_disk,
     tails::{self, TAIL_NOT_IN_BLOCK},
     vfs::{
-        clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, toyfs_err, Buffer, CachedWrite,
-        Inode, SuperBlock, PAGE_SIZE,
+        clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, toyfs_err, zero_blocks, Buffer,
+        CachedWrite, Inode, SuperBlock, PAGE_SIZE,
     },
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -59,8 +60,8 @@ pub(crate) enum Run {
     /// to the end of the file (or with PACKED_LZ4 a compressed block of
     /// them) at `place` of tail block `block`, shared with other files'
     /// tails (format/tail_block.rs).  Only read in place: it is moved to
-    /// fragments of its own (`tails::unpack`) before the file changes, so
-    /// no writer meets one.
+    /// fragments of its own (`tails::unpack`) before the file changes, or
+    /// let go by a truncation (`tails::cut`), so no writer meets one.
     Tail {
         /// The tail block.
         block: u32,
@@ -120,6 +121,23 @@ struct Found {
 pub(crate) enum PointerSlot {
     Direct(usize),
     Indirect(Buffer, usize),
+}
+
+/// What the data blocks [`BlockMap::allocate`] adds hold when the map
+/// names them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fresh {
+    /// The disk's old bytes: the caller's folio covers them, made whole
+    /// and dirty, and writeback writes it (a write, a write fault, a
+    /// directory's new block), as ext2 allocates.
+    Unwritten,
+    /// Zeros, on the disk (`fallocate`): whole blocks zeroed by
+    /// `blkdev_issue_zeroout`, a tail (FRAGMENTS) zeroed in its block's
+    /// buffer and written, waited for, before the map names them, so that
+    /// no pointer to them reaches the disk (the device's writeback of an
+    /// indirect block, a `sync` writing the inode) while they hold an
+    /// earlier owner's bytes, which a crash would then show in the file.
+    Zeroed,
 }
 
 /// The block map of an inode, locked (`InodeInfo::map_lock`).
@@ -202,8 +220,8 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The file block of the file's packed tail, if it has one: its last
-    /// block.  The size does not change while the tail is packed
-    /// (`tails::unpack` comes first).
+    /// block.  The size does not change while the tail is packed but
+    /// within that block (`tails::unpack`, or `tails::cut`, come first).
     pub(crate) fn packed_tail(&self) -> Option<u64> {
         (self.disk.tail_offset != 0).then(|| self.geometry.block_of(self.inode.size()))
     }
@@ -577,10 +595,15 @@ impl<'a> BlockMap<'a> {
     }
 
     /// Allocates one block of `reservation` at `goal` for an indirect
-    /// block, zeroed in the buffer cache without being read, and counted
-    /// in the inode's blocks.  Should its buffer not be had (`sb_getblk`
-    /// does not fail for a block of the device, `__GFP_NOFAIL`), the block
-    /// is given back: nothing names it.
+    /// block, zeroed in the buffer cache without being read and written
+    /// to the disk (waited for) before anything names it, and counted in
+    /// the inode's blocks: a pointer to it that reaches the disk before
+    /// the device's writeback wrote its buffer would name a block of
+    /// stale bytes, read after a crash as pointers to other files' blocks.
+    /// Should the write fail (or its buffer not be had: `sb_getblk` does
+    /// not fail for a block of the device, `__GFP_NOFAIL`), the block is
+    /// given back, its cached copy dropped: nothing names it.  The caller
+    /// marks the buffer dirty for the inode when it names blocks in it.
     fn new_indirect(
         &mut self,
         reservation: &mut Reservation<'_>,
@@ -588,7 +611,11 @@ impl<'a> BlockMap<'a> {
     ) -> Result<(u32, Buffer)> {
         let (block, _) = reservation.take_run(*goal, 1)?;
         *goal = block + 1;
-        match Buffer::zeroed_for(self.sb, block, self.inode) {
+        let zeroed = Buffer::new_block(self.sb, block, |_| ()).and_then(|buffer| {
+            buffer.mark_dirty();
+            buffer.sync().map(|()| buffer)
+        });
+        match zeroed {
             Ok(buffer) => {
                 self.disk.blocks = self
                     .disk
@@ -597,6 +624,7 @@ impl<'a> BlockMap<'a> {
                 Ok((block, buffer))
             }
             Err(err) => {
+                forget_bdev_aliases(self.sb, block, 1);
                 if let Ok(changed) = balloc::free_blocks(self.sb, self.ino(), block, 1) {
                     self.note_bitmap(changed);
                 }
@@ -665,12 +693,17 @@ impl<'a> BlockMap<'a> {
     /// be `size` bytes, all or none (`ENOSPC`), calling `new` with each
     /// file block that got a new data block.  With FRAGMENTS, a hole at
     /// the last block of `size` gets only the fragments its bytes need.
-    /// New data blocks are neither read nor zeroed on disk: the caller
-    /// makes their folio bytes whole and dirty.
+    /// `fresh` says what the new data blocks hold ([`Fresh`]).  A
+    /// container's new blocks are taken from the bitmap, made ready
+    /// ([`Self::prepare_new`]), and only then named by the map; an error
+    /// before they are named gives them back.  The blocks of the
+    /// containers before one that fails stay named (and passed to `new`),
+    /// for the caller to give back.
     pub(crate) fn allocate(
         &mut self,
         range: Range<u64>,
         size: u64,
+        fresh: Fresh,
         mut new: impl FnMut(u64),
     ) -> Result {
         if range.is_empty() {
@@ -702,7 +735,6 @@ impl<'a> BlockMap<'a> {
         let mut result = Ok(());
         let mut n = range.start;
         while n < range.end {
-            let mut runs = NewRuns::default();
             let done = self.allocate_in_container(
                 n,
                 found.take(),
@@ -710,19 +742,9 @@ impl<'a> BlockMap<'a> {
                 tail,
                 &mut reservation,
                 &mut goal,
+                fresh,
                 &mut new,
-                &mut runs,
             );
-            // A new whole block with FRAGMENTS may have held fragments
-            // whose buffer is still dirty in the device's cache: written
-            // later, it would overwrite the data written by bio.  Not
-            // under the container's buffer lock: this locks the
-            // device's folios.
-            if self.geometry.has_fragments() {
-                for &(first, count) in &runs.runs[..runs.len] {
-                    forget_bdev_aliases(self.sb, first, count);
-                }
-            }
             match done {
                 Ok(k) => n += k,
                 Err(err) => {
@@ -778,10 +800,13 @@ impl<'a> BlockMap<'a> {
     }
 
     /// `allocate` for the container of file block `n` (`found`, if the
-    /// caller looked it up), up to `end`, with the last
-    /// block `tail` and its fragments; returns the file blocks it covered
-    /// (fewer when `runs` is full) and adds the new runs of whole blocks
-    /// to `runs`.
+    /// caller looked it up), up to `end`, with the last block `tail` and
+    /// its fragments; returns the file blocks it covered (fewer when the
+    /// container's holes need more runs than [`NewRuns`] holds).  The
+    /// container's missing indirect blocks are made first
+    /// ([`Self::fill_missing`]), then its new data blocks are taken
+    /// ([`plan_holes`]), made ready ([`Self::prepare_new`]) with no buffer
+    /// locked, and named.
     #[allow(clippy::too_many_arguments)]
     fn allocate_in_container(
         &mut self,
@@ -791,8 +816,8 @@ impl<'a> BlockMap<'a> {
         tail: Option<(u64, u32)>,
         reservation: &mut Reservation<'_>,
         goal: &mut u32,
+        fresh: Fresh,
         new: &mut impl FnMut(u64),
-        runs: &mut NewRuns,
     ) -> Result<u64> {
         let (container, span, held) = match found {
             Some(found) => (found.container, found.span, found.buffer),
@@ -828,113 +853,111 @@ impl<'a> BlockMap<'a> {
         }
         let container = self.fill_missing(container, reservation, goal)?;
         let (sb, ino) = (self.sb, self.ino());
-        let per_block = geometry.fragments_per_block();
-        let tail_block = tail.map(|(t, _)| t);
-        let last_run = &self.inode.info().last_run;
-        // Assigns runs of new blocks to the holes among `k` pointers;
-        // returns how many pointers it went through.  `pointers(j, None)`
-        // is pointer `j`, checked (`check_extent`); `pointers(j,
-        // Some(p))` sets it to `p`, a run just taken from the bitmap, not
-        // checked again, and returns `None`.
-        let mut assign =
-            |pointers: &mut dyn FnMut(usize, Option<u32>) -> Result<Option<Extent>>,
-             blocks: &mut u32|
-             -> Result<usize> {
-                let mut j = 0;
-                while j < k {
-                    if let Some(current) = pointers(j, None)? {
-                        *goal = current.block(&geometry).wrapping_add(1);
-                        j += 1;
-                        continue;
-                    }
-                    let at = n + j as u64;
-                    if let Some((_, fragments)) = tail.filter(|&(t, _)| t == at) {
-                        let extent = reservation.take_fragments(*goal, fragments)?;
-                        pointers(j, Some(geometry.encode_pointer(extent)))?;
-                        new(at);
-                        *blocks = blocks.saturating_add(fragments);
-                        j += 1;
-                        continue;
-                    }
-                    if runs.len == runs.runs.len() {
-                        break;
-                    }
-                    let mut holes = 1;
-                    while j + holes < k
-                        && Some(n + (j + holes) as u64) != tail_block
-                        && pointers(j + holes, None)?.is_none()
-                    {
-                        holes += 1;
-                    }
-                    // CAST: at most a container's pointers.
-                    let (first, count) = match page_step(&geometry) {
-                        1 => reservation.take_run(*goal, holes as u32)?,
-                        step => reservation.take_run_in_step(
-                            page_aligned(*goal, n + j as u64, step),
-                            holes as u32,
-                            step,
-                        )?,
-                    };
-                    runs.runs[runs.len] = (first, count);
-                    runs.len += 1;
-                    for i in 0..count as usize {
-                        // CAST: `i` is below `count`, a `u32`.
-                        let whole = geometry.whole_block(first + i as u32);
-                        pointers(j + i, Some(geometry.encode_pointer(whole)))?;
-                        new(n + (j + i) as u64);
-                    }
-                    last_run.add_new(n + j as u64, first, count);
-                    *blocks = blocks.saturating_add(count * per_block);
-                    *goal = first + count;
-                    j += count as usize;
-                }
-                Ok(j)
-            };
-        let mut blocks = self.disk.blocks;
-        let covered = match container {
+        // The indirect block `fill_missing` just made, read from the cache.
+        let held = match (container, held) {
+            (Container::Indirect { block, .. }, None) => Some(Buffer::read(sb, block)?),
+            (_, held) => held,
+        };
+        let mut runs = NewRuns::default();
+        let planned = match container {
             Container::Direct { index } => {
-                let direct = &mut self.disk.direct;
-                assign(
-                    &mut |j, set| {
-                        if let Some(pointer) = set {
-                            direct[index + j] = pointer;
-                            return Ok(None);
-                        }
-                        check_extent(sb, ino, direct[index + j], &[])
-                    },
-                    &mut blocks,
-                )
+                let direct = &self.disk.direct;
+                plan_holes(&geometry, n, k, tail, reservation, goal, &mut runs, &|j| {
+                    check_extent(sb, ino, direct[index + j], &[])
+                })
             }
             Container::Indirect {
-                block,
                 index,
                 above,
                 levels,
+                ..
             } => {
-                let buffer = match held {
-                    Some(buffer) => buffer,
-                    None => Buffer::read(sb, block)?,
-                };
-                let mut entries = buffer.lock();
-                let result = assign(
-                    &mut |j, set| {
-                        let at = 4 * (index + j);
-                        if let Some(pointer) = set {
-                            put_u32(entries.data_mut(), at, pointer);
-                            return Ok(None);
-                        }
-                        check_extent(sb, ino, get_u32(entries.data(), at), &above[..levels])
-                    },
-                    &mut blocks,
-                );
-                drop(entries);
+                let entries = held.as_ref().ok_or(EINVAL)?.lock();
+                plan_holes(&geometry, n, k, tail, reservation, goal, &mut runs, &|j| {
+                    check_extent(
+                        sb,
+                        ino,
+                        get_u32(entries.data(), 4 * (index + j)),
+                        &above[..levels],
+                    )
+                })
+            }
+            Container::Missing { .. } => Err(EINVAL),
+        };
+        let covered =
+            match planned.and_then(|covered| self.prepare_new(&runs, fresh).map(|()| covered)) {
+                Ok(covered) => covered,
+                Err(err) => {
+                    self.note_bitmap(runs.give_back(sb, ino));
+                    return Err(err);
+                }
+            };
+        if runs.is_empty() {
+            return Ok(covered as u64);
+        }
+        let inode = self.inode;
+        let mut blocks = self.disk.blocks;
+        let mut name = |set: &mut dyn FnMut(usize, u32)| {
+            for &(at, first, count) in &runs.runs[..runs.len] {
+                for i in 0..count {
+                    let whole = geometry.whole_block(first + i);
+                    // CAST: `i` is below `count`, a container's pointers.
+                    set(at + i as usize, geometry.encode_pointer(whole));
+                    new(n + (at + i as usize) as u64);
+                }
+                inode.info().last_run.add_new(n + at as u64, first, count);
+                blocks = blocks.saturating_add(count * geometry.fragments_per_block());
+            }
+            if let Some((at, extent)) = runs.tail {
+                set(at, geometry.encode_pointer(extent));
+                new(n + at as u64);
+                blocks = blocks.saturating_add(extent.count);
+            }
+        };
+        match container {
+            Container::Direct { index } => {
+                let direct = &mut self.disk.direct;
+                name(&mut |j, pointer| direct[index + j] = pointer);
+            }
+            Container::Indirect { index, .. } => {
+                let buffer = held.ok_or(EINVAL)?;
+                {
+                    let mut entries = buffer.lock();
+                    name(&mut |j, pointer| put_u32(entries.data_mut(), 4 * (index + j), pointer));
+                }
                 buffer.mark_dirty_for(self.inode);
-                result
             }
             Container::Missing { .. } => return Err(EINVAL),
-        };
+        }
         self.disk.blocks = blocks;
-        Ok(covered? as u64)
+        Ok(covered as u64)
+    }
+
+    /// Makes the new data blocks of `runs`, taken for a container and
+    /// not yet named by its map, ready to be named, as `fresh` says.
+    /// Whole blocks first lose their cached copies in the device's cache
+    /// (with FRAGMENTS, or to be zeroed): a block that held fragments (or
+    /// metadata) may have a dirty buffer, which written later would go
+    /// over the file's bytes written by bio, or over the zeros.  With
+    /// [`Fresh::Zeroed`] they are then zeroed on the disk, and a tail's
+    /// run zeroed in its block's buffer and written.  Not under a
+    /// container's buffer lock: this locks the device's folios and
+    /// buffers, and waits for the disk.
+    fn prepare_new(&self, runs: &NewRuns, fresh: Fresh) -> Result {
+        let sb = self.sb;
+        if fresh == Fresh::Unwritten && !self.geometry.has_fragments() {
+            return Ok(());
+        }
+        for &(_, first, count) in &runs.runs[..runs.len] {
+            forget_bdev_aliases(sb, first, count);
+            if fresh == Fresh::Zeroed {
+                zero_blocks(sb, first, count)?;
+            }
+        }
+        match runs.tail {
+            Some((_, extent)) if fresh == Fresh::Zeroed => zero_fragments_on_disk(sb, &extent),
+            _ => Ok(()),
+        }
     }
 
     /// Sets the pointer of allocated file block `n` to `pointer`.
@@ -1154,19 +1177,122 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The packed tail at file block `n` has moved to run `new`, its
-    /// bytes written there (`tails::unpack`), or (`new` `None`) is let go
-    /// of, the file being freed (`tails::release`): the map names `new`
-    /// (a hole), and the inode no tail offset.  `changed`: the bitmap
-    /// blocks the new run's fragments changed.
-    pub(crate) fn unpacked_tail(&mut self, n: u64, new: Option<Extent>, changed: u64) -> Result {
-        let pointer = new.map_or(0, |new| self.geometry.encode_pointer(new));
-        self.runs_changed();
-        self.set_pointer(n, pointer)?;
+    /// bytes written there, and the bitmap blocks that call it used
+    /// (`tails::unpack`): the map names `new` and the inode no tail
+    /// offset, so that the one write of the inode that follows switches
+    /// the disk from the tail to the run at once.  A pointer of the inode
+    /// itself changes with it.  A pointer in an indirect block is named by
+    /// copies of the indirect blocks on its path instead
+    /// ([`Self::copy_path`]), written before the inode names the top one:
+    /// the disk holds the old path, naming the tail block, until the
+    /// inode is written, and the new one after.  Changed in place, the
+    /// indirect block reached the disk on its own schedule, before the
+    /// inode or after it, and a crash in between left an inode without a
+    /// tail offset whose last pointer named the tail block, read as the
+    /// file's block (other files' tails in it), or a packed tail whose
+    /// pointer named no tail block (`EUCLEAN`).  `changed`: the bitmap
+    /// blocks the new run's fragments changed.  Returns the blocks of the
+    /// old path, which the caller frees once the inode is on the disk
+    /// ([`Self::free_old_path`]).  An error changes nothing.
+    pub(crate) fn unpacked_tail(&mut self, n: u64, new: Extent, changed: u64) -> Result<OldPath> {
+        let geometry = self.geometry;
+        let pointer = geometry.encode_pointer(new);
+        let slot = slot_of(n, geometry.pointers_per_block()).ok_or(EFBIG)?;
+        let old = match self.container(n)?.0 {
+            Container::Direct { index } => {
+                self.runs_changed();
+                self.disk.direct[index] = pointer;
+                OldPath::default()
+            }
+            Container::Indirect { above, levels, .. } => {
+                let (entries, _) = slot.indirect_entries();
+                let top = self.copy_path(&above[..levels], &entries[..levels], pointer)?;
+                self.runs_changed();
+                *self.disk.pointer_mut(slot.inode_pointer()) =
+                    geometry.encode_pointer(geometry.whole_block(top));
+                OldPath {
+                    blocks: above,
+                    levels,
+                }
+            }
+            Container::Missing { .. } => {
+                return Err(corrupt(self.sb, self.ino(), TAIL_NOT_IN_BLOCK))
+            }
+        };
         self.disk.tail_offset = 0;
         self.note_bitmap(changed);
-        if let Some(new) = new {
-            self.disk.blocks = self.disk.blocks.saturating_add(new.count);
+        self.disk.blocks = self.disk.blocks.saturating_add(new.count);
+        self.store();
+        Ok(old)
+    }
+
+    /// Copies of indirect blocks `path` (outermost first), each naming the
+    /// copy below it at `entries` of its level, the last naming `pointer`:
+    /// new blocks, written and waited for, with the bitmap blocks that
+    /// call them used (toyfs refuses a pointer to a block the bitmap calls
+    /// free).  Returns the top copy, which nothing names yet.  On error
+    /// the copies go back and nothing changed (`ENOSPC`, `EIO`).
+    fn copy_path(&mut self, path: &[u32], entries: &[u32], pointer: u32) -> Result<u32> {
+        let (sb, ino, geometry) = (self.sb, self.ino(), self.geometry);
+        // CAST: at most 3 levels.
+        let mut reservation =
+            balloc::reserve(sb, path.len() as u32 * geometry.fragments_per_block())?;
+        let mut copies = [0u32; 3];
+        let mut made = 0;
+        let mut bytes = KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?;
+        let mut child = pointer;
+        let mut goal = path.last().map_or(0, |&block| block + 1);
+        let result = (|| -> Result<u32> {
+            for level in (0..path.len()).rev() {
+                bytes.copy_from_slice(Buffer::read(sb, path[level])?.lock().data());
+                put_u32(&mut bytes, 4 * entries[level] as usize, child);
+                let (block, _) = reservation.take_run(goal, 1)?;
+                copies[made] = block;
+                made += 1;
+                goal = block + 1;
+                let copy = Buffer::new_block_from(sb, block, &bytes)?;
+                copy.mark_dirty();
+                copy.sync()?;
+                child = geometry.encode_pointer(geometry.whole_block(block));
+            }
+            write_bitmap_blocks(sb, reservation.changed()).0?;
+            Ok(copies[made - 1])
+        })();
+        self.note_bitmap(reservation.changed());
+        drop(reservation);
+        if result.is_err() {
+            for &block in &copies[..made] {
+                forget_bdev_aliases(sb, block, 1);
+                self.note_bitmap(balloc::free_blocks(sb, ino, block, 1).unwrap_or(0));
+            }
         }
+        result
+    }
+
+    /// Frees the indirect blocks of a path that [`Self::unpacked_tail`]
+    /// replaced, once the inode naming the new one is on the disk: their
+    /// cached copies dropped first (`clean_bdev_aliases`), as any freed
+    /// indirect block's.  The inode's blocks count never counted both.
+    pub(crate) fn free_old_path(&mut self, old: &OldPath) -> Result {
+        let (sb, ino) = (self.sb, self.ino());
+        let mut result = Ok(());
+        for &block in &old.blocks[..old.levels] {
+            clean_bdev_aliases(sb, block, 1);
+            match balloc::free_blocks(sb, ino, block, 1) {
+                Ok(changed) => self.note_bitmap(changed),
+                Err(err) => result = result.and(Err(err)),
+            }
+        }
+        result
+    }
+
+    /// The packed tail at file block `n` is let go of, the file being
+    /// freed (`tails::release`) or truncated before it (`tails::cut`):
+    /// the map names a hole there, and the inode no tail offset.
+    pub(crate) fn released_tail(&mut self, n: u64) -> Result {
+        self.runs_changed();
+        self.set_pointer(n, 0)?;
+        self.disk.tail_offset = 0;
         self.store();
         Ok(())
     }
@@ -1293,8 +1419,9 @@ impl<'a> BlockMap<'a> {
         if free.is_empty() {
             return Ok(());
         }
-        // A packed tail's block is shared: it leaves by `tails::unpack`
-        // or `tails::release` before any truncation reaches it.
+        // A packed tail's block is shared: it leaves by `tails::unpack`,
+        // `tails::cut` or `tails::release` before any truncation reaches
+        // it.
         if self.packed_tail().is_some_and(|tail| free.contains(&tail)) {
             return Err(EIO);
         }
@@ -1348,11 +1475,102 @@ fn page_aligned(goal: u32, n: u64, step: u32) -> u32 {
     goal.saturating_add(skip)
 }
 
-/// New runs of whole data blocks of one container: `(first, count)`.
+/// The indirect blocks of the path to a packed tail's pointer that
+/// [`BlockMap::unpacked_tail`] replaced with copies (outermost first;
+/// none for a pointer of the inode): named by the inode on the disk
+/// until it is written again, then freed.
+#[derive(Default)]
+pub(crate) struct OldPath {
+    blocks: [u32; 3],
+    levels: usize,
+}
+
+/// The new data blocks of one container, taken from the bitmap and not
+/// yet named by its map: runs of whole blocks `(at, first, count)` for
+/// the holes from its pointer `at`, and the tail's fragments.
 #[derive(Default)]
 struct NewRuns {
-    runs: [(u32, u32); 8],
+    runs: [(usize, u32, u32); 8],
     len: usize,
+    tail: Option<(usize, Extent)>,
+}
+
+impl NewRuns {
+    fn is_empty(&self) -> bool {
+        self.len == 0 && self.tail.is_none()
+    }
+
+    /// Gives every run back to the bitmap (the map names none of them):
+    /// the bitmap blocks changed.  A run that cannot be freed (only a
+    /// damaged bitmap refuses) stays used, for fsck.
+    fn give_back(&self, sb: &SuperBlock, ino: u32) -> u64 {
+        let mut changed = 0;
+        for &(_, first, count) in &self.runs[..self.len] {
+            changed |= balloc::free_blocks(sb, ino, first, count).unwrap_or(0);
+        }
+        if let Some((_, extent)) = &self.tail {
+            changed |= balloc::free_extent(sb, ino, extent).unwrap_or(0);
+        }
+        changed
+    }
+}
+
+/// Takes runs of new blocks from `reservation` for the holes among the
+/// `k` pointers of a container from file block `n` on (`pointer(j)`:
+/// pointer `j`, checked by `check_extent`) into `runs`, which the map
+/// does not name yet; returns how many pointers it went through (fewer
+/// than `k` once `runs` is full).  `tail`: the file's last block and the
+/// fragments it takes, with FRAGMENTS.  `goal` follows the blocks met.
+#[allow(clippy::too_many_arguments)]
+fn plan_holes(
+    geometry: &Geometry,
+    n: u64,
+    k: usize,
+    tail: Option<(u64, u32)>,
+    reservation: &mut Reservation<'_>,
+    goal: &mut u32,
+    runs: &mut NewRuns,
+    pointer: &dyn Fn(usize) -> Result<Option<Extent>>,
+) -> Result<usize> {
+    let tail_block = tail.map(|(t, _)| t);
+    let mut j = 0;
+    while j < k {
+        if let Some(current) = pointer(j)? {
+            *goal = current.block(geometry).wrapping_add(1);
+            j += 1;
+            continue;
+        }
+        let at = n + j as u64;
+        if let Some((_, fragments)) = tail.filter(|&(t, _)| t == at) {
+            runs.tail = Some((j, reservation.take_fragments(*goal, fragments)?));
+            j += 1;
+            continue;
+        }
+        if runs.len == runs.runs.len() {
+            break;
+        }
+        let mut holes = 1;
+        while j + holes < k
+            && Some(n + (j + holes) as u64) != tail_block
+            && pointer(j + holes)?.is_none()
+        {
+            holes += 1;
+        }
+        // CAST: at most a container's pointers.
+        let (first, count) = match page_step(geometry) {
+            1 => reservation.take_run(*goal, holes as u32)?,
+            step => reservation.take_run_in_step(
+                page_aligned(*goal, n + j as u64, step),
+                holes as u32,
+                step,
+            )?,
+        };
+        runs.runs[runs.len] = (j, first, count);
+        runs.len += 1;
+        *goal = first + count;
+        j += count as usize;
+    }
+    Ok(j)
 }
 
 /// Frees fragments (blocks without FRAGMENTS) a run at a time.
@@ -1525,7 +1743,7 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
         result = sync_packed(inode, size);
         if result.is_ok() {
             // Written, unless copied again since: no longer kept.
-            let _written = info.packed.lock().take_if(|buffer| buffer.is_written());
+            info.packed.lock().retain(|buffer| !buffer.is_written());
         }
     }
     result = result.and(sync_bitmap(inode));
@@ -1566,7 +1784,7 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
 /// `fsync` (`InodeInfo::bitmap_blocks`) and waits; a block whose write
 /// fails stays noted, for the next `fsync`.  The first error, after every
 /// write was tried.
-fn sync_bitmap(inode: &Inode) -> Result {
+pub(crate) fn sync_bitmap(inode: &Inode) -> Result {
     let info = inode.info();
     let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
     let (result, failed) = write_bitmap_blocks(inode.sb(), changed);
@@ -1614,11 +1832,11 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// inode itself are found from the map and written by that `fsync`.  An
 /// error is the device's, recorded on its buffers, as in ext2.
 ///
-/// Then the buffer the file's tail (or a compressed block) was last
+/// Then the buffers the file's tail and its compressed blocks were
 /// copied into, which `InodeInfo::packed` keeps referenced until an
-/// `fsync` finds it written, is written if it is not (dirty, or its last
-/// write failed: then it is clean, not uptodate, and once no longer
-/// referenced the cache drops it, its bytes with it, and the file read
+/// `fsync` finds them written, are written if they are not (dirty, or
+/// the last write failed: then a buffer is clean, not uptodate, and once
+/// no longer referenced the cache drops it, its bytes with it, and the file read
 /// again reads the disk's older bytes, as if the write had never been,
 /// with no error left where `fsync` or `syncfs` would find it if the
 /// buffer was on no inode's list then; review rev9).  A failed write
@@ -1626,13 +1844,32 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// again and for the device's writeback, and the error on the superblock
 /// (`SuperBlock::record_write_error`): `syncfs` reports it, as it reports
 /// a write error of a file's mapping after the file is evicted.
+///
+/// So does a bitmap block whose write fails: it is dirty again, for the
+/// device's writeback (the bitmap in memory is the truth), and the error
+/// is on the superblock, where the device's mapping alone held it (the
+/// bitmap blocks are on no inode's list) and the first `sync_blockdev`
+/// took it, for one `syncfs` of all those open (review rev9).  A failed
+/// write of the inode's own list is on the superblock already
+/// (`mark_buffer_write_io_error` sets it on the list's mapping, the
+/// inode's).
 pub(crate) fn sync_before_eviction(inode: &Inode) {
-    let _ = sync_bitmap(inode);
+    let sb = inode.sb();
+    let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);
+    let (written, failed) = write_bitmap_blocks(sb, changed);
+    if written.is_err() {
+        for (index, buffer) in sb.info().bitmap.iter().enumerate() {
+            if failed & balloc::bitmap_bit(index) != 0 {
+                buffer.mark_dirty();
+            }
+        }
+        sb.record_write_error();
+    }
     let _ = inode.sync_own_buffers();
-    let packed = inode.info().packed.lock().take();
-    if let Some(buffer) = packed {
+    let packed = core::mem::take(&mut *inode.info().packed.lock());
+    for buffer in packed.iter() {
         if !buffer.is_written() && buffer.write_now().is_err() {
-            inode.sb().record_write_error();
+            sb.record_write_error();
         }
     }
 }
@@ -1710,15 +1947,14 @@ fn wait_all(started: &mut KVec<CachedWrite>) -> Result {
 pub(crate) fn delete_inode(inode: &Inode) -> Result {
     if !inode.is_special() {
         if let Err(err) = tails::release(inode) {
-            let sb = inode.sb();
-            if sb.info().errors.allow(sb.id_cstr()) {
-                kernel::pr_err!(
-                    "{}: inode {}: packed tail not released ({:?}): its tail block's count left for fsck\n",
-                    sb.id(),
-                    inode.ino(),
-                    err
-                );
-            }
+            let left = "its tail block's count";
+            tails::report_left_for_fsck(
+                inode.sb(),
+                inode.ino(),
+                "packed tail not released",
+                left,
+                err,
+            );
         }
         BlockMap::lock(inode)?.truncate(0)?;
     }

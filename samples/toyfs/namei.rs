@@ -12,6 +12,7 @@ use crate::{
         inode::{FileType, MAX_SYMLINK_LEN, S_IFLNK},
     },
     ialloc,
+    inode::write_bitmap_blocks,
     meta::{corrupt, InodeSlot},
     mount::SpecialFiles,
     vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, SuperBlock},
@@ -254,14 +255,27 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
     }
     let sb = dir.sb();
     let claim = |ino| {
-        let block = {
+        // The inode's block of the table is read first: if it cannot be,
+        // no block is taken and written for a directory that cannot be.
+        drop(InodeSlot::read(sb, ino)?);
+        let (block, bitmap_blocks) = {
             let per_block = sb.info().geometry.fragments_per_block();
             let mut reservation = balloc::reserve(sb, per_block)?;
             let goal = sb.info().alloc.lock().hint;
-            reservation.take_run(goal, 1)?.0
+            (reservation.take_run(goal, 1)?.0, reservation.changed())
         };
+        // The block and its bit of the bitmap are written and waited for
+        // before the inode that names it is claimed: a pointer reaches
+        // the disk only after what it points to, and the inode-table
+        // block holding the new inode may be written at any time
+        // (writeback, an `fsync`), ahead of a data block in the device's
+        // order.
         let claimed = Buffer::new_block(sb, block, |data| init_dir_block(data, ino, dir.ino()))
-            .map(|buffer| buffer.mark_dirty())
+            .and_then(|buffer| {
+                buffer.mark_dirty();
+                buffer.sync()
+            })
+            .and_then(|()| write_bitmap_blocks(sb, bitmap_blocks).0)
             .and_then(|()| ialloc::claim(sb, ino, mode, 2, Some(block), 0));
         if let Err(err) = claimed {
             free_dir_block(sb, ino, block)?;

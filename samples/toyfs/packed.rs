@@ -20,11 +20,11 @@ use crate::{
     },
     inode::BlockMap,
     meta::corrupt,
-    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, COMPRESS_WORDS},
+    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock, COMPRESS_WORDS},
     vm_mvc_client::{KernelBuffer, Op},
 };
 use core::{ops::Range, sync::atomic::Ordering};
-use kernel::{cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
+use kernel::{alloc::kvec::PushError, cpu::CpuId, new_mutex, prelude::*, sync::Mutex};
 
 /// What one CPU compresses a block with at writeback: the block read
 /// from the folio, the LZ4 block made of it, and the coder's work area.
@@ -271,10 +271,39 @@ pub(crate) fn write_packed(
 /// a buffer already on another file's list stays there; the `fsync` of
 /// the other files writes it again (`Buffer::start_cached`, `EIO` if that
 /// fails too), their reference keeping it, bytes and all, in the cache.
+///
+/// A file with LZ4 has its compressed blocks in several disk blocks:
+/// every one of their buffers is kept, not the last alone (review rev9
+/// low: the one kept before was let go, and its failed write lost once
+/// the cache dropped it).  Those found written already are let go when
+/// the list is full, before it grows, so that it holds about the
+/// buffers not yet written, whatever the file's size.  Without the
+/// memory to keep it, the buffer is written now instead, waiting; if
+/// that fails it stays dirty, its bytes in the cache, and the error is
+/// recorded on the superblock, where `syncfs` finds it.
 fn dirty_packed(inode: &Inode, buffer: Buffer) {
     buffer.mark_dirty_for(inode);
-    // The buffer referenced before, if another, is dropped after the lock.
-    let _before = inode.info().packed.lock().replace(buffer);
+    let mut kept = inode.info().packed.lock();
+    if kept.last().is_some_and(|last| last.is_same(&buffer)) {
+        return;
+    }
+    if kept.len() == kept.capacity() {
+        kept.retain(|old| !old.is_written());
+    }
+    if let Err(PushError(buffer)) = push_or_grow(&mut kept, buffer) {
+        drop(kept);
+        if buffer.write_now().is_err() {
+            inode.sb().record_write_error();
+        }
+    }
+}
+
+/// Pushes `buffer` onto `kept`, growing it if need be.
+fn push_or_grow(kept: &mut KVec<Buffer>, buffer: Buffer) -> Result<(), PushError<Buffer>> {
+    if kept.len() == kept.capacity() && kept.reserve(kept.len().max(4), GFP_KERNEL).is_err() {
+        return Err(PushError(buffer));
+    }
+    kept.push_within_capacity(buffer)
 }
 
 /// Writes dirty block `k` (file block `n`) of the locked `folio` of
@@ -443,18 +472,19 @@ fn store_compressed(
     Ok(())
 }
 
-/// Zeroes the run `extent` (a new tail of `fallocate` of `inode`) in the
-/// block device's buffer of its block, and marks the buffer dirty for
-/// `inode` ([`dirty_packed`]).
-pub(crate) fn zero_packed(inode: &Inode, extent: &Extent) -> Result {
-    let sb = inode.sb();
+/// Zeroes the run `extent` (a new tail of `fallocate`) in the block
+/// device's buffer of its block and writes the buffer, waiting: the zeros
+/// are on the disk before the map names the run (`inode::Fresh::Zeroed`).
+/// The block's other fragments go with it as the cache holds them; a
+/// failed write leaves the buffer dirty, kept for them (`Buffer::sync`).
+pub(crate) fn zero_fragments_on_disk(sb: &SuperBlock, extent: &Extent) -> Result {
     let geometry = sb.info().geometry;
     let run = extent.offset_in_block(&geometry)
         ..extent.offset_in_block(&geometry) + extent.byte_len(&geometry);
     let buffer = Buffer::read(sb, extent.block(&geometry))?;
     buffer.lock().data_mut().get_mut(run).ok_or(EINVAL)?.fill(0);
-    dirty_packed(inode, buffer);
-    Ok(())
+    buffer.mark_dirty();
+    buffer.sync()
 }
 
 /// Copies `bytes` to `offset` of the locked `folio` with vm_mvc WRITE.

@@ -11,10 +11,13 @@
 //! tail: from the CPU's buffer it is decompressed into, as a compressed
 //! block), then a ZERO of the rest of the block ([`read_tail_from`]).  It
 //! never packs one, and never changes one in place: before the file can
-//! change (it is opened for writing, or truncated), [`unpack`] moves the
+//! change (it is opened for writing, or grows), [`unpack`] moves the
 //! tail (decompressed, a compressed one) into a run of the fewest
 //! fragments of the file's own, the way a tail grows into a new run,
-//! after which every path of the file is the one it always was.  A file
+//! after which every path of the file is the one it always was.  A
+//! truncation takes no room ([`cut`]): one to before the tail's block
+//! lets go of it, one into a plain tail leaves it where it is, shorter;
+//! only a compressed tail cut into is moved first.  A file
 //! freed with its tail packed lets go of it ([`release`]).  The tail
 //! block's count of tails drops by one each time; the block is freed
 //! with its last tail.
@@ -106,19 +109,31 @@ pub(crate) fn read_tail_from(
 
 /// Moves the packed tail of `inode`, if it has one, into a run of the
 /// fewest fragments of its own, before the file changes: `open` for
-/// writing and `setattr` of the size call it, under the inode's lock and
+/// writing (without `O_TRUNC`) and `setattr` of the size (up, or into a
+/// compressed tail) call it, under the inode's lock and
 /// its `invalidate_lock`.  Under the lock of the tail's folio (read
 /// first, so that no read of the tail from its old place is under way or
 /// starts): the tail block's header is checked (`EUCLEAN`, nothing
 /// changed), the run is taken (`ENOSPC`, nothing changed), the tail's
 /// bytes are copied into it through the buffer cache and written, so are
-/// the bitmap blocks that call it used, the map names the run and the
-/// inode is written, and only then does the tail leave its tail block
-/// ([`drop_tail`]): a crash at any point leaves the file's bytes where
-/// the inode on the disk says, at worst with a run or a tail block's
-/// count that fsck reports as leaked.  If
-/// the inode cannot be written, the tail block keeps the count (the
-/// inode on the disk still names it) and the error is returned.
+/// the bitmap blocks that call it used, the map names the run (a pointer
+/// in an indirect block by copies of the indirect blocks on its path,
+/// written first: `BlockMap::unpacked_tail`) and the inode is written,
+/// which switches the file on the disk from the tail to the run at once;
+/// only then does the tail leave its tail block ([`drop_tail`]) and the
+/// old path go.  A crash at any point leaves the file's bytes where the
+/// inode on the disk says, at worst with a run, a path or a tail block's
+/// count that fsck reports as leaked.  If the inode cannot be written,
+/// the tail block keeps the count and the old path stays (the inode on
+/// the disk still names them) and the error is returned.
+///
+/// Once the inode is on the disk the call's effect is done: the tail
+/// block's count that cannot drop (the block unreadable, its header
+/// damaged) or an old path that cannot be freed is left for fsck (a
+/// leak), reported with a message (ratelimited) and on the superblock
+/// (`s_wb_err`, which `syncfs` returns), and the call succeeds: failing
+/// it would tell the caller (`open`, `truncate`) that the file did not
+/// change, when it did (review rev10).
 pub(crate) fn unpack(inode: &Inode) -> Result {
     let sb = inode.sb();
     let geometry = sb.info().geometry;
@@ -208,16 +223,128 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
             // `BlockMap::set_run` leaves a new whole block).
             forget_bdev_aliases(sb, new_block, 1);
         }
-        if let Err(err) = map.unpacked_tail(n, Some(new), changed) {
-            // The map does not name the run (its indirect block could
-            // not be read): the tail stays packed.
-            let _ = balloc::free_extent(sb, inode.ino(), &new);
-            return Err(err);
-        }
+        let old_path = match map.unpacked_tail(n, new, changed) {
+            Ok(old_path) => old_path,
+            Err(err) => {
+                // The map does not name the run (an indirect block could
+                // not be read, copied or written): the tail stays packed.
+                let _ = balloc::free_extent(sb, inode.ino(), &new);
+                return Err(err);
+            }
+        };
         drop(map);
         crate::inode::write_inode(inode, true)?;
-        drop_tail(sb, inode.ino(), block)
+        let left = drop_tail(sb, inode.ino(), block)
+            .and(BlockMap::lock(inode).and_then(|mut map| map.free_old_path(&old_path)));
+        if let Err(err) = left {
+            let left = "its tail block's count or old indirect blocks";
+            report_left_for_fsck(sb, inode.ino(), "packed tail moved", left, err);
+            sb.record_write_error();
+        }
+        Ok(())
     })
+}
+
+/// Whether `inode` has a packed tail: without PACKED_TAILS never, and a
+/// file found without one never gets one (the kernel never packs), so
+/// that a `false` holds from then on without the inode's locks.  A map
+/// that cannot be locked counts as having one: the caller's locked path
+/// then finds out.
+pub(crate) fn has_packed_tail(inode: &Inode) -> bool {
+    inode.sb().info().geometry.has_packed_tails()
+        && BlockMap::lock(inode).map_or(true, |map| map.packed_tail().is_some())
+}
+
+/// What a truncation of a file down to a smaller size does with the
+/// file's packed tail ([`cut`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// No packed tail: the truncation as for any file.
+    NoTail,
+    /// The new size ends inside the tail, stored plain: the tail stays
+    /// where it is, its first `size % B` bytes the file's last block (the
+    /// rest of its bytes, past the end of the file, are read by nobody).
+    InPlace,
+    /// The new size ends inside the tail, stored compressed: it must
+    /// leave its tail block first ([`unpack`], which takes room).
+    Unpack,
+    /// The new size ends before the tail's block: the tail goes whole
+    /// (file block `n`, in tail block `block`), with nothing moved.
+    Off {
+        /// The tail's file block.
+        n: u64,
+        /// Its tail block.
+        block: u32,
+    },
+}
+
+/// What a truncation of `inode` down to `size` (below its size) does
+/// with its packed tail, under the inode's lock and its
+/// `invalidate_lock`: [`Cut`].  Freeing never takes room (review rev10:
+/// every truncation moved the tail to fragments of its own first, and
+/// on a full image `open(O_TRUNC)` and `truncate(2)` to 0 failed with
+/// `ENOSPC`); only a compressed tail that keeps some of its bytes is
+/// moved first.
+pub(crate) fn cut(inode: &Inode, size: u64) -> Result<Cut> {
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    if !geometry.has_packed_tails() {
+        return Ok(Cut::NoTail);
+    }
+    let map = BlockMap::lock(inode)?;
+    let Some(n) = map.packed_tail() else {
+        return Ok(Cut::NoTail);
+    };
+    let Run::Tail { block, place } = map.lookup_run(n, 1)? else {
+        return Err(corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK));
+    };
+    Ok(if size <= n << geometry.block_shift() {
+        Cut::Off { n, block }
+    } else if place.compressed {
+        Cut::Unpack
+    } else {
+        Cut::InPlace
+    })
+}
+
+/// After a truncation cut the packed tail in tail block `block` off
+/// `inode` (`Cut::Off`; the map names a hole there since, and the file
+/// its new size): the file's own metadata buffers (the indirect block
+/// whose pointer named the tail, past 12 blocks) and the inode are
+/// written, waiting, and only then does the tail leave its tail block
+/// ([`drop_tail`]), which may free it for another file: a crash before
+/// leaves the file as it was, its tail in the block, and none after
+/// leaves a pointer on the disk to the block.  If a write fails, the
+/// tail block keeps the count (the disk may still name it; fsck reports
+/// it) and the error is returned; once the inode is on the disk the
+/// truncation is done, and a tail block that cannot let go is left for
+/// fsck, reported as [`unpack`] does.
+pub(crate) fn cut_off(inode: &Inode, block: u32) -> Result {
+    let sb = inode.sb();
+    inode.sync_own_buffers()?;
+    crate::inode::write_inode(inode, true)?;
+    if let Err(err) = drop_tail(sb, inode.ino(), block) {
+        let left = "its tail block's count";
+        report_left_for_fsck(sb, inode.ino(), "packed tail cut off", left, err);
+        sb.record_write_error();
+    }
+    Ok(())
+}
+
+/// Reports (ratelimited, naming the device) that the packed tail of
+/// inode `ino` left its file (`what`) without `left` being let go of
+/// (`err`): the file is as the call made it, and fsck finds the rest.
+pub(crate) fn report_left_for_fsck(sb: &SuperBlock, ino: u32, what: &str, left: &str, err: Error) {
+    if sb.info().errors.allow(sb.id_cstr()) {
+        kernel::pr_err!(
+            "{}: inode {}: {} ({:?}): {} left for fsck\n",
+            sb.id(),
+            ino,
+            what,
+            err,
+            left
+        );
+    }
 }
 
 /// Lets go of the packed tail of `inode`, if it has one, as the file is
@@ -232,7 +359,7 @@ pub(crate) fn release(inode: &Inode) -> Result {
     let Run::Tail { block, .. } = map.lookup_run(n, 1)? else {
         return Err(corrupt(sb, inode.ino(), TAIL_NOT_IN_BLOCK));
     };
-    map.unpacked_tail(n, None, 0)?;
+    map.released_tail(n)?;
     drop(map);
     drop_tail(sb, inode.ino(), block)
 }

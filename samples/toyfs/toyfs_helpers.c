@@ -408,3 +408,13 @@ size_t toyfs_iov_iter_count(const struct iov_iter *i)
 {
 	return iov_iter_count(i);
 }
+
+void toyfs_cond_resched(void)
+{
+	cond_resched();
+}
+
+bool toyfs_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}

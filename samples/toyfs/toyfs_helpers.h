@@ -24,6 +24,7 @@
 #include <linux/pagemap.h>
 #include <linux/ratelimit.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/statfs.h>
 #include <linux/uio.h>
 
@@ -112,6 +113,8 @@ struct folio *toyfs_filemap_lock_folio(struct address_space *mapping,
 struct folio *toyfs_read_mapping_folio(struct address_space *mapping,
 				       pgoff_t index, struct file *file);
 size_t toyfs_iov_iter_count(const struct iov_iter *i);
+void toyfs_cond_resched(void);
+bool toyfs_fatal_signal_pending(void);
 
 #ifdef __BINDGEN__
 /*
@@ -124,6 +127,7 @@ const fmode_t TOYFS_FMODE_WRITE = FMODE_WRITE;
 const int TOYFS_IOCB_NOWAIT = IOCB_NOWAIT;
 const int TOYFS_IOCB_DSYNC = IOCB_DSYNC;
 const int TOYFS_IOCB_SYNC = IOCB_SYNC;
+const gfp_t TOYFS_GFP_NOFS = GFP_NOFS;
 #endif
 
 #endif /* _TOYFS_HELPERS_H */

@@ -12,7 +12,7 @@
 
 use crate::{
     format::{address::Extent, geometry::Geometry},
-    inode::{BlockMap, Run},
+    inode::{BlockMap, Fresh, Run},
     packed::read_packed,
     read::read_block,
     vfs::{
@@ -105,6 +105,7 @@ pub(crate) fn prepare_write(
         map.allocate(
             first + blocks.start as u64..first + blocks.end as u64,
             inode.size().max(pos + len as u64),
+            Fresh::Unwritten,
             // CAST: a block of this folio.
             |n| state.set_new((n - first) as usize, 1),
         )?;
@@ -642,7 +643,8 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
 
 /// `page_mkwrite`: gives every compressed block of the folio inside the
 /// file a plain run (`unpack`) and every hole a block, all or none
-/// (`ENOSPC`), before the folio becomes writable, and marks
+/// (`ENOSPC`; so for a folio holding a packed tail), before the folio
+/// becomes writable, and marks
 /// the folio's blocks dirty.  The bytes of those blocks are zeros already:
 /// `read_folio` ZEROed them.  The folio is dirty before the map lock
 /// goes, as `unpack` dirties a block before it does: a direct read that
@@ -664,13 +666,22 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
         .min(state.blocks() as u64);
     // Held until the function returns, after the folio is dirty.
     let mut map = BlockMap::lock(inode)?;
+    // A packed tail left by an open without room (`ops::file::open`)
+    // cannot move here, under the mapping's lock (it needs the inode's):
+    // a store into its folio fails as for want of room, dirtying nothing.
+    if map
+        .packed_tail()
+        .is_some_and(|n| (first..first + inside).contains(&n))
+    {
+        return Err(ENOSPC);
+    }
     if geometry.has_compression() {
         // CAST: blocks of this folio.
         for k in 0..inside as usize {
             unpack(&mut map, inode, folio, state, k, size)?;
         }
     }
-    let allocated = map.allocate(first..first + inside, size, |_| ());
+    let allocated = map.allocate(first..first + inside, size, Fresh::Unwritten, |_| ());
     // Blocks allocated before an error part-way (an I/O error on an
     // indirect block) hold their disk's old bytes: dirty, the folio's
     // zeros overwrite them (holes left dirty stay holes at writeback).

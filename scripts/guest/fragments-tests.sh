@@ -870,6 +870,17 @@ resize_under_writeback() { on_lz4_image 64M toyfs-stress tail-writeback $mnt 40;
 # on User-Mode Linux (one CPU) the stores run only while fsync sleeps.
 fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 10 60; }
 
+# Where the files of a tree to pack take their bytes from: random ones,
+# or with $1 (lz4) text that compresses (made in $work), whose tails
+# mkfs.toyfs -c lz4 -p packs compressed.
+packed_tree_bytes() {
+	if [ -z "$1" ]; then
+		echo /dev/urandom
+		return
+	fi
+	yes 'the last bytes of a file, packed compressed' | head -c 70000 >$work/ptext && echo $work/ptext
+}
+
 # Every way a file whose last block is a packed tail (mkfs.toyfs -p, on
 # blocks of $1 bytes in fragments of $2; with $3 = lz4, mkfs.toyfs -c lz4
 # -p of text that compresses, every tail packed compressed, PACKED_LZ4,
@@ -881,17 +892,14 @@ fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 1
 # a single-indirect block: the files read as the same changes on tmpfs,
 # from the page cache and from the disk; fsck.toyfs -f finds nothing
 # after the unmount (no tail block left with a tail gone, none lost) and
-# counts the two tails never opened for writing still packed; a
+# counts the two tails never opened for writing still packed, and
+# without LZ4 down's, cut in place (a compressed one moves first); a
 # read-only mount reads them all again.
 packed_tails_leave_before_change() {
 	b=$1 f=$2 c=${3:-}
 	tree=$work/ptree model=$work/pmodel img=$work/image
 	rm -rf $tree $model && mkdir -p $tree || return 1
-	bytes=/dev/urandom
-	if [ -n "$c" ]; then
-		bytes=$work/ptext
-		yes 'the last bytes of a file, packed compressed' | head -c 70000 >$bytes || return 1
-	fi
+	bytes=$(packed_tree_bytes "$c") || return 1
 	for spec in rdwr:4396 ro:700 append:60123 overwrite:14288 down:3000 up:200 otrunc:900 \
 		mmap:4873 remove:400 open-unlinked:2500 keep:100; do
 		head -c "${spec#*:}" $bytes >"$tree/${spec%%:*}" || return 1
@@ -914,8 +922,11 @@ packed_tails_leave_before_change() {
 	fsck.toyfs -f -n -v "$dev" >$work/fsck
 	result=$?
 	cat $work/fsck
-	if [ $result -eq 0 ] && ! grep -q '; 2 packed tails in [12] tail blocks;' $work/fsck; then
-		echo "not the two tails never opened for writing left packed"
+	# Without LZ4 down's tail, cut into, stays packed, shorter.
+	left=2
+	[ -n "$c" ] || left=3
+	if [ $result -eq 0 ] && ! grep -q "; $left packed tails in [123] tail blocks;" $work/fsck; then
+		echo "not the $left tails never opened for writing (or cut in place) left packed"
 		result=1
 	fi
 	if [ $result -eq 0 ]; then
@@ -929,8 +940,10 @@ packed_tails_leave_before_change() {
 
 # Opening a file whose last block is a packed tail for writing takes a
 # run for the tail first: on an image with no free fragment the open
-# fails with ENOSPC and changes nothing (the file reads as before, still
-# packed); once a file is removed it succeeds, and the bytes stay.
+# succeeds all the same (opening an existing file allocates nothing;
+# review rev10), the tail still packed, and the write that needs the run
+# fails with ENOSPC and changes nothing (the file reads as before); once
+# a file is removed the write succeeds.
 packed_tail_open_enospc() {
 	tree=$work/ptree img=$work/image
 	rm -rf $tree && mkdir -p $tree && head -c 300 /dev/urandom >$tree/a &&
@@ -945,19 +958,116 @@ packed_tail_open_enospc() {
 		done
 		rm -f $mnt/fill$i
 		[ $i -gt 0 ] || { echo "no file made"; exit 1; }
-		if (: >>$mnt/a) 2>$work/err; then
-			echo "opened for writing with no fragment free"
+		(: >>$mnt/a) || { echo "open for writing failed"; exit 1; }
+		printf y >$work/y || exit 1
+		if dd if=$work/y of=$mnt/a bs=1 seek=300 conv=notrunc 2>$work/err; then
+			echo "appended with no fragment free"
 			exit 1
 		fi
 		grep -q 'No space left' $work/err || { cat $work/err; exit 1; }
 		cmp $mnt/a $work/a.want || exit 1
-		rm $mnt/fill0 && (: >>$mnt/a) && cmp $mnt/a $work/a.want
+		rm $mnt/fill0 && printf y >>$mnt/a && printf y >>$work/a.want && cmp $mnt/a $work/a.want
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev" >$work/fsck
 	result=$?
 	[ $result -eq 0 ] || cat $work/fsck
 	losetup -d "$dev"
 	[ $result -eq 0 ]
+}
+
+# A truncation that frees a packed tail takes no room (review rev10): on
+# an image with no free fragment (appending to e fails with ENOSPC, its
+# tail staying packed), a is opened with O_TRUNC, c truncated to 0 and b
+# (a whole block and a tail) to its whole block with truncate(1) (an
+# open for writing, then ftruncate), each tail leaving its tail block
+# with nothing moved, and d (a plain packed tail) truncated into its
+# tail, which stays where it is, shorter; each before failed with
+# ENOSPC, as the open moved the tail to fragments of its own first.
+# With $1 = lz4 every tail is packed compressed (PACKED_LZ4) and d is
+# left alone: a compressed tail cut into is moved first, and takes
+# room.  The files read as cut, then again from a read-only mount;
+# fsck.toyfs -f finds nothing and counts the two tails left packed (e,
+# d).
+packed_tail_truncations_take_no_room() {
+	# The files of $mnt as the truncations left them (d cut without $c).
+	read_as_cut() {
+		d_want=$work/d.want
+		[ -z "$c" ] || d_want=$tree/d
+		[ ! -s $mnt/a ] && [ ! -s $mnt/c ] && cmp $mnt/b $work/b.want && cmp $mnt/d $d_want &&
+			cmp $mnt/e $tree/e
+	}
+	c=${1:-}
+	tree=$work/ptree img=$work/image
+	rm -rf $tree && mkdir -p $tree && bytes=$(packed_tree_bytes "$c") || return 1
+	for spec in a:300 b:5000 c:700 d:2500 e:900; do
+		head -c "${spec#*:}" $bytes >"$tree/${spec%%:*}" || return 1
+	done
+	head -c 4096 $tree/b >$work/b.want && head -c 2000 $tree/d >$work/d.want || return 1
+	mkfs.toyfs -b 4096 -f 512 ${c:+-c "$c"} -p -N 1024 -d $tree $img 512K >$work/mkfs ||
+		{ cat $work/mkfs; return 1; }
+	grep -q "packed 5 tails${c:+ (5 compressed)}" $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		i=0
+		while printf x >$mnt/fill$i 2>/dev/null; do
+			i=$((i + 1))
+		done
+		rm -f $mnt/fill$i
+		if (printf y >>$mnt/e) 2>/dev/null; then
+			echo "appended to e: the image has room, nothing tested"
+			exit 1
+		fi
+		: >$mnt/a || exit 1
+		truncate -s 0 $mnt/c && truncate -s 4096 $mnt/b || exit 1
+		[ -n "$c" ] || truncate -s 2000 $mnt/d || exit 1
+		read_as_cut
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n -v "$dev" >$work/fsck
+	result=$?
+	if [ $result -eq 0 ] && ! grep -q '; 2 packed tails in [12] tail blocks;' $work/fsck; then
+		echo "not the two tails left packed"
+		result=1
+	fi
+	[ $result -eq 0 ] || cat $work/fsck
+	if [ $result -eq 0 ] && mount -o ro -t toyfs "$dev" $mnt; then
+		read_as_cut
+		result=$?
+		umount $mnt
+	fi
+	losetup -d "$dev"
+	[ $result -eq 0 ]
+}
+
+# Opening a file for writing on an image with packed tails waits for no
+# write of the file under way when the file has no packed tail (review
+# rev10; toyfs-probe open-beside-write, tools/toyfs-probe/src/
+# packed_tails.rs): a direct write of busy waits for its bio, the
+# image's loop file being on ext2 on a ramdisk, frozen, while another
+# thread opens other, then busy, for writing; both opens must return
+# while the write still waits.  Before, every open for writing took the
+# file's inode lock and invalidate_lock, to move a packed tail it might
+# have, and waited until the filesystem was thawed.  fsck.toyfs -f
+# finds nothing after.
+open_for_writing_waits_for_no_write() {
+	backing=$work/backing tree=$work/ptree
+	rm -rf $tree && mkdir -p $tree $backing && head -c 8192 /dev/urandom >$tree/busy &&
+		head -c 8192 /dev/urandom >$tree/other && head -c 300 /dev/urandom >$tree/packed || return 1
+	mke2fs -q -b 1024 /dev/ram9 >/dev/null 2>&1 && mount -t ext2 /dev/ram9 $backing || return 1
+	img=$backing/open.img
+	result=1
+	if mkfs.toyfs -q -b 4096 -f 512 -p -d $tree $img 4M && dev=$(losetup -f) && losetup "$dev" $img; then
+		if mount -w -t toyfs "$dev" $mnt; then
+			toyfs-probe open-beside-write $mnt $backing
+			result=$?
+			umount $mnt || result=1
+			[ $result -eq 0 ] && { fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; result=1; }; }
+		fi
+		losetup -d "$dev"
+	fi
+	rm -f $img
+	umount $backing && [ $result -eq 0 ]
 }
 
 # Opening a file whose last block is a packed tail for writing moves the
@@ -969,13 +1079,23 @@ packed_tail_open_enospc() {
 # unreadable ("block pointer names a free block", EUCLEAN) where before
 # the open it read whole (review rev10, F1).  The copy, mounted
 # read-only, must read the file as it was.  a is $1 bytes on 4 KiB blocks
-# of 512-byte fragments: 700 moves to 2 fragments, 3700 (more than 7
-# fragments) to a whole block.
+# of 512-byte fragments (or as the mkfs.toyfs options after $1 say): 700
+# moves to 2 fragments, 3700 (more than 7 fragments) to a whole block.
+#
+# A tail whose pointer is in an indirect block (a of 13 blocks and 700
+# bytes; with 1 KiB blocks of 128-byte fragments, 270 blocks and 100
+# bytes: under the double-indirect block) is named by copies of the
+# indirect blocks on its path, written before the inode names them: the
+# indirect block changed in place was left to the device's writeback,
+# and the copy then held an inode without the tail whose last pointer
+# named the tail block, read as a's last block (the other tails in it).
 unpack_writes_the_bitmap_before_the_inode() {
-	tree=$work/ptree img=$work/image copy=$work/unpack-copy.img
-	rm -rf $tree && mkdir -p $tree && head -c "$1" /dev/urandom >$tree/a &&
+	tree=$work/ptree img=$work/image copy=$work/unpack-copy.img size=$1
+	shift
+	[ $# -gt 0 ] || set -- -b 4096 -f 512
+	rm -rf $tree && mkdir -p $tree && head -c "$size" /dev/urandom >$tree/a &&
 		head -c 300 /dev/urandom >$tree/b || return 1
-	mkfs.toyfs -b 4096 -f 512 -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
+	mkfs.toyfs "$@" -p -d $tree $img 4M >$work/mkfs || { cat $work/mkfs; return 1; }
 	grep -q 'packed 2 tails' $work/mkfs || { cat $work/mkfs; echo "not both tails packed"; return 1; }
 	dev=$(losetup -f) && losetup "$dev" $img || return 1
 	result=1
@@ -1008,7 +1128,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 31 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 36 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1034,8 +1154,13 @@ ktap_case packed_tails_leave_before_change_b1024_f128 packed_tails_leave_before_
 ktap_case packed_tails_leave_before_change_lz4_b4096_f512 packed_tails_leave_before_change 4096 512 lz4
 ktap_case packed_tails_leave_before_change_lz4_b1024_f128 packed_tails_leave_before_change 1024 128 lz4
 ktap_case packed_tail_open_enospc packed_tail_open_enospc
+ktap_case packed_tail_truncations_take_no_room packed_tail_truncations_take_no_room
+ktap_case packed_tail_truncations_take_no_room_lz4 packed_tail_truncations_take_no_room lz4
+ktap_case open_for_writing_waits_for_no_write open_for_writing_waits_for_no_write
 ktap_case unpack_writes_the_bitmap_before_the_inode unpack_writes_the_bitmap_before_the_inode 700
 ktap_case unpack_to_a_whole_block_writes_the_bitmap_first unpack_writes_the_bitmap_before_the_inode 3700
+ktap_case unpack_writes_the_indirect_block_before_the_inode unpack_writes_the_bitmap_before_the_inode 53948
+ktap_case unpack_writes_the_double_indirect_path_before_the_inode unpack_writes_the_bitmap_before_the_inode 276580 -b 1024 -f 128
 ktap_case fsync_leaves_the_file_whole_on_disk_plain fsync_leaves_the_file_whole_on_disk
 ktap_case fsync_leaves_the_file_whole_on_disk_f256 fsync_leaves_the_file_whole_on_disk "-f 256"
 ktap_case fsync_leaves_the_compressed_file_whole_on_disk fsync_leaves_the_compressed_file_whole_on_disk

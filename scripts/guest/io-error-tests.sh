@@ -35,16 +35,171 @@ on_toyfs() {
 		errors_reported_on_the_right_file toyfs /dev/ram7
 }
 
+# Crash copies of a directory's sync: the disk as a crash would leave it
+# after the first K writes of the sync reached it, for every K from none
+# to all of them (fail_make_request with a budget, `space`, of K blocks
+# of 1 KiB, each write of toyfs's metadata being one block; every later
+# write fails, as if the machine had stopped).  A pointer reaches the disk
+# only after what it points to (Documentation/toyfs.rst, "Write order"),
+# so fsck.toyfs may find on a copy only what a write ahead of its pointer
+# leaves: a block or fragment in use that nothing names, an inode that no
+# entry names (written before its entry, in ext2's order), the free
+# counts (written at unmount), and the directory's link count one short
+# of a new subdirectory's ".." (the directory's inode is written after
+# its entries).  Review rev10: fsync of a directory wrote its inode
+# first, naming a block that was free in the bitmap and held no chain.
+crash_image=/tmp/dirsync.img
+crash_copy=/tmp/dirsync-crash.img
+crash_mnt=/mnt/dirsync
+knobs=/sys/kernel/debug/fail_make_request
+
+# fsck.toyfs's findings on image $1 that no crash may leave, directory
+# inode $2 counting $3 links.
+crash_damage() {
+	fsck.toyfs -n -f "$1" 2>&1 | grep -v -E \
+		-e ': superblock free_(blocks|inodes) is [0-9]+, the (bitmap|inode table) has [0-9]+ free$' \
+		-e ': was not cleanly unmounted$' \
+		-e ': block [0-9]+ is marked in use but no inode uses it$' \
+		-e ': fragment [0-9]+ is marked in use but no inode owns it \(lost\)$' \
+		-e ': inode [0-9]+ is in use but not reachable from the root \(0 entries name it\)$' \
+		-e ": inode $2 nlink is $(($3 - 1)), counted $3\$" \
+		-e ': [0-9]+/[0-9]+ inodes \(' \
+		-e ': [0-9]+ errors found, left uncorrected$' -e ': clean$'
+}
+
+# A name of 200 bytes made of the character $1, then $2.
+name200() { printf "$1%.0s" $(seq 1 200) && echo "$2"; }
+
+# Directory d on the toyfs at $crash_mnt, holding as many entries of
+# 200-byte names as its block takes (those of directory p until it grew);
+# $next is the next such name.
+full_dir() {
+	mkdir $crash_mnt/p $crash_mnt/d && size0=$(stat -c %s $crash_mnt/p) i=0 &&
+		while [ "$(stat -c %s $crash_mnt/p)" = "$size0" ]; do
+			i=$((i + 1)) && : >"$crash_mnt/p/$(name200 a $i)" || break
+		done &&
+		for j in $(seq 1 $((i - 1))); do : >"$crash_mnt/d/$(name200 a "$j")"; done &&
+		rm -r $crash_mnt/p && next=$(name200 a $i)
+}
+
+# One crash of crash_sweep, after $1 writes: a new 8 MiB image of 1 KiB
+# blocks (mkfs.toyfs options $4...) with directory d holding as many
+# entries of 200-byte names as its block takes, synced; then `$3` in d
+# (with $next the next such name, which grows d by a block), and `$2 d`
+# with every write after the first $1 failing; the image copied then.
+# Prints the damage on the copy; 0 if the sync succeeded (it wrote all it
+# had to), 1 if it failed, 2 if the set-up did.
+crash_once() {
+	budget=$1 sync_cmd=$2 change=$3 status=0
+	shift 3
+	rm -f $crash_image && truncate -s 8M $crash_image && mkfs.toyfs -q -b 1024 "$@" $crash_image &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 2
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mount -t toyfs "$loop" $crash_mnt && full_dir && sync &&
+		(cd $crash_mnt/d && eval "$change") &&
+		dino=$(stat -c %i $crash_mnt/d) && links=$(stat -c %h $crash_mnt/d) &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
+	if [ $status != 2 ]; then
+		echo 1 >"$fail"
+		$sync_cmd $crash_mnt/d 2>/dev/null
+		status=$?
+		cp $crash_image $crash_copy || status=2
+	fi
+	echo 0 >"$fail"
+	echo 0 >$knobs/probability
+	echo 0 >$knobs/space
+	[ "$status" = 2 ] || crash_damage $crash_copy "$dino" "$links"
+	umount $crash_mnt
+	# The failed writes' error, left on the device's mapping.
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -f $crash_image $crash_copy
+	[ "$status" = 0 ] || [ "$status" = 2 ] || status=1
+	return "$status"
+}
+
+# crash_once after 0, 1, 2... writes, until the sync ($1: `sync` for
+# fsync, `toyfs-probe syncfs` for syncfs, whose error busybox's `sync -f`
+# drops) succeeds; fails at the first copy with
+# damage.  The flusher's periodic writeback is off meanwhile, so that the
+# writes are the sync's own.
+crash_sweep() {
+	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
+	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
+	mkdir -p $crash_mnt
+	budget=0 result=1
+	while [ $budget -le 40 ]; do
+		damage=$(crash_once $budget "$@")
+		rc=$?
+		if [ -n "$damage" ]; then
+			echo "$1: a crash after $budget of its writes leaves:" && echo "$damage"
+			break
+		elif [ $rc = 0 ]; then
+			echo "$1: $budget writes, and no crash between them leaves damage"
+			result=0
+			break
+		elif [ $rc = 2 ]; then
+			echo "$1: the set-up for a crash after $budget writes failed"
+			break
+		fi
+		budget=$((budget + 1))
+	done
+	echo "$period" >/proc/sys/vm/dirty_writeback_centisecs
+	return $result
+}
+
+# A create (touch: a failed redirection of the special built-in `:`
+# would end the shell) that would grow d by a block while every write
+# fails: the
+# block cannot be on the disk before the size counts it, so the create
+# fails (EIO) and changes nothing: d keeps its size and has no entry, and
+# after the device works again the create succeeds, and the unmount
+# leaves no lost block or inode (fsck clean).
+failed_growth_changes_nothing() {
+	mkdir -p $crash_mnt
+	rm -f $crash_image && truncate -s 8M $crash_image && mkfs.toyfs -q -b 1024 $crash_image &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mount -t toyfs "$loop" $crash_mnt && full_dir && sync && size=$(stat -c %s $crash_mnt/d) &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail" &&
+		! touch "$crash_mnt/d/$next" 2>/dev/null
+	status=$?
+	echo 0 >"$fail"
+	echo 0 >$knobs/probability
+	[ $status = 0 ] && [ ! -e "$crash_mnt/d/$next" ] && [ "$(stat -c %s $crash_mnt/d)" = "$size" ] &&
+		touch "$crash_mnt/d/$next" && [ "$(stat -c %s $crash_mnt/d)" = $((size + 1024)) ] &&
+		umount $crash_mnt && fsck_clean "$loop" >/dev/null
+	status=$?
+	umount $crash_mnt 2>/dev/null
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -f $crash_image
+	return $status
+}
+
 mkdir -p $mnt
-ktap_suite io_errors 4
+ktap_suite io_errors 9
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
-if [ ! -e /sys/kernel/debug/fail_make_request ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
+if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
 	ktap_skip write_errors_ext2 "$reason"
 	ktap_skip write_errors_toyfs "$reason"
+	ktap_skip directory_fsync_crash_after_a_new_block "$reason"
+	ktap_skip directory_fsync_crash_after_a_new_block_with_fragments "$reason"
+	ktap_skip directory_fsync_crash_after_mkdir_into_a_new_block "$reason"
+	ktap_skip syncfs_crash_after_a_new_directory_block "$reason"
+	ktap_skip failed_directory_growth_changes_nothing "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
+	ktap_case directory_fsync_crash_after_a_new_block crash_sweep sync ': >"$next"'
+	ktap_case directory_fsync_crash_after_a_new_block_with_fragments \
+		crash_sweep sync ': >"$next"' -f 256
+	ktap_case directory_fsync_crash_after_mkdir_into_a_new_block crash_sweep sync 'mkdir "$next"'
+	ktap_case syncfs_crash_after_a_new_directory_block crash_sweep "toyfs-probe syncfs" ': >"$next"'
+	ktap_case failed_directory_growth_changes_nothing failed_growth_changes_nothing
 fi
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

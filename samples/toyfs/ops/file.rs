@@ -8,7 +8,7 @@ use crate::{
     file::{self, Stored},
     inode::{sync_file, write_inode},
     sys, tails,
-    vfs::{allow_direct_io, fill_iomap, IomapOps, Kiocb, LockedFolio},
+    vfs::{allow_direct_io, fill_iomap, Inode, IomapOps, Kiocb, LockedFolio},
     write,
 };
 use kernel::{
@@ -81,7 +81,7 @@ pub(crate) unsafe extern "C" fn setattr(
 /// (`page_mkwrite`), so that no writer can keep `fsync` from ending.
 /// A directory's `fsync` writes every dirty metadata
 /// block of the device (`sync_blockdev`): its entries' blocks are not on
-/// its own list.
+/// its own list; then its inode, which names those blocks.
 ///
 /// # Safety
 ///
@@ -102,9 +102,18 @@ pub(crate) unsafe extern "C" fn fsync(
         let inode = unsafe { inode(raw) };
         let bdev = inode.sb().bdev();
         if inode.is_dir() {
-            write_inode(inode, true)?;
+            // What the directory's inode names first, the inode last: a
+            // pointer reaches the disk only after what it points to.
+            // The device's dirty metadata (the bitmap, the new entries'
+            // inodes, the directory's blocks and indirect blocks) is
+            // written and waited for before the inode with the size and
+            // pointers of a block the directory grew by; the other order
+            // left, after a crash between the two, a directory whose last
+            // block was free in the bitmap and held no chain of entries
+            // (review rev10).
             // SAFETY: The device of a mounted filesystem is open.
             to_result(unsafe { bindings::sync_blockdev(bdev) })?;
+            write_inode(inode, true)?;
         } else {
             let mut locked = None;
             let mut invalidate = None;
@@ -196,11 +205,19 @@ pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations
 /// and the file may take `O_DIRECT` (`FMODE_CAN_ODIRECT`), which
 /// `read_iter` and `write_iter` do (Documentation/toyfs.rst, "Direct
 /// I/O").  Opened for writing, a file whose last block is a packed tail
-/// gets it in fragments of its own first (`tails::unpack`, under the
-/// inode's lock and its `invalidate_lock`, as a truncation): every write,
-/// store through a mapping, `fallocate` and truncation through the file
-/// then finds a file without one.  If that fails (`ENOSPC`, `EIO`,
-/// `EUCLEAN`), so does the open, with nothing changed.
+/// gets it in fragments of its own first ([`move_packed_tail`]): every
+/// write, store through a mapping, `fallocate` and truncation through
+/// the file then finds a file without one.  If that fails for want of
+/// room, the open succeeds all the same, the tail still packed: what
+/// changes the file moves it first, and fails with `ENOSPC` itself (a
+/// write, `fallocate`; a store through a mapping into the tail's folio
+/// gets `SIGBUS`), but a truncation down needs no room
+/// (`file::set_size`), and opening an existing file is no allocation
+/// (review rev10: `ftruncate` needs an open for writing, which failed
+/// with `ENOSPC` on a full image).  Another error (`EIO`, `EUCLEAN`)
+/// fails the open, with nothing changed.  With `O_TRUNC` the tail is
+/// not moved at all: the VFS truncates the file right after this
+/// (`handle_truncate`), or, if that fails, closes it unused.
 ///
 /// # Safety
 ///
@@ -218,14 +235,31 @@ unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) 
     let writing = unsafe { (*file).f_mode } & sys::TOYFS_FMODE_WRITE != 0;
     // SAFETY: The VFS opens an inode of ours, referenced by the file.
     let inode = unsafe { inode(raw) };
-    if writing && inode.sb().info().geometry.has_packed_tails() {
-        let _locked = inode.lock();
-        let _invalidate = inode.lock_invalidate();
-        if let Err(err) = tails::unpack(inode) {
-            return err.to_errno();
+    // SAFETY: As above.
+    let truncating = unsafe { (*file).f_flags } & bindings::O_TRUNC != 0;
+    if writing && !truncating {
+        match move_packed_tail(inode) {
+            Err(err) if err != ENOSPC => return err.to_errno(),
+            _ => {}
         }
     }
     0
+}
+
+/// Moves the packed tail of `inode`, if it has one, into fragments of
+/// its own (`tails::unpack`, under the inode's lock and its
+/// `invalidate_lock`, as a truncation), before the file changes.  Only a
+/// file that has one takes those locks (`tails::has_packed_tail`: the
+/// kernel never packs a tail, so a file without one never gets one): an
+/// open for writing does not wait for a write or a fault of the file
+/// under way, as no open on ext2 does (review rev10).
+fn move_packed_tail(inode: &Inode) -> Result {
+    if !tails::has_packed_tail(inode) {
+        return Ok(());
+    }
+    let _locked = inode.lock();
+    let _invalidate = inode.lock_invalidate();
+    tails::unpack(inode)
 }
 
 /// The VFS's `read_iter` for toyfs files.  A direct read (`O_DIRECT`)
@@ -307,6 +341,15 @@ unsafe extern "C" fn write_iter(
 ) -> isize {
     // SAFETY: The VFS's arguments for this call.
     let mut io = unsafe { Kiocb::from_raw(iocb, from) };
+    // A packed tail left by an open without room moves first (`open`).
+    if tails::has_packed_tail(io.inode()) {
+        if io.is_nowait() {
+            return EAGAIN.to_errno() as isize;
+        }
+        if let Err(err) = move_packed_tail(io.inode()) {
+            return err.to_errno() as isize;
+        }
+    }
     if !io.is_direct() {
         return io.write_buffered();
     }

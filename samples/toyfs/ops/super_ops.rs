@@ -315,21 +315,27 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
     let _ = unsafe { inode.sid().delete() };
     // SAFETY: As above: the page cache goes first, as in every evict.
     unsafe { bindings::truncate_inode_pages_final(&mut (*raw).i_data) };
-    if inode.nlink() == 0 {
+    // Not an inode whose `iget` failed (`is_bad_inode`, as
+    // `ext2_evict_inode` tests): the link count it has may be the disk's
+    // 0 of an `O_TMPFILE` file whose vm_mvc sid could not be created,
+    // which the caller gives back (`namei::tmpfile`); freed here too, it
+    // was freed twice (review rev11).
+    if inode.nlink() == 0 && !inode.is_bad() {
         if let Err(err) = delete_inode(inode) {
             toyfs_err!("inode {}: freeing failed: {:?}\n", inode.ino(), err);
         }
     }
     // A file that stays: what only this inode knows to write at `fsync`
-    // (its indirect blocks, its bitmap blocks, the buffer its tail was
-    // last copied into) is written first (`sync_before_eviction`, as ext2
-    // writes an evicted inode's buffers).  Then the list goes with the
-    // inode, and so does the reference to that buffer (a freed file's).
+    // (its indirect blocks, its bitmap blocks, the buffers its tail and
+    // compressed blocks were copied into) is written first
+    // (`sync_before_eviction`, as ext2 writes an evicted inode's
+    // buffers).  Then the list goes with the inode, and so do the
+    // references to those buffers (a freed file's).
     if inode.nlink() != 0 {
         sync_before_eviction(inode);
     }
     inode.forget_own_buffers();
-    let _packed = inode.info().packed.lock().take();
+    let _packed = core::mem::take(&mut *inode.info().packed.lock());
     // SAFETY: As above.
     unsafe { bindings::clear_inode(raw) };
 }

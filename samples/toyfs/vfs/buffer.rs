@@ -218,20 +218,6 @@ impl Buffer {
         unsafe { Self::from_raw(bh.as_ptr()) }
     }
 
-    /// The buffer of block `block`, all zeros, without reading it
-    /// ([`Buffer::new_block`]), marked dirty on `inode`'s list of its own
-    /// metadata buffers ([`Buffer::mark_dirty_for`]): a new indirect block
-    /// of `inode`.  The cache may still hold the block's buffer on the
-    /// list of the inode it last belonged to, where
-    /// `mmb_mark_buffer_dirty` would leave it, and `inode`'s `fsync` would
-    /// then not write it (review rev9): [`Buffer::new_block`] takes it off
-    /// first ([`Buffer::leave_lists`]).
-    pub(crate) fn zeroed_for(sb: &SuperBlock, block: u32, inode: &Inode) -> Result<Self> {
-        let buffer = Self::new_block(sb, block, |_| ())?;
-        buffer.mark_dirty_for(inode);
-        Ok(buffer)
-    }
-
     /// The cached buffer of block `block`, a block all of whose fragments
     /// were free and that is being taken for metadata (a tail, a
     /// directory's block or tail), if the cache holds one, is taken off
@@ -355,6 +341,11 @@ impl Buffer {
         }
         // SAFETY: As above; the caller does not hold it locked.
         unsafe { sys::write_dirty_buffer(self.bh.as_ptr(), REQ_SYNC) };
+    }
+
+    /// Whether `other` is this buffer (the same block's buffer head).
+    pub(crate) fn is_same(&self, other: &Buffer) -> bool {
+        self.bh == other.bh
     }
 
     /// Whether the buffer's bytes are on the disk as far as the buffer

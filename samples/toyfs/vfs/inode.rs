@@ -181,6 +181,13 @@ impl Inode {
         kernel::error::to_result(unsafe { bindings::inode_newsize_ok(self.as_ptr(), size as i64) })
     }
 
+    /// Whether it is a bad inode: one whose `iget` failed (`iget_failed`
+    /// makes it so), which names no file of ours.
+    pub(crate) fn is_bad(&self) -> bool {
+        // SAFETY: The inode is live.
+        unsafe { bindings::is_bad_inode(self.as_ptr()) }
+    }
+
     /// Its link count.
     pub(crate) fn nlink(&self) -> u32 {
         // SAFETY: The inode is live.

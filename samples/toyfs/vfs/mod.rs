@@ -83,7 +83,9 @@ pub(crate) fn forget_block_copy(sb: &SuperBlock, block: u32) -> Result {
 }
 
 /// Writes zeros over blocks `first..first + count` of the device of `sb`
-/// and waits (`blkdev_issue_zeroout`): blocks allocated for `fallocate`.
+/// and waits (`blkdev_issue_zeroout`): blocks allocated for `fallocate`,
+/// before the block map names them.  `GFP_NOFS`: the caller holds the
+/// file's map lock, which reclaim writing back toyfs folios would take.
 pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
     let shift = sb.block_shift() - 9;
     // SAFETY: The device is open for the superblock's life.
@@ -92,10 +94,26 @@ pub(crate) fn zero_blocks(sb: &SuperBlock, first: u32, count: u32) -> Result {
             sb.bdev(),
             u64::from(first) << shift,
             u64::from(count) << shift,
-            bindings::GFP_KERNEL,
+            sys::TOYFS_GFP_NOFS,
             0,
         )
     })
+}
+
+/// Between two parts of a long walk, holding no spinlock (a sleeping
+/// lock, as the inode's, may be held): yields the CPU if another task
+/// wants it (`cond_resched`: a kernel without preemption otherwise runs
+/// the walk to its end), and ends the walk with `EINTR` if the task is
+/// being killed (`fatal_signal_pending`, as btrfs's FIEMAP walk does;
+/// the caller never sees the error).
+pub(crate) fn resched_unless_killed() -> Result {
+    // SAFETY: From a task's context that may sleep (no spinlock held).
+    unsafe { sys::toyfs_cond_resched() };
+    // SAFETY: Reads the current task's signal state.
+    if unsafe { sys::toyfs_fatal_signal_pending() } {
+        return Err(EINTR);
+    }
+    Ok(())
 }
 
 /// CRC-32C of `bytes` as the superblock's checksum defines it (initial

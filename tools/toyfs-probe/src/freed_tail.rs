@@ -50,7 +50,7 @@ const STEP: Duration = Duration::from_secs(5);
 
 /// Polls `cond` every millisecond until it holds (true) or [`STEP`]
 /// passed (false).
-fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + STEP;
     loop {
         if cond() {
@@ -73,7 +73,7 @@ fn inflight(name: &str) -> (u64, u64) {
 
 /// The state letter of thread `tid` of this process (`D`: waiting
 /// uninterruptibly), `None` once it ended.
-fn thread_state(tid: i32) -> Option<char> {
+pub(crate) fn thread_state(tid: i32) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
     stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
@@ -94,18 +94,18 @@ fn write_until_full(file: &File, mut size: u64, len: usize) -> Result<u64, Strin
 
 /// A frozen filesystem ([`sys::freeze`]), thawed by [`Frozen::thaw`] or
 /// on drop (an early return never leaves the device waiting).
-struct Frozen<'a> {
+pub(crate) struct Frozen<'a> {
     dir: &'a File,
     frozen: bool,
 }
 
 impl<'a> Frozen<'a> {
-    fn new(dir: &'a File) -> Result<Self, String> {
+    pub(crate) fn new(dir: &'a File) -> Result<Self, String> {
         sys::freeze(dir).map_err(|e| format!("FIFREEZE of the backing filesystem: {e}"))?;
         Ok(Self { dir, frozen: true })
     }
 
-    fn thaw(&mut self) -> Check {
+    pub(crate) fn thaw(&mut self) -> Check {
         self.frozen = false;
         sys::thaw(self.dir).map_err(|e| format!("FITHAW of the backing filesystem: {e}"))
     }

@@ -11,8 +11,11 @@
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
-//! image with fragments); `toyfs-probe reused-block-error|evicted-tail-error
-//! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs); `toyfs-probe pinned-store DIR SECONDS` (an
+//! image with fragments); `toyfs-probe
+//! reused-block-error|evicted-tail-error|evicted-bitmap-error|packed-buffers-error
+//! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs);
+//! `toyfs-probe open-beside-write DIR BACKING` (packed tails on a loop
+//! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
 //! from); `toyfs-probe encoded FILE` (prints how many of FILE's
@@ -50,7 +53,13 @@
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
+//! `toyfs-probe fallocate FILE LENGTH` (mode 0, from offset 0),
+//! `toyfs-probe fallocate-race DIR IMAGE BACKING`, `toyfs-probe stale-written
+//! COPY IMAGE BLOCK-SIZE` and `toyfs-probe fallocate-error DIR
+//! MAKE-IT-FAIL` (what the disk holds while and after `fallocate` runs,
+//! crash_order.rs).
 
+mod crash_order;
 mod freed_tail;
 mod handles;
 mod meta;
@@ -995,6 +1004,81 @@ fn seek(dir: &Path) -> Check {
             "seek {} from {offset}: {got:?}, expected {want:?}",
             if data { "data" } else { "hole" }
         );
+    }
+    seek_over_many_runs(dir, b)
+}
+
+/// SEEK_HOLE, SEEK_DATA and FIEMAP over more runs than toyfs's walk of a
+/// map looks up under one hold of its lock (64, `WALK_PART`): 600
+/// blocks, written one by one in turn with another file's (runs of a
+/// page at most on disk: toyfs puts a block where its page's other
+/// blocks can follow), but block 560, a hole; from the page cache and
+/// from the disk.  Each answer must be as if the walk were made at once.
+fn seek_over_many_runs(dir: &Path, b: u64) -> Check {
+    const BLOCKS: u64 = 600;
+    const HOLE: u64 = 560;
+    let file = new_file(&dir.join("seek-runs"))?;
+    let other = new_file(&dir.join("seek-runs-other"))?;
+    for k in (0..BLOCKS).filter(|&k| k != HOLE) {
+        for (f, byte) in [(&file, 1u8), (&other, 2u8)] {
+            f.write_all_at(&vec![byte; b as usize], k * b)
+                .map_err(|e| format!("seek-runs: write: {e}"))?;
+        }
+    }
+    let size = BLOCKS * b;
+    for from in ["page cache", "disk"] {
+        if from == "disk" {
+            sys::sync_all_filesystems();
+            drop_caches()?;
+        }
+        let expect = [
+            (0, false, HOLE * b),
+            (b + 1, false, HOLE * b),
+            (HOLE * b, true, (HOLE + 1) * b),
+            ((HOLE + 1) * b, false, size),
+        ];
+        for (offset, data, want) in expect {
+            let got = sys::seek(&file, offset, data).map_err(|e| format!("seek {offset}: {e}"))?;
+            ensure!(
+                got == want,
+                "seek-runs, {from}: seek {} from {offset}: {got}, expected {want}",
+                if data { "data" } else { "hole" }
+            );
+        }
+        let extents = sys::fiemap_at_most(&file, 2 * BLOCKS as usize)
+            .map_err(|e| format!("seek-runs: FIEMAP: {e}"))?;
+        ensure!(
+            extents.len() > 2 * 64,
+            "seek-runs: {} extents, expected one a block: the test tested nothing",
+            extents.len()
+        );
+        let mut next = 0;
+        for (i, &(logical, _, length, flags)) in extents.iter().enumerate() {
+            if next == HOLE * b {
+                next += b;
+            }
+            ensure!(
+                logical == next && length > 0 && logical + length <= size,
+                "seek-runs, {from}: extent {i} at {logical} ({length} bytes), expected one at {next}"
+            );
+            ensure!(
+                !(logical..logical + length).contains(&(HOLE * b)),
+                "seek-runs, {from}: extent {i} maps the hole"
+            );
+            ensure!(
+                (flags & sys::FIEMAP_EXTENT_LAST != 0) == (i + 1 == extents.len()),
+                "seek-runs, {from}: extent {i}: LAST flag wrong"
+            );
+            next = logical + length;
+        }
+        ensure!(
+            next == size,
+            "seek-runs, {from}: extents end at {next}, expected {size}"
+        );
+        separate_extents(&extents, "seek-runs")?;
+    }
+    for name in ["seek-runs", "seek-runs-other"] {
+        fs::remove_file(dir.join(name)).map_err(|e| format!("rm {name}: {e}"))?;
     }
     Ok(())
 }
@@ -3654,9 +3738,22 @@ fn main() -> ExitCode {
             Some(file) => reuse_error::reused_block_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe reused-block-error DIR MAKE-IT-FAIL".into()),
         },
+        // syncfs(2) of the filesystem holding DIR, its error the exit
+        // status (busybox's `sync -f` ignores it).
+        "syncfs" => File::open(dir)
+            .and_then(|dir| sys::syncfs_of(&dir))
+            .map_err(|e| format!("syncfs: {e}")),
         "evicted-tail-error" => match args.get(3) {
             Some(file) => reuse_error::evicted_tail_error(dir, Path::new(file)),
             None => Err("usage: toyfs-probe evicted-tail-error DIR MAKE-IT-FAIL".into()),
+        },
+        "evicted-bitmap-error" => match args.get(3) {
+            Some(file) => reuse_error::evicted_bitmap_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL".into()),
+        },
+        "packed-buffers-error" => match args.get(3) {
+            Some(file) => reuse_error::packed_buffers_error(dir, Path::new(file)),
+            None => Err("usage: toyfs-probe packed-buffers-error DIR MAKE-IT-FAIL".into()),
         },
         "tail-write-error" => match args.get(3) {
             Some(file) => tail_write_error(dir, Path::new(file)),
@@ -3667,6 +3764,10 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "encoded" => encoded(dir),
+        "open-beside-write" => match args.get(3) {
+            Some(backing) => packed_tails::open_beside_write(dir, Path::new(backing)),
+            None => Err("usage: toyfs-probe open-beside-write DIR BACKING".into()),
+        },
         "packed-tails" => match args.get(3) {
             Some(model) => packed_tails::change(dir, Path::new(model)),
             None => Err("usage: toyfs-probe packed-tails DIR MODEL".into()),
@@ -3700,6 +3801,24 @@ fn main() -> ExitCode {
         "size-limits" => match (args.get(3), args.get(4)) {
             (Some(expected), Some(fallocate)) => size_limits(dir, expected, fallocate),
             _ => Err("usage: toyfs-probe size-limits DIR SIZE|any yes|no".into()),
+        },
+        "fallocate-race" => match (args.get(3), args.get(4)) {
+            (Some(image), Some(backing)) => {
+                crash_order::fallocate_race(dir, Path::new(image), Path::new(backing))
+            }
+            _ => Err("usage: toyfs-probe fallocate-race DIR IMAGE BACKING".into()),
+        },
+        "fallocate" => match args.get(3).map(|len| len.parse()) {
+            Some(Ok(len)) => crash_order::fallocate_path(dir, len),
+            _ => Err("usage: toyfs-probe fallocate FILE LENGTH".into()),
+        },
+        "stale-written" => match (args.get(3), args.get(4)) {
+            (Some(image), Some(block)) => crash_order::stale_written(dir, Path::new(image), block),
+            _ => Err("usage: toyfs-probe stale-written COPY IMAGE BLOCK-SIZE".into()),
+        },
+        "fallocate-error" => match args.get(3) {
+            Some(make_it_fail) => crash_order::fallocate_error(dir, Path::new(make_it_fail)),
+            None => Err("usage: toyfs-probe fallocate-error DIR MAKE-IT-FAIL".into()),
         },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),

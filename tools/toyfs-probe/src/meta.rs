@@ -16,7 +16,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// mtime and ctime (ns) and link count of `path` (`lstat`; `stat` for a
 /// `/proc/self/fd` link, which names an open file whatever its name now).
@@ -45,6 +45,9 @@ fn fd_path(file: &File) -> PathBuf {
 /// The failures found so far, each printed as found.
 struct Probe {
     failures: Vec<String>,
+    /// A file of the filesystem under test whose change time shows the
+    /// filesystem's clock ([`Probe::wait_for_the_clock`]).
+    clock: PathBuf,
 }
 
 /// Which times a call must change.
@@ -80,7 +83,11 @@ impl Probe {
             }
         }
         let before: Vec<_> = watch.iter().map(|(p, _)| times(p)).collect();
-        std::thread::sleep(Duration::from_millis(15));
+        let latest = before.iter().flatten().map(|&(_, ctime, _)| ctime).max();
+        if let Err(e) = latest.map_or(Ok(()), |latest| self.wait_for_the_clock(latest)) {
+            self.fail(format!("{what}: {e}"));
+            return;
+        }
         if let Err(e) = op() {
             self.fail(format!("{what}: {e}"));
             return;
@@ -108,6 +115,33 @@ impl Probe {
                     path.display()
                 ));
             }
+        }
+    }
+
+    /// Returns once the filesystem's clock is past `latest` (ns): the
+    /// change time it gives `self.clock` (`utimensat`) is later, so a
+    /// change made from now on has a change time later than any up to
+    /// `latest`.  A fixed sleep (15 ms) did not make sure of that: the
+    /// clock of a filesystem without multigrain timestamps (toyfs, ext2)
+    /// is the coarse one (`ktime_get_coarse_real_ts64`), which only the
+    /// timekeeping CPU's tick moves (the test kernel: periodic ticks, two
+    /// CPUs).  Under TCG each CPU is a host thread, and on a loaded host
+    /// that CPU's thread can wait longer than the sleep, which the other
+    /// CPU's tick ends by the fine clock: the call then kept the change
+    /// time `utimensat` gave (times None, or mtime moved without ctime).
+    /// Gives up after 10 s.
+    fn wait_for_the_clock(&self, latest: i128) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            sys::set_times(&self.clock, 1_000_000_000)
+                .map_err(|e| format!("utimensat {}: {e}", self.clock.display()))?;
+            if times(&self.clock)?.1 > latest {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err("the filesystem's clock stood still for 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -164,8 +198,11 @@ pub fn meta(root: &Path) -> Result<(), String> {
     let base = root.join("meta");
     let _ = fs::remove_dir_all(&base);
     io("mkdir", fs::create_dir(&base))?;
+    let clock = base.join("clock");
+    io("create clock", fs::write(&clock, b""))?;
     let mut p = Probe {
         failures: Vec::new(),
+        clock,
     };
     let a = base.join("a");
     let b = base.join("b");

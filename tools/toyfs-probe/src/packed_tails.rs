@@ -7,7 +7,8 @@
 //! tail): `rdwr` opened for reading and writing and closed; `ro` opened
 //! for reading only (its tail stays packed); `append`; `overwrite` (a
 //! byte range inside the tail); `down` and `up` truncated by path
-//! (`truncate(2)`, no file opened) into the tail and past its block;
+//! (`truncate(2)`, no file opened) into the tail (a plain one stays
+//! packed, shorter) and past its block;
 //! `otrunc` opened with `O_TRUNC`; `mmap` stored into through a shared
 //! mapping; `remove` unlinked; `open-unlinked` unlinked while open, then
 //! read, then closed.
@@ -123,6 +124,82 @@ fn compare(dir: &Path, model: &Path, how: &str) -> Check {
                 want.len()
             ));
         }
+    }
+    Ok(())
+}
+
+/// `toyfs-probe open-beside-write DIR BACKING`: opening a file for
+/// writing on an image with packed tails waits for nothing of a file
+/// that has none (review rev10: every such open took the file's inode
+/// lock and `invalidate_lock`, to move a packed tail it might have, and
+/// waited for any write of the file under way, as no open on ext2 does).
+/// DIR is a toyfs with PACKED_TAILS on a loop device whose file is on
+/// the filesystem mounted at BACKING; `busy` and `other` (made by the
+/// caller) are whole plain blocks, no packed tail.  With BACKING frozen
+/// (the loop device's writes wait), a direct write of `busy`'s first
+/// block waits for its bio holding `busy`'s inode lock; meanwhile
+/// another thread opens `other`, then `busy`, for writing: both opens
+/// must return while the write still waits.  Thawed, the write ends.
+pub fn open_beside_write(dir: &Path, backing: &Path) -> Result<(), String> {
+    use crate::freed_tail::{thread_state, wait_until, Frozen};
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicI32, Ordering};
+
+    let block = crate::block_size(dir)? as usize;
+    let direct = OpenOptions::new()
+        .write(true)
+        .custom_flags(sys::O_DIRECT)
+        .open(dir.join("busy"))
+        .map_err(|e| format!("open busy with O_DIRECT: {e}"))?;
+    direct
+        .sync_all()
+        .map_err(|e| format!("fsync of busy: {e}"))?;
+    let backing = File::open(backing).map_err(|e| format!("{}: {e}", backing.display()))?;
+    let mut frozen = Frozen::new(&backing)?;
+    let writer_tid = AtomicI32::new(0);
+    let (waited, opened, write_waits, thawed, written, opens) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            writer_tid.store(sys::thread_id(), Ordering::SeqCst);
+            crate::write_aligned(&direct, &vec![b'W'; block], 0)
+        });
+        // Waiting for its bio, the loop device's write held by the freeze.
+        let waited = wait_until(|| {
+            let tid = writer_tid.load(Ordering::SeqCst);
+            tid != 0 && thread_state(tid) == Some('D')
+        });
+        let opener = s.spawn(|| -> Result<(), String> {
+            for name in ["other", "busy"] {
+                OpenOptions::new()
+                    .write(true)
+                    .open(dir.join(name))
+                    .map_err(|e| format!("open {name} for writing: {e}"))?;
+            }
+            Ok(())
+        });
+        let opened = wait_until(|| opener.is_finished());
+        let write_waits = !writer.is_finished();
+        let thawed = frozen.thaw();
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err("the writer panicked".into()));
+        let opens = opener
+            .join()
+            .unwrap_or_else(|_| Err("the opener panicked".into()));
+        (waited, opened, write_waits, thawed, written, opens)
+    });
+    thawed?;
+    written?;
+    opens?;
+    if !waited || !write_waits {
+        return Err(
+            "the direct write of busy did not wait for the frozen device: nothing tested".into(),
+        );
+    }
+    if !opened {
+        return Err(
+            "opening a file without a packed tail for writing waited for a write of it under way"
+                .into(),
+        );
     }
     Ok(())
 }

@@ -29,6 +29,32 @@
 //! (before, the evicted inode let go of the failed buffer, the cache
 //! dropped it, and `e` read the disk's older bytes, every `fsync` of it
 //! returning 0), and `syncfs` must report the failed write.
+//!
+//! `toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL` (an image of 4 KiB
+//! blocks, one bitmap block): two descriptors of DIR are opened; file
+//! `x` is written and `z` too, and both synced with `sync(2)` (which
+//! leaves the bitmap block in `x`'s mask of bitmap blocks to write at its
+//! `fsync` or eviction); `z` is removed, which frees its blocks in the
+//! bitmap block, dirty in the cache; with the device failing the caches
+//! are dropped, which evicts `x`, whose eviction writes the bitmap block:
+//! the write fails.  With the device working, `syncfs` through each
+//! descriptor must report `EIO` (before, the error was on the device's
+//! mapping alone: the first `syncfs`'s `sync_blockdev` took it and the
+//! second returned 0), and the bitmap block must reach the disk (dirty
+//! again: before, nothing wrote it, and fsck found `z`'s blocks in use).
+//!
+//! `toyfs-probe packed-buffers-error DIR MAKE-IT-FAIL` (an image of 4 KiB
+//! blocks, 512-byte fragments and LZ4, the same for the device's pages):
+//! file `p`'s two blocks, each of bytes that compress to 6 fragments
+//! (so not both in one disk block), are written, written back
+//! (compressed, each into the device's buffer of its disk block) and
+//! synced, then written again with other bytes and written back, and
+//! `sync(2)` while the device fails fails the writes of both buffers.
+//! With the device working and `p` still open, the caches are dropped:
+//! `p` read again must hold the second bytes in both blocks (before,
+//! toyfs kept a reference to the buffer written back last alone, the
+//! cache dropped the other one, whose write had failed, and `p` read
+//! the disk's older bytes there; review rev9 low, `InodeInfo::packed`).
 
 use crate::sys;
 use std::fs::{self, File};
@@ -220,4 +246,99 @@ pub fn evicted_tail_error(dir: &Path, make_it_fail: &Path) -> Check {
         ))
     };
     read.and(reported)
+}
+
+/// `toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL`.
+pub fn evicted_bitmap_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let open_dir = || File::open(dir).map_err(|e| format!("open {}: {e}", dir.display()));
+    let (first, second) = (open_dir()?, open_dir()?);
+    let block = crate::block_size(dir)? as usize;
+    for (name, byte) in [("evicted-bitmap-x", b'x'), ("evicted-bitmap-z", b'z')] {
+        crate::create_empty(dir, name)?
+            .write_all_at(&vec![byte; 3 * block], 0)
+            .map_err(|e| format!("write {name}: {e}"))?;
+    }
+    sys::sync_all_filesystems();
+    fs::remove_file(dir.join("evicted-bitmap-z")).map_err(|e| format!("unlink z: {e}"))?;
+    fail(make_it_fail, true)?;
+    let dropped = crate::drop_caches();
+    fail(make_it_fail, false)?;
+    dropped?;
+    let results = [sys::syncfs_of(&first), sys::syncfs_of(&second)];
+    println!(
+        "syncfs after x's eviction failed to write the bitmap: first {:?}, second {:?}",
+        results[0], results[1]
+    );
+    let eio = |r: &io::Result<()>| r.as_ref().err().and_then(io::Error::raw_os_error) == Some(EIO);
+    if results.iter().all(eio) {
+        Ok(())
+    } else {
+        Err("syncfs through each descriptor open before the failed write must report EIO".into())
+    }
+}
+
+/// A block of `len` bytes that LZ4 compresses to about 3 KiB: bytes of a
+/// generator seeded by `seed` for the first 2900, then `seed` repeated.
+fn part_compressible(seed: u8, len: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(seed);
+    (0..len)
+        .map(|i| {
+            if i >= 2900 {
+                return seed;
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// `toyfs-probe packed-buffers-error DIR MAKE-IT-FAIL`.
+pub fn packed_buffers_error(dir: &Path, make_it_fail: &Path) -> Check {
+    let block = crate::block_size(dir)?;
+    let p = crate::create_empty(dir, "packed-buffers")?;
+    let bytes = |round: u8| -> Vec<u8> {
+        let mut bytes = part_compressible(round, block as usize);
+        bytes.extend(part_compressible(round + 1, block as usize));
+        bytes
+    };
+    for (round, sync) in [(b'A', true), (b'C', false)] {
+        p.write_all_at(&bytes(round), 0)
+            .map_err(|e| format!("write: {e}"))?;
+        sys::sync_range(&p, 0, 0, sys::SYNC_RANGE_AND_WAIT)
+            .map_err(|e| format!("writeback: {e}"))?;
+        if sync {
+            fsync_ok(&p, "p")?;
+        }
+    }
+    let extents = sys::fiemap(&p).map_err(|e| format!("fiemap: {e}"))?;
+    let blocks: Vec<u64> = extents
+        .iter()
+        .filter(|extent| extent.3 & sys::FIEMAP_EXTENT_ENCODED != 0)
+        .map(|extent| extent.1 / block)
+        .collect();
+    if blocks.len() != 2 || blocks[0] == blocks[1] {
+        return Err(format!(
+            "p's extents {extents:?}: not two compressed blocks in two disk blocks, nothing tested"
+        ));
+    }
+    fail(make_it_fail, true)?;
+    sys::sync_all_filesystems();
+    fail(make_it_fail, false)?;
+    crate::drop_caches()?;
+    let mut read = vec![0; 2 * block as usize];
+    p.read_exact_at(&mut read, 0)
+        .map_err(|e| format!("read p again: {e}"))?;
+    // What failed is written again (the error itself is the mapping's
+    // to report, once), before the unmount.
+    let _ = p.sync_all();
+    let want = bytes(b'C');
+    match read.iter().zip(&want).position(|(a, b)| a != b) {
+        None => Ok(()),
+        Some(at) => Err(format!(
+            "p read again after the caches were dropped differs from the write that failed in the background at byte {at} (block {})",
+            at as u64 / block
+        )),
+    }
 }

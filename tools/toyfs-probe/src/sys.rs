@@ -374,17 +374,21 @@ pub fn fibmap(file: &File, block: u32) -> io::Result<u32> {
 
 /// The file's extents by `FS_IOC_FIEMAP` (synced first), at most 64.
 pub fn fiemap(file: &File) -> io::Result<Vec<Extent>> {
-    const MAX: usize = 64;
-    // struct fiemap (32 bytes) then MAX struct fiemap_extent (56 bytes).
-    let mut buf = vec![0u64; (32 + 56 * MAX) / 8];
+    fiemap_at_most(file, 64)
+}
+
+/// [`fiemap`], at most `max` extents.
+pub fn fiemap_at_most(file: &File, max: usize) -> io::Result<Vec<Extent>> {
+    // struct fiemap (32 bytes) then `max` struct fiemap_extent (56 bytes).
+    let mut buf = vec![0u64; (32 + 56 * max) / 8];
     buf[1] = u64::MAX; // fm_length
     buf[2] = u64::from(FIEMAP_FLAG_SYNC); // fm_flags; fm_mapped_extents above
-    buf[3] = MAX as u64; // fm_extent_count; fm_reserved above
+    buf[3] = max as u64; // fm_extent_count; fm_reserved above
                          // SAFETY: A valid descriptor and a buffer of the size the request
                          // describes (fm_extent_count extents).
     check(unsafe { ioctl(file.as_raw_fd(), FS_IOC_FIEMAP, buf.as_mut_ptr()) })?;
     let mapped = (buf[2] >> 32) as u32 as usize;
-    Ok((0..mapped.min(MAX))
+    Ok((0..mapped.min(max))
         .map(|i| {
             let e = 4 + 7 * i;
             (buf[e], buf[e + 1], buf[e + 2], buf[e + 5] as u32)

@@ -32,7 +32,7 @@
 use crate::mapping::Mapping;
 use crate::namespace::command;
 use crate::rng::Rng;
-use crate::sys::{self, check, syscall, EOPNOTSUPP};
+use crate::sys::{self, EOPNOTSUPP};
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -41,11 +41,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-const SYS_MKNODAT: usize = 259;
-const SYS_RENAMEAT2: usize = 316;
-const AT_FDCWD: isize = -100;
-const RENAME_NOREPLACE: usize = 1;
-const RENAME_EXCHANGE: usize = 2;
 const O_NOFOLLOW: i32 = 0o400_000;
 const O_NONBLOCK: i32 = 0o4000;
 
@@ -68,45 +63,6 @@ const EXPECTED: &[i32] = &[
 
 /// The short names every thread uses: they collide.
 const NAMES: &[&str] = &["a", "b", "c", "d", "e", "f", "g", "h"];
-
-fn cstr(path: &str) -> io::Result<std::ffi::CString> {
-    std::ffi::CString::new(path).map_err(|_| io::Error::from_raw_os_error(22))
-}
-
-/// `mknodat(AT_FDCWD, path, mode, dev)`.
-fn mknod(path: &str, mode: usize, dev: usize) -> io::Result<()> {
-    let path = cstr(path)?;
-    // SAFETY: `path` is a NUL-terminated string that outlives the call;
-    // the rest are integers.
-    check(unsafe {
-        syscall(
-            SYS_MKNODAT,
-            [AT_FDCWD as usize, path.as_ptr() as usize, mode, dev, 0, 0],
-        )
-    })
-    .map(|_| ())
-}
-
-/// `renameat2(AT_FDCWD, from, AT_FDCWD, to, flags)`.
-fn rename2(from: &str, to: &str, flags: usize) -> io::Result<()> {
-    let (from, to) = (cstr(from)?, cstr(to)?);
-    // SAFETY: `from` and `to` are NUL-terminated strings that outlive the
-    // call; the rest are integers.
-    check(unsafe {
-        syscall(
-            SYS_RENAMEAT2,
-            [
-                AT_FDCWD as usize,
-                from.as_ptr() as usize,
-                AT_FDCWD as usize,
-                to.as_ptr() as usize,
-                flags,
-                0,
-            ],
-        )
-    })
-    .map(|_| ())
-}
 
 /// A thread's state: its generator, the root, and its last operations.
 struct Thread<'a> {
@@ -219,19 +175,19 @@ impl Thread<'_> {
                     1 => ("sock", 0o140_644, 0),
                     _ => ("chr", 0o020_644, (1 << 8) | 3),
                 };
-                let outcome = mknod(&a, mode, dev);
+                let outcome = sys::mknod(&a, mode, dev);
                 self.done("mknod", format!("{kind} {a}"), outcome)
             }
             9..=11 => self.done("rename", format!("{a} {b}"), fs::rename(&a, &b)),
             12 => self.done(
                 "rename_noreplace",
                 format!("{a} {b}"),
-                rename2(&a, &b, RENAME_NOREPLACE),
+                sys::rename_flags(&a, &b, sys::RENAME_NOREPLACE),
             ),
             _ => self.done(
                 "rename_exchange",
                 format!("{a} {b}"),
-                rename2(&a, &b, RENAME_EXCHANGE),
+                sys::rename_flags(&a, &b, sys::RENAME_EXCHANGE),
             ),
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! For each operation (create, create growing its directory, mkdir, rename,
 //! rename over a file, unlink, rmdir, an extending write, a shrinking
-//! truncate, fsync) and each
+//! truncate, fsync, an `O_TMPFILE` file made and closed) and each
 //! N = 1, 2, ...: the objects are set up, the N-th fault point of the call
 //! is made to fail, and the outcome checked: a call that fails returns
 //! `ENOMEM`, `EIO` or `ENOSPC` and changes nothing (an extending write
@@ -471,6 +471,59 @@ impl Operation for Fsync {
     }
 }
 
+/// An `O_TMPFILE` file made in `dir` and closed: whether the call fails
+/// or not, the filesystem's free inodes are as before once the file is
+/// closed (review rev11: when the new inode's set-up failed, its
+/// eviction freed the inode, and so did `tmpfile`'s error path: one free
+/// inode too many, and a race with a create could free another file's).
+struct Tmpfile {
+    dir: String,
+    free: u64,
+    file: Option<File>,
+}
+
+impl Tmpfile {
+    fn free_inodes(&self) -> Result<u64, String> {
+        File::open(&self.dir)
+            .and_then(|dir| crate::sys::free_inodes(&dir))
+            .map_err(|err| format!("fstatfs {}: {err}", self.dir))
+    }
+}
+
+impl Operation for Tmpfile {
+    fn name(&self) -> &'static str {
+        "O_TMPFILE"
+    }
+    fn set_up(&mut self) -> Check {
+        self.file = None;
+        self.free = self.free_inodes()?;
+        Ok(())
+    }
+    fn call(&mut self) -> io::Result<usize> {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Closed by `check`, with no fault armed.
+        self.file = Some(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .mode(0o600)
+                .custom_flags(crate::sys::O_TMPFILE)
+                .open(&self.dir)?,
+        );
+        Ok(0)
+    }
+    fn check(&mut self, _outcome: &io::Result<usize>) -> Check {
+        self.file = None;
+        match self.free_inodes()? {
+            free if free == self.free => Ok(()),
+            free => Err(format!(
+                "{} free inodes once the file is closed, {} before",
+                free, self.free
+            )),
+        }
+    }
+}
+
 /// Runs every operation in `dir` (which must exist), then writes
 /// `manifest`; returns one summary line per operation.
 pub(crate) fn run(dir: &str, manifest: &str) -> Result<String, String> {
@@ -525,6 +578,11 @@ pub(crate) fn run(dir: &str, manifest: &str) -> Result<String, String> {
         Box::new(Fsync {
             path: path("synced"),
             data: pattern(6000, 8),
+            file: None,
+        }),
+        Box::new(Tmpfile {
+            dir: dir.to_string(),
+            free: 0,
             file: None,
         }),
     ];

@@ -25,6 +25,7 @@ const SYS_FALLOCATE: usize = 285;
 const SYS_PIPE2: usize = 293;
 const SYS_COPY_FILE_RANGE: usize = 326;
 const SYS_MKNODAT: usize = 259;
+const SYS_FSTATFS: usize = 138;
 
 /// The size of a page (x86-64).
 pub const PAGE: u64 = 4096;
@@ -108,25 +109,36 @@ pub fn start_writeback(file: &File) -> io::Result<()> {
 
 /// `mknodat(AT_FDCWD, path, S_IFIFO | 0o644, 0)`: `mkfifo(3)`.
 pub fn mkfifo(path: &str) -> io::Result<()> {
-    const AT_FDCWD: isize = -100;
     const S_IFIFO: usize = 0o010_000;
-    let path = std::ffi::CString::new(path).map_err(|_| io::Error::from_raw_os_error(EINVAL))?;
+    mknod(path, S_IFIFO | 0o644, 0)
+}
+
+/// `mknodat(AT_FDCWD, path, mode, dev)`.
+pub fn mknod(path: &str, mode: usize, dev: usize) -> io::Result<()> {
+    let path = c_path(path)?;
     // SAFETY: `path` is a NUL-terminated string that outlives the call;
     // the rest are integers.
     check(unsafe {
         syscall(
             SYS_MKNODAT,
-            [
-                AT_FDCWD as usize,
-                path.as_ptr() as usize,
-                S_IFIFO | 0o644,
-                0,
-                0,
-                0,
-            ],
+            [AT_FDCWD as usize, path.as_ptr() as usize, mode, dev, 0, 0],
         )
     })
     .map(|_| ())
+}
+
+/// The free inodes of the filesystem holding `file` (`fstatfs`'s
+/// `f_ffree`).
+pub fn free_inodes(file: &File) -> io::Result<u64> {
+    // `struct statfs` of x86-64: fifteen 8-byte words up to `f_spare`
+    // (`f_fsid` is two 4-byte words in one); `f_ffree` is the seventh.
+    const F_FFREE: usize = 6;
+    let mut words = [0u64; 15];
+    let fd = file.as_raw_fd() as usize;
+    // SAFETY: `words` is a writable `struct statfs` (120 bytes) that
+    // outlives the call.
+    check(unsafe { syscall(SYS_FSTATFS, [fd, words.as_mut_ptr() as usize, 0, 0, 0, 0]) })?;
+    Ok(words[F_FFREE])
 }
 
 /// `sync()`: every filesystem's dirty data and metadata, and the block
