@@ -298,6 +298,66 @@ impl<'a> BlockMap<'a> {
         info.last_run.clear();
     }
 
+    /// The run of at most `limit` (> 0) pointers of one container from
+    /// its first, `pointer(k)` being the raw pointer `k` of the run,
+    /// checked as `check_extent` does, for the indirect blocks `above`.
+    /// Generic in `pointer`, so that the accessor is inlined into the
+    /// loop over the run's pointers (a `&dyn Fn` was a call per pointer,
+    /// up to 256 per lookup of writeback).
+    fn stored_run(
+        &self,
+        limit: usize,
+        pointer: impl Fn(usize) -> u32,
+        above: &[u32],
+    ) -> Result<Run> {
+        let (sb, ino, geometry) = (self.sb, self.ino(), self.geometry);
+        let first = match check_extent(sb, ino, pointer(0), above)? {
+            None => None,
+            Some(extent) if extent.is_whole_block(&geometry) => Some(extent.block(&geometry)),
+            Some(extent) => return Ok(Run::Packed { extent }),
+        };
+        let plain = !geometry.has_fragments();
+        // Computed once: checked for every pointer of the run.
+        let data_blocks = geometry.first_data_block()..geometry.block_count();
+        let mut count = 1;
+        while count < limit {
+            let raw = pointer(count);
+            // CAST: `count` is below a block's pointers.
+            let next = first.map(|first| first.wrapping_add(count as u32));
+            let follows = match (plain, next) {
+                // Without fragments a pointer is a block number, sound
+                // under `sound_extent`'s rules: in the data blocks, not
+                // an indirect block above it, and in use, which is
+                // checked below for the whole run at once.
+                (true, None) => raw == 0,
+                (true, Some(next)) => {
+                    raw == next && data_blocks.contains(&raw) && !above.contains(&raw)
+                }
+                (false, _) => match (next, sound_extent(sb, raw, above)) {
+                    (None, Some(None)) => true,
+                    (Some(next), Some(Some(extent))) => {
+                        extent.is_whole_block(&geometry) && extent.block(&geometry) == next
+                    }
+                    _ => false,
+                },
+            };
+            if !follows {
+                break;
+            }
+            count += 1;
+        }
+        if let (true, Some(first)) = (plain, first) {
+            // The run ends before the first block the bitmap calls
+            // free.  CAST: `count` is at most a block's pointers.
+            count = 1 + balloc::in_use_prefix(sb, first + 1, count as u32 - 1) as usize;
+        }
+        let count = count as u64;
+        Ok(match first {
+            None => Run::Hole { count },
+            Some(first) => Run::Data { first, count },
+        })
+    }
+
     /// [`Self::lookup_walk`] by the pointers alone: the packed tail's is a
     /// whole plain block.
     fn lookup_stored(&self, n: u64, max: u64, sparse: bool) -> Result<Run> {
@@ -309,68 +369,20 @@ impl<'a> BlockMap<'a> {
         };
         // The run's end in this container.
         let limit = max.min(span) as usize;
-        let (sb, ino, geometry) = (self.sb, self.ino(), self.geometry);
-        // `pointer(k)` is the raw pointer `k` of the run, checked as
-        // `check_extent` does, for the indirect blocks `above`.
-        let run = |pointer: &dyn Fn(usize) -> u32, above: &[u32]| -> Result<Run> {
-            let first = match check_extent(sb, ino, pointer(0), above)? {
-                None => None,
-                Some(extent) if extent.is_whole_block(&geometry) => Some(extent.block(&geometry)),
-                Some(extent) => return Ok(Run::Packed { extent }),
-            };
-            let plain = !geometry.has_fragments();
-            // Computed once: checked for every pointer of the run.
-            let data_blocks = geometry.first_data_block()..geometry.block_count();
-            let mut count = 1;
-            while count < limit {
-                let raw = pointer(count);
-                // CAST: `count` is below a block's pointers.
-                let next = first.map(|first| first.wrapping_add(count as u32));
-                let follows = match (plain, next) {
-                    // Without fragments a pointer is a block number, sound
-                    // under `sound_extent`'s rules: in the data blocks, not
-                    // an indirect block above it, and in use, which is
-                    // checked below for the whole run at once.
-                    (true, None) => raw == 0,
-                    (true, Some(next)) => {
-                        raw == next && data_blocks.contains(&raw) && !above.contains(&raw)
-                    }
-                    (false, _) => match (next, sound_extent(sb, raw, above)) {
-                        (None, Some(None)) => true,
-                        (Some(next), Some(Some(extent))) => {
-                            extent.is_whole_block(&geometry) && extent.block(&geometry) == next
-                        }
-                        _ => false,
-                    },
-                };
-                if !follows {
-                    break;
-                }
-                count += 1;
-            }
-            if let (true, Some(first)) = (plain, first) {
-                // The run ends before the first block the bitmap calls
-                // free.  CAST: `count` is at most a block's pointers.
-                count = 1 + balloc::in_use_prefix(sb, first + 1, count as u32 - 1) as usize;
-            }
-            let count = count as u64;
-            Ok(match first {
-                None => Run::Hole { count },
-                Some(first) => Run::Data { first, count },
-            })
-        };
         match container {
-            Container::Direct { index } => run(&|k| self.disk.direct[index + k], &[]),
+            Container::Direct { index } => {
+                self.stored_run(limit, |k| self.disk.direct[index + k], &[])
+            }
             Container::Indirect {
                 block,
                 index,
                 above,
                 levels,
             } => {
-                let buffer = Buffer::read(sb, block)?;
+                let buffer = Buffer::read(self.sb, block)?;
                 let entries = buffer.lock();
                 let data = entries.data();
-                run(&|k| get_u32(data, 4 * (index + k)), &above[..levels])
+                self.stored_run(limit, |k| get_u32(data, 4 * (index + k)), &above[..levels])
             }
             Container::Missing {
                 blocks,
@@ -379,7 +391,7 @@ impl<'a> BlockMap<'a> {
                 entries,
                 ..
             } if sparse => {
-                let p = u64::from(geometry.pointers_per_block());
+                let p = u64::from(self.geometry.pointers_per_block());
                 // The first missing block, at depth `have`, would span
                 // `P^(levels - have)` file blocks; `n` is `offset` into
                 // them.
@@ -395,7 +407,7 @@ impl<'a> BlockMap<'a> {
                 let missing = match have.checked_sub(1) {
                     None => 1,
                     Some(parent) => {
-                        let buffer = Buffer::read(sb, blocks[parent])?;
+                        let buffer = Buffer::read(self.sb, blocks[parent])?;
                         let from = entries[parent] as usize;
                         // CAST: a block's pointers.
                         let to = first_nonzero_entry(buffer.lock().data(), from + 1, p as usize)
@@ -539,9 +551,16 @@ impl<'a> BlockMap<'a> {
                         }
                     };
                     let entries = buffer.lock();
-                    (index..index + k as usize)
-                        .filter(|&i| get_u32(entries.data(), 4 * i) == 0)
-                        .count() as u64
+                    let data = entries.data();
+                    // A plain loop: the iterator chain's fold stayed a call
+                    // per allocation at `opt-level=s`.
+                    let mut holes = 0;
+                    for i in index..index + k as usize {
+                        if get_u32(data, 4 * i) == 0 {
+                            holes += 1;
+                        }
+                    }
+                    holes
                 }
             };
             n += k;

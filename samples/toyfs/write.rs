@@ -228,14 +228,14 @@ impl NewInFolio {
     /// The new blocks of the locked `folio`, whose state is `state`, read
     /// before `clear_new`.
     fn of(folio: &LockedFolio<'_>, state: &FolioState) -> Self {
-        let mut new = Self {
-            first: folio.pos() >> state.block_shift(),
-            ..Self::default()
-        };
-        for k in (0..state.blocks().min(MAX_FOLIO_BLOCKS)).filter(|&k| state.is_new(k)) {
-            new.bits[k / 64] |= 1 << (k % 64);
+        if !state.has_new() {
+            return Self::default();
         }
-        new
+        Self {
+            first: folio.pos() >> state.block_shift(),
+            // The state's own words, in the same layout.
+            bits: state.new_words(),
+        }
     }
 
     /// Whether file block `n` is one of them.
@@ -303,6 +303,8 @@ pub(crate) fn finish_write(
         return (0, NewInFolio::default());
     };
     let new = NewInFolio::of(folio, state);
+    // An overwrite allocated nothing: no new block to walk over below.
+    let has_new = state.has_new();
     let from = (pos - folio.pos()) as usize;
     let to = from + len;
     let mut accepted = copied;
@@ -348,12 +350,14 @@ pub(crate) fn finish_write(
     if !written.is_empty() {
         validate(written.start, written.len());
     }
-    for k in blocks_touched(&geometry, from, to) {
-        if state.is_new(k) && !written.contains(&k) {
-            validate(k, 1);
+    if has_new {
+        for k in blocks_touched(&geometry, from, to) {
+            if state.is_new(k) && !written.contains(&k) {
+                validate(k, 1);
+            }
         }
+        state.clear_new();
     }
-    state.clear_new();
     if all_uptodate {
         folio.mark_uptodate();
     }

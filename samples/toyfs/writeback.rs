@@ -181,8 +181,15 @@ impl<'a> Writer<'a> {
                 Run::Data { first: block, .. } => {
                     state.clear_dirty(k, count);
                     state.add_write(count * block_size);
-                    self.batch
-                        .add(folio, k * block_size, count * block_size, block);
+                    let (offset, len) = (k * block_size, count * block_size);
+                    if k + count < state.blocks() {
+                        // The folio's next block is not written (clean,
+                        // past the end, or elsewhere on disk): nothing
+                        // joins this bio but this folio's blocks.
+                        self.batch.add_last(folio, offset, len, block);
+                    } else {
+                        self.batch.add(folio, offset, len, block);
+                    }
                 }
                 // A packed tail is never dirty: it leaves its tail block
                 // before the file can change (`tails::unpack`).

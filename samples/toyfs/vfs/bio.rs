@@ -51,6 +51,37 @@ impl<'a> BioBatch<'a> {
     /// to or from the device from block `block` on.  The caller has
     /// counted them as in flight in the folio's state.
     pub(crate) fn add(&mut self, folio: &LockedFolio<'_>, offset: usize, len: usize, block: u32) {
+        self.add_sized(folio, offset, len, block, bindings::BIO_MAX_VECS as u16);
+    }
+
+    /// [`Self::add`] for blocks that no block of a later folio follows on
+    /// disk (writeback of a folio whose dirty blocks end before its last
+    /// block: the block after them is not written): a bio it opens has
+    /// one vector, kept in the bio itself (as `submit_bh` of ext2's
+    /// writeback allocates for each buffer), instead of `BIO_MAX_VECS`,
+    /// a 4 KiB vector array taken from and given back to its slab for a
+    /// bio of one segment, per dirty block of a random overwrite.  Should
+    /// a block join it after all (a file laid out backwards on disk), the
+    /// full bio is submitted and a new one opened, as for any full bio.
+    pub(crate) fn add_last(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        offset: usize,
+        len: usize,
+        block: u32,
+    ) {
+        self.add_sized(folio, offset, len, block, 1);
+    }
+
+    /// [`Self::add`], a bio it opens having room for `vectors` segments.
+    fn add_sized(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        offset: usize,
+        len: usize,
+        block: u32,
+        vectors: u16,
+    ) {
         let shift = self.sb.block_shift() - 9;
         let sector = u64::from(block) << shift;
         let end = sector + (len as u64 >> 9);
@@ -65,17 +96,18 @@ impl<'a> BioBatch<'a> {
             }
             self.submit();
         }
-        let bio = self.alloc(sector);
+        let bio = self.alloc(sector, vectors);
         // SAFETY: A new bio has room for a folio segment.
         let added = unsafe { bindings::bio_add_folio(bio.as_ptr(), folio.as_ptr(), len, offset) };
-        // A new bio of `BIO_MAX_VECS` vectors always takes its first
+        // A new bio of at least one vector always takes its first
         // segment (a folio is far smaller than a bio's size limit).
         debug_assert!(added);
         self.open = Some((bio, end));
     }
 
-    /// A new bio at `sector`, ending in this batch's completion.
-    fn alloc(&self, sector: u64) -> NonNull<bindings::bio> {
+    /// A new bio at `sector` with room for `vectors` segments, ending in
+    /// this batch's completion.
+    fn alloc(&self, sector: u64, vectors: u16) -> NonNull<bindings::bio> {
         let op = match self.direction {
             Direction::Read => bindings::req_op_REQ_OP_READ,
             Direction::Write => bindings::req_op_REQ_OP_WRITE,
@@ -86,12 +118,7 @@ impl<'a> BioBatch<'a> {
             // a gfp that may sleep, `bio_alloc` draws on a mempool and
             // does not fail, but the loop does not rely on it.
             let bio = unsafe {
-                sys::toyfs_bio_alloc(
-                    self.sb.bdev(),
-                    bindings::BIO_MAX_VECS as u16,
-                    op as c_uint,
-                    bindings::GFP_KERNEL,
-                )
+                sys::toyfs_bio_alloc(self.sb.bdev(), vectors, op as c_uint, bindings::GFP_KERNEL)
             };
             if let Some(bio) = NonNull::new(bio) {
                 // SAFETY: The bio is new and ours.

@@ -80,6 +80,12 @@ impl BlockBits {
         })
     }
 
+    /// The set as words: block `k` as bit `k % 64` of word `k / 64`.
+    #[inline]
+    fn words(&self) -> [u64; WORDS] {
+        core::array::from_fn(|word| self.0[word].load(Ordering::Acquire))
+    }
+
     /// Whether some block of `first..first + count` is in the set.
     #[inline]
     fn any(&self, first: usize, count: usize) -> bool {
@@ -182,6 +188,21 @@ impl FolioState {
     #[inline]
     pub(crate) fn is_new(&self, k: usize) -> bool {
         self.new.any(k, 1)
+    }
+
+    /// Whether any block of the folio was just allocated: an overwrite
+    /// allocates none, and its `write_end` skips the walks over the new
+    /// blocks.
+    #[inline]
+    pub(crate) fn has_new(&self) -> bool {
+        self.new.any(0, self.blocks)
+    }
+
+    /// The blocks just allocated, block `k` as bit `k % 64` of word
+    /// `k / 64` (no bit at or past `blocks`).
+    #[inline]
+    pub(crate) fn new_words(&self) -> [u64; WORDS] {
+        self.new.words()
     }
 
     /// Forgets which blocks were just allocated.
