@@ -1734,6 +1734,24 @@ fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> 
 /// error is returned, after every write was tried; a bitmap block that
 /// could not be written is written again by the next `fsync`.
 pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Result<bool> {
+    sync_file_then(inode, written, InodeWrite::Waited { datasync })
+}
+
+/// What [`sync_file_then`] does with the inode once what it names is on
+/// the disk.
+#[derive(Clone, Copy)]
+enum InodeWrite {
+    /// Written and waited for, if it changed since an `fsync` last wrote
+    /// it (`datasync`: in its size or its block map): `fsync`.
+    Waited { datasync: bool },
+    /// Stored into the inode table's cached block, as writeback stores
+    /// it: a new symbolic link, whose inode reaches the disk with that
+    /// block, ahead of the directory blocks (`write_new_symlink`).
+    Stored,
+}
+
+/// [`sync_file`], the inode then written as `inode_write` says.
+fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Result<bool> {
     let sb = inode.sb();
     let info = inode.info();
     let geometry = sb.info().geometry;
@@ -1752,7 +1770,10 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
     // `simple_fsync`.  A change noted after this test came after the
     // `fsync` was asked for, which need not write it: it stays noted for
     // the next one.
-    let changed = info.is_unsynced(datasync);
+    let changed = match inode_write {
+        InodeWrite::Waited { datasync } => info.is_unsynced(datasync),
+        InodeWrite::Stored => true,
+    };
     // Read (from the disk, if need be) before the map is locked.
     let slot = changed.then(|| InodeSlot::read(sb, inode.ino()));
     let map = info.map.lock();
@@ -1760,24 +1781,94 @@ pub(crate) fn sync_file(inode: &Inode, written: &Moved, datasync: bool) -> Resul
         return result.map(|()| false);
     }
     result = result.and(inode.sync_own_buffers());
-    if let Some(slot) = slot {
-        // From memory, every field: the changes noted up to here (under
-        // the map lock no change of the map is noted meanwhile) are
-        // written, or noted again for the next `fsync` if the write fails.
-        let taken = info.take_unsynced();
-        let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
-            true => slot.sync(),
-            // Its bytes are on the disk already (stored by writeback
-            // without waiting, then written by the device's writeback).
-            false => Ok(()),
-        });
-        if synced.is_err() {
-            info.keep_unsynced(taken);
+    match (inode_write, slot) {
+        (_, None) => {}
+        (InodeWrite::Stored, Some(slot)) => {
+            // Only once what it names is on the disk; the changes stay
+            // noted for an `fsync`, as after writeback's store.
+            result = result.and_then(|()| store_inode(inode, &slot?, &map, false).map(drop));
         }
-        result = result.and(synced);
+        (InodeWrite::Waited { .. }, Some(slot)) => {
+            // From memory, every field: the changes noted up to here (under
+            // the map lock no change of the map is noted meanwhile) are
+            // written, or noted again for the next `fsync` if the write fails.
+            let taken = info.take_unsynced();
+            let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
+                true => slot.sync(),
+                // Its bytes are on the disk already (stored by writeback
+                // without waiting, then written by the device's writeback).
+                false => Ok(()),
+            });
+            if synced.is_err() {
+                info.keep_unsynced(taken);
+            }
+            result = result.and(synced);
+        }
     }
     drop(map);
     result.map(|()| true)
+}
+
+/// A new symbolic link's target on the disk before an entry names the
+/// link (Documentation/toyfs.rst, "Write order"): its folio written, the
+/// block of its tail (FRAGMENTS) and the bitmap blocks whose bits it took
+/// written and waited for, as `fsync` writes a file's; then its inode,
+/// with the size and the pointer, stored into the inode table's cached
+/// block, which any write of the device's buffers takes to the disk ahead
+/// of the directory blocks (as a new inode's claim).  Otherwise a
+/// directory's `fsync` wrote the entry and the inode as claimed, of size
+/// 0, and a crash before writeback left a link that a lookup refuses.
+/// Nothing else sees the new inode, so a second round (writeback gave a
+/// block a new run meanwhile, `sync_file`) finds nothing left to write.
+pub(crate) fn write_new_symlink(inode: &Inode) -> Result {
+    loop {
+        let moved = inode.info().moved();
+        inode.write_and_wait()?;
+        if sync_file_then(inode, &moved, InodeWrite::Stored)? {
+            return Ok(());
+        }
+    }
+}
+
+/// Raises `inode`'s link count by one for an entry about to name it
+/// (`link`, `mkdir`'s parent for the new "..", a directory moved into
+/// it), in memory and in its slot of the inode table's cached block,
+/// before the caller adds the entry: any write of that block (a
+/// directory's `fsync`, `syncfs`, writeback, which take the table ahead
+/// of the directory blocks in the device's order) then carries a count
+/// no lower than the entries on the disk.  A count one short let an
+/// `unlink` after a crash free an inode that an entry still names
+/// (Documentation/toyfs.rst, "Write order").  Only the count is stored:
+/// the size and map in memory may name blocks whose bytes are not written
+/// yet.  Under the map lock, which `write_inode` holds from reading the
+/// attributes to storing them, so that no count read before the raise is
+/// stored after it.  The caller checked the count against `EMLINK`; if
+/// the entry then cannot be added it calls [`lower_link_count`].
+pub(crate) fn raise_link_count(inode: &Inode) -> Result {
+    store_link_count(inode, Inode::inc_link)
+}
+
+/// Takes back a raise of [`raise_link_count`] whose entry was not added:
+/// the count in memory and in the cached slot (if the block cannot be
+/// read, writeback stores the count: the inode is marked dirty).
+pub(crate) fn lower_link_count(inode: &Inode) {
+    if store_link_count(inode, Inode::drop_link).is_err() {
+        inode.drop_link();
+    }
+    inode.mark_dirty();
+}
+
+/// Changes `inode`'s link count with `change`, and stores it into its
+/// slot of the inode table's cached block (only the count), under the
+/// map lock; nothing changes if the block cannot be read.
+fn store_link_count(inode: &Inode, change: impl FnOnce(&Inode)) -> Result {
+    let slot = InodeSlot::read(inode.sb(), inode.ino())?;
+    let _map = inode.info().map.lock();
+    change(inode);
+    // CAST: at most `u16::MAX`, which the callers check (`EMLINK`).
+    let nlink = inode.nlink() as u16;
+    slot.update(|disk| disk.nlink = nlink);
+    Ok(())
 }
 
 /// Writes the bitmap blocks whose bits `inode` changed since its last

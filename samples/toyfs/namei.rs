@@ -12,11 +12,12 @@ use crate::{
         inode::{FileType, MAX_SYMLINK_LEN, S_IFLNK},
     },
     ialloc,
-    inode::write_bitmap_blocks,
+    inode::{lower_link_count, raise_link_count, write_bitmap_blocks, write_new_symlink},
     meta::{corrupt, InodeSlot},
     mount::SpecialFiles,
     vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, SuperBlock},
 };
+use core::cell::Cell;
 use kernel::prelude::*;
 
 /// Gets the VFS inode of an inode number, set up with toyfs's operations
@@ -216,9 +217,10 @@ pub(crate) fn mknod(
 
 /// `symlink`: a new symbolic link `name` in `dir` to `target`, written
 /// as its data by `write_target` (`page_symlink`, through the page cache
-/// as any file's data) once the inode exists, before the entry is added
-/// (`new_inode`: a target that cannot be written, no space or an I/O
-/// error reading the block of a tail, leaves the directory as it was).
+/// as any file's data) once the inode exists, and on the disk with the
+/// inode's size and pointer stored (`write_new_symlink`), before the
+/// entry is added (`new_inode`: a target that cannot be written, no
+/// space or an I/O error, leaves the directory as it was).
 /// `ENAMETOOLONG` for a target of more than 4095 bytes (the VFS refuses
 /// those already, as `PATH_MAX` is 4096 with the NUL); an empty one is
 /// `ENOENT`, as the VFS answers it.  With the SPECIAL_FILES feature
@@ -243,7 +245,7 @@ pub(crate) fn symlink(
         FileType::Symlink,
         iget,
         |ino| ialloc::claim(sb, ino, S_IFLNK | 0o777, 1, None, 0).map(|()| None),
-        |inode| write_target(inode, target),
+        |inode| write_target(inode, target).and_then(|()| write_new_symlink(inode)),
     )
 }
 
@@ -254,10 +256,17 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
         return Err(EMLINK);
     }
     let sb = dir.sb();
+    // Whether `claim` raised the count of `dir`, for the new directory's
+    // "..", to be taken back if the creation fails after it.
+    let raised = Cell::new(false);
     let claim = |ino| {
         // The inode's block of the table is read first: if it cannot be,
         // no block is taken and written for a directory that cannot be.
         drop(InodeSlot::read(sb, ino)?);
+        // Before the entry is added (`raise_link_count`), once the name
+        // is known free (`new_inode`).
+        raise_link_count(dir)?;
+        raised.set(true);
         let (block, bitmap_blocks) = {
             let per_block = sb.info().geometry.fragments_per_block();
             let mut reservation = balloc::reserve(sb, per_block)?;
@@ -283,23 +292,25 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
         }
         Ok(Some(block))
     };
-    let inode = new_inode(dir, name, FileType::Directory, iget, claim, |_| Ok(()))?;
-    // The new directory's ".." names `dir`.
-    dir.inc_link();
-    dir.mark_dirty();
-    Ok(inode)
+    let made = new_inode(dir, name, FileType::Directory, iget, claim, |_| Ok(()));
+    // `new_inode` marked `dir` dirty if it made the directory.
+    if made.is_err() && raised.get() {
+        lower_link_count(dir);
+    }
+    made
 }
 
 /// `link`: a new entry `name` in `dir` for `inode`, any type but a
 /// directory (which the VFS refuses).  An inode with no link is taken
 /// only if the VFS marked it linkable (an `O_TMPFILE` file opened without
 /// `O_EXCL`, through `linkat(AT_EMPTY_PATH)` or `/proc/self/fd`; the VFS
-/// answers `ENOENT` for any other before it gets here): its count is
-/// written into the inode table's cached block first, before the entry
-/// is added, so that no sync writes the entry with a count of 0 (which
-/// a mount would refuse as a damaged inode) unless the block of the
-/// table, written by the same flush of the device, was left out by a
-/// crash in the middle of it.
+/// answers `ENOENT` for any other before it gets here).  The raised
+/// count is stored into the inode table's cached block before the entry
+/// is added (`raise_link_count`), so that no sync writes the entry with
+/// the count it had (one short: an `unlink` would free an inode the other
+/// entry names; 0 for an `O_TMPFILE` file, which a lookup refuses as
+/// damage) unless the block of the table, written by the same flush of
+/// the device, was left out by a crash in the middle of it.
 pub(crate) fn link(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
     if name.len() > MAX_NAME_LEN {
         return Err(ENAMETOOLONG);
@@ -307,26 +318,12 @@ pub(crate) fn link(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
     if inode.nlink() >= u32::from(u16::MAX) {
         return Err(EMLINK);
     }
-    if inode.nlink() == 0 && inode.is_linkable() {
-        return link_tmpfile(inode, dir, name);
+    if !inode.is_linkable() {
+        check_has_link(inode)?;
     }
-    check_has_link(inode)?;
-    dir::add(dir, name, inode.ino(), entry_type(inode))?;
-    inode.inc_link();
-    linked(inode, dir);
-    Ok(())
-}
-
-/// `link` of an inode with no link, linkable (`O_TMPFILE`): it gets its
-/// link, in the inode table's cached block too, before its first entry;
-/// if the entry cannot be added it loses it again.
-fn link_tmpfile(inode: &Inode, dir: &Inode, name: &[u8]) -> Result {
-    inode.inc_link();
-    let named = crate::inode::write_inode(inode, false)
-        .and_then(|()| dir::add(dir, name, inode.ino(), entry_type(inode)));
-    if let Err(err) = named {
-        inode.drop_link();
-        inode.mark_dirty();
+    raise_link_count(inode)?;
+    if let Err(err) = dir::add(dir, name, inode.ino(), entry_type(inode)) {
+        lower_link_count(inode);
         return Err(err);
     }
     linked(inode, dir);
@@ -426,20 +423,36 @@ pub(crate) fn rename(
     if changes_parent && dir::find_entry(moved, b"..")?.is_none() {
         return Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""));
     }
-    match target {
-        Some(target) => {
-            if target.is_dir() && !dir::is_empty_dir(target)? {
-                return Err(ENOTEMPTY);
-            }
-            dir::retarget(new_dir, new_name, moved.ino(), file_type)?;
+    if let Some(target) = target {
+        if target.is_dir() && !dir::is_empty_dir(target)? {
+            return Err(ENOTEMPTY);
         }
-        // The new entry first: it is what may fail for want of a block,
-        // and then nothing has changed.
-        None => dir::add(new_dir, new_name, moved.ino(), file_type)?,
     }
-    dir::remove(old_dir, old_name, moved.ino())?;
-    if changes_parent {
-        dir::retarget(moved, b"..", new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+    // A directory moved into `new_dir` names it with its "..": the count
+    // of `new_dir` is raised first (`raise_link_count`), unless the
+    // directory it replaces named it so.
+    let raises = changes_parent && target.is_none();
+    if raises {
+        raise_link_count(new_dir)?;
+    }
+    let renamed = (|| {
+        match target {
+            Some(_) => dir::retarget(new_dir, new_name, moved.ino(), file_type)?,
+            // The new entry first: it is what may fail for want of a
+            // block, and then nothing has changed.
+            None => dir::add(new_dir, new_name, moved.ino(), file_type)?,
+        }
+        dir::remove(old_dir, old_name, moved.ino())?;
+        if changes_parent {
+            dir::retarget(moved, b"..", new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+        }
+        Ok(())
+    })();
+    if let Err(err) = renamed {
+        if raises {
+            lower_link_count(new_dir);
+        }
+        return Err(err);
     }
     if let Some(target) = target {
         if target.is_dir() {
@@ -454,7 +467,9 @@ pub(crate) fn rename(
     }
     if changes_parent {
         drop_subdir_link(old_dir);
-        new_dir.inc_link();
+        if !raises {
+            new_dir.inc_link();
+        }
     }
     moved.touch_ctime();
     moved.mark_dirty();
@@ -510,20 +525,36 @@ pub(crate) fn exchange(
     };
     let old_dotdot = dotdot(old, old_moves)?;
     let new_dotdot = dotdot(new, new_moves)?;
-    old_entry.retarget(new.ino(), entry_type(new))?;
-    new_entry.retarget(old.ino(), entry_type(old))?;
-    if let Some(held) = old_dotdot {
-        held.retarget(new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+    // The parent that gains a subdirectory's ".." (if one does), and the
+    // one that loses it: the gain is stored before the ".." changes
+    // (`raise_link_count`).
+    let moved_link = match (old_moves, new_moves) {
+        (true, false) => Some((new_dir, old_dir)),
+        (false, true) => Some((old_dir, new_dir)),
+        _ => None,
+    };
+    if let Some((gains, _)) = moved_link {
+        raise_link_count(gains)?;
     }
-    if let Some(held) = new_dotdot {
-        held.retarget(old_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
-    }
-    if old_moves && !new_moves {
-        new_dir.inc_link();
-        drop_subdir_link(old_dir);
-    } else if new_moves && !old_moves {
-        old_dir.inc_link();
-        drop_subdir_link(new_dir);
+    let exchanged = (|| {
+        old_entry.retarget(new.ino(), entry_type(new))?;
+        new_entry.retarget(old.ino(), entry_type(old))?;
+        if let Some(held) = old_dotdot {
+            held.retarget(new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+        }
+        if let Some(held) = new_dotdot {
+            held.retarget(old_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+        }
+        Ok(())
+    })();
+    match (exchanged, moved_link) {
+        (Err(err), Some((gains, _))) => {
+            lower_link_count(gains);
+            return Err(err);
+        }
+        (Err(err), None) => return Err(err),
+        (Ok(()), Some((_, loses))) => drop_subdir_link(loses),
+        (Ok(()), None) => {}
     }
     for inode in [old, new] {
         inode.touch_ctime();

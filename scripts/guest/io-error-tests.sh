@@ -44,17 +44,19 @@ on_toyfs() {
 # so fsck.toyfs may find on a copy only what a write ahead of its pointer
 # leaves: a block or fragment in use that nothing names, an inode that no
 # entry names (written before its entry, in ext2's order), the free
-# counts (written at unmount), and the directory's link count one short
-# of a new subdirectory's ".." (the directory's inode is written after
-# its entries).  Review rev10: fsync of a directory wrote its inode
-# first, naming a block that was free in the bitmap and held no chain.
+# counts (written at unmount), and a link count above the entries that
+# name the inode (raised before the entry is added), never below (an
+# unlink would free an inode still named).  Review rev10: fsync of a
+# directory wrote its inode first, naming a block that was free in the
+# bitmap and held no chain.  With $copy_check set, the copy is also
+# mounted and $copy_check run in its d (what fsck cannot read: a symbolic
+# link's target).
 crash_image=/tmp/dirsync.img
 crash_copy=/tmp/dirsync-crash.img
 crash_mnt=/mnt/dirsync
 knobs=/sys/kernel/debug/fail_make_request
 
-# fsck.toyfs's findings on image $1 that no crash may leave, directory
-# inode $2 counting $3 links.
+# fsck.toyfs's findings on image $1 that no crash may leave.
 crash_damage() {
 	fsck.toyfs -n -f "$1" 2>&1 | grep -v -E \
 		-e ': superblock free_(blocks|inodes) is [0-9]+, the (bitmap|inode table) has [0-9]+ free$' \
@@ -62,9 +64,33 @@ crash_damage() {
 		-e ': block [0-9]+ is marked in use but no inode uses it$' \
 		-e ': fragment [0-9]+ is marked in use but no inode owns it \(lost\)$' \
 		-e ': inode [0-9]+ is in use but not reachable from the root \(0 entries name it\)$' \
-		-e ": inode $2 nlink is $(($3 - 1)), counted $3\$" \
 		-e ': [0-9]+/[0-9]+ inodes \(' \
-		-e ': [0-9]+ errors found, left uncorrected$' -e ': clean$'
+		-e ': [0-9]+ errors found, left uncorrected$' -e ': clean$' |
+		awk '/: inode [0-9]+ nlink is [0-9]+, counted [0-9]+$/ {
+			stored = $(NF - 2); sub(",", "", stored)
+			if (stored + 0 > $NF + 0) next
+		} { print }'
+}
+
+crash_copy_mnt=/mnt/dirsync-copy
+
+# Mounts the crash copy and runs $copy_check in its d; prints what failed.
+check_crash_copy() {
+	mkdir -p $crash_copy_mnt
+	copy_loop=$(losetup -f) && losetup "$copy_loop" $crash_copy || return
+	if mount -t toyfs "$copy_loop" $crash_copy_mnt; then
+		(cd $crash_copy_mnt/d && eval "$copy_check") || echo "on the copy, failed: $copy_check"
+		umount $crash_copy_mnt
+	else
+		echo "the copy does not mount"
+	fi
+	losetup -d "$copy_loop"
+}
+
+# The symbolic link $1 in the current directory reads $2, or there is no
+# entry $1 (not an entry that a lookup refuses).
+link_reads_or_absent() {
+	[ "$(readlink "$1" 2>/dev/null)" = "$2" ] || stat "$1" 2>&1 | grep -q 'No such file or directory'
 }
 
 # A name of 200 bytes made of the character $1, then $2.
@@ -97,7 +123,6 @@ crash_once() {
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	mount -t toyfs "$loop" $crash_mnt && full_dir && sync &&
 		(cd $crash_mnt/d && eval "$change") &&
-		dino=$(stat -c %i $crash_mnt/d) && links=$(stat -c %h $crash_mnt/d) &&
 		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
 		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
 	if [ $status != 2 ]; then
@@ -109,7 +134,10 @@ crash_once() {
 	echo 0 >"$fail"
 	echo 0 >$knobs/probability
 	echo 0 >$knobs/space
-	[ "$status" = 2 ] || crash_damage $crash_copy "$dino" "$links"
+	if [ "$status" != 2 ]; then
+		crash_damage $crash_copy
+		[ -z "$copy_check" ] || check_crash_copy
+	fi
 	umount $crash_mnt
 	# The failed writes' error, left on the device's mapping.
 	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
@@ -122,7 +150,7 @@ crash_once() {
 # crash_once after 0, 1, 2... writes, until the sync ($1: `sync` for
 # fsync, `toyfs-probe syncfs` for syncfs, whose error busybox's `sync -f`
 # drops) succeeds; fails at the first copy with
-# damage.  The flusher's periodic writeback is off meanwhile, so that the
+# damage.  crash_sweep_checking CHECK ...: with $copy_check CHECK.  The flusher's periodic writeback is off meanwhile, so that the
 # writes are the sync's own.
 crash_sweep() {
 	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
@@ -148,6 +176,19 @@ crash_sweep() {
 	echo "$period" >/proc/sys/vm/dirty_writeback_centisecs
 	return $result
 }
+
+crash_sweep_checking() {
+	copy_check=$1
+	shift
+	crash_sweep "$@"
+	result=$?
+	copy_check=
+	return $result
+}
+
+# A symbolic link's target of 1500 bytes: more than a block of 1 KiB, and
+# with FRAGMENTS a block and a tail.
+link_target=$(printf 't%.0s' $(seq 1 1499))/
 
 # A create (touch: a failed redirection of the special built-in `:`
 # would end the shell) that would grow d by a block while every write
@@ -180,7 +221,7 @@ failed_growth_changes_nothing() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 9
+ktap_suite io_errors 13
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -190,6 +231,10 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip directory_fsync_crash_after_a_new_block_with_fragments "$reason"
 	ktap_skip directory_fsync_crash_after_mkdir_into_a_new_block "$reason"
 	ktap_skip syncfs_crash_after_a_new_directory_block "$reason"
+	ktap_skip directory_fsync_crash_after_symlink_into_a_new_block "$reason"
+	ktap_skip directory_fsync_crash_after_symlink_with_fragments "$reason"
+	ktap_skip directory_fsync_crash_after_link_into_a_new_block "$reason"
+	ktap_skip directory_fsync_crash_after_directory_moved_in "$reason"
 	ktap_skip failed_directory_growth_changes_nothing "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
@@ -199,6 +244,14 @@ else
 		crash_sweep sync ': >"$next"' -f 256
 	ktap_case directory_fsync_crash_after_mkdir_into_a_new_block crash_sweep sync 'mkdir "$next"'
 	ktap_case syncfs_crash_after_a_new_directory_block crash_sweep "toyfs-probe syncfs" ': >"$next"'
+	ktap_case directory_fsync_crash_after_symlink_into_a_new_block crash_sweep_checking \
+		'link_reads_or_absent "$next" "$link_target"' sync 'ln -s "$link_target" "$next"'
+	ktap_case directory_fsync_crash_after_symlink_with_fragments crash_sweep_checking \
+		'link_reads_or_absent "$next" "$link_target"' sync 'ln -s "$link_target" "$next"' -f 256
+	ktap_case directory_fsync_crash_after_link_into_a_new_block \
+		crash_sweep sync ': >../f && sync && ln ../f "$next"'
+	ktap_case directory_fsync_crash_after_directory_moved_in \
+		crash_sweep sync 'mkdir ../m && sync && mv ../m "$next"'
 	ktap_case failed_directory_growth_changes_nothing failed_growth_changes_nothing
 fi
 ktap_case rmmod_toyfs rmmod toyfs
