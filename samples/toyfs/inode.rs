@@ -1620,10 +1620,13 @@ pub(crate) enum ReadFor {
     /// claimed with no link (`namei::tmpfile`), which are accepted then
     /// only.
     JustMade,
-    /// A file handle names it (`ops::export`): a free inode, or one with
-    /// no link left (its file was deleted, and the eviction that frees it
-    /// did not end), is a stale handle (`ESTALE`), not damage, as in
-    /// ext2's `ext2_iget`.
+    /// A file handle names it (`ops::export`): a slot that holds no file
+    /// (yet) is a stale handle (`ESTALE`, with no message), not damage,
+    /// as in ext2's `ext2_iget`: a free inode, one with no link left (its
+    /// file was deleted, and the eviction that frees it did not end; an
+    /// `O_TMPFILE` file not yet open), and a symbolic link of size 0 (one
+    /// being created: `namei::symlink` writes its target once the VFS
+    /// inode exists, and the handle's `iget` came first).
     Handle,
 }
 
@@ -1644,11 +1647,14 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, why: ReadFor) -> Result<(Dis
         {
             Ok((inode, on_disk))
         }
-        Some(InodeProblem::Free | InodeProblem::TooFewLinks { nlink: 0, .. })
+        Some(InodeProblem::Free | InodeProblem::SymlinkSize { size: 0 })
             if why == ReadFor::Handle =>
         {
             Err(ESTALE)
         }
+        // Whatever else a slot of a deleted file holds while its eviction
+        // lets its blocks go.
+        Some(_) if why == ReadFor::Handle && inode.nlink == 0 => Err(ESTALE),
         Some(problem) => Err(corrupt(sb, ino, problem.rule())),
     }
 }

@@ -1558,6 +1558,21 @@ inodes_freed_beside_allocations_are_given_once() {
 # which the GENERATIONS feature (set by the first file made) allows.
 file_handles() { probe handles; }
 
+# Handles opened while what they name changes (toyfs-probe
+# handle-races): a symbolic link's inode, made and removed over and
+# over, opened by the handle of its next generation (the inode read
+# between the claim and the target's write); directories whose path
+# exportfs rebuilds through ".." while they move out of their parent and
+# the parent is removed.  Each open gives the file or ESTALE, and the
+# kernel logs no "corrupted" line (exportfs turns every error into
+# ESTALE: the log is where a slot mistaken for damage shows).
+file_handles_race_creation_and_removal() {
+	local mark
+	mark=$(dmesg | wc -l)
+	probe handle-races || return 1
+	! dmesg | tail -n +"$((mark + 1))" | grep 'corrupted'
+}
+
 # A handle kept across a remount of a new image (with fragments) opens
 # the file it was made of: the generation is on the disk, not only in
 # the inode cache; fsck.toyfs -f is clean.
@@ -2022,7 +2037,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 96
+ktap_suite toyfs 97
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2090,6 +2105,7 @@ ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_th
 # After the counters: images with fragments read tails through vm_mvc.
 ktap_case file_handles_open_the_right_file_or_give_estale file_handles
 ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
+ktap_case file_handles_race_creation_and_removal file_handles_race_creation_and_removal
 ktap_case bmap_maps_whole_plain_blocks_and_swapon_takes_a_plain_file bmap_and_swap_files
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image

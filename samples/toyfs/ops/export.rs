@@ -86,10 +86,16 @@ unsafe extern "C" fn fh_to_parent(
 }
 
 /// The VFS's `get_parent` for toyfs: the directory ".." of directory
-/// `child` names (`ext2_get_parent`), looked up with the directory's
-/// `i_rwsem` shared, as the VFS's `lookup` is (exportfs calls this with
-/// no lock held).  A ".." that names no inode in use is damage
-/// (`EUCLEAN`, from `iget`).
+/// `child` names (`ext2_get_parent`), looked up and read with the
+/// directory's `i_rwsem` shared, as the VFS's `lookup` is (exportfs
+/// calls this with no lock held).  The lock is held across the `iget`:
+/// a rename that moves `child` to another directory and an `rmdir` of it
+/// take it exclusively, so while it is held ".." names the directory
+/// that holds `child`, which cannot be removed (it is not empty).  A
+/// removed `child` has no parent: `ESTALE`, as exportfs reports a handle
+/// of a removed directory (ext2's empty `rmdir`'ed directory has no ".."
+/// either).  A ".." that names no inode in use in a directory still
+/// linked is damage (`EUCLEAN`, from `iget`).
 ///
 /// # Safety
 ///
@@ -99,15 +105,20 @@ unsafe extern "C" fn get_parent(child: *mut bindings::dentry) -> *mut bindings::
     // SAFETY: exportfs asks for the parent of a positive dentry of a
     // toyfs directory, whose inode it holds.
     let dir = unsafe { super::raw::inode((*child).d_inode) };
-    let found = {
+    let parent = {
         let _shared = dir.lock_shared();
-        namei::lookup(dir, b"..")
+        if dir.nlink() == 0 {
+            Err(ESTALE)
+        } else {
+            namei::lookup(dir, b"..").and_then(|ino| match ino {
+                // Child then parent, as nothing takes them the other way
+                // round: `iget` takes no `i_rwsem`.
+                Some(ino) => iget(dir.sb(), ino),
+                // Every toyfs directory has "..": one without is damaged.
+                None => Err(EUCLEAN),
+            })
+        }
     };
-    let parent = found.and_then(|ino| match ino {
-        Some(ino) => iget(dir.sb(), ino),
-        // Every toyfs directory has "..": one without is damaged.
-        None => Err(EUCLEAN),
-    });
     let raw = match parent {
         Ok(parent) => parent.into_raw(),
         Err(err) => err.to_ptr(),

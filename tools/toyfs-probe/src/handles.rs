@@ -23,7 +23,7 @@ type Check = Result<(), String>;
 /// `FILEID_INO32_GEN`: a 32-bit inode number and a 32-bit generation.
 const FILEID_INO32_GEN: i32 = 1;
 /// `ESTALE`.
-const ESTALE: i32 = 116;
+pub(crate) const ESTALE: i32 = 116;
 
 /// The bytes of file `k` of the probe: three 4 KiB blocks and a tail.
 fn model(k: u8) -> Vec<u8> {
@@ -32,7 +32,7 @@ fn model(k: u8) -> Vec<u8> {
         .collect()
 }
 
-fn handle_of(path: &Path) -> Result<Handle, String> {
+pub(crate) fn handle_of(path: &Path) -> Result<Handle, String> {
     let handle = sys::name_to_handle(path)
         .map_err(|e| format!("name_to_handle_at {}: {e}", path.display()))?;
     let ino = fs::symlink_metadata(path)
@@ -57,20 +57,20 @@ fn handle_of(path: &Path) -> Result<Handle, String> {
 }
 
 /// Word `n` of a handle (0: the inode number, 1: the generation).
-fn word(handle: &Handle, n: usize) -> u32 {
+pub(crate) fn word(handle: &Handle, n: usize) -> u32 {
     let mut bytes = [0u8; 4];
     bytes.copy_from_slice(&handle.bytes[4 * n..4 * n + 4]);
     u32::from_le_bytes(bytes)
 }
 
 /// `handle` with word `n` set to `value`.
-fn with_word(handle: &Handle, n: usize, value: u32) -> Handle {
+pub(crate) fn with_word(handle: &Handle, n: usize, value: u32) -> Handle {
     let mut changed = handle.clone();
     changed.bytes[4 * n..4 * n + 4].copy_from_slice(&value.to_le_bytes());
     changed
 }
 
-fn drop_caches() -> Check {
+pub(crate) fn drop_caches() -> Check {
     sys::sync_all_filesystems();
     fs::write("/proc/sys/vm/drop_caches", "3").map_err(|e| format!("drop_caches: {e}"))
 }

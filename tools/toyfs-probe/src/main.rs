@@ -46,6 +46,9 @@
 //! `FS_IOC_SETFLAGS` of a directory and a file); `toyfs-probe
 //! rename-exchange DIR` (`RENAME_EXCHANGE`); `toyfs-probe handles DIR`
 //! (file handles: `name_to_handle_at`, `open_by_handle_at`, handles.rs);
+//! `toyfs-probe handle-races DIR [ROUNDS]` (handles opened while their
+//! inode is being made or their directory's parent removed, 20 rounds by
+//! default: handle_races.rs);
 //! `toyfs-probe handle-save PATH OUT` and `toyfs-probe handle-check
 //! MOUNT SAVED EXPECTED` (a handle kept across a remount); `toyfs-probe
 //! fibmap DIR BLOCK-SIZE tail|whole` (`FIBMAP`, toyfs's `bmap`);
@@ -61,6 +64,7 @@
 
 mod crash_order;
 mod freed_tail;
+mod handle_races;
 mod handles;
 mod meta;
 mod packed_tails;
@@ -3688,6 +3692,7 @@ fn main() -> ExitCode {
         },
         "rename-exchange" => vfsfeat::rename_exchange(dir),
         "handles" => handles::handles(dir),
+        "handle-races" => count(args.get(3), 20).and_then(|rounds| handle_races::handle_races(dir, rounds)),
         "fibmap" => match (args.get(3), args.get(4)) {
             (Some(size), Some(last)) => handles::fibmap(dir, size, last),
             _ => Err("usage: toyfs-probe fibmap DIR BLOCK-SIZE tail|whole".into()),
