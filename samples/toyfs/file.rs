@@ -6,7 +6,7 @@
 use crate::{
     balloc,
     format::inode::FLAG_COMPRESSED,
-    inode::{BlockMap, Fresh, Run},
+    inode::{BlockMap, Fresh, OldPath, Run},
     mount,
     tails::{self, Cut},
     vfs::{
@@ -58,16 +58,18 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         };
         // A tail cut in place keeps its run (it has none of its own):
         // the page cache past the size goes by `truncate_setsize`.
-        if cut != Cut::InPlace {
-            retry_after_writeback(inode, || cut_last_block(inode, size, off.map(|(n, _)| n)))?;
-        }
+        let old_path = if cut != Cut::InPlace {
+            retry_after_writeback(inode, || cut_last_block(inode, size, off.map(|(n, _)| n)))?
+        } else {
+            OldPath::default()
+        };
         // The point of no return: what follows only frees (an error is
         // an indirect block that cannot be read, as ext2's
         // `__ext2_truncate_blocks` meets after `truncate_setsize`).
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
         if let Some((_, block)) = off {
-            tails::cut_off(inode, block)?;
+            tails::cut_off(inode, block, &old_path)?;
         }
     } else {
         let _growth = Growth::begin(inode);
@@ -134,8 +136,9 @@ pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
 /// block in a run too short for its bytes"), and one by the new size
 /// between the size change and a later refit would have compressed the
 /// block again, for the refit to give it a plain run after the point of
-/// no return.
-fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
+/// no return.  Returns the old path of a packed tail cut off
+/// (`BlockMap::cut_tail`), for `tails::cut_off` to free.
+fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<OldPath> {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
     let n = geometry.block_of(size);
@@ -143,13 +146,14 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
     // once nothing else can fail, and before the size changes (the map
     // finds a packed tail at the block holding the end of the file).
     let let_go = |map: &mut BlockMap<'_>| match packed_off {
-        Some(m) => map.released_tail(m),
-        None => Ok(()),
+        Some(m) => map.cut_tail(m),
+        None => Ok(OldPath::default()),
     };
     if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
         return let_go(&mut BlockMap::lock(inode)?);
     }
     let block_end = size - tail + u64::from(geometry.block_size());
+    let mut old_path = OldPath::default();
     with_folio(inode, size, |folio| {
         folio.wait_writeback();
         // CAST: offsets within the folio.
@@ -166,11 +170,12 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
                 map.set_run(n, want)?;
             }
         }
-        let_go(&mut map)?;
+        old_path = let_go(&mut map)?;
         drop(map);
         inode.set_size(size);
         Ok(())
-    })
+    })?;
+    Ok(old_path)
 }
 
 /// ZEROes bytes `offset..offset + len` of `folio` (uptodate) of `inode`,

@@ -982,7 +982,10 @@ packed_tail_open_enospc() {
 # open for writing, then ftruncate), each tail leaving its tail block
 # with nothing moved, and d (a plain packed tail) truncated into its
 # tail, which stays where it is, shorter; each before failed with
-# ENOSPC, as the open moved the tail to fragments of its own first.
+# ENOSPC, as the open moved the tail to fragments of its own first.  f
+# (13 blocks and a tail, whose pointer is in the single-indirect block)
+# is truncated to its 13 blocks: with no room for copies of the indirect
+# block (BlockMap::cut_tail) its pointer is cleared in place.
 # With $1 = lz4 every tail is packed compressed (PACKED_LZ4) and d is
 # left alone: a compressed tail cut into is moved first, and takes
 # room.  The files read as cut, then again from a read-only mount;
@@ -994,18 +997,19 @@ packed_tail_truncations_take_no_room() {
 		d_want=$work/d.want
 		[ -z "$c" ] || d_want=$tree/d
 		[ ! -s $mnt/a ] && [ ! -s $mnt/c ] && cmp $mnt/b $work/b.want && cmp $mnt/d $d_want &&
-			cmp $mnt/e $tree/e
+			cmp $mnt/e $tree/e && cmp $mnt/f $work/f.want
 	}
 	c=${1:-}
 	tree=$work/ptree img=$work/image
 	rm -rf $tree && mkdir -p $tree && bytes=$(packed_tree_bytes "$c") || return 1
-	for spec in a:300 b:5000 c:700 d:2500 e:900; do
+	for spec in a:300 b:5000 c:700 d:2500 e:900 f:53848; do
 		head -c "${spec#*:}" $bytes >"$tree/${spec%%:*}" || return 1
 	done
-	head -c 4096 $tree/b >$work/b.want && head -c 2000 $tree/d >$work/d.want || return 1
+	head -c 4096 $tree/b >$work/b.want && head -c 2000 $tree/d >$work/d.want &&
+		head -c 53248 $tree/f >$work/f.want || return 1
 	mkfs.toyfs -b 4096 -f 512 ${c:+-c "$c"} -p -N 1024 -d $tree $img 512K >$work/mkfs ||
 		{ cat $work/mkfs; return 1; }
-	grep -q "packed 5 tails${c:+ (5 compressed)}" $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	grep -q "packed 6 tails${c:+ (6 compressed)}" $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
 	dev=$(losetup -f) && losetup "$dev" $img || return 1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
@@ -1020,7 +1024,7 @@ packed_tail_truncations_take_no_room() {
 			exit 1
 		fi
 		: >$mnt/a || exit 1
-		truncate -s 0 $mnt/c && truncate -s 4096 $mnt/b || exit 1
+		truncate -s 0 $mnt/c && truncate -s 4096 $mnt/b && truncate -s 53248 $mnt/f || exit 1
 		[ -n "$c" ] || truncate -s 2000 $mnt/d || exit 1
 		read_as_cut
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
