@@ -737,6 +737,47 @@ failed_zero_range_keeps_the_tail() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# A ZERO_RANGE that cannot allocate its blocks changes nothing: it
+# allocates before it zeroes, as ext4 and XFS.  On a full image of 4 KiB
+# blocks, 512-byte fragments and LZ4, f's 4 blocks of text are
+# compressed (a fragment each); a ZERO_RANGE of them needs them in whole
+# plain blocks, for which there is no room: ENOSPC, with the size,
+# st_blocks, the free fragments and the bytes as they were, and
+# fsck.toyfs -f clean.  toyfs punched the range first (the compressed
+# runs freed) and allocated after: the allocation failed and left the
+# range as holes, zeros, though the call failed.
+zero_range_enospc_changes_nothing() {
+	img=$work/image want=$work/want-zr
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 1M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	yes toyfs | head -c 16384 >$want || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		cp $want $mnt/f && sync && encoded $mnt/f -eq 4 || { echo "f's blocks not compressed"; exit 1; }
+		: >$mnt/g && compr_is $mnt/g - -c || exit 1
+		if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
+			echo "g filled no image"
+			exit 1
+		fi
+		i=0
+		while head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
+		sync && free_fragments_are 0 || exit 1
+		before=$(stat -c '%s %b' $mnt/f) || exit 1
+		if toyfs-stress zero $mnt/f 0 16384 2>$work/zero; then
+			echo "compressed blocks made whole plain blocks on a full image"
+			exit 1
+		fi
+		grep -q "No space left on device" $work/zero || { cat $work/zero; exit 1; }
+		after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
+			{ echo "size and st_blocks $before before the failed ZERO_RANGE, $after after"; exit 1; }
+		cmp $want $mnt/f && sync && free_fragments_are 0 && drop_caches && cmp $want $mnt/f
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # The disk block of the first extent FIEMAP gives for file $1.
 first_block() { toyfs-probe first-block "$1"; }
 
@@ -1132,7 +1173,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 36 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 37 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1182,6 +1223,7 @@ ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case failed_allocation_keeps_the_compressed_tail failed_allocation_keeps_the_compressed_tail
 ktap_case failed_zero_range_keeps_the_tail failed_zero_range_keeps_the_tail
+ktap_case zero_range_enospc_changes_nothing zero_range_enospc_changes_nothing
 ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
 ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback
