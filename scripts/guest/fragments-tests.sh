@@ -689,6 +689,32 @@ failed_allocation_keeps_the_compressed_tail() {
 	[ $result -eq 0 ]
 }
 
+# Every free fragment of the image at $mnt taken: whole blocks by g
+# (stored plain), then the fragments left, one file of one fragment each.
+take_every_fragment() {
+	: >$mnt/g && compr_is $mnt/g - -c || return 1
+	if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
+		echo "g filled no image"
+		return 1
+	fi
+	i=0
+	while head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
+	sync && free_fragments_are 0
+}
+
+# ZERO_RANGE of $2 bytes from $1 of $mnt/f fails with ENOSPC ($3: what
+# its success did) and leaves f's size and st_blocks as they were.
+zero_range_wants_room() {
+	before=$(stat -c '%s %b' $mnt/f) || return 1
+	if toyfs-stress zero $mnt/f "$1" "$2" 2>$work/zero; then
+		echo "$3"
+		return 1
+	fi
+	grep -q "No space left on device" $work/zero || { cat $work/zero; return 1; }
+	after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
+		{ echo "size and st_blocks $before before the failed ZERO_RANGE, $after after"; return 1; }
+}
+
 # A ZERO_RANGE that grows the file and fails for want of room changes
 # nothing (review rev7, F1).  On an image of 4 KiB blocks, 512-byte
 # fragments and LZ4, f's first block is compressed and its tail (100
@@ -709,26 +735,11 @@ failed_zero_range_keeps_the_tail() {
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
 		cp $want $mnt/f && sync && encoded $mnt/f -eq 1 || { echo "f's first block not compressed"; exit 1; }
-		# Every free fragment taken: whole blocks by g, then the
-		# fragments left, one file of one fragment each.
-		: >$mnt/g && compr_is $mnt/g - -c || exit 1
-		if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
-			echo "g filled no image"
-			exit 1
-		fi
-		i=0
-		while head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
-		sync && free_fragments_are 0 || exit 1
+		take_every_fragment || exit 1
 		# f's tail cut from 7 fragments to 1: the 6 after it are free.
 		truncate -s 4196 $want && truncate -s 4196 $mnt/f && sync && free_fragments_are 6 || exit 1
-		before=$(stat -c '%s %b' $mnt/f) || exit 1
-		if toyfs-stress zero $mnt/f 100 7000 2>$work/zero; then
-			echo "a compressed block given a plain run on a full image"
+		zero_range_wants_room 100 7000 "a compressed block given a plain run on a full image" ||
 			exit 1
-		fi
-		grep -q "No space left on device" $work/zero || { cat $work/zero; exit 1; }
-		after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
-			{ echo "size and st_blocks $before before the failed ZERO_RANGE, $after after"; exit 1; }
 		free_fragments_are 6 && sync && drop_caches && cmp $want $mnt/f
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev" >$work/fsck
@@ -754,22 +765,9 @@ zero_range_enospc_changes_nothing() {
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
 		cp $want $mnt/f && sync && encoded $mnt/f -eq 4 || { echo "f's blocks not compressed"; exit 1; }
-		: >$mnt/g && compr_is $mnt/g - -c || exit 1
-		if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
-			echo "g filled no image"
+		take_every_fragment || exit 1
+		zero_range_wants_room 0 16384 "compressed blocks made whole plain blocks on a full image" ||
 			exit 1
-		fi
-		i=0
-		while head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
-		sync && free_fragments_are 0 || exit 1
-		before=$(stat -c '%s %b' $mnt/f) || exit 1
-		if toyfs-stress zero $mnt/f 0 16384 2>$work/zero; then
-			echo "compressed blocks made whole plain blocks on a full image"
-			exit 1
-		fi
-		grep -q "No space left on device" $work/zero || { cat $work/zero; exit 1; }
-		after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
-			{ echo "size and st_blocks $before before the failed ZERO_RANGE, $after after"; exit 1; }
 		cmp $want $mnt/f && sync && free_fragments_are 0 && drop_caches && cmp $want $mnt/f
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev" >$work/fsck
