@@ -170,7 +170,11 @@ crash_sweep_of() {
 # of the indirect blocks on its path: changed in place, the indirect
 # block was written first and a crash after it left a packed tail whose
 # pointer named no tail block (EUCLEAN; fsck: "inode N has a packed
-# tail, and its last pointer names no whole plain block").  Prints the
+# tail, and its last pointer names no whole plain block").  NOTE:
+# truncate(1) opens a for writing first, which with room moves the tail
+# (tails::unpack) before the ftruncate: as written this sweeps unpack's
+# switch, not cut_off's, and passed on main too; cut_off needs
+# truncate(2) by path.  Prints the
 # damage; 0 if the truncation succeeded and a reads as its first $2
 # bytes, 1 if it failed, 2 if the set-up did.
 tail_cut_once() {
