@@ -6,12 +6,13 @@
 use crate::{
     balloc,
     format::inode::FLAG_COMPRESSED,
-    inode::{BlockMap, Fresh, Run},
+    inode::{BlockMap, Fresh, OldPath, Run},
     mount,
+    packed::zero_fragments_on_disk,
     tails::{self, Cut},
     vfs::{
         lock_cached_folio, resched_unless_killed, truncate_pagecache_range, truncate_setsize,
-        with_folio, with_two_folios, Inode, IoExtent, LockedFolio, PAGE_SIZE,
+        with_folio, with_two_folios, zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
     write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
@@ -58,16 +59,18 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         };
         // A tail cut in place keeps its run (it has none of its own):
         // the page cache past the size goes by `truncate_setsize`.
-        if cut != Cut::InPlace {
-            retry_after_writeback(inode, || cut_last_block(inode, size, off.map(|(n, _)| n)))?;
-        }
+        let old_path = if cut != Cut::InPlace {
+            retry_after_writeback(inode, || cut_last_block(inode, size, off.map(|(n, _)| n)))?
+        } else {
+            OldPath::default()
+        };
         // The point of no return: what follows only frees (an error is
         // an indirect block that cannot be read, as ext2's
         // `__ext2_truncate_blocks` meets after `truncate_setsize`).
         truncate_setsize(inode, size);
         BlockMap::lock(inode)?.truncate(size)?;
         if let Some((_, block)) = off {
-            tails::cut_off(inode, block)?;
+            tails::cut_off(inode, block, &old_path)?;
         }
     } else {
         let _growth = Growth::begin(inode);
@@ -134,8 +137,9 @@ pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
 /// block in a run too short for its bytes"), and one by the new size
 /// between the size change and a later refit would have compressed the
 /// block again, for the refit to give it a plain run after the point of
-/// no return.
-fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
+/// no return.  Returns the old path of a packed tail cut off
+/// (`BlockMap::cut_tail`), for `tails::cut_off` to free.
+fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<OldPath> {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
     let n = geometry.block_of(size);
@@ -143,13 +147,14 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
     // once nothing else can fail, and before the size changes (the map
     // finds a packed tail at the block holding the end of the file).
     let let_go = |map: &mut BlockMap<'_>| match packed_off {
-        Some(m) => map.released_tail(m),
-        None => Ok(()),
+        Some(m) => map.cut_tail(m),
+        None => Ok(OldPath::default()),
     };
     if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
         return let_go(&mut BlockMap::lock(inode)?);
     }
     let block_end = size - tail + u64::from(geometry.block_size());
+    let mut old_path = OldPath::default();
     with_folio(inode, size, |folio| {
         folio.wait_writeback();
         // CAST: offsets within the folio.
@@ -166,11 +171,12 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result {
                 map.set_run(n, want)?;
             }
         }
-        let_go(&mut map)?;
+        old_path = let_go(&mut map)?;
         drop(map);
         inode.set_size(size);
         Ok(())
-    })
+    })?;
+    Ok(old_path)
 }
 
 /// ZEROes bytes `offset..offset + len` of `folio` (uptodate) of `inode`,
@@ -320,15 +326,29 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
         trim_tail(inode, inode.size())?;
         Err(err)
     };
-    if mode & (PUNCH_HOLE | ZERO_RANGE) != 0 {
+    if mode & PUNCH_HOLE != 0 {
         // With LZ4 an edge's compressed block needs a plain run
-        // (`ENOSPC`), after the tail grew.
+        // (`ENOSPC`): nothing is freed before both edges have theirs.
         if let Err(err) = punch(inode, offset, end.min(size)) {
+            return undo(err, &new);
+        }
+    }
+    if mode & ZERO_RANGE != 0 {
+        // The compressed blocks to zero get plain runs first, keeping
+        // their bytes (`ENOSPC` changes no byte), as ext4 and XFS
+        // allocate before they zero.
+        let whole = whole_blocks(inode, offset, end.min(size));
+        if let Err(err) = retry_after_writeback(inode, || plain_runs(inode, whole.clone())) {
             return undo(err, &new);
         }
     }
     if !blocks.is_empty() {
         if let Err(err) = allocate_zeroed(inode, blocks, for_size, &mut new) {
+            return undo(err, &new);
+        }
+    }
+    if mode & ZERO_RANGE != 0 {
+        if let Err(err) = zero_stored(inode, offset, end.min(size), &new) {
             return undo(err, &new);
         }
     }
@@ -353,24 +373,129 @@ fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
     if offset >= end {
         return Ok(());
     }
+    let whole = zero_edges_of(inode, offset, end)?;
+    if whole.is_empty() {
+        return Ok(());
+    }
+    let block_size = u64::from(inode.sb().info().geometry.block_size());
+    forget_cached_blocks(inode, whole.start * block_size..whole.end * block_size)?;
+    BlockMap::lock(inode)?.free_range(whole)
+}
+
+/// The file blocks wholly inside bytes `offset..end`.
+fn whole_blocks(inode: &Inode, offset: u64, end: u64) -> Range<u64> {
     let geometry = inode.sb().info().geometry;
-    let block_size = u64::from(geometry.block_size());
-    let first_whole = geometry.blocks_for(offset);
-    let end_whole = geometry.block_of(end);
-    // The edges: bytes in blocks that stay (one range if the punch is
+    let first = geometry.blocks_for(offset);
+    first..geometry.block_of(end).max(first)
+}
+
+/// ZEROes the bytes of `offset..end` (not empty) in the blocks at either
+/// edge that the range covers in part, through the page cache
+/// ([`zero_edges`]: an error zeroes nothing), and returns the file
+/// blocks wholly inside the range.
+fn zero_edges_of(inode: &Inode, offset: u64, end: u64) -> Result<Range<u64>> {
+    let block_size = u64::from(inode.sb().info().geometry.block_size());
+    let whole = whole_blocks(inode, offset, end);
+    // The edges: bytes in blocks that stay (one range if the range is
     // inside one block).
-    let head = offset..end.min(first_whole * block_size);
-    let tail = (end_whole * block_size).max(offset)..end;
+    let head = offset..end.min(whole.start * block_size);
+    let tail = (whole.end * block_size).max(offset)..end;
     // With LZ4 an edge's block gets a plain run first, both edges' before
     // either is zeroed (`zero_edges`).
     let tail = if tail == head { offset..offset } else { tail };
     retry_after_writeback(inode, || zero_edges(inode, head.clone(), tail.clone()))?;
-    if first_whole >= end_whole {
+    Ok(whole)
+}
+
+/// `ZERO_RANGE` of bytes `offset..end` (inside the file), once its holes
+/// have zeroed blocks (`new`, [`allocate_zeroed`]) and its compressed
+/// blocks plain runs ([`plain_runs`]): the edges are ZEROed through the
+/// page cache ([`zero_edges`]), the whole blocks' cached bytes are
+/// forgotten ([`forget_cached_blocks`]: clean, out of writeback) and then
+/// the blocks stored before are zeroed on the disk (`blkdev_issue_zeroout`;
+/// a run of fragments through the buffer cache), the new ones being
+/// zeros already.  A block that writeback compressed again meanwhile is
+/// ZEROed through the page cache (a plain run again, `write::unpack`).
+fn zero_stored(inode: &Inode, offset: u64, end: u64, new: &NewBlocks) -> Result {
+    if offset >= end {
         return Ok(());
     }
-    // The whole blocks: whole pages leave the page cache, the rest of a
-    // page is forgotten in place.
-    let whole = first_whole * block_size..end_whole * block_size;
+    let whole = zero_edges_of(inode, offset, end)?;
+    if whole.is_empty() {
+        return Ok(());
+    }
+    let sb = inode.sb();
+    let geometry = sb.info().geometry;
+    let shift = geometry.block_shift();
+    forget_cached_blocks(inode, whole.start << shift..whole.end << shift)?;
+    let mut n = whole.start;
+    while n < whole.end {
+        let run = BlockMap::lock(inode)?.lookup_run(n, whole.end - n)?;
+        let count = run.count();
+        match run {
+            Run::Data { first, .. } => {
+                for (from, len) in new.stored_before(n, count) {
+                    // CAST: within the run of `count` blocks from `first`.
+                    let (from, len) = ((from - n) as u32, len as u32);
+                    zero_blocks(sb, first + from, len)?;
+                }
+            }
+            Run::Packed { extent } if !extent.compressed => {
+                zero_fragments_on_disk(sb, &extent)?;
+            }
+            Run::Packed { .. } => {
+                let at = n << shift;
+                let len = geometry.block_bytes();
+                retry_after_writeback(inode, || {
+                    with_folio(inode, at, |folio| {
+                        // CAST: an offset within the folio.
+                        zero_and_dirty(inode, folio, (at - folio.pos()) as usize, len, inode.size())
+                    })
+                })?;
+            }
+            Run::Hole { .. } | Run::Tail { .. } => {}
+        }
+        n += count;
+        resched_unless_killed()?;
+    }
+    Ok(())
+}
+
+/// With LZ4: gives each compressed block of file blocks `blocks` a plain
+/// run, its bytes kept and the block dirty (`write::unpack`, `ENOSPC`),
+/// before `ZERO_RANGE` changes anything: a block that fails changes no
+/// byte, and those done before hold their bytes plain until writeback
+/// compresses them again.
+fn plain_runs(inode: &Inode, blocks: Range<u64>) -> Result {
+    let geometry = inode.sb().info().geometry;
+    if !geometry.has_compression() {
+        return Ok(());
+    }
+    let shift = geometry.block_shift();
+    for n in blocks {
+        let compressed = BlockMap::lock(inode)?
+            .lookup_extent(n)?
+            .is_some_and(|extent| extent.compressed);
+        if compressed {
+            with_folio(inode, n << shift, |folio| {
+                folio.wait_writeback();
+                let state = folio.state_or_attach(shift)?;
+                // CAST: a block of the folio.
+                let k = ((n << shift) - folio.pos()) as usize >> shift;
+                let mut map = BlockMap::lock(inode)?;
+                unpack(&mut map, inode, folio, state, k, inode.size())
+            })?;
+        }
+        resched_unless_killed()?;
+    }
+    Ok(())
+}
+
+/// Bytes `whole` (whole blocks) are about to lose their blocks, or their
+/// bytes on the disk: whole pages leave the page cache, the rest of a
+/// page is forgotten in place ([`forget_freed_bytes`]), and every block
+/// of them is clean and out of writeback ([`clean_freed`]).
+fn forget_cached_blocks(inode: &Inode, whole: Range<u64>) -> Result {
     let page = PAGE_SIZE as u64;
     let pages = whole.start.next_multiple_of(page)..whole.end - whole.end % page;
     if pages.start < pages.end {
@@ -383,11 +508,12 @@ fn punch(inode: &Inode, offset: u64, end: u64) -> Result {
         forget_freed_bytes(inode, whole.start..boundary)?;
         forget_freed_bytes(inode, boundary..whole.end)?;
     }
-    // A store before the punch dirtied whole folios, and a large folio
-    // partly inside the range kept its bytes' dirty bits: the freed
-    // blocks must be clean, and out of any writeback, before they go.
+    // A store before the call dirtied whole folios, and a large folio
+    // partly inside the range kept its bytes' dirty bits: the blocks
+    // must be clean, and out of any writeback, before they go or are
+    // zeroed on the disk.
     clean_freed(inode, whole);
-    BlockMap::lock(inode)?.free_range(first_whole..end_whole)
+    Ok(())
 }
 
 /// Clears the dirty bits of the blocks of bytes `range` in the folios
@@ -553,6 +679,36 @@ impl NewBlocks {
             }
         }
         Ok(())
+    }
+
+    /// The parts of file blocks `n..n + count` that were stored before
+    /// (none of them new), as `(first, count)`.
+    fn stored_before(&self, n: u64, count: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let end = n + count;
+        let mut at = n;
+        let mut runs = self
+            .0
+            .iter()
+            .filter(move |run| run.end > n && run.start < end);
+        core::iter::from_fn(move || loop {
+            if at >= end {
+                return None;
+            }
+            match runs.next() {
+                Some(run) => {
+                    let part = (at, run.start.saturating_sub(at));
+                    at = at.max(run.end);
+                    if part.1 > 0 {
+                        return Some(part);
+                    }
+                }
+                None => {
+                    let part = (at, end - at);
+                    at = end;
+                    return Some(part);
+                }
+            }
+        })
     }
 
     /// Frees them all.

@@ -1195,8 +1195,47 @@ impl<'a> BlockMap<'a> {
     /// old path, which the caller frees once the inode is on the disk
     /// ([`Self::free_old_path`]).  An error changes nothing.
     pub(crate) fn unpacked_tail(&mut self, n: u64, new: Extent, changed: u64) -> Result<OldPath> {
+        let old = self.switch_tail_pointer(n, self.geometry.encode_pointer(new))?;
+        self.note_bitmap(changed);
+        self.disk.blocks = self.disk.blocks.saturating_add(new.count);
+        self.store();
+        Ok(old)
+    }
+
+    /// The packed tail at file block `n` is cut off by a truncation to
+    /// before its block (`tails::cut`, `Cut::Off`): the map names a hole
+    /// there and the inode no tail offset, a pointer in an indirect block
+    /// changed by copies of its path as in [`Self::unpacked_tail`], so
+    /// that the inode's one write (`tails::cut_off`) switches the disk
+    /// from the tail to the hole.  Changed in place, the indirect block
+    /// could reach the disk before the inode, and a crash in between
+    /// left a packed tail whose pointer named no tail block (`EUCLEAN`).
+    /// A truncation takes no room (review rev10): without room for the
+    /// copies (`ENOSPC`) the pointer is cleared in place
+    /// ([`Self::released_tail`]), with that window left open.  Returns
+    /// the old path, for [`Self::free_old_path`] once the inode is on
+    /// the disk.  An error changes nothing.
+    pub(crate) fn cut_tail(&mut self, n: u64) -> Result<OldPath> {
+        match self.switch_tail_pointer(n, 0) {
+            Ok(old) => {
+                self.store();
+                Ok(old)
+            }
+            Err(err) if err == ENOSPC => {
+                self.released_tail(n)?;
+                Ok(OldPath::default())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Points the packed tail's pointer at file block `n` to `pointer`
+    /// and clears the tail offset: a pointer of the inode in place, one
+    /// in an indirect block by copies of its path ([`Self::copy_path`])
+    /// that the inode's top pointer names.  Returns the old path.  An
+    /// error changes nothing.
+    fn switch_tail_pointer(&mut self, n: u64, pointer: u32) -> Result<OldPath> {
         let geometry = self.geometry;
-        let pointer = geometry.encode_pointer(new);
         let slot = slot_of(n, geometry.pointers_per_block()).ok_or(EFBIG)?;
         let old = match self.container(n)?.0 {
             Container::Direct { index } => {
@@ -1220,9 +1259,6 @@ impl<'a> BlockMap<'a> {
             }
         };
         self.disk.tail_offset = 0;
-        self.note_bitmap(changed);
-        self.disk.blocks = self.disk.blocks.saturating_add(new.count);
-        self.store();
         Ok(old)
     }
 
@@ -1270,7 +1306,7 @@ impl<'a> BlockMap<'a> {
     }
 
     /// Frees the indirect blocks of a path that [`Self::unpacked_tail`]
-    /// replaced, once the inode naming the new one is on the disk: their
+    /// or [`Self::cut_tail`] replaced, once the inode naming the new one is on the disk: their
     /// cached copies dropped first (`clean_bdev_aliases`), as any freed
     /// indirect block's.  The inode's blocks count never counted both.
     pub(crate) fn free_old_path(&mut self, old: &OldPath) -> Result {
@@ -1287,8 +1323,9 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The packed tail at file block `n` is let go of, the file being
-    /// freed (`tails::release`) or truncated before it (`tails::cut`):
-    /// the map names a hole there, and the inode no tail offset.
+    /// freed (`tails::release`), or truncated before it without room for
+    /// [`Self::cut_tail`]'s copies: the map names a hole there (in
+    /// place), and the inode no tail offset.
     pub(crate) fn released_tail(&mut self, n: u64) -> Result {
         self.runs_changed();
         self.set_pointer(n, 0)?;
@@ -1476,9 +1513,9 @@ fn page_aligned(goal: u32, n: u64, step: u32) -> u32 {
 }
 
 /// The indirect blocks of the path to a packed tail's pointer that
-/// [`BlockMap::unpacked_tail`] replaced with copies (outermost first;
-/// none for a pointer of the inode): named by the inode on the disk
-/// until it is written again, then freed.
+/// [`BlockMap::unpacked_tail`] or [`BlockMap::cut_tail`] replaced with
+/// copies (outermost first; none for a pointer of the inode): named by
+/// the inode on the disk until it is written again, then freed.
 #[derive(Default)]
 pub(crate) struct OldPath {
     blocks: [u32; 3],

@@ -28,7 +28,7 @@ use crate::{
         compressed::{CompressedError, HEADER_SIZE},
         tail_block::{parse_header, put_header, stored_tail, StoredTail, TailPlace},
     },
-    inode::{BlockMap, Run},
+    inode::{BlockMap, OldPath, Run},
     meta::corrupt,
     packed::{fill_decompressed, write_bytes},
     vfs::{
@@ -234,13 +234,7 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
         };
         drop(map);
         crate::inode::write_inode(inode, true)?;
-        let left = drop_tail(sb, inode.ino(), block)
-            .and(BlockMap::lock(inode).and_then(|mut map| map.free_old_path(&old_path)));
-        if let Err(err) = left {
-            let left = "its tail block's count or old indirect blocks";
-            report_left_for_fsck(sb, inode.ino(), "packed tail moved", left, err);
-            sb.record_write_error();
-        }
+        let_go_of_old_place(inode, block, &old_path, "packed tail moved");
         Ok(())
     })
 }
@@ -308,27 +302,43 @@ pub(crate) fn cut(inode: &Inode, size: u64) -> Result<Cut> {
 }
 
 /// After a truncation cut the packed tail in tail block `block` off
-/// `inode` (`Cut::Off`; the map names a hole there since, and the file
-/// its new size): the file's own metadata buffers (the indirect block
-/// whose pointer named the tail, past 12 blocks) and the inode are
-/// written, waiting, and only then does the tail leave its tail block
-/// ([`drop_tail`]), which may free it for another file: a crash before
-/// leaves the file as it was, its tail in the block, and none after
-/// leaves a pointer on the disk to the block.  If a write fails, the
-/// tail block keeps the count (the disk may still name it; fsck reports
-/// it) and the error is returned; once the inode is on the disk the
-/// truncation is done, and a tail block that cannot let go is left for
-/// fsck, reported as [`unpack`] does.
-pub(crate) fn cut_off(inode: &Inode, block: u32) -> Result {
-    let sb = inode.sb();
+/// `inode` (`Cut::Off`; the map names a hole there since, a pointer in
+/// an indirect block by copies of its path, `BlockMap::cut_tail`, and
+/// the file its new size): the file's own metadata buffers (those copies
+/// as the truncation left them) and the inode are written, waiting, and
+/// only then does the tail leave its tail block ([`drop_tail`]), which
+/// may free it for another file, and the old path (`old_path`) go: the
+/// inode's one write switches the disk from the tail to the hole, a
+/// crash before leaves the file as it was, its tail in the block, and
+/// none after leaves a pointer on the disk to the block.  If a write
+/// fails, the tail block keeps the count and the old path stays (the
+/// disk may still name them; fsck reports them) and the error is
+/// returned; once the inode is on the disk the truncation is done, and
+/// what cannot be let go of is left for fsck, reported as [`unpack`]
+/// does.
+pub(crate) fn cut_off(inode: &Inode, block: u32, old_path: &OldPath) -> Result {
     inode.sync_own_buffers()?;
     crate::inode::write_inode(inode, true)?;
-    if let Err(err) = drop_tail(sb, inode.ino(), block) {
-        let left = "its tail block's count";
-        report_left_for_fsck(sb, inode.ino(), "packed tail cut off", left, err);
+    let_go_of_old_place(inode, block, old_path, "packed tail cut off");
+    Ok(())
+}
+
+/// Once the inode on the disk no longer names the packed tail of `inode`
+/// in tail block `block` (`what`: moved, cut off), the tail leaves that
+/// block ([`drop_tail`]) and the indirect blocks of `old_path` are
+/// freed.  What cannot be let go of (the tail block unreadable, its
+/// header damaged) is left for fsck (a leak), reported with a message
+/// and on the superblock (`s_wb_err`, which `syncfs` returns): the call
+/// that moved or cut the tail did what it was asked.
+fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str) {
+    let sb = inode.sb();
+    let left = drop_tail(sb, inode.ino(), block)
+        .and(BlockMap::lock(inode).and_then(|mut map| map.free_old_path(old_path)));
+    if let Err(err) = left {
+        let left = "its tail block's count or old indirect blocks";
+        report_left_for_fsck(sb, inode.ino(), what, left, err);
         sb.record_write_error();
     }
-    Ok(())
 }
 
 /// Reports (ratelimited, naming the device) that the packed tail of

@@ -689,6 +689,32 @@ failed_allocation_keeps_the_compressed_tail() {
 	[ $result -eq 0 ]
 }
 
+# Every free fragment of the image at $mnt taken: whole blocks by g
+# (stored plain), then the fragments left, one file of one fragment each.
+take_every_fragment() {
+	: >$mnt/g && compr_is $mnt/g - -c || return 1
+	if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
+		echo "g filled no image"
+		return 1
+	fi
+	i=0
+	while head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
+	sync && free_fragments_are 0
+}
+
+# ZERO_RANGE of $2 bytes from $1 of $mnt/f fails with ENOSPC ($3: what
+# its success did) and leaves f's size and st_blocks as they were.
+zero_range_wants_room() {
+	before=$(stat -c '%s %b' $mnt/f) || return 1
+	if toyfs-stress zero $mnt/f "$1" "$2" 2>$work/zero; then
+		echo "$3"
+		return 1
+	fi
+	grep -q "No space left on device" $work/zero || { cat $work/zero; return 1; }
+	after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
+		{ echo "size and st_blocks $before before the failed ZERO_RANGE, $after after"; return 1; }
+}
+
 # A ZERO_RANGE that grows the file and fails for want of room changes
 # nothing (review rev7, F1).  On an image of 4 KiB blocks, 512-byte
 # fragments and LZ4, f's first block is compressed and its tail (100
@@ -709,27 +735,40 @@ failed_zero_range_keeps_the_tail() {
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
 		cp $want $mnt/f && sync && encoded $mnt/f -eq 1 || { echo "f's first block not compressed"; exit 1; }
-		# Every free fragment taken: whole blocks by g, then the
-		# fragments left, one file of one fragment each.
-		: >$mnt/g && compr_is $mnt/g - -c || exit 1
-		if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
-			echo "g filled no image"
-			exit 1
-		fi
-		i=0
-		while head -c 512 /dev/urandom >$mnt/s$i 2>/dev/null; do i=$((i + 1)); done
-		sync && free_fragments_are 0 || exit 1
+		take_every_fragment || exit 1
 		# f's tail cut from 7 fragments to 1: the 6 after it are free.
 		truncate -s 4196 $want && truncate -s 4196 $mnt/f && sync && free_fragments_are 6 || exit 1
-		before=$(stat -c '%s %b' $mnt/f) || exit 1
-		if toyfs-stress zero $mnt/f 100 7000 2>$work/zero; then
-			echo "a compressed block given a plain run on a full image"
+		zero_range_wants_room 100 7000 "a compressed block given a plain run on a full image" ||
 			exit 1
-		fi
-		grep -q "No space left on device" $work/zero || { cat $work/zero; exit 1; }
-		after=$(stat -c '%s %b' $mnt/f) && [ "$after" = "$before" ] ||
-			{ echo "size and st_blocks $before before the failed ZERO_RANGE, $after after"; exit 1; }
 		free_fragments_are 6 && sync && drop_caches && cmp $want $mnt/f
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck
+	result=$?
+	[ $result -eq 0 ] || cat $work/fsck
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
+# A ZERO_RANGE that cannot allocate its blocks changes nothing: it
+# allocates before it zeroes, as ext4 and XFS.  On a full image of 4 KiB
+# blocks, 512-byte fragments and LZ4, f's 4 blocks of text are
+# compressed (a fragment each); a ZERO_RANGE of them needs them in whole
+# plain blocks, for which there is no room: ENOSPC, with the size,
+# st_blocks, the free fragments and the bytes as they were, and
+# fsck.toyfs -f clean.  toyfs punched the range first (the compressed
+# runs freed) and allocated after: the allocation failed and left the
+# range as holes, zeros, though the call failed.
+zero_range_enospc_changes_nothing() {
+	img=$work/image want=$work/want-zr
+	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img 1M && dev=$(losetup -f) && losetup "$dev" $img || return 1
+	yes toyfs | head -c 16384 >$want || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		cp $want $mnt/f && sync && encoded $mnt/f -eq 4 || { echo "f's blocks not compressed"; exit 1; }
+		take_every_fragment || exit 1
+		zero_range_wants_room 0 16384 "compressed blocks made whole plain blocks on a full image" ||
+			exit 1
+		cmp $want $mnt/f && sync && free_fragments_are 0 && drop_caches && cmp $want $mnt/f
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev" >$work/fsck
 	result=$?
@@ -982,7 +1021,10 @@ packed_tail_open_enospc() {
 # open for writing, then ftruncate), each tail leaving its tail block
 # with nothing moved, and d (a plain packed tail) truncated into its
 # tail, which stays where it is, shorter; each before failed with
-# ENOSPC, as the open moved the tail to fragments of its own first.
+# ENOSPC, as the open moved the tail to fragments of its own first.  f
+# (13 blocks and a tail, whose pointer is in the single-indirect block)
+# is truncated to its 13 blocks: with no room for copies of the indirect
+# block (BlockMap::cut_tail) its pointer is cleared in place.
 # With $1 = lz4 every tail is packed compressed (PACKED_LZ4) and d is
 # left alone: a compressed tail cut into is moved first, and takes
 # room.  The files read as cut, then again from a read-only mount;
@@ -994,18 +1036,19 @@ packed_tail_truncations_take_no_room() {
 		d_want=$work/d.want
 		[ -z "$c" ] || d_want=$tree/d
 		[ ! -s $mnt/a ] && [ ! -s $mnt/c ] && cmp $mnt/b $work/b.want && cmp $mnt/d $d_want &&
-			cmp $mnt/e $tree/e
+			cmp $mnt/e $tree/e && cmp $mnt/f $work/f.want
 	}
 	c=${1:-}
 	tree=$work/ptree img=$work/image
 	rm -rf $tree && mkdir -p $tree && bytes=$(packed_tree_bytes "$c") || return 1
-	for spec in a:300 b:5000 c:700 d:2500 e:900; do
+	for spec in a:300 b:5000 c:700 d:2500 e:900 f:53848; do
 		head -c "${spec#*:}" $bytes >"$tree/${spec%%:*}" || return 1
 	done
-	head -c 4096 $tree/b >$work/b.want && head -c 2000 $tree/d >$work/d.want || return 1
+	head -c 4096 $tree/b >$work/b.want && head -c 2000 $tree/d >$work/d.want &&
+		head -c 53248 $tree/f >$work/f.want || return 1
 	mkfs.toyfs -b 4096 -f 512 ${c:+-c "$c"} -p -N 1024 -d $tree $img 512K >$work/mkfs ||
 		{ cat $work/mkfs; return 1; }
-	grep -q "packed 5 tails${c:+ (5 compressed)}" $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	grep -q "packed 6 tails${c:+ (6 compressed)}" $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
 	dev=$(losetup -f) && losetup "$dev" $img || return 1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
@@ -1020,7 +1063,7 @@ packed_tail_truncations_take_no_room() {
 			exit 1
 		fi
 		: >$mnt/a || exit 1
-		truncate -s 0 $mnt/c && truncate -s 4096 $mnt/b || exit 1
+		truncate -s 0 $mnt/c && truncate -s 4096 $mnt/b && truncate -s 53248 $mnt/f || exit 1
 		[ -n "$c" ] || truncate -s 2000 $mnt/d || exit 1
 		read_as_cut
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
@@ -1128,7 +1171,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 36 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 37 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1178,6 +1221,7 @@ ktap_case compress_flag compress_flag
 ktap_case compress_enospc compress_enospc
 ktap_case failed_allocation_keeps_the_compressed_tail failed_allocation_keeps_the_compressed_tail
 ktap_case failed_zero_range_keeps_the_tail failed_zero_range_keeps_the_tail
+ktap_case zero_range_enospc_changes_nothing zero_range_enospc_changes_nothing
 ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
 ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback

