@@ -1709,7 +1709,9 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let taken = if sync { info.take_unsynced() } else { 0 };
     let stored = store_inode(inode, &slot, &map, sync);
     drop(map);
-    let written = stored.and_then(|dirty| if dirty { slot.sync() } else { Ok(()) });
+    // Without `sync` the slot stays in the device's cache (dirty), for
+    // the block device's writeback or the next waited write.
+    let written = stored.and_then(|dirty| if sync && dirty { slot.sync() } else { Ok(()) });
     if written.is_err() {
         info.keep_unsynced(taken);
     }

@@ -1976,6 +1976,34 @@ fsync_counts() {
 		[ "$again" = 0 ]
 }
 
+# The flusher's writeback (WB_SYNC_NONE) of dirty inodes puts them into
+# the device's cache and waits for nothing, as ext2's write_inode
+# without `sync`: the inode-table blocks are written once, by the
+# `sync_blockdev` at the end of `syncfs`, not once per inode.  32 files
+# of a new image of 1 KiB blocks (8 inodes a table block) are chmodded,
+# the periodic flusher off, and `sync -f` (syncfs: writeback_inodes_sb,
+# WB_SYNC_NONE, first) writes each of their table blocks (2 sectors)
+# once, and a few blocks besides (the superblock...: 14 sectors in all
+# for 5 table blocks; up to 4 other blocks allowed); toyfs wrote and
+# waited for the table block of every inode (70 sectors).
+background_inode_writeback_waits_for_nothing() {
+	dmnt=/mnt/durable
+	new_loop_image /tmp/durable.img 8M -b 1024 || return 1
+	mkdir -p $dmnt && mount -t toyfs "$loop" $dmnt || drop_loop_image 1 || return 1
+	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
+	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
+	for i in $(seq 32); do : >$dmnt/f$i || break; done
+	sync && chmod 600 $dmnt/f* && before=$(sectors_written "$loop") && sync -f $dmnt &&
+		written=$(($(sectors_written "$loop") - before)) &&
+		blocks=$(stat -c %i $dmnt/f* | awk '{ print int($1 / 8) }' | sort -u | wc -l) &&
+		echo "syncfs after 32 chmods wrote $written sectors; the inodes are in $blocks table blocks" &&
+		[ "$written" -le $((2 * blocks + 8)) ]
+	status=$?
+	echo "$period" >/proc/sys/vm/dirty_writeback_centisecs
+	umount $dmnt && fsck.toyfs -n -f "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
 # Image $1 of $2 bytes filled with STALE (the bytes `STALEDA\n` over and
 # over: blocks no one wrote since) before mkfs.toyfs with the options
 # after them, on $loop (new_loop_image).
@@ -2038,7 +2066,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 97
+ktap_suite toyfs 98
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2137,6 +2165,7 @@ ktap_case fsync_and_fdatasync_make_each_change_durable fsync_and_fdatasync_make_
 ktap_case fsync_and_fdatasync_make_each_change_durable_with_fragments fsync_and_fdatasync_make_each_change_durable -f 256
 ktap_case fsync_and_fdatasync_make_each_change_durable_with_lz4 fsync_and_fdatasync_make_each_change_durable -f 512 -c lz4
 ktap_case fsync_writes_the_inode_only_if_it_changed fsync_writes_the_inode_only_if_it_changed
+ktap_case background_inode_writeback_waits_for_nothing background_inode_writeback_waits_for_nothing
 ktap_case room_found_again_where_entries_left room_found_again_where_entries_left
 ktap_case room_found_in_a_tail_made_whole room_found_in_a_tail_made_whole
 # The parts after this one format $dev again: no write error left on it.
