@@ -354,13 +354,16 @@ else
 	# Into room in a block d has (not into the block it grows by, whose
 	# entry the disk shows only with d's inode, written with its count
 	# last: the sweeps above pass without the count raised first).  The
-	# directory moved in: its block before d's new last one, where the
-	# room is, as the root's block is before both (the order of the
-	# device's writes: the entry is written last).
+	# directory moved in: its block must be written before d's block
+	# with the room (the device's writes go in block order; the root's
+	# block is first), so d grows twice after it, by the block after its
+	# last one (4 entries fill it) and by the next free one, where an
+	# entry then removed leaves the room.
 	ktap_case directory_fsync_crash_after_mkdir_into_room \
 		crash_sweep sync 'rm "$(name200 a 1)" && sync && mkdir "$next"'
 	ktap_case directory_fsync_crash_after_directory_moved_into_room \
-		crash_sweep sync 'mkdir ../m && : >"$next" && sync && rm "$next" && sync && mv ../m "$next"'
+		crash_sweep sync 'mkdir ../m && for j in 1 2 3 4 5; do : >"$(name200 b $j)"; done &&
+			sync && rm "$(name200 b 5)" && sync && mv ../m "$(name200 b 5)"'
 fi
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
