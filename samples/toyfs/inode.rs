@@ -1718,6 +1718,20 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     written
 }
 
+/// A new inode's attributes, its owner, mode and times given once its VFS
+/// inode exists, into its slot of the inode table's cached block before
+/// an entry names it (Documentation/toyfs.rst, "Write order"): the slot
+/// as `ialloc::claim` filled it holds root's owner and group and no
+/// times, and any write of that block (a directory's `fsync`, `syncfs`,
+/// writeback) takes it to the disk ahead of the directory blocks, so that
+/// a crash before the inode's own write left the file root's.  Not
+/// waited for, as a claim.
+pub(crate) fn store_new_inode(inode: &Inode) -> Result {
+    let slot = InodeSlot::read(inode.sb(), inode.ino())?;
+    let map = inode.info().map.lock();
+    store_inode(inode, &slot, &map, false).map(drop)
+}
+
 /// The VFS attributes of `inode` and the roots of its block map, as `map`
 /// (the map, locked) holds them, into its inode-table slot: a change of
 /// the map only dirties the inode (`BlockMap::store`).  An inode past the

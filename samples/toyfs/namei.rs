@@ -12,10 +12,12 @@ use crate::{
         inode::{FileType, MAX_SYMLINK_LEN, S_IFLNK},
     },
     ialloc,
-    inode::{lower_link_count, raise_link_count, write_bitmap_blocks, write_new_symlink},
+    inode::{
+        lower_link_count, raise_link_count, store_new_inode, write_bitmap_blocks, write_new_symlink,
+    },
     meta::{corrupt, InodeSlot},
     mount::SpecialFiles,
-    vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, SuperBlock},
+    vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, NewOwner, SuperBlock},
 };
 use core::cell::Cell;
 use kernel::prelude::*;
@@ -38,7 +40,8 @@ pub(crate) fn lookup(dir: &Inode, name: &[u8]) -> Result<Option<u32>> {
 /// Creates the inode of a new entry `name` of `file_type` in `dir`, in
 /// ext2's order, the entry last: takes a free inode number, `claim`
 /// writes the inode (returning the block it gave a new directory), the
-/// VFS inode is read, `fill` gives it its contents (a symbolic link's
+/// VFS inode is read, given to `owner` and its times, and stored so
+/// (`store_new_inode`), `fill` gives it its contents (a symbolic link's
 /// target), and then the entry is added where `dir::find_room`'s walk,
 /// made first, found room for it.  `EEXIST` if the name is taken.
 /// Whatever fails (no room for the target or the entry, the inode table
@@ -58,6 +61,7 @@ fn new_inode(
     dir: &Inode,
     name: &[u8],
     file_type: FileType,
+    owner: &NewOwner<'_>,
     iget: Iget,
     claim: impl FnOnce(u32) -> Result<Option<u32>>,
     fill: impl FnOnce(&Inode) -> Result,
@@ -99,9 +103,11 @@ fn new_inode(
             return Err(err);
         }
     };
+    owner.give_to(&inode);
     inode.init_times_now();
-    let named =
-        fill(&inode).and_then(|()| dir::add_at(dir, room, name, ino, dirent_type(file_type)));
+    let named = store_new_inode(&inode)
+        .and_then(|()| fill(&inode))
+        .and_then(|()| dir::add_at(dir, room, name, ino, dirent_type(file_type)));
     if let Err(err) = named {
         inode.clear_links();
         // Evicted here, its last reference: the inode and its blocks are
@@ -148,12 +154,19 @@ fn free_dir_block(sb: &SuperBlock, ino: u32, block: u32) -> Result {
 }
 
 /// `create`: a new regular file `name` in `dir` with `mode`.
-pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<InodeRef> {
+pub(crate) fn create(
+    dir: &Inode,
+    name: &[u8],
+    mode: u16,
+    owner: &NewOwner<'_>,
+    iget: Iget,
+) -> Result<InodeRef> {
     let sb = dir.sb();
     new_inode(
         dir,
         name,
         FileType::Regular,
+        owner,
         iget,
         |ino| ialloc::claim(sb, ino, mode, 1, None, 0).map(|()| None),
         |_| Ok(()),
@@ -169,8 +182,15 @@ pub(crate) fn create(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<
 /// inode gets the one link `d_tmpfile` drops; its eviction at the last
 /// close of an unlinked one frees it and its blocks, as it frees an
 /// unlinked file's.  `dir` is where the VFS opened it (its owner and
-/// group rules apply); nothing in it changes.
-pub(crate) fn tmpfile(dir: &Inode, mode: u16, iget: Iget) -> Result<InodeRef> {
+/// group rules apply, `owner`); nothing in it changes.  Its owner and
+/// times are stored with no link (`store_new_inode`) before a `link`
+/// names it: that stores only the raised count.
+pub(crate) fn tmpfile(
+    dir: &Inode,
+    mode: u16,
+    owner: &NewOwner<'_>,
+    iget: Iget,
+) -> Result<InodeRef> {
     let sb = dir.sb();
     let ino = ialloc::take(sb)?;
     if let Err(err) = ialloc::claim(sb, ino, mode, 0, None, 0) {
@@ -184,7 +204,10 @@ pub(crate) fn tmpfile(dir: &Inode, mode: u16, iget: Iget) -> Result<InodeRef> {
             return Err(err);
         }
     };
+    owner.give_to(&inode);
     inode.init_times_now();
+    // Evicted with no link if this fails: freed.
+    store_new_inode(&inode)?;
     inode.set_links(1);
     Ok(inode)
 }
@@ -198,6 +221,7 @@ pub(crate) fn mknod(
     name: &[u8],
     mode: u16,
     rdev: u32,
+    owner: &NewOwner<'_>,
     iget: Iget,
 ) -> Result<InodeRef> {
     let file_type = FileType::from_mode(mode)
@@ -209,6 +233,7 @@ pub(crate) fn mknod(
         dir,
         name,
         file_type,
+        owner,
         iget,
         |ino| ialloc::claim(sb, ino, mode, 1, None, rdev).map(|()| None),
         |_| Ok(()),
@@ -229,6 +254,7 @@ pub(crate) fn symlink(
     dir: &Inode,
     name: &[u8],
     target: &[u8],
+    owner: &NewOwner<'_>,
     iget: Iget,
     write_target: impl FnOnce(&Inode, &[u8]) -> Result,
 ) -> Result<InodeRef> {
@@ -243,6 +269,7 @@ pub(crate) fn symlink(
         dir,
         name,
         FileType::Symlink,
+        owner,
         iget,
         |ino| ialloc::claim(sb, ino, S_IFLNK | 0o777, 1, None, 0).map(|()| None),
         |inode| write_target(inode, target).and_then(|()| write_new_symlink(inode)),
@@ -251,7 +278,13 @@ pub(crate) fn symlink(
 
 /// `mkdir`: a new directory `name` in `dir` with `mode`, holding "." and
 /// "..".
-pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<InodeRef> {
+pub(crate) fn mkdir(
+    dir: &Inode,
+    name: &[u8],
+    mode: u16,
+    owner: &NewOwner<'_>,
+    iget: Iget,
+) -> Result<InodeRef> {
     if dir.nlink() >= u32::from(u16::MAX) {
         return Err(EMLINK);
     }
@@ -292,7 +325,9 @@ pub(crate) fn mkdir(dir: &Inode, name: &[u8], mode: u16, iget: Iget) -> Result<I
         }
         Ok(Some(block))
     };
-    let made = new_inode(dir, name, FileType::Directory, iget, claim, |_| Ok(()));
+    let made = new_inode(dir, name, FileType::Directory, owner, iget, claim, |_| {
+        Ok(())
+    });
     // `new_inode` marked `dir` dirty if it made the directory.
     if made.is_err() && raised.get() {
         lower_link_count(dir);

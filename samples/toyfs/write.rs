@@ -238,6 +238,11 @@ impl NewInFolio {
         }
     }
 
+    /// Whether there are any.
+    fn any(&self) -> bool {
+        self.bits.iter().any(|&word| word != 0)
+    }
+
     /// Whether file block `n` is one of them.
     fn contains(&self, n: u64) -> bool {
         match n.checked_sub(self.first) {
@@ -304,7 +309,7 @@ pub(crate) fn finish_write(
     };
     let new = NewInFolio::of(folio, state);
     // An overwrite allocated nothing: no new block to walk over below.
-    let has_new = state.has_new();
+    let has_new = new.any();
     let from = (pos - folio.pos()) as usize;
     let to = from + len;
     let mut accepted = copied;

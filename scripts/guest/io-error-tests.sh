@@ -278,8 +278,35 @@ failed_growth_changes_nothing() {
 	return $status
 }
 
+# The inodes named $1... in the current directory, if there, are user
+# 1234's of group 1234, with a time past 1970, a directory set-group-ID
+# (made so in such a directory): an inode reaches the disk with its owner,
+# mode and times before its entry does.  Its claim holds root's and none,
+# stored before `inode_init_owner` ran (symlink: the whole inode, stored
+# before the entry with root's owner), so after a crash a file made by a
+# user was root's.  Prints what differs.
+made_by_1234_or_absent() {
+	for name; do
+		got=$(stat -c '%u:%g %Y %F' "$name" 2>&1) || {
+			echo "$got" | grep -q 'No such file or directory' && continue
+			echo "$name: $got" && return 1
+		}
+		owner=${got%% *} rest=${got#* }
+		[ "$owner" = 1234:1234 ] && [ "${rest%% *}" -gt 0 ] &&
+			{ [ "${rest#* }" != directory ] || [ -g "$name" ]; } || {
+			echo "$name: $got, mode $(stat -c %a "$name")" && return 1
+		}
+	done
+}
+
+# As user 1234 of group 1234 (toyfs-probe as-owner), in d, theirs and
+# set-group-ID: a symbolic link $next, a directory, a file and a FIFO,
+# whose entries fill the block d grows by.
+made_by_another_user='chown 1234:1234 . && chmod 2777 . && sync &&
+	toyfs-probe as-owner 1234 1234 sh -c '"'"'ln -s t "$1" && mkdir "$1"d && : >"$1"f && mkfifo "$1"p'"'"' - "$next"'
+
 mkdir -p $mnt
-ktap_suite io_errors 15
+ktap_suite io_errors 18
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -296,6 +323,9 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip failed_directory_growth_changes_nothing "$reason"
 	ktap_skip truncation_crash_cutting_an_indirect_packed_tail "$reason"
 	ktap_skip truncation_crash_cutting_a_double_indirect_packed_tail "$reason"
+	ktap_skip directory_fsync_crash_after_files_made_by_another_user "$reason"
+	ktap_skip directory_fsync_crash_after_mkdir_into_room "$reason"
+	ktap_skip directory_fsync_crash_after_directory_moved_into_room "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -319,6 +349,21 @@ else
 		crash_sweep_of tail_cut_once 13412 13312
 	ktap_case truncation_crash_cutting_a_double_indirect_packed_tail \
 		crash_sweep_of tail_cut_once 276580 276480
+	ktap_case directory_fsync_crash_after_files_made_by_another_user crash_sweep_checking \
+		'made_by_1234_or_absent "$next" "$next"d "$next"f "$next"p' sync "$made_by_another_user"
+	# Into room in a block d has (not into the block it grows by, whose
+	# entry the disk shows only with d's inode, written with its count
+	# last: the sweeps above pass without the count raised first).  The
+	# directory moved in: its block must be written before d's block
+	# with the room (the device's writes go in block order; the root's
+	# block is first), so d grows twice after it, by the block after its
+	# last one (4 entries fill it) and by the next free one, where an
+	# entry then removed leaves the room.
+	ktap_case directory_fsync_crash_after_mkdir_into_room \
+		crash_sweep sync 'rm "$(name200 a 1)" && sync && mkdir "$next"'
+	ktap_case directory_fsync_crash_after_directory_moved_into_room \
+		crash_sweep sync 'mkdir ../m && for j in 1 2 3 4 5; do : >"$(name200 b $j)"; done &&
+			sync && rm "$(name200 b 5)" && sync && mv ../m "$(name200 b 5)"'
 fi
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

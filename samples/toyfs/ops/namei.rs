@@ -10,10 +10,10 @@ use super::{
 };
 use crate::{
     dir::readdir,
-    format::inode::{FileType, S_IFDIR, S_IFLNK, S_IFREG},
+    format::inode::{FileType, S_IFDIR, S_IFREG},
     inode::{read_inode, ReadFor},
     namei, sys,
-    vfs::{DirEmitter, Iget, InodeOps, InodeRef, SuperBlock},
+    vfs::{DirEmitter, Iget, InodeOps, InodeRef, NewOwner, SuperBlock},
 };
 use kernel::{
     bindings,
@@ -184,11 +184,10 @@ unsafe extern "C" fn create(
 ) -> c_int {
     // SAFETY: The VFS passes our locked directory and a negative dentry.
     let (dir_ref, name) = unsafe { (inode(dir), dentry_name(dentry)) };
+    // SAFETY: The VFS's idmap for this call, live for it.
+    let owner = unsafe { NewOwner::new(idmap, dir_ref) };
     from_result(|| {
-        let new = namei::create(dir_ref, name, S_IFREG | (mode & 0o7777), iget)?;
-        // SAFETY: `new` is a new inode nobody else uses yet; the owner
-        // rules of `inode_init_owner` apply to it as to any new inode.
-        unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, S_IFREG | (mode & 0o7777)) };
+        let new = namei::create(dir_ref, name, S_IFREG | (mode & 0o7777), &owner, iget)?;
         new.mark_dirty();
         // SAFETY: `d_instantiate` takes the inode reference.
         unsafe { bindings::d_instantiate(dentry, new.into_raw()) };
@@ -213,10 +212,10 @@ unsafe extern "C" fn tmpfile(
     // changes) and a file whose dentry is new, negative and unhashed.
     let dir_ref = unsafe { inode(dir) };
     let mode = S_IFREG | (mode & 0o7777);
+    // SAFETY: As in `create`.
+    let owner = unsafe { NewOwner::new(idmap, dir_ref) };
     from_result(|| {
-        let new = namei::tmpfile(dir_ref, mode, iget_new)?;
-        // SAFETY: As in `create`.
-        unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, mode) };
+        let new = namei::tmpfile(dir_ref, mode, &owner, iget_new)?;
         // SAFETY: `d_tmpfile` drops the inode's one link (marking it
         // dirty, to be written with none) and gives the file's dentry the
         // inode reference; the file is then opened on it.
@@ -250,10 +249,17 @@ unsafe extern "C" fn symlink(
             CStr::from_char_ptr(target).to_bytes(),
         )
     };
+    // SAFETY: As in `create`.
+    let owner = unsafe { NewOwner::new(idmap, dir_ref) };
     from_result(|| {
-        let new = namei::symlink(dir_ref, name, target, iget_new, write_symlink_target)?;
-        // SAFETY: As in `create`.
-        unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, S_IFLNK | 0o777) };
+        let new = namei::symlink(
+            dir_ref,
+            name,
+            target,
+            &owner,
+            iget_new,
+            write_symlink_target,
+        )?;
         new.mark_dirty();
         // SAFETY: `d_instantiate` takes the inode reference.
         unsafe { bindings::d_instantiate(dentry, new.into_raw()) };
@@ -297,10 +303,10 @@ unsafe extern "C" fn mknod(
     let (dir_ref, name) = unsafe { (inode(dir), dentry_name(dentry)) };
     // SAFETY: A pure function of its argument.
     let encoded = unsafe { sys::toyfs_new_encode_dev(rdev) };
+    // SAFETY: As in `create`.
+    let owner = unsafe { NewOwner::new(idmap, dir_ref) };
     from_result(|| {
-        let new = namei::mknod(dir_ref, name, mode, encoded, iget)?;
-        // SAFETY: As in `create`.
-        unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, mode) };
+        let new = namei::mknod(dir_ref, name, mode, encoded, &owner, iget)?;
         new.mark_dirty();
         // SAFETY: `d_instantiate` takes the inode reference.
         unsafe { bindings::d_instantiate(dentry, new.into_raw()) };
@@ -364,10 +370,10 @@ unsafe extern "C" fn mkdir(
     // SAFETY: The VFS passes our locked directory and a negative dentry.
     let (dir_ref, name) = unsafe { (inode(dir), dentry_name(dentry)) };
     let mode = S_IFDIR | (mode & 0o7777);
-    match namei::mkdir(dir_ref, name, mode, iget) {
+    // SAFETY: As in `create`.
+    let owner = unsafe { NewOwner::new(idmap, dir_ref) };
+    match namei::mkdir(dir_ref, name, mode, &owner, iget) {
         Ok(new) => {
-            // SAFETY: As in `create`.
-            unsafe { bindings::inode_init_owner(idmap, new.as_ptr(), dir, mode) };
             new.mark_dirty();
             // SAFETY: `d_instantiate` takes the inode reference; null
             // means the dentry given is used.

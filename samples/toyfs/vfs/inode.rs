@@ -335,6 +335,45 @@ impl Inode {
     }
 }
 
+/// Who a new inode belongs to, by the rules of `inode_init_owner`: the
+/// caller's fsuid and fsgid through the idmap of the mount the VFS call
+/// came through, but the group of a set-group-ID directory `dir` (and, for
+/// a new directory, that bit).  Given to the inode before its slot of the
+/// inode table is stored for an entry to name it (`namei::new_inode`).
+///
+/// # Invariants
+///
+/// `idmap` is the idmap the VFS passed to the call that makes the inode,
+/// live for `'a`.
+pub(crate) struct NewOwner<'a> {
+    idmap: *mut bindings::mnt_idmap,
+    dir: &'a Inode,
+}
+
+impl<'a> NewOwner<'a> {
+    /// # Safety
+    ///
+    /// `idmap` is the idmap the VFS passed to its `create`, `mkdir`,
+    /// `mknod`, `symlink` or `tmpfile` call in `dir`, live for `'a`.
+    pub(crate) unsafe fn new(idmap: *mut bindings::mnt_idmap, dir: &'a Inode) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self { idmap, dir }
+    }
+
+    /// Gives `inode`, new and named by no entry yet, its owner and group,
+    /// and its mode as `inode_init_owner` makes it of the mode it was
+    /// claimed with.
+    pub(crate) fn give_to(&self, inode: &Inode) {
+        // SAFETY: The idmap is live (type invariant), both inodes too;
+        // the new inode's owner, group and mode are written by no one
+        // else before an entry names it.
+        unsafe {
+            let raw = inode.as_ptr();
+            bindings::inode_init_owner(self.idmap, raw, self.dir.as_ptr(), (*raw).i_mode);
+        }
+    }
+}
+
 /// An inode's `i_rwsem`, held; released on drop.
 pub(crate) struct InodeGuard<'a> {
     inode: &'a Inode,

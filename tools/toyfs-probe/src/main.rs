@@ -53,6 +53,7 @@
 //! MOUNT SAVED EXPECTED` (a handle kept across a remount); `toyfs-probe
 //! fibmap DIR BLOCK-SIZE tail|whole` (`FIBMAP`, toyfs's `bmap`);
 //! `toyfs-probe swapon-refused FILE` (`swapon(2)` must be `EINVAL`).
+//! `toyfs-probe as-owner UID GID PROG [ARGS...]` (PROG run as UID:GID).
 //! `toyfs-probe size-limits DIR SIZE|any yes|no` (any filesystem: the
 //! largest file, expected SIZE bytes, and the errnos at its edge; `no`
 //! for a filesystem without `fallocate`).
@@ -3645,6 +3646,29 @@ fn special(dir: &Path) -> Check {
     Ok(())
 }
 
+/// `as-owner UID GID PROG [ARGS...]`: runs PROG with ARGS as user UID of
+/// group GID, with no supplementary groups (std's `Command::uid` drops
+/// them), as the guest has no `su` user or `setpriv --reuid`: what a
+/// file made by someone other than root must hold.  Fails if PROG does.
+fn as_owner(args: &[String]) -> Check {
+    use std::os::unix::process::CommandExt;
+    let [uid, gid, prog, rest @ ..] = args else {
+        return Err("usage: toyfs-probe as-owner UID GID PROG [ARGS...]".into());
+    };
+    let id = |arg: &String| {
+        arg.parse::<u32>()
+            .map_err(|_| format!("{arg}: not a user or group number"))
+    };
+    let status = std::process::Command::new(prog)
+        .args(rest)
+        .gid(id(gid)?)
+        .uid(id(uid)?)
+        .status()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    ensure!(status.success(), "{prog} as {uid}:{gid}: {status}");
+    Ok(())
+}
+
 /// The optional count argument `arg` of a check, `default` without it.
 fn count<T: std::str::FromStr>(arg: Option<&String>, default: T) -> Result<T, String> {
     arg.map_or(Ok(default), |arg| {
@@ -3693,6 +3717,7 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe tmpfile DIR IMAGE SNAPSHOT MODEL-OUT".into()),
         },
         "rename-exchange" => vfsfeat::rename_exchange(dir),
+        "as-owner" => as_owner(&args[2..]),
         "handles" => handles::handles(dir),
         "handle-races" => count(args.get(3), 20).and_then(|rounds| handle_races::handle_races(dir, rounds)),
         "fibmap" => match (args.get(3), args.get(4)) {
