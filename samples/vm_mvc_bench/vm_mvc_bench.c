@@ -99,6 +99,9 @@ struct bench {
 	struct bench_file *f;		/* the file under test */
 	vmid_t sid;			/* the sid the vm_mvc variants use */
 	struct folio *held;		/* locked folio of V_FOLIO */
+	unsigned int hot_pages;		/* V_SID and V_BASE cycle through these */
+	unsigned int depth;		/* stack frames put below measure_pair */
+	unsigned long frame;		/* run_variant's frame address */
 };
 
 static const int cmds[] = { VM_MVC_READ, VM_MVC_WRITE, VM_MVC_ZERO, VM_MVC_PROTZERO };
@@ -107,7 +110,7 @@ static const int sizes_short[] = { 64, 4096 };
 
 static const char *cmd_name(int cmd)
 {
-	switch (cmd) {
+	switch (cmd & VM_MVC_CMD_MASK) {
 	case VM_MVC_ZERO:
 		return "ZERO";
 	case VM_MVC_READ:
@@ -216,11 +219,14 @@ static void bench_file_close(struct bench_file *f)
 	fput(f->file);
 }
 
-/* The job a C filesystem does by hand on a locked folio. */
+/*
+ * The job a C filesystem does by hand on a locked folio; with
+ * VM_MVC_NODIRTY in @cmd, without folio_mark_dirty(), as vm_mvc then.
+ */
 static __always_inline int base_do(struct folio *folio, size_t off, int size,
 				   int cmd, u8 *buf)
 {
-	switch (cmd) {
+	switch (cmd & VM_MVC_CMD_MASK) {
 	case VM_MVC_READ:
 		if (!folio_test_uptodate(folio))
 			return -ENODATA;
@@ -239,7 +245,8 @@ static __always_inline int base_do(struct folio *folio, size_t off, int size,
 	default:
 		return -EINVAL;
 	}
-	folio_mark_dirty(folio);
+	if (!(cmd & VM_MVC_NODIRTY))
+		folio_mark_dirty(folio);
 	return 0;
 }
 
@@ -410,15 +417,16 @@ static int run_variant(struct bench *b, enum variant v, int cmd, int size,
 	unsigned int i;
 	int ret = 0;
 
+	b->frame = (unsigned long)__builtin_frame_address(0);
 	switch (v) {
 	case V_SID:
 		for (i = 0; i < n && !ret; i++)
-			ret = vm_mvc(b->sid, i % HOT_PAGES, 0, size, cmd,
+			ret = vm_mvc(b->sid, i % b->hot_pages, 0, size, cmd,
 				     &b->kxm, b->kbuf);
 		break;
 	case V_BASE:
 		for (i = 0; i < n && !ret; i++)
-			ret = base_op(mapping, i % HOT_PAGES, size, cmd, b->kbuf);
+			ret = base_op(mapping, i % b->hot_pages, size, cmd, b->kbuf);
 		break;
 	case V_FOLIO:
 		for (i = 0; i < n && !ret; i++)
@@ -446,6 +454,22 @@ static int run_variant(struct bench *b, enum variant v, int cmd, int size,
 		ret = run_profile(b, v, n);
 		break;
 	}
+	return ret;
+}
+
+/* run_variant() @depth frames of about 100 bytes further down the stack. */
+static noinline int run_at_depth(struct bench *b, enum variant v, int cmd,
+				 int size, unsigned int n, unsigned int depth)
+{
+	u8 pad[64];
+	int ret;
+
+	if (!depth)
+		return run_variant(b, v, cmd, size, n);
+	memset(pad, depth, sizeof(pad));
+	barrier_data(pad);
+	ret = run_at_depth(b, v, cmd, size, n, depth - 1);
+	barrier_data(pad);
 	return ret;
 }
 
@@ -486,12 +510,12 @@ static int measure_pair(struct bench *b, enum variant v, enum variant base,
 		ret = run_variant(b, base, cmd, size, n / 10 + 1);
 	for (r = 0; !ret && r < nr; r++) {
 		t0 = ktime_get_ns();
-		ret = run_variant(b, v, cmd, size, n);
+		ret = run_at_depth(b, v, cmd, size, n, b->depth);
 		t[r] = div_u64((ktime_get_ns() - t0) * 1000, n);
 		if (ret)
 			break;
 		t0 = ktime_get_ns();
-		ret = run_variant(b, base, cmd, size, n);
+		ret = run_at_depth(b, base, cmd, size, n, b->depth);
 		tb[r] = div_u64((ktime_get_ns() - t0) * 1000, n);
 		cond_resched();
 	}
@@ -574,6 +598,85 @@ static int table_percall(struct bench *b)
 		}
 		b->held = NULL;
 	}
+	bench_file_close(&f);
+	return ret;
+}
+
+/*
+ * The rows of the copy table for @v against @base: WRITE with and without
+ * its folio_mark_dirty() (VM_MVC_NODIRTY on both sides), READ, ZERO.
+ */
+static int copy_rows(struct bench *b, const char *entry, enum variant v,
+		     enum variant base)
+{
+	static const int ccmds[] = {
+		VM_MVC_WRITE, VM_MVC_WRITE | VM_MVC_NODIRTY, VM_MVC_READ, VM_MVC_ZERO,
+	};
+	unsigned int c, s;
+	char name[32];
+	int ret = 0;
+
+	for (c = 0; !ret && c < ARRAY_SIZE(ccmds); c++) {
+		snprintf(name, sizeof(name), "%s%s", entry,
+			 ccmds[c] & VM_MVC_NODIRTY ? "_nodirty" : "");
+		for (s = 0; !ret && s < ARRAY_SIZE(sizes_short); s++)
+			ret = pair(b, "table=copy", name, v, base, ccmds[c],
+				   sizes_short[s]);
+	}
+	return ret;
+}
+
+/*
+ * Part 1, where the gap of a copy goes as its size grows (issue 10): the
+ * copy rows on a held folio, by sid over the 8 pages of the percall table
+ * and over page 0 alone (data in the L1 cache), then WRITE and READ by sid
+ * with run_variant()'s frame moved down the stack in steps (entry
+ * sid_frame<low 12 bits of its address>), for an alias of the stack with
+ * the copy's bytes modulo 4 KiB.
+ */
+static int table_copy(struct bench *b)
+{
+	static const int dcmds[] = { VM_MVC_WRITE, VM_MVC_READ };
+	struct timing tv, tbase;
+	struct bench_file f;
+	unsigned int c, s;
+	char entry[32];
+	int ret;
+
+	ret = bench_file_open(b, &f, "copy", 0, HOT_PAGES, NULL);
+	if (ret)
+		return ret;
+	b->f = &f;
+	b->sid = f.sid;
+	b->held = filemap_lock_folio(f.mapping, 0);
+	if (IS_ERR(b->held)) {
+		ret = PTR_ERR(b->held);
+		b->held = NULL;
+		goto out_file;
+	}
+	ret = copy_rows(b, "folio", V_FOLIO, V_FOLIO_BASE);
+	folio_unlock(b->held);
+	folio_put(b->held);
+	b->held = NULL;
+	if (!ret)
+		ret = copy_rows(b, "sid", V_SID, V_BASE);
+	b->hot_pages = 1;
+	if (!ret)
+		ret = copy_rows(b, "sid1", V_SID, V_BASE);
+	b->hot_pages = HOT_PAGES;
+	for (b->depth = 0; !ret && b->depth <= 40; b->depth += 4)
+		for (c = 0; !ret && c < ARRAY_SIZE(dcmds); c++)
+			for (s = 0; !ret && s < ARRAY_SIZE(sizes_short); s++) {
+				ret = measure_pair(b, V_SID, V_BASE, dcmds[c],
+						   sizes_short[s], &tv, &tbase);
+				snprintf(entry, sizeof(entry), "sid_frame%03lx",
+					 b->frame & 0xfff);
+				if (!ret)
+					report("table=copy", entry, dcmds[c],
+					       sizes_short[s], &tv, &tbase);
+			}
+	b->depth = 0;
+out_file:
 	bench_file_close(&f);
 	return ret;
 }
@@ -935,13 +1038,16 @@ static const struct {
 	{ "bandwidth", table_bandwidth },
 	{ "order", table_order },
 	{ "sids", table_sids },
+	{ "copy", table_copy },
 };
 
 static DEFINE_MUTEX(bench_lock);
 
 static int run_table(unsigned int t)
 {
-	struct bench b = { .kxm = XMEM_INIT, .uxm = XMEM_INIT };
+	struct bench b = {
+		.kxm = XMEM_INIT, .uxm = XMEM_INIT, .hot_pages = HOT_PAGES,
+	};
 	u64 start = ktime_get_ns();
 	int ret;
 
