@@ -68,6 +68,7 @@ enum variant {
 	V_USER_ONCE,	/* vm_mvc(sid, ...) with a user xmem attached once */
 	V_USER_EACH,	/* vm_mvc_xmattach + vm_mvc + vm_mvc_xmdetach on a user buffer */
 	V_USER_BASE,	/* lookup + lock + copy_{to,from}_user + unlock + put */
+	V_BASE_TRYLOCK,	/* V_BASE, locking in the lookup as vm_mvc does */
 	/* The steps of a call, for the profile table (each against V_NOP). */
 	V_NOP,		/* the loop alone */
 	P_BADCMD,	/* vm_mvc() with an unknown command: entry and exit */
@@ -267,10 +268,25 @@ static __always_inline struct folio *base_lock(struct address_space *mapping,
 	return folio;
 }
 
-static __always_inline int base_op(struct address_space *mapping,
-				   pgoff_t index, int size, int cmd, u8 *buf)
+/*
+ * base_lock() as vm_mvc's lookup by sid does it: the lock taken inside the
+ * page-cache lookup if it is free (FGP_LOCK | FGP_NOWAIT), else waited for.
+ */
+static __always_inline struct folio *base_trylock(struct address_space *mapping,
+						  pgoff_t index)
 {
-	struct folio *folio = base_lock(mapping, index);
+	struct folio *folio = __filemap_get_folio(mapping, index,
+						  FGP_LOCK | FGP_NOWAIT, 0);
+
+	return PTR_ERR_OR_ZERO(folio) == -EAGAIN ? base_lock(mapping, index) : folio;
+}
+
+static __always_inline int base_op(struct address_space *mapping,
+				   pgoff_t index, int size, int cmd, u8 *buf,
+				   bool trylock)
+{
+	struct folio *folio = trylock ? base_trylock(mapping, index) :
+					base_lock(mapping, index);
 	int ret;
 
 	if (IS_ERR(folio))
@@ -426,7 +442,13 @@ static int run_variant(struct bench *b, enum variant v, int cmd, int size,
 		break;
 	case V_BASE:
 		for (i = 0; i < n && !ret; i++)
-			ret = base_op(mapping, i % b->hot_pages, size, cmd, b->kbuf);
+			ret = base_op(mapping, i % b->hot_pages, size, cmd, b->kbuf,
+				      false);
+		break;
+	case V_BASE_TRYLOCK:
+		for (i = 0; i < n && !ret; i++)
+			ret = base_op(mapping, i % b->hot_pages, size, cmd, b->kbuf,
+				      true);
 		break;
 	case V_FOLIO:
 		for (i = 0; i < n && !ret; i++)
@@ -629,7 +651,9 @@ static int copy_rows(struct bench *b, const char *entry, enum variant v,
 /*
  * Part 1, where the gap of a copy goes as its size grows (issue 10): the
  * copy rows on a held folio, by sid over the 8 pages of the percall table
- * and over page 0 alone (data in the L1 cache), then WRITE and READ by sid
+ * and over page 0 alone (data in the L1 cache), the C baseline locking in
+ * its lookup as vm_mvc does against the usual one (ctrylock) and vm_mvc
+ * against that form (sid_vs_ctrylock), then WRITE and READ by sid
  * with run_variant()'s frame moved down the stack in steps (entry
  * sid_frame<low 12 bits of its address>), for an alias of the stack with
  * the copy's bytes modulo 4 KiB.
@@ -664,6 +688,11 @@ static int table_copy(struct bench *b)
 	if (!ret)
 		ret = copy_rows(b, "sid1", V_SID, V_BASE);
 	b->hot_pages = HOT_PAGES;
+	/* The lookup's form alone, in C; then vm_mvc against that form. */
+	if (!ret)
+		ret = copy_rows(b, "ctrylock", V_BASE_TRYLOCK, V_BASE);
+	if (!ret)
+		ret = copy_rows(b, "sid_vs_ctrylock", V_SID, V_BASE_TRYLOCK);
 	for (b->depth = 0; !ret && b->depth <= 40; b->depth += 4)
 		for (c = 0; !ret && c < ARRAY_SIZE(dcmds); c++)
 			for (s = 0; !ret && s < ARRAY_SIZE(sizes_short); s++) {
