@@ -19,6 +19,7 @@
 #define pr_fmt(fmt) "vm_mvc_bench: " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -68,6 +69,7 @@ enum variant {
 	V_USER_ONCE,	/* vm_mvc(sid, ...) with a user xmem attached once */
 	V_USER_EACH,	/* vm_mvc_xmattach + vm_mvc + vm_mvc_xmdetach on a user buffer */
 	V_USER_BASE,	/* lookup + lock + copy_{to,from}_user + unlock + put */
+	V_BASE_TRYLOCK,	/* V_BASE, locking in the lookup as vm_mvc does */
 	/* The steps of a call, for the profile table (each against V_NOP). */
 	V_NOP,		/* the loop alone */
 	P_BADCMD,	/* vm_mvc() with an unknown command: entry and exit */
@@ -99,6 +101,9 @@ struct bench {
 	struct bench_file *f;		/* the file under test */
 	vmid_t sid;			/* the sid the vm_mvc variants use */
 	struct folio *held;		/* locked folio of V_FOLIO */
+	unsigned int hot_pages;		/* V_SID and V_BASE cycle through these */
+	unsigned int depth;		/* stack frames put below measure_pair */
+	unsigned long frame;		/* run_variant's frame address */
 };
 
 static const int cmds[] = { VM_MVC_READ, VM_MVC_WRITE, VM_MVC_ZERO, VM_MVC_PROTZERO };
@@ -107,7 +112,7 @@ static const int sizes_short[] = { 64, 4096 };
 
 static const char *cmd_name(int cmd)
 {
-	switch (cmd) {
+	switch (cmd & VM_MVC_CMD_MASK) {
 	case VM_MVC_ZERO:
 		return "ZERO";
 	case VM_MVC_READ:
@@ -216,11 +221,14 @@ static void bench_file_close(struct bench_file *f)
 	fput(f->file);
 }
 
-/* The job a C filesystem does by hand on a locked folio. */
+/*
+ * The job a C filesystem does by hand on a locked folio; with
+ * VM_MVC_NODIRTY in @cmd, without folio_mark_dirty(), as vm_mvc then.
+ */
 static __always_inline int base_do(struct folio *folio, size_t off, int size,
 				   int cmd, u8 *buf)
 {
-	switch (cmd) {
+	switch (cmd & VM_MVC_CMD_MASK) {
 	case VM_MVC_READ:
 		if (!folio_test_uptodate(folio))
 			return -ENODATA;
@@ -239,7 +247,8 @@ static __always_inline int base_do(struct folio *folio, size_t off, int size,
 	default:
 		return -EINVAL;
 	}
-	folio_mark_dirty(folio);
+	if (!(cmd & VM_MVC_NODIRTY))
+		folio_mark_dirty(folio);
 	return 0;
 }
 
@@ -260,10 +269,25 @@ static __always_inline struct folio *base_lock(struct address_space *mapping,
 	return folio;
 }
 
-static __always_inline int base_op(struct address_space *mapping,
-				   pgoff_t index, int size, int cmd, u8 *buf)
+/*
+ * base_lock() as vm_mvc's lookup by sid does it: the lock taken inside the
+ * page-cache lookup if it is free (FGP_LOCK | FGP_NOWAIT), else waited for.
+ */
+static __always_inline struct folio *base_trylock(struct address_space *mapping,
+						  pgoff_t index)
 {
-	struct folio *folio = base_lock(mapping, index);
+	struct folio *folio = __filemap_get_folio(mapping, index,
+						  FGP_LOCK | FGP_NOWAIT, 0);
+
+	return PTR_ERR_OR_ZERO(folio) == -EAGAIN ? base_lock(mapping, index) : folio;
+}
+
+static __always_inline int base_op(struct address_space *mapping,
+				   pgoff_t index, int size, int cmd, u8 *buf,
+				   bool trylock)
+{
+	struct folio *folio = trylock ? base_trylock(mapping, index) :
+					base_lock(mapping, index);
 	int ret;
 
 	if (IS_ERR(folio))
@@ -410,15 +434,22 @@ static int run_variant(struct bench *b, enum variant v, int cmd, int size,
 	unsigned int i;
 	int ret = 0;
 
+	b->frame = (unsigned long)__builtin_frame_address(0);
 	switch (v) {
 	case V_SID:
 		for (i = 0; i < n && !ret; i++)
-			ret = vm_mvc(b->sid, i % HOT_PAGES, 0, size, cmd,
+			ret = vm_mvc(b->sid, i % b->hot_pages, 0, size, cmd,
 				     &b->kxm, b->kbuf);
 		break;
 	case V_BASE:
 		for (i = 0; i < n && !ret; i++)
-			ret = base_op(mapping, i % HOT_PAGES, size, cmd, b->kbuf);
+			ret = base_op(mapping, i % b->hot_pages, size, cmd, b->kbuf,
+				      false);
+		break;
+	case V_BASE_TRYLOCK:
+		for (i = 0; i < n && !ret; i++)
+			ret = base_op(mapping, i % b->hot_pages, size, cmd, b->kbuf,
+				      true);
 		break;
 	case V_FOLIO:
 		for (i = 0; i < n && !ret; i++)
@@ -446,6 +477,22 @@ static int run_variant(struct bench *b, enum variant v, int cmd, int size,
 		ret = run_profile(b, v, n);
 		break;
 	}
+	return ret;
+}
+
+/* run_variant() @depth frames of about 100 bytes further down the stack. */
+static noinline int run_at_depth(struct bench *b, enum variant v, int cmd,
+				 int size, unsigned int n, unsigned int depth)
+{
+	u8 pad[64];
+	int ret;
+
+	if (!depth)
+		return run_variant(b, v, cmd, size, n);
+	memset(pad, depth, sizeof(pad));
+	barrier_data(pad);
+	ret = run_at_depth(b, v, cmd, size, n, depth - 1);
+	barrier_data(pad);
 	return ret;
 }
 
@@ -486,12 +533,12 @@ static int measure_pair(struct bench *b, enum variant v, enum variant base,
 		ret = run_variant(b, base, cmd, size, n / 10 + 1);
 	for (r = 0; !ret && r < nr; r++) {
 		t0 = ktime_get_ns();
-		ret = run_variant(b, v, cmd, size, n);
+		ret = run_at_depth(b, v, cmd, size, n, b->depth);
 		t[r] = div_u64((ktime_get_ns() - t0) * 1000, n);
 		if (ret)
 			break;
 		t0 = ktime_get_ns();
-		ret = run_variant(b, base, cmd, size, n);
+		ret = run_at_depth(b, base, cmd, size, n, b->depth);
 		tb[r] = div_u64((ktime_get_ns() - t0) * 1000, n);
 		cond_resched();
 	}
@@ -574,6 +621,134 @@ static int table_percall(struct bench *b)
 		}
 		b->held = NULL;
 	}
+	bench_file_close(&f);
+	return ret;
+}
+
+/*
+ * The rows of the copy table for @v against @base: WRITE with and without
+ * its folio_mark_dirty() (VM_MVC_NODIRTY on both sides), READ, ZERO.
+ */
+static int copy_rows(struct bench *b, const char *entry, enum variant v,
+		     enum variant base)
+{
+	static const int ccmds[] = {
+		VM_MVC_WRITE, VM_MVC_WRITE | VM_MVC_NODIRTY, VM_MVC_READ, VM_MVC_ZERO,
+	};
+	unsigned int c, s;
+	char name[32];
+	int ret = 0;
+
+	for (c = 0; !ret && c < ARRAY_SIZE(ccmds); c++) {
+		snprintf(name, sizeof(name), "%s%s", entry,
+			 ccmds[c] & VM_MVC_NODIRTY ? "_nodirty" : "");
+		for (s = 0; !ret && s < ARRAY_SIZE(sizes_short); s++)
+			ret = pair(b, "table=copy", name, v, base, ccmds[c],
+				   sizes_short[s]);
+	}
+	return ret;
+}
+
+/*
+ * Part 1, where the gap of a copy goes as its size grows (issue 10): the
+ * copy rows on a held folio, by sid over the 8 pages of the percall table
+ * and over page 0 alone (data in the L1 cache), the C baseline locking in
+ * its lookup as vm_mvc does against the usual one (ctrylock) and vm_mvc
+ * against that form (sid_vs_ctrylock), then WRITE and READ by sid
+ * with run_variant()'s frame moved down the stack in steps (entry
+ * sid_frame<low 12 bits of its address>), for an alias of the stack with
+ * the copy's bytes modulo 4 KiB.
+ */
+static int table_copy(struct bench *b)
+{
+	static const int dcmds[] = { VM_MVC_WRITE, VM_MVC_READ };
+	struct timing tv, tbase;
+	struct bench_file f;
+	unsigned int c, s;
+	char entry[32];
+	int ret;
+
+	ret = bench_file_open(b, &f, "copy", 0, HOT_PAGES, NULL);
+	if (ret)
+		return ret;
+	b->f = &f;
+	b->sid = f.sid;
+	b->held = filemap_lock_folio(f.mapping, 0);
+	if (IS_ERR(b->held)) {
+		ret = PTR_ERR(b->held);
+		b->held = NULL;
+		goto out_file;
+	}
+	ret = copy_rows(b, "folio", V_FOLIO, V_FOLIO_BASE);
+	folio_unlock(b->held);
+	folio_put(b->held);
+	b->held = NULL;
+	if (!ret)
+		ret = copy_rows(b, "sid", V_SID, V_BASE);
+	b->hot_pages = 1;
+	if (!ret)
+		ret = copy_rows(b, "sid1", V_SID, V_BASE);
+	b->hot_pages = HOT_PAGES;
+	/* The lookup's form alone, in C; then vm_mvc against that form. */
+	if (!ret)
+		ret = copy_rows(b, "ctrylock", V_BASE_TRYLOCK, V_BASE);
+	if (!ret)
+		ret = copy_rows(b, "sid_vs_ctrylock", V_SID, V_BASE_TRYLOCK);
+	for (b->depth = 0; !ret && b->depth <= 40; b->depth += 4)
+		for (c = 0; !ret && c < ARRAY_SIZE(dcmds); c++)
+			for (s = 0; !ret && s < ARRAY_SIZE(sizes_short); s++) {
+				ret = measure_pair(b, V_SID, V_BASE, dcmds[c],
+						   sizes_short[s], &tv, &tbase);
+				snprintf(entry, sizeof(entry), "sid_frame%03lx",
+					 b->frame & 0xfff);
+				if (!ret)
+					report("table=copy", entry, dcmds[c],
+					       sizes_short[s], &tv, &tbase);
+			}
+	b->depth = 0;
+out_file:
+	bench_file_close(&f);
+	return ret;
+}
+
+/*
+ * Part 1, for a host profiler (perf record -e cpu-clock of the User-Mode
+ * Linux process): 2-second phases of one variant each, 1 second apart, so
+ * that the host's samples split by time into vm_mvc and baseline, WRITE by
+ * sid at 4 KiB and 64 B.
+ */
+static int table_copyprof(struct bench *b)
+{
+	static const struct {
+		enum variant v;
+		int size;
+	} phases[] = {
+		{ V_SID, 4096 }, { V_BASE, 4096 }, { V_SID, 64 }, { V_BASE, 64 },
+	};
+	struct bench_file f;
+	unsigned long calls;
+	unsigned int p;
+	u64 t0, ns;
+	int ret;
+
+	ret = bench_file_open(b, &f, "copyprof", 0, HOT_PAGES, NULL);
+	if (ret)
+		return ret;
+	b->f = &f;
+	b->sid = f.sid;
+	for (p = 0; !ret && p < ARRAY_SIZE(phases); p++) {
+		msleep(1000);
+		t0 = ktime_get_ns();
+		for (calls = 0, ns = 0; !ret && ns < 2 * NSEC_PER_SEC; calls += 1000) {
+			ret = run_variant(b, phases[p].v, VM_MVC_WRITE, phases[p].size, 1000);
+			ns = ktime_get_ns() - t0;
+			cond_resched();
+		}
+		pr_info("table=copyprof phase=%u variant=%s size=%d calls=%lu ns=%llu\n",
+			p, phases[p].v == V_SID ? "sid" : "baseline", phases[p].size,
+			calls, ns);
+	}
+	msleep(1000);
 	bench_file_close(&f);
 	return ret;
 }
@@ -935,13 +1110,17 @@ static const struct {
 	{ "bandwidth", table_bandwidth },
 	{ "order", table_order },
 	{ "sids", table_sids },
+	{ "copy", table_copy },
+	{ "copyprof", table_copyprof },
 };
 
 static DEFINE_MUTEX(bench_lock);
 
 static int run_table(unsigned int t)
 {
-	struct bench b = { .kxm = XMEM_INIT, .uxm = XMEM_INIT };
+	struct bench b = {
+		.kxm = XMEM_INIT, .uxm = XMEM_INIT, .hot_pages = HOT_PAGES,
+	};
 	u64 start = ktime_get_ns();
 	int ret;
 
