@@ -325,7 +325,7 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
     }
     let mapping = NonNull::new(mapping).ok_or(EINVAL)?;
     let generation = REGISTRY.generation.fetch_add(1, Relaxed) & GENERATION_MASK;
-    let entry = KBox::new(
+    let entry = NonNull::from(KBox::leak(KBox::new(
         Entry {
             rcu: Default::default(),
             generation,
@@ -333,52 +333,101 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
             ino,
         },
         GFP_KERNEL,
-    )?;
-    let index = reserve(min_index)?;
-    if let Err(err) = make_path(index).and_then(|()| publish(index, entry)) {
-        unreserve(index);
-        return Err(err);
+    )?));
+    let created = match alloc(min_index, entry) {
+        Ok(Allocated::Published(index)) => Ok(index),
+        Ok(Allocated::Reserved(index)) => make_path(index)
+            .and_then(|()| publish(index, entry))
+            .map(|()| index)
+            .inspect_err(|_| unreserve(index)),
+        Err(err) => Err(err),
+    };
+    match created {
+        Ok(index) => {
+            stats::sid_created();
+            Ok(sid_of(generation, index))
+        }
+        Err(err) => {
+            // SAFETY: The entry was not published (`alloc` and `publish`
+            // leave it with the caller on error): it is still ours.
+            drop(unsafe { KBox::from_raw(entry.as_ptr()) });
+            Err(err)
+        }
     }
-    stats::sid_created();
-    Ok(sid_of(generation, index))
 }
 
-/// Reserves a free slot of at least `min_index`: lookups and deletes find
-/// nothing there until [`publish`].  `ENOSPC` when every slot is taken,
-/// `ENOMEM` without memory.
-fn reserve(min_index: u32) -> Result<usize> {
+/// Where [`alloc`] left the entry.
+enum Allocated {
+    /// Published at this slot, in the xarray and the table: the registry
+    /// owns the entry and the sid is live.
+    Published(usize),
+    /// Not published: this slot is reserved (lookups and deletes find
+    /// nothing there) and its table path is still to be made; the entry
+    /// is still the caller's, for [`publish`] after [`make_path`].
+    Reserved(usize),
+}
+
+/// Takes a free slot of at least `min_index` for `entry`, in one locked
+/// section: if the slot's table path exists (every slot but the first of
+/// each 512 used), the entry is published there, in the xarray and the
+/// table together, so that a delete finds it in both or in neither.
+/// Otherwise the slot is only reserved, because making the path may
+/// sleep.  `ENOSPC` when every slot is taken, `ENOMEM` without memory;
+/// on error the entry stays the caller's and no slot is taken.
+fn alloc(min_index: u32, entry: NonNull<Entry>) -> Result<Allocated> {
     let mut index: u32 = 0;
     let limit = bindings::xa_limit {
         min: min_index,
         max: INDEX_MAX,
     };
-    // SAFETY: The registry is initialised; the lock is taken around
-    // `__xa_alloc`, which may drop and retake it to allocate.  A null entry
-    // reserves the slot (`XA_ZERO_ENTRY`, which `xa_load` reads as null).
-    let ret = unsafe {
-        bindings::xa_lock(REGISTRY.xa.get());
+    let xa = REGISTRY.xa.get();
+    // `__xa_alloc` may drop and retake the lock to allocate, but stores
+    // the entry only once it holds it for good: nobody sees the entry in
+    // the xarray before the table check below.  Storing null over it (in
+    // an allocating xarray `XA_ZERO_ENTRY`, which `xa_load` reads as null)
+    // replaces an existing entry and allocates nothing, so it does not
+    // fail (checked nevertheless: the slot is then given back).
+    // SAFETY: The registry is initialised and its lock held around the
+    // calls (above); once published, the entry belongs to the registry
+    // (type invariant).
+    unsafe {
+        bindings::xa_lock(xa);
         let ret = bindings::__xa_alloc(
-            REGISTRY.xa.get(),
+            xa,
             &mut index,
-            core::ptr::null_mut(),
+            entry.as_ptr().cast::<c_void>(),
             limit,
             bindings::GFP_KERNEL,
         );
-        bindings::xa_unlock(REGISTRY.xa.get());
-        ret
-    };
-    if ret < 0 {
-        return Err(if ret == EBUSY.to_errno() {
-            ENOSPC
+        // CAST: `index` has at most `INDEX_BITS` bits.
+        let slot = index as usize;
+        let allocated = if ret < 0 {
+            Err(if ret == EBUSY.to_errno() {
+                ENOSPC
+            } else {
+                Error::from_errno(ret)
+            })
+        } else if let Some(table) = table_slot(slot) {
+            // The release store pairs with the lookups' acquire load: they
+            // see the entry's fields as written.
+            table.store(entry.as_ptr(), Ordering::Release);
+            Ok(Allocated::Published(slot))
         } else {
-            Error::from_errno(ret)
-        });
+            let old = bindings::__xa_store(xa, slot, null_mut(), bindings::GFP_NOWAIT);
+            let err = bindings::xa_err(old);
+            if err == 0 {
+                Ok(Allocated::Reserved(slot))
+            } else {
+                bindings::__xa_erase(xa, slot);
+                Err(Error::from_errno(err))
+            }
+        };
+        bindings::xa_unlock(xa);
+        allocated
     }
-    // CAST: `index` has at most `INDEX_BITS` bits.
-    Ok(index as usize)
 }
 
-/// Gives back a slot [`reserve`] took and nothing was published in.
+/// Gives back a slot [`alloc`] reserved and nothing was published in.
 fn unreserve(index: usize) {
     // SAFETY: The registry is initialised; erasing the reservation frees
     // the slot, under the lock.
@@ -392,10 +441,10 @@ fn unreserve(index: usize) {
 /// Publishes `entry` in the reserved slot `index`, whose table path
 /// exists: the xarray and the table get it together, under the xarray's
 /// lock, so that a delete finds it in both or in neither.  On error the
-/// slot stays reserved.
-fn publish(index: usize, entry: KBox<Entry>) -> Result {
+/// slot stays reserved and the entry the caller's.
+fn publish(index: usize, entry: NonNull<Entry>) -> Result {
     let slot = table_slot(index).ok_or(ENOMEM)?;
-    let raw = KBox::into_raw(entry);
+    let raw = entry.as_ptr();
     // SAFETY: The registry is initialised.  Storing over a reservation
     // replaces an existing entry and allocates nothing, so it does not fail
     // (`xa_err` is checked nevertheless); once stored, the entry belongs to
@@ -410,16 +459,13 @@ fn publish(index: usize, entry: KBox<Entry>) -> Result {
         );
         let err = bindings::xa_err(old);
         if err == 0 {
-            // The release store pairs with the lookups' acquire load: they
-            // see the entry's fields as written.
+            // As in `alloc`.
             slot.store(raw, Ordering::Release);
         }
         bindings::xa_unlock(REGISTRY.xa.get());
         err
     };
     if err != 0 {
-        // SAFETY: `raw` was not stored; it is still ours.
-        drop(unsafe { KBox::from_raw(raw) });
         return Err(Error::from_errno(err));
     }
     Ok(())
@@ -807,6 +853,49 @@ mod tests {
         assert_eq!(lock_folio(sid, 0)?.mapping(), file.mapping());
         delete(sid)?;
         assert_eq!(check(sid), Err(EBADF));
+        Ok(())
+    }
+
+    #[test]
+    fn sids_of_a_new_leaf_and_of_its_existing_path_both_name_their_file() -> Result {
+        if usize::BITS < 64 {
+            return Ok(());
+        }
+        let fs = RamFs::new()?;
+        let file = fs.create(c"f")?;
+        file.fill_pages(1, pattern)?;
+        // A slot no other case or user reaches: its table path is made by
+        // the first create (reserved, then published), and the second
+        // create finds it and publishes in the same locked section.
+        let first_slot = 3u32 << 30;
+        let leaf_was_new = table_slot(first_slot as usize).is_none();
+        // SAFETY: The test's open file keeps the inode alive; the sids are
+        // deleted below, before the file is closed.
+        let first = unsafe { create_in(file.inode(), first_slot) }?;
+        // SAFETY: As above.
+        let second = unsafe { create_in(file.inode(), first_slot) }?;
+        let slots = (first & INDEX_MASK, second & INDEX_MASK);
+        let neighbour = second + 1;
+        let results = (
+            lock_folio(first, 0).map(|folio| folio.mapping()),
+            lock_folio(second, 0).map(|folio| folio.mapping()),
+            check(neighbour),
+            delete(first),
+            delete(second),
+        );
+        assert!(leaf_was_new);
+        assert_eq!(slots, (first_slot as isize, first_slot as isize + 1));
+        assert_eq!(results.0, Ok(file.mapping()));
+        assert_eq!(results.1, Ok(file.mapping()));
+        assert_eq!(results.2, Err(EBADF));
+        assert_eq!((results.3, results.4), (Ok(()), Ok(())));
+        assert_eq!((check(first), check(second)), (Err(EBADF), Err(EBADF)));
+        // Both slots were given back: the next create takes the first.
+        // SAFETY: As above.
+        let again = unsafe { create_in(file.inode(), first_slot) }?;
+        let again_slot = again & INDEX_MASK;
+        delete(again)?;
+        assert_eq!(again_slot, first_slot as isize);
         Ok(())
     }
 
