@@ -126,12 +126,18 @@ pub(crate) fn set_flags(inode: &Inode, flags: u32) -> Result {
 /// (the block is read if it is not cached) and that block dirty, so that
 /// they reach the disk (as `iomap_truncate_page` and
 /// `block_truncate_page` do): the format keeps the bytes past the end of
-/// the file zero, and a later extension shows them.  With LZ4 a
-/// compressed block gets a plain run of the fragments the new size needs
-/// first (`ENOSPC`, with nothing changed); with FRAGMENTS a plain run of
-/// more fragments keeps only those (freeing the rest, after the folio's
-/// writeback: no bio to the old whole block is in flight once its
-/// fragments can be given to another file).  Then `i_size` becomes
+/// the file zero, and a later extension shows them.  Everything that can
+/// fail comes before those bytes change, so that an error leaves the
+/// file's bytes and size as they were: with LZ4 a compressed block gets
+/// a plain run first (`ENOSPC`, its bytes kept), of the fragments the
+/// new size needs, or a whole block's while a packed tail past it is to
+/// be cut off; then the packed tail is cut off (`BlockMap::cut_tail`,
+/// whose copies of an indirect block are written: `EIO` changes
+/// nothing).  Once nothing can fail but a read of a buffer just read,
+/// with FRAGMENTS a plain run of more fragments keeps only those
+/// (freeing the rest, after the folio's writeback: no bio to the old
+/// whole block is in flight once its fragments can be given to another
+/// file), and the bytes are zeroed.  Then `i_size` becomes
 /// `size`, still under the folio's lock: a writeback of the block by the
 /// old size would find a run cut for the new one (`EUCLEAN`, "dirty
 /// block in a run too short for its bytes"), and one by the new size
@@ -143,9 +149,9 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(size);
     let n = geometry.block_of(size);
-    // The packed tail cut off (at file block `m`) leaves the map last,
-    // once nothing else can fail, and before the size changes (the map
-    // finds a packed tail at the block holding the end of the file).
+    // The packed tail cut off (at file block `m`) leaves the map before
+    // a byte or the size changes (the map finds a packed tail at the
+    // block holding the end of the file).
     let let_go = |map: &mut BlockMap<'_>| match packed_off {
         Some(m) => map.cut_tail(m),
         None => Ok(OldPath::default()),
@@ -158,25 +164,58 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
     with_folio(inode, size, |folio| {
         folio.wait_writeback();
         // CAST: offsets within the folio.
-        let offset = (size - folio.pos()) as usize;
-        zero_and_dirty(inode, folio, offset, (block_end - size) as usize, size)?;
+        let (offset, len) = ((size - folio.pos()) as usize, (block_end - size) as usize);
+        // What can fail comes before a byte changes: zeroed first, the
+        // bytes stayed zero under the old size when the cut failed.  The
+        // plain run is for the old size while the cut can still fail.
+        let plain_for = if packed_off.is_some() {
+            inode.size()
+        } else {
+            size
+        };
+        plain_runs_in_folio(inode, folio, offset, len, plain_for)?;
         let mut map = BlockMap::lock(inode)?;
-        if geometry.has_fragments() {
-            // CAST: below a block.
-            let want = geometry.fragments_for(tail as u32);
-            if map
+        // CAST: below a block.
+        let want = geometry.fragments_for(tail as u32);
+        let shrink = geometry.has_fragments()
+            && map
                 .lookup_extent(n)?
-                .is_some_and(|e| !e.compressed && e.count > want)
-            {
-                map.set_run(n, want)?;
-            }
-        }
+                .is_some_and(|e| !e.compressed && e.count > want);
         old_path = let_go(&mut map)?;
+        // Only frees (the extent's buffers read above).
+        if shrink {
+            map.set_run(n, want)?;
+        }
         drop(map);
+        zero_and_dirty(inode, folio, offset, len, size)?;
         inode.set_size(size);
         Ok(())
     })?;
     Ok(old_path)
+}
+
+/// With LZ4: gives the blocks of `folio` of `inode` that bytes
+/// `offset..offset + len` touch plain runs for a file of `size` bytes
+/// (`write::unpack`: `ENOSPC`, their bytes kept), before any of those
+/// bytes changes.  Without LZ4 nothing.
+fn plain_runs_in_folio(
+    inode: &Inode,
+    folio: &LockedFolio<'_>,
+    offset: usize,
+    len: usize,
+    size: u64,
+) -> Result {
+    let geometry = inode.sb().info().geometry;
+    if len == 0 || !geometry.has_compression() {
+        return Ok(());
+    }
+    let shift = geometry.block_shift();
+    let state = folio.state_or_attach(shift)?;
+    let mut map = BlockMap::lock(inode)?;
+    for k in offset >> shift..=(offset + len - 1) >> shift {
+        unpack(&mut map, inode, folio, state, k, size)?;
+    }
+    Ok(())
 }
 
 /// ZEROes bytes `offset..offset + len` of `folio` (uptodate) of `inode`,
@@ -198,14 +237,8 @@ fn zero_and_dirty(
     let shift = inode.sb().info().geometry.block_shift();
     let first = offset >> shift;
     let count = ((offset + len - 1) >> shift) - first + 1;
-    if inode.sb().info().geometry.has_compression() {
-        // A compressed block gets a plain run first (`write::unpack`).
-        let state = folio.state_or_attach(shift)?;
-        let mut map = BlockMap::lock(inode)?;
-        for k in first..first + count {
-            unpack(&mut map, inode, folio, state, k, size)?;
-        }
-    }
+    // A compressed block gets a plain run first (`write::unpack`).
+    plain_runs_in_folio(inode, folio, offset, len, size)?;
     folio.mvc(offset, len, Op::Zero.nodirty())?;
     if let Ok(state) = folio.state_or_attach(shift) {
         state.set_dirty(first, count);

@@ -8,6 +8,7 @@
 # check.sh; runs with vm_mvc loaded and toyfs not, and leaves them so.
 . /guest/ktap.sh
 . /guest/toyfs-common.sh
+. /guest/debian.sh
 
 mnt=/mnt/ioerr
 
@@ -201,23 +202,35 @@ crash_sweep_checking() {
 # with FRAGMENTS a block and a tail.
 link_target=$(printf 't%.0s' $(seq 1 1499))/
 
+# truncate(2) of path $2 to $1 bytes, with no file open: perl's truncate
+# of a name in the Debian root (busybox's and Debian's truncate(1) and
+# xfs_io open the file first, which moves a packed tail: tails::unpack),
+# the directory of $2 bound into the root for the call.
+truncate_by_path() {
+	dir=${2%/*}
+	mkdir -p "/debian$dir" && mount -o bind "$dir" "/debian$dir" || return 2
+	in_debian perl -e 'truncate($ARGV[0], $ARGV[1]) or die "truncate: $!\n"' "$2" "$1"
+	truncated=$?
+	umount "/debian$dir"
+	return $truncated
+}
+
 # Crash copies of a truncation that cuts off a packed tail whose pointer
-# is in an indirect block (tails::cut_off), as crash_sweep takes them:
-# an image of 1 KiB blocks and 128-byte fragments made from files a ($1
-# bytes) and b (300 bytes), both tails packed in one tail block; a is
-# truncated to $2 bytes, the start of its tail's block, with every write
-# after the first K failing, and the image copied then.  The pointer
-# reaches the disk as a hole only with the inode's one write, by copies
-# of the indirect blocks on its path: changed in place, the indirect
-# block was written first and a crash after it left a packed tail whose
-# pointer named no tail block (EUCLEAN; fsck: "inode N has a packed
-# tail, and its last pointer names no whole plain block").  NOTE:
-# truncate(1) opens a for writing first, which with room moves the tail
-# (tails::unpack) before the ftruncate: as written this sweeps unpack's
-# switch, not cut_off's, and passed on main too; cut_off needs
-# truncate(2) by path.  Prints the
-# damage; 0 if the truncation succeeded and a reads as its first $2
-# bytes, 1 if it failed, 2 if the set-up did.
+# is in an indirect block, as crash_sweep takes them: an image of 1 KiB
+# blocks and 128-byte fragments made from files a ($1 bytes) and b (300
+# bytes), both tails packed in one tail block; a is truncated to $2
+# bytes, the start of its tail's block, by `$3 $2 a` (truncate -s, or
+# truncate_by_path), with every write after the first K failing, and the
+# image copied then.  The pointer reaches the disk as a hole only with
+# the inode's one write, by copies of the indirect blocks on its path:
+# changed in place, the indirect block was written first and a crash
+# after it left a packed tail whose pointer named no tail block
+# (EUCLEAN; fsck: "inode N has a packed tail, and its last pointer names
+# no whole plain block").  truncate(1) opens a for writing first, which
+# with room moves the tail (tails::unpack) before the ftruncate: that
+# sweeps unpack's switch; truncate_by_path sweeps tails::cut_off's.
+# Prints the damage; 0 if the truncation succeeded and a reads as its
+# first $2 bytes, 1 if it failed, 2 if the set-up did.
 tail_cut_once() {
 	budget=$1 status=0 tree=/tmp/cut-tree want=/tmp/cut-want
 	rm -rf $tree && mkdir -p $tree && head -c "$2" /dev/urandom >$tree/a &&
@@ -231,7 +244,7 @@ tail_cut_once() {
 		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
 	if [ $status != 2 ]; then
 		echo 1 >"$fail"
-		truncate -s "$3" $crash_mnt/a 2>/dev/null
+		$4 "$3" $crash_mnt/a 2>/dev/null
 		status=$?
 		cp $crash_image $crash_copy || status=2
 	fi
@@ -305,8 +318,47 @@ made_by_1234_or_absent() {
 made_by_another_user='chown 1234:1234 . && chmod 2777 . && sync &&
 	toyfs-probe as-owner 1234 1234 sh -c '"'"'ln -s t "$1" && mkdir "$1"d && : >"$1"f && mkfifo "$1"p'"'"' - "$next"'
 
+# A truncation by path into the block before a packed tail under an
+# indirect block (a: 13 blocks and 100 bytes, cut to 13000 bytes), made
+# while every write fails: the tail's cut (BlockMap::cut_tail, copies of
+# the indirect block written first) fails with EIO, and the call changes
+# nothing: a keeps its size and every byte (the bytes of block 12 past
+# the new size were zeroed in the page cache before the cut failed).
+# After the device works again the truncation succeeds, and the unmount
+# leaves fsck clean.
+failed_tail_cut_changes_nothing() {
+	tree=/tmp/cut-tree
+	mkdir -p $crash_mnt
+	rm -rf $tree && mkdir -p $tree && head -c 13412 /dev/urandom >$tree/a &&
+		head -c 300 /dev/urandom >$tree/b || return 1
+	rm -f $crash_image && mkfs.toyfs -b 1024 -f 128 -p -d $tree $crash_image 8M >/tmp/cut-mkfs &&
+		grep -q 'packed 2 tails' /tmp/cut-mkfs && loop=$(losetup -f) &&
+		losetup "$loop" $crash_image || { cat /tmp/cut-mkfs; return 1; }
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	# Read whole first: the failing device fails reads too.
+	mount -t toyfs "$loop" $crash_mnt && cmp $tree/a $crash_mnt/a && sync &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail" &&
+		! truncate_by_path 13000 $crash_mnt/a 2>/dev/null
+	status=$?
+	echo 0 >"$fail"
+	echo 0 >$knobs/probability
+	if [ $status = 0 ]; then
+		[ "$(stat -c %s $crash_mnt/a)" = 13412 ] || { echo "the failed truncation changed the size"; status=1; }
+		cmp $tree/a $crash_mnt/a || { echo "the failed truncation changed the bytes"; status=1; }
+	fi
+	[ $status = 0 ] && truncate_by_path 13000 $crash_mnt/a && head -c 13000 $tree/a | cmp - $crash_mnt/a &&
+		umount $crash_mnt && fsck_clean "$loop" >/dev/null
+	status=$?
+	umount $crash_mnt 2>/dev/null
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -rf $crash_image $tree /tmp/cut-mkfs
+	return $status
+}
+
 mkdir -p $mnt
-ktap_suite io_errors 18
+ktap_suite io_errors 20
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -326,6 +378,8 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip directory_fsync_crash_after_files_made_by_another_user "$reason"
 	ktap_skip directory_fsync_crash_after_mkdir_into_room "$reason"
 	ktap_skip directory_fsync_crash_after_directory_moved_into_room "$reason"
+	ktap_skip truncation_by_path_crash_cutting_an_indirect_packed_tail "$reason"
+	ktap_skip failed_tail_cut_by_path_changes_nothing "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -346,9 +400,9 @@ else
 	# 13 blocks and 100 bytes: the tail's pointer in the single-indirect
 	# block; 270 blocks: under the double-indirect one.
 	ktap_case truncation_crash_cutting_an_indirect_packed_tail \
-		crash_sweep_of tail_cut_once 13412 13312
+		crash_sweep_of tail_cut_once 13412 13312 "truncate -s"
 	ktap_case truncation_crash_cutting_a_double_indirect_packed_tail \
-		crash_sweep_of tail_cut_once 276580 276480
+		crash_sweep_of tail_cut_once 276580 276480 "truncate -s"
 	ktap_case directory_fsync_crash_after_files_made_by_another_user crash_sweep_checking \
 		'made_by_1234_or_absent "$next" "$next"d "$next"f "$next"p' sync "$made_by_another_user"
 	# Into room in a block d has (not into the block it grows by, whose
@@ -364,6 +418,17 @@ else
 	ktap_case directory_fsync_crash_after_directory_moved_into_room \
 		crash_sweep sync 'mkdir ../m && for j in 1 2 3 4 5; do : >"$(name200 b $j)"; done &&
 			sync && rm "$(name200 b 5)" && sync && mv ../m "$(name200 b 5)"'
+	# Through truncate(2) by path, with no open to move the tail first:
+	# tails::cut_off's switch.
+	if [ -z "$VMMVC_DEBIAN" ]; then
+		reason="no Debian root (perl's truncate by path; scripts/guest-root.sh)"
+		ktap_skip truncation_by_path_crash_cutting_an_indirect_packed_tail "$reason"
+		ktap_skip failed_tail_cut_by_path_changes_nothing "$reason"
+	else
+		ktap_case truncation_by_path_crash_cutting_an_indirect_packed_tail \
+			crash_sweep_of tail_cut_once 13412 13312 truncate_by_path
+		ktap_case failed_tail_cut_by_path_changes_nothing failed_tail_cut_changes_nothing
+	fi
 fi
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
