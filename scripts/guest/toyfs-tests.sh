@@ -1950,12 +1950,24 @@ sectors_written() { awk '{ print $7 }' "/sys/block/${1#/dev/}/stat"; }
 # writeback is off meanwhile (dirty_writeback_centisecs 0), so that the
 # counts are the syncs' own.
 fsync_writes_the_inode_only_if_it_changed() {
+	with_flusher_off_on_durable_image file_then_fsync_counts
+}
+
+# The body of fsync_writes_the_inode_only_if_it_changed.
+file_then_fsync_counts() {
+	head -c 20000 /tmp/pattern >$dmnt/f && touch -m -d @981173106 $dmnt/f && sync && fsync_counts
+}
+
+# Runs "$@" on a new 8 MiB image of 1 KiB blocks mounted on $dmnt, the
+# flusher's periodic writeback off meanwhile (dirty_writeback_centisecs
+# 0, so that the writes counted are the caller's own); fsck after.
+with_flusher_off_on_durable_image() {
 	dmnt=/mnt/durable
 	new_loop_image /tmp/durable.img 8M -b 1024 || return 1
 	mkdir -p $dmnt && mount -t toyfs "$loop" $dmnt || drop_loop_image 1 || return 1
 	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
 	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
-	head -c 20000 /tmp/pattern >$dmnt/f && touch -m -d @981173106 $dmnt/f && sync && fsync_counts
+	"$@"
 	status=$?
 	echo "$period" >/proc/sys/vm/dirty_writeback_centisecs
 	umount $dmnt && fsck.toyfs -n -f "$loop" >/dev/null || status=1
@@ -1987,21 +1999,17 @@ fsync_counts() {
 # for 5 table blocks; up to 4 other blocks allowed); toyfs wrote and
 # waited for the table block of every inode (70 sectors).
 background_inode_writeback_waits_for_nothing() {
-	dmnt=/mnt/durable
-	new_loop_image /tmp/durable.img 8M -b 1024 || return 1
-	mkdir -p $dmnt && mount -t toyfs "$loop" $dmnt || drop_loop_image 1 || return 1
-	period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
-	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
-	for i in $(seq 32); do : >$dmnt/f$i || break; done
+	with_flusher_off_on_durable_image chmods_then_syncfs
+}
+
+# The body of background_inode_writeback_waits_for_nothing.
+chmods_then_syncfs() {
+	for i in $(seq 32); do : >$dmnt/f$i || return 1; done
 	sync && chmod 600 $dmnt/f* && before=$(sectors_written "$loop") && sync -f $dmnt &&
 		written=$(($(sectors_written "$loop") - before)) &&
 		blocks=$(stat -c %i $dmnt/f* | awk '{ print int($1 / 8) }' | sort -u | wc -l) &&
 		echo "syncfs after 32 chmods wrote $written sectors; the inodes are in $blocks table blocks" &&
 		[ "$written" -le $((2 * blocks + 8)) ]
-	status=$?
-	echo "$period" >/proc/sys/vm/dirty_writeback_centisecs
-	umount $dmnt && fsck.toyfs -n -f "$loop" >/dev/null || status=1
-	drop_loop_image $status
 }
 
 # Image $1 of $2 bytes filled with STALE (the bytes `STALEDA\n` over and
