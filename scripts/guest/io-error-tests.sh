@@ -422,10 +422,12 @@ truncation_without_room_changes_nothing() {
 # fragment until none fits (the filler's last indirect block may have
 # found no room where a block is left), written back.
 fill_image() {
-	! head -c 2M /dev/urandom >$crash_mnt/filler 2>/dev/null && sync || return 1
+	! head -c 2097152 /dev/urandom >$crash_mnt/filler 2>/dev/null && sync || return 1
 	for size in 1024 128; do
 		k=0
-		while head -c $size /dev/urandom >$crash_mnt/fill-$size-$k 2>/dev/null; do k=$((k + 1)); done
+		while { head -c $size /dev/urandom >$crash_mnt/fill-$size-$k; } 2>/dev/null; do
+			k=$((k + 1))
+		done
 	done
 	sync
 }
