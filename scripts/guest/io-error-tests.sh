@@ -343,10 +343,10 @@ awk 'BEGIN { for (i = 1; i <= 1000; i++) print "line " i " of a file that compre
 # mkfs.toyfs options $3...) to $2 bytes, made while every write fails,
 # must fail and change nothing: a keeps its size and every byte.  Into
 # block 12, 13000: the tail's cut (BlockMap::cut_tail, copies of the
-# indirect block written first) fails with EIO (the bytes of block 12
-# past the new size were zeroed in the page cache before the cut
-# failed); with -c lz4 block 12 is compressed and gets a whole plain
-# run first.  Into a compressed packed tail, 13350: the tail moves first
+# indirect block written first) fails with EIO (before the fix the
+# bytes of block 12 past the new size were zeroed in the page cache
+# first); with -c lz4 block 12 is compressed and gets a whole plain run
+# first.  Into a compressed packed tail, 13350: the tail moves first
 # (tails::unpack, its new run written), which fails with EIO.  After the
 # device works again the truncation succeeds, and the unmount leaves
 # fsck clean.
