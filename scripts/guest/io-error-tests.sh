@@ -334,9 +334,15 @@ made_by_1234_or_absent() {
 made_by_another_user='chown 1234:1234 . && chmod 2777 . && sync &&
 	toyfs-probe as-owner 1234 1234 sh -c '"'"'ln -s t "$1" && mkdir "$1"d && : >"$1"f && mkfifo "$1"p'"'"' - "$next"'
 
-# Bytes that LZ4 compresses, every line a different one.
-lz4_text=/tmp/cut-text
-awk 'BEGIN { for (i = 1; i <= 1000; i++) print "line " i " of a file that compresses" }' >$lz4_text
+# Bytes that LZ4 compresses to about two thirds, blocks of 1 KiB each of
+# 400 bytes of text (distinct lines) and 624 random ones: each block
+# compressed takes 6 fragments of 128 bytes, more than the start of a
+# block needs, and a tail made of text is packed compressed.
+lz4_bytes=/tmp/cut-lz4
+for i in $(seq 1 16); do
+	awk -v b="$i" 'BEGIN { for (l = 1; l <= 20; l++) print "block " b " line " l " of a file that compresses" }' |
+		head -c 400 && head -c 624 /dev/urandom
+done >$lz4_bytes
 
 # A truncation by path of a (packed_pair_image: 13 blocks and 100
 # bytes, its tail packed under the single-indirect block; bytes from $1,
@@ -345,11 +351,14 @@ awk 'BEGIN { for (i = 1; i <= 1000; i++) print "line " i " of a file that compre
 # block 12, 13000: the tail's cut (BlockMap::cut_tail, copies of the
 # indirect block written first) fails with EIO (before the fix the
 # bytes of block 12 past the new size were zeroed in the page cache
-# first); with -c lz4 block 12 is compressed and gets a whole plain run
-# first.  Into a compressed packed tail, 13350: the tail moves first
-# (tails::unpack, its new run written), which fails with EIO.  After the
-# device works again the truncation succeeds, and the unmount leaves
-# fsck clean.
+# first).  With -c lz4 into compressed block 12, 12388: the block gets a
+# whole plain run first, for the old size while the cut can fail (a run
+# for the new size, one fragment, left the block dirty in a run that
+# its bytes by the old size, compressed in 6 fragments, do not fit when
+# the cut failed).  Into a compressed packed tail, 13350: the tail
+# moves first (tails::unpack, its new run written), which fails with
+# EIO.  After the device works again the truncation succeeds, and the
+# unmount leaves fsck clean.
 failed_tail_cut_changes_nothing() {
 	bytes=$1 cut_to=$2
 	shift 2
@@ -392,23 +401,24 @@ a_as_it_was() {
 	cmp $tree/a $crash_mnt/a || { echo "the failed truncation changed the bytes ($1)"; return 1; }
 }
 
-# A truncation by path into a compressed block 12 (13000 bytes) of a
+# A truncation by path into a compressed block 12 (12388 bytes) of a
 # (packed_pair_image with -c lz4: its tail packed compressed under the
 # single-indirect block), on an image with no whole block free: the
 # block needs a whole plain run while the tail's cut can still fail
-# (file::cut_last_block), so the call fails with ENOSPC and changes
+# (file::cut_last_block; the new size alone needs one fragment, none of
+# which is free either), so the call fails with ENOSPC and changes
 # nothing: a keeps its size and every byte.  Once a filler is removed
 # the truncation succeeds, and the unmount leaves fsck clean.
 truncation_without_room_changes_nothing() {
 	mkdir -p $crash_mnt
-	packed_pair_image 13412 $lz4_text 1M -c lz4 || return 1
+	packed_pair_image 13412 $lz4_bytes 1M -c lz4 || return 1
 	mount -t toyfs "$loop" $crash_mnt && cmp $tree/a $crash_mnt/a && fill_image &&
-		err=$(truncate_by_path 13000 $crash_mnt/a 2>&1)
+		err=$(truncate_by_path 12388 $crash_mnt/a 2>&1)
 	status=$?
 	echo "truncate: '$err'"
 	[ $status != 0 ] && [ "$err" = "truncate: No space left on device" ] &&
 		truncation_changed_nothing && rm $crash_mnt/filler &&
-		truncate_by_path 13000 $crash_mnt/a && head -c 13000 $tree/a | cmp - $crash_mnt/a &&
+		truncate_by_path 12388 $crash_mnt/a && head -c 12388 $tree/a | cmp - $crash_mnt/a &&
 		umount $crash_mnt && fsck_clean "$loop" >/dev/null
 	status=$?
 	umount $crash_mnt 2>/dev/null
@@ -513,9 +523,9 @@ else
 		ktap_case failed_tail_cut_by_path_changes_nothing \
 			failed_tail_cut_changes_nothing /dev/urandom 13000
 		ktap_case failed_lz4_block_cut_by_path_changes_nothing \
-			failed_tail_cut_changes_nothing $lz4_text 13000 -c lz4
+			failed_tail_cut_changes_nothing $lz4_bytes 12388 -c lz4
 		ktap_case failed_lz4_packed_tail_cut_by_path_changes_nothing \
-			failed_tail_cut_changes_nothing $lz4_text 13350 -c lz4
+			failed_tail_cut_changes_nothing $lz4_bytes 13350 -c lz4
 		ktap_case lz4_block_cut_by_path_without_room_changes_nothing \
 			truncation_without_room_changes_nothing
 		ktap_case truncation_by_path_crash_cutting_a_double_indirect_packed_tail \
