@@ -428,19 +428,26 @@ truncation_without_room_changes_nothing() {
 }
 
 # Takes every block and fragment of the toyfs at $crash_mnt: a filler of
-# random bytes (which do not compress), then files of a block and of a
-# fragment until none fits (the filler's last indirect block may have
-# found no room where a block is left), written back.
+# random bytes, then files of a block and of a fragment until none fits
+# (the filler's last indirect block may have found no room where a
+# block is left), written back.  Plain files (chattr -c): with LZ4 a
+# new block is dirtied in a whole plain run (write::unpack), and a
+# fragment's file would find none.
 fill_image() {
-	! head -c 2097152 /dev/urandom >$crash_mnt/filler 2>/dev/null && sync || return 1
+	plain_file $crash_mnt/filler && ! head -c 2097152 /dev/urandom >>$crash_mnt/filler 2>/dev/null &&
+		sync || return 1
 	for size in 1024 128; do
 		k=0
-		while { head -c $size /dev/urandom >$crash_mnt/fill-$size-$k; } 2>/dev/null; do
+		while plain_file $crash_mnt/fill-$size-$k 2>/dev/null &&
+			{ head -c $size /dev/urandom >>$crash_mnt/fill-$size-$k; } 2>/dev/null; do
 			k=$((k + 1))
 		done
 	done
 	sync
 }
+
+# A new empty file $1 whose blocks are stored plain (chattr -c).
+plain_file() { : >"$1" && toyfs-stress compr "$1" -c >/dev/null; }
 
 mkdir -p $mnt
 ktap_suite io_errors 24
