@@ -343,6 +343,9 @@ for i in $(seq 1 16); do
 	awk -v b="$i" 'BEGIN { for (l = 1; l <= 20; l++) print "block " b " line " l " of a file that compresses" }' |
 		head -c 400 && head -c 624 /dev/urandom
 done >$lz4_bytes
+# Text that LZ4 compresses to a fifth, every line a different one.
+lz4_text=/tmp/cut-text
+awk 'BEGIN { for (i = 1; i <= 1000; i++) print "line " i " of a file that compresses" }' >$lz4_text
 
 # A truncation by path of a (packed_pair_image: 13 blocks and 100
 # bytes, its tail packed under the single-indirect block; bytes from $1,
@@ -401,24 +404,24 @@ a_as_it_was() {
 	cmp $tree/a $crash_mnt/a || { echo "the failed truncation changed the bytes ($1)"; return 1; }
 }
 
-# A truncation by path into a compressed block 12 (12388 bytes) of a
-# (packed_pair_image with -c lz4: its tail packed compressed under the
+# A truncation by path into a compressed block 12 (13000 bytes) of a
+# (packed_pair_image with -c lz4 of $lz4_text: its blocks compressed in
+# 2 fragments, its tail packed compressed under the
 # single-indirect block), on an image with no whole block free: the
 # block needs a whole plain run while the tail's cut can still fail
-# (file::cut_last_block; the new size alone needs one fragment, none of
-# which is free either), so the call fails with ENOSPC and changes
+# (file::cut_last_block), so the call fails with ENOSPC and changes
 # nothing: a keeps its size and every byte.  Once a filler is removed
 # the truncation succeeds, and the unmount leaves fsck clean.
 truncation_without_room_changes_nothing() {
 	mkdir -p $crash_mnt
-	packed_pair_image 13412 $lz4_bytes 1M -c lz4 || return 1
+	packed_pair_image 13412 $lz4_text 1M -c lz4 || return 1
 	mount -t toyfs "$loop" $crash_mnt && cmp $tree/a $crash_mnt/a && fill_image &&
-		err=$(truncate_by_path 12388 $crash_mnt/a 2>&1)
+		err=$(truncate_by_path 13000 $crash_mnt/a 2>&1)
 	status=$?
 	echo "truncate: '$err'"
 	[ $status != 0 ] && [ "$err" = "truncate: No space left on device" ] &&
 		truncation_changed_nothing && rm $crash_mnt/filler &&
-		truncate_by_path 12388 $crash_mnt/a && head -c 12388 $tree/a | cmp - $crash_mnt/a &&
+		truncate_by_path 13000 $crash_mnt/a && head -c 13000 $tree/a | cmp - $crash_mnt/a &&
 		umount $crash_mnt && fsck_clean "$loop" >/dev/null
 	status=$?
 	umount $crash_mnt 2>/dev/null
@@ -428,28 +431,19 @@ truncation_without_room_changes_nothing() {
 }
 
 # Takes every block and fragment of the toyfs at $crash_mnt: a filler of
-# random bytes, then files of a block and of a fragment until none fits
-# (the filler's last indirect block may have found no room where a
-# block is left), written back.  Plain files (chattr -c): with LZ4 a
-# new block is dirtied in a whole plain run (write::unpack), and a
-# fragment's file would find none.
+# random bytes (which do not compress), then files of a block and of a
+# fragment until none fits (the filler's last indirect block may have
+# found no room where a block is left), written back.
 fill_image() {
-	plain_file $crash_mnt/filler && ! head -c 2097152 /dev/urandom >>$crash_mnt/filler 2>/dev/null &&
-		sync || return 1
+	! head -c 2097152 /dev/urandom >$crash_mnt/filler 2>/dev/null && sync || return 1
 	for size in 1024 128; do
 		k=0
-		while plain_file $crash_mnt/fill-$size-$k 2>/dev/null &&
-			{ head -c $size /dev/urandom >>$crash_mnt/fill-$size-$k; } 2>/dev/null; do
+		while { head -c $size /dev/urandom >$crash_mnt/fill-$size-$k; } 2>/dev/null; do
 			k=$((k + 1))
 		done
 	done
 	sync
 }
-
-# A new empty file $1 whose blocks are stored plain (chattr -c).  touch:
-# a failed redirection of the special built-in `:` (no inode left) would
-# end the shell.
-plain_file() { touch "$1" && toyfs-stress compr "$1" -c >/dev/null; }
 
 mkdir -p $mnt
 ktap_suite io_errors 24
