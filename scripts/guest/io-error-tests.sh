@@ -411,7 +411,11 @@ a_as_it_was() {
 # block needs a whole plain run while the tail's cut can still fail
 # (file::cut_last_block), so the call fails with ENOSPC and changes
 # nothing: a keeps its size and every byte.  Once a filler is removed
-# the truncation succeeds, and the unmount leaves fsck clean.
+# the truncation succeeds, and the unmount leaves fsck clean.  Not of
+# $lz4_bytes: blocks compressed in 6 fragments leave 2 free after each
+# run, which fill_image's files cannot take (the root directory, a run
+# of fragments, finds no room to grow by one), and block 12 then grows
+# in place.
 truncation_without_room_changes_nothing() {
 	mkdir -p $crash_mnt
 	packed_pair_image 13412 $lz4_text 1M -c lz4 || return 1
