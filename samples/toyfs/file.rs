@@ -182,7 +182,12 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
                 .lookup_extent(n)?
                 .is_some_and(|e| !e.compressed && e.count > want);
         old_path = let_go(&mut map)?;
-        // Only frees (the extent's buffers read above).
+        // Only frees, and no I/O error reaches it: the path to block `n`
+        // is the one read above or the copies `cut_tail` just wrote (in
+        // the buffer cache, unless reclaimed in between), and the bitmap
+        // is in memory.  Only a damaged bitmap (`EUCLEAN`, "block freed
+        // twice") fails it, after the cut, which then stays in the map
+        // with the old size; no test (part `ioerrors` cannot inject it).
         if shrink {
             map.set_run(n, want)?;
         }

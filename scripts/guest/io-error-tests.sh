@@ -215,6 +215,26 @@ truncate_by_path() {
 	return $truncated
 }
 
+# Image $crash_image of $3 bytes on $loop, of 1 KiB blocks and 128-byte
+# fragments (and mkfs.toyfs options $4...) made by mkfs.toyfs -p -d from
+# tree $tree: files a ($1 bytes) and b (300 bytes), their bytes from $2,
+# both tails packed in one tail block (with -c lz4, of bytes that
+# compress, both packed compressed: PACKED_LZ4).
+tree=/tmp/cut-tree
+packed_pair_image() {
+	a_size=$1 bytes=$2 image_size=$3 packed='packed 2 tails'
+	shift 3
+	case " $* " in *" lz4 "*) packed='packed 2 tails (2 compressed)' ;; esac
+	rm -rf $tree && mkdir -p $tree && head -c "$a_size" "$bytes" >$tree/a &&
+		head -c 300 "$bytes" >$tree/b || return 1
+	rm -f $crash_image && mkfs.toyfs -b 1024 -f 128 -p "$@" -d $tree $crash_image "$image_size" >/tmp/cut-mkfs &&
+		grep -q "$packed" /tmp/cut-mkfs && loop=$(losetup -f) && losetup "$loop" $crash_image
+	made=$?
+	[ $made = 0 ] || cat /tmp/cut-mkfs >&2
+	rm -f /tmp/cut-mkfs
+	return $made
+}
+
 # Crash copies of a truncation that cuts off a packed tail whose pointer
 # is in an indirect block, as crash_sweep takes them: an image of 1 KiB
 # blocks and 128-byte fragments made from files a ($1 bytes) and b (300
@@ -232,12 +252,8 @@ truncate_by_path() {
 # Prints the damage; 0 if the truncation succeeded and a reads as its
 # first $2 bytes, 1 if it failed, 2 if the set-up did.
 tail_cut_once() {
-	budget=$1 status=0 tree=/tmp/cut-tree want=/tmp/cut-want
-	rm -rf $tree && mkdir -p $tree && head -c "$2" /dev/urandom >$tree/a &&
-		head -c 300 /dev/urandom >$tree/b && head -c "$3" $tree/a >$want || return 2
-	rm -f $crash_image && mkfs.toyfs -b 1024 -f 128 -p -d $tree $crash_image 8M >/tmp/cut-mkfs &&
-		grep -q 'packed 2 tails' /tmp/cut-mkfs && loop=$(losetup -f) &&
-		losetup "$loop" $crash_image || { cat /tmp/cut-mkfs >&2; return 2; }
+	budget=$1 status=0 want=/tmp/cut-want
+	packed_pair_image "$2" /dev/urandom 8M && head -c "$3" $tree/a >$want || return 2
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	mount -t toyfs "$loop" $crash_mnt && sync &&
 		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
@@ -256,7 +272,7 @@ tail_cut_once() {
 	umount $crash_mnt
 	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
 	losetup -d "$loop"
-	rm -rf $crash_image $crash_copy $tree $want /tmp/cut-mkfs
+	rm -rf $crash_image $crash_copy $tree $want
 	[ "$status" = 0 ] || [ "$status" = 2 ] || status=1
 	return "$status"
 }
@@ -318,47 +334,123 @@ made_by_1234_or_absent() {
 made_by_another_user='chown 1234:1234 . && chmod 2777 . && sync &&
 	toyfs-probe as-owner 1234 1234 sh -c '"'"'ln -s t "$1" && mkdir "$1"d && : >"$1"f && mkfifo "$1"p'"'"' - "$next"'
 
-# A truncation by path into the block before a packed tail under an
-# indirect block (a: 13 blocks and 100 bytes, cut to 13000 bytes), made
-# while every write fails: the tail's cut (BlockMap::cut_tail, copies of
-# the indirect block written first) fails with EIO, and the call changes
-# nothing: a keeps its size and every byte (the bytes of block 12 past
-# the new size were zeroed in the page cache before the cut failed).
-# After the device works again the truncation succeeds, and the unmount
-# leaves fsck clean.
+# Bytes that LZ4 compresses to about two thirds, blocks of 1 KiB each of
+# 400 bytes of text (distinct lines) and 624 random ones: each block
+# compressed takes 6 fragments of 128 bytes, more than the start of a
+# block needs, and a tail made of text is packed compressed.
+lz4_bytes=/tmp/cut-lz4
+for i in $(seq 1 16); do
+	awk -v b="$i" 'BEGIN { for (l = 1; l <= 20; l++) print "block " b " line " l " of a file that compresses" }' |
+		head -c 400 && head -c 624 /dev/urandom
+done >$lz4_bytes
+# Text that LZ4 compresses to a fifth, every line a different one.
+lz4_text=/tmp/cut-text
+awk 'BEGIN { for (i = 1; i <= 1000; i++) print "line " i " of a file that compresses" }' >$lz4_text
+
+# A truncation by path of a (packed_pair_image: 13 blocks and 100
+# bytes, its tail packed under the single-indirect block; bytes from $1,
+# mkfs.toyfs options $3...) to $2 bytes, made while every write fails,
+# must fail and change nothing: a keeps its size and every byte.  Into
+# block 12, 13000: the tail's cut (BlockMap::cut_tail, copies of the
+# indirect block written first) fails with EIO (before the fix the
+# bytes of block 12 past the new size were zeroed in the page cache
+# first).  With -c lz4 into compressed block 12, 12388: the block gets a
+# whole plain run first, for the old size while the cut can fail (a run
+# for the new size, one fragment, left the block dirty in a run that
+# its bytes by the old size, compressed in 6 fragments, do not fit when
+# the cut failed).  Into a compressed packed tail, 13350: the tail
+# moves first (tails::unpack, its new run written), which fails with
+# EIO.  After the device works again the truncation succeeds, and the
+# unmount leaves fsck clean.
 failed_tail_cut_changes_nothing() {
-	tree=/tmp/cut-tree
+	bytes=$1 cut_to=$2
+	shift 2
 	mkdir -p $crash_mnt
-	rm -rf $tree && mkdir -p $tree && head -c 13412 /dev/urandom >$tree/a &&
-		head -c 300 /dev/urandom >$tree/b || return 1
-	rm -f $crash_image && mkfs.toyfs -b 1024 -f 128 -p -d $tree $crash_image 8M >/tmp/cut-mkfs &&
-		grep -q 'packed 2 tails' /tmp/cut-mkfs && loop=$(losetup -f) &&
-		losetup "$loop" $crash_image || { cat /tmp/cut-mkfs; return 1; }
+	packed_pair_image 13412 "$bytes" 8M "$@" || return 1
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	# Read whole first: the failing device fails reads too.
 	mount -t toyfs "$loop" $crash_mnt && cmp $tree/a $crash_mnt/a && sync &&
 		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
 		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail" &&
-		! truncate_by_path 13000 $crash_mnt/a 2>/dev/null
+		! truncate_by_path "$cut_to" $crash_mnt/a 2>/dev/null
 	status=$?
 	echo 0 >"$fail"
 	echo 0 >$knobs/probability
-	if [ $status = 0 ]; then
-		[ "$(stat -c %s $crash_mnt/a)" = 13412 ] || { echo "the failed truncation changed the size"; status=1; }
-		cmp $tree/a $crash_mnt/a || { echo "the failed truncation changed the bytes"; status=1; }
-	fi
-	[ $status = 0 ] && truncate_by_path 13000 $crash_mnt/a && head -c 13000 $tree/a | cmp - $crash_mnt/a &&
+	[ $status = 0 ] && truncation_changed_nothing &&
+		truncate_by_path "$cut_to" $crash_mnt/a && head -c "$cut_to" $tree/a | cmp - $crash_mnt/a &&
 		umount $crash_mnt && fsck_clean "$loop" >/dev/null
 	status=$?
 	umount $crash_mnt 2>/dev/null
 	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
 	losetup -d "$loop"
-	rm -rf $crash_image $tree /tmp/cut-mkfs
+	rm -rf $crash_image $tree
 	return $status
 }
 
+# After a failed truncation of $crash_mnt/a: a has the size and bytes of
+# $tree/a (13412 bytes), in the page cache and, once written back (what
+# the failure left dirty, with LZ4 block 12 in its plain run) and read
+# again, on the disk; says what changed.
+truncation_changed_nothing() {
+	a_as_it_was "in the page cache" && sync && echo 3 >/proc/sys/vm/drop_caches &&
+		a_as_it_was "on the disk"
+}
+
+# $crash_mnt/a has the size and bytes of $tree/a; says what differs
+# ($1: where).
+a_as_it_was() {
+	[ "$(stat -c %s $crash_mnt/a)" = 13412 ] ||
+		{ echo "the failed truncation changed the size ($1)"; return 1; }
+	cmp $tree/a $crash_mnt/a || { echo "the failed truncation changed the bytes ($1)"; return 1; }
+}
+
+# A truncation by path into a compressed block 12 (13000 bytes) of a
+# (packed_pair_image with -c lz4 of $lz4_text: its blocks compressed in
+# 2 fragments, its tail packed compressed under the
+# single-indirect block), on an image with no whole block free: the
+# block needs a whole plain run while the tail's cut can still fail
+# (file::cut_last_block), so the call fails with ENOSPC and changes
+# nothing: a keeps its size and every byte.  Once a filler is removed
+# the truncation succeeds, and the unmount leaves fsck clean.  Not of
+# $lz4_bytes: blocks compressed in 6 fragments leave 2 free after each
+# run, which fill_image's files cannot take (the root directory, a run
+# of fragments, finds no room to grow by one), and block 12 then grows
+# in place.
+truncation_without_room_changes_nothing() {
+	mkdir -p $crash_mnt
+	packed_pair_image 13412 $lz4_text 1M -c lz4 || return 1
+	mount -t toyfs "$loop" $crash_mnt && cmp $tree/a $crash_mnt/a && fill_image &&
+		err=$(truncate_by_path 13000 $crash_mnt/a 2>&1)
+	status=$?
+	echo "truncate: '$err'"
+	[ $status != 0 ] && [ "$err" = "truncate: No space left on device" ] &&
+		truncation_changed_nothing && rm $crash_mnt/filler &&
+		truncate_by_path 13000 $crash_mnt/a && head -c 13000 $tree/a | cmp - $crash_mnt/a &&
+		umount $crash_mnt && fsck_clean "$loop" >/dev/null
+	status=$?
+	umount $crash_mnt 2>/dev/null
+	losetup -d "$loop"
+	rm -rf $crash_image $tree
+	return $status
+}
+
+# Takes every block and fragment of the toyfs at $crash_mnt: a filler of
+# random bytes (which do not compress), then files of a block and of a
+# fragment until none fits (the filler's last indirect block may have
+# found no room where a block is left), written back.
+fill_image() {
+	! head -c 2097152 /dev/urandom >$crash_mnt/filler 2>/dev/null && sync || return 1
+	for size in 1024 128; do
+		k=0
+		while { head -c $size /dev/urandom >$crash_mnt/fill-$size-$k; } 2>/dev/null; do
+			k=$((k + 1))
+		done
+	done
+	sync
+}
+
 mkdir -p $mnt
-ktap_suite io_errors 20
+ktap_suite io_errors 24
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -380,6 +472,10 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip directory_fsync_crash_after_directory_moved_into_room "$reason"
 	ktap_skip truncation_by_path_crash_cutting_an_indirect_packed_tail "$reason"
 	ktap_skip failed_tail_cut_by_path_changes_nothing "$reason"
+	ktap_skip failed_lz4_block_cut_by_path_changes_nothing "$reason"
+	ktap_skip failed_lz4_packed_tail_cut_by_path_changes_nothing "$reason"
+	ktap_skip lz4_block_cut_by_path_without_room_changes_nothing "$reason"
+	ktap_skip truncation_by_path_crash_cutting_a_double_indirect_packed_tail "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -424,10 +520,23 @@ else
 		reason="no Debian root (perl's truncate by path; scripts/guest-root.sh)"
 		ktap_skip truncation_by_path_crash_cutting_an_indirect_packed_tail "$reason"
 		ktap_skip failed_tail_cut_by_path_changes_nothing "$reason"
+		ktap_skip failed_lz4_block_cut_by_path_changes_nothing "$reason"
+		ktap_skip failed_lz4_packed_tail_cut_by_path_changes_nothing "$reason"
+		ktap_skip lz4_block_cut_by_path_without_room_changes_nothing "$reason"
+		ktap_skip truncation_by_path_crash_cutting_a_double_indirect_packed_tail "$reason"
 	else
 		ktap_case truncation_by_path_crash_cutting_an_indirect_packed_tail \
 			crash_sweep_of tail_cut_once 13412 13312 truncate_by_path
-		ktap_case failed_tail_cut_by_path_changes_nothing failed_tail_cut_changes_nothing
+		ktap_case failed_tail_cut_by_path_changes_nothing \
+			failed_tail_cut_changes_nothing /dev/urandom 13000
+		ktap_case failed_lz4_block_cut_by_path_changes_nothing \
+			failed_tail_cut_changes_nothing $lz4_bytes 12388 -c lz4
+		ktap_case failed_lz4_packed_tail_cut_by_path_changes_nothing \
+			failed_tail_cut_changes_nothing $lz4_bytes 13350 -c lz4
+		ktap_case lz4_block_cut_by_path_without_room_changes_nothing \
+			truncation_without_room_changes_nothing
+		ktap_case truncation_by_path_crash_cutting_a_double_indirect_packed_tail \
+			crash_sweep_of tail_cut_once 276580 276480 truncate_by_path
 	fi
 fi
 ktap_case rmmod_toyfs rmmod toyfs
