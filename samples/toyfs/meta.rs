@@ -58,9 +58,10 @@ impl InodeSlot {
     /// written yet, or its write failed).
     pub(crate) fn get_and_whether_on_disk(&self) -> (DiskInode, bool) {
         let table = self.table.lock();
-        let mut raw = [0u8; INODE_SIZE];
-        raw.copy_from_slice(&table.data()[self.offset..self.offset + INODE_SIZE]);
-        (DiskInode::decode(&raw), table.is_on_disk())
+        (
+            DiskInode::decode(slot_bytes(table.data(), self.offset)),
+            table.is_on_disk(),
+        )
     }
 
     /// Changes the inode with `change`, and marks the block dirty.
@@ -111,6 +112,18 @@ impl InodeSlot {
     pub(crate) fn sync(&self) -> Result {
         self.table.sync()
     }
+}
+
+/// The 128 bytes of the inode at `offset` of inode-table block `data`,
+/// in place: decoded there, not copied out first (every `iget` of a cold
+/// `stat` reads one, and the copy cost a `memset` and a `memcpy` call).
+/// A free inode's (all zero) if the slot is not within the block, which
+/// `Geometry::inode_location` never gives.
+fn slot_bytes(data: &[u8], offset: usize) -> &[u8; INODE_SIZE] {
+    const FREE: &[u8; INODE_SIZE] = &[0; INODE_SIZE];
+    data.get(offset..)
+        .and_then(<[u8]>::first_chunk)
+        .unwrap_or(FREE)
 }
 
 /// Checks a pointer read from inode `ino` or its indirect blocks before

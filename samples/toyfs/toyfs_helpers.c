@@ -418,3 +418,9 @@ bool toyfs_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
 }
+
+void *toyfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache,
+			   gfp_t gfp)
+{
+	return alloc_inode_sb(sb, cache, gfp);
+}

@@ -115,6 +115,8 @@ struct folio *toyfs_read_mapping_folio(struct address_space *mapping,
 size_t toyfs_iov_iter_count(const struct iov_iter *i);
 void toyfs_cond_resched(void);
 bool toyfs_fatal_signal_pending(void);
+void *toyfs_alloc_inode_sb(struct super_block *sb, struct kmem_cache *cache,
+			   gfp_t gfp);
 
 #ifdef __BINDGEN__
 /*
@@ -128,6 +130,7 @@ const int TOYFS_IOCB_NOWAIT = IOCB_NOWAIT;
 const int TOYFS_IOCB_DSYNC = IOCB_DSYNC;
 const int TOYFS_IOCB_SYNC = IOCB_SYNC;
 const gfp_t TOYFS_GFP_NOFS = GFP_NOFS;
+const slab_flags_t TOYFS_SLAB_INODE_CACHE = SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT;
 #endif
 
 #endif /* _TOYFS_HELPERS_H */

@@ -35,12 +35,17 @@ static FS_TYPE: FsType = FsType(Opaque::new(bindings::file_system_type {
     ..pin_init::zeroed()
 }));
 
-/// The registration of filesystem type `toyfs`; unregistered on drop.
-pub(crate) struct FsRegistration(());
+/// The registration of filesystem type `toyfs`; unregistered on drop,
+/// then its inode cache destroyed (a field, dropped after `drop`).
+pub(crate) struct FsRegistration {
+    _inodes: vfs::InodeCache,
+}
 
 impl FsRegistration {
     /// Registers filesystem type `toyfs` owned by `module`.
     pub(crate) fn register(module: &'static ThisModule) -> Result<Self> {
+        // Before the registration: `alloc_inode` needs it.
+        let inodes = vfs::InodeCache::create()?;
         let fs_type = FS_TYPE.0.get();
         // SAFETY: Module init runs once, before anything else can see
         // `FS_TYPE`: the name and owner are not known in a constant.
@@ -50,22 +55,16 @@ impl FsRegistration {
         }
         // SAFETY: `FS_TYPE` is static and set up.
         to_result(unsafe { bindings::register_filesystem(fs_type) })?;
-        Ok(Self(()))
+        Ok(Self { _inodes: inodes })
     }
 }
 
 impl Drop for FsRegistration {
     fn drop(&mut self) {
         // SAFETY: Registered by `register`; module exit has no mounts left
-        // (each holds a module reference).
+        // (each holds a module reference).  The inode cache's drop, after
+        // this, waits for the inodes still to be freed.
         unsafe { bindings::unregister_filesystem(FS_TYPE.0.get()) };
-        // The VFS frees an evicted inode through `call_rcu` (`i_callback`,
-        // which calls our `free_inode`): the last unmount may leave such
-        // callbacks pending, and they must run before the module's code
-        // and memory go, as every filesystem with inodes of its own does
-        // before destroying its inode cache.
-        // SAFETY: Module exit runs in process context and may sleep.
-        unsafe { bindings::rcu_barrier() };
     }
 }
 
@@ -232,8 +231,10 @@ unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
 ///
 /// Called only by the VFS, with the arguments its operation table
 /// documents for `alloc_inode`.
-unsafe extern "C" fn alloc_inode(_sb: *mut bindings::super_block) -> *mut bindings::inode {
-    vfs::alloc_inode().unwrap_or(core::ptr::null_mut())
+unsafe extern "C" fn alloc_inode(sb: *mut bindings::super_block) -> *mut bindings::inode {
+    // SAFETY: `sb` is a live toyfs superblock; the inode cache exists
+    // while the filesystem is registered (`FsRegistration`).
+    unsafe { vfs::alloc_inode(sb) }.unwrap_or(core::ptr::null_mut())
 }
 
 /// The VFS's `free_inode` for toyfs.

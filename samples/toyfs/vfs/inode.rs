@@ -8,7 +8,10 @@ use crate::{
     info::InodeInfo,
     sys,
 };
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 use kernel::{
     bindings,
     error::to_result,
@@ -18,44 +21,124 @@ use kernel::{
 };
 
 /// A toyfs inode in memory: the VFS inode and toyfs's own state, in one
-/// allocation (`alloc_inode`), as ext2's `ext2_inode_info`.
-#[pin_data]
+/// object of the inode cache ([`InodeCache`]), as ext2's
+/// `ext2_inode_info`.
 #[repr(C)]
 struct ToyfsInode {
-    #[pin]
+    /// Initialised once per slab object by the cache's constructor
+    /// (`init_once`); the VFS gives it back in that state.
     vfs: Opaque<bindings::inode>,
     /// The inode's own dirty metadata buffers (its indirect blocks), which
     /// its `fsync` writes: ext2's `i_metadata_bhs`.  Set up by
     /// `alloc_inode`; emptied by `Inode::forget_own_buffers` before the
     /// inode is freed (after an RCU grace period, as `mmb_*` needs).
-    #[pin]
     own_buffers: Opaque<bindings::mapping_metadata_bhs>,
-    #[pin]
+    /// Initialised by `alloc_inode`, dropped by `free_inode`.
     info: InodeInfo,
 }
 
-/// Allocates a VFS inode with toyfs's state next to it (`alloc_inode`).
-pub(crate) fn alloc_inode() -> Result<*mut bindings::inode> {
-    let inode = KBox::pin_init(
-        pin_init!(ToyfsInode {
-            // SAFETY: `inode_init_once` initialises a whole new inode.
-            vfs <- Opaque::ffi_init(|inode| unsafe { bindings::inode_init_once(inode) }),
-            own_buffers: Opaque::uninit(),
-            info <- InodeInfo::new(),
-        }),
-        GFP_KERNEL,
-    )?;
-    // SAFETY: `free_inode` turns the pointer back into the box; the box is
-    // never moved out of.
-    let inode = KBox::into_raw(unsafe { Pin::into_inner_unchecked(inode) });
-    // SAFETY: `inode` points to a live `ToyfsInode` that nobody else sees
-    // yet; the list names the inode's own mapping, which lives as long.
-    unsafe {
-        let vfs = (*inode).vfs.get();
-        sys::mmb_init((*inode).own_buffers.get(), &raw mut (*vfs).i_data);
+/// The slab cache of toyfs's inodes, as ext2's `ext2_inode_cachep`, in
+/// [`INODE_CACHE`].  Its constructor initialises the VFS inode of each
+/// object once (`inode_init_once`, which zeroes the whole `struct inode`),
+/// and the VFS frees an inode in that state, so `alloc_inode` does not
+/// zero it again (a `kmalloc` of each inode did, at every `iget`).
+/// Destroyed on drop, once the RCU callbacks that free inodes have run.
+///
+/// # Invariants
+///
+/// While a value exists, [`INODE_CACHE`] holds a live cache of
+/// `ToyfsInode` objects whose constructor is `init_once`; it is the only
+/// value.
+pub(crate) struct InodeCache(());
+
+/// The cache of [`InodeCache`] (null without one).
+static INODE_CACHE: AtomicPtr<bindings::kmem_cache> = AtomicPtr::new(core::ptr::null_mut());
+
+impl InodeCache {
+    /// Creates the cache; before the filesystem is registered (module
+    /// init), once.
+    pub(crate) fn create() -> Result<Self> {
+        let mut args = bindings::kmem_cache_args {
+            // CAST: the size and alignment of a struct of a few hundred bytes.
+            align: core::mem::align_of::<ToyfsInode>() as u32,
+            ctor: Some(init_once),
+            ..Default::default()
+        };
+        // SAFETY: The name is static; `args` lives across the call.
+        let cache = unsafe {
+            bindings::__kmem_cache_create_args(
+                c"toyfs_inode_cache".as_char_ptr(),
+                core::mem::size_of::<ToyfsInode>() as u32,
+                &mut args,
+                sys::TOYFS_SLAB_INODE_CACHE,
+            )
+        };
+        if cache.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: module init creates the one cache; `alloc_inode`
+        // runs only once the filesystem is registered, after this store.
+        INODE_CACHE.store(cache, Ordering::Release);
+        Ok(Self(()))
     }
-    // SAFETY: `inode` points to a live `ToyfsInode`.
-    Ok(unsafe { (*inode).vfs.get() })
+}
+
+impl Drop for InodeCache {
+    fn drop(&mut self) {
+        // The VFS frees an evicted inode through `call_rcu` (`i_callback`,
+        // which calls our `free_inode`): the last unmount may leave such
+        // callbacks pending, and they must run before the cache (and the
+        // module's code) goes, as ext2's `destroy_inodecache` waits.
+        // SAFETY: Module exit runs in process context and may sleep.
+        unsafe { bindings::rcu_barrier() };
+        let cache = INODE_CACHE.swap(core::ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: The cache is live (type invariant), the filesystem is
+        // unregistered with no superblock left (each holds a module
+        // reference), and every inode was freed (the barrier above).
+        unsafe { bindings::kmem_cache_destroy(cache) };
+    }
+}
+
+/// The constructor of [`InodeCache`]'s objects.
+///
+/// # Safety
+///
+/// `object` is a new object of the cache: memory for a `ToyfsInode`.
+unsafe extern "C" fn init_once(object: *mut c_void) {
+    let object = object.cast::<ToyfsInode>();
+    // SAFETY: The caller's guarantee; `inode_init_once` initialises a
+    // whole VFS inode from whatever the memory held.
+    unsafe { bindings::inode_init_once(Opaque::cast_into(&raw const (*object).vfs)) };
+}
+
+/// Allocates a VFS inode of `sb` with toyfs's state next to it
+/// (`alloc_inode`).
+///
+/// # Safety
+///
+/// `sb` is a live toyfs superblock, and an [`InodeCache`] exists.
+pub(crate) unsafe fn alloc_inode(sb: *mut bindings::super_block) -> Result<*mut bindings::inode> {
+    let cache = INODE_CACHE.load(Ordering::Acquire);
+    // SAFETY: `cache` is live (the caller's guarantee), `sb` too.
+    let object = unsafe { sys::toyfs_alloc_inode_sb(sb, cache, bindings::GFP_KERNEL) };
+    let object = object.cast::<ToyfsInode>();
+    if object.is_null() {
+        return Err(ENOMEM);
+    }
+    // SAFETY: `object` is the cache's, not seen by anyone else yet: its
+    // VFS inode initialised by `init_once` (or given back so by the
+    // VFS), its other fields uninitialised and written here; the list
+    // names the inode's own mapping, which lives as long.
+    unsafe {
+        let vfs = Opaque::cast_into(&raw const (*object).vfs);
+        sys::mmb_init(
+            Opaque::cast_into(&raw const (*object).own_buffers),
+            &raw mut (*vfs).i_data,
+        );
+        // Pinned: the object never moves until `free_inode`.
+        pin_init::raw_init(&raw mut (*object).info, InodeInfo::new());
+        Ok(vfs)
+    }
 }
 
 /// The `ToyfsInode` holding VFS inode `inode`.
@@ -77,10 +160,18 @@ unsafe fn container(inode: *mut bindings::inode) -> *mut ToyfsInode {
 ///
 /// # Safety
 ///
-/// `inode` was returned by `alloc_inode` and is no longer used.
+/// `inode` was returned by `alloc_inode` and is no longer used; the VFS
+/// gives it back as `inode_init_once` left it (as to every filesystem's
+/// inode cache with a constructor).
 pub(crate) unsafe fn free_inode(inode: *mut bindings::inode) {
-    // SAFETY: The caller's guarantee: the box of `alloc_inode`.
-    drop(unsafe { KBox::from_raw(container(inode)) });
+    // SAFETY: The caller's guarantee: an object of the cache, whose
+    // `info` `alloc_inode` initialised and nobody uses any more; the
+    // cache outlives every inode (`InodeCache`'s drop waits for them).
+    unsafe {
+        let object = container(inode);
+        core::ptr::drop_in_place(&raw mut (*object).info);
+        bindings::kmem_cache_free(INODE_CACHE.load(Ordering::Acquire), object.cast());
+    }
 }
 
 /// A toyfs inode.

@@ -30,7 +30,9 @@ pub(crate) use folio::{
     truncate_setsize, with_folio, with_two_folios, LockedFolio,
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
-pub(crate) use inode::{alloc_inode, free_inode, Inode, InodeGuard, InodeOps, InodeRef, NewOwner};
+pub(crate) use inode::{
+    alloc_inode, free_inode, Inode, InodeCache, InodeGuard, InodeOps, InodeRef, NewOwner,
+};
 pub(crate) use iomap::{fill_iomap, IoExtent, IomapOps};
 pub(crate) use kiocb::{allow_direct_io, Kiocb};
 pub(crate) use lz4::{compress as lz4_compress, decompress as lz4_decompress, COMPRESS_WORDS};
