@@ -44,6 +44,8 @@
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # TORTURE_LAYOUTS=all (or names, comma-separated) runs the torture part's
 # suite toyfs_torture_layouts on every toyfs layout (make check: four).
+# PARTIAL_PAGE_FILESYSTEMS=toyfs:4096:-f_512_-c_lz4,ext4:1024 runs part
+# partial_page on those filesystems only (scripts/guest/partial-page-cases.sh).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # FSX_OPS=N sets the operations of each fsx process of part fsx (3000 on
 # QEMU's base kernel, 700 on the debug ones, 15000 on UML); FSX_SEED=N its
@@ -66,7 +68,7 @@ export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS VM_MVC_BENCH_FS_ROWS VM_MVC_BENCH_F
 export VM_MVC_BENCH_FS_IOSTAT
 export VM_MVC_BENCH_COMPRESS_ROWS VM_MVC_BENCH_COMPRESS_ROUNDS
 export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS TORTURE_LAYOUTS
-export CORRUPT_FLIP_IMAGES FSX_OPS FSX_SEED
+export CORRUPT_FLIP_IMAGES FSX_OPS FSX_SEED PARTIAL_PAGE_FILESYSTEMS
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED FSX_SOAK_OPS
 
 SCRIPTS := $(CURDIR)/scripts

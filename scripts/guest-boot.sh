@@ -85,6 +85,9 @@ guest_cmdline() {
 	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
 	# Which toyfs layouts guest/torture-layouts.sh runs on ("all", or names).
 	[ -z "${TORTURE_LAYOUTS:-}" ] || cmdline+=" TORTURE_LAYOUTS=$TORTURE_LAYOUTS"
+	# Which filesystems the partial_page part runs on (comma-separated,
+	# guest/partial-page-cases.sh).
+	[ -z "${PARTIAL_PAGE_FILESYSTEMS:-}" ] || cmdline+=" PARTIAL_PAGE_FILESYSTEMS=$PARTIAL_PAGE_FILESYSTEMS"
 	# Images per seed of the corrupted-image flipper (corrupt-tests.sh).
 	[ -z "${CORRUPT_FLIP_IMAGES:-}" ] || cmdline+=" CORRUPT_FLIP_IMAGES=$CORRUPT_FLIP_IMAGES"
 	# make check FSX_OPS=N FSX_SEED=N: the fsx part's length and seeds

@@ -88,7 +88,9 @@ if part partial_page || part torture; then
 		kunit_quiet
 		insmod /modules/toyfs.ko
 		kunit_loud
-		part partial_page && in_debian /opt/guest/partial-page-cases.sh
+		# PARTIAL_PAGE_FILESYSTEMS (kernel command line): which filesystems.
+		part partial_page && in_debian PARTIAL_PAGE_FILESYSTEMS="${PARTIAL_PAGE_FILESYSTEMS:-}" \
+			/opt/guest/partial-page-cases.sh
 		# TORTURE_SECONDS (kernel command line): how long fio and stress-ng run.
 		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" /opt/guest/torture.sh
 		# The same tools and toyfs-stress churn on each toyfs layout

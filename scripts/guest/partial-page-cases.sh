@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The partial-page cases of tests/xfs_io (xfs_io scripts with golden
-# output) on toyfs at three block sizes and, as the reference, on ext2,
-# ext4 and tmpfs, in one boot: one KTAP suite per filesystem, one case per
-# script, and an fsck of each disk filesystem at the end.  Runs in the
-# Debian chroot (debian.sh), from check.sh.
+# output) on toyfs at three block sizes, with fragments and with LZ4 and,
+# as the reference, on ext2, ext4 and tmpfs, in one boot: one KTAP suite
+# per filesystem, one case per script, and an fsck of each disk filesystem
+# at the end.  Runs in the Debian chroot (debian.sh), from check.sh.
 #
 # A case that needs what the filesystem lacks (fallocate modes, SEEK_HOLE)
 # is skipped with its reason; so is a (case, filesystem) pair listed in
@@ -12,14 +12,28 @@
 # print exactly its .out file.
 . /opt/guest/ktap.sh
 cases_dir=/opt/guest/tests/xfs_io
-# FSTYP:BLOCK_SIZE; tmpfs has the page size.
-filesystems=(toyfs:512 toyfs:1024 toyfs:4096 ext2:1024 ext4:1024 tmpfs:4096)
-[ -z "${PARTIAL_PAGE_FILESYSTEMS:-}" ] || read -ra filesystems <<<"$PARTIAL_PAGE_FILESYSTEMS"
-mapfile -t cases < <(cd $cases_dir && ls | grep -v -e '\.' -e '^known-bugs$')
+# FSTYP:BLOCK_SIZE[:MKFS_OPTIONS], MKFS_OPTIONS being more options of
+# mkfs.FSTYP with "_" for each space (toyfs:4096:-f_512_-c_lz4 is
+# mkfs.toyfs -b 4096 -f 512 -c lz4); tmpfs has the page size and no mkfs.
+# The fragment and LZ4 layouts are where vm_mvc reads and writes the
+# partial pieces (a last block in fragments, read and written through the
+# block device's cache; each block decompressed into the page); with
+# "-c lz4" every new file is compressed (the image's default_flags).
+# PARTIAL_PAGE_FILESYSTEMS (spaces or commas between specs) replaces the
+# list.
+filesystems=(toyfs:512 toyfs:1024 toyfs:4096 toyfs:4096:-f_512 toyfs:4096:-f_512_-c_lz4
+	toyfs:1024:-f_128_-c_lz4 ext2:1024 ext4:1024 tmpfs:4096)
+[ -z "${PARTIAL_PAGE_FILESYSTEMS:-}" ] || IFS=' ,' read -ra filesystems <<<"$PARTIAL_PAGE_FILESYSTEMS"
+mapfile -t all_cases < <(cd $cases_dir && ls | grep -v -e '\.' -e '^known-bugs$')
+# Cases that read and write no partial block (names, timestamps, limits
+# checked before any block is touched) run on the plain filesystems only:
+# a layout given by mkfs options changes nothing they look at, and
+# times-after-changes alone sleeps 10 s.
+layout_blind_cases=" rename-over-open rlimit-fsize times-after-changes "
 work=/tmp/partial-page
 mkdir -p $work
 
-# The reason a known bug skips CASE on FSTYP:BLOCK_SIZE, if one does.
+# The reason a known bug skips CASE on the filesystem SPEC, if one does.
 known_bug() {
 	local case=$1 fs=$2 pattern reason
 	while read -r name pattern reason; do
@@ -38,24 +52,41 @@ compare() {
 	return 1
 }
 
-mkfs_and_mount() { # FSTYP BLOCK_SIZE DEV MNT
+mkfs_and_mount() { # FSTYP BLOCK_SIZE MKFS_OPTIONS DEV MNT
+	local options
+	read -ra options <<<"${3//_/ }"
 	case $1 in
-	toyfs) mkfs.toyfs -q -b "$2" "$3" ;;
-	ext2 | ext4) "mkfs.$1" -q -F -b "$2" "$3" ;;
-	tmpfs) mount -t tmpfs -o size=16m tmpfs "$4"; return ;;
-	esac && mount -t "$1" "$3" "$4"
+	toyfs) mkfs.toyfs -q -b "$2" "${options[@]}" "$4" ;;
+	ext2 | ext4) "mkfs.$1" -q -F -b "$2" "${options[@]}" "$4" ;;
+	tmpfs)
+		[ -z "$3" ] || { echo "tmpfs has no mkfs options: $3"; return 1; }
+		mount -t tmpfs -o size=16m tmpfs "$5"
+		return
+		;;
+	esac && mount -t "$1" "$4" "$5"
 }
 
-fsck_clean() { # FSTYP DEV
+# fsck of the disk filesystem; toyfs's -f decompresses every compressed
+# block too, and on an LZ4 layout some of the cases' blocks must be
+# compressed, or the layout tested nothing of LZ4.
+fsck_clean() { # FSTYP MKFS_OPTIONS DEV
+	local report compressed
 	case $1 in
-	toyfs) fsck.toyfs -n "$2" ;;
-	ext2 | ext4) e2fsck -f -n "$2" ;;
+	toyfs)
+		report=$(fsck.toyfs -n -f -v "$3") || { echo "$report"; return 1; }
+		case $2 in *-c_lz4*) ;; *) return 0 ;; esac
+		compressed=$(sed -n 's/.* file data (\([0-9]*\) compressed.*/\1/p' <<<"$report")
+		[ "${compressed:-0}" -gt 0 ] || { echo "$report"; echo "no block compressed"; return 1; }
+		;;
+	ext2 | ext4) e2fsck -f -n "$3" ;;
 	esac
 }
 
 for spec in "${filesystems[@]}"; do
-	fstyp=${spec%:*} bs=${spec#*:}
-	suite=partial_page_${fstyp}_$bs
+	IFS=: read -r fstyp bs mkfs_options <<<"$spec"
+	# toyfs:4096:-f_512_-c_lz4 is suite partial_page_toyfs_4096_f_512_c_lz4.
+	suite=$(tr -cs 'a-z0-9' _ <<<"partial_page_${fstyp}_${bs}_$mkfs_options")
+	suite=${suite%_}
 	mnt=/mnt/$suite dev=none
 	mkdir -p "$mnt"
 	if [ "$fstyp" != tmpfs ]; then
@@ -65,12 +96,16 @@ for spec in "${filesystems[@]}"; do
 		truncate -s 16M "$work/$suite.img"
 		dev=$(losetup --find --show "$work/$suite.img")
 	fi
+	cases=()
+	for case in "${all_cases[@]}"; do
+		[ -n "$mkfs_options" ] && [[ $layout_blind_cases == *" $case "* ]] || cases+=("$case")
+	done
 	count=${#cases[@]}
 	[ "$fstyp" = tmpfs ] || count=$((count + 1))
 	ktap_suite "$suite" "$count"
 	# A filesystem the kernel lacks fails here too: every test kernel has
 	# all of them (scripts/kconfig), so none is skipped for that.
-	if ! out=$(mkfs_and_mount "$fstyp" "$bs" "$dev" "$mnt" 2>&1); then
+	if ! out=$(mkfs_and_mount "$fstyp" "$bs" "$mkfs_options" "$dev" "$mnt" 2>&1); then
 		for case in "${cases[@]}"; do
 			ktap_case "${case//-/_}" sh -c 'echo "$1"; exit 1' - "mkfs or mount failed: $out"
 		done
@@ -105,7 +140,7 @@ for spec in "${filesystems[@]}"; do
 	done
 	umount "$mnt"
 	if [ "$fstyp" != tmpfs ]; then
-		ktap_case fsck fsck_clean "$fstyp" "$dev"
+		ktap_case fsck fsck_clean "$fstyp" "$mkfs_options" "$dev"
 		losetup -d "$dev"
 		rm -f "$work/$suite.img"
 	fi
