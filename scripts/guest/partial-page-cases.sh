@@ -21,7 +21,9 @@ cases_dir=/opt/guest/tests/xfs_io
 # "-c lz4" every new file is compressed (the image's default_flags).
 # PARTIAL_PAGE_FILESYSTEMS (spaces or commas between specs) replaces the
 # list.
-filesystems=(toyfs:512 toyfs:1024 toyfs:4096 toyfs:4096:-f_512 toyfs:4096:-f_512_-c_lz4
+# Fragments with and without LZ4, two layouts for the CI's time (the
+# third, toyfs:4096:-f_512_-c_lz4, passed every case on 2026-12-06).
+filesystems=(toyfs:512 toyfs:1024 toyfs:4096 toyfs:4096:-f_512
 	toyfs:1024:-f_128_-c_lz4 ext2:1024 ext4:1024 tmpfs:4096)
 [ -z "${PARTIAL_PAGE_FILESYSTEMS:-}" ] || IFS=' ,' read -ra filesystems <<<"$PARTIAL_PAGE_FILESYSTEMS"
 mapfile -t all_cases < <(cd $cases_dir && ls | grep -v -e '\.' -e '^known-bugs$')
