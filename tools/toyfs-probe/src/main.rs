@@ -69,6 +69,7 @@ mod handle_races;
 mod handles;
 mod meta;
 mod packed_tails;
+mod packed_torture;
 mod reuse_error;
 mod sys;
 
@@ -3719,6 +3720,12 @@ fn main() -> ExitCode {
         "rename-exchange" => vfsfeat::rename_exchange(dir),
         "as-owner" => as_owner(&args[2..]),
         "handles" => handles::handles(dir),
+        "packed-torture" => match (args.get(3), count(args.get(4), 1), count(args.get(5), 20)) {
+            (Some(source), Ok(seed), Ok(seconds)) => {
+                packed_torture::packed_torture(dir, Path::new(source), seed, seconds)
+            }
+            _ => Err("usage: toyfs-probe packed-torture MOUNT SOURCE [SEED [SECONDS]]".into()),
+        },
         "handle-races" => count(args.get(3), 20).and_then(|rounds| handle_races::handle_races(dir, rounds)),
         "fibmap" => match (args.get(3), args.get(4)) {
             (Some(size), Some(last)) => handles::fibmap(dir, size, last),
