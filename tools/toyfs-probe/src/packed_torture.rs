@@ -91,7 +91,8 @@ fn check_file(path: &Path, want: &[u8], page: usize) -> Check {
     }
     let file = File::open(path).map_err(|e| what("open", e.to_string()))?;
     let mapped_len = want.len().div_ceil(page) * page;
-    let map = sys::Mapping::read_only(&file, mapped_len).map_err(|e| what("mmap", e.to_string()))?;
+    let map =
+        sys::Mapping::read_only(&file, mapped_len).map_err(|e| what("mmap", e.to_string()))?;
     let mut expected = want.to_vec();
     expected.resize(mapped_len, 0);
     match difference(&map.load(0, mapped_len), &expected) {
@@ -106,7 +107,9 @@ fn tree(source: &Path, below: &Path, files: &mut Vec<PathBuf>) -> Check {
     let entries = fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
-        let kind = entry.file_type().map_err(|e| format!("{}: {e}", dir.display()))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         let name = below.join(entry.file_name());
         if kind.is_dir() {
             tree(source, &name, files)?;
@@ -209,7 +212,8 @@ impl Writer {
                 let file = self.open()?;
                 let offset = rng.below(size) as usize;
                 let data = rng.data(size - offset as u64);
-                self.log.push(format!("mmap store {offset} +{}", data.len()));
+                self.log
+                    .push(format!("mmap store {offset} +{}", data.len()));
                 self.store(&file, offset, &data, true)?;
             }
         }
@@ -426,7 +430,8 @@ pub fn packed_torture(mount: &Path, source: &Path, seed: u64, seconds: u64) -> C
             drop_caches()?;
         }
         for (name, bytes) in &want {
-            check_file(&mount.join(name), bytes, page).map_err(|e| format!("at the end, {how}: {e}"))?;
+            check_file(&mount.join(name), bytes, page)
+                .map_err(|e| format!("at the end, {how}: {e}"))?;
         }
     }
     println!("seed {seed}: {round} rounds, {changed} packed files changed beside their neighbours");
