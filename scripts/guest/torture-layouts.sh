@@ -36,8 +36,7 @@
 # one; make check runs four that cover each block size, fragments, LZ4
 # and -d (b512, b1024_f128_lz4, b2048_f256_d, b4096_f512), make torture
 # all.  stress-ng, sendfile, the churn and packed-torture (seed 1) each
-# run for a third of
-# TORTURE_SECONDS, from 2 to 10 seconds.  Runs in the Debian chroot
+# run for a third of TORTURE_SECONDS, from 2 to 10 seconds.  Runs in the Debian chroot
 # (debian.sh), from check.sh, with toyfs loaded.
 . /opt/guest/ktap.sh
 seconds=$((${TORTURE_SECONDS:-15} / 3))

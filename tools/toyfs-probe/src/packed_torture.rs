@@ -4,24 +4,27 @@
 //! files, with readers of the neighbours that share each one's tail
 //! block.  The files of MOUNT whose last block shares its block on disk
 //! with another file's (a packed tail, `FIEMAP_EXTENT_DATA_TAIL`, or a
-//! compressed one, `FIEMAP_EXTENT_ENCODED`, at the same block) are
-//! grouped by that block.  Each round takes a group and two of its files
-//! still untouched; a writer thread for each changes its file from the
-//! tree's bytes as its first change (one of: opened for writing,
-//! `truncate(2)` into the tail or past it, written, stored into through
-//! a shared mapping), then makes random changes around the tail
-//! (`pwrite`, `ftruncate`, `truncate(2)`, shared-mapping stores, punched
-//! holes, `fsync`), checking the whole file by `read` and by a mapping
-//! against its model now and then; meanwhile two reader threads read
-//! every other file of the group, by `read` and by a mapping (the bytes
-//! past the end of the mapped last page must be zeros, not a
-//! neighbour's), against what each must hold: the tail block is shared,
-//! and a change of one file must never show in another.  The caches are
-//! dropped every fourth round; rounds go on for SECONDS or until no group
-//! has two untouched files.  At the end every file of SOURCE reads in
-//! MOUNT as it must, from the page cache and from the disk.  A failure
-//! names the round, the file, the first wrong byte and the writer's last
-//! operations; the same SEED picks the same groups, files and operations.
+//! compressed one, `FIEMAP_EXTENT_ENCODED`, at the same block) are grouped
+//! by that block.  Each round takes a group and two of its files still
+//! untouched; a writer thread for each changes its file from the tree's
+//! bytes as its first change (one of: opened for writing, `truncate(2)`
+//! into the tail or past it, written, opened with `O_TRUNC` and written,
+//! stored into through a shared mapping), then makes random changes around
+//! the tail (`pwrite`, `ftruncate`, `truncate(2)`, shared-mapping stores,
+//! punched holes, `fsync`), checking the whole file by `read` and by a
+//! mapping against its model now and then, and once in four unlinks it at
+//! the end (the last tail to leave a tail block frees it); meanwhile two
+//! reader threads read every other file of the group, by `read` and by a
+//! mapping (the bytes past the end of the mapped last page must be zeros,
+//! not a neighbour's), against what each must hold: the tail block is
+//! shared, and a change of one file must never show in another.  The
+//! caches are dropped every fourth round; rounds go on for SECONDS or
+//! until no group has two untouched files.  At the end every file of
+//! SOURCE reads in MOUNT as it must (an unlinked one is gone), from the
+//! page cache and from the
+//! disk.  A failure names the round, the file, the first wrong byte and
+//! the writer's last operations; the same SEED picks the same groups,
+//! files and operations.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -137,6 +140,8 @@ struct Writer {
     path: PathBuf,
     model: Vec<u8>,
     log: Vec<String>,
+    /// Unlinked at the end of its round.
+    removed: bool,
 }
 
 impl Writer {
@@ -181,7 +186,7 @@ impl Writer {
     /// tail block.
     fn first_change(&mut self, rng: &mut Rng, b: u64) -> Check {
         let size = self.model.len() as u64;
-        match rng.below(5) {
+        match rng.below(6) {
             0 => {
                 self.log.push("open for writing, close".into());
                 OpenOptions::new()
@@ -207,6 +212,18 @@ impl Writer {
                 let data = rng.data(b);
                 self.log.push(format!("pwrite {offset} +{}", data.len()));
                 self.write_at(&file, offset, &data)?;
+            }
+            4 => {
+                let data = rng.data(2 * b);
+                self.log
+                    .push(format!("open with O_TRUNC, write +{}", data.len()));
+                let file = OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(&self.path)
+                    .map_err(self.io("open with O_TRUNC"))?;
+                self.model.clear();
+                self.write_at(&file, 0, &data)?;
             }
             _ => {
                 let file = self.open()?;
@@ -287,7 +304,15 @@ impl Writer {
         for _ in 0..CHANGES {
             self.change(&file, rng, b, page)?;
         }
-        check_file(&self.path, &self.model, page)
+        check_file(&self.path, &self.model, page)?;
+        // Once in four, the file goes: the last of a tail block's tails
+        // to leave frees it, and a later run may be allocated there.
+        if rng.below(4) == 0 {
+            self.log.push("unlink".into());
+            fs::remove_file(&self.path).map_err(self.io("unlink"))?;
+            self.removed = true;
+        }
+        Ok(())
     }
 
     fn failed(&self, round: u64, error: String) -> String {
@@ -340,10 +365,10 @@ pub fn packed_torture(mount: &Path, source: &Path, seed: u64, seconds: u64) -> C
     );
     let mut rng = Rng::new(seed);
     let started = Instant::now();
-    let (mut round, mut changed) = (0u64, 0usize);
+    let (mut round, mut changed, mut removed) = (0u64, 0usize, Vec::new());
     while started.elapsed() < Duration::from_secs(seconds) {
         let open: Vec<usize> = (0..groups.len())
-            .filter(|&i| !groups[i].0.is_empty())
+            .filter(|&i| !groups[i].0.is_empty() && groups[i].0.len() + groups[i].1.len() > 1)
             .collect();
         if open.is_empty() {
             break;
@@ -368,6 +393,7 @@ pub fn packed_torture(mount: &Path, source: &Path, seed: u64, seconds: u64) -> C
                         path: mount.join(name),
                         model: want[name].clone(),
                         log: Vec::new(),
+                        removed: false,
                     },
                     Rng::new(rng.below(u64::MAX)),
                 )
@@ -417,8 +443,14 @@ pub fn packed_torture(mount: &Path, source: &Path, seed: u64, seconds: u64) -> C
             result.map_err(|e| format!("round {round}: reader of the neighbours: {e}"))?;
         }
         for ((writer, _), name) in writers.into_iter().zip(&victims) {
-            want.insert(name.clone(), writer.model);
+            if writer.removed {
+                want.remove(name);
+                removed.push(name.clone());
+            } else {
+                want.insert(name.clone(), writer.model);
+            }
         }
+        done.retain(|name| want.contains_key(name));
         changed += victims.len();
         round += 1;
         if round % 4 == 0 {
@@ -433,7 +465,16 @@ pub fn packed_torture(mount: &Path, source: &Path, seed: u64, seconds: u64) -> C
             check_file(&mount.join(name), bytes, page)
                 .map_err(|e| format!("at the end, {how}: {e}"))?;
         }
+        for name in &removed {
+            let path = mount.join(name);
+            if fs::symlink_metadata(&path).is_ok() {
+                return Err(format!("at the end, {how}: {} is back", path.display()));
+            }
+        }
     }
-    println!("seed {seed}: {round} rounds, {changed} packed files changed beside their neighbours");
+    println!(
+        "seed {seed}: {round} rounds, {changed} packed files changed beside their neighbours, {} of them then unlinked",
+        removed.len()
+    );
     Ok(())
 }
