@@ -21,10 +21,9 @@
 //! caches are dropped every fourth round; rounds go on for SECONDS or
 //! until no group has two untouched files.  At the end every file of
 //! SOURCE reads in MOUNT as it must (an unlinked one is gone), from the
-//! page cache and from the
-//! disk.  A failure names the round, the file, the first wrong byte and
-//! the writer's last operations; the same SEED picks the same groups,
-//! files and operations.
+//! page cache and from the disk.  A failure names the round, the file,
+//! the first wrong byte and the writer's last operations; the same SEED
+//! picks the same groups, files and operations.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
