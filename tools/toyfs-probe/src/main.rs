@@ -18,7 +18,10 @@
 //! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
-//! from); `toyfs-probe encoded FILE` (prints how many of FILE's
+//! from); `toyfs-probe packed-torture MOUNT SOURCE [SEED [SECONDS]]` (an
+//! image made with `-p -d SOURCE`: its packed files changed beside readers
+//! of their tail blocks' other files, packed_torture.rs); `toyfs-probe
+//! encoded FILE` (prints how many of FILE's
 //! extents FIEMAP calls encoded: compressed blocks); `toyfs-probe
 //! first-block FILE` (prints the disk block of FILE's first extent);
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
