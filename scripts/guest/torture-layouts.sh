@@ -2,9 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 # Part "torture", suite toyfs_torture_layouts (after torture.sh): on a new
 # 512 MiB image of each layout the suites use (512, 1024, 2048 and
-# 4096-byte blocks; fragments; LZ4; images made with mkfs.toyfs -d) and
+# 4096-byte blocks; fragments; LZ4; images made with mkfs.toyfs -d, and
+# with -p -d: packed tails, plain and LZ4) and
 # on ext2 (the reference), one case each:
 #
+#   LAYOUT_packed      on the layouts made with -p (packed tails, plain
+#                      and LZ4) only, first: toyfs-probe packed-torture
+#                      on the copied tree's own packed files, fsx's way
+#                      (writes, truncations, mapped stores, punched
+#                      holes around the tail, against a model), two at
+#                      a time beside readers of their neighbours in the
+#                      same tail block (read and mmap, against the
+#                      tree: a change must never show in a neighbour;
+#                      past the end of the mapped last page, zeros); at
+#                      the end the whole tree, from the cache and from
+#                      the disk
 #   LAYOUT_fio_verify  tests/fio/verify.fio (crc32c, psync and mmap),
 #                      one round
 #   LAYOUT_stress_ng   the stress-ng stressors torture.sh does not run
@@ -23,8 +35,8 @@
 # TORTURE_LAYOUTS names the layouts (comma-separated), "all" for every
 # one; make check runs four that cover each block size, fragments, LZ4
 # and -d (b512, b1024_f128_lz4, b2048_f256_d, b4096_f512), make torture
-# all.  stress-ng, sendfile and the churn each run for a third of
-# TORTURE_SECONDS, from 2 to 10 seconds.  Runs in the Debian chroot
+# all.  stress-ng, sendfile, the churn and packed-torture (seed 1) each
+# run for a third of TORTURE_SECONDS, from 2 to 10 seconds.  Runs in the Debian chroot
 # (debian.sh), from check.sh, with toyfs loaded.
 . /opt/guest/ktap.sh
 seconds=$((${TORTURE_SECONDS:-15} / 3))
@@ -35,7 +47,9 @@ work=/tmp/torture-layouts mnt=/mnt/torture-layouts
 # the Debian root: files of every size, directories with tails.
 all="ext2:ext2 b512:-b_512 b1024:-b_1024 b2048:-b_2048 b4096:-b_4096 b1024_f128:-b_1024_-f_128
 b4096_f512:-b_4096_-f_512 b4096_f512_lz4:-b_4096_-f_512_-c_lz4 b1024_f128_lz4:-b_1024_-f_128_-c_lz4
-b2048_f256_d:-b_2048_-f_256_-d_/usr/include/linux b512_lz4_d:-b_512_-c_lz4_-d_/usr/include/linux"
+b2048_f256_d:-b_2048_-f_256_-d_/usr/include/linux b512_lz4_d:-b_512_-c_lz4_-d_/usr/include/linux
+b1024_f128_p_d:-b_1024_-f_128_-p_-d_/usr/include/linux
+b4096_f512_lz4_p_d:-b_4096_-f_512_-c_lz4_-p_-d_/usr/include/linux"
 wanted=${TORTURE_LAYOUTS:-b512,b1024_f128_lz4,b2048_f256_d,b4096_f512}
 layouts=
 for l in $all; do
@@ -136,14 +150,27 @@ umount_fsck() {
 	$fsck "$dev"
 }
 
-ktap_suite toyfs_torture_layouts $((5 * $(echo $layouts | wc -w)))
+# The packed files' torture, seed 1, on the layout mounted at $mnt.
+packed_round() {
+	toyfs-probe packed-torture $mnt /usr/include/linux 1 $seconds >$work/packed.log 2>&1
+	rc=$?
+	cat $work/packed.log
+	[ $rc -eq 0 ] || echo "to run it again: toyfs-probe packed-torture $mnt /usr/include/linux 1 $seconds"
+	return $rc
+}
+
+packed=$(echo "$layouts" | tr ' ' '\n' | grep -c -- '_-p_')
+ktap_suite toyfs_torture_layouts $((5 * $(echo $layouts | wc -w) + packed))
 for l in $layouts; do
 	name=${l%%:*} dev=
 	if ! new_layout "${l#*:}" >$work/mkfs.log 2>&1; then
-		for c in fio_verify stress_ng sendfile churn fsck; do
+		cases="fio_verify stress_ng sendfile churn fsck"
+		case $l in *_-p_*) cases="packed $cases" ;; esac
+		for c in $cases; do
 			ktap_case "${name}_$c" sh -c "cat $work/mkfs.log; echo 'mkfs.toyfs ${l#*:} or mount failed'; exit 1"
 		done
 	else
+		case $l in *_-p_*) ktap_case "${name}_packed" packed_round ;; esac
 		ktap_case "${name}_fio_verify" fio_round
 		ktap_case "${name}_stress_ng" stress_ng_round
 		stressors=sendfile ktap_case "${name}_sendfile" stress_ng_round

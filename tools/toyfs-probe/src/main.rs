@@ -18,7 +18,10 @@
 //! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
 //! read-only image with fragments or LZ4 against the tree it was made
-//! from); `toyfs-probe encoded FILE` (prints how many of FILE's
+//! from); `toyfs-probe packed-torture MOUNT SOURCE [SEED [SECONDS]]` (an
+//! image made with `-p -d SOURCE`: its packed files changed beside readers
+//! of their tail blocks' other files, packed_torture.rs); `toyfs-probe
+//! encoded FILE` (prints how many of FILE's
 //! extents FIEMAP calls encoded: compressed blocks); `toyfs-probe
 //! first-block FILE` (prints the disk block of FILE's first extent);
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
@@ -69,6 +72,7 @@ mod handle_races;
 mod handles;
 mod meta;
 mod packed_tails;
+mod packed_torture;
 mod reuse_error;
 mod sys;
 
@@ -3719,6 +3723,12 @@ fn main() -> ExitCode {
         "rename-exchange" => vfsfeat::rename_exchange(dir),
         "as-owner" => as_owner(&args[2..]),
         "handles" => handles::handles(dir),
+        "packed-torture" => match (args.get(3), count(args.get(4), 1), count(args.get(5), 20)) {
+            (Some(source), Ok(seed), Ok(seconds)) => {
+                packed_torture::packed_torture(dir, Path::new(source), seed, seconds)
+            }
+            _ => Err("usage: toyfs-probe packed-torture MOUNT SOURCE [SEED [SECONDS]]".into()),
+        },
         "handle-races" => count(args.get(3), 20).and_then(|rounds| handle_races::handle_races(dir, rounds)),
         "fibmap" => match (args.get(3), args.get(4)) {
             (Some(size), Some(last)) => handles::fibmap(dir, size, last),
