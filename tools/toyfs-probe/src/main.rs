@@ -74,8 +74,10 @@ mod meta;
 mod packed_tails;
 mod packed_torture;
 mod reuse_error;
+mod rng;
 mod sys;
 
+use rng::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
@@ -3294,18 +3296,6 @@ fn joined<const N: usize>(
     })
 }
 
-/// A small xorshift generator, for the offsets of `odirect_race`.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// Opens `name` in `dir` for reading and writing, with `O_DIRECT` if
 /// `direct`.
 fn open_rw(dir: &Path, name: &str, direct: bool) -> Result<File, String> {
@@ -3361,7 +3351,7 @@ fn odirect_race(dir: &Path, changes: u32) -> Check {
             let stop = &stop;
             s.spawn(move || -> Check {
                 let direct = open_rw(dir, name, true)?;
-                let mut rng = Rng(seed);
+                let mut rng = Rng::new(seed);
                 while !stop.load(Ordering::Relaxed) {
                     let (offset, bytes) = if aligned {
                         let offset = rng.below(LEN / 4096) * 4096;
@@ -3386,7 +3376,7 @@ fn odirect_race(dir: &Path, changes: u32) -> Check {
             let plain = open_rw(dir, "odirect-race", false)?;
             let trunc = open_rw(dir, "odirect-race-trunc", false)?;
             let map = sys::Mapping::new(&plain, LEN as usize).map_err(|e| format!("mmap: {e}"))?;
-            let mut rng = Rng(5);
+            let mut rng = Rng::new(5);
             for round in 0..changes {
                 let n = u64::from(round);
                 let offset = rng.below(LEN / 4096) * 4096;

@@ -32,51 +32,32 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{block_size, drop_caches, sys, Check};
+use crate::{block_size, drop_caches, first_difference, rng::Rng, sys, Check};
 
 /// Changes a writer makes to its file after its first one, each round.
 const CHANGES: usize = 60;
 /// Operations of a writer's log printed when it fails.
 const LOG_TAIL: usize = 24;
 
-/// xorshift64*, seeded: the same seed makes the same choices.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+/// 1 to `max` bytes: random, or runs of one byte (which LZ4 shrinks).
+fn random_data(rng: &mut Rng, max: u64) -> Vec<u8> {
+    let len = 1 + rng.below(max) as usize;
+    let runs = rng.below(2) == 0;
+    let mut data = Vec::with_capacity(len);
+    while data.len() < len {
+        let byte = rng.below(256) as u8;
+        let run = if runs { 1 + rng.below(64) as usize } else { 1 };
+        data.resize((data.len() + run).min(len), byte);
     }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % bound.max(1)
-    }
-
-    /// 1 to `max` bytes: random, or runs of one byte (which LZ4 shrinks).
-    fn data(&mut self, max: u64) -> Vec<u8> {
-        let len = 1 + self.below(max) as usize;
-        let runs = self.below(2) == 0;
-        let mut data = Vec::with_capacity(len);
-        while data.len() < len {
-            let byte = self.below(256) as u8;
-            let run = if runs { 1 + self.below(64) as usize } else { 1 };
-            data.resize((data.len() + run).min(len), byte);
-        }
-        data
-    }
+    data
 }
 
 /// The first wrong byte of `got` against `want`, or a size that differs.
 fn difference(got: &[u8], want: &[u8]) -> Option<String> {
-    if let Some(at) = got.iter().zip(want).position(|(g, w)| g != w) {
-        return Some(format!(
-            "byte {at} is {:#04x}, must be {:#04x}",
-            got[at], want[at]
-        ));
-    }
-    (got.len() != want.len()).then(|| format!("{} bytes, must be {}", got.len(), want.len()))
+    first_difference(got, want).map(|at| match (got.get(at), want.get(at)) {
+        (Some(g), Some(w)) => format!("byte {at} is {g:#04x}, must be {w:#04x}"),
+        _ => format!("{} bytes, must be {}", got.len(), want.len()),
+    })
 }
 
 /// `path` by `read(2)` and by a read-only shared mapping of its last page
@@ -208,12 +189,12 @@ impl Writer {
             3 => {
                 let file = self.open()?;
                 let offset = self.size_near_tail(rng, b);
-                let data = rng.data(b);
+                let data = random_data(rng, b);
                 self.log.push(format!("pwrite {offset} +{}", data.len()));
                 self.write_at(&file, offset, &data)?;
             }
             4 => {
-                let data = rng.data(2 * b);
+                let data = random_data(rng, 2 * b);
                 self.log
                     .push(format!("open with O_TRUNC, write +{}", data.len()));
                 let file = OpenOptions::new()
@@ -227,7 +208,7 @@ impl Writer {
             _ => {
                 let file = self.open()?;
                 let offset = rng.below(size) as usize;
-                let data = rng.data(size - offset as u64);
+                let data = random_data(rng, size - offset as u64);
                 self.log
                     .push(format!("mmap store {offset} +{}", data.len()));
                 self.store(&file, offset, &data, true)?;
@@ -250,7 +231,7 @@ impl Writer {
         match rng.below(10) {
             0..=2 => {
                 let offset = self.size_near_tail(rng, b);
-                let data = rng.data(b);
+                let data = random_data(rng, b);
                 self.log.push(format!("pwrite {offset} +{}", data.len()));
                 self.write_at(file, offset, &data)?;
             }
@@ -269,7 +250,7 @@ impl Writer {
             5 if size > 0 => {
                 let offset = (size.saturating_sub(2 * b) + rng.below(2 * b.min(size))) as usize;
                 let offset = offset.min(size as usize - 1);
-                let data = rng.data((size - offset as u64).min(b));
+                let data = random_data(rng, (size - offset as u64).min(b));
                 let sync = rng.below(2) == 0;
                 self.log
                     .push(format!("mmap store {offset} +{} sync {sync}", data.len()));
