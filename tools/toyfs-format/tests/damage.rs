@@ -372,7 +372,7 @@ fn blocks_preallocated_past_the_end_of_the_file() {
         file_block: 0,
         size: 0,
     };
-    assert_eq!(findings(&device), [past_eof.clone()]);
+    assert_eq!(findings(&device), std::slice::from_ref(&past_eof));
     // With PREALLOC a block past the end is allowed, but its bytes must
     // be zero: a later extension of the file would expose them.
     edit_superblock(&mut device, |bytes| bytes[60] |= 0x10);

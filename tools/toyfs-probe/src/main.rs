@@ -74,10 +74,9 @@ mod meta;
 mod packed_tails;
 mod packed_torture;
 mod reuse_error;
-mod rng;
 mod sys;
 
-use rng::Rng;
+use seeded_rng::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};

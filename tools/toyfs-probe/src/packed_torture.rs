@@ -32,7 +32,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::{block_size, drop_caches, first_difference, rng::Rng, sys, Check};
+use crate::{block_size, drop_caches, first_difference, sys, Check};
+use seeded_rng::Rng;
 
 /// Changes a writer makes to its file after its first one, each round.
 const CHANGES: usize = 60;

@@ -31,8 +31,8 @@
 
 use crate::mapping::Mapping;
 use crate::namespace::command;
-use crate::rng::Rng;
 use crate::sys::{self, EOPNOTSUPP};
+use seeded_rng::Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io;

@@ -14,9 +14,9 @@
 //! grew meanwhile) is legitimately data and is not checked.
 
 use crate::mapping::Mapping;
-use crate::rng::Rng;
 use crate::sys::PAGE;
 use crate::worker::{open, read_upto};
+use seeded_rng::Rng;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 

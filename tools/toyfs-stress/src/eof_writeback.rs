@@ -19,9 +19,9 @@
 //! written them.
 
 use crate::mapping::Mapping;
-use crate::rng::Rng;
 use crate::sys::{self, PAGE};
 use crate::worker::{beside_writeback, open, read_upto};
+use seeded_rng::Rng;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -16,9 +16,9 @@
 use crate::mapping::Mapping;
 use crate::model::check_extent_order;
 use crate::options::Options;
-use crate::rng::Rng;
 use crate::sys::{self, Extent, FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_UNWRITTEN, PAGE};
 use crate::worker::{read_upto, Outcome};
+use seeded_rng::Rng;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
 use std::io;

@@ -22,7 +22,7 @@
 //! dir PATH              PATH must be a directory
 //! ```
 
-use crate::rng::Rng;
+use seeded_rng::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -185,7 +185,7 @@ impl Workload {
         let offset = self.rng.below((size + 4000).min(MAX_SIZE - 1) as u64) as usize;
         let len = 1 + self.rng.below(8000.min(MAX_SIZE - offset) as u64) as usize;
         for byte in &mut self.scratch[..len] {
-            *byte = self.rng.next() as u8;
+            *byte = self.rng.next_u64() as u8;
         }
         let path = &self.files[index].path;
         let result = Self::open(path)

@@ -20,8 +20,8 @@
 
 use crate::faults::{write_manifest, EIO};
 use crate::mapping::Mapping;
-use crate::rng::Rng;
 use crate::worker::read_upto;
+use seeded_rng::Rng;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;

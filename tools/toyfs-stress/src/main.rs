@@ -96,7 +96,6 @@ mod model;
 mod namespace;
 mod options;
 mod readdir_unlink;
-mod rng;
 mod run;
 mod shared;
 mod sys;

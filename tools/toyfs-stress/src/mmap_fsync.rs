@@ -23,9 +23,9 @@
 //! is kept for the caller's `fsck.toyfs -f`.
 
 use crate::mapping::Mapping;
-use crate::rng::Rng;
 use crate::sys::{self, PAGE};
 use crate::worker::{open, read_upto};
+use seeded_rng::Rng;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -19,8 +19,8 @@
 //! all the names of a file, and each directory's link count (2 and one
 //! for each subdirectory).
 
-use crate::rng::Rng;
 use crate::sys::{EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, EPERM};
+use seeded_rng::Rng;
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

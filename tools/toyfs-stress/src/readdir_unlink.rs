@@ -15,8 +15,8 @@
 //! listing every survivor (`f1`, `f2`, `f4`, ...) is listed exactly once,
 //! an unlinked name at most once, and nothing else but `.` and `..`.
 
-use crate::rng::Rng;
 use crate::sys::{getdents, seek_dir};
+use seeded_rng::Rng;
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::thread;

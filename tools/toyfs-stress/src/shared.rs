@@ -12,9 +12,9 @@
 use crate::mapping::Mapping;
 use crate::model::FileModel;
 use crate::options::Options;
-use crate::rng::Rng;
 use crate::sys::{self, PAGE};
 use crate::worker::{open, read_upto, Outcome};
+use seeded_rng::Rng;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;

@@ -22,9 +22,9 @@
 //! own file, kept for the `fsck.toyfs -f` after the run; each file reads
 //! back as its model after an `fdatasync`.
 
-use crate::rng::Rng;
 use crate::sys::{self, PAGE};
 use crate::worker::{beside_writeback, open, read_upto};
+use seeded_rng::Rng;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::sync::atomic::{AtomicU64, Ordering};
 
