@@ -14,6 +14,7 @@
 //! image with fragments); `toyfs-probe
 //! reused-block-error|evicted-tail-error|evicted-bitmap-error|packed-buffers-error
 //! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs);
+//! `toyfs-probe read-error DIR MAKE-IT-FAIL KNOBS` (read_error.rs);
 //! `toyfs-probe open-beside-write DIR BACKING` (packed tails on a loop
 //! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
@@ -95,6 +96,7 @@ macro_rules! ensure {
     };
 }
 
+mod read_error;
 mod vfsfeat;
 
 /// The byte a pattern file holds at `offset` (never 0).
@@ -3749,6 +3751,10 @@ fn main() -> ExitCode {
         "fallocate-enospc" => match args.get(3) {
             Some(frag) => fallocate_enospc(dir, frag),
             None => Err("usage: toyfs-probe fallocate-enospc DIR FRAGMENT-SIZE".into()),
+        },
+        "read-error" => match (args.get(3), args.get(4)) {
+            (Some(file), Some(knobs)) => read_error::read_error(dir, Path::new(file), Path::new(knobs)),
+            _ => Err("usage: toyfs-probe read-error DIR MAKE-IT-FAIL KNOBS".into()),
         },
         "fsync-error" => match args.get(3) {
             Some(file) => fsync_error(dir, Path::new(file)),
