@@ -2087,7 +2087,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 99
+ktap_suite toyfs 100
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2127,6 +2127,7 @@ ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_ma
 ktap_case sequential_runs_keep_their_offset_in_a_page probe fiemap-aligned
 ktap_case punched_holes_stay_holes_at_writeback probe punch-holes
 ktap_case truncation_after_a_split_writes_the_zeroed_tail probe truncate-split
+ktap_case truncation_into_a_dirty_folio_leaves_zeros_past_the_end probe truncate-dirty-folio
 ktap_case hard_links_share_the_inode probe links
 ktap_case rename_noreplace_refuses_a_taken_name probe rename
 ktap_case rename_exchange_swaps_names_links_and_dotdot rename_exchange

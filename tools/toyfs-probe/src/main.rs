@@ -7,7 +7,7 @@
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
 //! zero-range, allocate, keep-size, keep-size-check, keep-size-triple, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
-//! truncate-split, links, rename, eof-tail, extend-race, splice,
+//! truncate-split, truncate-dirty-folio, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
@@ -1318,6 +1318,49 @@ fn truncate_split(dir: &Path) -> Check {
         &model,
         "grown again after a truncation into a block",
     )?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
+}
+
+/// A truncation into a dirty folio of several pages (large folios;
+/// one page where there are none, User-Mode Linux): the page cache
+/// cannot split a dirty folio (`release_folio` keeps the block state of
+/// a dirty folio, as iomap's does), so it stays whole across the new end
+/// of file, zeroed past it by the truncation and with its blocks wholly
+/// past it no longer dirty (`invalidate_folio`).  Grown again, the file
+/// reads zeros past the old end, from the cache and from the disk, and a
+/// store through a mapping there is file data.
+fn truncate_dirty_folio(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let len = 256 * 1024;
+    let path = dir.join("truncate-dirty-folio");
+    let (mut file, model) = pattern_file(&path, len)?;
+    // Dirty again, every folio, by one write: the folios stay as large
+    // as the first write made them.
+    let mut model: Vec<u8> = model.iter().map(|&x| x ^ 0x5a).collect();
+    file.write_all_at(&model, 0)
+        .map_err(|e| format!("rewrite: {e}"))?;
+    // Inside the second 64 KiB, in a block, away from a page's edges.
+    let cut = 64 * 1024 + 3 * b + b / 2 - 3;
+    file.set_len(cut)
+        .map_err(|e| format!("truncate to {cut}: {e}"))?;
+    file.set_len(len)
+        .map_err(|e| format!("truncate up to {len}: {e}"))?;
+    model.truncate(cut as usize);
+    model.resize(len as usize, 0);
+    same(
+        &mut file,
+        &model,
+        "grown again after a truncation into a dirty folio",
+    )?;
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+    let at = cut as usize + 10;
+    map.store(at, b"stored past the old end");
+    model[at..at + 23].copy_from_slice(b"stored past the old end");
+    map.sync().map_err(|e| format!("msync: {e}"))?;
+    drop(map);
+    same(&mut file, &model, "a store past the old end")?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
     drop_caches()?;
     same(&mut file, &model, "the same, from disk")
 }
@@ -3699,6 +3742,7 @@ fn main() -> ExitCode {
         "fiemap-aligned" => fiemap_aligned(dir),
         "punch-holes" => punch_holes(dir),
         "truncate-split" => truncate_split(dir),
+        "truncate-dirty-folio" => truncate_dirty_folio(dir),
         "links" => links(dir),
         "meta" => meta::meta(dir),
         "times-set" => meta::times_set(dir),
