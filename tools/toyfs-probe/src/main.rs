@@ -1340,6 +1340,12 @@ fn truncate_dirty_folio(dir: &Path) -> Check {
     let mut model: Vec<u8> = model.iter().map(|&x| x ^ 0x5a).collect();
     file.write_all_at(&model, 0)
         .map_err(|e| format!("rewrite: {e}"))?;
+    let pages = (len / 4096) as usize;
+    let large = {
+        let map = sys::Mapping::read_only(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+        pages_in_large_folios(&map, pages)?
+    };
+    println!("truncate-dirty-folio: {large} of {pages} pages in large folios");
     // Inside the second 64 KiB, in a block, away from a page's edges.
     let cut = 64 * 1024 + 3 * b + b / 2 - 3;
     file.set_len(cut)
@@ -2591,6 +2597,28 @@ fn frames(addr: usize, pages: usize) -> Result<Vec<u64>, String> {
             }
         })
         .collect())
+}
+
+/// How many of the first `pages` pages of `map` are in folios of more
+/// than one page (/proc/kpageflags: `KPF_COMPOUND_HEAD` or
+/// `KPF_COMPOUND_TAIL`); each page is loaded first.
+fn pages_in_large_folios(map: &sys::Mapping, pages: usize) -> Result<usize, String> {
+    for page in 0..pages {
+        map.load(page * 4096, 1);
+    }
+    let mut flags = File::open("/proc/kpageflags").map_err(|e| format!("kpageflags: {e}"))?;
+    let mut large = 0;
+    for frame in frames(map.addr(), pages)?.into_iter().filter(|&f| f != 0) {
+        let mut word = [0u8; 8];
+        flags
+            .seek(SeekFrom::Start(frame * 8))
+            .and_then(|_| flags.read_exact(&mut word))
+            .map_err(|e| format!("kpageflags: {e}"))?;
+        if u64::from_le_bytes(word) & (3 << 15) != 0 {
+            large += 1;
+        }
+    }
+    Ok(large)
 }
 
 /// Compaction migrates toyfs's folios, and their bytes survive (issue 12:
