@@ -588,6 +588,19 @@ fsync_reports_a_write_error_on_its_own_file() { probe_with_errors fsync-error; }
 # device's error, whoever's it was).
 fsync_takes_no_error_of_another_files_metadata() { probe_with_errors fsync-foreign-error; }
 
+# A read error on one block of a folio of several (readahead, the device
+# failing its first bio) leaves the folio !uptodate: that block reports
+# EIO, its neighbours read right, and all of it once the device works
+# (toyfs-probe read-error; fail_make_request's knobs are reset after).
+a_failed_block_read_leaves_its_folio_unread() {
+	arm_fail_make_request || return 1
+	toyfs-probe read-error $mnt /sys/block/${dev#/dev/}/make-it-fail $knobs
+	status=$?
+	echo 0 >$knobs/probability && echo -1 >$knobs/times
+	[ $status -eq 0 ] && umount $mnt && fsck.toyfs -n $dev >/dev/null &&
+		mount -t toyfs $dev $mnt
+}
+
 # A write whose read of a block it covers in part fails leaves the blocks
 # it allocated zeros, not what a deleted file left on the disk.
 a_failed_write_leaves_no_stale_block() { probe_with_errors write-error; }
@@ -2074,7 +2087,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 98
+ktap_suite toyfs 100
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2114,6 +2127,7 @@ ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_ma
 ktap_case sequential_runs_keep_their_offset_in_a_page probe fiemap-aligned
 ktap_case punched_holes_stay_holes_at_writeback probe punch-holes
 ktap_case truncation_after_a_split_writes_the_zeroed_tail probe truncate-split
+ktap_case truncation_into_a_dirty_folio_leaves_zeros_past_the_end probe truncate-dirty-folio
 ktap_case hard_links_share_the_inode probe links
 ktap_case rename_noreplace_refuses_a_taken_name probe rename
 ktap_case rename_exchange_swaps_names_links_and_dotdot rename_exchange
@@ -2125,6 +2139,7 @@ ktap_case compaction_migrates_toyfs_folios compaction_migrates_toyfs_folios
 ktap_case fsync_reports_a_write_error_on_its_own_file fsync_reports_a_write_error_on_its_own_file
 ktap_case fsync_takes_no_error_of_another_files_metadata fsync_takes_no_error_of_another_files_metadata
 ktap_case a_failed_write_leaves_no_stale_block a_failed_write_leaves_no_stale_block
+ktap_case a_failed_block_read_leaves_its_folio_unread a_failed_block_read_leaves_its_folio_unread
 ktap_case mounts_on_a_4kn_device mounts_on_a_4kn_device
 ktap_case o_direct_open_write_read_coherent odirect_probe
 ktap_case o_direct_whole_blocks_bypass_the_page_cache probe odirect-bypass

@@ -7,13 +7,14 @@
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
 //! zero-range, allocate, keep-size, keep-size-check, keep-size-triple, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
-//! truncate-split, links, rename, eof-tail, extend-race, splice,
+//! truncate-split, truncate-dirty-folio, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
 //! image with fragments); `toyfs-probe
 //! reused-block-error|evicted-tail-error|evicted-bitmap-error|packed-buffers-error
 //! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs);
+//! `toyfs-probe read-error DIR MAKE-IT-FAIL KNOBS` (read_error.rs);
 //! `toyfs-probe open-beside-write DIR BACKING` (packed tails on a loop
 //! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
@@ -94,6 +95,7 @@ macro_rules! ensure {
     };
 }
 
+mod read_error;
 mod vfsfeat;
 
 /// The byte a pattern file holds at `offset` (never 0).
@@ -1315,6 +1317,55 @@ fn truncate_split(dir: &Path) -> Check {
         &model,
         "grown again after a truncation into a block",
     )?;
+    drop_caches()?;
+    same(&mut file, &model, "the same, from disk")
+}
+
+/// A truncation into a dirty folio of several pages (large folios;
+/// one page where there are none, User-Mode Linux): the page cache
+/// cannot split a dirty folio (`release_folio` keeps the block state of
+/// a dirty folio, as iomap's does), so it stays whole across the new end
+/// of file, zeroed past it by the truncation and with its blocks wholly
+/// past it no longer dirty (`invalidate_folio`).  Grown again, the file
+/// reads zeros past the old end, from the cache and from the disk, and a
+/// store through a mapping there is file data.
+fn truncate_dirty_folio(dir: &Path) -> Check {
+    let b = block_size(dir)?;
+    let len = 256 * 1024;
+    let path = dir.join("truncate-dirty-folio");
+    let (mut file, model) = pattern_file(&path, len)?;
+    // Dirty again, every folio, by one write: the folios stay as large
+    // as the first write made them.
+    let mut model: Vec<u8> = model.iter().map(|&x| x ^ 0x5a).collect();
+    file.write_all_at(&model, 0)
+        .map_err(|e| format!("rewrite: {e}"))?;
+    let pages = (len / 4096) as usize;
+    let large = {
+        let map = sys::Mapping::read_only(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+        pages_in_large_folios(&map, pages)?
+    };
+    println!("truncate-dirty-folio: {large} of {pages} pages in large folios");
+    // Inside the second 64 KiB, in a block, away from a page's edges.
+    let cut = 64 * 1024 + 3 * b + b / 2 - 3;
+    file.set_len(cut)
+        .map_err(|e| format!("truncate to {cut}: {e}"))?;
+    file.set_len(len)
+        .map_err(|e| format!("truncate up to {len}: {e}"))?;
+    model.truncate(cut as usize);
+    model.resize(len as usize, 0);
+    same(
+        &mut file,
+        &model,
+        "grown again after a truncation into a dirty folio",
+    )?;
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+    let at = cut as usize + 10;
+    map.store(at, b"stored past the old end");
+    model[at..at + 23].copy_from_slice(b"stored past the old end");
+    map.sync().map_err(|e| format!("msync: {e}"))?;
+    drop(map);
+    same(&mut file, &model, "a store past the old end")?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
     drop_caches()?;
     same(&mut file, &model, "the same, from disk")
 }
@@ -2547,6 +2598,28 @@ fn frames(addr: usize, pages: usize) -> Result<Vec<u64>, String> {
         .collect())
 }
 
+/// How many of the first `pages` pages of `map` are in folios of more
+/// than one page (/proc/kpageflags: `KPF_COMPOUND_HEAD` or
+/// `KPF_COMPOUND_TAIL`); each page is loaded first.
+fn pages_in_large_folios(map: &sys::Mapping, pages: usize) -> Result<usize, String> {
+    for page in 0..pages {
+        map.load(page * 4096, 1);
+    }
+    let mut flags = File::open("/proc/kpageflags").map_err(|e| format!("kpageflags: {e}"))?;
+    let mut large = 0;
+    for frame in frames(map.addr(), pages)?.into_iter().filter(|&f| f != 0) {
+        let mut word = [0u8; 8];
+        flags
+            .seek(SeekFrom::Start(frame * 8))
+            .and_then(|_| flags.read_exact(&mut word))
+            .map_err(|e| format!("kpageflags: {e}"))?;
+        if u64::from_le_bytes(word) & (3 << 15) != 0 {
+            large += 1;
+        }
+    }
+    Ok(large)
+}
+
 /// Compaction migrates toyfs's folios, and their bytes survive (issue 12:
 /// without `migrate_folio` the kernel's fallback warned, fatal with
 /// `panic_on_warn`).  Most free memory is taken first, then every other
@@ -3696,6 +3769,7 @@ fn main() -> ExitCode {
         "fiemap-aligned" => fiemap_aligned(dir),
         "punch-holes" => punch_holes(dir),
         "truncate-split" => truncate_split(dir),
+        "truncate-dirty-folio" => truncate_dirty_folio(dir),
         "links" => links(dir),
         "meta" => meta::meta(dir),
         "times-set" => meta::times_set(dir),
@@ -3748,6 +3822,10 @@ fn main() -> ExitCode {
         "fallocate-enospc" => match args.get(3) {
             Some(frag) => fallocate_enospc(dir, frag),
             None => Err("usage: toyfs-probe fallocate-enospc DIR FRAGMENT-SIZE".into()),
+        },
+        "read-error" => match (args.get(3), args.get(4)) {
+            (Some(file), Some(knobs)) => read_error::read_error(dir, Path::new(file), Path::new(knobs)),
+            _ => Err("usage: toyfs-probe read-error DIR MAKE-IT-FAIL KNOBS".into()),
         },
         "fsync-error" => match args.get(3) {
             Some(file) => fsync_error(dir, Path::new(file)),

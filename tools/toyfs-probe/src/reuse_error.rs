@@ -70,7 +70,7 @@ const EIO: i32 = 5;
 const ENOSPC: i32 = 28;
 
 /// Sets the device failing (true) or working.
-fn fail(make_it_fail: &Path, on: bool) -> Check {
+pub(crate) fn fail(make_it_fail: &Path, on: bool) -> Check {
     fs::write(make_it_fail, if on { "1" } else { "0" }).map_err(|e| format!("make-it-fail: {e}"))
 }
 

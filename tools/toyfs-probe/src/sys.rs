@@ -65,6 +65,8 @@ extern "C" {
     fn open_by_handle_at(mount_fd: c_int, handle: *mut RawHandle, flags: c_int) -> c_int;
     fn swapon(path: *const c_char, flags: c_int) -> c_int;
     fn swapoff(path: *const c_char) -> c_int;
+    fn posix_fadvise(fd: c_int, offset: i64, len: i64, advice: c_int) -> c_int;
+    fn readahead(fd: c_int, offset: i64, count: usize) -> isize;
 }
 
 /// `swapon(path, 0)`.
@@ -354,6 +356,29 @@ pub fn seek(file: &File, offset: u64, data: bool) -> io::Result<u64> {
 
 /// One FIEMAP extent: logical, physical, length, flags.
 pub type Extent = (u64, u64, u64, u32);
+
+/// `O_NOATIME`: a read that dirties no inode (no write reaches the disk).
+pub const O_NOATIME: c_int = 0o1_000_000;
+
+/// Drops the file's clean cached folios (`POSIX_FADV_DONTNEED`); the
+/// buffer cache, which holds the file's metadata, stays.
+pub fn drop_file_cache(file: &File) -> io::Result<()> {
+    // SAFETY: A valid descriptor; no memory is passed.
+    match unsafe { posix_fadvise(file.as_raw_fd(), 0, 0, 4) } {
+        0 => Ok(()),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// `readahead(2)` of `count` bytes at `offset`: the reads are submitted
+/// when it returns, not waited for.
+pub fn read_ahead(file: &File, offset: u64, count: usize) -> io::Result<()> {
+    // SAFETY: A valid descriptor; no memory is passed.
+    if unsafe { readahead(file.as_raw_fd(), offset as i64, count) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
 
 /// The size of a page (`sysconf(_SC_PAGESIZE)`).
 pub fn page_size() -> u64 {
