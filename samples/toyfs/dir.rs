@@ -36,7 +36,6 @@ pub(crate) struct FoundEntry {
     n: u64,
     block: DirBlock,
     offset: usize,
-    previous: Option<usize>,
     /// The inode it names.
     pub(crate) ino: u32,
 }
@@ -296,7 +295,6 @@ pub(crate) fn find_entry(dir: &Inode, name: &[u8]) -> Result<Option<FoundEntry>>
                 n,
                 block: place,
                 offset: found.offset,
-                previous: found.previous,
                 ino: check_entry_ino(dir, found.ino)?,
             }));
         }
@@ -320,30 +318,7 @@ pub(crate) fn entry_of(dir: &Inode, name: &[u8], ino: u32) -> Result<FoundEntry>
 
 /// Removes the entry `name` of inode `ino` from `dir`.
 pub(crate) fn remove(dir: &Inode, name: &[u8], ino: u32) -> Result {
-    let found = entry_of(dir, name, ino)?;
-    let buffer = found.block.read(dir)?;
-    remove_entry(
-        dir_bytes_mut(buffer.lock().data_mut(), &found.block)?,
-        found.offset,
-        found.previous,
-    );
-    buffer.mark_dirty();
-    RoomHint::room_made(dir, found.n);
-    Ok(())
-}
-
-/// Points the existing entry `name` of `dir` at `ino`.
-pub(crate) fn retarget(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
-    let found = find_entry(dir, name)?.ok_or(ENOENT)?;
-    let buffer = found.block.read(dir)?;
-    set_entry_target(
-        dir_bytes_mut(buffer.lock().data_mut(), &found.block)?,
-        found.offset,
-        ino,
-        file_type,
-    );
-    buffer.mark_dirty();
-    Ok(())
+    hold_entry(dir, name, Some(ino))?.remove(dir, name, None)
 }
 
 /// An entry of a directory found and its block read, held for a change
@@ -367,7 +342,7 @@ pub(crate) fn hold_entry(dir: &Inode, name: &[u8], ino: Option<u32>) -> Result<H
 }
 
 impl HeldEntry {
-    /// Points the entry at `ino`, of `file_type` (as [`retarget`]).
+    /// Points the entry at `ino`, of `file_type`, with no I/O.
     pub(crate) fn retarget(self, ino: u32, file_type: u8) -> Result {
         set_entry_target(
             dir_bytes_mut(self.buffer.lock().data_mut(), &self.found.block)?,
@@ -378,6 +353,41 @@ impl HeldEntry {
         self.buffer.mark_dirty();
         Ok(())
     }
+
+    /// Removes the entry, `name` of `dir`, with no I/O.  It is found
+    /// again in its block by its name, as ext2's `ext2_delete_entry` finds
+    /// the entry before it again: an entry added to `dir` since it was
+    /// held (`added`, a rename within one directory) may have gone into
+    /// the room after the entry before it, or made the tail that holds it
+    /// a whole block elsewhere ([`Added`]).  `EUCLEAN` if the block no
+    /// longer holds it, which only bytes changed behind the cache do.
+    pub(crate) fn remove(self, dir: &Inode, name: &[u8], added: Option<&Added>) -> Result {
+        let (place, buffer) = match added.and_then(|added| added.made_whole.as_ref()) {
+            Some((ino, n, place, buffer)) if *ino == dir.ino() && *n == self.found.n => {
+                (place, buffer)
+            }
+            _ => (&self.found.block, &self.buffer),
+        };
+        let mut data = buffer.lock();
+        let bytes = dir_bytes_mut(data.data_mut(), place)?;
+        let found = find_name(bytes, name)
+            .map_err(|error| corrupt(dir.sb(), dir.ino(), error.rule()))?
+            .filter(|found| found.ino == self.found.ino)
+            .ok_or_else(|| corrupt(dir.sb(), dir.ino(), "held entry changed behind the cache"))?;
+        remove_entry(bytes, found.offset, found.previous);
+        drop(data);
+        buffer.mark_dirty();
+        RoomHint::room_made(dir, self.found.n);
+        Ok(())
+    }
+}
+
+/// What [`add_at`] changed that an entry of the same directory held
+/// before it ([`HeldEntry::remove`]) must follow: the tail it made a
+/// whole block, perhaps at another place on the disk, its bytes at the
+/// same offsets (directory `.0`'s block `.1`, its place and its buffer).
+pub(crate) struct Added {
+    made_whole: Option<(u32, u64, DirBlock, Buffer)>,
 }
 
 /// Where a new entry of a directory goes: the first block with room for
@@ -497,13 +507,20 @@ pub(crate) fn find_room(dir: &Inode, name: &[u8]) -> Result<Room> {
 /// Adds the entry `name` -> `ino` to `dir`, in free room of a block or in
 /// a new block (`ENOSPC` when there is none); `EEXIST` if `dir` has an
 /// entry `name`.
-pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result {
+pub(crate) fn add(dir: &Inode, name: &[u8], ino: u32, file_type: u8) -> Result<Added> {
     add_at(dir, find_room(dir, name)?, name, ino, file_type)
 }
 
 /// Adds the entry `name` -> `ino` to `dir` where [`find_room`] found room,
-/// or in a new block (`ENOSPC` when there is none).
-pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: u8) -> Result {
+/// or in a new block (`ENOSPC` when there is none); returns what an entry
+/// of `dir` held before must follow ([`HeldEntry::remove`]).
+pub(crate) fn add_at(
+    dir: &Inode,
+    room: Room,
+    name: &[u8],
+    ino: u32,
+    file_type: u8,
+) -> Result<Added> {
     let sb = dir.sb();
     let geometry = sb.info().geometry;
     let block_size = geometry.block_bytes();
@@ -520,9 +537,10 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
         .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?;
         if added {
             buffer.mark_dirty();
-            return Ok(());
+            return Ok(Added { made_whole: None });
         }
     }
+    let mut made_whole = None;
     // CAST: below a block.
     let partial = geometry.offset_in_block(dir.size()) as usize;
     if partial != 0 {
@@ -561,9 +579,15 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
         blocks = n + 1;
         dir.set_size(blocks * u64::from(geometry.block_size()));
         RoomHint::room_made(dir, n);
+        let place = DirBlock {
+            block,
+            bytes: 0..block_size,
+        };
+        let made = Some((dir.ino(), n, place, buffer));
         if added {
-            return Ok(());
+            return Ok(Added { made_whole: made });
         }
+        made_whole = made;
     }
     let block = BlockMap::lock(dir).and_then(|mut map| {
         let size = (blocks + 1) * u64::from(geometry.block_size());
@@ -617,7 +641,7 @@ pub(crate) fn add_at(dir: &Inode, room: Room, name: &[u8], ino: u32, file_type: 
     );
     buffer.mark_dirty();
     dir.set_size((blocks + 1) * u64::from(geometry.block_size()));
-    Ok(())
+    Ok(Added { made_whole })
 }
 
 /// [`add_at`] took block `n` of `dir` for a new entry and could not write

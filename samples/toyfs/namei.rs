@@ -432,6 +432,17 @@ pub(crate) fn rmdir(dir: &Inode, name: &[u8], victim: &Inode) -> Result {
 /// `rename` (no flags but `RENAME_NOREPLACE`, whose check the VFS
 /// makes): `moved`, named `old_name` in `old_dir`, becomes
 /// `new_name` in `new_dir`, replacing `target` if that name exists.
+/// Everything it reads is read before the first change, as `exchange`
+/// reads it and as ext2 keeps the old entry's folio: the old entry, the
+/// ".." of a directory that changes parents, and the target's entry or
+/// the room for the new one are found with their blocks read and held
+/// (`EUCLEAN` for a damaged directory, an I/O error), so that a block
+/// evicted meanwhile is not read again between the changes.  The new
+/// entry is then the one change that may fail (for want of a block, or
+/// a write of the block it grows the directory by, which `dir::add_at`
+/// takes back), and the rest does no I/O: the rename fails having done
+/// nothing, or not at all (before, a read failing after the new entry
+/// left both names on the inode with one link).
 pub(crate) fn rename(
     old_dir: &Inode,
     old_name: &[u8],
@@ -452,17 +463,17 @@ pub(crate) fn rename(
     if let Some(target) = target {
         check_has_link(target)?;
     }
-    // What a damaged directory can fail is found before the first
-    // change, so that the rename then fails having done nothing.
-    dir::entry_of(old_dir, old_name, moved.ino())?;
-    if changes_parent && dir::find_entry(moved, b"..")?.is_none() {
-        return Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""));
-    }
-    if let Some(target) = target {
-        if target.is_dir() && !dir::is_empty_dir(target)? {
-            return Err(ENOTEMPTY);
+    let old_entry = dir::hold_entry(old_dir, old_name, Some(moved.ino()))?;
+    let dotdot = hold_dotdot(moved, changes_parent)?;
+    let new_entry = match target {
+        Some(target) => {
+            if target.is_dir() && !dir::is_empty_dir(target)? {
+                return Err(ENOTEMPTY);
+            }
+            NewEntry::Replaces(dir::hold_entry(new_dir, new_name, Some(target.ino()))?)
         }
-    }
+        None => NewEntry::Added(dir::find_room(new_dir, new_name)?),
+    };
     // A directory moved into `new_dir` names it with its "..": the count
     // of `new_dir` is raised first (`raise_link_count`), unless the
     // directory it replaces named it so.
@@ -471,15 +482,22 @@ pub(crate) fn rename(
         raise_link_count(new_dir)?;
     }
     let renamed = (|| {
-        match target {
-            Some(_) => dir::retarget(new_dir, new_name, moved.ino(), file_type)?,
-            // The new entry first: it is what may fail for want of a
-            // block, and then nothing has changed.
-            None => dir::add(new_dir, new_name, moved.ino(), file_type)?,
-        }
-        dir::remove(old_dir, old_name, moved.ino())?;
-        if changes_parent {
-            dir::retarget(moved, b"..", new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
+        let added = match new_entry {
+            NewEntry::Replaces(held) => {
+                held.retarget(moved.ino(), file_type)?;
+                None
+            }
+            NewEntry::Added(room) => Some(dir::add_at(
+                new_dir,
+                room,
+                new_name,
+                moved.ino(),
+                file_type,
+            )?),
+        };
+        old_entry.remove(old_dir, old_name, added.as_ref())?;
+        if let Some(held) = dotdot {
+            held.retarget(new_dir.ino(), DIRENT_TYPE_DIRECTORY)?;
         }
         Ok(())
     })();
@@ -515,6 +533,24 @@ pub(crate) fn rename(
     Ok(())
 }
 
+/// Where `rename` puts its new entry: over the target's, or into room.
+enum NewEntry {
+    Replaces(dir::HeldEntry),
+    Added(dir::Room),
+}
+
+/// The ".." of directory `moved`, held ([`dir::hold_entry`]) if `moves`
+/// (it changes parents); `EUCLEAN` if it has none.
+fn hold_dotdot(moved: &Inode, moves: bool) -> Result<Option<dir::HeldEntry>> {
+    if !moves {
+        return Ok(None);
+    }
+    match dir::hold_entry(moved, b"..", None) {
+        Err(e) if e == ENOENT => Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\"")),
+        held => held.map(Some),
+    }
+}
+
 /// `rename` with `RENAME_EXCHANGE`: `old`, named `old_name` in `old_dir`,
 /// and `new`, named `new_name` in `new_dir`, swap names (the VFS checked
 /// that both exist, are not the same inode, and that neither directory
@@ -547,19 +583,8 @@ pub(crate) fn exchange(
     }
     let old_entry = dir::hold_entry(old_dir, old_name, Some(old.ino()))?;
     let new_entry = dir::hold_entry(new_dir, new_name, Some(new.ino()))?;
-    let dotdot = |moved: &Inode, moves: bool| -> Result<Option<dir::HeldEntry>> {
-        if !moves {
-            return Ok(None);
-        }
-        match dir::hold_entry(moved, b"..", None) {
-            Err(e) if e == ENOENT => {
-                Err(corrupt(moved.sb(), moved.ino(), "directory without \"..\""))
-            }
-            held => held.map(Some),
-        }
-    };
-    let old_dotdot = dotdot(old, old_moves)?;
-    let new_dotdot = dotdot(new, new_moves)?;
+    let old_dotdot = hold_dotdot(old, old_moves)?;
+    let new_dotdot = hold_dotdot(new, new_moves)?;
     // The parent that gains a subdirectory's ".." (if one does), and the
     // one that loses it: the gain is stored before the ".." changes
     // (`raise_link_count`).

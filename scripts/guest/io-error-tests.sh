@@ -449,8 +449,123 @@ fill_image() {
 	sync
 }
 
+# One rename of rename_sweep for scenario $1, every I/O of the device
+# after its first $2 blocks failing, on a new 8 MiB image of 1 KiB
+# blocks: `$1_set_up` (no cache holds the blocks the rename walks), the
+# rename (`$1_rename`), which must succeed (`$1_renamed`) or fail and
+# change nothing (`$1_unchanged`, in the cache and, after sync and
+# drop_caches, on the disk), leaving fsck clean.  Prints what went wrong;
+# 0 if the rename succeeded, 1 if it failed having changed nothing, 2 if
+# the set-up failed.
+rename_once() {
+	scenario=$1 budget=$2 status=0
+	rm -f $crash_image && truncate -s 8M $crash_image && mkfs.toyfs -q -b 1024 $crash_image &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 2
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	d=$crash_mnt/d
+	mount -t toyfs "$loop" $crash_mnt && ${scenario}_set_up &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
+	if [ $status != 2 ]; then
+		echo 1 >"$fail"
+		${scenario}_rename 2>/dev/null
+		status=$?
+	fi
+	echo 0 >"$fail"
+	echo 0 >$knobs/probability
+	echo 0 >$knobs/space
+	case $status in
+	0) ${scenario}_renamed || status=3 ;;
+	2) ;;
+	*) status=1
+		${scenario}_unchanged "in the cache" && sync && echo 3 >/proc/sys/vm/drop_caches &&
+			${scenario}_unchanged "on the disk" || status=3 ;;
+	esac
+	umount $crash_mnt
+	if [ $status != 2 ]; then
+		fsck.toyfs -n -f "$loop" >/tmp/rename-fsck 2>&1 || { cat /tmp/rename-fsck; status=3; }
+	fi
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -f $crash_image
+	return "$status"
+}
+
+# rename_once of scenario $1 with a budget of 0, 1, 2... blocks of I/O,
+# until the rename succeeds; fails at the first that changes anything
+# and fails, or damages the image.
+rename_sweep() {
+	mkdir -p $crash_mnt
+	budget=0
+	while [ $budget -le 40 ]; do
+		rename_once "$1" $budget
+		case $? in
+		0) echo "$1: the rename after $budget blocks of I/O succeeded"; return 0 ;;
+		1) ;;
+		2) echo "$1: the set-up for a rename with $budget blocks of I/O failed"; return 1 ;;
+		*) echo "$1: a rename with $budget blocks of I/O left that"; return 1 ;;
+		esac
+		budget=$((budget + 1))
+	done
+	return 1
+}
+
+# Scenario over (rename_sweep): directory d holds a1..a4 in block 0,
+# b1..b4 in block 1 and c1..c4 in block 2 (names of 200 bytes, name200),
+# and c1 is renamed over a1, with a1 and c1 in the dentry cache, d's
+# blocks in no cache, and d's lookups starting at block 2 (c1's stat, the
+# last that walked d).  Before the fix, the rename read c1's block, then
+# a1's (block 0, past the end), pointed a1 at c1's inode, and only then
+# walked d for c1 again, from block 0, reading block 1: a read failing
+# there (a budget of 2) left both names on one inode with one link (fsck:
+# "nlink is 1, counted 2").
+over_set_up() {
+	mkdir $d && for b in a b c; do
+		for i in 1 2 3 4; do : >"$d/$(name200 $b $i)" || return 1; done
+	done && [ "$(stat -c %s $d)" = 3072 ] && sync && echo 2 >/proc/sys/vm/drop_caches &&
+		t=$(stat -c %i "$d/$(name200 a 1)") && o=$(stat -c %i "$d/$(name200 c 1)") &&
+		echo 1 >/proc/sys/vm/drop_caches
+}
+over_rename() { mv -f "$d/$(name200 c 1)" "$d/$(name200 a 1)"; }
+over_renamed() {
+	[ ! -e "$d/$(name200 c 1)" ] && [ "$(stat -c %i:%h "$d/$(name200 a 1)")" = "$o:1" ] ||
+		{ echo "the rename left: $(ls -il $d | grep -e ' a' -e ' c')"; return 1; }
+}
+# a1 and c1 name the inodes they named, with one link each ($1: where).
+over_unchanged() {
+	[ "$(stat -c %i:%h "$d/$(name200 a 1)")" = "$t:1" ] &&
+		[ "$(stat -c %i:%h "$d/$(name200 c 1)")" = "$o:1" ] ||
+		{ echo "the failed rename changed a1 or c1 ($1): $(ls -il $d | grep -e ' a' -e ' c')"; return 1; }
+}
+
+# Scenario moved_in (rename_sweep): directory m moves from the root into
+# d (full_dir) as $next, which grows d by a block (written, with its bit
+# of the bitmap, before the size counts it: dir::add_at), after d's link
+# count is raised for m's "..".  A failure takes back the block and the
+# raised count: the root and d keep their link counts, d its size, m its
+# inode; fsck checks the ".." entries.
+moved_in_set_up() {
+	full_dir && mkdir $crash_mnt/m && sync &&
+		before=$(stat -c %h $crash_mnt):$(stat -c %h:%s $d):$(stat -c %i $crash_mnt/m) &&
+		echo 1 >/proc/sys/vm/drop_caches
+}
+moved_in_rename() { mv $crash_mnt/m "$d/$next"; }
+moved_in_renamed() {
+	root_links=${before%%:*} rest=${before#*:}
+	d_links=${rest%%:*}
+	after=$(stat -c %h $crash_mnt):$(stat -c %h $d):$(stat -c %i "$d/$next")
+	[ ! -e $crash_mnt/m ] && [ "$after" = "$((root_links - 1)):$((d_links + 1)):${before##*:}" ] ||
+		{ echo "the rename left root:d:moved links and inode $after (before $before)"; return 1; }
+}
+# ($1: where.)
+moved_in_unchanged() {
+	after=$(stat -c %h $crash_mnt):$(stat -c %h:%s $d):$(stat -c %i $crash_mnt/m)
+	[ "$after" = "$before" ] && [ ! -e "$d/$next" ] ||
+		{ echo "the failed rename changed root:d links and size:m ($1): $after, was $before"; return 1; }
+}
+
 mkdir -p $mnt
-ktap_suite io_errors 24
+ktap_suite io_errors 26
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -476,6 +591,8 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip failed_lz4_packed_tail_cut_by_path_changes_nothing "$reason"
 	ktap_skip lz4_block_cut_by_path_without_room_changes_nothing "$reason"
 	ktap_skip truncation_by_path_crash_cutting_a_double_indirect_packed_tail "$reason"
+	ktap_skip failed_rename_over_a_name_changes_nothing "$reason"
+	ktap_skip failed_directory_move_into_a_new_block_changes_nothing "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -493,6 +610,8 @@ else
 	ktap_case directory_fsync_crash_after_directory_moved_in \
 		crash_sweep sync 'mkdir ../m && sync && mv ../m "$next"'
 	ktap_case failed_directory_growth_changes_nothing failed_growth_changes_nothing
+	ktap_case failed_rename_over_a_name_changes_nothing rename_sweep over
+	ktap_case failed_directory_move_into_a_new_block_changes_nothing rename_sweep moved_in
 	# 13 blocks and 100 bytes: the tail's pointer in the single-indirect
 	# block; 270 blocks: under the double-indirect one.
 	ktap_case truncation_crash_cutting_an_indirect_packed_tail \

@@ -1517,6 +1517,41 @@ room_found_in_a_tail_made_whole() {
 	drop_loop_image $status
 }
 
+# A rename within directory d (tail_dir_image: its last block a tail of
+# 7 fragments, no room) of an entry in the tail to a name that finds no
+# room: the tail is made a whole block elsewhere on the disk (every
+# fragment in use but the 8 of one whole block, as in
+# create_without_room_leaves_a_tail_directory_as_it_was, so that it
+# cannot grow in place), the new entry goes there, and the old entry must
+# be removed from that block (dir::Added, HeldEntry::remove), not from
+# the fragments the tail left: d then lists 27 names, the new one and
+# not the old, in the cache and on the disk, and fsck is clean.
+rename_into_a_tail_made_whole_elsewhere() {
+	tail_dir_image /tmp/tail-rename.img || return 1
+	mkdir -p /mnt/e
+	mount -t toyfs "$loop" /mnt/e || { drop_loop_image 1; return; }
+	d=/mnt/e/d
+	[ "$(stat -c %s $d)" = 896 ] && head -c 1024 /dev/zero >/mnt/e/one && mkdir /mnt/e/s &&
+		{ dd if=/dev/zero of=/mnt/e/fill bs=4096 2>/dev/null; true; } && k=0 &&
+		while head -c 100 /dev/zero >/mnt/e/s/$k 2>/dev/null; do k=$((k + 1)); done &&
+		rm -f /mnt/e/s/$k && rm /mnt/e/one && sync &&
+		mv $d/f20_xxxxxxxxxxxxxxxxx $d/r20_xxxxxxxxxxxxxxxxx &&
+		renamed_in_d "in the cache" && sync && echo 3 >/proc/sys/vm/drop_caches &&
+		renamed_in_d "on the disk"
+	status=$?
+	umount /mnt/e && fsck.toyfs -f -n "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# After rename_into_a_tail_made_whole_elsewhere's rename: d of one whole
+# block lists 27 names, r20_... and not f20_... ($1: where).
+renamed_in_d() {
+	names=$(ls $d) && echo "$1: size $(stat -c %s $d), $(echo "$names" | wc -l) names" &&
+		[ "$(stat -c %s $d)" = 1024 ] && [ "$(echo "$names" | wc -l)" = 27 ] &&
+		echo "$names" | grep -qx r20_xxxxxxxxxxxxxxxxx &&
+		! echo "$names" | grep -qx f20_xxxxxxxxxxxxxxxxx
+}
+
 # The times each namespace call changes (the parents' mtime and ctime,
 # the ctime of the inode linked, unlinked or renamed, and of the one
 # renamed over), refused calls changing nothing (times, link counts, free
@@ -2087,7 +2122,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 100
+ktap_suite toyfs 101
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2191,6 +2226,7 @@ ktap_case fsync_writes_the_inode_only_if_it_changed fsync_writes_the_inode_only_
 ktap_case background_inode_writeback_waits_for_nothing background_inode_writeback_waits_for_nothing
 ktap_case room_found_again_where_entries_left room_found_again_where_entries_left
 ktap_case room_found_in_a_tail_made_whole room_found_in_a_tail_made_whole
+ktap_case rename_into_a_tail_made_whole_elsewhere rename_into_a_tail_made_whole_elsewhere
 # The parts after this one format $dev again: no write error left on it.
 ktap_case umount_clean_and_rmmod sh -c "umount $mnt && fsck.toyfs -n $dev &&
 	dd if=/dev/null of=$dev conv=fsync && rmmod toyfs"
