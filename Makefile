@@ -45,10 +45,12 @@
 # TORTURE_LAYOUTS=all (or names, comma-separated) runs the torture part's
 # suite toyfs_torture_layouts on every toyfs layout (make check: four).
 # PARTIAL_PAGE_FILESYSTEMS=toyfs:4096:-f_512_-c_lz4,ext4:1024 runs part
-# partial_page on those filesystems only (scripts/guest/partial-page-cases.sh).
+# partial_page on those filesystems only (scripts/guest/partial-page-cases.sh);
+# "references" in it stands for ext2, ext4 and tmpfs, which check the golden
+# outputs and run only when asked (after a change to tests/xfs_io).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # FSX_OPS=N sets the operations of each fsx process of part fsx (3000 on
-# QEMU's base kernel, 700 on the debug ones, 15000 on UML); FSX_SEED=N its
+# QEMU's base kernel, 350 on the debug ones, 15000 on UML); FSX_SEED=N its
 # seeds (1: seeds 100-177), printed with the command that reruns a failure.
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
@@ -109,7 +111,8 @@ check-debug:
 	@$(MAKE) --no-print-directory check DEBUG=1
 
 # The operations of each fsx process in make torture: four times make
-# check's (scripts/guest/fsx-tests.sh).
+# check's (scripts/guest/fsx-tests.sh), on the debug kernels four times
+# its 700 of before 2026-12-06 (make check's 350 are for its time).
 TORTURE_FSX_OPS_base := 12000
 TORTURE_FSX_OPS_debug := 2800
 TORTURE_FSX_OPS_uml := 60000

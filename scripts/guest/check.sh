@@ -70,8 +70,9 @@ part fsx && /guest/fsx-tests.sh
 
 # The parts with Debian's userspace (debian.sh), toyfs loaded for them
 # (KUnit quiet) and unloaded after, as the parts before leave it:
-# partial_page, the xfs_io cases of tests/xfs_io on toyfs, ext2, ext4 and
-# tmpfs; torture, fio with verification and stress-ng on toyfs.
+# partial_page, the xfs_io cases of tests/xfs_io on toyfs (and, with
+# PARTIAL_PAGE_FILESYSTEMS=references, on ext2, ext4 and tmpfs); torture,
+# fio with verification and stress-ng on toyfs.
 #
 # On the debug kernel they run only when named (make check DEBUG=1
 # VM_MVC_ONLY=partial_page,torture, make torture DEBUG=1): under KASAN
