@@ -204,6 +204,24 @@ pressure_fsx() {
 	echo "fsx $cfg: $((seed - 1)) rounds of 300 operations"
 }
 
+# How many MiB of file $1 are in the page cache (mincore(2) of a
+# mapping of it, which reads nothing).
+cached_mib() {
+	python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+page = os.sysconf("SC_PAGE_SIZE")
+addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+pages = (size + page - 1) // page
+vec = (ctypes.c_ubyte * pages)()
+if addr in (None, ctypes.c_void_p(-1).value) or libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec) != 0:
+    sys.exit("mmap or mincore failed: " + os.strerror(ctypes.get_errno()))
+print(sum(b & 1 for b in vec) * page >> 20)' "$1"
+}
+
 # The file $dir/big read again and again against its sum ($1), and on
 # -d layouts the tree against /usr/include/linux, until second $end.
 pressure_readers() {
@@ -221,6 +239,7 @@ pressure_readers() {
 		} ;;
 		esac
 		reads=$((reads + 1))
+		[ $reads -ne 1 ] || cached_mib $dir/big >$work/pressure-cached
 		[ $reads -ne 2 ] || : >$work/pressure-read-twice
 	done
 	exec 3<&-
@@ -231,9 +250,9 @@ pressure_readers() {
 # options $opts, new_layout's).
 pressure_round() {
 	local dir=$mnt/pressure avail held refaults rounds=0 compactions=0 failed=0 pids pid sum low
-	local tree= pages readers start=$SECONDS
+	local tree= pages readers cached start=$SECONDS
 	case $opts in *-d*) tree=1 ;; esac
-	mkdir -p $dir/fsx && rm -f $work/pressure-read-twice || return 1
+	mkdir -p $dir/fsx && rm -f $work/pressure-read-twice $work/pressure-cached || return 1
 	sum=$(head -c ${pressure_file_mib}M /dev/urandom | tee $dir/big | md5sum) || return 1
 	sync && echo 3 >/proc/sys/vm/drop_caches
 	avail=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
@@ -272,10 +291,13 @@ pressure_round() {
 	for pid in $pids; do wait "$pid" || failed=1; done
 	cat $work/pressure-mapped.out $work/pressure-small.out $work/pressure-readers.out
 	refaults=$(($(vmstat_value workingset_refault_file) - refaults))
+	cached=$(cat $work/pressure-cached 2>/dev/null)
 	echo "drop_caches $rounds times, compact_memory $compactions times; page cache (less tmpfs) down to $((low / 256)) MiB;" \
-		"$refaults file pages reclaimed and read again"
+		"after the first read ${cached:-?} MiB of the ${pressure_file_mib} MiB file cached; $refaults file pages reclaimed and read again"
 	umount $work/hold
-	[ "$refaults" -gt 0 ] || { echo "no file page was reclaimed: no pressure"; failed=1; }
+	# Before drop_caches ran, only reclaim could have taken its folios.
+	[ -n "$cached" ] && [ "$cached" -lt $((pressure_file_mib * 3 / 4)) ] ||
+		{ echo "the file stayed cached (${cached:-?} MiB of ${pressure_file_mib}): no pressure"; failed=1; }
 	rm -rf $dir
 	echo "$((SECONDS - start)) s"
 	return $failed
