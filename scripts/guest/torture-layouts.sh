@@ -17,11 +17,12 @@
 #                      compared with /usr/include/linux, and the page
 #                      cache, dentries and inodes are dropped
 #                      (drop_caches 1, 2, 3: toyfs's metadata buffers
-#                      read again) and memory compacted, in turns; for
-#                      4 x a third of TORTURE_SECONDS.  It fails if
-#                      /proc/vmstat's workingset_refault_file did not
-#                      grow (no file folio was reclaimed and read
-#                      again: no pressure)
+#                      read again, once the file was read twice) and
+#                      memory compacted; for 4 x a third of
+#                      TORTURE_SECONDS.  It fails if after the first
+#                      read, before any drop_caches, three quarters of
+#                      the file were still cached (mincore): reclaim
+#                      took none of its folios, no pressure
 #   LAYOUT_packed      on the layouts made with -p (packed tails, plain
 #                      and LZ4) only, first: toyfs-probe packed-torture
 #                      on the copied tree's own packed files, fsx's way
