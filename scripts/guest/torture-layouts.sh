@@ -7,8 +7,8 @@
 # on ext2 (the reference), one case each:
 #
 #   LAYOUT_pressure    first, the layout under memory pressure: a
-#                      tmpfs file holds all of the RAM but 64 MiB (no
-#                      swap: it cannot be reclaimed), while a 128 MiB
+#                      tmpfs file holds all of the RAM but 32 MiB (no
+#                      swap: it cannot be reclaimed), while a 64 MiB
 #                      file of random bytes is read again and again
 #                      against its md5 sum (it cannot stay cached: its
 #                      folios are reclaimed and read again), two fsx
@@ -169,7 +169,7 @@ umount_fsck() {
 
 # LAYOUT_pressure (above): RAM left to everything else while the holder
 # runs, and the size of the file that must not fit in it.
-pressure_headroom_mib=64 pressure_file_mib=128
+pressure_headroom_mib=32 pressure_file_mib=64
 
 # The value of counter $1 in /proc/vmstat.
 vmstat_value() {
@@ -230,7 +230,8 @@ pressure_readers() {
 	# Held open, so that drop_caches 2 cannot evict the inode between two
 	# reads: its shadow entries, which count the refaults, would go with it.
 	exec 3<$dir/big
-	while [ $SECONDS -lt "$end" ] || [ $reads -lt 2 ]; do
+	# At least twice, and once more after the caches were dropped.
+	while [ $SECONDS -lt "$end" ] || [ $reads -lt 2 ] || [ ! -e $work/pressure-dropped ]; do
 		[ "$(md5sum <$dir/big)" = "$sum" ] || { echo "$dir/big changed under pressure (read $reads)"; return 1; }
 		case $opts in
 		*-d*) diff -r -x pressure /usr/include/linux $mnt >$work/pressure-diff.log 2>&1 || {
@@ -253,7 +254,7 @@ pressure_round() {
 	local dir=$mnt/pressure avail held refaults rounds=0 compactions=0 failed=0 pids pid sum low
 	local tree= pages readers cached start=$SECONDS
 	case $opts in *-d*) tree=1 ;; esac
-	mkdir -p $dir/fsx && rm -f $work/pressure-read-twice $work/pressure-cached || return 1
+	mkdir -p $dir/fsx && rm -f $work/pressure-read-twice $work/pressure-dropped $work/pressure-cached || return 1
 	sum=$(head -c ${pressure_file_mib}M /dev/urandom | tee $dir/big | md5sum) || return 1
 	sync && echo 3 >/proc/sys/vm/drop_caches
 	avail=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
@@ -275,13 +276,14 @@ pressure_round() {
 	pressure_readers "$sum" >$work/pressure-readers.out 2>&1 &
 	readers=$!
 	pids="$pids $readers"
-	# Until $end, and on a slow kernel until the caches were dropped once.
-	while [ $SECONDS -lt $end ] || { [ $rounds -eq 0 ] && kill -0 $readers 2>/dev/null; }; do
+	# Until $end, and on a slow kernel until each drop_caches ran once.
+	while [ $SECONDS -lt $end ] || { [ $rounds -lt 3 ] && kill -0 $readers 2>/dev/null; }; do
 		# Not before the file was read twice: drop_caches 1 clears the
 		# shadow entries reclaim left, and the second read must find them.
 		if [ -e $work/pressure-read-twice ]; then
 			echo $((rounds % 3 + 1)) >/proc/sys/vm/drop_caches
 			rounds=$((rounds + 1))
+			[ $rounds -ne 3 ] || : >$work/pressure-dropped
 		fi
 		echo 1 >/proc/sys/vm/compact_memory
 		compactions=$((compactions + 1))
