@@ -6,6 +6,25 @@
 # with -p -d: packed tails, plain and LZ4) and
 # on ext2 (the reference), one case each:
 #
+#   LAYOUT_pressure    first, the layout under memory pressure: a
+#                      tmpfs file holds all of the RAM but 32 MiB (no
+#                      swap: it cannot be reclaimed), while a 64 MiB
+#                      file of random bytes is read again and again
+#                      against its md5 sum (it cannot stay cached: its
+#                      folios are reclaimed and read again), two fsx
+#                      (tests/fsx mapped and small) change files of
+#                      their own, on -d layouts the copied tree is
+#                      compared with /usr/include/linux, and the page
+#                      cache, dentries and inodes are dropped
+#                      (drop_caches 1, 2, 3: toyfs's metadata buffers
+#                      read again, once the file was read twice) and
+#                      memory compacted; for 4 x a third of
+#                      TORTURE_SECONDS.  It fails if after the first
+#                      read, before any drop_caches, three quarters of
+#                      the file were still cached (mincore): reclaim
+#                      took none of its folios, no pressure.  Skipped
+#                      on User-Mode Linux, whose page cache the held
+#                      tmpfs did not squeeze
 #   LAYOUT_packed      on the layouts made with -p (packed tails, plain
 #                      and LZ4) only, first: toyfs-probe packed-torture
 #                      on the copied tree's own packed files, fsx's way
@@ -35,7 +54,7 @@
 # TORTURE_LAYOUTS names the layouts (comma-separated), "all" for every
 # one; make check runs four that cover each block size, fragments, LZ4
 # and -d (b512, b1024_f128_lz4, b2048_f256_d, b4096_f512), make torture
-# all.  stress-ng, sendfile, the churn and packed-torture (seed 1) each
+# all.  The pressure runs 4 x a third of TORTURE_SECONDS; stress-ng, sendfile, the churn and packed-torture (seed 1) each
 # run for a third of TORTURE_SECONDS, from 2 to 10 seconds.  Runs in the Debian chroot
 # (debian.sh), from check.sh, with toyfs loaded.
 . /opt/guest/ktap.sh
@@ -150,6 +169,147 @@ umount_fsck() {
 	$fsck "$dev"
 }
 
+# LAYOUT_pressure (above): RAM left to everything else while the holder
+# runs, and the size of the file that must not fit in it.
+pressure_headroom_mib=64 pressure_file_mib=128
+
+# The value of counter $1 in /proc/vmstat.
+vmstat_value() {
+	awk -v name="$1" '$1 == name { print $2 }' /proc/vmstat
+}
+
+# The page cache less tmpfs (the images are in tmpfs), in pages.
+file_cache_pages() {
+	echo $(($(vmstat_value nr_file_pages) - $(vmstat_value nr_shmem)))
+}
+
+# fsx with configuration $1 (tests/fsx) on new files of $dir/fsx, a
+# round of 300 operations after another (seeds from 1), until second
+# $end; the first failure's log is left in $work/pressure-$1.log.
+pressure_fsx() {
+	local cfg=$1 seed=1 file=$dir/fsx/$1
+	while [ $SECONDS -lt "$end" ] || [ $seed -eq 1 ]; do
+		rm -f "$file" && : >"$file" || return 1
+		case $opts in
+		*lz4*) [ "$(toyfs-stress compr "$file" +c)" = c ] || { echo "chattr +c $file failed"; return 1; } ;;
+		esac
+		fsx -q -f /opt/guest/tests/fsx/$cfg.toml -S $seed -N 300 -P $work "$file" \
+			>$work/pressure-$cfg.log 2>&1 &&
+			grep -q 'All operations completed A-OK!' $work/pressure-$cfg.log || {
+			echo "fsx $cfg, seed $seed, failed under pressure:"
+			head -n 25 $work/pressure-$cfg.log
+			echo "..."
+			tail -n 20 $work/pressure-$cfg.log
+			return 1
+		}
+		seed=$((seed + 1))
+	done
+	echo "fsx $cfg: $((seed - 1)) rounds of 300 operations"
+}
+
+# How many MiB of file $1 are in the page cache (mincore(2) of a
+# mapping of it, which reads nothing).
+cached_mib() {
+	python3 -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+page = os.sysconf("SC_PAGE_SIZE")
+addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+pages = (size + page - 1) // page
+vec = (ctypes.c_ubyte * pages)()
+if addr in (None, ctypes.c_void_p(-1).value) or libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec) != 0:
+    sys.exit("mmap or mincore failed: " + os.strerror(ctypes.get_errno()))
+print(sum(b & 1 for b in vec) * page >> 20)' "$1"
+}
+
+# The file $dir/big read again and again against its sum ($1), and on
+# -d layouts the tree against /usr/include/linux, until second $end.
+pressure_readers() {
+	local sum=$1 reads=0
+	# Held open, so that drop_caches 2 cannot evict the inode between two
+	# reads: its shadow entries, which count the refaults, would go with it.
+	exec 3<$dir/big
+	# At least twice, and once more after the caches were dropped.
+	while [ $SECONDS -lt "$end" ] || [ $reads -lt 2 ] || [ ! -e $work/pressure-dropped ]; do
+		[ "$(md5sum <$dir/big)" = "$sum" ] || { echo "$dir/big changed under pressure (read $reads)"; return 1; }
+		case $opts in
+		*-d*) diff -r -x pressure /usr/include/linux $mnt >$work/pressure-diff.log 2>&1 || {
+			echo "the tree differs under pressure:"
+			head -n 20 $work/pressure-diff.log
+			return 1
+		} ;;
+		esac
+		reads=$((reads + 1))
+		[ $reads -ne 1 ] || cached_mib $dir/big >$work/pressure-cached
+		[ $reads -ne 2 ] || : >$work/pressure-read-twice
+	done
+	exec 3<&-
+	echo "the ${pressure_file_mib} MiB file read $reads times${tree:+, the tree compared as often}"
+}
+
+# LAYOUT_pressure (above), on the layout mounted at $mnt (mkfs.toyfs
+# options $opts, new_layout's).
+pressure_round() {
+	local dir=$mnt/pressure free held refaults rounds=0 compactions=0 failed=0 pids pid sum low
+	local tree= pages readers cached start=$SECONDS
+	case $opts in *-d*) tree=1 ;; esac
+	mkdir -p $dir/fsx && rm -f $work/pressure-read-twice $work/pressure-dropped $work/pressure-cached || return 1
+	sum=$(head -c ${pressure_file_mib}M /dev/urandom | tee $dir/big | md5sum) || return 1
+	sync && echo 3 >/proc/sys/vm/drop_caches
+	# MemAvailable: with MemFree less 32 MiB held, QEMU's page cache fell
+	# to 1 MiB and the case took 148 s.
+	free=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
+	held=$((free - pressure_headroom_mib))
+	echo "MemAvailable $free MiB; $held MiB held"
+	# In a tmpfs of its own: the kernel's memory, mapped by no process
+	# (User-Mode Linux maps each page of a process on the host, past
+	# vm.max_map_count for a process of 1.6 GiB), and without swap it
+	# cannot be reclaimed.
+	mkdir -p $work/hold && mount -t tmpfs -o size=${held}m tmpfs $work/hold &&
+		fallocate -l ${held}M $work/hold/held || { umount $work/hold; return 1; }
+	refaults=$(vmstat_value workingset_refault_file)
+	low=$(file_cache_pages)
+	end=$((SECONDS + 4 * seconds))
+	pressure_fsx mapped >$work/pressure-mapped.out 2>&1 &
+	pids=$!
+	pressure_fsx small >$work/pressure-small.out 2>&1 &
+	pids="$pids $!"
+	pressure_readers "$sum" >$work/pressure-readers.out 2>&1 &
+	readers=$!
+	pids="$pids $readers"
+	# Until $end, and on a slow kernel until each drop_caches ran once.
+	while [ $SECONDS -lt $end ] || { [ $rounds -lt 3 ] && kill -0 $readers 2>/dev/null; }; do
+		# Not before the file was read twice: drop_caches 1 clears the
+		# shadow entries reclaim left, and the second read must find them.
+		if [ -e $work/pressure-read-twice ]; then
+			echo $((rounds % 3 + 1)) >/proc/sys/vm/drop_caches
+			rounds=$((rounds + 1))
+			[ $rounds -ne 3 ] || : >$work/pressure-dropped
+		fi
+		echo 1 >/proc/sys/vm/compact_memory
+		compactions=$((compactions + 1))
+		pages=$(file_cache_pages)
+		[ "$pages" -ge "$low" ] || low=$pages
+		sleep 0.5
+	done
+	for pid in $pids; do wait "$pid" || failed=1; done
+	cat $work/pressure-mapped.out $work/pressure-small.out $work/pressure-readers.out
+	refaults=$(($(vmstat_value workingset_refault_file) - refaults))
+	cached=$(cat $work/pressure-cached 2>/dev/null)
+	echo "drop_caches $rounds times, compact_memory $compactions times; page cache (less tmpfs) down to $((low / 256)) MiB;" \
+		"after the first read ${cached:-?} MiB of the ${pressure_file_mib} MiB file cached; $refaults file pages reclaimed and read again"
+	umount $work/hold
+	# Before drop_caches ran, only reclaim could have taken its folios.
+	[ -n "$cached" ] && [ "$cached" -lt $((pressure_file_mib * 3 / 4)) ] ||
+		{ echo "the file stayed cached (${cached:-?} MiB of ${pressure_file_mib}): no pressure"; failed=1; }
+	rm -rf $dir
+	echo "$((SECONDS - start)) s"
+	return $failed
+}
+
 # The packed files' torture, seed 1, on the layout mounted at $mnt.
 packed_round() {
 	toyfs-probe packed-torture $mnt /usr/include/linux 1 $seconds >$work/packed.log 2>&1
@@ -160,16 +320,24 @@ packed_round() {
 }
 
 packed=$(echo "$layouts" | tr ' ' '\n' | grep -c -- '_-p_')
-ktap_suite toyfs_torture_layouts $((5 * $(echo $layouts | wc -w) + packed))
+ktap_suite toyfs_torture_layouts $((6 * $(echo $layouts | wc -w) + packed))
 for l in $layouts; do
 	name=${l%%:*} dev=
 	if ! new_layout "${l#*:}" >$work/mkfs.log 2>&1; then
-		cases="fio_verify stress_ng sendfile churn fsck"
+		cases="pressure fio_verify stress_ng sendfile churn fsck"
 		case $l in *_-p_*) cases="packed $cases" ;; esac
 		for c in $cases; do
 			ktap_case "${name}_$c" sh -c "cat $work/mkfs.log; echo 'mkfs.toyfs ${l#*:} or mount failed'; exit 1"
 		done
 	else
+		if grep -q '^vendor_id.*User Mode Linux' /proc/cpuinfo; then
+			# The held tmpfs did not squeeze UML's page cache: the whole
+			# file stayed cached (mincore), with MemAvailable or MemFree
+			# less 32 MiB held; not understood yet.
+			ktap_skip "${name}_pressure" "User-Mode Linux: the held memory does not squeeze its page cache"
+		else
+			ktap_case "${name}_pressure" pressure_round
+		fi
 		case $l in *_-p_*) ktap_case "${name}_packed" packed_round ;; esac
 		ktap_case "${name}_fio_verify" fio_round
 		ktap_case "${name}_stress_ng" stress_ng_round
