@@ -27,7 +27,8 @@
 # (scripts/guest/check.sh: kunit, toyfs, module, ...), for quick runs.
 # VM_MVC_PROFILE=1 (bench) samples the guest's instruction pointers from
 # QEMU's monitor (with UML=1: the host's perf samples the UML process): a
-# flat profile per filesystem benchmark row, profile.txt.
+# flat profile per filesystem benchmark row, profile.txt; with check
+# (QEMU only), per KTAP suite.
 # VM_MVC_BENCH_TABLES=percall,profile (bench) runs only those tables, and
 # VM_MVC_BENCH_ARGS=bw_mib=64,bw_large=0 sets vm_mvc_bench's parameters.
 # VM_MVC_BENCH_FS_ROWS=appendsync,read_cold_1m runs only those rows of the

@@ -148,7 +148,7 @@ boot() {
 	# make bench VM_MVC_PROFILE=1: QEMU's monitor on a socket, sampled by
 	# profile-sample.py while the guest runs (the guest has no perf).
 	local monitor=none sampler=
-	if [ -n "${VM_MVC_PROFILE:-}" ] && [ "$bootmode" = bench ]; then
+	if [ -n "${VM_MVC_PROFILE:-}" ] && { [ "$bootmode" = bench ] || [ "$bootmode" = check ]; }; then
 		cmdline+=" vmmvc_profile=1"
 		monitor=unix:$out/monitor.sock,server=on,wait=off
 		rm -f "$out/monitor.sock"

@@ -67,10 +67,11 @@ if [ "$mode" = bench ]; then
 	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/space-bench.sh" "$out/space.csv" |
 		tee "$out/space.txt" || status=$?
 	"$TOP/scripts/bench-report.sh" "$out" || status=$?
-	if [ -n "${VM_MVC_PROFILE:-}" ]; then
-		"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/profile-report.sh" "$flavour" "$out" ||
-			status=$?
-	fi
+fi
+# make check|bench VM_MVC_PROFILE=1 (QEMU): the flat profile, per suite or phase.
+if [ -n "${VM_MVC_PROFILE:-}" ] && [ -s "$out/profile.samples" ]; then
+	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/profile-report.sh" "$flavour" "$out" ||
+		status=$?
 fi
 log "make $mode ($flavour) took $((SECONDS - start)) s"
 exit $status

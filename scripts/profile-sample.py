@@ -19,7 +19,8 @@ import time
 
 PROMPT = b"(qemu) "
 RIP = re.compile(rb"RIP=([0-9a-f]{16})")
-PHASE = re.compile(r"vm_mvc_profile: phase (.*)$")
+# make bench: the phases fsbench.sh announces; make check: the KTAP suites.
+PHASE = re.compile(r"vm_mvc_profile: phase (.*)$|# Subtest: (\S+)$")
 
 
 def connect(path, wait_s=60.0):
@@ -67,7 +68,7 @@ class Console:
         for line in lines:
             m = PHASE.search(line.rstrip("\r"))
             if m:
-                self.phase = m.group(1).strip()
+                self.phase = (m.group(1) or m.group(2)).strip()
         return self.phase
 
 
