@@ -1117,17 +1117,7 @@ impl<'a> BlockMap<'a> {
         } else {
             old
         };
-        // The map names the new run: the change completes whatever the
-        // free returns.  No I/O can fail it (the bitmap is in memory),
-        // and the old run was in use at the lookup above, so only
-        // another inode naming the same fragments (a damaged image,
-        // reported by `corrupt`) can have freed them since; the free
-        // then frees none of them, and nothing is leaked.
-        if freed.count > 0 {
-            if let Ok(changed) = balloc::free_extent(sb, ino, &freed) {
-                self.note_bitmap(changed);
-            }
-        }
+        self.free_replaced(&freed);
         self.disk.blocks = self
             .disk
             .blocks
@@ -1135,6 +1125,25 @@ impl<'a> BlockMap<'a> {
             .saturating_sub(old.count);
         self.store();
         Ok(true)
+    }
+
+    /// Frees `freed`, what a run the map no longer names left over
+    /// ([`Self::set_run`], [`Self::replace_run`]), once the map names the
+    /// new one: the change completes whatever the free returns.  No I/O
+    /// can fail it (the bitmap is in memory), and the old run was in use
+    /// at its lookup under the map lock, so only another inode naming
+    /// the same fragments (a damaged image, reported by `corrupt`) can
+    /// have freed them since; the free then frees none of them, and the
+    /// caller still stores the block count (and marks the block dirty),
+    /// where an error returned left a map naming a new run that nothing
+    /// would write.
+    fn free_replaced(&mut self, freed: &Extent) {
+        if freed.count == 0 {
+            return;
+        }
+        if let Ok(changed) = balloc::free_extent(self.sb, self.ino(), freed) {
+            self.note_bitmap(changed);
+        }
     }
 
     /// Whether [`Self::replace_run`] takes `new` in place of `old`:
@@ -1157,7 +1166,6 @@ impl<'a> BlockMap<'a> {
     pub(crate) fn replace_run(&mut self, slot: PointerSlot, old: &Extent, new: Extent) -> Result {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
-        let (sb, ino) = (self.sb, self.ino());
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         let freed = if in_place {
@@ -1172,10 +1180,7 @@ impl<'a> BlockMap<'a> {
                 ..*old
             }
         };
-        if freed.count > 0 {
-            let changed = balloc::free_extent(sb, ino, &freed)?;
-            self.note_bitmap(changed);
-        }
+        self.free_replaced(&freed);
         // The fragments of `new` are in one bitmap block: taken for it
         // (`balloc::take_shared_fragments`), or `old`'s.
         let (index, _) = self.geometry.bitmap_position(new.fragment);
