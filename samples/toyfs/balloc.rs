@@ -546,7 +546,10 @@ pub(crate) fn take_shared_fragments(
 
 /// Marks data fragments `first..first + count` (blocks without
 /// FRAGMENTS) of inode `ino` free; returns the bitmap blocks changed
-/// (`bitmap_bit`).
+/// (`bitmap_bit`).  All or none: every fragment is checked (a data
+/// fragment, in use) under the allocator's lock before any is freed, so
+/// that a damaged image (`EUCLEAN`) leaves the bitmap and the free count
+/// as they were.  No I/O: the bitmap is in memory for the whole mount.
 pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Result<u64> {
     let geometry = sb.info().geometry;
     let mut alloc = sb.info().alloc.lock();
@@ -558,10 +561,13 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
         if !geometry.is_data_block(geometry.block_of_fragment(fragment)) {
             return Err(corrupt(sb, ino, "block pointer outside the data blocks"));
         }
-        let (byte, mask) = bit_of(sb, fragment);
-        if byte.fetch_and(!mask, Ordering::AcqRel) & mask == 0 {
+        if !is_in_use(sb, fragment) {
             return Err(corrupt(sb, ino, "block freed twice"));
         }
+    }
+    for fragment in first..end {
+        let (byte, mask) = bit_of(sb, fragment);
+        byte.fetch_and(!mask, Ordering::AcqRel);
         if fragment == first || geometry.bitmap_position(fragment).1 == 0 {
             changed |= mark_bitmap_dirty(sb, fragment);
         }

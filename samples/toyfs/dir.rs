@@ -363,8 +363,8 @@ impl HeldEntry {
     /// longer holds it, which only bytes changed behind the cache do.
     pub(crate) fn remove(self, dir: &Inode, name: &[u8], added: Option<&Added>) -> Result {
         let (place, buffer) = match added.and_then(|added| added.made_whole.as_ref()) {
-            Some((ino, n, place, buffer)) if *ino == dir.ino() && *n == self.found.n => {
-                (place, buffer)
+            Some(whole) if whole.dir == dir.ino() && whole.n == self.found.n => {
+                (&whole.place, &whole.buffer)
             }
             _ => (&self.found.block, &self.buffer),
         };
@@ -384,10 +384,22 @@ impl HeldEntry {
 
 /// What [`add_at`] changed that an entry of the same directory held
 /// before it ([`HeldEntry::remove`]) must follow: the tail it made a
-/// whole block, perhaps at another place on the disk, its bytes at the
-/// same offsets (directory `.0`'s block `.1`, its place and its buffer).
+/// whole block, if it did.
 pub(crate) struct Added {
-    made_whole: Option<(u32, u64, DirBlock, Buffer)>,
+    made_whole: Option<MadeWhole>,
+}
+
+/// The tail of a directory that [`add_at`] made a whole block, perhaps
+/// at another place on the disk, its bytes at the same offsets.
+struct MadeWhole {
+    /// The directory's inode number.
+    dir: u32,
+    /// The file block that was the tail.
+    n: u64,
+    /// Where the whole block is.
+    place: DirBlock,
+    /// The whole block's buffer.
+    buffer: Buffer,
 }
 
 /// Where a new entry of a directory goes: the first block with room for
@@ -583,7 +595,12 @@ pub(crate) fn add_at(
             block,
             bytes: 0..block_size,
         };
-        let made = Some((dir.ino(), n, place, buffer));
+        let made = Some(MadeWhole {
+            dir: dir.ino(),
+            n,
+            place,
+            buffer,
+        });
         if added {
             return Ok(Added { made_whole: made });
         }

@@ -185,9 +185,9 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
         // Only frees, and no I/O error reaches it: the path to block `n`
         // is the one read above or the copies `cut_tail` just wrote (in
         // the buffer cache, unless reclaimed in between), and the bitmap
-        // is in memory.  Only a damaged bitmap (`EUCLEAN`, "block freed
-        // twice") fails it, after the cut, which then stays in the map
-        // with the old size; no test (part `ioerrors` cannot inject it).
+        // is in memory.  A damaged bitmap (`EUCLEAN`, "block freed
+        // twice") no longer fails it once the pointer is set: `set_run`
+        // completes then (the fragments stay as the bitmap has them).
         if shrink {
             map.set_run(n, want)?;
         }

@@ -1075,12 +1075,18 @@ impl<'a> BlockMap<'a> {
         let around = count > old.count && new.fragments().contains(&old.fragment);
         let whole = new.is_whole_block(&geometry).then(|| new.block(&geometry));
         if let Err(err) = self.set_pointer(n, geometry.encode_pointer(new)) {
+            // The fragments taken above go back, each part whatever the
+            // other returns: taken by this call, they are in use unless a
+            // damaged image names them elsewhere too (`corrupt` reports
+            // it, and the free then frees none of them).  The error
+            // returned is the map's.
             if around {
                 let (end, old_end) = (new.fragment + new.count, old.fragment + old.count);
-                balloc::free_run(sb, ino, new.fragment, old.fragment - new.fragment)?;
-                balloc::free_run(sb, ino, old_end, end - old_end)?;
+                let before = balloc::free_run(sb, ino, new.fragment, old.fragment - new.fragment);
+                let after = balloc::free_run(sb, ino, old_end, end - old_end);
+                let _ = (before, after);
             } else if count > old.count {
-                balloc::free_extent(sb, ino, &new)?;
+                let _ = balloc::free_extent(sb, ino, &new);
             }
             return Err(err);
         }
@@ -1111,10 +1117,7 @@ impl<'a> BlockMap<'a> {
         } else {
             old
         };
-        if freed.count > 0 {
-            let changed = balloc::free_extent(sb, ino, &freed)?;
-            self.note_bitmap(changed);
-        }
+        self.free_replaced(&freed);
         self.disk.blocks = self
             .disk
             .blocks
@@ -1122,6 +1125,25 @@ impl<'a> BlockMap<'a> {
             .saturating_sub(old.count);
         self.store();
         Ok(true)
+    }
+
+    /// Frees `freed`, what a run the map no longer names left over
+    /// ([`Self::set_run`], [`Self::replace_run`]), once the map names the
+    /// new one: the change completes whatever the free returns.  No I/O
+    /// can fail it (the bitmap is in memory), and the old run was in use
+    /// at its lookup under the map lock, so only another inode naming
+    /// the same fragments (a damaged image, reported by `corrupt`) can
+    /// have freed them since; the free then frees none of them, and the
+    /// caller still stores the block count (and marks the block dirty),
+    /// where an error returned left a map naming a new run that nothing
+    /// would write.
+    fn free_replaced(&mut self, freed: &Extent) {
+        if freed.count == 0 {
+            return;
+        }
+        if let Ok(changed) = balloc::free_extent(self.sb, self.ino(), freed) {
+            self.note_bitmap(changed);
+        }
     }
 
     /// Whether [`Self::replace_run`] takes `new` in place of `old`:
@@ -1144,7 +1166,6 @@ impl<'a> BlockMap<'a> {
     pub(crate) fn replace_run(&mut self, slot: PointerSlot, old: &Extent, new: Extent) -> Result {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
-        let (sb, ino) = (self.sb, self.ino());
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         let freed = if in_place {
@@ -1159,10 +1180,7 @@ impl<'a> BlockMap<'a> {
                 ..*old
             }
         };
-        if freed.count > 0 {
-            let changed = balloc::free_extent(sb, ino, &freed)?;
-            self.note_bitmap(changed);
-        }
+        self.free_replaced(&freed);
         // The fragments of `new` are in one bitmap block: taken for it
         // (`balloc::take_shared_fragments`), or `old`'s.
         let (index, _) = self.geometry.bitmap_position(new.fragment);

@@ -17,6 +17,7 @@ use crate::{
     },
     meta::{corrupt, InodeSlot},
     mount::SpecialFiles,
+    tails,
     vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, NewOwner, SuperBlock},
 };
 use core::cell::Cell;
@@ -95,11 +96,7 @@ fn new_inode(
     let inode = match iget(sb, ino) {
         Ok(inode) => inode,
         Err(err) => {
-            if let Some(block) = dir_block {
-                free_dir_block(sb, ino, block)?;
-            }
-            ialloc::free_inode(sb, ino)?;
-            take_back_feature(sb, ino, feature);
+            undo_claim(sb, ino, dir_block, feature);
             return Err(err);
         }
     };
@@ -120,6 +117,36 @@ fn new_inode(
     dir.touch_mtime_ctime();
     dir.mark_dirty();
     Ok(inode)
+}
+
+/// Undoes the claim of inode `ino` (and of `dir_block`, the first block
+/// of a new directory) by a creation whose VFS inode could not be read:
+/// every step is taken whatever an earlier one returns, the feature
+/// going back last, once the inode is written free (`take_back_feature`,
+/// which keeps it if the inode is not).  A step that fails leaves what it
+/// would have freed for fsck (a block or an inode in use that nothing
+/// names), reported (ratelimited, naming the device) and recorded on the
+/// superblock (`s_wb_err`, which `syncfs` returns); the creation's own
+/// error is the one returned.
+fn undo_claim(
+    sb: &SuperBlock,
+    ino: u32,
+    dir_block: Option<u32>,
+    feature: Option<SpecialFiles<'_>>,
+) {
+    let left = |what: &str, err: Error| {
+        tails::report_left_for_fsck(sb, ino, "failed creation not undone", what, err);
+        sb.record_write_error();
+    };
+    if let Some(block) = dir_block {
+        if let Err(err) = free_dir_block(sb, ino, block) {
+            left("its directory's first block", err);
+        }
+    }
+    if let Err(err) = ialloc::free_inode(sb, ino) {
+        left("the inode", err);
+    }
+    take_back_feature(sb, ino, feature);
 }
 
 /// A creation that set the SPECIAL_FILES feature (`feature`) failed after
@@ -200,7 +227,7 @@ pub(crate) fn tmpfile(
     let inode = match iget(sb, ino) {
         Ok(inode) => inode,
         Err(err) => {
-            ialloc::free_inode(sb, ino)?;
+            undo_claim(sb, ino, None, None);
             return Err(err);
         }
     };

@@ -341,9 +341,10 @@ fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str
     }
 }
 
-/// Reports (ratelimited, naming the device) that the packed tail of
-/// inode `ino` left its file (`what`) without `left` being let go of
-/// (`err`): the file is as the call made it, and fsck finds the rest.
+/// Reports (ratelimited, naming the device) that a change of inode
+/// `ino` (`what`: its packed tail left its file, a failed creation
+/// undone) was made without `left` being let go of (`err`): the inode is
+/// as the call left it, and fsck finds the rest.
 pub(crate) fn report_left_for_fsck(sb: &SuperBlock, ino: u32, what: &str, left: &str, err: Error) {
     if sb.info().errors.allow(sb.id_cstr()) {
         kernel::pr_err!(

@@ -657,10 +657,19 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
 /// lock) then finds its folio dirty, and its writeback (which waits for
 /// the folio lock held here) writes the folio's bytes before the read's
 /// bio reads the block, whose disk bytes are an earlier owner's.
-pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
+///
+/// `Ok(false)` for a folio wholly past the end of the file, truncated
+/// meanwhile: the fault is retried (`VM_FAULT_NOPAGE`) and then meets the
+/// truncation (`SIGBUS` from `filemap_fault` past the end), as
+/// `iomap_page_mkwrite`'s `EFAULT` becomes in `block_page_mkwrite_return`,
+/// not a `SIGBUS` for a folio that a retry may find in the file again.
+/// Every shrink of the size truncates the page cache under the
+/// `invalidate_lock` held here, which the caller's check of the folio's
+/// mapping meets first: no path of toyfs reaches this today.
+pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result<bool> {
     let size = inode.size();
     if folio.pos() >= size {
-        return Err(EFAULT);
+        return Ok(false);
     }
     let geometry = inode.sb().info().geometry;
     let shift = geometry.block_shift();
@@ -691,7 +700,7 @@ pub(crate) fn page_mkwrite(inode: &Inode, folio: &LockedFolio<'_>) -> Result {
     // indirect block) hold their disk's old bytes: dirty, the folio's
     // zeros overwrite them (holes left dirty stay holes at writeback).
     mark_all_dirty(folio, state);
-    allocated
+    allocated.map(|()| true)
 }
 
 /// Marks every block of `folio` dirty, and the folio.

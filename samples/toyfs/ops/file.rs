@@ -471,7 +471,7 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
     let folio = unsafe { sys::toyfs_page_folio(page) };
     // With LZ4, an `ENOSPC` is tried again once the file is written back,
     // the folio unlocked meanwhile.  `Ok(false)`: truncated while we
-    // waited for the lock, the fault retries.
+    // waited for the lock or wholly past the end, the fault retries.
     let made = write::retry_after_writeback(inode, || {
         // SAFETY: As above; unlocked below unless handed locked to the
         // fault.
@@ -481,7 +481,7 @@ unsafe extern "C" fn page_mkwrite(vmf: *mut bindings::vm_fault) -> bindings::vm_
         let made = if still_ours {
             // SAFETY: Locked and referenced until we return.
             let locked = unsafe { LockedFolio::from_raw(folio) };
-            write::page_mkwrite(inode, &locked).map(|()| true)
+            write::page_mkwrite(inode, &locked)
         } else {
             Ok(false)
         };
