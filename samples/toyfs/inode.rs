@@ -1275,7 +1275,8 @@ impl<'a> BlockMap<'a> {
             balloc::reserve(sb, path.len() as u32 * geometry.fragments_per_block())?;
         let mut copies = [0u32; 3];
         let mut made = 0;
-        // Under the map lock, which `evict_inode` takes in reclaim too.
+        // Under the map lock, which writeback takes: held across no
+        // allocation that may enter filesystem reclaim.
         let mut bytes = {
             let _nofs = NofsScope::enter();
             KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?

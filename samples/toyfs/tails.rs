@@ -143,9 +143,8 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
     let size = inode.size();
     let n = geometry.block_of(size);
     with_folio(inode, size - geometry.offset_in_block(size), |_folio| {
-        // The folio and the map are locked, and `evict_inode` takes the
-        // map in reclaim too: no allocation below enters filesystem
-        // reclaim.
+        // The folio and the map (which writeback takes) are locked: no
+        // allocation below enters filesystem reclaim.
         let _nofs = NofsScope::enter();
         let mut map = BlockMap::lock(inode)?;
         if map.packed_tail() != Some(n) {
