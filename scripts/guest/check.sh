@@ -55,10 +55,6 @@ part corrupt && /guest/corrupt-tests.sh
 # toyfs images with fragments and LZ4 (mkfs.toyfs -d), mounted read-only:
 # every file against its source tree, by read and by mmap.
 part fragments && /guest/fragments-tests.sh
-# Reclaim evicting toyfs inodes whose writeback allocated under their
-# locks: lockdep's fs_reclaim against them.  Only when named (make check
-# DEBUG=1 VM_MVC_ONLY=reclaim): minutes of the debug kernel under TCG.
-case ",$only," in *,reclaim,*) /guest/reclaim-tests.sh ;; esac
 # toyfs at xfstests' sizes: a 4 GiB sparse image, thousands of files, a
 # directory of 10,000 entries, the largest file (scale-tests.sh).
 part scale && /guest/scale-tests.sh
