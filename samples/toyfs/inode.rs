@@ -28,7 +28,7 @@ use crate::{
     tails::{self, TAIL_NOT_IN_BLOCK},
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, toyfs_err, zero_blocks, Buffer,
-        CachedWrite, Inode, SuperBlock, PAGE_SIZE,
+        CachedWrite, Inode, NofsScope, SuperBlock, PAGE_SIZE,
     },
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -1293,7 +1293,12 @@ impl<'a> BlockMap<'a> {
             balloc::reserve(sb, path.len() as u32 * geometry.fragments_per_block())?;
         let mut copies = [0u32; 3];
         let mut made = 0;
-        let mut bytes = KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?;
+        // Under the map lock, which writeback takes: held across no
+        // allocation that may enter filesystem reclaim.
+        let mut bytes = {
+            let _nofs = NofsScope::enter();
+            KVec::from_elem(0u8, geometry.block_bytes(), GFP_KERNEL)?
+        };
         let mut child = pointer;
         let mut goal = path.last().map_or(0, |&block| block + 1);
         let result = (|| -> Result<u32> {

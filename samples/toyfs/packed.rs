@@ -20,7 +20,10 @@ use crate::{
     },
     inode::BlockMap,
     meta::corrupt,
-    vfs::{lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, SuperBlock, COMPRESS_WORDS},
+    vfs::{
+        lz4_compress, lz4_decompress, Buffer, Inode, LockedFolio, NofsScope, SuperBlock,
+        COMPRESS_WORDS,
+    },
     vm_mvc_client::{KernelBuffer, Op},
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -283,6 +286,9 @@ pub(crate) fn write_packed(
 /// recorded on the superblock, where `syncfs` finds it.
 fn dirty_packed(inode: &Inode, buffer: Buffer) {
     buffer.mark_dirty_for(inode);
+    // `evict_inode` takes `packed`, in reclaim too: the list grows
+    // without entering filesystem reclaim.
+    let _nofs = NofsScope::enter();
     let mut kept = inode.info().packed.lock();
     if kept.last().is_some_and(|last| last.is_same(&buffer)) {
         return;

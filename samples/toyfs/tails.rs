@@ -33,7 +33,7 @@ use crate::{
     packed::{fill_decompressed, write_bytes},
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, lz4_decompress, with_folio, Buffer, Inode,
-        LockedFolio, SuperBlock,
+        LockedFolio, NofsScope, SuperBlock,
     },
     vm_mvc_client::Op,
 };
@@ -143,6 +143,9 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
     let size = inode.size();
     let n = geometry.block_of(size);
     with_folio(inode, size - geometry.offset_in_block(size), |_folio| {
+        // The folio and the map (which writeback takes) are locked: no
+        // allocation below enters filesystem reclaim.
+        let _nofs = NofsScope::enter();
         let mut map = BlockMap::lock(inode)?;
         if map.packed_tail() != Some(n) {
             return Ok(());

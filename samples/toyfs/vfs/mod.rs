@@ -27,7 +27,7 @@ pub(crate) use buffer::{Buffer, BufferGuard, CachedWrite};
 pub(crate) use dir_emitter::DirEmitter;
 pub(crate) use folio::{
     detach_state, lock_cached_folio, pagecache_isize_extended, state_of, truncate_pagecache_range,
-    truncate_setsize, with_folio, with_two_folios, LockedFolio,
+    truncate_setsize, with_folio, with_two_folios, LockedFolio, NofsScope,
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
 pub(crate) use inode::{
