@@ -1162,6 +1162,47 @@ unpack_writes_the_bitmap_before_the_inode() {
 	[ $result -eq 0 ]
 }
 
+# A tail moved to a new run by an append frees its old fragments at once
+# (BlockMap::set_run), while the disk still names them: the inode (or
+# indirect block) naming the new run reaches the disk only with the
+# file's writeback or fsync.  Another file given those fragments and
+# fsynced then puts its bytes where the first file's last durable state
+# says its tail is, and a crash in between shows them in that file
+# (Write order's other half, for a run moved rather than a file
+# removed).  f and n, 300 bytes each, share a block of 1 KiB blocks of
+# 256-byte fragments, synced; f grows to 600 bytes (a run of 3 fragments
+# elsewhere, its 2 freed), then g (300 bytes) is made and fsynced alone,
+# and a copy of the image (the disk as a crash would leave it) must read
+# f as it was or as it is, never with g's bytes.  $1: more mkfs.toyfs
+# options.
+moved_tail_run_is_not_reused_before_the_map() {
+	img=$work/moved.img snap=$work/moved-snap.img
+	head -c 300 $work/text >$work/f.old && cp $work/f.old $work/f.new &&
+		head -c 300 /dev/zero | tr '\0' F >>$work/f.new &&
+		head -c 300 /dev/zero | tr '\0' G >$work/g.want || return 1
+	# shellcheck disable=SC2086 # the options are words
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 ${1:-} $img 4M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	cp $work/f.old $mnt/f && head -c 300 /dev/urandom >$mnt/n && sync &&
+		head -c 300 /dev/zero | tr '\0' F >>$mnt/f && cp $work/g.want $mnt/g &&
+		sync $mnt/g && cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
+	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
+	result=1
+	if mount -o ro -t toyfs "$dev" $mnt; then
+		if cmp -s $mnt/f $work/f.old || cmp -s $mnt/f $work/f.new; then
+			result=0
+		else
+			echo "f after the crash: $(wc -c <$mnt/f) bytes, not as before nor as after the append:"
+			od -c $mnt/f | tail -n 4
+		fi
+		umount $mnt
+	fi
+	losetup -d "$dev" && rm -f $snap && [ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -1171,7 +1212,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 37 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 38 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1226,5 +1267,6 @@ ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
 ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
+ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
