@@ -1162,6 +1162,95 @@ unpack_writes_the_bitmap_before_the_inode() {
 	[ $result -eq 0 ]
 }
 
+# A tail moved to a new run by an append frees its old fragments at once
+# (BlockMap::set_run, free_replaced), in the bitmap in memory, while the
+# disk still names them: the inode (or indirect block) naming the new
+# run reaches the disk only with the file's fsync, a sync or the
+# writeback of its inode.  Another file given those fragments and
+# fsynced (its tail's block and the bitmap written) then puts its bytes
+# where the first file's last durable state says its tail is, and a
+# crash in between shows them in that file: the other half of the rule
+# of Write order, broken by a write rather than a removal.  On 1 KiB
+# blocks of 256-byte fragments f (300 bytes) and n (200) fill a block
+# with the root directory's fragment, synced; f grows to 600 bytes (a
+# run of 3 fragments in another block, its 2 freed), then g (300 bytes)
+# is made and fsynced alone, and a copy of the image (the disk as a
+# crash would leave it) must read f as it was or as it is.  Review
+# 2026-12-06: f read g's 300 bytes on the copy (fsck.toyfs: g's fragment
+# "already owned by inode 2").  Skipped until fixed (Write order, "Not
+# ordered yet").  $1: more mkfs.toyfs options.
+moved_tail_run_is_not_reused_before_the_map() {
+	img=$work/moved.img snap=$work/moved-snap.img
+	head -c 300 $work/text >$work/f.old && cp $work/f.old $work/f.new &&
+		head -c 300 /dev/zero | tr '\0' F >>$work/f.new &&
+		head -c 300 /dev/zero | tr '\0' G >$work/g.want || return 1
+	# shellcheck disable=SC2086 # the options are words
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 ${1:-} $img 4M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	cp $work/f.old $mnt/f && head -c 200 /dev/urandom >$mnt/n && sync &&
+		head -c 300 /dev/zero | tr '\0' F >>$mnt/f && cp $work/g.want $mnt/g &&
+		sync $mnt/g && cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
+	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
+	result=1
+	if mount -o ro -t toyfs "$dev" $mnt; then
+		if cmp -s $mnt/f $work/f.old || cmp -s $mnt/f $work/f.new; then
+			result=0
+		else
+			echo "f after the crash: $(wc -c <$mnt/f) bytes, not as before nor as after the append:"
+			od -c $mnt/f | tail -n 4
+			toyfs-probe extents $mnt/f
+		fi
+		umount $mnt
+	fi
+	losetup -d "$dev" && rm -f $snap && [ $result -eq 0 ]
+}
+
+# The same with LZ4, the run freed by writeback (BlockMap::replace_run):
+# f's one block (1 KiB of random bytes, stored plain, synced) is
+# overwritten with bytes that compress and written back alone
+# (sync_file_range: the data, not the inode), which stores it compressed
+# in the block s's tail partly uses and frees its whole block at once,
+# while the disk still names it; files of a whole block each (g1 to g4)
+# are made and fsynced one by one (the bitmap block written with the
+# free bit), and a copy of the image then must read f as it was or as it
+# is.  Review 2026-12-06: on the copy f's block pointer named a block the
+# bitmap calls free, and every read of f failed (EUCLEAN); had a g taken
+# the block, f would have read its bytes.  Skipped until fixed.
+compressed_run_is_not_reused_before_the_map() {
+	img=$work/moved.img snap=$work/moved-snap.img
+	head -c 1024 /dev/urandom >$work/f.old && head -c 1024 /dev/zero | tr '\0' F >$work/f.new ||
+		return 1
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 -c lz4 $img 4M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	result=0
+	cp $work/f.old $mnt/f && head -c 300 /dev/urandom >$mnt/s && sync &&
+		dd if=$work/f.new of=$mnt/f conv=notrunc status=none &&
+		toyfs-probe sync-range $mnt/f || result=1
+	for i in 1 2 3 4; do
+		head -c 1024 /dev/urandom >$mnt/g$i && sync $mnt/g$i || result=1
+	done
+	[ $result -eq 0 ] && cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
+	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
+	result=1
+	if mount -o ro -t toyfs "$dev" $mnt; then
+		if cmp -s $mnt/f $work/f.old || cmp -s $mnt/f $work/f.new; then
+			result=0
+		else
+			echo "f after the crash: $(wc -c <$mnt/f) bytes, not as before nor as after the write:"
+			od -c $mnt/f | head -n 4
+			toyfs-probe extents $mnt/f
+		fi
+		umount $mnt
+	fi
+	losetup -d "$dev" && rm -f $snap && [ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -1171,7 +1260,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 37 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 39 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1226,5 +1315,9 @@ ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
 ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
+# Known bug (review 2026-12-06): both fail on main; ktap_case them once
+# a moved run stays allocated until the map on the disk no longer names it.
+ktap_skip moved_tail_run_is_not_reused_before_the_map "known bug: a moved run is freed before the map that names its successor is on the disk"
+ktap_skip compressed_run_is_not_reused_before_the_map "known bug: a run freed by writeback compression is still named on the disk"
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

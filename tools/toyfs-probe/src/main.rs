@@ -25,6 +25,9 @@
 //! encoded FILE` (prints how many of FILE's
 //! extents FIEMAP calls encoded: compressed blocks); `toyfs-probe
 //! first-block FILE` (prints the disk block of FILE's first extent);
+//! `toyfs-probe extents FILE...` (prints each file's FIEMAP extents);
+//! `toyfs-probe sync-range FILE` (`sync_file_range` of the whole file,
+//! waited for: its data written back, not its inode);
 //! `toyfs-probe loop-block-size DEVICE SIZE`; `toyfs-probe sync-write
 //! FILE OFFSET COUNT` (an `O_SYNC` write of COUNT bytes);
 //! `toyfs-probe short-write-tail DIR` (an image with fragments);
@@ -3684,6 +3687,22 @@ fn first_block(file: &Path) -> Check {
     Ok(())
 }
 
+/// `extents FILE...`: each file's extents by FIEMAP (which writes its
+/// dirty folios back first, not its inode), one a line: the file, then
+/// the logical offset, the physical one and the length in bytes, and the
+/// flags in hex.
+fn extents(files: &[String]) -> Check {
+    for file in files {
+        let handle = File::open(file).map_err(|e| format!("{file}: {e}"))?;
+        for (logical, physical, length, flags) in
+            sys::fiemap(&handle).map_err(|e| format!("{file}: fiemap: {e}"))?
+        {
+            println!("{file}: {logical} {physical} {length} {flags:#x}");
+        }
+    }
+    Ok(())
+}
+
 /// `special DIR`: makes socket DIR/sock by binding a Unix socket to it
 /// (the VFS's `mknod` of `S_IFSOCK`), passes a line through it, then
 /// prints every entry of DIR as `NAME TYPE`, sorted, TYPE from the
@@ -3889,6 +3908,10 @@ fn main() -> ExitCode {
             None => Err("usage: toyfs-probe packed-tails DIR MODEL".into()),
         },
         "first-block" => first_block(dir),
+        "extents" => extents(&args[2..]),
+        "sync-range" => File::open(dir)
+            .and_then(|file| sys::sync_range(&file, 0, 0, sys::SYNC_RANGE_AND_WAIT))
+            .map_err(|e| format!("sync_file_range of {}: {e}", dir.display())),
         "short-write-tail" => short_write_tail(dir),
         "sync-write" => match (args.get(3), args.get(4)) {
             (Some(offset), Some(count)) => sync_write(dir, offset, count),
