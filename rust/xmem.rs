@@ -928,6 +928,42 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn a_long_term_attach_that_fails_after_charging_gives_the_charge_back() -> Result {
+        let baseline = pins_live();
+        let user = UserMemory::anonymous(4)?;
+        user.store(0, &[1])?;
+        user.unmap_page(2)?;
+        limit_memlock(16)?;
+        let before = locked_vm();
+        let long_term = AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG | DEST_FLAG)?;
+        // Charged for 4 pages, page 0 pinned, then the hole: EFAULT, and
+        // neither pins nor charge stay.
+        assert_eq!(
+            user.attach(0, 4 * PAGE_SIZE, long_term).err(),
+            Some(EFAULT)
+        );
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
+        // The same stopped by a fatal signal: EINTR, nothing left either.
+        let task = kernel::current!().as_ptr();
+        // CAST: a small signal number.
+        let sigkill = bindings::SIGKILL as c_int;
+        // SAFETY: As in `attach_stopped_by_a_fatal_signal_is_eintr_and_unpinned`.
+        unsafe {
+            sys::vm_mvc_allow_signal(sigkill);
+            bindings::send_sig(sigkill, task, 1);
+        }
+        let attached = user.attach(0, 2 * PAGE_SIZE, long_term);
+        // SAFETY: As above; ignoring SIGKILL again also drops it.
+        unsafe { sys::vm_mvc_disallow_signal(sigkill) };
+        assert_eq!(attached.err(), Some(EINTR));
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
+        // And the charge is there to take again.
+        drop(user.attach(0, 2 * PAGE_SIZE, long_term)?);
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
+        Ok(())
+    }
+
     /// `Attachment::kernel`, keeping only the error.
     fn kernel_error(start: usize, len: usize) -> Option<Error> {
         // SAFETY: The tests pass a buffer they keep alive, or extents that
