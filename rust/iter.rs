@@ -501,7 +501,10 @@ mod tests {
         assert!(is_pattern(&got, 9 * PAGE_SIZE + 100));
         let mut data = KVec::from_elem(0x5au8, 200, GFP_KERNEL)?;
         let mut it = TestIter::kvec(&mut [&mut data], IterDir::Source)?;
-        assert_eq!(call(sid.0, 12, PAGE_SIZE - 200, 200, WRITE, &mut it), Ok(200));
+        assert_eq!(
+            call(sid.0, 12, PAGE_SIZE - 200, 200, WRITE, &mut it),
+            Ok(200)
+        );
         drop(it);
         let user = UserMemory::anonymous(1)?;
         user.store(0, &[0x6b; 64])?;
@@ -518,7 +521,8 @@ mod tests {
         let mut ones = KVec::from_elem(0x7cu8, 100, GFP_KERNEL)?;
         let mut it = TestIter::kvec(&mut [&mut ones], IterDir::Source)?;
         // SAFETY: As above.
-        let copied = unsafe { on_locked_folio(&folio, 7 * PAGE_SIZE - 50, 100, WRITE, it.as_raw()) };
+        let copied =
+            unsafe { on_locked_folio(&folio, 7 * PAGE_SIZE - 50, 100, WRITE, it.as_raw()) };
         assert_eq!(copied, Ok(100));
         drop((it, folio));
         assert!(is_pattern(&back, at));

@@ -939,10 +939,7 @@ mod tests {
         let long_term = AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG | DEST_FLAG)?;
         // Charged for 4 pages, page 0 pinned, then the hole: EFAULT, and
         // neither pins nor charge stay.
-        assert_eq!(
-            user.attach(0, 4 * PAGE_SIZE, long_term).err(),
-            Some(EFAULT)
-        );
+        assert_eq!(user.attach(0, 4 * PAGE_SIZE, long_term).err(), Some(EFAULT));
         assert_eq!((locked_vm(), pins_live()), (before, baseline));
         // The same stopped by a fatal signal: EINTR, nothing left either.
         let task = kernel::current!().as_ptr();
