@@ -19,9 +19,9 @@
 //! Pins are short-term by default, for a descriptor attached and detached
 //! within one system call.  `VM_MVC_XMEM_LONGTERM` asks for
 //! `FOLL_LONGTERM` for descriptors kept across system calls; such pins are
-//! charged to the process's `RLIMIT_MEMLOCK` (`account_locked_vm`, as
-//! io_uring and RDMA do) and refused beyond it with `ENOMEM`, as `mlock`
-//! refuses.  The kernel refuses a writable long-term pin of a shared
+//! charged to the process's `RLIMIT_MEMLOCK` in its `locked_vm`
+//! (`account_locked_vm`, as VFIO and iommufd do; io_uring and RDMA charge
+//! `pinned_vm`) and refused beyond it with `ENOMEM`, as `mlock` refuses.  The kernel refuses a writable long-term pin of a shared
 //! mapping of a file that needs dirty tracking (mm/gup.c
 //! `writable_file_mapping_allowed`), and so does attach, with `EFAULT`.
 //!
