@@ -14,7 +14,7 @@
 //! being copied cannot deadlock on the folio lock, and the copy goes
 //! through the kernel mapping of the pinned page.  Detaching unpins with
 //! `unpin_user_pages_dirty_lock`, dirtying the pages only if vm_mvc copied
-//! data into them.
+//! data into the buffer (then all of them: the record is per descriptor).
 //!
 //! Pins are short-term by default, for a descriptor attached and detached
 //! within one system call.  `VM_MVC_XMEM_LONGTERM` asks for
