@@ -623,8 +623,8 @@ unsafe fn move_bytes(folio_bytes: *mut u8, buffer: *mut u8, len: usize, dir: Dir
 
 /// Attaches a buffer to a C descriptor (`vm_mvc_xmattach`).
 ///
-/// `EBUSY` if the descriptor is already attached (AIX requires
-/// `XMEM_INVAL`), `EINVAL` for a null descriptor, and the errors of
+/// `EBUSY` unless the descriptor is `XMEM_INVAL` (AIX requires it): already
+/// attached, or never set to `XMEM_INIT`; `EINVAL` for a null descriptor, and the errors of
 /// [`AttachFlags::from_raw`], [`Attachment::user`] and
 /// [`Attachment::kernel`].  The descriptor is unchanged on failure.  A
 /// kernel buffer allocates nothing: the descriptor is the whole record.
