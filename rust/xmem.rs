@@ -942,6 +942,11 @@ mod tests {
         assert_eq!(user.attach(0, 4 * PAGE_SIZE, long_term).err(), Some(EFAULT));
         assert_eq!((locked_vm(), pins_live()), (before, baseline));
         // The same stopped by a fatal signal: EINTR, nothing left either.
+        // Fresh memory, page 1 never touched: the first attach faulted in
+        // every page before the hole, which GUP-fast would pin with no
+        // look at signals.
+        let fresh = UserMemory::anonymous(2)?;
+        fresh.store(0, &[1])?;
         let task = kernel::current!().as_ptr();
         // CAST: a small signal number.
         let sigkill = bindings::SIGKILL as c_int;
@@ -950,13 +955,13 @@ mod tests {
             sys::vm_mvc_allow_signal(sigkill);
             bindings::send_sig(sigkill, task, 1);
         }
-        let attached = user.attach(0, 2 * PAGE_SIZE, long_term);
+        let attached = fresh.attach(0, 2 * PAGE_SIZE, long_term);
         // SAFETY: As above; ignoring SIGKILL again also drops it.
         unsafe { sys::vm_mvc_disallow_signal(sigkill) };
         assert_eq!(attached.err(), Some(EINTR));
         assert_eq!((locked_vm(), pins_live()), (before, baseline));
         // And the charge is there to take again.
-        drop(user.attach(0, 2 * PAGE_SIZE, long_term)?);
+        drop(fresh.attach(0, 2 * PAGE_SIZE, long_term)?);
         assert_eq!((locked_vm(), pins_live()), (before, baseline));
         Ok(())
     }
