@@ -405,6 +405,24 @@ mod tests {
     }
 
     #[test]
+    fn a_zeroed_descriptor_is_neither_attachable_nor_attached() -> Result {
+        let (_fs, _file, sid) = file_with_pages(1, pattern)?;
+        let buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
+        let addr = buf.as_ptr() as usize;
+        // Never set to XMEM_INIT: its aspace_id reads as XMEM_PROC.
+        let mut dp = sys::xmem::default();
+        assert_eq!(xmattach(addr, 64, Some(&mut dp), KERNEL), EBUSY.to_errno());
+        assert_eq!(
+            call(sid.0, 0, 0, 8, READ, Some(&mut dp), addr),
+            EINVAL.to_errno()
+        );
+        assert_eq!(xmdetach(Some(&mut dp)), EINVAL.to_errno());
+        assert_eq!((dp.aspace_id, dp.uaddr, dp.len), (0, 0, 0));
+        assert!(dp.priv_.is_null());
+        Ok(())
+    }
+
+    #[test]
     fn bad_attach_arguments_leave_the_descriptor_unattached() -> Result {
         let buf = KVec::from_elem(0u8, 64, GFP_KERNEL)?;
         let addr = buf.as_ptr() as usize;

@@ -486,6 +486,58 @@ mod tests {
     }
 
     #[test]
+    fn copies_at_pages_past_the_first_of_a_large_folio() -> Result {
+        // One order-4 folio over pages 0 to 15: by sid, page 9 is bytes
+        // 9 * PAGE_SIZE.. of the folio; on the locked folio, the offset is
+        // the folio's own, across a page boundary.
+        let Some((_fs, file)) = crate::test_fixture::large_folio_file(4)? else {
+            return Ok(());
+        };
+        let sid = file.create_sid()?;
+        let mut got = KVec::from_elem(0u8, 300, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut got], IterDir::Dest)?;
+        assert_eq!(call(sid.0, 9, 100, 300, READ, &mut it), Ok(300));
+        drop(it);
+        assert!(is_pattern(&got, 9 * PAGE_SIZE + 100));
+        let mut data = KVec::from_elem(0x5au8, 200, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut data], IterDir::Source)?;
+        assert_eq!(
+            call(sid.0, 12, PAGE_SIZE - 200, 200, WRITE, &mut it),
+            Ok(200)
+        );
+        drop(it);
+        let user = UserMemory::anonymous(1)?;
+        user.store(0, &[0x6b; 64])?;
+        let mut it = TestIter::ubuf(user.addr(0), 64, IterDir::Source)?;
+        assert_eq!(call(sid.0, 15, 8, 64, WRITE, &mut it), Ok(64));
+        let folio = file.lock(0)?;
+        let at = 3 * PAGE_SIZE - 50;
+        let mut back = KVec::from_elem(0u8, 100, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut back], IterDir::Dest)?;
+        // SAFETY: The folio is locked; the iterator is the test's.
+        let copied = unsafe { on_locked_folio(&folio, at, 100, READ, it.as_raw()) };
+        assert_eq!(copied, Ok(100));
+        drop(it);
+        let mut ones = KVec::from_elem(0x7cu8, 100, GFP_KERNEL)?;
+        let mut it = TestIter::kvec(&mut [&mut ones], IterDir::Source)?;
+        // SAFETY: As above.
+        let copied =
+            unsafe { on_locked_folio(&folio, 7 * PAGE_SIZE - 50, 100, WRITE, it.as_raw()) };
+        assert_eq!(copied, Ok(100));
+        drop((it, folio));
+        assert!(is_pattern(&back, at));
+        let whole = file_bytes(&file, 0, 16 * PAGE_SIZE)?;
+        assert!(whole.iter().enumerate().all(|(i, &b)| b
+            == match i {
+                i if (13 * PAGE_SIZE - 200..13 * PAGE_SIZE).contains(&i) => 0x5a,
+                i if (15 * PAGE_SIZE + 8..15 * PAGE_SIZE + 72).contains(&i) => 0x6b,
+                i if (7 * PAGE_SIZE - 50..7 * PAGE_SIZE + 50).contains(&i) => 0x7c,
+                i => pattern(i),
+            }));
+        Ok(())
+    }
+
+    #[test]
     fn a_fault_part_way_gives_a_short_copy() -> Result {
         let (_fs, file, sid) = file_with_pages(1, pattern)?;
         let user = UserMemory::anonymous(2)?;

@@ -14,14 +14,14 @@
 //! being copied cannot deadlock on the folio lock, and the copy goes
 //! through the kernel mapping of the pinned page.  Detaching unpins with
 //! `unpin_user_pages_dirty_lock`, dirtying the pages only if vm_mvc copied
-//! data into them.
+//! data into the buffer (then all of them: the record is per descriptor).
 //!
 //! Pins are short-term by default, for a descriptor attached and detached
 //! within one system call.  `VM_MVC_XMEM_LONGTERM` asks for
 //! `FOLL_LONGTERM` for descriptors kept across system calls; such pins are
-//! charged to the process's `RLIMIT_MEMLOCK` (`account_locked_vm`, as
-//! io_uring and RDMA do) and refused beyond it with `ENOMEM`, as `mlock`
-//! refuses.  The kernel refuses a writable long-term pin of a shared
+//! charged to the process's `RLIMIT_MEMLOCK` in its `locked_vm`
+//! (`account_locked_vm`, as VFIO and iommufd do; io_uring and RDMA charge
+//! `pinned_vm`) and refused beyond it with `ENOMEM`, as `mlock` refuses.  The kernel refuses a writable long-term pin of a shared
 //! mapping of a file that needs dirty tracking (mm/gup.c
 //! `writable_file_mapping_allowed`), and so does attach, with `EFAULT`.
 //!
@@ -623,8 +623,8 @@ unsafe fn move_bytes(folio_bytes: *mut u8, buffer: *mut u8, len: usize, dir: Dir
 
 /// Attaches a buffer to a C descriptor (`vm_mvc_xmattach`).
 ///
-/// `EBUSY` if the descriptor is already attached (AIX requires
-/// `XMEM_INVAL`), `EINVAL` for a null descriptor, and the errors of
+/// `EBUSY` unless the descriptor is `XMEM_INVAL` (AIX requires it): already
+/// attached, or never set to `XMEM_INIT`; `EINVAL` for a null descriptor, and the errors of
 /// [`AttachFlags::from_raw`], [`Attachment::user`] and
 /// [`Attachment::kernel`].  The descriptor is unchanged on failure.  A
 /// kernel buffer allocates nothing: the descriptor is the whole record.
@@ -924,6 +924,44 @@ mod tests {
         let short = user.attach(0, 8 * PAGE_SIZE, AttachFlags::USER)?;
         assert_eq!(locked_vm(), before + 4);
         drop((held, one_more, short));
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
+        Ok(())
+    }
+
+    #[test]
+    fn a_long_term_attach_that_fails_after_charging_gives_the_charge_back() -> Result {
+        let baseline = pins_live();
+        let user = UserMemory::anonymous(4)?;
+        user.store(0, &[1])?;
+        user.unmap_page(2)?;
+        limit_memlock(16)?;
+        let before = locked_vm();
+        let long_term = AttachFlags::from_raw(LONGTERM_FLAG | SOURCE_FLAG | DEST_FLAG)?;
+        // Charged for 4 pages, page 0 pinned, then the hole: EFAULT, and
+        // neither pins nor charge stay.
+        assert_eq!(user.attach(0, 4 * PAGE_SIZE, long_term).err(), Some(EFAULT));
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
+        // The same stopped by a fatal signal: EINTR, nothing left either.
+        // Fresh memory, page 1 never touched: the first attach faulted in
+        // every page before the hole, which GUP-fast would pin with no
+        // look at signals.
+        let fresh = UserMemory::anonymous(2)?;
+        fresh.store(0, &[1])?;
+        let task = kernel::current!().as_ptr();
+        // CAST: a small signal number.
+        let sigkill = bindings::SIGKILL as c_int;
+        // SAFETY: As in `attach_stopped_by_a_fatal_signal_is_eintr_and_unpinned`.
+        unsafe {
+            sys::vm_mvc_allow_signal(sigkill);
+            bindings::send_sig(sigkill, task, 1);
+        }
+        let attached = fresh.attach(0, 2 * PAGE_SIZE, long_term);
+        // SAFETY: As above; ignoring SIGKILL again also drops it.
+        unsafe { sys::vm_mvc_disallow_signal(sigkill) };
+        assert_eq!(attached.err(), Some(EINTR));
+        assert_eq!((locked_vm(), pins_live()), (before, baseline));
+        // And the charge is there to take again.
+        drop(fresh.attach(0, 2 * PAGE_SIZE, long_term)?);
         assert_eq!((locked_vm(), pins_live()), (before, baseline));
         Ok(())
     }
