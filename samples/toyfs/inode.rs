@@ -1129,7 +1129,11 @@ impl<'a> BlockMap<'a> {
 
     /// Frees `freed`, what a run the map no longer names left over
     /// ([`Self::set_run`], [`Self::replace_run`]), once the map names the
-    /// new one: the change completes whatever the free returns.  No I/O
+    /// new one and the map on the disk does too: until then it stays
+    /// allocated on `InodeInfo::deferred` ([`free_deferred`]), or a crash
+    /// would find the disk naming a run the bitmap calls free, or that
+    /// another file was given and wrote (Documentation/toyfs.rst, "Write
+    /// order").  The change completes whatever the free returns.  No I/O
     /// can fail it (the bitmap is in memory), and the old run was in use
     /// at its lookup under the map lock, so only another inode naming
     /// the same fragments (a damaged image, reported by `corrupt`) can
@@ -1139,6 +1143,21 @@ impl<'a> BlockMap<'a> {
     /// would write.
     fn free_replaced(&mut self, freed: &Extent) {
         if freed.count == 0 {
+            return;
+        }
+        // Kept allocated until the map on the disk no longer names it
+        // (`free_deferred`); without the memory to note it, freed now,
+        // as before.
+        let kept = {
+            let _nofs = NofsScope::enter();
+            self.inode
+                .info()
+                .deferred
+                .lock()
+                .push(*freed, GFP_KERNEL)
+                .is_ok()
+        };
+        if kept {
             return;
         }
         if let Ok(changed) = balloc::free_extent(self.sb, self.ino(), freed) {
@@ -1730,6 +1749,18 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
     let map = info.map.lock();
     let taken = if sync { info.take_unsynced() } else { 0 };
+    // With `sync`, the runs moved out of the map so far go once the map
+    // (the inode, and its indirect blocks) is on the disk.
+    let deferred = if sync {
+        take_deferred(inode)
+    } else {
+        KVec::new()
+    };
+    let own = if deferred.is_empty() {
+        Ok(())
+    } else {
+        inode.sync_own_buffers()
+    };
     let stored = store_inode(inode, &slot, &map, sync);
     drop(map);
     // Without `sync` the slot stays in the device's cache (dirty), for
@@ -1738,7 +1769,65 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     if written.is_err() {
         info.keep_unsynced(taken);
     }
+    if written.is_ok() && own.is_ok() {
+        free_deferred(inode, deferred);
+    } else {
+        keep_deferred(inode, deferred);
+    }
     written
+}
+
+/// The runs of `inode` moved out of its map and kept allocated since
+/// (`InodeInfo::deferred`), taken under the map's lock: the map the
+/// caller then writes names none of them.
+fn take_deferred(inode: &Inode) -> KVec<Extent> {
+    core::mem::take(&mut *inode.info().deferred.lock())
+}
+
+/// Frees `runs`, taken by [`take_deferred`], once the inode and its
+/// indirect blocks as they were then are on the disk: no pointer there
+/// names them any more.  Their bitmap blocks are noted for `fsync`.
+pub(crate) fn free_deferred(inode: &Inode, runs: KVec<Extent>) {
+    let mut changed = 0;
+    for run in runs.iter() {
+        if let Ok(bits) = balloc::free_extent(inode.sb(), inode.ino(), run) {
+            changed |= bits;
+        }
+    }
+    if changed != 0 {
+        inode
+            .info()
+            .bitmap_blocks
+            .fetch_or(changed, Ordering::AcqRel);
+    }
+}
+
+/// Gives `runs` back to `inode`'s deferred runs: the map naming their
+/// successors could not be written.  Without the memory for them they
+/// stay allocated, lost fragments that fsck reports.
+fn keep_deferred(inode: &Inode, runs: KVec<Extent>) {
+    if runs.is_empty() {
+        return;
+    }
+    let _nofs = NofsScope::enter();
+    let mut kept = inode.info().deferred.lock();
+    for run in runs.iter() {
+        if kept.push(*run, GFP_KERNEL).is_err() {
+            break;
+        }
+    }
+}
+
+/// Writes the inode of `inode`, and its indirect blocks, waiting, if
+/// runs moved out of its map wait for that to be freed
+/// ([`free_deferred`]): for the `ENOSPC` retry
+/// (`write::retry_after_writeback`), whose writeback moved runs (blocks
+/// compressed) that only this frees, and for the eviction.
+pub(crate) fn write_deferred(inode: &Inode) -> Result {
+    if inode.info().deferred.lock().is_empty() {
+        return Ok(());
+    }
+    write_inode(inode, true)
 }
 
 /// A new inode's attributes, its owner, mode and times given once its VFS
@@ -1875,6 +1964,9 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
             // the map lock no change of the map is noted meanwhile) are
             // written, or noted again for the next `fsync` if the write fails.
             let taken = info.take_unsynced();
+            // The runs moved out of the map so far go once it is on the
+            // disk, its indirect blocks written above.
+            let deferred = take_deferred(inode);
             let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
                 true => slot.sync(),
                 // Its bytes are on the disk already (stored by writeback
@@ -1885,6 +1977,11 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
                 info.keep_unsynced(taken);
             }
             result = result.and(synced);
+            if result.is_ok() {
+                free_deferred(inode, deferred);
+            } else {
+                keep_deferred(inode, deferred);
+            }
         }
     }
     drop(map);
@@ -2028,6 +2125,12 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// inode's).
 pub(crate) fn sync_before_eviction(inode: &Inode) {
     let sb = inode.sb();
+    // Runs moved out of the map: freed once the inode is on the disk
+    // (their bits written below); if it cannot be written they stay
+    // allocated, lost fragments for fsck.
+    if write_deferred(inode).is_err() {
+        sb.record_write_error();
+    }
     let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);
     let (written, failed) = write_bitmap_blocks(sb, changed);
     if written.is_err() {
@@ -2130,6 +2233,8 @@ pub(crate) fn delete_inode(inode: &Inode) -> Result {
             );
         }
         BlockMap::lock(inode)?.truncate(0)?;
+        // Its moved runs too: the file is freed (a removal).
+        free_deferred(inode, take_deferred(inode));
     }
     ialloc::free_inode(inode.sb(), inode.ino())
 }
