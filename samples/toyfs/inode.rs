@@ -1748,6 +1748,11 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let info = inode.info();
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
     let map = info.map.lock();
+    // Runs moved out of the map (`InodeInfo::deferred`) wait for it to be
+    // on the disk: then it is written and waited for whoever asks
+    // (background writeback, the first pass of `sync(2)`, which leaves
+    // the inode clean for the second), and that frees them.
+    let sync = sync || !info.deferred.lock().is_empty();
     let taken = if sync { info.take_unsynced() } else { 0 };
     // With `sync`, the runs moved out of the map so far go once the map
     // (the inode, and its indirect blocks) is on the disk.
