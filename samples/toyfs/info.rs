@@ -291,6 +291,16 @@ pub(crate) struct InodeInfo {
     /// says ("Write order").  Changed under the map's lock.
     #[pin]
     pub(crate) deferred: Mutex<KVec<Extent>>,
+    /// Fragments allocated to the file since its map was last stored
+    /// into the inode table's cached block (`inode::store_inode` empties
+    /// it), as `start..end` ranges, adjacent ones merged, at most
+    /// `inode::FRESH_RANGES`: no map on the disk names them, so a run
+    /// inside one that moves is freed at once, not kept on `deferred`
+    /// (`BlockMap::free_replaced`).  An allocation not noted (the list
+    /// full, no memory, a path that does not note) only keeps its run
+    /// allocated until the map is written.  Changed under the map's lock.
+    #[pin]
+    pub(crate) fresh: Mutex<KVec<(u32, u32)>>,
     /// Size changes under way that grow the file (`write::Growth`):
     /// while it is not 0, writeback stores the block holding the end of
     /// the file plain, never compressed by the size it reads then.
@@ -335,6 +345,7 @@ impl InodeInfo {
             moved <- new_mutex!(Moved::default()),
             packed <- new_mutex!(KVec::new()),
             deferred <- new_mutex!(KVec::new()),
+            fresh <- new_mutex!(KVec::new()),
             growing: AtomicU32::new(0),
             dir_start_lookup: AtomicU64::new(0),
             unsynced: AtomicU32::new(0),

@@ -914,6 +914,16 @@ impl<'a> BlockMap<'a> {
                 blocks = blocks.saturating_add(extent.count);
             }
         };
+        for &(_, first, count) in &runs.runs[..runs.len] {
+            let first = geometry.whole_block(first);
+            self.note_fresh(&Extent {
+                count: count.saturating_mul(first.count),
+                ..first
+            });
+        }
+        if let Some((_, extent)) = runs.tail {
+            self.note_fresh(&extent);
+        }
         match container {
             Container::Direct { index } => {
                 let direct = &mut self.disk.direct;
@@ -1115,6 +1125,7 @@ impl<'a> BlockMap<'a> {
         } else if around {
             Extent { count: 0, ..old }
         } else {
+            self.note_fresh(&new);
             old
         };
         self.free_replaced(&freed);
@@ -1145,10 +1156,13 @@ impl<'a> BlockMap<'a> {
         if freed.count == 0 {
             return;
         }
-        // Kept allocated until the map on the disk no longer names it
-        // (`free_deferred`); without the memory to note it, freed now,
-        // as before.
-        let kept = {
+        // Allocated since the map was last stored: no map on the disk
+        // names it, and it is freed now (the `ENOSPC` retry's writeback
+        // compresses new blocks, whose freed fragments the next block
+        // packs into).  Else kept allocated until the map on the disk no
+        // longer names it (`free_deferred`); without the memory to note
+        // it, freed now, as before.
+        let kept = !self.is_fresh(freed) && {
             let _nofs = NofsScope::enter();
             self.inode
                 .info()
@@ -1163,6 +1177,42 @@ impl<'a> BlockMap<'a> {
         if let Ok(changed) = balloc::free_extent(self.sb, self.ino(), freed) {
             self.note_bitmap(changed);
         }
+    }
+
+    /// Notes `run`, just allocated to the file and named by its map, as
+    /// fresh (`InodeInfo::fresh`) until the map is next stored.  Merged
+    /// into the last range noted when adjacent; past [`FRESH_RANGES`]
+    /// ranges, or without memory, not noted: the run is then only kept
+    /// allocated, if it moves, until the map is written.
+    fn note_fresh(&self, run: &Extent) {
+        let (start, end) = (run.fragment, run.fragment.saturating_add(run.count));
+        let mut fresh = self.inode.info().fresh.lock();
+        if let Some(last) = fresh.last_mut() {
+            if last.1 == start {
+                last.1 = end;
+                return;
+            }
+            if last.0 == end {
+                last.0 = start;
+                return;
+            }
+        }
+        if fresh.len() < FRESH_RANGES {
+            let _nofs = NofsScope::enter();
+            let _ = fresh.push((start, end), GFP_KERNEL);
+        }
+    }
+
+    /// Whether `run` lies inside fragments allocated since the map was
+    /// last stored ([`Self::note_fresh`]): no map on the disk names it.
+    fn is_fresh(&self, run: &Extent) -> bool {
+        let end = run.fragment.saturating_add(run.count);
+        self.inode
+            .info()
+            .fresh
+            .lock()
+            .iter()
+            .any(|&(start, stop)| start <= run.fragment && end <= stop)
     }
 
     /// Whether [`Self::replace_run`] takes `new` in place of `old`:
@@ -1187,6 +1237,9 @@ impl<'a> BlockMap<'a> {
         let in_place = new.fragment == old.fragment;
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
+        if !in_place {
+            self.note_fresh(&new);
+        }
         let freed = if in_place {
             Extent {
                 fragment: old.fragment + new.count,
@@ -1859,6 +1912,9 @@ pub(crate) fn store_new_inode(inode: &Inode) -> Result {
 /// ([`InodeSlot::store`]); returns whether it was.
 fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> Result<bool> {
     let sb = inode.sb();
+    // The map stored from now on may name every run allocated so far:
+    // none is fresh any more (`InodeInfo::fresh`).
+    inode.info().fresh.lock().clear();
     if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
         mount::enable_large_files(sb)?;
     }
@@ -2154,6 +2210,12 @@ pub(crate) fn sync_before_eviction(inode: &Inode) {
         }
     }
 }
+
+/// The most ranges of fresh fragments an inode notes
+/// (`InodeInfo::fresh`): new blocks are mostly adjacent and merge, and a
+/// run allocated past it is only kept allocated, if it moves, until the
+/// map is written.
+pub(crate) const FRESH_RANGES: usize = 64;
 
 /// The disk blocks of writes that [`sync_packed`] starts before it waits
 /// for the first of them.
