@@ -1123,6 +1123,23 @@ impl<'a> BlockMap<'a> {
                 compressed: false,
             }
         } else if around {
+            // The fragments taken before and after the old run are
+            // fresh: a failed change that cuts the run back (a
+            // ZERO_RANGE without room for its next block) frees them at
+            // once, as they were.
+            let (end, old_end) = (new.fragment + new.count, old.fragment + old.count);
+            for (fragment, count) in [
+                (new.fragment, old.fragment - new.fragment),
+                (old_end, end - old_end),
+            ] {
+                if count != 0 {
+                    self.note_fresh(&Extent {
+                        fragment,
+                        count,
+                        compressed: false,
+                    });
+                }
+            }
             Extent { count: 0, ..old }
         } else {
             self.note_fresh(&new);
