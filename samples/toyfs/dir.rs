@@ -14,6 +14,7 @@
 //! The VFS holds the directory's lock around every change.
 
 use crate::{
+    balloc,
     format::{
         address::ExtentError,
         dirent::{
@@ -579,6 +580,19 @@ pub(crate) fn add_at(
         write_entry(&mut whole, partial, 0, block_size - partial, 0, b"");
         let added = insert_entry(&mut whole, ino, file_type, name)
             .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?;
+        if !added {
+            // The entry needs the block after the tail too: the tail's
+            // growth and that block take at least `2 * B / F - tail`
+            // fragments.  Fewer free is `ENOSPC` before the tail moves:
+            // a tail moved out of its fragments keeps them allocated
+            // until the directory's inode is on the disk
+            // (`BlockMap::free_replaced`), and `shrink_back` would then
+            // leave the free count below what it was.
+            let fragments = geometry.fragments_per_block();
+            // CAST: below a block.
+            let tail = geometry.fragments_for(partial as u32);
+            drop(balloc::reserve(sb, 2 * fragments - tail)?);
+        }
         let block = {
             let mut map = BlockMap::lock(dir)?;
             map.set_run(n, geometry.fragments_per_block())?;

@@ -13,6 +13,7 @@
 
 use crate::{
     format::{
+        address::Extent,
         geometry::Geometry,
         inode::Inode as DiskInode,
         superblock::{FsState, Superblock},
@@ -282,6 +283,24 @@ pub(crate) struct InodeInfo {
     /// it written (`packed::dirty_packed`).
     #[pin]
     pub(crate) packed: Mutex<KVec<Buffer>>,
+    /// Runs the map no longer names but the disk may (a tail moved, a
+    /// block compressed by writeback or given a plain run, the rest of a
+    /// run cut: `BlockMap::free_replaced`): still allocated, so that no
+    /// other file is given them, until the inode and its indirect blocks
+    /// are on the disk (`inode::free_deferred`), as Documentation/toyfs.rst
+    /// says ("Write order").  Changed under the map's lock.
+    #[pin]
+    pub(crate) deferred: Mutex<KVec<Extent>>,
+    /// Fragments allocated to the file since its map was last stored
+    /// into the inode table's cached block (`inode::store_inode` empties
+    /// it), as `start..end` ranges, adjacent ones merged, at most
+    /// `inode::FRESH_RANGES`: no map on the disk names them, so a run
+    /// inside one that moves is freed at once, not kept on `deferred`
+    /// (`BlockMap::free_replaced`).  An allocation not noted (the list
+    /// full, no memory, a path that does not note) only keeps its run
+    /// allocated until the map is written.  Changed under the map's lock.
+    #[pin]
+    pub(crate) fresh: Mutex<KVec<(u32, u32)>>,
     /// Size changes under way that grow the file (`write::Growth`):
     /// while it is not 0, writeback stores the block holding the end of
     /// the file plain, never compressed by the size it reads then.
@@ -325,6 +344,8 @@ impl InodeInfo {
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
             packed <- new_mutex!(KVec::new()),
+            deferred <- new_mutex!(KVec::new()),
+            fresh <- new_mutex!(KVec::new()),
             growing: AtomicU32::new(0),
             dir_start_lookup: AtomicU64::new(0),
             unsynced: AtomicU32::new(0),

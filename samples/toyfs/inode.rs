@@ -914,6 +914,16 @@ impl<'a> BlockMap<'a> {
                 blocks = blocks.saturating_add(extent.count);
             }
         };
+        for &(_, first, count) in &runs.runs[..runs.len] {
+            let first = geometry.whole_block(first);
+            self.note_fresh(&Extent {
+                count: count.saturating_mul(first.count),
+                ..first
+            });
+        }
+        if let Some((_, extent)) = runs.tail {
+            self.note_fresh(&extent);
+        }
         match container {
             Container::Direct { index } => {
                 let direct = &mut self.disk.direct;
@@ -1113,8 +1123,26 @@ impl<'a> BlockMap<'a> {
                 compressed: false,
             }
         } else if around {
+            // The fragments taken before and after the old run are
+            // fresh: a failed change that cuts the run back (a
+            // ZERO_RANGE without room for its next block) frees them at
+            // once, as they were.
+            let (end, old_end) = (new.fragment + new.count, old.fragment + old.count);
+            for (fragment, count) in [
+                (new.fragment, old.fragment - new.fragment),
+                (old_end, end - old_end),
+            ] {
+                if count != 0 {
+                    self.note_fresh(&Extent {
+                        fragment,
+                        count,
+                        compressed: false,
+                    });
+                }
+            }
             Extent { count: 0, ..old }
         } else {
+            self.note_fresh(&new);
             old
         };
         self.free_replaced(&freed);
@@ -1129,7 +1157,11 @@ impl<'a> BlockMap<'a> {
 
     /// Frees `freed`, what a run the map no longer names left over
     /// ([`Self::set_run`], [`Self::replace_run`]), once the map names the
-    /// new one: the change completes whatever the free returns.  No I/O
+    /// new one and the map on the disk does too: until then it stays
+    /// allocated on `InodeInfo::deferred` ([`free_deferred`]), or a crash
+    /// would find the disk naming a run the bitmap calls free, or that
+    /// another file was given and wrote (Documentation/toyfs.rst, "Write
+    /// order").  The change completes whatever the free returns.  No I/O
     /// can fail it (the bitmap is in memory), and the old run was in use
     /// at its lookup under the map lock, so only another inode naming
     /// the same fragments (a damaged image, reported by `corrupt`) can
@@ -1141,9 +1173,63 @@ impl<'a> BlockMap<'a> {
         if freed.count == 0 {
             return;
         }
+        // Allocated since the map was last stored: no map on the disk
+        // names it, and it is freed now (the `ENOSPC` retry's writeback
+        // compresses new blocks, whose freed fragments the next block
+        // packs into).  Else kept allocated until the map on the disk no
+        // longer names it (`free_deferred`); without the memory to note
+        // it, freed now, as before.
+        let kept = !self.is_fresh(freed) && {
+            let _nofs = NofsScope::enter();
+            self.inode
+                .info()
+                .deferred
+                .lock()
+                .push(*freed, GFP_KERNEL)
+                .is_ok()
+        };
+        if kept {
+            return;
+        }
         if let Ok(changed) = balloc::free_extent(self.sb, self.ino(), freed) {
             self.note_bitmap(changed);
         }
+    }
+
+    /// Notes `run`, just allocated to the file and named by its map, as
+    /// fresh (`InodeInfo::fresh`) until the map is next stored.  Merged
+    /// into the last range noted when adjacent; past [`FRESH_RANGES`]
+    /// ranges, or without memory, not noted: the run is then only kept
+    /// allocated, if it moves, until the map is written.
+    fn note_fresh(&self, run: &Extent) {
+        let (start, end) = (run.fragment, run.fragment.saturating_add(run.count));
+        let mut fresh = self.inode.info().fresh.lock();
+        if let Some(last) = fresh.last_mut() {
+            if last.1 == start {
+                last.1 = end;
+                return;
+            }
+            if last.0 == end {
+                last.0 = start;
+                return;
+            }
+        }
+        if fresh.len() < FRESH_RANGES {
+            let _nofs = NofsScope::enter();
+            let _ = fresh.push((start, end), GFP_KERNEL);
+        }
+    }
+
+    /// Whether `run` lies inside fragments allocated since the map was
+    /// last stored ([`Self::note_fresh`]): no map on the disk names it.
+    fn is_fresh(&self, run: &Extent) -> bool {
+        let end = run.fragment.saturating_add(run.count);
+        self.inode
+            .info()
+            .fresh
+            .lock()
+            .iter()
+            .any(|&(start, stop)| start <= run.fragment && end <= stop)
     }
 
     /// Whether [`Self::replace_run`] takes `new` in place of `old`:
@@ -1168,6 +1254,9 @@ impl<'a> BlockMap<'a> {
         let in_place = new.fragment == old.fragment;
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
+        if !in_place {
+            self.note_fresh(&new);
+        }
         let freed = if in_place {
             Extent {
                 fragment: old.fragment + new.count,
@@ -1729,7 +1818,24 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     let info = inode.info();
     let slot = InodeSlot::read(inode.sb(), inode.ino())?;
     let map = info.map.lock();
+    // Runs moved out of the map (`InodeInfo::deferred`) wait for it to be
+    // on the disk: then it is written and waited for whoever asks
+    // (background writeback, the first pass of `sync(2)`, which leaves
+    // the inode clean for the second), and that frees them.
+    let sync = sync || !info.deferred.lock().is_empty();
     let taken = if sync { info.take_unsynced() } else { 0 };
+    // With `sync`, the runs moved out of the map so far go once the map
+    // (the inode, and its indirect blocks) is on the disk.
+    let deferred = if sync {
+        take_deferred(inode)
+    } else {
+        KVec::new()
+    };
+    let own = if deferred.is_empty() {
+        Ok(())
+    } else {
+        inode.sync_own_buffers()
+    };
     let stored = store_inode(inode, &slot, &map, sync);
     drop(map);
     // Without `sync` the slot stays in the device's cache (dirty), for
@@ -1738,7 +1844,65 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     if written.is_err() {
         info.keep_unsynced(taken);
     }
+    if written.is_ok() && own.is_ok() {
+        free_deferred(inode, deferred);
+    } else {
+        keep_deferred(inode, deferred);
+    }
     written
+}
+
+/// The runs of `inode` moved out of its map and kept allocated since
+/// (`InodeInfo::deferred`), taken under the map's lock: the map the
+/// caller then writes names none of them.
+fn take_deferred(inode: &Inode) -> KVec<Extent> {
+    core::mem::take(&mut *inode.info().deferred.lock())
+}
+
+/// Frees `runs`, taken by [`take_deferred`], once the inode and its
+/// indirect blocks as they were then are on the disk: no pointer there
+/// names them any more.  Their bitmap blocks are noted for `fsync`.
+pub(crate) fn free_deferred(inode: &Inode, runs: KVec<Extent>) {
+    let mut changed = 0;
+    for run in runs.iter() {
+        if let Ok(bits) = balloc::free_extent(inode.sb(), inode.ino(), run) {
+            changed |= bits;
+        }
+    }
+    if changed != 0 {
+        inode
+            .info()
+            .bitmap_blocks
+            .fetch_or(changed, Ordering::AcqRel);
+    }
+}
+
+/// Gives `runs` back to `inode`'s deferred runs: the map naming their
+/// successors could not be written.  Without the memory for them they
+/// stay allocated, lost fragments that fsck reports.
+fn keep_deferred(inode: &Inode, runs: KVec<Extent>) {
+    if runs.is_empty() {
+        return;
+    }
+    let _nofs = NofsScope::enter();
+    let mut kept = inode.info().deferred.lock();
+    for run in runs.iter() {
+        if kept.push(*run, GFP_KERNEL).is_err() {
+            break;
+        }
+    }
+}
+
+/// Writes the inode of `inode`, and its indirect blocks, waiting, if
+/// runs moved out of its map wait for that to be freed
+/// ([`free_deferred`]): for the `ENOSPC` retry
+/// (`write::retry_after_writeback`), whose writeback moved runs (blocks
+/// compressed) that only this frees, and for the eviction.
+pub(crate) fn write_deferred(inode: &Inode) -> Result {
+    if inode.info().deferred.lock().is_empty() {
+        return Ok(());
+    }
+    write_inode(inode, true)
 }
 
 /// A new inode's attributes, its owner, mode and times given once its VFS
@@ -1765,6 +1929,9 @@ pub(crate) fn store_new_inode(inode: &Inode) -> Result {
 /// ([`InodeSlot::store`]); returns whether it was.
 fn store_inode(inode: &Inode, slot: &InodeSlot, map: &DiskInode, sync: bool) -> Result<bool> {
     let sb = inode.sb();
+    // The map stored from now on may name every run allocated so far:
+    // none is fresh any more (`InodeInfo::fresh`).
+    inode.info().fresh.lock().clear();
     if map.triple_indirect != 0 || inode.size() > sb.info().geometry.double_reach_size() {
         mount::enable_large_files(sb)?;
     }
@@ -1875,6 +2042,9 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
             // the map lock no change of the map is noted meanwhile) are
             // written, or noted again for the next `fsync` if the write fails.
             let taken = info.take_unsynced();
+            // The runs moved out of the map so far go once it is on the
+            // disk, its indirect blocks written above.
+            let deferred = take_deferred(inode);
             let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
                 true => slot.sync(),
                 // Its bytes are on the disk already (stored by writeback
@@ -1885,6 +2055,11 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
                 info.keep_unsynced(taken);
             }
             result = result.and(synced);
+            if result.is_ok() {
+                free_deferred(inode, deferred);
+            } else {
+                keep_deferred(inode, deferred);
+            }
         }
     }
     drop(map);
@@ -2028,6 +2203,12 @@ pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64
 /// inode's).
 pub(crate) fn sync_before_eviction(inode: &Inode) {
     let sb = inode.sb();
+    // Runs moved out of the map: freed once the inode is on the disk
+    // (their bits written below); if it cannot be written they stay
+    // allocated, lost fragments for fsck.
+    if write_deferred(inode).is_err() {
+        sb.record_write_error();
+    }
     let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);
     let (written, failed) = write_bitmap_blocks(sb, changed);
     if written.is_err() {
@@ -2046,6 +2227,12 @@ pub(crate) fn sync_before_eviction(inode: &Inode) {
         }
     }
 }
+
+/// The most ranges of fresh fragments an inode notes
+/// (`InodeInfo::fresh`): new blocks are mostly adjacent and merge, and a
+/// run allocated past it is only kept allocated, if it moves, until the
+/// map is written.
+pub(crate) const FRESH_RANGES: usize = 64;
 
 /// The disk blocks of writes that [`sync_packed`] starts before it waits
 /// for the first of them.
@@ -2130,6 +2317,8 @@ pub(crate) fn delete_inode(inode: &Inode) -> Result {
             );
         }
         BlockMap::lock(inode)?.truncate(0)?;
+        // Its moved runs too: the file is freed (a removal).
+        free_deferred(inode, take_deferred(inode));
     }
     ialloc::free_inode(inode.sb(), inode.ino())
 }

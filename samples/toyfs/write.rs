@@ -188,8 +188,11 @@ pub(crate) fn unpack(
     Ok(())
 }
 
-/// Runs `attempt`, and on an image with LZ4 runs it once more after an
-/// `ENOSPC`, once the file has been written back and waited for: its
+/// Runs `attempt`, and on an image with LZ4 (or with runs moved out of
+/// the file's map kept allocated until the map is on the disk,
+/// `InodeInfo::deferred`) runs it once more after an `ENOSPC`, once the
+/// file has been written back and waited for and its inode written,
+/// which frees those runs (`inode::write_deferred`): its
 /// dirty blocks hold whole plain runs (`unpack`, new blocks) until
 /// writeback compresses them and frees what they do not need, so writing
 /// them back may make the room (as btrfs flushes delalloc on `ENOSPC`).
@@ -202,8 +205,15 @@ pub(crate) fn retry_after_writeback<T>(
     mut attempt: impl FnMut() -> Result<T>,
 ) -> Result<T> {
     match attempt() {
-        Err(err) if err == ENOSPC && inode.sb().info().geometry.has_compression() => {
+        Err(err)
+            if err == ENOSPC
+                && (inode.sb().info().geometry.has_compression()
+                    || !inode.info().deferred.lock().is_empty()) =>
+        {
             inode.write_and_wait().map_err(|_| err)?;
+            // What writeback moved out of the map (the plain runs of the
+            // blocks it compressed) is freed once the map is on the disk.
+            crate::inode::write_deferred(inode).map_err(|_| err)?;
             attempt()
         }
         result => result,

@@ -1315,9 +1315,7 @@ ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
 ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
-# Known bug (review 2026-12-06): both fail on main; ktap_case them once
-# a moved run stays allocated until the map on the disk no longer names it.
-ktap_skip moved_tail_run_is_not_reused_before_the_map "known bug: a moved run is freed before the map that names its successor is on the disk"
-ktap_skip compressed_run_is_not_reused_before_the_map "known bug: a run freed by writeback compression is still named on the disk"
+ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
+ktap_case compressed_run_is_not_reused_before_the_map compressed_run_is_not_reused_before_the_map
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
