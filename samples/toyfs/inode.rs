@@ -22,7 +22,10 @@ use crate::{
     },
     ialloc,
     info::Moved,
-    meta::{check_entry, check_extent, check_pointer, corrupt, sound_extent, InodeSlot},
+    meta::{
+        check_entry, check_extent, check_pointer, corrupt, report_left_for_fsck, sound_extent,
+        InodeSlot,
+    },
     mount,
     packed::zero_fragments_on_disk,
     tails::{self, TAIL_NOT_IN_BLOCK},
@@ -2308,7 +2311,7 @@ pub(crate) fn delete_inode(inode: &Inode) -> Result {
     if !inode.is_special() {
         if let Err(err) = tails::release(inode) {
             let left = "its tail block's count";
-            tails::report_left_for_fsck(
+            report_left_for_fsck(
                 inode.sb(),
                 inode.ino(),
                 "packed tail not released",

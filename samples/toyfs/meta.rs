@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What every change of metadata needs: inode-table slots, checked block
-//! pointers, and the report of a broken rule of the format.
+//! pointers, the report of a broken rule of the format, and the report of
+//! what a change left for fsck.
 
 use crate::{
     balloc,
@@ -23,6 +24,23 @@ pub(crate) fn corrupt(sb: &SuperBlock, ino: u32, rule: &str) -> Error {
         kernel::pr_err!("{}: corrupted: inode {}: {}\n", sb.id(), ino, rule);
     }
     EUCLEAN
+}
+
+/// Reports (ratelimited, naming the device) that a change of inode
+/// `ino` (`what`: its packed tail left its file, a failed creation
+/// undone) was made without `left` being let go of (`err`): the inode is
+/// as the call left it, and fsck finds the rest.
+pub(crate) fn report_left_for_fsck(sb: &SuperBlock, ino: u32, what: &str, left: &str, err: Error) {
+    if sb.info().errors.allow(sb.id_cstr()) {
+        kernel::pr_err!(
+            "{}: inode {}: {} ({:?}): {} left for fsck\n",
+            sb.id(),
+            ino,
+            what,
+            err,
+            left
+        );
+    }
 }
 
 /// The inode-table block holding one inode, and where in it.  Its 128

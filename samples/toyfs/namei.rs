@@ -15,9 +15,8 @@ use crate::{
     inode::{
         lower_link_count, raise_link_count, store_new_inode, write_bitmap_blocks, write_new_symlink,
     },
-    meta::{corrupt, InodeSlot},
+    meta::{corrupt, report_left_for_fsck, InodeSlot},
     mount::SpecialFiles,
-    tails,
     vfs::{clean_bdev_aliases, Buffer, Inode, InodeRef, NewOwner, SuperBlock},
 };
 use core::cell::Cell;
@@ -135,7 +134,7 @@ fn undo_claim(
     feature: Option<SpecialFiles<'_>>,
 ) {
     let left = |what: &str, err: Error| {
-        tails::report_left_for_fsck(sb, ino, "failed creation not undone", what, err);
+        report_left_for_fsck(sb, ino, "failed creation not undone", what, err);
         sb.record_write_error();
     };
     if let Some(block) = dir_block {

@@ -29,7 +29,7 @@ use crate::{
         tail_block::{parse_header, put_header, stored_tail, StoredTail, TailPlace},
     },
     inode::{BlockMap, OldPath, Run},
-    meta::corrupt,
+    meta::{corrupt, report_left_for_fsck},
     packed::{fill_decompressed, write_bytes},
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, lz4_decompress, with_folio, Buffer, Inode,
@@ -341,23 +341,6 @@ fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str
         let left = "its tail block's count or old indirect blocks";
         report_left_for_fsck(sb, inode.ino(), what, left, err);
         sb.record_write_error();
-    }
-}
-
-/// Reports (ratelimited, naming the device) that a change of inode
-/// `ino` (`what`: its packed tail left its file, a failed creation
-/// undone) was made without `left` being let go of (`err`): the inode is
-/// as the call left it, and fsck finds the rest.
-pub(crate) fn report_left_for_fsck(sb: &SuperBlock, ino: u32, what: &str, left: &str, err: Error) {
-    if sb.info().errors.allow(sb.id_cstr()) {
-        kernel::pr_err!(
-            "{}: inode {}: {} ({:?}): {} left for fsck\n",
-            sb.id(),
-            ino,
-            what,
-            err,
-            left
-        );
     }
 }
 

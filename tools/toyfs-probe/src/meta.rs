@@ -534,12 +534,58 @@ pub fn inode_reuse_setup(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// How far the unlinking thread of `inode-reuse` has gone: the old files
+/// it has unlinked, and whether it has stopped.  The creating thread
+/// sleeps on it rather than spin (with `yield_now`) on a CPU the unlinks
+/// may need.
+struct Unlinked {
+    state: std::sync::Mutex<(usize, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Unlinked {
+    fn new() -> Self {
+        Self {
+            state: std::sync::Mutex::new((0, false)),
+            changed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The files unlinked so far, and whether the unlinker has stopped.
+    fn now(&self) -> (usize, bool) {
+        *self.lock()
+    }
+
+    /// Changes the state and wakes the creator.
+    fn update(&self, change: impl FnOnce(&mut (usize, bool))) {
+        change(&mut self.lock());
+        self.changed.notify_all();
+    }
+
+    /// Sleeps until more than `seen` files are unlinked or the unlinker
+    /// has stopped.
+    fn wait_past(&self, seen: usize) {
+        let mut state = self.lock();
+        while state.0 <= seen && !state.1 {
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// `inode-reuse DIR`, on a fresh mount after `inode-reuse-setup`: one
 /// thread unlinks the old files in inode order while another creates new
 /// ones, each holding its own name; then every name must read back its
-/// own bytes, and no two names may share an inode.
+/// own bytes, and no two names may share an inode.  The creator starts
+/// once 16 files are unlinked, and creates while the unlinks go on: the
+/// allocations read the inode table's blocks as the frees change them.
+/// Once every inode is in use (`ENOSPC`) it sleeps until the next unlink
+/// (or the last) has returned, then tries again: the files it made
+/// before the `ENOSPC` and those it makes after are checked alike.
 pub fn inode_reuse(root: &Path) -> Result<(), String> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let old = root.join("old");
     let new = root.join("new");
     io("mkdir new", fs::create_dir(&new))?;
@@ -549,23 +595,29 @@ pub fn inode_reuse(root: &Path) -> Result<(), String> {
         victims.push((io("stat", entry.metadata())?.ino(), entry.path()));
     }
     victims.sort();
-    let removed = AtomicUsize::new(0);
-    let done = AtomicBool::new(false);
-    let created = std::thread::scope(|scope| {
-        let creator = scope.spawn(|| -> Result<u32, String> {
-            while removed.load(Ordering::Acquire) < 16 && !done.load(Ordering::Acquire) {
-                std::thread::yield_now();
-            }
-            let mut k = 0;
-            while !done.load(Ordering::Acquire) {
+    let unlinked = Unlinked::new();
+    let (created, waits) = std::thread::scope(|scope| {
+        let creator = scope.spawn(|| -> Result<(u32, u32), String> {
+            unlinked.wait_past(15);
+            let (mut k, mut waits) = (0, 0);
+            loop {
+                // Read before the attempt: an unlink returning between
+                // this and the ENOSPC ends the wait at once.
+                let (seen, stopped) = unlinked.now();
+                if stopped {
+                    break;
+                }
                 let name = format!("n{k}");
                 match fs::write(new.join(&name), &name) {
                     Ok(()) => k += 1,
-                    Err(e) if e.raw_os_error() == Some(28) => std::thread::yield_now(),
+                    Err(e) if e.raw_os_error() == Some(28) => {
+                        waits += 1;
+                        unlinked.wait_past(seen);
+                    }
                     Err(e) => return Err(format!("create {name}: {e}")),
                 }
             }
-            Ok(k)
+            Ok((k, waits))
         });
         let mut result = Ok(());
         for (_, path) in &victims {
@@ -573,9 +625,9 @@ pub fn inode_reuse(root: &Path) -> Result<(), String> {
                 result = Err(format!("unlink {}: {e}", path.display()));
                 break;
             }
-            removed.fetch_add(1, Ordering::AcqRel);
+            unlinked.update(|state| state.0 += 1);
         }
-        done.store(true, Ordering::Release);
+        unlinked.update(|state| state.1 = true);
         let created = creator
             .join()
             .unwrap_or_else(|_| Err("the creator panicked".into()));
@@ -600,7 +652,7 @@ pub fn inode_reuse(root: &Path) -> Result<(), String> {
         }
     }
     println!(
-        "{} old files unlinked, {created} made beside them",
+        "{} old files unlinked, {created} made beside them ({waits} waits on ENOSPC)",
         victims.len()
     );
     Ok(())
