@@ -45,6 +45,8 @@
 # TORTURE_SECONDS=N bounds fio and stress-ng on toyfs, each (15).
 # TORTURE_LAYOUTS=all (or names, comma-separated) runs the torture part's
 # suite toyfs_torture_layouts on every toyfs layout (make check: four).
+# TORTURE_SEED=N seeds that suite's churn, packed-torture and pressure
+# fsx (1), printed with the command that runs a failure again.
 # PARTIAL_PAGE_FILESYSTEMS=toyfs:4096:-f_512_-c_lz4,ext4:1024 runs part
 # partial_page on those filesystems only (scripts/guest/partial-page-cases.sh);
 # "references" in it stands for ext2, ext4 and tmpfs, which check the golden
@@ -70,7 +72,7 @@ export KDIR VM_MVC_CACHE VM_MVC_ONLY VM_MVC_PROFILE VM_MVC_KCONFIG_EXTRA
 export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS VM_MVC_BENCH_FS_ROWS VM_MVC_BENCH_FS_ROUNDS
 export VM_MVC_BENCH_FS_IOSTAT
 export VM_MVC_BENCH_COMPRESS_ROWS VM_MVC_BENCH_COMPRESS_ROUNDS
-export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS TORTURE_LAYOUTS
+export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS TORTURE_LAYOUTS TORTURE_SEED
 export CORRUPT_FLIP_IMAGES FSX_OPS FSX_SEED PARTIAL_PAGE_FILESYSTEMS
 export TOYFS_SOAK_SEEDS TOYFS_SOAK_OPS TOYFS_SOAK_FIRST_SEED FSX_SOAK_OPS
 

@@ -85,6 +85,8 @@ guest_cmdline() {
 	[ -z "${TORTURE_SECONDS:-}" ] || cmdline+=" TORTURE_SECONDS=$TORTURE_SECONDS"
 	# Which toyfs layouts guest/torture-layouts.sh runs on ("all", or names).
 	[ -z "${TORTURE_LAYOUTS:-}" ] || cmdline+=" TORTURE_LAYOUTS=$TORTURE_LAYOUTS"
+	# The seed of its churn, packed-torture and pressure fsx rounds.
+	[ -z "${TORTURE_SEED:-}" ] || cmdline+=" TORTURE_SEED=$TORTURE_SEED"
 	# Which filesystems the partial_page part runs on (comma-separated,
 	# guest/partial-page-cases.sh).
 	[ -z "${PARTIAL_PAGE_FILESYSTEMS:-}" ] || cmdline+=" PARTIAL_PAGE_FILESYSTEMS=$PARTIAL_PAGE_FILESYSTEMS"

@@ -96,8 +96,11 @@ if part partial_page || part torture; then
 		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" /opt/guest/torture.sh
 		# The same tools and toyfs-stress churn on each toyfs layout
 		# (TORTURE_LAYOUTS: which; make check four, make torture all).
+		# TORTURE_SEED: the churn's, packed-torture's and the pressure
+		# fsx's seed (1).
 		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" \
-			TORTURE_LAYOUTS="${TORTURE_LAYOUTS:-}" /opt/guest/torture-layouts.sh
+			TORTURE_LAYOUTS="${TORTURE_LAYOUTS:-}" TORTURE_SEED="${TORTURE_SEED:-1}" \
+			/opt/guest/torture-layouts.sh
 		# Nothing left mounted or held: the parts after load toyfs again.
 		ktap_suite debian_parts_cleanup 1
 		ktap_case rmmod_toyfs rmmod toyfs

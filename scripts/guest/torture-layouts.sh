@@ -57,13 +57,16 @@
 # TORTURE_LAYOUTS names the layouts (comma-separated), "all" for every
 # one; make check runs four that cover each block size, fragments, LZ4
 # and -d (b512, b1024_f128_lz4, b2048_f256_d, b4096_f512), make torture
-# all.  The pressure runs 4 x a third of TORTURE_SECONDS; stress-ng, sendfile, the churn and packed-torture (seed 1) each
-# run for a third of TORTURE_SECONDS, from 2 to 10 seconds.  Runs in the Debian chroot
+# all.  The pressure runs 4 x a third of TORTURE_SECONDS; stress-ng, sendfile, the churn and packed-torture each
+# run for a third of TORTURE_SECONDS, from 2 to 10 seconds.  TORTURE_SEED
+# (1) seeds the churn, packed-torture and the pressure's first fsx round;
+# a failure prints the make command that runs it again.  Runs in the Debian chroot
 # (debian.sh), from check.sh, with toyfs loaded.
 . /opt/guest/ktap.sh
 seconds=$((${TORTURE_SECONDS:-15} / 3))
 [ $seconds -ge 2 ] || seconds=2
 [ $seconds -le 10 ] || seconds=10
+torture_seed=${TORTURE_SEED:-1}
 work=/tmp/torture-layouts mnt=/mnt/torture-layouts
 # NAME:mkfs.toyfs options (spaces as underscores).  -d copies a tree of
 # the Debian root: files of every size, directories with tails.
@@ -157,12 +160,14 @@ stress_ng_round() {
 	return $failed
 }
 
-# toyfs-stress churn, six threads, seed 1, then the remount and fsck.
+# toyfs-stress churn, six threads, seed $torture_seed, then the remount
+# and fsck.
 churn_round() {
-	toyfs-stress churn 6 1 $seconds $mnt "$dev" $fstype "$fsck" >$work/churn.log 2>&1
+	toyfs-stress churn 6 $torture_seed $seconds $mnt "$dev" $fstype "$fsck" >$work/churn.log 2>&1
 	rc=$?
 	# The counts and the verdict; the whole log on failure.
 	if [ $rc -eq 0 ]; then grep -v '^churn: thread' $work/churn.log; else cat $work/churn.log; fi
+	[ $rc -eq 0 ] || echo "to run it again: make torture TORTURE_SEED=$torture_seed TORTURE_LAYOUTS=$name"
 	rm -rf $mnt/churn
 	return $rc
 }
@@ -187,11 +192,11 @@ file_cache_pages() {
 }
 
 # fsx with configuration $1 (tests/fsx) on new files of $dir/fsx, a
-# round of 300 operations after another (seeds from 1), until second
+# round of 300 operations after another (seeds from $torture_seed), until second
 # $end; the first failure's log is left in $work/pressure-$1.log.
 pressure_fsx() {
-	local cfg=$1 seed=1 file=$dir/fsx/$1
-	while [ $SECONDS -lt "$end" ] || [ $seed -eq 1 ]; do
+	local cfg=$1 seed=$torture_seed file=$dir/fsx/$1
+	while [ $SECONDS -lt "$end" ] || [ $seed -eq "$torture_seed" ]; do
 		rm -f "$file" && : >"$file" || return 1
 		case $opts in
 		*lz4*) [ "$(toyfs-stress compr "$file" +c)" = c ] || { echo "chattr +c $file failed"; return 1; } ;;
@@ -207,7 +212,7 @@ pressure_fsx() {
 		}
 		seed=$((seed + 1))
 	done
-	echo "fsx $cfg: $((seed - 1)) rounds of 300 operations"
+	echo "fsx $cfg: $((seed - torture_seed)) rounds of 300 operations"
 }
 
 # How many MiB of file $1 are in the page cache (mincore(2) of a
@@ -313,12 +318,14 @@ pressure_round() {
 	return $failed
 }
 
-# The packed files' torture, seed 1, on the layout mounted at $mnt.
+# The packed files' torture, seed $torture_seed, on the layout mounted at
+# $mnt.
 packed_round() {
-	toyfs-probe packed-torture $mnt /usr/include/linux 1 $seconds >$work/packed.log 2>&1
+	toyfs-probe packed-torture $mnt /usr/include/linux $torture_seed $seconds >$work/packed.log 2>&1
 	rc=$?
 	cat $work/packed.log
-	[ $rc -eq 0 ] || echo "to run it again: toyfs-probe packed-torture $mnt /usr/include/linux 1 $seconds"
+	[ $rc -eq 0 ] || echo "to run it again: make torture TORTURE_SEED=$torture_seed TORTURE_LAYOUTS=$name" \
+		"(in make shell: toyfs-probe packed-torture $mnt /usr/include/linux $torture_seed $seconds)"
 	return $rc
 }
 
