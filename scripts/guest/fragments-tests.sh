@@ -1162,6 +1162,25 @@ unpack_writes_the_bitmap_before_the_inode() {
 	[ $result -eq 0 ]
 }
 
+# The crash copy $snap, mounted read-only, must read f as $work/f.old
+# or $work/f.new; otherwise its size, its last bytes and its extents are
+# printed.  $1 names the change in the message.  Removes $snap.
+crash_copy_reads_f_as_before_or_after() {
+	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
+	result=1
+	if mount -o ro -t toyfs "$dev" $mnt; then
+		if cmp -s $mnt/f $work/f.old || cmp -s $mnt/f $work/f.new; then
+			result=0
+		else
+			echo "f after the crash: $(wc -c <$mnt/f) bytes, not as before nor as after $1:"
+			od -c $mnt/f | tail -n 4
+			toyfs-probe extents $mnt/f
+		fi
+		umount $mnt
+	fi
+	losetup -d "$dev" && rm -f $snap && [ $result -eq 0 ]
+}
+
 # A tail moved to a new run by an append frees its old fragments at once
 # (BlockMap::set_run, free_replaced), in the bitmap in memory, while the
 # disk still names them: the inode (or indirect block) naming the new
@@ -1177,8 +1196,9 @@ unpack_writes_the_bitmap_before_the_inode() {
 # is made and fsynced alone, and a copy of the image (the disk as a
 # crash would leave it) must read f as it was or as it is.  Review
 # 2026-12-06: f read g's 300 bytes on the copy (fsck.toyfs: g's fragment
-# "already owned by inode 2").  Skipped until fixed (Write order, "Not
-# ordered yet").  $1: more mkfs.toyfs options.
+# "already owned by inode 2"); fixed the same day (Write order: a moved
+# run the disk may name stays allocated until the map is written).  $1:
+# more mkfs.toyfs options.
 moved_tail_run_is_not_reused_before_the_map() {
 	img=$work/moved.img snap=$work/moved-snap.img
 	head -c 300 $work/text >$work/f.old && cp $work/f.old $work/f.new &&
@@ -1193,19 +1213,7 @@ moved_tail_run_is_not_reused_before_the_map() {
 		sync $mnt/g && cp $img $snap
 	result=$?
 	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
-	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
-	result=1
-	if mount -o ro -t toyfs "$dev" $mnt; then
-		if cmp -s $mnt/f $work/f.old || cmp -s $mnt/f $work/f.new; then
-			result=0
-		else
-			echo "f after the crash: $(wc -c <$mnt/f) bytes, not as before nor as after the append:"
-			od -c $mnt/f | tail -n 4
-			toyfs-probe extents $mnt/f
-		fi
-		umount $mnt
-	fi
-	losetup -d "$dev" && rm -f $snap && [ $result -eq 0 ]
+	crash_copy_reads_f_as_before_or_after "the append"
 }
 
 # The same with LZ4, the run freed by writeback (BlockMap::replace_run):
@@ -1218,7 +1226,7 @@ moved_tail_run_is_not_reused_before_the_map() {
 # free bit), and a copy of the image then must read f as it was or as it
 # is.  Review 2026-12-06: on the copy f's block pointer named a block the
 # bitmap calls free, and every read of f failed (EUCLEAN); had a g taken
-# the block, f would have read its bytes.  Skipped until fixed.
+# the block, f would have read its bytes.  Fixed the same day, as above.
 compressed_run_is_not_reused_before_the_map() {
 	img=$work/moved.img snap=$work/moved-snap.img
 	head -c 1024 /dev/urandom >$work/f.old && head -c 1024 /dev/zero | tr '\0' F >$work/f.new ||
@@ -1236,19 +1244,7 @@ compressed_run_is_not_reused_before_the_map() {
 	[ $result -eq 0 ] && cp $img $snap
 	result=$?
 	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
-	dev=$(losetup -f) && losetup -r "$dev" $snap || return 1
-	result=1
-	if mount -o ro -t toyfs "$dev" $mnt; then
-		if cmp -s $mnt/f $work/f.old || cmp -s $mnt/f $work/f.new; then
-			result=0
-		else
-			echo "f after the crash: $(wc -c <$mnt/f) bytes, not as before nor as after the write:"
-			od -c $mnt/f | head -n 4
-			toyfs-probe extents $mnt/f
-		fi
-		umount $mnt
-	fi
-	losetup -d "$dev" && rm -f $snap && [ $result -eq 0 ]
+	crash_copy_reads_f_as_before_or_after "the write"
 }
 
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
