@@ -787,23 +787,31 @@ mod tests {
     /// signal was seen: GUP-fast pins the resident first page, and only the
     /// slow path, for the second, sees the signal (without GUP-fast, User-
     /// Mode Linux, the slow path sees it before any page).
+    /// Runs `f` with a SIGKILL pending on the test's own kernel thread,
+    /// which then drops it and ignores SIGKILL again, as before.
+    fn with_fatal_signal_pending<T>(f: impl FnOnce() -> T) -> T {
+        let task = kernel::current!().as_ptr();
+        // CAST: a small signal number.
+        let sigkill = bindings::SIGKILL as c_int;
+        // SAFETY: The test's own kernel thread takes SIGKILL and gets one;
+        // it is dropped and ignored again below.
+        unsafe {
+            sys::vm_mvc_allow_signal(sigkill);
+            bindings::send_sig(sigkill, task, 1);
+        }
+        let result = f();
+        // SAFETY: As above; ignoring SIGKILL again also drops it.
+        unsafe { sys::vm_mvc_disallow_signal(sigkill) };
+        result
+    }
+
     #[test]
     fn attach_stopped_by_a_fatal_signal_is_eintr_and_unpinned() -> Result {
         let baseline = pins_live();
         let user = UserMemory::anonymous(2)?;
         user.store(0, &[1])?;
-        let task = kernel::current!().as_ptr();
-        // CAST: a small signal number.
-        let sigkill = bindings::SIGKILL as c_int;
-        // SAFETY: The test's own kernel thread takes SIGKILL and gets one,
-        // then drops it and ignores it again below, as it did before.
-        unsafe {
-            sys::vm_mvc_allow_signal(sigkill);
-            bindings::send_sig(sigkill, task, 1);
-        }
-        let attached = user.attach(0, 2 * PAGE_SIZE, AttachFlags::USER);
-        // SAFETY: As above; ignoring SIGKILL again also drops it.
-        unsafe { sys::vm_mvc_disallow_signal(sigkill) };
+        let attached =
+            with_fatal_signal_pending(|| user.attach(0, 2 * PAGE_SIZE, AttachFlags::USER));
         assert_eq!(attached.err(), Some(EINTR));
         assert_eq!(pins_live(), baseline);
         Ok(())
@@ -947,17 +955,7 @@ mod tests {
         // look at signals.
         let fresh = UserMemory::anonymous(2)?;
         fresh.store(0, &[1])?;
-        let task = kernel::current!().as_ptr();
-        // CAST: a small signal number.
-        let sigkill = bindings::SIGKILL as c_int;
-        // SAFETY: As in `attach_stopped_by_a_fatal_signal_is_eintr_and_unpinned`.
-        unsafe {
-            sys::vm_mvc_allow_signal(sigkill);
-            bindings::send_sig(sigkill, task, 1);
-        }
-        let attached = fresh.attach(0, 2 * PAGE_SIZE, long_term);
-        // SAFETY: As above; ignoring SIGKILL again also drops it.
-        unsafe { sys::vm_mvc_disallow_signal(sigkill) };
+        let attached = with_fatal_signal_pending(|| fresh.attach(0, 2 * PAGE_SIZE, long_term));
         assert_eq!(attached.err(), Some(EINTR));
         assert_eq!((locked_vm(), pins_live()), (before, baseline));
         // And the charge is there to take again.
