@@ -224,7 +224,8 @@ enum Memory {
 /// # Invariants
 ///
 /// - For `Memory::Kernel`, `start..start + len` is kernel memory (linear
-///   map or vmalloc) that the attacher keeps allocated until detach.
+///   map, vmalloc or module space) that the attacher keeps allocated until
+///   detach.
 /// - For `Memory::User`, page `i` of the pinned pages holds user bytes
 ///   `(start & PAGE_MASK) + i * PAGE_SIZE ..`, and there are enough pages
 ///   to cover `start..start + len`.
