@@ -123,7 +123,8 @@ ssize_t vm_mvc_folio_iter(struct folio *folio, size_t offset, size_t count,
  * (sid, pno), returned locked and with a reference (folio_unlock() and
  * folio_put() it); a new folio is !uptodate and the caller fills it with
  * vm_mvc_folio().  The caller keeps the inode from eviction for the call.
- * ERR_PTR(-errno) on failure.
+ * ERR_PTR(-errno) on failure: -EOPNOTSUPP for a shmem file (shmem creates
+ * its own folios) and for the files vm_mvc_sid_create() refuses.
  */
 struct folio *vm_mvc_makep(vmid_t sid, vpn_t pno);
 
@@ -133,7 +134,9 @@ struct folio *vm_mvc_makep(vmid_t sid, vpn_t pno);
  * sid in the inode's private info, and delete it in ->evict_inode before
  * truncate_inode_pages_final().  Delete is O(1) and never sleeps (process
  * context; spinlocks may be held).  Create returns -EINVAL for a null
- * inode or one whose i_mapping is not its own i_data.
+ * inode or one whose i_mapping is not its own i_data, and -EOPNOTSUPP for
+ * a file whose memory is not ordinary page-cache folios in the kernel's
+ * direct map: DAX, hugetlbfs, inaccessible (guest_memfd) or secretmem.
  */
 vmid_t vm_mvc_sid_create(struct inode *inode);
 int vm_mvc_sid_delete(vmid_t sid);

@@ -527,6 +527,38 @@ mod tests {
     }
 
     #[test]
+    fn sid_create_refuses_an_inaccessible_mapping() -> Result {
+        let fs = crate::test_fixture::RamFs::new()?;
+        let file = fs.create(c"guest_memfd")?;
+        let inode = file.inode().as_ptr();
+        let inaccessible = file.inaccessible();
+        // SAFETY: Process context; the open file keeps the inode alive.
+        let ret = unsafe { vm_mvc_sid_create(inode) };
+        assert_eq!(ret, EOPNOTSUPP.to_errno() as isize);
+        drop(inaccessible);
+        // The same inode with the flag cleared is accepted.
+        assert!(file.create_sid()?.0 > 0);
+        Ok(())
+    }
+
+    #[test]
+    fn makep_refuses_an_inaccessible_mapping_and_inserts_nothing() -> Result {
+        // The sid was created before the flag was set (guest_memfd sets it
+        // when it creates the file, so no sid can come first there).
+        let (_fs, file, sid) = file_with_pages(1, pattern)?;
+        let inaccessible = file.inaccessible();
+        assert_eq!(makep(sid.0, 3).err(), Some(EOPNOTSUPP));
+        assert_eq!(makep(sid.0, 0).err(), Some(EOPNOTSUPP));
+        assert!(file.folio(3).is_none());
+        let existing = file.folio(0).ok_or(ENOENT)?;
+        assert!(!existing.is_locked());
+        drop(inaccessible);
+        drop(makep(sid.0, 3)?);
+        assert!(file.folio(3).is_some());
+        Ok(())
+    }
+
+    #[test]
     fn folio_entries_refuse_null_and_unlocked_folios() -> Result {
         let (_fs, file, _sid) = file_with_pages(1, pattern)?;
         file.clean(0)?;

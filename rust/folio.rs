@@ -129,6 +129,14 @@ fn linear_map() -> Option<(usize, usize)> {
     None
 }
 
+/// Whether `flush_dcache_folio` and `flush_dcache_page` do anything here
+/// (`ARCH_IMPLEMENTS_FLUSH_DCACHE_PAGE`): not on x86 and User-Mode Linux,
+/// where the flushes are empty inlines and the calls that would only reach
+/// them through a forwarder are compiled out.  Where they do, vm_mvc
+/// flushes as the kernel's own paths do (Documentation/vm_mvc.rst, "The
+/// data cache").
+pub(crate) const ARCH_FLUSHES_DCACHE: bool = sys::VM_MVC_ARCH_FLUSHES_DCACHE != 0;
+
 /// `size_of::<bindings::page>()` is `PAGE_STRUCT_ODD << PAGE_STRUCT_SHIFT`.
 const PAGE_STRUCT_SHIFT: u32 = size_of::<bindings::page>().trailing_zeros();
 /// The odd factor of `size_of::<bindings::page>()`.
@@ -259,6 +267,17 @@ impl Folio {
         self.flags(Ordering::Acquire) & (1 << bindings::pageflags_PG_uptodate) != 0
     }
 
+    /// How many times the folio is mapped whole by a PMD (or larger)
+    /// page-table entry (`folio_entire_mapcount`); 0 for a small folio.
+    #[cfg(all(CONFIG_KUNIT, CONFIG_TRANSPARENT_HUGEPAGE))]
+    pub(crate) fn entire_mapcount(&self) -> i32 {
+        if self.order() == 0 {
+            return 0;
+        }
+        // SAFETY: `self` is a valid large folio (type invariant).
+        unsafe { sys::vm_mvc_folio_entire_mapcount(self.as_ptr()) }
+    }
+
     /// Whether the folio is dirty (must be written back).
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn is_dirty(&self) -> bool {
@@ -289,6 +308,17 @@ impl Folio {
         // changes the word only atomically, so atomic loads do not race.
         let word = unsafe { &*flags.cast::<AtomicUsize>() };
         word.load(order)
+    }
+
+    /// `flush_dcache_folio`: makes the kernel's and user space's views of
+    /// the folio's bytes agree on architectures whose data cache may alias
+    /// them; nothing where the flush is empty ([`ARCH_FLUSHES_DCACHE`]).
+    #[inline(always)]
+    pub(crate) fn flush_dcache(&self) {
+        if ARCH_FLUSHES_DCACHE {
+            // SAFETY: `self` is a valid folio (type invariant).
+            unsafe { sys::vm_mvc_flush_dcache_folio(self.as_ptr()) };
+        }
     }
 
     /// Whether flag `bit` (a `pageflags` value) is set: `folio_test_*` of a
@@ -474,10 +504,25 @@ impl LockedFolio {
         unsafe { bindings::folio_mark_dirty(self.as_ptr()) };
     }
 
-    /// Flushes the data cache after the kernel wrote through its mapping.
-    pub(crate) fn flush_dcache(&self) {
-        // SAFETY: `self` is a valid folio (type invariant).
-        unsafe { sys::vm_mvc_flush_dcache_folio(self.as_ptr()) };
+    /// Flushes the data cache *before* the kernel copies bytes of the folio
+    /// (in or out) if its file is mapped shared and writable, so that the
+    /// copy sees what user space stored through an alias of the kernel's
+    /// mapping: `filemap_read` and `generic_perform_write` do this with
+    /// `mapping_writably_mapped`.  Nothing where the architecture's flush
+    /// is empty ([`ARCH_FLUSHES_DCACHE`]).
+    #[inline(always)]
+    pub(crate) fn flush_dcache_if_writably_mapped(&self) {
+        if !ARCH_FLUSHES_DCACHE {
+            return;
+        }
+        // SAFETY: `self` is a valid, locked folio (type invariant):
+        // `folio_mapping` gives its file's page cache (or null), which
+        // truncation and eviction cannot take away while the lock is held.
+        let mapping = unsafe { bindings::folio_mapping(self.as_ptr()) };
+        // SAFETY: As above.
+        if !mapping.is_null() && unsafe { sys::vm_mvc_mapping_writably_mapped(mapping) } {
+            self.flush_dcache();
+        }
     }
 
     /// Write-protects and cleans every shared user mapping of the folio.

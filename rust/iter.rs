@@ -141,6 +141,11 @@ pub(crate) unsafe fn by_sid(
                 return Err(ENODATA);
             }
             let offset = (index - folio.index()) * PAGE_SIZE + range.offset();
+            // `filemap_read` flushes here if the file is mapped shared and
+            // writable; without the folio lock nor an inode reference the
+            // page cache may not be looked at after the sid's lookup, so
+            // this flushes whenever the architecture's flush does anything.
+            folio.flush_dcache();
             // SAFETY: The folio is referenced; `offset + len` lies inside
             // it (the page is the folio's, and `PageRange` is inside a
             // page); `dest` is an `ITER_DEST` iterator.
@@ -183,6 +188,8 @@ fn write_by_sid(
             return if done > 0 { Ok(done) } else { Err(ENODATA) };
         }
         folio.wait_stable();
+        // As `generic_perform_write`.
+        folio.flush_dcache_if_writably_mapped();
         let offset = folio.offset_in_folio() + range.offset() + done;
         // SAFETY: The folio is locked; `offset + bytes` lies inside it;
         // `source` is an `ITER_SOURCE` iterator; the copy does not fault.
@@ -228,6 +235,8 @@ pub(crate) unsafe fn on_locked_folio(
     if count == 0 {
         return Ok(0);
     }
+    // As `filemap_read` and `generic_perform_write`, before either copy.
+    folio.flush_dcache_if_writably_mapped();
     let copied = match iter {
         // SAFETY: The folio is locked; the range lies inside it; `dest` is
         // an `ITER_DEST` iterator.  CAST: folio sizes fit an `unsigned

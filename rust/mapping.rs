@@ -72,6 +72,80 @@ impl Mapping<'_> {
         unsafe { sys::shmem_mapping(self.as_ptr()) }
     }
 
+    /// Whether the page cache is DAX (`dax_mapping`): its entries are the
+    /// device's memory, not folios, and a folio added to it would be taken
+    /// for a DAX entry.  Never on a kernel without `CONFIG_FS_DAX`
+    /// (`S_DAX` is 0 there).
+    pub(crate) fn is_dax(&self) -> bool {
+        // SAFETY: The mapping's memory and its host inode's are valid (type
+        // invariant); `dax_mapping` tests `IS_DAX(mapping->host)`.
+        unsafe { sys::vm_mvc_dax_mapping(self.as_ptr()) }
+    }
+
+    /// Whether the page cache is inaccessible (`mapping_inaccessible`,
+    /// `AS_INACCESSIBLE`): guest_memfd's, whose folios belong to a guest
+    /// and may be out of the kernel's direct map.
+    pub(crate) fn is_inaccessible(&self) -> bool {
+        // SAFETY: The mapping's memory is valid (type invariant); the test
+        // is one `test_bit` of its flags.
+        unsafe { sys::vm_mvc_mapping_inaccessible(self.as_ptr()) }
+    }
+
+    /// Whether the page cache is secretmem's (`memfd_secret`), whose folios
+    /// are taken out of the kernel's direct map.
+    ///
+    /// The kernel's `secretmem_mapping` compares `a_ops` with
+    /// `secretmem_aops`, which is not exported to modules; secretmem files
+    /// all live on its own pseudo filesystem (`init_pseudo(fc,
+    /// SECRETMEM_MAGIC)` in mm/secretmem.c), whose magic is tested instead.
+    pub(crate) fn is_secretmem(&self) -> bool {
+        // SAFETY: The memory of the mapping, its host inode and that inode's
+        // super block is valid (type invariant); `s_magic` is set at mount.
+        let magic = unsafe { (*(*(*self.as_ptr()).host).i_sb).s_magic };
+        // CAST: a filesystem magic is a 32-bit number.
+        magic == sys::VM_MVC_SECRETMEM_MAGIC as kernel::ffi::c_ulong
+    }
+
+    /// Whether the page cache is hugetlbfs's (`is_file_hugepages` on the
+    /// inode's file operations): its folios are hugetlb folios, which only
+    /// hugetlbfs creates, and which the kernel never hands to
+    /// `folio_mkclean` (they are never written back).  Never on a kernel without `CONFIG_HUGETLBFS`, as
+    /// `is_file_hugepages` there.
+    ///
+    /// # Safety
+    ///
+    /// The host inode is not evicted (it is referenced, or eviction is
+    /// excluded): `i_fop` is still its file operations.
+    unsafe fn is_hugetlbfs(&self) -> bool {
+        if !cfg!(CONFIG_HUGETLBFS) {
+            return false;
+        }
+        // SAFETY: The memory of the mapping and its host inode is valid
+        // (type invariant); `i_fop` is set when the inode is set up and
+        // points to static file operations.  It shares a union with
+        // `free_inode`, which `destroy_inode` stores only after eviction,
+        // which the caller excludes.
+        let fop = unsafe { (*(*self.as_ptr()).host).__bindgen_anon_3.i_fop };
+        // SAFETY: A non-null `i_fop` points to valid file operations.
+        !fop.is_null() && unsafe { (*fop).fop_flags } & sys::VM_MVC_FOP_HUGE_PAGES != 0
+    }
+
+    /// Why vm_mvc must not name this page cache at all, if it must not:
+    /// a DAX, hugetlbfs, inaccessible (guest_memfd) or secretmem file, whose
+    /// memory is not ordinary page-cache folios in the kernel's direct map
+    /// (Documentation/vm_mvc.rst, "Files vm_mvc refuses").
+    /// `vm_mvc_sid_create` and `vm_mvc_makep` refuse them with `EOPNOTSUPP`.
+    ///
+    /// # Safety
+    ///
+    /// The host inode is not evicted (it is referenced, or eviction is
+    /// excluded).
+    pub(crate) unsafe fn refused(&self) -> bool {
+        // SAFETY: The caller's guarantee.
+        let hugetlbfs = unsafe { self.is_hugetlbfs() };
+        hugetlbfs || self.is_dax() || self.is_inaccessible() || self.is_secretmem()
+    }
+
     /// Looks up the folio holding page `index`, without creating it and
     /// without sleeping (so also under the RCU read lock).
     ///

@@ -101,6 +101,9 @@ impl<'a> Request<'a> {
                 if buffer.changes_folio() {
                     folio.wait_stable();
                 }
+                // As `filemap_read` before it copies out and
+                // `generic_perform_write` before it copies in.
+                folio.flush_dcache_if_writably_mapped();
                 buffer.copy(range)?;
             }
             Work::Zero => {
@@ -258,7 +261,11 @@ pub(crate) fn on_locked_folio(
 ///
 /// `EINVAL` for a negative `pno`, `EBADF` for a sid that is not live,
 /// `EOPNOTSUPP` for a shmem (tmpfs) file, whose folios only shmem may
-/// create, `EFBIG` past the filesystem's maximum file size, `ENOMEM`.
+/// create, and for the files `vm_mvc_sid_create` refuses
+/// ([`crate::mapping::Mapping::refused`]: DAX, hugetlbfs, inaccessible,
+/// secretmem), checked again here because creating a folio in them would
+/// corrupt their page cache and the check costs nothing beside the
+/// allocation; `EFBIG` past the filesystem's maximum file size, `ENOMEM`.
 ///
 /// # Safety
 ///
@@ -269,7 +276,8 @@ pub(crate) unsafe fn make_page(sid: isize, pno: isize) -> Result<FolioGuard> {
     let index = page_index(pno)?;
     // SAFETY: The caller's guarantee.
     let mapping = unsafe { sid::mapping(sid) }?;
-    if mapping.is_shmem() {
+    // SAFETY: The caller keeps the inode away from eviction.
+    if mapping.is_shmem() || unsafe { mapping.refused() } {
         return Err(EOPNOTSUPP);
     }
     if !mapping.index_in_range(index) {
@@ -1131,6 +1139,54 @@ mod tests {
             })?;
         assert!(waited && writable && landed && ok);
         drop(sid);
+        Ok(())
+    }
+
+    #[test]
+    fn protzero_write_protects_a_pmd_mapped_shmem_thp() -> Result {
+        #[cfg(not(CONFIG_TRANSPARENT_HUGEPAGE))]
+        crate::test_fixture::skip(c"no transparent huge pages");
+        #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
+        {
+            const ORDER: u32 = kernel::bindings::HPAGE_PMD_ORDER;
+            const PAGES: usize = 1 << ORDER;
+            const LAST: usize = (PAGES - 1) * PAGE_SIZE;
+            let fs = crate::test_fixture::HugeTmpfs::new()?;
+            let file = fs.file(PAGES)?;
+            // shmem's `get_unmapped_area` aligns the mapping for a PMD.
+            let user = UserMemory::shared(&file, PAGES)?;
+            // A store at the folio's first page faults one PMD-size folio
+            // in (`huge=always`) and maps it whole by a writable PMD
+            // (`do_set_pmd`); the store at page 5 goes through it.
+            user.store(0, &[0x5a; 64])?;
+            user.store(5 * PAGE_SIZE, &[0x5a; 512])?;
+            let folio = file.folio(5).ok_or(ENOENT)?;
+            if folio.order() != ORDER || folio.entire_mapcount() != 1 {
+                crate::test_fixture::skip(c"no PMD-mapped shmem THP (no huge page to allocate)");
+                return Ok(());
+            }
+            assert!(user.writable_now(0) && user.writable_now(5 * PAGE_SIZE));
+            let sid = file.create_sid()?;
+            by_sid(sid.0, 5, 100, 200, PROTZERO, Err(EINVAL))?;
+            // The PMD is write-protected, not split: every page of the
+            // folio, far from page 5 too, takes a write fault now.
+            assert_eq!(folio.entire_mapcount(), 1);
+            for at in [0, 5 * PAGE_SIZE, LAST] {
+                assert!(!user.writable_now(at));
+            }
+            let mut seen = [0u8; 512];
+            user.load(5 * PAGE_SIZE, &mut seen)?;
+            assert!(seen[..100].iter().all(|&b| b == 0x5a));
+            assert!(seen[100..300].iter().all(|&b| b == 0));
+            assert!(seen[300..].iter().all(|&b| b == 0x5a));
+            // shmem has no `page_mkwrite`: the next store faults (the PMD
+            // is split, `wp_huge_pmd`) and goes through.
+            user.store(5 * PAGE_SIZE + 100, b"again")?;
+            let mut back = [0u8; 5];
+            file.read(5 * PAGE_SIZE + 100, &mut back)?;
+            assert_eq!(&back, b"again");
+            drop(sid);
+        }
         Ok(())
     }
 

@@ -293,8 +293,11 @@ pub(crate) fn free_all() {
 /// Each call hands out a new sid.  `EINVAL` when `i_mapping` is not the
 /// inode's own `i_data` (a stacking filesystem that points it at another
 /// inode's cache, as coda does, would give a sid whose mapping outlives
-/// nothing the delete rule covers), `ENOSPC` when every slot is taken,
-/// `ENOMEM` without memory.
+/// nothing the delete rule covers), `EOPNOTSUPP` for a DAX, hugetlbfs,
+/// inaccessible (guest_memfd) or secretmem file ([`Mapping::refused`]:
+/// refused here, no call by sid ever reaches such a file's memory, which
+/// [`crate::folio`] would address through the direct map), `ENOSPC` when
+/// every slot is taken, `ENOMEM` without memory.
 ///
 /// # Safety
 ///
@@ -324,6 +327,11 @@ unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<i
         return Err(EINVAL);
     }
     let mapping = NonNull::new(mapping).ok_or(EINVAL)?;
+    // SAFETY: The inode, and so its own page cache, is alive for the call
+    // and not evicted (the caller's guarantee).
+    if unsafe { Mapping::from_raw(mapping).refused() } {
+        return Err(EOPNOTSUPP);
+    }
     let generation = REGISTRY.generation.fetch_add(1, Relaxed) & GENERATION_MASK;
     let entry = NonNull::from(KBox::leak(KBox::new(
         Entry {

@@ -179,6 +179,75 @@ impl Drop for RamFs {
     }
 }
 
+/// A private tmpfs mount with `huge=always`: its files get PMD-size
+/// folios where the kernel has transparent huge pages and can allocate
+/// them.
+#[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
+pub(crate) struct HugeTmpfs {
+    mnt: NonNull<bindings::vfsmount>,
+}
+
+#[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
+impl HugeTmpfs {
+    /// Mounts it (`vfs_kern_mount` with the option string, as a driver's
+    /// private huge tmpfs is mounted).
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: The name is a NUL-terminated string; tmpfs is built in.
+        let fs_type = unsafe { sys::get_fs_type(c"tmpfs".as_char_ptr()) };
+        if fs_type.is_null() {
+            return Err(ENODEV);
+        }
+        let mut options = *b"huge=always\0";
+        // SAFETY: `fs_type` is registered; both strings are NUL-terminated
+        // and the options are writable, as `parse_monolithic_mount_data`
+        // may cut them up.  CAST: a small flag.
+        let mnt = unsafe {
+            bindings::vfs_kern_mount(
+                fs_type,
+                sys::VM_MVC_SB_KERNMOUNT as i32,
+                c"tmpfs".as_char_ptr(),
+                options.as_mut_ptr().cast(),
+            )
+        };
+        let mnt = kernel::error::from_err_ptr(mnt)?;
+        // INVARIANT: `vfs_kern_mount` returned a mount, now ours.
+        Ok(Self {
+            mnt: NonNull::new(mnt).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// A new unlinked file of `pages` pages on the mount
+    /// (`shmem_file_setup_with_mnt`).
+    pub(crate) fn file(&self, pages: usize) -> Result<TestFile> {
+        // CAST: test sizes are small.
+        let size = (pages * PAGE_SIZE) as bindings::loff_t;
+        // SAFETY: The mount is alive (type invariant); the name is a
+        // NUL-terminated string.
+        let file = unsafe {
+            sys::shmem_file_setup_with_mnt(
+                self.mnt.as_ptr(),
+                c"vm_mvc_thp".as_char_ptr(),
+                size,
+                Default::default(),
+            )
+        };
+        let file = kernel::error::from_err_ptr(file)?;
+        // INVARIANT: an open file, now ours.
+        Ok(TestFile {
+            file: NonNull::new(file).ok_or(ENOMEM)?,
+        })
+    }
+}
+
+#[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
+impl Drop for HugeTmpfs {
+    fn drop(&mut self) {
+        // SAFETY: The mount is ours (type invariant); open files keep the
+        // super block alive until they are released.
+        unsafe { bindings::mntput(self.mnt.as_ptr()) };
+    }
+}
+
 /// An open test file, released on drop.
 ///
 /// # Invariants
@@ -242,6 +311,17 @@ impl TestFile {
         // SAFETY: The mapping is alive; no folio has been added yet, as
         // `mapping_set_large_folios` requires.
         unsafe { sys::vm_mvc_mapping_set_large_folios(self.mapping()) };
+    }
+
+    /// Makes the file's page cache inaccessible (`mapping_set_inaccessible`,
+    /// as guest_memfd does when it creates a file) until the guard drops,
+    /// which clears `AS_INACCESSIBLE` and the `AS_UNEVICTABLE` that comes
+    /// with it.
+    pub(crate) fn inaccessible(&self) -> Inaccessible<'_> {
+        // SAFETY: The mapping is alive while the file is open; setting the
+        // two flags is a pair of atomic bit operations.
+        unsafe { sys::vm_mvc_mapping_set_inaccessible(self.mapping()) };
+        Inaccessible { file: self }
     }
 
     /// Puts one folio of `1 << order` pages at index 0 of the (empty) file,
@@ -398,6 +478,28 @@ impl Drop for TestFile {
         // test thread is a kernel thread, which must release synchronously
         // for the unmount that follows.
         unsafe { bindings::__fput_sync(self.as_ptr()) };
+    }
+}
+
+/// A test file whose page cache is inaccessible until drop
+/// ([`TestFile::inaccessible`]).
+pub(crate) struct Inaccessible<'a> {
+    file: &'a TestFile,
+}
+
+impl Drop for Inaccessible<'_> {
+    fn drop(&mut self) {
+        let mask = (1usize << bindings::mapping_flags_AS_INACCESSIBLE)
+            | (1usize << bindings::mapping_flags_AS_UNEVICTABLE);
+        // SAFETY: The mapping is alive while the file is open; only the
+        // address of its flags word is taken.
+        let flags = unsafe { &raw mut (*self.file.mapping()).flags };
+        // SAFETY: The word is valid and aligned; `AtomicUsize` has the
+        // layout of `unsigned long`, which the kernel changes only
+        // atomically (`set_bit`, `clear_bit`), so this `clear_bit` of two
+        // bits does not race them.
+        let word = unsafe { &*flags.cast::<core::sync::atomic::AtomicUsize>() };
+        word.fetch_and(!mask, core::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -68,6 +68,11 @@ unsigned int vm_mvc_folio_order(const struct folio *folio)
 	return folio_order(folio);
 }
 
+int vm_mvc_folio_entire_mapcount(const struct folio *folio)
+{
+	return folio_entire_mapcount(folio);
+}
+
 struct page *vm_mvc_folio_page(struct folio *folio, unsigned long n)
 {
 	return folio_page(folio, n);
@@ -121,6 +126,26 @@ void vm_mvc_mapping_set_large_folios(struct address_space *mapping)
 void vm_mvc_mapping_set_stable_writes(struct address_space *mapping)
 {
 	mapping_set_stable_writes(mapping);
+}
+
+void vm_mvc_mapping_set_inaccessible(struct address_space *mapping)
+{
+	mapping_set_inaccessible(mapping);
+}
+
+bool vm_mvc_mapping_inaccessible(const struct address_space *mapping)
+{
+	return mapping_inaccessible(mapping);
+}
+
+bool vm_mvc_mapping_writably_mapped(const struct address_space *mapping)
+{
+	return mapping_writably_mapped(mapping);
+}
+
+bool vm_mvc_dax_mapping(struct address_space *mapping)
+{
+	return dax_mapping(mapping);
 }
 
 bool vm_mvc_virt_addr_valid(const void *addr)

@@ -224,7 +224,8 @@ enum Memory {
 /// # Invariants
 ///
 /// - For `Memory::Kernel`, `start..start + len` is kernel memory (linear
-///   map or vmalloc) that the attacher keeps allocated until detach.
+///   map, vmalloc or module space) that the attacher keeps allocated until
+///   detach.
 /// - For `Memory::User`, page `i` of the pinned pages holds user bytes
 ///   `(start & PAGE_MASK) + i * PAGE_SIZE ..`, and there are enough pages
 ///   to cover `start..start + len`.
@@ -245,9 +246,10 @@ impl Attachment {
     /// Describes `len` bytes of kernel memory at `start`.
     ///
     /// `EINVAL` for a length of 0 or above `INT_MAX`; `EFAULT` unless the
-    /// first and last bytes are both in the kernel's linear map, or the
-    /// whole range is mapped vmalloc space (what kmalloc and vmalloc hand
-    /// out).  Allocates nothing and never sleeps.
+    /// first and last bytes are both in the kernel's linear map (kmalloc,
+    /// and on x86-64 the kernel image's static data), or the whole range is
+    /// mapped vmalloc or module space (vmalloc, a module's static data).
+    /// Allocates nothing and never sleeps.
     ///
     /// # Safety
     ///
@@ -260,9 +262,16 @@ impl Attachment {
         let linear = unsafe {
             sys::vm_mvc_virt_addr_valid(first_ptr) && sys::vm_mvc_virt_addr_valid(last_ptr)
         };
+        // Module memory counts as vmalloc space: it is where User-Mode
+        // Linux (and most architectures) load modules, and x86-64's module
+        // area is mapped the same way (`vmalloc_to_page` walks it), so a
+        // module's static buffer is accepted everywhere, as the kernel
+        // image's static data is (in the linear map).
         // SAFETY: As above.
-        let vmalloc =
-            unsafe { bindings::is_vmalloc_addr(first_ptr) && bindings::is_vmalloc_addr(last_ptr) };
+        let vmalloc = unsafe {
+            bindings::is_vmalloc_or_module_addr(first_ptr) != 0
+                && bindings::is_vmalloc_or_module_addr(last_ptr) != 0
+        };
         if !(linear || (vmalloc && vmalloc_range_mapped(start, last))) {
             return Err(EFAULT);
         }
@@ -443,7 +452,7 @@ impl Attachment {
                     })
                 };
             }
-            if dir == Direction::ToBuffer {
+            if dir == Direction::ToBuffer && folio::ARCH_FLUSHES_DCACHE {
                 // The user reads the bytes through its own mapping of
                 // the page: flush the kernel alias, as
                 // `memcpy_to_page` does.
@@ -581,7 +590,7 @@ impl BufferRange<'_> {
 fn vmalloc_range_mapped(start: usize, last: usize) -> bool {
     let mut page = start & !(PAGE_SIZE - 1);
     while page <= last {
-        // SAFETY: `page` is in vmalloc space; the walk reads page tables
+        // SAFETY: `page` is in vmalloc or module space; the walk reads page tables
         // only, under their own locking, and never sleeps.
         if unsafe { bindings::vmalloc_to_page(page as *const c_void) }.is_null() {
             return false;
@@ -749,7 +758,7 @@ pub(crate) unsafe fn detach(dp: *mut sys::xmem) -> Result {
 #[kunit_tests(vm_mvc_xmem)]
 mod tests {
     use super::*;
-    use crate::test_fixture::{kernel_attachment, RamFs, UserMemory};
+    use crate::test_fixture::{kernel_attachment, pattern, RamFs, UserMemory};
 
     fn pins_live() -> u64 {
         stats::get().pins_live()
@@ -993,6 +1002,28 @@ mod tests {
         // One page more runs into the area's guard page: both ends are
         // vmalloc addresses, but not every page between them is mapped.
         assert_eq!(kernel_error(start, 2 * PAGE_SIZE), Some(EFAULT));
+        Ok(())
+    }
+
+    #[test]
+    fn a_kernel_buffer_in_a_modules_static_data_is_accepted() -> Result {
+        // This module's `.bss`: in vmalloc space on User-Mode Linux, in the
+        // module area on x86-64, which is neither the linear map nor
+        // vmalloc space (`is_vmalloc_addr` is false there).
+        static BUF: [core::sync::atomic::AtomicU8; 64] =
+            [const { core::sync::atomic::AtomicU8::new(0) }; 64];
+        let start = BUF.as_ptr() as usize;
+        let (_fs, _file, sid) = crate::test_fixture::file_with_pages(1, pattern)?;
+        // SAFETY: `BUF` is static, and this case alone uses it.
+        let attachment = unsafe { Attachment::kernel(start, BUF.len(), Access::BOTH) }?;
+        let buffer = Ok(crate::mvc::Buffer::new(&attachment, start));
+        // CAST: the AIX command value 2.
+        crate::mvc::by_sid(sid.0, 0, 100, 64, sys::VM_MVC_READ as i32, buffer)?;
+        drop(attachment);
+        assert!(BUF
+            .iter()
+            .enumerate()
+            .all(|(i, b)| b.load(core::sync::atomic::Ordering::Relaxed) == pattern(100 + i)));
         Ok(())
     }
 

@@ -35,7 +35,8 @@ static inline int aix_errno(int native)
  * @size, @uplim and @downlim are ignored (the page cache has no size
  * limit of its own).  Returns 0, EINVAL (a type other than V_CLIENT, a
  * null inode or vmid, an inode whose i_mapping is not its own), ENOMEM
- * or ENOSPC: positive, as on AIX.
+ * or ENOSPC: positive, as on AIX; and EOPNOTSUPP for a DAX, hugetlbfs,
+ * inaccessible (guest_memfd) or secretmem file, which vm_mvc cannot serve.
  */
 static inline int vms_create(vmid_t *vmid, int type, struct inode *gn,
 			     int size, int uplim, int downlim)
