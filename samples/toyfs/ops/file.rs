@@ -341,8 +341,11 @@ unsafe extern "C" fn write_iter(
 ) -> isize {
     // SAFETY: The VFS's arguments for this call.
     let mut io = unsafe { Kiocb::from_raw(iocb, from) };
-    // A packed tail left by an open without room moves first (`open`).
-    if tails::has_packed_tail(io.inode()) {
+    // A packed tail left by an open without room moves first (`open`),
+    // for a write of some bytes: one of none returns 0 and changes
+    // nothing (`generic_write_checks`), as on ext2, where moving the tail
+    // failed it with `ENOSPC` on a full image (or `EAGAIN`).
+    if io.count() > 0 && tails::has_packed_tail(io.inode()) {
         if io.is_nowait() {
             return EAGAIN.to_errno() as isize;
         }
