@@ -48,16 +48,21 @@ pub(crate) unsafe extern "C" fn setattr(
         let (valid, size) = unsafe { ((*attr).ia_valid, (*attr).ia_size) };
         // To the same size only an image with PREALLOC has anything to
         // do: free the blocks preallocated past the end.
-        if valid & bindings::ATTR_SIZE != 0
+        let resized = if valid & bindings::ATTR_SIZE != 0
             && (size as u64 != inode.size() || inode.sb().info().geometry_now().has_prealloc())
         {
             // CAST: `setattr_prepare` checked the size against s_maxbytes.
-            file::set_size(inode, size as u64)?;
-        }
+            file::set_size(inode, size as u64)?
+        } else {
+            Ok(())
+        };
+        // The size changed even if freeing past it failed (`resized`):
+        // the other attributes of the call too (a write's `ATTR_KILL_SUID`
+        // among them), then the error.
         // SAFETY: As above.
         unsafe { bindings::setattr_copy(idmap, raw, attr) };
         inode.mark_dirty();
-        Ok(0)
+        resized.map(|()| 0)
     })
 }
 
