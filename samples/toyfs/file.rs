@@ -34,11 +34,22 @@ use kernel::prelude::*;
 /// To the size the file has, only the blocks preallocated past its end
 /// go (`fallocate` with `KEEP_SIZE`), as ext4 and XFS free them on any
 /// truncation; nothing else changes.
-pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
+///
+/// The outer error: the size did not change (to the same size, the
+/// preallocated blocks freed before an error stay freed, as before).
+/// The inner one, an error after a truncation down passed its point of
+/// no return (an indirect block that cannot be read while the blocks
+/// past the size are freed, the write of the inode that cuts a packed
+/// tail off, `tails::cut_off`): the size has changed, and so have mtime
+/// and ctime, as ext2's `ext2_setsize` sets them once `truncate_setsize`
+/// ran; the caller applies the call's other attributes too and returns
+/// the error (Documentation/toyfs.rst, "Packed tails").
+pub(crate) fn set_size(inode: &Inode, size: u64) -> Result<Result> {
     let old = inode.size();
     let _invalidate = inode.lock_invalidate();
     if size == old {
-        return BlockMap::lock(inode)?.truncate(size);
+        BlockMap::lock(inode)?.truncate(size)?;
+        return Ok(Ok(()));
     }
     // A packed tail leaves its tail block first (`ENOSPC`, `EIO`:
     // nothing changed) if the file grows, or keeps some of its bytes
@@ -66,12 +77,18 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         };
         // The point of no return: what follows only frees (an error is
         // an indirect block that cannot be read, as ext2's
-        // `__ext2_truncate_blocks` meets after `truncate_setsize`).
+        // `__ext2_truncate_blocks` meets after `truncate_setsize`) or
+        // writes the inode that cuts the tail off.  The size has changed
+        // whatever it returns: the times are set, then the error returned.
         truncate_setsize(inode, size);
-        BlockMap::lock(inode)?.truncate(size)?;
-        if let Some((_, block)) = off {
-            tails::cut_off(inode, block, &old_path)?;
-        }
+        let freed = BlockMap::lock(inode)
+            .and_then(|mut map| map.truncate(size))
+            .and_then(|()| match off {
+                Some((_, block)) => tails::cut_off(inode, block, &old_path),
+                None => Ok(()),
+            });
+        inode.touch_mtime_ctime();
+        return Ok(freed);
     } else {
         let _growth = Growth::begin(inode);
         zero_post_eof(inode, old, size)?;
@@ -81,7 +98,7 @@ pub(crate) fn set_size(inode: &Inode, size: u64) -> Result {
         zero_gap(inode, old, size);
     }
     inode.touch_mtime_ctime();
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// The flags `FS_IOC_GETFLAGS` shows of a regular file or a directory:

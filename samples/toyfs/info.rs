@@ -25,7 +25,7 @@ use crate::{
 use core::sync::atomic::Ordering;
 use core::{
     ops::Range,
-    sync::atomic::{AtomicBool, AtomicU32, AtomicU64},
+    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize},
 };
 use kernel::{new_mutex, prelude::*, sync::Mutex};
 
@@ -123,6 +123,14 @@ pub(crate) struct SbInfo {
     /// folio lock and an inode's `map_lock`, never the other way round.
     #[pin]
     pub(crate) buffer_lists: Mutex<()>,
+    /// The runs kept allocated on the inodes' `InodeInfo::deferred`
+    /// lists, and those taken off a list and not freed yet
+    /// (`inode::free_deferred`): while there are any, an `ENOSPC` writes
+    /// the filesystem's dirty inodes back and tries again, which frees
+    /// them (`write::retry_after_writeback`); without any, an `ENOSPC`
+    /// costs no writeback of other files.  A count only, read without
+    /// a lock.
+    pub(crate) held_runs: AtomicUsize,
 }
 
 impl SbInfo {
@@ -155,6 +163,7 @@ impl SbInfo {
             generations: AtomicBool::new(disk.geometry.has_generations()),
             generations_written <- new_mutex!(disk.geometry.has_generations()),
             buffer_lists <- new_mutex!(()),
+            held_runs: AtomicUsize::new(0),
         }? Error)
     }
 

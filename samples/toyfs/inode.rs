@@ -1184,12 +1184,12 @@ impl<'a> BlockMap<'a> {
         // it, freed now, as before.
         let kept = !self.is_fresh(freed) && {
             let _nofs = NofsScope::enter();
-            self.inode
-                .info()
-                .deferred
-                .lock()
-                .push(*freed, GFP_KERNEL)
-                .is_ok()
+            let mut deferred = self.inode.info().deferred.lock();
+            let pushed = deferred.push(*freed, GFP_KERNEL).is_ok();
+            if pushed {
+                self.sb.info().held_runs.fetch_add(1, Ordering::Relaxed);
+            }
+            pushed
         };
         if kept {
             return;
@@ -1857,14 +1857,18 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
 
 /// The runs of `inode` moved out of its map and kept allocated since
 /// (`InodeInfo::deferred`), taken under the map's lock: the map the
-/// caller then writes names none of them.
+/// caller then writes names none of them.  They stay in the count of
+/// held runs (`SbInfo::held_runs`) until [`free_deferred`] frees them
+/// or [`keep_deferred`] gives them back.
 fn take_deferred(inode: &Inode) -> KVec<Extent> {
     core::mem::take(&mut *inode.info().deferred.lock())
 }
 
 /// Frees `runs`, taken by [`take_deferred`], once the inode and its
 /// indirect blocks as they were then are on the disk: no pointer there
-/// names them any more.  Their bitmap blocks are noted for `fsync`.
+/// names them any more.  Their bitmap blocks are noted for `fsync`, and
+/// they leave the filesystem's count of held runs (`SbInfo::held_runs`)
+/// once free.
 pub(crate) fn free_deferred(inode: &Inode, runs: KVec<Extent>) {
     let mut changed = 0;
     for run in runs.iter() {
@@ -1872,6 +1876,11 @@ pub(crate) fn free_deferred(inode: &Inode, runs: KVec<Extent>) {
             changed |= bits;
         }
     }
+    inode
+        .sb()
+        .info()
+        .held_runs
+        .fetch_sub(runs.len(), Ordering::Relaxed);
     if changed != 0 {
         inode
             .info()
@@ -1882,18 +1891,40 @@ pub(crate) fn free_deferred(inode: &Inode, runs: KVec<Extent>) {
 
 /// Gives `runs` back to `inode`'s deferred runs: the map naming their
 /// successors could not be written.  Without the memory for them they
-/// stay allocated, lost fragments that fsck reports.
+/// stay allocated, lost fragments that fsck reports, and leave the count
+/// of held runs (`SbInfo::held_runs`: no writeback frees them).
 fn keep_deferred(inode: &Inode, runs: KVec<Extent>) {
     if runs.is_empty() {
         return;
     }
     let _nofs = NofsScope::enter();
     let mut kept = inode.info().deferred.lock();
+    let mut lost = runs.len();
     for run in runs.iter() {
         if kept.push(*run, GFP_KERNEL).is_err() {
             break;
         }
+        lost -= 1;
     }
+    inode
+        .sb()
+        .info()
+        .held_runs
+        .fetch_sub(lost, Ordering::Relaxed);
+}
+
+/// The runs still kept on `inode`'s deferred runs as it is evicted (the
+/// write that would free them failed, or the freeing of a deleted file
+/// did): they stay allocated, lost fragments that fsck reports, and leave
+/// the count of held runs (`SbInfo::held_runs`), which no writeback can
+/// free any more.
+pub(crate) fn forget_deferred(inode: &Inode) {
+    let lost = take_deferred(inode);
+    inode
+        .sb()
+        .info()
+        .held_runs
+        .fetch_sub(lost.len(), Ordering::Relaxed);
 }
 
 /// Writes the inode of `inode`, and its indirect blocks, waiting, if

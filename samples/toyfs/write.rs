@@ -188,35 +188,54 @@ pub(crate) fn unpack(
     Ok(())
 }
 
-/// Runs `attempt`, and on an image with LZ4 (or with runs moved out of
-/// the file's map kept allocated until the map is on the disk,
-/// `InodeInfo::deferred`) runs it once more after an `ENOSPC`, once the
-/// file has been written back and waited for and its inode written,
-/// which frees those runs (`inode::write_deferred`): its
-/// dirty blocks hold whole plain runs (`unpack`, new blocks) until
-/// writeback compresses them and frees what they do not need, so writing
-/// them back may make the room (as btrfs flushes delalloc on `ENOSPC`).
-/// Should that writeback fail, the `ENOSPC` stands.  For `write_begin`,
-/// `page_mkwrite`, a truncation and the edges of a punched hole alike;
-/// called with no folio of the file locked (writeback locks them), and
-/// `attempt` must leave nothing done that it does not redo when run again.
+/// Runs `attempt`, and once more after an `ENOSPC` if writeback may
+/// make the room (as btrfs flushes delalloc on `ENOSPC`, and ext4 commits
+/// its journal, `ext4_should_retry_alloc`):
+///
+/// - on an image with LZ4 (or with runs moved out of the file's map
+///   kept allocated until the map is on the disk,
+///   `InodeInfo::deferred`), the file is written back and waited for
+///   and its inode written, which frees those runs
+///   (`inode::write_deferred`): its dirty blocks hold whole plain runs
+///   (`unpack`, new blocks) until writeback compresses them and frees
+///   what they do not need.  Should that writeback fail, the `ENOSPC`
+///   stands;
+/// - then, while other files hold runs kept allocated so
+///   (`SbInfo::held_runs`: a tail moved, a block compressed, their
+///   inodes not written since), the filesystem's dirty inodes are
+///   written back (`SuperBlock::write_back_inodes`), whose
+///   `write_inode` frees them (`inode::write_inode`, which writes and
+///   waits for an inode holding runs whoever asks).  Without such runs
+///   an `ENOSPC` writes no other file: a full image stays as cheap to
+///   fail on as before.
+///
+/// For `write_begin`, `page_mkwrite`, a truncation and the edges of a
+/// punched hole alike; called with no folio locked (writeback locks
+/// them) and no lock that writeback takes (the inode's lock and its
+/// `invalidate_lock` are not among them), and `attempt` must leave
+/// nothing done that it does not redo when run again.
 pub(crate) fn retry_after_writeback<T>(
     inode: &Inode,
     mut attempt: impl FnMut() -> Result<T>,
 ) -> Result<T> {
-    match attempt() {
+    let err = match attempt() {
+        Err(err) if err == ENOSPC => err,
+        result => return result,
+    };
+    let sb = inode.sb();
+    let own = sb.info().geometry.has_compression() || !inode.info().deferred.lock().is_empty();
+    if own {
+        inode.write_and_wait().map_err(|_| err)?;
+        // What writeback moved out of the map (the plain runs of the
+        // blocks it compressed) is freed once the map is on the disk.
+        crate::inode::write_deferred(inode).map_err(|_| err)?;
+    }
+    // Other files' held runs, read after this file's are freed.
+    let others = sb.info().held_runs.load(Ordering::Relaxed) > 0 && sb.write_back_inodes();
+    if own || others {
+        attempt()
+    } else {
         Err(err)
-            if err == ENOSPC
-                && (inode.sb().info().geometry.has_compression()
-                    || !inode.info().deferred.lock().is_empty()) =>
-        {
-            inode.write_and_wait().map_err(|_| err)?;
-            // What writeback moved out of the map (the plain runs of the
-            // blocks it compressed) is freed once the map is on the disk.
-            crate::inode::write_deferred(inode).map_err(|_| err)?;
-            attempt()
-        }
-        result => result,
     }
 }
 

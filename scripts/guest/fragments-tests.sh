@@ -557,17 +557,26 @@ compress_flag() {
 	[ $result -eq 0 ]
 }
 
-# With LZ4, file f compressed on the disk: its first 32 blocks are
-# rewritten, each then held in a whole plain run until writeback
-# compresses it again, and file g (plain, random bytes) takes the room
-# that is left, until ENOSPC.
+# With LZ4, file f compressed on the disk (clean, no run of it kept):
+# files h1 to h3 (random bytes, 32 blocks in direct pointers) keep room
+# for 32 blocks while file g (plain, random bytes) takes the rest, until
+# ENOSPC; then they are removed, and f's first 32 blocks are rewritten
+# into that room, each then held in a whole plain run until writeback
+# compresses it again.  f rewritten before g filled the image held its
+# old compressed runs too (kept until its inode is written), and g's
+# ENOSPC retry then wrote every dirty inode back
+# (write::retry_after_writeback), f's among them: g took the room f's
+# blocks gave back, and no room was left for f's own retry to make.
 dirty_and_full() {
-	dd if=$work/yes of=$mnt/f bs=64k count=2 conv=notrunc 2>/dev/null &&
-		: >$mnt/g && compr_is $mnt/g - -c || return 1
+	head -c 49152 /dev/urandom >$mnt/h1 && head -c 49152 /dev/urandom >$mnt/h2 &&
+		head -c 32768 /dev/urandom >$mnt/h3 && : >$mnt/g && compr_is $mnt/g - -c || return 1
 	if dd if=/dev/urandom of=$mnt/g bs=4k 2>/dev/null; then
 		echo "g filled no image"
 		return 1
 	fi
+	rm $mnt/h1 $mnt/h2 $mnt/h3 &&
+		dd if=$work/yes of=$mnt/f bs=64k count=2 conv=notrunc 2>$work/dd-f ||
+		{ cat $work/dd-f; echo "f's 32 blocks found no room"; return 1; }
 }
 
 # ENOSPC with LZ4 (a 2 MiB image): a dirty block holds a whole plain run
@@ -982,7 +991,10 @@ packed_tails_leave_before_change() {
 # succeeds all the same (opening an existing file allocates nothing;
 # review rev10), the tail still packed, and the write that needs the run
 # fails with ENOSPC and changes nothing (the file reads as before); once
-# a file is removed the write succeeds.
+# a file is removed the write succeeds.  Writes of no bytes (write, and
+# pwrite past the end, toyfs-probe zero-length) return 0 and change
+# nothing meanwhile, as on ext2 (each moved the tail first, and failed
+# with ENOSPC, before toyfs let a write of no bytes be).
 packed_tail_open_enospc() {
 	tree=$work/ptree img=$work/image
 	rm -rf $tree && mkdir -p $tree && head -c 300 /dev/urandom >$tree/a &&
@@ -1005,6 +1017,7 @@ packed_tail_open_enospc() {
 		fi
 		grep -q 'No space left' $work/err || { cat $work/err; exit 1; }
 		cmp $mnt/a $work/a.want || exit 1
+		toyfs-probe zero-length $mnt/a && cmp $mnt/a $work/a.want || exit 1
 		rm $mnt/fill0 && printf y >>$mnt/a && printf y >>$work/a.want && cmp $mnt/a $work/a.want
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev" >$work/fsck
@@ -1247,6 +1260,58 @@ compressed_run_is_not_reused_before_the_map() {
 	crash_copy_reads_f_as_before_or_after "the write"
 }
 
+# An ENOSPC frees the runs other files hold (Write order: a moved run
+# stays allocated until the map on the disk no longer names it): on 1 KiB
+# blocks of 256-byte fragments f (300 bytes) and n (200) fill a block
+# with the root directory's fragment, synced (as in
+# moved_tail_run_is_not_reused_before_the_map); the flusher's periodic
+# writeback is stopped, f grows to 600 bytes (its tail moves to a run of
+# 3 fragments in another block, its 2 kept allocated, f's inode not
+# written) and 64 empty files are made; then the image is filled: a
+# filler of whole blocks, written a block at a time, and 256 bytes into
+# each empty file, until ENOSPC.  The retry of the filler's ENOSPC
+# writes the filesystem's dirty inodes back (write::retry_after_writeback),
+# f's among them, which frees its 2 fragments for the small files, so a
+# sync after the fill frees nothing: no fragment free.  Before the fix
+# the retry wrote only the writer's own file (and none without LZ4): the
+# fill ended with ENOSPC while f held 2 fragments, which the sync then
+# freed.
+held_runs_of_another_file_make_room() {
+	img=$work/held.img knob=/proc/sys/vm/dirty_writeback_centisecs
+	head -c 300 $work/text >$work/f.old && cat $work/f.old $work/f.old >$work/f.new || return 1
+	rm -f $img && mkfs.toyfs -q -b 1024 -f 256 $img 1M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	period=$(cat $knob)
+	result=1 made=0
+	if cp $work/f.old $mnt/f && head -c 200 /dev/urandom >$mnt/n && sync && echo 0 >$knob &&
+		cat $work/f.old >>$mnt/f; then
+		for i in $(seq 1 64); do
+			: >$mnt/s$i && made=$((made + 1))
+		done
+		dd if=/dev/zero of=$mnt/filler bs=1024 count=4096 2>$work/err
+		filled=$?
+		i=1
+		while [ $i -le 64 ] && head -c 256 $work/text >$mnt/s$i 2>>$work/err; do
+			i=$((i + 1))
+		done
+		if [ $made -ne 64 ] || [ $filled -eq 0 ] || [ $i -gt 64 ] ||
+			! grep -q 'No space left' $work/err; then
+			echo "the fill did not end with ENOSPC ($made files made, $((i - 1)) written):"
+			cat $work/err
+		elif ! sync; then
+			echo "sync failed"
+		elif [ "$(stat -f -c %f $mnt)" != 0 ]; then
+			echo "a sync after ENOSPC freed $(stat -f -c %f $mnt) fragments ($((i - 1)) small files written)"
+		else
+			cmp $work/f.new $mnt/f && result=0
+		fi
+	fi
+	echo "$period" >$knob
+	umount $mnt && fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; result=1; }
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -1256,7 +1321,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 39 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 40 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1313,5 +1378,6 @@ ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
 ktap_case compressed_run_is_not_reused_before_the_map compressed_run_is_not_reused_before_the_map
+ktap_case held_runs_of_another_file_make_room held_runs_of_another_file_make_room
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

@@ -48,16 +48,21 @@ pub(crate) unsafe extern "C" fn setattr(
         let (valid, size) = unsafe { ((*attr).ia_valid, (*attr).ia_size) };
         // To the same size only an image with PREALLOC has anything to
         // do: free the blocks preallocated past the end.
-        if valid & bindings::ATTR_SIZE != 0
+        let resized = if valid & bindings::ATTR_SIZE != 0
             && (size as u64 != inode.size() || inode.sb().info().geometry_now().has_prealloc())
         {
             // CAST: `setattr_prepare` checked the size against s_maxbytes.
-            file::set_size(inode, size as u64)?;
-        }
+            file::set_size(inode, size as u64)?
+        } else {
+            Ok(())
+        };
+        // The size changed even if freeing past it failed (`resized`):
+        // the other attributes of the call too (a write's `ATTR_KILL_SUID`
+        // among them), then the error.
         // SAFETY: As above.
         unsafe { bindings::setattr_copy(idmap, raw, attr) };
         inode.mark_dirty();
-        Ok(0)
+        resized.map(|()| 0)
     })
 }
 
@@ -341,8 +346,11 @@ unsafe extern "C" fn write_iter(
 ) -> isize {
     // SAFETY: The VFS's arguments for this call.
     let mut io = unsafe { Kiocb::from_raw(iocb, from) };
-    // A packed tail left by an open without room moves first (`open`).
-    if tails::has_packed_tail(io.inode()) {
+    // A packed tail left by an open without room moves first (`open`),
+    // for a write of some bytes: one of none returns 0 and changes
+    // nothing (`generic_write_checks`), as on ext2, where moving the tail
+    // failed it with `ENOSPC` on a full image (or `EAGAIN`).
+    if io.count() > 0 && tails::has_packed_tail(io.inode()) {
         if io.is_nowait() {
             return EAGAIN.to_errno() as isize;
         }

@@ -7,7 +7,7 @@ use super::{namei::iget, raw::inode};
 use crate::{
     format::constants::{MAGIC, MAX_NAME_LEN, ROOT_INO},
     info::SbInfo,
-    inode::{delete_inode, sync_before_eviction, write_inode as store_inode},
+    inode::{delete_inode, forget_deferred, sync_before_eviction, write_inode as store_inode},
     mount, sys,
     vfs::{self, toyfs_err, Buffer, SuperBlock},
 };
@@ -336,6 +336,7 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
         sync_before_eviction(inode);
     }
     inode.forget_own_buffers();
+    forget_deferred(inode);
     let _packed = core::mem::take(&mut *inode.info().packed.lock());
     // SAFETY: As above.
     unsafe { bindings::clear_inode(raw) };

@@ -68,6 +68,38 @@ impl SuperBlock {
         unsafe { (*self.as_ptr()).s_bdev }
     }
 
+    /// Writes the filesystem's dirty inodes back, their data and the
+    /// inodes, and waits until the flusher has (`writeback_inodes_sb`,
+    /// `WB_SYNC_NONE`: a folio under writeback already, or an inode being
+    /// written by another task, is left to that writeback).  Under
+    /// `s_umount` held for reading, taken only if free
+    /// (`down_read_trylock`, as `try_to_writeback_inodes_sb` takes it,
+    /// without that function's skip while other writeback is under way):
+    /// an unmount, a remount or a freeze holding it for writing may wait
+    /// for the caller (a freeze for its `sb_start_write`), and nothing is
+    /// written then.  Returns whether the writeback ran.  For a task
+    /// holding no folio lock (the flusher takes them) and no lock that
+    /// writeback takes.
+    pub(crate) fn write_back_inodes(&self) -> bool {
+        // SAFETY: The superblock is live (type invariant).
+        let umount = unsafe { &raw mut (*self.as_ptr()).s_umount };
+        // SAFETY: `s_umount` of a live superblock, initialized.
+        if unsafe { bindings::down_read_trylock(umount) } == 0 {
+            return false;
+        }
+        // SAFETY: A live superblock, its `s_umount` held for reading as
+        // `writeback_inodes_sb` asks.
+        unsafe {
+            bindings::writeback_inodes_sb(
+                self.as_ptr(),
+                bindings::wb_reason_WB_REASON_FS_FREE_SPACE,
+            )
+        };
+        // SAFETY: Taken for reading above.
+        unsafe { bindings::up_read(umount) };
+        true
+    }
+
     /// Records a failed write on the superblock (`s_wb_err`), for
     /// `syncfs` to report (`errseq_check_and_advance`), as
     /// `mapping_set_error` records one of a file's mapping there too: for

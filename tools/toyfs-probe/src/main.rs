@@ -1739,6 +1739,67 @@ fn no_space(err: &std::io::Error) -> bool {
     err.raw_os_error() == Some(28)
 }
 
+/// `EINVAL`.
+const EINVAL: i32 = 22;
+
+/// `zero-length FILE`: writes of no bytes to FILE, opened for writing
+/// (not truncated) and for appending, at its position and past its end
+/// (`pwrite`), each return 0 and change nothing, as POSIX says and ext2
+/// and tmpfs do: FILE keeps its size (the caller compares its bytes);
+/// even where a write of one byte would fail (a packed tail that finds
+/// no room to move, `ENOSPC`).  `fallocate` of no bytes is `EINVAL`, at
+/// the start and past the end (`vfs_fallocate`).
+fn zero_length(path: &Path) -> Check {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("open for writing: {e}"))?;
+    let size = file.metadata().map_err(|e| format!("stat: {e}"))?.len();
+    let wrote = (&file).write(&[]);
+    ensure!(
+        matches!(wrote, Ok(0)),
+        "write of 0 bytes: {wrote:?}, expected 0"
+    );
+    let past = size + 1000;
+    let wrote = file.write_at(&[], past);
+    ensure!(
+        matches!(wrote, Ok(0)),
+        "pwrite of 0 bytes at {past}: {wrote:?}, expected 0"
+    );
+    let appending = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("open for appending: {e}"))?;
+    let wrote = (&appending).write(&[]);
+    ensure!(
+        matches!(wrote, Ok(0)),
+        "write of 0 bytes with O_APPEND: {wrote:?}, expected 0"
+    );
+    for offset in [0, past] {
+        let allocated = sys::fallocate_file(&file, 0, offset, 0);
+        ensure!(
+            errno(&allocated) == Some(EINVAL),
+            "fallocate of 0 bytes at {offset}: {allocated:?}, expected EINVAL"
+        );
+    }
+    let now = file.metadata().map_err(|e| format!("stat: {e}"))?.len();
+    ensure!(
+        now == size,
+        "writes of 0 bytes changed the size from {size} to {now}"
+    );
+    Ok(())
+}
+
+/// `truncate-path FILE LENGTH`: `truncate(2)` of FILE by its name, with
+/// no file opened (an open for writing would move a packed tail first,
+/// `tails::unpack`); its error (`Input/output error`) in the message.
+fn truncate_by_path(path: &Path, len: &str) -> Check {
+    let len = len
+        .parse()
+        .map_err(|_| format!("length {len}: not a number"))?;
+    sys::truncate_path(path, len).map_err(|e| format!("truncate to {len}: {e}"))
+}
+
 /// On an image with fragments of `frag` bytes whose free space is
 /// fragments and a few whole blocks, `fallocate` of holes that needs more
 /// whole blocks fails with `ENOSPC` part-way and leaves no block it took:
@@ -3958,6 +4019,11 @@ fn main() -> ExitCode {
         "fallocate-error" => match args.get(3) {
             Some(make_it_fail) => crash_order::fallocate_error(dir, Path::new(make_it_fail)),
             None => Err("usage: toyfs-probe fallocate-error DIR MAKE-IT-FAIL".into()),
+        },
+        "zero-length" => zero_length(dir),
+        "truncate-path" => match args.get(3) {
+            Some(len) => truncate_by_path(dir, len),
+            None => Err("usage: toyfs-probe truncate-path FILE LENGTH".into()),
         },
         "loop-block-size" => match args.get(3) {
             Some(size) => loop_block_size(dir, size),
