@@ -154,8 +154,8 @@ toyfs_compress_row() {
 # started and pages dropped, unlinks, where ENOSPC is frequent, each file
 # against its model; the files checked again after a remount and an
 # fsck, then deleted, and statfs's count of fragments in use must be
-# fsck's.  On -p images the tree's files (packed tails, whose tail blocks
-# the new files' tails share) keep their bytes (md5sum -c), and the image
+# fsck's.  On -p images the tree's files (packed tails, among whose
+# blocks the threads' runs come and go) keep their bytes (md5sum -c), and the image
 # is clean at the end.  $7: the make command that runs the row again.
 toyfs_full_row() {
 	name=$1 opts=$(echo "$2" | tr _ ' ') tree=$3 full_seed=$4 full_seconds=$5 full_mnt=$6
