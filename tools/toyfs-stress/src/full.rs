@@ -2,7 +2,9 @@
 //! `toyfs-stress full`: several threads on files of their own on a small
 //! image, so that `ENOSPC` is frequent, each file against a model.
 //!
-//! Each thread keeps `FILES` files of its own and does, at random, writes
+//! Each thread keeps `FILES` files of its own, first filled in turns by
+//! appends of 32 KiB until the image is full (an append that meets
+//! `ENOSPC`), and then does, at random, writes
 //! (inside the file and past its end, random or compressible bytes),
 //! truncations (down, into the last block, up), punched holes, reads
 //! (checked against the model), `fsync`, `fdatasync`, a writeback started
@@ -22,6 +24,8 @@
 //!   counts in use must be what `fsck -v` counts after the unmount (a
 //!   run held for the map on the disk, `InodeInfo::deferred`, and never
 //!   given back would be missing from `f_bfree`), and fsck clean.
+//!
+//! The run fails if no call met `ENOSPC` (the image never filled).
 //!
 //! The seed picks every operation; the threads' interleaving, and so which
 //! call meets `ENOSPC`, cannot be replayed exactly.
@@ -47,6 +51,8 @@ const MAX_SIZE: u64 = 384 * 1024;
 const MAX_WRITE: u64 = 48 * 1024;
 /// `ENOSPC`.
 const ENOSPC: i32 = 28;
+/// The appends that fill the image first.
+const FILL: u64 = 32 * 1024;
 
 /// One file of a thread.
 struct Slot {
@@ -88,6 +94,35 @@ impl Thread<'_> {
             self.log.pop_front();
         }
         self.log.push_back(line);
+    }
+
+    /// Makes every file and appends 32 KiB to each in turn until an
+    /// append meets `ENOSPC` (or is short), or the files are `MAX_SIZE`.
+    fn fill(&mut self) -> Result<(), String> {
+        for k in 0..FILES {
+            self.create(k)?;
+        }
+        for _ in 0..MAX_SIZE / FILL {
+            for k in 0..FILES {
+                let Some(mut slot) = self.slots[k].take() else {
+                    continue;
+                };
+                let compressible = self.rng.one_in(2);
+                let data = self.rng.data(FILL as usize, compressible);
+                let offset = slot.model.size();
+                let result = slot.file.write_at(&data, offset);
+                let what = format!("{}: fill {FILL} at {offset}", slot.path);
+                let full = !self.counted(0, &what, &result)?;
+                let done = result.unwrap_or(0);
+                slot.model.write(offset, &data[..done]);
+                self.slots[k] = Some(slot);
+                if full || done < FILL as usize {
+                    self.note(format!("{what}: {done}, the image is full"));
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Counts a call of kind `kind`; `Ok(false)` for `ENOSPC`, an error
@@ -352,7 +387,7 @@ pub fn run(
     );
     let stop = AtomicBool::new(false);
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    type Done = Result<(Vec<(String, FileModel, bool)>, String), String>;
+    type Done = Result<(Vec<(String, FileModel, bool)>, String, u64), String>;
     let results: Vec<Done> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|index| {
@@ -369,6 +404,10 @@ pub fn run(
                         counts: [Count::default(); 5],
                     };
                     let mut ops = 0u64;
+                    if let Err(err) = thread.fill() {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(format!("thread {index} (seed {seed}), filling: {err}"));
+                    }
                     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                         ops += 1;
                         if let Err(err) = thread.op() {
@@ -387,12 +426,13 @@ pub fn run(
                         .map(|(name, count)| format!("{name} {} ({} ENOSPC)", count.calls, count.enospc))
                         .collect();
                     let line = format!("thread {index}: {ops} operations: {}", counts.join(", "));
+                    let enospc = thread.counts.iter().map(|count| count.enospc).sum::<u64>();
                     let mut files = Vec::new();
                     for slot in thread.slots.into_iter().flatten() {
                         check_file(&slot.path, &slot.model, slot.synced)?;
                         files.push((slot.path, slot.model, slot.synced));
                     }
-                    Ok((files, line))
+                    Ok((files, line, enospc))
                 })
             })
             .collect();
@@ -407,17 +447,22 @@ pub fn run(
     });
     let mut files = Vec::new();
     let mut failure = None;
+    let mut enospc = 0;
     for result in results {
         match result {
-            Ok((mine, line)) => {
+            Ok((mine, line, count)) => {
                 println!("full: {line}");
                 files.extend(mine);
+                enospc += count;
             }
             Err(err) => failure = failure.or(Some(err)),
         }
     }
     if let Some(err) = failure {
         return Err(err);
+    }
+    if enospc == 0 {
+        return Err("no call met ENOSPC: the image never filled".into());
     }
     let (_, free_full) = fragments(dir)?;
     let synced = files.iter().filter(|(_, _, synced)| *synced).count();
@@ -451,7 +496,7 @@ pub fn run(
     }
     output(&["mount", "-t", "toyfs", device, dir])?;
     Ok(format!(
-        "full: {} files checked after the remount, then deleted: {free_after} fragments free ({free_before} before), as fsck counts",
+        "full: {enospc} calls met ENOSPC; {} files checked after the remount, then deleted: {free_after} fragments free ({free_before} before), as fsck counts",
         files.len()
     ))
 }
@@ -483,6 +528,7 @@ mod tests {
             log: VecDeque::new(),
             counts: [Count::default(); 5],
         };
+        thread.fill().unwrap();
         while Instant::now() < stop {
             thread.op().unwrap();
         }
