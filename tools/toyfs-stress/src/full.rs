@@ -9,8 +9,9 @@
 //! truncations (down, into the last block, up), punched holes, reads
 //! (checked against the model), `fsync`, `fdatasync`, a writeback started
 //! with `sync_file_range`, the file's clean pages dropped
-//! (`POSIX_FADV_DONTNEED`: the next read is from the disk), and unlinks
-//! (the file made again, empty).  toyfs allocates in the call that dirties
+//! (`POSIX_FADV_DONTNEED`: the next read is from the disk), appends of 32
+//! KiB to a file until `ENOSPC` (the image full again after what the
+//! others freed), and unlinks (the file made again, empty).  toyfs allocates in the call that dirties
 //! a block and writeback never needs room (Documentation/toyfs.rst,
 //! "Compression"), so:
 //!
@@ -289,7 +290,27 @@ impl Thread<'_> {
                     .map_err(|err| format!("sync_file_range: {err}"))?;
                 self.note("sync_file_range".into());
             }
-            89..=94 => {
+            89..=93 => {
+                // The image full again: appends until ENOSPC.
+                let mut appended = 0;
+                while slot.model.size() + FILL <= MAX_SIZE {
+                    let compressible = self.rng.one_in(2);
+                    let data = self.rng.data(FILL as usize, compressible);
+                    let offset = slot.model.size();
+                    let result = slot.file.write_at(&data, offset);
+                    let what = format!("append {FILL} at {offset}");
+                    let full = !self.counted(0, &what, &result)?;
+                    let done = result.unwrap_or(0);
+                    slot.model.write(offset, &data[..done]);
+                    appended += done;
+                    if full || done < FILL as usize {
+                        break;
+                    }
+                }
+                self.note(format!("appended {appended} until ENOSPC"));
+                slot.synced &= appended == 0;
+            }
+            94..=96 => {
                 self.counts[4].calls += 1;
                 sys::evict(&slot.file).map_err(|err| format!("fadvise DONTNEED: {err}"))?;
                 self.note("fadvise DONTNEED".into());
