@@ -93,7 +93,9 @@ if part partial_page || part torture; then
 		part partial_page && in_debian PARTIAL_PAGE_FILESYSTEMS="${PARTIAL_PAGE_FILESYSTEMS:-}" \
 			/opt/guest/partial-page-cases.sh
 		# TORTURE_SECONDS (kernel command line): how long fio and stress-ng run.
-		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" /opt/guest/torture.sh
+		# TORTURE_SEED: its rows of toyfs-stress full (1).
+		part torture && in_debian TORTURE_SECONDS="${TORTURE_SECONDS:-15}" TORTURE_SEED="${TORTURE_SEED:-1}" \
+			/opt/guest/torture.sh
 		# The same tools and toyfs-stress churn on each toyfs layout
 		# (TORTURE_LAYOUTS: which; make check four, make torture all).
 		# TORTURE_SEED: the churn's, packed-torture's and the pressure

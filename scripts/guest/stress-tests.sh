@@ -247,7 +247,18 @@ reference_case() {
 	fi
 }
 
-ktap_suite toyfs_stress 24
+# toyfs-stress full on 4 MiB images (toyfs-common.sh, toyfs_full_row):
+# ENOSPC all the time, on 1 KiB and 4 KiB blocks, with fragments, packed
+# tails (-p, the tree /guest) and LZ4; 6 seconds each, from $seed, on
+# both kernels (the calls are bounded by time).  Part torture runs the
+# same rows longer, from TORTURE_SEED (torture.sh).
+full_seconds=6
+full_case() {
+	ktap_case "full_image_$1" toyfs_full_row "$1" "$2" /guest "$seed" $full_seconds /mnt/full \
+		"make check VM_MVC_ONLY=stress TOYFS_STRESS_SEED=$seed"
+}
+
+ktap_suite toyfs_stress 28
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 reference_case model_on_tmpfs model_on_tmpfs
 reference_case model_on_ext2 model_on_ext2
@@ -271,5 +282,9 @@ reference_case namespace_ext2 namespace_ext2
 ktap_case namespace_toyfs namespace_toyfs
 reference_case compact_memory_ext2 compact_ext2
 ktap_case compact_memory_toyfs compact_toyfs
+full_case b1024_f128_lz4_p -b_1024_-f_128_-c_lz4_-p
+full_case b4096_f512_lz4_p -b_4096_-f_512_-c_lz4_-p
+full_case b1024_f128_p -b_1024_-f_128_-p
+full_case b4096 -b_4096
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

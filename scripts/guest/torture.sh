@@ -6,8 +6,20 @@
 # stress-ng reports it: passed, failed, or skipped with its reason), one
 # for the fsck.  Runs in the Debian chroot (debian.sh), from check.sh;
 # TORTURE_SECONDS (default 15) bounds fio and stress-ng each.
+#
+# Then the rows of toyfs-stress full (toyfs-common.sh, toyfs_full_row;
+# part stress runs them for 6 s from TOYFS_STRESS_SEED) on 4 MiB images
+# where ENOSPC is frequent, from TORTURE_SEED (1), each for a twentieth
+# of TORTURE_SECONDS, 5 to 30 s (make torture: 30, about 2.5 minutes in
+# all, of the 9 its time limit spares on UML); skipped below 30
+# TORTURE_SECONDS (make check's 15: part stress has them).
 . /opt/guest/ktap.sh
+. /opt/guest/toyfs-common.sh
 seconds=${TORTURE_SECONDS:-15}
+torture_seed=${TORTURE_SEED:-1}
+full_seconds=$((seconds / 20))
+[ $full_seconds -ge 5 ] || full_seconds=5
+[ $full_seconds -le 30 ] || full_seconds=30
 block_size=${TORTURE_BLOCK_SIZE:-1024}
 work=/tmp/torture mnt=/mnt/torture
 # Stressors of stress-ng's filesystem class (and mmap, readahead, seek)
@@ -39,7 +51,7 @@ needs_fallocate=" fsize fpunch "
 alone=" sync-file "
 mkdir -p $work $mnt
 
-ktap_suite toyfs_torture $((${#stressors[@]} + 3))
+ktap_suite toyfs_torture $((${#stressors[@]} + 7))
 # 64 MiB: the files below fit, and the image in /tmp costs little memory.
 # (toyfs's mount time grows with its bitmap only, a bit per block: a
 # clean mount reads no inode table since 2026-12-04; the scale part
@@ -136,4 +148,15 @@ done
 ktap_case umount_and_fsck sh -c "umount $mnt && fsck.toyfs -n $dev"
 losetup -d "$dev"
 rm -f $work/toyfs.img
+
+for row in b1024_f128_lz4_p:-b_1024_-f_128_-c_lz4_-p b4096_f512_lz4_p:-b_4096_-f_512_-c_lz4_-p \
+	b1024_f128_p:-b_1024_-f_128_-p b4096:-b_4096; do
+	if [ "$seconds" -lt 30 ]; then
+		ktap_skip "full_image_${row%%:*}" "TORTURE_SECONDS below 30: part stress runs the row"
+	else
+		ktap_case "full_image_${row%%:*}" toyfs_full_row "${row%%:*}" "${row#*:}" /opt/guest \
+			"$torture_seed" $full_seconds /mnt/full \
+			"make torture TORTURE_SEED=$torture_seed TORTURE_SECONDS=$seconds"
+	fi
+done
 ktap_end

@@ -15,6 +15,9 @@
 #   toyfs_compress_row B F DEV OPS
 #                            toyfs-stress run on a new toyfs: plain blocks,
 #                            fragments, LZ4 (uses $mnt, $threads, $seed)
+#   toyfs_full_row NAME OPTS TREE SEED SECONDS MNT AGAIN
+#                            toyfs-stress full on a new 4 MiB toyfs: ENOSPC
+#                            all the time (src/full.rs)
 
 fsck_clean() {
 	out=$(fsck.toyfs -n "$1") || { echo "$out"; return 1; }
@@ -141,4 +144,49 @@ toyfs_compress_row() {
 	usage=$(fsck.toyfs -f -n -v "$3" | sed -n 's/.*fragments in use: //p') || return 1
 	echo "$usage"
 	echo "$usage" | grep -q 'file data ([1-9][0-9]* compressed;' && [ $rc -eq 0 ]
+}
+
+# toyfs-stress full (tools/toyfs-stress/src/full.rs): 4 threads, 6 files
+# each, filled until ENOSPC and then for $5 seconds from seed $4 (some
+# call must meet ENOSPC), on a new toyfs of 4 MiB made with
+# mkfs.toyfs options $2 (spaces as underscores; "-d TREE" is added to
+# options with -p, TREE $3) on a loop device, mounted at $6: writes
+# inside and past the end, truncations, punched holes, fsync, writeback
+# started and pages dropped, unlinks, where ENOSPC is frequent, each file
+# against its model; the files checked again after a remount and an
+# fsck, then deleted, and statfs's count of fragments in use must be
+# fsck's.  On -p images the tree's files (packed tails, among whose
+# blocks the threads' runs come and go) keep their bytes (md5sum -c), and the image
+# is clean at the end.  $7: the make command that runs the row again.
+toyfs_full_row() {
+	name=$1 opts=$(echo "$2" | tr _ ' ') tree=$3 full_seed=$4 full_seconds=$5 full_mnt=$6
+	img=/tmp/full-$name.img compress= rc=0
+	case $opts in *lz4*) compress=--compress ;; esac
+	case $opts in *-p*) opts="$opts -d $tree" ;; esac
+	mkdir -p "$full_mnt" && rm -f $img || return 1
+	# shellcheck disable=SC2086 # the options are words
+	mkfs.toyfs -q $opts $img 4M && loop=$(losetup -f) && losetup "$loop" $img || return 1
+	if mount -t toyfs "$loop" "$full_mnt"; then
+		(cd "$full_mnt" && find . -type f | sort | xargs -r md5sum) >/tmp/full-$name.sums
+		echo "$(wc -l </tmp/full-$name.sums) files of the tree; $(df -k "$full_mnt" | tail -n 1)"
+		# shellcheck disable=SC2086 # no option, or one
+		toyfs-stress full 4 "$full_seed" "$full_seconds" "$full_mnt" "$loop" "fsck.toyfs -f -n" $compress || rc=1
+		if [ ! -s /tmp/full-$name.sums ]; then
+			: # no tree (an image made without -d)
+		elif (cd "$full_mnt" && md5sum -c /tmp/full-$name.sums >/tmp/full-$name.check 2>&1); then
+			echo "the tree's files unchanged"
+		else
+			grep -v ': OK$' /tmp/full-$name.check | head -n 20
+			echo "the tree's files changed"
+			rc=1
+		fi
+		umount "$full_mnt" || rc=1
+	else
+		rc=1
+	fi
+	fsck.toyfs -f -n "$loop" || rc=1
+	losetup -d "$loop"
+	rm -f $img /tmp/full-$name.sums /tmp/full-$name.check
+	[ $rc -eq 0 ] || echo "row $name, seed $full_seed, $full_seconds s; to run it again: $7"
+	return $rc
 }

@@ -67,6 +67,13 @@
 //!     tree at once, every errno one the race explains; then the tree
 //!     walked and checked, and with DEVICE remounted and the same
 //!     (src/churn.rs)
+//! toyfs-stress full THREADS SEED SECONDS DIR DEVICE FSCK [--compress]
+//!     threads writing (past the end too), truncating, punching, syncing
+//!     and unlinking files of their own on a small image, where ENOSPC is
+//!     frequent, each against a model; then every file checked, the
+//!     image unmounted, checked, mounted and the files checked from the
+//!     disk, and after they are deleted statfs's count of fragments in
+//!     use equal to fsck's (src/full.rs)
 //! toyfs-stress fail-nth DIR MANIFEST
 //!     every fault point of each of a set of file and directory calls
 //!     failed in turn (src/fail_nth.rs), then MANIFEST
@@ -87,6 +94,7 @@ mod fail_nth;
 mod far;
 mod fault_in;
 mod faults;
+mod full;
 mod io_errors;
 mod live_extend;
 mod mapping;
@@ -302,6 +310,21 @@ fn main() -> ExitCode {
             );
             Ok(())
         })(),
+        Some("full") if args.len() == 8 || args.len() == 9 => (|| {
+            let threads = number(args.get(2), "THREADS")?;
+            let seed = number(args.get(3), "SEED")?;
+            let seconds = number(args.get(4), "SECONDS")?;
+            let compress = match args.get(8).map(String::as_str) {
+                None => false,
+                Some("--compress") => true,
+                Some(other) => return Err(format!("full: unknown option {other}")),
+            };
+            println!(
+                "toyfs-stress: {}",
+                full::run(threads, seed, seconds, &args[5], &args[6], &args[7], compress)?
+            );
+            Ok(())
+        })(),
         Some("fail-nth") if args.len() == 4 => (|| {
             println!("{}", fail_nth::run(&args[2], &args[3])?);
             Ok(())
@@ -315,7 +338,7 @@ fn main() -> ExitCode {
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | zero FILE OFFSET LEN | compr FILE [+c|-c] | {} \
              | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | fault-in DIR [--compress] [--any-alignment] | mmap-extend FILE KIB [--truncate] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
-             | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | churn THREADS SEED SECONDS DIR [DEVICE FSTYPE FSCK] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
+             | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | churn THREADS SEED SECONDS DIR [DEVICE FSTYPE FSCK] | full THREADS SEED SECONDS DIR DEVICE FSCK [--compress] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
             options::USAGE
         )),
     };

@@ -141,6 +141,22 @@ pub fn free_inodes(file: &File) -> io::Result<u64> {
     Ok(words[F_FFREE])
 }
 
+/// The fragments (or blocks) of the filesystem holding `file`, in all and
+/// free (`fstatfs`'s `f_blocks` and `f_bfree`, counted in `f_frsize`
+/// units).
+pub fn fragment_counts(file: &File) -> io::Result<(u64, u64)> {
+    // `struct statfs` of x86-64 (above): `f_blocks` is the third word,
+    // `f_bfree` the fourth.
+    const F_BLOCKS: usize = 2;
+    const F_BFREE: usize = 3;
+    let mut words = [0u64; 15];
+    let fd = file.as_raw_fd() as usize;
+    // SAFETY: `words` is a writable `struct statfs` (120 bytes) that
+    // outlives the call.
+    check(unsafe { syscall(SYS_FSTATFS, [fd, words.as_mut_ptr() as usize, 0, 0, 0, 0]) })?;
+    Ok((words[F_BLOCKS], words[F_BFREE]))
+}
+
 /// `sync()`: every filesystem's dirty data and metadata, and the block
 /// devices' caches, to the disks.
 pub fn sync_filesystems() {
