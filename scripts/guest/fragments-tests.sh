@@ -1247,6 +1247,48 @@ compressed_run_is_not_reused_before_the_map() {
 	crash_copy_reads_f_as_before_or_after "the write"
 }
 
+# fallocate at the edges of compressed blocks and packed tails (review
+# 2026-12-06): on an image of blocks of $1 bytes in fragments of $2 with
+# LZ4 ($3 = -p: the tails packed, compressed), mkfs.toyfs -d a tree of 33
+# files of text (5 blocks and a tail of B / 3 + 7 bytes, every block
+# compressed), one per case of toyfs-probe fallocate-edges: PUNCH_HOLE |
+# KEEP_SIZE, ZERO_RANGE and ZERO_RANGE | KEEP_SIZE across a block's
+# edge, inside a block, of whole blocks, inside the tail, covering the
+# tail, past the end, the last byte, the whole file.  Each file must read
+# as the same call on tmpfs, with its size, its holes (SEEK_HOLE,
+# SEEK_DATA) zeros and every block a punch covered whole a hole, no more
+# st_blocks after a punch; from the cache, from the disk, and after a
+# remount; fsck.toyfs -f clean.
+fallocate_edges_as_tmpfs() {
+	tree=$work/etree model=$work/emodel img=$work/image b=$1
+	rm -rf $tree $model && mkdir -p $tree || return 1
+	for name in $(toyfs-probe fallocate-names -); do
+		yes 'the last bytes of a file, packed compressed' | head -c $((5 * b + b / 3 + 7)) >$tree/$name ||
+			return 1
+	done
+	cp -a $tree $model || return 1
+	mkfs.toyfs -b "$b" -f "$2" -c lz4 ${3:-} -d $tree $img 8M >$work/mkfs || { cat $work/mkfs; return 1; }
+	if [ -n "${3:-}" ] && ! grep -q 'packed 33 tails (33 compressed)' $work/mkfs; then
+		cat $work/mkfs
+		echo "not every tail packed compressed"
+		return 1
+	fi
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		encoded $mnt/punch0 -gt 0 && toyfs-probe fallocate-edges $mnt $model
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; losetup -d "$dev"; return 1; }
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		toyfs-probe fallocate-check $mnt $model
+	)
+	result=$?
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -1256,7 +1298,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 39 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 45 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1313,5 +1355,11 @@ ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
 ktap_case compressed_run_is_not_reused_before_the_map compressed_run_is_not_reused_before_the_map
+ktap_case fallocate_edges_as_tmpfs_b512_f64 fallocate_edges_as_tmpfs 512 64
+ktap_case fallocate_edges_as_tmpfs_b1024_f128 fallocate_edges_as_tmpfs 1024 128
+ktap_case fallocate_edges_as_tmpfs_b4096_f512 fallocate_edges_as_tmpfs 4096 512
+ktap_case fallocate_edges_as_tmpfs_b512_f64_packed fallocate_edges_as_tmpfs 512 64 -p
+ktap_case fallocate_edges_as_tmpfs_b1024_f128_packed fallocate_edges_as_tmpfs 1024 128 -p
+ktap_case fallocate_edges_as_tmpfs_b4096_f512_packed fallocate_edges_as_tmpfs 4096 512 -p
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
