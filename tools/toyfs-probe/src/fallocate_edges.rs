@@ -93,18 +93,28 @@ fn holes_read_as_zeros(file: &File, bytes: &[u8], b: u64, whole: &[u64]) -> Chec
             Err(e) => return Err(format!("SEEK_DATA {hole}: {e}")),
         };
         if data <= hole {
-            return Err(format!("SEEK_HOLE {pos} gave {hole}, SEEK_DATA then {data}"));
+            return Err(format!(
+                "SEEK_HOLE {pos} gave {hole}, SEEK_DATA then {data}"
+            ));
         }
         if let Some(at) = (hole..data.min(len)).find(|&i| bytes[i as usize] != 0) {
-            return Err(format!("hole {hole}..{data}: byte {at} is {}", bytes[at as usize]));
+            return Err(format!(
+                "hole {hole}..{data}: byte {at} is {}",
+                bytes[at as usize]
+            ));
         }
         holes.push(hole..data);
         pos = data;
     }
     for &n in whole {
         let block = n * b..((n + 1) * b).min(len);
-        if !holes.iter().any(|h| h.start <= block.start && block.end <= h.end) {
-            return Err(format!("block {n} punched whole is not a hole (holes {holes:?})"));
+        if !holes
+            .iter()
+            .any(|h| h.start <= block.start && block.end <= h.end)
+        {
+            return Err(format!(
+                "block {n} punched whole is not a hole (holes {holes:?})"
+            ));
         }
     }
     Ok(())
@@ -123,7 +133,10 @@ fn compare(dir: &Path, model: &Path, b: u64, what: &str) -> Check {
                 return Err(format!("{case}: {} bytes, tmpfs {}", got.len(), want.len()));
             }
             if let Some(at) = (0..got.len()).find(|&k| got[k] != want[k]) {
-                return Err(format!("{case}: byte {at} is {}, tmpfs {}", got[at], want[at]));
+                return Err(format!(
+                    "{case}: byte {at} is {}, tmpfs {}",
+                    got[at], want[at]
+                ));
             }
             let file = File::open(&path).map_err(|e| format!("{case}: {e}"))?;
             let whole = if flags & sys::PUNCH_HOLE != 0 {
@@ -176,7 +189,8 @@ pub fn run(dir: &Path, model: &Path) -> Check {
         }
     }
     compare(dir, model, b, "from the page cache")?;
-    sys::syncfs_of(&File::open(dir).map_err(|e| e.to_string())?).map_err(|e| format!("syncfs: {e}"))?;
+    sys::syncfs_of(&File::open(dir).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("syncfs: {e}"))?;
     drop_caches()?;
     compare(dir, model, b, "from the disk")
 }
