@@ -1255,11 +1255,12 @@ compressed_run_is_not_reused_before_the_map() {
 # KEEP_SIZE, ZERO_RANGE and ZERO_RANGE | KEEP_SIZE across a block's
 # edge, inside a block, of whole blocks, inside the tail, covering the
 # tail, past the end, the last byte, the whole file.  Each file must read
-# as the same call on tmpfs, with its size, its holes (SEEK_HOLE,
+# as ext4 and XFS leave it (tmpfs has no ZERO_RANGE: the model's bytes
+# are computed), with its size, its holes (SEEK_HOLE,
 # SEEK_DATA) zeros and every block a punch covered whole a hole, no more
 # st_blocks after a punch; from the cache, from the disk, and after a
 # remount; fsck.toyfs -f clean.
-fallocate_edges_as_tmpfs() {
+fallocate_at_edges() {
 	tree=$work/etree model=$work/emodel img=$work/image b=$1
 	rm -rf $tree $model && mkdir -p $tree || return 1
 	for name in $(toyfs-probe fallocate-names -); do
@@ -1355,11 +1356,11 @@ ktap_case resize_under_writeback resize_under_writeback
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
 ktap_case compressed_run_is_not_reused_before_the_map compressed_run_is_not_reused_before_the_map
-ktap_case fallocate_edges_as_tmpfs_b512_f64 fallocate_edges_as_tmpfs 512 64
-ktap_case fallocate_edges_as_tmpfs_b1024_f128 fallocate_edges_as_tmpfs 1024 128
-ktap_case fallocate_edges_as_tmpfs_b4096_f512 fallocate_edges_as_tmpfs 4096 512
-ktap_case fallocate_edges_as_tmpfs_b512_f64_packed fallocate_edges_as_tmpfs 512 64 -p
-ktap_case fallocate_edges_as_tmpfs_b1024_f128_packed fallocate_edges_as_tmpfs 1024 128 -p
-ktap_case fallocate_edges_as_tmpfs_b4096_f512_packed fallocate_edges_as_tmpfs 4096 512 -p
+ktap_case fallocate_at_edges_b512_f64 fallocate_at_edges 512 64
+ktap_case fallocate_at_edges_b1024_f128 fallocate_at_edges 1024 128
+ktap_case fallocate_at_edges_b4096_f512 fallocate_at_edges 4096 512
+ktap_case fallocate_at_edges_b512_f64_packed fallocate_at_edges 512 64 -p
+ktap_case fallocate_at_edges_b1024_f128_packed fallocate_at_edges 1024 128 -p
+ktap_case fallocate_at_edges_b4096_f512_packed fallocate_at_edges 4096 512 -p
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

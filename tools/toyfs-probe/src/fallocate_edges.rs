@@ -2,10 +2,10 @@
 //! `toyfs-probe fallocate-edges DIR MODEL`: `PUNCH_HOLE | KEEP_SIZE`,
 //! `ZERO_RANGE` and `ZERO_RANGE | KEEP_SIZE` at the edges of blocks, of
 //! the last block and of the end of the file, each on its own file of the
-//! toyfs at DIR and on the same file of a copy of the tree on tmpfs at
-//! MODEL (the files `RANGE` in [`names`], made by the caller of the same
-//! bytes: with `mkfs.toyfs -c lz4` compressed blocks, with `-p` a packed
-//! tail too).  Each file must then read as its model, have its size,
+//! toyfs at DIR (the files [`names`] gives, made by the caller: with
+//! `mkfs.toyfs -c lz4` compressed blocks, with `-p` a packed tail too),
+//! whose copy in MODEL (not toyfs) becomes what ext4 and XFS leave
+//! ([`expected`]).  Each file must then read as its model, have its size,
 //! read as zeros wherever `SEEK_HOLE` and `SEEK_DATA` say it has a hole,
 //! have a hole at every block a punch covered whole, and (after `fsync`)
 //! have no more `st_blocks` after a punch than before it; from the page
@@ -130,11 +130,15 @@ fn compare(dir: &Path, model: &Path, b: u64, what: &str) -> Check {
             let (got, want) = (bytes_of(&path)?, bytes_of(&mpath)?);
             let case = format!("{name} ({what})");
             if got.len() != want.len() {
-                return Err(format!("{case}: {} bytes, tmpfs {}", got.len(), want.len()));
+                return Err(format!(
+                    "{case}: {} bytes, expected {}",
+                    got.len(),
+                    want.len()
+                ));
             }
             if let Some(at) = (0..got.len()).find(|&k| got[k] != want[k]) {
                 return Err(format!(
-                    "{case}: byte {at} is {}, tmpfs {}",
+                    "{case}: byte {at} is {}, expected {}",
                     got[at], want[at]
                 ));
             }
@@ -158,34 +162,50 @@ fn punched_whole(model: &Path, b: u64, i: usize) -> Result<Vec<u64>, String> {
     Ok((offset.div_ceil(b)..end / b).collect())
 }
 
-/// Applies every case to `dir` and `model`, then compares them from the
+/// The bytes `fallocate(flags, offset, count)` leaves of a file of
+/// `bytes`, as ext4 and XFS leave them: the range inside the file reads
+/// as zeros, and `ZERO_RANGE` without `KEEP_SIZE` grows the file to its
+/// end.  (tmpfs has no `ZERO_RANGE`.)
+fn expected(mut bytes: Vec<u8>, flags: i32, offset: u64, count: u64) -> Vec<u8> {
+    // CAST: files of a few blocks.
+    let (offset, end) = (offset as usize, (offset + count) as usize);
+    if flags & sys::KEEP_SIZE == 0 && end > bytes.len() {
+        bytes.resize(end, 0);
+    }
+    let len = bytes.len();
+    if let Some(range) = bytes.get_mut(offset.min(len)..end.min(len)) {
+        range.fill(0);
+    }
+    bytes
+}
+
+/// Applies every case to the files of `dir`, and what it must leave to
+/// the same files of `model` (their copy), then compares them from the
 /// page cache and from the disk.
 pub fn run(dir: &Path, model: &Path) -> Check {
     let b = fs::metadata(dir).map_err(|e| e.to_string())?.blksize();
     for (mode, flags) in MODES {
         for i in 0..11 {
             let name = format!("{mode}{i}");
-            let mut before = 0;
-            for root in [dir, model] {
-                let file = open(&root.join(&name))?;
-                let len = file.metadata().map_err(|e| e.to_string())?.len();
-                let (offset, count) = ranges(len, b)[i];
-                if root == dir {
-                    file.sync_all().map_err(|e| format!("{name}: fsync: {e}"))?;
-                    before = file.metadata().map_err(|e| e.to_string())?.blocks();
-                }
-                sys::fallocate_file(&file, flags, offset, count)
-                    .map_err(|e| format!("{}/{name}: {offset}+{count}: {e}", root.display()))?;
-                if root == dir && flags & sys::PUNCH_HOLE != 0 {
-                    file.sync_all().map_err(|e| format!("{name}: fsync: {e}"))?;
-                    let after = file.metadata().map_err(|e| e.to_string())?.blocks();
-                    if after > before {
-                        return Err(format!(
-                            "{name}: punch {offset}+{count}: st_blocks {before} before, {after} after"
-                        ));
-                    }
+            let mpath = model.join(&name);
+            let bytes = bytes_of(&mpath)?;
+            let (offset, count) = ranges(bytes.len() as u64, b)[i];
+            let file = open(&dir.join(&name))?;
+            file.sync_all().map_err(|e| format!("{name}: fsync: {e}"))?;
+            let before = file.metadata().map_err(|e| e.to_string())?.blocks();
+            sys::fallocate_file(&file, flags, offset, count)
+                .map_err(|e| format!("{name}: {offset}+{count}: {e}"))?;
+            if flags & sys::PUNCH_HOLE != 0 {
+                file.sync_all().map_err(|e| format!("{name}: fsync: {e}"))?;
+                let after = file.metadata().map_err(|e| e.to_string())?.blocks();
+                if after > before {
+                    return Err(format!(
+                        "{name}: punch {offset}+{count}: st_blocks {before} before, {after} after"
+                    ));
                 }
             }
+            fs::write(&mpath, expected(bytes, flags, offset, count))
+                .map_err(|e| format!("{}: {e}", mpath.display()))?;
         }
     }
     compare(dir, model, b, "from the page cache")?;
