@@ -1148,7 +1148,7 @@ impl<'a> BlockMap<'a> {
             self.note_fresh(&new);
             old
         };
-        self.free_replaced(&freed);
+        self.free_replaced(&freed, n < DIRECT_POINTERS as u64);
         self.disk.blocks = self
             .disk
             .blocks
@@ -1171,18 +1171,26 @@ impl<'a> BlockMap<'a> {
     /// have freed them since; the free then frees none of them, and the
     /// caller still stores the block count (and marks the block dirty),
     /// where an error returned left a map naming a new run that nothing
-    /// would write.
-    fn free_replaced(&mut self, freed: &Extent) {
+    /// would write.  `direct`: the pointer is in the inode, not in an
+    /// indirect block.
+    fn free_replaced(&mut self, freed: &Extent, direct: bool) {
         if freed.count == 0 {
             return;
         }
-        // Allocated since the map was last stored: no map on the disk
-        // names it, and it is freed now (the `ENOSPC` retry's writeback
-        // compresses new blocks, whose freed fragments the next block
-        // packs into).  Else kept allocated until the map on the disk no
-        // longer names it (`free_deferred`); without the memory to note
-        // it, freed now, as before.
-        let kept = !self.is_fresh(freed) && {
+        // Allocated since the map was last stored, and named by the
+        // inode: no map on the disk names it, and it is freed now (the
+        // `ENOSPC` retry's writeback compresses new blocks, whose freed
+        // fragments the next block packs into).  A pointer in an
+        // indirect block was changed in place, in a block the inode on
+        // the disk may name and that any write of the device's buffers
+        // (a directory's `fsync`, `sync_blockdev`) takes to the disk
+        // before the inode: freed now, the run could go to another file
+        // that a crash then shows in this one (review 2026-12-06,
+        // `fresh_run_named_in_place_is_not_reused_before_the_map`).
+        // Else kept allocated until the map on the disk no longer names
+        // it (`free_deferred`); without the memory to note it, freed
+        // now, as before.
+        let kept = !(direct && self.is_fresh(freed)) && {
             let _nofs = NofsScope::enter();
             self.inode
                 .info()
@@ -1255,6 +1263,7 @@ impl<'a> BlockMap<'a> {
     pub(crate) fn replace_run(&mut self, slot: PointerSlot, old: &Extent, new: Extent) -> Result {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
+        let direct = matches!(slot, PointerSlot::Direct(_));
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         if !in_place {
@@ -1272,7 +1281,7 @@ impl<'a> BlockMap<'a> {
                 ..*old
             }
         };
-        self.free_replaced(&freed);
+        self.free_replaced(&freed, direct);
         // The fragments of `new` are in one bitmap block: taken for it
         // (`balloc::take_shared_fragments`), or `old`'s.
         let (index, _) = self.geometry.bitmap_position(new.fragment);
