@@ -295,9 +295,10 @@ pub(crate) struct InodeInfo {
     /// into the inode table's cached block (`inode::store_inode` empties
     /// it), as `start..end` ranges, adjacent ones merged, at most
     /// `inode::FRESH_RANGES`: no inode on the disk names them, so a run
-    /// inside one that moves, its pointer in the inode, is freed at once,
-    /// not kept on `deferred` (`BlockMap::free_replaced`; a pointer in an
-    /// indirect block changed in place may be on the disk already).  An allocation not noted (the list
+    /// inside one that moves, its pointer in the inode or in indirect
+    /// blocks all fresh (new indirect blocks are noted too), is freed at
+    /// once, not kept on `deferred` (`BlockMap::free_replaced`; a pointer
+    /// in an old indirect block changed in place may be on the disk).  An allocation not noted (the list
     /// full, no memory, a path that does not note) only keeps its run
     /// allocated until the map is written.  Changed under the map's lock.
     #[pin]

@@ -670,6 +670,9 @@ impl<'a> BlockMap<'a> {
         };
         for level in have..levels {
             let (block, buffer) = self.new_indirect(reservation, goal)?;
+            // Named by no map on the disk yet: a run named through it
+            // alone is fresh too (`named_only_through_fresh`).
+            self.note_fresh(&geometry.whole_block(block));
             match &parent {
                 None => *self.disk.pointer_mut(root) = whole(block),
                 Some(parent) => {
@@ -1148,7 +1151,8 @@ impl<'a> BlockMap<'a> {
             self.note_fresh(&new);
             old
         };
-        self.free_replaced(&freed, n < DIRECT_POINTERS as u64);
+        let through_fresh = self.named_only_through_fresh(n);
+        self.free_replaced(&freed, through_fresh);
         self.disk.blocks = self
             .disk
             .blocks
@@ -1171,14 +1175,15 @@ impl<'a> BlockMap<'a> {
     /// have freed them since; the free then frees none of them, and the
     /// caller still stores the block count (and marks the block dirty),
     /// where an error returned left a map naming a new run that nothing
-    /// would write.  `direct`: the pointer is in the inode, not in an
-    /// indirect block.
-    fn free_replaced(&mut self, freed: &Extent, direct: bool) {
+    /// would write.  `through_fresh`: the pointer is in the inode or in
+    /// indirect blocks all fresh ([`Self::named_only_through_fresh`]).
+    fn free_replaced(&mut self, freed: &Extent, through_fresh: bool) {
         if freed.count == 0 {
             return;
         }
         // Allocated since the map was last stored, and named by the
-        // inode: no map on the disk names it, and it is freed now (the
+        // inode or through indirect blocks allocated since too: no map
+        // on the disk names it, and it is freed now (the
         // `ENOSPC` retry's writeback compresses new blocks, whose freed
         // fragments the next block packs into).  A pointer in an
         // indirect block was changed in place, in a block the inode on
@@ -1190,7 +1195,7 @@ impl<'a> BlockMap<'a> {
         // Else kept allocated until the map on the disk no longer names
         // it (`free_deferred`); without the memory to note it, freed
         // now, as before.
-        let kept = !(direct && self.is_fresh(freed)) && {
+        let kept = !(through_fresh && self.is_fresh(freed)) && {
             let _nofs = NofsScope::enter();
             self.inode
                 .info()
@@ -1204,6 +1209,25 @@ impl<'a> BlockMap<'a> {
         }
         if let Ok(changed) = balloc::free_extent(self.sb, self.ino(), freed) {
             self.note_bitmap(changed);
+        }
+    }
+
+    /// Whether the pointer of file block `n` is in the inode, or in
+    /// indirect blocks all allocated since the map was last stored
+    /// ([`Self::is_fresh`]): then no map on the disk can name what it
+    /// names.  An old indirect block on the path, changed in place, may
+    /// be on the disk already (the device's writeback, `sync_blockdev`).
+    /// An error finding the path answers no.
+    fn named_only_through_fresh(&self, n: u64) -> bool {
+        match self.container(n) {
+            Ok((Container::Direct { .. }, _)) => true,
+            Ok((Container::Indirect { above, levels, .. }, _)) => {
+                above.get(..levels).is_some_and(|path| {
+                    path.iter()
+                        .all(|&block| self.is_fresh(&self.geometry.whole_block(block)))
+                })
+            }
+            _ => false,
         }
     }
 
@@ -1260,10 +1284,16 @@ impl<'a> BlockMap<'a> {
     /// written: the map names `new` once they are, whatever follows).
     /// The caller holds the block's folio locked and found `old` under
     /// this lock, and `new` passed [`Self::check_replacement`].
-    pub(crate) fn replace_run(&mut self, slot: PointerSlot, old: &Extent, new: Extent) -> Result {
+    pub(crate) fn replace_run(
+        &mut self,
+        n: u64,
+        slot: PointerSlot,
+        old: &Extent,
+        new: Extent,
+    ) -> Result {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
-        let direct = matches!(slot, PointerSlot::Direct(_));
+        let through_fresh = self.named_only_through_fresh(n);
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         if !in_place {
@@ -1281,7 +1311,7 @@ impl<'a> BlockMap<'a> {
                 ..*old
             }
         };
-        self.free_replaced(&freed, direct);
+        self.free_replaced(&freed, through_fresh);
         // The fragments of `new` are in one bitmap block: taken for it
         // (`balloc::take_shared_fragments`), or `old`'s.
         let (index, _) = self.geometry.bitmap_position(new.fragment);
