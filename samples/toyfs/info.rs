@@ -298,7 +298,8 @@ pub(crate) struct InodeInfo {
     /// inside one that moves, its pointer in the inode or in indirect
     /// blocks all fresh (new indirect blocks are noted too), is freed at
     /// once, not kept on `deferred` (`BlockMap::free_replaced`; a pointer
-    /// in an old indirect block changed in place may be on the disk).  An allocation not noted (the list
+    /// in an old indirect block changed in place may be on the disk: that
+    /// block is written first).  An allocation not noted (the list
     /// full, no memory, a path that does not note) only keeps its run
     /// allocated until the map is written.  Changed under the map's lock.
     #[pin]

@@ -1151,8 +1151,7 @@ impl<'a> BlockMap<'a> {
             self.note_fresh(&new);
             old
         };
-        let through_fresh = self.named_only_through_fresh(n);
-        self.free_replaced(&freed, through_fresh);
+        self.free_replaced(&freed, n);
         self.disk.blocks = self
             .disk
             .blocks
@@ -1175,27 +1174,29 @@ impl<'a> BlockMap<'a> {
     /// have freed them since; the free then frees none of them, and the
     /// caller still stores the block count (and marks the block dirty),
     /// where an error returned left a map naming a new run that nothing
-    /// would write.  `through_fresh`: the pointer is in the inode or in
-    /// indirect blocks all fresh ([`Self::named_only_through_fresh`]).
-    fn free_replaced(&mut self, freed: &Extent, through_fresh: bool) {
+    /// would write.  `n`: the file block whose run moved.
+    fn free_replaced(&mut self, freed: &Extent, n: u64) {
         if freed.count == 0 {
             return;
         }
-        // Allocated since the map was last stored, and named by the
-        // inode or through indirect blocks allocated since too: no map
-        // on the disk names it, and it is freed now (the
+        // Allocated since the map was last stored: freed now (the
         // `ENOSPC` retry's writeback compresses new blocks, whose freed
-        // fragments the next block packs into).  A pointer in an
-        // indirect block was changed in place, in a block the inode on
-        // the disk may name and that any write of the device's buffers
-        // (a directory's `fsync`, `sync_blockdev`) takes to the disk
-        // before the inode: freed now, the run could go to another file
-        // that a crash then shows in this one (review 2026-12-06,
-        // `fresh_run_named_in_place_is_not_reused_before_the_map`).
-        // Else kept allocated until the map on the disk no longer names
-        // it (`free_deferred`); without the memory to note it, freed
-        // now, as before.
-        let kept = !(through_fresh && self.is_fresh(freed)) && {
+        // fragments the next block packs into) if no map on the disk can
+        // name it, its pointer in the inode or in indirect blocks all
+        // fresh too.  A pointer in an old indirect block was changed in
+        // place, in a block the inode on the disk names and that any
+        // write of the device's buffers (a directory's `fsync`,
+        // `sync_blockdev`) takes to the disk before the inode: freed
+        // now, the run could go to another file that a crash then shows
+        // in this one (review 2026-12-06,
+        // `fresh_run_named_in_place_is_not_reused_before_the_map`), so
+        // that block, naming the new run now, is written first
+        // ([`Self::write_leaf`]).  Else kept allocated until the map on
+        // the disk no longer names it (`free_deferred`); without the
+        // memory to note it, freed now, as before.
+        let fresh = self.is_fresh(freed)
+            && (self.named_only_through_fresh(n) || self.write_leaf(n).is_ok());
+        let kept = !fresh && {
             let _nofs = NofsScope::enter();
             self.inode
                 .info()
@@ -1228,6 +1229,16 @@ impl<'a> BlockMap<'a> {
                 })
             }
             _ => false,
+        }
+    }
+
+    /// Writes the indirect block holding the pointer of file block `n`
+    /// and waits for it (`sync_dirty_buffer`: nothing if it is clean), so
+    /// that the disk's copy names what the map names now.
+    fn write_leaf(&self, n: u64) -> Result {
+        match self.container(n)?.0 {
+            Container::Indirect { block, .. } => Buffer::read(self.sb, block)?.sync(),
+            _ => Err(EINVAL),
         }
     }
 
@@ -1293,7 +1304,7 @@ impl<'a> BlockMap<'a> {
     ) -> Result {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
-        let through_fresh = self.named_only_through_fresh(n);
+
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         if !in_place {
@@ -1311,7 +1322,7 @@ impl<'a> BlockMap<'a> {
                 ..*old
             }
         };
-        self.free_replaced(&freed, through_fresh);
+        self.free_replaced(&freed, n);
         // The fragments of `new` are in one bitmap block: taken for it
         // (`balloc::take_shared_fragments`), or `old`'s.
         let (index, _) = self.geometry.bitmap_position(new.fragment);
