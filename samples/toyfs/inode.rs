@@ -1151,7 +1151,7 @@ impl<'a> BlockMap<'a> {
             self.note_fresh(&new);
             old
         };
-        self.free_replaced(&freed, n);
+        self.free_replaced(&freed, n, None);
         self.disk.blocks = self
             .disk
             .blocks
@@ -1174,8 +1174,10 @@ impl<'a> BlockMap<'a> {
     /// have freed them since; the free then frees none of them, and the
     /// caller still stores the block count (and marks the block dirty),
     /// where an error returned left a map naming a new run that nothing
-    /// would write.  `n`: the file block whose run moved.
-    fn free_replaced(&mut self, freed: &Extent, n: u64) {
+    /// would write.  `n`: the file block whose run moved; `new`: its new
+    /// run, if its bytes are in the device's cache (writeback's
+    /// compressed block), not only in the file's folio.
+    fn free_replaced(&mut self, freed: &Extent, n: u64, new: Option<&Extent>) {
         if freed.count == 0 {
             return;
         }
@@ -1190,12 +1192,16 @@ impl<'a> BlockMap<'a> {
         // now, the run could go to another file that a crash then shows
         // in this one (review 2026-12-06,
         // `fresh_run_named_in_place_is_not_reused_before_the_map`), so
-        // that block, naming the new run now, is written first
-        // ([`Self::write_leaf`]).  Else kept allocated until the map on
-        // the disk no longer names it (`free_deferred`); without the
-        // memory to note it, freed now, as before.
+        // the new run's bytes, when they are in the device's cache, and
+        // then that block, naming the new run now, are written first
+        // ([`Self::write_leaf`]); a new run whose bytes are still in the
+        // file's folio cannot be named on the disk yet.  Else kept
+        // allocated until the map on the disk no longer names it
+        // (`free_deferred`); without the memory to note it, freed now,
+        // as before.
         let fresh = self.is_fresh(freed)
-            && (self.named_only_through_fresh(n) || self.write_leaf(n).is_ok());
+            && (self.named_only_through_fresh(n)
+                || new.is_some_and(|new| self.write_leaf(n, new).is_ok()));
         let kept = !fresh && {
             let _nofs = NofsScope::enter();
             self.inode
@@ -1232,14 +1238,17 @@ impl<'a> BlockMap<'a> {
         }
     }
 
-    /// Writes the indirect block holding the pointer of file block `n`
-    /// and waits for it (`sync_dirty_buffer`: nothing if it is clean), so
-    /// that the disk's copy names what the map names now.
-    fn write_leaf(&self, n: u64) -> Result {
-        match self.container(n)?.0 {
-            Container::Indirect { block, .. } => Buffer::read(self.sb, block)?.sync(),
-            _ => Err(EINVAL),
-        }
+    /// Writes the block of `new`, the run of file block `n` whose bytes
+    /// are in the device's cache, then the indirect block holding `n`'s
+    /// pointer, each waited for (`sync_dirty_buffer`: nothing if it is
+    /// clean), so that the disk's copy names what the map names now, and
+    /// only once its bytes are there.
+    fn write_leaf(&self, n: u64, new: &Extent) -> Result {
+        let Container::Indirect { block, .. } = self.container(n)?.0 else {
+            return Err(EINVAL);
+        };
+        Buffer::read(self.sb, new.block(&self.geometry))?.sync()?;
+        Buffer::read(self.sb, block)?.sync()
     }
 
     /// Notes `run`, just allocated to the file and named by its map, as
@@ -1322,7 +1331,7 @@ impl<'a> BlockMap<'a> {
                 ..*old
             }
         };
-        self.free_replaced(&freed, n);
+        self.free_replaced(&freed, n, Some(&new));
         // The fragments of `new` are in one bitmap block: taken for it
         // (`balloc::take_shared_fragments`), or `old`'s.
         let (index, _) = self.geometry.bitmap_position(new.fragment);
