@@ -578,6 +578,11 @@ pub(crate) fn add_at(
         )?;
         whole.resize(block_size, 0, GFP_KERNEL)?;
         write_entry(&mut whole, partial, 0, block_size - partial, 0, b"");
+        // The block as it reaches the disk before the size counts it: the
+        // tail's entries and the unused one, without the new entry (added
+        // after, in the cache, as into a new block).
+        let mut chain = KVec::with_capacity(block_size, GFP_KERNEL)?;
+        chain.extend_from_slice(&whole, GFP_KERNEL)?;
         let added = insert_entry(&mut whole, ino, file_type, name)
             .map_err(|error| corrupt(sb, dir.ino(), error.rule()))?;
         if !added {
@@ -593,15 +598,47 @@ pub(crate) fn add_at(
             let tail = geometry.fragments_for(partial as u32);
             drop(balloc::reserve(sb, 2 * fragments - tail)?);
         }
+        // The tail's entries (in the block the disk names, if the run
+        // grows in place) reach the disk no earlier than their inodes:
+        // the device's dirty metadata first, the inode table ahead of
+        // the data blocks, as a directory's `fsync` writes it.
+        sb.sync_device()?;
         let block = {
             let mut map = BlockMap::lock(dir)?;
             map.set_run(n, geometry.fragments_per_block())?;
             map.lookup(n)?
         };
         // Written whole from the buffer cache, never read.  `sb_getblk`
-        // does not fail for a block of the device (`__GFP_NOFAIL`).
-        let buffer = Buffer::new_block_from(sb, block, &whole)?;
-        buffer.mark_dirty();
+        // does not fail for a block of the device (`__GFP_NOFAIL`).  A
+        // pointer reaches the disk only after what it points to: the
+        // block, its bits of the bitmap and an indirect block naming it
+        // are on the disk before the size counts it, as a new block's
+        // below.  The old fragments wait on `InodeInfo::deferred`, so
+        // the directory's next `write_inode` writes its inode at once,
+        // ahead of the device's writeback (review 2026-12-06: a crash
+        // in between left the last block without its chain).
+        let buffer = Buffer::new_block_from(sb, block, &chain).and_then(|buffer| {
+            buffer.mark_dirty();
+            sync_bitmap(dir)
+                .and_then(|()| buffer.sync())
+                .and_then(|()| dir.sync_own_buffers())?;
+            Ok(buffer)
+        });
+        let buffer = match buffer {
+            Ok(buffer) => buffer,
+            Err(err) => {
+                shrink_back(dir, n, partial);
+                return Err(err);
+            }
+        };
+        if added {
+            let mut locked = buffer.lock();
+            for (to, from) in locked.data_mut().iter_mut().zip(whole.iter()) {
+                *to = *from;
+            }
+            drop(locked);
+            buffer.mark_dirty();
+        }
         blocks = n + 1;
         dir.set_size(blocks * u64::from(geometry.block_size()));
         RoomHint::room_made(dir, n);

@@ -303,9 +303,12 @@ pub(crate) struct InodeInfo {
     /// Fragments allocated to the file since its map was last stored
     /// into the inode table's cached block (`inode::store_inode` empties
     /// it), as `start..end` ranges, adjacent ones merged, at most
-    /// `inode::FRESH_RANGES`: no map on the disk names them, so a run
-    /// inside one that moves is freed at once, not kept on `deferred`
-    /// (`BlockMap::free_replaced`).  An allocation not noted (the list
+    /// `inode::FRESH_RANGES`: no inode on the disk names them, so a run
+    /// inside one that moves, its pointer in the inode or in indirect
+    /// blocks all fresh (new indirect blocks are noted too), is freed at
+    /// once, not kept on `deferred` (`BlockMap::free_replaced`; a pointer
+    /// in an old indirect block changed in place may be on the disk: that
+    /// block is written first).  An allocation not noted (the list
     /// full, no memory, a path that does not note) only keeps its run
     /// allocated until the map is written.  Changed under the map's lock.
     #[pin]

@@ -670,6 +670,9 @@ impl<'a> BlockMap<'a> {
         };
         for level in have..levels {
             let (block, buffer) = self.new_indirect(reservation, goal)?;
+            // Named by no map on the disk yet: a run named through it
+            // alone is fresh too (`named_only_through_fresh`).
+            self.note_fresh(&geometry.whole_block(block));
             match &parent {
                 None => *self.disk.pointer_mut(root) = whole(block),
                 Some(parent) => {
@@ -1148,7 +1151,7 @@ impl<'a> BlockMap<'a> {
             self.note_fresh(&new);
             old
         };
-        self.free_replaced(&freed);
+        self.free_replaced(&freed, n, None);
         self.disk.blocks = self
             .disk
             .blocks
@@ -1171,18 +1174,35 @@ impl<'a> BlockMap<'a> {
     /// have freed them since; the free then frees none of them, and the
     /// caller still stores the block count (and marks the block dirty),
     /// where an error returned left a map naming a new run that nothing
-    /// would write.
-    fn free_replaced(&mut self, freed: &Extent) {
+    /// would write.  `n`: the file block whose run moved; `new`: its new
+    /// run, if its bytes are in the device's cache (writeback's
+    /// compressed block), not only in the file's folio.
+    fn free_replaced(&mut self, freed: &Extent, n: u64, new: Option<&Extent>) {
         if freed.count == 0 {
             return;
         }
-        // Allocated since the map was last stored: no map on the disk
-        // names it, and it is freed now (the `ENOSPC` retry's writeback
-        // compresses new blocks, whose freed fragments the next block
-        // packs into).  Else kept allocated until the map on the disk no
-        // longer names it (`free_deferred`); without the memory to note
-        // it, freed now, as before.
-        let kept = !self.is_fresh(freed) && {
+        // Allocated since the map was last stored: freed now (the
+        // `ENOSPC` retry's writeback compresses new blocks, whose freed
+        // fragments the next block packs into) if no map on the disk can
+        // name it, its pointer in the inode or in indirect blocks all
+        // fresh too.  A pointer in an old indirect block was changed in
+        // place, in a block the inode on the disk names and that any
+        // write of the device's buffers (a directory's `fsync`,
+        // `sync_blockdev`) takes to the disk before the inode: freed
+        // now, the run could go to another file that a crash then shows
+        // in this one (review 2026-12-06,
+        // `fresh_run_named_in_place_is_not_reused_before_the_map`), so
+        // the new run's bytes, when they are in the device's cache, and
+        // then that block, naming the new run now, are written first
+        // ([`Self::write_leaf`]); a new run whose bytes are still in the
+        // file's folio cannot be named on the disk yet.  Else kept
+        // allocated until the map on the disk no longer names it
+        // (`free_deferred`); without the memory to note it, freed now,
+        // as before.
+        let fresh = self.is_fresh(freed)
+            && (self.named_only_through_fresh(n)
+                || new.is_some_and(|new| self.write_leaf(n, new).is_ok()));
+        let kept = !fresh && {
             let _nofs = NofsScope::enter();
             let mut deferred = self.inode.info().deferred.lock();
             let pushed = deferred.push(*freed, GFP_KERNEL).is_ok();
@@ -1197,6 +1217,38 @@ impl<'a> BlockMap<'a> {
         if let Ok(changed) = balloc::free_extent(self.sb, self.ino(), freed) {
             self.note_bitmap(changed);
         }
+    }
+
+    /// Whether the pointer of file block `n` is in the inode, or in
+    /// indirect blocks all allocated since the map was last stored
+    /// ([`Self::is_fresh`]): then no map on the disk can name what it
+    /// names.  An old indirect block on the path, changed in place, may
+    /// be on the disk already (the device's writeback, `sync_blockdev`).
+    /// An error finding the path answers no.
+    fn named_only_through_fresh(&self, n: u64) -> bool {
+        match self.container(n) {
+            Ok((Container::Direct { .. }, _)) => true,
+            Ok((Container::Indirect { above, levels, .. }, _)) => {
+                above.get(..levels).is_some_and(|path| {
+                    path.iter()
+                        .all(|&block| self.is_fresh(&self.geometry.whole_block(block)))
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes the block of `new`, the run of file block `n` whose bytes
+    /// are in the device's cache, then the indirect block holding `n`'s
+    /// pointer, each waited for (`sync_dirty_buffer`: nothing if it is
+    /// clean), so that the disk's copy names what the map names now, and
+    /// only once its bytes are there.
+    fn write_leaf(&self, n: u64, new: &Extent) -> Result {
+        let Container::Indirect { block, .. } = self.container(n)?.0 else {
+            return Err(EINVAL);
+        };
+        Buffer::read(self.sb, new.block(&self.geometry))?.sync()?;
+        Buffer::read(self.sb, block)?.sync()
     }
 
     /// Notes `run`, just allocated to the file and named by its map, as
@@ -1252,9 +1304,16 @@ impl<'a> BlockMap<'a> {
     /// written: the map names `new` once they are, whatever follows).
     /// The caller holds the block's folio locked and found `old` under
     /// this lock, and `new` passed [`Self::check_replacement`].
-    pub(crate) fn replace_run(&mut self, slot: PointerSlot, old: &Extent, new: Extent) -> Result {
+    pub(crate) fn replace_run(
+        &mut self,
+        n: u64,
+        slot: PointerSlot,
+        old: &Extent,
+        new: Extent,
+    ) -> Result {
         Self::check_replacement(old, &new)?;
         let in_place = new.fragment == old.fragment;
+
         self.runs_changed();
         self.write_pointer(slot, self.geometry.encode_pointer(new));
         if !in_place {
@@ -1272,7 +1331,7 @@ impl<'a> BlockMap<'a> {
                 ..*old
             }
         };
-        self.free_replaced(&freed);
+        self.free_replaced(&freed, n, Some(&new));
         // The fragments of `new` are in one bitmap block: taken for it
         // (`balloc::take_shared_fragments`), or `old`'s.
         let (index, _) = self.geometry.bitmap_position(new.fragment);

@@ -413,7 +413,7 @@ pub(crate) fn write_compressed(
             .and_then(|()| map.pointer_slot(n))
             .and_then(|slot| {
                 store_compressed(inode, &new, whole && moved.is_none(), &header, output)?;
-                map.replace_run(slot, extent, new)
+                map.replace_run(n, slot, extent, new)
             });
         if let (Err(_), Some(taken)) = (&stored, moved) {
             // Not named by the map: given back.

@@ -1312,6 +1312,88 @@ held_runs_of_another_file_make_room() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# The same through an indirect block changed in place: a run allocated
+# since the map was last stored (InodeInfo::fresh) is freed at once when
+# it moves, as no inode on the disk names it; but its pointer is in an
+# indirect block the disk's inode names, which any write of the device's
+# buffers (a directory's fsync: sync_blockdev) takes to the disk.  On an
+# image of 1 KiB blocks, 256-byte fragments and LZ4, f has 12 blocks of
+# random bytes (plain), a hole at block 12 and a block 13 named by its
+# single-indirect block, synced; block 12 is written (a whole plain
+# block, named in the indirect block, which the root directory's fsync
+# then writes), then written back alone and stored compressed (the
+# whole block freed), and files of a whole block each (g1 to g4) are
+# made and fsynced one by one: a copy of the image then must read f as
+# it was (block 12 a hole) or as it is.  Review 2026-12-06: f's block 12
+# read a g's bytes on the copy.
+fresh_run_named_in_place_is_not_reused_before_the_map() {
+	img=$work/moved.img snap=$work/moved-snap.img
+	{ head -c 12288 /dev/urandom && head -c 1024 /dev/zero && head -c 1024 /dev/urandom; } >$work/f.old &&
+		head -c 1024 /dev/zero | tr '\0' F >$work/block12 && cp $work/f.old $work/f.new &&
+		dd if=$work/block12 of=$work/f.new bs=1024 seek=12 conv=notrunc status=none || return 1
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 -c lz4 $img 4M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	result=0
+	# Block 12 a hole: written around, not over.
+	: >$mnt/f && compr_is $mnt/f c +c && head -c 12288 $work/f.old >$mnt/f &&
+		dd if=$work/f.old of=$mnt/f bs=1024 skip=13 seek=13 status=none && sync &&
+		cmp $work/f.old $mnt/f &&
+		[ "$(toyfs-probe encoded $mnt/f)" = 0 ] &&
+		dd if=$work/block12 of=$mnt/f bs=1024 seek=12 conv=notrunc status=none &&
+		sync $mnt && toyfs-probe sync-range $mnt/f && encoded $mnt/f -eq 1 || result=1
+	for i in 1 2 3 4; do
+		head -c 1024 /dev/urandom >$mnt/g$i && sync $mnt/g$i || result=1
+	done
+	[ $result -eq 0 ] && cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
+	crash_copy_reads_f_as_before_or_after "the write"
+}
+
+# fallocate at the edges of compressed blocks and packed tails (review
+# 2026-12-06): on an image of blocks of $1 bytes in fragments of $2 with
+# LZ4 ($3 = -p: the tails packed, compressed), mkfs.toyfs -d a tree of 33
+# files of text (5 blocks and a tail of B / 3 + 7 bytes, every block
+# compressed), one per case of toyfs-probe fallocate-edges: PUNCH_HOLE |
+# KEEP_SIZE, ZERO_RANGE and ZERO_RANGE | KEEP_SIZE across a block's
+# edge, inside a block, of whole blocks, inside the tail, covering the
+# tail, past the end, the last byte, the whole file.  Each file must read
+# as ext4 and XFS leave it (tmpfs has no ZERO_RANGE: the model's bytes
+# are computed), with its size, its holes (SEEK_HOLE,
+# SEEK_DATA) zeros and every block a punch covered whole a hole, no more
+# st_blocks after a punch; from the cache, from the disk, and after a
+# remount; fsck.toyfs -f clean.
+fallocate_at_edges() {
+	tree=$work/etree model=$work/emodel img=$work/image b=$1
+	rm -rf $tree $model && mkdir -p $tree || return 1
+	for name in $(toyfs-probe fallocate-names -); do
+		yes 'the last bytes of a file, packed compressed' | head -c $((5 * b + b / 3 + 7)) >$tree/$name ||
+			return 1
+	done
+	cp -a $tree $model || return 1
+	mkfs.toyfs -b "$b" -f "$2" -c lz4 ${3:-} -d $tree $img 8M >$work/mkfs || { cat $work/mkfs; return 1; }
+	if [ -n "${3:-}" ] && ! grep -q 'packed 33 tails (33 compressed)' $work/mkfs; then
+		cat $work/mkfs
+		echo "not every tail packed compressed"
+		return 1
+	fi
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		encoded $mnt/punch0 -gt 0 && toyfs-probe fallocate-edges $mnt $model
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; losetup -d "$dev"; return 1; }
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		toyfs-probe fallocate-check $mnt $model
+	)
+	result=$?
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -1321,7 +1403,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 40 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 47 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1379,5 +1461,12 @@ ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
 ktap_case compressed_run_is_not_reused_before_the_map compressed_run_is_not_reused_before_the_map
 ktap_case held_runs_of_another_file_make_room held_runs_of_another_file_make_room
+ktap_case fresh_run_named_in_place_is_not_reused_before_the_map fresh_run_named_in_place_is_not_reused_before_the_map
+ktap_case fallocate_at_edges_b512_f64 fallocate_at_edges 512 64
+ktap_case fallocate_at_edges_b1024_f128 fallocate_at_edges 1024 128
+ktap_case fallocate_at_edges_b4096_f512 fallocate_at_edges 4096 512
+ktap_case fallocate_at_edges_b512_f64_packed fallocate_at_edges 512 64 -p
+ktap_case fallocate_at_edges_b1024_f128_packed fallocate_at_edges 1024 128 -p
+ktap_case fallocate_at_edges_b4096_f512_packed fallocate_at_edges 4096 512 -p
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

@@ -625,6 +625,7 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip directory_fsync_crash_after_a_new_block_with_fragments "$reason"
 	ktap_skip directory_fsync_crash_after_mkdir_into_a_new_block "$reason"
 	ktap_skip syncfs_crash_after_a_new_directory_block "$reason"
+	ktap_skip syncfs_crash_after_a_directory_tail_made_whole "$reason"
 	ktap_skip directory_fsync_crash_after_symlink_into_a_new_block "$reason"
 	ktap_skip directory_fsync_crash_after_symlink_with_fragments "$reason"
 	ktap_skip directory_fsync_crash_after_link_into_a_new_block "$reason"
@@ -652,6 +653,17 @@ else
 		crash_sweep sync ': >"$next"' -f 256
 	ktap_case directory_fsync_crash_after_mkdir_into_a_new_block crash_sweep sync 'mkdir "$next"'
 	ktap_case syncfs_crash_after_a_new_directory_block crash_sweep "toyfs-probe syncfs" ': >"$next"'
+	# Directory t, one fragment of 256 bytes (mkfs.toyfs -d), holds one
+	# entry of a 200-byte name and takes no second: the next one makes
+	# its tail a whole block (dir::add_at), and the syncfs's writeback
+	# of t's inode (written and waited for, as its old fragment waits on
+	# InodeInfo::deferred) must not reach the disk before that block.
+	# Review 2026-12-06: the block went with the device's writeback,
+	# after the inode, and a crash in between left t's last block
+	# without its chain (fsck).
+	rm -rf /tmp/dirtail-tree && mkdir -p /tmp/dirtail-tree/t
+	ktap_case syncfs_crash_after_a_directory_tail_made_whole crash_sweep "toyfs-probe syncfs" \
+		'cd ../t && : >"$(name200 c 1)" && sync && : >"$(name200 c 2)"' -f 256 -d /tmp/dirtail-tree
 	ktap_case directory_fsync_crash_after_symlink_into_a_new_block crash_sweep_checking \
 		'link_reads_or_absent "$next" "$link_target"' sync 'ln -s "$link_target" "$next"'
 	ktap_case directory_fsync_crash_after_symlink_with_fragments crash_sweep_checking \

@@ -100,6 +100,14 @@ impl SuperBlock {
         true
     }
 
+    /// Writes every dirty buffer of the block device and waits for them
+    /// (`sync_blockdev`): the bitmap, the inode table, directory blocks and
+    /// indirect blocks, in the device's order.
+    pub(crate) fn sync_device(&self) -> Result {
+        // SAFETY: The device of a mounted filesystem is open (`bdev`).
+        kernel::error::to_result(unsafe { bindings::sync_blockdev(self.bdev()) })
+    }
+
     /// Records a failed write on the superblock (`s_wb_err`), for
     /// `syncfs` to report (`errseq_check_and_advance`), as
     /// `mapping_set_error` records one of a file's mapping there too: for

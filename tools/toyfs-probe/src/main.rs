@@ -71,6 +71,7 @@
 //! crash_order.rs).
 
 mod crash_order;
+mod fallocate_edges;
 mod freed_tail;
 mod handle_races;
 mod handles;
@@ -3968,6 +3969,15 @@ fn main() -> ExitCode {
             Some(model) => packed_tails::change(dir, Path::new(model)),
             None => Err("usage: toyfs-probe packed-tails DIR MODEL".into()),
         },
+        "fallocate-edges" => match args.get(3) {
+            Some(model) => fallocate_edges::run(dir, Path::new(model)),
+            None => Err("usage: toyfs-probe fallocate-edges DIR MODEL".into()),
+        },
+        "fallocate-check" => match args.get(3) {
+            Some(model) => fallocate_edges::check(dir, Path::new(model)),
+            None => Err("usage: toyfs-probe fallocate-check DIR MODEL".into()),
+        },
+        "fallocate-names" => fallocate_edges::names(),
         "first-block" => first_block(dir),
         "extents" => extents(&args[2..]),
         "sync-range" => File::open(dir)
