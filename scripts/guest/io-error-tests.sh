@@ -615,7 +615,7 @@ moved_in_unchanged() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 27
+ktap_suite io_errors 28
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
