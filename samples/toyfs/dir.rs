@@ -618,10 +618,7 @@ pub(crate) fn add_at(
         // ahead of the device's writeback (review 2026-12-06: a crash
         // in between left the last block without its chain).
         let buffer = Buffer::new_block_from(sb, block, &chain).and_then(|buffer| {
-            buffer.mark_dirty();
-            sync_bitmap(dir)
-                .and_then(|()| buffer.sync())
-                .and_then(|()| dir.sync_own_buffers())?;
+            write_new_block_through(dir, &buffer)?;
             Ok(buffer)
         });
         let buffer = match buffer {
@@ -686,10 +683,7 @@ pub(crate) fn add_at(
         write_entry(data, 0, 0, block_size, 0, b"")
     })
     .and_then(|buffer| {
-        buffer.mark_dirty();
-        sync_bitmap(dir)
-            .and_then(|()| buffer.sync())
-            .and_then(|()| dir.sync_own_buffers())?;
+        write_new_block_through(dir, &buffer)?;
         Ok(buffer)
     });
     let buffer = match buffer {
@@ -710,6 +704,17 @@ pub(crate) fn add_at(
     buffer.mark_dirty();
     dir.set_size((blocks + 1) * u64::from(geometry.block_size()));
     Ok(Added { made_whole })
+}
+
+/// Takes a directory's new block to the disk before its size counts it:
+/// the block, its bits of the bitmap and the indirect blocks naming it,
+/// each written and waited for (a pointer reaches the disk only after
+/// what it points to).
+fn write_new_block_through(dir: &Inode, buffer: &Buffer) -> Result {
+    buffer.mark_dirty();
+    sync_bitmap(dir)
+        .and_then(|()| buffer.sync())
+        .and_then(|()| dir.sync_own_buffers())
 }
 
 /// [`add_at`] took block `n` of `dir` for a new entry and could not write

@@ -32,6 +32,7 @@
 use crate::mapping::Mapping;
 use crate::namespace::command;
 use crate::sys::{self, EOPNOTSUPP};
+use crate::threads::join_all;
 use seeded_rng::Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
@@ -465,14 +466,7 @@ pub fn run(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err("a thread panicked".into()))
-            })
-            .collect()
+        join_all(handles)
     });
     let mut total = 0;
     let mut failure = None;

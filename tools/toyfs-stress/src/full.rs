@@ -31,6 +31,7 @@
 //! The seed picks every operation; the threads' interleaving, and so which
 //! call meets `ENOSPC`, cannot be replayed exactly.
 
+use crate::threads::join_all;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -457,14 +458,7 @@ pub fn run(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| Err("a thread panicked".into()))
-            })
-            .collect()
+        join_all(handles)
     });
     let mut files = Vec::new();
     let mut failure = None;

@@ -108,6 +108,7 @@ mod run;
 mod shared;
 mod sys;
 mod tail_writeback;
+mod threads;
 mod worker;
 
 use mapping::Mapping;
