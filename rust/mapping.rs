@@ -109,8 +109,8 @@ impl Mapping<'_> {
     /// Whether the page cache is hugetlbfs's (`is_file_hugepages` on the
     /// inode's file operations): its folios are hugetlb folios, which only
     /// hugetlbfs creates, and which the kernel never hands to
-    /// `folio_mkclean` (they are never written back).  Never on a kernel without `CONFIG_HUGETLBFS`, as
-    /// `is_file_hugepages` there.
+    /// `folio_mkclean` (they are never written back).  Never on a kernel
+    /// without `CONFIG_HUGETLBFS`, as `is_file_hugepages` there.
     ///
     /// # Safety
     ///
@@ -120,11 +120,12 @@ impl Mapping<'_> {
         if !cfg!(CONFIG_HUGETLBFS) {
             return false;
         }
-        // SAFETY: The memory of the mapping and its host inode is valid
-        // (type invariant); `i_fop` is set when the inode is set up and
-        // points to static file operations.  It shares a union with
-        // `free_inode`, which `destroy_inode` stores only after eviction,
-        // which the caller excludes.
+        // `i_fop` is set when the inode is set up and points to static
+        // file operations.  It shares a union with `free_inode`, which
+        // `destroy_inode` stores only after eviction, which the caller
+        // excludes.
+        // SAFETY: The mapping and its host inode are valid (type
+        // invariant), and `i_fop` is not yet `free_inode` (above).
         let fop = unsafe { (*(*self.as_ptr()).host).__bindgen_anon_3.i_fop };
         // SAFETY: A non-null `i_fop` points to valid file operations.
         !fop.is_null() && unsafe { (*fop).fop_flags } & sys::VM_MVC_FOP_HUGE_PAGES != 0
