@@ -1175,6 +1175,30 @@ unpack_writes_the_bitmap_before_the_inode() {
 	[ $result -eq 0 ]
 }
 
+# Makes $img, 4 MiB of 1 KiB blocks in 256-byte fragments (more
+# mkfs.toyfs options in $@), without a crash copy $snap, and mounts it on
+# $mnt through loop device $dev.
+crash_image_mounted() {
+	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 "$@" $img 4M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+}
+
+# Files of a whole block each (g1 to g4) are made and fsynced one by one
+# on $mnt (each fsync writes the bitmap block), then a copy of $img as a
+# crash would leave it must read f as before or after the change $1
+# (crash_copy_reads_f_as_before_or_after).  $result: 0 if the case's
+# steps so far succeeded.  Unmounts and removes $img.
+reused_then_crash_copy_reads_f() {
+	for i in 1 2 3 4; do
+		head -c 1024 /dev/urandom >$mnt/g$i && sync $mnt/g$i || result=1
+	done
+	[ $result -eq 0 ] && cp $img $snap
+	result=$?
+	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
+	crash_copy_reads_f_as_before_or_after "$1"
+}
+
 # The crash copy $snap, mounted read-only, must read f as $work/f.old
 # or $work/f.new; otherwise its size, its last bytes and its extents are
 # printed.  $1 names the change in the message.  Removes $snap.
@@ -1218,9 +1242,7 @@ moved_tail_run_is_not_reused_before_the_map() {
 		head -c 300 /dev/zero | tr '\0' F >>$work/f.new &&
 		head -c 300 /dev/zero | tr '\0' G >$work/g.want || return 1
 	# shellcheck disable=SC2086 # the options are words
-	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 ${1:-} $img 4M && dev=$(losetup -f) &&
-		losetup "$dev" $img || return 1
-	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	crash_image_mounted ${1:-} || return 1
 	cp $work/f.old $mnt/f && head -c 200 /dev/urandom >$mnt/n && sync &&
 		head -c 300 /dev/zero | tr '\0' F >>$mnt/f && cp $work/g.want $mnt/g &&
 		sync $mnt/g && cp $img $snap
@@ -1244,20 +1266,12 @@ compressed_run_is_not_reused_before_the_map() {
 	img=$work/moved.img snap=$work/moved-snap.img
 	head -c 1024 /dev/urandom >$work/f.old && head -c 1024 /dev/zero | tr '\0' F >$work/f.new ||
 		return 1
-	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 -c lz4 $img 4M && dev=$(losetup -f) &&
-		losetup "$dev" $img || return 1
-	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	crash_image_mounted -c lz4 || return 1
 	result=0
 	cp $work/f.old $mnt/f && head -c 300 /dev/urandom >$mnt/s && sync &&
 		dd if=$work/f.new of=$mnt/f conv=notrunc status=none &&
 		toyfs-probe sync-range $mnt/f || result=1
-	for i in 1 2 3 4; do
-		head -c 1024 /dev/urandom >$mnt/g$i && sync $mnt/g$i || result=1
-	done
-	[ $result -eq 0 ] && cp $img $snap
-	result=$?
-	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
-	crash_copy_reads_f_as_before_or_after "the write"
+	reused_then_crash_copy_reads_f "the write"
 }
 
 # An ENOSPC frees the runs other files hold (Write order: a moved run
@@ -1331,9 +1345,7 @@ fresh_run_named_in_place_is_not_reused_before_the_map() {
 	{ head -c 12288 /dev/urandom && head -c 1024 /dev/zero && head -c 1024 /dev/urandom; } >$work/f.old &&
 		head -c 1024 /dev/zero | tr '\0' F >$work/block12 && cp $work/f.old $work/f.new &&
 		dd if=$work/block12 of=$work/f.new bs=1024 seek=12 conv=notrunc status=none || return 1
-	rm -f $img $snap && mkfs.toyfs -q -b 1024 -f 256 -c lz4 $img 4M && dev=$(losetup -f) &&
-		losetup "$dev" $img || return 1
-	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	crash_image_mounted -c lz4 || return 1
 	result=0
 	# Block 12 a hole: written around, not over.
 	: >$mnt/f && compr_is $mnt/f c +c && head -c 12288 $work/f.old >$mnt/f &&
@@ -1342,13 +1354,7 @@ fresh_run_named_in_place_is_not_reused_before_the_map() {
 		[ "$(toyfs-probe encoded $mnt/f)" = 0 ] &&
 		dd if=$work/block12 of=$mnt/f bs=1024 seek=12 conv=notrunc status=none &&
 		sync $mnt && toyfs-probe sync-range $mnt/f && encoded $mnt/f -eq 1 || result=1
-	for i in 1 2 3 4; do
-		head -c 1024 /dev/urandom >$mnt/g$i && sync $mnt/g$i || result=1
-	done
-	[ $result -eq 0 ] && cp $img $snap
-	result=$?
-	umount $mnt && losetup -d "$dev" && rm -f $img && [ $result -eq 0 ] || return 1
-	crash_copy_reads_f_as_before_or_after "the write"
+	reused_then_crash_copy_reads_f "the write"
 }
 
 # fallocate at the edges of compressed blocks and packed tails (review
