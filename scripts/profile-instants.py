@@ -70,6 +70,9 @@ def main():
                 stats["ipi"] += 1
             elif name == "queued_spin_lock_slowpath":
                 stats["spin"] += 1
+    if not phases:
+        print("profile: no instant of two vCPUs (User-Mode Linux runs one)", file=sys.stderr)
+        return 1
     for phase, stats in phases.items():
         mods = ", ".join(f"{key[4:]} {n}" for key, n in stats.most_common()
                          if key.startswith("mod "))
