@@ -11,6 +11,7 @@
 use crate::{
     folio::{Folio, LockedFolio},
     iter,
+    mapping::HeldInode,
     mvc,
     mvc::Buffer,
     sid,
@@ -254,7 +255,8 @@ pub unsafe extern "C" fn vm_mvc_folio_iter(
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_makep(sid: sys::vmid_t, pno: sys::vpn_t) -> *mut bindings::folio {
     // SAFETY: The caller's guarantee.
-    match unsafe { mvc::make_page(sid, pno) } {
+    let sid = unsafe { sid::HeldSid::new(sid) };
+    match mvc::make_page(sid, pno) {
         Ok(folio) => folio.into_raw(),
         Err(err) => err.to_ptr(),
     }
@@ -273,7 +275,11 @@ pub unsafe extern "C" fn vm_mvc_sid_create(inode: *mut bindings::inode) -> sys::
     kernel::task::might_sleep();
     from_result(|| {
         let inode = NonNull::new(inode).ok_or(EINVAL)?;
-        // SAFETY: The caller's guarantee.
+        // SAFETY: The caller's guarantee: a non-null `inode` is alive and
+        // not evicted for the call.
+        let inode = unsafe { HeldInode::from_raw(inode) };
+        // SAFETY: The caller deletes the sid before the inode's page cache
+        // is truncated for eviction.
         unsafe { sid::create(inode) }
     })
 }

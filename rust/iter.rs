@@ -430,7 +430,8 @@ mod tests {
         assert_eq!(call(0, 0, 0, 64, READ, &mut dest), Err(EBADF));
         assert_eq!(call(sid.0, 7, 0, 64, WRITE, &mut source), Err(ENOENT));
         // SAFETY: The test's file stays open.
-        drop(unsafe { crate::mvc::make_page(sid.0, 3) }?);
+        let held = unsafe { crate::sid::HeldSid::new(sid.0) };
+        drop(crate::mvc::make_page(held, 3)?);
         assert_eq!(call(sid.0, 3, 0, 64, READ, &mut dest), Err(ENODATA));
         assert_eq!(call(sid.0, 3, 0, 64, WRITE, &mut source), Err(ENODATA));
         assert_eq!((dest.count(), source.count()), (64, 64));

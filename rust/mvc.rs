@@ -262,29 +262,24 @@ pub(crate) fn on_locked_folio(
 /// `EINVAL` for a negative `pno`, `EBADF` for a sid that is not live,
 /// `EOPNOTSUPP` for a shmem (tmpfs) file, whose folios only shmem may
 /// create, and for the files `vm_mvc_sid_create` refuses
-/// ([`crate::mapping::Mapping::refused`]: DAX, hugetlbfs, inaccessible,
+/// ([`crate::mapping::HeldMapping::refused`]: DAX, hugetlbfs, inaccessible,
 /// secretmem), checked again here because creating a folio in them would
 /// corrupt their page cache and the check costs nothing beside the
 /// allocation; `EFBIG` past the filesystem's maximum file size, `ENOMEM`.
 ///
-/// # Safety
-///
-/// If `sid` is live, the caller keeps its inode alive and away from
-/// eviction for the call (a reference, or a lock that excludes eviction).
-pub(crate) unsafe fn make_page(sid: isize, pno: isize) -> Result<FolioGuard> {
+/// The caller keeps the inode of a live `sid` alive and away from eviction
+/// for the call ([`sid::HeldSid`]).
+pub(crate) fn make_page(sid: sid::HeldSid<'_>, pno: isize) -> Result<FolioGuard> {
     kernel::task::might_sleep();
     let index = page_index(pno)?;
-    // SAFETY: The caller's guarantee.
-    let mapping = unsafe { sid::mapping(sid) }?;
-    // SAFETY: The caller keeps the inode away from eviction.
-    if mapping.is_shmem() || unsafe { mapping.refused() } {
+    let held = sid.mapping()?;
+    if held.mapping().is_shmem() || held.refused() {
         return Err(EOPNOTSUPP);
     }
-    if !mapping.index_in_range(index) {
+    if !held.mapping().index_in_range(index) {
         return Err(EFBIG);
     }
-    // SAFETY: The caller keeps the inode away from eviction.
-    let folio = unsafe { mapping.grab_folio(index) }?;
+    let folio = held.grab_folio(index)?;
     // FGP_STABLE: the caller is about to write the bytes.
     folio.wait_stable();
     Ok(folio)
@@ -316,7 +311,7 @@ mod tests {
     /// [`make_page`] on a test file, which the test keeps open.
     fn makep(sid: isize, pno: isize) -> Result<FolioGuard> {
         // SAFETY: The test's open file keeps the inode alive.
-        unsafe { make_page(sid, pno) }
+        make_page(unsafe { sid::HeldSid::new(sid) }, pno)
     }
 
     /// A kernel buffer of `len` bytes, each `fill`.

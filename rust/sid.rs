@@ -62,10 +62,11 @@
 
 use crate::{
     folio::{Folio, LockedPage},
-    mapping::Mapping,
+    mapping::{HeldInode, HeldMapping, Mapping},
     stats,
 };
 use core::{
+    marker::PhantomData,
     ptr::{null_mut, NonNull},
     sync::atomic::{compiler_fence, AtomicPtr, Ordering},
 };
@@ -294,17 +295,17 @@ pub(crate) fn free_all() {
 /// inode's own `i_data` (a stacking filesystem that points it at another
 /// inode's cache, as coda does, would give a sid whose mapping outlives
 /// nothing the delete rule covers), `EOPNOTSUPP` for a DAX, hugetlbfs,
-/// inaccessible (guest_memfd) or secretmem file ([`Mapping::refused`]:
+/// inaccessible (guest_memfd) or secretmem file ([`HeldMapping::refused`]:
 /// refused here, no call by sid ever reaches such a file's memory, which
 /// [`crate::folio`] would address through the direct map), `ENOSPC` when
 /// every slot is taken, `ENOMEM` without memory.
 ///
 /// # Safety
 ///
-/// `inode` is alive for the call, and the caller deletes the sid before
-/// the inode's page cache is truncated for eviction (the rule of
-/// Documentation/vm_mvc.rst).
-pub(crate) unsafe fn create(inode: NonNull<bindings::inode>) -> Result<isize> {
+/// The caller deletes the sid before the inode's page cache is truncated
+/// for eviction (the rule of Documentation/vm_mvc.rst); that the inode is
+/// alive and not evicted for the call is [`HeldInode`]'s.
+pub(crate) unsafe fn create(inode: HeldInode<'_>) -> Result<isize> {
     // SAFETY: The caller's guarantee.
     unsafe { create_in(inode, 1) }
 }
@@ -314,24 +315,16 @@ pub(crate) unsafe fn create(inode: NonNull<bindings::inode>) -> Result<isize> {
 /// # Safety
 ///
 /// As for [`create`].
-unsafe fn create_in(inode: NonNull<bindings::inode>, min_index: u32) -> Result<isize> {
-    // SAFETY: The inode is alive (the caller's guarantee); `i_mapping` and
-    // `i_ino` are set before an inode is handed to a filesystem's users.
-    let (mapping, ino) = unsafe { ((*inode.as_ptr()).i_mapping, (*inode.as_ptr()).i_ino) };
-    // SAFETY: As above; only the field's address is taken.
-    let own = unsafe { &raw mut (*inode.as_ptr()).i_data };
+unsafe fn create_in(inode: HeldInode<'_>, min_index: u32) -> Result<isize> {
     // The lifetime argument (module documentation, point 1) holds for the
     // inode's own cache only: another inode's may be freed while the sid
     // lives.
-    if mapping != own {
-        return Err(EINVAL);
-    }
-    let mapping = NonNull::new(mapping).ok_or(EINVAL)?;
-    // SAFETY: The inode, and so its own page cache, is alive for the call
-    // and not evicted (the caller's guarantee).
-    if unsafe { Mapping::from_raw(mapping).refused() } {
+    let held = inode.own_mapping()?;
+    if held.refused() {
         return Err(EOPNOTSUPP);
     }
+    let ino = inode.ino();
+    let mapping = NonNull::new(held.mapping().as_ptr()).ok_or(EINVAL)?;
     let generation = REGISTRY.generation.fetch_add(1, Relaxed) & GENERATION_MASK;
     let entry = NonNull::from(KBox::leak(KBox::new(
         Entry {
@@ -658,20 +651,46 @@ pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<LockedPage> {
     found.lock(index)
 }
 
-/// The page cache `sid` names.
+/// A sid whose inode, if the sid is live, its holder keeps alive and away
+/// from eviction for `'a`: what the caller of `vm_mvc_makep` promises for
+/// the call (include/vm_mvc.h).
 ///
-/// `EBADF` if `sid` is not live.
+/// # Invariants
 ///
-/// # Safety
-///
-/// If `sid` is live, the caller keeps its inode alive and away from
-/// eviction for `'a` (a reference, or a lock that excludes eviction).
-pub(crate) unsafe fn mapping<'a>(sid: isize) -> Result<Mapping<'a>> {
-    let rcu = ReadSection::enter();
-    let entry = live_entry(&rcu, sid)?;
-    // SAFETY: The sid is live, so its inode was not yet evicted when the
-    // entry was read, and the caller keeps it alive for `'a`.
-    Ok(unsafe { Mapping::from_raw(entry.mapping) })
+/// If `sid` is live, its inode is alive and not evicted for `'a` (it is
+/// referenced, or eviction is excluded).
+#[derive(Clone, Copy)]
+pub(crate) struct HeldSid<'a> {
+    sid: isize,
+    _held: PhantomData<&'a bindings::inode>,
+}
+
+impl<'a> HeldSid<'a> {
+    /// A sid whose inode the caller keeps from eviction.
+    ///
+    /// # Safety
+    ///
+    /// If `sid` is live, the caller keeps its inode alive and away from
+    /// eviction for `'a` (a reference, or a lock that excludes eviction).
+    pub(crate) unsafe fn new(sid: isize) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self {
+            sid,
+            _held: PhantomData,
+        }
+    }
+
+    /// The page cache the sid names.
+    ///
+    /// `EBADF` if the sid is not live.
+    pub(crate) fn mapping(&self) -> Result<HeldMapping<'a>> {
+        let rcu = ReadSection::enter();
+        let entry = live_entry(&rcu, self.sid)?;
+        // SAFETY: The sid is live, so its inode was not yet evicted when the
+        // entry was read, and is kept alive and away from eviction for `'a`
+        // (type invariant).
+        Ok(unsafe { HeldMapping::from_raw(Mapping::from_raw(entry.mapping)) })
+    }
 }
 
 /// Deletes `sid`: it names nothing afterwards.  O(1); never sleeps, so it
@@ -738,7 +757,9 @@ mod tests {
             let folio = lock_folio(sid, 0)?;
             assert_eq!(folio.mapping(), file.mapping());
             // SAFETY: The test's open file keeps the inode alive.
-            assert_eq!(unsafe { mapping(sid) }?.as_ptr(), file.mapping());
+            // SAFETY: The test's open file keeps the inode alive.
+            let held = unsafe { HeldSid::new(sid) };
+            assert_eq!(held.mapping()?.mapping().as_ptr(), file.mapping());
         }
         Ok(())
     }
@@ -770,7 +791,8 @@ mod tests {
         assert_eq!(check(sid.0), Err(EBADF));
         assert_eq!(lock_folio(sid.0, 0).err(), Some(EBADF));
         // SAFETY: The test's open file keeps the inode alive.
-        assert_eq!(unsafe { mapping(sid.0) }.err(), Some(EBADF));
+        let held = unsafe { HeldSid::new(sid.0) };
+        assert_eq!(held.mapping().err(), Some(EBADF));
         assert_eq!(delete(sid.0), Err(EBADF));
         Ok(())
     }
@@ -855,7 +877,7 @@ mod tests {
         let high = 1u32 << 31;
         // SAFETY: The test's open file keeps the inode alive; the sid is
         // deleted below, before the file is closed.
-        let sid = unsafe { create_in(file.inode(), high) }?;
+        let sid = unsafe { create_in(file.held_inode(), high) }?;
         assert!(sid > 0);
         assert!(sid & INDEX_MASK >= high as isize);
         assert_eq!(lock_folio(sid, 0)?.mapping(), file.mapping());
@@ -879,9 +901,9 @@ mod tests {
         let leaf_was_new = table_slot(first_slot as usize).is_none();
         // SAFETY: The test's open file keeps the inode alive; the sids are
         // deleted below, before the file is closed.
-        let first = unsafe { create_in(file.inode(), first_slot) }?;
+        let first = unsafe { create_in(file.held_inode(), first_slot) }?;
         // SAFETY: As above.
-        let second = unsafe { create_in(file.inode(), first_slot) }?;
+        let second = unsafe { create_in(file.held_inode(), first_slot) }?;
         let slots = (first & INDEX_MASK, second & INDEX_MASK);
         let neighbour = second + 1;
         let results = (
@@ -900,7 +922,7 @@ mod tests {
         assert_eq!((check(first), check(second)), (Err(EBADF), Err(EBADF)));
         // Both slots were given back: the next create takes the first.
         // SAFETY: As above.
-        let again = unsafe { create_in(file.inode(), first_slot) }?;
+        let again = unsafe { create_in(file.held_inode(), first_slot) }?;
         let again_slot = again & INDEX_MASK;
         delete(again)?;
         assert_eq!(again_slot, first_slot as isize);
