@@ -218,9 +218,8 @@ pub unsafe extern "C" fn vm_mvc_iter(
     iter: *mut bindings::iov_iter,
 ) -> isize {
     // SAFETY: The caller's guarantee.
-    finish_iter(cmd, unsafe {
-        iter::by_sid(sid, pno, pgoffs, count, cmd, iter)
-    })
+    let iter = unsafe { iter::CallerIter::from_raw(iter) };
+    finish_iter(cmd, iter::by_sid(sid, pno, pgoffs, count, cmd, iter))
 }
 
 /// `vm_mvc_folio_iter`; see [`iter::on_locked_folio`].
@@ -240,7 +239,8 @@ pub unsafe extern "C" fn vm_mvc_folio_iter(
     // SAFETY: The caller holds the folio locked and referenced.
     let result = unsafe { locked_folio(folio) }.and_then(|folio| {
         // SAFETY: The caller's guarantee on `iter`.
-        unsafe { iter::on_locked_folio(folio, offset, count, cmd, iter) }
+        let iter = unsafe { iter::CallerIter::from_raw(iter) };
+        iter::on_locked_folio(folio, offset, count, cmd, iter)
     });
     finish_iter(cmd, result)
 }

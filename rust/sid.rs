@@ -61,7 +61,8 @@
 //! kernels without `CONFIG_RUST_INLINE_HELPERS`.
 
 use crate::{
-    folio::{Folio, LockedPage},
+    command::PageRange,
+    folio::{Folio, LockedPage, ReferencedRange},
     mapping::{HeldInode, HeldMapping, Mapping},
     stats,
 };
@@ -577,8 +578,14 @@ pub(crate) fn check(sid: isize) -> Result {
 
 /// A folio found through a sid: referenced, not locked, and the page cache
 /// the sid named, for the check after locking.
+///
+/// # Invariants
+///
+/// `folio` was found for page-cache index `index`, and is referenced ever
+/// since: it holds that page (a referenced folio is not split).
 pub(crate) struct Found {
     folio: ARef<Folio>,
+    index: usize,
     /// Compared with `folio->mapping`, never dereferenced.
     mapping: *mut bindings::address_space,
 }
@@ -596,8 +603,10 @@ pub(crate) fn find_folio(sid: isize, index: usize) -> Result<Found> {
     // inode's memory stays valid until the section ends (point 1 of the
     // module documentation); the mapping does not outlive it.
     let mapping = unsafe { Mapping::from_raw(entry.mapping) };
+    // INVARIANT: the lookup was for `index`.
     Ok(Found {
         folio: mapping.find_folio(index)?,
+        index,
         mapping: mapping.as_ptr(),
     })
 }
@@ -607,6 +616,14 @@ impl Found {
     /// `filemap_read` does, though truncation may take it away meanwhile.
     pub(crate) fn folio(&self) -> &Folio {
         &self.folio
+    }
+
+    /// Bytes `range` of the page the folio was found for, to copy from
+    /// without the folio lock.
+    pub(crate) fn range(&self, range: PageRange) -> ReferencedRange<'_> {
+        // SAFETY: The folio holds page `index` and is referenced (type
+        // invariant) for as long as `self` is borrowed.
+        unsafe { self.folio.page_range(self.index, range) }
     }
 
     /// Locks the folio, found for page `index`; `ENOENT` if truncation (or
@@ -641,8 +658,10 @@ pub(crate) fn lock_folio(sid: isize, index: usize) -> Result<LockedPage> {
         // SAFETY: As in `find_folio`.
         let mapping = unsafe { Mapping::from_raw(entry.mapping) };
         match mapping.trylock_folio(index) {
+            // INVARIANT: the lookup was for `index`.
             Err(err) if err == EAGAIN => Found {
                 folio: mapping.find_folio(index)?,
+                index,
                 mapping: mapping.as_ptr(),
             },
             locked => return locked,

@@ -13,6 +13,7 @@ pub mod abi;
 mod client_tests;
 mod command;
 mod folio;
+mod iov;
 mod iter;
 mod mapping;
 mod mvc;
