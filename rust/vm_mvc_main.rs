@@ -17,6 +17,7 @@ mod iov;
 mod iter;
 mod mapping;
 mod mvc;
+mod registry;
 mod sid;
 mod stats;
 #[cfg(CONFIG_KUNIT)]
