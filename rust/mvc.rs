@@ -291,7 +291,8 @@ mod tests {
     use crate::{
         sys,
         test_fixture::{
-            file_with_pages, kernel_attachment, large_folio_file, pattern, KThread, UserMemory,
+            file_with_pages, kernel_attachment, large_folio_file, pattern, sleep_ms, KThread,
+            UserMemory,
         },
         xmem::AttachFlags,
     };
@@ -982,8 +983,7 @@ mod tests {
         let result = KThread::run(
             || {
                 if started.xchg(true, Relaxed) {
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                     return;
                 }
                 let mm = mm as *mut kernel::bindings::mm_struct;
@@ -1007,8 +1007,7 @@ mod tests {
             if cond() {
                 return true;
             }
-            // SAFETY: Sleeping in the test thread.
-            unsafe { kernel::bindings::msleep(1) };
+            sleep_ms(1);
         }
         cond()
     }
@@ -1053,14 +1052,12 @@ mod tests {
             let result = KThread::run(
                 || {
                     if started.xchg(true, Relaxed) {
-                        // SAFETY: Sleeping in a kthread of the test.
-                        unsafe { kernel::bindings::msleep(1) };
+                        sleep_ms(1);
                         return;
                     }
                     // Long enough for a call that does not wait to return
                     // first; no timing is asserted.
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(50) };
+                    sleep_ms(50);
                     ended.store(true, Relaxed);
                     // SAFETY: The folio was put under writeback above and
                     // is referenced by the test.
@@ -1579,8 +1576,7 @@ mod tests {
         let (waited, removed) = KThread::run(
             || {
                 if started.xchg(true, Relaxed) {
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                     return;
                 }
                 let ret = by_sid(sid.0, 1, 0, 16, ZERO, Err(EINVAL));
@@ -1592,8 +1588,7 @@ mod tests {
                     if locked.has_waiters() {
                         break;
                     }
-                    // SAFETY: Sleeping in the test thread.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                 }
                 let waited = locked.has_waiters() && result_ref.load(Relaxed) == 0;
                 // Truncate the folio out of the page cache under its lock,
@@ -1696,16 +1691,14 @@ mod tests {
                 if counter.load(Relaxed) > from {
                     break;
                 }
-                // SAFETY: Sleeping in the test thread.
-                unsafe { kernel::bindings::msleep(1) };
+                sleep_ms(1);
             }
         };
         let rounds = KThread::run(
             || {
                 let sid = current.load(Relaxed);
                 if sid == 0 {
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                     return;
                 }
                 for cmd in [ZERO, READ, WRITE, PROTZERO] {

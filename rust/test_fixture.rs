@@ -920,3 +920,12 @@ impl TestIter {
         }
     }
 }
+
+/// Sleeps `ms` milliseconds (`msleep`): in a test's thread or kthread,
+/// process context.
+pub(crate) fn sleep_ms(ms: u32) {
+    kernel::task::might_sleep();
+    // SAFETY: `msleep` only sleeps; KUnit cases and their kthreads run in
+    // process context.
+    unsafe { kernel::bindings::msleep(ms) };
+}
