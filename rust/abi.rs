@@ -11,6 +11,7 @@
 use crate::{
     folio::{Folio, LockedFolio},
     iter,
+    mapping::HeldInode,
     mvc,
     mvc::Buffer,
     sid,
@@ -217,9 +218,8 @@ pub unsafe extern "C" fn vm_mvc_iter(
     iter: *mut bindings::iov_iter,
 ) -> isize {
     // SAFETY: The caller's guarantee.
-    finish_iter(cmd, unsafe {
-        iter::by_sid(sid, pno, pgoffs, count, cmd, iter)
-    })
+    let iter = unsafe { iter::CallerIter::from_raw(iter) };
+    finish_iter(cmd, iter::by_sid(sid, pno, pgoffs, count, cmd, iter))
 }
 
 /// `vm_mvc_folio_iter`; see [`iter::on_locked_folio`].
@@ -239,7 +239,8 @@ pub unsafe extern "C" fn vm_mvc_folio_iter(
     // SAFETY: The caller holds the folio locked and referenced.
     let result = unsafe { locked_folio(folio) }.and_then(|folio| {
         // SAFETY: The caller's guarantee on `iter`.
-        unsafe { iter::on_locked_folio(folio, offset, count, cmd, iter) }
+        let iter = unsafe { iter::CallerIter::from_raw(iter) };
+        iter::on_locked_folio(folio, offset, count, cmd, iter)
     });
     finish_iter(cmd, result)
 }
@@ -254,7 +255,8 @@ pub unsafe extern "C" fn vm_mvc_folio_iter(
 #[no_mangle]
 pub unsafe extern "C" fn vm_mvc_makep(sid: sys::vmid_t, pno: sys::vpn_t) -> *mut bindings::folio {
     // SAFETY: The caller's guarantee.
-    match unsafe { mvc::make_page(sid, pno) } {
+    let sid = unsafe { sid::HeldSid::new(sid) };
+    match mvc::make_page(sid, pno) {
         Ok(folio) => folio.into_raw(),
         Err(err) => err.to_ptr(),
     }
@@ -273,7 +275,11 @@ pub unsafe extern "C" fn vm_mvc_sid_create(inode: *mut bindings::inode) -> sys::
     kernel::task::might_sleep();
     from_result(|| {
         let inode = NonNull::new(inode).ok_or(EINVAL)?;
-        // SAFETY: The caller's guarantee.
+        // SAFETY: The caller's guarantee: a non-null `inode` is alive and
+        // not evicted for the call.
+        let inode = unsafe { HeldInode::from_raw(inode) };
+        // SAFETY: The caller deletes the sid before the inode's page cache
+        // is truncated for eviction.
         unsafe { sid::create(inode) }
     })
 }

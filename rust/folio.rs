@@ -19,6 +19,7 @@ use core::{
 };
 use kernel::{
     bindings,
+    iov::{IovIterDest, IovIterSource},
     page::PAGE_SIZE,
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
@@ -197,6 +198,35 @@ impl Folio {
     /// The raw `struct folio` pointer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::folio {
         self.0.get()
+    }
+
+    /// The first page of the folio, as the page-based copy routines take
+    /// it (`&folio->page`); they walk on to the page holding their offset.
+    fn head_page(&self) -> *mut bindings::page {
+        // `struct folio` begins with its first `struct page`.
+        self.as_ptr().cast()
+    }
+
+    /// Bytes `range` of page-cache page `index`, which lies in the folio,
+    /// for a copy without the folio lock.
+    ///
+    /// # Safety
+    ///
+    /// Page-cache index `index` lies in the folio, and the caller's
+    /// reference keeps it there for `'a` (a referenced folio is not split).
+    #[inline]
+    pub(crate) unsafe fn page_range(&self, index: usize, range: PageRange) -> ReferencedRange<'_> {
+        // The page lies in the folio (the caller's guarantee): `index >=
+        // first` and `(index - first) * PAGE_SIZE < folio_size`, so neither
+        // operation wraps.
+        let page = index.wrapping_sub(self.index()).wrapping_mul(PAGE_SIZE);
+        // INVARIANT: the page lies in the folio and `range` in the page
+        // (`PageRange`'s invariant), so the range ends inside the folio.
+        ReferencedRange {
+            folio: self,
+            offset: page + range.offset(),
+            len: range.len(),
+        }
     }
 
     /// Page-cache index of the folio's first page (`folio->index`, which
@@ -550,6 +580,43 @@ impl LockedFolio {
     }
 }
 
+/// A byte range of a referenced folio, maybe not locked: what `filemap_read`
+/// copies from.  Truncation may take the folio out of its file meanwhile;
+/// its memory stays the folio's while referenced.
+///
+/// # Invariants
+///
+/// `offset + len <= folio_size(folio)`, and the folio is referenced for
+/// `'a`.
+pub(crate) struct ReferencedRange<'a> {
+    folio: &'a Folio,
+    offset: usize,
+    len: usize,
+}
+
+impl ReferencedRange<'_> {
+    /// Copies the bytes to `dest`, which it advances (`copy_page_to_iter`):
+    /// the copy may fault, so the folio lock must not be held by the
+    /// caller (a `&Folio` that is not a [`LockedFolio`] says nothing of it:
+    /// the lock only matters to a fault on this very page, never to
+    /// memory safety).  Returns the bytes copied.
+    #[inline]
+    pub(crate) fn copy_to_iter(&self, dest: &mut IovIterDest<'_>) -> usize {
+        // SAFETY: The folio is referenced and the range lies inside it
+        // (type invariants); the routine walks from the folio's first page
+        // to the one holding `offset`; `dest` is a valid `ITER_DEST`
+        // iterator (its type's invariant) borrowed mutably for the call.
+        unsafe {
+            bindings::copy_page_to_iter(
+                self.folio.head_page(),
+                self.offset,
+                self.len,
+                dest.as_raw(),
+            )
+        }
+    }
+}
+
 /// A byte range of a locked folio, checked against the folio's size once,
 /// when it is made; the operations on it check nothing again.
 ///
@@ -586,6 +653,59 @@ impl<'a> FolioRange<'a> {
     #[inline(always)]
     fn linear_address(&self) -> Option<*mut u8> {
         Some(self.folio.linear_address()?.wrapping_add(self.offset))
+    }
+
+    /// The range without its first `skip` bytes (empty if `skip >= len`).
+    #[inline]
+    pub(crate) fn skip(&self, skip: usize) -> Self {
+        let skip = skip.min(self.len);
+        // INVARIANT: a tail of a range inside the folio is inside it.
+        Self {
+            folio: self.folio,
+            offset: self.offset + skip,
+            len: self.len - skip,
+        }
+    }
+
+    /// Copies the bytes from `source`, which it advances, with page faults
+    /// disabled (`copy_folio_from_iter_atomic`): a user buffer that is not
+    /// resident makes a short copy, never a fault under the folio lock.
+    /// Returns the bytes copied.
+    #[inline]
+    pub(crate) fn copy_from_iter_atomic(&self, source: &mut IovIterSource<'_>) -> usize {
+        // SAFETY: The folio is locked and the range lies inside it (type
+        // invariants); `source` is a valid `ITER_SOURCE` iterator (its
+        // type's invariant) borrowed mutably for the call; the copy does
+        // not fault.
+        unsafe {
+            bindings::copy_folio_from_iter_atomic(
+                self.folio.as_ptr(),
+                self.offset,
+                self.len,
+                source.as_raw(),
+            )
+        }
+    }
+
+    /// Copies the bytes to `dest`, which it advances, with page faults
+    /// disabled (`copy_page_to_iter_nofault`).  Returns the bytes copied.
+    #[inline]
+    pub(crate) fn copy_to_iter_nofault(&self, dest: &mut IovIterDest<'_>) -> usize {
+        // CAST: folio sizes, and so offsets inside one, fit an `unsigned
+        // int`.
+        let offset = self.offset as u32;
+        // SAFETY: The folio is locked and the range lies inside it (type
+        // invariants); the routine walks from the folio's first page to
+        // the one holding `offset`; `dest` is a valid `ITER_DEST` iterator
+        // (its type's invariant) borrowed mutably for the call.
+        unsafe {
+            bindings::copy_page_to_iter_nofault(
+                self.folio.head_page(),
+                offset,
+                self.len,
+                dest.as_raw(),
+            )
+        }
     }
 
     /// Zeroes the bytes and flushes the data cache (`folio_zero_range`).

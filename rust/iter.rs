@@ -30,8 +30,9 @@
 
 use crate::{
     command::{Cmd, Command, PageRange},
-    folio::{Folio, LockedFolio},
-    sid, sys,
+    folio::LockedFolio,
+    iov::{self, IovIterSourceExt},
+    sid,
 };
 use kernel::{
     bindings,
@@ -39,6 +40,37 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*, //
 };
+
+/// A caller's iterator as the FFI hands it in, made once into the typed
+/// reference of its direction; not yet checked against the command.
+pub(crate) enum CallerIter<'a, 'data> {
+    /// An `ITER_DEST` iterator.
+    Dest(&'a mut IovIterDest<'data>),
+    /// An `ITER_SOURCE` iterator.
+    Source(&'a mut IovIterSource<'data>),
+}
+
+impl CallerIter<'_, '_> {
+    /// Types a raw iterator by its direction; `EINVAL` for null.
+    ///
+    /// # Safety
+    ///
+    /// `iter` is null or a valid iterator, not used by anybody else for
+    /// `'a`, whose buffers stay valid for `'data`.
+    pub(crate) unsafe fn from_raw(iter: *mut bindings::iov_iter) -> Result<Self> {
+        if iter.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: `iter` is valid (the caller's guarantee).
+        Ok(if unsafe { (*iter).data_source } {
+            // SAFETY: A valid `ITER_SOURCE` iterator, the caller's for `'a`.
+            CallerIter::Source(unsafe { IovIterSource::from_raw(iter) })
+        } else {
+            // SAFETY: A valid `ITER_DEST` iterator, the caller's for `'a`.
+            CallerIter::Dest(unsafe { IovIterDest::from_raw(iter) })
+        })
+    }
+}
 
 /// A caller's iterator, checked against the command.
 enum Iter<'a, 'data> {
@@ -48,31 +80,18 @@ enum Iter<'a, 'data> {
     Source(&'a mut IovIterSource<'data>, bool),
 }
 
-impl Iter<'_, '_> {
+impl<'a, 'data> Iter<'a, 'data> {
     /// Checks `cmd` (READ or WRITE, and the flags) and the iterator:
-    /// `EINVAL` for another command, a null iterator, or one whose
-    /// direction is not the command's (`ITER_DEST` for READ, `ITER_SOURCE`
-    /// for WRITE); `EFAULT` if it holds fewer than `count` bytes.
-    ///
-    /// # Safety
-    ///
-    /// `iter` is null or a valid iterator, not used by anybody else for
-    /// `'a`, whose buffers stay valid for `'a`.
-    unsafe fn new(cmd: i32, iter: *mut bindings::iov_iter, count: usize) -> Result<Self> {
+    /// `EINVAL` for another command, a null iterator (`iter`'s error), or
+    /// one whose direction is not the command's (`ITER_DEST` for READ,
+    /// `ITER_SOURCE` for WRITE); `EFAULT` if it holds fewer than `count`
+    /// bytes.
+    fn new(cmd: i32, iter: Result<CallerIter<'a, 'data>>, count: usize) -> Result<Self> {
         kernel::task::might_sleep();
         let cmd = Cmd::from_raw(cmd)?;
-        if iter.is_null() {
-            return Err(EINVAL);
-        }
-        // SAFETY: `iter` is valid (the caller's guarantee).
-        let data_source = unsafe { (*iter).data_source };
-        let this = match (cmd.command, data_source) {
-            // SAFETY: A valid `ITER_DEST` iterator, the caller's for `'a`.
-            (Command::Read, false) => Iter::Dest(unsafe { IovIterDest::from_raw(iter) }),
-            (Command::Write, true) => {
-                // SAFETY: A valid `ITER_SOURCE` iterator, the caller's.
-                Iter::Source(unsafe { IovIterSource::from_raw(iter) }, cmd.dirty)
-            }
+        let this = match (cmd.command, iter?) {
+            (Command::Read, CallerIter::Dest(dest)) => Iter::Dest(dest),
+            (Command::Write, CallerIter::Source(source)) => Iter::Source(source, cmd.dirty),
             _ => return Err(EINVAL),
         };
         if this.len() < count {
@@ -90,13 +109,6 @@ impl Iter<'_, '_> {
     }
 }
 
-/// The first page of a folio, as the page-based copy routines take it
-/// (`&folio->page`); they walk on to the page holding their offset.
-fn head_page(folio: &Folio) -> *mut bindings::page {
-    // `struct folio` begins with its first `struct page`.
-    folio.as_ptr().cast()
-}
-
 /// Bytes copied, or `EFAULT` when a copy of `count > 0` bytes copied none.
 fn copied_or_efault(copied: usize, count: usize) -> Result<usize> {
     if copied == 0 && count > 0 {
@@ -112,22 +124,17 @@ fn copied_or_efault(copied: usize, count: usize) -> Result<usize> {
 /// The errors of `vm_mvc` by sid (`EINVAL`, `EBADF`, `ENOENT`, `ENODATA`)
 /// and of [`Iter::new`]; `EFAULT` if a user buffer faulted before any byte
 /// was copied; `EINTR` if a fatal signal stopped a WRITE before any byte.
-///
-/// # Safety
-///
-/// As for [`Iter::new`].
-pub(crate) unsafe fn by_sid(
+pub(crate) fn by_sid(
     sid: isize,
     pno: isize,
     pgoffs: i32,
     count: i32,
     cmd: i32,
-    iter: *mut bindings::iov_iter,
+    iter: Result<CallerIter<'_, '_>>,
 ) -> Result<usize> {
     let range = PageRange::new(pgoffs, count)?;
     let index = usize::try_from(pno).map_err(|_| EINVAL)?;
-    // SAFETY: The caller's guarantee.
-    let iter = unsafe { Iter::new(cmd, iter, range.len()) }?;
+    let iter = Iter::new(cmd, iter, range.len())?;
     if range.len() == 0 {
         return sid::check(sid).map(|()| 0);
     }
@@ -140,18 +147,12 @@ pub(crate) unsafe fn by_sid(
             if !folio.is_uptodate() {
                 return Err(ENODATA);
             }
-            let offset = (index - folio.index()) * PAGE_SIZE + range.offset();
             // `filemap_read` flushes here if the file is mapped shared and
             // writable; without the folio lock nor an inode reference the
             // page cache may not be looked at after the sid's lookup, so
             // this flushes whenever the architecture's flush does anything.
             folio.flush_dcache();
-            // SAFETY: The folio is referenced; `offset + len` lies inside
-            // it (the page is the folio's, and `PageRange` is inside a
-            // page); `dest` is an `ITER_DEST` iterator.
-            let copied = unsafe {
-                bindings::copy_page_to_iter(head_page(folio), offset, range.len(), dest.as_raw())
-            };
+            let copied = found.range(range).copy_to_iter(dest);
             copied_or_efault(copied, range.len())
         }
         Iter::Source(source, dirty) => write_by_sid(sid, index, range, source, dirty),
@@ -170,13 +171,10 @@ fn write_by_sid(
     let mut done = 0;
     while done < range.len() {
         let bytes = range.len() - done;
-        let task = kernel::current!().as_ptr();
-        // SAFETY: `current` is a live task.
-        if unsafe { sys::vm_mvc_fatal_signal_pending(task) } {
+        if iov::fatal_signal_pending() {
             return if done > 0 { Ok(done) } else { Err(EINTR) };
         }
-        // SAFETY: `source` is a valid `ITER_SOURCE` iterator.
-        if unsafe { bindings::fault_in_iov_iter_readable(source.as_raw(), bytes) } == bytes {
+        if source.fault_in_readable(bytes) == bytes {
             return copied_or_efault(done, range.len());
         }
         let folio = match sid::lock_folio(sid, index) {
@@ -190,12 +188,7 @@ fn write_by_sid(
         folio.wait_stable();
         // As `generic_perform_write`.
         folio.flush_dcache_if_writably_mapped();
-        let offset = folio.offset_in_folio() + range.offset() + done;
-        // SAFETY: The folio is locked; `offset + bytes` lies inside it;
-        // `source` is an `ITER_SOURCE` iterator; the copy does not fault.
-        let copied = unsafe {
-            bindings::copy_folio_from_iter_atomic(folio.as_ptr(), offset, bytes, source.as_raw())
-        };
+        let copied = folio.range(range).skip(done).copy_from_iter_atomic(source);
         if copied > 0 {
             folio.flush_dcache();
             if dirty {
@@ -215,51 +208,25 @@ fn write_by_sid(
 /// the errors of [`Iter::new`]; `EFAULT` if a user buffer is not resident
 /// at its first byte.  No uptodate requirement: the caller may be filling
 /// the folio; a folio that is not uptodate is never dirtied.
-///
-/// # Safety
-///
-/// As for [`Iter::new`].
-pub(crate) unsafe fn on_locked_folio(
+pub(crate) fn on_locked_folio(
     folio: &LockedFolio,
     offset: usize,
     count: usize,
     cmd: i32,
-    iter: *mut bindings::iov_iter,
+    iter: Result<CallerIter<'_, '_>>,
 ) -> Result<usize> {
-    let end = offset.checked_add(count).ok_or(EINVAL)?;
-    if end > folio.size() {
-        return Err(EINVAL);
-    }
-    // SAFETY: The caller's guarantee.
-    let iter = unsafe { Iter::new(cmd, iter, count) }?;
+    let bytes = folio.range(offset, count)?;
+    let iter = Iter::new(cmd, iter, count)?;
     if count == 0 {
         return Ok(0);
     }
     // As `filemap_read` and `generic_perform_write`, before either copy.
     folio.flush_dcache_if_writably_mapped();
     let copied = match iter {
-        // SAFETY: The folio is locked; the range lies inside it; `dest` is
-        // an `ITER_DEST` iterator.  CAST: folio sizes fit an `unsigned
-        // int`.
-        Iter::Dest(dest) => unsafe {
-            bindings::copy_page_to_iter_nofault(
-                head_page(folio),
-                offset as u32,
-                count,
-                dest.as_raw(),
-            )
-        },
+        Iter::Dest(dest) => bytes.copy_to_iter_nofault(dest),
         Iter::Source(source, dirty) => {
             folio.wait_stable();
-            // SAFETY: As above, with an `ITER_SOURCE` iterator.
-            let copied = unsafe {
-                bindings::copy_folio_from_iter_atomic(
-                    folio.as_ptr(),
-                    offset,
-                    count,
-                    source.as_raw(),
-                )
-            };
+            let copied = bytes.copy_from_iter_atomic(source);
             if copied > 0 {
                 folio.flush_dcache();
                 if dirty && folio.is_uptodate() {
@@ -297,8 +264,14 @@ mod tests {
         it: &mut TestIter,
     ) -> Result<usize> {
         // CAST: test offsets and counts are within a page.
-        // SAFETY: The iterator and its memory are the test's, alive for the call.
-        unsafe { by_sid(sid, pno, off as i32, n as i32, cmd, it.as_raw()) }
+        by_sid(sid, pno, off as i32, n as i32, cmd, caller(it))
+    }
+
+    /// A test iterator as the FFI would hand it in.
+    fn caller(it: &mut TestIter) -> Result<CallerIter<'_, '_>> {
+        // SAFETY: The iterator and its memory are the test's, alive and
+        // not used otherwise while the result is borrowed.
+        unsafe { CallerIter::from_raw(it.as_raw()) }
     }
 
     /// Bytes `pos..pos + len` of the file, read through the filesystem.
@@ -397,8 +370,7 @@ mod tests {
         assert_eq!(&file_bytes(&file, 0, 16)?[..], &[0x11; 16]);
         let folio = file.lock(0)?;
         let mut it = TestIter::kvec(&mut [&mut a], IterDir::Source)?;
-        // SAFETY: The folio is locked; the iterator is the test's.
-        let copied = unsafe { on_locked_folio(&folio, 16, 16, WRITE | NODIRTY, it.as_raw()) };
+        let copied = on_locked_folio(&folio, 16, 16, WRITE | NODIRTY, caller(&mut it));
         assert_eq!(copied, Ok(16));
         assert!(!folio.is_dirty());
         Ok(())
@@ -418,7 +390,9 @@ mod tests {
         assert_eq!(call(sid.0, 0, 0, 64, ZERO, &mut source), Err(EINVAL));
         assert_eq!(call(sid.0, 0, 0, 64, READ | 0x200, &mut dest), Err(EINVAL));
         // SAFETY: A null iterator is refused before use.
-        let null = unsafe { by_sid(sid.0, 0, 0, 64, READ, core::ptr::null_mut()) };
+        let null = by_sid(sid.0, 0, 0, 64, READ, unsafe {
+            CallerIter::from_raw(core::ptr::null_mut())
+        });
         assert_eq!(null, Err(EINVAL));
         // More than the iterator holds; a range crossing the page.
         assert_eq!(call(sid.0, 0, 0, 65, READ, &mut dest), Err(EFAULT));
@@ -430,7 +404,8 @@ mod tests {
         assert_eq!(call(0, 0, 0, 64, READ, &mut dest), Err(EBADF));
         assert_eq!(call(sid.0, 7, 0, 64, WRITE, &mut source), Err(ENOENT));
         // SAFETY: The test's file stays open.
-        drop(unsafe { crate::mvc::make_page(sid.0, 3) }?);
+        let held = unsafe { crate::sid::HeldSid::new(sid.0) };
+        drop(crate::mvc::make_page(held, 3)?);
         assert_eq!(call(sid.0, 3, 0, 64, READ, &mut dest), Err(ENODATA));
         assert_eq!(call(sid.0, 3, 0, 64, WRITE, &mut source), Err(ENODATA));
         assert_eq!((dest.count(), source.count()), (64, 64));
@@ -474,8 +449,7 @@ mod tests {
         let folio = file.lock(0)?;
         for (cmd, dir) in [(READ, IterDir::Dest), (WRITE, IterDir::Source)] {
             let mut it = TestIter::ubuf(user.addr(100), 64, dir)?;
-            // SAFETY: The folio is locked; the iterator is the test's.
-            let copied = unsafe { on_locked_folio(&folio, 0, 64, cmd, it.as_raw()) };
+            let copied = on_locked_folio(&folio, 0, 64, cmd, caller(&mut it));
             assert_eq!(copied, Err(EFAULT));
             assert_eq!(it.count(), 64);
         }
@@ -484,8 +458,7 @@ mod tests {
         user.store(100, &[0x42; 64])?;
         let folio = file.lock(0)?;
         let mut it = TestIter::ubuf(user.addr(100), 64, IterDir::Dest)?;
-        // SAFETY: As above.
-        let copied = unsafe { on_locked_folio(&folio, 0, 64, READ, it.as_raw()) };
+        let copied = on_locked_folio(&folio, 0, 64, READ, caller(&mut it));
         assert_eq!(copied, Ok(64));
         drop(folio);
         let mut seen = [0u8; 64];
@@ -523,15 +496,12 @@ mod tests {
         let at = 3 * PAGE_SIZE - 50;
         let mut back = KVec::from_elem(0u8, 100, GFP_KERNEL)?;
         let mut it = TestIter::kvec(&mut [&mut back], IterDir::Dest)?;
-        // SAFETY: The folio is locked; the iterator is the test's.
-        let copied = unsafe { on_locked_folio(&folio, at, 100, READ, it.as_raw()) };
+        let copied = on_locked_folio(&folio, at, 100, READ, caller(&mut it));
         assert_eq!(copied, Ok(100));
         drop(it);
         let mut ones = KVec::from_elem(0x7cu8, 100, GFP_KERNEL)?;
         let mut it = TestIter::kvec(&mut [&mut ones], IterDir::Source)?;
-        // SAFETY: As above.
-        let copied =
-            unsafe { on_locked_folio(&folio, 7 * PAGE_SIZE - 50, 100, WRITE, it.as_raw()) };
+        let copied = on_locked_folio(&folio, 7 * PAGE_SIZE - 50, 100, WRITE, caller(&mut it));
         assert_eq!(copied, Ok(100));
         drop((it, folio));
         assert!(is_pattern(&back, at));

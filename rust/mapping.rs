@@ -20,8 +20,8 @@ use kernel::{
 ///
 /// The inode may be under eviction: a sid's lookup runs under the RCU read
 /// lock, which keeps the memory of an inode evicted meanwhile (see
-/// [`crate::sid`]).  Lookups are safe then; creating a folio is not, hence
-/// [`Mapping::grab_folio`] is `unsafe`.
+/// [`crate::sid`]).  Lookups are safe then; creating a folio and reading
+/// the inode's file operations are not: they are [`HeldMapping`]'s.
 ///
 /// # Invariants
 ///
@@ -106,47 +106,6 @@ impl Mapping<'_> {
         magic == sys::VM_MVC_SECRETMEM_MAGIC as kernel::ffi::c_ulong
     }
 
-    /// Whether the page cache is hugetlbfs's (`is_file_hugepages` on the
-    /// inode's file operations): its folios are hugetlb folios, which only
-    /// hugetlbfs creates, and which the kernel never hands to
-    /// `folio_mkclean` (they are never written back).  Never on a kernel
-    /// without `CONFIG_HUGETLBFS`, as `is_file_hugepages` there.
-    ///
-    /// # Safety
-    ///
-    /// The host inode is not evicted (it is referenced, or eviction is
-    /// excluded): `i_fop` is still its file operations.
-    unsafe fn is_hugetlbfs(&self) -> bool {
-        if !cfg!(CONFIG_HUGETLBFS) {
-            return false;
-        }
-        // `i_fop` is set when the inode is set up and points to static
-        // file operations.  It shares a union with `free_inode`, which
-        // `destroy_inode` stores only after eviction, which the caller
-        // excludes.
-        // SAFETY: The mapping and its host inode are valid (type
-        // invariant), and `i_fop` is not yet `free_inode` (above).
-        let fop = unsafe { (*(*self.as_ptr()).host).__bindgen_anon_3.i_fop };
-        // SAFETY: A non-null `i_fop` points to valid file operations.
-        !fop.is_null() && unsafe { (*fop).fop_flags } & sys::VM_MVC_FOP_HUGE_PAGES != 0
-    }
-
-    /// Why vm_mvc must not name this page cache at all, if it must not:
-    /// a DAX, hugetlbfs, inaccessible (guest_memfd) or secretmem file, whose
-    /// memory is not ordinary page-cache folios in the kernel's direct map
-    /// (Documentation/vm_mvc.rst, "Files vm_mvc refuses").
-    /// `vm_mvc_sid_create` and `vm_mvc_makep` refuse them with `EOPNOTSUPP`.
-    ///
-    /// # Safety
-    ///
-    /// The host inode is not evicted (it is referenced, or eviction is
-    /// excluded).
-    pub(crate) unsafe fn refused(&self) -> bool {
-        // SAFETY: The caller's guarantee.
-        let hugetlbfs = unsafe { self.is_hugetlbfs() };
-        hugetlbfs || self.is_dax() || self.is_inaccessible() || self.is_secretmem()
-    }
-
     /// Looks up the folio holding page `index`, without creating it and
     /// without sleeping (so also under the RCU read lock).
     ///
@@ -195,19 +154,134 @@ impl Mapping<'_> {
         // mapping; mm/filemap.c asserts `folio_contains`).
         Ok(unsafe { LockedPage::new(folio, index) })
     }
+}
 
-    /// Finds or creates the folio holding page `index`, locked
-    /// (`filemap_grab_folio`: FGP_LOCK | FGP_ACCESSED | FGP_CREAT).
+/// An inode that is alive and not evicted for `'a`: the caller of
+/// `vm_mvc_sid_create` holds a reference on it, or otherwise keeps eviction
+/// away, for the call (include/vm_mvc.h).
+///
+/// # Invariants
+///
+/// `ptr` points to an inode that is alive, set up (handed to the
+/// filesystem's users), and not evicted for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct HeldInode<'a> {
+    ptr: NonNull<bindings::inode>,
+    _alive: PhantomData<&'a bindings::inode>,
+}
+
+impl<'a> HeldInode<'a> {
+    /// Borrows an inode its caller keeps from eviction.
     ///
     /// # Safety
     ///
-    /// The inode is not being evicted (the caller holds a reference on it,
-    /// or otherwise keeps eviction away): a folio added after
-    /// `truncate_inode_pages_final` would outlive the inode.
-    pub(crate) unsafe fn grab_folio(&self, index: usize) -> Result<FolioGuard> {
-        // SAFETY: The mapping is valid (type invariant) and not torn down
-        // (the caller's guarantee).
-        let folio = unsafe { sys::vm_mvc_filemap_grab_folio(self.as_ptr(), index) };
+    /// `ptr` points to a set-up inode that is alive and not evicted (it is
+    /// referenced, or eviction is excluded) for `'a`.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<bindings::inode>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self {
+            ptr,
+            _alive: PhantomData,
+        }
+    }
+
+    /// The inode number.
+    pub(crate) fn ino(&self) -> u64 {
+        // SAFETY: The inode is alive (type invariant); `i_ino` is set
+        // before an inode is handed to a filesystem's users.
+        unsafe { (*self.ptr.as_ptr()).i_ino }
+    }
+
+    /// The inode's own page cache (`i_data`), if it is the one the inode
+    /// uses (`i_mapping`); `EINVAL` if the inode uses another inode's (a
+    /// block device's, a coda file's): that one's lifetime is not the
+    /// inode's.
+    pub(crate) fn own_mapping(&self) -> Result<HeldMapping<'a>> {
+        // SAFETY: The inode is alive (type invariant); `i_mapping` is set
+        // before an inode is handed to a filesystem's users.
+        let mapping = unsafe { (*self.ptr.as_ptr()).i_mapping };
+        // SAFETY: As above; only the field's address is taken.
+        let own = unsafe { &raw mut (*self.ptr.as_ptr()).i_data };
+        if mapping != own {
+            return Err(EINVAL);
+        }
+        let mapping = NonNull::new(mapping).ok_or(EINVAL)?;
+        // SAFETY: `i_data` is part of the inode, alive and not evicted for
+        // `'a` (type invariant).
+        Ok(unsafe { HeldMapping::from_raw(Mapping::from_raw(mapping)) })
+    }
+}
+
+/// A file's page cache whose host inode is alive and not evicted for `'a`,
+/// so that its file operations may be read and folios created in it.
+///
+/// # Invariants
+///
+/// The host inode of `mapping` is alive and not evicted for `'a` (it is
+/// referenced, or eviction is excluded).
+#[derive(Clone, Copy)]
+pub(crate) struct HeldMapping<'a> {
+    mapping: Mapping<'a>,
+}
+
+impl<'a> HeldMapping<'a> {
+    /// Wraps a page cache whose inode the caller keeps from eviction.
+    ///
+    /// # Safety
+    ///
+    /// The host inode of `mapping` is alive and not evicted for `'a`.
+    pub(crate) unsafe fn from_raw(mapping: Mapping<'a>) -> Self {
+        // INVARIANT: the caller's guarantee.
+        Self { mapping }
+    }
+
+    /// The page cache, for the lookups that need no more than its memory.
+    pub(crate) fn mapping(&self) -> Mapping<'a> {
+        self.mapping
+    }
+
+    /// Whether the page cache is hugetlbfs's (`is_file_hugepages` on the
+    /// inode's file operations): its folios are hugetlb folios, which only
+    /// hugetlbfs creates, and which the kernel never hands to
+    /// `folio_mkclean` (they are never written back).  Never on a kernel
+    /// without `CONFIG_HUGETLBFS`, as `is_file_hugepages` there.
+    fn is_hugetlbfs(&self) -> bool {
+        if !cfg!(CONFIG_HUGETLBFS) {
+            return false;
+        }
+        // `i_fop` is set when the inode is set up and points to static
+        // file operations.  It shares a union with `free_inode`, which
+        // `destroy_inode` stores only after eviction, which the type
+        // invariant excludes.
+        // SAFETY: The mapping and its host inode are valid (`Mapping`'s
+        // invariant), and `i_fop` is not yet `free_inode` (above).
+        let fop = unsafe { (*(*self.mapping.as_ptr()).host).__bindgen_anon_3.i_fop };
+        // SAFETY: A non-null `i_fop` points to valid file operations.
+        !fop.is_null() && unsafe { (*fop).fop_flags } & sys::VM_MVC_FOP_HUGE_PAGES != 0
+    }
+
+    /// Why vm_mvc must not name this page cache at all, if it must not:
+    /// a DAX, hugetlbfs, inaccessible (guest_memfd) or secretmem file, whose
+    /// memory is not ordinary page-cache folios in the kernel's direct map
+    /// (Documentation/vm_mvc.rst, "Files vm_mvc refuses").
+    /// `vm_mvc_sid_create` and `vm_mvc_makep` refuse them with `EOPNOTSUPP`.
+    pub(crate) fn refused(&self) -> bool {
+        let mapping = &self.mapping;
+        self.is_hugetlbfs()
+            || mapping.is_dax()
+            || mapping.is_inaccessible()
+            || mapping.is_secretmem()
+    }
+
+    /// Finds or creates the folio holding page `index`, locked
+    /// (`filemap_grab_folio`: FGP_LOCK | FGP_ACCESSED | FGP_CREAT).  A
+    /// folio created here cannot outlive the inode: eviction, which
+    /// `truncate_inode_pages_final` would miss it after, is excluded (type
+    /// invariant).
+    pub(crate) fn grab_folio(&self, index: usize) -> Result<FolioGuard> {
+        // SAFETY: The mapping is valid (`Mapping`'s invariant) and not torn
+        // down (type invariant).
+        let folio = unsafe { sys::vm_mvc_filemap_grab_folio(self.mapping.as_ptr(), index) };
         let folio = NonNull::new(from_err_ptr(folio)?).ok_or(ENOMEM)?;
         // SAFETY: `filemap_grab_folio` returned the folio locked and with a
         // reference, both of which move in.

@@ -262,29 +262,24 @@ pub(crate) fn on_locked_folio(
 /// `EINVAL` for a negative `pno`, `EBADF` for a sid that is not live,
 /// `EOPNOTSUPP` for a shmem (tmpfs) file, whose folios only shmem may
 /// create, and for the files `vm_mvc_sid_create` refuses
-/// ([`crate::mapping::Mapping::refused`]: DAX, hugetlbfs, inaccessible,
+/// ([`crate::mapping::HeldMapping::refused`]: DAX, hugetlbfs, inaccessible,
 /// secretmem), checked again here because creating a folio in them would
 /// corrupt their page cache and the check costs nothing beside the
 /// allocation; `EFBIG` past the filesystem's maximum file size, `ENOMEM`.
 ///
-/// # Safety
-///
-/// If `sid` is live, the caller keeps its inode alive and away from
-/// eviction for the call (a reference, or a lock that excludes eviction).
-pub(crate) unsafe fn make_page(sid: isize, pno: isize) -> Result<FolioGuard> {
+/// The caller keeps the inode of a live `sid` alive and away from eviction
+/// for the call ([`sid::HeldSid`]).
+pub(crate) fn make_page(sid: sid::HeldSid<'_>, pno: isize) -> Result<FolioGuard> {
     kernel::task::might_sleep();
     let index = page_index(pno)?;
-    // SAFETY: The caller's guarantee.
-    let mapping = unsafe { sid::mapping(sid) }?;
-    // SAFETY: The caller keeps the inode away from eviction.
-    if mapping.is_shmem() || unsafe { mapping.refused() } {
+    let held = sid.mapping()?;
+    if held.mapping().is_shmem() || held.refused() {
         return Err(EOPNOTSUPP);
     }
-    if !mapping.index_in_range(index) {
+    if !held.mapping().index_in_range(index) {
         return Err(EFBIG);
     }
-    // SAFETY: The caller keeps the inode away from eviction.
-    let folio = unsafe { mapping.grab_folio(index) }?;
+    let folio = held.grab_folio(index)?;
     // FGP_STABLE: the caller is about to write the bytes.
     folio.wait_stable();
     Ok(folio)
@@ -296,7 +291,8 @@ mod tests {
     use crate::{
         sys,
         test_fixture::{
-            file_with_pages, kernel_attachment, large_folio_file, pattern, KThread, UserMemory,
+            file_with_pages, kernel_attachment, large_folio_file, pattern, sleep_ms, KThread,
+            UserMemory,
         },
         xmem::AttachFlags,
     };
@@ -316,7 +312,7 @@ mod tests {
     /// [`make_page`] on a test file, which the test keeps open.
     fn makep(sid: isize, pno: isize) -> Result<FolioGuard> {
         // SAFETY: The test's open file keeps the inode alive.
-        unsafe { make_page(sid, pno) }
+        make_page(unsafe { sid::HeldSid::new(sid) }, pno)
     }
 
     /// A kernel buffer of `len` bytes, each `fill`.
@@ -987,8 +983,7 @@ mod tests {
         let result = KThread::run(
             || {
                 if started.xchg(true, Relaxed) {
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                     return;
                 }
                 let mm = mm as *mut kernel::bindings::mm_struct;
@@ -1012,8 +1007,7 @@ mod tests {
             if cond() {
                 return true;
             }
-            // SAFETY: Sleeping in the test thread.
-            unsafe { kernel::bindings::msleep(1) };
+            sleep_ms(1);
         }
         cond()
     }
@@ -1058,14 +1052,12 @@ mod tests {
             let result = KThread::run(
                 || {
                     if started.xchg(true, Relaxed) {
-                        // SAFETY: Sleeping in a kthread of the test.
-                        unsafe { kernel::bindings::msleep(1) };
+                        sleep_ms(1);
                         return;
                     }
                     // Long enough for a call that does not wait to return
                     // first; no timing is asserted.
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(50) };
+                    sleep_ms(50);
                     ended.store(true, Relaxed);
                     // SAFETY: The folio was put under writeback above and
                     // is referenced by the test.
@@ -1584,8 +1576,7 @@ mod tests {
         let (waited, removed) = KThread::run(
             || {
                 if started.xchg(true, Relaxed) {
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                     return;
                 }
                 let ret = by_sid(sid.0, 1, 0, 16, ZERO, Err(EINVAL));
@@ -1597,8 +1588,7 @@ mod tests {
                     if locked.has_waiters() {
                         break;
                     }
-                    // SAFETY: Sleeping in the test thread.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                 }
                 let waited = locked.has_waiters() && result_ref.load(Relaxed) == 0;
                 // Truncate the folio out of the page cache under its lock,
@@ -1701,16 +1691,14 @@ mod tests {
                 if counter.load(Relaxed) > from {
                     break;
                 }
-                // SAFETY: Sleeping in the test thread.
-                unsafe { kernel::bindings::msleep(1) };
+                sleep_ms(1);
             }
         };
         let rounds = KThread::run(
             || {
                 let sid = current.load(Relaxed);
                 if sid == 0 {
-                    // SAFETY: Sleeping in a kthread of the test.
-                    unsafe { kernel::bindings::msleep(1) };
+                    sleep_ms(1);
                     return;
                 }
                 for cmd in [ZERO, READ, WRITE, PROTZERO] {

@@ -13,7 +13,7 @@
 
 use crate::{
     folio::{Folio, FolioGuard},
-    mapping::Mapping,
+    mapping::{HeldInode, Mapping},
     sid, sys,
     xmem::{Access, AttachFlags, Attachment},
 };
@@ -293,6 +293,13 @@ impl TestFile {
         unsafe { NonNull::new_unchecked(inode) }
     }
 
+    /// The file's inode, kept from eviction by the open file.
+    pub(crate) fn held_inode(&self) -> HeldInode<'_> {
+        // SAFETY: The open file holds a reference on its inode for as long
+        // as `self` is borrowed: the inode is alive and not evicted.
+        unsafe { HeldInode::from_raw(self.inode()) }
+    }
+
     /// The file's page cache.
     pub(crate) fn mapping(&self) -> *mut bindings::address_space {
         // SAFETY: The inode is alive while the file is open.
@@ -455,7 +462,7 @@ impl TestFile {
         // SAFETY: The open file keeps its inode alive; `TestSid` deletes
         // the sid, and it is dropped before the file it was made from (or
         // the test deletes it), so before the inode can be evicted.
-        let sid = unsafe { sid::create(self.inode()) }?;
+        let sid = unsafe { sid::create(self.held_inode()) }?;
         Ok(TestSid(sid))
     }
 
@@ -464,7 +471,7 @@ impl TestFile {
     pub(crate) fn create_inode_sid(&self) -> Result<isize> {
         // SAFETY: The open file keeps its inode alive; the mount's
         // `evict_inode` deletes the sid before the page cache goes.
-        let sid = unsafe { sid::create(self.inode()) }?;
+        let sid = unsafe { sid::create(self.held_inode()) }?;
         // SAFETY: The inode is alive; the test owns `i_private` of its
         // files, which ramfs does not use.
         unsafe { (*self.inode().as_ptr()).i_private = sid as *mut c_void };
@@ -912,4 +919,13 @@ impl TestIter {
             IterDir::Source => unsafe { kernel::iov::IovIterSource::from_raw(raw) }.len(),
         }
     }
+}
+
+/// Sleeps `ms` milliseconds (`msleep`): in a test's thread or kthread,
+/// process context.
+pub(crate) fn sleep_ms(ms: u32) {
+    kernel::task::might_sleep();
+    // SAFETY: `msleep` only sleeps; KUnit cases and their kthreads run in
+    // process context.
+    unsafe { kernel::bindings::msleep(ms) };
 }

@@ -13,9 +13,11 @@ pub mod abi;
 mod client_tests;
 mod command;
 mod folio;
+mod iov;
 mod iter;
 mod mapping;
 mod mvc;
+mod registry;
 mod sid;
 mod stats;
 #[cfg(CONFIG_KUNIT)]

@@ -262,18 +262,22 @@ impl Attachment {
         let linear = unsafe {
             sys::vm_mvc_virt_addr_valid(first_ptr) && sys::vm_mvc_virt_addr_valid(last_ptr)
         };
-        // Module memory counts as vmalloc space: it is where User-Mode
-        // Linux (and most architectures) load modules, and x86-64's module
-        // area is mapped the same way (`vmalloc_to_page` walks it), so a
-        // module's static buffer is accepted everywhere, as the kernel
-        // image's static data is (in the linear map).
-        // SAFETY: As above.
-        let vmalloc = unsafe {
-            bindings::is_vmalloc_or_module_addr(first_ptr) != 0
-                && bindings::is_vmalloc_or_module_addr(last_ptr) != 0
-        };
-        if !(linear || (vmalloc && vmalloc_range_mapped(start, last))) {
-            return Err(EFAULT);
+        // A linear-map buffer (kmalloc) is accepted without the vmalloc
+        // checks' two out-of-line calls.
+        if !linear {
+            // Module memory counts as vmalloc space: it is where User-Mode
+            // Linux (and most architectures) load modules, and x86-64's
+            // module area is mapped the same way (`vmalloc_to_page` walks
+            // it), so a module's static buffer is accepted everywhere, as
+            // the kernel image's static data is (in the linear map).
+            // SAFETY: As above.
+            let vmalloc = unsafe {
+                bindings::is_vmalloc_or_module_addr(first_ptr) != 0
+                    && bindings::is_vmalloc_or_module_addr(last_ptr) != 0
+            };
+            if !(vmalloc && vmalloc_range_mapped(start, last)) {
+                return Err(EFAULT);
+            }
         }
         // INVARIANT: the caller keeps the buffer allocated.
         Ok(Self {
