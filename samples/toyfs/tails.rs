@@ -349,7 +349,9 @@ fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str
 
 /// Lets go of the packed tail of `inode`, if it has one, as the file is
 /// freed (`delete_inode`, before its blocks): the map names a hole
-/// there, and the tail leaves its tail block ([`drop_tail`]).
+/// there, the inode so changed is stored into its slot (not waited for:
+/// `inode::store_unwaited`, for [`named_by_another`]), and the tail
+/// leaves its tail block ([`drop_tail`]).
 pub(crate) fn release(inode: &Inode) -> Result {
     let sb = inode.sb();
     let mut map = BlockMap::lock(inode)?;
@@ -361,6 +363,7 @@ pub(crate) fn release(inode: &Inode) -> Result {
     };
     map.released_tail(n)?;
     drop(map);
+    crate::inode::store_unwaited(inode)?;
     drop_tail(sb, inode.ino(), block)
 }
 
