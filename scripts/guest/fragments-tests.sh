@@ -1470,6 +1470,41 @@ fallocate_over_mapped_pages() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# Files whose packed tails share tail blocks, removed by two processes
+# at once (4 KiB blocks, 512-byte fragments, mkfs.toyfs -p: 160 files of
+# 100 to 419 random bytes, a/ and b/ taking turns by size, so that each
+# tail block holds tails of both): the last tail counted in a block
+# searches the inode table for another inode still naming it
+# (tails::named_by_another), and must not take a file being freed beside
+# it for one (tails::release stores its inode first): no "count of tails
+# below" message, and fsck.toyfs -f finds the image clean, every tail
+# block freed (no block in use that no inode uses).
+packed_tails_removed_at_once() {
+	tree=$work/rtree img=$work/image
+	rm -rf $tree && mkdir -p $tree/a $tree/b || return 1
+	for i in $(seq 0 79); do
+		head -c $((100 + 4 * i)) /dev/urandom >$tree/a/$i &&
+			head -c $((102 + 4 * i)) /dev/urandom >$tree/b/$i || return 1
+	done
+	mkfs.toyfs -b 4096 -f 512 -p -d $tree $img 8M >$work/mkfs || { cat $work/mkfs; return 1; }
+	grep -q 'packed 160 tails' $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	echo "fragments-tests: packed_tails_removed_at_once" >/dev/kmsg
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		rm -r $mnt/a &
+		rm -r $mnt/b
+		status=$?
+		wait $! && [ $status -eq 0 ]
+	)
+	result=$?
+	dmesg | sed -n '\|fragments-tests: packed_tails_removed_at_once$|,$p' | grep -E 'toyfs: .*(corrupted|left for fsck)' &&
+		result=1
+	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; result=1; }
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -1479,7 +1514,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 57 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 58 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1554,5 +1589,6 @@ ktap_case fallocate_over_mapped_pages_b2048_punch fallocate_over_mapped_pages 20
 ktap_case fallocate_over_mapped_pages_b1024_packed_zero fallocate_over_mapped_pages 1024 -p zero
 ktap_case fallocate_over_mapped_pages_b4096_packed_punch fallocate_over_mapped_pages 4096 -p punch
 ktap_case fallocate_over_mapped_pages_b2048_packed_zero fallocate_over_mapped_pages 2048 -p zero
+ktap_case packed_tails_removed_at_once packed_tails_removed_at_once
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end
