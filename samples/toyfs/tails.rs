@@ -416,8 +416,9 @@ fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result {
 /// block.  Read from the inode table's buffers, which hold every change
 /// of an inode's tail before its tail leaves its block (`cut_off` and
 /// `unpack` write the inode first, `release` stores it).  A pointer that
-/// cannot be followed (an indirect block unreadable or named wrongly) is
-/// the error: the block is not freed.
+/// cannot be followed (an indirect block unreadable, or named outside
+/// the data blocks or not as a whole plain block) is the error
+/// (`EUCLEAN`, `EIO`): the block is not freed.
 fn named_by_another(sb: &SuperBlock, ino: u32, block: u32) -> Result<bool> {
     let geometry = sb.info().geometry;
     for other in 1..=geometry.inode_count() {
@@ -438,6 +439,9 @@ fn named_by_another(sb: &SuperBlock, ino: u32, block: u32) -> Result<bool> {
             let Some(extent) = geometry.decode_pointer(raw) else {
                 break;
             };
+            geometry
+                .judge_extent(&extent)
+                .map_err(|error| corrupt(sb, other, error.rule()))?;
             if !extent.is_whole_block(&geometry) {
                 return Err(corrupt(sb, other, ExtentError::NotWholeBlock.rule()));
             }
