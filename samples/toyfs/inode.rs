@@ -2063,6 +2063,19 @@ pub(crate) fn write_deferred(inode: &Inode) -> Result {
     write_inode(inode, true)
 }
 
+/// The attributes and map roots of `inode` into its slot of the inode
+/// table's cached block, not waited for, as writeback without `sync`
+/// may store them at any time: for `tails::release`, whose tail leaves
+/// its tail block next, so that the slot no longer names the block when
+/// the last tail counted there searches the table for another inode
+/// naming it (`tails::named_by_another`, which would take a file being
+/// freed beside it for one).
+pub(crate) fn store_unwaited(inode: &Inode) -> Result {
+    let slot = InodeSlot::read(inode.sb(), inode.ino())?;
+    let map = inode.info().map.lock();
+    store_inode(inode, &slot, &map, false).map(drop)
+}
+
 /// A new inode's attributes, its owner, mode and times given once its VFS
 /// inode exists, into its slot of the inode table's cached block before
 /// an entry names it (Documentation/toyfs.rst, "Write order"): the slot

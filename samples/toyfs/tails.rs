@@ -25,11 +25,14 @@
 use crate::{
     balloc,
     format::{
+        address::ExtentError,
+        block_map::slot_of,
         compressed::{CompressedError, HEADER_SIZE},
+        le::get_u32,
         tail_block::{parse_header, put_header, stored_tail, StoredTail, TailPlace},
     },
     inode::{BlockMap, OldPath, Run},
-    meta::{corrupt, report_left_for_fsck},
+    meta::{corrupt, report_left_for_fsck, InodeSlot},
     packed::{fill_decompressed, write_bytes},
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, lz4_decompress, with_folio, Buffer, Inode,
@@ -346,7 +349,9 @@ fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str
 
 /// Lets go of the packed tail of `inode`, if it has one, as the file is
 /// freed (`delete_inode`, before its blocks): the map names a hole
-/// there, and the tail leaves its tail block ([`drop_tail`]).
+/// there, the inode so changed is stored into its slot (not waited for:
+/// `inode::store_unwaited`, for [`named_by_another`]), and the tail
+/// leaves its tail block ([`drop_tail`]).
 pub(crate) fn release(inode: &Inode) -> Result {
     let sb = inode.sb();
     let mut map = BlockMap::lock(inode)?;
@@ -358,8 +363,13 @@ pub(crate) fn release(inode: &Inode) -> Result {
     };
     map.released_tail(n)?;
     drop(map);
+    crate::inode::store_unwaited(inode)?;
     drop_tail(sb, inode.ino(), block)
 }
+
+/// The rule a tail block breaks when its count of tails is down to the
+/// last while another inode still names it with a packed tail.
+const COUNT_TOO_LOW: &str = "tail block's count of tails below the inodes naming it";
 
 /// One tail of inode `ino` has left tail block `block`: its count of
 /// tails drops by one, under the buffer's lock (tails of one block leave
@@ -367,6 +377,15 @@ pub(crate) fn release(inode: &Inode) -> Result {
 /// cached copy dropped first (a dirty one must not be written over what
 /// the block holds next).  A header that breaks a rule is `EUCLEAN` and
 /// leaves the block as it is (fsck reports its count).
+///
+/// The header carries no more than the count (the bytes no tail holds
+/// are unspecified), so a count lowered by damage cannot be seen in the
+/// block: before the last tail frees it, the inode table is searched for
+/// another inode whose packed tail it still holds ([`named_by_another`],
+/// once per tail block's life).  One found is `EUCLEAN`, with a message,
+/// and the block is left as it is, its count 1: the last of the inodes
+/// that name it frees it (review: a block freed while other inodes named
+/// their tails in it could be given to another file, cross-linked).
 fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result {
     let geometry = sb.info().geometry;
     let buffer = Buffer::read(sb, block)?;
@@ -383,7 +402,58 @@ fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result {
         buffer.mark_dirty();
         return Ok(());
     }
+    if named_by_another(sb, ino, block)? {
+        return Err(corrupt(sb, ino, COUNT_TOO_LOW));
+    }
     drop(buffer);
     clean_bdev_aliases(sb, block, 1);
     balloc::free_extent(sb, ino, &geometry.whole_block(block)).map(|_| ())
+}
+
+/// Whether an in-use inode other than `ino` has its packed tail in tail
+/// block `block`: its `tail_offset` is not 0 and its last block's
+/// pointer (in the inode, or an entry of an indirect block) names the
+/// block.  Read from the inode table's buffers, which hold every change
+/// of an inode's tail before its tail leaves its block (`cut_off` and
+/// `unpack` write the inode first, `release` stores it).  A pointer that
+/// cannot be followed (an indirect block unreadable, or named outside
+/// the data blocks or not as a whole plain block) is the error
+/// (`EUCLEAN`, `EIO`): the block is not freed.
+fn named_by_another(sb: &SuperBlock, ino: u32, block: u32) -> Result<bool> {
+    let geometry = sb.info().geometry;
+    for other in 1..=geometry.inode_count() {
+        if other == ino {
+            continue;
+        }
+        let disk = InodeSlot::read(sb, other)?.get();
+        if disk.is_free() || disk.tail_offset == 0 || geometry.offset_in_block(disk.size) == 0 {
+            continue;
+        }
+        let n = geometry.block_of(disk.size);
+        let Some(slot) = slot_of(n, geometry.pointers_per_block()) else {
+            continue;
+        };
+        let mut raw = disk.pointer(slot.inode_pointer());
+        let (entries, levels) = slot.indirect_entries();
+        for &entry in &entries[..levels] {
+            let Some(extent) = geometry.decode_pointer(raw) else {
+                break;
+            };
+            geometry
+                .judge_extent(&extent)
+                .map_err(|error| corrupt(sb, other, error.rule()))?;
+            if !extent.is_whole_block(&geometry) {
+                return Err(corrupt(sb, other, ExtentError::NotWholeBlock.rule()));
+            }
+            let indirect = Buffer::read(sb, extent.block(&geometry))?;
+            // CAST: an entry of a block, below its pointers.
+            raw = get_u32(indirect.lock().data(), 4 * entry as usize);
+        }
+        if geometry.decode_pointer(raw).is_some_and(|extent| {
+            extent.is_whole_block(&geometry) && extent.block(&geometry) == block
+        }) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

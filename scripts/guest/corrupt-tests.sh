@@ -216,9 +216,43 @@ unlink_beside_a_damaged_tail_block_frees_the_rest() {
 	fi
 }
 
+# A tail block whose count of tails is below the inodes that name it
+# (tail_block_count_too_low: 3, and four files have their tail in it):
+# once the three plain files are removed, the last removal finds
+# /packed-z still naming the block, which stays allocated (EUCLEAN, a
+# message naming the device), its count 1.  /packed-z reads as before
+# after a remount, and fsck finds the image clean (one inode names the
+# block, its count 1); /packed-z removed too, the block is freed and
+# fsck finds it clean again.  Before the fix the third removal freed the
+# block while /packed-z named it: read after the remount it was EUCLEAN
+# ("block pointer names a free block"), and the block could be given to
+# another file.
+tail_count_too_low_frees_no_named_block() {
+	name=tail_block_count_too_low
+	cp $fragment_image $image && toyfs-damage apply $name $image >/dev/null &&
+		to_device $image || return 1
+	mark "count: $name"
+	mount -w -t toyfs "$dev" $mnt || return 1
+	sum=$(md5sum <$mnt/packed-z) &&
+		rm $mnt/plain/packed-a $mnt/plain/packed-b $mnt/plain/packed-c
+	status=$?
+	umount $mnt || { echo "umount failed"; return 1; }
+	[ $status -eq 0 ] || return 1
+	fsck.toyfs -f -n "$dev" || { echo "fsck.toyfs after the removals"; return 1; }
+	log_since_mark "count: $name" | grep -E "toyfs: [a-z0-9]+: corrupted: inode [0-9]+: tail block's count of tails below" ||
+		{ echo "no kernel message naming the device"; return 1; }
+	mount -w -t toyfs "$dev" $mnt || return 1
+	after=$(md5sum <$mnt/packed-z) && rm $mnt/packed-z
+	status=$?
+	umount $mnt || { echo "umount failed"; return 1; }
+	[ $status -eq 0 ] || return 1
+	[ "$after" = "$sum" ] || { echo "/packed-z changed: $sum before, $after after"; return 1; }
+	fsck.toyfs -f -n "$dev"
+}
+
 damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
 fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
-count=$(( $(echo $damages | wc -w) + 8 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
+count=$(( $(echo $damages | wc -w) + 9 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -233,6 +267,7 @@ done
 ktap_case directory_damaged_after_check_is_checked_when_read_again directory_damaged_after_check
 ktap_case fragments_writable fragments_writable
 ktap_case unlink_beside_a_damaged_tail_block_frees_the_rest unlink_beside_a_damaged_tail_block_frees_the_rest
+ktap_case tail_count_too_low_frees_no_named_block tail_count_too_low_frees_no_named_block
 for seed in $flip_seeds; do
 	ktap_case "flipper_seed_$seed" flip_batch "$seed" $source_image rw
 done

@@ -1400,6 +1400,32 @@ fresh_run_named_in_place_is_not_reused_before_the_map() {
 	reused_then_crash_copy_reads_f "the write"
 }
 
+# The crash-copy check fallocate_at_edges gives toyfs-probe
+# fallocate-edges ($4 = crash), written to $work/crash-copy-check: run
+# after each case's fallocate and a syncfs with the case's file as $1, it
+# copies $img as a crash would leave it, which mounted read-only must
+# read that file as its model in $model, and which fsck.toyfs -f must
+# find clean but for the state and the superblock's free counts (a
+# crash before the unmount leaves them).
+write_crash_copy_check() {
+	cat >$work/crash-copy-check <<CHECK
+#!/bin/sh
+cp $img $work/crash.img && copy=\$(losetup -f) && losetup -r "\$copy" $work/crash.img || exit 1
+mkdir -p $work/crash-mnt
+status=1
+if mount -o ro -t toyfs "\$copy" $work/crash-mnt; then
+	cmp $work/crash-mnt/\$1 $model/\$1 && status=0
+	umount $work/crash-mnt || status=1
+fi
+damage=\$(fsck.toyfs -f -n \$copy 2>&1 | grep -v -E -e ': was not cleanly unmounted\$' \\
+	-e ': superblock free_(blocks|inodes) is [0-9]+, the (bitmap|inode table) has [0-9]+ free\$' \\
+	-e ': [0-9]+/[0-9]+ inodes \\(' -e ': [0-9]+ errors found, left uncorrected\$' -e ': clean\$')
+[ -z "\$damage" ] || { echo "the crash copy after \$1: \$damage"; status=1; }
+losetup -d "\$copy" && rm -f $work/crash.img && exit \$status
+CHECK
+	chmod +x $work/crash-copy-check
+}
+
 # fallocate at the edges of compressed blocks and packed tails (review
 # 2026-12-06): on an image of blocks of $1 bytes in fragments of $2 with
 # LZ4 ($3 = -p: the tails packed, compressed), mkfs.toyfs -d a tree of 33
@@ -1412,7 +1438,10 @@ fresh_run_named_in_place_is_not_reused_before_the_map() {
 # are computed), with its size, its holes (SEEK_HOLE,
 # SEEK_DATA) zeros and every block a punch covered whole a hole, no more
 # st_blocks after a punch; from the cache, from the disk, and after a
-# remount; fsck.toyfs -f clean.
+# remount; fsck.toyfs -f clean.  With $4 = crash, after each case's
+# fallocate and a sync a copy of the image as a crash would leave it
+# reads the file as its model and fsck finds it clean
+# (write_crash_copy_check).
 fallocate_at_edges() {
 	tree=$work/etree model=$work/emodel img=$work/image b=$1
 	rm -rf $tree $model && mkdir -p $tree || return 1
@@ -1427,11 +1456,15 @@ fallocate_at_edges() {
 		echo "not every tail packed compressed"
 		return 1
 	fi
+	hook=
+	if [ "${4:-}" = crash ]; then
+		write_crash_copy_check && hook=$work/crash-copy-check || return 1
+	fi
 	dev=$(losetup -f) && losetup "$dev" $img || return 1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
-		encoded $mnt/punch0 -gt 0 && toyfs-probe fallocate-edges $mnt $model
+		encoded $mnt/punch0 -gt 0 && toyfs-probe fallocate-edges $mnt $model $hook
 	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
 	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; losetup -d "$dev"; return 1; }
 	(
@@ -1440,6 +1473,78 @@ fallocate_at_edges() {
 		toyfs-probe fallocate-check $mnt $model
 	)
 	result=$?
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
+# fallocate ($3: punch, PUNCH_HOLE | KEEP_SIZE, or zero, ZERO_RANGE |
+# KEEP_SIZE) over pages of a file that shared mappings have written
+# (toyfs-probe fallocate-mmap): on an image of blocks of $1 bytes (in
+# fragments of B / 8) with LZ4, a file of 5 blocks and a tail of B / 3 +
+# 7 bytes, every block compressed ($2 = -p: its tail packed compressed,
+# read into a read-only mapping in place before the file is opened for
+# writing).  From the middle of the block before the last to 3 bytes
+# before the end: stores through the mapping before, the range zeros
+# through it after (a load faults its pages in again), a store into it
+# after keeps its bytes; the same by read(2), from the disk after msync
+# and fsync, and after a remount; fsck.toyfs -f clean.
+fallocate_over_mapped_pages() {
+	tree=$work/mtree img=$work/image b=$1
+	rm -rf $tree && mkdir -p $tree || return 1
+	yes 'the last bytes of a file, packed compressed' | head -c $((5 * b + b / 3 + 7)) >$tree/f || return 1
+	mkfs.toyfs -b "$b" -f $((b / 8)) -c lz4 $2 -d $tree $img 8M >$work/mkfs || { cat $work/mkfs; return 1; }
+	if [ -n "$2" ] && ! grep -q 'packed 1 tails (1 compressed)' $work/mkfs; then
+		cat $work/mkfs
+		echo "the tail not packed compressed"
+		return 1
+	fi
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		encoded $mnt/f -gt 0 && toyfs-probe fallocate-mmap $mnt/f $work/mmap-model "$3"
+	) || { umount $mnt 2>/dev/null; losetup -d "$dev"; return 1; }
+	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; losetup -d "$dev"; return 1; }
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		cmp $mnt/f $work/mmap-model
+	)
+	result=$?
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
+# Files whose packed tails share tail blocks, removed by two processes
+# at once (4 KiB blocks, 512-byte fragments, mkfs.toyfs -p: 160 files of
+# 100 to 419 random bytes, a/ and b/ taking turns by size, so that each
+# tail block holds tails of both): the last tail counted in a block
+# searches the inode table for another inode still naming it
+# (tails::named_by_another), and must not take a file being freed beside
+# it for one (tails::release stores its inode first): no "count of tails
+# below" message, and fsck.toyfs -f finds the image clean, every tail
+# block freed (no block in use that no inode uses).
+packed_tails_removed_at_once() {
+	tree=$work/rtree img=$work/image
+	rm -rf $tree && mkdir -p $tree/a $tree/b || return 1
+	for i in $(seq 0 79); do
+		head -c $((100 + 4 * i)) /dev/urandom >$tree/a/$i &&
+			head -c $((102 + 4 * i)) /dev/urandom >$tree/b/$i || return 1
+	done
+	mkfs.toyfs -b 4096 -f 512 -p -d $tree $img 8M >$work/mkfs || { cat $work/mkfs; return 1; }
+	grep -q 'packed 160 tails' $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	echo "fragments-tests: packed_tails_removed_at_once" >/dev/kmsg
+	(
+		mount -w -t toyfs "$dev" $mnt || exit 1
+		trap 'umount $mnt' EXIT
+		rm -r $mnt/a &
+		rm -r $mnt/b
+		status=$?
+		wait $! && [ $status -eq 0 ]
+	)
+	result=$?
+	dmesg | sed -n '\|fragments-tests: packed_tails_removed_at_once$|,$p' | grep -E 'toyfs: .*(corrupted|left for fsck)' &&
+		result=1
+	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; result=1; }
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
@@ -1452,7 +1557,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 48 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 59 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1518,5 +1623,16 @@ ktap_case fallocate_at_edges_b4096_f512 fallocate_at_edges 4096 512
 ktap_case fallocate_at_edges_b512_f64_packed fallocate_at_edges 512 64 -p
 ktap_case fallocate_at_edges_b1024_f128_packed fallocate_at_edges 1024 128 -p
 ktap_case fallocate_at_edges_b4096_f512_packed fallocate_at_edges 4096 512 -p
+ktap_case fallocate_at_edges_b2048_f256 fallocate_at_edges 2048 256
+ktap_case fallocate_at_edges_b2048_f256_packed fallocate_at_edges 2048 256 -p
+ktap_case fallocate_at_edges_b1024_f128_crash_copies fallocate_at_edges 1024 128 "" crash
+ktap_case fallocate_at_edges_b2048_f256_packed_crash_copies fallocate_at_edges 2048 256 -p crash
+ktap_case fallocate_over_mapped_pages_b1024_punch fallocate_over_mapped_pages 1024 "" punch
+ktap_case fallocate_over_mapped_pages_b4096_zero fallocate_over_mapped_pages 4096 "" zero
+ktap_case fallocate_over_mapped_pages_b2048_punch fallocate_over_mapped_pages 2048 "" punch
+ktap_case fallocate_over_mapped_pages_b1024_packed_zero fallocate_over_mapped_pages 1024 -p zero
+ktap_case fallocate_over_mapped_pages_b4096_packed_punch fallocate_over_mapped_pages 4096 -p punch
+ktap_case fallocate_over_mapped_pages_b2048_packed_zero fallocate_over_mapped_pages 2048 -p zero
+ktap_case packed_tails_removed_at_once packed_tails_removed_at_once
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

@@ -840,6 +840,17 @@ pub static DAMAGES: &[Damage] = &[
         },
     },
     Damage {
+        name: "tail_block_count_too_low",
+        source: Source::Fragments,
+        expect: Expect::Undetected,
+        fsck_says: "says 3 tails, 4 inodes have their tail in it",
+        apply: |image| {
+            let block = tail_block(image)?;
+            put_u32(image.block_mut(block), 4, 3);
+            Ok(format!("tail block {block}: tails = 3"))
+        },
+    },
+    Damage {
         name: "packed_tails_overlap",
         source: Source::Fragments,
         expect: Expect::Undetected,

@@ -15,6 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::process::Command;
 
 use crate::{drop_caches, sys, Check};
 
@@ -181,8 +182,12 @@ fn expected(mut bytes: Vec<u8>, flags: i32, offset: u64, count: u64) -> Vec<u8> 
 
 /// Applies every case to the files of `dir`, and what it must leave to
 /// the same files of `model` (their copy), then compares them from the
-/// page cache and from the disk.
-pub fn run(dir: &Path, model: &Path) -> Check {
+/// page cache and from the disk.  With `after_each`, a program run after
+/// each case's `fallocate` and a `syncfs` with the case's file name as
+/// its argument (its model written): a script that copies the image as a
+/// crash would leave it and checks the copy (the file reads as its
+/// model, fsck finds it clean); its failure fails the run.
+pub fn run(dir: &Path, model: &Path, after_each: Option<&Path>) -> Check {
     let b = fs::metadata(dir).map_err(|e| e.to_string())?.blksize();
     for (mode, flags) in MODES {
         for i in 0..11 {
@@ -206,6 +211,19 @@ pub fn run(dir: &Path, model: &Path) -> Check {
             }
             fs::write(&mpath, expected(bytes, flags, offset, count))
                 .map_err(|e| format!("{}: {e}", mpath.display()))?;
+            if let Some(program) = after_each {
+                sys::syncfs_of(&file).map_err(|e| format!("{name}: syncfs: {e}"))?;
+                let status = Command::new(program)
+                    .arg(&name)
+                    .status()
+                    .map_err(|e| format!("{}: {e}", program.display()))?;
+                if !status.success() {
+                    return Err(format!(
+                        "{name}: {offset}+{count}: the crash copy after the sync: {} {status}",
+                        program.display()
+                    ));
+                }
+            }
         }
     }
     compare(dir, model, b, "from the page cache")?;
@@ -220,4 +238,109 @@ pub fn run(dir: &Path, model: &Path) -> Check {
 pub fn check(dir: &Path, model: &Path) -> Check {
     let b = fs::metadata(dir).map_err(|e| e.to_string())?.blksize();
     compare(dir, model, b, "after a remount")
+}
+
+/// `toyfs-probe fallocate-mmap FILE MODEL MODE`: `fallocate(MODE |
+/// KEEP_SIZE, ...)` (`MODE` `punch` or `zero`) over pages of FILE (an LZ4
+/// file, or one whose last block is a packed tail) that a shared mapping
+/// of the whole file has written before: from the middle of the block
+/// before the last to 3 bytes before the end, across that block's edge,
+/// its pages and the last block's.  Through the mapping, bytes are stored
+/// inside the range and on both sides of it before the call; after it
+/// the range must read as zeros (the stores' pages were unmapped: a load
+/// faults them in again), and a store into the range must fault and
+/// keep its bytes around zeros.  A read-only mapping made before the
+/// file is opened for writing (its pages read while the tail is still
+/// packed, in place) must see the same bytes.  The file must read as its model through
+/// the mapping, by `read(2)`, and after `msync`, `fsync` and the cache
+/// dropped; the model is written to MODEL for the caller's check after a
+/// remount.
+pub fn mmap(file_path: &Path, model: &Path, mode: &str) -> Check {
+    let flags = match mode {
+        "punch" => sys::PUNCH_HOLE | sys::KEEP_SIZE,
+        "zero" => sys::ZERO_RANGE | sys::KEEP_SIZE,
+        _ => return Err(format!("mode {mode:?}: punch or zero")),
+    };
+    // A read-only mapping first, its pages faulted in while the file is
+    // as mkfs left it (a packed tail read in place), kept throughout.
+    let reader = File::open(file_path).map_err(|e| format!("{}: {e}", file_path.display()))?;
+    // CAST: files of a few blocks.
+    let first_len = reader.metadata().map_err(|e| e.to_string())?.len() as usize;
+    let reading = sys::Mapping::read_only(&reader, first_len).map_err(|e| format!("mmap: {e}"))?;
+    if reading.load(0, first_len) != bytes_of(file_path)? {
+        return Err("the read-only mapping does not read as read(2)".into());
+    }
+    let file = open(file_path)?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    let (len, b) = (meta.len(), meta.blksize());
+    let last = len - len % b;
+    if last < b || last == len {
+        return Err(format!(
+            "{len} bytes in blocks of {b}: no partial last block after another"
+        ));
+    }
+    let (offset, end) = (last - b / 2, len - 3);
+    let mut want = bytes_of(file_path)?;
+    // CAST: files of a few blocks.
+    let map = sys::Mapping::new(&file, len as usize).map_err(|e| format!("mmap: {e}"))?;
+    let store = |want: &mut Vec<u8>, at: u64, byte: u8, count: usize| {
+        // CAST: as above.
+        let at = at as usize;
+        let bytes = vec![byte; count];
+        map.store(at, &bytes);
+        want[at..at + count].copy_from_slice(&bytes);
+    };
+    // Before: on both sides of the range, at its edges and inside it.
+    for (at, byte) in [
+        (offset - 5, b'a'),
+        (offset, b'b'),
+        (last - 2, b'c'),
+        (last + 1, b'd'),
+        (end - 4, b'e'),
+        (end, b'f'),
+    ] {
+        store(&mut want, at, byte, 4.min((len - at) as usize));
+    }
+    sys::fallocate_file(&file, flags, offset, end - offset)
+        .map_err(|e| format!("{mode} {offset}..{end}: {e}"))?;
+    want[offset as usize..end as usize].fill(0);
+    // CAST: as above.
+    let seen = map.load(offset as usize, (end - offset) as usize);
+    if let Some(at) = seen.iter().position(|&byte| byte != 0) {
+        return Err(format!(
+            "{mode} {offset}..{end}: byte {} reads {} through the mapping",
+            offset + at as u64,
+            seen[at]
+        ));
+    }
+    // After: into the range, in both blocks, and at its first byte.
+    for (at, byte) in [(offset, b'g'), (last - 1, b'h'), (last + 5, b'i')] {
+        store(&mut want, at, byte, 2);
+    }
+    let compare = |what: &str, got: Vec<u8>| -> Check {
+        if got.len() != want.len() {
+            return Err(format!(
+                "{what}: {} bytes, expected {}",
+                got.len(),
+                want.len()
+            ));
+        }
+        match (0..got.len()).find(|&k| got[k] != want[k]) {
+            Some(at) => Err(format!(
+                "{mode} {offset}..{end}, {what}: byte {at} is {}, expected {}",
+                got[at], want[at]
+            )),
+            None => Ok(()),
+        }
+    };
+    // CAST: as above.
+    compare("through the mapping", map.load(0, len as usize))?;
+    compare("read(2)", bytes_of(file_path)?)?;
+    compare("through the read-only mapping", reading.load(0, first_len))?;
+    map.sync().map_err(|e| format!("msync: {e}"))?;
+    file.sync_all().map_err(|e| format!("fsync: {e}"))?;
+    drop(map);
+    drop_caches()?;
+    compare("from the disk", bytes_of(file_path)?)?;
+    fs::write(model, &want).map_err(|e| format!("{}: {e}", model.display()))
 }

@@ -3970,8 +3970,14 @@ fn main() -> ExitCode {
             None => Err("usage: toyfs-probe packed-tails DIR MODEL".into()),
         },
         "fallocate-edges" => match args.get(3) {
-            Some(model) => fallocate_edges::run(dir, Path::new(model)),
-            None => Err("usage: toyfs-probe fallocate-edges DIR MODEL".into()),
+            Some(model) => {
+                fallocate_edges::run(dir, Path::new(model), args.get(4).map(Path::new))
+            }
+            None => Err("usage: toyfs-probe fallocate-edges DIR MODEL [AFTER-EACH]".into()),
+        },
+        "fallocate-mmap" => match (args.get(3), args.get(4)) {
+            (Some(model), Some(mode)) => fallocate_edges::mmap(dir, Path::new(model), mode),
+            _ => Err("usage: toyfs-probe fallocate-mmap FILE MODEL punch|zero".into()),
         },
         "fallocate-check" => match args.get(3) {
             Some(model) => fallocate_edges::check(dir, Path::new(model)),

@@ -119,6 +119,7 @@ named_damages!(
     packed_tail_past_its_block,
     tail_block_without_magic,
     tail_block_count_too_high,
+    tail_block_count_too_low,
     packed_tails_overlap,
     tail_block_named_twice,
     compressed_tail_corrupt,
