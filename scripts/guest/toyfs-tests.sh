@@ -1093,6 +1093,39 @@ o_direct_edges_body() {
 	rm $v/eof $v/big
 }
 
+# Direct reads never go by bio to a tail's or a compressed block's bytes
+# on disk (review-dio): an image of 4 KiB blocks, 512-byte fragments,
+# LZ4 and packed tails (mkfs.toyfs -c lz4 -p -d): t, 40,000 bytes of
+# text (compressed blocks, its tail packed compressed), then its
+# compressed flag cleared (chattr -c: its blocks stay compressed on
+# disk, so only the block map tells), r, 3 blocks and 300 bytes of
+# random bytes (plain blocks, a packed tail), p, a packed tail alone;
+# each read whole with GNU dd iflag=direct in reads of 4 KiB and of
+# 12 KiB (page-aligned: whole blocks), the caches dropped first, is its
+# source; fsck clean.
+o_direct_reads_tails_and_compressed_blocks() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	tree=/tmp/dio-tree
+	rm -rf $tree && mkdir -p $tree && seq 1 20000 | head -c 40000 >$tree/t &&
+		head -c 12588 /dev/urandom >$tree/r && head -c 300 /dev/urandom >$tree/p || return 1
+	on_viewed_image dio_tails_body $tree 8M -b 4096 -f 512 -c lz4 -p -d $tree
+}
+
+# The body of o_direct_reads_tails_and_compressed_blocks ($1: the tree).
+dio_tails_body() {
+	encoded=$(toyfs-probe encoded /mnt/view/t) && [ "$encoded" -gt 0 ] ||
+		{ echo "t: $encoded encoded extents"; return 1; }
+	compr_flag=$(toyfs-stress compr /mnt/view/t -c) && [ "$compr_flag" = - ] ||
+		{ echo "chattr -c t: $compr_flag"; return 1; }
+	for f in t r p; do
+		for bs in 4096 12288; do
+			echo 3 >/proc/sys/vm/drop_caches
+			in_debian dd if=/mnt/view/$f iflag=direct bs=$bs status=none | cmp - "$1/$f" ||
+				{ echo "direct reads of $bs bytes of $f"; return 1; }
+		done
+	done
+}
+
 # fio with direct=1 and crc32c verification in directory $1 (seen in the
 # chroot): random writes of 4 KiB and of 1536 bytes, bytes that compress
 # by half, 128 and 256 of them; asynchronous ones (libaio, 8 and 16 in
@@ -2184,7 +2217,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 102
+ktap_suite toyfs 103
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2244,6 +2277,7 @@ ktap_case o_direct_races_frees_and_allocations probe odirect-race $odirect_chang
 ktap_case o_direct_read_never_sees_a_block_page_mkwrite_just_gave probe odirect-mkwrite
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case o_direct_edges o_direct_edges
+ktap_case o_direct_reads_tails_and_compressed_blocks o_direct_reads_tails_and_compressed_blocks
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
 ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2
 ktap_case special_files_as_on_ext2 special_files_as_on_ext2
