@@ -641,7 +641,7 @@ direct_io_errors_reach_the_call() {
 			"pread -q 8192 4096"; do
 			out=$(in_debian xfs_io -d -c "$req" $dio_mnt/f 2>&1)
 			case $out in
-			*"Input/output error"*) ;;
+			*"Input/output error"*) echo "direct $req: $out" ;;
 			*) echo "direct $req, the device failing: \"$out\", not EIO"; status=1 ;;
 			esac
 		done

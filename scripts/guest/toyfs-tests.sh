@@ -1090,6 +1090,7 @@ o_direct_edges_body() {
 	[ -n "$short" ] && [ "$short" -gt 0 ] && [ "$short" -lt 4194304 ] &&
 		[ "$(stat -c %s $v/big)" = "$short" ] && echo "$out" | grep -q 'No space left on device' ||
 		{ echo "a direct write of 4 MiB into 2 MiB: $out; size $(stat -c %s $v/big)"; return 1; }
+	echo "a direct write of 4 MiB into the 2 MiB image wrote $short bytes"
 	head -c "$short" /dev/zero | tr '\000' '\132' | cmp - $v/big || { echo "big: not its bytes"; return 1; }
 	rm $v/eof $v/big
 }
