@@ -725,13 +725,56 @@ moved_run_named_only_after_its_bytes() {
 	return $result
 }
 
+# A direct request's I/O error is returned to that request (review-dio):
+# on a toyfs of 1 KiB blocks on a loop device, file f of 16 blocks,
+# synced; with every request of the device failing, xfs_io -d's whole
+# aligned write (iomap's bio), unaligned write (the page cache, then
+# direct_write_fallback's writeback), write past the end (the page
+# cache, allocating) and whole aligned read (bio) each fail with EIO.
+# Then, the device working again, the unmount's writes and fsck -f are
+# clean, and f reads back (its size grown by the write past the end,
+# whose block the writeback left with what the disk held).
+dio_mnt=/mnt/dioerr
+direct_io_errors_reach_the_call() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	status=0
+	rm -f $crash_image && truncate -s 8M $crash_image && mkfs.toyfs -q -b 1024 $crash_image &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	mkdir -p $dio_mnt /debian$dio_mnt
+	mount -t toyfs "$loop" $dio_mnt && mount -o bind $dio_mnt /debian$dio_mnt &&
+		dd if=/dev/urandom of=$dio_mnt/f bs=16384 count=1 2>/dev/null && sync &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space || status=1
+	if [ $status = 0 ]; then
+		echo 1 >"$fail"
+		for req in "pwrite -q 4096 4096" "pwrite -q 100 1000" "pwrite -q 16384 3000" \
+			"pread -q 8192 4096"; do
+			out=$(in_debian xfs_io -d -c "$req" $dio_mnt/f 2>&1)
+			case $out in
+			*"Input/output error"*) echo "direct $req: $out" ;;
+			*) echo "direct $req, the device failing: \"$out\", not EIO"; status=1 ;;
+			esac
+		done
+		echo 0 >"$fail"
+	fi
+	echo 0 >$knobs/probability
+	umount /debian$dio_mnt
+	cat $dio_mnt/f >/dev/null && umount $dio_mnt || status=1
+	out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; status=1; }
+	losetup -d "$loop"
+	rm -f $crash_image
+	return $status
+}
+
 mkdir -p $mnt
-ktap_suite io_errors 30
+ktap_suite io_errors 31
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
 	ktap_skip write_errors_ext2 "$reason"
 	ktap_skip write_errors_toyfs "$reason"
+	ktap_skip direct_io_errors_reach_the_call "$reason"
 	ktap_skip directory_fsync_crash_after_a_new_block "$reason"
 	ktap_skip directory_fsync_crash_after_a_new_block_with_fragments "$reason"
 	ktap_skip directory_fsync_crash_after_mkdir_into_a_new_block "$reason"
@@ -761,6 +804,7 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
+	ktap_case direct_io_errors_reach_the_call direct_io_errors_reach_the_call
 	ktap_case directory_fsync_crash_after_a_new_block crash_sweep sync ': >"$next"'
 	ktap_case directory_fsync_crash_after_a_new_block_with_fragments \
 		crash_sweep sync ': >"$next"' -f 256

@@ -1031,6 +1031,103 @@ xfs_io_direct_round_trip() {
 		mount -t toyfs $dev $mnt && cmp $mnt/odx $ref/odx && rm $mnt/odx
 }
 
+# Direct I/O's edges (review-dio, Documentation/toyfs.rst "Direct I/O"),
+# with xfs_io on an image of 1 KiB blocks (2 MiB): a direct read across
+# the end is short, ending at the end (aligned: 5000 of 8192 bytes; from
+# a block inside: 904 of 4096), and one at the end reads nothing; blocks
+# allocated by fallocate (inside a new size, and preallocated with
+# KEEP_SIZE then brought inside by a truncation up) over blocks a
+# removed file left full of 0xee on disk read as zeros by bio (whole
+# aligned blocks); RWF_NOWAIT (pwritev2) is refused with
+# EOPNOTSUPP (no FMODE_NOWAIT), the file unchanged; a direct write of
+# 4 MiB into the 2 MiB image is short (POSIX: the bytes that had room),
+# its bytes read back, and the next one fails with ENOSPC.  fsck clean.
+o_direct_edges() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	on_viewed_image o_direct_edges_body 1024 2M -b 1024
+}
+
+# xfs_io -d in the chroot on /mnt/view/$1 with commands $2...; its output.
+dio_view() {
+	f=/mnt/view/$1
+	shift
+	for c in "$@"; do set -- "$@" -c "$c"; shift; done
+	in_debian xfs_io -d "$@" "$f" 2>&1
+}
+
+# The body of o_direct_edges.
+o_direct_edges_body() {
+	v=/mnt/view
+	in_debian xfs_io -f -c "pwrite -q -S 0x61 0 5000" $v/eof >/dev/null || return 1
+	out=$(dio_view eof "pread 0 8192" "pread 4096 4096" "pread 5000 4096")
+	echo "$out" | grep -q '^read 5000/8192 bytes' && echo "$out" | grep -q '^read 904/4096 bytes' &&
+		echo "$out" | grep -q '^read 0/4096 bytes' ||
+		{ echo "direct reads across and at the end: $out"; return 1; }
+	# Stale bytes on disk: a file of 0xee, synced, removed.
+	in_debian xfs_io -f -c "pwrite -q -S 0xee 0 1048576" -c fsync $v/old >/dev/null && rm $v/old &&
+		sync || return 1
+	in_debian xfs_io -f -c "falloc 0 262144" $v/fa >/dev/null &&
+		in_debian xfs_io -f -c "falloc -k 0 262144" -c "truncate 262144" $v/fk >/dev/null || return 1
+	for f in fa fk; do
+		[ "$(stat -c %s $v/$f)" = 262144 ] || { echo "$f: size $(stat -c %s $v/$f)"; return 1; }
+		# GNU dd's buffer is page-aligned: 256 whole blocks, by bio.
+		in_debian sh -c "dd if=$v/$f iflag=direct bs=262144 count=1 status=none |
+			cmp -n 262144 - /dev/zero" ||
+			{ echo "direct read of fallocated $f: not zeros"; return 1; }
+		head -c 262144 /dev/zero | cmp - $v/$f || return 1
+	done
+	rm $v/fa $v/fk && sync || return 1
+	# (xfs_io's pread has no -N.)
+	out=$(dio_view eof "pwrite -N -V 1 0 1024")
+	[ "$(echo "$out" | grep -c 'Operation not supported')" = 1 ] ||
+		{ echo "RWF_NOWAIT: $out"; return 1; }
+	[ "$(stat -c %s $v/eof)" = 5000 ] && head -c 5000 /dev/zero | tr '\000' a | cmp - $v/eof ||
+		{ echo "RWF_NOWAIT changed the file"; return 1; }
+	: >$v/big || return 1
+	out=$(dio_view big "pwrite -b 4194304 -S 0x5a 0 4194304" "pwrite -b 65536 4194304 65536")
+	# shellcheck disable=SC2016 # awk's fields
+	short=$(echo "$out" | awk -F '[ /]' '/^wrote / { print $2; exit }')
+	[ -n "$short" ] && [ "$short" -gt 0 ] && [ "$short" -lt 4194304 ] &&
+		[ "$(stat -c %s $v/big)" = "$short" ] && echo "$out" | grep -q 'No space left on device' ||
+		{ echo "a direct write of 4 MiB into 2 MiB: $out; size $(stat -c %s $v/big)"; return 1; }
+	echo "a direct write of 4 MiB into the 2 MiB image wrote $short bytes"
+	head -c "$short" /dev/zero | tr '\000' '\132' | cmp - $v/big || { echo "big: not its bytes"; return 1; }
+	rm $v/eof $v/big
+}
+
+# Direct reads never go by bio to a tail's or a compressed block's bytes
+# on disk (review-dio): an image of 4 KiB blocks, 512-byte fragments,
+# LZ4 and packed tails (mkfs.toyfs -c lz4 -p -d): t, 40,000 bytes of
+# text (compressed blocks, its tail packed compressed), then its
+# compressed flag cleared (chattr -c: its blocks stay compressed on
+# disk, so only the block map tells), r, 3 blocks and 300 bytes of
+# random bytes (plain blocks, a packed tail), p, a packed tail alone;
+# each read whole with GNU dd iflag=direct in reads of 4 KiB and of
+# 12 KiB (page-aligned: whole blocks), the caches dropped first, is its
+# source; fsck clean.
+o_direct_reads_tails_and_compressed_blocks() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	tree=/tmp/dio-tree
+	rm -rf $tree && mkdir -p $tree && seq 1 20000 | head -c 40000 >$tree/t &&
+		head -c 12588 /dev/urandom >$tree/r && head -c 300 /dev/urandom >$tree/p || return 1
+	on_viewed_image dio_tails_body $tree 8M -b 4096 -f 512 -c lz4 -p -d $tree
+}
+
+# The body of o_direct_reads_tails_and_compressed_blocks ($1: the tree).
+dio_tails_body() {
+	encoded=$(toyfs-probe encoded /mnt/view/t) && [ "$encoded" -gt 0 ] ||
+		{ echo "t: $encoded encoded extents"; return 1; }
+	compr_flag=$(toyfs-stress compr /mnt/view/t -c) && [ "$compr_flag" = - ] ||
+		{ echo "chattr -c t: $compr_flag"; return 1; }
+	for f in t r p; do
+		for bs in 4096 12288; do
+			echo 3 >/proc/sys/vm/drop_caches
+			in_debian dd if=/mnt/view/$f iflag=direct bs=$bs status=none | cmp - "$1/$f" ||
+				{ echo "direct reads of $bs bytes of $f"; return 1; }
+		done
+	done
+}
+
 # fio with direct=1 and crc32c verification in directory $1 (seen in the
 # chroot): random writes of 4 KiB and of 1536 bytes, bytes that compress
 # by half, 128 and 256 of them; asynchronous ones (libaio, 8 and 16 in
@@ -2122,7 +2219,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 101
+ktap_suite toyfs 103
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2181,6 +2278,7 @@ ktap_case o_direct_whole_blocks_bypass_the_page_cache probe odirect-bypass
 ktap_case o_direct_races_frees_and_allocations probe odirect-race $odirect_changes
 ktap_case o_direct_read_never_sees_a_block_page_mkwrite_just_gave probe odirect-mkwrite
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
+ktap_case o_direct_edges o_direct_edges
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
 ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2
 ktap_case special_files_as_on_ext2 special_files_as_on_ext2
@@ -2190,6 +2288,8 @@ ktap_case lsattr_and_chattr_of_a_directory lsattr_and_chattr_of_a_directory
 ktap_case o_tmpfile_by_xfs_io_flink o_tmpfile_by_xfs_io
 ktap_case counters_show_vm_mvc_did_the_partial_pages counters_show_vm_mvc_did_the_partial_pages
 # After the counters: images with fragments read tails through vm_mvc.
+# (Direct reads of tails and compressed blocks: through the page cache.)
+ktap_case o_direct_reads_tails_and_compressed_blocks o_direct_reads_tails_and_compressed_blocks
 ktap_case file_handles_open_the_right_file_or_give_estale file_handles
 ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
 ktap_case file_handles_race_creation_and_removal file_handles_race_creation_and_removal
