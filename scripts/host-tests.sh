@@ -5,7 +5,8 @@
 # tools/) on the host, the tests of the harness's judge
 # (scripts/results_test.py) with the kernel's kunit.py in the toolchain,
 # where results.py runs, and those of the benchmark's report
-# (scripts/bench_report_test.py) on the host, where bench-report.py runs.
+# (scripts/bench_report_test.py) on the host, where bench-report.py runs,
+# and those of the build scripts' helpers (scripts/lib_test.sh).
 . "$(dirname "$0")/lib.sh"
 
 results=$1
@@ -59,6 +60,17 @@ bench_report_test() {
 }
 timed "bench report tests (scripts/bench_report_test.py)" bench_report_test
 
-cat "$cargo_counts" "$harness_counts" "$bench_counts" |
+# The build scripts' own helpers (scripts/lib.sh): whether a cached step
+# such as a kernel build is taken for finished.
+lib_counts=$logdir/host-lib.counts
+lib_test() {
+	local logfile=$logdir/lib-tests.log
+	bash "$TOP/scripts/lib_test.sh" >"$logfile" 2>&1 ||
+		{ grep '^not ok' "$logfile" >&2 || tail -n 20 "$logfile" >&2; }
+	sed -n 's/^counts: //p' "$logfile" | grep . >"$lib_counts" || echo "0 1 0" >"$lib_counts"
+}
+timed "build script tests (scripts/lib_test.sh)" lib_test
+
+cat "$cargo_counts" "$harness_counts" "$bench_counts" "$lib_counts" |
 	awk '{ p += $1; f += $2; s += $3 } END { print p + 0, f + 0, s + 0 }' >"$results"
-rm -f "$cargo_counts" "$harness_counts" "$bench_counts"
+rm -f "$cargo_counts" "$harness_counts" "$bench_counts" "$lib_counts"

@@ -18,13 +18,24 @@ mkdir -p "$DATA"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Runs "$@" and reports how long it took under the label $STEP.
+# Runs "$@" and reports how long it took under the label $STEP, and returns
+# its status.  Where a caller tests it (`timed ... || die`) bash ignores
+# `set -e` inside the function, so the status must be passed on, or a
+# failed step is taken for a finished one (a kernel build that ran out of
+# disk space was marked built, 2026-12-07).  "$@" stays a simple command:
+# elsewhere `set -e` still stops at its first failing command.
 timed() {
-	local step=$1 start=$SECONDS
+	local step=$1 start=$SECONDS status
 	shift
 	log "$step ..."
 	"$@"
-	log "$step done in $((SECONDS - start)) s"
+	status=$?
+	if [ "$status" -eq 0 ]; then
+		log "$step done in $((SECONDS - start)) s"
+	else
+		log "$step failed (status $status) after $((SECONDS - start)) s"
+	fi
+	return "$status"
 }
 
 # Short content hash of files and strings, used as a cache key.
