@@ -473,12 +473,14 @@ pub(crate) fn after_write(
 /// past it, as UFS reallocates fragments (`BlockMap::set_run`).  Its
 /// bytes come from the folio, read if need be, and reach the new run at
 /// writeback (the block is marked dirty).  Called with no folio of the
-/// file locked.  Returns whether the tail got a new run.
-pub(crate) fn grow_tail(inode: &Inode, from: u64, to: u64) -> Result<bool> {
+/// file locked.  Returns what became of the last block: a hole has no
+/// run to grow, and a store through a mapping may give it one for the
+/// old size until `i_size` grows ([`Refitted::Hole`]).
+pub(crate) fn grow_tail(inode: &Inode, from: u64, to: u64) -> Result<Refitted> {
     let geometry = inode.sb().info().geometry;
     let tail = geometry.offset_in_block(from);
     if !geometry.has_fragments() || to <= from || tail == 0 {
-        return Ok(false);
+        return Ok(Refitted::Unchanged);
     }
     let start = from - tail;
     let want = if to >= start + u64::from(geometry.block_size()) {
@@ -515,6 +517,22 @@ fn refit_last_block(inode: &Inode, size: u64, refit: Refit) -> Result {
     reallocate_tail(inode, geometry.block_of(size), want, refit).map(|_| ())
 }
 
+/// What [`grow_tail`] did with a file's last block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Refitted {
+    /// It got a new run (`BlockMap::set_run`), dirty.
+    NewRun,
+    /// Its run stays: none to change (no FRAGMENTS, a file ending on a
+    /// block boundary), or one the size needs already.
+    Unchanged,
+    /// It is a hole, which keeps no run: `page_mkwrite` allocates such a
+    /// block with the fragments the size it reads needs there, so a
+    /// growth that does not hold the `invalidate_lock` exclusive (a
+    /// write) takes it before it looks again, until `i_size` grew
+    /// (`ops::aops::write_begin`).
+    Hole,
+}
+
 /// What [`reallocate_tail`] does with a file's last block.
 #[derive(Clone, Copy)]
 enum Refit {
@@ -533,8 +551,7 @@ enum Refit {
 /// fragments (`BlockMap::set_run`) under the lock of its folio, read if
 /// need be and out of writeback, and is marked dirty; a shrinking
 /// block's bytes from the size on are zeroed in the folio first.
-/// Returns whether the block got a new run.
-fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<bool> {
+fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<Refitted> {
     let geometry = inode.sb().info().geometry;
     let start = n << geometry.block_shift();
     let needed = |extent: Option<Extent>| {
@@ -545,8 +562,10 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<boo
             Refit::Trim(_) => !e.compressed && e.count > want,
         })
     };
-    if !needed(BlockMap::lock(inode)?.lookup_extent(n)?) {
-        return Ok(false);
+    match BlockMap::lock(inode)?.lookup_extent(n)? {
+        None => return Ok(Refitted::Hole),
+        extent if !needed(extent) => return Ok(Refitted::Unchanged),
+        _ => {}
     }
     let mut changed = false;
     with_folio(inode, start, |folio| {
@@ -572,7 +591,11 @@ fn reallocate_tail(inode: &Inode, n: u64, want: u32, refit: Refit) -> Result<boo
         drop(map);
         Ok(())
     })?;
-    Ok(changed)
+    Ok(if changed {
+        Refitted::NewRun
+    } else {
+        Refitted::Unchanged
+    })
 }
 
 /// Marks the block of the locked `folio` holding byte `pos` of the file

@@ -854,13 +854,14 @@ failed_punch_zeroes_neither_edge() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
-# On a new image of $1 bytes (4 KiB blocks, 512-byte fragments, LZ4) on a
+# On a new image made by mkfs.toyfs with options $1, of $2 bytes, on a
 # loop device, mounted on $mnt, runs the rest of the arguments; then
 # fsck.toyfs -f must find nothing.
-on_lz4_image() {
-	img=$work/image size=$1
-	shift
-	mkfs.toyfs -q -b 4096 -f 512 -c lz4 $img "$size" && dev=$(losetup -f) && losetup "$dev" $img || return 1
+on_image() {
+	img=$work/image options=$1 size=$2
+	shift 2
+	# shellcheck disable=SC2086 # mkfs.toyfs options, as words
+	mkfs.toyfs -q $options $img "$size" && dev=$(losetup -f) && losetup "$dev" $img || return 1
 	(
 		mount -w -t toyfs "$dev" $mnt || exit 1
 		trap 'umount $mnt' EXIT
@@ -871,6 +872,9 @@ on_lz4_image() {
 	[ $result -eq 0 ] || cat $work/fsck
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
+
+# on_image on an image of 4 KiB blocks, 512-byte fragments and LZ4.
+on_lz4_image() { on_image "-b 4096 -f 512 -c lz4" "$@"; }
 
 # A compressed block dirtied behind toyfs's back keeps its bytes (review
 # rev7): an O_DIRECT read into a shared mapping pins its pages, faulting
@@ -917,6 +921,23 @@ resize_under_writeback() { on_lz4_image 64M toyfs-stress tail-writeback $mnt 40;
 # (two vCPUs), without the fix, an fsync ran until the stores stopped;
 # on User-Mode Linux (one CPU) the stores run only while fsync sleeps.
 fsync_ends_under_mmap_stores() { on_lz4_image 16M toyfs-stress mmap-fsync $mnt 10 60; }
+
+# A store through a shared mapping into a file's last block, a hole (the
+# file grown by ftruncate to inside a block), racing with a write past
+# the old end (toyfs-stress extend-fault, $1-byte blocks, $2-byte
+# fragments): the fault gave the hole the fragments of the old size
+# after the write had fitted the last block to the new one and before
+# the size grew, and the next writeback found the dirty block in a run
+# too short for its bytes (EUCLEAN, the msync failed; the torture's
+# churn, 2026-12-07).  Every msync must succeed, the file read as its
+# model, and fsck.toyfs -f find nothing.  Without the fix the base
+# kernel failed at round 49 (4096/512) and round 1 (1024/128); 1000
+# rounds take about 20 s there.  The debug kernel does a fifth.
+store_into_hole_tail_beside_extension() {
+	rounds=1000
+	[ -e /sys/kernel/debug/kmemleak ] && rounds=200
+	on_image "-b $1 -f $2" 16M toyfs-stress extend-fault $mnt $rounds
+}
 
 # Where the files of a tree to pack take their bytes from: random ones,
 # or with $1 (lz4) text that compresses (made in $work), whose tails
@@ -1514,7 +1535,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 58 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 60 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1568,6 +1589,8 @@ ktap_case zero_range_enospc_changes_nothing zero_range_enospc_changes_nothing
 ktap_case failed_punch_zeroes_neither_edge failed_punch_zeroes_neither_edge
 ktap_case pinned_store_keeps_its_bytes pinned_store_keeps_its_bytes
 ktap_case resize_under_writeback resize_under_writeback
+ktap_case store_into_hole_tail_beside_extension_b4096_f512 store_into_hole_tail_beside_extension 4096 512
+ktap_case store_into_hole_tail_beside_extension_b1024_f128 store_into_hole_tail_beside_extension 1024 128
 ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
 ktap_case compressed_run_is_not_reused_before_the_map compressed_run_is_not_reused_before_the_map

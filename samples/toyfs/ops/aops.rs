@@ -7,8 +7,8 @@ use super::raw::inode;
 use crate::{
     read::Reader,
     sys,
-    vfs::{detach_state, plugged, state_of, LockedFolio},
-    write,
+    vfs::{detach_state, plugged, state_of, InvalidateGuard, LockedFolio},
+    write::{self, Refitted},
     writeback::{Outcome, Writer},
 };
 use kernel::{
@@ -236,10 +236,14 @@ const TAIL_GROWN_PAST_FOLIO: usize = 1;
 /// A flag of the `fsdata`: the write grows the file (`write::Growth`,
 /// noted by `write_begin`), and `write_end` ends that once `i_size` grew.
 const GROWING: usize = 2;
+/// A flag of the `fsdata`: `write_begin` holds the `invalidate_lock`
+/// exclusive (the file's last block a hole, `write::Refitted::Hole`),
+/// and `write_end` releases it once `i_size` grew.
+const FAULTS_HELD: usize = 4;
 
 /// One attempt of `write_begin`: the folio, locked and referenced, and
 /// the `fsdata` flags for `write_end` (`TAIL_GROWN_PAST_FOLIO`,
-/// `GROWING`), or an error with everything undone.
+/// `GROWING`, `FAULTS_HELD`), or an error with everything undone.
 ///
 /// # Safety
 ///
@@ -262,10 +266,20 @@ unsafe fn begin(
     // SAFETY: The arguments of `write_begin`.
     let result = unsafe { begin_growing(iocb, mapping, pos, len) };
     match result {
-        Ok((folio, grown)) => Ok((
-            folio,
-            if grown { TAIL_GROWN_PAST_FOLIO } else { 0 } | if growing { GROWING } else { 0 },
-        )),
+        Ok((folio, grown, faults)) => {
+            let held = faults.is_some();
+            // Released by `write_end`, which `generic_perform_write` calls
+            // after every `write_begin` that succeeded.
+            if let Some(faults) = faults {
+                faults.keep();
+            }
+            Ok((
+                folio,
+                if grown { TAIL_GROWN_PAST_FOLIO } else { 0 }
+                    | if growing { GROWING } else { 0 }
+                    | if held { FAULTS_HELD } else { 0 },
+            ))
+        }
         Err(err) => {
             if growing {
                 write::Growth::end(inode);
@@ -276,18 +290,19 @@ unsafe fn begin(
 }
 
 /// [`begin`] once a growth is noted: the folio, locked and referenced,
-/// and whether the tail was grown for more than the folio holds, or an
-/// error with everything undone.
+/// whether the tail was grown for more than the folio holds, and the
+/// `invalidate_lock` if taken (the last block a hole), or an error with
+/// everything undone.
 ///
 /// # Safety
 ///
 /// The arguments of `write_begin`.
-unsafe fn begin_growing(
+unsafe fn begin_growing<'a>(
     iocb: *const bindings::kiocb,
     mapping: *mut bindings::address_space,
     pos: i64,
     len: c_uint,
-) -> Result<(*mut bindings::folio, bool)> {
+) -> Result<(*mut bindings::folio, bool, Option<InvalidateGuard<'a>>)> {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
     // A write past the end: what a mapping stored past the old end must be
@@ -296,7 +311,25 @@ unsafe fn begin_growing(
     // A tail the write grows (FRAGMENTS) gets its new run first, its
     // folio locked alone.  For all `len` bytes: the folio, not known yet,
     // may hold fewer (large folios), and the write stop before the tail.
-    let grew = write::grow_tail(inode, inode.size(), pos as u64 + u64::from(len))?;
+    let (from, to) = (inode.size(), pos as u64 + u64::from(len));
+    let mut refitted = write::grow_tail(inode, from, to)?;
+    // A last block that is a hole has no run to grow, but a store through
+    // a mapping gives it one sized by the size `page_mkwrite` reads, the
+    // old one until `write_end` raises it: too short for the bytes the
+    // new size gives the block, which writeback then refuses (`EUCLEAN`).
+    // The `invalidate_lock`, which `page_mkwrite` takes shared, keeps such
+    // stores out until `i_size` grew, as a truncation up or `fallocate`
+    // holds it across their growth; one that came first left a run, which
+    // the look again grows.  The map tells a hole only here, without
+    // FRAGMENTS never: other writes take no lock.
+    let faults = if refitted == Refitted::Hole {
+        let held = inode.lock_invalidate();
+        refitted = write::grow_tail(inode, from, to)?;
+        Some(held)
+    } else {
+        None
+    };
+    let grew = refitted == Refitted::NewRun;
     let index = pos as u64 / bindings::PAGE_SIZE as u64;
     // SAFETY: As above.
     let folio =
@@ -323,7 +356,7 @@ unsafe fn begin_growing(
     let len = asked.min(locked.size() - (pos as u64 - locked.pos()) as usize);
     let grown = grew && len < asked;
     match write::prepare_write(inode, &locked, pos as u64, len) {
-        Ok(()) => Ok((folio, grown)),
+        Ok(()) => Ok((folio, grown, faults)),
         Err(err) => {
             let new = write::abandon_new_blocks(&locked);
             // SAFETY: Ours, see above.
@@ -388,6 +421,11 @@ unsafe extern "C" fn write_end(
         grown,
         &new,
     );
+    if flags & FAULTS_HELD != 0 {
+        // SAFETY: Taken exclusive and kept by this write's `write_begin`
+        // (`FAULTS_HELD`), released only here.
+        drop(unsafe { inode.resume_invalidate() });
+    }
     // CAST: at most `len`.
     copied as c_int
 }

@@ -537,6 +537,34 @@ impl Inode {
     }
 }
 
+impl InvalidateGuard<'_> {
+    /// Leaves the lock of this guard, taken exclusive
+    /// ([`Inode::lock_invalidate`]), held past it, for the same task to
+    /// release later through [`Inode::resume_invalidate`]: `write_begin`
+    /// holds it until `write_end`.
+    pub(crate) fn keep(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Inode {
+    /// The guard of the `invalidate_lock` that this task holds exclusive,
+    /// left held by [`InvalidateGuard::keep`]; dropping it releases the
+    /// lock.
+    ///
+    /// # Safety
+    ///
+    /// The current task holds the mapping's `invalidate_lock` exclusive,
+    /// kept by [`InvalidateGuard::keep`], and nothing else releases it.
+    pub(crate) unsafe fn resume_invalidate(&self) -> InvalidateGuard<'_> {
+        // INVARIANT: the caller's guarantee.
+        InvalidateGuard {
+            inode: self,
+            shared: false,
+        }
+    }
+}
+
 impl Drop for InvalidateGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: Taken by `lock_invalidate*` in the same mode.

@@ -31,7 +31,8 @@ pub(crate) use folio::{
 };
 pub(crate) use folio_state::{FolioState, MAX_FOLIO_BLOCKS};
 pub(crate) use inode::{
-    alloc_inode, free_inode, Inode, InodeCache, InodeGuard, InodeOps, InodeRef, NewOwner,
+    alloc_inode, free_inode, Inode, InodeCache, InodeGuard, InodeOps, InodeRef, InvalidateGuard,
+    NewOwner,
 };
 pub(crate) use iomap::{fill_iomap, IoExtent, IomapOps};
 pub(crate) use kiocb::{allow_direct_io, Kiocb};

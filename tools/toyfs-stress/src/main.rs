@@ -29,6 +29,11 @@
 //!     stores through a mapping past the end of a file, then an extension,
 //!     while another thread writes the file back over and over: none may
 //!     become file data (src/eof_writeback.rs)
+//! toyfs-stress extend-fault DIR ROUNDS
+//!     stores through a mapping into a file's last block, a hole, while
+//!     another thread writes past the old end: every msync succeeds and
+//!     the file reads as its model (src/extend_fault.rs; an image with
+//!     fragments)
 //! toyfs-stress tail-writeback DIR ROUNDS
 //!     resizes the last block of compressed files (fallocate, truncation
 //!     up and down, a write past it) while another thread writes them
@@ -90,6 +95,7 @@
 mod churn;
 mod eof_race;
 mod eof_writeback;
+mod extend_fault;
 mod fail_nth;
 mod far;
 mod fault_in;
@@ -232,6 +238,11 @@ fn main() -> ExitCode {
             println!("toyfs-stress: {}", eof_writeback::run(&args[2], rounds)?);
             Ok(())
         })(),
+        Some("extend-fault") if args.len() == 4 => (|| {
+            let rounds = number(args.get(3), "ROUNDS")?;
+            println!("toyfs-stress: {}", extend_fault::run(&args[2], rounds)?);
+            Ok(())
+        })(),
         Some("tail-writeback") if args.len() == 4 => (|| {
             let rounds = number(args.get(3), "ROUNDS")?;
             println!("toyfs-stress: {}", tail_writeback::run(&args[2], rounds)?);
@@ -338,7 +349,7 @@ fn main() -> ExitCode {
         })(),
         _ => Err(format!(
             "usage: toyfs-stress mmap-store FILE OFFSET BYTE | punch FILE OFFSET LEN | allocate FILE OFFSET LEN | zero FILE OFFSET LEN | compr FILE [+c|-c] | {} \
-             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | fault-in DIR [--compress] [--any-alignment] | mmap-extend FILE KIB [--truncate] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
+             | eof-race DIR ROUNDS | eof-writeback DIR ROUNDS | extend-fault DIR ROUNDS | tail-writeback DIR ROUNDS | mmap-fsync DIR SECONDS BOUND | live-extend FILE [--allocates-at-fault] | fault-in DIR [--compress] [--any-alignment] | mmap-extend FILE KIB [--truncate] | faults SEED OPS DIR MANIFEST | io-errors DIR DEVICE MANIFEST \
              | namespace SEED OPS DIR [DEVICE FSTYPE FSCK] | churn THREADS SEED SECONDS DIR [DEVICE FSTYPE FSCK] | full THREADS SEED SECONDS DIR DEVICE FSCK [--compress] | fail-nth DIR MANIFEST | readdir-unlink DIR COUNT SEED",
             options::USAGE
         )),
