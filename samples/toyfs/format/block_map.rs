@@ -198,6 +198,32 @@ pub fn first_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(us
     None
 }
 
+/// The last nonzero entry among entries `from..to` of an indirect
+/// block's `entries`, and its value: where an allocation that finds a
+/// hole should look for room, after the nearest block before it (as
+/// ext2's `ext2_find_near` looks back).  Backwards eight bytes at a time,
+/// as [`first_nonzero_entry`] goes forwards (`from..to` must lie in
+/// `entries`).
+#[inline]
+pub fn last_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
+    if from >= to {
+        return None;
+    }
+    let bytes = &entries[4 * from..4 * to];
+    let mut end = bytes.len();
+    while end >= 8 && get_u64(bytes, end - 8) == 0 {
+        end -= 8;
+    }
+    while end >= 4 {
+        let value = get_u32(bytes, end - 4);
+        if value != 0 {
+            return Some((from + end / 4 - 1, value));
+        }
+        end -= 4;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +341,38 @@ mod tests {
         assert_eq!(first_nonzero_entry(&entries, 0, p), Some((9, 9)));
         assert_eq!(first_nonzero_entry(&entries, 10, p), Some((10, 10)));
         assert_eq!(first_nonzero_entry(&entries, 11, p), None);
+    }
+
+    #[test]
+    fn last_nonzero_entry_finds_each_position() {
+        let p = 256;
+        for at in 0..p {
+            let mut entries = vec![0u8; 4 * p];
+            // One byte of the entry nonzero, each of the four in turn.
+            entries[4 * at + at % 4] = 7;
+            let value = 7u32 << (8 * (at % 4));
+            for from in [0, 1, at.saturating_sub(1), at]
+                .into_iter()
+                .filter(|&f| f <= at)
+            {
+                for to in [at + 1, (at + 2).min(p), p] {
+                    assert_eq!(
+                        last_nonzero_entry(&entries, from, to),
+                        Some((at, value)),
+                        "entry {at} in {from}..{to}"
+                    );
+                }
+            }
+            // Ranges that leave it out.
+            assert_eq!(last_nonzero_entry(&entries, at + 1, p), None);
+            assert_eq!(last_nonzero_entry(&entries, 0, at), None);
+            assert_eq!(last_nonzero_entry(&entries, at, at), None);
+        }
+        let mut entries = vec![0u8; 4 * p];
+        entries[4 * 9..4 * 10].copy_from_slice(&9u32.to_le_bytes());
+        entries[4 * 10..4 * 11].copy_from_slice(&10u32.to_le_bytes());
+        assert_eq!(last_nonzero_entry(&entries, 0, p), Some((10, 10)));
+        assert_eq!(last_nonzero_entry(&entries, 0, 10), Some((9, 9)));
+        assert_eq!(last_nonzero_entry(&entries, 0, 9), None);
     }
 }
