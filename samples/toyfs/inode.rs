@@ -13,7 +13,9 @@ use crate::{
     balloc::{self, Reservation},
     format::{
         address::{Extent, ExtentError},
-        block_map::{first_nonzero_entry, inode_pointers, slot_of, InodePointer, MapSlot},
+        block_map::{
+            first_nonzero_entry, inode_pointers, last_nonzero_entry, slot_of, InodePointer, MapSlot,
+        },
         constants::DIRECT_POINTERS,
         geometry::Geometry,
         inode::{FileType, Inode as DiskInode, InodeProblem},
@@ -842,11 +844,23 @@ impl<'a> BlockMap<'a> {
             _ => None,
         };
         if *goal == 0 {
-            // The pointer before the range in its container, if any.
+            // The nearest pointer before the range in its container, if
+            // any, as ext2's `ext2_find_near` looks back: a write past a
+            // hole (after a truncation down and up again) allocates after
+            // the file's last block before it, not from the container's
+            // own block on, which made the search for a run in step
+            // (`take_run_in_step`) test every block of the container's
+            // data, four at a time, for each such write.  Unchecked, as
+            // the goal it gives: the allocation takes only blocks the
+            // bitmap calls free.
             let before = match (container, &held) {
-                (Container::Direct { index }, _) if index > 0 => self.disk.direct[index - 1],
-                (Container::Indirect { index, .. }, Some(buffer)) if index > 0 => {
-                    get_u32(buffer.lock().data(), 4 * (index - 1))
+                (Container::Direct { index }, _) => self.disk.direct[..index]
+                    .iter()
+                    .rev()
+                    .find(|&&pointer| pointer != 0)
+                    .map_or(0, |&pointer| pointer),
+                (Container::Indirect { index, .. }, Some(buffer)) => {
+                    last_nonzero_entry(buffer.lock().data(), 0, index).map_or(0, |(_, entry)| entry)
                 }
                 _ => 0,
             };

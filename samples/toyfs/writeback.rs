@@ -13,7 +13,7 @@ use crate::{
     format::inode::FLAG_COMPRESSED,
     inode::{BlockMap, Run},
     packed::{write_compressed, write_packed},
-    vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio},
+    vfs::{BioBatch, Direction, FolioState, Inode, LockedFolio, PAGE_SIZE},
     vm_mvc_client::Op,
 };
 use core::sync::atomic::Ordering;
@@ -135,7 +135,8 @@ impl<'a> Writer<'a> {
         inside: usize,
     ) -> Result {
         let block_size = self.geometry.block_bytes();
-        let first = folio.pos() >> self.geometry.block_shift();
+        let shift = self.geometry.block_shift();
+        let first = folio.pos() >> shift;
         let compress = self.geometry.has_compression()
             && BlockMap::lock(self.inode)?.flags() & FLAG_COMPRESSED != 0;
         let mut k = 0;
@@ -188,7 +189,12 @@ impl<'a> Writer<'a> {
                         // joins this bio but this folio's blocks.
                         self.batch.add_last(folio, offset, len, block);
                     } else {
-                        self.batch.add(folio, offset, len, block);
+                        // Later folios join it up to the end of the file
+                        // at most, each in one segment: at most a page's
+                        // blocks each.
+                        let after = ahead.saturating_sub(count as u64) << shift;
+                        let following = after.div_ceil(PAGE_SIZE as u64);
+                        self.batch.add_before(folio, offset, len, block, following);
                     }
                 }
                 // A packed tail is never dirty: it leaves its tail block

@@ -198,6 +198,32 @@ pub fn first_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(us
     None
 }
 
+/// The last nonzero entry among entries `from..to` of an indirect
+/// block's `entries`, and its value: where an allocation that finds a
+/// hole should look for room, after the nearest block before it (as
+/// ext2's `ext2_find_near` looks back).  Backwards eight bytes at a time,
+/// as [`first_nonzero_entry`] goes forwards (`from..to` must lie in
+/// `entries`).
+#[inline]
+pub fn last_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
+    if from >= to {
+        return None;
+    }
+    let bytes = &entries[4 * from..4 * to];
+    let mut end = bytes.len();
+    while end >= 8 && get_u64(bytes, end - 8) == 0 {
+        end -= 8;
+    }
+    while end >= 4 {
+        let value = get_u32(bytes, end - 4);
+        if value != 0 {
+            return Some((from + end / 4 - 1, value));
+        }
+        end -= 4;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,8 +310,14 @@ mod tests {
         );
     }
 
-    #[test]
-    fn first_nonzero_entry_finds_each_position() {
+    /// `first_nonzero_entry` or `last_nonzero_entry`.
+    type EntrySearch = fn(&[u8], usize, usize) -> Option<(usize, u32)>;
+
+    /// A search of an indirect block's entries (`first_nonzero_entry`,
+    /// `last_nonzero_entry`) finds a lone nonzero entry at every position,
+    /// whichever of its bytes is set, in every range that holds it, and
+    /// nothing in a range without it.
+    fn finds_a_lone_entry(search: EntrySearch) {
         let p = 256;
         for at in 0..p {
             let mut entries = vec![0u8; 4 * p];
@@ -298,22 +330,42 @@ mod tests {
             {
                 for to in [at + 1, (at + 2).min(p), p] {
                     assert_eq!(
-                        first_nonzero_entry(&entries, from, to),
+                        search(&entries, from, to),
                         Some((at, value)),
                         "entry {at} in {from}..{to}"
                     );
                 }
             }
             // Ranges that leave it out.
-            assert_eq!(first_nonzero_entry(&entries, at + 1, p), None);
-            assert_eq!(first_nonzero_entry(&entries, 0, at), None);
-            assert_eq!(first_nonzero_entry(&entries, at, at), None);
+            assert_eq!(search(&entries, at + 1, p), None);
+            assert_eq!(search(&entries, 0, at), None);
+            assert_eq!(search(&entries, at, at), None);
         }
-        let mut entries = vec![0u8; 4 * p];
+    }
+
+    /// Entries 9 and 10 of a block of 256 set to their index.
+    fn two_entries() -> Vec<u8> {
+        let mut entries = vec![0u8; 4 * 256];
         entries[4 * 9..4 * 10].copy_from_slice(&9u32.to_le_bytes());
         entries[4 * 10..4 * 11].copy_from_slice(&10u32.to_le_bytes());
-        assert_eq!(first_nonzero_entry(&entries, 0, p), Some((9, 9)));
-        assert_eq!(first_nonzero_entry(&entries, 10, p), Some((10, 10)));
-        assert_eq!(first_nonzero_entry(&entries, 11, p), None);
+        entries
+    }
+
+    #[test]
+    fn first_nonzero_entry_finds_each_position() {
+        finds_a_lone_entry(first_nonzero_entry);
+        let entries = two_entries();
+        assert_eq!(first_nonzero_entry(&entries, 0, 256), Some((9, 9)));
+        assert_eq!(first_nonzero_entry(&entries, 10, 256), Some((10, 10)));
+        assert_eq!(first_nonzero_entry(&entries, 11, 256), None);
+    }
+
+    #[test]
+    fn last_nonzero_entry_finds_each_position() {
+        finds_a_lone_entry(last_nonzero_entry);
+        let entries = two_entries();
+        assert_eq!(last_nonzero_entry(&entries, 0, 256), Some((10, 10)));
+        assert_eq!(last_nonzero_entry(&entries, 0, 10), Some((9, 9)));
+        assert_eq!(last_nonzero_entry(&entries, 0, 9), None);
     }
 }

@@ -73,6 +73,29 @@ impl<'a> BioBatch<'a> {
         self.add_sized(folio, offset, len, block, 1);
     }
 
+    /// [`Self::add`] for blocks that at most `following` segments of
+    /// later folios can join (writeback: one for each folio before the
+    /// end of the file, `bio_add_folio` taking a folio's blocks as one
+    /// segment): a bio it opens has room for `1 + following` of them, at
+    /// most `BIO_MAX_VECS`.  The folio holding the end of a file opens a
+    /// bio of one vector, kept in the bio itself, where `BIO_MAX_VECS`
+    /// took a 4 KiB vector array from its slab and gave it back for each
+    /// `fsync` of an append.  A bound too low would only cost a bio more:
+    /// a full bio is submitted and a new one opened.
+    pub(crate) fn add_before(
+        &mut self,
+        folio: &LockedFolio<'_>,
+        offset: usize,
+        len: usize,
+        block: u32,
+        following: u64,
+    ) {
+        let most = u64::from(bindings::BIO_MAX_VECS) - 1;
+        // CAST: at most `BIO_MAX_VECS`, which is 256.
+        let vectors = following.min(most) as u16 + 1;
+        self.add_sized(folio, offset, len, block, vectors);
+    }
+
     /// [`Self::add`], a bio it opens having room for `vectors` segments.
     fn add_sized(
         &mut self,
