@@ -18,12 +18,19 @@ mkdir -p "$DATA"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Runs "$@" and reports how long it took under the label $STEP.
+# Runs "$@" and reports how long it took under the label $STEP; returns
+# its status.  Checked here, not left to set -e: a caller's `timed ... ||
+# handler` runs this function with errexit ignored, and a kernel build
+# that failed (the disk full) was logged "done" and stamped built.
 timed() {
-	local step=$1 start=$SECONDS
+	local step=$1 start=$SECONDS rc=0
 	shift
 	log "$step ..."
-	"$@"
+	"$@" || rc=$?
+	if [ $rc -ne 0 ]; then
+		log "$step failed (status $rc) after $((SECONDS - start)) s"
+		return $rc
+	fi
 	log "$step done in $((SECONDS - start)) s"
 }
 
