@@ -322,6 +322,11 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
     // which the caller gives back (`namei::tmpfile`); freed here too, it
     // was freed twice (review rev11).
     if inode.nlink() == 0 && !inode.is_bad() {
+        // Freeing changes the disk: on a frozen filesystem it waits for
+        // the thaw, as ext2's and ext4's `evict_inode` do.  The last
+        // `iput` of an unlinked file (its last close) holds no freeze
+        // protection of its own.
+        let _unfrozen = inode.sb().start_internal_write();
         if let Err(err) = delete_inode(inode) {
             toyfs_err!("inode {}: freeing failed: {:?}\n", inode.ino(), err);
         }

@@ -125,6 +125,20 @@ impl SuperBlock {
         unsafe { sys::toyfs_sb_rdonly(self.as_ptr()) }
     }
 
+    /// Holds off a freeze for a change the filesystem makes on its own,
+    /// outside any system call that changed it (`sb_start_intwrite`,
+    /// released when the guard drops): freeing an inode at its last
+    /// `iput`.  Waits while the filesystem is frozen, so that a frozen
+    /// image is not changed until it is thawed.  For a task that holds
+    /// no freeze protection of a later level, as the freeze levels' order
+    /// asks.
+    pub(crate) fn start_internal_write(&self) -> InternalWrite<'_> {
+        // SAFETY: The superblock is live (type invariant).
+        unsafe { sys::toyfs_sb_start_intwrite(self.as_ptr()) };
+        // INVARIANT: Taken just above, released only by the drop.
+        InternalWrite(self)
+    }
+
     /// The VFS inode `ino` (`iget_locked`): cached, or new and locked for
     /// the caller to fill from the disk.
     pub(crate) fn iget_locked(&self, ino: u32) -> Result<Iget> {
@@ -139,6 +153,23 @@ impl SuperBlock {
         }
         // SAFETY: A new, locked inode whose reference is ours.
         Ok(Iget::New(unsafe { NewInode::from_raw(inode) }))
+    }
+}
+
+/// An internal write to a superblock under way
+/// ([`SuperBlock::start_internal_write`]).
+///
+/// # Invariants
+///
+/// The superblock's `SB_FREEZE_FS` level of freeze protection is held
+/// (`sb_start_intwrite`) by this guard, once.
+pub(crate) struct InternalWrite<'a>(&'a SuperBlock);
+
+impl Drop for InternalWrite<'_> {
+    fn drop(&mut self) {
+        // SAFETY: The protection is held, once (type invariant), on a live
+        // superblock.
+        unsafe { sys::toyfs_sb_end_intwrite(self.0.as_ptr()) };
     }
 }
 
