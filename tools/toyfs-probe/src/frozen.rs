@@ -42,7 +42,8 @@ fn free_counts(dir: &Path) -> Result<(u64, u64), String> {
 
 /// A file of `len` bytes of `byte`, written and synced, open.
 fn written(file: &mut File, len: usize, byte: u8) -> Check {
-    file.write_all(&vec![byte; len]).map_err(|e| format!("write: {e}"))?;
+    file.write_all(&vec![byte; len])
+        .map_err(|e| format!("write: {e}"))?;
     file.sync_all().map_err(|e| format!("fsync: {e}"))
 }
 
@@ -93,7 +94,9 @@ pub fn eviction(dir: &Path, device: &Path) -> Check {
     let after = device_bytes(device);
     let closed_while_frozen = closed.load(Ordering::SeqCst);
     let thawed = sys::thaw(&root).map_err(|e| format!("FITHAW: {e}"));
-    closer.join().map_err(|_| "the closing thread panicked".to_string())?;
+    closer
+        .join()
+        .map_err(|_| "the closing thread panicked".to_string())?;
     thawed?;
     let (frozen, after) = (frozen?, after?);
     if let Some(at) = frozen.iter().zip(&after).position(|(a, b)| a != b) {
