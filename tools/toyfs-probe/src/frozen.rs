@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
-//! `toyfs-probe frozen-eviction DIR DEVICE`: a frozen filesystem
-//! (`FIFREEZE`) is a consistent image that nothing changes until it is
-//! thawed, which is what a snapshot of its device relies on (xfstests
-//! generic/068 freezes under fsstress and checks the filesystem after).
-//! The last close of a file unlinked while open, and of an `O_TMPFILE`
-//! file never linked, frees the inode and its blocks; during a freeze
-//! that must wait for the thaw, as ext2 and ext4 make it wait
-//! (`sb_start_intwrite` in their `evict_inode`).  The device's bytes, as
-//! its page cache holds them (the filesystem's buffers are that cache),
-//! must be the same before and after those closes and a `sync(2)` while
-//! frozen; after the thaw the closes end and the blocks are free again.
+//! `toyfs-probe frozen DIR DEVICE`: a frozen filesystem (`FIFREEZE`) is
+//! a consistent image that nothing changes until it is thawed, which is
+//! what a snapshot of its device relies on (xfstests generic/068 freezes
+//! under fsstress and checks the filesystem after).  Two things the VFS
+//! does without freeze protection may change a filesystem:
+//!
+//! - the last close of a file unlinked while open, and of an `O_TMPFILE`
+//!   file never linked, frees the inode and its blocks; during a freeze
+//!   that must wait for the thaw, as ext2 and ext4 make it wait
+//!   (`sb_start_intwrite` in their `evict_inode`);
+//! - an open for writing, where toyfs moves a packed tail into fragments
+//!   of its own: `DIR/packed`, if there is such a file, a packed tail
+//!   (`FIEMAP_EXTENT_DATA_TAIL`), is opened for writing and closed.
+//!
+//! The device's bytes, as its page cache holds them (the filesystem's
+//! buffers are that cache), must be the same before and after those and
+//! a `sync(2)` while frozen; after the thaw the closes end, the blocks
+//! and inodes are free again and `packed` holds its bytes.
 
 use crate::sys;
 use std::fs::{self, File, OpenOptions};
@@ -47,9 +54,30 @@ fn written(file: &mut File, len: usize, byte: u8) -> Check {
     file.sync_all().map_err(|e| format!("fsync: {e}"))
 }
 
+/// The bytes of `path`, if it is a file whose last block is a packed
+/// tail; `None` if there is no such file.
+fn packed_bytes(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let Ok(file) = File::open(path) else {
+        return Ok(None);
+    };
+    let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP {}: {e}", path.display()))?;
+    ensure!(
+        extents
+            .last()
+            .is_some_and(|e| e.3 & sys::FIEMAP_EXTENT_DATA_TAIL != 0),
+        "{} is no packed tail: extents {extents:?}",
+        path.display()
+    );
+    fs::read(path)
+        .map(Some)
+        .map_err(|e| format!("read {}: {e}", path.display()))
+}
+
 /// The check (module documentation).  `device` is the block device the
 /// filesystem of `dir` is mounted from.
-pub fn eviction(dir: &Path, device: &Path) -> Check {
+pub fn check(dir: &Path, device: &Path) -> Check {
+    let packed = dir.join("packed");
+    let packed_before = packed_bytes(&packed)?;
     let free_before = free_counts(dir)?;
     // Blocks past the direct pointers: an indirect block is freed too.
     let path = dir.join("frozen-unlinked");
@@ -81,10 +109,13 @@ pub fn eviction(dir: &Path, device: &Path) -> Check {
     let closed = Arc::new(AtomicBool::new(false));
     let closer = {
         let closed = Arc::clone(&closed);
+        let packed = packed_before.as_ref().map(|_| packed.clone());
         thread::spawn(move || {
+            let opened = packed.map(|p| OpenOptions::new().write(true).open(p));
             drop(unlinked);
             drop(tmpfile);
             closed.store(true, Ordering::SeqCst);
+            opened.transpose().map(drop)
         })
     };
     thread::sleep(Duration::from_secs(2));
@@ -94,19 +125,21 @@ pub fn eviction(dir: &Path, device: &Path) -> Check {
     let after = device_bytes(device);
     let closed_while_frozen = closed.load(Ordering::SeqCst);
     let thawed = sys::thaw(&root).map_err(|e| format!("FITHAW: {e}"));
-    closer
+    let opened = closer
         .join()
         .map_err(|_| "the closing thread panicked".to_string())?;
     thawed?;
+    opened.map_err(|e| format!("open {} for writing while frozen: {e}", packed.display()))?;
     let (frozen, after) = (frozen?, after?);
     if let Some(at) = frozen.iter().zip(&after).position(|(a, b)| a != b) {
         return Err(format!(
             "the frozen device changed at byte {at} (block {} of 1 KiB): 0x{:02x} became 0x{:02x}; \
-             the last closes of an unlinked and an O_TMPFILE file {} while frozen",
+             the last closes of an unlinked and an O_TMPFILE file {} while frozen{}",
             at / 1024,
             frozen[at],
             after[at],
             if closed_while_frozen { "returned" } else { "waited" },
+            if packed_before.is_some() { ", a packed file was opened for writing" } else { "" },
         ));
     }
     sys::sync_all_filesystems();
@@ -115,9 +148,14 @@ pub fn eviction(dir: &Path, device: &Path) -> Check {
         free_after == free_before,
         "after the thaw (free blocks, free inodes) {free_after:?}, {free_before:?} before the two files"
     );
+    if let Some(bytes) = &packed_before {
+        let now = fs::read(&packed).map_err(|e| format!("read {}: {e}", packed.display()))?;
+        ensure!(&now == bytes, "{} changed its bytes", packed.display());
+    }
     println!(
-        "device unchanged while frozen ({} bytes); the closes {} the thaw; (free blocks, free inodes) {free_before:?} again",
+        "device unchanged while frozen ({} bytes{}); the closes {} the thaw; (free blocks, free inodes) {free_before:?} again",
         frozen.len(),
+        if packed_before.is_some() { ", a packed file opened for writing" } else { "" },
         if closed_while_frozen { "did not wait for" } else { "waited for" },
     );
     Ok(())
