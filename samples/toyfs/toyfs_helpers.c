@@ -179,6 +179,16 @@ void toyfs_sb_end_intwrite(struct super_block *sb)
 	sb_end_intwrite(sb);
 }
 
+bool toyfs_sb_start_write_trylock(struct super_block *sb)
+{
+	return sb_start_write_trylock(sb);
+}
+
+void toyfs_sb_end_write(struct super_block *sb)
+{
+	sb_end_write(sb);
+}
+
 enum inode_state_flags_enum toyfs_inode_state_read_once(struct inode *inode)
 {
 	return inode_state_read_once(inode);

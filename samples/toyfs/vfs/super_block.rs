@@ -132,11 +132,35 @@ impl SuperBlock {
     /// image is not changed until it is thawed.  For a task that holds
     /// no freeze protection of a later level, as the freeze levels' order
     /// asks.
-    pub(crate) fn start_internal_write(&self) -> InternalWrite<'_> {
+    pub(crate) fn start_internal_write(&self) -> Unfrozen<'_> {
         // SAFETY: The superblock is live (type invariant).
         unsafe { sys::toyfs_sb_start_intwrite(self.as_ptr()) };
-        // INVARIANT: Taken just above, released only by the drop.
-        InternalWrite(self)
+        // INVARIANT: Taken just above, at that level; released only by
+        // the drop.
+        Unfrozen {
+            sb: self,
+            internal: true,
+        }
+    }
+
+    /// Holds off a freeze for a change as a write system call does
+    /// (`sb_start_write`), if the filesystem is neither frozen nor being
+    /// frozen (`sb_start_write_trylock`); `None` if it is, without
+    /// waiting.  For a change that may be left for later: moving a
+    /// packed tail at an open for writing, which the VFS makes without
+    /// freeze protection.  For a task holding no freeze protection and
+    /// no inode lock.
+    pub(crate) fn try_start_write(&self) -> Option<Unfrozen<'_>> {
+        // SAFETY: The superblock is live (type invariant).
+        if !unsafe { sys::toyfs_sb_start_write_trylock(self.as_ptr()) } {
+            return None;
+        }
+        // INVARIANT: Taken just above, at that level; released only by
+        // the drop.
+        Some(Unfrozen {
+            sb: self,
+            internal: false,
+        })
     }
 
     /// The VFS inode `ino` (`iget_locked`): cached, or new and locked for
@@ -156,20 +180,31 @@ impl SuperBlock {
     }
 }
 
-/// An internal write to a superblock under way
-/// ([`SuperBlock::start_internal_write`]).
+/// A change to a superblock under way that a freeze waits for
+/// ([`SuperBlock::start_internal_write`], [`SuperBlock::try_start_write`]).
 ///
 /// # Invariants
 ///
-/// The superblock's `SB_FREEZE_FS` level of freeze protection is held
-/// (`sb_start_intwrite`) by this guard, once.
-pub(crate) struct InternalWrite<'a>(&'a SuperBlock);
+/// The superblock's freeze protection is held by this guard, once: the
+/// `SB_FREEZE_FS` level (`sb_start_intwrite`) if `internal`, else the
+/// `SB_FREEZE_WRITE` level (`sb_start_write`).
+pub(crate) struct Unfrozen<'a> {
+    sb: &'a SuperBlock,
+    internal: bool,
+}
 
-impl Drop for InternalWrite<'_> {
+impl Drop for Unfrozen<'_> {
     fn drop(&mut self) {
-        // SAFETY: The protection is held, once (type invariant), on a live
-        // superblock.
-        unsafe { sys::toyfs_sb_end_intwrite(self.0.as_ptr()) };
+        let sb = self.sb.as_ptr();
+        // SAFETY: The protection of that level is held, once (type
+        // invariant), on a live superblock.
+        unsafe {
+            if self.internal {
+                sys::toyfs_sb_end_intwrite(sb);
+            } else {
+                sys::toyfs_sb_end_write(sb);
+            }
+        }
     }
 }
 
