@@ -105,43 +105,77 @@ pub fn check(dir: &Path, device: &Path) -> Check {
 
     let root = File::open(dir).map_err(|e| format!("open {}: {e}", dir.display()))?;
     sys::freeze(&root).map_err(|e| format!("FIFREEZE: {e}"))?;
+    // Each step in a thread of its own, which may wait for the thaw; the
+    // device read after each, past a sync(2): what a snapshot would
+    // take (the filesystem's dirty buffers reach the device, sync_bdevs).
     let frozen = device_bytes(device);
+    let opener = {
+        let packed = packed_before.as_ref().map(|_| packed.clone());
+        thread::spawn(move || {
+            packed
+                .map(|p| OpenOptions::new().write(true).open(p))
+                .transpose()
+                .map(drop)
+        })
+    };
+    thread::sleep(Duration::from_secs(1));
+    sys::sync_all_filesystems();
+    let after_open = device_bytes(device);
     let closed = Arc::new(AtomicBool::new(false));
     let closer = {
         let closed = Arc::clone(&closed);
-        let packed = packed_before.as_ref().map(|_| packed.clone());
         thread::spawn(move || {
-            let opened = packed.map(|p| OpenOptions::new().write(true).open(p));
             drop(unlinked);
             drop(tmpfile);
             closed.store(true, Ordering::SeqCst);
-            opened.transpose().map(drop)
         })
     };
     thread::sleep(Duration::from_secs(2));
-    // What a snapshot of the device would take after a sync: the
-    // filesystem's dirty buffers reach the device (sync_bdevs).
     sys::sync_all_filesystems();
-    let after = device_bytes(device);
+    let after_close = device_bytes(device);
     let closed_while_frozen = closed.load(Ordering::SeqCst);
     let thawed = sys::thaw(&root).map_err(|e| format!("FITHAW: {e}"));
-    let opened = closer
+    let opened = opener
+        .join()
+        .map_err(|_| "the opening thread panicked".to_string())?;
+    closer
         .join()
         .map_err(|_| "the closing thread panicked".to_string())?;
     thawed?;
     opened.map_err(|e| format!("open {} for writing while frozen: {e}", packed.display()))?;
-    let (frozen, after) = (frozen?, after?);
-    if let Some(at) = frozen.iter().zip(&after).position(|(a, b)| a != b) {
-        return Err(format!(
-            "the frozen device changed at byte {at} (block {} of 1 KiB): 0x{:02x} became 0x{:02x}; \
-             the last closes of an unlinked and an O_TMPFILE file {} while frozen{}",
-            at / 1024,
-            frozen[at],
-            after[at],
-            if closed_while_frozen { "returned" } else { "waited" },
-            if packed_before.is_some() { ", a packed file was opened for writing" } else { "" },
-        ));
+    let (frozen, after_open, after_close) = (frozen?, after_open?, after_close?);
+    let mut changes = Vec::new();
+    for (what, before, after) in [
+        (
+            "an open for writing of the packed file",
+            &frozen,
+            &after_open,
+        ),
+        (
+            "the last closes of an unlinked and an O_TMPFILE file",
+            &after_open,
+            &after_close,
+        ),
+    ] {
+        if let Some(at) = before.iter().zip(after).position(|(a, b)| a != b) {
+            changes.push(format!(
+                "{what} changed the frozen device at byte {at} (block {} of 1 KiB): 0x{:02x} became 0x{:02x}",
+                at / 1024,
+                before[at],
+                after[at],
+            ));
+        }
     }
+    ensure!(
+        changes.is_empty(),
+        "{} (the closes {} while frozen)",
+        changes.join("; "),
+        if closed_while_frozen {
+            "returned"
+        } else {
+            "waited"
+        }
+    );
     sys::sync_all_filesystems();
     let free_after = free_counts(dir)?;
     ensure!(
