@@ -179,9 +179,9 @@ void toyfs_sb_end_intwrite(struct super_block *sb)
 	sb_end_intwrite(sb);
 }
 
-bool toyfs_sb_start_write_trylock(struct super_block *sb)
+void toyfs_sb_start_write(struct super_block *sb)
 {
-	return sb_start_write_trylock(sb);
+	sb_start_write(sb);
 }
 
 void toyfs_sb_end_write(struct super_block *sb)

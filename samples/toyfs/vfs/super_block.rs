@@ -144,23 +144,19 @@ impl SuperBlock {
     }
 
     /// Holds off a freeze for a change as a write system call does
-    /// (`sb_start_write`), if the filesystem is neither frozen nor being
-    /// frozen (`sb_start_write_trylock`); `None` if it is, without
-    /// waiting.  For a change that may be left for later: moving a
-    /// packed tail at an open for writing, which the VFS makes without
-    /// freeze protection.  For a task holding no freeze protection and
-    /// no inode lock.
-    pub(crate) fn try_start_write(&self) -> Option<Unfrozen<'_>> {
+    /// (`sb_start_write`, released when the guard drops): waits while
+    /// the filesystem is frozen.  For a change the VFS makes no freeze
+    /// protection for: moving a packed tail at an open for writing.  For
+    /// a task holding no freeze protection and no inode lock.
+    pub(crate) fn start_write(&self) -> Unfrozen<'_> {
         // SAFETY: The superblock is live (type invariant).
-        if !unsafe { sys::toyfs_sb_start_write_trylock(self.as_ptr()) } {
-            return None;
-        }
+        unsafe { sys::toyfs_sb_start_write(self.as_ptr()) };
         // INVARIANT: Taken just above, at that level; released only by
         // the drop.
-        Some(Unfrozen {
+        Unfrozen {
             sb: self,
             internal: false,
-        })
+        }
     }
 
     /// The VFS inode `ino` (`iget_locked`): cached, or new and locked for
@@ -181,7 +177,7 @@ impl SuperBlock {
 }
 
 /// A change to a superblock under way that a freeze waits for
-/// ([`SuperBlock::start_internal_write`], [`SuperBlock::try_start_write`]).
+/// ([`SuperBlock::start_internal_write`], [`SuperBlock::start_write`]).
 ///
 /// # Invariants
 ///
