@@ -169,6 +169,26 @@ void toyfs_sb_end_pagefault(struct super_block *sb)
 	sb_end_pagefault(sb);
 }
 
+void toyfs_sb_start_intwrite(struct super_block *sb)
+{
+	sb_start_intwrite(sb);
+}
+
+void toyfs_sb_end_intwrite(struct super_block *sb)
+{
+	sb_end_intwrite(sb);
+}
+
+void toyfs_sb_start_write(struct super_block *sb)
+{
+	sb_start_write(sb);
+}
+
+void toyfs_sb_end_write(struct super_block *sb)
+{
+	sb_end_write(sb);
+}
+
 enum inode_state_flags_enum toyfs_inode_state_read_once(struct inode *inode)
 {
 	return inode_state_read_once(inode);

@@ -1737,6 +1737,31 @@ file_handles_survive_a_remount() {
 	drop_loop_image $status
 }
 
+# A frozen toyfs (FIFREEZE) is not changed until it is thawed, as a
+# snapshot of its device needs (xfstests generic/068 freezes under
+# fsstress): the last closes of a file unlinked while open and of an
+# O_TMPFILE file, which free their inodes and blocks, and an open for
+# writing of a file whose tail is packed (made by mkfs.toyfs -p -d),
+# which moves the tail, change no byte of the device while it is frozen,
+# a sync(2) included; the blocks and inodes are free after the thaw and
+# the packed file holds its bytes (toyfs-probe frozen); fsck.toyfs -f is
+# clean.  Fragments and LZ4: compressed blocks, a tail and an indirect
+# block are freed.
+frozen_filesystem_is_not_changed_until_thawed() {
+	tree=/tmp/frozen-tree
+	rm -rf $tree && mkdir -p $tree && head -c 300 /dev/urandom >$tree/packed &&
+		head -c 500 /dev/urandom >$tree/beside || return 1
+	new_loop_image /tmp/frozen.img 8M -b 1024 -f 128 -c lz4 -p -d $tree || return 1
+	mkdir -p /mnt/frozen
+	mount -t toyfs "$loop" /mnt/frozen && toyfs-probe frozen /mnt/frozen "$loop" &&
+		cmp /mnt/frozen/packed $tree/packed
+	status=$?
+	umount /mnt/frozen || status=1
+	out=$(fsck.toyfs -f -n "$loop") || { echo "$out" | tail -5; status=1; }
+	rm -rf $tree
+	drop_loop_image $status
+}
+
 # A plain swap file on the toyfs at $1 (seen in the chroot): dd and
 # mkswap make it, swapon takes it (bmap maps every block), it is in
 # /proc/swaps, a write to it and copy_file_range into it are refused
@@ -2219,7 +2244,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 103
+ktap_suite toyfs 104
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2293,6 +2318,7 @@ ktap_case o_direct_reads_tails_and_compressed_blocks o_direct_reads_tails_and_co
 ktap_case file_handles_open_the_right_file_or_give_estale file_handles
 ktap_case file_handles_survive_a_remount file_handles_survive_a_remount
 ktap_case file_handles_race_creation_and_removal file_handles_race_creation_and_removal
+ktap_case frozen_filesystem_is_not_changed_until_thawed frozen_filesystem_is_not_changed_until_thawed
 ktap_case bmap_maps_whole_plain_blocks_and_swapon_takes_a_plain_file bmap_and_swap_files
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image

@@ -219,7 +219,10 @@ pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations
 /// gets `SIGBUS`), but a truncation down needs no room
 /// (`file::set_size`), and opening an existing file is no allocation
 /// (review rev10: `ftruncate` needs an open for writing, which failed
-/// with `ENOSPC` on a full image).  Another error (`EIO`, `EUCLEAN`)
+/// with `ENOSPC` on a full image).  The VFS takes no freeze protection
+/// for an open without `O_CREAT` or `O_TRUNC`: the move takes it
+/// (`sb_start_write`), so on a frozen filesystem such an open of a file
+/// with a packed tail waits for the thaw, as a write would.  Another error (`EIO`, `EUCLEAN`)
 /// fails the open, with nothing changed.  With `O_TRUNC` the tail is
 /// not moved at all: the VFS truncates the file right after this
 /// (`handle_truncate`), or, if that fails, closes it unused.
@@ -242,7 +245,11 @@ unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) 
     let inode = unsafe { inode(raw) };
     // SAFETY: As above.
     let truncating = unsafe { (*file).f_flags } & bindings::O_TRUNC != 0;
-    if writing && !truncating {
+    if writing && !truncating && tails::has_packed_tail(inode) {
+        // The VFS opens without freeze protection: the move waits for a
+        // frozen filesystem's thaw, as a write would (a frozen image
+        // changes not at all until it is thawed).
+        let _unfrozen = inode.sb().start_write();
         match move_packed_tail(inode) {
             Err(err) if err != ENOSPC => return err.to_errno(),
             _ => {}

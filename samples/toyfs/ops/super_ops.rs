@@ -256,9 +256,29 @@ const SUPER_OPS: bindings::super_operations = bindings::super_operations {
     evict_inode: Some(evict_inode),
     put_super: Some(put_super),
     sync_fs: Some(sync_fs),
+    freeze_fs: Some(freeze_fs),
     statfs: Some(statfs),
     ..pin_init::zeroed()
 };
+
+/// The VFS's `freeze_fs` for toyfs: `FIFREEZE` (`fsfreeze -f`), which the
+/// VFS refuses (`EOPNOTSUPP`) for a filesystem without it, as for a
+/// freeze of the block device.  `freeze_super` has already written
+/// everything (`sync_filesystem`: the data, the inodes, `sync_fs`'s
+/// exact counts, the device's buffers) and blocks every writer; nothing
+/// is left to do.  The state on the disk stays dirty (fsck reports it,
+/// not as an error, and finds the counts exact), as toyfs keeps no
+/// clean state while mounted read-write.  What toyfs changes outside
+/// the VFS's freeze protection takes its own: the freeing at an inode's
+/// last `iput`, an open that moves a packed tail.
+///
+/// # Safety
+///
+/// Called only by the VFS, with the arguments its operation table
+/// documents for `freeze_fs`.
+unsafe extern "C" fn freeze_fs(_sb: *mut bindings::super_block) -> c_int {
+    0
+}
 
 /// The VFS's `dirty_inode` for toyfs, called by every
 /// `mark_inode_dirty` of an inode (`I_DIRTY_SYNC`, with
@@ -322,6 +342,11 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
     // which the caller gives back (`namei::tmpfile`); freed here too, it
     // was freed twice (review rev11).
     if inode.nlink() == 0 && !inode.is_bad() {
+        // Freeing changes the disk: on a frozen filesystem it waits for
+        // the thaw, as ext2's and ext4's `evict_inode` do.  The last
+        // `iput` of an unlinked file (its last close) holds no freeze
+        // protection of its own.
+        let _unfrozen = inode.sb().start_internal_write();
         if let Err(err) = delete_inode(inode) {
             toyfs_err!("inode {}: freeing failed: {:?}\n", inode.ino(), err);
         }

@@ -125,6 +125,40 @@ impl SuperBlock {
         unsafe { sys::toyfs_sb_rdonly(self.as_ptr()) }
     }
 
+    /// Holds off a freeze for a change the filesystem makes on its own,
+    /// outside any system call that changed it (`sb_start_intwrite`,
+    /// released when the guard drops): freeing an inode at its last
+    /// `iput`.  Waits while the filesystem is frozen, so that a frozen
+    /// image is not changed until it is thawed.  For a task that holds
+    /// no freeze protection of a later level, as the freeze levels' order
+    /// asks.
+    pub(crate) fn start_internal_write(&self) -> Unfrozen<'_> {
+        // SAFETY: The superblock is live (type invariant).
+        unsafe { sys::toyfs_sb_start_intwrite(self.as_ptr()) };
+        // INVARIANT: Taken just above, at that level; released only by
+        // the drop.
+        Unfrozen {
+            sb: self,
+            internal: true,
+        }
+    }
+
+    /// Holds off a freeze for a change as a write system call does
+    /// (`sb_start_write`, released when the guard drops): waits while
+    /// the filesystem is frozen.  For a change the VFS makes no freeze
+    /// protection for: moving a packed tail at an open for writing.  For
+    /// a task holding no freeze protection and no inode lock.
+    pub(crate) fn start_write(&self) -> Unfrozen<'_> {
+        // SAFETY: The superblock is live (type invariant).
+        unsafe { sys::toyfs_sb_start_write(self.as_ptr()) };
+        // INVARIANT: Taken just above, at that level; released only by
+        // the drop.
+        Unfrozen {
+            sb: self,
+            internal: false,
+        }
+    }
+
     /// The VFS inode `ino` (`iget_locked`): cached, or new and locked for
     /// the caller to fill from the disk.
     pub(crate) fn iget_locked(&self, ino: u32) -> Result<Iget> {
@@ -139,6 +173,34 @@ impl SuperBlock {
         }
         // SAFETY: A new, locked inode whose reference is ours.
         Ok(Iget::New(unsafe { NewInode::from_raw(inode) }))
+    }
+}
+
+/// A change to a superblock under way that a freeze waits for
+/// ([`SuperBlock::start_internal_write`], [`SuperBlock::start_write`]).
+///
+/// # Invariants
+///
+/// The superblock's freeze protection is held by this guard, once: the
+/// `SB_FREEZE_FS` level (`sb_start_intwrite`) if `internal`, else the
+/// `SB_FREEZE_WRITE` level (`sb_start_write`).
+pub(crate) struct Unfrozen<'a> {
+    sb: &'a SuperBlock,
+    internal: bool,
+}
+
+impl Drop for Unfrozen<'_> {
+    fn drop(&mut self) {
+        let sb = self.sb.as_ptr();
+        // SAFETY: The protection of that level is held, once (type
+        // invariant), on a live superblock.
+        unsafe {
+            if self.internal {
+                sys::toyfs_sb_end_intwrite(sb);
+            } else {
+                sys::toyfs_sb_end_write(sb);
+            }
+        }
     }
 }
 

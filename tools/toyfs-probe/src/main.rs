@@ -15,6 +15,10 @@
 //! reused-block-error|evicted-tail-error|evicted-bitmap-error|packed-buffers-error
 //! DIR MAKE-IT-FAIL` (images with fragments, reuse_error.rs);
 //! `toyfs-probe read-error DIR MAKE-IT-FAIL KNOBS` (read_error.rs);
+//! `toyfs-probe frozen DIR DEVICE` (the last closes of an unlinked and
+//! an `O_TMPFILE` file, and an open for writing of DIR/packed, a packed
+//! tail, while the filesystem is frozen change nothing on DEVICE,
+//! frozen.rs);
 //! `toyfs-probe open-beside-write DIR BACKING` (packed tails on a loop
 //! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an
 //! image of 4 KiB blocks with LZ4); `toyfs-probe packed MOUNT SOURCE read|mmap` (a
@@ -99,6 +103,7 @@ macro_rules! ensure {
     };
 }
 
+mod frozen;
 mod read_error;
 mod vfsfeat;
 
@@ -3961,6 +3966,10 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe packed MOUNT SOURCE read|mmap".into()),
         },
         "encoded" => encoded(dir),
+        "frozen" => match args.get(3) {
+            Some(device) => frozen::check(dir, Path::new(device)),
+            None => Err("usage: toyfs-probe frozen DIR DEVICE".into()),
+        },
         "open-beside-write" => match args.get(3) {
             Some(backing) => packed_tails::open_beside_write(dir, Path::new(backing)),
             None => Err("usage: toyfs-probe open-beside-write DIR BACKING".into()),
