@@ -2219,7 +2219,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 103
+ktap_suite toyfs 104
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2280,6 +2280,7 @@ ktap_case o_direct_read_never_sees_a_block_page_mkwrite_just_gave probe odirect-
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case o_direct_edges o_direct_edges
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
+ktap_case nowait_refused_and_io_uring_nonblocking_io_whole probe nowait
 ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2
 ktap_case special_files_as_on_ext2 special_files_as_on_ext2
 ktap_case special_files_feature_not_set_without_an_inode special_files_feature_needs_a_special_file no_inode
