@@ -25,15 +25,13 @@
 use crate::{
     balloc,
     format::{
-        address::ExtentError,
-        block_map::slot_of,
         compressed::{CompressedError, HEADER_SIZE},
-        le::get_u32,
         tail_block::{parse_header, put_header, stored_tail, StoredTail, TailPlace},
     },
     inode::{BlockMap, OldPath, Run},
-    meta::{corrupt, report_left_for_fsck, InodeSlot},
+    meta::{corrupt, report_left_for_fsck},
     packed::{fill_decompressed, write_bytes},
+    tail_owners,
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, lz4_decompress, with_folio, Buffer, Inode,
         LockedFolio, NofsScope, SuperBlock,
@@ -353,7 +351,7 @@ fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str
 /// Lets go of the packed tail of `inode`, if it has one, as the file is
 /// freed (`delete_inode`, before its blocks): the map names a hole
 /// there, the inode so changed is stored into its slot (not waited for:
-/// `inode::store_unwaited`, for [`named_by_another`]), and the tail
+/// `inode::store_unwaited`, which `tail_owners` reads), and the tail
 /// leaves its tail block ([`drop_tail`]).  A tail block kept because
 /// another inode names it is no error here: the tail left it, and its
 /// message is given.
@@ -397,15 +395,19 @@ pub(crate) enum TailBlock {
 ///
 /// The header carries no more than the count (the bytes no tail holds
 /// are unspecified), so a count lowered by damage cannot be seen in the
-/// block: before the last tail frees it, the inode table is searched for
-/// another inode whose packed tail it still holds ([`named_by_another`],
-/// once per tail block's life).  One found is damage (`EUCLEAN`'s
+/// block: before the last tail frees it, toyfs looks for another inode
+/// whose packed tail it still holds (`tail_owners::other_owner`, which
+/// reads the inode table once a mount; `ino` is forgotten there first).
+/// One found is damage (`EUCLEAN`'s
 /// message, naming the block and the inode), and the block is kept as it
 /// is, its count 1 ([`TailBlock::Kept`]): the last of the inodes that
 /// name it frees it (review: a block freed while other inodes named
 /// their tails in it could be given to another file, cross-linked).
 fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result<TailBlock> {
     let geometry = sb.info().geometry;
+    // Before the count drops: a tail that finds the count at its last
+    // finds every other tail that left the block forgotten.
+    tail_owners::forget(sb, ino, block);
     let buffer = Buffer::read(sb, block)?;
     let last = {
         let mut data = buffer.lock();
@@ -420,7 +422,7 @@ fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result<TailBlock> {
         buffer.mark_dirty();
         return Ok(TailBlock::LetGo);
     }
-    if let Some(other) = named_by_another(sb, ino, block)? {
+    if let Some(other) = tail_owners::other_owner(sb, ino, block)? {
         if sb.info().errors.allow(sb.id_cstr()) {
             pr_err!(
                 "{}: corrupted: inode {}: {}: tail block {} kept, inode {} names it\n",
@@ -436,52 +438,4 @@ fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result<TailBlock> {
     drop(buffer);
     clean_bdev_aliases(sb, block, 1);
     balloc::free_extent(sb, ino, &geometry.whole_block(block)).map(|_| TailBlock::LetGo)
-}
-
-/// An in-use inode other than `ino` that has its packed tail in tail
-/// block `block`, if there is one: its `tail_offset` is not 0 and its last block's
-/// pointer (in the inode, or an entry of an indirect block) names the
-/// block.  Read from the inode table's buffers, which hold every change
-/// of an inode's tail before its tail leaves its block (`cut_off` and
-/// `unpack` write the inode first, `release` stores it).  A pointer that
-/// cannot be followed (an indirect block unreadable, or named outside
-/// the data blocks or not as a whole plain block) is the error
-/// (`EUCLEAN`, `EIO`): the block is not freed.
-fn named_by_another(sb: &SuperBlock, ino: u32, block: u32) -> Result<Option<u32>> {
-    let geometry = sb.info().geometry;
-    for other in 1..=geometry.inode_count() {
-        if other == ino {
-            continue;
-        }
-        let disk = InodeSlot::read(sb, other)?.get();
-        if disk.is_free() || disk.tail_offset == 0 || geometry.offset_in_block(disk.size) == 0 {
-            continue;
-        }
-        let n = geometry.block_of(disk.size);
-        let Some(slot) = slot_of(n, geometry.pointers_per_block()) else {
-            continue;
-        };
-        let mut raw = disk.pointer(slot.inode_pointer());
-        let (entries, levels) = slot.indirect_entries();
-        for &entry in &entries[..levels] {
-            let Some(extent) = geometry.decode_pointer(raw) else {
-                break;
-            };
-            geometry
-                .judge_extent(&extent)
-                .map_err(|error| corrupt(sb, other, error.rule()))?;
-            if !extent.is_whole_block(&geometry) {
-                return Err(corrupt(sb, other, ExtentError::NotWholeBlock.rule()));
-            }
-            let indirect = Buffer::read(sb, extent.block(&geometry))?;
-            // CAST: an entry of a block, below its pointers.
-            raw = get_u32(indirect.lock().data(), 4 * entry as usize);
-        }
-        if geometry.decode_pointer(raw).is_some_and(|extent| {
-            extent.is_whole_block(&geometry) && extent.block(&geometry) == block
-        }) {
-            return Ok(Some(other));
-        }
-    }
-    Ok(None)
 }
