@@ -101,7 +101,14 @@ impl Mapping {
         // SAFETY: A new shared mapping of the ring's file; no memory of
         // ours is touched.
         let at = unsafe {
-            mmap(std::ptr::null_mut(), len, PROT_READ_WRITE, MAP_SHARED_POPULATE, fd, offset)
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                PROT_READ_WRITE,
+                MAP_SHARED_POPULATE,
+                fd,
+                offset,
+            )
         };
         if at == MAP_FAILED {
             return Err(io::Error::last_os_error());
@@ -153,7 +160,13 @@ impl Ring {
             ))
         };
         match rings() {
-            Ok((sq, cq, sqes)) => Ok(Self { fd, params, sq, cq, sqes }),
+            Ok((sq, cq, sqes)) => Ok(Self {
+                fd,
+                params,
+                sq,
+                cq,
+                sqes,
+            }),
             Err(e) => {
                 // SAFETY: Our ring's descriptor, not used after.
                 unsafe { close(fd) };
@@ -185,7 +198,9 @@ impl Ring {
         self.sq
             .word(sq.array_or_flags + 4 * index)
             .store(index, Ordering::Relaxed);
-        self.sq.word(sq.tail).store(tail.wrapping_add(1), Ordering::Release);
+        self.sq
+            .word(sq.tail)
+            .store(tail.wrapping_add(1), Ordering::Release);
         // SAFETY: `io_uring_enter(2)` on our ring: one to submit, one to
         // wait for, no signal mask.
         let entered = unsafe {
@@ -205,11 +220,16 @@ impl Ring {
         let cq = &self.params.cq_off;
         let head = self.cq.word(cq.head).load(Ordering::Relaxed);
         if self.cq.word(cq.tail).load(Ordering::Acquire) == head {
-            return Err(io::Error::other("io_uring_enter returned with no completion"));
+            return Err(io::Error::other(
+                "io_uring_enter returned with no completion",
+            ));
         }
-        let at = cq.dropped_or_cqes + 16 * (head & self.cq.word(cq.ring_mask).load(Ordering::Relaxed));
+        let at =
+            cq.dropped_or_cqes + 16 * (head & self.cq.word(cq.ring_mask).load(Ordering::Relaxed));
         let res = self.cq.word(at + 8).load(Ordering::Relaxed) as i32;
-        self.cq.word(cq.head).store(head.wrapping_add(1), Ordering::Release);
+        self.cq
+            .word(cq.head)
+            .store(head.wrapping_add(1), Ordering::Release);
         Ok(res)
     }
 }
@@ -323,11 +343,23 @@ pub(crate) fn nowait(dir: &Path) -> Check {
         let buf = Aligned::from(&bytes);
         // CAST: lengths of a few KiB.
         let res = ring
-            .rw(IORING_OP_WRITE, file, buf.bytes().as_ptr().cast_mut(), len as u32, offset as u64)
+            .rw(
+                IORING_OP_WRITE,
+                file,
+                buf.bytes().as_ptr().cast_mut(),
+                len as u32,
+                offset as u64,
+            )
             .map_err(|e| format!("io_uring {what} write: {e}"))?;
-        ensure!(res == len as i32, "io_uring {what} write of {len} at {offset}: {res}");
+        ensure!(
+            res == len as i32,
+            "io_uring {what} write of {len} at {offset}: {res}"
+        );
         model_write(&mut model, offset, &bytes);
-        ensure!(read_all(&path)? == model, "after the io_uring {what} write: not the model's bytes");
+        ensure!(
+            read_all(&path)? == model,
+            "after the io_uring {what} write: not the model's bytes"
+        );
     }
 
     // Reads through io_uring: buffered, direct (the whole file; its last
@@ -338,10 +370,23 @@ pub(crate) fn nowait(dir: &Path) -> Check {
         buf.bytes_mut().fill(0);
         // CAST: a few KiB.
         let res = ring
-            .rw(IORING_OP_READ, file, buf.bytes_mut().as_mut_ptr(), buf.len as u32, 0)
+            .rw(
+                IORING_OP_READ,
+                file,
+                buf.bytes_mut().as_mut_ptr(),
+                buf.len as u32,
+                0,
+            )
             .map_err(|e| format!("io_uring {what} read: {e}"))?;
-        ensure!(res == size as i32, "io_uring {what} read of {}: {res}, expected {size}", buf.len);
-        ensure!(buf.bytes()[..size] == model[..], "io_uring {what} read: not the model's bytes");
+        ensure!(
+            res == size as i32,
+            "io_uring {what} read of {}: {res}, expected {size}",
+            buf.len
+        );
+        ensure!(
+            buf.bytes()[..size] == model[..],
+            "io_uring {what} read: not the model's bytes"
+        );
     }
     let dirty = stamp(9, 8192, 300);
     plain
@@ -350,9 +395,18 @@ pub(crate) fn nowait(dir: &Path) -> Check {
     model_write(&mut model, 8192, &dirty);
     buf.bytes_mut().fill(0);
     let res = ring
-        .rw(IORING_OP_READ, &direct, buf.bytes_mut().as_mut_ptr(), 12_288, 4096)
+        .rw(
+            IORING_OP_READ,
+            &direct,
+            buf.bytes_mut().as_mut_ptr(),
+            12_288,
+            4096,
+        )
         .map_err(|e| format!("io_uring direct read over a dirty folio: {e}"))?;
-    ensure!(res == 12_288, "io_uring direct read over a dirty folio: {res}");
+    ensure!(
+        res == 12_288,
+        "io_uring direct read over a dirty folio: {res}"
+    );
     ensure!(
         buf.bytes()[..12_288] == model[4096..16_384],
         "io_uring direct read over a dirty folio: not the bytes just written"
@@ -361,27 +415,39 @@ pub(crate) fn nowait(dir: &Path) -> Check {
     // RWF_NOWAIT: refused, buffered and direct, reads and writes, the
     // file unchanged.
     plain.sync_all().map_err(|e| format!("fsync: {e}"))?;
-    let mtime = |file: &File| file.metadata().map(|m| (m.mtime(), m.mtime_nsec(), m.len()));
+    let mtime = |file: &File| {
+        file.metadata()
+            .map(|m| (m.mtime(), m.mtime_nsec(), m.len()))
+    };
     let before = mtime(&plain).map_err(|e| format!("stat: {e}"))?;
-    let blocking = [
-        (open(0)?, "buffered"),
-        (open(O_DIRECT)?, "direct"),
-    ];
+    let blocking = [(open(0)?, "buffered"), (open(O_DIRECT)?, "direct")];
     for (file, what) in &blocking {
         for (write, offset) in [(false, 0), (true, 0), (true, 4096), (true, 40_960)] {
             let mut buf = Aligned::from(&stamp(77, 0, 4096));
             let call = if write { "pwritev2" } else { "preadv2" };
             match rw_nowait(file, write, &mut buf, offset) {
                 Err(e) if e.raw_os_error() == Some(EOPNOTSUPP) => {}
-                other => return Err(format!("{what} {call} RWF_NOWAIT at {offset}: {other:?}, not EOPNOTSUPP")),
+                other => {
+                    return Err(format!(
+                        "{what} {call} RWF_NOWAIT at {offset}: {other:?}, not EOPNOTSUPP"
+                    ))
+                }
             }
         }
     }
-    ensure!(read_all(&path)? == model, "a refused RWF_NOWAIT write changed the file");
+    ensure!(
+        read_all(&path)? == model,
+        "a refused RWF_NOWAIT write changed the file"
+    );
     let after = mtime(&plain).map_err(|e| format!("stat: {e}"))?;
-    ensure!(after == before, "a refused RWF_NOWAIT write changed mtime or size: {before:?}, {after:?}");
+    ensure!(
+        after == before,
+        "a refused RWF_NOWAIT write changed mtime or size: {before:?}, {after:?}"
+    );
     drop(ring);
     std::fs::remove_file(&path).map_err(|e| format!("rm: {e}"))?;
-    println!("io_uring on O_NONBLOCK files: 5 writes and 3 reads whole; RWF_NOWAIT refused 8 times");
+    println!(
+        "io_uring on O_NONBLOCK files: 5 writes and 3 reads whole; RWF_NOWAIT refused 8 times"
+    );
     Ok(())
 }
