@@ -70,7 +70,7 @@ pub(crate) fn other_owner(sb: &SuperBlock, ino: u32, block: u32) -> Result<Optio
     let Some(first) = pairs.cursor_lower_bound(&(block, 0)) else {
         return Ok(None);
     };
-    let next = first.peek_next().map(|(&pair, _)| pair);
+    let next = first.peek_next().map(|(&pair, ())| pair);
     Ok([Some(*first.current().0), next]
         .into_iter()
         .flatten()
