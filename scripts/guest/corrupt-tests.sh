@@ -50,6 +50,14 @@ mkdir -p $mnt $work
 log_since_mark() { dmesg | sed -n "\\|corrupt-tests: $1\$|,\$p"; }
 mark() { echo "corrupt-tests: $1" >/dev/kmsg; }
 
+# Mounts read-write at $mnt the image $2 with damage $1, marked in the
+# kernel log as "$3: $1".
+mount_damaged() {
+	cp "$2" $image && toyfs-damage apply "$1" $image >/dev/null && to_device $image || return 1
+	mark "$3: $1"
+	mount -w -t toyfs "$dev" $mnt
+}
+
 # Writes image $1 to the device, through its page cache.
 to_device() { dd if="$1" of="$dev" bs=64k 2>/dev/null; }
 
@@ -198,10 +206,7 @@ fragments_writable() {
 # damaged tail block, and no orphan, unreachable inode or unowned block.
 unlink_beside_a_damaged_tail_block_frees_the_rest() {
 	name=tail_block_without_magic
-	cp $fragment_image $image && toyfs-damage apply $name $image >/dev/null &&
-		to_device $image || return 1
-	mark "unlink: $name"
-	mount -w -t toyfs "$dev" $mnt || return 1
+	mount_damaged $name $fragment_image unlink || return 1
 	free0=$(stat -f -c %f $mnt) && rm $mnt/plain/packed-b && free1=$(stat -f -c %f $mnt)
 	status=$?
 	umount $mnt || { echo "umount failed"; return 1; }
@@ -234,10 +239,7 @@ unlink_beside_a_damaged_tail_block_frees_the_rest() {
 # fsck", though the count was right for the one inode left.
 tail_count_too_low_frees_no_named_block() {
 	name=tail_block_count_too_low
-	cp $fragment_image $image && toyfs-damage apply $name $image >/dev/null &&
-		to_device $image || return 1
-	mark "count: $name"
-	mount -w -t toyfs "$dev" $mnt || return 1
+	mount_damaged $name $fragment_image count || return 1
 	sum=$(md5sum <$mnt/packed-z) &&
 		rm $mnt/plain/packed-a $mnt/plain/packed-b $mnt/plain/packed-c
 	status=$?
@@ -271,10 +273,7 @@ tail_count_too_low_frees_no_named_block() {
 direct_write_on_a_damaged_map_changes_nothing() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	name=pointer_out_of_range f=$mnt/pages
-	cp $source_image $image && toyfs-damage apply $name $image >/dev/null &&
-		to_device $image || return 1
-	mark "direct write: $name"
-	mount -w -t toyfs "$dev" $mnt || return 1
+	mount_damaged $name $source_image "direct write" || return 1
 	mkdir -p /debian$mnt && mount -o bind $mnt /debian$mnt &&
 		chmod 4755 $f && in_debian touch -m -d @1000000000 $f && before=$(stat -c '%a %Y %s' $f) &&
 		out=$(in_debian xfs_io -d -c "pwrite -S 0x55 -b 1024 1024 1024" $f 2>&1)
@@ -295,10 +294,7 @@ direct_write_on_a_damaged_map_changes_nothing() {
 # error there was recorded as EIO.  fsck reports the tail block.
 cut_beside_a_damaged_tail_block_reports_euclean() {
 	name=tail_block_without_magic
-	cp $fragment_image $image && toyfs-damage apply $name $image >/dev/null &&
-		to_device $image || return 1
-	mark "cut: $name"
-	mount -w -t toyfs "$dev" $mnt || return 1
+	mount_damaged $name $fragment_image cut || return 1
 	: >$mnt/plain/packed-b && size=$(stat -c %s $mnt/plain/packed-b)
 	status=$?
 	synced=$(sync -f $mnt 2>&1)
