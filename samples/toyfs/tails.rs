@@ -339,8 +339,10 @@ pub(crate) fn cut_off(inode: &Inode, block: u32, old_path: &OldPath) -> Result {
 /// says so, and the superblock records nothing.
 fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str) {
     let sb = inode.sb();
-    let left = drop_tail(sb, inode.ino(), block)
-        .and_then(|_| BlockMap::lock(inode).and_then(|mut map| map.free_old_path(old_path)));
+    // Both, whatever the first gives.
+    let dropped = drop_tail(sb, inode.ino(), block).map(|_| ());
+    let freed = BlockMap::lock(inode).and_then(|mut map| map.free_old_path(old_path));
+    let left = dropped.and(freed);
     if let Err(err) = left {
         let left = "its tail block's count or old indirect blocks";
         report_left_for_fsck(sb, inode.ino(), what, left, err);
