@@ -340,8 +340,10 @@ unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::io
 /// no `FMODE_NOWAIT`, so the VFS refuses `RWF_NOWAIT` with `EOPNOTSUPP`
 /// before this) any write, buffered or direct, is `EAGAIN` at once: it
 /// would wait for the inode lock, allocations and I/O.  io_uring then
-/// does it from a worker that may wait, as for ext4's buffered writes
-/// (`EOPNOTSUPP` there, which io_uring takes as `EAGAIN`).
+/// does it from a worker that may wait.  io_uring sends no buffered write
+/// here with `IOCB_NOWAIT` (toyfs sets no `FOP_BUFFER_WASYNC`): the rule
+/// is toyfs's own all the same, whoever the caller, as ext4 refuses a
+/// buffered one (`EOPNOTSUPP`, which io_uring takes as `EAGAIN`).
 ///
 /// # Safety
 ///
