@@ -265,11 +265,12 @@ tail_count_too_low_frees_no_named_block() {
 # An O_DIRECT write of a whole aligned block of /pages whose pointer is
 # damaged (pointer_out_of_range: its block 1 past the end of the
 # filesystem) fails with EUCLEAN and changes nothing: not the file's
-# mode (its set-user-ID bit) nor its mtime, as a refused fallocate.
-# xfs_io -d's buffer is page-aligned, so the write is one for iomap's
-# direct I/O, whose check reads the block map.  Before, toyfs stamped the
-# file modified (file_modified: mtime and ctime, the set-id bits) before
-# that check: the failed write left mode 755 and a new mtime.
+# mtime nor its mode (set-user-ID, which a root writer keeps anyway),
+# as a refused fallocate.  xfs_io -d's buffer is page-aligned, so the
+# write is one for iomap's direct I/O, whose check reads the block map.
+# Before, toyfs stamped the file modified (file_modified: mtime and
+# ctime, the set-id bits) before that check: the failed write left a
+# new mtime.
 direct_write_on_a_damaged_map_changes_nothing() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	name=pointer_out_of_range f=$mnt/pages
@@ -289,15 +290,19 @@ direct_write_on_a_damaged_map_changes_nothing() {
 # tail lies in a tail block with a damaged header (tail_block_without_magic),
 # succeeds: the inode is written without its tail, and the tail block's
 # count, which cannot drop, is left for fsck with a message.  syncfs
-# (sync -f) then reports it as what it is, EUCLEAN (errseq carries any
-# errno: the error is damage found, not a failed write); before, every
-# error there was recorded as EIO.  fsck reports the tail block.
+# then reports it as what it is, EUCLEAN (errseq carries any errno: the
+# error is damage found, not a failed write); before, every error there
+# was recorded as EIO.  GNU sync -f (busybox's ignores what syncfs
+# returns).  fsck reports the tail block.
 cut_beside_a_damaged_tail_block_reports_euclean() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	name=tail_block_without_magic
 	mount_damaged $name $fragment_image cut || return 1
 	: >$mnt/plain/packed-b && size=$(stat -c %s $mnt/plain/packed-b)
 	status=$?
-	synced=$(sync -f $mnt 2>&1)
+	mkdir -p /debian$mnt && mount -o bind $mnt /debian$mnt &&
+		synced=$(in_debian sync -f $mnt 2>&1)
+	umount /debian$mnt
 	umount $mnt || { echo "umount failed"; return 1; }
 	[ $status -eq 0 ] && [ "$size" = 0 ] || { echo "the truncation failed (size $size)"; return 1; }
 	echo "sync -f: $synced"
