@@ -20,6 +20,7 @@ use crate::{
     },
     ialloc::InodeBits,
     packed::Scratch,
+    tail_owners::TailOwners,
     vfs::{Buffer, RateLimit},
 };
 use core::sync::atomic::Ordering;
@@ -131,6 +132,11 @@ pub(crate) struct SbInfo {
     /// costs no writeback of other files.  A count only, read without
     /// a lock.
     pub(crate) held_runs: AtomicUsize,
+    /// Which inodes name which tail block with their packed tail, read
+    /// from the inode table the first time a tail block's last tail
+    /// leaves it (`tail_owners`).  Taken with no buffer locked.
+    #[pin]
+    pub(crate) tail_owners: Mutex<TailOwners>,
 }
 
 impl SbInfo {
@@ -164,6 +170,7 @@ impl SbInfo {
             generations_written <- new_mutex!(disk.geometry.has_generations()),
             buffer_lists <- new_mutex!(()),
             held_runs: AtomicUsize::new(0),
+            tail_owners <- new_mutex!(TailOwners::default()),
         }? Error)
     }
 

@@ -25,15 +25,13 @@
 use crate::{
     balloc,
     format::{
-        address::ExtentError,
-        block_map::slot_of,
         compressed::{CompressedError, HEADER_SIZE},
-        le::get_u32,
         tail_block::{parse_header, put_header, stored_tail, StoredTail, TailPlace},
     },
     inode::{BlockMap, OldPath, Run},
-    meta::{corrupt, report_left_for_fsck, InodeSlot},
+    meta::{corrupt, report_left_for_fsck},
     packed::{fill_decompressed, write_bytes},
+    tail_owners,
     vfs::{
         clean_bdev_aliases, forget_bdev_aliases, lz4_decompress, with_folio, Buffer, Inode,
         LockedFolio, NofsScope, SuperBlock,
@@ -334,24 +332,31 @@ pub(crate) fn cut_off(inode: &Inode, block: u32, old_path: &OldPath) -> Result {
 /// block ([`drop_tail`]) and the indirect blocks of `old_path` are
 /// freed.  What cannot be let go of (the tail block unreadable, its
 /// header damaged) is left for fsck (a leak), reported with a message
-/// and on the superblock (`s_wb_err`, which `syncfs` returns): the call
-/// that moved or cut the tail did what it was asked.
+/// and on the superblock (`s_wb_err`, which `syncfs` returns) as the
+/// error it is, `EIO` or `EUCLEAN`: the call that moved or cut the tail
+/// did what it was asked.  A tail block kept because another inode
+/// names it ([`TailBlock::Kept`]) leaves nothing for fsck: its message
+/// says so, and the superblock records nothing.
 fn let_go_of_old_place(inode: &Inode, block: u32, old_path: &OldPath, what: &str) {
     let sb = inode.sb();
-    let left = drop_tail(sb, inode.ino(), block)
-        .and(BlockMap::lock(inode).and_then(|mut map| map.free_old_path(old_path)));
+    // Both, whatever the first gives.
+    let dropped = drop_tail(sb, inode.ino(), block).map(|_| ());
+    let freed = BlockMap::lock(inode).and_then(|mut map| map.free_old_path(old_path));
+    let left = dropped.and(freed);
     if let Err(err) = left {
         let left = "its tail block's count or old indirect blocks";
         report_left_for_fsck(sb, inode.ino(), what, left, err);
-        sb.record_write_error();
+        sb.record_error(err);
     }
 }
 
 /// Lets go of the packed tail of `inode`, if it has one, as the file is
 /// freed (`delete_inode`, before its blocks): the map names a hole
 /// there, the inode so changed is stored into its slot (not waited for:
-/// `inode::store_unwaited`, for [`named_by_another`]), and the tail
-/// leaves its tail block ([`drop_tail`]).
+/// `inode::store_unwaited`, which `tail_owners` reads), and the tail
+/// leaves its tail block ([`drop_tail`]).  A tail block kept because
+/// another inode names it is no error here: the tail left it, and its
+/// message is given.
 pub(crate) fn release(inode: &Inode) -> Result {
     let sb = inode.sb();
     let mut map = BlockMap::lock(inode)?;
@@ -364,12 +369,24 @@ pub(crate) fn release(inode: &Inode) -> Result {
     map.released_tail(n)?;
     drop(map);
     crate::inode::store_unwaited(inode)?;
-    drop_tail(sb, inode.ino(), block)
+    drop_tail(sb, inode.ino(), block).map(|_| ())
 }
 
 /// The rule a tail block breaks when its count of tails is down to the
 /// last while another inode still names it with a packed tail.
 const COUNT_TOO_LOW: &str = "tail block's count of tails below the inodes naming it";
+
+/// What became of a tail block when one of its tails left it
+/// ([`drop_tail`]).
+pub(crate) enum TailBlock {
+    /// Its count dropped by one, or it was freed with its last tail.
+    LetGo,
+    /// Its count said the tail was the last, but another inode still
+    /// names the block with its packed tail (the count was too low,
+    /// reported as [`COUNT_TOO_LOW`]): the block stays allocated, its
+    /// count 1, for the last inode naming it to free.
+    Kept,
+}
 
 /// One tail of inode `ino` has left tail block `block`: its count of
 /// tails drops by one, under the buffer's lock (tails of one block leave
@@ -380,14 +397,19 @@ const COUNT_TOO_LOW: &str = "tail block's count of tails below the inodes naming
 ///
 /// The header carries no more than the count (the bytes no tail holds
 /// are unspecified), so a count lowered by damage cannot be seen in the
-/// block: before the last tail frees it, the inode table is searched for
-/// another inode whose packed tail it still holds ([`named_by_another`],
-/// once per tail block's life).  One found is `EUCLEAN`, with a message,
-/// and the block is left as it is, its count 1: the last of the inodes
-/// that name it frees it (review: a block freed while other inodes named
+/// block: before the last tail frees it, toyfs looks for another inode
+/// whose packed tail it still holds (`tail_owners::other_owner`, which
+/// reads the inode table once a mount; `ino` is forgotten there first).
+/// One found is damage (`EUCLEAN`'s
+/// message, naming the block and the inode), and the block is kept as it
+/// is, its count 1 ([`TailBlock::Kept`]): the last of the inodes that
+/// name it frees it (review: a block freed while other inodes named
 /// their tails in it could be given to another file, cross-linked).
-fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result {
+fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result<TailBlock> {
     let geometry = sb.info().geometry;
+    // Before the count drops: a tail that finds the count at its last
+    // finds every other tail that left the block forgotten.
+    tail_owners::forget(sb, ino, block);
     let buffer = Buffer::read(sb, block)?;
     let last = {
         let mut data = buffer.lock();
@@ -400,60 +422,22 @@ fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result {
     };
     if !last {
         buffer.mark_dirty();
-        return Ok(());
+        return Ok(TailBlock::LetGo);
     }
-    if named_by_another(sb, ino, block)? {
-        return Err(corrupt(sb, ino, COUNT_TOO_LOW));
+    if let Some(other) = tail_owners::other_owner(sb, ino, block)? {
+        if sb.info().errors.allow(sb.id_cstr()) {
+            pr_err!(
+                "{}: corrupted: inode {}: {}: tail block {} kept, inode {} names it\n",
+                sb.id(),
+                ino,
+                COUNT_TOO_LOW,
+                block,
+                other
+            );
+        }
+        return Ok(TailBlock::Kept);
     }
     drop(buffer);
     clean_bdev_aliases(sb, block, 1);
-    balloc::free_extent(sb, ino, &geometry.whole_block(block)).map(|_| ())
-}
-
-/// Whether an in-use inode other than `ino` has its packed tail in tail
-/// block `block`: its `tail_offset` is not 0 and its last block's
-/// pointer (in the inode, or an entry of an indirect block) names the
-/// block.  Read from the inode table's buffers, which hold every change
-/// of an inode's tail before its tail leaves its block (`cut_off` and
-/// `unpack` write the inode first, `release` stores it).  A pointer that
-/// cannot be followed (an indirect block unreadable, or named outside
-/// the data blocks or not as a whole plain block) is the error
-/// (`EUCLEAN`, `EIO`): the block is not freed.
-fn named_by_another(sb: &SuperBlock, ino: u32, block: u32) -> Result<bool> {
-    let geometry = sb.info().geometry;
-    for other in 1..=geometry.inode_count() {
-        if other == ino {
-            continue;
-        }
-        let disk = InodeSlot::read(sb, other)?.get();
-        if disk.is_free() || disk.tail_offset == 0 || geometry.offset_in_block(disk.size) == 0 {
-            continue;
-        }
-        let n = geometry.block_of(disk.size);
-        let Some(slot) = slot_of(n, geometry.pointers_per_block()) else {
-            continue;
-        };
-        let mut raw = disk.pointer(slot.inode_pointer());
-        let (entries, levels) = slot.indirect_entries();
-        for &entry in &entries[..levels] {
-            let Some(extent) = geometry.decode_pointer(raw) else {
-                break;
-            };
-            geometry
-                .judge_extent(&extent)
-                .map_err(|error| corrupt(sb, other, error.rule()))?;
-            if !extent.is_whole_block(&geometry) {
-                return Err(corrupt(sb, other, ExtentError::NotWholeBlock.rule()));
-            }
-            let indirect = Buffer::read(sb, extent.block(&geometry))?;
-            // CAST: an entry of a block, below its pointers.
-            raw = get_u32(indirect.lock().data(), 4 * entry as usize);
-        }
-        if geometry.decode_pointer(raw).is_some_and(|extent| {
-            extent.is_whole_block(&geometry) && extent.block(&geometry) == block
-        }) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    balloc::free_extent(sb, ino, &geometry.whole_block(block)).map(|_| TailBlock::LetGo)
 }

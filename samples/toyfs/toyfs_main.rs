@@ -32,6 +32,7 @@ mod namei;
 mod ops;
 mod packed;
 mod read;
+mod tail_owners;
 mod tails;
 mod vfs;
 mod write;

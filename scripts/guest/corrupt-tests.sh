@@ -15,6 +15,7 @@
 # images per seed, any outcome but a crash, hang, foreign read or splat,
 # on the plain source and (one seed) the fragment source.
 . /guest/ktap.sh
+. /guest/debian.sh
 
 mnt=/mnt/corrupt
 work=/tmp/corrupt
@@ -48,6 +49,14 @@ mkdir -p $mnt $work
 # The kernel log since the marker line of the current case.
 log_since_mark() { dmesg | sed -n "\\|corrupt-tests: $1\$|,\$p"; }
 mark() { echo "corrupt-tests: $1" >/dev/kmsg; }
+
+# Mounts read-write at $mnt the image $2 with damage $1, marked in the
+# kernel log as "$3: $1".
+mount_damaged() {
+	cp "$2" $image && toyfs-damage apply "$1" $image >/dev/null && to_device $image || return 1
+	mark "$3: $1"
+	mount -w -t toyfs "$dev" $mnt
+}
 
 # Writes image $1 to the device, through its page cache.
 to_device() { dd if="$1" of="$dev" bs=64k 2>/dev/null; }
@@ -197,10 +206,7 @@ fragments_writable() {
 # damaged tail block, and no orphan, unreachable inode or unowned block.
 unlink_beside_a_damaged_tail_block_frees_the_rest() {
 	name=tail_block_without_magic
-	cp $fragment_image $image && toyfs-damage apply $name $image >/dev/null &&
-		to_device $image || return 1
-	mark "unlink: $name"
-	mount -w -t toyfs "$dev" $mnt || return 1
+	mount_damaged $name $fragment_image unlink || return 1
 	free0=$(stat -f -c %f $mnt) && rm $mnt/plain/packed-b && free1=$(stat -f -c %f $mnt)
 	status=$?
 	umount $mnt || { echo "umount failed"; return 1; }
@@ -220,27 +226,33 @@ unlink_beside_a_damaged_tail_block_frees_the_rest() {
 # (tail_block_count_too_low: 3, and four files have their tail in it):
 # once the three plain files are removed, the last removal finds
 # /packed-z still naming the block, which stays allocated (EUCLEAN, a
-# message naming the device), its count 1.  /packed-z reads as before
+# message naming the device, the block kept and the inode naming it,
+# and none saying something was left for fsck: nothing was), its count
+# 1.  /packed-z reads as before
 # after a remount, and fsck finds the image clean (one inode names the
 # block, its count 1); /packed-z removed too, the block is freed and
 # fsck finds it clean again.  Before the fix the third removal freed the
 # block while /packed-z named it: read after the remount it was EUCLEAN
 # ("block pointer names a free block"), and the block could be given to
-# another file.
+# another file.  Until the messages were fixed the removal also said
+# "packed tail not released (EUCLEAN): its tail block's count left for
+# fsck", though the count was right for the one inode left.
 tail_count_too_low_frees_no_named_block() {
 	name=tail_block_count_too_low
-	cp $fragment_image $image && toyfs-damage apply $name $image >/dev/null &&
-		to_device $image || return 1
-	mark "count: $name"
-	mount -w -t toyfs "$dev" $mnt || return 1
+	mount_damaged $name $fragment_image count || return 1
 	sum=$(md5sum <$mnt/packed-z) &&
 		rm $mnt/plain/packed-a $mnt/plain/packed-b $mnt/plain/packed-c
 	status=$?
 	umount $mnt || { echo "umount failed"; return 1; }
 	[ $status -eq 0 ] || return 1
 	fsck.toyfs -f -n "$dev" || { echo "fsck.toyfs after the removals"; return 1; }
-	log_since_mark "count: $name" | grep -E "toyfs: [a-z0-9]+: corrupted: inode [0-9]+: tail block's count of tails below" ||
-		{ echo "no kernel message naming the device"; return 1; }
+	log_since_mark "count: $name" |
+		grep -E "toyfs: [a-z0-9]+: corrupted: inode [0-9]+: tail block's count of tails below .*: tail block [0-9]+ kept, inode [0-9]+ names it" ||
+		{ echo "no kernel message naming the device, the block kept and the inode"; return 1; }
+	if log_since_mark "count: $name" | grep -F "left for fsck"; then
+		echo "nothing was left for fsck"
+		return 1
+	fi
 	mount -w -t toyfs "$dev" $mnt || return 1
 	after=$(md5sum <$mnt/packed-z) && rm $mnt/packed-z
 	status=$?
@@ -250,9 +262,61 @@ tail_count_too_low_frees_no_named_block() {
 	fsck.toyfs -f -n "$dev"
 }
 
+# An O_DIRECT write of a whole aligned block of /pages whose pointer is
+# damaged (pointer_out_of_range: its block 1 past the end of the
+# filesystem) fails with EUCLEAN and changes nothing: not the file's
+# mtime nor its mode (set-user-ID, which a root writer keeps anyway),
+# as a refused fallocate.  xfs_io -d's buffer is page-aligned, so the
+# write is one for iomap's direct I/O, whose check reads the block map.
+# Before, toyfs stamped the file modified (file_modified: mtime and
+# ctime, the set-id bits) before that check: the failed write left a
+# new mtime.
+direct_write_on_a_damaged_map_changes_nothing() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	name=pointer_out_of_range f=$mnt/pages
+	mount_damaged $name $source_image "direct write" || return 1
+	mkdir -p /debian$mnt && mount -o bind $mnt /debian$mnt &&
+		chmod 4755 $f && in_debian touch -m -d @1000000000 $f && before=$(stat -c '%a %Y %s' $f) &&
+		out=$(in_debian xfs_io -d -c "pwrite -S 0x55 -b 1024 1024 1024" $f 2>&1)
+	after=$(stat -c '%a %Y %s' $f)
+	umount /debian$mnt
+	umount $mnt || { echo "umount failed"; return 1; }
+	echo "xfs_io: $out"
+	echo "$out" | grep -q 'Structure needs cleaning' || return 1
+	[ "$after" = "$before" ] || { echo "mode, mtime, size: $before before, $after after"; return 1; }
+}
+
+# A truncation to 0 (open with O_TRUNC) of /plain/packed-b, whose packed
+# tail lies in a tail block with a damaged header (tail_block_without_magic),
+# succeeds: the inode is written without its tail, and the tail block's
+# count, which cannot drop, is left for fsck with a message.  syncfs
+# then reports it as what it is, EUCLEAN (errseq carries any errno: the
+# error is damage found, not a failed write); before, every error there
+# was recorded as EIO.  GNU sync -f (busybox's ignores what syncfs
+# returns).  fsck reports the tail block.
+cut_beside_a_damaged_tail_block_reports_euclean() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	name=tail_block_without_magic
+	mount_damaged $name $fragment_image cut || return 1
+	: >$mnt/plain/packed-b && size=$(stat -c %s $mnt/plain/packed-b)
+	status=$?
+	mkdir -p /debian$mnt && mount -o bind $mnt /debian$mnt &&
+		synced=$(in_debian sync -f $mnt 2>&1)
+	umount /debian$mnt
+	umount $mnt || { echo "umount failed"; return 1; }
+	[ $status -eq 0 ] && [ "$size" = 0 ] || { echo "the truncation failed (size $size)"; return 1; }
+	echo "sync -f: $synced"
+	echo "$synced" | grep -q 'Structure needs cleaning' || return 1
+	log_since_mark "cut: $name" | grep -E 'toyfs: [a-z0-9]+: inode [0-9]+: packed tail cut off .*left for fsck' ||
+		{ echo "no kernel message naming the device"; return 1; }
+	report=$(fsck.toyfs -f -n "$dev")
+	[ $? -eq 4 ] || { echo "fsck.toyfs did not exit 4"; echo "$report"; return 1; }
+	echo "$report" | grep -F "tail block" || { echo "$report"; return 1; }
+}
+
 damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
 fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
-count=$(( $(echo $damages | wc -w) + 9 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
+count=$(( $(echo $damages | wc -w) + 11 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -268,6 +332,8 @@ ktap_case directory_damaged_after_check_is_checked_when_read_again directory_dam
 ktap_case fragments_writable fragments_writable
 ktap_case unlink_beside_a_damaged_tail_block_frees_the_rest unlink_beside_a_damaged_tail_block_frees_the_rest
 ktap_case tail_count_too_low_frees_no_named_block tail_count_too_low_frees_no_named_block
+ktap_case direct_write_on_a_damaged_map_changes_nothing direct_write_on_a_damaged_map_changes_nothing
+ktap_case cut_beside_a_damaged_tail_block_reports_euclean cut_beside_a_damaged_tail_block_reports_euclean
 for seed in $flip_seeds; do
 	ktap_case "flipper_seed_$seed" flip_batch "$seed" $source_image rw
 done

@@ -20,6 +20,7 @@
 # check.sh; runs with vm_mvc loaded and toyfs not, and leaves them so.
 . /guest/ktap.sh
 . /guest/toyfs-common.sh
+. /guest/debian.sh
 
 mnt=/mnt/fragments
 work=/tmp/fragments
@@ -1526,6 +1527,42 @@ packed_tails_removed_at_once() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# rm -r of a tree of 4,000 files whose tails are all packed (mkfs.toyfs
+# -p -d, 4 KiB blocks, 512-byte fragments, a 32 MiB image of 8,192
+# inodes): 2,000 files of 1,500 bytes (two tails a tail block) and 2,000
+# of 700 (five), 1,200 tail blocks.  Each tail block is freed with
+# its last tail, once toyfs found no other inode naming it
+# (tails::drop_tail).  The time rm -r took is printed, never judged
+# (Documentation/performance.rst, "Removing packed tails"); no
+# "corrupted" or "left for fsck" message, and fsck.toyfs -f finds the
+# image clean: every tail block freed.
+packed_tails_removed_by_rm_r() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	img=$work/image
+	in_debian sh -c 'rm -rf /tmp/ptree && mkdir -p /tmp/ptree/a /tmp/ptree/b &&
+		head -c 3000000 /dev/urandom | split -a 4 -b 1500 - /tmp/ptree/a/f &&
+		head -c 1400000 /dev/urandom | split -a 4 -b 700 - /tmp/ptree/b/f' || return 1
+	mkfs.toyfs -b 4096 -f 512 -p -d /debian/tmp/ptree $img 32M >$work/mkfs || { cat $work/mkfs; return 1; }
+	rm -rf /debian/tmp/ptree
+	grep -q 'packed 4000 tails' $work/mkfs || { cat $work/mkfs; echo "not every tail packed"; return 1; }
+	dev=$(losetup -f) && losetup "$dev" $img || return 1
+	echo "fragments-tests: packed_tails_removed_by_rm_r" >/dev/kmsg
+	result=1
+	if mount -w -t toyfs "$dev" $mnt; then
+		start=$(cut -d ' ' -f 1 /proc/uptime)
+		rm -r $mnt/a $mnt/b
+		result=$?
+		end=$(cut -d ' ' -f 1 /proc/uptime)
+		umount $mnt || result=1
+		awk -v s="$start" -v e="$end" \
+			'BEGIN { printf "rm -r of 4000 files with packed tails: %.2f s\n", e - s }'
+	fi
+	dmesg | sed -n '\|fragments-tests: packed_tails_removed_by_rm_r$|,$p' | grep -E 'toyfs: .*(corrupted|left for fsck)' &&
+		result=1
+	fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; result=1; }
+	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
+}
+
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
 # debug kernel (KASAN, several times slower) runs three of them, the
 # smallest and largest fragments with LZ4 and a large one without.
@@ -1535,7 +1572,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 60 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 61 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1613,5 +1650,6 @@ ktap_case fallocate_over_mapped_pages_b1024_packed_zero fallocate_over_mapped_pa
 ktap_case fallocate_over_mapped_pages_b4096_packed_punch fallocate_over_mapped_pages 4096 -p punch
 ktap_case fallocate_over_mapped_pages_b2048_packed_zero fallocate_over_mapped_pages 2048 -p zero
 ktap_case packed_tails_removed_at_once packed_tails_removed_at_once
+ktap_case packed_tails_removed_by_rm_r packed_tails_removed_by_rm_r
 ktap_case rmmod_toyfs rmmod toyfs
 ktap_end

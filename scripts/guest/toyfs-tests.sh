@@ -1168,6 +1168,47 @@ fio_direct_on_toyfs() {
 	rm -rf $mnt/fio-odirect && [ $status -eq 0 ]
 }
 
+# xfstests generic/114 (aio-dio-eof-race): extending O_DIRECT writes in
+# flight at once past the end of one file, sub-block and unaligned, on a
+# new image of each layout (1 KiB blocks; 4 KiB blocks with 512-byte
+# fragments; the same with LZ4).  fio: four jobs write their own quarter
+# of one file from its start, in order, libaio and io_uring, 16 requests
+# submitted together (512, 1000, 1536 and 4096 + 512 bytes): each request
+# ends past the end of the file, and the jobs' requests interleave, one
+# extending across the holes another left.  Each job reads its bytes
+# back (verify=crc32c); the file is then the jobs' 2,304,000 bytes, and
+# after a remount the jobs verify again.  on_viewed_image runs fsck.toyfs -f at the end.
+aio_extending_direct_writes_race() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	on_viewed_image aio_eof_race_body 1024 32M -b 1024 &&
+		on_viewed_image aio_eof_race_body 4096 32M -b 4096 -f 512 &&
+		on_viewed_image aio_eof_race_body 4096 32M -b 4096 -f 512 -c lz4
+}
+
+# The body of aio_extending_direct_writes_race.
+aio_eof_race_body() {
+	# A multiple of every request size: fio finds the file whole when it
+	# verifies again (a file shorter than a job's range it lays out anew).
+	quarter=576000
+	opts="--filename=/mnt/view/race --direct=1 --rw=write --size=$quarter --fallocate=none --verify=crc32c"
+	opts="$opts --iodepth=16 --iodepth_batch_submit=16 --iodepth_batch_complete_min=1"
+	jobs="--name=aio512 --ioengine=libaio --bs=512 --offset=0"
+	jobs="$jobs --name=uring1000 --ioengine=io_uring --bs=1000 --offset=$quarter"
+	jobs="$jobs --name=aio1536 --ioengine=libaio --bs=1536 --offset=$((2 * quarter))"
+	jobs="$jobs --name=uring4608 --ioengine=io_uring --bs=4608 --offset=$((3 * quarter))"
+	# shellcheck disable=SC2086 # one word per option
+	in_debian fio --output=/tmp/fio-eof-race.log $opts $jobs ||
+		{ in_debian cat /tmp/fio-eof-race.log; return 1; }
+	in_debian grep -E 'err=' /tmp/fio-eof-race.log
+	size=$(stat -c %s /mnt/view/race)
+	[ "$size" = $((4 * quarter)) ] || { echo "size $size, not $((4 * quarter))"; return 1; }
+	debian_unview /mnt/view && umount /mnt/view && fsck.toyfs -n -f "$loop" >/dev/null &&
+		mount -t toyfs "$loop" /mnt/view && debian_view /mnt/view || return 1
+	# shellcheck disable=SC2086 # one word per option
+	in_debian fio --output=/tmp/fio-eof-race.log --verify_only $opts $jobs ||
+		{ in_debian cat /tmp/fio-eof-race.log; return 1; }
+}
+
 lz4=/mnt/odirect-lz4
 remount_lz4() {
 	debian_unview $lz4 && umount $lz4 && fsck.toyfs -n -f "$loop" >/dev/null &&
@@ -2244,7 +2285,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 104
+ktap_suite toyfs 106
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2305,6 +2346,7 @@ ktap_case o_direct_read_never_sees_a_block_page_mkwrite_just_gave probe odirect-
 ktap_case xfs_io_direct_round_trip xfs_io_direct_round_trip
 ktap_case o_direct_edges o_direct_edges
 ktap_case fio_direct_on_toyfs fio_direct_on_toyfs
+ktap_case nowait_refused_and_io_uring_nonblocking_io_whole probe nowait
 ktap_case symlinks_as_on_ext2 symlinks_as_on_ext2
 ktap_case special_files_as_on_ext2 special_files_as_on_ext2
 ktap_case special_files_feature_not_set_without_an_inode special_files_feature_needs_a_special_file no_inode
@@ -2322,6 +2364,7 @@ ktap_case frozen_filesystem_is_not_changed_until_thawed frozen_filesystem_is_not
 ktap_case bmap_maps_whole_plain_blocks_and_swapon_takes_a_plain_file bmap_and_swap_files
 # After the counters: tails (an image with fragments) move data through vm_mvc.
 ktap_case o_direct_on_an_lz4_image odirect_on_an_lz4_image
+ktap_case aio_extending_direct_writes_race aio_extending_direct_writes_race
 ktap_case seek_over_tails_compressed_and_packed_blocks seek_over_tails_compressed_and_packed_blocks
 ktap_case symlinks_on_fragments_and_lz4 symlinks_on_fragments_and_lz4
 ktap_case o_tmpfile_links_and_orphans o_tmpfile -b 1024

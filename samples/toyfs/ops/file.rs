@@ -340,8 +340,17 @@ unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::io
 /// of a short one, is a buffered write whose bytes are on the device when
 /// it returns (`Kiocb::write_through_cache`, the kernel's
 /// `direct_write_fallback`).  `O_SYNC`/`O_DSYNC` then as for any write.
-/// With `IOCB_NOWAIT` it is `EAGAIN` at once: it would wait for locks,
-/// allocations and I/O.
+/// A direct write stamps the file modified (`file_modified`) only once its
+/// block map is read: a damaged one fails it with nothing changed.
+///
+/// With `IOCB_NOWAIT` (io_uring on a file opened `O_NONBLOCK`; toyfs sets
+/// no `FMODE_NOWAIT`, so the VFS refuses `RWF_NOWAIT` with `EOPNOTSUPP`
+/// before this) any write, buffered or direct, is `EAGAIN` at once: it
+/// would wait for the inode lock, allocations and I/O.  io_uring then
+/// does it from a worker that may wait.  io_uring sends no buffered write
+/// here with `IOCB_NOWAIT` (toyfs sets no `FOP_BUFFER_WASYNC`): the rule
+/// is toyfs's own all the same, whoever the caller, as ext4 refuses a
+/// buffered one (`EOPNOTSUPP`, which io_uring takes as `EAGAIN`).
 ///
 /// # Safety
 ///
@@ -353,14 +362,14 @@ unsafe extern "C" fn write_iter(
 ) -> isize {
     // SAFETY: The VFS's arguments for this call.
     let mut io = unsafe { Kiocb::from_raw(iocb, from) };
+    if io.is_nowait() {
+        return EAGAIN.to_errno() as isize;
+    }
     // A packed tail left by an open without room moves first (`open`),
     // for a write of some bytes: one of none returns 0 and changes
     // nothing (`generic_write_checks`), as on ext2, where moving the tail
-    // failed it with `ENOSPC` on a full image (or `EAGAIN`).
+    // failed it with `ENOSPC` on a full image.
     if io.count() > 0 && tails::has_packed_tail(io.inode()) {
-        if io.is_nowait() {
-            return EAGAIN.to_errno() as isize;
-        }
         if let Err(err) = move_packed_tail(io.inode()) {
             return err.to_errno() as isize;
         }
@@ -368,17 +377,18 @@ unsafe extern "C" fn write_iter(
     if !io.is_direct() {
         return io.write_buffered();
     }
-    if io.is_nowait() {
-        return EAGAIN.to_errno() as isize;
-    }
     let inode = io.inode();
     let locked = inode.lock();
     let written = io.write_checks(&locked).and_then(|count| {
         if count == 0 {
             return Ok(0);
         }
-        io.file_modified(&locked)?;
+        // The block map is read before the file is stamped modified: a
+        // damaged one (`EUCLEAN`) fails the write with nothing changed,
+        // not its times nor its set-id bits.  The set-id bits still go
+        // before a byte is written, either way.
         let fits = file::direct_io_fits(inode, io.position(), count as u64, io.buffer_alignment())?;
+        io.file_modified(&locked)?;
         let done = if fits {
             match io.direct_rw(&IOMAP_OPS, &locked) {
                 done if done == ENOTBLK.to_errno() as isize => 0,

@@ -114,9 +114,16 @@ impl SuperBlock {
     /// a write whose buffer is on no inode's list, whose error
     /// `mark_buffer_write_io_error` records only on the device's mapping.
     pub(crate) fn record_write_error(&self) {
+        self.record_error(EIO);
+    }
+
+    /// Records `err` on the superblock (`s_wb_err`), for `syncfs` to
+    /// report: what a call that succeeded left undone, as the error it is
+    /// (`EIO`, or `EUCLEAN` for damage found); `errseq` keeps the latest.
+    pub(crate) fn record_error(&self, err: Error) {
         // SAFETY: The superblock is live (type invariant); `errseq_set`
         // changes `s_wb_err` atomically (`cmpxchg`).
-        unsafe { bindings::errseq_set(&raw mut (*self.as_ptr()).s_wb_err, EIO.to_errno()) };
+        unsafe { bindings::errseq_set(&raw mut (*self.as_ptr()).s_wb_err, err.to_errno()) };
     }
 
     /// Whether the filesystem is mounted read-only.

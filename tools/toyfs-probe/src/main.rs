@@ -8,7 +8,7 @@
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
 //! zero-range, allocate, keep-size, keep-size-check, keep-size-triple, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
 //! truncate-split, truncate-dirty-folio, links, rename, eof-tail, extend-race, splice,
-//! compaction, short-copy; `toyfs-probe fallocate-enospc DIR FRAGMENT`
+//! compaction, short-copy, nowait (nowait.rs); `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
 //! MAKE-IT-FAIL`; `toyfs-probe tail-write-error DIR MAKE-IT-FAIL` (an
 //! image with fragments); `toyfs-probe
@@ -104,6 +104,7 @@ macro_rules! ensure {
 }
 
 mod frozen;
+mod nowait;
 mod read_error;
 mod vfsfeat;
 
@@ -3907,6 +3908,7 @@ fn main() -> ExitCode {
             _ => Err("usage: toyfs-probe dir-flags DIR lz4|plain".into()),
         },
         "special" => special(dir),
+        "nowait" => nowait::nowait(dir),
         "eof-tail" => eof_tail(dir),
         "extend-race" => extend_race(dir),
         "splice" => splice(dir),

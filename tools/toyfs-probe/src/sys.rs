@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The system calls std does not offer, from the C library std links.
 
-use std::ffi::{c_char, c_int, c_long, c_ulong, c_void, CString};
+use std::ffi::{c_char, c_int, c_long, c_uint, c_ulong, c_void, CString};
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 extern "C" {
     fn copy_file_range(
@@ -67,6 +68,209 @@ extern "C" {
     fn swapoff(path: *const c_char) -> c_int;
     fn posix_fadvise(fd: c_int, offset: i64, len: i64, advice: c_int) -> c_int;
     fn readahead(fd: c_int, offset: i64, count: usize) -> isize;
+    fn syscall(number: c_long, ...) -> c_long;
+    fn preadv2(fd: c_int, iov: *const IoVec, count: c_int, offset: i64, flags: c_int) -> isize;
+    fn pwritev2(fd: c_int, iov: *const IoVec, count: c_int, offset: i64, flags: c_int) -> isize;
+}
+
+/// `struct iovec`.
+#[repr(C)]
+struct IoVec {
+    base: *mut c_void,
+    len: usize,
+}
+
+/// `RWF_NOWAIT`.
+const RWF_NOWAIT: c_int = 8;
+
+/// `preadv2` (`write` false) or `pwritev2` of `buf` at `offset` with
+/// `RWF_NOWAIT`: the bytes moved.
+pub fn rw_nowait(file: &File, write: bool, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let iov = IoVec {
+        base: buf.as_mut_ptr().cast(),
+        len: buf.len(),
+    };
+    let fd = file.as_raw_fd();
+    // SAFETY: One iovec over `buf`, valid for the call (a write only
+    // reads it).  CAST: offsets of a small file.
+    let n = unsafe {
+        if write {
+            pwritev2(fd, &iov, 1, offset as i64, RWF_NOWAIT)
+        } else {
+            preadv2(fd, &iov, 1, offset as i64, RWF_NOWAIT)
+        }
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // CAST: not negative.
+    Ok(n as usize)
+}
+
+/// The system calls of io_uring (`io_uring_setup`, `io_uring_enter`).
+const SYS_IO_URING_SETUP: c_long = 425;
+const SYS_IO_URING_ENTER: c_long = 426;
+/// Where `mmap` finds the submission ring, the completion ring and the
+/// submission entries of a ring's descriptor.
+const IORING_OFF_SQ_RING: i64 = 0;
+const IORING_OFF_CQ_RING: i64 = 0x800_0000;
+const IORING_OFF_SQES: i64 = 0x1000_0000;
+const IORING_ENTER_GETEVENTS: c_uint = 1;
+/// `IORING_OP_READ`, `IORING_OP_WRITE`.
+const IORING_OP_READ: u8 = 22;
+const IORING_OP_WRITE: u8 = 23;
+
+/// `struct io_sqring_offsets` and `struct io_cqring_offsets`: the
+/// fields a ring's users need, and the rest as words.
+#[repr(C)]
+#[derive(Default)]
+struct RingOffsets {
+    head: u32,
+    tail: u32,
+    ring_mask: u32,
+    ring_entries: u32,
+    /// `flags` (submission), `overflow` (completion).
+    fifth: u32,
+    /// `dropped` (submission), `cqes` (completion).
+    sixth: u32,
+    /// `array` (submission), `flags` (completion).
+    seventh: u32,
+    resv: [u32; 3],
+}
+
+/// `struct io_uring_params`.
+#[repr(C)]
+#[derive(Default)]
+struct RingParams {
+    sq_entries: u32,
+    cq_entries: u32,
+    flags: u32,
+    sq_thread_cpu: u32,
+    sq_thread_idle: u32,
+    features: u32,
+    wq_fd: u32,
+    resv: [u32; 3],
+    sq_off: RingOffsets,
+    cq_off: RingOffsets,
+}
+
+/// An io_uring of four entries that does one request at a time.
+pub struct Ring {
+    params: RingParams,
+    sq: Mapping,
+    cq: Mapping,
+    sqes: Mapping,
+    /// The ring's descriptor, closed after the mappings go.
+    ring: File,
+}
+
+impl Ring {
+    /// A new ring (`io_uring_setup`), its rings mapped.
+    pub fn new() -> io::Result<Self> {
+        let mut params = RingParams::default();
+        // SAFETY: `io_uring_setup(2)` with a `struct io_uring_params`.
+        let fd = unsafe {
+            syscall(
+                SYS_IO_URING_SETUP,
+                4 as c_uint,
+                &mut params as *mut RingParams,
+            )
+        };
+        // CAST: a descriptor, or -1.
+        let fd = fd as c_int;
+        check(fd)?;
+        // SAFETY: A new descriptor, ours alone.
+        let ring = unsafe { File::from_raw_fd(fd) };
+        let sq_len = params.sq_off.seventh as usize + 4 * params.sq_entries as usize;
+        let cq_len = params.cq_off.sixth as usize + 16 * params.cq_entries as usize;
+        Ok(Self {
+            sq: Mapping::map_at(&ring, sq_len, 3, IORING_OFF_SQ_RING)?,
+            cq: Mapping::map_at(&ring, cq_len, 3, IORING_OFF_CQ_RING)?,
+            sqes: Mapping::map_at(&ring, 64 * params.sq_entries as usize, 3, IORING_OFF_SQES)?,
+            params,
+            ring,
+        })
+    }
+
+    /// A read of `buf.len()` bytes at `offset` of `file` into `buf`,
+    /// submitted and waited for: its result (bytes, or a negative errno).
+    pub fn read(&self, file: &File, buf: &mut [u8], offset: u64) -> io::Result<i32> {
+        self.submit_and_wait(IORING_OP_READ, file, buf.as_mut_ptr(), buf.len(), offset)
+    }
+
+    /// A write of `buf` at `offset` of `file`, as [`Self::read`].
+    pub fn write(&self, file: &File, buf: &[u8], offset: u64) -> io::Result<i32> {
+        self.submit_and_wait(
+            IORING_OP_WRITE,
+            file,
+            buf.as_ptr().cast_mut(),
+            buf.len(),
+            offset,
+        )
+    }
+
+    fn submit_and_wait(
+        &self,
+        opcode: u8,
+        file: &File,
+        buf: *mut u8,
+        len: usize,
+        offset: u64,
+    ) -> io::Result<i32> {
+        let sq = &self.params.sq_off;
+        let tail = self.sq.word(sq.tail).load(Ordering::Acquire);
+        let index = tail & self.sq.word(sq.ring_mask).load(Ordering::Relaxed);
+        let mut sqe = [0u8; 64];
+        sqe[0] = opcode;
+        sqe[4..8].copy_from_slice(&file.as_raw_fd().to_ne_bytes());
+        sqe[8..16].copy_from_slice(&offset.to_ne_bytes());
+        sqe[16..24].copy_from_slice(&(buf as u64).to_ne_bytes());
+        // CAST: requests of a few KiB.
+        sqe[24..28].copy_from_slice(&(len as u32).to_ne_bytes());
+        sqe[32..40].copy_from_slice(&u64::from(tail).to_ne_bytes());
+        // The kernel reads entry `index` only once the tail passes it.
+        self.sqes.store(64 * index as usize, &sqe);
+        self.sq
+            .word(sq.seventh + 4 * index)
+            .store(index, Ordering::Relaxed);
+        self.sq
+            .word(sq.tail)
+            .store(tail.wrapping_add(1), Ordering::Release);
+        // SAFETY: `io_uring_enter(2)` on our ring: one to submit, one to
+        // wait for, no signal mask.  The buffer lives until we return,
+        // when the request is complete.
+        let entered = unsafe {
+            syscall(
+                SYS_IO_URING_ENTER,
+                self.ring.as_raw_fd(),
+                1 as c_uint,
+                1 as c_uint,
+                IORING_ENTER_GETEVENTS,
+                std::ptr::null::<c_void>(),
+                0usize,
+            )
+        };
+        // CAST: 0 or 1, or -1.
+        check(entered as c_int)?;
+        let cq = &self.params.cq_off;
+        let head = self.cq.word(cq.head).load(Ordering::Relaxed);
+        if self.cq.word(cq.tail).load(Ordering::Acquire) == head {
+            return Err(io::Error::other(
+                "io_uring_enter returned with no completion",
+            ));
+        }
+        let mask = self.cq.word(cq.ring_mask).load(Ordering::Relaxed);
+        // `struct io_uring_cqe`: user_data, res, flags.
+        let res = self
+            .cq
+            .word(cq.sixth + 16 * (head & mask) + 8)
+            .load(Ordering::Relaxed);
+        self.cq
+            .word(cq.head)
+            .store(head.wrapping_add(1), Ordering::Release);
+        // CAST: the request's result, a signed word.
+        Ok(res as i32)
+    }
 }
 
 /// `swapon(path, 0)`.
@@ -534,9 +738,13 @@ impl Mapping {
     }
 
     fn map(file: &File, len: usize, prot: c_int) -> io::Result<Self> {
+        Self::map_at(file, len, prot, 0)
+    }
+
+    fn map_at(file: &File, len: usize, prot: c_int, offset: i64) -> io::Result<Self> {
         // SAFETY: A new mapping chosen by the kernel, `MAP_SHARED` with
         // `prot` (`PROT_READ`, `PROT_WRITE` or both).
-        let addr = unsafe { mmap(std::ptr::null_mut(), len, prot, 1, file.as_raw_fd(), 0) };
+        let addr = unsafe { mmap(std::ptr::null_mut(), len, prot, 1, file.as_raw_fd(), offset) };
         if addr as c_long == -1 {
             return Err(io::Error::last_os_error());
         }
@@ -577,6 +785,16 @@ impl Mapping {
             // SAFETY: Inside the mapping (checked above).
             .map(|i| unsafe { self.addr.add(offset + i).read_volatile() })
             .collect()
+    }
+
+    /// The 32-bit word at `offset` (a multiple of 4), which the kernel
+    /// may change meanwhile (an io_uring ring's).
+    fn word(&self, offset: u32) -> &AtomicU32 {
+        let offset = offset as usize;
+        assert!(offset % 4 == 0 && offset + 4 <= self.len);
+        // SAFETY: Inside the mapping and aligned (checked above; the
+        // mapping starts on a page), for as long as `self`; atomic.
+        unsafe { &*self.addr.add(offset).cast::<AtomicU32>() }
     }
 
     /// The mapping's first address.
