@@ -1020,6 +1020,16 @@ pub fn free_counts(path: &Path) -> io::Result<(u64, u64)> {
     Ok((buf[3], buf[6]))
 }
 
+/// The unit of [`free_counts`]'s blocks: `statvfs`'s `f_frsize` (a
+/// fragment on a toyfs with fragments).
+pub fn fragment_size(path: &Path) -> io::Result<u64> {
+    let path = CString::new(path.as_os_str().as_bytes())?;
+    let mut buf = [0u64; 16];
+    // SAFETY: As in `free_counts`.
+    check(unsafe { statvfs(path.as_ptr(), &mut buf) })?;
+    Ok(buf[1])
+}
+
 /// `mknod(path, mode, dev)`.
 pub fn make_node(path: &Path, mode: u32, dev: u64) -> io::Result<()> {
     let path = CString::new(path.as_os_str().as_bytes())?;
