@@ -1348,6 +1348,49 @@ held_runs_of_another_file_make_room() {
 	losetup -d "$dev" && rm -f $img && [ $result -eq 0 ]
 }
 
+# An ENOSPC on an LZ4 image writes back the other files' dirty blocks
+# too (write::retry_after_writeback): a new block of a compressed file
+# holds a whole plain run until writeback compresses it and frees what
+# it does not need, and a run allocated since the map was last stored
+# (InodeInfo::fresh) is freed at once, not held, so SbInfo::held_runs
+# does not count that room (gap 3 of the 2026-12-06 review).  On a 1 MiB
+# image of 1 KiB blocks, 256-byte fragments and LZ4, with the flusher's
+# periodic writeback off, f gets 384 KiB of text (dirty, whole plain
+# runs), then g bytes that do not compress until ENOSPC; after a sync,
+# one more block appended to g must fail with ENOSPC too: the sync may
+# free no room that the fill's retry did not.  Before the fix the retry
+# wrote back other files only while held_runs > 0, the fill stopped with
+# f's blocks uncompressed, and the block after the sync fitted.
+lz4_dirty_blocks_of_another_file_make_room() {
+	img=$work/lz4-room.img knob=/proc/sys/vm/dirty_writeback_centisecs
+	rm -f $img && mkfs.toyfs -q -b 1024 -f 256 -c lz4 $img 1M && dev=$(losetup -f) &&
+		losetup "$dev" $img || return 1
+	mount -w -t toyfs "$dev" $mnt || { losetup -d "$dev"; return 1; }
+	period=$(cat $knob)
+	echo 0 >$knob
+	result=1
+	if yes toyfs | head -c 393216 >$work/lz4-room-f && cp $work/lz4-room-f $mnt/f; then
+		dd if=/dev/urandom of=$mnt/g bs=1024 count=4096 2>$work/err
+		filled=$?
+		size=$(stat -c %s $mnt/g)
+		if [ $filled -eq 0 ] || ! grep -q 'No space left' $work/err; then
+			echo "the fill did not end with ENOSPC:"
+			cat $work/err
+		elif ! sync; then
+			echo "sync failed"
+		elif head -c 1024 /dev/urandom >>$mnt/g 2>/dev/null; then
+			echo "a block fitted after the sync; the fill's ENOSPC came at $size bytes of g"
+		else
+			drop_caches && cmp $work/lz4-room-f $mnt/f && result=0
+		fi
+	else
+		echo "f (384 KiB of text) did not fit"
+	fi
+	echo "$period" >$knob
+	umount $mnt && fsck.toyfs -f -n "$dev" >$work/fsck || { cat $work/fsck; result=1; }
+	losetup -d "$dev" && rm -f $img $work/lz4-room-f && [ $result -eq 0 ]
+}
+
 # The same through an indirect block changed in place: a run allocated
 # since the map was last stored (InodeInfo::fresh) is freed at once when
 # it moves, as no inode on the disk names it; but its pointer is in an
@@ -1572,7 +1615,7 @@ else
 	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
-ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 61 ))
+ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 62 ))
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 ktap_case make_tree make_tree
 # Splits BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS] into $b $f $c $more
@@ -1632,6 +1675,7 @@ ktap_case fsync_ends_under_mmap_stores fsync_ends_under_mmap_stores
 ktap_case moved_tail_run_is_not_reused_before_the_map moved_tail_run_is_not_reused_before_the_map
 ktap_case compressed_run_is_not_reused_before_the_map compressed_run_is_not_reused_before_the_map
 ktap_case held_runs_of_another_file_make_room held_runs_of_another_file_make_room
+ktap_case lz4_dirty_blocks_of_another_file_make_room lz4_dirty_blocks_of_another_file_make_room
 ktap_case fresh_run_named_in_place_is_not_reused_before_the_map fresh_run_named_in_place_is_not_reused_before_the_map
 ktap_case fallocate_at_edges_b512_f64 fallocate_at_edges 512 64
 ktap_case fallocate_at_edges_b1024_f128 fallocate_at_edges 1024 128
