@@ -1886,7 +1886,8 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, why: ReadFor) -> Result<(Dis
 
 /// `write_inode`: the VFS attributes into the inode table; with `sync`
 /// (`WB_SYNC_ALL`: `sync(2)`, `write_inode_now`, a directory's `fsync`)
-/// written and waited for, which takes the changes noted for the file's
+/// written and waited for, after the bitmap blocks whose bits the file
+/// changed (`sync_bitmap`), which takes the changes noted for the file's
 /// `fsync` (`InodeInfo::unsynced`), given back if the write fails.
 /// Without `sync` only into the device's cache: the changes stay noted,
 /// and the file's `fsync` writes the inode.
@@ -1963,6 +1964,23 @@ fn write_inode_keeping(inode: &Inode, sync: bool) -> (Result, bool) {
         rounds += 1;
     };
     let sync = sync || held;
+    // With `sync`, the bitmap blocks whose bits the file changed
+    // (`InodeInfo::bitmap_blocks`) go first, as `fsync` writes them: the
+    // map written below names the runs allocated since (a moved block's
+    // new run, the runs writeback just compressed the moved blocks into),
+    // and toyfs refuses a pointer to a block the bitmap on the disk calls
+    // free.  Under the map lock no run of the file is allocated
+    // meanwhile.  Review 2026-12-07 (`tail_moves_with_runs_held`): the
+    // inode written for a moved packed tail named block 0's compressed
+    // run, taken by the write of its folio just before, and a crash copy
+    // then read f as "block pointer names a free block".  If a bitmap
+    // block cannot be written the map is not either, and the inode is
+    // dirtied again.
+    if sync {
+        if let Err(err) = sync_bitmap(inode) {
+            return (Err(err), true);
+        }
+    }
     let taken = if sync { info.take_unsynced() } else { 0 };
     // With `sync`, the runs moved out of the map so far go once the map
     // (the inode, and its indirect blocks) is on the disk.
