@@ -375,10 +375,17 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
     // grown above for the new size shrinks again (both only free); the
     // map's roots may not have reached the inode table (`write_inode`
     // stores them).
+    // The runs that leaves held (the map stored meanwhile: on an image
+    // with LZ4 the `ENOSPC` retry writes the filesystem back, this file's
+    // inode with the tail grown above among it, which makes its
+    // fragments no longer fresh) are freed by writing the inode: the call
+    // fails with the free count as it was (`failed_zero_range_keeps_the_tail`);
+    // if that write fails they wait for the next writeback.
     let undo = |err: Error, new: &NewBlocks| -> Result {
         inode.mark_dirty();
         new.free(inode)?;
         trim_tail(inode, inode.size())?;
+        let _ = crate::inode::write_deferred(inode);
         Err(err)
     };
     if mode & PUNCH_HOLE != 0 {

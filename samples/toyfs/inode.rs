@@ -1886,19 +1886,101 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, why: ReadFor) -> Result<(Dis
 
 /// `write_inode`: the VFS attributes into the inode table; with `sync`
 /// (`WB_SYNC_ALL`: `sync(2)`, `write_inode_now`, a directory's `fsync`)
-/// written and waited for, which takes the changes noted for the file's
+/// written and waited for, after the bitmap blocks whose bits the file
+/// changed (`sync_bitmap`), which takes the changes noted for the file's
 /// `fsync` (`InodeInfo::unsynced`), given back if the write fails.
 /// Without `sync` only into the device's cache: the changes stay noted,
 /// and the file's `fsync` writes the inode.
+///
+/// If runs moved out of the map stay held because the map naming their
+/// successors could not be written (`InodeInfo::deferred`: a failed
+/// write, a data write that failed, a run moved meanwhile), the inode is
+/// dirtied again (`Inode::mark_dirty_sync`), as `gfs2_write_inode` does
+/// when its write fails: the next writeback (background, `sync(2)`)
+/// writes it again and frees them once the device writes.  Before, the
+/// inode stayed clean and they stayed held until the file's `fsync` or
+/// its eviction, and every `ENOSPC` meanwhile wrote the filesystem back
+/// for nothing (`write::retry_after_writeback`; review 2026-12-06).  The
+/// flusher, which calls this holding the inode (`I_SYNC`), requeues it
+/// when done (`requeue_inode`): a `WB_SYNC_NONE` pass to the tail of
+/// the dirty list, a `WB_SYNC_ALL` pass dated now so that it does not
+/// take it again (no livelock).
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
+    let (written, kept) = write_inode_keeping(inode, sync);
+    if kept {
+        inode.mark_dirty_sync();
+    }
+    written
+}
+
+/// [`write_inode`] but for dirtying the inode again: also whether runs
+/// moved out of the map stay held, the map naming their successors not
+/// written.  For the eviction too, which must not dirty the inode.
+fn write_inode_keeping(inode: &Inode, sync: bool) -> (Result, bool) {
     let info = inode.info();
-    let slot = InodeSlot::read(inode.sb(), inode.ino())?;
-    let map = info.map.lock();
-    // Runs moved out of the map (`InodeInfo::deferred`) wait for it to be
-    // on the disk: then it is written and waited for whoever asks
-    // (background writeback, the first pass of `sync(2)`, which leaves
-    // the inode clean for the second), and that frees them.
-    let sync = sync || !info.deferred.lock().is_empty();
+    // While runs are held, the blocks given a new run since an `fsync`
+    // or this last wrote the map (`InodeInfo::moved`) are written and
+    // waited for first: the map written below names their new runs, and
+    // the old ones, which held durable bytes, are freed once it is on
+    // the disk.  Writeback submits a file's folios without waiting
+    // (`WB_SYNC_NONE`, and `sync(2)`'s `WB_SYNC_ALL` pass) before it
+    // calls this, so the map reached the disk ahead of them, and after
+    // a failed write of them (review 2026-12-06): a crash then, or the
+    // failed write, left the file naming a run without its bytes.  A
+    // failed write of the file's folios (`AS_EIO`, kept until its
+    // `fsync` reports it) keeps the map off the disk, the old runs held
+    // and named there.  Only files holding runs pay for it.
+    let mut rounds = 0;
+    let (slot, map, held) = loop {
+        let waited = if info.deferred.lock().is_empty() {
+            None
+        } else {
+            let moved = info.moved();
+            if let Err(err) = inode.write_and_wait_keeping_errors(moved.bytes.clone()) {
+                return (Err(err), true);
+            }
+            Some(moved)
+        };
+        let slot = match InodeSlot::read(inode.sb(), inode.ino()) {
+            Ok(slot) => slot,
+            Err(err) => return (Err(err), waited.is_some()),
+        };
+        let map = info.map.lock();
+        // Runs moved out of the map (`InodeInfo::deferred`) wait for it
+        // to be on the disk: then it is written and waited for whoever
+        // asks (background writeback, the first pass of `sync(2)`, which
+        // leaves the inode clean for the second), and that frees them.
+        let held = !info.deferred.lock().is_empty();
+        // A run moved since the bytes above were written (or runs held
+        // only since, a concurrent write): its bytes are not on the
+        // disk, and they are written again first.  Under the map lock no
+        // run moves.  A file whose runs move all the time (stores
+        // through a shared mapping) gets its map written after four
+        // rounds, as before.
+        if !held || waited.is_some_and(|moved| info.forget_moved(&moved)) || rounds == 3 {
+            break (slot, map, held);
+        }
+        drop(map);
+        rounds += 1;
+    };
+    let sync = sync || held;
+    // With `sync`, the bitmap blocks whose bits the file changed
+    // (`InodeInfo::bitmap_blocks`) go first, as `fsync` writes them: the
+    // map written below names the runs allocated since (a moved block's
+    // new run, the runs writeback just compressed the moved blocks into),
+    // and toyfs refuses a pointer to a block the bitmap on the disk calls
+    // free.  Under the map lock no run of the file is allocated
+    // meanwhile.  Review 2026-12-07 (`tail_moves_with_runs_held`): the
+    // inode written for a moved packed tail named block 0's compressed
+    // run, taken by the write of its folio just before, and a crash copy
+    // then read f as "block pointer names a free block".  If a bitmap
+    // block cannot be written the map is not either, and the inode is
+    // dirtied again.
+    if sync {
+        if let Err(err) = sync_bitmap(inode) {
+            return (Err(err), true);
+        }
+    }
     let taken = if sync { info.take_unsynced() } else { 0 };
     // With `sync`, the runs moved out of the map so far go once the map
     // (the inode, and its indirect blocks) is on the disk.
@@ -1920,12 +2002,13 @@ pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
     if written.is_err() {
         info.keep_unsynced(taken);
     }
-    if written.is_ok() && own.is_ok() {
-        free_deferred(inode, deferred);
-    } else {
+    let kept = !deferred.is_empty() && (written.is_err() || own.is_err());
+    if kept {
         keep_deferred(inode, deferred);
+    } else {
+        free_deferred(inode, deferred);
     }
-    written
+    (written, kept)
 }
 
 /// The runs of `inode` moved out of its map and kept allocated since
@@ -2149,6 +2232,7 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
     if !info.forget_moved(written) {
         return result.map(|()| false);
     }
+    let mut redirty = false;
     result = result.and(inode.sync_own_buffers());
     match (inode_write, slot) {
         (_, None) => {}
@@ -2177,12 +2261,17 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
             result = result.and(synced);
             if result.is_ok() {
                 free_deferred(inode, deferred);
-            } else {
+            } else if !deferred.is_empty() {
                 keep_deferred(inode, deferred);
+                // For the next writeback, as `write_inode` does.
+                redirty = true;
             }
         }
     }
     drop(map);
+    if redirty {
+        inode.mark_dirty_sync();
+    }
     result.map(|()| true)
 }
 
@@ -2325,8 +2414,10 @@ pub(crate) fn sync_before_eviction(inode: &Inode) {
     let sb = inode.sb();
     // Runs moved out of the map: freed once the inode is on the disk
     // (their bits written below); if it cannot be written they stay
-    // allocated, lost fragments for fsck.
-    if write_deferred(inode).is_err() {
+    // allocated, lost fragments for fsck, and the inode is not dirtied
+    // again (it is going).
+    let held = !inode.info().deferred.lock().is_empty();
+    if held && write_inode_keeping(inode, true).0.is_err() {
         sb.record_write_error();
     }
     let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);

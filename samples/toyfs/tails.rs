@@ -117,12 +117,14 @@ pub(crate) fn read_tail_from(
 /// starts): the tail block's header is checked (`EUCLEAN`, nothing
 /// changed), the run is taken (`ENOSPC`, nothing changed), the tail's
 /// bytes are copied into it through the buffer cache and written, so are
-/// the bitmap blocks that call it used, the map names the run (a pointer
-/// in an indirect block by copies of the indirect blocks on its path,
-/// written first: `BlockMap::unpacked_tail`) and the inode is written,
-/// which switches the file on the disk from the tail to the run at once;
-/// only then does the tail leave its tail block ([`drop_tail`]) and the
-/// old path go.  A crash at any point leaves the file's bytes where the
+/// the bitmap blocks that call it used, and the map names the run (a
+/// pointer in an indirect block by copies of the indirect blocks on its
+/// path, written first: `BlockMap::unpacked_tail`).  Then, the folio
+/// unlocked (`write_inode` writes the file's moved blocks' folios first
+/// while it holds runs, and locks them), the inode is written, which
+/// switches the file on the disk from the tail to the run at once; only
+/// then does the tail leave its tail block ([`drop_tail`]) and the old
+/// path go.  A crash at any point leaves the file's bytes where the
 /// inode on the disk says, at worst with a run, a path or a tail block's
 /// count that fsck reports as leaked.  If the inode cannot be written,
 /// the tail block keeps the count and the old path stays (the inode on
@@ -143,6 +145,8 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
     }
     let size = inode.size();
     let n = geometry.block_of(size);
+    // The tail block and the old path, once the map names the run.
+    let mut moved = None;
     with_folio(inode, size - geometry.offset_in_block(size), |_folio| {
         // The folio and the map (which writeback takes) are locked: no
         // allocation below enters filesystem reclaim.
@@ -236,11 +240,22 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
                 return Err(err);
             }
         };
-        drop(map);
-        crate::inode::write_inode(inode, true)?;
-        let_go_of_old_place(inode, block, &old_path, "packed tail moved");
+        moved = Some((block, old_path));
         Ok(())
-    })
+    })?;
+    let Some((block, old_path)) = moved else {
+        return Ok(());
+    };
+    // With the folio unlocked: while the file holds runs moved out of
+    // its map (`InodeInfo::deferred`), `write_inode` writes and waits for
+    // the file's moved blocks' folios before the map, which locks them
+    // (review 2026-12-07: called under the tail's folio lock, it could
+    // wait for that lock itself).  The caller's inode lock and
+    // `invalidate_lock` keep every change of the file out meanwhile;
+    // reads find the run in the map, its bytes written above.
+    crate::inode::write_inode(inode, true)?;
+    let_go_of_old_place(inode, block, &old_path, "packed tail moved");
+    Ok(())
 }
 
 /// Whether `inode` has a packed tail: without PACKED_TAILS never, and a

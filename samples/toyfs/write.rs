@@ -202,12 +202,18 @@ pub(crate) fn unpack(
 ///   stands;
 /// - then, while other files hold runs kept allocated so
 ///   (`SbInfo::held_runs`: a tail moved, a block compressed, their
-///   inodes not written since), the filesystem's dirty inodes are
-///   written back (`SuperBlock::write_back_inodes`), whose
-///   `write_inode` frees them (`inode::write_inode`, which writes and
-///   waits for an inode holding runs whoever asks).  Without such runs
-///   an `ENOSPC` writes no other file: a full image stays as cheap to
-///   fail on as before.
+///   inodes not written since), and always on an image with LZ4, the
+///   filesystem's dirty inodes are written back
+///   (`SuperBlock::write_back_inodes`), whose `write_inode` frees the
+///   held runs (`inode::write_inode`, which writes and waits for an
+///   inode holding runs whoever asks) and whose compression frees what
+///   the other files' new blocks do not need: those hold whole plain
+///   runs until writeback compresses them, and runs allocated since
+///   their inode was stored (`InodeInfo::fresh`) are freed at once, not
+///   held, so `held_runs` does not count that room (review 2026-12-06:
+///   a write failed with `ENOSPC` where `sync` and the same write
+///   succeeded).  Without LZ4 and without held runs an `ENOSPC` writes
+///   no other file: a full image stays as cheap to fail on as before.
 ///
 /// For `write_begin`, `page_mkwrite`, a truncation and the edges of a
 /// punched hole alike; called with no folio locked (writeback locks
@@ -230,8 +236,11 @@ pub(crate) fn retry_after_writeback<T>(
         // blocks it compressed) is freed once the map is on the disk.
         crate::inode::write_deferred(inode).map_err(|_| err)?;
     }
-    // Other files' held runs, read after this file's are freed.
-    let others = sb.info().held_runs.load(Ordering::Relaxed) > 0 && sb.write_back_inodes();
+    // Other files' held runs, read after this file's are freed, and
+    // with LZ4 their blocks not compressed yet.
+    let others = (sb.info().geometry.has_compression()
+        || sb.info().held_runs.load(Ordering::Relaxed) > 0)
+        && sb.write_back_inodes();
     if own || others {
         attempt()
     } else {

@@ -614,6 +614,117 @@ moved_in_unchanged() {
 		{ echo "the failed rename changed root:d links and size:m ($1): $after, was $before"; return 1; }
 }
 
+# A write_inode that fails keeps the runs moved out of the map
+# (InodeInfo::deferred, Write order) and dirties the inode again, so
+# that the next writeback, once the device writes again, frees them
+# (gap 1 of the 2026-12-06 review).  On an image of 1 KiB blocks and
+# 256-byte fragments f (300 bytes) and n (200) fill a block with the
+# root directory's fragment, synced; f grows to 600 bytes
+# (its tail moves to a run of 3 fragments, its 2 old ones held), its
+# data and the new run's buffer written (sync_file_range, the root's
+# fsync: sync_blockdev), with the flusher's periodic writeback off; a
+# sync with every write of the device failing (f's write_inode fails),
+# then a sync with the device well, no fsync of f: statfs's free
+# fragments must then be what fsck.toyfs counts after the unmount, with
+# no lost fragment.  Before the fix f's inode stayed clean after the
+# failed write, and its 2 fragments held until its eviction.
+held_runs_freed_after_a_failed_inode_write() {
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
+	mkdir -p $crash_mnt
+	head -c 300 /dev/urandom >/tmp/held-f || return 1
+	rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	echo 0 >$knob
+	if mount -t toyfs "$loop" $crash_mnt && cp /tmp/held-f $crash_mnt/f &&
+		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
+		cat /tmp/held-f >>$crash_mnt/f && toyfs-probe sync-range $crash_mnt/f && sync $crash_mnt &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		sync
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		# The failed writes' error, left on the device's mapping.
+		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+		sync
+		free=$(stat -f -c %f $crash_mnt)
+		umount $crash_mnt
+		fsck.toyfs -n -f -v "$loop" >/tmp/held-fsck
+		counted=$(awk '/ inodes \(/ && $NF == "fragments" { split($(NF - 1), a, "/"); print a[2] - a[1] }' /tmp/held-fsck)
+		if grep -q 'lost' /tmp/held-fsck; then
+			cat /tmp/held-fsck
+		elif [ "$free" != "$counted" ]; then
+			echo "statfs: $free fragments free after the sync; fsck counts $counted after the unmount"
+		else
+			result=0
+		fi
+	else
+		echo "the set-up failed"
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		umount $crash_mnt 2>/dev/null
+	fi
+	echo "$period" >$knob
+	losetup -d "$loop"
+	rm -f $crash_image /tmp/held-f /tmp/held-fsck
+	return $result
+}
+
+# A run moved out of the map is named on the disk only once its bytes
+# are (Write order; gap 2 of the 2026-12-06 review).  On an image of
+# 1 KiB blocks and 256-byte fragments f (600 bytes, a tail of 3
+# fragments; with n, 200 bytes, and the root directory's fragment its
+# block is full) is synced, then overwritten with 1024 bytes (dd conv=notrunc: its tail moves to
+# a whole block, written by bio, its 3 fragments held), the device's
+# buffers written (the root's fsync), the flusher's periodic writeback
+# off; a sync with the device's first write failing (f's data: the
+# bio of the new block), and the image copied then (the disk as a crash
+# would leave it): the copy must read f's first 600 bytes as they were
+# synced.  Before the fix the sync's write_inode (written and waited
+# for, as f held runs) put the map naming the new block on the disk
+# after its failed data write: the copy read the new block's old bytes.
+moved_run_named_only_after_its_bytes() {
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
+	mkdir -p $crash_mnt
+	head -c 600 /dev/urandom >/tmp/moved-old && head -c 1024 /dev/urandom >/tmp/moved-new || return 1
+	rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	echo 0 >$knob
+	if mount -t toyfs "$loop" $crash_mnt && cp /tmp/moved-old $crash_mnt/f &&
+		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
+		dd if=/tmp/moved-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
+		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		sync
+		cp $crash_image $crash_copy
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		echo -1 >$knobs/times
+		copy_loop=$(losetup -f) && losetup -r "$copy_loop" $crash_copy && mkdir -p $crash_copy_mnt &&
+			mount -o ro -t toyfs "$copy_loop" $crash_copy_mnt || echo "the copy does not mount"
+		if head -c 600 $crash_copy_mnt/f | cmp -s /tmp/moved-old -; then
+			result=0
+		else
+			echo "the copy's f does not start with its synced 600 bytes:"
+			od -A d -t x1 $crash_copy_mnt/f | head -4
+		fi
+		umount $crash_copy_mnt && losetup -d "$copy_loop"
+		umount $crash_mnt
+	else
+		echo "the set-up failed"
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		echo -1 >$knobs/times
+		umount $crash_mnt 2>/dev/null
+	fi
+	echo "$period" >$knob
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -f $crash_image $crash_copy /tmp/moved-old /tmp/moved-new
+	return $result
+}
+
 # A direct request's I/O error is returned to that request (review-dio):
 # on a toyfs of 1 KiB blocks on a loop device, file f of 16 blocks,
 # synced; with every request of the device failing, xfs_io -d's whole
@@ -657,7 +768,7 @@ direct_io_errors_reach_the_call() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 29
+ktap_suite io_errors 31
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -688,6 +799,8 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip failed_rename_over_a_name_changes_nothing "$reason"
 	ktap_skip failed_directory_move_into_a_new_block_changes_nothing "$reason"
 	ktap_skip failed_tail_cut_off_dates_the_truncated_file "$reason"
+	ktap_skip held_runs_freed_after_a_failed_inode_write "$reason"
+	ktap_skip moved_run_named_only_after_its_bytes "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -720,6 +833,8 @@ else
 	ktap_case failed_rename_over_a_name_changes_nothing rename_sweep over
 	ktap_case failed_directory_move_into_a_new_block_changes_nothing rename_sweep moved_in
 	ktap_case failed_tail_cut_off_dates_the_truncated_file failed_tail_cut_off_dates_the_truncated_file
+	ktap_case held_runs_freed_after_a_failed_inode_write held_runs_freed_after_a_failed_inode_write
+	ktap_case moved_run_named_only_after_its_bytes moved_run_named_only_after_its_bytes
 	# 13 blocks and 100 bytes: the tail's pointer in the single-indirect
 	# block; 270 blocks: under the double-indirect one.
 	ktap_case truncation_crash_cutting_an_indirect_packed_tail \

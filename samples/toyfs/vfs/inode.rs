@@ -9,13 +9,14 @@ use crate::{
     sys,
 };
 use core::{
+    ops::Range,
     ptr::NonNull,
     sync::atomic::{AtomicPtr, Ordering},
 };
 use kernel::{
     bindings,
     error::to_result,
-    ffi::{c_long, c_void},
+    ffi::{c_int, c_long, c_void},
     prelude::*,
     types::Opaque, //
 };
@@ -302,6 +303,20 @@ impl Inode {
         unsafe { sys::toyfs_mark_inode_dirty(self.as_ptr()) };
     }
 
+    /// Marks the inode itself dirty (`I_DIRTY_SYNC`, as
+    /// `mark_inode_dirty_sync`), so that a later writeback calls
+    /// `write_inode` again: for a `write_inode` that could not write what
+    /// it had to (`inode::write_inode`).  From inside `write_inode` the
+    /// flusher, which holds the inode (`I_SYNC`), requeues it when done
+    /// (`requeue_inode`: `redirty_tail`; a `WB_SYNC_ALL` pass dates it
+    /// now, so that the pass does not take it again).
+    pub(crate) fn mark_dirty_sync(&self) {
+        // CAST: the flag, a bit of `inode_state_flags_enum`, fits an int.
+        let flag = bindings::inode_state_flags_enum_I_DIRTY_SYNC as c_int;
+        // SAFETY: The inode is live.
+        unsafe { bindings::__mark_inode_dirty(self.as_ptr(), flag) };
+    }
+
     /// The list of the inode's own metadata buffers
     /// ([`super::Buffer::mark_dirty_for`]).
     pub(super) fn own_buffers(&self) -> *mut bindings::mapping_metadata_bhs {
@@ -344,6 +359,27 @@ impl Inode {
         kernel::error::to_result(unsafe {
             bindings::filemap_write_and_wait_range((*self.as_ptr()).i_mapping, 0, i64::MAX)
         })
+    }
+
+    /// Writes the file's dirty folios over `bytes` and waits for every
+    /// folio of it under writeback (`filemap_fdatawrite_range`, then
+    /// `filemap_fdatawait_range_keep_errors`); `EIO` (`ENOSPC`) while a
+    /// write of the mapping that failed is not yet reported by the file's
+    /// `fsync` (`AS_EIO`, left set: `file_check_and_advance_wb_err`
+    /// clears it).  Nothing for an empty range.  With no folio of the
+    /// file locked.
+    pub(crate) fn write_and_wait_keeping_errors(&self, bytes: Range<u64>) -> Result {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        // CAST: offsets below `s_maxbytes`, which fits an `loff_t`.
+        let (start, end) = (bytes.start as i64, bytes.end as i64 - 1);
+        // SAFETY: The inode is live, its mapping too.
+        let mapping = unsafe { (*self.as_ptr()).i_mapping };
+        // SAFETY: As above.
+        to_result(unsafe { bindings::filemap_fdatawrite_range(mapping, start, end) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::filemap_fdatawait_range_keep_errors(mapping, start, end) })
     }
 
     /// Sets ctime to now.
