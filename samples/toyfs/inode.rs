@@ -172,7 +172,12 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The container of file block `n` and how many file blocks from `n`
-    /// on it holds; `EFBIG` past the largest file.
+    /// on it holds; `EFBIG` past the largest file.  The path to a
+    /// last-level indirect block found whole is remembered
+    /// (`InodeInfo::last_path`) and not walked again, its blocks not read
+    /// and checked again, while the map's generation and the
+    /// filesystem's count of frees stay as they were when it was walked:
+    /// the checks it passed still hold (`LastPath`).
     fn container(&self, n: u64) -> Result<(Container, u64)> {
         let p = self.geometry.pointers_per_block();
         let slot = slot_of(n, p).ok_or(EFBIG)?;
@@ -185,6 +190,26 @@ impl<'a> BlockMap<'a> {
         }
         let root = slot.inode_pointer();
         let (entries, levels) = slot.indirect_entries();
+        let index = entries[levels - 1];
+        // The first file block of the last-level block: above
+        // `DIRECT_POINTERS`, so never 0.
+        let start = n - u64::from(index);
+        let info = self.inode.info();
+        // Read before the walk: a free during it leaves the path found
+        // stale at once.
+        let generation = info.map_generation.load(Ordering::Acquire);
+        let frees = sb.info().frees.load(Ordering::Acquire);
+        if let Some(above) = info.last_path.get(start, generation, frees) {
+            return Ok((
+                Container::Indirect {
+                    block: above[levels - 1],
+                    index: index as usize,
+                    above,
+                    levels,
+                },
+                u64::from(p - index),
+            ));
+        }
         // The indirect blocks on the path, from the inode's pointer down,
         // as far as they exist.
         let mut blocks = [0u32; 3];
@@ -204,8 +229,8 @@ impl<'a> BlockMap<'a> {
                 have += 1;
             }
         }
-        let index = entries[levels - 1];
         let container = if have == levels {
+            info.last_path.set(start, blocks, generation, frees);
             Container::Indirect {
                 block: blocks[levels - 1],
                 index: index as usize,
