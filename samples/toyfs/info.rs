@@ -198,7 +198,11 @@ impl SbInfo {
 
 /// A run of whole plain blocks of a file, contiguous on disk
 /// (`InodeInfo::last_run`): file blocks `start..start + count` are disk
-/// blocks `first..first + count`; none while `count` is 0.  Atomics only
+/// blocks `first..first + count`; none while `count` is 0.  Found or
+/// allocated when the filesystem's count of frees (`SbInfo::frees`) was
+/// `frees`, and only valid while it still is: the bitmap called its
+/// blocks in use then, and only a free changes that, also one by
+/// another file of a damaged image naming the same block.  Atomics only
 /// so that a shared reference can change it: every access is under the
 /// map's lock, which orders them (`Relaxed`).
 #[derive(Default)]
@@ -206,14 +210,16 @@ pub(crate) struct LastRun {
     start: AtomicU64,
     first: AtomicU32,
     count: AtomicU64,
+    frees: AtomicU64,
 }
 
 impl LastRun {
-    /// The run, if any: `(start, first, count)`.
+    /// The run, if any and if the filesystem's count of frees is still
+    /// `frees`: `(start, first, count)`.
     #[inline]
-    pub(crate) fn get(&self) -> Option<(u64, u32, u64)> {
+    pub(crate) fn get(&self, frees: u64) -> Option<(u64, u32, u64)> {
         let count = self.count.load(Ordering::Relaxed);
-        (count != 0).then(|| {
+        (count != 0 && self.frees.load(Ordering::Relaxed) == frees).then(|| {
             (
                 self.start.load(Ordering::Relaxed),
                 self.first.load(Ordering::Relaxed),
@@ -223,28 +229,31 @@ impl LastRun {
     }
 
     /// Remembers file blocks `start..start + count` at disk blocks
-    /// `first..`.
+    /// `first..`, found in use when the filesystem's count of frees was
+    /// `frees`.
     #[inline]
-    pub(crate) fn set(&self, start: u64, first: u32, count: u64) {
+    pub(crate) fn set(&self, start: u64, first: u32, count: u64, frees: u64) {
         self.start.store(start, Ordering::Relaxed);
         self.first.store(first, Ordering::Relaxed);
         self.count.store(count, Ordering::Relaxed);
+        self.frees.store(frees, Ordering::Relaxed);
     }
 
     /// Remembers file blocks `n..n + count`, just allocated at disk
-    /// blocks `first..`: as the continuation of the run remembered if
-    /// they follow it in the file and on the disk (an append), else as
-    /// the run.
+    /// blocks `first..` with the filesystem's count of frees at `frees`:
+    /// as the continuation of the run remembered if they follow it in
+    /// the file and on the disk (an append) and it is still valid, else
+    /// as the run.
     #[inline]
-    pub(crate) fn add_new(&self, n: u64, first: u32, count: u32) {
-        match self.get() {
+    pub(crate) fn add_new(&self, n: u64, first: u32, count: u32, frees: u64) {
+        match self.get(frees) {
             Some((start, at, known))
                 if start + known == n && u64::from(at) + known == u64::from(first) =>
             {
                 self.count
                     .store(known + u64::from(count), Ordering::Relaxed);
             }
-            _ => self.set(n, first, u64::from(count)),
+            _ => self.set(n, first, u64::from(count), frees),
         }
     }
 

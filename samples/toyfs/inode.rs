@@ -300,9 +300,14 @@ impl<'a> BlockMap<'a> {
     /// pointer (`check_extent`, the bitmap) held when the run was found
     /// or allocated, and still holds: every change of the map but the
     /// allocation of a hole (a block freed or given a new run, an
-    /// indirect block freed) forgets the run first ([`Self::runs_changed`]).
+    /// indirect block freed) forgets the run first ([`Self::runs_changed`]),
+    /// and a free anywhere in the filesystem (`SbInfo::frees`: another
+    /// file of a damaged image may name the same blocks, or an indirect
+    /// block above them, and free it) makes it stale.
     fn lookup_remembered(&self, n: u64, max: u64, sparse: bool) -> Result<Run> {
-        if let Some((start, first, count)) = self.inode.info().last_run.get() {
+        // Read before the walk, as `container` does.
+        let frees = self.sb.info().frees.load(Ordering::Acquire);
+        if let Some((start, first, count)) = self.inode.info().last_run.get(frees) {
             if n >= start && n - start < count {
                 let skip = n - start;
                 return Ok(Run::Data {
@@ -314,7 +319,7 @@ impl<'a> BlockMap<'a> {
         }
         let run = self.lookup_stored(n, max, sparse)?;
         if let Run::Data { first, count } = run {
-            self.inode.info().last_run.set(n, first, count);
+            self.inode.info().last_run.set(n, first, count, frees);
         }
         Ok(run)
     }
@@ -941,6 +946,8 @@ impl<'a> BlockMap<'a> {
             return Ok(covered as u64);
         }
         let inode = self.inode;
+        // The new blocks are in use from now on, whatever was freed before.
+        let frees = sb.info().frees.load(Ordering::Acquire);
         let mut blocks = self.disk.blocks;
         let mut name = |set: &mut dyn FnMut(usize, u32)| {
             for &(at, first, count) in &runs.runs[..runs.len] {
@@ -950,7 +957,7 @@ impl<'a> BlockMap<'a> {
                     set(at + i as usize, geometry.encode_pointer(whole));
                     new(n + (at + i as usize) as u64);
                 }
-                inode.info().last_run.add_new(n + at as u64, first, count);
+                inode.info().last_run.add_new(n + at as u64, first, count, frees);
                 blocks = blocks.saturating_add(count * geometry.fragments_per_block());
             }
             if let Some((at, extent)) = runs.tail {
