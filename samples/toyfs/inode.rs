@@ -957,7 +957,10 @@ impl<'a> BlockMap<'a> {
                     set(at + i as usize, geometry.encode_pointer(whole));
                     new(n + (at + i as usize) as u64);
                 }
-                inode.info().last_run.add_new(n + at as u64, first, count, frees);
+                inode
+                    .info()
+                    .last_run
+                    .add_new(n + at as u64, first, count, frees);
                 blocks = blocks.saturating_add(count * geometry.fragments_per_block());
             }
             if let Some((at, extent)) = runs.tail {
