@@ -33,9 +33,9 @@ pub(crate) struct Writer<'a> {
     /// this file still holds; as for the map's own run
     /// (`InodeInfo::last_run`), a free anywhere in the filesystem makes it
     /// stale too: on a damaged image another file may name the same
-    /// blocks, or an indirect block above them, and free them, and a
-    /// block freed and allocated again is not to be written with this
-    /// file's bytes, so the run is looked up (and checked) again.
+    /// blocks, or an indirect block above them, and free them, and the
+    /// pass is not to write this file's bytes into a block now free (or
+    /// soon another file's), so the run is looked up and checked again.
     cached: Option<(u64, u64, u64, u32, u64)>,
 }
 
