@@ -573,6 +573,8 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
         }
         alloc.free_blocks += 1;
     }
+    // After the bits: a path checked from now on sees them (`LastPath`).
+    sb.info().frees.fetch_add(1, Ordering::AcqRel);
     Ok(changed)
 }
 

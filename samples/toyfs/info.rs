@@ -137,6 +137,13 @@ pub(crate) struct SbInfo {
     /// leaves it (`tail_owners`).  Taken with no buffer locked.
     #[pin]
     pub(crate) tail_owners: Mutex<TailOwners>,
+    /// Counts the times fragments were marked free (`balloc::free_run`,
+    /// bumped after the bits are cleared), so that a path of indirect
+    /// blocks checked against the bitmap and remembered
+    /// (`InodeInfo::last_path`) is known to be checked against a bitmap
+    /// that may have changed since: by any file, as a damaged image may
+    /// name one block in two files.
+    pub(crate) frees: AtomicU64,
 }
 
 impl SbInfo {
@@ -171,6 +178,7 @@ impl SbInfo {
             buffer_lists <- new_mutex!(()),
             held_runs: AtomicUsize::new(0),
             tail_owners <- new_mutex!(TailOwners::default()),
+            frees: AtomicU64::new(0),
         }? Error)
     }
 
@@ -190,7 +198,11 @@ impl SbInfo {
 
 /// A run of whole plain blocks of a file, contiguous on disk
 /// (`InodeInfo::last_run`): file blocks `start..start + count` are disk
-/// blocks `first..first + count`; none while `count` is 0.  Atomics only
+/// blocks `first..first + count`; none while `count` is 0.  Found or
+/// allocated when the filesystem's count of frees (`SbInfo::frees`) was
+/// `frees`, and only valid while it still is: the bitmap called its
+/// blocks in use then, and only a free changes that, also one by
+/// another file of a damaged image naming the same block.  Atomics only
 /// so that a shared reference can change it: every access is under the
 /// map's lock, which orders them (`Relaxed`).
 #[derive(Default)]
@@ -198,14 +210,16 @@ pub(crate) struct LastRun {
     start: AtomicU64,
     first: AtomicU32,
     count: AtomicU64,
+    frees: AtomicU64,
 }
 
 impl LastRun {
-    /// The run, if any: `(start, first, count)`.
+    /// The run, if any and if the filesystem's count of frees is still
+    /// `frees`: `(start, first, count)`.
     #[inline]
-    pub(crate) fn get(&self) -> Option<(u64, u32, u64)> {
+    pub(crate) fn get(&self, frees: u64) -> Option<(u64, u32, u64)> {
         let count = self.count.load(Ordering::Relaxed);
-        (count != 0).then(|| {
+        (count != 0 && self.frees.load(Ordering::Relaxed) == frees).then(|| {
             (
                 self.start.load(Ordering::Relaxed),
                 self.first.load(Ordering::Relaxed),
@@ -215,28 +229,31 @@ impl LastRun {
     }
 
     /// Remembers file blocks `start..start + count` at disk blocks
-    /// `first..`.
+    /// `first..`, found in use when the filesystem's count of frees was
+    /// `frees`.
     #[inline]
-    pub(crate) fn set(&self, start: u64, first: u32, count: u64) {
+    pub(crate) fn set(&self, start: u64, first: u32, count: u64, frees: u64) {
         self.start.store(start, Ordering::Relaxed);
         self.first.store(first, Ordering::Relaxed);
         self.count.store(count, Ordering::Relaxed);
+        self.frees.store(frees, Ordering::Relaxed);
     }
 
     /// Remembers file blocks `n..n + count`, just allocated at disk
-    /// blocks `first..`: as the continuation of the run remembered if
-    /// they follow it in the file and on the disk (an append), else as
-    /// the run.
+    /// blocks `first..` with the filesystem's count of frees at `frees`:
+    /// as the continuation of the run remembered if they follow it in
+    /// the file and on the disk (an append) and it is still valid, else
+    /// as the run.
     #[inline]
-    pub(crate) fn add_new(&self, n: u64, first: u32, count: u32) {
-        match self.get() {
+    pub(crate) fn add_new(&self, n: u64, first: u32, count: u32, frees: u64) {
+        match self.get(frees) {
             Some((start, at, known))
                 if start + known == n && u64::from(at) + known == u64::from(first) =>
             {
                 self.count
                     .store(known + u64::from(count), Ordering::Relaxed);
             }
-            _ => self.set(n, first, u64::from(count)),
+            _ => self.set(n, first, u64::from(count), frees),
         }
     }
 
@@ -244,6 +261,66 @@ impl LastRun {
     #[inline]
     pub(crate) fn clear(&self) {
         self.count.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The indirect blocks on the path from an inode's pointer to one
+/// last-level indirect block, as the walk of the map found and checked
+/// them (`InodeInfo::last_path`): the block spans file blocks
+/// `start..start + P`, `blocks[..levels]` the path, outermost first.
+/// Valid while the map's generation and the filesystem's count of frees
+/// (`SbInfo::frees`) are what they were when the walk began: every check
+/// of the walk (`meta::check_entry`: in the data blocks, not a block
+/// above it, marked in use) depends only on the pointers, which change
+/// only with the map's generation bumped, and on the bitmap, whose
+/// in-use bits change only by a free.  None while `start` is 0 (no
+/// last-level block spans file block 0).  Atomics only so that a shared
+/// reference can change it: every access is under the map's lock, which
+/// orders them (`Relaxed`).
+#[derive(Default)]
+pub(crate) struct LastPath {
+    start: AtomicU64,
+    blocks: [AtomicU32; 3],
+    generation: AtomicU64,
+    frees: AtomicU64,
+}
+
+impl LastPath {
+    /// The path to the last-level indirect block spanning from file
+    /// block `start`, if it is the one remembered and the map's
+    /// `generation` and the filesystem's `frees` have not changed since.
+    #[inline]
+    pub(crate) fn get(&self, start: u64, generation: u64, frees: u64) -> Option<[u32; 3]> {
+        (start != 0
+            && self.start.load(Ordering::Relaxed) == start
+            && self.generation.load(Ordering::Relaxed) == generation
+            && self.frees.load(Ordering::Relaxed) == frees)
+            .then(|| {
+                [
+                    self.blocks[0].load(Ordering::Relaxed),
+                    self.blocks[1].load(Ordering::Relaxed),
+                    self.blocks[2].load(Ordering::Relaxed),
+                ]
+            })
+    }
+
+    /// Remembers `blocks` as the path to the last-level indirect block
+    /// spanning from file block `start`, checked by a walk that began at
+    /// the map's `generation` and the filesystem's `frees`.
+    #[inline]
+    pub(crate) fn set(&self, start: u64, blocks: [u32; 3], generation: u64, frees: u64) {
+        for (slot, block) in self.blocks.iter().zip(blocks) {
+            slot.store(block, Ordering::Relaxed);
+        }
+        self.generation.store(generation, Ordering::Relaxed);
+        self.frees.store(frees, Ordering::Relaxed);
+        self.start.store(start, Ordering::Relaxed);
+    }
+
+    /// Forgets the path.
+    #[inline]
+    pub(crate) fn clear(&self) {
+        self.start.store(0, Ordering::Relaxed);
     }
 }
 
@@ -278,6 +355,12 @@ pub(crate) struct InodeInfo {
     /// under the map's lock, forgotten whenever the generation above is
     /// bumped.
     pub(crate) last_run: LastRun,
+    /// The path to the last-level indirect block the map's walk last
+    /// found whole and checked (`BlockMap::container`), for the walks
+    /// that follow into the same block: changed and read under the map's
+    /// lock, valid only at the generation above and the filesystem's
+    /// count of frees it was found at.
+    pub(crate) last_path: LastPath,
     /// The bitmap blocks whose bits the inode changed since its last
     /// `fsync`, which that writes: bit `i % 64` for bitmap block `i`
     /// (`balloc::bitmap_bit`; with more than 64 bitmap blocks, a set bit
@@ -360,6 +443,7 @@ impl InodeInfo {
             map <- new_mutex!(DiskInode::default()),
             map_generation: AtomicU64::new(0),
             last_run: LastRun::default(),
+            last_path: LastPath::default(),
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
             packed <- new_mutex!(KVec::new()),
@@ -450,6 +534,7 @@ impl InodeInfo {
     pub(crate) fn load_map(&self, disk: &DiskInode) {
         let mut map = self.map.lock();
         self.last_run.clear();
+        self.last_path.clear();
         map.direct = disk.direct;
         map.single_indirect = disk.single_indirect;
         map.double_indirect = disk.double_indirect;

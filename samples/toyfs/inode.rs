@@ -172,7 +172,12 @@ impl<'a> BlockMap<'a> {
     }
 
     /// The container of file block `n` and how many file blocks from `n`
-    /// on it holds; `EFBIG` past the largest file.
+    /// on it holds; `EFBIG` past the largest file.  The path to a
+    /// last-level indirect block found whole is remembered
+    /// (`InodeInfo::last_path`) and not walked again, its blocks not read
+    /// and checked again, while the map's generation and the
+    /// filesystem's count of frees stay as they were when it was walked:
+    /// the checks it passed still hold (`LastPath`).
     fn container(&self, n: u64) -> Result<(Container, u64)> {
         let p = self.geometry.pointers_per_block();
         let slot = slot_of(n, p).ok_or(EFBIG)?;
@@ -185,6 +190,26 @@ impl<'a> BlockMap<'a> {
         }
         let root = slot.inode_pointer();
         let (entries, levels) = slot.indirect_entries();
+        let index = entries[levels - 1];
+        // The first file block of the last-level block: above
+        // `DIRECT_POINTERS`, so never 0.
+        let start = n - u64::from(index);
+        let info = self.inode.info();
+        // Read before the walk: a free during it leaves the path found
+        // stale at once.
+        let generation = info.map_generation.load(Ordering::Acquire);
+        let frees = sb.info().frees.load(Ordering::Acquire);
+        if let Some(above) = info.last_path.get(start, generation, frees) {
+            return Ok((
+                Container::Indirect {
+                    block: above[levels - 1],
+                    index: index as usize,
+                    above,
+                    levels,
+                },
+                u64::from(p - index),
+            ));
+        }
         // The indirect blocks on the path, from the inode's pointer down,
         // as far as they exist.
         let mut blocks = [0u32; 3];
@@ -204,8 +229,8 @@ impl<'a> BlockMap<'a> {
                 have += 1;
             }
         }
-        let index = entries[levels - 1];
         let container = if have == levels {
+            info.last_path.set(start, blocks, generation, frees);
             Container::Indirect {
                 block: blocks[levels - 1],
                 index: index as usize,
@@ -275,9 +300,14 @@ impl<'a> BlockMap<'a> {
     /// pointer (`check_extent`, the bitmap) held when the run was found
     /// or allocated, and still holds: every change of the map but the
     /// allocation of a hole (a block freed or given a new run, an
-    /// indirect block freed) forgets the run first ([`Self::runs_changed`]).
+    /// indirect block freed) forgets the run first ([`Self::runs_changed`]),
+    /// and a free anywhere in the filesystem (`SbInfo::frees`: another
+    /// file of a damaged image may name the same blocks, or an indirect
+    /// block above them, and free it) makes it stale.
     fn lookup_remembered(&self, n: u64, max: u64, sparse: bool) -> Result<Run> {
-        if let Some((start, first, count)) = self.inode.info().last_run.get() {
+        // Read before the walk, as `container` does.
+        let frees = self.sb.info().frees.load(Ordering::Acquire);
+        if let Some((start, first, count)) = self.inode.info().last_run.get(frees) {
             if n >= start && n - start < count {
                 let skip = n - start;
                 return Ok(Run::Data {
@@ -289,7 +319,7 @@ impl<'a> BlockMap<'a> {
         }
         let run = self.lookup_stored(n, max, sparse)?;
         if let Run::Data { first, count } = run {
-            self.inode.info().last_run.set(n, first, count);
+            self.inode.info().last_run.set(n, first, count, frees);
         }
         Ok(run)
     }
@@ -916,6 +946,8 @@ impl<'a> BlockMap<'a> {
             return Ok(covered as u64);
         }
         let inode = self.inode;
+        // The new blocks are in use from now on, whatever was freed before.
+        let frees = sb.info().frees.load(Ordering::Acquire);
         let mut blocks = self.disk.blocks;
         let mut name = |set: &mut dyn FnMut(usize, u32)| {
             for &(at, first, count) in &runs.runs[..runs.len] {
@@ -925,7 +957,10 @@ impl<'a> BlockMap<'a> {
                     set(at + i as usize, geometry.encode_pointer(whole));
                     new(n + (at + i as usize) as u64);
                 }
-                inode.info().last_run.add_new(n + at as u64, first, count);
+                inode
+                    .info()
+                    .last_run
+                    .add_new(n + at as u64, first, count, frees);
                 blocks = blocks.saturating_add(count * geometry.fragments_per_block());
             }
             if let Some((at, extent)) = runs.tail {

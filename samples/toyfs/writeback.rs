@@ -25,11 +25,18 @@ pub(crate) struct Writer<'a> {
     geometry: Geometry,
     batch: BioBatch<'a>,
     /// The last run of blocks mapped, for the folios that follow: the
-    /// map's generation then, its first file block, first disk block and
+    /// map's generation and the filesystem's count of frees
+    /// (`SbInfo::frees`) then, its first file block, first disk block and
     /// length.  A folio is locked when its blocks are looked up here, and
-    /// freeing blocks bumps the generation first, so a remembered run that
-    /// still has the current generation names blocks still allocated.
-    cached: Option<(u64, u64, u32, u64)>,
+    /// freeing blocks of this file bumps the generation first, so a
+    /// remembered run that still has the current generation names blocks
+    /// this file still holds; as for the map's own run
+    /// (`InodeInfo::last_run`), a free anywhere in the filesystem makes it
+    /// stale too: on a damaged image another file may name the same
+    /// blocks, or an indirect block above them, and free them, and the
+    /// pass is not to write this file's bytes into a block now free (or
+    /// soon another file's), so the run is looked up and checked again.
+    cached: Option<(u64, u64, u64, u32, u64)>,
 }
 
 /// What became of a folio given to [`Writer::write_folio`].
@@ -59,8 +66,14 @@ impl<'a> Writer<'a> {
     /// blocks it spans.
     fn map(&mut self, n: u64, todo: u64, ahead: u64) -> Result<Run> {
         let generation = self.inode.info().map_generation.load(Ordering::Acquire);
-        if let Some((cached_generation, start, first, count)) = self.cached {
-            if cached_generation == generation && (start..start + count).contains(&n) {
+        // Read before the lookup below, as `BlockMap::lookup_remembered`
+        // does: a free after it leaves the run remembered stale.
+        let frees = self.inode.sb().info().frees.load(Ordering::Acquire);
+        if let Some((cached_generation, cached_frees, start, first, count)) = self.cached {
+            if cached_generation == generation
+                && cached_frees == frees
+                && (start..start + count).contains(&n)
+            {
                 let skip = n - start;
                 return Ok(Run::Data {
                     // CAST: `skip` is below a run's length, a block count.
@@ -73,7 +86,7 @@ impl<'a> Writer<'a> {
         let generation = map.generation();
         Ok(match map.lookup_run(n, todo.max(ahead.min(256)))? {
             Run::Data { first, count } => {
-                self.cached = Some((generation, n, first, count));
+                self.cached = Some((generation, frees, n, first, count));
                 Run::Data {
                     first,
                     count: count.min(todo),

@@ -314,9 +314,57 @@ cut_beside_a_damaged_tail_block_reports_euclean() {
 	echo "$report" | grep -F "tail block" || { echo "$report"; return 1; }
 }
 
+# Block $2 of /big read with O_DIRECT (one lookup of its map, no
+# readahead), 1 KiB blocks: GNU dd of the Debian root, through the bind
+# mount the caller made.  Its errors go to $work/crosslink.err.
+read_big_block() {
+	in_debian dd if=$mnt/big of=/dev/null iflag=direct bs=1024 skip="$1" count=1 \
+		2>>$work/crosslink.err
+}
+
+# /big's single-indirect block is also /small's first block
+# (toyfs-damage crosslink).  /big's blocks 12 and 13 are read, which
+# leaves the run found and the path to the indirect block remembered
+# (InodeInfo::last_run, last_path), then /small is removed, which frees
+# the block /big's map still names: blocks 12 and 13 of /big are then
+# refused as any pointer into free space is (EUCLEAN, "block pointer
+# names a free block"), /big held open in between so that its inode,
+# and what it remembers, stays.  Before the remembered run was checked
+# against the filesystem's frees, block 13 (the run remembered) read the
+# disk's block as if nothing had been freed.
+indirect_block_freed_through_a_crosslink_is_refused() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	cp $source_image $image && toyfs-damage crosslink $image && to_device $image || return 1
+	mark "crosslink"
+	mount -w -t toyfs "$dev" $mnt || return 1
+	mkdir -p /debian$mnt && mount -o bind $mnt /debian$mnt || { umount $mnt; return 1; }
+	: >$work/crosslink.err
+	exec 3<$mnt/big
+	read_big_block 12 && read_big_block 13
+	before=$?
+	rm $mnt/small
+	removed=$?
+	# Block 12 first: the run remembered is block 13's (the last read),
+	# so block 12's lookup goes to the path; then block 13, the run.
+	read_big_block 12
+	after12=$?
+	read_big_block 13
+	after13=$?
+	exec 3<&-
+	umount /debian$mnt
+	umount $mnt || { echo "umount failed"; return 1; }
+	cat $work/crosslink.err
+	[ $before -eq 0 ] && [ $removed -eq 0 ] || { echo "reading /big or removing /small failed"; return 1; }
+	[ $after12 -ne 0 ] || { echo "block 12 of /big read after its indirect block was freed"; return 1; }
+	[ $after13 -ne 0 ] || { echo "block 13 of /big read after its indirect block was freed"; return 1; }
+	[ "$(grep -c 'Structure needs cleaning' $work/crosslink.err)" -eq 2 ] || return 1
+	log_since_mark crosslink | grep -E 'toyfs: [a-z0-9]+: corrupted: inode [0-9]+: block pointer names a free block' |
+		head -1 | grep . || { echo "no kernel message"; return 1; }
+}
+
 damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
 fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
-count=$(( $(echo $damages | wc -w) + 11 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
+count=$(( $(echo $damages | wc -w) + 12 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -334,6 +382,7 @@ ktap_case unlink_beside_a_damaged_tail_block_frees_the_rest unlink_beside_a_dama
 ktap_case tail_count_too_low_frees_no_named_block tail_count_too_low_frees_no_named_block
 ktap_case direct_write_on_a_damaged_map_changes_nothing direct_write_on_a_damaged_map_changes_nothing
 ktap_case cut_beside_a_damaged_tail_block_reports_euclean cut_beside_a_damaged_tail_block_reports_euclean
+ktap_case indirect_block_freed_through_a_crosslink_is_refused indirect_block_freed_through_a_crosslink_is_refused
 for seed in $flip_seeds; do
 	ktap_case "flipper_seed_$seed" flip_batch "$seed" $source_image rw
 done

@@ -7,6 +7,8 @@
 //! toyfs-damage info NAME                  expect=refused|mounts, fsck=WORDS,
 //!                                         message=REGEX (kernel log)
 //! toyfs-damage apply NAME IMAGE           applies a named damage in place
+//! toyfs-damage crosslink IMAGE            /small's first pointer names
+//!                                         /big's single-indirect block
 //! toyfs-damage flip SOURCE OUT SEED N     image N of SEED from SOURCE
 //! toyfs-damage exercise MOUNT IMAGE [NAME]
 //! ```
@@ -22,12 +24,13 @@ use toyfs_damage::error::{Result, ToolError};
 use toyfs_damage::exercise::exercise;
 use toyfs_damage::flip::flip;
 use toyfs_damage::image::{Image, Source};
-use toyfs_damage::named::{find, Expect, DAMAGES};
+use toyfs_damage::named::{crosslink_small_to_bigs_indirect, find, Expect, DAMAGES};
 use toyfs_damage::reference::Reference;
 use toyfs_format::MemoryDevice;
 
 const USAGE: &str = "usage: toyfs-damage make IMAGE [plain|fragments] | list [plain|fragments] |
-       info NAME | apply NAME IMAGE | flip SOURCE OUT SEED N | exercise MOUNT IMAGE [NAME]";
+       info NAME | apply NAME IMAGE | crosslink IMAGE | flip SOURCE OUT SEED N |
+       exercise MOUNT IMAGE [NAME]";
 
 fn number(arg: &str) -> Result<u64> {
     arg.parse()
@@ -66,6 +69,12 @@ fn run(args: &[&str]) -> Result<bool> {
             let what = find(name)?.apply(&mut image)?;
             std::fs::write(path, image.device.bytes())?;
             println!("{name}: {what}");
+        }
+        ["crosslink", path] => {
+            let mut image = Image::new(read_image(path)?)?;
+            let what = crosslink_small_to_bigs_indirect(&mut image)?;
+            std::fs::write(path, image.device.bytes())?;
+            println!("crosslink: {what}");
         }
         ["flip", source, out, seed, index] => {
             let (image, log) = flip(&read_image(source)?, number(seed)?, number(index)?)?;

@@ -928,9 +928,30 @@ pub static DAMAGES: &[Damage] = &[
     },
 ];
 
+/// Not a named damage (`toyfs-damage crosslink IMAGE`, for one scenario
+/// of scripts/guest/corrupt-tests.sh rather than the exercise of every
+/// named damage): `/small`'s first pointer names `/big`'s single-indirect
+/// block, so that removing `/small` frees a block `/big`'s map still
+/// names.
+pub fn crosslink_small_to_bigs_indirect(image: &mut Image) -> Result<String> {
+    let single = single_indirect(image, "big")?;
+    set_direct(image, "small", 0, single)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crosslink_names_bigs_indirect_block_in_small() {
+        let mut image = Image::new(Source::Plain.make().unwrap()).unwrap();
+        let single = single_indirect(&image, "big").unwrap();
+        assert_ne!(single, 0);
+        crosslink_small_to_bigs_indirect(&mut image).unwrap();
+        let small = image.inode(image.ino("small").unwrap());
+        assert_eq!(small.direct[0], single);
+        assert_eq!(single_indirect(&image, "big").unwrap(), single);
+    }
 
     #[test]
     fn names_are_unique_and_refusals_come_first() {
