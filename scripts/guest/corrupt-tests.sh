@@ -317,6 +317,44 @@ tail_block_freed_once_by_racing_last_tails() {
 	[ $failed -eq 0 ]
 }
 
+# An inode whose packed tail's path cannot be followed (toyfs-damage's
+# packed_tail_behind_damaged_indirect: /big, a tail behind an indirect
+# block that is not a whole plain block) hides which inodes name which
+# tail block (tail_owners.rs).  With the tail block counted 3 for its
+# four tails (tail_block_count_too_low), /plain/packed-a and -b removed
+# bring the count to 1; /plain/packed-c and /packed-z removed then each
+# let go of the count's last tail.  The first finds the owners unknown:
+# one message naming the device says so, once a mount, and the block is
+# kept (left for fsck: never freed while another inode may name it); the
+# second keeps it too, without reading the inode table again.  Before,
+# nothing was kept of the failed read: every last tail read the whole
+# table again (quadratic for rm -r), each read reporting /big again.
+tail_owners_unknown_read_once() {
+	cp $fragment_image $image && toyfs-damage apply packed_tail_behind_damaged_indirect $image >/dev/null &&
+		toyfs-damage apply tail_block_count_too_low $image >/dev/null && to_device $image || return 1
+	mark "owners unknown"
+	mount -w -t toyfs "$dev" $mnt || return 1
+	rm $mnt/plain/packed-a $mnt/plain/packed-b $mnt/plain/packed-c $mnt/packed-z
+	status=$?
+	umount $mnt || { echo "umount failed"; return 1; }
+	[ $status -eq 0 ] || { echo "the removals failed"; return 1; }
+	log=$(log_since_mark "owners unknown")
+	echo "$log" | grep -E 'toyfs: ' | head -6
+	reads=$(echo "$log" | grep -c 'corrupted: inode [0-9]*: indirect block is not a whole plain block')
+	[ "$reads" -eq 1 ] ||
+		{ echo "/big's damage reported $reads times: the inode table was read for each last tail"; return 1; }
+	[ "$(echo "$log" | grep -Ec 'toyfs: [a-z0-9]+: tail block owners unknown')" -eq 1 ] ||
+		{ echo "not one message naming the device saying the owners are unknown"; return 1; }
+	[ "$(echo "$log" | grep -Ec 'toyfs: [a-z0-9]+: inode [0-9]+: packed tail not released .*left for fsck')" -eq 2 ] ||
+		{ echo "not two messages of a tail block kept for fsck"; return 1; }
+	# The tail block kept: fsck finds /big's damage and the block
+	# allocated with no inode naming it, never a block named and free.
+	report=$(fsck.toyfs -f -n "$dev")
+	[ $? -eq 4 ] || { echo "fsck.toyfs did not exit 4"; echo "$report"; return 1; }
+	echo "$report" | grep -E "free" && return 1
+	echo "$report" | head -8
+}
+
 # An O_DIRECT write of a whole aligned block of /pages whose pointer is
 # damaged (pointer_out_of_range: its block 1 past the end of the
 # filesystem) fails with EUCLEAN and changes nothing: not the file's
@@ -371,7 +409,7 @@ cut_beside_a_damaged_tail_block_reports_euclean() {
 
 damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
 fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
-count=$(( $(echo $damages | wc -w) + 12 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
+count=$(( $(echo $damages | wc -w) + 13 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -388,6 +426,7 @@ ktap_case fragments_writable fragments_writable
 ktap_case unlink_beside_a_damaged_tail_block_frees_the_rest unlink_beside_a_damaged_tail_block_frees_the_rest
 ktap_case tail_count_too_low_frees_no_named_block tail_count_too_low_frees_no_named_block
 ktap_case tail_block_freed_once_by_racing_last_tails tail_block_freed_once_by_racing_last_tails
+ktap_case tail_owners_unknown_read_once tail_owners_unknown_read_once
 ktap_case direct_write_on_a_damaged_map_changes_nothing direct_write_on_a_damaged_map_changes_nothing
 ktap_case cut_beside_a_damaged_tail_block_reports_euclean cut_beside_a_damaged_tail_block_reports_euclean
 for seed in $flip_seeds; do
