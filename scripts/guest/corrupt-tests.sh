@@ -342,7 +342,8 @@ tail_owners_unknown_read_once() {
 	[ $status -eq 0 ] || { echo "the removals failed"; return 1; }
 	log=$(log_since_mark "owners unknown")
 	echo "$log" | grep -E 'toyfs: ' | head -6
-	reads=$(echo "$log" | grep -c 'corrupted: inode [0-9]*: indirect block is not a whole plain block')
+	# /big's damage, as each read of the inode table reports it.
+	reads=$(echo "$log" | grep 'corrupted: inode [0-9]*: ' | grep -vc "tail block's count")
 	[ "$reads" -eq 1 ] ||
 		{ echo "/big's damage reported $reads times: the inode table was read for each last tail"; return 1; }
 	[ "$(echo "$log" | grep -Ec 'toyfs: [a-z0-9]+: tail block owners unknown')" -eq 1 ] ||
