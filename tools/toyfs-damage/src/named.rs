@@ -816,14 +816,15 @@ pub static DAMAGES: &[Damage] = &[
             let ino = image.ino("big")?;
             let geometry = image.geometry;
             let mut what = String::new();
+            // Its last block is under the double-indirect pointer.
             image.edit_inode(ino, |inode| {
                 let mut run = geometry
-                    .decode_pointer(inode.single_indirect)
-                    .expect("/big has a single-indirect block");
+                    .decode_pointer(inode.double_indirect)
+                    .expect("/big has a double-indirect block");
                 run.count = 4;
-                inode.single_indirect = geometry.encode_pointer(run);
+                inode.double_indirect = geometry.encode_pointer(run);
                 inode.tail_offset = 8;
-                what = format!("/big (inode {ino}) single_indirect = {run:?}, tail_offset = 8");
+                what = format!("/big (inode {ino}) double_indirect = {run:?}, tail_offset = 8");
             });
             Ok(what)
         },
