@@ -80,6 +80,15 @@ pub(crate) fn decompression_buffers(geometry: &Geometry) -> Result<Scratch> {
 /// (the allocator's lock is not taken under a buffer lock): a count older
 /// than another write's harms nothing, the state is dirty while mounted
 /// read-write and a dirty mount counts again.
+///
+/// A superblock the buffer holds already, its bytes on the disk
+/// ([`crate::vfs::BufferGuard::is_on_disk`]: clean, uptodate, its last
+/// write not failed), is not written again: nothing changed.  So a
+/// `sync(2)` or `syncfs(2)` of a frozen toyfs writes nothing (the freeze
+/// wrote the superblock, and nothing changes it until the thaw), and
+/// neither does one of a filesystem idle since its last: until 2026-12-07
+/// each `sync_fs` wrote the same bytes again, to the frozen device too
+/// (`toyfs-probe frozen`).
 fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
     let (free_blocks, free_inodes) = {
         let alloc = sb.info().alloc.lock();
@@ -94,7 +103,11 @@ fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
             free_inodes,
             state,
         };
-        data.data_mut()[..SUPERBLOCK_SIZE].copy_from_slice(&superblock.encode_with(crc32c));
+        let bytes = superblock.encode_with(crc32c);
+        if data.data()[..SUPERBLOCK_SIZE] == bytes && data.is_on_disk() {
+            return Ok(());
+        }
+        data.data_mut()[..SUPERBLOCK_SIZE].copy_from_slice(&bytes);
     }
     block0.mark_dirty();
     if sync {

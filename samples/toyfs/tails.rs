@@ -394,7 +394,8 @@ const COUNT_TOO_LOW: &str = "tail block's count of tails below the inodes naming
 /// What became of a tail block when one of its tails left it
 /// ([`drop_tail`]).
 pub(crate) enum TailBlock {
-    /// Its count dropped by one, or it was freed with its last tail.
+    /// Its count dropped by one, or it was freed with its last tail, or
+    /// it was freed already (the tail was one beyond its count).
     LetGo,
     /// Its count said the tail was the last, but another inode still
     /// names the block with its packed tail (the count was too low,
@@ -404,27 +405,54 @@ pub(crate) enum TailBlock {
 }
 
 /// One tail of inode `ino` has left tail block `block`: its count of
-/// tails drops by one, under the buffer's lock (tails of one block leave
-/// it concurrently), and the block is freed when that was the last, its
-/// cached copy dropped first (a dirty one must not be written over what
-/// the block holds next).  A header that breaks a rule is `EUCLEAN` and
-/// leaves the block as it is (fsck reports its count).
+/// tails drops by one, under the buffer's lock, and the block is freed
+/// when that was the last, its cached copy dropped first (a dirty one
+/// must not be written over what the block holds next).  A header that
+/// breaks a rule is `EUCLEAN` and leaves the block as it is (fsck reports
+/// its count).
 ///
 /// The header carries no more than the count (the bytes no tail holds
 /// are unspecified), so a count lowered by damage cannot be seen in the
 /// block: before the last tail frees it, toyfs looks for another inode
-/// whose packed tail it still holds (`tail_owners::other_owner`, which
-/// reads the inode table once a mount; `ino` is forgotten there first).
-/// One found is damage (`EUCLEAN`'s
-/// message, naming the block and the inode), and the block is kept as it
-/// is, its count 1 ([`TailBlock::Kept`]): the last of the inodes that
-/// name it frees it (review: a block freed while other inodes named
-/// their tails in it could be given to another file, cross-linked).
+/// whose packed tail it still holds (`tail_owners`, which reads the
+/// inode table once a mount; `ino` is forgotten there first).  One found
+/// is damage (`EUCLEAN`'s message, naming the block and the inode), and
+/// the block is kept as it is, its count 1 ([`TailBlock::Kept`]): the
+/// last of the inodes that name it frees it (review: a block freed while
+/// other inodes named their tails in it could be given to another file,
+/// cross-linked).  Owners that cannot be read are an error, and the
+/// block is kept for fsck.
+///
+/// The pairs are held ([`tail_owners::hold`]) from before `ino` is
+/// forgotten until the block is freed or kept, so the tails of one block
+/// leave it one after the other: two last tails of a block counted 1
+/// (damage) that left it at once each forgot their own pair, then both
+/// found no other owner and both freed the block (the second free
+/// `EUCLEAN`, "block freed twice", or another file's block if it had been
+/// given to one in between).  A tail whose inode was stored without it
+/// before the pairs were read, and which leaves its block only after the
+/// block's last counted tail freed it (the count too low, and the pairs
+/// missing it), finds the block among those freed
+/// ([`tail_owners::Held::freed`]) and leaves it alone: the block is free
+/// (or another file's), named by no inode; the damage gets its message.
 fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result<TailBlock> {
     let geometry = sb.info().geometry;
+    let mut owners = tail_owners::hold(sb);
     // Before the count drops: a tail that finds the count at its last
     // finds every other tail that left the block forgotten.
-    tail_owners::forget(sb, ino, block);
+    owners.forget(ino, block);
+    if owners.freed(block) {
+        if sb.info().errors.allow(sb.id_cstr()) {
+            pr_err!(
+                "{}: corrupted: inode {}: {}: tail block {} freed already, by its last counted tail\n",
+                sb.id(),
+                ino,
+                COUNT_TOO_LOW,
+                block
+            );
+        }
+        return Ok(TailBlock::LetGo);
+    }
     let buffer = Buffer::read(sb, block)?;
     let last = {
         let mut data = buffer.lock();
@@ -439,7 +467,7 @@ fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result<TailBlock> {
         buffer.mark_dirty();
         return Ok(TailBlock::LetGo);
     }
-    if let Some(other) = tail_owners::other_owner(sb, ino, block)? {
+    if let Some(other) = owners.other_owner(ino, block)? {
         if sb.info().errors.allow(sb.id_cstr()) {
             pr_err!(
                 "{}: corrupted: inode {}: {}: tail block {} kept, inode {} names it\n",
@@ -452,7 +480,9 @@ fn drop_tail(sb: &SuperBlock, ino: u32, block: u32) -> Result<TailBlock> {
         }
         return Ok(TailBlock::Kept);
     }
+    owners.record_freed(block)?;
     drop(buffer);
     clean_bdev_aliases(sb, block, 1);
+    // Freed with the pairs still held (`owners` drops last).
     balloc::free_extent(sb, ino, &geometry.whole_block(block)).map(|_| TailBlock::LetGo)
 }

@@ -262,6 +262,102 @@ tail_count_too_low_frees_no_named_block() {
 	fsck.toyfs -f -n "$dev"
 }
 
+# Two files whose packed tails share a tail block counted 1 (toyfs-damage's
+# tail_block_count_too_low, count 3 for four tails; /plain/packed-a and
+# /plain/packed-b removed first bring it to 1 with /plain/packed-c and
+# /packed-z still naming it) freed at once: both unlinked while open, the
+# block's cached copy dropped (its read then takes a while), and the two
+# last closes (which free the inodes) let go together.  One of them must
+# find the other still naming the block (the "kept" message) and the
+# other free it, or (the other's inode stored without its tail before the
+# first read the owners) free it and the other find it freed already:
+# exactly one free of the block, no "block freed twice", nothing left for
+# fsck, statfs's free count fsck's, and fsck clean after the unmount.  Before the fix
+# (tails::drop_tail), each forgot its own pair and then, both finding the
+# count at 1 and no other owner, both freed the block (the second free
+# "block freed twice", EUCLEAN; with the block given to another file in
+# between, that file's block freed).  TAIL_RACE_ROUNDS rounds (20), each
+# on a fresh copy of the image.
+tail_race_round() {
+	round=$1 name=tail_block_count_too_low
+	mount_damaged $name $fragment_image "tail race $round" || return 1
+	rm -f $work/go $work/ready.c $work/ready.z && mkfifo $work/go || { umount $mnt; return 1; }
+	(exec 3<$mnt/plain/packed-c && : >$work/ready.c && read -r _ <$work/go; exec 3<&-) &
+	(exec 3<$mnt/packed-z && : >$work/ready.z && read -r _ <$work/go; exec 3<&-) &
+	while [ ! -e $work/ready.c ] || [ ! -e $work/ready.z ]; do sleep 0.1; done
+	rm $mnt/plain/packed-a $mnt/plain/packed-b $mnt/plain/packed-c $mnt/packed-z &&
+		sync && echo 3 >/proc/sys/vm/drop_caches
+	status=$?
+	echo go >$work/go
+	wait
+	sync
+	free=$(stat -f -c %f $mnt)
+	umount $mnt || { echo "round $round: umount failed"; return 1; }
+	[ $status -eq 0 ] || { echo "round $round: the removals failed"; return 1; }
+	log=$(log_since_mark "tail race $round: $name")
+	if echo "$log" | grep -E "block freed twice|left for fsck|not released"; then
+		echo "round $round: the tail block was freed twice"
+		return 1
+	fi
+	echo "$log" | grep -Eq "tail block [0-9]+ (kept, inode [0-9]+ names it|freed already)" ||
+		{ echo "round $round: neither removal found the other naming the block"; return 1; }
+	report=$(fsck.toyfs -f -n -v "$dev") || { echo "round $round: fsck.toyfs"; echo "$report"; return 1; }
+	# fsck's "IN_USE/ALL fragments": the bitmap's free count, which
+	# statfs said before the unmount.
+	counted=$(echo "$report" | sed -n 's|.*, \([0-9]*\)/\([0-9]*\) fragments$|\2 - \1|p')
+	[ -n "$counted" ] && [ "$((counted))" = "$free" ] ||
+		{ echo "round $round: statfs says $free free, fsck ${counted:-nothing}"; echo "$report"; return 1; }
+}
+
+tail_block_freed_once_by_racing_last_tails() {
+	rounds=${TAIL_RACE_ROUNDS:-20} failed=0 n=1
+	while [ $n -le "$rounds" ]; do
+		tail_race_round $n || failed=$((failed + 1))
+		n=$((n + 1))
+	done
+	echo "$rounds rounds, $failed failed"
+	[ $failed -eq 0 ]
+}
+
+# An inode whose packed tail's path cannot be followed (toyfs-damage's
+# packed_tail_behind_damaged_indirect: /big, a tail behind an indirect
+# block that is not a whole plain block) hides which inodes name which
+# tail block (tail_owners.rs).  With the tail block counted 3 for its
+# four tails (tail_block_count_too_low), /plain/packed-a and -b removed
+# bring the count to 1; /plain/packed-c and /packed-z removed then each
+# let go of the count's last tail.  The first finds the owners unknown:
+# one message naming the device says so, once a mount, and the block is
+# kept (left for fsck: never freed while another inode may name it); the
+# second keeps it too, without reading the inode table again.  Before,
+# nothing was kept of the failed read: every last tail read the whole
+# table again (quadratic for rm -r), each read reporting /big again.
+tail_owners_unknown_read_once() {
+	cp $fragment_image $image && toyfs-damage apply packed_tail_behind_damaged_indirect $image >/dev/null &&
+		toyfs-damage apply tail_block_count_too_low $image >/dev/null && to_device $image || return 1
+	mark "owners unknown"
+	mount -w -t toyfs "$dev" $mnt || return 1
+	rm $mnt/plain/packed-a $mnt/plain/packed-b $mnt/plain/packed-c $mnt/packed-z
+	status=$?
+	umount $mnt || { echo "umount failed"; return 1; }
+	[ $status -eq 0 ] || { echo "the removals failed"; return 1; }
+	log=$(log_since_mark "owners unknown")
+	echo "$log" | grep -E 'toyfs: ' | head -6
+	# /big's damage, as each read of the inode table reports it.
+	reads=$(echo "$log" | grep 'corrupted: inode [0-9]*: ' | grep -vc "tail block's count")
+	[ "$reads" -eq 1 ] ||
+		{ echo "/big's damage reported $reads times: the inode table was read for each last tail"; return 1; }
+	[ "$(echo "$log" | grep -Ec 'toyfs: [a-z0-9]+: tail block owners unknown')" -eq 1 ] ||
+		{ echo "not one message naming the device saying the owners are unknown"; return 1; }
+	[ "$(echo "$log" | grep -Ec 'toyfs: [a-z0-9]+: inode [0-9]+: packed tail not released .*left for fsck')" -eq 2 ] ||
+		{ echo "not two messages of a tail block kept for fsck"; return 1; }
+	# The tail block kept: fsck finds /big's damage and the block
+	# allocated with no inode naming it, never a block named and free.
+	report=$(fsck.toyfs -f -n "$dev")
+	[ $? -eq 4 ] || { echo "fsck.toyfs did not exit 4"; echo "$report"; return 1; }
+	echo "$report" | grep -E "free" && return 1
+	echo "$report" | head -8
+}
+
 # An O_DIRECT write of a whole aligned block of /pages whose pointer is
 # damaged (pointer_out_of_range: its block 1 past the end of the
 # filesystem) fails with EUCLEAN and changes nothing: not the file's
@@ -364,7 +460,7 @@ indirect_block_freed_through_a_crosslink_is_refused() {
 
 damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
 fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
-count=$(( $(echo $damages | wc -w) + 12 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
+count=$(( $(echo $damages | wc -w) + 14 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -380,6 +476,8 @@ ktap_case directory_damaged_after_check_is_checked_when_read_again directory_dam
 ktap_case fragments_writable fragments_writable
 ktap_case unlink_beside_a_damaged_tail_block_frees_the_rest unlink_beside_a_damaged_tail_block_frees_the_rest
 ktap_case tail_count_too_low_frees_no_named_block tail_count_too_low_frees_no_named_block
+ktap_case tail_block_freed_once_by_racing_last_tails tail_block_freed_once_by_racing_last_tails
+ktap_case tail_owners_unknown_read_once tail_owners_unknown_read_once
 ktap_case direct_write_on_a_damaged_map_changes_nothing direct_write_on_a_damaged_map_changes_nothing
 ktap_case cut_beside_a_damaged_tail_block_reports_euclean cut_beside_a_damaged_tail_block_reports_euclean
 ktap_case indirect_block_freed_through_a_crosslink_is_refused indirect_block_freed_through_a_crosslink_is_refused

@@ -222,7 +222,9 @@ pub(crate) const FILE_OPS: bindings::file_operations = bindings::file_operations
 /// with `ENOSPC` on a full image).  The VFS takes no freeze protection
 /// for an open without `O_CREAT` or `O_TRUNC`: the move takes it
 /// (`sb_start_write`), so on a frozen filesystem such an open of a file
-/// with a packed tail waits for the thaw, as a write would.  Another error (`EIO`, `EUCLEAN`)
+/// with a packed tail waits for the thaw, as a write would: uninterruptibly
+/// (a signal does not end the wait, `O_NONBLOCK` does not avoid it).
+/// Another error (`EIO`, `EUCLEAN`)
 /// fails the open, with nothing changed.  With `O_TRUNC` the tail is
 /// not moved at all: the VFS truncates the file right after this
 /// (`handle_truncate`), or, if that fails, closes it unused.
@@ -248,7 +250,8 @@ unsafe extern "C" fn open(raw: *mut bindings::inode, file: *mut bindings::file) 
     if writing && !truncating && tails::has_packed_tail(inode) {
         // The VFS opens without freeze protection: the move waits for a
         // frozen filesystem's thaw, as a write would (a frozen image
-        // changes not at all until it is thawed).
+        // changes not at all until it is thawed), uninterruptibly
+        // (`sb_start_write`), `O_NONBLOCK` or not.
         let _unfrozen = inode.sb().start_write();
         match move_packed_tail(inode) {
             Err(err) if err != ENOSPC => return err.to_errno(),
@@ -343,14 +346,20 @@ unsafe extern "C" fn read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::io
 /// A direct write stamps the file modified (`file_modified`) only once its
 /// block map is read: a damaged one fails it with nothing changed.
 ///
-/// With `IOCB_NOWAIT` (io_uring on a file opened `O_NONBLOCK`; toyfs sets
-/// no `FMODE_NOWAIT`, so the VFS refuses `RWF_NOWAIT` with `EOPNOTSUPP`
-/// before this) any write, buffered or direct, is `EAGAIN` at once: it
-/// would wait for the inode lock, allocations and I/O.  io_uring then
-/// does it from a worker that may wait.  io_uring sends no buffered write
-/// here with `IOCB_NOWAIT` (toyfs sets no `FOP_BUFFER_WASYNC`): the rule
-/// is toyfs's own all the same, whoever the caller, as ext4 refuses a
-/// buffered one (`EOPNOTSUPP`, which io_uring takes as `EAGAIN`).
+/// With `IOCB_NOWAIT` any write, buffered or direct, is `EAGAIN` at once:
+/// it would wait for the inode lock, allocations and I/O.  toyfs sets no
+/// `FMODE_NOWAIT`, so `RWF_NOWAIT` (`pwritev2`, aio, io_uring's
+/// `rw_flags`) never gets here: the VFS refuses it with `EOPNOTSUPP`
+/// (`kiocb_set_rw_flags`).  What does get here is io_uring's first try
+/// of a direct write to a file opened `O_NONBLOCK`: io_uring counts such
+/// a file as one that may be asked not to wait (`io_file_get_flags`:
+/// `O_NONBLOCK` or `FMODE_NOWAIT`) and sets `IOCB_NOWAIT` itself
+/// (`io_write`); answered `EAGAIN`, it does the write again from a worker
+/// that may wait (`toyfs-probe nowait`).  A buffered write io_uring
+/// answers `EAGAIN` itself, before this, since toyfs sets no
+/// `FOP_BUFFER_WASYNC`: the rule is toyfs's own all the same, whoever
+/// the caller, as ext4 refuses a buffered one (`EOPNOTSUPP`, which
+/// io_uring takes as `EAGAIN`).
 ///
 /// # Safety
 ///

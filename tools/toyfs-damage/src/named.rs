@@ -804,6 +804,32 @@ pub static DAMAGES: &[Damage] = &[
         },
     },
     Damage {
+        // An inode with a packed tail whose path cannot be followed: the
+        // kernel cannot tell which inodes name which tail block
+        // (tail_owners.rs), and keeps every tail block whose last tail
+        // leaves it (corrupt-tests.sh, tail_owners_unknown_keeps_blocks).
+        name: "packed_tail_behind_damaged_indirect",
+        source: Source::Fragments,
+        expect: Expect::Fails("big"),
+        fsck_says: "names an indirect block that is not a whole plain block",
+        apply: |image| {
+            let ino = image.ino("big")?;
+            let geometry = image.geometry;
+            let mut what = String::new();
+            // Its last block is under the double-indirect pointer.
+            image.edit_inode(ino, |inode| {
+                let mut run = geometry
+                    .decode_pointer(inode.double_indirect)
+                    .expect("/big has a double-indirect block");
+                run.count = 4;
+                inode.double_indirect = geometry.encode_pointer(run);
+                inode.tail_offset = 8;
+                what = format!("/big (inode {ino}) double_indirect = {run:?}, tail_offset = 8");
+            });
+            Ok(what)
+        },
+    },
+    Damage {
         name: "packed_tail_past_its_block",
         source: Source::Fragments,
         expect: Expect::Fails("plain/packed-b"),

@@ -17,6 +17,13 @@
 //! buffers are that cache), must be the same before and after those and
 //! a `sync(2)` while frozen; after the thaw the closes end, the blocks
 //! and inodes are free again and `packed` holds its bytes.
+//!
+//! No write at all may reach the device while it is frozen, not even of
+//! the bytes it holds: its count of writes completed
+//! (`/sys/class/block/NAME/stat`) is the same after the `sync(2)` calls
+//! and a `syncfs(2)` of the frozen filesystem as right after the freeze.
+//! Until 2026-12-07 each of them wrote toyfs's superblock block again,
+//! the same bytes (`sync_fs`).
 
 use crate::sys;
 use std::fs::{self, File, OpenOptions};
@@ -40,6 +47,21 @@ fn device_bytes(device: &Path) -> Result<Vec<u8>, String> {
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(|e| format!("read {}: {e}", device.display()))?;
     Ok(bytes)
+}
+
+/// The writes `device` completed so far: the fifth field of its
+/// `/sys/class/block/NAME/stat` (Documentation/block/stat.rst).
+fn writes_completed(device: &Path) -> Result<u64, String> {
+    let real = fs::canonicalize(device).map_err(|e| format!("{}: {e}", device.display()))?;
+    let name = real
+        .file_name()
+        .ok_or_else(|| format!("{}: no device name", real.display()))?;
+    let path = Path::new("/sys/class/block").join(name).join("stat");
+    let stat = fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    stat.split_whitespace()
+        .nth(4)
+        .and_then(|field| field.parse().ok())
+        .ok_or_else(|| format!("{}: no count of writes in {stat:?}", path.display()))
 }
 
 /// Free fragments and free inodes of the filesystem of `dir`.
@@ -105,6 +127,7 @@ pub fn check(dir: &Path, device: &Path) -> Check {
 
     let root = File::open(dir).map_err(|e| format!("open {}: {e}", dir.display()))?;
     sys::freeze(&root).map_err(|e| format!("FIFREEZE: {e}"))?;
+    let writes_frozen = writes_completed(device);
     // Each step in a thread of its own, which may wait for the thaw; the
     // device read after each, past a sync(2): what a snapshot would
     // take (the filesystem's dirty buffers reach the device, sync_bdevs).
@@ -134,6 +157,8 @@ pub fn check(dir: &Path, device: &Path) -> Check {
     sys::sync_all_filesystems();
     let after_close = device_bytes(device);
     let closed_while_frozen = closed.load(Ordering::SeqCst);
+    let synced = sys::syncfs_of(&root).map_err(|e| format!("syncfs while frozen: {e}"));
+    let writes_synced = writes_completed(device);
     let thawed = sys::thaw(&root).map_err(|e| format!("FITHAW: {e}"));
     let opened = opener
         .join()
@@ -144,6 +169,14 @@ pub fn check(dir: &Path, device: &Path) -> Check {
     thawed?;
     opened.map_err(|e| format!("open {} for writing while frozen: {e}", packed.display()))?;
     let (frozen, after_open, after_close) = (frozen?, after_open?, after_close?);
+    synced?;
+    let (writes_frozen, writes_synced) = (writes_frozen?, writes_synced?);
+    ensure!(
+        writes_synced == writes_frozen,
+        "{} writes reached {} while it was frozen (sync(2) and syncfs(2)): {writes_frozen} completed at the freeze, {writes_synced} before the thaw",
+        writes_synced - writes_frozen.min(writes_synced),
+        device.display()
+    );
     let mut changes = Vec::new();
     for (what, before, after) in [
         (
@@ -194,7 +227,7 @@ pub fn check(dir: &Path, device: &Path) -> Check {
         ensure!(&now == bytes, "{} changed its bytes", packed.display());
     }
     println!(
-        "device unchanged while frozen ({} bytes{}); the closes {} the thaw; (free blocks, free inodes) {free_before:?} again but the {moved} of the moved tail",
+        "device unchanged and not written while frozen ({} bytes{}, syncfs included); the closes {} the thaw; (free blocks, free inodes) {free_before:?} again but the {moved} of the moved tail",
         frozen.len(),
         if packed_before.is_some() { ", a packed file opened for writing" } else { "" },
         if closed_while_frozen { "did not wait for" } else { "waited for" },

@@ -17,7 +17,8 @@
 //! `toyfs-probe read-error DIR MAKE-IT-FAIL KNOBS` (read_error.rs);
 //! `toyfs-probe frozen DIR DEVICE` (the last closes of an unlinked and
 //! an `O_TMPFILE` file, and an open for writing of DIR/packed, a packed
-//! tail, while the filesystem is frozen change nothing on DEVICE,
+//! tail, while the filesystem is frozen change nothing on DEVICE, and a
+//! `sync(2)` or `syncfs(2)` then writes nothing to it,
 //! frozen.rs);
 //! `toyfs-probe open-beside-write DIR BACKING` (packed tails on a loop
 //! device whose file is on BACKING, which it freezes: packed_tails.rs); `toyfs-probe pinned-store DIR SECONDS` (an

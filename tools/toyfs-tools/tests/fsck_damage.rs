@@ -116,6 +116,7 @@ named_damages!(
     compressed_length_differs,
     compressed_directory_block,
     indirect_not_whole_block,
+    packed_tail_behind_damaged_indirect,
     packed_tail_past_its_block,
     tail_block_without_magic,
     tail_block_count_too_high,
