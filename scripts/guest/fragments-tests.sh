@@ -1564,12 +1564,13 @@ packed_tails_removed_by_rm_r() {
 }
 
 # Images as BLOCK:FRAGMENT:COMPRESSION[:MKFS_OPTIONS].  About 15 s each under TCG: the
-# debug kernel (KASAN, several times slower) runs three of them, the
-# smallest and largest fragments with LZ4 and a large one without.
+# debug kernel (KASAN, several times slower) runs four of them, the
+# smallest fragments with LZ4, a large one without, and packed tails
+# with and without LZ4; it reports the others skipped.
+cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
+debug_cases=
 if grep -q panic_on_warn=1 /proc/cmdline; then
-	cases="4096:512:lz4 1024:128:lz4 4096:2048: 4096:512::-p 4096:512:lz4:-p"
-else
-	cases="4096:512: 4096:1024: 4096:2048: 4096:512:lz4 4096:1024:lz4 4096:2048:lz4 1024:128:lz4 1024:512: 4096:512::-p 1024:128::-p 4096:512:lz4:-p 1024:128:lz4:-p"
+	debug_cases=" 1024:128:lz4 4096:2048: 4096:512::-p 4096:512:lz4:-p "
 fi
 writes="4096:2048: 1024:128: 4096:512:lz4 4096:512::-p 4096:512:lz4:-p"
 ktap_suite toyfs_fragments $(( $(echo $cases $writes | wc -w) + 61 ))
@@ -1587,7 +1588,10 @@ split_spec() {
 }
 for spec in $cases; do
 	split_spec "$spec"
-	ktap_case "b${b}_f${f}$tag" image_reads_as_its_tree "$b" "$f" "$c" "$more"
+	case $debug_cases in
+	"" | *" $spec "*) ktap_case "b${b}_f${f}$tag" image_reads_as_its_tree "$b" "$f" "$c" "$more" ;;
+	*) ktap_skip "b${b}_f${f}$tag" "debug kernel: four of the images, the base kernel reads every one" ;;
+	esac
 done
 for spec in $writes; do
 	split_spec "$spec"
