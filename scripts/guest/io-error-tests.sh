@@ -175,7 +175,7 @@ crash_sweep_of() {
 	# write after the budget fails, so each write's failure still runs
 	# there.  The base kernel takes every crash state.
 	[ -e /sys/kernel/debug/kmemleak ] && budget=1 step=4
-	# Up to 40 writes (41 on the debug kernel's steps).
+	# Budgets up to 40 (41 in the debug kernel's steps of 4).
 	while [ $budget -lt $((40 + step)) ]; do
 		damage=$($once $budget "$@")
 		rc=$?
