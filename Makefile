@@ -53,7 +53,7 @@
 # outputs and run only when asked (after a change to tests/xfs_io).
 # CORRUPT_FLIP_IMAGES=N sets the damaged images per flipper seed (100).
 # FSX_OPS=N sets the operations of each fsx process of part fsx (3000 on
-# QEMU's base kernel, 350 on the debug ones, 15000 on UML); FSX_SEED=N its
+# QEMU's base kernel, 175 on the debug ones, 15000 on UML); FSX_SEED=N its
 # seeds (1: seeds 100-177), printed with the command that reruns a failure.
 # KDIR=/path builds against an already-built Linux 7.3 tree instead of ours.
 # The cache (toolchain, kernel source and builds) is in $(VM_MVC_CACHE),
@@ -115,7 +115,7 @@ check-debug:
 
 # The operations of each fsx process in make torture: four times make
 # check's (scripts/guest/fsx-tests.sh), on the debug kernels four times
-# its 700 of before 2026-12-06 (make check's 350 are for its time).
+# its 700 of before 2026-12-06 (make check's 175 are for its time).
 TORTURE_FSX_OPS_base := 12000
 TORTURE_FSX_OPS_debug := 2800
 TORTURE_FSX_OPS_uml := 60000

@@ -38,7 +38,7 @@
 # FSX_SEED * 100 + I * 10 + C (FSX_SEED 1 by default); a failing case
 # prints the make command and the fsx command that run it again.  The
 # length: FSX_OPS operations per process (kernel command line, `make
-# check FSX_OPS=N`), by default 3000 on QEMU's base kernel, 350 on the
+# check FSX_OPS=N`), by default 3000 on QEMU's base kernel, 175 on the
 # debug kernels (KASAN, lockdep) and 15000 on User-Mode Linux (native)
 # (Documentation/testing.rst has the times; the time of each image's
 # processes is printed).  A process that has not ended after 600 + N / 4
@@ -60,10 +60,11 @@ refused="clone range,collapse range,insert range,"
 # The debug kernels are there for what KASAN and lockdep see on toyfs's
 # paths, which each kind of operation reaches at its first calls; the
 # long sequences that find wrong bytes are the base kernel's (3000) and
-# UML's.  350 still makes each of the 64 processes do its rarest kinds
-# (weight 1 in 49 to 76) five to seven times on average.
+# UML's.  175 still makes each of the 64 processes do its rarest kinds
+# (weight 1 in 49 to 76) two to four times on average, and each image's
+# eight processes together 18 to 28 times.
 if grep -q panic_on_warn=1 /proc/cmdline; then
-	ops=${FSX_OPS:-350}
+	ops=${FSX_OPS:-175}
 elif grep -q '^vendor_id.*User Mode Linux' /proc/cpuinfo; then
 	ops=${FSX_OPS:-15000}
 else
