@@ -807,7 +807,7 @@ pub static DAMAGES: &[Damage] = &[
         // An inode with a packed tail whose path cannot be followed: the
         // kernel cannot tell which inodes name which tail block
         // (tail_owners.rs), and keeps every tail block whose last tail
-        // leaves it (corrupt-tests.sh, tail_owners_unknown_keeps_blocks).
+        // leaves it (corrupt-tests.sh, tail_owners_unknown_read_once).
         name: "packed_tail_behind_damaged_indirect",
         source: Source::Fragments,
         expect: Expect::Fails("big"),
