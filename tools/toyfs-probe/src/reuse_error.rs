@@ -32,9 +32,13 @@
 //!
 //! `toyfs-probe evicted-bitmap-error DIR MAKE-IT-FAIL` (an image of 4 KiB
 //! blocks, one bitmap block): two descriptors of DIR are opened; file
-//! `x` is written and `z` too, and both synced with `sync(2)` (which
-//! leaves the bitmap block in `x`'s mask of bitmap blocks to write at its
-//! `fsync` or eviction); `z` is removed, which frees its blocks in the
+//! `x` is written and `z` too, and both synced with `syncfs(2)`, whose
+//! first pass (`writeback_inodes_sb`, `WB_SYNC_NONE`, waited for) writes
+//! `x`'s inode without `sync`, which leaves the bitmap block in `x`'s mask
+//! of bitmap blocks to write at its `fsync` or eviction; `sync(2)` would
+//! not do: its flusher pass runs beside its `WB_SYNC_ALL` pass, and a
+//! `write_inode` with `sync` writes and takes the mask (CI of c5cb3c2:
+//! both syncfs returned 0 once); `z` is removed, which frees its blocks in the
 //! bitmap block, dirty in the cache; with the device failing the caches
 //! are dropped, which evicts `x`, whose eviction writes the bitmap block:
 //! the write fails.  With the device working, `syncfs` through each
@@ -258,7 +262,7 @@ pub fn evicted_bitmap_error(dir: &Path, make_it_fail: &Path) -> Check {
             .write_all_at(&vec![byte; 3 * block], 0)
             .map_err(|e| format!("write {name}: {e}"))?;
     }
-    sys::sync_all_filesystems();
+    sys::syncfs_of(&first).map_err(|e| format!("syncfs before the failure: {e}"))?;
     fs::remove_file(dir.join("evicted-bitmap-z")).map_err(|e| format!("unlink z: {e}"))?;
     fail(make_it_fail, true)?;
     let dropped = crate::drop_caches();
