@@ -108,8 +108,10 @@ fn write_superblock(sb: &SuperBlock, state: FsState, sync: bool) -> Result {
             return Ok(());
         }
         data.data_mut()[..SUPERBLOCK_SIZE].copy_from_slice(&bytes);
+        // Dirty before the lock goes: a racing `sync_fs` that finds
+        // these bytes must not also find the buffer clean and skip it.
+        block0.mark_dirty();
     }
-    block0.mark_dirty();
     if sync {
         block0.sync()?;
     }
