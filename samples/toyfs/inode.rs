@@ -2394,7 +2394,7 @@ pub(crate) struct BitmapWrite<'a> {
 /// waits for both together (one wait where there were two: the bitmap
 /// blocks and the data name nothing of each other, and both reach the
 /// disk before the indirect blocks and the inode that point to them;
-/// Documentation/toyfs.rst, "Why ``fsync`` writes the bitmap").
+/// Documentation/toyfs.rst, "Write order").
 pub(crate) fn start_sync_bitmap(inode: &Inode) -> BitmapWrite<'_> {
     let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);
     start_bitmap_blocks(inode.sb(), changed);
