@@ -69,8 +69,11 @@ pub(crate) unsafe extern "C" fn setattr(
 /// The VFS's `fsync` for toyfs: the file's dirty data is written and
 /// waited for (an I/O error on it is reported here, from the file's own
 /// mapping), in the range asked for and in every block given a new run
-/// since the last `fsync` (`InodeInfo::moved`), then what the file needs on disk to be read back
-/// (`inode::sync_file`: its tail, its bitmap blocks, its indirect blocks,
+/// since the last `fsync` (`InodeInfo::moved`), with the bitmap blocks
+/// whose bits the file changed, whose writes start first and are waited
+/// for with the data's (`inode::start_sync_bitmap`), then what the file
+/// needs on disk to be read back
+/// (`inode::sync_file`: its tail, the bitmap blocks changed since, its indirect blocks,
 /// and its inode if it changed since an `fsync` last wrote it, for
 /// `fdatasync` only if its size or its block map changed, as ext2's
 /// `simple_fsync` tests `I_DIRTY_SYNC` and `I_DIRTY_DATASYNC`; a failed
