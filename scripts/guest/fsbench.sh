@@ -35,7 +35,9 @@
 # keeps no /sys/block/*/stat; a loop device does), and each row's line
 # adds what its device did meanwhile: write requests (wr_ios), write
 # merges, KiB written, flushes and read requests (the differences of
-# /sys/block/loopN/stat around the timed run).  Loop devices copy through
+# /sys/block/loopN/stat around the timed run).  Every row's line has
+# fsbench's vcsw too: the voluntary context switches of its run, about
+# one per wait for the device on a loop device, none on brd.  Loop devices copy through
 # a kernel thread into the tmpfs file, so the MB/s of such a run are
 # not those of the ramdisks: a run for counting, not timing.
 size=64M

@@ -2234,6 +2234,30 @@ chmods_then_syncfs() {
 		[ "$written" -le $((2 * blocks + 8)) ]
 }
 
+# sync(2) after an append to each of 32 files writes their bitmap block
+# once, not once per inode: a waited write_inode (sync(2)'s WB_SYNC_ALL
+# pass) writes the bitmap blocks whose bits its file changed, and
+# write_dirty_buffer writes a bitmap block only while it is dirty, so
+# the 31 files after the first find it clean (review: "N files, N serial
+# bitmap writes").  On a new image of 1 KiB blocks, the periodic flusher
+# off: the 32 data blocks (64 sectors), the inodes' table blocks (2
+# sectors each), the bitmap block (2) and up to 4 other blocks (the
+# superblock...); a bitmap block written per file would add 62.
+sync_writes_the_bitmap_once_for_all_files() {
+	with_flusher_off_on_durable_image appends_then_sync
+}
+
+# The body of sync_writes_the_bitmap_once_for_all_files.
+appends_then_sync() {
+	for i in $(seq 32); do : >$dmnt/f$i || return 1; done
+	sync && for i in $(seq 32); do head -c 1000 /tmp/pattern >>$dmnt/f$i || return 1; done &&
+		before=$(sectors_written "$loop") && sync &&
+		written=$(($(sectors_written "$loop") - before)) &&
+		blocks=$(stat -c %i $dmnt/f* | awk '{ print int($1 / 8) }' | sort -u | wc -l) &&
+		echo "sync after 32 appends wrote $written sectors; the inodes are in $blocks table blocks" &&
+		[ "$written" -le $((64 + 2 * blocks + 2 + 8)) ]
+}
+
 # Image $1 of $2 bytes filled with STALE (the bytes `STALEDA\n` over and
 # over: blocks no one wrote since) before mkfs.toyfs with the options
 # after them, on $loop (new_loop_image).
@@ -2296,7 +2320,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 106
+ktap_suite toyfs 107
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2404,6 +2428,7 @@ ktap_case fsync_and_fdatasync_make_each_change_durable_with_fragments fsync_and_
 ktap_case fsync_and_fdatasync_make_each_change_durable_with_lz4 fsync_and_fdatasync_make_each_change_durable -f 512 -c lz4
 ktap_case fsync_writes_the_inode_only_if_it_changed fsync_writes_the_inode_only_if_it_changed
 ktap_case background_inode_writeback_waits_for_nothing background_inode_writeback_waits_for_nothing
+ktap_case sync_writes_the_bitmap_once_for_all_files sync_writes_the_bitmap_once_for_all_files
 ktap_case room_found_again_where_entries_left room_found_again_where_entries_left
 ktap_case room_found_in_a_tail_made_whole room_found_in_a_tail_made_whole
 ktap_case rename_into_a_tail_made_whole_elsewhere rename_into_a_tail_made_whole_elsewhere
