@@ -376,14 +376,7 @@ unsafe fn begin_growing<'a>(
             // Blocks allocated past the end of the file go back; the map's
             // roots may have changed without reaching the inode table
             // (`write_inode` stores them).
-            write::after_write(
-                inode,
-                inode.size(),
-                pos,
-                pos + len as u64,
-                grown,
-                &new,
-            );
+            write::after_write(inode, inode.size(), pos, pos + len as u64, grown, &new);
             inode.mark_dirty();
             Err(err)
         }
