@@ -714,6 +714,37 @@ mod tests {
         }
     }
 
+    /// The shifts kept as enums (`BlockShift`, `FragmentShift`) give back
+    /// every valid block and fragment size, and what follows from them.
+    #[test]
+    fn shifts_give_back_every_block_and_fragment_size() {
+        for block_shift in 9..=12u32 {
+            let block_size = 1u32 << block_shift;
+            for fragment_shift in 0..=3u32 {
+                let fragment_size = block_size >> fragment_shift;
+                let features = if fragment_shift == 0 {
+                    Features::NONE
+                } else {
+                    Features::fragments(fragment_size)
+                };
+                let geometry = Geometry::with_features(block_size, 4096, 8, features).unwrap();
+                assert_eq!(geometry.block_size(), block_size);
+                assert_eq!(geometry.block_bytes(), block_size as usize);
+                assert_eq!(geometry.block_shift(), block_shift);
+                assert_eq!(geometry.fragment_shift(), fragment_shift);
+                assert_eq!(geometry.fragment_size(), fragment_size);
+                assert_eq!(geometry.fragments_per_block(), 1 << fragment_shift);
+                assert_eq!(geometry.pointers_per_block(), block_size / 4);
+                assert_eq!(geometry.pointers_shift(), block_shift - 2);
+                assert_eq!(geometry.block_of(u64::MAX), u64::MAX >> block_shift);
+                assert_eq!(
+                    geometry.offset_in_block(u64::MAX),
+                    u64::from(block_size) - 1
+                );
+            }
+        }
+    }
+
     #[test]
     fn smallest_filesystem_is_four_blocks() {
         assert_eq!(
