@@ -47,7 +47,8 @@ pub struct Geometry {
 /// that the compiler knows its range wherever it is read: a shift by it,
 /// the block size `1 << block_shift`, the pointers per block and the
 /// products of a few of those need no overflow check
-/// (Documentation/performance.rst, "Bounds proved once").
+/// (Documentation/performance.rst, "Bounds proved once: the overflow
+/// branches of the cycles' hot paths").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 enum BlockShift {
