@@ -1604,7 +1604,10 @@ impl<'a> BlockMap<'a> {
             2 => p * p,
             _ => p * p * p,
         };
-        if block == 0 || first + cover <= free.start || first >= free.end {
+        // `first + cover <= free.start` and its converse below, without
+        // the sum: `saturating_sub` is 0 where `first` is past the bound,
+        // and `cover` is at least 1.
+        if block == 0 || free.start.saturating_sub(first) >= cover || first >= free.end {
             return Ok(false);
         }
         let (sb, ino, geometry) = (self.sb, self.ino(), self.geometry);
@@ -1615,7 +1618,7 @@ impl<'a> BlockMap<'a> {
         } else {
             geometry.whole_block(check_entry(sb, ino, block, above)?)
         };
-        let covered = free.start <= first && first + cover <= free.end;
+        let covered = free.start <= first && free.end.saturating_sub(first) >= cover;
         if depth > 0 {
             let block = extent.block(&geometry);
             // The path to the children: `above`, then `block` (depth is at
@@ -1640,12 +1643,20 @@ impl<'a> BlockMap<'a> {
                 let Some((found, child)) = next else {
                     break;
                 };
-                let child_first = first + found as u64 * span;
+                // INVARIANT: `found < end <= p <= 1024` (an entry of this
+                // block, as `first_nonzero_entry` returns), so the child's
+                // first block lies inside this block's cover, below the
+                // map's reach (`12 + p + p^2 + p^3 < 2^31`: `first` is the
+                // first block of this block's cover, from `inode_pointers`
+                // or this very sum one level up); and `4 * found` is a
+                // byte of the block, `found + 1` at most `p`.  No sum or
+                // product can overflow, and none needs a check.
+                let child_first = first.wrapping_add((found as u64).wrapping_mul(span));
                 if self.prune(child, path, depth - 1, child_first, free, freer)? {
-                    put_u32(buffer.lock().data_mut(), 4 * found, 0);
+                    put_u32(buffer.lock().data_mut(), found.wrapping_mul(4), 0);
                     buffer.mark_dirty_for(self.inode);
                 }
-                entry = found + 1;
+                entry = found.wrapping_add(1);
             }
             // CAST: a block's pointers.
             if !covered && first_nonzero_entry(buffer.lock().data(), 0, p as usize).is_some() {
@@ -1845,10 +1856,15 @@ struct Freer {
 
 impl Freer {
     fn free(&mut self, sb: &SuperBlock, ino: u32, extent: &Extent, metadata: bool) -> Result {
+        // The run grows only by a run that follows it and keeps it below
+        // 2^32 fragments (always, for fragments of the image: they are
+        // fewer): checked sums, no overflow branch.
         if let Some((first, count, kind)) = &mut self.run {
-            if *first + *count == extent.fragment && *kind == metadata {
-                *count += extent.count;
-                return Ok(());
+            if *kind == metadata && first.checked_add(*count) == Some(extent.fragment) {
+                if let Some(longer) = count.checked_add(extent.count) {
+                    *count = longer;
+                    return Ok(());
+                }
             }
         }
         self.flush(sb, ino)?;

@@ -80,39 +80,109 @@ fn blocks_touched(geometry: &Geometry, from: usize, to: usize) -> Range<usize> {
     from >> shift..(to + geometry.block_bytes() - 1) >> shift
 }
 
+/// Bytes `from..to` of a locked folio that a buffered write covers, with
+/// their bounds proved once, where `write_begin` and `write_end` get
+/// them from the VFS ([`FolioBytes::clipped`], [`FolioBytes::exact`]):
+/// inside the folio, whose size is below 4 GiB (toyfs's folios hold at
+/// most `MAX_FOLIO_BLOCKS` blocks).  Carried as `u32`, so that the block
+/// and byte arithmetic on them (`to + block_size - 1`, `k * block_size`,
+/// the file block `first + k`, `from + copied`) cannot overflow, and the
+/// compiler, which sees the bound, needs no overflow branch for it.
+#[derive(Clone, Copy)]
+pub(crate) struct FolioBytes {
+    // INVARIANT: `from <= to <= folio.size() <= u32::MAX`.
+    from: u32,
+    to: u32,
+}
+
+impl FolioBytes {
+    /// Bytes `pos..pos + len` of `folio`, cut at its end (the VFS asks
+    /// `write_begin` for bytes that may run past the folio it gets):
+    /// `EINVAL` if `pos` is not in the folio.
+    pub(crate) fn clipped(folio: &LockedFolio<'_>, pos: u64, len: usize) -> Result<Self> {
+        let size = u32::try_from(folio.size()).map_err(|_| EINVAL)?;
+        let from = pos
+            .checked_sub(folio.pos())
+            .and_then(|from| u32::try_from(from).ok())
+            .filter(|&from| from < size)
+            .ok_or(EINVAL)?;
+        // A sum of two `u32`s as a `u64` cannot overflow.
+        let to = (u64::from(from) + len as u64).min(u64::from(size));
+        // CAST: at most `size`.
+        Ok(Self {
+            from,
+            to: to as u32,
+        })
+    }
+
+    /// Bytes `pos..pos + len` of `folio`, all of them in it (`write_end`
+    /// gets what `write_begin` returned): `EINVAL` if they are not.
+    pub(crate) fn exact(folio: &LockedFolio<'_>, pos: u64, len: usize) -> Result<Self> {
+        let bytes = Self::clipped(folio, pos, len)?;
+        if bytes.len() != len {
+            return Err(EINVAL);
+        }
+        Ok(bytes)
+    }
+
+    /// The first byte's offset in the folio.
+    #[inline]
+    pub(crate) fn from(self) -> usize {
+        self.from as usize
+    }
+
+    /// The offset just past the last byte.
+    #[inline]
+    pub(crate) fn to(self) -> usize {
+        self.to as usize
+    }
+
+    /// How many bytes.
+    #[inline]
+    pub(crate) fn len(self) -> usize {
+        // INVARIANT: `from <= to`.
+        self.to.wrapping_sub(self.from) as usize
+    }
+}
+
 /// `write_begin` for `len` bytes at `pos` of `folio`: allocates the holes
 /// the write covers (all or none, `ENOSPC`), ZEROes what it leaves of the
 /// new blocks, and reads the blocks it covers in part.
+///
+/// `pos` is the file offset of byte `bytes.from()` of `folio`, `bytes`
+/// proved inside it ([`FolioBytes::clipped`]).
 pub(crate) fn prepare_write(
     inode: &Inode,
     folio: &LockedFolio<'_>,
     pos: u64,
-    len: usize,
+    bytes: FolioBytes,
 ) -> Result {
-    if len == 0 {
+    if bytes.len() == 0 {
         return Ok(());
     }
     let geometry = inode.sb().info().geometry;
     let shift = geometry.block_shift();
     let block_size = geometry.block_bytes();
     let state = folio.state_or_attach(shift)?;
-    let from = (pos - folio.pos()) as usize;
-    let to = from + len;
+    let (from, to) = (bytes.from(), bytes.to());
+    // Not empty; offsets below `2^32`, so blocks below `2^24`.
     let blocks = blocks_touched(&geometry, from, to);
     let first = folio.pos() >> shift;
     let mut map = {
         let mut map = BlockMap::lock(inode)?;
         map.allocate(
             first + blocks.start as u64..first + blocks.end as u64,
-            inode.size().max(pos + len as u64),
+            inode.size().max(pos + bytes.len() as u64),
             Fresh::Unwritten,
-            // CAST: a block of this folio.
-            |n| state.set_new((n - first) as usize, 1),
+            // CAST: a block of this folio (`allocate` calls it for the
+            // range's blocks only, at or past `first`).
+            |n| state.set_new(n.wrapping_sub(first) as usize, 1),
         )?;
         map
     };
-    // Only the first and the last block can be covered in part.
-    let edges = [blocks.start, blocks.end - 1];
+    // Only the first and the last block can be covered in part.  The
+    // last is `blocks.end - 1`: `blocks` is not empty.
+    let edges = [blocks.start, blocks.end.wrapping_sub(1)];
     for (i, &k) in edges.iter().enumerate() {
         if i == 1 && edges[0] == edges[1] {
             break;
@@ -143,7 +213,7 @@ pub(crate) fn prepare_write(
         state.set_uptodate(k, 1);
     }
     if geometry.has_compression() {
-        let size = inode.size().max(pos + len as u64);
+        let size = inode.size().max(pos + bytes.len() as u64);
         for k in blocks {
             unpack(&mut map, inode, folio, state, k, size)?;
         }
@@ -345,11 +415,17 @@ pub(crate) fn finish_write(
     let Some(state) = folio.state() else {
         return (0, NewInFolio::default());
     };
+    // The bytes `write_begin` returned the folio for: inside it, proved
+    // once ([`FolioBytes`]).  The VFS passes the same `pos` and `len` as to
+    // `write_begin`, which proved them, and never copies more than `len`.
+    let Ok(bytes) = FolioBytes::exact(folio, pos, len) else {
+        return (0, NewInFolio::default());
+    };
     let new = NewInFolio::of(folio, state);
     // An overwrite allocated nothing: no new block to walk over below.
     let has_new = new.any();
-    let from = (pos - folio.pos()) as usize;
-    let to = from + len;
+    let (from, to, len) = (bytes.from(), bytes.to(), bytes.len());
+    let copied = copied.min(len);
     let mut accepted = copied;
     if copied < len {
         // A block the copy stopped inside keeps its other bytes only if

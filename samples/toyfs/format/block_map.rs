@@ -184,16 +184,25 @@ pub fn first_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(us
         return None;
     }
     let bytes = &entries[4 * from..4 * to];
-    let mut at = 0;
-    while at + 8 <= bytes.len() && get_u64(bytes, at) == 0 {
-        at += 8;
-    }
-    while at < bytes.len() {
-        let value = get_u32(bytes, at);
-        if value != 0 {
-            return Some((from + at / 4, value));
+    // The entries not yet searched, a suffix of `bytes`: the slice's own
+    // bounds, so that neither the steps nor the index need an overflow
+    // check (a loop of `at += 8` did, under the kernel's overflow checks).
+    let mut rest = bytes;
+    while let Some((pair, after)) = rest.split_first_chunk::<8>() {
+        if u64::from_ne_bytes(*pair) != 0 {
+            break;
         }
-        at += 4;
+        rest = after;
+    }
+    while let Some((entry, after)) = rest.split_first_chunk::<4>() {
+        let value = u32::from_le_bytes(*entry);
+        if value != 0 {
+            // INVARIANT: `rest` is a suffix of `bytes`, whose
+            // `4 * (to - from)` bytes hold entries `from..to`: the entry
+            // found is `to - rest.len() / 4`, at least `from`.
+            return Some((to.wrapping_sub(rest.len() / 4), value));
+        }
+        rest = after;
     }
     None
 }

@@ -28,20 +28,71 @@ pub const MAX_FRAGMENTS: u32 = 1 << 28;
 /// [`Geometry::with_features`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
-    block_size: u32,
     block_count: u32,
     inode_count: u32,
     bitmap_blocks: u32,
     inode_table_blocks: u32,
-    // INVARIANT: `features` passed `Features::validate` for `block_size`.
+    // INVARIANT: `features` passed `Features::validate` for the block size.
     features: Features,
     // INVARIANT: `log2(block_size)` and `features.fragment_shift(block_size)`,
     // worked out once: every block pointer followed uses them, and under
     // the kernel's `opt-level=s` and overflow checks the computations
     // stayed calls (Documentation/performance.rst, "Appends and
-    // truncations under TCG").
-    block_shift: u32,
-    fragment_shift: u32,
+    // truncations under TCG").  The block size is `1 << block_shift`.
+    block_shift: BlockShift,
+    fragment_shift: FragmentShift,
+}
+
+/// `log2` of a valid block size (512 to 4096).  An enum, not a `u32`, so
+/// that the compiler knows its range wherever it is read: a shift by it,
+/// the block size `1 << block_shift`, the pointers per block and the
+/// products of a few of those need no overflow check
+/// (Documentation/performance.rst, "Bounds proved once: the overflow
+/// branches of the cycles' hot paths").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum BlockShift {
+    B512 = 9,
+    B1K = 10,
+    B2K = 11,
+    B4K = 12,
+}
+
+impl BlockShift {
+    /// The shift of a block size that passed [`validate_block_size`].
+    fn of(block_size: u32) -> Option<Self> {
+        match block_size {
+            512 => Some(Self::B512),
+            1024 => Some(Self::B1K),
+            2048 => Some(Self::B2K),
+            4096 => Some(Self::B4K),
+            _ => None,
+        }
+    }
+}
+
+/// `log2(B / F)` of a valid layout: 0 to 3 (fragments of `B / 8` at
+/// least).  An enum for the same reason as [`BlockShift`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum FragmentShift {
+    Whole = 0,
+    Halves = 1,
+    Quarters = 2,
+    Eighths = 3,
+}
+
+impl FragmentShift {
+    /// The shift `Features::fragment_shift` gave for a validated layout.
+    fn of(shift: u32) -> Option<Self> {
+        match shift {
+            0 => Some(Self::Whole),
+            1 => Some(Self::Halves),
+            2 => Some(Self::Quarters),
+            3 => Some(Self::Eighths),
+            _ => None,
+        }
+    }
 }
 
 /// Why a block size, block count and inode count do not make a toyfs.
@@ -195,15 +246,25 @@ impl Geometry {
                 >> block_size.trailing_zeros();
         // CAST: fewer than `block_count` (`inode_count <= maximum`).
         let inode_table_blocks = inode_table_blocks as u32;
+        // Never `None`: `validate_block_size` and `Features::validate`
+        // passed (a fragment of `B / 8` to `B`).
+        let Some(block_shift) = BlockShift::of(block_size) else {
+            return Err(GeometryError::BlockSizeOutOfRange(block_size));
+        };
+        let Some(fragment_shift_of) = FragmentShift::of(fragment_shift) else {
+            return Err(GeometryError::BadFragmentSize {
+                fragment_size: block_size >> fragment_shift.min(31),
+                block_size,
+            });
+        };
         Ok(Self {
-            block_size,
             block_count,
             inode_count,
             bitmap_blocks: bitmap_blocks_for(block_size, block_count, fragment_shift),
             inode_table_blocks,
             features,
-            block_shift: block_size.trailing_zeros(),
-            fragment_shift,
+            block_shift,
+            fragment_shift: fragment_shift_of,
         })
     }
 
@@ -299,13 +360,13 @@ impl Geometry {
     /// `log2(B / F)`: 0 when a fragment is a block.
     #[inline]
     pub fn fragment_shift(&self) -> u32 {
-        self.fragment_shift
+        self.fragment_shift as u32
     }
 
     /// `F`: bytes per fragment, the allocation unit.
     #[inline]
     pub fn fragment_size(&self) -> u32 {
-        self.block_size >> self.fragment_shift()
+        self.block_size() >> self.fragment_shift()
     }
 
     /// Fragments per block: 1, 2, 4 or 8.
@@ -354,7 +415,7 @@ impl Geometry {
     pub fn file_block_length(&self, size: u64, file_block: u64) -> u32 {
         let start = file_block << self.block_shift();
         // CAST: at most `block_size`.
-        size.saturating_sub(start).min(u64::from(self.block_size)) as u32
+        size.saturating_sub(start).min(u64::from(self.block_size())) as u32
     }
 
     /// Default inode flags of a new regular file.
@@ -365,7 +426,7 @@ impl Geometry {
     /// Bytes per block.
     #[inline]
     pub fn block_size(&self) -> u32 {
-        self.block_size
+        1 << self.block_shift()
     }
 
     /// Blocks in the filesystem, metadata included.
@@ -414,7 +475,7 @@ impl Geometry {
     /// Byte offset of block `block` in the image.
     #[inline]
     pub fn block_offset(&self, block: u32) -> u64 {
-        u64::from(block) * u64::from(self.block_size)
+        u64::from(block) * u64::from(self.block_size())
     }
 
     /// Bytes of the whole filesystem.
@@ -433,7 +494,7 @@ impl Geometry {
     /// Block pointers in one indirect block.
     #[inline]
     pub fn pointers_per_block(&self) -> u32 {
-        self.block_size / POINTER_SIZE
+        self.block_size() / POINTER_SIZE
     }
 
     /// File blocks the direct, single- and double-indirect pointers
@@ -446,7 +507,7 @@ impl Geometry {
     /// Bytes of [`Geometry::double_reach_blocks`]: the largest size an
     /// inode may have without the LARGE_FILES feature.
     pub fn double_reach_size(&self) -> u64 {
-        self.double_reach_blocks() * u64::from(self.block_size)
+        self.double_reach_blocks() * u64::from(self.block_size())
     }
 
     /// File blocks the whole block map addresses, triple-indirect level
@@ -476,7 +537,7 @@ impl Geometry {
     /// `s_maxbytes` (the kernel sets LARGE_FILES before an inode past
     /// [`Geometry::double_reach_size`] reaches the disk).
     pub fn largest_file_size(&self) -> u64 {
-        self.max_file_blocks() * u64::from(self.block_size)
+        self.max_file_blocks() * u64::from(self.block_size())
     }
 
     /// Largest size an inode may have in this image: past
@@ -499,7 +560,7 @@ impl Geometry {
     /// Bytes per block as a `usize`.
     #[inline]
     pub fn block_bytes(&self) -> usize {
-        self.block_size as usize
+        self.block_size() as usize
     }
 
     /// `log2(block_size)`: the block size is a power of two, so byte
@@ -507,7 +568,7 @@ impl Geometry {
     /// that the compiler would guard with a panic).
     #[inline]
     pub fn block_shift(&self) -> u32 {
-        self.block_shift
+        self.block_shift as u32
     }
 
     /// The file block holding byte `pos`.
@@ -519,7 +580,7 @@ impl Geometry {
     /// The offset of byte `pos` in its block.
     #[inline]
     pub fn offset_in_block(&self, pos: u64) -> u64 {
-        pos & (u64::from(self.block_size) - 1)
+        pos & (u64::from(self.block_size()) - 1)
     }
 
     /// Blocks needed for `bytes` bytes.
@@ -651,6 +712,37 @@ mod tests {
         }
         for good in [512, 1024, 2048, 4096] {
             assert!(Geometry::new(good, 64, 1).is_ok());
+        }
+    }
+
+    /// The shifts kept as enums (`BlockShift`, `FragmentShift`) give back
+    /// every valid block and fragment size, and what follows from them.
+    #[test]
+    fn shifts_give_back_every_block_and_fragment_size() {
+        for block_shift in 9..=12u32 {
+            let block_size = 1u32 << block_shift;
+            for fragment_shift in 0..=3u32 {
+                let fragment_size = block_size >> fragment_shift;
+                let features = if fragment_shift == 0 {
+                    Features::NONE
+                } else {
+                    Features::fragments(fragment_size)
+                };
+                let geometry = Geometry::with_features(block_size, 4096, 8, features).unwrap();
+                assert_eq!(geometry.block_size(), block_size);
+                assert_eq!(geometry.block_bytes(), block_size as usize);
+                assert_eq!(geometry.block_shift(), block_shift);
+                assert_eq!(geometry.fragment_shift(), fragment_shift);
+                assert_eq!(geometry.fragment_size(), fragment_size);
+                assert_eq!(geometry.fragments_per_block(), 1 << fragment_shift);
+                assert_eq!(geometry.pointers_per_block(), block_size / 4);
+                assert_eq!(geometry.pointers_shift(), block_shift - 2);
+                assert_eq!(geometry.block_of(u64::MAX), u64::MAX >> block_shift);
+                assert_eq!(
+                    geometry.offset_in_block(u64::MAX),
+                    u64::from(block_size) - 1
+                );
+            }
         }
     }
 

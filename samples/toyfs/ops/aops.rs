@@ -13,7 +13,10 @@ use crate::{
 };
 use kernel::{
     bindings,
-    error::{code::ENOMEM, from_result, Result},
+    error::{
+        code::{EINVAL, ENOMEM},
+        from_result, Result,
+    },
     ffi::{c_int, c_uint, c_void},
 };
 
@@ -305,13 +308,17 @@ unsafe fn begin_growing<'a>(
 ) -> Result<(*mut bindings::folio, bool, Option<InvalidateGuard<'a>>)> {
     // SAFETY: `generic_perform_write` passes our mapping, inode locked.
     let inode = unsafe { inode((*mapping).host) };
+    // Proved once: a file offset is never negative (the VFS checked it
+    // against `s_maxbytes`), so `pos + len` below `2^63 + 2^32` cannot
+    // overflow, and needs no overflow branch.
+    let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
     // A write past the end: what a mapping stored past the old end must be
     // zero before the file grows over it.
-    write::zero_post_eof(inode, inode.size(), pos as u64)?;
+    write::zero_post_eof(inode, inode.size(), pos)?;
     // A tail the write grows (FRAGMENTS) gets its new run first, its
     // folio locked alone.  For all `len` bytes: the folio, not known yet,
     // may hold fewer (large folios), and the write stop before the tail.
-    let (from, to) = (inode.size(), pos as u64 + u64::from(len));
+    let (from, to) = (inode.size(), pos + u64::from(len));
     let mut refitted = write::grow_tail(inode, from, to)?;
     // A last block that is a hole has no run to grow, but a store through
     // a mapping gives it one sized by the size `page_mkwrite` reads, the
@@ -330,7 +337,7 @@ unsafe fn begin_growing<'a>(
         None
     };
     let grew = refitted == Refitted::NewRun;
-    let index = pos as u64 / bindings::PAGE_SIZE as u64;
+    let index = pos / bindings::PAGE_SIZE as u64;
     // SAFETY: As above.
     let folio =
         unsafe { sys::toyfs_write_begin_get_folio(iocb, mapping, index as usize, len as usize) };
@@ -340,8 +347,8 @@ unsafe fn begin_growing<'a>(
         write::after_write(
             inode,
             inode.size(),
-            pos as u64,
-            pos as u64 + u64::from(len),
+            pos,
+            pos + u64::from(len),
             grew,
             &write::NewInFolio::default(),
         );
@@ -351,11 +358,13 @@ unsafe fn begin_growing<'a>(
     // SAFETY: `write_begin_get_folio` returns the folio locked and
     // referenced; on error we release both below.
     let locked = unsafe { LockedFolio::from_raw(folio) };
-    // The write stays inside the folio.
+    // The write stays inside the folio: its bytes there proved once
+    // (`EINVAL` for a folio without `pos`, which the VFS never returns).
     let asked = len as usize;
-    let len = asked.min(locked.size() - (pos as u64 - locked.pos()) as usize);
+    let bytes = write::FolioBytes::clipped(&locked, pos, asked);
+    let len = bytes.map_or(0, |bytes| bytes.len());
     let grown = grew && len < asked;
-    match write::prepare_write(inode, &locked, pos as u64, len) {
+    match bytes.and_then(|bytes| write::prepare_write(inode, &locked, pos, bytes)) {
         Ok(()) => Ok((folio, grown, faults)),
         Err(err) => {
             let new = write::abandon_new_blocks(&locked);
@@ -367,14 +376,7 @@ unsafe fn begin_growing<'a>(
             // Blocks allocated past the end of the file go back; the map's
             // roots may have changed without reaching the inode table
             // (`write_inode` stores them).
-            write::after_write(
-                inode,
-                inode.size(),
-                pos as u64,
-                pos as u64 + len as u64,
-                grown,
-                &new,
-            );
+            write::after_write(inode, inode.size(), pos, pos + len as u64, grown, &new);
             inode.mark_dirty();
             Err(err)
         }
