@@ -796,6 +796,73 @@ moved_run_named_only_after_its_bytes() {
 	return $result
 }
 
+# A frozen toyfs is not written after a failed write left an inode
+# dirty (eiofix (c)): freeze_super writes everything and returns 0 even
+# if a write_inode of its sync failed (sync_inodes_sb reports nothing,
+# and a failed data write of a file is on the file's mapping, not the
+# device's, which sync_blockdev checks), and write_inode dirties the
+# inode again while it holds runs.  On an image of 1 KiB blocks and
+# 256-byte fragments f (600 bytes, a tail of 3 fragments) is synced,
+# then overwritten with 1024 bytes (its tail moves to a whole block,
+# its 3 fragments held), the device's buffers written (the root's
+# fsync), the flusher's periodic writeback off; frozen (xfs_io freeze)
+# with the device's first write failing (f's data: the bio of the new
+# block; f's write_inode fails and dirties f again); then, frozen, an
+# fsync of f (which reports the failed write) and a sync(2) must change
+# no byte of the device.  Before, the sync's write_inode wrote f's map
+# and bitmap into the frozen image (the fsync had cleared what kept it
+# off).  After the thaw and the unmount fsck.toyfs -f is clean.
+frozen_after_a_failed_write_is_not_written() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
+	mkdir -p $crash_mnt /debian$crash_mnt
+	head -c 600 /dev/urandom >/tmp/frozen-old && head -c 1024 /dev/urandom >/tmp/frozen-new || return 1
+	rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	echo 0 >$knob
+	if mount -t toyfs "$loop" $crash_mnt && mount -o bind $crash_mnt /debian$crash_mnt &&
+		cp /tmp/frozen-old $crash_mnt/f && head -c 200 /dev/urandom >$crash_mnt/n && sync &&
+		dd if=/tmp/frozen-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
+		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		if out=$(in_debian xfs_io -x -c freeze /debian$crash_mnt 2>&1); then
+			echo 0 >"$fail"
+			echo 0 >$knobs/probability
+			echo -1 >$knobs/times
+			cp $crash_image $crash_copy
+			dd if=/dev/null of=$crash_mnt/f conv=notrunc,fsync 2>/dev/null &&
+				echo "f's fsync after its failed write reported nothing"
+			sync
+			if cmp $crash_image $crash_copy; then
+				result=0
+			else
+				echo "the frozen device changed after f's fsync and a sync"
+			fi
+			in_debian xfs_io -x -c thaw /debian$crash_mnt || result=1
+		else
+			echo "the freeze failed: $out"
+			echo 0 >"$fail"
+			echo 0 >$knobs/probability
+			echo -1 >$knobs/times
+		fi
+		umount /debian$crash_mnt
+		umount $crash_mnt || result=1
+		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
+	else
+		echo "the set-up failed"
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		echo -1 >$knobs/times
+		umount /debian$crash_mnt 2>/dev/null
+		umount $crash_mnt 2>/dev/null
+	fi
+	echo "$period" >$knob
+	losetup -d "$loop"
+	rm -f $crash_image $crash_copy /tmp/frozen-old /tmp/frozen-new
+	return $result
+}
+
 # A direct request's I/O error is returned to that request (review-dio):
 # on a toyfs of 1 KiB blocks on a loop device, file f of 16 blocks,
 # synced; with every request of the device failing, xfs_io -d's whole
@@ -839,7 +906,7 @@ direct_io_errors_reach_the_call() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 32
+ktap_suite io_errors 33
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -873,6 +940,7 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip held_runs_freed_after_a_failed_inode_write "$reason"
 	ktap_skip moved_run_named_only_after_its_bytes "$reason"
 	ktap_skip held_runs_freed_after_a_failed_write_elsewhere "$reason"
+	ktap_skip frozen_after_a_failed_write_is_not_written "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -939,6 +1007,7 @@ else
 		ktap_skip failed_lz4_packed_tail_cut_by_path_changes_nothing "$reason"
 		ktap_skip lz4_block_cut_by_path_without_room_changes_nothing "$reason"
 		ktap_skip truncation_by_path_crash_cutting_a_double_indirect_packed_tail "$reason"
+		ktap_skip frozen_after_a_failed_write_is_not_written "$reason"
 	else
 		ktap_case truncation_by_path_crash_cutting_an_indirect_packed_tail \
 			crash_sweep_of tail_cut_once 13412 13312 truncate_by_path
@@ -952,6 +1021,7 @@ else
 			truncation_without_room_changes_nothing
 		ktap_case truncation_by_path_crash_cutting_a_double_indirect_packed_tail \
 			crash_sweep_of tail_cut_once 276580 276480 truncate_by_path
+		ktap_case frozen_after_a_failed_write_is_not_written frozen_after_a_failed_write_is_not_written
 	fi
 fi
 ktap_case rmmod_toyfs rmmod toyfs
