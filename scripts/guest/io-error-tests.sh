@@ -826,7 +826,7 @@ frozen_after_a_failed_write_is_not_written() {
 		dd if=/tmp/frozen-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
 		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
 		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
-		if out=$(in_debian xfs_io -x -c freeze /debian$crash_mnt 2>&1); then
+		if out=$(in_debian xfs_io -x -c freeze $crash_mnt 2>&1); then
 			echo 0 >"$fail"
 			echo 0 >$knobs/probability
 			echo -1 >$knobs/times
@@ -839,7 +839,7 @@ frozen_after_a_failed_write_is_not_written() {
 			else
 				echo "the frozen device changed after f's fsync and a sync"
 			fi
-			in_debian xfs_io -x -c thaw /debian$crash_mnt || result=1
+			in_debian xfs_io -x -c thaw $crash_mnt || result=1
 		else
 			echo "the freeze failed: $out"
 			echo 0 >"$fail"
