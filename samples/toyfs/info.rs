@@ -346,8 +346,8 @@ pub(crate) struct FailedWrites(AtomicU64);
 const FAILED_UNIT_SHIFT: u32 = 10;
 
 impl FailedWrites {
-    /// `bytes` as units, `start` and `end` each rounded up (`up`) or
-    /// down, clamped to what a `u32` holds.
+    /// `bytes` as units, `start` rounded up if `up_start` (else down),
+    /// `end` up if `up_end`, each clamped to what a `u32` holds.
     fn units(bytes: &Range<u64>, up_start: bool, up_end: bool) -> (u64, u64) {
         let round = |at: u64, up: bool| {
             let units = if up {
