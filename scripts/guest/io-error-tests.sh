@@ -810,8 +810,9 @@ moved_run_named_only_after_its_bytes() {
 # block; f's write_inode fails and dirties f again); then, frozen, an
 # fsync of f (read-only: an open for writing may wait for the thaw),
 # which must report EIO, and a sync(2) must change no byte of the
-# device.  Before, the sync's write_inode wrote f's map and bitmap into
-# the frozen image (the fsync had cleared what kept it off).  After the
+# device.  Before, the sync's write_inode wrote f's inode and freed its
+# held fragments (the fsync had cleared what kept it off), and sync_fs
+# wrote the new free counts: the copy differed at byte 21.  After the
 # thaw and the unmount fsck.toyfs -f is clean.
 frozen_after_a_failed_write_is_not_written() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
