@@ -333,6 +333,98 @@ pub(crate) struct Moved {
     notes: u64,
 }
 
+/// The bytes of a file whose data write failed and was not written since
+/// (`InodeInfo::failed`): the hull of the failed ranges, in KiB (the
+/// smallest block), rounded outward, in one atomic word (first KiB, end
+/// KiB; 0 for none) so that a bio's completion, which may run in
+/// interrupt context, records it without a lock.  Offsets past 4 TiB
+/// count as the last KiB that fits: such a failure covers what follows.
+#[derive(Default)]
+pub(crate) struct FailedWrites(AtomicU64);
+
+/// [`FailedWrites`]'s unit: 1 KiB.
+const FAILED_UNIT_SHIFT: u32 = 10;
+
+impl FailedWrites {
+    /// `bytes` as units, `start` rounded up if `up_start` (else down),
+    /// `end` up if `up_end`, each clamped to what a `u32` holds.
+    fn units(bytes: &Range<u64>, up_start: bool, up_end: bool) -> (u64, u64) {
+        let round = |at: u64, up: bool| {
+            let units = if up {
+                at.div_ceil(1 << FAILED_UNIT_SHIFT)
+            } else {
+                at >> FAILED_UNIT_SHIFT
+            };
+            units.min(u64::from(u32::MAX))
+        };
+        (round(bytes.start, up_start), round(bytes.end, up_end))
+    }
+
+    /// `bytes` rounded outward, never empty if `bytes` is not.
+    fn outward(bytes: &Range<u64>) -> (u64, u64) {
+        let (first, end) = Self::units(bytes, false, true);
+        let first = first.min(u64::from(u32::MAX) - 1);
+        (first, end.max(first + 1))
+    }
+
+    /// The hull held: `(first, end)` units, `first == end` for none.
+    fn unpack(word: u64) -> (u64, u64) {
+        (word >> 32, word & u64::from(u32::MAX))
+    }
+
+    /// Notes that the write of `bytes` failed (writeback's bio, or its
+    /// folio's writeback refused): the hull grows over them.
+    pub(crate) fn record_failed(&self, bytes: Range<u64>) {
+        if bytes.is_empty() {
+            return;
+        }
+        let (first, end) = Self::outward(&bytes);
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                let (held_first, held_end) = Self::unpack(word);
+                let (first, end) = if held_first == held_end {
+                    (first, end)
+                } else {
+                    (first.min(held_first), end.max(held_end))
+                };
+                Some((first << 32) | end)
+            });
+    }
+
+    /// Notes that `bytes` were written: if they cover every failed byte
+    /// noted (rounded inward), none is left.  One written range that
+    /// covers only part of the hull leaves it all.
+    pub(crate) fn record_written(&self, bytes: Range<u64>) {
+        let (first, end) = Self::units(&bytes, true, false);
+        if first >= end {
+            return;
+        }
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                let (held_first, held_end) = Self::unpack(word);
+                (held_first < held_end && first <= held_first && end >= held_end).then_some(0)
+            });
+    }
+
+    /// Whether a failed write noted overlaps `bytes`.
+    pub(crate) fn overlaps(&self, bytes: &Range<u64>) -> bool {
+        if bytes.is_empty() {
+            return false;
+        }
+        let (held_first, held_end) = Self::unpack(self.0.load(Ordering::Acquire));
+        let (first, end) = Self::outward(bytes);
+        held_first < held_end && first < held_end && held_first < end
+    }
+
+    /// Forgets the failed writes noted: an `fsync` of the file reported
+    /// them, or wrote the map whatever they left (as it did after one).
+    pub(crate) fn forget(&self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
 /// The in-memory state of a toyfs inode, next to its VFS inode.
 #[pin_data]
 pub(crate) struct InodeInfo {
@@ -376,6 +468,17 @@ pub(crate) struct InodeInfo {
     /// since (`forget_moved`, under the map lock).
     #[pin]
     pub(crate) moved: Mutex<Moved>,
+    /// The bytes of the file whose data write failed and was not written
+    /// since (writeback's bio end, `vfs::bio`, and a folio whose
+    /// writeback failed, `ops::aops`): while runs are held, `write_inode`
+    /// writes no map naming a moved block's new run whose write failed
+    /// (its bytes are not on the disk), whatever other range of the file
+    /// failed (the mapping's `AS_EIO`, which any failed write of it sets,
+    /// is left to `fsync`).  Forgotten once the bytes are written again
+    /// (a write covering them all), once an `fsync` of the file reported
+    /// a failed write, and once `fsync` wrote the map
+    /// (`inode::sync_file`).
+    pub(crate) failed: FailedWrites,
     /// The block device's buffers of the blocks that writeback copied
     /// the file's tail or its compressed blocks into (a file with LZ4 has
     /// them in several), each referenced until the file's `fsync` finds
@@ -446,6 +549,7 @@ impl InodeInfo {
             last_path: LastPath::default(),
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
+            failed: FailedWrites::default(),
             packed <- new_mutex!(KVec::new()),
             deferred <- new_mutex!(KVec::new()),
             fresh <- new_mutex!(KVec::new()),

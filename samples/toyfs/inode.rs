@@ -1955,19 +1955,73 @@ pub(crate) fn read_inode(sb: &SuperBlock, ino: u32, why: ReadFor) -> Result<(Dis
 /// flusher, which calls this holding the inode (`I_SYNC`), requeues it
 /// when done (`requeue_inode`): a `WB_SYNC_NONE` pass to the tail of
 /// the dirty list, a `WB_SYNC_ALL` pass dated now so that it does not
-/// take it again (no livelock).
+/// take it again (no livelock).  So does a file whose moved blocks keep
+/// moving ([`MOVING_ROUNDS`]): its map is not written, and `Ok`.
 pub(crate) fn write_inode(inode: &Inode, sync: bool) -> Result {
-    let (written, kept) = write_inode_keeping(inode, sync);
-    if kept {
+    let (written, kept) = write_inode_keeping(inode, sync, Moves::MayGoOn);
+    if kept != Kept::No {
         inode.mark_dirty_sync();
     }
     written
 }
 
+/// [`write_inode`] with `sync`, for a caller that needs the inode on the
+/// disk: false if the moved blocks kept moving and the map is not
+/// written (only with [`Moves::MayGoOn`]; the inode is dirty again),
+/// for the caller to stop what moves them and call again with
+/// [`Moves::Stopped`].
+pub(crate) fn write_inode_waited(inode: &Inode, moves: Moves) -> Result<bool> {
+    let (written, kept) = write_inode_keeping(inode, true, moves);
+    if kept != Kept::No {
+        inode.mark_dirty_sync();
+    }
+    written.map(|()| kept != Kept::StillMoving)
+}
+
+/// Whether the caller of [`write_inode_keeping`] keeps the file's blocks
+/// from getting new runs while it writes the map.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Moves {
+    /// Nothing does: writeback, `sync(2)`, `syncfs`, the `ENOSPC`
+    /// retry, a directory's `fsync` before it takes the directory's lock.
+    /// Stores through a shared mapping of a compressed file and appends
+    /// may give blocks new runs all the time.
+    MayGoOn,
+    /// Nothing can: the eviction (no writer, no mapping left), a caller
+    /// holding the inode's lock and its `invalidate_lock` (`tails`: no
+    /// write, truncation or fault dirties a folio), a directory's `fsync`
+    /// holding the directory's lock (every change of a directory's
+    /// blocks takes it exclusive).  What is left to move runs is the
+    /// writeback of folios dirty already, each written once and then
+    /// clean for good, so the rounds end.
+    Stopped,
+}
+
+/// What [`write_inode_keeping`] left of the runs moved out of the map.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// None held, or all freed.
+    No,
+    /// Held: the map naming their successors was not written (an error).
+    Yes,
+    /// Held: the moved blocks kept moving for [`MOVING_ROUNDS`] rounds,
+    /// and the map was not written (no error).
+    StillMoving,
+}
+
+/// The rounds of [`write_inode_keeping`] (each writes the moved blocks'
+/// folios) after which, with [`Moves::MayGoOn`], a file whose moved
+/// blocks got new runs again in each keeps its map off the disk and its
+/// runs held, the inode dirty for the next writeback.  Until review
+/// 2026-12-07 (eiofix (a)) the map was written then, naming runs moved
+/// since the last data write, their bytes not on the disk, and the old
+/// runs, which held durable bytes, were freed: a crash lost the data.
+pub(crate) const MOVING_ROUNDS: u32 = 4;
+
 /// [`write_inode`] but for dirtying the inode again: also whether runs
 /// moved out of the map stay held, the map naming their successors not
 /// written.  For the eviction too, which must not dirty the inode.
-fn write_inode_keeping(inode: &Inode, sync: bool) -> (Result, bool) {
+fn write_inode_keeping(inode: &Inode, sync: bool, moves: Moves) -> (Result, Kept) {
     let info = inode.info();
     // While runs are held, the blocks given a new run since an `fsync`
     // or this last wrote the map (`InodeInfo::moved`) are written and
@@ -1978,23 +2032,33 @@ fn write_inode_keeping(inode: &Inode, sync: bool) -> (Result, bool) {
     // calls this, so the map reached the disk ahead of them, and after
     // a failed write of them (review 2026-12-06): a crash then, or the
     // failed write, left the file naming a run without its bytes.  A
-    // failed write of the file's folios (`AS_EIO`, kept until its
-    // `fsync` reports it) keeps the map off the disk, the old runs held
-    // and named there.  Only files holding runs pay for it.
+    // failed write of the moved blocks' bytes (`InodeInfo::failed`, kept
+    // until they are written again or the file's `fsync` reports it)
+    // keeps the map off the disk, the old runs held and named there.  A
+    // failed write of another range of the file does not: until review
+    // 2026-12-07 (eiofix (b)) the mapping's `AS_EIO`, which any failed
+    // write of the file sets, kept every map of the file off the disk
+    // until its `fsync`.  Only files holding runs pay for it.
     let mut rounds = 0;
     let (slot, map, held) = loop {
         let waited = if info.deferred.lock().is_empty() {
             None
         } else {
             let moved = info.moved();
-            if let Err(err) = inode.write_and_wait_keeping_errors(moved.bytes.clone()) {
-                return (Err(err), true);
+            if let Err(err) = inode.write_and_wait_range(moved.bytes.clone()) {
+                return (Err(err), Kept::Yes);
+            }
+            // Recorded by the write's end before its folio's writeback
+            // ended, which the wait above saw.
+            if info.failed.overlaps(&moved.bytes) {
+                return (Err(EIO), Kept::Yes);
             }
             Some(moved)
         };
         let slot = match InodeSlot::read(inode.sb(), inode.ino()) {
             Ok(slot) => slot,
-            Err(err) => return (Err(err), waited.is_some()),
+            Err(err) if waited.is_some() => return (Err(err), Kept::Yes),
+            Err(err) => return (Err(err), Kept::No),
         };
         let map = info.map.lock();
         // Runs moved out of the map (`InodeInfo::deferred`) wait for it
@@ -2005,14 +2069,19 @@ fn write_inode_keeping(inode: &Inode, sync: bool) -> (Result, bool) {
         // A run moved since the bytes above were written (or runs held
         // only since, a concurrent write): its bytes are not on the
         // disk, and they are written again first.  Under the map lock no
-        // run moves.  A file whose runs move all the time (stores
-        // through a shared mapping) gets its map written after four
-        // rounds, as before.
-        if !held || waited.is_some_and(|moved| info.forget_moved(&moved)) || rounds == 3 {
+        // run moves.
+        if !held || waited.is_some_and(|moved| info.forget_moved(&moved)) {
             break (slot, map, held);
         }
         drop(map);
         rounds += 1;
+        // A file whose runs move all the time (stores through a shared
+        // mapping of a compressed file, appends) keeps its map off the
+        // disk until they stop: the next writeback tries again, and its
+        // `fsync` and eviction stop them (`Moves::Stopped`).
+        if moves == Moves::MayGoOn && rounds == MOVING_ROUNDS {
+            return (Ok(()), Kept::StillMoving);
+        }
     };
     let sync = sync || held;
     // With `sync`, the bitmap blocks whose bits the file changed
@@ -2029,7 +2098,7 @@ fn write_inode_keeping(inode: &Inode, sync: bool) -> (Result, bool) {
     // dirtied again.
     if sync {
         if let Err(err) = sync_bitmap(inode) {
-            return (Err(err), true);
+            return (Err(err), Kept::Yes);
         }
     }
     let taken = if sync { info.take_unsynced() } else { 0 };
@@ -2053,13 +2122,13 @@ fn write_inode_keeping(inode: &Inode, sync: bool) -> (Result, bool) {
     if written.is_err() {
         info.keep_unsynced(taken);
     }
-    let kept = !deferred.is_empty() && (written.is_err() || own.is_err());
-    if kept {
+    if !deferred.is_empty() && (written.is_err() || own.is_err()) {
         keep_deferred(inode, deferred);
+        (written, Kept::Yes)
     } else {
         free_deferred(inode, deferred);
+        (written, Kept::No)
     }
-    (written, kept)
 }
 
 /// The runs of `inode` moved out of its map and kept allocated since
@@ -2312,6 +2381,11 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
             result = result.and(synced);
             if result.is_ok() {
                 free_deferred(inode, deferred);
+                // The map is on the disk, whatever failed writes of the
+                // file's data left (the caller's `fsync` reported them,
+                // or an earlier check of the file's errors did):
+                // `write_inode` need not keep it off any more.
+                info.failed.forget();
             } else if !deferred.is_empty() {
                 keep_deferred(inode, deferred);
                 // For the next writeback, as `write_inode` does.
@@ -2514,7 +2588,7 @@ pub(crate) fn sync_before_eviction(inode: &Inode) {
     // allocated, lost fragments for fsck, and the inode is not dirtied
     // again (it is going).
     let held = !inode.info().deferred.lock().is_empty();
-    if held && write_inode_keeping(inode, true).0.is_err() {
+    if held && write_inode_keeping(inode, true, Moves::Stopped).0.is_err() {
         sb.record_write_error();
     }
     let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);

@@ -253,7 +253,7 @@ pub(crate) fn unpack(inode: &Inode) -> Result {
     // wait for that lock itself).  The caller's inode lock and
     // `invalidate_lock` keep every change of the file out meanwhile;
     // reads find the run in the map, its bytes written above.
-    crate::inode::write_inode(inode, true)?;
+    crate::inode::write_inode_waited(inode, crate::inode::Moves::Stopped)?;
     let_go_of_old_place(inode, block, &old_path, "packed tail moved");
     Ok(())
 }
@@ -337,7 +337,7 @@ pub(crate) fn cut(inode: &Inode, size: u64) -> Result<Cut> {
 /// does.
 pub(crate) fn cut_off(inode: &Inode, block: u32, old_path: &OldPath) -> Result {
     inode.sync_own_buffers()?;
-    crate::inode::write_inode(inode, true)?;
+    crate::inode::write_inode_waited(inode, crate::inode::Moves::Stopped)?;
     let_go_of_old_place(inode, block, old_path, "packed tail cut off");
     Ok(())
 }

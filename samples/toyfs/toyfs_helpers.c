@@ -179,6 +179,11 @@ void toyfs_sb_end_intwrite(struct super_block *sb)
 	sb_end_intwrite(sb);
 }
 
+bool toyfs_sb_start_intwrite_trylock(struct super_block *sb)
+{
+	return sb_start_intwrite_trylock(sb);
+}
+
 void toyfs_sb_start_write(struct super_block *sb)
 {
 	sb_start_write(sb);

@@ -66,6 +66,7 @@ void toyfs_sb_start_pagefault(struct super_block *sb);
 void toyfs_sb_end_pagefault(struct super_block *sb);
 void toyfs_sb_start_intwrite(struct super_block *sb);
 void toyfs_sb_end_intwrite(struct super_block *sb);
+bool toyfs_sb_start_intwrite_trylock(struct super_block *sb);
 void toyfs_sb_start_write(struct super_block *sb);
 void toyfs_sb_end_write(struct super_block *sb);
 enum inode_state_flags_enum toyfs_inode_state_read_once(struct inode *inode);

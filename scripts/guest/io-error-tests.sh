@@ -671,6 +671,76 @@ held_runs_freed_after_a_failed_inode_write() {
 	return $result
 }
 
+# A failed write of one range of a file holding runs keeps the map off
+# the disk only if the range is one whose run moved (InodeInfo::moved):
+# the moved blocks' own writes are judged (InodeInfo::failed, recorded
+# by writeback), not the mapping's AS_EIO, which any failed write of
+# the file sets until its fsync (review 2026-12-07, eiofix (b)).  On an
+# image of 1 KiB blocks and 256-byte fragments f (8 blocks and a tail
+# of 300 bytes) and n (200 bytes) fill the tail's block with the root
+# directory's fragment, synced; f's tail grows to 600 bytes (it moves
+# to a run of 3 fragments, its 2 old ones held), written and its
+# buffer too (sync_file_range, the root's fsync), the flusher's
+# periodic writeback off; block 0 of f overwritten, a sync with every
+# write of the device failing (block 0's bio fails: AS_EIO on f's
+# mapping), then a sync with the device well: statfs's free fragments
+# must then be what fsck.toyfs counts after the unmount (the held runs
+# freed by that sync's write_inode), and an fsync of f must still
+# report the failed write, once.  Before the fix every write_inode of
+# f failed with EIO until an fsync of f: the runs stayed held.
+held_runs_freed_after_a_failed_write_elsewhere() {
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
+	mkdir -p $crash_mnt
+	head -c 8492 /dev/urandom >/tmp/held-f && head -c 300 /dev/urandom >/tmp/held-more || return 1
+	rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	echo 0 >$knob
+	if mount -t toyfs "$loop" $crash_mnt && cp /tmp/held-f $crash_mnt/f &&
+		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
+		cat /tmp/held-more >>$crash_mnt/f && toyfs-probe sync-range $crash_mnt/f && sync $crash_mnt &&
+		dd if=/tmp/held-more of=$crash_mnt/f bs=300 count=1 conv=notrunc 2>/dev/null &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		sync
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		# The failed writes' error, left on the device's mapping.
+		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+		sync
+		free=$(stat -f -c %f $crash_mnt)
+		fsyncs=
+		for i in 1 2; do
+			if dd if=/dev/null of=$crash_mnt/f conv=notrunc,fsync 2>/dev/null; then
+				fsyncs="$fsyncs ok"
+			else
+				fsyncs="$fsyncs failed"
+			fi
+		done
+		umount $crash_mnt
+		fsck.toyfs -n -f -v "$loop" >/tmp/held-fsck
+		counted=$(awk '/ inodes \(/ && $NF == "fragments" { split($(NF - 1), a, "/"); print a[2] - a[1] }' /tmp/held-fsck)
+		if grep -q 'lost' /tmp/held-fsck; then
+			cat /tmp/held-fsck
+		elif [ "$free" != "$counted" ]; then
+			echo "statfs: $free fragments free after the sync; fsck counts $counted after the unmount"
+		elif [ "$fsyncs" != " failed ok" ]; then
+			echo "f's two fsyncs after the failed write:$fsyncs (expected: failed ok)"
+		else
+			result=0
+		fi
+	else
+		echo "the set-up failed"
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		umount $crash_mnt 2>/dev/null
+	fi
+	echo "$period" >$knob
+	losetup -d "$loop"
+	rm -f $crash_image /tmp/held-f /tmp/held-more /tmp/held-fsck
+	return $result
+}
+
 # A run moved out of the map is named on the disk only once its bytes
 # are (Write order; gap 2 of the 2026-12-06 review).  On an image of
 # 1 KiB blocks and 256-byte fragments f (600 bytes, a tail of 3
@@ -726,6 +796,80 @@ moved_run_named_only_after_its_bytes() {
 	return $result
 }
 
+# A frozen toyfs is not written after a failed write left an inode
+# dirty (eiofix (c)): freeze_super writes everything and returns 0 even
+# if a write_inode of its sync failed (sync_inodes_sb reports nothing,
+# and a failed data write of a file is on the file's mapping, not the
+# device's, which sync_blockdev checks), and write_inode dirties the
+# inode again while it holds runs.  On an image of 1 KiB blocks and
+# 256-byte fragments f (600 bytes, a tail of 3 fragments) is synced,
+# then overwritten with 1024 bytes (its tail moves to a whole block,
+# its 3 fragments held), the device's buffers written (the root's
+# fsync), the flusher's periodic writeback off; frozen (xfs_io freeze)
+# with the device's first write failing (f's data: the bio of the new
+# block; f's write_inode fails and dirties f again); then, frozen, an
+# fsync of f (read-only: an open for writing may wait for the thaw),
+# which must report EIO, and a sync(2) must change no byte of the
+# device.  Before, the sync's write_inode wrote f's inode and freed its
+# held fragments (the fsync had cleared what kept it off), and sync_fs
+# wrote the new free counts: the copy differed at byte 21.  After the
+# thaw and the unmount fsck.toyfs -f is clean.
+frozen_after_a_failed_write_is_not_written() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
+	mkdir -p $crash_mnt /debian$crash_mnt
+	head -c 600 /dev/urandom >/tmp/frozen-old && head -c 1024 /dev/urandom >/tmp/frozen-new || return 1
+	rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	echo 0 >$knob
+	if mount -t toyfs "$loop" $crash_mnt && mount -o bind $crash_mnt /debian$crash_mnt &&
+		cp /tmp/frozen-old $crash_mnt/f && head -c 200 /dev/urandom >$crash_mnt/n && sync &&
+		dd if=/tmp/frozen-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
+		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		# xfs_io prints the ioctl's error, if any, and exits 0.
+		if out=$(in_debian xfs_io -x -c freeze $crash_mnt 2>&1) && [ -z "$out" ]; then
+			echo 0 >"$fail"
+			echo 0 >$knobs/probability
+			echo -1 >$knobs/times
+			cp $crash_image $crash_copy
+			# Read-only: an open for writing may wait for the thaw.
+			out=$(in_debian xfs_io -r -c fsync $crash_mnt/f 2>&1)
+			case $out in
+			*"Input/output error"*) reported=1 ;;
+			*) reported=0 && echo "f's fsync after its failed write: \"$out\", not EIO" ;;
+			esac
+			sync
+			if ! cmp $crash_image $crash_copy; then
+				echo "the frozen device changed after f's fsync and a sync"
+			elif [ $reported = 1 ]; then
+				result=0
+			fi
+			in_debian xfs_io -x -c thaw $crash_mnt || result=1
+		else
+			echo "the freeze failed: $out"
+			echo 0 >"$fail"
+			echo 0 >$knobs/probability
+			echo -1 >$knobs/times
+		fi
+		umount /debian$crash_mnt
+		umount $crash_mnt || result=1
+		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
+	else
+		echo "the set-up failed"
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		echo -1 >$knobs/times
+		umount /debian$crash_mnt 2>/dev/null
+		umount $crash_mnt 2>/dev/null
+	fi
+	echo "$period" >$knob
+	losetup -d "$loop"
+	rm -f $crash_image $crash_copy /tmp/frozen-old /tmp/frozen-new
+	return $result
+}
+
 # A direct request's I/O error is returned to that request (review-dio):
 # on a toyfs of 1 KiB blocks on a loop device, file f of 16 blocks,
 # synced; with every request of the device failing, xfs_io -d's whole
@@ -769,7 +913,7 @@ direct_io_errors_reach_the_call() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 31
+ktap_suite io_errors 33
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -802,6 +946,8 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip failed_tail_cut_off_dates_the_truncated_file "$reason"
 	ktap_skip held_runs_freed_after_a_failed_inode_write "$reason"
 	ktap_skip moved_run_named_only_after_its_bytes "$reason"
+	ktap_skip held_runs_freed_after_a_failed_write_elsewhere "$reason"
+	ktap_skip frozen_after_a_failed_write_is_not_written "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -836,6 +982,7 @@ else
 	ktap_case failed_tail_cut_off_dates_the_truncated_file failed_tail_cut_off_dates_the_truncated_file
 	ktap_case held_runs_freed_after_a_failed_inode_write held_runs_freed_after_a_failed_inode_write
 	ktap_case moved_run_named_only_after_its_bytes moved_run_named_only_after_its_bytes
+	ktap_case held_runs_freed_after_a_failed_write_elsewhere held_runs_freed_after_a_failed_write_elsewhere
 	# 13 blocks and 100 bytes: the tail's pointer in the single-indirect
 	# block; 270 blocks: under the double-indirect one.
 	ktap_case truncation_crash_cutting_an_indirect_packed_tail \
@@ -867,6 +1014,7 @@ else
 		ktap_skip failed_lz4_packed_tail_cut_by_path_changes_nothing "$reason"
 		ktap_skip lz4_block_cut_by_path_without_room_changes_nothing "$reason"
 		ktap_skip truncation_by_path_crash_cutting_a_double_indirect_packed_tail "$reason"
+		ktap_skip frozen_after_a_failed_write_is_not_written "$reason"
 	else
 		ktap_case truncation_by_path_crash_cutting_an_indirect_packed_tail \
 			crash_sweep_of tail_cut_once 13412 13312 truncate_by_path
@@ -880,6 +1028,7 @@ else
 			truncation_without_room_changes_nothing
 		ktap_case truncation_by_path_crash_cutting_a_double_indirect_packed_tail \
 			crash_sweep_of tail_cut_once 276580 276480 truncate_by_path
+		ktap_case frozen_after_a_failed_write_is_not_written frozen_after_a_failed_write_is_not_written
 	fi
 fi
 ktap_case rmmod_toyfs rmmod toyfs

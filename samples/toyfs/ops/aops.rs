@@ -500,6 +500,13 @@ unsafe fn write_dirty_folios(
             Err(err) => {
                 // SAFETY: The mapping is ours.
                 unsafe { sys::toyfs_mapping_set_error(mapping, err.to_errno()) };
+                // The folio's bytes are not on the disk: `write_inode`
+                // names no moved run among them (`InodeInfo::failed`).
+                let start = locked.pos();
+                inode
+                    .info()
+                    .failed
+                    .record_failed(start..start + locked.size() as u64);
                 err.to_errno()
             }
         };

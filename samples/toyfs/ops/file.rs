@@ -6,7 +6,7 @@
 use super::raw::inode;
 use crate::{
     file::{self, Stored},
-    inode::{start_sync_bitmap, sync_file, write_inode, BitmapWrite},
+    inode::{start_sync_bitmap, sync_file, write_inode_waited, BitmapWrite, Moves},
     sys, tails,
     vfs::{allow_direct_io, fill_iomap, Inode, IomapOps, Kiocb, LockedFolio},
     write,
@@ -113,8 +113,20 @@ pub(crate) unsafe extern "C" fn fsync(
         // allocated meanwhile (writeback giving a block a new run) is
         // written by `sync_file`'s own `sync_bitmap`, as before.
         let bitmap = (!inode.is_dir()).then(|| start_sync_bitmap(inode));
+        // A failed write of the file's data that this reports (the
+        // file's `errseq`, and `AS_EIO`, which it clears) no longer keeps
+        // `write_inode` from writing a map naming the failed bytes' run
+        // (`InodeInfo::failed`), as before when `AS_EIO` did.
+        let reported = |written: Result| {
+            if written.is_err() {
+                inode.info().failed.forget();
+            }
+            written
+        };
         // SAFETY: As above.
-        let data = to_result(unsafe { bindings::file_write_and_wait_range(file, start, end) });
+        let data = reported(to_result(unsafe {
+            bindings::file_write_and_wait_range(file, start, end)
+        }));
         // Waited for even if the data failed: a failed block is noted
         // again for the next `fsync`.
         let bitmap = bitmap.map_or(Ok(()), BitmapWrite::wait);
@@ -132,7 +144,13 @@ pub(crate) unsafe extern "C" fn fsync(
             // (review rev10).
             // SAFETY: The device of a mounted filesystem is open.
             to_result(unsafe { bindings::sync_blockdev(bdev) })?;
-            write_inode(inode, true)?;
+            // Its blocks kept getting new runs (entries added under its
+            // lock): once more with the lock held, shared, every change
+            // of its blocks waiting.
+            if !write_inode_waited(inode, Moves::MayGoOn)? {
+                let _locked = inode.lock_shared();
+                write_inode_waited(inode, Moves::Stopped)?;
+            }
         } else {
             let mut locked = None;
             let mut invalidate = None;
@@ -154,13 +172,13 @@ pub(crate) unsafe extern "C" fn fsync(
                     Ok(())
                 } else {
                     // SAFETY: As above.  CAST: offsets below `s_maxbytes`.
-                    to_result(unsafe {
+                    reported(to_result(unsafe {
                         bindings::file_write_and_wait_range(
                             file,
                             range.start as i64,
                             range.end as i64 - 1,
                         )
-                    })
+                    }))
                 };
                 match written.and_then(|()| sync_file(inode, &moved, datasync != 0)) {
                     // The second round: `write` (an append that moves the
@@ -200,7 +218,9 @@ pub(crate) unsafe extern "C" fn fsync(
         }
         // SAFETY: As above: errors recorded on the file's mapping since
         // the last check (a failed write of one of its own buffers).
-        to_result(unsafe { bindings::file_check_and_advance_wb_err(file) })?;
+        reported(to_result(unsafe {
+            bindings::file_check_and_advance_wb_err(file)
+        }))?;
         // SAFETY: The device of a mounted filesystem is open.
         to_result(unsafe { bindings::blkdev_issue_flush(bdev) })?;
         Ok(0)

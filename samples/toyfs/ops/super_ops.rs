@@ -318,6 +318,20 @@ unsafe extern "C" fn write_inode(
     let inode = unsafe { inode(raw) };
     // SAFETY: `wbc` is valid for the call.
     let sync = unsafe { (*wbc).sync_mode } == bindings::writeback_sync_modes_WB_SYNC_ALL;
+    // A frozen filesystem is not written until it is thawed.
+    // `freeze_super` wrote every inode before (`sync_filesystem`), but a
+    // write that failed then left one dirty (`write_inode` dirties a file
+    // holding runs again) without failing the freeze (`sync_inodes_sb`
+    // reports nothing; a file's failed data write is on its mapping, not
+    // on the device's), and the flusher, `sync(2)` and `syncfs` go on
+    // writing inodes of a frozen filesystem: the inode stays dirty for
+    // the writeback after the thaw (eiofix (c)).  During the freeze's own
+    // writeback the level is not taken yet, and this writes; the freeze
+    // then waits for it (`sb_wait_write` of `SB_FREEZE_FS`).
+    let Some(_unfrozen) = inode.sb().try_start_internal_write() else {
+        inode.mark_dirty_sync();
+        return 0;
+    };
     from_result(|| store_inode(inode, sync).map(|()| 0))
 }
 

@@ -8,12 +8,14 @@
 //! its bio.  Reads end in [`read_end_io`], which marks the blocks uptodate
 //! in the folio's state and ends the read of a folio when its last block
 //! arrives (a folio read whole has no state: its one segment ends it); writes end in [`write_end_io`], which records an error on the
-//! file's own mapping (where `fsync` of that file finds it) and ends the
+//! file's own mapping (where `fsync` of that file finds it) and the bytes
+//! whose write failed or succeeded in the file's `InodeInfo::failed`
+//! (which `write_inode` judges a moved block's new run by), and ends the
 //! folio's writeback after its last block.
 
 use super::{
     folio::{state_of, LockedFolio, NofsScope},
-    SuperBlock,
+    Inode, SuperBlock,
 };
 use crate::sys;
 use core::ptr::NonNull;
@@ -287,11 +289,24 @@ unsafe extern "C" fn write_end_io(bio: *mut bindings::bio) {
     // SAFETY: The completed bio is ours until `bio_put`.
     let error = unsafe { bindings::blk_status_to_errno((*bio).bi_status) };
     // SAFETY: The bio's folios are under writeback, with a state that
-    // counts these bytes as in flight, and in their file's mapping.
+    // counts these bytes as in flight, and in their file's mapping, whose
+    // host is a live toyfs inode: its eviction waits for the writeback
+    // of its folios (`truncate_inode_pages_final`) before it frees it.
     unsafe {
-        for_each_folio(bio, |folio, _offset, len| {
+        for_each_folio(bio, |folio, offset, len| {
+            let mapping = bindings::folio_mapping(folio);
+            // CAST: file offsets are never negative.
+            let start = sys::toyfs_folio_pos(folio) as u64 + offset as u64;
+            let bytes = start..start + len as u64;
+            // The file's own note of its failed writes, which `write_inode`
+            // judges a moved block's new run by (`InodeInfo::failed`): the
+            // inode outlives its folios' writeback.
+            let failed = &Inode::from_raw((*mapping).host).info().failed;
             if error != 0 {
-                sys::toyfs_mapping_set_error(bindings::folio_mapping(folio), error);
+                sys::toyfs_mapping_set_error(mapping, error);
+                failed.record_failed(bytes);
+            } else {
+                failed.record_written(bytes);
             }
             match state_of(folio) {
                 Some(state) if !state.finish_write(len) => {}

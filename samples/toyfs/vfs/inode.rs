@@ -363,12 +363,14 @@ impl Inode {
 
     /// Writes the file's dirty folios over `bytes` and waits for every
     /// folio of it under writeback (`filemap_fdatawrite_range`, then
-    /// `filemap_fdatawait_range_keep_errors`); `EIO` (`ENOSPC`) while a
-    /// write of the mapping that failed is not yet reported by the file's
-    /// `fsync` (`AS_EIO`, left set: `file_check_and_advance_wb_err`
-    /// clears it).  Nothing for an empty range.  With no folio of the
-    /// file locked.
-    pub(crate) fn write_and_wait_keeping_errors(&self, bytes: Range<u64>) -> Result {
+    /// `filemap_fdatawait_range_keep_errors`).  The mapping's error state
+    /// (`AS_EIO`, `AS_ENOSPC`: a failed write of any range of the file)
+    /// is neither returned nor cleared: the file's `fsync` reports it
+    /// (`file_check_and_advance_wb_err`), and the caller judges the
+    /// bytes' own writes (`InodeInfo::failed`).  An error of the
+    /// submission (`writepages`) is returned.  Nothing for an empty
+    /// range.  With no folio of the file locked.
+    pub(crate) fn write_and_wait_range(&self, bytes: Range<u64>) -> Result {
         if bytes.is_empty() {
             return Ok(());
         }
@@ -378,8 +380,11 @@ impl Inode {
         let mapping = unsafe { (*self.as_ptr()).i_mapping };
         // SAFETY: As above.
         to_result(unsafe { bindings::filemap_fdatawrite_range(mapping, start, end) })?;
+        // Only the waiting: what it returns is the mapping's state, of
+        // every range (see above).
         // SAFETY: As above.
-        to_result(unsafe { bindings::filemap_fdatawait_range_keep_errors(mapping, start, end) })
+        let _ = unsafe { bindings::filemap_fdatawait_range_keep_errors(mapping, start, end) };
+        Ok(())
     }
 
     /// Sets ctime to now.

@@ -150,6 +150,24 @@ impl SuperBlock {
         }
     }
 
+    /// [`Self::start_internal_write`] without waiting: `None` once a
+    /// freeze has written the filesystem and is freezing it, or froze it
+    /// (`sb_start_intwrite_trylock`).  For writeback's `write_inode`,
+    /// which must not write a frozen image (eiofix (c)), and must not
+    /// wait for the thaw while the flusher holds the superblock.
+    pub(crate) fn try_start_internal_write(&self) -> Option<Unfrozen<'_>> {
+        // SAFETY: The superblock is live (type invariant).
+        if !unsafe { sys::toyfs_sb_start_intwrite_trylock(self.as_ptr()) } {
+            return None;
+        }
+        // INVARIANT: Taken just above, at that level; released only by
+        // the drop.
+        Some(Unfrozen {
+            sb: self,
+            internal: true,
+        })
+    }
+
     /// Holds off a freeze for a change as a write system call does
     /// (`sb_start_write`, released when the guard drops): waits while
     /// the filesystem is frozen.  For a change the VFS makes no freeze
