@@ -2467,78 +2467,32 @@ fn store_link_count(inode: &Inode, change: impl FnOnce(&Inode)) -> Result {
 /// fails stays noted, for the next `fsync`.  The first error, after every
 /// write was tried.
 pub(crate) fn sync_bitmap(inode: &Inode) -> Result {
-    start_sync_bitmap(inode).wait()
-}
-
-/// The writes of the bitmap blocks whose bits a file changed, started by
-/// [`start_sync_bitmap`] and not yet waited for: [`BitmapWrite::wait`]
-/// waits, and notes the blocks whose write failed for the file again.
-#[must_use = "the bitmap blocks whose write fails are noted again only by `wait`"]
-pub(crate) struct BitmapWrite<'a> {
-    inode: &'a Inode,
-    changed: u64,
-}
-
-/// Starts the writes of [`sync_bitmap`] without waiting for them: for
-/// `fsync`, which starts them before it writes the file's folios and
-/// waits for both together (one wait where there were two: the bitmap
-/// blocks and the data name nothing of each other, and both reach the
-/// disk before the indirect blocks and the inode that point to them;
-/// Documentation/toyfs.rst, "Write order").
-pub(crate) fn start_sync_bitmap(inode: &Inode) -> BitmapWrite<'_> {
-    let changed = inode.info().bitmap_blocks.swap(0, Ordering::AcqRel);
-    start_bitmap_blocks(inode.sb(), changed);
-    BitmapWrite { inode, changed }
-}
-
-impl BitmapWrite<'_> {
-    /// Waits for the writes [`start_sync_bitmap`] started; a block whose
-    /// write failed stays noted for the file, for its next `fsync`.  The
-    /// first error, after every write was waited for.
-    pub(crate) fn wait(self) -> Result {
-        let (result, failed) = wait_bitmap_blocks(self.inode.sb(), self.changed);
-        if failed != 0 {
-            self.inode
-                .info()
-                .bitmap_blocks
-                .fetch_or(failed, Ordering::AcqRel);
-        }
-        result
+    let info = inode.info();
+    let changed = info.bitmap_blocks.swap(0, Ordering::AcqRel);
+    let (result, failed) = write_bitmap_blocks(inode.sb(), changed);
+    if failed != 0 {
+        info.bitmap_blocks.fetch_or(failed, Ordering::AcqRel);
     }
-}
-
-/// The bitmap blocks of the mask `changed` (`balloc::bitmap_bit`), with
-/// their indexes.
-fn bitmap_blocks_of(sb: &SuperBlock, changed: u64) -> impl Iterator<Item = (usize, &Buffer)> + '_ {
-    sb.info()
-        .bitmap
-        .iter()
-        .enumerate()
-        .filter(move |&(index, _)| changed & balloc::bitmap_bit(index) != 0)
+    result
 }
 
 /// Writes the bitmap blocks of the mask `changed` (`balloc::bitmap_bit`)
 /// from memory and waits for them all: the first error, and the mask of
 /// the blocks whose write failed.
 pub(crate) fn write_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64) {
-    start_bitmap_blocks(sb, changed);
-    wait_bitmap_blocks(sb, changed)
-}
-
-/// Starts the writes of the bitmap blocks of the mask `changed` from
-/// memory ([`write_bitmap_blocks`]'s first half).
-fn start_bitmap_blocks(sb: &SuperBlock, changed: u64) {
-    for (_, buffer) in bitmap_blocks_of(sb, changed) {
+    let bitmap = &sb.info().bitmap;
+    let ours = || {
+        bitmap
+            .iter()
+            .enumerate()
+            .filter(move |&(index, _)| changed & balloc::bitmap_bit(index) != 0)
+    };
+    for (_, buffer) in ours() {
         buffer.start_write_from_memory();
     }
-}
-
-/// Waits for the writes [`start_bitmap_blocks`] started: the first
-/// error, and the mask of the blocks whose write failed.
-fn wait_bitmap_blocks(sb: &SuperBlock, changed: u64) -> (Result, u64) {
     let mut result = Ok(());
     let mut failed = 0;
-    for (index, buffer) in bitmap_blocks_of(sb, changed) {
+    for (index, buffer) in ours() {
         if let Err(err) = buffer.wait_written() {
             failed |= balloc::bitmap_bit(index);
             result = result.and(Err(err));

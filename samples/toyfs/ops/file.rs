@@ -6,7 +6,7 @@
 use super::raw::inode;
 use crate::{
     file::{self, Stored},
-    inode::{start_sync_bitmap, sync_file, write_inode_waited, BitmapWrite, Moves},
+    inode::{sync_file, write_inode_waited, Moves},
     sys, tails,
     vfs::{allow_direct_io, fill_iomap, Inode, IomapOps, Kiocb, LockedFolio},
     write,
@@ -69,11 +69,8 @@ pub(crate) unsafe extern "C" fn setattr(
 /// The VFS's `fsync` for toyfs: the file's dirty data is written and
 /// waited for (an I/O error on it is reported here, from the file's own
 /// mapping), in the range asked for and in every block given a new run
-/// since the last `fsync` (`InodeInfo::moved`), with the bitmap blocks
-/// whose bits the file changed, whose writes start first and are waited
-/// for with the data's (`inode::start_sync_bitmap`), then what the file
-/// needs on disk to be read back
-/// (`inode::sync_file`: its tail, the bitmap blocks changed since, its indirect blocks,
+/// since the last `fsync` (`InodeInfo::moved`), then what the file needs on disk to be read back
+/// (`inode::sync_file`: its tail, its bitmap blocks, its indirect blocks,
 /// and its inode if it changed since an `fsync` last wrote it, for
 /// `fdatasync` only if its size or its block map changed, as ext2's
 /// `simple_fsync` tests `I_DIRTY_SYNC` and `I_DIRTY_DATASYNC`; a failed
@@ -106,13 +103,6 @@ pub(crate) unsafe extern "C" fn fsync(
         let raw = unsafe { sys::toyfs_file_inode(file) };
         // SAFETY: As above.
         let inode = unsafe { inode(raw) };
-        // A regular file's bitmap blocks go with its data, one wait for
-        // both where there were two (`start_sync_bitmap`): neither names
-        // the other, and `sync_file` writes the indirect blocks and the
-        // inode that point to both only once both are written.  A block
-        // allocated meanwhile (writeback giving a block a new run) is
-        // written by `sync_file`'s own `sync_bitmap`, as before.
-        let bitmap = (!inode.is_dir()).then(|| start_sync_bitmap(inode));
         // A failed write of the file's data that this reports (the
         // file's `errseq`, and `AS_EIO`, which it clears) no longer keeps
         // `write_inode` from writing a map naming the failed bytes' run
@@ -124,13 +114,9 @@ pub(crate) unsafe extern "C" fn fsync(
             written
         };
         // SAFETY: As above.
-        let data = reported(to_result(unsafe {
+        reported(to_result(unsafe {
             bindings::file_write_and_wait_range(file, start, end)
-        }));
-        // Waited for even if the data failed: a failed block is noted
-        // again for the next `fsync`.
-        let bitmap = bitmap.map_or(Ok(()), BitmapWrite::wait);
-        data.and(bitmap)?;
+        }))?;
         let bdev = inode.sb().bdev();
         if inode.is_dir() {
             // What the directory's inode names first, the inode last: a
