@@ -24,8 +24,7 @@ uml=
 
 build_modules() {
 	: >"$out/modules.log"
-	quietly "$out/modules.log" make -C "$kdir" M="$TOP" "${kvars[@]}" -j"$(nproc)" modules \
-		${VM_MVC_MODULES_CLIPPY:+CLIPPY=1}
+	quietly "$out/modules.log" make -C "$kdir" M="$TOP" "${kvars[@]}" -j"$(nproc)" modules
 	grep -E 'warning:|error:' "$out/modules.log" >&2 || true
 }
 timed "building the modules against $kdir" build_modules

@@ -30,11 +30,6 @@ rm -f "$out"/*-results
 if [ "$mode" = check ] && [ -z "${VM_MVC_GUEST_ONLY:-}" ]; then
 	"$TOP/scripts/host-tests.sh" "$out/host-results"
 	"$TOP/scripts/in-toolchain.sh" "$TOP/scripts/lint.sh" "$flavour" "$out/lint-results"
-	# lint.sh's clippy check built the modules with CLIPPY=1 (clippy-driver
-	# in place of rustc, the same code); Kbuild rebuilds every object
-	# whose command changed, so the guest's build below takes CLIPPY=1
-	# too and finds them built (78 s of a loaded two-core host, 2026-12-07).
-	export VM_MVC_MODULES_CLIPPY=1
 fi
 
 # The guest's tools/ binaries, static so that they run on busybox alone;
