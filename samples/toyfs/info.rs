@@ -423,7 +423,28 @@ impl FailedWrites {
     pub(crate) fn forget(&self) {
         self.0.store(0, Ordering::Release);
     }
+
+    /// The failed writes noted now, for [`FailedWrites::forget_reported`].
+    pub(crate) fn noted(&self) -> NotedFailures {
+        NotedFailures(self.0.load(Ordering::Acquire))
+    }
+
+    /// Forgets the failed writes noted when `reported` was taken, if no
+    /// other was noted since: an error an `fsync` reported covers what
+    /// had failed before it looked, not a write that failed after (its
+    /// bio's completion may run between the `fsync`'s check of the
+    /// file's errors and this), which stays noted and keeps the map off
+    /// the disk until a later `fsync` writes it.
+    pub(crate) fn forget_reported(&self, reported: NotedFailures) {
+        let _ = self
+            .0
+            .compare_exchange(reported.0, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
 }
+
+/// The state of a [`FailedWrites`] at one instant ([`FailedWrites::noted`]).
+#[derive(Clone, Copy)]
+pub(crate) struct NotedFailures(u64);
 
 /// The in-memory state of a toyfs inode, next to its VFS inode.
 #[pin_data]

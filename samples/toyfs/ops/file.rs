@@ -106,10 +106,14 @@ pub(crate) unsafe extern "C" fn fsync(
         // A failed write of the file's data that this reports (the
         // file's `errseq`, and `AS_EIO`, which it clears) no longer keeps
         // `write_inode` from writing a map naming the failed bytes' run
-        // (`InodeInfo::failed`), as before when `AS_EIO` did.
+        // (`InodeInfo::failed`), as before when `AS_EIO` did: those
+        // noted before it looked (`FailedWrites::forget_reported`; a
+        // write failing meanwhile stays noted, review of the eiofix
+        // merge).
+        let noted = inode.info().failed.noted();
         let reported = |written: Result| {
             if written.is_err() {
-                inode.info().failed.forget();
+                inode.info().failed.forget_reported(noted);
             }
             written
         };
