@@ -191,7 +191,8 @@ impl<'a> BlockMap<'a> {
         let index = slot.last_entry();
         // The first file block of the last-level block: above
         // `DIRECT_POINTERS`, so never 0.
-        let start = n - u64::from(index);
+        // INVARIANT: `index <= n - DIRECT_POINTERS` (`slot_of`).
+        let start = n.wrapping_sub(u64::from(index));
         let info = self.inode.info();
         // Read before the walk: a free during it leaves the path found
         // stale at once.
@@ -404,7 +405,10 @@ impl<'a> BlockMap<'a> {
         let limit = max.min(span) as usize;
         match container {
             Container::Direct { index } => {
-                self.stored_run(limit, |k| self.disk.direct[index + k], &[])
+                // INVARIANT: `index + k` below `DIRECT_POINTERS`, as for an
+                // indirect block below.
+                let direct = &self.disk.direct;
+                self.stored_run(limit, |k| direct[index.wrapping_add(k)], &[])
             }
             Container::Indirect {
                 block,
@@ -1845,42 +1849,51 @@ fn plan_holes(
     pointer: &dyn Fn(usize) -> Result<Option<Extent>>,
 ) -> Result<usize> {
     let tail_block = tail.map(|(t, _)| t);
-    let mut j = 0;
+    // INVARIANT: `k` is at most a container's pointers (`P <= 1024`) and
+    // `n + k` at most the map's reach (below `2^32`); `j` and `j + holes`
+    // stay at most `k`, a run taken is at most the holes asked for, and
+    // at most a block count, past its first block (`runs.len` below the
+    // array's length, checked before): no sum here overflows, and none
+    // carries a check.
+    let mut j: usize = 0;
     while j < k {
         if let Some(current) = pointer(j)? {
             *goal = current.block(geometry).wrapping_add(1);
-            j += 1;
+            j = j.wrapping_add(1);
             continue;
         }
-        let at = n + j as u64;
+        let at = n.wrapping_add(j as u64);
         if let Some((_, fragments)) = tail.filter(|&(t, _)| t == at) {
             runs.tail = Some((j, reservation.take_fragments(*goal, fragments)?));
-            j += 1;
+            j = j.wrapping_add(1);
             continue;
         }
-        if runs.len == runs.runs.len() {
+        let len = runs.len;
+        if len >= runs.runs.len() {
             break;
         }
-        let mut holes = 1;
-        while j + holes < k
-            && Some(n + (j + holes) as u64) != tail_block
-            && pointer(j + holes)?.is_none()
-        {
-            holes += 1;
+        let mut holes: usize = 1;
+        loop {
+            let next = j.wrapping_add(holes);
+            if next >= k
+                || Some(n.wrapping_add(next as u64)) == tail_block
+                || pointer(next)?.is_some()
+            {
+                break;
+            }
+            holes = holes.wrapping_add(1);
         }
         // CAST: at most a container's pointers.
         let (first, count) = match page_step(geometry) {
             1 => reservation.take_run(*goal, holes as u32)?,
-            step => reservation.take_run_in_step(
-                page_aligned(*goal, n + j as u64, step),
-                holes as u32,
-                step,
-            )?,
+            step => {
+                reservation.take_run_in_step(page_aligned(*goal, at, step), holes as u32, step)?
+            }
         };
-        runs.runs[runs.len] = (j, first, count);
-        runs.len += 1;
-        *goal = first + count;
-        j += count as usize;
+        runs.runs[len] = (j, first, count);
+        runs.len = len.wrapping_add(1);
+        *goal = first.wrapping_add(count);
+        j = j.wrapping_add(count as usize);
     }
     Ok(j)
 }
