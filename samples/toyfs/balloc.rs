@@ -571,7 +571,9 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
         if fragment == first || geometry.bitmap_position(fragment).1 == 0 {
             changed |= mark_bitmap_dirty(sb, fragment);
         }
-        alloc.free_blocks += 1;
+        // Saturating, no overflow branch per fragment: the count of free
+        // fragments never passes the image's, a `u32`.
+        alloc.free_blocks = alloc.free_blocks.saturating_add(1);
     }
     // After the bits: a path checked from now on sees them (`LastPath`).
     sb.info().frees.fetch_add(1, Ordering::AcqRel);

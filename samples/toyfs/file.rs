@@ -15,7 +15,10 @@ use crate::{
         with_folio, with_two_folios, zero_blocks, Inode, IoExtent, LockedFolio, PAGE_SIZE,
     },
     vm_mvc_client::Op,
-    write::{grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, Growth},
+    write::{
+        grow_tail, retry_after_writeback, trim_tail, unpack, zero_gap, zero_post_eof, FolioBytes,
+        Growth,
+    },
 };
 use core::ops::Range;
 use kernel::prelude::*;
@@ -176,12 +179,15 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
     if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
         return let_go(&mut BlockMap::lock(inode)?);
     }
-    let block_end = size - tail + u64::from(geometry.block_size());
+    // INVARIANT: `tail < B` (`offset_in_block`): the bytes from `size` to
+    // the end of its block, 1 to `B - 1` of them.
+    let to_block_end = geometry.block_bytes().wrapping_sub(tail as usize);
     let mut old_path = OldPath::default();
     with_folio(inode, size, |folio| {
         folio.wait_writeback();
-        // CAST: offsets within the folio.
-        let (offset, len) = ((size - folio.pos()) as usize, (block_end - size) as usize);
+        // Offsets within the folio, proved once (`EINVAL` if the folio
+        // did not hold `size`; `with_folio` gives the one that does).
+        let bytes = FolioBytes::clipped(folio, size, to_block_end)?;
         // What can fail comes before a byte changes: zeroed first, the
         // bytes stayed zero under the old size when the cut failed.  The
         // plain run is for the old size while the cut can still fail.
@@ -190,7 +196,7 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
         } else {
             size
         };
-        plain_runs_in_folio(inode, folio, offset, len, plain_for)?;
+        plain_runs_in_folio(inode, folio, bytes, plain_for)?;
         let mut map = BlockMap::lock(inode)?;
         // CAST: below a block.
         let want = geometry.fragments_for(tail as u32);
@@ -209,61 +215,67 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
             map.set_run(n, want)?;
         }
         drop(map);
-        zero_and_dirty(inode, folio, offset, len, size)?;
+        zero_and_dirty(inode, folio, bytes, size)?;
         inode.set_size(size);
         Ok(())
     })?;
     Ok(old_path)
 }
 
-/// With LZ4: gives the blocks of `folio` of `inode` that bytes
-/// `offset..offset + len` touch plain runs for a file of `size` bytes
-/// (`write::unpack`: `ENOSPC`, their bytes kept), before any of those
-/// bytes changes.  Without LZ4 nothing.
+/// The blocks of a folio that `bytes` of it touch (not empty), as
+/// `first..end`: offsets below `2^32` (`FolioBytes`), so neither the
+/// rounding up nor the count can overflow, and neither has a branch.
+fn blocks_of(bytes: FolioBytes, shift: u32) -> (usize, usize) {
+    // INVARIANT: `from < to < 2^32` for bytes that are not empty: `to - 1`
+    // does not go below 0, nor `last + 1` past `2^32`.
+    let first = bytes.from() >> shift;
+    let last = bytes.to().wrapping_sub(1) >> shift;
+    (first, last.wrapping_add(1))
+}
+
+/// With LZ4: gives the blocks of `folio` of `inode` that `bytes` of it
+/// touch plain runs for a file of `size` bytes (`write::unpack`:
+/// `ENOSPC`, their bytes kept), before any of those bytes changes.
+/// Without LZ4 nothing.
 fn plain_runs_in_folio(
     inode: &Inode,
     folio: &LockedFolio<'_>,
-    offset: usize,
-    len: usize,
+    bytes: FolioBytes,
     size: u64,
 ) -> Result {
     let geometry = inode.sb().info().geometry;
-    if len == 0 || !geometry.has_compression() {
+    if bytes.len() == 0 || !geometry.has_compression() {
         return Ok(());
     }
     let shift = geometry.block_shift();
     let state = folio.state_or_attach(shift)?;
     let mut map = BlockMap::lock(inode)?;
-    for k in offset >> shift..=(offset + len - 1) >> shift {
+    let (first, end) = blocks_of(bytes, shift);
+    for k in first..end {
         unpack(&mut map, inode, folio, state, k, size)?;
     }
     Ok(())
 }
 
-/// ZEROes bytes `offset..offset + len` of `folio` (uptodate) of `inode`,
-/// a file that is to be `size` bytes, and marks dirty exactly the blocks they touch: vm_mvc with `VM_MVC_NODIRTY`, then
-/// the folio's block state and the folio.  Writeback writes those blocks
-/// and no other (vm_mvc's own dirtying would mark every block of the
-/// folio).  Without memory for a block state the folio is dirtied alone,
-/// which writeback takes as every block dirty.
-fn zero_and_dirty(
-    inode: &Inode,
-    folio: &LockedFolio<'_>,
-    offset: usize,
-    len: usize,
-    size: u64,
-) -> Result {
-    if len == 0 {
+/// ZEROes `bytes` of `folio` (uptodate) of `inode`, a file that is to be
+/// `size` bytes, and marks dirty exactly the blocks they touch: vm_mvc
+/// with `VM_MVC_NODIRTY`, then the folio's block state and the folio.
+/// Writeback writes those blocks and no other (vm_mvc's own dirtying
+/// would mark every block of the folio).  Without memory for a block
+/// state the folio is dirtied alone, which writeback takes as every
+/// block dirty.
+fn zero_and_dirty(inode: &Inode, folio: &LockedFolio<'_>, bytes: FolioBytes, size: u64) -> Result {
+    if bytes.len() == 0 {
         return Ok(());
     }
     let shift = inode.sb().info().geometry.block_shift();
-    let first = offset >> shift;
-    let count = ((offset + len - 1) >> shift) - first + 1;
+    let (first, end) = blocks_of(bytes, shift);
     // A compressed block gets a plain run first (`write::unpack`).
-    plain_runs_in_folio(inode, folio, offset, len, size)?;
-    folio.mvc(offset, len, Op::Zero.nodirty())?;
+    plain_runs_in_folio(inode, folio, bytes, size)?;
+    folio.mvc(bytes.from(), bytes.len(), Op::Zero.nodirty())?;
     if let Ok(state) = folio.state_or_attach(shift) {
-        state.set_dirty(first, count);
+        // INVARIANT: `first < end` (`blocks_of`).
+        state.set_dirty(first, end.wrapping_sub(first));
     }
     folio.mark_dirty();
     Ok(())
@@ -510,8 +522,8 @@ fn zero_stored(inode: &Inode, offset: u64, end: u64, new: &NewBlocks) -> Result 
                 let len = geometry.block_bytes();
                 retry_after_writeback(inode, || {
                     with_folio(inode, at, |folio| {
-                        // CAST: an offset within the folio.
-                        zero_and_dirty(inode, folio, (at - folio.pos()) as usize, len, inode.size())
+                        let bytes = FolioBytes::clipped(folio, at, len)?;
+                        zero_and_dirty(inode, folio, bytes, inode.size())
                     })
                 })?;
             }
@@ -643,19 +655,21 @@ fn zero_edges(inode: &Inode, head: Range<u64>, tail: Range<u64>) -> Result {
                         folio,
                         (range.start - folio.pos()) as usize,
                         range.end - range.start,
+                        range.start,
                     )
                 })
         };
         if geometry.has_compression() {
             let mut map = BlockMap::lock(inode)?;
-            for (folio, offset, _) in edges.iter().flatten().filter_map(placed) {
+            for (folio, offset, _, _) in edges.iter().flatten().filter_map(placed) {
                 let state = folio.state_or_attach(shift)?;
                 unpack(&mut map, inode, folio, state, offset >> shift, size)?;
             }
         }
-        for (folio, offset, len) in edges.iter().flatten().filter_map(placed) {
+        for (folio, _, len, start) in edges.iter().flatten().filter_map(placed) {
             // CAST: at most a block.
-            zero_and_dirty(inode, folio, offset, len as usize, size)?;
+            let bytes = FolioBytes::clipped(folio, start, len as usize)?;
+            zero_and_dirty(inode, folio, bytes, size)?;
         }
         Ok(())
     })

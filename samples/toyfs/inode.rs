@@ -16,7 +16,6 @@ use crate::{
         block_map::{
             first_nonzero_entry, inode_pointers, last_nonzero_entry, slot_of, InodePointer, MapSlot,
         },
-        constants::DIRECT_POINTERS,
         geometry::Geometry,
         inode::{FileType, Inode as DiskInode, InodeProblem},
         le::{get_u32, put_u32},
@@ -181,19 +180,19 @@ impl<'a> BlockMap<'a> {
     fn container(&self, n: u64) -> Result<(Container, u64)> {
         let p = self.geometry.pointers_per_block();
         let slot = slot_of(n, p).ok_or(EFBIG)?;
+        // 1 to `P`, without an overflow branch (`MapSlot::left_in_container`).
+        let span = u64::from(slot.left_in_container(p));
         let (sb, ino) = (self.sb, self.ino());
         if let MapSlot::Direct(index) = slot {
-            return Ok((
-                Container::Direct { index },
-                (DIRECT_POINTERS - index) as u64,
-            ));
+            return Ok((Container::Direct { index }, span));
         }
         let root = slot.inode_pointer();
         let (entries, levels) = slot.indirect_entries();
-        let index = entries[levels - 1];
+        let index = slot.last_entry();
         // The first file block of the last-level block: above
         // `DIRECT_POINTERS`, so never 0.
-        let start = n - u64::from(index);
+        // INVARIANT: `index <= n - DIRECT_POINTERS` (`slot_of`).
+        let start = n.wrapping_sub(u64::from(index));
         let info = self.inode.info();
         // Read before the walk: a free during it leaves the path found
         // stale at once.
@@ -207,7 +206,7 @@ impl<'a> BlockMap<'a> {
                     above,
                     levels,
                 },
-                u64::from(p - index),
+                span,
             ));
         }
         // The indirect blocks on the path, from the inode's pointer down,
@@ -246,7 +245,7 @@ impl<'a> BlockMap<'a> {
                 entries,
             }
         };
-        Ok((container, u64::from(p - index)))
+        Ok((container, span))
     }
 
     /// The file block of the file's packed tail, if it has one: its last
@@ -406,7 +405,10 @@ impl<'a> BlockMap<'a> {
         let limit = max.min(span) as usize;
         match container {
             Container::Direct { index } => {
-                self.stored_run(limit, |k| self.disk.direct[index + k], &[])
+                // INVARIANT: `index + k` below `DIRECT_POINTERS`, as for an
+                // indirect block below.
+                let direct = &self.disk.direct;
+                self.stored_run(limit, |k| direct[index.wrapping_add(k)], &[])
             }
             Container::Indirect {
                 block,
@@ -417,7 +419,13 @@ impl<'a> BlockMap<'a> {
                 let buffer = Buffer::read(self.sb, block)?;
                 let entries = buffer.lock();
                 let data = entries.data();
-                self.stored_run(limit, |k| get_u32(data, 4 * (index + k)), &above[..levels])
+                // INVARIANT: `index < P` and `k < limit <= span = P - index`
+                // (`container`): `4 * (index + k)` is a byte of the block.
+                self.stored_run(
+                    limit,
+                    |k| get_u32(data, index.wrapping_add(k).wrapping_mul(4)),
+                    &above[..levels],
+                )
             }
             Container::Missing {
                 blocks,
@@ -430,12 +438,16 @@ impl<'a> BlockMap<'a> {
                 // The first missing block, at depth `have`, would span
                 // `P^(levels - have)` file blocks; `n` is `offset` into
                 // them.
-                let mut offset = 0;
+                // INVARIANT: the entries are below `P <= 1024` (`slot_of`)
+                // and at most 3: `offset < span = P^(levels - have) <= 2^30`,
+                // and `levels > have` for a missing container.  No sum,
+                // product or difference here overflows.
+                let mut offset = 0u64;
                 for &entry in &entries[have..levels] {
-                    offset = offset * p + u64::from(entry);
+                    offset = offset.wrapping_mul(p).wrapping_add(u64::from(entry));
                 }
                 // CAST: `levels` is at most 3.
-                let span = p.pow((levels - have) as u32);
+                let span = p.pow(levels.wrapping_sub(have) as u32);
                 // Under an indirect block that exists, the blocks missing
                 // beside it too: up to its next entry that is not 0 (which
                 // the next lookup checks).
@@ -445,13 +457,20 @@ impl<'a> BlockMap<'a> {
                         let buffer = Buffer::read(self.sb, blocks[parent])?;
                         let from = entries[parent] as usize;
                         // CAST: a block's pointers.
-                        let to = first_nonzero_entry(buffer.lock().data(), from + 1, p as usize)
-                            .map_or(p as usize, |(found, _)| found);
-                        (to - from) as u64
+                        let to = first_nonzero_entry(
+                            buffer.lock().data(),
+                            from.wrapping_add(1),
+                            p as usize,
+                        )
+                        .map_or(p as usize, |(found, _)| found);
+                        // INVARIANT: `from < P`, and `to` is past it.
+                        to.wrapping_sub(from) as u64
                     }
                 };
+                // INVARIANT: `missing <= P` and `offset < span`, so the
+                // product (below `2^40`) is above `offset`.
                 Ok(Run::Hole {
-                    count: (missing * span - offset).min(max),
+                    count: missing.wrapping_mul(span).wrapping_sub(offset).min(max),
                 })
             }
             Container::Missing { .. } => Ok(Run::Hole {
@@ -512,14 +531,19 @@ impl<'a> BlockMap<'a> {
     ) -> Result<u32> {
         let per_block = u64::from(self.geometry.fragments_per_block());
         let tail = self.tail_of(size);
-        let holes = self.count_holes(range.clone(), found)?;
-        let mut missing = holes.0 * per_block;
+        let (data, indirect) = self.count_holes(range.clone(), found)?;
+        // Saturating, no overflow branch: a count past `u32` is `ENOSPC`
+        // below in any case (the map's reach is below `2^32` blocks, of
+        // at most 8 fragments each, so none saturates).
+        let mut missing = data.saturating_mul(per_block);
         if let Some((n, fragments)) = tail {
             if range.contains(&n) && self.lookup_extent(n).ok().flatten().is_none() {
-                missing -= per_block - u64::from(fragments);
+                // `fragments < per_block` (`tail_of`), and the hole at
+                // `n` is one of `data`; saturating all the same.
+                missing = missing.saturating_sub(per_block.saturating_sub(u64::from(fragments)));
             }
         }
-        missing += holes.1 * per_block;
+        missing = missing.saturating_add(indirect.saturating_mul(per_block));
         u32::try_from(missing).map_err(|_| ENOSPC)
     }
 
@@ -553,8 +577,14 @@ impl<'a> BlockMap<'a> {
                 Some(found) => (found.container, found.span),
                 None => self.container(n)?,
             };
-            let k = span.min(range.end - n);
-            missing += match container {
+            // INVARIANT: `n < range.end`; `k <= span <= P` pointers of the
+            // container from its `index` on, so `index + k` is at most the
+            // container's pointers and `n + k` at most `range.end`; the
+            // counts below stay below the blocks of `range` walked (each
+            // an existing file block: `container` fails past the map's
+            // reach, below `2^32`), and no sum here overflows.
+            let k = span.min(range.end.wrapping_sub(n));
+            let counted = match container {
                 Container::Missing {
                     root,
                     have,
@@ -568,12 +598,14 @@ impl<'a> BlockMap<'a> {
                     let shared = |i: usize| {
                         previous.is_some_and(|(r, e)| r == root && e[..i] == entries[..i])
                     };
-                    indirect += (have..levels).filter(|&i| !shared(i)).count() as u64;
+                    let made = (have..levels).filter(|&i| !shared(i)).count() as u64;
+                    indirect = indirect.wrapping_add(made);
                     previous = Some((root, entries));
                     k
                 }
-                Container::Direct { index } => self.disk.direct[index..index + k as usize]
+                Container::Direct { index } => self.disk.direct[index..]
                     .iter()
+                    .take(k as usize)
                     .filter(|&&pointer| pointer == 0)
                     .count() as u64,
                 Container::Indirect { block, index, .. } => {
@@ -589,16 +621,17 @@ impl<'a> BlockMap<'a> {
                     let data = entries.data();
                     // A plain loop: the iterator chain's fold stayed a call
                     // per allocation at `opt-level=s`.
-                    let mut holes = 0;
-                    for i in index..index + k as usize {
-                        if get_u32(data, 4 * i) == 0 {
-                            holes += 1;
+                    let mut holes = 0u64;
+                    for i in index..index.wrapping_add(k as usize) {
+                        if get_u32(data, i.wrapping_mul(4)) == 0 {
+                            holes = holes.wrapping_add(1);
                         }
                     }
                     holes
                 }
             };
-            n += k;
+            missing = missing.wrapping_add(counted);
+            n = n.wrapping_add(k);
         }
         Ok((missing, indirect))
     }
@@ -1628,10 +1661,22 @@ impl<'a> BlockMap<'a> {
             path[..levels].copy_from_slice(&above[..levels]);
             path[levels] = block;
             let path = &path[..=levels];
-            let span = cover / p;
-            // The entries whose children overlap `free`.
-            let from = free.start.saturating_sub(first) / span;
-            let to = free.end.saturating_sub(first).div_ceil(span).min(p);
+            // A child covers `span = cover / P` blocks, `P^(depth - 1)`:
+            // shifts, not divisions (a division by a variable carries a
+            // branch of its own, and `div_ceil`'s sum an overflow branch).
+            let pointers_shift = geometry.pointers_shift();
+            let span_shift = match depth {
+                1 => 0,
+                2 => pointers_shift,
+                _ => 2 * pointers_shift,
+            };
+            let span = 1u64 << span_shift;
+            // The entries whose children overlap `free`: `from < P` (the
+            // test above), and `to` the first whose children lie past
+            // `free.end`, at most `P` (`cover` is `P` children), without
+            // an overflow: `cover + span` is below `2^31`.
+            let from = free.start.saturating_sub(first) >> span_shift;
+            let to = (free.end.saturating_sub(first).min(cover) + (span - 1)) >> span_shift;
             // CAST: entries of one block.
             let (mut entry, end) = (from as usize, to as usize);
             let buffer = Buffer::read(sb, block)?;
@@ -1804,42 +1849,51 @@ fn plan_holes(
     pointer: &dyn Fn(usize) -> Result<Option<Extent>>,
 ) -> Result<usize> {
     let tail_block = tail.map(|(t, _)| t);
-    let mut j = 0;
+    // INVARIANT: `k` is at most a container's pointers (`P <= 1024`) and
+    // `n + k` at most the map's reach (below `2^32`); `j` and `j + holes`
+    // stay at most `k`, a run taken is at most the holes asked for, and
+    // at most a block count, past its first block (`runs.len` below the
+    // array's length, checked before): no sum here overflows, and none
+    // carries a check.
+    let mut j: usize = 0;
     while j < k {
         if let Some(current) = pointer(j)? {
             *goal = current.block(geometry).wrapping_add(1);
-            j += 1;
+            j = j.wrapping_add(1);
             continue;
         }
-        let at = n + j as u64;
+        let at = n.wrapping_add(j as u64);
         if let Some((_, fragments)) = tail.filter(|&(t, _)| t == at) {
             runs.tail = Some((j, reservation.take_fragments(*goal, fragments)?));
-            j += 1;
+            j = j.wrapping_add(1);
             continue;
         }
-        if runs.len == runs.runs.len() {
+        let len = runs.len;
+        if len >= runs.runs.len() {
             break;
         }
-        let mut holes = 1;
-        while j + holes < k
-            && Some(n + (j + holes) as u64) != tail_block
-            && pointer(j + holes)?.is_none()
-        {
-            holes += 1;
+        let mut holes: usize = 1;
+        loop {
+            let next = j.wrapping_add(holes);
+            if next >= k
+                || Some(n.wrapping_add(next as u64)) == tail_block
+                || pointer(next)?.is_some()
+            {
+                break;
+            }
+            holes = holes.wrapping_add(1);
         }
         // CAST: at most a container's pointers.
         let (first, count) = match page_step(geometry) {
             1 => reservation.take_run(*goal, holes as u32)?,
-            step => reservation.take_run_in_step(
-                page_aligned(*goal, n + j as u64, step),
-                holes as u32,
-                step,
-            )?,
+            step => {
+                reservation.take_run_in_step(page_aligned(*goal, at, step), holes as u32, step)?
+            }
         };
-        runs.runs[runs.len] = (j, first, count);
-        runs.len += 1;
-        *goal = first + count;
-        j += count as usize;
+        runs.runs[len] = (j, first, count);
+        runs.len = len.wrapping_add(1);
+        *goal = first.wrapping_add(count);
+        j = j.wrapping_add(count as usize);
     }
     Ok(j)
 }

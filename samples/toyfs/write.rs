@@ -106,8 +106,11 @@ impl FolioBytes {
             .and_then(|from| u32::try_from(from).ok())
             .filter(|&from| from < size)
             .ok_or(EINVAL)?;
-        // A sum of two `u32`s as a `u64` cannot overflow.
-        let to = (u64::from(from) + len as u64).min(u64::from(size));
+        // Saturating: `len` may be any `usize` (a truncation's caller
+        // passes what is left of the file), cut at the folio's end.
+        let to = u64::from(from)
+            .saturating_add(len as u64)
+            .min(u64::from(size));
         // CAST: at most `size`.
         Ok(Self {
             from,
@@ -717,13 +720,12 @@ pub(crate) fn zero_post_eof(inode: &Inode, from: u64, to: u64) -> Result {
     let Some(folio) = lock_cached_folio(inode, from) else {
         return Ok(());
     };
-    let end = to.min(folio.pos() + folio.size() as u64);
-    // CAST: offsets within the folio.
-    folio.mvc(
-        (from - folio.pos()) as usize,
-        (end - from) as usize,
-        Op::ProtZero.nodirty(),
-    )
+    // Offsets within the folio, proved once: `lock_cached_folio` gives
+    // the folio holding `from`, and the bytes up to `to` are cut at its
+    // end (a length past `usize` too).
+    let len = usize::try_from(to - from).unwrap_or(usize::MAX);
+    let bytes = FolioBytes::clipped(&folio, from, len)?;
+    folio.mvc(bytes.from(), bytes.len(), Op::ProtZero.nodirty())
 }
 
 /// The file grew from `from` bytes to at least `to` (after `i_size`
@@ -753,20 +755,27 @@ pub(crate) fn zero_gap(inode: &Inode, from: u64, to: u64) {
     let geometry = inode.sb().info().geometry;
     let block_size = u64::from(geometry.block_size());
     let page_size = PAGE_SIZE as u64;
-    if from >= to || from % block_size == 0 {
+    let in_block = geometry.offset_in_block(from);
+    if from >= to || in_block == 0 {
         return;
     }
-    let block_end = from - from % block_size + block_size;
-    let kernel_zeroes = block_size < page_size && to > block_end && block_end % page_size != 0;
+    // Without an overflow branch: INVARIANT: `0 < in_block < block_size`,
+    // so `left`, the bytes from `from` to the end of its block
+    // (`block_end`), is 1 to `block_size - 1`; `from < to`.  The block
+    // ends its page (`block_end % page_size == 0`) when its last byte,
+    // `from | (block_size - 1)`, is the page's last.
+    let left = block_size.wrapping_sub(in_block);
+    let wanted = to - from;
+    let ends_page = (from | (block_size - 1)) & (page_size - 1) == page_size - 1;
+    let kernel_zeroes = block_size < page_size && wanted > left && !ends_page;
     if kernel_zeroes {
         return;
     }
-    let end = to.min(block_end);
     // CAST: a page number and offsets within a page.
     let result = inode.sid().mvc(
         (from / page_size) as usize,
         (from % page_size) as usize,
-        (end - from) as usize,
+        wanted.min(left) as usize,
         Op::Zero.nodirty(),
     );
     match result {

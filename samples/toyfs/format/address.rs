@@ -163,7 +163,10 @@ impl Geometry {
         if block < self.first_data_block() {
             return Err(ExtentError::IntoMetadata);
         }
-        if (extent.fragment & (per_block - 1)) + extent.count > per_block {
+        // `offset + count > per_block` without the sum (`count` is any
+        // `u32`): INVARIANT: the offset in the block is below `per_block`.
+        let offset = extent.fragment & (per_block - 1);
+        if extent.count > per_block.wrapping_sub(offset) {
             return Err(ExtentError::CrossesBlock);
         }
         if extent.compressed && !self.has_compression() {

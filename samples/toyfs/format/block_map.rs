@@ -39,7 +39,10 @@ pub enum MapSlot {
     },
 }
 
-/// The slot holding `file_block`, or `None` past the largest file.
+/// The slot holding `file_block`, or `None` past the largest file;
+/// `pointers_per_block` is a power of two (`P`).  Its indexes are below
+/// their containers' pointers, `DIRECT_POINTERS` for `Direct`, `P` for
+/// every entry: [`MapSlot::left_in_container`] relies on that.
 pub fn slot_of(file_block: u64, pointers_per_block: u32) -> Option<MapSlot> {
     let per_block = u64::from(pointers_per_block);
     if file_block < DIRECT_POINTERS as u64 {
@@ -52,15 +55,19 @@ pub fn slot_of(file_block: u64, pointers_per_block: u32) -> Option<MapSlot> {
     let after_single = after_direct - per_block;
     // Shifts and masks, not divisions: `pointers_per_block` is a power of
     // two, and a division would be guarded by a panic in the kernel.
-    let shift = pointers_per_block.trailing_zeros();
-    let mask = per_block - 1;
+    // Without an overflow branch: `P` is a power of two of a `u32`, so
+    // `shift` is below 32 (the `& 31` changes no valid `P`) and `2 * shift`
+    // a shift of a `u64`; `P - 1` cannot go below 0 for `P >= 1`.
+    let shift = pointers_per_block.trailing_zeros() & 31;
+    let mask = per_block.wrapping_sub(1);
     if after_single >> shift < per_block {
         return Some(MapSlot::Double {
             outer: (after_single >> shift) as u32,
             inner: (after_single & mask) as u32,
         });
     }
-    let after_double = after_single - (per_block << shift);
+    // INVARIANT: `after_single >> shift >= P`, so `after_single >= P << shift`.
+    let after_double = after_single.wrapping_sub(per_block << shift);
     if after_double >> (2 * shift) < per_block {
         return Some(MapSlot::Triple {
             outer: (after_double >> (2 * shift)) as u32,
@@ -92,6 +99,34 @@ impl MapSlot {
             Self::Single(_) => InodePointer::SingleIndirect,
             Self::Double { .. } => InodePointer::DoubleIndirect,
             Self::Triple { .. } => InodePointer::TripleIndirect,
+        }
+    }
+
+    /// The index of the slot in its container: `index` of `Direct` and
+    /// `Single`, `inner` of the others.
+    #[inline]
+    pub fn last_entry(self) -> u32 {
+        match self {
+            // CAST: below `DIRECT_POINTERS` (`slot_of`).
+            Self::Direct(index) => index as u32,
+            Self::Single(index) => index,
+            Self::Double { inner, .. } | Self::Triple { inner, .. } => inner,
+        }
+    }
+
+    /// How many file blocks from the slot's on its container holds (the
+    /// inode's direct pointers, or a last-level indirect block of
+    /// `pointers_per_block` entries): 1 to `P`.  For a slot of [`slot_of`]
+    /// with the same `pointers_per_block`.
+    #[inline]
+    pub fn left_in_container(self, pointers_per_block: u32) -> u32 {
+        // INVARIANT: `slot_of` makes indexes below their container's
+        // pointers (`DIRECT_POINTERS`, `P`): no difference below 1, and
+        // no overflow branch in the map walk that asks for it.
+        match self {
+            // CAST: below `DIRECT_POINTERS`.
+            Self::Direct(index) => (DIRECT_POINTERS as u32).wrapping_sub(index as u32),
+            _ => pointers_per_block.wrapping_sub(self.last_entry()),
         }
     }
 
@@ -176,10 +211,16 @@ pub enum PointerSite {
 /// block's bytes `entries` (little-endian `u32` pointers): its index and
 /// value, or `None` if they are all 0.  A truncation looks for the next
 /// child to free this way: most entries past the end of a file are 0,
-/// and they are skipped two at a time (`from..to` must lie in `entries`,
-/// as for [`get_u32`]).
+/// and they are skipped two at a time (entries past `entries` are not
+/// searched).
 #[inline]
 pub fn first_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(usize, u32)> {
+    // Cut to the entries there are, `from` to `to`: `4 * to` and
+    // `4 * from` are then at most `entries.len()`, which the compiler
+    // sees, with no overflow branch (the callers' bounds, below `P`, are
+    // not in their `usize` arguments).
+    let to = to.min(entries.len() / 4);
+    let from = from.min(to);
     if from >= to {
         return None;
     }
@@ -292,6 +333,54 @@ mod tests {
         assert_eq!(single_indirect_first_block(), 12);
     }
 
+    /// Every slot's indexes are below their containers' pointers, and
+    /// `left_in_container` is what remains of its container, for every
+    /// block size's `P`: the bound the map walk's unchecked arithmetic
+    /// relies on (`inode::BlockMap::container`).
+    #[test]
+    fn slots_stay_inside_their_containers() {
+        for p in [128u32, 256, 512, 1024] {
+            let reach = triple_indirect_first_block(p) + u64::from(p).pow(3);
+            let mut blocks: Vec<u64> = (0..3 * u64::from(p) + 40).collect();
+            for base in [
+                double_indirect_first_block(p),
+                triple_indirect_first_block(p),
+                reach,
+            ] {
+                blocks.extend(base.saturating_sub(2 * u64::from(p) + 3)..base + 3);
+            }
+            let mut previous: Option<(MapSlot, u32)> = None;
+            for &n in &blocks {
+                let Some(slot) = slot_of(n, p) else {
+                    assert!(n >= reach, "block {n}, P {p}");
+                    continue;
+                };
+                let (entries, levels) = slot.indirect_entries();
+                assert!(entries[..levels].iter().all(|&e| e < p), "{slot:?}");
+                let left = slot.left_in_container(p);
+                match slot {
+                    MapSlot::Direct(index) => {
+                        assert!(index < DIRECT_POINTERS);
+                        assert_eq!(left as usize, DIRECT_POINTERS - index);
+                    }
+                    _ => {
+                        assert_eq!(slot.last_entry(), entries[levels - 1]);
+                        assert_eq!(left, p - slot.last_entry());
+                    }
+                }
+                assert!(left >= 1 && left <= p, "{slot:?}");
+                // The next block is in the same container, one fewer left,
+                // unless this was the container's last.
+                if let Some((before, before_left)) = previous.filter(|_| n > 0) {
+                    if slot_of(n - 1, p) == Some(before) && before_left > 1 {
+                        assert_eq!(left, before_left - 1, "{slot:?} after {before:?}");
+                    }
+                }
+                previous = Some((slot, left));
+            }
+        }
+    }
+
     #[test]
     fn paths_start_at_the_inode_pointer() {
         let p = 256;
@@ -367,6 +456,10 @@ mod tests {
         assert_eq!(first_nonzero_entry(&entries, 0, 256), Some((9, 9)));
         assert_eq!(first_nonzero_entry(&entries, 10, 256), Some((10, 10)));
         assert_eq!(first_nonzero_entry(&entries, 11, 256), None);
+        // Past the block: cut to its entries, no panic.
+        assert_eq!(first_nonzero_entry(&entries, 0, usize::MAX), Some((9, 9)));
+        assert_eq!(first_nonzero_entry(&entries, 11, 1 << 62), None);
+        assert_eq!(first_nonzero_entry(&entries, usize::MAX, usize::MAX), None);
     }
 
     #[test]

@@ -32,6 +32,13 @@ pub struct Geometry {
     inode_count: u32,
     bitmap_blocks: u32,
     inode_table_blocks: u32,
+    // INVARIANT: `BITMAP_START + bitmap_blocks` and `inode_table_start +
+    // inode_table_blocks`, below `block_count` (`max_inodes`), summed once
+    // in `with_features`: every pointer checked (`meta::check_extent`) and
+    // every run freed compares with the first data block, and the sums
+    // carried an overflow branch into each of them.
+    inode_table_start: u32,
+    first_data_block: u32,
     // INVARIANT: `features` passed `Features::validate` for the block size.
     features: Features,
     // INVARIANT: `log2(block_size)` and `features.fragment_shift(block_size)`,
@@ -257,11 +264,16 @@ impl Geometry {
                 block_size,
             });
         };
+        let bitmap_blocks = bitmap_blocks_for(block_size, block_count, fragment_shift);
+        // Below `block_count` (`inode_count <= maximum`): no sum overflows.
+        let inode_table_start = BITMAP_START + bitmap_blocks;
         Ok(Self {
             block_count,
             inode_count,
-            bitmap_blocks: bitmap_blocks_for(block_size, block_count, fragment_shift),
+            bitmap_blocks,
             inode_table_blocks,
+            inode_table_start,
+            first_data_block: inode_table_start + inode_table_blocks,
             features,
             block_shift,
             fragment_shift: fragment_shift_of,
@@ -450,7 +462,7 @@ impl Geometry {
     /// First block of the inode table.
     #[inline]
     pub fn inode_table_start(&self) -> u32 {
-        BITMAP_START + self.bitmap_blocks
+        self.inode_table_start
     }
 
     /// Blocks of the inode table.
@@ -463,13 +475,14 @@ impl Geometry {
     /// is metadata.
     #[inline]
     pub fn first_data_block(&self) -> u32 {
-        self.inode_table_start() + self.inode_table_blocks
+        self.first_data_block
     }
 
     /// Blocks available for file data, directories and indirect blocks.
     #[inline]
     pub fn data_block_count(&self) -> u32 {
-        self.block_count - self.first_data_block()
+        // INVARIANT: `first_data_block < block_count`.
+        self.block_count.wrapping_sub(self.first_data_block)
     }
 
     /// Byte offset of block `block` in the image.

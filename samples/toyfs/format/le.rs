@@ -14,18 +14,24 @@
 // "Directory operations") and most of encoding an inode for each `fsync`
 // ("Appends: one walk, the last run remembered").  LLVM merges the byte
 // stores into one store of the field.
+//
+// A field is `bytes[offset..][..N]`, not `bytes[offset..offset + N]`: the
+// same bounds checks, the same panic out of bounds, but no sum, which
+// under the kernel's overflow checks carried a `panic_const_add_overflow`
+// branch into every inlined field access (Documentation/performance.rst,
+// "Bounds proved once, continued").
 
 /// Reads a `u16` at `offset`.
 #[inline]
 pub fn get_u16(bytes: &[u8], offset: usize) -> u16 {
-    let f = &bytes[offset..offset + 2];
+    let f = &bytes[offset..][..2];
     u16::from_le_bytes([f[0], f[1]])
 }
 
 /// Reads a `u32` at `offset`.
 #[inline]
 pub fn get_u32(bytes: &[u8], offset: usize) -> u32 {
-    let f = &bytes[offset..offset + 4];
+    let f = &bytes[offset..][..4];
     u32::from_le_bytes([f[0], f[1], f[2], f[3]])
 }
 
@@ -37,7 +43,7 @@ pub fn get_u32(bytes: &[u8], offset: usize) -> u32 {
 /// field's; the `try_into` of its eight bytes cannot fail.
 #[inline]
 pub fn get_u64(bytes: &[u8], offset: usize) -> u64 {
-    let field: &[u8; 8] = bytes[offset..offset + 8].try_into().unwrap_or(&[0; 8]);
+    let field: &[u8; 8] = bytes[offset..][..8].try_into().unwrap_or(&[0; 8]);
     u64::from_le_bytes(*field)
 }
 
@@ -51,7 +57,7 @@ pub fn get_i64(bytes: &[u8], offset: usize) -> i64 {
 /// Writes a `u16` at `offset`.
 #[inline]
 pub fn put_u16(bytes: &mut [u8], offset: usize, value: u16) {
-    let f = &mut bytes[offset..offset + 2];
+    let f = &mut bytes[offset..][..2];
     let v = value.to_le_bytes();
     f[0] = v[0];
     f[1] = v[1];
@@ -60,7 +66,7 @@ pub fn put_u16(bytes: &mut [u8], offset: usize, value: u16) {
 /// Writes a `u32` at `offset`.
 #[inline]
 pub fn put_u32(bytes: &mut [u8], offset: usize, value: u32) {
-    let f = &mut bytes[offset..offset + 4];
+    let f = &mut bytes[offset..][..4];
     let v = value.to_le_bytes();
     f[0] = v[0];
     f[1] = v[1];
@@ -71,7 +77,7 @@ pub fn put_u32(bytes: &mut [u8], offset: usize, value: u32) {
 /// Writes a `u64` at `offset`.
 #[inline]
 pub fn put_u64(bytes: &mut [u8], offset: usize, value: u64) {
-    let f = &mut bytes[offset..offset + 8];
+    let f = &mut bytes[offset..][..8];
     let v = value.to_le_bytes();
     f[0] = v[0];
     f[1] = v[1];

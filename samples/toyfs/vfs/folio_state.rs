@@ -38,17 +38,27 @@ impl BlockBits {
         Self([const { AtomicU64::new(0) }; WORDS])
     }
 
-    /// The bits of `first..first + count` in word `word`.
+    /// The bits of `first..first + count` in word `word` (`< WORDS`).
+    /// Without an overflow branch, as it is inlined into every user of
+    /// a folio's state (Documentation/performance.rst, "Bounds proved
+    /// once, continued"): a range past `usize::MAX` ends there.
     #[inline]
     fn mask(word: usize, first: usize, count: usize) -> u64 {
+        // `word < WORDS`, a constant of at most 2: no product overflows.
         let (lo, hi) = (word * 64, word * 64 + 64);
-        let (from, to) = (first.max(lo), (first + count).min(hi));
+        let (from, to) = (first.max(lo), first.saturating_add(count).min(hi));
         if from >= to {
             return 0;
         }
-        let width = to - from;
-        let ones = if width == 64 { !0 } else { (1u64 << width) - 1 };
-        ones << (from - lo)
+        // INVARIANT: `lo <= from < to <= lo + 64`: `width` is 1 to 64, so
+        // `64 - width` (as `width.wrapping_neg() & 63`, 0 for 64) and
+        // `from - lo` are shifts of 0 to 63, and `to - from` and
+        // `from - lo` no difference below 0.
+        let width = to.wrapping_sub(from);
+        // CAST: at most 64.
+        let ones = u64::MAX >> ((width as u32).wrapping_neg() & 63);
+        // CAST: below 64.
+        ones << (from.wrapping_sub(lo) as u32 & 63)
     }
 
     #[inline]
