@@ -2109,11 +2109,31 @@ fn write_inode_keeping(inode: &Inode, sync: bool, moves: Moves) -> (Result, Kept
     } else {
         KVec::new()
     };
-    let own = if deferred.is_empty() {
-        Ok(())
-    } else {
-        inode.sync_own_buffers()
-    };
+    // The file's own buffers (its indirect blocks, the buffers its moved
+    // tail and compressed blocks were copied into) go before the map
+    // that names them.  If one cannot be written the map is not either:
+    // the inode on the disk keeps naming the held runs, its indirect
+    // blocks as they were, and the inode is dirtied again, as for a
+    // failed write of the slot.  Until review 2026-12-07 (freezefix 2)
+    // the inode was stored anyway, naming an indirect block whose write
+    // had failed (`inode_written_only_after_its_indirect_block`).
+    // A failed write of them noted by an earlier call
+    // (`InodeInfo::own_failed`) too: the buffer is clean since, and the
+    // disk holds what it held before.
+    if !deferred.is_empty() {
+        let own = if info.own_failed.load(Ordering::Acquire) {
+            Err(EIO)
+        } else {
+            inode.sync_own_buffers()
+        };
+        if let Err(err) = own {
+            info.own_failed.store(true, Ordering::Release);
+            drop(map);
+            info.keep_unsynced(taken);
+            keep_deferred(inode, deferred);
+            return (Err(err), Kept::Yes);
+        }
+    }
     let stored = store_inode(inode, &slot, &map, sync);
     drop(map);
     // Without `sync` the slot stays in the device's cache (dirty), for
@@ -2122,7 +2142,7 @@ fn write_inode_keeping(inode: &Inode, sync: bool, moves: Moves) -> (Result, Kept
     if written.is_err() {
         info.keep_unsynced(taken);
     }
-    if !deferred.is_empty() && (written.is_err() || own.is_err()) {
+    if !deferred.is_empty() && written.is_err() {
         keep_deferred(inode, deferred);
         (written, Kept::Yes)
     } else {
@@ -2386,6 +2406,7 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
                 // or an earlier check of the file's errors did):
                 // `write_inode` need not keep it off any more.
                 info.failed.forget();
+                info.own_failed.store(false, Ordering::Release);
             } else if !deferred.is_empty() {
                 keep_deferred(inode, deferred);
                 // For the next writeback, as `write_inode` does.

@@ -816,7 +816,10 @@ moved_run_named_only_after_its_bytes() {
 # device.  Before, the sync's write_inode wrote f's inode and freed its
 # held fragments (the fsync had cleared what kept it off), and sync_fs
 # wrote the new free counts: the copy differed at byte 21.  After the
-# thaw and the unmount fsck.toyfs -f is clean.
+# thaw and the unmount fsck.toyfs -f is clean.  Since freezefix 1 the
+# first freeze fails (failed_write_fails_the_freeze): f's fsync then
+# reports the failed write, unfrozen, and the checks above are of a
+# second freeze, the device working, f's fsync reporting nothing.
 frozen_after_a_failed_write_is_not_written() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
