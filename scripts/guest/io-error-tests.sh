@@ -1047,6 +1047,67 @@ inode_written_only_after_its_indirect_block() {
 	return $result
 }
 
+# A moved tail's bytes written through the device's buffer are judged
+# by that buffer's last write, whoever made it (review 2026-12-07,
+# freezefix 3): a failed write of the buffer by the device's writeback
+# (a directory's fsync: sync_blockdev) leaves it clean, off the file's
+# list, and `sync_own_buffers` saw nothing.  On an image of 1 KiB
+# blocks and 256-byte fragments f (300 bytes) and n (200) fill a block
+# with the root directory's fragment, synced; f grows to 600 bytes (its
+# tail moves to a run of 3 fragments, its 2 old ones held), its folio
+# written into the new run's buffer (sync_file_range), the flusher's
+# periodic writeback off; the root's fsync with every write of the
+# device failing (the buffer's write fails), then a sync with the device
+# well, and the image copied: the copy's f must read as synced (300
+# bytes) or as written (600).  Before the fix the sync wrote f's map
+# naming the new run, whose bytes never reached the disk.  After the
+# unmount fsck.toyfs -f is clean.
+moved_tail_named_only_after_its_buffer() {
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
+	mkdir -p $crash_mnt $crash_copy_mnt
+	head -c 300 /dev/urandom >/tmp/tail-old && head -c 300 /dev/urandom >/tmp/tail-more &&
+		cat /tmp/tail-old /tmp/tail-more >/tmp/tail-new || return 1
+	rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	echo 0 >$knob
+	if mount -t toyfs "$loop" $crash_mnt && cp /tmp/tail-old $crash_mnt/f &&
+		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
+		cat /tmp/tail-more >>$crash_mnt/f && toyfs-probe sync-range $crash_mnt/f &&
+		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		sync $crash_mnt 2>/dev/null
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		# The failed writes' error, left on the device's mapping.
+		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+		sync
+		cp $crash_image $crash_copy
+		copy_loop=$(losetup -f) && losetup -r "$copy_loop" $crash_copy &&
+			mount -o ro -t toyfs "$copy_loop" $crash_copy_mnt || echo "the copy does not mount"
+		if cmp -s /tmp/tail-old $crash_copy_mnt/f; then
+			echo "the copy's f as synced" && result=0
+		elif cmp -s /tmp/tail-new $crash_copy_mnt/f; then
+			echo "the copy's f as written" && result=0
+		else
+			echo "the copy's f, $(stat -c %s $crash_copy_mnt/f) bytes, is neither as synced nor as written:"
+			od -A d -t x1 $crash_copy_mnt/f | sed -n '19,22p'
+		fi
+		umount $crash_copy_mnt && losetup -d "$copy_loop"
+		umount $crash_mnt || result=1
+		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
+	else
+		echo "the set-up failed"
+		echo 0 >"$fail"
+		echo 0 >$knobs/probability
+		umount $crash_mnt 2>/dev/null
+	fi
+	echo "$period" >$knob
+	losetup -d "$loop"
+	rm -f $crash_image $crash_copy /tmp/tail-old /tmp/tail-more /tmp/tail-new
+	return $result
+}
+
 # A direct request's I/O error is returned to that request (review-dio):
 # on a toyfs of 1 KiB blocks on a loop device, file f of 16 blocks,
 # synced; with every request of the device failing, xfs_io -d's whole
@@ -1090,7 +1151,7 @@ direct_io_errors_reach_the_call() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 35
+ktap_suite io_errors 36
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -1127,6 +1188,7 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip frozen_after_a_failed_write_is_not_written "$reason"
 	ktap_skip failed_write_fails_the_freeze "$reason"
 	ktap_skip inode_written_only_after_its_indirect_block "$reason"
+	ktap_skip moved_tail_named_only_after_its_buffer "$reason"
 else
 	ktap_case write_errors_ext2 on_ext2
 	ktap_case write_errors_toyfs on_toyfs
@@ -1163,6 +1225,7 @@ else
 	ktap_case moved_run_named_only_after_its_bytes moved_run_named_only_after_its_bytes
 	ktap_case held_runs_freed_after_a_failed_write_elsewhere held_runs_freed_after_a_failed_write_elsewhere
 	ktap_case inode_written_only_after_its_indirect_block inode_written_only_after_its_indirect_block
+	ktap_case moved_tail_named_only_after_its_buffer moved_tail_named_only_after_its_buffer
 	# 13 blocks and 100 bytes: the tail's pointer in the single-indirect
 	# block; 270 blocks: under the double-indirect one.
 	ktap_case truncation_crash_cutting_an_indirect_packed_tail \
