@@ -565,16 +565,22 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
             return Err(corrupt(sb, ino, "block freed twice"));
         }
     }
+    // The free count of a cleanly unmounted superblock is the disk's,
+    // checked only against the data fragments (`Superblock::parse`): a
+    // damaged one may say more free than the bitmap has, and grow past
+    // `u32::MAX` as fragments the bitmap marks in use are freed.
+    let free = alloc
+        .free_blocks
+        .checked_add(count)
+        .ok_or_else(|| corrupt(sb, ino, "free count larger than what can be free"))?;
     for fragment in first..end {
         let (byte, mask) = bit_of(sb, fragment);
         byte.fetch_and(!mask, Ordering::AcqRel);
         if fragment == first || geometry.bitmap_position(fragment).1 == 0 {
             changed |= mark_bitmap_dirty(sb, fragment);
         }
-        // Saturating, no overflow branch per fragment: the count of free
-        // fragments never passes the image's, a `u32`.
-        alloc.free_blocks = alloc.free_blocks.saturating_add(1);
     }
+    alloc.free_blocks = free;
     // After the bits: a path checked from now on sees them (`LastPath`).
     sb.info().frees.fetch_add(1, Ordering::AcqRel);
     Ok(changed)

@@ -144,6 +144,19 @@ pub(crate) struct SbInfo {
     /// that may have changed since: by any file, as a damaged image may
     /// name one block in two files.
     pub(crate) frees: AtomicU64,
+    /// Counts the VFS's `write_inode` calls that failed (writeback,
+    /// `sync(2)`, `syncfs`, the freeze's sync), whose error the VFS
+    /// drops (`sync_inodes_sb` reports nothing): `sync_fs` without
+    /// waiting notes the count ([`SbInfo::inode_write_errors_seen`]) and
+    /// `sync_fs` waiting fails with `EIO` if it grew since, so that
+    /// `sync_filesystem` fails, and with it `FIFREEZE` (`freeze_super`
+    /// thaws) and `syncfs` (review 2026-12-07, freezefix 1).
+    pub(crate) inode_write_errors: AtomicU64,
+    /// [`SbInfo::inode_write_errors`] as the last `sync_fs` without
+    /// waiting found it: `sync_filesystem` calls it after its first
+    /// writeback pass, before the pass that writes every dirty inode
+    /// and waits.
+    pub(crate) inode_write_errors_seen: AtomicU64,
 }
 
 impl SbInfo {
@@ -179,6 +192,8 @@ impl SbInfo {
             held_runs: AtomicUsize::new(0),
             tail_owners <- new_mutex!(TailOwners::default()),
             frees: AtomicU64::new(0),
+            inode_write_errors: AtomicU64::new(0),
+            inode_write_errors_seen: AtomicU64::new(0),
         }? Error)
     }
 
@@ -500,6 +515,16 @@ pub(crate) struct InodeInfo {
     /// a failed write, and once `fsync` wrote the map
     /// (`inode::sync_file`).
     pub(crate) failed: FailedWrites,
+    /// Whether a write of the file's own buffers (`Inode::sync_own_buffers`:
+    /// its indirect blocks, the buffers its moved tail and compressed
+    /// blocks were copied into) by `write_inode` failed while runs were
+    /// held: the buffer is clean then, not written again, and the disk
+    /// holds what it held before, so the map naming it stays off the
+    /// disk, as for [`InodeInfo::failed`] (review 2026-12-07, freezefix
+    /// 2).  Forgotten when an `fsync` of the file reported a failed write
+    /// (the buffer's failure is on the file's mapping,
+    /// `mark_buffer_write_io_error`) or wrote the map.
+    pub(crate) own_failed: AtomicBool,
     /// The block device's buffers of the blocks that writeback copied
     /// the file's tail or its compressed blocks into (a file with LZ4 has
     /// them in several), each referenced until the file's `fsync` finds
@@ -571,6 +596,7 @@ impl InodeInfo {
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
             failed: FailedWrites::default(),
+            own_failed: AtomicBool::new(false),
             packed <- new_mutex!(KVec::new()),
             deferred <- new_mutex!(KVec::new()),
             fresh <- new_mutex!(KVec::new()),

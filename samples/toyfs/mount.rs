@@ -351,12 +351,32 @@ pub(crate) fn unmount(sb: &SuperBlock) -> Result {
 }
 
 /// `sync_fs`: the counts reach the disk; the state stays dirty while
-/// mounted read-write.
+/// mounted read-write.  Waiting, it fails with `EIO` if a `write_inode`
+/// failed since the last `sync_fs` without waiting, which
+/// `sync_filesystem` calls before its pass over every dirty inode
+/// (`sync_inodes_sb`, which drops their errors): the sync fails, and
+/// with it `syncfs` and `FIFREEZE`, which `freeze_super` then aborts,
+/// the filesystem thawed (review 2026-12-07, freezefix 1).  Before, a
+/// freeze succeeded with an inode whose write failed left dirty (one
+/// holding runs, `inode::write_inode`), which an `fsync` while frozen,
+/// taking no freeze protection (as ext2's), could write.  `sync(2)`
+/// drops the error.  Two syncs at once may each note the count of the
+/// other's start: one of them may then miss a failure of its pass.
 pub(crate) fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
     if sb.is_read_only() {
         return Ok(());
     }
-    write_superblock(sb, FsState::Dirty, wait)
+    let info = sb.info();
+    let errors = info.inode_write_errors.load(Ordering::Relaxed);
+    if !wait {
+        info.inode_write_errors_seen
+            .store(errors, Ordering::Relaxed);
+    }
+    write_superblock(sb, FsState::Dirty, wait)?;
+    if wait && info.inode_write_errors_seen.swap(errors, Ordering::Relaxed) != errors {
+        return Err(EIO);
+    }
+    Ok(())
 }
 
 /// `statfs`.

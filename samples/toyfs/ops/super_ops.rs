@@ -11,6 +11,7 @@ use crate::{
     mount, sys,
     vfs::{self, toyfs_err, Buffer, SuperBlock},
 };
+use core::sync::atomic::Ordering;
 use kernel::{
     bindings,
     error::{from_result, to_result},
@@ -265,8 +266,9 @@ const SUPER_OPS: bindings::super_operations = bindings::super_operations {
 /// VFS refuses (`EOPNOTSUPP`) for a filesystem without it, as for a
 /// freeze of the block device.  `freeze_super` has already written
 /// everything (`sync_filesystem`: the data, the inodes, `sync_fs`'s
-/// exact counts, the device's buffers) and blocks every writer; nothing
-/// is left to do.  The state on the disk stays dirty (fsck reports it,
+/// exact counts, the device's buffers) and blocks every writer, or
+/// failed and thawed if a `write_inode` of that sync failed
+/// (`mount::sync_fs`); nothing is left to do.  The state on the disk stays dirty (fsck reports it,
 /// not as an error, and finds the counts exact), as toyfs keeps no
 /// clean state while mounted read-write.  What toyfs changes outside
 /// the VFS's freeze protection takes its own: the freeing at an inode's
@@ -319,12 +321,10 @@ unsafe extern "C" fn write_inode(
     // SAFETY: `wbc` is valid for the call.
     let sync = unsafe { (*wbc).sync_mode } == bindings::writeback_sync_modes_WB_SYNC_ALL;
     // A frozen filesystem is not written until it is thawed.
-    // `freeze_super` wrote every inode before (`sync_filesystem`), but a
-    // write that failed then left one dirty (`write_inode` dirties a file
-    // holding runs again) without failing the freeze (`sync_inodes_sb`
-    // reports nothing; a file's failed data write is on its mapping, not
-    // on the device's), and the flusher, `sync(2)` and `syncfs` go on
-    // writing inodes of a frozen filesystem: the inode stays dirty for
+    // `freeze_super` wrote every inode before (`sync_filesystem`; a write
+    // that failed then fails the freeze since freezefix, `mount::sync_fs`),
+    // and the flusher, `sync(2)` and `syncfs` go on writing inodes of a
+    // frozen filesystem: an inode dirtied while frozen stays dirty for
     // the writeback after the thaw (eiofix (c)).  During the freeze's own
     // writeback the level is not taken yet, and this writes; the freeze
     // then waits for it (`sb_wait_write` of `SB_FREEZE_FS`).
@@ -332,7 +332,16 @@ unsafe extern "C" fn write_inode(
         inode.mark_dirty_sync();
         return 0;
     };
-    from_result(|| store_inode(inode, sync).map(|()| 0))
+    let written = store_inode(inode, sync);
+    if written.is_err() {
+        // For `sync_fs`, which fails the sync (the freeze) on it.
+        inode
+            .sb()
+            .info()
+            .inode_write_errors
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    from_result(|| written.map(|()| 0))
 }
 
 /// The VFS's `evict_inode` for toyfs.
