@@ -144,19 +144,6 @@ pub(crate) struct SbInfo {
     /// that may have changed since: by any file, as a damaged image may
     /// name one block in two files.
     pub(crate) frees: AtomicU64,
-    /// Counts the VFS's `write_inode` calls that failed (writeback,
-    /// `sync(2)`, `syncfs`, the freeze's sync), whose error the VFS
-    /// drops (`sync_inodes_sb` reports nothing): `sync_fs` without
-    /// waiting notes the count ([`SbInfo::inode_write_errors_seen`]) and
-    /// `sync_fs` waiting fails with `EIO` if it grew since, so that
-    /// `sync_filesystem` fails, and with it `FIFREEZE` (`freeze_super`
-    /// thaws) and `syncfs` (review 2026-12-07, freezefix 1).
-    pub(crate) inode_write_errors: AtomicU64,
-    /// [`SbInfo::inode_write_errors`] as the last `sync_fs` without
-    /// waiting found it: `sync_filesystem` calls it after its first
-    /// writeback pass, before the pass that writes every dirty inode
-    /// and waits.
-    pub(crate) inode_write_errors_seen: AtomicU64,
 }
 
 impl SbInfo {
@@ -192,8 +179,6 @@ impl SbInfo {
             held_runs: AtomicUsize::new(0),
             tail_owners <- new_mutex!(TailOwners::default()),
             frees: AtomicU64::new(0),
-            inode_write_errors: AtomicU64::new(0),
-            inode_write_errors_seen: AtomicU64::new(0),
         }? Error)
     }
 

@@ -351,29 +351,29 @@ pub(crate) fn unmount(sb: &SuperBlock) -> Result {
 }
 
 /// `sync_fs`: the counts reach the disk; the state stays dirty while
-/// mounted read-write.  Waiting, it fails with `EIO` if a `write_inode`
-/// failed since the last `sync_fs` without waiting, which
-/// `sync_filesystem` calls before its pass over every dirty inode
-/// (`sync_inodes_sb`, which drops their errors): the sync fails, and
-/// with it `syncfs` and `FIFREEZE`, which `freeze_super` then aborts,
-/// the filesystem thawed (review 2026-12-07, freezefix 1).  Before, a
-/// freeze succeeded with an inode whose write failed left dirty (one
-/// holding runs, `inode::write_inode`), which an `fsync` while frozen,
-/// taking no freeze protection (as ext2's), could write.  `sync(2)`
-/// drops the error.  Two syncs at once may each note the count of the
-/// other's start: one of them may then miss a failure of its pass.
+/// mounted read-write.
 pub(crate) fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
     if sb.is_read_only() {
         return Ok(());
     }
-    let info = sb.info();
-    let errors = info.inode_write_errors.load(Ordering::Relaxed);
-    if !wait {
-        info.inode_write_errors_seen
-            .store(errors, Ordering::Relaxed);
-    }
-    write_superblock(sb, FsState::Dirty, wait)?;
-    if wait && info.inode_write_errors_seen.swap(errors, Ordering::Relaxed) != errors {
+    write_superblock(sb, FsState::Dirty, wait)
+}
+
+/// `freeze_fs`, after `freeze_super` blocked the writers and wrote
+/// everything back (`sync_filesystem`): fails with `EIO` while an inode
+/// still holds runs (`SbInfo::held_runs`), one whose map its
+/// `write_inode` kept off the disk because a write of its moved blocks
+/// or of its own buffers failed (`InodeInfo::failed`,
+/// `InodeInfo::own_failed`).  `freeze_super` then thaws and returns the
+/// error: a frozen image must not change, and that inode, dirty, would
+/// be written by its `fsync` (which takes no freeze protection, as
+/// ext2's).  The state is judged, not the sync's events, so that
+/// `syncfs` and `sync(2)` are not failed by it (the file's `fsync`
+/// reports the failed write) and a freeze succeeds again once the map
+/// reached the disk (review 2026-12-07, freezefix 1).  An `fsync`
+/// holding runs for an instant beside the freeze fails it as well.
+pub(crate) fn freeze(sb: &SuperBlock) -> Result {
+    if sb.info().held_runs.load(Ordering::Acquire) > 0 {
         return Err(EIO);
     }
     Ok(())

@@ -11,7 +11,6 @@ use crate::{
     mount, sys,
     vfs::{self, toyfs_err, Buffer, SuperBlock},
 };
-use core::sync::atomic::Ordering;
 use kernel::{
     bindings,
     error::{from_result, to_result},
@@ -266,10 +265,11 @@ const SUPER_OPS: bindings::super_operations = bindings::super_operations {
 /// VFS refuses (`EOPNOTSUPP`) for a filesystem without it, as for a
 /// freeze of the block device.  `freeze_super` has already written
 /// everything (`sync_filesystem`: the data, the inodes, `sync_fs`'s
-/// exact counts, the device's buffers) and blocks every writer, or
-/// failed and thawed if a `write_inode` of that sync failed
-/// (`mount::sync_fs`); nothing is left to do.  The state on the disk stays dirty (fsck reports it,
-/// not as an error, and finds the counts exact), as toyfs keeps no
+/// exact counts, the device's buffers) and blocks every writer; what is
+/// left is to fail (`EIO`) if an inode still holds runs after a failed
+/// write (`mount::freeze`).  The state on the disk stays dirty (fsck
+/// reports it, not as an error, and finds the counts exact), as toyfs
+/// keeps no
 /// clean state while mounted read-write.  What toyfs changes outside
 /// the VFS's freeze protection takes its own: the freeing at an inode's
 /// last `iput`, an open that moves a packed tail.
@@ -278,8 +278,11 @@ const SUPER_OPS: bindings::super_operations = bindings::super_operations {
 ///
 /// Called only by the VFS, with the arguments its operation table
 /// documents for `freeze_fs`.
-unsafe extern "C" fn freeze_fs(_sb: *mut bindings::super_block) -> c_int {
-    0
+unsafe extern "C" fn freeze_fs(sb: *mut bindings::super_block) -> c_int {
+    // SAFETY: The VFS freezes a mounted toyfs superblock, `s_umount`
+    // held exclusively.
+    let sb = unsafe { SuperBlock::from_raw(sb) };
+    from_result(|| mount::freeze(sb).map(|()| 0))
 }
 
 /// The VFS's `dirty_inode` for toyfs, called by every
@@ -321,8 +324,9 @@ unsafe extern "C" fn write_inode(
     // SAFETY: `wbc` is valid for the call.
     let sync = unsafe { (*wbc).sync_mode } == bindings::writeback_sync_modes_WB_SYNC_ALL;
     // A frozen filesystem is not written until it is thawed.
-    // `freeze_super` wrote every inode before (`sync_filesystem`; a write
-    // that failed then fails the freeze since freezefix, `mount::sync_fs`),
+    // `freeze_super` wrote every inode before (`sync_filesystem`; one
+    // left holding runs by a failed write fails the freeze since
+    // freezefix, `mount::freeze`),
     // and the flusher, `sync(2)` and `syncfs` go on writing inodes of a
     // frozen filesystem: an inode dirtied while frozen stays dirty for
     // the writeback after the thaw (eiofix (c)).  During the freeze's own
@@ -332,16 +336,7 @@ unsafe extern "C" fn write_inode(
         inode.mark_dirty_sync();
         return 0;
     };
-    let written = store_inode(inode, sync);
-    if written.is_err() {
-        // For `sync_fs`, which fails the sync (the freeze) on it.
-        inode
-            .sb()
-            .info()
-            .inode_write_errors
-            .fetch_add(1, Ordering::Relaxed);
-    }
-    from_result(|| written.map(|()| 0))
+    from_result(|| store_inode(inode, sync).map(|()| 0))
 }
 
 /// The VFS's `evict_inode` for toyfs.
