@@ -571,8 +571,13 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
         if fragment == first || geometry.bitmap_position(fragment).1 == 0 {
             changed |= mark_bitmap_dirty(sb, fragment);
         }
-        // Saturating, no overflow branch per fragment: the count of free
-        // fragments never passes the image's, a `u32`.
+        // Saturating, no overflow branch per fragment.  The count may
+        // pass the image's fragments: a cleanly unmounted image's stored
+        // free count is kept as it is (the mount checks only that it is
+        // below the data fragments, `Superblock::parse`), and may lie.
+        // Each free clears a set bit, so the count stays below twice the
+        // data fragments: it saturates at `u32::MAX` only on an image of
+        // more than `2^31` fragments.
         alloc.free_blocks = alloc.free_blocks.saturating_add(1);
     }
     // After the bits: a path checked from now on sees them (`LastPath`).
