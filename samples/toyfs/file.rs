@@ -350,8 +350,17 @@ fn allocated_blocks(inode: &Inode, mode: u32, offset: u64, end: u64) -> (Range<u
 /// changes nothing; what fails later (an I/O error, another file taking
 /// the room meanwhile) gives back what was allocated.  The first block
 /// preallocated past the end of a file of the image sets the PREALLOC
-/// feature first (`mount::enable_prealloc`).
-pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Result {
+/// feature first (`mount::enable_prealloc`).  `modified` stamps the
+/// file modified (the caller's `file_modified`): called once the room
+/// was counted, so that a damaged map (`EUCLEAN`) or want of room
+/// (`ENOSPC`) leaves the times and the set-id bits as they were.
+pub(crate) fn fallocate(
+    inode: &Inode,
+    mode: u32,
+    offset: u64,
+    len: u64,
+    modified: impl FnOnce() -> Result,
+) -> Result {
     check_fallocate(inode, mode, offset, len)?;
     let end = offset + len;
     let size = inode.size();
@@ -371,6 +380,7 @@ pub(crate) fn fallocate(inode: &Inode, mode: u32, offset: u64, len: u64) -> Resu
             balloc::reserve(sb, needed).map(drop)
         })?;
     }
+    modified()?;
     if blocks.end > geometry.blocks_for(size) && mode & KEEP_SIZE != 0 {
         mount::enable_prealloc(sb)?;
     }

@@ -537,7 +537,12 @@ impl<'a> BlockMap<'a> {
         // at most 8 fragments each, so none saturates).
         let mut missing = data.saturating_mul(per_block);
         if let Some((n, fragments)) = tail {
-            if range.contains(&n) && self.lookup_extent(n).ok().flatten().is_none() {
+            // Only a hole at `n` is one of `data` (`count_holes` counts
+            // the pointers that are 0): a damaged pointer there fails
+            // (`EUCLEAN`) before anything is allocated, and a packed
+            // tail (a pointer, not a hole; `fallocate` and the writers
+            // unpack it first) takes nothing.
+            if range.contains(&n) && matches!(self.lookup_run(n, 1)?, Run::Hole { .. }) {
                 // `fragments < per_block` (`tail_of`), and the hole at
                 // `n` is one of `data`; saturating all the same.
                 missing = missing.saturating_sub(per_block.saturating_sub(u64::from(fragments)));

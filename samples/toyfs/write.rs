@@ -106,8 +106,9 @@ impl FolioBytes {
             .and_then(|from| u32::try_from(from).ok())
             .filter(|&from| from < size)
             .ok_or(EINVAL)?;
-        // Saturating: `len` may be any `usize` (a truncation's caller
-        // passes what is left of the file), cut at the folio's end.
+        // Saturating: `len` may be any `usize` (`zero_post_eof`, for a
+        // truncation that extends the file and for `fallocate`, passes
+        // the bytes up to the new size), cut at the folio's end.
         let to = u64::from(from)
             .saturating_add(len as u64)
             .min(u64::from(size));

@@ -382,6 +382,35 @@ direct_write_on_a_damaged_map_changes_nothing() {
 	[ "$after" = "$before" ] || { echo "mode, mtime, size: $before before, $after after"; return 1; }
 }
 
+# fallocate(FALLOC_FL_KEEP_SIZE, 0, 50) of /small (100 bytes, one
+# fragment of a 4 KiB block) whose direct[0] crosses a block
+# (fragment_run_crosses_block) fails with EUCLEAN and changes nothing:
+# the device after the unmount is byte for byte the device after a
+# mount and unmount without the call.  Before, the count of fragments
+# to allocate took the damaged tail block for a hole (its lookup's
+# error dropped) and subtracted the tail's unneeded fragments from a
+# count that did not hold it: saturated to 0 (an overflow oops before
+# that), nothing to allocate, and the call returned 0.
+fallocate_of_a_damaged_tail_fails() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	name=fragment_run_crosses_block f=$mnt/small
+	mount_damaged $name $fragment_image fallocate && umount $mnt || return 1
+	cp $image $work/unchanged.img && dd if="$dev" of=$work/unchanged.img bs=64k conv=notrunc 2>/dev/null &&
+		mount -w -t toyfs "$dev" $mnt || return 1
+	before=$(stat -c '%s %b %Y %Z' $f)
+	mkdir -p /debian$mnt && mount -o bind $mnt /debian$mnt &&
+		out=$(in_debian xfs_io -c "falloc -k 0 50" $f 2>&1)
+	status=$?
+	after=$(stat -c '%s %b %Y %Z' $f)
+	umount /debian$mnt
+	umount $mnt || { echo "umount failed"; return 1; }
+	echo "xfs_io (exit $status): $out"
+	[ "$after" = "$before" ] || { echo "size, blocks, mtime, ctime: $before before, $after after"; return 1; }
+	cmp -n "$(stat -c %s $image)" $work/unchanged.img "$dev" ||
+		{ echo "the failed fallocate changed the image"; return 1; }
+	echo "$out" | grep -q 'Structure needs cleaning' || { echo "not EUCLEAN"; return 1; }
+}
+
 # A truncation to 0 (open with O_TRUNC) of /plain/packed-b, whose packed
 # tail lies in a tail block with a damaged header (tail_block_without_magic),
 # succeeds: the inode is written without its tail, and the tail block's
@@ -460,7 +489,7 @@ indirect_block_freed_through_a_crosslink_is_refused() {
 
 damages="$(toyfs-damage list) $(toyfs-damage list fragments)"
 fragment_flip_seeds=${CORRUPT_FRAGMENT_FLIP_SEEDS:-1}
-count=$(( $(echo $damages | wc -w) + 14 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
+count=$(( $(echo $damages | wc -w) + 15 + $(echo $flip_seeds $fragment_flip_seeds | wc -w) ))
 ktap_suite toyfs_corrupt $count
 ktap_case insmod_toyfs sh -c 'grep -q "^toyfs " /proc/modules || insmod /modules/toyfs.ko'
 ktap_case source_image_is_clean sh -c "toyfs-damage make $source_image && fsck.toyfs -n $source_image"
@@ -479,6 +508,7 @@ ktap_case tail_count_too_low_frees_no_named_block tail_count_too_low_frees_no_na
 ktap_case tail_block_freed_once_by_racing_last_tails tail_block_freed_once_by_racing_last_tails
 ktap_case tail_owners_unknown_read_once tail_owners_unknown_read_once
 ktap_case direct_write_on_a_damaged_map_changes_nothing direct_write_on_a_damaged_map_changes_nothing
+ktap_case fallocate_of_a_damaged_tail_fails fallocate_of_a_damaged_tail_fails
 ktap_case cut_beside_a_damaged_tail_block_reports_euclean cut_beside_a_damaged_tail_block_reports_euclean
 ktap_case indirect_block_freed_through_a_crosslink_is_refused indirect_block_freed_through_a_crosslink_is_refused
 for seed in $flip_seeds; do

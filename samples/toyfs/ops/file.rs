@@ -633,11 +633,13 @@ unsafe extern "C" fn fallocate(
     let (mode, offset, len) = (mode as u32, offset as u64, len as u64);
     let result = (|| {
         // A refused call changes nothing: not the times, nor the set-id
-        // bits `file_modified` clears.
+        // bits `file_modified` clears (nor does a damaged map or want
+        // of room, found before `fallocate` calls it).
         file::check_fallocate(inode, mode, offset, len)?;
-        // SAFETY: The inode is locked, as `file_modified` needs.
-        to_result(unsafe { bindings::file_modified(file) })?;
-        file::fallocate(inode, mode, offset, len)
+        file::fallocate(inode, mode, offset, len, || {
+            // SAFETY: The inode is locked, as `file_modified` needs.
+            to_result(unsafe { bindings::file_modified(file) })
+        })
     })();
     // SAFETY: Locked above.
     unsafe { sys::toyfs_inode_unlock(raw) };
