@@ -134,6 +134,11 @@ pub(crate) struct SbInfo {
     /// costs no writeback of other files.  A count only, read without
     /// a lock.
     pub(crate) held_runs: AtomicUsize,
+    /// How many inodes hold runs because their last `write_inode` failed
+    /// (`InodeInfo::kept_after_failure` set): a freeze fails while there
+    /// are any (`mount::freeze`).  Runs held for an instant by a write
+    /// in flight (an `fsync` beside the freeze) are not counted.
+    pub(crate) inodes_kept_after_failure: AtomicUsize,
     /// Which inodes name which tail block with their packed tail, read
     /// from the inode table the first time a tail block's last tail
     /// leaves it (`tail_owners`).  Taken with no buffer locked.
@@ -179,6 +184,7 @@ impl SbInfo {
             generations_written <- new_mutex!(disk.geometry.has_generations()),
             buffer_lists <- new_mutex!(()),
             held_runs: AtomicUsize::new(0),
+            inodes_kept_after_failure: AtomicUsize::new(0),
             tail_owners <- new_mutex!(TailOwners::default()),
             frees: AtomicU64::new(0),
         }? Error)
@@ -512,6 +518,11 @@ pub(crate) struct InodeInfo {
     /// (the buffer's failure is on the file's mapping,
     /// `mark_buffer_write_io_error`) or wrote the map.
     pub(crate) own_failed: AtomicBool,
+    /// Whether the last `write_inode_keeping` of the inode kept its runs
+    /// held because a write failed (`Kept::Yes`), cleared by one that
+    /// wrote the map or by the eviction (`inode::forget_deferred`);
+    /// counted in `SbInfo::inodes_kept_after_failure` while set.
+    pub(crate) kept_after_failure: AtomicBool,
     /// The block device's buffers of the blocks that writeback copied
     /// the file's tail or its compressed blocks into (a file with LZ4 has
     /// them in several), each referenced until the file's `fsync` finds
@@ -584,6 +595,7 @@ impl InodeInfo {
             moved <- new_mutex!(Moved::default()),
             failed: FailedWrites::default(),
             own_failed: AtomicBool::new(false),
+            kept_after_failure: AtomicBool::new(false),
             packed <- new_mutex!(KVec::new()),
             deferred <- new_mutex!(KVec::new()),
             fresh <- new_mutex!(KVec::new()),

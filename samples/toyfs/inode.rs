@@ -2081,6 +2081,32 @@ pub(crate) const MOVING_ROUNDS: u32 = 4;
 /// moved out of the map stay held, the map naming their successors not
 /// written.  For the eviction too, which must not dirty the inode.
 fn write_inode_keeping(inode: &Inode, sync: bool, moves: Moves) -> (Result, Kept) {
+    let (written, kept) = write_map_keeping(inode, sync, moves);
+    match kept {
+        Kept::Yes => note_kept_after_failure(inode, true),
+        Kept::No => note_kept_after_failure(inode, false),
+        Kept::StillMoving => {}
+    }
+    (written, kept)
+}
+
+/// Sets or clears `inode`'s [`InodeInfo::kept_after_failure`], keeping
+/// the filesystem's count of the inodes that have it set exact: only the
+/// caller that flips the flag changes the count.
+fn note_kept_after_failure(inode: &Inode, kept: bool) {
+    if inode.info().kept_after_failure.swap(kept, Ordering::AcqRel) != kept {
+        let count = &inode.sb().info().inodes_kept_after_failure;
+        if kept {
+            count.fetch_add(1, Ordering::AcqRel);
+        } else {
+            count.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// The work of [`write_inode_keeping`], whose caller notes whether runs
+/// stay held after a failure.
+fn write_map_keeping(inode: &Inode, sync: bool, moves: Moves) -> (Result, Kept) {
     let info = inode.info();
     // While runs are held, the blocks given a new run since an `fsync`
     // or this last wrote the map (`InodeInfo::moved`) are written and
@@ -2304,6 +2330,7 @@ fn keep_deferred(inode: &Inode, runs: KVec<Extent>) {
 /// the count of held runs (`SbInfo::held_runs`), which no writeback can
 /// free any more.
 pub(crate) fn forget_deferred(inode: &Inode) {
+    note_kept_after_failure(inode, false);
     let lost = take_deferred(inode);
     inode
         .sb()

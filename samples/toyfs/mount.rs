@@ -361,19 +361,20 @@ pub(crate) fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
 
 /// `freeze_fs`, after `freeze_super` blocked the writers and wrote
 /// everything back (`sync_filesystem`): fails with `EIO` while an inode
-/// still holds runs (`SbInfo::held_runs`), one whose map its
-/// `write_inode` kept off the disk because a write of its moved blocks
-/// or of its own buffers failed (`InodeInfo::failed`,
-/// `InodeInfo::own_failed`).  `freeze_super` then thaws and returns the
-/// error: a frozen image must not change, and that inode, dirty, would
-/// be written by its `fsync` (which takes no freeze protection, as
-/// ext2's).  The state is judged, not the sync's events, so that
-/// `syncfs` and `sync(2)` are not failed by it (the file's `fsync`
-/// reports the failed write) and a freeze succeeds again once the map
-/// reached the disk (review 2026-12-07, freezefix 1).  An `fsync`
-/// holding runs for an instant beside the freeze fails it as well.
+/// holds runs because its last `write_inode` failed
+/// (`SbInfo::inodes_kept_after_failure`): a write of its moved blocks or
+/// of its own buffers failed (`InodeInfo::failed`,
+/// `InodeInfo::own_failed`) and its map stays off the disk.
+/// `freeze_super` then thaws and returns the error: a frozen image must
+/// not change, and that inode, dirty, would be written by its `fsync`
+/// (which takes no freeze protection, as ext2's).  The state is judged,
+/// not the sync's events, so that `syncfs` and `sync(2)` are not failed
+/// by it (the file's `fsync` reports the failed write), and a freeze
+/// succeeds again once the map reached the disk (review 2026-12-07,
+/// freezefix 1).  Runs held for an instant by an `fsync` in flight beside
+/// the freeze are not counted.
 pub(crate) fn freeze(sb: &SuperBlock) -> Result {
-    if sb.info().held_runs.load(Ordering::Acquire) > 0 {
+    if sb.info().inodes_kept_after_failure.load(Ordering::Acquire) > 0 {
         return Err(EIO);
     }
     Ok(())
