@@ -581,15 +581,6 @@ pub(crate) fn free_run(sb: &SuperBlock, ino: u32, first: u32, count: u32) -> Res
         }
     }
     alloc.free_blocks = free;
-    // The next search without a goal of its own (a new file's first
-    // block, a new directory's) starts no later than the blocks just
-    // freed, as ext2 starts a new file's search at its block group's
-    // start: space freed is taken again before the rest of the disk.
-    // Else every file written after a deletion went to blocks past all
-    // those ever allocated, and on `brd` each such block, never written
-    // since mkfs, cost the ramdisk a new page, allocated and zeroed
-    // (Documentation/performance.rst, "Freed blocks taken again").
-    alloc.hint = alloc.hint.min(geometry.block_of_fragment(first));
     // After the bits: a path checked from now on sees them (`LastPath`).
     sb.info().frees.fetch_add(1, Ordering::AcqRel);
     Ok(changed)

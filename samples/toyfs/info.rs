@@ -38,9 +38,7 @@ pub(crate) struct Allocator {
     pub(crate) free_inodes: u32,
     /// Where the next search for a block without a goal starts: just
     /// past the last allocation, so that a growing file finds its next
-    /// block at once instead of rescanning the start of the bitmap, or
-    /// the first block freed since, if lower (`balloc::free_run`), so
-    /// that freed space is taken again first.
+    /// block at once instead of rescanning the start of the bitmap.
     pub(crate) hint: u32,
     /// Whether the counts above are exact: read from a cleanly unmounted
     /// superblock, or recounted.

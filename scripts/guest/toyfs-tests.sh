@@ -2320,7 +2320,7 @@ fallocate_error_changes_nothing() {
 }
 
 . /guest/debian.sh
-ktap_suite toyfs 108
+ktap_suite toyfs 107
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2358,7 +2358,6 @@ ktap_case truncation_frees_indirect_blocks_left_empty truncation_frees_indirect_
 ktap_case fiemap_reports_the_runs probe fiemap
 ktap_case fiemap_into_a_mapping_of_the_file_does_not_deadlock fiemap_into_own_mapping
 ktap_case sequential_runs_keep_their_offset_in_a_page probe fiemap-aligned
-ktap_case a_new_file_takes_the_space_freed_before_it probe freed-reused
 ktap_case punched_holes_stay_holes_at_writeback probe punch-holes
 ktap_case truncation_after_a_split_writes_the_zeroed_tail probe truncate-split
 ktap_case truncation_into_a_dirty_folio_leaves_zeros_past_the_end probe truncate-dirty-folio

@@ -6,7 +6,7 @@
 //! mounted toyfs and exits 1, naming the first that failed.
 //!
 //! Usage: toyfs-probe CHECK DIR, CHECK one of punch, punch-mapped,
-//! zero-range, allocate, keep-size, keep-size-check, keep-size-triple, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, freed-reused, punch-holes,
+//! zero-range, allocate, keep-size, keep-size-check, keep-size-triple, keep-size-short-write, refused, race-owned-blocks, seek, fiemap, fiemap-mapped, fiemap-aligned, punch-holes,
 //! truncate-split, truncate-dirty-folio, links, rename, eof-tail, extend-race, splice,
 //! compaction, short-copy, nowait (nowait.rs); `toyfs-probe fallocate-enospc DIR FRAGMENT`
 //! (an image with fragments); `toyfs-probe fsync-error|fsync-foreign-error|write-error DIR
@@ -1247,40 +1247,6 @@ fn fiemap_aligned(dir: &Path) -> Check {
         }
     }
     fs::remove_file(dir.join("fiemap-aligned")).map_err(|e| e.to_string())
-}
-
-/// A file written after another was deleted starts where the deleted
-/// one started: the allocator's search without a goal (a new file's
-/// first block) resumes at the lowest block freed since its last
-/// allocation, as ext2 starts a new file at its block group's start,
-/// rather than past every block allocated so far (on `brd` each block
-/// never written since mkfs costs the ramdisk a new page; issue 12 item
-/// 7, the appends).
-fn freed_space_reused(dir: &Path) -> Check {
-    let b = block_size(dir)?;
-    // The disk byte where a new file of `blocks` blocks starts.
-    let written = |name: &str, blocks: u64| -> Result<u64, String> {
-        let path = dir.join(name);
-        let mut file = new_file(&path)?;
-        file.write_all(&vec![5u8; (blocks * b) as usize])
-            .map_err(|e| format!("write {name}: {e}"))?;
-        file.sync_all().map_err(|e| format!("fsync {name}: {e}"))?;
-        let extents = sys::fiemap(&file).map_err(|e| format!("FIEMAP {name}: {e}"))?;
-        drop(file);
-        fs::remove_file(&path).map_err(|e| format!("rm {name}: {e}"))?;
-        match extents.first() {
-            Some(&(0, physical, _, _)) => Ok(physical),
-            _ => Err(format!("{name}: no extent at 0: {extents:?}")),
-        }
-    };
-    let early = written("freed-early", 64)?;
-    let later = written("freed-later", 4)?;
-    ensure!(
-        later == early,
-        "a file written after a deletion starts at disk byte {later}, \
-         the deleted one started at {early}"
-    );
-    Ok(())
 }
 
 /// FIEMAP whose extents land in a shared mapping of the same file: the
@@ -3896,7 +3862,6 @@ fn main() -> ExitCode {
         "fiemap" => fiemap(dir),
         "fiemap-mapped" => fiemap_mapped(dir),
         "fiemap-aligned" => fiemap_aligned(dir),
-        "freed-reused" => freed_space_reused(dir),
         "punch-holes" => punch_holes(dir),
         "truncate-split" => truncate_split(dir),
         "truncate-dirty-folio" => truncate_dirty_folio(dir),
