@@ -891,9 +891,9 @@ frozen_after_a_failed_write_is_not_written() {
 }
 
 # A write that fails during the freeze fails it (review 2026-12-07,
-# freezefix 1): `freeze_super` aborts and thaws when `sync_filesystem`
-# fails, and toyfs's `sync_fs` (wait) reports a `write_inode` of that
-# sync that failed.  Before, the freeze succeeded with f's inode dirty
+# freezefix 1): `freeze_super` aborts and thaws when `freeze_fs` fails,
+# and toyfs's fails while an inode holds runs because its last
+# `write_inode` failed (mount::freeze).  Before, the freeze succeeded with f's inode dirty
 # (its write failed), and an fsync while frozen, which takes no freeze
 # protection (as ext2's), could still write it.  The set-up of
 # frozen_after_a_failed_write_is_not_written (f's tail moved to a whole
