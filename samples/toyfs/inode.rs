@@ -2523,6 +2523,8 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
                 // `write_inode` need not keep it off any more.
                 info.failed.forget();
                 info.own_failed.store(false, Ordering::Release);
+                // Nor does a freeze fail on it (`mount::freeze`).
+                note_kept_after_failure(inode, false);
             } else if !deferred.is_empty() {
                 keep_deferred(inode, deferred);
                 // For the next writeback, as `write_inode` does.
