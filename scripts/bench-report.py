@@ -182,11 +182,26 @@ def fs_ratio(mbps):
     return None
 
 
-def print_fs(out, rows):
+def fs_devices(notes):
+    """How the guest's "fs ..." line says toyfs and ext2 were stored: the
+    ramdisks written whole before mkfs (prefill=1, the default since
+    2026-12-07), or as brd made them, a page at a sector's first write
+    (prefill=0, and every console from before the setting)."""
+    fields = {}
+    for note in notes:
+        if note.startswith("fs ") and "ramdisk_kb=" in note:
+            fields = dict(PAIR.findall(note))
+    devices = "loop devices over tmpfs files" if "devices" in fields else "ramdisks"
+    if fields.get("prefill") == "1":
+        return f"{devices} with 1 KiB blocks (toyfs, ext2), written whole before mkfs"
+    return f"{devices} with 1 KiB blocks (toyfs, ext2), not written before mkfs"
+
+
+def print_fs(out, rows, notes=()):
     medians = fs_medians(rows)
     rounds = max((m[4] for m in medians), default=0)
     print(f"\nFilesystem throughput (3): MB/s, median of {rounds} rounds; "
-          "64 MiB file, ramdisks with 1 KiB blocks (toyfs, ext2); writes include fsync; "
+          f"64 MiB file, {fs_devices(notes)}; writes include fsync; "
           "targets of issue 12 item 7")
     print(f"  {'row':<24} " + " ".join(f"{fs:>8}" for fs in FS_NAMES) +
           f" {'toyfs/ext2':>10}  target")
@@ -514,7 +529,7 @@ def main():
             print(f"  {r['order']:>5} {r['request']:>8} {r['entry']:<12} "
                   f"{r['vm_mvc_mbps']:>11} {r['memcpy_mbps']:>11} {ratio:>6.3f}  {goal}")
     if "fs" in tables:
-        print_fs(out, tables["fs"])
+        print_fs(out, tables["fs"], notes)
     if "fsdir" in tables:
         print_fsdir(out, tables["fsdir"])
     if "compress" in tables:

@@ -111,6 +111,23 @@ class BenchReportTest(unittest.TestCase):
         self.assertIn('>= 1.0 met (TCG)', self.row(out, 'odd', 'appends'))
         self.assertIn('issue 12 item 7 (filesystem table): 1 met, 2 MISSED', out)
 
+    def test_filesystem_header_names_how_the_devices_were_made(self):
+        rows = [fs('toyfs', 'appendsync', 0, 9), fs('ext2', 'appendsync', 0, 10)]
+        header = ('Filesystem', 'throughput')
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1 prefill=1'] + rows)
+        self.assertIn('ramdisks with 1 KiB blocks (toyfs, ext2), written whole before mkfs',
+                      self.row(out, *header))
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1 prefill=0'] + rows)
+        self.assertIn('ramdisks with 1 KiB blocks (toyfs, ext2), not written before mkfs',
+                      self.row(out, *header))
+        # A console from before the setting: the ramdisks were not written.
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1'] + rows)
+        self.assertIn('not written before mkfs', self.row(out, *header))
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1 prefill=1 '
+                           'devices=/dev/loop0,/dev/loop1'] + rows)
+        self.assertIn('loop devices over tmpfs files with 1 KiB blocks (toyfs, ext2), written '
+                      'whole', self.row(out, *header))
+
     def test_compression_rows_of_issue_13(self):
         # Tree: medians 100 (plain) and 79 (lz4) of three rounds: 0.79 < 0.8.
         rows = [compress('docs', 'plain', 'tree_cold', 1048576, mbps, rnd)
