@@ -41,6 +41,12 @@
 # a kernel thread into the tmpfs file, so the MB/s of such a run are
 # not those of the ramdisks: a run for counting, not timing.
 #
+# Every row's line also has the guest's page allocations during its run
+# (pgalloc, in pages of every zone: brd's new pages and the page cache's
+# folios alike) and the large folios split meanwhile, per folio size
+# (split_64k=..., the sizes with none left out; page cache folios count
+# there as well as anonymous ones).
+#
 # Before mkfs both devices are written whole with zeros (untimed), so that
 # neither filesystem pays the ramdisk's first-write cost: brd allocates and
 # zeroes a page the first time a sector is written, and toyfs's allocator
@@ -80,9 +86,10 @@ measure() {
 	shift 4
 	selected "$op" "$req" || return 0
 	phase "fs=$fs op=$op req=$req"
-	before=$(device_stat "$fs")
+	before=$(device_stat "$fs") mem_before=$(mem_counts)
 	if result=$(fsbench "$@"); then
-		note "table=fs fs=$fs op=$op req=$req round=$round $result$(device_delta "$before" "$(device_stat "$fs")")"
+		mem_after=$(mem_counts)
+		note "table=fs fs=$fs op=$op req=$req round=$round $result$(device_delta "$before" "$(device_stat "$fs")")$(mem_delta "$mem_before" "$mem_after")"
 	else
 		note "table=fs fs=$fs op=$op req=$req round=$round failed"
 	fi
@@ -127,6 +134,33 @@ prefill_device() {
 			2>/dev/null || return 1
 	fi
 	sync
+}
+
+# The guest's page allocations so far, in pages of every zone (brd's
+# pages and the page cache's folios alike: pgalloc_* of /proc/vmstat),
+# and its large folios split so far, per folio size (the split counts of
+# /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats, page cache
+# folios included), as "pgalloc=N split_16k=N ..." pairs.
+mem_counts() {
+	awk '$1 ~ /^pgalloc_/ { n += $2 } END { printf "pgalloc=%d", n }' /proc/vmstat
+	for stat in /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats/split; do
+		[ -r "$stat" ] || continue
+		kb=${stat#*/hugepages-}
+		printf ' split_%sk=%s' "${kb%%kB/*}" "$(cat "$stat")"
+	done
+}
+
+# The differences of two mem_counts lines as " pgalloc=D split_64k=D"
+# for the row's line: pgalloc always, a folio size only if some split.
+mem_delta() {
+	printf '%s\n%s\n' "$1" "$2" | awk '{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (NR == 1) { was[kv[1]] = kv[2]; continue }
+			d = kv[2] - was[kv[1]]
+			if (kv[1] == "pgalloc" || d != 0) printf " %s=%d", kv[1], d
+		}
+	}'
 }
 
 # One directory row: fsbench's "ops=N ns=T opsps=R" as a table=fsdir line.
