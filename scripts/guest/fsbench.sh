@@ -41,11 +41,10 @@
 # a kernel thread into the tmpfs file, so the MB/s of such a run are
 # not those of the ramdisks: a run for counting, not timing.
 #
-# Every row's line also has the guest's page allocations during its run
-# (pgalloc, in pages of every zone: brd's new pages and the page cache's
-# folios alike) and the large folios split meanwhile, per folio size
-# (split_64k=..., the sizes with none left out; page cache folios count
-# there as well as anonymous ones).
+# Every row's line also has the large folios split during its run, per
+# folio size (split_64k=...; the sizes with none left out; page cache
+# folios count there as well as anonymous ones).  (The kernel has no
+# CONFIG_VM_EVENT_COUNTERS: /proc/vmstat counts no page allocations.)
 #
 # Before mkfs both devices are written whole with zeros (untimed), so that
 # neither filesystem pays the ramdisk's first-write cost: brd allocates and
@@ -136,13 +135,10 @@ prefill_device() {
 	sync
 }
 
-# The guest's page allocations so far, in pages of every zone (brd's
-# pages and the page cache's folios alike: pgalloc_* of /proc/vmstat),
-# and its large folios split so far, per folio size (the split counts of
-# /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats, page cache
-# folios included), as "pgalloc=N split_16k=N ..." pairs.
+# The large folios split so far in the guest, per folio size (the split
+# counts of /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats, page
+# cache folios included), as "split_16k=N split_32k=N ..." pairs.
 mem_counts() {
-	awk '$1 ~ /^pgalloc_/ { n += $2 } END { printf "pgalloc=%d", n }' /proc/vmstat
 	for stat in /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats/split; do
 		[ -r "$stat" ] || continue
 		kb=${stat#*/hugepages-}
@@ -150,15 +146,15 @@ mem_counts() {
 	done
 }
 
-# The differences of two mem_counts lines as " pgalloc=D split_64k=D"
-# for the row's line: pgalloc always, a folio size only if some split.
+# The differences of two mem_counts lines as " split_64k=D" for the row's
+# line, only for the sizes with some split.
 mem_delta() {
 	printf '%s\n%s\n' "$1" "$2" | awk '{
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
 			if (NR == 1) { was[kv[1]] = kv[2]; continue }
 			d = kv[2] - was[kv[1]]
-			if (kv[1] == "pgalloc" || d != 0) printf " %s=%d", kv[1], d
+			if (d != 0) printf " %s=%d", kv[1], d
 		}
 	}'
 }
