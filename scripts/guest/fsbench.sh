@@ -43,7 +43,8 @@
 #
 # Every row's line also has the large folios split during its run, per
 # folio size (split_64k=...; the sizes with none left out; page cache
-# folios count there as well as anonymous ones).  (The kernel has no
+# folios count there as well as anonymous ones; the "fs" line's
+# split_sizes says how many folio sizes are counted).  (The kernel has no
 # CONFIG_VM_EVENT_COUNTERS: /proc/vmstat counts no page allocations.)
 #
 # Before mkfs both devices are written whole with zeros (untimed), so that
@@ -271,7 +272,7 @@ if [ "$prefill" = 1 ]; then
 	note "fs prefill devices=$toyfs_dev,$ext2_dev memfree_kb before=$free_before filled=$free_filled made=$(memfree_kb)"
 fi
 calls_before=$(mvc_calls)
-note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites dirfiles=$dirfiles rounds=$rounds prefill=$prefill${rows:+ rows=$rows}${iostat:+ devices=$toyfs_dev,$ext2_dev}"
+note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites dirfiles=$dirfiles rounds=$rounds prefill=$prefill split_sizes=$(mem_counts | wc -w)${rows:+ rows=$rows}${iostat:+ devices=$toyfs_dev,$ext2_dev}"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	round toyfs disk "$r"
