@@ -85,15 +85,17 @@ measure() {
 	fs=$1 op=$2 req=$3 round=$4 result=
 	shift 4
 	selected "$op" "$req" || return 0
-	phase "fs=$fs op=$op req=$req"
+	# The counts are read outside the row's phase: their reads are not
+	# the filesystem's samples.
 	before=$(device_stat "$fs") mem_before=$(mem_counts)
+	phase "fs=$fs op=$op req=$req"
 	if result=$(fsbench "$@"); then
-		mem_after=$(mem_counts)
-		note "table=fs fs=$fs op=$op req=$req round=$round $result$(device_delta "$before" "$(device_stat "$fs")")$(mem_delta "$mem_before" "$mem_after")"
+		phase other
+		note "table=fs fs=$fs op=$op req=$req round=$round $result$(device_delta "$before" "$(device_stat "$fs")")$(mem_delta "$mem_before" "$(mem_counts)")"
 	else
+		phase other
 		note "table=fs fs=$fs op=$op req=$req round=$round failed"
 	fi
-	phase other
 }
 
 # With $iostat, the /sys/block stat line of filesystem $1's loop device
@@ -143,7 +145,8 @@ mem_counts() {
 	for stat in /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats/split; do
 		[ -r "$stat" ] || continue
 		kb=${stat#*/hugepages-}
-		printf ' split_%sk=%s' "${kb%%kB/*}" "$(cat "$stat")"
+		read -r n <"$stat" || n=0
+		printf ' split_%sk=%s' "${kb%%kB/*}" "$n"
 	done
 }
 
