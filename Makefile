@@ -34,7 +34,10 @@
 # VM_MVC_BENCH_FS_ROWS=appendsync,read_cold_1m runs only those rows of the
 # filesystem table, VM_MVC_BENCH_FS_ROUNDS=N that many rounds (5),
 # VM_MVC_BENCH_FS_IOSTAT=1 puts toyfs and ext2 on loop devices and adds
-# each row's block I/O counts (requests, KiB, flushes) to its line;
+# each row's block I/O counts (requests, KiB, flushes) to its line,
+# VM_MVC_BENCH_FS_PREFILL=0 leaves out the untimed writing of both
+# devices whole before mkfs (brd's first-write page allocations then
+# count in the rows);
 # VM_MVC_BENCH_COMPRESS_ROWS=tree_cold and VM_MVC_BENCH_COMPRESS_ROUNDS=N
 # the same for the compression table.
 # TOYFS_STRESS_OPS=N sets the length of the randomized toyfs runs (30000
@@ -70,7 +73,7 @@ BENCH_FLAVOUR := base
 endif
 export KDIR VM_MVC_CACHE VM_MVC_ONLY VM_MVC_PROFILE VM_MVC_KCONFIG_EXTRA
 export VM_MVC_BENCH_TABLES VM_MVC_BENCH_ARGS VM_MVC_BENCH_FS_ROWS VM_MVC_BENCH_FS_ROUNDS
-export VM_MVC_BENCH_FS_IOSTAT
+export VM_MVC_BENCH_FS_IOSTAT VM_MVC_BENCH_FS_PREFILL
 export VM_MVC_BENCH_COMPRESS_ROWS VM_MVC_BENCH_COMPRESS_ROUNDS
 export TOYFS_STRESS_OPS TOYFS_STRESS_SEED TOYFS_RUN_GAPS TORTURE_SECONDS TORTURE_LAYOUTS TORTURE_SEED
 export CORRUPT_FLIP_IMAGES FSX_OPS FSX_SEED PARTIAL_PAGE_FILESYSTEMS

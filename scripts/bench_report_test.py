@@ -34,8 +34,9 @@ def bandwidth(order, request, entry, vm_mvc, memcpy):
 
 
 def fs(name, op, req, mbps, rnd=1):
+    """A filesystem row of `mbps` MB/s (bytes and ns agree with it)."""
     return (f'vm_mvc_bench: table=fs fs={name} op={op} req={req} round={rnd} '
-            f'bytes=1 ns=1 mbps={mbps}')
+            f'bytes={mbps * 1000} ns=1000000 mbps={mbps}')
 
 
 def compress(image, kind, op, req, mbps, rnd=1):
@@ -110,6 +111,32 @@ class BenchReportTest(unittest.TestCase):
         self.assertIn('>= 1.0 MISSED (TCG)', self.row(out, 'random', 'write', '1', 'KiB'))
         self.assertIn('>= 1.0 met (TCG)', self.row(out, 'odd', 'appends'))
         self.assertIn('issue 12 item 7 (filesystem table): 1 met, 2 MISSED', out)
+
+    def test_filesystem_ratios_from_bytes_and_ns(self):
+        # The guest's whole MB/s say 7 and 9 (0.778); bytes and ns say
+        # 7.4 and 8.6 MB/s.
+        rows = [f'vm_mvc_bench: table=fs fs=toyfs op=trunccycle req=0 round=1 '
+                f'bytes=7400000 ns=1000000000 mbps=7',
+                f'vm_mvc_bench: table=fs fs=ext2 op=trunccycle req=0 round=1 '
+                f'bytes=8600000 ns=1000000000 mbps=9']
+        self.assertIn('0.860  >= 1.0 MISSED', self.row(self.report(rows), 'write/truncate'))
+
+    def test_filesystem_header_names_how_the_devices_were_made(self):
+        rows = [fs('toyfs', 'appendsync', 0, 9), fs('ext2', 'appendsync', 0, 10)]
+        header = ('Filesystem', 'throughput')
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1 prefill=1'] + rows)
+        self.assertIn('ramdisks with 1 KiB blocks (toyfs, ext2), written whole before mkfs',
+                      self.row(out, *header))
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1 prefill=0'] + rows)
+        self.assertIn('ramdisks with 1 KiB blocks (toyfs, ext2), not written before mkfs',
+                      self.row(out, *header))
+        # A console from before the setting: the ramdisks were not written.
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1'] + rows)
+        self.assertIn('not written before mkfs', self.row(out, *header))
+        out = self.report(['vm_mvc_bench: fs ramdisk_kb=98304 file=64M rounds=1 prefill=1 '
+                           'devices=/dev/loop0,/dev/loop1'] + rows)
+        self.assertIn('loop devices over tmpfs files with 1 KiB blocks (toyfs, ext2), written '
+                      'whole', self.row(out, *header))
 
     def test_compression_rows_of_issue_13(self):
         # Tree: medians 100 (plain) and 79 (lz4) of three rounds: 0.79 < 0.8.

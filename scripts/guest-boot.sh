@@ -117,6 +117,9 @@ guest_cmdline() {
 	# VM_MVC_BENCH_FS_IOSTAT=1: toyfs and ext2 on loop devices, each row
 	# with the devices' I/O counts (fsbench.sh).
 	[ -z "${VM_MVC_BENCH_FS_IOSTAT:-}" ] || cmdline+=" vmmvc_fsiostat=1"
+	# VM_MVC_BENCH_FS_PREFILL=0: the devices are not written whole before
+	# mkfs (fsbench.sh; on by default).
+	[ "${VM_MVC_BENCH_FS_PREFILL:-1}" != 0 ] || cmdline+=" vmmvc_fsprefill=0"
 	# make bench VM_MVC_BENCH_COMPRESS_ROWS=tree_cold
 	# VM_MVC_BENCH_COMPRESS_ROUNDS=3: the same for the compression table
 	# (compressbench.sh).

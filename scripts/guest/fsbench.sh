@@ -40,6 +40,26 @@
 # one per wait for the device on a loop device, none on brd.  Loop devices copy through
 # a kernel thread into the tmpfs file, so the MB/s of such a run are
 # not those of the ramdisks: a run for counting, not timing.
+#
+# Every row's line also has the large folios split during its run, per
+# folio size (split_64k=...; the sizes with none left out; page cache
+# folios count there as well as anonymous ones; the "fs" line's
+# split_sizes says how many folio sizes are counted).  (The kernel has no
+# CONFIG_VM_EVENT_COUNTERS: /proc/vmstat counts no page allocations.)
+#
+# Before mkfs both devices are written whole with zeros (untimed), so that
+# neither filesystem pays the ramdisk's first-write cost: brd allocates and
+# zeroes a page the first time a sector is written, and toyfs's allocator
+# moves on to blocks never written where ext2 takes freed ones again, so
+# without it toyfs's rows count brd's page allocations that ext2's do not
+# (a disk's first write costs what any other does).  Nothing gives the
+# pages back: busybox mke2fs and mkfs.toyfs write only their metadata,
+# neither filesystem issues discards (brd frees a page on a discard), and
+# -E nodiscard keeps it so with e2fsprogs' mke2fs.  The "fs prefill" line
+# prints MemFree before the writes, after them and after mkfs and mount,
+# so that a run shows the ramdisks' pages were made and stayed.
+# VM_MVC_BENCH_FS_PREFILL=0 (vmmvc_fsprefill=0): no such writes, the
+# ramdisks as brd starts them (every page made by the benchmark's writes).
 size=64M
 randwrites=16384
 appends=2048
@@ -49,6 +69,11 @@ rounds=$(sed -n 's/.*vmmvc_fsrounds=\([0-9]*\).*/\1/p' /proc/cmdline)
 rounds=${rounds:-5}
 rows=$(sed -n 's/.*vmmvc_fsrows=\([a-z0-9_,]*\).*/\1/p' /proc/cmdline)
 iostat=$(sed -n 's/.*vmmvc_fsiostat=\([0-9]\).*/\1/p' /proc/cmdline)
+prefill=$(sed -n 's/.*vmmvc_fsprefill=\([0-9]\).*/\1/p' /proc/cmdline)
+case $prefill in
+0) ;;
+*) prefill=1 ;;
+esac
 toyfs_dev=/dev/ram0 ext2_dev=/dev/ram1
 
 # note, drop_caches, mvc_calls, selected (VM_MVC_BENCH_FS_ROWS), phase.
@@ -60,14 +85,17 @@ measure() {
 	fs=$1 op=$2 req=$3 round=$4 result=
 	shift 4
 	selected "$op" "$req" || return 0
+	# The counts are read outside the row's phase: their reads are not
+	# the filesystem's samples.
+	before=$(device_stat "$fs") mem_before=$(mem_counts)
 	phase "fs=$fs op=$op req=$req"
-	before=$(device_stat "$fs")
 	if result=$(fsbench "$@"); then
-		note "table=fs fs=$fs op=$op req=$req round=$round $result$(device_delta "$before" "$(device_stat "$fs")")"
+		phase other
+		note "table=fs fs=$fs op=$op req=$req round=$round $result$(device_delta "$before" "$(device_stat "$fs")")$(mem_delta "$mem_before" "$(mem_counts)")"
 	else
+		phase other
 		note "table=fs fs=$fs op=$op req=$req round=$round failed"
 	fi
-	phase other
 }
 
 # With $iostat, the /sys/block stat line of filesystem $1's loop device
@@ -89,6 +117,50 @@ device_delta() {
 	echo "$1 $2" | awk '{ n = NF / 2
 		printf " rd_ios=%d wr_ios=%d wr_merges=%d wr_kib=%d flushes=%d",
 			$(n + 1) - $1, $(n + 5) - $5, $(n + 6) - $6, ($(n + 7) - $7) / 2, $(n + 16) - $16 }'
+}
+
+# The guest's free memory in KiB, after sync and drop_caches (the block
+# devices' own page cache dropped: what stays is the ramdisks' pages).
+memfree_kb() {
+	drop_caches
+	awk '$1 == "MemFree:" { print $2 }' /proc/meminfo
+}
+
+# Writes every sector of block device $1 once, with zeros, and waits for
+# it: brd (or the tmpfs file under a loop device) then has every page.
+prefill_device() {
+	kb=$(($(cat /sys/block/"${1#/dev/}"/size) / 2))
+	dd if=/dev/zero of="$1" bs=1048576 count=$((kb / 1024)) 2>/dev/null || return 1
+	if [ $((kb % 1024)) -ne 0 ]; then
+		dd if=/dev/zero of="$1" bs=1024 seek=$((kb / 1024 * 1024)) count=$((kb % 1024)) \
+			2>/dev/null || return 1
+	fi
+	sync
+}
+
+# The large folios split so far in the guest, per folio size (the split
+# counts of /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats, page
+# cache folios included), as "split_16k=N split_32k=N ..." pairs.
+mem_counts() {
+	for stat in /sys/kernel/mm/transparent_hugepage/hugepages-*kB/stats/split; do
+		[ -r "$stat" ] || continue
+		kb=${stat#*/hugepages-}
+		read -r n <"$stat" || n=0
+		printf ' split_%sk=%s' "${kb%%kB/*}" "$n"
+	done
+}
+
+# The differences of two mem_counts lines as " split_64k=D" for the row's
+# line, only for the sizes with some split.
+mem_delta() {
+	printf '%s\n%s\n' "$1" "$2" | awk '{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (NR == 1) { was[kv[1]] = kv[2]; continue }
+			d = kv[2] - was[kv[1]]
+			if (d != 0) printf " %s=%d", kv[1], d
+		}
+	}'
 }
 
 # One directory row: fsbench's "ops=N ns=T opsps=R" as a table=fsdir line.
@@ -179,8 +251,17 @@ if [ -n "$iostat" ]; then
 		exit 0
 	fi
 fi
+if [ "$prefill" = 1 ]; then
+	free_before=$(memfree_kb)
+	if ! { prefill_device "$toyfs_dev" && prefill_device "$ext2_dev"; }; then
+		note "table=fs failed: writing the devices whole (VM_MVC_BENCH_FS_PREFILL)"
+		rmmod toyfs
+		exit 0
+	fi
+	free_filled=$(memfree_kb)
+fi
 if ! { mkfs.toyfs -q -b 1024 "$toyfs_dev" && mount -t toyfs "$toyfs_dev" /mnt/toyfs &&
-	mke2fs -q -b 1024 "$ext2_dev" >/dev/null && mount -t ext2 "$ext2_dev" /mnt/ext2 &&
+	mke2fs -q -b 1024 -E nodiscard "$ext2_dev" >/dev/null && mount -t ext2 "$ext2_dev" /mnt/ext2 &&
 	mount -t tmpfs -o size=256m tmpfs /mnt/tmpfs; }; then
 	note "table=fs failed: making or mounting the filesystems"
 	umount /mnt/toyfs /mnt/ext2 /mnt/tmpfs 2>/dev/null
@@ -190,8 +271,11 @@ fi
 # The modules' symbols, for profile-report.py (the kernel's are in System.map).
 [ -z "$profiling" ] || grep -E '\[(toyfs|vm_mvc)\]$' /proc/kallsyms |
 	while read -r line; do echo "vm_mvc_profile: ksym $line" >/dev/kmsg; done
+if [ "$prefill" = 1 ]; then
+	note "fs prefill devices=$toyfs_dev,$ext2_dev memfree_kb before=$free_before filled=$free_filled made=$(memfree_kb)"
+fi
 calls_before=$(mvc_calls)
-note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites dirfiles=$dirfiles rounds=$rounds${rows:+ rows=$rows}${iostat:+ devices=$toyfs_dev,$ext2_dev}"
+note "fs ramdisk_kb=$(($(cat /sys/block/ram0/size) / 2)) file=$size randwrites=$randwrites dirfiles=$dirfiles rounds=$rounds prefill=$prefill split_sizes=$(mem_counts | wc -w)${rows:+ rows=$rows}${iostat:+ devices=$toyfs_dev,$ext2_dev}"
 r=1
 while [ "$r" -le "$rounds" ]; do
 	round toyfs disk "$r"
