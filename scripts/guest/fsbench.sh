@@ -56,8 +56,8 @@
 # pages back: busybox mke2fs and mkfs.toyfs write only their metadata,
 # neither filesystem issues discards (brd frees a page on a discard), and
 # -E nodiscard keeps it so with e2fsprogs' mke2fs.  The "fs prefill" line
-# prints MemFree before the writes, after them and after mkfs and mount,
-# so that a run shows the ramdisks' pages were made and stayed.
+# prints MemFree before the writes, after them and after mkfs and mount:
+# a rough check (good to some 15 MiB) that the pages were made and stayed.
 # VM_MVC_BENCH_FS_PREFILL=0 (vmmvc_fsprefill=0): no such writes, the
 # ramdisks as brd starts them (every page made by the benchmark's writes).
 size=64M
@@ -129,13 +129,15 @@ memfree_kb() {
 # Writes every sector of block device $1 once, with zeros, and waits for
 # it: brd (or the tmpfs file under a loop device) then has every page.
 prefill_device() {
-	kb=$(($(cat /sys/block/"${1#/dev/}"/size) / 2))
-	dd if=/dev/zero of="$1" bs=1048576 count=$((kb / 1024)) 2>/dev/null || return 1
+	sectors=$(cat /sys/block/"${1#/dev/}"/size) || return 1
+	kb=$((sectors / 2))
+	# conv=fsync: a page brd cannot allocate fails the write here, not
+	# in a writeback nobody waits for (busybox's sync says nothing).
+	dd if=/dev/zero of="$1" bs=1048576 count=$((kb / 1024)) conv=fsync 2>/dev/null || return 1
 	if [ $((kb % 1024)) -ne 0 ]; then
 		dd if=/dev/zero of="$1" bs=1024 seek=$((kb / 1024 * 1024)) count=$((kb % 1024)) \
-			2>/dev/null || return 1
+			conv=fsync 2>/dev/null || return 1
 	fi
-	sync
 }
 
 # The large folios split so far in the guest, per folio size (the split
