@@ -179,7 +179,7 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
     if tail == 0 || BlockMap::lock(inode)?.lookup_extent(n)?.is_none() {
         return let_go(&mut BlockMap::lock(inode)?);
     }
-    // INVARIANT: `tail < B` (`offset_in_block`): the bytes from `size` to
+    // OVERFLOW: `tail < B` (`offset_in_block`): the bytes from `size` to
     // the end of its block, 1 to `B - 1` of them.
     let to_block_end = geometry.block_bytes().wrapping_sub(tail as usize);
     let mut old_path = OldPath::default();
@@ -226,7 +226,7 @@ fn cut_last_block(inode: &Inode, size: u64, packed_off: Option<u64>) -> Result<O
 /// `first..end`: offsets below `2^32` (`FolioBytes`), so neither the
 /// rounding up nor the count can overflow, and neither has a branch.
 fn blocks_of(bytes: FolioBytes, shift: u32) -> (usize, usize) {
-    // INVARIANT: `from < to < 2^32` for bytes that are not empty: `to - 1`
+    // OVERFLOW: `from < to < 2^32` for bytes that are not empty: `to - 1`
     // does not go below 0, nor `last + 1` past `2^32`.
     let first = bytes.from() >> shift;
     let last = bytes.to().wrapping_sub(1) >> shift;
@@ -274,7 +274,7 @@ fn zero_and_dirty(inode: &Inode, folio: &LockedFolio<'_>, bytes: FolioBytes, siz
     plain_runs_in_folio(inode, folio, bytes, size)?;
     folio.mvc(bytes.from(), bytes.len(), Op::Zero.nodirty())?;
     if let Ok(state) = folio.state_or_attach(shift) {
-        // INVARIANT: `first < end` (`blocks_of`).
+        // OVERFLOW: `first < end` (`blocks_of`).
         state.set_dirty(first, end.wrapping_sub(first));
     }
     folio.mark_dirty();

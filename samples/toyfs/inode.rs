@@ -191,7 +191,7 @@ impl<'a> BlockMap<'a> {
         let index = slot.last_entry();
         // The first file block of the last-level block: above
         // `DIRECT_POINTERS`, so never 0.
-        // INVARIANT: `index <= n - DIRECT_POINTERS` (`slot_of`).
+        // OVERFLOW: `index <= n - DIRECT_POINTERS` (`slot_of`).
         let start = n.wrapping_sub(u64::from(index));
         let info = self.inode.info();
         // Read before the walk: a free during it leaves the path found
@@ -405,7 +405,7 @@ impl<'a> BlockMap<'a> {
         let limit = max.min(span) as usize;
         match container {
             Container::Direct { index } => {
-                // INVARIANT: `index + k` below `DIRECT_POINTERS`, as for an
+                // OVERFLOW: `index + k` below `DIRECT_POINTERS`, as for an
                 // indirect block below.
                 let direct = &self.disk.direct;
                 self.stored_run(limit, |k| direct[index.wrapping_add(k)], &[])
@@ -419,7 +419,7 @@ impl<'a> BlockMap<'a> {
                 let buffer = Buffer::read(self.sb, block)?;
                 let entries = buffer.lock();
                 let data = entries.data();
-                // INVARIANT: `index < P` and `k < limit <= span = P - index`
+                // OVERFLOW: `index < P` and `k < limit <= span = P - index`
                 // (`container`): `4 * (index + k)` is a byte of the block.
                 self.stored_run(
                     limit,
@@ -438,7 +438,7 @@ impl<'a> BlockMap<'a> {
                 // The first missing block, at depth `have`, would span
                 // `P^(levels - have)` file blocks; `n` is `offset` into
                 // them.
-                // INVARIANT: the entries are below `P <= 1024` (`slot_of`)
+                // OVERFLOW: the entries are below `P <= 1024` (`slot_of`)
                 // and at most 3: `offset < span = P^(levels - have) <= 2^30`,
                 // and `levels > have` for a missing container.  No sum,
                 // product or difference here overflows.
@@ -463,11 +463,11 @@ impl<'a> BlockMap<'a> {
                             p as usize,
                         )
                         .map_or(p as usize, |(found, _)| found);
-                        // INVARIANT: `from < P`, and `to` is past it.
+                        // OVERFLOW: `from < P`, and `to` is past it.
                         to.wrapping_sub(from) as u64
                     }
                 };
-                // INVARIANT: `missing <= P` and `offset < span`, so the
+                // OVERFLOW: `missing <= P` and `offset < span`, so the
                 // product (below `2^40`) is above `offset`.
                 Ok(Run::Hole {
                     count: missing.wrapping_mul(span).wrapping_sub(offset).min(max),
@@ -582,7 +582,7 @@ impl<'a> BlockMap<'a> {
                 Some(found) => (found.container, found.span),
                 None => self.container(n)?,
             };
-            // INVARIANT: `n < range.end`; `k <= span <= P` pointers of the
+            // OVERFLOW: `n < range.end`; `k <= span <= P` pointers of the
             // container from its `index` on, so `index + k` is at most the
             // container's pointers and `n + k` at most `range.end`; the
             // counts below stay below the blocks of `range` walked (each
@@ -1693,7 +1693,7 @@ impl<'a> BlockMap<'a> {
                 let Some((found, child)) = next else {
                     break;
                 };
-                // INVARIANT: `found < end <= p <= 1024` (an entry of this
+                // OVERFLOW: `found < end <= p <= 1024` (an entry of this
                 // block, as `first_nonzero_entry` returns), so the child's
                 // first block lies inside this block's cover, below the
                 // map's reach (`12 + p + p^2 + p^3 < 2^31`: `first` is the
@@ -1854,7 +1854,7 @@ fn plan_holes(
     pointer: &dyn Fn(usize) -> Result<Option<Extent>>,
 ) -> Result<usize> {
     let tail_block = tail.map(|(t, _)| t);
-    // INVARIANT: `k` is at most a container's pointers (`P <= 1024`) and
+    // OVERFLOW: `k` is at most a container's pointers (`P <= 1024`) and
     // `n + k` at most the map's reach (below `2^32`); `j` and `j + holes`
     // stay at most `k`, a run taken is at most the holes asked for, and
     // at most a block count, past its first block (`runs.len` below the

@@ -144,7 +144,7 @@ impl FolioBytes {
     /// How many bytes.
     #[inline]
     pub(crate) fn len(self) -> usize {
-        // INVARIANT: `from <= to`.
+        // OVERFLOW: `from <= to`.
         self.to.wrapping_sub(self.from) as usize
     }
 }

@@ -66,7 +66,7 @@ pub fn slot_of(file_block: u64, pointers_per_block: u32) -> Option<MapSlot> {
             inner: (after_single & mask) as u32,
         });
     }
-    // INVARIANT: `after_single >> shift >= P`, so `after_single >= P << shift`.
+    // OVERFLOW: `after_single >> shift >= P`, so `after_single >= P << shift`.
     let after_double = after_single.wrapping_sub(per_block << shift);
     if after_double >> (2 * shift) < per_block {
         return Some(MapSlot::Triple {
@@ -120,7 +120,7 @@ impl MapSlot {
     /// with the same `pointers_per_block`.
     #[inline]
     pub fn left_in_container(self, pointers_per_block: u32) -> u32 {
-        // INVARIANT: `slot_of` makes indexes below their container's
+        // OVERFLOW: `slot_of` makes indexes below their container's
         // pointers (`DIRECT_POINTERS`, `P`): no difference below 1, and
         // no overflow branch in the map walk that asks for it.
         match self {
@@ -238,7 +238,7 @@ pub fn first_nonzero_entry(entries: &[u8], from: usize, to: usize) -> Option<(us
     while let Some((entry, after)) = rest.split_first_chunk::<4>() {
         let value = u32::from_le_bytes(*entry);
         if value != 0 {
-            // INVARIANT: `rest` is a suffix of `bytes`, whose
+            // OVERFLOW: `rest` is a suffix of `bytes`, whose
             // `4 * (to - from)` bytes hold entries `from..to`: the entry
             // found is `to - rest.len() / 4`, at least `from`.
             return Some((to.wrapping_sub(rest.len() / 4), value));

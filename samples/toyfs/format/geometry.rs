@@ -481,7 +481,7 @@ impl Geometry {
     /// Blocks available for file data, directories and indirect blocks.
     #[inline]
     pub fn data_block_count(&self) -> u32 {
-        // INVARIANT: `first_data_block < block_count`.
+        // OVERFLOW: `first_data_block < block_count`.
         self.block_count.wrapping_sub(self.first_data_block)
     }
 

@@ -50,7 +50,7 @@ impl BlockBits {
         if from >= to {
             return 0;
         }
-        // INVARIANT: `lo <= from < to <= lo + 64`: `width` is 1 to 64, so
+        // OVERFLOW: `lo <= from < to <= lo + 64`: `width` is 1 to 64, so
         // `64 - width` (as `width.wrapping_neg() & 63`, 0 for 64) and
         // `from - lo` are shifts of 0 to 63, and `to - from` and
         // `from - lo` no difference below 0.
