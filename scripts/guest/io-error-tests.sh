@@ -988,12 +988,21 @@ failed_write_fails_the_freeze() {
 # old one may read the new block through the indirect block (K = 0, 1:
 # the device's writeback writes the indirect block, not kept off the
 # disk with the inode, after the failed write of the data or the
-# bitmap), and fsck's findings on it.
+# bitmap), and fsck's findings on it.  Then, the device well and the
+# failure reported by an fsync, a write of f's block 0 and its fsync
+# must succeed, fsck.toyfs -f be clean after the unmount, and f read
+# back as written (its last block only where its data write did not
+# fail, K > 0).  Before keptfix 1, at K = 2 that fsync wrote the map
+# over the indirect block's old bytes (the failed buffer clean, on no
+# list) and freed the fragments they name.
 inode_written_only_after_its_indirect_block() {
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
 	mkdir -p $crash_mnt $crash_copy_mnt
 	head -c 13912 /dev/urandom >/tmp/ind-old && head -c 1024 /dev/urandom >/tmp/ind-tail &&
-		head -c 13312 /tmp/ind-old >/tmp/ind-new && cat /tmp/ind-tail >>/tmp/ind-new || return 1
+		head -c 13312 /tmp/ind-old >/tmp/ind-new && cat /tmp/ind-tail >>/tmp/ind-new &&
+		head -c 1024 /dev/urandom >/tmp/ind-b0 &&
+		{ cat /tmp/ind-b0 && tail -c +1025 /tmp/ind-new; } >/tmp/ind-final &&
+		head -c 13312 /tmp/ind-final >/tmp/ind-final13 || return 1
 	echo 0 >$knob
 	for k in 0 1 2 3 4 5; do
 		rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
@@ -1028,6 +1037,27 @@ inode_written_only_after_its_indirect_block() {
 			losetup -d "$copy_loop"
 			# The fsync reports the failed write, and forgets it.
 			dd if=/dev/null of=$crash_mnt/f conv=notrunc,fsync 2>/dev/null
+			# Then a write of block 0 and an fsync that succeeds: the map it
+			# writes names the indirect block, which must be on the disk as
+			# written (written again, its failed write reported or not), and
+			# the held tail fragments freed only then (review of the
+			# freezefix merge, keptfix 1: the failed buffer was clean, and
+			# the map went over the indirect block's old bytes, naming the
+			# freed fragments).
+			dd if=/tmp/ind-b0 of=$crash_mnt/f bs=1024 conv=notrunc,fsync 2>/dev/null ||
+				{ result=1 && echo "K=$k: the fsync after the reported failure failed"; }
+			umount $crash_mnt || result=1
+			out=$(fsck.toyfs -n -f "$loop" 2>&1) || { result=1 && echo "K=$k: fsck after the next fsync: $out"; }
+			# The bytes: all of them where the data write did not fail
+			# (K > 0), else the blocks before the tail.
+			mount -t toyfs "$loop" $crash_mnt || { result=1 && echo "K=$k: no mount after the next fsync"; }
+			if [ $k -gt 0 ] && ! cmp -s /tmp/ind-final $crash_mnt/f; then
+				result=1
+				echo "K=$k: f after the next fsync and a remount: $(cmp /tmp/ind-final $crash_mnt/f)"
+			elif ! head -c 13312 $crash_mnt/f | cmp -s - /tmp/ind-final13; then
+				result=1
+				echo "K=$k: f's first 13 blocks after the next fsync and a remount differ"
+			fi
 			umount $crash_mnt
 		else
 			echo "K=$k: the set-up failed"
@@ -1043,7 +1073,7 @@ inode_written_only_after_its_indirect_block() {
 		[ $result = 0 ] || break
 	done
 	echo "$period" >$knob
-	rm -f $crash_image $crash_copy /tmp/ind-old /tmp/ind-new /tmp/ind-tail
+	rm -f $crash_image $crash_copy /tmp/ind-old /tmp/ind-new /tmp/ind-tail /tmp/ind-b0 /tmp/ind-final /tmp/ind-final13
 	return $result
 }
 
