@@ -992,9 +992,11 @@ failed_write_fails_the_freeze() {
 # failure reported by an fsync, a write of f's block 0 and its fsync
 # must succeed, fsck.toyfs -f be clean after the unmount, and f read
 # back as written (its last block only where its data write did not
-# fail, K > 0).  Before keptfix 1, at K = 2 that fsync wrote the map
-# over the indirect block's old bytes (the failed buffer clean, on no
-# list) and freed the fragments they name.
+# fail, K > 0), on a copy of the image taken right after that fsync (as
+# a crash would leave it) and after the unmount.  Before keptfix 1, at
+# K = 2 that fsync wrote the map over the indirect block's old bytes
+# (the failed buffer clean, on no list, written only by the unmount's
+# writeback) and freed the fragments they name.
 inode_written_only_after_its_indirect_block() {
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
 	mkdir -p $crash_mnt $crash_copy_mnt
@@ -1046,6 +1048,23 @@ inode_written_only_after_its_indirect_block() {
 			# freed fragments).
 			dd if=/tmp/ind-b0 of=$crash_mnt/f bs=1024 conv=notrunc,fsync 2>/dev/null ||
 				{ result=1 && echo "K=$k: the fsync after the reported failure failed"; }
+			# The disk as a crash right after that fsync leaves it: f as
+			# fsynced (its last block only where its data write did not
+			# fail), nothing fsck finds that no crash may leave.
+			cp $crash_image $crash_copy
+			damage=$(crash_damage $crash_copy)
+			if [ -n "$damage" ]; then
+				[ $k = 0 ] || result=1
+				echo "K=$k: fsck of the copy after the next fsync: $damage"
+			fi
+			copy_loop=$(losetup -f) && losetup -r "$copy_loop" $crash_copy &&
+				mount -o ro -t toyfs "$copy_loop" $crash_copy_mnt || { result=1 && echo "K=$k: the second copy does not mount"; }
+			if [ $k -gt 0 ] && ! cmp -s /tmp/ind-final $crash_copy_mnt/f; then
+				result=1
+				echo "K=$k: the copy's f after the next fsync: $(cmp /tmp/ind-final $crash_copy_mnt/f)"
+			fi
+			umount $crash_copy_mnt
+			losetup -d "$copy_loop"
 			umount $crash_mnt || result=1
 			out=$(fsck.toyfs -n -f "$loop" 2>&1) || { result=1 && echo "K=$k: fsck after the next fsync: $out"; }
 			# The bytes: all of them where the data write did not fail
