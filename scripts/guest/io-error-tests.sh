@@ -902,7 +902,9 @@ frozen_after_a_failed_write_is_not_written() {
 # frozen: EINVAL) and writable, the image taken then read f's first 600
 # bytes as synced (no inode naming the block whose write failed), f's
 # fsync report the failed write, and after the unmount fsck.toyfs -f be
-# clean.
+# clean.  The refusal is logged, naming the device and an inode
+# (keptfix 5); f's next fsync succeeds, and a freeze and a thaw then do
+# too (keptfix 6).
 failed_write_fails_the_freeze() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
@@ -917,6 +919,7 @@ failed_write_fails_the_freeze() {
 		dd if=/tmp/frozen-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
 		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
 		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		refusals=$(dmesg | grep -c "${loop#/dev/}: freeze refused (EIO): .* inode [0-9]* among them")
 		# xfs_io prints the ioctl's error, if any, and exits 0.
 		out=$(in_debian xfs_io -x -c freeze $crash_mnt 2>&1)
 		echo 0 >"$fail"
@@ -927,6 +930,10 @@ failed_write_fails_the_freeze() {
 		*"Input/output error"*) ;;
 		*) result=1 && echo "the freeze with f's write failing: \"$out\", not EIO" ;;
 		esac
+		# The refusal is logged, naming the device and an inode
+		# (keptfix 5).
+		[ "$(dmesg | grep -c "${loop#/dev/}: freeze refused (EIO): .* inode [0-9]* among them")" -gt "$refusals" ] ||
+			{ result=1 && echo "no message naming ${loop#/dev/} and an inode for the refused freeze"; }
 		out=$(in_debian xfs_io -x -c thaw $crash_mnt 2>&1)
 		case $out in
 		*"Invalid argument"*) ;;
@@ -947,6 +954,13 @@ failed_write_fails_the_freeze() {
 		*"Input/output error"*) ;;
 		*) result=1 && echo "f's fsync after its failed write: \"$out\", not EIO" ;;
 		esac
+		# The next fsync succeeds (the device well, the failure
+		# reported), and so does a freeze then (keptfix 6): nothing is
+		# held after a failure any more.
+		out=$(in_debian xfs_io -r -c fsync $crash_mnt/f 2>&1)
+		[ -z "$out" ] || { result=1 && echo "f's second fsync: \"$out\""; }
+		out=$(in_debian xfs_io -x -c freeze -c thaw $crash_mnt 2>&1)
+		[ -z "$out" ] || { result=1 && echo "the freeze after f's fsync succeeded: \"$out\""; }
 		umount /debian$crash_mnt
 		umount $crash_mnt || result=1
 		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
