@@ -137,6 +137,10 @@ pub(crate) struct SbInfo {
     /// are any (`mount::freeze`).  Runs held for an instant by a write
     /// in flight (an `fsync` beside the freeze) are not counted.
     pub(crate) inodes_kept_after_failure: AtomicUsize,
+    /// The last inode counted in `inodes_kept_after_failure`, named by
+    /// the message of a freeze that it fails (`mount::freeze`); it may
+    /// have left the count since.
+    pub(crate) last_kept_after_failure: AtomicU32,
     /// Which inodes name which tail block with their packed tail, read
     /// from the inode table the first time a tail block's last tail
     /// leaves it (`tail_owners`).  Taken with no buffer locked.
@@ -183,6 +187,7 @@ impl SbInfo {
             buffer_lists <- new_mutex!(()),
             held_runs: AtomicUsize::new(0),
             inodes_kept_after_failure: AtomicUsize::new(0),
+            last_kept_after_failure: AtomicU32::new(0),
             tail_owners <- new_mutex!(TailOwners::default()),
             frees: AtomicU64::new(0),
         }? Error)
@@ -506,20 +511,12 @@ pub(crate) struct InodeInfo {
     /// a failed write, and once `fsync` wrote the map
     /// (`inode::sync_file`).
     pub(crate) failed: FailedWrites,
-    /// Whether a write of the file's own buffers (`Inode::sync_own_buffers`:
-    /// its indirect blocks, the buffers its moved tail and compressed
-    /// blocks were copied into) by `write_inode` failed while runs were
-    /// held: the buffer is clean then, not written again, and the disk
-    /// holds what it held before, so the map naming it stays off the
-    /// disk, as for [`InodeInfo::failed`] (review 2026-12-07, freezefix
-    /// 2).  Forgotten when an `fsync` of the file reported a failed write
-    /// (the buffer's failure is on the file's mapping,
-    /// `mark_buffer_write_io_error`) or wrote the map.
-    pub(crate) own_failed: AtomicBool,
-    /// Whether the last `write_inode_keeping` of the inode kept its runs
-    /// held because a write failed (`Kept::Yes`), cleared by one that
-    /// wrote the map or by the eviction (`inode::forget_deferred`);
-    /// counted in `SbInfo::inodes_kept_after_failure` while set.
+    /// Whether the inode holds runs (`InodeInfo::deferred` not empty)
+    /// because a write of its map failed (`Kept::Yes`), decided under
+    /// the `deferred` lock (`inode::note_kept_after_failure`): set only
+    /// with runs held, cleared once none is (a map written, the
+    /// eviction, `inode::forget_deferred`); counted in
+    /// `SbInfo::inodes_kept_after_failure` while set.
     pub(crate) kept_after_failure: AtomicBool,
     /// The block device's buffers of the blocks that writeback copied
     /// the file's tail or its compressed blocks into (a file with LZ4 has
@@ -527,6 +524,18 @@ pub(crate) struct InodeInfo {
     /// it written (`packed::dirty_packed`).
     #[pin]
     pub(crate) packed: Mutex<KVec<Buffer>>,
+    /// The block device's buffers of the file's indirect blocks changed
+    /// since (`inode::dirty_indirect`), each referenced until it is found
+    /// written: a map is written only once each of them is on the disk,
+    /// judged by its last write, whoever made it (`inode::write_indirect`:
+    /// one whose write failed, clean since, is written again).  Until
+    /// review 2026-12-07 (keptfix 1) only the file's own list
+    /// (`Inode::sync_own_buffers`) was, which a failed write leaves
+    /// without the buffer: after the `fsync` that reported the failure,
+    /// the next one wrote the map over the indirect block's old bytes
+    /// and freed the runs they name.  Changed under the map's lock.
+    #[pin]
+    pub(crate) indirect: Mutex<KVec<Buffer>>,
     /// Runs the map no longer names but the disk may (a tail moved, a
     /// block compressed by writeback or given a plain run, the rest of a
     /// run cut: `BlockMap::free_replaced`): still allocated, so that no
@@ -592,9 +601,9 @@ impl InodeInfo {
             bitmap_blocks: AtomicU64::new(0),
             moved <- new_mutex!(Moved::default()),
             failed: FailedWrites::default(),
-            own_failed: AtomicBool::new(false),
             kept_after_failure: AtomicBool::new(false),
             packed <- new_mutex!(KVec::new()),
+            indirect <- new_mutex!(KVec::new()),
             deferred <- new_mutex!(KVec::new()),
             fresh <- new_mutex!(KVec::new()),
             growing: AtomicU32::new(0),

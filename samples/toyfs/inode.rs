@@ -751,7 +751,7 @@ impl<'a> BlockMap<'a> {
                         4 * entries[level - 1] as usize,
                         whole(block),
                     );
-                    parent.mark_dirty_for(self.inode);
+                    dirty_indirect(self.inode, parent);
                 }
             }
             blocks[level] = block;
@@ -1028,7 +1028,7 @@ impl<'a> BlockMap<'a> {
                     let mut entries = buffer.lock();
                     name(&mut |j, pointer| put_u32(entries.data_mut(), 4 * (index + j), pointer));
                 }
-                buffer.mark_dirty_for(self.inode);
+                dirty_indirect(self.inode, &buffer);
             }
             Container::Missing { .. } => return Err(EINVAL),
         }
@@ -1097,7 +1097,7 @@ impl<'a> BlockMap<'a> {
             }
             PointerSlot::Indirect(buffer, index) => {
                 put_u32(buffer.lock().data_mut(), 4 * index, pointer);
-                buffer.mark_dirty_for(self.inode);
+                dirty_indirect(self.inode, &buffer);
             }
         }
     }
@@ -1704,7 +1704,7 @@ impl<'a> BlockMap<'a> {
                 let child_first = first.wrapping_add((found as u64).wrapping_mul(span));
                 if self.prune(child, path, depth - 1, child_first, free, freer)? {
                     put_u32(buffer.lock().data_mut(), found.wrapping_mul(4), 0);
-                    buffer.mark_dirty_for(self.inode);
+                    dirty_indirect(self.inode, &buffer);
                 }
                 entry = found.wrapping_add(1);
             }
@@ -2092,16 +2092,111 @@ fn write_inode_keeping(inode: &Inode, sync: bool, moves: Moves) -> (Result, Kept
 
 /// Sets or clears `inode`'s [`InodeInfo::kept_after_failure`], keeping
 /// the filesystem's count of the inodes that have it set exact: only the
-/// caller that flips the flag changes the count.
-fn note_kept_after_failure(inode: &Inode, kept: bool) {
-    if inode.info().kept_after_failure.swap(kept, Ordering::AcqRel) != kept {
-        let count = &inode.sb().info().inodes_kept_after_failure;
+/// caller that flips the flag changes the count.  Decided under the
+/// `deferred` lock, by the runs held then: set (`failed`) only while runs
+/// are held, cleared only once none is.  Until review 2026-12-07
+/// (keptfix 3, 4) the caller's outcome alone decided, unlocked: an
+/// `fsync` that wrote the map, noting after a `write_inode` that failed
+/// beside it and gave its runs back, cleared the flag with runs held
+/// after that failure (a freeze then froze them); and a failed write of
+/// the bitmap, or of no map at all, with no run held, set it, and
+/// every freeze failed until the next write of the inode.
+fn note_kept_after_failure(inode: &Inode, failed: bool) {
+    let info = inode.info();
+    let held = info.deferred.lock();
+    let kept = match (failed, held.is_empty()) {
+        (true, false) => true,
+        (_, true) => false,
+        // Runs held, this write not failed: given back by a failed
+        // write beside it, which notes it, or moved since.
+        (false, false) => return,
+    };
+    if info.kept_after_failure.swap(kept, Ordering::AcqRel) != kept {
+        let sb = inode.sb().info();
         if kept {
-            count.fetch_add(1, Ordering::AcqRel);
+            sb.last_kept_after_failure
+                .store(inode.ino(), Ordering::Relaxed);
+            sb.inodes_kept_after_failure.fetch_add(1, Ordering::AcqRel);
         } else {
-            count.fetch_sub(1, Ordering::AcqRel);
+            sb.inodes_kept_after_failure.fetch_sub(1, Ordering::AcqRel);
         }
     }
+}
+
+/// Marks `buffer`, the buffer of an indirect block of `inode` just
+/// changed, dirty on the inode's own list (`Buffer::mark_dirty_for`)
+/// and keeps it referenced on [`InodeInfo::indirect`] until it is found
+/// written ([`write_indirect`]): a failed write leaves it clean and off
+/// that list, its bytes, newer than the disk's, in the cache only while
+/// referenced.  A buffer is pushed unless it is one of the last
+/// [`INDIRECT_SEEN`] pushed (a sequential write changes one indirect
+/// block many times in a row, a double-indirect one its parents), so
+/// that this costs no walk of the list; when the list is full, before it
+/// grows, those found written already are let go, so that it holds about
+/// the buffers not written yet, a buffer more than once if writes went
+/// back and forth between more indirect blocks than that (an entry of 16
+/// bytes for at least a block allocated, until writeback writes it).
+/// Without the memory to keep it, the buffer is written now, waiting; if
+/// that fails it stays dirty, and the error is recorded on the
+/// superblock, where `syncfs` finds it.  Under the map's lock.
+fn dirty_indirect(inode: &Inode, buffer: &Buffer) {
+    buffer.mark_dirty_for(inode);
+    // `evict_inode` takes the list, in reclaim too: it grows without
+    // entering filesystem reclaim.
+    let _nofs = NofsScope::enter();
+    let mut kept = inode.info().indirect.lock();
+    if kept
+        .iter()
+        .rev()
+        .take(INDIRECT_SEEN)
+        .any(|old| old.is_same(buffer))
+    {
+        return;
+    }
+    if kept.len() == kept.capacity() {
+        kept.retain(|old| !old.is_written());
+    }
+    let len = kept.len();
+    let grown = len < kept.capacity() || kept.reserve(len.max(4), GFP_KERNEL).is_ok();
+    if !grown || kept.push_within_capacity(buffer.share()).is_err() {
+        drop(kept);
+        if buffer.write_now().is_err() {
+            inode.sb().record_write_error();
+        }
+    }
+}
+
+/// How many of the buffers last pushed onto [`InodeInfo::indirect`]
+/// [`dirty_indirect`] looks at before it pushes one (a file's three
+/// levels of indirect blocks, and a block of another subtree).
+const INDIRECT_SEEN: usize = 4;
+
+/// Writes and waits for the buffers of `inode`'s indirect blocks kept on
+/// [`InodeInfo::indirect`] that are dirty or whose last write failed,
+/// whoever made it (`write_indirect` by an earlier call, the device's
+/// writeback, a directory's `fsync`: the buffer is clean then, off the
+/// file's list, and the disk holds the block's older bytes): they are
+/// written again (`Buffer::write_now`), as `sync_kept_packed` judges the
+/// packed buffers.  A failed write whose error was reported (the file's
+/// `fsync`, `mark_buffer_write_io_error` put it on its mapping) does not
+/// fail the next write of the map if the block is written this time;
+/// the kernel's `mmb_sync`, which drops a clean buffer from the list,
+/// would have let the map be written over the old bytes (keptfix 1).
+/// The buffers all written, the list is emptied.  The first error, after
+/// every buffer was tried.  Under the map's lock, so that no indirect
+/// block changes meanwhile.
+fn write_indirect(inode: &Inode) -> Result {
+    let mut kept = inode.info().indirect.lock();
+    let mut result = Ok(());
+    for buffer in kept.iter() {
+        if !buffer.is_written() {
+            result = result.and(buffer.write_now());
+        }
+    }
+    if result.is_ok() {
+        kept.clear();
+    }
+    result
 }
 
 /// The work of [`write_inode_keeping`], whose caller notes whether runs
@@ -2202,17 +2297,15 @@ fn write_map_keeping(inode: &Inode, sync: bool, moves: Moves) -> (Result, Kept) 
     // failed write of the slot.  Until review 2026-12-07 (freezefix 2)
     // the inode was stored anyway, naming an indirect block whose write
     // had failed (`inode_written_only_after_its_indirect_block`).
-    // A failed write of them noted by an earlier call
-    // (`InodeInfo::own_failed`) too: the buffer is clean since, and the
-    // disk holds what it held before.
+    // An indirect block whose last write failed, by an earlier call or
+    // by anyone else, is written again first ([`write_indirect`]): the
+    // buffer is clean since, off the list, and the disk holds what it
+    // held before.  Until keptfix 1 a flag set by a failure here kept
+    // the map off the disk, cleared by the `fsync` that reported it,
+    // after which the map was written over the old bytes.
     if !deferred.is_empty() {
-        let own = if info.own_failed.load(Ordering::Acquire) {
-            Err(EIO)
-        } else {
-            inode.sync_own_buffers()
-        };
+        let own = inode.sync_own_buffers().and(write_indirect(inode));
         if let Err(err) = own {
-            info.own_failed.store(true, Ordering::Release);
             drop(map);
             info.keep_unsynced(taken);
             keep_deferred(inode, deferred);
@@ -2330,8 +2423,8 @@ fn keep_deferred(inode: &Inode, runs: KVec<Extent>) {
 /// the count of held runs (`SbInfo::held_runs`), which no writeback can
 /// free any more.
 pub(crate) fn forget_deferred(inode: &Inode) {
-    note_kept_after_failure(inode, false);
     let lost = take_deferred(inode);
+    note_kept_after_failure(inode, false);
     inode
         .sb()
         .info()
@@ -2489,7 +2582,11 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
         return result.map(|()| false);
     }
     let mut redirty = false;
-    result = result.and(inode.sync_own_buffers());
+    // Its indirect blocks, a failed write of one written again (a map
+    // is written only over them as they are in memory: keptfix 1).
+    result = result
+        .and(inode.sync_own_buffers())
+        .and(write_indirect(inode));
     match (inode_write, slot) {
         (_, None) => {}
         (InodeWrite::Stored, Some(slot)) => {
@@ -2522,8 +2619,9 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
                 // or an earlier check of the file's errors did):
                 // `write_inode` need not keep it off any more.
                 info.failed.forget();
-                info.own_failed.store(false, Ordering::Release);
-                // Nor does a freeze fail on it (`mount::freeze`).
+                // Nor does a freeze fail on it (`mount::freeze`), unless
+                // runs are held again (a failed `write_inode` beside this
+                // gave back runs it had taken: it notes them).
                 note_kept_after_failure(inode, false);
             } else if !deferred.is_empty() {
                 keep_deferred(inode, deferred);
@@ -2695,6 +2793,12 @@ pub(crate) fn sync_before_eviction(inode: &Inode) {
         sb.record_write_error();
     }
     let _ = inode.sync_own_buffers();
+    // Its indirect blocks whose last write failed are written again:
+    // once let go, the cache may drop them and the disk's older bytes
+    // would be read back.
+    if write_indirect(inode).is_err() {
+        sb.record_write_error();
+    }
     let packed = core::mem::take(&mut *inode.info().packed.lock());
     for buffer in packed.iter() {
         if !buffer.is_written() && buffer.write_now().is_err() {

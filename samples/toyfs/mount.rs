@@ -361,10 +361,12 @@ pub(crate) fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
 
 /// `freeze_fs`, after `freeze_super` blocked the writers and wrote
 /// everything back (`sync_filesystem`): fails with `EIO` while an inode
-/// holds runs because its last `write_inode` failed
-/// (`SbInfo::inodes_kept_after_failure`): a write of its moved blocks or
-/// of its own buffers failed (`InodeInfo::failed`,
-/// `InodeInfo::own_failed`) and its map stays off the disk.
+/// holds runs because a write of its map failed
+/// (`SbInfo::inodes_kept_after_failure`): a write of its moved blocks, of
+/// its indirect blocks or of the inode failed (`InodeInfo::failed`,
+/// `InodeInfo::indirect`) and its map stays off the disk, its runs held
+/// (a failed write with no run held fails no freeze, keptfix 4).  A
+/// ratelimited message names the device and one such inode (keptfix 5).
 /// `freeze_super` then thaws and returns the error: a frozen image must
 /// not change, and that inode, dirty, would be written by its `fsync`
 /// (which takes no freeze protection, as ext2's).  The state is judged,
@@ -374,7 +376,17 @@ pub(crate) fn sync_fs(sb: &SuperBlock, wait: bool) -> Result {
 /// freezefix 1).  Runs held for an instant by an `fsync` in flight beside
 /// the freeze are not counted.
 pub(crate) fn freeze(sb: &SuperBlock) -> Result {
-    if sb.info().inodes_kept_after_failure.load(Ordering::Acquire) > 0 {
+    let info = sb.info();
+    let kept = info.inodes_kept_after_failure.load(Ordering::Acquire);
+    if kept > 0 {
+        if info.errors.allow(sb.id_cstr()) {
+            kernel::pr_err!(
+                "{}: freeze refused (EIO): {} inode(s) hold runs after a failed write of their map, inode {} among them; its fsync or the next writeback writes it again\n",
+                sb.id(),
+                kept,
+                info.last_kept_after_failure.load(Ordering::Relaxed)
+            );
+        }
         return Err(EIO);
     }
     Ok(())

@@ -57,6 +57,23 @@ crash_copy=/tmp/dirsync-crash.img
 crash_mnt=/mnt/dirsync
 knobs=/sys/kernel/debug/fail_make_request
 
+# fail_make_request's knobs, for a device whose make-it-fail is then set
+# (echo 1 >/sys/block/NAME/make-it-fail): each of its requests fails,
+# once the device took $2 bytes (0: from the first), $1 times (-1: every
+# one), with no message.
+fail_writes() {
+	echo 100 >$knobs/probability && echo "$1" >$knobs/times && echo 0 >$knobs/verbose &&
+		echo 0 >$knobs/interval && echo "$2" >$knobs/space
+}
+
+# Undoes fail_writes and the make-it-fail $1 (if given): nothing fails.
+restore_fault_injection() {
+	[ -z "$1" ] || echo 0 >"$1"
+	echo 0 >$knobs/probability
+	echo -1 >$knobs/times
+	echo 0 >$knobs/space
+}
+
 # fsck.toyfs's findings on image $1 that no crash may leave.
 crash_damage() {
 	fsck.toyfs -n -f "$1" 2>&1 | grep -v -E \
@@ -127,17 +144,14 @@ crash_once() {
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	mount -t toyfs "$loop" $crash_mnt && full_dir && sync &&
 		(cd $crash_mnt/d && eval "$change") &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
+		fail_writes -1 "$((budget * 1024 + 1))" || status=2
 	if [ $status != 2 ]; then
 		echo 1 >"$fail"
 		$sync_cmd $crash_mnt/d 2>/dev/null
 		status=$?
 		cp $crash_image $crash_copy || status=2
 	fi
-	echo 0 >"$fail"
-	echo 0 >$knobs/probability
-	echo 0 >$knobs/space
+	restore_fault_injection "$fail"
 	if [ "$status" != 2 ]; then
 		crash_damage $crash_copy
 		[ -z "$copy_check" ] || check_crash_copy
@@ -263,17 +277,14 @@ tail_cut_once() {
 	packed_pair_image "$2" /dev/urandom 8M && head -c "$3" $tree/a >$want || return 2
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	mount -t toyfs "$loop" $crash_mnt && sync &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
+		fail_writes -1 "$((budget * 1024 + 1))" || status=2
 	if [ $status != 2 ]; then
 		echo 1 >"$fail"
 		$4 "$3" $crash_mnt/a 2>/dev/null
 		status=$?
 		cp $crash_image $crash_copy || status=2
 	fi
-	echo 0 >"$fail"
-	echo 0 >$knobs/probability
-	echo 0 >$knobs/space
+	restore_fault_injection "$fail"
 	[ "$status" = 2 ] || crash_damage $crash_copy 0 1
 	[ "$status" != 0 ] || cmp -s $want $crash_mnt/a || echo "a does not read as its first $3 bytes"
 	umount $crash_mnt
@@ -297,12 +308,10 @@ failed_growth_changes_nothing() {
 		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	mount -t toyfs "$loop" $crash_mnt && full_dir && sync && size=$(stat -c %s $crash_mnt/d) &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail" &&
+		fail_writes -1 0 && echo 1 >"$fail" &&
 		! touch "$crash_mnt/d/$next" 2>/dev/null
 	status=$?
-	echo 0 >"$fail"
-	echo 0 >$knobs/probability
+	restore_fault_injection "$fail"
 	[ $status = 0 ] && [ ! -e "$crash_mnt/d/$next" ] && [ "$(stat -c %s $crash_mnt/d)" = "$size" ] &&
 		touch "$crash_mnt/d/$next" && [ "$(stat -c %s $crash_mnt/d)" = $((size + 1024)) ] &&
 		umount $crash_mnt && fsck_clean "$loop" >/dev/null
@@ -377,12 +386,10 @@ failed_tail_cut_changes_nothing() {
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	# Read whole first: the failing device fails reads too.
 	mount -t toyfs "$loop" $crash_mnt && cmp $tree/a $crash_mnt/a && sync &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail" &&
+		fail_writes -1 0 && echo 1 >"$fail" &&
 		! truncate_by_path "$cut_to" $crash_mnt/a 2>/dev/null
 	status=$?
-	echo 0 >"$fail"
-	echo 0 >$knobs/probability
+	restore_fault_injection "$fail"
 	[ $status = 0 ] && truncation_changed_nothing &&
 		truncate_by_path "$cut_to" $crash_mnt/a && head -c "$cut_to" $tree/a | cmp - $crash_mnt/a &&
 		umount $crash_mnt && fsck_clean "$loop" >/dev/null
@@ -411,13 +418,11 @@ failed_tail_cut_off_dates_the_truncated_file() {
 	truncated=set-up
 	if mount -t toyfs "$loop" $crash_mnt && cmp $tree/a $crash_mnt/a && cmp $tree/b $crash_mnt/b &&
 		touch -d '2001-01-01 00:00:00' $crash_mnt/a && sync &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		fail_writes -1 0 && echo 1 >"$fail"; then
 		toyfs-probe truncate-path $crash_mnt/a 0 2>$err
 		truncated=$?
 	fi
-	echo 0 >"$fail"
-	echo 0 >$knobs/probability
+	restore_fault_injection "$fail"
 	status=1
 	if [ "$truncated" != 1 ] || ! grep -q 'Input/output error' $err; then
 		echo "truncate(2) with every write failing: status $truncated, $(cat $err 2>/dev/null)"
@@ -515,16 +520,13 @@ rename_once() {
 	fail=/sys/block/${loop#/dev/}/make-it-fail
 	d=$crash_mnt/d
 	mount -t toyfs "$loop" $crash_mnt && ${scenario}_set_up &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo $((budget * 1024 + 1)) >$knobs/space || status=2
+		fail_writes -1 "$((budget * 1024 + 1))" || status=2
 	if [ $status != 2 ]; then
 		echo 1 >"$fail"
 		${scenario}_rename 2>/dev/null
 		status=$?
 	fi
-	echo 0 >"$fail"
-	echo 0 >$knobs/probability
-	echo 0 >$knobs/space
+	restore_fault_injection "$fail"
 	case $status in
 	0) ${scenario}_renamed || status=3 ;;
 	2) ;;
@@ -643,7 +645,8 @@ held_runs_all_freed() {
 # then a sync with the device well, no fsync of f: statfs's free
 # fragments must then be what fsck.toyfs counts after the unmount, with
 # no lost fragment.  Before the fix f's inode stayed clean after the
-# failed write, and its 2 fragments held until its eviction.
+# failed write, and its 2 fragments held until its eviction.  That
+# second sync is a syncfs, which must succeed (keptfix 6).
 held_runs_freed_after_a_failed_inode_write() {
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=1
 	mkdir -p $crash_mnt
@@ -655,21 +658,22 @@ held_runs_freed_after_a_failed_inode_write() {
 	if mount -t toyfs "$loop" $crash_mnt && cp /tmp/held-f $crash_mnt/f &&
 		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
 		cat /tmp/held-f >>$crash_mnt/f && toyfs-probe sync-range $crash_mnt/f && sync $crash_mnt &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		fail_writes -1 0 && echo 1 >"$fail"; then
 		sync
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
+		restore_fault_injection "$fail"
 		# The failed writes' error, left on the device's mapping.
 		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
-		sync
+		# A syncfs now succeeds (keptfix 6): f's write_inode is
+		# written again, the device well, and the failures came before
+		# this open, reported to the descriptors open then.
+		out=$(toyfs-probe syncfs $crash_mnt 2>&1)
+		[ -z "$out" ] || echo "the syncfs with the device well: $out"
 		free=$(stat -f -c %f $crash_mnt)
 		umount $crash_mnt
-		held_runs_all_freed "$free" && result=0
+		held_runs_all_freed "$free" && [ -z "$out" ] && result=0
 	else
 		echo "the set-up failed"
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
+		restore_fault_injection "$fail"
 		umount $crash_mnt 2>/dev/null
 	fi
 	echo "$period" >$knob
@@ -707,11 +711,9 @@ held_runs_freed_after_a_failed_write_elsewhere() {
 		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
 		cat /tmp/held-more >>$crash_mnt/f && toyfs-probe sync-range $crash_mnt/f && sync $crash_mnt &&
 		dd if=/tmp/held-more of=$crash_mnt/f bs=300 count=1 conv=notrunc 2>/dev/null &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		fail_writes -1 0 && echo 1 >"$fail"; then
 		sync
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
+		restore_fault_injection "$fail"
 		# The failed writes' error, left on the device's mapping.
 		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
 		sync
@@ -734,8 +736,7 @@ held_runs_freed_after_a_failed_write_elsewhere() {
 		fi
 	else
 		echo "the set-up failed"
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
+		restore_fault_injection "$fail"
 		umount $crash_mnt 2>/dev/null
 	fi
 	echo "$period" >$knob
@@ -768,13 +769,10 @@ moved_run_named_only_after_its_bytes() {
 	if mount -t toyfs "$loop" $crash_mnt && cp /tmp/moved-old $crash_mnt/f &&
 		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
 		dd if=/tmp/moved-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
-		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		fail_writes 1 0 && echo 1 >"$fail"; then
 		sync
 		cp $crash_image $crash_copy
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
-		echo -1 >$knobs/times
+		restore_fault_injection "$fail"
 		copy_loop=$(losetup -f) && losetup -r "$copy_loop" $crash_copy && mkdir -p $crash_copy_mnt &&
 			mount -o ro -t toyfs "$copy_loop" $crash_copy_mnt || echo "the copy does not mount"
 		if head -c 600 $crash_copy_mnt/f | cmp -s /tmp/moved-old -; then
@@ -787,9 +785,7 @@ moved_run_named_only_after_its_bytes() {
 		umount $crash_mnt
 	else
 		echo "the set-up failed"
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
-		echo -1 >$knobs/times
+		restore_fault_injection "$fail"
 		umount $crash_mnt 2>/dev/null
 	fi
 	echo "$period" >$knob
@@ -832,13 +828,10 @@ frozen_after_a_failed_write_is_not_written() {
 	if mount -t toyfs "$loop" $crash_mnt && mount -o bind $crash_mnt /debian$crash_mnt &&
 		cp /tmp/frozen-old $crash_mnt/f && head -c 200 /dev/urandom >$crash_mnt/n && sync &&
 		dd if=/tmp/frozen-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
-		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		fail_writes 1 0 && echo 1 >"$fail"; then
 		# xfs_io prints the ioctl's error, if any, and exits 0.
 		out=$(in_debian xfs_io -x -c freeze $crash_mnt 2>&1)
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
-		echo -1 >$knobs/times
+		restore_fault_injection "$fail"
 		reported=0
 		case $out in
 		*"Input/output error"*)
@@ -878,9 +871,7 @@ frozen_after_a_failed_write_is_not_written() {
 		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
 	else
 		echo "the set-up failed"
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
-		echo -1 >$knobs/times
+		restore_fault_injection "$fail"
 		umount /debian$crash_mnt 2>/dev/null
 		umount $crash_mnt 2>/dev/null
 	fi
@@ -902,7 +893,9 @@ frozen_after_a_failed_write_is_not_written() {
 # frozen: EINVAL) and writable, the image taken then read f's first 600
 # bytes as synced (no inode naming the block whose write failed), f's
 # fsync report the failed write, and after the unmount fsck.toyfs -f be
-# clean.
+# clean.  The refusal is logged, naming the device and an inode
+# (keptfix 5); f's next fsync succeeds, and a freeze and a thaw then do
+# too (keptfix 6).
 failed_write_fails_the_freeze() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
@@ -915,18 +908,20 @@ failed_write_fails_the_freeze() {
 	if mount -t toyfs "$loop" $crash_mnt && mount -o bind $crash_mnt /debian$crash_mnt &&
 		cp /tmp/frozen-old $crash_mnt/f && head -c 200 /dev/urandom >$crash_mnt/n && sync &&
 		dd if=/tmp/frozen-new of=$crash_mnt/f conv=notrunc 2>/dev/null && sync $crash_mnt &&
-		echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		fail_writes 1 0 && echo 1 >"$fail"; then
+		refusals=$(dmesg | grep -c "${loop#/dev/}: freeze refused (EIO): .* inode [0-9]* among them")
 		# xfs_io prints the ioctl's error, if any, and exits 0.
 		out=$(in_debian xfs_io -x -c freeze $crash_mnt 2>&1)
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
-		echo -1 >$knobs/times
+		restore_fault_injection "$fail"
 		cp $crash_image $crash_copy
 		case $out in
 		*"Input/output error"*) ;;
 		*) result=1 && echo "the freeze with f's write failing: \"$out\", not EIO" ;;
 		esac
+		# The refusal is logged, naming the device and an inode
+		# (keptfix 5).
+		[ "$(dmesg | grep -c "${loop#/dev/}: freeze refused (EIO): .* inode [0-9]* among them")" -gt "$refusals" ] ||
+			{ result=1 && echo "no message naming ${loop#/dev/} and an inode for the refused freeze"; }
 		out=$(in_debian xfs_io -x -c thaw $crash_mnt 2>&1)
 		case $out in
 		*"Invalid argument"*) ;;
@@ -947,15 +942,20 @@ failed_write_fails_the_freeze() {
 		*"Input/output error"*) ;;
 		*) result=1 && echo "f's fsync after its failed write: \"$out\", not EIO" ;;
 		esac
+		# The next fsync succeeds (the device well, the failure
+		# reported), and so does a freeze then (keptfix 6): nothing is
+		# held after a failure any more.
+		out=$(in_debian xfs_io -r -c fsync $crash_mnt/f 2>&1)
+		[ -z "$out" ] || { result=1 && echo "f's second fsync: \"$out\""; }
+		out=$(in_debian xfs_io -x -c freeze -c thaw $crash_mnt 2>&1)
+		[ -z "$out" ] || { result=1 && echo "the freeze after f's fsync succeeded: \"$out\""; }
 		umount /debian$crash_mnt
 		umount $crash_mnt || result=1
 		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
 	else
 		echo "the set-up failed"
 		result=1
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
-		echo -1 >$knobs/times
+		restore_fault_injection "$fail"
 		umount /debian$crash_mnt 2>/dev/null
 		umount $crash_mnt 2>/dev/null
 	fi
@@ -988,12 +988,23 @@ failed_write_fails_the_freeze() {
 # old one may read the new block through the indirect block (K = 0, 1:
 # the device's writeback writes the indirect block, not kept off the
 # disk with the inode, after the failed write of the data or the
-# bitmap), and fsck's findings on it.
+# bitmap), and fsck's findings on it.  Then, the device well and the
+# failure reported by an fsync, a write of f's block 0 and its fsync
+# must succeed, fsck.toyfs -f be clean after the unmount, and f read
+# back as written (its last block only where its data write did not
+# fail, K > 0), on a copy of the image taken right after that fsync (as
+# a crash would leave it) and after the unmount.  Before keptfix 1, at
+# K = 2 that fsync wrote the map over the indirect block's old bytes
+# (the failed buffer clean, on no list, written only by the unmount's
+# writeback) and freed the fragments they name.
 inode_written_only_after_its_indirect_block() {
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
 	mkdir -p $crash_mnt $crash_copy_mnt
 	head -c 13912 /dev/urandom >/tmp/ind-old && head -c 1024 /dev/urandom >/tmp/ind-tail &&
-		head -c 13312 /tmp/ind-old >/tmp/ind-new && cat /tmp/ind-tail >>/tmp/ind-new || return 1
+		head -c 13312 /tmp/ind-old >/tmp/ind-new && cat /tmp/ind-tail >>/tmp/ind-new &&
+		head -c 1024 /dev/urandom >/tmp/ind-b0 &&
+		{ cat /tmp/ind-b0 && tail -c +1025 /tmp/ind-new; } >/tmp/ind-final &&
+		head -c 13312 /tmp/ind-final >/tmp/ind-final13 || return 1
 	echo 0 >$knob
 	for k in 0 1 2 3 4 5; do
 		rm -f $crash_image && mkfs.toyfs -q -b 1024 -f 256 $crash_image 1M &&
@@ -1001,14 +1012,10 @@ inode_written_only_after_its_indirect_block() {
 		fail=/sys/block/${loop#/dev/}/make-it-fail
 		if mount -t toyfs "$loop" $crash_mnt && cp /tmp/ind-old $crash_mnt/f && sync &&
 			dd if=/tmp/ind-tail of=$crash_mnt/f bs=1024 seek=13 conv=notrunc 2>/dev/null &&
-			echo 100 >$knobs/probability && echo 1 >$knobs/times && echo 0 >$knobs/verbose &&
-			echo 0 >$knobs/interval && echo $((k * 1024 + 1)) >$knobs/space && echo 1 >"$fail"; then
+			fail_writes 1 "$((k * 1024 + 1))" && echo 1 >"$fail"; then
 			toyfs-probe syncfs $crash_mnt >/dev/null 2>&1
 			cp $crash_image $crash_copy
-			echo 0 >"$fail"
-			echo 0 >$knobs/probability
-			echo -1 >$knobs/times
-			echo 0 >$knobs/space
+			restore_fault_injection "$fail"
 			damage=$(crash_damage $crash_copy)
 			copy_loop=$(losetup -f) && losetup -r "$copy_loop" $crash_copy &&
 				mount -o ro -t toyfs "$copy_loop" $crash_copy_mnt || { result=1 && echo "K=$k: the copy does not mount"; }
@@ -1028,14 +1035,49 @@ inode_written_only_after_its_indirect_block() {
 			losetup -d "$copy_loop"
 			# The fsync reports the failed write, and forgets it.
 			dd if=/dev/null of=$crash_mnt/f conv=notrunc,fsync 2>/dev/null
+			# Then a write of block 0 and an fsync that succeeds: the map it
+			# writes names the indirect block, which must be on the disk as
+			# written (written again, its failed write reported or not), and
+			# the held tail fragments freed only then (review of the
+			# freezefix merge, keptfix 1: the failed buffer was clean, and
+			# the map went over the indirect block's old bytes, naming the
+			# freed fragments).
+			dd if=/tmp/ind-b0 of=$crash_mnt/f bs=1024 conv=notrunc,fsync 2>/dev/null ||
+				{ result=1 && echo "K=$k: the fsync after the reported failure failed"; }
+			# The disk as a crash right after that fsync leaves it: f as
+			# fsynced (its last block only where its data write did not
+			# fail), nothing fsck finds that no crash may leave.
+			cp $crash_image $crash_copy
+			damage=$(crash_damage $crash_copy)
+			if [ -n "$damage" ]; then
+				[ $k = 0 ] || result=1
+				echo "K=$k: fsck of the copy after the next fsync: $damage"
+			fi
+			copy_loop=$(losetup -f) && losetup -r "$copy_loop" $crash_copy &&
+				mount -o ro -t toyfs "$copy_loop" $crash_copy_mnt || { result=1 && echo "K=$k: the second copy does not mount"; }
+			if [ $k -gt 0 ] && ! cmp -s /tmp/ind-final $crash_copy_mnt/f; then
+				result=1
+				echo "K=$k: the copy's f after the next fsync: $(cmp /tmp/ind-final $crash_copy_mnt/f)"
+			fi
+			umount $crash_copy_mnt
+			losetup -d "$copy_loop"
+			umount $crash_mnt || result=1
+			out=$(fsck.toyfs -n -f "$loop" 2>&1) || { result=1 && echo "K=$k: fsck after the next fsync: $out"; }
+			# The bytes: all of them where the data write did not fail
+			# (K > 0), else the blocks before the tail.
+			mount -t toyfs "$loop" $crash_mnt || { result=1 && echo "K=$k: no mount after the next fsync"; }
+			if [ $k -gt 0 ] && ! cmp -s /tmp/ind-final $crash_mnt/f; then
+				result=1
+				echo "K=$k: f after the next fsync and a remount: $(cmp /tmp/ind-final $crash_mnt/f)"
+			elif ! head -c 13312 $crash_mnt/f | cmp -s - /tmp/ind-final13; then
+				result=1
+				echo "K=$k: f's first 13 blocks after the next fsync and a remount differ"
+			fi
 			umount $crash_mnt
 		else
 			echo "K=$k: the set-up failed"
 			result=1
-			echo 0 >"$fail"
-			echo 0 >$knobs/probability
-			echo -1 >$knobs/times
-			echo 0 >$knobs/space
+			restore_fault_injection "$fail"
 			umount $crash_mnt 2>/dev/null
 		fi
 		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
@@ -1043,7 +1085,7 @@ inode_written_only_after_its_indirect_block() {
 		[ $result = 0 ] || break
 	done
 	echo "$period" >$knob
-	rm -f $crash_image $crash_copy /tmp/ind-old /tmp/ind-new /tmp/ind-tail
+	rm -f $crash_image $crash_copy /tmp/ind-old /tmp/ind-new /tmp/ind-tail /tmp/ind-b0 /tmp/ind-final /tmp/ind-final13
 	return $result
 }
 
@@ -1074,11 +1116,9 @@ moved_tail_named_only_after_its_buffer() {
 	if mount -t toyfs "$loop" $crash_mnt && cp /tmp/tail-old $crash_mnt/f &&
 		head -c 200 /dev/urandom >$crash_mnt/n && sync &&
 		cat /tmp/tail-more >>$crash_mnt/f && toyfs-probe sync-range $crash_mnt/f &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space && echo 1 >"$fail"; then
+		fail_writes -1 0 && echo 1 >"$fail"; then
 		sync $crash_mnt 2>/dev/null
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
+		restore_fault_injection "$fail"
 		# The failed writes' error, left on the device's mapping.
 		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
 		sync
@@ -1098,8 +1138,7 @@ moved_tail_named_only_after_its_buffer() {
 		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
 	else
 		echo "the set-up failed"
-		echo 0 >"$fail"
-		echo 0 >$knobs/probability
+		restore_fault_injection "$fail"
 		umount $crash_mnt 2>/dev/null
 	fi
 	echo "$period" >$knob
@@ -1127,8 +1166,7 @@ direct_io_errors_reach_the_call() {
 	mkdir -p $dio_mnt /debian$dio_mnt
 	mount -t toyfs "$loop" $dio_mnt && mount -o bind $dio_mnt /debian$dio_mnt &&
 		dd if=/dev/urandom of=$dio_mnt/f bs=16384 count=1 2>/dev/null && sync &&
-		echo 100 >$knobs/probability && echo -1 >$knobs/times && echo 0 >$knobs/verbose &&
-		echo 0 >$knobs/interval && echo 0 >$knobs/space || status=1
+		fail_writes -1 0 || status=1
 	if [ $status = 0 ]; then
 		echo 1 >"$fail"
 		for req in "pwrite -q 4096 4096" "pwrite -q 100 1000" "pwrite -q 16384 3000" \
@@ -1139,9 +1177,8 @@ direct_io_errors_reach_the_call() {
 			*) echo "direct $req, the device failing: \"$out\", not EIO"; status=1 ;;
 			esac
 		done
-		echo 0 >"$fail"
 	fi
-	echo 0 >$knobs/probability
+	restore_fault_injection "$fail"
 	umount /debian$dio_mnt
 	cat $dio_mnt/f >/dev/null && umount $dio_mnt || status=1
 	out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; status=1; }

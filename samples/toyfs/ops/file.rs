@@ -11,7 +11,6 @@ use crate::{
     vfs::{allow_direct_io, fill_iomap, Inode, IomapOps, Kiocb, LockedFolio},
     write,
 };
-use core::sync::atomic::Ordering;
 use kernel::{
     bindings,
     error::{from_result, to_result},
@@ -111,16 +110,12 @@ pub(crate) unsafe extern "C" fn fsync(
         // noted before it looked (`FailedWrites::forget_reported`; a
         // write failing meanwhile stays noted, review of the eiofix
         // merge).
+        // A failed write of its indirect blocks is judged by their
+        // buffers (`InodeInfo::indirect`), written again before a map.
         let noted = inode.info().failed.noted();
-        // And a failed write of its own buffers noted before it looked
-        // (`InodeInfo::own_failed`), whose error is on the file's mapping.
-        let own_failed = inode.info().own_failed.load(Ordering::Acquire);
         let reported = |written: Result| {
             if written.is_err() {
                 inode.info().failed.forget_reported(noted);
-                if own_failed {
-                    inode.info().own_failed.store(false, Ordering::Release);
-                }
             }
             written
         };

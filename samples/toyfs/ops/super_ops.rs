@@ -381,6 +381,7 @@ unsafe extern "C" fn evict_inode(raw: *mut bindings::inode) {
     inode.forget_own_buffers();
     forget_deferred(inode);
     let _packed = core::mem::take(&mut *inode.info().packed.lock());
+    let _indirect = core::mem::take(&mut *inode.info().indirect.lock());
     // SAFETY: As above.
     unsafe { bindings::clear_inode(raw) };
 }

@@ -343,6 +343,20 @@ impl Buffer {
         unsafe { sys::write_dirty_buffer(self.bh.as_ptr(), REQ_SYNC) };
     }
 
+    /// Another reference to the same buffer head (`get_bh`), for a list
+    /// that keeps the buffer, its bytes and its error, in the cache.
+    pub(crate) fn share(&self) -> Buffer {
+        // SAFETY: The buffer head is referenced (type invariant), so a
+        // new reference may be taken.
+        unsafe { sys::toyfs_get_bh(self.bh.as_ptr()) };
+        // INVARIANT: `bh` is referenced by the reference just taken, which
+        // the new `Buffer` owns; `len` is its block size.
+        Buffer {
+            bh: self.bh,
+            len: self.len,
+        }
+    }
+
     /// Whether `other` is this buffer (the same block's buffer head).
     pub(crate) fn is_same(&self, other: &Buffer) -> bool {
         self.bh == other.bh
