@@ -21,7 +21,7 @@ use crate::{
     ialloc::InodeBits,
     packed::Scratch,
     tail_owners::TailOwners,
-    vfs::{Buffer, RateLimit},
+    vfs::{Buffer, KeptBuffer, RateLimit},
 };
 use core::sync::atomic::Ordering;
 use core::{
@@ -535,7 +535,7 @@ pub(crate) struct InodeInfo {
     /// the next one wrote the map over the indirect block's old bytes
     /// and freed the runs they name.  Changed under the map's lock.
     #[pin]
-    pub(crate) indirect: Mutex<KVec<Buffer>>,
+    pub(crate) indirect: Mutex<KVVec<KeptBuffer>>,
     /// Runs the map no longer names but the disk may (a tail moved, a
     /// block compressed by writeback or given a plain run, the rest of a
     /// run cut: `BlockMap::free_replaced`): still allocated, so that no
@@ -603,7 +603,7 @@ impl InodeInfo {
             failed: FailedWrites::default(),
             kept_after_failure: AtomicBool::new(false),
             packed <- new_mutex!(KVec::new()),
-            indirect <- new_mutex!(KVec::new()),
+            indirect <- new_mutex!(KVVec::new()),
             deferred <- new_mutex!(KVec::new()),
             fresh <- new_mutex!(KVec::new()),
             growing: AtomicU32::new(0),
