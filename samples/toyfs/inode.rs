@@ -2608,10 +2608,13 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
     }
     let mut redirty = false;
     // Its indirect blocks, a failed write of one written again (a map
-    // is written only over them as they are in memory: keptfix 1).
-    result = result
-        .and(inode.sync_own_buffers())
-        .and(write_indirect(inode));
+    // is written only over them as they are in memory: keptfix 1).  If
+    // that fails, no map is stored: it would name an indirect block
+    // whose bytes are not on the disk.  Until review 2026-12-07
+    // (keptfix2 3) an `fsync` stored and wrote it anyway (and freed the
+    // held runs the old bytes name, had the write of the slot worked).
+    let own = inode.sync_own_buffers().and(write_indirect(inode));
+    result = result.and(own);
     match (inode_write, slot) {
         (_, None) => {}
         (InodeWrite::Stored, Some(slot)) => {
@@ -2627,12 +2630,14 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
             // The runs moved out of the map so far go once it is on the
             // disk, its indirect blocks written above.
             let deferred = take_deferred(inode);
-            let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
-                true => slot.sync(),
-                // Its bytes are on the disk already (stored by writeback
-                // without waiting, then written by the device's writeback).
-                false => Ok(()),
-            });
+            let synced =
+                own.and(slot)
+                    .and_then(|slot| match store_inode(inode, &slot, &map, true)? {
+                        true => slot.sync(),
+                        // Its bytes are on the disk already (stored by writeback
+                        // without waiting, then written by the device's writeback).
+                        false => Ok(()),
+                    });
             if synced.is_err() {
                 info.keep_unsynced(taken);
             }
