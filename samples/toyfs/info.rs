@@ -533,7 +533,9 @@ pub(crate) struct InodeInfo {
     /// (`Inode::sync_own_buffers`) was, which a failed write leaves
     /// without the buffer: after the `fsync` that reported the failure,
     /// the next one wrote the map over the indirect block's old bytes
-    /// and freed the runs they name.  Changed under the map's lock.
+    /// and freed the runs they name.  Each buffer at most once
+    /// ([`crate::vfs::Buffer::keep`]); a block freed leaves it first
+    /// (`inode::forget_freed_indirect`).  Changed under the map's lock.
     #[pin]
     pub(crate) indirect: Mutex<KVVec<KeptBuffer>>,
     /// Runs the map no longer names but the disk may (a tail moved, a
