@@ -983,7 +983,9 @@ failed_write_fails_the_freeze() {
 # unmount and f hold its first 12 blocks.  Before the fix X stayed on
 # the list, clean (the truncation's clean_bdev_aliases) with its error
 # flag set: every later fsync of f found it not written, wrote nothing
-# and returned EIO.  The failed writes' error on the device's mapping
+# and returned EIO.  And the failed write's error on f's mapping
+# (errseq), left unseen by the fsync that reported EIO, failed the next
+# descriptor's fsync once more.  The failed writes' error on the device's mapping
 # (AS_EIO, which the freeze's sync_blockdev would report once) is
 # reported and cleared first by an fsync of the device.
 freed_indirect_block_forgets_its_failed_write() {
