@@ -985,9 +985,9 @@ failed_write_fails_the_freeze() {
 # flag set: every later fsync of f found it not written, wrote nothing
 # and returned EIO.  And the failed write's error on f's mapping
 # (errseq), left unseen by the fsync that reported EIO, failed the next
-# descriptor's fsync once more.  The failed writes' error on the device's mapping
-# (AS_EIO, which the freeze's sync_blockdev would report once) is
-# reported and cleared first by an fsync of the device.
+# descriptor's fsync once more.  The failed writes' error on the
+# device's mapping (AS_EIO, which the freeze's sync_blockdev would
+# report once) is reported and cleared first by an fsync of the device.
 freed_indirect_block_forgets_its_failed_write() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
