@@ -21,7 +21,7 @@ use crate::{
     ialloc::InodeBits,
     packed::Scratch,
     tail_owners::TailOwners,
-    vfs::{Buffer, RateLimit},
+    vfs::{Buffer, KeptBuffer, RateLimit},
 };
 use core::sync::atomic::Ordering;
 use core::{
@@ -533,9 +533,11 @@ pub(crate) struct InodeInfo {
     /// (`Inode::sync_own_buffers`) was, which a failed write leaves
     /// without the buffer: after the `fsync` that reported the failure,
     /// the next one wrote the map over the indirect block's old bytes
-    /// and freed the runs they name.  Changed under the map's lock.
+    /// and freed the runs they name.  Each buffer at most once
+    /// ([`crate::vfs::Buffer::keep`]); a block freed leaves it first
+    /// (`inode::forget_freed_indirect`).  Changed under the map's lock.
     #[pin]
-    pub(crate) indirect: Mutex<KVec<Buffer>>,
+    pub(crate) indirect: Mutex<KVVec<KeptBuffer>>,
     /// Runs the map no longer names but the disk may (a tail moved, a
     /// block compressed by writeback or given a plain run, the rest of a
     /// run cut: `BlockMap::free_replaced`): still allocated, so that no
@@ -603,7 +605,7 @@ impl InodeInfo {
             failed: FailedWrites::default(),
             kept_after_failure: AtomicBool::new(false),
             packed <- new_mutex!(KVec::new()),
-            indirect <- new_mutex!(KVec::new()),
+            indirect <- new_mutex!(KVVec::new()),
             deferred <- new_mutex!(KVec::new()),
             fresh <- new_mutex!(KVec::new()),
             growing: AtomicU32::new(0),

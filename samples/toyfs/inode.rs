@@ -31,8 +31,8 @@ use crate::{
     packed::zero_fragments_on_disk,
     tails::{self, TAIL_NOT_IN_BLOCK},
     vfs::{
-        clean_bdev_aliases, forget_bdev_aliases, forget_block_copy, toyfs_err, zero_blocks, Buffer,
-        CachedWrite, Inode, NofsScope, SuperBlock, PAGE_SIZE,
+        forget_bdev_aliases, forget_block_copy, toyfs_err, zero_blocks, Buffer, CachedWrite, Inode,
+        NofsScope, SuperBlock, PAGE_SIZE,
     },
 };
 use core::{ops::Range, sync::atomic::Ordering};
@@ -1568,13 +1568,14 @@ impl<'a> BlockMap<'a> {
 
     /// Frees the indirect blocks of a path that [`Self::unpacked_tail`]
     /// or [`Self::cut_tail`] replaced, once the inode naming the new one is on the disk: their
-    /// cached copies dropped first (`clean_bdev_aliases`), as any freed
-    /// indirect block's.  The inode's blocks count never counted both.
+    /// cached copies dropped first and off the inode's kept list
+    /// ([`forget_freed_indirect`]), as any freed indirect block's.  The
+    /// inode's blocks count never counted both.
     pub(crate) fn free_old_path(&mut self, old: &OldPath) -> Result {
         let (sb, ino) = (self.sb, self.ino());
         let mut result = Ok(());
         for &block in &old.blocks[..old.levels] {
-            clean_bdev_aliases(sb, block, 1);
+            forget_freed_indirect(self.inode, block, 1);
             match balloc::free_blocks(sb, ino, block, 1) {
                 Ok(changed) => self.note_bitmap(changed),
                 Err(err) => result = result.and(Err(err)),
@@ -1720,7 +1721,7 @@ impl<'a> BlockMap<'a> {
         // the block holds by then.  Not a run of fragments: its block's
         // buffer holds other files' fragments too.
         let metadata = (depth > 0 || self.inode.is_dir()) && extent.is_whole_block(&geometry);
-        freer.free(sb, ino, &extent, metadata)?;
+        freer.free(self.inode, &extent, metadata)?;
         self.disk.blocks = self.disk.blocks.saturating_sub(extent.count);
         Ok(true)
     }
@@ -1763,7 +1764,7 @@ impl<'a> BlockMap<'a> {
                 }
             }
         }
-        let result = result.and(freer.flush(self.sb, self.ino()));
+        let result = result.and(freer.flush(self.inode));
         self.note_bitmap(freer.changed);
         if self.disk.blocks != blocks_before {
             self.store();
@@ -1914,7 +1915,7 @@ struct Freer {
 }
 
 impl Freer {
-    fn free(&mut self, sb: &SuperBlock, ino: u32, extent: &Extent, metadata: bool) -> Result {
+    fn free(&mut self, inode: &Inode, extent: &Extent, metadata: bool) -> Result {
         // The run grows only by a run that follows it and keeps it below
         // 2^32 fragments (always, for fragments of the image: they are
         // fewer): checked sums, no overflow branch.
@@ -1926,20 +1927,25 @@ impl Freer {
                 }
             }
         }
-        self.flush(sb, ino)?;
+        self.flush(inode)?;
         self.run = Some((extent.fragment, extent.count, metadata));
         Ok(())
     }
 
-    fn flush(&mut self, sb: &SuperBlock, ino: u32) -> Result {
+    /// Frees the run gathered, whole blocks of metadata (indirect blocks,
+    /// a directory's blocks) first cleaned, off `inode`'s kept list and
+    /// their failed writes forgotten ([`forget_freed_indirect`]).
+    /// Under `inode`'s map lock.
+    fn flush(&mut self, inode: &Inode) -> Result {
         let Some((first, count, metadata)) = self.run.take() else {
             return Ok(());
         };
+        let sb = inode.sb();
         if metadata {
             let shift = sb.info().geometry.fragment_shift();
-            clean_bdev_aliases(sb, first >> shift, count >> shift);
+            forget_freed_indirect(inode, first >> shift, count >> shift);
         }
-        self.changed |= balloc::free_run(sb, ino, first, count)?;
+        self.changed |= balloc::free_run(sb, inode.ino(), first, count)?;
         Ok(())
     }
 }
@@ -2128,37 +2134,38 @@ fn note_kept_after_failure(inode: &Inode, failed: bool) {
 /// and keeps it referenced on [`InodeInfo::indirect`] until it is found
 /// written ([`write_indirect`]): a failed write leaves it clean and off
 /// that list, its bytes, newer than the disk's, in the cache only while
-/// referenced.  A buffer is pushed unless it is one of the last
-/// [`INDIRECT_SEEN`] pushed (a sequential write changes one indirect
-/// block many times in a row, a double-indirect one its parents), so
-/// that this costs no walk of the list; when the list is full, before it
-/// grows, those found written already are let go, so that it holds about
-/// the buffers not written yet, a buffer more than once if writes went
-/// back and forth between more indirect blocks than that (an entry of 16
-/// bytes for at least a block allocated, until writeback writes it).
-/// Without the memory to keep it, the buffer is written now, waiting; if
-/// that fails it stays dirty, and the error is recorded on the
-/// superblock, where `syncfs` finds it.  Under the map's lock.
+/// referenced.  A buffer is pushed unless it is on the list already (its
+/// "kept" bit, [`Buffer::keep`], tested and set under the list's lock):
+/// so the list holds each buffer at most once, each an indirect block
+/// the file's map names (or an old path [`BlockMap::free_old_path`]
+/// frees once the new one is on the disk): a freed one leaves it first
+/// ([`forget_freed_indirect`]).  Its length is bounded by the file's
+/// indirect blocks, an entry of 16 bytes for a block of at least 1 KiB
+/// allocated, whatever the writes' order.  Until review 2026-12-07
+/// (keptfix2 2) only the last 4 entries were looked at: random writes
+/// into a sparse file pushed an entry for each block allocated, and the
+/// list, one `kmalloc` block, reached orders that warn.  It is a
+/// `kvmalloc` vector now, no high-order allocation.  When it is full,
+/// before it grows, those found written already are let go.  Without
+/// the memory to keep it, the buffer is written now, waiting; if that
+/// fails it stays dirty, and the error is recorded on the superblock,
+/// where `syncfs` finds it.  Under the map's lock.
 fn dirty_indirect(inode: &Inode, buffer: &Buffer) {
     buffer.mark_dirty_for(inode);
     // `evict_inode` takes the list, in reclaim too: it grows without
     // entering filesystem reclaim.
     let _nofs = NofsScope::enter();
     let mut kept = inode.info().indirect.lock();
-    if kept
-        .iter()
-        .rev()
-        .take(INDIRECT_SEEN)
-        .any(|old| old.is_same(buffer))
-    {
+    let Some(new) = buffer.keep() else {
         return;
-    }
+    };
     if kept.len() == kept.capacity() {
         kept.retain(|old| !old.is_written());
     }
     let len = kept.len();
     let grown = len < kept.capacity() || kept.reserve(len.max(4), GFP_KERNEL).is_ok();
-    if !grown || kept.push_within_capacity(buffer.share()).is_err() {
+    // A push that fails drops `new`, which clears its kept bit.
+    if !grown || kept.push_within_capacity(new).is_err() {
         drop(kept);
         if buffer.write_now().is_err() {
             inode.sb().record_write_error();
@@ -2166,10 +2173,28 @@ fn dirty_indirect(inode: &Inode, buffer: &Buffer) {
     }
 }
 
-/// How many of the buffers last pushed onto [`InodeInfo::indirect`]
-/// [`dirty_indirect`] looks at before it pushes one (a file's three
-/// levels of indirect blocks, and a block of another subtree).
-const INDIRECT_SEEN: usize = 4;
+/// Blocks `first..first + count` of `inode`, indirect blocks (or a
+/// directory's blocks) its map no longer names, are about to go back to
+/// the bitmap: their buffers leave [`InodeInfo::indirect`] (their kept
+/// bits cleared), and their cached copies are cleaned and no longer kept
+/// for a failed write (`forget_bdev_aliases`: dirty and `write_io_error`
+/// cleared, after any write in flight).  Until review 2026-12-07
+/// (keptfix2 1) a freed indirect block whose write had failed stayed on
+/// the list, clean (`clean_bdev_aliases`) with its error flag: every
+/// later [`write_indirect`] of the file found it not written, wrote
+/// nothing and failed (`EIO` from each `fsync`, runs held, freezes
+/// refused), and a write of it made again (`keep_failed_write`) could go
+/// over the block after another file took it.  Under the map's lock, so
+/// that no [`dirty_indirect`] pushes one of them meanwhile.
+fn forget_freed_indirect(inode: &Inode, first: u32, count: u32) {
+    let blocks = u64::from(first)..u64::from(first) + u64::from(count);
+    inode
+        .info()
+        .indirect
+        .lock()
+        .retain(|buffer| !blocks.contains(&buffer.block()));
+    forget_bdev_aliases(inode.sb(), first, count);
+}
 
 /// Writes and waits for the buffers of `inode`'s indirect blocks kept on
 /// [`InodeInfo::indirect`] that are dirty or whose last write failed,
@@ -2583,10 +2608,13 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
     }
     let mut redirty = false;
     // Its indirect blocks, a failed write of one written again (a map
-    // is written only over them as they are in memory: keptfix 1).
-    result = result
-        .and(inode.sync_own_buffers())
-        .and(write_indirect(inode));
+    // is written only over them as they are in memory: keptfix 1).  If
+    // that fails, no map is stored: it would name an indirect block
+    // whose bytes are not on the disk.  Until review 2026-12-07
+    // (keptfix2 3) an `fsync` stored and wrote it anyway (and freed the
+    // held runs the old bytes name, had the write of the slot worked).
+    let own = inode.sync_own_buffers().and(write_indirect(inode));
+    result = result.and(own);
     match (inode_write, slot) {
         (_, None) => {}
         (InodeWrite::Stored, Some(slot)) => {
@@ -2602,12 +2630,14 @@ fn sync_file_then(inode: &Inode, written: &Moved, inode_write: InodeWrite) -> Re
             // The runs moved out of the map so far go once it is on the
             // disk, its indirect blocks written above.
             let deferred = take_deferred(inode);
-            let synced = slot.and_then(|slot| match store_inode(inode, &slot, &map, true)? {
-                true => slot.sync(),
-                // Its bytes are on the disk already (stored by writeback
-                // without waiting, then written by the device's writeback).
-                false => Ok(()),
-            });
+            let synced =
+                own.and(slot)
+                    .and_then(|slot| match store_inode(inode, &slot, &map, true)? {
+                        true => slot.sync(),
+                        // Its bytes are on the disk already (stored by writeback
+                        // without waiting, then written by the device's writeback).
+                        false => Ok(()),
+                    });
             if synced.is_err() {
                 info.keep_unsynced(taken);
             }

@@ -309,6 +309,22 @@ void toyfs_clear_buffer_checked(struct buffer_head *bh)
 	clear_bit(BH_PrivateStart, &bh->b_state);
 }
 
+/*
+ * The "kept" state of an indirect block's buffer: on an inode's list of
+ * indirect blocks to write before its map (samples/toyfs/inode.rs,
+ * dirty_indirect), so that the list holds each buffer at most once; the
+ * second of the state bits fs/buffer.c leaves to the filesystem.
+ */
+bool toyfs_test_and_set_buffer_kept(struct buffer_head *bh)
+{
+	return test_and_set_bit(BH_PrivateStart + 1, &bh->b_state);
+}
+
+void toyfs_clear_buffer_kept(struct buffer_head *bh)
+{
+	clear_bit(BH_PrivateStart + 1, &bh->b_state);
+}
+
 void toyfs_wait_on_buffer(struct buffer_head *bh)
 {
 	wait_on_buffer(bh);

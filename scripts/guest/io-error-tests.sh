@@ -664,8 +664,13 @@ held_runs_freed_after_a_failed_inode_write() {
 		# The failed writes' error, left on the device's mapping.
 		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
 		# A syncfs now succeeds (keptfix 6): f's write_inode is
-		# written again, the device well, and the failures came before
-		# this open, reported to the descriptors open then.
+		# written again, the device well.  Its descriptor is opened
+		# after the failures, and errseq_sample gives a new descriptor
+		# any error nobody has seen: it succeeds because the failed
+		# writes (the device's buffers: f's inode, the bitmap) left
+		# their error on the device's mapping, which the dd above
+		# reported and cleared (its AS_EIO, which sync_filesystem's
+		# sync_blockdev would report), not on toyfs's superblock.
 		out=$(toyfs-probe syncfs $crash_mnt 2>&1)
 		[ -z "$out" ] || echo "the syncfs with the device well: $out"
 		free=$(stat -f -c %f $crash_mnt)
@@ -966,6 +971,74 @@ failed_write_fails_the_freeze() {
 	return $result
 }
 
+# An indirect block freed by a truncation leaves the file's list of kept
+# indirect blocks with its failed write forgotten (review of keptfix,
+# keptfix2 1): on an image of 1 KiB blocks f holds 13 blocks (the last
+# one's pointer in the single-indirect block X), synced; a 14th block
+# written (X changed), the flusher's periodic writeback off; f's fsync
+# with the device's requests failing once it took 2 KiB (f's data, and
+# the bitmap block if it fits, pass; X's write fails) reports EIO.  The
+# device well, `truncate -s 12K` frees X: the next fsync of f must
+# succeed, a freeze and thaw then too, fsck.toyfs -f be clean after the
+# unmount and f hold its first 12 blocks.  Before the fix X stayed on
+# the list, clean (the truncation's clean_bdev_aliases) with its error
+# flag set: every later fsync of f found it not written, wrote nothing
+# and returned EIO.  And the failed write's error on f's mapping
+# (errseq), left unseen by the fsync that reported EIO, failed the next
+# descriptor's fsync once more.  The failed writes' error on the
+# device's mapping (AS_EIO, which the freeze's sync_blockdev would
+# report once) is reported and cleared first by an fsync of the device.
+freed_indirect_block_forgets_its_failed_write() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
+	mkdir -p $crash_mnt /debian$crash_mnt
+	head -c 13312 /dev/urandom >/tmp/freed-ind && head -c 12288 /tmp/freed-ind >/tmp/freed-ind12 || return 1
+	rm -f $crash_image && mkfs.toyfs -q -b 1024 $crash_image 1M &&
+		loop=$(losetup -f) && losetup "$loop" $crash_image || return 1
+	fail=/sys/block/${loop#/dev/}/make-it-fail
+	echo 0 >$knob
+	if mount -t toyfs "$loop" $crash_mnt && mount -o bind $crash_mnt /debian$crash_mnt &&
+		cp /tmp/freed-ind $crash_mnt/f && sync &&
+		head -c 1024 /dev/urandom | dd of=$crash_mnt/f bs=1024 seek=13 conv=notrunc 2>/dev/null &&
+		fail_writes -1 2049 && echo 1 >"$fail"; then
+		if dd if=/dev/null of=$crash_mnt/f conv=notrunc,fsync 2>/dev/null; then
+			result=1 && echo "the set-up failed: f's fsync with the device failing succeeded"
+		fi
+		restore_fault_injection "$fail"
+		# The failed writes' error, left on the device's mapping
+		# (AS_EIO), which the freeze's sync_blockdev would report once.
+		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+		truncate -s 12288 $crash_mnt/f || { result=1 && echo "the truncation failed"; }
+		out=$(in_debian xfs_io -r -c fsync $crash_mnt/f 2>&1)
+		[ -z "$out" ] || { result=1 && echo "f's fsync after its indirect block was freed: \"$out\""; }
+		out=$(in_debian xfs_io -r -c fsync $crash_mnt/f 2>&1)
+		[ -z "$out" ] || { result=1 && echo "f's second fsync after its indirect block was freed: \"$out\""; }
+		out=$(in_debian xfs_io -x -c freeze -c thaw $crash_mnt 2>&1)
+		[ -z "$out" ] || { result=1 && echo "the freeze after f's fsync: \"$out\""; }
+		umount /debian$crash_mnt
+		umount $crash_mnt || result=1
+		out=$(fsck.toyfs -n -f "$loop" 2>&1) || { echo "$out"; result=1; }
+		if mount -t toyfs "$loop" $crash_mnt; then
+			cmp -s /tmp/freed-ind12 $crash_mnt/f ||
+				{ result=1 && echo "f after a remount: $(cmp /tmp/freed-ind12 $crash_mnt/f)"; }
+			umount $crash_mnt
+		else
+			result=1 && echo "no mount after the truncation"
+		fi
+	else
+		echo "the set-up failed"
+		result=1
+		restore_fault_injection "$fail"
+		umount /debian$crash_mnt 2>/dev/null
+		umount $crash_mnt 2>/dev/null
+	fi
+	echo "$period" >$knob
+	dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
+	losetup -d "$loop"
+	rm -f $crash_image /tmp/freed-ind /tmp/freed-ind12
+	return $result
+}
+
 # The inode of a file holding runs reaches the disk only after its
 # indirect blocks (review 2026-12-07, freezefix 2): a write of the
 # file's own buffers (`sync_own_buffers`) that fails keeps the map off
@@ -1188,7 +1261,7 @@ direct_io_errors_reach_the_call() {
 }
 
 mkdir -p $mnt
-ktap_suite io_errors 36
+ktap_suite io_errors 37
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
 if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	reason="no fail_make_request (CONFIG_FAIL_MAKE_REQUEST)"
@@ -1224,6 +1297,7 @@ if [ ! -e $knobs ] || [ ! -e /sys/block/ram6/make-it-fail ]; then
 	ktap_skip held_runs_freed_after_a_failed_write_elsewhere "$reason"
 	ktap_skip frozen_after_a_failed_write_is_not_written "$reason"
 	ktap_skip failed_write_fails_the_freeze "$reason"
+	ktap_skip freed_indirect_block_forgets_its_failed_write "$reason"
 	ktap_skip inode_written_only_after_its_indirect_block "$reason"
 	ktap_skip moved_tail_named_only_after_its_buffer "$reason"
 else
@@ -1296,6 +1370,7 @@ else
 		ktap_skip truncation_by_path_crash_cutting_a_double_indirect_packed_tail "$reason"
 		ktap_skip frozen_after_a_failed_write_is_not_written "$reason"
 		ktap_skip failed_write_fails_the_freeze "$reason"
+		ktap_skip freed_indirect_block_forgets_its_failed_write "$reason"
 	else
 		ktap_case truncation_by_path_crash_cutting_an_indirect_packed_tail \
 			crash_sweep_of tail_cut_once 13412 13312 truncate_by_path
@@ -1311,6 +1386,8 @@ else
 			crash_sweep_of tail_cut_once 276580 276480 truncate_by_path
 		ktap_case frozen_after_a_failed_write_is_not_written frozen_after_a_failed_write_is_not_written
 		ktap_case failed_write_fails_the_freeze failed_write_fails_the_freeze
+		ktap_case freed_indirect_block_forgets_its_failed_write \
+			freed_indirect_block_forgets_its_failed_write
 	fi
 fi
 ktap_case rmmod_toyfs rmmod toyfs

@@ -206,7 +206,21 @@ pub(crate) unsafe extern "C" fn fsync(
             // In the reverse order.
             drop(invalidate);
             drop(locked);
-            synced?;
+            if let Err(err) = synced {
+                // This call reports a failure: errors recorded on the
+                // file's mapping meanwhile (a failed write of one of its
+                // own buffers, `mark_buffer_write_io_error`) are seen
+                // with it, as `generic_buffers_fsync_noflush` checks
+                // again whatever it returns.  Left unseen, the next
+                // descriptor opened got them once more (`errseq_sample`),
+                // its `fsync` failing with the device well (review
+                // 2026-12-07, keptfix2 1).
+                // SAFETY: As above.
+                let _ = reported(to_result(unsafe {
+                    bindings::file_check_and_advance_wb_err(file)
+                }));
+                return Err(err);
+            }
         }
         // SAFETY: As above: errors recorded on the file's mapping since
         // the last check (a failed write of one of its own buffers).

@@ -357,6 +357,32 @@ impl Buffer {
         }
     }
 
+    /// The block of the device this buffer holds.
+    pub(crate) fn block(&self) -> u64 {
+        // SAFETY: The buffer head is referenced (type invariant); a
+        // buffer of the device is mapped to its block when made
+        // (`sb_getblk`), and `b_blocknr` does not change after that.
+        unsafe { (*self.bh.as_ptr()).b_blocknr }
+    }
+
+    /// Another reference to the buffer, for the list of an inode's
+    /// indirect blocks (`InodeInfo::indirect`), unless the buffer is on
+    /// such a list already: the buffer head's "kept" bit
+    /// (`BH_PrivateStart + 1`), tested and set here, is cleared when the
+    /// [`KeptBuffer`] is dropped, so that the list holds each buffer once
+    /// (review 2026-12-07, keptfix2 2).
+    pub(crate) fn keep(&self) -> Option<KeptBuffer> {
+        // SAFETY: The buffer head is referenced (type invariant); the
+        // bit is changed atomically.
+        if unsafe { sys::toyfs_test_and_set_buffer_kept(self.bh.as_ptr()) } {
+            return None;
+        }
+        // INVARIANT: the bit was set just above, for this `KeptBuffer`.
+        Some(KeptBuffer {
+            buffer: self.share(),
+        })
+    }
+
     /// Whether `other` is this buffer (the same block's buffer head).
     pub(crate) fn is_same(&self, other: &Buffer) -> bool {
         self.bh == other.bh
@@ -484,6 +510,34 @@ impl Buffer {
             keep_failed_write(self.bh);
         }
         result
+    }
+}
+
+/// A reference to a buffer on the list of an inode's indirect blocks
+/// (`InodeInfo::indirect`), made by [`Buffer::keep`]; its buffer head's
+/// "kept" bit is cleared on drop, with the reference still held.
+///
+/// # Invariants
+///
+/// The kept bit of `buffer`'s buffer head was set for this value, and
+/// no other value holds it.
+pub(crate) struct KeptBuffer {
+    buffer: Buffer,
+}
+
+impl core::ops::Deref for KeptBuffer {
+    type Target = Buffer;
+
+    fn deref(&self) -> &Buffer {
+        &self.buffer
+    }
+}
+
+impl Drop for KeptBuffer {
+    fn drop(&mut self) {
+        // SAFETY: The buffer head is referenced by `self.buffer`, dropped
+        // after this; the bit is ours (type invariant), cleared once.
+        unsafe { sys::toyfs_clear_buffer_kept(self.buffer.bh.as_ptr()) };
     }
 }
 

@@ -23,7 +23,7 @@ mod ratelimit;
 mod super_block;
 
 pub(crate) use bio::{plugged, read_and_wait, BioBatch, Direction};
-pub(crate) use buffer::{Buffer, BufferGuard, CachedWrite};
+pub(crate) use buffer::{Buffer, BufferGuard, CachedWrite, KeptBuffer};
 pub(crate) use dir_emitter::DirEmitter;
 pub(crate) use folio::{
     detach_state, lock_cached_folio, pagecache_isize_extended, state_of, truncate_pagecache_range,
