@@ -2185,15 +2185,21 @@ fn dirty_indirect(inode: &Inode, buffer: &Buffer) {
 /// nothing and failed (`EIO` from each `fsync`, runs held, freezes
 /// refused), and a write of it made again (`keep_failed_write`) could go
 /// over the block after another file took it.  Under the map's lock, so
-/// that no [`dirty_indirect`] pushes one of them meanwhile.
+/// that no [`dirty_indirect`] pushes one of them meanwhile.  The list is
+/// walked only if one of the blocks' buffers is kept ([`Buffer::is_kept`]):
+/// a truncation or deletion frees its indirect blocks one at a time, and
+/// a walk of a long list for each was quadratic (review of keptfix2).
 fn forget_freed_indirect(inode: &Inode, first: u32, count: u32) {
-    let blocks = u64::from(first)..u64::from(first) + u64::from(count);
-    inode
-        .info()
-        .indirect
-        .lock()
-        .retain(|buffer| !blocks.contains(&buffer.block()));
-    forget_bdev_aliases(inode.sb(), first, count);
+    let sb = inode.sb();
+    if (first..first + count).any(|block| Buffer::is_kept(sb, block)) {
+        let blocks = u64::from(first)..u64::from(first) + u64::from(count);
+        inode
+            .info()
+            .indirect
+            .lock()
+            .retain(|buffer| !blocks.contains(&buffer.block()));
+    }
+    forget_bdev_aliases(sb, first, count);
 }
 
 /// Writes and waits for the buffers of `inode`'s indirect blocks kept on

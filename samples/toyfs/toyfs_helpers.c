@@ -325,6 +325,11 @@ void toyfs_clear_buffer_kept(struct buffer_head *bh)
 	clear_bit(BH_PrivateStart + 1, &bh->b_state);
 }
 
+bool toyfs_buffer_kept(const struct buffer_head *bh)
+{
+	return test_bit(BH_PrivateStart + 1, &bh->b_state);
+}
+
 void toyfs_wait_on_buffer(struct buffer_head *bh)
 {
 	wait_on_buffer(bh);

@@ -95,6 +95,7 @@ void toyfs_set_buffer_checked(struct buffer_head *bh);
 void toyfs_clear_buffer_checked(struct buffer_head *bh);
 bool toyfs_test_and_set_buffer_kept(struct buffer_head *bh);
 void toyfs_clear_buffer_kept(struct buffer_head *bh);
+bool toyfs_buffer_kept(const struct buffer_head *bh);
 void toyfs_wait_on_buffer(struct buffer_head *bh);
 struct buffer_head *toyfs_sb_find_get_block(struct super_block *sb,
 					    sector_t block);

@@ -987,7 +987,8 @@ failed_write_fails_the_freeze() {
 # (errseq), left unseen by the fsync that reported EIO, failed the next
 # descriptor's fsync once more.  The failed writes' error on the
 # device's mapping (AS_EIO, which the freeze's sync_blockdev would
-# report once) is reported and cleared first by an fsync of the device.
+# report once) is reported and cleared by an fsync of the device after
+# the truncation.
 freed_indirect_block_forgets_its_failed_write() {
 	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
 	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat $knob) result=0
@@ -1005,10 +1006,14 @@ freed_indirect_block_forgets_its_failed_write() {
 			result=1 && echo "the set-up failed: f's fsync with the device failing succeeded"
 		fi
 		restore_fault_injection "$fail"
+		truncate -s 12288 $crash_mnt/f || { result=1 && echo "the truncation failed"; }
 		# The failed writes' error, left on the device's mapping
 		# (AS_EIO), which the freeze's sync_blockdev would report once.
+		# After the truncation: before it, this fsync of the device
+		# wrote X again (dirty since its failed write), its error flag
+		# cleared, and the case no longer saw a freed X kept failed
+		# (review of keptfix2).
 		dd if=/dev/null of="$loop" conv=fsync 2>/dev/null
-		truncate -s 12288 $crash_mnt/f || { result=1 && echo "the truncation failed"; }
 		out=$(in_debian xfs_io -r -c fsync $crash_mnt/f 2>&1)
 		[ -z "$out" ] || { result=1 && echo "f's fsync after its indirect block was freed: \"$out\""; }
 		out=$(in_debian xfs_io -r -c fsync $crash_mnt/f 2>&1)

@@ -218,6 +218,25 @@ impl Buffer {
         unsafe { Self::from_raw(bh.as_ptr()) }
     }
 
+    /// Whether block `block`'s cached buffer, if any, is on an inode's
+    /// list of indirect blocks ([`Buffer::keep`]'s bit): a freed block
+    /// whose buffer is not needs no walk of the list
+    /// (`inode::forget_freed_indirect`).  Never reads the disk.
+    pub(crate) fn is_kept(sb: &SuperBlock, block: u32) -> bool {
+        // SAFETY: As in `read`.
+        let bh = unsafe { sys::toyfs_sb_find_get_block(sb.as_ptr(), block.into()) };
+        let Some(bh) = NonNull::new(bh) else {
+            return false;
+        };
+        // SAFETY: Referenced by `sb_find_get_block`, for us; the bit is
+        // read atomically, and the reference is ours to drop.
+        unsafe {
+            let kept = sys::toyfs_buffer_kept(bh.as_ptr());
+            sys::toyfs_brelse(bh.as_ptr());
+            kept
+        }
+    }
+
     /// The cached buffer of block `block`, a block all of whose fragments
     /// were free and that is being taken for metadata (a tail, a
     /// directory's block or tail), if the cache holds one, is taken off
