@@ -2330,10 +2330,16 @@ bytes_not_0_or_1() { od -An -v -tx1 "$1" | tr -s ' ' '\n' | grep -vx -e '' -e 00
 # which may write back part of the file and its map.  A copy of the
 # image taken at once (a crash then, mid-writeback) may hold any part of
 # the file, but no stale byte: only 0x01 and zeros.  A copy after sync
-# holds exactly what the same commands leave on the chroot's tmpfs.
+# holds exactly the reference, written by xfs_io on the chroot's tmpfs
+# (which has no ZERO_RANGE): the 64 KiB, and zeros written over the last
+# 4 KiB for fpunch and fzero.
 fallocate_mid_writeback_on() {
 	cmd=$1 m=/mnt/stale042 r=/debian/tmp/stale042-ref
 	shift
+	case $cmd in
+	falloc*) ref_cmd="-c 'pwrite -q -S 1 0 64k'" ;;
+	*) ref_cmd="-c 'pwrite -q -S 1 0 64k' -c 'pwrite -q -S 0 60k 4k'" ;;
+	esac
 	stale_loop_image /tmp/stale042.img $((8 << 20)) "$@" || return 1
 	mkdir -p $m && mount -t toyfs "$loop" $m || drop_loop_image 1 || return 1
 	debian_view $m || { umount $m; drop_loop_image 1; return 1; }
@@ -2344,7 +2350,7 @@ fallocate_mid_writeback_on() {
 		[ -z "$found" ] || { echo "crash copy: f ($(stat -c %s f) bytes) holds stale bytes:" $found; return 1; }
 	}
 	synced_as_ref() { cmp f $r && [ "$(stat -c %s f)" = "$(stat -c %s $r)" ]; }
-	rm -f $r && eval "in_debian xfs_io -f $xfs_io_cmds /tmp/stale042-ref" &&
+	rm -f $r && eval "in_debian xfs_io -f $ref_cmd /tmp/stale042-ref" &&
 		eval "in_debian xfs_io -f $xfs_io_cmds $m/f" && on_crash_copy no_stale &&
 		sync && on_crash_copy synced_as_ref
 	status=$?
