@@ -2354,6 +2354,7 @@ fallocate_mid_writeback_on() {
 		eval "in_debian xfs_io -f $xfs_io_cmds $m/f" && on_crash_copy no_stale &&
 		sync && on_crash_copy synced_as_ref
 	status=$?
+	rm -f $r
 	debian_unview $m
 	umount $m && fsck.toyfs -n -f "$loop" >/dev/null || status=1
 	drop_loop_image $status
@@ -2403,6 +2404,7 @@ truncate_down_up_fsync_on() {
 	}
 	[ -e $r/h ] && on_crash_copy as_ref
 	status=$?
+	rm -rf $r
 	debian_unview $m
 	umount $m && fsck.toyfs -n -f "$loop" >/dev/null || status=1
 	drop_loop_image $status
