@@ -2327,8 +2327,109 @@ fallocate_error_changes_nothing() {
 	loop_probe_with_errors fallocate-error 8M -b 1024
 }
 
+# The bytes of file $1 other than 00 and 01, counted (`uniq -c`): none if
+# the file holds only those.
+bytes_not_0_or_1() { od -An -v -tx1 "$1" | tr -s ' ' '\n' | grep -vx -e '' -e 00 -e 01 | sort | uniq -c; }
+
+# xfstests generic/042 without its shutdown (toyfs has no
+# FS_IOC_SHUTDOWN): on an image filled with STALE before mkfs.toyfs (the
+# options $2...), 64 KiB of 0x01 are written (left dirty) and fallocate
+# $1 (falloc -k, fpunch, fzero -k of xfs_io) is run on its last 4 KiB,
+# which may write back part of the file and its map.  A copy of the
+# image taken at once (a crash then, mid-writeback) may hold any part of
+# the file, but no stale byte: only 0x01 and zeros.  A copy after sync
+# holds exactly the reference, written by xfs_io on the chroot's tmpfs
+# (which has no ZERO_RANGE): the 64 KiB, and zeros written over the last
+# 4 KiB for fpunch and fzero.
+fallocate_mid_writeback_on() {
+	cmd=$1 m=/mnt/stale042 r=/debian/tmp/stale042-ref
+	shift
+	case $cmd in
+	falloc*) ref_cmd="-c 'pwrite -q -S 1 0 64k'" ;;
+	*) ref_cmd="-c 'pwrite -q -S 1 0 64k' -c 'pwrite -q -S 0 60k 4k'" ;;
+	esac
+	stale_loop_image /tmp/stale042.img $((8 << 20)) "$@" || return 1
+	mkdir -p $m && mount -t toyfs "$loop" $m || drop_loop_image 1 || return 1
+	debian_view $m || { umount $m; drop_loop_image 1; return 1; }
+	xfs_io_cmds="-c 'pwrite -q -S 1 0 64k' -c '$cmd 60k 4k'"
+	no_stale() {
+		[ -e f ] || return 0
+		found=$(bytes_not_0_or_1 f)
+		[ -z "$found" ] || { echo "crash copy: f ($(stat -c %s f) bytes) holds stale bytes:" $found; return 1; }
+	}
+	synced_as_ref() { cmp f $r && [ "$(stat -c %s f)" = "$(stat -c %s $r)" ]; }
+	rm -f $r && eval "in_debian xfs_io -f $ref_cmd /tmp/stale042-ref" &&
+		eval "in_debian xfs_io -f $xfs_io_cmds $m/f" && on_crash_copy no_stale &&
+		sync && on_crash_copy synced_as_ref
+	status=$?
+	rm -f $r
+	debian_unview $m
+	umount $m && fsck.toyfs -n -f "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# generic/042's three commands on plain images of 1 KiB and 4 KiB blocks
+# (the range a block and less than a block) and with 512-byte fragments.
+fallocate_mid_writeback_shows_no_stale_bytes() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	for opts in "-b 1024" "-b 4096" "-b 4096 -f 512"; do
+		for cmd in "falloc -k" fpunch "fzero -k"; do
+			# shellcheck disable=SC2086 # the mkfs options, split
+			fallocate_mid_writeback_on "$cmd" $opts || { echo "mkfs.toyfs $opts, $cmd"; return 1; }
+		done
+	done
+}
+
+# xfstests generic/101 with a copy of the image for its power cut
+# (on_crash_copy): on an image filled with STALE (mkfs.toyfs options
+# $@), files of 64 KiB of 0xaa are truncated down into a block (7000
+# bytes) and then grown, and fsynced: the copy reads zeros from 7000 to
+# the new size, never the old 0xaa nor stale bytes.  f: written and
+# fsynced first, truncated up to 99 KiB; g: the same with its bytes
+# still dirty at the truncations; h: fsynced first, grown by a write of
+# 0xbb at 99 KiB.  The files and their directory entries are synced
+# empty first (an fsync does not write a new name).  Each must equal
+# what the same commands leave on the chroot's tmpfs.
+truncate_down_up_fsync_on() {
+	m=/mnt/trunc101 r=/debian/tmp/trunc101
+	stale_loop_image /tmp/trunc101.img $((8 << 20)) "$@" || return 1
+	mkdir -p $m && mount -t toyfs "$loop" $m || drop_loop_image 1 || return 1
+	debian_view $m || { umount $m; drop_loop_image 1; return 1; }
+	rm -rf $r && mkdir -p $r && : >$m/f && : >$m/g && : >$m/h && sync
+	for d in /tmp/trunc101 $m; do
+		in_debian xfs_io -f -c "pwrite -q -S 0xaa 0 64k" -c fsync -c "truncate 7000" \
+			-c "truncate 99k" -c fsync $d/f &&
+			in_debian xfs_io -f -c "pwrite -q -S 0xaa 0 64k" -c "truncate 7000" \
+				-c "truncate 99k" -c fsync $d/g &&
+			in_debian xfs_io -f -c "pwrite -q -S 0xaa 0 64k" -c fsync -c "truncate 7000" \
+				-c "pwrite -q -S 0xbb 99k 1000" -c fsync $d/h || break
+	done
+	as_ref() {
+		for n in f g h; do
+			cmp $n $r/$n && [ "$(stat -c %s $n)" = "$(stat -c %s $r/$n)" ] ||
+				{ echo "crash copy: $n differs ($(stat -c %s $n) bytes)"; return 1; }
+		done
+	}
+	[ -e $r/h ] && on_crash_copy as_ref
+	status=$?
+	rm -rf $r
+	debian_unview $m
+	umount $m && fsck.toyfs -n -f "$loop" >/dev/null || status=1
+	drop_loop_image $status
+}
+
+# On plain images of 1 KiB and 4 KiB blocks (7000 inside a block and a
+# page either way) and with 512-byte fragments (the tail a run).
+truncate_down_up_fsync_then_crash_reads_zeros() {
+	[ -n "$VMMVC_DEBIAN" ] || { echo "no Debian root"; return 1; }
+	for opts in "-b 1024" "-b 4096" "-b 4096 -f 512"; do
+		# shellcheck disable=SC2086 # the mkfs options, split
+		truncate_down_up_fsync_on $opts || { echo "mkfs.toyfs $opts"; return 1; }
+	done
+}
+
 . /guest/debian.sh
-ktap_suite toyfs 107
+ktap_suite toyfs 109
 for cmd in zero read write protzero; do eval "before_$cmd=$(mvc_calls $cmd)"; done
 dd if=/dev/urandom of=/tmp/pattern bs=4096 count=32 2>/dev/null
 ktap_case insmod_toyfs insmod /modules/toyfs.ko
@@ -2418,6 +2519,8 @@ ktap_case fallocate_zeroes_blocks_before_linking fallocate_zeroes_blocks_before_
 ktap_case fallocate_writes_indirect_blocks_before_naming_them fallocate_writes_new_blocks_before_naming_them 307200
 ktap_case fallocate_zeroes_tail_before_linking fallocate_writes_new_blocks_before_naming_them 307500 -f 128
 ktap_case fallocate_error_changes_nothing fallocate_error_changes_nothing
+ktap_case fallocate_mid_writeback_shows_no_stale_bytes fallocate_mid_writeback_shows_no_stale_bytes
+ktap_case truncate_down_up_fsync_then_crash_reads_zeros truncate_down_up_fsync_then_crash_reads_zeros
 ktap_case largest_file_is_the_block_maps_and_efbig_past_it largest_file_is_the_block_maps_and_efbig_past_it
 ktap_case large_file_through_the_triple_indirect_block large_file_through_the_triple_indirect_block plain
 ktap_case large_file_through_the_triple_indirect_block_with_fragments large_file_through_the_triple_indirect_block fragments
