@@ -2333,11 +2333,15 @@ bytes_not_0_or_1() { od -An -v -tx1 "$1" | tr -s ' ' '\n' | grep -vx -e '' -e 00
 
 # xfstests generic/042 without its shutdown (toyfs has no
 # FS_IOC_SHUTDOWN): on an image filled with STALE before mkfs.toyfs (the
-# options $2...), 64 KiB of 0x01 are written (left dirty) and fallocate
-# $1 (falloc -k, fpunch, fzero -k of xfs_io) is run on its last 4 KiB,
-# which may write back part of the file and its map.  A copy of the
-# image taken at once (a crash then, mid-writeback) may hold any part of
-# the file, but no stale byte: only 0x01 and zeros.  A copy after sync
+# options $2...), f's name synced, 32 KiB of 0x01 written and fsynced
+# (f's inode and map on the disk), 32 KiB more written (left dirty: their
+# blocks allocated, the map naming them in memory only), the flusher's
+# periodic writeback off, and fallocate $1 (falloc -k, fpunch, fzero -k
+# of xfs_io) is run on the last 4 KiB, which may write back part of the
+# file and its map.  A copy of the image taken at once (a crash then,
+# mid-writeback) must hold f, and no stale byte in it: only 0x01 and
+# zeros (a map or size written ahead of the blocks' data would show the
+# image's STALE bytes).  A copy after sync
 # holds exactly the reference, written by xfs_io on the chroot's tmpfs
 # (which has no ZERO_RANGE): the 64 KiB, and zeros written over the last
 # 4 KiB for fpunch and fzero.
@@ -2351,17 +2355,20 @@ fallocate_mid_writeback_on() {
 	stale_loop_image /tmp/stale042.img $((8 << 20)) "$@" || return 1
 	mkdir -p $m && mount -t toyfs "$loop" $m || drop_loop_image 1 || return 1
 	debian_view $m || { umount $m; drop_loop_image 1; return 1; }
-	xfs_io_cmds="-c 'pwrite -q -S 1 0 64k' -c '$cmd 60k 4k'"
+	xfs_io_cmds="-c 'pwrite -q -S 1 0 32k' -c fsync -c 'pwrite -q -S 1 32k 32k' -c '$cmd 60k 4k'"
 	no_stale() {
-		[ -e f ] || return 0
+		[ -e f ] || { echo "crash copy: no f, its name was synced"; return 1; }
 		found=$(bytes_not_0_or_1 f)
 		[ -z "$found" ] || { echo "crash copy: f ($(stat -c %s f) bytes) holds stale bytes:" $found; return 1; }
 	}
 	synced_as_ref() { cmp f $r && [ "$(stat -c %s f)" = "$(stat -c %s $r)" ]; }
+	knob=/proc/sys/vm/dirty_writeback_centisecs period=$(cat /proc/sys/vm/dirty_writeback_centisecs)
 	rm -f $r && eval "in_debian xfs_io -f $ref_cmd /tmp/stale042-ref" &&
-		eval "in_debian xfs_io -f $xfs_io_cmds $m/f" && on_crash_copy no_stale &&
+		: >$m/f && sync && echo 0 >$knob &&
+		eval "in_debian xfs_io $xfs_io_cmds $m/f" && on_crash_copy no_stale &&
 		sync && on_crash_copy synced_as_ref
 	status=$?
+	echo "$period" >$knob
 	rm -f $r
 	debian_unview $m
 	umount $m && fsck.toyfs -n -f "$loop" >/dev/null || status=1
